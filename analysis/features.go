@@ -1,0 +1,45 @@
+package analysis
+
+// SampleRate is the rate, in Hz, of every PCM block the analysis engine accepts.
+const SampleRate = 48000
+
+// FrameRate is the number of analysis frames per second (one per LED tick).
+const FrameRate = 60
+
+// MaxNotes bounds how many simultaneous notes one source reports in a frame.
+// Features carries them in a fixed array so that a frame costs no allocation.
+const MaxNotes = 8
+
+// NumBands is the number of spectrum bands, laid out as WLED's audio-reactive
+// sound sync does (GEQ channels, 43 Hz to 9.3 kHz).
+const NumBands = 16
+
+// Note is one sounding note in a frame.
+type Note struct {
+	MIDI     int     // MIDI note number (69 = A4)
+	Hz       float32 // measured fundamental frequency in Hz
+	Velocity float32 // loudness 0–1
+	Onset    bool    // the note started or was re-attacked in this frame
+}
+
+// Features is what one source (a musician or the mix) yields at one 60 fps tick.
+// It is a plain value: copying it copies everything, and filling it allocates nothing.
+type Features struct {
+	// T is the time, in seconds since the source's first sample, of the newest
+	// sample this frame used.
+	T float64
+	// Notes holds NumNotes active notes, loudest first.
+	Notes    [MaxNotes]Note
+	NumNotes int
+	// Level is the RMS of the newest analysis block, 0–1 (full scale sine ≈ 0.707).
+	Level float32
+	// Bands is the spectrum in NumBands bands, each 0–1.
+	Bands [NumBands]float32
+	// PeakHz is the frequency of the strongest spectral peak, 0 when silent.
+	PeakHz float32
+	// Onset reports a percussive or tonal attack in this frame (beat flag).
+	Onset bool
+}
+
+// ActiveNotes returns the frame's notes as a slice aliasing f.
+func (f *Features) ActiveNotes() []Note { return f.Notes[:f.NumNotes] }
