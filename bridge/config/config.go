@@ -1,0 +1,163 @@
+// Package config is ledbridge's configuration: the schema with its defaults, loading from a YAML
+// file, LEDBRIDGE_<SECTION>_<KEY> environment variables and command-line flags (through viper), and
+// validation that names the offending key.
+//
+// The schema is the Config struct below; configs/ledbridge.example.yaml documents every key.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration. Key names are the mapstructure tags, joined with dots
+// ("webrtc.max_peers"); the environment variable for a key is LEDBRIDGE_ + the key upper-cased with
+// dots replaced by underscores (LEDBRIDGE_WEBRTC_MAX_PEERS).
+type Config struct {
+	Room      Room      `mapstructure:"room"`
+	Supabase  Supabase  `mapstructure:"supabase"`
+	Hub       Hub       `mapstructure:"hub"`
+	WebRTC    WebRTC    `mapstructure:"webrtc"`
+	Devices   []string  `mapstructure:"devices"`
+	Discovery Discovery `mapstructure:"discovery"`
+	Output    Output    `mapstructure:"output"`
+	Analysis  Analysis  `mapstructure:"analysis"`
+	Effects   Effects   `mapstructure:"effects"`
+	Status    Status    `mapstructure:"status"`
+	Log       Log       `mapstructure:"log"`
+}
+
+// Room is what ledbridge joins and how it appears there.
+type Room struct {
+	Code string `mapstructure:"code"` // the 6-character room code; `join CODE` overrides it
+	Name string `mapstructure:"name"` // the name shown in Presence
+	Mode string `mapstructure:"mode"` // auto, local or broadcast (PROTOCOL.md §5)
+}
+
+// Supabase selects a Supabase Realtime deployment. With URL empty, ledbridge hosts the room on its
+// embedded LAN server instead.
+type Supabase struct {
+	URL         string `mapstructure:"url"`          // base URL, e.g. https://<ref>.supabase.co
+	Key         string `mapstructure:"key"`          // the project's anon (publishable) key
+	AccessToken string `mapstructure:"access_token"` // a user JWT for private channels
+	Private     bool   `mapstructure:"private"`      // join as a private channel (RLS on realtime.messages)
+	Vsn         string `mapstructure:"vsn"`          // Realtime serializer: 2.0.0 or 1.0.0
+}
+
+// Hub is the embedded LAN room server.
+type Hub struct {
+	Listen               string   `mapstructure:"listen"`                  // address for `join` without Supabase, and the default for `hub`
+	Secret               string   `mapstructure:"secret"`                  // if set, clients must present it as apikey or access_token
+	MaxClientsPerRoom    int      `mapstructure:"max_clients_per_room"`    //
+	MaxMessagesPerSecond int      `mapstructure:"max_messages_per_second"` // per client
+	MaxRooms             int      `mapstructure:"max_rooms"`               //
+	MaxFrameBytes        int      `mapstructure:"max_frame_bytes"`         //
+	AllowedOrigins       []string `mapstructure:"allowed_origins"`         // browser Origin host patterns; empty allows any
+}
+
+// ICEServer is one STUN or TURN server.
+type ICEServer struct {
+	URLs       []string `mapstructure:"urls"`
+	Username   string   `mapstructure:"username"`
+	Credential string   `mapstructure:"credential"`
+}
+
+// WebRTC configures the receive-only peer connections.
+type WebRTC struct {
+	ICEServers   []ICEServer   `mapstructure:"ice_servers"`
+	NetworkTypes []string      `mapstructure:"network_types"` // udp4, udp6, tcp4, tcp6
+	Interfaces   []string      `mapstructure:"interfaces"`    // only gather candidates on these; empty means all
+	MDNS         string        `mapstructure:"mdns"`          // disabled, query or gather
+	UDPPortMin   int           `mapstructure:"udp_port_min"`  // 0 with udp_port_max 0: any port
+	UDPPortMax   int           `mapstructure:"udp_port_max"`
+	MaxPeers     int           `mapstructure:"max_peers"`   // musicians at once
+	OfferDelay   time.Duration `mapstructure:"offer_delay"` // wait this long for a musician's offer before offering
+}
+
+// Discovery finds WLED controllers on the LAN.
+type Discovery struct {
+	Enabled    bool          `mapstructure:"enabled"`
+	Interval   time.Duration `mapstructure:"interval"`
+	Interfaces []string      `mapstructure:"interfaces"`
+}
+
+// Output configures how frames are sent to devices.
+type Output struct {
+	Protocol        string        `mapstructure:"protocol"`         // auto, ddp, dnrgb, drgb, drgbw, warls
+	FPS             int           `mapstructure:"fps"`              // the frame loop's rate
+	RealtimeTimeout time.Duration `mapstructure:"realtime_timeout"` // WLED UDP realtime timeout byte
+	SoundSync       SoundSync     `mapstructure:"sound_sync"`
+}
+
+// SoundSync is WLED's audio-reactive sound sync (v2) output.
+type SoundSync struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Addr    string `mapstructure:"addr"`
+}
+
+// Analysis tunes the note detector.
+type Analysis struct {
+	TuningHz float64 `mapstructure:"tuning_hz"` // the frequency of A4
+	MinHz    float64 `mapstructure:"min_hz"`
+	MaxHz    float64 `mapstructure:"max_hz"`
+}
+
+// Effects chooses how notes become light.
+type Effects struct {
+	Effect         string  `mapstructure:"effect"`          // notes, pulse or spectrum
+	ColorMode      string  `mapstructure:"color_mode"`      // note, musician or spectrum
+	Brightness     float64 `mapstructure:"brightness"`      // global cap 0–1
+	Gamma          float64 `mapstructure:"gamma"`           //
+	AttackMS       float64 `mapstructure:"attack_ms"`       // envelope rise time
+	DecayMS        float64 `mapstructure:"decay_ms"`        // envelope fall time
+	MaxMilliamps   int     `mapstructure:"max_milliamps"`   // per-strip current limit; 0 = off
+	Idle           string  `mapstructure:"idle"`            // breathing, solid or off
+	IdleBrightness float64 `mapstructure:"idle_brightness"` // 0–1
+	IdleColor      string  `mapstructure:"idle_color"`      // #rrggbb
+}
+
+// Status is the LAN status page.
+type Status struct {
+	Addr  string `mapstructure:"addr"`  // empty disables the page
+	Token string `mapstructure:"token"` // enables controls; sent as a header on POST
+}
+
+// Log configures log/slog output on stderr.
+type Log struct {
+	Format string `mapstructure:"format"` // text or json
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+}
+
+// DefaultSTUN is the STUN server used when none is configured.
+const DefaultSTUN = "stun:stun.l.google.com:19302"
+
+// Default returns the configuration every key falls back to.
+func Default() Config {
+	return Config{
+		Room:     Room{Name: "LED bridge", Mode: "auto"},
+		Supabase: Supabase{Vsn: "2.0.0"},
+		Hub: Hub{
+			Listen:               ":4000",
+			MaxClientsPerRoom:    64,
+			MaxMessagesPerSecond: 100,
+			MaxRooms:             16,
+			MaxFrameBytes:        1 << 20,
+		},
+		WebRTC: WebRTC{
+			ICEServers:   []ICEServer{{URLs: []string{DefaultSTUN}}},
+			NetworkTypes: []string{"udp4"},
+			MDNS:         "disabled",
+			MaxPeers:     8,
+			OfferDelay:   2 * time.Second,
+		},
+		Devices:   []string{},
+		Discovery: Discovery{Enabled: true, Interval: 30 * time.Second},
+		Output:    Output{Protocol: "auto", FPS: 60, RealtimeTimeout: 2 * time.Second, SoundSync: SoundSync{Addr: "239.0.0.1:11988"}},
+		Analysis:  Analysis{TuningHz: 440, MinHz: 40, MaxHz: 4200},
+		Effects: Effects{
+			Effect: "notes", ColorMode: "note", Brightness: 0.8, Gamma: 2.2,
+			AttackMS: 10, DecayMS: 250, Idle: "breathing", IdleBrightness: 0.15, IdleColor: "#3040ff",
+		},
+		Status: Status{Addr: ":8080"},
+		Log:    Log{Format: "text", Level: "info"},
+	}
+}

@@ -1,0 +1,238 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func write(t *testing.T, body string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func noHome(string) string { return "" }
+
+func TestDefaultsValidate(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults are invalid: %v", err)
+	}
+}
+
+func TestLoadNoFileGivesDefaults(t *testing.T) {
+	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.File != "" && got.File != SystemPath {
+		t.Fatalf("File = %q", got.File)
+	}
+	if got.File == "" && (got.WebRTC.MaxPeers != 8 || got.Hub.Listen != ":4000" || got.WebRTC.ICEServers[0].URLs[0] != DefaultSTUN) {
+		t.Fatalf("defaults not applied: %+v", got.Config)
+	}
+}
+
+func TestLoadFileEnvFlagsPrecedence(t *testing.T) {
+	p := write(t, `
+room:
+  name: Main stage
+  mode: broadcast
+webrtc:
+  max_peers: 4
+  offer_delay: 500ms
+  ice_servers:
+    - urls: ["turn:turn.example.org:3478"]
+      username: u
+      credential: c
+devices: ["ddp://10.0.0.5:4048?leds=300"]
+`, 0o600)
+	env := map[string]string{
+		"LEDBRIDGE_WEBRTC_MAX_PEERS":   "6",
+		"LEDBRIDGE_EFFECTS_BRIGHTNESS": "0.5",
+		"LEDBRIDGE_DEVICES":            "wled://a,wled://b",
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	mode := fs.String("mode", "auto", "")
+	if err := fs.Parse([]string{"--mode", "local"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = mode
+	got, err := Load(Options{
+		File:      p,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Flags:     map[string]*pflag.Flag{"room.mode": fs.Lookup("mode")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Room.Name != "Main stage" {
+		t.Errorf("room.name from file = %q", got.Room.Name)
+	}
+	if got.Room.Mode != "local" {
+		t.Errorf("flag did not override file: room.mode = %q", got.Room.Mode)
+	}
+	if got.WebRTC.MaxPeers != 6 {
+		t.Errorf("env did not override file: max_peers = %d", got.WebRTC.MaxPeers)
+	}
+	if got.WebRTC.OfferDelay != 500*time.Millisecond {
+		t.Errorf("offer_delay = %v", got.WebRTC.OfferDelay)
+	}
+	if got.Effects.Brightness != 0.5 {
+		t.Errorf("brightness = %v", got.Effects.Brightness)
+	}
+	if len(got.Devices) != 2 || got.Devices[1] != "wled://b" {
+		t.Errorf("devices from env = %q", got.Devices)
+	}
+	if len(got.WebRTC.ICEServers) != 1 || got.WebRTC.ICEServers[0].Username != "u" || got.WebRTC.ICEServers[0].URLs[0] != "turn:turn.example.org:3478" {
+		t.Errorf("ice_servers = %+v", got.WebRTC.ICEServers)
+	}
+	if got.Status.Addr != ":8080" {
+		t.Errorf("untouched key lost its default: status.addr = %q", got.Status.Addr)
+	}
+}
+
+func TestLoadRejectsBadConfig(t *testing.T) {
+	cases := []struct {
+		name, body, env, key, want string
+	}{
+		{"unknown key", "webrtc:\n  max_peer: 3\n", "", "webrtc.max_peer", `did you mean "max_peers"`},
+		{"unknown section", "rooms:\n  code: ABC123\n", "", "rooms", "unknown key"},
+		{"wrong type", "webrtc:\n  max_peers: lots\n", "", "webrtc.max_peers", "whole number"},
+		{"wrong bool", "discovery:\n  enabled: 5\n", "", "discovery.enabled", "true or false"},
+		{"bad duration", "discovery:\n  interval: soon\n", "", "discovery.interval", "duration"},
+		{"out of range", "effects:\n  brightness: 1.5\n", "", "effects.brightness", "between 0 and 1"},
+		{"bad choice", "room:\n  mode: disco\n", "", "room.mode", "auto, local, broadcast"},
+		{"list expected", "devices: wled://x\n", "", "devices", "a list"},
+		{"bad env", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=many", "webrtc.max_peers", ""},
+		{"env out of range", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=0", "webrtc.max_peers", "between 1 and 64"},
+		{"not yaml", "room: [\n", "", "", "not valid YAML"},
+		{"supabase without key", "supabase:\n  url: https://x.supabase.co\n", "", "supabase.key", "required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, tc.body, 0o600)
+			env := map[string]string{}
+			if tc.env != "" {
+				k, v, _ := strings.Cut(tc.env, "=")
+				env[k] = v
+			}
+			_, err := Load(Options{File: p, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %T %v is not a *config.Error", err, err)
+			}
+			if ce.Key != tc.key {
+				t.Errorf("key = %q, want %q (%v)", ce.Key, tc.key, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestMissingExplicitFile(t *testing.T) {
+	_, err := Load(Options{File: filepath.Join(t.TempDir(), "nope.yaml"), LookupEnv: noEnv})
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestXDGFallback(t *testing.T) {
+	if _, err := os.Stat(SystemPath); err == nil {
+		t.Skip(SystemPath + " exists on this machine and takes precedence")
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "ledbridge"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ledbridge", "config.yaml"), []byte("room:\n  name: XDG\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Options{LookupEnv: noEnv, Getenv: func(k string) string {
+		if k == "XDG_CONFIG_HOME" {
+			return dir
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Room.Name != "XDG" {
+		t.Fatalf("room.name = %q from %q", got.Room.Name, got.File)
+	}
+}
+
+func TestSecretsWarning(t *testing.T) {
+	p := write(t, "supabase:\n  url: https://x.supabase.co\n  key: anon\n", 0o644)
+	got, err := Load(Options{File: p, LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "readable by other users") {
+		t.Fatalf("warnings = %q", got.Warnings)
+	}
+	if strings.Contains(got.Warnings[0], "anon") {
+		t.Fatalf("warning leaks the secret: %q", got.Warnings[0])
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Load(Options{File: p, LookupEnv: noEnv})
+	if err != nil || len(got.Warnings) != 0 {
+		t.Fatalf("0600 file: warnings %q, err %v", got.Warnings, err)
+	}
+}
+
+func TestExampleConfigIsValidAndComplete(t *testing.T) {
+	p := filepath.Join("..", "..", "configs", "ledbridge.example.yaml")
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Options{File: p, LookupEnv: noEnv})
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	_ = got
+	// Every key must be documented in the example (commented-out or set).
+	for key := range flatten(Default()) {
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		if !strings.Contains(string(raw), leaf+":") {
+			t.Errorf("example config does not document %s", key)
+		}
+	}
+}
+
+func TestExampleConfigEqualsDefaults(t *testing.T) {
+	got, err := Load(Options{File: filepath.Join("..", "..", "configs", "ledbridge.example.yaml"), LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := flatten(Default())
+	have := flatten(got.Config)
+	for k, v := range want {
+		if fmt.Sprint(have[k]) != fmt.Sprint(v) {
+			t.Errorf("example sets %s = %v, default is %v", k, have[k], v)
+		}
+	}
+}

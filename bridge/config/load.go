@@ -1,0 +1,419 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment variable that overrides a key.
+const EnvPrefix = "LEDBRIDGE"
+
+// SystemPath is where a system-wide install keeps its configuration.
+const SystemPath = "/etc/ledbridge/config.yaml"
+
+// Error is an invalid configuration: which key, and what is wrong with it.
+type Error struct {
+	Key     string // dotted key, e.g. "webrtc.max_peers"; empty for a file-level problem
+	Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return "config: " + e.Problem
+	}
+	return "config: " + e.Key + ": " + e.Problem
+}
+
+// ErrInvalid is wrapped by every validation error, for callers that only branch on "bad config".
+var ErrInvalid = errors.New("invalid configuration")
+
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+// Options says where Load looks.
+type Options struct {
+	// File is an explicit --config path; it must exist. Empty means: SystemPath if it exists, else
+	// $XDG_CONFIG_HOME/ledbridge/config.yaml (~/.config when unset) if it exists, else defaults.
+	File string
+	// Flags maps config keys to the command-line flags that override them; only flags the user set
+	// take effect.
+	Flags map[string]*pflag.Flag
+	// LookupEnv reads the environment; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Getenv is used for XDG_CONFIG_HOME and HOME; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Loaded is a validated configuration and where it came from.
+type Loaded struct {
+	Config
+	// File is the file that was read, or "" when only defaults, environment and flags applied.
+	File string
+	// Warnings are problems worth a log line that do not stop the program (a secrets file readable
+	// by others).
+	Warnings []string
+}
+
+// Load builds the configuration from defaults, the file, the environment and flags (later wins),
+// and validates it. Any error is an *Error naming the key.
+func Load(opts Options) (*Loaded, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	path, err := findFile(opts.File, getenv)
+	if err != nil {
+		return nil, err
+	}
+
+	v := viper.New()
+	v.SetConfigType("yaml")
+	for key, val := range flatten(Default()) {
+		v.SetDefault(key, val)
+	}
+
+	out := &Loaded{File: path}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, &Error{Problem: fmt.Sprintf("reading %s: %v", path, err)}
+		}
+		if err := checkFile(raw); err != nil {
+			return nil, err
+		}
+		if err := v.MergeConfig(strings.NewReader(string(raw))); err != nil {
+			return nil, &Error{Problem: fmt.Sprintf("%s: %v", path, oneLine(err))}
+		}
+		if w := secretsWarning(path, raw); w != "" {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
+
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	for _, key := range v.AllKeys() {
+		if val, ok := lookup(EnvName(key)); ok {
+			v.Set(key, val)
+		}
+	}
+	for key, f := range opts.Flags {
+		if f != nil && f.Changed {
+			v.Set(key, flagValue(f))
+		}
+	}
+
+	cfg := Default()
+	// Lists are replaced, not merged, so start from empty slices where the user set them.
+	if err := v.Unmarshal(&cfg, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.ZeroFields = true
+	}); err != nil {
+		return nil, decodeError(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	out.Config = cfg
+	return out, nil
+}
+
+// EnvName is the environment variable that overrides key.
+func EnvName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func findFile(explicit string, getenv func(string) string) (string, error) {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", &Error{Problem: fmt.Sprintf("config file %s: %v", explicit, errors.Unwrap(err))}
+		}
+		return explicit, nil
+	}
+	candidates := []string{SystemPath}
+	dir := getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		if home := getenv("HOME"); home != "" {
+			dir = filepath.Join(home, ".config")
+		}
+	}
+	if dir != "" {
+		candidates = append(candidates, filepath.Join(dir, "ledbridge", "config.yaml"))
+	}
+	for _, p := range candidates {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", &Error{Problem: fmt.Sprintf("config file %s: %v", p, err)}
+		}
+	}
+	return "", nil
+}
+
+// flagValue turns a pflag into a value viper can decode: slices as []string, the rest as text.
+func flagValue(f *pflag.Flag) any {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		return sv.GetSlice()
+	}
+	return f.Value.String()
+}
+
+// flatten lists every leaf key of c with its default value.
+func flatten(c Config) map[string]any {
+	out := map[string]any{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			key := t.Field(i).Tag.Get("mapstructure")
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Duration(0)) {
+				walk(key, fv)
+				continue
+			}
+			out[key] = fv.Interface()
+		}
+	}
+	walk("", reflect.ValueOf(c))
+	return out
+}
+
+// checkFile parses the YAML itself and compares it against the schema, so that an unknown key or
+// a value of the wrong type is reported with its full dotted name before viper's weak decoding
+// (which needs to turn environment strings into numbers) could accept it.
+func checkFile(raw []byte) error {
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return &Error{Problem: "not valid YAML: " + oneLine(err)}
+	}
+	if doc == nil {
+		return nil
+	}
+	return checkValue("", doc, reflect.TypeOf(Config{}))
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func checkValue(key string, val any, t reflect.Type) error {
+	if val == nil {
+		return nil // an empty value keeps the default
+	}
+	wrong := func(want string) error {
+		return &Error{Key: key, Problem: fmt.Sprintf("want %s, got %s %v", want, yamlKind(val), short(val))}
+	}
+	switch {
+	case t == durationType:
+		s, ok := val.(string)
+		if !ok {
+			return wrong("a duration such as 2s or 500ms")
+		}
+		if _, err := time.ParseDuration(s); err != nil {
+			return wrong("a duration such as 2s or 500ms")
+		}
+		return nil
+	case t.Kind() == reflect.Struct:
+		m, ok := val.(map[string]any)
+		if !ok {
+			return wrong("a mapping")
+		}
+		fields := map[string]reflect.StructField{}
+		for i := 0; i < t.NumField(); i++ {
+			fields[t.Field(i).Tag.Get("mapstructure")] = t.Field(i)
+		}
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			sub := k
+			if key != "" {
+				sub = key + "." + k
+			}
+			f, ok := fields[k]
+			if !ok {
+				return &Error{Key: sub, Problem: "unknown key" + suggest(k, fields)}
+			}
+			if err := checkValue(sub, m[k], f.Type); err != nil {
+				return err
+			}
+		}
+		return nil
+	case t.Kind() == reflect.Slice:
+		list, ok := val.([]any)
+		if !ok {
+			return wrong("a list")
+		}
+		for i, item := range list {
+			if err := checkValue(fmt.Sprintf("%s[%d]", key, i), item, t.Elem()); err != nil {
+				return err
+			}
+		}
+		return nil
+	case t.Kind() == reflect.String:
+		switch val.(type) {
+		case string:
+			return nil
+		case int, float64: // a bare number where text is expected is fine for codes and secrets
+			return nil
+		}
+		return wrong("text")
+	case t.Kind() == reflect.Bool:
+		if _, ok := val.(bool); !ok {
+			return wrong("true or false")
+		}
+		return nil
+	case t.Kind() == reflect.Int:
+		if _, ok := val.(int); !ok {
+			return wrong("a whole number")
+		}
+		return nil
+	case t.Kind() == reflect.Float64:
+		switch val.(type) {
+		case int, float64:
+			return nil
+		}
+		return wrong("a number")
+	}
+	return nil
+}
+
+func yamlKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case bool:
+		return "boolean"
+	case int:
+		return "whole number"
+	case float64:
+		return "number"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func short(v any) string {
+	switch v.(type) {
+	case []any, map[string]any:
+		return ""
+	}
+	s := fmt.Sprintf("%q", fmt.Sprint(v))
+	if len(s) > 40 {
+		s = s[:37] + "…\""
+	}
+	return s
+}
+
+func suggest(k string, fields map[string]reflect.StructField) string {
+	best, bestD := "", 3
+	for name := range fields {
+		if d := editDistance(k, name); d < bestD {
+			best, bestD = name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// decodeError turns mapstructure's multi-line report into one line naming the first bad key.
+func decodeError(err error) error {
+	msg := oneLine(err)
+	// mapstructure v2 reports "decoding failed due to the following error(s):\n\n'room.mode' ..."
+	if i := strings.Index(msg, "'"); i >= 0 {
+		if j := strings.Index(msg[i+1:], "'"); j >= 0 {
+			key := msg[i+1 : i+1+j]
+			return &Error{Key: key, Problem: strings.TrimSpace(msg[i+1+j+1:])}
+		}
+	}
+	return &Error{Problem: msg}
+}
+
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "error(s):"); i >= 0 {
+		s = s[i+len("error(s):"):]
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.TrimPrefix(s, "* ")
+}
+
+// secretKeys are the keys whose values must not be readable by other users.
+var secretKeys = []string{"key", "access_token", "secret", "token", "credential"}
+
+func secretsWarning(path string, raw []byte) string {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o044 == 0 {
+		return ""
+	}
+	var doc map[string]any
+	if yaml.Unmarshal(raw, &doc) != nil || !hasSecret(doc) {
+		return ""
+	}
+	return fmt.Sprintf("%s holds secrets but is readable by other users (mode %v); chmod 600 it or move the secrets to an EnvironmentFile", path, st.Mode().Perm())
+}
+
+func hasSecret(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, sub := range t {
+			for _, s := range secretKeys {
+				if k == s {
+					if str, ok := sub.(string); ok && str != "" {
+						return true
+					}
+				}
+			}
+			if hasSecret(sub) {
+				return true
+			}
+		}
+	case []any:
+		for _, sub := range t {
+			if hasSecret(sub) {
+				return true
+			}
+		}
+	}
+	return false
+}

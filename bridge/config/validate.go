@@ -1,0 +1,143 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// Validate checks ranges and choices; the first problem is returned as an *Error.
+func (c *Config) Validate() error {
+	type check struct {
+		key string
+		err string
+	}
+	var problems []check
+	add := func(key, format string, args ...any) {
+		problems = append(problems, check{key, fmt.Sprintf(format, args...)})
+	}
+	oneOf := func(key, val string, choices ...string) {
+		if !slices.Contains(choices, val) {
+			add(key, "must be one of %s (got %q)", strings.Join(choices, ", "), val)
+		}
+	}
+	intRange := func(key string, val, lo, hi int) {
+		if val < lo || val > hi {
+			add(key, "must be between %d and %d (got %d)", lo, hi, val)
+		}
+	}
+	floatRange := func(key string, val, lo, hi float64) {
+		if val < lo || val > hi {
+			add(key, "must be between %g and %g (got %g)", lo, hi, val)
+		}
+	}
+	addr := func(key, val string, allowEmpty bool) {
+		if val == "" && allowEmpty {
+			return
+		}
+		if _, _, err := net.SplitHostPort(val); err != nil {
+			add(key, "must be HOST:PORT or :PORT (got %q)", val)
+		}
+	}
+
+	if strings.TrimSpace(c.Room.Name) == "" || len(c.Room.Name) > 64 {
+		add("room.name", "must be 1 to 64 characters")
+	}
+	oneOf("room.mode", c.Room.Mode, "auto", "local", "broadcast")
+	if c.Supabase.URL != "" && !strings.HasPrefix(c.Supabase.URL, "http://") && !strings.HasPrefix(c.Supabase.URL, "https://") &&
+		!strings.HasPrefix(c.Supabase.URL, "ws://") && !strings.HasPrefix(c.Supabase.URL, "wss://") {
+		add("supabase.url", "must start with https:// or http:// (got %q)", c.Supabase.URL)
+	}
+	if c.Supabase.URL != "" && c.Supabase.Key == "" {
+		add("supabase.key", "is required with supabase.url (the project's anon key)")
+	}
+	oneOf("supabase.vsn", c.Supabase.Vsn, "2.0.0", "1.0.0")
+	if c.Supabase.Private && c.Supabase.AccessToken == "" {
+		add("supabase.access_token", "is required for a private channel (a user JWT)")
+	}
+
+	addr("hub.listen", c.Hub.Listen, false)
+	intRange("hub.max_clients_per_room", c.Hub.MaxClientsPerRoom, 2, 10000)
+	intRange("hub.max_messages_per_second", c.Hub.MaxMessagesPerSecond, 1, 100000)
+	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
+	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 16<<20)
+
+	for i, s := range c.WebRTC.ICEServers {
+		if len(s.URLs) == 0 {
+			add(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "must list at least one stun:, turn: or turns: URL")
+		}
+		for _, u := range s.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				add(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "must be stun:, stuns:, turn: or turns: URLs (got %q)", u)
+			}
+		}
+	}
+	if len(c.WebRTC.NetworkTypes) == 0 {
+		add("webrtc.network_types", "must list at least one of udp4, udp6, tcp4, tcp6")
+	}
+	for _, nt := range c.WebRTC.NetworkTypes {
+		oneOf("webrtc.network_types", nt, "udp4", "udp6", "tcp4", "tcp6")
+	}
+	oneOf("webrtc.mdns", c.WebRTC.MDNS, "disabled", "query", "gather")
+	intRange("webrtc.udp_port_min", c.WebRTC.UDPPortMin, 0, 65535)
+	intRange("webrtc.udp_port_max", c.WebRTC.UDPPortMax, 0, 65535)
+	if c.WebRTC.UDPPortMax < c.WebRTC.UDPPortMin {
+		add("webrtc.udp_port_max", "must not be below webrtc.udp_port_min (%d)", c.WebRTC.UDPPortMin)
+	}
+	intRange("webrtc.max_peers", c.WebRTC.MaxPeers, 1, 64)
+	if c.WebRTC.OfferDelay < 0 || c.WebRTC.OfferDelay > time.Minute {
+		add("webrtc.offer_delay", "must be between 0s and 1m (got %v)", c.WebRTC.OfferDelay)
+	}
+
+	for i, d := range c.Devices {
+		if strings.TrimSpace(d) == "" {
+			add(fmt.Sprintf("devices[%d]", i), "is empty; name a device as wled://HOST, ddp://HOST:PORT?leds=N, …")
+		}
+	}
+	if c.Discovery.Interval < time.Second || c.Discovery.Interval > time.Hour {
+		add("discovery.interval", "must be between 1s and 1h (got %v)", c.Discovery.Interval)
+	}
+
+	oneOf("output.protocol", c.Output.Protocol, "auto", "ddp", "dnrgb", "drgb", "drgbw", "warls")
+	intRange("output.fps", c.Output.FPS, 1, 60)
+	if c.Output.RealtimeTimeout < time.Second || c.Output.RealtimeTimeout > 254*time.Second {
+		add("output.realtime_timeout", "must be between 1s and 254s (got %v)", c.Output.RealtimeTimeout)
+	}
+	if c.Output.SoundSync.Enabled {
+		addr("output.sound_sync.addr", c.Output.SoundSync.Addr, false)
+	}
+
+	floatRange("analysis.tuning_hz", c.Analysis.TuningHz, 400, 480)
+	floatRange("analysis.min_hz", c.Analysis.MinHz, 20, 1000)
+	floatRange("analysis.max_hz", c.Analysis.MaxHz, 200, 12000)
+	if c.Analysis.MaxHz <= c.Analysis.MinHz {
+		add("analysis.max_hz", "must be above analysis.min_hz")
+	}
+
+	oneOf("effects.effect", c.Effects.Effect, "notes", "pulse", "spectrum")
+	oneOf("effects.color_mode", c.Effects.ColorMode, "note", "musician", "spectrum")
+	floatRange("effects.brightness", c.Effects.Brightness, 0, 1)
+	floatRange("effects.gamma", c.Effects.Gamma, 1, 4)
+	floatRange("effects.attack_ms", c.Effects.AttackMS, 0, 2000)
+	floatRange("effects.decay_ms", c.Effects.DecayMS, 0, 10000)
+	intRange("effects.max_milliamps", c.Effects.MaxMilliamps, 0, 100000)
+	oneOf("effects.idle", c.Effects.Idle, "breathing", "solid", "off")
+	floatRange("effects.idle_brightness", c.Effects.IdleBrightness, 0, 1)
+	if !hexColor.MatchString(c.Effects.IdleColor) {
+		add("effects.idle_color", "must be #rrggbb (got %q)", c.Effects.IdleColor)
+	}
+
+	addr("status.addr", c.Status.Addr, true)
+	oneOf("log.format", c.Log.Format, "text", "json")
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+
+	if len(problems) > 0 {
+		return &Error{Key: problems[0].key, Problem: problems[0].err}
+	}
+	return nil
+}
