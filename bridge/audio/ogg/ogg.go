@@ -1,0 +1,352 @@
+// Package ogg reads Opus packets out of an Ogg Opus file (RFC 7845 on RFC 3533 framing):
+// it turns pages into packets, parses OpusHead and skips OpusTags, and nothing more.
+//
+// It exists because fixture files and `ledbridge analyze` need packet boundaries, and
+// pion's oggreader hands out page payloads (opusenc packs ~40 packets in a page).
+// Every read is bounded: a packet larger than MaxPacketSize is an error, never an
+// unbounded allocation, and a malformed file is an error, never a panic.
+package ogg
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxPacketSize bounds one reassembled packet, in bytes. The largest legal Opus packet
+// (code 3, 48 frames of 1275 bytes plus framing) is about 61 KB; the limit leaves headroom.
+const MaxPacketSize = 128 << 10
+
+// Sentinel errors. Every error the reader returns wraps one of these (or an io error).
+var (
+	// ErrNotOgg indicates the data is not an Ogg stream (no "OggS" capture pattern where a page must start).
+	ErrNotOgg = errors.New("ogg: not an Ogg page (missing OggS capture pattern)")
+	// ErrBadCRC indicates a page whose CRC-32 checksum does not match its contents.
+	ErrBadCRC = errors.New("ogg: page checksum mismatch")
+	// ErrUnsupportedVersion indicates an Ogg page version other than 0.
+	ErrUnsupportedVersion = errors.New("ogg: unsupported page version")
+	// ErrNotOpus indicates the first packet of the stream is not a valid OpusHead.
+	ErrNotOpus = errors.New("ogg: stream is not Ogg Opus (bad or missing OpusHead)")
+	// ErrMissingTags indicates the second packet of the stream is not OpusTags.
+	ErrMissingTags = errors.New("ogg: missing OpusTags header packet")
+	// ErrPacketTooLarge indicates a packet that would exceed MaxPacketSize.
+	ErrPacketTooLarge = errors.New("ogg: packet exceeds maximum size")
+	// ErrBrokenPacket indicates a packet whose continuation is missing (a page was lost or
+	// the stream was cut in the middle of a packet).
+	ErrBrokenPacket = errors.New("ogg: packet continuation missing")
+)
+
+// Head is the parsed OpusHead identification header (RFC 7845 §5.1).
+type Head struct {
+	Version         uint8  // encapsulation version; only the major version 0 is accepted
+	Channels        int    // output channel count, 1..255
+	PreSkip         int    // samples per channel (at 48 kHz) to discard from the start of the decode
+	InputSampleRate uint32 // the original input rate in Hz; informational only, Opus always decodes at 48 kHz here
+	OutputGain      int16  // Q7.8 dB gain to apply to the decoded output
+	MappingFamily   uint8  // 0 = mono/stereo, other values = multistream (not decodable by a plain decoder)
+}
+
+// ParseHead parses an OpusHead packet.
+func ParseHead(pkt []byte) (Head, error) {
+	if len(pkt) < 19 || !bytes.Equal(pkt[:8], []byte("OpusHead")) {
+		return Head{}, fmt.Errorf("parse OpusHead: %w", ErrNotOpus)
+	}
+	h := Head{
+		Version:         pkt[8],
+		Channels:        int(pkt[9]),
+		PreSkip:         int(binary.LittleEndian.Uint16(pkt[10:12])),
+		InputSampleRate: binary.LittleEndian.Uint32(pkt[12:16]),
+		OutputGain:      int16(binary.LittleEndian.Uint16(pkt[16:18])),
+		MappingFamily:   pkt[18],
+	}
+	if h.Version>>4 != 0 {
+		return Head{}, fmt.Errorf("parse OpusHead: version %d: %w", h.Version, ErrNotOpus)
+	}
+	if h.Channels == 0 {
+		return Head{}, fmt.Errorf("parse OpusHead: zero channels: %w", ErrNotOpus)
+	}
+	if h.MappingFamily == 0 && h.Channels > 2 {
+		return Head{}, fmt.Errorf("parse OpusHead: mapping family 0 with %d channels: %w", h.Channels, ErrNotOpus)
+	}
+	if h.MappingFamily != 0 && len(pkt) < 21+h.Channels {
+		return Head{}, fmt.Errorf("parse OpusHead: truncated channel mapping table: %w", ErrNotOpus)
+	}
+	return h, nil
+}
+
+// PacketReader yields the Opus audio packets of the first logical stream of an Ogg file.
+// Pages of other logical streams (multiplexed video, chained streams) are skipped.
+// It is not safe for concurrent use.
+type PacketReader struct {
+	r    io.Reader
+	head Head
+
+	serial     uint32
+	haveSerial bool
+
+	// Current page: header fields, lacing values and body.
+	hdr      [27]byte
+	lacing   [255]byte
+	nsegs    int
+	seg      int // next lacing value to consume
+	body     [255 * 255]byte
+	bodyOff  int
+	granule  int64
+	eos      bool
+	lastDone int // index of the last lacing value that completes a packet on this page, -1 if none
+
+	pkt     []byte // reassembly buffer, reused; the packet returned by Next aliases it
+	partial bool   // pkt holds the beginning of a packet that continues on the next page
+	ended   bool
+}
+
+// NewPacketReader reads and checks the two Opus header packets (OpusHead, OpusTags) and
+// returns a reader positioned at the first audio packet.
+func NewPacketReader(r io.Reader) (*PacketReader, error) {
+	p := &PacketReader{r: r, pkt: make([]byte, 0, 4096), lastDone: -1}
+	headPkt, _, err := p.next(false)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: empty stream", ErrNotOpus)
+		}
+		return nil, fmt.Errorf("ogg: read OpusHead: %w", err)
+	}
+	if p.head, err = ParseHead(headPkt); err != nil {
+		return nil, err
+	}
+	// OpusTags may carry cover art of any size: check its magic, then discard the rest
+	// without buffering it.
+	tags, _, err := p.next(true)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = ErrMissingTags
+		}
+		return nil, fmt.Errorf("ogg: read OpusTags: %w", err)
+	}
+	if !bytes.HasPrefix(tags, []byte("OpusTags")) {
+		return nil, fmt.Errorf("ogg: read OpusTags: %w", ErrMissingTags)
+	}
+	return p, nil
+}
+
+// Head returns the stream's OpusHead.
+func (p *PacketReader) Head() Head { return p.head }
+
+// Next returns the next audio packet and a granule position. The packet slice is only
+// valid until the next call to Next (the buffer is reused). granule is the page's granule
+// position (total 48 kHz samples per channel decoded, pre-skip included, at the end of this
+// packet) when the packet is the last one completed on its page, and -1 otherwise.
+// At the end of the stream Next returns io.EOF; a stream cut inside a packet returns
+// ErrBrokenPacket (wrapped with io.ErrUnexpectedEOF).
+func (p *PacketReader) Next() (packet []byte, granule int64, err error) {
+	return p.next(false)
+}
+
+func (p *PacketReader) next(discard bool) ([]byte, int64, error) {
+	p.pkt = p.pkt[:0]
+	size := 0 // bytes of the packet so far, counted even when discarding
+	prefix := 0
+	for {
+		if p.seg >= p.nsegs {
+			if p.ended {
+				if p.partial {
+					p.partial = false
+					return nil, -1, fmt.Errorf("%w: stream ended inside a packet: %w", ErrBrokenPacket, io.ErrUnexpectedEOF)
+				}
+				return nil, -1, io.EOF
+			}
+			if err := p.readPage(); err != nil {
+				if errors.Is(err, io.EOF) {
+					p.ended = true
+					continue
+				}
+				return nil, -1, err
+			}
+			continue
+		}
+		n := int(p.lacing[p.seg])
+		chunk := p.body[p.bodyOff : p.bodyOff+n]
+		p.bodyOff += n
+		idx := p.seg
+		p.seg++
+		size += n
+		if size > MaxPacketSize && !discard {
+			p.skipRestOfPacket(n)
+			return nil, -1, fmt.Errorf("%w (%d bytes)", ErrPacketTooLarge, MaxPacketSize)
+		}
+		if discard {
+			// Keep only a short prefix so callers can check a magic signature.
+			if prefix < 16 {
+				take := min(16-prefix, len(chunk))
+				p.pkt = append(p.pkt, chunk[:take]...)
+				prefix += take
+			}
+		} else {
+			p.pkt = append(p.pkt, chunk...)
+		}
+		if n < 255 {
+			p.partial = false
+			g := int64(-1)
+			if idx == p.lastDone {
+				g = p.granule
+			}
+			return p.pkt, g, nil
+		}
+		p.partial = true
+	}
+}
+
+// skipRestOfPacket drops the remaining lacing values of an oversized packet on the current
+// page so the next call starts at a packet boundary (or at a continuation it will reject).
+func (p *PacketReader) skipRestOfPacket(last int) {
+	for last == 255 && p.seg < p.nsegs {
+		last = int(p.lacing[p.seg])
+		p.bodyOff += last
+		p.seg++
+	}
+	// If the packet goes on past this page, the continued page's fragment is skipped by
+	// readPage, because partial is false.
+	p.partial = false
+}
+
+// readPage reads the next page of our logical stream into p.
+func (p *PacketReader) readPage() error {
+	for {
+		if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.EOF
+			}
+			return fmt.Errorf("ogg: read page header: %w", err)
+		}
+		if !bytes.Equal(p.hdr[:4], []byte("OggS")) {
+			return ErrNotOgg
+		}
+		if p.hdr[4] != 0 {
+			return fmt.Errorf("%w %d", ErrUnsupportedVersion, p.hdr[4])
+		}
+		flags := p.hdr[5]
+		granule := int64(binary.LittleEndian.Uint64(p.hdr[6:14]))
+		serial := binary.LittleEndian.Uint32(p.hdr[14:18])
+		wantCRC := binary.LittleEndian.Uint32(p.hdr[22:26])
+		nsegs := int(p.hdr[26])
+		if _, err := io.ReadFull(p.r, p.lacing[:nsegs]); err != nil {
+			return fmt.Errorf("ogg: read lacing values: %w", unexpected(err))
+		}
+		bodyLen := 0
+		for _, l := range p.lacing[:nsegs] {
+			bodyLen += int(l)
+		}
+		if _, err := io.ReadFull(p.r, p.body[:bodyLen]); err != nil {
+			return fmt.Errorf("ogg: read page body: %w", unexpected(err))
+		}
+		// CRC over the header with the checksum field zeroed, then lacing and body.
+		hdr := p.hdr
+		hdr[22], hdr[23], hdr[24], hdr[25] = 0, 0, 0, 0
+		crc := crcUpdate(0, hdr[:])
+		crc = crcUpdate(crc, p.lacing[:nsegs])
+		crc = crcUpdate(crc, p.body[:bodyLen])
+		if crc != wantCRC {
+			return ErrBadCRC
+		}
+		if !p.haveSerial {
+			p.serial, p.haveSerial = serial, true
+		} else if serial != p.serial {
+			continue // another logical stream: not ours
+		}
+		continued := flags&0x01 != 0
+		p.nsegs, p.seg, p.bodyOff = nsegs, 0, 0
+		p.granule = granule
+		p.eos = flags&0x04 != 0
+		p.lastDone = -1
+		for i := nsegs - 1; i >= 0; i-- {
+			if p.lacing[i] < 255 {
+				p.lastDone = i
+				break
+			}
+		}
+		if p.eos {
+			p.ended = true
+		}
+		switch {
+		case p.partial && !continued:
+			p.partial = false
+			return fmt.Errorf("ogg: page does not continue the previous page's packet: %w", ErrBrokenPacket)
+		case continued && !p.partial:
+			// A continuation of a packet we never saw the start of (reading began
+			// mid-stream, or an oversized packet is being dropped): skip the fragment.
+			p.skipRestOfPacket(255)
+		}
+		return nil
+	}
+}
+
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// crcTable is the Ogg CRC-32: polynomial 0x04c11db7, MSB first, initial value 0, no final xor.
+var crcTable = func() (t [256]uint32) {
+	for i := range t {
+		r := uint32(i) << 24
+		for range 8 {
+			if r&0x80000000 != 0 {
+				r = r<<1 ^ 0x04c11db7
+			} else {
+				r <<= 1
+			}
+		}
+		t[i] = r
+	}
+	return t
+}()
+
+func crcUpdate(crc uint32, b []byte) uint32 {
+	for _, c := range b {
+		crc = crc<<8 ^ crcTable[byte(crc>>24)^c]
+	}
+	return crc
+}
+
+// PacketSamples returns the duration of an Opus packet in samples per channel at 48 kHz,
+// from its TOC byte and frame count (RFC 6716 §3.1–3.2). It is what an RTP sender adds to
+// the timestamp per packet.
+func PacketSamples(pkt []byte) (int, error) {
+	if len(pkt) == 0 {
+		return 0, errors.New("ogg: empty Opus packet")
+	}
+	toc := pkt[0]
+	cfg := toc >> 3
+	var frame int // samples at 48 kHz
+	switch {
+	case cfg < 12: // SILK 10/20/40/60 ms
+		frame = [4]int{480, 960, 1920, 2880}[cfg&3]
+	case cfg < 16: // hybrid 10/20 ms
+		frame = [2]int{480, 960}[cfg&1]
+	default: // CELT 2.5/5/10/20 ms
+		frame = [4]int{120, 240, 480, 960}[cfg&3]
+	}
+	var frames int
+	switch toc & 3 {
+	case 0:
+		frames = 1
+	case 1, 2:
+		frames = 2
+	case 3:
+		if len(pkt) < 2 {
+			return 0, errors.New("ogg: Opus code 3 packet without frame count byte")
+		}
+		frames = int(pkt[1] & 0x3f)
+		if frames == 0 {
+			return 0, errors.New("ogg: Opus code 3 packet with zero frames")
+		}
+	}
+	if d := frames * frame; d <= 5760 {
+		return d, nil
+	}
+	return 0, errors.New("ogg: Opus packet longer than 120 ms")
+}
