@@ -1,0 +1,149 @@
+package room
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Roles a Presence meta may carry (PROTOCOL.md §2). A meta without a role is a musician.
+const (
+	RoleMusician  = "musician"
+	RoleLEDBridge = "led-bridge"
+)
+
+// MaxMetaBytes bounds one Presence meta.
+const MaxMetaBytes = 4 << 10
+
+// joinedAtLayout is JavaScript's Date.prototype.toISOString format, which web
+// clients use for joinedAt.
+const joinedAtLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Meta is one participant's Presence meta (PROTOCOL.md §2).
+type Meta struct {
+	Name        string
+	IsHost      bool
+	JoinedAt    time.Time // zero when the meta carried none
+	Role        string    // "" or RoleMusician for musicians
+	ReceiveOnly bool      // the participant sends no audio
+	Client      string    // software and version, e.g. "ledbridge/1.2.0"
+}
+
+// IsMusician reports whether the participant is a musician: a meta with no
+// role or role "musician". Musicians are the peers ledbridge receives audio from.
+func (m Meta) IsMusician() bool { return m.Role == "" || m.Role == RoleMusician }
+
+// BridgeMeta is the meta ledbridge tracks for itself: never host, role
+// led-bridge, receive-only, client "ledbridge/<version>".
+func BridgeMeta(name, version string, joinedAt time.Time) Meta {
+	return Meta{
+		Name:        name,
+		IsHost:      false,
+		JoinedAt:    joinedAt,
+		Role:        RoleLEDBridge,
+		ReceiveOnly: true,
+		Client:      "ledbridge/" + version,
+	}
+}
+
+// MarshalJSON encodes the meta with joinedAt in toISOString form (UTC, ms).
+func (m Meta) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Name        string `json:"name"`
+		IsHost      bool   `json:"isHost"`
+		JoinedAt    string `json:"joinedAt,omitempty"`
+		Role        string `json:"role,omitempty"`
+		ReceiveOnly bool   `json:"receiveOnly,omitempty"`
+		Client      string `json:"client,omitempty"`
+	}{Name: m.Name, IsHost: m.IsHost, Role: m.Role, ReceiveOnly: m.ReceiveOnly, Client: m.Client}
+	if !m.JoinedAt.IsZero() {
+		out.JoinedAt = m.JoinedAt.UTC().Format(joinedAtLayout)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON decodes with DecodeMeta's validation.
+func (m *Meta) UnmarshalJSON(b []byte) error {
+	v, err := DecodeMeta(b)
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// DecodeMeta validates one Presence meta. Every field is optional (a missing
+// joinedAt leaves JoinedAt zero), but a field that is present must have the
+// right type, and joinedAt must be ISO-8601. Presence bookkeeping fields such
+// as phx_ref are ignored.
+func DecodeMeta(raw []byte) (Meta, error) {
+	const ev = "presence"
+	o, err := parseObject(ev, raw, MaxMetaBytes)
+	if err != nil {
+		return Meta{}, err
+	}
+	var m Meta
+	strs := []struct {
+		name string
+		dst  *string
+	}{{"name", &m.Name}, {"role", &m.Role}, {"client", &m.Client}}
+	for _, f := range strs {
+		p, err := o.optStr(f.name, 256)
+		if err != nil {
+			return Meta{}, err
+		}
+		if p != nil {
+			*f.dst = *p
+		}
+	}
+	if m.IsHost, err = o.optBool("isHost"); err != nil {
+		return Meta{}, err
+	}
+	if m.ReceiveOnly, err = o.optBool("receiveOnly"); err != nil {
+		return Meta{}, err
+	}
+	if o.has("joinedAt") {
+		s, err := o.str("joinedAt", false, 64)
+		if err != nil {
+			return Meta{}, err
+		}
+		if m.JoinedAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return Meta{}, o.err("joinedAt", fmt.Sprintf("is %q, want ISO-8601 such as 2026-01-02T15:04:05.000Z", s))
+		}
+	}
+	return m, nil
+}
+
+// Member is one participant of the room: its Presence key and meta.
+type Member struct {
+	PeerID string
+	Meta   Meta
+}
+
+// ElectHost returns the room's host: among the members whose meta says
+// isHost, the one that joined earliest (PROTOCOL.md §2). A member without
+// joinedAt ranks after those with one; equal times are broken by the smaller
+// PeerID so that every participant elects the same host. ok is false when
+// nobody claims to be host.
+func ElectHost(members []Member) (host Member, ok bool) {
+	for _, m := range members {
+		if !m.Meta.IsHost {
+			continue
+		}
+		if !ok || joinedBefore(m, host) {
+			host, ok = m, true
+		}
+	}
+	return host, ok
+}
+
+func joinedBefore(a, b Member) bool {
+	at, bt := a.Meta.JoinedAt, b.Meta.JoinedAt
+	switch {
+	case at.IsZero() != bt.IsZero():
+		return !at.IsZero()
+	case !at.Equal(bt):
+		return at.Before(bt)
+	}
+	return a.PeerID < b.PeerID
+}
