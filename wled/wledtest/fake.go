@@ -1,0 +1,481 @@
+// Package wledtest provides a fake WLED controller that speaks the real wire protocols on
+// loopback: DDP on UDP, WLED's UDP realtime protocols (WARLS, DRGB, DRGBW, DNRGB), and the JSON API
+// (/json/info, /json/state) over HTTP. It decodes packets into whole frames the way a WLED does
+// (DDP push, DNRGB start offsets) and keeps strict books on anything malformed, so that any
+// package's tests can check what really went over the wire.
+package wledtest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// Config describes the fake device. Every zero field has a default.
+type Config struct {
+	LEDs    int    // LED count reported and decoded into; default 30
+	RGBW    bool   // 4 bytes per LED (DDP type 0x1B) instead of 3 (type 0x0B)
+	Name    string // /json/info name; default "wledtest"
+	MAC     string // /json/info mac; default a unique "02fc…" per fake
+	Version string // /json/info ver; default "0.15.3"
+	VID     int    // /json/info vid; default 2412100 (supports DDP)
+
+	// Listen addresses ("127.0.0.1:0" when empty; port 0 picks a free port). Set one to "-" to
+	// leave that listener off.
+	DDPListen, RealtimeListen, HTTPListen string
+
+	// MaxFrames bounds how many decoded frames are kept (oldest dropped); default 4096.
+	MaxFrames int
+}
+
+// Frame is one frame as the fake device would show it.
+type Frame struct {
+	Protocol string    // "DDP", "WARLS", "DRGB", "DRGBW" or "DNRGB"
+	Pixels   []byte    // the whole strip after this frame, LEDs × 3 (or 4 when RGBW) bytes
+	Received time.Time // arrival of the frame's last packet
+	Packets  int       // packets that made up the frame
+	Complete bool      // every LED was written by this frame's packets
+	Timeout  byte      // UDP realtime timeout byte (seconds); 0 for DDP
+}
+
+// StateRequest is one POST /json/state the fake received.
+type StateRequest struct {
+	Body []byte // raw JSON body
+	Live *bool  // the "live" member, when present and boolean
+}
+
+// Fake is a running fake WLED. Create it with New or Start; all methods are safe for concurrent use.
+type Fake struct {
+	cfg       Config
+	ch        int // bytes per LED
+	ddpConn   *net.UDPConn
+	rtConn    *net.UDPConn
+	httpLn    net.Listener
+	httpSrv   *http.Server
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+
+	packets   atomic.Int64
+	malformed atomic.Int64
+
+	// The mutex protects the following elements.
+	mu         sync.Mutex
+	info       wled.Info
+	rawInfo    []byte // when non-nil, served verbatim by /json/info
+	rawStatus  int
+	dec        decoder
+	frames     []Frame
+	frameCount int
+	reasons    []string
+	releases   int
+	seqGaps    int
+	states     []StateRequest
+	changed    chan struct{} // closed and replaced whenever a frame is recorded
+}
+
+var macCounter atomic.Uint32
+
+// New starts a fake for a test and closes it in t.Cleanup. It fails the test if a socket cannot
+// be opened.
+func New(t testing.TB, cfg Config) *Fake {
+	t.Helper()
+	f, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("wledtest: %v", err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// Start opens the fake's sockets and starts serving. Close stops it.
+func Start(cfg Config) (*Fake, error) {
+	if cfg.LEDs == 0 {
+		cfg.LEDs = 30
+	}
+	if cfg.LEDs < 0 || cfg.LEDs > wled.MaxLEDs {
+		return nil, fmt.Errorf("LEDs %d outside 1..%d", cfg.LEDs, wled.MaxLEDs)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "wledtest"
+	}
+	if cfg.MAC == "" {
+		cfg.MAC = fmt.Sprintf("02fc%08x", macCounter.Add(1))
+	}
+	if cfg.Version == "" {
+		cfg.Version = "0.15.3"
+	}
+	if cfg.VID == 0 {
+		cfg.VID = 2412100
+	}
+	if cfg.MaxFrames <= 0 {
+		cfg.MaxFrames = 4096
+	}
+	f := &Fake{cfg: cfg, ch: 3, changed: make(chan struct{})}
+	if cfg.RGBW {
+		f.ch = 4
+	}
+	f.dec = newDecoder(cfg.LEDs, f.ch)
+	var err error
+	if f.ddpConn, err = listenUDP(cfg.DDPListen); err != nil {
+		return nil, fmt.Errorf("DDP listener: %w", err)
+	}
+	if f.rtConn, err = listenUDP(cfg.RealtimeListen); err != nil {
+		f.closeSockets()
+		return nil, fmt.Errorf("realtime listener: %w", err)
+	}
+	if cfg.HTTPListen != "-" {
+		addr := cfg.HTTPListen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		if f.httpLn, err = net.Listen("tcp", addr); err != nil {
+			f.closeSockets()
+			return nil, fmt.Errorf("HTTP listener: %w", err)
+		}
+	}
+	f.info = wled.Info{
+		Name:    cfg.Name,
+		Version: cfg.Version,
+		VID:     cfg.VID,
+		MAC:     cfg.MAC,
+		IP:      "127.0.0.1",
+		Arch:    "esp32",
+		LEDs:    wled.LEDsInfo{Count: cfg.LEDs, RGBW: cfg.RGBW, LC: 1, FPS: 42},
+		UDPPort: 21324,
+	}
+	if cfg.RGBW {
+		f.info.LEDs.LC = 3
+	}
+	if f.rtConn != nil {
+		f.info.UDPPort = f.rtConn.LocalAddr().(*net.UDPAddr).Port
+	}
+	if f.ddpConn != nil {
+		f.wg.Add(1)
+		go f.readLoop(f.ddpConn, true)
+	}
+	if f.rtConn != nil {
+		f.wg.Add(1)
+		go f.readLoop(f.rtConn, false)
+	}
+	if f.httpLn != nil {
+		f.httpSrv = &http.Server{Handler: f.handler(), ReadHeaderTimeout: 5 * time.Second}
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			_ = f.httpSrv.Serve(f.httpLn)
+		}()
+	}
+	return f, nil
+}
+
+func listenUDP(addr string) (*net.UDPConn, error) {
+	if addr == "-" {
+		return nil, nil
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetReadBuffer(4 << 20) // absorb bursts while the race detector slows the reader
+	return c, nil
+}
+
+func (f *Fake) closeSockets() {
+	if f.ddpConn != nil {
+		_ = f.ddpConn.Close()
+	}
+	if f.rtConn != nil {
+		_ = f.rtConn.Close()
+	}
+	if f.httpLn != nil {
+		_ = f.httpLn.Close()
+	}
+}
+
+// Close stops all listeners and waits for the fake's goroutines to exit.
+func (f *Fake) Close() error {
+	f.closeOnce.Do(func() {
+		if f.httpSrv != nil {
+			_ = f.httpSrv.Close()
+		}
+		f.closeSockets()
+		f.wg.Wait()
+	})
+	return nil
+}
+
+func (f *Fake) readLoop(c *net.UDPConn, ddp bool) {
+	defer f.wg.Done()
+	buf := make([]byte, 65536) // larger than any datagram, so oversize packets are seen as such
+	for {
+		n, _, err := c.ReadFromUDP(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		f.handlePacket(buf[:n], ddp, time.Now())
+	}
+}
+
+func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
+	f.packets.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var res result
+	if ddp {
+		res = f.dec.ddp(pkt)
+	} else {
+		res = f.dec.realtime(pkt)
+	}
+	if res.err != nil {
+		f.malformed.Add(1)
+		if len(f.reasons) < 64 {
+			f.reasons = append(f.reasons, res.err.Error())
+		}
+		return
+	}
+	if res.seqGap {
+		f.seqGaps++
+	}
+	if res.release {
+		f.releases++
+		f.info.Live, f.info.LiveMode = false, ""
+		return
+	}
+	if res.frame == nil {
+		return
+	}
+	fr := *res.frame
+	fr.Received = now
+	fr.Pixels = append([]byte(nil), fr.Pixels...)
+	f.info.Live = true
+	f.info.LiveMode = "UDP"
+	if ddp {
+		f.info.LiveMode = "DDP"
+	}
+	f.frames = append(f.frames, fr)
+	if len(f.frames) >= 2*f.cfg.MaxFrames {
+		f.frames = append(f.frames[:0], f.frames[len(f.frames)-f.cfg.MaxFrames:]...)
+	}
+	f.frameCount++
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// DDPAddr is the DDP listener's "127.0.0.1:port" ("" when off).
+func (f *Fake) DDPAddr() string { return connAddr(f.ddpConn) }
+
+// RealtimeAddr is the UDP realtime listener's "127.0.0.1:port" ("" when off).
+func (f *Fake) RealtimeAddr() string { return connAddr(f.rtConn) }
+
+// HTTPAddr is the JSON API's "127.0.0.1:port" ("" when off).
+func (f *Fake) HTTPAddr() string {
+	if f.httpLn == nil {
+		return ""
+	}
+	return f.httpLn.Addr().String()
+}
+
+func connAddr(c *net.UDPConn) string {
+	if c == nil {
+		return ""
+	}
+	return c.LocalAddr().String()
+}
+
+// URL names the fake as a wled:// device target: its JSON API, with ?ddpport= pointing DDP at the
+// fake's DDP port (a real WLED always uses 4048, which tests cannot bind).
+func (f *Fake) URL() string {
+	u := "wled://" + f.HTTPAddr()
+	if f.ddpConn != nil {
+		u += "?ddpport=" + strconv.Itoa(f.ddpConn.LocalAddr().(*net.UDPAddr).Port)
+	}
+	return u
+}
+
+// DDPURL names the fake as a ddp:// device target with its LED count and colour order.
+func (f *Fake) DDPURL() string {
+	u := "ddp://" + f.DDPAddr() + "?leds=" + strconv.Itoa(f.cfg.LEDs)
+	if f.cfg.RGBW {
+		u += "&rgbw=1"
+	}
+	return u
+}
+
+// RealtimeURL names the fake as a UDP realtime target with the given scheme ("dnrgb", "drgb", …).
+func (f *Fake) RealtimeURL(scheme string) string {
+	return scheme + "://" + f.RealtimeAddr() + "?leds=" + strconv.Itoa(f.cfg.LEDs)
+}
+
+// Config returns the fake's configuration with defaults filled in.
+func (f *Fake) Config() Config { return f.cfg }
+
+// Frames returns copies of the recorded frames, oldest first (at most MaxFrames).
+func (f *Fake) Frames() []Frame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	start := 0
+	if len(f.frames) > f.cfg.MaxFrames {
+		start = len(f.frames) - f.cfg.MaxFrames
+	}
+	out := make([]Frame, len(f.frames)-start)
+	copy(out, f.frames[start:])
+	return out
+}
+
+// FrameCount is the number of frames decoded since the fake started (not bounded by MaxFrames).
+func (f *Fake) FrameCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.frameCount
+}
+
+// WaitFrames waits until at least n frames have been decoded and returns Frames(), or returns an
+// error after timeout.
+func (f *Fake) WaitFrames(n int, timeout time.Duration) ([]Frame, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		f.mu.Lock()
+		count, ch := f.frameCount, f.changed
+		f.mu.Unlock()
+		if count >= n {
+			return f.Frames(), nil
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return f.Frames(), fmt.Errorf("wledtest: %d of %d frames after %v (%d packets, %d malformed: %v)",
+				count, n, timeout, f.Packets(), f.Malformed(), f.MalformedReasons())
+		}
+	}
+}
+
+// Packets is the number of UDP packets received on both ports.
+func (f *Fake) Packets() int { return int(f.packets.Load()) }
+
+// Malformed is the number of packets rejected by the strict decoder.
+func (f *Fake) Malformed() int { return int(f.malformed.Load()) }
+
+// MalformedReasons describes the first 64 rejected packets.
+func (f *Fake) MalformedReasons() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.reasons...)
+}
+
+// Releases counts UDP realtime packets with timeout byte 0 ("leave realtime mode now").
+func (f *Fake) Releases() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.releases
+}
+
+// SequenceGaps counts DDP packets whose sequence number did not follow the previous packet's.
+func (f *Fake) SequenceGaps() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seqGaps
+}
+
+// StateRequests returns the POST /json/state requests received so far.
+func (f *Fake) StateRequests() []StateRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]StateRequest(nil), f.states...)
+}
+
+// Info returns what /json/info currently reports.
+func (f *Fake) Info() wled.Info {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.info
+}
+
+// SetInfo changes what /json/info reports (e.g. an old vid, another name).
+func (f *Fake) SetInfo(change func(*wled.Info)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(&f.info)
+}
+
+// SetRawInfo makes /json/info answer with this status and body verbatim (to imitate a device
+// that is not a WLED); a nil body restores the normal reply.
+func (f *Fake) SetRawInfo(status int, body []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rawStatus, f.rawInfo = status, body
+}
+
+const maxStateBody = 16 << 10
+
+func (f *Fake) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /json/info", func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		status, raw, info := f.rawStatus, f.rawInfo, f.info
+		f.mu.Unlock()
+		if raw != nil {
+			if status == 0 {
+				status = http.StatusOK
+			}
+			w.WriteHeader(status)
+			_, _ = w.Write(raw)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(info)
+	})
+	mux.HandleFunc("GET /json/state", func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		live := f.info.Live
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"on": true, "bri": 128, "live": live})
+	})
+	mux.HandleFunc("POST /json/state", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxStateBody+1))
+		var obj map[string]json.RawMessage
+		if err != nil || len(body) > maxStateBody || json.Unmarshal(body, &obj) != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":9}`)
+			return
+		}
+		req := StateRequest{Body: body}
+		if raw, ok := obj["live"]; ok {
+			var live bool
+			if json.Unmarshal(raw, &live) == nil {
+				req.Live = &live
+			}
+		}
+		f.mu.Lock()
+		f.states = append(f.states, req)
+		if req.Live != nil && !*req.Live {
+			f.info.Live, f.info.LiveMode = false, ""
+		}
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"success":true}`)
+	})
+	return mux
+}
