@@ -1,0 +1,146 @@
+package color
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Mode selects how a note becomes a colour.
+type Mode int
+
+const (
+	// ModeUnknown is the zero value; a Palette treats it as ModeNote.
+	ModeUnknown Mode = iota
+	// ModeNote puts the 12 pitch classes around the hue wheel (C red, then every
+	// semitone 30° further); the octave shifts lightness (higher is lighter).
+	ModeNote
+	// ModeMusician gives every musician a hue of their own; the pitch class moves
+	// it by up to ±MusicianSpread/2 and the octave shifts lightness.
+	ModeMusician
+	// ModeSpectrum maps frequency to a rainbow position: low notes red, high violet.
+	ModeSpectrum
+)
+
+// ErrUnknownMode indicates a colour mode name other than note, musician or spectrum.
+var ErrUnknownMode = errors.New("unknown colour mode (want note, musician or spectrum)")
+
+// ParseMode reads a colour mode name as the config file spells it.
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "note", "":
+		return ModeNote, nil
+	case "musician":
+		return ModeMusician, nil
+	case "spectrum":
+		return ModeSpectrum, nil
+	}
+	return ModeUnknown, fmt.Errorf("color: parse mode %q: %w", s, ErrUnknownMode)
+}
+
+func (m Mode) String() string {
+	switch m {
+	case ModeNote:
+		return "note"
+	case ModeMusician:
+		return "musician"
+	case ModeSpectrum:
+		return "spectrum"
+	}
+	return "unknown"
+}
+
+// Frequency range of the spectrum colour mode, matching the analysis bands
+// (WLED's GEQ channels span 43 Hz to 9.3 kHz).
+const (
+	SpectrumLowHz  = 43
+	SpectrumHighHz = 9300
+)
+
+// Defaults used when a Palette field is zero.
+const (
+	DefaultMusicianSpread = 60  // degrees
+	goldenAngle           = 137.50776 // degrees; consecutive musicians land far apart on the wheel
+	spectrumHueSpan       = 270 // degrees: red (low) through violet (high), not back to red
+)
+
+// Palette is a colour mode with its settings. The zero value is ModeNote.
+// The strips and the status page use the same Palette so that a note shows the
+// same colour in both places.
+type Palette struct {
+	Mode Mode
+	// MusicianSpread is how far, in degrees of hue, the 12 pitch classes move a
+	// musician's own hue in ModeMusician; 0 means DefaultMusicianSpread.
+	MusicianSpread float32
+}
+
+// Note returns the full-brightness colour of MIDI note midi played by
+// musician (0-based index; it only matters in ModeMusician).
+func (p Palette) Note(musician, midi int) RGBF {
+	return p.noteF(musician, float32(midi))
+}
+
+// NoteRGB is Note rounded to 8 bits before any gamma correction: the colour a
+// screen should show for the note (screens apply their own gamma), which is
+// what the status page uses to colour notes "as the strips colour them".
+func (p Palette) NoteRGB(musician, midi int) RGB { return p.Note(musician, midi).RGB8() }
+
+// Freq returns the colour of a frequency in Hz, as Note does for a MIDI note.
+// Frequencies that are not positive and finite (unpitched sounds) are white.
+func (p Palette) Freq(musician int, hz float32) RGBF {
+	if !(hz > 0) || math.IsInf(float64(hz), 0) {
+		if p.Mode == ModeMusician {
+			return HSL(MusicianHue(musician), 1, 0.5)
+		}
+		return RGBF{1, 1, 1}
+	}
+	return p.noteF(musician, 69+12*float32(math.Log2(float64(hz)/440)))
+}
+
+func (p Palette) noteF(musician int, midi float32) RGBF {
+	if midi != midi {
+		return RGBF{1, 1, 1}
+	}
+	nearest := int(math.Round(float64(midi)))
+	pc := ((nearest % 12) + 12) % 12
+	switch p.Mode {
+	case ModeSpectrum:
+		hz := 440 * math.Exp2(float64(midi-69)/12)
+		t := math.Log(hz/SpectrumLowHz) / math.Log(SpectrumHighHz/SpectrumLowHz)
+		return HSL(spectrumHueSpan*Clamp01(float32(t)), 1, 0.5)
+	case ModeMusician:
+		spread := p.MusicianSpread
+		if spread == 0 {
+			spread = DefaultMusicianSpread
+		}
+		h := MusicianHue(musician) + (float32(pc)/11-0.5)*spread
+		return HSL(h, 1, octaveLightness(nearest))
+	default:
+		return HSL(PitchClassHue(pc), 1, octaveLightness(nearest))
+	}
+}
+
+// PitchClassHue is the hue, in degrees, of pitch class pc (0 = C … 9 = A … 11 = B)
+// in ModeNote: 30° per semitone starting from red at C.
+func PitchClassHue(pc int) float32 { return float32(((pc%12)+12)%12) * 30 }
+
+// MusicianHue is musician i's own hue in ModeMusician: successive musicians are
+// a golden angle apart so that any few of them look clearly different.
+func MusicianHue(i int) float32 {
+	if i < 0 {
+		i = 0
+	}
+	return wrapHue(float32(math.Mod(float64(i)*goldenAngle, 360)))
+}
+
+// octaveLightness maps octave 4 (middle C up to B4) to lightness 0.5 (the pure
+// hue); each octave up or down moves it 0.08, bounded so that every note keeps
+// its hue recognisable.
+func octaveLightness(midi int) float32 {
+	octave := midi/12 - 1
+	if midi < 0 {
+		octave = -1
+	}
+	l := 0.5 + 0.08*float32(octave-4)
+	return min(max(l, 0.3), 0.7)
+}
