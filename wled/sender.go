@@ -1,0 +1,224 @@
+package wled
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"time"
+)
+
+// DefaultRealtimeTimeout is how long WLED stays in realtime mode after the last UDP realtime
+// packet before resuming its own effect (the timeout byte, in whole seconds).
+const DefaultRealtimeTimeout = 2 * time.Second
+
+var (
+	// ErrFrameSize indicates a frame whose length is not LEDs × bytes per LED.
+	ErrFrameSize = errors.New("wled: frame length does not match the strip")
+	// ErrTooManyLEDs indicates more LEDs than the protocol (or MaxLEDs) allows.
+	ErrTooManyLEDs = errors.New("wled: too many LEDs for the protocol")
+	// ErrProtocolRGBW indicates a colour format the protocol cannot carry (RGBW over DRGB, RGB over DRGBW, …).
+	ErrProtocolRGBW = errors.New("wled: protocol cannot carry this colour format")
+)
+
+// SenderConfig describes one device's wire format.
+type SenderConfig struct {
+	Protocol Protocol // ProtocolDDP or a UDP realtime protocol (not ProtocolAuto)
+	Addr     string   // UDP "host:port"; a host name is resolved once, here
+	LEDs     int      // LEDs per frame, 1..MaxLEDs (and the protocol's limit)
+	RGBW     bool     // frames carry 4 bytes per LED
+	// Timeout is the UDP realtime timeout byte (whole seconds, rounded up, at most 255 = forever);
+	// 0 means DefaultRealtimeTimeout. Ignored for DDP, which has no timeout field.
+	Timeout time.Duration
+}
+
+// Sender turns Frames into packets for one device and writes them to a connected UDP socket.
+// Its packet buffers are built once, so Send allocates nothing. A Sender is not safe for
+// concurrent use.
+type Sender struct {
+	proto     Protocol
+	leds, ch  int
+	conn      *net.UDPConn
+	packets   [][]byte // one preallocated datagram per packet of a frame, headers filled in
+	perPacket int      // LEDs per packet
+	hdrLen    int
+	release   []byte // UDP realtime: the timeout-0 packet
+	seq       byte   // DDP: last sequence number used, 1..15
+}
+
+// TimeoutByte converts a realtime timeout to WLED's timeout byte: whole seconds rounded up,
+// 1..255 (255 = stay in realtime mode until released); 0 means DefaultRealtimeTimeout.
+func TimeoutByte(d time.Duration) (byte, error) {
+	if d < 0 {
+		return 0, fmt.Errorf("wled: negative realtime timeout %v", d)
+	}
+	if d == 0 {
+		d = DefaultRealtimeTimeout
+	}
+	s := math.Ceil(d.Seconds())
+	if s > realtimeForeverTO {
+		s = realtimeForeverTO
+	}
+	return byte(s), nil
+}
+
+// NewSender validates cfg, builds the packet buffers and connects a UDP socket to cfg.Addr.
+func NewSender(cfg SenderConfig) (*Sender, error) {
+	s, err := newPacketizer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	raddr, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("wled sender %s: %w", cfg.Addr, err)
+	}
+	s.conn, err = net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return nil, fmt.Errorf("wled sender %s: %w", cfg.Addr, err)
+	}
+	return s, nil
+}
+
+// newPacketizer builds a Sender without a socket.
+func newPacketizer(cfg SenderConfig) (*Sender, error) {
+	p := cfg.Protocol
+	if p != ProtocolDDP && !p.realtime() {
+		return nil, fmt.Errorf("wled sender: protocol %v cannot send frames (resolve wled:// targets first)", p)
+	}
+	if cfg.LEDs < 1 || cfg.LEDs > p.maxLEDs() {
+		return nil, fmt.Errorf("%w: %d LEDs, %v carries 1..%d", ErrTooManyLEDs, cfg.LEDs, p, p.maxLEDs())
+	}
+	switch {
+	case p == ProtocolDRGBW && !cfg.RGBW:
+		return nil, fmt.Errorf("%w: drgbw needs RGBW frames", ErrProtocolRGBW)
+	case p.realtime() && p != ProtocolDRGBW && cfg.RGBW:
+		return nil, fmt.Errorf("%w: %v carries RGB only", ErrProtocolRGBW, p)
+	}
+	timeout, err := TimeoutByte(cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{proto: p, leds: cfg.LEDs, ch: 3}
+	if cfg.RGBW {
+		s.ch = 4
+	}
+	switch p {
+	case ProtocolDDP:
+		s.hdrLen, s.perPacket = ddpHeaderLen, ddpMaxPayload/s.ch
+	case ProtocolDNRGB:
+		s.hdrLen, s.perPacket = 4, dnrgbLEDsPerPack
+	default:
+		s.hdrLen, s.perPacket = 2, cfg.LEDs // single-packet protocols
+	}
+	wireCh := s.ch
+	if p == ProtocolWARLS {
+		wireCh = 4 // index byte + R, G, B
+	}
+	n := (cfg.LEDs + s.perPacket - 1) / s.perPacket
+	s.packets = make([][]byte, n)
+	for i := range s.packets {
+		first := i * s.perPacket
+		count := min(s.perPacket, cfg.LEDs-first)
+		pkt := make([]byte, s.hdrLen+count*wireCh)
+		switch p {
+		case ProtocolDDP:
+			pkt[0] = ddpFlagsVersion1
+			if i == n-1 {
+				pkt[0] |= ddpFlagPush
+			}
+			pkt[2] = ddpTypeRGB8
+			if s.ch == 4 {
+				pkt[2] = ddpTypeRGBW8
+			}
+			pkt[3] = ddpDestDisplay
+			off := uint32(first * s.ch)
+			pkt[4], pkt[5], pkt[6], pkt[7] = byte(off>>24), byte(off>>16), byte(off>>8), byte(off)
+			l := count * s.ch
+			pkt[8], pkt[9] = byte(l>>8), byte(l)
+		case ProtocolDNRGB:
+			pkt[0], pkt[1] = realtimeIDDNRGB, timeout
+			pkt[2], pkt[3] = byte(first>>8), byte(first)
+		case ProtocolWARLS:
+			pkt[0], pkt[1] = realtimeIDWARLS, timeout
+			for j := 0; j < count; j++ {
+				pkt[2+j*4] = byte(j)
+			}
+		case ProtocolDRGB:
+			pkt[0], pkt[1] = realtimeIDDRGB, timeout
+		case ProtocolDRGBW:
+			pkt[0], pkt[1] = realtimeIDDRGBW, timeout
+		}
+		s.packets[i] = pkt
+	}
+	if p.realtime() {
+		s.release = append([]byte(nil), s.packets[0][:s.hdrLen]...)
+		s.release[1] = 0 // timeout 0: WLED leaves realtime mode and ignores the packet's pixels
+	}
+	return s, nil
+}
+
+// Protocol is the wire protocol this sender speaks.
+func (s *Sender) Protocol() Protocol { return s.proto }
+
+// LEDs is the number of LEDs per frame.
+func (s *Sender) LEDs() int { return s.leds }
+
+// RGBW reports whether frames carry 4 bytes per LED.
+func (s *Sender) RGBW() bool { return s.ch == 4 }
+
+// FrameBytes is the length Send expects: LEDs × 3 (or 4 for RGBW).
+func (s *Sender) FrameBytes() int { return s.leds * s.ch }
+
+// PacketsPerFrame is how many datagrams one frame takes.
+func (s *Sender) PacketsPerFrame() int { return len(s.packets) }
+
+// fill copies frame into the packet buffers and advances the DDP sequence number.
+func (s *Sender) fill(frame []byte) error {
+	if len(frame) != s.leds*s.ch {
+		return fmt.Errorf("%w: %d bytes, want %d (%d LEDs × %d)", ErrFrameSize, len(frame), s.leds*s.ch, s.leds, s.ch)
+	}
+	for i, pkt := range s.packets {
+		px := frame[i*s.perPacket*s.ch:]
+		switch s.proto {
+		case ProtocolDDP:
+			s.seq = s.seq%ddpMaxSeq + 1 // 1..15, never 0 (0 means "sequence unused")
+			pkt[1] = s.seq
+			copy(pkt[s.hdrLen:], px)
+		case ProtocolWARLS:
+			for j := 2; j < len(pkt); j += 4 {
+				pkt[j+1], pkt[j+2], pkt[j+3] = px[0], px[1], px[2]
+				px = px[3:]
+			}
+		default:
+			copy(pkt[s.hdrLen:], px)
+		}
+	}
+	return nil
+}
+
+// Send writes one frame (LEDs × 3 or 4 bytes, LED 0 first) as PacketsPerFrame datagrams. It
+// returns how many were written; on a socket error it stops at the failed packet.
+func (s *Sender) Send(frame []byte) (packets int, err error) {
+	if err := s.fill(frame); err != nil {
+		return 0, err
+	}
+	for i, pkt := range s.packets {
+		if _, err := s.conn.Write(pkt); err != nil {
+			return i, err
+		}
+	}
+	return len(s.packets), nil
+}
+
+// Release tells a UDP realtime device to leave realtime mode now (a packet with timeout byte 0).
+// It does nothing for DDP, which has no such packet; release a DDP device with Client.SetLive.
+func (s *Sender) Release() error {
+	if s.release == nil {
+		return nil
+	}
+	_, err := s.conn.Write(s.release)
+	return err
+}
+
+// Close closes the socket.
+func (s *Sender) Close() error { return s.conn.Close() }
