@@ -38,3 +38,13 @@ done
 for f in a3_220hz c_major_chord bass_line; do
   opusenc --quiet --bitrate 64 --framesize 20 --serial 1 "$src/$f.wav" "$here/$f.opus"
 done
+
+# 5. G.722 and G.711 references (FFmpeg's decoders, used bit-exactly by bridge/audio tests).
+#    g722_music.g722: 1 s of the mono music resampled to 16 kHz, FFmpeg's G.722 encoder
+#    (64 kbit/s); g722_music.ref.s16: FFmpeg's decode of it, signed 16-bit LE, 16 kHz.
+ff -i "$src/music_mono.wav" -t 1 -ar 16000 -c:a g722 -f g722 "$here/g722_music.g722"
+ff -f g722 -i "$here/g722_music.g722" -f s16le -c:a pcm_s16le "$here/g722_music.ref.s16"
+#    g711_codes.bin: the 256 byte values 0..255; *.ref.s16: FFmpeg's µ-law / A-law expansion.
+for i in $(seq 0 255); do printf "\\$(printf '%03o' "$i")"; done > "$here/g711_codes.bin"
+ff -f mulaw -ar 8000 -ac 1 -i "$here/g711_codes.bin" -f s16le -c:a pcm_s16le "$here/g711_ulaw.ref.s16"
+ff -f alaw -ar 8000 -ac 1 -i "$here/g711_codes.bin" -f s16le -c:a pcm_s16le "$here/g711_alaw.ref.s16"

@@ -1,0 +1,107 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// SampleRate is the output rate of every Decoder, in Hz.
+const SampleRate = 48000
+
+// MaxPacketSamples is the longest packet any decoder emits, in samples per channel at
+// 48 kHz: 120 ms, the Opus maximum. PCM buffers handed to Decode must hold this many
+// samples per channel (STYLE §8: livekit sizes for 20 ms, which breaks on long packets).
+const MaxPacketSamples = 5760
+
+// Codec MIME types, spelled as pion's webrtc.MimeType* constants; matching is case-insensitive.
+const (
+	MimeTypeOpus = "audio/opus"
+	MimeTypeG722 = "audio/G722"
+	MimeTypePCMU = "audio/PCMU"
+	MimeTypePCMA = "audio/PCMA"
+)
+
+// Sentinel errors.
+var (
+	// ErrUnsupportedCodec indicates a codec this package cannot decode.
+	ErrUnsupportedCodec = errors.New("audio: unsupported codec")
+	// ErrInvalidChannels indicates a channel count other than 1 or 2 (or 2 for a mono-only codec).
+	ErrInvalidChannels = errors.New("audio: invalid channel count")
+	// ErrEmptyPayload indicates a packet with no codec payload (padding-only RTP, for example).
+	ErrEmptyPayload = errors.New("audio: empty payload")
+	// ErrPacketTooLong indicates a payload that decodes to more than MaxPacketSamples.
+	ErrPacketTooLong = errors.New("audio: packet longer than 120 ms")
+	// ErrBufferTooSmall indicates a PCM buffer shorter than MaxPacketSamples × Channels().
+	ErrBufferTooSmall = errors.New("audio: PCM buffer smaller than 120 ms")
+	// ErrInvalidPacket indicates a payload the codec rejected as malformed.
+	ErrInvalidPacket = errors.New("audio: invalid packet")
+)
+
+// Decoder decodes one RTP stream's payloads to interleaved float32 PCM at 48 kHz.
+// Output samples are finite and within [-1, 1]: corrupt packets can make codecs emit
+// NaN or |x| > 4, and nothing downstream should have to care. A Decoder is not safe for
+// concurrent use. pcm buffers must hold MaxPacketSamples × Channels() samples.
+type Decoder interface {
+	// Decode decodes one payload into pcm and returns the samples per channel written.
+	Decode(payload []byte, pcm []float32) (samplesPerChannel int, err error)
+	// DecodeFEC reconstructs the packet lost just before next, from next's in-band
+	// forward error correction when the codec and packet carry it, otherwise by
+	// concealment. samples is the lost packet's duration in samples per channel.
+	// It reports whether real FEC data was used.
+	DecodeFEC(next []byte, pcm []float32, samples int) (samplesPerChannel int, usedFEC bool, err error)
+	// Conceal synthesises samples per channel of audio for a lost packet (PLC).
+	Conceal(pcm []float32, samples int) (samplesPerChannel int, err error)
+	// Reset forgets all decoder state, as after a stream restart.
+	Reset()
+	// Channels is the interleaved channel count of the output.
+	Channels() int
+	// SampleRate is always 48000.
+	SampleRate() int
+	// String names the pipeline stage, e.g. "OPUS(decode 2ch 48kHz)".
+	String() string
+}
+
+// NewDecoder returns a decoder for codec (a MIME type such as "audio/opus") producing
+// channels interleaved channels at 48 kHz. Opus takes 1 or 2 channels (a stereo decoder
+// duplicates mono packets and vice versa downmixes); G.722 and G.711 are mono only.
+func NewDecoder(codec string, channels int) (Decoder, error) {
+	switch {
+	case strings.EqualFold(codec, MimeTypeOpus):
+		return newOpusDecoder(channels)
+	case strings.EqualFold(codec, MimeTypeG722):
+		if channels != 1 {
+			return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
+		}
+		return newG722Decoder(), nil
+	case strings.EqualFold(codec, MimeTypePCMU):
+		if channels != 1 {
+			return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
+		}
+		return newG711Decoder(false), nil
+	case strings.EqualFold(codec, MimeTypePCMA):
+		if channels != 1 {
+			return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
+		}
+		return newG711Decoder(true), nil
+	}
+	return nil, fmt.Errorf("new decoder for %q: %w", codec, ErrUnsupportedCodec)
+}
+
+// sanitize clamps samples to [-1, 1] and replaces NaN with 0, in place.
+func sanitize(pcm []float32) {
+	for i, v := range pcm {
+		switch {
+		case v > 1:
+			pcm[i] = 1
+		case v < -1:
+			pcm[i] = -1
+		case v != v: // NaN
+			pcm[i] = 0
+		}
+	}
+}
+
+// isFinite reports whether v is neither NaN nor ±Inf (for tests and assertions).
+func isFinite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }

@@ -1,0 +1,16 @@
+// Package audio turns one musician's RTP audio packets into 48 kHz PCM and mixes musicians:
+// RTP → drop padding-only/empty packets → jitter buffer (reorder, adaptive 0–60 ms delay)
+// → codec decoder (Opus, G.722, PCMU, PCMA; all output 48 kHz float32) → packet-loss
+// concealment and Opus in-band FEC → per-musician bounded mono ring → Mixer (sum, gain, clamp).
+//
+// Which goroutine decodes: the Stream decodes whichever goroutine calls it. WriteRTP (the
+// peer's RTP read goroutine) releases and decodes packets that are due as they arrive, and
+// ReadPCM (the 60 fps loop) first releases and decodes anything that became due since (a
+// packet held back for reordering, or a gap declared lost), then drains the ring. One mutex
+// guards the jitter buffer, decoder and ring; a 20 ms Opus decode holds it for tens of µs.
+// With no jitter the target delay is 0, so a packet is decoded the moment it arrives and the
+// ~10 ms budget for jitter+decode+analysis is spent almost entirely in analysis.
+//
+// Everything on the per-packet and per-tick path reuses preallocated buffers: decoders,
+// the jitter buffer's payload slots, the ring and the mixer allocate nothing per packet.
+package audio

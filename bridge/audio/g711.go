@@ -1,0 +1,104 @@
+package audio
+
+import "fmt"
+
+// g711Decoder decodes PCMU (µ-law) or PCMA (A-law), 8 kHz mono, to 48 kHz mono.
+type g711Decoder struct {
+	alaw  bool
+	table [256]float32
+	up    *upsampler
+	tmp   [MaxPacketSamples / 6]float32
+	plc   fadeConcealer
+}
+
+func newG711Decoder(alaw bool) *g711Decoder {
+	d := &g711Decoder{alaw: alaw, up: newUpsampler(6, 12)}
+	for i := range 256 {
+		if alaw {
+			d.table[i] = float32(alawToLinear(byte(i))) / 32768
+		} else {
+			d.table[i] = float32(ulawToLinear(byte(i))) / 32768
+		}
+	}
+	return d
+}
+
+// ulawToLinear is ITU-T G.711 µ-law expansion to 14-bit linear, scaled to 16 bits.
+func ulawToLinear(code byte) int16 {
+	u := ^code
+	t := (int(u&0x0f) << 3) + 0x84
+	t <<= (u & 0x70) >> 4
+	if u&0x80 != 0 {
+		return int16(0x84 - t)
+	}
+	return int16(t - 0x84)
+}
+
+// alawToLinear is ITU-T G.711 A-law expansion to 13-bit linear, scaled to 16 bits.
+func alawToLinear(code byte) int16 {
+	a := code ^ 0x55
+	t := int(a&0x0f) << 4
+	switch seg := (a & 0x70) >> 4; seg {
+	case 0:
+		t += 8
+	case 1:
+		t += 0x108
+	default:
+		t += 0x108
+		t <<= seg - 1
+	}
+	if a&0x80 != 0 {
+		return int16(t)
+	}
+	return int16(-t)
+}
+
+func (d *g711Decoder) Channels() int   { return 1 }
+func (d *g711Decoder) SampleRate() int { return SampleRate }
+func (d *g711Decoder) Reset()          { d.up.reset(); d.plc = fadeConcealer{} }
+func (d *g711Decoder) String() string {
+	if d.alaw {
+		return "PCMA(decode 8kHz -> 48kHz)"
+	}
+	return "PCMU(decode 8kHz -> 48kHz)"
+}
+
+func (d *g711Decoder) Decode(payload []byte, pcm []float32) (int, error) {
+	if len(payload) == 0 {
+		return 0, ErrEmptyPayload
+	}
+	if len(payload) > len(d.tmp) {
+		return 0, fmt.Errorf("g711 decode %d bytes: %w", len(payload), ErrPacketTooLong)
+	}
+	if len(pcm) < MaxPacketSamples {
+		return 0, ErrBufferTooSmall
+	}
+	in := d.tmp[:len(payload)]
+	for i, c := range payload {
+		in[i] = d.table[c]
+	}
+	n := d.up.process(in, pcm)
+	sanitize(pcm[:n]) // the interpolator can overshoot full-scale input slightly
+	d.plc.remember(pcm[:n])
+	return n, nil
+}
+
+func (d *g711Decoder) DecodeFEC(_ []byte, pcm []float32, samples int) (int, bool, error) {
+	n, err := d.Conceal(pcm, samples)
+	return n, false, err
+}
+
+func (d *g711Decoder) Conceal(pcm []float32, samples int) (int, error) {
+	return concealChecked(&d.plc, pcm, samples)
+}
+
+func concealChecked(c *fadeConcealer, pcm []float32, samples int) (int, error) {
+	if samples <= 0 || samples > MaxPacketSamples {
+		return 0, fmt.Errorf("conceal %d samples: %w", samples, ErrPacketTooLong)
+	}
+	if len(pcm) < samples {
+		return 0, ErrBufferTooSmall
+	}
+	c.conceal(pcm[:samples])
+	return samples, nil
+}

@@ -1,0 +1,94 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/thesyncim/gopus"
+)
+
+// opusDecoder wraps gopus (pure Go, 138–148 dB from libopus; see docs/benchmarks/audio.md).
+type opusDecoder struct {
+	dec      *gopus.Decoder
+	channels int
+}
+
+func newOpusDecoder(channels int) (*opusDecoder, error) {
+	if channels != 1 && channels != 2 {
+		return nil, fmt.Errorf("new opus decoder: %d channels: %w", channels, ErrInvalidChannels)
+	}
+	dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(SampleRate, channels))
+	if err != nil {
+		return nil, fmt.Errorf("new opus decoder: %w", err)
+	}
+	return &opusDecoder{dec: dec, channels: channels}, nil
+}
+
+func (d *opusDecoder) Channels() int   { return d.channels }
+func (d *opusDecoder) SampleRate() int { return SampleRate }
+func (d *opusDecoder) Reset()          { d.dec.Reset() }
+func (d *opusDecoder) String() string  { return fmt.Sprintf("OPUS(decode %dch 48kHz)", d.channels) }
+
+func (d *opusDecoder) Decode(payload []byte, pcm []float32) (int, error) {
+	if len(payload) == 0 {
+		return 0, ErrEmptyPayload
+	}
+	if len(pcm) < MaxPacketSamples*d.channels {
+		return 0, ErrBufferTooSmall
+	}
+	n, err := d.dec.Decode(payload, pcm[:MaxPacketSamples*d.channels])
+	if err != nil {
+		return 0, opusError("decode", err)
+	}
+	sanitize(pcm[:n*d.channels])
+	return n, nil
+}
+
+func (d *opusDecoder) DecodeFEC(next []byte, pcm []float32, samples int) (int, bool, error) {
+	if err := d.checkConceal(pcm, samples); err != nil {
+		return 0, false, err
+	}
+	if len(next) == 0 {
+		n, err := d.Conceal(pcm, samples)
+		return n, false, err
+	}
+	usedFEC := gopus.PacketHasLBRR(next)
+	n, err := d.dec.DecodeWithFEC(next, pcm[:samples*d.channels], true)
+	if err != nil {
+		return 0, false, opusError("decode FEC", err)
+	}
+	sanitize(pcm[:n*d.channels])
+	return n, usedFEC, nil
+}
+
+func (d *opusDecoder) Conceal(pcm []float32, samples int) (int, error) {
+	if err := d.checkConceal(pcm, samples); err != nil {
+		return 0, err
+	}
+	n, err := d.dec.Decode(nil, pcm[:samples*d.channels])
+	if err != nil {
+		return 0, opusError("conceal", err)
+	}
+	sanitize(pcm[:n*d.channels])
+	return n, nil
+}
+
+// checkConceal validates a concealment length: Opus conceals in multiples of 2.5 ms.
+func (d *opusDecoder) checkConceal(pcm []float32, samples int) error {
+	if samples <= 0 || samples > MaxPacketSamples || samples%(SampleRate/400) != 0 {
+		return fmt.Errorf("opus conceal %d samples: %w", samples, ErrPacketTooLong)
+	}
+	if len(pcm) < samples*d.channels {
+		return ErrBufferTooSmall
+	}
+	return nil
+}
+
+// opusError maps gopus's errors onto ErrInvalidPacket (the payload's fault) while keeping
+// the original text.
+func opusError(op string, err error) error {
+	if errors.Is(err, gopus.ErrBufferTooSmall) {
+		return fmt.Errorf("opus %s: %w: %w", op, ErrBufferTooSmall, err)
+	}
+	return fmt.Errorf("opus %s: %w: %w", op, ErrInvalidPacket, err)
+}
