@@ -1,0 +1,160 @@
+package session
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Clock is the time source of the frame loop and of every timer in the session; tests replace it.
+type Clock interface {
+	Now() time.Time
+	// SleepUntil blocks until t or until ctx is done, whichever is first; it returns ctx.Err() in
+	// the second case.
+	SleepUntil(ctx context.Context, t time.Time) error
+}
+
+// SystemClock is the real, monotonic clock.
+type SystemClock struct{}
+
+// Now returns time.Now, which carries Go's monotonic reading.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// SleepUntil sleeps on a timer until t.
+func (SystemClock) SleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// Ticker calls a function at a fixed rate from one goroutine. Deadlines are computed from the start
+// time (start + n·period), so the rate does not drift however long each tick takes. A tick that
+// starts more than a whole period late is counted as late and the missed slots are skipped, never
+// caught up: an LED frame that is already stale is worthless.
+type Ticker struct {
+	period time.Duration
+	clock  Clock
+	onTick func(now time.Time)
+
+	ticks    atomic.Uint64
+	late     atomic.Uint64
+	lastTick atomic.Int64 // unix nanoseconds of the last tick's start
+	stats    tickStats
+}
+
+// NewTicker returns a ticker that calls onTick every period once Run is called.
+func NewTicker(period time.Duration, clock Clock, onTick func(now time.Time)) *Ticker {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	return &Ticker{period: period, clock: clock, onTick: onTick}
+}
+
+// Run ticks until ctx is done, then returns nil.
+func (t *Ticker) Run(ctx context.Context) error {
+	start := t.clock.Now()
+	var n int64
+	var prev time.Time
+	for {
+		n++
+		due := start.Add(time.Duration(n) * t.period)
+		if err := t.clock.SleepUntil(ctx, due); err != nil {
+			return nil // cancellation is the only way to stop the loop
+		}
+		now := t.clock.Now()
+		if behind := now.Sub(due); behind >= t.period {
+			skipped := int64(behind / t.period)
+			n += skipped
+			t.late.Add(uint64(skipped))
+		}
+		t.onTick(now)
+		t.ticks.Add(1)
+		t.lastTick.Store(now.UnixNano())
+		if !prev.IsZero() {
+			t.stats.record(now.Sub(prev), t.clock.Now().Sub(now))
+		}
+		prev = now
+	}
+}
+
+// TickerStats is a snapshot of the loop's health.
+type TickerStats struct {
+	Ticks     uint64
+	LateTicks uint64
+	LastTick  time.Time
+	// Interval and FrameTime summarise the last intervalWindow ticks: the time between tick starts
+	// and the time each onTick took.
+	Interval  Summary
+	FrameTime Summary
+}
+
+// Stats returns the loop's counters and recent timing.
+func (t *Ticker) Stats() TickerStats {
+	s := TickerStats{Ticks: t.ticks.Load(), LateTicks: t.late.Load()}
+	if ns := t.lastTick.Load(); ns != 0 {
+		s.LastTick = time.Unix(0, ns)
+	}
+	s.Interval, s.FrameTime = t.stats.summaries()
+	return s
+}
+
+// Summary describes a window of durations.
+type Summary struct {
+	Count          int
+	Mean, P50, P99 time.Duration
+	Max            time.Duration
+}
+
+const intervalWindow = 600 // ten seconds at 60 fps
+
+// tickStats keeps the last intervalWindow intervals and frame times in fixed rings.
+type tickStats struct {
+	mu        sync.Mutex
+	intervals [intervalWindow]time.Duration
+	frames    [intervalWindow]time.Duration
+	n         int
+}
+
+func (s *tickStats) record(interval, frame time.Duration) {
+	s.mu.Lock()
+	s.intervals[s.n%intervalWindow] = interval
+	s.frames[s.n%intervalWindow] = frame
+	s.n++
+	s.mu.Unlock()
+}
+
+func (s *tickStats) summaries() (interval, frame Summary) {
+	s.mu.Lock()
+	n := min(s.n, intervalWindow)
+	iv := make([]time.Duration, n)
+	fr := make([]time.Duration, n)
+	copy(iv, s.intervals[:n])
+	copy(fr, s.frames[:n])
+	s.mu.Unlock()
+	return summarize(iv), summarize(fr)
+}
+
+// summarize sorts d in place and reports it.
+func summarize(d []time.Duration) Summary {
+	if len(d) == 0 {
+		return Summary{}
+	}
+	slices.Sort(d)
+	var sum time.Duration
+	for _, v := range d {
+		sum += v
+	}
+	pct := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
+	return Summary{Count: len(d), Mean: sum / time.Duration(len(d)), P50: pct(0.50), P99: pct(0.99), Max: d[len(d)-1]}
+}

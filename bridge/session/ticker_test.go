@@ -1,0 +1,94 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// stepClock is a fake Clock whose SleepUntil jumps straight to the deadline, so a test runs
+// thousands of ticks instantly; work(d) simulates time spent inside a tick.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *stepClock) SleepUntil(ctx context.Context, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if t.After(c.now) {
+		c.now = t
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *stepClock) work(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func TestTickerNoDriftAndSkipsMissedSlots(t *testing.T) {
+	clock := &stepClock{now: time.Unix(0, 0)}
+	start := clock.Now()
+	period := time.Second / 60
+	ctx, cancel := context.WithCancel(context.Background())
+	var ticks []time.Time
+	tk := NewTicker(period, clock, func(now time.Time) {
+		ticks = append(ticks, now)
+		if len(ticks) == 3500 {
+			clock.work(50 * time.Millisecond) // a stall of three periods
+		} else {
+			clock.work(time.Millisecond)
+		}
+		if len(ticks) == 3600 {
+			cancel()
+		}
+	})
+	if err := tk.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := tk.Stats()
+	if st.Ticks != 3600 {
+		t.Fatalf("ticks = %d", st.Ticks)
+	}
+	if st.LateTicks != 2 {
+		t.Errorf("late ticks = %d, want 2 (a 50 ms stall spans two whole missed slots)", st.LateTicks)
+	}
+	// Every tick lands exactly on the start + n·period grid: no drift after an hour of frames.
+	// The one tick right after the stall runs late, off the grid; the next is back on it.
+	for i, at := range ticks {
+		off := at.Sub(start) % period
+		if off != 0 && i != 3500 {
+			t.Fatalf("tick %d at %v is %v off the grid", i, at.Sub(start), off)
+		}
+	}
+	last := ticks[len(ticks)-1].Sub(start)
+	if want := time.Duration(3600+2) * period; last != want {
+		t.Errorf("last tick at %v, want %v", last, want)
+	}
+	if st.FrameTime.Max != 50*time.Millisecond || st.FrameTime.P50 != time.Millisecond {
+		t.Errorf("frame time summary = %+v", st.FrameTime)
+	}
+}
+
+func TestTickerStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	tk := NewTicker(time.Millisecond, nil, func(time.Time) {})
+	done := make(chan error)
+	go func() { done <- tk.Run(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if tk.Stats().Ticks == 0 {
+		t.Fatal("the real clock never ticked")
+	}
+}
