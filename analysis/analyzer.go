@@ -1,0 +1,203 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+)
+
+// levelBlock is the number of newest samples Features.Level measures: one
+// 60 fps tick at 48 kHz.
+const levelBlock = SampleRate / FrameRate
+
+// windowTail is the falling-edge fraction of the mid and long windows (see
+// newWindow): their newest audio weighs most, so a new note shows sooner.
+const windowTail = 0.25
+
+// Frequency ranges of the three windows. The short window resolves the
+// partials of notes from G3 up within 21 ms; the mid window takes E2 to B5;
+// the long window the bass, whose partials are only a few Hz apart.
+const (
+	shortF0Lo, shortPeakLo, shortPeakHi = 1000.0, 150.0, 9000.0
+	midF0Lo, midF0Hi                    = 80.0, 1000.0
+	midPeakLo, midPeakHi                = 60.0, 2100.0
+	longF0Hi, longPeakLo, longPeakHi    = 190.0, 35.0, 1000.0
+)
+
+// Analyzer turns one source's PCM into Features. It is not safe for
+// concurrent use; Write and Frame allocate nothing.
+type Analyzer struct {
+	cfg Config
+
+	// decimation chain 48 → 24 → 12 → 6 → 3 kHz and the rings it fills
+	dec              [4]decimator
+	r48, r24, r6, r3 ring
+	short, mid, long *window
+	finders          [3]pitchFinder
+	windows          [3]*window
+	minPeak          float64
+	written          int64
+
+	tracker tracker
+	onset   onsetDetector
+	bands   bandMapper
+}
+
+// New returns an Analyzer for cfg (zero fields take defaults).
+func New(cfg Config) (*Analyzer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	a := &Analyzer{cfg: cfg}
+	a.r48 = newRing(nextPow2(levelBlock))
+	a.r24 = newRing(cfg.ShortFFT / shortDecim)
+	a.r6 = newRing(cfg.MidFFT / midDecim)
+	a.r3 = newRing(cfg.LongFFT / longDecim)
+	a.short = newWindow(SampleRate/shortDecim, cfg.ShortFFT/shortDecim, 0.5)
+	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, windowTail)
+	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, windowTail)
+	a.short.peakLo, a.short.peakHi = shortPeakLo, min(shortPeakHi, 0.8*a.short.rate/2)
+	a.short.f0Lo, a.short.f0Hi = max(shortF0Lo, cfg.MinHz), cfg.MaxHz
+	a.mid.peakLo, a.mid.peakHi = midPeakLo, min(midPeakHi, 0.7*a.mid.rate/2)
+	a.mid.f0Lo, a.mid.f0Hi = max(midF0Lo, cfg.MinHz), min(midF0Hi, cfg.MaxHz)
+	a.long.peakLo, a.long.peakHi = longPeakLo, min(longPeakHi, 0.7*a.long.rate/2)
+	a.long.f0Lo, a.long.f0Hi = cfg.MinHz, min(longF0Hi, cfg.MaxHz)
+	a.windows = [3]*window{a.short, a.mid, a.long}
+	for i := range a.finders {
+		a.finders[i] = newPitchFinder(cfg)
+	}
+	// Peaks more than 12 dB below the quietest reportable note cannot matter.
+	a.minPeak = math.Pow(10, (cfg.MinNoteDB-12)/20)
+	a.tracker = newTracker(cfg)
+	a.onset = newOnsetDetector(cfg, len(a.short.mag))
+	a.bands = newBandMapper(a.short)
+	return a, nil
+}
+
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (a *Analyzer) Config() Config { return a.cfg }
+
+// Write appends 48 kHz mono PCM (full scale ±1) in a block of any size.
+func (a *Analyzer) Write(pcm []float32) {
+	for _, s := range pcm {
+		x := float64(s)
+		if x != x || x > 4 || x < -4 { // NaN or garbage: treat as clipped silence
+			x = 0
+		}
+		a.r48.push(x)
+		y, ok := a.dec[0].push(x)
+		if !ok {
+			continue
+		}
+		a.r24.push(y)
+		if y, ok = a.dec[1].push(y); !ok {
+			continue
+		}
+		if y, ok = a.dec[2].push(y); !ok {
+			continue
+		}
+		a.r6.push(y)
+		if y, ok = a.dec[3].push(y); !ok {
+			continue
+		}
+		a.r3.push(y)
+	}
+	a.written += int64(len(pcm))
+}
+
+// Frame computes the Features for the current tick from the newest audio.
+func (a *Analyzer) Frame(dst *Features) {
+	*dst = Features{T: float64(a.written) / SampleRate}
+	dst.Level = a.level()
+
+	a.short.analyze(&a.r24)
+	a.mid.analyze(&a.r6)
+	a.long.analyze(&a.r3)
+	for i, w := range a.windows {
+		w.findPeaks(a.cfg.PeakProminence, a.minPeak)
+		a.finders[i].find(w, &a.tracker.on)
+		if debugMask&(1<<i) == 0 {
+			a.finders[i].nNotes = 0
+		}
+	}
+	dst.Onset = a.onset.update(a.short)
+	a.bands.fill(a.short, &dst.Bands)
+	dst.PeakHz = float32(a.strongestPeak())
+	a.tracker.update(&a.finders, a.short, dst.Onset, dst)
+}
+
+// Reset forgets all audio, as if the Analyzer were new.
+func (a *Analyzer) Reset() {
+	for i := range a.dec {
+		a.dec[i].reset()
+	}
+	a.r48.reset()
+	a.r24.reset()
+	a.r6.reset()
+	a.r3.reset()
+	for _, w := range a.windows {
+		w.reset()
+	}
+	a.written = 0
+	a.tracker.reset()
+	a.onset.reset()
+}
+
+func (a *Analyzer) level() float32 {
+	n := min(int64(levelBlock), a.r48.n)
+	if n == 0 {
+		return 0
+	}
+	sum := 0.0
+	for i := a.r48.n - n; i < a.r48.n; i++ {
+		x := a.r48.buf[int(i)&a.r48.mask]
+		sum += x * x
+	}
+	return float32(min(1, math.Sqrt(sum/float64(n))))
+}
+
+func (a *Analyzer) strongestPeak() float64 {
+	w := a.short
+	best, hz := 0.0, 0.0
+	for i := range w.nPeaks {
+		if w.peakAmp[i] > best {
+			best, hz = w.peakAmp[i], w.peakHz[i]
+		}
+	}
+	return hz
+}
+
+// NoteName returns the scientific pitch name of a MIDI note number, such as
+// "C4" for 60 or "D#5" for 75. It allocates nothing.
+func NoteName(midi int) string {
+	if midi < 0 || midi > 127 {
+		return fmt.Sprintf("MIDI%d", midi)
+	}
+	return noteNames[midi]
+}
+
+var noteNames = func() (n [128]string) {
+	names := [12]string{"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"}
+	for m := range n {
+		n[m] = fmt.Sprintf("%s%d", names[m%12], m/12-1)
+	}
+	return n
+}()
+
+// MIDIToHz returns the equal-tempered frequency of a MIDI note for a tuning
+// (the frequency of A4, usually 440 Hz).
+func MIDIToHz(midi int, tuningHz float64) float64 {
+	return tuningHz * math.Exp2(float64(midi-69)/12)
+}
+
+var debugMask = func() int { v, err := strconv.Atoi(os.Getenv("LB_MASK")); if err != nil { return 7 }; return v }()

@@ -1,0 +1,184 @@
+package audiofile
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// Limits that keep a hostile header from steering memory use or loops.
+const (
+	maxChannels   = 8
+	minRate       = 8000
+	maxRate       = 384000
+	maxFmtChunk   = 1024
+	maxSkipChunks = 1000
+	readFrames    = 4096 // frames decoded per underlying read
+)
+
+// WAVE format tags.
+const (
+	wavePCM        = 1
+	waveFloat      = 3
+	waveExtensible = 0xFFFE
+)
+
+// wavReader decodes the data chunk of a RIFF/WAVE stream to mono float32 at
+// the file's own sample rate, averaging the channels.
+type wavReader struct {
+	r         *bufio.Reader
+	format    Format
+	remaining int64 // bytes left in the data chunk; -1 when unknown (read to EOF)
+	frameSize int
+	raw       []byte
+}
+
+func openWAV(br *bufio.Reader) (*wavReader, error) {
+	var hdr [12]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return nil, fmt.Errorf("%w: WAV header: %v", ErrMalformed, err)
+	}
+	if string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
+		return nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrUnsupported)
+	}
+	w := &wavReader{r: br}
+	haveFmt := false
+	for i := 0; ; i++ {
+		if i > maxSkipChunks {
+			return nil, fmt.Errorf("%w: WAV: no data chunk in the first %d chunks", ErrMalformed, maxSkipChunks)
+		}
+		var ch [8]byte
+		if _, err := io.ReadFull(br, ch[:]); err != nil {
+			return nil, fmt.Errorf("%w: WAV: no data chunk (%v)", ErrMalformed, err)
+		}
+		id, size := string(ch[0:4]), int64(binary.LittleEndian.Uint32(ch[4:8]))
+		switch id {
+		case "fmt ":
+			if size < 16 || size > maxFmtChunk {
+				return nil, fmt.Errorf("%w: WAV fmt chunk of %d bytes", ErrMalformed, size)
+			}
+			buf := make([]byte, size+size&1)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				return nil, fmt.Errorf("%w: WAV fmt chunk: %v", ErrMalformed, err)
+			}
+			if err := w.parseFmt(buf[:size]); err != nil {
+				return nil, err
+			}
+			haveFmt = true
+		case "data":
+			if !haveFmt {
+				return nil, fmt.Errorf("%w: WAV data chunk before fmt chunk", ErrMalformed)
+			}
+			w.remaining = size
+			if size == 0 || size == 0xFFFFFFFF { // written by a streaming recorder
+				w.remaining = -1
+			}
+			w.raw = make([]byte, readFrames*w.frameSize)
+			return w, nil
+		default:
+			if _, err := io.CopyN(io.Discard, br, size+size&1); err != nil {
+				return nil, fmt.Errorf("%w: WAV chunk %q: %v", ErrMalformed, id, err)
+			}
+		}
+	}
+}
+
+func (w *wavReader) parseFmt(b []byte) error {
+	tag := binary.LittleEndian.Uint16(b[0:2])
+	channels := int(binary.LittleEndian.Uint16(b[2:4]))
+	rate := int(binary.LittleEndian.Uint32(b[4:8]))
+	blockAlign := int(binary.LittleEndian.Uint16(b[12:14]))
+	bits := int(binary.LittleEndian.Uint16(b[14:16]))
+	if tag == waveExtensible {
+		if len(b) < 26 {
+			return fmt.Errorf("%w: WAV extensible fmt chunk too short", ErrMalformed)
+		}
+		tag = binary.LittleEndian.Uint16(b[24:26]) // first bytes of the sub-format GUID
+	}
+	switch {
+	case tag == wavePCM && (bits == 16 || bits == 24 || bits == 32):
+	case tag == waveFloat && bits == 32:
+	default:
+		return fmt.Errorf("%w: WAV format %d with %d bits per sample (want 16/24/32-bit integer or 32-bit float)", ErrUnsupported, tag, bits)
+	}
+	if channels < 1 || channels > maxChannels {
+		return fmt.Errorf("%w: WAV with %d channels (want 1 to %d)", ErrUnsupported, channels, maxChannels)
+	}
+	if rate < minRate || rate > maxRate {
+		return fmt.Errorf("%w: WAV sample rate %d Hz (want %d to %d)", ErrUnsupported, rate, minRate, maxRate)
+	}
+	if blockAlign != channels*bits/8 {
+		return fmt.Errorf("%w: WAV block align %d does not match %d channels of %d bits", ErrMalformed, blockAlign, channels, bits)
+	}
+	w.format = Format{Container: "wav", SampleRate: rate, Channels: channels, BitsPerSample: bits, Float: tag == waveFloat}
+	w.frameSize = blockAlign
+	return nil
+}
+
+// Read decodes up to len(dst) mono samples.
+func (w *wavReader) Read(dst []float32) (int, error) {
+	if w.remaining == 0 {
+		return 0, io.EOF
+	}
+	frames := min(len(dst), readFrames)
+	want := int64(frames * w.frameSize)
+	if w.remaining > 0 {
+		want = min(want, w.remaining)
+	}
+	n, err := io.ReadFull(w.r, w.raw[:want])
+	n -= n % w.frameSize
+	if w.remaining > 0 {
+		w.remaining -= int64(n)
+		if err != nil && w.remaining > 0 && n == 0 {
+			return 0, fmt.Errorf("%w: WAV data ends early", ErrMalformed)
+		}
+	}
+	out := w.decode(w.raw[:n], dst)
+	if n == 0 {
+		if err == nil || err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	if err == io.ErrUnexpectedEOF {
+		err = nil // a truncated last chunk: keep what was there, EOF comes next
+		w.remaining = 0
+	}
+	if err == io.EOF {
+		err = nil
+		w.remaining = 0
+	}
+	return out, err
+}
+
+func (w *wavReader) decode(raw []byte, dst []float32) int {
+	ch := w.format.Channels
+	bps := w.format.BitsPerSample / 8
+	scale := float32(1) / float32(ch)
+	frames := len(raw) / w.frameSize
+	for f := 0; f < frames; f++ {
+		sum := float32(0)
+		for c := 0; c < ch; c++ {
+			b := raw[(f*ch+c)*bps:]
+			var v float32
+			switch {
+			case w.format.Float:
+				v = math.Float32frombits(binary.LittleEndian.Uint32(b))
+				if v != v || v > 8 || v < -8 { // NaN, Inf or nonsense
+					v = 0
+				}
+			case bps == 2:
+				v = float32(int16(binary.LittleEndian.Uint16(b))) / (1 << 15)
+			case bps == 3:
+				v = float32(int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24)>>8) / (1 << 23)
+			default:
+				v = float32(int32(binary.LittleEndian.Uint32(b))) / (1 << 31)
+			}
+			sum += v
+		}
+		dst[f] = sum * scale
+	}
+	return frames
+}

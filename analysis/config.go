@@ -1,0 +1,151 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ErrInvalidConfig reports a Config field outside its allowed range.
+var ErrInvalidConfig = errors.New("analysis: invalid config")
+
+// Config tunes an Analyzer. Every zero field means its default, so the zero
+// Config is the recommended one; nothing needs tuning to get a good look.
+type Config struct {
+	// TuningHz is the frequency of A4 (MIDI 69). Default 440.
+	TuningHz float64
+	// MinHz and MaxHz bound the fundamental frequencies reported as notes.
+	// Defaults 40 (just below E1) and 4200 (just above C8).
+	MinHz, MaxHz float64
+
+	// ShortFFT, MidFFT and LongFFT are the three analysis window lengths in
+	// samples at 48 kHz (powers of two). The short window (default 1024,
+	// 21 ms) feeds onsets, bands and notes from G3 up; the mid window
+	// (default 4096, 85 ms) notes from E2 up; the long window (default 8192,
+	// 171 ms) bass notes up to F#3.
+	ShortFFT, MidFFT, LongFFT int
+
+	// PeakProminence is how far a spectral peak must rise above the mean of
+	// its neighbourhood to count as tonal (ratio of magnitudes). Noise and
+	// drums rarely reach it. Default 3.
+	PeakProminence float64
+	// MinNoteDB is the quietest note amplitude reported, in dBFS. Default -60.
+	MinNoteDB float64
+	// RelThreshold is the weakest note reported, relative to the strongest
+	// harmonic-series score in the same window (0–1). Default 0.1.
+	RelThreshold float64
+	// MaxPolyphony bounds the notes one window may yield per frame. Default 6.
+	MaxPolyphony int
+	// Harmonics is how many partials are matched per candidate pitch. Default 10.
+	Harmonics int
+
+	// ConfirmFrames is how many consecutive frames a pitch must be detected
+	// before it is reported. Default 1 (report at once).
+	ConfirmFrames int
+	// HoldFrames is how many frames a note stays on after it was last
+	// detected, bridging short dropouts. Default 4.
+	HoldFrames int
+	// OnsetSensitivity scales the adaptive threshold of the onset detector:
+	// larger values report fewer onsets. Default 2.
+	OnsetSensitivity float64
+	// ReattackRatio is the rise of a sounding note's short-window amplitude
+	// (at an onset) that marks a re-attack. Default 1.6.
+	ReattackRatio float64
+}
+
+// DefaultConfig returns the defaults spelled out.
+func DefaultConfig() Config {
+	return Config{
+		TuningHz:         440,
+		MinHz:            40,
+		MaxHz:            4200,
+		ShortFFT:         1024,
+		MidFFT:           4096,
+		LongFFT:          8192,
+		PeakProminence:   3,
+		MinNoteDB:        -60,
+		RelThreshold:     0.1,
+		MaxPolyphony:     6,
+		Harmonics:        10,
+		ConfirmFrames:    1,
+		HoldFrames:       4,
+		OnsetSensitivity: 2,
+		ReattackRatio:    1.6,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setF := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setI := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setF(&c.TuningHz, d.TuningHz)
+	setF(&c.MinHz, d.MinHz)
+	setF(&c.MaxHz, d.MaxHz)
+	setI(&c.ShortFFT, d.ShortFFT)
+	setI(&c.MidFFT, d.MidFFT)
+	setI(&c.LongFFT, d.LongFFT)
+	setF(&c.PeakProminence, d.PeakProminence)
+	setF(&c.MinNoteDB, d.MinNoteDB)
+	setF(&c.RelThreshold, d.RelThreshold)
+	setI(&c.MaxPolyphony, d.MaxPolyphony)
+	setI(&c.Harmonics, d.Harmonics)
+	setI(&c.ConfirmFrames, d.ConfirmFrames)
+	setI(&c.HoldFrames, d.HoldFrames)
+	setF(&c.OnsetSensitivity, d.OnsetSensitivity)
+	setF(&c.ReattackRatio, d.ReattackRatio)
+	return c
+}
+
+// Validate fills defaults and reports the first field out of range.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	}
+	inRange := func(field string, v, lo, hi float64) error {
+		if math.IsNaN(v) || v < lo || v > hi {
+			return bad(field, "is %g, want %g to %g", v, lo, hi)
+		}
+		return nil
+	}
+	checks := []error{
+		inRange("TuningHz", c.TuningHz, 400, 480),
+		inRange("MinHz", c.MinHz, 20, 1000),
+		inRange("MaxHz", c.MaxHz, 200, 8000),
+		inRange("PeakProminence", c.PeakProminence, 1, 100),
+		inRange("MinNoteDB", c.MinNoteDB, -120, 0),
+		inRange("RelThreshold", c.RelThreshold, 0, 1),
+		inRange("MaxPolyphony", float64(c.MaxPolyphony), 1, MaxNotes),
+		inRange("Harmonics", float64(c.Harmonics), 1, maxHarmonics),
+		inRange("ConfirmFrames", float64(c.ConfirmFrames), 1, 30),
+		inRange("HoldFrames", float64(c.HoldFrames), 0, 60),
+		inRange("OnsetSensitivity", c.OnsetSensitivity, 0.1, 20),
+		inRange("ReattackRatio", c.ReattackRatio, 1, 100),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	if c.MaxHz <= c.MinHz {
+		return bad("MaxHz", "(%g) must be above MinHz (%g)", c.MaxHz, c.MinHz)
+	}
+	for _, w := range []struct {
+		name   string
+		n, dec int
+	}{{"ShortFFT", c.ShortFFT, shortDecim}, {"MidFFT", c.MidFFT, midDecim}, {"LongFFT", c.LongFFT, longDecim}} {
+		if w.n < 64*w.dec || w.n > 1<<17 || w.n&(w.n-1) != 0 {
+			return bad(w.name, "is %d, want a power of two from %d to %d", w.n, 64*w.dec, 1<<17)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package analysis
+
+import "math"
+
+const (
+	// fluxCompression is γ in log(1+γ·|X|): it makes the flux respond to
+	// relative (dB) changes, so quiet and loud attacks count alike.
+	fluxCompression = 1000
+	// onsetAdapt is the smoothing factor of the flux statistics (≈ 0.4 s).
+	onsetAdapt = 1.0 / 24
+	// onsetMinGap is the fewest frames between two onsets.
+	onsetMinGap = 3
+	// onsetMinFlux is the mean per-bin rise below which nothing is an onset.
+	onsetMinFlux = 0.05
+)
+
+// onsetDetector reports attacks from the short window's spectral flux (the
+// summed rise of log magnitudes) against an adaptive threshold.
+type onsetDetector struct {
+	sensitivity float64
+	prev        []float64
+	mean, dev   float64
+	since       int
+	primed      bool
+}
+
+func newOnsetDetector(cfg Config, bins int) onsetDetector {
+	return onsetDetector{sensitivity: cfg.OnsetSensitivity, prev: make([]float64, bins)}
+}
+
+func (o *onsetDetector) reset() {
+	clear(o.prev)
+	o.mean, o.dev, o.since, o.primed = 0, 0, 0, false
+}
+
+func (o *onsetDetector) update(w *window) bool {
+	hi := min(len(w.mag), int(9000/w.binHz))
+	flux := 0.0
+	for k := 1; k < hi; k++ {
+		v := math.Log1p(fluxCompression * w.mag[k])
+		if d := v - o.prev[k]; d > 0 {
+			flux += d
+		}
+		o.prev[k] = v
+	}
+	flux /= float64(hi - 1)
+	o.since++
+	if !o.primed {
+		o.primed = true
+		o.mean = flux
+		return false
+	}
+	th := o.mean + o.sensitivity*o.dev
+	hit := flux > th && flux > onsetMinFlux && o.since >= onsetMinGap
+	// Clip what the statistics learn from so one big hit does not mask the next.
+	learn := min(flux, o.mean+4*o.dev+onsetMinFlux)
+	o.dev += onsetAdapt * (math.Abs(learn-o.mean) - o.dev)
+	o.mean += onsetAdapt * (learn - o.mean)
+	if hit {
+		o.since = 0
+	}
+	return hit
+}

@@ -1,0 +1,320 @@
+package analysis
+
+import "math"
+
+// maxHarmonics bounds Config.Harmonics.
+const maxHarmonics = 16
+
+// maxCandidates bounds the candidate pitches scored per window and frame.
+const maxCandidates = 128
+
+const (
+	// partialTolerance is how far (relative) a peak may sit from a predicted
+	// partial and still belong to it: half a semitone is 2.9 %.
+	partialTolerance = 0.03
+	// binTolerance widens that to a fraction of a bin in coarse windows.
+	binTolerance = 0.3
+	// pitchFitCents is the spread of the penalty for an f0 estimate off the
+	// candidate's equal-tempered pitch; it decides between neighbours.
+	pitchFitCents = 35.0
+	// fundamentalFloor: the fundamental must be present at this fraction of
+	// the strongest matched partial, so a sub-octave is never chosen for a
+	// note whose even partials it happens to match.
+	fundamentalFloor = 0.05
+	// lowNoteHz: below it a note needs two partials; a kick drum's thump is a
+	// lone low sinusoid, a bass note is not.
+	lowNoteHz = 110.0
+	// harmonicWeightExp weights partial h by h^-exp in the score.
+	harmonicWeightExp = 0.5
+	// activeBonus favours pitches that are already sounding, which keeps
+	// vibrato and slight detuning from flickering between neighbours.
+	activeBonus = 1.3
+	// lowerOwnShare and lowerScoreShare decide when a lower pitch explains
+	// the winner (see preferLower): the partials only the lower pitch has
+	// must carry this share of its score, and its score this share of the
+	// winner's.
+	lowerOwnShare   = 0.25
+	lowerScoreShare = 0.5
+)
+
+// candidate is one pitch hypothesis in one window.
+type candidate struct {
+	midi    int
+	hz      float64                // f0 estimated from the matched partials
+	fit     float64                // pitch-fit factor 0–1
+	partial [maxHarmonics + 1]int8 // peak index of partial h, or -1
+	nh      int                    // partials considered
+	matched int
+	taken   bool
+}
+
+// windowNote is a pitch one window found in the current frame.
+type windowNote struct {
+	midi int
+	hz   float64
+	amp  float64 // amplitude of the note's partials explained, linear
+}
+
+// pitchFinder groups one window's peaks into notes by iterative
+// estimate-and-cancel: take the best-scoring harmonic series, subtract its
+// partials (assuming a smooth spectral envelope, so shared partials keep
+// what the next note needs), and repeat.
+type pitchFinder struct {
+	tuning    float64
+	harmonics int
+	relThresh float64
+	minAmp    float64
+	maxPoly   int
+	weight    [maxHarmonics + 1]float64
+
+	cands    [maxCandidates]candidate
+	nCands   int
+	seen     [128]bool
+	residual [maxPeaks]float64
+	notes    [MaxNotes]windowNote
+	nNotes   int
+}
+
+func newPitchFinder(cfg Config) pitchFinder {
+	pf := pitchFinder{
+		tuning:    cfg.TuningHz,
+		harmonics: cfg.Harmonics,
+		relThresh: cfg.RelThreshold,
+		minAmp:    math.Pow(10, cfg.MinNoteDB/20),
+		maxPoly:   cfg.MaxPolyphony,
+	}
+	for h := 1; h <= maxHarmonics; h++ {
+		pf.weight[h] = math.Pow(float64(h), -harmonicWeightExp)
+	}
+	return pf
+}
+
+func (pf *pitchFinder) midiHz(m int) float64 {
+	return pf.tuning * math.Exp2(float64(m-69)/12)
+}
+
+// find fills pf.notes from the peaks of w. active[m] tells which pitches
+// are sounding now.
+func (pf *pitchFinder) find(w *window, active *[128]bool) {
+	pf.nNotes = 0
+	pf.nCands = 0
+	clear(pf.seen[:])
+	if w.nPeaks == 0 {
+		return
+	}
+	// Candidates: every peak as partial 1, 2 or 3 of some pitch in range.
+	for p := 0; p < w.nPeaks && pf.nCands < maxCandidates; p++ {
+		for d := 1; d <= 3; d++ {
+			f0 := w.peakHz[p] / float64(d)
+			if f0 < w.f0Lo || f0 > w.f0Hi {
+				continue
+			}
+			m := int(math.Round(69 + 12*math.Log2(f0/pf.tuning)))
+			if m < 0 || m > 127 || pf.seen[m] {
+				continue
+			}
+			pf.seen[m] = true
+			if pf.match(w, m) && pf.nCands < maxCandidates {
+				pf.nCands++
+			}
+		}
+	}
+	copy(pf.residual[:w.nPeaks], w.peakAmp[:w.nPeaks])
+	firstBest := 0.0
+	for iter := 0; iter < pf.maxPoly; iter++ {
+		bi, bs := -1, 0.0
+		for i := range pf.cands[:pf.nCands] {
+			c := &pf.cands[i]
+			if c.taken {
+				continue
+			}
+			s := pf.score(c, w)
+			if active[c.midi] {
+				s *= activeBonus
+			}
+			if s > bs {
+				bi, bs = i, s
+			}
+		}
+		if bi < 0 || (firstBest > 0 && bs < pf.relThresh*firstBest) {
+			break
+		}
+		bi = pf.preferLower(bi, bs, w)
+		c := &pf.cands[bi]
+		c.taken = true
+		// The fundamental has to be there in what is left of the spectrum.
+		if c.partial[1] < 0 || pf.residual[c.partial[1]] < fundamentalFloor*pf.maxResidual(c) {
+			continue
+		}
+		if firstBest == 0 {
+			firstBest = bs
+		}
+		amp := pf.cancel(c)
+		if amp < pf.minAmp {
+			continue
+		}
+		pf.notes[pf.nNotes] = windowNote{midi: c.midi, hz: c.hz, amp: amp}
+		pf.nNotes++
+		// A neighbouring semitone sharing these partials is the same note.
+		for i := range pf.cands[:pf.nCands] {
+			if d := pf.cands[i].midi - c.midi; d == 1 || d == -1 {
+				pf.cands[i].taken = true
+			}
+		}
+		if pf.nNotes == MaxNotes {
+			break
+		}
+	}
+}
+
+// preferLower checks the octave and twelfth below the winner: when that
+// pitch also has real energy at the partials the winner cannot explain (its
+// fundamental and odd partials), the winner was an overtone series of it.
+func (pf *pitchFinder) preferLower(bi int, bs float64, w *window) int {
+	c := &pf.cands[bi]
+	for _, down := range [...]int{12, 19, 24} {
+		low := pf.candidateFor(c.midi - down)
+		if low < 0 || pf.cands[low].taken {
+			continue
+		}
+		lc := &pf.cands[low]
+		step := 2
+		if down == 19 {
+			step = 3
+		} else if down == 24 {
+			step = 4
+		}
+		own, total := 0.0, 0.0
+		for h := 1; h <= lc.nh; h++ {
+			p := lc.partial[h]
+			if p < 0 {
+				continue
+			}
+			v := pf.weight[h] * pf.residual[p]
+			total += v
+			if h%step != 0 {
+				own += v
+			}
+		}
+		if lc.partial[1] >= 0 && own >= lowerOwnShare*total && pf.score(lc, w) >= lowerScoreShare*bs {
+			return low
+		}
+	}
+	return bi
+}
+
+func (pf *pitchFinder) candidateFor(m int) int {
+	if m < 0 || m > 127 || !pf.seen[m] {
+		return -1
+	}
+	for i := range pf.cands[:pf.nCands] {
+		if pf.cands[i].midi == m {
+			return i
+		}
+	}
+	return -1
+}
+
+// match finds the partials of pitch m among w's peaks and stores the
+// candidate; it reports false when the series is implausible.
+func (pf *pitchFinder) match(w *window, m int) bool {
+	c := &pf.cands[pf.nCands]
+	*c = candidate{midi: m}
+	for h := range c.partial {
+		c.partial[h] = -1
+	}
+	nominal := pf.midiHz(m)
+	est := nominal
+	sumW, sumF := 0.0, 0.0
+	for h := 1; h <= pf.harmonics; h++ {
+		target := float64(h) * est
+		if target > w.peakHi {
+			break
+		}
+		c.nh = h
+		p := w.nearestPeak(target)
+		if p < 0 {
+			continue
+		}
+		tol := max(partialTolerance*target, binTolerance*w.binHz)
+		if math.Abs(w.peakHz[p]-target) > tol {
+			continue
+		}
+		// Do not let two partials claim one peak.
+		if c.partial[h-1] == int8(p) {
+			continue
+		}
+		c.partial[h] = int8(p)
+		c.matched++
+		est = w.peakHz[p] / float64(h)
+		a := w.peakAmp[p]
+		sumW += a
+		sumF += a * est
+	}
+	if c.matched == 0 || sumW == 0 {
+		return false
+	}
+	c.hz = sumF / sumW
+	if c.hz < lowNoteHz && c.matched < 2 {
+		return false
+	}
+	cents := 1200 * math.Log2(c.hz/nominal)
+	c.fit = math.Exp(-(cents * cents) / (2 * pitchFitCents * pitchFitCents))
+	return true
+}
+
+func (pf *pitchFinder) score(c *candidate, w *window) float64 {
+	s := 0.0
+	for h := 1; h <= c.nh; h++ {
+		if p := c.partial[h]; p >= 0 {
+			s += pf.weight[h] * pf.residual[p]
+		}
+	}
+	return s * c.fit
+}
+
+func (pf *pitchFinder) maxResidual(c *candidate) float64 {
+	m := 0.0
+	for h := 1; h <= c.nh; h++ {
+		if p := c.partial[h]; p >= 0 {
+			m = max(m, pf.residual[p])
+		}
+	}
+	return m
+}
+
+// cancel subtracts the note's partials from the residual, each limited to
+// the mean of its neighbours (spectral smoothness), and returns the RMS
+// amplitude of what was removed.
+func (pf *pitchFinder) cancel(c *candidate) float64 {
+	var a [maxHarmonics + 2]float64
+	for h := 1; h <= c.nh; h++ {
+		if p := c.partial[h]; p >= 0 {
+			a[h] = pf.residual[p]
+		}
+	}
+	energy := 0.0
+	for h := 1; h <= c.nh; h++ {
+		p := c.partial[h]
+		if p < 0 {
+			continue
+		}
+		n := 1.0
+		s := a[h]
+		if h > 1 {
+			s += a[h-1]
+			n++
+		}
+		if h < c.nh {
+			s += a[h+1]
+			n++
+		}
+		remove := min(a[h], s/n)
+		if h == 1 {
+			remove = a[h] // the fundamental belongs to this note
+		}
+		pf.residual[p] -= remove
+		energy += remove * remove
+	}
+	return math.Sqrt(energy)
+}

@@ -1,0 +1,204 @@
+package analysis
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+)
+
+// maxPeaks bounds the spectral peaks one window keeps (the strongest ones).
+const maxPeaks = 48
+
+// Decimation factors of the three windows relative to 48 kHz.
+const (
+	shortDecim = 2  // 24 kHz
+	midDecim   = 8  // 6 kHz
+	longDecim  = 16 // 3 kHz
+)
+
+// prominenceRadius is the half-width, in bins, of the neighbourhood a peak is
+// compared with to decide whether it is tonal.
+const prominenceRadius = 8
+
+// window is one analysis resolution: a windowed FFT of the newest samples of
+// one decimated stream, its magnitude spectrum and its tonal peaks.
+type window struct {
+	rate  float64 // sample rate of the stream, Hz
+	binHz float64
+	n     int
+	fft   *fourier.FFT
+	shape []float64 // analysis window
+	norm  float64   // scales |X| so a sinusoid of amplitude A peaks at A
+	in    []float64
+	coef  []complex128
+	mag   []float64 // n/2+1 magnitudes
+	cum   []float64 // prefix sums of mag, for neighbourhood means
+
+	peakLo, peakHi float64 // Hz range searched for peaks
+	f0Lo, f0Hi     float64 // fundamentals this window may report
+
+	// Peaks sorted by frequency.
+	peakHz  [maxPeaks]float64
+	peakAmp [maxPeaks]float64
+	nPeaks  int
+	// scratch for selecting the strongest peaks
+	allHz, allAmp []float64
+}
+
+// newWindow prepares a window of n samples at rate Hz. tail is the fraction
+// of the window that is its falling edge: 0.5 is a symmetric Hann window;
+// smaller values weight the newest audio more, which shortens the delay
+// before a new note dominates the spectrum, at some cost in leakage.
+func newWindow(rate float64, n int, tail float64) *window {
+	w := &window{
+		rate:   rate,
+		binHz:  rate / float64(n),
+		n:      n,
+		fft:    fourier.NewFFT(n),
+		shape:  make([]float64, n),
+		in:     make([]float64, n),
+		coef:   make([]complex128, n/2+1),
+		mag:    make([]float64, n/2+1),
+		cum:    make([]float64, n/2+2),
+		allHz:  make([]float64, n/2+1),
+		allAmp: make([]float64, n/2+1),
+	}
+	fall := int(math.Round(tail * float64(n)))
+	fall = max(2, min(n-2, fall))
+	rise := n - fall
+	sum := 0.0
+	for i := range w.shape {
+		var v float64
+		if i < rise {
+			v = 0.5 - 0.5*math.Cos(math.Pi*float64(i)/float64(rise))
+		} else {
+			v = 0.5 + 0.5*math.Cos(math.Pi*float64(i-rise)/float64(fall))
+		}
+		w.shape[i] = v
+		sum += v
+	}
+	w.norm = 2 / sum
+	return w
+}
+
+// analyze windows the newest samples of r and computes the magnitude spectrum.
+func (w *window) analyze(r *ring) {
+	r.latest(w.in)
+	for i, s := range w.shape {
+		w.in[i] *= s
+	}
+	w.fft.Coefficients(w.coef, w.in)
+	sum := 0.0
+	w.cum[0] = 0
+	for k, c := range w.coef {
+		m := math.Hypot(real(c), imag(c)) * w.norm
+		w.mag[k] = m
+		sum += m
+		w.cum[k+1] = sum
+	}
+}
+
+// findPeaks keeps the strongest local maxima in [peakLo, peakHi] that stand
+// out from their neighbourhood by prominence and exceed floor (amplitude).
+func (w *window) findPeaks(prominence, floor float64) {
+	lo := max(2, int(w.peakLo/w.binHz))
+	hi := min(len(w.mag)-3, int(w.peakHi/w.binHz)+1)
+	n := 0
+	for k := lo; k <= hi; k++ {
+		m := w.mag[k]
+		if m < floor || m <= w.mag[k-1] || m < w.mag[k+1] {
+			continue
+		}
+		a, b := max(0, k-prominenceRadius), min(len(w.mag)-1, k+prominenceRadius)
+		mean := (w.cum[b+1] - w.cum[a]) / float64(b-a+1)
+		if m < prominence*mean {
+			continue
+		}
+		// Parabolic interpolation on the log magnitude.
+		la, lb, lc := math.Log(w.mag[k-1]+1e-12), math.Log(m+1e-12), math.Log(w.mag[k+1]+1e-12)
+		den := la - 2*lb + lc
+		d := 0.0
+		if den < 0 {
+			d = 0.5 * (la - lc) / den
+		}
+		w.allHz[n] = (float64(k) + d) * w.binHz
+		w.allAmp[n] = math.Exp(lb - 0.25*(la-lc)*d)
+		n++
+	}
+	if n > maxPeaks {
+		// Keep the strongest maxPeaks: raise a threshold by partial selection.
+		th := kthLargest(w.allAmp[:n], maxPeaks, w.in[:n])
+		j := 0
+		for i := 0; i < n && j < maxPeaks; i++ {
+			if w.allAmp[i] >= th {
+				w.allHz[j], w.allAmp[j] = w.allHz[i], w.allAmp[i]
+				j++
+			}
+		}
+		n = j
+	}
+	copy(w.peakHz[:n], w.allHz[:n])
+	copy(w.peakAmp[:n], w.allAmp[:n])
+	w.nPeaks = n
+}
+
+// kthLargest returns the k-th largest value of v, using scratch (len(v)).
+func kthLargest(v []float64, k int, scratch []float64) float64 {
+	s := scratch[:len(v)]
+	copy(s, v)
+	// Quickselect for the (len-k)-th smallest.
+	target := len(s) - k
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		p := s[(lo+hi)/2]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < p {
+				i++
+			}
+			for s[j] > p {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case target <= j:
+			hi = j
+		case target >= i:
+			lo = i
+		default:
+			return s[target]
+		}
+	}
+	return s[target]
+}
+
+// nearestPeak returns the index of the peak closest to hz, or -1 if none.
+func (w *window) nearestPeak(hz float64) int {
+	lo, hi := 0, w.nPeaks
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if w.peakHz[mid] < hz {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	best := -1
+	if lo < w.nPeaks {
+		best = lo
+	}
+	if lo > 0 && (best < 0 || hz-w.peakHz[lo-1] < w.peakHz[best]-hz) {
+		best = lo - 1
+	}
+	return best
+}
+
+func (w *window) reset() {
+	clear(w.mag)
+	w.nPeaks = 0
+}

@@ -1,0 +1,141 @@
+package analysis
+
+import "math"
+
+// reattackHistory is how many past frames a note's short-window amplitude is
+// compared with to recognise a re-attack.
+const reattackHistory = 3
+
+// tracker turns per-frame pitch estimates into notes with a lifetime:
+// a pitch turns on after ConfirmFrames detections in a row, stays on through
+// up to HoldFrames missing frames, and is flagged as an onset when it turns
+// on or when a re-attack raises its short-window amplitude at an onset.
+type tracker struct {
+	confirm, hold int
+	reattack      float64
+	tuning        float64
+
+	on   [128]bool
+	hits [128]int
+	miss [128]int
+	amp  [128]float64
+	hz   [128]float64
+	hist [128][reattackHistory]float64
+
+	det   [128]float64
+	detHz [128]float64
+}
+
+func newTracker(cfg Config) tracker {
+	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz}
+}
+
+func (t *tracker) reset() {
+	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning}
+}
+
+func (t *tracker) update(finders *[3]pitchFinder, short *window, onset bool, dst *Features) {
+	clear(t.det[:])
+	for i := range finders {
+		f := &finders[i]
+		for _, n := range f.notes[:f.nNotes] {
+			if n.amp > t.det[n.midi] {
+				t.det[n.midi] = n.amp
+				t.detHz[n.midi] = n.hz
+			}
+		}
+	}
+	var onsetNow [128]bool
+	for m := range t.det {
+		if t.det[m] > 0 {
+			t.hits[m]++
+			t.miss[m] = 0
+			t.amp[m] = t.det[m]
+			t.hz[m] = t.detHz[m]
+			if !t.on[m] && t.hits[m] >= t.confirm {
+				t.on[m] = true
+				onsetNow[m] = true
+				t.hist[m] = [reattackHistory]float64{}
+			}
+			continue
+		}
+		t.hits[m] = 0
+		if t.on[m] {
+			t.miss[m]++
+			t.amp[m] *= 0.8
+			if t.miss[m] > t.hold {
+				t.on[m] = false
+			}
+		}
+	}
+	// Re-attacks and the output, loudest first.
+	for m := range t.on {
+		if !t.on[m] {
+			continue
+		}
+		sa := shortAmplitude(short, t.hz[m])
+		if onset && !onsetNow[m] {
+			lowest := math.Inf(1)
+			for _, h := range t.hist[m] {
+				lowest = min(lowest, h)
+			}
+			if lowest > 0 && sa >= t.reattack*lowest {
+				onsetNow[m] = true
+			}
+		}
+		copy(t.hist[m][1:], t.hist[m][:reattackHistory-1])
+		t.hist[m][0] = sa
+		insertNote(dst, Note{
+			MIDI:     m,
+			Hz:       float32(t.hz[m]),
+			Velocity: velocity(t.amp[m]),
+			Onset:    onsetNow[m],
+		})
+	}
+}
+
+// shortAmplitude sums the short window's magnitude at the first four
+// partials of hz: it reacts within a tick when a note is struck again.
+func shortAmplitude(w *window, hz float64) float64 {
+	s := 0.0
+	for h := 1; h <= 4; h++ {
+		f := float64(h) * hz
+		if f < 100 {
+			continue
+		}
+		k := int(math.Round(f / w.binHz))
+		if k < 1 || k >= len(w.mag)-1 {
+			break
+		}
+		s += max(w.mag[k-1], w.mag[k], w.mag[k+1])
+	}
+	return s
+}
+
+// velocity maps a linear amplitude to 0–1 over -60…0 dBFS.
+func velocity(amp float64) float32 {
+	if amp <= 0 {
+		return 0
+	}
+	v := 1 + 20*math.Log10(amp)/60
+	return float32(max(0, min(1, v)))
+}
+
+// insertNote adds n to dst.Notes keeping them loudest first; when full, the
+// quietest note is dropped.
+func insertNote(dst *Features, n Note) {
+	i := dst.NumNotes
+	if i == MaxNotes {
+		if n.Velocity <= dst.Notes[MaxNotes-1].Velocity {
+			return
+		}
+		i = MaxNotes - 1
+	} else {
+		dst.NumNotes++
+	}
+	for i > 0 && dst.Notes[i-1].Velocity < n.Velocity {
+		dst.Notes[i] = dst.Notes[i-1]
+		i--
+	}
+	dst.Notes[i] = n
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/audiofile"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var format string
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "analyze FILE",
+		Short: "Run the live note analyser over a WAV or Ogg Opus file, one line per 60 fps frame",
+		Long: `Reads WAV (16/24/32-bit integer or 32-bit float, mono or stereo, any common
+sample rate, resampled to 48 kHz) or Ogg Opus, runs exactly the analyser the
+live path uses, and writes one JSON object per 60 fps frame to stdout:
+  {"t": 1.016667, "notes": [{"midi": 60, "name": "C4", "hz": 261.6, "velocity": 0.82, "onset": true}], "level": 0.31, "onset": true}
+where t is the time in seconds of the newest sample the frame used.
+--format text prints a readable log instead. --set Name=value overrides an
+analysis.Config field (e.g. --set HoldFrames=6), for tuning.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "json" && format != "text" {
+				return usageError{fmt.Errorf("--format must be json or text, not %q", format)}
+			}
+			var cfg analysis.Config
+			for _, s := range sets {
+				if err := setConfigField(&cfg, s); err != nil {
+					return usageError{err}
+				}
+			}
+			return runAnalyze(cmd.OutOrStdout(), args[0], cfg, format == "text")
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "json", "output format: json (one object per line) or text")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override an analysis.Config field, Name=value (repeatable)")
+	rootCmd.AddCommand(cmd)
+}
+
+// setConfigField parses "Name=value" into the numeric field Name of cfg.
+func setConfigField(cfg *analysis.Config, kv string) error {
+	name, val, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("--set %q: want Name=value", kv)
+	}
+	f := reflect.ValueOf(cfg).Elem().FieldByName(name)
+	if !f.IsValid() || !f.CanSet() {
+		return fmt.Errorf("--set: analysis.Config has no field %q", name)
+	}
+	switch f.Kind() {
+	case reflect.Int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("--set %s: %q is not an integer", name, val)
+		}
+		f.SetInt(int64(n))
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return fmt.Errorf("--set %s: %q is not a number", name, val)
+		}
+		f.SetFloat(x)
+	default:
+		return fmt.Errorf("--set: field %q cannot be set from the command line", name)
+	}
+	return nil
+}
+
+func runAnalyze(stdout io.Writer, path string, cfg analysis.Config, text bool) error {
+	an, err := analysis.New(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer f.Close()
+	src, err := audiofile.Open(f)
+	if err != nil {
+		return fmt.Errorf("analyze %s: %w", path, err)
+	}
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	block := make([]float32, analysis.SampleRate/analysis.FrameRate)
+	var feat analysis.Features
+	var line []byte
+	for {
+		n, err := readFull(src, block)
+		if n > 0 {
+			an.Write(block[:n])
+			an.Frame(&feat)
+			if text {
+				line = appendText(line[:0], &feat)
+			} else {
+				line = appendJSON(line[:0], &feat)
+			}
+			if _, werr := out.Write(line); werr != nil {
+				return fmt.Errorf("analyze: writing output: %w", werr)
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("analyze %s: %w", path, err)
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("analyze: writing output: %w", err)
+	}
+	return nil
+}
+
+// readFull reads until buf is full or the file ends (then io.EOF, with the
+// samples read so far).
+func readFull(r *audiofile.Reader, buf []float32) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func appendJSON(b []byte, f *analysis.Features) []byte {
+	b = append(b, `{"t":`...)
+	b = strconv.AppendFloat(b, f.T, 'f', 6, 64)
+	b = append(b, `,"notes":[`...)
+	for i, n := range f.ActiveNotes() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"midi":`...)
+		b = strconv.AppendInt(b, int64(n.MIDI), 10)
+		b = append(b, `,"name":"`...)
+		b = append(b, analysis.NoteName(n.MIDI)...)
+		b = append(b, `","hz":`...)
+		b = strconv.AppendFloat(b, float64(n.Hz), 'f', 1, 32)
+		b = append(b, `,"velocity":`...)
+		b = strconv.AppendFloat(b, float64(n.Velocity), 'f', 2, 32)
+		b = append(b, `,"onset":`...)
+		b = strconv.AppendBool(b, n.Onset)
+		b = append(b, '}')
+	}
+	b = append(b, `],"level":`...)
+	b = strconv.AppendFloat(b, float64(f.Level), 'f', 4, 32)
+	b = append(b, `,"onset":`...)
+	b = strconv.AppendBool(b, f.Onset)
+	return append(b, "}\n"...)
+}
+
+func appendText(b []byte, f *analysis.Features) []byte {
+	b = strconv.AppendFloat(b, f.T, 'f', 3, 64)
+	b = append(b, "s  level "...)
+	b = strconv.AppendFloat(b, float64(f.Level), 'f', 3, 32)
+	if f.Onset {
+		b = append(b, "  ONSET"...)
+	}
+	for _, n := range f.ActiveNotes() {
+		b = append(b, "  "...)
+		b = append(b, analysis.NoteName(n.MIDI)...)
+		if n.Onset {
+			b = append(b, '*')
+		}
+		b = append(b, '(')
+		b = strconv.AppendFloat(b, float64(n.Hz), 'f', 1, 32)
+		b = append(b, " Hz "...)
+		b = strconv.AppendFloat(b, float64(n.Velocity), 'f', 2, 32)
+		b = append(b, ')')
+	}
+	return append(b, '\n')
+}
