@@ -186,7 +186,11 @@ func flatten(c Config) map[string]any {
 				walk(key, fv)
 				continue
 			}
-			out[key] = fv.Interface()
+			val := fv.Interface()
+			if d, ok := val.(time.Duration); ok {
+				val = d.String()
+			}
+			out[key] = val
 		}
 	}
 	walk("", reflect.ValueOf(c))
@@ -416,4 +420,18 @@ func hasSecret(v any) bool {
 		}
 	}
 	return false
+}
+
+func setPath(m map[string]any, key string, val any) {
+	head, rest, nested := strings.Cut(key, ".")
+	if !nested {
+		m[key] = val
+		return
+	}
+	sub, ok := m[head].(map[string]any)
+	if !ok {
+		sub = map[string]any{}
+		m[head] = sub
+	}
+	setPath(sub, rest, val)
 }

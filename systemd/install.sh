@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs ledbridge as a systemd service:
+#   sudo ./systemd/install.sh BINARY
+# BINARY is a ledbridge built for this machine (systemd/build-release.sh makes them in dist/).
+# Copies the binary to /usr/local/bin, the unit to /etc/systemd/system, the example config to
+# /etc/ledbridge/config.yaml and an empty secrets file /etc/ledbridge/env (mode 0600) unless they
+# exist, reloads systemd, and prints the next steps.
+# DESTDIR=/some/root installs below that folder instead and skips systemctl (for packaging and tests).
+set -euo pipefail
+
+usage() { echo "usage: sudo $0 BINARY" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+root=${DESTDIR:-}
+
+[ -f "$bin" ] && [ -x "$bin" ] || { echo "install.sh: $bin is not an executable file" >&2; exit 1; }
+if ! "$bin" version >/dev/null 2>&1; then
+  echo "install.sh: $bin does not run here (built for another architecture?)" >&2
+  exit 1
+fi
+if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (sudo)" >&2
+  exit 1
+fi
+
+install -d -m 0755 "$root/usr/local/bin" "$root/etc/systemd/system" "$root/etc/ledbridge"
+install -m 0755 "$bin" "$root/usr/local/bin/ledbridge"
+install -m 0644 "$here/ledbridge.service" "$root/etc/systemd/system/ledbridge.service"
+if [ ! -e "$root/etc/ledbridge/config.yaml" ]; then
+  install -m 0644 "$here/../configs/ledbridge.example.yaml" "$root/etc/ledbridge/config.yaml"
+  created_config=1
+fi
+if [ ! -e "$root/etc/ledbridge/env" ]; then
+  umask 077
+  cat >"$root/etc/ledbridge/env" <<'ENV'
+# Secrets for ledbridge, read by systemd (mode 0600, root only). One KEY=value per line, e.g.:
+# LEDBRIDGE_SUPABASE_KEY=<anon key>
+# LEDBRIDGE_SUPABASE_ACCESS_TOKEN=<user JWT for private rooms>
+# LEDBRIDGE_STATUS_TOKEN=<token that enables the status page's controls>
+ENV
+  chmod 0600 "$root/etc/ledbridge/env"
+fi
+
+if [ -z "$root" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+fi
+
+cat <<NEXT
+ledbridge $("$bin" version | awk '{print $2}') installed.
+Next steps:
+  1. Set the room:      edit $root/etc/ledbridge/config.yaml (room.code, and supabase.url if you use Supabase)${created_config:+ — a fresh copy of the example}
+  2. Put secrets in:    $root/etc/ledbridge/env (LEDBRIDGE_SUPABASE_KEY=…, LEDBRIDGE_STATUS_TOKEN=…)
+  3. Start it on boot:  sudo systemctl enable --now ledbridge
+  4. Watch it:          journalctl -u ledbridge -f   and   http://$(hostname).local:8080/
+  Reload after editing the config: sudo systemctl reload ledbridge
+NEXT
