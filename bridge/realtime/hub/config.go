@@ -1,0 +1,150 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"time"
+)
+
+// Defaults for the zero fields of Config. The per-socket message rate and channel count match the
+// self-hosted Supabase Realtime defaults (TENANT_MAX_EVENTS_PER_SECOND, TENANT_MAX_CHANNELS_PER_CLIENT)
+// so that a room that works here also works against Supabase.
+const (
+	DefaultAddr                 = ":4000"
+	DefaultMaxFrameBytes        = 1 << 20
+	DefaultMaxConnections       = 1024
+	DefaultMaxRooms             = 256
+	DefaultMaxClientsPerRoom    = 64
+	DefaultMaxChannelsPerClient = 100
+	DefaultMaxMessagesPerSecond = 100
+	DefaultMaxPresenceBytes     = 8 << 10
+	DefaultOutboundQueueFrames  = 512
+	DefaultIdleTimeout          = 60 * time.Second
+	DefaultWriteTimeout         = 10 * time.Second
+)
+
+// Path is where supabase-js connects: new URL('realtime/v1', supabaseUrl) plus Phoenix's
+// "/websocket". SupabasePath is the Realtime server's own endpoint, for clients that talk to it
+// without the API gateway.
+const (
+	Path         = "/realtime/v1/websocket"
+	SupabasePath = "/socket/websocket"
+	// BroadcastAPIPath is the REST batch broadcast endpoint supabase-js falls back to when it sends
+	// on a channel it has not joined.
+	BroadcastAPIPath = "/realtime/v1/api/broadcast"
+)
+
+// Config configures a Server. Zero fields take the defaults above.
+type Config struct {
+	// Addr is the TCP address Run listens on (default ":4000"). Serve ignores it.
+	Addr string
+	// MaxFrameBytes bounds one WebSocket message, text or binary (default 1 MiB). A larger
+	// message closes the socket with status 1009, as the Realtime server does past its 5 MB limit.
+	MaxFrameBytes int64
+	// MaxConnections bounds the open sockets on the server (default 1024); past it the upgrade is
+	// refused with HTTP 429.
+	MaxConnections int
+	// MaxRooms bounds the rooms (distinct topics) that exist at once (default 256).
+	MaxRooms int
+	// MaxClientsPerRoom bounds the channels joined to one room (default 64).
+	MaxClientsPerRoom int
+	// MaxChannelsPerClient bounds the channels one socket may join (default 100).
+	MaxChannelsPerClient int
+	// MaxMessagesPerSecond bounds the frames one socket may send per one-second window (default
+	// 100). Past it every channel of the socket gets a `system` error and phx_close, and further
+	// frames in that window are dropped. MaxMessagesPerSecond < 0 disables the limit.
+	MaxMessagesPerSecond int
+	// MaxPresenceBytes bounds one tracked Presence payload (default 8 KiB); a larger track gets the
+	// Realtime server's "Track message size exceeded" shutdown.
+	MaxPresenceBytes int
+	// OutboundQueueFrames bounds the frames waiting to be written to one socket (default 512). A
+	// socket whose queue is full is dropped, so one slow client never delays the others.
+	OutboundQueueFrames int
+	// IdleTimeout closes a socket that sent nothing for this long (default 60 s, Phoenix's own
+	// websocket timeout; supabase-js heartbeats every 25 s).
+	IdleTimeout time.Duration
+	// WriteTimeout drops a socket whose pending write has not completed for this long (default 10 s).
+	WriteTimeout time.Duration
+	// Secret, when set, is a shared key: a socket must present it as its apikey (the supabase-js
+	// key, sent as the apikey query parameter or an x-api-key header) or it is refused with HTTP 401.
+	Secret string
+	// AllowedOrigins lists the browser origins allowed to connect, as coder/websocket
+	// OriginPatterns (path.Match patterns on the origin host, or on "scheme://host" when the
+	// pattern has a scheme). Empty means any origin: musicians' pages are served from elsewhere.
+	AllowedOrigins []string
+	// Logger receives connection-level events (default: discard).
+	Logger *slog.Logger
+	// Now is the clock for rate-limit windows and timeouts (default time.Now).
+	Now func() time.Time
+}
+
+// Errors returned by New and the serving methods.
+var (
+	// ErrInvalidConfig indicates a Config field with an impossible value.
+	ErrInvalidConfig = errors.New("hub: invalid configuration")
+	// ErrServerClosed indicates Serve or Run called on a Server that has been closed.
+	ErrServerClosed = errors.New("hub: server closed")
+)
+
+func (c Config) withDefaults() (Config, error) {
+	setInt := func(v *int, def int, name string) error {
+		if *v < 0 {
+			return fmt.Errorf("%w: %s must not be negative (got %d)", ErrInvalidConfig, name, *v)
+		}
+		if *v == 0 {
+			*v = def
+		}
+		return nil
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.MaxFrameBytes < 0 {
+		return c, fmt.Errorf("%w: MaxFrameBytes must not be negative (got %d)", ErrInvalidConfig, c.MaxFrameBytes)
+	}
+	if c.MaxFrameBytes == 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	for _, f := range []struct {
+		v    *int
+		def  int
+		name string
+	}{
+		{&c.MaxConnections, DefaultMaxConnections, "MaxConnections"},
+		{&c.MaxRooms, DefaultMaxRooms, "MaxRooms"},
+		{&c.MaxClientsPerRoom, DefaultMaxClientsPerRoom, "MaxClientsPerRoom"},
+		{&c.MaxChannelsPerClient, DefaultMaxChannelsPerClient, "MaxChannelsPerClient"},
+		{&c.MaxPresenceBytes, DefaultMaxPresenceBytes, "MaxPresenceBytes"},
+		{&c.OutboundQueueFrames, DefaultOutboundQueueFrames, "OutboundQueueFrames"},
+	} {
+		if err := setInt(f.v, f.def, f.name); err != nil {
+			return c, err
+		}
+	}
+	if c.MaxMessagesPerSecond == 0 {
+		c.MaxMessagesPerSecond = DefaultMaxMessagesPerSecond
+	}
+	if c.IdleTimeout < 0 || c.WriteTimeout < 0 {
+		return c, fmt.Errorf("%w: timeouts must not be negative", ErrInvalidConfig)
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	for _, p := range c.AllowedOrigins {
+		if _, err := path.Match(p, ""); err != nil {
+			return c, fmt.Errorf("%w: AllowedOrigins pattern %q: %v", ErrInvalidConfig, p, err)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}

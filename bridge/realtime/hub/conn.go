@@ -1,0 +1,268 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// outFrame is one encoded frame waiting for a socket. Its bytes are shared between every recipient
+// of a fan-out and never modified after encoding.
+type outFrame struct {
+	data   []byte
+	binary bool
+}
+
+// conn is one client socket. Its reader runs on the HTTP handler's goroutine (serve) and owns
+// channels and the rate-limit window; its writer goroutine owns every write to ws.
+//
+// Reads and writes use context.Background (so coder/websocket arms no per-frame context timer);
+// the idle and write-stall timeouts are two reusable timers instead.
+type conn struct {
+	s      *Server
+	vsn    wire.Version
+	remote string
+	ws     *websocket.Conn
+	out    chan outFrame
+	// done is closed, once, when the socket must end; the writer then closes ws.
+	done      chan struct{}
+	closeOnce sync.Once
+	closeCode websocket.StatusCode // set with done; 0 means drop without a handshake
+	closeText string               // the close frame's reason (at most 123 bytes)
+	reason    atomic.Pointer[string]
+
+	idleTimer  *time.Timer // reset on every frame read
+	writeTimer *time.Timer // armed while a write is in progress
+
+	// Reader-goroutine state.
+	channels    map[string]*member // joined channels by topic
+	windowStart time.Time
+	windowCount int
+	readBuf     []byte
+	msg         wire.Message
+	bin         wire.UserBroadcast
+}
+
+func newConn(s *Server, ws *websocket.Conn, vsn wire.Version, remote string) *conn {
+	ws.SetReadLimit(s.cfg.MaxFrameBytes)
+	c := &conn{
+		s:        s,
+		vsn:      vsn,
+		remote:   remote,
+		ws:       ws,
+		out:      make(chan outFrame, s.cfg.OutboundQueueFrames),
+		done:     make(chan struct{}),
+		channels: make(map[string]*member),
+	}
+	c.idleTimer = time.AfterFunc(c.s.cfg.IdleTimeout, func() {
+		c.close(websocket.StatusPolicyViolation, "idle timeout: no heartbeat")
+	})
+	c.writeTimer = time.AfterFunc(time.Hour, func() {
+		c.s.stats.slowClients.Add(1)
+		c.drop("write stalled")
+	})
+	c.writeTimer.Stop()
+	return c
+}
+
+// serve runs the reader until the socket ends, then leaves every channel and waits for the writer.
+func (c *conn) serve() {
+	writerDone := make(chan struct{})
+	c.s.wg.Add(1)
+	go func() {
+		defer c.s.wg.Done()
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	err := c.readLoop()
+	c.idleTimer.Stop()
+	if c.reason.Load() == nil {
+		c.setReason(describeReadError(err))
+	}
+	c.leaveAll()
+	c.close(websocket.StatusNormalClosure, "")
+	<-writerDone
+	c.writeTimer.Stop()
+}
+
+func describeReadError(err error) string {
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		return "frame larger than the server's limit"
+	case websocket.CloseStatus(err) != -1:
+		return "closed by client: " + websocket.CloseStatus(err).String()
+	default:
+		return err.Error()
+	}
+}
+
+func (c *conn) readLoop() error {
+	for {
+		typ, data, err := c.readFrame()
+		if err != nil {
+			return err
+		}
+		c.idleTimer.Reset(c.s.cfg.IdleTimeout)
+		c.s.stats.framesIn.Add(1)
+		if !c.admit() {
+			continue
+		}
+		c.handleFrame(typ, data)
+	}
+}
+
+// readFrame reads one message into the connection's reusable buffer (valid until the next call).
+// SetReadLimit bounds it: a larger message fails with ErrMessageTooBig and closes the socket (1009).
+func (c *conn) readFrame() (websocket.MessageType, []byte, error) {
+	typ, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	buf := c.readBuf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	c.readBuf = buf
+	return typ, buf, nil
+}
+
+// admit applies the per-socket message rate limit. It counts frames in one-second windows; the
+// frame that exceeds the limit shuts every channel down with the Realtime server's
+// "Too many messages per second" system error, and the rest of the window is dropped. A socket
+// that keeps flooding at ten times the limit is closed.
+func (c *conn) admit() bool {
+	limit := c.s.cfg.MaxMessagesPerSecond
+	if limit < 0 {
+		return true
+	}
+	now := c.s.cfg.Now()
+	if d := now.Sub(c.windowStart); d >= time.Second || d < 0 {
+		c.windowStart = now
+		c.windowCount = 0
+	}
+	c.windowCount++
+	switch {
+	case c.windowCount <= limit:
+		return true
+	case c.windowCount == limit+1:
+		c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", limit)
+		c.shutdownAll("Too many messages per second")
+	case c.windowCount > 10*limit:
+		c.close(websocket.StatusPolicyViolation, "too many messages per second")
+	}
+	c.s.stats.rateLimited.Add(1)
+	return false
+}
+
+// send queues f without blocking. A full queue means the client is not reading fast enough: it
+// is dropped, so that the room never waits for it.
+func (c *conn) send(f outFrame) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	select {
+	case c.out <- f:
+		c.s.stats.framesOut.Add(1)
+	default:
+		c.s.stats.slowClients.Add(1)
+		c.s.log.Info("hub: dropping slow client", "remote", c.remote, "queued", len(c.out))
+		c.drop("outbound queue full")
+	}
+}
+
+func (c *conn) writeLoop() {
+	for {
+		select {
+		case f := <-c.out:
+			if !c.write(f) {
+				return
+			}
+		case <-c.done:
+			if c.closeCode == 0 {
+				c.ws.CloseNow()
+				return
+			}
+			// Flush what was queued before the close (a system error, a phx_close), then say goodbye.
+			for {
+				select {
+				case f := <-c.out:
+					if !c.write(f) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			c.writeTimer.Reset(c.s.cfg.WriteTimeout)
+			c.ws.Close(c.closeCode, c.closeText)
+			c.writeTimer.Stop()
+			return
+		}
+	}
+}
+
+func (c *conn) write(f outFrame) bool {
+	typ := websocket.MessageText
+	if f.binary {
+		typ = websocket.MessageBinary
+	}
+	c.writeTimer.Reset(c.s.cfg.WriteTimeout)
+	err := c.ws.Write(context.Background(), typ, f.data)
+	c.writeTimer.Stop()
+	if err != nil {
+		c.setReason("write: " + err.Error())
+		c.drop("write failed")
+		return false
+	}
+	return true
+}
+
+func (c *conn) setReason(r string) { c.reason.CompareAndSwap(nil, &r) }
+
+func (c *conn) closeReason() string {
+	if r := c.reason.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
+// close ends the socket with a close handshake after flushing its queue.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		if reason != "" {
+			c.setReason(reason)
+		}
+		c.closeCode = code
+		c.closeText = reason
+		close(c.done)
+	})
+}
+
+// drop ends the socket at once, without a close handshake: its writer may be stuck.
+func (c *conn) drop(reason string) {
+	c.closeOnce.Do(func() {
+		c.setReason(reason)
+		close(c.done)
+	})
+	c.ws.CloseNow()
+}

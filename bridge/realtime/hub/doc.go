@@ -1,0 +1,15 @@
+// Package hub is ledbridge's embedded LAN room server: it speaks the Supabase Realtime protocol
+// (Phoenix channels, vsn 1.0.0 and 2.0.0, Broadcast and Presence) on /realtime/v1/websocket, so
+// that an unmodified supabase-js client pointed at http://<bridge>:<port> with any key can hold a
+// jam room when no Supabase project is configured.
+//
+// It implements only what rooms use: channel join/leave, heartbeats, Broadcast fan-out honouring
+// the join's self and ack flags (binary kind-3 pushes go out as kind-4 to vsn 2.0.0 sockets and as
+// JSON to vsn 1.0.0 sockets, as the Realtime server does), Presence (presence_state on join,
+// presence_diff on track, untrack, leave and disconnect) and the access_token message (accepted,
+// not checked). There is no database: postgres_changes joins are refused.
+//
+// Every resource is bounded (see Config): frame size, sockets, rooms, clients per room, channels per
+// socket, presence meta size, messages per second per socket and the outbound queue per socket. A
+// socket that cannot keep up is dropped rather than slowing the room.
+package hub

@@ -1,0 +1,260 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/coder/websocket"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// handleFrame dispatches one client frame. data is only valid during the call.
+func (c *conn) handleFrame(typ websocket.MessageType, data []byte) {
+	if typ == websocket.MessageBinary {
+		c.handleBinary(data)
+		return
+	}
+	m := &c.msg
+	if err := c.vsn.DecodeText(data, m); err != nil {
+		c.malformed(err)
+		return
+	}
+	if m.Topic == "phoenix" {
+		if m.Event == "heartbeat" {
+			c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply)
+		}
+		return
+	}
+	if m.Event == "phx_join" {
+		c.join(m)
+		return
+	}
+	mem := c.channels[m.Topic]
+	if mem == nil {
+		// Phoenix's answer to a push on a topic the socket has not joined.
+		if m.Ref.Valid {
+			c.reply(m.JoinRef, m.Ref, m.Topic, errorReply(unmatchedReason))
+		}
+		return
+	}
+	switch m.Event {
+	case "phx_leave":
+		c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply)
+		c.closeChannel(mem)
+	case "broadcast":
+		c.broadcastJSON(mem, m)
+	case "presence":
+		c.presence(mem, m)
+	case "access_token":
+		// Accepted without a reply, as the Realtime server does. The LAN server has no JWT
+		// verification; Config.Secret guards the socket itself.
+	default:
+		c.s.log.Debug("hub: ignoring unknown event", "remote", c.remote, "topic", m.Topic, "event", m.Event)
+	}
+}
+
+func (c *conn) malformed(err error) {
+	c.s.stats.malformed.Add(1)
+	c.s.log.Debug("hub: dropping malformed frame", "remote", c.remote, "err", err)
+}
+
+// joinRequest is the phx_join payload. Booleans are "flexible", as on the Realtime server.
+type joinRequest struct {
+	Config *struct {
+		Broadcast struct {
+			Ack  flexBool `json:"ack"`
+			Self flexBool `json:"self"`
+		} `json:"broadcast"`
+		Presence struct {
+			Enabled flexBool `json:"enabled"`
+			Key     string   `json:"key"`
+		} `json:"presence"`
+		PostgresChanges []json.RawMessage `json:"postgres_changes"`
+	} `json:"config"`
+}
+
+// flexBool accepts true, false, "true", "false" and null.
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	switch string(data) {
+	case "true", `"true"`:
+		*b = true
+	case "false", `"false"`, "null":
+		*b = false
+	default:
+		return fmt.Errorf("want a boolean, got %s", data)
+	}
+	return nil
+}
+
+func (c *conn) join(m *wire.Message) {
+	refuse := func(reason string) {
+		c.s.stats.joinsRefused.Add(1)
+		c.s.log.Debug("hub: join refused", "remote", c.remote, "topic", m.Topic, "reason", reason)
+		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply(reason))
+	}
+	name, ok := strings.CutPrefix(m.Topic, topicPrefix)
+	switch {
+	case !ok:
+		refuse(unmatchedReason)
+		return
+	case name == "":
+		refuse("TopicNameRequired: You must provide a topic name")
+		return
+	case len(m.Topic) > maxTopicBytes:
+		refuse(fmt.Sprintf("TopicNameTooLong: A topic may be at most %d bytes", maxTopicBytes))
+		return
+	}
+	var req joinRequest
+	if err := json.Unmarshal(m.Payload, &req); err != nil {
+		refuse("MalformedJoinPayload: " + err.Error())
+		return
+	}
+	mem := &member{c: c, joinRef: m.JoinRef.Value}
+	if cfg := req.Config; cfg != nil {
+		if len(cfg.PostgresChanges) > 0 {
+			refuse("PostgresChangesUnavailable: the LAN room server has no database")
+			return
+		}
+		mem.self = bool(cfg.Broadcast.Self)
+		mem.ack = bool(cfg.Broadcast.Ack)
+		mem.presenceEnabled = bool(cfg.Presence.Enabled)
+		mem.presenceKey = cfg.Presence.Key
+	}
+	if mem.presenceKey == "" {
+		mem.presenceKey = newPresenceKey()
+	}
+	if old := c.channels[m.Topic]; old != nil {
+		// A second join on the same topic replaces the first, as in Phoenix.
+		c.closeChannel(old)
+	} else if len(c.channels) >= c.s.cfg.MaxChannelsPerClient {
+		refuse("ChannelRateLimitReached: Too many channels")
+		return
+	}
+	reason := c.s.joinRoom(mem, m.Topic, func() {
+		c.reply(m.JoinRef, m.Ref, m.Topic, okJoinReply)
+	})
+	if reason != "" {
+		refuse(reason)
+		return
+	}
+	c.channels[m.Topic] = mem
+}
+
+// closeChannel leaves mem's room and tells the client the channel is closed.
+func (c *conn) closeChannel(mem *member) {
+	delete(c.channels, mem.room.topic)
+	c.s.leaveRoom(mem)
+	c.send(c.encodePush(mem.joinRef, mem.joinRef, mem.room.topic, "phx_close", emptyObject))
+}
+
+// shutdownChannel is the Realtime server's shutdown_response: a system error, then phx_close.
+// supabase-js reports the channel CLOSED and does not rejoin.
+func (c *conn) shutdownChannel(mem *member, message string) {
+	c.send(c.encodePush(mem.joinRef, "", mem.room.topic, "system", systemError(mem.room.name, message)))
+	c.closeChannel(mem)
+}
+
+func (c *conn) shutdownAll(message string) {
+	for _, mem := range c.channels {
+		c.shutdownChannel(mem, message)
+	}
+}
+
+// leaveAll leaves every channel when the socket is gone; the client hears nothing more.
+func (c *conn) leaveAll() {
+	for topic, mem := range c.channels {
+		delete(c.channels, topic)
+		c.s.leaveRoom(mem)
+	}
+}
+
+// broadcastJSON fans out a text broadcast, {"type":"broadcast","event":…,"payload":…}, verbatim:
+// every serializer delivers it as [null, null, topic, "broadcast", payload].
+func (c *conn) broadcastJSON(mem *member, m *wire.Message) {
+	if p := bytes.TrimSpace(m.Payload); len(p) == 0 || p[0] != '{' {
+		c.malformed(fmt.Errorf("broadcast payload is not a JSON object"))
+		if mem.ack && m.Ref.Valid {
+			c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("broadcast payload must be a JSON object"))
+		}
+		return
+	}
+	mem.room.broadcast(mem, pushFanout(m.Topic, "broadcast", m.Payload))
+	if mem.ack {
+		c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply)
+	}
+}
+
+// handleBinary handles a vsn 2.0.0 binary frame: only kind 3 (user broadcast push) is valid from
+// a client.
+func (c *conn) handleBinary(data []byte) {
+	if c.vsn != wire.V2 {
+		c.malformed(fmt.Errorf("binary frame on a vsn %s socket", c.vsn))
+		return
+	}
+	b := &c.bin // reused: DecodeBinary keeps equal strings, so steady traffic does not allocate
+	if err := wire.DecodeBinary(data, b); err != nil {
+		c.malformed(err)
+		return
+	}
+	if b.Kind != wire.KindUserBroadcastPush {
+		c.malformed(fmt.Errorf("binary %v frame from a client", b.Kind))
+		return
+	}
+	mem := c.channels[b.Topic]
+	if mem == nil {
+		if b.Ref.Valid {
+			c.reply(b.JoinRef, b.Ref, b.Topic, errorReply(unmatchedReason))
+		}
+		return
+	}
+	// The push's metadata holds instructions to the server (e.g. "persist"); there is no storage
+	// here, so it is not forwarded, matching the kind-4 frames the Realtime server sends.
+	mem.room.broadcast(mem, userBroadcastFanout(b.Topic, b.Event, b.Encoding, b.Payload))
+	if mem.ack {
+		c.reply(b.JoinRef, b.Ref, b.Topic, okEmptyReply)
+	}
+}
+
+// presenceRequest is the payload of the "presence" event.
+type presenceRequest struct {
+	Type    string          `json:"type"`
+	Event   string          `json:"event"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+func (c *conn) presence(mem *member, m *wire.Message) {
+	var req presenceRequest
+	if err := json.Unmarshal(m.Payload, &req); err != nil {
+		c.malformed(fmt.Errorf("presence payload: %w", err))
+		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("malformed presence payload"))
+		return
+	}
+	reply := func() { c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply) }
+	switch req.Event {
+	case "track":
+		payload := bytes.TrimSpace(req.Payload)
+		if len(payload) == 0 || string(payload) == "null" {
+			payload = emptyObject
+		}
+		if payload[0] != '{' {
+			c.malformed(fmt.Errorf("presence track payload is not a JSON object"))
+			c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("presence payload must be a JSON object"))
+			return
+		}
+		if len(payload) > c.s.cfg.MaxPresenceBytes {
+			c.shutdownChannel(mem, "Track message size exceeded")
+			return
+		}
+		mem.room.track(c.s, mem, payload, reply)
+	case "untrack":
+		mem.room.untrack(mem, reply)
+	default:
+		c.malformed(fmt.Errorf("unknown presence event %q", req.Event))
+		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("unknown presence event"))
+	}
+}

@@ -1,0 +1,118 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// batchBroadcast is the body of POST /realtime/v1/api/broadcast.
+type batchBroadcast struct {
+	Messages []struct {
+		Topic   string          `json:"topic"`
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+	} `json:"messages"`
+}
+
+// serveBroadcastAPI implements the REST broadcast endpoints supabase-js uses: the batch
+// POST /realtime/v1/api/broadcast (delivered as JSON text broadcasts) and
+// POST /realtime/v1/api/broadcast/{topic}/events/{event} (channel.httpSend; delivered like a kind-3
+// push). Both answer 202 Accepted, whether or not the room exists.
+func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.restError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if !s.checkKey(w, r) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxFrameBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.restError(w, http.StatusRequestEntityTooLarge, "payload_size_exceeded")
+			return
+		}
+		s.restError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, BroadcastAPIPath)
+	if rest == "" || rest == "/" {
+		s.batchBroadcast(w, body)
+		return
+	}
+	// /{topic}/events/{event}
+	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] != "events" || parts[2] == "" {
+		s.restError(w, http.StatusNotFound, "not found")
+		return
+	}
+	enc := wire.EncodingBinary
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if !json.Valid(body) {
+			s.restError(w, http.StatusBadRequest, "body is not valid JSON")
+			return
+		}
+		enc = wire.EncodingJSON
+	}
+	topic := topicPrefix + parts[0]
+	if len(topic) > maxTopicBytes || len(parts[2]) > 255 {
+		s.restError(w, http.StatusBadRequest, "topic or event longer than 255 bytes")
+		return
+	}
+	s.deliver(topic, userBroadcastFanout(topic, parts[2], enc, body))
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) batchBroadcast(w http.ResponseWriter, body []byte) {
+	var req batchBroadcast
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.restError(w, http.StatusBadRequest, "body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]}: "+err.Error())
+		return
+	}
+	for i, msg := range req.Messages {
+		if msg.Topic == "" || msg.Event == "" {
+			s.restError(w, http.StatusBadRequest, "messages["+strconv.Itoa(i)+"]: topic and event are required")
+			return
+		}
+		if len(msg.Payload) == 0 || msg.Payload[0] != '{' {
+			s.restError(w, http.StatusBadRequest, "messages["+strconv.Itoa(i)+"]: payload must be a JSON object")
+			return
+		}
+	}
+	for _, msg := range req.Messages {
+		payload := make([]byte, 0, len(msg.Payload)+len(msg.Event)+48)
+		payload = append(payload, `{"type":"broadcast","event":`...)
+		payload = appendJSONString(payload, msg.Event)
+		payload = append(payload, `,"payload":`...)
+		payload = append(payload, msg.Payload...)
+		payload = append(payload, '}')
+		topic := topicPrefix + msg.Topic
+		s.deliver(topic, pushFanout(topic, "broadcast", payload))
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// deliver sends f to every member of the room for topic, if the room exists.
+func (s *Server) deliver(topic string, f *fanout) {
+	s.mu.Lock()
+	r := s.rooms[topic]
+	s.mu.Unlock()
+	if r != nil {
+		r.broadcast(nil, f)
+	}
+}
+
+func (s *Server) restError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body, _ := json.Marshal(map[string]string{"error": msg})
+	w.Write(body)
+}

@@ -1,0 +1,247 @@
+package hub
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// topicPrefix is what supabase-js puts before a channel name; the Realtime server routes only
+// "realtime:*" topics to channels.
+const topicPrefix = "realtime:"
+
+// maxTopicBytes is the longest topic a binary frame can carry (one length byte).
+const maxTopicBytes = 255
+
+// room is one topic and its members. Its mutex orders everything a member receives from the room
+// (the join reply, presence_state, diffs and broadcasts), so presence_state always precedes the
+// diffs that follow it.
+type room struct {
+	topic string
+	name  string // the topic without "realtime:", as system messages name the channel
+
+	mu sync.Mutex
+	// The mutex protects the following elements.
+	members  []*member
+	presence []*presenceEntry // in tracking order
+}
+
+// member is one socket's channel membership in a room.
+type member struct {
+	c       *conn
+	room    *room
+	joinRef string
+	self    bool // deliver the member's own broadcasts back to it
+	ack     bool // reply to each broadcast push
+
+	// Protected by room.mu.
+	presenceEnabled bool
+	presenceKey     string
+	tracked         *presenceEntry
+}
+
+// presenceEntry is one tracked Presence meta.
+type presenceEntry struct {
+	key     string
+	ref     string
+	payload []byte // the track payload as received, to recognise an identical re-track
+	meta    []byte // the JSON object sent to clients: payload plus phx_ref (and phx_ref_prev)
+	owner   *member
+}
+
+// joinRoom adds m to the room for topic, creating the room if needed, and queues the join reply
+// and (if Presence is enabled) presence_state for it. A refusal is returned as the reply reason.
+func (s *Server) joinRoom(m *member, topic string, replyOK func()) (reason string) {
+	s.mu.Lock()
+	r := s.rooms[topic]
+	if r == nil {
+		if len(s.rooms) >= s.cfg.MaxRooms {
+			s.mu.Unlock()
+			return fmt.Sprintf("ChannelRateLimitReached: Too many rooms on this server (limit %d)", s.cfg.MaxRooms)
+		}
+		r = &room{topic: topic, name: strings.TrimPrefix(topic, topicPrefix)}
+		s.rooms[topic] = r
+	}
+	// Taking r.mu while holding s.mu (the only order used) keeps leaveRoom from deleting r between
+	// the lookup and the insertion.
+	r.mu.Lock()
+	s.mu.Unlock()
+	defer r.mu.Unlock()
+	if len(r.members) >= s.cfg.MaxClientsPerRoom {
+		return fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
+	}
+	m.room = r
+	r.members = append(r.members, m)
+	replyOK()
+	if m.presenceEnabled {
+		m.c.send(m.c.encodePush(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked()))
+	}
+	return ""
+}
+
+// leaveRoom removes m from its room, announces its Presence leave, and removes the room when it
+// is empty.
+func (s *Server) leaveRoom(m *member) {
+	r := m.room
+	r.mu.Lock()
+	if i := slices.Index(r.members, m); i >= 0 {
+		r.members = slices.Delete(r.members, i, i+1)
+	}
+	if m.tracked != nil {
+		old := m.tracked
+		r.removePresenceLocked(old)
+		m.tracked = nil
+		r.fanoutDiffLocked(nil, old)
+	}
+	empty := len(r.members) == 0
+	r.mu.Unlock()
+	if !empty {
+		return
+	}
+	s.mu.Lock()
+	r.mu.Lock()
+	if len(r.members) == 0 && s.rooms[r.topic] == r {
+		delete(s.rooms, r.topic)
+	}
+	r.mu.Unlock()
+	s.mu.Unlock()
+}
+
+// track sets m's Presence meta from payload (a JSON object) and announces it. It reports false
+// when the payload is identical to the tracked one (the Realtime server's no-op).
+func (r *room) track(s *Server, m *member, payload []byte, reply func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m.presenceEnabled = true // a track enables Presence, as on the Realtime server
+	if m.tracked != nil && bytes.Equal(m.tracked.payload, payload) {
+		reply()
+		return
+	}
+	e := &presenceEntry{key: m.presenceKey, ref: s.newPresenceRef(), payload: bytes.Clone(payload), owner: m}
+	prev := m.tracked
+	prevRef := ""
+	if prev != nil {
+		prevRef = prev.ref
+		r.removePresenceLocked(prev)
+	}
+	e.meta = buildMeta(payload, e.ref, prevRef)
+	r.presence = append(r.presence, e)
+	m.tracked = e
+	reply()
+	r.fanoutDiffLocked(e, prev)
+}
+
+// untrack removes m's Presence meta, if any, and announces the leave.
+func (r *room) untrack(m *member, reply func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reply()
+	if m.tracked == nil {
+		return
+	}
+	old := m.tracked
+	m.tracked = nil
+	r.removePresenceLocked(old)
+	r.fanoutDiffLocked(nil, old)
+}
+
+func (r *room) removePresenceLocked(e *presenceEntry) {
+	if i := slices.Index(r.presence, e); i >= 0 {
+		r.presence = slices.Delete(r.presence, i, i+1)
+	}
+}
+
+// buildMeta splices phx_ref (and phx_ref_prev for an update) into the payload object. Keys the
+// client sent under those names come first, so JSON parsers (last key wins) see ours.
+func buildMeta(payload []byte, ref, prevRef string) []byte {
+	inner := bytes.TrimSpace(payload)
+	inner = bytes.TrimSpace(inner[1 : len(inner)-1]) // the caller checked it is an object
+	meta := make([]byte, 0, len(inner)+len(ref)+len(prevRef)+40)
+	meta = append(meta, '{')
+	meta = append(meta, inner...)
+	if len(inner) > 0 {
+		meta = append(meta, ',')
+	}
+	meta = append(meta, `"phx_ref":`...)
+	meta = appendJSONString(meta, ref)
+	if prevRef != "" {
+		meta = append(meta, `,"phx_ref_prev":`...)
+		meta = appendJSONString(meta, prevRef)
+	}
+	return append(meta, '}')
+}
+
+// presenceStateLocked renders the room's Presence as {"<key>":{"metas":[...]}, ...}.
+func (r *room) presenceStateLocked() []byte {
+	out := []byte{'{'}
+	var keys []string
+	for _, e := range r.presence {
+		if !slices.Contains(keys, e.key) {
+			keys = append(keys, e.key)
+		}
+	}
+	for i, k := range keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, k)
+		out = append(out, `:{"metas":[`...)
+		n := 0
+		for _, e := range r.presence {
+			if e.key != k {
+				continue
+			}
+			if n > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, e.meta...)
+			n++
+		}
+		out = append(out, "]}"...)
+	}
+	return append(out, '}')
+}
+
+// fanoutDiffLocked sends presence_diff {"joins":…,"leaves":…} to every member, the tracker
+// included, as the Realtime server does.
+func (r *room) fanoutDiffLocked(join, leave *presenceEntry) {
+	diff := []byte(`{"joins":{`)
+	if join != nil {
+		diff = appendPresenceGroup(diff, join)
+	}
+	diff = append(diff, `},"leaves":{`...)
+	if leave != nil {
+		diff = appendPresenceGroup(diff, leave)
+	}
+	diff = append(diff, "}}"...)
+	r.deliverLocked(nil, pushFanout(r.topic, "presence_diff", diff))
+}
+
+func appendPresenceGroup(dst []byte, e *presenceEntry) []byte {
+	dst = appendJSONString(dst, e.key)
+	dst = append(dst, `:{"metas":[`...)
+	dst = append(dst, e.meta...)
+	return append(dst, "]}"...)
+}
+
+// broadcast delivers f to every member but the sender, unless the sender joined with self.
+func (r *room) broadcast(sender *member, f *fanout) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.deliverLocked(sender, f)
+}
+
+func (r *room) deliverLocked(sender *member, f *fanout) {
+	for _, m := range r.members {
+		if m == sender && !sender.self {
+			continue
+		}
+		if frame, ok := f.frame(m.c.vsn); ok {
+			m.c.send(frame)
+		} else {
+			m.c.s.stats.undeliverable.Add(1)
+		}
+	}
+}

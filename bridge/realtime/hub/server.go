@@ -1,0 +1,314 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// shutdownGrace bounds how long Close waits for sockets to finish their close handshake before it
+// drops them.
+const shutdownGrace = 2 * time.Second
+
+// Server is the LAN room server. Create it with New; serve it with Run, Serve, or by mounting
+// Handler on an http.Server of your own (then call Close to end every connection).
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	acceptOpt *websocket.AcceptOptions
+	// refPrefix makes presence phx_refs unique across server runs, so a client that reconnects to
+	// a restarted server never mistakes a new meta for an old one.
+	refPrefix string
+	nextRef   atomic.Uint64
+	stats     counters
+
+	// wg counts the goroutines of every accepted socket (its reader and its writer).
+	wg sync.WaitGroup
+
+	mu sync.Mutex
+	// The mutex protects the following elements.
+	closed    bool
+	upgrading int // sockets counted against MaxConnections while their upgrade completes
+	conns     map[*conn]struct{}
+	rooms     map[string]*room
+}
+
+// New returns a Server for cfg. It starts no goroutines and opens no sockets.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var seed [6]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, fmt.Errorf("hub: seed presence refs: %w", err)
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		refPrefix: base64.RawURLEncoding.EncodeToString(seed[:]),
+		conns:     make(map[*conn]struct{}),
+		rooms:     make(map[string]*room),
+	}
+	s.acceptOpt = &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins}
+	if len(cfg.AllowedOrigins) == 0 {
+		// Musicians' pages are served from another origin than the bridge (the jam web app), and a
+		// LAN server has no list of them: accept any origin unless the operator configured one.
+		s.acceptOpt.InsecureSkipVerify = true
+	}
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving the WebSocket endpoint on Path and SupabasePath and
+// the REST batch broadcast on BroadcastAPIPath.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(Path, s.serveWebSocket)
+	mux.HandleFunc(SupabasePath, s.serveWebSocket)
+	mux.HandleFunc(BroadcastAPIPath, s.serveBroadcastAPI)
+	mux.HandleFunc(BroadcastAPIPath+"/", s.serveBroadcastAPI)
+	return mux
+}
+
+// Run listens on Config.Addr and serves until ctx is cancelled; see Serve.
+func (s *Server) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("hub: listen %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then closes ln and every connection and returns nil
+// once all of the server's goroutines have exited. Cancellation is the only way to stop it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		ln.Close()
+		return ErrServerClosed
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("hub: serve: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	srv.Shutdown(shutdownCtx) // closes ln; WebSockets are hijacked, so Close ends them below
+	cancel()
+	if err == nil {
+		<-serveErr
+	}
+	s.Close()
+	return err
+}
+
+// Close ends every connection with status 1001 (going away), refuses new ones, and waits for the
+// connections' goroutines to exit. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		// A peer that does not answer the close handshake is not worth waiting for.
+		for _, c := range conns {
+			c.drop("shutdown: close handshake timed out")
+		}
+		<-done
+	}
+	return nil
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Connections      int    // open sockets
+	Rooms            int    // rooms with at least one member
+	FramesIn         uint64 // frames received
+	FramesOut        uint64 // frames queued for sending
+	Malformed        uint64 // frames dropped because they did not decode or made no sense
+	RateLimited      uint64 // frames dropped by the per-socket message rate limit
+	SlowClients      uint64 // sockets dropped because their outbound queue was full or a write stalled
+	JoinsRefused     uint64 // joins answered with an error
+	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets
+	HandshakeRefused uint64 // upgrades refused: bad key, bad vsn, too many sockets, closed
+}
+
+type counters struct {
+	framesIn, framesOut, malformed, rateLimited, slowClients atomic.Uint64
+	joinsRefused, undeliverable, handshakeRefused            atomic.Uint64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Connections: len(s.conns), Rooms: len(s.rooms)}
+	s.mu.Unlock()
+	st.FramesIn = s.stats.framesIn.Load()
+	st.FramesOut = s.stats.framesOut.Load()
+	st.Malformed = s.stats.malformed.Load()
+	st.RateLimited = s.stats.rateLimited.Load()
+	st.SlowClients = s.stats.slowClients.Load()
+	st.JoinsRefused = s.stats.joinsRefused.Load()
+	st.Undeliverable = s.stats.undeliverable.Load()
+	st.HandshakeRefused = s.stats.handshakeRefused.Load()
+	return st
+}
+
+// httpError answers like the Realtime server's handshake failures: a status and {"error": "..."}.
+func (s *Server) httpError(w http.ResponseWriter, status int, msg string) {
+	s.stats.handshakeRefused.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body, _ := json.Marshal(map[string]string{"error": msg})
+	w.Write(body)
+}
+
+// checkKey enforces Config.Secret on a request: the supabase-js key arrives as the apikey query
+// parameter (WebSocket) or the apikey / x-api-key header (REST).
+func (s *Server) checkKey(w http.ResponseWriter, r *http.Request) bool {
+	if s.cfg.Secret == "" {
+		return true
+	}
+	key := r.URL.Query().Get("apikey")
+	if key == "" {
+		key = r.Header.Get("apikey")
+	}
+	if key == "" {
+		key = r.Header.Get("x-api-key")
+	}
+	if key == "" {
+		s.httpError(w, http.StatusUnauthorized, "API key is missing")
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.Secret)) != 1 {
+		s.httpError(w, http.StatusUnauthorized, "API key is not valid for this room server")
+		return false
+	}
+	return true
+}
+
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	if !s.checkKey(w, r) {
+		return
+	}
+	// Phoenix treats a missing vsn as 1.0.0 (supabase-js always sends one).
+	vsnParam := r.URL.Query().Get("vsn")
+	if vsnParam == "" {
+		vsnParam = "1.0.0"
+	}
+	vsn, err := wire.ParseVersion(vsnParam)
+	if err != nil {
+		s.httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		s.httpError(w, http.StatusServiceUnavailable, "room server is shutting down")
+		return
+	case len(s.conns)+s.upgrading >= s.cfg.MaxConnections:
+		s.mu.Unlock()
+		s.httpError(w, http.StatusTooManyRequests, "Too many connected users")
+		return
+	}
+	s.upgrading++
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	ws, err := websocket.Accept(w, r, s.acceptOpt)
+	s.mu.Lock()
+	s.upgrading--
+	closed := s.closed
+	s.mu.Unlock()
+	if err != nil {
+		// Accept has already answered the request (bad upgrade, origin not allowed).
+		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		s.stats.handshakeRefused.Add(1)
+		return
+	}
+	if closed {
+		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	c := newConn(s, ws, vsn, r.RemoteAddr)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.log.Debug("hub: socket open", "remote", c.remote, "vsn", vsn)
+	c.serve()
+	s.removeConn(c)
+	s.log.Debug("hub: socket closed", "remote", c.remote, "reason", c.closeReason())
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// newPresenceRef returns a phx_ref unique within this server run and across runs.
+func (s *Server) newPresenceRef() string {
+	var buf [32]byte
+	b := append(buf[:0], 'F')
+	b = append(b, s.refPrefix...)
+	b = fmt.Appendf(b, "%x", s.nextRef.Add(1))
+	return string(b)
+}
+
+// newPresenceKey returns a random UUID, which the Realtime server assigns to a join whose
+// presence key is empty.
+func newPresenceKey() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	const hex = "0123456789abcdef"
+	var out [36]byte
+	j := 0
+	for i, b := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hex[b>>4], hex[b&0xf]
+		j += 2
+	}
+	return string(out[:])
+}
