@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Node.js + the pinned @supabase/supabase-js for bridge/realtime/hub's interop tests
+# (testdata/realtime-interop). Idempotent; sourced or run by .ci/run after `apt-get update`.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# This machine kind ships Node.js 20 (nodesource) with npm. Only if it is missing, fall back to
+# Debian's packages; supabase-js needs Node >= 20 (global WebSocket), which the test checks.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm
+fi
+echo "node.sh: node $(node --version), npm $(npm --version)"
+
+# npm ci installs exactly what package-lock.json pins (it replaces node_modules; ~2 s).
+cd "$repo_root/testdata/realtime-interop"
+npm ci --no-audit --no-fund --loglevel=error
