@@ -260,3 +260,16 @@ func TestSendAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+func newFake(t *testing.T, leds int, rgbw bool) *wledtest.Fake {
+	return wledtest.New(t, wledtest.Config{LEDs: leds, RGBW: rgbw})
+}
+
+func portOf(t *testing.T, hostport string) int {
+	t.Helper()
+	_, p, err := wled.SplitHostPort(hostport, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

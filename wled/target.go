@@ -1,0 +1,253 @@
+package wled
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ErrBadTarget indicates a device URL that cannot be used; the message says what is wrong.
+var ErrBadTarget = errors.New("wled: bad device URL")
+
+// Target names one device and how to reach it, as parsed from a device URL:
+//
+//	wled://HOST[:HTTPPORT][?leds=N]     ask the JSON API, then DDP (vid ≥ MinDDPVID) or DNRGB
+//	HOST[:HTTPPORT]                     the same
+//	ddp://HOST[:PORT][?leds=N][&rgbw=1] DDP straight to that UDP port (default 4048)
+//	drgb://, drgbw://, dnrgb://, warls://HOST[:PORT][?leds=N]
+//	                                    UDP realtime straight to that port (default 21324)
+//
+// On wled:// targets ?leds=N overrides the device's LED count, and ?ddpport=N sends DDP to a port
+// other than 4048 (real WLEDs always use 4048; test doubles cannot).
+type Target struct {
+	Protocol Protocol // ProtocolAuto until Resolve picks DDP or DNRGB
+	Host     string   // host name or IP address, without brackets
+	Port     int      // UDP port for frames; 0 for an unresolved wled:// target
+	HTTPPort int      // JSON API port; 0 when no API is known (ddp://, dnrgb://, …)
+	LEDs     int      // LED count; 0 = not given yet (--leds or the JSON API supply it)
+	RGBW     bool     // 4 bytes per LED
+	DDPPort  int      // wled:// only: DDP port override; 0 means DDPPort (4048)
+}
+
+// ParseTarget parses a device URL (see Target).
+func ParseTarget(s string) (Target, error) {
+	t, err := parseTarget(s)
+	if err != nil {
+		return Target{}, fmt.Errorf("%w %q: %v", ErrBadTarget, s, err)
+	}
+	return t, nil
+}
+
+func parseTarget(s string) (Target, error) {
+	if s == "" {
+		return Target{}, errors.New("empty")
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return Target{}, errors.New("contains white space")
+	}
+	if !strings.Contains(s, "://") {
+		if a, err := netip.ParseAddr(s); err == nil && a.Is6() {
+			s = "[" + s + "]" // a bare IPv6 literal
+		}
+		s = "wled://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return Target{}, err
+	}
+	var t Target
+	defaultPort := RealtimePort
+	switch strings.ToLower(u.Scheme) {
+	case "wled":
+		t.Protocol, defaultPort = ProtocolAuto, DefaultHTTPPort
+	case "ddp":
+		t.Protocol, defaultPort = ProtocolDDP, DDPPort
+	case "warls":
+		t.Protocol = ProtocolWARLS
+	case "drgb":
+		t.Protocol = ProtocolDRGB
+	case "drgbw":
+		t.Protocol, t.RGBW = ProtocolDRGBW, true
+	case "dnrgb":
+		t.Protocol = ProtocolDNRGB
+	default:
+		return Target{}, fmt.Errorf("unknown scheme %q (want wled, ddp, dnrgb, drgb, drgbw or warls)", u.Scheme)
+	}
+	switch {
+	case u.Opaque != "":
+		return Target{}, fmt.Errorf("want %s://HOST[:PORT]", u.Scheme)
+	case u.User != nil:
+		return Target{}, errors.New("user info is not allowed")
+	case u.Path != "" && u.Path != "/":
+		return Target{}, fmt.Errorf("unexpected path %q", u.Path)
+	case u.Fragment != "" || strings.HasSuffix(s, "#"):
+		return Target{}, errors.New("unexpected #fragment")
+	case u.Hostname() == "":
+		return Target{}, errors.New("no host")
+	}
+	t.Host = u.Hostname()
+	if strings.ContainsAny(t.Host, "/?#@[]\\") {
+		return Target{}, fmt.Errorf("bad host %q", t.Host)
+	}
+	if strings.Contains(t.Host, ":") {
+		if a, err := netip.ParseAddr(t.Host); err != nil || !a.Is6() {
+			return Target{}, fmt.Errorf("bad host %q", t.Host)
+		}
+	}
+	port := defaultPort
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		if port, err = parsePort(p); err != nil {
+			return Target{}, err
+		}
+	}
+	if t.Protocol == ProtocolAuto {
+		t.HTTPPort = port
+	} else {
+		t.Port = port
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Target{}, fmt.Errorf("query: %v", err)
+	}
+	for key, vals := range q {
+		if len(vals) != 1 {
+			return Target{}, fmt.Errorf("?%s given %d times", key, len(vals))
+		}
+		v := vals[0]
+		switch key {
+		case "leds":
+			n, err := strconv.Atoi(v)
+			max := t.Protocol.maxLEDs()
+			if err != nil || n < 1 || n > max {
+				return Target{}, fmt.Errorf("?leds=%q: want a whole number 1..%d for %v", v, max, t.Protocol)
+			}
+			t.LEDs = n
+		case "rgbw":
+			var w bool
+			switch v {
+			case "1", "true":
+				w = true
+			case "0", "false":
+			default:
+				return Target{}, fmt.Errorf("?rgbw=%q: want 1 or 0", v)
+			}
+			switch t.Protocol {
+			case ProtocolAuto:
+				return Target{}, errors.New("?rgbw is not allowed on wled:// (the JSON API reports it)")
+			case ProtocolDRGBW:
+				if !w {
+					return Target{}, errors.New("drgbw:// always carries RGBW")
+				}
+			case ProtocolDDP:
+				t.RGBW = w
+			default:
+				if w {
+					return Target{}, fmt.Errorf("%v:// carries RGB only; use drgbw:// or ddp://…?rgbw=1", t.Protocol)
+				}
+			}
+		case "ddpport":
+			if t.Protocol != ProtocolAuto {
+				return Target{}, fmt.Errorf("?ddpport is only for wled:// (use the port of %v://HOST:PORT)", t.Protocol)
+			}
+			if t.DDPPort, err = parsePort(v); err != nil {
+				return Target{}, fmt.Errorf("?ddpport: %v", err)
+			}
+		default:
+			return Target{}, fmt.Errorf("unknown parameter ?%s (want leds, rgbw or, on wled://, ddpport)", key)
+		}
+	}
+	return t, nil
+}
+
+func parsePort(p string) (int, error) {
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+		return 0, fmt.Errorf("port %q is not 1..65535", p)
+	}
+	return n, nil
+}
+
+// String is the canonical device URL for t.
+func (t Target) String() string {
+	port := t.Port
+	if t.Protocol == ProtocolAuto {
+		port = t.HTTPPort
+	}
+	var q []string
+	if t.LEDs > 0 {
+		q = append(q, "leds="+strconv.Itoa(t.LEDs))
+	}
+	if t.RGBW && t.Protocol == ProtocolDDP {
+		q = append(q, "rgbw=1")
+	}
+	if t.DDPPort > 0 && t.Protocol == ProtocolAuto {
+		q = append(q, "ddpport="+strconv.Itoa(t.DDPPort))
+	}
+	s := t.Protocol.String() + "://" + net.JoinHostPort(t.Host, strconv.Itoa(port))
+	if len(q) > 0 {
+		s += "?" + strings.Join(q, "&")
+	}
+	return s
+}
+
+// UDPAddr is "host:port" for frames.
+func (t Target) UDPAddr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+
+// HTTPAddr is "host:port" of the JSON API, or "" when none is known.
+func (t Target) HTTPAddr() string {
+	if t.HTTPPort == 0 {
+		return ""
+	}
+	return net.JoinHostPort(t.Host, strconv.Itoa(t.HTTPPort))
+}
+
+// ChooseProtocol picks the protocol for a device from its /json/info: DDP from vid MinDDPVID on,
+// DNRGB (UDP realtime, which every WLED version understands) before that.
+func ChooseProtocol(info Info) Protocol {
+	if info.VID >= MinDDPVID {
+		return ProtocolDDP
+	}
+	return ProtocolDNRGB
+}
+
+// Resolve turns a wled:// target into a sendable one by asking the device's JSON API: protocol
+// (ChooseProtocol), LED count (unless the URL gave ?leds), RGBW and ports. Other targets are
+// returned unchanged with a zero Info.
+func (c *Client) Resolve(ctx context.Context, t Target) (Target, Info, error) {
+	if t.Protocol != ProtocolAuto {
+		return t, Info{}, nil
+	}
+	info, err := c.Info(ctx, t.HTTPAddr())
+	if err != nil {
+		return Target{}, Info{}, fmt.Errorf("resolving %s: %w", t, err)
+	}
+	out := t
+	out.Protocol = ChooseProtocol(info)
+	out.DDPPort = 0
+	if out.LEDs == 0 {
+		out.LEDs = info.LEDs.Count
+	}
+	if out.LEDs == 0 {
+		return Target{}, info, fmt.Errorf("resolving %s: the device reports 0 LEDs", t)
+	}
+	switch out.Protocol {
+	case ProtocolDDP:
+		out.Port = DDPPort
+		if t.DDPPort != 0 {
+			out.Port = t.DDPPort
+		}
+		out.RGBW = info.LEDs.HasWhite()
+	default:
+		out.Port = info.UDPPort
+		if out.Port == 0 {
+			out.Port = RealtimePort
+		}
+		out.RGBW = false // DNRGB carries RGB; WLED derives white itself
+	}
+	return out, info, nil
+}
