@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ledbridge/ledbridge/bridge/config"
+	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
+)
+
+func init() {
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "Run the LAN room server alone (speaks Supabase Realtime; point supabase-js at it)",
+		Long: `Runs ledbridge's embedded room server without joining a room. It serves
+/realtime/v1/websocket exactly as Supabase Realtime does, so the jam web app's
+supabase-js client works unchanged when created with the printed URL and any
+key (or hub.secret, when one is configured).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			loaded, err := loadConfig(cmd, map[string]string{"hub.listen": "addr"})
+			if err != nil {
+				return err
+			}
+			log := setupLogging(loaded)
+			h, err := startEmbeddedHub(cmd.Context(), loaded.Hub, log)
+			if err != nil {
+				return err
+			}
+			printHubURLs(cmd.OutOrStdout(), h)
+			return h.Wait()
+		},
+	}
+	cmd.Flags().String("addr", ":4000", "listen address (config hub.listen)")
+	rootCmd.AddCommand(cmd)
+}
+
+// hubConfig maps the hub section of the configuration onto hub.Config.
+func hubConfig(c config.Hub, log *slog.Logger) hub.Config {
+	return hub.Config{
+		Addr:                 c.Listen,
+		MaxClientsPerRoom:    c.MaxClientsPerRoom,
+		MaxMessagesPerSecond: c.MaxMessagesPerSecond,
+		MaxRooms:             c.MaxRooms,
+		MaxFrameBytes:        int64(c.MaxFrameBytes),
+		Secret:               c.Secret,
+		AllowedOrigins:       c.AllowedOrigins,
+		Logger:               log.With("component", "hub"),
+	}
+}
+
+// embeddedHub is a running LAN room server: `ledbridge hub` runs one alone, and `ledbridge join`
+// without a Supabase URL runs one in-process and joins it itself.
+type embeddedHub struct {
+	Server *hub.Server
+	// Addr is the bound listen address (its port is real even when the config said :0).
+	Addr *net.TCPAddr
+	done chan error
+}
+
+// startEmbeddedHub listens on c.Listen and serves until ctx is cancelled.
+func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger) (*embeddedHub, error) {
+	srv, err := hub.New(hubConfig(c, log))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("hub: %w", err)}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("hub: listen on %s: %w", c.Listen, err)
+	}
+	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1)}
+	go func() { h.done <- srv.Serve(ctx, ln) }()
+	log.Info("LAN room server listening", "addr", h.Addr.String(), "path", hub.Path)
+	return h, nil
+}
+
+// Wait returns once the server has stopped (its context was cancelled) and every connection is closed.
+func (h *embeddedHub) Wait() error { return <-h.done }
+
+// LocalURL is the URL ledbridge itself uses to reach the hub (loopback).
+func (h *embeddedHub) LocalURL() string {
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Addr.Port))
+}
+
+// URLs lists the base URLs musicians' supabase-js clients should use: one per LAN address the
+// server listens on (loopback last, as a fallback).
+func (h *embeddedHub) URLs() []string {
+	port := strconv.Itoa(h.Addr.Port)
+	var lan, loop []string
+	add := func(ip net.IP) {
+		u := "http://" + net.JoinHostPort(ip.String(), port)
+		if ip.IsLoopback() {
+			loop = append(loop, u)
+		} else {
+			lan = append(lan, u)
+		}
+	}
+	if !h.Addr.IP.IsUnspecified() {
+		add(h.Addr.IP)
+		return append(lan, loop...)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {
+			continue
+		}
+		if ipn.IP.To4() == nil && !ipn.IP.IsLoopback() {
+			continue // browsers on the LAN reach the bridge over IPv4; keep the list short
+		}
+		add(ipn.IP)
+	}
+	return append(lan, loop...)
+}
+
+// printHubURLs tells the operator what to give musicians.
+func printHubURLs(w io.Writer, h *embeddedHub) {
+	fmt.Fprintln(w, "LAN room server ready. Musicians' clients: createClient(<URL>, <any key>) with one of")
+	for _, u := range h.URLs() {
+		fmt.Fprintf(w, "  %s   (WebSocket %s%s)\n", u, "ws"+u[len("http"):], hub.Path)
+	}
+}
