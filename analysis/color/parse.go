@@ -389,3 +389,13 @@ func (p *colorParser) skipNumber() error {
 	}
 	return nil
 }
+
+// ParseHex reads a "#rrggbb" colour (either case), as config files write them.
+func ParseHex(s string) (RGB, error) {
+	p := colorParser{b: []byte(`"` + s + `"`)}
+	c, err := p.hexColor(0)
+	if err != nil || p.i != len(p.b) {
+		return RGB{}, fmt.Errorf("color: parse %q: %w", s, ErrBadColor)
+	}
+	return c, nil
+}

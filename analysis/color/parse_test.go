@@ -149,3 +149,14 @@ func FuzzParseColors(f *testing.F) {
 		}
 	})
 }
+
+func TestParseHex(t *testing.T) {
+	if c, err := ParseHex("#FFa040"); err != nil || c != (RGB{255, 160, 64}) {
+		t.Fatalf("got %v %v", c, err)
+	}
+	for _, bad := range []string{"", "#fff", "ffa040", "#ffa04g", `#ffa0"0`, "#ffa0400"} {
+		if _, err := ParseHex(bad); !errors.Is(err, ErrBadColor) {
+			t.Errorf("ParseHex(%q) err %v", bad, err)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package effect
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+)
+
+// band holds what a busy jam looks like to the renderer: four sources, each
+// with a few notes, onsets now and then, and a moving spectrum.
+type band struct {
+	features [4]analysis.Features
+	sources  [4]Source
+	frame    int
+}
+
+func newBand() *band {
+	b := &band{}
+	for i := range b.sources {
+		b.sources[i] = Source{Musician: i, Features: &b.features[i]}
+	}
+	return b
+}
+
+// next fills the features for the next tick without allocating.
+func (b *band) next() {
+	b.frame++
+	for i := range b.features {
+		f := &b.features[i]
+		phase := float64(b.frame)/60 + float64(i)
+		f.NumNotes = 3
+		root := 40 + 12*i + (b.frame/30)%5
+		for k := range 3 {
+			f.Notes[k] = analysis.Note{
+				MIDI:     root + 4*k,
+				Hz:       float32(440 * math.Exp2(float64(root+4*k-69)/12)),
+				Velocity: float32(0.9 - 0.2*float64(k)),
+				Onset:    (b.frame+7*i)%30 == 0,
+			}
+		}
+		f.Level = float32(0.3 + 0.2*math.Sin(phase))
+		f.Onset = (b.frame+7*i)%30 == 0
+		for k := range f.Bands {
+			f.Bands[k] = float32(0.5 + 0.5*math.Sin(phase*3+float64(k)/2))
+		}
+		f.PeakHz = f.Notes[0].Hz
+	}
+}
+
+// fourStrips are the benchmark's strips: every effect, RGB and RGBW, one with
+// a current limit, 300 LEDs each.
+func fourStrips(t testing.TB) ([]*Renderer, [][]byte) {
+	strips := []Strip{
+		{LEDs: 300, Effect: EffectNotes},
+		{LEDs: 300, Effect: EffectPulse, ColorMode: color.ModeMusician},
+		{LEDs: 300, Effect: EffectSpectrum, Mirror: true},
+		{LEDs: 300, Effect: EffectNotes, RGBW: true, MaxMilliamps: 2000, Reverse: true},
+	}
+	rs := make([]*Renderer, len(strips))
+	bufs := make([][]byte, len(strips))
+	for i, s := range strips {
+		rs[i] = newRenderer(t, Config{}, s)
+		bufs[i] = make([]byte, s.FrameSize())
+	}
+	return rs, bufs
+}
+
+func TestRenderAllocatesNothing(t *testing.T) {
+	rs, bufs := fourStrips(t)
+	b := newBand()
+	broadcast := make([]color.RGB, 37)
+	for i := range broadcast {
+		broadcast[i] = color.RGB{R: uint8(i * 7), G: 255, B: uint8(255 - i*7)}
+	}
+	now := t0
+	in := Input{Look: LookLocal, Playing: true, Tempo: 128, Sources: b.sources[:], Broadcast: broadcast}
+	looks := []Look{LookLocal, LookBroadcast, LookIdle}
+	allocs := testing.AllocsPerRun(200, func() {
+		b.next()
+		now = now.Add(tick)
+		in.Now = now
+		in.Look = looks[(b.frame/10)%3] // switch every 10 frames: crossfades in progress
+		for i, r := range rs {
+			if _, err := r.Render(bufs[i], in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("rendering 4 strips allocates %v times per tick", allocs)
+	}
+}
+
+// BenchmarkRender4Strips4Sources is one LED tick of rendering alone: four
+// 300-LED strips from four sources' Features.
+func BenchmarkRender4Strips4Sources(bm *testing.B) {
+	rs, bufs := fourStrips(bm)
+	b := newBand()
+	now := t0
+	in := Input{Look: LookLocal, Playing: true, Tempo: 120, Sources: b.sources[:]}
+	bm.ReportAllocs()
+	for bm.Loop() {
+		b.next()
+		now = now.Add(tick)
+		in.Now = now
+		for i, r := range rs {
+			if _, err := r.Render(bufs[i], in); err != nil {
+				bm.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkRenderCrossfade measures the worst case: two looks drawn per strip.
+func BenchmarkRenderCrossfade(bm *testing.B) {
+	rs, bufs := fourStrips(bm)
+	b := newBand()
+	broadcast := []color.RGB{{R: 255}, {G: 255}, {B: 255}}
+	now := t0
+	in := Input{Playing: true, Tempo: 120, Sources: b.sources[:], Broadcast: broadcast}
+	bm.ReportAllocs()
+	k := 0
+	for bm.Loop() {
+		k++
+		b.next()
+		now = now.Add(time.Millisecond) // slow enough that the fade never ends
+		in.Now = now
+		in.Look = []Look{LookLocal, LookBroadcast}[(k/100)%2]
+		for i, r := range rs {
+			if _, err := r.Render(bufs[i], in); err != nil {
+				bm.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,534 @@
+package effect
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+
+const tick = time.Second / 60
+
+// linear is a config whose output bytes are the drawn colour × 255, so that
+// tests can read hues and levels straight off the pixels.
+func linear() Config { return Config{Gamma: 1, BrightnessCap: 1} }
+
+func newRenderer(t testing.TB, cfg Config, s Strip) *Renderer {
+	t.Helper()
+	r, err := NewRenderer(cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func notes(ns ...analysis.Note) *analysis.Features {
+	f := &analysis.Features{NumNotes: len(ns)}
+	copy(f.Notes[:], ns)
+	if len(ns) > 0 {
+		f.Level = ns[0].Velocity * 0.7
+	}
+	return f
+}
+
+func note(midi int, vel float32, onset bool) analysis.Note {
+	return analysis.Note{MIDI: midi, Hz: float32(440 * math.Exp2(float64(midi-69)/12)), Velocity: vel, Onset: onset}
+}
+
+func local(now time.Time, src ...Source) Input {
+	return Input{Now: now, Look: LookLocal, Playing: true, Sources: src}
+}
+
+func render(t testing.TB, r *Renderer, in Input) []byte {
+	t.Helper()
+	dst := make([]byte, r.Strip().FrameSize())
+	n, err := r.Render(dst, in)
+	if err != nil || n != len(dst) {
+		t.Fatalf("Render: %d, %v", n, err)
+	}
+	return dst
+}
+
+func pixel(frame []byte, i int) color.RGBF {
+	return color.RGB{R: frame[3*i], G: frame[3*i+1], B: frame[3*i+2]}.Float()
+}
+
+func brightness(frame []byte, i int) int {
+	return int(frame[3*i]) + int(frame[3*i+1]) + int(frame[3*i+2])
+}
+
+func argmax(frame []byte, leds int) int {
+	best := 0
+	for i := range leds {
+		if brightness(frame, i) > brightness(frame, best) {
+			best = i
+		}
+	}
+	return best
+}
+
+func hueDistance(a, b float32) float32 {
+	d := float32(math.Abs(float64(a - b)))
+	return min(d, 360-d)
+}
+
+// notePosition is where the notes effect centres MIDI note m on a strip of leds.
+func notePosition(m, leds int) float64 {
+	return float64(m-DefaultNoteLow) / float64(DefaultNoteHigh-DefaultNoteLow) * float64(leds-1)
+}
+
+func TestNotesA4ShowsPitchClassA(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 300})
+	frame := render(t, r, local(t0, Source{Features: notes(note(69, 1, true))}))
+	peak := argmax(frame, 300)
+	if want := int(math.Round(notePosition(69, 300))); peak != want {
+		t.Fatalf("A4 lit around LED %d, want %d", peak, want)
+	}
+	hue, sat := color.HueOf(pixel(frame, peak))
+	if hueDistance(hue, color.PitchClassHue(9)) > 2 || sat < 0.95 {
+		t.Fatalf("A4 pixel %v has hue %v sat %v, want pitch class A's %v", frame[3*peak:3*peak+3], hue, sat, color.PitchClassHue(9))
+	}
+	// With one LED per semitone the note sits exactly on an LED, which shows
+	// the palette's colour: what the status page shows for the note.
+	r = newRenderer(t, linear(), Strip{LEDs: DefaultNoteHigh - DefaultNoteLow + 1})
+	frame = render(t, r, local(t0, Source{Features: notes(note(69, 1, true))}))
+	if got, want := frame[3*(69-DefaultNoteLow):][:3], (color.Palette{}).NoteRGB(0, 69); got[0] != want.R || got[1] != want.G || got[2] != want.B {
+		t.Errorf("strip shows %v, palette says %v", got, want)
+	}
+	frame = render(t, newRenderer(t, linear(), Strip{LEDs: 300}), local(t0, Source{Features: notes(note(69, 1, true))}))
+	if brightness(frame, 0) != 0 || brightness(frame, 299) != 0 {
+		t.Error("LEDs far from the note are lit")
+	}
+}
+
+func TestOctaveShiftsLightnessOnTheStrip(t *testing.T) {
+	light := func(midi int) float32 {
+		r := newRenderer(t, linear(), Strip{LEDs: 300})
+		frame := render(t, r, local(t0, Source{Features: notes(note(midi, 1, true))}))
+		return color.Lightness(pixel(frame, argmax(frame, 300)))
+	}
+	a3, a4, a5 := light(57), light(69), light(81)
+	if !(a3 < a4 && a4 < a5) {
+		t.Fatalf("lightness A3 %v, A4 %v, A5 %v: want rising with the octave", a3, a4, a5)
+	}
+}
+
+func TestTriadLightsThreeRegions(t *testing.T) {
+	const leds = 300
+	r := newRenderer(t, linear(), Strip{LEDs: leds})
+	triad := []int{60, 64, 67} // C4 E4 G4
+	frame := render(t, r, local(t0, Source{Features: notes(note(60, 1, true), note(64, 0.9, true), note(67, 0.8, true))}))
+	// Contiguous lit runs.
+	var runs [][2]int
+	for i := 0; i < leds; i++ {
+		if brightness(frame, i) == 0 {
+			continue
+		}
+		j := i
+		for j+1 < leds && brightness(frame, j+1) > 0 {
+			j++
+		}
+		runs = append(runs, [2]int{i, j})
+		i = j
+	}
+	if len(runs) != 3 {
+		t.Fatalf("lit runs %v, want 3 regions", runs)
+	}
+	for k, run := range runs {
+		peak := run[0]
+		for i := run[0]; i <= run[1]; i++ {
+			if brightness(frame, i) > brightness(frame, peak) {
+				peak = i
+			}
+		}
+		if want := notePosition(triad[k], leds); math.Abs(float64(peak)-want) > 1 {
+			t.Errorf("region %d peaks at LED %d, want %.1f", k, peak, want)
+		}
+		hue, _ := color.HueOf(pixel(frame, peak))
+		if want := color.PitchClassHue(triad[k] % 12); hueDistance(hue, want) > 2 {
+			t.Errorf("region %d hue %v, want %v", k, hue, want)
+		}
+	}
+	// Velocity → brightness: the value (max channel) at each region's centre
+	// falls with the note's velocity (1, 0.9, 0.8).
+	prev := 256
+	for _, m := range triad {
+		i := int(math.Round(notePosition(m, leds)))
+		v := int(max(frame[3*i], frame[3*i+1], frame[3*i+2]))
+		if v >= prev {
+			t.Errorf("note %d value %d not below the louder note's %d", m, v, prev)
+		}
+		prev = v
+	}
+}
+
+func TestNoteFadesAfterRelease(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 120})
+	now := t0
+	frame := render(t, r, local(now, Source{Features: notes(note(50, 1, true))}))
+	peak := argmax(frame, 120)
+	prev := brightness(frame, peak)
+	for range 120 { // 2 s of silence
+		now = now.Add(tick)
+		frame = render(t, r, local(now, Source{Features: notes()}))
+		b := brightness(frame, peak)
+		if b > prev {
+			t.Fatalf("released note got brighter: %d after %d", b, prev)
+		}
+		prev = b
+	}
+	if prev != 0 {
+		t.Errorf("note still lit (%d) 2 s after release", prev)
+	}
+}
+
+func TestLoudestSourceColoursASharedNote(t *testing.T) {
+	cfg := linear()
+	cfg.Palette.Mode = color.ModeMusician
+	r := newRenderer(t, cfg, Strip{LEDs: 200})
+	quiet, loud := notes(note(62, 0.3, true)), notes(note(62, 0.9, true))
+	frame := render(t, r, local(t0, Source{Musician: 0, Features: quiet}, Source{Musician: 1, Features: loud}))
+	hue, _ := color.HueOf(pixel(frame, argmax(frame, 200)))
+	want, _ := color.HueOf(cfg.Palette.Note(1, 62))
+	if hueDistance(hue, want) > 2 {
+		t.Fatalf("shared note hue %v, want the loud musician's %v", hue, want)
+	}
+}
+
+func TestPulseDecaysAtTempo(t *testing.T) {
+	afterOneBeatFraction := func(bpm float32, beats float64) float32 {
+		cfg := linear()
+		cfg.Effect = EffectPulse
+		r := newRenderer(t, cfg, Strip{LEDs: 60})
+		in := local(t0, Source{Features: notes(note(60, 1, true))}) // C4: pure red
+		in.Tempo = bpm
+		first := render(t, r, in)
+		if first[0] != 255 || first[1] != 0 || brightness(first, 59) != 255 {
+			t.Fatalf("onset frame %v, want the whole strip full red", first[:6])
+		}
+		frames := int(math.Round(beats * 60 / float64(bpm) * 60))
+		var frame []byte
+		for k := 1; k <= frames; k++ {
+			in.Now = t0.Add(time.Duration(k) * tick)
+			in.Sources = []Source{{Features: notes(note(60, 1, false))}} // held, no new onset
+			frame = render(t, r, in)
+		}
+		return float32(frame[0]) / 255
+	}
+	got := afterOneBeatFraction(120, 1)
+	if math.Abs(float64(got-DefaultPulseFloor)) > 1.0/255 {
+		t.Errorf("120 BPM, one beat after the onset: %v of full, want %v", got, DefaultPulseFloor)
+	}
+	// Same wall time at 60 BPM is half a beat: √floor remains.
+	if slow := afterOneBeatFraction(60, 0.5); math.Abs(float64(slow)-math.Sqrt(DefaultPulseFloor)) > 1.0/255 {
+		t.Errorf("60 BPM after 0.5 s: %v, want %v", slow, math.Sqrt(DefaultPulseFloor))
+	}
+}
+
+func TestPulseUnpitchedOnsetFlashes(t *testing.T) {
+	cfg := linear()
+	cfg.Effect = EffectPulse
+	r := newRenderer(t, cfg, Strip{LEDs: 10})
+	f := &analysis.Features{Onset: true, Level: 0.707}
+	frame := render(t, r, local(t0, Source{Features: f}))
+	if frame[0] < 250 || frame[1] < 250 || frame[2] < 250 {
+		t.Fatalf("drum hit (no pitch) shows %v, want a white flash", frame[:3])
+	}
+}
+
+func TestSpectrumBarsFollowBands(t *testing.T) {
+	cfg := linear()
+	cfg.Effect = EffectSpectrum
+	cfg.Attack = -1  // instant, so one frame shows the bands exactly
+	const leds = 160 // 10 LEDs per band
+	r := newRenderer(t, cfg, Strip{LEDs: leds})
+	f := &analysis.Features{Level: 0.5}
+	for b := range f.Bands {
+		f.Bands[b] = float32(b) / 15
+	}
+	frame := render(t, r, local(t0, Source{Features: f}))
+	for b := range analysis.NumBands {
+		height := float64(f.Bands[b]) * 10
+		full, lit := 0, 0
+		peak := 0
+		for i := b * 10; i < (b+1)*10; i++ {
+			peak = max(peak, brightness(frame, i))
+		}
+		for i := b * 10; i < (b+1)*10; i++ {
+			if bb := brightness(frame, i); bb > 0 {
+				lit++
+				if bb == peak {
+					full++
+				}
+			}
+		}
+		if want := int(math.Ceil(height - 1e-6)); lit != want {
+			t.Errorf("band %d (%.2f): %d LEDs lit, want %d", b, f.Bands[b], lit, want)
+		}
+		if want := int(math.Floor(height + 1e-6)); want > 0 && full != want {
+			t.Errorf("band %d: %d LEDs at full, want %d", b, full, want)
+		}
+		// Bars start at the band's first LED.
+		if lit > 0 && brightness(frame, b*10) == 0 {
+			t.Errorf("band %d bar does not start at its first LED", b)
+		}
+	}
+	// Low bands are red, high ones towards violet (spectrum colour of the band).
+	lowHue, _ := color.HueOf(pixel(frame, 19))
+	highHue, _ := color.HueOf(pixel(frame, 150))
+	if !(lowHue < highHue) {
+		t.Errorf("band hues low %v high %v", lowHue, highHue)
+	}
+}
+
+func TestRGBWFrameExtractsWhite(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 50, RGBW: true})
+	in := Input{Now: t0, Look: LookBroadcast, Playing: true,
+		Broadcast: []color.RGB{{R: 255, G: 255, B: 255}, {R: 200, G: 120, B: 80}}}
+	frame := render(t, r, in)
+	if len(frame) != 50*4 {
+		t.Fatalf("RGBW frame of %d bytes, want 200", len(frame))
+	}
+	if got := frame[0:4]; got[0] != 0 || got[1] != 0 || got[2] != 0 || got[3] != 255 {
+		t.Errorf("white LED = %v, want W only", got)
+	}
+	if got := frame[49*4 : 50*4]; got[0] != 120 || got[1] != 40 || got[2] != 0 || got[3] != 80 {
+		t.Errorf("(200,120,80) LED = %v, want 120 40 0 80", got)
+	}
+}
+
+func TestCurrentLimitFullWhite300(t *testing.T) {
+	const limit = 3000
+	cfg := linear()
+	r := newRenderer(t, cfg, Strip{LEDs: 300, MaxMilliamps: limit})
+	in := Input{Now: t0, Look: LookBroadcast, Playing: true, Broadcast: []color.RGB{{R: 255, G: 255, B: 255}}}
+	frame := render(t, r, in)
+	est := cfg.Current.Estimate(frame, 3)
+	if est > limit || est < limit*0.97 {
+		t.Fatalf("limited full white estimates %v mA, want just under %v", est, limit)
+	}
+	if r.Milliamps() != est {
+		t.Errorf("Milliamps() = %v, frame estimates %v", r.Milliamps(), est)
+	}
+	unlimited := render(t, newRenderer(t, cfg, Strip{LEDs: 300}), in)
+	if unlimited[0] != 255 || frame[0] >= unlimited[0] || frame[0] != frame[len(frame)-1] {
+		t.Errorf("limited %d unlimited %d: want uniform dimming", frame[0], unlimited[0])
+	}
+}
+
+func TestBrightnessCapAndGamma(t *testing.T) {
+	in := Input{Now: t0, Look: LookBroadcast, Playing: true, Broadcast: []color.RGB{{R: 255, G: 128}}}
+	r := newRenderer(t, Config{}, Strip{LEDs: 4, Brightness: 0.5})
+	frame := render(t, r, in)
+	capped := float32(DefaultBrightnessCap) * 0.5
+	if want := uint8(255*capped + 0.5); frame[0] != want {
+		t.Errorf("full red at cap %v × strip 0.5 = %d, want %d", DefaultBrightnessCap, frame[0], want)
+	}
+	g, _ := color.NewGamma(color.DefaultGamma)
+	if want := uint8(g.Linear(128.0/255)*DefaultBrightnessCap*0.5*255 + 0.5); frame[1] != want {
+		t.Errorf("green 128 → %d, want gamma-corrected %d", frame[1], want)
+	}
+}
+
+func TestScaleColors(t *testing.T) {
+	red, blue := color.RGB{R: 255}, color.RGB{B: 255}
+	dst := make([]color.RGB, 300)
+	ScaleColors(dst, []color.RGB{red, blue}, ResampleNearest)
+	for i, c := range dst {
+		if want := map[bool]color.RGB{true: red, false: blue}[i < 150]; c != want {
+			t.Fatalf("LED %d = %v, want %v (halves)", i, c, want)
+		}
+	}
+	ScaleColors(dst, []color.RGB{red, blue}, ResampleLinear)
+	if dst[0] != red || dst[299] != blue || dst[150].R == 0 || dst[150].B == 0 {
+		t.Fatalf("linear: ends %v %v middle %v", dst[0], dst[299], dst[150])
+	}
+	long := make([]color.RGB, color.MaxColors)
+	for i := range long {
+		long[i] = color.RGB{R: uint8(i / 16)}
+	}
+	small := make([]color.RGB, 16)
+	ScaleColors(small, long, ResampleNearest)
+	for i, c := range small {
+		if c.R != uint8(i*16) {
+			t.Fatalf("4096 → 16: LED %d = %d, want %d", i, c.R, i*16)
+		}
+	}
+	ScaleColors(small, nil, ResampleLinear)
+	if small[3] != (color.RGB{}) {
+		t.Error("empty colours should be black")
+	}
+}
+
+func TestMirrorAndReverse(t *testing.T) {
+	low := Source{Features: notes(note(DefaultNoteLow, 1, true))}
+	r := newRenderer(t, linear(), Strip{LEDs: 101, Mirror: true})
+	if p := argmax(render(t, r, local(t0, low)), 101); p != 50 {
+		t.Errorf("mirrored lowest note at LED %d, want the centre 50", p)
+	}
+	r = newRenderer(t, linear(), Strip{LEDs: 100, Reverse: true})
+	if p := argmax(render(t, r, local(t0, low)), 100); p != 99 {
+		t.Errorf("reversed lowest note at LED %d, want 99", p)
+	}
+	high := Source{Features: notes(note(DefaultNoteHigh, 1, true))}
+	r = newRenderer(t, linear(), Strip{LEDs: 100, Mirror: true})
+	frame := render(t, r, local(t0, high))
+	if brightness(frame, 0) == 0 || brightness(frame, 99) != brightness(frame, 0) {
+		t.Errorf("mirrored highest note: ends %d and %d, want both lit equally", brightness(frame, 0), brightness(frame, 99))
+	}
+}
+
+func TestCrossfadeBetweenLooks(t *testing.T) {
+	cfg := linear()
+	cfg.Idle, cfg.IdleColor, cfg.IdleBrightness = IdleSolid, color.RGB{B: 255}, 1
+	r := newRenderer(t, cfg, Strip{LEDs: 10})
+	red := []color.RGB{{R: 255}}
+	in := Input{Now: t0, Look: LookIdle, Playing: true, Broadcast: red}
+	if f := render(t, r, in); f[2] != 255 || f[0] != 0 {
+		t.Fatalf("idle frame %v, want solid blue", f[:3])
+	}
+	in.Look = LookBroadcast
+	var mids int
+	var f []byte
+	for k := 1; k <= 18; k++ { // 300 ms
+		in.Now = t0.Add(time.Duration(k) * tick)
+		f = render(t, r, in)
+		if f[0] > 0 && f[2] > 0 {
+			mids++
+		}
+	}
+	if mids < 10 {
+		t.Errorf("only %d of 18 frames were a blend: not a fade", mids)
+	}
+	if f[0] != 255 || f[2] != 0 {
+		t.Errorf("after the crossfade: %v, want red", f[:3])
+	}
+	// Playback stops: back to idle, again smoothly.
+	in.Playing = false
+	in.Now = in.Now.Add(tick)
+	if f = render(t, r, in); f[0] == 0 || f[2] == 0 {
+		t.Errorf("first stopped frame %v, want a blend", f[:3])
+	}
+	for k := 0; k < 30; k++ {
+		in.Now = in.Now.Add(tick)
+		f = render(t, r, in)
+	}
+	if f[2] != 255 || f[0] != 0 {
+		t.Errorf("stopped: %v, want the idle look", f[:3])
+	}
+}
+
+func TestIdleBreathesAtTempo(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 3})
+	in := Input{Now: t0, Look: LookIdle, Tempo: 120}
+	var lo, hi float32 = 2, -1
+	for k := 0; k < 4*60; k++ { // 4 s = one breath of 4 beats... twice
+		in.Now = t0.Add(time.Duration(k) * tick)
+		v := pixel(render(t, r, in), 0).R
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if hi < DefaultIdleBrightness*0.95 || hi > DefaultIdleBrightness+0.01 || lo > hi*0.3 || lo == 0 {
+		t.Errorf("breathing between %v and %v, want a dim swell up to %v that never goes dark", lo, hi, DefaultIdleBrightness)
+	}
+}
+
+func TestChooseLook(t *testing.T) {
+	now := t0
+	never := time.Time{}
+	cases := []struct {
+		mode        Mode
+		audio, leds time.Time
+		want        Look
+	}{
+		{ModeAuto, now.Add(-500 * time.Millisecond), now, LookLocal},
+		{ModeAuto, now.Add(-1500 * time.Millisecond), now.Add(-time.Second), LookBroadcast},
+		{ModeAuto, now.Add(-1500 * time.Millisecond), now.Add(-3 * time.Second), LookIdle},
+		{ModeAuto, never, never, LookIdle},
+		{ModeUnknown, never, now, LookBroadcast},
+		{ModeLocal, never, now, LookLocal},
+		{ModeBroadcast, now, never, LookIdle},
+		{ModeBroadcast, now, now.Add(-time.Hour), LookBroadcast},
+	}
+	for _, c := range cases {
+		if got := ChooseLook(c.mode, now, c.audio, c.leds); got != c.want {
+			t.Errorf("%v audio %v leds %v: %v, want %v", c.mode, now.Sub(c.audio), now.Sub(c.leds), got, c.want)
+		}
+	}
+}
+
+func TestGarbageFeaturesNeverPanic(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	bad := &analysis.Features{NumNotes: 99, Level: nan, PeakHz: inf, Onset: true}
+	for i := range bad.Notes {
+		bad.Notes[i] = analysis.Note{MIDI: []int{-5, 500, 60, 1 << 40}[i%4], Velocity: []float32{nan, inf, -1, 2}[i%4], Onset: true}
+	}
+	for i := range bad.Bands {
+		bad.Bands[i] = []float32{nan, inf, -inf, 7}[i%4]
+	}
+	neg := &analysis.Features{NumNotes: -3}
+	for _, e := range []Effect{EffectNotes, EffectPulse, EffectSpectrum} {
+		for _, leds := range []int{1, 2, 7, 15, 300} {
+			cfg := Config{Effect: e}
+			r := newRenderer(t, cfg, Strip{LEDs: leds, Mirror: leds%2 == 1, RGBW: leds == 7})
+			in := local(t0, Source{Musician: -4, Features: bad}, Source{Musician: 99, Features: neg}, Source{})
+			in.Tempo = nan
+			for k := range 5 {
+				in.Now = t0.Add(time.Duration(k) * tick)
+				render(t, r, in)
+			}
+			in.Now = t0.Add(-time.Hour) // clock stepped back
+			render(t, r, in)
+		}
+	}
+}
+
+func TestRejects(t *testing.T) {
+	for _, s := range []Strip{{LEDs: 0}, {LEDs: MaxLEDs + 1}, {LEDs: 10, Brightness: 2}, {LEDs: 10, MaxMilliamps: -1}, {LEDs: 3, Effect: 9}} {
+		if _, err := NewRenderer(Config{}, s); !errors.Is(err, ErrBadStrip) {
+			t.Errorf("strip %+v: err %v", s, err)
+		}
+	}
+	for _, c := range []Config{{BrightnessCap: 1.5}, {Gamma: 9}, {PulseFloor: 1}, {NoteLow: 80, NoteHigh: 40}, {NoteWidth: -1}, {IdleBrightness: 2}, {Effect: 7}} {
+		if err := c.Validate(); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("config %+v: err %v", c, err)
+		}
+	}
+	r := newRenderer(t, Config{}, Strip{LEDs: 10, RGBW: true})
+	if _, err := r.Render(make([]byte, 39), Input{Now: t0}); !errors.Is(err, ErrShortFrame) {
+		t.Errorf("short frame: %v", err)
+	}
+	for _, name := range []string{"notes", "pulse", "spectrum"} {
+		if e, err := ParseEffect(name); err != nil || e.String() != name {
+			t.Errorf("ParseEffect(%q) = %v, %v", name, e, err)
+		}
+	}
+	if _, err := ParseEffect("strobe"); !errors.Is(err, ErrBadConfig) {
+		t.Error("ParseEffect(strobe) accepted")
+	}
+}
+
+func TestBlend(t *testing.T) {
+	a, b := []byte{0, 100, 255}, []byte{255, 100, 0}
+	dst := make([]byte, 3)
+	Blend(dst, a, b, 0)
+	if string(dst) != string(a) {
+		t.Errorf("t=0: %v", dst)
+	}
+	Blend(dst, a, b, 1)
+	if string(dst) != string(b) {
+		t.Errorf("t=1: %v", dst)
+	}
+	Blend(dst, a, b, 0.5)
+	if dst[0] != 128 || dst[1] != 100 || dst[2] != 128 {
+		t.Errorf("t=0.5: %v", dst)
+	}
+}

@@ -1,0 +1,242 @@
+package effect
+
+import (
+	"math"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+)
+
+// visible is the level below which a note or pulse is treated as finished.
+const visible = 1.0 / 1024
+
+// noteState is the notes effect's memory: one envelope per MIDI note, merged
+// over all sources, with the colour given by the loudest source playing it.
+type noteState struct {
+	level  [128]float32
+	target [128]float32
+	color  [128]color.RGBF
+	active [128]uint8 // scratch: sounding notes, loudest first
+}
+
+func numNotes(f *analysis.Features) int { return min(max(f.NumNotes, 0), analysis.MaxNotes) }
+
+func (r *Renderer) updateNotes(step color.EnvelopeStep) {
+	ns := &r.notes
+	clear(ns.target[:])
+	for _, s := range r.sorted[:r.nSorted] { // loudest source first
+		f := s.Features
+		for _, note := range f.Notes[:numNotes(f)] {
+			m := note.MIDI
+			if m < 0 || m > 127 {
+				continue
+			}
+			v := velocityBrightness(note.Velocity)
+			if v > ns.target[m] {
+				ns.target[m] = v
+				ns.color[m] = r.palette.Note(s.Musician, m)
+			}
+			// An onset lights the note at once: the first light must not wait
+			// for the attack (the latency budget is tight).
+			if note.Onset && v > ns.level[m] {
+				ns.level[m] = v
+			}
+		}
+	}
+	for m := range ns.level {
+		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
+	}
+}
+
+func (r *Renderer) drawNotes() {
+	ns := &r.notes
+	n := 0
+	for m, lv := range ns.level {
+		if lv < visible {
+			continue
+		}
+		ns.active[n] = uint8(m)
+		n++
+		for j := n - 1; j > 0 && ns.level[ns.active[j]] > ns.level[ns.active[j-1]]; j-- {
+			ns.active[j], ns.active[j-1] = ns.active[j-1], ns.active[j]
+		}
+	}
+	low, high := float32(r.cfg.NoteLow), float32(r.cfg.NoteHigh)
+	perSemitone := float32(r.logical-1) / (high - low)
+	hw := max(1, r.cfg.NoteWidth*perSemitone)
+	for _, m := range ns.active[:n] {
+		pos := (min(max(float32(m), low), high) - low) * perSemitone
+		lo := max(int(math.Ceil(float64(pos-hw))), 0)
+		hi := min(int(math.Floor(float64(pos+hw))), r.logical-1)
+		for i := lo; i <= hi; i++ {
+			d := float64(float32(i)-pos) / float64(hw)
+			shape := float32(0.5 * (1 + math.Cos(math.Pi*d))) // raised cosine: soft edges
+			r.over(i, ns.color[m], ns.level[m]*shape)
+		}
+	}
+}
+
+// pulseState is one source's flash: its brightness and colour.
+type pulseState struct {
+	level float32
+	color color.RGBF
+}
+
+// pulseDecay is the factor a pulse keeps over dt so that one beat at tempo
+// leaves floor of it: exponential, so it looks the same at any frame rate.
+func pulseDecay(floor float32, dt time.Duration, tempo float32) float32 {
+	beats := dt.Seconds() * float64(tempo) / 60
+	return float32(math.Pow(float64(floor), beats))
+}
+
+func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
+	k := pulseDecay(r.cfg.PulseFloor, dt, tempo)
+	for i := range r.pulses {
+		r.pulses[i].level *= k
+	}
+	for _, s := range r.sorted[:r.nSorted] {
+		f := s.Features
+		notes := f.Notes[:numNotes(f)]
+		onset := f.Onset
+		for _, n := range notes {
+			onset = onset || n.Onset
+		}
+		if !onset {
+			continue
+		}
+		var strength float32
+		var c color.RGBF
+		if len(notes) > 0 { // notes are loudest first
+			strength, c = notes[0].Velocity, r.palette.Note(s.Musician, notes[0].MIDI)
+		} else { // unpitched hit: level (RMS; full-scale sine ≈ 0.707) and the spectral peak
+			strength, c = f.Level*math.Sqrt2, r.palette.Freq(s.Musician, f.PeakHz)
+		}
+		p := &r.pulses[slotOf(s.Musician)]
+		if v := velocityBrightness(strength); v > p.level {
+			p.level, p.color = v, c
+		}
+	}
+}
+
+func (r *Renderer) drawPulses() {
+	// The flash is uniform: composite the sources once, brightest first, on LED 0.
+	var order [MaxSources]uint8
+	n := 0
+	for i := range r.pulses {
+		if r.pulses[i].level < visible {
+			continue
+		}
+		order[n] = uint8(i)
+		n++
+		for j := n - 1; j > 0 && r.pulses[order[j]].level > r.pulses[order[j-1]].level; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	for _, i := range order[:n] {
+		r.over(0, r.pulses[i].color, r.pulses[i].level)
+	}
+	for i := 1; i < len(r.scratch); i++ {
+		r.scratch[i] = r.scratch[0]
+	}
+}
+
+// spectrumState is one source's smoothed bands.
+type spectrumState struct {
+	bands    [analysis.NumBands]float32
+	loud     float32 // smoothed level, for loudest-first ordering
+	musician int
+}
+
+func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
+	var seen [MaxSources]bool
+	for _, s := range r.sorted[:r.nSorted] {
+		slot := slotOf(s.Musician)
+		if seen[slot] {
+			continue // two sources on one slot: the louder (first) one keeps it
+		}
+		seen[slot] = true
+		st := &r.spectra[slot]
+		st.musician = s.Musician
+		for b, v := range s.Features.Bands {
+			st.bands[b] = step.Apply(st.bands[b], color.Clamp01(v))
+		}
+		st.loud = step.Apply(st.loud, level(s))
+	}
+	for slot := range r.spectra {
+		if seen[slot] {
+			continue
+		}
+		st := &r.spectra[slot] // a source that went away fades out
+		for b := range st.bands {
+			st.bands[b] = step.Apply(st.bands[b], 0)
+		}
+		st.loud = step.Apply(st.loud, 0)
+	}
+}
+
+func (r *Renderer) drawSpectra() {
+	var order [MaxSources]uint8
+	n := 0
+	for i := range r.spectra {
+		st := &r.spectra[i]
+		if !anyAbove(st.bands[:], visible) {
+			continue
+		}
+		order[n] = uint8(i)
+		n++
+		for j := n - 1; j > 0 && r.spectra[order[j]].loud > r.spectra[order[j-1]].loud; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	const nb = analysis.NumBands
+	seg := float32(r.logical) / nb // LEDs per band
+	for _, slot := range order[:n] {
+		st := &r.spectra[slot]
+		var colors [nb]color.RGBF
+		for b := range colors {
+			colors[b] = r.palette.Freq(st.musician, r.bandHz[b])
+		}
+		for i := range r.logical {
+			x := (float32(i) + 0.5) / seg // band coordinate of the LED's centre
+			b := min(int(x), nb-1)
+			v := st.bands[b]
+			a := v
+			if seg >= 1 {
+				// The bar grows from the band's first LED; its top LED is lit by
+				// the fraction of it the bar covers (no stepping as it moves).
+				pos := (x - float32(b)) * seg // LED centre within the band, in LEDs
+				a = color.Clamp01(v*seg - pos + 0.5)
+			}
+			if a > 0 {
+				r.over(i, colors[b], a)
+			}
+		}
+	}
+}
+
+func (r *Renderer) drawIdle() {
+	var b float32
+	switch r.cfg.Idle {
+	case IdleOff:
+		return
+	case IdleSolid:
+		b = r.cfg.IdleBrightness
+	default:
+		swell := 0.5 - 0.5*math.Cos(2*math.Pi*r.breath)
+		b = r.cfg.IdleBrightness * float32(0.2+0.8*swell) // never quite dark: "waiting", not "off"
+	}
+	c := r.cfg.IdleColor.Float().Scale(b)
+	for i := range r.scratch {
+		r.scratch[i] = c
+	}
+}
+
+func anyAbove(v []float32, limit float32) bool {
+	for _, x := range v {
+		if x >= limit {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,102 @@
+package effect
+
+import (
+	"fmt"
+	"time"
+)
+
+// Look is what a strip shows in one tick.
+type Look int
+
+const (
+	// LookUnknown is the zero value; a Renderer shows it as LookIdle.
+	LookUnknown Look = iota
+	// LookLocal renders the configured effect from the analysed audio.
+	LookLocal
+	// LookBroadcast shows the host's latest led-update colours.
+	LookBroadcast
+	// LookIdle shows the idle look.
+	LookIdle
+	numLooks
+)
+
+func (l Look) String() string {
+	switch l {
+	case LookLocal:
+		return "local"
+	case LookBroadcast:
+		return "broadcast"
+	case LookIdle:
+		return "idle"
+	}
+	return "unknown"
+}
+
+// Mode is the LED visualisation mode of PROTOCOL.md §5.
+type Mode int
+
+const (
+	// ModeUnknown is the zero value: use ModeAuto.
+	ModeUnknown Mode = iota
+	// ModeAuto shows local effects while audio arrives, else the host's frames
+	// while they arrive, else the idle look.
+	ModeAuto
+	// ModeLocal always renders from the analysed audio.
+	ModeLocal
+	// ModeBroadcast always applies the host's led-update frames.
+	ModeBroadcast
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeLocal:
+		return "local"
+	case ModeBroadcast:
+		return "broadcast"
+	}
+	return "unknown"
+}
+
+// ParseMode reads a mode name ("" = auto).
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "auto", "":
+		return ModeAuto, nil
+	case "local":
+		return ModeLocal, nil
+	case "broadcast":
+		return ModeBroadcast, nil
+	}
+	return ModeUnknown, fmt.Errorf("effect: parse mode %q: %w", s, ErrBadConfig)
+}
+
+// How recent audio and host frames must be for ModeAuto (PROTOCOL.md §5).
+const (
+	AudioFresh     = time.Second
+	BroadcastFresh = 2 * time.Second
+)
+
+// ChooseLook picks the look for mode at now, given when audio last arrived
+// and when the last led-update frame arrived (zero times mean never).
+// Playback state is not considered here: the Renderer fades to idle whenever
+// Input.Playing is false, whatever the look.
+func ChooseLook(mode Mode, now, lastAudio, lastLEDUpdate time.Time) Look {
+	switch mode {
+	case ModeLocal:
+		return LookLocal
+	case ModeBroadcast:
+		if lastLEDUpdate.IsZero() {
+			return LookIdle // nothing to show yet
+		}
+		return LookBroadcast
+	}
+	if !lastAudio.IsZero() && now.Sub(lastAudio) <= AudioFresh {
+		return LookLocal
+	}
+	if !lastLEDUpdate.IsZero() && now.Sub(lastLEDUpdate) <= BroadcastFresh {
+		return LookBroadcast
+	}
+	return LookIdle
+}

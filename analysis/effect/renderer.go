@@ -1,0 +1,326 @@
+package effect
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+)
+
+// Source is one analysed audio source for one tick.
+type Source struct {
+	// Musician is the source's stable 0-based index: it picks the hue in the
+	// musician colour mode and keys the source's pulse and spectrum state.
+	Musician int
+	// Features is the source's analysis for this tick; nil sources are skipped.
+	Features *analysis.Features
+}
+
+// Input is everything a Renderer needs for one tick. It is read, never kept.
+type Input struct {
+	Now time.Time
+	// Look is the look the session chose (see ChooseLook).
+	Look Look
+	// Playing is the room's playback state; false fades every strip to idle.
+	Playing bool
+	// Tempo is the room's tempo in BPM (20–300); 0 means DefaultTempo.
+	Tempo float32
+	// Sources are the analysed sources, in any order; at most MaxSources are used.
+	Sources []Source
+	// Broadcast holds the host's latest led-update colours (see color.ParseColors).
+	Broadcast []color.RGB
+}
+
+// Renderer turns Inputs into one strip's Frames. It keeps the strip's
+// envelopes and crossfade state, so use one Renderer per strip, from one
+// goroutine at a time.
+type Renderer struct {
+	// Constant after construction.
+	cfg       Config
+	strip     Strip
+	effect    Effect
+	palette   color.Palette
+	gamma     *color.Gamma
+	bpp       int
+	logical   int      // LEDs the effect draws: half the strip when mirrored
+	physToLog []uint16 // logical LED shown by each physical LED
+	duty      float32  // brightness cap × strip brightness
+	env       color.Envelope
+	bandHz    [analysis.NumBands]float32
+
+	// Buffers, allocated once.
+	acc     []color.RGBF // the blended picture in perceptual units
+	scratch []color.RGBF // one look while crossfading
+	cover   []float32    // front-to-back coverage for compositing
+
+	// State.
+	started  bool
+	last     time.Time
+	weights  [numLooks]float32
+	breath   float64 // idle breathing phase in breaths
+	notes    noteState
+	pulses   [MaxSources]pulseState
+	spectra  [MaxSources]spectrumState
+	sorted   [MaxSources]Source
+	nSorted  int
+	milliamp float32
+}
+
+// NewRenderer prepares a Renderer for strip with cfg (zero fields: defaults).
+func NewRenderer(cfg Config, strip Strip) (*Renderer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if strip.LEDs < 1 || strip.LEDs > MaxLEDs {
+		return nil, fmt.Errorf("effect: strip of %d LEDs (want 1–%d): %w", strip.LEDs, MaxLEDs, ErrBadStrip)
+	}
+	if strip.Brightness == 0 {
+		strip.Brightness = 1
+	}
+	if !(strip.Brightness > 0 && strip.Brightness <= 1) {
+		return nil, fmt.Errorf("effect: strip brightness %v (want 0–1): %w", strip.Brightness, ErrBadStrip)
+	}
+	if !(strip.MaxMilliamps >= 0) {
+		return nil, fmt.Errorf("effect: strip max current %v mA: %w", strip.MaxMilliamps, ErrBadStrip)
+	}
+	if strip.Effect == EffectUnknown {
+		strip.Effect = cfg.Effect
+	}
+	if strip.Effect < EffectNotes || strip.Effect > EffectSpectrum {
+		return nil, fmt.Errorf("effect: strip effect %d: %w", strip.Effect, ErrBadStrip)
+	}
+	palette := cfg.Palette
+	if strip.ColorMode != color.ModeUnknown {
+		palette.Mode = strip.ColorMode
+	}
+	if palette.Mode < color.ModeNote || palette.Mode > color.ModeSpectrum {
+		return nil, fmt.Errorf("effect: strip colour mode %d: %w", strip.ColorMode, ErrBadStrip)
+	}
+	gamma, err := color.NewGamma(cfg.Gamma)
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{
+		cfg:     cfg,
+		strip:   strip,
+		effect:  strip.Effect,
+		palette: palette,
+		gamma:   gamma,
+		bpp:     strip.BytesPerLED(),
+		logical: strip.LEDs,
+		duty:    cfg.BrightnessCap * strip.Brightness,
+		env:     color.Envelope{Attack: max(cfg.Attack, 0), Decay: max(cfg.Decay, 0)},
+	}
+	if strip.Mirror {
+		r.logical = (strip.LEDs + 1) / 2
+	}
+	r.physToLog = make([]uint16, strip.LEDs)
+	for p := range r.physToLog {
+		l := p
+		if strip.Mirror {
+			// The centre LED(s) show logical 0; both ends show the last.
+			if edge := strip.LEDs - r.logical; p >= edge {
+				l = p - edge
+			} else {
+				l = r.logical - 1 - p
+			}
+		}
+		q := p
+		if strip.Reverse {
+			q = strip.LEDs - 1 - p
+		}
+		r.physToLog[q] = uint16(l)
+	}
+	r.acc = make([]color.RGBF, r.logical)
+	r.scratch = make([]color.RGBF, r.logical)
+	r.cover = make([]float32, r.logical)
+	for b := range r.bandHz {
+		// Geometric band centres across the analysis range; used for colour only.
+		t := (float64(b) + 0.5) / analysis.NumBands
+		r.bandHz[b] = float32(color.SpectrumLowHz * math.Pow(color.SpectrumHighHz/color.SpectrumLowHz, t))
+	}
+	return r, nil
+}
+
+// Strip returns the strip description with defaults filled in.
+func (r *Renderer) Strip() Strip { return r.strip }
+
+// Palette returns the palette this strip colours notes with; the status page
+// can use it to show notes in the strip's colours.
+func (r *Renderer) Palette() color.Palette { return r.palette }
+
+// Milliamps returns the estimated current of the last rendered frame, after
+// the strip's limit was applied.
+func (r *Renderer) Milliamps() float32 { return r.milliamp }
+
+// Render writes the strip's Frame for in into dst (which must hold at least
+// Strip().FrameSize() bytes) and returns the number of bytes written. It
+// allocates nothing.
+func (r *Renderer) Render(dst []byte, in Input) (int, error) {
+	need := r.strip.LEDs * r.bpp
+	if len(dst) < need {
+		return 0, fmt.Errorf("effect: render %d LEDs into %d bytes: %w", r.strip.LEDs, len(dst), ErrShortFrame)
+	}
+	dt := time.Second / analysis.FrameRate
+	if r.started {
+		dt = min(max(in.Now.Sub(r.last), 0), 250*time.Millisecond)
+	}
+	r.started, r.last = true, in.Now
+	tempo := in.Tempo
+	if tempo == 0 || tempo != tempo {
+		tempo = DefaultTempo
+	}
+	tempo = min(max(tempo, 20), 300)
+
+	target := in.Look
+	if target <= LookUnknown || target >= numLooks || !in.Playing {
+		target = LookIdle
+	}
+	r.fadeTowards(target, dt)
+
+	// State advances every tick, shown or not, so that a fade-in starts live.
+	r.sortSources(in.Sources)
+	step := r.env.Step(dt)
+	switch r.effect {
+	case EffectNotes:
+		r.updateNotes(step)
+	case EffectPulse:
+		r.updatePulses(dt, tempo)
+	case EffectSpectrum:
+		r.updateSpectra(step)
+	}
+	r.breath += dt.Seconds() * float64(tempo) / 60 / float64(r.cfg.BeatsPerBreath)
+	r.breath -= math.Floor(r.breath)
+
+	clear(r.acc)
+	for look := LookLocal; look < numLooks; look++ {
+		w := r.weights[look]
+		if w <= 0 {
+			continue
+		}
+		clear(r.scratch)
+		clear(r.cover)
+		r.draw(look, in.Broadcast)
+		for i, c := range r.scratch {
+			r.acc[i].R += w * c.R
+			r.acc[i].G += w * c.G
+			r.acc[i].B += w * c.B
+		}
+	}
+	frame := dst[:need]
+	r.output(frame)
+	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
+	return need, nil
+}
+
+// fadeTowards moves the look weights a step of dt towards target, keeping
+// their sum at 1 so that a fade interrupted by another switch stays smooth.
+func (r *Renderer) fadeTowards(target Look, dt time.Duration) {
+	var others float32
+	for l := range r.weights {
+		if Look(l) != target {
+			others += r.weights[l]
+		}
+	}
+	if others <= 0 || r.cfg.Crossfade < 0 {
+		clear(r.weights[:])
+		r.weights[target] = 1
+		return
+	}
+	wt := min(r.weights[target]+float32(dt)/float32(r.cfg.Crossfade), 1)
+	k := (1 - wt) / others
+	for l := range r.weights {
+		r.weights[l] *= k
+	}
+	r.weights[target] = wt
+}
+
+// draw renders one look into r.scratch.
+func (r *Renderer) draw(look Look, broadcast []color.RGB) {
+	switch look {
+	case LookLocal:
+		switch r.effect {
+		case EffectNotes:
+			r.drawNotes()
+		case EffectPulse:
+			r.drawPulses()
+		case EffectSpectrum:
+			r.drawSpectra()
+		}
+	case LookBroadcast:
+		scaleFloat(r.scratch, broadcast, r.cfg.Resample)
+	case LookIdle:
+		r.drawIdle()
+	}
+}
+
+// over composites colour c at opacity a onto LED i behind what is already
+// there: sources and notes are drawn loudest first, so the loudest wins where
+// they overlap and quieter ones fill what is left.
+func (r *Renderer) over(i int, c color.RGBF, a float32) {
+	a = color.Clamp01(a) * (1 - r.cover[i])
+	r.scratch[i].R += c.R * a
+	r.scratch[i].G += c.G * a
+	r.scratch[i].B += c.B * a
+	r.cover[i] += a
+}
+
+// output converts r.acc to the strip's bytes: mirror/reverse mapping, gamma,
+// brightness, and white extraction for RGBW.
+func (r *Renderer) output(frame []byte) {
+	for p, l := range r.physToLog {
+		c := r.acc[l]
+		rr := r.toByte(c.R)
+		gg := r.toByte(c.G)
+		bb := r.toByte(c.B)
+		o := p * r.bpp
+		if r.bpp == 4 {
+			var w uint8
+			rr, gg, bb, w = color.WhiteAccurate(rr, gg, bb)
+			frame[o+3] = w
+		}
+		frame[o], frame[o+1], frame[o+2] = rr, gg, bb
+	}
+}
+
+func (r *Renderer) toByte(v float32) uint8 {
+	return uint8(r.gamma.Linear(v)*r.duty*255 + 0.5)
+}
+
+// sortSources copies the usable sources, loudest first, into r.sorted.
+func (r *Renderer) sortSources(src []Source) {
+	n := 0
+	for _, s := range src {
+		if n == MaxSources {
+			break
+		}
+		if s.Features == nil {
+			continue
+		}
+		r.sorted[n] = s
+		n++
+		// Insertion sort by level, descending; n ≤ 16.
+		for j := n - 1; j > 0 && level(r.sorted[j]) > level(r.sorted[j-1]); j-- {
+			r.sorted[j], r.sorted[j-1] = r.sorted[j-1], r.sorted[j]
+		}
+	}
+	r.nSorted = n
+}
+
+func level(s Source) float32 { return color.Clamp01(s.Features.Level) }
+
+func slotOf(musician int) int {
+	if musician < 0 {
+		return 0
+	}
+	return musician % MaxSources
+}
+
+// velocityBrightness maps a note velocity (0–1 loudness) to perceptual
+// brightness; the square root keeps quiet playing visible.
+func velocityBrightness(v float32) float32 {
+	return float32(math.Sqrt(float64(color.Clamp01(v))))
+}

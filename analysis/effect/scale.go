@@ -1,0 +1,48 @@
+package effect
+
+import "github.com/ledbridge/ledbridge/analysis/color"
+
+// ScaleColors stretches src (a led-update colour array of any length) over
+// dst, one entry per LED, by nearest-entry or linear resampling. An empty src
+// makes dst black. It allocates nothing.
+func ScaleColors(dst, src []color.RGB, mode Resample) {
+	for i := range dst {
+		dst[i] = resampleAt(src, i, len(dst), mode).RGB8()
+	}
+}
+
+// scaleFloat is ScaleColors into perceptual float colours.
+func scaleFloat(dst []color.RGBF, src []color.RGB, mode Resample) {
+	for i := range dst {
+		dst[i] = resampleAt(src, i, len(dst), mode)
+	}
+}
+
+// resampleAt is the colour of LED i of n taken from src.
+func resampleAt(src []color.RGB, i, n int, mode Resample) color.RGBF {
+	m := len(src)
+	switch {
+	case m == 0:
+		return color.RGBF{}
+	case mode == ResampleLinear && m > 1 && n > 1:
+		pos := float64(i) * float64(m-1) / float64(n-1)
+		j := min(int(pos), m-2)
+		f := float32(pos - float64(j))
+		a, b := src[j].Float(), src[j+1].Float()
+		return color.RGBF{R: a.R + (b.R-a.R)*f, G: a.G + (b.G-a.G)*f, B: a.B + (b.B-a.B)*f}
+	default:
+		return src[i*m/n].Float()
+	}
+}
+
+// Blend writes into dst the byte-wise mix of two frames of equal length:
+// t = 0 gives from, t = 1 gives to. For fading between Frames rendered
+// elsewhere (the Renderer crossfades its own looks itself).
+func Blend(dst, from, to []byte, t float32) {
+	t = color.Clamp01(t)
+	k := uint32(t*256 + 0.5)
+	n := min(len(dst), len(from), len(to))
+	for i := range n {
+		dst[i] = uint8((uint32(from[i])*(256-k) + uint32(to[i])*k + 128) >> 8)
+	}
+}
