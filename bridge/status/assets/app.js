@@ -1,0 +1,183 @@
+// ledbridge status page: live state over Server-Sent Events (EventSource reconnects by itself).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let lastStatus = null;
+const canvases = new Map(); // device id → canvas
+
+function text(el, value) { if (el.textContent !== value) el.textContent = value; }
+
+function badge(el, label, kind) {
+  text(el, label);
+  el.className = "badge " + (kind || "");
+}
+
+function fmtMs(v) { return v ? v.toFixed(1) + " ms" : "—"; }
+
+function renderRoom(s) {
+  text($("version"), s.version || "");
+  text($("room-code"), s.room.code || "—");
+  text($("room-host"), s.room.hostedBy === "lan" ? "on this bridge (LAN room server)" : "Supabase Realtime");
+  text($("room-url"), s.room.url || "—");
+  const c = s.room.connection;
+  text($("room-state"), c.state + (c.lastError ? " — " + c.lastError : ""));
+  const look = s.room.look && s.room.mode === "auto" ? " (now " + s.room.look + ")" : "";
+  text($("room-mode"), s.room.mode + look + (s.room.blackout ? ", blackout" : ""));
+  text($("room-tempo"), s.room.tempo ? s.room.tempo.toFixed(0) + " BPM" : "—");
+  text($("room-playing"), s.room.playing ? "playing" : "stopped");
+  text($("health"), s.health.ok ? "ok" : "unhealthy: " + s.health.reason);
+}
+
+function musicianItem(m) {
+  const el = document.createElement("div");
+  el.className = "item";
+  el.dataset.id = m.id;
+  el.innerHTML = '<div class="top"><span class="name"></span><span class="host badge ok" hidden>host</span>' +
+    '<span class="rtc badge"></span></div><div class="meter"><div></div></div>' +
+    '<div class="notes"></div><div class="stats"></div>';
+  return el;
+}
+
+function renderMusicians(list) {
+  const box = $("musicians");
+  text($("musician-count"), list.length ? String(list.length) : "");
+  if (!list.length) { if (!box.querySelector("p")) box.innerHTML = '<p class="dim">Nobody in the room yet.</p>'; return; }
+  box.querySelector("p")?.remove();
+  const seen = new Set();
+  for (const m of list) {
+    seen.add(m.id);
+    let el = box.querySelector(`[data-id="${CSS.escape(m.id)}"]`);
+    if (!el) { el = musicianItem(m); box.appendChild(el); }
+    text(el.querySelector(".name"), m.name || m.id);
+    el.querySelector(".host").hidden = !m.isHost;
+    const rtcKind = m.webrtc === "connected" ? "ok" : (m.webrtc === "failed" ? "bad" : "warn");
+    badge(el.querySelector(".rtc"), m.webrtc + (m.codec ? " · " + m.codec : ""), rtcKind);
+    // RMS → dB meter over 60 dB.
+    const db = m.level > 0 ? 20 * Math.log10(m.level) : -60;
+    el.querySelector(".meter > div").style.width = Math.max(0, Math.min(100, (db + 60) / 60 * 100)) + "%";
+    const notes = el.querySelector(".notes");
+    const want = (m.notes || []).map((n) => n.name + "|" + n.color).join(",");
+    if (notes.dataset.sig !== want) {
+      notes.dataset.sig = want;
+      notes.replaceChildren(...(m.notes || []).map((n) => {
+        const s = document.createElement("span");
+        s.className = "note";
+        s.textContent = n.name;
+        s.style.background = n.color;
+        s.title = n.hz.toFixed(1) + " Hz, velocity " + n.velocity.toFixed(2);
+        return s;
+      }));
+    }
+    text(el.querySelector(".stats"), `joined ${new Date(m.joinedAt).toLocaleTimeString()} · ` +
+      `loss ${m.lossPercent.toFixed(1)}% (${m.packetsLost}) · jitter ${m.jitterMs.toFixed(1)} ms`);
+  }
+  for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) el.remove();
+}
+
+function deviceItem(d) {
+  const el = document.createElement("div");
+  el.className = "item";
+  el.dataset.id = d.id;
+  el.innerHTML = '<div class="top"><span class="name"></span><span class="online badge"></span>' +
+    '<button class="identify" hidden>Identify</button></div><canvas class="strip"></canvas><div class="stats"></div>';
+  el.querySelector(".identify").addEventListener("click", () => control("identify", { device: d.id }));
+  canvases.set(d.id, el.querySelector("canvas"));
+  return el;
+}
+
+function renderDevices(list, controls) {
+  const box = $("devices");
+  text($("device-count"), list.length ? String(list.length) : "");
+  if (!list.length) { if (!box.querySelector("p")) box.innerHTML = '<p class="dim">No WLED device found yet.</p>'; return; }
+  box.querySelector("p")?.remove();
+  const seen = new Set();
+  for (const d of list) {
+    seen.add(d.id);
+    let el = box.querySelector(`[data-id="${CSS.escape(d.id)}"]`);
+    if (!el) { el = deviceItem(d); box.appendChild(el); }
+    text(el.querySelector(".name"), d.name || d.id);
+    badge(el.querySelector(".online"), d.online ? "online" : "offline", d.online ? "ok" : "bad");
+    el.querySelector(".identify").hidden = !controls;
+    text(el.querySelector(".stats"), `${d.ip || "?"} · ${d.leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol} · ` +
+      `${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors`);
+  }
+  for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) { canvases.delete(el.dataset.id); el.remove(); }
+}
+
+function renderPipeline(p, dropped) {
+  text($("p-fps"), p.fps.toFixed(1) + " fps (" + p.ticks + " ticks)");
+  text($("p-frame"), fmtMs(p.frameTimeP50Ms) + " / " + fmtMs(p.frameTimeP99Ms));
+  text($("p-late"), String(p.lateTicks));
+  text($("p-latency"), fmtMs(p.latencyP50Ms) + " / " + fmtMs(p.latencyP99Ms));
+  text($("p-cpu"), p.cpuPercent.toFixed(1) + " % of a core");
+  text($("p-mem"), (p.rssBytes / 1048576).toFixed(1) + " MB · " + p.goroutines + " goroutines");
+  text($("p-dropped"), `${dropped.broadcasts} broadcasts, ${dropped.signals} signals`);
+}
+
+function onStatus(s) {
+  lastStatus = s;
+  renderRoom(s);
+  renderMusicians(s.musicians || []);
+  renderDevices(s.devices || [], s.controls);
+  renderPipeline(s.pipeline, s.dropped);
+  $("controls").hidden = !s.controls;
+}
+
+function onPreview(p) {
+  for (const [id, frame] of Object.entries(p)) {
+    const canvas = canvases.get(id);
+    if (!canvas) continue;
+    const bytes = Uint8Array.from(atob(frame.px), (c) => c.charCodeAt(0));
+    const stride = frame.rgbw ? 4 : 3;
+    const n = Math.floor(bytes.length / stride);
+    if (n === 0) continue;
+    if (canvas.width !== n) { canvas.width = n; canvas.height = 1; }
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(n, 1);
+    for (let i = 0; i < n; i++) {
+      const w = frame.rgbw ? bytes[i * 4 + 3] : 0; // show white added to each channel
+      img.data[i * 4] = Math.min(255, bytes[i * stride] + w);
+      img.data[i * 4 + 1] = Math.min(255, bytes[i * stride + 1] + w);
+      img.data[i * 4 + 2] = Math.min(255, bytes[i * stride + 2] + w);
+      img.data[i * 4 + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+}
+
+function connect() {
+  const es = new EventSource("api/events");
+  es.addEventListener("open", () => badge($("conn"), "live", "ok"));
+  es.addEventListener("error", () => badge($("conn"), "reconnecting…", "warn"));
+  es.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
+  es.addEventListener("preview", (e) => onPreview(JSON.parse(e.data)));
+}
+
+async function control(action, body) {
+  const msg = $("control-msg");
+  try {
+    const res = await fetch("api/control/" + action, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Ledbridge-Token": $("token").value },
+      body: JSON.stringify(body || {}),
+    });
+    const out = await res.json();
+    text(msg, res.ok ? action + ": done" : action + ": " + out.error);
+  } catch (err) {
+    text(msg, action + ": " + err);
+  }
+}
+
+function setupControls() {
+  for (const b of document.querySelectorAll("button[data-mode]")) b.addEventListener("click", () => control("mode", { mode: b.dataset.mode }));
+  $("brightness").addEventListener("change", (e) => control("brightness", { value: Number(e.target.value) }));
+  $("blackout").addEventListener("click", () => control("blackout", { on: true }));
+  $("unblackout").addEventListener("click", () => control("blackout", { on: false }));
+  $("testpattern").addEventListener("click", () => control("test-pattern", { seconds: 5 }));
+  try { $("token").value = sessionStorage.getItem("ledbridge-token") || ""; } catch (_) { /* storage may be off */ }
+  $("token").addEventListener("change", (e) => { try { sessionStorage.setItem("ledbridge-token", e.target.value); } catch (_) { /* ignore */ } });
+}
+
+setupControls();
+fetch("api/status").then((r) => r.json()).then(onStatus).catch(() => {});
+connect();

@@ -1,0 +1,114 @@
+package status
+
+import "time"
+
+// Snapshot is everything the page shows, as of one moment. It never holds a secret.
+type Snapshot struct {
+	Version   string      `json:"version"`
+	Time      time.Time   `json:"time"`
+	Room      Room        `json:"room"`
+	Musicians []Musician  `json:"musicians"`
+	Devices   []Device    `json:"devices"`
+	Pipeline  Pipeline    `json:"pipeline"`
+	Health    Health      `json:"health"`
+	Controls  bool        `json:"controls"` // controls are enabled (a token is configured)
+	Dropped   DroppedMsgs `json:"dropped"`
+}
+
+// Room is the joined room and how it is reached.
+type Room struct {
+	Code string `json:"code"`
+	// HostedBy is "supabase" or "lan" (the embedded room server).
+	HostedBy string `json:"hostedBy"`
+	// URL is the Supabase base URL, or the URL musicians' clients use for the LAN server.
+	URL        string     `json:"url"`
+	Connection Connection `json:"connection"`
+	Mode       string     `json:"mode"` // auto, local, broadcast
+	Look       string     `json:"look"` // what the strips show now: local, broadcast, idle
+	Tempo      float64    `json:"tempo"`
+	Playing    bool       `json:"playing"`
+	Blackout   bool       `json:"blackout"`
+	Brightness float64    `json:"brightness"`
+}
+
+// Connection is the Realtime connection state.
+type Connection struct {
+	State     string    `json:"state"` // connecting, joined, reconnecting, closed
+	LastError string    `json:"lastError,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+// Musician is one remote participant.
+type Musician struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	IsHost      bool      `json:"isHost"`
+	JoinedAt    time.Time `json:"joinedAt"`
+	WebRTC      string    `json:"webrtc"` // new, connecting, connected, disconnected, failed, closed
+	Codec       string    `json:"codec"`
+	Packets     uint64    `json:"packets"`
+	PacketsLost uint64    `json:"packetsLost"`
+	LossPercent float64   `json:"lossPercent"`
+	JitterMS    float64   `json:"jitterMs"`
+	Level       float64   `json:"level"` // RMS 0–1 of the newest audio
+	Notes       []Note    `json:"notes"`
+}
+
+// Note is a note being detected now, with the colour the strips give it.
+type Note struct {
+	Name     string  `json:"name"`
+	MIDI     int     `json:"midi"`
+	Hz       float64 `json:"hz"`
+	Velocity float64 `json:"velocity"`
+	Color    string  `json:"color"` // #rrggbb
+}
+
+// Device is one WLED strip.
+type Device struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	IP       string  `json:"ip"`
+	LEDs     int     `json:"leds"`
+	RGBW     bool    `json:"rgbw"`
+	Protocol string  `json:"protocol"`
+	Online   bool    `json:"online"`
+	FPS      float64 `json:"fps"`
+	Frames   uint64  `json:"frames"`
+	Packets  uint64  `json:"packets"`
+	Errors   uint64  `json:"errors"`
+	Dropped  uint64  `json:"dropped"`
+}
+
+// Pipeline is the frame loop's and the process's health.
+type Pipeline struct {
+	FPS            float64 `json:"fps"`
+	Ticks          uint64  `json:"ticks"`
+	LateTicks      uint64  `json:"lateTicks"`
+	FrameTimeP50MS float64 `json:"frameTimeP50Ms"`
+	FrameTimeP99MS float64 `json:"frameTimeP99Ms"`
+	IntervalP99MS  float64 `json:"intervalP99Ms"`
+	LatencyP50MS   float64 `json:"latencyP50Ms"` // RTP arrival of an onset → its first frame sent
+	LatencyP99MS   float64 `json:"latencyP99Ms"`
+	CPUPercent     float64 `json:"cpuPercent"` // of one core, over the last few seconds
+	RSSBytes       uint64  `json:"rssBytes"`
+	Goroutines     int     `json:"goroutines"`
+}
+
+// DroppedMsgs counts inputs that failed validation and were dropped.
+type DroppedMsgs struct {
+	Broadcasts uint64 `json:"broadcasts"` // malformed broadcast payloads
+	Signals    uint64 `json:"signals"`    // malformed or unanswerable webrtc-signal messages
+}
+
+// Health is /healthz's answer.
+type Health struct {
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Preview is the pixels last sent to one device, for the page's live strip preview.
+type Preview struct {
+	ID     string // Device.ID
+	RGBW   bool
+	Pixels []byte // 3 or 4 bytes per LED, exactly as sent
+}

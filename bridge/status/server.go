@@ -1,0 +1,398 @@
+package status
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// TokenHeader carries the control token on POST requests.
+const TokenHeader = "X-Ledbridge-Token"
+
+// Provider supplies what the page shows.
+type Provider interface {
+	// Snapshot returns the current state. It must not block for long: the page polls it.
+	Snapshot() Snapshot
+	// Previews appends one Preview per device to dst, reusing dst's Pixels buffers.
+	Previews(dst []Preview) []Preview
+}
+
+// Controller carries out the page's controls. Each method returns an error the page shows.
+type Controller interface {
+	SetMode(mode string) error
+	SetBrightness(v float64) error
+	SetBlackout(on bool) error
+	TestPattern(d time.Duration) error
+	Identify(deviceID string) error
+}
+
+// Config configures a Server. Provider is required.
+type Config struct {
+	Provider Provider
+	// Controller and Token enable the controls; with either missing they answer 403.
+	Controller Controller
+	Token      string
+	// Gatherer is served on /metrics; nil serves an empty registry.
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+	// StatusInterval and PreviewInterval pace the live updates (defaults 250 ms and 1/30 s).
+	StatusInterval  time.Duration
+	PreviewInterval time.Duration
+	// MaxStreams caps concurrent live-update connections (default 32).
+	MaxStreams int
+}
+
+// ErrNoProvider is returned by New without a Provider.
+var ErrNoProvider = errors.New("status: a Provider is required")
+
+// Server is the status page's HTTP side.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	streams *broadcaster
+}
+
+// New checks cfg and builds the server; it starts nothing.
+func New(cfg Config) (*Server, error) {
+	if cfg.Provider == nil {
+		return nil, ErrNoProvider
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = 250 * time.Millisecond
+	}
+	if cfg.PreviewInterval <= 0 {
+		cfg.PreviewInterval = time.Second / 30
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 32
+	}
+	if cfg.Gatherer == nil {
+		cfg.Gatherer = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.streams = newBroadcaster(cfg)
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("GET /", noCache(http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /api/status", s.handleStatus)
+	s.mux.HandleFunc("GET /api/events", s.handleEvents)
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}))
+	s.mux.HandleFunc("POST /api/control/{action}", s.handleControl)
+	return s, nil
+}
+
+// Handler returns the page's routes.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve serves on ln until ctx is done, then shuts the server down (closing live streams) and
+// returns nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.streams.run(ctx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = srv.Shutdown(shutdownCtx)
+		cancel()
+		_ = srv.Close()
+		<-errc
+	case err = <-errc:
+	}
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func noCache(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) snapshot() Snapshot {
+	snap := s.cfg.Provider.Snapshot()
+	snap.Controls = s.controlsEnabled()
+	return snap
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.snapshot())
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	h := s.cfg.Provider.Snapshot().Health
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !h.OK {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "unhealthy:", h.Reason)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) controlsEnabled() bool { return s.cfg.Controller != nil && s.cfg.Token != "" }
+
+func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
+	if !s.controlsEnabled() {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "controls are disabled: set status.token to enable them"})
+		return
+	}
+	got := r.Header.Get(TokenHeader)
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong or missing " + TokenHeader})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	var req struct {
+		Mode     string   `json:"mode"`
+		Value    *float64 `json:"value"`
+		On       *bool    `json:"on"`
+		Seconds  float64  `json:"seconds"`
+		DeviceID string   `json:"device"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not a JSON object: " + err.Error()})
+			return
+		}
+	}
+	c := s.cfg.Controller
+	var err error
+	switch action := r.PathValue("action"); action {
+	case "mode":
+		err = c.SetMode(req.Mode)
+	case "brightness":
+		if req.Value == nil {
+			err = errors.New("brightness needs value 0–1")
+		} else {
+			err = c.SetBrightness(*req.Value)
+		}
+	case "blackout":
+		on := true
+		if req.On != nil {
+			on = *req.On
+		}
+		err = c.SetBlackout(on)
+	case "test-pattern":
+		secs := req.Seconds
+		if secs <= 0 {
+			secs = 5
+		}
+		if secs > 60 {
+			err = errors.New("test-pattern lasts at most 60 seconds")
+		} else {
+			err = c.TestPattern(time.Duration(secs * float64(time.Second)))
+		}
+	case "identify":
+		err = c.Identify(req.DeviceID)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown control " + strconv.Quote(action)})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.log.Info("status page control", "action", r.PathValue("action"), "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// handleEvents streams Server-Sent Events: "status" (a Snapshot) every StatusInterval and
+// "preview" (every strip's pixels, base64) every PreviewInterval.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	sub, err := s.streams.subscribe()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer s.streams.unsubscribe(sub)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprintf(w, "retry: 2000\n\n")
+	flusher.Flush()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.streams.done:
+			return
+		case msg := <-sub:
+			if _, err := w.Write(msg); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+// broadcaster produces each event once, whatever the number of viewers, and hands it to every
+// viewer's one-slot mailbox; a slow viewer misses updates instead of slowing the others.
+type broadcaster struct {
+	cfg  Config
+	done chan struct{}
+
+	// The mutex protects the following elements.
+	mu      sync.Mutex
+	subs    map[chan []byte]struct{}
+	stopped bool
+}
+
+var errTooManyStreams = errors.New("status: too many live viewers")
+
+func newBroadcaster(cfg Config) *broadcaster {
+	return &broadcaster{cfg: cfg, done: make(chan struct{}), subs: map[chan []byte]struct{}{}}
+}
+
+func (b *broadcaster) subscribe() (chan []byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return nil, errors.New("status: shutting down")
+	}
+	if len(b.subs) >= b.cfg.MaxStreams {
+		return nil, errTooManyStreams
+	}
+	ch := make(chan []byte, 2)
+	b.subs[ch] = struct{}{}
+	return ch, nil
+}
+
+func (b *broadcaster) unsubscribe(ch chan []byte) {
+	b.mu.Lock()
+	delete(b.subs, ch)
+	b.mu.Unlock()
+}
+
+func (b *broadcaster) viewers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
+func (b *broadcaster) publish(msg []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- msg:
+		default: // the viewer is behind; it will get the next one
+		}
+	}
+}
+
+func (b *broadcaster) run(ctx context.Context) {
+	defer func() {
+		b.mu.Lock()
+		b.stopped = true
+		b.mu.Unlock()
+		close(b.done)
+	}()
+	statusTick := time.NewTicker(b.cfg.StatusInterval)
+	defer statusTick.Stop()
+	previewTick := time.NewTicker(b.cfg.PreviewInterval)
+	defer previewTick.Stop()
+	var previews []Preview
+	var pbuf []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-statusTick.C:
+			if b.viewers() == 0 {
+				continue
+			}
+			snap := b.cfg.Provider.Snapshot()
+			snap.Controls = b.cfg.Controller != nil && b.cfg.Token != ""
+			body, err := json.Marshal(snap)
+			if err != nil {
+				continue
+			}
+			b.publish(sseEvent("status", body))
+		case <-previewTick.C:
+			if b.viewers() == 0 {
+				continue
+			}
+			previews = b.cfg.Provider.Previews(previews[:0])
+			pbuf = appendPreviewJSON(pbuf[:0], previews)
+			b.publish(sseEvent("preview", pbuf))
+		}
+	}
+}
+
+// appendPreviewJSON writes {"<id>":{"rgbw":false,"px":"<base64>"},…}.
+func appendPreviewJSON(dst []byte, previews []Preview) []byte {
+	dst = append(dst, '{')
+	for i, p := range previews {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		id, _ := json.Marshal(p.ID)
+		dst = append(dst, id...)
+		dst = append(dst, `:{"rgbw":`...)
+		dst = strconv.AppendBool(dst, p.RGBW)
+		dst = append(dst, `,"px":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, p.Pixels)
+		dst = append(dst, `"}`...)
+	}
+	return append(dst, '}')
+}
+
+// sseEvent frames one event; data must be a single line (JSON is).
+func sseEvent(name string, data []byte) []byte {
+	msg := make([]byte, 0, len(name)+len(data)+16)
+	msg = append(msg, "event: "...)
+	msg = append(msg, name...)
+	msg = append(msg, "\ndata: "...)
+	msg = append(msg, data...)
+	return append(msg, "\n\n"...)
+}

@@ -1,0 +1,252 @@
+package status
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type fakeProvider struct {
+	mu     sync.Mutex
+	snap   Snapshot
+	pixels []byte
+}
+
+func (f *fakeProvider) Snapshot() Snapshot { f.mu.Lock(); defer f.mu.Unlock(); return f.snap }
+
+func (f *fakeProvider) Previews(dst []Preview) []Preview {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append(dst, Preview{ID: "strip-1", Pixels: append([]byte(nil), f.pixels...)})
+}
+
+type fakeController struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (c *fakeController) record(s string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, s)
+	return nil
+}
+func (c *fakeController) SetMode(m string) error {
+	if m != "auto" && m != "local" && m != "broadcast" {
+		return errors.New("unknown mode " + m)
+	}
+	return c.record("mode " + m)
+}
+func (c *fakeController) SetBrightness(v float64) error     { return c.record("brightness") }
+func (c *fakeController) SetBlackout(on bool) error         { return c.record("blackout") }
+func (c *fakeController) TestPattern(d time.Duration) error { return c.record("test " + d.String()) }
+func (c *fakeController) Identify(id string) error          { return c.record("identify " + id) }
+
+func start(t *testing.T, cfg Config) string {
+	t.Helper()
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set(TokenHeader, token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestPageStatusHealthMetrics(t *testing.T) {
+	p := &fakeProvider{snap: Snapshot{
+		Room:      Room{Code: "ABC123", HostedBy: "lan", URL: "http://10.0.0.2:4000", Mode: "auto", Look: "local", Tempo: 120},
+		Musicians: []Musician{{ID: "p1", Name: "Ana", Notes: []Note{{Name: "A4", MIDI: 69, Hz: 440, Color: "#ff0000"}}}},
+		Health:    Health{OK: false, Reason: "room not joined"},
+	}}
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ledbridge_test_frames_total", Help: "t"})
+	reg.MustRegister(c)
+	c.Add(3)
+	base := start(t, Config{Provider: p, Gatherer: reg, Token: "s3cret-token", Controller: &fakeController{}})
+
+	code, body := get(t, base+"/")
+	if code != 200 || !strings.Contains(body, "<title>ledbridge</title>") || !strings.Contains(body, "app.js") {
+		t.Fatalf("GET / = %d %q", code, body[:min(len(body), 200)])
+	}
+	if code, body := get(t, base+"/app.js"); code != 200 || !strings.Contains(body, "EventSource") {
+		t.Fatalf("GET /app.js = %d", code)
+	}
+	code, body = get(t, base+"/api/status")
+	var snap Snapshot
+	if code != 200 || json.Unmarshal([]byte(body), &snap) != nil || snap.Room.Code != "ABC123" || snap.Musicians[0].Notes[0].Name != "A4" || !snap.Controls {
+		t.Fatalf("GET /api/status = %d %s", code, body)
+	}
+	if strings.Contains(body, "s3cret-token") {
+		t.Fatal("/api/status leaks the control token")
+	}
+	code, body = get(t, base+"/healthz")
+	if code != 503 || !strings.Contains(body, "room not joined") {
+		t.Fatalf("unhealthy /healthz = %d %q", code, body)
+	}
+	p.mu.Lock()
+	p.snap.Health = Health{OK: true}
+	p.mu.Unlock()
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Fatalf("healthy /healthz = %d", code)
+	}
+	code, body = get(t, base+"/metrics")
+	if code != 200 || !strings.Contains(body, "ledbridge_test_frames_total 3") {
+		t.Fatalf("/metrics = %d %q", code, body)
+	}
+}
+
+func TestControls(t *testing.T) {
+	p := &fakeProvider{}
+	t.Run("disabled without a token", func(t *testing.T) {
+		base := start(t, Config{Provider: p, Controller: &fakeController{}})
+		if code, _ := post(t, base+"/api/control/mode", "", `{"mode":"local"}`); code != 403 {
+			t.Fatalf("code %d, want 403", code)
+		}
+	})
+	ctl := &fakeController{}
+	base := start(t, Config{Provider: p, Controller: ctl, Token: "tok"})
+	if code, _ := post(t, base+"/api/control/mode", "", `{"mode":"local"}`); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	if code, _ := post(t, base+"/api/control/mode", "tok-wrong", `{"mode":"local"}`); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if code, body := post(t, base+"/api/control/mode", "tok", `{"mode":"local"}`); code != 200 {
+		t.Fatalf("mode: %d %s", code, body)
+	}
+	if code, body := post(t, base+"/api/control/mode", "tok", `{"mode":"disco"}`); code != 400 || !strings.Contains(body, "disco") {
+		t.Fatalf("bad mode: %d %s", code, body)
+	}
+	if code, _ := post(t, base+"/api/control/identify", "tok", `{"device":"strip-1"}`); code != 200 {
+		t.Fatalf("identify: %d", code)
+	}
+	if code, _ := post(t, base+"/api/control/test-pattern", "tok", `{"seconds":2}`); code != 200 {
+		t.Fatalf("test-pattern: %d", code)
+	}
+	if code, _ := post(t, base+"/api/control/brightness", "tok", `not json`); code != 400 {
+		t.Fatalf("garbage body: %d", code)
+	}
+	if code, _ := post(t, base+"/api/control/brightness", "tok", strings.Repeat("x", 10000)); code != 400 {
+		t.Fatalf("oversized body: %d", code)
+	}
+	if code, _ := post(t, base+"/api/control/selfdestruct", "tok", `{}`); code != 404 {
+		t.Fatalf("unknown control: %d", code)
+	}
+	ctl.mu.Lock()
+	defer ctl.mu.Unlock()
+	want := []string{"mode local", "identify strip-1", "test 2s"}
+	if strings.Join(ctl.calls, ",") != strings.Join(want, ",") {
+		t.Fatalf("controller calls = %q, want %q", ctl.calls, want)
+	}
+}
+
+func TestEventsStream(t *testing.T) {
+	p := &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}, pixels: []byte{255, 0, 0, 0, 255, 0}}
+	base := start(t, Config{Provider: p, StatusInterval: 20 * time.Millisecond, PreviewInterval: 10 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var event string
+	gotStatus, gotPreview := false, false
+	for sc.Scan() && !(gotStatus && gotPreview) {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data := strings.TrimPrefix(line, "data: ")
+			switch event {
+			case "status":
+				var s Snapshot
+				if err := json.Unmarshal([]byte(data), &s); err != nil || s.Room.Code != "XYZ789" {
+					t.Fatalf("status event %q: %v", data, err)
+				}
+				gotStatus = true
+			case "preview":
+				var pv map[string]struct {
+					RGBW bool   `json:"rgbw"`
+					Px   string `json:"px"`
+				}
+				if err := json.Unmarshal([]byte(data), &pv); err != nil {
+					t.Fatalf("preview event %q: %v", data, err)
+				}
+				px, _ := base64.StdEncoding.DecodeString(pv["strip-1"].Px)
+				if string(px) != string(p.pixels) {
+					t.Fatalf("preview pixels %v, want %v", px, p.pixels)
+				}
+				gotPreview = true
+			}
+		}
+	}
+	if !gotStatus || !gotPreview {
+		t.Fatalf("stream ended early: status %v preview %v (%v)", gotStatus, gotPreview, sc.Err())
+	}
+}
+
+func TestNewNeedsProvider(t *testing.T) {
+	if _, err := New(Config{}); !errors.Is(err, ErrNoProvider) {
+		t.Fatalf("err = %v", err)
+	}
+}
