@@ -3,8 +3,6 @@ package analysis
 import (
 	"fmt"
 	"math"
-	"os"
-	"strconv"
 )
 
 // levelBlock is the number of newest samples Features.Level measures: one
@@ -15,14 +13,17 @@ const levelBlock = SampleRate / FrameRate
 // newWindow): their newest audio weighs most, so a new note shows sooner.
 const windowTail = 0.25
 
-// Frequency ranges of the three windows. The short window resolves the
-// partials of notes from G3 up within 21 ms; the mid window takes E2 to B5;
-// the long window the bass, whose partials are only a few Hz apart.
+// Frequency ranges of the windows. The mid window finds notes from E2 up
+// (partials to 2.1 kHz); the long window the bass, whose partials are only a
+// few Hz apart. The short window's peaks give PeakHz; its spectrum gives
+// bands, onsets and re-attacks. (Notes from the short window alone were
+// tried: at 47 Hz per bin its chord partials merge and it reported more
+// overtones than notes.)
 const (
-	shortF0Lo, shortPeakLo, shortPeakHi = 1000.0, 150.0, 9000.0
-	midF0Lo, midF0Hi                    = 80.0, 1000.0
-	midPeakLo, midPeakHi                = 60.0, 2100.0
-	longF0Hi, longPeakLo, longPeakHi    = 190.0, 35.0, 1000.0
+	shortPeakLo, shortPeakHi         = 150.0, 9000.0
+	midF0Lo, midF0Hi                 = 80.0, 4200.0
+	midPeakLo, midPeakHi             = 60.0, 2100.0
+	longF0Hi, longPeakLo, longPeakHi = 190.0, 35.0, 1000.0
 )
 
 // Analyzer turns one source's PCM into Features. It is not safe for
@@ -34,8 +35,8 @@ type Analyzer struct {
 	dec              [4]decimator
 	r48, r24, r6, r3 ring
 	short, mid, long *window
-	finders          [3]pitchFinder
-	windows          [3]*window
+	finders          [2]pitchFinder
+	noteWindows      [2]*window // the windows notes come from: mid, long
 	minPeak          float64
 	written          int64
 
@@ -59,12 +60,11 @@ func New(cfg Config) (*Analyzer, error) {
 	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, windowTail)
 	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, windowTail)
 	a.short.peakLo, a.short.peakHi = shortPeakLo, min(shortPeakHi, 0.8*a.short.rate/2)
-	a.short.f0Lo, a.short.f0Hi = max(shortF0Lo, cfg.MinHz), cfg.MaxHz
 	a.mid.peakLo, a.mid.peakHi = midPeakLo, min(midPeakHi, 0.7*a.mid.rate/2)
 	a.mid.f0Lo, a.mid.f0Hi = max(midF0Lo, cfg.MinHz), min(midF0Hi, cfg.MaxHz)
 	a.long.peakLo, a.long.peakHi = longPeakLo, min(longPeakHi, 0.7*a.long.rate/2)
 	a.long.f0Lo, a.long.f0Hi = cfg.MinHz, min(longF0Hi, cfg.MaxHz)
-	a.windows = [3]*window{a.short, a.mid, a.long}
+	a.noteWindows = [2]*window{a.mid, a.long}
 	for i := range a.finders {
 		a.finders[i] = newPitchFinder(cfg)
 	}
@@ -123,12 +123,10 @@ func (a *Analyzer) Frame(dst *Features) {
 	a.short.analyze(&a.r24)
 	a.mid.analyze(&a.r6)
 	a.long.analyze(&a.r3)
-	for i, w := range a.windows {
+	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak)
+	for i, w := range a.noteWindows {
 		w.findPeaks(a.cfg.PeakProminence, a.minPeak)
 		a.finders[i].find(w, &a.tracker.on)
-		if debugMask&(1<<i) == 0 {
-			a.finders[i].nNotes = 0
-		}
 	}
 	dst.Onset = a.onset.update(a.short)
 	a.bands.fill(a.short, &dst.Bands)
@@ -145,7 +143,8 @@ func (a *Analyzer) Reset() {
 	a.r24.reset()
 	a.r6.reset()
 	a.r3.reset()
-	for _, w := range a.windows {
+	a.short.reset()
+	for _, w := range a.noteWindows {
 		w.reset()
 	}
 	a.written = 0
@@ -199,5 +198,3 @@ var noteNames = func() (n [128]string) {
 func MIDIToHz(midi int, tuningHz float64) float64 {
 	return tuningHz * math.Exp2(float64(midi-69)/12)
 }
-
-var debugMask = func() int { v, err := strconv.Atoi(os.Getenv("LB_MASK")); if err != nil { return 7 }; return v }()

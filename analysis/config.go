@@ -20,7 +20,7 @@ type Config struct {
 
 	// ShortFFT, MidFFT and LongFFT are the three analysis window lengths in
 	// samples at 48 kHz (powers of two). The short window (default 1024,
-	// 21 ms) feeds onsets, bands and notes from G3 up; the mid window
+	// 21 ms) feeds onsets, re-attacks, bands and PeakHz; the mid window
 	// (default 4096, 85 ms) notes from E2 up; the long window (default 8192,
 	// 171 ms) bass notes up to F#3.
 	ShortFFT, MidFFT, LongFFT int
@@ -32,7 +32,7 @@ type Config struct {
 	// MinNoteDB is the quietest note amplitude reported, in dBFS. Default -60.
 	MinNoteDB float64
 	// RelThreshold is the weakest note reported, relative to the strongest
-	// harmonic-series score in the same window (0–1). Default 0.1.
+	// harmonic-series score in the same window (0–1). Default 0.25.
 	RelThreshold float64
 	// MaxPolyphony bounds the notes one window may yield per frame. Default 6.
 	MaxPolyphony int
@@ -43,7 +43,7 @@ type Config struct {
 	// before it is reported. Default 1 (report at once).
 	ConfirmFrames int
 	// HoldFrames is how many frames a note stays on after it was last
-	// detected, bridging short dropouts. Default 4.
+	// detected, bridging short dropouts. Default 3.
 	HoldFrames int
 	// OnsetSensitivity scales the adaptive threshold of the onset detector:
 	// larger values report fewer onsets. Default 2.
@@ -64,11 +64,11 @@ func DefaultConfig() Config {
 		LongFFT:          8192,
 		PeakProminence:   3,
 		MinNoteDB:        -60,
-		RelThreshold:     0.1,
+		RelThreshold:     0.25,
 		MaxPolyphony:     6,
 		Harmonics:        10,
 		ConfirmFrames:    1,
-		HoldFrames:       4,
+		HoldFrames:       3,
 		OnsetSensitivity: 2,
 		ReattackRatio:    1.6,
 	}

@@ -11,7 +11,7 @@ const maxCandidates = 128
 const (
 	// partialTolerance is how far (relative) a peak may sit from a predicted
 	// partial and still belong to it: half a semitone is 2.9 %.
-	partialTolerance = 0.03
+	partialTolerance = 0.04
 	// binTolerance widens that to a fraction of a bin in coarse windows.
 	binTolerance = 0.3
 	// pitchFitCents is the spread of the penalty for an f0 estimate off the
@@ -24,6 +24,8 @@ const (
 	// lowNoteHz: below it a note needs two partials; a kick drum's thump is a
 	// lone low sinusoid, a bass note is not.
 	lowNoteHz = 110.0
+	// singlePartialProminence is the prominence a note with one partial needs.
+	singlePartialProminence = 30.0
 	// harmonicWeightExp weights partial h by h^-exp in the score.
 	harmonicWeightExp = 0.5
 	// activeBonus favours pitches that are already sounding, which keeps
@@ -255,8 +257,13 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 		return false
 	}
 	c.hz = sumF / sumW
-	if c.hz < lowNoteHz && c.matched < 2 {
-		return false
+	if c.matched < 2 {
+		// A lone partial is a note only below the kick-drum range and when
+		// it is a clean sinusoid (a flute, a sine); cymbals and noise ring
+		// with sharp but not clean peaks.
+		if c.hz < lowNoteHz || c.partial[1] < 0 || w.peakPro[c.partial[1]] < singlePartialProminence {
+			return false
+		}
 	}
 	cents := 1200 * math.Log2(c.hz/nominal)
 	c.fit = math.Exp(-(cents * cents) / (2 * pitchFitCents * pitchFitCents))

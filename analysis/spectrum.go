@@ -18,7 +18,10 @@ const (
 
 // prominenceRadius is the half-width, in bins, of the neighbourhood a peak is
 // compared with to decide whether it is tonal.
-const prominenceRadius = 8
+const prominenceRadius = 10
+
+// lobeRadius is the half-width of a peak's main lobe, left out of its neighbourhood.
+const lobeRadius = 2
 
 // window is one analysis resolution: a windowed FFT of the newest samples of
 // one decimated stream, its magnitude spectrum and its tonal peaks.
@@ -40,9 +43,10 @@ type window struct {
 	// Peaks sorted by frequency.
 	peakHz  [maxPeaks]float64
 	peakAmp [maxPeaks]float64
+	peakPro [maxPeaks]float64 // prominence: peak over neighbourhood mean
 	nPeaks  int
 	// scratch for selecting the strongest peaks
-	allHz, allAmp []float64
+	allHz, allAmp, allPro []float64
 }
 
 // newWindow prepares a window of n samples at rate Hz. tail is the fraction
@@ -62,6 +66,7 @@ func newWindow(rate float64, n int, tail float64) *window {
 		cum:    make([]float64, n/2+2),
 		allHz:  make([]float64, n/2+1),
 		allAmp: make([]float64, n/2+1),
+		allPro: make([]float64, n/2+1),
 	}
 	fall := int(math.Round(tail * float64(n)))
 	fall = max(2, min(n-2, fall))
@@ -109,8 +114,11 @@ func (w *window) findPeaks(prominence, floor float64) {
 		if m < floor || m <= w.mag[k-1] || m < w.mag[k+1] {
 			continue
 		}
+		// The neighbourhood skips the peak's own main lobe (±2 bins).
 		a, b := max(0, k-prominenceRadius), min(len(w.mag)-1, k+prominenceRadius)
-		mean := (w.cum[b+1] - w.cum[a]) / float64(b-a+1)
+		l0, l1 := k-lobeRadius, k+lobeRadius
+		cnt := float64(l0-a) + float64(b-l1)
+		mean := (w.cum[max(a, l0)] - w.cum[a] + w.cum[b+1] - w.cum[min(b, l1)+1]) / max(1, cnt)
 		if m < prominence*mean {
 			continue
 		}
@@ -123,6 +131,7 @@ func (w *window) findPeaks(prominence, floor float64) {
 		}
 		w.allHz[n] = (float64(k) + d) * w.binHz
 		w.allAmp[n] = math.Exp(lb - 0.25*(la-lc)*d)
+		w.allPro[n] = m / max(mean, 1e-12)
 		n++
 	}
 	if n > maxPeaks {
@@ -131,7 +140,7 @@ func (w *window) findPeaks(prominence, floor float64) {
 		j := 0
 		for i := 0; i < n && j < maxPeaks; i++ {
 			if w.allAmp[i] >= th {
-				w.allHz[j], w.allAmp[j] = w.allHz[i], w.allAmp[i]
+				w.allHz[j], w.allAmp[j], w.allPro[j] = w.allHz[i], w.allAmp[i], w.allPro[i]
 				j++
 			}
 		}
@@ -139,6 +148,7 @@ func (w *window) findPeaks(prominence, floor float64) {
 	}
 	copy(w.peakHz[:n], w.allHz[:n])
 	copy(w.peakAmp[:n], w.allAmp[:n])
+	copy(w.peakPro[:n], w.allPro[:n])
 	w.nPeaks = n
 }
 

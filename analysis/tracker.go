@@ -24,17 +24,28 @@ type tracker struct {
 
 	det   [128]float64
 	detHz [128]float64
+	// sinceOnset counts frames since the onset detector last fired.
+	sinceOnset int
 }
 
+const (
+	// onsetWindowFrames: a pitch that appears within this many frames of an
+	// attack is born at once (ConfirmFrames).
+	onsetWindowFrames = 4
+	// quietBirthFrames: a pitch that appears without an attack (a swell, or
+	// more often an artefact that flickers) must persist this long first.
+	quietBirthFrames = 3
+)
+
 func newTracker(cfg Config) tracker {
-	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz}
+	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz, sinceOnset: onsetWindowFrames + 1}
 }
 
 func (t *tracker) reset() {
-	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning}
+	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: onsetWindowFrames + 1}
 }
 
-func (t *tracker) update(finders *[3]pitchFinder, short *window, onset bool, dst *Features) {
+func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst *Features) {
 	clear(t.det[:])
 	for i := range finders {
 		f := &finders[i]
@@ -46,13 +57,21 @@ func (t *tracker) update(finders *[3]pitchFinder, short *window, onset bool, dst
 		}
 	}
 	var onsetNow [128]bool
+	t.sinceOnset++
+	if onset {
+		t.sinceOnset = 0
+	}
+	need := t.confirm
+	if t.sinceOnset > onsetWindowFrames {
+		need = max(need, quietBirthFrames)
+	}
 	for m := range t.det {
 		if t.det[m] > 0 {
 			t.hits[m]++
 			t.miss[m] = 0
 			t.amp[m] = t.det[m]
 			t.hz[m] = t.detHz[m]
-			if !t.on[m] && t.hits[m] >= t.confirm {
+			if !t.on[m] && t.hits[m] >= need {
 				t.on[m] = true
 				onsetNow[m] = true
 				t.hist[m] = [reattackHistory]float64{}
