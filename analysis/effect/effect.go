@@ -308,6 +308,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Resample < ResampleNearest || c.Resample > ResampleLinear {
 		return bad("resample", int(c.Resample))
 	}
+	if c.Gamma == 0 {
+		c.Gamma = color.DefaultGamma
+	}
 	if _, err := color.NewGamma(c.Gamma); err != nil {
 		return c, fmt.Errorf("effect: config: %w: %w", ErrBadConfig, err)
 	}

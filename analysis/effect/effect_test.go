@@ -190,6 +190,15 @@ func TestNoteFadesAfterRelease(t *testing.T) {
 	}
 }
 
+func TestNotesOnsetBeforePitchLightsAtOnce(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 300})
+	f := &analysis.Features{Onset: true, Level: 0.6, PeakHz: 440} // attack heard, pitch not yet known
+	frame := render(t, r, local(t0, Source{Features: f}))
+	if p, want := argmax(frame, 300), int(math.Round(notePosition(69, 300))); brightness(frame, p) == 0 || p != want {
+		t.Fatalf("onset with a 440 Hz peak lit LED %d (%d), want LED %d", p, brightness(frame, p), want)
+	}
+}
+
 func TestLoudestSourceColoursASharedNote(t *testing.T) {
 	cfg := linear()
 	cfg.Palette.Mode = color.ModeMusician

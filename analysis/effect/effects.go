@@ -28,24 +28,37 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 	for _, s := range r.sorted[:r.nSorted] { // loudest source first
 		f := s.Features
 		for _, note := range f.Notes[:numNotes(f)] {
-			m := note.MIDI
-			if m < 0 || m > 127 {
-				continue
-			}
-			v := velocityBrightness(note.Velocity)
-			if v > ns.target[m] {
-				ns.target[m] = v
-				ns.color[m] = r.palette.Note(s.Musician, m)
-			}
-			// An onset lights the note at once: the first light must not wait
-			// for the attack (the latency budget is tight).
-			if note.Onset && v > ns.level[m] {
-				ns.level[m] = v
-			}
+			r.noteOn(s.Musician, note.MIDI, note.Velocity, note.Onset)
+		}
+		// An attack heard before its pitch is known (the short-window onset
+		// path) lights the spectral peak's position at once; the real note
+		// takes over when the pitch arrives a few frames later.
+		if numNotes(f) == 0 && f.Onset && f.PeakHz > 0 && !math.IsInf(float64(f.PeakHz), 0) {
+			m := int(math.Round(69 + 12*math.Log2(float64(f.PeakHz)/440)))
+			r.noteOn(s.Musician, m, f.Level*math.Sqrt2, true)
 		}
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
+	}
+}
+
+// noteOn raises note m's target for this frame; sources arrive loudest first,
+// so the first (loudest) to reach a level sets the note's colour.
+func (r *Renderer) noteOn(musician, m int, velocity float32, onset bool) {
+	if m < 0 || m > 127 {
+		return
+	}
+	ns := &r.notes
+	v := velocityBrightness(velocity)
+	if v > ns.target[m] {
+		ns.target[m] = v
+		ns.color[m] = r.palette.Note(musician, m)
+	}
+	// An onset lights the note at once: the first light must not wait for
+	// the attack (the latency budget is tight).
+	if onset && v > ns.level[m] {
+		ns.level[m] = v
 	}
 }
 
