@@ -250,3 +250,18 @@ func TestNewNeedsProvider(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestProcessSampler(t *testing.T) {
+	var p ProcessSampler
+	start := time.Now()
+	p.Sample(start)
+	// Burn some CPU so the next sample has something to measure.
+	x := 0
+	for time.Since(start) < 600*time.Millisecond {
+		x++
+	}
+	cpu, rss, g := p.Sample(time.Now())
+	if cpu <= 0 || cpu > 400 || rss == 0 || g == 0 {
+		t.Fatalf("cpu %.1f%% rss %d goroutines %d (x=%d)", cpu, rss, g, x)
+	}
+}
