@@ -102,6 +102,7 @@ func BenchmarkRender4Strips4Sources(bm *testing.B) {
 	now := t0
 	in := Input{Look: LookLocal, Playing: true, Tempo: 120, Sources: b.sources[:]}
 	bm.ReportAllocs()
+	cpu0 := processCPU()
 	for bm.Loop() {
 		b.next()
 		now = now.Add(tick)
@@ -112,6 +113,7 @@ func BenchmarkRender4Strips4Sources(bm *testing.B) {
 			}
 		}
 	}
+	reportCPU(bm, cpu0)
 }
 
 // BenchmarkRenderCrossfade measures the worst case: two looks drawn per strip.
@@ -122,6 +124,7 @@ func BenchmarkRenderCrossfade(bm *testing.B) {
 	now := t0
 	in := Input{Playing: true, Tempo: 120, Sources: b.sources[:], Broadcast: broadcast}
 	bm.ReportAllocs()
+	cpu0 := processCPU()
 	k := 0
 	for bm.Loop() {
 		k++
@@ -134,5 +137,13 @@ func BenchmarkRenderCrossfade(bm *testing.B) {
 				bm.Fatal(err)
 			}
 		}
+	}
+	reportCPU(bm, cpu0)
+}
+
+// reportCPU adds the process CPU time per op since cpu0 as "cpu-ns/op".
+func reportCPU(bm *testing.B, cpu0 time.Duration) {
+	if used := processCPU() - cpu0; used > 0 && bm.N > 0 {
+		bm.ReportMetric(float64(used.Nanoseconds())/float64(bm.N), "cpu-ns/op")
 	}
 }
