@@ -59,9 +59,9 @@ const (
 
 // Defaults used when a Palette field is zero.
 const (
-	DefaultMusicianSpread = 60  // degrees
+	DefaultMusicianSpread = 60        // degrees
 	goldenAngle           = 137.50776 // degrees; consecutive musicians land far apart on the wheel
-	spectrumHueSpan       = 270 // degrees: red (low) through violet (high), not back to red
+	spectrumHueSpan       = 270       // degrees: red (low) through violet (high), not back to red
 )
 
 // Palette is a colour mode with its settings. The zero value is ModeNote.
