@@ -1,0 +1,124 @@
+package audio
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// BenchmarkOpusDecodeCELTStereo128k decodes 20 ms CELT fullband stereo 128 kbit/s packets
+// (the fixture), to stereo and to mono output.
+func BenchmarkOpusDecodeCELTStereo128k(b *testing.B) {
+	pkts, _ := readOpusPackets(b, "celt_fb_stereo_128k.opus")
+	for _, ch := range []int{2, 1} {
+		name := map[int]string{1: "mono-out", 2: "stereo-out"}[ch]
+		b.Run(name, func(b *testing.B) {
+			dec, err := NewDecoder(MimeTypeOpus, ch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pcm := make([]float32, MaxPacketSamples*ch)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := dec.Decode(pkts[i%len(pkts)], pcm); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/20e6*100, "%core/stream")
+		})
+	}
+}
+
+func BenchmarkG722Decode20ms(b *testing.B) {
+	dec, _ := NewDecoder(MimeTypeG722, 1)
+	payload := make([]byte, 160)
+	for i := range payload {
+		payload[i] = byte(i * 91)
+	}
+	pcm := make([]float32, MaxPacketSamples)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dec.Decode(payload, pcm); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkJitterPushPop(b *testing.B) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	payload := make([]byte, 320)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		now := t0.Add(time.Duration(i) * 20 * time.Millisecond)
+		j.Push(uint16(i), uint32(i*960), payload, now)
+		for {
+			if _, ok := j.Pop(now); !ok {
+				break
+			}
+		}
+		i++
+	}
+}
+
+// BenchmarkMixer4x800 mixes 4 musicians for one 60 fps tick (800 samples).
+func BenchmarkMixer4x800(b *testing.B) {
+	m := NewMixer(800)
+	inputs := make([]MixInput, 4)
+	for i := range inputs {
+		pcm := make([]float32, 800)
+		for k := range pcm {
+			pcm[k] = float32(k%100) / 100
+		}
+		inputs[i] = MixInput{PCM: pcm, Gain: 0.5}
+	}
+	dst := make([]float32, 800)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Mix(dst, inputs)
+	}
+}
+
+// BenchmarkStream4Musicians is the whole per-musician path for 4 musicians sending Opus
+// 128 kbit/s stereo: per op, each of 4 streams takes one 20 ms RTP packet (jitter buffer,
+// decode) and the loop drains it and mixes. %core is the share of one core this costs.
+func BenchmarkStream4Musicians(b *testing.B) {
+	payloads, _ := readOpusPackets(b, "celt_fb_stereo_128k.opus")
+	clock := newFakeClock(t0)
+	streams := make([]*Stream, 4)
+	for i := range streams {
+		s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		streams[i] = s
+	}
+	m := NewMixer(960)
+	bufs := make([][]float32, 4)
+	inputs := make([]MixInput, 4)
+	for i := range bufs {
+		bufs[i] = make([]float32, 960)
+	}
+	mixed := make([]float32, 960)
+	var pkt rtp.Packet
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+		for k, s := range streams {
+			pkt.SSRC = uint32(k)
+			pkt.SequenceNumber = uint16(i)
+			pkt.Timestamp = uint32(i * 960)
+			pkt.Payload = payloads[(i+k*7)%len(payloads)]
+			s.WriteRTP(&pkt)
+			n := s.ReadPCM(bufs[k])
+			inputs[k] = MixInput{PCM: bufs[k][:n], Gain: 1}
+		}
+		m.Mix(mixed, inputs)
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/20e6*100, "%core")
+}

@@ -1,0 +1,307 @@
+package audio
+
+import (
+	"time"
+)
+
+// Jitter buffer defaults.
+const (
+	DefaultJitterSlots    = 32                    // packets; 640 ms of 20 ms packets, far above the 60 ms cap
+	DefaultMaxDelay       = 60 * time.Millisecond // upper bound of the adaptive target delay
+	MaxPayloadSize        = 1500                  // bytes per RTP payload slot (an Ethernet MTU)
+	jitterDelayMultiplier = 3                     // target delay = 3 × RFC 3550 jitter, clamped
+	maxDropout            = 3000                  // RFC 3550 A.1: larger forward jumps need confirmation
+	maxMisorder           = 100                   // RFC 3550 A.1: larger backward jumps need confirmation
+	timingDiscontinuity   = time.Second           // a transit change this large is a sender clock jump, not jitter
+)
+
+// JitterConfig configures a JitterBuffer. Zero fields take the defaults above.
+type JitterConfig struct {
+	ClockRate uint32        // RTP timestamp clock in Hz (48000 for Opus, 8000 for G.722 and G.711); required
+	Slots     int           // capacity in packets, rounded up to a power of two (max 1024); fixed, never grows
+	MinDelay  time.Duration // lower bound of the adaptive target delay (default 0)
+	MaxDelay  time.Duration // upper bound of the adaptive target delay (default 60 ms)
+}
+
+// PushResult says what the jitter buffer did with a packet.
+type PushResult int
+
+const (
+	PushUnknown   PushResult = iota
+	PushAccepted             // stored for release in sequence order
+	PushLate                 // its sequence number was already released (or declared lost): dropped
+	PushDuplicate            // the same sequence number is already buffered: dropped
+	PushTooLarge             // payload larger than MaxPayloadSize: dropped
+	PushProbation            // a huge sequence jump, dropped until the next packet confirms it
+	PushResync               // the stream restarted (confirmed jump): buffer flushed, packet stored
+)
+
+func (r PushResult) String() string {
+	switch r {
+	case PushAccepted:
+		return "accepted"
+	case PushLate:
+		return "late"
+	case PushDuplicate:
+		return "duplicate"
+	case PushTooLarge:
+		return "too large"
+	case PushProbation:
+		return "probation"
+	case PushResync:
+		return "resync"
+	}
+	return "unknown"
+}
+
+// Release is one step of the buffer's output, in sequence order: Lost packets are missing
+// immediately before Payload (conceal them, using Payload's in-band FEC for the last one),
+// then Payload is the next packet to decode. Payload aliases the buffer's slot and is valid
+// until the next Push or Pop.
+type Release struct {
+	Lost      int
+	Payload   []byte
+	Seq       uint16
+	Timestamp uint32
+}
+
+// JitterStats are the buffer's counters since construction.
+type JitterStats struct {
+	Late, Duplicates, TooLarge, Probation uint64 // packets dropped, by reason
+	Overflowed                            uint64 // buffered packets dropped because a packet arrived beyond the window
+	Lost                                  uint64 // sequence numbers never received before their turn
+	Resyncs                               uint64 // confirmed sequence restarts
+	Jitter                                time.Duration
+	TargetDelay                           time.Duration
+	Buffered                              int
+}
+
+type jitterSlot struct {
+	used    bool
+	seq     uint16
+	ts      uint32
+	media   time.Duration // RTP timestamp on the unwrapped media timeline, relative to the first packet
+	arrival time.Time
+	n       int
+}
+
+// JitterBuffer reorders one RTP stream by sequence number (with wraparound) and releases
+// packets when their playout time arrives: the time the packet would arrive with the
+// smallest observed network delay, plus a target delay of 3 × the RFC 3550 interarrival
+// jitter, clamped to [MinDelay, MaxDelay]. A gap is declared lost when the packet after it
+// is due. Capacity is fixed; payloads are copied into preallocated slots (an RTP payload
+// aliases the read buffer). Time is passed in. It is not safe for concurrent use.
+type JitterBuffer struct {
+	cfg     JitterConfig
+	slots   []jitterSlot
+	payload []byte // Slots × MaxPayloadSize
+
+	started  bool
+	next     uint16 // next sequence number to release
+	buffered int
+	pendLost int // packets skipped by a window overflow, reported with the next release
+	badSeq   uint16
+	haveBad  bool
+
+	// Timing: media timeline unwrapping and delay estimation.
+	timing      bool
+	epoch       time.Time     // arrival time of the first packet
+	lastTS      uint32        // last RTP timestamp seen
+	lastMedia   time.Duration // its unwrapped media time
+	lastTransit time.Duration
+	base        time.Duration // smallest recent transit (arrival - media time)
+	jitter      float64       // RFC 3550 J, in seconds
+
+	stats JitterStats
+}
+
+// NewJitterBuffer allocates all slots up front.
+func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
+	if cfg.ClockRate == 0 {
+		cfg.ClockRate = SampleRate
+	}
+	if cfg.Slots <= 0 {
+		cfg.Slots = DefaultJitterSlots
+	}
+	// A power of two divides 2^16, so seq % Slots stays collision-free across wraparound.
+	slots := 2
+	for slots < min(cfg.Slots, 1024) {
+		slots <<= 1
+	}
+	cfg.Slots = slots
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = DefaultMaxDelay
+	}
+	cfg.MinDelay = min(max(cfg.MinDelay, 0), cfg.MaxDelay)
+	return &JitterBuffer{
+		cfg:     cfg,
+		slots:   make([]jitterSlot, cfg.Slots),
+		payload: make([]byte, cfg.Slots*MaxPayloadSize),
+	}
+}
+
+func (j *JitterBuffer) slot(seq uint16) (*jitterSlot, []byte) {
+	i := int(seq) % len(j.slots)
+	return &j.slots[i], j.payload[i*MaxPayloadSize : (i+1)*MaxPayloadSize]
+}
+
+// Push offers a packet that arrived at now.
+func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time) PushResult {
+	if len(payload) > MaxPayloadSize {
+		j.stats.TooLarge++
+		return PushTooLarge
+	}
+	result := PushAccepted
+	if !j.started {
+		j.started = true
+		j.next = seq
+	}
+	// d is the distance ahead of the next release, modulo 2^16 (wraparound-safe).
+	if d := int(seq - j.next); d > maxDropout && d < 65536-maxMisorder {
+		// A huge jump either way: RFC 3550 A.1 probation. Accept it only if the next
+		// packet continues from it (a sender restart); otherwise it was garbage.
+		if j.haveBad && seq == j.badSeq {
+			j.resync(seq)
+			result = PushResync
+		} else {
+			j.badSeq, j.haveBad = seq+1, true
+			j.stats.Probation++
+			return PushProbation
+		}
+	} else if d > maxDropout { // up to maxMisorder behind: already released or declared lost
+		j.haveBad = false
+		j.stats.Late++
+		return PushLate
+	}
+	j.haveBad = false
+	if d := int(seq - j.next); d >= len(j.slots) {
+		// Beyond the window (a loss burst longer than the buffer): everything buffered
+		// is older than anything still useful. Drop it and count the gap as lost.
+		j.stats.Overflowed += uint64(j.buffered)
+		j.pendLost += d - j.buffered
+		j.clearSlots()
+		j.next = seq
+	}
+	s, buf := j.slot(seq)
+	if s.used {
+		j.stats.Duplicates++
+		return PushDuplicate
+	}
+	media := j.observe(ts, now)
+	*s = jitterSlot{used: true, seq: seq, ts: ts, media: media, arrival: now, n: copy(buf, payload)}
+	j.buffered++
+	return result
+}
+
+// observe unwraps ts onto the media timeline and updates the delay estimators.
+func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
+	rate := time.Duration(j.cfg.ClockRate)
+	if !j.timing {
+		j.timing = true
+		j.epoch, j.lastTS, j.lastMedia = now, ts, 0
+		j.base, j.lastTransit = 0, 0
+		return 0
+	}
+	media := j.lastMedia + time.Duration(int32(ts-j.lastTS))*time.Second/rate
+	j.lastTS, j.lastMedia = ts, media
+	transit := now.Sub(j.epoch) - media
+	d := transit - j.lastTransit
+	j.lastTransit = transit
+	if d > timingDiscontinuity || d < -timingDiscontinuity {
+		// The sender's clock jumped (or the timestamps are garbage): start the delay
+		// estimate afresh instead of reading the jump as jitter.
+		j.base = transit
+		return media
+	}
+	if d < 0 {
+		d = -d
+	}
+	j.jitter += (d.Seconds() - j.jitter) / 16
+	if transit < j.base {
+		j.base = transit
+	} else {
+		// Creep up slowly so sender/receiver clock drift and route changes are followed.
+		j.base += (transit - j.base) / 512
+	}
+	return media
+}
+
+// TargetDelay is the current adaptive playout delay.
+func (j *JitterBuffer) TargetDelay() time.Duration {
+	t := time.Duration(jitterDelayMultiplier * j.jitter * float64(time.Second))
+	return min(max(t, j.cfg.MinDelay), j.cfg.MaxDelay)
+}
+
+func (j *JitterBuffer) deadline(s *jitterSlot) time.Time {
+	d := j.epoch.Add(s.media + j.base + j.TargetDelay())
+	if latest := s.arrival.Add(j.cfg.MaxDelay); d.After(latest) {
+		return latest
+	}
+	return d
+}
+
+// Pop releases the next packet if it is due at now. Call it until it returns false.
+func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
+	if j.buffered == 0 {
+		return Release{}, false
+	}
+	// Find the first buffered packet at or after next.
+	lost := 0
+	seq := j.next
+	s, buf := j.slot(seq)
+	for !s.used || s.seq != seq {
+		lost++
+		seq++
+		if lost >= len(j.slots) { // unreachable while buffered > 0; guards against a bug looping forever
+			j.clearSlots()
+			return Release{}, false
+		}
+		s, buf = j.slot(seq)
+	}
+	if now.Before(j.deadline(s)) {
+		return Release{}, false
+	}
+	s.used = false
+	j.buffered--
+	j.next = seq + 1
+	lost += j.pendLost
+	j.pendLost = 0
+	j.stats.Lost += uint64(lost)
+	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts}, true
+}
+
+func (j *JitterBuffer) clearSlots() {
+	for i := range j.slots {
+		j.slots[i].used = false
+	}
+	j.buffered = 0
+}
+
+// resync restarts sequence and timing tracking at seq, dropping anything buffered.
+func (j *JitterBuffer) resync(seq uint16) {
+	j.stats.Overflowed += uint64(j.buffered)
+	j.clearSlots()
+	j.next = seq
+	j.pendLost = 0
+	j.timing = false
+	j.haveBad = false
+	j.stats.Resyncs++
+}
+
+// Reset forgets the stream entirely (new SSRC): the next packet starts it afresh.
+func (j *JitterBuffer) Reset() {
+	j.stats.Overflowed += uint64(j.buffered)
+	j.clearSlots()
+	j.started, j.timing, j.haveBad = false, false, false
+	j.pendLost = 0
+	j.jitter = 0
+}
+
+// Stats returns the counters and current estimates.
+func (j *JitterBuffer) Stats() JitterStats {
+	st := j.stats
+	st.Jitter = time.Duration(j.jitter * float64(time.Second))
+	st.TargetDelay = j.TargetDelay()
+	st.Buffered = j.buffered
+	return st
+}

@@ -1,0 +1,268 @@
+package audio
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+
+const ms = time.Millisecond
+
+// popAll drains every release due at now.
+func popAll(j *JitterBuffer, now time.Time) []Release {
+	var out []Release
+	for {
+		r, ok := j.Pop(now)
+		if !ok {
+			return out
+		}
+		r.Payload = append([]byte(nil), r.Payload...)
+		out = append(out, r)
+	}
+}
+
+func TestJitterInOrderReleasesImmediately(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	for i := range 100 {
+		now := t0.Add(time.Duration(i) * 20 * ms)
+		seq := uint16(65500 + i) // crosses the 16-bit wrap
+		if r := j.Push(seq, uint32(i*960), []byte{byte(i)}, now); r != PushAccepted {
+			t.Fatalf("packet %d: %v", i, r)
+		}
+		rel := popAll(j, now)
+		if len(rel) != 1 || rel[0].Seq != seq || rel[0].Lost != 0 || rel[0].Payload[0] != byte(i) {
+			t.Fatalf("packet %d: releases %+v", i, rel)
+		}
+	}
+	if st := j.Stats(); st.TargetDelay != 0 || st.Lost != 0 || st.Late != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// feedJittery pushes n packets whose arrival alternates between on time and `late` late,
+// popping as it goes, and returns the next sequence number and arrival base.
+func feedJittery(t *testing.T, j *JitterBuffer, n int, late time.Duration) {
+	t.Helper()
+	for i := range n {
+		now := t0.Add(time.Duration(i)*20*ms + time.Duration(i%2)*late)
+		j.Push(uint16(i), uint32(i*960), []byte{byte(i)}, now)
+		popAll(j, now)
+	}
+	popAll(j, t0.Add(time.Hour))
+}
+
+func TestJitterTargetAdaptsAndIsCapped(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	feedJittery(t, j, 200, 4*ms)
+	st := j.Stats()
+	if st.Jitter < 2*ms || st.Jitter > 6*ms {
+		t.Fatalf("jitter estimate %v for ±4 ms alternation", st.Jitter)
+	}
+	if st.TargetDelay < 6*ms || st.TargetDelay > 18*ms {
+		t.Fatalf("target %v for jitter %v", st.TargetDelay, st.Jitter)
+	}
+	j2 := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	feedJittery(t, j2, 200, 200*ms)
+	if st := j2.Stats(); st.TargetDelay != DefaultMaxDelay {
+		t.Fatalf("target %v with 200 ms jitter, want the 60 ms cap", st.TargetDelay)
+	}
+}
+
+func TestJitterReordersWithinTarget(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	feedJittery(t, j, 100, 4*ms) // target ≈ 10 ms
+	target := j.TargetDelay()
+	if target < 5*ms {
+		t.Fatalf("target %v too small for the test", target)
+	}
+	// Packets 100..104 on the same timeline; 102 arrives 5 ms after 103 (3 ms late).
+	at := func(seq int, late time.Duration) time.Time { return t0.Add(time.Duration(seq)*20*ms + late) }
+	var got []uint16
+	push := func(seq int, now time.Time) {
+		if r := j.Push(uint16(seq), uint32(seq*960), []byte{byte(seq)}, now); r != PushAccepted {
+			t.Fatalf("push %d: %v", seq, r)
+		}
+		for _, r := range popAll(j, now) {
+			if r.Lost != 0 {
+				t.Fatalf("seq %d declared %d lost", r.Seq, r.Lost)
+			}
+			got = append(got, r.Seq)
+		}
+	}
+	push(100, at(100, 0))
+	push(101, at(101, 0))
+	push(103, at(103, 0))
+	push(102, at(103, 3*ms))
+	push(104, at(104, 0))
+	for _, r := range popAll(j, at(104, time.Second)) {
+		got = append(got, r.Seq)
+	}
+	want := []uint16{100, 101, 102, 103, 104}
+	if len(got) != len(want) {
+		t.Fatalf("released %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("released %v, want %v", got, want)
+		}
+	}
+}
+
+func TestJitterGapIsDeclaredLostWhenNextIsDue(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	j.Push(10, 0, []byte{1}, t0)
+	popAll(j, t0)
+	// 11 and 12 never arrive; 13 arrives on time.
+	now := t0.Add(60 * ms)
+	j.Push(13, 3*960, []byte{13}, now)
+	rel := popAll(j, now)
+	if len(rel) != 1 || rel[0].Lost != 2 || rel[0].Seq != 13 {
+		t.Fatalf("releases %+v, want seq 13 after 2 lost", rel)
+	}
+	// 11 arriving now is late.
+	if r := j.Push(11, 960, []byte{11}, now); r != PushLate {
+		t.Fatalf("straggler: %v", r)
+	}
+	if st := j.Stats(); st.Lost != 2 || st.Late != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestJitterDuplicates(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	j.Push(1, 0, []byte{1}, t0)
+	popAll(j, t0)
+	// Seq 3 arrives early (held: 2 is missing and 3 not yet due), then again.
+	early := t0.Add(20 * ms)
+	if r := j.Push(3, 2*960, []byte{3}, early); r != PushAccepted {
+		t.Fatal(r)
+	}
+	if r := j.Push(3, 2*960, []byte{3}, early); r != PushDuplicate {
+		t.Fatalf("second copy: %v", r)
+	}
+	if r := j.Push(1, 0, []byte{1}, early); r != PushLate {
+		t.Fatalf("copy of released packet: %v", r)
+	}
+	if st := j.Stats(); st.Duplicates != 1 || st.Late != 1 || st.Buffered != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestJitterHugeJumpNeedsConfirmation(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	now := t0
+	for i := range 5 {
+		j.Push(uint16(i), uint32(i*960), []byte{1}, now)
+		popAll(j, now)
+		now = now.Add(20 * ms)
+	}
+	// One stray packet far away is dropped, the stream continues.
+	if r := j.Push(40000, 123, []byte{9}, now); r != PushProbation {
+		t.Fatalf("stray jump: %v", r)
+	}
+	if r := j.Push(5, 5*960, []byte{5}, now); r != PushAccepted {
+		t.Fatalf("continuation: %v", r)
+	}
+	if rel := popAll(j, now); len(rel) != 1 || rel[0].Seq != 5 || rel[0].Lost != 0 {
+		t.Fatalf("releases %+v", rel)
+	}
+	// A sender restart: two consecutive packets far away resync the buffer.
+	now = now.Add(20 * ms)
+	j.Push(30000, 9_000_000, []byte{1}, now)
+	if r := j.Push(30001, 9_000_960, []byte{2}, now); r != PushResync {
+		t.Fatalf("restart: %v", r)
+	}
+	if rel := popAll(j, now); len(rel) != 1 || rel[0].Seq != 30001 || rel[0].Lost != 0 {
+		t.Fatalf("releases after resync %+v", rel)
+	}
+	if st := j.Stats(); st.Resyncs != 1 || st.Probation != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestJitterOverflowCountsGap(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000, Slots: 16})
+	j.Push(0, 0, []byte{0}, t0)
+	popAll(j, t0)
+	now := t0.Add(2 * time.Second)
+	if r := j.Push(100, 100*960, []byte{100}, now); r != PushAccepted {
+		t.Fatal(r)
+	}
+	rel := popAll(j, now)
+	if len(rel) != 1 || rel[0].Seq != 100 || rel[0].Lost != 99 {
+		t.Fatalf("releases %+v, want seq 100 after 99 lost", rel)
+	}
+}
+
+// TestJitterGarbageStorm pushes random sequence numbers, timestamps, payload sizes and
+// arrival times (including time going backwards): no panic, never more than Slots held,
+// nothing held longer than MaxDelay, and no allocation.
+func TestJitterGarbageStorm(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000, Slots: 32})
+	rng := rand.New(rand.NewPCG(1, 1))
+	payload := make([]byte, 2000)
+	now := t0
+	seq, ts := uint16(0), uint32(0)
+	allocs := testing.AllocsPerRun(20000, func() {
+		switch rng.IntN(6) {
+		case 0:
+			seq = uint16(rng.Uint32())
+		case 1:
+			ts = rng.Uint32()
+		case 2:
+			seq -= uint16(rng.IntN(50))
+		default:
+			seq++
+			ts += 960
+		}
+		now = now.Add(time.Duration(rng.IntN(60)-10) * ms)
+		j.Push(seq, ts, payload[:rng.IntN(len(payload))], now)
+		for {
+			r, ok := j.Pop(now)
+			if !ok {
+				break
+			}
+			if r.Lost < 0 || len(r.Payload) > MaxPayloadSize {
+				t.Fatalf("bad release %+v", r)
+			}
+		}
+		if j.buffered > len(j.slots) || j.buffered < 0 {
+			t.Fatalf("%d buffered in %d slots", j.buffered, len(j.slots))
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocs per push/pop", allocs)
+	}
+	// Whatever is left is due within MaxDelay of now (arrival times may lie ahead of now
+	// when the clock went backwards, so give it one more MaxDelay plus the largest step).
+	popAll(j, now.Add(DefaultMaxDelay+time.Hour))
+	if st := j.Stats(); st.Buffered != 0 || st.TargetDelay > DefaultMaxDelay {
+		t.Fatalf("after storm: %+v", st)
+	}
+	t.Logf("storm stats: %+v", j.Stats())
+}
+
+func TestJitterNeverHoldsBeyondMaxDelay(t *testing.T) {
+	// Timestamps far in the future (garbage or a sender clock jump) must not park a packet.
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	j.Push(0, 0, []byte{0}, t0)
+	popAll(j, t0)
+	now := t0.Add(20 * ms)
+	j.Push(1, 48000*3600, []byte{1}, now)
+	if rel := popAll(j, now.Add(DefaultMaxDelay)); len(rel) != 1 {
+		t.Fatalf("packet with a far-future timestamp still held after MaxDelay: %+v", rel)
+	}
+}
+
+func TestPushResultString(t *testing.T) {
+	for r := PushUnknown; r <= PushResync; r++ {
+		if r.String() == "" {
+			t.Fatalf("%d has no name", r)
+		}
+	}
+	if PushResult(99).String() != "unknown" {
+		t.Fatal("out of range")
+	}
+}

@@ -1,0 +1,301 @@
+package audio
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Stream defaults.
+const (
+	DefaultRingSamples  = SampleRate / 5 // 200 ms of mono PCM per musician
+	DefaultMaxConceal   = 100 * time.Millisecond
+	maxConsecutiveFails = 5 // like livekit's opus decoder: after 5 bad packets in a row, reset
+)
+
+// StreamConfig configures a Stream. Zero fields take defaults.
+type StreamConfig struct {
+	Codec       string           // MIME type, e.g. "audio/opus" (required)
+	ClockRate   uint32           // RTP clock in Hz; default 48000 for Opus, 8000 for G.722/PCMU/PCMA
+	MinDelay    time.Duration    // jitter buffer target delay lower bound (default 0)
+	MaxDelay    time.Duration    // jitter buffer target delay upper bound (default 60 ms)
+	RingSamples int              // mono 48 kHz samples kept for the loop (default 9600 = 200 ms); oldest dropped
+	MaxConceal  time.Duration    // longest gap filled by concealment; beyond it lost audio is skipped (default 100 ms)
+	Now         func() time.Time // clock (default time.Now)
+}
+
+// StreamStats are one musician's audio counters.
+type StreamStats struct {
+	Packets       uint64        // RTP packets with a payload
+	Padding       uint64        // padding-only / empty RTP packets skipped
+	Late          uint64        // dropped: arrived after their turn
+	Duplicates    uint64        // dropped: already buffered
+	Dropped       uint64        // dropped: too large, probation, buffer overflow
+	Lost          uint64        // sequence numbers that never arrived
+	Concealed     uint64        // packets synthesised by PLC (lost or undecodable)
+	FECRecovered  uint64        // lost packets rebuilt from the next packet's in-band FEC
+	DecodeErrors  uint64        // payloads the decoder rejected
+	Resyncs       uint64        // sequence restarts and SSRC changes
+	RingDropped   uint64        // samples dropped because the loop did not drain the ring in time
+	Jitter        time.Duration // RFC 3550 interarrival jitter estimate
+	TargetDelay   time.Duration // current jitter buffer playout delay
+	Level         float32       // RMS of the most recent decoded packet, 0..1
+	LastAudio     time.Time     // when audio was last decoded (zero if never)
+	Decoder       string        // pipeline description
+	BufferedAudio int           // samples waiting in the ring
+}
+
+// Stream is one musician's audio path: it takes RTP packets from the peer's read goroutine
+// (WriteRTP) and hands mono 48 kHz PCM to the 60 fps loop (ReadPCM). See the package
+// comment for which goroutine decodes. All methods are safe for concurrent use.
+type Stream struct {
+	// Constant after construction.
+	codec      string
+	now        func() time.Time
+	maxConceal int // samples
+
+	lastAudio atomic.Int64 // unix ns of the last decoded audio; read lock-free by the loop's mode logic
+
+	// The mutex protects the following elements.
+	mu         sync.Mutex
+	jb         *JitterBuffer
+	dec        Decoder
+	pcm        []float32 // decoder output, MaxPacketSamples
+	ring       []float32
+	ringStart  int
+	ringLen    int
+	ssrc       uint32
+	haveSSRC   bool
+	lastFrame  int // samples per packet of the last good decode (concealment length)
+	fails      int // consecutive decode failures
+	level      float32
+	packets    uint64
+	padding    uint64
+	concealed  uint64
+	fec        uint64
+	decodeErrs uint64
+	ssrcResets uint64
+	ringDrops  uint64
+}
+
+// NewStream builds the pipeline for one codec. Opus is decoded straight to mono (libopus
+// downmixes stereo packets in the decoder), since analysis is per musician and mono.
+func NewStream(cfg StreamConfig) (*Stream, error) {
+	dec, err := NewDecoder(cfg.Codec, 1)
+	if err != nil {
+		return nil, fmt.Errorf("new audio stream: %w", err)
+	}
+	if cfg.ClockRate == 0 {
+		cfg.ClockRate = 8000
+		if strings.EqualFold(cfg.Codec, MimeTypeOpus) {
+			cfg.ClockRate = SampleRate
+		}
+	}
+	if cfg.RingSamples <= 0 {
+		cfg.RingSamples = DefaultRingSamples
+	}
+	if cfg.MaxConceal <= 0 {
+		cfg.MaxConceal = DefaultMaxConceal
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Stream{
+		codec:      cfg.Codec,
+		now:        cfg.Now,
+		maxConceal: int(cfg.MaxConceal * SampleRate / time.Second),
+		jb:         NewJitterBuffer(JitterConfig{ClockRate: cfg.ClockRate, MinDelay: cfg.MinDelay, MaxDelay: cfg.MaxDelay}),
+		dec:        dec,
+		pcm:        make([]float32, MaxPacketSamples),
+		ring:       make([]float32, cfg.RingSamples),
+		lastFrame:  SampleRate / 50,
+	}, nil
+}
+
+// String describes the pipeline, e.g. "RTP -> jitter(0-60ms) -> OPUS(decode 1ch 48kHz) -> ring(9600)".
+func (s *Stream) String() string {
+	return fmt.Sprintf("RTP -> jitter(%v-%v) -> %s -> ring(%d)", s.jb.cfg.MinDelay, s.jb.cfg.MaxDelay, s.dec, len(s.ring))
+}
+
+// WriteRTP takes one received packet. The packet (and its payload, which aliases the
+// read buffer) is not retained: the payload is copied into the jitter buffer.
+func (s *Stream) WriteRTP(pkt *rtp.Packet) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(pkt.Payload) == 0 {
+		// Chrome sends padding-only packets for transport-wide congestion control probing.
+		s.padding++
+		return
+	}
+	s.packets++
+	if !s.haveSSRC || pkt.SSRC != s.ssrc {
+		if s.haveSSRC {
+			// A new source (the sender restarted its track): start from scratch.
+			s.jb.Reset()
+			s.dec.Reset()
+			s.ssrcResets++
+		}
+		s.ssrc, s.haveSSRC = pkt.SSRC, true
+	}
+	if s.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now) == PushResync {
+		s.dec.Reset()
+	}
+	s.releaseLocked(now)
+}
+
+// ReadPCM decodes whatever became due and moves up to len(dst) mono 48 kHz samples,
+// oldest first, into dst. It returns how many it wrote (fewer than len(dst) when less
+// audio has arrived). It never blocks on the network.
+func (s *Stream) ReadPCM(dst []float32) int {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked(now)
+	n := min(len(dst), s.ringLen)
+	first := min(n, len(s.ring)-s.ringStart)
+	copy(dst, s.ring[s.ringStart:s.ringStart+first])
+	copy(dst[first:n], s.ring[:n-first])
+	s.ringStart = (s.ringStart + n) % len(s.ring)
+	s.ringLen -= n
+	return n
+}
+
+// LastAudioArrival is when audio was last decoded (zero time if never). Lock-free.
+func (s *Stream) LastAudioArrival() time.Time {
+	ns := s.lastAudio.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Stream) Stats() StreamStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	js := s.jb.Stats()
+	return StreamStats{
+		Packets:       s.packets,
+		Padding:       s.padding,
+		Late:          js.Late,
+		Duplicates:    js.Duplicates,
+		Dropped:       js.TooLarge + js.Probation + js.Overflowed,
+		Lost:          js.Lost,
+		Concealed:     s.concealed,
+		FECRecovered:  s.fec,
+		DecodeErrors:  s.decodeErrs,
+		Resyncs:       js.Resyncs + s.ssrcResets,
+		RingDropped:   s.ringDrops,
+		Jitter:        js.Jitter,
+		TargetDelay:   js.TargetDelay,
+		Level:         s.level,
+		LastAudio:     s.LastAudioArrival(),
+		Decoder:       s.dec.String(),
+		BufferedAudio: s.ringLen,
+	}
+}
+
+func (s *Stream) releaseLocked(now time.Time) {
+	for {
+		r, ok := s.jb.Pop(now)
+		if !ok {
+			return
+		}
+		if r.Lost > 0 {
+			s.concealLocked(r.Lost, r.Payload)
+		}
+		s.decodeLocked(r.Payload, now)
+	}
+}
+
+// concealLocked fills up to MaxConceal of a gap of lost packets: PLC for all but the last,
+// and the next packet's in-band FEC for the last one. Longer gaps are skipped, since
+// inventing more than ~100 ms of sound is worse for the lights than a short silence.
+func (s *Stream) concealLocked(lost int, next []byte) {
+	frame := s.lastFrame
+	n := min(lost, max(1, s.maxConceal/frame))
+	for i := range n {
+		var got int
+		var err error
+		if i == n-1 && n == lost {
+			var used bool
+			got, used, err = s.dec.DecodeFEC(next, s.pcm, frame)
+			if used {
+				s.fec++
+			} else {
+				s.concealed++
+			}
+		} else {
+			got, err = s.dec.Conceal(s.pcm, frame)
+			s.concealed++
+		}
+		if err != nil {
+			// The next packet is malformed; decodeLocked will count it. Conceal plainly.
+			if got, err = s.dec.Conceal(s.pcm, frame); err != nil {
+				return
+			}
+		}
+		s.pushLocked(s.pcm[:got])
+	}
+}
+
+func (s *Stream) decodeLocked(payload []byte, now time.Time) {
+	n, err := s.dec.Decode(payload, s.pcm)
+	if err != nil {
+		s.decodeErrs++
+		s.fails++
+		if s.fails >= maxConsecutiveFails {
+			// A run of garbage: the decoder state is suspect. Start clean and stay
+			// silent until a packet decodes.
+			if s.fails == maxConsecutiveFails {
+				s.dec.Reset()
+			}
+			return
+		}
+		// Treat an undecodable packet as lost, so the timeline stays continuous.
+		if n, err = s.dec.Conceal(s.pcm, s.lastFrame); err == nil {
+			s.concealed++
+			s.pushLocked(s.pcm[:n])
+		}
+		return
+	}
+	s.fails = 0
+	s.lastFrame = n
+	s.level = rms(s.pcm[:n])
+	s.lastAudio.Store(now.UnixNano())
+	s.pushLocked(s.pcm[:n])
+}
+
+// pushLocked appends to the ring, dropping the oldest samples when it is full.
+func (s *Stream) pushLocked(pcm []float32) {
+	if len(pcm) > len(s.ring) {
+		s.ringDrops += uint64(len(pcm) - len(s.ring))
+		pcm = pcm[len(pcm)-len(s.ring):]
+	}
+	if over := s.ringLen + len(pcm) - len(s.ring); over > 0 {
+		s.ringStart = (s.ringStart + over) % len(s.ring)
+		s.ringLen -= over
+		s.ringDrops += uint64(over)
+	}
+	end := (s.ringStart + s.ringLen) % len(s.ring)
+	k := copy(s.ring[end:], pcm)
+	copy(s.ring, pcm[k:])
+	s.ringLen += len(pcm)
+}
+
+func rms(pcm []float32) float32 {
+	if len(pcm) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range pcm {
+		sum += float64(v) * float64(v)
+	}
+	return float32(math.Sqrt(sum / float64(len(pcm))))
+}
