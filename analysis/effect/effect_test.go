@@ -1,6 +1,7 @@
 package effect
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -295,6 +296,52 @@ func TestSpectrumBarsFollowBands(t *testing.T) {
 	highHue, _ := color.HueOf(pixel(frame, 150))
 	if !(lowHue < highHue) {
 		t.Errorf("band hues low %v high %v", lowHue, highHue)
+	}
+}
+
+func TestSpectrumOnFewerLEDsThanBands(t *testing.T) {
+	cfg := linear()
+	cfg.Effect, cfg.Attack = EffectSpectrum, -1
+	r := newRenderer(t, cfg, Strip{LEDs: 4}) // 4 bands per LED
+	f := &analysis.Features{Level: 0.5}
+	f.Bands[5] = 0.6 // only LED 1 (bands 4–7) should light, at the band's level
+	frame := render(t, r, local(t0, Source{Features: f}))
+	for i := range 4 {
+		v := float64(max(frame[3*i], frame[3*i+1], frame[3*i+2]))
+		want := 0.0
+		if i == 1 {
+			want = float64(f.Bands[5]) * 255
+		}
+		if math.Abs(v-want) > 1 {
+			t.Errorf("LED %d value %v, want %.1f", i, v, want)
+		}
+	}
+}
+
+func TestLEDUpdatePayloadToFrame(t *testing.T) {
+	// A host's led-update colours, as they arrive in the payload, parsed and
+	// shown on a 300-LED strip: two entries make two halves.
+	payload := []byte(`{"colors":["#ff0000",{"r":0,"g":0,"b":255}],"seq":7}`)
+	var msg struct {
+		Colors json.RawMessage `json:"colors"`
+	}
+	if err := json.Unmarshal(payload, &msg); err != nil {
+		t.Fatal(err)
+	}
+	colors, err := color.ParseColors(msg.Colors, make([]color.RGB, 0, color.MaxColors))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRenderer(t, linear(), Strip{LEDs: 300})
+	frame := render(t, r, Input{Now: t0, Look: LookBroadcast, Playing: true, Broadcast: colors})
+	for i := range 300 {
+		want := [3]byte{255, 0, 0}
+		if i >= 150 {
+			want = [3]byte{0, 0, 255}
+		}
+		if got := [3]byte(frame[3*i : 3*i+3]); got != want {
+			t.Fatalf("LED %d = %v, want %v", i, got, want)
+		}
 	}
 }
 

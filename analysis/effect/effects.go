@@ -211,15 +211,25 @@ func (r *Renderer) drawSpectra() {
 			colors[b] = r.palette.Freq(st.musician, r.bandHz[b])
 		}
 		for i := range r.logical {
-			x := (float32(i) + 0.5) / seg // band coordinate of the LED's centre
-			b := min(int(x), nb-1)
-			v := st.bands[b]
-			a := v
+			var b int
+			var a float32
 			if seg >= 1 {
+				x := (float32(i) + 0.5) / seg // band coordinate of the LED's centre
+				b = min(int(x), nb-1)
 				// The bar grows from the band's first LED; its top LED is lit by
 				// the fraction of it the bar covers (no stepping as it moves).
 				pos := (x - float32(b)) * seg // LED centre within the band, in LEDs
-				a = color.Clamp01(v*seg - pos + 0.5)
+				a = color.Clamp01(st.bands[b]*seg - pos + 0.5)
+			} else {
+				// Fewer LEDs than bands: each LED shows the strongest band it covers.
+				first, last := int(float32(i)/seg), min(int(float32(i+1)/seg), nb)
+				b = first
+				for k := first; k < last; k++ {
+					if st.bands[k] > st.bands[b] {
+						b = k
+					}
+				}
+				a = st.bands[b]
 			}
 			if a > 0 {
 				r.over(i, colors[b], a)
