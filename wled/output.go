@@ -1,0 +1,309 @@
+package wled
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMinInterval is the shortest time between two frames to one device: WLED redraws
+// realtime input at most every 15 ms, so faster sending only wastes air time.
+const DefaultMinInterval = time.Second / 60
+
+// ErrAlreadyRun indicates a second call to Output.Run.
+var ErrAlreadyRun = errors.New("wled: output already run")
+
+// OutputConfig configures a device Output. Zero fields mean defaults.
+type OutputConfig struct {
+	// Target is a resolved device target (not ProtocolAuto; see Client.Resolve) with LEDs set.
+	Target Target
+	// Name labels the device in stats and logs; default Target.String().
+	Name string
+	// Timeout is the UDP realtime timeout byte's duration; default DefaultRealtimeTimeout (2 s).
+	Timeout time.Duration
+	// MinInterval is the shortest gap between frames; default DefaultMinInterval (1/60 s).
+	MinInterval time.Duration
+	// Client releases a DDP device over its JSON API; nil means a zero Client.
+	Client *Client
+	// Logger receives send errors (at most one line a second) and release failures; nil discards.
+	Logger *slog.Logger
+}
+
+// OutputStats is a snapshot of an Output's counters.
+type OutputStats struct {
+	FramesSent uint64    // frames fully written to the socket
+	Packets    uint64    // datagrams written
+	SendErrors uint64    // frames that failed part-way (socket errors, e.g. ICMP port unreachable)
+	Dropped    uint64    // submitted frames overwritten by a newer one before they were sent
+	BadFrames  uint64    // submitted frames whose length did not match the strip
+	FPS        float64   // frames sent per second over the last second or so
+	LastSent   time.Time // when the last frame was sent (zero before the first)
+	LastError  string    // the last send error, "" if none
+}
+
+// fpsWindow is how many recent send times the achieved-fps estimate looks at (about 1 s at 60 fps).
+const fpsWindow = 61
+
+// Output is the self-pacing Sink for one device: Submit hands it the latest Frame without
+// blocking, and Run's goroutine sends at most one frame per MinInterval, dropping (never
+// queueing) frames that arrive faster. Each device has its own Output, so a slow or dead device
+// cannot hold up the others.
+type Output struct {
+	name     string
+	target   Target
+	interval time.Duration
+	client   *Client
+	log      *slog.Logger
+	sender   *Sender
+	nbytes   int           // frame length: LEDs × 3 or 4
+	wake     chan struct{} // capacity 1: "a frame is pending"
+	ran      atomic.Bool
+	closed   sync.Once
+
+	framesSent, packets, sendErrors, dropped, badFrames atomic.Uint64
+
+	// The mutex protects the following elements.
+	mu         sync.Mutex
+	pending    []byte // the latest submitted frame
+	hasPending bool
+
+	// sendMu protects the following elements (Run's send path, Stats and CopyLastSent).
+	sendMu    sync.Mutex
+	sending   []byte // frame being sent; swapped with pending, never reallocated
+	lastSent  []byte // copy of the last frame written to the device
+	sentOnce  bool
+	sendTimes [fpsWindow]time.Time // ring of recent send times
+	sendIdx   int
+	lastErr   error
+	lastLog   time.Time
+}
+
+// NewOutput validates cfg and opens the device's UDP socket. It starts no goroutine; call Run.
+func NewOutput(cfg OutputConfig) (*Output, error) {
+	t := cfg.Target
+	if t.LEDs == 0 {
+		return nil, fmt.Errorf("wled output %s: LED count unknown (give ?leds=N or --leds)", t)
+	}
+	if cfg.MinInterval < 0 {
+		return nil, fmt.Errorf("wled output %s: negative MinInterval", t)
+	}
+	s, err := NewSender(SenderConfig{Protocol: t.Protocol, Addr: t.UDPAddr(), LEDs: t.LEDs, RGBW: t.RGBW, Timeout: cfg.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("wled output %s: %w", t, err)
+	}
+	o := &Output{
+		name:     cfg.Name,
+		target:   t,
+		interval: cfg.MinInterval,
+		client:   cfg.Client,
+		log:      cfg.Logger,
+		sender:   s,
+		nbytes:   s.FrameBytes(),
+		wake:     make(chan struct{}, 1),
+		pending:  make([]byte, s.FrameBytes()),
+		sending:  make([]byte, s.FrameBytes()),
+		lastSent: make([]byte, s.FrameBytes()),
+	}
+	if o.name == "" {
+		o.name = t.String()
+	}
+	if o.interval == 0 {
+		o.interval = DefaultMinInterval
+	}
+	if o.client == nil {
+		o.client = &Client{}
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}
+
+// Name labels the device.
+func (o *Output) Name() string { return o.name }
+
+// Target is the device target the output sends to.
+func (o *Output) Target() Target { return o.target }
+
+// LEDs is the strip's LED count.
+func (o *Output) LEDs() int { return o.target.LEDs }
+
+// RGBW reports whether frames carry 4 bytes per LED.
+func (o *Output) RGBW() bool { return o.target.RGBW }
+
+// FrameBytes is the frame length Submit expects: LEDs × 3 (or 4 for RGBW).
+func (o *Output) FrameBytes() int { return o.nbytes }
+
+// Submit hands the output its newest frame. It never blocks and never allocates: the frame is
+// copied (the caller may reuse it at once); a frame still waiting to be sent is overwritten and
+// counted as dropped. A frame of the wrong length is counted in BadFrames; it is truncated or
+// padded with black so the strip still shows something.
+func (o *Output) Submit(frame []byte) {
+	if len(frame) != o.nbytes {
+		o.badFrames.Add(1)
+	}
+	o.mu.Lock()
+	if o.hasPending {
+		o.dropped.Add(1)
+	}
+	n := copy(o.pending, frame)
+	clear(o.pending[n:])
+	o.hasPending = true
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends submitted frames until ctx is done, then releases the device (UDP realtime: a
+// timeout-0 packet; DDP with a known JSON API: {"live":false}), closes the socket and returns nil.
+func (o *Output) Run(ctx context.Context) error {
+	if !o.ran.CompareAndSwap(false, true) {
+		return ErrAlreadyRun
+	}
+	defer o.Close()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	// Pacing is a GCRA ("virtual scheduling"): tat is the theoretical time of the next frame.
+	// A frame may go out up to 10 % of an interval early, so one late wake-up is absorbed over
+	// the next frames instead of adding latency to every later frame (a strict "interval since
+	// the last send" rule would ratchet the lag up to the worst wake-up seen). Over any stretch the
+	// rate stays ≤ 1/MinInterval, and no two frames are closer than 0.9 × MinInterval (15 ms at
+	// 60 fps, WLED's redraw floor).
+	tolerance := o.interval / 10
+	var tat time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			o.release(ctx)
+			return nil
+		case <-o.wake:
+		}
+		if wait := time.Until(tat.Add(-tolerance)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				o.release(ctx)
+				return nil
+			case <-timer.C:
+			}
+		}
+		now := time.Now()
+		if !o.sendPending() {
+			continue
+		}
+		if tat.Before(now) {
+			tat = now
+		}
+		tat = tat.Add(o.interval)
+	}
+}
+
+// sendPending sends the latest submitted frame, if any, and reports whether there was one.
+func (o *Output) sendPending() bool {
+	o.sendMu.Lock()
+	defer o.sendMu.Unlock()
+	o.mu.Lock()
+	if !o.hasPending {
+		o.mu.Unlock()
+		return false
+	}
+	o.pending, o.sending = o.sending, o.pending
+	o.hasPending = false
+	o.mu.Unlock()
+
+	n, err := o.sender.Send(o.sending)
+	now := time.Now()
+	o.packets.Add(uint64(n))
+	if err != nil {
+		o.sendErrors.Add(1)
+		o.lastErr = err
+		if now.Sub(o.lastLog) >= time.Second {
+			o.lastLog = now
+			o.log.Warn("wled send failed", "device", o.name, "err", err, "errors", o.sendErrors.Load())
+		}
+		return true
+	}
+	o.framesSent.Add(1)
+	copy(o.lastSent, o.sending)
+	o.sentOnce = true
+	o.sendTimes[o.sendIdx] = now
+	o.sendIdx = (o.sendIdx + 1) % fpsWindow
+	return true
+}
+
+// release hands the device back to its own effects.
+func (o *Output) release(ctx context.Context) {
+	if o.target.Protocol.realtime() {
+		if err := o.sender.Release(); err != nil {
+			o.log.Warn("wled release failed", "device", o.name, "err", err)
+		}
+		return
+	}
+	if addr := o.target.HTTPAddr(); addr != "" {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.client.timeout())
+		defer cancel()
+		if err := o.client.SetLive(rctx, addr, false); err != nil {
+			o.log.Warn("wled release failed", "device", o.name, "err", err)
+		}
+	}
+}
+
+// Close closes the socket of an output whose Run was never called (Run closes it itself).
+func (o *Output) Close() error {
+	var err error
+	o.closed.Do(func() { err = o.sender.Close() })
+	return err
+}
+
+// Stats returns the output's counters and its achieved frame rate.
+func (o *Output) Stats() OutputStats {
+	s := OutputStats{
+		FramesSent: o.framesSent.Load(),
+		Packets:    o.packets.Load(),
+		SendErrors: o.sendErrors.Load(),
+		Dropped:    o.dropped.Load(),
+		BadFrames:  o.badFrames.Load(),
+	}
+	o.sendMu.Lock()
+	defer o.sendMu.Unlock()
+	if o.lastErr != nil {
+		s.LastError = o.lastErr.Error()
+	}
+	newest := o.sendTimes[(o.sendIdx+fpsWindow-1)%fpsWindow]
+	s.LastSent = newest
+	if newest.IsZero() || time.Since(newest) > time.Second {
+		return s // idle: 0 fps
+	}
+	oldest, count := newest, 0
+	for _, t := range o.sendTimes {
+		if !t.IsZero() && newest.Sub(t) <= time.Second {
+			count++
+			if t.Before(oldest) {
+				oldest = t
+			}
+		}
+	}
+	if span := newest.Sub(oldest); count > 1 && span > 0 {
+		s.FPS = float64(count-1) / span.Seconds()
+	}
+	return s
+}
+
+// CopyLastSent copies the last frame actually sent to the device into dst and returns the number
+// of bytes copied (0 before the first frame). It does not allocate, so a status page can preview
+// exactly the pixels on the wire at any rate.
+func (o *Output) CopyLastSent(dst []byte) int {
+	o.sendMu.Lock()
+	defer o.sendMu.Unlock()
+	if !o.sentOnce {
+		return 0
+	}
+	return copy(dst, o.lastSent)
+}

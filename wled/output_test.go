@@ -1,0 +1,217 @@
+package wled_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
+	"github.com/ledbridge/ledbridge/wled/wledtest"
+)
+
+func startOutput(t *testing.T, cfg wled.OutputConfig) (*wled.Output, func()) {
+	t.Helper()
+	o, err := wled.NewOutput(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := o.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	stop := func() { cancel(); wg.Wait() }
+	t.Cleanup(stop)
+	return o, stop
+}
+
+// submitUntil submits distinct frames until the fake has shown n of them.
+func submitUntil(t *testing.T, o *wled.Output, fake *wledtest.Fake, n int) [][]byte {
+	t.Helper()
+	var sent [][]byte
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; fake.FrameCount() < n; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("fake showed %d of %d frames; malformed %v", fake.FrameCount(), n, fake.MalformedReasons())
+		}
+		f := ramp(o.FrameBytes())
+		f[0] = byte(i)
+		sent = append(sent, f)
+		o.Submit(f)
+		time.Sleep(5 * time.Millisecond)
+	}
+	return sent
+}
+
+func TestOutputDDPReleasesOverJSONAPI(t *testing.T) {
+	fake := newFake(t, 300, false)
+	var c wled.Client
+	tg, _ := wled.ParseTarget(fake.URL())
+	tg, _, err := c.Resolve(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Name: "bar"})
+	if o.Name() != "bar" || o.LEDs() != 300 || o.RGBW() || o.FrameBytes() != 900 {
+		t.Fatalf("name %q leds %d rgbw %v bytes %d", o.Name(), o.LEDs(), o.RGBW(), o.FrameBytes())
+	}
+	preview := make([]byte, 900)
+	if o.CopyLastSent(preview) != 0 {
+		t.Error("CopyLastSent before any frame returned data")
+	}
+	submitUntil(t, o, fake, 5)
+	stop()
+	frames := fake.Frames()
+	last := frames[len(frames)-1]
+	if n := o.CopyLastSent(preview); n != 900 || !bytes.Equal(preview, last.Pixels) {
+		t.Errorf("CopyLastSent (%d bytes) differs from the last frame the device showed", n)
+	}
+	if fake.Malformed() != 0 {
+		t.Errorf("malformed: %v", fake.MalformedReasons())
+	}
+	reqs := fake.StateRequests()
+	if len(reqs) != 1 || reqs[0].Live == nil || *reqs[0].Live {
+		t.Errorf("release: state requests %+v, want one {\"live\":false}", reqs)
+	}
+	st := o.Stats()
+	if st.FramesSent < 5 || st.Packets != st.FramesSent || st.SendErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestOutputRealtimeReleasesWithTimeoutZero(t *testing.T) {
+	fake := newFake(t, 1000, false)
+	tg, _ := wled.ParseTarget(fake.RealtimeURL("dnrgb"))
+	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Timeout: 3 * time.Second})
+	sent := submitUntil(t, o, fake, 3)
+	stop()
+	waitFor(t, func() bool { return fake.Releases() > 0 })
+	if fake.Releases() != 1 {
+		t.Errorf("releases = %d, want 1", fake.Releases())
+	}
+	for _, f := range fake.Frames() {
+		if f.Timeout != 3 || !f.Complete || f.Packets != 3 {
+			t.Errorf("frame: timeout %d complete %v packets %d", f.Timeout, f.Complete, f.Packets)
+		}
+		found := false
+		for _, s := range sent {
+			found = found || bytes.Equal(s, f.Pixels)
+		}
+		if !found {
+			t.Error("device showed a frame that was never submitted")
+		}
+	}
+}
+
+func TestOutputSubmitDropsInsteadOfQueueing(t *testing.T) {
+	tg, _ := wled.ParseTarget("ddp://127.0.0.1:9?leds=10")
+	o, err := wled.NewOutput(wled.OutputConfig{Target: tg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	f := make([]byte, 30)
+	for i := 0; i < 1000; i++ {
+		o.Submit(f) // no Run: must still never block
+	}
+	o.Submit(make([]byte, 7))
+	if st := o.Stats(); st.Dropped != 1000 || st.BadFrames != 1 || st.FramesSent != 0 {
+		t.Errorf("stats %+v, want 1000 dropped, 1 bad", st)
+	}
+}
+
+func TestOutputPacesToMinInterval(t *testing.T) {
+	fake := newFake(t, 50, false)
+	tg, _ := wled.ParseTarget(fake.DDPURL())
+	const interval = 50 * time.Millisecond
+	o, stop := startOutput(t, wled.OutputConfig{Target: tg, MinInterval: interval})
+	start := time.Now()
+	f := make([]byte, 150)
+	for time.Since(start) < 300*time.Millisecond {
+		o.Submit(f)
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	elapsed := time.Since(start)
+	st := o.Stats()
+	// An upper bound only: a loaded machine may send fewer, never more.
+	if max := uint64(elapsed/interval) + 2; st.FramesSent > max {
+		t.Errorf("%d frames in %v with a %v minimum interval (max %d)", st.FramesSent, elapsed, interval, max)
+	}
+	if st.FramesSent == 0 || st.Dropped == 0 {
+		t.Errorf("stats %+v: want frames sent and frames dropped", st)
+	}
+}
+
+// TestOutputDeadDeviceDoesNotStopOthers runs one output at a port nobody listens on (loopback
+// answers with ICMP port unreachable → ECONNREFUSED) next to a healthy one.
+func TestOutputDeadDeviceDoesNotStopOthers(t *testing.T) {
+	dead, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.LocalAddr().String()
+	dead.Close()
+	deadTarget, _ := wled.ParseTarget("ddp://" + deadAddr + "?leds=100")
+	d, _ := startOutput(t, wled.OutputConfig{Target: deadTarget, MinInterval: time.Millisecond})
+
+	fake := newFake(t, 100, false)
+	tg, _ := wled.ParseTarget(fake.DDPURL())
+	o, _ := startOutput(t, wled.OutputConfig{Target: tg, MinInterval: time.Millisecond})
+	f := make([]byte, 300)
+	deadline := time.Now().Add(10 * time.Second)
+	for d.Stats().SendErrors < 3 || fake.FrameCount() < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dead %+v, healthy fake frames %d", d.Stats(), fake.FrameCount())
+		}
+		d.Submit(f)
+		o.Submit(f)
+		time.Sleep(2 * time.Millisecond)
+	}
+	if st := d.Stats(); st.LastError == "" {
+		t.Errorf("dead device stats %+v: no last error", st)
+	}
+	if st := o.Stats(); st.SendErrors != 0 {
+		t.Errorf("healthy device stats %+v", st)
+	}
+}
+
+func TestOutputRejects(t *testing.T) {
+	noLEDs, _ := wled.ParseTarget("ddp://127.0.0.1:9")
+	if _, err := wled.NewOutput(wled.OutputConfig{Target: noLEDs}); err == nil {
+		t.Error("output without an LED count accepted")
+	}
+	auto, _ := wled.ParseTarget("wled://127.0.0.1:9?leds=3")
+	if _, err := wled.NewOutput(wled.OutputConfig{Target: auto}); err == nil {
+		t.Error("unresolved wled:// target accepted")
+	}
+	tg, _ := wled.ParseTarget("ddp://127.0.0.1:9?leds=3")
+	o, err := wled.NewOutput(wled.OutputConfig{Target: tg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := o.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Run(ctx); !errors.Is(err, wled.ErrAlreadyRun) {
+		t.Errorf("second Run: %v", err)
+	}
+}
+
+// waitFor polls cond (UDP delivery to the fake is asynchronous) for up to 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+}
