@@ -1,5 +1,6 @@
-// Package audiofile reads audio files (WAV and Ogg Opus) as 48 kHz mono
-// float32 PCM, the form the analysis engine takes.
+// Package audiofile reads WAV files as 48 kHz mono float32 PCM, the form the
+// analysis engine takes. (Ogg Opus is decoded by bridge/audio; the analyze
+// command picks the reader by the file's first bytes.)
 package audiofile
 
 import (
@@ -22,7 +23,7 @@ const TargetRate = 48000
 
 // Format describes the source file.
 type Format struct {
-	Container     string // "wav" or "ogg-opus"
+	Container     string // "wav"
 	SampleRate    int    // Hz, of the file
 	Channels      int
 	BitsPerSample int // 0 for compressed formats
@@ -57,8 +58,8 @@ func (r *Reader) Format() Format { return r.format }
 // Read fills dst with up to len(dst) samples; it returns io.EOF at the end.
 func (r *Reader) Read(dst []float32) (int, error) { return r.src.Read(dst) }
 
-// Open recognises the file type from its first bytes and prepares to decode
-// it. Only the header is read here.
+// Open reads a WAV header and prepares to decode the samples, resampled to
+// 48 kHz when the file has another rate.
 func Open(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(4)
@@ -74,14 +75,8 @@ func Open(r io.Reader) (*Reader, error) {
 			return nil, err
 		}
 		src, format = w, w.format
-	case "OggS":
-		o, err := openOggOpus(br)
-		if err != nil {
-			return nil, err
-		}
-		src, format = o, o.format
 	default:
-		return nil, fmt.Errorf("%w: not a WAV or Ogg file", ErrUnsupported)
+		return nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrUnsupported)
 	}
 	if format.SampleRate != TargetRate {
 		src = newResampler(src, format.SampleRate, TargetRate)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/audiofile"
+	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 	"github.com/spf13/cobra"
 )
 
@@ -86,7 +88,7 @@ func runAnalyze(stdout io.Writer, path string, cfg analysis.Config, text bool) e
 		return fmt.Errorf("analyze: %w", err)
 	}
 	defer f.Close()
-	src, err := audiofile.Open(f)
+	src, err := openAudio(f)
 	if err != nil {
 		return fmt.Errorf("analyze %s: %w", path, err)
 	}
@@ -121,9 +123,71 @@ func runAnalyze(stdout io.Writer, path string, cfg analysis.Config, text bool) e
 	return nil
 }
 
+// pcmReader yields 48 kHz mono float32 samples; io.EOF at the end.
+type pcmReader interface {
+	Read(dst []float32) (int, error)
+}
+
+// openAudio picks the reader by the file's first bytes: "OggS" is decoded
+// as Ogg Opus with bridge/audio (the live path's decoder), anything else is
+// handed to audiofile (WAV), which names what it cannot read.
+func openAudio(r io.Reader) (pcmReader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, err := br.Peek(4); err == nil && string(magic) == "OggS" {
+		return newOggOpusReader(br)
+	}
+	return audiofile.Open(br)
+}
+
+// oggOpusReader decodes an Ogg Opus file packet by packet to mono 48 kHz.
+type oggOpusReader struct {
+	packets *ogg.PacketReader
+	dec     audio.Decoder
+	pcm     []float32
+	pending []float32 // decoded samples not yet returned
+	skip    int       // pre-skip samples still to drop
+}
+
+func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
+	pr, err := ogg.NewPacketReader(r)
+	if err != nil {
+		return nil, err
+	}
+	if pr.Head().MappingFamily != 0 {
+		return nil, fmt.Errorf("%w: Ogg Opus with channel mapping family %d (multistream)", audiofile.ErrUnsupported, pr.Head().MappingFamily)
+	}
+	dec, err := audio.NewDecoder(audio.MimeTypeOpus, 1)
+	if err != nil {
+		return nil, err
+	}
+	return &oggOpusReader{packets: pr, dec: dec, pcm: make([]float32, audio.MaxPacketSamples), skip: pr.Head().PreSkip}, nil
+}
+
+func (o *oggOpusReader) Read(dst []float32) (int, error) {
+	for len(o.pending) == 0 {
+		pkt, _, err := o.packets.Next()
+		if err != nil {
+			return 0, err
+		}
+		n, err := o.dec.Decode(pkt, o.pcm)
+		if err != nil {
+			return 0, fmt.Errorf("opus packet: %w", err)
+		}
+		o.pending = o.pcm[:n]
+		if o.skip > 0 {
+			drop := min(o.skip, len(o.pending))
+			o.pending = o.pending[drop:]
+			o.skip -= drop
+		}
+	}
+	n := copy(dst, o.pending)
+	o.pending = o.pending[n:]
+	return n, nil
+}
+
 // readFull reads until buf is full or the file ends (then io.EOF, with the
 // samples read so far).
-func readFull(r *audiofile.Reader, buf []float32) (int, error) {
+func readFull(r pcmReader, buf []float32) (int, error) {
 	n := 0
 	for n < len(buf) {
 		m, err := r.Read(buf[n:])

@@ -1,0 +1,295 @@
+package analysis
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newAnalyzer(t testing.TB) *Analyzer {
+	t.Helper()
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// settled returns the frames after the first skip seconds.
+func settled(frames []Features, skip float64) []Features {
+	return frames[int(skip*FrameRate):]
+}
+
+func TestSineIsA4(t *testing.T) {
+	frames := settled(analyse(newAnalyzer(t), sine(seconds(1), 440, 0.5)), 0.2)
+	for _, f := range frames {
+		if f.NumNotes != 1 || f.Notes[0].MIDI != 69 {
+			t.Fatalf("t=%.3f: notes %+v, want only A4", f.T, f.ActiveNotes())
+		}
+		if hz := f.Notes[0].Hz; math.Abs(float64(hz)-440) > 2 {
+			t.Fatalf("t=%.3f: A4 measured at %.2f Hz", f.T, hz)
+		}
+		if NoteName(f.Notes[0].MIDI) != "A4" {
+			t.Fatalf("name %q", NoteName(f.Notes[0].MIDI))
+		}
+	}
+	last := frames[len(frames)-1]
+	if math.Abs(float64(last.Level)-0.5/math.Sqrt2) > 0.01 {
+		t.Errorf("level %.3f, want %.3f (RMS of a 0.5 sine)", last.Level, 0.5/math.Sqrt2)
+	}
+	if last.PeakHz < 430 || last.PeakHz > 450 {
+		t.Errorf("PeakHz %.1f, want about 440", last.PeakHz)
+	}
+}
+
+func TestTuningMovesNames(t *testing.T) {
+	// At A4 = 432 Hz a 432 Hz sine is A4 and a 440 Hz sine is still A4
+	// (31 cents sharp), while 457.7 Hz (A#4 at 432) is A#4.
+	a, err := New(Config{TuningHz: 432})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := settled(analyse(a, sine(seconds(0.6), 457.7, 0.5)), 0.3)
+	if !hasNote(&frames[len(frames)-1], 70) {
+		t.Fatalf("notes %+v, want A#4 at A4=432", frames[len(frames)-1].ActiveNotes())
+	}
+}
+
+func TestPianoTriadIsCEG(t *testing.T) {
+	pcm := make([]float32, seconds(1.2))
+	for _, m := range []int{60, 64, 67} {
+		addPiano(pcm, 0, m, 0.25)
+	}
+	frames := settled(analyse(newAnalyzer(t), pcm), 0.15)
+	count := map[int]int{}
+	for _, f := range frames {
+		for _, n := range f.ActiveNotes() {
+			count[n.MIDI]++
+		}
+	}
+	for _, m := range []int{60, 64, 67} {
+		if count[m] < len(frames)*9/10 {
+			t.Errorf("%s in %d of %d frames, want ≥ 90%%", NoteName(m), count[m], len(frames))
+		}
+	}
+	for m, c := range count {
+		if m != 60 && m != 64 && m != 67 && c > len(frames)/20 {
+			t.Errorf("extra note %s in %d of %d frames (an overtone taken for a note?)", NoteName(m), c, len(frames))
+		}
+	}
+}
+
+func TestBassE1IsNotE2(t *testing.T) {
+	pcm := make([]float32, seconds(1.2))
+	addBass(pcm, 0, len(pcm), 28, 0.4)
+	frames := settled(analyse(newAnalyzer(t), pcm), 0.3)
+	e1, e2 := 0, 0
+	for _, f := range frames {
+		if hasNote(&f, 28) {
+			e1++
+		}
+		if hasNote(&f, 40) {
+			e2++
+		}
+	}
+	if e1 < len(frames)*9/10 || e2 > 0 {
+		t.Fatalf("E1 in %d, E2 in %d of %d frames; want E1 throughout and never E2", e1, e2, len(frames))
+	}
+	if hz := frames[len(frames)-1].Notes[0].Hz; math.Abs(float64(hz)-41.2) > 1 {
+		t.Errorf("E1 measured at %.2f Hz, want 41.2", hz)
+	}
+}
+
+func TestDrumLoopLightsAlmostNothing(t *testing.T) {
+	frames := analyse(newAnalyzer(t), drumLoop(seconds(4)))
+	withNotes, onsets := 0, 0
+	for _, f := range frames {
+		if f.NumNotes > 0 {
+			withNotes++
+		}
+		if f.Onset {
+			onsets++
+		}
+	}
+	if withNotes > len(frames)*5/100 {
+		t.Errorf("notes in %d of %d drum frames, want ≤ 5%%", withNotes, len(frames))
+	}
+	// 16 eighths in 4 s: the beat flag must still see the hits.
+	if onsets < 8 {
+		t.Errorf("%d onsets in a 16-hit drum loop", onsets)
+	}
+}
+
+func TestSilenceIsNothing(t *testing.T) {
+	for _, f := range analyse(newAnalyzer(t), make([]float32, seconds(1))) {
+		if f.NumNotes != 0 || f.Onset || f.Level != 0 || f.PeakHz != 0 {
+			t.Fatalf("silence gave %+v", f)
+		}
+		for _, b := range f.Bands {
+			if b != 0 {
+				t.Fatalf("silence gave bands %v", f.Bands)
+			}
+		}
+	}
+}
+
+func TestOnsetWithinThreeFrames(t *testing.T) {
+	for _, midi := range []int{45, 57, 64, 72, 81} {
+		pcm := make([]float32, seconds(1.5))
+		start := seconds(0.5) + 317 // not on a tick
+		addPiano(pcm, start, midi, 0.4)
+		frames := analyse(newAnalyzer(t), pcm)
+		onsetFrame := int(math.Ceil(float64(start) / sr * FrameRate))
+		got := -1
+		for k, f := range frames {
+			for _, n := range f.ActiveNotes() {
+				if n.MIDI == midi && n.Onset {
+					got = k
+					break
+				}
+			}
+			if got >= 0 {
+				break
+			}
+		}
+		if got < 0 || got-onsetFrame > 3 {
+			t.Errorf("%s struck in frame %d: onset reported in frame %d, want within 3", NoteName(midi), onsetFrame, got)
+		}
+		if got >= 0 && got < onsetFrame {
+			t.Errorf("%s reported before it was struck: causality broken", NoteName(midi))
+		}
+	}
+}
+
+func TestReattackIsFlagged(t *testing.T) {
+	pcm := make([]float32, seconds(2))
+	addPiano(pcm, seconds(0.2), 64, 0.3)
+	second := seconds(1.0)
+	addPiano(pcm, second, 64, 0.3)
+	frames := analyse(newAnalyzer(t), pcm)
+	k0 := second / (SampleRate / FrameRate)
+	for k := k0; k <= k0+3 && k < len(frames); k++ {
+		for _, n := range frames[k].ActiveNotes() {
+			if n.MIDI == 64 && n.Onset {
+				return
+			}
+		}
+	}
+	t.Fatal("re-struck E4 was not flagged as an onset within 3 frames")
+}
+
+func TestBlockSizeDoesNotMatter(t *testing.T) {
+	pcm := make([]float32, seconds(0.5))
+	addPiano(pcm, 1000, 62, 0.3)
+	addBass(pcm, 0, len(pcm), 38, 0.3)
+	a, b := newAnalyzer(t), newAnalyzer(t)
+	want := analyse(a, pcm)
+	block := SampleRate / FrameRate
+	for k := range want {
+		chunk := pcm[k*block : (k+1)*block]
+		for len(chunk) > 0 { // odd pieces: 1, 7, 113 samples …
+			n := min(len(chunk), 1+(k*37+len(chunk))%113)
+			b.Write(chunk[:n])
+			chunk = chunk[n:]
+		}
+		var got Features
+		b.Frame(&got)
+		if got != want[k] {
+			t.Fatalf("frame %d differs with other block sizes:\n got %+v\nwant %+v", k, got, want[k])
+		}
+	}
+}
+
+func TestResetForgets(t *testing.T) {
+	a := newAnalyzer(t)
+	analyse(a, sine(seconds(0.5), 440, 0.5))
+	a.Reset()
+	var f Features
+	a.Write(make([]float32, 800))
+	a.Frame(&f)
+	if f.NumNotes != 0 || f.T != 800.0/SampleRate {
+		t.Fatalf("after Reset: %+v", f)
+	}
+}
+
+func TestGarbageSamplesDoNotPanic(t *testing.T) {
+	a := newAnalyzer(t)
+	pcm := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30}
+	for range 200 {
+		a.Write(pcm)
+	}
+	var f Features
+	a.Frame(&f)
+	if math.IsNaN(float64(f.Level)) || f.Level > 1 {
+		t.Fatalf("garbage produced level %v", f.Level)
+	}
+	a.Write(nil)
+	a.Frame(&f)
+}
+
+func TestWriteAndFrameAllocateNothing(t *testing.T) {
+	a := newAnalyzer(t)
+	pcm := make([]float32, 800)
+	addPiano(pcm, 0, 60, 0.3)
+	var f Features
+	allocs := testing.AllocsPerRun(100, func() {
+		a.Write(pcm)
+		a.Frame(&f)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per Write+Frame, want 0", allocs)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, c := range []Config{
+		{TuningHz: 100},
+		{MinHz: 500, MaxHz: 400},
+		{MidFFT: 3000},
+		{LongFFT: 64},
+		{MaxPolyphony: 99},
+		{RelThreshold: 2},
+		{Harmonics: 100},
+		{PeakProminence: math.NaN()},
+	} {
+		if _, err := New(c); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("New(%+v) = %v, want ErrInvalidConfig", c, err)
+		}
+	}
+	if err := (Config{}).Validate(); err != nil {
+		t.Fatalf("zero Config: %v", err)
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("DefaultConfig: %v", err)
+	}
+}
+
+func TestNoteName(t *testing.T) {
+	for m, want := range map[int]string{60: "C4", 69: "A4", 75: "D#5", 28: "E1", 0: "C-1", 127: "G9", -1: "MIDI-1"} {
+		if got := NoteName(m); got != want {
+			t.Errorf("NoteName(%d) = %q, want %q", m, got, want)
+		}
+	}
+}
+
+func BenchmarkWriteFrame(b *testing.B) {
+	a := newAnalyzer(b)
+	pcm := make([]float32, seconds(2))
+	for i, m := range []int{40, 60, 64, 67, 72} {
+		addPiano(pcm, i*1000, m, 0.2)
+	}
+	pcm = append(pcm, drumLoop(seconds(2))...)
+	block := SampleRate / FrameRate
+	var f Features
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		off := (i * block) % (len(pcm) - block)
+		a.Write(pcm[off : off+block])
+		a.Frame(&f)
+	}
+}
