@@ -1,0 +1,259 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/transport/v5"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// MusicianID is a musician's Presence key, its peerId.
+type MusicianID string
+
+// RTPSink receives one musician track's RTP packets, in arrival order, from
+// that track's read goroutine. The packet and its payload are reused for the
+// next packet as soon as WriteRTP returns: copy what must outlive the call.
+// Padding-only packets (no payload) are not passed on. If the sink also
+// implements io.Closer, Close is called once, after the last WriteRTP, when
+// the track ends (musician left, connection closed or renegotiated away).
+type RTPSink interface {
+	WriteRTP(pkt *rtp.Packet)
+}
+
+// ICEServer is one STUN or TURN server (config key webrtc.ice_servers).
+type ICEServer struct {
+	URLs       []string
+	Username   string
+	Credential string
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultMaxPeers       = 8
+	DefaultOfferDelay     = 2 * time.Second
+	DefaultConnectTimeout = 15 * time.Second
+	DefaultInboxSize      = 64
+	DefaultPresenceGrace  = 10 * time.Second
+)
+
+// DefaultRestartBackoff is the wait before each ICE restart after a failure;
+// the last entry repeats.
+var DefaultRestartBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second}
+
+// Config configures a Manager. Zero fields mean the defaults above.
+type Config struct {
+	// SelfID is ledbridge's own peerId: the fromPeerId of its signals and the
+	// targetPeerId it accepts. Required.
+	SelfID string
+
+	// ICEServers are the STUN/TURN servers. Empty means none (host candidates
+	// only); the config package supplies the default STUN server.
+	ICEServers []ICEServer
+	// NetworkTypes are the candidate network types: "udp4", "udp6", "tcp4",
+	// "tcp6". Empty means udp4, which worked in every set-up tried.
+	NetworkTypes []string
+	// Interfaces, if not empty, are the only network interfaces (by name)
+	// candidates are gathered on.
+	Interfaces []string
+	// MDNSMode is "disabled" (default), "query" (resolve remote .local
+	// candidates) or "gather" (also hide our own addresses behind .local names).
+	MDNSMode string
+	// PortMin and PortMax restrict the local UDP ports, for firewalls; both
+	// zero means any port.
+	PortMin, PortMax uint16
+	// ICEDisconnectedTimeout and ICEFailedTimeout override pion's 5 s and
+	// 25 s: how long without traffic before a connection counts as
+	// disconnected, then failed (and so restarted).
+	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
+
+	// MaxPeers is how many musicians may be connected at once (default 8);
+	// offers and joins past it are refused, logged and counted, and admitted
+	// in order when a slot frees.
+	MaxPeers int
+	// OfferDelay is how long after a musician appears in Presence ledbridge
+	// waits for its offer before offering itself (default 2 s).
+	OfferDelay time.Duration
+	// ConnectTimeout is how long a negotiated connection may take to connect
+	// before ledbridge retries with an ICE restart (default 15 s).
+	ConnectTimeout time.Duration
+	// RestartBackoff is the wait before successive ICE restarts after a
+	// failure; the last entry repeats (default DefaultRestartBackoff).
+	RestartBackoff []time.Duration
+	// InboxSize bounds each musician's queue of unprocessed signals (default 64).
+	InboxSize int
+	// PresenceGrace is how long a musician known only from its offer (not yet
+	// from Presence) keeps its slot (default 10 s).
+	PresenceGrace time.Duration
+
+	// SendSignal sends a webrtc-signal to the room. It is called from the
+	// musician's goroutine with the musician's context. Required.
+	SendSignal func(ctx context.Context, sig room.Signal) error
+	// OnTrack is called, from the track's read goroutine, when a musician's
+	// audio track starts; the returned sink receives its packets. nil (or a
+	// nil result) discards the packets but still reads them.
+	OnTrack func(m MusicianID, codec webrtc.RTPCodecParameters) RTPSink
+	// OnStateChange, if set, is called from the musician's goroutine whenever
+	// its connection state changes, and with PeerConnectionStateClosed when
+	// the musician is released.
+	OnStateChange func(m MusicianID, state webrtc.PeerConnectionState)
+
+	Clock  Clock        // default: the system clock
+	Logger *slog.Logger // default: slog.Default()
+
+	// net replaces the operating system's network (pion vnet), for tests.
+	net transport.Net
+}
+
+// ErrConfig indicates an invalid Config; the message names the field.
+var ErrConfig = errors.New("invalid peer config")
+
+func (c *Config) withDefaults() (Config, error) {
+	cfg := *c
+	if cfg.SelfID == "" {
+		return cfg, fmt.Errorf("SelfID is empty: %w", ErrConfig)
+	}
+	if cfg.SendSignal == nil {
+		return cfg, fmt.Errorf("SendSignal is nil: %w", ErrConfig)
+	}
+	if len(cfg.NetworkTypes) == 0 {
+		cfg.NetworkTypes = []string{"udp4"}
+	}
+	if cfg.MDNSMode == "" {
+		cfg.MDNSMode = "disabled"
+	}
+	if cfg.MaxPeers <= 0 {
+		cfg.MaxPeers = DefaultMaxPeers
+	}
+	if cfg.OfferDelay <= 0 {
+		cfg.OfferDelay = DefaultOfferDelay
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if len(cfg.RestartBackoff) == 0 {
+		cfg.RestartBackoff = DefaultRestartBackoff
+	}
+	for i, d := range cfg.RestartBackoff {
+		if d <= 0 {
+			return cfg, fmt.Errorf("RestartBackoff[%d] is %v, want > 0: %w", i, d, ErrConfig)
+		}
+	}
+	cfg.RestartBackoff = slices.Clone(cfg.RestartBackoff)
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = DefaultInboxSize
+	}
+	if cfg.PresenceGrace <= 0 {
+		cfg.PresenceGrace = DefaultPresenceGrace
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if (cfg.PortMin == 0) != (cfg.PortMax == 0) || cfg.PortMax < cfg.PortMin {
+		return cfg, fmt.Errorf("UDP port range %d–%d: set both, min ≤ max: %w", cfg.PortMin, cfg.PortMax, ErrConfig)
+	}
+	return cfg, nil
+}
+
+// Codecs ledbridge accepts, in order of preference (PROTOCOL.md §4).
+var codecs = []webrtc.RTPCodecParameters{
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeG722, ClockRate: 8000}, PayloadType: 9},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, PayloadType: 0},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: 8000}, PayloadType: 8},
+}
+
+// audioLevelURI is the RTP header extension carrying the sender's audio level;
+// negotiating it lets the audio side light a strip before decoding.
+const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+// newAPI builds the pion API every PeerConnection of a Manager shares: our own
+// MediaEngine (only the codecs above), NACK and RTCP-report interceptors, and
+// the SettingEngine choices from the config.
+func newAPI(cfg Config) (*webrtc.API, error) {
+	var me webrtc.MediaEngine
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("register codec %s: %w", c.MimeType, err)
+		}
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register audio level extension: %w", err)
+	}
+	var reg interceptor.Registry
+	if err := webrtc.ConfigureNack(&me, &reg); err != nil {
+		return nil, fmt.Errorf("configure NACK: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
+		return nil, fmt.Errorf("configure RTCP reports: %w", err)
+	}
+
+	var se webrtc.SettingEngine
+	var types []webrtc.NetworkType
+	for _, s := range cfg.NetworkTypes {
+		nt, err := webrtc.NewNetworkType(s)
+		if err != nil {
+			return nil, fmt.Errorf("network type %q (want udp4, udp6, tcp4 or tcp6): %w", s, ErrConfig)
+		}
+		types = append(types, nt)
+	}
+	se.SetNetworkTypes(types)
+	if len(cfg.Interfaces) > 0 {
+		allowed := slices.Clone(cfg.Interfaces)
+		se.SetInterfaceFilter(func(name string) bool { return slices.Contains(allowed, name) })
+	}
+	// Loopback candidates let a browser on the same machine connect.
+	se.SetIncludeLoopbackCandidate(true)
+	switch cfg.MDNSMode {
+	case "disabled":
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	case "query":
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	case "gather":
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryAndGather)
+	default:
+		return nil, fmt.Errorf("mDNS mode %q (want disabled, query or gather): %w", cfg.MDNSMode, ErrConfig)
+	}
+	if cfg.PortMin != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
+			return nil, fmt.Errorf("UDP port range: %w", err)
+		}
+	}
+	if cfg.ICEDisconnectedTimeout > 0 || cfg.ICEFailedTimeout > 0 {
+		disc, failed := cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout
+		if disc <= 0 {
+			disc = 5 * time.Second
+		}
+		if failed <= 0 {
+			failed = 25 * time.Second
+		}
+		keepalive := min(2*time.Second, disc/4)
+		se.SetICETimeouts(disc, failed, keepalive)
+	}
+	if cfg.net != nil {
+		se.SetNet(cfg.net)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
+}
+
+func (cfg *Config) rtcConfiguration() webrtc.Configuration {
+	var servers []webrtc.ICEServer
+	for _, s := range cfg.ICEServers {
+		servers = append(servers, webrtc.ICEServer{
+			URLs: slices.Clone(s.URLs), Username: s.Username, Credential: s.Credential,
+		})
+	}
+	return webrtc.Configuration{ICEServers: servers}
+}

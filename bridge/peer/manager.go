@@ -1,0 +1,298 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// Sentinel errors.
+var (
+	// ErrPeerCap indicates a musician refused because MaxPeers are connected.
+	ErrPeerCap = errors.New("peer cap reached")
+	// ErrAlreadyRunning indicates a second call to Run.
+	ErrAlreadyRunning = errors.New("peer manager already running")
+	// ErrStopped indicates a call after Run has returned.
+	ErrStopped = errors.New("peer manager stopped")
+)
+
+// maxWaiting bounds the list of musicians waiting for a free slot.
+const maxWaiting = 256
+
+// Manager runs one receive-only PeerConnection per musician.
+type Manager struct {
+	// Constant after NewManager.
+	cfg Config
+	api *webrtc.API
+	log *slog.Logger
+
+	counters managerCounters
+
+	wg sync.WaitGroup // musician goroutines
+
+	mu sync.Mutex
+	// The mutex protects the following elements.
+	runCtx    context.Context // nil before Run
+	stopped   bool            // Run has returned or is returning
+	musicians map[MusicianID]*musician
+	waiting   []MusicianID // in Presence but over the cap, oldest first
+}
+
+// managerCounters count what the Manager dropped or refused; all atomics.
+type managerCounters struct {
+	refused         atomic.Uint64 // joins and offers past MaxPeers
+	wrongTarget     atomic.Uint64 // signals for another peer
+	noSender        atomic.Uint64 // signals without fromPeerId, or from ourselves
+	unknownSender   atomic.Uint64 // answers/candidates from someone with no PeerConnection
+	inboxFull       atomic.Uint64 // answers/candidates dropped on a full inbox
+	offersCoalesced atomic.Uint64 // offers replaced by a newer one before being handled
+	malformed       atomic.Uint64 // signals rejected by us or by pion
+}
+
+// NewManager checks the config and builds the shared pion API. It starts no
+// goroutines; call Run.
+func NewManager(cfg Config) (*Manager, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("peer.NewManager: %w", err)
+	}
+	for i, s := range c.ICEServers {
+		for _, u := range s.URLs {
+			uri, err := stun.ParseURI(u)
+			if err != nil {
+				return nil, fmt.Errorf("peer.NewManager: ICEServers[%d] URL %q: %v: %w", i, u, err, ErrConfig)
+			}
+			if (uri.Scheme == stun.SchemeTypeTURN || uri.Scheme == stun.SchemeTypeTURNS) && (s.Username == "" || s.Credential == "") {
+				return nil, fmt.Errorf("peer.NewManager: ICEServers[%d] TURN URL %q needs a username and credential: %w", i, u, ErrConfig)
+			}
+		}
+	}
+	api, err := newAPI(c)
+	if err != nil {
+		return nil, fmt.Errorf("peer.NewManager: %w", err)
+	}
+	return &Manager{cfg: c, api: api, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{}}, nil
+}
+
+// Run starts the musicians' goroutines and keeps admitting new ones until ctx
+// is cancelled; then it closes every PeerConnection and returns nil once all
+// goroutines have exited.
+func (m *Manager) Run(ctx context.Context) error {
+	m.mu.Lock()
+	if m.runCtx != nil || m.stopped {
+		m.mu.Unlock()
+		return ErrAlreadyRunning
+	}
+	m.runCtx = ctx
+	for _, mus := range m.musicians {
+		m.startLocked(mus)
+	}
+	m.mu.Unlock()
+
+	<-ctx.Done()
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
+	m.wg.Wait()
+	return nil
+}
+
+// MusicianJoined tells the Manager a musician appeared in Presence. If it has
+// not offered within OfferDelay, ledbridge offers. Past MaxPeers it returns
+// ErrPeerCap and the musician waits for a free slot.
+func (m *Manager) MusicianJoined(id MusicianID) error {
+	if id == "" || string(id) == m.cfg.SelfID {
+		return fmt.Errorf("peer: musician id %q: %w", id, room.ErrInvalidPayload)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return ErrStopped
+	}
+	if mus, ok := m.musicians[id]; ok {
+		mus.confirmPresence()
+		return nil
+	}
+	if len(m.musicians) >= m.cfg.MaxPeers {
+		if !slices.Contains(m.waiting, id) && len(m.waiting) < maxWaiting {
+			m.waiting = append(m.waiting, id)
+		}
+		m.counters.refused.Add(1)
+		m.log.Warn("musician refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers)
+		return fmt.Errorf("peer: musician %s: %w (%d)", id, ErrPeerCap, m.cfg.MaxPeers)
+	}
+	m.addLocked(id, true)
+	return nil
+}
+
+// MusicianLeft tells the Manager a musician left Presence: its PeerConnection
+// is closed and everything it held is released (asynchronously; Run waits).
+func (m *Manager) MusicianLeft(id MusicianID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+	mus, ok := m.musicians[id]
+	if !ok {
+		return
+	}
+	m.removeLocked(mus)
+}
+
+// HandleSignal routes a webrtc-signal from the room to its musician. It never
+// blocks. Signals for another peer, without a sender, or from an unknown
+// sender that is not offering are dropped and counted.
+func (m *Manager) HandleSignal(sig room.Signal) {
+	switch {
+	case sig.Type != room.SignalOffer && sig.Type != room.SignalAnswer && sig.Type != room.SignalCandidate,
+		sig.Type != room.SignalCandidate && sig.Description == nil:
+		m.counters.malformed.Add(1)
+		return
+	case sig.TargetPeerID != m.cfg.SelfID:
+		m.counters.wrongTarget.Add(1)
+		return
+	case sig.FromPeerID == "" || sig.FromPeerID == m.cfg.SelfID:
+		m.counters.noSender.Add(1)
+		return
+	}
+	id := MusicianID(sig.FromPeerID)
+	m.mu.Lock()
+	mus, ok := m.musicians[id]
+	if !ok && sig.Type == room.SignalOffer && !m.stopped {
+		// An offer may overtake the Presence sync that announces its sender.
+		if len(m.musicians) >= m.cfg.MaxPeers {
+			m.mu.Unlock()
+			m.counters.refused.Add(1)
+			m.log.Warn("offer refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers)
+			return
+		}
+		mus, ok = m.addLocked(id, false), true
+	}
+	m.mu.Unlock()
+	if !ok {
+		m.counters.unknownSender.Add(1)
+		return
+	}
+	mus.deliver(sig)
+}
+
+// addLocked registers a musician and, if Run has started, its goroutine.
+func (m *Manager) addLocked(id MusicianID, inPresence bool) *musician {
+	mus := newMusician(m, id, inPresence)
+	m.musicians[id] = mus
+	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+	if m.runCtx != nil {
+		m.startLocked(mus)
+	}
+	return mus
+}
+
+func (m *Manager) startLocked(mus *musician) {
+	if mus.started {
+		return
+	}
+	mus.started = true
+	ctx, cancel := context.WithCancel(m.runCtx)
+	mus.cancelMu.Lock()
+	mus.cancel = cancel
+	cancelled := mus.cancelled
+	mus.cancelMu.Unlock()
+	if cancelled {
+		cancel()
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer cancel()
+		mus.run(ctx)
+		m.musicianExited(mus)
+	}()
+}
+
+// removeLocked forgets a musician, stops its goroutine and admits the oldest
+// waiting musician into the freed slot.
+func (m *Manager) removeLocked(mus *musician) {
+	if m.musicians[mus.id] != mus {
+		return
+	}
+	delete(m.musicians, mus.id)
+	mus.stop()
+	if len(m.waiting) > 0 && !m.stopped {
+		next := m.waiting[0]
+		m.waiting = m.waiting[1:]
+		m.log.Info("musician admitted into a freed slot", "musician", next)
+		m.addLocked(next, true)
+	}
+}
+
+// musicianExited is called when a musician's goroutine ends on its own
+// (Presence grace expired) or after MusicianLeft.
+func (m *Manager) musicianExited(mus *musician) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.removeLocked(mus)
+}
+
+// Stats is a snapshot of the Manager's counters and every musician's state.
+type Stats struct {
+	Musicians []MusicianStats
+	Waiting   []MusicianID // refused by the cap, in admission order
+
+	RefusedPeerCap   uint64 // joins and offers refused because MaxPeers were connected
+	WrongTarget      uint64 // signals addressed to another peer
+	MissingSender    uint64 // signals without a usable fromPeerId
+	UnknownSender    uint64 // answers/candidates from a peer with no connection
+	InboxDrops       uint64 // answers/candidates dropped on a full inbox
+	OffersCoalesced  uint64 // offers superseded by a newer offer before being handled
+	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
+}
+
+// MusicianStats is one musician's connection and RTP reception.
+type MusicianStats struct {
+	ID              MusicianID
+	InPresence      bool
+	ConnectionState webrtc.PeerConnectionState
+	ICEState        webrtc.ICEConnectionState
+	Codec           string // MIME type of the current audio track, e.g. "audio/opus"
+	PacketsReceived uint64 // RTP packets read, padding-only ones included
+	PacketsLost     uint64 // from sequence-number gaps (RFC 3550 A.3)
+	Jitter          time.Duration
+	Bytes           uint64 // RTP payload bytes
+	PaddingOnly     uint64 // packets without payload, not passed to the sink
+	BadRTP          uint64 // packets that did not parse as RTP
+	ICERestarts     uint64 // ICE-restart offers sent
+	GlareRestarts   uint64 // PeerConnections replaced to answer an offer during our own
+	Malformed       uint64 // signals from this musician pion rejected
+	Duplicates      uint64 // late or duplicate answers and offers ignored
+	QueuedCandidate uint64 // candidates that arrived before a remote description
+	DroppedCandid   uint64 // candidates dropped (queue full or stale)
+}
+
+// Stats returns a snapshot; it is safe to call from any goroutine.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	s := Stats{Waiting: slices.Clone(m.waiting)}
+	for _, mus := range m.musicians {
+		s.Musicians = append(s.Musicians, mus.snapshot())
+	}
+	m.mu.Unlock()
+	slices.SortFunc(s.Musicians, func(a, b MusicianStats) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	s.MalformedSignals = m.counters.malformed.Load()
+	s.RefusedPeerCap = m.counters.refused.Load()
+	s.WrongTarget = m.counters.wrongTarget.Load()
+	s.MissingSender = m.counters.noSender.Load()
+	s.UnknownSender = m.counters.unknownSender.Load()
+	s.InboxDrops = m.counters.inboxFull.Load()
+	s.OffersCoalesced = m.counters.offersCoalesced.Load()
+	return s
+}

@@ -1,0 +1,566 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+const (
+	// maxPendingCandidates bounds the remote candidates held until a remote
+	// description arrives; browsers trickle 2–20.
+	maxPendingCandidates = 64
+	// eventQueueSize bounds pion callback events waiting for the musician's
+	// goroutine. Callbacks never block (pion calls them from its own goroutines).
+	eventQueueSize = 256
+	// minOfferInterval spaces the offers one musician can make us handle:
+	// newer offers coalesce in the meantime, so an offer storm costs at most
+	// 1/minOfferInterval negotiations a second.
+	minOfferInterval = 100 * time.Millisecond
+	// logInterval limits per-musician warnings about bad signals.
+	logInterval = time.Second
+)
+
+// musician is one remote participant's PeerConnection and its goroutine.
+type musician struct {
+	// Constant after newMusician.
+	id         MusicianID
+	mgr        *Manager
+	cfg        *Config
+	log        *slog.Logger
+	inbox      chan room.Signal // answers and candidates, in arrival order
+	offerReady chan struct{}    // cap 1: pendingOffer is set
+	presence   chan struct{}    // cap 1: the musician appeared in Presence
+	events     chan pcEvent     // from pion callbacks
+
+	started bool // guarded by mgr.mu
+
+	offerMu      sync.Mutex
+	pendingOffer *room.Signal // newest unhandled offer; guarded by offerMu
+
+	cancelMu  sync.Mutex
+	cancel    context.CancelFunc // guarded by cancelMu
+	cancelled bool               // guarded by cancelMu
+
+	// Read by Stats from any goroutine.
+	inPresence atomic.Bool
+	connState  atomic.Int32 // webrtc.PeerConnectionState
+	iceState   atomic.Int32 // webrtc.ICEConnectionState
+	codec      atomic.Pointer[string]
+	rx         rxCounters
+	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
+
+	// Owned by the run goroutine.
+	cur        *pcHandle
+	gen        uint64
+	pending    []webrtc.ICECandidateInit
+	attempt    int
+	reported   webrtc.PeerConnectionState
+	lastLogged time.Time
+}
+
+// pcHandle is one PeerConnection and the read goroutines pion started for it.
+type pcHandle struct {
+	pc  *webrtc.PeerConnection
+	gen uint64
+
+	wg     sync.WaitGroup // track and RTCP read goroutines
+	mu     sync.Mutex
+	closed bool // guarded by mu; no read goroutine starts after it is set
+}
+
+type pcEventKind int
+
+const (
+	evCandidate pcEventKind = iota + 1 // a local candidate was gathered
+	evGathered                         // local gathering finished
+	evState                            // connection or ICE state changed
+)
+
+type pcEvent struct {
+	gen  uint64
+	kind pcEventKind
+	cand webrtc.ICECandidateInit
+}
+
+func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
+	mus := &musician{
+		id:         id,
+		mgr:        m,
+		cfg:        &m.cfg,
+		log:        m.log.With("musician", string(id)),
+		inbox:      make(chan room.Signal, m.cfg.InboxSize),
+		offerReady: make(chan struct{}, 1),
+		presence:   make(chan struct{}, 1),
+		events:     make(chan pcEvent, eventQueueSize),
+	}
+	mus.inPresence.Store(inPresence)
+	mus.connState.Store(int32(webrtc.PeerConnectionStateNew))
+	mus.iceState.Store(int32(webrtc.ICEConnectionStateNew))
+	return mus
+}
+
+// deliver queues a signal without blocking. Offers coalesce: only the newest
+// unhandled one is kept.
+func (mus *musician) deliver(sig room.Signal) {
+	if sig.Type == room.SignalOffer {
+		mus.offerMu.Lock()
+		if mus.pendingOffer != nil {
+			mus.mgr.counters.offersCoalesced.Add(1)
+		}
+		mus.pendingOffer = &sig
+		mus.offerMu.Unlock()
+		select {
+		case mus.offerReady <- struct{}{}:
+		default:
+		}
+		return
+	}
+	select {
+	case mus.inbox <- sig:
+	default:
+		mus.mgr.counters.inboxFull.Add(1)
+	}
+}
+
+func (mus *musician) confirmPresence() {
+	mus.inPresence.Store(true)
+	select {
+	case mus.presence <- struct{}{}:
+	default:
+	}
+}
+
+// stop cancels the musician's goroutine (or, before Run, marks it cancelled).
+func (mus *musician) stop() {
+	mus.cancelMu.Lock()
+	defer mus.cancelMu.Unlock()
+	if mus.cancelled {
+		return
+	}
+	mus.cancelled = true
+	if mus.cancel != nil {
+		mus.cancel()
+	}
+}
+
+// timer is an optional Clock timer whose channel is nil while unset, so that
+// it can sit in a select.
+type timer struct{ t Timer }
+
+func (t *timer) c() <-chan time.Time {
+	if t.t == nil {
+		return nil
+	}
+	return t.t.C()
+}
+
+func (t *timer) set(clock Clock, d time.Duration) {
+	t.stop()
+	t.t = clock.NewTimer(d)
+}
+
+func (t *timer) stop() {
+	if t.t != nil {
+		t.t.Stop()
+		t.t = nil
+	}
+}
+
+func (t *timer) armed() bool { return t.t != nil }
+
+// run is the musician's goroutine: it owns the PeerConnection and handles
+// signals, pion events and timers one at a time.
+func (mus *musician) run(ctx context.Context) {
+	var offerDelay, retry, grace, offerGate timer
+	defer func() {
+		offerDelay.stop()
+		retry.stop()
+		grace.stop()
+		offerGate.stop()
+		mus.closePC()
+		mus.setState(webrtc.PeerConnectionStateClosed)
+		mus.log.Debug("musician released")
+	}()
+	if mus.inPresence.Load() {
+		offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
+	} else {
+		grace.set(mus.cfg.Clock, mus.cfg.PresenceGrace)
+	}
+	for {
+		// Offers first: candidates that follow an offer belong to it.
+		var offerC <-chan struct{}
+		if !offerGate.armed() {
+			offerC = mus.offerReady
+			select {
+			case <-offerC:
+				mus.takeOffer(ctx, &retry)
+				offerGate.set(mus.cfg.Clock, minOfferInterval)
+				continue
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-offerC:
+			mus.takeOffer(ctx, &retry)
+			offerGate.set(mus.cfg.Clock, minOfferInterval)
+		case <-offerGate.c():
+			offerGate.stop()
+		case sig := <-mus.inbox:
+			switch sig.Type {
+			case room.SignalAnswer:
+				mus.handleAnswer(ctx, sig, &retry)
+			case room.SignalCandidate:
+				mus.handleRemoteCandidate(sig)
+			}
+		case ev := <-mus.events:
+			mus.handleEvent(ctx, ev, &retry)
+		case <-mus.presence:
+			grace.stop()
+			if mus.cur == nil && !offerDelay.armed() {
+				offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
+			}
+		case <-grace.c():
+			grace.stop()
+			if !mus.inPresence.Load() {
+				mus.log.Info("musician never appeared in Presence; releasing its slot", "grace", mus.cfg.PresenceGrace)
+				return
+			}
+		case <-offerDelay.c():
+			offerDelay.stop()
+			if mus.cur == nil {
+				mus.log.Info("musician has not offered; offering", "delay", mus.cfg.OfferDelay)
+				mus.offer(ctx, false)
+				retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
+			}
+		case <-retry.c():
+			retry.stop()
+			mus.retry(ctx, &retry)
+		}
+	}
+}
+
+func (mus *musician) takeOffer(ctx context.Context, retry *timer) {
+	mus.offerMu.Lock()
+	sig := mus.pendingOffer
+	mus.pendingOffer = nil
+	mus.offerMu.Unlock()
+	if sig != nil {
+		mus.handleOffer(ctx, *sig, retry)
+	}
+}
+
+// newPC replaces the current PeerConnection (if any) with a fresh one that
+// has a single recvonly audio transceiver.
+func (mus *musician) newPC() error {
+	mus.closePC()
+	pc, err := mus.mgr.api.NewPeerConnection(mus.cfg.rtcConfiguration())
+	if err != nil {
+		return fmt.Errorf("new PeerConnection: %w", err)
+	}
+	mus.gen++
+	h := &pcHandle{pc: pc, gen: mus.gen}
+	post := func(ev pcEvent) {
+		ev.gen = h.gen
+		select {
+		case mus.events <- ev:
+		default:
+			if ev.kind == evCandidate {
+				mus.droppedCands.Add(1)
+			}
+		}
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			post(pcEvent{kind: evGathered})
+			return
+		}
+		post(pcEvent{kind: evCandidate, cand: c.ToJSON()})
+	})
+	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { post(pcEvent{kind: evState}) })
+	pc.OnICEConnectionStateChange(func(webrtc.ICEConnectionState) { post(pcEvent{kind: evState}) })
+	pc.OnTrack(func(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) { mus.readTrack(h, track, recv) })
+	tr, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	if err == nil {
+		err = tr.SetCodecPreferences(codecs)
+	}
+	if err != nil {
+		_ = pc.Close()
+		return fmt.Errorf("add recvonly audio transceiver: %w", err)
+	}
+	mus.cur = h
+	mus.connState.Store(int32(webrtc.PeerConnectionStateNew))
+	mus.iceState.Store(int32(webrtc.ICEConnectionStateNew))
+	return nil
+}
+
+// closePC closes the current PeerConnection and waits for its read goroutines.
+func (mus *musician) closePC() {
+	h := mus.cur
+	if h == nil {
+		return
+	}
+	mus.cur = nil
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	if err := h.pc.Close(); err != nil {
+		mus.log.Debug("close PeerConnection", "err", err)
+	}
+	h.wg.Wait()
+}
+
+func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer) {
+	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.Description.SDP}
+	fresh := false
+	if h := mus.cur; h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		fresh = true
+	} else {
+		switch h.pc.SignalingState() {
+		case webrtc.SignalingStateStable:
+			if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == desc.SDP {
+				mus.duplicates.Add(1)
+				return
+			}
+		case webrtc.SignalingStateHaveLocalOffer:
+			// Glare. We are polite, but pion cannot roll back a local offer
+			// (pion/webrtc#2133): answer on a fresh PeerConnection instead.
+			mus.glare.Add(1)
+			mus.log.Info("offer collision; answering the musician's offer on a fresh PeerConnection")
+			fresh = true
+		default:
+			fresh = true
+		}
+	}
+	if fresh {
+		if err := mus.newPC(); err != nil {
+			mus.log.Error("cannot answer offer", "err", err)
+			return
+		}
+	}
+	pc := mus.cur.pc
+	if err := pc.SetRemoteDescription(desc); err != nil {
+		mus.badSignal("offer rejected", err)
+		if fresh {
+			mus.closePC()
+		}
+		return
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(answer)
+	}
+	if err != nil {
+		mus.badSignal("cannot answer offer", err)
+		if fresh {
+			mus.closePC()
+		}
+		return
+	}
+	mus.send(ctx, room.Signal{Type: room.SignalAnswer, Description: &room.SessionDescription{Type: "answer", SDP: answer.SDP}})
+	mus.flushCandidates()
+	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
+		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
+	}
+}
+
+func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *timer) {
+	h := mus.cur
+	if h == nil || h.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		// Late or duplicate: we have no offer outstanding.
+		mus.duplicates.Add(1)
+		return
+	}
+	if err := h.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.Description.SDP}); err != nil {
+		mus.badSignal("answer rejected", err)
+		return
+	}
+	mus.flushCandidates()
+	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
+		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
+	}
+}
+
+func (mus *musician) handleRemoteCandidate(sig room.Signal) {
+	var init webrtc.ICECandidateInit
+	if c := sig.Candidate; c != nil {
+		init = webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	}
+	if mus.cur == nil || mus.cur.pc.RemoteDescription() == nil {
+		if len(mus.pending) >= maxPendingCandidates {
+			mus.droppedCands.Add(1)
+			return
+		}
+		mus.queuedCands.Add(1)
+		mus.pending = append(mus.pending, init)
+		return
+	}
+	if err := mus.cur.pc.AddICECandidate(init); err != nil {
+		mus.badSignal("candidate rejected", err)
+	}
+}
+
+// flushCandidates adds the candidates that arrived before the remote description.
+func (mus *musician) flushCandidates() {
+	for _, c := range mus.pending {
+		if err := mus.cur.pc.AddICECandidate(c); err != nil {
+			mus.badSignal("queued candidate rejected", err)
+		}
+	}
+	clear(mus.pending)
+	mus.pending = mus.pending[:0]
+}
+
+// offer sends an offer: a first one on a fresh PeerConnection, or an ICE
+// restart on the current one.
+func (mus *musician) offer(ctx context.Context, iceRestart bool) {
+	if mus.cur == nil {
+		if err := mus.newPC(); err != nil {
+			mus.log.Error("cannot offer", "err", err)
+			return
+		}
+		iceRestart = false
+	}
+	pc := mus.cur.pc
+	o, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: iceRestart})
+	if err == nil {
+		err = pc.SetLocalDescription(o)
+	}
+	if err != nil {
+		mus.log.Error("cannot offer", "ice_restart", iceRestart, "err", err)
+		return
+	}
+	if iceRestart {
+		mus.restarts.Add(1)
+	}
+	mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
+}
+
+// retry runs when a connection has failed, or has not connected in time.
+func (mus *musician) retry(ctx context.Context, retry *timer) {
+	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
+		return
+	}
+	mus.attempt++
+	h := mus.cur
+	switch {
+	case h == nil || h.pc.CurrentRemoteDescription() == nil:
+		// Never negotiated (our offer went unanswered): start over.
+		mus.log.Info("no connection yet; offering again", "attempt", mus.attempt)
+		mus.closePC()
+		mus.offer(ctx, false)
+	case h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer:
+		// Our restart offer is unanswered; pion cannot make another one
+		// before an answer, so send the same offer again.
+		mus.log.Info("ICE restart offer unanswered; sending it again", "attempt", mus.attempt)
+		if ld := h.pc.LocalDescription(); ld != nil {
+			mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: ld.SDP}})
+		}
+	default:
+		mus.log.Info("connection not up; ICE restart", "attempt", mus.attempt, "state", webrtc.PeerConnectionState(mus.connState.Load()).String())
+		mus.offer(ctx, true)
+	}
+	retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
+}
+
+func (mus *musician) backoff() time.Duration {
+	b := mus.cfg.RestartBackoff
+	return b[min(mus.attempt, len(b)-1)]
+}
+
+func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) {
+	h := mus.cur
+	if h == nil || ev.gen != h.gen {
+		return // from a PeerConnection we have closed
+	}
+	switch ev.kind {
+	case evCandidate:
+		c := ev.cand
+		mus.send(ctx, room.Signal{Type: room.SignalCandidate, Candidate: &room.ICECandidate{
+			Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment,
+		}})
+	case evGathered:
+		mus.send(ctx, room.Signal{Type: room.SignalCandidate}) // data: null, end-of-candidates
+	case evState:
+		mus.iceState.Store(int32(h.pc.ICEConnectionState()))
+		st := h.pc.ConnectionState()
+		mus.connState.Store(int32(st))
+		mus.setState(st)
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			if mus.attempt > 0 {
+				mus.log.Info("reconnected", "attempts", mus.attempt)
+			}
+			mus.attempt = 0
+			retry.stop()
+		case webrtc.PeerConnectionStateFailed:
+			d := mus.backoff()
+			mus.log.Warn("connection failed; ICE restart scheduled", "in", d, "attempt", mus.attempt+1)
+			retry.set(mus.cfg.Clock, d)
+		}
+	}
+}
+
+// setState reports a connection state change to OnStateChange.
+func (mus *musician) setState(st webrtc.PeerConnectionState) {
+	if st == mus.reported {
+		return
+	}
+	mus.reported = st
+	if f := mus.cfg.OnStateChange; f != nil {
+		f(mus.id, st)
+	}
+}
+
+func (mus *musician) send(ctx context.Context, sig room.Signal) {
+	sig.FromPeerID = mus.cfg.SelfID
+	sig.TargetPeerID = string(mus.id)
+	if err := mus.cfg.SendSignal(ctx, sig); err != nil && ctx.Err() == nil {
+		mus.logLimited("cannot send signal", "type", string(sig.Type), "err", err)
+	}
+}
+
+// badSignal counts and (at most once a second) logs a signal pion rejected.
+func (mus *musician) badSignal(what string, err error) {
+	mus.malformed.Add(1)
+	mus.mgr.counters.malformed.Add(1)
+	mus.logLimited(what, "err", err)
+}
+
+func (mus *musician) logLimited(msg string, args ...any) {
+	now := mus.cfg.Clock.Now()
+	if now.Sub(mus.lastLogged) < logInterval {
+		return
+	}
+	mus.lastLogged = now
+	mus.log.Warn(msg, args...)
+}
+
+func (mus *musician) snapshot() MusicianStats {
+	s := MusicianStats{
+		ID:              mus.id,
+		InPresence:      mus.inPresence.Load(),
+		ConnectionState: webrtc.PeerConnectionState(mus.connState.Load()),
+		ICEState:        webrtc.ICEConnectionState(mus.iceState.Load()),
+		ICERestarts:     mus.restarts.Load(),
+		GlareRestarts:   mus.glare.Load(),
+		Malformed:       mus.malformed.Load(),
+		Duplicates:      mus.duplicates.Load(),
+		QueuedCandidate: mus.queuedCands.Load(),
+		DroppedCandid:   mus.droppedCands.Load(),
+	}
+	if c := mus.codec.Load(); c != nil {
+		s.Codec = *c
+	}
+	mus.rx.snapshot(&s)
+	return s
+}
