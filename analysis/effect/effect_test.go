@@ -66,15 +66,22 @@ func brightness(frame []byte, i int) int {
 	return int(frame[3*i]) + int(frame[3*i+1]) + int(frame[3*i+2])
 }
 
-func argmax(frame []byte, leds int) int {
-	best := 0
-	for i := range leds {
-		if brightness(frame, i) > brightness(frame, best) {
-			best = i
-		}
+// centroid is the brightness-weighted mean position of LEDs from–to (exclusive).
+func centroid(frame []byte, from, to int) float64 {
+	var sum, weight float64
+	for i := from; i < to; i++ {
+		b := float64(brightness(frame, i))
+		sum += b * float64(i)
+		weight += b
 	}
-	return best
+	if weight == 0 {
+		return -1
+	}
+	return sum / weight
 }
+
+// centre is the LED at the centre of the lit part of a frame with one region.
+func centre(frame []byte, leds int) int { return int(math.Round(centroid(frame, 0, leds))) }
 
 func hueDistance(a, b float32) float32 {
 	d := float32(math.Abs(float64(a - b)))
@@ -89,7 +96,7 @@ func notePosition(m, leds int) float64 {
 func TestNotesA4ShowsPitchClassA(t *testing.T) {
 	r := newRenderer(t, linear(), Strip{LEDs: 300})
 	frame := render(t, r, local(t0, Source{Features: notes(note(69, 1, true))}))
-	peak := argmax(frame, 300)
+	peak := centre(frame, 300)
 	if want := int(math.Round(notePosition(69, 300))); peak != want {
 		t.Fatalf("A4 lit around LED %d, want %d", peak, want)
 	}
@@ -114,7 +121,7 @@ func TestOctaveShiftsLightnessOnTheStrip(t *testing.T) {
 	light := func(midi int) float32 {
 		r := newRenderer(t, linear(), Strip{LEDs: 300})
 		frame := render(t, r, local(t0, Source{Features: notes(note(midi, 1, true))}))
-		return color.Lightness(pixel(frame, argmax(frame, 300)))
+		return color.Lightness(pixel(frame, centre(frame, 300)))
 	}
 	a3, a4, a5 := light(57), light(69), light(81)
 	if !(a3 < a4 && a4 < a5) {
@@ -144,15 +151,11 @@ func TestTriadLightsThreeRegions(t *testing.T) {
 		t.Fatalf("lit runs %v, want 3 regions", runs)
 	}
 	for k, run := range runs {
-		peak := run[0]
-		for i := run[0]; i <= run[1]; i++ {
-			if brightness(frame, i) > brightness(frame, peak) {
-				peak = i
-			}
+		mid := centroid(frame, run[0], run[1]+1)
+		if want := notePosition(triad[k], leds); math.Abs(mid-want) > 0.5 {
+			t.Errorf("region %d centred on LED %.1f, want %.1f", k, mid, want)
 		}
-		if want := notePosition(triad[k], leds); math.Abs(float64(peak)-want) > 1 {
-			t.Errorf("region %d peaks at LED %d, want %.1f", k, peak, want)
-		}
+		peak := int(math.Round(mid))
 		hue, _ := color.HueOf(pixel(frame, peak))
 		if want := color.PitchClassHue(triad[k] % 12); hueDistance(hue, want) > 2 {
 			t.Errorf("region %d hue %v, want %v", k, hue, want)
@@ -175,7 +178,7 @@ func TestNoteFadesAfterRelease(t *testing.T) {
 	r := newRenderer(t, linear(), Strip{LEDs: 120})
 	now := t0
 	frame := render(t, r, local(now, Source{Features: notes(note(50, 1, true))}))
-	peak := argmax(frame, 120)
+	peak := centre(frame, 120)
 	prev := brightness(frame, peak)
 	for range 120 { // 2 s of silence
 		now = now.Add(tick)
@@ -195,7 +198,7 @@ func TestNotesOnsetBeforePitchLightsAtOnce(t *testing.T) {
 	r := newRenderer(t, linear(), Strip{LEDs: 300})
 	f := &analysis.Features{Onset: true, Level: 0.6, PeakHz: 440} // attack heard, pitch not yet known
 	frame := render(t, r, local(t0, Source{Features: f}))
-	if p, want := argmax(frame, 300), int(math.Round(notePosition(69, 300))); brightness(frame, p) == 0 || p != want {
+	if p, want := centre(frame, 300), int(math.Round(notePosition(69, 300))); brightness(frame, p) == 0 || p != want {
 		t.Fatalf("onset with a 440 Hz peak lit LED %d (%d), want LED %d", p, brightness(frame, p), want)
 	}
 }
@@ -206,7 +209,7 @@ func TestLoudestSourceColoursASharedNote(t *testing.T) {
 	r := newRenderer(t, cfg, Strip{LEDs: 200})
 	quiet, loud := notes(note(62, 0.3, true)), notes(note(62, 0.9, true))
 	frame := render(t, r, local(t0, Source{Musician: 0, Features: quiet}, Source{Musician: 1, Features: loud}))
-	hue, _ := color.HueOf(pixel(frame, argmax(frame, 200)))
+	hue, _ := color.HueOf(pixel(frame, centre(frame, 200)))
 	want, _ := color.HueOf(cfg.Palette.Note(1, 62))
 	if hueDistance(hue, want) > 2 {
 		t.Fatalf("shared note hue %v, want the loud musician's %v", hue, want)
@@ -427,12 +430,12 @@ func TestScaleColors(t *testing.T) {
 func TestMirrorAndReverse(t *testing.T) {
 	low := Source{Features: notes(note(DefaultNoteLow, 1, true))}
 	r := newRenderer(t, linear(), Strip{LEDs: 101, Mirror: true})
-	if p := argmax(render(t, r, local(t0, low)), 101); p != 50 {
+	if p := centre(render(t, r, local(t0, low)), 101); p != 50 {
 		t.Errorf("mirrored lowest note at LED %d, want the centre 50", p)
 	}
 	r = newRenderer(t, linear(), Strip{LEDs: 100, Reverse: true})
-	if p := argmax(render(t, r, local(t0, low)), 100); p != 99 {
-		t.Errorf("reversed lowest note at LED %d, want 99", p)
+	if f := render(t, r, local(t0, low)); brightness(f, 99) == 0 || brightness(f, 0) != 0 || centroid(f, 0, 100) < 97 {
+		t.Errorf("reversed lowest note centred on LED %.1f, want the last LED", centroid(f, 0, 100))
 	}
 	high := Source{Features: notes(note(DefaultNoteHigh, 1, true))}
 	r = newRenderer(t, linear(), Strip{LEDs: 100, Mirror: true})

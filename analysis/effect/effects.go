@@ -83,11 +83,25 @@ func (r *Renderer) drawNotes() {
 		lo := max(int(math.Ceil(float64(pos-hw))), 0)
 		hi := min(int(math.Floor(float64(pos+hw))), r.logical-1)
 		for i := lo; i <= hi; i++ {
-			d := float64(float32(i)-pos) / float64(hw)
-			shape := float32(0.5 * (1 + math.Cos(math.Pi*d))) // raised cosine: soft edges
-			r.over(i, ns.color[m], ns.level[m]*shape)
+			r.over(i, ns.color[m], ns.level[m]*regionShape(float32(i)-pos, hw))
 		}
 	}
+}
+
+// regionShape is a note region's opacity at distance d from its centre:
+// full over the inner half of the half-width hw, then a raised-cosine edge to
+// zero at hw. The plateau keeps narrow regions visible after gamma, the soft
+// edge keeps a moving pitch from stepping.
+func regionShape(d, hw float32) float32 {
+	d = float32(math.Abs(float64(d)))
+	inner := hw / 2
+	switch {
+	case d <= inner:
+		return 1
+	case d >= hw:
+		return 0
+	}
+	return float32(0.5 * (1 + math.Cos(math.Pi*float64(d-inner)/float64(hw-inner))))
 }
 
 // pulseState is one source's flash: its brightness and colour.

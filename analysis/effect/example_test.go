@@ -30,6 +30,6 @@ func ExampleRenderer_Render() {
 		}
 	}
 	// Output:
-	// LED 6: #6b00d6
-	// LED 7: #150029
+	// LED 6: #8000ff
+	// LED 7: #45008b
 }
