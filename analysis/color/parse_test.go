@@ -160,3 +160,30 @@ func TestParseHex(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseColors4096 parses the largest led-update the protocol allows.
+func BenchmarkParseColors4096(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i := range MaxColors {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if i%2 == 0 {
+			fmt.Fprintf(&sb, `"#%02x%02x%02x"`, i%256, (i/16)%256, 255-i%256)
+		} else {
+			fmt.Fprintf(&sb, `{"r":%d,"g":%d,"b":%d}`, i%256, (i/16)%256, 255-i%256)
+		}
+	}
+	sb.WriteByte(']')
+	raw := json.RawMessage(sb.String())
+	dst := make([]RGB, 0, MaxColors)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if dst, err = ParseColors(raw, dst); err != nil || len(dst) != MaxColors {
+			b.Fatal(err)
+		}
+	}
+}
