@@ -1,0 +1,196 @@
+// Package discovery keeps the list of the venue's WLED controllers: it browses mDNS for
+// _wled._tcp, adds the devices named in the configuration, confirms every one with GET
+// /json/info and keys them by MAC, so a device whose IP changes is updated rather than
+// duplicated, and one that stops answering is marked offline and comes back when it answers.
+package discovery
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// Sentinel errors.
+var (
+	// ErrBadStatic indicates a static device entry that is not a usable device URL.
+	ErrBadStatic = errors.New("discovery: bad static device URL")
+
+	// ErrNoMAC indicates that a device answered /json/info without a usable MAC address, so it
+	// cannot be told apart from other devices.
+	ErrNoMAC = errors.New("discovery: device reports no MAC address")
+
+	// ErrNoInterface indicates that none of the configured network interfaces exists or can
+	// carry multicast.
+	ErrNoInterface = errors.New("discovery: no usable network interface for mDNS")
+)
+
+// Source says how a device entered the list.
+type Source string
+
+// Sources.
+const (
+	SourceMDNS   Source = "mdns"   // answered an mDNS _wled._tcp browse
+	SourceStatic Source = "static" // listed in the configuration
+	SourceBoth   Source = "mdns+static"
+)
+
+// Device is one WLED controller as the registry last saw it. It is a value: snapshots never
+// change after they are handed out.
+type Device struct {
+	// Key identifies the device in the list: its MAC once known, otherwise a provisional
+	// "mdns:<instance>" or "static:<url>" key for a device that has never answered /json/info.
+	Key string `json:"key"`
+	// Name is the WLED's own name (info.name), or the mDNS instance name until it answers.
+	Name string `json:"name"`
+	// Host is the mDNS host name ("wled-abcdef.local.") or the configured host.
+	Host string `json:"host"`
+	// IP is the IPv4 address frames go to; invalid until an address is known.
+	IP netip.Addr `json:"ip"`
+	// HTTPPort is the JSON API's TCP port (80 on a real WLED).
+	HTTPPort int `json:"http_port"`
+	// MAC is 12 lower-case hex digits without separators ("" until known).
+	MAC string `json:"mac"`
+	// LEDs is the LED count frames are rendered for: the configured override, else info.leds.count.
+	LEDs int `json:"leds"`
+	// RGBW is true when the strip has a white channel (4 bytes per LED).
+	RGBW bool `json:"rgbw"`
+	// Protocol is how frames are sent; StreamPort is the UDP port they go to.
+	Protocol   wled.Protocol `json:"protocol"`
+	StreamPort int           `json:"stream_port"`
+	// Info is the last successful /json/info reply (firmware version, live state, …).
+	Info wled.Info `json:"info"`
+	// Source says whether mDNS, the configuration, or both named the device.
+	Source Source `json:"source"`
+	// Static is the configured device URL, "" for a device found only by mDNS.
+	Static string `json:"static,omitempty"`
+	// Online is true while the last /json/info probe succeeded.
+	Online bool `json:"online"`
+	// LastSeen is when the device last answered /json/info (zero if never).
+	LastSeen time.Time `json:"last_seen"`
+	// LastError is the last probe's error text, "" after a successful probe.
+	LastError string `json:"error,omitempty"`
+}
+
+// Target returns where and how to stream to the device, ready for a wled output; ok is false
+// while its address or protocol is not known.
+func (d Device) Target() (t wled.Target, ok bool) {
+	if !d.IP.IsValid() || d.StreamPort == 0 || d.LEDs == 0 {
+		return wled.Target{}, false
+	}
+	switch d.Protocol {
+	case wled.ProtocolUnknown, wled.ProtocolAuto:
+		return wled.Target{}, false
+	}
+	return wled.Target{Protocol: d.Protocol, Host: d.IP.String(), Port: d.StreamPort, HTTPPort: d.HTTPPort, LEDs: d.LEDs, RGBW: d.RGBW}, true
+}
+
+// EventKind says what changed about a device.
+type EventKind int
+
+// Event kinds. Only devices with a known MAC produce events.
+const (
+	EventUnknown EventKind = iota
+	// EventAdded: a device was seen for the first time (it may be offline if /json/info failed).
+	EventAdded
+	// EventUpdated: its address, LED count, colour order, protocol or name changed.
+	EventUpdated
+	// EventOnline: it answers /json/info again after being offline.
+	EventOnline
+	// EventOffline: it stopped answering /json/info.
+	EventOffline
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventAdded:
+		return "added"
+	case EventUpdated:
+		return "updated"
+	case EventOnline:
+		return "online"
+	case EventOffline:
+		return "offline"
+	}
+	return "unknown"
+}
+
+// MarshalText makes event kinds readable in JSON.
+func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText is MarshalText's inverse; unknown names decode as EventUnknown.
+func (k *EventKind) UnmarshalText(b []byte) error {
+	*k = EventUnknown
+	for c := EventAdded; c <= EventOffline; c++ {
+		if c.String() == string(b) {
+			*k = c
+		}
+	}
+	return nil
+}
+
+// Event reports one change; Device is the snapshot after the change.
+type Event struct {
+	Kind   EventKind `json:"kind"`
+	Device Device    `json:"device"`
+}
+
+// normalizeMAC returns mac as 12 lower-case hex digits, accepting ':' or '-' separators, or ""
+// when mac is not a 48-bit MAC.
+func normalizeMAC(mac string) string {
+	if len(mac) > 17 {
+		return ""
+	}
+	var b [12]byte
+	n := 0
+	for i := 0; i < len(mac); i++ {
+		c := mac[i]
+		switch {
+		case c == ':' || c == '-':
+			continue
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return ""
+		}
+		if n == len(b) {
+			return ""
+		}
+		b[n] = c
+		n++
+	}
+	if n != len(b) {
+		return ""
+	}
+	return string(b[:])
+}
+
+// staticDevice is one configured device.
+type staticDevice struct {
+	raw    string
+	target wled.Target
+}
+
+func parseStatic(raw string) (staticDevice, error) {
+	t, err := wled.ParseTarget(strings.TrimSpace(raw))
+	if err != nil {
+		return staticDevice{}, fmt.Errorf("%w: %w", ErrBadStatic, err)
+	}
+	return staticDevice{raw: raw, target: t}, nil
+}
+
+// forced reports whether the URL names the protocol (ddp://, dnrgb://, …) rather than wled://.
+func (s staticDevice) forced() bool { return s.target.Protocol != wled.ProtocolAuto }
+
+// httpPort is where to ask for /json/info: the wled:// port, else WLED's usual 80 (a forced
+// target has no API port of its own; if nothing answers there the device stays unconfirmed).
+func (s staticDevice) httpPort() int {
+	if s.target.HTTPPort > 0 {
+		return s.target.HTTPPort
+	}
+	return wled.DefaultHTTPPort
+}

@@ -1,0 +1,627 @@
+package discovery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultInterval      = 30 * time.Second
+	DefaultRetryInterval = 5 * time.Second
+	DefaultBrowseWindow  = 2 * time.Second
+	DefaultProbeTimeout  = 2 * time.Second
+
+	// maxParallelProbes bounds the /json/info requests one round runs at once.
+	maxParallelProbes = 16
+)
+
+// ErrAlreadyRunning indicates a second concurrent call of Registry.Run.
+var ErrAlreadyRunning = errors.New("discovery: registry is already running")
+
+// InfoFetcher reads a WLED's GET /json/info. *wled.Client implements it.
+type InfoFetcher interface {
+	Info(ctx context.Context, hostport string) (wled.Info, error)
+}
+
+// Answer is one _wled._tcp service instance seen on mDNS.
+type Answer struct {
+	Instance string     // service instance name, "wled-abcdef"
+	Host     string     // SRV target, "wled-abcdef.local."
+	Addr     netip.Addr // IPv4 address of Host
+	Port     int        // SRV port: the JSON API's TCP port
+	MAC      string     // TXT mac= normalised to 12 hex digits, "" when absent or malformed
+}
+
+// Browser lists the _wled._tcp instances that answer within window. The mDNS implementation is
+// the default; tests substitute their own.
+type Browser interface {
+	Browse(ctx context.Context, window time.Duration) ([]Answer, error)
+}
+
+// Clock is the registry's source of time; tests step it instead of sleeping.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config configures a Registry. Zero fields mean defaults.
+type Config struct {
+	// Interval between mDNS browse rounds; default 30 s.
+	Interval time.Duration
+	// RetryInterval replaces Interval while any device is offline, so a device that returns is
+	// back quickly; default 5 s.
+	RetryInterval time.Duration
+	// BrowseWindow is how long each round listens for mDNS answers; default 2 s.
+	BrowseWindow time.Duration
+	// ProbeTimeout bounds one GET /json/info; default 2 s.
+	ProbeTimeout time.Duration
+	// Interfaces names the network interfaces to browse on; empty means every multicast interface.
+	Interfaces []string
+	// DisableMDNS turns browsing off; only Static devices are then listed.
+	DisableMDNS bool
+	// Static lists devices by wled device URL (wled.ParseTarget): "wled://HOST[:HTTPPORT][?leds=N]"
+	// or a bare host name or IP, confirmed by /json/info on that port; or "ddp://HOST[:PORT]…",
+	// "dnrgb://…", …, which fix the protocol, port, LED count and RGBW, and are confirmed by
+	// /json/info on port 80 when the device has it (otherwise they stay listed, unconfirmed).
+	Static []string
+	// Protocol forces one protocol for every device ("ddp", "dnrgb", …); "" or "auto" chooses
+	// DDP when the firmware has it (vid ≥ 2110060), else DNRGB. A static URL's scheme wins.
+	Protocol string
+
+	// OnChange, when set, is called from Run's goroutine (never concurrently, never with a lock
+	// held) for every change of a device with a known MAC. It must not block for long.
+	OnChange func(Event)
+
+	// Collaborators; nil means the real one.
+	Logger   *slog.Logger
+	Clock    Clock
+	Fetcher  InfoFetcher // default: *wled.Client with ProbeTimeout
+	Browser  Browser     // default: pion/mdns on Interfaces
+	Resolver *net.Resolver
+}
+
+// Registry is the live device list. Create it with New, run it with Run, read it with Devices.
+type Registry struct {
+	// Constant after New.
+	cfg      Config
+	statics  []staticDevice
+	browser  Browser // nil when mDNS is disabled
+	fetcher  InfoFetcher
+	clock    Clock
+	log      *slog.Logger
+	resolver *net.Resolver
+	protocol wled.Protocol // forced for every device; ProtocolAuto = choose per device
+
+	running       atomic.Bool
+	lastBrowseErr string // only touched by Run's goroutine
+
+	// The mutex protects the following elements.
+	mu      sync.Mutex
+	entries map[string]*entry // by Device.Key
+}
+
+// entry is the registry's record of one device.
+type entry struct {
+	dev       Device
+	static    *staticDevice // configuration entry, nil for mDNS-only devices
+	instance  string        // mDNS instance name, "" if never seen on mDNS
+	mdnsAddr  netip.Addr    // last address mDNS gave
+	mdnsPort  int
+	announced bool // EventAdded was sent
+}
+
+// New checks cfg and builds a Registry. It starts nothing.
+func New(cfg Config) (*Registry, error) {
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"interval", &cfg.Interval, DefaultInterval},
+		{"retry interval", &cfg.RetryInterval, DefaultRetryInterval},
+		{"browse window", &cfg.BrowseWindow, DefaultBrowseWindow},
+		{"probe timeout", &cfg.ProbeTimeout, DefaultProbeTimeout},
+	} {
+		if *d.v < 0 {
+			return nil, fmt.Errorf("discovery: %s %v is negative", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	r := &Registry{
+		cfg:      cfg,
+		fetcher:  cfg.Fetcher,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		resolver: cfg.Resolver,
+		entries:  make(map[string]*entry),
+	}
+	seen := make(map[string]bool)
+	for _, raw := range cfg.Static {
+		s, err := parseStatic(raw)
+		if err != nil {
+			return nil, err
+		}
+		if seen[s.raw] {
+			continue
+		}
+		seen[s.raw] = true
+		r.statics = append(r.statics, s)
+	}
+	proto, ok := protocolNames[strings.ToLower(cfg.Protocol)]
+	if !ok {
+		return nil, fmt.Errorf("discovery: unknown protocol %q (auto, ddp, dnrgb, drgb, drgbw, warls)", cfg.Protocol)
+	}
+	r.protocol = proto
+	if r.fetcher == nil {
+		r.fetcher = &wled.Client{HTTP: probeHTTPClient(), Timeout: cfg.ProbeTimeout}
+	}
+	if r.clock == nil {
+		r.clock = realClock{}
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.resolver == nil {
+		r.resolver = net.DefaultResolver
+	}
+	if !cfg.DisableMDNS {
+		r.browser = cfg.Browser
+		if r.browser == nil {
+			r.browser = &MDNSBrowser{Interfaces: cfg.Interfaces, Logger: r.log}
+		}
+	}
+	return r, nil
+}
+
+// protocolNames maps Config.Protocol (the config's output.protocol) to a protocol.
+var protocolNames = map[string]wled.Protocol{
+	"": wled.ProtocolAuto, "auto": wled.ProtocolAuto, "ddp": wled.ProtocolDDP, "dnrgb": wled.ProtocolDNRGB,
+	"drgb": wled.ProtocolDRGB, "drgbw": wled.ProtocolDRGBW, "warls": wled.ProtocolWARLS,
+}
+
+// probeHTTPClient is the HTTP client for /json/info probes. No keep-alive: a probe every 30 s
+// gains nothing from it, and an ESP's web server has only a handful of sockets to spare. No
+// proxy: the devices are on the LAN, whatever HTTP_PROXY says. No redirects: a WLED never
+// redirects its JSON API, and following one would let a LAN "device" point us anywhere.
+func probeHTTPClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil,
+			DialContext:       (&net.Dialer{Timeout: DefaultProbeTimeout}).DialContext,
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Run browses now and then every Interval (RetryInterval while a device is offline), probes
+// every known device with /json/info, and reports changes to OnChange. It returns nil when ctx
+// is cancelled, after every goroutine it started has exited.
+func (r *Registry) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer r.running.Store(false)
+	for {
+		events, err := r.scan(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.logBrowseError(err)
+		if r.cfg.OnChange != nil {
+			for _, ev := range events {
+				r.cfg.OnChange(ev)
+			}
+		}
+		wait := r.cfg.Interval
+		if r.anyOffline() {
+			wait = min(wait, r.cfg.RetryInterval)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.clock.After(wait):
+		}
+	}
+}
+
+// logBrowseError logs a browse failure once, and again only when it changes, so a venue without
+// multicast does not fill the log every round.
+func (r *Registry) logBrowseError(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg == r.lastBrowseErr {
+		return
+	}
+	r.lastBrowseErr = msg
+	if err != nil {
+		r.log.Warn("discovery: mDNS browse failed; configured devices are still probed", "err", err)
+	} else {
+		r.log.Info("discovery: mDNS browse works again")
+	}
+}
+
+// Devices returns a snapshot of every device, sorted by name then key.
+func (r *Registry) Devices() []Device {
+	r.mu.Lock()
+	out := make([]Device, 0, len(r.entries))
+	for _, e := range r.entries {
+		out = append(out, e.dev)
+	}
+	r.mu.Unlock()
+	sortDevices(out)
+	return out
+}
+
+func sortDevices(ds []Device) {
+	slices.SortFunc(ds, func(a, b Device) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Key, b.Key))
+	})
+}
+
+func (r *Registry) anyOffline() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.entries {
+		if !e.dev.Online {
+			return true
+		}
+	}
+	return false
+}
+
+// Browse runs one round (an mDNS browse of length timeout, then /json/info on every device
+// found or configured) and returns what it found. It is what `ledbridge discover` prints.
+// A browse error is returned together with the devices that could still be probed.
+func Browse(ctx context.Context, cfg Config, timeout time.Duration) ([]Device, error) {
+	if timeout > 0 {
+		cfg.BrowseWindow = timeout
+	}
+	cfg.OnChange = nil
+	r, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	_, err = r.scan(ctx)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return r.Devices(), err
+}
+
+// probeJob is one device to probe; results come back in the same slice.
+type probeJob struct {
+	key   string
+	addrs []probeAddr // tried in order until one answers
+
+	info wled.Info
+	ip   netip.Addr
+	port int
+	err  error
+}
+
+type probeAddr struct {
+	host string // IP literal or host name
+	port int
+}
+
+// scan runs one round: browse, fold answers into the list, probe every device, apply results.
+func (r *Registry) scan(ctx context.Context) ([]Event, error) {
+	var answers []Answer
+	var browseErr error
+	if r.browser != nil {
+		answers, browseErr = r.browser.Browse(ctx, r.cfg.BrowseWindow)
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+	}
+
+	r.mu.Lock()
+	for _, a := range answers {
+		r.applyAnswerLocked(a)
+	}
+	for i := range r.statics {
+		r.ensureStaticLocked(&r.statics[i])
+	}
+	jobs := make([]probeJob, 0, len(r.entries))
+	for key, e := range r.entries {
+		jobs = append(jobs, probeJob{key: key, addrs: e.probeAddrs()})
+	}
+	r.mu.Unlock()
+
+	r.probeAll(ctx, jobs)
+	if ctx.Err() != nil {
+		// Shutting down: a cancelled probe says nothing about the device.
+		return nil, nil
+	}
+
+	now := r.clock.Now()
+	var events []Event
+	r.mu.Lock()
+	// Apply MAC-keyed entries first so a provisional entry for the same device merges into them.
+	slices.SortFunc(jobs, func(a, b probeJob) int { return cmp.Compare(a.key, b.key) })
+	for i := range jobs {
+		if ev, ok := r.applyProbeLocked(&jobs[i], now); ok {
+			events = append(events, ev)
+		}
+	}
+	r.mu.Unlock()
+	return events, browseErr
+}
+
+// applyAnswerLocked folds one mDNS answer into the list.
+func (r *Registry) applyAnswerLocked(a Answer) {
+	provisional := "mdns:" + a.Instance
+	var e *entry
+	if a.MAC != "" {
+		e = r.entries[a.MAC]
+		if p, ok := r.entries[provisional]; ok {
+			// The instance has now told us its MAC: the provisional record is superseded.
+			delete(r.entries, provisional)
+			if e == nil {
+				e = p
+				e.dev.Key = a.MAC
+				r.entries[a.MAC] = e
+			}
+		}
+	} else {
+		for _, x := range r.entries {
+			if x.instance == a.Instance {
+				e = x
+				break
+			}
+		}
+	}
+	if e == nil {
+		key := a.MAC
+		if key == "" {
+			key = provisional
+		}
+		e = &entry{dev: Device{Key: key, Name: a.Instance, MAC: a.MAC}}
+		r.entries[key] = e
+	}
+	e.instance = a.Instance
+	e.mdnsAddr = a.Addr
+	e.mdnsPort = a.Port
+	e.dev.Host = a.Host
+	if !e.dev.IP.IsValid() || !e.dev.Online {
+		// Show where mDNS says the device is until a probe confirms it.
+		e.dev.IP = a.Addr
+		e.dev.HTTPPort = a.Port
+	}
+	e.dev.Source = sourceOf(e)
+}
+
+// ensureStaticLocked makes sure a configured device has an entry.
+func (r *Registry) ensureStaticLocked(s *staticDevice) {
+	for _, e := range r.entries {
+		if e.static == s {
+			return
+		}
+	}
+	key := "static:" + s.raw
+	host := s.target.Host
+	e := &entry{static: s, dev: Device{Key: key, Name: host, Host: host, HTTPPort: s.httpPort(), Static: s.raw}}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		e.dev.IP = ip.Unmap()
+	}
+	e.dev.Source = sourceOf(e)
+	r.entries[key] = e
+}
+
+func sourceOf(e *entry) Source {
+	switch {
+	case e.static != nil && e.instance != "":
+		return SourceBoth
+	case e.static != nil:
+		return SourceStatic
+	}
+	return SourceMDNS
+}
+
+// probeAddrs lists where to ask for /json/info: the latest mDNS address first (it follows IP
+// changes), then the configured host.
+func (e *entry) probeAddrs() []probeAddr {
+	var out []probeAddr
+	if e.mdnsAddr.IsValid() {
+		out = append(out, probeAddr{host: e.mdnsAddr.String(), port: e.mdnsPort})
+	}
+	if e.static != nil {
+		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort()})
+	}
+	return out
+}
+
+// probeAll runs the jobs' /json/info requests, at most maxParallelProbes at once, and returns
+// when all have finished.
+func (r *Registry) probeAll(ctx context.Context, jobs []probeJob) {
+	sem := make(chan struct{}, maxParallelProbes)
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j *probeJob) {
+			defer func() { <-sem; wg.Done() }()
+			r.probe(ctx, j)
+		}(&jobs[i])
+	}
+	wg.Wait()
+}
+
+// probe tries each address of j in turn and records the first answer or the last error.
+func (r *Registry) probe(ctx context.Context, j *probeJob) {
+	j.err = errors.New("no address known")
+	for _, a := range j.addrs {
+		ip, err := r.resolve(ctx, a.host)
+		if err != nil {
+			j.err = err
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
+		info, err := r.fetcher.Info(pctx, netip.AddrPortFrom(ip, uint16(a.port)).String())
+		cancel()
+		if err != nil {
+			j.err = err
+			continue
+		}
+		j.info, j.ip, j.port, j.err = info, ip, a.port, nil
+		return
+	}
+}
+
+// resolve turns a configured host into an IPv4 address (WLED streams go over IPv4).
+func (r *Registry) resolve(ctx context.Context, host string) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap(), nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
+	defer cancel()
+	ips, err := r.resolver.LookupNetIP(rctx, "ip4", host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("resolve %s: %w", host, err)
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("resolve %s: no IPv4 address", host)
+	}
+	return ips[0].Unmap(), nil
+}
+
+// applyProbeLocked records a probe's outcome and returns the event it causes, if any.
+func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
+	e := r.entries[j.key]
+	if e == nil {
+		return Event{}, false // merged into another entry earlier in this round
+	}
+	if j.err == nil {
+		mac := normalizeMAC(j.info.MAC)
+		if mac == "" {
+			mac = e.dev.MAC // from the TXT record
+		}
+		if mac == "" {
+			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
+		} else {
+			e = r.rekeyLocked(e, mac)
+		}
+	}
+	old, announced := e.dev, e.announced
+	if j.err != nil {
+		e.dev.Online = false
+		e.dev.LastError = j.err.Error()
+	} else {
+		r.fillLocked(e, j, now)
+	}
+	if e.dev.MAC == "" {
+		return Event{}, false
+	}
+	e.announced = true
+	switch {
+	case !announced:
+		return Event{Kind: EventAdded, Device: e.dev}, true
+	case old.Online && !e.dev.Online:
+		return Event{Kind: EventOffline, Device: e.dev}, true
+	case !old.Online && e.dev.Online:
+		return Event{Kind: EventOnline, Device: e.dev}, true
+	case materiallyChanged(old, e.dev):
+		return Event{Kind: EventUpdated, Device: e.dev}, true
+	}
+	return Event{}, false
+}
+
+// rekeyLocked files e under its MAC, merging it into an existing entry for that MAC.
+func (r *Registry) rekeyLocked(e *entry, mac string) *entry {
+	if e.dev.Key == mac {
+		e.dev.MAC = mac
+		return e
+	}
+	delete(r.entries, e.dev.Key)
+	target := r.entries[mac]
+	if target == nil {
+		e.dev.Key, e.dev.MAC = mac, mac
+		r.entries[mac] = e
+		return e
+	}
+	if e.static != nil {
+		target.static = e.static
+		target.dev.Static = e.static.raw
+	}
+	if e.instance != "" && target.instance == "" {
+		target.instance, target.mdnsAddr, target.mdnsPort = e.instance, e.mdnsAddr, e.mdnsPort
+		target.dev.Host = e.dev.Host
+	}
+	target.dev.Source = sourceOf(target)
+	return target
+}
+
+// fillLocked applies a successful probe: address, info, and the derived stream settings.
+func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
+	d := &e.dev
+	d.Info = j.info
+	d.IP, d.HTTPPort = j.ip, j.port
+	if j.info.Name != "" {
+		d.Name = j.info.Name
+	}
+	d.Online, d.LastSeen, d.LastError = true, now, ""
+	d.LEDs = j.info.LEDs.Count
+	d.RGBW = j.info.LEDs.HasWhite()
+	d.Protocol = wled.ChooseProtocol(j.info)
+	if r.protocol != wled.ProtocolAuto {
+		d.Protocol = r.protocol
+	}
+	ddpPort := wled.DDPPort
+	if s := e.static; s != nil {
+		t := s.target
+		if t.LEDs > 0 {
+			d.LEDs = t.LEDs
+		}
+		if t.DDPPort > 0 {
+			ddpPort = t.DDPPort
+		}
+		if s.forced() {
+			// A ddp://, dnrgb://, … URL describes the stream completely.
+			d.Protocol, d.RGBW = t.Protocol, t.RGBW
+		}
+	}
+	switch {
+	case e.static != nil && e.static.forced():
+		d.StreamPort = e.static.target.Port
+	case d.Protocol == wled.ProtocolDDP:
+		d.StreamPort = ddpPort
+	case j.info.UDPPort > 0:
+		d.StreamPort = j.info.UDPPort
+	default:
+		d.StreamPort = wled.RealtimePort
+	}
+	if d.Protocol == wled.ProtocolDRGBW {
+		d.RGBW = true
+	}
+	d.Source = sourceOf(e)
+}
+
+// materiallyChanged reports changes a sink has to react to (not uptime, live state, …).
+func materiallyChanged(a, b Device) bool {
+	return a.IP != b.IP || a.HTTPPort != b.HTTPPort || a.LEDs != b.LEDs || a.RGBW != b.RGBW ||
+		a.Protocol != b.Protocol || a.StreamPort != b.StreamPort || a.Name != b.Name
+}

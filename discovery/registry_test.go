@@ -1,0 +1,465 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
+	"github.com/ledbridge/ledbridge/wled/wledtest"
+)
+
+// scriptedBrowser answers each Browse with whatever the test last set.
+type scriptedBrowser struct {
+	mu      sync.Mutex
+	answers []Answer
+	err     error
+	calls   int
+}
+
+func (b *scriptedBrowser) set(err error, answers ...Answer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.answers, b.err = answers, err
+}
+
+func (b *scriptedBrowser) callCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls
+}
+
+func (b *scriptedBrowser) Browse(ctx context.Context, _ time.Duration) ([]Answer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls++
+	return append([]Answer(nil), b.answers...), b.err
+}
+
+// stepClock hands Run a channel per wait; the test fires it to start the next round.
+type stepClock struct {
+	waits chan time.Duration // the duration of each After call
+	fire  chan time.Time
+	now   time.Time
+	mu    sync.Mutex
+}
+
+func newStepClock() *stepClock {
+	return &stepClock{waits: make(chan time.Duration, 16), fire: make(chan time.Time), now: time.Unix(1_700_000_000, 0)}
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Second)
+	return c.now
+}
+
+func (c *stepClock) After(d time.Duration) <-chan time.Time {
+	c.waits <- d
+	return c.fire
+}
+
+// startFake runs a wledtest fake whose JSON API listens on addr ("127.0.0.1:0" style).
+func startFake(t *testing.T, addr, mac string, leds int) *wledtest.Fake {
+	t.Helper()
+	f, err := wledtest.Start(wledtest.Config{MAC: mac, LEDs: leds, Name: "strip-" + mac[6:], HTTPListen: addr, DDPListen: "-", RealtimeListen: "-"})
+	if err != nil {
+		t.Fatalf("start fake WLED on %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// answerFor is the mDNS answer a real WLED with fake f would give.
+func answerFor(t *testing.T, f *wledtest.Fake, withMAC bool) Answer {
+	t.Helper()
+	ap := netip.MustParseAddrPort(f.HTTPAddr())
+	a := Answer{Instance: "wled-" + f.Config().MAC[6:], Host: "wled-" + f.Config().MAC[6:] + ".local.", Addr: ap.Addr(), Port: int(ap.Port())}
+	if withMAC {
+		a.MAC = f.Config().MAC
+	}
+	return a
+}
+
+type harness struct {
+	t       *testing.T
+	reg     *Registry
+	browser *scriptedBrowser
+	clock   *stepClock
+	events  chan Event
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startRegistry runs a Registry with a scripted browser and a stepped clock.
+// The browser answers initial until the test calls h.browser.set.
+func startRegistry(t *testing.T, cfg Config, initial ...Answer) *harness {
+	t.Helper()
+	h := &harness{t: t, browser: &scriptedBrowser{answers: initial}, clock: newStepClock(), events: make(chan Event, 64), done: make(chan error, 1)}
+	if cfg.Browser == nil {
+		cfg.Browser = h.browser
+	}
+	cfg.Clock = h.clock
+	cfg.OnChange = func(ev Event) { h.events <- ev }
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.reg = reg
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- reg.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("Run returned %v after cancel, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		h.t.Error("Run did not return after cancel")
+	}
+}
+
+// waitRound waits until Run finished a round and asks for its next wait; it returns that wait.
+func (h *harness) waitRound() time.Duration {
+	h.t.Helper()
+	select {
+	case d := <-h.clock.waits:
+		return d
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("no round finished")
+	}
+	return 0
+}
+
+// nextRound lets the registry start its next round and waits for it to finish.
+func (h *harness) nextRound() time.Duration {
+	h.t.Helper()
+	h.clock.fire <- time.Time{}
+	return h.waitRound()
+}
+
+// drain returns the events of the rounds so far.
+func (h *harness) drain() []Event {
+	var out []Event
+	for {
+		select {
+		case ev := <-h.events:
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+func kinds(evs []Event) string {
+	var s []string
+	for _, ev := range evs {
+		s = append(s, ev.Kind.String()+":"+ev.Device.Key)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestRegistryFindsConfirmsAndKeysByMAC(t *testing.T) {
+	f := startFake(t, "127.0.0.1:0", "02fc00000001", 120)
+	f.SetInfo(func(i *wled.Info) { i.Version = "0.14.4"; i.Live = true; i.LiveMode = "DDP" })
+	h := startRegistry(t, Config{}, answerFor(t, f, true))
+
+	if d := h.waitRound(); d != DefaultInterval {
+		t.Errorf("wait after an all-online round = %v, want Interval %v", d, DefaultInterval)
+	}
+	evs := h.drain()
+	if kinds(evs) != "added:02fc00000001" {
+		t.Fatalf("events = %s, want added:02fc00000001", kinds(evs))
+	}
+	d := evs[0].Device
+	ap := netip.MustParseAddrPort(f.HTTPAddr())
+	if !d.Online || d.MAC != "02fc00000001" || d.IP != ap.Addr() || d.HTTPPort != int(ap.Port()) ||
+		d.LEDs != 120 || d.RGBW || d.Protocol != wled.ProtocolDDP || d.StreamPort != wled.DDPPort ||
+		d.Info.Version != "0.14.4" || !d.Info.Live || d.Name != "strip-000001" || d.Source != SourceMDNS ||
+		d.Host != "wled-000001.local." || d.LastError != "" || d.LastSeen.IsZero() {
+		t.Errorf("device = %+v", d)
+	}
+	if tg, ok := d.Target(); !ok || tg.String() != "ddp://127.0.0.1:4048?leds=120" {
+		t.Errorf("Target() = %v, %v; want ddp://127.0.0.1:4048?leds=120", tg, ok)
+	}
+
+	// A second round with nothing new reports nothing.
+	h.nextRound()
+	if evs := h.drain(); len(evs) != 0 {
+		t.Errorf("unchanged round produced events %s", kinds(evs))
+	}
+	if n := len(h.reg.Devices()); n != 1 {
+		t.Errorf("Devices() has %d entries, want 1", n)
+	}
+}
+
+func TestRegistryIPChangeUpdatesNotDuplicates(t *testing.T) {
+	const mac = "02fc00000002"
+	old := startFake(t, "127.0.0.1:0", mac, 60)
+	h := startRegistry(t, Config{}, answerFor(t, old, true))
+	h.waitRound()
+	if kinds(h.drain()) != "added:"+mac {
+		t.Fatal("device not added")
+	}
+
+	// The controller moves to another address (DHCP renewal); mDNS now points there.
+	_ = old.Close()
+	moved := startFake(t, "127.0.0.2:0", mac, 60)
+	h.browser.set(nil, answerFor(t, moved, true))
+	h.nextRound()
+	evs := h.drain()
+	if kinds(evs) != "updated:"+mac {
+		t.Fatalf("events = %s, want updated:%s", kinds(evs), mac)
+	}
+	ds := h.reg.Devices()
+	if len(ds) != 1 {
+		t.Fatalf("Devices() = %d entries after IP change, want 1: %+v", len(ds), ds)
+	}
+	if want := netip.MustParseAddr("127.0.0.2"); ds[0].IP != want || !ds[0].Online {
+		t.Errorf("device after move: IP %v online %v, want %v online", ds[0].IP, ds[0].Online, want)
+	}
+}
+
+func TestRegistryOfflineRetriedAndBack(t *testing.T) {
+	const mac = "02fc00000003"
+	f := startFake(t, "127.0.0.1:0", mac, 30)
+	addr := f.HTTPAddr()
+	h := startRegistry(t, Config{}, answerFor(t, f, true))
+	h.waitRound()
+	h.drain()
+
+	// The device goes dark: no HTTP, and it no longer answers mDNS either.
+	_ = f.Close()
+	h.browser.set(nil)
+	if d := h.nextRound(); d != DefaultRetryInterval {
+		t.Errorf("wait while a device is offline = %v, want RetryInterval %v", d, DefaultRetryInterval)
+	}
+	evs := h.drain()
+	if kinds(evs) != "offline:"+mac {
+		t.Fatalf("events = %s, want offline:%s", kinds(evs), mac)
+	}
+	if evs[0].Device.LastError == "" || evs[0].Device.Online {
+		t.Errorf("offline device = %+v, want an error text", evs[0].Device)
+	}
+
+	// Still dark on the retry: no new event.
+	h.nextRound()
+	if evs := h.drain(); len(evs) != 0 {
+		t.Errorf("second failed probe produced %s", kinds(evs))
+	}
+
+	// Power returns on the same address; the retry finds it without mDNS.
+	startFake(t, addr, mac, 30)
+	if d := h.nextRound(); d != DefaultInterval {
+		t.Errorf("wait after recovery = %v, want %v", d, DefaultInterval)
+	}
+	if evs := h.drain(); kinds(evs) != "online:"+mac {
+		t.Fatalf("events = %s, want online:%s", kinds(evs), mac)
+	}
+}
+
+func TestRegistryMACFromInfoWhenTXTMissing(t *testing.T) {
+	f := startFake(t, "127.0.0.1:0", "02fc00000004", 10)
+	h := startRegistry(t, Config{}, answerFor(t, f, false))
+	h.waitRound()
+	if evs := h.drain(); kinds(evs) != "added:02fc00000004" {
+		t.Fatalf("events = %s", kinds(evs))
+	}
+	h.nextRound()
+	if ds := h.reg.Devices(); len(ds) != 1 || ds[0].Key != "02fc00000004" {
+		t.Fatalf("Devices() = %+v, want one entry keyed by the MAC", ds)
+	}
+}
+
+func TestRegistryStaticMergesWithMDNSAndOverrides(t *testing.T) {
+	const mac = "02fc00000005"
+	f := startFake(t, "127.0.0.1:0", mac, 50)
+	static := "wled://" + f.HTTPAddr() + "?leds=20"
+	h := startRegistry(t, Config{Static: []string{static}})
+	h.waitRound()
+	evs := h.drain()
+	if kinds(evs) != "added:"+mac {
+		t.Fatalf("events = %s", kinds(evs))
+	}
+	if d := evs[0].Device; d.Source != SourceStatic || d.LEDs != 20 || d.RGBW || d.Static != static {
+		t.Errorf("static device = %+v", d)
+	}
+
+	// The same controller now also answers mDNS: still one device.
+	h.browser.set(nil, answerFor(t, f, true))
+	h.nextRound()
+	h.drain()
+	ds := h.reg.Devices()
+	if len(ds) != 1 || ds[0].Source != SourceBoth || ds[0].LEDs != 20 {
+		t.Fatalf("Devices() = %+v, want one device from mdns+static keeping the override", ds)
+	}
+}
+
+func TestRegistryProtocolChoice(t *testing.T) {
+	old := startFake(t, "127.0.0.1:0", "02fc00000006", 40)
+	old.SetInfo(func(i *wled.Info) { i.VID = 2104000; i.UDPPort = 21325 })
+	h := startRegistry(t, Config{DisableMDNS: true, Static: []string{"wled://" + old.HTTPAddr()}})
+	h.waitRound()
+	ds := h.reg.Devices()
+	if len(ds) != 1 || ds[0].Protocol != wled.ProtocolDNRGB || ds[0].StreamPort != 21325 {
+		t.Errorf("pre-DDP firmware: %+v, want dnrgb on its udpport 21325", ds)
+	}
+	if n := h.browser.callCount(); n != 0 {
+		t.Errorf("DisableMDNS: browser called %d times", n)
+	}
+
+	// A configured protocol applies to every device; the stream port follows it.
+	f := startFake(t, "127.0.0.1:0", "02fc00000007", 40)
+	h2 := startRegistry(t, Config{DisableMDNS: true, Protocol: "warls", Static: []string{"wled://" + f.HTTPAddr()}})
+	h2.waitRound()
+	if ds := h2.reg.Devices(); len(ds) != 1 || ds[0].Protocol != wled.ProtocolWARLS || ds[0].StreamPort != f.Info().UDPPort {
+		t.Errorf("forced warls: %+v", ds)
+	}
+}
+
+func TestRegistryForcedStaticWithoutAPIStaysUnconfirmed(t *testing.T) {
+	// A ddp:// entry for something with no JSON API on port 80 (nothing listens on
+	// 127.0.0.1:80 here): listed, offline, with the probe error, and no events (no MAC).
+	h := startRegistry(t, Config{DisableMDNS: true, Static: []string{"ddp://127.0.0.1:5000?leds=10"}})
+	h.waitRound()
+	ds := h.reg.Devices()
+	if len(ds) != 1 || ds[0].Online || ds[0].LastError == "" || ds[0].Key != "static:ddp://127.0.0.1:5000?leds=10" {
+		t.Fatalf("Devices() = %+v", ds)
+	}
+	if evs := h.drain(); len(evs) != 0 {
+		t.Errorf("events = %s, want none for a device without MAC", kinds(evs))
+	}
+}
+
+func TestRegistryBadDevicesListedOfflineWithError(t *testing.T) {
+	noMAC := startFake(t, "127.0.0.1:0", "02fc00000008", 10)
+	noMAC.SetInfo(func(i *wled.Info) { i.MAC = "not-a-mac" })
+
+	// A "device" whose JSON API sends garbage, and one that streams an endless body.
+	garbage := serveHTTP(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("\x00\xff{{{ not json")) })
+	endless := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat(`{"ver":"x",`, 1024))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	h := startRegistry(t, Config{},
+		answerFor(t, noMAC, false),
+		Answer{Instance: "garbage", Host: "garbage.local.", Addr: garbage.Addr(), Port: int(garbage.Port()), MAC: "02fc000000aa"},
+		Answer{Instance: "endless", Host: "endless.local.", Addr: endless.Addr(), Port: int(endless.Port()), MAC: "02fc000000bb"},
+	)
+	h.waitRound()
+	ds := h.reg.Devices()
+	if len(ds) != 3 {
+		t.Fatalf("Devices() = %+v, want 3 entries", ds)
+	}
+	for _, d := range ds {
+		if d.Online || d.LastError == "" {
+			t.Errorf("device %s: online=%v error=%q, want offline with an error", d.Key, d.Online, d.LastError)
+		}
+	}
+	byKey := map[string]Device{}
+	for _, d := range ds {
+		byKey[d.Key] = d
+	}
+	if d := byKey["mdns:wled-000008"]; !strings.Contains(d.LastError, ErrNoMAC.Error()) {
+		t.Errorf("no-MAC device error = %q", d.LastError)
+	}
+	if d := byKey["02fc000000aa"]; !strings.Contains(d.LastError, wled.ErrNotWLED.Error()) {
+		t.Errorf("garbage device error = %q", d.LastError)
+	}
+	if d := byKey["02fc000000bb"]; d.LastError == "" {
+		t.Errorf("endless device error = %q", d.LastError)
+	}
+	// Only devices with a MAC produce events: the two with TXT mac are announced (offline).
+	if got := kinds(h.drain()); got != "added:02fc000000aa,added:02fc000000bb" {
+		t.Errorf("events = %s", got)
+	}
+}
+
+func TestRegistryBrowseErrorStillProbesStatics(t *testing.T) {
+	f := startFake(t, "127.0.0.1:0", "02fc00000009", 10)
+	b := &scriptedBrowser{err: errors.New("no multicast here")}
+	h := startRegistry(t, Config{Browser: b, Static: []string{f.HTTPAddr()}})
+	h.waitRound()
+	if ds := h.reg.Devices(); len(ds) != 1 || !ds[0].Online {
+		t.Fatalf("Devices() = %+v, want the static device online", ds)
+	}
+}
+
+func TestRunTwiceIsRefused(t *testing.T) {
+	h := startRegistry(t, Config{DisableMDNS: true})
+	h.waitRound()
+	if err := h.reg.Run(context.Background()); !errors.Is(err, ErrAlreadyRunning) {
+		t.Errorf("second Run = %v, want ErrAlreadyRunning", err)
+	}
+}
+
+func TestBrowseOneShot(t *testing.T) {
+	f := startFake(t, "127.0.0.1:0", "02fc0000000a", 33)
+	b := &scriptedBrowser{}
+	b.set(nil, answerFor(t, f, true))
+	ds, err := Browse(context.Background(), Config{Browser: b, Static: []string{"wled://" + f.HTTPAddr()}}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].LEDs != 33 || ds[0].Source != SourceBoth {
+		t.Fatalf("Browse = %+v, want one device found both ways", ds)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{Interval: -time.Second},
+		{Static: []string{"ftp://x"}},
+		{Static: []string{"ddp://host:99999"}},
+		{Static: []string{"wled://host?rgbw=1"}},
+		{Protocol: "smoke-signals"},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) = nil error", cfg)
+		}
+	}
+}
+
+// serveHTTP serves h on a loopback port until the test ends.
+func serveHTTP(t *testing.T, h http.HandlerFunc) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = srv.Close()
+		<-done
+	})
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
