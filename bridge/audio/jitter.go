@@ -20,7 +20,7 @@ type JitterConfig struct {
 	ClockRate uint32        // RTP timestamp clock in Hz (48000 for Opus, 8000 for G.722 and G.711); required
 	Slots     int           // capacity in packets, rounded up to a power of two (max 1024); fixed, never grows
 	MinDelay  time.Duration // lower bound of the adaptive target delay (default 0)
-	MaxDelay  time.Duration // upper bound of the adaptive target delay (default 60 ms)
+	MaxDelay  time.Duration // upper bound of the adaptive target delay (default and maximum 60 ms)
 }
 
 // PushResult says what the jitter buffer did with a packet.
@@ -129,8 +129,8 @@ func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
 		slots <<= 1
 	}
 	cfg.Slots = slots
-	if cfg.MaxDelay <= 0 {
-		cfg.MaxDelay = DefaultMaxDelay
+	if cfg.MaxDelay <= 0 || cfg.MaxDelay > DefaultMaxDelay {
+		cfg.MaxDelay = DefaultMaxDelay // the cap: sound-to-light cannot afford more
 	}
 	cfg.MinDelay = min(max(cfg.MinDelay, 0), cfg.MaxDelay)
 	return &JitterBuffer{
