@@ -493,7 +493,9 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 	case evState:
 		mus.iceState.Store(int32(h.pc.ICEConnectionState()))
 		st := h.pc.ConnectionState()
-		mus.connState.Store(int32(st))
+		if webrtc.PeerConnectionState(mus.connState.Swap(int32(st))) == st {
+			return // an ICE state change, or a repeat
+		}
 		mus.setState(st)
 		switch st {
 		case webrtc.PeerConnectionStateConnected:

@@ -1,0 +1,290 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// stateLog records OnStateChange calls per musician.
+type stateLog struct {
+	mu sync.Mutex
+	by map[MusicianID][]webrtc.PeerConnectionState
+}
+
+func (l *stateLog) record(id MusicianID, s webrtc.PeerConnectionState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.by == nil {
+		l.by = map[MusicianID][]webrtc.PeerConnectionState{}
+	}
+	l.by[id] = append(l.by[id], s)
+}
+
+func (l *stateLog) get(id MusicianID) []webrtc.PeerConnectionState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]webrtc.PeerConnectionState(nil), l.by[id]...)
+}
+
+// leftConnected reports whether the musician was connected and then left
+// that state.
+func leftConnected(states []webrtc.PeerConnectionState) bool {
+	seen := false
+	for _, s := range states {
+		if s == webrtc.PeerConnectionStateConnected {
+			seen = true
+		} else if seen {
+			return true
+		}
+	}
+	return false
+}
+
+// A musician who leaves Presence is closed, its sink is closed after its
+// last packet, and every goroutine it had is gone while the Manager runs on.
+func TestMusicianLeftReleasesEverything(t *testing.T) {
+	requireLoopback(t)
+	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.OnStateChange = states.record
+	m := startManager(t, cfg, r)
+	idle := goleak.IgnoreCurrent() // the Manager alone, with no musician
+
+	dee := newTestMusician(t, r, "dee", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("dee"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to dee", bridgeConnected(m, "dee"))
+	waitFor(t, "20 packets from dee", func() bool { return s.fromMic("dee") >= 20 })
+
+	m.MusicianLeft("dee")
+	if _, ok := musicianStats(m, "dee"); ok {
+		t.Error("dee still in Stats after MusicianLeft")
+	}
+	waitFor(t, "dee's sink closed", func() bool {
+		sk := s.get("dee")
+		return len(sk) == 1 && sk[0].closed.Load() == 1
+	})
+	waitFor(t, "OnStateChange(closed)", func() bool {
+		st := states.get("dee")
+		return len(st) > 0 && st[len(st)-1] == webrtc.PeerConnectionStateClosed
+	})
+	waitFor(t, "the musician side to notice", func() bool { return dee.connState() != webrtc.PeerConnectionStateConnected })
+	dee.close()
+	if n := s.get("dee")[0].afterStop.Load(); n != 0 {
+		t.Errorf("%d WriteRTP calls after the sink was closed", n)
+	}
+	goleak.VerifyNone(t, idle)
+}
+
+// MaxPeers musicians are admitted; the next join and an offer from a
+// stranger are refused and counted; a freed slot goes to the waiting musician.
+func TestPeerCapRefusesTheNinth(t *testing.T) {
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s) // OfferDelay 1 h: no PeerConnection is made
+	m := startManager(t, cfg, r)
+	for i := 1; i <= DefaultMaxPeers; i++ {
+		if err := m.MusicianJoined(MusicianID(fmt.Sprint("p", i))); err != nil {
+			t.Fatalf("musician %d: %v", i, err)
+		}
+	}
+	err := m.MusicianJoined("p9")
+	if !errors.Is(err, ErrPeerCap) {
+		t.Fatalf("9th musician: err = %v, want ErrPeerCap", err)
+	}
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "p10", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}})
+	st := m.Stats()
+	if len(st.Musicians) != DefaultMaxPeers || st.RefusedPeerCap != 2 || len(st.Waiting) != 1 || st.Waiting[0] != "p9" {
+		t.Fatalf("stats = %d musicians, refused %d, waiting %v", len(st.Musicians), st.RefusedPeerCap, st.Waiting)
+	}
+	m.MusicianLeft("p3")
+	if _, ok := musicianStats(m, "p9"); !ok {
+		t.Fatal("p9 not admitted into p3's slot")
+	}
+	if st := m.Stats(); len(st.Musicians) != DefaultMaxPeers || len(st.Waiting) != 0 {
+		t.Fatalf("after p3 left: %d musicians, waiting %v", len(st.Musicians), st.Waiting)
+	}
+	m.MusicianLeft("p9")
+	m.MusicianLeft("never-joined") // harmless
+}
+
+// anOffer makes a real browser-like offer SDP to use as raw material.
+func anOffer(t *testing.T) string {
+	t.Helper()
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(&me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.SDP
+}
+
+func withUfrag(sdp, ufrag string) string {
+	lines := strings.Split(sdp, "\r\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "a=ice-ufrag:") {
+			lines[i] = "a=ice-ufrag:" + ufrag
+		}
+	}
+	return strings.Join(lines, "\r\n")
+}
+
+// 100 offers a second from one participant (some of them malformed) neither
+// crash the bridge nor disturb a connected musician.
+func TestOfferStormDoesNotDisturbOthers(t *testing.T) {
+	requireLoopback(t)
+	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.OnStateChange = states.record
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+
+	base := anOffer(t)
+	before := s.fromMic("ana")
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for i := range 200 { // 2 s at 100 offers/s
+		<-tick.C
+		sdp := withUfrag(base, fmt.Sprintf("storm%04d", i))
+		if i%10 == 9 {
+			sdp = "v=0\r\nthis is not SDP\r\n"
+		}
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "eve", TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
+		if i%3 == 0 {
+			m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "eve", TargetPeerID: bridgeID,
+				Candidate: &room.ICECandidate{Candidate: "candidate:junk", SDPMid: new(string)}})
+		}
+	}
+	during := s.fromMic("ana") - before
+	// ana keeps streaming after the storm, too.
+	waitFor(t, "ana's audio after the storm", func() bool { return s.fromMic("ana") >= before+during+50 })
+	if leftConnected(states.get("ana")) {
+		t.Errorf("ana's connection changed state during the storm: %v", states.get("ana"))
+	}
+	if during == 0 {
+		t.Error("no audio from ana reached the sink during the storm")
+	}
+	st := m.Stats()
+	if st.OffersCoalesced == 0 {
+		t.Error("no offer coalesced: the storm was handled one by one")
+	}
+	eve, ok := musicianStats(m, "eve")
+	if !ok {
+		t.Fatal("eve has no slot")
+	}
+	t.Logf("storm: %d offers coalesced, eve malformed %d; ana got %d packets during it", st.OffersCoalesced, eve.Malformed, during)
+}
+
+// Malformed and misdirected signals are dropped and counted; the connected
+// musician is not disturbed.
+func TestMalformedSignalsDroppedAndCounted(t *testing.T) {
+	requireLoopback(t)
+	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.OnStateChange = states.record
+	var anaOffer room.Signal
+	r.holdMusician = func(sig room.Signal) bool {
+		if sig.Type == room.SignalOffer && anaOffer.Description == nil {
+			anaOffer = sig // peek, deliver as usual
+		}
+		return false
+	}
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	r.setHolds(nil, nil)
+	desc := &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}
+
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: "someone-else", Description: desc})
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "", TargetPeerID: bridgeID, Description: desc})
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: bridgeID, TargetPeerID: bridgeID, Description: desc})
+	m.HandleSignal(room.Signal{Type: room.SignalAnswer, FromPeerID: "zed", TargetPeerID: bridgeID, Description: desc})
+	m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "zed", TargetPeerID: bridgeID})
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID}) // no description
+	m.HandleSignal(room.Signal{Type: "hello", FromPeerID: "ana", TargetPeerID: bridgeID})
+	// Reaching ana's PeerConnection: a bad candidate, an answer with no offer
+	// outstanding, her own offer again.
+	mid := "0"
+	m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "ana", TargetPeerID: bridgeID,
+		Candidate: &room.ICECandidate{Candidate: "candidate:this is not a candidate", SDPMid: &mid}})
+	m.HandleSignal(room.Signal{Type: room.SignalAnswer, FromPeerID: "ana", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "answer", SDP: "v=0\r\n"}})
+	m.HandleSignal(anaOffer)
+	// A stranger's offer that is not SDP.
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "mal", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\nm=audio banana\r\n"}})
+	// And payloads that never get past the decoder.
+	for _, p := range []string{`{`, `{"type":"offer"}`, `{"type":"offer","fromPeerId":"x","targetPeerId":"bridge-1","data":{"type":"offer","sdp":"hello"}}`} {
+		if _, err := room.DecodeSignal([]byte(p)); !errors.Is(err, room.ErrInvalidPayload) {
+			t.Errorf("DecodeSignal(%s) = %v", p, err)
+		}
+	}
+
+	waitFor(t, "counters", func() bool {
+		st := m.Stats()
+		ana, _ := musicianStats(m, "ana")
+		return st.WrongTarget == 1 && st.MissingSender == 2 && st.UnknownSender == 2 &&
+			ana.Malformed == 1 && ana.Duplicates == 2 && st.MalformedSignals == 4
+	})
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio afterwards", func() bool { return s.fromMic("ana") >= before+25 })
+	if leftConnected(states.get("ana")) {
+		t.Errorf("ana's connection changed state: %v", states.get("ana"))
+	}
+}
+
+// Random payload bytes in valid RTP (and timestamps that jump anywhere)
+// reach the sink without breaking the connection.
+func TestGarbageRTPReachesSinkWithoutBreakingPeer(t *testing.T) {
+	requireLoopback(t)
+	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.OnStateChange = states.record
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "gus", musicianOpts{offerFirst: true, garbage: true})
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	for _, id := range []MusicianID{"gus", "ana"} {
+		if err := m.MusicianJoined(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "100 garbage packets in gus's sink", func() bool { return s.packets("gus") >= 100 })
+	waitFor(t, "50 packets from ana", func() bool { return s.fromMic("ana") >= 50 })
+	gus, _ := musicianStats(m, "gus")
+	if gus.ConnectionState != webrtc.PeerConnectionStateConnected || gus.PacketsReceived < 100 || gus.Bytes == 0 {
+		t.Errorf("gus stats = %+v", gus)
+	}
+	if leftConnected(states.get("gus")) || leftConnected(states.get("ana")) {
+		t.Errorf("state changes: gus %v, ana %v", states.get("gus"), states.get("ana"))
+	}
+}
