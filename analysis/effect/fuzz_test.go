@@ -52,7 +52,7 @@ func FuzzRender(f *testing.F) {
 		now := t0
 		for k := range 4 {
 			in := Input{Now: now, Look: Look(k%3 + 1), Playing: flags&0x80 == 0, Tempo: tempo,
-				Sources: []Source{{Musician: int(int8(flags)), Features: &feats[0]}, {Musician: k, Features: &feats[1]}},
+				Sources:   []Source{{Musician: int(int8(flags)), Features: &feats[0]}, {Musician: k, Features: &feats[1]}},
 				Broadcast: []color.RGB{{R: flags}, {G: byte(leds)}}}
 			written, err := r.Render(dst, in)
 			if err != nil || written != len(dst) {
