@@ -1,0 +1,362 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// Client is one Realtime connection joined to one room channel. Create it with New, run it with
+// Run; the other methods may be called from any goroutine, before or during Run.
+type Client struct {
+	// Constant after New.
+	cfg     Config
+	topic   string
+	wsURL   string // contains the API key: never log it, log logURL
+	logURL  string
+	version wire.Version
+	log     *slog.Logger
+	events  eventQueue
+	closed  chan struct{} // closed when Run returns
+
+	ref     atomic.Uint64 // the last ref sent; refs are shared by all pushes of all sessions
+	running atomic.Bool
+	stats   stats
+
+	// Used only by the goroutine running Run (and its session loop).
+	limiter       callLimiter
+	rejoinAttempt int
+
+	// The mutex protects the following elements.
+	mu       sync.Mutex
+	status   Status
+	token    string          // the access_token to send: Config.AccessToken, SetAccessToken, or the API key
+	meta     json.RawMessage // the Presence meta we want tracked; nil means untracked
+	active   *session        // the connected session, nil between sockets
+	presence *presenceTable
+	logged   map[string]bool // malformed-input kinds already logged once
+}
+
+// New validates cfg and returns a Client. It starts no goroutines.
+func New(cfg Config) (*Client, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	version, _ := wire.ParseVersion(cfg.Vsn)
+	wsURL, _ := websocketURL(cfg.URL, cfg.APIKey, cfg.Vsn)
+	logURL, _ := websocketURL(cfg.URL, "REDACTED", cfg.Vsn)
+	c := &Client{
+		cfg:      cfg,
+		topic:    "realtime:" + cfg.Channel,
+		wsURL:    wsURL,
+		logURL:   logURL,
+		version:  version,
+		log:      cfg.Logger.With("component", "realtime", "topic", "realtime:"+cfg.Channel),
+		events:   eventQueue{ch: make(chan Event, cfg.EventQueue)},
+		closed:   make(chan struct{}),
+		limiter:  callLimiter{max: cfg.PresenceMaxCalls, window: cfg.PresenceWindow},
+		token:    cfg.AccessToken,
+		presence: newPresenceTable(cfg.MaxPresenceKeys, cfg.MaxMetasPerKey),
+		logged:   map[string]bool{},
+	}
+	if c.token == "" {
+		c.token = cfg.APIKey
+	}
+	return c, nil
+}
+
+// Topic returns the channel topic, "realtime:<Channel>".
+func (c *Client) Topic() string { return c.topic }
+
+// PresenceKey returns this client's Presence key.
+func (c *Client) PresenceKey() string { return c.cfg.PresenceKey }
+
+// Events returns the channel of broadcasts and Presence changes. It is bounded (Config.EventQueue):
+// when the consumer falls behind, the oldest events are dropped and counted in Stats. It is closed
+// when Run returns.
+func (c *Client) Events() <-chan Event { return c.events.ch }
+
+// State returns the current connection state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status.State
+}
+
+// Status returns the current connection state with its last error and backoff.
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Presence returns a snapshot of the channel's Presence table: key → metas. The table persists
+// across reconnects until the next presence_state replaces it.
+func (c *Client) Presence() map[string][]Meta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.presence.snapshot()
+}
+
+// Track sets this client's Presence meta (a JSON object; any value encoding/json turns into one,
+// or a json.RawMessage). If the channel is joined it is pushed now and Track waits for the
+// server's reply; otherwise it is tracked on the next join. It is re-tracked after every rejoin.
+// Pushes are rate-limited (Config.PresenceMaxCalls per PresenceWindow): one over the limit is
+// deferred, coalesced with later calls, and Track returns nil without waiting.
+func (c *Client) Track(ctx context.Context, meta any) error {
+	raw, err := marshalPayload(meta)
+	if err != nil {
+		return fmt.Errorf("realtime: track: %w", err)
+	}
+	if raw[0] != '{' {
+		return fmt.Errorf("realtime: track: %w: meta must be a JSON object", ErrInvalidPayload)
+	}
+	if len(raw) > MaxFrameSize/2 {
+		return fmt.Errorf("realtime: track: %w: meta of %d bytes", ErrInvalidPayload, len(raw))
+	}
+	c.mu.Lock()
+	c.meta = raw
+	c.mu.Unlock()
+	return c.submit(ctx, &request{op: opPresence}, nil)
+}
+
+// Untrack removes this client's Presence meta (now if joined, waiting for the reply; otherwise it
+// is simply not tracked on the next join).
+func (c *Client) Untrack(ctx context.Context) error {
+	c.mu.Lock()
+	c.meta = nil
+	c.mu.Unlock()
+	return c.submit(ctx, &request{op: opPresence}, nil)
+}
+
+// Broadcast sends a broadcast with the given user event and payload (marshalled with encoding/json;
+// pass json.RawMessage for pre-encoded JSON). On vsn 2.0.0 it is a binary kind-3 frame unless
+// Config.BroadcastText; on vsn 1.0.0 a text frame. With Config.BroadcastAck it waits for the
+// server's acknowledgement. It returns ErrNotJoined while the channel is not joined.
+func (c *Client) Broadcast(ctx context.Context, event string, payload any) error {
+	if event == "" || len(event) > 255 {
+		return fmt.Errorf("realtime: broadcast: %w: event name must be 1–255 bytes", ErrInvalidPayload)
+	}
+	raw, err := marshalPayload(payload)
+	if err != nil {
+		return fmt.Errorf("realtime: broadcast %q: %w", event, err)
+	}
+	if len(raw) > MaxFrameSize-1024 {
+		return fmt.Errorf("realtime: broadcast %q: %w: payload of %d bytes", event, ErrInvalidPayload, len(raw))
+	}
+	return c.submit(ctx, &request{op: opBroadcast, event: event, payload: raw}, ErrNotJoined)
+}
+
+// SetAccessToken replaces the access token (a user JWT; empty means the API key) used for joins and,
+// if the channel is joined, sends it to the server at once with the access_token message. It does
+// not block.
+func (c *Client) SetAccessToken(token string) {
+	if token == "" {
+		token = c.cfg.APIKey
+	}
+	c.mu.Lock()
+	c.token = token
+	s := c.active
+	c.mu.Unlock()
+	if s != nil {
+		select {
+		case s.tokenChanged <- struct{}{}:
+		default: // a refresh is already pending; it reads the newest token
+		}
+	}
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats { return c.stats.snapshot() }
+
+func marshalPayload(v any) (json.RawMessage, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("%w: invalid JSON", ErrInvalidPayload)
+		}
+		return raw, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+	}
+	return raw, nil
+}
+
+// submit hands r to the active session and waits for its result. Without a session it returns
+// inactive (nil for Presence: it is applied on the next join).
+func (c *Client) submit(ctx context.Context, r *request, inactive error) error {
+	select {
+	case <-c.closed:
+		if r.op == opPresence {
+			return nil
+		}
+		return ErrClosed
+	default:
+	}
+	c.mu.Lock()
+	s := c.active
+	c.mu.Unlock()
+	if s == nil {
+		return inactive
+	}
+	r.done = make(chan error, 1)
+	select {
+	case s.reqs <- r:
+	case <-s.done:
+		return inactive
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	t := c.cfg.Clock.NewTimer(c.cfg.PushTimeout)
+	defer t.Stop()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return fmt.Errorf("realtime: %s: %w", r.op, ErrTimeout)
+	}
+}
+
+// Run connects, joins and keeps the channel joined until ctx is cancelled: it reconnects the socket
+// with Config.ReconnectBackoff (plus jitter) and rejoins the channel with Config.RejoinBackoff. On
+// cancellation it leaves the channel, closes the socket and returns nil once its goroutines have
+// exited. Run may be called once.
+func (c *Client) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer func() {
+		c.setStatus(StateClosed, nil, 0)
+		close(c.closed)
+		close(c.events.ch)
+	}()
+	c.log.Info("realtime: starting", "url", c.logURL, "vsn", c.cfg.Vsn, "presence_key", c.cfg.PresenceKey)
+	attempt := 0
+	for {
+		c.setStatus(StateConnecting, nil, 0)
+		joined, err := c.runSession(ctx)
+		if ctx.Err() != nil {
+			c.log.Info("realtime: stopped")
+			return nil
+		}
+		if joined {
+			attempt = 0
+		}
+		delay := backoffAt(c.cfg.ReconnectBackoff, attempt)
+		if c.cfg.ReconnectJitter > 0 {
+			delay += time.Duration(c.cfg.Rand() * c.cfg.ReconnectJitter * float64(delay))
+		}
+		attempt++
+		c.stats.reconnects.Add(1)
+		c.setStatus(StateReconnecting, err, delay)
+		c.log.Warn("realtime: socket lost; reconnecting", "err", err, "in", delay)
+		t := c.cfg.Clock.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.log.Info("realtime: stopped")
+			return nil
+		case <-t.C():
+		}
+	}
+}
+
+// backoffAt returns schedule[attempt], repeating the last value.
+func backoffAt(schedule []time.Duration, attempt int) time.Duration {
+	return schedule[min(attempt, len(schedule)-1)]
+}
+
+// setStatus records a state change (err nil keeps the last error) and reports it to OnStatus.
+func (c *Client) setStatus(state State, err error, retryIn time.Duration) {
+	c.mu.Lock()
+	changed := state != c.status.State || retryIn != c.status.RetryIn || err != nil
+	if err != nil {
+		c.status.Err = err
+	}
+	if state != c.status.State {
+		c.status.Since = c.cfg.Clock.Now()
+	}
+	c.status.State = state
+	c.status.RetryIn = retryIn
+	cur := c.status
+	c.mu.Unlock()
+	if changed && c.cfg.OnStatus != nil {
+		c.cfg.OnStatus(cur)
+	}
+}
+
+// noteError records err as the last error without changing the state.
+func (c *Client) noteError(err error) {
+	c.mu.Lock()
+	state, retry := c.status.State, c.status.RetryIn
+	c.mu.Unlock()
+	c.setStatus(state, err, retry)
+}
+
+// malformed counts a dropped input and logs the first of each kind.
+func (c *Client) malformed(kind string, err error) {
+	c.stats.malformed.Add(1)
+	c.mu.Lock()
+	first := !c.logged[kind]
+	c.logged[kind] = true
+	c.mu.Unlock()
+	if first {
+		c.log.Warn("realtime: dropped malformed input; further ones of this kind are only counted",
+			"kind", kind, "err", c.redact(err.Error()))
+	}
+}
+
+func (c *Client) nextRef() string { return strconv.FormatUint(c.ref.Add(1), 10) }
+
+// redact removes the API key and the access token from s (dial errors quote the URL).
+func (c *Client) redact(s string) string {
+	c.mu.Lock()
+	token := c.token
+	c.mu.Unlock()
+	for _, secret := range []string{c.cfg.APIKey, c.cfg.AccessToken, token} {
+		if len(secret) >= 4 {
+			s = strings.ReplaceAll(s, secret, "REDACTED")
+		}
+	}
+	return s
+}
+
+// Stats are the client's counters since New.
+type Stats struct {
+	FramesIn          uint64 // frames read
+	FramesOut         uint64 // frames written
+	Malformed         uint64 // frames or payloads dropped as malformed (including oversize)
+	Oversize          uint64 // frames over MaxFrameSize, discarded unread
+	EventsDropped     uint64 // events dropped because the Events queue was full
+	PresenceOverflow  uint64 // Presence metas dropped for the table bounds
+	PresenceDeferred  uint64 // track/untrack pushes deferred by the rate limit
+	Reconnects        uint64 // socket reconnects
+	Rejoins           uint64 // channel rejoins on a live socket
+	HeartbeatTimeouts uint64
+}
+
+type stats struct {
+	framesIn, framesOut, malformed, oversize, eventsDropped, presenceOverflow atomic.Uint64
+	presenceDeferred, reconnects, rejoins, heartbeatTimeouts                  atomic.Uint64
+}
+
+func (s *stats) snapshot() Stats {
+	return Stats{
+		FramesIn: s.framesIn.Load(), FramesOut: s.framesOut.Load(), Malformed: s.malformed.Load(),
+		Oversize: s.oversize.Load(), EventsDropped: s.eventsDropped.Load(),
+		PresenceOverflow: s.presenceOverflow.Load(), PresenceDeferred: s.presenceDeferred.Load(),
+		Reconnects: s.reconnects.Load(), Rejoins: s.rejoins.Load(), HeartbeatTimeouts: s.heartbeatTimeouts.Load(),
+	}
+}

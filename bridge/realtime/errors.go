@@ -1,0 +1,69 @@
+package realtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotJoined indicates a Broadcast while the channel is not joined (connecting or reconnecting).
+	ErrNotJoined = errors.New("realtime: channel not joined")
+	// ErrClosed indicates a call after Run has returned.
+	ErrClosed = errors.New("realtime: client closed")
+	// ErrAlreadyRunning indicates a second call to Run.
+	ErrAlreadyRunning = errors.New("realtime: Run called twice")
+	// ErrTimeout indicates a push (join, track, acknowledged broadcast) the server did not answer
+	// within Config.PushTimeout.
+	ErrTimeout = errors.New("realtime: no reply from server in time")
+	// ErrHeartbeatTimeout indicates a heartbeat that went unanswered until the next one was due;
+	// the socket is closed and reconnected.
+	ErrHeartbeatTimeout = errors.New("realtime: heartbeat timeout")
+	// ErrDisconnected indicates the socket closed while a push waited for its reply.
+	ErrDisconnected = errors.New("realtime: disconnected")
+	// ErrChannelError indicates the server reported phx_error for the channel (its process crashed).
+	ErrChannelError = errors.New("realtime: channel error (phx_error)")
+	// ErrChannelClosed indicates the server closed the channel (phx_close) without our leave.
+	ErrChannelClosed = errors.New("realtime: channel closed by server")
+	// ErrInvalidConfig indicates a Config that New refuses.
+	ErrInvalidConfig = errors.New("realtime: invalid config")
+	// ErrInvalidPayload indicates a Track meta or Broadcast payload that cannot be sent.
+	ErrInvalidPayload = errors.New("realtime: invalid payload")
+)
+
+// ReplyError is an error reply from the server: {"status":"error","response":{"reason":…}}, e.g.
+// "InvalidJWTToken: Token has expired 12 seconds ago" for a join.
+type ReplyError struct {
+	Op     string // "join", "track", "untrack", "broadcast"
+	Reason string // the server's reason; no secrets (the server never echoes tokens)
+}
+
+func (e *ReplyError) Error() string {
+	return fmt.Sprintf("realtime: %s refused by server: %s", e.Op, e.Reason)
+}
+
+// SystemError is a `system` message with status error, e.g. "Client presence rate limit exceeded"
+// or "Too many messages per second"; the server closes the channel right after it.
+type SystemError struct {
+	Extension string
+	Message   string
+}
+
+func (e *SystemError) Error() string {
+	return fmt.Sprintf("realtime: server system error (%s): %s", e.Extension, e.Message)
+}
+
+// HandshakeError is a refused WebSocket upgrade. Supabase answers with an HTTP status and
+// {"error": "..."}: 401 bad or expired key or token, 403 Realtime disabled, 404 tenant not found,
+// 429 too many connections or joins.
+type HandshakeError struct {
+	StatusCode int
+	Message    string // the server's error text, if it sent one
+}
+
+func (e *HandshakeError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("realtime: WebSocket upgrade refused: HTTP %d", e.StatusCode)
+	}
+	return fmt.Sprintf("realtime: WebSocket upgrade refused: HTTP %d: %s", e.StatusCode, e.Message)
+}

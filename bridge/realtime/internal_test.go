@@ -1,0 +1,220 @@
+package realtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func metaRefs(ms []Meta) []string {
+	out := []string{}
+	for _, m := range ms {
+		out = append(out, m.Ref)
+	}
+	return out
+}
+
+func changeList(cs []presenceChange) []string {
+	out := []string{}
+	for _, c := range cs {
+		out = append(out, fmt.Sprintf("%s %s %v", c.kind, c.key, metaRefs(c.metas)))
+	}
+	return out
+}
+
+func TestPresenceTable(t *testing.T) {
+	p := newPresenceTable(100, 10)
+	p.joined()
+	// A diff before presence_state is held until it arrives.
+	ch, err := p.applyDiff(json.RawMessage(`{"joins":{"carol":{"metas":[{"phx_ref":"c1","name":"Carol"}]}},"leaves":{}}`))
+	if err != nil || len(ch) != 0 {
+		t.Fatalf("held diff: %v %v", ch, err)
+	}
+	ch, err = p.applyState(json.RawMessage(`{
+		"alice":{"metas":[{"phx_ref":"a1","name":"Alice","isHost":true},{"phx_ref":"a2","name":"Alice (tab 2)"}]},
+		"bob":{"metas":[{"phx_ref":"b1","name":"Bob"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"presence-join alice [a1 a2]", "presence-join bob [b1]", "presence-join carol [c1]"}
+	if got := changeList(ch); !reflect.DeepEqual(got, want) {
+		t.Fatalf("state changes %v, want %v", got, want)
+	}
+	// Bob updates his meta: the server sends the new meta (phx_ref_prev = old) as a join and the old
+	// one as a leave. Alice closes one tab.
+	ch, err = p.applyDiff(json.RawMessage(`{
+		"joins":{"bob":{"metas":[{"phx_ref":"b2","phx_ref_prev":"b1","name":"Bob!"}]}},
+		"leaves":{"bob":{"metas":[{"phx_ref":"b1","name":"Bob"}]},"alice":{"metas":[{"phx_ref":"a1"}]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"presence-join bob [b2]", "presence-leave alice [a1]", "presence-leave bob [b1]"}
+	if got := changeList(ch); !reflect.DeepEqual(got, want) {
+		t.Fatalf("diff changes %v, want %v", got, want)
+	}
+	snap := p.snapshot()
+	if got := metaRefs(snap["bob"]); !reflect.DeepEqual(got, []string{"b2"}) || snap["bob"][0].PrevRef != "b1" {
+		t.Errorf("bob = %+v", snap["bob"])
+	}
+	if got := metaRefs(snap["alice"]); !reflect.DeepEqual(got, []string{"a2"}) {
+		t.Errorf("alice = %v", got)
+	}
+	if !strings.Contains(string(snap["bob"][0].Data), `"Bob!"`) {
+		t.Errorf("bob data %s", snap["bob"][0].Data)
+	}
+	// A rejoin's presence_state reports only the difference to the table.
+	p.joined()
+	ch, err = p.applyState(json.RawMessage(`{"alice":{"metas":[{"phx_ref":"a2"}]},"dave":{"metas":[{"phx_ref":"d1"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"presence-leave bob [b2]", "presence-leave carol [c1]", "presence-join dave [d1]"}
+	if got := changeList(ch); !reflect.DeepEqual(got, want) {
+		t.Fatalf("rejoin changes %v, want %v", got, want)
+	}
+	// The last leave of a key removes it; a leave for an unknown key is ignored.
+	if _, err := p.applyDiff(json.RawMessage(`{"joins":{},"leaves":{"dave":{"metas":[{"phx_ref":"d1"}]},"zed":{"metas":[{"phx_ref":"z"}]}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.snapshot()["dave"]; ok {
+		t.Error("dave still present")
+	}
+}
+
+func TestPresenceTableBounds(t *testing.T) {
+	p := newPresenceTable(3, 2)
+	if _, err := p.applyState(json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		diff := fmt.Sprintf(`{"joins":{"k%d":{"metas":[{"phx_ref":"r%d"}]},"k0":{"metas":[{"phx_ref":"x%d"}]}}}`, i, i, i)
+		if _, err := p.applyDiff(json.RawMessage(diff)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := p.snapshot()
+	if len(snap) != 3 {
+		t.Errorf("%d keys, want the bound 3", len(snap))
+	}
+	if n := len(snap["k0"]); n != 2 {
+		t.Errorf("k0 has %d metas, want the bound 2", n)
+	}
+	if p.overflow == 0 {
+		t.Error("overflow not counted")
+	}
+	// Diffs held before a presence_state are bounded too.
+	p.joined()
+	for range maxPendingDiffs + 10 {
+		_, _ = p.applyDiff(json.RawMessage(`{"joins":{},"leaves":{}}`))
+	}
+	if len(p.pending) != maxPendingDiffs {
+		t.Errorf("%d held diffs, want %d", len(p.pending), maxPendingDiffs)
+	}
+}
+
+func TestPresenceTableMalformed(t *testing.T) {
+	p := newPresenceTable(10, 10)
+	for _, bad := range []string{`[]`, `{"k":{"metas":[1]}}`, `{"k":{"metas":[{"phx_ref":5}]}}`, `{"k":"x"}`, `nul`} {
+		if _, err := p.applyState(json.RawMessage(bad)); !errors.Is(err, errPresenceShape) {
+			t.Errorf("state %s: %v", bad, err)
+		}
+		if _, err := p.applyDiff(json.RawMessage(`{"joins":` + bad + `}`)); !errors.Is(err, errPresenceShape) {
+			t.Errorf("diff %s: %v", bad, err)
+		}
+	}
+}
+
+func TestCallLimiter(t *testing.T) {
+	l := callLimiter{max: 5, window: 30 * time.Second}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		if next := l.next(now); !next.Equal(now) {
+			t.Fatalf("call %d refused until %v", i, next)
+		}
+		l.record(now)
+	}
+	now := t0.Add(5 * time.Second)
+	if next := l.next(now); !next.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("6th call allowed at %v, want when the 1st leaves the window", next)
+	}
+	now = t0.Add(30 * time.Second)
+	l.record(now)
+	if next := l.next(now); !next.Equal(t0.Add(31 * time.Second)) {
+		t.Errorf("next allowed at %v, want t0+31s", next)
+	}
+}
+
+func TestEventQueueDropsOldest(t *testing.T) {
+	q := eventQueue{ch: make(chan Event, 3)}
+	var dropped uint64
+	for i := range 5 {
+		dropped += q.push(Event{Kind: EventBroadcast, Event: fmt.Sprint(i)})
+	}
+	if dropped != 2 {
+		t.Errorf("dropped %d, want 2", dropped)
+	}
+	var got []string
+	for range 3 {
+		got = append(got, (<-q.ch).Event)
+	}
+	if !reflect.DeepEqual(got, []string{"2", "3", "4"}) {
+		t.Errorf("queue kept %v, want the newest", got)
+	}
+}
+
+func TestWebsocketURL(t *testing.T) {
+	cases := []struct{ base, vsn, want string }{
+		{"https://abc.supabase.co", "2.0.0", "wss://abc.supabase.co/realtime/v1/websocket?apikey=KEY&vsn=2.0.0"},
+		{"http://127.0.0.1:8787/", "1.0.0", "ws://127.0.0.1:8787/realtime/v1/websocket?apikey=KEY&vsn=1.0.0"},
+		{"http://host/base", "2.0.0", "ws://host/base/realtime/v1/websocket?apikey=KEY&vsn=2.0.0"},
+		{"wss://h/realtime/v1/websocket?log_level=info", "2.0.0", "wss://h/realtime/v1/websocket?apikey=KEY&vsn=2.0.0&log_level=info"},
+	}
+	for _, c := range cases {
+		got, err := websocketURL(c.base, "KEY", c.vsn)
+		if err != nil || got != c.want {
+			t.Errorf("%s: %q %v, want %q", c.base, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"ftp://h", "http://", "::"} {
+		if _, err := websocketURL(bad, "KEY", "2.0.0"); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	ok := Config{URL: "http://h", APIKey: "k", Channel: "ABC123"}
+	if _, err := New(ok); err != nil {
+		t.Fatal(err)
+	}
+	for name, mut := range map[string]func(*Config){
+		"no URL":     func(c *Config) { c.URL = "" },
+		"no key":     func(c *Config) { c.APIKey = "" },
+		"no channel": func(c *Config) { c.Channel = "" },
+		"bad vsn":    func(c *Config) { c.Vsn = "3.0.0" },
+		"long":       func(c *Config) { c.Channel = strings.Repeat("x", 300) },
+	} {
+		c := ok
+		mut(&c)
+		if _, err := New(c); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c, _ := New(ok)
+	if !strings.HasPrefix(c.PresenceKey(), "ledbridge-") || c.Topic() != "realtime:ABC123" {
+		t.Errorf("defaults: key %q topic %q", c.PresenceKey(), c.Topic())
+	}
+}
+
+func TestRedact(t *testing.T) {
+	c, _ := New(Config{URL: "http://h", APIKey: "secret-key", AccessToken: "user-jwt", Channel: "X"})
+	msg := c.redact(`dial "ws://h/realtime/v1/websocket?apikey=secret-key": token user-jwt refused`)
+	if strings.Contains(msg, "secret-key") || strings.Contains(msg, "user-jwt") {
+		t.Errorf("not redacted: %s", msg)
+	}
+}

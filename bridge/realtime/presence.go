@@ -1,0 +1,224 @@
+package realtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// errPresenceShape marks a presence_state or presence_diff payload that is not the documented
+// {"<key>":{"metas":[{…,"phx_ref":…}]}} shape.
+var errPresenceShape = errors.New("malformed presence payload")
+
+// presenceEntries is the wire shape of presence_state and of each half of presence_diff.
+type presenceEntries map[string]struct {
+	Metas []json.RawMessage `json:"metas"`
+}
+
+// presenceTable is the Presence state machine of Phoenix's presence.js (syncState / syncDiff),
+// bounded: at most maxKeys keys and maxMetas metas per key; what does not fit is dropped and
+// counted. It is used only by the session loop.
+type presenceTable struct {
+	maxKeys, maxMetas int
+	state             map[string][]Meta
+	// awaitingState is true between a join and its presence_state: diffs are held until then
+	// (Phoenix's pendingDiffs), at most maxPendingDiffs of them.
+	awaitingState bool
+	pending       []json.RawMessage
+	// overflow counts metas dropped for the bounds.
+	overflow uint64
+}
+
+const maxPendingDiffs = 64
+
+// presenceChange is one join or leave to report.
+type presenceChange struct {
+	kind  EventKind
+	key   string
+	metas []Meta
+}
+
+func newPresenceTable(maxKeys, maxMetas int) *presenceTable {
+	return &presenceTable{maxKeys: maxKeys, maxMetas: maxMetas, state: map[string][]Meta{}}
+}
+
+// parseEntries decodes and bounds a presence payload into key → metas.
+func (p *presenceTable) parseEntries(raw json.RawMessage) (map[string][]Meta, error) {
+	var entries presenceEntries
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		return nil, fmt.Errorf("%w: %v", errPresenceShape, err)
+	}
+	out := make(map[string][]Meta, min(len(entries), p.maxKeys))
+	keys := make([]string, 0, len(entries))
+	for k := range entries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		metas := entries[key].Metas
+		if len(out) >= p.maxKeys {
+			p.overflow += uint64(len(metas))
+			continue
+		}
+		list := make([]Meta, 0, min(len(metas), p.maxMetas))
+		for _, data := range metas {
+			var refs struct {
+				Ref     string `json:"phx_ref"`
+				PrevRef string `json:"phx_ref_prev"`
+			}
+			if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &refs) != nil {
+				return nil, fmt.Errorf("%w: meta of %q is not an object with string phx_ref", errPresenceShape, key)
+			}
+			if len(list) >= p.maxMetas {
+				p.overflow++
+				continue
+			}
+			list = append(list, Meta{Ref: refs.Ref, PrevRef: refs.PrevRef, Data: data})
+		}
+		out[key] = list
+	}
+	return out, nil
+}
+
+// joined starts a new join: the next presence_state replaces the table.
+func (p *presenceTable) joined() {
+	p.awaitingState = true
+	p.pending = p.pending[:0]
+}
+
+// applyState handles presence_state: the table becomes the new state; the changes are the
+// difference to the old table (so a rejoin reports only who came and went meanwhile). Held diffs
+// are applied after it.
+func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error) {
+	next, err := p.parseEntries(raw)
+	if err != nil {
+		return nil, err
+	}
+	var changes []presenceChange
+	for _, key := range sortedKeys(p.state) {
+		if _, ok := next[key]; !ok {
+			changes = append(changes, presenceChange{EventPresenceLeave, key, p.state[key]})
+		}
+	}
+	for _, key := range sortedKeys(next) {
+		cur, ok := p.state[key]
+		if !ok {
+			changes = append(changes, presenceChange{EventPresenceJoin, key, next[key]})
+			continue
+		}
+		if joined := withoutRefs(next[key], cur); len(joined) > 0 {
+			changes = append(changes, presenceChange{EventPresenceJoin, key, joined})
+		}
+		if left := withoutRefs(cur, next[key]); len(left) > 0 {
+			changes = append(changes, presenceChange{EventPresenceLeave, key, left})
+		}
+	}
+	p.state = next
+	p.awaitingState = false
+	held := p.pending
+	p.pending = nil
+	for _, d := range held {
+		more, err := p.applyDiffNow(d)
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, more...)
+	}
+	return changes, nil
+}
+
+// applyDiff handles presence_diff; before the join's presence_state it is held (bounded).
+func (p *presenceTable) applyDiff(raw json.RawMessage) ([]presenceChange, error) {
+	if p.awaitingState {
+		if len(p.pending) >= maxPendingDiffs {
+			p.overflow++
+			return nil, nil
+		}
+		p.pending = append(p.pending, slices.Clone(raw))
+		return nil, nil
+	}
+	return p.applyDiffNow(raw)
+}
+
+func (p *presenceTable) applyDiffNow(raw json.RawMessage) ([]presenceChange, error) {
+	var diff struct {
+		Joins  json.RawMessage `json:"joins"`
+		Leaves json.RawMessage `json:"leaves"`
+	}
+	if err := json.Unmarshal(raw, &diff); err != nil {
+		return nil, fmt.Errorf("%w: %v", errPresenceShape, err)
+	}
+	joins, leaves := map[string][]Meta{}, map[string][]Meta{}
+	var err error
+	if len(diff.Joins) > 0 {
+		if joins, err = p.parseEntries(diff.Joins); err != nil {
+			return nil, err
+		}
+	}
+	if len(diff.Leaves) > 0 {
+		if leaves, err = p.parseEntries(diff.Leaves); err != nil {
+			return nil, err
+		}
+	}
+	var changes []presenceChange
+	for _, key := range sortedKeys(joins) {
+		cur, ok := p.state[key]
+		if !ok && len(p.state) >= p.maxKeys {
+			p.overflow += uint64(len(joins[key]))
+			continue
+		}
+		// Keep the current metas that this join does not replace, then the joined ones.
+		merged := append(withoutRefs(cur, joins[key]), joins[key]...)
+		if len(merged) > p.maxMetas {
+			p.overflow += uint64(len(merged) - p.maxMetas)
+			merged = merged[len(merged)-p.maxMetas:]
+		}
+		p.state[key] = merged
+		changes = append(changes, presenceChange{EventPresenceJoin, key, joins[key]})
+	}
+	for _, key := range sortedKeys(leaves) {
+		cur, ok := p.state[key]
+		if !ok {
+			continue
+		}
+		remaining := withoutRefs(cur, leaves[key])
+		if len(remaining) == 0 {
+			delete(p.state, key)
+		} else {
+			p.state[key] = remaining
+		}
+		changes = append(changes, presenceChange{EventPresenceLeave, key, leaves[key]})
+	}
+	return changes, nil
+}
+
+// snapshot returns a copy of the table (the metas' Data is shared, read-only).
+func (p *presenceTable) snapshot() map[string][]Meta {
+	out := make(map[string][]Meta, len(p.state))
+	for k, v := range p.state {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+// withoutRefs returns the metas of a whose phx_ref is not in b, in a new slice.
+func withoutRefs(a, b []Meta) []Meta {
+	out := make([]Meta, 0, len(a))
+	for _, m := range a {
+		if !slices.ContainsFunc(b, func(o Meta) bool { return o.Ref == m.Ref }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]Meta) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

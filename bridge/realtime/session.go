@@ -1,0 +1,779 @@
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// Phoenix and Supabase event names.
+const (
+	evJoin          = "phx_join"
+	evReply         = "phx_reply"
+	evLeave         = "phx_leave"
+	evClose         = "phx_close"
+	evError         = "phx_error"
+	evHeartbeat     = "heartbeat"
+	evPresence      = "presence"
+	evPresenceState = "presence_state"
+	evPresenceDiff  = "presence_diff"
+	evBroadcast     = "broadcast"
+	evAccessToken   = "access_token"
+	evSystem        = "system"
+	topicPhoenix    = "phoenix"
+)
+
+// readLimitFactor: frames up to MaxFrameSize×readLimitFactor are read and discarded; beyond that
+// the WebSocket library closes the socket.
+const readLimitFactor = 16
+
+type requestOp string
+
+const (
+	opPresence  requestOp = "presence"
+	opBroadcast requestOp = "broadcast"
+)
+
+// request is an API call handed to the session loop. done is buffered and answered exactly once.
+type request struct {
+	op      requestOp
+	event   string
+	payload json.RawMessage
+	done    chan error
+}
+
+func (r *request) answer(err error) {
+	if r != nil && r.done != nil {
+		r.done <- err
+	}
+}
+
+// pendingPush is a push waiting for its phx_reply.
+type pendingPush struct {
+	op   string // "track", "untrack", "broadcast", "leave"
+	req  *request
+	sent time.Time
+}
+
+// inbound is one decoded frame from the reader goroutine.
+type inbound struct {
+	msg wire.Message
+	bin *wire.UserBroadcast // set for a binary frame
+}
+
+// session is one WebSocket connection's lifetime. Its loop owns every field below the channels.
+type session struct {
+	c            *Client
+	conn         *websocket.Conn
+	ctx          context.Context // the socket's own context, cancelled when the session ends
+	inbox        chan inbound
+	readDone     chan struct{}
+	readErr      error // set before readDone closes
+	reqs         chan *request
+	tokenChanged chan struct{}
+	done         chan struct{} // closed when the loop has returned
+
+	buf         []byte
+	joinRef     string
+	joinPending bool
+	joined      bool
+	everJoined  bool
+	hbRef       string
+	pending     map[string]pendingPush
+	tracked     bool            // the server holds our meta for this join
+	sentMeta    json.RawMessage // the meta last pushed on this join
+	sentToken   string
+	lastSystem  error
+	joinTimer   Timer
+	rejoinTimer Timer
+	trackTimer  Timer
+}
+
+// runSession dials, runs one connection until it fails or ctx is cancelled, and reports whether the
+// channel was joined at some point.
+func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	conn.SetReadLimit(MaxFrameSize * readLimitFactor)
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &session{
+		c: c, conn: conn, ctx: sctx,
+		inbox:        make(chan inbound, 32),
+		readDone:     make(chan struct{}),
+		reqs:         make(chan *request),
+		tokenChanged: make(chan struct{}, 1),
+		done:         make(chan struct{}),
+		pending:      map[string]pendingPush{},
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.readLoop()
+	}()
+	c.mu.Lock()
+	c.active = s
+	c.mu.Unlock()
+	c.log.Info("realtime: socket connected", "url", c.logURL)
+
+	err = s.loop(ctx)
+
+	c.mu.Lock()
+	c.active = nil
+	c.mu.Unlock()
+	close(s.done)
+	s.closeConn(err)
+	cancel()
+	wg.Wait()
+	s.stopTimers()
+	s.failPending(ErrDisconnected)
+	return s.everJoined, err
+}
+
+// dial opens the WebSocket; a refused upgrade becomes a HandshakeError with the server's message.
+// Errors never carry the URL's API key.
+func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.PushTimeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(dctx, c.wsURL, &websocket.DialOptions{HTTPClient: c.cfg.HTTPClient})
+	if err == nil {
+		return conn, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		herr := &HandshakeError{StatusCode: resp.StatusCode}
+		if resp.Body != nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+			var e struct {
+				Error string `json:"error"`
+			}
+			if json.Unmarshal(body, &e) == nil {
+				herr.Message = c.redact(e.Error)
+			}
+		}
+		return nil, herr
+	}
+	// The library's error quotes the URL with its apikey: keep only a redacted copy of the text.
+	return nil, fmt.Errorf("realtime: dial %s: %w", c.logURL, errors.New(c.redact(err.Error())))
+}
+
+// closeConn closes the socket: a normal close (with "heartbeat timeout" as reason when that was
+// the cause), giving the peer LeaveTimeout to answer before the connection is cut.
+func (s *session) closeConn(cause error) {
+	reason := ""
+	if errors.Is(cause, ErrHeartbeatTimeout) {
+		reason = "heartbeat timeout"
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = s.conn.Close(websocket.StatusNormalClosure, reason)
+	}()
+	t := s.c.cfg.Clock.NewTimer(s.c.cfg.LeaveTimeout)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C():
+		_ = s.conn.CloseNow()
+		<-closed
+	}
+}
+
+// readLoop reads frames, drops oversize and malformed ones, and hands the rest to the loop.
+func (s *session) readLoop() {
+	defer close(s.readDone)
+	c := s.c
+	for {
+		typ, r, err := s.conn.Reader(s.ctx)
+		if err != nil {
+			s.readErr = err
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(r, MaxFrameSize+1))
+		if err != nil {
+			s.readErr = err
+			return
+		}
+		if len(data) > MaxFrameSize {
+			n, err := io.Copy(io.Discard, r)
+			if err != nil {
+				s.readErr = err
+				return
+			}
+			c.stats.oversize.Add(1)
+			c.malformed("oversize", fmt.Errorf("frame of %d bytes: %w", int64(len(data))+n, wire.ErrFrameTooLarge))
+			continue
+		}
+		c.stats.framesIn.Add(1)
+		var in inbound
+		if typ == websocket.MessageBinary {
+			in.bin = new(wire.UserBroadcast)
+			if err := wire.DecodeBinary(data, in.bin); err != nil {
+				c.malformed("binary", err)
+				continue
+			}
+			if in.bin.Kind != wire.KindUserBroadcast {
+				c.malformed("binary", fmt.Errorf("server sent %v: %w", in.bin.Kind, wire.ErrUnknownKind))
+				continue
+			}
+		} else if err := c.version.DecodeText(data, &in.msg); err != nil {
+			c.malformed("text", err)
+			continue
+		}
+		select {
+		case s.inbox <- in:
+		case <-s.ctx.Done():
+			s.readErr = s.ctx.Err()
+			return
+		}
+	}
+}
+
+// timerC returns t's channel, or nil (never ready) for an unarmed timer.
+func timerC(t Timer) <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	return t.C()
+}
+
+func stopTimer(t *Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+func (s *session) stopTimers() {
+	stopTimer(&s.joinTimer)
+	stopTimer(&s.rejoinTimer)
+	stopTimer(&s.trackTimer)
+}
+
+// loop runs the connection: join, heartbeats, inbound frames, API requests and timers. It returns
+// nil when ctx is cancelled (after leaving the channel), or the error that ended the connection.
+func (s *session) loop(ctx context.Context) error {
+	c := s.c
+	if err := s.sendJoin(); err != nil {
+		return err
+	}
+	heartbeat := c.cfg.Clock.NewTimer(c.cfg.HeartbeatInterval)
+	defer func() { heartbeat.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			s.leave()
+			return nil
+		case <-s.readDone:
+			return fmt.Errorf("realtime: socket closed: %w", s.readErr)
+		case in := <-s.inbox:
+			if err := s.handle(&in); err != nil {
+				return err
+			}
+		case r := <-s.reqs:
+			if err := s.handleRequest(r); err != nil {
+				return err
+			}
+		case <-s.tokenChanged:
+			if err := s.sendToken(); err != nil {
+				return err
+			}
+		case <-heartbeat.C():
+			if s.hbRef != "" {
+				c.stats.heartbeatTimeouts.Add(1)
+				return ErrHeartbeatTimeout
+			}
+			s.hbRef = c.nextRef()
+			if err := s.write(&wire.Message{Ref: wire.RefOf(s.hbRef), Topic: topicPhoenix, Event: evHeartbeat}); err != nil {
+				return err
+			}
+			s.expirePending()
+			heartbeat = c.cfg.Clock.NewTimer(c.cfg.HeartbeatInterval)
+		case <-timerC(s.joinTimer):
+			s.joinTimer = nil
+			if s.joinPending {
+				// As phoenix.js does on a join timeout: leave that join, then rejoin with backoff.
+				if err := s.write(s.channelMsg(c.nextRef(), evLeave, nil)); err != nil {
+					return err
+				}
+				s.scheduleRejoin(fmt.Errorf("realtime: join: %w", ErrTimeout))
+			}
+		case <-timerC(s.rejoinTimer):
+			s.rejoinTimer = nil
+			c.stats.rejoins.Add(1)
+			if err := s.sendJoin(); err != nil {
+				return err
+			}
+		case <-timerC(s.trackTimer):
+			s.trackTimer = nil
+			if err := s.syncPresence(nil); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// write encodes m with the socket's serializer and sends it.
+func (s *session) write(m *wire.Message) error {
+	var err error
+	if s.buf, err = s.c.version.AppendText(s.buf[:0], m); err != nil {
+		return fmt.Errorf("realtime: encode %s: %w", m.Event, err)
+	}
+	return s.send(websocket.MessageText, s.buf)
+}
+
+func (s *session) send(typ websocket.MessageType, data []byte) error {
+	wctx, cancel := context.WithTimeout(s.ctx, s.c.cfg.PushTimeout)
+	defer cancel()
+	if err := s.conn.Write(wctx, typ, data); err != nil {
+		return fmt.Errorf("realtime: write: %w", err)
+	}
+	s.c.stats.framesOut.Add(1)
+	return nil
+}
+
+// channelMsg is a push on our topic with the current join_ref.
+func (s *session) channelMsg(ref, event string, payload json.RawMessage) *wire.Message {
+	return &wire.Message{JoinRef: wire.RefOf(s.joinRef), Ref: wire.RefOf(ref), Topic: s.c.topic, Event: event, Payload: payload}
+}
+
+// joinPayload is phx_join's payload (PROTOCOL.md §1; supabase-js 2.119.1's shape).
+type joinPayload struct {
+	Config struct {
+		Broadcast struct {
+			Ack  bool `json:"ack"`
+			Self bool `json:"self"`
+		} `json:"broadcast"`
+		Presence struct {
+			Key     string `json:"key"`
+			Enabled bool   `json:"enabled"`
+		} `json:"presence"`
+		PostgresChanges []struct{} `json:"postgres_changes"`
+		Private         bool       `json:"private"`
+	} `json:"config"`
+	AccessToken string `json:"access_token"`
+	Version     string `json:"version"`
+}
+
+// sendJoin joins with a new join_ref (= its ref, as phoenix.js does) and arms the join timeout.
+func (s *session) sendJoin() error {
+	c := s.c
+	var p joinPayload
+	p.Config.Broadcast.Ack = c.cfg.BroadcastAck
+	p.Config.Broadcast.Self = c.cfg.BroadcastSelf
+	p.Config.Presence.Key = c.cfg.PresenceKey
+	p.Config.Presence.Enabled = true
+	p.Config.PostgresChanges = []struct{}{}
+	p.Config.Private = c.cfg.Private
+	c.mu.Lock()
+	p.AccessToken = c.token
+	c.mu.Unlock()
+	p.Version = c.cfg.ClientVersion
+	payload, err := json.Marshal(&p)
+	if err != nil {
+		return fmt.Errorf("realtime: join payload: %w", err)
+	}
+	s.failPending(ErrNotJoined) // pushes of an earlier join will never be answered
+	s.joinRef = c.nextRef()
+	s.joinPending, s.joined = true, false
+	s.sentToken = p.AccessToken
+	s.tracked, s.sentMeta = false, nil
+	s.lastSystem = nil
+	// Hold presence_diffs until this join's presence_state (which may even precede the reply).
+	c.mu.Lock()
+	c.presence.joined()
+	c.mu.Unlock()
+	c.setStatus(StateConnecting, nil, 0)
+	if err := s.write(s.channelMsg(s.joinRef, evJoin, payload)); err != nil {
+		return err
+	}
+	stopTimer(&s.joinTimer)
+	s.joinTimer = c.cfg.Clock.NewTimer(c.cfg.PushTimeout)
+	return nil
+}
+
+// scheduleRejoin drops the join and arms the rejoin timer from Config.RejoinBackoff.
+func (s *session) scheduleRejoin(cause error) {
+	c := s.c
+	if s.rejoinTimer != nil {
+		return
+	}
+	s.joined, s.joinPending = false, false
+	stopTimer(&s.joinTimer)
+	stopTimer(&s.trackTimer)
+	s.failPending(ErrNotJoined)
+	delay := backoffAt(c.cfg.RejoinBackoff, c.rejoinAttempt)
+	c.rejoinAttempt++
+	c.setStatus(StateReconnecting, cause, delay)
+	c.log.Warn("realtime: channel lost; rejoining", "err", cause, "in", delay)
+	s.rejoinTimer = c.cfg.Clock.NewTimer(delay)
+}
+
+// leave sends phx_leave and waits up to LeaveTimeout for its reply (or phx_close).
+func (s *session) leave() {
+	if !s.joined && !s.joinPending {
+		return
+	}
+	ref := s.c.nextRef()
+	if s.write(s.channelMsg(ref, evLeave, nil)) != nil {
+		return
+	}
+	t := s.c.cfg.Clock.NewTimer(s.c.cfg.LeaveTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case in := <-s.inbox:
+			m := &in.msg
+			if in.bin == nil && m.Topic == s.c.topic &&
+				((m.Event == evReply && m.Ref.Value == ref) || m.Event == evClose) {
+				s.c.log.Info("realtime: left channel")
+				return
+			}
+		case <-s.readDone:
+			return
+		case <-t.C():
+			return
+		}
+	}
+}
+
+// failPending answers every waiting push with err.
+func (s *session) failPending(err error) {
+	for ref, p := range s.pending {
+		p.req.answer(err)
+		delete(s.pending, ref)
+	}
+}
+
+// expirePending drops pushes older than PushTimeout (their callers have given up), so a server that
+// never replies cannot grow the table.
+func (s *session) expirePending() {
+	now := s.c.cfg.Clock.Now()
+	for ref, p := range s.pending {
+		if now.Sub(p.sent) > s.c.cfg.PushTimeout {
+			p.req.answer(ErrTimeout)
+			delete(s.pending, ref)
+		}
+	}
+}
+
+// handleRequest runs an API call on the loop.
+func (s *session) handleRequest(r *request) error {
+	switch r.op {
+	case opPresence:
+		return s.syncPresence(r)
+	case opBroadcast:
+		return s.sendBroadcast(r)
+	}
+	r.answer(fmt.Errorf("realtime: unknown request %q", r.op))
+	return nil
+}
+
+// syncPresence pushes track or untrack if the wanted meta differs from what this join has sent,
+// within the rate limit; r (if any) is answered when the reply arrives, or at once when nothing is
+// sent now.
+func (s *session) syncPresence(r *request) error {
+	c := s.c
+	if !s.joined {
+		r.answer(nil) // tracked on join
+		return nil
+	}
+	c.mu.Lock()
+	want := c.meta
+	c.mu.Unlock()
+	if (want == nil && !s.tracked) || (want != nil && s.tracked && bytes.Equal(want, s.sentMeta)) {
+		r.answer(nil)
+		return nil
+	}
+	now := c.cfg.Clock.Now()
+	if at := c.limiter.next(now); at.After(now) {
+		c.stats.presenceDeferred.Add(1)
+		if s.trackTimer == nil {
+			c.log.Info("realtime: presence push deferred by the rate limit", "in", at.Sub(now))
+			s.trackTimer = c.cfg.Clock.NewTimer(at.Sub(now))
+		}
+		r.answer(nil)
+		return nil
+	}
+	c.limiter.record(now)
+	ref := c.nextRef()
+	op := "track"
+	payload := append([]byte(`{"type":"presence","event":"track","payload":`), want...)
+	payload = append(payload, '}')
+	if want == nil {
+		op = "untrack"
+		payload = []byte(`{"type":"presence","event":"untrack"}`)
+	}
+	if err := s.write(s.channelMsg(ref, evPresence, payload)); err != nil {
+		r.answer(err)
+		return err
+	}
+	s.tracked, s.sentMeta = want != nil, want
+	s.pending[ref] = pendingPush{op: op, req: r, sent: now}
+	return nil
+}
+
+// sendBroadcast sends a broadcast as binary kind 3 (vsn 2.0.0 default) or text.
+func (s *session) sendBroadcast(r *request) error {
+	c := s.c
+	if !s.joined {
+		r.answer(ErrNotJoined)
+		return nil
+	}
+	ref := c.nextRef()
+	var err error
+	if c.version == wire.V2 && !c.cfg.BroadcastText {
+		b := wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf(s.joinRef), Ref: wire.RefOf(ref),
+			Topic: c.topic, Event: r.event, Encoding: wire.EncodingJSON, Payload: r.payload}
+		if s.buf, err = wire.AppendBinary(s.buf[:0], &b); err != nil {
+			r.answer(fmt.Errorf("realtime: broadcast %q: %w", r.event, err))
+			return nil
+		}
+		err = s.send(websocket.MessageBinary, s.buf)
+	} else {
+		payload, merr := json.Marshal(struct {
+			Type    string          `json:"type"`
+			Event   string          `json:"event"`
+			Payload json.RawMessage `json:"payload"`
+		}{evBroadcast, r.event, r.payload})
+		if merr != nil {
+			r.answer(fmt.Errorf("realtime: broadcast %q: %w", r.event, merr))
+			return nil
+		}
+		err = s.write(s.channelMsg(ref, evBroadcast, payload))
+	}
+	if err != nil {
+		r.answer(err)
+		return err
+	}
+	if c.cfg.BroadcastAck {
+		s.pending[ref] = pendingPush{op: "broadcast", req: r, sent: c.cfg.Clock.Now()}
+	} else {
+		r.answer(nil)
+	}
+	return nil
+}
+
+// sendToken sends the access_token message if the joined channel has an older token.
+func (s *session) sendToken() error {
+	c := s.c
+	c.mu.Lock()
+	token := c.token
+	c.mu.Unlock()
+	if !s.joined || token == s.sentToken {
+		return nil // a join in progress or to come carries the new token
+	}
+	payload, err := json.Marshal(struct {
+		AccessToken string `json:"access_token"`
+	}{token})
+	if err != nil {
+		return fmt.Errorf("realtime: access_token payload: %w", err)
+	}
+	if err := s.write(s.channelMsg(c.nextRef(), evAccessToken, payload)); err != nil {
+		return err
+	}
+	s.sentToken = token
+	c.log.Info("realtime: access token refreshed")
+	return nil
+}
+
+// handle dispatches one inbound frame. It returns an error only when the connection must end.
+func (s *session) handle(in *inbound) error {
+	c := s.c
+	if in.bin != nil {
+		if in.bin.Topic != c.topic {
+			return nil
+		}
+		ev := Event{Kind: EventBroadcast, Event: in.bin.Event, Payload: json.RawMessage(in.bin.Payload),
+			Binary: in.bin.Encoding == wire.EncodingBinary}
+		s.deliver(ev)
+		return nil
+	}
+	m := &in.msg
+	if m.Topic == topicPhoenix {
+		if m.Event == evReply && m.Ref.Valid && m.Ref.Value == s.hbRef {
+			s.hbRef = ""
+		}
+		return nil
+	}
+	if m.Topic != c.topic {
+		return nil
+	}
+	// Drop messages addressed to an earlier join of this channel (phoenix.js isMember). phx_close
+	// and phx_error carry the join_ref as ref too, which also covers vsn 1.0.0 (no join_ref there).
+	if m.JoinRef.Valid && m.JoinRef.Value != s.joinRef {
+		return nil
+	}
+	if (m.Event == evClose || m.Event == evError) && m.Ref.Valid && m.Ref.Value != s.joinRef {
+		return nil
+	}
+	switch m.Event {
+	case evReply:
+		return s.handleReply(m)
+	case evPresenceState, evPresenceDiff:
+		s.handlePresence(m)
+	case evBroadcast:
+		var p struct {
+			Event   string          `json:"event"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil || p.Event == "" {
+			c.malformed("broadcast", fmt.Errorf("broadcast payload without event: %v", err))
+			return nil
+		}
+		if len(p.Payload) == 0 {
+			p.Payload = json.RawMessage("null")
+		}
+		s.deliver(Event{Kind: EventBroadcast, Event: p.Event, Payload: p.Payload})
+	case evSystem:
+		var p struct {
+			Extension string `json:"extension"`
+			Status    string `json:"status"`
+			Message   string `json:"message"`
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			c.malformed("system", err)
+			return nil
+		}
+		if p.Status == "error" {
+			s.lastSystem = &SystemError{Extension: p.Extension, Message: p.Message}
+			c.noteError(s.lastSystem)
+			c.log.Warn("realtime: server system error", "extension", p.Extension, "message", p.Message)
+		} else {
+			c.log.Debug("realtime: server system message", "extension", p.Extension, "message", p.Message)
+		}
+	case evError:
+		if s.joined || s.joinPending {
+			s.scheduleRejoin(ErrChannelError)
+		}
+	case evClose:
+		if s.joined || s.joinPending {
+			cause := ErrChannelClosed
+			if s.lastSystem != nil {
+				cause = fmt.Errorf("%w: %w", ErrChannelClosed, s.lastSystem)
+			}
+			s.scheduleRejoin(cause)
+		}
+	}
+	return nil
+}
+
+// replyPayload is phx_reply's payload.
+type replyPayload struct {
+	Status   string          `json:"status"`
+	Response json.RawMessage `json:"response"`
+}
+
+// reason extracts response.reason, or the raw response, bounded for logs.
+func (p *replyPayload) reason() string {
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	out := string(p.Response)
+	if json.Unmarshal(p.Response, &r) == nil && r.Reason != "" {
+		out = r.Reason
+	}
+	if len(out) > 200 {
+		out = out[:200] + "…"
+	}
+	return out
+}
+
+func (s *session) handleReply(m *wire.Message) error {
+	c := s.c
+	var p replyPayload
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Status == "" {
+		c.malformed("reply", fmt.Errorf("phx_reply without status: %v", err))
+		return nil
+	}
+	if !m.Ref.Valid {
+		return nil
+	}
+	if s.joinPending && m.Ref.Value == s.joinRef {
+		s.joinPending = false
+		stopTimer(&s.joinTimer)
+		if p.Status != "ok" {
+			err := &ReplyError{Op: "join", Reason: p.reason()}
+			s.scheduleRejoin(err)
+			return nil
+		}
+		s.joined, s.everJoined = true, true
+		c.rejoinAttempt = 0
+		c.setStatus(StateJoined, nil, 0)
+		c.log.Info("realtime: joined", "join_ref", s.joinRef)
+		if err := s.syncPresence(nil); err != nil {
+			return err
+		}
+		return s.sendToken()
+	}
+	pp, ok := s.pending[m.Ref.Value]
+	if !ok {
+		return nil
+	}
+	delete(s.pending, m.Ref.Value)
+	if p.Status == "ok" {
+		pp.req.answer(nil)
+		return nil
+	}
+	err := &ReplyError{Op: pp.op, Reason: p.reason()}
+	if pp.op == "track" {
+		s.tracked, s.sentMeta = false, nil
+	}
+	c.noteError(err)
+	c.log.Warn("realtime: push refused", "op", pp.op, "reason", err.Reason)
+	pp.req.answer(err)
+	return nil
+}
+
+// handlePresence applies presence_state or presence_diff and delivers the joins, leaves and a sync.
+func (s *session) handlePresence(m *wire.Message) {
+	c := s.c
+	c.mu.Lock()
+	before := c.presence.overflow
+	var changes []presenceChange
+	var err error
+	if m.Event == evPresenceState {
+		changes, err = c.presence.applyState(m.Payload)
+	} else {
+		changes, err = c.presence.applyDiff(m.Payload)
+	}
+	overflow := c.presence.overflow - before
+	c.mu.Unlock()
+	if overflow > 0 {
+		c.stats.presenceOverflow.Add(overflow)
+		c.malformed("presence-overflow", fmt.Errorf("%d metas beyond the Presence table bounds", overflow))
+	}
+	if err != nil {
+		c.malformed("presence", err)
+	}
+	for _, ch := range changes {
+		s.deliver(Event{Kind: ch.kind, Key: ch.key, Metas: ch.metas})
+	}
+	if len(changes) > 0 || m.Event == evPresenceState {
+		s.deliver(Event{Kind: EventPresenceSync})
+	}
+}
+
+func (s *session) deliver(ev Event) {
+	if n := s.c.events.push(ev); n > 0 {
+		s.c.stats.eventsDropped.Add(n)
+	}
+}
+
+// String makes request ops readable in errors.
+func (op requestOp) String() string { return strings.ToLower(string(op)) }
