@@ -464,6 +464,9 @@ func TestCrossfadeBetweenLooks(t *testing.T) {
 			mids++
 		}
 	}
+	if r.Showing() != LookBroadcast {
+		t.Errorf("showing %v after the fade, want broadcast", r.Showing())
+	}
 	if mids < 10 {
 		t.Errorf("only %d of 18 frames were a blend: not a fade", mids)
 	}

@@ -152,6 +152,18 @@ func (r *Renderer) Strip() Strip { return r.strip }
 // can use it to show notes in the strip's colours.
 func (r *Renderer) Palette() color.Palette { return r.palette }
 
+// Showing returns the look that dominates the last frame (the one being
+// faded to once a crossfade is past half way), for the status page.
+func (r *Renderer) Showing() Look {
+	best := LookIdle
+	for l := LookLocal; l < numLooks; l++ {
+		if r.weights[l] > r.weights[best] {
+			best = l
+		}
+	}
+	return best
+}
+
 // Milliamps returns the estimated current of the last rendered frame, after
 // the strip's limit was applied.
 func (r *Renderer) Milliamps() float32 { return r.milliamp }
