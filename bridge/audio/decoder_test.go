@@ -411,3 +411,43 @@ func TestSanitize(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeOggOpusMatchesOpusdecExactly(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		channels int
+	}{{"celt_fb_stereo_128k", 2}, {"hybrid_fec_mono_32k", 1}, {"silk_wb_mono_16k", 1}} {
+		f, err := os.Open(filepath.Join(fixtureDir, c.name+".opus"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, head, err := DecodeOggOpus(f, c.channels, 0)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		ref := readF32(t, filepath.Join(fixtureDir, c.name+".ref.f32"))
+		if len(got) != len(ref) || head.Channels != c.channels {
+			t.Fatalf("%s: %d samples (%d ch), opusdec %d", c.name, len(got), head.Channels, len(ref))
+		}
+		if snr := snrDB(ref, got); snr < 100 {
+			t.Fatalf("%s: SNR %.1f dB", c.name, snr)
+		}
+	}
+}
+
+func TestDecodeOggOpusErrors(t *testing.T) {
+	if _, _, err := DecodeOggOpus(bytes.NewReader([]byte("not an ogg file at all, no sir")), 1, 0); !errors.Is(err, ogg.ErrNotOgg) {
+		t.Errorf("garbage: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(fixtureDir, "a3_220hz.opus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := DecodeOggOpus(bytes.NewReader(data), 1, SampleRate); !errors.Is(err, ErrFileTooLong) {
+		t.Errorf("3 s file with a 1 s limit: %v", err)
+	}
+	if _, _, err := DecodeOggOpus(bytes.NewReader(data[:len(data)/2]), 1, 0); err == nil {
+		t.Error("truncated file decoded without error")
+	}
+}

@@ -11,6 +11,8 @@ import (
 type opusDecoder struct {
 	dec      *gopus.Decoder
 	channels int
+	lastMode gopus.Mode // mode of the last decoded packet: FEC cannot follow CELT
+	decoded  bool
 }
 
 func newOpusDecoder(channels int) (*opusDecoder, error) {
@@ -26,7 +28,7 @@ func newOpusDecoder(channels int) (*opusDecoder, error) {
 
 func (d *opusDecoder) Channels() int   { return d.channels }
 func (d *opusDecoder) SampleRate() int { return SampleRate }
-func (d *opusDecoder) Reset()          { d.dec.Reset() }
+func (d *opusDecoder) Reset()          { d.dec.Reset(); d.decoded = false }
 func (d *opusDecoder) String() string  { return fmt.Sprintf("OPUS(decode %dch 48kHz)", d.channels) }
 
 func (d *opusDecoder) Decode(payload []byte, pcm []float32) (int, error) {
@@ -40,6 +42,7 @@ func (d *opusDecoder) Decode(payload []byte, pcm []float32) (int, error) {
 	if err != nil {
 		return 0, opusError("decode", err)
 	}
+	d.lastMode, d.decoded = gopus.ParseTOC(payload[0]).Mode, true
 	sanitize(pcm[:n*d.channels])
 	return n, nil
 }
@@ -52,7 +55,12 @@ func (d *opusDecoder) DecodeFEC(next []byte, pcm []float32, samples int) (int, b
 		n, err := d.Conceal(pcm, samples)
 		return n, false, err
 	}
-	usedFEC := gopus.PacketHasLBRR(next)
+	// libopus (and gopus) use the LBRR data only when the next packet is SILK or hybrid,
+	// the previous one was not CELT, and the lost span is at least one frame long;
+	// otherwise DecodeWithFEC silently conceals. Report which one happened.
+	toc := gopus.ParseTOC(next[0])
+	usedFEC := gopus.PacketHasLBRR(next) && toc.Mode != gopus.ModeCELT &&
+		!(d.decoded && d.lastMode == gopus.ModeCELT) && samples >= toc.FrameSize
 	n, err := d.dec.DecodeWithFEC(next, pcm[:samples*d.channels], true)
 	if err != nil {
 		return 0, false, opusError("decode FEC", err)

@@ -406,3 +406,46 @@ func TestStreamConcurrentReadLoopAndTickLoop(t *testing.T) {
 		t.Fatalf("drained %d samples concurrently, want %d identical to a direct decode", len(got), len(want))
 	}
 }
+
+// TestStreamToleratesInvalidBursts: a short burst of undecodable packets is concealed
+// (timeline kept); a long one resets the decoder and goes silent; valid packets then
+// decode again.
+func TestStreamToleratesInvalidBursts(t *testing.T) {
+	payloads, _ := readOpusPackets(t, "silk_wb_mono_16k.opus")
+	clock := newFakeClock(t0)
+	s, _ := NewStream(StreamConfig{Codec: MimeTypeOpus, RingSamples: 3 * SampleRate, Now: clock.Now})
+	invalid := []byte{0xff, 0xff, 0xff} // code 3 packet with an impossible frame count
+	seq := 0
+	send := func(p []byte) {
+		clock.Set(t0.Add(time.Duration(seq) * 20 * time.Millisecond))
+		s.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(seq), Timestamp: uint32(seq * 960), SSRC: 1}, Payload: p})
+		seq++
+	}
+	for _, p := range payloads[:10] {
+		send(p)
+	}
+	for range 3 {
+		send(invalid)
+	}
+	st := s.Stats()
+	if st.DecodeErrors != 3 || st.Concealed != 3 || st.BufferedAudio != 13*960 {
+		t.Fatalf("short burst: %+v", st)
+	}
+	for _, p := range payloads[10:20] {
+		send(p)
+	}
+	for range 8 {
+		send(invalid)
+	}
+	st = s.Stats()
+	// 4 concealed, then silence from the 5th on.
+	if st.DecodeErrors != 11 || st.Concealed != 7 || st.BufferedAudio != (23+4)*960 {
+		t.Fatalf("long burst: %+v", st)
+	}
+	for _, p := range payloads[20:30] {
+		send(p)
+	}
+	if st = s.Stats(); st.BufferedAudio != (37)*960 || st.DecodeErrors != 11 {
+		t.Fatalf("recovery: %+v", st)
+	}
+}
