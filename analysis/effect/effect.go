@@ -214,6 +214,8 @@ type Strip struct {
 	Reverse bool
 	// Mirror renders the effect on half the strip and reflects it, so that it
 	// grows from the centre outwards (low notes in the middle).
+	// Reverse and Mirror describe how the strip is mounted, so they apply to
+	// every look: effects, the host's broadcast frames and the idle look.
 	Mirror bool
 }
 
