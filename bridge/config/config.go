@@ -7,23 +7,25 @@ package config
 
 import (
 	"time"
+
+	"github.com/ledbridge/ledbridge/analysis/effect"
 )
 
 // Config is the whole configuration. Key names are the mapstructure tags, joined with dots
 // ("webrtc.max_peers"); the environment variable for a key is LEDBRIDGE_ + the key upper-cased with
 // dots replaced by underscores (LEDBRIDGE_WEBRTC_MAX_PEERS).
 type Config struct {
-	Room      Room      `mapstructure:"room"`
-	Supabase  Supabase  `mapstructure:"supabase"`
-	Hub       Hub       `mapstructure:"hub"`
-	WebRTC    WebRTC    `mapstructure:"webrtc"`
-	Devices   []string  `mapstructure:"devices"`
-	Discovery Discovery `mapstructure:"discovery"`
-	Output    Output    `mapstructure:"output"`
-	Analysis  Analysis  `mapstructure:"analysis"`
-	Effects   Effects   `mapstructure:"effects"`
-	Status    Status    `mapstructure:"status"`
-	Log       Log       `mapstructure:"log"`
+	Room      Room            `mapstructure:"room"`
+	Supabase  Supabase        `mapstructure:"supabase"`
+	Hub       Hub             `mapstructure:"hub"`
+	WebRTC    WebRTC          `mapstructure:"webrtc"`
+	Devices   []string        `mapstructure:"devices"`
+	Discovery Discovery       `mapstructure:"discovery"`
+	Output    Output          `mapstructure:"output"`
+	Analysis  Analysis        `mapstructure:"analysis"`
+	Effects   effect.Settings `mapstructure:"effects"`
+	Status    Status          `mapstructure:"status"`
+	Log       Log             `mapstructure:"log"`
 }
 
 // Room is what ledbridge joins and how it appears there.
@@ -85,6 +87,7 @@ type Output struct {
 	Protocol        string        `mapstructure:"protocol"`         // auto, ddp, dnrgb, drgb, drgbw, warls
 	FPS             int           `mapstructure:"fps"`              // the frame loop's rate
 	RealtimeTimeout time.Duration `mapstructure:"realtime_timeout"` // WLED UDP realtime timeout byte
+	MaxMilliamps    int           `mapstructure:"max_milliamps"`    // per-strip current limit (WLED ABL estimate); 0 = off
 	SoundSync       SoundSync     `mapstructure:"sound_sync"`
 }
 
@@ -99,20 +102,6 @@ type Analysis struct {
 	TuningHz float64 `mapstructure:"tuning_hz"` // the frequency of A4
 	MinHz    float64 `mapstructure:"min_hz"`
 	MaxHz    float64 `mapstructure:"max_hz"`
-}
-
-// Effects chooses how notes become light.
-type Effects struct {
-	Effect         string  `mapstructure:"effect"`          // notes, pulse or spectrum
-	ColorMode      string  `mapstructure:"color_mode"`      // note, musician or spectrum
-	Brightness     float64 `mapstructure:"brightness"`      // global cap 0–1
-	Gamma          float64 `mapstructure:"gamma"`           //
-	AttackMS       float64 `mapstructure:"attack_ms"`       // envelope rise time
-	DecayMS        float64 `mapstructure:"decay_ms"`        // envelope fall time
-	MaxMilliamps   int     `mapstructure:"max_milliamps"`   // per-strip current limit; 0 = off
-	Idle           string  `mapstructure:"idle"`            // breathing, solid or off
-	IdleBrightness float64 `mapstructure:"idle_brightness"` // 0–1
-	IdleColor      string  `mapstructure:"idle_color"`      // #rrggbb
 }
 
 // Status is the LAN status page.
@@ -153,11 +142,8 @@ func Default() Config {
 		Discovery: Discovery{Enabled: true, Interval: 30 * time.Second},
 		Output:    Output{Protocol: "auto", FPS: 60, RealtimeTimeout: 2 * time.Second, SoundSync: SoundSync{Addr: "239.0.0.1:11988"}},
 		Analysis:  Analysis{TuningHz: 440, MinHz: 40, MaxHz: 4200},
-		Effects: Effects{
-			Effect: "notes", ColorMode: "note", Brightness: 0.8, Gamma: 2.2,
-			AttackMS: 10, DecayMS: 250, Idle: "breathing", IdleBrightness: 0.15, IdleColor: "#3040ff",
-		},
-		Status: Status{Addr: ":8080"},
-		Log:    Log{Format: "text", Level: "info"},
+		Effects:   effect.DefaultSettings(),
+		Status:    Status{Addr: ":8080"},
+		Log:       Log{Format: "text", Level: "info"},
 	}
 }

@@ -60,9 +60,9 @@ webrtc:
 devices: ["ddp://10.0.0.5:4048?leds=300"]
 `, 0o600)
 	env := map[string]string{
-		"LEDBRIDGE_WEBRTC_MAX_PEERS":   "6",
-		"LEDBRIDGE_EFFECTS_BRIGHTNESS": "0.5",
-		"LEDBRIDGE_DEVICES":            "wled://a,wled://b",
+		"LEDBRIDGE_WEBRTC_MAX_PEERS":       "6",
+		"LEDBRIDGE_EFFECTS_BRIGHTNESS_CAP": "0.5",
+		"LEDBRIDGE_DEVICES":                "wled://a,wled://b",
 	}
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	mode := fs.String("mode", "auto", "")
@@ -90,8 +90,8 @@ devices: ["ddp://10.0.0.5:4048?leds=300"]
 	if got.WebRTC.OfferDelay != 500*time.Millisecond {
 		t.Errorf("offer_delay = %v", got.WebRTC.OfferDelay)
 	}
-	if got.Effects.Brightness != 0.5 {
-		t.Errorf("brightness = %v", got.Effects.Brightness)
+	if got.Effects.BrightnessCap != 0.5 {
+		t.Errorf("brightness = %v", got.Effects.BrightnessCap)
 	}
 	if len(got.Devices) != 2 || got.Devices[1] != "wled://b" {
 		t.Errorf("devices from env = %q", got.Devices)
@@ -113,7 +113,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"wrong type", "webrtc:\n  max_peers: lots\n", "", "webrtc.max_peers", "whole number"},
 		{"wrong bool", "discovery:\n  enabled: 5\n", "", "discovery.enabled", "true or false"},
 		{"bad duration", "discovery:\n  interval: soon\n", "", "discovery.interval", "duration"},
-		{"out of range", "effects:\n  brightness: 1.5\n", "", "effects.brightness", "between 0 and 1"},
+		{"out of range", "output:\n  max_milliamps: -5\n", "", "output.max_milliamps", "between 0 and 100000"},
 		{"bad choice", "room:\n  mode: disco\n", "", "room.mode", "auto, local, broadcast"},
 		{"list expected", "devices: wled://x\n", "", "devices", "a list"},
 		{"bad env", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=many", "webrtc.max_peers", ""},

@@ -287,7 +287,7 @@ func checkValue(key string, val any, t reflect.Type) error {
 			return wrong("a whole number")
 		}
 		return nil
-	case t.Kind() == reflect.Float64:
+	case t.Kind() == reflect.Float64 || t.Kind() == reflect.Float32:
 		switch val.(type) {
 		case int, float64:
 			return nil

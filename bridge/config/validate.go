@@ -119,18 +119,32 @@ func (c *Config) Validate() error {
 		add("analysis.max_hz", "must be above analysis.min_hz")
 	}
 
-	oneOf("effects.effect", c.Effects.Effect, "notes", "pulse", "spectrum")
-	oneOf("effects.color_mode", c.Effects.ColorMode, "note", "musician", "spectrum")
-	floatRange("effects.brightness", c.Effects.Brightness, 0, 1)
-	floatRange("effects.gamma", c.Effects.Gamma, 1, 4)
-	floatRange("effects.attack_ms", c.Effects.AttackMS, 0, 2000)
-	floatRange("effects.decay_ms", c.Effects.DecayMS, 0, 10000)
-	intRange("effects.max_milliamps", c.Effects.MaxMilliamps, 0, 100000)
-	oneOf("effects.idle", c.Effects.Idle, "breathing", "solid", "off")
-	floatRange("effects.idle_brightness", c.Effects.IdleBrightness, 0, 1)
-	if !hexColor.MatchString(c.Effects.IdleColor) {
-		add("effects.idle_color", "must be #rrggbb (got %q)", c.Effects.IdleColor)
+	e := c.Effects
+	oneOf("effects.effect", e.Effect, "notes", "pulse", "spectrum")
+	oneOf("effects.color_mode", e.ColorMode, "note", "musician", "spectrum")
+	floatRange("effects.musician_hue_spread", float64(e.MusicianHueSpread), 0, 360)
+	floatRange("effects.brightness_cap", float64(e.BrightnessCap), 0, 1)
+	floatRange("effects.gamma", float64(e.Gamma), 0.1, 5)
+	floatRange("effects.attack_ms", e.AttackMs, -1, 5000)
+	floatRange("effects.decay_ms", e.DecayMs, -1, 20000)
+	floatRange("effects.pulse_floor", float64(e.PulseFloor), 0.001, 0.999)
+	intRange("effects.note_low", e.NoteLow, 0, 126)
+	intRange("effects.note_high", e.NoteHigh, e.NoteLow+1, 127)
+	floatRange("effects.note_width", float64(e.NoteWidth), 0.1, 24)
+	oneOf("effects.idle", e.Idle, "breathing", "solid", "off")
+	if !hexColor.MatchString(e.IdleColor) {
+		add("effects.idle_color", "must be #rrggbb (got %q)", e.IdleColor)
 	}
+	floatRange("effects.idle_brightness", float64(e.IdleBrightness), 0, 1)
+	floatRange("effects.beats_per_breath", float64(e.BeatsPerBreath), 0.25, 64)
+	floatRange("effects.crossfade_ms", e.CrossfadeMs, -1, 10000)
+	oneOf("effects.resample", e.Resample, "nearest", "linear")
+	floatRange("effects.led_channel_milliamps", float64(e.ChannelMilliamps), 0, 100)
+	floatRange("effects.led_idle_milliamps", float64(e.IdleMilliamps), 0, 10)
+	if _, err := c.Effects.Config(); err != nil && len(problems) == 0 {
+		add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
+	}
+	intRange("output.max_milliamps", c.Output.MaxMilliamps, 0, 100000)
 
 	addr("status.addr", c.Status.Addr, true)
 	oneOf("log.format", c.Log.Format, "text", "json")

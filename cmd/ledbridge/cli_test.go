@@ -16,7 +16,7 @@ func TestVersionAndInvalidConfigExitStatus(t *testing.T) {
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(bad, []byte("effects:\n  brightness: 3\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("effects:\n  brightness_cap: 3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "config", "check", "--config", bad)
@@ -25,8 +25,8 @@ func TestVersionAndInvalidConfigExitStatus(t *testing.T) {
 		t.Fatalf("exit status %d (%v), want 2", cmd.ProcessState.ExitCode(), err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], "effects.brightness") {
-		t.Fatalf("want one line naming effects.brightness, got %q", out)
+	if len(lines) != 1 || !strings.Contains(lines[0], "effects.brightness_cap") {
+		t.Fatalf("want one line naming effects.brightness_cap, got %q", out)
 	}
 
 	// An environment variable overrides the file; secrets never show.

@@ -1,0 +1,236 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/discovery"
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// strip is one device the loop renders for: its output (the Sink), its renderer and buffers.
+type strip struct {
+	key    string // MAC for discovered devices, the URL for configured ones
+	name   string
+	target wled.Target
+	out    *wled.Output
+	online atomic.Bool
+
+	// Owned by the frame loop goroutine.
+	renderer    *effect.Renderer
+	rendererGen uint64
+	frame       []byte
+
+	identifyUntil atomic.Int64 // unix nanoseconds; flash the strip until then
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// deviceSet owns every device output: configured ones at start, discovered ones as they come
+// and go. The loop reads the current set through an atomic copy-on-write slice.
+type deviceSet struct {
+	s   *Session
+	reg *discovery.Registry
+
+	list atomic.Pointer[[]*strip]
+
+	// The mutex protects the following elements.
+	mu     sync.Mutex
+	strips map[string]*strip
+	ctx    context.Context // outputs' parent; nil until run
+	wg     sync.WaitGroup
+}
+
+func newDeviceSet(s *Session) (*deviceSet, error) {
+	d := &deviceSet{s: s, strips: map[string]*strip{}}
+	empty := []*strip{}
+	d.list.Store(&empty)
+	if s.cfg.Discovery != nil {
+		dc := *s.cfg.Discovery
+		dc.Protocol = s.cfg.Protocol
+		dc.Logger = s.log.With("part", "discovery")
+		dc.OnChange = d.onDiscovery
+		// wled:// devices from the configuration are confirmed by the registry, like mDNS ones.
+		for _, raw := range s.cfg.Devices {
+			if t, err := wled.ParseTarget(raw); err == nil && t.Protocol == wled.ProtocolAuto {
+				dc.Static = append(dc.Static, raw)
+			}
+		}
+		reg, err := discovery.New(dc)
+		if err != nil {
+			return nil, fmt.Errorf("session: discovery: %w", err)
+		}
+		d.reg = reg
+	}
+	for _, raw := range s.cfg.Devices {
+		if _, err := wled.ParseTarget(raw); err != nil {
+			return nil, fmt.Errorf("session: device %q: %w", raw, err)
+		}
+	}
+	return d, nil
+}
+
+// run starts the configured devices and discovery, and on ctx done stops every output (which
+// releases its device) and waits for them.
+func (d *deviceSet) run(ctx context.Context) error {
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, raw := range d.s.cfg.Devices {
+		t, _ := wled.ParseTarget(raw)
+		if t.Protocol == wled.ProtocolAuto {
+			if d.reg != nil {
+				continue // the registry resolves it
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.resolveStatic(ctx, raw, t)
+			}()
+			continue
+		}
+		if t.LEDs == 0 {
+			d.s.log.Error("device needs ?leds=N (no JSON API is asked for this protocol)", "device", raw)
+			continue
+		}
+		d.add(raw, t.String(), t, true)
+	}
+	if d.reg != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.reg.Run(ctx); err != nil && ctx.Err() == nil {
+				d.s.log.Error("discovery stopped", "err", err)
+			}
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	d.mu.Lock()
+	for key, st := range d.strips {
+		st.cancel()
+		delete(d.strips, key)
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
+	return nil
+}
+
+// resolveStatic asks a wled:// device's JSON API for its protocol and LED count, retrying until it
+// answers (used when discovery is off).
+func (d *deviceSet) resolveStatic(ctx context.Context, raw string, t wled.Target) {
+	delays := []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
+	for attempt := 0; ; attempt++ {
+		rt, info, err := d.s.wled.Resolve(ctx, t)
+		if err == nil {
+			name := info.Name
+			if name == "" {
+				name = raw
+			}
+			d.add(raw, name, rt, true)
+			return
+		}
+		if attempt == 0 {
+			d.s.log.Warn("device not answering; retrying", "device", raw, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delays[min(attempt, len(delays)-1)]):
+		}
+	}
+}
+
+func (d *deviceSet) onDiscovery(ev discovery.Event) {
+	dev := ev.Device
+	switch ev.Kind {
+	case discovery.EventOffline:
+		d.setOnline(dev.Key, false)
+		d.s.log.Warn("device offline", "device", dev.Name, "ip", dev.IP, "err", dev.LastError)
+		return
+	case discovery.EventOnline:
+		d.s.log.Info("device online", "device", dev.Name, "ip", dev.IP)
+	}
+	t, ok := dev.Target()
+	if !ok {
+		return
+	}
+	d.add(dev.Key, dev.Name, t, dev.Online)
+}
+
+func (d *deviceSet) setOnline(key string, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.strips[key]; ok {
+		st.online.Store(on)
+	}
+}
+
+// add starts an output for key, replacing one whose target changed.
+func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil || d.ctx.Err() != nil {
+		return
+	}
+	if old, ok := d.strips[key]; ok {
+		old.online.Store(online)
+		if old.target == t {
+			return
+		}
+		old.cancel()
+		delete(d.strips, key)
+	}
+	out, err := wled.NewOutput(wled.OutputConfig{
+		Target:  t,
+		Name:    name,
+		Timeout: d.s.cfg.RealtimeTimeout,
+		Client:  d.s.wled,
+		Logger:  d.s.log.With("device", name),
+	})
+	if err != nil {
+		d.s.log.Error("cannot drive device", "device", name, "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	st := &strip{key: key, name: name, target: t, out: out, cancel: cancel, done: make(chan struct{}), frame: make([]byte, out.FrameBytes())}
+	st.online.Store(online)
+	d.strips[key] = st
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(st.done)
+		_ = out.Run(ctx)
+	}()
+	d.publishLocked()
+	d.s.log.Info("driving device", "device", name, "target", t.String(), "leds", t.LEDs, "rgbw", t.RGBW)
+}
+
+func (d *deviceSet) publishLocked() {
+	list := make([]*strip, 0, len(d.strips))
+	for _, st := range d.strips {
+		list = append(list, st)
+	}
+	slices.SortFunc(list, func(a, b *strip) int { return strings.Compare(a.name+a.key, b.name+b.key) })
+	d.list.Store(&list)
+}
+
+// current returns the strips the loop renders for.
+func (d *deviceSet) current() []*strip { return *d.list.Load() }
+
+// registryDevices is discovery's current view (for the status page), or nil without discovery.
+func (d *deviceSet) registryDevices() []discovery.Device {
+	if d.reg == nil {
+		return nil
+	}
+	return d.reg.Devices()
+}

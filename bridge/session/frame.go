@@ -1,0 +1,187 @@
+package session
+
+import (
+	"math"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/audio"
+)
+
+// frameLoop is the work of one 60 fps tick: drain every musician's audio into its analyser, mix
+// and analyse the room, choose the look, render one frame per strip and submit it. Everything it
+// touches per tick is preallocated; it never waits on the network (outputs copy and send on their
+// own goroutines).
+type frameLoop struct {
+	s *Session
+
+	changed atomic.Bool // the musician set changed; rebuild the loop's copy
+
+	// Owned by the loop goroutine.
+	musicians    []*musician
+	sources      []effect.Source
+	mixer        *audio.Mixer
+	mixInputs    []audio.MixInput
+	mixPCM       []float32
+	mix          *analysis.Analyzer
+	mixFeatures  analysis.Features
+	broadcast    []color.RGB
+	broadcastGen uint64
+	lastAudio    time.Time
+
+	// Read by the status page.
+	look     atomic.Int32 // effect.Look
+	mixLevel atomic.Uint32
+
+	// Controls, set from any goroutine.
+	blackout  atomic.Bool
+	testUntil atomic.Int64 // unix nanoseconds
+	effectGen atomic.Uint64
+}
+
+func newFrameLoop(s *Session) (*frameLoop, error) {
+	mix, err := analysis.New(s.cfg.Analysis)
+	if err != nil {
+		return nil, err
+	}
+	l := &frameLoop{
+		s:         s,
+		mixer:     audio.NewMixer(pcmBlock),
+		mixPCM:    make([]float32, pcmBlock),
+		mix:       mix,
+		sources:   make([]effect.Source, 0, 16),
+		mixInputs: make([]audio.MixInput, 0, 16),
+		broadcast: make([]color.RGB, 0, 4096),
+	}
+	l.changed.Store(true)
+	return l, nil
+}
+
+func (l *frameLoop) musiciansChanged() { l.changed.Store(true) }
+
+func (l *frameLoop) close() {}
+
+func (l *frameLoop) tick(now time.Time) {
+	s := l.s
+	if l.changed.Swap(false) {
+		s.mu.Lock()
+		l.musicians = l.musicians[:0]
+		for _, m := range s.musicians {
+			l.musicians = append(l.musicians, m)
+		}
+		s.mu.Unlock()
+		slices.SortFunc(l.musicians, func(a, b *musician) int { return a.index - b.index })
+	}
+
+	// Audio: each musician, then the mix.
+	l.mixInputs = l.mixInputs[:0]
+	l.sources = l.sources[:0]
+	longest := 0
+	for _, m := range l.musicians {
+		pcm, arrived := m.analyse()
+		if arrived.After(l.lastAudio) {
+			l.lastAudio = arrived
+		}
+		longest = max(longest, len(pcm))
+		l.mixInputs = append(l.mixInputs, audio.MixInput{PCM: pcm, Gain: 1})
+		l.sources = append(l.sources, effect.Source{Musician: m.index, Features: &m.features})
+	}
+	if longest > 0 {
+		n := l.mixer.Mix(l.mixPCM[:longest], l.mixInputs)
+		l.mix.Write(l.mixPCM[:n])
+	}
+	l.mix.Frame(&l.mixFeatures)
+	l.mixLevel.Store(math.Float32bits(l.mixFeatures.Level))
+
+	// Room state.
+	s.mu.Lock()
+	tempo, stopped, mode := s.tempo, s.stopped, s.mode
+	ledAt := s.ledAt
+	if s.ledGen != l.broadcastGen {
+		l.broadcast = append(l.broadcast[:0], s.ledColors...)
+		l.broadcastGen = s.ledGen
+	}
+	s.mu.Unlock()
+
+	look := effect.ChooseLook(mode, now, l.lastAudio, ledAt)
+	l.look.Store(int32(look))
+	in := effect.Input{
+		Now:       now,
+		Look:      look,
+		Playing:   !stopped,
+		Tempo:     float32(tempo),
+		Sources:   l.sources,
+		Broadcast: l.broadcast,
+	}
+
+	gen := l.effectGen.Load()
+	testing := now.UnixNano() < l.testUntil.Load()
+	blackout := l.blackout.Load()
+	for _, st := range l.s.devices.current() {
+		if st.renderer == nil || st.rendererGen != gen {
+			if !l.rebuildRenderer(st, gen) {
+				continue
+			}
+		}
+		n, err := st.renderer.Render(st.frame, in)
+		if err != nil {
+			continue
+		}
+		frame := st.frame[:n]
+		switch {
+		case blackout:
+			clear(frame)
+		case testing:
+			rainbow(frame, st.renderer.Strip().BytesPerLED(), now)
+		}
+		if until := st.identifyUntil.Load(); now.UnixNano() < until {
+			flash(frame, now)
+		}
+		st.out.Submit(frame)
+		l.s.met.framesRendered.Inc()
+	}
+	l.s.met.frameTime.Observe(l.s.clock.Now().Sub(now).Seconds())
+}
+
+// rebuildRenderer makes st's renderer for the current effect settings; false if they are unusable.
+func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
+	l.s.mu.Lock()
+	cfg := l.s.effectCfg
+	l.s.mu.Unlock()
+	r, err := effect.NewRenderer(cfg, effect.Strip{LEDs: st.out.LEDs(), RGBW: st.out.RGBW(), MaxMilliamps: l.s.cfg.MaxMilliamps})
+	if err != nil {
+		l.s.log.Error("cannot render for device", "device", st.name, "err", err)
+		return false
+	}
+	st.renderer, st.rendererGen = r, gen
+	return true
+}
+
+// rainbow fills frame with a moving rainbow (the test pattern).
+func rainbow(frame []byte, bpl int, now time.Time) {
+	leds := len(frame) / bpl
+	phase := float32(now.UnixNano()%4e9) / 4e9 * 360
+	for i := 0; i < leds; i++ {
+		c := color.HSV(phase+float32(i)*360/float32(max(leds, 1)), 1, 1).RGB8()
+		p := frame[i*bpl:]
+		p[0], p[1], p[2] = c.R, c.G, c.B
+		if bpl == 4 {
+			p[3] = 0
+		}
+	}
+}
+
+// flash blinks the whole strip white at 2 Hz (identify).
+func flash(frame []byte, now time.Time) {
+	var v byte
+	if now.UnixNano()/250e6%2 == 0 {
+		v = 255
+	}
+	for i := range frame {
+		frame[i] = v
+	}
+}

@@ -1,0 +1,96 @@
+package session
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// pcmBlock is the most PCM the loop drains from one musician per tick: 200 ms, far more than the
+// 16.7 ms a tick normally finds, so a late tick still catches up on the audio.
+const pcmBlock = audio.SampleRate / 5
+
+// musician is one remote participant: its Presence meta, connection state, audio stream and
+// analyser.
+type musician struct {
+	id    string
+	index int // stable 0-based order of arrival: picks the musician's hue
+
+	stream atomic.Pointer[audio.Stream] // set by the track's goroutine, read by the loop
+
+	// Owned by the frame loop goroutine.
+	analyzer *analysis.Analyzer
+	features analysis.Features
+	pcm      []float32
+
+	// The mutex protects the following elements.
+	mu        sync.Mutex
+	meta      room.Meta
+	peerState webrtc.PeerConnectionState
+	codec     string
+	notes     analysis.Features // the loop's latest features, for the status page
+}
+
+func newMusician(id string, meta room.Meta, index int, cfg analysis.Config) (*musician, error) {
+	a, err := analysis.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &musician{id: id, index: index, meta: meta, analyzer: a, pcm: make([]float32, pcmBlock), peerState: webrtc.PeerConnectionStateNew}, nil
+}
+
+func (m *musician) setMeta(meta room.Meta) {
+	m.mu.Lock()
+	m.meta = meta
+	m.mu.Unlock()
+}
+
+func (m *musician) setPeerState(st webrtc.PeerConnectionState) {
+	m.mu.Lock()
+	m.peerState = st
+	m.mu.Unlock()
+}
+
+// attachStream makes the audio path for a new track and swaps it in.
+func (m *musician) attachStream(codec webrtc.RTPCodecParameters, now func() time.Time) (*audio.Stream, error) {
+	st, err := audio.NewStream(audio.StreamConfig{Codec: codec.MimeType, ClockRate: codec.ClockRate, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	m.stream.Store(st)
+	m.mu.Lock()
+	m.codec = codecName(codec)
+	m.mu.Unlock()
+	return st, nil
+}
+
+// codecName is "opus/48000/2" style, as the status page shows it.
+func codecName(c webrtc.RTPCodecParameters) string {
+	name := strings.TrimPrefix(strings.ToLower(c.MimeType), "audio/")
+	return name
+}
+
+// analyse drains the musician's new audio into its analyser and computes this tick's features.
+// It returns the PCM read (aliasing m.pcm) and when audio last arrived. Loop goroutine only.
+func (m *musician) analyse() (pcm []float32, lastAudio time.Time) {
+	if st := m.stream.Load(); st != nil {
+		n := st.ReadPCM(m.pcm)
+		pcm = m.pcm[:n]
+		if n > 0 {
+			m.analyzer.Write(pcm)
+		}
+		lastAudio = st.LastAudioArrival()
+	}
+	m.analyzer.Frame(&m.features)
+	m.mu.Lock()
+	m.notes = m.features
+	m.mu.Unlock()
+	return pcm, lastAudio
+}

@@ -1,0 +1,434 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/peer"
+	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/bridge/status"
+	"github.com/ledbridge/ledbridge/discovery"
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// Config configures a Session. Code is required; zero fields elsewhere mean defaults.
+type Config struct {
+	Code    room.Code
+	Name    string // shown in Presence; default "LED bridge"
+	Version string // ledbridge's version, for the Presence meta's client field
+	// PeerID is ledbridge's peerId (Presence key); default "ledbridge-<random>".
+	PeerID string
+	Mode   effect.Mode // default auto
+
+	// Realtime is the room connection; Channel, PresenceKey, ClientVersion and Logger are filled in.
+	Realtime realtime.Config
+	// Peer configures WebRTC; SelfID, SendSignal, OnTrack, OnStateChange and Logger are filled in.
+	Peer peer.Config
+
+	// Devices are device URLs (wled://, ddp://…); Discovery, if not nil, adds what mDNS finds.
+	Devices   []string
+	Discovery *discovery.Config
+	// Protocol forces a protocol for discovered and wled:// devices ("" or "auto": DDP if supported).
+	Protocol        string
+	RealtimeTimeout time.Duration // WLED UDP realtime timeout byte
+	MaxMilliamps    float32       // per-strip current limit; 0 is off
+
+	Effect   effect.Config
+	Analysis analysis.Config
+
+	// SoundSyncAddr, if set, receives WLED audio-reactive sound sync v2 packets of the mix.
+	SoundSyncAddr string
+
+	// HostedBy ("supabase" or "lan") and RoomURL are shown on the status page.
+	HostedBy string
+	RoomURL  string
+
+	FPS     int // frame loop rate; default 60
+	Clock   Clock
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+	// OnReady is called once, when the room is first joined, with a status line.
+	OnReady func(status string)
+}
+
+// ErrNoCode is returned by New without a room code.
+var ErrNoCode = errors.New("session: a room code is required")
+
+// Session is one joined room and everything that lights the strips from it.
+type Session struct {
+	cfg    Config
+	log    *slog.Logger
+	clock  Clock
+	client *realtime.Client
+	peers  *peer.Manager
+	wled   *wled.Client
+	meta   room.Meta
+	met    *metrics
+	ticker *Ticker
+	loop   *frameLoop
+	proc   status.ProcessSampler
+
+	dropped struct{ broadcasts, signals atomic.Uint64 }
+
+	// The mutex protects the following elements.
+	mu        sync.Mutex
+	musicians map[string]*musician
+	nextIndex int
+	tempo     float64
+	playing   bool
+	stopped   bool // playback-control false was received (and no true since)
+	mode      effect.Mode
+	ledColors []color.RGB
+	ledSeq    int64
+	ledHasSeq bool
+	ledAt     time.Time
+	ledGen    uint64
+	ready     bool
+	effectCfg effect.Config
+	devices   *deviceSet
+}
+
+// New checks cfg and builds the session's parts. It starts nothing; call Run.
+func New(cfg Config) (*Session, error) {
+	if cfg.Code == "" {
+		return nil, ErrNoCode
+	}
+	if cfg.Name == "" {
+		cfg.Name = "LED bridge"
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if cfg.PeerID == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		cfg.PeerID = "ledbridge-" + hex.EncodeToString(b[:])
+	}
+	if cfg.Mode == effect.ModeUnknown {
+		cfg.Mode = effect.ModeAuto
+	}
+	if cfg.FPS <= 0 {
+		cfg.FPS = analysis.FrameRate
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.HostedBy == "" {
+		cfg.HostedBy = "supabase"
+	}
+	if err := cfg.Effect.Validate(); err != nil {
+		return nil, fmt.Errorf("session: effects: %w", err)
+	}
+	s := &Session{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		clock:     cfg.Clock,
+		wled:      &wled.Client{},
+		meta:      room.BridgeMeta(cfg.Name, cfg.Version, cfg.Clock.Now()),
+		musicians: map[string]*musician{},
+		tempo:     room.DefaultState.Tempo,
+		playing:   room.DefaultState.IsPlaying,
+		mode:      cfg.Mode,
+		effectCfg: cfg.Effect,
+	}
+	var err error
+	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
+		return nil, err
+	}
+
+	rc := cfg.Realtime
+	rc.Channel = string(cfg.Code)
+	rc.PresenceKey = cfg.PeerID
+	rc.ClientVersion = "ledbridge/" + cfg.Version
+	rc.Logger = cfg.Logger.With("part", "realtime")
+	rc.OnStatus = s.onRealtimeStatus
+	if s.client, err = realtime.New(rc); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+
+	pc := cfg.Peer
+	pc.SelfID = cfg.PeerID
+	pc.SendSignal = s.sendSignal
+	pc.OnTrack = s.onTrack
+	pc.OnStateChange = s.onPeerState
+	pc.Logger = cfg.Logger.With("part", "webrtc")
+	if s.peers, err = peer.NewManager(pc); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+
+	s.devices, err = newDeviceSet(s)
+	if err != nil {
+		return nil, err
+	}
+	s.loop, err = newFrameLoop(s)
+	if err != nil {
+		return nil, err
+	}
+	s.ticker = NewTicker(time.Second/time.Duration(cfg.FPS), cfg.Clock, s.loop.tick)
+	return s, nil
+}
+
+// PeerID is ledbridge's Presence key in the room.
+func (s *Session) PeerID() string { return s.cfg.PeerID }
+
+// Run joins the room and lights the strips until ctx is done; then it untracks, leaves, closes
+// every peer, releases every device and returns nil once all its goroutines have stopped.
+func (s *Session) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	goRun := func(name string, run func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	// Peers and devices stop after the room is left: goroutines are started in dependency order and
+	// the context cancels them all at once; each part releases its own resources.
+	goRun("realtime", s.client.Run)
+	goRun("webrtc", s.peers.Run)
+	goRun("devices", s.devices.run)
+	goRun("events", s.handleEvents)
+	goRun("frame loop", s.ticker.Run)
+	wg.Wait()
+	s.loop.close()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// onRealtimeStatus runs on the client's goroutine for every connection state change.
+func (s *Session) onRealtimeStatus(st realtime.Status) {
+	s.met.realtimeState(st)
+	if st.State != realtime.StateJoined {
+		return
+	}
+	s.mu.Lock()
+	first := !s.ready
+	s.ready = true
+	s.mu.Unlock()
+	// Track and ask for the room state on every (re)join; the client re-tracks on rejoin itself,
+	// but the first track is ours. Run them off the client's goroutine: they wait for replies.
+	go s.announce(first)
+}
+
+func (s *Session) announce(first bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if first {
+		if err := s.client.Track(ctx, s.meta); err != nil && !errors.Is(err, realtime.ErrClosed) {
+			s.log.Warn("presence track failed", "err", err)
+		}
+	}
+	if err := s.client.Broadcast(ctx, room.EventStateRequest, room.StateRequest{FromPeerID: s.cfg.PeerID}); err != nil &&
+		!errors.Is(err, realtime.ErrClosed) && !errors.Is(err, realtime.ErrNotJoined) {
+		s.log.Warn("state-request failed", "err", err)
+	}
+	if first {
+		s.log.Info("joined room", "room", s.cfg.Code, "peer_id", s.cfg.PeerID, "hosted_by", s.cfg.HostedBy)
+		if s.cfg.OnReady != nil {
+			s.cfg.OnReady(fmt.Sprintf("Joined %s", s.cfg.Code))
+		}
+	}
+}
+
+func (s *Session) sendSignal(ctx context.Context, sig room.Signal) error {
+	return s.client.Broadcast(ctx, room.EventSignal, sig)
+}
+
+// handleEvents applies the room's broadcasts and Presence changes until ctx is done.
+func (s *Session) handleEvents(ctx context.Context) error {
+	events := s.client.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			switch ev.Kind {
+			case realtime.EventBroadcast:
+				s.handleBroadcast(ev.Event, ev.Payload)
+			case realtime.EventPresenceJoin, realtime.EventPresenceLeave, realtime.EventPresenceSync:
+				s.syncPresence()
+			}
+		}
+	}
+}
+
+// handleBroadcast validates and applies one broadcast. Invalid payloads are dropped and counted.
+func (s *Session) handleBroadcast(event string, payload []byte) {
+	v, err := room.DecodeEvent(event, payload)
+	if errors.Is(err, room.ErrUnknownEvent) {
+		return // unknown events are ignored (PROTOCOL.md §3)
+	}
+	if err != nil {
+		if event == room.EventSignal {
+			s.dropped.signals.Add(1)
+		} else {
+			s.dropped.broadcasts.Add(1)
+		}
+		s.met.dropped.WithLabelValues(event).Inc()
+		s.log.Debug("dropped invalid broadcast", "event", event, "err", err)
+		return
+	}
+	switch m := v.(type) {
+	case room.Signal:
+		if m.TargetPeerID != s.cfg.PeerID {
+			return
+		}
+		s.peers.HandleSignal(m)
+	case room.TempoChange:
+		s.mu.Lock()
+		s.tempo = m.Tempo
+		s.mu.Unlock()
+	case room.PlaybackControl:
+		s.mu.Lock()
+		s.playing = m.IsPlaying
+		s.stopped = !m.IsPlaying
+		s.mu.Unlock()
+		s.log.Info("playback", "playing", m.IsPlaying)
+	case room.StateResponse:
+		if m.TargetPeerID != "" && m.TargetPeerID != s.cfg.PeerID {
+			return
+		}
+		s.mu.Lock()
+		s.tempo = m.State.Tempo
+		s.playing = m.State.IsPlaying
+		s.mu.Unlock()
+	case room.LEDUpdate:
+		s.applyLEDUpdate(m)
+	}
+}
+
+func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.HasSeq && s.ledHasSeq && u.Seq <= s.ledSeq {
+		return // an older frame, overtaken
+	}
+	colors, err := color.ParseColors(u.Colors, s.ledColors[:0])
+	if err != nil {
+		s.dropped.broadcasts.Add(1)
+		s.met.dropped.WithLabelValues(room.EventLEDUpdate).Inc()
+		return
+	}
+	s.ledColors = colors
+	if u.HasSeq {
+		s.ledSeq, s.ledHasSeq = u.Seq, true
+	}
+	s.ledAt = s.clock.Now()
+	s.ledGen++
+}
+
+// syncPresence reconciles the musicians with the Presence table.
+func (s *Session) syncPresence() {
+	present := map[string]room.Meta{}
+	for key, metas := range s.client.Presence() {
+		if key == s.cfg.PeerID || len(metas) == 0 {
+			continue
+		}
+		meta, err := room.DecodeMeta(metas[len(metas)-1].Data)
+		if err != nil {
+			s.dropped.broadcasts.Add(1)
+			continue
+		}
+		if meta.IsMusician() {
+			present[key] = meta
+		}
+	}
+	var joined, left []string
+	s.mu.Lock()
+	for id, meta := range present {
+		if m, ok := s.musicians[id]; ok {
+			m.setMeta(meta)
+			continue
+		}
+		m, err := newMusician(id, meta, s.nextIndex, s.cfg.Analysis)
+		if err != nil {
+			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
+			continue
+		}
+		s.nextIndex++
+		s.musicians[id] = m
+		joined = append(joined, id)
+	}
+	for id := range s.musicians {
+		if _, ok := present[id]; !ok {
+			delete(s.musicians, id)
+			left = append(left, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range joined {
+		s.log.Info("musician joined", "peer_id", id, "name", present[id].Name, "host", present[id].IsHost)
+		if err := s.peers.MusicianJoined(peer.MusicianID(id)); err != nil {
+			s.log.Warn("musician not connected", "peer_id", id, "err", err)
+		}
+	}
+	for _, id := range left {
+		s.log.Info("musician left", "peer_id", id)
+		s.peers.MusicianLeft(peer.MusicianID(id))
+	}
+	if len(joined)+len(left) > 0 {
+		s.loop.musiciansChanged()
+	}
+}
+
+// onTrack runs on the track's read goroutine when a musician's audio starts.
+func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) peer.RTPSink {
+	s.mu.Lock()
+	m := s.musicians[string(id)]
+	s.mu.Unlock()
+	if m == nil {
+		return nil // the musician left (or is unknown to Presence yet); discard its packets
+	}
+	st, err := m.attachStream(codec, s.clock.Now)
+	if err != nil {
+		s.log.Warn("unsupported audio track", "peer_id", id, "codec", codec.MimeType, "err", err)
+		return nil
+	}
+	s.log.Info("receiving audio", "peer_id", id, "codec", codec.MimeType, "channels", codec.Channels)
+	return st
+}
+
+func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionState) {
+	s.mu.Lock()
+	m := s.musicians[string(id)]
+	s.mu.Unlock()
+	if m != nil {
+		m.setPeerState(state)
+	}
+	if state == webrtc.PeerConnectionStateConnected || state == webrtc.PeerConnectionStateFailed {
+		s.log.Info("musician connection", "peer_id", id, "state", state.String())
+	}
+}

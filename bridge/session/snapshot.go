@@ -1,0 +1,245 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/peer"
+	"github.com/ledbridge/ledbridge/bridge/status"
+)
+
+var _ status.Provider = (*Session)(nil)
+var _ status.Controller = (*Session)(nil)
+
+// Snapshot is the session's state for the status page. It never contains a secret.
+func (s *Session) Snapshot() status.Snapshot {
+	now := s.clock.Now()
+	rt := s.client.Status()
+	snap := status.Snapshot{
+		Version: s.cfg.Version,
+		Time:    now,
+		Room: status.Room{
+			Code:     string(s.cfg.Code),
+			HostedBy: s.cfg.HostedBy,
+			URL:      s.cfg.RoomURL,
+			Connection: status.Connection{
+				State: rt.State.String(),
+				Since: rt.Since,
+			},
+			Look:     effect.Look(s.loop.look.Load()).String(),
+			Blackout: s.loop.blackout.Load(),
+		},
+		Dropped: status.DroppedMsgs{Broadcasts: s.dropped.broadcasts.Load(), Signals: s.dropped.signals.Load()},
+	}
+	if rt.Err != nil {
+		snap.Room.Connection.LastError = rt.Err.Error()
+	}
+	peerStats := map[peer.MusicianID]peer.MusicianStats{}
+	ps := s.peers.Stats()
+	for _, m := range ps.Musicians {
+		peerStats[m.ID] = m
+	}
+	snap.Dropped.Signals += ps.MalformedSignals + ps.MissingSender
+
+	s.mu.Lock()
+	snap.Room.Mode = s.mode.String()
+	snap.Room.Tempo = s.tempo
+	snap.Room.Playing = s.playing
+	snap.Room.Brightness = float64(s.effectCfg.BrightnessCap)
+	palette := s.effectCfg.Palette
+	musicians := make([]*musician, 0, len(s.musicians))
+	for _, m := range s.musicians {
+		musicians = append(musicians, m)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(musicians, func(a, b *musician) int { return a.index - b.index })
+
+	for _, m := range musicians {
+		m.mu.Lock()
+		ms := status.Musician{
+			ID:       m.id,
+			Name:     m.meta.Name,
+			IsHost:   m.meta.IsHost,
+			JoinedAt: m.meta.JoinedAt,
+			WebRTC:   m.peerState.String(),
+			Codec:    m.codec,
+			Level:    float64(m.notes.Level),
+		}
+		for _, n := range m.notes.ActiveNotes() {
+			ms.Notes = append(ms.Notes, status.Note{
+				Name: analysis.NoteName(n.MIDI), MIDI: n.MIDI, Hz: round1(float64(n.Hz)), Velocity: round2(float64(n.Velocity)),
+				Color: palette.NoteRGB(m.index, n.MIDI).Hex(),
+			})
+		}
+		m.mu.Unlock()
+		if p, ok := peerStats[peer.MusicianID(m.id)]; ok {
+			ms.WebRTC = p.ConnectionState.String()
+			ms.Packets = p.PacketsReceived
+			ms.PacketsLost = p.PacketsLost
+			if total := p.PacketsReceived + p.PacketsLost; total > 0 {
+				ms.LossPercent = round2(100 * float64(p.PacketsLost) / float64(total))
+			}
+			ms.JitterMS = round2(float64(p.Jitter) / float64(time.Millisecond))
+		}
+		snap.Musicians = append(snap.Musicians, ms)
+	}
+
+	for _, st := range s.devices.current() {
+		o := st.out.Stats()
+		t := st.target
+		snap.Devices = append(snap.Devices, status.Device{
+			ID: st.key, Name: st.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
+			Online: st.online.Load(), FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
+		})
+	}
+	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too.
+	known := map[string]bool{}
+	for _, d := range snap.Devices {
+		known[d.ID] = true
+	}
+	for _, d := range s.devices.registryDevices() {
+		if known[d.Key] {
+			continue
+		}
+		ip := ""
+		if d.IP.IsValid() {
+			ip = d.IP.String()
+		}
+		snap.Devices = append(snap.Devices, status.Device{ID: d.Key, Name: d.Name, IP: ip, LEDs: d.LEDs, RGBW: d.RGBW, Protocol: d.Protocol.String(), Online: d.Online})
+	}
+
+	ts := s.ticker.Stats()
+	cpu, rss, g := s.proc.Sample(now)
+	snap.Pipeline = status.Pipeline{
+		Ticks:          ts.Ticks,
+		LateTicks:      ts.LateTicks,
+		FrameTimeP50MS: ms(ts.FrameTime.P50),
+		FrameTimeP99MS: ms(ts.FrameTime.P99),
+		IntervalP99MS:  ms(ts.Interval.P99),
+		CPUPercent:     round1(cpu),
+		RSSBytes:       rss,
+		Goroutines:     g,
+	}
+	if ts.Interval.Mean > 0 {
+		snap.Pipeline.FPS = round1(float64(time.Second) / float64(ts.Interval.Mean))
+	}
+	snap.Health = s.health(now, rt.State.String(), ts)
+	return snap
+}
+
+// health is /healthz: the loop must be ticking and the room joined.
+func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.Health {
+	if ts.LastTick.IsZero() || now.Sub(ts.LastTick) > time.Second {
+		return status.Health{Reason: "the frame loop is not ticking"}
+	}
+	if rtState != "joined" {
+		return status.Health{Reason: "room not joined (realtime " + rtState + ")"}
+	}
+	return status.Health{OK: true}
+}
+
+// Ticking reports whether the frame loop ticked in the last second (for the systemd watchdog).
+func (s *Session) Ticking() bool {
+	last := s.ticker.Stats().LastTick
+	return !last.IsZero() && s.clock.Now().Sub(last) < time.Second
+}
+
+// Previews appends the pixels last sent to each device.
+func (s *Session) Previews(dst []status.Preview) []status.Preview {
+	for i, st := range s.devices.current() {
+		var buf []byte
+		if i < cap(dst) {
+			buf = dst[:i+1][i].Pixels
+		}
+		n := st.out.FrameBytes()
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:st.out.CopyLastSent(buf[:n])]
+		dst = append(dst, status.Preview{ID: st.key, RGBW: st.out.RGBW(), Pixels: buf})
+	}
+	return dst
+}
+
+// SetMode switches between auto, local and broadcast.
+func (s *Session) SetMode(mode string) error {
+	m, err := effect.ParseMode(mode)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.mode = m
+	s.mu.Unlock()
+	s.log.Info("mode switched", "mode", m.String())
+	return nil
+}
+
+// SetBrightness changes the global brightness cap, 0–1.
+func (s *Session) SetBrightness(v float64) error {
+	if math.IsNaN(v) || v < 0 || v > 1 {
+		return fmt.Errorf("brightness must be between 0 and 1 (got %v)", v)
+	}
+	s.mu.Lock()
+	cfg := s.effectCfg
+	cfg.BrightnessCap = float32(v)
+	s.mu.Unlock()
+	return s.SetEffects(cfg)
+}
+
+// SetEffects replaces the effect settings of every strip (SIGHUP reload, controls).
+func (s *Session) SetEffects(cfg effect.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.effectCfg = cfg
+	s.mu.Unlock()
+	s.loop.effectGen.Add(1)
+	return nil
+}
+
+// SetBlackout turns every strip off (or back on).
+func (s *Session) SetBlackout(on bool) error {
+	s.loop.blackout.Store(on)
+	s.log.Info("blackout", "on", on)
+	return nil
+}
+
+// TestPattern shows a moving rainbow on every strip for d.
+func (s *Session) TestPattern(d time.Duration) error {
+	s.loop.testUntil.Store(s.clock.Now().Add(d).UnixNano())
+	return nil
+}
+
+// ErrUnknownDevice is returned by Identify for a device that is not being driven.
+var ErrUnknownDevice = errors.New("unknown device")
+
+// Identify flashes one strip for three seconds.
+func (s *Session) Identify(id string) error {
+	for _, st := range s.devices.current() {
+		if st.key == id {
+			st.identifyUntil.Store(s.clock.Now().Add(3 * time.Second).UnixNano())
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q", ErrUnknownDevice, strings.TrimSpace(id))
+}
+
+// NoteColor is the colour musician index gives a note on the strips, for displays.
+func (s *Session) NoteColor(musician, midi int) color.RGB {
+	s.mu.Lock()
+	p := s.effectCfg.Palette
+	s.mu.Unlock()
+	return p.NoteRGB(musician, midi)
+}
+
+func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
+func round1(v float64) float64   { return math.Round(v*10) / 10 }
+func round2(v float64) float64   { return math.Round(v*100) / 100 }
