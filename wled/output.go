@@ -41,6 +41,7 @@ type OutputStats struct {
 	Dropped    uint64    // submitted frames overwritten by a newer one before they were sent
 	BadFrames  uint64    // submitted frames whose length did not match the strip
 	FPS        float64   // frames sent per second over the last second or so
+	FirstSent  time.Time // when the first frame was sent (zero before the first)
 	LastSent   time.Time // when the last frame was sent (zero before the first)
 	LastError  string    // the last send error, "" if none
 }
@@ -76,6 +77,7 @@ type Output struct {
 	sending   []byte // frame being sent; swapped with pending, never reallocated
 	lastSent  []byte // copy of the last frame written to the device
 	sentOnce  bool
+	firstSent time.Time
 	sendTimes [fpsWindow]time.Time // ring of recent send times
 	sendIdx   int
 	lastErr   error
@@ -232,7 +234,9 @@ func (o *Output) sendPending() bool {
 	}
 	o.framesSent.Add(1)
 	copy(o.lastSent, o.sending)
-	o.sentOnce = true
+	if !o.sentOnce {
+		o.sentOnce, o.firstSent = true, now
+	}
 	o.sendTimes[o.sendIdx] = now
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
 	return true
@@ -277,7 +281,7 @@ func (o *Output) Stats() OutputStats {
 		s.LastError = o.lastErr.Error()
 	}
 	newest := o.sendTimes[(o.sendIdx+fpsWindow-1)%fpsWindow]
-	s.LastSent = newest
+	s.FirstSent, s.LastSent = o.firstSent, newest
 	if newest.IsZero() || time.Since(newest) > time.Second {
 		return s // idle: 0 fps
 	}

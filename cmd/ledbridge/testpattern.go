@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+func init() {
+	var opts testPatternOptions
+	cmd := &cobra.Command{
+		Use:   "test-pattern",
+		Short: "Drive WLED devices with a moving rainbow and report frames sent, fps and send errors",
+		Long: `Sends a moving rainbow to each device for --seconds, then prints per device the
+frames sent, the achieved frame rate and the send errors. A device is a URL:
+wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP or DNRGB;
+ddp://, dnrgb://, drgb://, drgbw://, warls://HOST[:PORT]?leds=N[&rgbw=1] send that protocol
+straight to that UDP port. --device is required: device discovery is not wired into this
+command yet.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			_, err := runTestPattern(cmd.Context(), opts, cmd.OutOrStdout())
+			return err
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.Devices, "device", nil, "device URL (repeatable), e.g. wled://10.0.0.5 or ddp://10.0.0.5:4048?leds=300")
+	cmd.Flags().IntVar(&opts.LEDs, "leds", 0, "override every device's LED count")
+	cmd.Flags().IntVar(&opts.FPS, "fps", 60, "frames per second, 1..60 (WLED redraws at most every 15 ms)")
+	cmd.Flags().Float64Var(&opts.Seconds, "seconds", 10, "how long to run")
+	rootCmd.AddCommand(cmd)
+}
+
+// testPatternOptions are test-pattern's flags plus the collaborators tests replace.
+type testPatternOptions struct {
+	Devices []string
+	LEDs    int
+	FPS     int
+	Seconds float64
+
+	Client *wled.Client // JSON API client for wled:// devices; nil = defaults
+	Logger *slog.Logger // send errors; nil discards
+}
+
+// testPatternResult is one device's outcome.
+type testPatternResult struct {
+	Name  string
+	Stats wled.OutputStats
+	FPS   float64 // frames per second between the first and the last frame sent
+}
+
+// runTestPattern validates opts, opens every device, drives the rainbow for opts.Seconds (or until
+// ctx is cancelled), releases the devices and writes the per-device table to w.
+func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) ([]testPatternResult, error) {
+	switch {
+	case len(opts.Devices) == 0:
+		return nil, usageError{errors.New("test-pattern: give at least one --device URL (device discovery is not available to test-pattern)")}
+	case opts.FPS < 1 || opts.FPS > 60:
+		return nil, usageError{fmt.Errorf("test-pattern: --fps %d: want 1..60 (WLED redraws at most every 15 ms)", opts.FPS)}
+	case !(opts.Seconds > 0 && opts.Seconds <= 24*3600):
+		return nil, usageError{fmt.Errorf("test-pattern: --seconds %v: want more than 0 and at most a day", opts.Seconds)}
+	case opts.LEDs < 0 || opts.LEDs > wled.MaxLEDs:
+		return nil, usageError{fmt.Errorf("test-pattern: --leds %d: want 1..%d (0 = the device's own count)", opts.LEDs, wled.MaxLEDs)}
+	}
+	targets := make([]wled.Target, len(opts.Devices))
+	for i, d := range opts.Devices {
+		t, err := wled.ParseTarget(d)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
+		}
+		targets[i] = t
+	}
+	client := opts.Client
+	if client == nil {
+		client = &wled.Client{}
+	}
+	interval := time.Second / time.Duration(opts.FPS)
+	var outputs []*wled.Output
+	closeAll := func() {
+		for _, o := range outputs {
+			_ = o.Close()
+		}
+	}
+	for _, t := range targets {
+		if opts.LEDs > 0 {
+			t.LEDs = opts.LEDs // also a wled:// device's count: Resolve keeps a given LED count
+		}
+		resolved, _, err := client.Resolve(ctx, t)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("test-pattern: %w", err)
+		}
+		o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: t.String(), MinInterval: interval, Client: client, Logger: opts.Logger})
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("test-pattern: %w", err)
+		}
+		outputs = append(outputs, o)
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, o := range outputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = o.Run(runCtx) // returns nil after releasing the device
+		}()
+	}
+	fmt.Fprintf(w, "test-pattern: %d device(s), %d fps for %gs\n", len(outputs), opts.FPS, opts.Seconds)
+	driveRainbow(ctx, outputs, interval, time.Duration(opts.Seconds*float64(time.Second)))
+	stop()
+	wg.Wait()
+
+	results := make([]testPatternResult, len(outputs))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tPROTOCOL\tLEDS\tFRAMES SENT\tFPS\tDROPPED\tSEND ERRORS")
+	for i, o := range outputs {
+		st := o.Stats()
+		r := testPatternResult{Name: o.Name(), Stats: st}
+		if span := st.LastSent.Sub(st.FirstSent); st.FramesSent > 1 && span > 0 {
+			r.FPS = float64(st.FramesSent-1) / span.Seconds()
+		}
+		results[i] = r
+		fmt.Fprintf(tw, "%s\t%v\t%d\t%d\t%.2f\t%d\t%d\n", r.Name, o.Target().Protocol, o.LEDs(), st.FramesSent, r.FPS, st.Dropped, st.SendErrors)
+	}
+	if err := tw.Flush(); err != nil {
+		return results, err
+	}
+	return results, nil
+}
+
+// driveRainbow submits one rainbow frame per interval to every output until d has passed or ctx
+// is done. Frame buffers are allocated once.
+func driveRainbow(ctx context.Context, outputs []*wled.Output, interval, d time.Duration) {
+	frames := make([][]byte, len(outputs))
+	for i, o := range outputs {
+		frames[i] = make([]byte, o.FrameBytes())
+	}
+	start := time.Now()
+	submit := func(elapsed time.Duration) {
+		phase := elapsed.Seconds() / 4 // one trip round the colour wheel every 4 s
+		for i, o := range outputs {
+			bpp := 3
+			if o.RGBW() {
+				bpp = 4
+			}
+			renderRainbow(frames[i], bpp, phase)
+			o.Submit(frames[i])
+		}
+	}
+	submit(0)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case now := <-ticker.C:
+			submit(now.Sub(start))
+		}
+	}
+}
+
+// renderRainbow fills frame (bpp = 3 or 4 bytes per LED; white stays 0) with one full hue
+// cycle along the strip, shifted by phase (in turns).
+func renderRainbow(frame []byte, bpp int, phase float64) {
+	n := len(frame) / bpp
+	const wheel = 6 * 256
+	shift := int(phase*wheel) % wheel
+	for i := 0; i < n; i++ {
+		h := (i*wheel/n + shift) % wheel
+		x := byte(h % 256)
+		var r, g, b byte
+		switch h / 256 {
+		case 0:
+			r, g, b = 255, x, 0
+		case 1:
+			r, g, b = 255-x, 255, 0
+		case 2:
+			r, g, b = 0, 255, x
+		case 3:
+			r, g, b = 0, 255-x, 255
+		case 4:
+			r, g, b = x, 0, 255
+		default:
+			r, g, b = 255, 0, 255-x
+		}
+		px := frame[i*bpp:]
+		px[0], px[1], px[2] = r, g, b
+		if bpp == 4 {
+			px[3] = 0
+		}
+	}
+}

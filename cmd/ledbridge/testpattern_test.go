@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
+	"github.com/ledbridge/ledbridge/wled/wledtest"
+)
+
+// isRainbowPixel reports whether an RGB pixel is a fully saturated, full-value hue: one channel
+// 255, one 0 (what renderRainbow draws and nothing else).
+func isRainbowPixel(p []byte) bool {
+	hi, lo := max(p[0], p[1], p[2]), min(p[0], p[1], p[2])
+	return hi == 255 && lo == 0
+}
+
+// TestTestPatternDrivesFakes runs the command's logic against three fake WLEDs (DDP by URL, a
+// wled:// device resolved over its JSON API, DNRGB) and checks every packet and frame.
+func TestTestPatternDrivesFakes(t *testing.T) {
+	ddp := wledtest.New(t, wledtest.Config{LEDs: 300})
+	auto := wledtest.New(t, wledtest.Config{LEDs: 120, RGBW: true})
+	dnrgb := wledtest.New(t, wledtest.Config{LEDs: 600})
+	var out bytes.Buffer
+	res, err := runTestPattern(context.Background(), testPatternOptions{
+		Devices: []string{ddp.DDPURL(), auto.URL(), dnrgb.RealtimeURL("dnrgb")},
+		FPS:     60,
+		Seconds: 1.5,
+	}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	for i, fake := range []*wledtest.Fake{ddp, auto, dnrgb} {
+		st := res[i].Stats
+		if st.FramesSent < 2 || st.SendErrors != 0 || res[i].FPS <= 0 {
+			t.Errorf("device %d stats %+v fps %v", i, st, res[i].FPS)
+		}
+		if !strings.Contains(out.String(), res[i].Name) {
+			t.Errorf("device %s missing from the table", res[i].Name)
+		}
+		// Every datagram sent must have been decoded without complaint.
+		if fake.Malformed() != 0 || fake.SequenceGaps() != 0 {
+			t.Errorf("device %d: %d malformed %v, %d sequence gaps", i, fake.Malformed(), fake.MalformedReasons(), fake.SequenceGaps())
+		}
+		frames, err := fake.WaitFrames(int(st.FramesSent), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(frames) != int(st.FramesSent) {
+			t.Errorf("device %d: fake decoded %d frames, output sent %d", i, len(frames), st.FramesSent)
+		}
+		bpp := 3
+		if fake.Config().RGBW {
+			bpp = 4
+		}
+		for j, f := range frames {
+			if !f.Complete {
+				t.Fatalf("device %d frame %d incomplete", i, j)
+			}
+			for k := 0; k < len(f.Pixels); k += bpp {
+				if !isRainbowPixel(f.Pixels[k:]) || (bpp == 4 && f.Pixels[k+3] != 0) {
+					t.Fatalf("device %d frame %d LED %d = % x is not a rainbow colour", i, j, k/bpp, f.Pixels[k:k+bpp])
+				}
+			}
+			if j > 0 && bytes.Equal(f.Pixels, frames[j-1].Pixels) {
+				t.Errorf("device %d frames %d and %d are identical: the rainbow does not move", i, j-1, j)
+			}
+		}
+	}
+	if reqs := auto.StateRequests(); len(reqs) != 1 || reqs[0].Live == nil || *reqs[0].Live {
+		t.Errorf("wled:// device not released with {\"live\":false}: %+v", reqs)
+	}
+	waitUntil(t, func() bool { return dnrgb.Releases() == 1 })
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestTestPatternRejectsBadFlags(t *testing.T) {
+	ok := "ddp://127.0.0.1:9?leds=3"
+	cases := []testPatternOptions{
+		{FPS: 60, Seconds: 1},
+		{Devices: []string{ok}, FPS: 0, Seconds: 1},
+		{Devices: []string{ok}, FPS: 61, Seconds: 1},
+		{Devices: []string{ok}, FPS: 60, Seconds: 0},
+		{Devices: []string{ok}, FPS: 60, Seconds: -1},
+		{Devices: []string{ok}, FPS: 60, Seconds: 1, LEDs: -1},
+		{Devices: []string{ok}, FPS: 60, Seconds: 1, LEDs: wled.MaxLEDs + 1},
+		{Devices: []string{"http://x"}, FPS: 60, Seconds: 1},
+		{Devices: []string{"ddp://x?leds=abc"}, FPS: 60, Seconds: 1},
+	}
+	for _, c := range cases {
+		var ue usageError
+		if _, err := runTestPattern(context.Background(), c, &bytes.Buffer{}); !errors.As(err, &ue) {
+			t.Errorf("%+v: err = %v, want a usage error", c, err)
+		}
+	}
+	// A device that is not a WLED is a runtime error naming it, not a usage error.
+	fake := wledtest.New(t, wledtest.Config{})
+	fake.SetRawInfo(200, []byte("<html>router</html>"))
+	_, err := runTestPattern(context.Background(), testPatternOptions{Devices: []string{fake.URL()}, FPS: 60, Seconds: 1}, &bytes.Buffer{})
+	var ue usageError
+	if !errors.Is(err, wled.ErrNotWLED) || errors.As(err, &ue) {
+		t.Errorf("non-WLED device: %v", err)
+	}
+	// ddp:// without ?leds and without --leds cannot work.
+	_, err = runTestPattern(context.Background(), testPatternOptions{Devices: []string{"ddp://127.0.0.1:9"}, FPS: 60, Seconds: 1}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "LED count") {
+		t.Errorf("ddp:// without LED count: %v", err)
+	}
+}
+
+// TestTestPatternCommand runs the real binary: flags, exit status 2 for bad flags, and --leds
+// overriding the URL's count.
+func TestTestPatternCommand(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "ledbridge")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "test-pattern", "--fps", "500", "--device", "ddp://127.0.0.1:9?leds=3")
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--fps") {
+		t.Errorf("bad --fps: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
+	}
+	cmd = exec.Command(bin, "test-pattern")
+	out, _ = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--device") {
+		t.Errorf("no device: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
+	}
+
+	fake := wledtest.New(t, wledtest.Config{LEDs: 50})
+	cmd = exec.Command(bin, "test-pattern", "--device", fake.DDPURL(), "--leds", "50", "--seconds", "0.5")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("test-pattern: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "FRAMES SENT") || !strings.Contains(string(out), fake.DDPURL()) {
+		t.Errorf("output:\n%s", out)
+	}
+	if fake.FrameCount() == 0 || fake.Malformed() != 0 {
+		t.Errorf("fake: %d frames, malformed %v", fake.FrameCount(), fake.MalformedReasons())
+	}
+}
