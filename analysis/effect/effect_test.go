@@ -117,6 +117,18 @@ func TestNotesA4ShowsPitchClassA(t *testing.T) {
 	}
 }
 
+func TestVelocitySetsBrightness(t *testing.T) {
+	// Velocity is a dB-scale loudness, so it scales perceptual brightness
+	// linearly: with gamma 1 the pixel is the note colour × velocity.
+	for _, vel := range []float32{1, 0.5, 0.25} {
+		r := newRenderer(t, linear(), Strip{LEDs: DefaultNoteHigh - DefaultNoteLow + 1})
+		frame := render(t, r, local(t0, Source{Features: notes(note(60, vel, true))})) // C4: red
+		if got, want := float64(frame[3*(60-DefaultNoteLow)]), float64(vel)*255; math.Abs(got-want) > 1 {
+			t.Errorf("velocity %v: red %v, want %.1f", vel, got, want)
+		}
+	}
+}
+
 func TestOctaveShiftsLightnessOnTheStrip(t *testing.T) {
 	light := func(midi int) float32 {
 		r := newRenderer(t, linear(), Strip{LEDs: 300})

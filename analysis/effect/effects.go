@@ -35,7 +35,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 		// takes over when the pitch arrives a few frames later.
 		if numNotes(f) == 0 && f.Onset && f.PeakHz > 0 && !math.IsInf(float64(f.PeakHz), 0) {
 			m := int(math.Round(69 + 12*math.Log2(float64(f.PeakHz)/440)))
-			r.noteOn(s.Musician, m, f.Level*math.Sqrt2, true)
+			r.noteOn(s.Musician, m, levelVelocity(f.Level), true)
 		}
 	}
 	for m := range ns.level {
@@ -136,8 +136,8 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		var c color.RGBF
 		if len(notes) > 0 { // notes are loudest first
 			strength, c = notes[0].Velocity, r.palette.Note(s.Musician, notes[0].MIDI)
-		} else { // unpitched hit: level (RMS; full-scale sine ≈ 0.707) and the spectral peak
-			strength, c = f.Level*math.Sqrt2, r.palette.Freq(s.Musician, f.PeakHz)
+		} else { // unpitched hit: its level and the spectral peak's colour
+			strength, c = levelVelocity(f.Level), r.palette.Freq(s.Musician, f.PeakHz)
 		}
 		p := &r.pulses[slotOf(s.Musician)]
 		if v := velocityBrightness(strength); v > p.level {
