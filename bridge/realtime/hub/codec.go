@@ -47,26 +47,18 @@ func (c *conn) reply(joinRef, ref wire.Ref, topic string, payload []byte) {
 
 // errorReply renders {"status":"error","response":{"reason":…}}.
 func errorReply(reason string) []byte {
-	b, _ := json.Marshal(struct {
-		Status   string `json:"status"`
-		Response struct {
-			Reason string `json:"reason"`
-		} `json:"response"`
-	}{Status: "error", Response: struct {
-		Reason string `json:"reason"`
-	}{reason}})
-	return b
+	b := append(make([]byte, 0, len(reason)+48), `{"status":"error","response":{"reason":`...)
+	b = appendJSONString(b, reason)
+	return append(b, "}}"...)
 }
 
 // systemError renders the Realtime server's channel shutdown notice.
 func systemError(channel, message string) []byte {
-	b, _ := json.Marshal(struct {
-		Extension string `json:"extension"`
-		Status    string `json:"status"`
-		Message   string `json:"message"`
-		Channel   string `json:"channel"`
-	}{"system", "error", message, channel})
-	return b
+	b := append(make([]byte, 0, len(channel)+len(message)+80), `{"extension":"system","status":"error","message":`...)
+	b = appendJSONString(b, message)
+	b = append(b, `,"channel":`...)
+	b = appendJSONString(b, channel)
+	return append(b, '}')
 }
 
 func appendJSONString(dst []byte, s string) []byte {

@@ -264,5 +264,7 @@ func (c *conn) drop(reason string) {
 		c.setReason(reason)
 		close(c.done)
 	})
-	c.ws.CloseNow()
+	if c.ws != nil { // nil only for the fuzz target's socketless conns
+		c.ws.CloseNow()
+	}
 }

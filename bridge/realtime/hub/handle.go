@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/coder/websocket"
@@ -160,17 +162,23 @@ func (c *conn) shutdownChannel(mem *member, message string) {
 }
 
 func (c *conn) shutdownAll(message string) {
-	for _, mem := range c.channels {
-		c.shutdownChannel(mem, message)
+	for _, topic := range c.topics() {
+		c.shutdownChannel(c.channels[topic], message)
 	}
 }
 
 // leaveAll leaves every channel when the socket is gone; the client hears nothing more.
 func (c *conn) leaveAll() {
-	for topic, mem := range c.channels {
+	for _, topic := range c.topics() {
+		mem := c.channels[topic]
 		delete(c.channels, topic)
 		c.s.leaveRoom(mem)
 	}
+}
+
+// topics lists the joined topics in order, so that shutdowns happen in a reproducible order.
+func (c *conn) topics() []string {
+	return slices.Sorted(maps.Keys(c.channels))
 }
 
 // broadcastJSON fans out a text broadcast, {"type":"broadcast","event":…,"payload":…}, verbatim:
