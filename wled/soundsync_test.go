@@ -1,0 +1,72 @@
+package wled_test
+
+import (
+	"bytes"
+	"math"
+	"testing"
+
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// TestEncodeSoundSync compares against a packet written byte by byte from the usermod's struct.
+func TestEncodeSoundSync(t *testing.T) {
+	p := wled.SoundSync{
+		SampleRaw:    1.0,  // 0x3F800000
+		SampleSmooth: -2.5, // 0xC0200000
+		Peak:         true,
+		FrameCounter: 0x7E,
+		FFTMagnitude: 100.0, // 0x42C80000
+		MajorPeakHz:  440.0, // 0x43DC0000
+	}
+	for i := range p.FFT {
+		p.FFT[i] = byte(i*16 + 1)
+	}
+	want := []byte{
+		'0', '0', '0', '0', '2', 0, // header "00002\0"
+		0, 0, // reserved
+		0x00, 0x00, 0x80, 0x3F, // sampleRaw 1.0 LE
+		0x00, 0x00, 0x20, 0xC0, // sampleSmth -2.5 LE
+		1,                                                                      // samplePeak
+		0x7E,                                                                   // frame counter
+		1, 17, 33, 49, 65, 81, 97, 113, 129, 145, 161, 177, 193, 209, 225, 241, // fftResult
+		0, 0, // reserved
+		0x00, 0x00, 0xC8, 0x42, // FFT_Magnitude 100.0 LE
+		0x00, 0x00, 0xDC, 0x43, // FFT_MajorPeak 440.0 LE
+	}
+	var got [wled.SoundSyncPacketLen]byte
+	wled.EncodeSoundSync(&got, p)
+	if len(want) != 44 || !bytes.Equal(got[:], want) {
+		t.Fatalf("packet\n got % x\nwant % x", got, want)
+	}
+	// NaN/Inf never reach a receiver; a stale buffer is fully overwritten.
+	wled.EncodeSoundSync(&got, wled.SoundSync{SampleRaw: float32(math.NaN()), MajorPeakHz: float32(math.Inf(1))})
+	if !bytes.Equal(got[8:12], []byte{0, 0, 0, 0}) || !bytes.Equal(got[40:44], []byte{0, 0, 0, 0}) || got[16] != 0 || got[18] != 0 {
+		t.Errorf("NaN/Inf packet % x", got)
+	}
+}
+
+func TestSoundSyncSender(t *testing.T) {
+	l := listenRaw(t)
+	s, err := wled.NewSoundSyncSender(l.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 3; i++ {
+		if err := s.Send(wled.SoundSync{SampleRaw: float32(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pkts := l.read(3)
+	for i, p := range pkts {
+		if len(p) != 44 || string(p[:6]) != "00002\x00" || p[17] != byte(i+1) {
+			t.Errorf("packet %d: % x", i, p)
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = s.Send(wled.SoundSync{}) }); a != 0 {
+		t.Errorf("%v allocs per Send", a)
+	}
+	if _, err := wled.NewSoundSyncSender("not an address"); err == nil {
+		t.Error("bad address accepted")
+	}
+}
