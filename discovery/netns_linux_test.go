@@ -298,6 +298,12 @@ const startupTimeout = 30 * time.Second
 
 func (l *lab) addDevice(name string, host int, mac string, leds int) *device {
 	l.t.Helper()
+	return l.addDeviceAPI(name, host, mac, leds, true)
+}
+
+// addDeviceAPI is addDevice; withAPI false leaves out the JSON API (mDNS answers, HTTP refuses).
+func (l *lab) addDeviceAPI(name string, host int, mac string, leds int, withAPI bool) *device {
+	l.t.Helper()
 	d := &device{lab: l, ns: l.addHost(name, host), name: name, mac: mac, leds: leds}
 	dir := filepath.Join(l.dir, name)
 	runDir := filepath.Join(dir, "run")
@@ -319,9 +325,11 @@ func (l *lab) addDevice(name string, host int, mac string, leds int) *device {
 		"sh", "-c", `mount --bind "$0" /run && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$1"`, runDir, avahiConf)
 	avahi.mustWait(l.t, startupTimeout, "Server startup complete")
 
-	fake := l.start(name+" fake WLED", []string{helperEnv + "=fakewled", "LB_MAC=" + mac, "LB_NAME=" + name, "LB_LEDS=" + strconv.Itoa(leds)},
-		"ip", "netns", "exec", d.ns, testBinary(l.t), "-test.run=^$")
-	fake.mustWait(l.t, startupTimeout, "ready")
+	if withAPI {
+		fake := l.start(name+" fake WLED", []string{helperEnv + "=fakewled", "LB_MAC=" + mac, "LB_NAME=" + name, "LB_LEDS=" + strconv.Itoa(leds)},
+			"ip", "netns", "exec", d.ns, testBinary(l.t), "-test.run=^$")
+		fake.mustWait(l.t, startupTimeout, "ready")
+	}
 
 	pub := l.start(name+" avahi-publish", env, "ip", "netns", "exec", d.ns, "avahi-publish", "-s", "wled-"+name, "_wled._tcp", "80", "mac="+mac)
 	pub.mustWait(l.t, startupTimeout, "Established under name")
@@ -490,7 +498,17 @@ func TestNetnsAvahiDefaultRoute(t *testing.T) {
 	l := newLab(t)
 	br := l.addBrowser(true)
 	d := l.addDevice("d1", 11, "02fc0a000011", 144)
-	checkDevice(t, l.browseOnce(br, 3*time.Second), d, 11)
+	mute := l.addDeviceAPI("mute", 12, "02fc0a000012", 10, false)
+	ds := l.browseOnce(br, 3*time.Second)
+	checkDevice(t, ds, d, 11)
+	// Answered mDNS, refused /json/info: listed, offline, with the error.
+	if g := findMAC(ds, mute.mac); len(g) != 1 || g[0].Online || g[0].LastError == "" ||
+		g[0].IP != netip.MustParseAddr(labSubnet+"12") || g[0].Name != "wled-mute" {
+		t.Errorf("device without JSON API = %+v, want one offline entry with an error", g)
+	}
+	if len(ds) != 2 {
+		t.Errorf("found %d devices, want 2: %+v", len(ds), ds)
+	}
 }
 
 func TestNetnsAvahiNoDefaultRoute(t *testing.T) {
