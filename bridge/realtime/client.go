@@ -130,7 +130,7 @@ func (c *Client) Track(ctx context.Context, meta any) error {
 }
 
 // Untrack removes this client's Presence meta (now if joined, waiting for the reply; otherwise it
-// is simply not tracked on the next join).
+// is simply not tracked on the next join). Like Track, it returns ErrClosed after Run has returned.
 func (c *Client) Untrack(ctx context.Context) error {
 	c.mu.Lock()
 	c.meta = nil
@@ -197,9 +197,6 @@ func marshalPayload(v any) (json.RawMessage, error) {
 func (c *Client) submit(ctx context.Context, r *request, inactive error) error {
 	select {
 	case <-c.closed:
-		if r.op == opPresence {
-			return nil
-		}
 		return ErrClosed
 	default:
 	}

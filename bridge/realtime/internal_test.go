@@ -218,3 +218,29 @@ func TestRedact(t *testing.T) {
 		t.Errorf("not redacted: %s", msg)
 	}
 }
+
+// FuzzPresenceTable: no presence_state or presence_diff payload panics the table or breaks its
+// bounds.
+func FuzzPresenceTable(f *testing.F) {
+	f.Add([]byte(`{"a":{"metas":[{"phx_ref":"1"}]}}`), []byte(`{"joins":{"b":{"metas":[{"phx_ref":"2","phx_ref_prev":"1"}]}},"leaves":{"a":{"metas":[{"phx_ref":"1"}]}}}`))
+	f.Add([]byte(`{}`), []byte(`{"joins":{},"leaves":{}}`))
+	f.Add([]byte(`[]`), []byte(`null`))
+	f.Fuzz(func(t *testing.T, state, diff []byte) {
+		p := newPresenceTable(4, 3)
+		p.joined()
+		_, _ = p.applyDiff(diff)
+		_, _ = p.applyState(state)
+		for range 3 {
+			_, _ = p.applyDiff(diff)
+		}
+		snap := p.snapshot()
+		if len(snap) > 4 {
+			t.Fatalf("%d keys over the bound", len(snap))
+		}
+		for k, metas := range snap {
+			if len(metas) == 0 || len(metas) > 3 {
+				t.Fatalf("key %q has %d metas", k, len(metas))
+			}
+		}
+	})
+}

@@ -77,7 +77,9 @@ func (p *presenceTable) parseEntries(raw json.RawMessage) (map[string][]Meta, er
 			}
 			list = append(list, Meta{Ref: refs.Ref, PrevRef: refs.PrevRef, Data: data})
 		}
-		out[key] = list
+		if len(list) > 0 { // a key without metas is no participant
+			out[key] = list
+		}
 	}
 	return out, nil
 }
