@@ -42,14 +42,73 @@ type deviceSet struct {
 	list atomic.Pointer[[]*strip]
 
 	// The mutex protects the following elements.
-	mu     sync.Mutex
-	strips map[string]*strip
-	ctx    context.Context // outputs' parent; nil until run
-	wg     sync.WaitGroup
+	mu        sync.Mutex
+	strips    map[string]*strip
+	ctx       context.Context               // outputs' parent; nil until run
+	wg        sync.WaitGroup                // output goroutines and static-device resolvers
+	static    []string                      // configured device URLs
+	resolving map[string]context.CancelFunc // wled:// devices waiting for their JSON API
+}
+
+// setStatic makes the configured devices exactly urls: new ones start, removed ones stop and
+// release their device. Discovered devices are untouched.
+func (d *deviceSet) setStatic(urls []string) error {
+	targets := map[string]wled.Target{}
+	for _, raw := range urls {
+		t, err := wled.ParseTarget(raw)
+		if err != nil {
+			return fmt.Errorf("device %q: %w", raw, err)
+		}
+		if t.Protocol != wled.ProtocolAuto && t.LEDs == 0 {
+			return fmt.Errorf("device %q: give the LED count (?leds=N): no JSON API is asked for this protocol", raw)
+		}
+		targets[raw] = t
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil || d.ctx.Err() != nil {
+		return nil
+	}
+	for _, old := range d.static {
+		if _, keep := targets[old]; keep {
+			continue
+		}
+		if cancel, ok := d.resolving[old]; ok {
+			cancel()
+			delete(d.resolving, old)
+		}
+		if st, ok := d.strips[old]; ok {
+			st.cancel()
+			delete(d.strips, old)
+			d.s.log.Info("device removed", "device", st.name)
+		}
+	}
+	d.static = append(d.static[:0], urls...)
+	for raw, t := range targets {
+		if _, running := d.strips[raw]; running {
+			continue
+		}
+		if _, waiting := d.resolving[raw]; waiting {
+			continue
+		}
+		if t.Protocol != wled.ProtocolAuto {
+			d.addLocked(raw, t.String(), t, true)
+			continue
+		}
+		ctx, cancel := context.WithCancel(d.ctx)
+		d.resolving[raw] = cancel
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.resolveStatic(ctx, raw, t)
+		}()
+	}
+	d.publishLocked()
+	return nil
 }
 
 func newDeviceSet(s *Session) (*deviceSet, error) {
-	d := &deviceSet{s: s, strips: map[string]*strip{}}
+	d := &deviceSet{s: s, strips: map[string]*strip{}, resolving: map[string]context.CancelFunc{}}
 	empty := []*strip{}
 	d.list.Store(&empty)
 	if s.cfg.Discovery != nil {
@@ -57,12 +116,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		dc.Protocol = s.cfg.Protocol
 		dc.Logger = s.log.With("part", "discovery")
 		dc.OnChange = d.onDiscovery
-		// wled:// devices from the configuration are confirmed by the registry, like mDNS ones.
-		for _, raw := range s.cfg.Devices {
-			if t, err := wled.ParseTarget(raw); err == nil && t.Protocol == wled.ProtocolAuto {
-				dc.Static = append(dc.Static, raw)
-			}
-		}
+		dc.Static = nil // configured devices are the device set's own (see startStatic)
 		reg, err := discovery.New(dc)
 		if err != nil {
 			return nil, fmt.Errorf("session: discovery: %w", err)
@@ -84,26 +138,10 @@ func (d *deviceSet) run(ctx context.Context) error {
 	d.ctx = ctx
 	d.mu.Unlock()
 
-	var wg sync.WaitGroup
-	for _, raw := range d.s.cfg.Devices {
-		t, _ := wled.ParseTarget(raw)
-		if t.Protocol == wled.ProtocolAuto {
-			if d.reg != nil {
-				continue // the registry resolves it
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.resolveStatic(ctx, raw, t)
-			}()
-			continue
-		}
-		if t.LEDs == 0 {
-			d.s.log.Error("device needs ?leds=N (no JSON API is asked for this protocol)", "device", raw)
-			continue
-		}
-		d.add(raw, t.String(), t, true)
+	if err := d.setStatic(d.s.cfg.Devices); err != nil {
+		d.s.log.Error("configured devices", "err", err)
 	}
+	var wg sync.WaitGroup
 	if d.reg != nil {
 		wg.Add(1)
 		go func() {
@@ -116,6 +154,9 @@ func (d *deviceSet) run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	d.mu.Lock()
+	for _, cancel := range d.resolving {
+		cancel()
+	}
 	for key, st := range d.strips {
 		st.cancel()
 		delete(d.strips, key)
@@ -136,7 +177,12 @@ func (d *deviceSet) resolveStatic(ctx context.Context, raw string, t wled.Target
 			if name == "" {
 				name = raw
 			}
-			d.add(raw, name, rt, true)
+			d.mu.Lock()
+			if ctx.Err() == nil {
+				delete(d.resolving, raw)
+				d.addLocked(raw, name, rt, true)
+			}
+			d.mu.Unlock()
 			return
 		}
 		if attempt == 0 {
@@ -179,8 +225,19 @@ func (d *deviceSet) setOnline(key string, on bool) {
 func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.addLocked(key, name, t, online)
+}
+
+func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return
+	}
+	for k, other := range d.strips {
+		// A configured device that mDNS finds too is driven once.
+		if k != key && other.target.Host == t.Host && other.target.Port == t.Port {
+			other.online.Store(online)
+			return
+		}
 	}
 	if old, ok := d.strips[key]; ok {
 		old.online.Store(online)
@@ -195,7 +252,7 @@ func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
 		Name:    name,
 		Timeout: d.s.cfg.RealtimeTimeout,
 		Client:  d.s.wled,
-		Logger:  d.s.log.With("device", name),
+		Logger:  d.s.log,
 	})
 	if err != nil {
 		d.s.log.Error("cannot drive device", "device", name, "err", err)
@@ -234,3 +291,6 @@ func (d *deviceSet) registryDevices() []discovery.Device {
 	}
 	return d.reg.Devices()
 }
+
+// SetDevices replaces the configured device list (SIGHUP reload).
+func (s *Session) SetDevices(urls []string) error { return s.devices.setStatic(urls) }

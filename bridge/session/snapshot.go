@@ -36,7 +36,9 @@ func (s *Session) Snapshot() status.Snapshot {
 			Look:     effect.Look(s.loop.look.Load()).String(),
 			Blackout: s.loop.blackout.Load(),
 		},
-		Dropped: status.DroppedMsgs{Broadcasts: s.dropped.broadcasts.Load(), Signals: s.dropped.signals.Load()},
+		Dropped:   status.DroppedMsgs{Broadcasts: s.dropped.broadcasts.Load(), Signals: s.dropped.signals.Load()},
+		Musicians: []status.Musician{},
+		Devices:   []status.Device{},
 	}
 	if rt.Err != nil {
 		snap.Room.Connection.LastError = rt.Err.Error()
@@ -71,6 +73,7 @@ func (s *Session) Snapshot() status.Snapshot {
 			WebRTC:   m.peerState.String(),
 			Codec:    m.codec,
 			Level:    float64(m.notes.Level),
+			Notes:    []status.Note{},
 		}
 		for _, n := range m.notes.ActiveNotes() {
 			ms.Notes = append(ms.Notes, status.Note{

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/config"
+	"github.com/ledbridge/ledbridge/bridge/peer"
+	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/bridge/sdnotify"
+	"github.com/ledbridge/ledbridge/bridge/session"
+	"github.com/ledbridge/ledbridge/bridge/status"
+	"github.com/ledbridge/ledbridge/discovery"
+)
+
+// shutdownGrace bounds how long leaving the room and releasing the devices may take.
+const shutdownGrace = 2 * time.Second
+
+func init() {
+	cmd := &cobra.Command{
+		Use:   "join CODE",
+		Short: "Join a jam room and light the strips from its musicians",
+		Long: `Joins the room CODE as a receive-only participant ("LED bridge"), receives every
+musician's audio over WebRTC, detects their notes and drives every WLED strip on the LAN.
+
+Without a Supabase URL (flag, config supabase.url or LEDBRIDGE_SUPABASE_URL) it hosts the
+room itself on the embedded LAN room server and prints the URL musicians' clients use.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: runJoin,
+	}
+	f := cmd.Flags()
+	f.String("name", "LED bridge", "name shown in Presence (config room.name)")
+	f.String("mode", "auto", "auto, local or broadcast (config room.mode)")
+	f.StringArray("device", nil, "a device URL: wled://HOST[:PORT], ddp://HOST[:PORT]?leds=N, dnrgb://…; repeatable (config devices)")
+	f.Bool("no-discovery", false, "drive only the --device/config devices, do not browse mDNS")
+	f.String("supabase-url", "", "Supabase project URL; empty hosts the room on the LAN (config supabase.url)")
+	f.String("supabase-key", "", "Supabase anon key (config supabase.key; prefer LEDBRIDGE_SUPABASE_KEY)")
+	f.String("listen", ":4000", "the embedded room server's address, when it runs (config hub.listen)")
+	f.String("status-addr", ":8080", "the status page's address; empty disables it (config status.addr)")
+	rootCmd.AddCommand(cmd)
+}
+
+var joinFlagKeys = map[string]string{
+	"room.name":    "name",
+	"room.mode":    "mode",
+	"devices":      "device",
+	"supabase.url": "supabase-url",
+	"supabase.key": "supabase-key",
+	"hub.listen":   "listen",
+	"status.addr":  "status-addr",
+}
+
+func runJoin(cmd *cobra.Command, args []string) error {
+	loaded, err := loadConfig(cmd, joinFlagKeys)
+	if err != nil {
+		return err
+	}
+	codeText := loaded.Room.Code
+	if len(args) == 1 {
+		codeText = args[0]
+	}
+	if codeText == "" {
+		return usageError{errors.New("join: give a room code (ledbridge join ABC123) or set room.code")}
+	}
+	code, err := room.ParseCode(codeText)
+	if err != nil {
+		return usageError{fmt.Errorf("join: %w", err)}
+	}
+	noDiscovery, _ := cmd.Flags().GetBool("no-discovery")
+	log := setupLogging(loaded)
+	ctx := cmd.Context()
+	c := loaded.Config
+
+	// SIGHUP reloads; SIGINT/SIGTERM (cancelling ctx) stop.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ver, _ := buildVersion()
+	sc, err := sessionConfig(c, code, ver, !noDiscovery, log, reg)
+	if err != nil {
+		return usageError{err}
+	}
+
+	var hubDone func() error
+	if c.Supabase.URL == "" {
+		h, err := startEmbeddedHub(ctx, c.Hub, log)
+		if err != nil {
+			return err
+		}
+		hubDone = h.Wait
+		sc.Realtime.URL = h.LocalURL()
+		sc.Realtime.APIKey = "ledbridge"
+		if c.Hub.Secret != "" {
+			sc.Realtime.APIKey = c.Hub.Secret
+		}
+		sc.HostedBy = "lan"
+		if urls := h.URLs(); len(urls) > 0 {
+			sc.RoomURL = urls[0]
+		}
+		printHubURLs(cmd.OutOrStdout(), h)
+		fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
+	}
+
+	notifier := sdnotify.New(log)
+	sc.OnReady = func(line string) { notifier.Ready(line) }
+	sess, err := session.New(sc)
+	if err != nil {
+		return usageError{err}
+	}
+
+	if c.Status.Addr != "" {
+		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, Gatherer: reg, Logger: log.With("part", "status")})
+		if err != nil {
+			return err
+		}
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", c.Status.Addr)
+		if err != nil {
+			return fmt.Errorf("status page: %w", err)
+		}
+		log.Info("status page", "url", "http://"+displayAddr(ln.Addr()))
+		fmt.Fprintf(cmd.OutOrStdout(), "Status page: http://%s/\n", displayAddr(ln.Addr()))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx, ln); err != nil {
+				log.Error("status page stopped", "err", err)
+			}
+		}()
+	}
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		notifier.Watchdog(ctx, sess.Ticking)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		reloadLoop(ctx, hup, cmd, sess, notifier, log)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		systemdStatusLoop(ctx, sess, notifier)
+	}()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- sess.Run(ctx) }()
+	select {
+	case err = <-runErr:
+	case <-ctx.Done():
+		notifier.Stopping()
+		log.Info("leaving the room")
+		select {
+		case err = <-runErr:
+		case <-time.After(shutdownGrace):
+			err = errors.New("shutdown took longer than 2 s; exiting anyway")
+		}
+	}
+	cancel()
+	if hubDone != nil {
+		_ = hubDone()
+	}
+	return err
+}
+
+// sessionConfig maps the configuration onto the session's.
+func sessionConfig(c config.Config, code room.Code, version string, discover bool, log *slog.Logger, reg prometheus.Registerer) (session.Config, error) {
+	mode, err := effect.ParseMode(c.Room.Mode)
+	if err != nil {
+		return session.Config{}, err
+	}
+	ef, err := c.Effects.Config()
+	if err != nil {
+		return session.Config{}, err
+	}
+	var ice []peer.ICEServer
+	for _, s := range c.WebRTC.ICEServers {
+		ice = append(ice, peer.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	sc := session.Config{
+		Code:    code,
+		Name:    c.Room.Name,
+		Version: version,
+		Mode:    mode,
+		Realtime: realtime.Config{
+			URL:         c.Supabase.URL,
+			APIKey:      c.Supabase.Key,
+			AccessToken: c.Supabase.AccessToken,
+			Vsn:         c.Supabase.Vsn,
+			Private:     c.Supabase.Private,
+		},
+		Peer: peer.Config{
+			ICEServers:   ice,
+			NetworkTypes: c.WebRTC.NetworkTypes,
+			Interfaces:   c.WebRTC.Interfaces,
+			MDNSMode:     c.WebRTC.MDNS,
+			PortMin:      uint16(c.WebRTC.UDPPortMin),
+			PortMax:      uint16(c.WebRTC.UDPPortMax),
+			MaxPeers:     c.WebRTC.MaxPeers,
+			OfferDelay:   c.WebRTC.OfferDelay,
+		},
+		Devices:         c.Devices,
+		Protocol:        c.Output.Protocol,
+		RealtimeTimeout: c.Output.RealtimeTimeout,
+		MaxMilliamps:    float32(c.Output.MaxMilliamps),
+		Effect:          ef,
+		Analysis:        analysis.Config{TuningHz: c.Analysis.TuningHz, MinHz: c.Analysis.MinHz, MaxHz: c.Analysis.MaxHz},
+		FPS:             c.Output.FPS,
+		Logger:          log,
+		Metrics:         reg,
+		HostedBy:        "supabase",
+		RoomURL:         c.Supabase.URL,
+	}
+	if c.Output.SoundSync.Enabled {
+		sc.SoundSyncAddr = c.Output.SoundSync.Addr
+	}
+	if discover && c.Discovery.Enabled {
+		sc.Discovery = &discovery.Config{Interval: c.Discovery.Interval, Interfaces: c.Discovery.Interfaces}
+	}
+	return sc, nil
+}
+
+// reloadLoop applies a new configuration on SIGHUP without leaving the room: effects, colours,
+// brightness and mode. An invalid file is rejected with a log line and the old settings stay.
+func reloadLoop(ctx context.Context, hup <-chan os.Signal, cmd *cobra.Command, sess *session.Session, n *sdnotify.Notifier, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		n.Reloading()
+		loaded, err := loadConfig(cmd, joinFlagKeys)
+		if err == nil {
+			err = applyReload(sess, loaded.Config)
+		}
+		if err != nil {
+			log.Error("configuration reload rejected; keeping the running configuration", "err", err)
+		} else {
+			log.Info("configuration reloaded", "file", loaded.File)
+		}
+		n.Ready("Reloaded")
+	}
+}
+
+func applyReload(sess *session.Session, c config.Config) error {
+	ef, err := c.Effects.Config()
+	if err != nil {
+		return err
+	}
+	if err := sess.SetEffects(ef); err != nil {
+		return err
+	}
+	if err := sess.SetMode(c.Room.Mode); err != nil {
+		return err
+	}
+	return sess.SetDevices(c.Devices)
+}
+
+// systemdStatusLoop keeps `systemctl status` showing a readable line.
+func systemdStatusLoop(ctx context.Context, sess *session.Session, n *sdnotify.Notifier) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s := sess.Snapshot()
+			n.Status(fmt.Sprintf("Room %s %s; %d musicians; %d strips; %s", s.Room.Code, s.Room.Connection.State, len(s.Musicians), len(s.Devices), s.Room.Look))
+		}
+	}
+}
+
+// displayAddr turns a wildcard listen address into one a person can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return net.JoinHostPort(h+".local", fmt.Sprint(tcp.Port))
+	}
+	return a.String()
+}
