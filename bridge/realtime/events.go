@@ -82,3 +82,11 @@ func (q *eventQueue) push(ev Event) (dropped uint64) {
 	}
 	return dropped
 }
+
+// String renders the meta for logs: its refs and JSON.
+func (m Meta) String() string {
+	if m.PrevRef != "" {
+		return "phx_ref=" + m.Ref + " phx_ref_prev=" + m.PrevRef + " " + string(m.Data)
+	}
+	return "phx_ref=" + m.Ref + " " + string(m.Data)
+}

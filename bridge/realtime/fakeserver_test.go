@@ -21,7 +21,7 @@ import (
 // presence_state and presence_diff, broadcast echo (self) and acks, heartbeat replies, access_token
 // without reply, leave → reply + phx_close. Knobs inject the recorded failures.
 type fakeServer struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 
 	// Knobs, set before the client connects (or under mu).
@@ -65,7 +65,7 @@ type serverConn struct {
 	writeMu   sync.Mutex
 }
 
-func newFakeServer(t *testing.T) *fakeServer {
+func newFakeServer(t testing.TB) *fakeServer {
 	t.Helper()
 	s := &fakeServer{t: t, changed: make(chan struct{}), metas: map[string]json.RawMessage{}, joinErrorReason: "InvalidJWTToken: Token has expired 12 seconds ago"}
 	s.start("127.0.0.1:0")
