@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
@@ -24,8 +25,8 @@ func init() {
 frames sent, the achieved frame rate and the send errors. A device is a URL:
 wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP or DNRGB;
 ddp://, dnrgb://, drgb://, drgbw://, warls://HOST[:PORT]?leds=N[&rgbw=1] send that protocol
-straight to that UDP port. --device is required: device discovery is not wired into this
-command yet.`,
+straight to that UDP port. Without --device, the devices that answer an mDNS browse
+(_wled._tcp, confirmed by their JSON API) within --discover-window are used.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -37,6 +38,7 @@ command yet.`,
 	cmd.Flags().IntVar(&opts.LEDs, "leds", 0, "override every device's LED count")
 	cmd.Flags().IntVar(&opts.FPS, "fps", 60, "frames per second, 1..60 (WLED redraws at most every 15 ms)")
 	cmd.Flags().Float64Var(&opts.Seconds, "seconds", 10, "how long to run")
+	cmd.Flags().DurationVar(&opts.DiscoverWindow, "discover-window", discovery.DefaultBrowseWindow, "without --device: how long to browse mDNS for devices")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -46,6 +48,9 @@ type testPatternOptions struct {
 	LEDs    int
 	FPS     int
 	Seconds float64
+
+	DiscoverWindow time.Duration    // mDNS browse length when Devices is empty
+	Discovery      discovery.Config // discovery settings when Devices is empty (zero: mDNS everywhere)
 
 	Client *wled.Client // JSON API client for wled:// devices; nil = defaults
 	Logger *slog.Logger // send errors; nil discards
@@ -62,8 +67,6 @@ type testPatternResult struct {
 // ctx is cancelled), releases the devices and writes the per-device table to w.
 func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) ([]testPatternResult, error) {
 	switch {
-	case len(opts.Devices) == 0:
-		return nil, usageError{errors.New("test-pattern: give at least one --device URL (device discovery is not available to test-pattern)")}
 	case opts.FPS < 1 || opts.FPS > 60:
 		return nil, usageError{fmt.Errorf("test-pattern: --fps %d: want 1..60 (WLED redraws at most every 15 ms)", opts.FPS)}
 	case !(opts.Seconds > 0 && opts.Seconds <= 24*3600):
@@ -71,13 +74,35 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	case opts.LEDs < 0 || opts.LEDs > wled.MaxLEDs:
 		return nil, usageError{fmt.Errorf("test-pattern: --leds %d: want 1..%d (0 = the device's own count)", opts.LEDs, wled.MaxLEDs)}
 	}
-	targets := make([]wled.Target, len(opts.Devices))
-	for i, d := range opts.Devices {
+	type namedTarget struct {
+		name   string
+		target wled.Target
+	}
+	var targets []namedTarget
+	for _, d := range opts.Devices {
 		t, err := wled.ParseTarget(d)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
 		}
-		targets[i] = t
+		targets = append(targets, namedTarget{t.String(), t})
+	}
+	if len(targets) == 0 {
+		if opts.DiscoverWindow <= 0 {
+			opts.DiscoverWindow = discovery.DefaultBrowseWindow
+		}
+		fmt.Fprintf(w, "test-pattern: no --device given, browsing mDNS for WLED devices for %v\n", opts.DiscoverWindow)
+		devices, err := discovery.Browse(ctx, opts.Discovery, opts.DiscoverWindow)
+		for _, d := range devices {
+			if t, ok := d.Target(); ok && d.Online {
+				targets = append(targets, namedTarget{d.Name + " " + t.String(), t})
+			}
+		}
+		if len(targets) == 0 {
+			if err != nil {
+				return nil, fmt.Errorf("test-pattern: no devices found (%w); name them with --device URL", err)
+			}
+			return nil, errors.New("test-pattern: no WLED devices found; name them with --device URL")
+		}
 	}
 	client := opts.Client
 	if client == nil {
@@ -90,7 +115,8 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			_ = o.Close()
 		}
 	}
-	for _, t := range targets {
+	for _, nt := range targets {
+		t := nt.target
 		if opts.LEDs > 0 {
 			t.LEDs = opts.LEDs // also a wled:// device's count: Resolve keeps a given LED count
 		}
@@ -99,7 +125,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			closeAll()
 			return nil, fmt.Errorf("test-pattern: %w", err)
 		}
-		o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: t.String(), MinInterval: interval, Client: client, Logger: opts.Logger})
+		o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: nt.name, MinInterval: interval, Client: client, Logger: opts.Logger})
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("test-pattern: %w", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
@@ -95,7 +96,6 @@ func waitUntil(t *testing.T, cond func() bool) {
 func TestTestPatternRejectsBadFlags(t *testing.T) {
 	ok := "ddp://127.0.0.1:9?leds=3"
 	cases := []testPatternOptions{
-		{FPS: 60, Seconds: 1},
 		{Devices: []string{ok}, FPS: 0, Seconds: 1},
 		{Devices: []string{ok}, FPS: 61, Seconds: 1},
 		{Devices: []string{ok}, FPS: 60, Seconds: 0},
@@ -140,10 +140,10 @@ func TestTestPatternCommand(t *testing.T) {
 	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--fps") {
 		t.Errorf("bad --fps: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
 	}
-	cmd = exec.Command(bin, "test-pattern")
+	cmd = exec.Command(bin, "test-pattern", "--device", "ddp://127.0.0.1:9?leds=3&colour=red")
 	out, _ = cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--device") {
-		t.Errorf("no device: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "colour") {
+		t.Errorf("bad device URL: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
 	}
 
 	fake := wledtest.New(t, wledtest.Config{LEDs: 50})
@@ -157,5 +157,42 @@ func TestTestPatternCommand(t *testing.T) {
 	}
 	if fake.FrameCount() == 0 || fake.Malformed() != 0 {
 		t.Errorf("fake: %d frames, malformed %v", fake.FrameCount(), fake.MalformedReasons())
+	}
+}
+
+// TestTestPatternUsesDiscovery runs without --device: the devices come from discovery (here its
+// static list, since tests cannot rely on mDNS), resolved over the fake's JSON API.
+func TestTestPatternUsesDiscovery(t *testing.T) {
+	fake := wledtest.New(t, wledtest.Config{LEDs: 90, Name: "stage left"})
+	var out bytes.Buffer
+	res, err := runTestPattern(context.Background(), testPatternOptions{
+		FPS:            60,
+		Seconds:        0.5,
+		LEDs:           40,
+		DiscoverWindow: 100 * time.Millisecond,
+		Discovery:      discovery.Config{DisableMDNS: true, Static: []string{fake.URL()}},
+	}, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(res) != 1 || !strings.Contains(res[0].Name, "stage left") || res[0].Stats.FramesSent == 0 {
+		t.Fatalf("results %+v\n%s", res, out.String())
+	}
+	frames, err := fake.WaitFrames(int(res[0].Stats.FramesSent), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fake.Malformed() != 0 || len(frames[0].Pixels) != 90*3 || frames[0].Complete {
+		t.Errorf("malformed %v; --leds 40 on a 90-LED device should leave the frame partial", fake.MalformedReasons())
+	}
+
+	none := wledtest.New(t, wledtest.Config{})
+	none.SetRawInfo(200, []byte("<html>"))
+	_, err = runTestPattern(context.Background(), testPatternOptions{
+		FPS: 60, Seconds: 0.5, DiscoverWindow: 100 * time.Millisecond,
+		Discovery: discovery.Config{DisableMDNS: true, Static: []string{none.URL()}},
+	}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "no WLED devices found") {
+		t.Errorf("nothing discovered: %v", err)
 	}
 }
