@@ -54,8 +54,8 @@ type testRoom struct {
 	t   *testing.T
 	mgr *Manager
 
-	mu        sync.Mutex
-	musicians map[string]*testMusician
+	mu         sync.Mutex
+	musicians  map[string]*testMusician
 	fromBridge []room.Signal // every signal the bridge sent, in order
 	// holdBridge, if set, sees each bridge signal first; returning true
 	// means the test takes care of delivering it.

@@ -117,7 +117,7 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stopped {
+	if m.stoppingLocked() {
 		return ErrStopped
 	}
 	if mus, ok := m.musicians[id]; ok {
@@ -168,7 +168,7 @@ func (m *Manager) HandleSignal(sig room.Signal) {
 	id := MusicianID(sig.FromPeerID)
 	m.mu.Lock()
 	mus, ok := m.musicians[id]
-	if !ok && sig.Type == room.SignalOffer && !m.stopped {
+	if !ok && sig.Type == room.SignalOffer && !m.stoppingLocked() {
 		// An offer may overtake the Presence sync that announces its sender.
 		if len(m.musicians) >= m.cfg.MaxPeers {
 			m.mu.Unlock()
@@ -197,8 +197,14 @@ func (m *Manager) addLocked(id MusicianID, inPresence bool) *musician {
 	return mus
 }
 
+// stoppingLocked reports whether Run is ending: no musician may start then,
+// or Run's final Wait could miss it.
+func (m *Manager) stoppingLocked() bool {
+	return m.stopped || (m.runCtx != nil && m.runCtx.Err() != nil)
+}
+
 func (m *Manager) startLocked(mus *musician) {
-	if mus.started {
+	if mus.started || m.stoppingLocked() {
 		return
 	}
 	mus.started = true
@@ -227,7 +233,7 @@ func (m *Manager) removeLocked(mus *musician) {
 	}
 	delete(m.musicians, mus.id)
 	mus.stop()
-	if len(m.waiting) > 0 && !m.stopped {
+	if len(m.waiting) > 0 && !m.stoppingLocked() {
 		next := m.waiting[0]
 		m.waiting = m.waiting[1:]
 		m.log.Info("musician admitted into a freed slot", "musician", next)

@@ -50,11 +50,11 @@ type musician struct {
 	cancelled bool               // guarded by cancelMu
 
 	// Read by Stats from any goroutine.
-	inPresence atomic.Bool
-	connState  atomic.Int32 // webrtc.PeerConnectionState
-	iceState   atomic.Int32 // webrtc.ICEConnectionState
-	codec      atomic.Pointer[string]
-	rx         rxCounters
+	inPresence                                                        atomic.Bool
+	connState                                                         atomic.Int32 // webrtc.PeerConnectionState
+	iceState                                                          atomic.Int32 // webrtc.ICEConnectionState
+	codec                                                             atomic.Pointer[string]
+	rx                                                                rxCounters
 	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
 
 	// Owned by the run goroutine.

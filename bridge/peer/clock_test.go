@@ -1,0 +1,166 @@
+package peer
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// fakeClock is a Clock whose time moves only when the test advances it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	fc   *fakeClock
+	c    chan time.Time
+	when time.Time
+	done bool // fired or stopped; guarded by fc.mu
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_764_000_000, 0)} }
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) NewTimer(d time.Duration) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{fc: f, c: make(chan time.Time, 1), when: f.now.Add(d)}
+	f.timers = append(f.timers, t)
+	return t
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+
+func (t *fakeTimer) Stop() bool {
+	t.fc.mu.Lock()
+	defer t.fc.mu.Unlock()
+	was := !t.done
+	t.done = true
+	return was
+}
+
+// Advance moves time on and fires the timers that are due.
+func (f *fakeClock) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	for _, t := range f.timers {
+		if !t.done && !t.when.After(f.now) {
+			t.done = true
+			t.c <- f.now
+		}
+	}
+	f.timers = slices.DeleteFunc(f.timers, func(t *fakeTimer) bool { return t.done })
+}
+
+// hasTimer reports whether a pending timer fires exactly d from now.
+func (f *fakeClock) hasTimer(d time.Duration) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.timers {
+		if !t.done && t.when.Sub(f.now) == d {
+			return true
+		}
+	}
+	return false
+}
+
+// The bridge offers OfferDelay after a musician appears; an offer that goes
+// unanswered for ConnectTimeout is replaced by a fresh one. Stepped with a
+// fake clock: nothing here waits for real time to pass.
+func TestOfferDelayAndRetryWithFakeClock(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.OfferDelay = 0 // default, 2 s
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	if err := m.MusicianJoined("fay"); err != nil {
+		t.Fatal(err)
+	}
+	offers := func() []room.Signal {
+		var out []room.Signal
+		for _, sig := range r.bridgeSignals() {
+			if sig.Type == room.SignalOffer {
+				out = append(out, sig)
+			}
+		}
+		return out
+	}
+	waitFor(t, "the offer-delay timer", func() bool { return fc.hasTimer(DefaultOfferDelay) })
+	fc.Advance(DefaultOfferDelay - time.Millisecond)
+	if !fc.hasTimer(time.Millisecond) || len(offers()) != 0 {
+		t.Fatalf("offered before the delay: %d offers", len(offers()))
+	}
+	fc.Advance(time.Millisecond)
+	waitFor(t, "the first offer", func() bool { return len(offers()) == 1 })
+	waitFor(t, "the connect timeout", func() bool { return fc.hasTimer(DefaultConnectTimeout) })
+	fc.Advance(DefaultConnectTimeout)
+	waitFor(t, "a second offer", func() bool { return len(offers()) == 2 })
+	o := offers()
+	if u0, u1 := ufragOf(o[0].Description.SDP), ufragOf(o[1].Description.SDP); u0 == u1 {
+		t.Errorf("the retry reused ICE ufrag %q", u0)
+	}
+	if st, _ := musicianStats(m, "fay"); st.ICERestarts != 0 {
+		t.Errorf("an unanswered first offer counts as %d ICE restarts", st.ICERestarts)
+	}
+}
+
+// A musician known only from its offer loses its slot if it never appears in
+// Presence within PresenceGrace; one that appears keeps it.
+func TestPresenceGraceWithFakeClock(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	sdp := anOffer(t)
+	for _, id := range []string{"ghost", "late"} {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(sdp, id+"ufrag")}})
+	}
+	waitFor(t, "both answered", func() bool {
+		return countSignals(r.bridgeSignals(), room.SignalAnswer, "ghost") == 1 && countSignals(r.bridgeSignals(), room.SignalAnswer, "late") == 1
+	})
+	if err := m.MusicianJoined("late"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "late marked present", func() bool { st, _ := musicianStats(m, "late"); return st.InPresence })
+	fc.Advance(DefaultPresenceGrace)
+	waitFor(t, "ghost released", func() bool { _, ok := musicianStats(m, "ghost"); return !ok })
+	if _, ok := musicianStats(m, "late"); !ok {
+		t.Error("late lost its slot although it is in Presence")
+	}
+}
+
+func TestRestartBackoffSchedule(t *testing.T) {
+	m, err := NewManager(Config{SelfID: "b", SendSignal: func(context.Context, room.Signal) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mus := newMusician(m, "x", true)
+	var got []time.Duration
+	for mus.attempt = 0; mus.attempt < 8; mus.attempt++ {
+		got = append(got, mus.backoff())
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 30, 30, 30}
+	for i := range want {
+		want[i] *= time.Second
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("backoff = %v, want %v", got, want)
+	}
+}
