@@ -61,6 +61,12 @@ func (d *opusDecoder) DecodeFEC(next []byte, pcm []float32, samples int) (int, b
 	toc := gopus.ParseTOC(next[0])
 	usedFEC := gopus.PacketHasLBRR(next) && toc.Mode != gopus.ModeCELT &&
 		!(d.decoded && d.lastMode == gopus.ModeCELT) && samples >= toc.FrameSize
+	if !usedFEC {
+		// Plain concealment is what DecodeWithFEC would fall back to, minus its packet
+		// parsing (which allocates in gopus v0.1.1).
+		n, err := d.Conceal(pcm, samples)
+		return n, false, err
+	}
 	n, err := d.dec.DecodeWithFEC(next, pcm[:samples*d.channels], true)
 	if err != nil {
 		return 0, false, opusError("decode FEC", err)
