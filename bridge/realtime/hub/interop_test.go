@@ -3,10 +3,12 @@ package hub
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
 
 // interopDir holds package.json/package-lock.json pinning @supabase/supabase-js and peer.mjs.
@@ -225,103 +227,112 @@ func jsonEqual(a, b []byte) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// goBroadcast is a broadcast as the Go participant received it.
-type goBroadcast struct {
-	event   string
-	payload []byte
-	json    bool
-}
-
-// decodeBroadcast recognises a broadcast in either serializer's form: binary kind 4, or a text
-// "broadcast" whose payload is {"type":"broadcast","event":…,"payload":…}.
-func decodeBroadcast(vsn wire.Version, f frame) (goBroadcast, bool) {
-	if f.binary {
-		var b wire.UserBroadcast
-		if wire.DecodeBinary(f.data, &b) != nil || b.Kind != wire.KindUserBroadcast {
-			return goBroadcast{}, false
-		}
-		return goBroadcast{b.Event, bytes.Clone(b.Payload), b.Encoding == wire.EncodingJSON}, true
-	}
-	var m wire.Message
-	if vsn.DecodeText(f.data, &m) != nil || m.Event != "broadcast" {
-		return goBroadcast{}, false
-	}
-	var body struct {
-		Event   string          `json:"event"`
-		Payload json.RawMessage `json:"payload"`
-	}
-	if json.Unmarshal(m.Payload, &body) != nil {
-		return goBroadcast{}, false
-	}
-	return goBroadcast{body.Event, body.Payload, true}, true
-}
-
-// goPeer is the Go participant. bridge/realtime (the Go client) had not landed when this test
-// was written, so it speaks raw frames built with package wire, as the daemon's client would.
+// goPeer is the Go participant: ledbridge's own Realtime client (package realtime).
 type goPeer struct {
-	*rawClient
-	joinRef string
-	pending []frame
+	t      *testing.T
+	name   string
+	client *realtime.Client
+
+	mu     sync.Mutex
+	events []*goEvent
+	notify chan struct{}
 }
 
-// waitFrame returns the first frame (received or buffered) that matches pred; others are kept.
-func (g *goPeer) waitFrame(what string, pred func(frame) bool) frame {
-	g.t.Helper()
-	for i, f := range g.pending {
-		if pred(f) {
-			g.pending = append(g.pending[:i], g.pending[i+1:]...)
-			return f
-		}
+type goEvent struct {
+	realtime.Event
+	used bool
+}
+
+// startGoPeer runs a realtime.Client against the hub until the test ends. text selects JSON text
+// broadcasts on vsn 2.0.0 instead of binary kind-3 pushes.
+func startGoPeer(t *testing.T, h *testHub, vsn, key string, text bool) *goPeer {
+	t.Helper()
+	c, err := realtime.New(realtime.Config{
+		URL: h.httpURL(), APIKey: "lan-anon-key", Channel: "ABC123", Vsn: vsn, PresenceKey: key,
+		BroadcastAck: true, BroadcastText: text, ClientVersion: "ledbridge/test",
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	g := &goPeer{t: t, name: key, client: c, notify: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- c.Run(ctx) }()
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		for ev := range c.Events() { // closed when Run returns
+			g.mu.Lock()
+			g.events = append(g.events, &goEvent{Event: ev})
+			g.mu.Unlock()
+			select {
+			case g.notify <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-runDone; err != nil {
+			t.Errorf("%s: Run: %v", key, err)
+		}
+		<-eventsDone
+	})
+	waitFor(t, key+" joined", func() bool { return c.State() == realtime.StateJoined })
+	return g
+}
+
+// waitFor returns the first not yet consumed event matching pred, waiting for it if needed.
+func (g *goPeer) waitFor(what string, pred func(*realtime.Event) bool) {
+	g.t.Helper()
 	deadline := time.After(testTimeout)
 	for {
+		g.mu.Lock()
+		for _, e := range g.events {
+			if !e.used && pred(&e.Event) {
+				e.used = true
+				g.mu.Unlock()
+				return
+			}
+		}
+		g.mu.Unlock()
 		select {
-		case f, ok := <-g.frames:
-			if !ok {
-				g.t.Fatalf("go peer: connection closed waiting for %s", what)
-			}
-			if pred(f) {
-				return f
-			}
-			g.pending = append(g.pending, f)
+		case <-g.notify:
 		case <-deadline:
-			g.t.Fatalf("go peer: no %s within %v; buffered: %v", what, testTimeout, g.pending)
+			g.t.Fatalf("%s: no %s within %v", g.name, what, testTimeout)
 		}
 	}
 }
 
-func (g *goPeer) waitBroadcast(event, want string, wantJSON bool) {
+func (g *goPeer) waitBroadcast(event, want string, binary bool) {
 	g.t.Helper()
-	g.waitFrame("broadcast "+event, func(f frame) bool {
-		b, ok := decodeBroadcast(g.vsn, f)
-		if !ok || b.event != event || b.json != wantJSON {
+	g.waitFor("broadcast "+event, func(e *realtime.Event) bool {
+		if e.Kind != realtime.EventBroadcast || e.Event != event || e.Binary != binary {
 			return false
 		}
-		if !wantJSON {
-			return hex.EncodeToString(b.payload) == want
+		if binary {
+			return hex.EncodeToString(e.Payload) == want
 		}
-		return jsonEqual(b.payload, []byte(want))
+		return jsonEqual(e.Payload, []byte(want))
 	})
 }
 
-// waitDiff waits for a presence_diff that joins (or leaves) key.
-func (g *goPeer) waitDiff(side, key string) {
+func (g *goPeer) waitPresence(kind realtime.EventKind, key string) {
 	g.t.Helper()
-	g.waitFrame(fmt.Sprintf("presence_diff %s %s", side, key), func(f frame) bool {
-		var m wire.Message
-		if f.binary || g.vsn.DecodeText(f.data, &m) != nil || m.Event != "presence_diff" {
-			return false
-		}
-		var diff map[string]map[string]json.RawMessage
-		if json.Unmarshal(m.Payload, &diff) != nil {
-			return false
-		}
-		_, ok := diff[side][key]
-		return ok
-	})
+	g.waitFor(fmt.Sprintf("%v %s", kind, key), func(e *realtime.Event) bool { return e.Kind == kind && e.Key == key })
 }
 
-// TestInteropSupabaseJS puts two real supabase-js clients and the Go participant in one room on
+func (g *goPeer) broadcast(event, payload string) {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := g.client.Broadcast(ctx, event, json.RawMessage(payload)); err != nil {
+		g.t.Fatalf("%s: broadcast %s: %v", g.name, event, err)
+	}
+}
+
+// TestInteropSupabaseJS puts two real supabase-js clients and ledbridge's Go client in one room on
 // the LAN server, on each serializer, and checks Presence and Broadcast in every direction.
 func TestInteropSupabaseJS(t *testing.T) {
 	nodeCommand(t)
@@ -332,10 +343,12 @@ func TestInteropSupabaseJS(t *testing.T) {
 
 func testInterop(t *testing.T, vsn string) {
 	h := startHub(t, Config{})
-	g := &goPeer{rawClient: dial(t, h, dialOpts{vsn: vsn})}
-	g.joinRef = g.join(topic, cfgJSON(false, true, "ledbridge-go"))
-	g.sendMsg(g.joinRef, g.ref(), topic, "presence",
-		`{"type":"presence","event":"track","payload":{"name":"LED Bridge","isHost":false,"role":"led-bridge","receiveOnly":true}}`)
+	g := startGoPeer(t, h, vsn, "ledbridge-go", false)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := g.client.Track(ctx, map[string]any{"name": "LED Bridge", "isHost": false, "role": "led-bridge", "receiveOnly": true}); err != nil {
+		t.Fatalf("track: %v", err)
+	}
 
 	a := startJSPeer(t, h, vsn, "peer-a")
 	a.do(map[string]any{"op": "track", "payload": map[string]any{"name": "Alice", "isHost": true}})
@@ -346,45 +359,49 @@ func testInterop(t *testing.T, vsn string) {
 	everyone := map[string]string{"ledbridge-go": "LED Bridge", "peer-a": "Alice", "peer-b": "Bob"}
 	a.waitSync(everyone)
 	b.waitSync(everyone)
-	g.waitDiff("joins", "peer-a")
-	g.waitDiff("joins", "peer-b")
+	g.waitPresence(realtime.EventPresenceJoin, "peer-a")
+	g.waitPresence(realtime.EventPresenceJoin, "peer-b")
 
-	// supabase-js → everyone (a kind-3 binary push on vsn 2.0.0, JSON text on vsn 1.0.0).
+	// supabase-js → everyone (a binary kind-3 push on vsn 2.0.0, a JSON text frame on vsn 1.0.0).
 	a.do(map[string]any{"op": "send", "event": "tempo-change", "payload": map[string]any{"tempo": 128}})
-	g.waitBroadcast("tempo-change", `{"tempo":128}`, true)
+	g.waitBroadcast("tempo-change", `{"tempo":128}`, false)
 	b.waitBroadcast("tempo-change", `{"tempo":128}`)
 
-	// Go text broadcast → supabase-js.
+	// Go → supabase-js: binary kind-3 pushes on vsn 2.0.0 (the client's default), text on 1.0.0.
 	signal := `{"type":"offer","fromPeerId":"ledbridge-go","targetPeerId":"peer-a","data":{"type":"offer","sdp":"v=0\r\n"}}`
-	g.sendMsg(g.joinRef, g.ref(), topic, "broadcast", `{"type":"broadcast","event":"webrtc-signal","payload":`+signal+`}`)
+	g.broadcast("webrtc-signal", signal)
 	a.waitBroadcast("webrtc-signal", signal)
 	b.waitBroadcast("webrtc-signal", signal)
 
 	if vsn == "2.0.0" {
-		// Go binary kind-3 push → supabase-js (decoded from kind 4).
-		g.sendPush(g.joinRef, g.ref(), topic, "state-request", wire.EncodingJSON, []byte(`{"fromPeerId":"ledbridge-go"}`))
-		a.waitBroadcast("state-request", `{"fromPeerId":"ledbridge-go"}`)
-		b.waitBroadcast("state-request", `{"fromPeerId":"ledbridge-go"}`)
+		// Go JSON text broadcasts on vsn 2.0.0, from a second Go client that tracks no Presence.
+		text := startGoPeer(t, h, vsn, "ledbridge-text", true)
+		text.broadcast("state-request", `{"fromPeerId":"ledbridge-text"}`)
+		a.waitBroadcast("state-request", `{"fromPeerId":"ledbridge-text"}`)
+		b.waitBroadcast("state-request", `{"fromPeerId":"ledbridge-text"}`)
+		g.waitBroadcast("state-request", `{"fromPeerId":"ledbridge-text"}`, false)
 		// supabase-js raw binary payload → Go and the other browser.
 		b.do(map[string]any{"op": "send_bytes", "event": "led-raw", "hex": "00ff10"})
-		g.waitBroadcast("led-raw", "00ff10", false)
+		g.waitBroadcast("led-raw", "00ff10", true)
 		a.waitBroadcast("led-raw", `{"hex":"00ff10"}`)
 	}
 
 	// Untrack: B's meta leaves, B stays subscribed.
 	b.do(map[string]any{"op": "untrack"})
-	g.waitDiff("leaves", "peer-b")
+	g.waitPresence(realtime.EventPresenceLeave, "peer-b")
 	a.waitFor("leave peer-b", func(e *jsEvent) bool { return e.Ev == "leave" && e.Key == "peer-b" })
 	a.waitSync(map[string]string{"ledbridge-go": "LED Bridge", "peer-a": "Alice"})
 
 	// A's process dies without leaving: the server notices the dropped socket.
 	a.do(map[string]any{"op": "crash"})
-	g.waitDiff("leaves", "peer-a")
+	g.waitPresence(realtime.EventPresenceLeave, "peer-a")
 	b.waitFor("leave peer-a", func(e *jsEvent) bool { return e.Ev == "leave" && e.Key == "peer-a" })
 	b.waitSync(map[string]string{"ledbridge-go": "LED Bridge"})
 
-	// The Go participant disconnects: the remaining browser sees it leave.
-	g.ws.CloseNow()
+	// The Go client untracks: the remaining browser sees it leave.
+	if err := g.client.Untrack(ctx); err != nil {
+		t.Fatalf("untrack: %v", err)
+	}
 	b.waitFor("leave ledbridge-go", func(e *jsEvent) bool { return e.Ev == "leave" && e.Key == "ledbridge-go" })
 	b.do(map[string]any{"op": "leave"})
 }

@@ -1,0 +1,81 @@
+package hub
+
+import (
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// socketlessConn is a conn with no WebSocket behind it: the handler's output stays in its queue.
+// The fuzz target and the benchmarks use it to drive message handling without the network.
+func socketlessConn(s *Server, vsn wire.Version) *conn {
+	return &conn{s: s, vsn: vsn, remote: "test", out: make(chan outFrame, 1<<12),
+		done: make(chan struct{}), channels: make(map[string]*member)}
+}
+
+func drain(c *conn) int {
+	n := 0
+	for {
+		select {
+		case <-c.out:
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+// benchRoom joins n socketless vsn 2.0.0 members (and one vsn 1.0.0 member if withV1) to topic.
+func benchRoom(b *testing.B, n int, withV1 bool) (*Server, []*conn) {
+	s, err := New(Config{MaxMessagesPerSecond: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var conns []*conn
+	for i := 0; i < n; i++ {
+		conns = append(conns, socketlessConn(s, wire.V2))
+	}
+	if withV1 {
+		conns = append(conns, socketlessConn(s, wire.V1))
+	}
+	for _, c := range conns {
+		frame := []byte(`["1","1","` + topic + `","phx_join",{"config":{"broadcast":{"self":false,"ack":false}}}]`)
+		if c.vsn == wire.V1 {
+			frame = []byte(`{"topic":"` + topic + `","event":"phx_join","payload":{"config":{}},"ref":"1","join_ref":"1"}`)
+		}
+		c.handleFrame(websocket.MessageText, frame)
+		drain(c)
+	}
+	return s, conns
+}
+
+// BenchmarkFanoutKind3 measures one kind-3 push (supabase-js's broadcast on vsn 2.0.0) handled
+// and queued as kind 4 for 3 other members: the server's per-message hot path, without sockets.
+func BenchmarkFanoutKind3(b *testing.B) {
+	_, conns := benchRoom(b, 4, false)
+	push, _ := wire.AppendBinary(nil, &wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf("1"),
+		Topic: topic, Event: "led-update", Encoding: wire.EncodingJSON, Payload: []byte(`{"colors":["#ff0000","#00ff00"],"seq":1}`)})
+	b.ReportAllocs()
+	for b.Loop() {
+		conns[0].handleFrame(websocket.MessageBinary, push)
+		for _, c := range conns[1:] {
+			drain(c)
+		}
+	}
+}
+
+// BenchmarkFanoutText measures a JSON text broadcast fanned out to 3 vsn 2.0.0 members and one
+// vsn 1.0.0 member (two encodings).
+func BenchmarkFanoutText(b *testing.B) {
+	_, conns := benchRoom(b, 4, true)
+	frame := []byte(`["1","2","` + topic + `","broadcast",{"type":"broadcast","event":"tempo-change","payload":{"tempo":128}}]`)
+	b.ReportAllocs()
+	for b.Loop() {
+		conns[0].handleFrame(websocket.MessageText, frame)
+		for _, c := range conns[1:] {
+			drain(c)
+		}
+	}
+}
