@@ -61,12 +61,14 @@ func TestServerRestart(t *testing.T) {
 	h.run()
 	srv.waitFor("first track", 5*time.Second, func() bool { return len(presenceOps(srv, 0)) == 1 })
 
+	killed := time.Now()
 	srv.kill()
 	srv.restart()
 	srv.waitFor("rejoin and re-track on a new socket", 5*time.Second, func() bool {
 		return len(srv.conns) >= 2 && len(framesOnConn(srv, len(srv.conns)-1, "phx_join")) == 1 &&
 			reflect.DeepEqual(presenceOps(srv, len(srv.conns)-1), []string{"track"})
 	})
+	t.Logf("server kill → re-tracked on a new socket: %v (first backoff 1 s)", time.Since(killed).Round(time.Millisecond))
 	h.waitState(realtime.StateJoined, 5*time.Second)
 	if got := h.retries(); len(got) == 0 || got[0] != time.Second {
 		t.Errorf("reconnect delays %v, want first 1s", got)
