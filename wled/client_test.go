@@ -147,3 +147,22 @@ func TestSplitHostPort(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseInfo: any body either fails with ErrNotWLED or yields an Info within the limits.
+func FuzzParseInfo(f *testing.F) {
+	f.Add([]byte(`{"ver":"0.14.4","vid":2310130,"name":"x","mac":"a4cf12abcdef","leds":{"count":30,"rgbw":true,"lc":3,"fps":42},"udpport":21324,"live":false,"lm":""}`))
+	f.Add([]byte(`<html>`))
+	f.Add([]byte(`{"ver":"1","leds":{"count":1e9}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		info, err := wled.ParseInfo(body)
+		if err != nil {
+			if !errors.Is(err, wled.ErrNotWLED) {
+				t.Fatalf("error %v does not wrap ErrNotWLED", err)
+			}
+			return
+		}
+		if info.Version == "" || info.LEDs.Count < 0 || info.LEDs.Count > wled.MaxLEDs || info.UDPPort < 0 || info.UDPPort > 65535 {
+			t.Fatalf("accepted %+v", info)
+		}
+	})
+}
