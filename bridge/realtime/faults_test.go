@@ -200,8 +200,8 @@ func TestSystemErrorThenClose(t *testing.T) {
 	}
 	var serr *realtime.SystemError
 	err := h.c.Status().Err
-	if !errors.As(err, &serr) || serr.Message != "Client presence rate limit exceeded" || !errors.Is(err, realtime.ErrChannelClosed) {
-		t.Errorf("last error %v, want ErrChannelClosed with the SystemError", err)
+	if !errors.As(err, &serr) || serr.Message != "Client presence rate limit exceeded" {
+		t.Errorf("last error %v, want the SystemError", err)
 	}
 	h.waitFor("own presence", 5*time.Second, func() bool { return len(h.c.Presence()["led-bridge-1"]) == 1 })
 }
@@ -287,6 +287,62 @@ func TestMalformedInput(t *testing.T) {
 			srv.mu.Unlock()
 			if nconns != 1 || h.c.State() != realtime.StateJoined {
 				t.Errorf("%d sockets, state %v: garbage must not cost the connection", nconns, h.c.State())
+			}
+		})
+	}
+}
+
+// TestChannelLossRejoins: phx_error, phx_close or a system error alone each make the client rejoin
+// on the same socket with the first backoff step; frames for an earlier join are ignored.
+func TestChannelLossRejoins(t *testing.T) {
+	for _, tc := range []struct {
+		name, event, payload string
+		rejoin               bool
+	}{
+		{"phx_error", "phx_error", `{}`, true},
+		{"phx_close", "phx_close", `{}`, true},
+		{"system error", "system", `{"extension":"system","status":"error","message":"Too many messages per second","channel":"ABC123"}`, true},
+		{"system ok", "system", `{"extension":"system","status":"ok","message":"Replication connection established"}`, false},
+		{"stale phx_close", "stale", `{}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFakeServer(t)
+			h := startClient(t, srv, fast(realtime.Config{}))
+			h.waitState(realtime.StateJoined, 10*time.Second)
+			c := srv.lastConn()
+			jr := wire.RefOf(c.joinRef)
+			switch tc.event {
+			case "stale":
+				srv.send(c, wire.RefOf("999"), wire.RefOf("999"), "realtime:ABC123", "phx_close", tc.payload)
+			case "system":
+				srv.send(c, jr, wire.Ref{}, "realtime:ABC123", "system", tc.payload)
+			default:
+				srv.send(c, jr, jr, "realtime:ABC123", tc.event, tc.payload)
+			}
+			srv.send(c, wire.Ref{}, wire.Ref{}, "realtime:ABC123", "broadcast", `{"type":"broadcast","event":"marker","payload":{}}`)
+			h.waitFor("the marker broadcast", 10*time.Second, func() bool {
+				for _, e := range h.events {
+					if e.Event == "marker" {
+						return true
+					}
+				}
+				return false
+			})
+			if !tc.rejoin {
+				srv.mu.Lock()
+				n := len(framesOnConn(srv, 0, "phx_join"))
+				srv.mu.Unlock()
+				if n != 1 || h.c.State() != realtime.StateJoined || len(h.retries()) != 0 {
+					t.Errorf("%d joins, state %v, retries %v: want no rejoin", n, h.c.State(), h.retries())
+				}
+				return
+			}
+			srv.waitFor("a rejoin on the same socket", 10*time.Second, func() bool {
+				return len(framesOnConn(srv, 0, "phx_join")) == 2
+			})
+			h.waitState(realtime.StateJoined, 10*time.Second)
+			if got := h.retries(); !reflect.DeepEqual(got, []time.Duration{time.Second}) {
+				t.Errorf("rejoin delays %v, want [1s]", got)
 			}
 		})
 	}

@@ -651,9 +651,16 @@ func (s *session) handle(in *inbound) error {
 			return nil
 		}
 		if p.Status == "error" {
+			// The server shuts the channel down after a system error and says so with phx_close;
+			// rejoin on the error itself, so a lost or late phx_close cannot leave us stuck (the
+			// phx_close then finds the rejoin already scheduled).
 			s.lastSystem = &SystemError{Extension: p.Extension, Message: p.Message}
-			c.noteError(s.lastSystem)
 			c.log.Warn("realtime: server system error", "extension", p.Extension, "message", p.Message)
+			if s.joined || s.joinPending {
+				s.scheduleRejoin(s.lastSystem)
+			} else {
+				c.noteError(s.lastSystem)
+			}
 		} else {
 			c.log.Debug("realtime: server system message", "extension", p.Extension, "message", p.Message)
 		}
