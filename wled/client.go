@@ -217,7 +217,7 @@ func SplitHostPort(hostport string, defaultPort int) (host string, port int, err
 	if hostport == "" {
 		return "", 0, fmt.Errorf("%w: empty", ErrBadHostPort)
 	}
-	if strings.ContainsAny(hostport, "/?#@ \t\r\n%\\") {
+	if strings.ContainsAny(hostport, "/?#@ \t\r\n\\") {
 		return "", 0, fmt.Errorf("%w: %q contains characters not allowed in a host:port", ErrBadHostPort, hostport)
 	}
 	if a, perr := netip.ParseAddr(hostport); perr == nil && a.Is6() {
@@ -232,13 +232,18 @@ func SplitHostPort(hostport string, defaultPort int) (host string, port int, err
 			}
 			return h, defaultPort, nil
 		}
-		if strings.ContainsAny(hostport, ":[]") {
+		if strings.ContainsAny(hostport, ":[]%") {
 			return "", 0, fmt.Errorf("%w: %q: %v", ErrBadHostPort, hostport, serr)
 		}
 		return hostport, defaultPort, nil
 	}
 	if h == "" {
 		return "", 0, fmt.Errorf("%w: %q has no host", ErrBadHostPort, hostport)
+	}
+	if strings.Contains(h, "%") { // only an IPv6 zone ("fe80::1%eth0") may carry one
+		if a, perr := netip.ParseAddr(h); perr != nil || !a.Is6() {
+			return "", 0, fmt.Errorf("%w: %q is not a host", ErrBadHostPort, h)
+		}
 	}
 	n, perr := strconv.Atoi(p)
 	if perr != nil || n < 1 || n > 65535 || p != strconv.Itoa(n) {

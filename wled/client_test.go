@@ -119,7 +119,7 @@ func TestClientRefusesRedirect(t *testing.T) {
 }
 
 func TestClientBadHostPort(t *testing.T) {
-	for _, hp := range []string{"", "http://x", "x/y", "host:0", "host:99999", "host:abc", ":80", "user@host", "a b", "[::1", "1.2.3.4:80:90", "host:+80"} {
+	for _, hp := range []string{"", "http://x", "x/y", "host:0", "host:99999", "host:abc", ":80", "user@host", "a b", "[::1", "1.2.3.4:80:90", "host:+80", "ho%st:80", "ho%st"} {
 		var c wled.Client
 		if _, err := c.Info(context.Background(), hp); !errors.Is(err, wled.ErrBadHostPort) {
 			t.Errorf("Info(%q) err = %v, want ErrBadHostPort", hp, err)
@@ -139,6 +139,7 @@ func TestSplitHostPort(t *testing.T) {
 		{"[::1]:81", "::1", 81},
 		{"[fe80::1]", "fe80::1", 80},
 		{"fe80::1", "fe80::1", 80},
+		{"[fe80::1%eth0]:8080", "fe80::1%eth0", 8080},
 	}
 	for _, tc := range cases {
 		h, p, err := wled.SplitHostPort(tc.in, 80)

@@ -188,11 +188,8 @@ func (t Target) String() string {
 	if t.DDPPort > 0 && t.Protocol == ProtocolAuto {
 		q = append(q, "ddpport="+strconv.Itoa(t.DDPPort))
 	}
-	s := t.Protocol.String() + "://" + net.JoinHostPort(t.Host, strconv.Itoa(port))
-	if len(q) > 0 {
-		s += "?" + strings.Join(q, "&")
-	}
-	return s
+	u := url.URL{Scheme: t.Protocol.String(), Host: net.JoinHostPort(t.Host, strconv.Itoa(port)), RawQuery: strings.Join(q, "&")}
+	return u.String() // escapes an IPv6 zone's "%" as "%25"
 }
 
 // UDPAddr is "host:port" for frames.

@@ -20,6 +20,7 @@ func TestParseTarget(t *testing.T) {
 		{"192.168.1.20:8080", wled.Target{Protocol: wled.ProtocolAuto, Host: "192.168.1.20", HTTPPort: 8080}, "wled://192.168.1.20:8080"},
 		{"fe80::1", wled.Target{Protocol: wled.ProtocolAuto, Host: "fe80::1", HTTPPort: 80}, "wled://[fe80::1]:80"},
 		{"WLED://[::1]:81/?leds=30&ddpport=5000", wled.Target{Protocol: wled.ProtocolAuto, Host: "::1", HTTPPort: 81, LEDs: 30, DDPPort: 5000}, "wled://[::1]:81?leds=30&ddpport=5000"},
+		{"ddp://[fe80::1%25eth0]?leds=3", wled.Target{Protocol: wled.ProtocolDDP, Host: "fe80::1%eth0", Port: 4048, LEDs: 3}, "ddp://[fe80::1%25eth0]:4048?leds=3"},
 		{"ddp://10.0.0.5", wled.Target{Protocol: wled.ProtocolDDP, Host: "10.0.0.5", Port: 4048}, "ddp://10.0.0.5:4048"},
 		{"ddp://127.0.0.1:40000?leds=300", wled.Target{Protocol: wled.ProtocolDDP, Host: "127.0.0.1", Port: 40000, LEDs: 300}, "ddp://127.0.0.1:40000?leds=300"},
 		{"ddp://strip?leds=300&rgbw=1", wled.Target{Protocol: wled.ProtocolDDP, Host: "strip", Port: 4048, LEDs: 300, RGBW: true}, "ddp://strip:4048?leds=300&rgbw=1"},
