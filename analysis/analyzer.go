@@ -9,10 +9,6 @@ import (
 // 60 fps tick at 48 kHz.
 const levelBlock = SampleRate / FrameRate
 
-// windowTail is the falling-edge fraction of the mid and long windows (see
-// newWindow): their newest audio weighs most, so a new note shows sooner.
-const windowTail = 0.25
-
 // Frequency ranges of the windows. The mid window finds notes from E2 up
 // (partials to 2.1 kHz); the long window the bass, whose partials are only a
 // few Hz apart. The short window's peaks give PeakHz; its spectrum gives
@@ -26,6 +22,18 @@ const (
 	longF0Hi, longPeakLo, longPeakHi = 190.0, 35.0, 1000.0
 )
 
+// onsetFrames is for how many frames after an onset peaks may be less
+// prominent (see Frame).
+const onsetFrames = 3
+
+// onsetProminenceFactor scales PeakProminence in those frames. A note that
+// starts inside the window is cut off sharply there, which spreads its
+// partials over more bins, so right after an onset they stand out less.
+const onsetProminenceFactor = 0.7
+
+// loudnessDecay makes the loudness reference fall 6 dB per second.
+var loudnessDecay = math.Pow(10, -6.0/20/FrameRate)
+
 // Analyzer turns one source's PCM into Features. It is not safe for
 // concurrent use; Write and Frame allocate nothing.
 type Analyzer struct {
@@ -35,10 +43,14 @@ type Analyzer struct {
 	dec              [4]decimator
 	r48, r24, r6, r3 ring
 	short, mid, long *window
-	finders          [2]pitchFinder
 	noteWindows      [2]*window // the windows notes come from: mid, long
+	finders          [2]pitchFinder
+	sinceOnset       int // frames since the last onset
 	minPeak          float64
 	written          int64
+	// loudness is the recent RMS peak (falling loudnessDecay per frame);
+	// notes must reach loudness × relFloor.
+	loudness, relFloor, absMinAmp float64
 
 	tracker tracker
 	onset   onsetDetector
@@ -57,8 +69,8 @@ func New(cfg Config) (*Analyzer, error) {
 	a.r6 = newRing(cfg.MidFFT / midDecim)
 	a.r3 = newRing(cfg.LongFFT / longDecim)
 	a.short = newWindow(SampleRate/shortDecim, cfg.ShortFFT/shortDecim, 0.5)
-	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, windowTail)
-	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, windowTail)
+	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, cfg.WindowTail)
+	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, cfg.WindowTail)
 	a.short.peakLo, a.short.peakHi = shortPeakLo, min(shortPeakHi, 0.8*a.short.rate/2)
 	a.mid.peakLo, a.mid.peakHi = midPeakLo, min(midPeakHi, 0.7*a.mid.rate/2)
 	a.mid.f0Lo, a.mid.f0Hi = max(midF0Lo, cfg.MinHz), min(midF0Hi, cfg.MaxHz)
@@ -68,8 +80,11 @@ func New(cfg Config) (*Analyzer, error) {
 	for i := range a.finders {
 		a.finders[i] = newPitchFinder(cfg)
 	}
+	a.sinceOnset = onsetFrames + 1
 	// Peaks more than 12 dB below the quietest reportable note cannot matter.
 	a.minPeak = math.Pow(10, (cfg.MinNoteDB-12)/20)
+	a.relFloor = math.Pow(10, cfg.MinNoteRelDB/20)
+	a.absMinAmp = math.Pow(10, cfg.MinNoteDB/20)
 	a.tracker = newTracker(cfg)
 	a.onset = newOnsetDetector(cfg, len(a.short.mag))
 	a.bands = newBandMapper(a.short)
@@ -124,11 +139,22 @@ func (a *Analyzer) Frame(dst *Features) {
 	a.mid.analyze(&a.r6)
 	a.long.analyze(&a.r3)
 	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak)
+	dst.Onset = a.onset.update(a.short)
+	a.sinceOnset++
+	if dst.Onset {
+		a.sinceOnset = 0
+	}
+	prominence := a.cfg.PeakProminence
+	if a.sinceOnset <= onsetFrames {
+		prominence = max(1.5, prominence*onsetProminenceFactor)
+	}
+	// Note amplitudes are sinusoid peaks; RMS × √2 puts them on one scale.
+	a.loudness = max(float64(dst.Level)*math.Sqrt2, a.loudness*loudnessDecay)
 	for i, w := range a.noteWindows {
-		w.findPeaks(a.cfg.PeakProminence, a.minPeak)
+		w.findPeaks(prominence, a.minPeak)
+		a.finders[i].minAmp = max(a.absMinAmp, a.loudness*a.relFloor)
 		a.finders[i].find(w, &a.tracker.on)
 	}
-	dst.Onset = a.onset.update(a.short)
 	a.bands.fill(a.short, &dst.Bands)
 	dst.PeakHz = float32(a.strongestPeak())
 	a.tracker.update(&a.finders, a.short, dst.Onset, dst)
@@ -148,6 +174,9 @@ func (a *Analyzer) Reset() {
 		w.reset()
 	}
 	a.written = 0
+	a.loudness = 0
+	a.sinceOnset = onsetFrames + 1
+
 	a.tracker.reset()
 	a.onset.reset()
 }

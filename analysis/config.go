@@ -24,6 +24,11 @@ type Config struct {
 	// (default 4096, 85 ms) notes from E2 up; the long window (default 8192,
 	// 171 ms) bass notes up to F#3.
 	ShortFFT, MidFFT, LongFFT int
+	// WindowTail is the fraction of the mid and long windows that is their
+	// falling edge (0.5 = symmetric Hann). Smaller values weight the newest
+	// audio more, so a new note dominates the spectrum sooner, at some cost
+	// in leakage. Default 0.25.
+	WindowTail float64
 
 	// PeakProminence is how far a spectral peak must rise above the mean of
 	// its neighbourhood to count as tonal (ratio of magnitudes). Noise and
@@ -31,6 +36,11 @@ type Config struct {
 	PeakProminence float64
 	// MinNoteDB is the quietest note amplitude reported, in dBFS. Default -60.
 	MinNoteDB float64
+	// MinNoteRelDB is the quietest note reported relative to the source's
+	// recent loudness (the RMS peak of the last seconds, falling 6 dB/s), in
+	// dB. It keeps the quiet ringing of drums and reverberation dark while a
+	// band plays loudly. Default -24.
+	MinNoteRelDB float64
 	// RelThreshold is the weakest note reported, relative to the strongest
 	// harmonic-series score in the same window (0–1). Default 0.25.
 	RelThreshold float64
@@ -62,8 +72,10 @@ func DefaultConfig() Config {
 		ShortFFT:         1024,
 		MidFFT:           4096,
 		LongFFT:          8192,
+		WindowTail:       0.25,
 		PeakProminence:   3,
 		MinNoteDB:        -60,
+		MinNoteRelDB:     -24,
 		RelThreshold:     0.25,
 		MaxPolyphony:     6,
 		Harmonics:        10,
@@ -93,8 +105,10 @@ func (c Config) withDefaults() Config {
 	setI(&c.ShortFFT, d.ShortFFT)
 	setI(&c.MidFFT, d.MidFFT)
 	setI(&c.LongFFT, d.LongFFT)
+	setF(&c.WindowTail, d.WindowTail)
 	setF(&c.PeakProminence, d.PeakProminence)
 	setF(&c.MinNoteDB, d.MinNoteDB)
+	setF(&c.MinNoteRelDB, d.MinNoteRelDB)
 	setF(&c.RelThreshold, d.RelThreshold)
 	setI(&c.MaxPolyphony, d.MaxPolyphony)
 	setI(&c.Harmonics, d.Harmonics)
@@ -121,8 +135,10 @@ func (c Config) Validate() error {
 		inRange("TuningHz", c.TuningHz, 400, 480),
 		inRange("MinHz", c.MinHz, 20, 1000),
 		inRange("MaxHz", c.MaxHz, 200, 8000),
+		inRange("WindowTail", c.WindowTail, 0.02, 0.5),
 		inRange("PeakProminence", c.PeakProminence, 1, 100),
 		inRange("MinNoteDB", c.MinNoteDB, -120, 0),
+		inRange("MinNoteRelDB", c.MinNoteRelDB, -120, 0),
 		inRange("RelThreshold", c.RelThreshold, 0, 1),
 		inRange("MaxPolyphony", float64(c.MaxPolyphony), 1, MaxNotes),
 		inRange("Harmonics", float64(c.Harmonics), 1, maxHarmonics),

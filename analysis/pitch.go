@@ -26,6 +26,9 @@ const (
 	lowNoteHz = 110.0
 	// singlePartialProminence is the prominence a note with one partial needs.
 	singlePartialProminence = 30.0
+	// strongPartialRatio: partials weaker than this fraction (-20 dB) of a
+	// note's strongest partial do not count towards its partial count.
+	strongPartialRatio = 0.1
 	// harmonicWeightExp weights partial h by h^-exp in the score.
 	harmonicWeightExp = 0.5
 	// activeBonus favours pitches that are already sounding, which keeps
@@ -55,6 +58,7 @@ type windowNote struct {
 	midi int
 	hz   float64
 	amp  float64 // amplitude of the note's partials explained, linear
+	lone bool    // only one partial was found (a sine-like tone)
 }
 
 // pitchFinder groups one window's peaks into notes by iterative
@@ -67,7 +71,9 @@ type pitchFinder struct {
 	relThresh float64
 	minAmp    float64
 	maxPoly   int
-	weight    [maxHarmonics + 1]float64
+	// prominence is Config.PeakProminence, unrelaxed.
+	prominence float64
+	weight     [maxHarmonics + 1]float64
 
 	cands    [maxCandidates]candidate
 	nCands   int
@@ -79,11 +85,12 @@ type pitchFinder struct {
 
 func newPitchFinder(cfg Config) pitchFinder {
 	pf := pitchFinder{
-		tuning:    cfg.TuningHz,
-		harmonics: cfg.Harmonics,
-		relThresh: cfg.RelThreshold,
-		minAmp:    math.Pow(10, cfg.MinNoteDB/20),
-		maxPoly:   cfg.MaxPolyphony,
+		tuning:     cfg.TuningHz,
+		harmonics:  cfg.Harmonics,
+		relThresh:  cfg.RelThreshold,
+		minAmp:     math.Pow(10, cfg.MinNoteDB/20),
+		maxPoly:    cfg.MaxPolyphony,
+		prominence: cfg.PeakProminence,
 	}
 	for h := 1; h <= maxHarmonics; h++ {
 		pf.weight[h] = math.Pow(float64(h), -harmonicWeightExp)
@@ -155,7 +162,7 @@ func (pf *pitchFinder) find(w *window, active *[128]bool) {
 		if amp < pf.minAmp {
 			continue
 		}
-		pf.notes[pf.nNotes] = windowNote{midi: c.midi, hz: c.hz, amp: amp}
+		pf.notes[pf.nNotes] = windowNote{midi: c.midi, hz: c.hz, amp: amp, lone: c.matched == 1}
 		pf.nNotes++
 		// A neighbouring semitone sharing these partials is the same note.
 		for i := range pf.cands[:pf.nCands] {
@@ -255,6 +262,21 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 	}
 	if c.matched == 0 || sumW == 0 {
 		return false
+	}
+	// Count only partials within -20 dB of the strongest that pass the full
+	// prominence test (it is relaxed after onsets): in a noisy spectrum (a
+	// snare) weak or flat peaks line up with any series by chance.
+	strongest := 0.0
+	for h := 1; h <= c.nh; h++ {
+		if p := c.partial[h]; p >= 0 {
+			strongest = max(strongest, w.peakAmp[p])
+		}
+	}
+	c.matched = 0
+	for h := 1; h <= c.nh; h++ {
+		if p := c.partial[h]; p >= 0 && w.peakAmp[p] >= strongPartialRatio*strongest && w.peakPro[p] >= pf.prominence {
+			c.matched++
+		}
 	}
 	c.hz = sumF / sumW
 	if c.matched < 2 {

@@ -22,8 +22,9 @@ type tracker struct {
 	hz   [128]float64
 	hist [128][reattackHistory]float64
 
-	det   [128]float64
-	detHz [128]float64
+	det     [128]float64
+	detHz   [128]float64
+	detLone [128]bool
 	// sinceOnset counts frames since the onset detector last fired.
 	sinceOnset int
 }
@@ -35,6 +36,9 @@ const (
 	// quietBirthFrames: a pitch that appears without an attack (a swell, or
 	// more often an artefact that flickers) must persist this long first.
 	quietBirthFrames = 3
+	// lonePartialBirthFrames: a note seen as a single partial is born only
+	// after this many frames in a row.
+	lonePartialBirthFrames = 6
 )
 
 func newTracker(cfg Config) tracker {
@@ -53,8 +57,19 @@ func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst
 			if n.amp > t.det[n.midi] {
 				t.det[n.midi] = n.amp
 				t.detHz[n.midi] = n.hz
+				t.detLone[n.midi] = n.lone
 			}
 		}
+	}
+	// Two windows may round one tone between semitones differently: keep
+	// the stronger of two neighbours.
+	for m := 1; m < 127; m++ {
+		if t.det[m] > 0 && (t.det[m-1] > t.det[m] || t.det[m+1] > t.det[m]) {
+			t.det[m] = -t.det[m] // marked; cleared below so m±1 still compare
+		}
+	}
+	for m := range t.det {
+		t.det[m] = max(0, t.det[m])
 	}
 	var onsetNow [128]bool
 	t.sinceOnset++
@@ -71,7 +86,9 @@ func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst
 			t.miss[m] = 0
 			t.amp[m] = t.det[m]
 			t.hz[m] = t.detHz[m]
-			if !t.on[m] && t.hits[m] >= need {
+			// A lone partial (a snare's body, a tom) must last longer than
+			// a drum's ring before it counts as a note.
+			if !t.on[m] && t.hits[m] >= need && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames) {
 				t.on[m] = true
 				onsetNow[m] = true
 				t.hist[m] = [reattackHistory]float64{}
