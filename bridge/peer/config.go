@@ -201,6 +201,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	}
 
 	var se webrtc.SettingEngine
+	se.LoggerFactory = slogFactory{cfg.Logger.With("component", "pion")}
 	var types []webrtc.NetworkType
 	for _, s := range cfg.NetworkTypes {
 		nt, err := webrtc.NewNetworkType(s)

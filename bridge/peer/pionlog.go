@@ -1,0 +1,41 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/pion/logging"
+)
+
+// slogFactory routes pion's logs into the daemon's slog logger instead of
+// pion's default stderr writer. pion's Error level reports faults of one
+// connection (a bad candidate, a dropped packet) that this package already
+// handles and counts, so it becomes Warn; Info is pion's chatter and becomes
+// Debug; Trace is dropped.
+type slogFactory struct{ log *slog.Logger }
+
+func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
+	return slogLeveled{f.log.With("pion", scope)}
+}
+
+type slogLeveled struct{ log *slog.Logger }
+
+func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return // skip the formatting too
+	}
+	l.log.Log(ctx, level, fmt.Sprintf(format, args...))
+}
+
+func (l slogLeveled) Trace(string)                      {}
+func (l slogLeveled) Tracef(string, ...any)             {}
+func (l slogLeveled) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
+func (l slogLeveled) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+func (l slogLeveled) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l slogLeveled) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l slogLeveled) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
+func (l slogLeveled) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l slogLeveled) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
+func (l slogLeveled) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }
