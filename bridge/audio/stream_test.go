@@ -449,3 +449,52 @@ func TestStreamToleratesInvalidBursts(t *testing.T) {
 		t.Fatalf("recovery: %+v", st)
 	}
 }
+
+// FuzzStreamRTP reads the input as a run of RTP packets, each 2 bytes sequence delta,
+// 2 bytes timestamp delta, 1 signed byte arrival step in ms (time may go backwards),
+// 1 byte payload length, then the payload, and feeds them to an Opus and a G.722 Stream:
+// no panic, output finite and clamped, ring bounded.
+func FuzzStreamRTP(f *testing.F) {
+	pkts, _ := readOpusPackets(f, "hybrid_fec_mono_32k.opus")
+	seed := []byte{}
+	for i, p := range pkts[:6] {
+		if len(p) > 255 || i == 3 {
+			continue
+		}
+		seed = append(seed, 0, 1, 0x03, 0xc0, 20, byte(len(p)))
+		seed = append(seed, p...)
+	}
+	f.Add(seed)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 3, 0xfc, 1, 2})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, codec := range []string{MimeTypeOpus, MimeTypeG722} {
+			clock := newFakeClock(t0)
+			s, err := NewStream(StreamConfig{Codec: codec, RingSamples: 4800, Now: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pkt rtp.Packet
+			now := t0
+			out := make([]float32, 800)
+			for in := data; len(in) >= 6; {
+				pkt.SequenceNumber += uint16(in[0])<<8 | uint16(in[1])
+				pkt.Timestamp += uint32(in[2])<<8 | uint32(in[3]) // signed-ish jumps via wraparound
+				now = now.Add(time.Duration(int8(in[4])) * time.Millisecond)
+				n := min(int(in[5]), len(in)-6)
+				pkt.Payload = in[6 : 6+n]
+				in = in[6+n:]
+				clock.Set(now)
+				s.WriteRTP(&pkt)
+				got := s.ReadPCM(out)
+				for _, v := range out[:got] {
+					if !isFinite(v) || v > 1 || v < -1 {
+						t.Fatalf("%s: sample %v", codec, v)
+					}
+				}
+				if st := s.Stats(); st.BufferedAudio > 4800 {
+					t.Fatalf("ring holds %d", st.BufferedAudio)
+				}
+			}
+		}
+	})
+}
