@@ -11,7 +11,7 @@ import (
 // socketlessConn is a conn with no WebSocket behind it: the handler's output stays in its queue.
 // The fuzz target and the benchmarks use it to drive message handling without the network.
 func socketlessConn(s *Server, vsn wire.Version) *conn {
-	return &conn{s: s, vsn: vsn, remote: "test", out: make(chan outFrame, 1<<12),
+	return &conn{s: s, vsn: vsn, remote: "test", out: make(chan *frame, 1<<12),
 		done: make(chan struct{}), channels: make(map[string]*member)}
 }
 
@@ -19,7 +19,8 @@ func drain(c *conn) int {
 	n := 0
 	for {
 		select {
-		case <-c.out:
+		case f := <-c.out:
+			f.release()
 			n++
 		default:
 			return n
@@ -76,6 +77,54 @@ func BenchmarkFanoutText(b *testing.B) {
 		conns[0].handleFrame(websocket.MessageText, frame)
 		for _, c := range conns[1:] {
 			drain(c)
+		}
+	}
+}
+
+// TestFanoutAllocatesNothing guards the broadcast hot path: once warm, handling a broadcast
+// (binary kind 3 or JSON text) and queueing it for vsn 2.0.0 and vsn 1.0.0 members, including the
+// kind-3 → JSON conversion and the ack reply, allocates nothing.
+func TestFanoutAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector (sync.Pool drops items)")
+	}
+	s, err := New(Config{MaxMessagesPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := []*conn{socketlessConn(s, wire.V2), socketlessConn(s, wire.V2), socketlessConn(s, wire.V1), socketlessConn(s, wire.V2)}
+	for i, c := range conns {
+		frame := []byte(`["1","1","` + topic + `","phx_join",{"config":{"broadcast":{"self":false,"ack":true}}}]`)
+		if c.vsn == wire.V1 {
+			frame = []byte(`{"topic":"` + topic + `","event":"phx_join","payload":{"config":{"broadcast":{"ack":true}}},"ref":"1","join_ref":"1"}`)
+		}
+		c.handleFrame(websocket.MessageText, frame)
+		if n := drain(c); n != 1 {
+			t.Fatalf("conn %d: %d frames after join, want the reply", i, n)
+		}
+	}
+	push, _ := wire.AppendBinary(nil, &wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf("1"), Ref: wire.RefOf("7"),
+		Topic: topic, Event: "led-update", Encoding: wire.EncodingJSON, Payload: []byte(`{"colors":["#ff0000"],"seq":1}`)})
+	text := []byte(`["1","8","` + topic + `","broadcast",{"type":"broadcast","event":"tempo-change","payload":{"tempo":128}}]`)
+	for _, tc := range []struct {
+		name string
+		typ  websocket.MessageType
+		data []byte
+	}{{"kind3", websocket.MessageBinary, push}, {"text", websocket.MessageText, text}} {
+		run := func() {
+			conns[0].handleFrame(tc.typ, tc.data)
+			if n := drain(conns[0]); n != 1 {
+				t.Fatalf("%s: sender got %d frames, want the ack", tc.name, n)
+			}
+			for _, c := range conns[1:] {
+				if n := drain(c); n != 1 {
+					t.Fatalf("%s: member got %d frames, want 1", tc.name, n)
+				}
+			}
+		}
+		run() // warm the pool
+		if allocs := testing.AllocsPerRun(200, run); allocs != 0 {
+			t.Errorf("%s: %.1f allocations per broadcast, want 0", tc.name, allocs)
 		}
 	}
 }

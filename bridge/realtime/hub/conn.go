@@ -13,11 +13,36 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
-// outFrame is one encoded frame waiting for a socket. Its bytes are shared between every recipient
-// of a fan-out and never modified after encoding.
-type outFrame struct {
+// frame is one encoded server frame. A fan-out shares one frame between every recipient's queue,
+// so frames are reference-counted and recycled through framePool once the last writer is done:
+// steady broadcast traffic allocates nothing. A frame is never modified after encoding.
+type frame struct {
 	data   []byte
 	binary bool
+	refs   atomic.Int32
+}
+
+// maxPooledFrame keeps rare large frames out of the pool, so it never pins megabytes.
+const maxPooledFrame = 64 << 10
+
+var framePool = sync.Pool{New: func() any { return &frame{data: make([]byte, 0, 512)} }}
+
+// newFrame returns an empty frame holding one reference, owned by the caller.
+func newFrame(binary bool) *frame {
+	f := framePool.Get().(*frame)
+	f.data = f.data[:0]
+	f.binary = binary
+	f.refs.Store(1)
+	return f
+}
+
+func (f *frame) retain() { f.refs.Add(1) }
+
+// release drops one reference; the last one returns the frame to the pool.
+func (f *frame) release() {
+	if f.refs.Add(-1) == 0 && cap(f.data) <= maxPooledFrame {
+		framePool.Put(f)
+	}
 }
 
 // conn is one client socket. Its reader runs on the HTTP handler's goroutine (serve) and owns
@@ -30,7 +55,7 @@ type conn struct {
 	vsn    wire.Version
 	remote string
 	ws     *websocket.Conn
-	out    chan outFrame
+	out    chan *frame
 	// done is closed, once, when the socket must end; the writer then closes ws.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -57,7 +82,7 @@ func newConn(s *Server, ws *websocket.Conn, vsn wire.Version, remote string) *co
 		vsn:      vsn,
 		remote:   remote,
 		ws:       ws,
-		out:      make(chan outFrame, s.cfg.OutboundQueueFrames),
+		out:      make(chan *frame, s.cfg.OutboundQueueFrames),
 		done:     make(chan struct{}),
 		channels: make(map[string]*member),
 	}
@@ -171,11 +196,12 @@ func (c *conn) admit() bool {
 	return false
 }
 
-// send queues f without blocking. A full queue means the client is not reading fast enough: it
-// is dropped, so that the room never waits for it.
-func (c *conn) send(f outFrame) {
+// send queues f without blocking, taking over the caller's reference to it. A full queue means
+// the client is not reading fast enough: it is dropped, so that the room never waits for it.
+func (c *conn) send(f *frame) {
 	select {
 	case <-c.done:
+		f.release()
 		return
 	default:
 	}
@@ -183,6 +209,7 @@ func (c *conn) send(f outFrame) {
 	case c.out <- f:
 		c.s.stats.framesOut.Add(1)
 	default:
+		f.release()
 		c.s.stats.slowClients.Add(1)
 		c.s.log.Info("hub: dropping slow client", "remote", c.remote, "queued", len(c.out))
 		c.drop("outbound queue full")
@@ -190,6 +217,7 @@ func (c *conn) send(f outFrame) {
 }
 
 func (c *conn) writeLoop() {
+	defer c.discardQueued()
 	for {
 		select {
 		case f := <-c.out:
@@ -221,7 +249,7 @@ func (c *conn) writeLoop() {
 	}
 }
 
-func (c *conn) write(f outFrame) bool {
+func (c *conn) write(f *frame) bool {
 	typ := websocket.MessageText
 	if f.binary {
 		typ = websocket.MessageBinary
@@ -229,12 +257,25 @@ func (c *conn) write(f outFrame) bool {
 	c.writeTimer.Reset(c.s.cfg.WriteTimeout)
 	err := c.ws.Write(context.Background(), typ, f.data)
 	c.writeTimer.Stop()
+	f.release()
 	if err != nil {
 		c.setReason("write: " + err.Error())
 		c.drop("write failed")
 		return false
 	}
 	return true
+}
+
+// discardQueued releases the frames left in the queue when the writer stops.
+func (c *conn) discardQueued() {
+	for {
+		select {
+		case f := <-c.out:
+			f.release()
+		default:
+			return
+		}
+	}
 }
 
 func (c *conn) setReason(r string) { c.reason.CompareAndSwap(nil, &r) }

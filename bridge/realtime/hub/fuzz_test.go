@@ -102,8 +102,7 @@ func FuzzHandleFrames(f *testing.F) {
 		}
 		var conns [3]*conn
 		for i, v := range fuzzSockets {
-			conns[i] = &conn{s: s, vsn: v, remote: "fuzz", out: make(chan outFrame, 1<<12),
-				done: make(chan struct{}), channels: make(map[string]*member)}
+			conns[i] = socketlessConn(s, v)
 		}
 		for len(in) >= 3 {
 			ctl, n := in[0], int(binary.BigEndian.Uint16(in[1:3]))
@@ -141,25 +140,31 @@ func checkQueued(t *testing.T, c *conn) {
 	for {
 		select {
 		case f := <-c.out:
-			if f.binary {
-				var b wire.UserBroadcast
-				if c.vsn != wire.V2 {
-					t.Fatalf("binary frame queued for a vsn %s socket", c.vsn)
-				}
-				if err := wire.DecodeBinary(f.data, &b); err != nil || b.Kind != wire.KindUserBroadcast {
-					t.Fatalf("server sent an undecodable binary frame %x: %v", f.data, err)
-				}
-				continue
-			}
-			var m wire.Message
-			if err := c.vsn.DecodeText(f.data, &m); err != nil {
-				t.Fatalf("server sent an undecodable frame %s: %v", f.data, err)
-			}
-			if !json.Valid(m.Payload) {
-				t.Fatalf("server sent invalid JSON payload %s", f.data)
-			}
+			checkFrame(t, c, f)
+			f.release()
 		default:
 			return
 		}
+	}
+}
+
+func checkFrame(t *testing.T, c *conn, f *frame) {
+	t.Helper()
+	if f.binary {
+		var b wire.UserBroadcast
+		if c.vsn != wire.V2 {
+			t.Fatalf("binary frame queued for a vsn %s socket", c.vsn)
+		}
+		if err := wire.DecodeBinary(f.data, &b); err != nil || b.Kind != wire.KindUserBroadcast {
+			t.Fatalf("server sent an undecodable binary frame %x: %v", f.data, err)
+		}
+		return
+	}
+	var m wire.Message
+	if err := c.vsn.DecodeText(f.data, &m); err != nil {
+		t.Fatalf("server sent an undecodable frame %s: %v", f.data, err)
+	}
+	if !json.Valid(m.Payload) {
+		t.Fatalf("server sent invalid JSON payload %s", f.data)
 	}
 }

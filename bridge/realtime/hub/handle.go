@@ -151,13 +151,13 @@ func (c *conn) join(m *wire.Message) {
 func (c *conn) closeChannel(mem *member) {
 	delete(c.channels, mem.room.topic)
 	c.s.leaveRoom(mem)
-	c.send(c.encodePush(mem.joinRef, mem.joinRef, mem.room.topic, "phx_close", emptyObject))
+	c.push(mem.joinRef, mem.joinRef, mem.room.topic, "phx_close", emptyObject)
 }
 
 // shutdownChannel is the Realtime server's shutdown_response: a system error, then phx_close.
 // supabase-js reports the channel CLOSED and does not rejoin.
 func (c *conn) shutdownChannel(mem *member, message string) {
-	c.send(c.encodePush(mem.joinRef, "", mem.room.topic, "system", systemError(mem.room.name, message)))
+	c.push(mem.joinRef, "", mem.room.topic, "system", systemError(mem.room.name, message))
 	c.closeChannel(mem)
 }
 
@@ -191,7 +191,8 @@ func (c *conn) broadcastJSON(mem *member, m *wire.Message) {
 		}
 		return
 	}
-	mem.room.broadcast(mem, pushFanout(m.Topic, "broadcast", m.Payload))
+	f := pushFanout(m.Topic, "broadcast", m.Payload)
+	mem.room.broadcast(mem, &f)
 	if mem.ack {
 		c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply)
 	}
@@ -222,7 +223,8 @@ func (c *conn) handleBinary(data []byte) {
 	}
 	// The push's metadata holds instructions to the server (e.g. "persist"); there is no storage
 	// here, so it is not forwarded, matching the kind-4 frames the Realtime server sends.
-	mem.room.broadcast(mem, userBroadcastFanout(b.Topic, b.Event, b.Encoding, b.Payload))
+	f := userBroadcastFanout(b.Topic, b.Event, b.Encoding, b.Payload)
+	mem.room.broadcast(mem, &f)
 	if mem.ack {
 		c.reply(b.JoinRef, b.Ref, b.Topic, okEmptyReply)
 	}

@@ -77,13 +77,13 @@ func startHub(t testing.TB, cfg Config) *testHub {
 	return &testHub{Server: s, addr: ln.Addr().String()}
 }
 
-// frame is one message received by a rawClient.
-type frame struct {
+// rxFrame is one message received by a test client.
+type rxFrame struct {
 	binary bool
 	data   []byte
 }
 
-func (f frame) String() string {
+func (f rxFrame) String() string {
 	if f.binary {
 		return fmt.Sprintf("BINARY %x", f.data)
 	}
@@ -96,7 +96,7 @@ type rawClient struct {
 	t       testing.TB
 	vsn     wire.Version
 	ws      *websocket.Conn
-	frames  chan frame
+	frames  chan rxFrame
 	readErr chan error
 	nextRef int
 }
@@ -138,7 +138,7 @@ func tryDial(t testing.TB, h *testHub, o dialOpts) (*rawClient, error) {
 		return nil, err
 	}
 	ws.SetReadLimit(8 << 20)
-	c := &rawClient{t: t, vsn: vsn, ws: ws, frames: make(chan frame, 4096), readErr: make(chan error, 1), nextRef: 1}
+	c := &rawClient{t: t, vsn: vsn, ws: ws, frames: make(chan rxFrame, 4096), readErr: make(chan error, 1), nextRef: 1}
 	go c.readLoop()
 	t.Cleanup(c.closeNow)
 	return c, nil
@@ -152,7 +152,7 @@ func (c *rawClient) readLoop() {
 			close(c.frames)
 			return
 		}
-		c.frames <- frame{binary: typ == websocket.MessageBinary, data: data}
+		c.frames <- rxFrame{binary: typ == websocket.MessageBinary, data: data}
 	}
 }
 
@@ -213,7 +213,7 @@ func (c *rawClient) sendPush(joinRef, ref, topic, event string, enc wire.Encodin
 }
 
 // next returns the next frame the server sent.
-func (c *rawClient) next() frame {
+func (c *rawClient) next() rxFrame {
 	c.t.Helper()
 	select {
 	case f, ok := <-c.frames:
@@ -224,7 +224,7 @@ func (c *rawClient) next() frame {
 	case <-time.After(testTimeout):
 		c.t.Fatalf("no frame within %v", testTimeout)
 	}
-	return frame{}
+	return rxFrame{}
 }
 
 // nextMsg returns the next frame decoded as a text message.

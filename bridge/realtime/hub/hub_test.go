@@ -469,7 +469,7 @@ func TestReplayRecordedSession(t *testing.T) {
 				c.sendRaw(f.Binary, f.Data)
 				var want, got []string
 				for ; i < len(frames) && frames[i].Dir == wiretest.ServerToClient; i++ {
-					want = append(want, maskRefs(frame{frames[i].Binary, frames[i].Data}.String()))
+					want = append(want, maskRefs(rxFrame{frames[i].Binary, frames[i].Data}.String()))
 					got = append(got, maskRefs(c.next().String()))
 				}
 				slices.Sort(want)

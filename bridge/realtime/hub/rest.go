@@ -67,7 +67,8 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "topic or event longer than 255 bytes")
 		return
 	}
-	s.deliver(topic, userBroadcastFanout(topic, parts[2], enc, body))
+	f := userBroadcastFanout(topic, parts[2], enc, body)
+	s.deliver(topic, &f)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -95,7 +96,8 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, body []byte) {
 		payload = append(payload, msg.Payload...)
 		payload = append(payload, '}')
 		topic := topicPrefix + msg.Topic
-		s.deliver(topic, pushFanout(topic, "broadcast", payload))
+		f := pushFanout(topic, "broadcast", payload)
+		s.deliver(topic, &f)
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -105,9 +107,11 @@ func (s *Server) deliver(topic string, f *fanout) {
 	s.mu.Lock()
 	r := s.rooms[topic]
 	s.mu.Unlock()
-	if r != nil {
-		r.broadcast(nil, f)
+	if r == nil {
+		f.release()
+		return
 	}
+	r.broadcast(nil, f)
 }
 
 func (s *Server) restError(w http.ResponseWriter, status int, msg string) {

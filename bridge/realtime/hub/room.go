@@ -76,7 +76,7 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (reason strin
 	r.members = append(r.members, m)
 	replyOK()
 	if m.presenceEnabled {
-		m.c.send(m.c.encodePush(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked()))
+		m.c.push(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked())
 	}
 	return ""
 }
@@ -216,7 +216,8 @@ func (r *room) fanoutDiffLocked(join, leave *presenceEntry) {
 		diff = appendPresenceGroup(diff, leave)
 	}
 	diff = append(diff, "}}"...)
-	r.deliverLocked(nil, pushFanout(r.topic, "presence_diff", diff))
+	f := pushFanout(r.topic, "presence_diff", diff)
+	r.deliverLocked(nil, &f)
 }
 
 func appendPresenceGroup(dst []byte, e *presenceEntry) []byte {
@@ -229,19 +230,22 @@ func appendPresenceGroup(dst []byte, e *presenceEntry) []byte {
 // broadcast delivers f to every member but the sender, unless the sender joined with self.
 func (r *room) broadcast(sender *member, f *fanout) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.deliverLocked(sender, f)
+	r.mu.Unlock()
 }
 
+// deliverLocked queues f for the members and releases it.
 func (r *room) deliverLocked(sender *member, f *fanout) {
 	for _, m := range r.members {
 		if m == sender && !sender.self {
 			continue
 		}
-		if frame, ok := f.frame(m.c.vsn); ok {
-			m.c.send(frame)
+		if fr := f.frame(m.c.vsn); fr != nil {
+			fr.retain()
+			m.c.send(fr)
 		} else {
 			m.c.s.stats.undeliverable.Add(1)
 		}
 	}
+	f.release()
 }
