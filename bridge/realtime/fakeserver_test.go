@@ -31,6 +31,8 @@ type fakeServer struct {
 	ignoreHeartbeats bool   // never answer heartbeats
 	shutdownOnTrack  int    // answer the next N tracks with system error + phx_close
 	rejectUpgrades   int    // refuse the next N upgrades with 503
+	ignoreJoins      int    // never answer the next N joins
+	trackErrors      int    // answer the next N tracks with an error reply
 
 	srv      *http.Server
 	ln       net.Listener
@@ -264,8 +266,10 @@ func (s *fakeServer) sendToLast(typ websocket.MessageType, data []byte) {
 func (s *fakeServer) lastConn() *serverConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.conns[len(s.conns)-1]
+	return s.lastConnLocked()
 }
+
+func (s *fakeServer) lastConnLocked() *serverConn { return s.conns[len(s.conns)-1] }
 
 const okEmpty = `{"status":"ok","response":{}}`
 
@@ -310,7 +314,14 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		for k, meta := range s.metas {
 			state[k] = map[string]any{"metas": []json.RawMessage{meta}}
 		}
+		ignore := s.ignoreJoins > 0
+		if ignore {
+			s.ignoreJoins--
+		}
 		s.mu.Unlock()
+		if ignore {
+			return
+		}
 		if fail {
 			rb, _ := json.Marshal(map[string]any{"status": "error", "response": map[string]string{"reason": reason}})
 			s.send(c, m.JoinRef, m.Ref, m.Topic, "phx_reply", string(rb))
@@ -330,7 +341,15 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		if shutdown {
 			s.shutdownOnTrack--
 		}
+		trackErr := !shutdown && s.trackErrors > 0 && p.Event == "track"
+		if trackErr {
+			s.trackErrors--
+		}
 		s.mu.Unlock()
+		if trackErr {
+			s.send(c, m.JoinRef, m.Ref, m.Topic, "phx_reply", `{"status":"error","response":{"reason":"Unauthorized: You do not have permissions to write to this Channel topic: ABC123"}}`)
+			return
+		}
 		if shutdown {
 			s.send(c, m.JoinRef, wire.Ref{}, m.Topic, "system", `{"extension":"system","status":"error","message":"Client presence rate limit exceeded","channel":"ABC123"}`)
 			s.send(c, m.JoinRef, m.JoinRef, m.Topic, "phx_close", `{}`)

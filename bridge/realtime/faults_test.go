@@ -347,3 +347,70 @@ func TestChannelLossRejoins(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinTimeout: an unanswered join is abandoned after PushTimeout with phx_leave, then retried
+// with the rejoin schedule.
+func TestJoinTimeout(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.ignoreJoins = 2
+	cfg := fast(realtime.Config{})
+	cfg.PushTimeout = 50 * time.Second // 500 ms scaled
+	h := startClient(t, srv, cfg)
+	h.waitState(realtime.StateJoined, 10*time.Second)
+	srv.mu.Lock()
+	joins, leaves := framesOnConn(srv, 0, "phx_join"), framesOnConn(srv, 0, "phx_leave")
+	srv.mu.Unlock()
+	if len(joins) != 3 || len(leaves) != 2 {
+		t.Fatalf("%d joins and %d leaves, want 3 and 2", len(joins), len(leaves))
+	}
+	for i, l := range leaves {
+		if l.msg.JoinRef != joins[i].msg.JoinRef {
+			t.Errorf("leave %d has join_ref %v, want the timed-out join's %v", i, l.msg.JoinRef, joins[i].msg.JoinRef)
+		}
+	}
+	if got := h.retries(); !reflect.DeepEqual(got, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Errorf("rejoin delays %v, want [1s 2s]", got)
+	}
+}
+
+// TestTrackRefused: a refused track returns the server's reason and stays the last error; the
+// channel stays joined.
+func TestTrackRefused(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.trackErrors = 1
+	h := startClient(t, srv, realtime.Config{})
+	h.waitState(realtime.StateJoined, 5*time.Second)
+	err := h.c.Track(context.Background(), map[string]string{"name": "x"})
+	var rerr *realtime.ReplyError
+	if !errors.As(err, &rerr) || rerr.Op != "track" || !strings.HasPrefix(rerr.Reason, "Unauthorized") {
+		t.Fatalf("Track: %v, want the refusal", err)
+	}
+	if st := h.c.Status(); st.State != realtime.StateJoined || !errors.As(st.Err, &rerr) {
+		t.Errorf("status %v", st)
+	}
+	// A later Track is pushed again (the refused one did not count as tracked).
+	if err := h.c.Track(context.Background(), map[string]string{"name": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	n := len(framesOnConn(srv, 0, "presence"))
+	srv.mu.Unlock()
+	if n != 2 {
+		t.Errorf("%d track pushes, want 2", n)
+	}
+}
+
+// TestAckTimeout: an acknowledged broadcast the server never acks fails with ErrTimeout.
+func TestAckTimeout(t *testing.T) {
+	srv := newFakeServer(t)
+	cfg := fast(realtime.Config{BroadcastAck: true})
+	cfg.PushTimeout = 50 * time.Second // 500 ms scaled
+	h := startClient(t, srv, cfg)
+	h.waitState(realtime.StateJoined, 10*time.Second)
+	srv.mu.Lock()
+	srv.lastConnLocked().ack = false
+	srv.mu.Unlock()
+	if err := h.c.Broadcast(context.Background(), "state-request", map[string]string{"fromPeerId": "led"}); !errors.Is(err, realtime.ErrTimeout) {
+		t.Errorf("Broadcast: %v, want ErrTimeout", err)
+	}
+}
