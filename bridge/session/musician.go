@@ -23,6 +23,8 @@ type musician struct {
 	id    string
 	index int // stable 0-based order of arrival: picks the musician's hue
 
+	provisional bool // known from its offer only, not yet from Presence; guarded by Session.mu
+
 	stream atomic.Pointer[audio.Stream] // set by the track's goroutine, read by the loop
 
 	// Owned by the frame loop goroutine.

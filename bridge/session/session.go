@@ -371,6 +371,10 @@ func (s *Session) syncPresence() {
 	for id, meta := range present {
 		if m, ok := s.musicians[id]; ok {
 			m.setMeta(meta)
+			if m.provisional {
+				m.provisional = false
+				joined = append(joined, id)
+			}
 			continue
 		}
 		m, err := newMusician(id, meta, s.nextIndex, s.cfg.Analysis)
@@ -382,8 +386,8 @@ func (s *Session) syncPresence() {
 		s.musicians[id] = m
 		joined = append(joined, id)
 	}
-	for id := range s.musicians {
-		if _, ok := present[id]; !ok {
+	for id, m := range s.musicians {
+		if _, ok := present[id]; !ok && !m.provisional {
 			delete(s.musicians, id)
 			left = append(left, id)
 		}
@@ -404,14 +408,26 @@ func (s *Session) syncPresence() {
 	}
 }
 
-// onTrack runs on the track's read goroutine when a musician's audio starts.
+// onTrack runs on the track's read goroutine when a musician's audio starts. A musician may offer
+// before its Presence reaches us; it gets a provisional record that Presence confirms (or the
+// peer manager closes after its grace period).
 func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) peer.RTPSink {
 	s.mu.Lock()
 	m := s.musicians[string(id)]
-	s.mu.Unlock()
 	if m == nil {
-		return nil // the musician left (or is unknown to Presence yet); discard its packets
+		var err error
+		m, err = newMusician(string(id), room.Meta{Name: string(id)}, s.nextIndex, s.cfg.Analysis)
+		if err != nil {
+			s.mu.Unlock()
+			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
+			return nil
+		}
+		m.provisional = true
+		s.nextIndex++
+		s.musicians[string(id)] = m
 	}
+	s.mu.Unlock()
+	s.loop.musiciansChanged()
 	st, err := m.attachStream(codec, s.clock.Now)
 	if err != nil {
 		s.log.Warn("unsupported audio track", "peer_id", id, "codec", codec.MimeType, "err", err)
@@ -424,6 +440,11 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionState) {
 	s.mu.Lock()
 	m := s.musicians[string(id)]
+	if m != nil && m.provisional && state == webrtc.PeerConnectionStateClosed {
+		delete(s.musicians, string(id)) // never confirmed by Presence
+		m = nil
+		s.loop.musiciansChanged()
+	}
 	s.mu.Unlock()
 	if m != nil {
 		m.setPeerState(state)
