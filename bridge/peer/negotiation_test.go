@@ -18,9 +18,11 @@ func TestMusicianOffersBridgeAnswersRecvonly(t *testing.T) {
 	if err := m.MusicianJoined("ana"); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
 
 	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	t.Logf("figure: musician offer → bridge connected in %v (loopback)", time.Since(start))
 	waitFor(t, "50 marked packets in ana's sink", func() bool { return s.fromMic("ana") >= 50 })
 
 	sigs := r.bridgeSignals()
@@ -83,7 +85,9 @@ func TestBridgeOffersAfterDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	start := time.Now()
 	waitFor(t, "bridge connected to bo", bridgeConnected(m, "bo"))
+	t.Logf("figure: join → bridge connected in %v, of which %v offer delay (loopback)", time.Since(start), cfg.OfferDelay)
 	waitFor(t, "50 marked packets in bo's sink", func() bool { return s.fromMic("bo") >= 50 })
 
 	sigs := r.bridgeSignals()

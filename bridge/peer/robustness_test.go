@@ -288,3 +288,28 @@ func TestGarbageRTPReachesSinkWithoutBreakingPeer(t *testing.T) {
 		t.Errorf("state changes: gus %v, ana %v", states.get("gus"), states.get("ana"))
 	}
 }
+
+// HandleSignal never blocks: past InboxSize, answers and candidates are
+// dropped and counted, and offers coalesce to the newest.
+func TestHandleSignalNeverBlocks(t *testing.T) {
+	m, err := NewManager(Config{SelfID: bridgeID, InboxSize: 64, SendSignal: newTestRoom(t).sendFromBridge, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not running: nothing drains the inbox.
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "ana", TargetPeerID: bridgeID})
+	}
+	for i := range 5 {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: fmt.Sprint("v=0\r\n", i)}})
+	}
+	st := m.Stats()
+	if st.InboxDrops != 36 || st.OffersCoalesced != 4 {
+		t.Fatalf("InboxDrops = %d (want 36), OffersCoalesced = %d (want 4)", st.InboxDrops, st.OffersCoalesced)
+	}
+	m.MusicianLeft("ana")
+}
