@@ -346,6 +346,11 @@ func TestNewDecoderRejectsBadArguments(t *testing.T) {
 			t.Errorf("%s %d ch: %v", c.codec, c.ch, err)
 		}
 	}
+	for _, c := range SupportedCodecs() {
+		if _, err := NewDecoder(c, 1); err != nil {
+			t.Errorf("supported codec %s: %v", c, err)
+		}
+	}
 	if d, err := NewDecoder("AUDIO/OPUS", 2); err != nil || d.Channels() != 2 || d.SampleRate() != 48000 {
 		t.Errorf("case-insensitive opus: %v", err)
 	}
