@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"path"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
 // Defaults for the zero fields of Config. The per-socket message rate and channel count match the
@@ -21,6 +23,7 @@ const (
 	DefaultMaxMessagesPerSecond = 100
 	DefaultMaxPresenceBytes     = 8 << 10
 	DefaultOutboundQueueFrames  = 512
+	DefaultOutboundQueueBytes   = 8 << 20
 	DefaultIdleTimeout          = 60 * time.Second
 	DefaultWriteTimeout         = 10 * time.Second
 )
@@ -40,8 +43,9 @@ const (
 type Config struct {
 	// Addr is the TCP address Run listens on (default ":4000"). Serve ignores it.
 	Addr string
-	// MaxFrameBytes bounds one WebSocket message, text or binary (default 1 MiB). A larger
-	// message closes the socket with status 1009, as the Realtime server does past its 5 MB limit.
+	// MaxFrameBytes bounds one WebSocket message, text or binary (default and maximum 1 MiB, the
+	// wire decoders' limit; larger values are lowered to it). A larger message closes the socket
+	// with status 1009, as the Realtime server does past its 5 MB limit.
 	MaxFrameBytes int64
 	// MaxConnections bounds the open sockets on the server (default 1024); past it the upgrade is
 	// refused with HTTP 429.
@@ -62,6 +66,10 @@ type Config struct {
 	// OutboundQueueFrames bounds the frames waiting to be written to one socket (default 512). A
 	// socket whose queue is full is dropped, so one slow client never delays the others.
 	OutboundQueueFrames int
+	// OutboundQueueBytes bounds the bytes waiting to be written to one socket (default 8 MiB;
+	// frames shared by a fan-out count for every recipient). Past it the socket is dropped, like a
+	// full queue: together with OutboundQueueFrames this bounds the memory a slow client can pin.
+	OutboundQueueBytes int64
 	// IdleTimeout closes a socket that sent nothing for this long (default 60 s, Phoenix's own
 	// websocket timeout; supabase-js heartbeats every 25 s).
 	IdleTimeout time.Duration
@@ -104,7 +112,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxFrameBytes < 0 {
 		return c, fmt.Errorf("%w: MaxFrameBytes must not be negative (got %d)", ErrInvalidConfig, c.MaxFrameBytes)
 	}
-	if c.MaxFrameBytes == 0 {
+	if c.MaxFrameBytes == 0 || c.MaxFrameBytes > wire.MaxFrameSize {
+		// The wire decoders refuse frames over wire.MaxFrameSize (1 MiB) anyway.
 		c.MaxFrameBytes = DefaultMaxFrameBytes
 	}
 	for _, f := range []struct {
@@ -122,6 +131,15 @@ func (c Config) withDefaults() (Config, error) {
 		if err := setInt(f.v, f.def, f.name); err != nil {
 			return c, err
 		}
+	}
+	if c.OutboundQueueBytes < 0 {
+		return c, fmt.Errorf("%w: OutboundQueueBytes must not be negative (got %d)", ErrInvalidConfig, c.OutboundQueueBytes)
+	}
+	if c.OutboundQueueBytes == 0 {
+		c.OutboundQueueBytes = DefaultOutboundQueueBytes
+	}
+	if c.OutboundQueueBytes < c.MaxFrameBytes {
+		return c, fmt.Errorf("%w: OutboundQueueBytes (%d) must hold at least one frame of MaxFrameBytes (%d)", ErrInvalidConfig, c.OutboundQueueBytes, c.MaxFrameBytes)
 	}
 	if c.MaxMessagesPerSecond == 0 {
 		c.MaxMessagesPerSecond = DefaultMaxMessagesPerSecond

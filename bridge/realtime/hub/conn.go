@@ -62,6 +62,7 @@ type conn struct {
 	closeCode websocket.StatusCode // set with done; 0 means drop without a handshake
 	closeText string               // the close frame's reason (at most 123 bytes)
 	reason    atomic.Pointer[string]
+	queued    atomic.Int64 // bytes in out, bounded by Config.OutboundQueueBytes
 
 	idleTimer  *time.Timer // reset on every frame read
 	writeTimer *time.Timer // armed while a write is in progress
@@ -140,6 +141,9 @@ func (c *conn) readLoop() error {
 			continue
 		}
 		c.handleFrame(typ, data)
+		if cap(c.readBuf) > maxPooledFrame {
+			c.readBuf = nil // do not keep a rare large frame's buffer for the socket's lifetime
+		}
 	}
 }
 
@@ -205,15 +209,27 @@ func (c *conn) send(f *frame) {
 		return
 	default:
 	}
+	n := int64(len(f.data))
+	if c.queued.Add(n) > c.s.cfg.OutboundQueueBytes {
+		c.queued.Add(-n)
+		f.release()
+		c.dropSlow("outbound queue over its byte limit")
+		return
+	}
 	select {
 	case c.out <- f:
 		c.s.stats.framesOut.Add(1)
 	default:
+		c.queued.Add(-n)
 		f.release()
-		c.s.stats.slowClients.Add(1)
-		c.s.log.Info("hub: dropping slow client", "remote", c.remote, "queued", len(c.out))
-		c.drop("outbound queue full")
+		c.dropSlow("outbound queue full")
 	}
+}
+
+func (c *conn) dropSlow(reason string) {
+	c.s.stats.slowClients.Add(1)
+	c.s.log.Info("hub: dropping slow client", "remote", c.remote, "reason", reason, "queued_frames", len(c.out), "queued_bytes", c.queued.Load())
+	c.drop(reason)
 }
 
 func (c *conn) writeLoop() {
@@ -257,6 +273,7 @@ func (c *conn) write(f *frame) bool {
 	c.writeTimer.Reset(c.s.cfg.WriteTimeout)
 	err := c.ws.Write(context.Background(), typ, f.data)
 	c.writeTimer.Stop()
+	c.queued.Add(-int64(len(f.data)))
 	f.release()
 	if err != nil {
 		c.setReason("write: " + err.Error())
@@ -271,6 +288,7 @@ func (c *conn) discardQueued() {
 	for {
 		select {
 		case f := <-c.out:
+			c.queued.Add(-int64(len(f.data)))
 			f.release()
 		default:
 			return

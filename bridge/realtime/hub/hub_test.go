@@ -428,6 +428,51 @@ func TestSlowClientIsDropped(t *testing.T) {
 	sender.barrier()
 }
 
+func TestSlowClientByteLimit(t *testing.T) {
+	h := startHub(t, Config{MaxFrameBytes: 300 << 10, OutboundQueueBytes: 300 << 10, MaxMessagesPerSecond: -1})
+	sender := dial(t, h, dialOpts{})
+	sj := sender.join(topic, `{"broadcast":{"ack":true}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	slow, _, err := websocket.Dial(ctx, "ws://"+h.addr+Path+"?apikey=k&vsn=2.0.0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.CloseNow()
+	if err := slow.Write(ctx, websocket.MessageText, []byte(`["1","1","`+topic+`","phx_join",{"config":{}}]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slow client's join", func() bool { return h.Stats().Rooms == 1 && roomSize(h, topic) == 2 })
+	for sent := 0; h.Stats().SlowClients == 0; sent++ {
+		if sent == 400 {
+			t.Fatal("slow client never dropped")
+		}
+		sender.sendPush(sj, sender.ref(), topic, "bulk", wire.EncodingBinary, make([]byte, 256<<10))
+		sender.nextMsg() // the ack: the fan-out has happened
+	}
+	waitFor(t, "the slow client's removal", func() bool { return roomSize(h, topic) == 1 })
+}
+
+func roomSize(h *testHub, topic string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[topic]
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
+}
+
+func TestIdleSocketClosed(t *testing.T) {
+	h := startHub(t, Config{IdleTimeout: 100 * time.Millisecond})
+	c := dial(t, h, dialOpts{})
+	if code := c.waitClosed(); code != websocket.StatusPolicyViolation {
+		t.Fatalf("close status %v, want %v", code, websocket.StatusPolicyViolation)
+	}
+}
+
 func TestShutdownClosesEveryConnection(t *testing.T) {
 	h := startHub(t, Config{})
 	a := dial(t, h, dialOpts{})
@@ -516,7 +561,8 @@ func TestRESTBroadcast(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	for _, cfg := range []Config{{MaxRooms: -1}, {MaxFrameBytes: -5}, {IdleTimeout: -time.Second}, {AllowedOrigins: []string{"[bad"}}} {
+	for _, cfg := range []Config{{MaxRooms: -1}, {MaxFrameBytes: -5}, {IdleTimeout: -time.Second}, {AllowedOrigins: []string{"[bad"}},
+		{OutboundQueueBytes: 1000}, {OutboundQueueBytes: -1}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
