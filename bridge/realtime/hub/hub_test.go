@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -393,10 +396,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 	// blocks, its queue fills, and the server must drop it.
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	slow, _, err := websocket.Dial(ctx, "ws://"+h.addr+Path+"?apikey=k&vsn=2.0.0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := dialSlowReader(ctx, t, h)
 	defer slow.CloseNow()
 	if err := slow.Write(ctx, websocket.MessageText, []byte(`["1","1","`+topic+`","phx_join",{"config":{}}]`)); err != nil {
 		t.Fatal(err)
@@ -434,10 +434,7 @@ func TestSlowClientByteLimit(t *testing.T) {
 	sj := sender.join(topic, `{"broadcast":{"ack":true}}`)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	slow, _, err := websocket.Dial(ctx, "ws://"+h.addr+Path+"?apikey=k&vsn=2.0.0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	slow := dialSlowReader(ctx, t, h)
 	defer slow.CloseNow()
 	if err := slow.Write(ctx, websocket.MessageText, []byte(`["1","1","`+topic+`","phx_join",{"config":{}}]`)); err != nil {
 		t.Fatal(err)
@@ -451,6 +448,23 @@ func TestSlowClientByteLimit(t *testing.T) {
 		sender.nextMsg() // the ack: the fan-out has happened
 	}
 	waitFor(t, "the slow client's removal", func() bool { return roomSize(h, topic) == 1 })
+}
+
+// dialSlowReader dials a socket that will never be read, with a tiny receive buffer so that the
+// server's writes to it stall after little data (loopback buffers otherwise autotune to MBs).
+func dialSlowReader(ctx context.Context, t *testing.T, h *testHub) *websocket.Conn {
+	t.Helper()
+	d := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	slow, _, err := websocket.Dial(ctx, "ws://"+h.addr+Path+"?apikey=k&vsn=2.0.0", &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slow
 }
 
 func roomSize(h *testHub, topic string) int {
