@@ -46,13 +46,16 @@ type rig struct {
 	stop   func()
 }
 
-func newRig(t *testing.T, mode effect.Mode) *rig {
+func newRig(t *testing.T, mode effect.Mode) *rig { return newRigWith(t, mode, hub.Config{}) }
+
+func newRigWith(t *testing.T, mode effect.Mode, hc hub.Config) *rig {
 	t.Helper()
 	requireLoopback(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 
-	srv, err := hub.New(hub.Config{Logger: testLog(t)})
+	hc.Logger = testLog(t)
+	srv, err := hub.New(hc)
 	if err != nil {
 		t.Fatal(err)
 	}
