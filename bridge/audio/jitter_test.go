@@ -266,3 +266,18 @@ func TestPushResultString(t *testing.T) {
 		t.Fatal("out of range")
 	}
 }
+
+func TestJitterTargetFallsWhenJitterStops(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	feedJittery(t, j, 100, 10*ms)
+	high := j.TargetDelay()
+	// Then 200 packets perfectly on time (continuing the same timeline).
+	for i := 100; i < 300; i++ {
+		now := t0.Add(time.Duration(i) * 20 * ms)
+		j.Push(uint16(i), uint32(i*960), []byte{1}, now)
+		popAll(j, now)
+	}
+	if low := j.TargetDelay(); high < 10*ms || low > high/10 {
+		t.Fatalf("target %v with jitter, %v after 4 s without: should fall", high, low)
+	}
+}

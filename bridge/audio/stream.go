@@ -13,7 +13,7 @@ import (
 
 // Stream defaults.
 const (
-	DefaultRingSamples  = SampleRate / 5 // 200 ms of mono PCM per musician
+	DefaultRingSamples  = SampleRate / 10 // 100 ms of mono PCM per musician: bounds the latency a slow reader can build up
 	DefaultMaxConceal   = 100 * time.Millisecond
 	maxConsecutiveFails = 5 // like livekit's opus decoder: after 5 bad packets in a row, reset
 )
@@ -24,7 +24,7 @@ type StreamConfig struct {
 	ClockRate   uint32           // RTP clock in Hz; default 48000 for Opus, 8000 for G.722/PCMU/PCMA
 	MinDelay    time.Duration    // jitter buffer target delay lower bound (default 0)
 	MaxDelay    time.Duration    // jitter buffer target delay upper bound (default 60 ms)
-	RingSamples int              // mono 48 kHz samples kept for the loop (default 9600 = 200 ms); oldest dropped
+	RingSamples int              // mono 48 kHz samples kept for the loop (default 4800 = 100 ms); oldest dropped
 	MaxConceal  time.Duration    // longest gap filled by concealment; beyond it lost audio is skipped (default 100 ms)
 	Now         func() time.Time // clock (default time.Now)
 }
@@ -117,7 +117,7 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	}, nil
 }
 
-// String describes the pipeline, e.g. "RTP -> jitter(0-60ms) -> OPUS(decode 1ch 48kHz) -> ring(9600)".
+// String describes the pipeline, e.g. "RTP -> jitter(0s-60ms) -> OPUS(decode 1ch 48kHz) -> ring(4800)".
 func (s *Stream) String() string {
 	return fmt.Sprintf("RTP -> jitter(%v-%v) -> %s -> ring(%d)", s.jb.cfg.MinDelay, s.jb.cfg.MaxDelay, s.dec, len(s.ring))
 }
@@ -164,6 +164,26 @@ func (s *Stream) ReadPCM(dst []float32) int {
 	s.ringStart = (s.ringStart + n) % len(s.ring)
 	s.ringLen -= n
 	return n
+}
+
+// Buffered is the number of decoded samples waiting to be read.
+func (s *Stream) Buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ringLen
+}
+
+// DropBacklog discards all but the newest keep samples and returns how many it dropped
+// (counted in RingDropped). The 60 fps loop uses it to stay current when it has fallen
+// behind: for lights, old audio is worth less than low latency.
+func (s *Stream) DropBacklog(keep int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	drop := max(0, s.ringLen-max(keep, 0))
+	s.ringStart = (s.ringStart + drop) % len(s.ring)
+	s.ringLen -= drop
+	s.ringDrops += uint64(drop)
+	return drop
 }
 
 // LastAudioArrival is when audio was last decoded (zero time if never). Lock-free.

@@ -223,7 +223,7 @@ func TestStreamReorderedPacketsComeOutInOrder(t *testing.T) {
 func TestStreamG722AndG711(t *testing.T) {
 	for _, codec := range []string{MimeTypeG722, MimeTypePCMU, MimeTypePCMA} {
 		clock := newFakeClock(t0)
-		s, err := NewStream(StreamConfig{Codec: codec, Now: clock.Now})
+		s, err := NewStream(StreamConfig{Codec: codec, RingSamples: SampleRate, Now: clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -497,4 +497,32 @@ func FuzzStreamRTP(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestStreamDropBacklogKeepsNewest(t *testing.T) {
+	clock := newFakeClock(t0)
+	s, _ := NewStream(StreamConfig{Codec: MimeTypePCMU, Now: clock.Now})
+	// Three 20 ms packets of different constant levels (µ-law codes), decoded back to back.
+	for i, code := range []byte{0xff, 0xff, 0x80} { // 0xff = 0, 0x80 = +full scale
+		payload := make([]byte, 160)
+		for k := range payload {
+			payload[k] = code
+		}
+		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+		s.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Timestamp: uint32(i * 160), SSRC: 1}, Payload: payload})
+	}
+	if s.Buffered() != 3*960 {
+		t.Fatalf("buffered %d", s.Buffered())
+	}
+	if dropped := s.DropBacklog(400); dropped != 3*960-400 {
+		t.Fatalf("dropped %d", dropped)
+	}
+	out := make([]float32, 800)
+	n := s.ReadPCM(out)
+	if n != 400 || out[n-1] < 0.9 {
+		t.Fatalf("after DropBacklog: %d samples, last %v; want the newest (loud) 400", n, out[n-1])
+	}
+	if st := s.Stats(); st.RingDropped != 3*960-400 || s.DropBacklog(0) != 0 {
+		t.Fatalf("stats %+v", st)
+	}
 }
