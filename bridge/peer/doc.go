@@ -7,5 +7,24 @@
 // owns its PeerConnection and serialises its negotiation; pion's callbacks
 // only post events to it. Signals arrive through HandleSignal, which never
 // blocks: each musician has a bounded inbox, offers coalesce (the newest
-// wins) and every drop is counted in Stats.
+// wins, at most one handled per 100 ms) and every drop is counted in Stats.
+//
+// Negotiation, as the musician's goroutine sees it:
+//   - an offer is answered with a recvonly audio transceiver, on the current
+//     PeerConnection when it is stable (renegotiation, musician-side ICE
+//     restart) or on a fresh one;
+//   - glare (an offer while our own is outstanding): pion cannot roll back a
+//     local offer (pion/webrtc#2133), so the PeerConnection is closed and the
+//     offer answered on a fresh one. On a first connection that is invisible
+//     to the musician; if it happens during one of our ICE restarts the
+//     media path is rebuilt from scratch;
+//   - no offer within OfferDelay of joining Presence: we offer;
+//   - connection failed: ICE-restart offer after RestartBackoff, repeated
+//     while it does not connect within ConnectTimeout; an offer never
+//     answered is replaced by a fresh PeerConnection's offer;
+//   - remote candidates that arrive before a remote description wait in a
+//     bounded queue.
+//
+// Sinks must not block: a track's read goroutine calls WriteRTP, and closing
+// a PeerConnection waits for its read goroutines.
 package peer

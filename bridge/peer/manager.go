@@ -265,23 +265,23 @@ type Stats struct {
 
 // MusicianStats is one musician's connection and RTP reception.
 type MusicianStats struct {
-	ID              MusicianID
-	InPresence      bool
-	ConnectionState webrtc.PeerConnectionState
-	ICEState        webrtc.ICEConnectionState
-	Codec           string // MIME type of the current audio track, e.g. "audio/opus"
-	PacketsReceived uint64 // RTP packets read, padding-only ones included
-	PacketsLost     uint64 // from sequence-number gaps (RFC 3550 A.3)
-	Jitter          time.Duration
-	Bytes           uint64 // RTP payload bytes
-	PaddingOnly     uint64 // packets without payload, not passed to the sink
-	BadRTP          uint64 // packets that did not parse as RTP
-	ICERestarts     uint64 // ICE-restart offers sent
-	GlareRestarts   uint64 // PeerConnections replaced to answer an offer during our own
-	Malformed       uint64 // signals from this musician pion rejected
-	Duplicates      uint64 // late or duplicate answers and offers ignored
-	QueuedCandidate uint64 // candidates that arrived before a remote description
-	DroppedCandid   uint64 // candidates dropped (queue full or stale)
+	ID                MusicianID
+	InPresence        bool
+	ConnectionState   webrtc.PeerConnectionState
+	ICEState          webrtc.ICEConnectionState
+	Codec             string // MIME type of the current audio track, e.g. "audio/opus"
+	PacketsReceived   uint64 // RTP packets read, padding-only ones included
+	PacketsLost       uint64 // from sequence-number gaps (RFC 3550 A.3)
+	Jitter            time.Duration
+	Bytes             uint64 // RTP payload bytes
+	PaddingOnly       uint64 // packets without payload, not passed to the sink
+	BadRTP            uint64 // packets that did not parse as RTP
+	ICERestarts       uint64 // ICE-restart offers sent
+	GlareRestarts     uint64 // PeerConnections replaced to answer an offer during our own
+	Malformed         uint64 // signals from this musician pion rejected
+	Duplicates        uint64 // late or duplicate answers and offers ignored
+	QueuedCandidates  uint64 // candidates that arrived before a remote description
+	DroppedCandidates uint64 // candidates dropped (queue full or stale)
 }
 
 // Stats returns a snapshot; it is safe to call from any goroutine.

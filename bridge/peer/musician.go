@@ -549,16 +549,16 @@ func (mus *musician) logLimited(msg string, args ...any) {
 
 func (mus *musician) snapshot() MusicianStats {
 	s := MusicianStats{
-		ID:              mus.id,
-		InPresence:      mus.inPresence.Load(),
-		ConnectionState: webrtc.PeerConnectionState(mus.connState.Load()),
-		ICEState:        webrtc.ICEConnectionState(mus.iceState.Load()),
-		ICERestarts:     mus.restarts.Load(),
-		GlareRestarts:   mus.glare.Load(),
-		Malformed:       mus.malformed.Load(),
-		Duplicates:      mus.duplicates.Load(),
-		QueuedCandidate: mus.queuedCands.Load(),
-		DroppedCandid:   mus.droppedCands.Load(),
+		ID:                mus.id,
+		InPresence:        mus.inPresence.Load(),
+		ConnectionState:   webrtc.PeerConnectionState(mus.connState.Load()),
+		ICEState:          webrtc.ICEConnectionState(mus.iceState.Load()),
+		ICERestarts:       mus.restarts.Load(),
+		GlareRestarts:     mus.glare.Load(),
+		Malformed:         mus.malformed.Load(),
+		Duplicates:        mus.duplicates.Load(),
+		QueuedCandidates:  mus.queuedCands.Load(),
+		DroppedCandidates: mus.droppedCands.Load(),
 	}
 	if c := mus.codec.Load(); c != nil {
 		s.Codec = *c
