@@ -66,10 +66,12 @@ type pendingPush struct {
 	sent time.Time
 }
 
-// inbound is one decoded frame from the reader goroutine.
+// inbound is one decoded frame from the reader goroutine. Its byte fields alias a frame buffer that
+// belongs to it alone.
 type inbound struct {
-	msg wire.Message
-	bin *wire.UserBroadcast // set for a binary frame
+	binary bool
+	msg    wire.Message       // a text frame
+	bin    wire.UserBroadcast // a binary frame
 }
 
 // session is one WebSocket connection's lifetime. Its loop owns every field below the channels.
@@ -198,16 +200,32 @@ func (s *session) closeConn(cause error) {
 func (s *session) readLoop() {
 	defer close(s.readDone)
 	c := s.c
+	var (
+		buf     bytes.Buffer // reused for reading; each accepted frame gets one exact-size copy
+		limited io.LimitedReader
+		// Decoding into long-lived values lets the decoders keep the topic and event strings of the
+		// previous frame when they repeat; the copies handed to the loop share them (strings are
+		// immutable).
+		lastMsg wire.Message
+		lastBin wire.UserBroadcast
+	)
 	for {
-		typ, r, err := s.conn.Reader(s.ctx)
+		// No context here: a cancellable one costs the library a timer per frame. The session
+		// always closes the socket before it waits for this goroutine, which ends the read.
+		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
 			s.readErr = err
 			return
 		}
-		data, err := io.ReadAll(io.LimitReader(r, MaxFrameSize+1))
-		if err != nil {
+		buf.Reset()
+		limited = io.LimitedReader{R: r, N: MaxFrameSize + 1}
+		if _, err := buf.ReadFrom(&limited); err != nil {
 			s.readErr = err
 			return
+		}
+		data := buf.Bytes()
+		if buf.Cap() > 64<<10 && len(data) < 4<<10 {
+			buf = bytes.Buffer{} // do not keep a huge buffer alive after one big frame
 		}
 		if len(data) > MaxFrameSize {
 			n, err := io.Copy(io.Discard, r)
@@ -220,20 +238,25 @@ func (s *session) readLoop() {
 			continue
 		}
 		c.stats.framesIn.Add(1)
+		data = bytes.Clone(data)
 		var in inbound
 		if typ == websocket.MessageBinary {
-			in.bin = new(wire.UserBroadcast)
-			if err := wire.DecodeBinary(data, in.bin); err != nil {
+			in.binary = true
+			if err := wire.DecodeBinary(data, &lastBin); err != nil {
 				c.malformed("binary", err)
 				continue
 			}
+			in.bin = lastBin
 			if in.bin.Kind != wire.KindUserBroadcast {
 				c.malformed("binary", fmt.Errorf("server sent %v: %w", in.bin.Kind, wire.ErrUnknownKind))
 				continue
 			}
-		} else if err := c.version.DecodeText(data, &in.msg); err != nil {
-			c.malformed("text", err)
-			continue
+		} else {
+			if err := c.version.DecodeText(data, &lastMsg); err != nil {
+				c.malformed("text", err)
+				continue
+			}
+			in.msg = lastMsg
 		}
 		select {
 		case s.inbox <- in:
@@ -439,7 +462,7 @@ func (s *session) leave() {
 		select {
 		case in := <-s.inbox:
 			m := &in.msg
-			if in.bin == nil && m.Topic == s.c.topic &&
+			if !in.binary && m.Topic == s.c.topic &&
 				((m.Event == evReply && m.Ref.Value == ref) || m.Event == evClose) {
 				s.c.log.Info("realtime: left channel")
 				return
@@ -595,7 +618,7 @@ func (s *session) sendToken() error {
 // handle dispatches one inbound frame. It returns an error only when the connection must end.
 func (s *session) handle(in *inbound) error {
 	c := s.c
-	if in.bin != nil {
+	if in.binary {
 		if in.bin.Topic != c.topic {
 			return nil
 		}
