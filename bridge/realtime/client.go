@@ -63,7 +63,7 @@ func New(cfg Config) (*Client, error) {
 		log:      cfg.Logger.With("component", "realtime", "topic", "realtime:"+cfg.Channel),
 		events:   eventQueue{ch: make(chan Event, cfg.EventQueue)},
 		closed:   make(chan struct{}),
-		limiter:  callLimiter{max: cfg.PresenceMaxCalls, window: cfg.PresenceWindow},
+		limiter:  callLimiter{max: cfg.PresenceMaxCalls, window: cfg.PresenceWindow + presenceWindowMargin},
 		token:    cfg.AccessToken,
 		presence: newPresenceTable(cfg.MaxPresenceKeys, cfg.MaxMetasPerKey),
 		logged:   map[string]bool{},

@@ -30,6 +30,10 @@ const (
 	MaxFrameSize = wire.MaxFrameSize
 )
 
+// presenceWindowMargin widens the presence rate window: the server counts calls when they arrive,
+// and network jitter can bring two pushes sent a full window apart closer together.
+const presenceWindowMargin = time.Second
+
 // DefaultReconnectBackoff is the socket reconnect schedule (RealtimeClient.ts: 1, 2, 5, 10 s, then 10 s).
 var DefaultReconnectBackoff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
 
@@ -79,7 +83,8 @@ type Config struct {
 	// RejoinBackoff is the channel rejoin schedule; the last value repeats.
 	RejoinBackoff []time.Duration
 	// PresenceMaxCalls and PresenceWindow bound track/untrack pushes (5 per 30 s, the server's limit:
-	// more closes the channel). Pushes beyond it are deferred, coalesced to the latest meta.
+	// more closes the channel). Pushes beyond it are deferred, coalesced to the latest meta. The
+	// client adds 1 s to the window as a margin for network jitter.
 	PresenceMaxCalls int
 	PresenceWindow   time.Duration
 	// MaxPresenceKeys and MaxMetasPerKey bound the Presence table (1024 keys, 32 metas per key).
