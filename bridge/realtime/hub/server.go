@@ -253,24 +253,30 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 
 	ws, err := websocket.Accept(w, r, s.acceptOpt)
-	s.mu.Lock()
-	s.upgrading--
-	closed := s.closed
-	s.mu.Unlock()
 	if err != nil {
+		s.mu.Lock()
+		s.upgrading--
+		s.mu.Unlock()
 		// Accept has already answered the request (bad upgrade, origin not allowed).
 		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		s.stats.handshakeRefused.Add(1)
 		return
 	}
+	c := newConn(s, ws, vsn, r.RemoteAddr)
+	// Registering and checking closed in one critical section means Close either sees this
+	// socket or this handler sees closed: no socket escapes a shutdown.
+	s.mu.Lock()
+	s.upgrading--
+	closed := s.closed
+	if !closed {
+		s.conns[c] = struct{}{}
+	}
+	s.mu.Unlock()
 	if closed {
+		c.idleTimer.Stop()
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	c := newConn(s, ws, vsn, r.RemoteAddr)
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
 	s.log.Debug("hub: socket open", "remote", c.remote, "vsn", vsn)
 	c.serve()
 	s.removeConn(c)
