@@ -12,6 +12,6 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 echo "node.sh: node $(node --version), npm $(npm --version)"
 
-# npm ci installs exactly what package-lock.json pins (it replaces node_modules; ~2 s).
-cd "$repo_root/testdata/realtime-interop"
-npm ci --no-audit --no-fund --loglevel=error
+# npm ci installs exactly what package-lock.json pins (it replaces node_modules; ~2 s). A subshell,
+# so that a .ci/run that sources this fragment keeps its working directory.
+(cd "$repo_root/testdata/realtime-interop" && npm ci --no-audit --no-fund --loglevel=error)
