@@ -31,6 +31,10 @@ const onsetFrames = 3
 // partials over more bins, so right after an onset they stand out less.
 const onsetProminenceFactor = 0.7
 
+// noisyFlatness is the spectral flatness (0 for a pure tone, 1 for white
+// noise) of the short window above which a frame counts as noise-dominated.
+const noisyFlatness = 0.3
+
 // loudnessDecay makes the loudness reference fall 6 dB per second.
 var loudnessDecay = math.Pow(10, -6.0/20/FrameRate)
 
@@ -73,9 +77,11 @@ func New(cfg Config) (*Analyzer, error) {
 	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, cfg.WindowTail)
 	a.short.peakLo, a.short.peakHi = shortPeakLo, min(shortPeakHi, 0.8*a.short.rate/2)
 	a.mid.peakLo, a.mid.peakHi = midPeakLo, min(midPeakHi, 0.7*a.mid.rate/2)
-	a.mid.f0Lo, a.mid.f0Hi = max(midF0Lo, cfg.MinHz), min(midF0Hi, cfg.MaxHz)
+	a.mid.f0Lo, a.mid.f0Hi = cfg.MinHz, cfg.MaxHz
+	a.mid.reportLo, a.mid.reportHi = max(midF0Lo, cfg.MinHz), min(midF0Hi, cfg.MaxHz)
 	a.long.peakLo, a.long.peakHi = longPeakLo, min(longPeakHi, 0.7*a.long.rate/2)
-	a.long.f0Lo, a.long.f0Hi = cfg.MinHz, min(longF0Hi, cfg.MaxHz)
+	a.long.f0Lo, a.long.f0Hi = cfg.MinHz, cfg.MaxHz
+	a.long.reportLo, a.long.reportHi = cfg.MinHz, min(longF0Hi, cfg.MaxHz)
 	a.noteWindows = [2]*window{a.mid, a.long}
 	for i := range a.finders {
 		a.finders[i] = newPitchFinder(cfg)
@@ -138,20 +144,28 @@ func (a *Analyzer) Frame(dst *Features) {
 	a.short.analyze(&a.r24)
 	a.mid.analyze(&a.r6)
 	a.long.analyze(&a.r3)
-	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak)
+	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
 	dst.Onset = a.onset.update(a.short)
 	a.sinceOnset++
 	if dst.Onset {
 		a.sinceOnset = 0
 	}
-	prominence := a.cfg.PeakProminence
+	prominence, lobe := a.cfg.PeakProminence, lobeRadius
 	if a.sinceOnset <= onsetFrames {
 		prominence = max(1.5, prominence*onsetProminenceFactor)
+		lobe = attackLobeRadius
 	}
 	// Note amplitudes are sinusoid peaks; RMS × √2 puts them on one scale.
 	a.loudness = max(float64(dst.Level)*math.Sqrt2, a.loudness*loudnessDecay)
+	// While noise dominates (a snare, a crash, hiss) chance alignments of
+	// noise peaks can mimic a two-partial series: ask for three.
+	minStrong := 1
+	if flat := a.short.flatness(); flat > noisyFlatness {
+		minStrong = 3
+	}
 	for i, w := range a.noteWindows {
-		w.findPeaks(prominence, a.minPeak)
+		w.findPeaks(prominence, a.minPeak, lobe)
+		a.finders[i].minStrong = minStrong
 		a.finders[i].minAmp = max(a.absMinAmp, a.loudness*a.relFloor)
 		a.finders[i].find(w, &a.tracker.on)
 	}
@@ -227,3 +241,4 @@ var noteNames = func() (n [128]string) {
 func MIDIToHz(midi int, tuningHz float64) float64 {
 	return tuningHz * math.Exp2(float64(midi-69)/12)
 }
+

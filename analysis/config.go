@@ -27,12 +27,12 @@ type Config struct {
 	// WindowTail is the fraction of the mid and long windows that is their
 	// falling edge (0.5 = symmetric Hann). Smaller values weight the newest
 	// audio more, so a new note dominates the spectrum sooner, at some cost
-	// in leakage. Default 0.25.
+	// in leakage. Default 0.15.
 	WindowTail float64
 
 	// PeakProminence is how far a spectral peak must rise above the mean of
 	// its neighbourhood to count as tonal (ratio of magnitudes). Noise and
-	// drums rarely reach it. Default 3.
+	// drums rarely reach it. Default 2.2.
 	PeakProminence float64
 	// MinNoteDB is the quietest note amplitude reported, in dBFS. Default -60.
 	MinNoteDB float64
@@ -59,7 +59,7 @@ type Config struct {
 	// larger values report fewer onsets. Default 2.
 	OnsetSensitivity float64
 	// ReattackRatio is the rise of a sounding note's short-window amplitude
-	// (at an onset) that marks a re-attack. Default 1.6.
+	// (at an onset) that marks a re-attack. Default 1.3.
 	ReattackRatio float64
 }
 
@@ -72,8 +72,8 @@ func DefaultConfig() Config {
 		ShortFFT:         1024,
 		MidFFT:           4096,
 		LongFFT:          8192,
-		WindowTail:       0.25,
-		PeakProminence:   3,
+		WindowTail:       0.15,
+		PeakProminence:   2.2,
 		MinNoteDB:        -60,
 		MinNoteRelDB:     -24,
 		RelThreshold:     0.25,
@@ -82,7 +82,7 @@ func DefaultConfig() Config {
 		ConfirmFrames:    1,
 		HoldFrames:       3,
 		OnsetSensitivity: 2,
-		ReattackRatio:    1.6,
+		ReattackRatio:    1.3,
 	}
 }
 

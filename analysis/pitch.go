@@ -25,10 +25,13 @@ const (
 	// lone low sinusoid, a bass note is not.
 	lowNoteHz = 110.0
 	// singlePartialProminence is the prominence a note with one partial needs.
-	singlePartialProminence = 30.0
+	singlePartialProminence = 15.0
 	// strongPartialRatio: partials weaker than this fraction (-20 dB) of a
 	// note's strongest partial do not count towards its partial count.
 	strongPartialRatio = 0.1
+	// strongPartialProminence: noise peaks rarely stand 3× above their
+	// neighbourhood; partials of a real tone do.
+	strongPartialProminence = 3.0
 	// harmonicWeightExp weights partial h by h^-exp in the score.
 	harmonicWeightExp = 0.5
 	// activeBonus favours pitches that are already sounding, which keeps
@@ -71,9 +74,14 @@ type pitchFinder struct {
 	relThresh float64
 	minAmp    float64
 	maxPoly   int
-	// prominence is Config.PeakProminence, unrelaxed.
+	// prominence is what a partial needs to count towards a note's
+	// partial count: the stricter of Config.PeakProminence and
+	// strongPartialProminence, never relaxed after onsets.
 	prominence float64
-	weight     [maxHarmonics + 1]float64
+	// minStrong is the fewest strong partials a note needs in this frame
+	// (more while the spectrum is noise-like; see Analyzer.Frame).
+	minStrong int
+	weight    [maxHarmonics + 1]float64
 
 	cands    [maxCandidates]candidate
 	nCands   int
@@ -90,7 +98,7 @@ func newPitchFinder(cfg Config) pitchFinder {
 		relThresh:  cfg.RelThreshold,
 		minAmp:     math.Pow(10, cfg.MinNoteDB/20),
 		maxPoly:    cfg.MaxPolyphony,
-		prominence: cfg.PeakProminence,
+		prominence: max(cfg.PeakProminence, strongPartialProminence),
 	}
 	for h := 1; h <= maxHarmonics; h++ {
 		pf.weight[h] = math.Pow(float64(h), -harmonicWeightExp)
@@ -162,8 +170,10 @@ func (pf *pitchFinder) find(w *window, active *[128]bool) {
 		if amp < pf.minAmp {
 			continue
 		}
-		pf.notes[pf.nNotes] = windowNote{midi: c.midi, hz: c.hz, amp: amp, lone: c.matched == 1}
-		pf.nNotes++
+		if c.hz >= w.reportLo && c.hz <= w.reportHi {
+			pf.notes[pf.nNotes] = windowNote{midi: c.midi, hz: c.hz, amp: amp, lone: c.matched == 1}
+			pf.nNotes++
+		}
 		// A neighbouring semitone sharing these partials is the same note.
 		for i := range pf.cands[:pf.nCands] {
 			if d := pf.cands[i].midi - c.midi; d == 1 || d == -1 {
@@ -279,6 +289,9 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 		}
 	}
 	c.hz = sumF / sumW
+	if c.matched < pf.minStrong {
+		return false
+	}
 	if c.matched < 2 {
 		// A lone partial is a note only below the kick-drum range and when
 		// it is a clean sinusoid (a flute, a sine); cymbals and noise ring

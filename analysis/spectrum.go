@@ -20,8 +20,14 @@ const (
 // compared with to decide whether it is tonal.
 const prominenceRadius = 10
 
-// lobeRadius is the half-width of a peak's main lobe, left out of its neighbourhood.
-const lobeRadius = 2
+// lobeRadius is the half-width of a peak's main lobe, left out of its
+// neighbourhood; attackLobeRadius is used right after an onset, when a note
+// that began only milliseconds ago fills just the end of the window and its
+// lobe is correspondingly wider.
+const (
+	lobeRadius       = 2
+	attackLobeRadius = 4
+)
 
 // window is one analysis resolution: a windowed FFT of the newest samples of
 // one decimated stream, its magnitude spectrum and its tonal peaks.
@@ -38,7 +44,11 @@ type window struct {
 	cum   []float64 // prefix sums of mag, for neighbourhood means
 
 	peakLo, peakHi float64 // Hz range searched for peaks
-	f0Lo, f0Hi     float64 // fundamentals this window may report
+	// Every pitch from minHz to maxHz is a candidate in every window, so a
+	// window can explain (and cancel) all the partials it sees; it reports
+	// only the pitches it resolves best, reportLo to reportHi.
+	f0Lo, f0Hi         float64
+	reportLo, reportHi float64
 
 	// Peaks sorted by frequency.
 	peakHz  [maxPeaks]float64
@@ -105,7 +115,7 @@ func (w *window) analyze(r *ring) {
 
 // findPeaks keeps the strongest local maxima in [peakLo, peakHi] that stand
 // out from their neighbourhood by prominence and exceed floor (amplitude).
-func (w *window) findPeaks(prominence, floor float64) {
+func (w *window) findPeaks(prominence, floor float64, lobe int) {
 	lo := max(2, int(w.peakLo/w.binHz))
 	hi := min(len(w.mag)-3, int(w.peakHi/w.binHz)+1)
 	n := 0
@@ -116,7 +126,7 @@ func (w *window) findPeaks(prominence, floor float64) {
 		}
 		// The neighbourhood skips the peak's own main lobe (±2 bins).
 		a, b := max(0, k-prominenceRadius), min(len(w.mag)-1, k+prominenceRadius)
-		l0, l1 := k-lobeRadius, k+lobeRadius
+		l0, l1 := k-lobe, k+lobe
 		cnt := float64(l0-a) + float64(b-l1)
 		mean := (w.cum[max(a, l0)] - w.cum[a] + w.cum[b+1] - w.cum[min(b, l1)+1]) / max(1, cnt)
 		if m < prominence*mean {
@@ -150,6 +160,20 @@ func (w *window) findPeaks(prominence, floor float64) {
 	copy(w.peakAmp[:n], w.allAmp[:n])
 	copy(w.peakPro[:n], w.allPro[:n])
 	w.nPeaks = n
+}
+
+// flatness is the spectral flatness of the power spectrum from 100 Hz to
+// 6 kHz: geometric over arithmetic mean, 1 for white noise, near 0 for tones.
+func (w *window) flatness() float64 {
+	lo, hi := max(1, int(100/w.binHz)), min(len(w.mag)-1, int(6000/w.binHz))
+	logSum, sum := 0.0, 0.0
+	for k := lo; k <= hi; k++ {
+		p := w.mag[k]*w.mag[k] + 1e-20
+		logSum += math.Log(p)
+		sum += p
+	}
+	n := float64(hi - lo + 1)
+	return math.Exp(logSum/n) / (sum / n)
 }
 
 // kthLargest returns the k-th largest value of v, using scratch (len(v)).
