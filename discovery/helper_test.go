@@ -7,13 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/net/ipv4"
 
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
@@ -49,6 +54,8 @@ func runHelper(mode string) int {
 		err = helperRegistry(ctx, ignore)
 	case "browse":
 		err = helperBrowse(ctx, ignore)
+	case "garbage":
+		err = helperGarbage(ctx, ignore)
 	default:
 		err = fmt.Errorf("unknown helper mode %q", mode)
 	}
@@ -133,4 +140,88 @@ func helperBrowse(ctx context.Context, ignore goleak.Option) error {
 		return err
 	}
 	return goleak.Find(ignore)
+}
+
+// helperGarbage multicasts junk to 224.0.0.251:5353 until stopped: random bytes, a header
+// promising records that are not there, another service's answer, and a complete but hostile
+// _wled._tcp answer (bogus TXT, an address where nothing listens).
+func helperGarbage(ctx context.Context, ignore goleak.Option) error {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: 5353})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	pc := ipv4.NewPacketConn(c)
+	ifi, err := net.InterfaceByName("lan0")
+	if err != nil {
+		return err
+	}
+	if err := pc.SetMulticastInterface(ifi); err != nil {
+		return err
+	}
+	group := &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
+	crafted, err := craftedPackets()
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	fmt.Println("ready")
+	sent := 0
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "garbage packets sent:", sent)
+			return goleak.Find(ignore)
+		case <-tick.C:
+		}
+		junk := make([]byte, rng.IntN(1500))
+		for i := range junk {
+			junk[i] = byte(rng.Uint32())
+		}
+		for _, p := range append([][]byte{junk}, crafted...) {
+			if _, err := c.WriteTo(p, group); err != nil {
+				return err
+			}
+			sent++
+		}
+	}
+}
+
+func craftedPackets() ([][]byte, error) {
+	name := func(s string) dnsmessage.Name { return dnsmessage.MustNewName(s) }
+	hdr := func(n string, typ dnsmessage.Type) dnsmessage.ResourceHeader {
+		return dnsmessage.ResourceHeader{Name: name(n), Type: typ, Class: dnsmessage.ClassINET, TTL: 120}
+	}
+	hostile := dnsmessage.Message{
+		Header: dnsmessage.Header{Response: true, Authoritative: true},
+		Answers: []dnsmessage.Resource{
+			{Header: hdr("_wled._tcp.local.", dnsmessage.TypePTR), Body: &dnsmessage.PTRResource{PTR: name("evil._wled._tcp.local.")}},
+			{Header: hdr("evil._wled._tcp.local.", dnsmessage.TypeSRV), Body: &dnsmessage.SRVResource{Target: name("evil.local."), Port: 80}},
+			{Header: hdr("evil._wled._tcp.local.", dnsmessage.TypeTXT), Body: &dnsmessage.TXTResource{TXT: []string{"mac=" + strings.Repeat("z", 200), "=", ""}}},
+			{Header: hdr("evil.local.", dnsmessage.TypeA), Body: &dnsmessage.AResource{A: [4]byte{10, 213, 0, 67}}},
+		},
+	}
+	other := dnsmessage.Message{
+		Header: dnsmessage.Header{Response: true, Authoritative: true},
+		Answers: []dnsmessage.Resource{
+			{Header: hdr("_googlecast._tcp.local.", dnsmessage.TypePTR), Body: &dnsmessage.PTRResource{PTR: name("TV._googlecast._tcp.local.")}},
+			{Header: hdr("TV._googlecast._tcp.local.", dnsmessage.TypeSRV), Body: &dnsmessage.SRVResource{Target: name("tv.local."), Port: 8009}},
+			{Header: hdr("TV._googlecast._tcp.local.", dnsmessage.TypeTXT), Body: &dnsmessage.TXTResource{TXT: []string{"id=1"}}},
+			{Header: hdr("tv.local.", dnsmessage.TypeA), Body: &dnsmessage.AResource{A: [4]byte{10, 213, 0, 68}}},
+		},
+	}
+	var out [][]byte
+	for _, m := range []dnsmessage.Message{hostile, other} {
+		b, err := m.Pack()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	// A header announcing 40 answers followed by half of one.
+	lying := append([]byte(nil), out[0][:30]...)
+	lying[6], lying[7] = 0, 40
+	return append(out, lying), nil
 }

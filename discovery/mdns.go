@@ -19,6 +19,10 @@ import (
 const (
 	wledService = "_wled._tcp"
 	wledSuffix  = "._wled._tcp.local."
+
+	// maxAnswers bounds the instances one browse keeps, so a responder inventing names cannot
+	// grow memory without limit. A venue has tens of controllers.
+	maxAnswers = 256
 )
 
 // MDNSBrowser browses _wled._tcp with github.com/pion/mdns/v2. Each Browse opens its own
@@ -65,7 +69,9 @@ func (b *MDNSBrowser) Browse(ctx context.Context, window time.Duration) ([]Answe
 			return
 		}
 		mu.Lock()
-		found[a.Instance] = a // latest wins: follows an address change within the window
+		if _, known := found[a.Instance]; known || len(found) < maxAnswers {
+			found[a.Instance] = a // latest wins: follows an address change within the window
+		}
 		mu.Unlock()
 	})
 	bctx, cancel := context.WithTimeout(ctx, window)

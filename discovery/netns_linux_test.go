@@ -573,3 +573,28 @@ func TestNetnsAvahiDisappearAndReturn(t *testing.T) {
 	on := reg.waitEvent(EventOnline, d.mac, startupTimeout)
 	checkDevice(t, on.Devices, d, 11)
 }
+
+func TestNetnsAvahiWithGarbageOnTheLAN(t *testing.T) {
+	l := newLab(t)
+	br := l.addBrowser(false)
+	d := l.addDevice("d1", 11, "02fc0a000011", 77)
+	junk := l.addHost("junk", 66)
+	g := l.start("garbage sender", []string{helperEnv + "=garbage"}, "ip", "netns", "exec", junk, testBinary(t), "-test.run=^$")
+	g.mustWait(t, startupTimeout, "ready")
+
+	ds := l.browseOnce(br, 3*time.Second)
+	checkDevice(t, ds, d, 11)
+	for _, x := range ds {
+		if x.MAC != d.mac && x.Online {
+			t.Errorf("a device made up by the garbage sender is online: %+v", x)
+		}
+		if strings.Contains(x.Name, "TV") {
+			t.Errorf("another service's answer was listed: %+v", x)
+		}
+	}
+	g.stop()
+	if err := g.exitErr(); err != nil {
+		t.Errorf("garbage sender failed: %v\n%s", err, g.output())
+	}
+	t.Logf("%d devices listed; garbage sender: %s", len(ds), strings.ReplaceAll(g.output(), "\n", "; "))
+}

@@ -1,10 +1,12 @@
 package discovery
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +29,9 @@ const (
 
 	// maxParallelProbes bounds the /json/info requests one round runs at once.
 	maxParallelProbes = 16
+	// maxDevices bounds the list: answers for new devices beyond it are ignored, so names
+	// invented by a misbehaving responder cannot grow memory (or probe traffic) without limit.
+	maxDevices = 512
 )
 
 // ErrAlreadyRunning indicates a second concurrent call of Registry.Run.
@@ -200,19 +205,74 @@ var protocolNames = map[string]wled.Protocol{
 	"drgb": wled.ProtocolDRGB, "drgbw": wled.ProtocolDRGBW, "warls": wled.ProtocolWARLS,
 }
 
-// probeHTTPClient is the HTTP client for /json/info probes. No keep-alive: a probe every 30 s
-// gains nothing from it, and an ESP's web server has only a handful of sockets to spare. No
-// proxy: the devices are on the LAN, whatever HTTP_PROXY says. No redirects: a WLED never
-// redirects its JSON API, and following one would let a LAN "device" point us anywhere.
+// probeHTTPClient is the HTTP client for /json/info probes: one connection per request, no
+// keep-alive (a probe every 30 s gains nothing from it, and an ESP's web server has only a
+// handful of sockets), no proxy (the devices are on the LAN, whatever HTTP_PROXY says), no
+// redirects (a WLED never redirects its JSON API; following one would let a LAN "device" point
+// us anywhere).
 func probeHTTPClient() *http.Client {
 	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:             nil,
-			DialContext:       (&net.Dialer{Timeout: DefaultProbeTimeout}).DialContext,
-			DisableKeepAlives: true,
-		},
+		Transport:     directTransport{},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// directTransport does one plain-HTTP request per connection entirely on the caller's
+// goroutine. http.Transport would dial on a goroutine of its own that outlives a cancelled
+// probe (it keeps dialing to fill its idle pool), so an unreachable device would leave
+// goroutines behind after every round.
+type directTransport struct{}
+
+func (directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" {
+		return nil, fmt.Errorf("discovery: probe transport speaks plain http only, not %q", req.URL.Scheme)
+	}
+	ctx := req.Context()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", req.URL.Host)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	// Cancelling the context unblocks any read or write at once.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	out := req.Clone(ctx)
+	out.Close = true
+	if err := out.Write(conn); err != nil {
+		return fail(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), out)
+	if err != nil {
+		return fail(err)
+	}
+	resp.Body = &connBody{ReadCloser: resp.Body, conn: conn, stop: stop}
+	return resp, nil
+}
+
+// connBody closes the connection with the response body.
+type connBody struct {
+	io.ReadCloser
+	conn net.Conn
+	stop func() bool
+}
+
+func (b *connBody) Close() error {
+	b.stop()
+	err := b.ReadCloser.Close()
+	if cerr := b.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Run browses now and then every Interval (RetryInterval while a device is offline), probes
@@ -396,6 +456,9 @@ func (r *Registry) applyAnswerLocked(a Answer) {
 		}
 	}
 	if e == nil {
+		if len(r.entries) >= maxDevices {
+			return
+		}
 		key := a.MAC
 		if key == "" {
 			key = provisional

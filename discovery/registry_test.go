@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -462,4 +463,65 @@ func serveHTTP(t *testing.T, h http.HandlerFunc) netip.AddrPort {
 		<-done
 	})
 	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+func TestRegistryBoundsTheList(t *testing.T) {
+	// A responder inventing 600 devices (all pointing at a closed port): the list stops at
+	// maxDevices and every entry is offline with an error.
+	var answers []Answer
+	for i := range 600 {
+		answers = append(answers, Answer{Instance: fmt.Sprintf("fake-%d", i), Host: "x.local.", Addr: netip.MustParseAddr("127.0.0.1"), Port: 1, MAC: fmt.Sprintf("02fc%08x", i)})
+	}
+	b := &scriptedBrowser{answers: answers}
+	ds, err := Browse(context.Background(), Config{Browser: b, ProbeTimeout: time.Second}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != maxDevices {
+		t.Errorf("Devices() has %d entries, want the cap %d", len(ds), maxDevices)
+	}
+	for _, d := range ds {
+		if d.Online || d.LastError == "" {
+			t.Fatalf("device %+v should be offline with an error", d)
+		}
+	}
+}
+
+func TestMDNSBrowserUnknownInterface(t *testing.T) {
+	b := &MDNSBrowser{Interfaces: []string{"no-such-if0"}}
+	if _, err := b.Browse(context.Background(), time.Second); !errors.Is(err, ErrNoInterface) {
+		t.Errorf("Browse on a missing interface = %v, want ErrNoInterface", err)
+	}
+}
+
+func TestProbeOfSilentDeviceEndsWithTheTimeout(t *testing.T) {
+	// Accepts the connection, never answers: the probe must give up at ProbeTimeout and leave
+	// no goroutine behind (goleak checks after the test binary's tests).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	defer func() {
+		_ = ln.Close()
+		for c := range accepted {
+			_ = c.Close()
+		}
+	}()
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	b := &scriptedBrowser{answers: []Answer{{Instance: "silent", Host: "silent.local.", Addr: ap.Addr(), Port: int(ap.Port()), MAC: "02fc000000cc"}}}
+	ds, err := Browse(context.Background(), Config{Browser: b, ProbeTimeout: 200 * time.Millisecond}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Online || !(strings.Contains(ds[0].LastError, "deadline") || strings.Contains(ds[0].LastError, "timeout")) {
+		t.Errorf("silent device = %+v, want offline with a timeout error", ds)
+	}
 }
