@@ -86,7 +86,9 @@ func BenchmarkFanoutText(b *testing.B) {
 // kind-3 → JSON conversion and the ack reply, allocates nothing.
 func TestFanoutAllocatesNothing(t *testing.T) {
 	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector (sync.Pool drops items)")
+		// encoding/json (json.Valid, used by package wire) keeps its scanners in a sync.Pool, which
+		// the race detector empties at random.
+		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	s, err := New(Config{MaxMessagesPerSecond: -1})
 	if err != nil {

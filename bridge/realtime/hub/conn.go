@@ -14,7 +14,7 @@ import (
 )
 
 // frame is one encoded server frame. A fan-out shares one frame between every recipient's queue,
-// so frames are reference-counted and recycled through framePool once the last writer is done:
+// so frames are reference-counted and recycled through a free list once the last writer is done:
 // steady broadcast traffic allocates nothing. A frame is never modified after encoding.
 type frame struct {
 	data   []byte
@@ -22,15 +22,24 @@ type frame struct {
 	refs   atomic.Int32
 }
 
-// maxPooledFrame keeps rare large frames out of the pool, so it never pins megabytes.
-const maxPooledFrame = 64 << 10
+// The free list is a bounded channel rather than a sync.Pool so that what it keeps is explicit:
+// at most freeFrames × maxPooledFrame bytes (4 MiB), whatever the traffic was.
+const (
+	freeFrames     = 256
+	maxPooledFrame = 16 << 10 // rare larger frames are left to the garbage collector
+)
 
-var framePool = sync.Pool{New: func() any { return &frame{data: make([]byte, 0, 512)} }}
+var freeList = make(chan *frame, freeFrames)
 
 // newFrame returns an empty frame holding one reference, owned by the caller.
 func newFrame(binary bool) *frame {
-	f := framePool.Get().(*frame)
-	f.data = f.data[:0]
+	var f *frame
+	select {
+	case f = <-freeList:
+		f.data = f.data[:0]
+	default:
+		f = &frame{data: make([]byte, 0, 512)}
+	}
 	f.binary = binary
 	f.refs.Store(1)
 	return f
@@ -38,10 +47,14 @@ func newFrame(binary bool) *frame {
 
 func (f *frame) retain() { f.refs.Add(1) }
 
-// release drops one reference; the last one returns the frame to the pool.
+// release drops one reference; the last one returns the frame to the free list.
 func (f *frame) release() {
-	if f.refs.Add(-1) == 0 && cap(f.data) <= maxPooledFrame {
-		framePool.Put(f)
+	if f.refs.Add(-1) != 0 || cap(f.data) > maxPooledFrame {
+		return
+	}
+	select {
+	case freeList <- f:
+	default:
 	}
 }
 

@@ -2,6 +2,6 @@
 
 package hub
 
-// raceEnabled: the race detector makes sync.Pool drop items at random, so allocation counts
-// are meaningless under it.
+// raceEnabled reports a -race build, where sync.Pool drops items at random and allocation counts
+// mean nothing.
 const raceEnabled = true
