@@ -255,6 +255,20 @@ func TestCurrentLimitFullWhite300(t *testing.T) {
 	}
 }
 
+func TestCurrentControllerShare(t *testing.T) {
+	frame := make([]byte, 30)
+	for i := range frame {
+		frame[i] = 255
+	}
+	m := CurrentModel{ControllerMilliamps: 120}
+	if got := m.Estimate(frame, 3); !near(got, 120+10*(1+60), 0.01) {
+		t.Errorf("estimate %v", got)
+	}
+	if _, after := m.Limit(frame, 3, 400); after > 400 || after < 390 {
+		t.Errorf("limited to %v mA, want just under 400", after)
+	}
+}
+
 func TestCurrentRGBWCountsThreeQuarters(t *testing.T) {
 	rgbw := []byte{0, 0, 0, 255, 255, 255, 255, 255}
 	m := CurrentModel{ChannelMilliamps: 20, IdleMilliamps: -1}

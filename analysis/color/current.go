@@ -19,7 +19,13 @@ const (
 type CurrentModel struct {
 	ChannelMilliamps float32 // one channel at full duty; 0 means DefaultChannelMilliamps
 	IdleMilliamps    float32 // per LED, always drawn; 0 means DefaultIdleMilliamps, negative means none
+	// ControllerMilliamps is drawn from the same supply by the controller
+	// itself (WLED reserves 80 mA for an ESP8266, 120 mA for an ESP32); 0 when
+	// the controller is powered separately.
+	ControllerMilliamps float32
 }
+
+func (m CurrentModel) controller() float32 { return max(m.ControllerMilliamps, 0) }
 
 func (m CurrentModel) perChannel() float32 {
 	if m.ChannelMilliamps <= 0 {
@@ -45,7 +51,7 @@ func (m CurrentModel) Estimate(frame []byte, bytesPerLED int) float32 {
 		return 0
 	}
 	leds := len(frame) / bytesPerLED
-	return float32(leds)*m.idle() + m.colourMilliamps(frame[:leds*bytesPerLED], bytesPerLED)
+	return m.controller() + float32(leds)*m.idle() + m.colourMilliamps(frame[:leds*bytesPerLED], bytesPerLED)
 }
 
 func (m CurrentModel) colourMilliamps(frame []byte, bytesPerLED int) float32 {
@@ -62,15 +68,15 @@ func (m CurrentModel) colourMilliamps(frame []byte, bytesPerLED int) float32 {
 
 // Limit scales frame down, in place, so that its estimated current is at most
 // maxMilliamps, and returns the estimate before and after. maxMilliamps ≤ 0
-// disables the limit. If the LEDs' idle draw alone exceeds the limit the frame
-// is blanked: no colour fits the budget.
+// disables the limit. If the controller's and the LEDs' idle draw alone
+// exceed the limit the frame is blanked: no colour fits the budget.
 func (m CurrentModel) Limit(frame []byte, bytesPerLED int, maxMilliamps float32) (before, after float32) {
 	if bytesPerLED <= 0 {
 		return 0, 0
 	}
 	leds := len(frame) / bytesPerLED
 	frame = frame[:leds*bytesPerLED]
-	idle := float32(leds) * m.idle()
+	idle := m.controller() + float32(leds)*m.idle()
 	colour := m.colourMilliamps(frame, bytesPerLED)
 	before = idle + colour
 	if maxMilliamps <= 0 || before <= maxMilliamps {

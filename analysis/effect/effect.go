@@ -316,7 +316,8 @@ func (c Config) withDefaults() (Config, error) {
 	if _, err := color.NewGamma(c.Gamma); err != nil {
 		return c, fmt.Errorf("effect: config: %w: %w", ErrBadConfig, err)
 	}
-	if !(c.Current.ChannelMilliamps >= 0 && c.Current.ChannelMilliamps < 1000) || c.Current.IdleMilliamps > 1000 {
+	if !(c.Current.ChannelMilliamps >= 0 && c.Current.ChannelMilliamps < 1000) || c.Current.IdleMilliamps > 1000 ||
+		!(c.Current.ControllerMilliamps >= 0 && c.Current.ControllerMilliamps < 10000) {
 		return bad("current model", c.Current)
 	}
 	return c, nil

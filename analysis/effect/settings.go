@@ -31,6 +31,8 @@ type Settings struct {
 	// WLED-style current model for each strip's max_milliamps.
 	ChannelMilliamps float32 `mapstructure:"led_channel_milliamps" json:"led_channel_milliamps,omitempty"`
 	IdleMilliamps    float32 `mapstructure:"led_idle_milliamps" json:"led_idle_milliamps,omitempty"`
+	// ControllerMilliamps counts the controller's own draw against max_milliamps.
+	ControllerMilliamps float32 `mapstructure:"controller_milliamps" json:"controller_milliamps,omitempty"`
 }
 
 // StripSettings is Strip as a config file spells it.
@@ -76,7 +78,7 @@ func (s Settings) Config() (Config, error) {
 	c.Attack, c.Decay, c.Crossfade = ms(s.AttackMs), ms(s.DecayMs), ms(s.CrossfadeMs)
 	c.NoteLow, c.NoteHigh, c.NoteWidth = s.NoteLow, s.NoteHigh, s.NoteWidth
 	c.IdleBrightness, c.BeatsPerBreath = s.IdleBrightness, s.BeatsPerBreath
-	c.Current = color.CurrentModel{ChannelMilliamps: s.ChannelMilliamps, IdleMilliamps: s.IdleMilliamps}
+	c.Current = color.CurrentModel{ChannelMilliamps: s.ChannelMilliamps, IdleMilliamps: s.IdleMilliamps, ControllerMilliamps: s.ControllerMilliamps}
 	return c, c.Validate()
 }
 
