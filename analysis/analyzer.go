@@ -31,6 +31,9 @@ const onsetFrames = 3
 // partials over more bins, so right after an onset they stand out less.
 const onsetProminenceFactor = 0.7
 
+// longEvery: the long window is analysed on every longEvery-th frame.
+const longEvery = 2
+
 // noisyFlatness is the spectral flatness (0 for a pure tone, 1 for white
 // noise) of the short window above which a frame counts as noise-dominated.
 const noisyFlatness = 0.3
@@ -52,6 +55,7 @@ type Analyzer struct {
 	sinceOnset       int // frames since the last onset
 	minPeak          float64
 	written          int64
+	frames           int64 // Frame calls since New or Reset
 	// loudness is the recent RMS peak (falling loudnessDecay per frame);
 	// notes must reach loudness × relFloor.
 	loudness, relFloor, absMinAmp float64
@@ -141,9 +145,15 @@ func (a *Analyzer) Frame(dst *Features) {
 	*dst = Features{T: float64(a.written) / SampleRate}
 	dst.Level = a.level()
 
+	a.frames++
 	a.short.analyze(&a.r24)
 	a.mid.analyze(&a.r6)
-	a.long.analyze(&a.r3)
+	// The long window moves 1/10 of its length per tick; every other tick
+	// is enough, and its last notes stand in between (half the bass cost).
+	longDue := a.frames%longEvery == 0
+	if longDue {
+		a.long.analyze(&a.r3)
+	}
 	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
 	dst.Onset = a.onset.update(a.short)
 	a.sinceOnset++
@@ -164,6 +174,9 @@ func (a *Analyzer) Frame(dst *Features) {
 		minStrong = 3
 	}
 	for i, w := range a.noteWindows {
+		if w == a.long && !longDue {
+			continue
+		}
 		w.findPeaks(prominence, a.minPeak, lobe)
 		a.finders[i].minStrong = minStrong
 		a.finders[i].minAmp = max(a.absMinAmp, a.loudness*a.relFloor)
@@ -188,6 +201,10 @@ func (a *Analyzer) Reset() {
 		w.reset()
 	}
 	a.written = 0
+	a.frames = 0
+	for i := range a.finders {
+		a.finders[i].nNotes = 0
+	}
 	a.loudness = 0
 	a.sinceOnset = onsetFrames + 1
 
@@ -241,4 +258,3 @@ var noteNames = func() (n [128]string) {
 func MIDIToHz(midi int, tuningHz float64) float64 {
 	return tuningHz * math.Exp2(float64(midi-69)/12)
 }
-

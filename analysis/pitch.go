@@ -245,13 +245,20 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 	nominal := pf.midiHz(m)
 	est := nominal
 	sumW, sumF := 0.0, 0.0
+	next := 0 // targets rise with h, so the peak search walks forward
 	for h := 1; h <= pf.harmonics; h++ {
 		target := float64(h) * est
 		if target > w.peakHi {
 			break
 		}
 		c.nh = h
-		p := w.nearestPeak(target)
+		for next < w.nPeaks && w.peakHz[next] < target {
+			next++
+		}
+		p := next
+		if p == w.nPeaks || (p > 0 && target-w.peakHz[p-1] < w.peakHz[p]-target) {
+			p--
+		}
 		if p < 0 {
 			continue
 		}

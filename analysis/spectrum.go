@@ -106,7 +106,8 @@ func (w *window) analyze(r *ring) {
 	sum := 0.0
 	w.cum[0] = 0
 	for k, c := range w.coef {
-		m := math.Hypot(real(c), imag(c)) * w.norm
+		re, im := real(c), imag(c)
+		m := math.Sqrt(re*re+im*im) * w.norm
 		w.mag[k] = m
 		sum += m
 		w.cum[k+1] = sum
@@ -209,27 +210,6 @@ func kthLargest(v []float64, k int, scratch []float64) float64 {
 		}
 	}
 	return s[target]
-}
-
-// nearestPeak returns the index of the peak closest to hz, or -1 if none.
-func (w *window) nearestPeak(hz float64) int {
-	lo, hi := 0, w.nPeaks
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if w.peakHz[mid] < hz {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	best := -1
-	if lo < w.nPeaks {
-		best = lo
-	}
-	if lo > 0 && (best < 0 || hz-w.peakHz[lo-1] < w.peakHz[best]-hz) {
-		best = lo - 1
-	}
-	return best
 }
 
 func (w *window) reset() {
