@@ -297,7 +297,8 @@ func loopbackCandidate(c *room.ICECandidate) bool {
 }
 
 // A real Chromium musician (the web app's negotiation, fake microphone)
-// connects both ways: it offers first, or it waits and the bridge offers.
+// connects in all three ways: it offers first; it waits and the bridge
+// offers; both offer at once (glare).
 func TestChromiumMusician(t *testing.T) {
 	requireLoopback(t)
 	path := ""
@@ -325,11 +326,15 @@ func TestChromiumMusician(t *testing.T) {
 	cfg.OfferDelay = 500 * time.Millisecond
 	var page *cdp
 	var pageMu sync.Mutex
+	// For the glare case, signals to and from "chrome-glare" can be held so
+	// that the two offers cross.
+	const glareID = "chrome-glare"
+	var holdMu sync.Mutex
+	holding := true
+	var heldToPage []room.Signal
+	var heldToBridge []room.Signal
 	// Bridge → page: evaluate receive(id, json) without awaiting it.
-	cfg.SendSignal = func(ctx context.Context, sig room.Signal) error {
-		if err := r.sendFromBridge(ctx, sig); err != nil {
-			return err
-		}
+	toPage := func(ctx context.Context, sig room.Signal) error {
 		b, err := json.Marshal(sig)
 		if err != nil {
 			return err
@@ -344,6 +349,19 @@ func TestChromiumMusician(t *testing.T) {
 		js, _ := json.Marshal(string(b))
 		_, err = p.eval(ctx, fmt.Sprintf("receive(%s, %s)", id, js), false)
 		return err
+	}
+	cfg.SendSignal = func(ctx context.Context, sig room.Signal) error {
+		if err := r.sendFromBridge(ctx, sig); err != nil {
+			return err
+		}
+		holdMu.Lock()
+		if holding && sig.TargetPeerID == glareID {
+			heldToPage = append(heldToPage, sig)
+			holdMu.Unlock()
+			return nil
+		}
+		holdMu.Unlock()
+		return toPage(ctx, sig)
 	}
 	var consoleMu sync.Mutex
 	var console []string
@@ -364,6 +382,13 @@ func TestChromiumMusician(t *testing.T) {
 			filtered.Add(1)
 			return
 		}
+		holdMu.Lock()
+		if holding && sig.FromPeerID == glareID && sig.Type == room.SignalOffer {
+			heldToBridge = append(heldToBridge, sig)
+			holdMu.Unlock()
+			return
+		}
+		holdMu.Unlock()
 		r.mgr.HandleSignal(sig)
 	}
 	m := startManager(t, cfg, r)
@@ -431,6 +456,46 @@ func TestChromiumMusician(t *testing.T) {
 	}
 	if countSignals(sigs, room.SignalOffer, "chrome-waits") != 1 {
 		t.Error("chrome-waits: the bridge should have offered once")
+	}
+
+	// Glare with a real browser: Chromium offers; the bridge, not having
+	// received it, offers after OfferDelay; both offers cross. Chromium
+	// (impolite) ignores the bridge's; the bridge answers Chromium's on a fresh
+	// PeerConnection.
+	if err := m.MusicianJoined(glareID); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := browser.page.eval(ctx, fmt.Sprintf("start(%q, %q, true)", glareID, bridgeID), true); err != nil || v != "started" {
+		t.Fatalf("start %s: %v, %v", glareID, v, err)
+	}
+	waitFor(t, "both offers in flight", func() bool {
+		holdMu.Lock()
+		defer holdMu.Unlock()
+		return len(heldToBridge) == 1 && len(heldToPage) > 0 && heldToPage[0].Type == room.SignalOffer
+	})
+	holdMu.Lock()
+	holding = false
+	toP, toB := heldToPage, heldToBridge
+	holdMu.Unlock()
+	for _, sig := range toP {
+		if err := toPage(ctx, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "Chromium to ignore the crossed offer", func() bool {
+		v, err := browser.page.eval(ctx, fmt.Sprintf("peers[%q].ignoreOffer", glareID), false)
+		return err == nil && v == true
+	})
+	for _, sig := range toB {
+		m.HandleSignal(sig)
+	}
+	waitFor(t, "bridge connected to "+glareID, bridgeConnected(m, glareID))
+	waitFor(t, "100 packets from "+glareID, func() bool { return s.packets(glareID) >= 100 })
+	if st, _ := musicianStats(m, glareID); st.GlareRestarts != 1 {
+		t.Errorf("GlareRestarts = %d, want 1", st.GlareRestarts)
+	}
+	if v, err := browser.page.eval(ctx, fmt.Sprintf("state(%q)", glareID), false); err != nil || v != "connected" {
+		t.Errorf("%s: page says %v, %v", glareID, v, err)
 	}
 	t.Logf("kept Chromium's non-loopback candidates from the bridge: %d", filtered.Load())
 }
