@@ -22,6 +22,8 @@ const (
 	DefaultMaxChannelsPerClient = 100
 	DefaultMaxMessagesPerSecond = 100
 	DefaultMaxPresenceBytes     = 8 << 10
+	DefaultPresenceMaxCalls     = 5
+	DefaultPresenceWindow       = 30 * time.Second
 	DefaultOutboundQueueFrames  = 512
 	DefaultOutboundQueueBytes   = 8 << 20
 	DefaultIdleTimeout          = 60 * time.Second
@@ -63,6 +65,13 @@ type Config struct {
 	// MaxPresenceBytes bounds one tracked Presence payload (default 8 KiB); a larger track gets the
 	// Realtime server's "Track message size exceeded" shutdown.
 	MaxPresenceBytes int
+	// PresenceMaxCalls bounds the track/untrack calls of one channel per PresenceWindow (default 5
+	// per 30 s, CLIENT_PRESENCE_MAX_CALLS and _WINDOW_MS on the Realtime server); one more gets the
+	// server's "Client presence rate limit exceeded" system error and phx_close. Each call fans out
+	// to the whole room, so this is what keeps one client from flooding it with diffs.
+	// PresenceMaxCalls < 0 disables the limit.
+	PresenceMaxCalls int
+	PresenceWindow   time.Duration
 	// OutboundQueueFrames bounds the frames waiting to be written to one socket (default 512). A
 	// socket whose queue is full is dropped, so one slow client never delays the others.
 	OutboundQueueFrames int
@@ -140,6 +149,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OutboundQueueBytes < c.MaxFrameBytes {
 		return c, fmt.Errorf("%w: OutboundQueueBytes (%d) must hold at least one frame of MaxFrameBytes (%d)", ErrInvalidConfig, c.OutboundQueueBytes, c.MaxFrameBytes)
+	}
+	if c.PresenceMaxCalls == 0 {
+		c.PresenceMaxCalls = DefaultPresenceMaxCalls
+	}
+	if c.PresenceWindow < 0 {
+		return c, fmt.Errorf("%w: PresenceWindow must not be negative", ErrInvalidConfig)
+	}
+	if c.PresenceWindow == 0 {
+		c.PresenceWindow = DefaultPresenceWindow
 	}
 	if c.MaxMessagesPerSecond == 0 {
 		c.MaxMessagesPerSecond = DefaultMaxMessagesPerSecond

@@ -244,6 +244,12 @@ func (c *conn) presence(mem *member, m *wire.Message) {
 		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("malformed presence payload"))
 		return
 	}
+	if req.Event == "track" || req.Event == "untrack" {
+		if !c.admitPresence(mem) {
+			c.shutdownChannel(mem, "Client presence rate limit exceeded")
+			return
+		}
+	}
 	reply := func() { c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply) }
 	switch req.Event {
 	case "track":
@@ -267,4 +273,19 @@ func (c *conn) presence(mem *member, m *wire.Message) {
 		c.malformed(fmt.Errorf("unknown presence event %q", req.Event))
 		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("unknown presence event"))
 	}
+}
+
+// admitPresence counts a track or untrack against the channel's presence window.
+func (c *conn) admitPresence(mem *member) bool {
+	limit := c.s.cfg.PresenceMaxCalls
+	if limit < 0 {
+		return true
+	}
+	now := c.s.cfg.Now()
+	if d := now.Sub(mem.presenceWindowStart); d >= c.s.cfg.PresenceWindow || d < 0 {
+		mem.presenceWindowStart = now
+		mem.presenceCalls = 0
+	}
+	mem.presenceCalls++
+	return mem.presenceCalls <= limit
 }

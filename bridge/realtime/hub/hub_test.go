@@ -250,6 +250,37 @@ func TestRateLimitShutsChannelsDown(t *testing.T) {
 	}
 }
 
+func TestPresenceRateLimit(t *testing.T) {
+	clock := newFakeClock()
+	h := startHub(t, Config{PresenceMaxCalls: 2, PresenceWindow: 30 * time.Second, Now: clock.Now})
+	c := dial(t, h, dialOpts{})
+	other := dial(t, h, dialOpts{})
+	cj := c.join(topic, cfgJSON(false, false, "c"))
+	other.join(topic, cfgJSON(false, false, "o"))
+	track := func(name string) {
+		c.sendMsg(cj, c.ref(), topic, "presence", `{"type":"presence","event":"track","payload":{"name":"`+name+`"}}`)
+	}
+	track("one")
+	c.nextMsg() // reply
+	c.nextMsg() // diff
+	clock.Advance(29 * time.Second)
+	track("two")
+	c.nextMsg()
+	c.nextMsg()
+	track("three") // third call in the window
+	c.expectText(`["` + cj + `",null,"realtime:ABC123","system",{"extension":"system","status":"error","message":"Client presence rate limit exceeded","channel":"ABC123"}]`)
+	c.expectText(`["` + cj + `","` + cj + `","realtime:ABC123","phx_close",{}]`)
+	other.nextMsg() // join one
+	other.nextMsg() // update to two
+	other.expectText(`[null,null,"realtime:ABC123","presence_diff",{"joins":{},"leaves":{"c":{"metas":[{"name":"two","phx_ref":"REF","phx_ref_prev":"REF"}]}}}]`)
+	// A new window on a new join: tracking works again.
+	clock.Advance(30 * time.Second)
+	cj = c.join(topic, cfgJSON(false, false, "c"))
+	track("four")
+	c.nextMsg()
+	c.expectText(`[null,null,"realtime:ABC123","presence_diff",{"joins":{"c":{"metas":[{"name":"four","phx_ref":"REF"}]}},"leaves":{}}]`)
+}
+
 func TestRateLimitClosesFloodingSocket(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxMessagesPerSecond: 2, Now: clock.Now})
