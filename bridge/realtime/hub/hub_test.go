@@ -340,6 +340,7 @@ func TestFrameSizeLimit(t *testing.T) {
 }
 
 func TestSecret(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	h := startHub(t, Config{Secret: "s3cret"})
 	for _, key := range []string{"wrong", "s3cre"} {
 		if _, err := tryDial(t, h, dialOpts{apikey: key}); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
@@ -356,6 +357,45 @@ func TestSecret(t *testing.T) {
 	}
 	c := dial(t, h, dialOpts{apikey: "s3cret"})
 	c.join(topic, `{}`)
+}
+
+func TestMaxConnections(t *testing.T) {
+	h := startHub(t, Config{MaxConnections: 2})
+	a := dial(t, h, dialOpts{})
+	dial(t, h, dialOpts{})
+	if _, err := tryDial(t, h, dialOpts{}); err == nil || !strings.Contains(err.Error(), "HTTP 429") {
+		t.Fatalf("third socket: err %v, want HTTP 429", err)
+	}
+	a.ws.CloseNow()
+	waitFor(t, "a's socket to be released", func() bool { return h.Stats().Connections == 1 })
+	dial(t, h, dialOpts{}).barrier()
+}
+
+func TestRESTBroadcastNeedsSecret(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	h := startHub(t, Config{Secret: "s3cret"})
+	c := dial(t, h, dialOpts{apikey: "s3cret"})
+	c.join(topic, `{}`)
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{"", http.StatusUnauthorized}, {"nope", http.StatusUnauthorized}, {"s3cret", http.StatusAccepted}} {
+		req, _ := http.NewRequest(http.MethodPost, h.httpURL()+BroadcastAPIPath, strings.NewReader(`{"messages":[{"topic":"ABC123","event":"e","payload":{}}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		if tc.key != "" {
+			req.Header.Set("apikey", tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("key %q: HTTP %d, want %d", tc.key, resp.StatusCode, tc.want)
+		}
+	}
+	c.expectText(`[null,null,"realtime:ABC123","broadcast",{"type":"broadcast","event":"e","payload":{}}]`)
+	c.barrier() // and only the authorised one
 }
 
 func TestOrigins(t *testing.T) {
@@ -574,6 +614,7 @@ func TestReplayRecordedSession(t *testing.T) {
 }
 
 func TestRESTBroadcast(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	h := startHub(t, Config{})
 	v2 := dial(t, h, dialOpts{})
 	v1 := dial(t, h, dialOpts{vsn: "1.0.0"})
