@@ -305,6 +305,22 @@ func (l *lab) addDevice(name string, host int, mac string, leds int) *device {
 func (l *lab) addDeviceAPI(name string, host int, mac string, leds int, withAPI bool) *device {
 	l.t.Helper()
 	d := &device{lab: l, ns: l.addHost(name, host), name: name, mac: mac, leds: leds}
+	env := l.startAvahi(d.ns, name)
+	if withAPI {
+		fake := l.start(name+" fake WLED", []string{helperEnv + "=fakewled", "LB_MAC=" + mac, "LB_NAME=" + name, "LB_LEDS=" + strconv.Itoa(leds)},
+			"ip", "netns", "exec", d.ns, testBinary(l.t), "-test.run=^$")
+		fake.mustWait(l.t, startupTimeout, "ready")
+	}
+
+	pub := l.start(name+" avahi-publish", env, "ip", "netns", "exec", d.ns, "avahi-publish", "-s", "wled-"+name, "_wled._tcp", "80", "mac="+mac)
+	pub.mustWait(l.t, startupTimeout, "Established under name")
+	return d
+}
+
+// startAvahi runs a private dbus-daemon and an avahi-daemon (host name wled-<name>) in ns and
+// returns the environment that points avahi clients at that bus.
+func (l *lab) startAvahi(ns, name string) []string {
+	l.t.Helper()
 	dir := filepath.Join(l.dir, name)
 	runDir := filepath.Join(dir, "run")
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
@@ -317,23 +333,16 @@ func (l *lab) addDeviceAPI(name string, host int, mac string, leds int, withAPI 
 	writeFile(l.t, avahiConf, fmt.Sprintf(avahiConfig, "wled-"+name))
 	env := []string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + bus}
 
-	dbus := l.start(name+" dbus-daemon", nil, "ip", "netns", "exec", d.ns, "dbus-daemon", "--nofork", "--nopidfile", "--config-file="+dbusConf, "--print-address")
+	dbus := l.start(name+" dbus-daemon", nil, "ip", "netns", "exec", ns, "dbus-daemon", "--nofork", "--nopidfile", "--config-file="+dbusConf, "--print-address")
 	dbus.mustWait(l.t, startupTimeout, "unix:path=")
 
-	avahi := l.start(name+" avahi-daemon", env, "ip", "netns", "exec", d.ns,
+	// ip netns exec already gives each command its own mount namespace; unshare makes sure the
+	// bind mount of a private /run (avahi's pid file and socket paths are fixed) stays private.
+	avahi := l.start(name+" avahi-daemon", env, "ip", "netns", "exec", ns,
 		"unshare", "--mount", "--propagation", "private",
 		"sh", "-c", `mount --bind "$0" /run && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$1"`, runDir, avahiConf)
 	avahi.mustWait(l.t, startupTimeout, "Server startup complete")
-
-	if withAPI {
-		fake := l.start(name+" fake WLED", []string{helperEnv + "=fakewled", "LB_MAC=" + mac, "LB_NAME=" + name, "LB_LEDS=" + strconv.Itoa(leds)},
-			"ip", "netns", "exec", d.ns, testBinary(l.t), "-test.run=^$")
-		fake.mustWait(l.t, startupTimeout, "ready")
-	}
-
-	pub := l.start(name+" avahi-publish", env, "ip", "netns", "exec", d.ns, "avahi-publish", "-s", "wled-"+name, "_wled._tcp", "80", "mac="+mac)
-	pub.mustWait(l.t, startupTimeout, "Established under name")
-	return d
+	return env
 }
 
 // dbusConfig is a private system bus: avahi-daemon owns org.freedesktop.Avahi on it (as root)
@@ -514,6 +523,8 @@ func TestNetnsAvahiDefaultRoute(t *testing.T) {
 func TestNetnsAvahiNoDefaultRoute(t *testing.T) {
 	l := newLab(t)
 	br := l.addBrowser(false)
+	// The browsing host runs its own avahi-daemon, as Raspberry Pi OS does: both bind UDP 5353.
+	l.startAvahi(br, "browser")
 	d := l.addDevice("d1", 11, "02fc0a000011", 60)
 	checkDevice(t, l.browseOnce(br, 3*time.Second), d, 11)
 }

@@ -26,6 +26,7 @@ const (
 	DefaultRetryInterval = 5 * time.Second
 	DefaultBrowseWindow  = 2 * time.Second
 	DefaultProbeTimeout  = 2 * time.Second
+	DefaultOfflineAfter  = 2
 
 	// maxParallelProbes bounds the /json/info requests one round runs at once.
 	maxParallelProbes = 16
@@ -79,6 +80,10 @@ type Config struct {
 	BrowseWindow time.Duration
 	// ProbeTimeout bounds one GET /json/info; default 2 s.
 	ProbeTimeout time.Duration
+	// OfflineAfter is how many probes in a row must fail before an online device is marked
+	// offline; default 2, so one lost request on venue Wi-Fi does not drop a strip. After a
+	// failure the next round comes after RetryInterval.
+	OfflineAfter int
 	// Interfaces names the network interfaces to browse on; empty means every multicast interface.
 	Interfaces []string
 	// DisableMDNS turns browsing off; only Static devices are then listed.
@@ -131,6 +136,7 @@ type entry struct {
 	instance  string        // mDNS instance name, "" if never seen on mDNS
 	mdnsAddr  netip.Addr    // last address mDNS gave
 	mdnsPort  int
+	failures  int  // probes failed in a row
 	announced bool // EventAdded was sent
 }
 
@@ -152,6 +158,12 @@ func New(cfg Config) (*Registry, error) {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if cfg.OfflineAfter < 0 {
+		return nil, fmt.Errorf("discovery: OfflineAfter %d is negative", cfg.OfflineAfter)
+	}
+	if cfg.OfflineAfter == 0 {
+		cfg.OfflineAfter = DefaultOfflineAfter
 	}
 	r := &Registry{
 		cfg:      cfg,
@@ -259,7 +271,8 @@ func (directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// connBody closes the connection with the response body.
+// connBody closes the connection with the response body. The connection goes first: the
+// body's own Close would otherwise read to the end of an endless body.
 type connBody struct {
 	io.ReadCloser
 	conn net.Conn
@@ -268,15 +281,15 @@ type connBody struct {
 
 func (b *connBody) Close() error {
 	b.stop()
-	err := b.ReadCloser.Close()
-	if cerr := b.conn.Close(); err == nil {
-		err = cerr
-	}
+	err := b.conn.Close()
+	_ = b.ReadCloser.Close()
 	return err
 }
 
-// Run browses now and then every Interval (RetryInterval while a device is offline), probes
-// every known device with /json/info, and reports changes to OnChange. It returns nil when ctx
+// Run browses now and then every Interval (RetryInterval while a device is offline or its last
+// probe failed), probes every known device with /json/info, marks a device offline after
+// OfflineAfter failed probes in a row and online again at its next answer, and reports changes
+// to OnChange. It returns nil when ctx
 // is cancelled, after every goroutine it started has exited.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
@@ -295,7 +308,7 @@ func (r *Registry) Run(ctx context.Context) error {
 			}
 		}
 		wait := r.cfg.Interval
-		if r.anyOffline() {
+		if r.anyUnhealthy() {
 			wait = min(wait, r.cfg.RetryInterval)
 		}
 		select {
@@ -342,11 +355,12 @@ func sortDevices(ds []Device) {
 	})
 }
 
-func (r *Registry) anyOffline() bool {
+// anyUnhealthy reports a device that is offline or whose last probe failed.
+func (r *Registry) anyUnhealthy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, e := range r.entries {
-		if !e.dev.Online {
+		if !e.dev.Online || e.failures > 0 {
 			return true
 		}
 	}
@@ -591,9 +605,13 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 	}
 	old, announced := e.dev, e.announced
 	if j.err != nil {
-		e.dev.Online = false
+		e.failures++
 		e.dev.LastError = j.err.Error()
+		if e.failures >= r.cfg.OfflineAfter {
+			e.dev.Online = false
+		}
 	} else {
+		e.failures = 0
 		r.fillLocked(e, j, now)
 	}
 	if e.dev.MAC == "" {

@@ -249,9 +249,20 @@ func TestRegistryOfflineRetriedAndBack(t *testing.T) {
 	h.waitRound()
 	h.drain()
 
-	// The device goes dark: no HTTP, and it no longer answers mDNS either.
+	// The device goes dark: no HTTP, and it no longer answers mDNS either. One failed probe
+	// is not enough (a lost request on Wi-Fi); it is retried sooner, and the second failure
+	// marks it offline.
 	_ = f.Close()
 	h.browser.set(nil)
+	if d := h.nextRound(); d != DefaultRetryInterval {
+		t.Errorf("wait after a failed probe = %v, want RetryInterval %v", d, DefaultRetryInterval)
+	}
+	if evs := h.drain(); len(evs) != 0 {
+		t.Errorf("one failed probe produced %s", kinds(evs))
+	}
+	if ds := h.reg.Devices(); len(ds) != 1 || !ds[0].Online || ds[0].LastError == "" {
+		t.Errorf("after one failed probe: %+v, want still online with the error noted", ds)
+	}
 	if d := h.nextRound(); d != DefaultRetryInterval {
 		t.Errorf("wait while a device is offline = %v, want RetryInterval %v", d, DefaultRetryInterval)
 	}
@@ -434,6 +445,7 @@ func TestBrowseOneShot(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	for _, cfg := range []Config{
 		{Interval: -time.Second},
+		{OfflineAfter: -1},
 		{Static: []string{"ftp://x"}},
 		{Static: []string{"ddp://host:99999"}},
 		{Static: []string{"wled://host?rgbw=1"}},
