@@ -18,13 +18,17 @@ import (
 
 var defaultSchedule = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 10 * time.Second}
 
-// fast returns a config whose default schedules run 100× faster (25 s heartbeat → 250 ms), with
-// push timeouts long enough for a loaded machine, and no jitter.
+// fast returns a config whose default schedules run 100× faster (1 s backoff → 10 ms), with no
+// jitter. Heartbeats and push timeouts default to 10 and 5 min (6 and 3 s scaled) so that a loaded
+// machine cannot time them out by accident; tests of those timeouts set them.
 func fast(cfg realtime.Config) realtime.Config {
 	cfg.Clock = newScaledClock(100)
 	cfg.Rand = noJitter
 	if cfg.PushTimeout == 0 {
-		cfg.PushTimeout = 5 * time.Minute // 3 s scaled
+		cfg.PushTimeout = 5 * time.Minute
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = 10 * time.Minute
 	}
 	return cfg
 }
@@ -117,7 +121,7 @@ func TestReconnectJitter(t *testing.T) {
 func TestHeartbeatTimeout(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.ignoreHeartbeats = true
-	h := startClient(t, srv, fast(realtime.Config{}))
+	h := startClient(t, srv, fast(realtime.Config{HeartbeatInterval: realtime.DefaultHeartbeatInterval})) // 250 ms scaled
 	srv.waitFor("a second socket with a join", 10*time.Second, func() bool {
 		return len(srv.conns) >= 2 && len(framesOnConn(srv, 1, "phx_join")) == 1 && srv.conns[0].closed
 	})
@@ -239,7 +243,7 @@ func TestMalformedInput(t *testing.T) {
 	for _, vsn := range []string{"2.0.0", "1.0.0"} {
 		t.Run(vsn, func(t *testing.T) {
 			srv := newFakeServer(t)
-			h := startClient(t, srv, fast(realtime.Config{Vsn: vsn}))
+			h := startClient(t, srv, realtime.Config{Vsn: vsn})
 			h.waitState(realtime.StateJoined, 10*time.Second)
 			c := srv.lastConn()
 			text := func(s string) { srv.sendRaw(c, websocket.MessageText, []byte(s)) }
@@ -354,7 +358,7 @@ func TestJoinTimeout(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.ignoreJoins = 2
 	cfg := fast(realtime.Config{})
-	cfg.PushTimeout = 50 * time.Second // 500 ms scaled
+	cfg.PushTimeout = 100 * time.Second // 1 s scaled
 	h := startClient(t, srv, cfg)
 	h.waitState(realtime.StateJoined, 10*time.Second)
 	srv.mu.Lock()
@@ -379,7 +383,15 @@ func TestTrackRefused(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.trackErrors = 1
 	h := startClient(t, srv, realtime.Config{})
-	h.waitState(realtime.StateJoined, 5*time.Second)
+	// The presence_state sync comes after the join is fully handled (nothing tracked yet).
+	h.waitFor("presence sync", 5*time.Second, func() bool {
+		for _, e := range h.events {
+			if e.Kind == realtime.EventPresenceSync {
+				return true
+			}
+		}
+		return false
+	})
 	err := h.c.Track(context.Background(), map[string]string{"name": "x"})
 	var rerr *realtime.ReplyError
 	if !errors.As(err, &rerr) || rerr.Op != "track" || !strings.HasPrefix(rerr.Reason, "Unauthorized") {
@@ -404,7 +416,7 @@ func TestTrackRefused(t *testing.T) {
 func TestAckTimeout(t *testing.T) {
 	srv := newFakeServer(t)
 	cfg := fast(realtime.Config{BroadcastAck: true})
-	cfg.PushTimeout = 50 * time.Second // 500 ms scaled
+	cfg.PushTimeout = 100 * time.Second // 1 s scaled
 	h := startClient(t, srv, cfg)
 	h.waitState(realtime.StateJoined, 10*time.Second)
 	srv.mu.Lock()

@@ -90,7 +90,7 @@ func TestGoldenFrames(t *testing.T) {
 			version, _ := wire.ParseVersion(tc.vsn)
 			srv := newFakeServer(t)
 			h := newHarness(t, srv, realtime.Config{Vsn: tc.vsn, BroadcastSelf: true, BroadcastAck: true,
-				HeartbeatInterval: 100 * time.Millisecond})
+				HeartbeatInterval: 500 * time.Millisecond})
 			ctx := context.Background()
 			meta := json.RawMessage(`{"name":"LED Bridge","isHost":false,"joinedAt":"2026-01-01T00:00:00.000Z"}`)
 			if err := h.c.Track(ctx, meta); err != nil { // before Run: tracked on join

@@ -59,11 +59,24 @@ func (r *request) answer(err error) {
 	}
 }
 
-// pendingPush is a push waiting for its phx_reply.
+// pendingPush is a push waiting for its phx_reply, and the API calls waiting for that reply.
 type pendingPush struct {
-	op   string // "track", "untrack", "broadcast", "leave"
-	req  *request
-	sent time.Time
+	op      string // "track", "untrack", "broadcast"
+	waiters []*request
+	sent    time.Time
+}
+
+func (p pendingPush) answer(err error) {
+	for _, r := range p.waiters {
+		r.answer(err)
+	}
+}
+
+func waiting(r *request) []*request {
+	if r == nil {
+		return nil
+	}
+	return []*request{r}
 }
 
 // inbound is one decoded frame from the reader goroutine. Its byte fields alias a frame buffer that
@@ -96,6 +109,7 @@ type session struct {
 	tracked     bool            // the server holds our meta for this join
 	sentMeta    json.RawMessage // the meta last pushed on this join
 	sentToken   string
+	presenceRef string // ref of the latest track/untrack push (its reply may be pending)
 	lastSystem  error
 	joinTimer   Timer
 	rejoinTimer Timer
@@ -415,7 +429,7 @@ func (s *session) sendJoin() error {
 	s.joinRef = c.nextRef()
 	s.joinPending, s.joined = true, false
 	s.sentToken = p.AccessToken
-	s.tracked, s.sentMeta = false, nil
+	s.tracked, s.sentMeta, s.presenceRef = false, nil, ""
 	s.lastSystem = nil
 	// Hold presence_diffs until this join's presence_state (which may even precede the reply).
 	c.mu.Lock()
@@ -475,10 +489,15 @@ func (s *session) leave() {
 	}
 }
 
-// failPending answers every waiting push with err.
+// failPending answers every waiting push with err. Presence pushes lost with the join answer nil
+// when err is ErrNotJoined: the meta is tracked again on the next join.
 func (s *session) failPending(err error) {
 	for ref, p := range s.pending {
-		p.req.answer(err)
+		if p.op != "broadcast" && errors.Is(err, ErrNotJoined) {
+			p.answer(nil)
+		} else {
+			p.answer(err)
+		}
 		delete(s.pending, ref)
 	}
 }
@@ -489,7 +508,7 @@ func (s *session) expirePending() {
 	now := s.c.cfg.Clock.Now()
 	for ref, p := range s.pending {
 		if now.Sub(p.sent) > s.c.cfg.PushTimeout {
-			p.req.answer(ErrTimeout)
+			p.answer(ErrTimeout)
 			delete(s.pending, ref)
 		}
 	}
@@ -520,6 +539,12 @@ func (s *session) syncPresence(r *request) error {
 	want := c.meta
 	c.mu.Unlock()
 	if (want == nil && !s.tracked) || (want != nil && s.tracked && bytes.Equal(want, s.sentMeta)) {
+		// Already what the server has, or on its way there: wait for that push's reply, if any.
+		if p, ok := s.pending[s.presenceRef]; ok && r != nil {
+			p.waiters = append(p.waiters, r)
+			s.pending[s.presenceRef] = p
+			return nil
+		}
 		r.answer(nil)
 		return nil
 	}
@@ -547,7 +572,8 @@ func (s *session) syncPresence(r *request) error {
 		return err
 	}
 	s.tracked, s.sentMeta = want != nil, want
-	s.pending[ref] = pendingPush{op: op, req: r, sent: now}
+	s.pending[ref] = pendingPush{op: op, waiters: waiting(r), sent: now}
+	s.presenceRef = ref
 	return nil
 }
 
@@ -585,7 +611,7 @@ func (s *session) sendBroadcast(r *request) error {
 		return err
 	}
 	if c.cfg.BroadcastAck {
-		s.pending[ref] = pendingPush{op: "broadcast", req: r, sent: c.cfg.Clock.Now()}
+		s.pending[ref] = pendingPush{op: "broadcast", waiters: waiting(r), sent: c.cfg.Clock.Now()}
 	} else {
 		r.answer(nil)
 	}
@@ -757,16 +783,16 @@ func (s *session) handleReply(m *wire.Message) error {
 	}
 	delete(s.pending, m.Ref.Value)
 	if p.Status == "ok" {
-		pp.req.answer(nil)
+		pp.answer(nil)
 		return nil
 	}
 	err := &ReplyError{Op: pp.op, Reason: p.reason()}
-	if pp.op == "track" {
-		s.tracked, s.sentMeta = false, nil
+	if pp.op == "track" && m.Ref.Value == s.presenceRef {
+		s.tracked, s.sentMeta = false, nil // not tracked: a later Track pushes again
 	}
 	c.noteError(err)
 	c.log.Warn("realtime: push refused", "op", pp.op, "reason", err.Reason)
-	pp.req.answer(err)
+	pp.answer(err)
 	return nil
 }
 
