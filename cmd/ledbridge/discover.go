@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +34,10 @@ but not /json/info is listed offline with the error. Exit status 1 when mDNS bro
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			log := newLogger(cmd.ErrOrStderr(), loaded.Log)
+			for _, w := range loaded.Warnings {
+				log.Warn(w)
+			}
 			cfg := discovery.Config{
 				Interfaces:  loaded.Discovery.Interfaces,
 				DisableMDNS: !loaded.Discovery.Enabled,
