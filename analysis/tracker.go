@@ -38,7 +38,7 @@ const (
 	quietBirthFrames = 3
 	// lonePartialBirthFrames: a note seen as a single partial is born only
 	// after this many frames in a row.
-	lonePartialBirthFrames = 8
+	lonePartialBirthFrames = 3
 )
 
 func newTracker(cfg Config) tracker {

@@ -26,6 +26,7 @@ type resampler struct {
 	buf     []float32 // input history; buf[0] is input sample base
 	base    int64
 	pos     float64 // position of the next output, in input samples
+	nOut    int64   // outputs produced
 	readBuf []float32
 	eof     bool
 	inLen   int64 // input samples read so far
@@ -119,7 +120,8 @@ func (r *resampler) Read(dst []float32) (int, error) {
 			sum += float64(r.buf[k-r.base]) * r.kernel(r.pos-float64(k))
 		}
 		dst[i] = float32(sum * r.cutoff)
-		r.pos += r.step
+		r.nOut++
+		r.pos = float64(r.nOut) * r.step // no drift from summing steps
 	}
 	return len(dst), nil
 }

@@ -247,3 +247,6 @@ func appendText(b []byte, f *analysis.Features) []byte {
 	}
 	return append(b, '\n')
 }
+
+// analysisConfigZero is the zero (all defaults) analysis configuration.
+func analysisConfigZero() analysis.Config { return analysis.Config{} }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeSineWAV writes a 16-bit stereo 44.1 kHz WAV: silence, then a sine.
+func writeSineWAV(t *testing.T, hz, silence, tone float64) string {
+	t.Helper()
+	const rate = 44100
+	var data bytes.Buffer
+	n0, n1 := int(silence*rate), int((silence+tone)*rate)
+	for i := 0; i < n1; i++ {
+		v := 0.0
+		if i >= n0 {
+			v = 0.5 * math.Sin(2*math.Pi*hz*float64(i-n0)/rate)
+		}
+		s := int16(v * 32767)
+		binary.Write(&data, binary.LittleEndian, [2]int16{s, s})
+	}
+	var f bytes.Buffer
+	f.WriteString("RIFF")
+	binary.Write(&f, binary.LittleEndian, uint32(36+data.Len()))
+	f.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(2), uint32(rate), uint32(rate * 4), uint16(4), uint16(16)} {
+		binary.Write(&f, binary.LittleEndian, v)
+	}
+	f.WriteString("data")
+	binary.Write(&f, binary.LittleEndian, uint32(data.Len()))
+	f.Write(data.Bytes())
+	path := filepath.Join(t.TempDir(), "a4.wav")
+	if err := os.WriteFile(path, f.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type frameLine struct {
+	T     float64 `json:"t"`
+	Notes []struct {
+		MIDI     int     `json:"midi"`
+		Name     string  `json:"name"`
+		Hz       float64 `json:"hz"`
+		Velocity float64 `json:"velocity"`
+		Onset    bool    `json:"onset"`
+	} `json:"notes"`
+}
+
+func TestAnalyzeWAVWritesOneJSONLinePerFrame(t *testing.T) {
+	path := writeSineWAV(t, 440, 0.5, 1.0)
+	var out bytes.Buffer
+	if err := runAnalyze(&out, path, analysisConfigZero(), false); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 90 { // 1.5 s at 60 fps
+		t.Fatalf("%d lines for 1.5 s, want 90", len(lines))
+	}
+	onsets, a4 := 0, 0
+	for k, line := range lines {
+		var f frameLine
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("line %d %q: %v", k, line, err)
+		}
+		if want := float64(k+1) / 60; math.Abs(f.T-want) > 1e-6 {
+			t.Fatalf("line %d: t=%v, want %v (time of the newest sample)", k, f.T, want)
+		}
+		for _, n := range f.Notes {
+			if n.MIDI != 69 || n.Name != "A4" || math.Abs(n.Hz-440) > 2 || n.Velocity <= 0 || n.Velocity > 1 {
+				t.Fatalf("t=%.3f: note %+v, want A4 at 440 Hz", f.T, n)
+			}
+			a4++
+			if n.Onset {
+				onsets++
+				if f.T < 0.5 || f.T > 0.6 {
+					t.Errorf("onset at t=%.3f, the tone starts at 0.5 s", f.T)
+				}
+			}
+		}
+	}
+	if onsets != 1 || a4 < 50 {
+		t.Fatalf("A4 in %d frames with %d onsets; want ~60 frames and one onset", a4, onsets)
+	}
+}
+
+func TestAnalyzeOggOpus(t *testing.T) {
+	const fixture = "../../testdata/opus/a3_220hz.opus"
+	if _, err := os.Stat(fixture); err != nil {
+		t.Skipf("fixture %s not present: %v", fixture, err)
+	}
+	var out bytes.Buffer
+	if err := runAnalyze(&out, fixture, analysisConfigZero(), true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), " A3(") {
+		t.Fatalf("no A3 in the text log of a 220 Hz Opus file:\n%.600s", out.String())
+	}
+}
+
+func TestAnalyzeBadFileExitsOneWithOneLine(t *testing.T) {
+	bin := buildBinary(t)
+	junk := filepath.Join(t.TempDir(), "junk.wav")
+	if err := os.WriteFile(junk, []byte("RIFF\x10\x00\x00\x00WAVEjunkjunk"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{junk, filepath.Join(t.TempDir(), "missing.wav"), "../../go.mod"} {
+		cmd := exec.Command(bin, "analyze", file)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		if code := cmd.ProcessState.ExitCode(); code != 1 {
+			t.Errorf("%s: exit status %d, want 1", file, code)
+		}
+		if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 || stdout.Len() != 0 {
+			t.Errorf("%s: want one line on stderr and nothing on stdout, got %q / %q", file, stderr.String(), stdout.String())
+		}
+	}
+}
+
+func TestAnalyzeSetOverridesConfig(t *testing.T) {
+	cfg := analysisConfigZero()
+	if err := setConfigField(&cfg, "HoldFrames=7"); err != nil || cfg.HoldFrames != 7 {
+		t.Fatalf("HoldFrames: %v %d", err, cfg.HoldFrames)
+	}
+	if err := setConfigField(&cfg, "TuningHz=432.5"); err != nil || cfg.TuningHz != 432.5 {
+		t.Fatalf("TuningHz: %v %v", err, cfg.TuningHz)
+	}
+	for _, bad := range []string{"NoSuchField=1", "HoldFrames", "HoldFrames=x", "TuningHz=abc"} {
+		if err := setConfigField(&cfg, bad); err == nil {
+			t.Errorf("--set %s accepted", bad)
+		}
+	}
+}
