@@ -196,10 +196,20 @@ func (s *Sender) fill(frame []byte) error {
 	return nil
 }
 
+// sendWriteTimeout bounds one frame's writes. UDP writes only block when the socket's send
+// buffer is full (a wedged Wi-Fi queue); then the frame is abandoned and counted as a send error
+// rather than holding the device's output loop, and its shutdown, indefinitely. It is long
+// because on a loaded machine the goroutine itself can stall for 100 ms or more between setting
+// the deadline and writing, which would otherwise show up as spurious timeouts.
+const sendWriteTimeout = time.Second
+
 // Send writes one frame (LEDs × 3 or 4 bytes, LED 0 first) as PacketsPerFrame datagrams. It
 // returns how many were written; on a socket error it stops at the failed packet.
 func (s *Sender) Send(frame []byte) (packets int, err error) {
 	if err := s.fill(frame); err != nil {
+		return 0, err
+	}
+	if err := s.conn.SetWriteDeadline(time.Now().Add(sendWriteTimeout)); err != nil {
 		return 0, err
 	}
 	for i, pkt := range s.packets {
