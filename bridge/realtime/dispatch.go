@@ -1,0 +1,198 @@
+package realtime
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// handle dispatches one inbound frame. It returns an error only when the connection must end.
+func (s *session) handle(in *inbound) error {
+	c := s.c
+	if in.binary {
+		if in.bin.Topic != c.topic {
+			return nil
+		}
+		ev := Event{Kind: EventBroadcast, Event: in.bin.Event, Payload: json.RawMessage(in.bin.Payload),
+			Binary: in.bin.Encoding == wire.EncodingBinary}
+		s.deliver(ev)
+		return nil
+	}
+	m := &in.msg
+	if m.Topic == topicPhoenix {
+		if m.Event == evReply && m.Ref.Valid && m.Ref.Value == s.hbRef {
+			s.hbRef = ""
+		}
+		return nil
+	}
+	if m.Topic != c.topic {
+		return nil
+	}
+	// Drop messages addressed to an earlier join of this channel (phoenix.js isMember). phx_close
+	// and phx_error carry the join_ref as ref too, which also covers vsn 1.0.0 (no join_ref there).
+	if m.JoinRef.Valid && m.JoinRef.Value != s.joinRef {
+		return nil
+	}
+	if (m.Event == evClose || m.Event == evError) && m.Ref.Valid && m.Ref.Value != s.joinRef {
+		return nil
+	}
+	switch m.Event {
+	case evReply:
+		return s.handleReply(m)
+	case evPresenceState, evPresenceDiff:
+		s.handlePresence(m)
+	case evBroadcast:
+		var p struct {
+			Event   string          `json:"event"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil || p.Event == "" {
+			c.malformed("broadcast", fmt.Errorf("broadcast payload without event: %v", err))
+			return nil
+		}
+		if len(p.Payload) == 0 {
+			p.Payload = json.RawMessage("null")
+		}
+		s.deliver(Event{Kind: EventBroadcast, Event: p.Event, Payload: p.Payload})
+	case evSystem:
+		var p struct {
+			Extension string `json:"extension"`
+			Status    string `json:"status"`
+			Message   string `json:"message"`
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			c.malformed("system", err)
+			return nil
+		}
+		if p.Status == "error" {
+			// The server shuts the channel down after a system error and says so with phx_close;
+			// rejoin on the error itself, so a lost or late phx_close cannot leave us stuck (the
+			// phx_close then finds the rejoin already scheduled).
+			s.lastSystem = &SystemError{Extension: p.Extension, Message: p.Message}
+			c.log.Warn("realtime: server system error", "extension", p.Extension, "message", p.Message)
+			if s.joined || s.joinPending {
+				s.scheduleRejoin(s.lastSystem)
+			} else {
+				c.noteError(s.lastSystem)
+			}
+		} else {
+			c.log.Debug("realtime: server system message", "extension", p.Extension, "message", p.Message)
+		}
+	case evError:
+		if s.joined || s.joinPending {
+			s.scheduleRejoin(ErrChannelError)
+		}
+	case evClose:
+		if s.joined || s.joinPending {
+			cause := ErrChannelClosed
+			if s.lastSystem != nil {
+				cause = fmt.Errorf("%w: %w", ErrChannelClosed, s.lastSystem)
+			}
+			s.scheduleRejoin(cause)
+		}
+	}
+	return nil
+}
+
+// replyPayload is phx_reply's payload.
+type replyPayload struct {
+	Status   string          `json:"status"`
+	Response json.RawMessage `json:"response"`
+}
+
+// reason extracts response.reason, or the raw response, bounded for logs.
+func (p *replyPayload) reason() string {
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	out := string(p.Response)
+	if json.Unmarshal(p.Response, &r) == nil && r.Reason != "" {
+		out = r.Reason
+	}
+	if len(out) > 200 {
+		out = out[:200] + "…"
+	}
+	return out
+}
+
+func (s *session) handleReply(m *wire.Message) error {
+	c := s.c
+	var p replyPayload
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Status == "" {
+		c.malformed("reply", fmt.Errorf("phx_reply without status: %v", err))
+		return nil
+	}
+	if !m.Ref.Valid {
+		return nil
+	}
+	if s.joinPending && m.Ref.Value == s.joinRef {
+		s.joinPending = false
+		stopTimer(&s.joinTimer)
+		if p.Status != "ok" {
+			err := &ReplyError{Op: "join", Reason: p.reason()}
+			s.scheduleRejoin(err)
+			return nil
+		}
+		s.joined, s.everJoined = true, true
+		c.rejoinAttempt = 0
+		c.setStatus(StateJoined, nil, 0)
+		c.log.Info("realtime: joined", "join_ref", s.joinRef)
+		if err := s.syncPresence(nil); err != nil {
+			return err
+		}
+		return s.sendToken()
+	}
+	pp, ok := s.pending[m.Ref.Value]
+	if !ok {
+		return nil
+	}
+	delete(s.pending, m.Ref.Value)
+	if p.Status == "ok" {
+		pp.answer(nil)
+		return nil
+	}
+	err := &ReplyError{Op: pp.op, Reason: p.reason()}
+	if pp.op == "track" && m.Ref.Value == s.presenceRef {
+		s.tracked, s.sentMeta = false, nil // not tracked: a later Track pushes again
+	}
+	c.noteError(err)
+	c.log.Warn("realtime: push refused", "op", pp.op, "reason", err.Reason)
+	pp.answer(err)
+	return nil
+}
+
+// handlePresence applies presence_state or presence_diff and delivers the joins, leaves and a sync.
+func (s *session) handlePresence(m *wire.Message) {
+	c := s.c
+	c.mu.Lock()
+	before := c.presence.overflow
+	var changes []presenceChange
+	var err error
+	if m.Event == evPresenceState {
+		changes, err = c.presence.applyState(m.Payload)
+	} else {
+		changes, err = c.presence.applyDiff(m.Payload)
+	}
+	overflow := c.presence.overflow - before
+	c.mu.Unlock()
+	if overflow > 0 {
+		c.stats.presenceOverflow.Add(overflow)
+		c.malformed("presence-overflow", fmt.Errorf("%d metas beyond the Presence table bounds", overflow))
+	}
+	if err != nil {
+		c.malformed("presence", err)
+	}
+	for _, ch := range changes {
+		s.deliver(Event{Kind: ch.kind, Key: ch.key, Metas: ch.metas})
+	}
+	if len(changes) > 0 || m.Event == evPresenceState {
+		s.deliver(Event{Kind: EventPresenceSync})
+	}
+}
+
+func (s *session) deliver(ev Event) {
+	if n := s.c.events.push(ev); n > 0 {
+		s.c.stats.eventsDropped.Add(n)
+	}
+}
