@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -58,9 +59,15 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte) {
 	}
 }
 
+// malformed counts a dropped frame and logs it at most once a second per server: a client
+// sending garbage must not flood the log.
 func (c *conn) malformed(err error) {
-	c.s.stats.malformed.Add(1)
-	c.s.log.Debug("hub: dropping malformed frame", "remote", c.remote, "err", err)
+	total := c.s.stats.malformed.Add(1)
+	now := c.s.cfg.Now().UnixNano()
+	last := c.s.lastMalformedLog.Load()
+	if now-last >= int64(time.Second) && c.s.lastMalformedLog.CompareAndSwap(last, now) {
+		c.s.log.Warn("hub: dropping malformed frame", "remote", c.remote, "err", err, "malformed_total", total)
+	}
 }
 
 // joinRequest is the phx_join payload. Booleans are "flexible", as on the Realtime server.

@@ -34,6 +34,8 @@ type Server struct {
 	refPrefix string
 	nextRef   atomic.Uint64
 	stats     counters
+	// lastMalformedLog (unix ns) rate-limits the malformed-frame log line to one a second.
+	lastMalformedLog atomic.Int64
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
