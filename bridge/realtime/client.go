@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -180,6 +181,7 @@ func (c *Client) Stats() Stats { return c.stats.snapshot() }
 
 func marshalPayload(v any) (json.RawMessage, error) {
 	if raw, ok := v.(json.RawMessage); ok {
+		raw = bytes.TrimSpace(raw)
 		if !json.Valid(raw) {
 			return nil, fmt.Errorf("%w: invalid JSON", ErrInvalidPayload)
 		}
