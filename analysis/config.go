@@ -53,7 +53,7 @@ type Config struct {
 	// before it is reported. Default 1 (report at once).
 	ConfirmFrames int
 	// HoldFrames is how many frames a note stays on after it was last
-	// detected, bridging short dropouts. Default 3.
+	// detected, bridging short dropouts. Default 4.
 	HoldFrames int
 	// OnsetSensitivity scales the adaptive threshold of the onset detector:
 	// larger values report fewer onsets. Default 2.
@@ -80,7 +80,7 @@ func DefaultConfig() Config {
 		MaxPolyphony:     6,
 		Harmonics:        10,
 		ConfirmFrames:    1,
-		HoldFrames:       3,
+		HoldFrames:       4,
 		OnsetSensitivity: 2,
 		ReattackRatio:    1.3,
 	}
