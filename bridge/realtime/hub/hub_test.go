@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -653,4 +655,69 @@ func TestConfigValidation(t *testing.T) {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
+}
+
+// TestAbuseDoesNotDisturbTheRoom runs flooding, garbage-sending and oversize-sending sockets next
+// to two well-behaved members of the same room: the members' broadcasts and presence keep
+// arriving complete and in order, and every abuser ends up rate-limited or disconnected.
+func TestAbuseDoesNotDisturbTheRoom(t *testing.T) {
+	h := startHub(t, Config{MaxFrameBytes: 64 << 10})
+	alice := dial(t, h, dialOpts{})
+	bob := dial(t, h, dialOpts{vsn: "1.0.0"})
+	aj := alice.join(topic, cfgJSON(false, true, "alice"))
+	bob.join(topic, cfgJSON(false, false, "bob"))
+
+	const abusers = 6
+	var wg sync.WaitGroup
+	for i := 0; i < abusers; i++ {
+		c := dial(t, h, dialOpts{})
+		cj := c.join(topic, cfgJSON(false, false, fmt.Sprintf("abuser-%d", i)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			for n := 0; n < 1500; n++ { // far past 100 per second
+				var err error
+				switch {
+				case i%3 == 0:
+					err = c.ws.Write(ctx, websocket.MessageText, []byte(`["`+cj+`",null,"`+topic+`","broadcast",{"type":"broadcast","event":"spam","payload":{}}]`))
+				case i%3 == 1:
+					err = c.ws.Write(ctx, websocket.MessageBinary, []byte{3, 200, 200, 200, 200, 200, 1})
+				default:
+					err = c.ws.Write(ctx, websocket.MessageText, bytes.Repeat([]byte("x"), 70<<10))
+				}
+				if err != nil {
+					return // the server closed us: that is the point
+				}
+			}
+		}()
+	}
+	// Meanwhile the members talk: 50 broadcasts each way, checked in order.
+	for n := 0; n < 50; n++ {
+		ref := alice.ref()
+		alice.sendMsg(aj, ref, topic, "broadcast", fmt.Sprintf(`{"type":"broadcast","event":"tempo-change","payload":{"tempo":%d}}`, 60+n))
+		for {
+			m := alice.nextMsg()
+			if m.Event == "phx_reply" && m.Ref.Value == ref {
+				break
+			}
+		}
+		for {
+			m := bob.nextMsg()
+			if m.Event != "broadcast" || strings.Contains(string(m.Payload), `"spam"`) {
+				continue // presence diffs and the flooders' own broadcasts
+			}
+			if want := fmt.Sprintf(`"tempo":%d`, 60+n); !strings.Contains(string(m.Payload), want) {
+				t.Fatalf("bob got %s, want %s", m.Payload, want)
+			}
+			break
+		}
+	}
+	wg.Wait()
+	st := h.Stats()
+	if st.RateLimited == 0 || st.Malformed == 0 {
+		t.Errorf("abuse not counted: %+v", st)
+	}
+	waitFor(t, "the oversize senders to be disconnected", func() bool { return h.Stats().Connections <= 2+abusers-abusers/3 })
 }
