@@ -426,16 +426,21 @@ func TestChromiumMusician(t *testing.T) {
 	page = browser.page
 	pageMu.Unlock()
 
-	for _, tc := range []struct {
-		id         MusicianID
-		offerFirst bool
-	}{{"chrome-offers", true}, {"chrome-waits", false}} {
-		if err := m.MusicianJoined(tc.id); err != nil {
-			t.Fatal(err)
-		}
-		if v, err := browser.page.eval(ctx, fmt.Sprintf("start(%q, %q, %v)", tc.id, bridgeID, tc.offerFirst), true); err != nil || v != "started" {
-			t.Fatalf("start %s: %v, %v", tc.id, v, err)
-		}
+	// chrome-offers: its offer overtakes its Presence (the bridge admits it
+	// provisionally), then Presence confirms it.
+	if v, err := browser.page.eval(ctx, fmt.Sprintf("start(%q, %q, true)", "chrome-offers", bridgeID), true); err != nil || v != "started" {
+		t.Fatalf("start chrome-offers: %v, %v", v, err)
+	}
+	waitFor(t, "chrome-offers' offer", func() bool { _, ok := musicianStats(m, "chrome-offers"); return ok })
+	if err := m.MusicianJoined("chrome-offers"); err != nil {
+		t.Fatal(err)
+	}
+	// chrome-waits: in Presence with its microphone open, it never offers.
+	if v, err := browser.page.eval(ctx, fmt.Sprintf("start(%q, %q, false)", "chrome-waits", bridgeID), true); err != nil || v != "started" {
+		t.Fatalf("start chrome-waits: %v, %v", v, err)
+	}
+	if err := m.MusicianJoined("chrome-waits"); err != nil {
+		t.Fatal(err)
 	}
 	for _, id := range []MusicianID{"chrome-offers", "chrome-waits"} {
 		waitFor(t, "bridge connected to "+string(id), bridgeConnected(m, id))
