@@ -43,6 +43,7 @@ type Manager struct {
 
 	mu sync.Mutex
 	// The mutex protects the following elements.
+	lastWarn  time.Time       // of the last rate-limited warning
 	runCtx    context.Context // nil before Run
 	stopped   bool            // Run has returned or is returning
 	musicians map[MusicianID]*musician
@@ -129,7 +130,7 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 			m.waiting = append(m.waiting, id)
 		}
 		m.counters.refused.Add(1)
-		m.log.Warn("musician refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers)
+		m.warnLimited("musician refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
 		return fmt.Errorf("peer: musician %s: %w (%d)", id, ErrPeerCap, m.cfg.MaxPeers)
 	}
 	m.addLocked(id, true)
@@ -171,9 +172,9 @@ func (m *Manager) HandleSignal(sig room.Signal) {
 	if !ok && sig.Type == room.SignalOffer && !m.stoppingLocked() {
 		// An offer may overtake the Presence sync that announces its sender.
 		if len(m.musicians) >= m.cfg.MaxPeers {
-			m.mu.Unlock()
 			m.counters.refused.Add(1)
-			m.log.Warn("offer refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers)
+			m.warnLimited("offer refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
+			m.mu.Unlock()
 			return
 		}
 		mus, ok = m.addLocked(id, false), true
@@ -184,6 +185,17 @@ func (m *Manager) HandleSignal(sig room.Signal) {
 		return
 	}
 	mus.deliver(sig)
+}
+
+// warnLimited logs at most one refusal a second (the counters have them all):
+// a stranger flooding offers must not flood the log. Called with mu held.
+func (m *Manager) warnLimited(msg string, args ...any) {
+	now := m.cfg.Clock.Now()
+	if now.Sub(m.lastWarn) < logInterval {
+		return
+	}
+	m.lastWarn = now
+	m.log.Warn(msg, args...)
 }
 
 // addLocked registers a musician and, if Run has started, its goroutine.
