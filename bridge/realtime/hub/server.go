@@ -158,7 +158,7 @@ func (s *Server) Close() error {
 
 // Stats is a snapshot of the server's counters.
 type Stats struct {
-	Connections      int    // open sockets
+	Connections      int    // open sockets, counting those still completing their upgrade
 	Rooms            int    // rooms with at least one member
 	FramesIn         uint64 // frames received
 	FramesOut        uint64 // frames queued for sending
@@ -178,7 +178,7 @@ type counters struct {
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Connections: len(s.conns), Rooms: len(s.rooms)}
+	st := Stats{Connections: len(s.conns) + s.upgrading, Rooms: len(s.rooms)}
 	s.mu.Unlock()
 	st.FramesIn = s.stats.framesIn.Load()
 	st.FramesOut = s.stats.framesOut.Load()
