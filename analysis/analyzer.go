@@ -9,17 +9,19 @@ import (
 // 60 fps tick at 48 kHz.
 const levelBlock = SampleRate / FrameRate
 
-// Frequency ranges of the windows. The mid window finds notes from E2 up
-// (partials to 2.1 kHz); the long window the bass, whose partials are only a
-// few Hz apart. The short window's peaks give PeakHz; its spectrum gives
-// bands, onsets and re-attacks. (Notes from the short window alone were
-// tried: at 47 Hz per bin its chord partials merge and it reported more
-// overtones than notes.)
+// Frequency ranges of the windows. Every window weighs every pitch (so it
+// can explain all the partials it sees) but reports only its own range:
+// the long window, whose 5.9 Hz bins resolve semitones down to E1 and keep
+// chord partials apart, reports up to C#5; the mid window, which reacts
+// twice as fast, from C3 up. Both report C3–C#5, where most notes are. The
+// short window's peaks give PeakHz; its spectrum gives bands, onsets and
+// re-attacks. (Notes from the short window alone were tried: at 47 Hz per
+// bin its chord partials merge and it reported more overtones than notes.)
 const (
 	shortPeakLo, shortPeakHi         = 150.0, 9000.0
-	midF0Lo, midF0Hi                 = 80.0, 4200.0
+	midF0Lo, midF0Hi                 = 130.0, 4200.0
 	midPeakLo, midPeakHi             = 60.0, 2100.0
-	longF0Hi, longPeakLo, longPeakHi = 190.0, 35.0, 1000.0
+	longF0Hi, longPeakLo, longPeakHi = 550.0, 35.0, 1000.0
 )
 
 // onsetFrames is for how many frames after an onset peaks may be less

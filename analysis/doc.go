@@ -3,12 +3,16 @@
 //
 // The analyser is causal: a frame uses only the audio written before it. It
 // looks at the signal through three windows at once, because no single
-// window serves a jam: a short one (21 ms at 24 kHz) for onsets, bands and
-// high notes, a mid one (85 ms at 6 kHz) for the bulk of melody and chords,
-// and a long one (171 ms at 3 kHz) that resolves bass down to E1. Each
-// window's spectral peaks are grouped into harmonic series (an overtone is
-// not a note) by iterative estimate-and-cancel, then a per-pitch tracker with
-// hysteresis turns the per-frame estimates into stable notes with onsets.
-// Drums and noise are rejected because their spectra have no prominent,
-// harmonically related peaks.
+// window serves a jam: a short one (21 ms at 24 kHz) for onsets, re-attacks,
+// the bands and PeakHz; a mid one (85 ms at 6 kHz) that reports notes from
+// C3 up and reacts fast; and a long one (171 ms at 3 kHz) whose fine bins
+// resolve bass down to E1 and keep chord partials apart up to C#5. The mid
+// and long windows lean towards their newest audio (asymmetric windows), so
+// a new note dominates them sooner. Each window's spectral peaks are grouped
+// into harmonic series (an overtone is not a note) by iterative
+// estimate-and-cancel with an octave check, then a per-pitch tracker with
+// onset-gated birth and a short hold turns the per-frame estimates into
+// stable notes with onset flags. Drums and noise are rejected because their
+// spectra lack prominent, harmonically related partials: lone or weak
+// partials, noise-dominated frames and quiet ringing need more evidence.
 package analysis

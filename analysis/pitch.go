@@ -17,10 +17,6 @@ const (
 	// pitchFitCents is the spread of the penalty for an f0 estimate off the
 	// candidate's equal-tempered pitch; it decides between neighbours.
 	pitchFitCents = 35.0
-	// fundamentalFloor: the fundamental must be present at this fraction of
-	// the strongest matched partial, so a sub-octave is never chosen for a
-	// note whose even partials it happens to match.
-	fundamentalFloor = 0.05
 	// lowNoteHz: below it a note needs two partials; a kick drum's thump is a
 	// lone low sinusoid, a bass note is not.
 	lowNoteHz = 110.0
@@ -32,17 +28,21 @@ const (
 	// strongPartialProminence: noise peaks rarely stand 3× above their
 	// neighbourhood; partials of a real tone do.
 	strongPartialProminence = 3.0
-	// harmonicWeightExp weights partial h by h^-exp in the score.
-	harmonicWeightExp = 0.5
-	// activeBonus favours pitches that are already sounding, which keeps
-	// vibrato and slight detuning from flickering between neighbours.
-	activeBonus = 1.3
+	// fundamentalFloor: the fundamental must be present at this fraction of
+	// the strongest matched partial, so a sub-octave is never chosen for a
+	// note whose even partials it happens to match.
+	fundamentalFloor = 0.05
 	// lowerOwnShare and lowerScoreShare decide when a lower pitch explains
 	// the winner (see preferLower): the partials only the lower pitch has
 	// must carry this share of its score, and its score this share of the
 	// winner's.
 	lowerOwnShare   = 0.25
 	lowerScoreShare = 0.5
+	// harmonicWeightExp weights partial h by h^-exp in the score.
+	harmonicWeightExp = 0.5
+	// activeBonus favours pitches that are already sounding, which keeps
+	// vibrato and slight detuning from flickering between neighbours.
+	activeBonus = 1.3
 )
 
 // candidate is one pitch hypothesis in one window.
