@@ -55,6 +55,14 @@ type testHub struct {
 
 func (h *testHub) httpURL() string { return "http://" + h.addr }
 
+// apiKey is the key clients should use: the secret if the hub has one, else any string.
+func (h *testHub) apiKey() string {
+	if h.cfg.Secret != "" {
+		return h.cfg.Secret
+	}
+	return "lan-anon-key"
+}
+
 func startHub(t testing.TB, cfg Config) *testHub {
 	t.Helper()
 	s, err := New(cfg)

@@ -89,7 +89,7 @@ func startJSPeer(t *testing.T, h *testHub, vsn, peerID string) *jsPeer {
 	cmd := exec.Command(node, append(flags, "peer.mjs")...)
 	cmd.Dir = interopDir
 	cmd.Env = append(os.Environ(),
-		"PEER_URL="+h.httpURL(), "PEER_KEY=lan-anon-key", "PEER_ROOM=ABC123",
+		"PEER_URL="+h.httpURL(), "PEER_KEY="+h.apiKey(), "PEER_ROOM=ABC123",
 		"PEER_ID="+peerID, "PEER_VSN="+vsn, "PEER_ACK=true", "PEER_SELF=false")
 	p := &jsPeer{t: t, name: peerID, cmd: cmd, notify: make(chan struct{}, 1), exited: make(chan struct{})}
 	cmd.Stderr = &p.stderr
@@ -248,7 +248,7 @@ type goEvent struct {
 func startGoPeer(t *testing.T, h *testHub, vsn, key string, text bool) *goPeer {
 	t.Helper()
 	c, err := realtime.New(realtime.Config{
-		URL: h.httpURL(), APIKey: "lan-anon-key", Channel: "ABC123", Vsn: vsn, PresenceKey: key,
+		URL: h.httpURL(), APIKey: h.apiKey(), Channel: "ABC123", Vsn: vsn, PresenceKey: key,
 		BroadcastAck: true, BroadcastText: text, ClientVersion: "ledbridge/test",
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -337,12 +337,14 @@ func (g *goPeer) broadcast(event, payload string) {
 func TestInteropSupabaseJS(t *testing.T) {
 	nodeCommand(t)
 	for _, vsn := range []string{"2.0.0", "1.0.0"} {
-		t.Run(vsn, func(t *testing.T) { testInterop(t, vsn) })
+		t.Run(vsn, func(t *testing.T) { testInterop(t, vsn, "") })
 	}
+	// With a shared secret, the secret is simply the key the clients are created with.
+	t.Run("2.0.0-secret", func(t *testing.T) { testInterop(t, "2.0.0", "room-secret") })
 }
 
-func testInterop(t *testing.T, vsn string) {
-	h := startHub(t, Config{})
+func testInterop(t *testing.T, vsn, secret string) {
+	h := startHub(t, Config{Secret: secret})
 	g := startGoPeer(t, h, vsn, "ledbridge-go", false)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
