@@ -21,8 +21,8 @@ type Config struct {
 	// ShortFFT, MidFFT and LongFFT are the three analysis window lengths in
 	// samples at 48 kHz (powers of two). The short window (default 1024,
 	// 21 ms) feeds onsets, re-attacks, bands and PeakHz; the mid window
-	// (default 4096, 85 ms) notes from E2 up; the long window (default 8192,
-	// 171 ms) bass notes up to F#3.
+	// (default 4096, 85 ms) reports notes from C3 up; the long window
+	// (default 8192, 171 ms) notes up to C#5, down to E1.
 	ShortFFT, MidFFT, LongFFT int
 	// WindowTail is the fraction of the mid and long windows that is their
 	// falling edge (0.5 = symmetric Hann). Smaller values weight the newest
