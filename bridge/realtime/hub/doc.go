@@ -7,9 +7,12 @@
 // the join's self and ack flags (binary kind-3 pushes go out as kind-4 to vsn 2.0.0 sockets and as
 // JSON to vsn 1.0.0 sockets, as the Realtime server does), Presence (presence_state on join,
 // presence_diff on track, untrack, leave and disconnect) and the access_token message (accepted,
-// not checked). There is no database: postgres_changes joins are refused.
+// not checked), plus the REST broadcast endpoints. There is no database: postgres_changes joins are
+// refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // Every resource is bounded (see Config): frame size, sockets, rooms, clients per room, channels per
-// socket, presence meta size, messages per second per socket and the outbound queue per socket. A
-// socket that cannot keep up is dropped rather than slowing the room.
+// socket, presence meta size, messages per second per socket, presence calls per channel, and the
+// outbound queue per socket (frames and bytes). Past the rate limits a channel gets the Realtime
+// server's `system` error and phx_close. A socket that cannot keep up is dropped rather than slowing
+// the room; broadcast fan-out encodes each event once per serializer and allocates nothing.
 package hub
