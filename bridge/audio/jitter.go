@@ -208,10 +208,13 @@ func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 	d := transit - j.lastTransit
 	j.lastTransit = transit
 	if d > timingDiscontinuity || d < -timingDiscontinuity {
-		// The sender's clock jumped (or the timestamps are garbage): start the delay
-		// estimate afresh instead of reading the jump as jitter.
-		j.base = transit
-		return media
+		// The sender's clock jumped (or the timestamps are garbage): re-anchor the media
+		// timeline here instead of reading the jump as jitter. Re-anchoring also keeps
+		// the unwrapped media time from drifting towards overflow under a storm of jumps.
+		// Packets still buffered keep their old media times; the MaxDelay cap in
+		// deadline bounds how long they can be held.
+		j.epoch, j.lastMedia, j.lastTransit, j.base = now, 0, 0, 0
+		return 0
 	}
 	if d < 0 {
 		d = -d

@@ -281,3 +281,25 @@ func TestJitterTargetFallsWhenJitterStops(t *testing.T) {
 		t.Fatalf("target %v with jitter, %v after 4 s without: should fall", high, low)
 	}
 }
+
+// TestJitterTimestampJumpsDoNotAccumulate: a storm of maximal timestamp jumps in one
+// direction must neither overflow the media timeline nor inflate the jitter estimate.
+func TestJitterTimestampJumpsDoNotAccumulate(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 8000})
+	now := t0
+	ts := uint32(0)
+	for i := range 100000 {
+		ts += 1<<31 - 1
+		now = now.Add(20 * ms)
+		j.Push(uint16(i), ts, []byte{1}, now)
+		if rel := popAll(j, now); len(rel) != 1 {
+			t.Fatalf("packet %d: %d releases", i, len(rel))
+		}
+		if j.lastMedia > time.Hour || j.lastMedia < -time.Hour {
+			t.Fatalf("media timeline at %v after %d jumps", j.lastMedia, i)
+		}
+	}
+	if st := j.Stats(); st.Jitter > ms || st.Lost != 0 {
+		t.Fatalf("stats after jump storm %+v", st)
+	}
+}
