@@ -508,3 +508,29 @@ func TestDecodersAllocateNothingPerPacket(t *testing.T) {
 		}
 	}
 }
+
+// TestUpsamplerRejectsImages: interpolating a 1 kHz tone from 8 kHz to 48 kHz must not
+// leave the zero-stuffing images (8k±1k, 16k±1k, 24k-…) in the output.
+func TestUpsamplerRejectsImages(t *testing.T) {
+	for _, c := range []struct{ factor, taps, rate int }{{6, 12, 8000}, {3, 16, 16000}} {
+		up := newUpsampler(c.factor, c.taps)
+		in := make([]float32, c.rate/10)
+		for i := range in {
+			in[i] = float32(0.5 * math.Sin(2*math.Pi*1000*float64(i)/float64(c.rate)))
+		}
+		out := make([]float32, len(in)*c.factor)
+		up.process(in, out)
+		out = out[c.taps*c.factor:] // skip the filter's start-up
+		tone := goertzel(out, 1000)
+		for k := 1; k < c.factor/2+1; k++ {
+			for _, img := range []float64{float64(k*c.rate) - 1000, float64(k*c.rate) + 1000} {
+				if img >= SampleRate/2 {
+					continue
+				}
+				if p := goertzel(out, img); 10*math.Log10(tone/p) < 40 {
+					t.Errorf("×%d: image at %.0f Hz only %.1f dB below the tone", c.factor, img, 10*math.Log10(tone/p))
+				}
+			}
+		}
+	}
+}
