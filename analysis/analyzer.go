@@ -74,6 +74,7 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	cfg = cfg.withDefaults()
 	a := &Analyzer{cfg: cfg}
+	a.dec = [4]decimator{newDecimator(halfband48), newDecimator(halfband24), newDecimator(halfband12), newDecimator(halfband6)}
 	a.r48 = newRing(nextPow2(levelBlock))
 	a.r24 = newRing(cfg.ShortFFT / shortDecim)
 	a.r6 = newRing(cfg.MidFFT / midDecim)

@@ -2,27 +2,35 @@ package analysis
 
 import "math"
 
-// halfbandTaps is the length of each 2:1 decimation filter. 39 taps with a
-// Kaiser window keep aliases below about -70 dB above 0.7 of the new Nyquist,
-// which is above every frequency the lower-rate windows look at.
-const halfbandTaps = 39
+// Each 2:1 stage low-passes with a Kaiser-windowed halfband filter (cut-off
+// at a quarter of its input rate; only the centre and odd taps are
+// non-zero). A stage needs only as many taps as the band its output serves:
+// the first (48 → 24 kHz) keeps aliases out of 0–9.3 kHz for the short
+// window and the bands; the second only feeds further decimation to 0–3 kHz,
+// so it can be short; the last two keep aliases out of the mid window's
+// 0–2.1 kHz and the long window's 0–1 kHz. Each rejects aliases by about
+// 70 dB.
+const maxHalfbandTaps = 39
 
-// halfband holds the symmetric low-pass (cut-off at a quarter of the input
-// rate) shared by all decimation stages. Only the centre and odd offsets are
-// non-zero, so a stage multiplies just those.
-var halfband = designHalfband()
+var (
+	halfband48 = designHalfband(39)
+	halfband24 = designHalfband(15)
+	halfband12 = designHalfband(31)
+	halfband6  = designHalfband(31)
+)
 
 type halfbandCoefs struct {
+	taps   int // odd, 4k-1
 	center float64
-	odd    [(halfbandTaps + 1) / 4]float64 // taps at offsets ±1, ±3, …
+	odd    []float64 // taps at offsets ±1, ±3, …
 }
 
-func designHalfband() halfbandCoefs {
+func designHalfband(taps int) *halfbandCoefs {
 	const beta = 7.0
-	mid := (halfbandTaps - 1) / 2
-	var c halfbandCoefs
+	mid := (taps - 1) / 2
+	c := &halfbandCoefs{taps: taps, odd: make([]float64, (taps+1)/4)}
 	sum := 0.0
-	h := make([]float64, halfbandTaps)
+	h := make([]float64, taps)
 	for n := range h {
 		x := float64(n - mid)
 		sinc := 0.5
@@ -50,22 +58,26 @@ func bessel0(x float64) float64 {
 	return sum
 }
 
-// decimator halves the sample rate of a stream with the halfband filter. It
-// keeps the last halfbandTaps inputs twice over so the filter reads a
-// contiguous slice without wrapping.
+// decimator halves the sample rate of a stream with a halfband filter. It
+// keeps the last taps inputs twice over so the filter reads a contiguous
+// slice without wrapping.
 type decimator struct {
-	hist  [2 * halfbandTaps]float64
-	pos   int  // next write index in [0, halfbandTaps)
+	coefs *halfbandCoefs
+	hist  [2 * maxHalfbandTaps]float64
+	pos   int  // next write index in [0, taps)
 	phase bool // true when the next input completes an output sample
 }
+
+func newDecimator(c *halfbandCoefs) decimator { return decimator{coefs: c} }
 
 // push feeds one input sample; it returns an output sample and true on every
 // second call.
 func (d *decimator) push(x float64) (float64, bool) {
+	taps := d.coefs.taps
 	d.hist[d.pos] = x
-	d.hist[d.pos+halfbandTaps] = x
+	d.hist[d.pos+taps] = x
 	d.pos++
-	if d.pos == halfbandTaps {
+	if d.pos == taps {
 		d.pos = 0
 	}
 	d.phase = !d.phase
@@ -73,16 +85,16 @@ func (d *decimator) push(x float64) (float64, bool) {
 		return 0, false
 	}
 	// The oldest sample is at pos, the newest at pos+taps-1.
-	w := d.hist[d.pos : d.pos+halfbandTaps]
-	mid := (halfbandTaps - 1) / 2
-	y := halfband.center * w[mid]
-	for i, c := range halfband.odd {
+	w := d.hist[d.pos : d.pos+taps]
+	mid := (taps - 1) / 2
+	y := d.coefs.center * w[mid]
+	for i, c := range d.coefs.odd {
 		y += c * (w[mid-1-2*i] + w[mid+1+2*i])
 	}
 	return y, true
 }
 
-func (d *decimator) reset() { *d = decimator{} }
+func (d *decimator) reset() { *d = decimator{coefs: d.coefs} }
 
 // ring is a power-of-two circular buffer of the newest samples at one rate.
 type ring struct {
@@ -101,15 +113,16 @@ func (r *ring) push(x float64) {
 // latest copies the newest len(dst) samples into dst, oldest first, padding
 // with zeros before the stream's start.
 func (r *ring) latest(dst []float64) {
-	start := r.n - int64(len(dst))
-	for i := range dst {
-		j := start + int64(i)
-		if j < 0 {
-			dst[i] = 0
-			continue
-		}
-		dst[i] = r.buf[int(j)&r.mask]
+	n := len(dst)
+	pad := 0
+	if r.n < int64(n) {
+		pad = n - int(r.n)
+		clear(dst[:pad])
 	}
+	// The rest is at most two contiguous runs of the buffer.
+	start := int(r.n-int64(n-pad)) & r.mask
+	first := copy(dst[pad:], r.buf[start:])
+	copy(dst[pad+first:], r.buf[:n-pad-first])
 }
 
 func (r *ring) reset() {

@@ -37,7 +37,7 @@ func (o *onsetDetector) update(w *window) bool {
 	hi := min(len(w.mag), int(9000/w.binHz))
 	flux := 0.0
 	for k := 1; k < hi; k++ {
-		v := math.Log1p(fluxCompression * w.mag[k])
+		v := fastLn(1 + fluxCompression*w.mag[k])
 		if d := v - o.prev[k]; d > 0 {
 			flux += d
 		}

@@ -170,7 +170,7 @@ func (w *window) flatness() float64 {
 	logSum, sum := 0.0, 0.0
 	for k := lo; k <= hi; k++ {
 		p := w.mag[k]*w.mag[k] + 1e-20
-		logSum += math.Log(p)
+		logSum += fastLn(p)
 		sum += p
 	}
 	n := float64(hi - lo + 1)
