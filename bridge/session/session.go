@@ -194,36 +194,45 @@ func (s *Session) PeerID() string { return s.cfg.PeerID }
 // Run joins the room and lights the strips until ctx is done; then it untracks, leaves, closes
 // every peer, releases every device and returns nil once all its goroutines have stopped.
 func (s *Session) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The parts run on their own context so that, on shutdown, the room still hears the untrack
+	// before the connection closes.
+	partsCtx, stopParts := context.WithCancel(context.Background())
+	defer stopParts()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	failed := make(chan error, 5)
 	goRun := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
-				cancel()
+			if err := run(partsCtx); err != nil && partsCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
 	}
-	// Peers and devices stop after the room is left: goroutines are started in dependency order and
-	// the context cancels them all at once; each part releases its own resources.
 	goRun("realtime", s.client.Run)
 	goRun("webrtc", s.peers.Run)
 	goRun("devices", s.devices.run)
 	goRun("events", s.handleEvents)
 	goRun("frame loop", s.ticker.Run)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-failed:
+	}
+	untrackCtx, cancel := context.WithTimeout(context.Background(), untrackTimeout)
+	if uerr := s.client.Untrack(untrackCtx); uerr != nil {
+		s.log.Debug("untrack on shutdown", "err", uerr)
+	}
+	cancel()
+	stopParts() // leaves the channel, closes every peer, releases every device
 	wg.Wait()
 	s.loop.close()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return err
 }
+
+// untrackTimeout bounds the goodbye to the room on shutdown (the whole exit must take < 2 s).
+const untrackTimeout = 500 * time.Millisecond
 
 // onRealtimeStatus runs on the client's goroutine for every connection state change.
 func (s *Session) onRealtimeStatus(st realtime.Status) {

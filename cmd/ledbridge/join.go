@@ -105,9 +105,13 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		return usageError{err}
 	}
 
+	// The room server outlives the session, so that the bridge's untrack and leave reach the
+	// other participants before the server closes their sockets.
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
 	var hubDone func() error
 	if c.Supabase.URL == "" {
-		h, err := startEmbeddedHub(ctx, c.Hub, log)
+		h, err := startEmbeddedHub(hubCtx, c.Hub, log)
 		if err != nil {
 			return err
 		}
@@ -183,6 +187,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		}
 	}
 	cancel()
+	stopHub()
 	if hubDone != nil {
 		_ = hubDone()
 	}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/wled/wledtest"
+)
+
+func TestJoinRefusesBadCodesBeforeAnyTraffic(t *testing.T) {
+	bin := buildBinary(t)
+	for _, code := range []string{"ABC123", "abc12", "ABCDEFG", "AB-234", "ÅBC234"} {
+		cmd := exec.Command(bin, "join", code, "--listen", "127.0.0.1:0", "--status-addr", "", "--no-discovery")
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "room code") || strings.Contains(string(out), "listening") {
+			t.Errorf("join %s: exit %d, output %q", code, cmd.ProcessState.ExitCode(), out)
+		}
+	}
+}
+
+// TestJoinBinaryHostsRoomAndShutsDownCleanly runs the real binary on the embedded room server
+// with two fake strips, watches it from a second Realtime client, then sends SIGTERM: the bridge
+// must leave Presence, release both devices and exit 0.
+func TestJoinBinaryHostsRoomAndShutsDownCleanly(t *testing.T) {
+	bin := buildBinary(t)
+	ddp := wledtest.New(t, wledtest.Config{LEDs: 120, Name: "ddp"})
+	dn := wledtest.New(t, wledtest.Config{LEDs: 60, RGBW: true, Name: "dnrgb"})
+
+	cmd := exec.Command(bin, "join", "jam234", "--name", "Main stage", "--no-discovery", "--log-level", "debug",
+		"--device", ddp.URL(), "--device", dn.RealtimeURL("dnrgb"),
+		"--listen", "127.0.0.1:0", "--status-addr", "127.0.0.1:0", "--config", "/dev/null")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	hubURL, statusURL := "", ""
+	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+	sc := bufio.NewScanner(stdout)
+	for (hubURL == "" || statusURL == "") && sc.Scan() {
+		line := sc.Text()
+		if u := urlRE.FindString(line); u != "" {
+			if strings.HasPrefix(line, "Status page") {
+				statusURL = u
+			} else if hubURL == "" {
+				hubURL = u
+			}
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if hubURL == "" || statusURL == "" {
+		t.Fatalf("no room or status URL printed; stderr:\n%s", stderr.String())
+	}
+
+	watcher, err := realtime.New(realtime.Config{URL: hubURL, APIKey: "anon", Channel: "JAM234", PresenceKey: "watcher", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = watcher.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	leaves := make(chan string, 64)
+	go func() {
+		for ev := range watcher.Events() {
+			if ev.Kind == realtime.EventPresenceLeave {
+				leaves <- ev.Key
+			}
+		}
+	}()
+	bridgeKey := func() string {
+		for key, metas := range watcher.Presence() {
+			for _, m := range metas {
+				var v struct{ Role, Name string }
+				if json.Unmarshal(m.Data, &v) == nil && v.Role == "led-bridge" && v.Name == "Main stage" {
+					return key
+				}
+			}
+		}
+		return ""
+	}
+	waitJoin(t, 15*time.Second, "the bridge in Presence", func() bool { return bridgeKey() != "" })
+	if _, err := ddp.WaitFrames(30, 10*time.Second); err != nil {
+		t.Fatalf("DDP strip: %v", err)
+	}
+	if _, err := dn.WaitFrames(30, 10*time.Second); err != nil {
+		t.Fatalf("DNRGB strip: %v", err)
+	}
+	res, err := http.Get(statusURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("/healthz = %d while joined and ticking", res.StatusCode)
+	}
+
+	key := bridgeKey()
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	// The bridge untracks and leaves before it closes the room server: the watcher hears it.
+	sawLeave := false
+	timeout := time.After(5 * time.Second)
+	for !sawLeave {
+		select {
+		case k := <-leaves:
+			sawLeave = k == key
+			continue
+		case <-timeout:
+		}
+		break
+	}
+	if !sawLeave {
+		t.Errorf("the watcher never saw the bridge leave Presence; bridge log:\n%s", stderr.String())
+	}
+	select {
+	case err := <-waitErr:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after SIGTERM")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start))
+	if dn.Releases() == 0 {
+		t.Error("the DNRGB strip got no timeout-0 release packet")
+	}
+	released := false
+	for _, r := range ddp.StateRequests() {
+		if strings.Contains(string(r.Body), `"live":false`) {
+			released = true
+		}
+	}
+	if !released {
+		t.Errorf("the DDP strip got no {\"live\":false}: %+v", ddp.StateRequests())
+	}
+	if strings.Contains(stderr.String(), "level=ERROR") {
+		t.Errorf("errors logged:\n%s", stderr.String())
+	}
+}
+
+func waitJoin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
