@@ -48,7 +48,7 @@ type rig struct {
 
 func newRig(t *testing.T, mode effect.Mode) *rig { return newRigWith(t, mode, hub.Config{}) }
 
-func newRigWith(t *testing.T, mode effect.Mode, hc hub.Config) *rig {
+func newRigWith(t *testing.T, mode effect.Mode, hc hub.Config, tweaks ...func(*session.Config)) *rig {
 	t.Helper()
 	requireLoopback(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -70,7 +70,7 @@ func newRigWith(t *testing.T, mode effect.Mode, hc hub.Config) *rig {
 	r.ddp = wledtest.New(t, wledtest.Config{LEDs: 300, Name: "ddp-300"})
 	r.dnrgb = wledtest.New(t, wledtest.Config{LEDs: 600, RGBW: true, Name: "dnrgb-600"})
 	code, _ := room.ParseCode(testCode)
-	r.sess, err = session.New(session.Config{
+	sc := session.Config{
 		Code:     code,
 		Version:  "test",
 		Mode:     mode,
@@ -78,7 +78,11 @@ func newRigWith(t *testing.T, mode effect.Mode, hc hub.Config) *rig {
 		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}, OfferDelay: 500 * time.Millisecond},
 		Devices:  []string{r.ddp.DDPURL(), r.dnrgb.RealtimeURL("dnrgb")},
 		Logger:   testLog(t),
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&sc)
+	}
+	r.sess, err = session.New(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // frameLoop is the work of one 60 fps tick: drain every musician's audio into its analyser, mix
@@ -32,6 +34,10 @@ type frameLoop struct {
 	broadcast    []color.RGB
 	broadcastGen uint64
 	lastAudio    time.Time
+	ticks        uint64
+	soundSync    *wled.SoundSyncSender // nil unless configured
+	syncSmooth   float32
+	syncPeak     bool
 
 	// Read by the status page.
 	look     atomic.Int32 // effect.Look
@@ -58,12 +64,47 @@ func newFrameLoop(s *Session) (*frameLoop, error) {
 		broadcast: make([]color.RGB, 0, 4096),
 	}
 	l.changed.Store(true)
+	if s.cfg.SoundSyncAddr != "" {
+		if l.soundSync, err = wled.NewSoundSyncSender(s.cfg.SoundSyncAddr); err != nil {
+			return nil, fmt.Errorf("session: sound sync: %w", err)
+		}
+	}
 	return l, nil
 }
 
 func (l *frameLoop) musiciansChanged() { l.changed.Store(true) }
 
-func (l *frameLoop) close() {}
+func (l *frameLoop) close() {
+	if l.soundSync != nil {
+		_ = l.soundSync.Close()
+	}
+}
+
+// sendSoundSync sends the mix as a WLED audio-reactive sound sync v2 packet every other tick
+// (30 a second: WLED sends at most one per 20 ms and polls every 10 ms).
+func (l *frameLoop) sendSoundSync() {
+	f := &l.mixFeatures
+	l.syncSmooth += 0.2 * (f.Level - l.syncSmooth)
+	l.syncPeak = l.syncPeak || f.Onset
+	if l.ticks%2 != 0 {
+		return
+	}
+	p := wled.SoundSync{
+		SampleRaw:    255 * min(f.Level*2, 1), // RMS of a full-scale sine is 0.707
+		SampleSmooth: 255 * min(l.syncSmooth*2, 1),
+		Peak:         l.syncPeak,
+		MajorPeakHz:  f.PeakHz,
+	}
+	var peak float32
+	for i, b := range f.Bands {
+		p.FFT[i] = uint8(254 * min(max(b, 0), 1))
+		peak = max(peak, b)
+	}
+	p.FFTMagnitude = 512 * peak
+	if err := l.soundSync.Send(p); err == nil {
+		l.syncPeak = false
+	}
+}
 
 func (l *frameLoop) tick(now time.Time) {
 	s := l.s
@@ -96,6 +137,10 @@ func (l *frameLoop) tick(now time.Time) {
 	}
 	l.mix.Frame(&l.mixFeatures)
 	l.mixLevel.Store(math.Float32bits(l.mixFeatures.Level))
+	l.ticks++
+	if l.soundSync != nil {
+		l.sendSoundSync()
+	}
 
 	// Room state.
 	s.mu.Lock()
