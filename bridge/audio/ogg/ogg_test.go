@@ -398,3 +398,22 @@ func FuzzPacketReader(f *testing.F) {
 		}
 	})
 }
+
+func TestHugeOpusTagsAreSkippedWithoutBuffering(t *testing.T) {
+	w := newOggWriter(255)
+	w.packet(opusHead(2, 312), 0, true)
+	tags := append(opusTags(), patterned(3*MaxPacketSize, 5)...) // "cover art"
+	w.packet(tags, 0, true)
+	w.packet([]byte{0xfc, 7, 7}, 960, true)
+	w.flush(960, true)
+	r, err := NewPacketReader(bytes.NewReader(w.buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(r.pkt) > 4096 {
+		t.Fatalf("tags were buffered: %d bytes", cap(r.pkt))
+	}
+	if p, _, err := r.Next(); err != nil || !bytes.Equal(p, []byte{0xfc, 7, 7}) {
+		t.Fatalf("first audio packet %x, %v", p, err)
+	}
+}
