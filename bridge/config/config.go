@@ -48,7 +48,7 @@ type Supabase struct {
 // Hub is the embedded LAN room server.
 type Hub struct {
 	Listen               string   `mapstructure:"listen"`                  // address for `join` without Supabase, and the default for `hub`
-	Secret               string   `mapstructure:"secret"`                  // if set, clients must present it as apikey or access_token
+	Secret               string   `mapstructure:"secret"`                  // if set, clients must present it as their apikey
 	MaxClientsPerRoom    int      `mapstructure:"max_clients_per_room"`    //
 	MaxMessagesPerSecond int      `mapstructure:"max_messages_per_second"` // per client
 	MaxRooms             int      `mapstructure:"max_rooms"`               //
