@@ -134,7 +134,7 @@ func (c Config) Validate() error {
 	checks := []error{
 		inRange("TuningHz", c.TuningHz, 400, 480),
 		inRange("MinHz", c.MinHz, 20, 1000),
-		inRange("MaxHz", c.MaxHz, 200, 8000),
+		inRange("MaxHz", c.MaxHz, 200, 12000),
 		inRange("WindowTail", c.WindowTail, 0.02, 0.5),
 		inRange("PeakProminence", c.PeakProminence, 1, 100),
 		inRange("MinNoteDB", c.MinNoteDB, -120, 0),
