@@ -293,3 +293,26 @@ func BenchmarkWriteFrame(b *testing.B) {
 		a.Frame(&f)
 	}
 }
+
+func TestExtremeConfigsRun(t *testing.T) {
+	pcm := drumLoop(seconds(0.5))
+	addPiano(pcm, 0, 60, 0.3)
+	for _, c := range []Config{
+		{ShortFFT: 128, MidFFT: 512, LongFFT: 1024},
+		{ShortFFT: 1 << 14, MidFFT: 1 << 16, LongFFT: 1 << 17},
+		{MinHz: 20, MaxHz: 12000, Harmonics: maxHarmonics, MaxPolyphony: MaxNotes, HoldFrames: 60, ConfirmFrames: 30},
+		{PeakProminence: 1, RelThreshold: 1e-9, MinNoteDB: -120, MinNoteRelDB: -120},
+		{TuningHz: 400, WindowTail: 0.02},
+		{TuningHz: 480, WindowTail: 0.5, OnsetSensitivity: 20, ReattackRatio: 100},
+	} {
+		a, err := New(c)
+		if err != nil {
+			t.Fatalf("New(%+v): %v", c, err)
+		}
+		for _, f := range analyse(a, pcm) {
+			if f.NumNotes < 0 || f.NumNotes > MaxNotes || f.Level < 0 || f.Level > 1 {
+				t.Fatalf("config %+v gave %+v", c, f)
+			}
+		}
+	}
+}

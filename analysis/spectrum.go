@@ -128,7 +128,7 @@ func (w *window) findPeaks(prominence, floor float64, lobe int) {
 		// The neighbourhood skips the peak's own main lobe (±2 bins).
 		a, b := max(0, k-prominenceRadius), min(len(w.mag)-1, k+prominenceRadius)
 		l0, l1 := k-lobe, k+lobe
-		cnt := float64(l0-a) + float64(b-l1)
+		cnt := float64(max(0, l0-a) + max(0, b-l1))
 		mean := (w.cum[max(a, l0)] - w.cum[a] + w.cum[b+1] - w.cum[min(b, l1)+1]) / max(1, cnt)
 		if m < prominence*mean {
 			continue
