@@ -141,6 +141,7 @@ func (c *Config) Validate() error {
 	oneOf("effects.resample", e.Resample, "nearest", "linear")
 	floatRange("effects.led_channel_milliamps", float64(e.ChannelMilliamps), 0, 100)
 	floatRange("effects.led_idle_milliamps", float64(e.IdleMilliamps), 0, 10)
+	floatRange("effects.controller_milliamps", float64(e.ControllerMilliamps), 0, 5000)
 	if _, err := c.Effects.Config(); err != nil && len(problems) == 0 {
 		add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
 	}
