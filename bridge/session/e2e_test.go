@@ -22,6 +22,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/session"
 	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
+	"go.uber.org/goleak"
 )
 
 const testCode = "JAM234"
@@ -151,6 +152,11 @@ func TestJoinEndToEnd(t *testing.T) {
 	// Two musicians offer at once, one waits for the bridge to offer (after OfferDelay).
 	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true, isHost: true})
 	ben := r.musician(musicianOpts{id: "ben", name: "Ben", fixture: fixture("c_major_chord.opus"), offers: false})
+	for _, m := range []*testMusician{ana, ben} {
+		waitFor(t, 20*time.Second, m.id+" connected to the bridge", m.connected)
+	}
+	// Every goroutine that exists now may stay; everything Cy brings must go when Cy leaves.
+	beforeCy := goleak.IgnoreCurrent()
 	cy := r.musician(musicianOpts{id: "cy", name: "Cy", fixture: fixture("bass_line.opus"), offers: true})
 
 	// The bridge is in every musician's Presence as a receive-only led-bridge.
@@ -240,6 +246,9 @@ func TestJoinEndToEnd(t *testing.T) {
 	}
 	if r.ddp.FrameCount() <= framesBefore {
 		t.Error("frames stopped after Cy left")
+	}
+	if err := goleak.Find(beforeCy); err != nil {
+		t.Errorf("goroutines left behind by Cy: %v", err)
 	}
 }
 
