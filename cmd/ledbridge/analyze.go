@@ -110,10 +110,14 @@ func runAnalyze(stdout io.Writer, path string, cfg analysis.Config, text bool) e
 				return fmt.Errorf("analyze: writing output: %w", werr)
 			}
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			// Keep the frames analysed so far, then say why the file ended early.
+			if ferr := out.Flush(); ferr != nil {
+				return fmt.Errorf("analyze: writing output: %w", ferr)
+			}
 			return fmt.Errorf("analyze %s: %w", path, err)
 		}
 	}

@@ -139,3 +139,19 @@ func TestAnalyzeSetOverridesConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeTruncatedOggFails(t *testing.T) {
+	const fixture = "../../testdata/opus/a3_220hz.opus"
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Skipf("fixture %s not present: %v", fixture, err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.opus")
+	if err := os.WriteFile(cut, data[:len(data)*2/3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runAnalyze(&out, cut, analysisConfigZero(), false); err == nil {
+		t.Fatal("a stream cut inside an Ogg page was accepted silently")
+	}
+}
