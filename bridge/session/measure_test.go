@@ -31,6 +31,7 @@ import (
 
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
@@ -78,7 +79,9 @@ func pct(d []time.Duration, q float64) time.Duration {
 	return d[min(max(i, 0), len(d)-1)]
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64)
+}
 
 // daemon is a running `ledbridge join` process hosting the room on its embedded server.
 type daemon struct {
@@ -545,4 +548,124 @@ func TestMeasureLatency(t *testing.T) {
 		ms(sum/time.Duration(len(lat))), ms(lat[0]), ms(pct(lat, 0.5)), ms(pct(lat, 0.9)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]))
 	t.Logf("MEASURE latency: pipeline %+v", r.sess.Snapshot().Pipeline)
 	t.Logf("MEASURE latency: load average at start %s, at end %s", load0, load1)
+}
+
+// TestMeasureLatencyOffline runs the same note bursts through the bridge's decoder, analyser and
+// notes renderer in virtual time, with no network, jitter buffer or scheduling: packet p arrives
+// at the end of its 20 ms, ticks fall every 800 samples, and each tick analyses all audio that
+// has arrived. It splits the live figure into the wait for the next tick, the time until the
+// analysis reports a note, and the time until the strip's brightness shows it.
+func TestMeasureLatencyOffline(t *testing.T) {
+	measureEnv(t, "LEDBRIDGE_MEASURE_LATENCY")
+	pkts := loadPackets(t, filepath.Join("..", "..", "testdata", "latency", "note_bursts.opus"))
+	onsets := burstOnsets(t, pkts)
+	dec, err := audio.NewDecoder(audio.MimeTypeOpus, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pcm []float32
+	buf := make([]float32, audio.MaxPacketSamples)
+	for _, p := range pkts {
+		n, err := dec.Decode(p, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm = append(pcm, buf[:n]...)
+	}
+	const packet, tickSamples = 960, audio.SampleRate / 60
+	at := func(samples int) time.Duration { return time.Duration(samples) * time.Second / audio.SampleRate }
+	type frame struct {
+		at    time.Duration // tick time, audio clock
+		notes int
+		sum   int
+	}
+	// 20 ms packets and 16.7 ms ticks meet in only 5 phases per 100 ms; run the whole fixture at
+	// 17 tick phases 1 ms apart so the tick wait takes every value, as it does live.
+	var wait, note, lit, extra []time.Duration
+	for phase := 0; phase < tickSamples; phase += audio.SampleRate / 1000 {
+		an, err := analysis.New(analysis.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rnd, err := effect.NewRenderer(effect.Config{}, effect.Strip{LEDs: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var frames []frame
+		var feat analysis.Features
+		px := make([]byte, 300*3)
+		epoch := time.Unix(0, 0)
+		written := 0
+		for tick := tickSamples + phase; tick <= len(pcm); tick += tickSamples {
+			avail := tick / packet * packet // whole packets arrived by this tick
+			if avail > written {
+				an.Write(pcm[written:avail])
+				written = avail
+			}
+			an.Frame(&feat)
+			n, err := rnd.Render(px, effect.Input{Now: epoch.Add(at(tick)), Look: effect.LookLocal, Playing: true, Sources: []effect.Source{{Features: &feat}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, frame{at: at(tick), notes: feat.NumNotes, sum: frameSum(px[:n])})
+		}
+		var peaks []int
+		for _, p := range onsets {
+			arrive := at((p + 1) * packet)
+			top := 0
+			for _, f := range frames {
+				if f.at >= arrive && f.at < arrive+300*time.Millisecond {
+					top = max(top, f.sum)
+				}
+			}
+			peaks = append(peaks, top)
+		}
+		slices.Sort(peaks)
+		threshold := peaks[len(peaks)/2] / 20
+		for _, p := range onsets {
+			arrive := at((p + 1) * packet)
+			base := 0
+			var w, nt, l time.Duration = -1, -1, -1
+			for _, f := range frames {
+				if f.at < arrive {
+					if f.at > arrive-100*time.Millisecond {
+						base = max(base, f.sum)
+					}
+					continue
+				}
+				if f.at > arrive+300*time.Millisecond {
+					break
+				}
+				if w < 0 {
+					w = f.at - arrive
+				}
+				if nt < 0 && f.notes > 0 {
+					nt = f.at - arrive
+				}
+				if l < 0 && f.sum > base+threshold {
+					l = f.at - arrive
+				}
+			}
+			wait = append(wait, w)
+			if nt >= 0 {
+				note = append(note, nt)
+			}
+			if l >= 0 {
+				lit = append(lit, l)
+				extra = append(extra, l-w)
+			}
+		}
+	}
+	summary := func(d []time.Duration) string {
+		if len(d) == 0 {
+			return "none"
+		}
+		slices.Sort(d)
+		return fmt.Sprintf("n %d, p50 %s, p90 %s, p99 %s, max %s ms", len(d), ms(pct(d, 0.5)), ms(pct(d, 0.9)), ms(pct(d, 0.99)), ms(d[len(d)-1]))
+	}
+	t.Logf("MEASURE latency-offline: %d onsets × 17 tick phases; from the onset packet's arrival (virtual time, no network or jitter buffer):", len(onsets))
+	t.Logf("MEASURE latency-offline: to the next tick: %s", summary(wait))
+	t.Logf("MEASURE latency-offline: to the first tick whose Features have a note: %s", summary(note))
+	t.Logf("MEASURE latency-offline: to the first frame brighter than the baseline by 5 %% of the median peak: %s", summary(lit))
+	t.Logf("MEASURE latency-offline: of which after the first tick (analysis needs more audio): %s", summary(extra))
 }
