@@ -14,6 +14,7 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledbridge/ledbridge/bridge/clock"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -156,7 +157,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.PresenceGrace = DefaultPresenceGrace
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = systemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

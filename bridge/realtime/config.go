@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/clock"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
@@ -161,7 +162,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = systemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
@@ -209,23 +210,7 @@ func websocketURL(base, apiKey, vsn string) (string, error) {
 }
 
 // Clock is the time source for heartbeats, timeouts and backoff. Tests inject a fast one.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
+type Clock = clock.Clock
 
 // Timer is the part of *time.Timer the client uses.
-type Timer interface {
-	C() <-chan time.Time
-	Stop() bool
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                 { return time.Now() }
-func (systemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
-
-type systemTimer struct{ t *time.Timer }
-
-func (t systemTimer) C() <-chan time.Time { return t.t.C }
-func (t systemTimer) Stop() bool          { return t.t.Stop() }
+type Timer = clock.Timer

@@ -125,7 +125,7 @@ func New(cfg Config) (*Session, error) {
 		cfg.FPS = analysis.FrameRate
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
+		cfg.Clock = &SystemClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -16,24 +16,31 @@ type Clock interface {
 	SleepUntil(ctx context.Context, t time.Time) error
 }
 
-// SystemClock is the real, monotonic clock.
-type SystemClock struct{}
+// SystemClock is the real, monotonic clock. Its SleepUntil reuses one timer, so that the frame
+// loop does not allocate per tick; call SleepUntil from one goroutine at a time.
+type SystemClock struct {
+	timer *time.Timer
+}
 
 // Now returns time.Now, which carries Go's monotonic reading.
-func (SystemClock) Now() time.Time { return time.Now() }
+func (*SystemClock) Now() time.Time { return time.Now() }
 
-// SleepUntil sleeps on a timer until t.
-func (SystemClock) SleepUntil(ctx context.Context, t time.Time) error {
+// SleepUntil sleeps on the clock's timer until t.
+func (c *SystemClock) SleepUntil(ctx context.Context, t time.Time) error {
 	d := time.Until(t)
 	if d <= 0 {
 		return ctx.Err()
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	if c.timer == nil {
+		c.timer = time.NewTimer(d)
+	} else {
+		c.timer.Reset(d)
+	}
 	select {
 	case <-ctx.Done():
+		c.timer.Stop()
 		return ctx.Err()
-	case <-timer.C:
+	case <-c.timer.C:
 		return nil
 	}
 }
@@ -56,7 +63,7 @@ type Ticker struct {
 // NewTicker returns a ticker that calls onTick every period once Run is called.
 func NewTicker(period time.Duration, clock Clock, onTick func(now time.Time)) *Ticker {
 	if clock == nil {
-		clock = SystemClock{}
+		clock = &SystemClock{}
 	}
 	return &Ticker{period: period, clock: clock, onTick: onTick}
 }
