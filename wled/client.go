@@ -40,9 +40,18 @@ type Client struct {
 }
 
 // defaultHTTPClient refuses redirects: a WLED never redirects its JSON API, and following one
-// could lead a LAN-discovered "device" to make us fetch arbitrary URLs.
+// could lead a LAN-discovered "device" to make us fetch arbitrary URLs. It talks to the device
+// directly (a proxy from the environment would never reach a LAN controller) and keeps no idle
+// connections: requests are rare, and an ESP's few sockets are better left free.
 var defaultHTTPClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport: &http.Transport{
+		Proxy:                  nil,
+		DialContext:            (&net.Dialer{Timeout: DefaultAPITimeout}).DialContext,
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: 16 << 10,
+		ResponseHeaderTimeout:  DefaultAPITimeout,
+	},
 }
 
 func (c *Client) httpClient() *http.Client {
