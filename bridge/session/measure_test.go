@@ -8,6 +8,7 @@ package session_test
 //	LEDBRIDGE_MEASURE_CPU=60s       TestMeasureCPU: the ledbridge binary, 4 musicians, 4 strips
 //	LEDBRIDGE_MEASURE_LATENCY=1     TestMeasureLatency: note bursts → first lit DDP frame, in-process
 //	LEDBRIDGE_MEASURE_PACING=10m    TestMeasurePacing: the ledbridge binary's frame intervals
+//	LEDBRIDGE_MEASURE_CPU_PROFILE=60s TestMeasureCPUInProcess: the same load in-process, for -cpuprofile
 
 import (
 	"bufio"
@@ -668,4 +669,38 @@ func TestMeasureLatencyOffline(t *testing.T) {
 	t.Logf("MEASURE latency-offline: to the first tick whose Features have a note: %s", summary(note))
 	t.Logf("MEASURE latency-offline: to the first frame brighter than the baseline by 5 %% of the median peak: %s", summary(lit))
 	t.Logf("MEASURE latency-offline: of which after the first tick (analysis needs more audio): %s", summary(extra))
+}
+
+// TestMeasureCPUInProcess is TestMeasureCPU's load (4 musicians of 128 kbit/s stereo Opus, 4 DDP
+// strips of 300 LEDs) with the room server and session inside the test process, so that
+// `go test -cpuprofile` can say where the bridge's CPU time goes. The profile also holds the
+// musicians' and fake strips' work; read it by package (pprof -top, -focus).
+func TestMeasureCPUInProcess(t *testing.T) {
+	window := measureDuration(t, "LEDBRIDGE_MEASURE_CPU_PROFILE")
+	var strips []*wledtest.Fake
+	var urls []string
+	for i := range 4 {
+		f := wledtest.New(t, wledtest.Config{LEDs: 300, Name: fmt.Sprintf("strip%d", i)})
+		strips = append(strips, f)
+		urls = append(urls, f.DDPURL())
+	}
+	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) { c.Devices = urls })
+	var players []*testMusician
+	for i := range 4 {
+		players = append(players, r.musician(musicianOpts{id: fmt.Sprintf("m%d", i), name: fmt.Sprintf("Musician %d", i), fixture: fixture("celt_fb_stereo_128k.opus"), offers: i%2 == 0}))
+	}
+	for _, m := range players {
+		waitFor(t, 30*time.Second, m.id+" connected to the bridge", m.connected)
+	}
+	for _, f := range strips {
+		waitFor(t, 10*time.Second, f.Config().Name+" shows the music", func() bool {
+			fr := f.Frames()
+			return len(fr) > 0 && frameSum(fr[len(fr)-1].Pixels) > 0
+		})
+	}
+	cpu0, t0 := selfCPU(), time.Now()
+	time.Sleep(window)
+	t.Logf("MEASURE cpu-inprocess: window %v, whole test process (bridge + room server + 4 musicians + 4 fake strips) %.2f %% of one core; load average %s",
+		time.Since(t0).Round(time.Millisecond), 100*float64(selfCPU()-cpu0)/float64(time.Since(t0)), loadAvg())
+	t.Logf("MEASURE cpu-inprocess: pipeline %+v", r.sess.Snapshot().Pipeline)
 }
