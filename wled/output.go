@@ -82,7 +82,11 @@ type Output struct {
 	sendIdx   int
 	lastErr   error
 	lastLog   time.Time
+	failing   bool // the last send failed
 }
+
+// errorLogInterval is how often a device that keeps failing is logged again.
+const errorLogInterval = time.Minute
 
 // NewOutput validates cfg and opens the device's UDP socket. It starts no goroutine; call Run.
 func NewOutput(cfg OutputConfig) (*Output, error) {
@@ -226,11 +230,17 @@ func (o *Output) sendPending() bool {
 	if err != nil {
 		o.sendErrors.Add(1)
 		o.lastErr = err
-		if now.Sub(o.lastLog) >= time.Second {
-			o.lastLog = now
+		// One line when a device starts failing, then a reminder a minute: a venue's journal
+		// should say when a strip went away, not repeat it 60 times a second.
+		if !o.failing || now.Sub(o.lastLog) >= errorLogInterval {
+			o.failing, o.lastLog = true, now
 			o.log.Warn("wled send failed", "device", o.name, "err", err, "errors", o.sendErrors.Load())
 		}
 		return true
+	}
+	if o.failing {
+		o.failing = false
+		o.log.Info("wled sending again", "device", o.name, "errors", o.sendErrors.Load())
 	}
 	o.framesSent.Add(1)
 	copy(o.lastSent, o.sending)
