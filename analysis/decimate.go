@@ -59,33 +59,38 @@ func bessel0(x float64) float64 {
 }
 
 // decimator halves the sample rate of a stream with a halfband filter. It
-// keeps the last taps inputs twice over so the filter reads a contiguous
-// slice without wrapping.
+// appends inputs to a linear buffer and slides the last taps-1 of them back
+// to the front when it is full, so the filter reads a contiguous slice.
 type decimator struct {
 	coefs *halfbandCoefs
-	hist  [2 * maxHalfbandTaps]float64
-	pos   int  // next write index in [0, taps)
+	buf   [decimatorBuffer]float64
+	pos   int  // next write index; buf[pos-taps+1:pos] are the newest inputs
 	phase bool // true when the next input completes an output sample
 }
 
-func newDecimator(c *halfbandCoefs) decimator { return decimator{coefs: c} }
+// decimatorBuffer is the linear input buffer length (much longer than any
+// filter, so the slide back happens rarely).
+const decimatorBuffer = 1024
+
+func newDecimator(c *halfbandCoefs) decimator {
+	return decimator{coefs: c, pos: c.taps - 1} // start after taps-1 zeros
+}
 
 // push feeds one input sample; it returns an output sample and true on every
 // second call.
 func (d *decimator) push(x float64) (float64, bool) {
 	taps := d.coefs.taps
-	d.hist[d.pos] = x
-	d.hist[d.pos+taps] = x
-	d.pos++
-	if d.pos == taps {
-		d.pos = 0
+	if d.pos == len(d.buf) {
+		copy(d.buf[:taps-1], d.buf[len(d.buf)-taps+1:])
+		d.pos = taps - 1
 	}
+	d.buf[d.pos] = x
+	d.pos++
 	d.phase = !d.phase
 	if !d.phase {
 		return 0, false
 	}
-	// The oldest sample is at pos, the newest at pos+taps-1.
-	w := d.hist[d.pos : d.pos+taps]
+	w := d.buf[d.pos-taps : d.pos]
 	mid := (taps - 1) / 2
 	y := d.coefs.center * w[mid]
 	for i, c := range d.coefs.odd {
@@ -94,7 +99,7 @@ func (d *decimator) push(x float64) (float64, bool) {
 	return y, true
 }
 
-func (d *decimator) reset() { *d = decimator{coefs: d.coefs} }
+func (d *decimator) reset() { *d = newDecimator(d.coefs) }
 
 // ring is a power-of-two circular buffer of the newest samples at one rate.
 type ring struct {

@@ -126,7 +126,7 @@ func (pf *pitchFinder) find(w *window, active *[128]bool) {
 			if f0 < w.f0Lo || f0 > w.f0Hi {
 				continue
 			}
-			m := int(math.Round(69 + 12*math.Log2(f0/pf.tuning)))
+			m := int(math.Round(69 + 12/math.Ln2*fastLn(f0/pf.tuning)))
 			if m < 0 || m > 127 || pf.seen[m] {
 				continue
 			}
@@ -307,7 +307,7 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 			return false
 		}
 	}
-	cents := 1200 * math.Log2(c.hz/nominal)
+	cents := 1200 / math.Ln2 * fastLn(c.hz/nominal)
 	c.fit = math.Exp(-(cents * cents) / (2 * pitchFitCents * pitchFitCents))
 	return true
 }

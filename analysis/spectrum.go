@@ -134,7 +134,7 @@ func (w *window) findPeaks(prominence, floor float64, lobe int) {
 			continue
 		}
 		// Parabolic interpolation on the log magnitude.
-		la, lb, lc := math.Log(w.mag[k-1]+1e-12), math.Log(m+1e-12), math.Log(w.mag[k+1]+1e-12)
+		la, lb, lc := fastLn(w.mag[k-1]+1e-12), fastLn(m+1e-12), fastLn(w.mag[k+1]+1e-12)
 		den := la - 2*lb + lc
 		d := 0.0
 		if den < 0 {
