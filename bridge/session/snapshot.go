@@ -97,9 +97,11 @@ func (s *Session) Snapshot() status.Snapshot {
 	for _, st := range s.devices.current() {
 		o := st.out.Stats()
 		t := st.target
+		// Online: discovery (or the configuration) says so, and frames are leaving for it.
+		sending := o.LastSent.IsZero() || now.Sub(o.LastSent) < 2*time.Second
 		snap.Devices = append(snap.Devices, status.Device{
 			ID: st.key, Name: st.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
-			Online: st.online.Load(), FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
+			Online: st.online.Load() && sending, FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
 		})
 	}
 	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too.
