@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -173,4 +176,110 @@ func waitJoin(t *testing.T, timeout time.Duration, what string, cond func() bool
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestJoinReloadsOnSIGHUP changes the config file under a running bridge: SIGHUP applies the new
+// mode, brightness and devices without leaving the room; an invalid file is rejected with a log
+// line and the running configuration stays.
+func TestJoinReloadsOnSIGHUP(t *testing.T) {
+	bin := buildBinary(t)
+	first := wledtest.New(t, wledtest.Config{LEDs: 30, Name: "first"})
+	second := wledtest.New(t, wledtest.Config{LEDs: 40, Name: "second"})
+	dir := t.TempDir()
+	cfgPath := dir + "/config.yaml"
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fmt.Sprintf("room:\n  mode: auto\ndevices: [%q]\ndiscovery:\n  enabled: false\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n", first.DDPURL()))
+
+	cmd := exec.Command(bin, "join", "RLD234", "--config", cfgPath)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	statusURL := ""
+	sc := bufio.NewScanner(stdout)
+	for statusURL == "" && sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Status page") {
+			statusURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(sc.Text())
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if statusURL == "" {
+		t.Fatalf("no status URL; stderr:\n%s", stderr.String())
+	}
+	snapshot := func() (s struct {
+		Room struct {
+			Mode, Brightness any
+			Connection       struct{ State string }
+		}
+		Devices []struct{ ID string }
+	}) {
+		res, err := http.Get(statusURL + "/api/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	waitJoin(t, 10*time.Second, "joined", func() bool { return snapshot().Room.Connection.State == "joined" })
+	if _, err := first.WaitFrames(10, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	write(fmt.Sprintf("room:\n  mode: broadcast\ndevices: [%q]\ndiscovery:\n  enabled: false\neffects:\n  brightness_cap: 0.5\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n", second.DDPURL()))
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitJoin(t, 10*time.Second, "the new mode and devices", func() bool {
+		s := snapshot()
+		return s.Room.Mode == "broadcast" && len(s.Devices) == 1 && strings.Contains(s.Devices[0].ID, second.DDPAddr())
+	})
+	if _, err := second.WaitFrames(10, 10*time.Second); err != nil {
+		t.Fatalf("the added device got no frames: %v", err)
+	}
+	if s := snapshot(); s.Room.Connection.State != "joined" || fmt.Sprint(s.Room.Brightness) != "0.5" {
+		t.Fatalf("after reload: %+v", s.Room)
+	}
+
+	write("room:\n  mode: disco\n")
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitJoin(t, 10*time.Second, "the rejection logged", func() bool { return strings.Contains(stderr.String(), "reload rejected") })
+	if s := snapshot(); s.Room.Mode != "broadcast" || s.Room.Connection.State != "joined" {
+		t.Fatalf("an invalid reload changed the running bridge: %+v", s.Room)
+	}
+	if !strings.Contains(stderr.String(), "room.mode") {
+		t.Errorf("the rejection does not name the key:\n%s", stderr.String())
+	}
+}
+
+// syncBuffer is a strings.Builder safe for the exec copier and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
