@@ -16,6 +16,7 @@ type tracker struct {
 	tuning        float64
 
 	on   [128]bool
+	age  [128]int // frames since the note was born
 	hits [128]int
 	miss [128]int
 	amp  [128]float64
@@ -86,23 +87,29 @@ func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst
 			t.miss[m] = 0
 			t.amp[m] = t.det[m]
 			t.hz[m] = t.detHz[m]
+			if t.on[m] {
+				t.age[m]++
+			}
 			// A lone partial (a snare's body, a tom) must last longer than
 			// a drum's ring before it counts as a note.
 			if !t.on[m] && t.hits[m] >= need && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames) {
 				t.on[m] = true
+				t.age[m] = 1
 				onsetNow[m] = true
 				t.hist[m] = [reattackHistory]float64{}
 			}
 			continue
 		}
-		t.hits[m] = 0
 		if t.on[m] {
 			t.miss[m]++
 			t.amp[m] *= 0.8
-			if t.miss[m] > t.hold {
+			// A note born in the last frame and not seen again gets no
+			// hold: it was most likely a transient artefact.
+			if t.miss[m] > t.hold || t.age[m] == 1 {
 				t.on[m] = false
 			}
 		}
+		t.hits[m] = 0
 	}
 	// Re-attacks and the output, loudest first.
 	for m := range t.on {
