@@ -32,7 +32,7 @@ type Config struct {
 
 	// PeakProminence is how far a spectral peak must rise above the mean of
 	// its neighbourhood to count as tonal (ratio of magnitudes). Noise and
-	// drums rarely reach it. Default 2.2.
+	// drums rarely reach it. Default 2.
 	PeakProminence float64
 	// MinNoteDB is the quietest note amplitude reported, in dBFS. Default -60.
 	MinNoteDB float64
@@ -73,7 +73,7 @@ func DefaultConfig() Config {
 		MidFFT:           4096,
 		LongFFT:          8192,
 		WindowTail:       0.15,
-		PeakProminence:   2.2,
+		PeakProminence:   2,
 		MinNoteDB:        -60,
 		MinNoteRelDB:     -24,
 		RelThreshold:     0.25,
