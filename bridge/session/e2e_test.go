@@ -154,6 +154,11 @@ func TestJoinEndToEnd(t *testing.T) {
 	ben := r.musician(musicianOpts{id: "ben", name: "Ben", fixture: fixture("c_major_chord.opus"), offers: false})
 	for _, m := range []*testMusician{ana, ben} {
 		waitFor(t, 20*time.Second, m.id+" connected to the bridge", m.connected)
+		// pion starts a track's goroutines on its first packet: wait until audio flows.
+		waitFor(t, 10*time.Second, "audio from "+m.id, func() bool {
+			s, ok := r.musicianStatus(m.id)
+			return ok && s.Codec != "" && s.Packets > 0
+		})
 	}
 	// Every goroutine that exists now may stay; everything Cy brings must go when Cy leaves.
 	beforeCy := goleak.IgnoreCurrent()

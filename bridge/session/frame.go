@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,9 @@ type frameLoop struct {
 	// Read by the status page.
 	look     atomic.Int32 // effect.Look
 	mixLevel atomic.Uint32
+
+	// latency keeps recent onset-to-light samples for the status page.
+	latency latencyRing
 
 	// Controls, set from any goroutine.
 	blackout  atomic.Bool
@@ -122,10 +126,14 @@ func (l *frameLoop) tick(now time.Time) {
 	l.mixInputs = l.mixInputs[:0]
 	l.sources = l.sources[:0]
 	longest := 0
+	var onsetArrival time.Time // newest packet of a musician whose note just started
 	for _, m := range l.musicians {
 		pcm, arrived := m.analyse()
 		if arrived.After(l.lastAudio) {
 			l.lastAudio = arrived
+		}
+		if hasNoteOnset(&m.features) && !arrived.IsZero() {
+			onsetArrival = arrived
 		}
 		longest = max(longest, len(pcm))
 		l.mixInputs = append(l.mixInputs, audio.MixInput{PCM: pcm, Gain: 1})
@@ -189,7 +197,45 @@ func (l *frameLoop) tick(now time.Time) {
 		st.out.Submit(frame)
 		l.s.met.framesRendered.Inc()
 	}
-	l.s.met.frameTime.Observe(l.s.clock.Now().Sub(now).Seconds())
+	done := l.s.clock.Now()
+	l.s.met.frameTime.Observe(done.Sub(now).Seconds())
+	if !onsetArrival.IsZero() && look == effect.LookLocal {
+		l.latency.add(done.Sub(onsetArrival))
+	}
+}
+
+func hasNoteOnset(f *analysis.Features) bool {
+	for _, n := range f.ActiveNotes() {
+		if n.Onset {
+			return true
+		}
+	}
+	return false
+}
+
+// latencyRing holds the last onsets' "newest RTP packet arrived → frame submitted" times: a
+// lower bound of sound-to-light inside the bridge (the onset may sit in an earlier packet of the
+// same tick), cheap enough to show live. docs/BENCHMARKS.md has the end-to-end measurement.
+type latencyRing struct {
+	mu sync.Mutex
+	d  [256]time.Duration
+	n  int
+}
+
+func (r *latencyRing) add(d time.Duration) {
+	r.mu.Lock()
+	r.d[r.n%len(r.d)] = d
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *latencyRing) summary() Summary {
+	r.mu.Lock()
+	n := min(r.n, len(r.d))
+	d := make([]time.Duration, n)
+	copy(d, r.d[:n])
+	r.mu.Unlock()
+	return summarize(d)
 }
 
 // rebuildRenderer makes st's renderer for the current effect settings; false if they are unusable.

@@ -121,6 +121,7 @@ func (s *Session) Snapshot() status.Snapshot {
 	}
 
 	ts := s.ticker.Stats()
+	lat := s.loop.latency.summary()
 	cpu, rss, g := s.proc.Sample(now)
 	snap.Pipeline = status.Pipeline{
 		Ticks:          ts.Ticks,
@@ -128,6 +129,8 @@ func (s *Session) Snapshot() status.Snapshot {
 		FrameTimeP50MS: ms(ts.FrameTime.P50),
 		FrameTimeP99MS: ms(ts.FrameTime.P99),
 		IntervalP99MS:  ms(ts.Interval.P99),
+		LatencyP50MS:   ms(lat.P50),
+		LatencyP99MS:   ms(lat.P99),
 		CPUPercent:     round1(cpu),
 		RSSBytes:       rss,
 		Goroutines:     g,
