@@ -9,9 +9,7 @@ import "math"
 // window and the bands; the second only feeds further decimation to 0–3 kHz,
 // so it can be short; the last two keep aliases out of the mid window's
 // 0–2.1 kHz and the long window's 0–1 kHz. Each rejects aliases by about
-// 70 dB.
-const maxHalfbandTaps = 39
-
+// 70 dB. decimatorBuffer must stay well above the longest.
 var (
 	halfband48 = designHalfband(39)
 	halfband24 = designHalfband(15)
