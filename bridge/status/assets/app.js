@@ -3,13 +3,14 @@
 
 const $ = (id) => document.getElementById(id);
 let lastStatus = null;
-const canvases = new Map(); // device id → canvas
+const canvases = new Map(); // device id → {canvas, ctx, img} of its live preview
 
 function text(el, value) { if (el.textContent !== value) el.textContent = value; }
 
+// badge sets a badge's label and colour, keeping the classes that name its role (.rtc, .online).
 function badge(el, label, kind) {
   text(el, label);
-  el.className = "badge " + (kind || "");
+  for (const k of ["ok", "warn", "bad"]) el.classList.toggle(k, k === kind);
 }
 
 function fmtMs(v) { return v ? v.toFixed(1) + " ms" : "—"; }
@@ -81,7 +82,7 @@ function deviceItem(d) {
   el.innerHTML = '<div class="top"><span class="name"></span><span class="online badge"></span>' +
     '<button class="identify" hidden>Identify</button></div><canvas class="strip"></canvas><div class="stats"></div>';
   el.querySelector(".identify").addEventListener("click", () => control("identify", { device: d.id }));
-  canvases.set(d.id, el.querySelector("canvas"));
+  canvases.set(d.id, { canvas: el.querySelector("canvas"), ctx: null, img: null });
   return el;
 }
 
@@ -123,25 +124,34 @@ function onStatus(s) {
   $("controls").hidden = !s.controls;
 }
 
+// onPreview paints each strip's pixels, one canvas pixel per LED, reusing the canvas's context and
+// ImageData between frames (30 per second).
 function onPreview(p) {
   for (const [id, frame] of Object.entries(p)) {
-    const canvas = canvases.get(id);
-    if (!canvas) continue;
-    const bytes = Uint8Array.from(atob(frame.px), (c) => c.charCodeAt(0));
+    const view = canvases.get(id);
+    if (!view) continue;
+    const raw = atob(frame.px);
     const stride = frame.rgbw ? 4 : 3;
-    const n = Math.floor(bytes.length / stride);
+    const n = Math.floor(raw.length / stride);
     if (n === 0) continue;
-    if (canvas.width !== n) { canvas.width = n; canvas.height = 1; }
-    const ctx = canvas.getContext("2d");
-    const img = ctx.createImageData(n, 1);
-    for (let i = 0; i < n; i++) {
-      const w = frame.rgbw ? bytes[i * 4 + 3] : 0; // show white added to each channel
-      img.data[i * 4] = Math.min(255, bytes[i * stride] + w);
-      img.data[i * 4 + 1] = Math.min(255, bytes[i * stride + 1] + w);
-      img.data[i * 4 + 2] = Math.min(255, bytes[i * stride + 2] + w);
-      img.data[i * 4 + 3] = 255;
+    const canvas = view.canvas;
+    // A new canvas is 300×150: set both sides, or a 300-LED strip would paint 1 row of 150.
+    if (canvas.width !== n || canvas.height !== 1 || !view.img) {
+      canvas.width = n;
+      canvas.height = 1;
+      view.ctx = canvas.getContext("2d");
+      view.img = view.ctx.createImageData(n, 1);
     }
-    ctx.putImageData(img, 0, 0);
+    const data = view.img.data;
+    for (let i = 0; i < n; i++) {
+      const o = i * stride;
+      const w = frame.rgbw ? raw.charCodeAt(o + 3) : 0; // show white added to each channel
+      data[i * 4] = Math.min(255, raw.charCodeAt(o) + w);
+      data[i * 4 + 1] = Math.min(255, raw.charCodeAt(o + 1) + w);
+      data[i * 4 + 2] = Math.min(255, raw.charCodeAt(o + 2) + w);
+      data[i * 4 + 3] = 255;
+    }
+    view.ctx.putImageData(view.img, 0, 0);
   }
 }
 
