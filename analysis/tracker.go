@@ -52,14 +52,16 @@ func (t *tracker) reset() {
 
 func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst *Features) {
 	clear(t.det[:])
+	// finders[1] is the long window: where it has the note, its finer bins
+	// give the better frequency, so it is read last and its Hz wins.
 	for i := range finders {
 		f := &finders[i]
 		for _, n := range f.notes[:f.nNotes] {
 			if n.amp > t.det[n.midi] {
 				t.det[n.midi] = n.amp
-				t.detHz[n.midi] = n.hz
 				t.detLone[n.midi] = n.lone
 			}
+			t.detHz[n.midi] = n.hz
 		}
 	}
 	// Two windows may round one tone between semitones differently: keep
