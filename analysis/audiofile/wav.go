@@ -155,30 +155,51 @@ func (w *wavReader) Read(dst []float32) (int, error) {
 
 func (w *wavReader) decode(raw []byte, dst []float32) int {
 	ch := w.format.Channels
-	bps := w.format.BitsPerSample / 8
-	scale := float32(1) / float32(ch)
 	frames := len(raw) / w.frameSize
-	for f := 0; f < frames; f++ {
-		sum := float32(0)
-		for c := 0; c < ch; c++ {
-			b := raw[(f*ch+c)*bps:]
-			var v float32
-			switch {
-			case w.format.Float:
-				v = math.Float32frombits(binary.LittleEndian.Uint32(b))
+	// One loop per sample format keeps the per-sample work to a load and a
+	// multiply; channels are averaged.
+	scale := float32(1) / float32(ch)
+	switch {
+	case w.format.Float:
+		for f := 0; f < frames; f++ {
+			sum := float32(0)
+			for c := 0; c < ch; c++ {
+				v := math.Float32frombits(binary.LittleEndian.Uint32(raw[(f*ch+c)*4:]))
 				if v != v || v > 8 || v < -8 { // NaN, Inf or nonsense
 					v = 0
 				}
-			case bps == 2:
-				v = float32(int16(binary.LittleEndian.Uint16(b))) / (1 << 15)
-			case bps == 3:
-				v = float32(int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24)>>8) / (1 << 23)
-			default:
-				v = float32(int32(binary.LittleEndian.Uint32(b))) / (1 << 31)
+				sum += v
 			}
-			sum += v
+			dst[f] = sum * scale
 		}
-		dst[f] = sum * scale
+	case w.format.BitsPerSample == 16:
+		scale /= 1 << 15
+		for f := 0; f < frames; f++ {
+			sum := int32(0)
+			for c := 0; c < ch; c++ {
+				sum += int32(int16(binary.LittleEndian.Uint16(raw[(f*ch+c)*2:])))
+			}
+			dst[f] = float32(sum) * scale
+		}
+	case w.format.BitsPerSample == 24:
+		scale /= 1 << 23
+		for f := 0; f < frames; f++ {
+			sum := int32(0)
+			for c := 0; c < ch; c++ {
+				b := raw[(f*ch+c)*3:]
+				sum += int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24) >> 8
+			}
+			dst[f] = float32(sum) * scale
+		}
+	default: // 32-bit integer
+		scale /= 1 << 31
+		for f := 0; f < frames; f++ {
+			sum := float32(0)
+			for c := 0; c < ch; c++ {
+				sum += float32(int32(binary.LittleEndian.Uint32(raw[(f*ch+c)*4:])))
+			}
+			dst[f] = sum * scale
+		}
 	}
 	return frames
 }
