@@ -18,31 +18,43 @@ const (
 // summed rise of log magnitudes) against an adaptive threshold.
 type onsetDetector struct {
 	sensitivity float64
-	prev        []float64
+	prev        []float64 // 1+γ|X| per bin in the previous frame
 	mean, dev   float64
 	since       int
 	primed      bool
 }
 
 func newOnsetDetector(cfg Config, bins int) onsetDetector {
-	return onsetDetector{sensitivity: cfg.OnsetSensitivity, prev: make([]float64, bins)}
+	o := onsetDetector{sensitivity: cfg.OnsetSensitivity, prev: make([]float64, bins)}
+	o.reset()
+	return o
 }
 
 func (o *onsetDetector) reset() {
-	clear(o.prev)
+	for k := range o.prev {
+		o.prev[k] = 1 // 1+γ·0: silence
+	}
 	o.mean, o.dev, o.since, o.primed = 0, 0, 0, false
 }
 
 func (o *onsetDetector) update(w *window) bool {
 	hi := min(len(w.mag), int(9000/w.binHz))
-	flux := 0.0
+	// flux = Σ max(0, ln v_k − ln prev_k), v = 1+γ|X|, taken as the log of
+	// products of the rises in runs of 8 (a rise is at most ~1e3, so a run
+	// cannot overflow): one logarithm per run instead of one per bin.
+	flux, run, inRun := 0.0, 1.0, 0
 	for k := 1; k < hi; k++ {
-		v := fastLn(1 + fluxCompression*w.mag[k])
-		if d := v - o.prev[k]; d > 0 {
-			flux += d
+		v := 1 + fluxCompression*w.mag[k]
+		if v > o.prev[k] {
+			run *= v / o.prev[k]
+			if inRun++; inRun == 8 {
+				flux += fastLn(run)
+				run, inRun = 1, 0
+			}
 		}
 		o.prev[k] = v
 	}
+	flux += fastLn(run)
 	flux /= float64(hi - 1)
 	o.since++
 	if !o.primed {

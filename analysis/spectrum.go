@@ -167,12 +167,19 @@ func (w *window) findPeaks(prominence, floor float64, lobe int) {
 // 6 kHz: geometric over arithmetic mean, 1 for white noise, near 0 for tones.
 func (w *window) flatness() float64 {
 	lo, hi := max(1, int(100/w.binHz)), min(len(w.mag)-1, int(6000/w.binHz))
-	logSum, sum := 0.0, 0.0
+	// Σ ln p is taken as the log of products of runs of 8 (p ≥ 1e-20, so
+	// a run stays above 1e-160): one logarithm per run.
+	logSum, sum, run := 0.0, 0.0, 1.0
 	for k := lo; k <= hi; k++ {
 		p := w.mag[k]*w.mag[k] + 1e-20
-		logSum += fastLn(p)
+		run *= min(p, 1e3) // |X| ≤ ~30 even for garbage input; keep runs finite
+		if (k-lo)%8 == 7 {
+			logSum += fastLn(run)
+			run = 1
+		}
 		sum += p
 	}
+	logSum += fastLn(run)
 	n := float64(hi - lo + 1)
 	return math.Exp(logSum/n) / (sum / n)
 }
