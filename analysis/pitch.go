@@ -45,6 +45,10 @@ const (
 	activeBonus = 1.3
 )
 
+// subharmonicSemis[d] is 12·log2(d): how far below a peak its d-th
+// subharmonic lies, in semitones.
+var subharmonicSemis = [4]float64{0, 0, 12, 12 * math.Log2(3)}
+
 // candidate is one pitch hypothesis in one window.
 type candidate struct {
 	midi    int
@@ -121,12 +125,13 @@ func (pf *pitchFinder) find(w *window, active *[128]bool) {
 	}
 	// Candidates: every peak as partial 1, 2 or 3 of some pitch in range.
 	for p := 0; p < w.nPeaks && pf.nCands < maxCandidates; p++ {
+		semis := 69 + 12/math.Ln2*fastLn(w.peakHz[p]/pf.tuning) // the peak as partial 1
 		for d := 1; d <= 3; d++ {
 			f0 := w.peakHz[p] / float64(d)
 			if f0 < w.f0Lo || f0 > w.f0Hi {
 				continue
 			}
-			m := int(math.Round(69 + 12/math.Ln2*fastLn(f0/pf.tuning)))
+			m := int(math.Round(semis - subharmonicSemis[d]))
 			if m < 0 || m > 127 || pf.seen[m] {
 				continue
 			}
