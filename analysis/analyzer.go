@@ -123,22 +123,24 @@ func (a *Analyzer) Write(pcm []float32) {
 			x = 0
 		}
 		a.r48.push(x)
-		y, ok := a.dec[0].push(x)
-		if !ok {
+		if !a.dec[0].add(x) {
 			continue
 		}
+		y := a.dec[0].out()
 		a.r24.push(y)
-		if y, ok = a.dec[1].push(y); !ok {
+		if !a.dec[1].add(y) {
 			continue
 		}
-		if y, ok = a.dec[2].push(y); !ok {
+		y = a.dec[1].out()
+		if !a.dec[2].add(y) {
 			continue
 		}
+		y = a.dec[2].out()
 		a.r6.push(y)
-		if y, ok = a.dec[3].push(y); !ok {
+		if !a.dec[3].add(y) {
 			continue
 		}
-		a.r3.push(y)
+		a.r3.push(a.dec[3].out())
 	}
 	a.written += int64(len(pcm))
 }

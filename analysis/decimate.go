@@ -74,27 +74,35 @@ func newDecimator(c *halfbandCoefs) decimator {
 	return decimator{coefs: c, pos: c.taps - 1} // start after taps-1 zeros
 }
 
-// push feeds one input sample; it returns an output sample and true on every
-// second call.
-func (d *decimator) push(x float64) (float64, bool) {
-	taps := d.coefs.taps
+// add stores one input sample and reports whether an output is due (every
+// second input); out then computes it. Split so that add inlines.
+func (d *decimator) add(x float64) bool {
 	if d.pos == len(d.buf) {
-		copy(d.buf[:taps-1], d.buf[len(d.buf)-taps+1:])
-		d.pos = taps - 1
+		d.slide()
 	}
 	d.buf[d.pos] = x
 	d.pos++
 	d.phase = !d.phase
-	if !d.phase {
-		return 0, false
-	}
+	return d.phase
+}
+
+// slide moves the newest taps-1 inputs back to the front of the buffer.
+func (d *decimator) slide() {
+	n := d.coefs.taps - 1
+	copy(d.buf[:n], d.buf[len(d.buf)-n:])
+	d.pos = n
+}
+
+// out is the filter output for the newest inputs.
+func (d *decimator) out() float64 {
+	taps := d.coefs.taps
 	w := d.buf[d.pos-taps : d.pos]
 	mid := (taps - 1) / 2
 	y := d.coefs.center * w[mid]
 	for i, c := range d.coefs.odd {
 		y += c * (w[mid-1-2*i] + w[mid+1+2*i])
 	}
-	return y, true
+	return y
 }
 
 func (d *decimator) reset() { *d = newDecimator(d.coefs) }
