@@ -94,7 +94,7 @@ func TestAnalyzeWAVWritesOneJSONLinePerFrame(t *testing.T) {
 func TestAnalyzeOggOpus(t *testing.T) {
 	const fixture = "../../testdata/opus/a3_220hz.opus"
 	if _, err := os.Stat(fixture); err != nil {
-		t.Skipf("fixture %s not present: %v", fixture, err)
+		requireOrSkip(t, "fixture "+fixture+" not present: "+err.Error())
 	}
 	var out bytes.Buffer
 	if err := runAnalyze(&out, fixture, analysisConfigZero(), true); err != nil {
@@ -144,7 +144,7 @@ func TestAnalyzeTruncatedOggFails(t *testing.T) {
 	const fixture = "../../testdata/opus/a3_220hz.opus"
 	data, err := os.ReadFile(fixture)
 	if err != nil {
-		t.Skipf("fixture %s not present: %v", fixture, err)
+		requireOrSkip(t, "fixture "+fixture+" not present: "+err.Error())
 	}
 	cut := filepath.Join(t.TempDir(), "cut.opus")
 	if err := os.WriteFile(cut, data[:len(data)*2/3], 0o600); err != nil {
