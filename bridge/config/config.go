@@ -8,6 +8,7 @@ package config
 import (
 	"time"
 
+	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 )
 
@@ -97,11 +98,38 @@ type SoundSync struct {
 	Addr    string `mapstructure:"addr"`
 }
 
-// Analysis tunes the note detector.
+// Analysis tunes the note detector (analysis.Config). Besides the first three, a zero value
+// means the analyser's built-in default, which needs no tuning.
 type Analysis struct {
-	TuningHz float64 `mapstructure:"tuning_hz"` // the frequency of A4
-	MinHz    float64 `mapstructure:"min_hz"`
-	MaxHz    float64 `mapstructure:"max_hz"`
+	TuningHz         float64 `mapstructure:"tuning_hz"` // the frequency of A4
+	MinHz            float64 `mapstructure:"min_hz"`
+	MaxHz            float64 `mapstructure:"max_hz"`
+	ShortFFT         int     `mapstructure:"short_fft"`         // samples at 48 kHz: onsets, bands
+	MidFFT           int     `mapstructure:"mid_fft"`           // notes from C3 up
+	LongFFT          int     `mapstructure:"long_fft"`          // bass notes
+	WindowTail       float64 `mapstructure:"window_tail"`       //
+	PeakProminence   float64 `mapstructure:"peak_prominence"`   // how far a tonal peak rises above its neighbourhood
+	MinNoteDB        float64 `mapstructure:"min_note_db"`       // quietest note, dBFS
+	MinNoteRelDB     float64 `mapstructure:"min_note_rel_db"`   // quietest note relative to recent loudness, dB
+	RelThreshold     float64 `mapstructure:"rel_threshold"`     // weakest note relative to the strongest, 0–1
+	MaxPolyphony     int     `mapstructure:"max_polyphony"`     // notes per source per frame
+	Harmonics        int     `mapstructure:"harmonics"`         // partials matched per candidate pitch
+	ConfirmFrames    int     `mapstructure:"confirm_frames"`    // frames a pitch must persist before it is reported
+	HoldFrames       int     `mapstructure:"hold_frames"`       // frames a note stays after it was last detected
+	OnsetSensitivity float64 `mapstructure:"onset_sensitivity"` // larger reports fewer onsets
+	ReattackRatio    float64 `mapstructure:"reattack_ratio"`    // amplitude rise that re-attacks a held note
+}
+
+// Analyzer returns the analyser's configuration.
+func (a Analysis) Analyzer() analysis.Config {
+	return analysis.Config{
+		TuningHz: a.TuningHz, MinHz: a.MinHz, MaxHz: a.MaxHz,
+		ShortFFT: a.ShortFFT, MidFFT: a.MidFFT, LongFFT: a.LongFFT, WindowTail: a.WindowTail,
+		PeakProminence: a.PeakProminence, MinNoteDB: a.MinNoteDB, MinNoteRelDB: a.MinNoteRelDB,
+		RelThreshold: a.RelThreshold, MaxPolyphony: a.MaxPolyphony, Harmonics: a.Harmonics,
+		ConfirmFrames: a.ConfirmFrames, HoldFrames: a.HoldFrames,
+		OnsetSensitivity: a.OnsetSensitivity, ReattackRatio: a.ReattackRatio,
+	}
 }
 
 // Status is the LAN status page.

@@ -33,14 +33,14 @@ func TestDefaultsValidate(t *testing.T) {
 }
 
 func TestLoadNoFileGivesDefaults(t *testing.T) {
-	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome})
+	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.File != "" && got.File != SystemPath {
+	if got.File != "" {
 		t.Fatalf("File = %q", got.File)
 	}
-	if got.File == "" && (got.WebRTC.MaxPeers != 8 || got.Hub.Listen != ":4000" || got.WebRTC.ICEServers[0].URLs[0] != DefaultSTUN) {
+	if got.WebRTC.MaxPeers != 8 || got.Hub.Listen != ":4000" || got.WebRTC.ICEServers[0].URLs[0] != DefaultSTUN {
 		t.Fatalf("defaults not applied: %+v", got.Config)
 	}
 }
@@ -120,6 +120,11 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"env out of range", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=0", "webrtc.max_peers", "between 1 and 64"},
 		{"not yaml", "room: [\n", "", "", "not valid YAML"},
 		{"supabase without key", "supabase:\n  url: https://x.supabase.co\n", "", "supabase.key", "required"},
+		{"bad device scheme", "devices: [\"foo://x\"]\n", "", "devices[0]", "foo"},
+		{"ddp without leds", "devices: [\"ddp://10.0.0.5\"]\n", "", "devices[0]", "?leds=N"},
+		{"bad room code", "room:\n  code: ABC123\n", "", "room.code", "not allowed"},
+		{"ice servers env not JSON", "", "LEDBRIDGE_WEBRTC_ICE_SERVERS=turn:x", "webrtc.ice_servers", "JSON list"},
+		{"ice servers env wrong shape", "", `LEDBRIDGE_WEBRTC_ICE_SERVERS=[{"urls":"turn:x"}]`, "webrtc.ice_servers[0].urls", "a list"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,9 +163,6 @@ func TestMissingExplicitFile(t *testing.T) {
 }
 
 func TestXDGFallback(t *testing.T) {
-	if _, err := os.Stat(SystemPath); err == nil {
-		t.Skip(SystemPath + " exists on this machine and takes precedence")
-	}
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "ledbridge"), 0o755); err != nil {
 		t.Fatal(err)
@@ -168,7 +170,7 @@ func TestXDGFallback(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ledbridge", "config.yaml"), []byte("room:\n  name: XDG\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Load(Options{LookupEnv: noEnv, Getenv: func(k string) string {
+	got, err := Load(Options{LookupEnv: noEnv, SystemFile: filepath.Join(dir, "absent.yaml"), Getenv: func(k string) string {
 		if k == "XDG_CONFIG_HOME" {
 			return dir
 		}
@@ -234,5 +236,20 @@ func TestExampleConfigEqualsDefaults(t *testing.T) {
 		if fmt.Sprint(have[k]) != fmt.Sprint(v) {
 			t.Errorf("example sets %s = %v, default is %v", k, have[k], v)
 		}
+	}
+}
+
+func TestICEServersFromEnvironment(t *testing.T) {
+	env := map[string]string{"LEDBRIDGE_WEBRTC_ICE_SERVERS": `[{"urls":["turn:turn.example.org:3478"],"username":"venue","credential":"s3cret"}]`}
+	got, err := Load(Options{File: write(t, "", 0o600), LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got.WebRTC.ICEServers
+	if len(s) != 1 || s[0].URLs[0] != "turn:turn.example.org:3478" || s[0].Username != "venue" || s[0].Credential != "s3cret" {
+		t.Fatalf("ice servers = %+v", s)
+	}
+	if r := Redacted(got.Config); r.WebRTC.ICEServers[0].Credential != "(set)" || got.WebRTC.ICEServers[0].Credential != "s3cret" {
+		t.Fatalf("redaction wrong or aliased: %+v", r.WebRTC.ICEServers)
 	}
 }

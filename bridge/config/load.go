@@ -53,6 +53,8 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// Getenv is used for XDG_CONFIG_HOME and HOME; nil means os.Getenv.
 	Getenv func(string) string
+	// SystemFile replaces SystemPath (tests); empty means SystemPath.
+	SystemFile string
 }
 
 // Loaded is a validated configuration and where it came from.
@@ -72,7 +74,11 @@ func Load(opts Options) (*Loaded, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	path, err := findFile(opts.File, getenv)
+	system := opts.SystemFile
+	if system == "" {
+		system = SystemPath
+	}
+	path, err := findFile(opts.File, system, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +112,23 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	for _, key := range v.AllKeys() {
 		if val, ok := lookup(EnvName(key)); ok {
+			if key == "webrtc.ice_servers" {
+				// A list of objects cannot be spelled as KEY=a,b: take it as JSON (or YAML),
+				// so that TURN credentials can live in the systemd EnvironmentFile.
+				var servers []map[string]any
+				if err := yaml.Unmarshal([]byte(val), &servers); err != nil {
+					return nil, &Error{Key: key, Problem: fmt.Sprintf("%s must be a JSON list such as [{\"urls\":[\"turn:host:3478\"],\"username\":\"u\",\"credential\":\"c\"}]", EnvName(key))}
+				}
+				list := make([]any, len(servers))
+				for i, m := range servers {
+					list[i] = m
+				}
+				if err := checkValue(key, list, reflect.TypeOf([]ICEServer{})); err != nil {
+					return nil, err
+				}
+				v.Set(key, list)
+				continue
+			}
 			v.Set(key, val)
 		}
 	}
@@ -135,14 +158,14 @@ func EnvName(key string) string {
 	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
-func findFile(explicit string, getenv func(string) string) (string, error) {
+func findFile(explicit, system string, getenv func(string) string) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
 			return "", &Error{Problem: fmt.Sprintf("config file %s: %v", explicit, errors.Unwrap(err))}
 		}
 		return explicit, nil
 	}
-	candidates := []string{SystemPath}
+	candidates := []string{system}
 	dir := getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		if home := getenv("HOME"); home != "" {
@@ -394,7 +417,7 @@ func secretsWarning(path string, raw []byte) string {
 	if yaml.Unmarshal(raw, &doc) != nil || !hasSecret(doc) {
 		return ""
 	}
-	return fmt.Sprintf("%s holds secrets but is readable by other users (mode %v); chmod 600 it or move the secrets to an EnvironmentFile", path, st.Mode().Perm())
+	return fmt.Sprintf("%s holds secrets but is readable by other users (mode %v): move them to the service's EnvironmentFile (/etc/ledbridge/env, mode 0600: LEDBRIDGE_SUPABASE_KEY=…), or chmod 600 the file when ledbridge runs as its owner", path, st.Mode().Perm())
 }
 
 func hasSecret(v any) bool {

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -95,8 +98,19 @@ func (c *Config) Validate() error {
 	}
 
 	for i, d := range c.Devices {
-		if strings.TrimSpace(d) == "" {
+		t, err := wled.ParseTarget(d)
+		switch {
+		case strings.TrimSpace(d) == "":
 			add(fmt.Sprintf("devices[%d]", i), "is empty; name a device as wled://HOST, ddp://HOST:PORT?leds=N, …")
+		case err != nil:
+			add(fmt.Sprintf("devices[%d]", i), "%v", err)
+		case t.Protocol != wled.ProtocolAuto && t.LEDs == 0:
+			add(fmt.Sprintf("devices[%d]", i), "%q needs ?leds=N: no JSON API is asked for this protocol", d)
+		}
+	}
+	if c.Room.Code != "" {
+		if _, err := room.ParseCode(c.Room.Code); err != nil {
+			add("room.code", "%v", err)
 		}
 	}
 	if c.Discovery.Interval < time.Second || c.Discovery.Interval > time.Hour {
@@ -117,6 +131,21 @@ func (c *Config) Validate() error {
 	floatRange("analysis.max_hz", c.Analysis.MaxHz, 200, 12000)
 	if c.Analysis.MaxHz <= c.Analysis.MinHz {
 		add("analysis.max_hz", "must be above analysis.min_hz")
+	}
+	for _, fft := range []struct {
+		key string
+		n   int
+	}{{"analysis.short_fft", c.Analysis.ShortFFT}, {"analysis.mid_fft", c.Analysis.MidFFT}, {"analysis.long_fft", c.Analysis.LongFFT}} {
+		if fft.n != 0 && (fft.n < 256 || fft.n > 32768 || fft.n&(fft.n-1) != 0) {
+			add(fft.key, "must be 0 (default) or a power of two from 256 to 32768 (got %d)", fft.n)
+		}
+	}
+	intRange("analysis.max_polyphony", c.Analysis.MaxPolyphony, 0, 8)
+	intRange("analysis.harmonics", c.Analysis.Harmonics, 0, 32)
+	intRange("analysis.confirm_frames", c.Analysis.ConfirmFrames, 0, 60)
+	intRange("analysis.hold_frames", c.Analysis.HoldFrames, 0, 60)
+	if err := c.Analysis.Analyzer().Validate(); err != nil && len(problems) == 0 {
+		add("analysis", "%s", strings.TrimPrefix(err.Error(), "analysis: "))
 	}
 
 	e := c.Effects

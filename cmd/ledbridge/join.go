@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/config"
 	"github.com/ledbridge/ledbridge/bridge/peer"
@@ -30,6 +29,10 @@ import (
 
 // shutdownGrace bounds how long leaving the room and releasing the devices may take.
 const shutdownGrace = 2 * time.Second
+
+// readyGrace is how long start-up waits for the room before telling systemd READY anyway; it is
+// well inside systemd's default 90 s start timeout.
+const readyGrace = 45 * time.Second
 
 func init() {
 	cmd := &cobra.Command{
@@ -130,7 +133,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 
 	notifier := sdnotify.New(log)
-	sc.OnReady = func(line string) { notifier.Ready(line) }
+	var readyOnce sync.Once
+	ready := func(line string) { readyOnce.Do(func() { notifier.Ready(line) }) }
+	sc.OnReady = ready
 	sess, err := session.New(sc)
 	if err != nil {
 		return usageError{err}
@@ -171,6 +176,19 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	go func() {
 		defer wg.Done()
 		systemdStatusLoop(ctx, sess, notifier)
+	}()
+	// READY means "the room is joined or hosted". A venue whose internet is down would otherwise
+	// never be READY and systemd would restart the daemon every start timeout, blanking the strips
+	// each time; past readyGrace it is READY anyway (the frame loop runs, the idle look shows) and
+	// the status line says what it is waiting for.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-time.After(readyGrace):
+			ready(fmt.Sprintf("Running; room %s not joined yet: %s", code, sess.Snapshot().Room.Connection.State))
+		}
 	}()
 
 	runErr := make(chan error, 1)
@@ -235,7 +253,7 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 		RealtimeTimeout: c.Output.RealtimeTimeout,
 		MaxMilliamps:    float32(c.Output.MaxMilliamps),
 		Effect:          ef,
-		Analysis:        analysis.Config{TuningHz: c.Analysis.TuningHz, MinHz: c.Analysis.MinHz, MaxHz: c.Analysis.MaxHz},
+		Analysis:        c.Analysis.Analyzer(),
 		FPS:             c.Output.FPS,
 		Logger:          log,
 		Metrics:         reg,

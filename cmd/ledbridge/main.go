@@ -32,6 +32,12 @@ var rootCmd = &cobra.Command{
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal starts a clean shutdown, a second one kills the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	err := rootCmd.ExecuteContext(ctx)
 	stop()
 	if err == nil {
