@@ -88,9 +88,14 @@ type inbound struct {
 
 // session is one WebSocket connection's lifetime. Its loop owns every field below the channels.
 type session struct {
-	c            *Client
-	conn         *websocket.Conn
-	ctx          context.Context // the socket's own context, cancelled when the session ends
+	c    *Client
+	conn *websocket.Conn
+	ctx  context.Context // the socket's own context, cancelled when the session ends
+	// readCtx is the read loop's context. Cancelling it makes the library close the connection at
+	// once, which is what bounds a close whose peer never answers (CloseNow cannot interrupt a
+	// Close in progress).
+	readCtx      context.Context
+	cancelRead   context.CancelFunc
 	inbox        chan inbound
 	readDone     chan struct{}
 	readErr      error // set before readDone closes
@@ -124,8 +129,10 @@ func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
 	}
 	conn.SetReadLimit(MaxFrameSize * readLimitFactor)
 	sctx, cancel := context.WithCancel(context.Background())
+	rctx, cancelRead := context.WithCancel(context.Background())
+	defer cancelRead()
 	s := &session{
-		c: c, conn: conn, ctx: sctx,
+		c: c, conn: conn, ctx: sctx, readCtx: rctx, cancelRead: cancelRead,
 		inbox:        make(chan inbound, 32),
 		readDone:     make(chan struct{}),
 		reqs:         make(chan *request),
@@ -188,7 +195,8 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 }
 
 // closeConn closes the socket: a normal close (with "heartbeat timeout" as reason when that was
-// the cause), giving the peer LeaveTimeout to answer before the connection is cut.
+// the cause), giving the peer LeaveTimeout to answer before the connection is cut by cancelling
+// the read loop's context.
 func (s *session) closeConn(cause error) {
 	reason := ""
 	if errors.Is(cause, ErrHeartbeatTimeout) {
@@ -204,7 +212,7 @@ func (s *session) closeConn(cause error) {
 	select {
 	case <-closed:
 	case <-t.C():
-		_ = s.conn.CloseNow()
+		s.cancelRead()
 		<-closed
 	}
 }
@@ -223,9 +231,9 @@ func (s *session) readLoop() {
 		lastBin wire.UserBroadcast
 	)
 	for {
-		// No context here: a cancellable one costs the library a timer per frame. The session
-		// always closes the socket before it waits for this goroutine, which ends the read.
-		typ, r, err := s.conn.Reader(context.Background())
+		// readCtx is cancelled only when a close times out (coder/websocket 1.8 watches it with
+		// context.AfterFunc, no timer per frame); normally closing the socket ends the read.
+		typ, r, err := s.conn.Reader(s.readCtx)
 		if err != nil {
 			s.readErr = err
 			return

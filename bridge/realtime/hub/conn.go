@@ -61,13 +61,17 @@ func (f *frame) release() {
 // conn is one client socket. Its reader runs on the HTTP handler's goroutine (serve) and owns
 // channels and the rate-limit window; its writer goroutine owns every write to ws.
 //
-// Reads and writes use context.Background (so coder/websocket arms no per-frame context timer);
-// the idle and write-stall timeouts are two reusable timers instead.
+// Reads and writes use ctx, which only drop cancels (coder/websocket watches it with
+// context.AfterFunc, no per-frame timer): cancelling it closes the socket even while a close
+// handshake or a write is stuck, which CloseNow alone cannot do. The idle and write-stall timeouts
+// are two reusable timers.
 type conn struct {
 	s      *Server
 	vsn    wire.Version
 	remote string
 	ws     *websocket.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
 	out    chan *frame
 	// done is closed, once, when the socket must end; the writer then closes ws.
 	done      chan struct{}
@@ -91,7 +95,10 @@ type conn struct {
 
 func newConn(s *Server, ws *websocket.Conn, vsn wire.Version, remote string) *conn {
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
+	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
+		ctx:      ctx,
+		cancel:   cancel,
 		s:        s,
 		vsn:      vsn,
 		remote:   remote,
@@ -113,6 +120,7 @@ func newConn(s *Server, ws *websocket.Conn, vsn wire.Version, remote string) *co
 
 // serve runs the reader until the socket ends, then leaves every channel and waits for the writer.
 func (c *conn) serve() {
+	defer c.cancel()
 	writerDone := make(chan struct{})
 	c.s.wg.Add(1)
 	go func() {
@@ -163,7 +171,7 @@ func (c *conn) readLoop() error {
 // readFrame reads one message into the connection's reusable buffer (valid until the next call).
 // SetReadLimit bounds it: a larger message fails with ErrMessageTooBig and closes the socket (1009).
 func (c *conn) readFrame() (websocket.MessageType, []byte, error) {
-	typ, r, err := c.ws.Reader(context.Background())
+	typ, r, err := c.ws.Reader(c.ctx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -284,7 +292,7 @@ func (c *conn) write(f *frame) bool {
 		typ = websocket.MessageBinary
 	}
 	c.writeTimer.Reset(c.s.cfg.WriteTimeout)
-	err := c.ws.Write(context.Background(), typ, f.data)
+	err := c.ws.Write(c.ctx, typ, f.data)
 	c.writeTimer.Stop()
 	c.queued.Add(-int64(len(f.data)))
 	f.release()
@@ -336,6 +344,9 @@ func (c *conn) drop(reason string) {
 		c.setReason(reason)
 		close(c.done)
 	})
+	if c.cancel != nil {
+		c.cancel()
+	}
 	if c.ws != nil { // nil only for the fuzz target's socketless conns
 		c.ws.CloseNow()
 	}

@@ -20,8 +20,9 @@ import (
 )
 
 // shutdownGrace bounds how long Close waits for sockets to finish their close handshake before it
-// drops them.
-const shutdownGrace = 2 * time.Second
+// drops them (cancelling their context, which ends even a stuck close). The embedded server lives
+// inside a daemon that must exit within 2 s of SIGTERM.
+const shutdownGrace = 500 * time.Millisecond
 
 // Server is the LAN room server. Create it with New; serve it with Run, Serve, or by mounting
 // Handler on an http.Server of your own (then call Close to end every connection).
