@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,27 +64,74 @@ func artifactDir(t *testing.T) string {
 	return abs
 }
 
+// liveStatus is the session's status page on a loopback port, which a test can take down (answering
+// 503 meanwhile, as a proxy in front of a restarting daemon would) and bring back on the same port.
+type liveStatus struct {
+	t      *testing.T
+	cfg    status.Config
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
 // serveStatus serves the session's status page on a loopback port until the test ends.
-func serveStatus(t *testing.T, sess *session.Session, token string) string {
+func serveStatus(t *testing.T, sess *session.Session, token string) *liveStatus {
 	t.Helper()
-	srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: token, Logger: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := status.Config{Provider: sess, Controller: sess, Token: token, Logger: testLog(t)}
+	l := &liveStatus{t: t, cfg: cfg, addr: ln.Addr().String()}
+	l.start(ln)
+	t.Cleanup(l.stop)
+	return l
+}
+
+func (l *liveStatus) url() string { return "http://" + l.addr + "/" }
+
+// start serves a new status.Server (one serves once, as a restarted daemon's would) on ln.
+func (l *liveStatus) start(ln net.Listener) {
+	srv, err := status.New(l.cfg)
+	if err != nil {
+		l.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("status server: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String() + "/"
+	l.cancel, l.done = cancel, make(chan error, 1)
+	go func() { l.done <- srv.Serve(ctx, ln) }()
+}
+
+func (l *liveStatus) stop() {
+	if l.cancel == nil {
+		return
+	}
+	l.cancel()
+	if err := <-l.done; err != nil {
+		l.t.Errorf("status server: %v", err)
+	}
+	l.cancel = nil
+}
+
+// outage stops the page's server, answers 503 on its port for d, then serves the page again.
+func (l *liveStatus) outage(d time.Duration) {
+	l.t.Helper()
+	l.stop()
+	ln, err := net.Listen("tcp", l.addr)
+	if err != nil {
+		l.t.Fatalf("outage: %v", err)
+	}
+	down := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "restarting", http.StatusServiceUnavailable)
+	}), ReadHeaderTimeout: time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = down.Serve(ln) }()
+	time.Sleep(d)
+	_ = down.Close()
+	<-served
+	if ln, err = net.Listen("tcp", l.addr); err != nil {
+		l.t.Fatalf("outage: listen again: %v", err)
+	}
+	l.start(ln)
 }
 
 // lanRoom makes the rig's session describe its room as the web app's LAN server would.
@@ -109,7 +158,9 @@ type browserRun struct {
 }
 
 // runStatusPageScript runs the browser script once with a hard timeout, logging its progress.
-func runStatusPageScript(t *testing.T, nodePath string, opts map[string]any, timeout time.Duration) browserRun {
+// onOutage is called when the script asks for the page's server to go away and come back; the
+// script continues once it returns.
+func runStatusPageScript(t *testing.T, nodePath string, opts map[string]any, timeout time.Duration, onOutage func()) browserRun {
 	t.Helper()
 	raw, _ := json.Marshal(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -125,6 +176,11 @@ func runStatusPageScript(t *testing.T, nodePath string, opts map[string]any, tim
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -146,6 +202,10 @@ func runStatusPageScript(t *testing.T, nodePath string, opts map[string]any, tim
 		case ev.Event == "identify":
 			run.identifiedAt = time.UnixMilli(ev.ClickedAt)
 			t.Logf("browser: %s", line)
+		case ev.Event == "outage":
+			t.Logf("browser: %s", line)
+			onOutage()
+			_, _ = io.WriteString(stdin, "back\n")
 		case ev.Result != nil:
 			if err := json.Unmarshal(line, &run); err != nil {
 				t.Errorf("browser result %s: %v", line, err)
@@ -173,7 +233,8 @@ func runStatusPageScript(t *testing.T, nodePath string, opts map[string]any, tim
 // TestStatusPageInChromium opens the status page of a running pipeline (embedded room server, a
 // pion musician playing an A3 tone, two fake WLED strips) in headless Chromium, on a desktop and a
 // phone screen, and checks what it shows, that its preview moves with the audio, that Identify
-// flashes the real strip, and that the page logs no error.
+// flashes the real strip, that the page reconnects by itself after its server answered 503 for a
+// while and came back, and that the page logs no error outside that outage.
 func TestStatusPageInChromium(t *testing.T) {
 	chromiumPath, nodePath := requireBrowser(t)
 	out := artifactDir(t)
@@ -194,15 +255,15 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Fatalf("the session lists no device %q: %+v", r.ddp.DDPURL(), r.sess.Snapshot().Devices)
 	}
 	const token = "t"
-	url := serveStatus(t, r.sess, token)
+	page := serveStatus(t, r.sess, token)
 	opts := map[string]any{
-		"url": url, "token": token, "outDir": out, "chromium": chromiumPath,
+		"url": page.url(), "token": token, "outDir": out, "chromium": chromiumPath,
 		"musician": "Ana", "note": "A3", "devices": 2, "identify": ddpID,
 	}
 
 	var run browserRun
 	for attempt := 1; attempt <= 2; attempt++ {
-		run = runStatusPageScript(t, nodePath, opts, 90*time.Second)
+		run = runStatusPageScript(t, nodePath, opts, 90*time.Second, func() { page.outage(3 * time.Second) })
 		logPath := filepath.Join(out, fmt.Sprintf("chromium-%d.log", attempt))
 		if err := os.WriteFile(logPath, []byte(run.stderr), 0o644); err != nil {
 			t.Error(err)

@@ -6,10 +6,12 @@
 //
 // Options: url, token, outDir, musician (name), note (e.g. "A3"), devices (count), identify (a
 // device id), chromium (path). Progress and results are JSON lines on stdout; the last one is
-// {"result": …}. Exit status: 0 checks passed, 1 a check failed, 2 the browser itself failed (the
+// {"result": …}. {"event": "outage"} asks the caller to take the page's server down and bring it
+// back; the caller answers with a line on stdin once it is back. Exit status: 0 checks passed, 1 a check failed, 2 the browser itself failed (the
 // caller may retry once: about 1 headless run in 40 hangs or loses a child process).
 import { chromium } from "playwright-core";
 import path from "node:path";
+import { createInterface } from "node:readline";
 
 const opts = JSON.parse(process.argv[2] || "{}");
 const emit = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -39,12 +41,13 @@ function allRGB(px, v) { if (!px.length) return false; for (let i = 0; i < px.le
 
 // watch collects everything the page reports as going wrong.
 function watch(page, label, errors) {
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`${label} console: ${m.text()}`); });
+  const push = (msg) => (outage.active ? outage.errors : errors).push(msg);
+  page.on("console", (m) => { if (m.type() === "error") push(`${label} console: ${m.text()}`); });
   page.on("pageerror", (e) => errors.push(`${label} exception: ${(e.stack || e.message).split("\n").slice(0, 4).join(" | ")}`));
   page.on("requestfailed", (r) => {
     // An EventSource closed by the page going away is not a failure.
     if (r.failure()?.errorText === "net::ERR_ABORTED") return;
-    errors.push(`${label} request failed: ${r.url()} ${r.failure()?.errorText}`);
+    push(`${label} request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on("crash", () => errors.push(`${label} page crashed`));
 }
@@ -124,6 +127,17 @@ async function desktop(browser, errors, result) {
   await ctx.close();
 }
 
+// outage collects the errors the page reports while the caller has its server down (a 503 on the
+// event stream is logged by Chromium itself); they are expected, so not counted as console errors.
+const outage = { active: false, errors: [] };
+
+// nextLine resolves with the next line the caller writes on standard input.
+const stdinLines = createInterface({ input: process.stdin });
+const pendingLines = [];
+const lineWaiters = [];
+stdinLines.on("line", (l) => { const w = lineWaiters.shift(); if (w) w(l); else pendingLines.push(l); });
+function nextLine() { return pendingLines.length ? Promise.resolve(pendingLines.shift()) : new Promise((r) => lineWaiters.push(r)); }
+
 async function phone(browser, errors, result) {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page = await ctx.newPage();
@@ -142,6 +156,27 @@ async function phone(browser, errors, result) {
   emit({ step: "phone: screenshot", file: "status-phone.png", layout });
   check(layout.scrollWidth <= layout.viewport && layout.wide.length === 0,
     `the page overflows a ${layout.viewport}px wide phone screen: ${JSON.stringify(layout)}`);
+
+  // The page reconnects by itself: the caller takes the server down (503 for a while, which makes
+  // EventSource give up for good) and brings it back; the page must go live again and update.
+  await page.evaluate(() => {
+    window.__conn = [];
+    new MutationObserver(() => window.__conn.push(document.getElementById("conn").textContent))
+      .observe(document.getElementById("conn"), { childList: true, characterData: true, subtree: true });
+  });
+  outage.active = true;
+  emit({ event: "outage" });
+  await nextLine();
+  try {
+    await page.waitForFunction(() => window.__conn.includes("reconnecting…") && window.__conn.at(-1) === "live", null, { timeout: 20000, polling: 100 });
+  } catch (err) {
+    throw new CheckFailed(`the page did not go live again within 20 s of its server coming back (badge texts ${JSON.stringify(await page.evaluate(() => window.__conn))})`);
+  }
+  outage.active = false;
+  const ticks = await page.textContent("#p-fps");
+  await page.waitForFunction((before) => document.getElementById("p-fps").textContent !== before, ticks, { timeout: 5000, polling: 100 });
+  result.reconnect = { badges: await page.evaluate(() => window.__conn), expectedErrors: outage.errors.length };
+  emit({ step: "phone: reconnected after the outage", badges: result.reconnect.badges });
   await ctx.close();
 }
 
@@ -172,3 +207,4 @@ async function main() {
 }
 
 process.exitCode = await main();
+stdinLines.close();

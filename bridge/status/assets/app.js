@@ -155,10 +155,20 @@ function onPreview(p) {
   }
 }
 
+// connect follows the live updates. EventSource retries by itself after a dropped connection, but
+// gives up for good on an HTTP error answer (a proxy's 502, the server's 503 when too many pages
+// watch): then the page starts a new one itself, backing off up to 30 s.
+let retryDelay = 1000;
 function connect() {
   const es = new EventSource("api/events");
-  es.addEventListener("open", () => badge($("conn"), "live", "ok"));
-  es.addEventListener("error", () => badge($("conn"), "reconnecting…", "warn"));
+  es.addEventListener("open", () => { retryDelay = 1000; badge($("conn"), "live", "ok"); });
+  es.addEventListener("error", () => {
+    badge($("conn"), "reconnecting…", "warn");
+    if (es.readyState === EventSource.CLOSED) {
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    }
+  });
   es.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
   es.addEventListener("preview", (e) => onPreview(JSON.parse(e.data)));
 }
