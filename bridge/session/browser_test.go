@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -445,5 +447,35 @@ func TestMeasureStatusPageCost(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	idle2 := measure("no viewer again")
 	t.Logf("MEASURE status-page: extra daemon CPU with 3 viewers = %.2f %% of one core (watched %.2f − mean idle %.2f)", watched-(idle1+idle2)/2, watched, (idle1+idle2)/2)
+
+	// The same stream to 30 plain readers (the server's work per viewer does not depend on who
+	// reads), to see the per-viewer cost above the noise of the idle windows.
+	const readers = 30
+	rctx, stopReaders := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var received atomic.Int64
+	for range readers {
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, d.statusURL+"/api/events", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("reader: %v %v", err, resp)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer resp.Body.Close()
+			n, _ := io.Copy(io.Discard, resp.Body)
+			received.Add(n)
+		}()
+	}
+	time.Sleep(3 * time.Second)
+	many := measure("30 SSE readers")
+	stopReaders()
+	wg.Wait()
+	time.Sleep(3 * time.Second)
+	idle3 := measure("no viewer, third")
+	idle := (idle1 + idle2 + idle3) / 3
+	t.Logf("MEASURE status-page: 30 readers received %.0f kB/s in all; extra daemon CPU %.2f %% of one core = %.3f %% per viewer (mean idle %.2f)",
+		float64(received.Load())/1000/(window+3*time.Second).Seconds(), many-idle, (many-idle)/readers, idle)
 	t.Logf("MEASURE status-page: daemon VmRSS %d kB, VmHWM %d kB", procStatusKB(t, pid, "VmRSS"), procStatusKB(t, pid, "VmHWM"))
 }
