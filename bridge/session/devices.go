@@ -33,6 +33,10 @@ type strip struct {
 	done   chan struct{}
 }
 
+// releaseClient gives a DDP device back to its own effects on shutdown ({"live":false}); a
+// powered-off strip must not eat the daemon's 2 s exit budget.
+var releaseClient = &wled.Client{Timeout: 800 * time.Millisecond}
+
 // deviceSet owns every device output: configured ones at start, discovered ones as they come
 // and go. The loop reads the current set through an atomic copy-on-write slice.
 type deviceSet struct {
@@ -251,7 +255,7 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 		Target:  t,
 		Name:    name,
 		Timeout: d.s.cfg.RealtimeTimeout,
-		Client:  d.s.wled,
+		Client:  releaseClient,
 		Logger:  d.s.log,
 	})
 	if err != nil {

@@ -74,6 +74,7 @@ func TestHostileInputs(t *testing.T) {
 	})
 
 	// An offer storm: 100 offers a second for two seconds from one participant.
+	beforeStorm := r.sess.Snapshot().Dropped.Signals
 	storm := func(i int) any {
 		return map[string]any{"type": "offer", "fromPeerId": "rogue", "targetPeerId": bridge, "data": map[string]any{"type": "offer", "sdp": fmt.Sprintf("v=0\r\no=- %d 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", i)}}
 	}
@@ -87,8 +88,8 @@ func TestHostileInputs(t *testing.T) {
 		t.Fatal("the storm did not reach the bridge: the rogue client was disconnected")
 	}
 	stormed := r.sess.Snapshot().Dropped.Signals
-	if stormed <= before.Signals {
-		t.Fatalf("no storm offer was rejected (dropped signals %d → %d)", before.Signals, stormed)
+	if stormed <= beforeStorm {
+		t.Fatalf("no storm offer was rejected (dropped signals %d → %d)", beforeStorm, stormed)
 	}
 
 	// Garbage RTP from a connected participant: random payloads labelled Opus.

@@ -28,9 +28,10 @@ type musician struct {
 	stream atomic.Pointer[audio.Stream] // set by the track's goroutine, read by the loop
 
 	// Owned by the frame loop goroutine.
-	analyzer *analysis.Analyzer
-	features analysis.Features
-	pcm      []float32
+	analyzer    *analysis.Analyzer
+	features    analysis.Features
+	pcm         []float32
+	lastAudible time.Time // arrival of the newest packet that was above the silence floor
 
 	// The mutex protects the following elements.
 	mu        sync.Mutex
@@ -73,26 +74,37 @@ func (m *musician) attachStream(codec webrtc.RTPCodecParameters, now func() time
 	return st, nil
 }
 
-// codecName is "opus/48000/2" style, as the status page shows it.
+// codecName is the codec's short name ("opus", "g722", "pcmu"), as the status page shows it.
 func codecName(c webrtc.RTPCodecParameters) string {
 	name := strings.TrimPrefix(strings.ToLower(c.MimeType), "audio/")
 	return name
 }
 
+// silenceFloor is the RMS level (−60 dBFS) below which decoded audio counts as silence: browsers
+// keep sending silent Opus frames from a muted microphone, and those must not hold auto mode on
+// the local look.
+const silenceFloor = 0.001
+
 // analyse drains the musician's new audio into its analyser and computes this tick's features.
-// It returns the PCM read (aliasing m.pcm) and when audio last arrived. Loop goroutine only.
-func (m *musician) analyse() (pcm []float32, lastAudio time.Time) {
-	if st := m.stream.Load(); st != nil {
-		n := st.ReadPCM(m.pcm)
-		pcm = m.pcm[:n]
-		if n > 0 {
-			m.analyzer.Write(pcm)
-		}
-		lastAudio = st.LastAudioArrival()
+// It returns the PCM read (aliasing m.pcm) and when audible audio last arrived. A musician with no
+// audio track yet costs nothing. Loop goroutine only.
+func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
+	st := m.stream.Load()
+	if st == nil {
+		return nil, m.lastAudible
+	}
+	n := st.ReadPCM(m.pcm)
+	pcm = m.pcm[:n]
+	if n > 0 {
+		m.analyzer.Write(pcm)
 	}
 	m.analyzer.Frame(&m.features)
+	if n > 0 && m.features.Level > silenceFloor {
+		m.lastAudible = st.LastAudioArrival()
+	}
+	lastAudible = m.lastAudible
 	m.mu.Lock()
 	m.notes = m.features
 	m.mu.Unlock()
-	return pcm, lastAudio
+	return pcm, lastAudible
 }

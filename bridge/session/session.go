@@ -98,8 +98,13 @@ type Session struct {
 	ledAt     time.Time
 	ledGen    uint64
 	ready     bool
+	stopping  bool
+	partsCtx  context.Context // nil until Run; cancelled when the session stops
 	effectCfg effect.Config
 	devices   *deviceSet
+	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
+
+	wg sync.WaitGroup // every goroutine Run starts, announce included
 }
 
 // New checks cfg and builds the session's parts. It starts nothing; call Run.
@@ -150,6 +155,7 @@ func New(cfg Config) (*Session, error) {
 		playing:   room.DefaultState.IsPlaying,
 		mode:      cfg.Mode,
 		effectCfg: cfg.Effect,
+		badMetas:  map[string]bool{},
 	}
 	var err error
 	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
@@ -162,6 +168,9 @@ func New(cfg Config) (*Session, error) {
 	rc.ClientVersion = "ledbridge/" + cfg.Version
 	rc.Logger = cfg.Logger.With("part", "realtime")
 	rc.OnStatus = s.onRealtimeStatus
+	if rc.LeaveTimeout == 0 {
+		rc.LeaveTimeout = leaveTimeout
+	}
 	if s.client, err = realtime.New(rc); err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
@@ -194,45 +203,57 @@ func (s *Session) PeerID() string { return s.cfg.PeerID }
 // Run joins the room and lights the strips until ctx is done; then it untracks, leaves, closes
 // every peer, releases every device and returns nil once all its goroutines have stopped.
 func (s *Session) Run(ctx context.Context) error {
-	// The parts run on their own context so that, on shutdown, the room still hears the untrack
-	// before the connection closes.
+	// The parts run on their own contexts so that, on shutdown, the room still hears the untrack
+	// before the connection closes, while the devices are already being released.
 	partsCtx, stopParts := context.WithCancel(context.Background())
 	defer stopParts()
-	var wg sync.WaitGroup
+	devicesCtx, stopDevices := context.WithCancel(context.Background())
+	defer stopDevices()
+	s.mu.Lock()
+	s.partsCtx = partsCtx
+	s.mu.Unlock()
 	failed := make(chan error, 5)
-	goRun := func(name string, run func(context.Context) error) {
-		wg.Add(1)
+	goRun := func(name string, ctx context.Context, run func(context.Context) error) {
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			if err := run(partsCtx); err != nil && partsCtx.Err() == nil {
+			defer s.wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
 				failed <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
 	}
-	goRun("realtime", s.client.Run)
-	goRun("webrtc", s.peers.Run)
-	goRun("devices", s.devices.run)
-	goRun("events", s.handleEvents)
-	goRun("frame loop", s.ticker.Run)
+	goRun("realtime", partsCtx, s.client.Run)
+	goRun("webrtc", partsCtx, s.peers.Run)
+	goRun("devices", devicesCtx, s.devices.run)
+	goRun("events", partsCtx, s.handleEvents)
+	goRun("frame loop", partsCtx, s.ticker.Run)
 
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-failed:
 	}
+	stopDevices() // release the strips (DDP: {"live":false}; UDP realtime: timeout 0) meanwhile
 	untrackCtx, cancel := context.WithTimeout(context.Background(), untrackTimeout)
 	if uerr := s.client.Untrack(untrackCtx); uerr != nil {
 		s.log.Debug("untrack on shutdown", "err", uerr)
 	}
 	cancel()
-	stopParts() // leaves the channel, closes every peer, releases every device
-	wg.Wait()
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	stopParts() // leaves the channel and closes every peer
+	s.wg.Wait()
 	s.loop.close()
 	return err
 }
 
-// untrackTimeout bounds the goodbye to the room on shutdown (the whole exit must take < 2 s).
-const untrackTimeout = 500 * time.Millisecond
+// Shutdown budget: the daemon must exit within 2 s of SIGTERM. The untrack, the leave and the
+// socket close each get at most this long, while the devices are released in parallel.
+const (
+	untrackTimeout = 300 * time.Millisecond
+	leaveTimeout   = 300 * time.Millisecond
+)
 
 // onRealtimeStatus runs on the client's goroutine for every connection state change.
 func (s *Session) onRealtimeStatus(st realtime.Status) {
@@ -243,14 +264,23 @@ func (s *Session) onRealtimeStatus(st realtime.Status) {
 	s.mu.Lock()
 	first := !s.ready
 	s.ready = true
-	s.mu.Unlock()
+	ctx := s.partsCtx
+	if s.stopping || ctx == nil {
+		s.mu.Unlock()
+		return
+	}
 	// Track and ask for the room state on every (re)join; the client re-tracks on rejoin itself,
 	// but the first track is ours. Run them off the client's goroutine: they wait for replies.
-	go s.announce(first)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		s.announce(ctx, first)
+	}()
 }
 
-func (s *Session) announce(first bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func (s *Session) announce(parent context.Context, first bool) {
+	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 	defer cancel()
 	if first {
 		if err := s.client.Track(ctx, s.meta); err != nil && !errors.Is(err, realtime.ErrClosed) {
@@ -261,7 +291,7 @@ func (s *Session) announce(first bool) {
 		!errors.Is(err, realtime.ErrClosed) && !errors.Is(err, realtime.ErrNotJoined) {
 		s.log.Warn("state-request failed", "err", err)
 	}
-	if first {
+	if first && parent.Err() == nil {
 		s.log.Info("joined room", "room", s.cfg.Code, "peer_id", s.cfg.PeerID, "hosted_by", s.cfg.HostedBy)
 		if s.cfg.OnReady != nil {
 			s.cfg.OnReady(fmt.Sprintf("Joined %s", s.cfg.Code))
@@ -287,7 +317,7 @@ func (s *Session) handleEvents(ctx context.Context) error {
 			switch ev.Kind {
 			case realtime.EventBroadcast:
 				s.handleBroadcast(ev.Event, ev.Payload)
-			case realtime.EventPresenceJoin, realtime.EventPresenceLeave, realtime.EventPresenceSync:
+			case realtime.EventPresenceSync: // follows every batch of joins and leaves
 				s.syncPresence()
 			}
 		}
@@ -333,6 +363,9 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 		s.mu.Lock()
 		s.tempo = m.State.Tempo
 		s.playing = m.State.IsPlaying
+		if m.State.IsPlaying {
+			s.stopped = false // a playback-control true we missed (e.g. while reconnecting)
+		}
 		s.mu.Unlock()
 	case room.LEDUpdate:
 		s.applyLEDUpdate(m)
@@ -342,7 +375,10 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u.HasSeq && s.ledHasSeq && u.Seq <= s.ledSeq {
+	// seq orders one host's frames; a new or reloaded host starts again low, so the order only
+	// holds while frames keep coming.
+	fresh := !s.ledAt.IsZero() && s.clock.Now().Sub(s.ledAt) < effect.BroadcastFresh
+	if u.HasSeq && s.ledHasSeq && fresh && u.Seq <= s.ledSeq {
 		return // an older frame, overtaken
 	}
 	colors, err := color.ParseColors(u.Colors, s.ledColors[:0])
@@ -362,14 +398,30 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 // syncPresence reconciles the musicians with the Presence table.
 func (s *Session) syncPresence() {
 	present := map[string]room.Meta{}
-	for key, metas := range s.client.Presence() {
+	table := s.client.Presence()
+	s.mu.Lock()
+	for key := range s.badMetas {
+		if _, ok := table[key]; !ok {
+			delete(s.badMetas, key)
+		}
+	}
+	s.mu.Unlock()
+	for key, metas := range table {
 		if key == s.cfg.PeerID || len(metas) == 0 {
 			continue
 		}
 		meta, err := room.DecodeMeta(metas[len(metas)-1].Data)
 		if err != nil {
-			s.dropped.broadcasts.Add(1)
-			continue
+			// A participant whose meta we cannot read is still someone who may send audio: treat
+			// it as a musician under its key, and count the bad meta once.
+			s.mu.Lock()
+			if !s.badMetas[key] {
+				s.badMetas[key] = true
+				s.dropped.broadcasts.Add(1)
+				s.log.Warn("unreadable Presence meta; treating the participant as a musician", "peer_id", key, "err", err)
+			}
+			s.mu.Unlock()
+			meta = room.Meta{Name: key}
 		}
 		if meta.IsMusician() {
 			present[key] = meta
