@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -325,8 +326,12 @@ func (c *Client) redact(s string) string {
 	token := c.token
 	c.mu.Unlock()
 	for _, secret := range []string{c.cfg.APIKey, c.cfg.AccessToken, token} {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "REDACTED")
+		if len(secret) < 4 {
+			continue
+		}
+		// Errors quote the URL, where the key appears query-escapes ("+" → "%2B").
+		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+			s = strings.ReplaceAll(s, form, "REDACTED")
 		}
 	}
 	return s

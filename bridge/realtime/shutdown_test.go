@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,17 @@ func TestShutdownBoundedWhenServerGoesSilent(t *testing.T) {
 		t.Logf("Run returned %v after cancel", time.Since(start))
 	case <-time.After(4 * time.Second): // the library's own close wait is 5 s: this catches it
 		t.Fatal("Run still waiting for a silent server 4 s after cancel")
+	}
+}
+
+func TestRedactCatchesEscapedKeys(t *testing.T) {
+	c, err := New(Config{URL: "http://127.0.0.1:1", APIKey: "s3cr+t/key==", Channel: "ABC234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := `dial ws://h/realtime/v1/websocket?apikey=s3cr%2Bt%2Fkey%3D%3D&vsn=2.0.0: refused; raw s3cr+t/key==`
+	got := c.redact(msg)
+	if strings.Contains(got, "s3cr") {
+		t.Fatalf("key survives redaction: %q", got)
 	}
 }

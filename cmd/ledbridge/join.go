@@ -196,13 +196,26 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	select {
 	case err = <-runErr:
 	case <-ctx.Done():
+		// One budget for everything: leave the room, release the strips, stop the room server.
+		deadline := time.Now().Add(shutdownGrace)
 		notifier.Stopping()
 		log.Info("leaving the room")
 		select {
 		case err = <-runErr:
-		case <-time.After(shutdownGrace):
+		case <-time.After(time.Until(deadline)):
 			err = errors.New("shutdown took longer than 2 s; exiting anyway")
 		}
+		cancel()
+		stopHub()
+		if hubDone != nil {
+			hubWait := make(chan error, 1)
+			go func() { hubWait <- hubDone() }()
+			select {
+			case <-hubWait:
+			case <-time.After(max(time.Until(deadline), 100*time.Millisecond)):
+			}
+		}
+		return err
 	}
 	cancel()
 	stopHub()
