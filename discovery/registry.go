@@ -666,11 +666,13 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	}
 	d.Online, d.LastSeen, d.LastError = true, now, ""
 	d.LEDs = j.info.LEDs.Count
-	d.RGBW = j.info.LEDs.HasWhite()
 	d.Protocol = wled.ChooseProtocol(j.info)
 	if r.protocol != wled.ProtocolAuto {
 		d.Protocol = r.protocol
 	}
+	var most int
+	d.RGBW, most = wled.StreamFormat(d.Protocol, j.info)
+	d.LEDs = min(d.LEDs, most) // a forced WARLS/DRGB shows the strip's start rather than nothing
 	ddpPort := wled.DDPPort
 	if s := e.static; s != nil {
 		t := s.target
@@ -694,9 +696,6 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 		d.StreamPort = j.info.UDPPort
 	default:
 		d.StreamPort = wled.RealtimePort
-	}
-	if d.Protocol == wled.ProtocolDRGBW {
-		d.RGBW = true
 	}
 	d.Source = sourceOf(e)
 }

@@ -212,6 +212,23 @@ func ChooseProtocol(info Info) Protocol {
 	return ProtocolDNRGB
 }
 
+// MinDDPRGBWVID is the first WLED build (2022-09, 0.14 development) that reads RGBW over DDP;
+// 0.13.x takes every DDP frame as RGB, so 4-byte pixels would come out garbled.
+const MinDDPRGBWVID = 2209000
+
+// StreamFormat says how frames for protocol p should look for a device with info: whether they
+// carry a white channel (DDP only from 0.14 on; DRGBW always; DNRGB, DRGB and WARLS never — WLED
+// derives white itself) and how many LEDs one frame can address.
+func StreamFormat(p Protocol, info Info) (rgbw bool, maxLEDs int) {
+	switch p {
+	case ProtocolDDP:
+		rgbw = info.LEDs.HasWhite() && info.VID >= MinDDPRGBWVID
+	case ProtocolDRGBW:
+		rgbw = true
+	}
+	return rgbw, p.maxLEDs()
+}
+
 // Resolve turns a wled:// target into a sendable one by asking the device's JSON API: protocol
 // (ChooseProtocol), LED count (unless the URL gave ?leds), RGBW and ports. Other targets are
 // returned unchanged with a zero Info.
@@ -238,13 +255,14 @@ func (c *Client) Resolve(ctx context.Context, t Target) (Target, Info, error) {
 		if t.DDPPort != 0 {
 			out.Port = t.DDPPort
 		}
-		out.RGBW = info.LEDs.HasWhite()
 	default:
 		out.Port = info.UDPPort
 		if out.Port == 0 {
 			out.Port = RealtimePort
 		}
-		out.RGBW = false // DNRGB carries RGB; WLED derives white itself
 	}
+	var most int
+	out.RGBW, most = StreamFormat(out.Protocol, info)
+	out.LEDs = min(out.LEDs, most)
 	return out, info, nil
 }
