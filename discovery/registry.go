@@ -235,6 +235,10 @@ func probeHTTPClient() *http.Client {
 // goroutines behind after every round.
 type directTransport struct{}
 
+// maxProbeResponse bounds one /json/info reply, headers included (the wled client caps the body
+// at 64 KiB on its own).
+const maxProbeResponse = 128 << 10
+
 func (directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" {
 		return nil, fmt.Errorf("discovery: probe transport speaks plain http only, not %q", req.URL.Scheme)
@@ -263,7 +267,10 @@ func (directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := out.Write(conn); err != nil {
 		return fail(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), out)
+	// http.ReadResponse bounds neither the status line nor the headers: a "device" streaming an
+	// endless header would grow memory for the whole probe timeout. The wled client caps the body;
+	// this caps everything the probe reads.
+	resp, err := http.ReadResponse(bufio.NewReader(io.LimitReader(conn, maxProbeResponse)), out)
 	if err != nil {
 		return fail(err)
 	}
