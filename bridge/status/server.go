@@ -23,6 +23,9 @@ import (
 //go:embed assets
 var assets embed.FS
 
+// streamWriteTimeout bounds one live-update write to a viewer.
+const streamWriteTimeout = 5 * time.Second
+
 // TokenHeader carries the control token on POST requests.
 const TokenHeader = "X-Ledbridge-Token"
 
@@ -111,7 +114,14 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Serve serves on ln until ctx is done, then shuts the server down (closing live streams) and
 // returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -130,6 +140,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		<-errc
 	case err = <-errc:
 	}
+	cancel() // also when Serve failed on its own: stop the broadcaster
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -242,11 +253,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // handleEvents streams Server-Sent Events: "status" (a Snapshot) every StatusInterval and
 // "preview" (every strip's pixels, base64) every PreviewInterval.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
+	rc := http.NewResponseController(w)
 	sub, err := s.streams.subscribe()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -258,8 +265,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	_, _ = fmt.Fprintf(w, "retry: 2000\n\n")
-	flusher.Flush()
+	if err := rc.Flush(); err != nil {
+		return
+	}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -267,10 +277,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-s.streams.done:
 			return
 		case msg := <-sub:
+			// A phone that went to sleep stops reading; give up on it instead of holding one of
+			// the MaxStreams slots until TCP notices.
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 			if _, err := w.Write(msg); err != nil {
 				return
 			}
-			flusher.Flush()
+			if err := rc.Flush(); err != nil {
+				return
+			}
 		}
 	}
 }
