@@ -227,7 +227,9 @@ func frameSum(px []byte) int {
 }
 
 // TestMeasureCPU measures the ledbridge binary's CPU time and memory with 4 musicians streaming
-// 128 kbit/s stereo Opus (CELT fullband) and 4 DDP strips of 300 LEDs at 60 fps.
+// 128 kbit/s stereo Opus (CELT fullband, testdata/latency/music_stereo_cbr128.opus, looped) and 4
+// DDP strips of 300 LEDs at 60 fps. The musicians and fake strips run in the test process, on
+// the same cores: the daemon's figure is its own CPU time, the test process's is logged beside it.
 func TestMeasureCPU(t *testing.T) {
 	window := measureDuration(t, "LEDBRIDGE_MEASURE_CPU")
 	var strips []*wledtest.Fake
@@ -240,13 +242,16 @@ func TestMeasureCPU(t *testing.T) {
 	d := startDaemon(t, urls, false)
 	pid := d.cmd.Process.Pid
 
-	fix := fixture("celt_fb_stereo_128k.opus")
+	fix := filepath.Join("..", "..", "testdata", "latency", "music_stereo_cbr128.opus")
 	pkts := loadPackets(t, fix)
-	bytes := 0
+	bytes, stereo := 0, 0
 	for _, p := range pkts {
 		bytes += len(p)
+		if p[0]&0x04 != 0 { // the TOC byte's stereo flag (RFC 6716 §3.1)
+			stereo++
+		}
 	}
-	t.Logf("MEASURE cpu: fixture %s: %d packets, mean %.0f bytes = %.1f kbit/s", filepath.Base(fix), len(pkts), float64(bytes)/float64(len(pkts)), float64(bytes)*8/(float64(len(pkts))*0.020)/1000)
+	t.Logf("MEASURE cpu: fixture %s: %d packets (%d stereo), mean %.0f bytes = %.1f kbit/s", filepath.Base(fix), len(pkts), stereo, float64(bytes)/float64(len(pkts)), float64(bytes)*8/(float64(len(pkts))*0.020)/1000)
 
 	var players []*testMusician
 	for i := range 4 {
@@ -687,7 +692,7 @@ func TestMeasureCPUInProcess(t *testing.T) {
 	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) { c.Devices = urls })
 	var players []*testMusician
 	for i := range 4 {
-		players = append(players, r.musician(musicianOpts{id: fmt.Sprintf("m%d", i), name: fmt.Sprintf("Musician %d", i), fixture: fixture("celt_fb_stereo_128k.opus"), offers: i%2 == 0}))
+		players = append(players, r.musician(musicianOpts{id: fmt.Sprintf("m%d", i), name: fmt.Sprintf("Musician %d", i), fixture: filepath.Join("..", "..", "testdata", "latency", "music_stereo_cbr128.opus"), offers: i%2 == 0}))
 	}
 	for _, m := range players {
 		waitFor(t, 30*time.Second, m.id+" connected to the bridge", m.connected)
