@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,12 @@ const (
 	// maxPendingCandidates bounds the remote candidates held until a remote
 	// description arrives; browsers trickle 2–20.
 	maxPendingCandidates = 64
+	// maxRemoteCandidates bounds the candidates one remote description may add: each becomes
+	// candidate pairs and connectivity checks for the connection's lifetime.
+	maxRemoteCandidates = 64
+	// maxMediaSections bounds an offer's m-lines: every audio section becomes a track with two
+	// read goroutines and an audio stream. The web app sends one (plus perhaps a data channel).
+	maxMediaSections = 4
 	// eventQueueSize bounds pion callback events waiting for the musician's
 	// goroutine. Callbacks never block (pion calls them from its own goroutines).
 	eventQueueSize = 256
@@ -31,14 +38,16 @@ const (
 // musician is one remote participant's PeerConnection and its goroutine.
 type musician struct {
 	// Constant after newMusician.
-	id         MusicianID
-	mgr        *Manager
-	cfg        *Config
-	log        *slog.Logger
-	inbox      chan room.Signal // answers and candidates, in arrival order
-	offerReady chan struct{}    // cap 1: pendingOffer is set
-	presence   chan struct{}    // cap 1: the musician appeared in Presence
-	events     chan pcEvent     // from pion callbacks
+	id    MusicianID
+	mgr   *Manager
+	cfg   *Config
+	log   *slog.Logger
+	inbox chan room.Signal // answers and candidates, in arrival order
+	// remoteCands counts candidates added since the last remote description (musician goroutine).
+	remoteCands int
+	offerReady  chan struct{} // cap 1: pendingOffer is set
+	presence    chan struct{} // cap 1: the musician appeared in Presence
+	events      chan pcEvent  // from pion callbacks
 
 	started bool // guarded by mgr.mu
 
@@ -321,6 +330,10 @@ func (mus *musician) closePC() {
 
 func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer) {
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.Description.SDP}
+	if n := strings.Count(desc.SDP, "\nm="); n > maxMediaSections {
+		mus.badSignal("offer rejected", fmt.Errorf("%d media sections (at most %d)", n, maxMediaSections))
+		return
+	}
 	fresh := false
 	if h := mus.cur; h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
 		fresh = true
@@ -404,13 +417,20 @@ func (mus *musician) handleRemoteCandidate(sig room.Signal) {
 		mus.pending = append(mus.pending, init)
 		return
 	}
+	if mus.remoteCands >= maxRemoteCandidates {
+		mus.droppedCands.Add(1)
+		return
+	}
+	mus.remoteCands++
 	if err := mus.cur.pc.AddICECandidate(init); err != nil {
 		mus.badSignal("candidate rejected", err)
 	}
 }
 
-// flushCandidates adds the candidates that arrived before the remote description.
+// flushCandidates adds the candidates that arrived before the remote description, and starts the
+// count of candidates this remote description may add.
 func (mus *musician) flushCandidates() {
+	mus.remoteCands = len(mus.pending)
 	for _, c := range mus.pending {
 		if err := mus.cur.pc.AddICECandidate(c); err != nil {
 			mus.badSignal("queued candidate rejected", err)

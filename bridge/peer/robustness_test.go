@@ -313,3 +313,38 @@ func TestHandleSignalNeverBlocks(t *testing.T) {
 	}
 	m.MusicianLeft("ana")
 }
+
+// TestOfferWithManyMediaSectionsAndCandidateFloodBounded: an offer with dozens of audio sections is
+// refused (each would be a track with goroutines and a stream), and a connected musician cannot
+// add more than maxRemoteCandidates candidates to one remote description.
+func TestOfferWithManyMediaSectionsAndCandidateFloodBounded(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	m := startManager(t, bridgeConfig(t, r, s), r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + strings.Repeat("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n", 40)
+	before := m.Stats().MalformedSignals
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "mal", TargetPeerID: bridgeID, Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
+	waitFor(t, "the 40-section offer refused", func() bool { return m.Stats().MalformedSignals > before })
+
+	mid, idx := "0", uint16(0)
+	for i := 0; i < 3*maxRemoteCandidates; i++ {
+		c := fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host", 1000+i, 20000+i)
+		m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "ana", TargetPeerID: bridgeID,
+			Candidate: &room.ICECandidate{Candidate: c, SDPMid: &mid, SDPMLineIndex: &idx}})
+		if i%16 == 15 {
+			time.Sleep(20 * time.Millisecond) // stay under the inbox bound: reach the cap itself
+		}
+	}
+	waitFor(t, "extra candidates dropped", func() bool {
+		ana, _ := musicianStats(m, "ana")
+		return ana.DroppedCandidates >= maxRemoteCandidates
+	})
+	before2 := s.fromMic("ana")
+	waitFor(t, "ana's audio afterwards", func() bool { return s.fromMic("ana") >= before2+25 })
+}
