@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/pion/logging"
 )
@@ -13,18 +15,53 @@ import (
 // connection (a bad candidate, a dropped packet) that this package already
 // handles and counts, so it becomes Warn; Info is pion's chatter and becomes
 // Debug; Trace is dropped.
+//
+// A remote peer can make pion warn once per bad candidate or unknown SSRC, so warnings are limited
+// to one line a second per scope, with the number suppressed in between.
 type slogFactory struct{ log *slog.Logger }
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return slogLeveled{f.log.With("pion", scope)}
+	return slogLeveled{log: f.log.With("pion", scope), limit: &warnLimit{}}
 }
 
-type slogLeveled struct{ log *slog.Logger }
+type slogLeveled struct {
+	log   *slog.Logger
+	limit *warnLimit
+}
+
+// warnLimit lets one warning a second through and counts the rest.
+type warnLimit struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (w *warnLimit) allow(now time.Time) (ok bool, suppressed int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if now.Sub(w.last) < time.Second {
+		w.suppressed++
+		return false, 0
+	}
+	w.last = now
+	suppressed, w.suppressed = w.suppressed, 0
+	return true, suppressed
+}
 
 func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
 	ctx := context.Background()
 	if !l.log.Enabled(ctx, level) {
 		return // skip the formatting too
+	}
+	if level >= slog.LevelWarn && l.limit != nil {
+		ok, suppressed := l.limit.allow(time.Now())
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			l.log.Log(ctx, level, fmt.Sprintf(format, args...), "suppressed", suppressed)
+			return
+		}
 	}
 	l.log.Log(ctx, level, fmt.Sprintf(format, args...))
 }
