@@ -24,6 +24,26 @@ const (
 	longF0Hi, longPeakLo, longPeakHi = 550.0, 35.0, 1000.0
 )
 
+// The fast window: 512 points at 12 kHz (fastDecim, 43 ms, 23 Hz bins),
+// searched for notes only in the fastFrames frames from an onset (so it
+// costs little), reporting from fastReportLo up where its bins resolve the
+// partials; candidates from fastF0Lo let a lower note claim its own
+// overtones. Its notes need fastMinStrong strong partials, since the attack
+// transient is still in it. (The short window was tried for this: in the
+// first frames after a sampled instrument's note-on it holds mostly the
+// broadband attack, and its notes were nearly all wrong.)
+const (
+	fastDecim = 4
+	fastN     = 512
+)
+
+const (
+	fastFrames    = 2
+	fastF0Lo      = 100.0
+	fastReportLo  = 250.0
+	fastMinStrong = 3
+)
+
 // onsetFrames is for how many frames after an onset peaks may be less
 // prominent (see Frame).
 const onsetFrames = 3
@@ -49,15 +69,20 @@ type Analyzer struct {
 	cfg Config
 
 	// decimation chain 48 → 24 → 12 → 6 → 3 kHz and the rings it fills
-	dec              [4]decimator
-	r48, r24, r6, r3 ring
-	short, mid, long *window
-	noteWindows      [2]*window // the windows notes come from: mid, long
-	finders          [2]pitchFinder
-	sinceOnset       int // frames since the last onset
-	minPeak          float64
-	written          int64
-	frames           int64 // Frame calls since New or Reset
+	dec                   [4]decimator
+	r48, r24, r12, r6, r3 ring
+	short, mid, long      *window
+	// fast is a 43 ms window at 12 kHz analysed only in the fastFrames
+	// frames after an onset: a new note dominates it a frame sooner than
+	// the mid window, and fastFinder may start notes from it.
+	fast        *window
+	fastFinder  pitchFinder
+	noteWindows [2]*window // the windows notes come from: mid, long
+	finders     [2]pitchFinder
+	sinceOnset  int // frames since the last onset
+	minPeak     float64
+	written     int64
+	frames      int64 // Frame calls since New or Reset
 	// loudness is the recent RMS peak (falling loudnessDecay per frame);
 	// notes must reach loudness × relFloor.
 	loudness, relFloor, absMinAmp float64
@@ -78,6 +103,12 @@ func New(cfg Config) (*Analyzer, error) {
 	a.r48 = newRing(nextPow2(levelBlock))
 	a.r24 = newRing(cfg.ShortFFT / shortDecim)
 	a.r6 = newRing(cfg.MidFFT / midDecim)
+	a.r12 = newRing(fastN)
+	a.fast = newWindow(SampleRate/fastDecim, fastN, cfg.WindowTail)
+	a.fast.peakLo, a.fast.peakHi = midPeakLo, 0.8*a.fast.rate/2
+	a.fast.f0Lo, a.fast.f0Hi = max(fastF0Lo, cfg.MinHz), cfg.MaxHz
+	a.fast.reportLo, a.fast.reportHi = max(fastReportLo, cfg.MinHz), cfg.MaxHz
+	a.fastFinder = newPitchFinder(cfg)
 	a.r3 = newRing(cfg.LongFFT / longDecim)
 	a.short = newWindow(SampleRate/shortDecim, cfg.ShortFFT/shortDecim, 0.5)
 	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, cfg.WindowTail)
@@ -132,6 +163,7 @@ func (a *Analyzer) Write(pcm []float32) {
 			continue
 		}
 		y = a.dec[1].out()
+		a.r12.push(y)
 		if !a.dec[2].add(y) {
 			continue
 		}
@@ -187,9 +219,17 @@ func (a *Analyzer) Frame(dst *Features) {
 		a.finders[i].minAmp = max(a.absMinAmp, a.loudness*a.relFloor)
 		a.finders[i].find(w, &a.tracker.on)
 	}
+	a.fastFinder.nNotes = 0
+	if a.sinceOnset <= fastFrames {
+		a.fast.analyze(&a.r12)
+		a.fast.findPeaks(prominence, a.minPeak, lobe)
+		a.fastFinder.minStrong = fastMinStrong
+		a.fastFinder.minAmp = a.finders[0].minAmp
+		a.fastFinder.find(a.fast, &a.tracker.on)
+	}
 	a.bands.fill(a.short, &dst.Bands)
 	dst.PeakHz = float32(a.strongestPeak())
-	a.tracker.update(&a.finders, a.short, dst.Onset, dst)
+	a.tracker.update(&a.finders, &a.fastFinder, a.short, dst.Onset, dst)
 }
 
 // Reset forgets all audio, as if the Analyzer were new.
@@ -200,6 +240,9 @@ func (a *Analyzer) Reset() {
 	a.r48.reset()
 	a.r24.reset()
 	a.r6.reset()
+	a.r12.reset()
+	a.fast.reset()
+	a.fastFinder.nNotes = 0
 	a.r3.reset()
 	a.short.reset()
 	for _, w := range a.noteWindows {

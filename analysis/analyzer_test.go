@@ -143,12 +143,15 @@ func TestOnsetWithinThreeFrames(t *testing.T) {
 		start := seconds(0.5) + 317 // not on a tick
 		addPiano(pcm, start, midi, 0.4)
 		frames := analyse(newAnalyzer(t), pcm)
-		onsetFrame := int(math.Ceil(float64(start) / sr * FrameRate))
-		got := -1
-		for k, f := range frames {
+		struck := float64(start) / sr
+		// A frame is stamped with the time of its newest sample; the first
+		// frame that holds the strike is the one at firstTick.
+		firstTick := math.Ceil(struck*FrameRate) / FrameRate
+		got := -1.0
+		for _, f := range frames {
 			for _, n := range f.ActiveNotes() {
 				if n.MIDI == midi && n.Onset {
-					got = k
+					got = f.T
 					break
 				}
 			}
@@ -156,11 +159,11 @@ func TestOnsetWithinThreeFrames(t *testing.T) {
 				break
 			}
 		}
-		if got < 0 || got-onsetFrame > 3 {
-			t.Errorf("%s struck in frame %d: onset reported in frame %d, want within 3", NoteName(midi), onsetFrame, got)
+		if got < 0 || got-firstTick > 3.0/FrameRate+1e-9 {
+			t.Errorf("%s struck at %.4f s: onset reported at %.4f s, want within 3 ticks of %.4f s", NoteName(midi), struck, got, firstTick)
 		}
-		if got >= 0 && got < onsetFrame {
-			t.Errorf("%s reported before it was struck: causality broken", NoteName(midi))
+		if got >= 0 && got < struck {
+			t.Errorf("%s reported at %.4f s, before it was struck at %.4f s: causality broken", NoteName(midi), got, struck)
 		}
 	}
 }

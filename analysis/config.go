@@ -59,7 +59,11 @@ type Config struct {
 	// larger values report fewer onsets. Default 2.
 	OnsetSensitivity float64
 	// ReattackRatio is the rise of a sounding note's short-window amplitude
-	// (at an onset) that marks a re-attack. Default 1.3.
+	// (at an onset, over the lowest of its last 3 frames) that marks a
+	// re-attack. Default 1: at an onset, every note sounding for 3 frames or
+	// more whose partials did not fall is flagged; a struck note often
+	// rises little in a mix, and a missed re-strike costs more than a
+	// wrong flag.
 	ReattackRatio float64
 }
 
@@ -82,7 +86,7 @@ func DefaultConfig() Config {
 		ConfirmFrames:    1,
 		HoldFrames:       4,
 		OnsetSensitivity: 2,
-		ReattackRatio:    1.3,
+		ReattackRatio:    1,
 	}
 }
 

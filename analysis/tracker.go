@@ -6,6 +6,25 @@ import "math"
 // compared with to recognise a re-attack.
 const reattackHistory = 3
 
+// reattackMinAge is how many frames a note must have sounded before it can
+// be flagged as re-attacked: the attack that started it keeps raising its
+// partials for a few frames, and a real repetition is further apart.
+const reattackMinAge = 3
+
+const (
+	// onsetWindowFrames: a pitch that appears within this many frames of an
+	// attack is born at once (ConfirmFrames). Later than that it is too
+	// late to be a timely onset and more often an artefact. Notes below
+	// lowOnsetMIDI come from the long window only, which needs longer to
+	// see them: lowOnsetWindowFrames.
+	onsetWindowFrames    = 2
+	lowOnsetWindowFrames = 4
+	lowOnsetMIDI         = 48
+	// quietBirthFrames: a pitch that appears without an attack (a swell, or
+	// more often an artefact that flickers) must persist this long first.
+	quietBirthFrames = 4
+)
+
 // tracker turns per-frame pitch estimates into notes with a lifetime:
 // a pitch turns on after ConfirmFrames detections in a row, stays on through
 // up to HoldFrames missing frames, and is flagged as an onset when it turns
@@ -31,27 +50,30 @@ type tracker struct {
 }
 
 const (
-	// onsetWindowFrames: a pitch that appears within this many frames of an
-	// attack is born at once (ConfirmFrames).
-	onsetWindowFrames = 4
-	// quietBirthFrames: a pitch that appears without an attack (a swell, or
-	// more often an artefact that flickers) must persist this long first.
-	quietBirthFrames = 3
 	// lonePartialBirthFrames: a note seen as a single partial is born only
 	// after this many frames in a row.
 	lonePartialBirthFrames = 3
 )
 
 func newTracker(cfg Config) tracker {
-	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz, sinceOnset: onsetWindowFrames + 1}
+	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz, sinceOnset: lowOnsetWindowFrames + 1}
 }
 
 func (t *tracker) reset() {
-	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: onsetWindowFrames + 1}
+	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: lowOnsetWindowFrames + 1}
 }
 
-func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst *Features) {
+func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *window, onset bool, dst *Features) {
 	clear(t.det[:])
+	// Fast-window notes only start notes; the mid and long windows then
+	// carry them (or the hold ends them).
+	for _, n := range fast.notes[:fast.nNotes] {
+		if !t.on[n.midi] {
+			t.det[n.midi] = n.amp
+			t.detLone[n.midi] = n.lone
+			t.detHz[n.midi] = n.hz
+		}
+	}
 	// finders[1] is the long window: where it has the note, its finer bins
 	// give the better frequency, so it is read last and its Hz wins.
 	for i := range finders {
@@ -79,9 +101,12 @@ func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst
 	if onset {
 		t.sinceOnset = 0
 	}
-	need := t.confirm
+	need, lowNeed := t.confirm, t.confirm
 	if t.sinceOnset > onsetWindowFrames {
 		need = max(need, quietBirthFrames)
+	}
+	if t.sinceOnset > lowOnsetWindowFrames {
+		lowNeed = max(lowNeed, quietBirthFrames)
 	}
 	for m := range t.det {
 		if t.det[m] > 0 {
@@ -94,7 +119,11 @@ func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst
 			}
 			// A lone partial (a snare's body, a tom) must last longer than
 			// a drum's ring before it counts as a note.
-			if !t.on[m] && t.hits[m] >= need && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames) {
+			birth := need
+			if m < lowOnsetMIDI {
+				birth = lowNeed
+			}
+			if !t.on[m] && t.hits[m] >= birth && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames) {
 				t.on[m] = true
 				t.age[m] = 1
 				onsetNow[m] = true
@@ -119,7 +148,7 @@ func (t *tracker) update(finders *[2]pitchFinder, short *window, onset bool, dst
 			continue
 		}
 		sa := shortAmplitude(short, t.hz[m])
-		if onset && !onsetNow[m] {
+		if onset && !onsetNow[m] && t.age[m] >= reattackMinAge {
 			lowest := math.Inf(1)
 			for _, h := range t.hist[m] {
 				lowest = min(lowest, h)
