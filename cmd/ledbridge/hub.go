@@ -60,8 +60,9 @@ func hubConfig(c config.Hub, log *slog.Logger) hub.Config {
 type embeddedHub struct {
 	Server *hub.Server
 	// Addr is the bound listen address (its port is real even when the config said :0).
-	Addr *net.TCPAddr
-	done chan error
+	Addr   *net.TCPAddr
+	done   chan error
+	secret bool // clients must present hub.secret as their key
 }
 
 // startEmbeddedHub listens on c.Listen and serves until ctx is cancelled.
@@ -75,7 +76,7 @@ func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger) (*emb
 	if err != nil {
 		return nil, fmt.Errorf("hub: listen on %s: %w", c.Listen, err)
 	}
-	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1)}
+	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1), secret: c.Secret != ""}
 	go func() { h.done <- srv.Serve(ctx, ln) }()
 	log.Info("LAN room server listening", "addr", h.Addr.String(), "path", hub.Path)
 	return h, nil
@@ -122,7 +123,11 @@ func (h *embeddedHub) URLs() []string {
 
 // printHubURLs tells the operator what to give musicians.
 func printHubURLs(w io.Writer, h *embeddedHub) {
-	fmt.Fprintln(w, "LAN room server ready. Musicians' clients: createClient(<URL>, <any key>) with one of")
+	key := "<any key>"
+	if h.secret {
+		key = "<hub.secret>"
+	}
+	fmt.Fprintf(w, "LAN room server ready. Musicians' clients: createClient(<URL>, %s) with one of\n", key)
 	for _, u := range h.URLs() {
 		fmt.Fprintf(w, "  %s   (WebSocket %s%s)\n", u, "ws"+u[len("http"):], hub.Path)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -24,6 +25,9 @@ type batchBroadcast struct {
 // POST /realtime/v1/api/broadcast (delivered as JSON text broadcasts) and
 // POST /realtime/v1/api/broadcast/{topic}/events/{event} (channel.httpSend; delivered like a kind-3
 // push). Both answer 202 Accepted, whether or not the room exists.
+// restBodyTimeout bounds reading a REST broadcast's body.
+const restBodyTimeout = 5 * time.Second
+
 func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -33,6 +37,8 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	if !s.checkKey(w, r) {
 		return
 	}
+	// A client trickling its body must not hold a goroutine (and shutdown) for long.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(restBodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxFrameBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
