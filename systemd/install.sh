@@ -44,6 +44,8 @@ fi
 
 if [ -z "$root" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
+  # An upgrade takes effect now if the service was running (try-restart leaves a stopped one).
+  systemctl try-restart ledbridge.service
 fi
 
 cat <<NEXT
