@@ -13,6 +13,13 @@ function badge(el, label, kind) {
   for (const k of ["ok", "warn", "bad"]) el.classList.toggle(k, k === kind);
 }
 
+// darkText tells whether black text reads better than white on the #rrggbb background (its
+// relative luminance, WCAG's formula, against the point where both contrasts are equal).
+function darkText(hex) {
+  const lin = (i) => { const c = parseInt(hex.slice(i, i + 2), 16) / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * lin(1) + 0.7152 * lin(3) + 0.0722 * lin(5) > 0.179;
+}
+
 function fmtMs(v) { return v ? v.toFixed(1) + " ms" : "—"; }
 
 function renderRoom(s) {
@@ -65,6 +72,7 @@ function renderMusicians(list) {
         s.className = "note";
         s.textContent = n.name;
         s.style.background = n.color;
+        s.style.color = darkText(n.color) ? "#000" : "#fff";
         s.title = n.hz.toFixed(1) + " Hz, velocity " + n.velocity.toFixed(2);
         return s;
       }));
