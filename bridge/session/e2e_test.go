@@ -226,7 +226,12 @@ func TestJoinEndToEnd(t *testing.T) {
 	to := time.Now()
 	t.Logf("pipeline: %+v", r.sess.Snapshot().Pipeline)
 	for _, f := range []*wledtest.Fake{r.ddp, r.dnrgb} {
-		if got := fps(f.Frames(), from, to); math.Abs(got-60) > 2 {
+		got := fps(f.Frames(), from, to)
+		switch {
+		case raceEnabled:
+			// .ci/test runs this test again without -race for the frame rate.
+			t.Logf("%s: %.1f fps (not checked under the race detector)", f.Config().Name, got)
+		case math.Abs(got-60) > 2:
 			t.Errorf("%s: %.1f fps, want 60 ± 2", f.Config().Name, got)
 		}
 		if f.Malformed() > 0 {
