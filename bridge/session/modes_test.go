@@ -133,7 +133,7 @@ func TestAutoModeFallsBackToBroadcastAndBack(t *testing.T) {
 	shown := time.Since(stopped)
 	t.Logf("audio stopped → look broadcast after %v, host frames fully shown after %v", switched, shown)
 	// PROTOCOL.md §5: local while audio arrived in the last second; then the host's frames.
-	if switched > 1200*time.Millisecond {
+	if switched > 1200*time.Millisecond && !raceEnabled { // timing checked by the normal-build run
 		t.Errorf("switched to broadcast %v after the audio stopped, want about 1 s", switched)
 	}
 
