@@ -11,6 +11,11 @@ const reattackHistory = 3
 // partials for a few frames, and a real repetition is further apart.
 const reattackMinAge = 3
 
+// reflagFrames is the fewest frames between two onset flags of one note: an
+// attack often trips the onset detector twice (the pluck, then the tone),
+// and a real repetition is further apart than 67 ms.
+const reflagFrames = 4
+
 const (
 	// onsetWindowFrames: a pitch that appears within this many frames of an
 	// attack is born at once (ConfirmFrames). Later than that it is too
@@ -36,6 +41,9 @@ type tracker struct {
 
 	on   [128]bool
 	age  [128]int // frames since the note was born
+	// sinceFlag counts frames since the note was last flagged as an onset
+	// (birth or re-attack).
+	sinceFlag [128]int
 	hits [128]int
 	miss [128]int
 	amp  [128]float64
@@ -148,7 +156,8 @@ func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *wind
 			continue
 		}
 		sa := shortAmplitude(short, t.hz[m])
-		if onset && !onsetNow[m] && t.age[m] >= reattackMinAge {
+		t.sinceFlag[m]++
+		if onset && !onsetNow[m] && t.age[m] >= reattackMinAge && t.sinceFlag[m] >= reflagFrames {
 			lowest := math.Inf(1)
 			for _, h := range t.hist[m] {
 				lowest = min(lowest, h)
@@ -156,6 +165,9 @@ func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *wind
 			if lowest > 0 && sa >= t.reattack*lowest {
 				onsetNow[m] = true
 			}
+		}
+		if onsetNow[m] {
+			t.sinceFlag[m] = 0
 		}
 		copy(t.hist[m][1:], t.hist[m][:reattackHistory-1])
 		t.hist[m][0] = sa
