@@ -39,16 +39,16 @@ type tracker struct {
 	reattack      float64
 	tuning        float64
 
-	on   [128]bool
-	age  [128]int // frames since the note was born
+	on  [128]bool
+	age [128]int // frames since the note was born
 	// sinceFlag counts frames since the note was last flagged as an onset
 	// (birth or re-attack).
 	sinceFlag [128]int
-	hits [128]int
-	miss [128]int
-	amp  [128]float64
-	hz   [128]float64
-	hist [128][reattackHistory]float64
+	hits      [128]int
+	miss      [128]int
+	amp       [128]float64
+	hz        [128]float64
+	hist      [128][reattackHistory]float64
 
 	det     [128]float64
 	detHz   [128]float64
