@@ -53,6 +53,10 @@ const onsetFrames = 3
 // partials over more bins, so right after an onset they stand out less.
 const onsetProminenceFactor = 0.7
 
+// minLongTail is the shortest falling edge of the long window: with less,
+// leakage from E1's strong second partial lets E2 outscore it.
+const minLongTail = 0.15
+
 // longEvery: the long window is analysed on every longEvery-th frame.
 const longEvery = 2
 
@@ -112,7 +116,7 @@ func New(cfg Config) (*Analyzer, error) {
 	a.r3 = newRing(cfg.LongFFT / longDecim)
 	a.short = newWindow(SampleRate/shortDecim, cfg.ShortFFT/shortDecim, 0.5)
 	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, cfg.WindowTail)
-	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, cfg.WindowTail)
+	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, max(cfg.WindowTail, minLongTail))
 	a.short.peakLo, a.short.peakHi = shortPeakLo, min(shortPeakHi, 0.8*a.short.rate/2)
 	a.mid.peakLo, a.mid.peakHi = midPeakLo, min(midPeakHi, 0.7*a.mid.rate/2)
 	a.mid.f0Lo, a.mid.f0Hi = cfg.MinHz, cfg.MaxHz
