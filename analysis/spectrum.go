@@ -26,7 +26,7 @@ const prominenceRadius = 10
 // lobe is correspondingly wider.
 const (
 	lobeRadius       = 2
-	attackLobeRadius = 4
+	attackLobeRadius = 3
 )
 
 // window is one analysis resolution: a windowed FFT of the newest samples of
