@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,6 +172,10 @@ func runStatusPageScript(t *testing.T, nodePath string, opts map[string]any, tim
 	cmd.Dir = browserDir
 	// pw:browser forwards Chromium's own stderr (--enable-logging=stderr) to node's stderr.
 	cmd.Env = append(os.Environ(), "DEBUG=pw:browser")
+	// node and the Chromium it starts share a new process group, killed whole on timeout so that
+	// a hung browser does not outlive the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
