@@ -6,7 +6,9 @@
 // window serves a jam: a short one (21 ms at 24 kHz) for onsets, re-attacks,
 // the bands and PeakHz; a mid one (85 ms at 6 kHz) that reports notes from
 // C3 up and reacts fast; and a long one (171 ms at 3 kHz) whose fine bins
-// resolve bass down to E1 and keep chord partials apart up to C#5. The mid
+// resolve bass down to E1 and keep chord partials apart up to C#5. In the
+// two ticks after an onset a fourth window (43 ms at 12 kHz) may start notes
+// from C4 up a tick before the mid window has enough of them. The mid, fast
 // and long windows lean towards their newest audio (asymmetric windows), so
 // a new note dominates them sooner. Each window's spectral peaks are grouped
 // into harmonic series (an overtone is not a note) by iterative
