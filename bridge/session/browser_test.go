@@ -266,6 +266,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	opts := map[string]any{
 		"url": page.url(), "token": token, "outDir": out, "chromium": chromiumPath,
 		"musician": "Ana", "note": "A3", "devices": 2, "identify": ddpID,
+		"roomCode": testCode, "roomURL": r.hubURL,
 	}
 
 	var run browserRun
@@ -278,14 +279,14 @@ func TestStatusPageInChromium(t *testing.T) {
 		if !run.BrowserFailed {
 			break
 		}
-		t.Logf("attempt %d: the browser failed (%s); Chromium's stderr is in %s, last lines:\n%s", attempt, run.Error, logPath, tail(run.stderr, 20))
+		t.Logf("attempt %d: the browser failed (%s); Chromium's stderr is in %s, last lines:\n%s", attempt, run.Error, logPath, lastLines(run.stderr, 20))
 	}
 	res := run.Result
 	if len(res.ConsoleErrors) > 0 {
 		t.Errorf("the page logged errors:\n%s", strings.Join(res.ConsoleErrors, "\n"))
 	}
 	if run.Error != "" {
-		t.Fatalf("status page in Chromium: %s\nChromium's stderr (last lines):\n%s", run.Error, tail(run.stderr, 30))
+		t.Fatalf("status page in Chromium: %s\nChromium's stderr (last lines):\n%s", run.Error, lastLines(run.stderr, 30))
 	}
 	t.Logf("preview changed on %s; lit LEDs per strip %v; note chip %+v; phone %+v", res.PreviewChanged, res.PreviewLit, res.NoteChip, res.Phone)
 
@@ -354,7 +355,8 @@ func cssRGB(hex string) string {
 	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
 }
 
-func tail(s string, n int) string {
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
@@ -432,7 +434,7 @@ func TestMeasureStatusPageCost(t *testing.T) {
 	if v := next(); v == nil || v["ready"] == nil {
 		_ = stdin.Close()
 		_ = cmd.Wait()
-		t.Fatalf("the browsers did not get ready (%v); stderr:\n%s", v, tail(stderr.String(), 30))
+		t.Fatalf("the browsers did not get ready (%v); stderr:\n%s", v, lastLines(stderr.String(), 30))
 	}
 	time.Sleep(3 * time.Second) // page loads and Chromium start-up are not the watching cost
 	watched := measure("3 Chromium viewers")
@@ -444,7 +446,7 @@ func TestMeasureStatusPageCost(t *testing.T) {
 		Seconds            float64
 	}
 	if err := json.Unmarshal(res["pages"], &pages); err != nil || len(pages) != 3 {
-		t.Fatalf("watch.mjs reported %v (%v); stderr:\n%s", res, err, tail(stderr.String(), 30))
+		t.Fatalf("watch.mjs reported %v (%v); stderr:\n%s", res, err, lastLines(stderr.String(), 30))
 	}
 	for i, p := range pages {
 		t.Logf("MEASURE status-page: viewer %d received %.1f previews/s and %.1f status events/s", i+1, float64(p.Previews)/p.Seconds, float64(p.Statuses)/p.Seconds)

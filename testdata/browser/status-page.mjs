@@ -5,7 +5,7 @@
 //   node status-page.mjs '<json options>'
 //
 // Options: url, token, outDir, musician (name), note (e.g. "A3"), devices (count), identify (a
-// device id), chromium (path). Progress and results are JSON lines on stdout; the last one is
+// device id), roomCode, roomURL (what the room card must show), chromium (path). Progress and results are JSON lines on stdout; the last one is
 // {"result": …}. {"event": "outage"} asks the caller to take the page's server down and bring it
 // back; the caller answers with a line on stdin once it is back. Exit status: 0 checks passed, 1 a check failed, 2 the browser itself failed (the
 // caller may retry once: about 1 headless run in 40 hangs or loses a child process).
@@ -89,10 +89,22 @@ async function desktop(browser, errors, result) {
   result.previewChanged = changed;
   emit({ step: "desktop: preview changes", device: changed, lit: result.previewLit });
 
-  // Fields the issue lists are filled in.
-  result.room = await page.$eval("#room-card", (e) => e.innerText);
-  result.pipeline = await page.$eval("#p-fps", (e) => e.textContent);
-  check(!/—/.test(await page.$eval("#room-code", (e) => e.textContent)), "no room code shown");
+  // Fields the issue lists are filled in, with the pipeline's values.
+  const shown = await page.evaluate(() => {
+    const t = (id) => document.getElementById(id).textContent;
+    const dev = [...document.querySelectorAll("#devices .item")].map((e) => e.querySelector(".online").textContent + " " + e.querySelector(".stats").textContent);
+    const mus = [...document.querySelectorAll("#musicians .item")].map((e) => e.querySelector(".rtc").textContent + " " + e.querySelector(".stats").textContent);
+    return { code: t("room-code"), host: t("room-host"), url: t("room-url"), state: t("room-state"), mode: t("room-mode"), fps: t("p-fps"), cpu: t("p-cpu"), dev, mus };
+  });
+  result.shown = shown;
+  check(shown.code === opts.roomCode, `room code ${JSON.stringify(shown.code)}, want ${opts.roomCode}`);
+  check(shown.host.includes("LAN") && shown.url === opts.roomURL, `room hosting ${JSON.stringify([shown.host, shown.url])}, want the LAN server at ${opts.roomURL}`);
+  check(shown.state === "joined" && shown.mode.startsWith("auto (now "), `realtime/mode ${JSON.stringify([shown.state, shown.mode])}`);
+  check(/^\d/.test(shown.fps) && /% of a core/.test(shown.cpu), `pipeline ${JSON.stringify([shown.fps, shown.cpu])}`);
+  check(shown.mus.some((m) => m.startsWith("connected · opus") && /loss \d/.test(m) && /jitter \d/.test(m)), `musician details ${JSON.stringify(shown.mus)}`);
+  for (const want of ["300 LEDs · ddp", "600 LEDs · dnrgb"]) {
+    check(shown.dev.some((d) => d.startsWith("online 127.0.0.1 · " + want) && /fps · \d+ packets · 0 errors/.test(d)), `no online device showing "${want}": ${JSON.stringify(shown.dev)}`);
+  }
 
   await page.screenshot({ path: path.join(opts.outDir, "status-desktop.png"), fullPage: true });
   emit({ step: "desktop: screenshot", file: "status-desktop.png" });
