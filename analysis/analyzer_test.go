@@ -185,6 +185,40 @@ func TestReattackIsFlagged(t *testing.T) {
 	t.Fatal("re-struck E4 was not flagged as an onset within 3 frames")
 }
 
+// A struck note is one onset: neither its own attack (which often trips the
+// onset detector twice) nor its decay may flag it again, while striking it
+// again must.
+func TestOneOnsetPerStrike(t *testing.T) {
+	pcm := make([]float32, seconds(2))
+	strikes := []int{seconds(0.2) + 123, seconds(1.0) + 517}
+	for _, at := range strikes {
+		addPiano(pcm, at, 64, 0.3)
+	}
+	var onsets []float64
+	wasOn := false
+	for _, f := range analyse(newAnalyzer(t), pcm) {
+		isOn := false
+		for _, n := range f.ActiveNotes() {
+			if n.MIDI == 64 {
+				isOn = true
+				if n.Onset || !wasOn {
+					onsets = append(onsets, f.T)
+				}
+			}
+		}
+		wasOn = isOn
+	}
+	if len(onsets) != len(strikes) {
+		t.Fatalf("E4 struck %d times: onsets (flags or reappearances) at %v s", len(strikes), onsets)
+	}
+	for i, at := range strikes {
+		struck := float64(at) / sr
+		if d := onsets[i] - struck; d < 0 || d > 4.0/FrameRate {
+			t.Errorf("strike %d at %.3f s: onset at %.3f s", i+1, struck, onsets[i])
+		}
+	}
+}
+
 func TestBlockSizeDoesNotMatter(t *testing.T) {
 	pcm := make([]float32, seconds(0.5))
 	addPiano(pcm, 1000, 62, 0.3)
@@ -236,15 +270,26 @@ func TestGarbageSamplesDoNotPanic(t *testing.T) {
 
 func TestWriteAndFrameAllocateNothing(t *testing.T) {
 	a := newAnalyzer(t)
-	pcm := make([]float32, 800)
+	// A note struck every 8 ticks, so frames after onsets (the fast
+	// window, re-attack flags) are measured too.
+	const block = SampleRate / FrameRate
+	pcm := make([]float32, 8*block)
 	addPiano(pcm, 0, 60, 0.3)
 	var f Features
+	k, onsets := 0, 0
 	allocs := testing.AllocsPerRun(100, func() {
-		a.Write(pcm)
+		a.Write(pcm[k*block : (k+1)*block])
 		a.Frame(&f)
+		k = (k + 1) % 8
+		if f.Onset {
+			onsets++
+		}
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per Write+Frame, want 0", allocs)
+	}
+	if onsets == 0 {
+		t.Fatal("no onset in the measured frames: the onset path was not measured")
 	}
 }
 
