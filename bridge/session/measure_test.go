@@ -453,7 +453,11 @@ func TestMeasureLatency(t *testing.T) {
 	t.Logf("MEASURE latency: %d packets, %d burst onsets in the fixture", len(pkts), len(onsets))
 
 	strip := wledtest.New(t, wledtest.Config{LEDs: 300, Name: "ddp-300", MaxFrames: len(pkts)*20/16 + 2000})
-	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) { c.Devices = []string{strip.DDPURL()} })
+	clock := &wakeClock{}
+	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
+		c.Devices = []string{strip.DDPURL()}
+		c.Clock = clock
+	})
 	m := r.musician(musicianOpts{id: "ana", name: "Ana", offers: true}) // no fixture: we stream below
 	waitFor(t, 30*time.Second, "ana connected to the bridge", m.connected)
 	waitFor(t, 10*time.Second, "the bridge reports ana connected", func() bool {
@@ -521,8 +525,9 @@ func TestMeasureLatency(t *testing.T) {
 	slices.Sort(peaks)
 	threshold := peaks[len(peaks)/2] / 20
 	var lat []time.Duration
+	litAt := make([]time.Time, len(bs))
 	missed := 0
-	for _, b := range bs {
+	for k, b := range bs {
 		found := false
 		for _, f := range frames {
 			if !f.Received.After(b.at) {
@@ -533,6 +538,7 @@ func TestMeasureLatency(t *testing.T) {
 			}
 			if frameSum(f.Pixels) > b.base+threshold {
 				lat = append(lat, f.Received.Sub(b.at))
+				litAt[k] = f.Received
 				found = true
 				break
 			}
@@ -553,6 +559,35 @@ func TestMeasureLatency(t *testing.T) {
 	t.Logf("MEASURE latency: RTP packet sent → first lit DDP frame received: mean %s ms, min %s, p50 %s, p90 %s, p99 %s, max %s ms",
 		ms(sum/time.Duration(len(lat))), ms(lat[0]), ms(pct(lat, 0.5)), ms(pct(lat, 0.9)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]))
 	t.Logf("MEASURE latency: pipeline %+v", r.sess.Snapshot().Pipeline)
+
+	// Split each latency at the tick that rendered the lit frame (the last tick start before the
+	// frame arrived): before it, the audio path (jitter buffer, decode) and the wait for ticks until
+	// the analysis shows the note; after it, analysis, render, the device output and UDP.
+	ticks := clock.tickStarts()
+	var toFirstTick, toLitTick, afterTick []time.Duration
+	for k, b := range bs {
+		if k >= len(litAt) || litAt[k].IsZero() {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(ticks, b.at, func(a, b time.Time) int { return a.Compare(b) })
+		j, _ := slices.BinarySearchFunc(ticks, litAt[k], func(a, b time.Time) int { return a.Compare(b) })
+		if i >= len(ticks) || j == 0 {
+			continue
+		}
+		toFirstTick = append(toFirstTick, ticks[i].Sub(b.at))
+		toLitTick = append(toLitTick, ticks[j-1].Sub(b.at))
+		afterTick = append(afterTick, litAt[k].Sub(ticks[j-1]))
+	}
+	split := func(d []time.Duration) string {
+		if len(d) == 0 {
+			return "none"
+		}
+		slices.Sort(d)
+		return fmt.Sprintf("p50 %s, p90 %s, p99 %s, max %s ms", ms(pct(d, 0.5)), ms(pct(d, 0.9)), ms(pct(d, 0.99)), ms(d[len(d)-1]))
+	}
+	t.Logf("MEASURE latency: split over %d onsets (%d tick starts recorded): sent → first tick after it: %s", len(toFirstTick), len(ticks), split(toFirstTick))
+	t.Logf("MEASURE latency: sent → start of the tick that rendered the lit frame: %s", split(toLitTick))
+	t.Logf("MEASURE latency: that tick's start → lit frame received (analysis, render, output, UDP): %s", split(afterTick))
 	t.Logf("MEASURE latency: load average at start %s, at end %s", load0, load1)
 }
 
@@ -708,4 +743,65 @@ func TestMeasureCPUInProcess(t *testing.T) {
 	t.Logf("MEASURE cpu-inprocess: window %v, whole test process (bridge + room server + 4 musicians + 4 fake strips) %.2f %% of one core; load average %s",
 		time.Since(t0).Round(time.Millisecond), 100*float64(selfCPU()-cpu0)/float64(time.Since(t0)), loadAvg())
 	t.Logf("MEASURE cpu-inprocess: pipeline %+v", r.sess.Snapshot().Pipeline)
+}
+
+// wakeClock is the system clock, recording when each sleep of the frame loop's ticker ended. The
+// session uses its Clock for other timers too; the ticker's sleeps are told apart afterwards by
+// their deadlines, which lie on one grid of whole periods.
+type wakeClock struct {
+	mu    sync.Mutex
+	wakes []clockWake
+}
+
+type clockWake struct{ due, woke time.Time }
+
+func (c *wakeClock) Now() time.Time { return time.Now() }
+
+func (c *wakeClock) SleepUntil(ctx context.Context, due time.Time) error {
+	if d := time.Until(due); d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	} else if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	woke := time.Now()
+	c.mu.Lock()
+	c.wakes = append(c.wakes, clockWake{due, woke})
+	c.mu.Unlock()
+	return nil
+}
+
+// tickStarts returns the wake-ups whose deadline is a whole number of 1/60 s periods (give or
+// take 1 µs) from the next or previous deadline: the ticker's, in order.
+func (c *wakeClock) tickStarts() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	due := map[int64]bool{}
+	for _, w := range c.wakes {
+		due[w.due.UnixNano()] = true
+	}
+	period := int64(time.Second / 60)
+	onGrid := func(ns int64) bool {
+		for _, k := range []int64{-2, -1, 1, 2} {
+			for e := int64(-1000); e <= 1000; e += 1000 {
+				if due[ns+k*period+e] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []time.Time
+	for _, w := range c.wakes {
+		if onGrid(w.due.UnixNano()) {
+			out = append(out, w.woke)
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
 }
