@@ -6,17 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/ledbridge/ledbridge/bridge/testenv"
 )
 
-// requireOrSkip skips a test that needs something the machine lacks, unless
-// LEDBRIDGE_REQUIRE_ALL=1 (CI, which installs it via .ci/setup.d/audio.sh): then it fails.
-func requireOrSkip(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("LEDBRIDGE_REQUIRE_ALL") == "1" {
-		t.Fatalf("required: %s", reason)
-	}
-	t.Skip(reason)
-}
+// requireOrSkip skips a test that needs something this machine lacks, unless CI demands everything.
+var requireOrSkip = testenv.RequireOrSkip
 
 // TestReferencesAreOpusdecOutput proves the checked-in .ref.f32 files are what libopus's
 // opusdec makes of the checked-in .opus fixtures (testdata/opus/make-fixtures.sh step 3),

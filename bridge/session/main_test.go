@@ -2,18 +2,13 @@ package session_test
 
 import (
 	"net"
-	"os"
 	"testing"
+
+	"github.com/ledbridge/ledbridge/bridge/testenv"
 )
 
 // requireOrSkip skips a test that needs something this machine lacks, unless CI demands everything.
-func requireOrSkip(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("LEDBRIDGE_REQUIRE_ALL") == "1" {
-		t.Fatalf("LEDBRIDGE_REQUIRE_ALL=1 but %s", reason)
-	}
-	t.Skip(reason)
-}
+var requireOrSkip = testenv.RequireOrSkip
 
 func requireLoopback(t *testing.T) {
 	t.Helper()

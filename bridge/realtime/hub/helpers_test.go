@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,21 +16,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+	"github.com/ledbridge/ledbridge/bridge/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// requireOrSkip skips the test for a missing prerequisite, or fails it when CI demands that every
-// test runs (LEDBRIDGE_REQUIRE_ALL=1).
-func requireOrSkip(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("LEDBRIDGE_REQUIRE_ALL") == "1" {
-		t.Fatalf("required test cannot run: %s", reason)
-	}
-	t.Skip(reason)
-}
+// requireOrSkip skips a test that needs something this machine lacks, unless CI demands everything.
+var requireOrSkip = testenv.RequireOrSkip
 
 // testTimeout bounds every wait in these tests; nothing asserts how fast the server is.
 const testTimeout = 10 * time.Second
