@@ -588,6 +588,17 @@ func TestMeasureLatency(t *testing.T) {
 	t.Logf("MEASURE latency: split over %d onsets (%d tick starts recorded): sent → first tick after it: %s", len(toFirstTick), len(ticks), split(toFirstTick))
 	t.Logf("MEASURE latency: sent → start of the tick that rendered the lit frame: %s", split(toLitTick))
 	t.Logf("MEASURE latency: that tick's start → lit frame received (analysis, render, output, UDP): %s", split(afterTick))
+	// The same for every frame of the run, lit or not: what the device output and UDP add.
+	var everyFrame []time.Duration
+	for _, f := range frames {
+		if j, _ := slices.BinarySearchFunc(ticks, f.Received, func(a, b time.Time) int { return a.Compare(b) }); j > 0 && f.Received.After(sent[0]) {
+			everyFrame = append(everyFrame, f.Received.Sub(ticks[j-1]))
+		}
+	}
+	slices.Sort(everyFrame)
+	if len(everyFrame) > 0 {
+		t.Logf("MEASURE latency: every frame, last tick start → frame received: n %d, min %s, p10 %s, %s", len(everyFrame), ms(everyFrame[0]), ms(pct(everyFrame, 0.1)), split(everyFrame))
+	}
 	t.Logf("MEASURE latency: load average at start %s, at end %s", load0, load1)
 }
 
