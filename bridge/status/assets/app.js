@@ -2,7 +2,6 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let lastStatus = null;
 const canvases = new Map(); // device id → {canvas, ctx, img} of its live preview
 
 function text(el, value) { if (el.textContent !== value) el.textContent = value; }
@@ -124,7 +123,9 @@ function renderPipeline(p, dropped) {
 }
 
 function onStatus(s) {
-  lastStatus = s;
+  // Keep the brightness slider on the running value unless someone is dragging it.
+  const slider = $("brightness");
+  if (document.activeElement !== slider && typeof s.room.brightness === "number") slider.value = String(s.room.brightness);
   renderRoom(s);
   renderMusicians(s.musicians || []);
   renderDevices(s.devices || [], s.controls);
