@@ -55,6 +55,9 @@ func (s *Session) Snapshot() status.Snapshot {
 	snap.Room.Tempo = s.tempo
 	snap.Room.Playing = s.playing
 	snap.Room.Brightness = float64(s.effectCfg.BrightnessCap)
+	if snap.Room.Brightness == 0 {
+		snap.Room.Brightness = effect.DefaultBrightnessCap // a zero Config field means the default
+	}
 	palette := s.effectCfg.Palette
 	musicians := make([]*musician, 0, len(s.musicians))
 	for _, m := range s.musicians {
