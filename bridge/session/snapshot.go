@@ -200,6 +200,10 @@ func (s *Session) SetBrightness(v float64) error {
 	s.mu.Lock()
 	cfg := s.effectCfg
 	cfg.BrightnessCap = float32(v)
+	if v == 0 {
+		// A zero field means "the default" to the renderer; dark is the smallest positive cap.
+		cfg.BrightnessCap = math.SmallestNonzeroFloat32
+	}
 	s.mu.Unlock()
 	return s.SetEffects(cfg)
 }
