@@ -2,7 +2,6 @@ package session
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,8 +40,7 @@ type frameLoop struct {
 	syncPeak     bool
 
 	// Read by the status page.
-	look     atomic.Int32 // effect.Look
-	mixLevel atomic.Uint32
+	look atomic.Int32 // effect.Look
 
 	// latency keeps recent onset-to-light samples for the status page.
 	latency latencyRing
@@ -139,14 +137,14 @@ func (l *frameLoop) tick(now time.Time) {
 		l.mixInputs = append(l.mixInputs, audio.MixInput{PCM: pcm, Gain: 1})
 		l.sources = append(l.sources, effect.Source{Musician: m.index, Features: &m.features})
 	}
-	if longest > 0 {
-		n := l.mixer.Mix(l.mixPCM[:longest], l.mixInputs)
-		l.mix.Write(l.mixPCM[:n])
-	}
-	l.mix.Frame(&l.mixFeatures)
-	l.mixLevel.Store(math.Float32bits(l.mixFeatures.Level))
+	// The mix is analysed only for sound sync: the strips render each musician's own features.
 	l.ticks++
 	if l.soundSync != nil {
+		if longest > 0 {
+			n := l.mixer.Mix(l.mixPCM[:longest], l.mixInputs)
+			l.mix.Write(l.mixPCM[:n])
+		}
+		l.mix.Frame(&l.mixFeatures)
 		l.sendSoundSync()
 	}
 
