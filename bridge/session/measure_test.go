@@ -630,10 +630,13 @@ func TestMeasureLatencyOffline(t *testing.T) {
 		at    time.Duration // tick time, audio clock
 		notes int
 		sum   int
+		onset bool
+		peak  bool // PeakHz > 0
 	}
 	// 20 ms packets and 16.7 ms ticks meet in only 5 phases per 100 ms; run the whole fixture at
 	// 17 tick phases 1 ms apart so the tick wait takes every value, as it does live.
 	var wait, note, lit, extra []time.Duration
+	var firstTicks, firstOnset, firstPeak int // what the first tick after an onset packet saw
 	for phase := 0; phase < tickSamples; phase += audio.SampleRate / 1000 {
 		an, err := analysis.New(analysis.Config{})
 		if err != nil {
@@ -659,7 +662,7 @@ func TestMeasureLatencyOffline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			frames = append(frames, frame{at: at(tick), notes: feat.NumNotes, sum: frameSum(px[:n])})
+			frames = append(frames, frame{at: at(tick), notes: feat.NumNotes, sum: frameSum(px[:n]), onset: feat.Onset, peak: feat.PeakHz > 0})
 		}
 		var peaks []int
 		for _, p := range onsets {
@@ -690,6 +693,9 @@ func TestMeasureLatencyOffline(t *testing.T) {
 				}
 				if w < 0 {
 					w = f.at - arrive
+					firstTicks++
+					firstOnset += btoi(f.onset)
+					firstPeak += btoi(f.peak)
 				}
 				if nt < 0 && f.notes > 0 {
 					nt = f.at - arrive
@@ -720,6 +726,7 @@ func TestMeasureLatencyOffline(t *testing.T) {
 	t.Logf("MEASURE latency-offline: to the first tick whose Features have a note: %s", summary(note))
 	t.Logf("MEASURE latency-offline: to the first frame brighter than the baseline by 5 %% of the median peak: %s", summary(lit))
 	t.Logf("MEASURE latency-offline: of which after the first tick (analysis needs more audio): %s", summary(extra))
+	t.Logf("MEASURE latency-offline: the first tick after an onset packet: Onset in %d, PeakHz > 0 in %d of %d (the notes effect's first light needs both)", firstOnset, firstPeak, firstTicks)
 }
 
 // TestMeasureCPUInProcess is TestMeasureCPU's load (4 musicians of 128 kbit/s stereo Opus, 4 DDP
@@ -815,4 +822,11 @@ func (c *wakeClock) tickStarts() []time.Time {
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
