@@ -75,7 +75,11 @@ type Analyzer struct {
 	// decimation chain 48 → 24 → 12 → 6 → 3 kHz and the rings it fills
 	dec                   [4]decimator
 	r48, r24, r12, r6, r3 ring
-	short, mid, long      *window
+
+	attackBuf        []float64 // scratch for attack
+	attackSeen       int64     // samples written when attack last looked
+	sinceAttack      int
+	short, mid, long *window
 	// fast is a 43 ms window at 12 kHz analysed only in the fastFrames
 	// frames after an onset: a new note dominates it a frame sooner than
 	// the mid window, and fastFinder may start notes from it.
@@ -104,7 +108,8 @@ func New(cfg Config) (*Analyzer, error) {
 	cfg = cfg.withDefaults()
 	a := &Analyzer{cfg: cfg}
 	a.dec = [4]decimator{newDecimator(halfband48), newDecimator(halfband24), newDecimator(halfband12), newDecimator(halfband6)}
-	a.r48 = newRing(nextPow2(levelBlock))
+	a.r48 = newRing(nextPow2(max(levelBlock, attackRef+attackMaxNew)))
+	a.attackBuf = make([]float64, attackRef+attackMaxNew)
 	a.r24 = newRing(cfg.ShortFFT / shortDecim)
 	a.r6 = newRing(cfg.MidFFT / midDecim)
 	a.r12 = newRing(fastN)
@@ -185,6 +190,7 @@ func (a *Analyzer) Write(pcm []float32) {
 func (a *Analyzer) Frame(dst *Features) {
 	*dst = Features{T: float64(a.written) / SampleRate}
 	dst.Level = a.level()
+	dst.Attack = a.attack()
 
 	a.frames++
 	a.short.analyze(&a.r24)
@@ -242,6 +248,7 @@ func (a *Analyzer) Reset() {
 		a.dec[i].reset()
 	}
 	a.r48.reset()
+	a.attackSeen, a.sinceAttack = 0, 0
 	a.r24.reset()
 	a.r6.reset()
 	a.r12.reset()
@@ -262,6 +269,48 @@ func (a *Analyzer) Reset() {
 
 	a.tracker.reset()
 	a.onset.reset()
+}
+
+// The attack detector compares the loudest 5 ms of the audio that arrived since the last frame
+// with the 50 ms before it.
+const (
+	attackChunk  = SampleRate / 200 // 5 ms
+	attackRef    = SampleRate / 20  // 50 ms
+	attackMaxNew = 2048             // at most this much new audio is examined (43 ms)
+	attackRatio  = 4                // +12 dB over the reference
+	attackFloor  = 0.003            // −50 dBFS: quieter rises are not attacks
+	attackGap    = 4                // frames between two attacks
+)
+
+// attack reports a sudden level rise in the samples written since the previous Frame.
+func (a *Analyzer) attack() bool {
+	fresh := int(min(a.written-a.attackSeen, attackMaxNew))
+	a.attackSeen = a.written
+	a.sinceAttack++
+	if fresh < attackChunk || a.sinceAttack < attackGap {
+		return false
+	}
+	buf := a.attackBuf[:attackRef+fresh]
+	a.r48.latest(buf)
+	ref := 0.0
+	for _, x := range buf[:attackRef] {
+		ref += x * x
+	}
+	ref = math.Sqrt(ref / attackRef)
+	loudest := 0.0
+	for i := attackRef; i+attackChunk <= len(buf); i += attackChunk {
+		sum := 0.0
+		for _, x := range buf[i : i+attackChunk] {
+			sum += x * x
+		}
+		loudest = max(loudest, sum)
+	}
+	loudest = math.Sqrt(loudest / attackChunk)
+	if loudest > attackFloor && loudest > attackRatio*ref {
+		a.sinceAttack = 0
+		return true
+	}
+	return false
 }
 
 func (a *Analyzer) level() float32 {

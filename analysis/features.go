@@ -39,6 +39,10 @@ type Features struct {
 	PeakHz float32
 	// Onset reports a percussive or tonal attack in this frame (beat flag).
 	Onset bool
+	// Attack reports a sudden rise of the signal level within the audio that arrived since the
+	// previous frame: the earliest sign of a new sound, a tick or two before the spectral onset
+	// (Onset) and the pitch can be trusted. Effects use it for the first light of a note.
+	Attack bool
 }
 
 // ActiveNotes returns the frame's notes as a slice aliasing f.

@@ -33,7 +33,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 		// An attack heard before its pitch is known (the short-window onset
 		// path) lights the spectral peak's position at once; the real note
 		// takes over when the pitch arrives a few frames later.
-		if numNotes(f) == 0 && f.Onset && f.PeakHz > 0 && !math.IsInf(float64(f.PeakHz), 0) {
+		if numNotes(f) == 0 && (f.Onset || f.Attack) && f.PeakHz > 0 && !math.IsInf(float64(f.PeakHz), 0) {
 			m := int(math.Round(69 + 12*math.Log2(float64(f.PeakHz)/440)))
 			r.noteOn(s.Musician, m, levelVelocity(f.Level), true)
 		}
@@ -125,7 +125,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 	for _, s := range r.sorted[:r.nSorted] {
 		f := s.Features
 		notes := f.Notes[:numNotes(f)]
-		onset := f.Onset
+		onset := f.Onset || f.Attack
 		for _, n := range notes {
 			onset = onset || n.Onset
 		}
