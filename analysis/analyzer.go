@@ -238,7 +238,7 @@ func (a *Analyzer) Frame(dst *Features) {
 		a.fastFinder.find(a.fast, &a.tracker.on)
 	}
 	a.bands.fill(a.short, &dst.Bands)
-	dst.PeakHz = float32(a.strongestPeak())
+	dst.PeakHz = float32(a.strongestPeak(dst.Attack || dst.Onset))
 	a.tracker.update(&a.finders, &a.fastFinder, a.short, dst.Onset, dst)
 }
 
@@ -326,7 +326,11 @@ func (a *Analyzer) level() float32 {
 	return float32(min(1, math.Sqrt(sum/float64(n))))
 }
 
-func (a *Analyzer) strongestPeak() float64 {
+// strongestPeak is the frequency of the short window's strongest tonal peak. On an attack, before
+// any partial stands out of its neighbourhood, it falls back to the strongest bin, so that the
+// first light of a note has a place and a colour (the pitch tracker corrects both a tick or two
+// later).
+func (a *Analyzer) strongestPeak(attack bool) float64 {
 	w := a.short
 	best, hz := 0.0, 0.0
 	for i := range w.nPeaks {
@@ -334,7 +338,18 @@ func (a *Analyzer) strongestPeak() float64 {
 			best, hz = w.peakAmp[i], w.peakHz[i]
 		}
 	}
-	return hz
+	if hz != 0 || !attack {
+		return hz
+	}
+	lo := max(1, int(w.peakLo/w.binHz))
+	hi := min(len(w.mag)-1, int(w.peakHi/w.binHz))
+	bestK, bestAmp := 0, a.minPeak
+	for k := lo; k <= hi; k++ {
+		if w.mag[k] > bestAmp {
+			bestK, bestAmp = k, w.mag[k]
+		}
+	}
+	return float64(bestK) * w.binHz
 }
 
 // NoteName returns the scientific pitch name of a MIDI note number, such as
