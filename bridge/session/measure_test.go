@@ -226,19 +226,23 @@ func frameSum(px []byte) int {
 	return s
 }
 
+// fourStrips starts the four 300-LED DDP fake strips of the CPU measurements.
+func fourStrips(t *testing.T) (strips []*wledtest.Fake, urls []string) {
+	for i := range 4 {
+		f := wledtest.New(t, wledtest.Config{LEDs: 300, Name: fmt.Sprintf("strip%d", i)})
+		strips = append(strips, f)
+		urls = append(urls, f.DDPURL())
+	}
+	return strips, urls
+}
+
 // TestMeasureCPU measures the ledbridge binary's CPU time and memory with 4 musicians streaming
 // 128 kbit/s stereo Opus (CELT fullband, testdata/latency/music_stereo_cbr128.opus, looped) and 4
 // DDP strips of 300 LEDs at 60 fps. The musicians and fake strips run in the test process, on
 // the same cores: the daemon's figure is its own CPU time, the test process's is logged beside it.
 func TestMeasureCPU(t *testing.T) {
 	window := measureDuration(t, "LEDBRIDGE_MEASURE_CPU")
-	var strips []*wledtest.Fake
-	var urls []string
-	for i := range 4 {
-		f := wledtest.New(t, wledtest.Config{LEDs: 300, Name: fmt.Sprintf("strip%d", i)})
-		strips = append(strips, f)
-		urls = append(urls, f.DDPURL())
-	}
+	strips, urls := fourStrips(t)
 	d := startDaemon(t, urls, false)
 	pid := d.cmd.Process.Pid
 
@@ -735,13 +739,7 @@ func TestMeasureLatencyOffline(t *testing.T) {
 // musicians' and fake strips' work; read it by package (pprof -top, -focus).
 func TestMeasureCPUInProcess(t *testing.T) {
 	window := measureDuration(t, "LEDBRIDGE_MEASURE_CPU_PROFILE")
-	var strips []*wledtest.Fake
-	var urls []string
-	for i := range 4 {
-		f := wledtest.New(t, wledtest.Config{LEDs: 300, Name: fmt.Sprintf("strip%d", i)})
-		strips = append(strips, f)
-		urls = append(urls, f.DDPURL())
-	}
+	strips, urls := fourStrips(t)
 	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) { c.Devices = urls })
 	var players []*testMusician
 	for i := range 4 {
