@@ -1,6 +1,10 @@
 package analysis
 
-import "math"
+import (
+	"math"
+
+	"github.com/ledbridge/ledbridge/analysis/internal/dsp"
+)
 
 // Each 2:1 stage low-passes with a Kaiser-windowed halfband filter (cut-off
 // at a quarter of its input rate; only the centre and odd taps are
@@ -36,7 +40,7 @@ func designHalfband(taps int) *halfbandCoefs {
 			sinc = math.Sin(math.Pi*x/2) / (math.Pi * x)
 		}
 		r := x / float64(mid)
-		h[n] = sinc * bessel0(beta*math.Sqrt(1-r*r)) / bessel0(beta)
+		h[n] = sinc * dsp.Kaiser(beta, r)
 		sum += h[n]
 	}
 	c.center = h[mid] / sum
@@ -44,16 +48,6 @@ func designHalfband(taps int) *halfbandCoefs {
 		c.odd[i] = h[mid+1+2*i] / sum
 	}
 	return c
-}
-
-// bessel0 is the modified Bessel function of the first kind, order 0.
-func bessel0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	for k := 1; k < 50; k++ {
-		term *= (x / 2) / float64(k)
-		sum += term * term
-	}
-	return sum
 }
 
 // decimator halves the sample rate of a stream with a halfband filter. It

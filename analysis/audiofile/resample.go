@@ -3,6 +3,8 @@ package audiofile
 import (
 	"io"
 	"math"
+
+	"github.com/ledbridge/ledbridge/analysis/internal/dsp"
 )
 
 const (
@@ -45,7 +47,7 @@ func newResampler(src source, from, to int) *resampler {
 		}
 		u := x / sincZeros
 		if u < 1 {
-			v *= bessel0(kaiserBeta*math.Sqrt(1-u*u)) / bessel0(kaiserBeta)
+			v *= dsp.Kaiser(kaiserBeta, u)
 		} else {
 			v = 0
 		}
@@ -56,15 +58,6 @@ func newResampler(src source, from, to int) *resampler {
 	r.buf = make([]float32, r.half, 1<<16)
 	r.base = -int64(r.half)
 	return r
-}
-
-func bessel0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	for k := 1; k < 50; k++ {
-		term *= (x / 2) / float64(k)
-		sum += term * term
-	}
-	return sum
 }
 
 func (r *resampler) kernel(d float64) float64 {
