@@ -168,7 +168,7 @@ func (a *Analyzer) Write(pcm []float32) {
 		}
 		y := a.dec[0].out()
 		a.r24.push(y)
-		if !a.dec[1].add(y) {
+		if a.cfg.SpectrumOnly || !a.dec[1].add(y) {
 			continue
 		}
 		y = a.dec[1].out()
@@ -194,6 +194,13 @@ func (a *Analyzer) Frame(dst *Features) {
 
 	a.frames++
 	a.short.analyze(&a.r24)
+	if a.cfg.SpectrumOnly {
+		a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
+		dst.Onset = a.onset.update(a.short)
+		a.bands.fill(a.short, &dst.Bands)
+		dst.PeakHz = float32(a.strongestPeak(dst.Attack || dst.Onset))
+		return
+	}
 	a.mid.analyze(&a.r6)
 	// The long window moves 1/10 of its length per tick; every other tick
 	// is enough, and its last notes stand in between (half the bass cost).

@@ -364,3 +364,37 @@ func TestExtremeConfigsRun(t *testing.T) {
 		}
 	}
 }
+
+func TestSpectrumOnlyMatchesTheFullAnalysisWithoutNotes(t *testing.T) {
+	pcm := make([]float32, seconds(1))
+	addPiano(pcm, 2000, 60, 0.3)
+	addPiano(pcm, 20000, 67, 0.3)
+	addBass(pcm, 0, len(pcm), 40, 0.3)
+	light, err := New(Config{SpectrumOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := analyse(newAnalyzer(t), pcm)
+	got := analyse(light, pcm)
+	onsets := 0
+	for k := range full {
+		g, w := got[k], full[k]
+		if g.NumNotes != 0 {
+			t.Fatalf("frame %d: SpectrumOnly reported notes %+v", k, g.ActiveNotes())
+		}
+		if g.T != w.T || g.Level != w.Level || g.Bands != w.Bands || g.PeakHz != w.PeakHz || g.Onset != w.Onset || g.Attack != w.Attack {
+			t.Fatalf("frame %d: SpectrumOnly %+v\nfull analysis %+v", k, g, w)
+		}
+		onsets += btoi(g.Onset)
+	}
+	if onsets == 0 {
+		t.Fatal("no onset in two piano notes: the comparison proved nothing")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -68,6 +68,12 @@ type Config struct {
 	// rises little and a missed re-strike costs more than a wrong flag
 	// (notebench onset F1 +1.7, median onset latency -10 ms over 1.3).
 	ReattackRatio float64
+
+	// SpectrumOnly analyses the short window alone: Level, Bands, PeakHz,
+	// Onset and Attack, but no notes. For sources whose notes nobody reads
+	// (the room's mix feeds only WLED's sound sync); it skips the mid, long
+	// and fast windows and the decimation below 24 kHz, most of the cost.
+	SpectrumOnly bool
 }
 
 // DefaultConfig returns the defaults spelled out.
