@@ -190,7 +190,8 @@ func (a *Analyzer) Write(pcm []float32) {
 func (a *Analyzer) Frame(dst *Features) {
 	*dst = Features{T: float64(a.written) / SampleRate}
 	dst.Level = a.level()
-	dst.Attack = a.attack()
+	dst.AttackLevel = a.attack()
+	dst.Attack = dst.AttackLevel > 0
 
 	a.frames++
 	a.short.analyze(&a.r24)
@@ -287,15 +288,18 @@ const (
 	attackRatio  = 4                // +12 dB over the reference
 	attackFloor  = 0.003            // −50 dBFS: quieter rises are not attacks
 	attackGap    = 4                // frames between two attacks
+	// attackPeakFloor scales the quietest bin PeakHz may fall back to on an attack (−60 dB).
+	attackPeakFloor = 1e-3
 )
 
-// attack reports a sudden level rise in the samples written since the previous Frame.
-func (a *Analyzer) attack() bool {
+// attack reports a sudden level rise in the samples written since the previous Frame: the RMS of
+// its loudest chunk, or 0 when there was none.
+func (a *Analyzer) attack() float32 {
 	fresh := int(min(a.written-a.attackSeen, attackMaxNew))
 	a.attackSeen = a.written
 	a.sinceAttack++
 	if fresh < attackChunk || a.sinceAttack < attackGap {
-		return false
+		return 0
 	}
 	buf := a.attackBuf[:attackRef+fresh]
 	a.r48.latest(buf)
@@ -304,10 +308,13 @@ func (a *Analyzer) attack() bool {
 		ref += x * x
 	}
 	ref = math.Sqrt(ref / attackRef)
+	// Chunks end at the newest sample, so a note that starts in the last
+	// milliseconds of a packet is seen at the first tick after it arrives
+	// (the earliest chunk may reach back into the reference).
 	loudest := 0.0
-	for i := attackRef; i+attackChunk <= len(buf); i += attackChunk {
+	for end := len(buf); end > attackRef; end -= attackChunk {
 		sum := 0.0
-		for _, x := range buf[i : i+attackChunk] {
+		for _, x := range buf[end-attackChunk : end] {
 			sum += x * x
 		}
 		loudest = max(loudest, sum)
@@ -315,9 +322,9 @@ func (a *Analyzer) attack() bool {
 	loudest = math.Sqrt(loudest / attackChunk)
 	if loudest > attackFloor && loudest > attackRatio*ref {
 		a.sinceAttack = 0
-		return true
+		return float32(min(1, loudest))
 	}
-	return false
+	return 0
 }
 
 func (a *Analyzer) level() float32 {
@@ -350,7 +357,10 @@ func (a *Analyzer) strongestPeak(attack bool) float64 {
 	}
 	lo := max(1, int(w.peakLo/w.binHz))
 	hi := min(len(w.mag)-1, int(w.peakHi/w.binHz))
-	bestK, bestAmp := 0, a.minPeak
+	// A note that began in the last milliseconds of the audio sits in the
+	// window's falling edge, tens of dB down: any bin will do, since at an
+	// attack the new sound is most of what changed.
+	bestK, bestAmp := 0, a.minPeak*attackPeakFloor
 	for k := lo; k <= hi; k++ {
 		if w.mag[k] > bestAmp {
 			bestK, bestAmp = k, w.mag[k]

@@ -398,3 +398,28 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// A note that begins in the last millisecond of the audio a frame sees must already give the
+// first light its cues: an Attack with its level, and a PeakHz for a place and a colour.
+func TestAttackInTheLastMillisecond(t *testing.T) {
+	for _, lastMs := range []float64{1, 2, 4} {
+		pcm := make([]float32, seconds(1))
+		start := len(pcm) - seconds(lastMs/1000)
+		addPiano(pcm, start, 64, 0.3)
+		frames := analyse(newAnalyzer(t), pcm[:len(pcm)-len(pcm)%(SampleRate/FrameRate)])
+		// The last frame ends exactly at len(pcm) only if len(pcm) is a whole number of ticks.
+		if len(pcm)%(SampleRate/FrameRate) != 0 {
+			t.Fatal("the test's length must be whole ticks")
+		}
+		last := frames[len(frames)-1]
+		if !last.Attack || last.AttackLevel <= 0 || !(last.PeakHz > 0) {
+			t.Errorf("note %g ms before the frame's end: Attack %v, AttackLevel %g, PeakHz %g; want all set",
+				lastMs, last.Attack, last.AttackLevel, last.PeakHz)
+		}
+		for _, f := range frames[:len(frames)-1] {
+			if f.Attack {
+				t.Fatalf("attack at t=%.3f in the silence before the note", f.T)
+			}
+		}
+	}
+}

@@ -43,6 +43,9 @@ type Features struct {
 	// previous frame: the earliest sign of a new sound, a tick or two before the spectral onset
 	// (Onset) and the pitch can be trusted. Effects use it for the first light of a note.
 	Attack bool
+	// AttackLevel is the RMS of the loudest 5 ms of that rise (0 without an Attack): a note that
+	// began in the last milliseconds of the audio is still a small part of Level.
+	AttackLevel float32
 }
 
 // ActiveNotes returns the frame's notes as a slice aliasing f.

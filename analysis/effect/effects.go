@@ -35,7 +35,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 		// takes over when the pitch arrives a few frames later.
 		if numNotes(f) == 0 && (f.Onset || f.Attack) && f.PeakHz > 0 && !math.IsInf(float64(f.PeakHz), 0) {
 			m := int(math.Round(69 + 12*math.Log2(float64(f.PeakHz)/440)))
-			r.noteOn(s.Musician, m, levelVelocity(f.Level), true)
+			r.noteOn(s.Musician, m, levelVelocity(max(f.Level, f.AttackLevel)), true)
 		}
 	}
 	for m := range ns.level {

@@ -631,16 +631,17 @@ func TestMeasureLatencyOffline(t *testing.T) {
 	const packet, tickSamples = 960, audio.SampleRate / 60
 	at := func(samples int) time.Duration { return time.Duration(samples) * time.Second / audio.SampleRate }
 	type frame struct {
-		at    time.Duration // tick time, audio clock
-		notes int
-		sum   int
-		onset bool
-		peak  bool // PeakHz > 0
+		at     time.Duration // tick time, audio clock
+		notes  int
+		sum    int
+		onset  bool
+		peak   bool // PeakHz > 0
+		attack bool
 	}
 	// 20 ms packets and 16.7 ms ticks meet in only 5 phases per 100 ms; run the whole fixture at
 	// 17 tick phases 1 ms apart so the tick wait takes every value, as it does live.
 	var wait, note, lit, extra []time.Duration
-	var firstTicks, firstOnset, firstPeak int // what the first tick after an onset packet saw
+	var firstTicks, firstOnset, firstPeak, firstAttack int // what the first tick after an onset packet saw
 	for phase := 0; phase < tickSamples; phase += audio.SampleRate / 1000 {
 		an, err := analysis.New(analysis.Config{})
 		if err != nil {
@@ -666,7 +667,7 @@ func TestMeasureLatencyOffline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			frames = append(frames, frame{at: at(tick), notes: feat.NumNotes, sum: frameSum(px[:n]), onset: feat.Onset, peak: feat.PeakHz > 0})
+			frames = append(frames, frame{at: at(tick), notes: feat.NumNotes, sum: frameSum(px[:n]), onset: feat.Onset, peak: feat.PeakHz > 0, attack: feat.Attack})
 		}
 		var peaks []int
 		for _, p := range onsets {
@@ -700,6 +701,7 @@ func TestMeasureLatencyOffline(t *testing.T) {
 					firstTicks++
 					firstOnset += btoi(f.onset)
 					firstPeak += btoi(f.peak)
+					firstAttack += btoi(f.attack)
 				}
 				if nt < 0 && f.notes > 0 {
 					nt = f.at - arrive
@@ -730,7 +732,7 @@ func TestMeasureLatencyOffline(t *testing.T) {
 	t.Logf("MEASURE latency-offline: to the first tick whose Features have a note: %s", summary(note))
 	t.Logf("MEASURE latency-offline: to the first frame brighter than the baseline by 5 %% of the median peak: %s", summary(lit))
 	t.Logf("MEASURE latency-offline: of which after the first tick (analysis needs more audio): %s", summary(extra))
-	t.Logf("MEASURE latency-offline: the first tick after an onset packet: Onset in %d, PeakHz > 0 in %d of %d (the notes effect's first light needs both)", firstOnset, firstPeak, firstTicks)
+	t.Logf("MEASURE latency-offline: the first tick after an onset packet: Onset in %d, Attack in %d, PeakHz > 0 in %d of %d (the notes effect's first light needs both)", firstOnset, firstAttack, firstPeak, firstTicks)
 }
 
 // TestMeasureCPUInProcess is TestMeasureCPU's load (4 musicians of 128 kbit/s stereo Opus, 4 DDP
