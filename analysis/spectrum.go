@@ -3,7 +3,7 @@ package analysis
 import (
 	"math"
 
-	"gonum.org/v1/gonum/dsp/fourier"
+	"github.com/ledbridge/ledbridge/analysis/internal/dsp"
 )
 
 // maxPeaks bounds the spectral peaks one window keeps (the strongest ones).
@@ -35,9 +35,9 @@ type window struct {
 	rate  float64 // sample rate of the stream, Hz
 	binHz float64
 	n     int
-	fft   *fourier.FFT
-	shape []float64 // analysis window
-	norm  float64   // scales |X| so a sinusoid of amplitude A peaks at A
+	fft   *dsp.RealFFT // gonum's radix-4 complex FFT of the packed samples
+	shape []float64    // analysis window
+	norm  float64      // scales |X| so a sinusoid of amplitude A peaks at A
 	in    []float64
 	coef  []complex128
 	mag   []float64 // n/2+1 magnitudes
@@ -68,7 +68,7 @@ func newWindow(rate float64, n int, tail float64) *window {
 		rate:   rate,
 		binHz:  rate / float64(n),
 		n:      n,
-		fft:    fourier.NewFFT(n),
+		fft:    dsp.NewRealFFT(n),
 		shape:  make([]float64, n),
 		in:     make([]float64, n),
 		coef:   make([]complex128, n/2+1),
@@ -99,10 +99,7 @@ func newWindow(rate float64, n int, tail float64) *window {
 // analyze windows the newest samples of r and computes the magnitude spectrum.
 func (w *window) analyze(r *ring) {
 	r.latest(w.in)
-	for i, s := range w.shape {
-		w.in[i] *= s
-	}
-	w.fft.Coefficients(w.coef, w.in)
+	w.fft.WindowedCoefficients(w.coef, w.in, w.shape)
 	sum := 0.0
 	w.cum[0] = 0
 	for k, c := range w.coef {

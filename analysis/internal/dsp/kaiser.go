@@ -1,5 +1,5 @@
-// Package dsp holds the filter-design arithmetic that the analyser's decimators and the file
-// resampler share.
+// Package dsp holds the signal-processing arithmetic the analyser's parts share: the Kaiser window
+// of the decimators and the file resampler, and the real FFT of the analysis windows.
 package dsp
 
 import "math"
