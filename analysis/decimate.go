@@ -83,7 +83,7 @@ func (d *decimator) add(x float64) bool {
 // slide moves the newest taps-1 inputs back to the front of the buffer.
 func (d *decimator) slide() {
 	n := d.coefs.taps - 1
-	copy(d.buf[:n], d.buf[len(d.buf)-n:])
+	copy(d.buf[:n], d.buf[d.pos-n:d.pos])
 	d.pos = n
 }
 
@@ -133,4 +133,109 @@ func (r *ring) latest(dst []float64) {
 func (r *ring) reset() {
 	clear(r.buf)
 	r.n = 0
+}
+
+// writeBlock is the block form of a Write loop that pushes each sample into rings[0] and each
+// output of dec[i] into rings[i+1] and on into dec[i+1]: it sanitises pcm (NaN or |x| > 4 become
+// silence) and runs each stage over a block at a time, so that a stage computes several outputs
+// at once (each one's own sum, in the same order as out, so the results are bit-identical)
+// instead of waiting on one output's chain of additions per input sample. len(rings) must be
+// len(dec)+1; pass fewer stages to stop the chain early.
+func writeBlock(pcm []float32, dec []decimator, rings []*ring) {
+	if len(rings) != len(dec)+1 {
+		panic("analysis: writeBlock needs one ring more than decimators")
+	}
+	var in, out [writeBlockLen]float64
+	for len(pcm) > 0 {
+		n := min(len(pcm), writeBlockLen)
+		x := in[:n]
+		for i, s := range pcm[:n] {
+			v := float64(s)
+			if v != v || v > 4 || v < -4 { // NaN or garbage: treat as clipped silence
+				v = 0
+			}
+			x[i] = v
+		}
+		pcm = pcm[n:]
+		rings[0].pushBlock(x)
+		for i := range dec {
+			y := dec[i].process(x, out[:])
+			if len(y) == 0 {
+				break
+			}
+			rings[i+1].pushBlock(y)
+			// The output becomes the next stage's input; out is reused for its output.
+			x = in[:copy(in[:], y)]
+		}
+	}
+}
+
+// writeBlockLen is how many samples writeBlock passes through the chain at once; with
+// decimatorBuffer it leaves room for the longest filter's history.
+const writeBlockLen = 256
+
+// process adds the inputs in and writes the outputs due to dst (one per two inputs, len(in)/2
+// rounded either way depending on phase), returning them. len(in) ≤ writeBlockLen.
+func (d *decimator) process(in, dst []float64) []float64 {
+	if d.pos+len(in) > len(d.buf) {
+		d.slide()
+	}
+	base := d.pos // buf index of in[0]
+	copy(d.buf[base:], in)
+	d.pos += len(in)
+	// An output is due after the input that sets phase: in[first], in[first+2], …
+	first := 0
+	if d.phase {
+		first = 1
+	}
+	if len(in)%2 == 1 {
+		d.phase = !d.phase
+	}
+	if first >= len(in) {
+		return dst[:0]
+	}
+	nOut := (len(in) - first + 1) / 2
+	taps := d.coefs.taps
+	mid := (taps - 1) / 2
+	odd := d.coefs.odd
+	center := d.coefs.center
+	buf := d.buf[:d.pos]
+	// Output j's newest input is buf[base+first+2j] and its window the taps inputs ending
+	// there; c+2j is the window's centre.
+	c := base + first + 1 - taps + mid
+	j := 0
+	for ; j+4 <= nOut; j += 4 {
+		c0, c1, c2, c3 := c+2*j, c+2*j+2, c+2*j+4, c+2*j+6
+		y0, y1, y2, y3 := center*buf[c0], center*buf[c1], center*buf[c2], center*buf[c3]
+		for i, k := range odd {
+			o := 1 + 2*i
+			y0 += k * (buf[c0-o] + buf[c0+o])
+			y1 += k * (buf[c1-o] + buf[c1+o])
+			y2 += k * (buf[c2-o] + buf[c2+o])
+			y3 += k * (buf[c3-o] + buf[c3+o])
+		}
+		dst[j], dst[j+1], dst[j+2], dst[j+3] = y0, y1, y2, y3
+	}
+	for ; j < nOut; j++ {
+		c0 := c + 2*j
+		y := center * buf[c0]
+		for i, k := range odd {
+			o := 1 + 2*i
+			y += k * (buf[c0-o] + buf[c0+o])
+		}
+		dst[j] = y
+	}
+	return dst[:nOut]
+}
+
+// pushBlock pushes the samples of x in order.
+func (r *ring) pushBlock(x []float64) {
+	if len(x) > len(r.buf) { // only the newest len(r.buf) stay
+		r.n += int64(len(x) - len(r.buf))
+		x = x[len(x)-len(r.buf):]
+	}
+	start := int(r.n) & r.mask
+	n := copy(r.buf[start:], x)
+	copy(r.buf, x[n:])
+	r.n += int64(len(x))
 }

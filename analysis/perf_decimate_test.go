@@ -1,0 +1,121 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// chainRings are the five rings of a decimation chain, sized as in New.
+func chainRings() [5]ring {
+	return [5]ring{newRing(4096), newRing(512), newRing(512), newRing(512), newRing(512)}
+}
+
+func newChain() [4]decimator {
+	return [4]decimator{newDecimator(halfband48), newDecimator(halfband24), newDecimator(halfband12), newDecimator(halfband6)}
+}
+
+// writePerSample is the sample-by-sample chain writeBlock replaces: each input into r[0], each
+// output of dec[i] into r[i+1] and dec[i+1].
+func writePerSample(pcm []float32, dec []decimator, r []ring) {
+	for _, s := range pcm {
+		x := float64(s)
+		if x != x || x > 4 || x < -4 {
+			x = 0
+		}
+		r[0].push(x)
+		for i := range dec {
+			if !dec[i].add(x) {
+				break
+			}
+			x = dec[i].out()
+			r[i+1].push(x)
+		}
+	}
+}
+
+// TestWriteBlockBitIdentical feeds the same audio in blocks of assorted sizes (odd, even, longer
+// than writeBlockLen, longer than a decimator's buffer) through writeBlock and through the
+// per-sample chain, for the full chain and the short one, and wants every ring bit-identical.
+func TestWriteBlockBitIdentical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pcm := make([]float32, 3*SampleRate)
+	for i := range pcm {
+		pcm[i] = float32(0.5*math.Sin(2*math.Pi*440*float64(i)/SampleRate) + 0.2*rng.NormFloat64())
+	}
+	pcm[1000], pcm[1001], pcm[5000] = float32(math.NaN()), 7, float32(math.Inf(-1))
+	sizes := []int{1, 800, 3, 257, 256, 2, 1111, 5000, 17, 799, 801}
+	for _, stages := range []int{4, 1} {
+		decA, decB := newChain(), newChain()
+		ringsA, ringsB := chainRings(), chainRings()
+		ptrs := [5]*ring{&ringsB[0], &ringsB[1], &ringsB[2], &ringsB[3], &ringsB[4]}
+		rest := pcm
+		for i := 0; len(rest) > 0; i++ {
+			n := min(len(rest), sizes[i%len(sizes)])
+			writePerSample(rest[:n], decA[:stages], ringsA[:stages+1])
+			writeBlock(rest[:n], decB[:stages], ptrs[:stages+1])
+			rest = rest[n:]
+			for r := range ringsA {
+				if ringsA[r].n != ringsB[r].n {
+					t.Fatalf("stages %d, block %d: ring %d has %d samples, want %d", stages, i, r, ringsB[r].n, ringsA[r].n)
+				}
+				for k := range ringsA[r].buf {
+					if math.Float64bits(ringsA[r].buf[k]) != math.Float64bits(ringsB[r].buf[k]) {
+						t.Fatalf("stages %d, block %d: ring %d [%d] = %v, want %v", stages, i, r, k, ringsB[r].buf[k], ringsA[r].buf[k])
+					}
+				}
+			}
+		}
+		if stages == 4 && ringsB[4].n != int64(len(pcm)/16) {
+			t.Errorf("3 kHz ring got %d samples, want %d", ringsB[4].n, len(pcm)/16)
+		}
+	}
+}
+
+func TestWriteBlockAllocatesNothing(t *testing.T) {
+	dec, rings := newChain(), chainRings()
+	ptrs := [5]*ring{&rings[0], &rings[1], &rings[2], &rings[3], &rings[4]}
+	pcm := make([]float32, SampleRate/FrameRate)
+	if n := testing.AllocsPerRun(100, func() { writeBlock(pcm, dec[:], ptrs[:]) }); n != 0 {
+		t.Errorf("writeBlock allocates %v times per call", n)
+	}
+}
+
+func TestRingPushBlockLongerThanRing(t *testing.T) {
+	a, b := newRing(8), newRing(8)
+	x := make([]float64, 21)
+	for i := range x {
+		x[i] = float64(i)
+		a.push(x[i])
+	}
+	b.pushBlock(x[:3])
+	b.pushBlock(x[3:])
+	got, want := make([]float64, 8), make([]float64, 8)
+	a.latest(want)
+	b.latest(got)
+	if a.n != b.n || got[0] != want[0] || got[7] != want[7] || got[7] != 20 {
+		t.Fatalf("pushBlock: n %d latest %v, want n %d latest %v", b.n, got, a.n, want)
+	}
+}
+
+// BenchmarkDecimateChain compares one tick (800 samples) through the chain sample by sample and
+// in blocks.
+func BenchmarkDecimateChain(b *testing.B) {
+	pcm := make([]float32, SampleRate/FrameRate)
+	for i := range pcm {
+		pcm[i] = float32(math.Sin(float64(i) * 0.05))
+	}
+	b.Run("per-sample", func(b *testing.B) {
+		dec, rings := newChain(), chainRings()
+		for b.Loop() {
+			writePerSample(pcm, dec[:], rings[:])
+		}
+	})
+	b.Run("block", func(b *testing.B) {
+		dec, rings := newChain(), chainRings()
+		ptrs := [5]*ring{&rings[0], &rings[1], &rings[2], &rings[3], &rings[4]}
+		for b.Loop() {
+			writeBlock(pcm, dec[:], ptrs[:])
+		}
+	})
+}
