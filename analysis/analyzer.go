@@ -75,6 +75,7 @@ type Analyzer struct {
 	// decimation chain 48 → 24 → 12 → 6 → 3 kHz and the rings it fills
 	dec                   [4]decimator
 	r48, r24, r12, r6, r3 ring
+	rings                 [5]*ring // r48 … r3: where the input and each decimator's output go
 
 	attackBuf        []float64 // scratch for attack
 	attackSeen       int64     // samples written when attack last looked
@@ -119,6 +120,7 @@ func New(cfg Config) (*Analyzer, error) {
 	a.fast.reportLo, a.fast.reportHi = max(fastReportLo, cfg.MinHz), cfg.MaxHz
 	a.fastFinder = newPitchFinder(cfg)
 	a.r3 = newRing(cfg.LongFFT / longDecim)
+	a.rings = [5]*ring{&a.r48, &a.r24, &a.r12, &a.r6, &a.r3}
 	a.short = newWindow(SampleRate/shortDecim, cfg.ShortFFT/shortDecim, 0.5)
 	a.mid = newWindow(SampleRate/midDecim, cfg.MidFFT/midDecim, cfg.WindowTail)
 	a.long = newWindow(SampleRate/longDecim, cfg.LongFFT/longDecim, max(cfg.WindowTail, minLongTail))
@@ -157,32 +159,11 @@ func (a *Analyzer) Config() Config { return a.cfg }
 
 // Write appends 48 kHz mono PCM (full scale ±1) in a block of any size.
 func (a *Analyzer) Write(pcm []float32) {
-	for _, s := range pcm {
-		x := float64(s)
-		if x != x || x > 4 || x < -4 { // NaN or garbage: treat as clipped silence
-			x = 0
-		}
-		a.r48.push(x)
-		if !a.dec[0].add(x) {
-			continue
-		}
-		y := a.dec[0].out()
-		a.r24.push(y)
-		if a.cfg.SpectrumOnly || !a.dec[1].add(y) {
-			continue
-		}
-		y = a.dec[1].out()
-		a.r12.push(y)
-		if !a.dec[2].add(y) {
-			continue
-		}
-		y = a.dec[2].out()
-		a.r6.push(y)
-		if !a.dec[3].add(y) {
-			continue
-		}
-		a.r3.push(a.dec[3].out())
+	stages := len(a.dec)
+	if a.cfg.SpectrumOnly {
+		stages = 1 // only the short window's 24 kHz stream is read
 	}
+	writeBlock(pcm, a.dec[:stages], a.rings[:stages+1])
 	a.written += int64(len(pcm))
 }
 
