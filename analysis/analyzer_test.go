@@ -138,9 +138,16 @@ func TestSilenceIsNothing(t *testing.T) {
 }
 
 func TestOnsetWithinThreeFrames(t *testing.T) {
-	for _, midi := range []int{45, 57, 64, 72, 81} {
+	for _, tc := range []struct {
+		midi  int
+		start int
+	}{
+		{45, seconds(0.5) + 317}, {57, seconds(0.5) + 317}, {64, seconds(0.5) + 317}, // not on a tick
+		{72, seconds(0.5) + 317}, {81, seconds(0.5) + 317},
+		{64, 0}, {57, 131}, // the source starts with the note: its onset counts too
+	} {
+		midi, start := tc.midi, tc.start
 		pcm := make([]float32, seconds(1.5))
-		start := seconds(0.5) + 317 // not on a tick
 		addPiano(pcm, start, midi, 0.4)
 		frames := analyse(newAnalyzer(t), pcm)
 		struck := float64(start) / sr

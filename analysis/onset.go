@@ -21,7 +21,6 @@ type onsetDetector struct {
 	prev        []float64 // 1+γ|X| per bin in the previous frame
 	mean, dev   float64
 	since       int
-	primed      bool
 }
 
 func newOnsetDetector(cfg Config, bins int) onsetDetector {
@@ -34,7 +33,10 @@ func (o *onsetDetector) reset() {
 	for k := range o.prev {
 		o.prev[k] = 1 // 1+γ·0: silence
 	}
-	o.mean, o.dev, o.since, o.primed = 0, 0, 0, false
+	// The statistics start from silence, so a source that starts with a
+	// sound (a stream joined mid-phrase, a file that starts on a note)
+	// reports that sound's onset like any other.
+	o.mean, o.dev, o.since = 0, 0, onsetMinGap
 }
 
 func (o *onsetDetector) update(w *window) bool {
@@ -57,11 +59,6 @@ func (o *onsetDetector) update(w *window) bool {
 	flux += fastLn(run)
 	flux /= float64(hi - 1)
 	o.since++
-	if !o.primed {
-		o.primed = true
-		o.mean = flux
-		return false
-	}
 	th := o.mean + o.sensitivity*o.dev
 	hit := flux > th && flux > onsetMinFlux && o.since >= onsetMinGap
 	// Clip what the statistics learn from so one big hit does not mask the next.
