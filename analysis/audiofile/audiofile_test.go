@@ -242,3 +242,27 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestDecode16BitExact: 16-bit samples decode to v/32768 exactly, through the mono fast path and
+// the general (stereo) loop alike.
+func TestDecode16BitExact(t *testing.T) {
+	values := []int16{0, 1, -1, 32767, -32768, 12345, -20000}
+	for _, ch := range []int{1, 2} {
+		w := &wavReader{format: Format{Channels: ch, BitsPerSample: 16}, frameSize: 2 * ch}
+		raw := make([]byte, 0, 2*ch*len(values))
+		for _, v := range values {
+			for range ch {
+				raw = append(raw, byte(uint16(v)), byte(uint16(v)>>8))
+			}
+		}
+		dst := make([]float32, len(values))
+		if n := w.decode(raw, dst); n != len(values) {
+			t.Fatalf("%d channels: decoded %d frames, want %d", ch, n, len(values))
+		}
+		for i, v := range values {
+			if want := float32(v) / 32768; dst[i] != want {
+				t.Errorf("%d channels: sample %d = %v, want %v", ch, v, dst[i], want)
+			}
+		}
+	}
+}
