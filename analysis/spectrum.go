@@ -39,7 +39,6 @@ type window struct {
 	shape []float64    // analysis window
 	norm  float64      // scales |X| so a sinusoid of amplitude A peaks at A
 	in    []float64
-	coef  []complex128
 	mag   []float64 // n/2+1 magnitudes
 	cum   []float64 // prefix sums of mag, for neighbourhood means
 
@@ -71,7 +70,6 @@ func newWindow(rate float64, n int, tail float64) *window {
 		fft:    dsp.NewRealFFT(n),
 		shape:  make([]float64, n),
 		in:     make([]float64, n),
-		coef:   make([]complex128, n/2+1),
 		mag:    make([]float64, n/2+1),
 		cum:    make([]float64, n/2+2),
 		allHz:  make([]float64, n/2+1),
@@ -99,13 +97,10 @@ func newWindow(rate float64, n int, tail float64) *window {
 // analyze windows the newest samples of r and computes the magnitude spectrum.
 func (w *window) analyze(r *ring) {
 	r.latest(w.in)
-	w.fft.WindowedCoefficients(w.coef, w.in, w.shape)
+	w.fft.WindowedMagnitudes(w.mag, w.in, w.shape, w.norm)
 	sum := 0.0
 	w.cum[0] = 0
-	for k, c := range w.coef {
-		re, im := real(c), imag(c)
-		m := math.Sqrt(re*re+im*im) * w.norm
-		w.mag[k] = m
+	for k, m := range w.mag {
 		sum += m
 		w.cum[k+1] = sum
 	}

@@ -53,7 +53,61 @@ func (f *RealFFT) Coefficients(dst []complex128, seq []float64) {
 // nil for none), without a separate pass for the multiplication.
 func (f *RealFFT) WindowedCoefficients(dst []complex128, seq, window []float64) {
 	h := f.n / 2
-	if len(seq) != f.n || len(dst) != h+1 || (window != nil && len(window) != f.n) {
+	if len(dst) != h+1 {
+		panic("dsp: RealFFT length mismatch")
+	}
+	z := f.transform(seq, window)
+	// With E and O the transforms of the even and odd samples,
+	//   E[k] = (Z[k] + conj Z[h-k]) / 2,  O[k] = -i (Z[k] - conj Z[h-k]) / 2,
+	//   X[k] = E[k] + W^k O[k],  X[h-k] = conj(E[k] - W^k O[k]),  W = e^{-2πi/n},
+	// so each pass of the loop yields two coefficients from one twiddle.
+	dst[0] = complex(real(z[0])+imag(z[0]), 0)
+	dst[h] = complex(real(z[0])-imag(z[0]), 0)
+	tw := f.twiddle[:h/2+1]
+	for k := 1; k <= h/2; k++ {
+		a, b := z[k], z[h-k]
+		er, ei := (real(a)+real(b))*0.5, (imag(a)-imag(b))*0.5
+		or, oi := (imag(a)+imag(b))*0.5, (real(b)-real(a))*0.5
+		w := tw[k]
+		tr := real(w)*or - imag(w)*oi
+		ti := real(w)*oi + imag(w)*or
+		dst[k] = complex(er+tr, ei+ti)
+		dst[h-k] = complex(er-tr, ti-ei)
+	}
+}
+
+// WindowedMagnitudes writes |X[k]|·scale for k = 0…n/2 into mag (len n/2+1), X the transform of
+// seq·window as in WindowedCoefficients, without storing the coefficients: exactly
+// math.Sqrt(re*re+im*im)*scale of WindowedCoefficients' re and im.
+func (f *RealFFT) WindowedMagnitudes(mag []float64, seq, window []float64, scale float64) {
+	h := f.n / 2
+	if len(mag) != h+1 {
+		panic("dsp: RealFFT length mismatch")
+	}
+	z := f.transform(seq, window)
+	re0, im0 := real(z[0])+imag(z[0]), 0.0
+	mag[0] = math.Sqrt(re0*re0+im0*im0) * scale
+	re0 = real(z[0]) - imag(z[0])
+	mag[h] = math.Sqrt(re0*re0+im0*im0) * scale
+	tw := f.twiddle[:h/2+1]
+	for k := 1; k <= h/2; k++ {
+		a, b := z[k], z[h-k]
+		er, ei := (real(a)+real(b))*0.5, (imag(a)-imag(b))*0.5
+		or, oi := (imag(a)+imag(b))*0.5, (real(b)-real(a))*0.5
+		w := tw[k]
+		tr := real(w)*or - imag(w)*oi
+		ti := real(w)*oi + imag(w)*or
+		re, im := er+tr, ei+ti
+		mag[k] = math.Sqrt(re*re+im*im) * scale
+		re, im = er-tr, ti-ei
+		mag[h-k] = math.Sqrt(re*re+im*im) * scale
+	}
+}
+
+// transform packs seq (times window, when not nil) and runs the complex FFT on it in place.
+func (f *RealFFT) transform(seq, window []float64) []complex128 {
+	h := f.n / 2
+	if len(seq) != f.n || (window != nil && len(window) != f.n) {
 		panic("dsp: RealFFT length mismatch")
 	}
 	z := f.z[:h]
@@ -72,21 +126,5 @@ func (f *RealFFT) WindowedCoefficients(dst []complex128, seq, window []float64) 
 	} else {
 		fourier.CoefficientsRadix2(z)
 	}
-	// With E and O the transforms of the even and odd samples,
-	//   E[k] = (Z[k] + conj Z[h-k]) / 2,  O[k] = -i (Z[k] - conj Z[h-k]) / 2,
-	//   X[k] = E[k] + W^k O[k],  X[h-k] = conj(E[k] - W^k O[k]),  W = e^{-2πi/n},
-	// so each pass of the loop yields two coefficients from one twiddle.
-	dst[0] = complex(real(z[0])+imag(z[0]), 0)
-	dst[h] = complex(real(z[0])-imag(z[0]), 0)
-	tw := f.twiddle[:h/2+1]
-	for k := 1; k <= h/2; k++ {
-		a, b := z[k], z[h-k]
-		er, ei := (real(a)+real(b))*0.5, (imag(a)-imag(b))*0.5
-		or, oi := (imag(a)+imag(b))*0.5, (real(b)-real(a))*0.5
-		w := tw[k]
-		tr := real(w)*or - imag(w)*oi
-		ti := real(w)*oi + imag(w)*or
-		dst[k] = complex(er+tr, ei+ti)
-		dst[h-k] = complex(er-tr, ti-ei)
-	}
+	return z
 }

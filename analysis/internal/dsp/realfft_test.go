@@ -92,3 +92,26 @@ func TestNewRealFFTRejectsBadLengths(t *testing.T) {
 		}()
 	}
 }
+
+// TestWindowedMagnitudes: the fused magnitudes are bit for bit those of the coefficients.
+func TestWindowedMagnitudes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{4, 8, 512, 1024} {
+		seq, win := make([]float64, n), make([]float64, n)
+		for i := range seq {
+			seq[i], win[i] = rng.NormFloat64(), rng.Float64()
+		}
+		f := NewRealFFT(n)
+		coef, mag := make([]complex128, n/2+1), make([]float64, n/2+1)
+		f.WindowedCoefficients(coef, seq, win)
+		f.WindowedMagnitudes(mag, seq, win, 0.37)
+		for k, c := range coef {
+			if want := math.Sqrt(real(c)*real(c)+imag(c)*imag(c)) * 0.37; mag[k] != want {
+				t.Fatalf("n=%d: mag[%d] = %v, want %v", n, k, mag[k], want)
+			}
+		}
+		if allocs := testing.AllocsPerRun(10, func() { f.WindowedMagnitudes(mag, seq, win, 1) }); allocs != 0 {
+			t.Errorf("WindowedMagnitudes allocates %v times", allocs)
+		}
+	}
+}
