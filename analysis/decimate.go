@@ -50,9 +50,10 @@ func designHalfband(taps int) *halfbandCoefs {
 	return c
 }
 
-// decimator halves the sample rate of a stream with a halfband filter. It
-// appends inputs to a linear buffer and slides the last taps-1 of them back
-// to the front when it is full, so the filter reads a contiguous slice.
+// decimator halves the sample rate of a stream with a halfband filter (see
+// process). It appends inputs to a linear buffer and slides the last taps-1
+// of them back to the front when it is full, so the filter reads a
+// contiguous slice.
 type decimator struct {
 	coefs *halfbandCoefs
 	buf   [decimatorBuffer]float64
@@ -68,35 +69,11 @@ func newDecimator(c *halfbandCoefs) decimator {
 	return decimator{coefs: c, pos: c.taps - 1} // start after taps-1 zeros
 }
 
-// add stores one input sample and reports whether an output is due (every
-// second input); out then computes it. Split so that add inlines.
-func (d *decimator) add(x float64) bool {
-	if d.pos == len(d.buf) {
-		d.slide()
-	}
-	d.buf[d.pos] = x
-	d.pos++
-	d.phase = !d.phase
-	return d.phase
-}
-
 // slide moves the newest taps-1 inputs back to the front of the buffer.
 func (d *decimator) slide() {
 	n := d.coefs.taps - 1
 	copy(d.buf[:n], d.buf[d.pos-n:d.pos])
 	d.pos = n
-}
-
-// out is the filter output for the newest inputs.
-func (d *decimator) out() float64 {
-	taps := d.coefs.taps
-	w := d.buf[d.pos-taps : d.pos]
-	mid := (taps - 1) / 2
-	y := d.coefs.center * w[mid]
-	for i, c := range d.coefs.odd {
-		y += c * (w[mid-1-2*i] + w[mid+1+2*i])
-	}
-	return y
 }
 
 func (d *decimator) reset() { *d = newDecimator(d.coefs) }
@@ -175,7 +152,12 @@ func writeBlock(pcm []float32, dec []decimator, rings []*ring) {
 const writeBlockLen = 256
 
 // process adds the inputs in and writes the outputs due to dst (one per two inputs, len(in)/2
-// rounded either way depending on phase), returning them. len(in) ≤ writeBlockLen.
+// rounded either way depending on phase), returning them. len(in) ≤ writeBlockLen. An output
+// is due after every second input (the first, third, … of the stream) and is the direct form
+//
+//	y = center·w[mid] + Σ_i odd[i]·(w[mid-1-2i] + w[mid+1+2i])
+//
+// over the newest taps inputs w (the stream starts after taps-1 zeros), summed in that order.
 func (d *decimator) process(in, dst []float64) []float64 {
 	if d.pos+len(in) > len(d.buf) {
 		d.slide()
