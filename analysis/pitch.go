@@ -86,6 +86,7 @@ type pitchFinder struct {
 	// (more while the spectrum is noise-like; see Analyzer.Frame).
 	minStrong int
 	weight    [maxHarmonics + 1]float64
+	hz        [128]float64 // midiHz, computed once
 
 	cands    [maxCandidates]candidate
 	nCands   int
@@ -107,12 +108,14 @@ func newPitchFinder(cfg Config) pitchFinder {
 	for h := 1; h <= maxHarmonics; h++ {
 		pf.weight[h] = math.Pow(float64(h), -harmonicWeightExp)
 	}
+	for m := range pf.hz {
+		pf.hz[m] = pf.tuning * math.Exp2(float64(m-69)/12)
+	}
 	return pf
 }
 
-func (pf *pitchFinder) midiHz(m int) float64 {
-	return pf.tuning * math.Exp2(float64(m-69)/12)
-}
+// midiHz is the equal-tempered frequency of MIDI note m (0–127).
+func (pf *pitchFinder) midiHz(m int) float64 { return pf.hz[m] }
 
 // find fills pf.notes from the peaks of w. active[m] tells which pitches
 // are sounding now.
