@@ -52,7 +52,11 @@ type frameLoop struct {
 }
 
 func newFrameLoop(s *Session) (*frameLoop, error) {
-	mix, err := analysis.New(s.cfg.Analysis)
+	// The mix feeds only sound sync (level, bands, peak, onset): its notes would go unread, and
+	// the note windows are most of an analyser's cost.
+	mixCfg := s.cfg.Analysis
+	mixCfg.SpectrumOnly = true
+	mix, err := analysis.New(mixCfg)
 	if err != nil {
 		return nil, err
 	}

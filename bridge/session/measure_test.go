@@ -9,6 +9,7 @@ package session_test
 //	LEDBRIDGE_MEASURE_LATENCY=1     TestMeasureLatency: note bursts → first lit DDP frame, in-process
 //	LEDBRIDGE_MEASURE_PACING=10m    TestMeasurePacing: the ledbridge binary's frame intervals
 //	LEDBRIDGE_MEASURE_CPU_PROFILE=60s TestMeasureCPUInProcess: the same load in-process, for -cpuprofile
+//	LEDBRIDGE_MEASURE_BIN=PATH      (optional) the binary tests run instead of building cmd/ledbridge
 
 import (
 	"bufio"
@@ -115,11 +116,16 @@ func startDaemon(t *testing.T, devices []string, statusPage bool) *daemon {
 	t.Helper()
 	requireLoopback(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ledbridge")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/ledbridge")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	// LEDBRIDGE_MEASURE_BIN runs a binary built beforehand (to compare builds of the same tree
+	// back to back, e.g. with and without PGO, without the build's CPU load in between).
+	bin := os.Getenv("LEDBRIDGE_MEASURE_BIN")
+	if bin == "" {
+		bin = filepath.Join(dir, "ledbridge")
+		build := exec.Command("go", "build", "-o", bin, "../../cmd/ledbridge")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
 	cfg := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfg, []byte("webrtc:\n  network_types: [udp4]\n  interfaces: [lo]\n  mdns: disabled\n"), 0o600); err != nil {
