@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -85,7 +86,14 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("join: %w", err)}
 	}
 	noDiscovery, _ := cmd.Flags().GetBool("no-discovery")
+	tuneProblems := tuneDaemonProcess() // may re-execute the binary: before anything starts
 	log := setupLogging(loaded)
+	for _, p := range tuneProblems {
+		log.Warn(p)
+	}
+	if slack, err := timerSlack(); err == nil {
+		log.Debug("process settings", "gomaxprocs", runtime.GOMAXPROCS(0), "timer_slack", slack)
+	}
 	ctx := cmd.Context()
 	c := loaded.Config
 

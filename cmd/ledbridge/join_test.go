@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,6 +120,7 @@ func TestJoinBinaryHostsRoomAndShutsDownCleanly(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("/healthz = %d while joined and ticking", res.StatusCode)
 	}
+	checkDaemonProcessSettings(t, cmd.Process.Pid, statusURL)
 
 	key := bridgeKey()
 	start := time.Now()
@@ -282,4 +285,32 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// checkDaemonProcessSettings checks tune.go's settings on the running daemon: one P (as /metrics
+// reports it) and, on Linux, the timer slack the daemon re-executed itself with (same PID).
+func checkDaemonProcessSettings(t *testing.T, pid int, statusURL string) {
+	t.Helper()
+	res, err := http.Get(statusURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads 1$`).Match(metrics) && os.Getenv("GOMAXPROCS") == "" {
+		t.Errorf("/metrics does not report GOMAXPROCS 1:\n%s", regexp.MustCompile(`(?m)^go_sched_gomaxprocs.*$`).Find(metrics))
+	}
+	if runtime.GOOS != "linux" || os.Getenv(timerSlackEnv) != "" {
+		return
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/timerslack_ns", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(b)), strconv.FormatInt(daemonTimerSlack.Nanoseconds(), 10); got != want {
+		t.Errorf("daemon timer slack %s ns, want %s", got, want)
+	}
 }
