@@ -1,6 +1,13 @@
 // Command ledbridge puts a venue's WLED strips into a live online jam session.
 //
 // Each subcommand lives in its own file and registers itself on rootCmd in an init function.
+//
+// default.pgo is a CPU profile of the live pipeline under issue 4's load (4 musicians, 4 strips),
+// which `go build` uses for profile-guided optimisation (about 7 % less CPU for the daemon;
+// docs/benchmarks/pipeline.md). Refresh it after large changes to the hot paths:
+//
+//	LEDBRIDGE_MEASURE_CPU_PROFILE=60s go test -count=1 -run '^TestMeasureCPUInProcess$' \
+//	  -o /tmp/session.test -cpuprofile cmd/ledbridge/default.pgo ./bridge/session/
 package main
 
 import (
