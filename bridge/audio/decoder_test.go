@@ -149,6 +149,43 @@ func TestOpusDecoderMatchesLibopus(t *testing.T) {
 	}
 }
 
+// TestOpusMonoOutputIsTheStereoMid checks the path Stream uses: a stereo CELT stream decoded by a
+// one-channel decoder, which (like libopus) averages the two channels' spectra before one inverse
+// MDCT instead of synthesising both. libopus decodes to mono with stereo phase inversion off
+// (celt_decoder.c: disable_inv = channels == 1), so that intensity-coded bands do not cancel; every
+// step after the average is linear, so the output must be the mid (L+R)/2 of a stereo decode with
+// phase inversion off, to float rounding. The stereo decode itself is the path
+// TestOpusDecoderMatchesLibopus holds to libopus (> 100 dB); opusdec cannot decode to mono.
+func TestOpusMonoOutputIsTheStereoMid(t *testing.T) {
+	pkts, head := readOpusPackets(t, "celt_fb_stereo_128k.opus")
+	stereo, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(SampleRate, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stereo.SetPhaseInversionDisabled(true)
+	pcm := make([]float32, 2*MaxPacketSamples)
+	var mid []float32
+	for i, p := range pkts {
+		n, err := stereo.Decode(p, pcm)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		for k := 0; k < n; k++ {
+			mid = append(mid, (pcm[2*k]+pcm[2*k+1])/2)
+		}
+	}
+	mid = mid[head.PreSkip:]
+	got := decodeAll(t, pkts, 1, head.PreSkip)
+	if len(got) != len(mid) {
+		t.Fatalf("mono decode: %d samples, stereo: %d", len(got), len(mid))
+	}
+	snr := snrDB(mid, got)
+	t.Logf("mono output of the stereo fixture: %d samples, SNR %.1f dB vs the mid of the stereo decode", len(mid), snr)
+	if snr < 100 {
+		t.Fatalf("SNR %.1f dB vs the mid of the stereo decode (phase inversion off), want > 100 dB", snr)
+	}
+}
+
 // TestOpusFECBeatsConcealment drops every other FEC-carrying packet of the hybrid
 // fixture and checks that recovering it from the next packet's in-band FEC is closer to
 // the clean decode than plain concealment.
