@@ -21,6 +21,9 @@ func timerSlack() (time.Duration, error) {
 // defaultTimerSlack is the kernel's timer slack for ordinary (not real-time) threads.
 const defaultTimerSlack = 50 * time.Microsecond
 
+// reexecMarkerEnv is set in the environment of the re-executed process (and removed by it).
+const reexecMarkerEnv = "LEDBRIDGE_TIMER_SLACK_REEXEC"
+
 // reexecWithTimerSlack makes every thread of the process run with slack. When the slack is not the
 // kernel's default it returns nil: it is already slack (this function ran before the exec), or
 // someone chose another (systemd's TimerSlackNSec=, a parent process). Otherwise it sets slack on
@@ -31,15 +34,21 @@ func reexecWithTimerSlack(slack time.Duration) error {
 	if err != nil {
 		return err
 	}
+	// The marker makes a second exec impossible, whatever the kernel did with the slack.
+	reexeced := os.Getenv(reexecMarkerEnv) != ""
+	os.Unsetenv(reexecMarkerEnv)
 	if cur != defaultTimerSlack {
 		return nil
+	}
+	if reexeced {
+		return errors.New("the timer slack did not survive the exec")
 	}
 	runtime.LockOSThread() // the slack is this thread's, and execve keeps the caller's
 	defer runtime.UnlockOSThread()
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(slack.Nanoseconds()), 0); errno != 0 {
 		return fmt.Errorf("prctl(PR_SET_TIMERSLACK): %w", errno)
 	}
-	err = syscall.Exec("/proc/self/exe", os.Args, os.Environ())
+	err = syscall.Exec("/proc/self/exe", os.Args, append(os.Environ(), reexecMarkerEnv+"=1"))
 	// Still here: put this thread back as it was.
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(cur.Nanoseconds()), 0); errno != 0 {
 		err = errors.Join(err, fmt.Errorf("prctl(PR_SET_TIMERSLACK) back: %w", errno))
