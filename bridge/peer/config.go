@@ -170,11 +170,18 @@ func (c *Config) withDefaults() (Config, error) {
 
 // Codecs ledbridge accepts, in order of preference (PROTOCOL.md §4).
 var codecs = []webrtc.RTPCodecParameters{
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111},
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeG722, ClockRate: 8000}, PayloadType: 9},
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, PayloadType: 0},
-	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: 8000}, PayloadType: 8},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: audioFeedback}, PayloadType: 111},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeG722, ClockRate: 8000, RTCPFeedback: audioFeedback}, PayloadType: 9},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, RTCPFeedback: audioFeedback}, PayloadType: 0},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMA, ClockRate: 8000, RTCPFeedback: audioFeedback}, PayloadType: 8},
 }
+
+// audioFeedback: webrtc.ConfigureNack offers NACK for video only, and pion's
+// generator asks for a lost packet only on streams that negotiated it. For
+// audio it is negotiated when the sender offers it too (browsers do not by
+// default; a Go sender can); then a packet lost on the way can still arrive
+// within the jitter buffer's delay.
+var audioFeedback = []webrtc.RTCPFeedback{{Type: "nack"}}
 
 // audioLevelURI is the RTP header extension carrying the sender's audio level;
 // negotiating it lets the audio side light a strip before decoding.
@@ -197,6 +204,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if err := webrtc.ConfigureNack(&me, &reg); err != nil {
 		return nil, fmt.Errorf("configure NACK: %w", err)
 	}
+
 	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
 		return nil, fmt.Errorf("configure RTCP reports: %w", err)
 	}

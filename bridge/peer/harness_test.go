@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
@@ -232,6 +233,7 @@ const micMarker = "MIC!"
 type musicianOpts struct {
 	offerFirst bool          // add the mic track at once, so the musician offers
 	garbage    bool          // send random payload bytes instead of marked ones
+	nack       bool          // offer NACK for audio, skip every lossEvery-th sequence number, record NACKs
 	net        transport.Net // vnet instead of loopback
 }
 
@@ -249,8 +251,10 @@ type testMusician struct {
 	negNeeded chan struct{}
 	stop      chan struct{}
 	wg        sync.WaitGroup
+	rtcpDone  sync.WaitGroup // readRTCP, which ends only when pc closes
 
-	trackAdded   bool // owned by the run goroutine
+	trackAdded   bool     // owned by the run goroutine
+	nacked       sync.Map // sequence number (uint16) → true, from NACKs the bridge sent (opts.nack)
 	ignoredOffer atomic.Int64
 	offersSent   atomic.Int64
 	state        atomic.Int32
@@ -261,6 +265,9 @@ func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *t
 	var me webrtc.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
+	}
+	if opts.nack {
+		me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeAudio)
 	}
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -315,10 +322,40 @@ func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *t
 }
 
 func (m *testMusician) addTrack() {
-	if _, err := m.pc.AddTrack(m.track); err != nil {
+	sender, err := m.pc.AddTrack(m.track)
+	if err != nil {
 		m.t.Errorf("musician %s AddTrack: %v", m.id, err)
+		return
 	}
 	m.trackAdded = true
+	if m.opts.nack {
+		m.rtcpDone.Add(1)
+		go m.readRTCP(sender)
+	}
+}
+
+// lossEvery: with opts.nack, the musician never sends every lossEvery-th sequence number.
+const lossEvery = 25
+
+// readRTCP records the sequence numbers the bridge's NACKs ask for; it ends when the
+// PeerConnection closes. (No read deadline: in pion v4.2.26 setting one races with Send.)
+func (m *testMusician) readRTCP(sender *webrtc.RTPSender) {
+	defer m.rtcpDone.Done()
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if n, ok := p.(*rtcp.TransportLayerNack); ok {
+				for _, pair := range n.Nacks {
+					for _, seq := range pair.PacketList() {
+						m.nacked.Store(seq, true)
+					}
+				}
+			}
+		}
+	}
 }
 
 // negotiateNow adds the microphone track from the musician's goroutine, which
@@ -421,6 +458,9 @@ func (m *testMusician) sendAudio() {
 		}
 		seq++
 		ts += 960
+		if m.opts.nack && seq%lossEvery == 0 {
+			continue // lost on the way
+		}
 		pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}}
 		if m.opts.garbage {
 			n := 1 + rng.IntN(len(payload)-1)
@@ -457,6 +497,7 @@ func (m *testMusician) close() {
 	if err := m.pc.Close(); err != nil {
 		m.t.Logf("musician %s close: %v", m.id, err)
 	}
+	m.rtcpDone.Wait()
 }
 
 // waitFor polls cond until it holds; the timeout only bounds a broken test.
