@@ -17,4 +17,12 @@
 // stable notes with onset flags. Drums and noise are rejected because their
 // spectra lack prominent, harmonically related partials: lone or weak
 // partials, noise-dominated frames and quiet ringing need more evidence.
+//
+// Before any window can name a pitch, an attack detector on the raw 48 kHz
+// samples (the loudest 5 ms of the newest audio against the 50 ms before it)
+// reports that a sound has started, with its level, on the first tick whose
+// audio holds a millisecond or two of it: effects give a note its first light
+// from that, and the pitch corrects place and colour a tick or two later.
+// Config.SpectrumOnly keeps only the short window and the attack detector,
+// for sources whose notes nobody reads.
 package analysis
