@@ -85,6 +85,9 @@ func (f *RealFFT) WindowedMagnitudes(mag []float64, seq, window []float64, scale
 		panic("dsp: RealFFT length mismatch")
 	}
 	z := f.transform(seq, window)
+	// The loop below is WindowedCoefficients' split written out again with the magnitudes
+	// taken at once: as a function it is past Go's inlining budget, and this is the analyser's
+	// hottest loop after the FFT itself.
 	re0, im0 := real(z[0])+imag(z[0]), 0.0
 	mag[0] = math.Sqrt(re0*re0+im0*im0) * scale
 	re0 = real(z[0]) - imag(z[0])
