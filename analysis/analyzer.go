@@ -175,12 +175,14 @@ func (a *Analyzer) Frame(dst *Features) {
 	dst.Attack = dst.AttackLevel > 0
 
 	a.frames++
+	// The short window alone gives onsets, bands and PeakHz: all a
+	// SpectrumOnly source needs.
 	a.short.analyze(&a.r24)
+	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
+	dst.Onset = a.onset.update(a.short)
+	a.bands.fill(a.short, &dst.Bands)
+	dst.PeakHz = float32(a.strongestPeak(dst.Attack || dst.Onset))
 	if a.cfg.SpectrumOnly {
-		a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
-		dst.Onset = a.onset.update(a.short)
-		a.bands.fill(a.short, &dst.Bands)
-		dst.PeakHz = float32(a.strongestPeak(dst.Attack || dst.Onset))
 		return
 	}
 	a.mid.analyze(&a.r6)
@@ -190,8 +192,6 @@ func (a *Analyzer) Frame(dst *Features) {
 	if longDue {
 		a.long.analyze(&a.r3)
 	}
-	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
-	dst.Onset = a.onset.update(a.short)
 	a.sinceOnset++
 	if dst.Onset {
 		a.sinceOnset = 0
@@ -226,8 +226,6 @@ func (a *Analyzer) Frame(dst *Features) {
 		a.fastFinder.minAmp = a.finders[0].minAmp
 		a.fastFinder.find(a.fast, &a.tracker.on)
 	}
-	a.bands.fill(a.short, &dst.Bands)
-	dst.PeakHz = float32(a.strongestPeak(dst.Attack || dst.Onset))
 	a.tracker.update(&a.finders, &a.fastFinder, a.short, dst.Onset, dst)
 }
 
