@@ -29,20 +29,8 @@ func TestHostileInputs(t *testing.T) {
 	waitFor(t, 20*time.Second, "ana connected", ana.connected)
 	bridge := r.sess.PeerID()
 
-	rogue, err := realtime.New(realtime.Config{URL: r.hubURL, APIKey: "anon", Channel: testCode, PresenceKey: "rogue", Logger: slog.New(slog.DiscardHandler), BroadcastText: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = rogue.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	waitFor(t, 10*time.Second, "rogue joined", func() bool { return rogue.State() == realtime.StateJoined })
-	send := func(event string, payload any) {
-		bctx, bcancel := context.WithTimeout(ctx, 2*time.Second)
-		defer bcancel()
-		_ = rogue.Broadcast(bctx, event, payload)
-	}
+	rogue := startRogue(t, r.hubURL)
+	send := rogue.send
 
 	before := r.sess.Snapshot().Dropped
 	// Malformed signals.
@@ -108,6 +96,35 @@ func TestHostileInputs(t *testing.T) {
 	if s := r.sess.Snapshot(); s.Health.OK != true {
 		t.Fatalf("unhealthy after abuse: %+v", s.Health)
 	}
+}
+
+// rogue is a participant that speaks the Realtime protocol correctly and broadcasts whatever it
+// likes; it leaves when the test ends.
+type rogue struct {
+	*realtime.Client
+	ctx context.Context
+}
+
+func startRogue(t *testing.T, hubURL string) *rogue {
+	t.Helper()
+	c, err := realtime.New(realtime.Config{URL: hubURL, APIKey: "anon", Channel: testCode, PresenceKey: "rogue", Logger: slog.New(slog.DiscardHandler), BroadcastText: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, 10*time.Second, "rogue joined", func() bool { return c.State() == realtime.StateJoined })
+	return &rogue{Client: c, ctx: ctx}
+}
+
+// send broadcasts event, waiting at most 2 s for the server's acknowledgement; errors are the
+// point of the exercise and are ignored.
+func (r *rogue) send(event string, payload any) {
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+	defer cancel()
+	_ = r.Broadcast(ctx, event, payload)
 }
 
 // garbageMusician is a musician in Presence whose connection works but whose "Opus" is noise.

@@ -1,10 +1,8 @@
 package session_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/bridge/status"
 )
@@ -40,21 +37,8 @@ func TestMeasureSoak(t *testing.T) {
 		waitFor(t, 30*time.Second, m.id+" connected to the daemon", m.connected)
 	}
 
-	rogue, err := realtime.New(realtime.Config{URL: d.hubURL, APIKey: "anon", Channel: testCode, PresenceKey: "rogue", Logger: slog.New(slog.DiscardHandler), BroadcastText: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rogueDone := make(chan struct{})
-	go func() { defer close(rogueDone); _ = rogue.Run(ctx) }()
-	defer func() { cancel(); <-rogueDone }()
-	waitFor(t, 10*time.Second, "rogue joined", func() bool { return rogue.State() == realtime.StateJoined })
+	send := startRogue(t, d.hubURL).send
 	abuse := func(round int) {
-		send := func(event string, payload any) {
-			bctx, bcancel := context.WithTimeout(ctx, 2*time.Second)
-			defer bcancel()
-			_ = rogue.Broadcast(bctx, event, payload)
-		}
 		bridge := steady[0].bridgeID()
 		send(room.EventSignal, map[string]any{"type": "offer", "fromPeerId": "rogue", "targetPeerId": bridge, "data": map[string]any{"type": "offer", "sdp": "v=0 not sdp"}})
 		send(room.EventSignal, map[string]any{"type": "ice-candidate", "fromPeerId": fmt.Sprintf("ghost-%d", round), "targetPeerId": bridge, "data": map[string]any{"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0"}})
