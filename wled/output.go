@@ -44,6 +44,10 @@ type OutputStats struct {
 	FirstSent  time.Time // when the first frame was sent (zero before the first)
 	LastSent   time.Time // when the last frame was sent (zero before the first)
 	LastError  string    // the last send error, "" if none
+	// Failing: a send failed in the last RecoveredAfter. A strip that refuses every datagram
+	// fails only every other send on a connected socket (the refusal comes back as the next
+	// send's error), so "the last send worked" does not mean the strip is receiving.
+	Failing bool
 }
 
 // fpsWindow is how many recent send times the achieved-fps estimate looks at (about 1 s at 60 fps).
@@ -81,12 +85,17 @@ type Output struct {
 	sendTimes [fpsWindow]time.Time // ring of recent send times
 	sendIdx   int
 	lastErr   error
+	lastErrAt time.Time
 	lastLog   time.Time
-	failing   bool // the last send failed
+	failing   bool // a send failed, and RecoveredAfter has not passed without one since
 }
 
 // errorLogInterval is how often a device that keeps failing is logged again.
 const errorLogInterval = time.Minute
+
+// RecoveredAfter is how long a failing device must take frames without an error before it counts
+// (and is logged) as sending again.
+const RecoveredAfter = 2 * time.Second
 
 // NewOutput validates cfg and opens the device's UDP socket. It starts no goroutine; call Run.
 func NewOutput(cfg OutputConfig) (*Output, error) {
@@ -229,7 +238,7 @@ func (o *Output) sendPending() bool {
 	o.packets.Add(uint64(n))
 	if err != nil {
 		o.sendErrors.Add(1)
-		o.lastErr = err
+		o.lastErr, o.lastErrAt = err, now
 		// One line when a device starts failing, then a reminder a minute: a venue's journal
 		// should say when a strip went away, not repeat it 60 times a second.
 		if !o.failing || now.Sub(o.lastLog) >= errorLogInterval {
@@ -238,7 +247,7 @@ func (o *Output) sendPending() bool {
 		}
 		return true
 	}
-	if o.failing {
+	if o.failing && now.Sub(o.lastErrAt) >= RecoveredAfter {
 		o.failing = false
 		o.log.Info("wled sending again", "device", o.name, "errors", o.sendErrors.Load())
 	}
@@ -290,6 +299,7 @@ func (o *Output) Stats() OutputStats {
 	if o.lastErr != nil {
 		s.LastError = o.lastErr.Error()
 	}
+	s.Failing = o.failing && time.Since(o.lastErrAt) < RecoveredAfter
 	newest := o.sendTimes[(o.sendIdx+fpsWindow-1)%fpsWindow]
 	s.FirstSent, s.LastSent = o.firstSent, newest
 	if newest.IsZero() || time.Since(newest) > time.Second {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -213,5 +214,77 @@ func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// countingHandler counts log records by message.
+type countingHandler struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.counts[r.Message]++
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *countingHandler) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.counts[msg]
+}
+
+// A strip whose port refuses datagrams fails every other send on the connected socket (the
+// ICMP refusal comes back as the next send's error). That must log one line, not two per
+// frame, and show as failing until frames have gone out cleanly for RecoveredAfter.
+func TestOutputRefusingDeviceLogsOnceAndShowsFailing(t *testing.T) {
+	probe, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().(*net.UDPAddr)
+	probe.Close()
+	tg, _ := wled.ParseTarget("ddp://" + addr.String() + "?leds=50")
+	logs := &countingHandler{counts: map[string]int{}}
+	o, _ := startOutput(t, wled.OutputConfig{Target: tg, Logger: slog.New(logs)})
+	frame := make([]byte, o.FrameBytes())
+	submitFor := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			o.Submit(frame)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	submitFor(time.Second) // about 60 frames at the default pacing
+	st := o.Stats()
+	if st.SendErrors < 5 || st.FramesSent == 0 {
+		t.Fatalf("expected alternating refusals and sends, got %+v", st)
+	}
+	if !st.Failing {
+		t.Errorf("a device refusing every datagram does not show as failing: %+v", st)
+	}
+	if n, m := logs.count("wled send failed"), logs.count("wled sending again"); n != 1 || m != 0 {
+		t.Errorf("logged %d \"send failed\" and %d \"sending again\" lines for %d errors, want 1 and 0", n, m, st.SendErrors)
+	}
+
+	// The strip comes back on the same port.
+	back, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		t.Fatalf("cannot bind the device's port %d again: %v", addr.Port, err)
+	}
+	defer back.Close()
+	errorsThen := o.Stats().SendErrors
+	submitFor(wled.RecoveredAfter + 500*time.Millisecond)
+	st = o.Stats()
+	if st.Failing || logs.count("wled sending again") != 1 {
+		t.Errorf("after the device came back: %+v, %d \"sending again\" lines", st, logs.count("wled sending again"))
+	}
+	if st.SendErrors > errorsThen+1 { // the last datagram before the bind may still be refused
+		t.Errorf("errors kept coming after the device came back: %d → %d", errorsThen, st.SendErrors)
 	}
 }

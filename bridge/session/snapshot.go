@@ -100,8 +100,8 @@ func (s *Session) Snapshot() status.Snapshot {
 	for _, st := range s.devices.current() {
 		o := st.out.Stats()
 		t := st.target
-		// Online: discovery (or the configuration) says so, and frames are leaving for it.
-		sending := o.LastSent.IsZero() || now.Sub(o.LastSent) < 2*time.Second
+		// Online: discovery (or the configuration) says so, and frames are reaching it.
+		sending := (o.LastSent.IsZero() || now.Sub(o.LastSent) < 2*time.Second) && !o.Failing
 		snap.Devices = append(snap.Devices, status.Device{
 			ID: st.key, Name: st.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
 			Online: st.online.Load() && sending, FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
