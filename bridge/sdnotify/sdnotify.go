@@ -8,6 +8,7 @@ package sdnotify
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +62,9 @@ func (n *Notifier) Status(status string) {
 
 // Reloading reports a configuration reload in progress; call Ready when done.
 func (n *Notifier) Reloading() {
-	n.send(daemon.SdNotifyReloading + "\nMONOTONIC_USEC=" + daemon.SdNotifyMonotonicUsec())
+	// SdNotifyMonotonicUsec is the whole "MONOTONIC_USEC=…\n" line (or "" without a monotonic
+	// clock); systemd wants it beside RELOADING=1 (and requires it for Type=notify-reload).
+	n.send(strings.TrimSuffix(daemon.SdNotifyReloading+"\n"+daemon.SdNotifyMonotonicUsec(), "\n"))
 }
 
 // Stopping reports shutdown.
