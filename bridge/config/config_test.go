@@ -109,16 +109,30 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		name, body, env, key, want string
 	}{
 		{"unknown key", "webrtc:\n  max_peer: 3\n", "", "webrtc.max_peer", `did you mean "max_peers"`},
-		{"unknown section", "rooms:\n  code: ABC123\n", "", "rooms", "unknown key"},
+		{"unknown section", "rooms:\n  code: JAM234\n", "", "rooms", "unknown key"},
 		{"wrong type", "webrtc:\n  max_peers: lots\n", "", "webrtc.max_peers", "whole number"},
 		{"wrong bool", "discovery:\n  enabled: 5\n", "", "discovery.enabled", "true or false"},
 		{"bad duration", "discovery:\n  interval: soon\n", "", "discovery.interval", "duration"},
 		{"out of range", "output:\n  max_milliamps: -5\n", "", "output.max_milliamps", "between 0 and 100000"},
 		{"bad choice", "room:\n  mode: disco\n", "", "room.mode", "auto, local, broadcast"},
 		{"list expected", "devices: wled://x\n", "", "devices", "a list"},
-		{"bad env", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=many", "webrtc.max_peers", ""},
+		{"bad env", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=many", "webrtc.max_peers", `from LEDBRIDGE_WEBRTC_MAX_PEERS: want a whole number, got "many"`},
+		{"bad env float", "", "LEDBRIDGE_EFFECTS_BRIGHTNESS_CAP=bright", "effects.brightness_cap", `from LEDBRIDGE_EFFECTS_BRIGHTNESS_CAP: want a number, got "bright"`},
+		{"bad env bool", "", "LEDBRIDGE_DISCOVERY_ENABLED=yes please", "discovery.enabled", `from LEDBRIDGE_DISCOVERY_ENABLED: want true or false`},
+		{"bad env duration", "", "LEDBRIDGE_WEBRTC_OFFER_DELAY=2", "webrtc.offer_delay", `from LEDBRIDGE_WEBRTC_OFFER_DELAY: want a duration`},
+		{"hub port too large", "hub:\n  listen: \":99999\"\n", "", "hub.listen", "port from 0 to 65535"},
+		{"hub port not a number", "hub:\n  listen: \":http\"\n", "", "hub.listen", "port from 0 to 65535"},
+		{"hub host not an address", "hub:\n  listen: \"1.2.3.4.5:80\"\n", "", "hub.listen", "IP address or a host name"},
+		{"hub host bad name", "hub:\n  listen: \"my_host:80\"\n", "", "hub.listen", "IP address or a host name"},
+		{"hub host bad ipv6", "hub:\n  listen: \"[fe80::zz]:80\"\n", "", "hub.listen", "IPv6"},
+		{"hub no port", "hub:\n  listen: \"0.0.0.0\"\n", "", "hub.listen", "HOST:PORT"},
+		{"status port negative", "status:\n  addr: \":-1\"\n", "", "status.addr", "port from 0 to 65535"},
+		{"status bad host", "status:\n  addr: \"300.1.1.1:8080\"\n", "", "status.addr", "IP address or a host name"},
+		{"status from env", "", "LEDBRIDGE_STATUS_ADDR=:70000", "status.addr", "port from 0 to 65535"},
+		{"sound sync port 0", "output:\n  sound_sync:\n    enabled: true\n    addr: \"239.0.0.1:0\"\n", "", "output.sound_sync.addr", "port from 1 to 65535"},
+		{"sound sync no host", "output:\n  sound_sync:\n    enabled: true\n    addr: \":11988\"\n", "", "output.sound_sync.addr", "host is required"},
 		{"env out of range", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=0", "webrtc.max_peers", "between 1 and 64"},
-		{"not yaml", "room: [\n", "", "", "not valid YAML"},
+		{"not yaml", "room: [\n", "", "", "config.yaml: not valid YAML"},
 		{"supabase without key", "supabase:\n  url: https://x.supabase.co\n", "", "supabase.key", "required"},
 		{"bad device scheme", "devices: [\"foo://x\"]\n", "", "devices[0]", "foo"},
 		{"ddp without leds", "devices: [\"ddp://10.0.0.5\"]\n", "", "devices[0]", "?leds=N"},
@@ -251,5 +265,39 @@ func TestICEServersFromEnvironment(t *testing.T) {
 	}
 	if r := Redacted(got.Config); r.WebRTC.ICEServers[0].Credential != "(set)" || got.WebRTC.ICEServers[0].Credential != "s3cret" {
 		t.Fatalf("redaction wrong or aliased: %+v", r.WebRTC.ICEServers)
+	}
+}
+
+// TestListenAddressesAccepted keeps the addresses the daemon and its tests use working: an empty
+// host, port 0 for a kernel-chosen port, "" to turn the status page off, names and IPv6.
+func TestListenAddressesAccepted(t *testing.T) {
+	for _, a := range []string{":4000", "127.0.0.1:0", ":0", "0.0.0.0:65535", "[::]:4000", "[::1]:0", "[fe80::1%eth0]:4000", "localhost:4000", "pi.local:8080", "venue-pi.example.org.:80", "10.0.0.5:1"} {
+		for _, key := range []string{"hub.listen", "status.addr"} {
+			c := Default()
+			c.Hub.Listen, c.Status.Addr = ":4000", ":8080"
+			if key == "hub.listen" {
+				c.Hub.Listen = a
+			} else {
+				c.Status.Addr = a
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("%s %q refused: %v", key, a, err)
+			}
+		}
+	}
+	c := Default()
+	c.Status.Addr = ""
+	if err := c.Validate(); err != nil {
+		t.Errorf("status.addr \"\" (off) refused: %v", err)
+	}
+	c = Default()
+	c.Hub.Listen = ""
+	if err := c.Validate(); err == nil {
+		t.Error("hub.listen \"\" accepted; the room server needs an address")
+	}
+	c = Default()
+	c.Output.SoundSync.Enabled, c.Output.SoundSync.Addr = true, "239.0.0.1:11988"
+	if err := c.Validate(); err != nil {
+		t.Errorf("default sound sync address refused: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func Load(opts Options) (*Loaded, error) {
 		if err != nil {
 			return nil, &Error{Problem: fmt.Sprintf("reading %s: %v", path, err)}
 		}
-		if err := checkFile(raw); err != nil {
+		if err := checkFile(path, raw); err != nil {
 			return nil, err
 		}
 		if err := v.MergeConfig(strings.NewReader(string(raw))); err != nil {
@@ -128,6 +129,9 @@ func Load(opts Options) (*Loaded, error) {
 				}
 				v.Set(key, list)
 				continue
+			}
+			if err := checkEnv(key, val); err != nil {
+				return nil, err
 			}
 			v.Set(key, val)
 		}
@@ -223,10 +227,10 @@ func flatten(c Config) map[string]any {
 // checkFile parses the YAML itself and compares it against the schema, so that an unknown key or
 // a value of the wrong type is reported with its full dotted name before viper's weak decoding
 // (which needs to turn environment strings into numbers) could accept it.
-func checkFile(raw []byte) error {
+func checkFile(path string, raw []byte) error {
 	var doc any
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return &Error{Problem: "not valid YAML: " + oneLine(err)}
+		return &Error{Problem: path + ": not valid YAML: " + oneLine(err)}
 	}
 	if doc == nil {
 		return nil
@@ -235,6 +239,58 @@ func checkFile(raw []byte) error {
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
+
+// checkEnv checks an environment variable's text against its key's type, so that a typo names
+// the variable and the key instead of surfacing as a bare strconv error from viper's decoding.
+func checkEnv(key, val string) error {
+	t := keyType(key)
+	if t == nil {
+		return nil
+	}
+	bad := func(want string) error {
+		return &Error{Key: key, Problem: fmt.Sprintf("from %s: want %s, got %s", EnvName(key), want, short(val))}
+	}
+	switch {
+	case t == durationType:
+		if _, err := time.ParseDuration(val); err != nil {
+			return bad("a duration such as 2s or 500ms")
+		}
+	case t.Kind() == reflect.Int:
+		if _, err := strconv.ParseInt(val, 0, 64); err != nil { // base 0, as the decoder parses it
+			return bad("a whole number")
+		}
+	case t.Kind() == reflect.Float64 || t.Kind() == reflect.Float32:
+		if _, err := strconv.ParseFloat(val, 64); err != nil {
+			return bad("a number")
+		}
+	case t.Kind() == reflect.Bool:
+		if _, err := strconv.ParseBool(val); err != nil {
+			return bad("true or false")
+		}
+	}
+	return nil
+}
+
+// keyType is the Go type of the dotted key in Config, or nil if there is no such leaf.
+func keyType(key string) reflect.Type {
+	t := reflect.TypeOf(Config{})
+	for _, part := range strings.Split(key, ".") {
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		var found bool
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).Tag.Get("mapstructure") == part {
+				t, found = t.Field(i).Type, true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	return t
+}
 
 func checkValue(key string, val any, t reflect.Type) error {
 	if val == nil {

@@ -3,8 +3,10 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,12 +41,12 @@ func (c *Config) Validate() error {
 			add(key, "must be between %g and %g (got %g)", lo, hi, val)
 		}
 	}
-	addr := func(key, val string, allowEmpty bool) {
-		if val == "" && allowEmpty {
+	addr := func(key, val string, rule addrRule) {
+		if val == "" && rule == listenOrOff {
 			return
 		}
-		if _, _, err := net.SplitHostPort(val); err != nil {
-			add(key, "must be HOST:PORT or :PORT (got %q)", val)
+		if problem := checkAddr(val, rule); problem != "" {
+			add(key, "%s (got %q)", problem, val)
 		}
 	}
 
@@ -64,7 +66,7 @@ func (c *Config) Validate() error {
 		add("supabase.access_token", "is required for a private channel (a user JWT)")
 	}
 
-	addr("hub.listen", c.Hub.Listen, false)
+	addr("hub.listen", c.Hub.Listen, listen)
 	intRange("hub.max_clients_per_room", c.Hub.MaxClientsPerRoom, 2, 10000)
 	intRange("hub.max_messages_per_second", c.Hub.MaxMessagesPerSecond, 1, 100000)
 	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
@@ -123,7 +125,7 @@ func (c *Config) Validate() error {
 		add("output.realtime_timeout", "must be between 1s and 254s (got %v)", c.Output.RealtimeTimeout)
 	}
 	if c.Output.SoundSync.Enabled {
-		addr("output.sound_sync.addr", c.Output.SoundSync.Addr, false)
+		addr("output.sound_sync.addr", c.Output.SoundSync.Addr, destination)
 	}
 
 	floatRange("analysis.tuning_hz", c.Analysis.TuningHz, 400, 480)
@@ -176,7 +178,7 @@ func (c *Config) Validate() error {
 	}
 	intRange("output.max_milliamps", c.Output.MaxMilliamps, 0, 100000)
 
-	addr("status.addr", c.Status.Addr, true)
+	addr("status.addr", c.Status.Addr, listenOrOff)
 	oneOf("log.format", c.Log.Format, "text", "json")
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 
@@ -184,4 +186,76 @@ func (c *Config) Validate() error {
 		return &Error{Key: problems[0].key, Problem: problems[0].err}
 	}
 	return nil
+}
+
+// addrRule says what an address key may hold.
+type addrRule int
+
+const (
+	// listen is a local address to listen on: the host may be empty (every interface) and port 0
+	// asks the kernel for a free port (the tests' 127.0.0.1:0; the real port is printed).
+	listen addrRule = iota
+	// listenOrOff is listen, or empty to turn the listener off.
+	listenOrOff
+	// destination is where packets are sent: a host is required and port 0 cannot be reached.
+	destination
+)
+
+// hostLabel is one DNS label (RFC 1123): letters, digits and inner hyphens, at most 63.
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// checkAddr returns what is wrong with a HOST:PORT address under rule, or "". It is stricter than
+// net.SplitHostPort so that ":99999" or "1.2.3.4.5:80" fail `config check` instead of failing at
+// start-up, where systemd would restart the daemon every RestartSec.
+func checkAddr(val string, rule addrRule) string {
+	want := "must be HOST:PORT or :PORT"
+	if rule == destination {
+		want = "must be HOST:PORT"
+	}
+	host, port, err := net.SplitHostPort(val)
+	if err != nil {
+		return want
+	}
+	lo := 0
+	if rule == destination {
+		lo = 1
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < lo || n > 65535 || strconv.Itoa(n) != port {
+		return fmt.Sprintf("%s with a port from %d to 65535", want, lo)
+	}
+	switch {
+	case host == "":
+		if rule == destination {
+			return want + " (a host is required)"
+		}
+	case strings.Contains(host, ":"):
+		// SplitHostPort only lets a colon through inside brackets: it must be an IPv6 address.
+		if _, err := netip.ParseAddr(host); err != nil {
+			return want + " with a valid IPv6 address in brackets"
+		}
+	default:
+		if _, err := netip.ParseAddr(host); err != nil && !plausibleHostName(host) {
+			return want + " where HOST is an IP address or a host name"
+		}
+	}
+	return ""
+}
+
+// plausibleHostName reports whether s can be a DNS host name: dot-separated RFC 1123 labels, at
+// most 253 characters, and a last label that is not all digits (so that 1.2.3.4.5 or 300.1.1.1,
+// which are neither IPv4 addresses nor names, are refused).
+func plausibleHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if !hostLabel.MatchString(l) {
+			return false
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.Trim(last, "0123456789") != ""
 }
