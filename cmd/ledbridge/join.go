@@ -79,7 +79,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		codeText = args[0]
 	}
 	if codeText == "" {
-		return usageError{errors.New("join: give a room code (ledbridge join ABC123) or set room.code")}
+		return usageError{errors.New("join: give a room code (ledbridge join JAM234) or set room.code")}
 	}
 	code, err := room.ParseCode(codeText)
 	if err != nil {
@@ -114,6 +114,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	sc, err := sessionConfig(c, code, ver, !noDiscovery, log, reg)
 	if err != nil {
 		return usageError{err}
+	}
+	if w := noStripsWarning(sc); w != "" {
+		log.Warn(w)
 	}
 
 	// The room server outlives the session, so that the bridge's untrack and leave reach the
@@ -288,6 +291,16 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 		sc.Discovery = &discovery.Config{Interval: c.Discovery.Interval, Interfaces: c.Discovery.Interfaces}
 	}
 	return sc, nil
+}
+
+// noStripsWarning says why no strip will light when the session has no device to drive: none
+// configured and discovery off. It is a warning, not an error: the room is still joined and the
+// status page works, and a reload can add devices.
+func noStripsWarning(sc session.Config) string {
+	if len(sc.Devices) > 0 || sc.Discovery != nil {
+		return ""
+	}
+	return "no strip will light: no device is configured (--device, devices) and discovery is off (--no-discovery or discovery.enabled: false)"
 }
 
 // reloadLoop applies a new configuration on SIGHUP without leaving the room: effects, colours,

@@ -168,6 +168,40 @@ func TestJoinBinaryHostsRoomAndShutsDownCleanly(t *testing.T) {
 	if strings.Contains(stderr.String(), "level=ERROR") {
 		t.Errorf("errors logged:\n%s", stderr.String())
 	}
+	if strings.Contains(stderr.String(), "no strip will light") {
+		t.Errorf("warned that no strip will light while driving two:\n%s", stderr.String())
+	}
+}
+
+// TestJoinWarnsWhenNoStripWillLight: with discovery off and no device, join still joins (the
+// status page and a reload can still help) but says at once that nothing will light.
+func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "join", "JAM234", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", "", "--config", "/dev/null")
+	cmd.Env = append(os.Environ(), "LEDBRIDGE_DEVICES=")
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	waitJoin(t, 10*time.Second, "the no-strip warning", func() bool {
+		return strings.Contains(stderr.String(), "level=WARN") && strings.Contains(stderr.String(), "no strip will light")
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--no-discovery") {
+		t.Errorf("the warning does not say how discovery was turned off:\n%s", stderr.String())
+	}
 }
 
 func waitJoin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
