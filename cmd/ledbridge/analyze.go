@@ -137,8 +137,15 @@ type pcmReader interface {
 // handed to audiofile (WAV), which names what it cannot read.
 func openAudio(r io.Reader) (pcmReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	if magic, err := br.Peek(4); err == nil && string(magic) == "OggS" {
-		return newOggOpusReader(br)
+	if magic, err := br.Peek(4); err == nil {
+		switch string(magic) {
+		case "OggS":
+			return newOggOpusReader(br)
+		case "RIFF":
+		default:
+			// audiofile knows only WAV and would say "not a RIFF/WAVE file"; this command takes both.
+			return nil, fmt.Errorf("%w: not a WAV or Ogg Opus file", audiofile.ErrUnsupported)
+		}
 	}
 	return audiofile.Open(br)
 }

@@ -122,6 +122,9 @@ func TestAnalyzeBadFileExitsOneWithOneLine(t *testing.T) {
 		if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 || stdout.Len() != 0 {
 			t.Errorf("%s: want one line on stderr and nothing on stdout, got %q / %q", file, stderr.String(), stdout.String())
 		}
+		if file == "../../go.mod" && !strings.Contains(stderr.String(), "not a WAV or Ogg Opus file") {
+			t.Errorf("%s: the error does not say which formats are read: %q", file, stderr.String())
+		}
 	}
 }
 
