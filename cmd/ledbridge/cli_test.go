@@ -44,3 +44,80 @@ func TestVersionAndInvalidConfigExitStatus(t *testing.T) {
 		t.Fatalf("config show output wrong or leaks a secret:\n%s", out)
 	}
 }
+
+// TestUsageErrorsExitTwoWithOneLine: every mistake on the command line exits with status 2 (like
+// an invalid configuration, which systemd does not restart) and one line that says what is wrong,
+// before anything starts.
+func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bogus"}, `unknown command "bogus"`},
+		{[]string{"joni"}, `did you mean "join"`},
+		{[]string{"config", "bogus"}, `config: unknown command "bogus"`},
+		{[]string{"join", "JAM234", "EXTRA2"}, "join: accepts at most 1 arg(s), received 2"},
+		{[]string{"analyze"}, "analyze: accepts 1 arg(s), received 0"},
+		{[]string{"config", "check", "extra"}, `config check: takes no arguments, got ["extra"]`},
+		{[]string{"version", "x"}, "version: takes no arguments"},
+		{[]string{"join", "--bogus"}, "join: unknown flag: --bogus"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"hub", "--addr"}, "hub: flag needs an argument: --addr"},
+		{[]string{"join", "--config", "/dev/null", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", ""}, "give a room code (ledbridge join JAM234)"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = append(os.Environ(), "LEDBRIDGE_ROOM_CODE=")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		_ = cmd.Run()
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code := cmd.ProcessState.ExitCode(); code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) || stdout.Len() != 0 {
+			t.Errorf("ledbridge %q: exit %d, stderr %q, stdout %q; want exit 2 and one line containing %q", tc.args, code, stderr.String(), stdout.String(), tc.want)
+		}
+	}
+	// The help it points to exits 0.
+	for _, args := range [][]string{{}, {"--help"}, {"config"}, {"join", "--help"}} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage:") {
+			t.Errorf("ledbridge %q: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// TestConfigErrorsNameTheirSource: a mistyped environment variable names itself and its key, a
+// YAML syntax error names the file, and an address that cannot be listened on fails `config check`.
+func TestConfigErrorsNameTheirSource(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.yaml")
+	badAddr := filepath.Join(dir, "addr.yaml")
+	for path, body := range map[string]string{broken: "room:\n  code: [JAM234\n", badAddr: "hub:\n  listen: \"1.2.3.4.5:80\"\n"} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		file, env string
+		want      []string
+	}{
+		{"/dev/null", "LEDBRIDGE_WEBRTC_MAX_PEERS=abc", []string{"LEDBRIDGE_WEBRTC_MAX_PEERS", "webrtc.max_peers", "whole number", `"abc"`}},
+		{"/dev/null", "LEDBRIDGE_OUTPUT_REALTIME_TIMEOUT=5", []string{"LEDBRIDGE_OUTPUT_REALTIME_TIMEOUT", "output.realtime_timeout", "duration"}},
+		{broken, "", []string{broken, "not valid YAML"}},
+		{badAddr, "", []string{"hub.listen", "1.2.3.4.5:80"}},
+		{"/dev/null", "LEDBRIDGE_STATUS_ADDR=:99999", []string{"status.addr", "65535"}},
+	} {
+		cmd := exec.Command(bin, "config", "check", "--config", tc.file)
+		cmd.Env = append(os.Environ(), tc.env)
+		out, _ := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if cmd.ProcessState.ExitCode() != 2 || len(lines) != 1 {
+			t.Errorf("%s %s: exit %d, output %q; want exit 2 and one line", tc.env, tc.file, cmd.ProcessState.ExitCode(), out)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(lines[0], w) {
+				t.Errorf("%s %s: %q does not mention %q", tc.env, tc.file, lines[0], w)
+			}
+		}
+	}
+}

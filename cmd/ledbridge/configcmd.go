@@ -14,7 +14,7 @@ func init() {
 	cfgCmd.AddCommand(&cobra.Command{
 		Use:   "check",
 		Short: "Validate the configuration (exit status 2 with one line naming the key if invalid)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, nil)
 			if err != nil {
@@ -34,7 +34,7 @@ func init() {
 	cfgCmd.AddCommand(&cobra.Command{
 		Use:   "show",
 		Short: "Print the effective configuration as YAML, secrets redacted",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, nil)
 			if err != nil {

@@ -25,7 +25,7 @@ func init() {
 name, host, IP, MAC, LED count, RGBW, firmware version, the protocol ledbridge would use,
 whether a realtime stream drives it now, and whether it answered. A device that answered mDNS
 but not /json/info is listed offline with the error. Exit status 1 when mDNS browsing failed.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if timeout <= 0 || timeout > time.Minute {
 				return usageError{fmt.Errorf("discover: --timeout %v: want more than 0 and at most 1m", timeout)}

@@ -22,7 +22,7 @@ func init() {
 /realtime/v1/websocket exactly as Supabase Realtime does, so the jam web app's
 supabase-js client works unchanged when created with the printed URL and any
 key (or hub.secret, when one is configured).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, map[string]string{"hub.listen": "addr"})
 			if err != nil {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ledbridge/ledbridge/bridge/testenv"
@@ -13,16 +15,32 @@ import (
 // requireOrSkip skips a test that needs something this machine lacks, unless CI demands everything.
 var requireOrSkip = testenv.RequireOrSkip
 
-// buildBinary compiles ledbridge once per test binary run.
+var (
+	buildOnce sync.Once
+	binDir    string // removed by TestMain
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary compiles ledbridge once per test binary run (a build takes seconds on the shared
+// machine); tests must not modify the file.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ledbridge")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "ledbridge-test-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "ledbridge")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
 }
 
 func TestInstallScriptAndUnitVerify(t *testing.T) {

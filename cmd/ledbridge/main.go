@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -24,7 +25,8 @@ import (
 // exitUsage is the exit status for a bad command line or an invalid configuration.
 const exitUsage = 2
 
-// usageError marks an error that should exit with status 2 (bad flags, invalid config).
+// usageError marks an error that should exit with status 2: a bad command line (unknown command,
+// wrong number of arguments, bad flag) or an invalid configuration.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
@@ -44,7 +46,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	markUsageErrors(rootCmd)
 	err := rootCmd.ExecuteContext(ctx)
 	stop()
 	if err == nil {
@@ -56,4 +58,78 @@ func main() {
 		os.Exit(exitUsage)
 	}
 	os.Exit(1)
+}
+
+// markUsageErrors makes every mistake cobra finds on the command line a usageError, so that it exits
+// with status 2 like an invalid configuration (systemd's RestartPreventExitStatus=2: restarting
+// cannot fix it) and prints one line that names the command and its usage.
+//
+// Cobra reports an unknown command only for a root without Args, and answers any arguments to a
+// command group that cannot run (`ledbridge config bogus`) with its help and status 0; so command
+// groups get an Args check of their own and a RunE that prints their help.
+func markUsageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%s%w (see '%s --help')", subcommandPrefix(cmd), err, cmd.CommandPath())}
+	})
+	switch {
+	case c.HasSubCommands():
+		if c.Runnable() {
+			panic("markUsageErrors: command group " + c.CommandPath() + " has its own RunE")
+		}
+		c.Args = unknownCommand
+		c.SuggestionsMinimumDistance = 2
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	default:
+		check := c.Args
+		if check == nil {
+			check = noArgs
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{fmt.Errorf("%s%w (usage: %s)", subcommandPrefix(cmd), err, cmd.UseLine())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
+}
+
+// unknownCommand is the Args check of a command group: any argument left over is a command that
+// does not exist.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	hint := ""
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		hint = fmt.Sprintf("did you mean %q? ", s[0])
+	}
+	var names []string
+	for _, sub := range cmd.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return usageError{fmt.Errorf("%sunknown command %q (%scommands: %s; see '%s --help')",
+		subcommandPrefix(cmd), args[0], hint, strings.Join(names, ", "), cmd.CommandPath())}
+}
+
+// noArgs is the Args check of a command that takes none; cobra.NoArgs would call the argument an
+// unknown command.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("takes no arguments, got %q", args)
+	}
+	return nil
+}
+
+// subcommandPrefix is "join: " for `ledbridge join`, "config check: " for `ledbridge config check`
+// and "" for ledbridge itself: main already starts the line with "ledbridge: ".
+func subcommandPrefix(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return ""
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ") + ": "
 }

@@ -27,7 +27,7 @@ wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP o
 ddp://, dnrgb://, drgb://, drgbw://, warls://HOST[:PORT]?leds=N[&rgbw=1] send that protocol
 straight to that UDP port. Without --device, the devices that answer an mDNS browse
 (_wled._tcp, confirmed by their JSON API) within --discover-window are used.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			_, err := runTestPattern(cmd.Context(), opts, cmd.OutOrStdout())
