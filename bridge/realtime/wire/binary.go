@@ -143,11 +143,20 @@ func (b *UserBroadcast) checkContent(op string) error {
 	switch b.Encoding {
 	case EncodingBinary:
 	case EncodingJSON:
+		// JSON is UTF-8 (RFC 8259 §8.1), but json.Valid accepts invalid bytes inside strings: a
+		// JSON payload is relayed to vsn 1.0.0 sockets as a text frame, which such bytes would
+		// make the browser fail.
+		if !utf8.Valid(b.Payload) {
+			return fmt.Errorf("wire: %s binary: JSON payload: %w", op, ErrInvalidUTF8)
+		}
 		if !json.Valid(b.Payload) {
 			return fmt.Errorf("wire: %s binary: JSON payload: %w", op, ErrBadJSON)
 		}
 	default:
 		return fmt.Errorf("wire: %s binary: %v: %w", op, b.Encoding, ErrBadEncoding)
+	}
+	if len(b.Metadata) > 0 && !utf8.Valid(b.Metadata) {
+		return fmt.Errorf("wire: %s binary: metadata: %w", op, ErrInvalidUTF8)
 	}
 	if len(b.Metadata) > 0 && (b.Metadata[0] != '{' || !json.Valid(b.Metadata)) {
 		return fmt.Errorf("wire: %s binary: metadata is not a JSON object: %w", op, ErrBadJSON)

@@ -18,6 +18,11 @@ func DecodeTextV2(data []byte, m *Message) error {
 	if len(data) > MaxFrameSize {
 		return fmt.Errorf("wire: decode text (%d bytes): %w", len(data), ErrFrameTooLarge)
 	}
+	if !utf8.Valid(data) {
+		// json.Valid accepts invalid UTF-8 inside strings, and a browser fails the whole socket
+		// on a text frame that is not UTF-8 (RFC 6455 §8.1): such a payload must never be relayed.
+		return fmt.Errorf("wire: decode text: %w", ErrInvalidUTF8)
+	}
 	s := scanner{data: data}
 	s.skipSpace()
 	if !s.consume('[') {
@@ -159,10 +164,7 @@ func (s *scanner) str(dst *string) error {
 		return ErrBadJSON
 	}
 	s.pos = i + 1
-	raw := s.data[start+1 : i]
-	if !utf8.Valid(raw) {
-		return ErrInvalidUTF8
-	}
+	raw := s.data[start+1 : i] // valid UTF-8: DecodeTextV2 checked the whole frame
 	if !escaped {
 		if string(raw) != *dst { // the comparison does not allocate
 			*dst = string(raw)
@@ -211,6 +213,10 @@ func DecodeTextV1(data []byte, m *Message) error {
 	if len(data) > MaxFrameSize {
 		return fmt.Errorf("wire: decode v1 text (%d bytes): %w", len(data), ErrFrameTooLarge)
 	}
+	if !utf8.Valid(data) {
+		// encoding/json would replace invalid bytes in strings but keeps them in the raw payload.
+		return fmt.Errorf("wire: decode v1 text: %w", ErrInvalidUTF8)
+	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return fmt.Errorf("wire: decode v1 text: %w", ErrNotObject)
@@ -248,9 +254,6 @@ func v1String(name string, raw json.RawMessage) (string, error) {
 	if raw[0] != '"' {
 		return "", fmt.Errorf("wire: decode v1 text: %s is %s, want a string: %w", name, jsonKind(raw[0]), ErrElementType)
 	}
-	if !utf8.Valid(raw) {
-		return "", fmt.Errorf("wire: decode v1 text: %s: %w", name, ErrInvalidUTF8)
-	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("wire: decode v1 text: %s: %w", name, ErrBadJSON)
@@ -267,9 +270,6 @@ func v1Ref(name string, raw json.RawMessage) (Ref, error) {
 	}
 	if raw[0] != '"' {
 		return Ref{}, fmt.Errorf("wire: decode v1 text: %s is %s, want a string or null: %w", name, jsonKind(raw[0]), ErrElementType)
-	}
-	if !utf8.Valid(raw) {
-		return Ref{}, fmt.Errorf("wire: decode v1 text: %s: %w", name, ErrInvalidUTF8)
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

@@ -5,7 +5,9 @@
 // The package knows frames only, not channels or Presence: the client (package realtime) and the
 // LAN room server (package hub) build on it. Decoders never panic on hostile input; every
 // malformed frame yields an error wrapping one of the Err sentinels below, and no frame larger
-// than MaxFrameSize is accepted. Encoders append into a caller's buffer and, for well-formed
+// than MaxFrameSize is accepted. Text frames and JSON payloads must be valid UTF-8, in both
+// directions (ErrInvalidUTF8): encoding/json's Valid accepts invalid bytes inside strings, and a
+// browser fails its whole socket on a text frame that is not UTF-8 (RFC 6455 §8.1). Encoders append into a caller's buffer and, for well-formed
 // input, allocate nothing.
 //
 // Layouts (from @supabase/realtime-js 2.119.1 serializer.ts and supabase/realtime v2_serializer.ex,

@@ -22,7 +22,9 @@ var (
 	ErrEmptyField = errors.New("topic and event must not be empty")
 	// ErrBadJSON indicates syntactically invalid JSON: a payload, metadata, or the frame itself.
 	ErrBadJSON = errors.New("invalid JSON")
-	// ErrInvalidUTF8 indicates a topic, event or ref that is not valid UTF-8.
+	// ErrInvalidUTF8 indicates a text frame, a JSON payload or metadata, or a binary frame's topic,
+	// event or ref that is not valid UTF-8. Browsers fail a socket that receives a text frame with
+	// invalid UTF-8 (RFC 6455 §8.1), so such data is refused rather than relayed.
 	ErrInvalidUTF8 = errors.New("string is not valid UTF-8")
 	// ErrTruncated indicates a binary frame shorter than its header and length fields declare.
 	ErrTruncated = errors.New("binary frame truncated: lengths exceed the frame")

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // MaxFrameSize is the largest frame, text or binary, the decoders accept: 1 MiB. Supabase's own
@@ -91,6 +92,10 @@ var emptyObject = []byte("{}")
 func payloadOf(m *Message) ([]byte, error) {
 	if len(m.Payload) == 0 {
 		return emptyObject, nil
+	}
+	if !utf8.Valid(m.Payload) {
+		// A text frame must be UTF-8 (RFC 6455 §5.6); json.Valid alone would let such bytes through.
+		return nil, fmt.Errorf("wire: encode %q: payload: %w", m.Event, ErrInvalidUTF8)
 	}
 	if !json.Valid(m.Payload) {
 		return nil, fmt.Errorf("wire: encode %q: payload: %w", m.Event, ErrBadJSON)

@@ -167,6 +167,10 @@ func TestMalformedText(t *testing.T) {
 		{"bad escape", `[null,null,"t\q","e",{}]`, wire.ErrBadJSON},
 		{"raw control char", "[null,null,\"t\x01\",\"e\",{}]", wire.ErrBadJSON},
 		{"bad utf8", "[null,null,\"t\xff\",\"e\",{}]", wire.ErrInvalidUTF8},
+		// json.Valid accepts these; a browser would fail the socket that receives them.
+		{"bad utf8 in payload string", "[null,null,\"t\",\"e\",{\"name\":\"\xff\"}]", wire.ErrInvalidUTF8},
+		{"truncated utf8 in payload", "[null,null,\"t\",\"e\",{\"name\":\"\xe6\x97\"}]", wire.ErrInvalidUTF8},
+		{"surrogate half in payload", "[null,null,\"t\",\"e\",{\"name\":\"\xed\xa0\x80\"}]", wire.ErrInvalidUTF8},
 		{"trailing garbage", `[null,null,"t","e",{}] x`, wire.ErrBadJSON},
 		{"missing comma", `[null null,"t","e",{}]`, wire.ErrBadJSON},
 		{"oversize", string(big), wire.ErrFrameTooLarge},
@@ -196,6 +200,7 @@ func TestMalformedTextV1(t *testing.T) {
 		{"object join_ref", `{"topic":"t","event":"e","payload":{},"ref":"1","join_ref":{}}`, wire.ErrElementType},
 		{"empty event", `{"topic":"t","event":"","payload":{},"ref":null}`, wire.ErrEmptyField},
 		{"bad utf8", "{\"topic\":\"t\xff\",\"event\":\"e\",\"payload\":{},\"ref\":null}", wire.ErrInvalidUTF8},
+		{"bad utf8 in payload", "{\"topic\":\"t\",\"event\":\"e\",\"payload\":{\"a\":\"\xff\"},\"ref\":null}", wire.ErrInvalidUTF8},
 		{"oversize", `{"topic":"` + strings.Repeat("x", wire.MaxFrameSize) + `"}`, wire.ErrFrameTooLarge},
 	}
 	for _, c := range cases {
@@ -240,6 +245,8 @@ func TestMalformedBinary(t *testing.T) {
 		{"bad JSON payload", append(bytes.Clone(valid[:len(valid)-1]), '!'), wire.ErrBadJSON},
 		{"metadata not object", []byte{4, 1, 1, 2, 0, 't', 'e', '[', ']'}, wire.ErrBadJSON},
 		{"bad utf8 topic", []byte{4, 1, 1, 0, 0, 0xff, 'e'}, wire.ErrInvalidUTF8},
+		{"bad utf8 in JSON payload", []byte{4, 1, 1, 0, 1, 't', 'e', '"', 0xff, '"'}, wire.ErrInvalidUTF8},
+		{"bad utf8 in metadata", []byte{4, 1, 1, 8, 0, 't', 'e', '{', '"', 'a', '"', ':', '"', 0xff, '"', '}'}, wire.ErrInvalidUTF8},
 		{"oversize", append([]byte{4, 1, 1, 0, 0, 't', 'e'}, make([]byte, wire.MaxFrameSize)...), wire.ErrFrameTooLarge},
 	}
 	for _, c := range cases {
@@ -283,6 +290,14 @@ func TestEncodeBinaryRefusals(t *testing.T) {
 	}
 	if _, err := wire.AppendTextV2(nil, &wire.Message{Topic: "t", Event: "e", Payload: []byte("{")}); !errors.Is(err, wire.ErrBadJSON) {
 		t.Errorf("text bad payload: %v", err)
+	}
+	for _, v := range []wire.Version{wire.V2, wire.V1} {
+		if _, err := v.AppendText(nil, &wire.Message{Topic: "t", Event: "e", Payload: []byte("{\"a\":\"\xff\"}")}); !errors.Is(err, wire.ErrInvalidUTF8) {
+			t.Errorf("vsn %s text payload with invalid UTF-8: %v", v, err)
+		}
+	}
+	if _, err := wire.AppendBinary(nil, &wire.UserBroadcast{Kind: wire.KindUserBroadcast, Topic: "t", Event: "e", Encoding: wire.EncodingJSON, Payload: []byte("\"\xff\"")}); !errors.Is(err, wire.ErrInvalidUTF8) {
+		t.Errorf("binary JSON payload with invalid UTF-8: %v", err)
 	}
 }
 
