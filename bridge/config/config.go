@@ -33,7 +33,7 @@ type Config struct {
 type Room struct {
 	Code string `mapstructure:"code"` // the 6-character room code; `join CODE` overrides it
 	Name string `mapstructure:"name"` // the name shown in Presence
-	Mode string `mapstructure:"mode"` // auto, local or broadcast (PROTOCOL.md §5)
+	Mode string `mapstructure:"mode"` // auto, local or broadcast (README, "Modes")
 }
 
 // Supabase selects a Supabase Realtime deployment. With URL empty, ledbridge hosts the room on its
