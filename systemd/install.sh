@@ -4,7 +4,10 @@
 # BINARY is a ledbridge built for this machine (systemd/build-release.sh makes them in dist/).
 # Copies the binary to /usr/local/bin, the unit to /etc/systemd/system, the example config to
 # /etc/ledbridge/config.yaml and an empty secrets file /etc/ledbridge/env (mode 0600) unless they
-# exist, reloads systemd, and prints the next steps.
+# exist, reloads systemd, restarts a running service, and prints the next steps.
+# On an upgrade the existing config (with the variables of /etc/ledbridge/env, as the service sees
+# them) is checked by the new binary first: if it fails, nothing is installed or restarted, since
+# the restarted service would exit with status 2 and stay down.
 # DESTDIR=/some/root installs below that folder instead and skips systemctl (for packaging and tests).
 set -euo pipefail
 
@@ -22,6 +25,38 @@ fi
 if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
   echo "install.sh: run as root (sudo)" >&2
   exit 1
+fi
+
+# check_config BINARY: `config check` of the installed config file, in the environment the service
+# gets: only the KEY=value lines of its EnvironmentFile (quotes around a value removed, as systemd
+# does), none of the caller's variables.
+check_config() {
+  local envfile=$root/etc/ledbridge/env line key val
+  local vars=()
+  if [ -r "$envfile" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      line=${line#"${line%%[![:space:]]*}"}
+      case $line in '' | '#'* | ';'*) continue ;; esac
+      key=${line%%=*} val=${line#*=}
+      case $val in \"*\" | \'*\') val=${val:1:${#val}-2} ;; esac
+      vars+=("$key=$val")
+    done <"$envfile"
+  fi
+  env -i "${vars[@]}" "$1" config check --config "$root/etc/ledbridge/config.yaml"
+}
+
+if [ -e "$root/etc/ledbridge/config.yaml" ]; then
+  if ! problem=$(check_config "$bin" 2>&1 >/dev/null); then
+    cat >&2 <<FAIL
+install.sh: the existing $root/etc/ledbridge/config.yaml does not pass this ledbridge's check:
+  $problem
+Nothing was installed and the service was not restarted (it would exit with status 2 and stay down).
+Fix it in $root/etc/ledbridge/config.yaml or $root/etc/ledbridge/env (the file alone is checked by
+  $bin config check --config $root/etc/ledbridge/config.yaml)
+and run install.sh again, which checks both.
+FAIL
+    exit 1
+  fi
 fi
 
 install -d -m 0755 "$root/usr/local/bin" "$root/etc/systemd/system" "$root/etc/ledbridge"

@@ -103,3 +103,56 @@ func TestInstallScriptAndUnitVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallScriptRefusesAnUpgradeTheConfigFails: on an upgrade install.sh checks the existing
+// config, with the service's EnvironmentFile, against the new binary, and installs nothing (so
+// restarts nothing) when it fails; a config that passes is upgraded in place and kept.
+func TestInstallScriptRefusesAnUpgradeTheConfigFails(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name, config, env string
+		wantErr           []string // empty: the upgrade must succeed
+	}{
+		{"bad address", "hub:\n  listen: \":99999\"\n", "", []string{"hub.listen", "Nothing was installed"}},
+		{"bad env value", "room:\n  name: Main stage\n", "# secrets\nLEDBRIDGE_WEBRTC_MAX_PEERS=\"abc\"\n", []string{"LEDBRIDGE_WEBRTC_MAX_PEERS", "not restarted"}},
+		{"valid", "room:\n  name: Main stage\n", "# secrets\n\nLEDBRIDGE_STATUS_TOKEN='s3cret'\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			cfg := filepath.Join(root, "etc/ledbridge/config.yaml")
+			if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cfg, []byte(tc.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.env != "" {
+				if err := os.WriteFile(filepath.Join(root, "etc/ledbridge/env"), []byte(tc.env), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("bash", "../../systemd/install.sh", bin)
+			// The caller's own variables must not leak into the check.
+			cmd.Env = append(os.Environ(), "DESTDIR="+root, "LEDBRIDGE_WEBRTC_MAX_PEERS=0")
+			out, err := cmd.CombinedOutput()
+			_, statErr := os.Stat(filepath.Join(root, "usr/local/bin/ledbridge"))
+			if tc.wantErr == nil {
+				if err != nil || statErr != nil {
+					t.Fatalf("upgrade with a valid config failed: %v %v\n%s", err, statErr, out)
+				}
+				if kept, _ := os.ReadFile(cfg); string(kept) != tc.config {
+					t.Errorf("the existing config was replaced:\n%s", kept)
+				}
+				return
+			}
+			if err == nil || statErr == nil {
+				t.Fatalf("install.sh installed over a config the new binary refuses (err %v):\n%s", err, out)
+			}
+			for _, w := range append(tc.wantErr, cfg) {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output does not mention %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
