@@ -13,6 +13,8 @@ const (
 	maxDropout            = 3000                  // RFC 3550 A.1: larger forward jumps need confirmation
 	maxMisorder           = 100                   // RFC 3550 A.1: larger backward jumps need confirmation
 	timingDiscontinuity   = time.Second           // a transit change this large is a sender clock jump, not jitter
+	baseWindow            = 2 * time.Second       // base is the smallest transit seen within this much arrival time
+	baseBuckets           = 8                     // base's window is kept as this many sub-window minima
 )
 
 // JitterConfig configures a JitterBuffer. Zero fields take the defaults above.
@@ -87,7 +89,7 @@ type jitterSlot struct {
 
 // JitterBuffer reorders one RTP stream by sequence number (with wraparound) and releases
 // packets when their playout time arrives: the time the packet would arrive with the
-// smallest observed network delay, plus a target delay of 3 × the RFC 3550 interarrival
+// smallest network delay observed in the last 2 s, plus a target delay of 3 × the RFC 3550 interarrival
 // jitter, clamped to [MinDelay, MaxDelay]. A gap is declared lost when the packet after it
 // is due. Capacity is fixed; payloads are copied into preallocated slots (an RTP payload
 // aliases the read buffer). Time is passed in. It is not safe for concurrent use.
@@ -109,8 +111,13 @@ type JitterBuffer struct {
 	lastTS      uint32        // last RTP timestamp seen
 	lastMedia   time.Duration // its unwrapped media time
 	lastTransit time.Duration
-	base        time.Duration // smallest recent transit (arrival - media time)
+	base        time.Duration // smallest transit (arrival - media time) in the last baseWindow
 	jitter      float64       // RFC 3550 J, in seconds
+	// The smallest transit of each baseWindow/baseBuckets of arrival time, a ring whose
+	// current bucket started at bucketStart; empty buckets hold emptyBucket.
+	bucketMin   [baseBuckets]time.Duration
+	bucket      int
+	bucketStart time.Time
 
 	stats JitterStats
 }
@@ -198,8 +205,8 @@ func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 	rate := time.Duration(j.cfg.ClockRate)
 	if !j.timing {
 		j.timing = true
-		j.epoch, j.lastTS, j.lastMedia = now, ts, 0
-		j.base, j.lastTransit = 0, 0
+		j.epoch, j.lastTS, j.lastMedia, j.lastTransit = now, ts, 0, 0
+		j.restartBase(now)
 		return 0
 	}
 	media := j.lastMedia + time.Duration(int32(ts-j.lastTS))*time.Second/rate
@@ -213,20 +220,54 @@ func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 		// the unwrapped media time from drifting towards overflow under a storm of jumps.
 		// Packets still buffered keep their old media times; the MaxDelay cap in
 		// deadline bounds how long they can be held.
-		j.epoch, j.lastMedia, j.lastTransit, j.base = now, 0, 0, 0
+		j.epoch, j.lastMedia, j.lastTransit = now, 0, 0
+		j.restartBase(now)
 		return 0
 	}
 	if d < 0 {
 		d = -d
 	}
 	j.jitter += (d.Seconds() - j.jitter) / 16
-	if transit < j.base {
-		j.base = transit
-	} else {
-		// Creep up slowly so sender/receiver clock drift and route changes are followed.
-		j.base += (transit - j.base) / 512
-	}
+	j.updateBase(transit, now)
 	return media
+}
+
+// emptyBucket marks a base bucket with no packet in it.
+const emptyBucket = time.Duration(1<<63 - 1)
+
+// restartBase starts the base window afresh at now, with the anchoring packet's transit of 0.
+func (j *JitterBuffer) restartBase(now time.Time) {
+	for i := range j.bucketMin {
+		j.bucketMin[i] = emptyBucket
+	}
+	j.bucket, j.bucketStart = 0, now
+	j.bucketMin[0], j.base = 0, 0
+}
+
+// updateBase makes base the smallest transit of the last baseWindow of arrivals (between
+// baseWindow and baseWindow·(1+1/baseBuckets), by bucket granularity). A sliding minimum
+// follows a lower network delay at once and a higher one (a route change, a Wi-Fi
+// roam, sender clock drift) within baseWindow: an all-time minimum that crept up slowly
+// left base far below the new transit after a delay step, so every packet was due on
+// arrival and nothing was reordered for tens of seconds.
+func (j *JitterBuffer) updateBase(transit time.Duration, now time.Time) {
+	const bucketLen = baseWindow / baseBuckets
+	if elapsed := now.Sub(j.bucketStart); elapsed >= bucketLen { // time going backwards stays in the current bucket
+		steps := min(int64(elapsed/bucketLen), baseBuckets)
+		for range steps {
+			j.bucket = (j.bucket + 1) % baseBuckets
+			j.bucketMin[j.bucket] = emptyBucket
+		}
+		j.bucketStart = j.bucketStart.Add(time.Duration(steps) * bucketLen)
+		if steps == baseBuckets { // a silence longer than the window: start at now
+			j.bucketStart = now
+		}
+	}
+	j.bucketMin[j.bucket] = min(j.bucketMin[j.bucket], transit)
+	j.base = transit
+	for _, m := range j.bucketMin {
+		j.base = min(j.base, m)
+	}
 }
 
 // TargetDelay is the current adaptive playout delay.

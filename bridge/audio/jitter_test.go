@@ -303,3 +303,67 @@ func TestJitterTimestampJumpsDoNotAccumulate(t *testing.T) {
 		t.Fatalf("stats after jump storm %+v", st)
 	}
 }
+
+// TestJitterReordersAgainSoonAfterDelayStep: 20 ms packets with ±3 ms alternating jitter,
+// every 50th packet swapped with its successor (arriving 4 ms after it); at packet 1000 the
+// one-way delay steps up. The buffer must reorder the swaps again within 3 s of the step (it
+// used to drop every swapped packet as late for tens of seconds, until base crept up).
+func TestJitterReordersAgainSoonAfterDelayStep(t *testing.T) {
+	const (
+		packets  = 3000
+		stepAt   = 1000
+		recovery = 150 // packets: 3 s
+	)
+	for _, step := range []time.Duration{0, 200 * ms, 800 * ms} {
+		j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+		type arrival struct {
+			seq int
+			at  time.Time
+		}
+		arrivals := make([]arrival, packets)
+		for i := range arrivals {
+			d := time.Duration(i) * 20 * ms
+			if i%2 == 0 {
+				d += 3 * ms
+			}
+			if i >= stepAt {
+				d += step
+			}
+			arrivals[i] = arrival{i, t0.Add(d)}
+		}
+		swapped := map[int]bool{}
+		for i := 200; i+1 < packets; i += 50 {
+			arrivals[i].at = arrivals[i+1].at.Add(4 * ms)
+			arrivals[i], arrivals[i+1] = arrivals[i+1], arrivals[i]
+			swapped[i] = true
+		}
+		lateBefore, lateDuring, lateAfter := 0, 0, 0
+		for _, a := range arrivals {
+			popAll(j, a.at)
+			r := j.Push(uint16(a.seq), uint32(a.seq*960), []byte{1}, a.at)
+			popAll(j, a.at)
+			if r == PushAccepted {
+				continue
+			}
+			if r != PushLate || !swapped[a.seq] {
+				t.Fatalf("step %v: packet %d: %v", step, a.seq, r)
+			}
+			switch {
+			case a.seq < stepAt:
+				lateBefore++
+			case a.seq < stepAt+recovery:
+				lateDuring++
+			default:
+				lateAfter++
+			}
+		}
+		t.Logf("step %v: swapped packets dropped as late: %d before the step, %d in the 3 s after it, %d later (of %d)",
+			step, lateBefore, lateDuring, lateAfter, len(swapped))
+		if lateBefore != 0 || lateAfter != 0 {
+			t.Errorf("step %v: %d swapped packets late before the step, %d more than 3 s after it; want 0", step, lateBefore, lateAfter)
+		}
+		if st := j.Stats(); st.Lost != uint64(lateBefore+lateDuring+lateAfter) {
+			t.Errorf("step %v: %d lost, want one per late swap: %+v", step, st.Lost, st)
+		}
+	}
+}
