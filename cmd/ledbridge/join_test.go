@@ -292,6 +292,16 @@ func TestJoinReloadsOnSIGHUP(t *testing.T) {
 		t.Fatalf("after reload: %+v", s.Room)
 	}
 
+	// A reload that leaves the mode alone does not log a mode switch.
+	switches := strings.Count(stderr.String(), "mode switched")
+	reloads := strings.Count(stderr.String(), "configuration reloaded")
+	write(fmt.Sprintf("room:\n  mode: broadcast\ndevices: [%q]\ndiscovery:\n  enabled: false\neffects:\n  brightness_cap: 0.4\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n", second.DDPURL()))
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitJoin(t, 10*time.Second, "the same-mode reload", func() bool { return strings.Count(stderr.String(), "configuration reloaded") > reloads })
+	if n := strings.Count(stderr.String(), "mode switched"); n != switches || switches == 0 {
+		t.Errorf("mode switches logged: %d before a reload that kept the mode, %d after:\n%s", switches, n, stderr.String())
+	}
+
 	write("room:\n  mode: disco\n")
 	_ = cmd.Process.Signal(syscall.SIGHUP)
 	waitJoin(t, 10*time.Second, "the rejection logged", func() bool { return strings.Contains(stderr.String(), "reload rejected") })
