@@ -64,6 +64,8 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"join", "--bogus"}, "join: unknown flag: --bogus"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
 		{[]string{"hub", "--addr"}, "hub: flag needs an argument: --addr"},
+		{[]string{"help", "bogus"}, `help: unknown help topic "bogus"`},
+		{[]string{"help", "config", "bogus"}, `help: unknown help topic "config bogus"`},
 		{[]string{"join", "--config", "/dev/null", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", ""}, "give a room code (ledbridge join JAM234)"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
@@ -77,7 +79,7 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		}
 	}
 	// The help it points to exits 0.
-	for _, args := range [][]string{{}, {"--help"}, {"config"}, {"join", "--help"}} {
+	for _, args := range [][]string{{}, {"--help"}, {"config"}, {"join", "--help"}, {"help"}, {"help", "join"}, {"help", "config", "check"}} {
 		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage:") {
 			t.Errorf("ledbridge %q: %v\n%s", args, err, out)
 		}
