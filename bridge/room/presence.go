@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Roles a Presence meta may carry (PROTOCOL.md §2). A meta without a role is a musician.
@@ -14,6 +15,11 @@ const (
 
 // MaxMetaBytes bounds one Presence meta.
 const MaxMetaBytes = 4 << 10
+
+// MaxMetaStringBytes bounds name, role and client in a decoded Meta. PROTOCOL.md §2 sets no limit,
+// so a longer string is truncated at a rune boundary rather than refused: refusing would lose the
+// participant's isHost and joinedAt with it (a 256-byte name is only 85 CJK characters).
+const MaxMetaStringBytes = 256
 
 // joinedAtLayout is JavaScript's Date.prototype.toISOString format, which web
 // clients use for joinedAt.
@@ -74,8 +80,9 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 
 // DecodeMeta validates one Presence meta. Every field is optional (a missing
 // joinedAt leaves JoinedAt zero), but a field that is present must have the
-// right type, and joinedAt must be ISO-8601. Presence bookkeeping fields such
-// as phx_ref are ignored.
+// right type, and joinedAt must be ISO-8601. name, role and client longer than
+// MaxMetaStringBytes are truncated to it at a rune boundary. Presence
+// bookkeeping fields such as phx_ref are ignored.
 func DecodeMeta(raw []byte) (Meta, error) {
 	const ev = "presence"
 	o, err := parseObject(ev, raw, MaxMetaBytes)
@@ -88,12 +95,12 @@ func DecodeMeta(raw []byte) (Meta, error) {
 		dst  *string
 	}{{"name", &m.Name}, {"role", &m.Role}, {"client", &m.Client}}
 	for _, f := range strs {
-		p, err := o.optStr(f.name, 256)
+		p, err := o.optStr(f.name, 0) // bounded by MaxMetaBytes, then truncated
 		if err != nil {
 			return Meta{}, err
 		}
 		if p != nil {
-			*f.dst = *p
+			*f.dst = truncateUTF8(*p, MaxMetaStringBytes)
 		}
 	}
 	if m.IsHost, err = o.optBool("isHost"); err != nil {
@@ -112,6 +119,19 @@ func DecodeMeta(raw []byte) (Meta, error) {
 		}
 	}
 	return m, nil
+}
+
+// truncateUTF8 returns the longest prefix of s that is at most max bytes and
+// ends at a rune boundary. s is valid UTF-8 (encoding/json made it so).
+func truncateUTF8(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // Member is one participant of the room: its Presence key and meta.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestDecodeMeta(t *testing.T) {
@@ -42,6 +43,39 @@ func TestDecodeMeta(t *testing.T) {
 	}
 	if _, err := DecodeMeta([]byte(`{"name":"` + strings.Repeat("x", MaxMetaBytes) + `"}`)); !errors.Is(err, ErrPayloadTooLarge) {
 		t.Errorf("oversized meta: %v", err)
+	}
+}
+
+// TestDecodeMetaTruncatesLongStrings: an overlong name (here 100 CJK characters, 300 bytes) is
+// cut at a rune boundary, and the rest of the meta (isHost, joinedAt) survives.
+func TestDecodeMetaTruncatesLongStrings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"CJK", strings.Repeat("音", 100), strings.Repeat("音", 85)},              // 3-byte runes: 255 bytes
+		{"emoji", "a" + strings.Repeat("🎸", 80), "a" + strings.Repeat("🎸", 63)}, // 4-byte runes: 253 bytes
+		{"ASCII at the limit", strings.Repeat("x", 256), strings.Repeat("x", 256)},
+		{"ASCII over", strings.Repeat("x", 300), strings.Repeat("x", 256)},
+		{"escaped", strings.Repeat("\\u00e9", 200), strings.Repeat("é", 128)}, // 2-byte runes from \u escapes
+	} {
+		raw := `{"name":"` + tc.in + `","isHost":true,"joinedAt":"2026-11-25T19:00:00.000Z","client":"` + strings.Repeat("c", 400) + `"}`
+		m, err := DecodeMeta([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if m.Name != tc.want || !utf8.ValidString(m.Name) || len(m.Name) > MaxMetaStringBytes {
+			t.Errorf("%s: name %q (%d bytes), want %q", tc.name, m.Name, len(m.Name), tc.want)
+		}
+		if !m.IsHost || !m.JoinedAt.Equal(time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)) || len(m.Client) != MaxMetaStringBytes {
+			t.Errorf("%s: meta %+v lost its other fields", tc.name, m)
+		}
+	}
+	// The host election still sees the participant with the long name.
+	m, _ := DecodeMeta([]byte(`{"name":"` + strings.Repeat("音", 100) + `","isHost":true,"joinedAt":"2026-11-25T19:00:00.000Z"}`))
+	if host, ok := ElectHost([]Member{{PeerID: "p", Meta: m}}); !ok || host.PeerID != "p" {
+		t.Errorf("ElectHost = %+v, %v", host, ok)
 	}
 }
 
