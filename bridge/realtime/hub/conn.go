@@ -158,6 +158,9 @@ func (c *conn) readLoop() error {
 		}
 		c.idleTimer.Reset(c.s.cfg.IdleTimeout)
 		c.s.stats.framesIn.Add(1)
+		if c.ending() {
+			continue // closing (e.g. after invalid UTF-8): read on for the close handshake only
+		}
 		if !c.admit() {
 			continue
 		}
@@ -314,6 +317,16 @@ func (c *conn) discardQueued() {
 		default:
 			return
 		}
+	}
+}
+
+// ending reports whether the socket is being closed; its frames are no longer handled.
+func (c *conn) ending() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -18,6 +19,15 @@ import (
 func (c *conn) handleFrame(typ websocket.MessageType, data []byte) {
 	if typ == websocket.MessageBinary {
 		c.handleBinary(data)
+		return
+	}
+	if !utf8.Valid(data) {
+		// RFC 6455 §8.1: an endpoint receiving a text frame that is not UTF-8 fails the
+		// connection with 1007. coder/websocket does not check, and relaying such bytes (in a
+		// broadcast, or in a presence meta re-sent on every join) would make every browser in the
+		// room fail its own socket.
+		c.malformed(fmt.Errorf("text frame: %w", wire.ErrInvalidUTF8))
+		c.close(websocket.StatusInvalidFramePayloadData, "text frame is not valid UTF-8")
 		return
 	}
 	m := &c.msg

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -24,7 +25,8 @@ type batchBroadcast struct {
 // serveBroadcastAPI implements the REST broadcast endpoints supabase-js uses: the batch
 // POST /realtime/v1/api/broadcast (delivered as JSON text broadcasts) and
 // POST /realtime/v1/api/broadcast/{topic}/events/{event} (channel.httpSend; delivered like a kind-3
-// push). Both answer 202 Accepted, whether or not the room exists.
+// push). Both answer 202 Accepted, whether or not the room exists. Bodies must be UTF-8 (JSON
+// ones, which are relayed in text frames).
 // restBodyTimeout bounds reading a REST broadcast's body.
 const restBodyTimeout = 5 * time.Second
 
@@ -62,6 +64,11 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	enc := wire.EncodingBinary
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if !utf8.Valid(body) {
+			// json.Valid accepts it, but vsn 1.0.0 sockets would get it in a text frame.
+			s.restError(w, http.StatusBadRequest, "body is not valid UTF-8")
+			return
+		}
 		if !json.Valid(body) {
 			s.restError(w, http.StatusBadRequest, "body is not valid JSON")
 			return
@@ -73,12 +80,21 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "topic or event longer than 255 bytes")
 		return
 	}
+	if !utf8.ValidString(topic) || !utf8.ValidString(parts[2]) {
+		s.restError(w, http.StatusBadRequest, "topic or event is not valid UTF-8")
+		return
+	}
 	f := userBroadcastFanout(topic, parts[2], enc, body)
 	s.deliver(topic, &f)
 	w.WriteHeader(http.StatusAccepted)
 }
 
 func (s *Server) batchBroadcast(w http.ResponseWriter, body []byte) {
+	if !utf8.Valid(body) {
+		// encoding/json replaces invalid bytes in strings but keeps them in raw payloads.
+		s.restError(w, http.StatusBadRequest, "body is not valid UTF-8")
+		return
+	}
 	var req batchBroadcast
 	if err := json.Unmarshal(body, &req); err != nil {
 		s.restError(w, http.StatusBadRequest, "body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]}: "+err.Error())
@@ -121,6 +137,8 @@ func (s *Server) deliver(topic string, f *fanout) {
 }
 
 func (s *Server) restError(w http.ResponseWriter, status int, msg string) {
+	s.stats.restRefused.Add(1)
+	s.log.Debug("hub: REST broadcast refused", "status", status, "err", msg)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	body, _ := json.Marshal(map[string]string{"error": msg})

@@ -169,11 +169,12 @@ type Stats struct {
 	JoinsRefused     uint64 // joins answered with an error
 	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets
 	HandshakeRefused uint64 // upgrades refused: bad key, bad vsn, too many sockets, closed
+	RESTRefused      uint64 // REST broadcast requests answered with an error (bad body, too many messages, rate limit)
 }
 
 type counters struct {
-	framesIn, framesOut, malformed, rateLimited, slowClients atomic.Uint64
-	joinsRefused, undeliverable, handshakeRefused            atomic.Uint64
+	framesIn, framesOut, malformed, rateLimited, slowClients   atomic.Uint64
+	joinsRefused, undeliverable, handshakeRefused, restRefused atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -189,6 +190,7 @@ func (s *Server) Stats() Stats {
 	st.JoinsRefused = s.stats.joinsRefused.Load()
 	st.Undeliverable = s.stats.undeliverable.Load()
 	st.HandshakeRefused = s.stats.handshakeRefused.Load()
+	st.RESTRefused = s.stats.restRefused.Load()
 	return st
 }
 
