@@ -13,14 +13,24 @@ import (
 // Defaults for the zero fields of Config. The per-socket message rate and channel count match the
 // self-hosted Supabase Realtime defaults (TENANT_MAX_EVENTS_PER_SECOND, TENANT_MAX_CHANNELS_PER_CLIENT)
 // so that a room that works here also works against Supabase.
+//
+// DefaultMaxFrameBytes (260 KiB) holds a 256 KiB payload, which is both Supabase's free-plan
+// broadcast limit (256 KB) and the largest led-update package room accepts (room.MaxLEDUpdateBytes),
+// plus 4 KiB for the frame around it. The largest led-update supabase-js actually sends (4096
+// {"r":255,"g":255,"b":255} colours, seq and ts) is about 107 KB as a frame (TestLargestLEDUpdate).
+//
+// DefaultMaxBytesPerSecond (1 MiB/s per socket) is ten times self-hosted Supabase's
+// TENANT_MAX_BYTES_PER_SECOND (100 000 for a whole project), so no web app that works there is
+// limited here; it keeps one member from sending the room more than a phone on venue Wi-Fi can read.
 const (
 	DefaultAddr                 = ":4000"
-	DefaultMaxFrameBytes        = 1 << 20
+	DefaultMaxFrameBytes        = 260 << 10
 	DefaultMaxConnections       = 1024
 	DefaultMaxRooms             = 256
 	DefaultMaxClientsPerRoom    = 64
 	DefaultMaxChannelsPerClient = 100
 	DefaultMaxMessagesPerSecond = 100
+	DefaultMaxBytesPerSecond    = 1 << 20
 	DefaultMaxPresenceBytes     = 8 << 10
 	DefaultPresenceMaxCalls     = 5
 	DefaultPresenceWindow       = 30 * time.Second
@@ -45,9 +55,10 @@ const (
 type Config struct {
 	// Addr is the TCP address Run listens on (default ":4000"). Serve ignores it.
 	Addr string
-	// MaxFrameBytes bounds one WebSocket message, text or binary (default and maximum 1 MiB, the
-	// wire decoders' limit; larger values are lowered to it). A larger message closes the socket
-	// with status 1009, as the Realtime server does past its 5 MB limit.
+	// MaxFrameBytes bounds one WebSocket message, text or binary, and one REST broadcast body
+	// (default 260 KiB; at most 1 MiB, the wire decoders' limit: larger values are lowered to the
+	// default). A larger message closes the socket with status 1009, as the Realtime server does
+	// past its 5 MB limit.
 	MaxFrameBytes int64
 	// MaxConnections bounds the open sockets on the server (default 1024); past it the upgrade is
 	// refused with HTTP 429.
@@ -60,8 +71,18 @@ type Config struct {
 	MaxChannelsPerClient int
 	// MaxMessagesPerSecond bounds the frames one socket may send per one-second window (default
 	// 100). Past it every channel of the socket gets a `system` error and phx_close, and further
-	// frames in that window are dropped. MaxMessagesPerSecond < 0 disables the limit.
+	// frames in that window are dropped. REST broadcast messages count against the same budget,
+	// per remote address (past it the request is refused with HTTP 429).
+	// MaxMessagesPerSecond < 0 disables the limit.
 	MaxMessagesPerSecond int
+	// MaxBytesPerSecond bounds the bytes one socket may send per one-second window (default 1 MiB;
+	// it must hold at least one MaxFrameBytes frame), enforced like MaxMessagesPerSecond: past it
+	// every channel of the socket gets a `system` error and phx_close, further frames in that
+	// window are dropped, and a socket that sends ten times the budget is closed. Every member
+	// receives what one member sends, so this is what keeps a member sending large broadcasts
+	// from evicting the slower readers as slow clients. MaxBytesPerSecond < 0 disables the limit.
+	// REST broadcasts count their bodies against the same budget, per remote address.
+	MaxBytesPerSecond int64
 	// MaxPresenceBytes bounds one tracked Presence payload (default 8 KiB); a larger track gets the
 	// Realtime server's "Track message size exceeded" shutdown.
 	MaxPresenceBytes int
@@ -161,6 +182,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessagesPerSecond == 0 {
 		c.MaxMessagesPerSecond = DefaultMaxMessagesPerSecond
+	}
+	if c.MaxBytesPerSecond == 0 {
+		c.MaxBytesPerSecond = DefaultMaxBytesPerSecond
+	}
+	if c.MaxBytesPerSecond > 0 && c.MaxBytesPerSecond < c.MaxFrameBytes {
+		return c, fmt.Errorf("%w: MaxBytesPerSecond (%d) must allow at least one frame of MaxFrameBytes (%d) per second", ErrInvalidConfig, c.MaxBytesPerSecond, c.MaxFrameBytes)
 	}
 	if c.IdleTimeout < 0 || c.WriteTimeout < 0 {
 		return c, fmt.Errorf("%w: timeouts must not be negative", ErrInvalidConfig)

@@ -86,8 +86,10 @@ type conn struct {
 
 	// Reader-goroutine state.
 	channels    map[string]*member // joined channels by topic
-	windowStart time.Time
-	windowCount int
+	windowStart time.Time          // the current one-second rate window
+	windowCount int                // frames read in it
+	windowBytes int64              // bytes read in it
+	windowOver  bool               // a rate limit was hit in it: channels are shut down, frames dropped
 	readBuf     []byte
 	msg         wire.Message
 	bin         wire.UserBroadcast
@@ -161,7 +163,7 @@ func (c *conn) readLoop() error {
 		if c.ending() {
 			continue // closing (e.g. after invalid UTF-8): read on for the close handshake only
 		}
-		if !c.admit() {
+		if !c.admit(len(data)) {
 			continue
 		}
 		c.handleFrame(typ, data)
@@ -196,32 +198,51 @@ func (c *conn) readFrame() (websocket.MessageType, []byte, error) {
 	return typ, buf, nil
 }
 
-// admit applies the per-socket message rate limit. It counts frames in one-second windows; the
-// frame that exceeds the limit shuts every channel down with the Realtime server's
-// "Too many messages per second" system error, and the rest of the window is dropped. A socket
-// that keeps flooding at ten times the limit is closed.
-func (c *conn) admit() bool {
-	limit := c.s.cfg.MaxMessagesPerSecond
-	if limit < 0 {
+// admit applies the per-socket message and byte rate limits to a frame of n bytes. It counts
+// frames and bytes in one-second windows; the frame that exceeds either limit shuts every channel
+// down with the Realtime server's "Too many messages per second" (or "… bytes …") system error, and
+// the rest of the window is dropped. A socket that keeps flooding at ten times a limit is closed.
+func (c *conn) admit(n int) bool {
+	msgLimit, byteLimit := c.s.cfg.MaxMessagesPerSecond, c.s.cfg.MaxBytesPerSecond
+	if msgLimit < 0 && byteLimit < 0 {
 		return true
 	}
 	now := c.s.cfg.Now()
-	if d := now.Sub(c.windowStart); d >= time.Second || d < 0 {
+	if windowExpired(now, c.windowStart) {
 		c.windowStart = now
-		c.windowCount = 0
+		c.windowCount, c.windowBytes, c.windowOver = 0, 0, false
 	}
 	c.windowCount++
-	switch {
-	case c.windowCount <= limit:
+	c.windowBytes += int64(n)
+	overMsgs := msgLimit >= 0 && c.windowCount > msgLimit
+	overBytes := byteLimit >= 0 && c.windowBytes > byteLimit
+	if !overMsgs && !overBytes {
 		return true
-	case c.windowCount == limit+1:
-		c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", limit)
-		c.shutdownAll("Too many messages per second")
-	case c.windowCount > 10*limit:
+	}
+	switch {
+	case !c.windowOver:
+		c.windowOver = true
+		if overMsgs {
+			c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", msgLimit)
+			c.shutdownAll("Too many messages per second")
+		} else {
+			c.s.log.Info("hub: client over byte rate limit", "remote", c.remote, "limit_bytes", byteLimit)
+			c.shutdownAll("Too many bytes per second")
+		}
+	case msgLimit >= 0 && c.windowCount > 10*msgLimit:
 		c.close(websocket.StatusPolicyViolation, "too many messages per second")
+	case byteLimit >= 0 && c.windowBytes > 10*byteLimit:
+		c.close(websocket.StatusPolicyViolation, "too many bytes per second")
 	}
 	c.s.stats.rateLimited.Add(1)
 	return false
+}
+
+// windowExpired reports whether a one-second rate window that began at start is over (or the
+// clock went backwards).
+func windowExpired(now, start time.Time) bool {
+	d := now.Sub(start)
+	return d >= time.Second || d < 0
 }
 
 // send queues f without blocking, taking over the caller's reference to it. A full queue means

@@ -117,7 +117,7 @@ func FuzzHandleFrames(f *testing.F) {
 			if ctl&4 != 0 {
 				typ = websocket.MessageBinary
 			}
-			if !c.ending() && c.admit() {
+			if !c.ending() && c.admit(len(frame)) {
 				c.handleFrame(typ, frame)
 			}
 			for _, c := range conns {

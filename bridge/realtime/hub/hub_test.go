@@ -460,7 +460,7 @@ func TestGarbageFrames(t *testing.T) {
 }
 
 func TestSlowClientIsDropped(t *testing.T) {
-	h := startHub(t, Config{OutboundQueueFrames: 4, MaxMessagesPerSecond: -1})
+	h := startHub(t, Config{OutboundQueueFrames: 4, MaxMessagesPerSecond: -1, MaxBytesPerSecond: -1})
 	sender := dial(t, h, dialOpts{})
 	fast := dial(t, h, dialOpts{})
 	sj := sender.join(topic, cfgJSON(false, false, "sender"))
@@ -503,7 +503,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 }
 
 func TestSlowClientByteLimit(t *testing.T) {
-	h := startHub(t, Config{MaxFrameBytes: 300 << 10, OutboundQueueBytes: 300 << 10, MaxMessagesPerSecond: -1})
+	h := startHub(t, Config{MaxFrameBytes: 300 << 10, OutboundQueueBytes: 300 << 10, MaxMessagesPerSecond: -1, MaxBytesPerSecond: -1})
 	sender := dial(t, h, dialOpts{})
 	sj := sender.join(topic, `{"broadcast":{"ack":true}}`)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -651,7 +651,7 @@ func TestRESTBroadcast(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	for _, cfg := range []Config{{MaxRooms: -1}, {MaxFrameBytes: -5}, {IdleTimeout: -time.Second}, {AllowedOrigins: []string{"[bad"}},
-		{OutboundQueueBytes: 1000}, {OutboundQueueBytes: -1}} {
+		{OutboundQueueBytes: 1000}, {OutboundQueueBytes: -1}, {MaxFrameBytes: 64 << 10, MaxBytesPerSecond: 32 << 10}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
