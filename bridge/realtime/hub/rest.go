@@ -3,10 +3,13 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,14 +25,19 @@ type batchBroadcast struct {
 	} `json:"messages"`
 }
 
+// restBodyTimeout bounds reading a REST broadcast's body.
+const restBodyTimeout = 5 * time.Second
+
+// MaxBroadcastBatch bounds the messages of one batch REST broadcast. Each message fans out to a
+// whole room, so a batch is also counted against the sender's message rate (see restLimiter);
+// supabase-js sends one message per batch.
+const MaxBroadcastBatch = 100
+
 // serveBroadcastAPI implements the REST broadcast endpoints supabase-js uses: the batch
 // POST /realtime/v1/api/broadcast (delivered as JSON text broadcasts) and
 // POST /realtime/v1/api/broadcast/{topic}/events/{event} (channel.httpSend; delivered like a kind-3
 // push). Both answer 202 Accepted, whether or not the room exists. Bodies must be UTF-8 (JSON
-// ones, which are relayed in text frames).
-// restBodyTimeout bounds reading a REST broadcast's body.
-const restBodyTimeout = 5 * time.Second
-
+// ones, which are relayed in text frames); a request is refused whole, never delivered in part.
 func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -51,9 +59,10 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
+	remote := remoteHost(r.RemoteAddr)
 	rest := strings.TrimPrefix(r.URL.Path, BroadcastAPIPath)
 	if rest == "" || rest == "/" {
-		s.batchBroadcast(w, body)
+		s.batchBroadcast(w, remote, body)
 		return
 	}
 	// /{topic}/events/{event}
@@ -84,12 +93,15 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "topic or event is not valid UTF-8")
 		return
 	}
+	if !s.rest.admit(s, w, remote, 1, int64(len(body))) {
+		return
+	}
 	f := userBroadcastFanout(topic, parts[2], enc, body)
 	s.deliver(topic, &f)
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (s *Server) batchBroadcast(w http.ResponseWriter, body []byte) {
+func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byte) {
 	if !utf8.Valid(body) {
 		// encoding/json replaces invalid bytes in strings but keeps them in raw payloads.
 		s.restError(w, http.StatusBadRequest, "body is not valid UTF-8")
@@ -98,6 +110,11 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, body []byte) {
 	var req batchBroadcast
 	if err := json.Unmarshal(body, &req); err != nil {
 		s.restError(w, http.StatusBadRequest, "body must be {\"messages\":[{\"topic\",\"event\",\"payload\"}]}: "+err.Error())
+		return
+	}
+	if len(req.Messages) > MaxBroadcastBatch {
+		s.log.Info("hub: REST batch over its message cap", "remote", remote, "messages", len(req.Messages), "limit", MaxBroadcastBatch)
+		s.restError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("too many messages in one request: %d (limit %d)", len(req.Messages), MaxBroadcastBatch))
 		return
 	}
 	for i, msg := range req.Messages {
@@ -109,6 +126,9 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, body []byte) {
 			s.restError(w, http.StatusBadRequest, "messages["+strconv.Itoa(i)+"]: payload must be a JSON object")
 			return
 		}
+	}
+	if !s.rest.admit(s, w, remote, len(req.Messages), int64(len(body))) {
+		return
 	}
 	for _, msg := range req.Messages {
 		payload := make([]byte, 0, len(msg.Payload)+len(msg.Event)+48)
@@ -143,4 +163,86 @@ func (s *Server) restError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	body, _ := json.Marshal(map[string]string{"error": msg})
 	w.Write(body)
+}
+
+// remoteHost is the address REST budgets are kept for: the client's IP, whatever its port.
+func remoteHost(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
+}
+
+// restLimiter applies the per-socket budgets (Config.MaxMessagesPerSecond and MaxBytesPerSecond) to
+// REST broadcasts, per remote address in one-second windows: without it one POST could fan out
+// any number of messages to a room and evict every member as a slow client. It keeps at most
+// MaxConnections addresses; expired windows are pruned when that is reached.
+type restLimiter struct {
+	mu sync.Mutex
+	// The mutex protects the following elements.
+	windows map[string]*restWindow
+}
+
+type restWindow struct {
+	start  time.Time
+	msgs   int
+	bytes  int64
+	logged bool // the limit hit was logged in this window
+}
+
+// admit counts a request of msgs messages and n body bytes from remote, or answers 429 and
+// returns false when it would exceed a budget. A refused request consumes nothing.
+func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msgs int, n int64) bool {
+	msgLimit, byteLimit := s.cfg.MaxMessagesPerSecond, s.cfg.MaxBytesPerSecond
+	if msgLimit < 0 && byteLimit < 0 {
+		return true
+	}
+	now := s.cfg.Now()
+	l.mu.Lock()
+	if l.windows == nil {
+		l.windows = make(map[string]*restWindow)
+	}
+	win := l.windows[remote]
+	if win == nil {
+		if len(l.windows) >= s.cfg.MaxConnections {
+			for addr, old := range l.windows {
+				if windowExpired(now, old.start) {
+					delete(l.windows, addr)
+				}
+			}
+		}
+		if len(l.windows) >= s.cfg.MaxConnections {
+			l.mu.Unlock()
+			s.stats.rateLimited.Add(uint64(msgs))
+			s.log.Info("hub: too many REST clients this second", "remote", remote, "limit", s.cfg.MaxConnections)
+			s.restError(w, http.StatusTooManyRequests, "Too many REST clients this second")
+			return false
+		}
+		win = &restWindow{start: now}
+		l.windows[remote] = win
+	}
+	if windowExpired(now, win.start) {
+		*win = restWindow{start: now}
+	}
+	overMsgs := msgLimit >= 0 && win.msgs+msgs > msgLimit
+	overBytes := byteLimit >= 0 && win.bytes+n > byteLimit
+	if !overMsgs && !overBytes {
+		win.msgs += msgs
+		win.bytes += n
+		l.mu.Unlock()
+		return true
+	}
+	first := !win.logged
+	win.logged = true
+	l.mu.Unlock()
+	s.stats.rateLimited.Add(uint64(msgs))
+	msg := "Too many messages per second"
+	if !overMsgs {
+		msg = "Too many bytes per second"
+	}
+	if first {
+		s.log.Info("hub: REST client over rate limit", "remote", remote, "reason", msg, "messages_limit", msgLimit, "bytes_limit", byteLimit)
+	}
+	s.restError(w, http.StatusTooManyRequests, msg)
+	return false
 }

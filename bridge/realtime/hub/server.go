@@ -35,6 +35,7 @@ type Server struct {
 	refPrefix string
 	nextRef   atomic.Uint64
 	stats     counters
+	rest      restLimiter
 	// lastMalformedLog (unix ns) rate-limits the malformed-frame log line to one a second.
 	lastMalformedLog atomic.Int64
 
@@ -164,7 +165,7 @@ type Stats struct {
 	FramesIn         uint64 // frames received
 	FramesOut        uint64 // frames queued for sending
 	Malformed        uint64 // frames dropped because they did not decode or made no sense
-	RateLimited      uint64 // frames dropped by the per-socket message rate limit
+	RateLimited      uint64 // frames and REST messages dropped by the message and byte rate limits
 	SlowClients      uint64 // sockets dropped because their outbound queue was full or a write stalled
 	JoinsRefused     uint64 // joins answered with an error
 	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets

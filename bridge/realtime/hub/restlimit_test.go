@@ -1,0 +1,117 @@
+package hub
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests cover the REST broadcast endpoint's limits: without them one unauthenticated POST
+// could fan out thousands of messages and evict every member as a slow client.
+
+func batchBody(n int, event string) string {
+	var b strings.Builder
+	b.WriteString(`{"messages":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"topic":"ABC123","event":%q,"payload":{"n":%d}}`, event, i)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+// TestRESTBatchCap: the reviewer's 3000-message POST is refused whole, and no member is evicted.
+func TestRESTBatchCap(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	clock := newFakeClock()
+	h := startHub(t, Config{Now: clock.Now})
+	members := []*rawClient{dial(t, h, dialOpts{}), dial(t, h, dialOpts{vsn: "1.0.0"})}
+	for i, c := range members {
+		c.join(topic, cfgJSON(false, false, fmt.Sprintf("m%d", i)))
+	}
+	for _, n := range []int{3000, MaxBroadcastBatch + 1} {
+		code, body := post(t, h, BroadcastAPIPath, "application/json", batchBody(n, "spam"))
+		if want := fmt.Sprintf("too many messages in one request: %d (limit %d)", n, MaxBroadcastBatch); code != http.StatusRequestEntityTooLarge || !strings.Contains(body, want) {
+			t.Errorf("%d messages: HTTP %d %s, want 413 %q", n, code, body, want)
+		}
+	}
+	for _, c := range members {
+		if got := c.expectOnlyUTF8UntilBarrier(); len(got) != 0 {
+			t.Fatalf("a refused batch was delivered in part: %d frames", len(got))
+		}
+	}
+	// A full batch within the budget is delivered whole, in order.
+	if code, body := post(t, h, BroadcastAPIPath, "application/json", batchBody(MaxBroadcastBatch, "ok")); code != http.StatusAccepted {
+		t.Fatalf("%d messages: HTTP %d %s", MaxBroadcastBatch, code, body)
+	}
+	for _, c := range members {
+		for i := 0; i < MaxBroadcastBatch; i++ {
+			if m := c.nextMsg(); !strings.Contains(string(m.Payload), fmt.Sprintf(`"payload":{"n":%d}`, i)) {
+				t.Fatalf("message %d: %s", i, m.Payload)
+			}
+		}
+	}
+	if st := h.Stats(); st.SlowClients != 0 || st.Connections != len(members) || st.RESTRefused != 2 {
+		t.Errorf("stats %+v: want no slow clients, %d connections, 2 refused requests", st, len(members))
+	}
+}
+
+// TestRESTRateLimit: REST messages count against the same per-second budget as a socket's, per
+// remote address; a request that would exceed it is refused whole with 429.
+func TestRESTRateLimit(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	clock := newFakeClock()
+	h := startHub(t, Config{MaxMessagesPerSecond: 5, MaxFrameBytes: 4096, MaxBytesPerSecond: 8192, Now: clock.Now})
+	c := dial(t, h, dialOpts{})
+	c.join(topic, `{}`)
+	single := BroadcastAPIPath + "/ABC123/events/e"
+	steps := []struct {
+		path, body string
+		want       int
+	}{
+		{BroadcastAPIPath, batchBody(3, "a"), http.StatusAccepted}, // 3 of 5
+		{BroadcastAPIPath, batchBody(3, "b"), http.StatusTooManyRequests},
+		{single, `{"n":3}`, http.StatusAccepted}, // 4
+		{single, `{"n":4}`, http.StatusAccepted}, // 5
+		{single, `{"n":5}`, http.StatusTooManyRequests},
+	}
+	delivered := 0
+	for i, st := range steps {
+		code, body := post(t, h, st.path, "application/json", st.body)
+		if code != st.want {
+			t.Fatalf("step %d: HTTP %d %s, want %d", i, code, body, st.want)
+		}
+		if code == http.StatusTooManyRequests && !strings.Contains(body, "Too many messages per second") {
+			t.Errorf("step %d: body %s", i, body)
+		}
+		if code == http.StatusAccepted {
+			delivered += strings.Count(st.body, `"n"`)
+		}
+	}
+	if got := len(c.expectOnlyUTF8UntilBarrier()); got != delivered {
+		t.Fatalf("member got %d broadcasts, want %d", got, delivered)
+	}
+	if st := h.Stats(); st.RateLimited != 4 {
+		t.Errorf("RateLimited = %d, want 4 (3 + 1 refused messages)", st.RateLimited)
+	}
+
+	// A new window: the byte budget (8192) now decides, 3000-byte bodies at a time.
+	clock.Advance(time.Second)
+	big := `{"x":"` + strings.Repeat("a", 2990) + `"}`
+	for i, want := range []int{http.StatusAccepted, http.StatusAccepted, http.StatusTooManyRequests} {
+		code, body := post(t, h, single, "application/json", big)
+		if code != want {
+			t.Fatalf("body %d: HTTP %d %s, want %d", i, code, body, want)
+		}
+		if code == http.StatusTooManyRequests && !strings.Contains(body, "Too many bytes per second") {
+			t.Errorf("body %d: %s", i, body)
+		}
+	}
+	if got := len(c.expectOnlyUTF8UntilBarrier()); got != 2 {
+		t.Fatalf("member got %d large broadcasts, want 2", got)
+	}
+}
