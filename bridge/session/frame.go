@@ -42,6 +42,9 @@ type frameLoop struct {
 	// Read by the status page.
 	look atomic.Int32 // effect.Look
 
+	// Failures of a step that repeats every tick, logged at most once a minute.
+	renderErrLog, syncErrLog logThrottle
+
 	// latency keeps recent onset-to-light samples for the status page.
 	latency latencyRing
 
@@ -107,9 +110,14 @@ func (l *frameLoop) sendSoundSync() {
 		peak = max(peak, b)
 	}
 	p.FFTMagnitude = 512 * peak
-	if err := l.soundSync.Send(p); err == nil {
-		l.syncPeak = false
+	if err := l.soundSync.Send(p); err != nil {
+		l.s.met.loopErrors.WithLabelValues("sound_sync").Inc()
+		if suppressed, ok := l.syncErrLog.allow(l.s.clock.Now()); ok {
+			l.s.log.Warn("sound sync packet not sent", "err", err, "warnings_suppressed", suppressed)
+		}
+		return
 	}
+	l.syncPeak = false
 }
 
 func (l *frameLoop) tick(now time.Time) {
@@ -184,6 +192,10 @@ func (l *frameLoop) tick(now time.Time) {
 		}
 		n, err := st.renderer.Render(st.frame, in)
 		if err != nil {
+			l.s.met.loopErrors.WithLabelValues("render").Inc()
+			if suppressed, ok := l.renderErrLog.allow(now); ok {
+				l.s.log.Error("cannot render a frame", "device", st.name, "err", err, "warnings_suppressed", suppressed)
+			}
 			continue
 		}
 		frame := st.frame[:n]

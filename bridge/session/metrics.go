@@ -15,7 +15,10 @@ type metrics struct {
 	framesRendered prometheus.Counter
 	dropped        *prometheus.CounterVec
 	reconnects     prometheus.Counter
-	lastState      realtime.State
+	loopErrors     *prometheus.CounterVec
+	// ignoredMusicians is how many musicians in Presence are past the session's cap.
+	ignoredMusicians prometheus.Gauge
+	lastState        realtime.State
 
 	deviceFrames  *prometheus.Desc
 	devicePackets *prometheus.Desc
@@ -45,6 +48,12 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledbridge_realtime_reconnects_total", Help: "Times the Realtime connection was lost and is being re-established.",
 		}),
+		loopErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledbridge_loop_errors_total", Help: "Frame loop steps that failed, by step (render: a strip's frame; sound_sync: a sound sync packet).",
+		}, []string{"step"}),
+		ignoredMusicians: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ledbridge_room_musicians_ignored", Help: "Musicians in Presence that ledbridge does not follow because it already follows twice its peer cap.",
+		}),
 		deviceFrames:  prometheus.NewDesc("ledbridge_wled_frames_sent_total", "Frames sent to a device.", []string{"device"}, nil),
 		devicePackets: prometheus.NewDesc("ledbridge_wled_packets_sent_total", "UDP packets sent to a device.", []string{"device"}, nil),
 		deviceErrors:  prometheus.NewDesc("ledbridge_wled_send_errors_total", "Frames that failed to send to a device.", []string{"device"}, nil),
@@ -55,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "RTP packets that never arrived, per musician.", []string{"musician"}, nil),
 		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians in the room's Presence.", nil, nil),
 	}
-	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m} {
+	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.loopErrors, m.ignoredMusicians, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +105,7 @@ type Session struct {
 	effectCfg effect.Config
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
+	overCap   logThrottle     // Presence holds more musicians than the session keeps records for
 
 	wg sync.WaitGroup // every goroutine Run starts, announce included
 }
@@ -427,7 +430,7 @@ func (s *Session) syncPresence() {
 			present[key] = meta
 		}
 	}
-	var joined, left []string
+	var joined, left, fresh []string
 	s.mu.Lock()
 	for id, meta := range present {
 		if m, ok := s.musicians[id]; ok {
@@ -438,14 +441,61 @@ func (s *Session) syncPresence() {
 			}
 			continue
 		}
-		m, err := newMusician(id, meta, s.nextIndex, s.cfg.Analysis)
+		fresh = append(fresh, id)
+	}
+	kept := 0
+	for id, m := range s.musicians {
+		if _, ok := present[id]; ok || m.provisional {
+			kept++
+		}
+	}
+	s.mu.Unlock()
+
+	// Presence is open to every client of the room, and each musician record holds an analyser
+	// (about 300 KiB, a quarter of a millisecond to build): keep at most twice the peer cap, the
+	// host and the earliest joiners first, and build them outside s.mu, which every tick takes.
+	slices.SortFunc(fresh, func(a, b string) int {
+		ma, mb := present[a], present[b]
+		switch {
+		case ma.IsHost != mb.IsHost:
+			if ma.IsHost {
+				return -1
+			}
+			return 1
+		case !ma.JoinedAt.Equal(mb.JoinedAt):
+			return ma.JoinedAt.Compare(mb.JoinedAt)
+		}
+		return strings.Compare(a, b)
+	})
+	ignored := 0
+	if places := max(s.maxMusicians()-kept, 0); len(fresh) > places {
+		ignored = len(fresh) - places
+		if suppressed, ok := s.overCap.allow(s.clock.Now()); ok {
+			s.log.Warn("more musicians in Presence than ledbridge follows; ignoring the latest until places free",
+				"ignored", ignored, "max", s.maxMusicians(), "warnings_suppressed", suppressed)
+		}
+		fresh = fresh[:places]
+	}
+	s.met.ignoredMusicians.Set(float64(ignored))
+	built := make([]*musician, 0, len(fresh))
+	for _, id := range fresh {
+		m, err := newMusician(id, present[id], 0, s.cfg.Analysis)
 		if err != nil {
 			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
 			continue
 		}
+		built = append(built, m)
+	}
+
+	s.mu.Lock()
+	for _, m := range built {
+		if _, ok := s.musicians[m.id]; ok {
+			continue // its audio arrived meanwhile and made a provisional record
+		}
+		m.index = s.nextIndex
 		s.nextIndex++
-		s.musicians[id] = m
-		joined = append(joined, id)
+		s.musicians[m.id] = m
+		joined = append(joined, m.id)
 	}
 	for id, m := range s.musicians {
 		if _, ok := present[id]; !ok && !m.provisional {
@@ -467,6 +517,15 @@ func (s *Session) syncPresence() {
 	if len(joined)+len(left) > 0 {
 		s.loop.musiciansChanged()
 	}
+}
+
+// maxMusicians is how many musician records the session keeps: twice the peer cap, so that
+// musicians waiting for a connection slot are still followed in Presence.
+func (s *Session) maxMusicians() int {
+	if s.cfg.Peer.MaxPeers > 0 {
+		return 2 * s.cfg.Peer.MaxPeers
+	}
+	return 2 * peer.DefaultMaxPeers
 }
 
 // onTrack runs on the track's read goroutine when a musician's audio starts. A musician may offer

@@ -186,9 +186,12 @@ func (s *Session) SetMode(mode string) error {
 		return err
 	}
 	s.mu.Lock()
+	changed := s.mode != m
 	s.mode = m
 	s.mu.Unlock()
-	s.log.Info("mode switched", "mode", m.String())
+	if changed {
+		s.log.Info("mode switched", "mode", m.String())
+	}
 	return nil
 }
 
