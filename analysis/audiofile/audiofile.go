@@ -76,7 +76,7 @@ func Open(r io.Reader) (*Reader, error) {
 		}
 		src, format = w, w.format
 	default:
-		return nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrUnsupported)
+		return nil, fmt.Errorf("%w: not a WAV file", ErrUnsupported)
 	}
 	if format.SampleRate != TargetRate {
 		src = newResampler(src, format.SampleRate, TargetRate)
