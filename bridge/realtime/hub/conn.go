@@ -90,9 +90,12 @@ type conn struct {
 	windowCount int                // frames read in it
 	windowBytes int64              // bytes read in it
 	windowOver  bool               // a rate limit was hit in it: channels are shut down, frames dropped
-	readBuf     []byte
-	msg         wire.Message
-	bin         wire.UserBroadcast
+	// presenceWindows are the track/untrack windows by topic. They belong to the socket, not to
+	// a channel membership, so that leaving and rejoining a topic does not reset the limit.
+	presenceWindows map[string]*presenceWindow
+	readBuf         []byte
+	msg             wire.Message
+	bin             wire.UserBroadcast
 }
 
 func newConn(s *Server, ws *websocket.Conn, vsn wire.Version, remote string) *conn {

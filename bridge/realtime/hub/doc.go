@@ -11,8 +11,12 @@
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // Every resource is bounded (see Config): frame size, sockets, rooms, clients per room, channels per
-// socket, presence meta size, messages per second per socket, presence calls per channel, and the
-// outbound queue per socket (frames and bytes). Past the rate limits a channel gets the Realtime
-// server's `system` error and phx_close. A socket that cannot keep up is dropped rather than slowing
-// the room; broadcast fan-out encodes each event once per serializer and allocates nothing.
+// socket, presence meta size, messages and bytes per second per socket (and per address for the
+// REST endpoints, whose batches are capped at MaxBroadcastBatch), presence calls per socket and
+// topic (rejoining does not reset them), and the outbound queue per socket (frames and bytes). Past
+// the rate limits a channel gets the Realtime server's `system` error and phx_close. A socket that
+// cannot keep up is dropped rather than slowing the room; broadcast fan-out encodes each event once
+// per serializer and allocates nothing. Nothing that is not UTF-8 is relayed in a text frame (a
+// browser fails its socket on it): a socket sending such a text frame is closed with 1007, and
+// binary or REST JSON payloads that are not UTF-8 are refused.
 package hub

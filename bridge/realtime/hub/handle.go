@@ -292,17 +292,50 @@ func (c *conn) presence(mem *member, m *wire.Message) {
 	}
 }
 
-// admitPresence counts a track or untrack against the channel's presence window.
+// presenceWindow counts one socket's track/untrack calls on one topic.
+type presenceWindow struct {
+	start time.Time
+	calls int
+}
+
+// admitPresence counts a track or untrack against the socket's presence window for the channel's
+// topic, which survives rejoins of that topic.
 func (c *conn) admitPresence(mem *member) bool {
 	limit := c.s.cfg.PresenceMaxCalls
 	if limit < 0 {
 		return true
 	}
 	now := c.s.cfg.Now()
-	if d := now.Sub(mem.presenceWindowStart); d >= c.s.cfg.PresenceWindow || d < 0 {
-		mem.presenceWindowStart = now
-		mem.presenceCalls = 0
+	expired := func(w *presenceWindow) bool {
+		d := now.Sub(w.start)
+		return d >= c.s.cfg.PresenceWindow || d < 0
 	}
-	mem.presenceCalls++
-	return mem.presenceCalls <= limit
+	if c.presenceWindows == nil {
+		c.presenceWindows = make(map[string]*presenceWindow)
+	}
+	topic := mem.room.topic
+	w := c.presenceWindows[topic]
+	if w == nil {
+		if len(c.presenceWindows) >= c.s.cfg.MaxChannelsPerClient {
+			// A socket can hop across many topics over time: forget the windows that are over,
+			// which is the same as starting them afresh.
+			for t, old := range c.presenceWindows {
+				if expired(old) {
+					delete(c.presenceWindows, t)
+				}
+			}
+		}
+		w = &presenceWindow{start: now}
+		c.presenceWindows[topic] = w
+	}
+	if expired(w) {
+		*w = presenceWindow{start: now}
+	}
+	w.calls++
+	if w.calls > limit {
+		c.s.stats.presenceLimited.Add(1)
+		c.s.log.Info("hub: client over presence rate limit", "remote", c.remote, "topic", topic, "limit", limit, "window", c.s.cfg.PresenceWindow)
+		return false
+	}
+	return true
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 )
 
 // topicPrefix is what supabase-js puts before a channel name; the Realtime server routes only
@@ -36,10 +35,6 @@ type member struct {
 	joinRef string
 	self    bool // deliver the member's own broadcasts back to it
 	ack     bool // reply to each broadcast push
-
-	// Presence rate-limit window; used only by the socket's reader.
-	presenceWindowStart time.Time
-	presenceCalls       int
 
 	// Protected by room.mu.
 	presenceEnabled bool

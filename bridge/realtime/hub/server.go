@@ -171,11 +171,13 @@ type Stats struct {
 	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets
 	HandshakeRefused uint64 // upgrades refused: bad key, bad vsn, too many sockets, closed
 	RESTRefused      uint64 // REST broadcast requests answered with an error (bad body, too many messages, rate limit)
+	PresenceLimited  uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
 }
 
 type counters struct {
 	framesIn, framesOut, malformed, rateLimited, slowClients   atomic.Uint64
 	joinsRefused, undeliverable, handshakeRefused, restRefused atomic.Uint64
+	presenceLimited                                            atomic.Uint64
 }
 
 // Stats returns the current counters.
@@ -192,6 +194,7 @@ func (s *Server) Stats() Stats {
 	st.Undeliverable = s.stats.undeliverable.Load()
 	st.HandshakeRefused = s.stats.handshakeRefused.Load()
 	st.RESTRefused = s.stats.restRefused.Load()
+	st.PresenceLimited = s.stats.presenceLimited.Load()
 	return st
 }
 
