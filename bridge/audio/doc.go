@@ -11,6 +11,9 @@
 // With no jitter the target delay is 0, so a packet is decoded the moment it arrives and the
 // ~10 ms budget for jitter+decode+analysis is spent almost entirely in analysis (between two
 // pion peers on loopback the estimated jitter is ~0.5 ms, so the target is ~1.5 ms).
+// Decoding is budgeted per Stream at 1.2 s of audio per second of wall clock (1 s burst):
+// the jitter buffer releases every packet within 60 ms of its arrival, so without the
+// budget a peer sending faster than real time would make the bridge decode that fast.
 //
 // Everything on the per-packet and per-tick path reuses preallocated buffers: decoders,
 // the jitter buffer's payload slots, the ring and the mixer allocate nothing per packet.

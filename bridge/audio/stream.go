@@ -16,6 +16,12 @@ const (
 	DefaultRingSamples  = SampleRate / 10 // 100 ms of mono PCM per musician: bounds the latency a slow reader can build up
 	DefaultMaxConceal   = 100 * time.Millisecond
 	maxConsecutiveFails = 5 // like livekit's opus decoder: after 5 bad packets in a row, reset
+
+	// Decode budget: a stream may produce (decode or conceal) at most decodeRateNum/Den
+	// seconds of audio per second of wall clock, with up to decodeBurst saved up, so a peer
+	// sending packets faster than real time cannot make the bridge decode faster than that.
+	decodeRateNum, decodeRateDen = 6, 5        // 1.2× real time
+	decodeBurst                  = time.Second // a Wi-Fi stall up to this long loses nothing; costs ~2 ms of CPU once
 )
 
 // StreamConfig configures a Stream. Zero fields take defaults.
@@ -35,7 +41,8 @@ type StreamStats struct {
 	Padding       uint64        // padding-only / empty RTP packets skipped
 	Late          uint64        // dropped: arrived after their turn
 	Duplicates    uint64        // dropped: already buffered
-	Dropped       uint64        // dropped: too large, probation, buffer overflow
+	Dropped       uint64        // dropped: too large, probation, buffer overflow, over the decode budget
+	OverBudget    uint64        // of Dropped: released faster than 1.2× real time (a flooding peer), not decoded
 	Lost          uint64        // sequence numbers that never arrived
 	Concealed     uint64        // packets synthesised by PLC (lost or undecodable)
 	FECRecovered  uint64        // lost packets rebuilt from the next packet's in-band FEC
@@ -81,6 +88,13 @@ type Stream struct {
 	decodeErrs uint64
 	ssrcResets uint64
 	ringDrops  uint64
+	overBudget uint64
+	produced   uint64 // samples decoded or concealed, for the decode budget
+	// Decode budget (see decodeRateNum): media time the stream may still produce, refilled
+	// from the clock. It may go negative by one packet, since a packet's length is known
+	// only once it is decoded.
+	budget       time.Duration
+	budgetRefill time.Time // when budget was last refilled (zero: never)
 }
 
 // NewStream builds the pipeline for one codec. Opus is decoded straight to mono (libopus
@@ -205,7 +219,8 @@ func (s *Stream) Stats() StreamStats {
 		Padding:       s.padding,
 		Late:          js.Late,
 		Duplicates:    js.Duplicates,
-		Dropped:       js.TooLarge + js.Probation + js.Overflowed,
+		Dropped:       js.TooLarge + js.Probation + js.Overflowed + s.overBudget,
+		OverBudget:    s.overBudget,
 		Lost:          js.Lost,
 		Concealed:     s.concealed,
 		FECRecovered:  s.fec,
@@ -227,11 +242,43 @@ func (s *Stream) releaseLocked(now time.Time) {
 		if !ok {
 			return
 		}
+		if !s.refillBudgetLocked(now) {
+			// Faster than real time for longer than the burst allows: drop the packet (and
+			// skip concealing any gap before it) rather than spend a core on one peer.
+			s.overBudget++
+			continue
+		}
+		start := s.produced
 		if r.Lost > 0 {
 			s.concealLocked(r.Lost, r.Payload)
 		}
+		decodeStart := s.produced
 		s.decodeLocked(r.Payload, now)
+		charge := s.produced - start
+		if s.produced == decodeStart {
+			// A rejected packet that was not concealed still cost a decode attempt: charge
+			// it as at least a 20 ms packet, or a flood of garbage would decode for free.
+			charge += uint64(max(s.lastFrame, SampleRate/50))
+		}
+		s.budget -= time.Duration(charge) * time.Second / SampleRate
 	}
+}
+
+// refillBudgetLocked adds the decode budget earned since the last refill and reports
+// whether any is left. The budget ignores RTP timestamps on purpose: the jitter buffer
+// releases every packet within MaxDelay of its arrival whatever its timestamp says, so
+// only wall clock time bounds the work; and a legitimate sender (clock drift of a few
+// ppm, a burst delivered after a Wi-Fi stall, concealment and FEC, which only fill
+// time that passed) never needs more than real time plus the burst.
+func (s *Stream) refillBudgetLocked(now time.Time) bool {
+	if s.budgetRefill.IsZero() {
+		s.budget = decodeBurst
+	} else if elapsed := now.Sub(s.budgetRefill); elapsed > 0 { // a clock going backwards earns nothing
+		elapsed = min(elapsed, decodeBurst) // bounds the multiplication; the burst caps it anyway
+		s.budget = min(s.budget+elapsed*decodeRateNum/decodeRateDen, decodeBurst)
+	}
+	s.budgetRefill = now
+	return s.budget > 0
 }
 
 // concealLocked fills up to MaxConceal of a gap of lost packets: PLC for all but the last,
@@ -294,6 +341,7 @@ func (s *Stream) decodeLocked(payload []byte, now time.Time) {
 
 // pushLocked appends to the ring, dropping the oldest samples when it is full.
 func (s *Stream) pushLocked(pcm []float32) {
+	s.produced += uint64(len(pcm))
 	if len(pcm) > len(s.ring) {
 		s.ringDrops += uint64(len(pcm) - len(s.ring))
 		pcm = pcm[len(pcm)-len(s.ring):]

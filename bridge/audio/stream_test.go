@@ -42,12 +42,12 @@ func rtpOverUDP(t *testing.T, pkts []rtp.Packet, deliver func(*rtp.Packet)) {
 
 	var wg sync.WaitGroup
 	wg.Add(1)
-	received := 0
+	var received atomic.Int64
 	go func() {
 		defer wg.Done()
 		buf := make([]byte, 1500)
 		var pkt rtp.Packet
-		for received < len(pkts) {
+		for int(received.Load()) < len(pkts) {
 			_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
 			n, err := rx.Read(buf)
 			if err != nil {
@@ -57,7 +57,7 @@ func rtpOverUDP(t *testing.T, pkts []rtp.Packet, deliver func(*rtp.Packet)) {
 				continue
 			}
 			deliver(&pkt)
-			received++
+			received.Add(1)
 		}
 	}()
 	for i := range pkts {
@@ -68,13 +68,15 @@ func rtpOverUDP(t *testing.T, pkts []rtp.Packet, deliver func(*rtp.Packet)) {
 		if _, err := tx.Write(raw); err != nil {
 			t.Fatal(err)
 		}
-		if i%16 == 15 {
-			time.Sleep(time.Millisecond) // let the reader keep up; the socket buffer is finite
+		// Let the reader keep up (the socket buffer is finite, and deliver may be slow
+		// under -race): keep at most 64 packets in flight.
+		for deadline := time.Now().Add(5 * time.Second); int(received.Load()) < i-64 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Microsecond)
 		}
 	}
 	wg.Wait()
-	if received != len(pkts) {
-		t.Fatalf("received %d of %d packets over loopback UDP", received, len(pkts))
+	if n := int(received.Load()); n != len(pkts) {
+		t.Fatalf("received %d of %d packets over loopback UDP", n, len(pkts))
 	}
 }
 
@@ -524,5 +526,150 @@ func TestStreamDropBacklogKeepsNewest(t *testing.T) {
 	}
 	if st := s.Stats(); st.RingDropped != 3*960-400 || s.DropBacklog(0) != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// opus120ms builds a 120 ms Opus packet (code 3, six equal 20 ms frames) from the first
+// single-frame 20 ms packet of the fixture short enough for six copies to fit an MTU.
+func opus120ms(t *testing.T, fixture string) []byte {
+	t.Helper()
+	payloads, _ := readOpusPackets(t, fixture)
+	for _, p := range payloads[20:] {
+		if p[0]&3 == 0 && gopus.ParseTOC(p[0]).FrameSize == SampleRate/50 && 2+6*(len(p)-1) <= MaxPayloadSize {
+			out := []byte{p[0] | 3, 6} // code 3, CBR, 6 frames
+			for range 6 {
+				out = append(out, p[1:]...)
+			}
+			return out
+		}
+	}
+	t.Fatalf("%s: no 20 ms packet small enough", fixture)
+	return nil
+}
+
+// TestStreamFloodDecodedAtMostBudget: a peer sends 120 ms Opus packets ten times faster
+// than real time (timestamps advancing as if real time, so the jitter buffer releases each
+// within MaxDelay) over a real UDP socket. Over the second half of the flood, once the burst
+// is spent, the stream decodes no more than 1.2× the wall clock time that passed (plus one
+// packet); overall no more than that plus the burst. The rest is counted as dropped, and
+// at least real time of audio still gets through.
+func TestStreamFloodDecodedAtMostBudget(t *testing.T) {
+	payload := opus120ms(t, "hybrid_fec_mono_32k.opus")
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		packets  = 2000
+		interval = 12 * ms // 120 ms of audio every 12 ms: ten times real time
+	)
+	pkts := make([]rtp.Packet, packets)
+	for i := range pkts {
+		pkts[i] = rtp.Packet{
+			Header:  rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(i), Timestamp: uint32(i * 5760), SSRC: 5},
+			Payload: payload,
+		}
+	}
+	out := make([]float32, 2*DefaultRingSamples)
+	drained := 0
+	produced := func() int { st := s.Stats(); return drained + int(st.RingDropped) + st.BufferedAudio }
+	samples := func(d time.Duration) int { return int(d * SampleRate / time.Second) }
+	budget := func(d time.Duration) int { return samples(d * decodeRateNum / decodeRateDen) }
+	var half int
+	rtpOverUDP(t, pkts, func(p *rtp.Packet) {
+		clock.Set(t0.Add(time.Duration(p.SequenceNumber) * interval))
+		s.WriteRTP(p)
+		drained += s.ReadPCM(out)
+		if p.SequenceNumber == packets/2 {
+			half = produced()
+		}
+	})
+	end := time.Duration(packets-1)*interval + DefaultMaxDelay // the last packet released
+	clock.Set(t0.Add(end))
+	drained += s.ReadPCM(out)
+	st := s.Stats()
+	total := produced()
+	secondHalf := end - time.Duration(packets/2)*interval
+	t.Logf("flood of %d × 120 ms in %v: decoded %.2f s (%.2f× real time), %.2f× over the second half; stats %+v",
+		packets, end, float64(total)/SampleRate, float64(total)/float64(samples(end)),
+		float64(total-half)/float64(samples(secondHalf)), st)
+	if limit := budget(secondHalf) + MaxPacketSamples; total-half > limit {
+		t.Errorf("decoded %d samples in the second half (%v), budget allows %d", total-half, secondHalf, limit)
+	}
+	if limit := budget(end) + samples(decodeBurst) + MaxPacketSamples; total > limit {
+		t.Errorf("decoded %d samples in %v, budget and burst allow %d", total, end, limit)
+	}
+	if total < samples(end) {
+		t.Errorf("decoded %d samples in %v: less than real time", total, end)
+	}
+	decoded := uint64(total / MaxPacketSamples)
+	if st.OverBudget == 0 || st.Dropped != st.OverBudget || st.OverBudget+decoded != packets || st.DecodeErrors != 0 {
+		t.Errorf("%d packets decoded, stats %+v: want the other %d counted as over budget", decoded, st, packets-decoded)
+	}
+}
+
+// TestStreamBudgetSparesLegitimateSenders: 20 s of a 20 ms Opus stream with in-band FEC
+// whose sender clock runs 0.1 % fast (far beyond real crystal drift), with ±5 ms jitter,
+// one packet in 25 lost (concealed or FEC-recovered), and two Wi-Fi stalls (300 ms and
+// 900 ms) after which the held packets arrive at once: nothing is dropped for the budget.
+func TestStreamBudgetSparesLegitimateSenders(t *testing.T) {
+	payloads, _ := readOpusPackets(t, "hybrid_fec_mono_32k.opus")
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, 2*DefaultRingSamples)
+	sentAt := func(i int) time.Duration { return time.Duration(i) * 20 * ms * 999 / 1000 } // the sender's clock runs 0.1 % fast
+	stalls := [][2]int{{300, 315}, {700, 745}}                                             // packets [from, to) arrive together with packet to
+	var pkt rtp.Packet
+	pkt.SSRC = 8
+	for i := range 1000 {
+		if i%25 == 24 {
+			continue // lost
+		}
+		arrival := sentAt(i) + time.Duration(i*7%11-5)*ms
+		for _, stall := range stalls {
+			if i >= stall[0] && i < stall[1] {
+				arrival = sentAt(stall[1])
+			}
+		}
+		clock.Set(t0.Add(arrival))
+		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i*960)
+		pkt.Payload = payloads[i%len(payloads)]
+		s.WriteRTP(&pkt)
+		s.ReadPCM(out)
+	}
+	st := s.Stats()
+	t.Logf("stats %+v", st)
+	if st.OverBudget != 0 || st.Dropped != 0 || st.Late != 0 || st.Concealed+st.FECRecovered != st.Lost || st.Lost != 39 {
+		t.Fatalf("a legitimate stream lost audio: %+v", st)
+	}
+}
+
+// TestStreamGarbageFloodIsBudgeted: undecodable packets sent 20 times faster than real
+// time cost a decode attempt each, so they are charged too: at most one attempt per 20 ms
+// of the budget.
+func TestStreamGarbageFloodIsBudgeted(t *testing.T) {
+	clock := newFakeClock(t0)
+	s, _ := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+	const packets = 2000
+	var pkt rtp.Packet
+	pkt.Payload = []byte{0xff, 0xff, 0xff} // code 3 packet with an impossible frame count
+	for i := range packets {
+		clock.Set(t0.Add(time.Duration(i) * ms))
+		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i*960)
+		s.WriteRTP(&pkt)
+	}
+	wall := time.Duration(packets-1)*ms + DefaultMaxDelay // the last packet released
+	clock.Set(t0.Add(wall))
+	s.ReadPCM(make([]float32, DefaultRingSamples))
+	st := s.Stats()
+	attempts := st.DecodeErrors
+	limit := uint64((wall*decodeRateNum/decodeRateDen+decodeBurst)/(20*ms)) + 1
+	t.Logf("%d garbage packets in %v: %d decode attempts (limit %d), stats %+v", packets, wall, attempts, limit, st)
+	if attempts == 0 || attempts > limit || attempts+st.OverBudget != packets {
+		t.Fatalf("%d decode attempts for %d garbage packets in %v, want at most %d and the rest over budget: %+v", attempts, packets, wall, limit, st)
 	}
 }
