@@ -46,6 +46,7 @@ type StreamStats struct {
 	Lost          uint64        // sequence numbers that never arrived
 	Concealed     uint64        // packets synthesised by PLC (lost or undecodable)
 	FECRecovered  uint64        // lost packets rebuilt from the next packet's in-band FEC
+	ConcealErrors uint64        // lost or undecodable packets the decoder failed to conceal (left out of the timeline)
 	DecodeErrors  uint64        // payloads the decoder rejected
 	Resyncs       uint64        // sequence restarts and SSRC changes
 	RingDropped   uint64        // samples dropped because the loop did not drain the ring in time
@@ -86,6 +87,7 @@ type Stream struct {
 	concealed  uint64
 	fec        uint64
 	decodeErrs uint64
+	plcErrs    uint64
 	ssrcResets uint64
 	ringDrops  uint64
 	overBudget uint64
@@ -224,6 +226,7 @@ func (s *Stream) Stats() StreamStats {
 		Lost:          js.Lost,
 		Concealed:     s.concealed,
 		FECRecovered:  s.fec,
+		ConcealErrors: s.plcErrs,
 		DecodeErrors:  s.decodeErrs,
 		Resyncs:       js.Resyncs + s.ssrcResets,
 		RingDropped:   s.ringDrops,
@@ -289,24 +292,28 @@ func (s *Stream) concealLocked(lost int, next []byte) {
 	n := min(lost, max(1, s.maxConceal/frame))
 	for i := range n {
 		var got int
+		var usedFEC bool
 		var err error
-		if i == n-1 && n == lost {
-			var used bool
-			got, used, err = s.dec.DecodeFEC(next, s.pcm, frame)
-			if used {
-				s.fec++
-			} else {
-				s.concealed++
-			}
-		} else {
+		fromFEC := i == n-1 && n == lost
+		if fromFEC {
+			got, usedFEC, err = s.dec.DecodeFEC(next, s.pcm, frame)
+		}
+		if !fromFEC || err != nil {
+			// After a DecodeFEC error the next packet is malformed (decodeLocked counts
+			// it): conceal plainly.
+			usedFEC = false
 			got, err = s.dec.Conceal(s.pcm, frame)
-			s.concealed++
 		}
 		if err != nil {
-			// The next packet is malformed; decodeLocked will count it. Conceal plainly.
-			if got, err = s.dec.Conceal(s.pcm, frame); err != nil {
-				return
-			}
+			// The decoder cannot conceal (no decoder here refuses a valid length, so
+			// this is a bug or a state it did not expect): count what stays missing.
+			s.plcErrs += uint64(n - i)
+			return
+		}
+		if usedFEC {
+			s.fec++
+		} else {
+			s.concealed++
 		}
 		s.pushLocked(s.pcm[:got])
 	}
@@ -326,10 +333,12 @@ func (s *Stream) decodeLocked(payload []byte, now time.Time) {
 			return
 		}
 		// Treat an undecodable packet as lost, so the timeline stays continuous.
-		if n, err = s.dec.Conceal(s.pcm, s.lastFrame); err == nil {
-			s.concealed++
-			s.pushLocked(s.pcm[:n])
+		if n, err = s.dec.Conceal(s.pcm, s.lastFrame); err != nil {
+			s.plcErrs++
+			return
 		}
+		s.concealed++
+		s.pushLocked(s.pcm[:n])
 		return
 	}
 	s.fails = 0

@@ -673,3 +673,34 @@ func TestStreamGarbageFloodIsBudgeted(t *testing.T) {
 		t.Fatalf("%d decode attempts for %d garbage packets in %v, want at most %d and the rest over budget: %+v", attempts, packets, wall, limit, st)
 	}
 }
+
+// concealRefuser is a Decoder whose concealment always fails, to check that Stream counts
+// what it could not conceal instead of dropping it silently.
+type concealRefuser struct{ Decoder }
+
+var errRefused = errors.New("test: concealment refused")
+
+func (concealRefuser) DecodeFEC([]byte, []float32, int) (int, bool, error) {
+	return 0, false, errRefused
+}
+func (concealRefuser) Conceal([]float32, int) (int, error) { return 0, errRefused }
+
+func TestStreamCountsFailedConcealment(t *testing.T) {
+	payloads, _ := readOpusPackets(t, "hybrid_fec_mono_32k.opus")
+	clock := newFakeClock(t0)
+	s, _ := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+	s.dec = concealRefuser{s.dec}
+	send := func(seq int, payload []byte) {
+		clock.Set(t0.Add(time.Duration(seq) * 20 * ms))
+		s.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(seq), Timestamp: uint32(seq * 960), SSRC: 1}, Payload: payload})
+	}
+	send(0, payloads[0])
+	send(1, payloads[1])
+	send(4, payloads[4])              // 2 and 3 lost: FEC and concealment fail for both
+	send(5, []byte{0xff, 0xff, 0xff}) // undecodable: its concealment fails too
+	send(6, payloads[6])
+	st := s.Stats()
+	if st.Lost != 2 || st.DecodeErrors != 1 || st.ConcealErrors != 3 || st.Concealed != 0 || st.FECRecovered != 0 || st.BufferedAudio != 4*960 {
+		t.Fatalf("stats %+v: want 2 lost and 1 undecodable packet counted as concealment errors", st)
+	}
+}
