@@ -177,3 +177,31 @@ func reportCPU(b *testing.B, cpu0 time.Duration) {
 		b.ReportMetric(perOp/20e6*100, "%core")
 	}
 }
+
+// BenchmarkStreamFloodOverBudget is the cost of one packet of a flood once the stream's
+// decode budget is spent (jitter buffer push and release, then dropped undecoded): what a
+// peer sending faster than real time costs per packet beyond the 1.2× real time decoded.
+func BenchmarkStreamFloodOverBudget(b *testing.B) {
+	payloads, _ := readOpusPackets(b, "celt_fb_stereo_128k.opus")
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Spent for good: the 20 ms per op the clock advances (packets arrive in real time,
+	// so each is released at once) could not refill it in years.
+	s.budgetRefill, s.budget = t0, -100000*time.Hour
+	var pkt rtp.Packet
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i*960)
+		pkt.Payload = payloads[i%len(payloads)]
+		s.WriteRTP(&pkt)
+		i++
+	}
+	if st := s.Stats(); st.OverBudget != uint64(i) || st.BufferedAudio != 0 {
+		b.Fatalf("stats %+v: want every packet dropped over budget", st)
+	}
+}

@@ -704,3 +704,27 @@ func TestStreamCountsFailedConcealment(t *testing.T) {
 		t.Fatalf("stats %+v: want 2 lost and 1 undecodable packet counted as concealment errors", st)
 	}
 }
+
+// TestStreamFloodAllocatesNothing: a flood ten times faster than real time, where most
+// packets are dropped over budget and the rest decoded, allocates nothing per packet.
+func TestStreamFloodAllocatesNothing(t *testing.T) {
+	payloads, _ := readOpusPackets(t, "celt_fb_stereo_128k.opus")
+	clock := newFakeClock(t0)
+	s, _ := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+	out := make([]float32, 960)
+	var pkt rtp.Packet
+	i := 0
+	allocs := testing.AllocsPerRun(2000, func() {
+		clock.Set(t0.Add(time.Duration(i) * 2 * ms)) // 20 ms packets every 2 ms
+		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i*960)
+		pkt.Payload = payloads[i%len(payloads)]
+		s.WriteRTP(&pkt)
+		s.ReadPCM(out)
+		i++
+	})
+	st := s.Stats()
+	t.Logf("flood: %.2f allocs per packet, stats %+v", allocs, st)
+	if allocs > 0 || st.OverBudget == 0 || st.Packets == st.OverBudget {
+		t.Fatalf("%.2f allocs per packet; stats %+v (want some packets decoded, some over budget)", allocs, st)
+	}
+}
