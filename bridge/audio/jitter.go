@@ -252,7 +252,13 @@ func (j *JitterBuffer) restartBase(now time.Time) {
 // arrival and nothing was reordered for tens of seconds.
 func (j *JitterBuffer) updateBase(transit time.Duration, now time.Time) {
 	const bucketLen = baseWindow / baseBuckets
-	if elapsed := now.Sub(j.bucketStart); elapsed >= bucketLen { // time going backwards stays in the current bucket
+	elapsed := now.Sub(j.bucketStart)
+	if elapsed < 0 {
+		// Time went backwards (only a broken clock does that): stay in the current bucket
+		// from now on, or the window would stop sliding until time caught up again.
+		j.bucketStart = now
+	}
+	if elapsed >= bucketLen {
 		steps := min(int64(elapsed/bucketLen), baseBuckets)
 		for range steps {
 			j.bucket = (j.bucket + 1) % baseBuckets
