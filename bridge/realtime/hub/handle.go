@@ -334,6 +334,9 @@ func (c *conn) admitPresence(mem *member) bool {
 	w.calls++
 	if w.calls > limit {
 		c.s.stats.presenceLimited.Add(1)
+		if w.calls > limit+1 {
+			return false // logged once per window: each refusal costs the client a rejoin, not us a line
+		}
 		c.s.log.Info("hub: client over presence rate limit", "remote", c.remote, "topic", topic, "limit", limit, "window", c.s.cfg.PresenceWindow)
 		return false
 	}

@@ -113,8 +113,8 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byt
 		return
 	}
 	if len(req.Messages) > MaxBroadcastBatch {
-		s.log.Info("hub: REST batch over its message cap", "remote", remote, "messages", len(req.Messages), "limit", MaxBroadcastBatch)
 		s.restError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("too many messages in one request: %d (limit %d)", len(req.Messages), MaxBroadcastBatch))
+		s.logRESTLimit("hub: REST batch over its message cap", "remote", remote, "messages", len(req.Messages), "limit", MaxBroadcastBatch)
 		return
 	}
 	for i, msg := range req.Messages {
@@ -165,6 +165,16 @@ func (s *Server) restError(w http.ResponseWriter, status int, msg string) {
 	w.Write(body)
 }
 
+// logRESTLimit logs a REST limit hit at most once a second per server: every request is a new
+// chance for a hostile client to hit a limit, and the log must not become the amplifier.
+func (s *Server) logRESTLimit(msg string, args ...any) {
+	now := s.cfg.Now().UnixNano()
+	last := s.lastRESTLimitLog.Load()
+	if now-last >= int64(time.Second) && s.lastRESTLimitLog.CompareAndSwap(last, now) {
+		s.log.Info(msg, append(args, "rest_refused_total", s.stats.restRefused.Load())...)
+	}
+}
+
 // remoteHost is the address REST budgets are kept for: the client's IP, whatever its port.
 func remoteHost(remoteAddr string) string {
 	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
@@ -184,10 +194,9 @@ type restLimiter struct {
 }
 
 type restWindow struct {
-	start  time.Time
-	msgs   int
-	bytes  int64
-	logged bool // the limit hit was logged in this window
+	start time.Time
+	msgs  int
+	bytes int64
 }
 
 // admit counts a request of msgs messages and n body bytes from remote, or answers 429 and
@@ -214,8 +223,8 @@ func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msg
 		if len(l.windows) >= s.cfg.MaxConnections {
 			l.mu.Unlock()
 			s.stats.rateLimited.Add(uint64(msgs))
-			s.log.Info("hub: too many REST clients this second", "remote", remote, "limit", s.cfg.MaxConnections)
 			s.restError(w, http.StatusTooManyRequests, "Too many REST clients this second")
+			s.logRESTLimit("hub: too many REST clients this second", "remote", remote, "limit", s.cfg.MaxConnections)
 			return false
 		}
 		win = &restWindow{start: now}
@@ -232,17 +241,13 @@ func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msg
 		l.mu.Unlock()
 		return true
 	}
-	first := !win.logged
-	win.logged = true
 	l.mu.Unlock()
 	s.stats.rateLimited.Add(uint64(msgs))
 	msg := "Too many messages per second"
 	if !overMsgs {
 		msg = "Too many bytes per second"
 	}
-	if first {
-		s.log.Info("hub: REST client over rate limit", "remote", remote, "reason", msg, "messages_limit", msgLimit, "bytes_limit", byteLimit)
-	}
 	s.restError(w, http.StatusTooManyRequests, msg)
+	s.logRESTLimit("hub: REST client over rate limit", "remote", remote, "reason", msg, "messages_limit", msgLimit, "bytes_limit", byteLimit)
 	return false
 }

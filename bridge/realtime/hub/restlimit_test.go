@@ -1,9 +1,12 @@
 package hub
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -113,5 +116,45 @@ func TestRESTRateLimit(t *testing.T) {
 	}
 	if got := len(c.expectOnlyUTF8UntilBarrier()); got != 2 {
 		t.Fatalf("member got %d large broadcasts, want 2", got)
+	}
+}
+
+// lockedBuffer is a log sink the server's goroutines may write to concurrently.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRESTLimitHitsAreLoggedOncePerSecond: each refused request is counted, but a client repeating
+// it cannot turn the log into an amplifier.
+func TestRESTLimitHitsAreLoggedOncePerSecond(t *testing.T) {
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	clock := newFakeClock()
+	var logs lockedBuffer
+	h := startHub(t, Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for i := 0; i < 5; i++ {
+		if code, _ := post(t, h, BroadcastAPIPath, "application/json", batchBody(MaxBroadcastBatch+1, "x")); code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("HTTP %d, want 413", code)
+		}
+	}
+	clock.Advance(time.Second)
+	post(t, h, BroadcastAPIPath, "application/json", batchBody(MaxBroadcastBatch+1, "x"))
+	if n := strings.Count(logs.String(), "REST batch over its message cap"); n != 2 {
+		t.Errorf("logged %d times, want 2 (once per second):\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "rest_refused_total=6") || h.Stats().RESTRefused != 6 {
+		t.Errorf("RESTRefused = %d; log:\n%s", h.Stats().RESTRefused, logs.String())
 	}
 }

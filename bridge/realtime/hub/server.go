@@ -38,6 +38,8 @@ type Server struct {
 	rest      restLimiter
 	// lastMalformedLog (unix ns) rate-limits the malformed-frame log line to one a second.
 	lastMalformedLog atomic.Int64
+	// lastRESTLimitLog (unix ns) does the same for REST limit hits.
+	lastRESTLimitLog atomic.Int64
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
