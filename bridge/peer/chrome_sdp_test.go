@@ -65,6 +65,9 @@ func TestAnswerToChromiumOffer(t *testing.T) {
 	} {
 		r, s := newTestRoom(t), &sinks{}
 		m := startManager(t, bridgeConfig(t, r, s), r)
+		if err := m.MusicianJoined("chr"); err != nil { // only a musician in Presence is answered
+			t.Fatal(err)
+		}
 		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "chr", TargetPeerID: bridgeID,
 			Description: &room.SessionDescription{Type: "offer", SDP: strings.ReplaceAll(chromeOffer, "%PTS%", tc.offered)}})
 		waitFor(t, "the answer", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "chr") == 1 })

@@ -119,7 +119,8 @@ func TestOfferDelayAndRetryWithFakeClock(t *testing.T) {
 }
 
 // A musician known only from its offer loses its slot if it never appears in
-// Presence within PresenceGrace; one that appears keeps it.
+// Presence within PresenceGrace, its offer unanswered; one that appears keeps
+// it and gets its answer then.
 func TestPresenceGraceWithFakeClock(t *testing.T) {
 	requireLoopback(t)
 	r, s := newTestRoom(t), &sinks{}
@@ -132,17 +133,21 @@ func TestPresenceGraceWithFakeClock(t *testing.T) {
 		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,
 			Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(sdp, id+"ufrag")}})
 	}
-	waitFor(t, "both answered", func() bool {
-		return countSignals(r.bridgeSignals(), room.SignalAnswer, "ghost") == 1 && countSignals(r.bridgeSignals(), room.SignalAnswer, "late") == 1
-	})
+	waitFor(t, "both slots taken", func() bool { return len(m.Stats().Musicians) == 2 })
 	if err := m.MusicianJoined("late"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "late marked present", func() bool { st, _ := musicianStats(m, "late"); return st.InPresence })
+	waitFor(t, "late marked present and answered", func() bool {
+		st, _ := musicianStats(m, "late")
+		return st.InPresence && countSignals(r.bridgeSignals(), room.SignalAnswer, "late") == 1
+	})
 	fc.Advance(DefaultPresenceGrace)
 	waitFor(t, "ghost released", func() bool { _, ok := musicianStats(m, "ghost"); return !ok })
 	if _, ok := musicianStats(m, "late"); !ok {
 		t.Error("late lost its slot although it is in Presence")
+	}
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ghost"); n != 0 {
+		t.Errorf("ghost, never in Presence, was answered %d times", n)
 	}
 }
 

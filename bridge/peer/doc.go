@@ -23,7 +23,14 @@
 //     while it does not connect within ConnectTimeout; an offer never
 //     answered is replaced by a fresh PeerConnection's offer;
 //   - remote candidates that arrive before a remote description wait in a
-//     bounded queue.
+//     bounded queue;
+//   - an ICE generation (one PeerConnection and remote ufrag) takes at most
+//     64 distinct remote candidates, from SDP and trickle together: an offer
+//     or answer past that is refused whole, trickled ones past it dropped,
+//     so no signal can make the bridge check an arbitrary list of addresses;
+//   - an offer from a peer not (yet) in Presence is checked and held, not
+//     answered, until Presence confirms the sender (PresenceGrace at most):
+//     a stranger's offer makes the bridge send nothing.
 //
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing
 // a PeerConnection waits for its read goroutines.

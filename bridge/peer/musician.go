@@ -18,8 +18,10 @@ const (
 	// maxPendingCandidates bounds the remote candidates held until a remote
 	// description arrives; browsers trickle 2–20.
 	maxPendingCandidates = 64
-	// maxRemoteCandidates bounds the candidates one remote description may add: each becomes
-	// candidate pairs and connectivity checks for the connection's lifetime.
+	// maxRemoteCandidates bounds the distinct remote candidates one ICE generation (one
+	// PeerConnection and remote ufrag) may have, whether they came inside an offer or answer's SDP
+	// or trickled: each becomes candidate pairs and connectivity checks, so an unbounded number
+	// would let one signal make the bridge send STUN to any list of addresses. Browsers have 2–20.
 	maxRemoteCandidates = 64
 	// maxMediaSections bounds an offer's m-lines: every audio section becomes a track with two
 	// read goroutines and an audio stream. The web app sends one (plus perhaps a data channel).
@@ -38,16 +40,14 @@ const (
 // musician is one remote participant's PeerConnection and its goroutine.
 type musician struct {
 	// Constant after newMusician.
-	id    MusicianID
-	mgr   *Manager
-	cfg   *Config
-	log   *slog.Logger
-	inbox chan room.Signal // answers and candidates, in arrival order
-	// remoteCands counts candidates added since the last remote description (musician goroutine).
-	remoteCands int
-	offerReady  chan struct{} // cap 1: pendingOffer is set
-	presence    chan struct{} // cap 1: the musician appeared in Presence
-	events      chan pcEvent  // from pion callbacks
+	id         MusicianID
+	mgr        *Manager
+	cfg        *Config
+	log        *slog.Logger
+	inbox      chan room.Signal // answers and candidates, in arrival order
+	offerReady chan struct{}    // cap 1: pendingOffer is set
+	presence   chan struct{}    // cap 1: the musician appeared in Presence
+	events     chan pcEvent     // from pion callbacks
 
 	started bool // guarded by mgr.mu
 
@@ -67,9 +67,16 @@ type musician struct {
 	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
 
 	// Owned by the run goroutine.
-	cur        *pcHandle
-	gen        uint64
-	pending    []webrtc.ICECandidateInit
+	cur     *pcHandle
+	gen     uint64
+	pending []webrtc.ICECandidateInit
+	// remoteCands holds the distinct remote candidates of the current ICE generation (the
+	// current PeerConnection and remoteUfrag), at most maxRemoteCandidates.
+	remoteCands map[string]struct{}
+	remoteUfrag string
+	// held is an offer from a musician not (yet) in Presence: it is answered only once Presence
+	// confirms the sender, so a stranger's offer never makes the bridge send anything.
+	held       *room.Signal
 	attempt    int
 	reported   webrtc.PeerConnectionState
 	lastLogged time.Time
@@ -235,6 +242,11 @@ func (mus *musician) run(ctx context.Context) {
 			mus.handleEvent(ctx, ev, &retry)
 		case <-mus.presence:
 			grace.stop()
+			if held := mus.held; held != nil {
+				mus.held = nil
+				mus.log.Info("musician appeared in Presence; answering its held offer")
+				mus.handleOffer(ctx, *held, &retry)
+			}
 			if mus.cur == nil && !offerDelay.armed() {
 				offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
 			}
@@ -334,6 +346,30 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		mus.badSignal("offer rejected", fmt.Errorf("%d media sections (at most %d)", n, maxMediaSections))
 		return
 	}
+	ice, err := scanRemoteICE(desc.SDP)
+	if err == nil {
+		err = ice.complete()
+	}
+	if err != nil {
+		mus.badSignal("offer rejected", err)
+		return
+	}
+	if !mus.inPresence.Load() {
+		// PROTOCOL.md §3–4: musicians signal. Until Presence confirms the
+		// sender, its offer waits: answering it would start connectivity
+		// checks towards whatever candidates a stranger wrote into it.
+		if _, err := desc.Unmarshal(); err != nil {
+			mus.badSignal("offer rejected", err)
+			return
+		}
+		if mus.held != nil {
+			mus.mgr.counters.offersCoalesced.Add(1)
+		} else {
+			mus.log.Info("offer from a peer not in Presence held until it appears", "grace", mus.cfg.PresenceGrace)
+		}
+		mus.held = &sig
+		return
+	}
 	fresh := false
 	if h := mus.cur; h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
 		fresh = true
@@ -347,14 +383,20 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		case webrtc.SignalingStateHaveLocalOffer:
 			// Glare. We are polite, but pion cannot roll back a local offer
 			// (pion/webrtc#2133): answer on a fresh PeerConnection instead.
-			mus.glare.Add(1)
-			mus.log.Info("offer collision; answering the musician's offer on a fresh PeerConnection")
 			fresh = true
 		default:
 			fresh = true
 		}
 	}
+	if err := mus.admitRemoteICE(ice, fresh); err != nil {
+		mus.badSignal("offer rejected", err)
+		return
+	}
 	if fresh {
+		if h := mus.cur; h != nil && h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			mus.glare.Add(1)
+			mus.log.Info("offer collision; answering the musician's offer on a fresh PeerConnection")
+		}
 		if err := mus.newPC(); err != nil {
 			mus.log.Error("cannot answer offer", "err", err)
 			return
@@ -368,6 +410,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		}
 		return
 	}
+	mus.recordRemoteICE(ice, fresh)
 	answer, err := pc.CreateAnswer(nil)
 	if err == nil {
 		err = pc.SetLocalDescription(answer)
@@ -393,10 +436,21 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 		mus.duplicates.Add(1)
 		return
 	}
+	ice, err := scanRemoteICE(sig.Description.SDP)
+	if err == nil {
+		// Our offer made a new PeerConnection or restarted ICE; the answer
+		// brings its own ufrag then, and admitRemoteICE sees a new generation.
+		err = mus.admitRemoteICE(ice, false)
+	}
+	if err != nil {
+		mus.badSignal("answer rejected", err)
+		return
+	}
 	if err := h.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.Description.SDP}); err != nil {
 		mus.badSignal("answer rejected", err)
 		return
 	}
+	mus.recordRemoteICE(ice, false)
 	mus.flushCandidates()
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
@@ -417,24 +471,27 @@ func (mus *musician) handleRemoteCandidate(sig room.Signal) {
 		mus.pending = append(mus.pending, init)
 		return
 	}
-	if mus.remoteCands >= maxRemoteCandidates {
+	mus.addRemoteCandidate(init, "candidate rejected")
+}
+
+// addRemoteCandidate adds a trickled candidate to the current PeerConnection
+// unless the ICE generation already has maxRemoteCandidates.
+func (mus *musician) addRemoteCandidate(c webrtc.ICECandidateInit, what string) {
+	if !mus.takeRemoteCandidate(c.Candidate) {
 		mus.droppedCands.Add(1)
+		mus.logLimited("remote candidate dropped", "err", fmt.Errorf("ICE generation %q: %w (at most %d)", mus.remoteUfrag, ErrTooManyCandidates, maxRemoteCandidates))
 		return
 	}
-	mus.remoteCands++
-	if err := mus.cur.pc.AddICECandidate(init); err != nil {
-		mus.badSignal("candidate rejected", err)
+	if err := mus.cur.pc.AddICECandidate(c); err != nil {
+		mus.badSignal(what, err)
 	}
 }
 
-// flushCandidates adds the candidates that arrived before the remote description, and starts the
-// count of candidates this remote description may add.
+// flushCandidates adds the candidates that arrived before the remote
+// description, within the ICE generation's bound.
 func (mus *musician) flushCandidates() {
-	mus.remoteCands = len(mus.pending)
 	for _, c := range mus.pending {
-		if err := mus.cur.pc.AddICECandidate(c); err != nil {
-			mus.badSignal("queued candidate rejected", err)
-		}
+		mus.addRemoteCandidate(c, "queued candidate rejected")
 	}
 	clear(mus.pending)
 	mus.pending = mus.pending[:0]
