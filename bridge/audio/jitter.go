@@ -253,23 +253,27 @@ func (j *JitterBuffer) restartBase(now time.Time) {
 func (j *JitterBuffer) updateBase(transit time.Duration, now time.Time) {
 	const bucketLen = baseWindow / baseBuckets
 	elapsed := now.Sub(j.bucketStart)
-	if elapsed < 0 {
-		// Time went backwards (only a broken clock does that): stay in the current bucket
-		// from now on, or the window would stop sliding until time caught up again.
-		j.bucketStart = now
-	}
-	if elapsed >= bucketLen {
-		steps := min(int64(elapsed/bucketLen), baseBuckets)
-		for range steps {
-			j.bucket = (j.bucket + 1) % baseBuckets
-			j.bucketMin[j.bucket] = emptyBucket
-		}
-		j.bucketStart = j.bucketStart.Add(time.Duration(steps) * bucketLen)
-		if steps == baseBuckets { // a silence longer than the window: start at now
+	if elapsed < bucketLen {
+		if elapsed < 0 {
+			// Time went backwards (only a broken clock does that): stay in the current
+			// bucket from now on, or the window would stop sliding until time caught up.
 			j.bucketStart = now
 		}
+		j.bucketMin[j.bucket] = min(j.bucketMin[j.bucket], transit)
+		j.base = min(j.base, transit) // base is the minimum of the buckets, and transit joined one
+		return
 	}
-	j.bucketMin[j.bucket] = min(j.bucketMin[j.bucket], transit)
+	// Slide: empty the buckets that left the window, then take the minimum of the rest.
+	steps := min(int64(elapsed/bucketLen), baseBuckets)
+	for range steps {
+		j.bucket = (j.bucket + 1) % baseBuckets
+		j.bucketMin[j.bucket] = emptyBucket
+	}
+	j.bucketStart = j.bucketStart.Add(time.Duration(steps) * bucketLen)
+	if steps == baseBuckets { // a silence longer than the window: start at now
+		j.bucketStart = now
+	}
+	j.bucketMin[j.bucket] = transit
 	j.base = transit
 	for _, m := range j.bucketMin {
 		j.base = min(j.base, m)

@@ -367,3 +367,46 @@ func TestJitterReordersAgainSoonAfterDelayStep(t *testing.T) {
 		}
 	}
 }
+
+// TestJitterBaseIsWindowedMinimum checks base against a brute-force minimum of the transits
+// that arrived in the window's buckets, through random delays, delay steps and silences.
+func TestJitterBaseIsWindowedMinimum(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	rng := rand.New(rand.NewPCG(5, 6))
+	type sample struct {
+		at      time.Time
+		transit time.Duration
+	}
+	var seen []sample
+	step, silence := time.Duration(0), time.Duration(0)
+	for i := range 5000 {
+		switch rng.IntN(400) {
+		case 0:
+			step = time.Duration(rng.IntN(600)) * ms // a route change
+		case 1:
+			silence += time.Duration(rng.IntN(4000)) * ms // the sender pauses, its clock runs on
+		}
+		media := time.Duration(i)*20*ms + silence
+		at := t0.Add(media + step + time.Duration(rng.IntN(30))*ms)
+		j.Push(uint16(i), uint32(media*48000/time.Second), []byte{1}, at)
+		popAll(j, at)
+		if i == 0 {
+			seen = append(seen, sample{at, 0})
+			continue
+		}
+		seen = append(seen, sample{at, at.Sub(j.epoch) - j.lastMedia})
+		oldest := j.bucketStart.Add(-(baseBuckets - 1) * baseWindow / baseBuckets)
+		want := time.Duration(1<<63 - 1)
+		for _, s := range seen {
+			if !s.at.Before(oldest) {
+				want = min(want, s.transit)
+			}
+		}
+		if j.base != want {
+			t.Fatalf("packet %d: base %v, want %v (the smallest transit since %v)", i, j.base, want, oldest)
+		}
+	}
+	if st := j.Stats(); st.Resyncs != 0 || st.Late != 0 || !j.epoch.Equal(seen[0].at) {
+		t.Fatalf("stats %+v, epoch %v: the timeline was re-anchored, so the brute force is wrong", st, j.epoch)
+	}
+}
