@@ -53,7 +53,8 @@ type Hub struct {
 	MaxClientsPerRoom    int      `mapstructure:"max_clients_per_room"`    //
 	MaxMessagesPerSecond int      `mapstructure:"max_messages_per_second"` // per client
 	MaxRooms             int      `mapstructure:"max_rooms"`               //
-	MaxFrameBytes        int      `mapstructure:"max_frame_bytes"`         //
+	MaxFrameBytes        int      `mapstructure:"max_frame_bytes"`         // largest frame a client may send
+	MaxBytesPerSecond    int      `mapstructure:"max_bytes_per_second"`    // per client, at least max_frame_bytes
 	AllowedOrigins       []string `mapstructure:"allowed_origins"`         // browser Origin host patterns; empty allows any
 }
 
@@ -157,7 +158,8 @@ func Default() Config {
 			MaxClientsPerRoom:    64,
 			MaxMessagesPerSecond: 100,
 			MaxRooms:             16,
-			MaxFrameBytes:        1 << 20,
+			MaxFrameBytes:        260 << 10, // the largest led-update (256 KiB of payload) and its framing
+			MaxBytesPerSecond:    1 << 20,
 		},
 		WebRTC: WebRTC{
 			ICEServers:   []ICEServer{{URLs: []string{DefaultSTUN}}},

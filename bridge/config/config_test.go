@@ -129,6 +129,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"status port negative", "status:\n  addr: \":-1\"\n", "", "status.addr", "port from 0 to 65535"},
 		{"status bad host", "status:\n  addr: \"300.1.1.1:8080\"\n", "", "status.addr", "IP address or a host name"},
 		{"status from env", "", "LEDBRIDGE_STATUS_ADDR=:70000", "status.addr", "port from 0 to 65535"},
+		{"hub frame over the wire limit", "hub:\n  max_frame_bytes: 2097152\n", "", "hub.max_frame_bytes", "between 4096 and 1048576"},
+		{"hub byte rate under a frame", "hub:\n  max_frame_bytes: 266240\n  max_bytes_per_second: 100000\n", "", "hub.max_bytes_per_second", "at least hub.max_frame_bytes"},
 		{"sound sync port 0", "output:\n  sound_sync:\n    enabled: true\n    addr: \"239.0.0.1:0\"\n", "", "output.sound_sync.addr", "port from 1 to 65535"},
 		{"sound sync no host", "output:\n  sound_sync:\n    enabled: true\n    addr: \":11988\"\n", "", "output.sound_sync.addr", "host is required"},
 		{"env out of range", "", "LEDBRIDGE_WEBRTC_MAX_PEERS=0", "webrtc.max_peers", "between 1 and 64"},

@@ -70,7 +70,11 @@ func (c *Config) Validate() error {
 	intRange("hub.max_clients_per_room", c.Hub.MaxClientsPerRoom, 2, 10000)
 	intRange("hub.max_messages_per_second", c.Hub.MaxMessagesPerSecond, 1, 100000)
 	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
-	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 16<<20)
+	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
+	intRange("hub.max_bytes_per_second", c.Hub.MaxBytesPerSecond, 4096, 1<<30)
+	if c.Hub.MaxBytesPerSecond < c.Hub.MaxFrameBytes {
+		add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", c.Hub.MaxFrameBytes)
+	}
 
 	for i, s := range c.WebRTC.ICEServers {
 		if len(s.URLs) == 0 {

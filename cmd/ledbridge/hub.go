@@ -49,6 +49,7 @@ func hubConfig(c config.Hub, log *slog.Logger) hub.Config {
 		MaxMessagesPerSecond: c.MaxMessagesPerSecond,
 		MaxRooms:             c.MaxRooms,
 		MaxFrameBytes:        int64(c.MaxFrameBytes),
+		MaxBytesPerSecond:    int64(c.MaxBytesPerSecond),
 		Secret:               c.Secret,
 		AllowedOrigins:       c.AllowedOrigins,
 		Logger:               log.With("component", "hub"),
