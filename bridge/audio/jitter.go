@@ -114,10 +114,11 @@ type JitterBuffer struct {
 	base        time.Duration // smallest transit (arrival - media time) in the last baseWindow
 	jitter      float64       // RFC 3550 J, in seconds
 	// The smallest transit of each baseWindow/baseBuckets of arrival time, a ring whose
-	// current bucket started at bucketStart; empty buckets hold emptyBucket.
+	// current bucket started at bucketStart (arrival time since epoch); empty buckets hold
+	// emptyBucket.
 	bucketMin   [baseBuckets]time.Duration
 	bucket      int
-	bucketStart time.Time
+	bucketStart time.Duration
 
 	stats JitterStats
 }
@@ -206,12 +207,13 @@ func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 	if !j.timing {
 		j.timing = true
 		j.epoch, j.lastTS, j.lastMedia, j.lastTransit = now, ts, 0, 0
-		j.restartBase(now)
+		j.restartBase()
 		return 0
 	}
 	media := j.lastMedia + time.Duration(int32(ts-j.lastTS))*time.Second/rate
 	j.lastTS, j.lastMedia = ts, media
-	transit := now.Sub(j.epoch) - media
+	arrival := now.Sub(j.epoch)
+	transit := arrival - media
 	d := transit - j.lastTransit
 	j.lastTransit = transit
 	if d > timingDiscontinuity || d < -timingDiscontinuity {
@@ -221,26 +223,26 @@ func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 		// Packets still buffered keep their old media times; the MaxDelay cap in
 		// deadline bounds how long they can be held.
 		j.epoch, j.lastMedia, j.lastTransit = now, 0, 0
-		j.restartBase(now)
+		j.restartBase()
 		return 0
 	}
 	if d < 0 {
 		d = -d
 	}
 	j.jitter += (d.Seconds() - j.jitter) / 16
-	j.updateBase(transit, now)
+	j.updateBase(transit, arrival)
 	return media
 }
 
 // emptyBucket marks a base bucket with no packet in it.
 const emptyBucket = time.Duration(1<<63 - 1)
 
-// restartBase starts the base window afresh at now, with the anchoring packet's transit of 0.
-func (j *JitterBuffer) restartBase(now time.Time) {
+// restartBase starts the base window afresh at the epoch, with the anchoring packet's transit of 0.
+func (j *JitterBuffer) restartBase() {
 	for i := range j.bucketMin {
 		j.bucketMin[i] = emptyBucket
 	}
-	j.bucket, j.bucketStart = 0, now
+	j.bucket, j.bucketStart = 0, 0
 	j.bucketMin[0], j.base = 0, 0
 }
 
@@ -250,14 +252,14 @@ func (j *JitterBuffer) restartBase(now time.Time) {
 // roam, sender clock drift) within baseWindow: an all-time minimum that crept up slowly
 // left base far below the new transit after a delay step, so every packet was due on
 // arrival and nothing was reordered for tens of seconds.
-func (j *JitterBuffer) updateBase(transit time.Duration, now time.Time) {
+func (j *JitterBuffer) updateBase(transit, arrival time.Duration) {
 	const bucketLen = baseWindow / baseBuckets
-	elapsed := now.Sub(j.bucketStart)
+	elapsed := arrival - j.bucketStart
 	if elapsed < bucketLen {
 		if elapsed < 0 {
 			// Time went backwards (only a broken clock does that): stay in the current
 			// bucket from now on, or the window would stop sliding until time caught up.
-			j.bucketStart = now
+			j.bucketStart = arrival
 		}
 		j.bucketMin[j.bucket] = min(j.bucketMin[j.bucket], transit)
 		j.base = min(j.base, transit) // base is the minimum of the buckets, and transit joined one
@@ -269,9 +271,9 @@ func (j *JitterBuffer) updateBase(transit time.Duration, now time.Time) {
 		j.bucket = (j.bucket + 1) % baseBuckets
 		j.bucketMin[j.bucket] = emptyBucket
 	}
-	j.bucketStart = j.bucketStart.Add(time.Duration(steps) * bucketLen)
+	j.bucketStart += time.Duration(steps) * bucketLen
 	if steps == baseBuckets { // a silence longer than the window: start at now
-		j.bucketStart = now
+		j.bucketStart = arrival
 	}
 	j.bucketMin[j.bucket] = transit
 	j.base = transit

@@ -395,7 +395,7 @@ func TestJitterBaseIsWindowedMinimum(t *testing.T) {
 			continue
 		}
 		seen = append(seen, sample{at, at.Sub(j.epoch) - j.lastMedia})
-		oldest := j.bucketStart.Add(-(baseBuckets - 1) * baseWindow / baseBuckets)
+		oldest := j.epoch.Add(j.bucketStart - (baseBuckets-1)*baseWindow/baseBuckets)
 		want := time.Duration(1<<63 - 1)
 		for _, s := range seen {
 			if !s.at.Before(oldest) {
