@@ -30,7 +30,12 @@
 //     so no signal can make the bridge check an arbitrary list of addresses;
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
-//     a stranger's offer makes the bridge send nothing.
+//     a stranger's offer makes the bridge send nothing;
+//   - an offer refused because MaxPeers are connected is kept (the newest per
+//     musician, 16 musicians, 5 minutes) with its first candidates, and
+//     answered when the musician is admitted: its browser, the impolite
+//     peer, waits for that answer and ignores our offers meanwhile. An offer
+//     that reaches a musician as its goroutine ends starts a fresh one.
 //
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing
 // a PeerConnection waits for its read goroutines.

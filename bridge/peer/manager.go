@@ -27,8 +27,19 @@ var (
 	ErrStopped = errors.New("peer manager stopped")
 )
 
-// maxWaiting bounds the list of musicians waiting for a free slot.
-const maxWaiting = 256
+const (
+	// maxWaiting bounds the list of musicians waiting for a free slot.
+	maxWaiting = 256
+	// maxRefusedOffers bounds the offers kept from musicians refused by the
+	// cap (one each, the newest): at room.MaxSignalBytes each, 1 MiB at most.
+	maxRefusedOffers = 16
+	// maxRefusedCandidates bounds the candidates kept with each refused offer.
+	maxRefusedCandidates = 16
+	// refusedOfferMaxAge is how long a refused offer is kept. A browser that
+	// offered keeps waiting for the answer (as the impolite peer it ignores
+	// ours meanwhile), so a slot that frees within this time answers it.
+	refusedOfferMaxAge = 5 * time.Minute
+)
 
 // Manager runs one receive-only PeerConnection per musician.
 type Manager struct {
@@ -48,6 +59,18 @@ type Manager struct {
 	stopped   bool            // Run has returned or is returning
 	musicians map[MusicianID]*musician
 	waiting   []MusicianID // in Presence but over the cap, oldest first
+	// refusedOffers holds the newest offer of each musician refused by the
+	// cap, answered when it is admitted: its browser still waits for that
+	// answer and ignores our offers until then.
+	refusedOffers map[MusicianID]*refusedOffer
+}
+
+// refusedOffer is an offer refused by the cap, and the candidates that
+// followed it.
+type refusedOffer struct {
+	offer room.Signal
+	at    time.Time
+	cands []room.Signal
 }
 
 // managerCounters count what the Manager dropped or refused; all atomics.
@@ -56,8 +79,9 @@ type managerCounters struct {
 	wrongTarget     atomic.Uint64 // signals for another peer
 	noSender        atomic.Uint64 // signals without fromPeerId, or from ourselves
 	unknownSender   atomic.Uint64 // answers/candidates from someone with no PeerConnection
-	inboxFull       atomic.Uint64 // answers/candidates dropped on a full inbox
+	inboxFull       atomic.Uint64 // answers/candidates dropped on a full inbox (or past a refused offer's bound)
 	offersCoalesced atomic.Uint64 // offers replaced by a newer one before being handled
+	refusedExpired  atomic.Uint64 // offers kept from refusal, then dropped for age or room
 	malformed       atomic.Uint64 // signals rejected by us or by pion
 }
 
@@ -83,7 +107,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
-	return &Manager{cfg: c, api: api, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{}}, nil
+	return &Manager{cfg: c, api: api, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
+		refusedOffers: map[MusicianID]*refusedOffer{}}, nil
 }
 
 // Run starts the musicians' goroutines and keeps admitting new ones until ctx
@@ -143,6 +168,7 @@ func (m *Manager) MusicianLeft(id MusicianID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+	delete(m.refusedOffers, id)
 	mus, ok := m.musicians[id]
 	if !ok {
 		return
@@ -168,23 +194,59 @@ func (m *Manager) HandleSignal(sig room.Signal) {
 	}
 	id := MusicianID(sig.FromPeerID)
 	m.mu.Lock()
+	// Delivered with mu held (deliver never blocks), so that a musician whose
+	// goroutine has ended cannot get a signal after musicianExited looked.
+	defer m.mu.Unlock()
 	mus, ok := m.musicians[id]
-	if !ok && sig.Type == room.SignalOffer && !m.stoppingLocked() {
-		// An offer may overtake the Presence sync that announces its sender.
-		if len(m.musicians) >= m.cfg.MaxPeers {
-			m.counters.refused.Add(1)
-			m.warnLimited("offer refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
-			m.mu.Unlock()
+	if !ok && !m.stoppingLocked() {
+		if ro := m.refusedOffers[id]; ro != nil && sig.Type == room.SignalCandidate {
+			if len(ro.cands) < maxRefusedCandidates {
+				ro.cands = append(ro.cands, sig)
+			} else {
+				m.counters.inboxFull.Add(1)
+				m.warnLimited("candidate dropped: too many kept with a refused offer", "musician", id, "kept", maxRefusedCandidates)
+			}
 			return
 		}
-		mus, ok = m.addLocked(id, false), true
+		if sig.Type == room.SignalOffer {
+			// An offer may overtake the Presence sync that announces its sender.
+			if len(m.musicians) >= m.cfg.MaxPeers {
+				m.keepRefusedOfferLocked(sig)
+				m.counters.refused.Add(1)
+				m.warnLimited("offer refused: peer cap reached; kept to answer when a slot frees", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
+				return
+			}
+			mus, ok = m.addLocked(id, false), true
+		}
 	}
-	m.mu.Unlock()
 	if !ok {
 		m.counters.unknownSender.Add(1)
 		return
 	}
 	mus.deliver(sig)
+}
+
+// keepRefusedOfferLocked keeps the newest refused offer of its sender,
+// forgetting expired ones and, past maxRefusedOffers, the oldest.
+func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
+	now := m.cfg.Clock.Now()
+	id := MusicianID(sig.FromPeerID)
+	var oldest MusicianID
+	for k, ro := range m.refusedOffers {
+		if now.Sub(ro.at) > refusedOfferMaxAge {
+			delete(m.refusedOffers, k)
+			m.counters.refusedExpired.Add(1)
+			m.warnLimited("refused offer dropped unanswered: too old", "musician", k, "max_age", refusedOfferMaxAge)
+		} else if oldest == "" || ro.at.Before(m.refusedOffers[oldest].at) {
+			oldest = k
+		}
+	}
+	if m.refusedOffers[id] == nil && len(m.refusedOffers) >= maxRefusedOffers {
+		delete(m.refusedOffers, oldest)
+		m.counters.refusedExpired.Add(1)
+		m.warnLimited("refused offer dropped unanswered: too many kept", "musician", oldest, "kept", maxRefusedOffers)
+	}
+	m.refusedOffers[id] = &refusedOffer{offer: sig, at: now}
 }
 
 // warnLimited logs at most one refusal a second (the counters have them all):
@@ -198,11 +260,26 @@ func (m *Manager) warnLimited(msg string, args ...any) {
 	m.log.Warn(msg, args...)
 }
 
-// addLocked registers a musician and, if Run has started, its goroutine.
+// addLocked registers a musician and, if Run has started, its goroutine. An
+// offer the cap refused it earlier (and its candidates) is handed over to be
+// answered.
 func (m *Manager) addLocked(id MusicianID, inPresence bool) *musician {
 	mus := newMusician(m, id, inPresence)
 	m.musicians[id] = mus
 	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+	if ro := m.refusedOffers[id]; ro != nil {
+		delete(m.refusedOffers, id)
+		if m.cfg.Clock.Now().Sub(ro.at) <= refusedOfferMaxAge {
+			m.log.Info("answering the offer refused while the cap was full", "musician", id, "age", m.cfg.Clock.Now().Sub(ro.at))
+			mus.deliver(ro.offer)
+			for _, c := range ro.cands {
+				mus.deliver(c)
+			}
+		} else {
+			m.counters.refusedExpired.Add(1)
+			m.warnLimited("refused offer dropped unanswered: too old", "musician", id, "max_age", refusedOfferMaxAge)
+		}
+	}
 	if m.runCtx != nil {
 		m.startLocked(mus)
 	}
@@ -254,11 +331,29 @@ func (m *Manager) removeLocked(mus *musician) {
 }
 
 // musicianExited is called when a musician's goroutine ends on its own
-// (Presence grace expired) or after MusicianLeft.
+// (Presence grace expired) or after MusicianLeft. An offer that reached the
+// goroutine after its last look (HandleSignal delivers with mu held, so none
+// can arrive after this) starts a fresh musician, unless the musician left.
 func (m *Manager) musicianExited(mus *musician) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	onItsOwn := m.musicians[mus.id] == mus
 	m.removeLocked(mus)
+	mus.offerMu.Lock()
+	late := mus.pendingOffer
+	mus.pendingOffer = nil
+	mus.offerMu.Unlock()
+	if !onItsOwn || late == nil || m.stoppingLocked() {
+		return
+	}
+	if len(m.musicians) >= m.cfg.MaxPeers {
+		m.keepRefusedOfferLocked(*late)
+		m.counters.refused.Add(1)
+		m.warnLimited("offer refused: peer cap reached; kept to answer when a slot frees", "musician", mus.id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
+		return
+	}
+	m.log.Info("offer arrived as the musician was released; starting afresh", "musician", mus.id)
+	m.addLocked(mus.id, false).deliver(*late)
 }
 
 // Stats is a snapshot of the Manager's counters and every musician's state.
@@ -266,13 +361,14 @@ type Stats struct {
 	Musicians []MusicianStats
 	Waiting   []MusicianID // refused by the cap, in admission order
 
-	RefusedPeerCap   uint64 // joins and offers refused because MaxPeers were connected
-	WrongTarget      uint64 // signals addressed to another peer
-	MissingSender    uint64 // signals without a usable fromPeerId
-	UnknownSender    uint64 // answers/candidates from a peer with no connection
-	InboxDrops       uint64 // answers/candidates dropped on a full inbox
-	OffersCoalesced  uint64 // offers superseded by a newer offer before being handled
-	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
+	RefusedPeerCap       uint64 // joins and offers refused because MaxPeers were connected
+	WrongTarget          uint64 // signals addressed to another peer
+	MissingSender        uint64 // signals without a usable fromPeerId
+	UnknownSender        uint64 // answers/candidates from a peer with no connection
+	InboxDrops           uint64 // answers/candidates dropped on a full inbox
+	OffersCoalesced      uint64 // offers superseded by a newer offer before being handled
+	RefusedOffersDropped uint64 // offers kept after a cap refusal, dropped unanswered (too old, or too many kept)
+	MalformedSignals     uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 }
 
 // MusicianStats is one musician's connection and RTP reception.
@@ -293,7 +389,7 @@ type MusicianStats struct {
 	Malformed         uint64 // signals from this musician pion rejected
 	Duplicates        uint64 // late or duplicate answers and offers ignored
 	QueuedCandidates  uint64 // candidates that arrived before a remote description
-	DroppedCandidates uint64 // candidates dropped (queue full or stale)
+	DroppedCandidates uint64 // candidates dropped (queue full, stale, or past maxRemoteCandidates)
 }
 
 // Stats returns a snapshot; it is safe to call from any goroutine.
@@ -312,5 +408,6 @@ func (m *Manager) Stats() Stats {
 	s.UnknownSender = m.counters.unknownSender.Load()
 	s.InboxDrops = m.counters.inboxFull.Load()
 	s.OffersCoalesced = m.counters.offersCoalesced.Load()
+	s.RefusedOffersDropped = m.counters.refusedExpired.Load()
 	return s
 }

@@ -1,0 +1,151 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// MaxPeers 1: a second musician that offers at once (like a browser) while
+// the first is connected is refused; when the first leaves, the bridge answers
+// the kept offer and the second connects. Before, its browser waited for that
+// answer forever and, as the impolite peer, ignored the bridge's offers.
+func TestMusicianRefusedByCapConnectsWhenASlotFrees(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.MaxPeers = 1
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
+		t.Fatalf("bob joined past the cap: %v", err)
+	}
+	bob := newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
+	waitFor(t, "bob's offer refused", func() bool { return bob.offersSent.Load() == 1 && m.Stats().RefusedPeerCap == 2 })
+
+	m.MusicianLeft("ana")
+	waitFor(t, "bob connected", func() bool { return bob.connState() == webrtc.PeerConnectionStateConnected })
+	waitFor(t, "bridge connected to bob", bridgeConnected(m, "bob"))
+	waitFor(t, "bob's audio", func() bool { return s.fromMic("bob") >= 25 })
+	if n := bob.offersSent.Load(); n != 1 {
+		t.Errorf("bob offered %d times", n)
+	}
+	if st := m.Stats(); len(st.Waiting) != 0 || st.RefusedOffersDropped != 0 {
+		t.Errorf("waiting %v, refused offers dropped %d", st.Waiting, st.RefusedOffersDropped)
+	}
+}
+
+// Kept refused offers are bounded in number; the oldest goes first.
+func TestRefusedOffersBounded(t *testing.T) {
+	r := newTestRoom(t)
+	cfg := Config{SelfID: bridgeID, MaxPeers: 1, SendSignal: r.sendFromBridge, Logger: testLogger(t)}
+	m, err := NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxRefusedOffers + 5 {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: fmt.Sprint("s", i), TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}})
+	}
+	m.mu.Lock()
+	kept := len(m.refusedOffers)
+	m.mu.Unlock()
+	if st := m.Stats(); kept != maxRefusedOffers || st.RefusedOffersDropped != 5 || st.RefusedPeerCap != maxRefusedOffers+5 {
+		t.Fatalf("kept %d, dropped %d, refused %d", kept, st.RefusedOffersDropped, st.RefusedPeerCap)
+	}
+	m.MusicianLeft("ana")
+}
+
+// An offer that reaches a musician whose goroutine has just ended on its own
+// (Presence grace expired) is handed to a fresh musician, not lost in the
+// old one's pendingOffer.
+func TestLateOfferAfterGraceExitStartsAfresh(t *testing.T) {
+	r := newTestRoom(t)
+	m, err := NewManager(Config{SelfID: bridgeID, SendSignal: r.sendFromBridge, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not running: the musician's goroutine never starts, as if it had just returned.
+	offer := room.Signal{Type: room.SignalOffer, FromPeerID: "gus", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}}
+	m.HandleSignal(offer)
+	m.mu.Lock()
+	old := m.musicians["gus"]
+	m.mu.Unlock()
+	m.musicianExited(old)
+	m.mu.Lock()
+	cur := m.musicians["gus"]
+	m.mu.Unlock()
+	if cur == nil || cur == old {
+		t.Fatal("the late offer did not start a fresh musician")
+	}
+	cur.offerMu.Lock()
+	got := cur.pendingOffer
+	cur.offerMu.Unlock()
+	if got == nil || got.Description.SDP != offer.Description.SDP {
+		t.Fatalf("fresh musician's pending offer = %+v", got)
+	}
+	// A musician that left Presence does not come back for its late offer.
+	m.MusicianLeft("gus")
+	m.musicianExited(cur)
+	if _, ok := musicianStats(m, "gus"); ok {
+		t.Error("a musician that left was restarted")
+	}
+}
+
+// A refused offer older than refusedOfferMaxAge is not answered on admission.
+func TestRefusedOfferExpires(t *testing.T) {
+	r, fc := newTestRoom(t), newFakeClock()
+	m, err := NewManager(Config{SelfID: bridgeID, MaxPeers: 1, Clock: fc, SendSignal: r.sendFromBridge, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"old", "new"} {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}})
+		fc.Advance(refusedOfferMaxAge / 2)
+	}
+	fc.Advance(time.Second) // old is now past the age, new is not
+	m.MusicianLeft("ana")
+	if err := m.MusicianJoined("old"); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	mus := m.musicians["old"]
+	m.mu.Unlock()
+	mus.offerMu.Lock()
+	pending := mus.pendingOffer
+	mus.offerMu.Unlock()
+	if pending != nil || m.Stats().RefusedOffersDropped != 1 {
+		t.Fatalf("expired offer handed over: pending %v, dropped %d", pending, m.Stats().RefusedOffersDropped)
+	}
+	m.MusicianLeft("old")
+	if err := m.MusicianJoined("new"); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	mus = m.musicians["new"]
+	m.mu.Unlock()
+	mus.offerMu.Lock()
+	pending = mus.pendingOffer
+	mus.offerMu.Unlock()
+	if pending == nil {
+		t.Fatal("the offer within its age was not handed over")
+	}
+	m.MusicianLeft("new")
+}
