@@ -37,6 +37,10 @@
 //     peer, waits for that answer and ignores our offers meanwhile. An offer
 //     that reaches a musician as its goroutine ends starts a fresh one.
 //
+// A PeerConnection's first audio track is the musician's; further ones (an
+// offer may have up to four audio sections) are read, discarded, counted and
+// logged once, so they can replace neither the sink nor the statistics.
+//
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing
 // a PeerConnection waits for its read goroutines.
 package peer

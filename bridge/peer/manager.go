@@ -390,6 +390,7 @@ type MusicianStats struct {
 	Duplicates        uint64 // late or duplicate answers and offers ignored
 	QueuedCandidates  uint64 // candidates that arrived before a remote description
 	DroppedCandidates uint64 // candidates dropped (queue full, stale, or past maxRemoteCandidates)
+	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
 }
 
 // Stats returns a snapshot; it is safe to call from any goroutine.

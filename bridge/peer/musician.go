@@ -65,6 +65,8 @@ type musician struct {
 	codec                                                             atomic.Pointer[string]
 	rx                                                                rxCounters
 	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
+	extraTracks                                                       atomic.Uint64
+	extraTrackLogged                                                  atomic.Bool // log the first ignored track only
 
 	// Owned by the run goroutine.
 	cur     *pcHandle
@@ -90,6 +92,9 @@ type pcHandle struct {
 	wg     sync.WaitGroup // track and RTCP read goroutines
 	mu     sync.Mutex
 	closed bool // guarded by mu; no read goroutine starts after it is set
+	// hasTrack is set by the first audio track (guarded by mu): it alone
+	// reaches the sink and the statistics; later ones are read and discarded.
+	hasTrack bool
 }
 
 type pcEventKind int
@@ -636,6 +641,7 @@ func (mus *musician) snapshot() MusicianStats {
 		Duplicates:        mus.duplicates.Load(),
 		QueuedCandidates:  mus.queuedCands.Load(),
 		DroppedCandidates: mus.droppedCands.Load(),
+		IgnoredTracks:     mus.extraTracks.Load(),
 	}
 	if c := mus.codec.Load(); c != nil {
 		s.Codec = *c

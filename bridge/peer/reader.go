@@ -33,12 +33,19 @@ func (rx *rxCounters) snapshot(s *MusicianStats) {
 // for this track. It registers with the PeerConnection's handle (so closing
 // waits for it), drains the receiver's RTCP on a second goroutine, and reads
 // RTP until the track ends.
+//
+// Only a PeerConnection's first audio track is the musician's: an offer may
+// carry up to maxMediaSections, and each would otherwise replace the sink
+// and statistics of the one before. Later tracks are read and discarded
+// (pion's buffers stay drained, nothing else sees them) and logged once.
 func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return
 	}
+	extra := h.hasTrack
+	h.hasTrack = true
 	h.wg.Add(2)
 	h.mu.Unlock()
 	go func() {
@@ -46,6 +53,14 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		drainRTCP(recv)
 	}()
 	defer h.wg.Done()
+	if extra {
+		if mus.extraTrackLogged.CompareAndSwap(false, true) {
+			mus.log.Warn("extra audio track ignored: only a connection's first is the musician's (logged once)", "codec", track.Codec().MimeType, "ssrc", uint32(track.SSRC()))
+		}
+		mus.extraTracks.Add(1)
+		discardTrack(track)
+		return
+	}
 
 	codec := track.Codec()
 	mime := codec.MimeType
@@ -66,6 +81,16 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 			return // the track or its PeerConnection is closed
 		}
 		r.handle(buf[:n], time.Now())
+	}
+}
+
+// discardTrack reads a track's RTP until it ends, and drops it.
+func discardTrack(track *webrtc.TrackRemote) {
+	buf := make([]byte, readBufferSize)
+	for {
+		if _, _, err := track.Read(buf); err != nil {
+			return
+		}
 	}
 }
 

@@ -1,0 +1,144 @@
+package peer
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// twoTrackOfferer is a pion offerer sending two audio tracks; only the
+// first carries the microphone (micMarker payloads).
+type twoTrackOfferer struct {
+	pc     *webrtc.PeerConnection
+	tracks [2]*webrtc.TrackLocalStaticRTP
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newTwoTrackOfferer(t *testing.T, r *testRoom, id string) *twoTrackOfferer {
+	t.Helper()
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	var se webrtc.SettingEngine
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &twoTrackOfferer{pc: pc, stop: make(chan struct{})}
+	t.Cleanup(func() {
+		close(o.stop)
+		o.wg.Wait()
+		_ = pc.Close()
+	})
+	for i := range o.tracks {
+		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, fmt.Sprint("audio", i), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pc.AddTrack(tr); err != nil {
+			t.Fatal(err)
+		}
+		o.tracks[i] = tr
+	}
+	// The bridge's answer and candidates come back through the room.
+	r.setHolds(func(sig room.Signal) bool {
+		if sig.TargetPeerID != id {
+			return false
+		}
+		switch sig.Type {
+		case room.SignalAnswer:
+			if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.Description.SDP}); err != nil {
+				t.Errorf("offerer SetRemoteDescription: %v", err)
+			}
+		case room.SignalCandidate:
+			var init webrtc.ICECandidateInit
+			if c := sig.Candidate; c != nil {
+				init = webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}
+			}
+			_ = pc.AddICECandidate(init)
+		}
+		return true
+	}, nil)
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered // the offer carries its candidates: no trickle needed this way
+	r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: pc.LocalDescription().SDP}})
+	return o
+}
+
+// send sends 20 ms packets on track i: the microphone on track 0, something
+// else (an Opus silence frame) on the other.
+func (o *twoTrackOfferer) send(i int) {
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		payload := []byte{0xf8, 0xff, 0xfe}
+		if i == 0 {
+			payload = []byte(micMarker + "0123456789")
+		}
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2}, Payload: payload}
+		for {
+			select {
+			case <-o.stop:
+				return
+			case <-tick.C:
+			}
+			pkt.SequenceNumber++
+			pkt.Timestamp += 960
+			_ = o.tracks[i].WriteRTP(&pkt)
+		}
+	}()
+}
+
+// An offer with two audio tracks: the first to start is the musician's, the
+// second is ignored (counted, read and discarded): it gets no sink and does
+// not replace the first's statistics.
+func TestOnlyFirstAudioTrackReachesSink(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	m := startManager(t, bridgeConfig(t, r, s), r)
+	if err := m.MusicianJoined("duo"); err != nil {
+		t.Fatal(err)
+	}
+	o := newTwoTrackOfferer(t, r, "duo")
+	waitFor(t, "bridge connected to duo", bridgeConnected(m, "duo"))
+	o.send(0)
+	waitFor(t, "the first track's audio", func() bool { return s.fromMic("duo") >= 10 })
+	o.send(1)
+	waitFor(t, "the second track ignored", func() bool { st, _ := musicianStats(m, "duo"); return st.IgnoredTracks == 1 })
+	before := s.fromMic("duo")
+	waitFor(t, "more of the first track's audio", func() bool { return s.fromMic("duo") >= before+25 })
+	sk := s.get("duo")
+	if len(sk) != 1 {
+		t.Fatalf("%d sinks for duo, want 1", len(sk))
+	}
+	if p, mic := sk[0].packets.Load(), sk[0].fromMic.Load(); p != mic {
+		t.Errorf("sink got %d packets, %d of them the microphone's", p, mic)
+	}
+	st, _ := musicianStats(m, "duo")
+	if st.Codec != webrtc.MimeTypeOpus || st.PacketsReceived < uint64(before) {
+		t.Errorf("stats = %+v", st)
+	}
+}
