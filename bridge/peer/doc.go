@@ -37,9 +37,11 @@
 //     peer, waits for that answer and ignores our offers meanwhile. An offer
 //     that reaches a musician as its goroutine ends starts a fresh one.
 //
-// A PeerConnection's first audio track is the musician's; further ones (an
-// offer may have up to four audio sections) are read, discarded, counted and
-// logged once, so they can replace neither the sink nor the statistics.
+// One audio track of a PeerConnection at a time is the musician's, the first
+// to start; others that start meanwhile (an offer may have up to four audio
+// sections) are read, discarded, counted and logged once, so they can replace
+// neither the sink nor the statistics. When it is renegotiated away, the next
+// track to start takes its place.
 //
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing
 // a PeerConnection waits for its read goroutines.

@@ -92,8 +92,9 @@ type pcHandle struct {
 	wg     sync.WaitGroup // track and RTCP read goroutines
 	mu     sync.Mutex
 	closed bool // guarded by mu; no read goroutine starts after it is set
-	// hasTrack is set by the first audio track (guarded by mu): it alone
-	// reaches the sink and the statistics; later ones are read and discarded.
+	// hasTrack is set while an audio track is read as the musician's (guarded
+	// by mu): it alone reaches the sink and the statistics; tracks that start
+	// meanwhile are read and discarded.
 	hasTrack bool
 }
 

@@ -34,10 +34,12 @@ func (rx *rxCounters) snapshot(s *MusicianStats) {
 // waits for it), drains the receiver's RTCP on a second goroutine, and reads
 // RTP until the track ends.
 //
-// Only a PeerConnection's first audio track is the musician's: an offer may
-// carry up to maxMediaSections, and each would otherwise replace the sink
-// and statistics of the one before. Later tracks are read and discarded
-// (pion's buffers stay drained, nothing else sees them) and logged once.
+// Only one audio track of a PeerConnection at a time is the musician's, the
+// first to start: an offer may carry up to maxMediaSections, and each would
+// otherwise replace the sink and statistics of the one before. Tracks that
+// start while it runs are read and discarded (pion's buffers stay drained,
+// nothing else sees them) and logged once; once it ends, the next track to
+// start takes its place.
 func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	h.mu.Lock()
 	if h.closed {
@@ -61,6 +63,12 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		discardTrack(track)
 		return
 	}
+	// When this track ends (renegotiated away), the next one to start is the musician's.
+	defer func() {
+		h.mu.Lock()
+		h.hasTrack = false
+		h.mu.Unlock()
+	}()
 
 	codec := track.Codec()
 	mime := codec.MimeType

@@ -16,10 +16,14 @@ import (
 // twoTrackOfferer is a pion offerer sending two audio tracks; only the
 // first carries the microphone (micMarker payloads).
 type twoTrackOfferer struct {
-	pc     *webrtc.PeerConnection
-	tracks [2]*webrtc.TrackLocalStaticRTP
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	t       *testing.T
+	r       *testRoom
+	id      string
+	pc      *webrtc.PeerConnection
+	tracks  [3]*webrtc.TrackLocalStaticRTP // the third is added by replaceMic
+	senders [2]*webrtc.RTPSender
+	stop    chan struct{}
+	wg      sync.WaitGroup
 }
 
 func newTwoTrackOfferer(t *testing.T, r *testRoom, id string) *twoTrackOfferer {
@@ -37,18 +41,18 @@ func newTwoTrackOfferer(t *testing.T, r *testRoom, id string) *twoTrackOfferer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &twoTrackOfferer{pc: pc, stop: make(chan struct{})}
+	o := &twoTrackOfferer{t: t, r: r, id: id, pc: pc, stop: make(chan struct{})}
 	t.Cleanup(func() {
 		close(o.stop)
 		o.wg.Wait()
 		_ = pc.Close()
 	})
-	for i := range o.tracks {
+	for i := range o.senders {
 		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, fmt.Sprint("audio", i), id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pc.AddTrack(tr); err != nil {
+		if o.senders[i], err = pc.AddTrack(tr); err != nil {
 			t.Fatal(err)
 		}
 		o.tracks[i] = tr
@@ -86,8 +90,35 @@ func newTwoTrackOfferer(t *testing.T, r *testRoom, id string) *twoTrackOfferer {
 	return o
 }
 
-// send sends 20 ms packets on track i: the microphone on track 0, something
-// else (an Opus silence frame) on the other.
+// replaceMic renegotiates: the microphone track (0) is removed and a new one
+// (2) added, which carries the microphone from then on.
+func (o *twoTrackOfferer) replaceMic() {
+	t := o.t
+	if err := o.pc.RemoveTrack(o.senders[0]); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio2", o.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.pc.AddTrack(tr); err != nil {
+		t.Fatal(err)
+	}
+	o.tracks[2] = tr
+	offer, err := o.pc.CreateOffer(nil)
+	if err == nil {
+		err = o.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: o.id, TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: offer.SDP}})
+	waitFor(t, "the renegotiation answered", func() bool { return o.pc.SignalingState() == webrtc.SignalingStateStable })
+}
+
+// send sends 20 ms packets on track i: the microphone on tracks 0 and 2,
+// something else (an Opus silence frame) on track 1.
 func (o *twoTrackOfferer) send(i int) {
 	o.wg.Add(1)
 	go func() {
@@ -95,7 +126,7 @@ func (o *twoTrackOfferer) send(i int) {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		payload := []byte{0xf8, 0xff, 0xfe}
-		if i == 0 {
+		if i != 1 {
 			payload = []byte(micMarker + "0123456789")
 		}
 		pkt := rtp.Packet{Header: rtp.Header{Version: 2}, Payload: payload}
@@ -114,7 +145,8 @@ func (o *twoTrackOfferer) send(i int) {
 
 // An offer with two audio tracks: the first to start is the musician's, the
 // second is ignored (counted, read and discarded): it gets no sink and does
-// not replace the first's statistics.
+// not replace the first's statistics. When the first is renegotiated away,
+// the next track to start is the musician's.
 func TestOnlyFirstAudioTrackReachesSink(t *testing.T) {
 	requireLoopback(t)
 	r, s := newTestRoom(t), &sinks{}
@@ -140,5 +172,17 @@ func TestOnlyFirstAudioTrackReachesSink(t *testing.T) {
 	st, _ := musicianStats(m, "duo")
 	if st.Codec != webrtc.MimeTypeOpus || st.PacketsReceived < uint64(before) {
 		t.Errorf("stats = %+v", st)
+	}
+
+	// The musician swaps its microphone track by renegotiation.
+	o.replaceMic()
+	waitFor(t, "the first track's sink closed", func() bool { return sk[0].closed.Load() == 1 })
+	o.send(2)
+	waitFor(t, "the new microphone track's audio", func() bool {
+		sk := s.get("duo")
+		return len(sk) == 2 && sk[1].fromMic.Load() >= 25
+	})
+	if st, _ := musicianStats(m, "duo"); st.IgnoredTracks != 1 {
+		t.Errorf("ignored tracks = %d, want 1", st.IgnoredTracks)
 	}
 }
