@@ -528,9 +528,10 @@ func (s *Session) maxMusicians() int {
 	return 2 * peer.DefaultMaxPeers
 }
 
-// onTrack runs on the track's read goroutine when a musician's audio starts. A musician may offer
-// before its Presence reaches us; it gets a provisional record that Presence confirms (or the
-// peer manager closes after its grace period).
+// onTrack runs on the track's read goroutine when a musician's audio starts. The peer manager
+// answers an offer only once Presence confirmed its sender, so the musician is normally known by
+// now; should its record be missing (Presence changed meanwhile), it gets a provisional one that
+// Presence confirms, or that goes when the connection closes.
 func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) peer.RTPSink {
 	s.mu.Lock()
 	m := s.musicians[string(id)]

@@ -48,7 +48,7 @@ func (s *Session) Snapshot() status.Snapshot {
 	for _, m := range ps.Musicians {
 		peerStats[m.ID] = m
 	}
-	snap.Dropped.Signals += ps.MalformedSignals + ps.MissingSender
+	snap.Dropped.Signals += ps.MalformedSignals + ps.MissingSender + ps.RefusedOffersDropped
 
 	s.mu.Lock()
 	snap.Room.Mode = s.mode.String()
