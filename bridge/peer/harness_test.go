@@ -260,7 +260,9 @@ type testMusician struct {
 	state        atomic.Int32
 }
 
-func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *testMusician {
+// musicianAPI is a browser stand-in's pion API: default codecs (NACK for audio if opts.nack),
+// IPv4 host candidates on loopback only, or on opts.net's virtual network.
+func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 	t.Helper()
 	var me webrtc.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -279,8 +281,12 @@ func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *t
 	} else {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se))
+}
+
+func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *testMusician {
+	t.Helper()
+	pc, err := musicianAPI(t, opts).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,15 +51,7 @@ func TestJoinBinaryHostsRoomAndShutsDownCleanly(t *testing.T) {
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
+	startCommand(t, cmd)
 	hubURL, statusURL := "", ""
 	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
 	sc := bufio.NewScanner(stdout)
@@ -181,15 +173,7 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 	cmd.Env = append(os.Environ(), "LEDBRIDGE_DEVICES=")
 	var stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
+	startCommand(t, cmd)
 	waitJoin(t, 10*time.Second, "the no-strip warning", func() bool {
 		return strings.Contains(stderr.String(), "level=WARN") && strings.Contains(stderr.String(), "no strip will light")
 	})
@@ -202,6 +186,20 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 	if !strings.Contains(stderr.String(), "--no-discovery") {
 		t.Errorf("the warning does not say how discovery was turned off:\n%s", stderr.String())
 	}
+}
+
+// startCommand starts cmd and makes sure the test never leaves it running.
+func startCommand(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
 }
 
 func waitJoin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
