@@ -17,7 +17,10 @@
 //     local offer (pion/webrtc#2133), so the PeerConnection is closed and the
 //     offer answered on a fresh one. On a first connection that is invisible
 //     to the musician; if it happens during one of our ICE restarts the
-//     media path is rebuilt from scratch;
+//     media path is rebuilt from scratch: a DTLS restart with a new
+//     certificate, and our answer's a=setup:active makes us the DTLS client
+//     even where we were the server (we had offered). Chromium 156 accepts
+//     both role and certificate change (TestChromiumGlareDuringICERestart);
 //   - no offer within OfferDelay of joining Presence: we offer;
 //   - connection failed: ICE-restart offer after RestartBackoff, repeated
 //     while it does not connect within ConnectTimeout; an offer never
