@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Defaults for Client's zero fields.
@@ -96,6 +98,9 @@ type infoReply struct {
 
 // ParseInfo decodes a GET /json/info body. It returns an error wrapping ErrNotWLED when the body
 // is not JSON, lacks ver or leds.count, has a field of the wrong type, or has values out of range.
+// The strings it keeps are made safe to store and show: name is cut to MaxNameRunes, ver, arch and
+// lm to MaxTagRunes, and control and bidi-override characters are replaced by U+FFFD; a mac that
+// is not a MAC address becomes "" (as a missing one), and so does an ip that is not an address.
 func ParseInfo(body []byte) (Info, error) {
 	var r infoReply
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -118,12 +123,12 @@ func ParseInfo(body []byte) (Info, error) {
 		return Info{}, fmt.Errorf("%w: negative vid %d", ErrNotWLED, r.VID)
 	}
 	return Info{
-		Name:    r.Name,
-		Version: *r.Version,
+		Name:    cleanText(r.Name, MaxNameRunes),
+		Version: cleanText(*r.Version, MaxTagRunes),
 		VID:     r.VID,
-		MAC:     r.MAC,
-		IP:      r.IP,
-		Arch:    r.Arch,
+		MAC:     normalizeMAC(r.MAC),
+		IP:      cleanIP(r.IP),
+		Arch:    cleanText(r.Arch, MaxTagRunes),
 		LEDs: LEDsInfo{
 			Count: *r.LEDs.Count,
 			RGBW:  r.LEDs.RGBW,
@@ -132,8 +137,105 @@ func ParseInfo(body []byte) (Info, error) {
 		},
 		UDPPort:  r.UDPPort,
 		Live:     r.Live,
-		LiveMode: r.LiveMode,
+		LiveMode: cleanText(r.LiveMode, MaxTagRunes),
 	}, nil
+}
+
+// Caps on /json/info's strings. Any host on the LAN can answer as a "WLED", and what it says is
+// kept per device and shown on the status page several times a second: without caps, 512 such
+// devices with 63 KB names made a 55 MB status snapshot. WLED's own name field holds 32
+// characters; versions ("0.15.3", "17.0.0-devV5"), arch ("esp32-s3") and lm ("E1.31") are shorter.
+const (
+	MaxNameRunes = 64 // name
+	MaxTagRunes  = 32 // ver, arch, lm
+)
+
+// cleanText returns s cut to at most max runes (at a rune boundary), with invalid UTF-8, control
+// characters (ESC, TAB, NL, …), line separators and bidi embedding/override/isolate characters
+// (U+202A–U+202E, U+2066–U+2069) each replaced by U+FFFD. What remains can go into a log line, a
+// terminal table or the status page without moving the cursor, breaking a line or reversing the
+// text around it. A string that needs no change is returned as is.
+func cleanText(s string, max int) string {
+	n, clean := 0, true
+	for i, r := range s {
+		if n == max {
+			s, clean = s[:i], false
+			break
+		}
+		n++
+		if r == utf8.RuneError || unsafeRune(r) {
+			clean = false
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if unsafeRune(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// unsafeRune reports the characters cleanText replaces (besides invalid UTF-8).
+func unsafeRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r): // C0, DEL, C1
+		return true
+	case r == '\u2028' || r == '\u2029': // line and paragraph separators
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069': // bidi embeddings, overrides, isolates
+		return true
+	}
+	return false
+}
+
+// cleanIP returns s if it is an IP address literal (in canonical form), else "". WLED reports its
+// own IPv4 address here, or "" while it has none.
+func cleanIP(s string) string {
+	if len(s) > 64 {
+		return ""
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return ""
+	}
+	return a.String()
+}
+
+// normalizeMAC returns mac as 12 lower-case hex digits, accepting upper case and ':' or '-'
+// separators, or "" when mac is not a MAC address. WLED sends 12 lower-case hex digits.
+func normalizeMAC(mac string) string {
+	if len(mac) > 17 {
+		return ""
+	}
+	var b [12]byte
+	n := 0
+	for i := 0; i < len(mac); i++ {
+		c := mac[i]
+		switch {
+		case c == ':' || c == '-':
+			continue
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return ""
+		}
+		if n == len(b) {
+			return ""
+		}
+		b[n] = c
+		n++
+	}
+	if n != len(b) {
+		return ""
+	}
+	return string(b[:])
 }
 
 // Info fetches GET http://hostport/json/info. hostport is "host", "host:port", "[v6]" or

@@ -2,6 +2,7 @@ package wled_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
@@ -165,5 +168,137 @@ func FuzzParseInfo(f *testing.F) {
 		if info.Version == "" || info.LEDs.Count < 0 || info.LEDs.Count > wled.MaxLEDs || info.UDPPort < 0 || info.UDPPort > 65535 {
 			t.Fatalf("accepted %+v", info)
 		}
+		for _, s := range []string{info.Name, info.Version, info.Arch, info.LiveMode} {
+			if utf8.RuneCountInString(s) > wled.MaxNameRunes || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+				return unicode.IsControl(r) || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+			}) {
+				t.Fatalf("unsafe string %q in %+v", s, info)
+			}
+		}
+		if info.MAC != "" && len(info.MAC) != 12 {
+			t.Fatalf("mac %q", info.MAC)
+		}
 	})
+}
+
+// realInfoBody is a /json/info reply shaped like WLED 0.15.3's (wled00/json.cpp serializeInfo),
+// with the strings a hostile LAN host chooses put in place of name, ver, arch, lm, mac and ip.
+func realInfoBody(name, ver, arch, lm, mac, ip string) []byte {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	return []byte(`{"ver":` + q(ver) + `,"vid":2412100,"cn":"Kōsen","release":"ESP32",` +
+		`"leds":{"count":144,"pwr":0,"fps":42,"maxpwr":850,"maxseg":32,"bootps":0,"seglc":[1],"lc":1,"rgbw":false,"wv":0,"cct":0},` +
+		`"str":false,"name":` + q(name) + `,"udpport":21324,"simplifiedui":false,"live":true,"liveseg":-1,"lm":` + q(lm) + `,"lip":"10.0.0.2","ws":0,"fxcount":187,"palcount":71,"cpalcount":0,` +
+		`"maps":[{"id":0}],"wifi":{"bssid":"AA:BB:CC:DD:EE:FF","rssi":-52,"signal":96,"channel":6,"ap":false},` +
+		`"fs":{"u":12,"t":983,"pmt":0},"ndc":0,"arch":` + q(arch) + `,"core":"v3.3.6-16-gcc5440f6a2","clock":240,"flash":4,` +
+		`"lwip":0,"freeheap":171232,"uptime":12873,"time":"2026-11-26, 00:30:12","opt":79,"brand":"WLED","product":"FOSS",` +
+		`"mac":` + q(mac) + `,"ip":` + q(ip) + `}`)
+}
+
+func serveInfo(t *testing.T, body []byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/json/info" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestClientInfoCleansHostileStrings: any LAN host can answer as a WLED; what it says is kept per
+// device and shown on the status page, so every string is cut short and made harmless to display.
+func TestClientInfoCleansHostileStrings(t *testing.T) {
+	long := strings.Repeat("Ä", 60<<10/2/7) // seven ~8.5 KB strings of two-byte runes: the body is just under the cap
+	longName := strings.Repeat("Ä", 62<<10/2)
+	cases := []struct {
+		name                                string
+		gotName, gotVer, gotArch, gotLM, ip string // sent
+		wantName, wantVer, wantArch, wantLM string
+		mac, wantMAC, wantIP                string
+	}{
+		{
+			name:    "a real device",
+			gotName: "Bar left", gotVer: "0.15.3", gotArch: "esp32", gotLM: "DDP", ip: "10.0.0.5",
+			wantName: "Bar left", wantVer: "0.15.3", wantArch: "esp32", wantLM: "DDP",
+			mac: "a4cf12abcdef", wantMAC: "a4cf12abcdef", wantIP: "10.0.0.5",
+		},
+		{
+			name:    "63 KB strings are cut at a rune boundary",
+			gotName: long, gotVer: long, gotArch: long, gotLM: long, ip: long,
+			wantName: strings.Repeat("Ä", wled.MaxNameRunes), wantVer: strings.Repeat("Ä", wled.MaxTagRunes),
+			wantArch: strings.Repeat("Ä", wled.MaxTagRunes), wantLM: strings.Repeat("Ä", wled.MaxTagRunes),
+			mac: long, wantMAC: "", wantIP: "",
+		},
+		{
+			name:    "a 62 KB name",
+			gotName: longName, gotVer: "0.15.3", ip: "10.0.0.5",
+			wantName: strings.Repeat("Ä", wled.MaxNameRunes), wantVer: "0.15.3",
+			mac: "a4cf12abcdef", wantMAC: "a4cf12abcdef", wantIP: "10.0.0.5",
+		},
+		{
+			name:    "control and bidi characters are replaced",
+			gotName: "Bar\x1b[2J\tleft\n\u202egnp.exe\u2066x\u2069\u2028", gotVer: "0.15\x00.3", gotArch: "esp\u202d32", gotLM: "D\rDP", ip: "10.0.0.5\n",
+			wantName: "Bar\uFFFD[2J\uFFFDleft\uFFFD\uFFFDgnp.exe\uFFFDx\uFFFD\uFFFD", wantVer: "0.15\uFFFD.3", wantArch: "esp\uFFFD32", wantLM: "D\uFFFDDP",
+			mac: "A4:CF:12:AB:CD:EF", wantMAC: "a4cf12abcdef", wantIP: "",
+		},
+		{
+			name:    "a mac that is not 12 hex digits is dropped, like a missing one",
+			gotName: "x", gotVer: "1", gotArch: "", gotLM: "", ip: "fe80::1",
+			wantName: "x", wantVer: "1", wantArch: "", wantLM: "",
+			mac: "a4cf12abcdeg", wantMAC: "", wantIP: "fe80::1",
+		},
+		{
+			name:    "a 13-digit mac is dropped",
+			gotName: "x", gotVer: "1", ip: "",
+			wantName: "x", wantVer: "1",
+			mac: "a4cf12abcdef0", wantMAC: "",
+		},
+	}
+	var c wled.Client
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := realInfoBody(tc.gotName, tc.gotVer, tc.gotArch, tc.gotLM, tc.mac, tc.ip)
+			if int64(len(body)) > wled.DefaultMaxResponseBytes {
+				t.Fatalf("test body is %d bytes, over the cap", len(body))
+			}
+			info, err := c.Info(context.Background(), serveInfo(t, body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Name != tc.wantName || info.Version != tc.wantVer || info.Arch != tc.wantArch || info.LiveMode != tc.wantLM {
+				t.Errorf("name %q ver %q arch %q lm %q\nwant %q %q %q %q", info.Name, info.Version, info.Arch, info.LiveMode,
+					tc.wantName, tc.wantVer, tc.wantArch, tc.wantLM)
+			}
+			if info.MAC != tc.wantMAC || info.IP != tc.wantIP {
+				t.Errorf("mac %q ip %q, want %q %q", info.MAC, info.IP, tc.wantMAC, tc.wantIP)
+			}
+			if info.LEDs.Count != 144 || !info.Live {
+				t.Errorf("leds %+v live %v", info.LEDs, info.Live)
+			}
+		})
+	}
+}
+
+// TestParseInfoBoundsWhatManyDevicesCost: 512 hostile devices with the longest names the body cap
+// allows used to make a 55 MB status snapshot; each now costs well under a kilobyte.
+func TestParseInfoBoundsWhatManyDevicesCost(t *testing.T) {
+	long := strings.Repeat("\u202e", 62<<10/3/6)
+	body := realInfoBody(long, long, long, long, long, long)
+	if int64(len(body)) > wled.DefaultMaxResponseBytes {
+		t.Fatalf("test body is %d bytes, over the cap", len(body))
+	}
+	info, err := wled.ParseInfo(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b); n > 1024 {
+		t.Errorf("one hostile device's Info marshals to %d bytes, want <= 1024", n)
+	}
 }

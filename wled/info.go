@@ -6,8 +6,8 @@ type Info struct {
 	Name     string   `json:"name"`    // user-visible device name (serverDescription)
 	Version  string   `json:"ver"`     // firmware version, e.g. "0.14.4"
 	VID      int      `json:"vid"`     // build number; DDP is supported from 2110060 on
-	MAC      string   `json:"mac"`     // 12 lower-case hex digits, no colons
-	IP       string   `json:"ip"`      // the device's own idea of its IPv4 address
+	MAC      string   `json:"mac"`     // 12 lower-case hex digits, no colons; "" if absent or malformed
+	IP       string   `json:"ip"`      // the device's own idea of its IPv4 address; "" if not an address
 	Arch     string   `json:"arch"`    // "esp32", "esp8266", …
 	LEDs     LEDsInfo `json:"leds"`    // LED configuration
 	UDPPort  int      `json:"udpport"` // UDP realtime port (21324 by default)
