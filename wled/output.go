@@ -64,8 +64,9 @@ type Output struct {
 	client   *Client
 	log      *slog.Logger
 	sender   *Sender
-	nbytes   int           // frame length: LEDs × 3 or 4
-	wake     chan struct{} // capacity 1: "a frame is pending"
+	send     func(frame []byte) (packets int, err error) // sender.Send; tests wrap it to hold a send
+	nbytes   int                                         // frame length: LEDs × 3 or 4
+	wake     chan struct{}                               // capacity 1: "a frame is pending"
 	ran      atomic.Bool
 	closed   sync.Once
 
@@ -76,9 +77,14 @@ type Output struct {
 	pending    []byte // the latest submitted frame
 	hasPending bool
 
-	// sendMu protects the following elements (Run's send path, Stats and CopyLastSent).
-	sendMu    sync.Mutex
-	sending   []byte // frame being sent; swapped with pending, never reallocated
+	// sending is the frame being sent, swapped with pending (never reallocated). Only Run's
+	// goroutine touches it, and Send runs without a lock: a stuck device can hold Send for up to
+	// sendWriteTimeout, and the status page's Stats and CopyLastSent must not wait for that.
+	sending []byte
+
+	// statsMu protects the following elements; it is held only to record a send's outcome and to
+	// read it, never across Send.
+	statsMu   sync.Mutex
 	lastSent  []byte // copy of the last frame written to the device
 	sentOnce  bool
 	firstSent time.Time
@@ -117,6 +123,7 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 		client:   cfg.Client,
 		log:      cfg.Logger,
 		sender:   s,
+		send:     s.Send,
 		nbytes:   s.FrameBytes(),
 		wake:     make(chan struct{}, 1),
 		pending:  make([]byte, s.FrameBytes()),
@@ -220,10 +227,9 @@ func (o *Output) Run(ctx context.Context) error {
 	}
 }
 
-// sendPending sends the latest submitted frame, if any, and reports whether there was one.
+// sendPending sends the latest submitted frame, if any, and reports whether there was one. Only
+// Run's goroutine calls it.
 func (o *Output) sendPending() bool {
-	o.sendMu.Lock()
-	defer o.sendMu.Unlock()
 	o.mu.Lock()
 	if !o.hasPending {
 		o.mu.Unlock()
@@ -233,31 +239,41 @@ func (o *Output) sendPending() bool {
 	o.hasPending = false
 	o.mu.Unlock()
 
-	n, err := o.sender.Send(o.sending)
+	n, err := o.send(o.sending)
 	now := time.Now()
 	o.packets.Add(uint64(n))
 	if err != nil {
-		o.sendErrors.Add(1)
+		errs := o.sendErrors.Add(1)
+		o.statsMu.Lock()
 		o.lastErr, o.lastErrAt = err, now
 		// One line when a device starts failing, then a reminder a minute: a venue's journal
 		// should say when a strip went away, not repeat it 60 times a second.
-		if !o.failing || now.Sub(o.lastLog) >= errorLogInterval {
+		logIt := !o.failing || now.Sub(o.lastLog) >= errorLogInterval
+		if logIt {
 			o.failing, o.lastLog = true, now
-			o.log.Warn("wled send failed", "device", o.name, "err", err, "errors", o.sendErrors.Load())
+		}
+		o.statsMu.Unlock()
+		if logIt {
+			o.log.Warn("wled send failed", "device", o.name, "err", err, "errors", errs)
 		}
 		return true
 	}
-	if o.failing && now.Sub(o.lastErrAt) >= RecoveredAfter {
-		o.failing = false
-		o.log.Info("wled sending again", "device", o.name, "errors", o.sendErrors.Load())
-	}
 	o.framesSent.Add(1)
+	o.statsMu.Lock()
+	recovered := o.failing && now.Sub(o.lastErrAt) >= RecoveredAfter
+	if recovered {
+		o.failing = false
+	}
 	copy(o.lastSent, o.sending)
 	if !o.sentOnce {
 		o.sentOnce, o.firstSent = true, now
 	}
 	o.sendTimes[o.sendIdx] = now
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
+	o.statsMu.Unlock()
+	if recovered {
+		o.log.Info("wled sending again", "device", o.name, "errors", o.sendErrors.Load())
+	}
 	return true
 }
 
@@ -294,8 +310,8 @@ func (o *Output) Stats() OutputStats {
 		Dropped:    o.dropped.Load(),
 		BadFrames:  o.badFrames.Load(),
 	}
-	o.sendMu.Lock()
-	defer o.sendMu.Unlock()
+	o.statsMu.Lock()
+	defer o.statsMu.Unlock()
 	if o.lastErr != nil {
 		s.LastError = o.lastErr.Error()
 	}
@@ -324,8 +340,8 @@ func (o *Output) Stats() OutputStats {
 // of bytes copied (0 before the first frame). It does not allocate, so a status page can preview
 // exactly the pixels on the wire at any rate.
 func (o *Output) CopyLastSent(dst []byte) int {
-	o.sendMu.Lock()
-	defer o.sendMu.Unlock()
+	o.statsMu.Lock()
+	defer o.statsMu.Unlock()
 	if !o.sentOnce {
 		return 0
 	}
