@@ -672,28 +672,35 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 		d.Name = j.info.Name
 	}
 	d.Online, d.LastSeen, d.LastError = true, now, ""
-	d.LEDs = j.info.LEDs.Count
+	// The protocol first (a static URL's scheme, else the configured one, else the firmware's
+	// best), then the LED count, then the format and the clamp for that protocol, as
+	// wled.Client.Resolve does: clamping for the automatic choice before a drgb:// URL replaced it
+	// would hand the output more LEDs than DRGB can carry, and NewOutput would refuse the device.
 	d.Protocol = wled.ChooseProtocol(j.info)
 	if r.protocol != wled.ProtocolAuto {
 		d.Protocol = r.protocol
 	}
-	var most int
-	d.RGBW, most = wled.StreamFormat(d.Protocol, j.info)
-	d.LEDs = min(d.LEDs, most) // a forced WARLS/DRGB shows the strip's start rather than nothing
+	d.LEDs = j.info.LEDs.Count
 	ddpPort := wled.DDPPort
-	if s := e.static; s != nil {
-		t := s.target
-		if t.LEDs > 0 {
-			d.LEDs = t.LEDs
-		}
-		if t.DDPPort > 0 {
-			ddpPort = t.DDPPort
-		}
+	s := e.static
+	if s != nil {
 		if s.forced() {
-			// A ddp://, dnrgb://, … URL describes the stream completely.
-			d.Protocol, d.RGBW = t.Protocol, t.RGBW
+			d.Protocol = s.target.Protocol
+		}
+		if s.target.LEDs > 0 {
+			d.LEDs = s.target.LEDs
+		}
+		if s.target.DDPPort > 0 {
+			ddpPort = s.target.DDPPort
 		}
 	}
+	var most int
+	d.RGBW, most = wled.StreamFormat(d.Protocol, j.info)
+	if s != nil && s.forced() {
+		// A ddp://, dnrgb://, … URL describes the stream's format itself.
+		d.RGBW = s.target.RGBW
+	}
+	d.LEDs = min(d.LEDs, most) // a WARLS/DRGB stream shows the strip's start rather than nothing
 	switch {
 	case e.static != nil && e.static.forced():
 		d.StreamPort = e.static.target.Port

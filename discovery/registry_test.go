@@ -537,3 +537,51 @@ func TestProbeOfSilentDeviceEndsWithTheTimeout(t *testing.T) {
 		t.Errorf("silent device = %+v, want offline with a timeout error", ds)
 	}
 }
+
+// redirectFetcher sends every /json/info request to one address: a forced static URL is
+// confirmed on port 80, where no test can listen, so the test points it at a fake WLED.
+type redirectFetcher struct {
+	to     string
+	client *wled.Client
+}
+
+func (f redirectFetcher) Info(ctx context.Context, _ string) (wled.Info, error) {
+	return f.client.Info(ctx, f.to)
+}
+
+func TestRegistryForcedStaticProtocolClampsForItself(t *testing.T) {
+	// A 1000-LED controller configured as drgb://, warls://, …: the LED count must fit the
+	// forced protocol (DRGB carries 490), not the DDP the firmware would have been given, or
+	// the output refuses the device.
+	f := startFake(t, "127.0.0.1:0", "02fc0000000b", 1000)
+	for _, tc := range []struct {
+		url  string
+		want string
+	}{
+		{"drgb://127.0.0.1", "drgb://127.0.0.1:21324?leds=490"},
+		{"warls://127.0.0.1", "warls://127.0.0.1:21324?leds=255"},
+		{"drgbw://127.0.0.1", "drgbw://127.0.0.1:21324?leds=367"},
+		{"ddp://127.0.0.1", "ddp://127.0.0.1:4048?leds=1000"},
+		{"dnrgb://127.0.0.1?leds=300", "dnrgb://127.0.0.1:21324?leds=300"},
+	} {
+		ds, err := Browse(context.Background(), Config{DisableMDNS: true, Static: []string{tc.url},
+			Fetcher: redirectFetcher{to: f.HTTPAddr(), client: &wled.Client{}}}, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 1 || !ds[0].Online {
+			t.Fatalf("%s: Devices() = %+v, want one online device", tc.url, ds)
+		}
+		tg, ok := ds[0].Target()
+		if !ok || tg.String() != tc.want {
+			t.Errorf("%s on a 1000-LED device: Target() = %v, %v; want %s", tc.url, tg, ok, tc.want)
+			continue
+		}
+		out, err := wled.NewOutput(wled.OutputConfig{Target: tg})
+		if err != nil {
+			t.Errorf("%s: NewOutput(%v) = %v", tc.url, tg, err)
+			continue
+		}
+		_ = out.Close()
+	}
+}
