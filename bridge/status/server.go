@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -60,6 +61,10 @@ type Config struct {
 	PreviewInterval time.Duration
 	// MaxStreams caps concurrent live-update connections (default 32).
 	MaxStreams int
+	// MaxStreamsPerClient caps the live-update connections from one client address (default 4),
+	// so that one host on the LAN cannot take every slot; an IPv6 client counts per /64, since a
+	// host can pick any number of addresses in its prefix.
+	MaxStreamsPerClient int
 }
 
 // ErrNoProvider is returned by New without a Provider.
@@ -89,6 +94,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = 32
+	}
+	if cfg.MaxStreamsPerClient <= 0 {
+		cfg.MaxStreamsPerClient = 4
 	}
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
@@ -254,12 +262,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // "preview" (every strip's pixels, base64) every PreviewInterval.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
-	sub, err := s.streams.subscribe()
+	client := clientKey(r.RemoteAddr)
+	sub, err := s.streams.subscribe(client)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		code := http.StatusServiceUnavailable
+		if errors.Is(err, errTooManyStreamsFromClient) {
+			code = http.StatusTooManyRequests
+		}
+		http.Error(w, err.Error(), code)
 		return
 	}
-	defer s.streams.unsubscribe(sub)
+	defer s.streams.unsubscribe(sub, client)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -297,35 +310,62 @@ type broadcaster struct {
 	done chan struct{}
 
 	// The mutex protects the following elements.
-	mu      sync.Mutex
-	subs    map[chan []byte]struct{}
-	stopped bool
+	mu       sync.Mutex
+	subs     map[chan []byte]struct{}
+	perConns map[string]int // live streams per clientKey
+	stopped  bool
 }
 
-var errTooManyStreams = errors.New("status: too many live viewers")
+var (
+	errTooManyStreams           = errors.New("status: too many live viewers; close another status page and reload")
+	errTooManyStreamsFromClient = errors.New("status: too many live viewers from this address; close one of its status pages and reload")
+)
 
 func newBroadcaster(cfg Config) *broadcaster {
-	return &broadcaster{cfg: cfg, done: make(chan struct{}), subs: map[chan []byte]struct{}{}}
+	return &broadcaster{cfg: cfg, done: make(chan struct{}), subs: map[chan []byte]struct{}{}, perConns: map[string]int{}}
 }
 
-func (b *broadcaster) subscribe() (chan []byte, error) {
+// subscribe adds a viewer from client (a clientKey) unless the global or that client's cap is full.
+func (b *broadcaster) subscribe(client string) (chan []byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
 		return nil, errors.New("status: shutting down")
+	}
+	if b.perConns[client] >= b.cfg.MaxStreamsPerClient {
+		return nil, errTooManyStreamsFromClient
 	}
 	if len(b.subs) >= b.cfg.MaxStreams {
 		return nil, errTooManyStreams
 	}
 	ch := make(chan []byte, 2)
 	b.subs[ch] = struct{}{}
+	b.perConns[client]++
 	return ch, nil
 }
 
-func (b *broadcaster) unsubscribe(ch chan []byte) {
+func (b *broadcaster) unsubscribe(ch chan []byte, client string) {
 	b.mu.Lock()
 	delete(b.subs, ch)
+	if b.perConns[client]--; b.perConns[client] <= 0 {
+		delete(b.perConns, client)
+	}
 	b.mu.Unlock()
+}
+
+// clientKey names the client a live-stream slot is charged to: its IPv4 address, or its IPv6
+// /64 (one host may hold many addresses in its prefix). RemoteAddr is the peer's "ip:port".
+func clientKey(remoteAddr string) string {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
 
 func (b *broadcaster) viewers() int {

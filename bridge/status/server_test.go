@@ -265,3 +265,83 @@ func TestProcessSampler(t *testing.T) {
 		t.Fatalf("cpu %.1f%% rss %d goroutines %d (x=%d)", cpu, rss, g, x)
 	}
 }
+
+// streamFrom opens /api/events over a fresh TCP connection from the loopback address from.
+func streamFrom(ctx context.Context, t *testing.T, base, from string) (int, string, func()) {
+	t.Helper()
+	tr := &http.Transport{
+		DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext,
+		DisableKeepAlives: true,
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatalf("stream from %s: %v", from, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		tr.CloseIdleConnections()
+		return res.StatusCode, string(body), func() {}
+	}
+	return res.StatusCode, "", func() { res.Body.Close(); tr.CloseIdleConnections() }
+}
+
+// TestEventsStreamsCappedPerClient: one LAN host cannot take every live-stream slot; others still
+// get theirs until the global cap, and a host that closes a page gets its slot back.
+func TestEventsStreamsCappedPerClient(t *testing.T) {
+	p := &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}}
+	base := start(t, Config{Provider: p, MaxStreams: 6})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	open := func(from string, want int, wantBody string) {
+		t.Helper()
+		code, body, closeIt := streamFrom(ctx, t, base, from)
+		closers = append(closers, closeIt)
+		if code != want || !strings.Contains(body, wantBody) {
+			t.Fatalf("stream from %s: %d %q, want %d %q", from, code, body, want, wantBody)
+		}
+	}
+	for range 4 {
+		open("127.0.0.1", http.StatusOK, "")
+	}
+	open("127.0.0.1", http.StatusTooManyRequests, "too many live viewers from this address")
+	open("127.0.0.2", http.StatusOK, "")
+	open("127.0.0.2", http.StatusOK, "")
+	open("127.0.0.3", http.StatusServiceUnavailable, "too many live viewers")
+
+	// 127.0.0.1 closes a page: its slot comes back once the server has seen the connection go.
+	closers[0]()
+	for {
+		code, body, closeIt := streamFrom(ctx, t, base, "127.0.0.1")
+		closers = append(closers, closeIt)
+		if code == http.StatusOK {
+			break
+		}
+		if code != http.StatusTooManyRequests {
+			t.Fatalf("after closing a stream: %d %q", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.168.1.20:51234":          "192.168.1.20",
+		"[::ffff:192.168.1.20]:51234": "192.168.1.20",
+		"[2001:db8:1:2:aaaa::1]:443":  "2001:db8:1:2::/64",
+		"[2001:db8:1:2:bbbb::9]:443":  "2001:db8:1:2::/64",
+		"[fe80::1%eth0]:8080":         "fe80::/64",
+		"not an address":              "not an address",
+	} {
+		if got := clientKey(in); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
