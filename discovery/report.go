@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -82,11 +85,61 @@ func WriteTable(w io.Writer, devices []Device) error {
 		if s.LEDs > 0 {
 			leds = strconv.Itoa(s.LEDs)
 		}
+		// Every cell that can come from the network goes through cell: a device name is whatever
+		// the device (or anyone answering mDNS) says.
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			dash(s.Name), dash(s.Host), dash(s.IP), dash(s.MAC), dash(leds), yesNo(s.RGBW), dash(s.Version),
-			dash(proto), live, yesNo(s.Online), dash(s.Error))
+			cell(s.Name, maxNameCell), cell(s.Host, maxNameCell), cell(s.IP, maxNameCell), cell(s.MAC, maxNameCell),
+			dash(leds), yesNo(s.RGBW), cell(s.Version, maxNameCell), cell(proto, maxNameCell), cell(live, maxNameCell),
+			yesNo(s.Online), cell(s.Error, maxErrorCell))
 	}
 	return tw.Flush()
+}
+
+// Widths, in runes, beyond which a table cell is cut (with "…"): a 32-character WLED name fits,
+// a name or error text sent to fill the operator's screen does not.
+const (
+	maxNameCell  = 64
+	maxErrorCell = 160
+)
+
+// cell makes a remote string safe to print in one table cell: control characters (tab and
+// newline would forge columns and rows, ESC would reach the terminal), Unicode format characters
+// (bidi overrides and isolates reorder what is shown; zero-width ones hide text) and invalid
+// UTF-8 are written as Go escapes (\t, \x1b, \u202e), a backslash as \\ so an escape cannot be
+// forged, and the result is cut after limit runes (with "…"). Empty shows as "-".
+func cell(s string, limit int) string {
+	if s == "" {
+		return "-"
+	}
+	var b strings.Builder
+	n := 0 // runes written
+	for i, r := range s {
+		var piece string
+		switch {
+		case r == utf8.RuneError && !validRuneAt(s, i):
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case r == '\\':
+			piece = `\\`
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+			q := strconv.QuoteRune(r) // '\t', '\x1b', '\u202e'
+			piece = q[1 : len(q)-1]
+		default:
+			piece = string(r)
+		}
+		if n+utf8.RuneCountInString(piece) > limit {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(piece)
+		n += utf8.RuneCountInString(piece)
+	}
+	return b.String()
+}
+
+// validRuneAt reports whether s holds a real U+FFFD at byte i rather than an invalid byte.
+func validRuneAt(s string, i int) bool {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size == 3
 }
 
 func dash(s string) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -71,5 +72,70 @@ func TestWriteJSON(t *testing.T) {
 	b.Reset()
 	if err := WriteJSON(&b, nil); err != nil || strings.TrimSpace(b.String()) != "[]" {
 		t.Errorf("no devices: %q, %v", b.String(), err)
+	}
+}
+
+func TestWriteTableNeutralisesRemoteStrings(t *testing.T) {
+	// A device (or anyone answering mDNS) names itself so that its row forges a second,
+	// trustworthy-looking row, retitles the terminal and colours what follows; another hides
+	// its name behind a right-to-left override and sends invalid UTF-8 in its version.
+	forged := "Stage left\t-\t10.0.0.7\ta4cf12000001\t300\tno\t0.15.3\tddp:4048\tno\tyes\t-\n\x1b]0;pwned\x07\x1b[31mBar"
+	devs := []Device{
+		{Key: "02aabbccddee", Name: forged, IP: netip.MustParseAddr("10.0.0.66"), MAC: "02aabbccddee", LEDs: 60, Online: true,
+			Protocol: wled.ProtocolDDP, StreamPort: 4048, Info: wled.Info{Version: "0.15.3"}},
+		{Key: "02aabbccddef", Name: "gpj.\u202eexe", Host: "h\u200b.local.", IP: netip.MustParseAddr("10.0.0.67"), MAC: "02aabbccddef",
+			Info: wled.Info{Version: "0.15\xff", Live: true, LiveMode: "DDP\r"}, LastError: "wled info: \x1b[2J" + strings.Repeat("x", 500)},
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, devs); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("table has %d lines, want a header and 2 rows:\n%s", len(lines), out)
+	}
+	for _, r := range strings.TrimRight(out, "\n") {
+		if r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u202e' || r == '\u200b') {
+			t.Fatalf("table carries %U to the terminal:\n%q", r, out)
+		}
+	}
+	if c := cell(forged, maxNameCell); !strings.HasPrefix(lines[1], c+" ") || !strings.HasPrefix(c, `Stage left\t-\t10.0.0.7\ta4cf12000001\t300\tno\t`) ||
+		!strings.HasSuffix(c, "…") || utf8.RuneCountInString(c) != maxNameCell+1 {
+		t.Errorf("forged name not shown escaped and cut in one cell: %q", lines[1])
+	}
+	if got := cell(forged, 200); got != `Stage left\t-\t10.0.0.7\ta4cf12000001\t300\tno\t0.15.3\tddp:4048\tno\tyes\t-\n\x1b]0;pwned\a\x1b[31mBar` {
+		t.Errorf("forged name escaped as %q", got)
+	}
+	for _, want := range []string{`gpj.\u202eexe`, `h\u200b.local.`, `0.15\xff`, `(DDP\r)`} {
+		if !strings.Contains(lines[2], want) {
+			t.Errorf("row 2 lacks %q: %q", want, lines[2])
+		}
+	}
+	if f := strings.Fields(lines[2]); !strings.HasSuffix(f[len(f)-1], "…") || utf8.RuneCountInString(f[len(f)-1]) > maxErrorCell+1 {
+		t.Errorf("long error not cut: %q", f[len(f)-1])
+	}
+	// tabwriter aligns by runes; so does this check.
+	runeIndex := func(s, sub string) int { return utf8.RuneCountInString(s[:strings.Index(s, sub)]) }
+	if i, j := runeIndex(lines[0], "IP"), runeIndex(lines[1], "10.0.0.66"); i != j {
+		t.Errorf("IP column at %d in the header, %d in the forged row:\n%s", i, j, out)
+	}
+}
+
+func TestCellEscapesCannotBeForged(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                      "-",
+		"Bar":                   "Bar",
+		"Bühne links":           "Bühne links",
+		`a\x1b`:                 `a\\x1b`, // a literal backslash is doubled, so it never looks like an escape
+		"a\x1bb":                `a\x1bb`,
+		"\u2066x\u2069":         `\u2066x\u2069`,
+		"\ufffd":                "\ufffd", // a real replacement character stays
+		"\xc3":                  `\xc3`,
+		strings.Repeat("é", 70): strings.Repeat("é", 64) + "…",
+	} {
+		if got := cell(in, maxNameCell); got != want {
+			t.Errorf("cell(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
