@@ -41,8 +41,8 @@ const (
 // Device is one WLED controller as the registry last saw it. It is a value: snapshots never
 // change after they are handed out.
 type Device struct {
-	// Key identifies the device in the list: its MAC once known, otherwise a provisional
-	// "mdns:<instance>" or "static:<url>" key for a device that has never answered /json/info.
+	// Key identifies the device in the list: its MAC once /json/info gave it, otherwise a
+	// provisional "mdns:<instance>" or "static:<url>" key for a device that has never answered.
 	Key string `json:"key"`
 	// Name is the WLED's own name (info.name), or the mDNS instance name until it answers.
 	Name string `json:"name"`
@@ -52,7 +52,8 @@ type Device struct {
 	IP netip.Addr `json:"ip"`
 	// HTTPPort is the JSON API's TCP port (80 on a real WLED).
 	HTTPPort int `json:"http_port"`
-	// MAC is 12 lower-case hex digits without separators ("" until known).
+	// MAC is 12 lower-case hex digits without separators, as the device's /json/info reported
+	// it; "" until then (an mDNS TXT mac= is anyone's claim and never fills it).
 	MAC string `json:"mac"`
 	// LEDs is the LED count frames are rendered for: the configured override, else info.leds.count.
 	LEDs int `json:"leds"`
@@ -91,10 +92,11 @@ func (d Device) Target() (t wled.Target, ok bool) {
 // EventKind says what changed about a device.
 type EventKind int
 
-// Event kinds. Only devices with a known MAC produce events.
+// Event kinds. Only devices confirmed by /json/info (with their MAC) produce events.
 const (
 	EventUnknown EventKind = iota
-	// EventAdded: a device was seen for the first time (it may be offline if /json/info failed).
+	// EventAdded: a device answered /json/info with its MAC for the first time (it is online).
+	// An mDNS answer alone adds nothing: forged answers are dropped after a few failed probes.
 	EventAdded
 	// EventUpdated: its address, LED count, colour order, protocol or name changed.
 	EventUpdated

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -30,9 +31,22 @@ const (
 
 	// maxParallelProbes bounds the /json/info requests one round runs at once.
 	maxParallelProbes = 16
-	// maxDevices bounds the list: answers for new devices beyond it are ignored, so names
-	// invented by a misbehaving responder cannot grow memory (or probe traffic) without limit.
+	// maxDevices bounds the confirmed devices (those whose /json/info gave their MAC); a new
+	// device found by mDNS beyond it is not listed. Configured devices are always kept.
 	maxDevices = 512
+	// maxUnconfirmed bounds the mDNS-only devices that have not (yet) answered /json/info with a
+	// MAC, apart from maxDevices: anyone on the LAN can answer _wled._tcp with invented names,
+	// and those must neither crowd out real devices nor make a probe round long (at most
+	// maxUnconfirmed/maxParallelProbes waves of ProbeTimeout: 4 s by default). A venue powers up
+	// tens of controllers at most, and each is confirmed (leaving this pool) at its first answer.
+	maxUnconfirmed = 32
+	// evictUnconfirmedAfter is how many probes in a row an unconfirmed mDNS-only device may fail
+	// before it is dropped. A real WLED serves /json/info from the moment it announces itself
+	// (both start when its Wi-Fi connects), so three failures (failing entries are retried every
+	// RetryInterval, so that is 10 s or more by default) mean it is not a WLED or not reachable;
+	// if it is one after all, its next mDNS answer lists it again, so dropping it costs little. A failure count rather than a time
+	// keeps a daemon whose rounds are slow from dropping entries it never got to probe.
+	evictUnconfirmedAfter = 3
 )
 
 // ErrAlreadyRunning indicates a second concurrent call of Registry.Run.
@@ -98,7 +112,7 @@ type Config struct {
 	Protocol string
 
 	// OnChange, when set, is called from Run's goroutine (never concurrently, never with a lock
-	// held) for every change of a device with a known MAC. It must not block for long.
+	// held) for every change of a device confirmed by /json/info. It must not block for long.
 	OnChange func(Event)
 
 	// Collaborators; nil means the real one.
@@ -138,6 +152,10 @@ type entry struct {
 	mdnsPort  int
 	failures  int  // probes failed in a row
 	announced bool // EventAdded was sent
+	// confirmed is set once /json/info answered with a MAC: the entry is then keyed by that
+	// MAC, announced, and never evicted. A TXT mac= alone never confirms anything: any
+	// responder can claim any MAC.
+	confirmed bool
 }
 
 // New checks cfg and builds a Registry. It starts nothing.
@@ -362,6 +380,22 @@ func sortDevices(ds []Device) {
 	})
 }
 
+// unconfirmedMDNS reports an mDNS-only entry that has not answered /json/info with a MAC.
+func (e *entry) unconfirmedMDNS() bool { return !e.confirmed && e.static == nil }
+
+// countLocked returns how many entries are confirmed and how many are unconfirmed mDNS-only.
+func (r *Registry) countLocked() (confirmed, unconfirmed int) {
+	for _, e := range r.entries {
+		switch {
+		case e.confirmed:
+			confirmed++
+		case e.static == nil:
+			unconfirmed++
+		}
+	}
+	return confirmed, unconfirmed
+}
+
 // anyUnhealthy reports a device that is offline or whose last probe failed.
 func (r *Registry) anyUnhealthy() bool {
 	r.mu.Lock()
@@ -395,8 +429,9 @@ func Browse(ctx context.Context, cfg Config, timeout time.Duration) ([]Device, e
 
 // probeJob is one device to probe; results come back in the same slice.
 type probeJob struct {
-	key   string
-	addrs []probeAddr // tried in order until one answers
+	key         string
+	addrs       []probeAddr // tried in order until one answers
+	unconfirmed bool        // an mDNS-only entry never confirmed by /json/info
 
 	info wled.Info
 	ip   netip.Addr
@@ -420,18 +455,36 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 		}
 	}
 
+	if len(answers) > maxUnconfirmed {
+		// More answers than unconfirmed places: take new ones in random order, so a responder
+		// that keeps inventing names (sorted to come first) cannot keep a real newcomer out
+		// round after round; the real one gets a place within a few evictions.
+		rand.Shuffle(len(answers), func(i, j int) { answers[i], answers[j] = answers[j], answers[i] })
+	}
 	r.mu.Lock()
+	_, unconfirmed := r.countLocked()
 	for _, a := range answers {
-		r.applyAnswerLocked(a)
+		r.applyAnswerLocked(a, &unconfirmed)
 	}
 	for i := range r.statics {
 		r.ensureStaticLocked(&r.statics[i])
 	}
 	jobs := make([]probeJob, 0, len(r.entries))
 	for key, e := range r.entries {
-		jobs = append(jobs, probeJob{key: key, addrs: e.probeAddrs()})
+		jobs = append(jobs, probeJob{key: key, addrs: e.probeAddrs(), unconfirmed: e.unconfirmedMDNS()})
 	}
 	r.mu.Unlock()
+	// Confirmed and configured devices first: probeAll starts jobs in order, so at most
+	// maxUnconfirmed unconfirmed ones queue behind them, never in front.
+	slices.SortStableFunc(jobs, func(a, b probeJob) int {
+		switch {
+		case a.unconfirmed == b.unconfirmed:
+			return 0
+		case b.unconfirmed:
+			return -1
+		}
+		return 1
+	})
 
 	r.probeAll(ctx, jobs)
 	if ctx.Err() != nil {
@@ -453,22 +506,24 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	return events, browseErr
 }
 
-// applyAnswerLocked folds one mDNS answer into the list.
-func (r *Registry) applyAnswerLocked(a Answer) {
+// applyAnswerLocked folds one mDNS answer into the list. A new instance gets a provisional
+// "mdns:<instance>" entry while *unconfirmed (the free unconfirmed places) allows; its TXT mac
+// only matters for finding the confirmed device it belongs to (whose address then follows it).
+func (r *Registry) applyAnswerLocked(a Answer, unconfirmed *int) {
 	provisional := "mdns:" + a.Instance
 	var e *entry
-	if a.MAC != "" {
-		e = r.entries[a.MAC]
-		if p, ok := r.entries[provisional]; ok {
-			// The instance has now told us its MAC: the provisional record is superseded.
+	if c := r.entries[a.MAC]; a.MAC != "" && c != nil && c.confirmed {
+		e = c
+		if p, ok := r.entries[provisional]; ok && p.unconfirmedMDNS() {
+			// The instance turned out to be a device we know: the provisional record is superseded.
 			delete(r.entries, provisional)
-			if e == nil {
-				e = p
-				e.dev.Key = a.MAC
-				r.entries[a.MAC] = e
-			}
+			*unconfirmed--
 		}
-	} else {
+	}
+	if e == nil {
+		e = r.entries[provisional]
+	}
+	if e == nil {
 		for _, x := range r.entries {
 			if x.instance == a.Instance {
 				e = x
@@ -477,15 +532,12 @@ func (r *Registry) applyAnswerLocked(a Answer) {
 		}
 	}
 	if e == nil {
-		if len(r.entries) >= maxDevices {
+		if *unconfirmed >= maxUnconfirmed {
 			return
 		}
-		key := a.MAC
-		if key == "" {
-			key = provisional
-		}
-		e = &entry{dev: Device{Key: key, Name: a.Instance, MAC: a.MAC}}
-		r.entries[key] = e
+		*unconfirmed++
+		e = &entry{dev: Device{Key: provisional, Name: a.Instance}}
+		r.entries[provisional] = e
 	}
 	e.instance = a.Instance
 	e.mdnsAddr = a.Addr
@@ -527,11 +579,15 @@ func sourceOf(e *entry) Source {
 }
 
 // probeAddrs lists where to ask for /json/info: the latest mDNS address first (it follows IP
-// changes), then the configured host.
+// changes), then the address that last confirmed the device (an answer claiming its MAC or
+// instance name from elsewhere cannot take a working device offline), then the configured host.
 func (e *entry) probeAddrs() []probeAddr {
 	var out []probeAddr
 	if e.mdnsAddr.IsValid() {
 		out = append(out, probeAddr{host: e.mdnsAddr.String(), port: e.mdnsPort})
+	}
+	if e.confirmed && e.dev.IP.IsValid() && (e.dev.IP != e.mdnsAddr || e.dev.HTTPPort != e.mdnsPort) {
+		out = append(out, probeAddr{host: e.dev.IP.String(), port: e.dev.HTTPPort})
 	}
 	if e.static != nil {
 		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort()})
@@ -600,14 +656,12 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 		return Event{}, false // merged into another entry earlier in this round
 	}
 	if j.err == nil {
+		// Only the device's own answer confirms a MAC (the TXT record's is a claim).
 		mac := normalizeMAC(j.info.MAC)
 		if mac == "" {
-			mac = e.dev.MAC // from the TXT record
-		}
-		if mac == "" {
 			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
-		} else {
-			e = r.rekeyLocked(e, mac)
+		} else if e = r.rekeyLocked(e, mac); e == nil {
+			return Event{}, false
 		}
 	}
 	old, announced := e.dev, e.announced
@@ -617,11 +671,20 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 		if e.failures >= r.cfg.OfflineAfter {
 			e.dev.Online = false
 		}
+		if e.unconfirmedMDNS() && e.failures >= evictUnconfirmedAfter {
+			delete(r.entries, e.dev.Key)
+			r.log.Debug("discovery: dropped an mDNS answer that never answered /json/info",
+				"instance", e.instance, "ip", e.mdnsAddr, "err", j.err)
+			return Event{}, false
+		}
 	} else {
 		e.failures = 0
+		e.confirmed = true
 		r.fillLocked(e, j, now)
 	}
-	if e.dev.MAC == "" {
+	if !e.confirmed {
+		// Nothing to tell the session before the device has answered: it could not stream to
+		// it anyway (no LED count, no protocol), and an answer anyone can forge is not news.
 		return Event{}, false
 	}
 	e.announced = true
@@ -638,14 +701,22 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 	return Event{}, false
 }
 
-// rekeyLocked files e under its MAC, merging it into an existing entry for that MAC.
+// rekeyLocked files e under its MAC, merging it into an existing entry for that MAC. It
+// drops e and returns nil when e is a new mDNS-only device and maxDevices are confirmed.
 func (r *Registry) rekeyLocked(e *entry, mac string) *entry {
 	if e.dev.Key == mac {
 		e.dev.MAC = mac
 		return e
 	}
-	delete(r.entries, e.dev.Key)
 	target := r.entries[mac]
+	if target == nil && e.static == nil && !e.confirmed {
+		if confirmed, _ := r.countLocked(); confirmed >= maxDevices {
+			delete(r.entries, e.dev.Key)
+			r.log.Warn("discovery: device list full; not adding", "max", maxDevices, "mac", mac, "ip", e.mdnsAddr)
+			return nil
+		}
+	}
+	delete(r.entries, e.dev.Key)
 	if target == nil {
 		e.dev.Key, e.dev.MAC = mac, mac
 		r.entries[mac] = e

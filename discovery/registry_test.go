@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -399,15 +400,15 @@ func TestRegistryBadDevicesListedOfflineWithError(t *testing.T) {
 	if d := byKey["mdns:wled-000008"]; !strings.Contains(d.LastError, ErrNoMAC.Error()) {
 		t.Errorf("no-MAC device error = %q", d.LastError)
 	}
-	if d := byKey["02fc000000aa"]; !strings.Contains(d.LastError, wled.ErrNotWLED.Error()) {
-		t.Errorf("garbage device error = %q", d.LastError)
+	if d := byKey["mdns:garbage"]; !strings.Contains(d.LastError, wled.ErrNotWLED.Error()) || d.MAC != "" {
+		t.Errorf("garbage device = %+v, want a not-WLED error and no MAC", d)
 	}
-	if d := byKey["02fc000000bb"]; d.LastError == "" {
-		t.Errorf("endless device error = %q", d.LastError)
+	if d := byKey["mdns:endless"]; d.LastError == "" || d.MAC != "" {
+		t.Errorf("endless device = %+v, want an error and no MAC", d)
 	}
-	// Only devices with a MAC produce events: the two with TXT mac are announced (offline).
-	if got := kinds(h.drain()); got != "added:02fc000000aa,added:02fc000000bb" {
-		t.Errorf("events = %s", got)
+	// Only devices confirmed by /json/info produce events: a TXT mac is a claim, not a device.
+	if got := kinds(h.drain()); got != "" {
+		t.Errorf("events = %s, want none", got)
 	}
 }
 
@@ -479,7 +480,7 @@ func serveHTTP(t *testing.T, h http.HandlerFunc) netip.AddrPort {
 
 func TestRegistryBoundsTheList(t *testing.T) {
 	// A responder inventing 600 devices (all pointing at a closed port): the list stops at
-	// maxDevices and every entry is offline with an error.
+	// maxUnconfirmed and every entry is offline with an error.
 	var answers []Answer
 	for i := range 600 {
 		answers = append(answers, Answer{Instance: fmt.Sprintf("fake-%d", i), Host: "x.local.", Addr: netip.MustParseAddr("127.0.0.1"), Port: 1, MAC: fmt.Sprintf("02fc%08x", i)})
@@ -489,8 +490,8 @@ func TestRegistryBoundsTheList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) != maxDevices {
-		t.Errorf("Devices() has %d entries, want the cap %d", len(ds), maxDevices)
+	if len(ds) != maxUnconfirmed {
+		t.Errorf("Devices() has %d entries, want the cap %d", len(ds), maxUnconfirmed)
 	}
 	for _, d := range ds {
 		if d.Online || d.LastError == "" {
@@ -583,5 +584,129 @@ func TestRegistryForcedStaticProtocolClampsForItself(t *testing.T) {
 			continue
 		}
 		_ = out.Close()
+	}
+}
+
+// countingFetcher asks the real wled client and counts the requests.
+type countingFetcher struct {
+	client *wled.Client
+	calls  atomic.Int64
+}
+
+func (f *countingFetcher) Info(ctx context.Context, hostport string) (wled.Info, error) {
+	f.calls.Add(1)
+	return f.client.Info(ctx, hostport)
+}
+
+// forgedAnswers invents n _wled._tcp answers with TXT MACs, all pointing at a closed port.
+func forgedAnswers(n int) []Answer {
+	var out []Answer
+	for i := range n {
+		out = append(out, Answer{Instance: fmt.Sprintf("fake-%03d", i), Host: "x.local.", Addr: netip.MustParseAddr("127.0.0.1"),
+			Port: 1, MAC: fmt.Sprintf("02000000%04x", i)})
+	}
+	return out
+}
+
+func TestRegistryForgedAnswersCannotLockOutRealDevices(t *testing.T) {
+	// Anyone on the LAN can answer _wled._tcp with invented instances carrying TXT MACs. They
+	// must not be announced, must take only the unconfirmed places, must be dropped after a
+	// few failed probes (so a real device arriving later gets listed), must not push out a
+	// confirmed device while they keep coming, and must keep each round's probes bounded.
+	const realMAC = "02fc0000000c"
+	fetch := &countingFetcher{client: &wled.Client{HTTP: probeHTTPClient(), Timeout: time.Second}}
+	h := startRegistry(t, Config{Fetcher: fetch}, forgedAnswers(600)...)
+	h.waitRound()
+	ds := h.reg.Devices()
+	if len(ds) != maxUnconfirmed {
+		t.Errorf("after the flood: %d devices listed, want the unconfirmed cap %d", len(ds), maxUnconfirmed)
+	}
+	for _, d := range ds {
+		if d.MAC != "" || !strings.HasPrefix(d.Key, "mdns:") || d.Online {
+			t.Fatalf("forged device %+v: want provisional, offline, without a MAC", d)
+		}
+	}
+	if evs := h.drain(); len(evs) != 0 {
+		t.Fatalf("forged answers announced to the session: %s", kinds(evs))
+	}
+	if n := fetch.calls.Swap(0); n != maxUnconfirmed {
+		t.Errorf("round probed %d devices, want %d", n, maxUnconfirmed)
+	}
+
+	// The flood stops and a real controller appears: it is listed as soon as the forged
+	// entries have failed evictUnconfirmedAfter probes, and they are gone.
+	f := startFake(t, "127.0.0.1:0", realMAC, 60)
+	h.browser.set(nil, answerFor(t, f, true))
+	var added []Event
+	for round := 2; round <= evictUnconfirmedAfter+1 && len(added) == 0; round++ {
+		h.nextRound()
+		added = h.drain()
+	}
+	if kinds(added) != "added:"+realMAC || !added[0].Device.Online {
+		t.Fatalf("events = %s, want the real device added and online after %d rounds", kinds(added), evictUnconfirmedAfter+1)
+	}
+	if ds := h.reg.Devices(); len(ds) != 1 || ds[0].Key != realMAC {
+		t.Fatalf("Devices() = %+v, want only the real device", ds)
+	}
+
+	// The flood comes back while the real device keeps answering: it stays listed and
+	// online, nothing is announced, and a round probes at most the real one and the cap.
+	h.browser.set(nil, append(forgedAnswers(600), answerFor(t, f, true))...)
+	fetch.calls.Store(0)
+	for range evictUnconfirmedAfter + 1 {
+		h.nextRound()
+		if n := fetch.calls.Swap(0); n > 1+maxUnconfirmed {
+			t.Errorf("round probed %d devices, want at most %d", n, 1+maxUnconfirmed)
+		}
+	}
+	if evs := h.drain(); len(evs) != 0 {
+		t.Errorf("flood produced events %s", kinds(evs))
+	}
+	ds = h.reg.Devices()
+	real := 0
+	for _, d := range ds {
+		switch {
+		case d.Key == realMAC && d.Online:
+			real++
+		case d.MAC != "":
+			t.Errorf("forged device confirmed: %+v", d)
+		}
+	}
+	if real != 1 || len(ds) > 1+maxUnconfirmed {
+		t.Errorf("during the flood: %d devices, real one listed online %d times; want it once and at most %d others", len(ds), real, maxUnconfirmed)
+	}
+}
+
+func TestRegistryTXTMACDoesNotConfirm(t *testing.T) {
+	// A responder claims a real device's MAC in TXT before the device was ever seen: the claim
+	// neither keys the entry nor is announced, and the real device is still added under its MAC
+	// when it answers.
+	const mac = "02fc0000000d"
+	f := startFake(t, "127.0.0.1:0", mac, 30)
+	forged := Answer{Instance: "imposter", Host: "imposter.local.", Addr: netip.MustParseAddr("127.0.0.1"), Port: 1, MAC: mac}
+	h := startRegistry(t, Config{}, forged)
+	h.waitRound()
+	if ds := h.reg.Devices(); len(ds) != 1 || ds[0].Key != "mdns:imposter" || ds[0].MAC != "" {
+		t.Fatalf("Devices() = %+v, want one provisional entry without MAC", ds)
+	}
+	if evs := h.drain(); len(evs) != 0 {
+		t.Fatalf("events = %s, want none", kinds(evs))
+	}
+	h.browser.set(nil, forged, answerFor(t, f, true))
+	h.nextRound()
+	if evs := h.drain(); kinds(evs) != "added:"+mac || evs[0].Device.IP != netip.MustParseAddrPort(f.HTTPAddr()).Addr() {
+		t.Fatalf("events = %s, want the real device added at its own address", kinds(evs))
+	}
+	// The imposter keeps claiming the MAC, and its answer now comes last: the device is still
+	// probed where it last answered, and stays online there.
+	h.browser.set(nil, answerFor(t, f, true), forged)
+	for range DefaultOfflineAfter + 1 {
+		h.nextRound()
+	}
+	if evs := h.drain(); len(evs) != 0 {
+		t.Errorf("events = %s, want none", kinds(evs))
+	}
+	if ds := h.reg.Devices(); len(ds) < 1 || ds[0].Key != mac || !ds[0].Online || ds[0].IP != netip.MustParseAddrPort(f.HTTPAddr()).Addr() {
+		t.Errorf("Devices() = %+v, want the real device online at its own address", ds)
 	}
 }
