@@ -42,9 +42,9 @@ const (
 	maxUnconfirmed = 32
 	// evictUnconfirmedAfter is how many probes in a row an unconfirmed mDNS-only device may fail
 	// before it is dropped. A real WLED serves /json/info from the moment it announces itself
-	// (both start when its Wi-Fi connects), so three failures (failing entries are retried every
-	// RetryInterval, so that is 10 s or more by default) mean it is not a WLED or not reachable;
-	// if it is one after all, its next mDNS answer lists it again, so dropping it costs little. A failure count rather than a time
+	// (both start when its Wi-Fi connects), so three failures (one a round: a minute or more at
+	// the default Interval) mean it is not a WLED or not reachable; if it is one after all, its
+	// next mDNS answer lists it again, so dropping it costs little. A failure count rather than a time
 	// keeps a daemon whose rounds are slow from dropping entries it never got to probe.
 	evictUnconfirmedAfter = 3
 )
@@ -87,8 +87,8 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type Config struct {
 	// Interval between mDNS browse rounds; default 30 s.
 	Interval time.Duration
-	// RetryInterval replaces Interval while any device is offline, so a device that returns is
-	// back quickly; default 5 s.
+	// RetryInterval replaces Interval while any confirmed or configured device is offline, so a
+	// device that returns is back quickly; default 5 s.
 	RetryInterval time.Duration
 	// BrowseWindow is how long each round listens for mDNS answers; default 2 s.
 	BrowseWindow time.Duration
@@ -311,8 +311,8 @@ func (b *connBody) Close() error {
 	return err
 }
 
-// Run browses now and then every Interval (RetryInterval while a device is offline or its last
-// probe failed), probes every known device with /json/info, marks a device offline after
+// Run browses now and then every Interval (RetryInterval while a confirmed or configured device
+// is offline or its last probe failed), probes every known device with /json/info, marks a device offline after
 // OfflineAfter failed probes in a row and online again at its next answer, and reports changes
 // to OnChange. It returns nil when ctx
 // is cancelled, after every goroutine it started has exited.
@@ -396,11 +396,17 @@ func (r *Registry) countLocked() (confirmed, unconfirmed int) {
 	return confirmed, unconfirmed
 }
 
-// anyUnhealthy reports a device that is offline or whose last probe failed.
+// anyUnhealthy reports a confirmed or configured device that is offline or whose last probe
+// failed. Unconfirmed mDNS answers do not count: anyone can keep the list full of those, and
+// they must not make us browse (and probe) six times as often; they are still dropped after
+// evictUnconfirmedAfter rounds at Interval.
 func (r *Registry) anyUnhealthy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, e := range r.entries {
+		if e.unconfirmedMDNS() {
+			continue
+		}
 		if !e.dev.Online || e.failures > 0 {
 			return true
 		}

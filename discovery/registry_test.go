@@ -616,7 +616,10 @@ func TestRegistryForgedAnswersCannotLockOutRealDevices(t *testing.T) {
 	const realMAC = "02fc0000000c"
 	fetch := &countingFetcher{client: &wled.Client{HTTP: probeHTTPClient(), Timeout: time.Second}}
 	h := startRegistry(t, Config{Fetcher: fetch}, forgedAnswers(600)...)
-	h.waitRound()
+	if d := h.waitRound(); d != DefaultInterval {
+		// Failing forged entries must not make us browse (and be flooded) every RetryInterval.
+		t.Errorf("wait after a round of forged answers = %v, want Interval %v", d, DefaultInterval)
+	}
 	ds := h.reg.Devices()
 	if len(ds) != maxUnconfirmed {
 		t.Errorf("after the flood: %d devices listed, want the unconfirmed cap %d", len(ds), maxUnconfirmed)
