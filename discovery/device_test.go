@@ -1,6 +1,8 @@
 package discovery
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -100,5 +102,43 @@ func TestEventKindText(t *testing.T) {
 		if err := back.UnmarshalText(b); err != nil || back != k {
 			t.Errorf("%v round trip = %v, %v", k, back, err)
 		}
+	}
+}
+
+func TestAnswerSampleKeepsARealDeviceInAFlood(t *testing.T) {
+	// 2,560 invented instances arrive before the real WLED answers: the first-come cap would
+	// drop it in every browse; the sample keeps it in about maxAnswers/2561 = 10 % of them.
+	rng := rand.New(rand.NewPCG(1, 2))
+	realDev := Answer{Instance: "wled-real", Addr: netip.MustParseAddr("10.0.0.9"), Port: 80}
+	const trials = 200
+	kept := 0
+	for range trials {
+		s := newAnswerSample(maxAnswers, rng.IntN)
+		for i := range 10 * maxAnswers {
+			s.add(Answer{Instance: fmt.Sprintf("fake-%d", i), Addr: netip.MustParseAddr("10.0.0.66"), Port: 80})
+		}
+		s.add(realDev)
+		if len(s.byInstance) != maxAnswers || len(s.order) != maxAnswers {
+			t.Fatalf("sample holds %d/%d instances, want %d", len(s.byInstance), len(s.order), maxAnswers)
+		}
+		for _, in := range s.order {
+			if _, ok := s.byInstance[in]; !ok {
+				t.Fatalf("order lists %q, which the sample lacks", in)
+			}
+		}
+		if _, ok := s.byInstance[realDev.Instance]; ok {
+			kept++
+		}
+	}
+	if kept < trials/20 || kept > trials/5 {
+		t.Errorf("real device kept in %d of %d flooded browses, want about 10 %%", kept, trials)
+	}
+
+	// A known instance is updated in place (an address change within the window), not re-drawn.
+	s := newAnswerSample(2, func(int) int { t.Fatal("drew for a known instance"); return 0 })
+	s.add(Answer{Instance: "a", Port: 80})
+	s.add(Answer{Instance: "a", Port: 81})
+	if len(s.order) != 1 || s.byInstance["a"].Port != 81 {
+		t.Errorf("sample after an update = %+v", s.byInstance)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -62,16 +63,14 @@ func (b *MDNSBrowser) Browse(ctx context.Context, window time.Duration) ([]Answe
 	}
 
 	var mu sync.Mutex
-	found := make(map[string]Answer)
+	found := newAnswerSample(maxAnswers, rand.IntN)
 	conn.OnServiceDiscovered(func(evt mdns.ServiceEvent) {
 		a, ok := answerFromEvent(evt)
 		if !ok {
 			return
 		}
 		mu.Lock()
-		if _, known := found[a.Instance]; known || len(found) < maxAnswers {
-			found[a.Instance] = a // latest wins: follows an address change within the window
-		}
+		found.add(a)
 		mu.Unlock()
 	})
 	bctx, cancel := context.WithTimeout(ctx, window)
@@ -87,12 +86,46 @@ func (b *MDNSBrowser) Browse(ctx context.Context, window time.Duration) ([]Answe
 
 	mu.Lock()
 	defer mu.Unlock()
-	out := make([]Answer, 0, len(found))
-	for _, a := range found {
+	out := make([]Answer, 0, len(found.byInstance))
+	for _, a := range found.byInstance {
 		out = append(out, a)
 	}
 	slices.SortFunc(out, func(x, y Answer) int { return strings.Compare(x.Instance, y.Instance) })
 	return out, nil
+}
+
+// answerSample keeps at most limit instances of a browse, chosen uniformly from all the distinct
+// instances heard (reservoir sampling) rather than the first ones: a responder that answers
+// with invented instances faster than a real WLED cannot keep the real one out of every
+// browse; with n instances heard, each is kept with probability limit/n.
+type answerSample struct {
+	limit      int
+	heard      int // distinct instances offered so far
+	byInstance map[string]Answer
+	order      []string // the kept instances, for replacing one at random
+	intN       func(n int) int
+}
+
+func newAnswerSample(limit int, intN func(int) int) *answerSample {
+	return &answerSample{limit: limit, byInstance: make(map[string]Answer), intN: intN}
+}
+
+func (s *answerSample) add(a Answer) {
+	if _, known := s.byInstance[a.Instance]; known {
+		s.byInstance[a.Instance] = a // latest wins: follows an address change within the window
+		return
+	}
+	s.heard++
+	if len(s.order) < s.limit {
+		s.byInstance[a.Instance] = a
+		s.order = append(s.order, a.Instance)
+		return
+	}
+	if i := s.intN(s.heard); i < s.limit {
+		delete(s.byInstance, s.order[i])
+		s.byInstance[a.Instance] = a
+		s.order[i] = a.Instance
+	}
 }
 
 func (b *MDNSBrowser) logger() *slog.Logger {

@@ -666,17 +666,17 @@ func TestRegistryForgedAnswersCannotLockOutRealDevices(t *testing.T) {
 		t.Errorf("flood produced events %s", kinds(evs))
 	}
 	ds = h.reg.Devices()
-	real := 0
+	realListed := 0
 	for _, d := range ds {
 		switch {
 		case d.Key == realMAC && d.Online:
-			real++
+			realListed++
 		case d.MAC != "":
 			t.Errorf("forged device confirmed: %+v", d)
 		}
 	}
-	if real != 1 || len(ds) > 1+maxUnconfirmed {
-		t.Errorf("during the flood: %d devices, real one listed online %d times; want it once and at most %d others", len(ds), real, maxUnconfirmed)
+	if realListed != 1 || len(ds) > 1+maxUnconfirmed {
+		t.Errorf("during the flood: %d devices, real one listed online %d times; want it once and at most %d others", len(ds), realListed, maxUnconfirmed)
 	}
 }
 
