@@ -102,15 +102,21 @@ const (
 	maxErrorCell = 160
 )
 
-// cell makes a remote string safe to print in one table cell: control characters (tab and
-// newline would forge columns and rows, ESC would reach the terminal), Unicode format characters
-// (bidi overrides and isolates reorder what is shown; zero-width ones hide text) and invalid
-// UTF-8 are written as Go escapes (\t, \x1b, \u202e), a backslash as \\ so an escape cannot be
-// forged, and the result is cut after limit runes (with "…"). Empty shows as "-".
+// cell is a table cell for a remote string: PrintableText cut after limit runes, "-" when empty.
 func cell(s string, limit int) string {
 	if s == "" {
 		return "-"
 	}
+	return PrintableText(s, limit)
+}
+
+// PrintableText makes a string that came from the network (a device's name, an error quoting
+// its reply) safe to print on a terminal: control characters (tab and newline would forge
+// columns and rows, ESC would reach the terminal), Unicode format characters (bidi overrides
+// and isolates reorder what is shown; zero-width ones hide text) and invalid UTF-8 are written
+// as Go escapes (\t, \x1b, \u202e), a backslash as \\ so an escape cannot be forged, and the
+// result is cut after limit runes (with "…"); limit ≤ 0 means no cut.
+func PrintableText(s string, limit int) string {
 	var b strings.Builder
 	n := 0 // runes written
 	for i, r := range s {
@@ -126,7 +132,7 @@ func cell(s string, limit int) string {
 		default:
 			piece = string(r)
 		}
-		if n+utf8.RuneCountInString(piece) > limit {
+		if limit > 0 && n+utf8.RuneCountInString(piece) > limit {
 			b.WriteString("…")
 			break
 		}
