@@ -65,6 +65,11 @@ type Config struct {
 	// so that one host on the LAN cannot take every slot; an IPv6 client counts per /64, since a
 	// host can pick any number of addresses in its prefix.
 	MaxStreamsPerClient int
+	// AllowedHosts lists host names (or "*.suffix" patterns) the page answers to besides IP
+	// literals, localhost, single-label names and names under .local, .lan, .home.arpa and
+	// .internal; any other Host header gets 421 Misdirected Request, which keeps a web page that
+	// rebinds its own domain to this machine from reading the page (see CheckHostPattern).
+	AllowedHosts []string
 }
 
 // ErrNoProvider is returned by New without a Provider.
@@ -75,6 +80,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	mux     *http.ServeMux
+	handler http.Handler // mux behind the Host check
 	streams *broadcaster
 }
 
@@ -101,7 +107,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
 	}
+	hosts, err := newHostPatterns(cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.handler = checkHost(hosts, s.mux)
 	s.streams = newBroadcaster(cfg)
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
@@ -116,8 +127,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the page's routes.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns the page's routes, behind the Host check.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves on ln until ctx is done, then shuts the server down (closing live streams) and
 // returns nil.
@@ -125,7 +136,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
