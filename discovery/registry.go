@@ -44,8 +44,8 @@ const (
 	// before it is dropped. A real WLED serves /json/info from the moment it announces itself
 	// (both start when its Wi-Fi connects), so three failures (one a round: a minute or more at
 	// the default Interval) mean it is not a WLED or not reachable; if it is one after all, its
-	// next mDNS answer lists it again, so dropping it costs little. A failure count rather than a time
-	// keeps a daemon whose rounds are slow from dropping entries it never got to probe.
+	// next mDNS answer lists it again, so dropping it costs little. A failure count rather than
+	// a time keeps a daemon whose rounds are slow from dropping entries it never got to probe.
 	evictUnconfirmedAfter = 3
 )
 
@@ -312,10 +312,11 @@ func (b *connBody) Close() error {
 }
 
 // Run browses now and then every Interval (RetryInterval while a confirmed or configured device
-// is offline or its last probe failed), probes every known device with /json/info, marks a device offline after
-// OfflineAfter failed probes in a row and online again at its next answer, and reports changes
-// to OnChange. It returns nil when ctx
-// is cancelled, after every goroutine it started has exited.
+// is offline or its last probe failed), probes every known device with /json/info, marks a
+// device offline after OfflineAfter failed probes in a row and online again at its next answer,
+// drops mDNS answers that never answered /json/info after evictUnconfirmedAfter failed probes,
+// and reports changes of confirmed devices to OnChange. It returns nil when ctx is cancelled,
+// after every goroutine it started has exited.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
