@@ -137,6 +137,10 @@ func (a Analysis) Analyzer() analysis.Config {
 type Status struct {
 	Addr  string `mapstructure:"addr"`  // empty disables the page
 	Token string `mapstructure:"token"` // enables controls; sent as a header on POST
+	// AllowedHosts are host names (or "*.suffix" patterns) the page answers to besides IP
+	// addresses, localhost, single-label names and .local/.lan/.home.arpa/.internal names;
+	// other Host headers get 421 (a guard against DNS rebinding).
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
 // Log configures log/slog output on stderr.
@@ -173,7 +177,7 @@ func Default() Config {
 		Output:    Output{Protocol: "auto", FPS: 60, RealtimeTimeout: 2 * time.Second, SoundSync: SoundSync{Addr: "239.0.0.1:11988"}},
 		Analysis:  Analysis{TuningHz: 440, MinHz: 40, MaxHz: 4200},
 		Effects:   effect.DefaultSettings(),
-		Status:    Status{Addr: ":8080"},
+		Status:    Status{Addr: ":8080", AllowedHosts: []string{}},
 		Log:       Log{Format: "text", Level: "info"},
 	}
 }

@@ -129,6 +129,10 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"status port negative", "status:\n  addr: \":-1\"\n", "", "status.addr", "port from 0 to 65535"},
 		{"status bad host", "status:\n  addr: \"300.1.1.1:8080\"\n", "", "status.addr", "IP address or a host name"},
 		{"status from env", "", "LEDBRIDGE_STATUS_ADDR=:70000", "status.addr", "port from 0 to 65535"},
+		{"allowed host with scheme", "status:\n  allowed_hosts: [\"http://lights.example\"]\n", "", "status.allowed_hosts[0]", "not a host name or *.suffix pattern"},
+		{"allowed host with port", "status:\n  allowed_hosts: [\"ok.example\", \"lights.example:8080\"]\n", "", "status.allowed_hosts[1]", "without scheme or port"},
+		{"allowed hosts not a list", "status:\n  allowed_hosts: lights.example\n", "", "status.allowed_hosts", "a list"},
+		{"allowed host from env", "", "LEDBRIDGE_STATUS_ALLOWED_HOSTS=lights.example,*.", "status.allowed_hosts[1]", "host name"},
 		{"hub frame over the wire limit", "hub:\n  max_frame_bytes: 2097152\n", "", "hub.max_frame_bytes", "between 4096 and 1048576"},
 		{"hub byte rate under a frame", "hub:\n  max_frame_bytes: 266240\n  max_bytes_per_second: 100000\n", "", "hub.max_bytes_per_second", "at least hub.max_frame_bytes"},
 		{"sound sync port 0", "output:\n  sound_sync:\n    enabled: true\n    addr: \"239.0.0.1:0\"\n", "", "output.sound_sync.addr", "port from 1 to 65535"},
@@ -301,5 +305,26 @@ func TestListenAddressesAccepted(t *testing.T) {
 	c.Output.SoundSync.Enabled, c.Output.SoundSync.Addr = true, "239.0.0.1:11988"
 	if err := c.Validate(); err != nil {
 		t.Errorf("default sound sync address refused: %v", err)
+	}
+}
+
+func TestStatusAllowedHosts(t *testing.T) {
+	got, err := Load(Options{File: write(t, "status:\n  allowed_hosts: [\"lights.venue.example\", \"*.stage.example\"]\n", 0o600), LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.Status.AllowedHosts; len(h) != 2 || h[0] != "lights.venue.example" || h[1] != "*.stage.example" {
+		t.Errorf("status.allowed_hosts from file = %q", h)
+	}
+	env := map[string]string{"LEDBRIDGE_STATUS_ALLOWED_HOSTS": "pi.venue.example,*.venue.example"}
+	got, err = Load(Options{File: write(t, "", 0o600), LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.Status.AllowedHosts; len(h) != 2 || h[0] != "pi.venue.example" || h[1] != "*.venue.example" {
+		t.Errorf("status.allowed_hosts from env = %q", h)
+	}
+	if d := Default().Status.AllowedHosts; len(d) != 0 {
+		t.Errorf("default status.allowed_hosts = %q, want empty", d)
 	}
 }

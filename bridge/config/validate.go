@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
@@ -183,6 +184,11 @@ func (c *Config) Validate() error {
 	intRange("output.max_milliamps", c.Output.MaxMilliamps, 0, 100000)
 
 	addr("status.addr", c.Status.Addr, listenOrOff)
+	for i, h := range c.Status.AllowedHosts {
+		if err := status.CheckHostPattern(h); err != nil {
+			add(fmt.Sprintf("status.allowed_hosts[%d]", i), "%s; want a host name such as lights.venue.example or a pattern such as *.venue.example, without scheme or port", strings.TrimPrefix(err.Error(), "status: "))
+		}
+	}
 	oneOf("log.format", c.Log.Format, "text", "json")
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 

@@ -153,7 +153,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 
 	if c.Status.Addr != "" {
-		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, Gatherer: reg, Logger: log.With("part", "status")})
+		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, AllowedHosts: c.Status.AllowedHosts, Gatherer: reg, Logger: log.With("part", "status")})
 		if err != nil {
 			return err
 		}
