@@ -3,5 +3,8 @@
 // /metrics (Prometheus), /healthz, and the token-guarded controls.
 //
 // It knows nothing of rooms or devices: a Provider hands it Snapshots and strip previews, and a
-// Controller carries out the controls.
+// Controller carries out the controls. It answers only to Host names a LAN visitor uses (IP
+// addresses, localhost, single-label and .local/.lan/.home.arpa/.internal names, and
+// Config.AllowedHosts), so a web page that rebinds its domain to this machine cannot read it, and
+// it caps live streams per client as well as in total, so one host cannot take them all.
 package status
