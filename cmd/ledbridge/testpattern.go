@@ -94,7 +94,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		devices, err := discovery.Browse(ctx, opts.Discovery, opts.DiscoverWindow)
 		for _, d := range devices {
 			if t, ok := d.Target(); ok && d.Online {
-				targets = append(targets, namedTarget{d.Name + " " + t.String(), t})
+				targets = append(targets, namedTarget{discovery.PrintableText(d.Name, 64) + " " + t.String(), t})
 			}
 		}
 		if len(targets) == 0 {
