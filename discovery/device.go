@@ -140,37 +140,6 @@ type Event struct {
 	Device Device    `json:"device"`
 }
 
-// normalizeMAC returns mac as 12 lower-case hex digits, accepting ':' or '-' separators, or ""
-// when mac is not a 48-bit MAC.
-func normalizeMAC(mac string) string {
-	if len(mac) > 17 {
-		return ""
-	}
-	var b [12]byte
-	n := 0
-	for i := 0; i < len(mac); i++ {
-		c := mac[i]
-		switch {
-		case c == ':' || c == '-':
-			continue
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
-		case c >= 'A' && c <= 'F':
-			c += 'a' - 'A'
-		default:
-			return ""
-		}
-		if n == len(b) {
-			return ""
-		}
-		b[n] = c
-		n++
-	}
-	if n != len(b) {
-		return ""
-	}
-	return string(b[:])
-}
-
 // staticDevice is one configured device.
 type staticDevice struct {
 	raw    string

@@ -9,39 +9,6 @@ import (
 	"github.com/pion/mdns/v2"
 )
 
-func TestNormalizeMAC(t *testing.T) {
-	for in, want := range map[string]string{
-		"a4cf12abcdef":       "a4cf12abcdef",
-		"A4:CF:12:AB:CD:EF":  "a4cf12abcdef",
-		"a4-cf-12-ab-cd-ef":  "a4cf12abcdef",
-		"":                   "",
-		"a4cf12abcde":        "",
-		"a4cf12abcdef0":      "",
-		"a4cf12abcdeg":       "",
-		"a4:cf:12:ab:cd:ef:": "",
-		"💡💡💡":                "",
-	} {
-		if got := normalizeMAC(in); got != want {
-			t.Errorf("normalizeMAC(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func FuzzNormalizeMAC(f *testing.F) {
-	for _, s := range []string{"a4cf12abcdef", "A4:CF:12:AB:CD:EF", "::::", "\xff"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		m := normalizeMAC(s)
-		if m == "" {
-			return
-		}
-		if len(m) != 12 || normalizeMAC(m) != m {
-			t.Fatalf("normalizeMAC(%q) = %q: not 12 canonical hex digits", s, m)
-		}
-	})
-}
-
 func wledEvent(instance, service, domain string, addr string, port uint16, txt ...mdns.TXTEntry) mdns.ServiceEvent {
 	return mdns.ServiceEvent{
 		Instance: mdns.ServiceInstance{Instance: instance, Service: service, Domain: domain, Host: instance + ".local.", Port: port, Text: txt},

@@ -14,6 +14,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/mdns/v2"
 	"golang.org/x/net/ipv4"
+
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // wledService is the DNS-SD service type WLED advertises (wled00/wled.cpp: MDNS.addService("wled", "tcp", 80)).
@@ -170,7 +172,7 @@ func answerFromEvent(evt mdns.ServiceEvent) (Answer, bool) {
 	a := Answer{Instance: in.Instance, Host: in.Host, Addr: addr, Port: int(in.Port)}
 	for _, t := range in.Text {
 		if strings.EqualFold(t.Key, "mac") {
-			a.MAC = normalizeMAC(string(t.Value))
+			a.MAC = wled.NormalizeMAC(string(t.Value))
 		}
 	}
 	return a, true

@@ -664,7 +664,7 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 	}
 	if j.err == nil {
 		// Only the device's own answer confirms a MAC (the TXT record's is a claim).
-		mac := normalizeMAC(j.info.MAC)
+		mac := wled.NormalizeMAC(j.info.MAC)
 		if mac == "" {
 			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
 		} else if e = r.rekeyLocked(e, mac); e == nil {

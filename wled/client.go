@@ -126,7 +126,7 @@ func ParseInfo(body []byte) (Info, error) {
 		Name:    cleanText(r.Name, MaxNameRunes),
 		Version: cleanText(*r.Version, MaxTagRunes),
 		VID:     r.VID,
-		MAC:     normalizeMAC(r.MAC),
+		MAC:     NormalizeMAC(r.MAC),
 		IP:      cleanIP(r.IP),
 		Arch:    cleanText(r.Arch, MaxTagRunes),
 		LEDs: LEDsInfo{
@@ -207,9 +207,10 @@ func cleanIP(s string) string {
 	return a.String()
 }
 
-// normalizeMAC returns mac as 12 lower-case hex digits, accepting upper case and ':' or '-'
-// separators, or "" when mac is not a MAC address. WLED sends 12 lower-case hex digits.
-func normalizeMAC(mac string) string {
+// NormalizeMAC returns mac as 12 lower-case hex digits, accepting upper case and ':' or '-'
+// separators, or "" when mac is not a MAC address. WLED sends 12 lower-case hex digits; this is
+// the one form devices are keyed by.
+func NormalizeMAC(mac string) string {
 	if len(mac) > 17 {
 		return ""
 	}

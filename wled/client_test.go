@@ -302,3 +302,36 @@ func TestParseInfoBoundsWhatManyDevicesCost(t *testing.T) {
 		t.Errorf("one hostile device's Info marshals to %d bytes, want <= 1024", n)
 	}
 }
+
+func TestNormalizeMAC(t *testing.T) {
+	for in, want := range map[string]string{
+		"a4cf12abcdef":       "a4cf12abcdef",
+		"A4:CF:12:AB:CD:EF":  "a4cf12abcdef",
+		"a4-cf-12-ab-cd-ef":  "a4cf12abcdef",
+		"":                   "",
+		"a4cf12abcde":        "",
+		"a4cf12abcdef0":      "",
+		"a4cf12abcdeg":       "",
+		"a4:cf:12:ab:cd:ef:": "",
+		"💡💡💡":                "",
+	} {
+		if got := wled.NormalizeMAC(in); got != want {
+			t.Errorf("NormalizeMAC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzNormalizeMAC(f *testing.F) {
+	for _, s := range []string{"a4cf12abcdef", "A4:CF:12:AB:CD:EF", "::::", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m := wled.NormalizeMAC(s)
+		if m == "" {
+			return
+		}
+		if len(m) != 12 || wled.NormalizeMAC(m) != m {
+			t.Fatalf("NormalizeMAC(%q) = %q: not 12 canonical hex digits", s, m)
+		}
+	})
+}
