@@ -199,13 +199,7 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 		gate.mu.Unlock()
 		return toPage(ctx, sig)
 	}
-	var consoleMu sync.Mutex
-	var console []string
-	onConsole := func(s string) {
-		consoleMu.Lock()
-		console = append(console, s)
-		consoleMu.Unlock()
-	}
+	var console pageConsole
 	onBinding := func(payload string) {
 		sig, err := room.DecodeSignal([]byte(payload))
 		if err != nil {
@@ -228,31 +222,8 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	var browser *chromium
-	for attempt := 1; ; attempt++ { // field notes: allow one retry of the launch
-		browser, err = startChromium(ctx, t, path, srv.URL+"/", onBinding, onConsole)
-		if err == nil || attempt == 2 {
-			break
-		}
-		t.Logf("chromium launch %d failed: %v", attempt, err)
-	}
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	defer func() {
-		if t.Failed() {
-			consoleMu.Lock()
-			t.Logf("page console:\n%s", strings.Join(console, "\n"))
-			consoleMu.Unlock()
-			out := browser.stderr.String()
-			if len(out) > 8000 {
-				out = out[len(out)-8000:]
-			}
-			t.Logf("chromium stderr (tail):\n%s", out)
-		}
-		page.Store(nil)
-		browser.kill()
-	}()
+	browser := launchChromium(ctx, t, path, srv.URL+"/", onBinding, &console)
+	defer page.Store(nil)
 	page.Store(browser.page)
 	evalPage := func(expr string) any {
 		t.Helper()
@@ -408,13 +379,11 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 		if want := opposite[tc.roleAfter] + " connected"; got != want {
 			t.Errorf("%s: Chromium's transport is %q after the glare, want %q", tc.id, got, want)
 		}
-		consoleMu.Lock()
-		for _, l := range console {
+		for _, l := range console.all() {
 			if strings.HasPrefix(l, tc.id+" ") {
 				t.Errorf("page console: %s", l)
 			}
 		}
-		consoleMu.Unlock()
 
 		// Done with this musician: nothing of it is left for the next case's cut.
 		m.MusicianLeft(id)

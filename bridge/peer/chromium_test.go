@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,6 +184,55 @@ func chromiumArgs(userDir, url string) []string {
 		"--autoplay-policy=no-user-gesture-required", "--disable-features=WebRtcHideLocalIpsWithMdns",
 		"--allow-loopback-in-peer-connection", "--enable-logging=stderr", "--v=0",
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", url}
+}
+
+// pageConsole collects the page's console lines (the binding goroutine writes, the test reads).
+type pageConsole struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (c *pageConsole) add(line string) {
+	c.mu.Lock()
+	c.lines = append(c.lines, line)
+	c.mu.Unlock()
+}
+
+func (c *pageConsole) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.lines)
+}
+
+// launchChromium starts headless Chromium on pageURL, retrying the launch once (the field notes:
+// a cold start can miss its DevTools deadline). When the test ends the browser is killed, and if
+// the test failed the page console and the tail of Chromium's stderr are logged.
+func launchChromium(ctx context.Context, t *testing.T, path, pageURL string, onBinding func(string), console *pageConsole) *chromium {
+	t.Helper()
+	var browser *chromium
+	var err error
+	for attempt := 1; ; attempt++ {
+		browser, err = startChromium(ctx, t, path, pageURL, onBinding, console.add)
+		if err == nil || attempt == 2 {
+			break
+		}
+		t.Logf("chromium launch %d failed: %v", attempt, err)
+	}
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("page console:\n%s", strings.Join(console.all(), "\n"))
+			out := browser.stderr.String()
+			if len(out) > 8000 {
+				out = out[len(out)-8000:]
+			}
+			t.Logf("chromium stderr (tail):\n%s", out)
+		}
+		browser.kill()
+	})
+	return browser
 }
 
 func startChromium(ctx context.Context, t *testing.T, path, pageURL string, onBinding, onConsole func(string)) (*chromium, error) {
@@ -363,13 +413,7 @@ func TestChromiumMusician(t *testing.T) {
 		holdMu.Unlock()
 		return toPage(ctx, sig)
 	}
-	var consoleMu sync.Mutex
-	var console []string
-	onConsole := func(s string) {
-		consoleMu.Lock()
-		console = append(console, s)
-		consoleMu.Unlock()
-	}
+	var console pageConsole
 	var filtered atomic.Int64
 	// Page → bridge: decode as the session does; keep candidates on loopback.
 	onBinding := func(payload string) {
@@ -395,32 +439,11 @@ func TestChromiumMusician(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var browser *chromium
-	for attempt := 1; ; attempt++ { // field notes: allow one retry of the launch
-		browser, err = startChromium(ctx, t, path, srv.URL+"/", onBinding, onConsole)
-		if err == nil || attempt == 2 {
-			break
-		}
-		t.Logf("chromium launch %d failed: %v", attempt, err)
-	}
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
+	browser := launchChromium(ctx, t, path, srv.URL+"/", onBinding, &console)
 	defer func() {
-		if t.Failed() {
-			consoleMu.Lock()
-			t.Logf("page console:\n%s", strings.Join(console, "\n"))
-			consoleMu.Unlock()
-			out := browser.stderr.String()
-			if len(out) > 8000 {
-				out = out[len(out)-8000:]
-			}
-			t.Logf("chromium stderr (tail):\n%s", out)
-		}
 		pageMu.Lock()
 		page = nil
 		pageMu.Unlock()
-		browser.kill()
 	}()
 	pageMu.Lock()
 	page = browser.page
