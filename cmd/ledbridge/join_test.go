@@ -188,6 +188,37 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 	}
 }
 
+// startJoinBinary starts `ledbridge join CODE --config cfgPath` (a config that turns the status page on),
+// reads the status page's URL from what it prints, and stops it with SIGTERM when the test ends.
+func startJoinBinary(t *testing.T, bin, code, cfgPath string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
+	t.Helper()
+	cmd = exec.Command(bin, "join", code, "--config", cfgPath)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	for statusURL == "" && sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Status page") {
+			statusURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(sc.Text())
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if statusURL == "" {
+		t.Fatalf("no status URL; stderr:\n%s", stderr.String())
+	}
+	return cmd, statusURL, stderr
+}
+
 // startCommand starts cmd and makes sure the test never leaves it running.
 func startCommand(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
@@ -230,31 +261,7 @@ func TestJoinReloadsOnSIGHUP(t *testing.T) {
 	}
 	write(fmt.Sprintf("room:\n  mode: auto\ndevices: [%q]\ndiscovery:\n  enabled: false\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n", first.DDPURL()))
 
-	cmd := exec.Command(bin, "join", "RLD234", "--config", cfgPath)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	statusURL := ""
-	sc := bufio.NewScanner(stdout)
-	for statusURL == "" && sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Status page") {
-			statusURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(sc.Text())
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	if statusURL == "" {
-		t.Fatalf("no status URL; stderr:\n%s", stderr.String())
-	}
+	cmd, statusURL, stderr := startJoinBinary(t, bin, "RLD234", cfgPath)
 	snapshot := func() (s struct {
 		Room struct {
 			Mode, Brightness any

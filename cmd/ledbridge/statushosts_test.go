@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -22,29 +18,7 @@ func TestJoinStatusPageAllowedHosts(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "join", "HST234", "--config", cfgPath)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	startCommand(t, cmd)
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	statusURL := ""
-	sc := bufio.NewScanner(stdout)
-	for statusURL == "" && sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Status page") {
-			statusURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(sc.Text())
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	if statusURL == "" {
-		t.Fatalf("no status URL; stderr:\n%s", stderr.String())
-	}
+	_, statusURL, _ := startJoinBinary(t, bin, "HST234", cfgPath)
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(host string) (int, string) {
 		t.Helper()
