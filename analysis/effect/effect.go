@@ -131,9 +131,9 @@ func ParseResample(s string) (Resample, error) {
 
 // Limits.
 const (
-	// MaxLEDs bounds a strip's length (WLED drives at most a few thousand LEDs
-	// per controller; the bound keeps a typo from allocating gigabytes).
-	MaxLEDs = 8192
+	// MaxLEDs bounds a strip's length: the most the WLED outputs drive
+	// (wled.MaxLEDs), which also keeps a typo from allocating gigabytes.
+	MaxLEDs = 16384
 	// MaxSources is how many sources keep their own pulse and spectrum state;
 	// a source's state slot is its Musician index modulo MaxSources.
 	MaxSources = 16

@@ -215,6 +215,78 @@ func TestNotesOnsetBeforePitchLightsAtOnce(t *testing.T) {
 	}
 }
 
+// A hit whose pitch never comes (a drum) lights the peak's place only for
+// provisionalFrames; one that a detected note confirms stays lit.
+func TestNotesAttackWithoutPitchGoesDarkUnlessConfirmed(t *testing.T) {
+	attack := &analysis.Features{Onset: true, Attack: true, Level: 0.6, PeakHz: 440}
+	for _, confirmed := range []bool{false, true} {
+		r := newRenderer(t, linear(), Strip{LEDs: 300})
+		now := t0
+		frame := render(t, r, local(now, Source{Features: attack}))
+		a4 := int(math.Round(notePosition(69, 300)))
+		if brightness(frame, a4) == 0 {
+			t.Fatalf("the attack did not light A4's place")
+		}
+		next := notes()
+		if confirmed {
+			next = notes(note(69, 0.8, false))
+		}
+		for i := 1; i <= provisionalFrames; i++ {
+			now = now.Add(tick)
+			frame = render(t, r, local(now, Source{Features: next}))
+		}
+		if lit := brightness(frame, a4) > 0; lit != confirmed {
+			t.Errorf("confirmed by a note %v: A4's place lit %v after %d frames", confirmed, lit, provisionalFrames)
+		}
+	}
+}
+
+// Identify flashes and test patterns are drawn over a rendered frame; Overlay
+// holds them to the brightness cap and the strip's current budget.
+func TestOverlayKeepsTheCurrentLimit(t *testing.T) {
+	const limit = 2000
+	cfg := linear()
+	cfg.BrightnessCap = 0.5
+	r := newRenderer(t, cfg, Strip{LEDs: 300, MaxMilliamps: limit, RGBW: true})
+	frame := render(t, r, local(t0))
+	for i := range frame {
+		frame[i] = 255 // an identify flash: every channel full, white included
+	}
+	r.Overlay(frame)
+	if est := cfg.Current.Estimate(frame, 4); est > limit || r.Milliamps() != est {
+		t.Fatalf("overlaid full white estimates %v mA (Milliamps %v), limit %v", est, r.Milliamps(), limit)
+	}
+	if frame[0] > 128 || frame[0] != frame[len(frame)-1] {
+		t.Errorf("overlay bytes %d … %d: want at most the 50 %% cap, uniform", frame[0], frame[len(frame)-1])
+	}
+}
+
+// With more sources than state slots the loudest are kept, wherever they are
+// in the list.
+func TestLoudestSourcesKeptPastMaxSources(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 300})
+	var src []Source
+	for i := range MaxSources + 4 {
+		f := notes(note(40+i, 0.05, true))
+		if i == MaxSources+1 {
+			f = notes(note(90, 1, true))
+		}
+		src = append(src, Source{Musician: i, Features: f})
+	}
+	frame := render(t, r, local(t0, src...))
+	if p := int(math.Round(notePosition(90, 300))); brightness(frame, p) < 200 {
+		t.Fatalf("the loudest source (17th of %d) is dark at LED %d: %d", len(src), p, brightness(frame, p))
+	}
+}
+
+func TestLongestStripRenders(t *testing.T) {
+	r := newRenderer(t, Config{}, Strip{LEDs: MaxLEDs, RGBW: true})
+	frame := render(t, r, local(t0, Source{Features: notes(note(60, 1, true))}))
+	if len(frame) != MaxLEDs*4 {
+		t.Fatalf("frame of %d bytes", len(frame))
+	}
+}
+
 func TestLoudestSourceColoursASharedNote(t *testing.T) {
 	cfg := linear()
 	cfg.Palette.Mode = color.ModeMusician

@@ -18,28 +18,61 @@ type noteState struct {
 	target [128]float32
 	color  [128]color.RGBF
 	active [128]uint8 // scratch: sounding notes, loudest first
+	// provisional counts down the frames an attack's light (placed by the
+	// spectral peak before any pitch is known) may stay without a detected
+	// note confirming it; at 0 it goes dark, so drum hits only flicker.
+	provisional [128]uint8
+	confirmed   [128]bool // scratch: a detected note sounds this frame
 }
 
 func numNotes(f *analysis.Features) int { return min(max(f.NumNotes, 0), analysis.MaxNotes) }
 
+// provisionalFrames is how long an attack's light waits for a detected note
+// (about 50 ms: sampled instruments show their pitch 20–35 ms after the hit).
+const provisionalFrames = 3
+
 func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 	ns := &r.notes
 	clear(ns.target[:])
+	clear(ns.confirmed[:])
 	for _, s := range r.sorted[:r.nSorted] { // loudest source first
 		f := s.Features
 		for _, note := range f.Notes[:numNotes(f)] {
 			r.noteOn(s.Musician, note.MIDI, note.Velocity, note.Onset)
+			if note.MIDI >= 0 && note.MIDI < len(ns.confirmed) {
+				ns.confirmed[note.MIDI] = true
+			}
 		}
-		// An attack heard before its pitch is known (the short-window onset
-		// path) lights the spectral peak's position at once; the real note
-		// takes over when the pitch arrives a few frames later.
-		if numNotes(f) == 0 && (f.Onset || f.Attack) && f.PeakHz > 0 && !math.IsInf(float64(f.PeakHz), 0) {
-			m := int(math.Round(69 + 12*math.Log2(float64(f.PeakHz)/440)))
-			r.noteOn(s.Musician, m, levelVelocity(max(f.Level, f.AttackLevel)), true)
+	}
+	// An attack heard before its pitch is known (the short-window onset path)
+	// lights the spectral peak's position at once; the real note takes over
+	// when the pitch arrives a few frames later, and a light no note confirms
+	// (a drum hit, a harmonic) goes dark after provisionalFrames.
+	for _, s := range r.sorted[:r.nSorted] {
+		f := s.Features
+		if numNotes(f) > 0 || !(f.Onset || f.Attack) || !(f.PeakHz > 0) || math.IsInf(float64(f.PeakHz), 0) {
+			continue
 		}
+		m := int(math.Round(69 + 12*math.Log2(float64(f.PeakHz)/440)))
+		if m < 0 || m >= len(ns.level) || ns.confirmed[m] {
+			continue
+		}
+		if ns.level[m] < visible {
+			ns.provisional[m] = provisionalFrames
+		}
+		r.noteOn(s.Musician, m, levelVelocity(max(f.Level, f.AttackLevel)), true)
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
+		switch {
+		case ns.confirmed[m]:
+			ns.provisional[m] = 0
+		case ns.provisional[m] > 0:
+			ns.provisional[m]--
+			if ns.provisional[m] == 0 {
+				ns.level[m] = 0
+			}
+		}
 	}
 }
 

@@ -70,12 +70,12 @@ type Renderer struct {
 
 // NewRenderer prepares a Renderer for strip with cfg (zero fields: defaults).
 func NewRenderer(cfg Config, strip Strip) (*Renderer, error) {
+	if strip.LEDs < 1 || strip.LEDs > MaxLEDs {
+		return nil, fmt.Errorf("effect: strip of %d LEDs (want 1–%d): %w", strip.LEDs, MaxLEDs, ErrBadStrip)
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if strip.LEDs < 1 || strip.LEDs > MaxLEDs {
-		return nil, fmt.Errorf("effect: strip of %d LEDs (want 1–%d): %w", strip.LEDs, MaxLEDs, ErrBadStrip)
 	}
 	if strip.Brightness == 0 {
 		strip.Brightness = 1
@@ -280,6 +280,20 @@ func (r *Renderer) over(i int, c color.RGBF, a float32) {
 	r.cover[i] += a
 }
 
+// Overlay finishes a frame the caller drew over a rendered one (a test
+// pattern, an identify flash) the way Render finishes its own: scaled by the
+// brightness cap and held to the strip's current limit, so that nothing sent
+// to a strip draws more than its power supply's budget.
+func (r *Renderer) Overlay(frame []byte) {
+	frame = frame[:min(len(frame), r.strip.LEDs*r.bpp)]
+	if r.duty < 1 {
+		for i, v := range frame {
+			frame[i] = uint8(float32(v)*r.duty + 0.5)
+		}
+	}
+	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
+}
+
 // output converts r.acc to the strip's bytes: mirror/reverse mapping, gamma,
 // brightness, and white extraction for RGBW.
 func (r *Renderer) output(frame []byte) {
@@ -306,16 +320,22 @@ func (r *Renderer) toByte(v float32) uint8 {
 func (r *Renderer) sortSources(src []Source) {
 	n := 0
 	for _, s := range src {
-		if n == MaxSources {
-			break
-		}
 		if s.Features == nil {
 			continue
 		}
-		r.sorted[n] = s
-		n++
-		// Insertion sort by level, descending; n ≤ 16.
-		for j := n - 1; j > 0 && level(r.sorted[j]) > level(r.sorted[j-1]); j-- {
+		// Insertion by level, descending, keeping the MaxSources loudest: a
+		// loud source late in the list must not lose its place to quiet ones.
+		j := n
+		if n == MaxSources {
+			if level(s) <= level(r.sorted[n-1]) {
+				continue
+			}
+			j = n - 1
+		} else {
+			n++
+		}
+		r.sorted[j] = s
+		for ; j > 0 && level(r.sorted[j]) > level(r.sorted[j-1]); j-- {
 			r.sorted[j], r.sorted[j-1] = r.sorted[j-1], r.sorted[j]
 		}
 	}

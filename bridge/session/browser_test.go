@@ -317,15 +317,16 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 }
 
-// flashed reports whether frames received after from include an all-255 frame and, after it, an
-// all-0 one.
+// flashed reports whether frames received after from include an all-white frame (every byte
+// equal and lit: full white scaled by the brightness cap and the current budget) and, after it,
+// an all-0 one.
 func flashed(frames []wledtest.Frame, from time.Time) (white, black bool) {
 	for _, f := range frames {
 		if f.Received.Before(from) {
 			continue
 		}
 		switch {
-		case allBytes(f.Pixels, 255):
+		case len(f.Pixels) > 0 && f.Pixels[0] > 0 && allBytes(f.Pixels, f.Pixels[0]):
 			white = true
 		case white && allBytes(f.Pixels, 0):
 			black = true

@@ -25,6 +25,7 @@ type strip struct {
 	// Owned by the frame loop goroutine.
 	renderer    *effect.Renderer
 	rendererGen uint64
+	failedGen   uint64 // the effect settings generation (+1) NewRenderer refused for this strip
 	frame       []byte
 
 	identifyUntil atomic.Int64 // unix nanoseconds; flash the strip until then

@@ -186,8 +186,8 @@ func (l *frameLoop) tick(now time.Time) {
 	blackout := l.blackout.Load()
 	for _, st := range l.s.devices.current() {
 		if st.renderer == nil || st.rendererGen != gen {
-			if !l.rebuildRenderer(st, gen) {
-				continue
+			if st.failedGen == gen+1 || !l.rebuildRenderer(st, gen) {
+				continue // refused once for these settings (and logged): not again every tick
 			}
 		}
 		n, err := st.renderer.Render(st.frame, in)
@@ -205,8 +205,12 @@ func (l *frameLoop) tick(now time.Time) {
 		case testing:
 			rainbow(frame, st.renderer.Strip().BytesPerLED(), now)
 		}
-		if until := st.identifyUntil.Load(); now.UnixNano() < until {
+		identify := now.UnixNano() < st.identifyUntil.Load()
+		if identify {
 			flash(frame, now)
+		}
+		if !blackout && (testing || identify) {
+			st.renderer.Overlay(frame) // the brightness cap and the strip's current budget hold for these too
 		}
 		st.out.Submit(frame)
 		l.s.met.framesRendered.Inc()
@@ -260,9 +264,10 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	r, err := effect.NewRenderer(cfg, effect.Strip{LEDs: st.out.LEDs(), RGBW: st.out.RGBW(), MaxMilliamps: l.s.cfg.MaxMilliamps})
 	if err != nil {
 		l.s.log.Error("cannot render for device", "device", st.name, "err", err)
+		st.failedGen = gen + 1
 		return false
 	}
-	st.renderer, st.rendererGen = r, gen
+	st.renderer, st.rendererGen, st.failedGen = r, gen, 0
 	return true
 }
 

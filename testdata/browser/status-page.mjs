@@ -128,7 +128,8 @@ async function desktop(browser, errors, result) {
       let mn = 255, mx = 0;
       for (let j = 0; j < px.length; j += 4) { mn = Math.min(mn, px[j], px[j + 1], px[j + 2]); mx = Math.max(mx, px[j], px[j + 1], px[j + 2]); }
       seen.push([Date.now() - clickedAt, mn, mx]);
-      if (allRGB(px, 255)) white = true; else if (white && allRGB(px, 0)) black = true;
+      // White at the strip's brightness cap (and current budget): every channel equal and lit.
+      if (px.length && px[0] > 0 && allRGB(px, px[0])) white = true; else if (white && allRGB(px, 0)) black = true;
       await page.waitForTimeout(40);
     }
     // Checked by the caller together with the fake strip's frames.
