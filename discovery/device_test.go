@@ -5,46 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
-
-	"github.com/pion/mdns/v2"
 )
-
-func wledEvent(instance, service, domain string, addr string, port uint16, txt ...mdns.TXTEntry) mdns.ServiceEvent {
-	return mdns.ServiceEvent{
-		Instance: mdns.ServiceInstance{Instance: instance, Service: service, Domain: domain, Host: instance + ".local.", Port: port, Text: txt},
-		Addr:     netip.MustParseAddr(addr),
-	}
-}
-
-func TestAnswerFromEventFilters(t *testing.T) {
-	good := wledEvent("wled-abcdef", "_wled._tcp", "local", "10.0.0.5", 80, mdns.NewTXTString("mac", "02FC00ABCDEF"))
-	a, ok := answerFromEvent(good)
-	want := Answer{Instance: "wled-abcdef", Host: "wled-abcdef.local.", Addr: netip.MustParseAddr("10.0.0.5"), Port: 80, MAC: "02fc00abcdef"}
-	if !ok || a != want {
-		t.Errorf("answerFromEvent(good) = %+v, %v; want %+v", a, ok, want)
-	}
-	if a, ok := answerFromEvent(wledEvent("x", "_wled._tcp", "local", "::ffff:10.0.0.6", 80)); !ok || a.Addr != netip.MustParseAddr("10.0.0.6") || a.MAC != "" {
-		t.Errorf("v4-mapped address without TXT: %+v, %v", a, ok)
-	}
-	if a, ok := answerFromEvent(wledEvent("x", "_wled._tcp", "local", "10.0.0.7", 80, mdns.NewTXTString("mac", "zz"))); !ok || a.MAC != "" {
-		t.Errorf("garbage TXT mac should be dropped, not the answer: %+v, %v", a, ok)
-	}
-	for name, evt := range map[string]mdns.ServiceEvent{
-		"other service":     wledEvent("Living Room TV", "_googlecast._tcp", "local", "10.0.0.8", 8009),
-		"http twin":         wledEvent("wled-abcdef", "_http._tcp", "local", "10.0.0.5", 80),
-		"other domain":      wledEvent("wled-abcdef", "_wled._tcp", "example.com", "10.0.0.5", 80),
-		"IPv6 only":         wledEvent("wled-abcdef", "_wled._tcp", "local", "fe80::1", 80),
-		"unspecified":       wledEvent("wled-abcdef", "_wled._tcp", "local", "0.0.0.0", 80),
-		"multicast":         wledEvent("wled-abcdef", "_wled._tcp", "local", "224.0.0.251", 80),
-		"port 0":            wledEvent("wled-abcdef", "_wled._tcp", "local", "10.0.0.5", 0),
-		"empty instance":    wledEvent("", "_wled._tcp", "local", "10.0.0.5", 80),
-		"instance too long": wledEvent(string(make([]byte, 64)), "_wled._tcp", "local", "10.0.0.5", 80),
-	} {
-		if a, ok := answerFromEvent(evt); ok {
-			t.Errorf("%s: kept %+v", name, a)
-		}
-	}
-}
 
 func TestParseStaticErrors(t *testing.T) {
 	for _, raw := range []string{"", "   ", "ftp://x", "wled://", "ddp://h:0", "wled://h?rgbw=1", "wled://u@h", "ddp://h/path"} {

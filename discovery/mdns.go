@@ -2,97 +2,246 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/pion/logging"
-	"github.com/pion/mdns/v2"
+	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/net/ipv4"
-
-	"github.com/ledbridge/ledbridge/wled"
 )
 
-// wledService is the DNS-SD service type WLED advertises (wled00/wled.cpp: MDNS.addService("wled", "tcp", 80)).
+// wledSuffix ends every instance name of the DNS-SD service type WLED advertises
+// (wled00/wled.cpp: MDNS.addService("wled", "tcp", 80)).
 const (
-	wledService = "_wled._tcp"
-	wledSuffix  = "._wled._tcp.local."
+	wledSuffix = "._wled._tcp.local."
 
 	// maxAnswers bounds the instances one browse keeps, so a responder inventing names cannot
 	// grow memory without limit. A venue has tens of controllers.
 	maxAnswers = 256
 )
 
-// MDNSBrowser browses _wled._tcp with github.com/pion/mdns/v2. Each Browse opens its own
-// sockets and closes them before returning, so nothing runs between rounds.
+// MDNSBrowser browses _wled._tcp with its own small DNS-SD querier on
+// golang.org/x/net/dns/dnsmessage. Each Browse opens its sockets and closes them before
+// returning, so nothing runs between rounds.
 //
-// pion/mdns rather than the hashicorp/mdns the design named: pion joins the multicast group per
-// interface, so it works on an isolated venue LAN with no default route, its Browse reports
-// every responder (no unbuffered-channel drops) and copies events before handing them out (no
-// data race). docs/benchmarks/discovery.md has the measurements.
+// Why not a library: hashicorp/mdns fails on a LAN without a default route and drops answers
+// (docs/benchmarks/discovery.md); pion/mdns v2.2.2, used before, kept every PTR it heard in an
+// unbounded map and scanned it for every SRV/TXT/A record, so any LAN host could make each
+// browse window cost seconds of CPU, and it reads its socket itself, so nothing could bound
+// that from outside. This browser keeps a bounded sample of instances and touches each record
+// once, by map key (dnssd.go).
 type MDNSBrowser struct {
 	// Interfaces names the interfaces to query on; empty means every multicast-capable one.
 	Interfaces []string
-	// Logger receives pion's log lines at debug level; nil means slog.Default().
+	// Logger receives send and join failures at debug level; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Browse sends _wled._tcp PTR queries (pion repeats them every second) for window and returns
-// the IPv4 answers, one per service instance, sorted by instance name.
+// Browse sends _wled._tcp PTR queries on every interface (at once, then every second) for
+// window and returns the IPv4 answers, one per service instance, sorted by instance name.
 func (b *MDNSBrowser) Browse(ctx context.Context, window time.Duration) ([]Answer, error) {
-	opts := []mdns.ServerOption{mdns.WithLoggerFactory(slogFactory{b.logger()})}
+	var ifaces []net.Interface
+	var err error
 	if len(b.Interfaces) > 0 {
-		ifaces, err := interfacesByName(b.Interfaces)
-		if err != nil {
-			return nil, err
+		ifaces, err = interfacesByName(b.Interfaces)
+	} else {
+		ifaces, err = multicastInterfaces()
+	}
+	if err != nil {
+		return nil, err
+	}
+	answers, _, err := browseOn(ctx, window, ifaces, b.logger(), browseHooks{})
+	return answers, err
+}
+
+var (
+	mdnsGroupIP = net.IPv4(224, 0, 0, 251)
+	mdnsGroup   = &net.UDPAddr{IP: mdnsGroupIP, Port: mdnsPort}
+)
+
+const (
+	mdnsPort = 5353
+	// maxMDNSPacket is the largest mDNS message (RFC 6762 §17); a longer datagram is cut and
+	// then fails to parse.
+	maxMDNSPacket = 9000
+	// queryInterval spaces the queries of one browse; RFC 6762 §5.2 asks for at least 1 s
+	// between the first two.
+	queryInterval = time.Second
+)
+
+// browseHooks lets tests watch a browse; the zero value does nothing.
+type browseHooks struct {
+	listening func(unicast netip.AddrPort) // the unicast socket's address, before any query
+	handled   func(browseStats)            // after each packet, with the state's lock held
+}
+
+// browseOn runs one browse on ifaces. With no interfaces nothing is sent or joined, which only
+// tests do.
+func browseOn(ctx context.Context, window time.Duration, ifaces []net.Interface, log *slog.Logger, hooks browseHooks) ([]Answer, browseStats, error) {
+	// Port 5353 for multicast answers. Go binds a multicast listen address as 0.0.0.0 with
+	// SO_REUSEADDR, so this shares the port with avahi-daemon (Raspberry Pi OS runs one):
+	// multicast datagrams reach every socket on the port.
+	mc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: mdnsGroupIP, Port: mdnsPort})
+	if err != nil {
+		return nil, browseStats{}, fmt.Errorf("discovery: mDNS listen: %w", err)
+	}
+	defer mc.Close()
+	// An ephemeral port for the one-shot ("legacy unicast", RFC 6762 §6.7) query: responders
+	// answer it by unicast to this port, straight to us. A QU query (§5.4) would ask for a
+	// unicast answer to port 5353, which the kernel hands to only one of the sockets sharing
+	// that port: on a Pi with avahi-daemon, often not ours. So the first query is legacy
+	// unicast from this port, and the QM queries from 5353 collect multicast answers.
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{})
+	if err != nil {
+		return nil, browseStats{}, fmt.Errorf("discovery: mDNS listen: %w", err)
+	}
+	defer uc.Close()
+	mp, up := ipv4.NewPacketConn(mc), ipv4.NewPacketConn(uc)
+	var joined []net.Interface
+	var joinErr error
+	for i := range ifaces {
+		// Joining per interface (not via the routing table) is what makes browsing work on a
+		// venue LAN without a default route.
+		if err := mp.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroupIP}); err != nil {
+			joinErr = err
+			log.Debug("mDNS: cannot join 224.0.0.251", "interface", ifaces[i].Name, "err", err)
+			continue
 		}
-		opts = append(opts, mdns.WithInterfaces(ifaces...))
+		joined = append(joined, ifaces[i])
 	}
-	// IPv4 only: ESP8266 WLEDs have no IPv6 and frames are sent to IPv4 addresses.
-	l4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(224, 0, 0, 0), Port: 5353})
-	if err != nil {
-		return nil, fmt.Errorf("discovery: mDNS listen: %w", err)
+	if len(ifaces) > 0 && len(joined) == 0 {
+		return nil, browseStats{}, fmt.Errorf("%w: join 224.0.0.251: %v", ErrNoInterface, joinErr)
 	}
-	conn, err := mdns.NewServer(ipv4.NewPacketConn(l4), nil, opts...)
+	// RFC 6762 §11: mDNS packets go out with IP TTL 255.
+	_ = mp.SetMulticastTTL(255)
+	_ = up.SetMulticastTTL(255)
+
+	legacy, multicast, err := wledQueries()
 	if err != nil {
-		_ = l4.Close()
-		return nil, fmt.Errorf("discovery: mDNS start: %w", err)
+		return nil, browseStats{}, err
+	}
+	state := newBrowseState(rand.IntN)
+	var mu sync.Mutex
+	deadline := time.Now().Add(window)
+	_ = mc.SetReadDeadline(deadline)
+	_ = uc.SetReadDeadline(deadline)
+	var wg sync.WaitGroup
+	for _, c := range []*net.UDPConn{mc, uc} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readResponses(c, state, &mu, hooks.handled)
+		}()
+	}
+	if hooks.listening != nil {
+		hooks.listening(uc.LocalAddr().(*net.UDPAddr).AddrPort())
 	}
 
-	var mu sync.Mutex
-	found := newAnswerSample(maxAnswers, rand.IntN)
-	conn.OnServiceDiscovered(func(evt mdns.ServiceEvent) {
-		a, ok := answerFromEvent(evt)
-		if !ok {
-			return
-		}
-		mu.Lock()
-		found.add(a)
-		mu.Unlock()
-	})
-	bctx, cancel := context.WithTimeout(ctx, window)
+	bctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	if err := conn.Browse(bctx, wledService); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("discovery: mDNS browse: %w", err)
+	tick := time.NewTicker(queryInterval)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		for i := range joined {
+			if first {
+				sendQuery(up, &joined[i], legacy, log)
+			}
+			sendQuery(mp, &joined[i], multicast, log)
+		}
+		select {
+		case <-tick.C:
+			continue
+		case <-bctx.Done():
+		}
+		break
 	}
-	<-bctx.Done()
-	if err := conn.Close(); err != nil {
-		return nil, fmt.Errorf("discovery: mDNS close: %w", err)
-	}
+	// Wake the readers now (the context may end before the window).
+	_ = mc.SetReadDeadline(time.Now())
+	_ = uc.SetReadDeadline(time.Now())
+	wg.Wait()
 
 	mu.Lock()
 	defer mu.Unlock()
-	out := make([]Answer, 0, len(found.byInstance))
-	for _, a := range found.byInstance {
-		out = append(out, a)
-	}
+	out := state.answers()
 	slices.SortFunc(out, func(x, y Answer) int { return strings.Compare(x.Instance, y.Instance) })
+	return out, state.stats, nil
+}
+
+// readResponses feeds every datagram from c into state until c's read deadline. Only
+// responses sent from port 5353 count (RFC 6762 §6 and §11: others MUST be ignored).
+func readResponses(c *net.UDPConn, state *browseState, mu *sync.Mutex, handled func(browseStats)) {
+	buf := make([]byte, maxMDNSPacket)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP port unreachable reported on the socket
+		}
+		if from.Port() != mdnsPort {
+			continue
+		}
+		mu.Lock()
+		state.handlePacket(buf[:n])
+		if handled != nil {
+			handled(state.stats)
+		}
+		mu.Unlock()
+	}
+}
+
+// sendQuery multicasts q on ifi; a failure on one interface is not the browse's failure.
+func sendQuery(c *ipv4.PacketConn, ifi *net.Interface, q []byte, log *slog.Logger) {
+	if err := c.SetMulticastInterface(ifi); err != nil {
+		log.Debug("mDNS: cannot select interface", "interface", ifi.Name, "err", err)
+		return
+	}
+	if _, err := c.WriteTo(q, nil, mdnsGroup); err != nil {
+		log.Debug("mDNS: query not sent", "interface", ifi.Name, "err", err)
+	}
+}
+
+// wledQueries builds the two PTR queries for _wled._tcp.local.: the one-shot query (a random
+// ID, which responders echo) and the multicast query (ID 0, RFC 6762 §18.1). One question
+// each: ESP8266 WLEDs (LEAmDNS) answer one-shot queries only with exactly one.
+func wledQueries() (legacy, multicast []byte, err error) {
+	q := dnsmessage.Message{Questions: []dnsmessage.Question{{
+		Name: dnsmessage.MustNewName(wledServiceName), Type: dnsmessage.TypePTR, Class: dnsmessage.ClassINET,
+	}}}
+	if multicast, err = q.Pack(); err != nil {
+		return nil, nil, fmt.Errorf("discovery: mDNS query: %w", err)
+	}
+	q.Header.ID = uint16(rand.Uint32())
+	if legacy, err = q.Pack(); err != nil {
+		return nil, nil, fmt.Errorf("discovery: mDNS query: %w", err)
+	}
+	return legacy, multicast, nil
+}
+
+// multicastInterfaces lists the interfaces that are up and can multicast.
+func multicastInterfaces() ([]net.Interface, error) {
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("discovery: list interfaces: %w", err)
+	}
+	var out []net.Interface
+	for _, ifi := range all {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 {
+			out = append(out, ifi)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w (no interface is up with multicast)", ErrNoInterface)
+	}
 	return out, nil
 }
 
@@ -153,48 +302,3 @@ func interfacesByName(names []string) ([]net.Interface, error) {
 	}
 	return out, nil
 }
-
-// answerFromEvent keeps only complete _wled._tcp.local. instances with an IPv4 address. Any
-// other service a responder volunteers (hashicorp/mdns passed those through, issue #96) is
-// dropped here even though pion already filters by the browsed type.
-func answerFromEvent(evt mdns.ServiceEvent) (Answer, bool) {
-	in := evt.Instance
-	if in.Instance == "" || len(in.Instance) > 63 || in.Port == 0 {
-		return Answer{}, false
-	}
-	if !strings.HasSuffix(strings.ToLower("."+in.Service+"."+in.Domain+"."), wledSuffix) {
-		return Answer{}, false
-	}
-	addr := evt.Addr.Unmap()
-	if !addr.Is4() || addr.IsUnspecified() || addr.IsMulticast() {
-		return Answer{}, false
-	}
-	a := Answer{Instance: in.Instance, Host: in.Host, Addr: addr, Port: int(in.Port)}
-	for _, t := range in.Text {
-		if strings.EqualFold(t.Key, "mac") {
-			a.MAC = wled.NormalizeMAC(string(t.Value))
-		}
-	}
-	return a, true
-}
-
-// slogFactory routes pion's log lines to slog at debug level: pion warns about every interface
-// it cannot join (loopback, down links) on every round, which is noise for an operator.
-type slogFactory struct{ log *slog.Logger }
-
-func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return slogLeveled{f.log.With("component", "pion/"+scope)}
-}
-
-type slogLeveled struct{ log *slog.Logger }
-
-func (l slogLeveled) Trace(string)              { /* far too chatty even for debug */ }
-func (l slogLeveled) Tracef(string, ...any)     {}
-func (l slogLeveled) Debug(msg string)          { l.log.Debug(msg) }
-func (l slogLeveled) Debugf(f string, a ...any) { l.log.Debug(fmt.Sprintf(f, a...)) }
-func (l slogLeveled) Info(msg string)           { l.log.Debug(msg) }
-func (l slogLeveled) Infof(f string, a ...any)  { l.log.Debug(fmt.Sprintf(f, a...)) }
-func (l slogLeveled) Warn(msg string)           { l.log.Debug(msg) }
-func (l slogLeveled) Warnf(f string, a ...any)  { l.log.Debug(fmt.Sprintf(f, a...)) }
-func (l slogLeveled) Error(msg string)          { l.log.Debug(msg) }
-func (l slogLeveled) Errorf(f string, a ...any) { l.log.Debug(fmt.Sprintf(f, a...)) }

@@ -119,7 +119,7 @@ type Config struct {
 	Logger   *slog.Logger
 	Clock    Clock
 	Fetcher  InfoFetcher // default: *wled.Client with ProbeTimeout
-	Browser  Browser     // default: pion/mdns on Interfaces
+	Browser  Browser     // default: MDNSBrowser on Interfaces
 	Resolver *net.Resolver
 }
 
