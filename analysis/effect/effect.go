@@ -134,8 +134,9 @@ const (
 	// MaxLEDs bounds a strip's length: the most the WLED outputs drive
 	// (wled.MaxLEDs), which also keeps a typo from allocating gigabytes.
 	MaxLEDs = 16384
-	// MaxSources is how many sources keep their own pulse and spectrum state;
-	// a source's state slot is its Musician index modulo MaxSources.
+	// MaxSources is how many sources keep their own pulse and spectrum state
+	// (the loudest, when there are more); slots go to musicians as they are
+	// heard.
 	MaxSources = 16
 )
 

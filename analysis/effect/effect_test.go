@@ -287,6 +287,37 @@ func TestLongestStripRenders(t *testing.T) {
 	}
 }
 
+// Musicians get their own state slots whatever their index: musician 19 must
+// not share musician 3's spectrum bars (19 % 16 == 3) and vanish.
+func TestMusiciansWithCollidingIndicesKeepTheirOwnBars(t *testing.T) {
+	cfg := linear()
+	cfg.Effect = EffectSpectrum
+	r := newRenderer(t, cfg, Strip{LEDs: 320})
+	low := &analysis.Features{Level: 0.5}
+	high := &analysis.Features{Level: 0.3}
+	for b := range analysis.NumBands / 2 {
+		low.Bands[b] = 1
+		high.Bands[analysis.NumBands/2+b] = 1
+	}
+	var frame []byte
+	for k := range 60 {
+		frame = render(t, r, local(t0.Add(time.Duration(k)*tick), Source{Musician: 3, Features: low}, Source{Musician: 19, Features: high}))
+	}
+	lowLit, highLit := 0, 0
+	for i := range 320 {
+		if brightness(frame, i) > 0 {
+			if i < 160 {
+				lowLit++
+			} else {
+				highLit++
+			}
+		}
+	}
+	if lowLit == 0 || highLit == 0 {
+		t.Fatalf("lit LEDs: %d in the low half (musician 3), %d in the high half (musician 19); want both", lowLit, highLit)
+	}
+}
+
 func TestLoudestSourceColoursASharedNote(t *testing.T) {
 	cfg := linear()
 	cfg.Palette.Mode = color.ModeMusician

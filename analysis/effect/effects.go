@@ -172,7 +172,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		} else { // unpitched hit: its level and the spectral peak's colour
 			strength, c = levelVelocity(f.Level), r.palette.Freq(s.Musician, f.PeakHz)
 		}
-		p := &r.pulses[slotOf(s.Musician)]
+		p := &r.pulses[r.slotFor(s.Musician)]
 		if v := velocityBrightness(strength); v > p.level {
 			p.level, p.color = v, c
 		}
@@ -211,7 +211,7 @@ type spectrumState struct {
 func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
 	var seen [MaxSources]bool
 	for _, s := range r.sorted[:r.nSorted] {
-		slot := slotOf(s.Musician)
+		slot := r.slotFor(s.Musician)
 		if seen[slot] {
 			continue // two sources on one slot: the louder (first) one keeps it
 		}

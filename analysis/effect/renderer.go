@@ -65,6 +65,7 @@ type Renderer struct {
 	spectra  [MaxSources]spectrumState
 	sorted   [MaxSources]Source
 	nSorted  int
+	slots    slotTable
 	milliamp float32
 }
 
@@ -194,6 +195,7 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 	r.fadeTowards(target, dt)
 
 	// State advances every tick, shown or not, so that a fade-in starts live.
+	r.slots.frame++
 	r.sortSources(in.Sources)
 	step := r.env.Step(dt)
 	switch r.effect {
@@ -344,11 +346,39 @@ func (r *Renderer) sortSources(src []Source) {
 
 func level(s Source) float32 { return color.Clamp01(s.Features.Level) }
 
-func slotOf(musician int) int {
-	if musician < 0 {
-		return 0
+// slotTable gives musicians the per-source state slots (pulses, spectrum
+// bars): a musician keeps its slot while it is heard, a new one takes a free
+// slot or else the one unheard the longest. Musician indices only grow in a
+// long session, so a fixed index → slot mapping would make two musicians share
+// one slot and the quieter vanish.
+type slotTable struct {
+	owner [MaxSources]int    // musician index + 1; 0 = free
+	seen  [MaxSources]uint64 // frame the slot was last asked for
+	frame uint64
+}
+
+// slotFor returns musician's slot, clearing the state of a slot it takes over.
+func (r *Renderer) slotFor(musician int) int {
+	t := &r.slots
+	key := max(musician, 0) + 1
+	pick := -1
+	for i, o := range t.owner {
+		if o == key {
+			t.seen[i] = t.frame
+			return i
+		}
+		switch {
+		case pick < 0:
+			pick = i
+		case o == 0 && t.owner[pick] != 0:
+			pick = i // a free slot beats any taken one
+		case (o == 0) == (t.owner[pick] == 0) && t.seen[i] < t.seen[pick]:
+			pick = i
+		}
 	}
-	return musician % MaxSources
+	t.owner[pick], t.seen[pick] = key, t.frame
+	r.pulses[pick], r.spectra[pick] = pulseState{}, spectrumState{}
+	return pick
 }
 
 // velocityBrightness maps a note velocity to perceptual brightness. The
