@@ -276,3 +276,21 @@ func TestCurrentRGBWCountsThreeQuarters(t *testing.T) {
 		t.Errorf("RGBW estimate %v", got)
 	}
 }
+
+// DarkMilliamps is the floor Limit cannot go below: at or under it every frame is blanked.
+func TestCurrentDarkMilliampsIsLimitsFloor(t *testing.T) {
+	m := CurrentModel{ControllerMilliamps: 120}
+	if got, want := m.DarkMilliamps(600), float32(120+600*DefaultIdleMilliamps); got != want {
+		t.Fatalf("DarkMilliamps(600) = %v, want %v", got, want)
+	}
+	frame := make([]byte, 600*3)
+	for i := range frame {
+		frame[i] = 255
+	}
+	if _, after := m.Limit(frame, 3, m.DarkMilliamps(600)); after != m.DarkMilliamps(600) || frame[0] != 0 {
+		t.Fatalf("a limit at the dark draw left %v mA, first byte %d; want the frame blanked", after, frame[0])
+	}
+	if est := m.Estimate(frame, 3); est != m.DarkMilliamps(600) {
+		t.Errorf("a dark frame estimates %v mA, DarkMilliamps says %v", est, m.DarkMilliamps(600))
+	}
+}

@@ -44,6 +44,13 @@ func (m CurrentModel) idle() float32 {
 	return m.IdleMilliamps
 }
 
+// DarkMilliamps is what a dark strip of leds LEDs draws in this model (the
+// controller and every LED's idle draw): a current limit at or below it leaves
+// nothing for colour, and Limit then blanks every frame.
+func (m CurrentModel) DarkMilliamps(leds int) float32 {
+	return m.controller() + float32(max(leds, 0))*m.idle()
+}
+
 // Estimate returns the estimated current in mA of frame, which holds
 // bytesPerLED (3 for RGB, 4 for RGBW) bytes per LED.
 func (m CurrentModel) Estimate(frame []byte, bytesPerLED int) float32 {
@@ -51,7 +58,7 @@ func (m CurrentModel) Estimate(frame []byte, bytesPerLED int) float32 {
 		return 0
 	}
 	leds := len(frame) / bytesPerLED
-	return m.controller() + float32(leds)*m.idle() + m.colourMilliamps(frame[:leds*bytesPerLED], bytesPerLED)
+	return m.DarkMilliamps(leds) + m.colourMilliamps(frame[:leds*bytesPerLED], bytesPerLED)
 }
 
 func (m CurrentModel) colourMilliamps(frame []byte, bytesPerLED int) float32 {
@@ -76,7 +83,7 @@ func (m CurrentModel) Limit(frame []byte, bytesPerLED int, maxMilliamps float32)
 	}
 	leds := len(frame) / bytesPerLED
 	frame = frame[:leds*bytesPerLED]
-	idle := m.controller() + float32(leds)*m.idle()
+	idle := m.DarkMilliamps(leds)
 	colour := m.colourMilliamps(frame, bytesPerLED)
 	before = idle + colour
 	if maxMilliamps <= 0 || before <= maxMilliamps {

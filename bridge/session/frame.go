@@ -267,6 +267,10 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 		st.failedGen = gen + 1
 		return false
 	}
+	if limit := l.s.cfg.MaxMilliamps; limit > 0 && cfg.Current.DarkMilliamps(st.out.LEDs()) >= limit {
+		l.s.log.Warn("output.max_milliamps leaves no current for colour on this strip: it will stay dark",
+			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", cfg.Current.DarkMilliamps(st.out.LEDs()))
+	}
 	st.renderer, st.rendererGen, st.failedGen = r, gen, 0
 	return true
 }
