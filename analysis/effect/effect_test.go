@@ -536,6 +536,20 @@ func TestScaleColors(t *testing.T) {
 			t.Fatalf("4096 → 16: LED %d = %d, want %d", i, c.R, i*16)
 		}
 	}
+	// Linear downscaling averages: a one-entry dot among 4096 shows (dimly) on
+	// the LED that covers it, wherever it falls, and nowhere else.
+	dots := make([]color.RGB, color.MaxColors)
+	ten := make([]color.RGB, 10)
+	for _, at := range []int{0, 1234, 2001, 4095} {
+		clear(dots)
+		dots[at] = color.RGB{R: 255, G: 255, B: 255}
+		ScaleColors(ten, dots, ResampleLinear)
+		for i, c := range ten {
+			if lit := c != (color.RGB{}); lit != (i == at*10/len(dots)) {
+				t.Fatalf("dot at %d → 10 LEDs: LED %d = %v", at, i, c)
+			}
+		}
+	}
 	ScaleColors(small, nil, ResampleLinear)
 	if small[3] != (color.RGB{}) {
 		t.Error("empty colours should be black")
