@@ -267,9 +267,9 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 		st.failedGen = gen + 1
 		return false
 	}
-	if limit := l.s.cfg.MaxMilliamps; limit > 0 && cfg.Current.DarkMilliamps(st.out.LEDs()) >= limit {
+	if limit, dark := l.s.cfg.MaxMilliamps, cfg.Current.DarkMilliamps(st.out.LEDs()); limit > 0 && dark >= limit {
 		l.s.log.Warn("output.max_milliamps leaves no current for colour on this strip: it will stay dark",
-			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", cfg.Current.DarkMilliamps(st.out.LEDs()))
+			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", dark)
 	}
 	st.renderer, st.rendererGen, st.failedGen = r, gen, 0
 	return true

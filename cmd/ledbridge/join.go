@@ -334,11 +334,8 @@ func applyReload(sess *session.Session, c config.Config) error {
 	if err := sess.SetEffects(ef); err != nil {
 		return err
 	}
-	// SetMode logs "mode switched" whenever it is called; only call it for a change.
-	if sess.Snapshot().Room.Mode != c.Room.Mode {
-		if err := sess.SetMode(c.Room.Mode); err != nil {
-			return err
-		}
+	if err := sess.SetMode(c.Room.Mode); err != nil { // logs only when the mode changes
+		return err
 	}
 	return sess.SetDevices(c.Devices)
 }
