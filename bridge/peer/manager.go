@@ -14,6 +14,7 @@ import (
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -52,9 +53,10 @@ type Manager struct {
 
 	wg sync.WaitGroup // musician goroutines
 
+	warnLog lograte.Limiter // refusals a stranger can trigger at will
+
 	mu sync.Mutex
 	// The mutex protects the following elements.
-	lastWarn  time.Time       // of the last rate-limited warning
 	runCtx    context.Context // nil before Run
 	stopped   bool            // Run has returned or is returning
 	musicians map[MusicianID]*musician
@@ -108,7 +110,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
 	return &Manager{cfg: c, api: api, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
-		refusedOffers: map[MusicianID]*refusedOffer{}}, nil
+		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval}}, nil
 }
 
 // Run starts the musicians' goroutines and keeps admitting new ones until ctx
@@ -252,12 +254,9 @@ func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
 // warnLimited logs at most one refusal a second (the counters have them all):
 // a stranger flooding offers must not flood the log. Called with mu held.
 func (m *Manager) warnLimited(msg string, args ...any) {
-	now := m.cfg.Clock.Now()
-	if now.Sub(m.lastWarn) < logInterval {
-		return
+	if _, ok := m.warnLog.Allow(m.cfg.Clock.Now()); ok {
+		m.log.Warn(msg, args...)
 	}
-	m.lastWarn = now
-	m.log.Warn(msg, args...)
 }
 
 // addLocked registers a musician and, if Run has started, its goroutine. An

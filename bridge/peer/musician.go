@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -78,10 +79,10 @@ type musician struct {
 	remoteUfrag string
 	// held is an offer from a musician not (yet) in Presence: it is answered only once Presence
 	// confirms the sender, so a stranger's offer never makes the bridge send anything.
-	held       *room.Signal
-	attempt    int
-	reported   webrtc.PeerConnectionState
-	lastLogged time.Time
+	held      *room.Signal
+	attempt   int
+	reported  webrtc.PeerConnectionState
+	signalLog lograte.Limiter // bad or unsendable signals, at most one line per logInterval
 }
 
 // pcHandle is one PeerConnection and the read goroutines pion started for it.
@@ -122,6 +123,7 @@ func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
 		offerReady: make(chan struct{}, 1),
 		presence:   make(chan struct{}, 1),
 		events:     make(chan pcEvent, eventQueueSize),
+		signalLog:  lograte.Limiter{Every: logInterval},
 	}
 	mus.inPresence.Store(inPresence)
 	mus.connState.Store(int32(webrtc.PeerConnectionStateNew))
@@ -622,12 +624,9 @@ func (mus *musician) badSignal(what string, err error) {
 }
 
 func (mus *musician) logLimited(msg string, args ...any) {
-	now := mus.cfg.Clock.Now()
-	if now.Sub(mus.lastLogged) < logInterval {
-		return
+	if _, ok := mus.signalLog.Allow(mus.cfg.Clock.Now()); ok {
+		mus.log.Warn(msg, args...)
 	}
-	mus.lastLogged = now
-	mus.log.Warn(msg, args...)
 }
 
 func (mus *musician) snapshot() MusicianStats {

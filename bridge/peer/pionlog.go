@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/pion/logging"
+
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 // slogFactory routes pion's logs into the daemon's slog logger instead of
@@ -21,31 +22,12 @@ import (
 type slogFactory struct{ log *slog.Logger }
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return slogLeveled{log: f.log.With("pion", scope), limit: &warnLimit{}}
+	return slogLeveled{log: f.log.With("pion", scope), limit: &lograte.Limiter{Every: time.Second}}
 }
 
 type slogLeveled struct {
 	log   *slog.Logger
-	limit *warnLimit
-}
-
-// warnLimit lets one warning a second through and counts the rest.
-type warnLimit struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-func (w *warnLimit) allow(now time.Time) (ok bool, suppressed int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if now.Sub(w.last) < time.Second {
-		w.suppressed++
-		return false, 0
-	}
-	w.last = now
-	suppressed, w.suppressed = w.suppressed, 0
-	return true, suppressed
+	limit *lograte.Limiter
 }
 
 func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
@@ -54,7 +36,7 @@ func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
 		return // skip the formatting too
 	}
 	if level >= slog.LevelWarn && l.limit != nil {
-		ok, suppressed := l.limit.allow(time.Now())
+		suppressed, ok := l.limit.Allow(time.Now())
 		if !ok {
 			return
 		}

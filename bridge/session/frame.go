@@ -11,6 +11,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
@@ -43,7 +44,7 @@ type frameLoop struct {
 	look atomic.Int32 // effect.Look
 
 	// Failures of a step that repeats every tick, logged at most once a minute.
-	renderErrLog, syncErrLog logThrottle
+	renderErrLog, syncErrLog lograte.Limiter
 
 	// latency keeps recent onset-to-light samples for the status page.
 	latency latencyRing
@@ -71,6 +72,9 @@ func newFrameLoop(s *Session) (*frameLoop, error) {
 		sources:   make([]effect.Source, 0, 16),
 		mixInputs: make([]audio.MixInput, 0, 16),
 		broadcast: make([]color.RGB, 0, 4096),
+
+		renderErrLog: lograte.Limiter{Every: time.Minute},
+		syncErrLog:   lograte.Limiter{Every: time.Minute},
 	}
 	l.changed.Store(true)
 	if s.cfg.SoundSyncAddr != "" {
@@ -112,7 +116,7 @@ func (l *frameLoop) sendSoundSync() {
 	p.FFTMagnitude = 512 * peak
 	if err := l.soundSync.Send(p); err != nil {
 		l.s.met.loopErrors.WithLabelValues("sound_sync").Inc()
-		if suppressed, ok := l.syncErrLog.allow(l.s.clock.Now()); ok {
+		if suppressed, ok := l.syncErrLog.Allow(l.s.clock.Now()); ok {
 			l.s.log.Warn("sound sync packet not sent", "err", err, "warnings_suppressed", suppressed)
 		}
 		return
@@ -193,7 +197,7 @@ func (l *frameLoop) tick(now time.Time) {
 		n, err := st.renderer.Render(st.frame, in)
 		if err != nil {
 			l.s.met.loopErrors.WithLabelValues("render").Inc()
-			if suppressed, ok := l.renderErrLog.allow(now); ok {
+			if suppressed, ok := l.renderErrLog.Allow(now); ok {
 				l.s.log.Error("cannot render a frame", "device", st.name, "err", err, "warnings_suppressed", suppressed)
 			}
 			continue

@@ -19,6 +19,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
@@ -105,7 +106,7 @@ type Session struct {
 	effectCfg effect.Config
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
-	overCap   logThrottle     // Presence holds more musicians than the session keeps records for
+	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
 
 	wg sync.WaitGroup // every goroutine Run starts, announce included
 }
@@ -159,6 +160,7 @@ func New(cfg Config) (*Session, error) {
 		mode:      cfg.Mode,
 		effectCfg: cfg.Effect,
 		badMetas:  map[string]bool{},
+		overCap:   lograte.Limiter{Every: time.Minute},
 	}
 	var err error
 	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
@@ -470,7 +472,7 @@ func (s *Session) syncPresence() {
 	ignored := 0
 	if places := max(s.maxMusicians()-kept, 0); len(fresh) > places {
 		ignored = len(fresh) - places
-		if suppressed, ok := s.overCap.allow(s.clock.Now()); ok {
+		if suppressed, ok := s.overCap.Allow(s.clock.Now()); ok {
 			s.log.Warn("more musicians in Presence than ledbridge follows; ignoring the latest until places free",
 				"ignored", ignored, "max", s.maxMusicians(), "warnings_suppressed", suppressed)
 		}

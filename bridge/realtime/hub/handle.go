@@ -73,9 +73,7 @@ func (c *conn) handleFrame(typ websocket.MessageType, data []byte) {
 // sending garbage must not flood the log.
 func (c *conn) malformed(err error) {
 	total := c.s.stats.malformed.Add(1)
-	now := c.s.cfg.Now().UnixNano()
-	last := c.s.lastMalformedLog.Load()
-	if now-last >= int64(time.Second) && c.s.lastMalformedLog.CompareAndSwap(last, now) {
+	if _, ok := c.s.malformedLog.Allow(c.s.cfg.Now()); ok {
 		c.s.log.Warn("hub: dropping malformed frame", "remote", c.remote, "err", err, "malformed_total", total)
 	}
 }

@@ -168,9 +168,7 @@ func (s *Server) restError(w http.ResponseWriter, status int, msg string) {
 // logRESTLimit logs a REST limit hit at most once a second per server: every request is a new
 // chance for a hostile client to hit a limit, and the log must not become the amplifier.
 func (s *Server) logRESTLimit(msg string, args ...any) {
-	now := s.cfg.Now().UnixNano()
-	last := s.lastRESTLimitLog.Load()
-	if now-last >= int64(time.Second) && s.lastRESTLimitLog.CompareAndSwap(last, now) {
+	if _, ok := s.restLimitLog.Allow(s.cfg.Now()); ok {
 		s.log.Info(msg, append(args, "rest_refused_total", s.stats.restRefused.Load())...)
 	}
 }

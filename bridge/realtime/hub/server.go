@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
@@ -36,10 +37,9 @@ type Server struct {
 	nextRef   atomic.Uint64
 	stats     counters
 	rest      restLimiter
-	// lastMalformedLog (unix ns) rate-limits the malformed-frame log line to one a second.
-	lastMalformedLog atomic.Int64
-	// lastRESTLimitLog (unix ns) does the same for REST limit hits.
-	lastRESTLimitLog atomic.Int64
+	// malformedLog and restLimitLog keep the malformed-frame and REST-limit log lines to one a
+	// second: a hostile client must not turn the log into an amplifier.
+	malformedLog, restLimitLog lograte.Limiter
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
@@ -68,6 +68,9 @@ func New(cfg Config) (*Server, error) {
 		refPrefix: base64.RawURLEncoding.EncodeToString(seed[:]),
 		conns:     make(map[*conn]struct{}),
 		rooms:     make(map[string]*room),
+
+		malformedLog: lograte.Limiter{Every: time.Second},
+		restLimitLog: lograte.Limiter{Every: time.Second},
 	}
 	s.acceptOpt = &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins}
 	if len(cfg.AllowedOrigins) == 0 {

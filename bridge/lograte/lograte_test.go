@@ -1,0 +1,39 @@
+package lograte
+
+import (
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestLimiterLetsOneLinePerIntervalAndCountsTheRest(t *testing.T) {
+	l := Limiter{Every: time.Second}
+	t0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	if n, ok := l.Allow(t0); !ok || n != 0 {
+		t.Fatalf("first call: %d, %v; want it logged", n, ok)
+	}
+	for i := range 5 {
+		if _, ok := l.Allow(t0.Add(time.Duration(i+1) * 100 * time.Millisecond)); ok {
+			t.Fatalf("call %d within the interval was let through", i+2)
+		}
+	}
+	if n, ok := l.Allow(t0.Add(time.Second)); !ok || n != 5 {
+		t.Fatalf("after the interval: %d, %v; want logged with 5 held back", n, ok)
+	}
+	if n, ok := l.Allow(t0.Add(3 * time.Second)); !ok || n != 0 {
+		t.Fatalf("later: %d, %v; want logged with none held back", n, ok)
+	}
+}
+
+func TestZeroLimiterLetsEverythingThrough(t *testing.T) {
+	var l Limiter
+	now := time.Now()
+	for range 3 {
+		if _, ok := l.Allow(now); !ok {
+			t.Fatal("a zero Limiter held a line back")
+		}
+	}
+}
