@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,15 +143,7 @@ func (g *signalGate) heldOffer(sigs []room.Signal) *room.Signal {
 func TestChromiumGlareDuringICERestart(t *testing.T) {
 	requireLoopback(t)
 	path := chromiumPath(t)
-	html, err := os.ReadFile(filepath.Join("testdata", "musician.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(html)
-	}))
-	defer srv.Close()
+	srv := serveMusicianPage(t)
 
 	std, err := stdnet.NewNet()
 	if err != nil {

@@ -186,6 +186,21 @@ func chromiumArgs(userDir, url string) []string {
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", url}
 }
 
+// serveMusicianPage serves testdata/musician.html, the browser musician's page, until the test ends.
+func serveMusicianPage(t *testing.T) *httptest.Server {
+	t.Helper()
+	html, err := os.ReadFile(filepath.Join("testdata", "musician.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(html)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // pageConsole collects the page's console lines (the binding goroutine writes, the test reads).
 type pageConsole struct {
 	mu    sync.Mutex
@@ -361,15 +376,7 @@ func TestChromiumMusician(t *testing.T) {
 	if path == "" {
 		requireOrSkip(t, "chromium is not installed (apt-get install chromium; see .ci/setup.d/peer.sh)")
 	}
-	html, err := os.ReadFile(filepath.Join("testdata", "musician.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(html)
-	}))
-	defer srv.Close()
+	srv := serveMusicianPage(t)
 
 	r, s := newTestRoom(t), &sinks{}
 	cfg := bridgeConfig(t, r, s)
