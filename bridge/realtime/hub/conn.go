@@ -85,11 +85,9 @@ type conn struct {
 	writeTimer *time.Timer // armed while a write is in progress
 
 	// Reader-goroutine state.
-	channels    map[string]*member // joined channels by topic
-	windowStart time.Time          // the current one-second rate window
-	windowCount int                // frames read in it
-	windowBytes int64              // bytes read in it
-	windowOver  bool               // a rate limit was hit in it: channels are shut down, frames dropped
+	channels   map[string]*member // joined channels by topic
+	window     rateWindow         // frames and bytes read in the current second
+	windowOver bool               // a rate limit was hit in it: channels are shut down, frames dropped
 	// presenceWindows are the track/untrack windows by topic. They belong to the socket, not to
 	// a channel membership, so that leaving and rejoining a topic does not reset the limit.
 	presenceWindows map[string]*presenceWindow
@@ -210,15 +208,12 @@ func (c *conn) admit(n int) bool {
 	if msgLimit < 0 && byteLimit < 0 {
 		return true
 	}
-	now := c.s.cfg.Now()
-	if windowExpired(now, c.windowStart) {
-		c.windowStart = now
-		c.windowCount, c.windowBytes, c.windowOver = 0, 0, false
+	if c.window.roll(c.s.cfg.Now()) {
+		c.windowOver = false
 	}
-	c.windowCount++
-	c.windowBytes += int64(n)
-	overMsgs := msgLimit >= 0 && c.windowCount > msgLimit
-	overBytes := byteLimit >= 0 && c.windowBytes > byteLimit
+	overMsgs, overBytes := c.window.over(1, int64(n), msgLimit, byteLimit)
+	c.window.msgs++
+	c.window.bytes += int64(n)
 	if !overMsgs && !overBytes {
 		return true
 	}
@@ -232,13 +227,37 @@ func (c *conn) admit(n int) bool {
 			c.s.log.Info("hub: client over byte rate limit", "remote", c.remote, "limit_bytes", byteLimit)
 			c.shutdownAll("Too many bytes per second")
 		}
-	case msgLimit >= 0 && c.windowCount > 10*msgLimit:
+	case msgLimit >= 0 && c.window.msgs > 10*msgLimit:
 		c.close(websocket.StatusPolicyViolation, "too many messages per second")
-	case byteLimit >= 0 && c.windowBytes > 10*byteLimit:
+	case byteLimit >= 0 && c.window.bytes > 10*byteLimit:
 		c.close(websocket.StatusPolicyViolation, "too many bytes per second")
 	}
 	c.s.stats.rateLimited.Add(1)
 	return false
+}
+
+// rateWindow counts one client's messages and bytes in a one-second window, against the budgets
+// Config.MaxMessagesPerSecond and MaxBytesPerSecond (a socket's frames, or an address's REST
+// broadcasts).
+type rateWindow struct {
+	start time.Time
+	msgs  int
+	bytes int64
+}
+
+// roll starts a new window at now if the current one is over, and reports whether it did.
+func (w *rateWindow) roll(now time.Time) bool {
+	if !windowExpired(now, w.start) {
+		return false
+	}
+	*w = rateWindow{start: now}
+	return true
+}
+
+// over reports which budget msgs more messages and n more bytes would exceed (a negative limit is
+// no limit).
+func (w *rateWindow) over(msgs int, n int64, msgLimit int, byteLimit int64) (overMsgs, overBytes bool) {
+	return msgLimit >= 0 && w.msgs+msgs > msgLimit, byteLimit >= 0 && w.bytes+n > byteLimit
 }
 
 // windowExpired reports whether a one-second rate window that began at start is over (or the

@@ -188,13 +188,7 @@ func remoteHost(remoteAddr string) string {
 type restLimiter struct {
 	mu sync.Mutex
 	// The mutex protects the following elements.
-	windows map[string]*restWindow
-}
-
-type restWindow struct {
-	start time.Time
-	msgs  int
-	bytes int64
+	windows map[string]*rateWindow
 }
 
 // admit counts a request of msgs messages and n body bytes from remote, or answers 429 and
@@ -207,7 +201,7 @@ func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msg
 	now := s.cfg.Now()
 	l.mu.Lock()
 	if l.windows == nil {
-		l.windows = make(map[string]*restWindow)
+		l.windows = make(map[string]*rateWindow)
 	}
 	win := l.windows[remote]
 	if win == nil {
@@ -225,14 +219,11 @@ func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msg
 			s.logRESTLimit("hub: too many REST clients this second", "remote", remote, "limit", s.cfg.MaxConnections)
 			return false
 		}
-		win = &restWindow{start: now}
+		win = &rateWindow{start: now}
 		l.windows[remote] = win
 	}
-	if windowExpired(now, win.start) {
-		*win = restWindow{start: now}
-	}
-	overMsgs := msgLimit >= 0 && win.msgs+msgs > msgLimit
-	overBytes := byteLimit >= 0 && win.bytes+n > byteLimit
+	win.roll(now)
+	overMsgs, overBytes := win.over(msgs, n, msgLimit, byteLimit)
 	if !overMsgs && !overBytes {
 		win.msgs += msgs
 		win.bytes += n
