@@ -112,11 +112,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return ErrServerClosed
 	}
+	// httpConns counts the connections net/http is serving itself (not yet hijacked into a
+	// WebSocket, which s.wg counts): Shutdown neither closes a connection still sending its
+	// request nor waits for one past its deadline, so Serve must end and await them itself.
+	var httpConns sync.WaitGroup
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew: // reported on Serve's goroutine, before Serve can return
+				httpConns.Add(1)
+			case http.StateHijacked, http.StateClosed: // each connection's last state
+				httpConns.Done()
+			}
+		},
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -127,12 +139,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = fmt.Errorf("hub: serve: %w", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	srv.Shutdown(shutdownCtx) // closes ln; WebSockets are hijacked, so Close ends them below
+	// Shutdown closes ln and the idle connections; WebSockets are hijacked, so s.Close ends them.
+	if srv.Shutdown(shutdownCtx) != nil {
+		// A request still in progress past the grace (a client trickling its headers or a REST
+		// body) is cut, not left running after Serve returns.
+		srv.Close()
+	}
 	cancel()
 	if err == nil {
 		<-serveErr
 	}
 	s.Close()
+	httpConns.Wait()
 	return err
 }
 
