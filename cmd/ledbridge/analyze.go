@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -150,13 +151,23 @@ func openAudio(r io.Reader) (pcmReader, error) {
 	return audiofile.Open(br)
 }
 
-// oggOpusReader decodes an Ogg Opus file packet by packet to mono 48 kHz.
+// oggOpusReader decodes an Ogg Opus file packet by packet to mono 48 kHz, as opusdec (and
+// audio.DecodeOggOpus) does: the OpusHead pre-skip is dropped, the output gain applied, and the
+// last packet trimmed to the final granule position (the encoder pads the end to a whole packet).
 type oggOpusReader struct {
 	packets *ogg.PacketReader
 	dec     audio.Decoder
 	pcm     []float32
 	pending []float32 // decoded samples not yet returned
 	skip    int       // pre-skip samples still to drop
+	gain    float32   // linear OutputGain; 1 when the header has none
+	decoded int64     // samples decoded so far, pre-skip included (the granule position's unit)
+	// peeked is a packet read ahead to learn whether the packet before it was the last;
+	// it aliases the PacketReader's buffer, which stays valid until the next call to Next.
+	peeked        []byte
+	peekedGranule int64
+	peekedErr     error
+	hasPeeked     bool
 }
 
 func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
@@ -164,19 +175,37 @@ func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pr.Head().MappingFamily != 0 {
-		return nil, fmt.Errorf("%w: Ogg Opus with channel mapping family %d (multistream)", audiofile.ErrUnsupported, pr.Head().MappingFamily)
+	head := pr.Head()
+	if head.MappingFamily != 0 {
+		return nil, fmt.Errorf("%w: Ogg Opus with channel mapping family %d (multistream)", audiofile.ErrUnsupported, head.MappingFamily)
 	}
 	dec, err := audio.NewDecoder(audio.MimeTypeOpus, 1)
 	if err != nil {
 		return nil, err
 	}
-	return &oggOpusReader{packets: pr, dec: dec, pcm: make([]float32, audio.MaxPacketSamples), skip: pr.Head().PreSkip}, nil
+	gain := float32(1)
+	if head.OutputGain != 0 {
+		// Q7.8 dB (RFC 7845 §5.1), the expression audio.DecodeOggOpus uses.
+		gain = float32(math.Pow(10, float64(head.OutputGain)/(20*256)))
+	}
+	return &oggOpusReader{packets: pr, dec: dec, pcm: make([]float32, audio.MaxPacketSamples), skip: head.PreSkip, gain: gain}, nil
+}
+
+// next returns the next packet, the one read ahead if there is one.
+func (o *oggOpusReader) next() ([]byte, int64, error) {
+	if o.hasPeeked {
+		o.hasPeeked = false
+		return o.peeked, o.peekedGranule, o.peekedErr
+	}
+	return o.packets.Next()
 }
 
 func (o *oggOpusReader) Read(dst []float32) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
 	for len(o.pending) == 0 {
-		pkt, _, err := o.packets.Next()
+		pkt, granule, err := o.next()
 		if err != nil {
 			return 0, err
 		}
@@ -184,11 +213,26 @@ func (o *oggOpusReader) Read(dst []float32) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("opus packet: %w", err)
 		}
-		o.pending = o.pcm[:n]
-		if o.skip > 0 {
-			drop := min(o.skip, len(o.pending))
-			o.pending = o.pending[drop:]
-			o.skip -= drop
+		o.decoded += int64(n)
+		end := n
+		if granule >= 0 && granule < o.decoded {
+			// More samples than the page's granule position counts: end trimming, which
+			// RFC 7845 §4.4 allows only on the last page. Read ahead to make sure this is
+			// the end of the stream (a granule that goes backwards mid-stream is ignored).
+			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
+			o.hasPeeked = true
+			if errors.Is(o.peekedErr, io.EOF) {
+				end = n - int(min(o.decoded-granule, int64(n)))
+			}
+		}
+		drop := min(o.skip, n)
+		o.skip -= drop
+		o.pending = o.pcm[min(drop, end):end]
+		if o.gain != 1 {
+			for i, v := range o.pending {
+				// The decoder's output is within ±1; keep it there after the gain.
+				o.pending[i] = min(max(v*o.gain, -1), 1)
+			}
 		}
 	}
 	n := copy(dst, o.pending)

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ledbridge/ledbridge/bridge/audio"
 )
 
 // writeSineWAV writes a 16-bit stereo 44.1 kHz WAV: silence, then a sine.
@@ -156,5 +160,102 @@ func TestAnalyzeTruncatedOggFails(t *testing.T) {
 	var out bytes.Buffer
 	if err := runAnalyze(&out, cut, analysisConfigZero(), false); err == nil {
 		t.Fatal("a stream cut inside an Ogg page was accepted silently")
+	}
+}
+
+// readAllPCM reads a pcmReader to its end.
+func readAllPCM(t *testing.T, r pcmReader) []float32 {
+	t.Helper()
+	var out []float32
+	buf := make([]float32, 700) // not a packet multiple, so packets straddle reads
+	for {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// oggCRC is the Ogg page checksum (polynomial 0x04c11db7, MSB first, no reflection).
+func oggCRC(b []byte) uint32 {
+	var crc uint32
+	for _, c := range b {
+		crc ^= uint32(c) << 24
+		for range 8 {
+			if crc&0x80000000 != 0 {
+				crc = crc<<1 ^ 0x04c11db7
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
+
+// withOutputGain returns an Ogg Opus file with the OpusHead output gain (Q7.8 dB) replaced and
+// the first page's checksum recomputed.
+func withOutputGain(t *testing.T, file []byte, gain int16) []byte {
+	t.Helper()
+	f := bytes.Clone(file)
+	nsegs := int(f[26])
+	pageLen := 27 + nsegs
+	for _, l := range f[27 : 27+nsegs] {
+		pageLen += int(l)
+	}
+	head := 27 + nsegs
+	if string(f[head:head+8]) != "OpusHead" {
+		t.Fatal("the first page does not start with OpusHead")
+	}
+	binary.LittleEndian.PutUint16(f[head+16:], uint16(gain))
+	binary.LittleEndian.PutUint32(f[22:], 0)
+	binary.LittleEndian.PutUint32(f[22:], oggCRC(f[:pageLen]))
+	return f
+}
+
+// TestAnalyzeOggOpusDecodesLikeOpusdec: the streaming reader `analyze` uses yields exactly the
+// samples audio.DecodeOggOpus (opusdec's rules) does: pre-skip dropped, the output gain applied,
+// and the encoder's padding after the last granule position trimmed, so that a 3 s file gives
+// 180 frames and not 181.
+func TestAnalyzeOggOpusDecodesLikeOpusdec(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/opus/*.opus")
+	if len(files) == 0 {
+		requireOrSkip(t, "no fixtures in ../../testdata/opus")
+	}
+	a3, err := os.ReadFile("../../testdata/opus/a3_220hz.opus")
+	if err != nil {
+		requireOrSkip(t, "fixture a3_220hz.opus not present: "+err.Error())
+	}
+	cases := map[string][]byte{"a3_220hz.opus with -6 dB output gain": withOutputGain(t, a3, -6*256), "a3_220hz.opus with +12 dB output gain": withOutputGain(t, a3, 12*256)}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases[filepath.Base(f)] = data
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, _, err := audio.DecodeOggOpus(bytes.NewReader(data), 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := openAudio(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAllPCM(t, src)
+			if len(got) != len(want) {
+				t.Fatalf("%d samples, opusdec's rules give %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("sample %d is %v, opusdec's rules give %v", i, got[i], want[i])
+				}
+			}
+		})
 	}
 }
