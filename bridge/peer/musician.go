@@ -388,6 +388,13 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				mus.duplicates.Add(1)
 				return
 			}
+			if n := transceiversAfter(h.pc, desc.SDP); n > maxMediaSections {
+				// pion keeps a transceiver (and its receiver) for every audio or video mid a
+				// PeerConnection has seen: renegotiations that keep bringing new mids would
+				// grow it without bound. A fresh PeerConnection starts from the offer alone.
+				mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxMediaSections)
+				fresh = true
+			}
 		case webrtc.SignalingStateHaveLocalOffer:
 			// Glare. We are polite, but pion cannot roll back a local offer
 			// (pion/webrtc#2133): answer on a fresh PeerConnection instead.
@@ -435,6 +442,32 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 	}
+}
+
+// transceiversAfter is how many transceivers pc would have once an offer is applied: the
+// ones it has, plus one for each audio or video section with a mid it does not know (pion
+// never removes a transceiver, and matches a section to one by its mid).
+func transceiversAfter(pc *webrtc.PeerConnection, sdp string) int {
+	have := pc.GetTransceivers()
+	known := make(map[string]bool, len(have))
+	for _, t := range have {
+		known[t.Mid()] = true
+	}
+	n := len(have)
+	media := false
+	for line := range strings.Lines(sdp) {
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "m="):
+			media = !strings.HasPrefix(line, "m=application")
+		case media && strings.HasPrefix(line, "a=mid:"):
+			if mid := strings.TrimPrefix(line, "a=mid:"); !known[mid] {
+				known[mid] = true
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *timer) {
