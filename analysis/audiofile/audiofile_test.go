@@ -266,3 +266,54 @@ func TestDecode16BitExact(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedDataWhereverTheCutFalls: a data chunk cut short yields its whole frames and then
+// io.EOF whether the cut falls inside a read, on a frame boundary, or exactly where a read ends
+// (readAll reads 1000 frames at a time, Read at most readFrames; such a cut used to be an error
+// while a cut one byte later was not); a cut before the first whole frame is ErrMalformed.
+func TestTruncatedDataWhereverTheCutFalls(t *testing.T) {
+	const frames = 2*readFrames + 100
+	for _, channels := range []int{1, 2} {
+		file := wavFile(t, 48000, channels, 16, false, false, 440, 0.5, frames)
+		data := bytes.Index(file, []byte("data")) + 8
+		frameSize := 2 * channels
+		for _, cut := range []int{
+			1000 * frameSize, 1000*frameSize + 1, 1000*frameSize - 1, 2000 * frameSize,
+			readFrames * frameSize, 100 * frameSize, 100*frameSize + 1, frameSize,
+		} {
+			r, err := Open(bytes.NewReader(file[:data+cut]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(readAll(t, r)); n != cut/frameSize {
+				t.Errorf("%d channels, data cut after %d bytes: %d samples, want %d", channels, cut, n, cut/frameSize)
+			}
+		}
+		for _, cut := range []int{0, frameSize - 1} {
+			r, err := Open(bytes.NewReader(file[:data+cut]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Read(make([]float32, 100)); !errors.Is(err, ErrMalformed) {
+				t.Errorf("%d channels, data cut after %d bytes: Read = %v, want ErrMalformed", channels, cut, err)
+			}
+		}
+	}
+}
+
+// TestReadIntoEmptySliceIsNotEOF: Read(nil) reads nothing and reports nothing, as io.Reader's
+// contract asks, at 48 kHz (no resampler) and through the resampler alike.
+func TestReadIntoEmptySliceIsNotEOF(t *testing.T) {
+	for _, rate := range []int{48000, 44100} {
+		r, err := Open(bytes.NewReader(wavFile(t, rate, 1, 16, false, false, 440, 0.5, 1000)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.Read(nil); n != 0 || err != nil {
+			t.Fatalf("%d Hz: Read(nil) = %d, %v; want 0, nil", rate, n, err)
+		}
+		if n := len(readAll(t, r)); n < 1000*48000/rate-2 {
+			t.Fatalf("%d Hz: %d samples after Read(nil)", rate, n)
+		}
+	}
+}

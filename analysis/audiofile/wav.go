@@ -32,6 +32,7 @@ type wavReader struct {
 	format    Format
 	remaining int64 // bytes left in the data chunk; -1 when unknown (read to EOF)
 	frameSize int
+	frames    int64 // frames decoded so far
 	raw       []byte
 }
 
@@ -117,8 +118,13 @@ func (w *wavReader) parseFmt(b []byte) error {
 	return nil
 }
 
-// Read decodes up to len(dst) mono samples.
+// Read decodes up to len(dst) mono samples. A data chunk the file ends inside (a recording
+// cut short) yields the whole frames that are there, then io.EOF, wherever the cut falls; only
+// a data chunk without one whole frame is an error.
 func (w *wavReader) Read(dst []float32) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
 	if w.remaining == 0 {
 		return 0, io.EOF
 	}
@@ -131,26 +137,23 @@ func (w *wavReader) Read(dst []float32) (int, error) {
 	n -= n % w.frameSize
 	if w.remaining > 0 {
 		w.remaining -= int64(n)
-		if err != nil && w.remaining > 0 && n == 0 {
-			return 0, fmt.Errorf("%w: WAV data ends early", ErrMalformed)
-		}
 	}
-	out := w.decode(w.raw[:n], dst)
-	if n == 0 {
-		if err == nil || err == io.ErrUnexpectedEOF {
-			err = io.EOF
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		if n == 0 && w.frames == 0 && w.remaining > 0 {
+			return 0, fmt.Errorf("%w: WAV data ends before its first sample", ErrMalformed)
 		}
+		w.remaining = 0 // keep what was there; EOF comes next
+		err = nil
+	case err != nil && n == 0:
 		return 0, err
 	}
-	if err == io.ErrUnexpectedEOF {
-		err = nil // a truncated last chunk: keep what was there, EOF comes next
+	if n == 0 { // only a partial frame was left
 		w.remaining = 0
+		return 0, io.EOF
 	}
-	if err == io.EOF {
-		err = nil
-		w.remaining = 0
-	}
-	return out, err
+	w.frames += int64(n / w.frameSize)
+	return w.decode(w.raw[:n], dst), err
 }
 
 func (w *wavReader) decode(raw []byte, dst []float32) int {
