@@ -63,8 +63,11 @@ func (r *Reader) Read(dst []float32) (int, error) { return r.src.Read(dst) }
 func Open(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(4)
-	if err != nil {
+	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: file too short to be audio", ErrUnsupported)
+	}
+	if err != nil { // a directory, an I/O error: say so rather than blame the format
+		return nil, fmt.Errorf("audiofile: %w", err)
 	}
 	var src source
 	var format Format

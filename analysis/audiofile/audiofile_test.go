@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"go.uber.org/goleak"
 )
@@ -315,5 +318,23 @@ func TestReadIntoEmptySliceIsNotEOF(t *testing.T) {
 		if n := len(readAll(t, r)); n < 1000*48000/rate-2 {
 			t.Fatalf("%d Hz: %d samples after Read(nil)", rate, n)
 		}
+	}
+}
+
+// TestReadErrorIsNotCalledAFormat: a file that cannot be read (a directory, an I/O error) is
+// reported with the read error, not as "too short to be audio".
+func TestReadErrorIsNotCalledAFormat(t *testing.T) {
+	diskError := errors.New("input/output error")
+	_, err := Open(iotest.ErrReader(diskError))
+	if !errors.Is(err, diskError) || errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Open of an unreadable file = %v, want the read error", err)
+	}
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	if _, err := Open(dir); errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("Open of a directory = %v, want the read error naming it", err)
 	}
 }
