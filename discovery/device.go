@@ -2,6 +2,13 @@
 // _wled._tcp, adds the devices named in the configuration, confirms every one with GET
 // /json/info and keys them by MAC, so a device whose IP changes is updated rather than
 // duplicated, and one that stops answering is marked offline and comes back when it answers.
+//
+// One WLED per IP: a device found only by mDNS is not listed while a different confirmed device
+// is online at the IP it answers from (ErrAddressTaken). A real controller has one address, and
+// without this rule one LAN host answering _wled._tcp with many instance names and a new MAC per
+// /json/info would get up to maxDevices 60 fps streams, all to its own IP. Configured devices
+// are always listed, and a newcomer at the address of an offline device (a controller replaced
+// on the same DHCP address) is listed too.
 package discovery
 
 import (
@@ -22,6 +29,10 @@ var (
 	// ErrNoMAC indicates that a device answered /json/info without a usable MAC address, so it
 	// cannot be told apart from other devices.
 	ErrNoMAC = errors.New("discovery: device reports no MAC address")
+
+	// ErrAddressTaken indicates a newly found mDNS device at an IP where another confirmed
+	// device is online: a WLED has one address, so it is not listed (see Registry).
+	ErrAddressTaken = errors.New("discovery: another online device has this IP")
 
 	// ErrNoInterface indicates that none of the configured network interfaces exists or can
 	// carry multicast.

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
@@ -137,6 +138,9 @@ type Registry struct {
 
 	running       atomic.Bool
 	lastBrowseErr string // only touched by Run's goroutine
+	// addrTakenLog limits the warning about devices refused for ErrAddressTaken: one host can
+	// answer with an invented device every round.
+	addrTakenLog lograte.Limiter
 
 	// The mutex protects the following elements.
 	mu      sync.Mutex
@@ -191,6 +195,7 @@ func New(cfg Config) (*Registry, error) {
 		resolver: cfg.Resolver,
 		entries:  make(map[string]*entry),
 	}
+	r.addrTakenLog.Every = time.Minute
 	seen := make(map[string]bool)
 	for _, raw := range cfg.Static {
 		s, err := parseStatic(raw)
@@ -502,8 +507,12 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	now := r.clock.Now()
 	var events []Event
 	r.mu.Lock()
-	// Apply MAC-keyed entries first so a provisional entry for the same device merges into them.
-	slices.SortFunc(jobs, func(a, b probeJob) int { return cmp.Compare(a.key, b.key) })
+	// Apply MAC-keyed entries first so a provisional entry for the same device merges into them,
+	// then configured ones, so that a configured device holds its IP before an mDNS newcomer
+	// there is checked against it (ErrAddressTaken).
+	slices.SortFunc(jobs, func(a, b probeJob) int {
+		return cmp.Or(cmp.Compare(applyRank(a), applyRank(b)), cmp.Compare(a.key, b.key))
+	})
 	for i := range jobs {
 		if ev, ok := r.applyProbeLocked(&jobs[i], now); ok {
 			events = append(events, ev)
@@ -511,6 +520,18 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	}
 	r.mu.Unlock()
 	return events, browseErr
+}
+
+// applyRank orders a round's probe results: devices keyed by MAC (confirmed), then configured
+// ones not confirmed yet, then mDNS-only newcomers.
+func applyRank(j probeJob) int {
+	switch {
+	case strings.HasPrefix(j.key, "mdns:"):
+		return 2
+	case strings.HasPrefix(j.key, "static:"):
+		return 1
+	}
+	return 0 // keyed by MAC
 }
 
 // applyAnswerLocked folds one mDNS answer into the list. A new instance gets a provisional
@@ -667,6 +688,12 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 		mac := wled.NormalizeMAC(j.info.MAC)
 		if mac == "" {
 			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
+		} else if owner := r.addressOwnerLocked(e, mac, j.ip); owner != nil {
+			j.err = fmt.Errorf("%w: %s answers as MAC %s, but %s (MAC %s) is online there", ErrAddressTaken, j.ip, mac, owner.dev.Name, owner.dev.MAC)
+			if held, ok := r.addrTakenLog.Allow(r.clock.Now()); ok {
+				r.log.Warn("discovery: not adding an mDNS device at an IP where another device is online (one WLED per IP)",
+					"instance", e.instance, "mac", mac, "ip", j.ip, "port", j.port, "online_device", owner.dev.MAC, "suppressed", held)
+			}
 		} else if e = r.rekeyLocked(e, mac); e == nil {
 			return Event{}, false
 		}
@@ -706,6 +733,25 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 		return Event{Kind: EventUpdated, Device: e.dev}, true
 	}
 	return Event{}, false
+}
+
+// addressOwnerLocked returns the confirmed, online device other than mac that has ip, when e
+// is a new mDNS-only device (not configured, never confirmed, MAC not yet listed); otherwise nil.
+// A WLED controller has one IP, so a second MAC answering there is one host posing as several
+// devices (instance names on other ports, a new MAC per /json/info), and each device listed
+// there would get its own 60 fps stream to the same IP and UDP port. Configured devices are
+// always kept, and when the device at ip is offline (a controller replaced on the same DHCP
+// address) the newcomer is listed.
+func (r *Registry) addressOwnerLocked(e *entry, mac string, ip netip.Addr) *entry {
+	if e.static != nil || e.confirmed || r.entries[mac] != nil {
+		return nil
+	}
+	for _, x := range r.entries {
+		if x != e && x.confirmed && x.dev.Online && x.dev.IP == ip && x.dev.MAC != mac {
+			return x
+		}
+	}
+	return nil
 }
 
 // rekeyLocked files e under its MAC, merging it into an existing entry for that MAC. It

@@ -713,3 +713,116 @@ func TestRegistryTXTMACDoesNotConfirm(t *testing.T) {
 		t.Errorf("Devices() = %+v, want the real device online at its own address", ds)
 	}
 }
+
+func TestRegistryOneDevicePerIP(t *testing.T) {
+	// One LAN host answers _wled._tcp with many instance names on different ports, each serving
+	// /json/info with a different MAC. A WLED has one address, and every device listed at that
+	// address would get its own 60 fps stream to the same IP and UDP port: only the first is
+	// added. Another IP is another device, and a configured device is always kept.
+	fakes := map[int]*wledtest.Fake{} // by HTTP port
+	var answers []Answer
+	for i := range 6 {
+		f := startFake(t, "127.0.0.1:0", fmt.Sprintf("02fc000001%02x", i), 30)
+		a := answerFor(t, f, true)
+		a.Instance = fmt.Sprintf("multi-%d", i)
+		answers = append(answers, a)
+		fakes[a.Port] = f
+	}
+	other := startFake(t, "127.0.0.2:0", "02fc00000200", 30)
+	// A configured device on the same host that does not answer yet.
+	static := startFake(t, "127.0.0.1:0", "02fc00000300", 30)
+	static.SetRawInfo(http.StatusServiceUnavailable, []byte("starting"))
+	h := startRegistry(t, Config{Static: []string{"wled://" + static.HTTPAddr()}}, append(answers, answerFor(t, other, true))...)
+	h.waitRound()
+	h.nextRound() // the refused ones are probed again: still refused, still not announced
+
+	loopback1 := netip.MustParseAddr("127.0.0.1")
+	var added []Device
+	for _, ev := range h.drain() {
+		if ev.Kind != EventAdded {
+			t.Errorf("unexpected event %s:%s", ev.Kind, ev.Device.Key)
+		}
+		added = append(added, ev.Device)
+	}
+	if len(added) != 2 {
+		t.Fatalf("added %+v, want one device at 127.0.0.1 and one at 127.0.0.2", added)
+	}
+	var first Device
+	for _, d := range added {
+		if d.IP == loopback1 {
+			first = d
+		}
+	}
+	if first.MAC == "" {
+		t.Fatalf("added %+v, want one device at 127.0.0.1", added)
+	}
+	checkRefused := func(want int) {
+		t.Helper()
+		refused := 0
+		for _, d := range h.reg.Devices() {
+			if !strings.HasPrefix(d.Key, "mdns:multi-") {
+				continue
+			}
+			refused++
+			if d.Online || d.MAC != "" || !strings.Contains(d.LastError, ErrAddressTaken.Error()) {
+				t.Errorf("refused device %+v: want provisional, offline, with %q", d, ErrAddressTaken)
+			}
+		}
+		if refused != want {
+			t.Errorf("%d devices refused, want %d: %+v", refused, want, h.reg.Devices())
+		}
+	}
+	checkRefused(5)
+
+	// The controller at 127.0.0.1 is replaced (a new one on the same DHCP address): once the
+	// old one is offline, one newcomer there is added.
+	_ = fakes[first.HTTPPort].Close()
+	var rest []Answer
+	for _, a := range answers {
+		if a.Port != first.HTTPPort {
+			rest = append(rest, a)
+		}
+	}
+	h.browser.set(nil, append(rest, answerFor(t, other, true))...)
+	added = nil
+	for range DefaultOfflineAfter {
+		h.nextRound()
+		for _, ev := range h.drain() {
+			if ev.Kind == EventAdded {
+				added = append(added, ev.Device)
+			}
+		}
+	}
+	if len(added) != 1 || added[0].IP != loopback1 {
+		t.Fatalf("after the device at 127.0.0.1 went offline: added %+v, want one device there", added)
+	}
+	checkRefused(4)
+
+	// The configured device starts answering: it is added although a device is online there.
+	static.SetRawInfo(0, nil)
+	h.nextRound()
+	if evs := h.drain(); kinds(evs) != "added:02fc00000300" {
+		t.Errorf("events = %s, want the configured device added", kinds(evs))
+	}
+}
+
+func TestRegistryConfiguredDeviceHoldsItsIPFromTheFirstRound(t *testing.T) {
+	// A configured device and an mDNS newcomer with another MAC at the same IP, both new in the
+	// same round: the configured one is added, the newcomer refused.
+	static := startFake(t, "127.0.0.1:0", "02fc00000400", 30)
+	newcomer := startFake(t, "127.0.0.1:0", "02fc00000401", 30)
+	h := startRegistry(t, Config{Static: []string{"wled://" + static.HTTPAddr()}}, answerFor(t, newcomer, true))
+	h.waitRound()
+	if evs := h.drain(); kinds(evs) != "added:02fc00000400" {
+		t.Fatalf("events = %s, want only the configured device added", kinds(evs))
+	}
+	ds := h.reg.Devices()
+	if len(ds) != 2 {
+		t.Fatalf("Devices() = %+v, want the configured device and the refused newcomer", ds)
+	}
+	for _, d := range ds {
+		if d.Key == "mdns:wled-000401" && (d.Online || !strings.Contains(d.LastError, ErrAddressTaken.Error())) {
+			t.Errorf("newcomer %+v, want refused with %q", d, ErrAddressTaken)
+		}
+	}
+}
