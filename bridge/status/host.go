@@ -53,7 +53,7 @@ type hostPatterns struct {
 	suffixes []string // ".example.org" for "*.example.org"
 }
 
-// ErrBadHostPattern is returned by New (and CheckHostPattern) for an AllowedHosts entry that is
+// ErrBadHostPattern is returned by New, SetAccess (and CheckHostPattern) for an AllowedHosts entry that is
 // neither a host name nor "*." followed by one.
 var ErrBadHostPattern = errors.New("status: not a host name or *.suffix pattern")
 
@@ -121,11 +121,12 @@ const misdirectedBody = "misdirected request: this status page answers to its IP
 	"single-label and .local/.lan/.home.arpa/.internal names; add this host name to status.allowed_hosts " +
 	"in the ledbridge config to use it (names are checked against DNS rebinding)\n"
 
-// checkHost answers 421 Misdirected Request to a request whose Host is not allowed, before any
-// route sees it: a DNS-rebinding page could otherwise read /api/status and the live stream.
-func checkHost(allowed *hostPatterns, next http.Handler) http.Handler {
+// checkHost answers 421 Misdirected Request to a request whose Host is not allowed (by the
+// patterns allowed returns now, which a reload can change), before any route sees it: a
+// DNS-rebinding page could otherwise read /api/status and the live stream.
+func checkHost(allowed func() *hostPatterns, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hostAllowed(r.Host, allowed) {
+		if !hostAllowed(r.Host, allowed()) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.Header().Set("Cache-Control", "no-store")

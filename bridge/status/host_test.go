@@ -2,8 +2,10 @@ package status
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -67,4 +69,70 @@ func TestNewRejectsBadAllowedHosts(t *testing.T) {
 			t.Errorf("CheckHostPattern(%q) = %v", good, err)
 		}
 	}
+}
+
+// TestSetAccessChangesARunningServer: a configuration reload hands the running server a new
+// control token and new host names; the next requests see them, and a bad pattern changes nothing.
+func TestSetAccessChangesARunningServer(t *testing.T) {
+	p := &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}}
+	srv, err := New(Config{Provider: p, Controller: &fakeController{}, Token: "old-token", AllowedHosts: []string{"lights.venue.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	expect := func(when string, hosts map[string]int, tokens map[string]int, controls bool) {
+		t.Helper()
+		for host, want := range hosts {
+			if code, _ := getWithHost(t, base+"/api/status", host); code != want {
+				t.Errorf("%s: Host %q: %d, want %d", when, host, code, want)
+			}
+		}
+		for token, want := range tokens {
+			if code, body := post(t, base+"/api/control/blackout", token, `{"on":false}`); code != want {
+				t.Errorf("%s: token %q: %d %s, want %d", when, token, code, body, want)
+			}
+		}
+		var snap Snapshot
+		_, body := get(t, base+"/api/status")
+		if err := json.Unmarshal([]byte(body), &snap); err != nil || snap.Controls != controls {
+			t.Errorf("%s: /api/status controls = %v (%v), want %v", when, snap.Controls, err, controls)
+		}
+	}
+	expect("at start",
+		map[string]int{"lights.venue.example": 200, "a.bar.example": 421},
+		map[string]int{"old-token": 200, "new-token": 401}, true)
+
+	if err := srv.SetAccess("new-token", []string{"*.bar.example"}); err != nil {
+		t.Fatal(err)
+	}
+	expect("after SetAccess",
+		map[string]int{"lights.venue.example": 421, "a.bar.example": 200, "raspberrypi:8080": 200},
+		map[string]int{"old-token": 401, "new-token": 200}, true)
+
+	if err := srv.SetAccess("other", []string{"ok.example", "http://bad.example"}); !errors.Is(err, ErrBadHostPattern) {
+		t.Fatalf("SetAccess with a bad pattern: %v, want ErrBadHostPattern", err)
+	}
+	expect("after a refused SetAccess",
+		map[string]int{"ok.example": 421, "a.bar.example": 200},
+		map[string]int{"other": 401, "new-token": 200}, true)
+
+	if err := srv.SetAccess("", nil); err != nil {
+		t.Fatal(err)
+	}
+	expect("after the token was removed",
+		map[string]int{"a.bar.example": 421, "pi.local": 200},
+		map[string]int{"new-token": 403, "": 403}, false)
 }

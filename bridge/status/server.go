@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,7 +51,8 @@ type Controller interface {
 // Config configures a Server. Provider is required.
 type Config struct {
 	Provider Provider
-	// Controller and Token enable the controls; with either missing they answer 403.
+	// Controller and Token enable the controls; with either missing they answer 403. Token and
+	// AllowedHosts are the starting values: SetAccess changes both on a running server.
 	Controller Controller
 	Token      string
 	// Gatherer is served on /metrics; nil serves an empty registry.
@@ -77,11 +79,19 @@ var ErrNoProvider = errors.New("status: a Provider is required")
 
 // Server is the status page's HTTP side.
 type Server struct {
-	cfg     Config
+	cfg     Config // Token and AllowedHosts are read only by New: access holds the current ones
 	log     *slog.Logger
 	mux     *http.ServeMux
 	handler http.Handler // mux behind the Host check
 	streams *broadcaster
+	access  atomic.Pointer[access]
+}
+
+// access is what a configuration reload may change on a running server (SetAccess): every
+// request reads it once, so it sees either the old settings or the new, never a mix.
+type access struct {
+	token string
+	hosts *hostPatterns
 }
 
 // New checks cfg and builds the server; it starts nothing.
@@ -107,13 +117,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
 	}
-	hosts, err := newHostPatterns(cfg.AllowedHosts)
-	if err != nil {
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if err := s.SetAccess(cfg.Token, cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
-	s.handler = checkHost(hosts, s.mux)
-	s.streams = newBroadcaster(cfg)
+	s.handler = checkHost(func() *hostPatterns { return s.access.Load().hosts }, s.mux)
+	s.streams = newBroadcaster(cfg, s.controlsEnabled)
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, err
@@ -125,6 +134,20 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}))
 	s.mux.HandleFunc("POST /api/control/{action}", s.handleControl)
 	return s, nil
+}
+
+// SetAccess replaces the control token ("" disables the controls) and the extra host names the
+// page answers to (Config.AllowedHosts), so that a configuration reload takes effect without a
+// restart. Requests that arrive after it returns use the new settings; live streams already open
+// stay open until their viewer reconnects. An invalid host pattern (ErrBadHostPattern) changes
+// nothing.
+func (s *Server) SetAccess(token string, allowedHosts []string) error {
+	hosts, err := newHostPatterns(allowedHosts)
+	if err != nil {
+		return err
+	}
+	s.access.Store(&access{token: token, hosts: hosts})
+	return nil
 }
 
 // Handler returns the page's routes, behind the Host check.
@@ -195,15 +218,18 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-func (s *Server) controlsEnabled() bool { return s.cfg.Controller != nil && s.cfg.Token != "" }
+func (s *Server) controlsEnabled() bool {
+	return s.cfg.Controller != nil && s.access.Load().token != ""
+}
 
 func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
-	if !s.controlsEnabled() {
+	token := s.access.Load().token
+	if s.cfg.Controller == nil || token == "" {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "controls are disabled: set status.token to enable them"})
 		return
 	}
 	got := r.Header.Get(TokenHeader)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong or missing " + TokenHeader})
 		return
 	}
@@ -317,8 +343,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 // broadcaster produces each event once, whatever the number of viewers, and hands it to every
 // viewer's one-slot mailbox; a slow viewer misses updates instead of slowing the others.
 type broadcaster struct {
-	cfg  Config
-	done chan struct{}
+	cfg      Config
+	controls func() bool // Snapshot.Controls: whether the page's controls are enabled now
+	done     chan struct{}
 
 	// The mutex protects the following elements.
 	mu       sync.Mutex
@@ -332,8 +359,8 @@ var (
 	errTooManyStreamsFromClient = errors.New("status: too many live viewers from this address; close one of its status pages and reload")
 )
 
-func newBroadcaster(cfg Config) *broadcaster {
-	return &broadcaster{cfg: cfg, done: make(chan struct{}), subs: map[chan []byte]struct{}{}, perConns: map[string]int{}}
+func newBroadcaster(cfg Config, controls func() bool) *broadcaster {
+	return &broadcaster{cfg: cfg, controls: controls, done: make(chan struct{}), subs: map[chan []byte]struct{}{}, perConns: map[string]int{}}
 }
 
 // subscribe adds a viewer from client (a clientKey) unless the global or that client's cap is full.
@@ -418,7 +445,7 @@ func (b *broadcaster) run(ctx context.Context) {
 				continue
 			}
 			snap := b.cfg.Provider.Snapshot()
-			snap.Controls = b.cfg.Controller != nil && b.cfg.Token != ""
+			snap.Controls = b.controls()
 			body, err := json.Marshal(snap)
 			if err != nil {
 				continue
