@@ -288,3 +288,19 @@ func TestOutputRefusingDeviceLogsOnceAndShowsFailing(t *testing.T) {
 		t.Errorf("errors kept coming after the device came back: %d → %d", errorsThen, st.SendErrors)
 	}
 }
+
+func TestOutputRealtimeReleasesAfterAnIdleSpell(t *testing.T) {
+	// The loop may stop submitting for a while before shutdown (a jam paused, a mode switch).
+	// The release must still go out: with the timeout byte at 255 WLED would otherwise stay in
+	// realtime mode, frozen, until someone power-cycles it.
+	fake := newFake(t, 100, false)
+	tg, _ := wled.ParseTarget(fake.RealtimeURL("drgb"))
+	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Timeout: 255 * time.Second})
+	submitUntil(t, o, fake, 1)
+	time.Sleep(1500 * time.Millisecond) // longer than a send's write deadline (1 s)
+	stop()
+	waitFor(t, func() bool { return fake.Releases() > 0 })
+	if fake.Releases() != 1 {
+		t.Errorf("releases = %d after an idle spell, want 1", fake.Releases())
+	}
+}

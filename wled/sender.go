@@ -226,6 +226,11 @@ func (s *Sender) Release() error {
 	if s.release == nil {
 		return nil
 	}
+	// A fresh deadline: the last Send's has passed if no frame went out for sendWriteTimeout,
+	// and a write after its deadline fails at once, leaving the device in realtime mode.
+	if err := s.conn.SetWriteDeadline(time.Now().Add(sendWriteTimeout)); err != nil {
+		return err
+	}
 	_, err := s.conn.Write(s.release)
 	return err
 }
