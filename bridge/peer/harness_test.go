@@ -235,6 +235,9 @@ type musicianOpts struct {
 	garbage    bool          // send random payload bytes instead of marked ones
 	nack       bool          // offer NACK for audio, skip every lossEvery-th sequence number, record NACKs
 	net        transport.Net // vnet instead of loopback
+	// dataChannel opens a data channel before the first offer, so the offer has an
+	// application section and SCTP is started (browsers that chat do this).
+	dataChannel bool
 }
 
 // testMusician is a browser-like participant written with pion: the impolite
@@ -246,6 +249,7 @@ type testMusician struct {
 	opts  musicianOpts
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
+	chat  *webrtc.DataChannel // opts.dataChannel
 
 	inbox     chan room.Signal
 	negNeeded chan struct{}
@@ -317,6 +321,11 @@ func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *t
 	r.musicians[id] = m
 	r.mu.Unlock()
 
+	if opts.dataChannel {
+		if m.chat, err = pc.CreateDataChannel("chat", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if opts.offerFirst {
 		m.addTrack() // before run starts: trackAdded is the run goroutine's afterwards
 	}

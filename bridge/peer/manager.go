@@ -390,6 +390,7 @@ type MusicianStats struct {
 	QueuedCandidates  uint64 // candidates that arrived before a remote description
 	DroppedCandidates uint64 // candidates dropped (queue full, stale, or past maxRemoteCandidates)
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
+	DataChannels      uint64 // data channels the musician opened, each closed at once
 }
 
 // Stats returns a snapshot; it is safe to call from any goroutine.

@@ -30,6 +30,11 @@ const (
 	// eventQueueSize bounds pion callback events waiting for the musician's
 	// goroutine. Callbacks never block (pion calls them from its own goroutines).
 	eventQueueSize = 256
+	// maxDataChannels bounds the data channels a PeerConnection accepts. ledbridge reads none
+	// and closes each as it opens, but pion keeps every channel it ever accepted, closed or
+	// not, until the PeerConnection closes, so a musician opening channels in a loop would
+	// grow it without bound: past this many (the web app opens one at most), it is closed.
+	maxDataChannels = 16
 	// minOfferInterval spaces the offers one musician can make us handle:
 	// newer offers coalesce in the meantime, so an offer storm costs at most
 	// 1/minOfferInterval negotiations a second.
@@ -67,6 +72,7 @@ type musician struct {
 	rx                                                                rxCounters
 	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
 	extraTracks                                                       atomic.Uint64
+	dataChannels                                                      atomic.Uint64
 	extraTrackLogged                                                  atomic.Bool // log the first ignored track only
 
 	// Owned by the run goroutine.
@@ -90,9 +96,10 @@ type pcHandle struct {
 	pc  *webrtc.PeerConnection
 	gen uint64
 
-	wg     sync.WaitGroup // track and RTCP read goroutines
-	mu     sync.Mutex
-	closed bool // guarded by mu; no read goroutine starts after it is set
+	wg           sync.WaitGroup // track and RTCP read goroutines
+	mu           sync.Mutex
+	closed       bool         // guarded by mu; no read goroutine starts after it is set
+	dataChannels atomic.Int64 // data channels the musician opened (and pion accepted)
 	// hasTrack is set while an audio track is read as the musician's (guarded
 	// by mu): it alone reaches the sink and the statistics; tracks that start
 	// meanwhile are read and discarded.
@@ -102,9 +109,10 @@ type pcHandle struct {
 type pcEventKind int
 
 const (
-	evCandidate pcEventKind = iota + 1 // a local candidate was gathered
-	evGathered                         // local gathering finished
-	evState                            // connection or ICE state changed
+	evCandidate    pcEventKind = iota + 1 // a local candidate was gathered
+	evGathered                            // local gathering finished
+	evState                               // connection or ICE state changed
+	evDataChannels                        // more than maxDataChannels were opened
 )
 
 type pcEvent struct {
@@ -318,6 +326,15 @@ func (mus *musician) newPC() error {
 	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { post(pcEvent{kind: evState}) })
 	pc.OnICEConnectionStateChange(func(webrtc.ICEConnectionState) { post(pcEvent{kind: evState}) })
 	pc.OnTrack(func(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) { mus.readTrack(h, track, recv) })
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		// Closed before pion opens it (as pion's default handler does), so it never gets a
+		// read goroutine.
+		_ = dc.Close()
+		mus.dataChannels.Add(1)
+		if h.dataChannels.Add(1) > maxDataChannels {
+			post(pcEvent{kind: evDataChannels})
+		}
+	})
 	tr, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 	if err == nil {
 		err = tr.SetCodecPreferences(codecs)
@@ -608,6 +625,12 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		}})
 	case evGathered:
 		mus.send(ctx, room.Signal{Type: room.SignalCandidate}) // data: null, end-of-candidates
+	case evDataChannels:
+		mus.logLimited("musician opened too many data channels; closing its connection until it offers again", "max", maxDataChannels)
+		retry.stop()
+		mus.closePC()
+		mus.connState.Store(int32(webrtc.PeerConnectionStateClosed))
+		mus.setState(webrtc.PeerConnectionStateClosed)
 	case evState:
 		mus.iceState.Store(int32(h.pc.ICEConnectionState()))
 		st := h.pc.ConnectionState()
@@ -675,6 +698,7 @@ func (mus *musician) snapshot() MusicianStats {
 		QueuedCandidates:  mus.queuedCands.Load(),
 		DroppedCandidates: mus.droppedCands.Load(),
 		IgnoredTracks:     mus.extraTracks.Load(),
+		DataChannels:      mus.dataChannels.Load(),
 	}
 	if c := mus.codec.Load(); c != nil {
 		s.Codec = *c
