@@ -67,7 +67,7 @@ func New(cfg Config) (*Client, error) {
 		closed:   make(chan struct{}),
 		limiter:  callLimiter{max: cfg.PresenceMaxCalls, window: cfg.PresenceWindow + presenceWindowMargin},
 		token:    cfg.AccessToken,
-		presence: newPresenceTable(cfg.MaxPresenceKeys, cfg.MaxMetasPerKey),
+		presence: newPresenceTable(cfg.MaxPresenceKeys, cfg.MaxMetasPerKey, cfg.MaxMetaBytes, cfg.MaxPresenceBytes),
 		logged:   map[string]bool{},
 	}
 	if c.token == "" {

@@ -25,6 +25,8 @@ const (
 	DefaultPresenceWindow    = 30 * time.Second
 	DefaultMaxPresenceKeys   = 1024
 	DefaultMaxMetasPerKey    = 32
+	DefaultMaxMetaBytes      = 16 << 10
+	DefaultMaxPresenceBytes  = 4 << 20
 	DefaultClientVersion     = "ledbridge/dev"
 	// MaxFrameSize is the largest frame the client reads (1 MiB); larger frames are discarded
 	// unread and counted. Frames over 16× this close the socket (the library's read limit).
@@ -91,6 +93,12 @@ type Config struct {
 	// MaxPresenceKeys and MaxMetasPerKey bound the Presence table (1024 keys, 32 metas per key).
 	MaxPresenceKeys int
 	MaxMetasPerKey  int
+	// MaxMetaBytes bounds one Presence meta's JSON (16 KiB; PROTOCOL.md metas are a few hundred
+	// bytes) and MaxPresenceBytes the metas the table holds together (4 MiB). The counts alone
+	// would let a peer, or the server, pin MaxPresenceKeys × MaxMetasPerKey metas of up to a frame
+	// each. Metas beyond either bound are dropped and counted in Stats.PresenceOverflow.
+	MaxMetaBytes     int
+	MaxPresenceBytes int
 	// EventQueue is the capacity of the Events channel (256). When full, the oldest event is dropped
 	// and counted: the read loop never blocks on a slow consumer.
 	EventQueue int
@@ -157,6 +165,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	setInt(&cfg.PresenceMaxCalls, DefaultPresenceMaxCalls)
 	setInt(&cfg.MaxPresenceKeys, DefaultMaxPresenceKeys)
 	setInt(&cfg.MaxMetasPerKey, DefaultMaxMetasPerKey)
+	setInt(&cfg.MaxMetaBytes, DefaultMaxMetaBytes)
+	setInt(&cfg.MaxPresenceBytes, DefaultMaxPresenceBytes)
 	setInt(&cfg.EventQueue, DefaultEventQueue)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

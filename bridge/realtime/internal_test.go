@@ -27,7 +27,7 @@ func changeList(cs []presenceChange) []string {
 }
 
 func TestPresenceTable(t *testing.T) {
-	p := newPresenceTable(100, 10)
+	p := newPresenceTable(100, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
 	p.joined()
 	// A diff before presence_state is held until it arrives.
 	ch, err := p.applyDiff(json.RawMessage(`{"joins":{"carol":{"metas":[{"phx_ref":"c1","name":"Carol"}]}},"leaves":{}}`))
@@ -86,7 +86,7 @@ func TestPresenceTable(t *testing.T) {
 }
 
 func TestPresenceTableBounds(t *testing.T) {
-	p := newPresenceTable(3, 2)
+	p := newPresenceTable(3, 2, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
 	if _, err := p.applyState(json.RawMessage(`{}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +116,42 @@ func TestPresenceTableBounds(t *testing.T) {
 	}
 }
 
+// TestPresenceTableByteBudget: joins past the byte budget are dropped and counted, but a meta
+// update (new meta joins, old one leaves, in one diff) still fits a full table.
+func TestPresenceTableByteBudget(t *testing.T) {
+	meta := func(ref string) string { return fmt.Sprintf(`{"phx_ref":%q,"name":"n"}`, ref) } // 25 bytes
+	update := `{"joins":{"a":{"metas":[{"phx_ref":"a2","phx_ref_prev":"a1"}]}},"leaves":{"a":{"metas":[` + meta("a1") + `]}}}`
+	grown := len(`{"phx_ref":"a2","phx_ref_prev":"a1"}`) - len(meta("a1"))
+	// Room for three metas and a's update, not for a fourth meta.
+	p := newPresenceTable(100, 10, 40, 3*len(meta("a1"))+grown)
+	if _, err := p.applyState(json.RawMessage(`{"big":{"metas":[{"phx_ref":"b1","name":"` + strings.Repeat("x", 40) + `"}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.snapshot()) != 0 || p.overflow != 1 {
+		t.Fatalf("a meta over maxMetaBytes was kept: %v, overflow %d", p.snapshot(), p.overflow)
+	}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		diff := `{"joins":{"` + k + `":{"metas":[` + meta(k+"1") + `]}},"leaves":{}}`
+		if _, err := p.applyDiff(json.RawMessage(diff)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if snap := p.snapshot(); len(snap) != 3 || snap["d"] != nil || p.overflow != 2 {
+		t.Fatalf("table %v, overflow %d: want a, b, c and d dropped", snap, p.overflow)
+	}
+	if _, err := p.applyDiff(json.RawMessage(update)); err != nil {
+		t.Fatal(err)
+	}
+	if got := metaRefs(p.snapshot()["a"]); !reflect.DeepEqual(got, []string{"a2"}) || p.overflow != 2 {
+		t.Fatalf("a = %v, overflow %d: the update of a full table was lost", got, p.overflow)
+	}
+	if want := 3*len(meta("a1")) + grown; p.bytes != want {
+		t.Errorf("table counts %d bytes, want %d", p.bytes, want)
+	}
+}
+
 func TestPresenceTableMalformed(t *testing.T) {
-	p := newPresenceTable(10, 10)
+	p := newPresenceTable(10, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
 	for _, bad := range []string{`[]`, `{"k":{"metas":[1]}}`, `{"k":{"metas":[{"phx_ref":5}]}}`, `{"k":"x"}`, `nul`} {
 		if _, err := p.applyState(json.RawMessage(bad)); !errors.Is(err, errPresenceShape) {
 			t.Errorf("state %s: %v", bad, err)
@@ -226,7 +260,8 @@ func FuzzPresenceTable(f *testing.F) {
 	f.Add([]byte(`{}`), []byte(`{"joins":{},"leaves":{}}`))
 	f.Add([]byte(`[]`), []byte(`null`))
 	f.Fuzz(func(t *testing.T, state, diff []byte) {
-		p := newPresenceTable(4, 3)
+		const maxMetaBytes, maxBytes = 64, 160
+		p := newPresenceTable(4, 3, maxMetaBytes, maxBytes)
 		p.joined()
 		_, _ = p.applyDiff(diff)
 		_, _ = p.applyState(state)
@@ -237,10 +272,25 @@ func FuzzPresenceTable(f *testing.F) {
 		if len(snap) > 4 {
 			t.Fatalf("%d keys over the bound", len(snap))
 		}
+		total := 0
 		for k, metas := range snap {
 			if len(metas) == 0 || len(metas) > 3 {
 				t.Fatalf("key %q has %d metas", k, len(metas))
 			}
+			for _, m := range metas {
+				if len(m.Data) > maxMetaBytes {
+					t.Fatalf("key %q holds a meta of %d bytes", k, len(m.Data))
+				}
+				total += len(m.Data)
+			}
+		}
+		if total != p.bytes {
+			t.Fatalf("table counts %d bytes, holds %d", p.bytes, total)
+		}
+		// A diff can take the table over its budget only by what replacing and removing the same
+		// metas in one diff frees twice; never by more than one diff's metas.
+		if total > maxBytes+len(diff) {
+			t.Fatalf("table holds %d bytes, bound %d", total, maxBytes)
 		}
 	})
 }

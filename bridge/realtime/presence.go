@@ -18,11 +18,14 @@ type presenceEntries map[string]struct {
 }
 
 // presenceTable is the Presence state machine of Phoenix's presence.js (syncState / syncDiff),
-// bounded: at most maxKeys keys and maxMetas metas per key; what does not fit is dropped and
-// counted. It is used only by the session loop.
+// bounded: at most maxKeys keys, maxMetas metas per key, maxMetaBytes per meta and maxBytes of
+// metas in all; what does not fit is dropped and counted. It is used only by the session loop.
 type presenceTable struct {
-	maxKeys, maxMetas int
-	state             map[string][]Meta
+	maxKeys, maxMetas      int
+	maxMetaBytes, maxBytes int
+	state                  map[string][]Meta
+	// bytes is the sum of len(Data) over state's metas.
+	bytes int
 	// awaitingState is true between a join and its presence_state: diffs are held until then
 	// (Phoenix's pendingDiffs), at most maxPendingDiffs of them.
 	awaitingState bool
@@ -40,12 +43,14 @@ type presenceChange struct {
 	metas []Meta
 }
 
-func newPresenceTable(maxKeys, maxMetas int) *presenceTable {
-	return &presenceTable{maxKeys: maxKeys, maxMetas: maxMetas, state: map[string][]Meta{}}
+func newPresenceTable(maxKeys, maxMetas, maxMetaBytes, maxBytes int) *presenceTable {
+	return &presenceTable{maxKeys: maxKeys, maxMetas: maxMetas, maxMetaBytes: maxMetaBytes, maxBytes: maxBytes,
+		state: map[string][]Meta{}}
 }
 
-// parseEntries decodes and bounds a presence payload into key → metas.
-func (p *presenceTable) parseEntries(raw json.RawMessage) (map[string][]Meta, error) {
+// parseEntries decodes and bounds a presence payload into key → metas. With sizeBound, metas over
+// maxMetaBytes are dropped and counted (leaves are not bounded by size: they only name metas).
+func (p *presenceTable) parseEntries(raw json.RawMessage, sizeBound bool) (map[string][]Meta, error) {
 	var entries presenceEntries
 	if err := json.Unmarshal(raw, &entries); err != nil {
 		return nil, fmt.Errorf("%w: %v", errPresenceShape, err)
@@ -71,7 +76,7 @@ func (p *presenceTable) parseEntries(raw json.RawMessage) (map[string][]Meta, er
 			if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &refs) != nil {
 				return nil, fmt.Errorf("%w: meta of %q is not an object with string phx_ref", errPresenceShape, key)
 			}
-			if len(list) >= p.maxMetas {
+			if len(list) >= p.maxMetas || (sizeBound && len(data) > p.maxMetaBytes) {
 				p.overflow++
 				continue
 			}
@@ -94,9 +99,19 @@ func (p *presenceTable) joined() {
 // difference to the old table (so a rejoin reports only who came and went meanwhile). Held diffs
 // are applied after it.
 func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error) {
-	next, err := p.parseEntries(raw)
+	next, err := p.parseEntries(raw, true)
 	if err != nil {
 		return nil, err
+	}
+	nextBytes := 0
+	for _, key := range sortedKeys(next) {
+		n := metaBytes(next[key])
+		if nextBytes+n > p.maxBytes {
+			p.overflow += uint64(len(next[key]))
+			delete(next, key)
+			continue
+		}
+		nextBytes += n
 	}
 	var changes []presenceChange
 	for _, key := range sortedKeys(p.state) {
@@ -117,7 +132,7 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 			changes = append(changes, presenceChange{EventPresenceLeave, key, left})
 		}
 	}
-	p.state = next
+	p.state, p.bytes = next, nextBytes
 	p.awaitingState = false
 	held := p.pending
 	p.pending = nil
@@ -155,14 +170,21 @@ func (p *presenceTable) applyDiffNow(raw json.RawMessage) ([]presenceChange, err
 	joins, leaves := map[string][]Meta{}, map[string][]Meta{}
 	var err error
 	if len(diff.Joins) > 0 {
-		if joins, err = p.parseEntries(diff.Joins); err != nil {
+		if joins, err = p.parseEntries(diff.Joins, true); err != nil {
 			return nil, err
 		}
 	}
 	if len(diff.Leaves) > 0 {
-		if leaves, err = p.parseEntries(diff.Leaves); err != nil {
+		if leaves, err = p.parseEntries(diff.Leaves, false); err != nil {
 			return nil, err
 		}
+	}
+	// The joins are applied before the leaves (as presence.js does), so the bytes this diff's
+	// leaves free count toward its joins: a meta update (the new meta joins with phx_ref_prev, the
+	// old one leaves) still fits a full table.
+	freed := 0
+	for key, left := range leaves {
+		freed += metaBytes(p.state[key]) - metaBytes(withoutRefs(p.state[key], left))
 	}
 	var changes []presenceChange
 	for _, key := range sortedKeys(joins) {
@@ -177,6 +199,12 @@ func (p *presenceTable) applyDiffNow(raw json.RawMessage) ([]presenceChange, err
 			p.overflow += uint64(len(merged) - p.maxMetas)
 			merged = merged[len(merged)-p.maxMetas:]
 		}
+		grow := metaBytes(merged) - metaBytes(cur)
+		if p.bytes+grow > p.maxBytes+freed {
+			p.overflow += uint64(len(joins[key]))
+			continue
+		}
+		p.bytes += grow
 		p.state[key] = merged
 		changes = append(changes, presenceChange{EventPresenceJoin, key, joins[key]})
 	}
@@ -186,6 +214,7 @@ func (p *presenceTable) applyDiffNow(raw json.RawMessage) ([]presenceChange, err
 			continue
 		}
 		remaining := withoutRefs(cur, leaves[key])
+		p.bytes -= metaBytes(cur) - metaBytes(remaining)
 		if len(remaining) == 0 {
 			delete(p.state, key)
 		} else {
@@ -203,6 +232,15 @@ func (p *presenceTable) snapshot() map[string][]Meta {
 		out[k] = slices.Clone(v)
 	}
 	return out
+}
+
+// metaBytes returns the JSON bytes the metas hold.
+func metaBytes(metas []Meta) int {
+	n := 0
+	for _, m := range metas {
+		n += len(m.Data)
+	}
+	return n
 }
 
 // withoutRefs returns the metas of a whose phx_ref is not in b, in a new slice.
