@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -145,18 +147,26 @@ func runJoin(cmd *cobra.Command, args []string) error {
 
 	notifier := sdnotify.New(log)
 	var readyOnce sync.Once
-	ready := func(line string) { readyOnce.Do(func() { notifier.Ready(line) }) }
+	var readySent atomic.Bool
+	ready := func(line string) {
+		readyOnce.Do(func() {
+			notifier.Ready(line)
+			readySent.Store(true)
+		})
+	}
 	sc.OnReady = ready
 	sess, err := session.New(sc)
 	if err != nil {
 		return usageError{err}
 	}
 
+	var statusSrv *status.Server
 	if c.Status.Addr != "" {
 		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, AllowedHosts: c.Status.AllowedHosts, Gatherer: reg, Logger: log.With("part", "status")})
 		if err != nil {
 			return err
 		}
+		statusSrv = srv
 		var lc net.ListenConfig
 		ln, err := lc.Listen(ctx, "tcp", c.Status.Addr)
 		if err != nil {
@@ -181,7 +191,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		reloadLoop(ctx, hup, cmd, sess, notifier, log)
+		r := reloader{cmd: cmd, sess: sess, status: statusSrv, notifier: notifier, log: log,
+			running: c, codeFromArgs: len(args) == 1, ready: readySent.Load}
+		r.loop(ctx, hup)
 	}()
 	wg.Add(1)
 	go func() {
@@ -303,41 +315,98 @@ func noStripsWarning(sc session.Config) string {
 	return "no strip will light: no device is configured (--device, devices) and discovery is off (--no-discovery or discovery.enabled: false)"
 }
 
-// reloadLoop applies a new configuration on SIGHUP without leaving the room: effects, colours,
-// brightness and mode. An invalid file is rejected with a log line and the old settings stay.
-func reloadLoop(ctx context.Context, hup <-chan os.Signal, cmd *cobra.Command, sess *session.Session, n *sdnotify.Notifier, log *slog.Logger) {
+// reloader applies a new configuration on SIGHUP without leaving the room: devices, effects,
+// colours, brightness, mode, and the status page's token and allowed host names. An invalid file is
+// rejected with a log line and the old settings stay; changes to any other key are named in the
+// log line as needing a restart.
+type reloader struct {
+	cmd      *cobra.Command
+	sess     *session.Session
+	status   *status.Server // nil when the status page is off
+	notifier *sdnotify.Notifier
+	log      *slog.Logger
+	// running is the configuration the daemon started with; the keys a reload cannot apply keep
+	// its values.
+	running      config.Config
+	codeFromArgs bool // `join CODE`: room.code in the file does not matter
+	// ready reports whether systemd has been told READY; before that a reload must not send it.
+	ready func() bool
+}
+
+func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
 		}
-		n.Reloading()
-		loaded, err := loadConfig(cmd, joinFlagKeys)
+		// RELOADING=1 … READY=1 brackets a reload; before start-up is READY (the room not yet
+		// joined) a READY=1 would tell systemd the start-up is complete.
+		wasReady := r.ready()
+		if wasReady {
+			r.notifier.Reloading()
+		}
+		loaded, err := loadConfig(r.cmd, joinFlagKeys)
 		if err == nil {
-			err = applyReload(sess, loaded.Config)
+			err = r.apply(loaded.Config)
 		}
-		if err != nil {
-			log.Error("configuration reload rejected; keeping the running configuration", "err", err)
-		} else {
-			log.Info("configuration reloaded", "file", loaded.File)
+		switch {
+		case err != nil:
+			r.log.Error("configuration reload rejected; keeping the running configuration", "err", err)
+		default:
+			if keys := restartKeys(config.ChangedKeys(r.running, loaded.Config), r.codeFromArgs); len(keys) > 0 {
+				r.log.Warn("configuration reloaded; these changed keys take effect only after a restart (systemctl restart ledbridge)",
+					"file", loaded.File, "keys", strings.Join(keys, ", "))
+			} else {
+				r.log.Info("configuration reloaded", "file", loaded.File)
+			}
 		}
-		n.Ready("Reloaded")
+		if wasReady {
+			r.notifier.Ready("Reloaded")
+		}
 	}
 }
 
-func applyReload(sess *session.Session, c config.Config) error {
+// apply hands c's reloadable keys (reloadableKeys) to the running parts.
+func (r *reloader) apply(c config.Config) error {
 	ef, err := c.Effects.Config()
 	if err != nil {
 		return err
 	}
-	if err := sess.SetEffects(ef); err != nil {
+	// First, since it is the one step that checks everything before it changes anything.
+	if r.status != nil {
+		if err := r.status.SetAccess(c.Status.Token, c.Status.AllowedHosts); err != nil {
+			return err
+		}
+	}
+	if err := r.sess.SetEffects(ef); err != nil {
 		return err
 	}
-	if err := sess.SetMode(c.Room.Mode); err != nil { // logs only when the mode changes
+	if err := r.sess.SetMode(c.Room.Mode); err != nil { // logs only when the mode changes
 		return err
 	}
-	return sess.SetDevices(c.Devices)
+	return r.sess.SetDevices(c.Devices)
+}
+
+// reloadableKeys are the keys (or, ending in '.', sections) a reload applies.
+var reloadableKeys = []string{"devices", "effects.", "room.mode", "status.token", "status.allowed_hosts"}
+
+// restartKeys returns the changed keys a reload cannot apply.
+func restartKeys(changed []string, codeFromArgs bool) []string {
+	var out []string
+next:
+	for _, key := range changed {
+		if key == "room.code" && codeFromArgs {
+			continue
+		}
+		for _, r := range reloadableKeys {
+			if key == r || strings.HasSuffix(r, ".") && strings.HasPrefix(key, r) {
+				continue next
+			}
+		}
+		out = append(out, key)
+	}
+	return out
 }
 
 // systemdStatusLoop keeps `systemctl status` showing a readable line.

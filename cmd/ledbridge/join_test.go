@@ -188,11 +188,13 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 	}
 }
 
-// startJoinBinary starts `ledbridge join CODE --config cfgPath` (a config that turns the status page on),
-// reads the status page's URL from what it prints, and stops it with SIGTERM when the test ends.
-func startJoinBinary(t *testing.T, bin, code, cfgPath string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
+// startJoinBinary starts `ledbridge join CODE --config cfgPath` (a config that turns the status page on)
+// with env added to the test's environment, reads the status page's URL from what it prints, and
+// stops it with SIGTERM when the test ends.
+func startJoinBinary(t *testing.T, bin, code, cfgPath string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
 	t.Helper()
 	cmd = exec.Command(bin, "join", code, "--config", cfgPath)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,5 +40,71 @@ func TestJoinStatusPageAllowedHosts(t *testing.T) {
 	}
 	if code, body := get("attacker.example"); code != http.StatusMisdirectedRequest || !strings.Contains(body, "status.allowed_hosts") || strings.Contains(body, "HST234") {
 		t.Errorf("Host attacker.example: %d %q, want 421 naming status.allowed_hosts", code, body)
+	}
+}
+
+// TestJoinReloadAppliesStatusAccess: SIGHUP hands the running status page a new token and new
+// allowed host names, and the reload's log line names a changed key that needs a restart.
+func TestJoinReloadAppliesStatusAccess(t *testing.T) {
+	bin := buildBinary(t)
+	cfgPath := t.TempDir() + "/config.yaml"
+	write := func(token, hosts, fps string) {
+		t.Helper()
+		cfg := "discovery:\n  enabled: false\nhub:\n  listen: 127.0.0.1:0\noutput:\n  fps: " + fps +
+			"\nstatus:\n  addr: 127.0.0.1:0\n  token: " + token + "\n  allowed_hosts: " + hosts + "\n"
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first-token", `["lights.venue.example"]`, "60")
+	cmd, statusURL, stderr := startJoinBinary(t, bin, "ACC234", cfgPath)
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, path, host, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, statusURL+path, strings.NewReader(`{"on":false}`))
+		req.Host = host
+		if token != "" {
+			req.Header.Set("X-Ledbridge-Token", token)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	check := func(when string, want map[[3]string]int) {
+		t.Helper()
+		for req, code := range want {
+			method, path := http.MethodGet, "/api/status"
+			if req[2] != "" {
+				method, path = http.MethodPost, "/api/control/blackout"
+			}
+			if got := do(method, path, req[0]+":8080", req[2]); got != code {
+				t.Errorf("%s: %s %s Host %s token %q: %d, want %d", when, method, path, req[0], req[2], got, code)
+			}
+		}
+	}
+	check("at start", map[[3]string]int{
+		{"lights.venue.example"}: 200, {"a.bar.example"}: 421,
+		{"127.0.0.1", "", "first-token"}: 200, {"127.0.0.1", "", "second-token"}: 401,
+	})
+
+	write("second-token", `["*.bar.example"]`, "30")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitJoin(t, 10*time.Second, "the reload", func() bool { return strings.Contains(stderr.String(), "configuration reloaded") })
+	check("after the reload", map[[3]string]int{
+		{"lights.venue.example"}: 421, {"a.bar.example"}: 200,
+		{"127.0.0.1", "", "first-token"}: 401, {"127.0.0.1", "", "second-token"}: 200,
+	})
+	log := stderr.String()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "output.fps") || !strings.Contains(log, "restart") {
+		t.Errorf("the reload did not warn that output.fps needs a restart:\n%s", log)
+	}
+	if strings.Contains(log, "status.token") || strings.Contains(log, "second-token") {
+		t.Errorf("the reload log names the applied token (or shows it):\n%s", log)
 	}
 }
