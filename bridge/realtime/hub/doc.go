@@ -11,7 +11,7 @@
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // Every resource is bounded (see Config): frame size, sockets, rooms, clients per room, channels per
-// socket, presence meta size, messages and bytes per second per socket (and per address for the
+// socket, presence meta and key size, messages and bytes per second per socket (and per address for the
 // REST endpoints, whose batches are capped at MaxBroadcastBatch), presence calls per socket and
 // topic (rejoining does not reset them), and the outbound queue per socket (frames and bytes). Past
 // the rate limits a channel gets the Realtime server's `system` error and phx_close. A socket that

@@ -142,6 +142,10 @@ func (c *conn) join(m *wire.Message) {
 		mem.presenceEnabled = bool(cfg.Presence.Enabled)
 		mem.presenceKey = cfg.Presence.Key
 	}
+	if len(mem.presenceKey) > maxPresenceKeyBytes {
+		refuse(fmt.Sprintf("PresenceKeyTooLong: A presence key may be at most %d bytes", maxPresenceKeyBytes))
+		return
+	}
 	if mem.presenceKey == "" {
 		mem.presenceKey = newPresenceKey()
 	}
