@@ -46,6 +46,12 @@
 // neither the sink nor the statistics. When it is renegotiated away, the next
 // track to start takes its place.
 //
+// What pion keeps for a PeerConnection until it closes is bounded: a renegotiation that would
+// take it past maxMediaSections transceivers (pion keeps one per mid it has seen) is answered
+// on a fresh PeerConnection; data channels are closed as they open, and more than
+// maxDataChannels, or more than maxTracks tracks (a sender that declares no SSRC gets one per
+// SSRC it sends under), close the PeerConnection until the musician offers again.
+//
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing
 // a PeerConnection waits for its read goroutines.
 package peer

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
@@ -238,6 +239,25 @@ type musicianOpts struct {
 	// dataChannel opens a data channel before the first offer, so the offer has an
 	// application section and SCTP is started (browsers that chat do this).
 	dataChannel bool
+	// churnSSRC sends every RTP packet under a new SSRC (an interceptor rewrites it
+	// before SRTP, so the bridge authenticates each one).
+	churnSSRC bool
+}
+
+// ssrcChurn is a musician-side interceptor that gives every outgoing RTP packet a new SSRC.
+type ssrcChurn struct {
+	interceptor.NoOp
+	n atomic.Uint32
+}
+
+func (c *ssrcChurn) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
+
+func (c *ssrcChurn) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		churned := *h
+		churned.SSRC = h.SSRC + c.n.Add(1)
+		return w.Write(&churned, payload, a)
+	})
 }
 
 // testMusician is a browser-like participant written with pion: the impolite
@@ -284,6 +304,11 @@ func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 		se.SetICETimeouts(500*time.Millisecond, time.Second, 100*time.Millisecond)
 	} else {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	}
+	if opts.churnSSRC {
+		var reg interceptor.Registry
+		reg.Add(&ssrcChurn{})
+		return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&reg))
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se))
 }

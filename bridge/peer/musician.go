@@ -35,6 +35,12 @@ const (
 	// not, until the PeerConnection closes, so a musician opening channels in a loop would
 	// grow it without bound: past this many (the web app opens one at most), it is closed.
 	maxDataChannels = 16
+	// maxTracks bounds the tracks pion may start on one PeerConnection. A sender that declares
+	// no SSRC in its SDP gets a new transceiver and track for every SSRC it sends under, so
+	// a musician changing SSRC per packet grew the PeerConnection (and our two read
+	// goroutines per track) without bound; a browser starts one per audio section, and one
+	// more each time it renegotiates its microphone. Past this many, it is closed.
+	maxTracks = 16
 	// minOfferInterval spaces the offers one musician can make us handle:
 	// newer offers coalesce in the meantime, so an offer storm costs at most
 	// 1/minOfferInterval negotiations a second.
@@ -93,13 +99,15 @@ type musician struct {
 
 // pcHandle is one PeerConnection and the read goroutines pion started for it.
 type pcHandle struct {
-	pc  *webrtc.PeerConnection
-	gen uint64
+	pc   *webrtc.PeerConnection
+	gen  uint64
+	post func(pcEvent) // posts an event of this PeerConnection to the musician's goroutine
 
+	dataChannels atomic.Int64   // data channels the musician opened (and pion accepted)
 	wg           sync.WaitGroup // track and RTCP read goroutines
 	mu           sync.Mutex
-	closed       bool         // guarded by mu; no read goroutine starts after it is set
-	dataChannels atomic.Int64 // data channels the musician opened (and pion accepted)
+	closed       bool // guarded by mu; no read goroutine starts after it is set
+	tracks       int  // guarded by mu: tracks pion started on this PeerConnection
 	// hasTrack is set while an audio track is read as the musician's (guarded
 	// by mu): it alone reaches the sink and the statistics; tracks that start
 	// meanwhile are read and discarded.
@@ -109,16 +117,17 @@ type pcHandle struct {
 type pcEventKind int
 
 const (
-	evCandidate    pcEventKind = iota + 1 // a local candidate was gathered
-	evGathered                            // local gathering finished
-	evState                               // connection or ICE state changed
-	evDataChannels                        // more than maxDataChannels were opened
+	evCandidate pcEventKind = iota + 1 // a local candidate was gathered
+	evGathered                         // local gathering finished
+	evState                            // connection or ICE state changed
+	evFlood                            // too many data channels or tracks (what says which)
 )
 
 type pcEvent struct {
 	gen  uint64
 	kind pcEventKind
 	cand webrtc.ICECandidateInit
+	what string // evFlood
 }
 
 func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
@@ -316,6 +325,7 @@ func (mus *musician) newPC() error {
 			}
 		}
 	}
+	h.post = post
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			post(pcEvent{kind: evGathered})
@@ -332,7 +342,7 @@ func (mus *musician) newPC() error {
 		_ = dc.Close()
 		mus.dataChannels.Add(1)
 		if h.dataChannels.Add(1) > maxDataChannels {
-			post(pcEvent{kind: evDataChannels})
+			post(pcEvent{kind: evFlood, what: "data channels"})
 		}
 	})
 	tr, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
@@ -625,8 +635,9 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		}})
 	case evGathered:
 		mus.send(ctx, room.Signal{Type: room.SignalCandidate}) // data: null, end-of-candidates
-	case evDataChannels:
-		mus.logLimited("musician opened too many data channels; closing its connection until it offers again", "max", maxDataChannels)
+	case evFlood:
+		mus.logLimited("musician opened too many "+ev.what+" on one connection; closing it until the musician offers again",
+			"max_data_channels", maxDataChannels, "max_tracks", maxTracks)
 		retry.stop()
 		mus.closePC()
 		mus.connState.Store(int32(webrtc.PeerConnectionStateClosed))

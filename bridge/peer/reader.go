@@ -46,6 +46,13 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		h.mu.Unlock()
 		return
 	}
+	if h.tracks++; h.tracks > maxTracks {
+		// Not read: the musician's goroutine closes this PeerConnection.
+		h.mu.Unlock()
+		mus.extraTracks.Add(1)
+		h.post(pcEvent{kind: evFlood, what: "audio tracks"})
+		return
+	}
 	extra := h.hasTrack
 	h.hasTrack = true
 	h.wg.Add(2)
