@@ -90,5 +90,5 @@ Next steps:
   2. Put secrets in:    $root/etc/ledbridge/env (LEDBRIDGE_SUPABASE_KEY=…, LEDBRIDGE_STATUS_TOKEN=…)
   3. Start it on boot:  sudo systemctl enable --now ledbridge
   4. Watch it:          journalctl -u ledbridge -f   and   http://$(hostname).local:8080/
-  Reload after editing the config: sudo systemctl reload ledbridge
+  Reload after editing the config: sudo systemctl reload ledbridge (after editing env: restart)
 NEXT
