@@ -30,6 +30,10 @@ var (
 	// cannot be told apart from other devices.
 	ErrNoMAC = errors.New("discovery: device reports no MAC address")
 
+	// ErrOtherMAC indicates that where a confirmed device was looked for, a host with another
+	// MAC answered: not that device.
+	ErrOtherMAC = errors.New("discovery: another device answers there")
+
 	// ErrAddressTaken indicates a newly found mDNS device at an IP where another confirmed
 	// device is online: a WLED has one address, so it is not listed (see Registry).
 	ErrAddressTaken = errors.New("discovery: another online device has this IP")

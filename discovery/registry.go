@@ -444,6 +444,13 @@ type probeJob struct {
 	key         string
 	addrs       []probeAddr // tried in order until one answers
 	unconfirmed bool        // an mDNS-only entry never confirmed by /json/info
+	// wantMAC is a confirmed mDNS-only device's MAC and ownIP the address it last answered
+	// from: an answer with another MAC from elsewhere is another host (anyone can answer mDNS
+	// with the device's instance name or TXT mac), so the next address is tried and such an
+	// answer alone fails the probe (ErrOtherMAC). Another MAC at ownIP is the controller
+	// replaced on the same address, and the entry follows it.
+	wantMAC string
+	ownIP   netip.Addr
 
 	info wled.Info
 	ip   netip.Addr
@@ -483,7 +490,11 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	}
 	jobs := make([]probeJob, 0, len(r.entries))
 	for key, e := range r.entries {
-		jobs = append(jobs, probeJob{key: key, addrs: e.probeAddrs(), unconfirmed: e.unconfirmedMDNS()})
+		j := probeJob{key: key, addrs: e.probeAddrs(), unconfirmed: e.unconfirmedMDNS()}
+		if e.confirmed && e.static == nil {
+			j.wantMAC, j.ownIP = e.dev.MAC, e.dev.IP
+		}
+		jobs = append(jobs, j)
 	}
 	r.mu.Unlock()
 	// Confirmed and configured devices first: probeAll starts jobs in order, so at most
@@ -553,7 +564,9 @@ func (r *Registry) applyAnswerLocked(a Answer, unconfirmed *int) {
 	}
 	if e == nil {
 		for _, x := range r.entries {
-			if x.instance == a.Instance {
+			// A TXT mac that is not the confirmed device's means another controller under
+			// the same name (a replacement, or a forger): it gets an entry of its own.
+			if x.instance == a.Instance && (a.MAC == "" || !x.confirmed || x.dev.MAC == a.MAC) {
 				e = x
 				break
 			}
@@ -639,7 +652,8 @@ func (r *Registry) probeAll(ctx context.Context, jobs []probeJob) {
 	wg.Wait()
 }
 
-// probe tries each address of j in turn and records the first answer or the last error.
+// probe tries each address of j in turn and records the first answer (for a job with wantMAC,
+// the first with that MAC, else one from ownIP) or the last error.
 func (r *Registry) probe(ctx context.Context, j *probeJob) {
 	j.err = errors.New("no address known")
 	for _, a := range j.addrs {
@@ -649,10 +663,15 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
-		info, err := r.fetcher.Info(pctx, netip.AddrPortFrom(ip, uint16(a.port)).String())
+		hostport := netip.AddrPortFrom(ip, uint16(a.port)).String()
+		info, err := r.fetcher.Info(pctx, hostport)
 		cancel()
 		if err != nil {
 			j.err = err
+			continue
+		}
+		if mac := wled.NormalizeMAC(info.MAC); j.wantMAC != "" && mac != j.wantMAC && ip != j.ownIP {
+			j.err = fmt.Errorf("%w: %s answers as MAC %q, not %s", ErrOtherMAC, hostport, mac, j.wantMAC)
 			continue
 		}
 		j.info, j.ip, j.port, j.err = info, ip, a.port, nil

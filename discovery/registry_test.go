@@ -826,3 +826,85 @@ func TestRegistryConfiguredDeviceHoldsItsIPFromTheFirstRound(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryForgedAnswerCannotMoveAConfirmedDevice(t *testing.T) {
+	// Another LAN host answers mDNS with a confirmed device's instance name, or with its MAC in
+	// TXT, and serves /json/info with a MAC of its own. The device must stay where it answers,
+	// under its MAC, and keep its stream: it must not be re-keyed to the other host's MAC and
+	// moved there (its strip would go dark and the other host would get its frames).
+	const mac = "02fc00000500"
+	real := startFake(t, "127.0.0.1:0", mac, 30)
+	realAnswer := answerFor(t, real, true)
+	h := startRegistry(t, Config{}, realAnswer)
+	h.waitRound()
+	if evs := h.drain(); kinds(evs) != "added:"+mac {
+		t.Fatalf("events = %s, want the device added", kinds(evs))
+	}
+	forger := startFake(t, "127.0.0.2:0", "02fc00000501", 30)
+	sameName := answerFor(t, forger, false)
+	sameName.Instance = realAnswer.Instance
+	sameTXT := answerFor(t, forger, false)
+	sameTXT.Instance, sameTXT.MAC = "forger", mac
+	for _, forged := range []Answer{sameName, sameTXT} {
+		h.browser.set(nil, forged)
+		for range DefaultOfflineAfter + 1 {
+			h.nextRound()
+		}
+		for _, ev := range h.drain() {
+			if ev.Device.MAC == mac || ev.Device.Key == mac {
+				t.Errorf("forged answer %q: event %s for the real device: %+v", forged.Instance, ev.Kind, ev.Device)
+			}
+		}
+		var found bool
+		for _, d := range h.reg.Devices() {
+			if d.Key == mac {
+				found = true
+				if !d.Online || d.IP != netip.MustParseAddr("127.0.0.1") {
+					t.Errorf("forged answer %q: device %+v, want it online at 127.0.0.1", forged.Instance, d)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("forged answer %q: the device was re-keyed away: %+v", forged.Instance, h.reg.Devices())
+		}
+	}
+}
+
+func TestRegistryReplacedControllerUnderTheSameName(t *testing.T) {
+	// A controller is swapped for another that the venue gives the same mDNS name. On another
+	// address it is a new device (the old one goes offline); on the same address the entry
+	// follows it.
+	a := startFake(t, "127.0.0.1:0", "02fc00000600", 30)
+	stage := answerFor(t, a, true)
+	stage.Instance = "stage"
+	h := startRegistry(t, Config{}, stage)
+	h.waitRound()
+	h.drain()
+
+	_ = a.Close()
+	b := startFake(t, "127.0.0.3:0", "02fc00000601", 30)
+	onB := answerFor(t, b, true)
+	onB.Instance = "stage"
+	h.browser.set(nil, onB)
+	for range DefaultOfflineAfter {
+		h.nextRound()
+	}
+	if got := kinds(h.drain()); !strings.Contains(got, "added:02fc00000601") || !strings.Contains(got, "offline:02fc00000600") {
+		t.Fatalf("events = %s, want the new controller added and the old one offline", got)
+	}
+
+	addr := b.HTTPAddr()
+	_ = b.Close()
+	startFake(t, addr, "02fc00000602", 30)
+	onC := onB
+	onC.MAC = "02fc00000602"
+	h.browser.set(nil, onC)
+	h.nextRound()
+	keys := map[string]Device{}
+	for _, d := range h.reg.Devices() {
+		keys[d.Key] = d
+	}
+	if d, ok := keys["02fc00000602"]; !ok || !d.Online || d.IP != netip.MustParseAddr("127.0.0.3") || len(keys) != 2 {
+		t.Errorf("after a swap on the same address: %+v, want the old offline device and the new one online at 127.0.0.3", keys)
+	}
+}
