@@ -46,8 +46,14 @@ func (n *Notifier) send(state string) {
 	_ = sent // false with no error: not running under systemd, nothing to say
 }
 
-// Ready reports start-up complete with a status line.
-func (n *Notifier) Ready(status string) { n.send(daemon.SdNotifyReady + "\nSTATUS=" + status) }
+// Ready reports start-up (or a reload) complete with a status line, which Status then counts as
+// the one shown: the next different Status line replaces it.
+func (n *Notifier) Ready(status string) {
+	n.mu.Lock()
+	n.lastStat = status
+	n.mu.Unlock()
+	n.send(daemon.SdNotifyReady + "\nSTATUS=" + status)
+}
 
 // Status updates the one-line status `systemctl status` shows, when it changed.
 func (n *Notifier) Status(status string) {

@@ -58,6 +58,16 @@ func TestMessagesReachTheNotifySocket(t *testing.T) {
 	if got := read(t, conn); !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=[1-9][0-9]*$`).MatchString(got) {
 		t.Fatalf("reloading = %q", got)
 	}
+	// READY's own status line replaces the last one: the periodic line must be sent again (it was
+	// not, and `systemctl status` said "Reloaded" until something changed).
+	n.Ready("Reloaded")
+	if got := read(t, conn); got != "READY=1\nSTATUS=Reloaded" {
+		t.Fatalf("ready after reload = %q", got)
+	}
+	n.Status("Joined")
+	if got := read(t, conn); got != "STATUS=Joined" {
+		t.Fatalf("status after reload = %q", got)
+	}
 	n.Stopping()
 	if got := read(t, conn); got != "STOPPING=1" {
 		t.Fatalf("stopping = %q", got)
