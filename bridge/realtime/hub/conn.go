@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,11 @@ type conn struct {
 	vsn    wire.Version
 	remote string
 	ws     *websocket.Conn
+	// tcp is ws's TCP connection when the server runs on Serve (nil under a Handler mounted
+	// elsewhere). While coder/websocket waits for a peer's close frame (up to 5 s) it holds the
+	// socket's read lock and reads with a context of its own, so neither cancelling ctx nor
+	// CloseNow can end it; closing tcp can. Set before the socket's goroutines start.
+	tcp    net.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
 	out    chan *frame
@@ -402,6 +408,9 @@ func (c *conn) drop(reason string) {
 	})
 	if c.cancel != nil {
 		c.cancel()
+	}
+	if c.tcp != nil {
+		c.tcp.Close() // first: CloseNow waits for a close handshake in progress to give up
 	}
 	if c.ws != nil { // nil only for the fuzz target's socketless conns
 		c.ws.CloseNow()

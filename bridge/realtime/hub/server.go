@@ -121,6 +121,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
+			return context.WithValue(ctx, tcpConnKey{}, nc)
+		},
 		ConnState: func(_ net.Conn, state http.ConnState) {
 			switch state {
 			case http.StateNew: // reported on Serve's goroutine, before Serve can return
@@ -295,6 +298,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, ws, vsn, r.RemoteAddr)
+	c.tcp, _ = r.Context().Value(tcpConnKey{}).(net.Conn)
 	// Registering and checking closed in one critical section means Close either sees this
 	// socket or this handler sees closed: no socket escapes a shutdown.
 	s.mu.Lock()
@@ -314,6 +318,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.removeConn(c)
 	s.log.Debug("hub: socket closed", "remote", c.remote, "reason", c.closeReason())
 }
+
+// tcpConnKey is the request context key under which Serve passes a WebSocket's TCP connection to
+// its handler, so that drop can cut a socket whose close handshake is stuck.
+type tcpConnKey struct{}
 
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -49,5 +50,69 @@ func TestServeReturnsWhenAClientNeverAnswersTheClose(t *testing.T) {
 		t.Logf("Serve returned %v after cancel", time.Since(start))
 	case <-time.After(4 * time.Second): // coder/websocket's own close wait is 5 s
 		t.Fatal("Serve still waiting for a silent client 4 s after cancel")
+	}
+}
+
+// TestServeReturnsWhenAClientKeepsSendingAndNeverAnswersTheClose: a client that goes on sending
+// (a heartbeat every 20 ms, under the rate limit) but never reads, so never answers the close
+// frame, must not hold shutdown either. coder/websocket's close handshake then holds the socket's
+// read lock and reads the client's frames for 5 s; only closing the TCP connection under it cuts
+// that short.
+func TestServeReturnsWhenAClientKeepsSendingAndNeverAnswersTheClose(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	ws, _, err := websocket.Dial(dctx, "ws://"+ln.Addr().String()+Path+"?apikey=k&vsn=2.0.0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := 0; ; i++ {
+			wctx, wcancel := context.WithTimeout(context.Background(), time.Second)
+			err := ws.Write(wctx, websocket.MessageText, []byte(fmt.Sprintf(`[null,"%d","phoenix","heartbeat",{}]`, i)))
+			wcancel()
+			if err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); <-sent }()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().FramesIn < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never read the client's frames")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("Serve returned %v after cancel", time.Since(start))
+	case <-time.After(4 * time.Second): // coder/websocket's own close wait is 5 s
+		t.Fatal("Serve still waiting for a client that sends but never answers the close 4 s after cancel")
 	}
 }
