@@ -187,10 +187,11 @@ var audioFeedback = []webrtc.RTCPFeedback{{Type: "nack"}}
 // negotiating it lets the audio side light a strip before decoding.
 const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
-// newAPI builds the pion API every PeerConnection of a Manager shares: our own
-// MediaEngine (only the codecs above), NACK and RTCP-report interceptors, and
-// the SettingEngine choices from the config.
-func newAPI(cfg Config) (*webrtc.API, error) {
+// newAPI builds a pion API: our own MediaEngine (only the codecs above), NACK and
+// RTCP-report interceptors, and the SettingEngine choices from the config. Each
+// PeerConnection has its own, so that onUnhandledSSRC (see slogFactory; may be nil) knows
+// which one pion's warnings are about.
+func newAPI(cfg Config, onUnhandledSSRC func()) (*webrtc.API, error) {
 	var me webrtc.MediaEngine
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
@@ -210,7 +211,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	}
 
 	var se webrtc.SettingEngine
-	se.LoggerFactory = slogFactory{cfg.Logger.With("component", "pion")}
+	se.LoggerFactory = slogFactory{log: cfg.Logger.With("component", "pion"), onUnhandledSSRC: onUnhandledSSRC}
 	var types []webrtc.NetworkType
 	for _, s := range cfg.NetworkTypes {
 		nt, err := webrtc.NewNetworkType(s)

@@ -49,8 +49,10 @@
 // What pion keeps for a PeerConnection until it closes is bounded: a renegotiation that would
 // take it past maxMediaSections transceivers (pion keeps one per mid it has seen) is answered
 // on a fresh PeerConnection; data channels are closed as they open, and more than
-// maxDataChannels, or more than maxTracks tracks (a sender that declares no SSRC gets one per
-// SSRC it sends under), close the PeerConnection until the musician offers again.
+// maxDataChannels, more than maxTracks tracks (a sender that declares no SSRC gets one per
+// SSRC it sends under) or more than maxUnhandledSSRCs SSRCs pion discarded (it keeps their
+// streams) close the PeerConnection until the musician offers again. Each PeerConnection has
+// its own pion API, so that pion's per-SSRC warnings can be counted against it.
 //
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing
 // a PeerConnection waits for its read goroutines.

@@ -46,7 +46,6 @@ const (
 type Manager struct {
 	// Constant after NewManager.
 	cfg Config
-	api *webrtc.API
 	log *slog.Logger
 
 	counters managerCounters
@@ -105,11 +104,10 @@ func NewManager(cfg Config) (*Manager, error) {
 			}
 		}
 	}
-	api, err := newAPI(c)
-	if err != nil {
+	if _, err := newAPI(c, nil); err != nil { // each PeerConnection builds its own; this checks the config
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
-	return &Manager{cfg: c, api: api, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
+	return &Manager{cfg: c, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval}}, nil
 }
 

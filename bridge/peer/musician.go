@@ -41,6 +41,11 @@ const (
 	// goroutines per track) without bound; a browser starts one per audio section, and one
 	// more each time it renegotiates its microphone. Past this many, it is closed.
 	maxTracks = 16
+	// maxUnhandledSSRCs bounds the RTP and RTCP SSRCs pion may discard on one PeerConnection:
+	// it keeps read streams (about 4 KiB) for each until the PeerConnection closes, so a
+	// musician sending under a new SSRC per packet grew the bridge by ~80 MB in 20,000
+	// packets. A browser causes a few (its RTCP feedback SSRC). Past this many, it is closed.
+	maxUnhandledSSRCs = 64
 	// minOfferInterval spaces the offers one musician can make us handle:
 	// newer offers coalesce in the meantime, so an offer storm costs at most
 	// 1/minOfferInterval negotiations a second.
@@ -103,11 +108,12 @@ type pcHandle struct {
 	gen  uint64
 	post func(pcEvent) // posts an event of this PeerConnection to the musician's goroutine
 
-	dataChannels atomic.Int64   // data channels the musician opened (and pion accepted)
-	wg           sync.WaitGroup // track and RTCP read goroutines
-	mu           sync.Mutex
-	closed       bool // guarded by mu; no read goroutine starts after it is set
-	tracks       int  // guarded by mu: tracks pion started on this PeerConnection
+	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
+	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
+	wg             sync.WaitGroup // track and RTCP read goroutines
+	mu             sync.Mutex
+	closed         bool // guarded by mu; no read goroutine starts after it is set
+	tracks         int  // guarded by mu: tracks pion started on this PeerConnection
 	// hasTrack is set while an audio track is read as the musician's (guarded
 	// by mu): it alone reaches the sink and the statistics; tracks that start
 	// meanwhile are read and discarded.
@@ -309,12 +315,8 @@ func (mus *musician) takeOffer(ctx context.Context, retry *timer) {
 // has a single recvonly audio transceiver.
 func (mus *musician) newPC() error {
 	mus.closePC()
-	pc, err := mus.mgr.api.NewPeerConnection(mus.cfg.rtcConfiguration())
-	if err != nil {
-		return fmt.Errorf("new PeerConnection: %w", err)
-	}
 	mus.gen++
-	h := &pcHandle{pc: pc, gen: mus.gen}
+	h := &pcHandle{gen: mus.gen}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {
@@ -326,6 +328,19 @@ func (mus *musician) newPC() error {
 		}
 	}
 	h.post = post
+	api, err := newAPI(*mus.cfg, func() {
+		if h.unhandledSSRCs.Add(1) > maxUnhandledSSRCs {
+			post(pcEvent{kind: evFlood, what: "SSRCs"})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("new PeerConnection: %w", err)
+	}
+	pc, err := api.NewPeerConnection(mus.cfg.rtcConfiguration())
+	if err != nil {
+		return fmt.Errorf("new PeerConnection: %w", err)
+	}
+	h.pc = pc
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			post(pcEvent{kind: evGathered})
@@ -637,7 +652,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		mus.send(ctx, room.Signal{Type: room.SignalCandidate}) // data: null, end-of-candidates
 	case evFlood:
 		mus.logLimited("musician opened too many "+ev.what+" on one connection; closing it until the musician offers again",
-			"max_data_channels", maxDataChannels, "max_tracks", maxTracks)
+			"max_data_channels", maxDataChannels, "max_tracks", maxTracks, "max_unhandled_ssrcs", maxUnhandledSSRCs)
 		retry.stop()
 		mus.closePC()
 		mus.connState.Store(int32(webrtc.PeerConnectionStateClosed))

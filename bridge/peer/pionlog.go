@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
@@ -19,18 +21,42 @@ import (
 //
 // A remote peer can make pion warn once per bad candidate or unknown SSRC, so warnings are limited
 // to one line a second per scope, with the number suppressed in between.
-type slogFactory struct{ log *slog.Logger }
+//
+// pion reports an RTP or RTCP SSRC it cannot place only by logging it (and keeps its streams until
+// the PeerConnection closes), so onUnhandledSSRC, if set, is called for each such line of the
+// PeerConnection's own ("pc") logger, whatever the log level.
+type slogFactory struct {
+	log             *slog.Logger
+	onUnhandledSSRC func()
+}
 
 func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
-	return slogLeveled{log: f.log.With("pion", scope), limit: &lograte.Limiter{Every: time.Second}}
+	l := slogLeveled{log: f.log.With("pion", scope), limit: &lograte.Limiter{Every: time.Second}}
+	if scope == "pc" {
+		l.onUnhandledSSRC = f.onUnhandledSSRC
+	}
+	return l
 }
 
 type slogLeveled struct {
-	log   *slog.Logger
-	limit *lograte.Limiter
+	log             *slog.Logger
+	limit           *lograte.Limiter
+	onUnhandledSSRC func()
+}
+
+// isUnhandledSSRC reports whether a pion warning (its format string) says that an SSRC was
+// discarded: pion v4.2.26 logs "Incoming unhandled RTP ssrc(%d), …" or "Incoming unhandled
+// RTCP ssrc(%d), …" once per SSRC, or ErrSimulcastProbeOverflow when too many are being probed.
+func isUnhandledSSRC(format string) bool {
+	return strings.HasPrefix(format, "Incoming unhandled RTP ssrc(") ||
+		strings.HasPrefix(format, "Incoming unhandled RTCP ssrc(") ||
+		format == webrtc.ErrSimulcastProbeOverflow.Error()
 }
 
 func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
+	if level >= slog.LevelWarn && l.onUnhandledSSRC != nil && isUnhandledSSRC(format) {
+		l.onUnhandledSSRC()
+	}
 	ctx := context.Background()
 	if !l.log.Enabled(ctx, level) {
 		return // skip the formatting too
