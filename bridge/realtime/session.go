@@ -3,11 +3,14 @@ package realtime
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -90,7 +93,12 @@ type inbound struct {
 type session struct {
 	c    *Client
 	conn *websocket.Conn
-	ctx  context.Context // the socket's own context, cancelled when the session ends
+	// tcp is conn's network connection (nil if the HTTP client's transport did not report it).
+	// While coder/websocket waits for the peer's close frame it holds the read lock and reads
+	// with a context of its own for up to 5 s, which cancelling readCtx cannot end; closing tcp
+	// can.
+	tcp net.Conn
+	ctx context.Context // the socket's own context, cancelled when the session ends
 	// readCtx is the read loop's context. Cancelling it makes the library close the connection at
 	// once, which is what bounds a close whose peer never answers (CloseNow cannot interrupt a
 	// Close in progress).
@@ -123,7 +131,7 @@ type session struct {
 // runSession dials, runs one connection until it fails or ctx is cancelled, and reports whether the
 // channel was joined at some point.
 func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
-	conn, err := c.dial(ctx)
+	conn, tcp, err := c.dial(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -132,7 +140,7 @@ func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
 	rctx, cancelRead := context.WithCancel(context.Background())
 	defer cancelRead()
 	s := &session{
-		c: c, conn: conn, ctx: sctx, readCtx: rctx, cancelRead: cancelRead,
+		c: c, conn: conn, tcp: tcp, ctx: sctx, readCtx: rctx, cancelRead: cancelRead,
 		inbox:        make(chan inbound, 32),
 		readDone:     make(chan struct{}),
 		reqs:         make(chan *request),
@@ -165,17 +173,34 @@ func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
 	return s.everJoined, err
 }
 
-// dial opens the WebSocket; a refused upgrade becomes a HandshakeError with the server's message.
-// Errors never carry the URL's API key.
-func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
+// dial opens the WebSocket and returns it with its network connection (under TLS, the TCP
+// connection beneath it, so that closing it never waits to send a TLS alert), if the transport
+// reported it. A refused upgrade becomes a HandshakeError with the server's message. Errors never
+// carry the URL's API key.
+func (c *Client) dial(ctx context.Context) (*websocket.Conn, net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.PushTimeout)
 	defer cancel()
+	var (
+		mu  sync.Mutex
+		tcp net.Conn
+	)
+	dctx = httptrace.WithClientTrace(dctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		nc := info.Conn
+		if tc, ok := nc.(*tls.Conn); ok {
+			nc = tc.NetConn()
+		}
+		mu.Lock()
+		tcp = nc // the last one: a redirect's connection is not the WebSocket's
+		mu.Unlock()
+	}})
 	conn, resp, err := websocket.Dial(dctx, c.wsURL, &websocket.DialOptions{HTTPClient: c.cfg.HTTPClient})
 	if err == nil {
-		return conn, nil
+		mu.Lock()
+		defer mu.Unlock()
+		return conn, tcp, nil
 	}
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 		herr := &HandshakeError{StatusCode: resp.StatusCode}
@@ -188,10 +213,10 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 				herr.Message = c.redact(e.Error)
 			}
 		}
-		return nil, herr
+		return nil, nil, herr
 	}
 	// The library's error quotes the URL with its apikey: keep only a redacted copy of the text.
-	return nil, fmt.Errorf("realtime: dial %s: %w", c.logURL, errors.New(c.redact(err.Error())))
+	return nil, nil, fmt.Errorf("realtime: dial %s: %w", c.logURL, errors.New(c.redact(err.Error())))
 }
 
 // closeConn closes the socket: a normal close (with "heartbeat timeout" as reason when that was
@@ -213,6 +238,9 @@ func (s *session) closeConn(cause error) {
 	case <-closed:
 	case <-t.C():
 		s.cancelRead()
+		if s.tcp != nil {
+			s.tcp.Close()
+		}
 		<-closed
 	}
 }
