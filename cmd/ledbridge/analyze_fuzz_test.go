@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"testing"
+
+	"github.com/ledbridge/ledbridge/bridge/audio"
+)
+
+// fixOggCRCs recomputes the checksum of every page it can walk in data (a copy), so that
+// mutations reach the Opus header checks and the decoder instead of stopping at the CRC.
+func fixOggCRCs(data []byte) []byte {
+	d := bytes.Clone(data)
+	for off := 0; off+27 <= len(d) && string(d[off:off+4]) == "OggS"; {
+		nsegs := int(d[off+26])
+		if off+27+nsegs > len(d) {
+			break
+		}
+		end := off + 27 + nsegs
+		for _, l := range d[off+27 : off+27+nsegs] {
+			end += int(l)
+		}
+		if end > len(d) {
+			break
+		}
+		binary.LittleEndian.PutUint32(d[off+22:], 0)
+		binary.LittleEndian.PutUint32(d[off+22:], oggCRC(d[off:end]))
+		off = end
+	}
+	return d
+}
+
+// FuzzOpenAudio feeds `analyze`'s reader (format sniffing, WAV via audiofile, Ogg Opus through
+// the page reader, the decoder, pre-skip, end trimming and gain) arbitrary files: every one must
+// end in samples and io.EOF or an error, never a panic; the samples must be finite (within ±1
+// from Opus; WAV keeps float samples up to ±8, and resampling overshoots a little) and their
+// count bounded by the input (an Opus packet of at least a byte decodes to at most 120 ms).
+func FuzzOpenAudio(f *testing.F) {
+	for _, name := range []string{"silk_wb_mono_16k.opus", "hybrid_fec_mono_32k.opus"} {
+		if data, err := os.ReadFile("../../testdata/opus/" + name); err == nil {
+			f.Add(data)
+			f.Add(data[:min(len(data), 1500)])
+		}
+	}
+	f.Add([]byte("RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x01\x00\xff\x7f\x00\x80\x10\x00"))
+	f.Add([]byte("OggS"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		for _, in := range [][]byte{file, fixOggCRCs(file)} {
+			src, err := openAudio(bytes.NewReader(in))
+			if err != nil {
+				continue
+			}
+			bound := float32(64)
+			if bytes.HasPrefix(in, []byte("OggS")) {
+				bound = 1
+			}
+			buf := make([]float32, 800)
+			total, limit := 0, audio.MaxPacketSamples*len(in)+6*len(in)+1000
+			for {
+				n, err := src.Read(buf)
+				for _, v := range buf[:n] {
+					if !(v >= -bound && v <= bound) {
+						t.Fatalf("sample %v out of ±%v", v, bound)
+					}
+				}
+				total += n
+				if total > limit {
+					t.Fatalf("%d samples from a %d-byte file", total, len(in))
+				}
+				if err != nil {
+					break
+				}
+			}
+		}
+	})
+}
