@@ -444,11 +444,11 @@ type probeJob struct {
 	key         string
 	addrs       []probeAddr // tried in order until one answers
 	unconfirmed bool        // an mDNS-only entry never confirmed by /json/info
-	// wantMAC is a confirmed mDNS-only device's MAC and ownIP the address it last answered
-	// from: an answer with another MAC from elsewhere is another host (anyone can answer mDNS
-	// with the device's instance name or TXT mac), so the next address is tried and such an
-	// answer alone fails the probe (ErrOtherMAC). Another MAC at ownIP is the controller
-	// replaced on the same address, and the entry follows it.
+	// wantMAC is a confirmed device's MAC and ownIP the address it last answered from: an
+	// answer with another MAC from elsewhere is another host (anyone can answer mDNS with the
+	// device's instance name or TXT mac), so the next address is tried and such an answer
+	// alone fails the probe (ErrOtherMAC). Another MAC at ownIP, or at the configured host, is
+	// the controller replaced there, and the entry follows it.
 	wantMAC string
 	ownIP   netip.Addr
 
@@ -459,8 +459,9 @@ type probeJob struct {
 }
 
 type probeAddr struct {
-	host string // IP literal or host name
-	port int
+	host       string // IP literal or host name
+	port       int
+	configured bool // the configured host: whatever answers there is the device
 }
 
 // scan runs one round: browse, fold answers into the list, probe every device, apply results.
@@ -491,7 +492,7 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	jobs := make([]probeJob, 0, len(r.entries))
 	for key, e := range r.entries {
 		j := probeJob{key: key, addrs: e.probeAddrs(), unconfirmed: e.unconfirmedMDNS()}
-		if e.confirmed && e.static == nil {
+		if e.confirmed {
 			j.wantMAC, j.ownIP = e.dev.MAC, e.dev.IP
 		}
 		jobs = append(jobs, j)
@@ -631,7 +632,7 @@ func (e *entry) probeAddrs() []probeAddr {
 		out = append(out, probeAddr{host: e.dev.IP.String(), port: e.dev.HTTPPort})
 	}
 	if e.static != nil {
-		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort()})
+		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort(), configured: true})
 	}
 	return out
 }
@@ -653,7 +654,7 @@ func (r *Registry) probeAll(ctx context.Context, jobs []probeJob) {
 }
 
 // probe tries each address of j in turn and records the first answer (for a job with wantMAC,
-// the first with that MAC, else one from ownIP) or the last error.
+// the first with that MAC or from ownIP or the configured host) or the last error.
 func (r *Registry) probe(ctx context.Context, j *probeJob) {
 	j.err = errors.New("no address known")
 	for _, a := range j.addrs {
@@ -670,7 +671,7 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 			j.err = err
 			continue
 		}
-		if mac := wled.NormalizeMAC(info.MAC); j.wantMAC != "" && mac != j.wantMAC && ip != j.ownIP {
+		if mac := wled.NormalizeMAC(info.MAC); j.wantMAC != "" && mac != j.wantMAC && ip != j.ownIP && !a.configured {
 			j.err = fmt.Errorf("%w: %s answers as MAC %q, not %s", ErrOtherMAC, hostport, mac, j.wantMAC)
 			continue
 		}

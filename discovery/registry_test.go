@@ -908,3 +908,40 @@ func TestRegistryReplacedControllerUnderTheSameName(t *testing.T) {
 		t.Errorf("after a swap on the same address: %+v, want the old offline device and the new one online at 127.0.0.3", keys)
 	}
 }
+
+func TestRegistryForgedAnswerCannotMoveAConfiguredDevice(t *testing.T) {
+	// The same forgeries against a configured device that mDNS finds too: it stays at its
+	// configured address under its MAC.
+	const mac = "02fc00000700"
+	real := startFake(t, "127.0.0.1:0", mac, 30)
+	realAnswer := answerFor(t, real, true)
+	h := startRegistry(t, Config{Static: []string{"wled://" + real.HTTPAddr()}}, realAnswer)
+	h.waitRound()
+	if evs := h.drain(); kinds(evs) != "added:"+mac {
+		t.Fatalf("events = %s, want the device added", kinds(evs))
+	}
+	forger := startFake(t, "127.0.0.2:0", "02fc00000701", 30)
+	sameName := answerFor(t, forger, false)
+	sameName.Instance = realAnswer.Instance
+	sameTXT := answerFor(t, forger, false)
+	sameTXT.Instance, sameTXT.MAC = "forger", mac
+	for _, forged := range []Answer{sameName, sameTXT} {
+		h.browser.set(nil, forged)
+		for range DefaultOfflineAfter + 1 {
+			h.nextRound()
+		}
+		h.drain()
+		var found bool
+		for _, d := range h.reg.Devices() {
+			if d.Key == mac {
+				found = true
+				if !d.Online || d.IP != netip.MustParseAddr("127.0.0.1") || d.Static == "" {
+					t.Errorf("forged answer %q: device %+v, want it online at 127.0.0.1", forged.Instance, d)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("forged answer %q: the configured device was re-keyed away: %+v", forged.Instance, h.reg.Devices())
+		}
+	}
+}
