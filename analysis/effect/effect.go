@@ -317,7 +317,12 @@ func (c Config) withDefaults() (Config, error) {
 	if _, err := color.NewGamma(c.Gamma); err != nil {
 		return c, fmt.Errorf("effect: config: %w: %w", ErrBadConfig, err)
 	}
-	if !(c.Current.ChannelMilliamps >= 0 && c.Current.ChannelMilliamps < 1000) || c.Current.IdleMilliamps > 1000 ||
+	if !(c.Palette.MusicianSpread >= 0 && c.Palette.MusicianSpread <= 360) {
+		return bad("musician hue spread", c.Palette.MusicianSpread)
+	}
+	// IdleMilliamps may be negative (no idle draw) but not NaN, which would make every
+	// estimate NaN and the current limit blank the strip.
+	if !(c.Current.ChannelMilliamps >= 0 && c.Current.ChannelMilliamps < 1000) || !(c.Current.IdleMilliamps <= 1000) ||
 		!(c.Current.ControllerMilliamps >= 0 && c.Current.ControllerMilliamps < 10000) {
 		return bad("current model", c.Current)
 	}

@@ -2,6 +2,7 @@ package effect
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/color"
@@ -47,12 +48,32 @@ type StripSettings struct {
 	Mirror       bool    `mapstructure:"mirror" json:"mirror,omitempty"`
 }
 
+// maxMs is the longest time.Duration in milliseconds (about 292 years).
+const maxMs = float64(math.MaxInt64) / float64(time.Millisecond)
+
 func ms(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 
-// Config converts and validates s.
+// Config converts and validates s. A value outside its range is refused naming its key.
 func (s Settings) Config() (Config, error) {
 	var c Config
 	var err error
+	// NaN passes every "v < lo || v > hi" test, and a duration beyond ±292 years wraps when it
+	// becomes a time.Duration: refuse both here, where the key is known.
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{
+		{"musician_hue_spread", float64(s.MusicianHueSpread)}, {"brightness_cap", float64(s.BrightnessCap)},
+		{"gamma", float64(s.Gamma)}, {"attack_ms", s.AttackMs}, {"decay_ms", s.DecayMs},
+		{"pulse_floor", float64(s.PulseFloor)}, {"note_width", float64(s.NoteWidth)},
+		{"idle_brightness", float64(s.IdleBrightness)}, {"beats_per_breath", float64(s.BeatsPerBreath)},
+		{"crossfade_ms", s.CrossfadeMs}, {"led_channel_milliamps", float64(s.ChannelMilliamps)},
+		{"led_idle_milliamps", float64(s.IdleMilliamps)}, {"controller_milliamps", float64(s.ControllerMilliamps)},
+	} {
+		if math.IsNaN(f.v) || math.Abs(f.v) >= maxMs {
+			return c, fmt.Errorf("effect: settings %s %v: %w", f.key, f.v, ErrBadConfig)
+		}
+	}
 	if c.Effect, err = ParseEffect(s.Effect); err != nil {
 		return c, err
 	}

@@ -2,6 +2,8 @@ package effect
 
 import (
 	"errors"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/ledbridge/ledbridge/analysis/color"
@@ -48,5 +50,48 @@ func TestSettingsParse(t *testing.T) {
 		if _, err := bad.Strip(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// TestSettingsRefuseNaNAndInfinityNamingTheKey: NaN slips through range checks written as
+// "v < lo || v > hi" (bridge/config's among them), and an infinite or enormous duration wraps
+// when it becomes a time.Duration; each is refused with its key. A NaN idle current used to be
+// accepted and made the current limit blank the strip, reporting NaN mA.
+func TestSettingsRefuseNaNAndInfinityNamingTheKey(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	for key, s := range map[string]Settings{
+		"led_idle_milliamps":    {IdleMilliamps: float32(nan)},
+		"led_channel_milliamps": {ChannelMilliamps: float32(nan)},
+		"controller_milliamps":  {ControllerMilliamps: float32(nan)},
+		"musician_hue_spread":   {MusicianHueSpread: float32(nan)},
+		"attack_ms":             {AttackMs: nan},
+		"decay_ms":              {DecayMs: inf},
+		"crossfade_ms":          {CrossfadeMs: -inf},
+		"gamma":                 {Gamma: float32(nan)},
+		"brightness_cap":        {BrightnessCap: float32(nan)},
+		"pulse_floor":           {PulseFloor: float32(inf)},
+		"note_width":            {NoteWidth: float32(nan)},
+		"idle_brightness":       {IdleBrightness: float32(nan)},
+		"beats_per_breath":      {BeatsPerBreath: float32(nan)},
+	} {
+		_, err := s.Config()
+		if !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: Config() = %v, want ErrBadConfig naming the key", key, err)
+		}
+	}
+	if _, err := (Settings{DecayMs: 1e300}).Config(); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("decay_ms 1e300 (wraps as a Duration): %v", err)
+	}
+	for _, c := range []Config{
+		{Current: color.CurrentModel{IdleMilliamps: float32(nan)}},
+		{Palette: color.Palette{MusicianSpread: float32(nan)}},
+		{Palette: color.Palette{MusicianSpread: 400}},
+	} {
+		if err := c.Validate(); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("Config %+v: Validate() = %v, want ErrBadConfig", c, err)
+		}
+	}
+	if err := (Config{Current: color.CurrentModel{IdleMilliamps: -1}}).Validate(); err != nil {
+		t.Errorf("a negative idle current (none) is documented as valid: %v", err)
 	}
 }
