@@ -15,11 +15,11 @@ const topicPrefix = "realtime:"
 // maxTopicBytes is the longest topic a binary frame can carry (one length byte).
 const maxTopicBytes = 255
 
-// maxPresenceKeyBytes bounds a join's presence key (a peerId or user id in practice). The key is
-// repeated in every presence_state and presence_diff and Config.MaxPresenceBytes does not cover
-// it: unbounded, a few members with frame-sized keys would make the room's presence_state larger
-// than clients accept.
-const maxPresenceKeyBytes = 255
+// maxPresenceKeyBytes bounds a join's presence key (a peerId in practice: the same bound as
+// room.MaxPeerIDBytes, the longest peerId ledbridge answers). The key is repeated in every
+// presence_state and presence_diff and Config.MaxPresenceBytes does not cover it: unbounded, a few
+// members with frame-sized keys would make the room's presence_state larger than clients accept.
+const maxPresenceKeyBytes = 256
 
 // room is one topic and its members. Its mutex orders everything a member receives from the room
 // (the join reply, presence_state, diffs and broadcasts), so presence_state always precedes the
