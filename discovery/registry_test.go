@@ -945,3 +945,40 @@ func TestRegistryForgedAnswerCannotMoveAConfiguredDevice(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryOneDevicePerIPWithRotatingMACs(t *testing.T) {
+	// The same host, but its /json/info gives a new MAC on every request: round after round,
+	// at most one device is listed for its IP and only one is ever added.
+	var n atomic.Int64
+	info := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"name":"multi","ver":"0.15.3","vid":2412100,"mac":"02fd%08x","leds":{"count":30,"lc":1}}`, n.Add(1))
+	}
+	var answers []Answer
+	for i := range 6 {
+		ap := serveHTTP(t, info)
+		answers = append(answers, Answer{Instance: fmt.Sprintf("multi-%d", i), Host: "multi.local.", Addr: ap.Addr(), Port: int(ap.Port())})
+	}
+	h := startRegistry(t, Config{}, answers...)
+	h.waitRound()
+	added := 0
+	for round := range 5 {
+		if round > 0 {
+			h.nextRound()
+		}
+		for _, ev := range h.drain() {
+			if ev.Kind == EventAdded {
+				added++
+			}
+		}
+		confirmed := 0
+		for _, d := range h.reg.Devices() {
+			if d.MAC != "" {
+				confirmed++
+			}
+		}
+		if confirmed != 1 || added != 1 {
+			t.Fatalf("round %d: %d devices confirmed, %d added; want 1 and 1: %+v", round+1, confirmed, added, h.reg.Devices())
+		}
+	}
+}
