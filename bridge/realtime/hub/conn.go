@@ -226,11 +226,16 @@ func (c *conn) admit(n int) bool {
 	switch {
 	case !c.windowOver:
 		c.windowOver = true
+		suppressed, logIt := c.s.rateLimitLog.Allow(c.s.cfg.Now())
 		if overMsgs {
-			c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", msgLimit)
+			if logIt {
+				c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", msgLimit, "suppressed", suppressed)
+			}
 			c.shutdownAll("Too many messages per second")
 		} else {
-			c.s.log.Info("hub: client over byte rate limit", "remote", c.remote, "limit_bytes", byteLimit)
+			if logIt {
+				c.s.log.Info("hub: client over byte rate limit", "remote", c.remote, "limit_bytes", byteLimit, "suppressed", suppressed)
+			}
 			c.shutdownAll("Too many bytes per second")
 		}
 	case msgLimit >= 0 && c.window.msgs > 10*msgLimit:
@@ -300,8 +305,11 @@ func (c *conn) send(f *frame) {
 }
 
 func (c *conn) dropSlow(reason string) {
-	c.s.stats.slowClients.Add(1)
-	c.s.log.Info("hub: dropping slow client", "remote", c.remote, "reason", reason, "queued_frames", len(c.out), "queued_bytes", c.queued.Load())
+	total := c.s.stats.slowClients.Add(1)
+	if suppressed, ok := c.s.slowClientLog.Allow(c.s.cfg.Now()); ok {
+		c.s.log.Info("hub: dropping slow client", "remote", c.remote, "reason", reason, "queued_frames", len(c.out),
+			"queued_bytes", c.queued.Load(), "suppressed", suppressed, "slow_clients_total", total)
+	}
 	c.drop(reason)
 }
 

@@ -339,7 +339,10 @@ func (c *conn) admitPresence(mem *member) bool {
 		if w.calls > limit+1 {
 			return false // logged once per window: each refusal costs the client a rejoin, not us a line
 		}
-		c.s.log.Info("hub: client over presence rate limit", "remote", c.remote, "topic", topic, "limit", limit, "window", c.s.cfg.PresenceWindow)
+		if suppressed, ok := c.s.presenceLimitLog.Allow(now); ok {
+			c.s.log.Info("hub: client over presence rate limit", "remote", c.remote, "topic", topic, "limit", limit,
+				"window", c.s.cfg.PresenceWindow, "suppressed", suppressed)
+		}
 		return false
 	}
 	return true

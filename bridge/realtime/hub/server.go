@@ -38,8 +38,11 @@ type Server struct {
 	stats     counters
 	rest      restLimiter
 	// malformedLog and restLimitLog keep the malformed-frame and REST-limit log lines to one a
-	// second: a hostile client must not turn the log into an amplifier.
-	malformedLog, restLimitLog lograte.Limiter
+	// second: a hostile client must not turn the log into an amplifier. rateLimitLog,
+	// presenceLimitLog and slowClientLog do the same for the lines each socket could otherwise
+	// log once (per second, per topic and window, or when dropped): an attacker opens sockets.
+	malformedLog, restLimitLog                    lograte.Limiter
+	rateLimitLog, presenceLimitLog, slowClientLog lograte.Limiter
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
@@ -69,8 +72,11 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		rooms:     make(map[string]*room),
 
-		malformedLog: lograte.Limiter{Every: time.Second},
-		restLimitLog: lograte.Limiter{Every: time.Second},
+		malformedLog:     lograte.Limiter{Every: time.Second},
+		restLimitLog:     lograte.Limiter{Every: time.Second},
+		rateLimitLog:     lograte.Limiter{Every: time.Second},
+		presenceLimitLog: lograte.Limiter{Every: time.Second},
+		slowClientLog:    lograte.Limiter{Every: time.Second},
 	}
 	s.acceptOpt = &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins}
 	if len(cfg.AllowedOrigins) == 0 {

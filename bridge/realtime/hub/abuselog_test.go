@@ -1,0 +1,46 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRateLimitHitsAreLoggedOncePerSecond: every socket over the message rate limit is counted and
+// shut down, but an attacker opening many sockets cannot turn the log into an amplifier: the hits
+// of one second share one line, which says how many it stands for.
+func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
+	clock := newFakeClock()
+	var logs lockedBuffer
+	h := startHub(t, Config{Now: clock.Now, MaxMessagesPerSecond: 3, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	const sockets = 5
+	flood := func(round uint64) {
+		for i := 0; i < sockets; i++ {
+			c := dial(t, h, dialOpts{})
+			for n := 0; n < 4; n++ { // the fourth frame is over the limit
+				c.sendMsg("", fmt.Sprint(n+1), "phoenix", "heartbeat", "{}")
+			}
+			for n := 0; n < 3; n++ {
+				c.nextMsg() // the three admitted heartbeats' replies
+			}
+		}
+		waitFor(t, "every flooder's fourth frame", func() bool { return h.Stats().RateLimited == round*sockets })
+	}
+	flood(1)
+	if n := strings.Count(logs.String(), "over message rate limit"); n != 1 {
+		t.Errorf("%d sockets over the limit in one second logged %d lines, want 1:\n%s", sockets, n, logs.String())
+	}
+	clock.Advance(time.Second)
+	flood(2)
+	if n := strings.Count(logs.String(), "over message rate limit"); n != 2 {
+		t.Errorf("logged %d lines over two seconds, want 2:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), fmt.Sprintf("suppressed=%d", sockets-1)) {
+		t.Errorf("the second line does not say how many hits it stands for:\n%s", logs.String())
+	}
+	if st := h.Stats(); st.RateLimited != 2*sockets {
+		t.Errorf("RateLimited = %d, want %d", st.RateLimited, 2*sockets)
+	}
+}
