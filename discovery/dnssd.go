@@ -388,8 +388,11 @@ func (pk *packetRecords) findA(host *dnsmessage.Name) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// usableAddr reports an address a WLED on the LAN can have. Loopback is refused: anyone on the
+// LAN could otherwise point our /json/info probes, and then a stream, at this machine's own
+// services.
 func usableAddr(a netip.Addr) bool {
-	return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLoopback() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // macFromTXT returns the normalised mac= value of WLED's TXT record, or "".

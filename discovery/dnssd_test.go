@@ -114,7 +114,9 @@ func TestBrowseStateFilters(t *testing.T) {
 		"no address":        wledAnswer("x", "x.local.", "0.0.0.0", 80),
 		"multicast address": wledAnswer("x", "x.local.", "224.0.0.251", 80),
 		"broadcast address": wledAnswer("x", "x.local.", "255.255.255.255", 80),
-		"port 0":            wledAnswer("x", "x.local.", "10.0.0.5", 0),
+		// A LAN host must not point our probes (and streams) at this machine's own services.
+		"loopback address": wledAnswer("x", "x.local.", "127.0.0.1", 80),
+		"port 0":           wledAnswer("x", "x.local.", "10.0.0.5", 0),
 		"empty instance": response([]dnsmessage.Resource{ptrRR(wledServiceName, wledSuffix[1:])},
 			srvRR(wledSuffix[1:], "x.local.", 80), aRR("x.local.", "10.0.0.5")),
 		"instance too long": wledAnswer(long, "x.local.", "10.0.0.5", 80),
@@ -130,7 +132,7 @@ func TestBrowseStateFilters(t *testing.T) {
 		if len(got) != 0 {
 			t.Errorf("%s: kept %+v", name, got)
 		}
-		if len(s.pending.byKey) != 0 && name != "no address" && name != "multicast address" && name != "broadcast address" && name != "port 0" {
+		if len(s.pending.byKey) != 0 && name != "no address" && name != "multicast address" && name != "broadcast address" && name != "loopback address" && name != "port 0" {
 			t.Errorf("%s: %d instances pending", name, len(s.pending.byKey))
 		}
 	}
