@@ -3,6 +3,7 @@ package realtime
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -65,13 +66,17 @@ func (s *session) handle(in *inbound) error {
 			c.malformed("system", err)
 			return nil
 		}
+		// The server's strings go into the log and the status page: bounded, like reply reasons.
+		p.Extension, p.Message = truncateForLog(p.Extension), truncateForLog(p.Message)
 		if p.Status == "error" {
 			// The server shuts the channel down after a system error and says so with phx_close;
 			// rejoin on the error itself, so a lost or late phx_close cannot leave us stuck (the
 			// phx_close then finds the rejoin already scheduled).
 			s.lastSystem = &SystemError{Extension: p.Extension, Message: p.Message}
-			c.log.Warn("realtime: server system error", "extension", p.Extension, "message", p.Message)
 			if s.joined || s.joinPending {
+				// Logged only when it costs the channel: further errors before the rejoin (a
+				// server repeating them) are only recorded, so they cannot flood the log.
+				c.log.Warn("realtime: server system error", "extension", p.Extension, "message", p.Message)
 				s.scheduleRejoin(s.lastSystem)
 			} else {
 				c.noteError(s.lastSystem)
@@ -110,10 +115,22 @@ func (p *replyPayload) reason() string {
 	if json.Unmarshal(p.Response, &r) == nil && r.Reason != "" {
 		out = r.Reason
 	}
-	if len(out) > 200 {
-		out = out[:200] + "…"
+	return truncateForLog(out)
+}
+
+// maxServerText bounds a server-provided string kept for logs and the status.
+const maxServerText = 200
+
+// truncateForLog cuts s to maxServerText bytes at a rune boundary, marking the cut.
+func truncateForLog(s string) string {
+	if len(s) <= maxServerText {
+		return s
 	}
-	return out
+	cut := maxServerText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (s *session) handleReply(m *wire.Message) error {
