@@ -44,3 +44,19 @@ func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 		t.Errorf("RateLimited = %d, want %d", st.RateLimited, 2*sockets)
 	}
 }
+
+// TestMalformedLogIsBounded: a client's own strings quoted in the malformed-frame log line are cut,
+// so a frame-sized name cannot make each of those lines a quarter of a megabyte.
+func TestMalformedLogIsBounded(t *testing.T) {
+	var logs lockedBuffer
+	h := startHub(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	c := dial(t, h, dialOpts{})
+	jr := c.join(topic, cfgJSON(false, false, "k"))
+	c.sendMsg(jr, c.ref(), topic, "presence", `{"type":"presence","event":"`+strings.Repeat("e", 200<<10)+`"}`)
+	if m := c.nextMsg(); m.Event != "phx_reply" || !strings.Contains(string(m.Payload), "unknown presence event") {
+		t.Fatalf("got %s %.100s", m.Event, m.Payload)
+	}
+	if !strings.Contains(logs.String(), "unknown presence event") || len(logs.String()) > 4<<10 {
+		t.Errorf("%d bytes of log for one malformed frame:\n%.300s", len(logs.String()), logs.String())
+	}
+}

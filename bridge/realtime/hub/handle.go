@@ -289,7 +289,7 @@ func (c *conn) presence(mem *member, m *wire.Message) {
 	case "untrack":
 		mem.room.untrack(mem, reply)
 	default:
-		c.malformed(fmt.Errorf("unknown presence event %q", req.Event))
+		c.malformed(fmt.Errorf("unknown presence event %.64q", req.Event)) // the client's string, bounded for the log
 		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("unknown presence event"))
 	}
 }
