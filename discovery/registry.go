@@ -141,6 +141,9 @@ type Registry struct {
 	// addrTakenLog limits the warning about devices refused for ErrAddressTaken: one host can
 	// answer with an invented device every round.
 	addrTakenLog lograte.Limiter
+	// fullLog limits the warning about devices refused because maxDevices are listed: up to
+	// maxUnconfirmed newcomers can be refused every round.
+	fullLog lograte.Limiter
 
 	// The mutex protects the following elements.
 	mu      sync.Mutex
@@ -196,6 +199,7 @@ func New(cfg Config) (*Registry, error) {
 		entries:  make(map[string]*entry),
 	}
 	r.addrTakenLog.Every = time.Minute
+	r.fullLog.Every = time.Minute
 	seen := make(map[string]bool)
 	for _, raw := range cfg.Static {
 		s, err := parseStatic(raw)
@@ -785,7 +789,9 @@ func (r *Registry) rekeyLocked(e *entry, mac string) *entry {
 	if target == nil && e.static == nil && !e.confirmed {
 		if confirmed, _ := r.countLocked(); confirmed >= maxDevices {
 			delete(r.entries, e.dev.Key)
-			r.log.Warn("discovery: device list full; not adding", "max", maxDevices, "mac", mac, "ip", e.mdnsAddr)
+			if held, ok := r.fullLog.Allow(r.clock.Now()); ok {
+				r.log.Warn("discovery: device list full; not adding", "max", maxDevices, "mac", mac, "ip", e.mdnsAddr, "suppressed", held)
+			}
 			return nil
 		}
 	}
