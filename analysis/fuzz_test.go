@@ -26,6 +26,11 @@ var specialSamples = []float32{
 // FuzzAnalyzer writes arbitrary PCM (16-bit values, with NaN, ±Inf, huge, clipped and DC samples
 // spliced in) in blocks of arbitrary sizes, 0 included, under every extreme configuration, and
 // checks that every Frame is well formed: finite, in range, notes sorted within MaxNotes.
+//
+// Each input runs whole files or seconds of audio, so minimising the first interesting input
+// takes the default minute; run it with a short minimisation:
+//
+//	go test -run XXX -fuzz '^FuzzAnalyzer$' -fuzztime 60s -fuzzminimizetime 1s -parallel 1 ./analysis/
 func FuzzAnalyzer(f *testing.F) {
 	f.Add([]byte{0x00, 0x40, 0x00, 0xc0}, []byte{0, 3, 7}, uint16(800), uint8(0), uint8(40))
 	f.Add([]byte{0xff, 0x7f, 0x00, 0x80}, []byte{12, 12, 12, 12}, uint16(1), uint8(1), uint8(200))

@@ -37,6 +37,11 @@ func fixOggCRCs(data []byte) []byte {
 // end in samples and io.EOF or an error, never a panic; the samples must be finite (within ±1
 // from Opus; WAV keeps float samples up to ±8, and resampling overshoots a little) and their
 // count bounded by the input (an Opus packet of at least a byte decodes to at most 120 ms).
+//
+// Each input runs whole files or seconds of audio, so minimising the first interesting input
+// takes the default minute; run it with a short minimisation:
+//
+//	go test -run XXX -fuzz '^FuzzOpenAudio$' -fuzztime 60s -fuzzminimizetime 1s -parallel 1 ./cmd/ledbridge/
 func FuzzOpenAudio(f *testing.F) {
 	for _, name := range []string{"silk_wb_mono_16k.opus", "hybrid_fec_mono_32k.opus"} {
 		if data, err := os.ReadFile("../../testdata/opus/" + name); err == nil {
