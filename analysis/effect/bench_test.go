@@ -147,3 +147,49 @@ func reportCPU(bm *testing.B, cpu0 time.Duration) {
 		bm.ReportMetric(float64(used.Nanoseconds())/float64(bm.N), "cpu-ns/op")
 	}
 }
+
+// TestEveryStripShapeRendersWithoutAllocating: strips of 1, 2, 3, 17 and MaxLEDs LEDs, RGB and
+// RGBW, mirrored and reversed, with every effect, both resamplings of a host frame of 1 or 4,096
+// colours, and every look in turn (so crossfades too): each renders a whole frame, within its
+// current limit (set 200 mA above the dark strip's draw), without allocating.
+func TestEveryStripShapeRendersWithoutAllocating(t *testing.T) {
+	b := newBand()
+	broadcasts := [][]color.RGB{make([]color.RGB, 1), make([]color.RGB, color.MaxColors)}
+	for i := range broadcasts[1] {
+		broadcasts[1][i] = color.RGB{R: uint8(i), G: uint8(i >> 4), B: 200}
+	}
+	for _, leds := range []int{1, 2, 3, 17, MaxLEDs} {
+		for shape := range 8 {
+			if leds == MaxLEDs && shape != 0 && shape != 7 {
+				continue // the longest strip plain and with every option: enough, and quick
+			}
+			for eff := EffectNotes; eff <= EffectSpectrum; eff++ {
+				for _, resample := range []Resample{ResampleNearest, ResampleLinear} {
+					// 200 mA for colour above what the dark strip draws.
+					limit := color.CurrentModel{}.DarkMilliamps(leds) + 200
+					strip := Strip{LEDs: leds, RGBW: shape&1 != 0, Mirror: shape&2 != 0, Reverse: shape&4 != 0,
+						Effect: eff, MaxMilliamps: limit}
+					r := newRenderer(t, Config{Resample: resample}, strip)
+					dst := make([]byte, strip.FrameSize())
+					now, k := t0, 0
+					in := Input{Playing: true, Tempo: 128, Sources: b.sources[:]}
+					allocs := testing.AllocsPerRun(12, func() {
+						b.next()
+						now = now.Add(tick)
+						in.Now, in.Look, in.Broadcast = now, Look(1+(k/4)%3), broadcasts[k%2]
+						k++
+						if n, err := r.Render(dst, in); err != nil || n != len(dst) {
+							t.Fatalf("%+v: Render = %d, %v", strip, n, err)
+						}
+						if mA := r.Milliamps(); !(mA <= limit) {
+							t.Fatalf("%+v: %v mA over the %v mA limit", strip, mA, limit)
+						}
+					})
+					if allocs != 0 {
+						t.Fatalf("%+v: %v allocations per frame", strip, allocs)
+					}
+				}
+			}
+		}
+	}
+}
