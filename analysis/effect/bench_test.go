@@ -141,6 +141,36 @@ func BenchmarkRenderCrossfade(bm *testing.B) {
 	reportCPU(bm, cpu0)
 }
 
+// BenchmarkRenderLongestStrip is one tick of the longest strip a WLED output drives: 16,384 RGBW
+// LEDs, notes from four sources, crossfading to the host's 4,096-colour frame (linear
+// resampling), mirrored, with a 20 A current limit (16.4 A of it the LEDs' idle draw).
+func BenchmarkRenderLongestStrip(bm *testing.B) {
+	strip := Strip{LEDs: MaxLEDs, RGBW: true, MaxMilliamps: 20000, Mirror: true}
+	r := newRenderer(bm, Config{Resample: ResampleLinear}, strip)
+	dst := make([]byte, strip.FrameSize())
+	b := newBand()
+	broadcast := make([]color.RGB, color.MaxColors)
+	for i := range broadcast {
+		broadcast[i] = color.RGB{R: uint8(i), G: 255, B: uint8(i >> 4)}
+	}
+	now := t0
+	in := Input{Playing: true, Tempo: 120, Sources: b.sources[:], Broadcast: broadcast}
+	bm.ReportAllocs()
+	cpu0 := processCPU()
+	k := 0
+	for bm.Loop() {
+		k++
+		b.next()
+		now = now.Add(time.Millisecond) // slow enough that the fade never ends
+		in.Now = now
+		in.Look = []Look{LookLocal, LookBroadcast}[(k/100)%2]
+		if _, err := r.Render(dst, in); err != nil {
+			bm.Fatal(err)
+		}
+	}
+	reportCPU(bm, cpu0)
+}
+
 // reportCPU adds the process CPU time per op since cpu0 as "cpu-ns/op".
 func reportCPU(bm *testing.B, cpu0 time.Duration) {
 	if used := processCPU() - cpu0; used > 0 && bm.N > 0 {
