@@ -143,6 +143,9 @@ func openAudio(r io.Reader) (pcmReader, error) {
 		case "OggS":
 			return newOggOpusReader(br)
 		case "RIFF":
+		case "RF64", "BW64", "RIFX":
+			// WAV variants (over 4 GB; big-endian): "not a WAV file" would be wrong.
+			return nil, fmt.Errorf("%w: %s WAV (only RIFF WAV is read)", audiofile.ErrUnsupported, magic)
 		default:
 			// audiofile knows only WAV and would say "not a RIFF/WAVE file"; this command takes both.
 			return nil, fmt.Errorf("%w: not a WAV or Ogg Opus file", audiofile.ErrUnsupported)

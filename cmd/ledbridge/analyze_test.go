@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ledbridge/ledbridge/analysis/audiofile"
 	"github.com/ledbridge/ledbridge/bridge/audio"
 )
 
@@ -257,5 +258,16 @@ func TestAnalyzeOggOpusDecodesLikeOpusdec(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnalyzeNamesWAVVariantsItCannotRead: RF64/BW64 (WAV over 4 GB) and RIFX (big-endian) are
+// WAV files; the error says which variant is unsupported instead of "not a WAV file".
+func TestAnalyzeNamesWAVVariantsItCannotRead(t *testing.T) {
+	for _, magic := range []string{"RF64", "BW64", "RIFX"} {
+		_, err := openAudio(strings.NewReader(magic + "\xff\xff\xff\xffWAVEds64"))
+		if !errors.Is(err, audiofile.ErrUnsupported) || !strings.Contains(err.Error(), magic+" WAV") {
+			t.Errorf("%s: %v", magic, err)
+		}
 	}
 }
