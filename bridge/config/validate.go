@@ -38,7 +38,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	floatRange := func(key string, val, lo, hi float64) {
-		if val < lo || val > hi {
+		if !(val >= lo && val <= hi) { // written so that NaN (YAML .nan, LEDBRIDGE_…=NaN) fails too
 			add(key, "must be between %g and %g (got %g)", lo, hi, val)
 		}
 	}
@@ -151,6 +151,20 @@ func (c *Config) Validate() error {
 	intRange("analysis.harmonics", c.Analysis.Harmonics, 0, 32)
 	intRange("analysis.confirm_frames", c.Analysis.ConfirmFrames, 0, 60)
 	intRange("analysis.hold_frames", c.Analysis.HoldFrames, 0, 60)
+	// Zero keeps the analyser's default for these, so only a value that is set is checked; the
+	// ranges are analysis.Config.Validate's, repeated here so that the error names the key.
+	setFloat := func(key string, val, lo, hi float64) {
+		if val != 0 {
+			floatRange(key, val, lo, hi)
+		}
+	}
+	setFloat("analysis.window_tail", c.Analysis.WindowTail, 0.02, 0.5)
+	setFloat("analysis.peak_prominence", c.Analysis.PeakProminence, 1, 100)
+	setFloat("analysis.min_note_db", c.Analysis.MinNoteDB, -120, 0)
+	setFloat("analysis.min_note_rel_db", c.Analysis.MinNoteRelDB, -120, 0)
+	setFloat("analysis.rel_threshold", c.Analysis.RelThreshold, 0, 1)
+	setFloat("analysis.onset_sensitivity", c.Analysis.OnsetSensitivity, 0.1, 20)
+	setFloat("analysis.reattack_ratio", c.Analysis.ReattackRatio, 0.1, 100)
 	if err := c.Analysis.Analyzer().Validate(); err != nil && len(problems) == 0 {
 		add("analysis", "%s", strings.TrimPrefix(err.Error(), "analysis: "))
 	}
