@@ -335,3 +335,22 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// serveUntilCancelled runs a default server on a loopback listener for the shutdown tests: they
+// call cancel themselves and time how long Serve takes to send its result on served.
+func serveUntilCancelled(t *testing.T) (srv *Server, ln net.Listener, cancel context.CancelFunc, served <-chan error) {
+	t.Helper()
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	result := make(chan error, 1)
+	go func() { result <- srv.Serve(ctx, ln) }()
+	return srv, ln, cancel, result
+}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"net"
 	"testing"
 	"time"
@@ -15,17 +14,7 @@ import (
 // are not idle) nor waits for them past its deadline, so they would outlive Serve by up to the
 // header and body timeouts.
 func TestServeLeavesNoHTTPGoroutines(t *testing.T) {
-	srv, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	_, ln, cancel, served := serveUntilCancelled(t)
 
 	silent, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -13,17 +12,7 @@ import (
 // TestServeReturnsWhenAClientNeverAnswersTheClose: a client that stops reading must not hold the
 // server's shutdown (the embedded server shares the daemon's 2 s exit budget).
 func TestServeReturnsWhenAClientNeverAnswersTheClose(t *testing.T) {
-	srv, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	srv, ln, cancel, served := serveUntilCancelled(t)
 
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer dcancel()
@@ -59,17 +48,7 @@ func TestServeReturnsWhenAClientNeverAnswersTheClose(t *testing.T) {
 // read lock and reads the client's frames for 5 s; only closing the TCP connection under it cuts
 // that short.
 func TestServeReturnsWhenAClientKeepsSendingAndNeverAnswersTheClose(t *testing.T) {
-	srv, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	srv, ln, cancel, served := serveUntilCancelled(t)
 
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer dcancel()
