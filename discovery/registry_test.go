@@ -827,46 +827,55 @@ func TestRegistryConfiguredDeviceHoldsItsIPFromTheFirstRound(t *testing.T) {
 	}
 }
 
-func TestRegistryForgedAnswerCannotMoveAConfirmedDevice(t *testing.T) {
-	// Another LAN host answers mDNS with a confirmed device's instance name, or with its MAC in
-	// TXT, and serves /json/info with a MAC of its own. The device must stay where it answers,
-	// under its MAC, and keep its stream: it must not be re-keyed to the other host's MAC and
-	// moved there (its strip would go dark and the other host would get its frames).
-	const mac = "02fc00000500"
-	real := startFake(t, "127.0.0.1:0", mac, 30)
-	realAnswer := answerFor(t, real, true)
-	h := startRegistry(t, Config{}, realAnswer)
-	h.waitRound()
-	if evs := h.drain(); kinds(evs) != "added:"+mac {
-		t.Fatalf("events = %s, want the device added", kinds(evs))
-	}
-	forger := startFake(t, "127.0.0.2:0", "02fc00000501", 30)
-	sameName := answerFor(t, forger, false)
-	sameName.Instance = realAnswer.Instance
-	sameTXT := answerFor(t, forger, false)
-	sameTXT.Instance, sameTXT.MAC = "forger", mac
-	for _, forged := range []Answer{sameName, sameTXT} {
-		h.browser.set(nil, forged)
-		for range DefaultOfflineAfter + 1 {
-			h.nextRound()
-		}
-		for _, ev := range h.drain() {
-			if ev.Device.MAC == mac || ev.Device.Key == mac {
-				t.Errorf("forged answer %q: event %s for the real device: %+v", forged.Instance, ev.Kind, ev.Device)
+func TestRegistryForgedAnswerCannotMoveADevice(t *testing.T) {
+	// Another LAN host answers mDNS with a device's instance name, or with its MAC in TXT, and
+	// serves /json/info with a MAC of its own. The device must stay where it answers, under its
+	// MAC, and keep its stream: it must not be re-keyed to the other host's MAC and moved there
+	// (its strip would go dark and the other host would get its frames). The same holds for a
+	// device found by mDNS only and for a configured one that mDNS finds too.
+	for i, configured := range []bool{false, true} {
+		t.Run(map[bool]string{false: "mDNS only", true: "configured"}[configured], func(t *testing.T) {
+			mac := fmt.Sprintf("02fc000005%02x", 2*i)
+			real := startFake(t, "127.0.0.1:0", mac, 30)
+			realAnswer := answerFor(t, real, true)
+			var cfg Config
+			if configured {
+				cfg.Static = []string{"wled://" + real.HTTPAddr()}
 			}
-		}
-		var found bool
-		for _, d := range h.reg.Devices() {
-			if d.Key == mac {
-				found = true
-				if !d.Online || d.IP != netip.MustParseAddr("127.0.0.1") {
-					t.Errorf("forged answer %q: device %+v, want it online at 127.0.0.1", forged.Instance, d)
+			h := startRegistry(t, cfg, realAnswer)
+			h.waitRound()
+			if evs := h.drain(); kinds(evs) != "added:"+mac {
+				t.Fatalf("events = %s, want the device added", kinds(evs))
+			}
+			forger := startFake(t, "127.0.0.2:0", fmt.Sprintf("02fc000005%02x", 2*i+1), 30)
+			sameName := answerFor(t, forger, false)
+			sameName.Instance = realAnswer.Instance
+			sameTXT := answerFor(t, forger, false)
+			sameTXT.Instance, sameTXT.MAC = "forger", mac
+			for _, forged := range []Answer{sameName, sameTXT} {
+				h.browser.set(nil, forged)
+				for range DefaultOfflineAfter + 1 {
+					h.nextRound()
+				}
+				for _, ev := range h.drain() {
+					if ev.Device.MAC == mac || ev.Device.Key == mac {
+						t.Errorf("forged answer %q: event %s for the real device: %+v", forged.Instance, ev.Kind, ev.Device)
+					}
+				}
+				var found bool
+				for _, d := range h.reg.Devices() {
+					if d.Key == mac {
+						found = true
+						if !d.Online || d.IP != netip.MustParseAddr("127.0.0.1") || (d.Static != "") != configured {
+							t.Errorf("forged answer %q: device %+v, want it online at 127.0.0.1", forged.Instance, d)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("forged answer %q: the device was re-keyed away: %+v", forged.Instance, h.reg.Devices())
 				}
 			}
-		}
-		if !found {
-			t.Errorf("forged answer %q: the device was re-keyed away: %+v", forged.Instance, h.reg.Devices())
-		}
+		})
 	}
 }
 
@@ -906,43 +915,6 @@ func TestRegistryReplacedControllerUnderTheSameName(t *testing.T) {
 	}
 	if d, ok := keys["02fc00000602"]; !ok || !d.Online || d.IP != netip.MustParseAddr("127.0.0.3") || len(keys) != 2 {
 		t.Errorf("after a swap on the same address: %+v, want the old offline device and the new one online at 127.0.0.3", keys)
-	}
-}
-
-func TestRegistryForgedAnswerCannotMoveAConfiguredDevice(t *testing.T) {
-	// The same forgeries against a configured device that mDNS finds too: it stays at its
-	// configured address under its MAC.
-	const mac = "02fc00000700"
-	real := startFake(t, "127.0.0.1:0", mac, 30)
-	realAnswer := answerFor(t, real, true)
-	h := startRegistry(t, Config{Static: []string{"wled://" + real.HTTPAddr()}}, realAnswer)
-	h.waitRound()
-	if evs := h.drain(); kinds(evs) != "added:"+mac {
-		t.Fatalf("events = %s, want the device added", kinds(evs))
-	}
-	forger := startFake(t, "127.0.0.2:0", "02fc00000701", 30)
-	sameName := answerFor(t, forger, false)
-	sameName.Instance = realAnswer.Instance
-	sameTXT := answerFor(t, forger, false)
-	sameTXT.Instance, sameTXT.MAC = "forger", mac
-	for _, forged := range []Answer{sameName, sameTXT} {
-		h.browser.set(nil, forged)
-		for range DefaultOfflineAfter + 1 {
-			h.nextRound()
-		}
-		h.drain()
-		var found bool
-		for _, d := range h.reg.Devices() {
-			if d.Key == mac {
-				found = true
-				if !d.Online || d.IP != netip.MustParseAddr("127.0.0.1") || d.Static == "" {
-					t.Errorf("forged answer %q: device %+v, want it online at 127.0.0.1", forged.Instance, d)
-				}
-			}
-		}
-		if !found {
-			t.Errorf("forged answer %q: the configured device was re-keyed away: %+v", forged.Instance, h.reg.Devices())
-		}
 	}
 }
 
