@@ -12,6 +12,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ledbridge/ledbridge/bridge/clock"
@@ -187,11 +188,20 @@ var audioFeedback = []webrtc.RTCPFeedback{{Type: "nack"}}
 // negotiating it lets the audio side light a strip before decoding.
 const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
+// pcScope ties a pion API to the one PeerConnection it builds. Its zero value is for no
+// PeerConnection (NewManager checks the config with it).
+type pcScope struct {
+	// ctx ends the name lookups and TCP dials of the PeerConnection's ICE gatherer
+	// (cancellableNet); closePC cancels it. nil: the operating system's network as it is.
+	ctx context.Context
+	// onUnhandledSSRC is called for each SSRC pion discarded (see slogFactory); may be nil.
+	onUnhandledSSRC func()
+}
+
 // newAPI builds a pion API: our own MediaEngine (only the codecs above), NACK and
 // RTCP-report interceptors, and the SettingEngine choices from the config. Each
-// PeerConnection has its own, so that onUnhandledSSRC (see slogFactory; may be nil) knows
-// which one pion's warnings are about.
-func newAPI(cfg Config, onUnhandledSSRC func()) (*webrtc.API, error) {
+// PeerConnection has its own, so that its network and pion's warnings are its own.
+func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 	var me webrtc.MediaEngine
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
@@ -211,7 +221,7 @@ func newAPI(cfg Config, onUnhandledSSRC func()) (*webrtc.API, error) {
 	}
 
 	var se webrtc.SettingEngine
-	se.LoggerFactory = slogFactory{log: cfg.Logger.With("component", "pion"), onUnhandledSSRC: onUnhandledSSRC}
+	se.LoggerFactory = slogFactory{log: cfg.Logger.With("component", "pion"), onUnhandledSSRC: scope.onUnhandledSSRC}
 	var types []webrtc.NetworkType
 	for _, s := range cfg.NetworkTypes {
 		nt, err := webrtc.NewNetworkType(s)
@@ -253,8 +263,15 @@ func newAPI(cfg Config, onUnhandledSSRC func()) (*webrtc.API, error) {
 		keepalive := min(2*time.Second, disc/4)
 		se.SetICETimeouts(disc, failed, keepalive)
 	}
-	if cfg.net != nil {
+	switch {
+	case cfg.net != nil:
 		se.SetNet(cfg.net)
+	case scope.ctx != nil:
+		osNet, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		se.SetNet(&cancellableNet{Net: osNet, ctx: scope.ctx})
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
 }

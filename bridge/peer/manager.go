@@ -104,7 +104,7 @@ func NewManager(cfg Config) (*Manager, error) {
 			}
 		}
 	}
-	if _, err := newAPI(c, nil); err != nil { // each PeerConnection builds its own; this checks the config
+	if _, err := newAPI(c, pcScope{}); err != nil { // each PeerConnection builds its own; this checks the config
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
 	return &Manager{cfg: c, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},

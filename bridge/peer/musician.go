@@ -107,6 +107,8 @@ type pcHandle struct {
 	pc   *webrtc.PeerConnection
 	gen  uint64
 	post func(pcEvent) // posts an event of this PeerConnection to the musician's goroutine
+	// stopNet ends the ICE gatherer's name lookups and dials (see cancellableNet).
+	stopNet context.CancelFunc
 
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
@@ -328,16 +330,20 @@ func (mus *musician) newPC() error {
 		}
 	}
 	h.post = post
-	api, err := newAPI(*mus.cfg, func() {
+	var netCtx context.Context
+	netCtx, h.stopNet = context.WithCancel(context.Background())
+	api, err := newAPI(*mus.cfg, pcScope{ctx: netCtx, onUnhandledSSRC: func() {
 		if h.unhandledSSRCs.Add(1) > maxUnhandledSSRCs {
 			post(pcEvent{kind: evFlood, what: "SSRCs"})
 		}
-	})
+	}})
 	if err != nil {
+		h.stopNet()
 		return fmt.Errorf("new PeerConnection: %w", err)
 	}
 	pc, err := api.NewPeerConnection(mus.cfg.rtcConfiguration())
 	if err != nil {
+		h.stopNet()
 		return fmt.Errorf("new PeerConnection: %w", err)
 	}
 	h.pc = pc
@@ -384,6 +390,7 @@ func (mus *musician) closePC() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	h.stopNet() // Close waits for the gatherer, which may be waiting for DNS
 	if err := h.pc.Close(); err != nil {
 		mus.log.Debug("close PeerConnection", "err", err)
 	}
