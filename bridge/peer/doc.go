@@ -7,7 +7,8 @@
 // owns its PeerConnection and serialises its negotiation; pion's callbacks
 // only post events to it. Signals arrive through HandleSignal, which never
 // blocks: each musician has a bounded inbox, offers coalesce (the newest
-// wins, at most one handled per 100 ms) and every drop is counted in Stats.
+// wins; five are handled back to back, then one a second) and every drop is
+// counted in Stats.
 //
 // Negotiation, as the musician's goroutine sees it:
 //   - an offer is answered with a recvonly audio transceiver, on the current

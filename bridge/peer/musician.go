@@ -46,10 +46,15 @@ const (
 	// musician sending under a new SSRC per packet grew the bridge by ~80 MB in 20,000
 	// packets. A browser causes a few (its RTCP feedback SSRC). Past this many, it is closed.
 	maxUnhandledSSRCs = 64
-	// minOfferInterval spaces the offers one musician can make us handle:
-	// newer offers coalesce in the meantime, so an offer storm costs at most
-	// 1/minOfferInterval negotiations a second.
-	minOfferInterval = 100 * time.Millisecond
+	// offerBurst offers from one musician are handled back to back, then one per
+	// offerInterval; newer offers coalesce in the meantime (the newest wins). Each answer
+	// may restart ICE, and then the bridge trickles its candidates too: at ten answers a
+	// second (the bound this replaced) a few storming musicians made the bridge send more
+	// than the 100 messages a second a room server allows one client, which cut its
+	// signalling off for everyone. A browser needs a few offers when it connects, then one
+	// per ICE restart.
+	offerBurst    = 5
+	offerInterval = time.Second
 	// logInterval limits per-musician warnings about bad signals.
 	logInterval = time.Second
 )
@@ -229,6 +234,7 @@ func (t *timer) armed() bool { return t.t != nil }
 // signals, pion events and timers one at a time.
 func (mus *musician) run(ctx context.Context) {
 	var offerDelay, retry, grace, offerGate timer
+	var offers offerBudget
 	defer func() {
 		offerDelay.stop()
 		retry.stop()
@@ -251,7 +257,7 @@ func (mus *musician) run(ctx context.Context) {
 			select {
 			case <-offerC:
 				mus.takeOffer(ctx, &retry)
-				offerGate.set(mus.cfg.Clock, minOfferInterval)
+				offers.spend(mus.cfg.Clock, &offerGate)
 				continue
 			default:
 			}
@@ -261,7 +267,7 @@ func (mus *musician) run(ctx context.Context) {
 			return
 		case <-offerC:
 			mus.takeOffer(ctx, &retry)
-			offerGate.set(mus.cfg.Clock, minOfferInterval)
+			offers.spend(mus.cfg.Clock, &offerGate)
 		case <-offerGate.c():
 			offerGate.stop()
 		case sig := <-mus.inbox:
@@ -300,6 +306,29 @@ func (mus *musician) run(ctx context.Context) {
 			retry.stop()
 			mus.retry(ctx, &retry)
 		}
+	}
+}
+
+// offerBudget is the offers a musician has had handled that are not yet paid back:
+// offerBurst may be outstanding, and one is paid back per offerInterval.
+type offerBudget struct {
+	used  int       // offers outstanding
+	since time.Time // when the oldest outstanding one started its offerInterval
+}
+
+// spend records a handled offer; when none is left, gate is armed for the next one's turn.
+func (b *offerBudget) spend(clock Clock, gate *timer) {
+	now := clock.Now()
+	for b.used > 0 && !now.Before(b.since.Add(offerInterval)) {
+		b.used--
+		b.since = b.since.Add(offerInterval)
+	}
+	if b.used == 0 {
+		b.since = now
+	}
+	b.used++
+	if b.used >= offerBurst {
+		gate.set(clock, b.since.Add(offerInterval).Sub(now))
 	}
 }
 

@@ -47,7 +47,7 @@ func TestRenegotiationWithFreshMidsKeepsTransceiversBounded(t *testing.T) {
 	if !strings.Contains(sdp, "a=mid:0\r\n") || !strings.Contains(sdp, "a=group:BUNDLE 0\r\n") {
 		t.Fatalf("musician offer does not have the expected mid 0:\n%s", sdp)
 	}
-	const storm = 12
+	const storm = 6
 	for i := range storm {
 		mid := fmt.Sprintf("x%d", i)
 		munged := strings.Replace(sdp, "a=mid:0\r\n", "a=mid:"+mid+"\r\n", 1)
