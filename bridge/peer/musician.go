@@ -432,6 +432,11 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		mus.badSignal("offer rejected", fmt.Errorf("%d media sections (at most %d)", n, maxMediaSections))
 		return
 	}
+	streams := declaredStreams(desc.SDP)
+	if streams > maxTracks {
+		mus.badSignal("offer rejected", fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", streams, maxTracks))
+		return
+	}
 	ice, err := scanRemoteICE(desc.SDP)
 	if err == nil {
 		err = ice.complete()
@@ -471,6 +476,11 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				// PeerConnection has seen: renegotiations that keep bringing new mids would
 				// grow it without bound. A fresh PeerConnection starts from the offer alone.
 				mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxMediaSections)
+				fresh = true
+			} else if n := receiverTracks(h.pc) + streams; n > maxTracks {
+				// Until its receivers start (the connection is up), pion configures a track for
+				// each declared stream again on every renegotiation, keeping the old ones.
+				mus.logLimited("renegotiation answered on a fresh PeerConnection", "receiver_tracks", n, "max", maxTracks)
 				fresh = true
 			}
 		case webrtc.SignalingStateHaveLocalOffer:
@@ -548,11 +558,46 @@ func transceiversAfter(pc *webrtc.PeerConnection, sdp string) int {
 	return n
 }
 
+// declaredStreams counts the streams an SDP declares, distinct a=ssrc ids and a=rid lines:
+// pion configures a receiver track for each.
+func declaredStreams(sdp string) int {
+	ssrcs := map[string]bool{}
+	rids := 0
+	for line := range strings.Lines(sdp) {
+		switch {
+		case strings.HasPrefix(line, "a=rid:"):
+			rids++
+		case strings.HasPrefix(line, "a=ssrc:"):
+			id, _, _ := strings.Cut(strings.TrimPrefix(line, "a=ssrc:"), " ")
+			ssrcs[strings.TrimRight(id, "\r\n")] = true
+		}
+		if rids+len(ssrcs) > maxTracks {
+			break // enough to refuse it; the map stays small
+		}
+	}
+	return rids + len(ssrcs)
+}
+
+// receiverTracks counts the tracks pion has configured on pc's receivers.
+func receiverTracks(pc *webrtc.PeerConnection) int {
+	n := 0
+	for _, t := range pc.GetTransceivers() {
+		if r := t.Receiver(); r != nil {
+			n += len(r.Tracks())
+		}
+	}
+	return n
+}
+
 func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *timer) {
 	h := mus.cur
 	if h == nil || h.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 		// Late or duplicate: we have no offer outstanding.
 		mus.duplicates.Add(1)
+		return
+	}
+	if n := declaredStreams(sig.Description.SDP); n > maxTracks {
+		mus.badSignal("answer rejected", fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", n, maxTracks))
 		return
 	}
 	ice, err := scanRemoteICE(sig.Description.SDP)

@@ -61,3 +61,72 @@ func TestRenegotiationWithFreshMidsKeepsTransceiversBounded(t *testing.T) {
 		t.Fatalf("the PeerConnection grew to %d transceivers after %d renegotiations (at most %d)", n, storm, maxMediaSections)
 	}
 }
+
+// withRIDs adds n a=rid lines and their a=simulcast line to an offer's (only) media section.
+func withRIDs(sdp string, n int) string {
+	var b strings.Builder
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("r%d", i)
+		fmt.Fprintf(&b, "a=rid:%s send\r\n", names[i])
+	}
+	b.WriteString("a=simulcast:send " + strings.Join(names, ";") + "\r\n")
+	return sdp + b.String()
+}
+
+// musicianReceiverTracks counts the receiver tracks of a musician's PeerConnection; call it
+// on the musician's goroutine.
+func musicianReceiverTracks(m *Manager, id MusicianID) int {
+	m.mu.Lock()
+	mus := m.musicians[id]
+	m.mu.Unlock()
+	if mus == nil || mus.cur == nil {
+		return 0
+	}
+	return receiverTracks(mus.cur.pc)
+}
+
+// Offers that declare many streams (a=rid or a=ssrc) are refused, and a PeerConnection that
+// has not connected does not keep the streams of every renegotiation: pion configures a track
+// per declared stream on each one until its receivers start, so offers of 2,500 a=rid lines
+// a second grew a never-connected PeerConnection by ~1.4 MB each.
+func TestDeclaredStreamsBounded(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock() // offers are handled at once: the budget's timer fires when the test says
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	if err := m.MusicianJoined("eve"); err != nil {
+		t.Fatal(err)
+	}
+	var answers, peakTracks atomic.Int64
+	r.setHolds(func(sig room.Signal) bool {
+		if sig.Type == room.SignalAnswer {
+			if n := int64(musicianReceiverTracks(m, "eve")); n > peakTracks.Load() {
+				peakTracks.Store(n) // on the musician's goroutine: it owns the PeerConnection
+			}
+			answers.Add(1)
+		}
+		return false
+	}, nil)
+	base := strings.TrimSuffix(anOffer(t), "\r\n") + "\r\n"
+	send := func(sdp string) {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "eve", TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
+	}
+
+	before := m.Stats().MalformedSignals
+	send(withUfrag(withRIDs(base, 2500), "many"))
+	waitFor(t, "the 2,500-stream offer refused", func() bool { return m.Stats().MalformedSignals > before })
+
+	for i := range 2 * offerBurst {
+		send(withUfrag(withRIDs(base, 3), fmt.Sprint("few", i)))
+		want := int64(i + 1)
+		waitFor(t, "the bridge's answer", func() bool { return answers.Load() >= want })
+		fc.Advance(offerInterval) // the next offer's turn
+	}
+	if n := peakTracks.Load(); n > maxTracks {
+		t.Fatalf("a never-connected PeerConnection held %d receiver tracks after %d renegotiations (at most %d)", n, 2*offerBurst, maxTracks)
+	}
+}
