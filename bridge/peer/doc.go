@@ -51,7 +51,8 @@
 // more than maxTracks streams (a=ssrc ids and a=rid lines) is refused; a renegotiation that
 // would take it past maxMediaSections transceivers (pion keeps one per mid it has seen) or
 // maxTracks receiver tracks (until the connection is up, pion configures the declared streams
-// again on every renegotiation) is answered on a fresh PeerConnection; data channels are closed as they open, and more than
+// again on every renegotiation) is answered on a fresh PeerConnection, and so is one past
+// maxUnconnectedRenegotiations on a PeerConnection that never connected; data channels are closed as they open, and more than
 // maxDataChannels, more than maxTracks tracks (a sender that declares no SSRC gets one per
 // SSRC it sends under) or more than maxUnhandledSSRCs SSRCs pion discarded (it keeps their
 // streams) close the PeerConnection until the musician offers again. Each PeerConnection has

@@ -46,6 +46,9 @@ const (
 	// musician sending under a new SSRC per packet grew the bridge by ~80 MB in 20,000
 	// packets. A browser causes a few (its RTCP feedback SSRC). Past this many, it is closed.
 	maxUnhandledSSRCs = 64
+	// maxUnconnectedRenegotiations bounds the offers answered on a PeerConnection that has
+	// not connected (a browser needs one or two); later ones get a fresh PeerConnection.
+	maxUnconnectedRenegotiations = 8
 	// offerBurst offers from one musician are handled back to back, then one per
 	// offerInterval; newer offers coalesce in the meantime (the newest wins). Each answer
 	// may restart ICE, and then the bridge trickles its candidates too: at ten answers a
@@ -114,6 +117,9 @@ type pcHandle struct {
 	post func(pcEvent) // posts an event of this PeerConnection to the musician's goroutine
 	// stopNet ends the ICE gatherer's name lookups and dials (see cancellableNet).
 	stopNet context.CancelFunc
+	// Owned by the musician's goroutine.
+	connected      bool // it has been connected
+	renegotiations int  // offers answered on it after the first
 
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
@@ -482,6 +488,11 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				// each declared stream again on every renegotiation, keeping the old ones.
 				mus.logLimited("renegotiation answered on a fresh PeerConnection", "receiver_tracks", n, "max", maxTracks)
 				fresh = true
+			} else if !h.connected && h.renegotiations >= maxUnconnectedRenegotiations {
+				// pion keeps ~3 KiB of every description applied to a PeerConnection that has not
+				// connected (its transports never started): a fresh one lets it all go.
+				mus.logLimited("renegotiation answered on a fresh PeerConnection", "unconnected_renegotiations", h.renegotiations)
+				fresh = true
 			}
 		case webrtc.SignalingStateHaveLocalOffer:
 			// Glare. We are polite, but pion cannot roll back a local offer
@@ -514,6 +525,9 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		return
 	}
 	mus.recordRemoteICE(ice, fresh)
+	if !fresh {
+		mus.cur.renegotiations++
+	}
 	answer, err := pc.CreateAnswer(nil)
 	if err == nil {
 		err = pc.SetLocalDescription(answer)
@@ -747,6 +761,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		mus.setState(st)
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
+			h.connected = true
 			if mus.attempt > 0 {
 				mus.log.Info("reconnected", "attempts", mus.attempt)
 			}

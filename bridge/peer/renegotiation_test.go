@@ -130,3 +130,38 @@ func TestDeclaredStreamsBounded(t *testing.T) {
 		t.Fatalf("a never-connected PeerConnection held %d receiver tracks after %d renegotiations (at most %d)", n, 2*offerBurst, maxTracks)
 	}
 }
+
+// A PeerConnection that has not connected is renegotiated at most maxUnconnectedRenegotiations
+// times; later offers are answered on a fresh one. pion keeps ~3 KiB of every description
+// applied to a PeerConnection whose transports never started, so a musician that never
+// completes DTLS and keeps offering grew it without bound (at one offer a second, ~10 MB an hour).
+func TestUnconnectedRenegotiationsBounded(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	if err := m.MusicianJoined("eve"); err != nil {
+		t.Fatal(err)
+	}
+	base := anOffer(t)
+	const offers = 3 * maxUnconnectedRenegotiations
+	for i := range offers {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "eve", TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(base, fmt.Sprint("never", i))}})
+		want := i + 1
+		waitFor(t, "the bridge's answer", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "eve") >= want })
+		fc.Advance(offerInterval) // the next offer's turn
+	}
+	pcs := map[string]bool{} // each PeerConnection has its own certificate
+	for _, sig := range r.bridgeSignals() {
+		if sig.Type == room.SignalAnswer {
+			pcs[fingerprintOf(sig.Description.SDP)] = true
+		}
+	}
+	// The first offer makes a PeerConnection; each later one renegotiates it or replaces it.
+	if want := offers / (maxUnconnectedRenegotiations + 1); len(pcs) < want {
+		t.Fatalf("%d offers answered on %d PeerConnections (at least %d)", offers, len(pcs), want)
+	}
+}
