@@ -219,14 +219,16 @@ func (a *Analyzer) Frame(dst *Features) {
 		a.finders[i].find(w, &a.tracker.on)
 	}
 	a.fastFinder.nNotes = 0
+	var fastWin *window // the fast window, when it is analysed this tick
 	if a.sinceOnset <= fastFrames {
+		fastWin = a.fast
 		a.fast.analyze(&a.r12)
 		a.fast.findPeaks(prominence, a.minPeak, lobe)
 		a.fastFinder.minStrong = fastMinStrong
 		a.fastFinder.minAmp = a.finders[0].minAmp
 		a.fastFinder.find(a.fast, &a.tracker.on)
 	}
-	a.tracker.update(&a.finders, &a.fastFinder, a.short, dst.Onset, dst)
+	a.tracker.update(&a.finders, &a.fastFinder, a.short, a.mid, fastWin, dst.Onset, a.onset.flux, dst)
 }
 
 // Reset forgets all audio, as if the Analyzer were new.

@@ -14,7 +14,11 @@
 // into harmonic series (an overtone is not a note) by iterative
 // estimate-and-cancel with an octave check, then a per-pitch tracker with
 // onset-gated birth and a short hold turns the per-frame estimates into
-// stable notes with onset flags. Drums and noise are rejected because their
+// stable notes with onset flags. Two small logistic regressions, fitted
+// offline on a corpus apart from the benchmark's (onsetodds.go), judge each
+// birth and re-attack flag from values the analyser already has: an
+// unlikely birth waits one frame (most such are one-frame artefacts of an
+// attack), an unlikely re-attack flag is dropped. Drums and noise are rejected because their
 // spectra lack prominent, harmonically related partials: lone or weak
 // partials, noise-dominated frames and quiet ringing need more evidence.
 //

@@ -21,6 +21,8 @@ type onsetDetector struct {
 	prev        []float64 // 1+γ|X| per bin in the previous frame
 	mean, dev   float64
 	since       int
+	// flux is the last update's, for the tracker's odds.
+	flux float64
 }
 
 func newOnsetDetector(cfg Config, bins int) onsetDetector {
@@ -61,6 +63,7 @@ func (o *onsetDetector) update(w *window) bool {
 	o.since++
 	th := o.mean + o.sensitivity*o.dev
 	hit := flux > th && flux > onsetMinFlux && o.since >= onsetMinGap
+	o.flux = flux
 	// Clip what the statistics learn from so one big hit does not mask the next.
 	learn := min(flux, o.mean+4*o.dev+onsetMinFlux)
 	o.dev += onsetAdapt * (math.Abs(learn-o.mean) - o.dev)

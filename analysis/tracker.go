@@ -25,6 +25,9 @@ const (
 	onsetWindowFrames    = 2
 	lowOnsetWindowFrames = 4
 	lowOnsetMIDI         = 48
+	// highOnsetMIDI: from C5 up, notes come from the mid and fast windows
+	// only, whose partials at an attack are often another note's.
+	highOnsetMIDI = 72
 	// quietBirthFrames: a pitch that appears without an attack (a swell, or
 	// more often an artefact that flickers) must persist this long first.
 	quietBirthFrames = 4
@@ -53,6 +56,16 @@ type tracker struct {
 	det     [128]float64
 	detHz   [128]float64
 	detLone [128]bool
+	// deferred: the note's birth was deferred one frame (birthProbability);
+	// it is born at its next detection in a row.
+	deferred [128]bool
+	// shortSum is the short window's summed magnitude 100 Hz–9 kHz last tick.
+	shortSum float64
+	// minReattackP and minBirthP are the cut-offs of the onset odds
+	// (reattackMinProbability, birthMinProbability); the training dump sets
+	// them to 0, which turns the odds off, and events non-nil to record them.
+	minReattackP, minBirthP float64
+	events                  []onsetEvent
 	// sinceOnset counts frames since the onset detector last fired.
 	sinceOnset int
 }
@@ -64,14 +77,19 @@ const (
 )
 
 func newTracker(cfg Config) tracker {
-	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz, sinceOnset: lowOnsetWindowFrames + 1}
+	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz,
+		sinceOnset: lowOnsetWindowFrames + 1, minReattackP: reattackMinProbability, minBirthP: birthMinProbability}
 }
 
 func (t *tracker) reset() {
-	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: lowOnsetWindowFrames + 1}
+	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: lowOnsetWindowFrames + 1,
+		minReattackP: t.minReattackP, minBirthP: t.minBirthP, events: t.events[:0:cap(t.events)]}
 }
 
-func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *window, onset bool, dst *Features) {
+// update advances the notes by one tick. flux is the onset detector's for
+// this tick; mid is the mid window, fastWin the fast one or nil when it was
+// not analysed this tick (both for birthProbability).
+func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short, mid, fastWin *window, onset bool, flux float64, dst *Features) {
 	clear(t.det[:])
 	// Fast-window notes only start notes; the mid and long windows then
 	// carry them (or the hold ends them).
@@ -131,7 +149,8 @@ func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *wind
 			if m < lowOnsetMIDI {
 				birth = lowNeed
 			}
-			if !t.on[m] && t.hits[m] >= birth && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames) {
+			due := t.hits[m] >= birth && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames)
+			if !t.on[m] && (due || t.deferred[m]) {
 				t.on[m] = true
 				t.age[m] = 1
 				onsetNow[m] = true
@@ -149,6 +168,41 @@ func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *wind
 			}
 		}
 		t.hits[m] = 0
+		t.deferred[m] = false
+	}
+	// The odds of this tick's births (judged with every birth on, as when
+	// they were fitted); an unlikely one is deferred a frame.
+	shortSum := 0.0
+	for _, v := range short.mag[int(100/short.binHz):min(len(short.mag), int(9000/short.binHz))] {
+		shortSum += v
+	}
+	ctx := onsetContext{
+		lnFlux:     math.Log(max(flux, oddsMinFlux)),
+		lnSpecRise: math.Log(max(shortSum/max(t.shortSum, oddsMinAmp), oddsMinRatio)),
+		mid:        mid,
+		fast:       fastWin,
+	}
+	t.shortSum = shortSum
+	for m := range t.on {
+		if t.on[m] {
+			ctx.maxAmp = max(ctx.maxAmp, t.amp[m])
+			ctx.notesOn++
+		}
+	}
+	for m := range t.on {
+		if !onsetNow[m] {
+			continue
+		}
+		if t.deferred[m] {
+			t.deferred[m] = false
+			continue
+		}
+		// A note sounding alone is never deferred: the deferral is for
+		// artefacts beside other notes, and a note struck in silence must
+		// light at once.
+		if p := t.birthProbability(&ctx, m); ctx.notesOn > 1 && p < t.minBirthP {
+			t.on[m], onsetNow[m], t.deferred[m] = false, false, true
+		}
 	}
 	// Re-attacks and the output, loudest first.
 	for m := range t.on {
@@ -162,7 +216,8 @@ func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short *wind
 			for _, h := range t.hist[m] {
 				lowest = min(lowest, h)
 			}
-			if lowest > 0 && sa >= t.reattack*lowest {
+			if lowest > 0 && sa >= t.reattack*lowest &&
+				t.reattackProbability(&ctx, m, lnRatio(sa, t.hist[m][0])) >= t.minReattackP {
 				onsetNow[m] = true
 			}
 		}
