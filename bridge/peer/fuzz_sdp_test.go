@@ -1,0 +1,70 @@
+package peer
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// FuzzOfferSDP: no offer a remote peer can send panics the bridge's checks or pion while it is
+// answered the way handleOffer answers it (the checks, then SetRemoteDescription, CreateAnswer
+// and SetLocalDescription on a recvonly PeerConnection built by newAPI).
+func FuzzOfferSDP(f *testing.F) {
+	f.Add(strings.ReplaceAll(chromeOffer, "%PTS%", "111 63 9 0 8 13 110 126"))
+	f.Add(strings.ReplaceAll(chromeOffer, "%PTS%", "0") + "a=rid:a send\r\na=simulcast:send a\r\n")
+	f.Add(strings.Replace(strings.ReplaceAll(chromeOffer, "%PTS%", "9"), "m=audio", "m=video", 1))
+	f.Add(strings.ReplaceAll(chromeOffer, "%PTS%", "111") + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\na=sctp-port:5000\r\n")
+	f.Add("v=0\r\nm=audio 9 RTP/AVP 0\r\na=ice-ufrag:x\r\na=ice-pwd:y\r\na=fingerprint:sha-256 00\r\n")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	cert, err := webrtc.GenerateCertificate(key) // one for every input: key generation is slow
+	if err != nil {
+		f.Fatal(err)
+	}
+	discard := func(context.Context, room.Signal) error { return nil }
+	cfg, err := (&Config{SelfID: bridgeID, SendSignal: discard, Interfaces: []string{"lo"}, Logger: slog.New(slog.DiscardHandler)}).withDefaults()
+	if err != nil {
+		f.Fatal(err)
+	}
+	api, err := newAPI(cfg, pcScope{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, sdp string) {
+		if strings.Count(sdp, "\nm=") > maxMediaSections || declaredStreams(sdp) > maxTracks {
+			return
+		}
+		ice, err := scanRemoteICE(sdp)
+		if err != nil || ice.complete() != nil {
+			return
+		}
+		pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = pc.Close() }()
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+		_ = transceiversAfter(pc, sdp)
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+			return
+		}
+		_ = receiverTracks(pc)
+		answer, err := pc.CreateAnswer(nil)
+		if err != nil {
+			return
+		}
+		_ = pc.SetLocalDescription(answer)
+	})
+}
