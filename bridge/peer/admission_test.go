@@ -149,3 +149,35 @@ func TestRefusedOfferExpires(t *testing.T) {
 	}
 	m.MusicianLeft("new")
 }
+
+// The offer a musician in Presence made while the cap was full is kept however many offers
+// strangers (senders not in Presence) send meanwhile: those used to push it out, and when a
+// slot freed, the musician's browser went on waiting for an answer that never came.
+func TestWaitingMusicianOfferSurvivesStrangerOffers(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.MaxPeers = 1
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
+		t.Fatalf("bob joined past the cap: %v", err)
+	}
+	bob := newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
+	waitFor(t, "bob's offer refused", func() bool { return bob.offersSent.Load() == 1 && m.Stats().RefusedPeerCap == 2 })
+
+	base := anOffer(t)
+	for i := range 2 * maxRefusedOffers {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: fmt.Sprint("stranger", i), TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(base, fmt.Sprint("s", i))}})
+	}
+	m.MusicianLeft("ana")
+	waitFor(t, "bridge connected to bob", bridgeConnected(m, "bob"))
+	if n := bob.offersSent.Load(); n != 1 {
+		t.Errorf("bob offered %d times", n)
+	}
+}

@@ -227,24 +227,36 @@ func (m *Manager) HandleSignal(sig room.Signal) {
 }
 
 // keepRefusedOfferLocked keeps the newest refused offer of its sender,
-// forgetting expired ones and, past maxRefusedOffers, the oldest.
+// forgetting expired ones and, past maxRefusedOffers, the oldest; offers of
+// musicians waiting in Presence go last, since anyone can send offers under
+// made-up ids: a stranger's offer is dropped rather than push one of theirs out.
 func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
 	now := m.cfg.Clock.Now()
 	id := MusicianID(sig.FromPeerID)
 	var oldest MusicianID
+	oldestWaits := false
 	for k, ro := range m.refusedOffers {
 		if now.Sub(ro.at) > refusedOfferMaxAge {
 			delete(m.refusedOffers, k)
 			m.counters.refusedExpired.Add(1)
 			m.warnLimited("refused offer dropped unanswered: too old", "musician", k, "max_age", refusedOfferMaxAge)
-		} else if oldest == "" || ro.at.Before(m.refusedOffers[oldest].at) {
-			oldest = k
+			continue
+		}
+		waits := slices.Contains(m.waiting, k)
+		if oldest == "" || (oldestWaits && !waits) || (oldestWaits == waits && ro.at.Before(m.refusedOffers[oldest].at)) {
+			oldest, oldestWaits = k, waits
 		}
 	}
 	if m.refusedOffers[id] == nil && len(m.refusedOffers) >= maxRefusedOffers {
+		if oldestWaits && !slices.Contains(m.waiting, id) {
+			oldest = id // every kept offer is a waiting musician's: keep them
+		}
 		delete(m.refusedOffers, oldest)
 		m.counters.refusedExpired.Add(1)
 		m.warnLimited("refused offer dropped unanswered: too many kept", "musician", oldest, "kept", maxRefusedOffers)
+		if oldest == id {
+			return
+		}
 	}
 	m.refusedOffers[id] = &refusedOffer{offer: sig, at: now}
 }
