@@ -139,7 +139,7 @@ const (
 	evCandidate pcEventKind = iota + 1 // a local candidate was gathered
 	evGathered                         // local gathering finished
 	evState                            // connection or ICE state changed
-	evFlood                            // too many data channels or tracks (what says which)
+	evFlood                            // too many data channels, tracks or SSRCs (what says which)
 )
 
 type pcEvent struct {
