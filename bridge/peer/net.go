@@ -15,7 +15,9 @@ import (
 // host names and dials TURN over TCP without a context, and PeerConnection.Close waits for the
 // gatherer: behind a DNS server that does not answer (a venue's router whose uplink is down),
 // closing a PeerConnection mid-gathering took as long as the resolver's timeouts, ~10 s, far
-// past the daemon's 2 s shutdown budget. closePC cancels ctx before closing.
+// past the daemon's 2 s shutdown budget. closePC cancels ctx before closing. (The lookup
+// itself goes on in the net package's goroutine until the DNS server answers or the resolver
+// times out; nothing waits for it.)
 type cancellableNet struct {
 	transport.Net
 	ctx context.Context
