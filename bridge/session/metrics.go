@@ -54,10 +54,10 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		ignoredMusicians: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ledbridge_room_musicians_ignored", Help: "Musicians in Presence that ledbridge does not follow because it already follows twice its peer cap.",
 		}),
-		deviceFrames:  prometheus.NewDesc("ledbridge_wled_frames_sent_total", "Frames sent to a device.", []string{"device"}, nil),
-		devicePackets: prometheus.NewDesc("ledbridge_wled_packets_sent_total", "UDP packets sent to a device.", []string{"device"}, nil),
-		deviceErrors:  prometheus.NewDesc("ledbridge_wled_send_errors_total", "Frames that failed to send to a device.", []string{"device"}, nil),
-		deviceDropped: prometheus.NewDesc("ledbridge_wled_frames_dropped_total", "Frames replaced by a newer one before they were sent.", []string{"device"}, nil),
+		deviceFrames:  prometheus.NewDesc("ledbridge_wled_frames_sent_total", "Frames sent to a device.", deviceLabels, nil),
+		devicePackets: prometheus.NewDesc("ledbridge_wled_packets_sent_total", "UDP packets sent to a device.", deviceLabels, nil),
+		deviceErrors:  prometheus.NewDesc("ledbridge_wled_send_errors_total", "Frames that failed to send to a device.", deviceLabels, nil),
+		deviceDropped: prometheus.NewDesc("ledbridge_wled_frames_dropped_total", "Frames replaced by a newer one before they were sent.", deviceLabels, nil),
 		lateTicks:     prometheus.NewDesc("ledbridge_loop_late_ticks_total", "Frame slots skipped because a tick started more than a period late.", nil, nil),
 		ticks:         prometheus.NewDesc("ledbridge_loop_ticks_total", "Ticks of the frame loop.", nil, nil),
 		peersByState:  prometheus.NewDesc("ledbridge_webrtc_peers", "Musicians' peer connections by state.", []string{"state"}, nil),
@@ -79,6 +79,11 @@ func (m *metrics) realtimeState(st realtime.Status) {
 	m.lastState = st.State
 }
 
+// deviceLabels label every per-strip series with the strip's name and its key (the MAC of a
+// discovered device, the URL of a configured one): names are not unique (every fresh WLED is
+// called "WLED"), and two series with the same labels make the whole scrape fail.
+var deviceLabels = []string{"device", "id"}
+
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians} {
@@ -91,10 +96,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	s := m.s
 	for _, st := range s.devices.current() {
 		o := st.out.Stats()
-		ch <- prometheus.MustNewConstMetric(m.deviceFrames, prometheus.CounterValue, float64(o.FramesSent), st.name)
-		ch <- prometheus.MustNewConstMetric(m.devicePackets, prometheus.CounterValue, float64(o.Packets), st.name)
-		ch <- prometheus.MustNewConstMetric(m.deviceErrors, prometheus.CounterValue, float64(o.SendErrors), st.name)
-		ch <- prometheus.MustNewConstMetric(m.deviceDropped, prometheus.CounterValue, float64(o.Dropped), st.name)
+		ch <- prometheus.MustNewConstMetric(m.deviceFrames, prometheus.CounterValue, float64(o.FramesSent), st.name, st.key)
+		ch <- prometheus.MustNewConstMetric(m.devicePackets, prometheus.CounterValue, float64(o.Packets), st.name, st.key)
+		ch <- prometheus.MustNewConstMetric(m.deviceErrors, prometheus.CounterValue, float64(o.SendErrors), st.name, st.key)
+		ch <- prometheus.MustNewConstMetric(m.deviceDropped, prometheus.CounterValue, float64(o.Dropped), st.name, st.key)
 	}
 	ts := s.ticker.Stats()
 	ch <- prometheus.MustNewConstMetric(m.lateTicks, prometheus.CounterValue, float64(ts.LateTicks))
