@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -52,7 +54,12 @@ type deviceSet struct {
 	ctx       context.Context               // outputs' parent; nil until run
 	wg        sync.WaitGroup                // output goroutines and static-device resolvers
 	static    []string                      // configured device URLs
-	resolving map[string]context.CancelFunc // wled:// devices waiting for their JSON API
+	resolving map[string]context.CancelFunc // devices waiting for their JSON API or their host name
+
+	// lookup resolves a configured device's host name. It runs in a resolver goroutine with a
+	// context that removal and shutdown cancel, never under mu: a DNS server that does not answer
+	// would otherwise hold the device lock (and shutdown) for the resolver's timeouts.
+	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // setStatic makes the configured devices exactly urls: new ones start, removed ones stop and
@@ -96,7 +103,7 @@ func (d *deviceSet) setStatic(urls []string) error {
 		if _, waiting := d.resolving[raw]; waiting {
 			continue
 		}
-		if t.Protocol != wled.ProtocolAuto {
+		if _, err := netip.ParseAddr(t.Host); err == nil && t.Protocol != wled.ProtocolAuto {
 			d.addLocked(raw, t.String(), t, true)
 			continue
 		}
@@ -113,7 +120,7 @@ func (d *deviceSet) setStatic(urls []string) error {
 }
 
 func newDeviceSet(s *Session) (*deviceSet, error) {
-	d := &deviceSet{s: s, strips: map[string]*strip{}, resolving: map[string]context.CancelFunc{}}
+	d := &deviceSet{s: s, strips: map[string]*strip{}, resolving: map[string]context.CancelFunc{}, lookup: net.DefaultResolver.LookupNetIP}
 	empty := []*strip{}
 	d.list.Store(&empty)
 	if s.cfg.Discovery != nil {
@@ -171,17 +178,14 @@ func (d *deviceSet) run(ctx context.Context) error {
 	return nil
 }
 
-// resolveStatic asks a wled:// device's JSON API for its protocol and LED count, retrying until it
-// answers (used when discovery is off).
+// resolveStatic makes a configured device drivable, retrying until it is: a wled:// device's JSON
+// API gives its protocol and LED count, and a host name becomes an address here, so that the
+// output (wled.NewSender) is built under the device lock without a DNS lookup.
 func (d *deviceSet) resolveStatic(ctx context.Context, raw string, t wled.Target) {
 	delays := []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
 	for attempt := 0; ; attempt++ {
-		rt, info, err := d.s.wled.Resolve(ctx, t)
+		rt, name, err := d.resolveTarget(ctx, raw, t)
 		if err == nil {
-			name := info.Name
-			if name == "" {
-				name = raw
-			}
 			d.mu.Lock()
 			if ctx.Err() == nil {
 				delete(d.resolving, raw)
@@ -199,6 +203,35 @@ func (d *deviceSet) resolveStatic(ctx context.Context, raw string, t wled.Target
 		case <-time.After(delays[min(attempt, len(delays)-1)]):
 		}
 	}
+}
+
+// resolveTarget returns t ready for an output, with its host as an address, and the strip's name.
+func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target) (wled.Target, string, error) {
+	name := t.String()
+	if t.Protocol == wled.ProtocolAuto {
+		rt, info, err := d.s.wled.Resolve(ctx, t)
+		if err != nil {
+			return t, "", err
+		}
+		t, name = rt, info.Name
+		if name == "" {
+			name = raw
+		}
+	}
+	if _, err := netip.ParseAddr(t.Host); err == nil {
+		return t, name, nil
+	}
+	addrs, err := d.lookup(ctx, "ip", t.Host)
+	if err != nil {
+		return t, "", err
+	}
+	if len(addrs) == 0 {
+		return t, "", fmt.Errorf("%s: no address", t.Host)
+	}
+	// WLED speaks IPv4 only; an IPv6 address is used when the name has nothing else.
+	i := max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
+	t.Host = addrs[i].Unmap().String()
+	return t, name, nil
 }
 
 func (d *deviceSet) onDiscovery(ev discovery.Event) {
