@@ -338,3 +338,82 @@ func TestReadErrorIsNotCalledAFormat(t *testing.T) {
 		t.Fatalf("Open of a directory = %v, want the read error naming it", err)
 	}
 }
+
+// chunkedWAV builds a 16-bit mono WAV of the given rate from fmt and then the chunks as given
+// (id, declared size, body; a pad byte follows an odd body). riffSize < 0 writes the true size.
+func chunkedWAV(rate int, riffSize int64, chunks ...wavChunk) []byte {
+	var body bytes.Buffer
+	body.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(wavePCM), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		binary.Write(&body, binary.LittleEndian, v)
+	}
+	for _, c := range chunks {
+		body.WriteString(c.id)
+		binary.Write(&body, binary.LittleEndian, c.size)
+		body.Write(c.body)
+		if len(c.body)%2 == 1 {
+			body.WriteByte(0)
+		}
+	}
+	if riffSize < 0 {
+		riffSize = int64(body.Len())
+	}
+	out := []byte("RIFF")
+	out = binary.LittleEndian.AppendUint32(out, uint32(riffSize))
+	return append(out, body.Bytes()...)
+}
+
+type wavChunk struct {
+	id   string
+	size uint32
+	body []byte
+}
+
+// loudPCM is 16-bit mono samples whose bytes are all printable ASCII ("AAAA" is 0x4141,
+// 0x4141): the worst case for telling streamed samples from a chunk header.
+func loudPCM(frames int) []byte { return bytes.Repeat([]byte("AB"), frames) }
+
+// TestDataSizeZeroIsUnknownOnlyWhenTheFileSaysSo: a data chunk declaring 0 (or 0xFFFFFFFF)
+// bytes is read to the end of the file only when it is the last chunk (a streaming writer's
+// header) or the RIFF size is a placeholder too. An empty data chunk followed by a LIST chunk
+// is an empty recording: its LIST bytes used to be decoded as samples.
+func TestDataSizeZeroIsUnknownOnlyWhenTheFileSaysSo(t *testing.T) {
+	list := wavChunk{"LIST", 26, []byte("INFOISFT\x0e\x00\x00\x00Lavf58.76.100\x00")}
+	samples := loudPCM(480)
+	const whole = -1
+	for _, c := range []struct {
+		name     string
+		riffSize int64
+		chunks   []wavChunk
+		want     int // samples at the file's rate
+	}{
+		{"empty data, then LIST", whole, []wavChunk{{"data", 0, nil}, list}, 0},
+		{"0xFFFFFFFF data, then LIST", whole, []wavChunk{{"data", 0xFFFFFFFF, nil}, list}, 0},
+		{"empty data, then an odd-sized chunk", whole, []wavChunk{{"data", 0, nil}, {"id3 ", 5, []byte("ID3\x04\x00")}}, 0},
+		{"empty data, last chunk", whole, []wavChunk{{"data", 0, nil}}, 0},
+		// A writer that streamed its samples after a header of sizes 0 (RIFF 36: the file ends
+		// at the data header as far as the header knows) and never came back to fix them.
+		{"data 0, RIFF ends at the data header, samples follow", 36, []wavChunk{{"data", 0, samples}}, 480},
+		{"data 0, RIFF 0, samples follow", 0, []wavChunk{{"data", 0, samples}}, 480},
+		{"data 0xFFFFFFFF, RIFF 0xFFFFFFFF, samples follow", 0xFFFFFFFF, []wavChunk{{"data", 0xFFFFFFFF, samples}}, 480},
+		{"data 0, RIFF sized, samples follow", whole, []wavChunk{{"data", 0, samples}}, 480},
+		// A RIFF size that is a placeholder too says the writer knew nothing: read to the end.
+		{"data 0, RIFF 0xFFFFFFFF, samples then LIST", 0xFFFFFFFF, []wavChunk{{"data", 0, samples}, list}, 480 + (8+26)/2},
+		{"declared size, then LIST", whole, []wavChunk{{"data", uint32(len(samples)), samples}, list}, 480},
+	} {
+		for _, rate := range []int{48000, 44100} {
+			r, err := Open(bytes.NewReader(chunkedWAV(rate, c.riffSize, c.chunks...)))
+			if err != nil {
+				t.Fatalf("%s, %d Hz: %v", c.name, rate, err)
+			}
+			got := readAll(t, r)
+			want := c.want
+			if rate != TargetRate {
+				want = int(math.Ceil(float64(c.want) * TargetRate / float64(rate)))
+			}
+			if len(got) != want {
+				t.Errorf("%s, %d Hz: %d samples, want %d", c.name, rate, len(got), want)
+			}
+		}
+	}
+}

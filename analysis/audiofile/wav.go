@@ -45,6 +45,8 @@ func openWAV(br *bufio.Reader) (*wavReader, error) {
 		return nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrUnsupported)
 	}
 	w := &wavReader{r: br}
+	riffSize := int64(binary.LittleEndian.Uint32(hdr[4:8]))
+	pos := int64(len(hdr)) // bytes of the file consumed so far
 	haveFmt := false
 	for i := 0; ; i++ {
 		if i > maxSkipChunks {
@@ -55,6 +57,7 @@ func openWAV(br *bufio.Reader) (*wavReader, error) {
 			return nil, fmt.Errorf("%w: WAV: no data chunk (%v)", ErrMalformed, err)
 		}
 		id, size := string(ch[0:4]), int64(binary.LittleEndian.Uint32(ch[4:8]))
+		pos += int64(len(ch))
 		switch id {
 		case "fmt ":
 			if size < 16 || size > maxFmtChunk {
@@ -68,13 +71,22 @@ func openWAV(br *bufio.Reader) (*wavReader, error) {
 				return nil, err
 			}
 			haveFmt = true
+			pos += int64(len(buf))
 		case "data":
 			if !haveFmt {
 				return nil, fmt.Errorf("%w: WAV data chunk before fmt chunk", ErrMalformed)
 			}
 			w.remaining = size
-			if size == 0 || size == 0xFFFFFFFF { // written by a streaming recorder
+			switch {
+			case !sizeUnknown(size):
+			case sizeUnknown(riffSize) || !chunkFollows(br, pos, riffSize):
+				// A streaming recorder cannot know the size when it writes the header, so
+				// the samples run to the end of the file.
 				w.remaining = -1
+			default:
+				// Another chunk follows inside the RIFF: the data chunk really is empty
+				// (0xFFFFFFFF bytes could not fit before it either).
+				w.remaining = 0
 			}
 			w.raw = make([]byte, readFrames*w.frameSize)
 			return w, nil
@@ -82,8 +94,33 @@ func openWAV(br *bufio.Reader) (*wavReader, error) {
 			if _, err := io.CopyN(io.Discard, br, size+size&1); err != nil {
 				return nil, fmt.Errorf("%w: WAV chunk %q: %v", ErrMalformed, id, err)
 			}
+			pos += size + size&1
 		}
 	}
+}
+
+// sizeUnknown reports whether a RIFF or data chunk size is one of the placeholders streaming
+// writers put in a header they never come back to fix: 0 or 0xFFFFFFFF.
+func sizeUnknown(size int64) bool { return size == 0 || size == 0xFFFFFFFF }
+
+// chunkFollows reports whether the 8 bytes at br (file offset pos, just past a data chunk's
+// header) are the header of another chunk that fits inside the RIFF size: an ID of four
+// printable ASCII characters (RIFF's FOURCC) and a size that ends at or before the RIFF's end.
+// Audio samples are rarely four printable characters in a row, and never also a size that
+// lands inside the RIFF, so this tells "an empty data chunk, then LIST" from "a streamed data
+// chunk whose size was never written".
+func chunkFollows(br *bufio.Reader, pos, riffSize int64) bool {
+	next, err := br.Peek(8)
+	if err != nil { // the file ends within 8 bytes: nothing follows the data chunk
+		return false
+	}
+	for _, c := range next[:4] {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	size := int64(binary.LittleEndian.Uint32(next[4:8]))
+	return pos+8+size <= 8+riffSize
 }
 
 func (w *wavReader) parseFmt(b []byte) error {

@@ -271,3 +271,33 @@ func TestAnalyzeNamesWAVVariantsItCannotRead(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeEmptyRecordingPrintsNoFrames: a WAV whose data chunk is empty (size 0, then a LIST
+// chunk) has no samples, so `analyze` prints no frames and succeeds, in both formats and through
+// the resampler; it used to decode the LIST chunk's bytes as a frame of noise.
+func TestAnalyzeEmptyRecordingPrintsNoFrames(t *testing.T) {
+	for _, rate := range []uint32{48000, 44100} {
+		var f bytes.Buffer
+		f.WriteString("RIFF")
+		binary.Write(&f, binary.LittleEndian, uint32(4+24+8+8+26))
+		f.WriteString("WAVEfmt ")
+		for _, v := range []any{uint32(16), uint16(1), uint16(1), rate, rate * 2, uint16(2), uint16(16)} {
+			binary.Write(&f, binary.LittleEndian, v)
+		}
+		f.WriteString("data\x00\x00\x00\x00")
+		f.WriteString("LIST\x1a\x00\x00\x00INFOISFT\x0e\x00\x00\x00Lavf58.76.100\x00")
+		path := filepath.Join(t.TempDir(), "empty.wav")
+		if err := os.WriteFile(path, f.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range []bool{false, true} {
+			var out bytes.Buffer
+			if err := runAnalyze(&out, path, analysisConfigZero(), text); err != nil {
+				t.Fatalf("%d Hz, text %v: %v", rate, text, err)
+			}
+			if out.Len() != 0 {
+				t.Fatalf("%d Hz, text %v: printed %q for a recording without samples", rate, text, out.String())
+			}
+		}
+	}
+}
