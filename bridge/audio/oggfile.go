@@ -38,7 +38,9 @@ func DecodeOggOpus(r io.Reader, channels, maxSamples int) ([]float32, ogg.Head, 
 	}
 	pcm := make([]float32, MaxPacketSamples*channels)
 	var out []float32
-	total, lastGranule := 0, int64(-1)
+	total := 0
+	// lastGranule counts decoded samples: the granule position less the stream's start.
+	lastGranule, startGranule := int64(-1), ogg.StartGranuleUnknown
 	for i := 0; ; i++ {
 		pkt, granule, err := pr.Next()
 		if errors.Is(err, io.EOF) {
@@ -46,9 +48,6 @@ func DecodeOggOpus(r io.Reader, channels, maxSamples int) ([]float32, ogg.Head, 
 		}
 		if err != nil {
 			return nil, head, fmt.Errorf("decode ogg opus: packet %d: %w", i, err)
-		}
-		if granule >= 0 {
-			lastGranule = granule
 		}
 		n, err := dec.Decode(pkt, pcm)
 		if err != nil {
@@ -59,10 +58,14 @@ func DecodeOggOpus(r io.Reader, channels, maxSamples int) ([]float32, ogg.Head, 
 		}
 		out = append(out, pcm[:n*channels]...)
 		total += n
+		if granule >= 0 {
+			startGranule = ogg.StartGranule(startGranule, granule, int64(total))
+			lastGranule = granule - startGranule
+		}
 	}
 	end := total
 	if lastGranule >= 0 && lastGranule < int64(end) {
-		end = int(max(lastGranule, 0)) // the encoder's padding after the real end
+		end = int(lastGranule) // the encoder's padding after the real end
 	}
 	start := min(head.PreSkip, end)
 	out = out[start*channels : end*channels]

@@ -165,6 +165,7 @@ type oggOpusReader struct {
 	skip    int       // pre-skip samples still to drop
 	gain    float32   // linear OutputGain; 1 when the header has none
 	decoded int64     // samples decoded so far, pre-skip included (the granule position's unit)
+	start   int64     // granule position of the first decoded sample (RFC 7845 §4.5)
 	// peeked is a packet read ahead to learn whether the packet before it was the last;
 	// it aliases the PacketReader's buffer, which stays valid until the next call to Next.
 	peeked        []byte
@@ -191,7 +192,7 @@ func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
 		// Q7.8 dB (RFC 7845 §5.1), the expression audio.DecodeOggOpus uses.
 		gain = float32(math.Pow(10, float64(head.OutputGain)/(20*256)))
 	}
-	return &oggOpusReader{packets: pr, dec: dec, pcm: make([]float32, audio.MaxPacketSamples), skip: head.PreSkip, gain: gain}, nil
+	return &oggOpusReader{packets: pr, dec: dec, pcm: make([]float32, audio.MaxPacketSamples), skip: head.PreSkip, gain: gain, start: ogg.StartGranuleUnknown}, nil
 }
 
 // next returns the next packet, the one read ahead if there is one.
@@ -217,6 +218,10 @@ func (o *oggOpusReader) Read(dst []float32) (int, error) {
 			return 0, fmt.Errorf("opus packet: %w", err)
 		}
 		o.decoded += int64(n)
+		if granule >= 0 {
+			o.start = ogg.StartGranule(o.start, granule, o.decoded)
+			granule -= o.start
+		}
 		end := n
 		if granule >= 0 && granule < o.decoded {
 			// More samples than the page's granule position counts: end trimming, which

@@ -301,3 +301,60 @@ func TestAnalyzeEmptyRecordingPrintsNoFrames(t *testing.T) {
 		}
 	}
 }
+
+// shiftGranules returns an Ogg file with every audio page's granule position (those above 0;
+// -1 marks a page where no packet ends) moved by shift, and the checksums recomputed.
+func shiftGranules(t *testing.T, file []byte, shift int64) []byte {
+	t.Helper()
+	f := bytes.Clone(file)
+	moved := 0
+	for off := 0; off+27 <= len(f) && string(f[off:off+4]) == "OggS"; {
+		if g := int64(binary.LittleEndian.Uint64(f[off+6:])); g > 0 {
+			binary.LittleEndian.PutUint64(f[off+6:], uint64(g+shift))
+			moved++
+		}
+		nsegs := int(f[off+26])
+		end := off + 27 + nsegs
+		for _, l := range f[off+27 : off+27+nsegs] {
+			end += int(l)
+		}
+		off = end
+	}
+	if moved < 2 {
+		t.Fatalf("only %d audio pages", moved)
+	}
+	return fixOggCRCs(f)
+}
+
+// TestAnalyzeOggOpusStreamStartingMidway: an Ogg Opus stream cut from a live one starts at a
+// non-zero granule position (RFC 7845 §4.5); `analyze` must still trim the last packet's padding,
+// counting the end granule from the first page's granule position less its packets' samples,
+// and so read exactly the samples of the same stream starting at 0 (it used to keep 648 more).
+func TestAnalyzeOggOpusStreamStartingMidway(t *testing.T) {
+	for _, name := range []string{"a3_220hz.opus", "celt_fb_stereo_128k.opus"} {
+		data, err := os.ReadFile(filepath.Join("../../testdata/opus", name))
+		if err != nil {
+			requireOrSkip(t, "fixture not present: "+err.Error())
+		}
+		src, err := openAudio(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := readAllPCM(t, src)
+		for _, shift := range []int64{1, 48000*3600 + 123} {
+			src, err := openAudio(bytes.NewReader(shiftGranules(t, data, shift)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAllPCM(t, src)
+			if len(got) != len(want) {
+				t.Fatalf("%s, granule positions + %d: %d samples, want %d", name, shift, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s, granule positions + %d: sample %d is %v, want %v", name, shift, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

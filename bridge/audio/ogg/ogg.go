@@ -350,3 +350,26 @@ func PacketSamples(pkt []byte) (int, error) {
 	}
 	return 0, errors.New("ogg: Opus packet longer than 120 ms")
 }
+
+// StartGranuleUnknown is StartGranule's "not known yet": no packet with a granule position seen.
+const StartGranuleUnknown = int64(-1)
+
+// StartGranule returns the granule position of an Ogg Opus stream's first decoded sample
+// (pre-skip included): the offset to take from every later granule position before comparing
+// it with the samples decoded, for end trimming (RFC 7845 §4.4). start is the value so far
+// (StartGranuleUnknown until the first page's granule position is seen); granule is a page's
+// granule position, and decoded the samples per channel decoded up to and including that
+// page's last packet. Call it for every packet with a granule position.
+//
+// RFC 7845 §4.5: a stream need not start at granule position 0 (a live stream recorded from
+// the middle): the first page's granule position, less the samples of the packets it
+// completes, is where it starts. Without it, a stream starting at a large granule position
+// never looks trimmed and keeps its last packet's padding. A first page with fewer samples
+// than its granule position counts is end trimming of a one-page stream (or invalid), so the
+// start is 0.
+func StartGranule(start, granule, decoded int64) int64 {
+	if start != StartGranuleUnknown {
+		return start
+	}
+	return max(granule-decoded, 0)
+}

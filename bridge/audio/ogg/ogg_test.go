@@ -417,3 +417,19 @@ func TestHugeOpusTagsAreSkippedWithoutBuffering(t *testing.T) {
 		t.Fatalf("first audio packet %x, %v", p, err)
 	}
 }
+
+// TestStartGranule: RFC 7845 §4.5's starting offset is the first page's granule position less
+// the samples its packets decode to; it is fixed from then on; a first page counting fewer
+// samples than it holds (end trimming of a one-page stream) starts at 0.
+func TestStartGranule(t *testing.T) {
+	for _, c := range []struct{ start, granule, decoded, want int64 }{
+		{StartGranuleUnknown, 960 * 50, 960 * 50, 0},                   // an ordinary stream
+		{StartGranuleUnknown, 172800123 + 960*50, 960 * 50, 172800123}, // cut from a live stream
+		{StartGranuleUnknown, 1000, 1920, 0},                           // a one-page stream trimmed at its end
+		{172800123, 5000, 960 * 60, 172800123},                         // later pages do not move it
+	} {
+		if got := StartGranule(c.start, c.granule, c.decoded); got != c.want {
+			t.Errorf("StartGranule(%d, %d, %d) = %d, want %d", c.start, c.granule, c.decoded, got, c.want)
+		}
+	}
+}
