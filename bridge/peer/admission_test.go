@@ -44,7 +44,8 @@ func TestMusicianRefusedByCapConnectsWhenASlotFrees(t *testing.T) {
 	}
 }
 
-// Kept refused offers are bounded in number; the oldest goes first.
+// Kept refused offers (of musicians in Presence waiting for a slot) are bounded in number;
+// the oldest goes first.
 func TestRefusedOffersBounded(t *testing.T) {
 	r := newTestRoom(t)
 	cfg := Config{SelfID: bridgeID, MaxPeers: 1, SendSignal: r.sendFromBridge, Logger: testLogger(t)}
@@ -56,13 +57,16 @@ func TestRefusedOffersBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range maxRefusedOffers + 5 {
+		if err := m.MusicianJoined(MusicianID(fmt.Sprint("s", i))); !errors.Is(err, ErrPeerCap) {
+			t.Fatalf("s%d joined past the cap: %v", i, err)
+		}
 		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: fmt.Sprint("s", i), TargetPeerID: bridgeID,
 			Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}})
 	}
 	m.mu.Lock()
 	kept := len(m.refusedOffers)
 	m.mu.Unlock()
-	if st := m.Stats(); kept != maxRefusedOffers || st.RefusedOffersDropped != 5 || st.RefusedPeerCap != maxRefusedOffers+5 {
+	if st := m.Stats(); kept != maxRefusedOffers || st.RefusedOffersDropped != 5 || st.RefusedPeerCap != 2*(maxRefusedOffers+5) {
 		t.Fatalf("kept %d, dropped %d, refused %d", kept, st.RefusedOffersDropped, st.RefusedPeerCap)
 	}
 	m.MusicianLeft("ana")
@@ -116,6 +120,9 @@ func TestRefusedOfferExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"old", "new"} {
+		if err := m.MusicianJoined(MusicianID(id)); !errors.Is(err, ErrPeerCap) {
+			t.Fatalf("%s joined past the cap: %v", id, err)
+		}
 		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,
 			Description: &room.SessionDescription{Type: "offer", SDP: "v=0\r\n"}})
 		fc.Advance(refusedOfferMaxAge / 2)
@@ -179,5 +186,79 @@ func TestWaitingMusicianOfferSurvivesStrangerOffers(t *testing.T) {
 	waitFor(t, "bridge connected to bob", bridgeConnected(m, "bob"))
 	if n := bob.offersSent.Load(); n != 1 {
 		t.Errorf("bob offered %d times", n)
+	}
+}
+
+// Offers under made-up ids from peers not in Presence take no peer-cap slot: under a flood of
+// them a musician who joins Presence is admitted and connects at once (before, each stranger
+// held a slot for PresenceGrace, so it waited up to 10 s). A stranger that Presence confirms
+// is still answered, also when the cap is full by then: its held offer waits for a slot. The
+// fake clock never reaches PresenceGrace, so no stranger's slot could time out meanwhile.
+func TestStrangerOffersTakeNoPeerCapSlot(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = newFakeClock()
+	cfg.MaxPeers = 2
+	m := startManager(t, cfg, r)
+	// bob offers before Presence announces him, like a browser whose offer overtakes the sync.
+	bob := newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
+	waitFor(t, "bob's offer held", func() bool { st, ok := musicianStats(m, "bob"); return ok && !st.InPresence })
+	base := anOffer(t)
+	const flood = 3 * maxStrangers
+	for i := range flood {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: fmt.Sprint("stranger", i), TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(base, fmt.Sprint("flood", i))}})
+	}
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	waitFor(t, "ana's offer", func() bool { return ana.offersSent.Load() == 1 })
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatalf("ana refused while only strangers had offered: %v", err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	if err := m.MusicianJoined("bob"); err != nil {
+		t.Fatalf("bob refused: %v", err)
+	}
+	waitFor(t, "bob connected", func() bool { return bob.connState() == webrtc.PeerConnectionStateConnected })
+
+	m.mu.Lock()
+	strangers, kept := m.strangersLocked(), len(m.refusedOffers)
+	m.mu.Unlock()
+	if strangers > maxStrangers || kept > maxRefusedOffers {
+		t.Fatalf("%d offers from strangers: %d held by musicians (at most %d), %d kept (at most %d)", flood, strangers, maxStrangers, kept, maxRefusedOffers)
+	}
+	for _, id := range []MusicianID{"ana", "bob"} {
+		if n := countSignals(r.bridgeSignals(), room.SignalAnswer, string(id)); n != 1 {
+			t.Errorf("%s answered %d times", id, n)
+		}
+	}
+	if n := len(r.bridgeSignals()) - countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") - countSignals(r.bridgeSignals(), room.SignalCandidate, "ana") -
+		countSignals(r.bridgeSignals(), room.SignalAnswer, "bob") - countSignals(r.bridgeSignals(), room.SignalCandidate, "bob"); n != 0 {
+		t.Errorf("the bridge sent %d signals to strangers", n)
+	}
+
+	// The cap is full now. Strangers that Presence confirms wait with their held offers, which
+	// are answered when slots free: stranger1's after its PresenceGrace ended (its offer moves
+	// to the kept ones), carl's while its musician still holds it.
+	const late = "stranger1"
+	if err := m.MusicianJoined(late); !errors.Is(err, ErrPeerCap) {
+		t.Fatalf("%s joined past the cap: %v", late, err)
+	}
+	cfg.Clock.(*fakeClock).Advance(DefaultPresenceGrace)
+	waitFor(t, "strangers released", func() bool { return len(m.Stats().Musicians) == 2 })
+	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "carl", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(base, "carl")}})
+	if err := m.MusicianJoined("carl"); !errors.Is(err, ErrPeerCap) {
+		t.Fatalf("carl joined past the cap: %v", err)
+	}
+	for _, left := range []MusicianID{"ana", "bob"} {
+		m.MusicianLeft(left)
+	}
+	for _, id := range []string{late, "carl"} {
+		waitFor(t, id+"'s held offer answered", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, id) == 1 })
+		if st, ok := musicianStats(m, MusicianID(id)); !ok || !st.InPresence {
+			t.Errorf("%s after admission: %+v", id, st)
+		}
+		m.MusicianLeft(MusicianID(id))
 	}
 }

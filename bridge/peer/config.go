@@ -78,7 +78,7 @@ type Config struct {
 	// disconnected, then failed (and so restarted).
 	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
 
-	// MaxPeers is how many musicians may be connected at once (default 8);
+	// MaxPeers is how many musicians in Presence may be connected at once (default 8);
 	// offers and joins past it are refused, logged and counted, and admitted
 	// in order when a slot frees.
 	MaxPeers int
@@ -93,8 +93,9 @@ type Config struct {
 	RestartBackoff []time.Duration
 	// InboxSize bounds each musician's queue of unprocessed signals (default 64).
 	InboxSize int
-	// PresenceGrace is how long a musician known only from its offer (not yet
-	// from Presence) keeps its slot (default 10 s).
+	// PresenceGrace is how long the offer of a peer known only from that offer
+	// (not yet from Presence) is held for Presence to confirm it (default 10 s).
+	// Such an offer takes no MaxPeers slot until confirmed.
 	PresenceGrace time.Duration
 
 	// SendSignal sends a webrtc-signal to the room. It is called from the

@@ -34,7 +34,12 @@
 //     so no signal can make the bridge check an arbitrary list of addresses;
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
-//     a stranger's offer makes the bridge send nothing;
+//     a stranger's offer makes the bridge send nothing, and takes no peer-cap
+//     slot (anyone can send offers under made-up ids, and a musician joining
+//     Presence must not wait for them). At most 16 strangers' offers are held
+//     so; later ones are kept with the refused ones below, strangers' first to
+//     go. A stranger confirmed while the cap is full waits for a slot with its
+//     offer kept;
 //   - an offer refused because MaxPeers are connected is kept (the newest per
 //     musician, 16 musicians, 5 minutes) with its first candidates, and
 //     answered when the musician is admitted: its browser, the impolite

@@ -40,6 +40,11 @@ const (
 	// offered keeps waiting for the answer (as the impolite peer it ignores
 	// ours meanwhile), so a slot that frees within this time answers it.
 	refusedOfferMaxAge = 5 * time.Minute
+	// maxStrangers bounds the musicians known only from their offer (not, or not yet, in
+	// Presence): each holds its sender's newest offer, unanswered, for PresenceGrace. They take
+	// no peer-cap slot (anyone can send offers under made-up ids); past this many, a stranger's
+	// offer is kept with the refused ones, where it goes first.
+	maxStrangers = 16
 )
 
 // Manager runs one receive-only PeerConnection per musician.
@@ -83,7 +88,9 @@ type managerCounters struct {
 	inboxFull       atomic.Uint64 // answers/candidates dropped on a full inbox (or past a refused offer's bound)
 	offersCoalesced atomic.Uint64 // offers replaced by a newer one before being handled
 	refusedExpired  atomic.Uint64 // offers kept from refusal, then dropped for age or room
-	malformed       atomic.Uint64 // signals rejected by us or by pion
+	// strangersOverflow: offers from peers not in Presence past maxStrangers, kept with the refused ones
+	strangersOverflow atomic.Uint64
+	malformed         atomic.Uint64 // signals rejected by us or by pion
 }
 
 // NewManager checks the config and builds the shared pion API. It starts no
@@ -146,17 +153,25 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 	if m.stoppingLocked() {
 		return ErrStopped
 	}
-	if mus, ok := m.musicians[id]; ok {
+	mus, known := m.musicians[id]
+	if known && mus.inPresence.Load() {
 		mus.confirmPresence()
 		return nil
 	}
-	if len(m.musicians) >= m.cfg.MaxPeers {
+	if m.presentLocked() >= m.cfg.MaxPeers {
+		// A stranger's musician stays as it is, its offer held: when a slot frees it is
+		// confirmed there, or, if its PresenceGrace ends first, its offer is kept with the
+		// refused ones (musicianExited).
 		if !slices.Contains(m.waiting, id) && len(m.waiting) < maxWaiting {
 			m.waiting = append(m.waiting, id)
 		}
 		m.counters.refused.Add(1)
 		m.warnLimited("musician refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
 		return fmt.Errorf("peer: musician %s: %w (%d)", id, ErrPeerCap, m.cfg.MaxPeers)
+	}
+	if known {
+		mus.confirmPresence() // it takes its slot now, and its held offer is answered
+		return nil
 	}
 	m.addLocked(id, true)
 	return nil
@@ -209,13 +224,21 @@ func (m *Manager) HandleSignal(sig room.Signal) {
 			return
 		}
 		if sig.Type == room.SignalOffer {
-			// An offer may overtake the Presence sync that announces its sender.
-			if len(m.musicians) >= m.cfg.MaxPeers {
+			switch {
+			case slices.Contains(m.waiting, id): // in Presence, the cap is full
 				m.keepRefusedOfferLocked(sig)
 				m.counters.refused.Add(1)
 				m.warnLimited("offer refused: peer cap reached; kept to answer when a slot frees", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
 				return
+			case m.strangersLocked() >= maxStrangers:
+				m.keepRefusedOfferLocked(sig)
+				m.counters.strangersOverflow.Add(1)
+				m.warnLimited("offer from a peer not in Presence kept with the refused ones: too many strangers' offers held", "musician", id, "max_strangers", maxStrangers)
+				return
 			}
+			// An offer may overtake the Presence sync that announces its sender. Its musician
+			// holds it, unanswered, and takes no peer-cap slot until Presence confirms it:
+			// anyone can send offers under made-up ids.
 			mus, ok = m.addLocked(id, false), true
 		}
 	}
@@ -260,6 +283,20 @@ func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
 	}
 	m.refusedOffers[id] = &refusedOffer{offer: sig, at: now}
 }
+
+// presentLocked counts the musicians that hold a peer-cap slot: those in Presence.
+func (m *Manager) presentLocked() int {
+	n := 0
+	for _, mus := range m.musicians {
+		if mus.inPresence.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// strangersLocked counts the musicians known only from their offer.
+func (m *Manager) strangersLocked() int { return len(m.musicians) - m.presentLocked() }
 
 // warnLimited logs at most one refusal a second (the counters have them all):
 // a stranger flooding offers must not flood the log. Called with mu held.
@@ -331,34 +368,71 @@ func (m *Manager) removeLocked(mus *musician) {
 	}
 	delete(m.musicians, mus.id)
 	mus.stop()
-	if len(m.waiting) > 0 && !m.stoppingLocked() {
+	if len(m.waiting) > 0 && !m.stoppingLocked() && m.presentLocked() < m.cfg.MaxPeers {
 		next := m.waiting[0]
 		m.waiting = m.waiting[1:]
 		m.log.Info("musician admitted into a freed slot", "musician", next)
-		m.addLocked(next, true)
+		if held := m.musicians[next]; held != nil {
+			held.confirmPresence() // known from its offer: that is answered now
+		} else {
+			m.addLocked(next, true)
+		}
 	}
 }
 
 // musicianExited is called when a musician's goroutine ends on its own
-// (Presence grace expired) or after MusicianLeft. An offer that reached the
-// goroutine after its last look (HandleSignal delivers with mu held, so none
-// can arrive after this) starts a fresh musician, unless the musician left.
+// (Presence grace expired) or after MusicianLeft, from that goroutine. An offer
+// that reached the goroutine after its last look (HandleSignal delivers with mu
+// held, so none can arrive after this) starts a fresh musician, unless the
+// musician left. A stranger that Presence confirmed while the cap was full
+// leaves its offer (and candidates) with the refused ones, to be answered when
+// it is admitted; one confirmed as its grace ran out starts afresh in its slot.
 func (m *Manager) musicianExited(mus *musician) {
+	held, cands := mus.held, mus.leftoverCandidates() // run has returned: this goroutine owns them
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	onItsOwn := m.musicians[mus.id] == mus
-	m.removeLocked(mus)
 	mus.offerMu.Lock()
-	late := mus.pendingOffer
+	newest := mus.pendingOffer
 	mus.pendingOffer = nil
 	mus.offerMu.Unlock()
-	if !onItsOwn || late == nil || m.stoppingLocked() {
+	late := newest
+	if newest == nil {
+		newest = held
+	}
+	if onItsOwn && mus.inPresence.Load() && !m.stoppingLocked() {
+		delete(m.musicians, mus.id)
+		mus.stop()
+		m.log.Info("musician appeared in Presence as its grace ended; starting afresh", "musician", mus.id)
+		fresh := m.addLocked(mus.id, true)
+		if newest != nil {
+			fresh.deliver(*newest)
+			for _, c := range cands {
+				fresh.deliver(c)
+			}
+		}
 		return
 	}
-	if len(m.musicians) >= m.cfg.MaxPeers {
+	m.removeLocked(mus)
+	if !onItsOwn || m.stoppingLocked() {
+		return
+	}
+	if slices.Contains(m.waiting, mus.id) {
+		if newest != nil && m.refusedOffers[mus.id] == nil {
+			m.keepRefusedOfferLocked(*newest)
+			if ro := m.refusedOffers[mus.id]; ro != nil {
+				ro.cands = append(ro.cands, cands[:min(len(cands), maxRefusedCandidates)]...)
+			}
+		}
+		return
+	}
+	if late == nil {
+		return
+	}
+	if m.strangersLocked() >= maxStrangers {
 		m.keepRefusedOfferLocked(*late)
-		m.counters.refused.Add(1)
-		m.warnLimited("offer refused: peer cap reached; kept to answer when a slot frees", "musician", mus.id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
+		m.counters.strangersOverflow.Add(1)
+		m.warnLimited("offer from a peer not in Presence kept with the refused ones: too many strangers' offers held", "musician", mus.id, "max_strangers", maxStrangers)
 		return
 	}
 	m.log.Info("offer arrived as the musician was released; starting afresh", "musician", mus.id)
@@ -377,7 +451,10 @@ type Stats struct {
 	InboxDrops           uint64 // answers/candidates dropped on a full inbox
 	OffersCoalesced      uint64 // offers superseded by a newer offer before being handled
 	RefusedOffersDropped uint64 // offers kept after a cap refusal, dropped unanswered (too old, or too many kept)
-	MalformedSignals     uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
+	// StrangerOffersOverflow counts offers from peers not in Presence that found
+	// maxStrangers offers held already and were kept with the refused ones instead.
+	StrangerOffersOverflow uint64
+	MalformedSignals       uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 }
 
 // MusicianStats is one musician's connection and RTP reception.
@@ -420,5 +497,6 @@ func (m *Manager) Stats() Stats {
 	s.InboxDrops = m.counters.inboxFull.Load()
 	s.OffersCoalesced = m.counters.offersCoalesced.Load()
 	s.RefusedOffersDropped = m.counters.refusedExpired.Load()
+	s.StrangerOffersOverflow = m.counters.strangersOverflow.Load()
 	return s
 }

@@ -198,6 +198,26 @@ func (mus *musician) confirmPresence() {
 	}
 }
 
+// leftoverCandidates are the remote candidates the musician had not applied when
+// its goroutine ended, as signals again; called after run returns, from its goroutine.
+func (mus *musician) leftoverCandidates() []room.Signal {
+	var out []room.Signal
+	for _, c := range mus.pending {
+		out = append(out, room.Signal{Type: room.SignalCandidate, FromPeerID: string(mus.id), TargetPeerID: mus.cfg.SelfID,
+			Candidate: &room.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}})
+	}
+	for {
+		select {
+		case sig := <-mus.inbox:
+			if sig.Type == room.SignalCandidate {
+				out = append(out, sig)
+			}
+		default:
+			return out
+		}
+	}
+}
+
 // stop cancels the musician's goroutine (or, before Run, marks it cancelled).
 func (mus *musician) stop() {
 	mus.cancelMu.Lock()
