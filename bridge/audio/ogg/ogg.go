@@ -45,10 +45,28 @@ type Head struct {
 	PreSkip         int    // samples per channel (at 48 kHz) to discard from the start of the decode
 	InputSampleRate uint32 // the original input rate in Hz; informational only, Opus always decodes at 48 kHz here
 	OutputGain      int16  // Q7.8 dB gain to apply to the decoded output
-	MappingFamily   uint8  // 0 = mono/stereo, other values = multistream (not decodable by a plain decoder)
+	// MappingFamily says how the decoded channels become output channels (RFC 7845 §5.1.1):
+	// 0 is mono or stereo from one Opus stream, 1 is Vorbis channel order (1 to 8 channels),
+	// 2 and 3 are ambisonics (RFC 8486), 255 unidentified channels. Every family but 0 carries
+	// a channel mapping table, which may still describe a single Opus stream.
+	MappingFamily uint8
+	// StreamCount is the number of Opus streams in each packet (N, at least 1). More than one
+	// needs a multistream decoder. Family 0 has exactly one.
+	StreamCount int
+	// CoupledCount is how many of the streams are coded as stereo pairs (M ≤ N): the streams
+	// decode to N+M channels, coupled streams' two channels first. Family 0: Channels-1.
+	CoupledCount int
+	// Mapping[c], for output channel c < Channels, is the decoded channel (< N+M) that output
+	// channel c plays, or 255 for silence. Family 0's implied table is [0] or [0, 1].
+	Mapping [255]uint8
 }
 
-// ParseHead parses an OpusHead packet.
+// SilentChannel is the Mapping value of an output channel that plays silence.
+const SilentChannel = 255
+
+// ParseHead parses an OpusHead packet, and checks its channel mapping table as RFC 7845 §5.1.1
+// asks of a decoder: at least one stream, no more coupled streams than streams, and every
+// mapping entry a decoded channel or SilentChannel.
 func ParseHead(pkt []byte) (Head, error) {
 	if len(pkt) < 19 || !bytes.Equal(pkt[:8], []byte("OpusHead")) {
 		return Head{}, fmt.Errorf("parse OpusHead: %w", ErrNotOpus)
@@ -70,8 +88,34 @@ func ParseHead(pkt []byte) (Head, error) {
 	if h.MappingFamily == 0 && h.Channels > 2 {
 		return Head{}, fmt.Errorf("parse OpusHead: mapping family 0 with %d channels: %w", h.Channels, ErrNotOpus)
 	}
-	if h.MappingFamily != 0 && len(pkt) < 21+h.Channels {
+	if h.MappingFamily == 0 {
+		h.StreamCount, h.CoupledCount = 1, h.Channels-1
+		for c := range h.Channels {
+			h.Mapping[c] = uint8(c)
+		}
+		return h, nil
+	}
+	if h.MappingFamily == 1 && h.Channels > 8 {
+		return Head{}, fmt.Errorf("parse OpusHead: mapping family 1 with %d channels (at most 8): %w", h.Channels, ErrNotOpus)
+	}
+	if len(pkt) < 21+h.Channels {
 		return Head{}, fmt.Errorf("parse OpusHead: truncated channel mapping table: %w", ErrNotOpus)
+	}
+	h.StreamCount, h.CoupledCount = int(pkt[19]), int(pkt[20])
+	switch decoded := h.StreamCount + h.CoupledCount; {
+	case h.StreamCount == 0:
+		return Head{}, fmt.Errorf("parse OpusHead: channel mapping table with no streams: %w", ErrNotOpus)
+	case h.CoupledCount > h.StreamCount:
+		return Head{}, fmt.Errorf("parse OpusHead: channel mapping table with %d coupled of %d streams: %w", h.CoupledCount, h.StreamCount, ErrNotOpus)
+	case decoded > 255:
+		return Head{}, fmt.Errorf("parse OpusHead: channel mapping table with %d streams and %d coupled decodes to %d channels (at most 255): %w", h.StreamCount, h.CoupledCount, decoded, ErrNotOpus)
+	}
+	copy(h.Mapping[:h.Channels], pkt[21:])
+	for c, m := range h.Mapping[:h.Channels] {
+		if m != SilentChannel && int(m) >= h.StreamCount+h.CoupledCount {
+			return Head{}, fmt.Errorf("parse OpusHead: channel mapping table maps output channel %d to decoded channel %d, but %d stream(s), %d coupled, decode to %d channel(s): %w",
+				c, m, h.StreamCount, h.CoupledCount, h.StreamCount+h.CoupledCount, ErrNotOpus)
+		}
 	}
 	return h, nil
 }

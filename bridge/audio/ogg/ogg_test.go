@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	gopusogg "github.com/thesyncim/gopus/container/ogg"
@@ -430,6 +431,64 @@ func TestStartGranule(t *testing.T) {
 	} {
 		if got := StartGranule(c.start, c.granule, c.decoded); got != c.want {
 			t.Errorf("StartGranule(%d, %d, %d) = %d, want %d", c.start, c.granule, c.decoded, got, c.want)
+		}
+	}
+}
+
+// TestParseHeadChannelMappingTable: a family 1 (or other non-zero family) OpusHead's table is
+// read into StreamCount, CoupledCount and Mapping, and a table RFC 7845 §5.1.1 forbids is
+// ErrNotOpus with a line saying what is wrong; family 0 gets its implied table.
+func TestParseHeadChannelMappingTable(t *testing.T) {
+	head := func(channels int, family byte, table ...byte) []byte {
+		h := opusHead(channels, 312)
+		h[18] = family
+		return append(h, table...)
+	}
+	for _, c := range []struct {
+		name             string
+		pkt              []byte
+		streams, coupled int
+		mapping          []byte
+	}{
+		{"family 0 mono", head(1, 0), 1, 0, []byte{0}},
+		{"family 0 stereo", head(2, 0), 1, 1, []byte{0, 1}},
+		{"family 1 mono", head(1, 1, 1, 0, 0), 1, 0, []byte{0}},
+		{"family 1 stereo", head(2, 1, 1, 1, 0, 1), 1, 1, []byte{0, 1}},
+		{"family 1 stereo, channels swapped", head(2, 1, 1, 1, 1, 0), 1, 1, []byte{1, 0}},
+		{"family 1 stereo from a mono stream", head(2, 1, 1, 0, 0, 0), 1, 0, []byte{0, 0}},
+		{"family 1 stereo, right silent", head(2, 1, 1, 0, 0, 255), 1, 0, []byte{0, 255}},
+		{"family 1 5.1 (multistream)", head(6, 1, 4, 2, 0, 4, 1, 2, 3, 5), 4, 2, []byte{0, 4, 1, 2, 3, 5}},
+		{"family 255, 3 unidentified channels", head(3, 255, 2, 1, 0, 1, 2), 2, 1, []byte{0, 1, 2}},
+		{"trailing bytes after the table", append(head(1, 1, 1, 0, 0), 9, 9), 1, 0, []byte{0}},
+	} {
+		h, err := ParseHead(c.pkt)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if h.StreamCount != c.streams || h.CoupledCount != c.coupled || !bytes.Equal(h.Mapping[:h.Channels], c.mapping) {
+			t.Errorf("%s: %d streams, %d coupled, mapping %v; want %d, %d, %v", c.name, h.StreamCount, h.CoupledCount, h.Mapping[:h.Channels], c.streams, c.coupled, c.mapping)
+		}
+		if h.PreSkip != 312 || h.InputSampleRate != 48000 {
+			t.Errorf("%s: %+v", c.name, h)
+		}
+	}
+	for _, c := range []struct {
+		name, says string
+		pkt        []byte
+	}{
+		{"no streams", "no streams", head(1, 1, 0, 0, 0)},
+		{"more coupled than streams", "2 coupled of 1 streams", head(2, 1, 1, 2, 0, 1)},
+		{"mapping past the decoded channels", "output channel 1 to decoded channel 1", head(2, 1, 1, 0, 0, 1)},
+		{"mapping past a coupled stream's channels", "output channel 0 to decoded channel 2", head(1, 1, 1, 1, 2)},
+		{"streams and coupled past 255 channels", "decodes to 256 channels", head(1, 255, 128, 128, 0)},
+		{"family 1 with 9 channels", "at most 8", head(9, 1, 9, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8)},
+		{"table cut short", "truncated", head(2, 1, 1, 1, 0)},
+		{"no table", "truncated", head(1, 1)},
+	} {
+		_, err := ParseHead(c.pkt)
+		if !errors.Is(err, ErrNotOpus) || !strings.Contains(err.Error(), c.says) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err = %v, want ErrNotOpus saying %q on one line", c.name, err, c.says)
 		}
 	}
 }
