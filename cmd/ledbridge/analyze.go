@@ -159,7 +159,7 @@ func openAudio(r io.Reader) (pcmReader, error) {
 // last packet trimmed to the final granule position (the encoder pads the end to a whole packet).
 type oggOpusReader struct {
 	packets *ogg.PacketReader
-	dec     audio.Decoder
+	dec     *audio.OggOpusDecoder
 	pcm     []float32
 	pending []float32 // decoded samples not yet returned
 	skip    int       // pre-skip samples still to drop
@@ -180,10 +180,10 @@ func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
 		return nil, err
 	}
 	head := pr.Head()
-	if head.MappingFamily != 0 {
-		return nil, fmt.Errorf("%w: Ogg Opus with channel mapping family %d (multistream)", audiofile.ErrUnsupported, head.MappingFamily)
+	dec, err := audio.NewOggOpusDecoder(head, 1)
+	if errors.Is(err, audio.ErrUnsupportedCodec) {
+		return nil, fmt.Errorf("%w: Ogg Opus: %w", audiofile.ErrUnsupported, err)
 	}
-	dec, err := audio.NewDecoder(audio.MimeTypeOpus, 1)
 	if err != nil {
 		return nil, err
 	}

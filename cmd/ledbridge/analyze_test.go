@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledbridge/ledbridge/analysis/audiofile"
 	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 )
 
 // writeSineWAV writes a 16-bit stereo 44.1 kHz WAV: silence, then a sine.
@@ -355,6 +356,105 @@ func TestAnalyzeOggOpusStreamStartingMidway(t *testing.T) {
 					t.Fatalf("%s, granule positions + %d: sample %d is %v, want %v", name, shift, i, got[i], want[i])
 				}
 			}
+		}
+	}
+}
+
+// withChannelMapping returns an Ogg Opus file whose lone family 0 OpusHead (19 bytes, a page of
+// its own) is rewritten to the given channel count, mapping family and table (stream count,
+// coupled count, a mapping byte per channel), with the first page's checksum recomputed.
+func withChannelMapping(t *testing.T, file []byte, channels int, family byte, table ...byte) []byte {
+	t.Helper()
+	if file[26] != 1 || file[27] != 19 || string(file[28:36]) != "OpusHead" {
+		t.Fatal("the first page is not a lone family 0 OpusHead")
+	}
+	head := bytes.Clone(file[28:47])
+	head[9], head[18] = byte(channels), family
+	head = append(head, table...)
+	page := append(bytes.Clone(file[:27]), byte(len(head)))
+	page = append(page, head...)
+	binary.LittleEndian.PutUint32(page[22:], 0)
+	binary.LittleEndian.PutUint32(page[22:], oggCRC(page))
+	return append(page, file[47:]...)
+}
+
+// TestAnalyzeOggOpusChannelMappingFamily1: a mono or stereo Ogg Opus file with channel mapping
+// family 1 and one stream (RFC 7845 allows it) is analysed like its family 0 original, its
+// table honoured: the same frames, byte for byte, for tables that amount to family 0; a left
+// channel alone is the original's left channel. They used to be refused as "multistream".
+// What needs a multistream decoder, and a bad table, are one clear line and no frames.
+func TestAnalyzeOggOpusChannelMappingFamily1(t *testing.T) {
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join("../../testdata/opus", name))
+		if err != nil {
+			requireOrSkip(t, "fixture not present: "+err.Error())
+		}
+		return data
+	}
+	mono, stereo := read("a3_220hz.opus"), read("celt_fb_stereo_128k.opus")
+	analyze := func(name string, file []byte) (string, error) {
+		path := filepath.Join(t.TempDir(), name+".opus")
+		if err := os.WriteFile(path, file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		err := runAnalyze(&out, path, analysisConfigZero(), false)
+		return out.String(), err
+	}
+	for _, c := range []struct {
+		name           string
+		original, file []byte
+	}{
+		{"mono stream, mono table", mono, withChannelMapping(t, mono, 1, 1, 1, 0, 0)},
+		{"mono stream in both channels", mono, withChannelMapping(t, mono, 2, 1, 1, 0, 0, 0)},
+		{"stereo stream, stereo table", stereo, withChannelMapping(t, stereo, 2, 1, 1, 1, 0, 1)},
+		{"stereo stream, channels swapped", stereo, withChannelMapping(t, stereo, 2, 1, 1, 1, 1, 0)},
+	} {
+		want, err := analyze("original", c.original)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := analyze("family1", c.file)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got != want {
+			t.Errorf("%s: analysis differs from the family 0 original's", c.name)
+		}
+	}
+
+	// The left channel alone: exactly the left channel of the original's stereo decode.
+	stereoPCM, _, err := audio.DecodeOggOpus(bytes.NewReader(stereo), 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := openAudio(bytes.NewReader(withChannelMapping(t, stereo, 1, 1, 1, 1, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := readAllPCM(t, src)
+	if len(left) != len(stereoPCM)/2 {
+		t.Fatalf("left channel only: %d samples, want %d", len(left), len(stereoPCM)/2)
+	}
+	for i, v := range left {
+		if v != stereoPCM[2*i] {
+			t.Fatalf("left channel only: sample %d is %v, the left channel's is %v", i, v, stereoPCM[2*i])
+		}
+	}
+
+	for _, c := range []struct {
+		name, says string
+		file       []byte
+		want       error
+	}{
+		{"two streams", "2 Opus streams per packet (channel mapping family 1, 2 channels) need a multistream decoder", withChannelMapping(t, stereo, 2, 1, 2, 0, 0, 1), audiofile.ErrUnsupported},
+		{"5.1", "multistream decoder", withChannelMapping(t, stereo, 6, 1, 4, 2, 0, 4, 1, 2, 3, 5), audiofile.ErrUnsupported},
+		{"mapping past the stream's channels", "decoded channel 1", withChannelMapping(t, mono, 2, 1, 1, 0, 0, 1), ogg.ErrNotOpus},
+		{"no streams", "no streams", withChannelMapping(t, mono, 1, 1, 0, 0, 0), ogg.ErrNotOpus},
+	} {
+		out, err := analyze("bad", c.file)
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) || strings.Contains(err.Error(), "\n") || out != "" {
+			t.Errorf("%s: err = %v (output %d bytes), want %v saying %q on one line, no output", c.name, err, len(out), c.want, c.says)
 		}
 	}
 }
