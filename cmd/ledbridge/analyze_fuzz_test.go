@@ -47,8 +47,12 @@ func FuzzOpenAudio(f *testing.F) {
 		if data, err := os.ReadFile("../../testdata/opus/" + name); err == nil {
 			f.Add(data)
 			f.Add(data[:min(len(data), 1500)])
+			// Family 1, one mono stream, the right channel silent: the weighted mapping path.
+			f.Add(withChannelMapping(f, data, 2, 1, 1, 0, 0, 255)[:min(len(data), 1500)])
 		}
 	}
+	// An empty data chunk, then a LIST chunk.
+	f.Add([]byte("RIFF\x2e\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00LIST\x02\x00\x00\x00ab"))
 	f.Add([]byte("RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x01\x00\xff\x7f\x00\x80\x10\x00"))
 	f.Add([]byte("OggS"))
 	f.Fuzz(func(t *testing.T, file []byte) {

@@ -363,7 +363,7 @@ func TestAnalyzeOggOpusStreamStartingMidway(t *testing.T) {
 // withChannelMapping returns an Ogg Opus file whose lone family 0 OpusHead (19 bytes, a page of
 // its own) is rewritten to the given channel count, mapping family and table (stream count,
 // coupled count, a mapping byte per channel), with the first page's checksum recomputed.
-func withChannelMapping(t *testing.T, file []byte, channels int, family byte, table ...byte) []byte {
+func withChannelMapping(t testing.TB, file []byte, channels int, family byte, table ...byte) []byte {
 	t.Helper()
 	if file[26] != 1 || file[27] != 19 || string(file[28:36]) != "OpusHead" {
 		t.Fatal("the first page is not a lone family 0 OpusHead")
