@@ -273,3 +273,38 @@ func TestChannelMappingFamily1MatchesOpusdec(t *testing.T) {
 		}
 	}
 }
+
+// TestOggOpusDecoderMappingAllocatesNothing: applying a channel mapping table (the weighted
+// path: here the stereo stream's channels swapped, and a left channel alone) allocates nothing
+// per packet once the decoder is warm.
+func TestOggOpusDecoderMappingAllocatesNothing(t *testing.T) {
+	pkts, _ := readOpusPackets(t, "celt_fb_stereo_128k.opus")
+	for _, c := range []struct {
+		channels int
+		mapping  []byte
+	}{{2, []byte{1, 0}}, {1, []byte{0}}} {
+		head := ogg.Head{Channels: len(c.mapping), MappingFamily: 1, StreamCount: 1, CoupledCount: 1}
+		copy(head.Mapping[:], c.mapping)
+		dec, err := NewOggOpusDecoder(head, c.channels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dec.weights == nil {
+			t.Fatalf("mapping %v to %d ch: the plain decoder, not the mapping path", c.mapping, c.channels)
+		}
+		pcm := make([]float32, MaxPacketSamples*c.channels)
+		i := 0
+		decode := func() {
+			if _, err := dec.Decode(pkts[i%len(pkts)], pcm); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		}
+		for range len(pkts) {
+			decode()
+		}
+		if a := testing.AllocsPerRun(len(pkts), decode); a != 0 {
+			t.Errorf("mapping %v to %d ch: %.3f allocs per packet", c.mapping, c.channels, a)
+		}
+	}
+}
