@@ -46,6 +46,10 @@ const (
 	DefaultConnectTimeout = 15 * time.Second
 	DefaultInboxSize      = 64
 	DefaultPresenceGrace  = 10 * time.Second
+	// DefaultMaxSignalsPerSecond is half the 100 messages a second a room server
+	// (hosted Realtime, the LAN hub) allows one client: the bridge's Presence,
+	// heartbeats and requests share that limit with its signals.
+	DefaultMaxSignalsPerSecond = 50
 )
 
 // DefaultRestartBackoff is the wait before each ICE restart after a failure;
@@ -97,6 +101,16 @@ type Config struct {
 	// (not yet from Presence) is held for Presence to confirm it (default 10 s).
 	// Such an offer takes no MaxPeers slot until confirmed.
 	PresenceGrace time.Duration
+
+	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends, all
+	// musicians together, in any one second (default 50): past its own limit a
+	// room server cuts the client's signalling off for everyone. Negotiations
+	// of musicians that have connected may use all of it; answers to new or
+	// storming offers and offers to new musicians only half, so that a storm
+	// cannot crowd out the musicians already playing. Work that does not fit
+	// waits (offers coalesce meanwhile) or, for trickled candidates, is dropped
+	// and counted in Stats.
+	MaxSignalsPerSecond int
 
 	// SendSignal sends a webrtc-signal to the room. It is called from the
 	// musician's goroutine with the musician's context. Required.
@@ -157,6 +171,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.PresenceGrace <= 0 {
 		cfg.PresenceGrace = DefaultPresenceGrace
+	}
+	if cfg.MaxSignalsPerSecond <= 0 {
+		cfg.MaxSignalsPerSecond = DefaultMaxSignalsPerSecond
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}

@@ -10,6 +10,16 @@
 // wins; five are handled back to back, then one a second) and every drop is
 // counted in Stats.
 //
+// What the bridge sends, all musicians together, stays within
+// MaxSignalsPerSecond in any second (default 50; a room server cuts a client
+// off past 100, and with it the bridge's signalling for everyone). An answer or
+// offer starts only with room for it and the candidates that follow, which is
+// then promised to it; one that does not fit waits (offers coalesce
+// meanwhile), and a candidate that fits no promise nor the room left is
+// dropped; both are counted. Musicians that have connected may use the whole
+// budget for negotiations other than a storm of their own; new musicians and
+// storming offers only half, so that a storm never crowds out those playing.
+//
 // Negotiation, as the musician's goroutine sees it:
 //   - an offer is answered with a recvonly audio transceiver, on the current
 //     PeerConnection when it is stable (renegotiation, musician-side ICE

@@ -54,6 +54,7 @@ type Manager struct {
 	log *slog.Logger
 
 	counters managerCounters
+	signals  *signalBudget // every musician's outgoing signals
 
 	wg sync.WaitGroup // musician goroutines
 
@@ -91,6 +92,8 @@ type managerCounters struct {
 	// strangersOverflow: offers from peers not in Presence past maxStrangers, kept with the refused ones
 	strangersOverflow atomic.Uint64
 	malformed         atomic.Uint64 // signals rejected by us or by pion
+	signalsDropped    atomic.Uint64 // candidates not sent: the signal budget was spent
+	offersDeferred    atomic.Uint64 // negotiations put off until the signal budget had room
 }
 
 // NewManager checks the config and builds the shared pion API. It starts no
@@ -115,6 +118,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
 	return &Manager{cfg: c, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
+		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval}}, nil
 }
 
@@ -454,7 +458,13 @@ type Stats struct {
 	// StrangerOffersOverflow counts offers from peers not in Presence that found
 	// maxStrangers offers held already and were kept with the refused ones instead.
 	StrangerOffersOverflow uint64
-	MalformedSignals       uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
+	// SignalsDropped counts signals (trickled candidates, end-of-candidates) not
+	// sent because MaxSignalsPerSecond were spent.
+	SignalsDropped uint64
+	// OffersDeferred counts answers and offers put off because the signal budget
+	// had no room for them (offers coalesce while they wait).
+	OffersDeferred   uint64
+	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 }
 
 // MusicianStats is one musician's connection and RTP reception.
@@ -498,5 +508,7 @@ func (m *Manager) Stats() Stats {
 	s.OffersCoalesced = m.counters.offersCoalesced.Load()
 	s.RefusedOffersDropped = m.counters.refusedExpired.Load()
 	s.StrangerOffersOverflow = m.counters.strangersOverflow.Load()
+	s.SignalsDropped = m.counters.signalsDropped.Load()
+	s.OffersDeferred = m.counters.offersDeferred.Load()
 	return s
 }

@@ -104,8 +104,14 @@ type musician struct {
 	remoteUfrag string
 	// held is an offer from a musician not (yet) in Presence: it is answered only once Presence
 	// confirms the sender, so a stranger's offer never makes the bridge send anything.
-	held      *room.Signal
-	attempt   int
+	held    *room.Signal
+	attempt int
+	// established: a PeerConnection of this musician has connected. Its negotiations then
+	// keep a playing musician working, and may use the whole signal budget (signalBudget).
+	established bool
+	// priority is the signal budget class of the current negotiation, which its
+	// candidates share.
+	priority  bool
 	reported  webrtc.PeerConnectionState
 	signalLog lograte.Limiter // bad or unsendable signals, at most one line per logInterval
 }
@@ -266,6 +272,7 @@ func (mus *musician) run(ctx context.Context) {
 		retry.stop()
 		grace.stop()
 		offerGate.stop()
+		mus.mgr.signals.release(mus)
 		mus.closePC()
 		mus.setState(webrtc.PeerConnectionStateClosed)
 		mus.log.Debug("musician released")
@@ -282,8 +289,7 @@ func (mus *musician) run(ctx context.Context) {
 			offerC = mus.offerReady
 			select {
 			case <-offerC:
-				mus.takeOffer(ctx, &retry)
-				offers.spend(mus.cfg.Clock, &offerGate)
+				mus.takeOffer(ctx, &retry, &offers, &offerGate)
 				continue
 			default:
 			}
@@ -292,8 +298,7 @@ func (mus *musician) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-offerC:
-			mus.takeOffer(ctx, &retry)
-			offers.spend(mus.cfg.Clock, &offerGate)
+			mus.takeOffer(ctx, &retry, &offers, &offerGate)
 		case <-offerGate.c():
 			offerGate.stop()
 		case sig := <-mus.inbox:
@@ -310,7 +315,10 @@ func (mus *musician) run(ctx context.Context) {
 			if held := mus.held; held != nil {
 				mus.held = nil
 				mus.log.Info("musician appeared in Presence; answering its held offer")
-				mus.handleOffer(ctx, *held, &retry)
+				if wait := mus.handleOffer(ctx, *held, &retry, false); wait > 0 {
+					mus.deferOffer(*held)
+					offerGate.set(mus.cfg.Clock, wait)
+				}
 			}
 			if mus.cur == nil && !offerDelay.armed() {
 				offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
@@ -324,6 +332,10 @@ func (mus *musician) run(ctx context.Context) {
 		case <-offerDelay.c():
 			offerDelay.stop()
 			if mus.cur == nil {
+				if wait := mus.admit(mus.established); wait > 0 {
+					offerDelay.set(mus.cfg.Clock, wait)
+					continue
+				}
 				mus.log.Info("musician has not offered; offering", "delay", mus.cfg.OfferDelay)
 				mus.offer(ctx, false)
 				retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
@@ -340,6 +352,9 @@ func (mus *musician) run(ctx context.Context) {
 type offerBudget struct {
 	used  int       // offers outstanding
 	since time.Time // when the oldest outstanding one started its offerInterval
+	// stormedAt is when an offer of a storm (see calm) was last put off by the signal
+	// budget: put-off offers spend nothing, so used alone would soon call the storm calm.
+	stormedAt time.Time
 }
 
 // spend records a handled offer; when none is left, gate is armed for the next one's turn.
@@ -358,14 +373,67 @@ func (b *offerBudget) spend(clock Clock, gate *timer) {
 	}
 }
 
-func (mus *musician) takeOffer(ctx context.Context, retry *timer) {
+// calm reports whether every offer handled so far has been paid back, and no offer of a
+// storm was put off within offerInterval: the next one is no part of a storm.
+func (b *offerBudget) calm(now time.Time) bool {
+	if now.Before(b.stormedAt.Add(offerInterval)) {
+		return false
+	}
+	return b.used == 0 || !now.Before(b.since.Add(time.Duration(b.used)*offerInterval))
+}
+
+// takeOffer handles the newest pending offer, spending the musician's offer budget; one the
+// signal budget has no room for yet goes back to wait, gate armed until there may be room.
+func (mus *musician) takeOffer(ctx context.Context, retry *timer, offers *offerBudget, gate *timer) {
 	mus.offerMu.Lock()
 	sig := mus.pendingOffer
 	mus.pendingOffer = nil
 	mus.offerMu.Unlock()
-	if sig != nil {
-		mus.handleOffer(ctx, *sig, retry)
+	if sig == nil {
+		return
 	}
+	now := mus.cfg.Clock.Now()
+	priority := mus.established && offers.calm(now)
+	if wait := mus.handleOffer(ctx, *sig, retry, priority); wait > 0 {
+		if !priority {
+			offers.stormedAt = now
+		}
+		mus.deferOffer(*sig)
+		gate.set(mus.cfg.Clock, wait)
+		return
+	}
+	offers.spend(mus.cfg.Clock, gate)
+}
+
+// deferOffer puts back an offer the signal budget had no room for, unless a newer one
+// arrived meanwhile.
+func (mus *musician) deferOffer(sig room.Signal) {
+	mus.offerMu.Lock()
+	if mus.pendingOffer == nil {
+		mus.pendingOffer = &sig
+	} else {
+		mus.mgr.counters.offersCoalesced.Add(1)
+	}
+	mus.offerMu.Unlock()
+	select {
+	case mus.offerReady <- struct{}{}:
+	default:
+	}
+}
+
+// admit asks the Manager's signal budget for room for a negotiation (an answer or offer and
+// the candidates that follow), which is then promised to it; priority is for work that
+// keeps an established musician working. If there is no room it returns how long to wait,
+// and counts the deferral.
+func (mus *musician) admit(priority bool) time.Duration {
+	ok, wait := mus.mgr.signals.admit(mus, signalCost, priority)
+	if !ok {
+		mus.mgr.counters.offersDeferred.Add(1)
+		mus.logLimited("negotiation put off: the signal budget is spent", "wait", wait, "priority", priority, "max_signals_per_second", mus.cfg.MaxSignalsPerSecond)
+		return wait
+	}
+	mus.priority = priority
+	return 0
 }
 
 // newPC replaces the current PeerConnection (if any) with a fresh one that
@@ -452,16 +520,18 @@ func (mus *musician) closePC() {
 	h.wg.Wait()
 }
 
-func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer) {
+// handleOffer answers an offer, holds it (a stranger's), or refuses it. If the signal
+// budget has no room for the answer, it does nothing and returns how long to wait.
+func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer, priority bool) (wait time.Duration) {
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.Description.SDP}
 	if n := strings.Count(desc.SDP, "\nm="); n > maxMediaSections {
 		mus.badSignal("offer rejected", fmt.Errorf("%d media sections (at most %d)", n, maxMediaSections))
-		return
+		return 0
 	}
 	streams := declaredStreams(desc.SDP)
 	if streams > maxTracks {
 		mus.badSignal("offer rejected", fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", streams, maxTracks))
-		return
+		return 0
 	}
 	ice, err := scanRemoteICE(desc.SDP)
 	if err == nil {
@@ -469,7 +539,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	}
 	if err != nil {
 		mus.badSignal("offer rejected", err)
-		return
+		return 0
 	}
 	if !mus.inPresence.Load() {
 		// PROTOCOL.md §3–4: musicians signal. Until Presence confirms the
@@ -477,7 +547,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		// checks towards whatever candidates a stranger wrote into it.
 		if _, err := desc.Unmarshal(); err != nil {
 			mus.badSignal("offer rejected", err)
-			return
+			return 0
 		}
 		if mus.held != nil {
 			mus.mgr.counters.offersCoalesced.Add(1)
@@ -485,7 +555,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 			mus.log.Info("offer from a peer not in Presence held until it appears", "grace", mus.cfg.PresenceGrace)
 		}
 		mus.held = &sig
-		return
+		return 0
 	}
 	fresh := false
 	if h := mus.cur; h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
@@ -495,7 +565,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		case webrtc.SignalingStateStable:
 			if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == desc.SDP {
 				mus.duplicates.Add(1)
-				return
+				return 0
 			}
 			if n := transceiversAfter(h.pc, desc.SDP); n > maxMediaSections {
 				// pion keeps a transceiver (and its receiver) for every audio or video mid a
@@ -522,9 +592,18 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 			fresh = true
 		}
 	}
+	if wait := mus.admit(priority); wait > 0 {
+		return wait
+	}
+	answered := false
+	defer func() {
+		if !answered {
+			mus.mgr.signals.release(mus) // nothing will be sent for it
+		}
+	}()
 	if err := mus.admitRemoteICE(ice, fresh); err != nil {
 		mus.badSignal("offer rejected", err)
-		return
+		return 0
 	}
 	if fresh {
 		if h := mus.cur; h != nil && h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
@@ -533,7 +612,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		}
 		if err := mus.newPC(); err != nil {
 			mus.log.Error("cannot answer offer", "err", err)
-			return
+			return 0
 		}
 	}
 	pc := mus.cur.pc
@@ -542,7 +621,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		if fresh {
 			mus.closePC()
 		}
-		return
+		return 0
 	}
 	mus.recordRemoteICE(ice, fresh)
 	if !fresh {
@@ -557,13 +636,15 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		if fresh {
 			mus.closePC()
 		}
-		return
+		return 0
 	}
+	answered = true
 	mus.send(ctx, room.Signal{Type: room.SignalAnswer, Description: &room.SessionDescription{Type: "answer", SDP: answer.SDP}})
 	mus.flushCandidates()
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 	}
+	return 0
 }
 
 // transceiversAfter is how many transceivers pc would have once an offer is applied: the
@@ -696,10 +777,11 @@ func (mus *musician) flushCandidates() {
 }
 
 // offer sends an offer: a first one on a fresh PeerConnection, or an ICE
-// restart on the current one.
+// restart on the current one. The caller has had it admitted to the signal budget.
 func (mus *musician) offer(ctx context.Context, iceRestart bool) {
 	if mus.cur == nil {
 		if err := mus.newPC(); err != nil {
+			mus.mgr.signals.release(mus)
 			mus.log.Error("cannot offer", "err", err)
 			return
 		}
@@ -711,6 +793,7 @@ func (mus *musician) offer(ctx context.Context, iceRestart bool) {
 		err = pc.SetLocalDescription(o)
 	}
 	if err != nil {
+		mus.mgr.signals.release(mus)
 		mus.log.Error("cannot offer", "ice_restart", iceRestart, "err", err)
 		return
 	}
@@ -723,6 +806,10 @@ func (mus *musician) offer(ctx context.Context, iceRestart bool) {
 // retry runs when a connection has failed, or has not connected in time.
 func (mus *musician) retry(ctx context.Context, retry *timer) {
 	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
+		return
+	}
+	if wait := mus.admit(mus.established); wait > 0 {
+		retry.set(mus.cfg.Clock, wait)
 		return
 	}
 	mus.attempt++
@@ -765,6 +852,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		}})
 	case evGathered:
 		mus.send(ctx, room.Signal{Type: room.SignalCandidate}) // data: null, end-of-candidates
+		mus.mgr.signals.release(mus)                           // the negotiation has sent all it will
 	case evFlood:
 		mus.logLimited("musician opened too many "+ev.what+" on one connection; closing it until the musician offers again",
 			"max_data_channels", maxDataChannels, "max_tracks", maxTracks, "max_unhandled_ssrcs", maxUnhandledSSRCs)
@@ -782,6 +870,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			h.connected = true
+			mus.established = true
 			if mus.attempt > 0 {
 				mus.log.Info("reconnected", "attempts", mus.attempt)
 			}
@@ -806,7 +895,14 @@ func (mus *musician) setState(st webrtc.PeerConnectionState) {
 	}
 }
 
+// send sends a signal within the Manager's signal budget (on the room promised to the
+// current negotiation, if any is left); one that does not fit is dropped and counted.
 func (mus *musician) send(ctx context.Context, sig room.Signal) {
+	if !mus.mgr.signals.send(mus, mus.priority) {
+		mus.mgr.counters.signalsDropped.Add(1)
+		mus.logLimited("signal dropped: the signal budget is spent", "type", string(sig.Type), "max_signals_per_second", mus.cfg.MaxSignalsPerSecond)
+		return
+	}
 	sig.FromPeerID = mus.cfg.SelfID
 	sig.TargetPeerID = string(mus.id)
 	if err := mus.cfg.SendSignal(ctx, sig); err != nil && ctx.Err() == nil {
