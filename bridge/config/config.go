@@ -75,6 +75,9 @@ type WebRTC struct {
 	UDPPortMax   int           `mapstructure:"udp_port_max"`
 	MaxPeers     int           `mapstructure:"max_peers"`   // musicians at once
 	OfferDelay   time.Duration `mapstructure:"offer_delay"` // wait this long for a musician's offer before offering
+	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends in any one second, all
+	// musicians together: a room server cuts off a client past its own limit (100 a second).
+	MaxSignalsPerSecond int `mapstructure:"max_signals_per_second"`
 }
 
 // Discovery finds WLED controllers on the LAN.
@@ -166,11 +169,12 @@ func Default() Config {
 			MaxBytesPerSecond:    1 << 20,
 		},
 		WebRTC: WebRTC{
-			ICEServers:   []ICEServer{{URLs: []string{DefaultSTUN}}},
-			NetworkTypes: []string{"udp4"},
-			MDNS:         "disabled",
-			MaxPeers:     8,
-			OfferDelay:   2 * time.Second,
+			ICEServers:          []ICEServer{{URLs: []string{DefaultSTUN}}},
+			NetworkTypes:        []string{"udp4"},
+			MDNS:                "disabled",
+			MaxPeers:            8,
+			OfferDelay:          2 * time.Second,
+			MaxSignalsPerSecond: 50,
 		},
 		Devices:   []string{},
 		Discovery: Discovery{Enabled: true, Interval: 30 * time.Second},

@@ -100,6 +100,7 @@ func (c *Config) Validate() error {
 		add("webrtc.udp_port_max", "must not be below webrtc.udp_port_min (%d)", c.WebRTC.UDPPortMin)
 	}
 	intRange("webrtc.max_peers", c.WebRTC.MaxPeers, 1, 64)
+	intRange("webrtc.max_signals_per_second", c.WebRTC.MaxSignalsPerSecond, 10, 90)
 	if c.WebRTC.OfferDelay < 0 || c.WebRTC.OfferDelay > time.Minute {
 		add("webrtc.offer_delay", "must be between 0s and 1m (got %v)", c.WebRTC.OfferDelay)
 	}
