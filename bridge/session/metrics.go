@@ -29,6 +29,9 @@ type metrics struct {
 	peersByState  *prometheus.Desc
 	packetsLost   *prometheus.Desc
 	musicians     *prometheus.Desc
+	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
+	signalsDropped *prometheus.Desc
+	offersDeferred *prometheus.Desc
 }
 
 func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
@@ -63,6 +66,10 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		peersByState:  prometheus.NewDesc("ledbridge_webrtc_peers", "Musicians' peer connections by state.", []string{"state"}, nil),
 		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "RTP packets that never arrived, per musician.", []string{"musician"}, nil),
 		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians in the room's Presence.", nil, nil),
+		signalsDropped: prometheus.NewDesc("ledbridge_webrtc_signals_dropped_total",
+			"Trickled candidates not sent because the outgoing signal budget was spent.", nil, nil),
+		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
+			"Answers and offers put off because the outgoing signal budget had no room for them.", nil, nil),
 	}
 	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.loopErrors, m.ignoredMusicians, m} {
 		if err := reg.Register(c); err != nil {
@@ -86,7 +93,7 @@ var deviceLabels = []string{"device", "id"}
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.signalsDropped, m.offersDeferred} {
 		ch <- d
 	}
 }
@@ -128,4 +135,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.packetsLost, prometheus.CounterValue, float64(l.v), l.name)
 	}
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))
+	ps := s.peers.Stats()
+	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
+	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
 }

@@ -28,8 +28,9 @@ func TestMetricsWithStripsOfTheSameName(t *testing.T) {
 		if err != nil {
 			t.Fatalf("gather: %v", err)
 		}
-		ids := map[string]bool{}
+		ids, names := map[string]bool{}, map[string]bool{}
 		for _, f := range families {
+			names[f.GetName()] = true
 			if f.GetName() != "ledbridge_wled_frames_sent_total" {
 				continue
 			}
@@ -42,6 +43,11 @@ func TestMetricsWithStripsOfTheSameName(t *testing.T) {
 			}
 		}
 		if len(ids) == 2 {
+			for _, want := range []string{"ledbridge_webrtc_signals_dropped_total", "ledbridge_webrtc_offers_deferred_total", "ledbridge_loop_ticks_total"} {
+				if !names[want] {
+					t.Errorf("/metrics has no %s", want)
+				}
+			}
 			return
 		}
 		if time.Now().After(deadline) {
