@@ -69,25 +69,9 @@ func joinOggPages(pages []oggPage) []byte {
 		out = append(out, p.hdr[:]...)
 		out = append(out, p.lacing...)
 		out = append(out, p.body...)
-		binary.LittleEndian.PutUint32(out[start+22:], oggCRC(out[start:]))
+		binary.LittleEndian.PutUint32(out[start+22:], ogg.PageChecksum(out[start:]))
 	}
 	return out
-}
-
-// oggCRC is the Ogg page checksum: CRC-32, polynomial 0x04c11db7, MSB first, no final xor.
-func oggCRC(b []byte) uint32 {
-	var crc uint32
-	for _, c := range b {
-		crc ^= uint32(c) << 24
-		for range 8 {
-			if crc&0x80000000 != 0 {
-				crc = crc<<1 ^ 0x04c11db7
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
 }
 
 func readFixture(t testing.TB, name string) []byte {

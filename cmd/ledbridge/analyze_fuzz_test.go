@@ -2,35 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"os"
 	"testing"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 )
-
-// fixOggCRCs recomputes the checksum of every page it can walk in data (a copy), so that
-// mutations reach the Opus header checks and the decoder instead of stopping at the CRC.
-func fixOggCRCs(data []byte) []byte {
-	d := bytes.Clone(data)
-	for off := 0; off+27 <= len(d) && string(d[off:off+4]) == "OggS"; {
-		nsegs := int(d[off+26])
-		if off+27+nsegs > len(d) {
-			break
-		}
-		end := off + 27 + nsegs
-		for _, l := range d[off+27 : off+27+nsegs] {
-			end += int(l)
-		}
-		if end > len(d) {
-			break
-		}
-		binary.LittleEndian.PutUint32(d[off+22:], 0)
-		binary.LittleEndian.PutUint32(d[off+22:], oggCRC(d[off:end]))
-		off = end
-	}
-	return d
-}
 
 // FuzzOpenAudio feeds `analyze`'s reader (format sniffing, WAV via audiofile, Ogg Opus through
 // the page reader, the decoder, pre-skip, end trimming and gain) arbitrary files: every one must
@@ -56,7 +33,7 @@ func FuzzOpenAudio(f *testing.F) {
 	f.Add([]byte("RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x01\x00\xff\x7f\x00\x80\x10\x00"))
 	f.Add([]byte("OggS"))
 	f.Fuzz(func(t *testing.T, file []byte) {
-		for _, in := range [][]byte{file, fixOggCRCs(file)} {
+		for _, in := range [][]byte{file, ogg.FixChecksums(file)} {
 			src, err := openAudio(bytes.NewReader(in))
 			if err != nil {
 				continue

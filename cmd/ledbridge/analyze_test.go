@@ -182,22 +182,6 @@ func readAllPCM(t *testing.T, r pcmReader) []float32 {
 	}
 }
 
-// oggCRC is the Ogg page checksum (polynomial 0x04c11db7, MSB first, no reflection).
-func oggCRC(b []byte) uint32 {
-	var crc uint32
-	for _, c := range b {
-		crc ^= uint32(c) << 24
-		for range 8 {
-			if crc&0x80000000 != 0 {
-				crc = crc<<1 ^ 0x04c11db7
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}
-
 // withOutputGain returns an Ogg Opus file with the OpusHead output gain (Q7.8 dB) replaced and
 // the first page's checksum recomputed.
 func withOutputGain(t *testing.T, file []byte, gain int16) []byte {
@@ -214,7 +198,7 @@ func withOutputGain(t *testing.T, file []byte, gain int16) []byte {
 	}
 	binary.LittleEndian.PutUint16(f[head+16:], uint16(gain))
 	binary.LittleEndian.PutUint32(f[22:], 0)
-	binary.LittleEndian.PutUint32(f[22:], oggCRC(f[:pageLen]))
+	binary.LittleEndian.PutUint32(f[22:], ogg.PageChecksum(f[:pageLen]))
 	return f
 }
 
@@ -324,7 +308,7 @@ func shiftGranules(t *testing.T, file []byte, shift int64) []byte {
 	if moved < 2 {
 		t.Fatalf("only %d audio pages", moved)
 	}
-	return fixOggCRCs(f)
+	return ogg.FixChecksums(f)
 }
 
 // TestAnalyzeOggOpusStreamStartingMidway: an Ogg Opus stream cut from a live one starts at a
@@ -374,7 +358,7 @@ func withChannelMapping(t testing.TB, file []byte, channels int, family byte, ta
 	page := append(bytes.Clone(file[:27]), byte(len(head)))
 	page = append(page, head...)
 	binary.LittleEndian.PutUint32(page[22:], 0)
-	binary.LittleEndian.PutUint32(page[22:], oggCRC(page))
+	binary.LittleEndian.PutUint32(page[22:], ogg.PageChecksum(page))
 	return append(page, file[47:]...)
 }
 

@@ -356,6 +356,42 @@ func crcUpdate(crc uint32, b []byte) uint32 {
 	return crc
 }
 
+// PageChecksum is the checksum an Ogg page carries in header bytes 22–25: RFC 3533's CRC over the
+// whole page with those four bytes taken as zero. Tools and tests that edit a page use it to make
+// the page valid again.
+func PageChecksum(page []byte) uint32 {
+	if len(page) < 26 {
+		return crcUpdate(0, page)
+	}
+	var zero [4]byte
+	crc := crcUpdate(0, page[:22])
+	crc = crcUpdate(crc, zero[:])
+	return crcUpdate(crc, page[26:])
+}
+
+// FixChecksums returns a copy of data with the checksum of every whole page recomputed, from the
+// start up to the first bytes that are not a whole page; a fuzzer uses it so that its mutations
+// reach the page and packet structure instead of stopping at the checksum.
+func FixChecksums(data []byte) []byte {
+	out := bytes.Clone(data)
+	for pos := 0; pos+27 <= len(out) && string(out[pos:pos+4]) == "OggS"; {
+		nsegs := int(out[pos+26])
+		end := pos + 27 + nsegs
+		if end > len(out) {
+			break
+		}
+		for _, l := range out[pos+27 : pos+27+nsegs] {
+			end += int(l)
+		}
+		if end > len(out) {
+			break
+		}
+		binary.LittleEndian.PutUint32(out[pos+22:], PageChecksum(out[pos:end]))
+		pos = end
+	}
+	return out
+}
+
 // PacketSamples returns the duration of an Opus packet in samples per channel at 48 kHz,
 // from its TOC byte and frame count (RFC 6716 §3.1–3.2). It is what an RTP sender adds to
 // the timestamp per packet.

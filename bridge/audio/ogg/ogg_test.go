@@ -349,30 +349,6 @@ func TestFixturesMatchGopusReader(t *testing.T) {
 	}
 }
 
-// fixCRCs patches the checksum of every well-framed page in data, so the fuzzer can
-// explore page and packet structure instead of stopping at the CRC check.
-func fixCRCs(data []byte) []byte {
-	out := bytes.Clone(data)
-	for pos := 0; pos+27 <= len(out) && bytes.Equal(out[pos:pos+4], []byte("OggS")); {
-		nsegs := int(out[pos+26])
-		if pos+27+nsegs > len(out) {
-			break
-		}
-		size := 27 + nsegs
-		for _, l := range out[pos+27 : pos+27+nsegs] {
-			size += int(l)
-		}
-		if pos+size > len(out) {
-			break
-		}
-		page := out[pos : pos+size]
-		binary.LittleEndian.PutUint32(page[22:], 0)
-		binary.LittleEndian.PutUint32(page[22:], crcUpdate(0, page))
-		pos += size
-	}
-	return out
-}
-
 func FuzzPacketReader(f *testing.F) {
 	f.Add(validStream(patterned(300, 1), patterned(40, 2)))
 	f.Add([]byte("OggS"))
@@ -381,7 +357,7 @@ func FuzzPacketReader(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, in := range [][]byte{data, fixCRCs(data)} {
+		for _, in := range [][]byte{data, FixChecksums(data)} {
 			r, err := NewPacketReader(bytes.NewReader(in))
 			if err != nil {
 				continue
@@ -490,5 +466,37 @@ func TestParseHeadChannelMappingTable(t *testing.T) {
 		if !errors.Is(err, ErrNotOpus) || !strings.Contains(err.Error(), c.says) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v, want ErrNotOpus saying %q on one line", c.name, err, c.says)
 		}
+	}
+}
+
+// FixChecksums restores a file whose page checksums were all broken, byte for byte, and stops at
+// a page cut short; PageChecksum agrees with what the reader checks.
+func TestFixChecksumsRestoresAFile(t *testing.T) {
+	orig, err := os.ReadFile("../../../testdata/opus/silk_wb_mono_16k.opus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := bytes.Clone(orig)
+	pages := 0
+	for pos := 0; pos+27 <= len(broken); {
+		end := pos + 27 + int(broken[pos+26])
+		for _, l := range broken[pos+27 : pos+27+int(broken[pos+26])] {
+			end += int(l)
+		}
+		if got, want := PageChecksum(orig[pos:end]), binary.LittleEndian.Uint32(orig[pos+22:]); got != want {
+			t.Fatalf("page %d: PageChecksum %08x, the file says %08x", pages, got, want)
+		}
+		broken[pos+22] ^= 0xff
+		pos, pages = end, pages+1
+	}
+	if pages < 2 {
+		t.Fatalf("only %d pages", pages)
+	}
+	if !bytes.Equal(FixChecksums(broken), orig) {
+		t.Fatal("FixChecksums did not restore the file")
+	}
+	cut := broken[:len(broken)-1]
+	if fixed := FixChecksums(cut); !bytes.Equal(fixed[len(fixed)-100:], cut[len(cut)-100:]) {
+		t.Fatal("FixChecksums changed a page cut short")
 	}
 }
