@@ -16,21 +16,7 @@ import (
 // the kept offer and the second connects. Before, its browser waited for that
 // answer forever and, as the impolite peer, ignored the bridge's offers.
 func TestMusicianRefusedByCapConnectsWhenASlotFrees(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.MaxPeers = 1
-	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
-		t.Fatalf("bob joined past the cap: %v", err)
-	}
-	bob := newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
-	waitFor(t, "bob's offer refused", func() bool { return bob.offersSent.Load() == 1 && m.Stats().RefusedPeerCap == 2 })
+	m, s, bob := bobWaitsBehindAna(t)
 
 	m.MusicianLeft("ana")
 	waitFor(t, "bob connected", func() bool { return bob.connState() == webrtc.PeerConnectionStateConnected })
@@ -161,21 +147,7 @@ func TestRefusedOfferExpires(t *testing.T) {
 // strangers (senders not in Presence) send meanwhile: those used to push it out, and when a
 // slot freed, the musician's browser went on waiting for an answer that never came.
 func TestWaitingMusicianOfferSurvivesStrangerOffers(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.MaxPeers = 1
-	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
-		t.Fatalf("bob joined past the cap: %v", err)
-	}
-	bob := newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
-	waitFor(t, "bob's offer refused", func() bool { return bob.offersSent.Load() == 1 && m.Stats().RefusedPeerCap == 2 })
+	m, _, bob := bobWaitsBehindAna(t)
 
 	base := anOffer(t)
 	for i := range 2 * maxRefusedOffers {
@@ -261,4 +233,26 @@ func TestStrangerOffersTakeNoPeerCapSlot(t *testing.T) {
 		}
 		m.MusicianLeft(MusicianID(id))
 	}
+}
+
+// bobWaitsBehindAna starts a manager with MaxPeers 1 and ana connected, then bob joins Presence and
+// offers at once, as a browser does: both are refused by the cap, and bob's offer is kept.
+func bobWaitsBehindAna(t *testing.T) (*Manager, *sinks, *testMusician) {
+	t.Helper()
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.MaxPeers = 1
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
+		t.Fatalf("bob joined past the cap: %v", err)
+	}
+	bob := newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
+	waitFor(t, "bob's offer refused", func() bool { return bob.offersSent.Load() == 1 && m.Stats().RefusedPeerCap == 2 })
+	return m, s, bob
 }

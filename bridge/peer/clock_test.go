@@ -26,6 +26,21 @@ type fakeTimer struct {
 
 func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_764_000_000, 0)} }
 
+// startFakeClockManager starts a manager on a test room with its timers on a fake clock; tweak,
+// if not nil, adjusts the config first.
+func startFakeClockManager(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *fakeClock) {
+	t.Helper()
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	return startManager(t, cfg, r), r, fc
+}
+
 func (f *fakeClock) Now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -80,13 +95,7 @@ func (f *fakeClock) hasTimer(d time.Duration) bool {
 // unanswered for ConnectTimeout is replaced by a fresh one. Stepped with a
 // fake clock: nothing here waits for real time to pass.
 func TestOfferDelayAndRetryWithFakeClock(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.OfferDelay = 0 // default, 2 s
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
+	m, r, fc := startFakeClockManager(t, func(c *Config) { c.OfferDelay = 0 }) // default, 2 s
 	if err := m.MusicianJoined("fay"); err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +131,7 @@ func TestOfferDelayAndRetryWithFakeClock(t *testing.T) {
 // Presence within PresenceGrace, its offer unanswered; one that appears keeps
 // it and gets its answer then.
 func TestPresenceGraceWithFakeClock(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
+	m, r, fc := startFakeClockManager(t, nil)
 	sdp := anOffer(t)
 	for _, id := range []string{"ghost", "late"} {
 		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,

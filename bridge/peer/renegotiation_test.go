@@ -91,12 +91,7 @@ func musicianReceiverTracks(m *Manager, id MusicianID) int {
 // per declared stream on each one until its receivers start, so offers of 2,500 a=rid lines
 // a second grew a never-connected PeerConnection by ~1.4 MB each.
 func TestDeclaredStreamsBounded(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock() // offers are handled at once: the budget's timer fires when the test says
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
+	m, r, fc := startFakeClockManager(t, nil)
 	if err := m.MusicianJoined("eve"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +131,7 @@ func TestDeclaredStreamsBounded(t *testing.T) {
 // applied to a PeerConnection whose transports never started, so a musician that never
 // completes DTLS and keeps offering grew it without bound (at one offer a second, ~10 MB an hour).
 func TestUnconnectedRenegotiationsBounded(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
+	m, r, fc := startFakeClockManager(t, nil)
 	if err := m.MusicianJoined("eve"); err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,7 @@ import (
 // the bridge's signalling for everyone. Stepped with a fake clock: 100 offers a second of its
 // time for 2 s.
 func TestOfferStormFromMusicianAnsweredSparingly(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
+	m, r, fc := startFakeClockManager(t, nil)
 	if err := m.MusicianJoined("eve"); err != nil {
 		t.Fatal(err)
 	}
