@@ -29,17 +29,7 @@ func TestServeReturnsWhenAClientNeverAnswersTheClose(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	start := time.Now()
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("Serve returned %v after cancel", time.Since(start))
-	case <-time.After(4 * time.Second): // coder/websocket's own close wait is 5 s
-		t.Fatal("Serve still waiting for a silent client 4 s after cancel")
-	}
+	requireServeReturns(t, cancel, served, "a silent client")
 }
 
 // TestServeReturnsWhenAClientKeepsSendingAndNeverAnswersTheClose: a client that goes on sending
@@ -83,6 +73,14 @@ func TestServeReturnsWhenAClientKeepsSendingAndNeverAnswersTheClose(t *testing.T
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	requireServeReturns(t, cancel, served, "a client that sends but never answers the close")
+}
+
+// requireServeReturns cancels Serve and fails unless it returns, without error, within 4 s: the
+// daemon has 2 s to exit, and coder/websocket's own close wait is 5 s, so 4 s catches a server that
+// waits on it. what names the client that must not hold it.
+func requireServeReturns(t *testing.T, cancel context.CancelFunc, served <-chan error, what string) {
+	t.Helper()
 	start := time.Now()
 	cancel()
 	select {
@@ -91,7 +89,7 @@ func TestServeReturnsWhenAClientKeepsSendingAndNeverAnswersTheClose(t *testing.T
 			t.Fatal(err)
 		}
 		t.Logf("Serve returned %v after cancel", time.Since(start))
-	case <-time.After(4 * time.Second): // coder/websocket's own close wait is 5 s
-		t.Fatal("Serve still waiting for a client that sends but never answers the close 4 s after cancel")
+	case <-time.After(4 * time.Second):
+		t.Fatalf("Serve still waiting for %s 4 s after cancel", what)
 	}
 }
