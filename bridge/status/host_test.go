@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,24 +74,7 @@ func TestNewRejectsBadAllowedHosts(t *testing.T) {
 // control token and new host names; the next requests see them, and a bad pattern changes nothing.
 func TestSetAccessChangesARunningServer(t *testing.T) {
 	p := &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}}
-	srv, err := New(Config{Provider: p, Controller: &fakeController{}, Token: "old-token", AllowedHosts: []string{"lights.venue.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	srv, base := startServer(t, Config{Provider: p, Controller: &fakeController{}, Token: "old-token", AllowedHosts: []string{"lights.venue.example"}})
 	expect := func(when string, hosts map[string]int, tokens map[string]int, controls bool) {
 		t.Helper()
 		for host, want := range hosts {

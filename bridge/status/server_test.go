@@ -58,6 +58,14 @@ func (c *fakeController) Identify(id string) error          { return c.record("i
 
 func start(t *testing.T, cfg Config) string {
 	t.Helper()
+	_, base := startServer(t, cfg)
+	return base
+}
+
+// startServer serves cfg on a loopback port until the test ends and returns the server and its
+// base URL.
+func startServer(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +83,7 @@ func start(t *testing.T, cfg Config) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return srv, "http://" + ln.Addr().String()
 }
 
 func get(t *testing.T, url string) (int, string) {
