@@ -455,6 +455,12 @@ type probeJob struct {
 	// the controller replaced there, and the entry follows it.
 	wantMAC string
 	ownIP   netip.Addr
+	// listed holds the MACs of the devices confirmed when the round began (shared, read-only
+	// while probing). Another MAC at ownIP or at the configured host follows a replaced
+	// controller only when it is no listed device: two strips that swapped addresses (DHCP
+	// after a power cycle) each answer at the other's old IP, and following that would merge
+	// one strip into the other and drop it from the list without an event.
+	listed map[string]bool
 
 	info wled.Info
 	ip   netip.Addr
@@ -493,11 +499,17 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	for i := range r.statics {
 		r.ensureStaticLocked(&r.statics[i])
 	}
+	listed := make(map[string]bool)
+	for _, e := range r.entries {
+		if e.confirmed {
+			listed[e.dev.MAC] = true
+		}
+	}
 	jobs := make([]probeJob, 0, len(r.entries))
 	for key, e := range r.entries {
 		j := probeJob{key: key, addrs: e.probeAddrs(), unconfirmed: e.unconfirmedMDNS()}
 		if e.confirmed {
-			j.wantMAC, j.ownIP = e.dev.MAC, e.dev.IP
+			j.wantMAC, j.ownIP, j.listed = e.dev.MAC, e.dev.IP, listed
 		}
 		jobs = append(jobs, j)
 	}
@@ -658,7 +670,8 @@ func (r *Registry) probeAll(ctx context.Context, jobs []probeJob) {
 }
 
 // probe tries each address of j in turn and records the first answer (for a job with wantMAC,
-// the first with that MAC or from ownIP or the configured host) or the last error.
+// the first with that MAC, or with an unlisted MAC from ownIP or the configured host) or the
+// last error.
 func (r *Registry) probe(ctx context.Context, j *probeJob) {
 	j.err = errors.New("no address known")
 	for _, a := range j.addrs {
@@ -675,7 +688,7 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 			j.err = err
 			continue
 		}
-		if mac := wled.NormalizeMAC(info.MAC); j.wantMAC != "" && mac != j.wantMAC && ip != j.ownIP && !a.configured {
+		if mac := wled.NormalizeMAC(info.MAC); j.wantMAC != "" && mac != j.wantMAC && (j.listed[mac] || ip != j.ownIP && !a.configured) {
 			j.err = fmt.Errorf("%w: %s answers as MAC %q, not %s", ErrOtherMAC, hostport, mac, j.wantMAC)
 			continue
 		}

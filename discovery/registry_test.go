@@ -954,3 +954,52 @@ func TestRegistryOneDevicePerIPWithRotatingMACs(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryTwoDevicesSwapIPsWhileOneAnswerIsMissed(t *testing.T) {
+	// DHCP gives two strips each other's address (a venue power cycle), and mDNS, being lossy,
+	// brings only one of their new answers in the next round. The strip whose answer is missing
+	// is still probed at its old address, where the other, listed strip now answers: that is the
+	// other strip, not a replacement, so the missing one must stay listed under its MAC (going
+	// offline until its answer comes) rather than vanish from the list without an event.
+	const macA, macB = "02fc00000700", "02fc00000701"
+	a := startFake(t, "127.0.0.4:0", macA, 30)
+	b := startFake(t, "127.0.0.5:0", macB, 40)
+	ansA, ansB := answerFor(t, a, true), answerFor(t, b, true)
+	h := startRegistry(t, Config{}, ansA, ansB)
+	h.waitRound()
+	if got := kinds(h.drain()); !strings.Contains(got, "added:"+macA) || !strings.Contains(got, "added:"+macB) {
+		t.Fatalf("events = %s, want both strips added", got)
+	}
+
+	addrA, addrB := a.HTTPAddr(), b.HTTPAddr()
+	_, _ = a.Close(), b.Close()
+	a2 := startFake(t, addrB, macA, 30)
+	b2 := startFake(t, addrA, macB, 40)
+	h.browser.set(nil, answerFor(t, b2, true)) // A's new answer is lost this round
+	for range DefaultOfflineAfter {
+		h.nextRound()
+	}
+	keys := map[string]Device{}
+	for _, d := range h.reg.Devices() {
+		keys[d.Key] = d
+	}
+	if _, ok := keys[macA]; !ok {
+		t.Fatalf("strip %s vanished from the list (events %s): %+v", macA, kinds(h.drain()), keys)
+	}
+	if d := keys[macB]; !d.Online || d.IP != netip.MustParseAddr("127.0.0.4") || d.LEDs != 40 {
+		t.Errorf("strip %s = %+v, want it online at 127.0.0.4 with 40 LEDs", macB, d)
+	}
+	if d := keys[macA]; d.Online && d.IP == netip.MustParseAddr("127.0.0.4") {
+		t.Errorf("strip %s = %+v, listed online at the other strip's address", macA, d)
+	}
+
+	h.browser.set(nil, answerFor(t, a2, true), answerFor(t, b2, true))
+	h.nextRound()
+	keys = map[string]Device{}
+	for _, d := range h.reg.Devices() {
+		keys[d.Key] = d
+	}
+	if d := keys[macA]; !d.Online || d.IP != netip.MustParseAddr("127.0.0.5") || d.LEDs != 30 || len(keys) != 2 {
+		t.Errorf("after both answers: %+v, want %s online at 127.0.0.5 and %s at 127.0.0.4", keys, macA, macB)
+	}
+}
