@@ -451,8 +451,9 @@ type probeJob struct {
 	// wantMAC is a confirmed device's MAC and ownIP the address it last answered from: an
 	// answer with another MAC from elsewhere is another host (anyone can answer mDNS with the
 	// device's instance name or TXT mac), so the next address is tried and such an answer
-	// alone fails the probe (ErrOtherMAC). Another MAC at ownIP, or at the configured host, is
-	// the controller replaced there, and the entry follows it.
+	// alone fails the probe (ErrOtherMAC). Another MAC at ownIP (mDNS-only devices), or at the
+	// configured host (configured ones), is the controller replaced there, and the entry
+	// follows it.
 	wantMAC string
 	ownIP   netip.Addr
 	// listed holds the MACs of the devices confirmed when the round began (shared, read-only
@@ -509,7 +510,12 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	for key, e := range r.entries {
 		j := probeJob{key: key, addrs: e.probeAddrs(), unconfirmed: e.unconfirmedMDNS()}
 		if e.confirmed {
-			j.wantMAC, j.ownIP, j.listed = e.dev.MAC, e.dev.IP, listed
+			j.wantMAC, j.listed = e.dev.MAC, listed
+			if e.static == nil {
+				// A configured device is wherever its configured host is: its last IP may
+				// have gone to another controller when DHCP moved it.
+				j.ownIP = e.dev.IP
+			}
 		}
 		jobs = append(jobs, j)
 	}
