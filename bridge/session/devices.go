@@ -271,8 +271,12 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 		return
 	}
 	for k, other := range d.strips {
-		// A configured device that mDNS finds too is driven once.
-		if k != key && other.target.Host == t.Host && other.target.Port == t.Port {
+		// A configured device that mDNS finds too is driven once. Two discovered devices are
+		// never merged: when two strips swap addresses (DHCP), each update arrives while the
+		// other still holds its new address, and skipping it would leave both streaming to the
+		// other's strip.
+		if k != key && other.target.Host == t.Host && other.target.Port == t.Port &&
+			(slices.Contains(d.static, k) || slices.Contains(d.static, key)) {
 			other.online.Store(online)
 			return
 		}

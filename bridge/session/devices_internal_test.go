@@ -11,10 +11,11 @@ import (
 
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // newDeviceTestSession is a session with the given configured devices whose host names resolve
-// through lookup.
+// through lookup (the system's resolver if nil).
 func newDeviceTestSession(t *testing.T, devices []string, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)) *Session {
 	t.Helper()
 	code, _ := room.ParseCode("DEV234")
@@ -23,7 +24,9 @@ func newDeviceTestSession(t *testing.T, devices []string, lookup func(ctx contex
 		t.Fatal(err)
 	}
 	t.Cleanup(s.loop.close)
-	s.devices.lookup = lookup
+	if lookup != nil {
+		s.devices.lookup = lookup
+	}
 	return s
 }
 
@@ -92,4 +95,40 @@ func TestDeviceHostNameIsLookedUpOutsideTheLock(t *testing.T) {
 		t.Fatal("shutdown waits for a host name lookup")
 	}
 	t.Logf("devices stopped %v after cancel", time.Since(start))
+}
+
+// TestDiscoveredStripsSwappingAddresses: two discovered strips swap IP addresses (DHCP). Each
+// update arrives while the other strip still holds the new address; both must follow, or each
+// strip's frames go to the other one.
+func TestDiscoveredStripsSwappingAddresses(t *testing.T) {
+	s := newDeviceTestSession(t, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.devices.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s.devices.mu.Lock()
+		started := s.devices.ctx != nil
+		s.devices.mu.Unlock()
+		if started {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the device set never started")
+		}
+	}
+	at := func(port int) wled.Target {
+		return wled.Target{Protocol: wled.ProtocolDDP, Host: "127.0.0.1", Port: port, LEDs: 30}
+	}
+	s.devices.add("02aa00000001", "A", at(41001), true)
+	s.devices.add("02aa00000002", "B", at(41002), true)
+	s.devices.add("02aa00000001", "A", at(41002), true) // A moved to B's old address
+	s.devices.add("02aa00000002", "B", at(41001), true) // and B to A's
+	got := map[string]int{}
+	for _, st := range s.devices.current() {
+		got[st.name] = st.target.Port
+	}
+	if got["A"] != 41002 || got["B"] != 41001 || len(got) != 2 {
+		t.Errorf("strips stream to %v, want A to 41002 and B to 41001", got)
+	}
 }
