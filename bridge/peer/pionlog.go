@@ -53,10 +53,25 @@ func isUnhandledSSRC(format string) bool {
 		format == webrtc.ErrSimulcastProbeOverflow.Error()
 }
 
+// logMsg logs a message pion passed whole (Warn, Error): it is what isUnhandledSSRC must see,
+// not the "%s" it is formatted with (pion reports ErrSimulcastProbeOverflow so).
+func (l slogLeveled) logMsg(level slog.Level, msg string) {
+	l.countUnhandledSSRC(level, msg)
+	l.emit(level, "%s", msg)
+}
+
 func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
+	l.countUnhandledSSRC(level, format)
+	l.emit(level, format, args...)
+}
+
+func (l slogLeveled) countUnhandledSSRC(level slog.Level, format string) {
 	if level >= slog.LevelWarn && l.onUnhandledSSRC != nil && isUnhandledSSRC(format) {
 		l.onUnhandledSSRC()
 	}
+}
+
+func (l slogLeveled) emit(level slog.Level, format string, args ...any) {
 	ctx := context.Background()
 	if !l.log.Enabled(ctx, level) {
 		return // skip the formatting too
@@ -80,7 +95,7 @@ func (l slogLeveled) Debug(msg string)                  { l.logf(slog.LevelDebug
 func (l slogLeveled) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
 func (l slogLeveled) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
 func (l slogLeveled) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
-func (l slogLeveled) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
+func (l slogLeveled) Warn(msg string)                   { l.logMsg(slog.LevelWarn, msg) }
 func (l slogLeveled) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
-func (l slogLeveled) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
+func (l slogLeveled) Error(msg string)                  { l.logMsg(slog.LevelWarn, msg) }
 func (l slogLeveled) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }
