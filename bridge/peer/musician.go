@@ -306,7 +306,10 @@ func (mus *musician) run(ctx context.Context) {
 			case room.SignalAnswer:
 				mus.handleAnswer(ctx, sig, &retry)
 			case room.SignalCandidate:
-				mus.handleRemoteCandidate(sig)
+				// One that follows an offer waiting for its turn belongs to it, and waits
+				// too: an ICE restart's candidates added to the generation it replaces
+				// would be lost with it.
+				mus.handleRemoteCandidate(sig, offerGate.armed() && mus.offerPending())
 			}
 		case ev := <-mus.events:
 			mus.handleEvent(ctx, ev, &retry)
@@ -403,6 +406,13 @@ func (mus *musician) takeOffer(ctx context.Context, retry *timer, offers *offerB
 		return
 	}
 	offers.spend(mus.cfg.Clock, gate)
+}
+
+// offerPending reports whether an offer waits to be handled.
+func (mus *musician) offerPending() bool {
+	mus.offerMu.Lock()
+	defer mus.offerMu.Unlock()
+	return mus.pendingOffer != nil
 }
 
 // deferOffer puts back an offer the signal budget had no room for, unless a newer one
@@ -736,12 +746,14 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 	}
 }
 
-func (mus *musician) handleRemoteCandidate(sig room.Signal) {
+// handleRemoteCandidate adds a trickled candidate, or holds it until the next remote
+// description if there is none yet or the offer it follows is waiting (offerWaits).
+func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 	var init webrtc.ICECandidateInit
 	if c := sig.Candidate; c != nil {
 		init = webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	}
-	if mus.cur == nil || mus.cur.pc.RemoteDescription() == nil {
+	if offerWaits || mus.cur == nil || mus.cur.pc.RemoteDescription() == nil {
 		if len(mus.pending) >= maxPendingCandidates {
 			mus.droppedCands.Add(1)
 			return
