@@ -64,7 +64,7 @@
 //
 // What pion keeps for a PeerConnection until it closes is bounded: a description declaring
 // more than maxTracks streams (a=ssrc ids and a=rid lines) is refused; a renegotiation that
-// would take it past maxMediaSections transceivers (pion keeps one per mid it has seen) or
+// would take it past maxTransceiversKept transceivers (pion keeps one per mid it has seen) or
 // maxTracks receiver tracks (until the connection is up, pion configures the declared streams
 // again on every renegotiation) is answered on a fresh PeerConnection, and so is one past
 // maxUnconnectedRenegotiations on a PeerConnection that never connected; data channels are closed as they open, and more than

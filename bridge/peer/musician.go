@@ -27,6 +27,12 @@ const (
 	// maxMediaSections bounds an offer's m-lines: every audio section becomes a track with two
 	// read goroutines and an audio stream. The web app sends one (plus perhaps a data channel).
 	maxMediaSections = 4
+	// maxTransceiversKept bounds the transceivers a PeerConnection accumulates over
+	// renegotiations: pion keeps one for every mid it has seen, and a browser that removes and
+	// re-adds its microphone track (rather than replacing it) brings a new mid each time. Past
+	// it, the offer is answered on a fresh PeerConnection, whose new DTLS certificate a browser
+	// must accept mid-call, so the bound leaves room for a dozen such microphone switches.
+	maxTransceiversKept = 16
 	// eventQueueSize bounds pion callback events waiting for the musician's
 	// goroutine. Callbacks never block (pion calls them from its own goroutines).
 	eventQueueSize = 256
@@ -577,11 +583,11 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				mus.duplicates.Add(1)
 				return 0
 			}
-			if n := transceiversAfter(h.pc, desc.SDP); n > maxMediaSections {
+			if n := transceiversAfter(h.pc, desc.SDP); n > maxTransceiversKept {
 				// pion keeps a transceiver (and its receiver) for every audio or video mid a
 				// PeerConnection has seen: renegotiations that keep bringing new mids would
 				// grow it without bound. A fresh PeerConnection starts from the offer alone.
-				mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxMediaSections)
+				mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxTransceiversKept)
 				fresh = true
 			} else if n := receiverTracks(h.pc) + streams; n > maxTracks {
 				// Until its receivers start (the connection is up), pion configures a track for
