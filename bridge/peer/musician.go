@@ -511,6 +511,7 @@ func (mus *musician) newPC() error {
 	}
 	if err != nil {
 		_ = pc.Close()
+		h.stopNet()
 		return fmt.Errorf("add recvonly audio transceiver: %w", err)
 	}
 	mus.cur = h
