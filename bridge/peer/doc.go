@@ -58,12 +58,16 @@
 //
 // One audio track of a PeerConnection at a time is the musician's, the first
 // to start; others that start meanwhile (an offer may have up to four audio
-// sections) are read, discarded, counted and logged once, so they can replace
+// sections that send) are read, discarded, counted and logged once, so they can replace
 // neither the sink nor the statistics. When it is renegotiated away, the next
 // track to start takes its place.
 //
-// What pion keeps for a PeerConnection until it closes is bounded: a description declaring
-// more than maxTracks streams (a=ssrc ids and a=rid lines) is refused; a renegotiation that
+// What pion keeps for a PeerConnection until it closes is bounded: an offer with more than
+// maxOfferedSections m-lines, or more than maxMediaSections that may send, is refused; so is a
+// description declaring more than maxTracks streams (a=ssrc ids and a=rid lines) in the
+// sections that may send (a browser keeps the a=ssrc of every removed track's inactive
+// section, and adds a section for every track it adds, so that a musician who switches
+// microphones with removeTrack and addTrack offers one section more each time); a renegotiation that
 // would take it past maxTransceiversKept transceivers (pion keeps one per mid it has seen) or
 // maxTracks receiver tracks (until the connection is up, pion configures the declared streams
 // again on every renegotiation) is answered on a fresh PeerConnection, and so is one past

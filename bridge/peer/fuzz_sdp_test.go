@@ -41,7 +41,7 @@ func FuzzOfferSDP(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, sdp string) {
-		if strings.Count(sdp, "\nm=") > maxMediaSections || declaredStreams(sdp) > maxTracks {
+		if sending, all := mediaSections(sdp); sending > maxMediaSections || all > maxOfferedSections || declaredStreams(sdp) > maxTracks {
 			return
 		}
 		ice, err := scanRemoteICE(sdp)

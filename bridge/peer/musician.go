@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,9 +25,16 @@ const (
 	// or trickled: each becomes candidate pairs and connectivity checks, so an unbounded number
 	// would let one signal make the bridge send STUN to any list of addresses. Browsers have 2–20.
 	maxRemoteCandidates = 64
-	// maxMediaSections bounds an offer's m-lines: every audio section becomes a track with two
-	// read goroutines and an audio stream. The web app sends one (plus perhaps a data channel).
+	// maxMediaSections bounds an offer's m-lines that can carry media to the bridge (not
+	// rejected with port 0, not recvonly or inactive): every such audio section becomes a track
+	// with two read goroutines and an audio stream. The web app sends one (plus perhaps a data
+	// channel).
 	maxMediaSections = 4
+	// maxOfferedSections bounds all of an offer's m-lines. A browser never drops one: after
+	// pc.removeTrack its section stays, inactive, and the next pc.addTrack brings a new one, so
+	// a musician who switches microphones that way offers one more section per switch (20
+	// switches, 21 sections). An inactive section costs pion only an idle transceiver.
+	maxOfferedSections = 64
 	// maxTransceiversKept bounds the transceivers a PeerConnection accumulates over
 	// renegotiations: pion keeps one for every mid it has seen, and a browser that removes and
 	// re-adds its microphone track (rather than replacing it) brings a new mid each time. Past
@@ -541,8 +549,9 @@ func (mus *musician) closePC() {
 // budget has no room for the answer, it does nothing and returns how long to wait.
 func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer, priority bool) (wait time.Duration) {
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.Description.SDP}
-	if n := strings.Count(desc.SDP, "\nm="); n > maxMediaSections {
-		mus.badSignal("offer rejected", fmt.Errorf("%d media sections (at most %d)", n, maxMediaSections))
+	if sending, all := mediaSections(desc.SDP); sending > maxMediaSections || all > maxOfferedSections {
+		mus.badSignal("offer rejected", fmt.Errorf("%d media sections, %d of them sending (at most %d, %d sending)",
+			all, sending, maxOfferedSections, maxMediaSections))
 		return 0
 	}
 	streams := declaredStreams(desc.SDP)
@@ -664,6 +673,31 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	return 0
 }
 
+// mediaSections counts an SDP's m-lines, and those that may send media to its receiver: not
+// rejected (port 0) and not recvonly or inactive (sendrecv when the section does not say).
+func mediaSections(sdp string) (sending, all int) {
+	inSection, silent := false, false
+	end := func() {
+		if inSection && !silent {
+			sending++
+		}
+	}
+	for line := range strings.Lines(sdp) {
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "m="):
+			end()
+			all++
+			f := strings.Fields(line)
+			inSection, silent = true, len(f) > 1 && f[1] == "0"
+		case inSection && (line == "a=recvonly" || line == "a=inactive"):
+			silent = true
+		}
+	}
+	end()
+	return sending, all
+}
+
 // transceiversAfter is how many transceivers pc would have once an offer is applied: the
 // ones it has, plus one for each audio or video section with a mid it does not know (pion
 // never removes a transceiver, and matches a section to one by its mid).
@@ -690,23 +724,47 @@ func transceiversAfter(pc *webrtc.PeerConnection, sdp string) int {
 	return n
 }
 
-// declaredStreams counts the streams an SDP declares, distinct a=ssrc ids and a=rid lines:
-// pion configures a receiver track for each.
+// declaredStreams counts the streams an SDP declares, distinct a=ssrc ids and a=rid lines,
+// in the sections that may send media (see mediaSections): pion configures a receiver track
+// for each, and none for a recvonly or inactive section, where a browser keeps the a=ssrc of
+// a removed track's RTCP. It stops counting past maxTracks, so that an SDP it refuses costs
+// little, even in a section that turns out to be inactive.
 func declaredStreams(sdp string) int {
 	ssrcs := map[string]bool{}
 	rids := 0
+	var sectionSSRCs []string
+	sectionRids, silent := 0, false
+	end := func() {
+		if !silent {
+			for _, id := range sectionSSRCs {
+				ssrcs[id] = true
+			}
+			rids += sectionRids
+		}
+		sectionSSRCs, sectionRids, silent = sectionSSRCs[:0], 0, false
+	}
 	for line := range strings.Lines(sdp) {
+		line = strings.TrimRight(line, "\r\n")
 		switch {
+		case strings.HasPrefix(line, "m="):
+			end()
+			f := strings.Fields(line)
+			silent = len(f) > 1 && f[1] == "0"
+		case line == "a=recvonly" || line == "a=inactive":
+			silent = true
 		case strings.HasPrefix(line, "a=rid:"):
-			rids++
+			sectionRids++
 		case strings.HasPrefix(line, "a=ssrc:"):
 			id, _, _ := strings.Cut(strings.TrimPrefix(line, "a=ssrc:"), " ")
-			ssrcs[strings.TrimRight(id, "\r\n")] = true
+			if !slices.Contains(sectionSSRCs, id) {
+				sectionSSRCs = append(sectionSSRCs, id)
+			}
 		}
-		if rids+len(ssrcs) > maxTracks {
-			break // enough to refuse it; the map stays small
+		if n := rids + len(ssrcs) + sectionRids + len(sectionSSRCs); n > maxTracks {
+			return n // enough to refuse it; the map stays small
 		}
 	}
+	end()
 	return rids + len(ssrcs)
 }
 

@@ -1,0 +1,67 @@
+package peer
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// section is an audio m-line as Chromium writes one: after pc.removeTrack, its direction
+// changes but its a=ssrc (the RTCP sender SSRC) stays.
+func section(mid, direction string, port int, ssrc uint32) string {
+	return fmt.Sprintf("m=audio %d UDP/TLS/RTP/SAVPF 111\r\na=mid:%s\r\na=%s\r\na=rtpmap:111 opus/48000/2\r\na=ssrc:%d cname:x\r\na=ssrc:%d msid:s t\r\n",
+		port, mid, direction, ssrc, ssrc)
+}
+
+func TestMediaSectionsAndDeclaredStreamsSkipSilentSections(t *testing.T) {
+	head := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	// A musician's 21st microphone: 20 removed tracks' sections, then the sending one.
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range 20 {
+		dir, port := "inactive", 9
+		switch i % 3 {
+		case 1:
+			dir = "recvonly"
+		case 2:
+			port = 0 // rejected
+			dir = "sendrecv"
+		}
+		b.WriteString(section(fmt.Sprint(i), dir, port, uint32(1000+i)))
+	}
+	b.WriteString(section("20", "sendonly", 9, 2000))
+	b.WriteString("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:21\r\n")
+	sending, all := mediaSections(b.String())
+	if sending != 2 || all != 22 {
+		t.Errorf("mediaSections = %d sending, %d in all; want 2, 22", sending, all)
+	}
+	if n := declaredStreams(b.String()); n != 1 {
+		t.Errorf("declaredStreams = %d, want 1 (only the sending section's SSRC)", n)
+	}
+
+	// Sending sections still count, and a section without a direction sends.
+	b.Reset()
+	b.WriteString(head)
+	for i := range maxMediaSections + 1 {
+		b.WriteString(strings.Replace(section(fmt.Sprint(i), "sendrecv", 9, uint32(i+1)), "a=sendrecv\r\n", "", 1))
+	}
+	if sending, all := mediaSections(b.String()); sending != maxMediaSections+1 || all != maxMediaSections+1 {
+		t.Errorf("mediaSections = %d, %d; want %d, %d", sending, all, maxMediaSections+1, maxMediaSections+1)
+	}
+
+	// A silent section declaring more SSRCs than maxTracks is still refused: counting stops
+	// before it is known to be silent, so the bound holds on what is kept.
+	b.Reset()
+	b.WriteString(head + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n")
+	for i := range maxTracks + 1 {
+		fmt.Fprintf(&b, "a=ssrc:%d cname:x\r\n", i+1)
+	}
+	b.WriteString("a=inactive\r\n")
+	if n := declaredStreams(b.String()); n <= maxTracks {
+		t.Errorf("declaredStreams = %d for %d SSRCs in one section, want more than %d", n, maxTracks+1, maxTracks)
+	}
+	// Repeated a=ssrc lines for one id are one stream.
+	if n := declaredStreams(head + section("0", "sendrecv", 9, 7)); n != 1 {
+		t.Errorf("declaredStreams = %d, want 1", n)
+	}
+}
