@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -30,37 +29,19 @@ func TestChromiumMicSwitchByRemoveAndAddTrack(t *testing.T) {
 
 	r, s := newTestRoom(t), &sinks{}
 	cfg := bridgeConfig(t, r, s)
-	var page *cdp
-	var pageMu sync.Mutex
+	var page pageSink
 	cfg.SendSignal = func(ctx context.Context, sig room.Signal) error {
 		if err := r.sendFromBridge(ctx, sig); err != nil {
 			return err
 		}
-		pageMu.Lock()
-		p := page
-		pageMu.Unlock()
-		if p == nil {
-			return errors.New("no page")
-		}
-		b, err := json.Marshal(sig)
-		if err != nil {
-			return err
-		}
-		id, _ := json.Marshal(sig.TargetPeerID)
-		js, _ := json.Marshal(string(b))
-		_, err = p.eval(ctx, fmt.Sprintf("receive(%s, %s)", id, js), false)
-		return err
+		return page.send(ctx, sig)
 	}
 	var console pageConsole
 	var offersMu sync.Mutex
 	var offers []string // the SDP of every offer Chromium sent, in order
 	onBinding := func(payload string) {
-		sig, err := room.DecodeSignal([]byte(payload))
-		if err != nil {
-			t.Errorf("Chromium sent a signal PROTOCOL.md rejects: %v\n%s", err, payload)
-			return
-		}
-		if sig.Type == room.SignalCandidate && !loopbackCandidate(sig.Candidate) {
+		sig, ok := decodePageSignal(t, payload)
+		if !ok {
 			return
 		}
 		if sig.Type == room.SignalOffer {
@@ -77,14 +58,8 @@ func TestChromiumMicSwitchByRemoveAndAddTrack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	browser := launchChromium(ctx, t, path, srv.URL+"/", onBinding, &console)
-	defer func() {
-		pageMu.Lock()
-		page = nil
-		pageMu.Unlock()
-	}()
-	pageMu.Lock()
-	page = browser.page
-	pageMu.Unlock()
+	defer page.page.Store(nil)
+	page.page.Store(browser.page)
 	evalPage := func(expr string, await bool) any {
 		t.Helper()
 		v, err := browser.page.eval(ctx, expr, await)

@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -158,21 +157,8 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
 	cfg.OnStateChange = states.record
 
-	var page atomic.Pointer[cdp]
-	toPage := func(ctx context.Context, sig room.Signal) error {
-		p := page.Load()
-		if p == nil {
-			return errors.New("no page")
-		}
-		b, err := json.Marshal(sig)
-		if err != nil {
-			return err
-		}
-		id, _ := json.Marshal(sig.TargetPeerID)
-		js, _ := json.Marshal(string(b))
-		_, err = p.eval(ctx, fmt.Sprintf("receive(%s, %s)", id, js), false)
-		return err
-	}
+	var page pageSink
+	toPage := page.send
 	gate := &signalGate{}
 	cfg.SendSignal = func(ctx context.Context, sig room.Signal) error {
 		if err := r.sendFromBridge(ctx, sig); err != nil {
@@ -189,12 +175,8 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 	}
 	var console pageConsole
 	onBinding := func(payload string) {
-		sig, err := room.DecodeSignal([]byte(payload))
-		if err != nil {
-			t.Errorf("Chromium sent a signal PROTOCOL.md rejects: %v\n%s", err, payload)
-			return
-		}
-		if sig.Type == room.SignalCandidate && !loopbackCandidate(sig.Candidate) {
+		sig, ok := decodePageSignal(t, payload)
+		if !ok {
 			return
 		}
 		gate.mu.Lock()
@@ -211,8 +193,8 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	browser := launchChromium(ctx, t, path, srv.URL+"/", onBinding, &console)
-	defer page.Store(nil)
-	page.Store(browser.page)
+	defer page.page.Store(nil)
+	page.page.Store(browser.page)
 	evalPage := func(expr string) any {
 		t.Helper()
 		v, err := browser.page.eval(ctx, expr, false)

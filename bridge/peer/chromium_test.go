@@ -381,8 +381,7 @@ func TestChromiumMusician(t *testing.T) {
 	r, s := newTestRoom(t), &sinks{}
 	cfg := bridgeConfig(t, r, s)
 	cfg.OfferDelay = 500 * time.Millisecond
-	var page *cdp
-	var pageMu sync.Mutex
+	var page pageSink
 	// For the glare case, signals to and from "chrome-glare" can be held so
 	// that the two offers cross.
 	const glareID = "chrome-glare"
@@ -390,23 +389,7 @@ func TestChromiumMusician(t *testing.T) {
 	holding := true
 	var heldToPage []room.Signal
 	var heldToBridge []room.Signal
-	// Bridge → page: evaluate receive(id, json) without awaiting it.
-	toPage := func(ctx context.Context, sig room.Signal) error {
-		b, err := json.Marshal(sig)
-		if err != nil {
-			return err
-		}
-		pageMu.Lock()
-		p := page
-		pageMu.Unlock()
-		if p == nil {
-			return errors.New("no page")
-		}
-		id, _ := json.Marshal(sig.TargetPeerID)
-		js, _ := json.Marshal(string(b))
-		_, err = p.eval(ctx, fmt.Sprintf("receive(%s, %s)", id, js), false)
-		return err
-	}
+	toPage := page.send
 	cfg.SendSignal = func(ctx context.Context, sig room.Signal) error {
 		if err := r.sendFromBridge(ctx, sig); err != nil {
 			return err
@@ -424,13 +407,11 @@ func TestChromiumMusician(t *testing.T) {
 	var filtered atomic.Int64
 	// Page → bridge: decode as the session does; keep candidates on loopback.
 	onBinding := func(payload string) {
-		sig, err := room.DecodeSignal([]byte(payload))
-		if err != nil {
-			t.Errorf("Chromium sent a signal PROTOCOL.md rejects: %v\n%s", err, payload)
-			return
-		}
-		if sig.Type == room.SignalCandidate && !loopbackCandidate(sig.Candidate) {
-			filtered.Add(1)
+		sig, ok := decodePageSignal(t, payload)
+		if !ok {
+			if sig.Type == room.SignalCandidate {
+				filtered.Add(1)
+			}
 			return
 		}
 		holdMu.Lock()
@@ -447,14 +428,8 @@ func TestChromiumMusician(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	browser := launchChromium(ctx, t, path, srv.URL+"/", onBinding, &console)
-	defer func() {
-		pageMu.Lock()
-		page = nil
-		pageMu.Unlock()
-	}()
-	pageMu.Lock()
-	page = browser.page
-	pageMu.Unlock()
+	defer page.page.Store(nil)
+	page.page.Store(browser.page)
 
 	// chrome-offers: its offer overtakes its Presence (the bridge admits it
 	// provisionally), then Presence confirms it.
@@ -533,4 +508,38 @@ func TestChromiumMusician(t *testing.T) {
 		t.Errorf("%s: page says %v, %v", glareID, v, err)
 	}
 	t.Logf("kept Chromium's non-loopback candidates from the bridge: %d", filtered.Load())
+}
+
+// pageSink hands the bridge's signals to the musician page once one is set: each becomes an
+// un-awaited call of the page's receive(id, json).
+type pageSink struct{ page atomic.Pointer[cdp] }
+
+func (ps *pageSink) send(ctx context.Context, sig room.Signal) error {
+	p := ps.page.Load()
+	if p == nil {
+		return errors.New("no page")
+	}
+	b, err := json.Marshal(sig)
+	if err != nil {
+		return err
+	}
+	id, _ := json.Marshal(sig.TargetPeerID)
+	js, _ := json.Marshal(string(b))
+	_, err = p.eval(ctx, fmt.Sprintf("receive(%s, %s)", id, js), false)
+	return err
+}
+
+// decodePageSignal decodes a signal the page sent, as the session does. It reports false for a
+// signal the bridge must not see: one PROTOCOL.md rejects (a test error) or a candidate off
+// loopback (only loopback is reachable here).
+func decodePageSignal(t *testing.T, payload string) (room.Signal, bool) {
+	sig, err := room.DecodeSignal([]byte(payload))
+	if err != nil {
+		t.Errorf("Chromium sent a signal PROTOCOL.md rejects: %v\n%s", err, payload)
+		return sig, false
+	}
+	if sig.Type == room.SignalCandidate && !loopbackCandidate(sig.Candidate) {
+		return sig, false
+	}
+	return sig, true
 }
