@@ -8,7 +8,7 @@ take the other half of the real MIDI files, so no real-music excerpt is shared w
 
   T  seed 3003  training set (features and thresholds are fitted on it)
   V  seed 4004  validation set (only scored, never fitted on)
-  U, W, X, Y  seeds 5005, 6006, 7007, 8008  more training audio for the note model (notenet.go)
+  U W X Y C D E F G H  seeds 5005 … 14014 (step 1001)  more training audio for the note net (notenet.go)
 
 Usage (Debian's python3, notebench's packages installed, see its README):
   /usr/bin/python3 testdata/notebench-train/gen_heldout.py --set T --out /work/nb/set-T --jobs 1
@@ -25,7 +25,8 @@ notebench = os.environ.get("NOTEBENCH", os.path.join(here, "..", "..", "..", "sh
 sys.path.insert(0, os.path.abspath(notebench))
 import gen_corpus  # noqa: E402  (imported from notebench, never copied)
 
-HELD_OUT_SEEDS = {"T": 3003, "V": 4004, "U": 5005, "W": 6006, "X": 7007, "Y": 8008}
+HELD_OUT_SEEDS = {"T": 3003, "V": 4004, "U": 5005, "W": 6006, "X": 7007, "Y": 8008,
+                  "C": 9009, "D": 10010, "E": 11011, "F": 12012, "G": 13013, "H": 14014}
 
 
 def other_half_real_sources(set_name):
