@@ -99,6 +99,9 @@ type Analyzer struct {
 	tracker tracker
 	onset   onsetDetector
 	bands   bandMapper
+	// net makes the final call on the notes (nil with Config.RuleNotes or
+	// SpectrumOnly).
+	net *noteNet
 }
 
 // New returns an Analyzer for cfg (zero fields take defaults).
@@ -143,6 +146,9 @@ func New(cfg Config) (*Analyzer, error) {
 	a.tracker = newTracker(cfg)
 	a.onset = newOnsetDetector(cfg, len(a.short.mag))
 	a.bands = newBandMapper(a.short)
+	if !cfg.RuleNotes && !cfg.SpectrumOnly {
+		a.net = newNoteNet(a)
+	}
 	return a, nil
 }
 
@@ -219,16 +225,24 @@ func (a *Analyzer) Frame(dst *Features) {
 		a.finders[i].find(w, &a.tracker.on)
 	}
 	a.fastFinder.nNotes = 0
-	var fastWin *window // the fast window, when it is analysed this tick
+	var fastWin *window // the fast window, when its notes are searched this tick
+	if a.net != nil || a.sinceOnset <= fastFrames {
+		a.fast.analyze(&a.r12)
+	}
+	if a.net != nil {
+		a.net.spec.fill(a, longDue)
+	}
 	if a.sinceOnset <= fastFrames {
 		fastWin = a.fast
-		a.fast.analyze(&a.r12)
 		a.fast.findPeaks(prominence, a.minPeak, lobe)
 		a.fastFinder.minStrong = fastMinStrong
 		a.fastFinder.minAmp = a.finders[0].minAmp
 		a.fastFinder.find(a.fast, &a.tracker.on)
 	}
 	a.tracker.update(&a.finders, &a.fastFinder, a.short, a.mid, fastWin, dst.Onset, a.onset.flux, dst)
+	if a.net != nil {
+		a.net.frame(a, dst)
+	}
 }
 
 // Reset forgets all audio, as if the Analyzer were new.
@@ -258,6 +272,9 @@ func (a *Analyzer) Reset() {
 
 	a.tracker.reset()
 	a.onset.reset()
+	if a.net != nil {
+		a.net.reset()
+	}
 }
 
 // The attack detector compares the loudest 5 ms of the audio that arrived since the last frame

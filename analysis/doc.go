@@ -22,6 +22,18 @@
 // spectra lack prominent, harmonically related partials: lone or weak
 // partials, noise-dominated frames and quiet ringing need more evidence.
 //
+// The note net (notenet.go) makes the final call. For every pitch from E1 to
+// C8 a small neural network (two hidden layers of 16 and 8 units, the same
+// weights for every pitch) reads the four windows' spectra at the pitch's
+// sub-harmonics and partials on a semitone axis, their rise over the last
+// three ticks, what the finders and the tracker concluded about the pitch,
+// and a few values of the whole frame, and gives the probability that the
+// pitch sounds and that it starts now; a linear screen first passes on
+// only the pitches worth that. A small decoder with hysteresis turns the
+// probabilities into notes and onset flags. The weights were trained
+// offline, on generated audio that shares no clip with notebench's set B
+// (testdata/notebench-train). Config.RuleNotes skips the net.
+//
 // Before any window can name a pitch, an attack detector on the raw 48 kHz
 // samples (the loudest 5 ms of the newest audio against the 50 ms before it)
 // reports that a sound has started, with its level, on the first tick whose

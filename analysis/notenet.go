@@ -1,0 +1,534 @@
+package analysis
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// The note net: a small per-pitch neural network that makes the final call
+// on which notes sound and which just started, from the four windows'
+// spectra read at the pitch's harmonics (harmonic stacking: the same
+// weights serve every pitch, shifted along a semitone axis) and from what
+// the pitch finders and the tracker concluded. It was trained offline on
+// generated audio that shares no clip with notebench's set B
+// (testdata/notebench-train); notenet_weights.go holds the weights.
+
+// Pitches the net judges: E1 to C8.
+const (
+	netLoMIDI  = 28
+	netHiMIDI  = 108
+	netPitches = netHiMIDI - netLoMIDI + 1
+)
+
+// The semitone spectra span a sub-twelfth below the lowest pitch to the
+// eighth partial of the highest.
+const (
+	semiLo = netLoMIDI - 19
+	semiHi = netHiMIDI + 37 // exclusive
+	nSemis = semiHi - semiLo
+)
+
+// semiFloor is ln of the magnitude floor: a semitone band with nothing in
+// it, or outside the window's range.
+const semiFloorMag = 1e-6
+
+var semiFloor = float32(math.Log(semiFloorMag))
+
+// semitoneMap reads a window's magnitudes as one value per semitone: the
+// largest bin within a quarter tone of the semitone's centre (the nearest
+// bin when the band falls between two bins).
+type semitoneMap struct {
+	lo, hi [nSemis]int16 // bin range of each band; hi < lo: outside the window's range
+}
+
+func newSemitoneMap(w *window, tuning float64) semitoneMap {
+	var s semitoneMap
+	for i := range nSemis {
+		f := tuning * math.Exp2(float64(semiLo+i-69)/12)
+		s.lo[i], s.hi[i] = 0, -1
+		if f < 1.5*w.binHz || f > 0.45*w.rate {
+			continue
+		}
+		lo := int(math.Ceil(f * math.Exp2(-1.0/24) / w.binHz))
+		hi := int(math.Ceil(f*math.Exp2(1.0/24)/w.binHz)) - 1
+		if hi < lo {
+			lo = int(math.Round(f / w.binHz))
+			hi = lo
+		}
+		s.lo[i], s.hi[i] = int16(lo), int16(min(hi, len(w.mag)-1))
+	}
+	return s
+}
+
+// fill writes ln(magnitude) per semitone into dst.
+func (s *semitoneMap) fill(w *window, dst *[nSemis]float32) {
+	// Below a few hundred Hz several semitones read the same bin: its
+	// logarithm is taken once.
+	lastLo, lastHi, last := -1, -1, semiFloor
+	for i := range nSemis {
+		lo, hi := int(s.lo[i]), int(s.hi[i])
+		if hi < lo {
+			dst[i] = semiFloor
+			continue
+		}
+		if lo == lastLo && hi == lastHi {
+			dst[i] = last
+			continue
+		}
+		m := 0.0
+		for _, v := range w.mag[lo : hi+1] {
+			m = max(m, v)
+		}
+		lastLo, lastHi, last = lo, hi, lnTable(m+semiFloorMag)
+		dst[i] = last
+	}
+}
+
+// Indices of the four windows in netSpectra.
+const (
+	netShort = iota
+	netFast
+	netMid
+	netLong
+	netWindows
+)
+
+// netSpectra is what the net reads from the windows at one tick.
+type netSpectra struct {
+	maps [netWindows]semitoneMap
+	cur  [netWindows][nSemis]float32
+}
+
+// fill reads the windows analysed this tick; the long window's spectrum
+// stays as it was on the ticks it is not analysed.
+func (ns *netSpectra) fill(a *Analyzer, longDue bool) {
+	ns.maps[netShort].fill(a.short, &ns.cur[netShort])
+	ns.maps[netFast].fill(a.fast, &ns.cur[netFast])
+	ns.maps[netMid].fill(a.mid, &ns.cur[netMid])
+	if longDue || a.frames <= longEvery {
+		ns.maps[netLong].fill(a.long, &ns.cur[netLong])
+	}
+}
+
+// The net's inputs. Per pitch m (in this order, which the trainer mirrors):
+//   - ln magnitude relative to the loudness reference at m+shift, for each
+//     window and each of netShift (sub-twelfth, sub-octave, partials 1–8);
+//   - its rise since 1 tick (short, fast, mid), 2 ticks (short, fast) and
+//     3 ticks (mid) at each of netDeltaShift;
+//   - the fast, mid and long finders' amplitude for m;
+//   - the tracker's verdict: sounding, flagged as onset, ln(1+age)/3;
+//   - m's rise (short, fast; 1 and 2 ticks) and level (fast, mid, long)
+//     against the pitch that rose most or is loudest in the frame;
+//   - the register, (m−60)/24.
+//
+// Then the frame's values: ln(flux)/3, the onset flag, ticks since the
+// onset (≤ 10)/10, the level against the loudness reference, the attack,
+// and the mean rise of the short, fast and mid spectra.
+var (
+	netShift      = [...]int{-19, -12, 0, 12, 19, 24, 28}
+	netDeltaShift = [...]int{-12, 0, 12, 19}
+)
+
+const (
+	netPerPitch = netWindows*len(netShift) + 6*len(netDeltaShift) + 3 + 3 + 4 + 3 + 1
+	netGlobals  = 8
+	netIn       = netPerPitch + netGlobals
+	// netK is the per-pitch inputs that go through the matrix product: all
+	// but the register, whose share is a per-pitch constant (regBias).
+	netK = netPerPitch - 1
+	// Relative levels are clipped to this range (ln units, about −87…+26 dB).
+	netRelLo, netRelHi = -10, 3
+	netDeltaMax        = 5
+	// netGate: a pitch none of the fast, mid and long windows hears within
+	// this (ln) of the loudness reference, and that the tracker does not
+	// hold, is not judged.
+	netGate = -3.5
+)
+
+// noteNet holds the net's per-source state: the last spectra, and the
+// decoder that turns its per-tick probabilities into notes.
+type noteNet struct {
+	spec   netSpectra
+	hist   [3][netWindows][nSemis]float32 // the spectra of the last 3 ticks, a ring
+	newest int                            // hist[newest] is last tick's
+	frames int
+
+	// x holds the inputs of the pitches the screen passed, one row of
+	// netK each; passed[k] is row k's pitch. Layer 1 is one matrix product
+	// over the rows (gonum's BLAS: vectorised on amd64).
+	x      [netPitches * netK]float32
+	passed [netPitches]int
+	h1All  [netPitches * netH1]float32
+	glob   [netGlobals]float32
+	pa, po [netPitches]float32 // logits of P(sounding) and P(starting now); netLogitOff when not judged
+	prevPo [netPitches]float32
+
+	on         [netPitches]bool
+	low        [netPitches]int // ticks in a row below netOffP
+	since      [netPitches]int // ticks since the last onset flag
+	onsetNow   [netPitches]bool
+	regBias    [netPitches][netH1]float32 // the register's share of layer 1, per pitch
+	regScreen  [netPitches]float32
+	globH1     [netH1]float32
+	globScreen float32
+	// this tick's clipped relative levels and rises over all semitones
+	rel         [netWindows][nSemis]float32
+	rise1       [3][nSemis]float32 // short, fast, mid: since 1 tick
+	rise2       [2][nSemis]float32 // short, fast: since 2 ticks
+	rise3       [nSemis]float32    // mid: since 3 ticks
+	maxRise     [4]float32
+	maxRel      [3]float32
+	relFund     [netWindows][netPitches]float32
+	oldFlag     [netPitches]bool       // the tracker's onset flags this tick
+	det         [3][netPitches]float32 // the finders' relative amplitudes
+	screenCutLn float32
+}
+
+func newNoteNet(a *Analyzer) *noteNet {
+	n := &noteNet{}
+	for i, w := range [netWindows]*window{a.short, a.fast, a.mid, a.long} {
+		n.spec.maps[i] = newSemitoneMap(w, a.cfg.TuningHz)
+	}
+	n.screenCutLn = logit32(netScreenCut)
+	for p := range netPitches {
+		reg := float32(p+netLoMIDI-60) / 24
+		for j := range netH1 {
+			n.regBias[p][j] = reg * netW1[j*netIn+netK]
+		}
+		n.regScreen[p] = reg * netScreenW[netPerPitch-1]
+	}
+	n.reset()
+	return n
+}
+
+func (n *noteNet) reset() {
+	maps := n.spec.maps
+	regBias, regScreen, cut := n.regBias, n.regScreen, n.screenCutLn
+	*n = noteNet{}
+	n.spec.maps, n.regBias, n.regScreen, n.screenCutLn = maps, regBias, regScreen, cut
+	for p := range n.since {
+		n.since[p] = 99
+		n.prevPo[p] = netLogitOff
+	}
+}
+
+// lnTable is ln x for positive, normal x to about 2e-6 (absolute): the
+// exponent, plus ln of the mantissa interpolated in a 1024-entry table.
+// The net's inputs need no more, and the semitone spectra take hundreds a
+// tick.
+func lnTable(x float64) float32 {
+	bits := math.Float64bits(x)
+	exp := int((bits>>52)&0x7ff) - 1023
+	frac := bits & (1<<52 - 1)
+	i := frac >> (52 - lnTableBits)
+	t := float32(frac&(1<<(52-lnTableBits)-1)) * (1.0 / (1 << (52 - lnTableBits)))
+	lo, hi := lnMantissa[i], lnMantissa[i+1]
+	return float32(exp)*math.Ln2 + lo + t*(hi-lo)
+}
+
+const lnTableBits = 10
+
+// lnMantissa[i] is ln(1 + i/1024).
+var lnMantissa = func() (t [1<<lnTableBits + 1]float32) {
+	for i := range t {
+		t[i] = float32(math.Log1p(float64(i) / (1 << lnTableBits)))
+	}
+	return t
+}()
+
+// netAgeFeature is ln(1+age)/3, from a table for the ages that matter.
+func netAgeFeature(age int) float32 {
+	if age >= 0 && age < len(netAgeTable) {
+		return netAgeTable[age]
+	}
+	return float32(math.Log1p(float64(max(0, age)))) / 3
+}
+
+var netAgeTable = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(math.Log1p(float64(i))) / 3
+	}
+	return t
+}()
+
+func clip32(v, lo, hi float32) float32 { return max(lo, min(hi, v)) }
+
+// ln32 is ln for the net's inputs (magnitudes, levels): fastLn in float32.
+func ln32(v float64) float32 { return float32(fastLn(v)) }
+
+// frame runs the net on this tick and replaces dst's notes with its call.
+// The finders and the tracker have run; their notes in dst are inputs.
+func (n *noteNet) frame(a *Analyzer, dst *Features) {
+	cur := &n.spec.cur
+	if n.frames == 0 {
+		n.hist = [3][netWindows][nSemis]float32{*cur, *cur, *cur}
+	}
+	ago := func(back int) *[netWindows][nSemis]float32 { return &n.hist[(n.newest+3-(back-1))%3] }
+	n.frames++
+	loudL := ln32(a.loudness + semiFloorMag)
+	base := netLoMIDI - semiLo
+	for w := range netWindows {
+		for q, v := range cur[w] {
+			n.rel[w][q] = clip32(v-loudL, netRelLo, netRelHi)
+		}
+	}
+	rise := func(dst *[nSemis]float32, back, w int) {
+		old := &ago(back)[w]
+		for q, v := range cur[w] {
+			dst[q] = clip32(v-old[q], -netDeltaMax, netDeltaMax)
+		}
+	}
+	for w := range 3 {
+		rise(&n.rise1[w], 1, w)
+	}
+	for w := range 2 {
+		rise(&n.rise2[w], 2, w)
+	}
+	rise(&n.rise3, 3, netMid)
+
+	// The finders' notes: the fast, mid and long windows' amplitude per pitch.
+	floorRel := clip32(semiFloor-loudL, netRelLo, netRelHi)
+	for d, pf := range [3]*pitchFinder{&a.fastFinder, &a.finders[0], &a.finders[1]} {
+		for p := range n.det[d] {
+			n.det[d][p] = floorRel
+		}
+		for _, wn := range pf.notes[:pf.nNotes] {
+			if wn.midi >= netLoMIDI && wn.midi <= netHiMIDI {
+				n.det[d][wn.midi-netLoMIDI] = clip32(ln32(wn.amp+semiFloorMag)-loudL, netRelLo, netRelHi)
+			}
+		}
+	}
+
+	// The frame's values and the cross-pitch references.
+	flagOld := &n.oldFlag
+	clear(flagOld[:])
+	for _, nt := range dst.ActiveNotes() {
+		if nt.Onset && nt.MIDI >= netLoMIDI && nt.MIDI <= netHiMIDI {
+			flagOld[nt.MIDI-netLoMIDI] = true
+		}
+	}
+	g := &n.glob
+	g[0] = ln32(a.onset.flux+1e-4) / 3
+	g[1] = 0
+	if dst.Onset {
+		g[1] = 1
+	}
+	g[2] = float32(min(a.sinceOnset, 10)) / 10
+	g[3] = clip32(ln32(float64(dst.Level)+semiFloorMag)-loudL, netRelLo, netRelHi) / 3
+	g[4] = 0
+	if dst.AttackLevel > 0 {
+		g[4] = clip32(ln32(float64(dst.AttackLevel)+semiFloorMag)-loudL, netRelLo, netRelHi)/3 + 1
+	}
+	for w := range 3 {
+		sum := float32(0)
+		for _, v := range n.rise1[w] {
+			sum += max(0, v)
+		}
+		g[5+w] = sum / nSemis
+	}
+	n.maxRise = [4]float32{-netDeltaMax, -netDeltaMax, -netDeltaMax, -netDeltaMax}
+	n.maxRel = [3]float32{netRelLo, netRelLo, netRelLo}
+	for p := range netPitches {
+		q := base + p
+		for w := range 2 {
+			n.maxRise[2*w] = max(n.maxRise[2*w], n.rise1[w][q])
+			n.maxRise[2*w+1] = max(n.maxRise[2*w+1], n.rise2[w][q])
+		}
+		for w := range netWindows {
+			n.relFund[w][p] = n.rel[w][q]
+		}
+		for w := 1; w < netWindows; w++ {
+			n.maxRel[w-1] = max(n.maxRel[w-1], n.relFund[w][p])
+		}
+	}
+	// The frame's share of layer 1 and of the screen.
+	n.globScreen = netScreenB
+	for i, v := range g {
+		n.globScreen += netScreenW[netPerPitch+i] * v
+	}
+	for j := range netH1 {
+		s := netB1[j]
+		for i, v := range g {
+			s += netW1[j*netIn+netPerPitch+i] * v
+		}
+		n.globH1[j] = s
+	}
+
+	rows := 0
+	for p := range netPitches {
+		n.pa[p], n.po[p] = netLogitOff, netLogitOff
+		m := p + netLoMIDI
+		q := base + p
+		fund := max(n.relFund[netFast][p], n.relFund[netMid][p], n.relFund[netLong][p])
+		if fund <= netGate && !a.tracker.on[m] {
+			continue
+		}
+		x := (*[netK]float32)(n.x[rows*netK : (rows+1)*netK])
+		for w := range netWindows {
+			gatherShifts(x[w*len(netShift):], n.rel[w][q-shiftBelow:q+shiftAbove+1])
+		}
+		i := netWindows * len(netShift)
+		for w := range 3 {
+			gatherDeltaShifts(x[i:], n.rise1[w][q-shiftBelow:q+shiftAbove+1])
+			i += len(netDeltaShift)
+		}
+		for w := range 2 {
+			gatherDeltaShifts(x[i:], n.rise2[w][q-shiftBelow:q+shiftAbove+1])
+			i += len(netDeltaShift)
+		}
+		gatherDeltaShifts(x[i:], n.rise3[q-shiftBelow:q+shiftAbove+1])
+		i += len(netDeltaShift)
+		x[i], x[i+1], x[i+2] = n.det[0][p], n.det[1][p], n.det[2][p]
+		i += 3
+		x[i], x[i+1] = 0, 0
+		if a.tracker.on[m] {
+			x[i] = 1
+		}
+		if flagOld[p] {
+			x[i+1] = 1
+		}
+		x[i+2] = netAgeFeature(a.tracker.age[m])
+		i += 3
+		x[i] = n.rise1[netShort][q] - n.maxRise[0]
+		x[i+1] = n.rise2[netShort][q] - n.maxRise[1]
+		x[i+2] = n.rise1[netFast][q] - n.maxRise[2]
+		x[i+3] = n.rise2[netFast][q] - n.maxRise[3]
+		i += 4
+		for w := 1; w < netWindows; w++ {
+			x[i] = n.relFund[w][p] - n.maxRel[w-1]
+			i++
+		}
+		// x[i] would be the register: it is folded into regBias and regScreen.
+		if dot32(x[:], netScreenW[:netK])+n.globScreen+n.regScreen[p] < n.screenCutLn {
+			continue
+		}
+		n.passed[rows] = p
+		rows++
+	}
+	if rows > 0 {
+		var impl gonum.Implementation
+		impl.Sgemm(blas.NoTrans, blas.Trans, rows, netH1, netK, 1, n.x[:rows*netK], netK,
+			netW1[:], netIn, 0, n.h1All[:rows*netH1], netH1)
+	}
+	for k, p := range n.passed[:rows] {
+		h1 := n.h1All[k*netH1 : (k+1)*netH1]
+		for j := range h1 {
+			h1[j] = max(0, h1[j]+n.globH1[j]+n.regBias[p][j])
+		}
+		h1a := (*[netH1]float32)(h1)
+		za, zo := netB3[0], netB3[1]
+		for j := range netH2 {
+			w := &netW2[j]
+			v := netB2[j]
+			for i, h := range h1a {
+				v += h * w[i]
+			}
+			v = max(0, v)
+			za += v * netW3[0][j]
+			zo += v * netW3[1][j]
+		}
+		n.pa[p], n.po[p] = za, zo
+	}
+	n.newest = (n.newest + 1) % 3
+	n.hist[n.newest] = *cur
+	n.decode(a, dst)
+}
+
+// decode turns the tick's probabilities into notes: a pitch starts when
+// its onset probability rises through netOnsetP, its sounding probability
+// reaches netBirthP, or the tracker starts it and the sounding probability
+// reaches netAssistP; it stops after more than netHold ticks
+// below netOffP; a sounding note is flagged as re-attacked when its onset
+// probability rises through netReonsetP, at most once in netReflag ticks.
+// (All compared as logits.)
+func (n *noteNet) decode(a *Analyzer, dst *Features) {
+	for p := range netPitches {
+		o, pa := n.po[p], n.pa[p]
+		n.since[p]++
+		n.onsetNow[p] = false
+		if !n.on[p] {
+			fire := o >= netOnsetZ && n.prevPo[p] < netOnsetZ
+			if fire || pa >= netBirthZ || (n.oldFlag[p] && pa >= netAssistZ) {
+				n.on[p], n.low[p], n.since[p], n.onsetNow[p] = true, 0, 0, true
+			}
+			continue
+		}
+		if pa < netOffZ {
+			n.low[p]++
+			if n.low[p] > netHold {
+				n.on[p] = false
+				continue
+			}
+		} else {
+			n.low[p] = 0
+		}
+		if o >= netReonsetZ && n.prevPo[p] < netReonsetZ && n.since[p] >= netReflag {
+			n.since[p], n.onsetNow[p] = 0, true
+		}
+	}
+	n.prevPo = n.po
+	dst.NumNotes = 0
+	cur := &n.spec.cur
+	for p := range netPitches {
+		if !n.on[p] {
+			continue
+		}
+		m := p + netLoMIDI
+		hz := a.tracker.hz[m]
+		if hz == 0 || math.Abs(12*math.Log2(hz/MIDIToHz(m, a.cfg.TuningHz))) > 0.5 {
+			hz = MIDIToHz(m, a.cfg.TuningHz)
+		}
+		q := netLoMIDI - semiLo + p
+		amp := math.Exp(float64(max(cur[netFast][q], cur[netMid][q], cur[netLong][q])))
+		insertNote(dst, Note{MIDI: m, Hz: float32(hz), Velocity: velocity(amp), Onset: n.onsetNow[p]})
+	}
+}
+
+// dot32 is Σ a[i]·b[i] in four interleaved sums.
+func dot32(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// The gathers read the semitones from shiftBelow below the pitch to
+// shiftAbove above it: the extremes of netShift and netDeltaShift.
+const shiftBelow, shiftAbove = 19, 28
+
+// gatherShifts copies around[shiftBelow+s] for each s of netShift into dst:
+// the offsets are spelled out so that the compiler can drop the bounds
+// checks (TestGatherMatchesShifts holds them to netShift).
+func gatherShifts(dst []float32, around []float32) {
+	r := (*[shiftBelow + shiftAbove + 1]float32)(around)
+	d := (*[len(netShift)]float32)(dst)
+	d[0], d[1], d[2], d[3] = r[shiftBelow-19], r[shiftBelow-12], r[shiftBelow], r[shiftBelow+12]
+	d[4], d[5], d[6] = r[shiftBelow+19], r[shiftBelow+24], r[shiftBelow+28]
+}
+
+// gatherDeltaShifts is gatherShifts for netDeltaShift.
+func gatherDeltaShifts(dst []float32, around []float32) {
+	r := (*[shiftBelow + shiftAbove + 1]float32)(around)
+	d := (*[len(netDeltaShift)]float32)(dst)
+	d[0], d[1], d[2], d[3] = r[shiftBelow-12], r[shiftBelow], r[shiftBelow+12], r[shiftBelow+19]
+}
+
+// The decoder's thresholds as logits, and the logit of a pitch not judged.
+var (
+	netOnsetZ, netBirthZ, netOffZ, netReonsetZ = logit32(netOnsetP), logit32(netBirthP), logit32(netOffP), logit32(netReonsetP)
+	netAssistZ                                 = logit32(min(netAssistP, 1-1e-7))
+	netLogitOff                                = logit32(1e-6)
+)
+
+func logit32(p float64) float32 { return float32(math.Log(p / (1 - p))) }
