@@ -122,6 +122,7 @@ type Analysis struct {
 	HoldFrames       int     `mapstructure:"hold_frames"`       // frames a note stays after it was last detected
 	OnsetSensitivity float64 `mapstructure:"onset_sensitivity"` // larger reports fewer onsets
 	ReattackRatio    float64 `mapstructure:"reattack_ratio"`    // amplitude rise that re-attacks a held note
+	RuleNotes        bool    `mapstructure:"rule_notes"`        // skip the note net: cheaper, less accurate
 }
 
 // Analyzer returns the analyser's configuration.
@@ -132,7 +133,7 @@ func (a Analysis) Analyzer() analysis.Config {
 		PeakProminence: a.PeakProminence, MinNoteDB: a.MinNoteDB, MinNoteRelDB: a.MinNoteRelDB,
 		RelThreshold: a.RelThreshold, MaxPolyphony: a.MaxPolyphony, Harmonics: a.Harmonics,
 		ConfirmFrames: a.ConfirmFrames, HoldFrames: a.HoldFrames,
-		OnsetSensitivity: a.OnsetSensitivity, ReattackRatio: a.ReattackRatio,
+		OnsetSensitivity: a.OnsetSensitivity, ReattackRatio: a.ReattackRatio, RuleNotes: a.RuleNotes,
 	}
 }
 

@@ -67,6 +67,12 @@ func setConfigField(cfg *analysis.Config, kv string) error {
 			return fmt.Errorf("--set %s: %q is not an integer", name, val)
 		}
 		f.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("--set %s: %q is not true or false", name, val)
+		}
+		f.SetBool(b)
 	case reflect.Float64:
 		x, err := strconv.ParseFloat(val, 64)
 		if err != nil {

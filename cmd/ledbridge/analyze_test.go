@@ -142,7 +142,10 @@ func TestAnalyzeSetOverridesConfig(t *testing.T) {
 	if err := setConfigField(&cfg, "TuningHz=432.5"); err != nil || cfg.TuningHz != 432.5 {
 		t.Fatalf("TuningHz: %v %v", err, cfg.TuningHz)
 	}
-	for _, bad := range []string{"NoSuchField=1", "HoldFrames", "HoldFrames=x", "TuningHz=abc"} {
+	if err := setConfigField(&cfg, "RuleNotes=true"); err != nil || !cfg.RuleNotes {
+		t.Fatalf("RuleNotes: %v %v", err, cfg.RuleNotes)
+	}
+	for _, bad := range []string{"NoSuchField=1", "HoldFrames", "HoldFrames=x", "TuningHz=abc", "RuleNotes=maybe"} {
 		if err := setConfigField(&cfg, bad); err == nil {
 			t.Errorf("--set %s accepted", bad)
 		}
