@@ -81,9 +81,10 @@ type Analyzer struct {
 	attackSeen       int64     // samples written when attack last looked
 	sinceAttack      int
 	short, mid, long *window
-	// fast is a 43 ms window at 12 kHz analysed only in the fastFrames
-	// frames after an onset: a new note dominates it a frame sooner than
-	// the mid window, and fastFinder may start notes from it.
+	// fast is a 43 ms window at 12 kHz: a new note dominates it a frame
+	// sooner than the mid window. Its notes are searched (fastFinder) only
+	// in the fastFrames frames after an onset; the note net reads its
+	// spectrum every tick.
 	fast        *window
 	fastFinder  pitchFinder
 	noteWindows [2]*window // the windows notes come from: mid, long

@@ -77,7 +77,10 @@ type Config struct {
 	// RuleNotes reports the notes of the pitch finders and tracker as they
 	// are, without the note net's final call (notenet.go): about 40 % less
 	// analysis CPU, and on notebench's set B about 3 points of note F1 and
-	// 8 of onset F1 worse.
+	// 8 of onset F1 worse. With the net (the default), ConfirmFrames,
+	// HoldFrames, MaxPolyphony, ReattackRatio and RelThreshold tune the
+	// tracker whose verdicts are the net's inputs, not the notes reported;
+	// the net was trained with the default window sizes and shapes.
 	RuleNotes bool
 }
 

@@ -8,7 +8,8 @@
 // C3 up and reacts fast; and a long one (171 ms at 3 kHz) whose fine bins
 // resolve bass down to E1 and keep chord partials apart up to C#5. In the
 // two ticks after an onset a fourth window (43 ms at 12 kHz) may start notes
-// from C4 up a tick before the mid window has enough of them. The mid, fast
+// from C4 up a tick before the mid window has enough of them (the note net
+// reads that window's spectrum every tick). The mid, fast
 // and long windows lean towards their newest audio (asymmetric windows), so
 // a new note dominates them sooner. Each window's spectral peaks are grouped
 // into harmonic series (an overtone is not a note) by iterative
@@ -32,7 +33,12 @@
 // only the pitches worth that. A small decoder with hysteresis turns the
 // probabilities into notes and onset flags. The weights were trained
 // offline, on generated audio that shares no clip with notebench's set B
-// (testdata/notebench-train). Config.RuleNotes skips the net.
+// (testdata/notebench-train), all with the default Config: the window
+// sizes and shapes are part of what it learned. With the net, the finders'
+// and tracker's settings (ConfirmFrames, HoldFrames, MaxPolyphony,
+// ReattackRatio, RelThreshold, …) shape its inputs rather than the notes;
+// MinHz and MaxHz still bound what is reported. Config.RuleNotes skips the
+// net.
 //
 // Before any window can name a pitch, an attack detector on the raw 48 kHz
 // samples (the loudest 5 ms of the newest audio against the 50 ms before it)

@@ -22,8 +22,9 @@ const (
 	netPitches = netHiMIDI - netLoMIDI + 1
 )
 
-// The semitone spectra span a sub-twelfth below the lowest pitch to the
-// eighth partial of the highest.
+// The semitone spectra span a sub-twelfth below the lowest pitch to well
+// above the fifth partial of the highest (the gathers reach +28 semitones;
+// the rest feeds only the frame's mean rises).
 const (
 	semiLo = netLoMIDI - 19
 	semiHi = netHiMIDI + 37 // exclusive
@@ -114,7 +115,7 @@ func (ns *netSpectra) fill(a *Analyzer, longDue bool) {
 
 // The net's inputs. Per pitch m (in this order, which the trainer mirrors):
 //   - ln magnitude relative to the loudness reference at m+shift, for each
-//     window and each of netShift (sub-twelfth, sub-octave, partials 1–8);
+//     window and each of netShift (sub-twelfth, sub-octave, partials 1–5);
 //   - its rise since 1 tick (short, fast, mid), 2 ticks (short, fast) and
 //     3 ticks (mid) at each of netDeltaShift;
 //   - the fast, mid and long finders' amplitude for m;
@@ -130,6 +131,10 @@ var (
 	netShift      = [...]int{-19, -12, 0, 12, 19, 24, 28}
 	netDeltaShift = [...]int{-12, 0, 12, 19}
 )
+
+// Layer 1 runs as one gonum Sgemm, which goes parallel (goroutines) from
+// four 64×64 blocks: with at most 81 rows, netH1 ≤ 64 keeps it serial.
+const _ = uint(64 - netH1)
 
 const (
 	netPerPitch = netWindows*len(netShift) + 6*len(netDeltaShift) + 3 + 3 + 4 + 3 + 1
@@ -184,6 +189,9 @@ type noteNet struct {
 	oldFlag     [netPitches]bool       // the tracker's onset flags this tick
 	det         [3][netPitches]float32 // the finders' relative amplitudes
 	screenCutLn float32
+	absGate     float32 // ln of Config.MinNoteDB as an amplitude
+	// report[p]: the pitch lies within Config.MinHz–MaxHz
+	report [netPitches]bool
 }
 
 func newNoteNet(a *Analyzer) *noteNet {
@@ -192,6 +200,11 @@ func newNoteNet(a *Analyzer) *noteNet {
 		n.spec.maps[i] = newSemitoneMap(w, a.cfg.TuningHz)
 	}
 	n.screenCutLn = logit32(netScreenCut)
+	n.absGate = float32(a.cfg.MinNoteDB / 20 * math.Ln10)
+	for p := range netPitches {
+		hz := MIDIToHz(p+netLoMIDI, a.cfg.TuningHz)
+		n.report[p] = hz >= a.cfg.MinHz && hz <= a.cfg.MaxHz
+	}
 	for p := range netPitches {
 		reg := float32(p+netLoMIDI-60) / 24
 		for j := range netH1 {
@@ -205,9 +218,9 @@ func newNoteNet(a *Analyzer) *noteNet {
 
 func (n *noteNet) reset() {
 	maps := n.spec.maps
-	regBias, regScreen, cut := n.regBias, n.regScreen, n.screenCutLn
+	regBias, regScreen, cut, absGate, report := n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report
 	*n = noteNet{}
-	n.spec.maps, n.regBias, n.regScreen, n.screenCutLn = maps, regBias, regScreen, cut
+	n.spec.maps, n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report = maps, regBias, regScreen, cut, absGate, report
 	for p := range n.since {
 		n.since[p] = 99
 		n.prevPo[p] = netLogitOff
@@ -362,7 +375,11 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		m := p + netLoMIDI
 		q := base + p
 		fund := max(n.relFund[netFast][p], n.relFund[netMid][p], n.relFund[netLong][p])
-		if fund <= netGate && !a.tracker.on[m] {
+		// In silence the loudness reference falls with the signal, and every
+		// pitch would be near it: the fundamental must also reach the
+		// quietest reportable note in absolute terms.
+		loud := max(cur[netFast][q], cur[netMid][q], cur[netLong][q]) > n.absGate
+		if (fund <= netGate || !loud) && !a.tracker.on[m] {
 			continue
 		}
 		x := (*[netK]float32)(n.x[rows*netK : (rows+1)*netK])
@@ -472,12 +489,12 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 	dst.NumNotes = 0
 	cur := &n.spec.cur
 	for p := range netPitches {
-		if !n.on[p] {
+		if !n.on[p] || !n.report[p] {
 			continue
 		}
 		m := p + netLoMIDI
 		hz := a.tracker.hz[m]
-		if hz == 0 || math.Abs(12*math.Log2(hz/MIDIToHz(m, a.cfg.TuningHz))) > 0.5 {
+		if !(math.Abs(12*math.Log2(hz/MIDIToHz(m, a.cfg.TuningHz))) <= 0.5) { // also 0 and NaN
 			hz = MIDIToHz(m, a.cfg.TuningHz)
 		}
 		q := netLoMIDI - semiLo + p

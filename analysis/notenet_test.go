@@ -60,3 +60,60 @@ func TestRuleNotesFindTheTriad(t *testing.T) {
 		}
 	}
 }
+
+// MinHz and MaxHz bound what the net reports, as they bound the tracker's notes.
+func TestNetKeepsToMinAndMaxHz(t *testing.T) {
+	pcm := make([]float32, seconds(1.2))
+	for _, m := range []int{33, 60, 84} { // A1, C4, C6
+		addPiano(pcm, 0, m, 0.25)
+	}
+	for _, tc := range []struct {
+		cfg      Config
+		lo, hi   int // MIDI range allowed
+		wantSome int
+	}{
+		{Config{MinHz: 1000}, 83, 127, 84},
+		{Config{MaxHz: 300}, 0, 62, 60},
+	} {
+		a, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for _, f := range analyse(a, pcm) {
+			for _, n := range f.ActiveNotes() {
+				seen[n.MIDI] = true
+				if n.MIDI < tc.lo || n.MIDI > tc.hi {
+					t.Errorf("%+v: reported %s", tc.cfg, NoteName(n.MIDI))
+				}
+			}
+		}
+		if !seen[tc.wantSome] {
+			t.Errorf("%+v: %s never reported (saw %v)", tc.cfg, NoteName(tc.wantSome), seen)
+		}
+	}
+}
+
+// In digital silence the net judges no pitch (the absolute floor of the gate).
+func TestNetIdleInSilence(t *testing.T) {
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]float32, seconds(0.5))
+	addPiano(pcm, 0, 60, 0.3)
+	pcm = append(pcm, make([]float32, seconds(30))...) // the loudness reference falls 6 dB/s: after ~25 s it is below the silence
+	frames := analyse(a, pcm)
+	if last := frames[len(frames)-1]; last.NumNotes != 0 {
+		t.Fatalf("notes in silence: %v", last.ActiveNotes())
+	}
+	judged := 0
+	for p := range a.net.pa {
+		if a.net.pa[p] != netLogitOff {
+			judged++
+		}
+	}
+	if judged != 0 {
+		t.Errorf("%d pitches judged in silence", judged)
+	}
+}

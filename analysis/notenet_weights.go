@@ -2,7 +2,7 @@
 
 package analysis
 
-// Trained on sets T U W X Y C D E F G H S R Q, thresholds tuned on T U (see docs/benchmarks/analysis.md).
+// Trained on sets T U W X Y C D E F G H S R Q (15), thresholds tuned on T U (see docs/benchmarks/analysis.md, "Note net").
 
 const (
 	netH1        = 16

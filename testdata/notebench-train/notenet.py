@@ -37,6 +37,7 @@ DELTA_WINS = [0, 1, 2]
 DELTA_SHIFTS = [-12, 0, 12, 19]
 FLOOR_MAG = 1e-6
 REL_LO, REL_HI = -10.0, 3.0
+ABS_GATE = math.log(1e-3)
 GATE = -3.5  # a pitch is judged when a window has its fundamental within this (ln) of the loudness
 
 
@@ -103,7 +104,10 @@ def features(rec):
         cols.append(g * v[:, None])
     X = np.stack(cols, axis=-1).astype(np.float32)
     fund = np.max(rel[:, 1:4, base], axis=1)  # fast, mid, long at the fundamental
-    gate = (fund > GATE) | (on > 0)
+    # ... and it must reach the quietest reportable note (MinNoteDB, -60 dBFS) in absolute terms:
+    # in silence the loudness reference falls with the signal and everything is "loud"
+    fund_abs = np.max(spec[:, 1:4, base], axis=1)
+    gate = ((fund > GATE) & (fund_abs > ABS_GATE)) | (on > 0)
     return X, gate
 
 
@@ -352,8 +356,8 @@ def main():
         print("set %s (%s):\n%s" % (s, tmp, out), flush=True)
     json.dump(th, open((args.load or args.save) + ".th.json", "w"))
     if args.write:
-        write_go(args.write, net, th, "Trained on sets %s, thresholds tuned on %s (see docs/benchmarks/analysis.md)."
-                 % (" ".join(args.train), " ".join(tune)))
+        write_go(args.write, net, th, 'Trained on sets %s (%d), thresholds tuned on %s (see docs/benchmarks/analysis.md, "Note net").'
+                 % (" ".join(args.train), len(args.train), " ".join(tune)))
 
 
 def write_go(path, net, th, note):
