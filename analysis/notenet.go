@@ -174,6 +174,8 @@ type noteNet struct {
 	low        [netPitches]int // ticks in a row below netOffP
 	since      [netPitches]int // ticks since the last onset flag
 	onsetNow   [netPitches]bool
+	born       [netPitches]bool           // would start this tick, before the neighbour check
+	suppressed [netPitches]bool           // scratch for the neighbour check
 	regBias    [netPitches][netH1]float32 // the register's share of layer 1, per pitch
 	regScreen  [netPitches]float32
 	globH1     [netH1]float32
@@ -461,13 +463,36 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 // probability rises through netReonsetP, at most once in netReflag ticks.
 // (All compared as logits.)
 func (n *noteNet) decode(a *Analyzer, dst *Features) {
+	born := &n.born
+	for p := range netPitches {
+		o, pa := n.po[p], n.pa[p]
+		fire := o >= netOnsetZ && n.prevPo[p] < netOnsetZ
+		born[p] = !n.on[p] && (fire || pa >= netBirthZ || (n.oldFlag[p] && pa >= netAssistZ))
+	}
+	// A pitch starting beside a more likely neighbour (a semitone away) that
+	// sounds or starts too is that neighbour smeared over the coarse
+	// windows' bins, not a note (notebench: fewer wrong onsets on every set).
+	for p := range netPitches {
+		if !born[p] {
+			continue
+		}
+		for _, q := range [2]int{p - 1, p + 1} {
+			if q >= 0 && q < netPitches && n.pa[q] > n.pa[p] && (n.on[q] || born[q]) {
+				n.suppressed[p] = true
+			}
+		}
+	}
+	for p := range netPitches {
+		if n.suppressed[p] {
+			born[p], n.suppressed[p] = false, false
+		}
+	}
 	for p := range netPitches {
 		o, pa := n.po[p], n.pa[p]
 		n.since[p]++
 		n.onsetNow[p] = false
 		if !n.on[p] {
-			fire := o >= netOnsetZ && n.prevPo[p] < netOnsetZ
-			if fire || pa >= netBirthZ || (n.oldFlag[p] && pa >= netAssistZ) {
+			if born[p] {
 				n.on[p], n.low[p], n.since[p], n.onsetNow[p] = true, 0, 0, true
 			}
 			continue
@@ -499,6 +524,15 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 		}
 		q := netLoMIDI - semiLo + p
 		amp := math.Exp(float64(max(cur[netFast][q], cur[netMid][q], cur[netLong][q])))
+		if a.tracker.on[m] {
+			amp = max(amp, a.tracker.amp[m])
+		}
+		// In a note's first tick the windows hold only milliseconds of it;
+		// the attack's level is the better measure of how hard it was struck
+		// (effects light a new note at once, at this velocity).
+		if n.onsetNow[p] && dst.AttackLevel > 0 {
+			amp = max(amp, float64(dst.AttackLevel)*math.Sqrt2)
+		}
 		insertNote(dst, Note{MIDI: m, Hz: float32(hz), Velocity: velocity(amp), Onset: n.onsetNow[p]})
 	}
 }

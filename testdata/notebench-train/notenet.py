@@ -199,6 +199,13 @@ def decode(pa, po, th, oldflag):
         since += 1
         fire = (o >= th["onset"]) & (prev_po < th["onset"])
         born = ~on & (fire | (a >= th["birth"]) | (oldflag[k] & (a >= th["assist"])))
+        if th.get("nms"):
+            # a birth beside a more likely sounding neighbour (one semitone away) is the
+            # neighbour's smear in the coarse windows, not a note
+            left = np.concatenate([[-1.0], a[:-1]])
+            right = np.concatenate([a[1:], [-1.0]])
+            nb_on = np.concatenate([[False], on[:-1]]) | np.concatenate([on[1:], [False]])
+            born &= ~(((left > a) | (right > a)) & (nb_on | np.concatenate([[False], born[:-1]]) | np.concatenate([born[1:], [False]])))
         weak = on & (a < th["off"])
         low = np.where(weak, low + 1, 0)
         dies = on & (low > th["hold"])
@@ -246,6 +253,7 @@ def main():
     ap.add_argument("--screen-miss", type=float, default=0.02)
     ap.add_argument("--hard-weight", type=float, default=2.0)
     ap.add_argument("--cut-scale", type=float, default=1.0)
+    ap.add_argument("--nms", type=int, default=-1, help="0 turns off the neighbour check (notenet.go always runs it)")
     args = ap.parse_args()
     rng = np.random.default_rng(1)
 
@@ -323,9 +331,11 @@ def main():
             cache[sname] = items
         return cache[sname]
 
-    th = {"onset": 0.5, "birth": 0.8, "off": 0.3, "hold": 2, "reflag": 6, "rel": 0.0, "reonset": 0.5, "assist": 1.01}
+    th = {"onset": 0.5, "birth": 0.8, "off": 0.3, "hold": 2, "reflag": 6, "rel": 0.0, "reonset": 0.5, "assist": 1.01, "nms": 1}
     if args.load and os.path.exists(args.load + ".th.json"):
         th.update(json.load(open(args.load + ".th.json")))
+    if args.nms >= 0:
+        th["nms"] = args.nms
     tune = args.tune or args.train[:2]
     if not args.no_tune:
         grid = {"onset": [0.3, 0.4, 0.5, 0.6, 0.7], "birth": [0.6, 0.7, 0.8, 0.9, 0.97], "off": [0.15, 0.2, 0.3, 0.4, 0.5],
