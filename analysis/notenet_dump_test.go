@@ -13,63 +13,22 @@ package analysis
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
-	"flag"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ledbridge/ledbridge/analysis/audiofile"
 )
 
-var (
-	netCorpus = flag.String("corpus", "", "notebench corpus folder (WAV files)")
-	netOut    = flag.String("out", "", "folder for one <clip>.f32 per WAV")
-)
-
 func TestDumpNoteNet(t *testing.T) {
-	if *netCorpus == "" || *netOut == "" {
-		t.Fatal("give -args -corpus DIR -out DIR")
-	}
-	wavs, err := filepath.Glob(filepath.Join(*netCorpus, "*.wav"))
-	if err != nil || len(wavs) == 0 {
-		t.Fatalf("no WAV files in %s (%v)", *netCorpus, err)
-	}
-	if err := os.MkdirAll(*netOut, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, wav := range wavs {
-		id := strings.TrimSuffix(filepath.Base(wav), ".wav")
-		if err := dumpNetClip(wav, filepath.Join(*netOut, id+".f32")); err != nil {
-			t.Fatalf("%s: %v", id, err)
-		}
-	}
+	dumpEachClip(t, ".f32", dumpNetClip)
 }
 
-func dumpNetClip(wav, path string) error {
-	in, err := os.Open(wav)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	src, err := audiofile.Open(in)
-	if err != nil {
-		return err
-	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	w := bufio.NewWriter(out)
+func dumpNetClip(wav, out string) error {
 	a, err := New(Config{})
 	if err != nil {
 		return err
 	}
-	block := make([]float32, SampleRate/FrameRate)
-	var f Features
 	rec := make([]float32, 0, 1024)
 	det := func(pf *pitchFinder) {
 		var d [netPitches]float32
@@ -80,61 +39,33 @@ func dumpNetClip(wav, path string) error {
 		}
 		rec = append(rec, d[:]...)
 	}
-	for {
-		n := 0
-		for n < len(block) {
-			m, rerr := src.Read(block[n:])
-			n += m
-			if rerr != nil {
-				err = rerr
-				break
-			}
+	flag01 := func(b bool) float32 {
+		if b {
+			return 1
 		}
-		if n > 0 {
-			a.Write(block[:n])
-			a.Frame(&f)
-			rec = rec[:0]
-			on := float32(0)
-			if f.Onset {
-				on = 1
-			}
-			rec = append(rec, float32(f.T), float32(a.onset.flux), f.Level, float32(a.loudness), on, float32(a.sinceOnset), f.AttackLevel)
-			for i := range netWindows {
-				rec = append(rec, a.net.spec.cur[i][:]...)
-			}
-			det(&a.fastFinder)
-			det(&a.finders[0])
-			det(&a.finders[1])
-			for m := netLoMIDI; m <= netHiMIDI; m++ {
-				v := float32(0)
-				if a.tracker.on[m] {
-					v = 1
-				}
-				rec = append(rec, v)
-			}
-			for m := netLoMIDI; m <= netHiMIDI; m++ {
-				rec = append(rec, float32(a.tracker.age[m]))
-			}
-			// the tracker's onset flags, which the net replaced in f
-			for _, fl := range a.net.oldFlag {
-				v := float32(0)
-				if fl {
-					v = 1
-				}
-				rec = append(rec, v)
-			}
-			if err := binary.Write(w, binary.LittleEndian, rec); err != nil {
-				return err
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
+		return 0
 	}
-	return w.Flush()
+	return dumpTicks(wav, out, a, func(f *Features, w *bufio.Writer) error {
+		rec = rec[:0]
+		rec = append(rec, float32(f.T), float32(a.onset.flux), f.Level, float32(a.loudness), flag01(f.Onset), float32(a.sinceOnset), f.AttackLevel)
+		for i := range netWindows {
+			rec = append(rec, a.net.spec.cur[i][:]...)
+		}
+		det(&a.fastFinder)
+		det(&a.finders[0])
+		det(&a.finders[1])
+		for m := netLoMIDI; m <= netHiMIDI; m++ {
+			rec = append(rec, flag01(a.tracker.on[m]))
+		}
+		for m := netLoMIDI; m <= netHiMIDI; m++ {
+			rec = append(rec, float32(a.tracker.age[m]))
+		}
+		// the tracker's onset flags, which the net replaced in f
+		for _, fl := range a.net.oldFlag {
+			rec = append(rec, flag01(fl))
+		}
+		return binary.Write(w, binary.LittleEndian, rec)
+	})
 }
 
 // BenchmarkAnalyzeClip analyses every WAV of -corpus, tick by tick, for a
@@ -144,7 +75,7 @@ func BenchmarkAnalyzeClip(b *testing.B) { benchClip(b, Config{}) }
 func BenchmarkAnalyzeClipRules(b *testing.B) { benchClip(b, Config{RuleNotes: true}) }
 
 func benchClip(b *testing.B, cfg Config) {
-	wavs, _ := filepath.Glob(filepath.Join(*netCorpus, "*.wav"))
+	wavs, _ := filepath.Glob(filepath.Join(*dumpCorpus, "*.wav"))
 	var pcm []float32
 	for _, wav := range wavs[:min(len(wavs), 12)] {
 		in, err := os.Open(wav)
