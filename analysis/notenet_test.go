@@ -1,8 +1,13 @@
 package analysis
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/ledbridge/ledbridge/analysis/audiofile"
 )
 
 func TestLnTable(t *testing.T) {
@@ -115,5 +120,84 @@ func TestNetIdleInSilence(t *testing.T) {
 	}
 	if judged != 0 {
 		t.Errorf("%d pitches judged in silence", judged)
+	}
+}
+
+// The Go inference computes, from the same audio, the logits the trainer's
+// numpy network gives (testdata/notenet): the features, gate, screen and
+// network are the same on both sides.
+func TestNetMatchesTrainer(t *testing.T) {
+	var golden struct{ Frames [][][3]float64 }
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "notenet", "parity_logits.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &golden); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(filepath.Join("..", "testdata", "notenet", "parity.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src, err := audiofile.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := make([]float32, SampleRate/FrameRate)
+	var f Features
+	frame, compared, worst := 0, 0, 0.0
+	for {
+		n := 0
+		var rerr error
+		for n < len(block) && rerr == nil {
+			var m int
+			m, rerr = src.Read(block[n:])
+			n += m
+		}
+		if n == 0 {
+			break
+		}
+		a.Write(block[:n])
+		a.Frame(&f)
+		if frame >= len(golden.Frames) {
+			t.Fatalf("more frames than the trainer's %d", len(golden.Frames))
+		}
+		want := golden.Frames[frame]
+		var got [][3]float64
+		for p := range netPitches {
+			if a.net.pa[p] != netLogitOff {
+				got = append(got, [3]float64{float64(p), float64(a.net.pa[p]), float64(a.net.po[p])})
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("frame %d: Go judged %d pitches, the trainer %d", frame, len(got), len(want))
+		}
+		for i := range got {
+			if got[i][0] != want[i][0] {
+				t.Fatalf("frame %d: Go judged pitch %v, the trainer %v", frame, got[i][0], want[i][0])
+			}
+			for j := 1; j < 3; j++ {
+				worst = max(worst, math.Abs(got[i][j]-want[i][j]))
+			}
+			compared++
+		}
+		frame++
+		if rerr != nil {
+			break
+		}
+	}
+	if frame != len(golden.Frames) {
+		t.Fatalf("%d frames, the trainer %d", frame, len(golden.Frames))
+	}
+	if compared < 100 {
+		t.Fatalf("only %d pitch-frames judged: the fixture no longer exercises the net", compared)
+	}
+	if worst > 2e-3 {
+		t.Errorf("largest logit difference %.2g over %d pitch-frames, want ≤ 2e-3", worst, compared)
 	}
 }

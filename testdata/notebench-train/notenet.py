@@ -253,6 +253,7 @@ def main():
     ap.add_argument("--screen-miss", type=float, default=0.02)
     ap.add_argument("--hard-weight", type=float, default=2.0)
     ap.add_argument("--cut-scale", type=float, default=1.0)
+    ap.add_argument("--golden", nargs=2, metavar=("DUMP", "OUT"), help="write the logits for the parity test and stop")
     ap.add_argument("--nms", type=int, default=-1, help="0 turns off the neighbour check (notenet.go always runs it)")
     args = ap.parse_args()
     rng = np.random.default_rng(1)
@@ -311,6 +312,9 @@ def main():
         np.savez(args.save, **{"W%d" % i: w for i, w in enumerate(net.W)}, **{"b%d" % i: b for i, b in enumerate(net.b)},
                  sW=screen.W[0], sb=screen.b[0], cut=cut)
 
+    if args.golden:
+        golden(net, args.golden[0], args.golden[1])
+        return
     cache = {}
     stats = [0, 0, 0]
 
@@ -368,6 +372,21 @@ def main():
     if args.write:
         write_go(args.write, net, th, 'Trained on sets %s (%d), thresholds tuned on %s (see docs/benchmarks/analysis.md, "Note net").'
                  % (" ".join(args.train), len(args.train), " ".join(tune)))
+
+
+def golden(net, dump, out):
+    """The logits the net gives each pitch it judges, per frame, for analysis/notenet_test.go's
+    parity test: the Go inference must reproduce them from the same audio."""
+    rec = load(dump)
+    X, gate = features(rec)
+    sel = gate.copy()
+    sel[gate] = net.screen.predict(X[gate])[:, 0] >= net.cut
+    z = np.zeros((len(rec), NP, 2), np.float32)
+    z[sel] = net.forward(X[sel])[-1]
+    frames = [[[int(p), round(float(z[k, p, 0]), 5), round(float(z[k, p, 1]), 5)] for p in np.nonzero(sel[k])[0]]
+              for k in range(len(rec))]
+    json.dump({"what": "per frame: [pitch index (MIDI - 28), logit sounding, logit starting] for each pitch "
+               "past the gate and screen", "frames": frames}, open(out, "w"), separators=(",", ":"))
 
 
 def write_go(path, net, th, note):
