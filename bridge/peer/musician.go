@@ -147,10 +147,56 @@ type pcHandle struct {
 	mu             sync.Mutex
 	closed         bool // guarded by mu; no read goroutine starts after it is set
 	tracks         int  // guarded by mu: tracks pion started on this PeerConnection
-	// hasTrack is set while an audio track is read as the musician's (guarded
-	// by mu): it alone reaches the sink and the statistics; tracks that start
-	// meanwhile are read and discarded.
-	hasTrack bool
+	// mic is the sequence number (tracks at its start) of the audio track
+	// read as the musician's, 0 for none (guarded by mu): it alone reaches the
+	// sink and the statistics. Tracks that start meanwhile are read and
+	// discarded. When it ends, the newest of them (newestWaiting) takes over
+	// if it started after the last remote description (renegotiatedAt, the
+	// track count then): a microphone switched by removeTrack/addTrack in one
+	// renegotiation may start its new track before the old one has ended,
+	// while an extra track the musician sent all along stays ignored.
+	mic, newestWaiting, renegotiatedAt int
+}
+
+// markRenegotiation notes that a remote description is about to be applied:
+// tracks that start after it may replace the musician's when it ends.
+func (h *pcHandle) markRenegotiation() {
+	h.mu.Lock()
+	h.renegotiatedAt = h.tracks
+	h.mu.Unlock()
+}
+
+// startTrack registers a track pion started (h.mu held, cap checked): it is
+// the musician's if none is, otherwise it waits.
+func (h *pcHandle) startTrack() (seq int, isMic bool) {
+	seq = h.tracks
+	if h.mic == 0 {
+		h.mic = seq
+		return seq, true
+	}
+	h.newestWaiting = seq
+	return seq, false
+}
+
+// claimMic makes the waiting track seq the musician's if the slot is free,
+// no newer track waits, and seq started after the last renegotiation.
+func (h *pcHandle) claimMic(seq int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.mic != 0 || h.newestWaiting != seq || seq <= h.renegotiatedAt || h.closed {
+		return false
+	}
+	h.mic = seq
+	return true
+}
+
+// endMic frees the slot when the musician's track seq ends.
+func (h *pcHandle) endMic(seq int) {
+	h.mu.Lock()
+	if h.mic == seq {
+		h.mic = 0
+	}
+	h.mu.Unlock()
 }
 
 type pcEventKind int
@@ -642,6 +688,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		}
 	}
 	pc := mus.cur.pc
+	mus.cur.markRenegotiation()
 	if err := pc.SetRemoteDescription(desc); err != nil {
 		mus.badSignal("offer rejected", err)
 		if fresh {
@@ -800,6 +847,7 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 		mus.badSignal("answer rejected", err)
 		return
 	}
+	h.markRenegotiation()
 	if err := h.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.Description.SDP}); err != nil {
 		mus.badSignal("answer rejected", err)
 		return

@@ -39,7 +39,8 @@ func (rx *rxCounters) snapshot(s *MusicianStats) {
 // otherwise replace the sink and statistics of the one before. Tracks that
 // start while it runs are read and discarded (pion's buffers stay drained,
 // nothing else sees them) and logged once; once it ends, the next track to
-// start takes its place.
+// start takes its place, or one that started after the last renegotiation
+// and waits (pcHandle.mic).
 func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	h.mu.Lock()
 	if h.closed {
@@ -53,8 +54,7 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		h.post(pcEvent{kind: evFlood, what: "audio tracks"})
 		return
 	}
-	extra := h.hasTrack
-	h.hasTrack = true
+	seq, isMic := h.startTrack()
 	h.wg.Add(2)
 	h.mu.Unlock()
 	go func() {
@@ -62,20 +62,19 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		drainRTCP(recv)
 	}()
 	defer h.wg.Done()
-	if extra {
+	if !isMic {
 		if mus.extraTrackLogged.CompareAndSwap(false, true) {
 			mus.log.Warn("extra audio track ignored: only a connection's first is the musician's (logged once)", "codec", track.Codec().MimeType, "ssrc", uint32(track.SSRC()))
 		}
 		mus.extraTracks.Add(1)
-		discardTrack(track)
-		return
+		if !discardUntilMic(h, seq, track) {
+			return
+		}
+		mus.extraTracks.Add(^uint64(0)) // the musician's now, not ignored
 	}
-	// When this track ends (renegotiated away), the next one to start is the musician's.
-	defer func() {
-		h.mu.Lock()
-		h.hasTrack = false
-		h.mu.Unlock()
-	}()
+	// When this track ends (renegotiated away), the newest waiting one, or
+	// else the next to start, is the musician's.
+	defer h.endMic(seq)
 
 	codec := track.Codec()
 	mime := codec.MimeType
@@ -99,12 +98,16 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 	}
 }
 
-// discardTrack reads a track's RTP until it ends, and drops it.
-func discardTrack(track *webrtc.TrackRemote) {
+// discardUntilMic reads a waiting track's RTP and drops it until the track
+// may take over as the musician's (true) or ends (false).
+func discardUntilMic(h *pcHandle, seq int, track *webrtc.TrackRemote) bool {
 	buf := make([]byte, readBufferSize)
 	for {
 		if _, _, err := track.Read(buf); err != nil {
-			return
+			return false
+		}
+		if h.claimMic(seq) {
+			return true
 		}
 	}
 }
