@@ -121,6 +121,19 @@ func BenchmarkRenderCrossfade(bm *testing.B) {
 	rs, bufs := fourStrips(bm)
 	b := newBand()
 	broadcast := []color.RGB{{R: 255}, {G: 255}, {B: 255}}
+	crossfading(bm, b, broadcast, func(in Input) {
+		for i, r := range rs {
+			if _, err := r.Render(bufs[i], in); err != nil {
+				bm.Fatal(err)
+			}
+		}
+	})
+}
+
+// crossfading runs the benchmark loop of a crossfade that never ends: the
+// band moves on each tick, 1 ms of clock passes, and the look switches
+// between local and broadcast every 100 ticks. It reports CPU per op.
+func crossfading(bm *testing.B, b *band, broadcast []color.RGB, render func(Input)) {
 	now := t0
 	in := Input{Playing: true, Tempo: 120, Sources: b.sources[:], Broadcast: broadcast}
 	bm.ReportAllocs()
@@ -132,11 +145,7 @@ func BenchmarkRenderCrossfade(bm *testing.B) {
 		now = now.Add(time.Millisecond) // slow enough that the fade never ends
 		in.Now = now
 		in.Look = []Look{LookLocal, LookBroadcast}[(k/100)%2]
-		for i, r := range rs {
-			if _, err := r.Render(bufs[i], in); err != nil {
-				bm.Fatal(err)
-			}
-		}
+		render(in)
 	}
 	reportCPU(bm, cpu0)
 }
@@ -153,22 +162,11 @@ func BenchmarkRenderLongestStrip(bm *testing.B) {
 	for i := range broadcast {
 		broadcast[i] = color.RGB{R: uint8(i), G: 255, B: uint8(i >> 4)}
 	}
-	now := t0
-	in := Input{Playing: true, Tempo: 120, Sources: b.sources[:], Broadcast: broadcast}
-	bm.ReportAllocs()
-	cpu0 := processCPU()
-	k := 0
-	for bm.Loop() {
-		k++
-		b.next()
-		now = now.Add(time.Millisecond) // slow enough that the fade never ends
-		in.Now = now
-		in.Look = []Look{LookLocal, LookBroadcast}[(k/100)%2]
+	crossfading(bm, b, broadcast, func(in Input) {
 		if _, err := r.Render(dst, in); err != nil {
 			bm.Fatal(err)
 		}
-	}
-	reportCPU(bm, cpu0)
+	})
 }
 
 // reportCPU adds the process CPU time per op since cpu0 as "cpu-ns/op".

@@ -203,8 +203,9 @@ func bridgeConfig(t *testing.T, r *testRoom, s *sinks) Config {
 	}
 }
 
-// startManager runs a Manager until the test ends and waits for Run to return.
-func startManager(t *testing.T, cfg Config, r *testRoom) *Manager {
+// runManager starts a Manager's Run on r; cancel stops it and done yields
+// what Run returned.
+func runManager(t *testing.T, cfg Config, r *testRoom) (m *Manager, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
 	m, err := NewManager(cfg)
 	if err != nil {
@@ -212,8 +213,15 @@ func startManager(t *testing.T, cfg Config, r *testRoom) *Manager {
 	}
 	r.mgr = m
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	ran := make(chan error, 1)
+	go func() { ran <- m.Run(ctx) }()
+	return m, cancel, ran
+}
+
+// startManager runs a Manager until the test ends and waits for Run to return.
+func startManager(t *testing.T, cfg Config, r *testRoom) *Manager {
+	t.Helper()
+	m, cancel, done := runManager(t, cfg, r)
 	t.Cleanup(func() {
 		cancel()
 		select {

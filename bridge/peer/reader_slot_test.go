@@ -10,12 +10,7 @@ import "testing"
 // TestOnlyFirstAudioTrackReachesSink in CI).
 func TestNewestWaitingTrackTakesOverTheMicrophone(t *testing.T) {
 	h := &pcHandle{}
-	start := func() (int, bool) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.tracks++
-		return h.startTrack()
-	}
+	start := func() (int, bool) { return startTestTrack(h) }
 	old, isMic := start()
 	if !isMic {
 		t.Fatal("the first track is not the musician's")
@@ -66,12 +61,7 @@ func TestClosedHandleGivesNoMicrophone(t *testing.T) {
 // start does.
 func TestOldExtraTrackStaysIgnored(t *testing.T) {
 	h := &pcHandle{}
-	start := func() (int, bool) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.tracks++
-		return h.startTrack()
-	}
+	start := func() (int, bool) { return startTestTrack(h) }
 	old, _ := start()
 	extra, _ := start()
 	h.markRenegotiation()
@@ -82,4 +72,12 @@ func TestOldExtraTrackStaysIgnored(t *testing.T) {
 	if _, isMic := start(); !isMic {
 		t.Error("the next track to start is not the musician's")
 	}
+}
+
+// startTestTrack does what readTrack does when pion starts a track.
+func startTestTrack(h *pcHandle) (seq int, isMic bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tracks++
+	return h.startTrack()
 }

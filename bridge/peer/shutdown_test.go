@@ -110,14 +110,7 @@ func TestRunReturnsWhileSTUNLookupHangs(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.OfferDelay = time.Millisecond // the bridge offers, so its gathering starts
 	cfg.ICEServers = []ICEServer{{URLs: []string{"stun:stun.ledbridge.invalid:3478"}}}
-	m, err := NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mgr = m
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
+	m, cancel, done := runManager(t, cfg, r)
 	if err := m.MusicianJoined("ana"); err != nil {
 		t.Fatal(err)
 	}
