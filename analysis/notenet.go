@@ -187,7 +187,6 @@ type noteNet struct {
 	rise3       [nSemis]float32    // mid: since 3 ticks
 	maxRise     [4]float32
 	maxRel      [3]float32
-	relFund     [netWindows][netPitches]float32
 	oldFlag     [netPitches]bool       // the tracker's onset flags this tick
 	det         [3][netPitches]float32 // the finders' relative amplitudes
 	screenCutLn float32
@@ -351,11 +350,8 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 			n.maxRise[2*w] = max(n.maxRise[2*w], n.rise1[w][q])
 			n.maxRise[2*w+1] = max(n.maxRise[2*w+1], n.rise2[w][q])
 		}
-		for w := range netWindows {
-			n.relFund[w][p] = n.rel[w][q]
-		}
 		for w := 1; w < netWindows; w++ {
-			n.maxRel[w-1] = max(n.maxRel[w-1], n.relFund[w][p])
+			n.maxRel[w-1] = max(n.maxRel[w-1], n.rel[w][q])
 		}
 	}
 	// The frame's share of layer 1 and of the screen.
@@ -376,7 +372,7 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		n.pa[p], n.po[p] = netLogitOff, netLogitOff
 		m := p + netLoMIDI
 		q := base + p
-		fund := max(n.relFund[netFast][p], n.relFund[netMid][p], n.relFund[netLong][p])
+		fund := max(n.rel[netFast][q], n.rel[netMid][q], n.rel[netLong][q])
 		// In silence the loudness reference falls with the signal, and every
 		// pitch would be near it: the fundamental must also reach the
 		// quietest reportable note in absolute terms.
@@ -416,7 +412,7 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		x[i+3] = n.rise2[netFast][q] - n.maxRise[3]
 		i += 4
 		for w := 1; w < netWindows; w++ {
-			x[i] = n.relFund[w][p] - n.maxRel[w-1]
+			x[i] = n.rel[w][q] - n.maxRel[w-1]
 			i++
 		}
 		// x[i] would be the register: it is folded into regBias and regScreen.
