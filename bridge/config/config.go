@@ -56,6 +56,10 @@ type Hub struct {
 	MaxFrameBytes        int      `mapstructure:"max_frame_bytes"`         // largest frame a client may send
 	MaxBytesPerSecond    int      `mapstructure:"max_bytes_per_second"`    // per client, at least max_frame_bytes
 	AllowedOrigins       []string `mapstructure:"allowed_origins"`         // browser Origin host patterns; empty allows any
+	// MaxConnectionsPerAddress bounds the sockets one IP address may hold open, so one LAN host
+	// cannot take all of the server's 1024 and lock the musicians out (hub.Config has the reasoning
+	// behind the default). Behind a reverse proxy every client shares its address: raise it there.
+	MaxConnectionsPerAddress int `mapstructure:"max_connections_per_address"`
 }
 
 // ICEServer is one STUN or TURN server.
@@ -168,6 +172,8 @@ func Default() Config {
 			MaxRooms:             16,
 			MaxFrameBytes:        260 << 10, // the largest led-update (256 KiB of payload) and its framing
 			MaxBytesPerSecond:    1 << 20,
+			// hub.DefaultMaxConnectionsPerAddress
+			MaxConnectionsPerAddress: 32,
 		},
 		WebRTC: WebRTC{
 			ICEServers:          []ICEServer{{URLs: []string{DefaultSTUN}}},

@@ -73,6 +73,8 @@ func (c *Config) Validate() error {
 	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
 	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
 	intRange("hub.max_bytes_per_second", c.Hub.MaxBytesPerSecond, 4096, 1<<30)
+	// 1024 is the server's own socket limit (hub.DefaultMaxConnections): no per-address bound.
+	intRange("hub.max_connections_per_address", c.Hub.MaxConnectionsPerAddress, 1, 1024)
 	if c.Hub.MaxBytesPerSecond < c.Hub.MaxFrameBytes {
 		add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", c.Hub.MaxFrameBytes)
 	}

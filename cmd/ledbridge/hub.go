@@ -44,15 +44,16 @@ key (or hub.secret, when one is configured).`,
 // hubConfig maps the hub section of the configuration onto hub.Config.
 func hubConfig(c config.Hub, log *slog.Logger) hub.Config {
 	return hub.Config{
-		Addr:                 c.Listen,
-		MaxClientsPerRoom:    c.MaxClientsPerRoom,
-		MaxMessagesPerSecond: c.MaxMessagesPerSecond,
-		MaxRooms:             c.MaxRooms,
-		MaxFrameBytes:        int64(c.MaxFrameBytes),
-		MaxBytesPerSecond:    int64(c.MaxBytesPerSecond),
-		Secret:               c.Secret,
-		AllowedOrigins:       c.AllowedOrigins,
-		Logger:               log.With("component", "hub"),
+		Addr:                     c.Listen,
+		MaxClientsPerRoom:        c.MaxClientsPerRoom,
+		MaxMessagesPerSecond:     c.MaxMessagesPerSecond,
+		MaxRooms:                 c.MaxRooms,
+		MaxFrameBytes:            int64(c.MaxFrameBytes),
+		MaxBytesPerSecond:        int64(c.MaxBytesPerSecond),
+		Secret:                   c.Secret,
+		AllowedOrigins:           c.AllowedOrigins,
+		MaxConnectionsPerAddress: c.MaxConnectionsPerAddress,
+		Logger:                   log.With("component", "hub"),
 	}
 }
 

@@ -40,6 +40,13 @@ const (
 	DefaultWriteTimeout         = 10 * time.Second
 )
 
+// DefaultMaxConnectionsPerAddress (32 sockets per remote IP) is sized for a venue: a musician's
+// phone holds one socket per open tab of the web app (a few), ledbridge itself holds one from
+// loopback, and a guest Wi-Fi behind NAT can put several phones behind one address (eight phones
+// with four tabs each still fit). Yet one LAN host can no longer take all DefaultMaxConnections
+// sockets and lock every musician out: that now takes 32 addresses.
+const DefaultMaxConnectionsPerAddress = 32
+
 // Path is where supabase-js connects: new URL('realtime/v1', supabaseUrl) plus Phoenix's
 // "/websocket". SupabasePath is the Realtime server's own endpoint, for clients that talk to it
 // without the API gateway.
@@ -63,6 +70,12 @@ type Config struct {
 	// MaxConnections bounds the open sockets on the server (default 1024); past it the upgrade is
 	// refused with HTTP 429.
 	MaxConnections int
+	// MaxConnectionsPerAddress bounds the open sockets from one remote IP address (default 32), so
+	// that one host cannot hold all MaxConnections sockets; past it the upgrade is refused with
+	// HTTP 429. Loopback is not exempt: a reverse proxy (TLS in front of the hub) makes every
+	// client arrive from its address, and must then be given a larger value (up to MaxConnections,
+	// which means no per-address bound) deliberately rather than by default.
+	MaxConnectionsPerAddress int
 	// MaxRooms bounds the rooms (distinct topics) that exist at once (default 256).
 	MaxRooms int
 	// MaxClientsPerRoom bounds the channels joined to one room (default 64).
@@ -152,6 +165,7 @@ func (c Config) withDefaults() (Config, error) {
 		name string
 	}{
 		{&c.MaxConnections, DefaultMaxConnections, "MaxConnections"},
+		{&c.MaxConnectionsPerAddress, DefaultMaxConnectionsPerAddress, "MaxConnectionsPerAddress"},
 		{&c.MaxRooms, DefaultMaxRooms, "MaxRooms"},
 		{&c.MaxClientsPerRoom, DefaultMaxClientsPerRoom, "MaxClientsPerRoom"},
 		{&c.MaxChannelsPerClient, DefaultMaxChannelsPerClient, "MaxChannelsPerClient"},

@@ -70,6 +70,7 @@ type conn struct {
 	s      *Server
 	vsn    wire.Version
 	remote string
+	addr   string // the remote address this socket counts against (addressKey)
 	ws     *websocket.Conn
 	// tcp is ws's TCP connection when the server runs on Serve (nil under a Handler mounted
 	// elsewhere). While coder/websocket waits for a peer's close frame (up to 5 s) it holds the

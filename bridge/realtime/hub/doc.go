@@ -10,7 +10,8 @@
 // not checked), plus the REST broadcast endpoints. There is no database: postgres_changes joins are
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
-// Every resource is bounded (see Config): frame size, sockets, rooms, clients per room, channels per
+// Every resource is bounded (see Config): frame size, sockets (in all, and per remote IP address, so
+// that one host cannot take them all), rooms, clients per room, channels per
 // socket, presence meta and key size, messages and bytes per second per socket (and per address for the
 // REST endpoints, whose batches are capped at MaxBroadcastBatch), presence calls per socket and
 // topic (rejoining does not reset them), and the outbound queue per socket (frames and bytes). Past

@@ -106,6 +106,16 @@ type dialOpts struct {
 	vsn    string // "2.0.0" (default) or "1.0.0"
 	apikey string
 	header http.Header
+	from   string // the loopback source IP to dial from (e.g. "127.0.0.2"); empty lets the system pick
+}
+
+// fromClient is an HTTP client whose connections leave from the loopback address ip, so that one
+// test can be several LAN hosts.
+func fromClient(t testing.TB, ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
 }
 
 func dial(t testing.TB, h *testHub, o dialOpts) *rawClient {
@@ -131,7 +141,11 @@ func tryDial(t testing.TB, h *testHub, o dialOpts) (*rawClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	url := fmt.Sprintf("ws://%s%s?apikey=%s&vsn=%s", h.addr, Path, o.apikey, o.vsn)
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: o.header})
+	opts := &websocket.DialOptions{HTTPHeader: o.header}
+	if o.from != "" {
+		opts.HTTPClient = fromClient(t, o.from)
+	}
+	ws, resp, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("%w (HTTP %d)", err, resp.StatusCode)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,9 @@ type Server struct {
 	// log once (per second, per topic and window, or when dropped): an attacker opens sockets.
 	malformedLog, restLimitLog                    lograte.Limiter
 	rateLimitLog, presenceLimitLog, slowClientLog lograte.Limiter
+	// connLimitLog does the same for upgrades refused by MaxConnections and
+	// MaxConnectionsPerAddress: a host hammering the endpoint gets one line a second.
+	connLimitLog lograte.Limiter
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
@@ -52,7 +56,10 @@ type Server struct {
 	closed    bool
 	upgrading int // sockets counted against MaxConnections while their upgrade completes
 	conns     map[*conn]struct{}
-	rooms     map[string]*room
+	// perAddress counts the sockets of each remote address (see addressKey), upgrading ones
+	// included, against MaxConnectionsPerAddress; an address with none has no entry.
+	perAddress map[string]int
+	rooms      map[string]*room
 }
 
 // New returns a Server for cfg. It starts no goroutines and opens no sockets.
@@ -66,17 +73,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("hub: seed presence refs: %w", err)
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		refPrefix: base64.RawURLEncoding.EncodeToString(seed[:]),
-		conns:     make(map[*conn]struct{}),
-		rooms:     make(map[string]*room),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		refPrefix:  base64.RawURLEncoding.EncodeToString(seed[:]),
+		conns:      make(map[*conn]struct{}),
+		perAddress: make(map[string]int),
+		rooms:      make(map[string]*room),
 
 		malformedLog:     lograte.Limiter{Every: time.Second},
 		restLimitLog:     lograte.Limiter{Every: time.Second},
 		rateLimitLog:     lograte.Limiter{Every: time.Second},
 		presenceLimitLog: lograte.Limiter{Every: time.Second},
 		slowClientLog:    lograte.Limiter{Every: time.Second},
+		connLimitLog:     lograte.Limiter{Every: time.Second},
 	}
 	s.acceptOpt = &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins}
 	if len(cfg.AllowedOrigins) == 0 {
@@ -201,7 +210,7 @@ type Stats struct {
 	SlowClients      uint64 // sockets dropped because their outbound queue was full or a write stalled
 	JoinsRefused     uint64 // joins answered with an error
 	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets
-	HandshakeRefused uint64 // upgrades refused: bad key, bad vsn, too many sockets, closed
+	HandshakeRefused uint64 // upgrades refused: bad key, bad vsn, too many sockets (in all or from one address), closed
 	RESTRefused      uint64 // REST broadcast requests answered with an error (bad body, too many messages, rate limit)
 	PresenceLimited  uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
 }
@@ -277,6 +286,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	addr := addressKey(r.RemoteAddr)
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -286,9 +296,16 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	case len(s.conns)+s.upgrading >= s.cfg.MaxConnections:
 		s.mu.Unlock()
 		s.httpError(w, http.StatusTooManyRequests, "Too many connected users")
+		s.logConnLimit("hub: upgrade refused: server at its socket limit", addr, s.cfg.MaxConnections)
+		return
+	case s.perAddress[addr] >= s.cfg.MaxConnectionsPerAddress:
+		s.mu.Unlock()
+		s.httpError(w, http.StatusTooManyRequests, "Too many connections from this address")
+		s.logConnLimit("hub: upgrade refused: too many sockets from one address", addr, s.cfg.MaxConnectionsPerAddress)
 		return
 	}
 	s.upgrading++
+	s.perAddress[addr]++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -297,6 +314,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.mu.Lock()
 		s.upgrading--
+		s.releaseAddressLocked(addr)
 		s.mu.Unlock()
 		// Accept has already answered the request (bad upgrade, origin not allowed).
 		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
@@ -304,6 +322,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, ws, vsn, r.RemoteAddr)
+	c.addr = addr
 	c.tcp, _ = r.Context().Value(tcpConnKey{}).(net.Conn)
 	// Registering and checking closed in one critical section means Close either sees this
 	// socket or this handler sees closed: no socket escapes a shutdown.
@@ -312,6 +331,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	closed := s.closed
 	if !closed {
 		s.conns[c] = struct{}{}
+	} else {
+		s.releaseAddressLocked(addr)
 	}
 	s.mu.Unlock()
 	if closed {
@@ -331,8 +352,40 @@ type tcpConnKey struct{}
 
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		s.releaseAddressLocked(c.addr)
+	}
 	s.mu.Unlock()
+}
+
+// addressKey is the remote address a socket counts against for MaxConnectionsPerAddress: the IP
+// without its port, an IPv4-mapped IPv6 address as IPv4 (a dual-stack listener reports IPv4
+// clients that way), and the whole RemoteAddr when it is not an IP and port (a Handler mounted
+// on a server of the caller's own, e.g. over a Unix socket).
+func addressKey(remoteAddr string) string {
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		return ap.Addr().Unmap().WithZone("").String()
+	}
+	return remoteAddr
+}
+
+// releaseAddressLocked returns one of addr's sockets to its MaxConnectionsPerAddress budget.
+func (s *Server) releaseAddressLocked(addr string) {
+	if s.perAddress[addr] <= 1 {
+		delete(s.perAddress, addr) // the map holds only addresses with sockets open
+		return
+	}
+	s.perAddress[addr]--
+}
+
+// logConnLimit logs a refused upgrade at most once a second per server: a host retrying in a loop
+// must not turn the log into an amplifier. The line says how many refusals it stands for.
+func (s *Server) logConnLimit(msg, addr string, limit int) {
+	if suppressed, ok := s.connLimitLog.Allow(s.cfg.Now()); ok {
+		s.log.Warn(msg, "remote", addr, "limit", limit, "suppressed", suppressed,
+			"handshake_refused_total", s.stats.handshakeRefused.Load())
+	}
 }
 
 // newPresenceRef returns a phx_ref unique within this server run and across runs.
