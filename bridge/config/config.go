@@ -44,6 +44,10 @@ type Supabase struct {
 	AccessToken string `mapstructure:"access_token"` // a user JWT for private channels
 	Private     bool   `mapstructure:"private"`      // join as a private channel (RLS on realtime.messages)
 	Vsn         string `mapstructure:"vsn"`          // Realtime serializer: 2.0.0 or 1.0.0
+	// EventQueueBytes bounds the bytes of received broadcasts and Presence changes waiting for
+	// the session (realtime.Config.EventQueueBytes), on Supabase and on the LAN server alike:
+	// past it the oldest are dropped, so a stalled session cannot pin 256 frames of a megabyte.
+	EventQueueBytes int `mapstructure:"event_queue_bytes"`
 }
 
 // Hub is the embedded LAN room server.
@@ -164,7 +168,7 @@ const DefaultSTUN = "stun:stun.l.google.com:19302"
 func Default() Config {
 	return Config{
 		Room:     Room{Name: "LED bridge", Mode: "auto"},
-		Supabase: Supabase{Vsn: "2.0.0"},
+		Supabase: Supabase{Vsn: "2.0.0", EventQueueBytes: 8 << 20}, // realtime.DefaultEventQueueBytes
 		Hub: Hub{
 			Listen:               ":4000",
 			MaxClientsPerRoom:    64,

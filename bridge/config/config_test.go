@@ -64,6 +64,7 @@ devices: ["ddp://10.0.0.5:4048?leds=300"]
 		"LEDBRIDGE_EFFECTS_BRIGHTNESS_CAP":          "0.5",
 		"LEDBRIDGE_DEVICES":                         "wled://a,wled://b",
 		"LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS": "128",
+		"LEDBRIDGE_SUPABASE_EVENT_QUEUE_BYTES":      "16777216",
 	}
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	mode := fs.String("mode", "auto", "")
@@ -99,6 +100,9 @@ devices: ["ddp://10.0.0.5:4048?leds=300"]
 	}
 	if len(got.WebRTC.ICEServers) != 1 || got.WebRTC.ICEServers[0].Username != "u" || got.WebRTC.ICEServers[0].URLs[0] != "turn:turn.example.org:3478" {
 		t.Errorf("ice_servers = %+v", got.WebRTC.ICEServers)
+	}
+	if got.Supabase.EventQueueBytes != 16<<20 {
+		t.Errorf("supabase.event_queue_bytes from env = %d", got.Supabase.EventQueueBytes)
 	}
 	if got.Hub.MaxConnectionsPerAddress != 128 {
 		t.Errorf("hub.max_connections_per_address from env = %d", got.Hub.MaxConnectionsPerAddress)
@@ -140,6 +144,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"hub frame over the wire limit", "hub:\n  max_frame_bytes: 2097152\n", "", "hub.max_frame_bytes", "between 4096 and 1048576"},
 		{"hub per-address sockets zero", "", "LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS=0", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"hub per-address sockets over the server's", "hub:\n  max_connections_per_address: 5000\n", "", "hub.max_connections_per_address", "between 1 and 1024"},
+		{"event queue under a frame", "", "LEDBRIDGE_SUPABASE_EVENT_QUEUE_BYTES=65536", "supabase.event_queue_bytes", "between 1048576 and 1073741824"},
 		{"hub byte rate under a frame", "hub:\n  max_frame_bytes: 266240\n  max_bytes_per_second: 100000\n", "", "hub.max_bytes_per_second", "at least hub.max_frame_bytes"},
 		{"sound sync port 0", "output:\n  sound_sync:\n    enabled: true\n    addr: \"239.0.0.1:0\"\n", "", "output.sound_sync.addr", "port from 1 to 65535"},
 		{"sound sync no host", "output:\n  sound_sync:\n    enabled: true\n    addr: \":11988\"\n", "", "output.sound_sync.addr", "host is required"},

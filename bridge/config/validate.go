@@ -63,6 +63,8 @@ func (c *Config) Validate() error {
 		add("supabase.key", "is required with supabase.url (the project's anon key)")
 	}
 	oneOf("supabase.vsn", c.Supabase.Vsn, "2.0.0", "1.0.0")
+	// At least one frame (realtime.MaxFrameSize, 1 MiB), so that any one event fits.
+	intRange("supabase.event_queue_bytes", c.Supabase.EventQueueBytes, 1<<20, 1<<30)
 	if c.Supabase.Private && c.Supabase.AccessToken == "" {
 		add("supabase.access_token", "is required for a private channel (a user JWT)")
 	}

@@ -63,7 +63,7 @@ func New(cfg Config) (*Client, error) {
 		logURL:   logURL,
 		version:  version,
 		log:      cfg.Logger.With("component", "realtime", "topic", "realtime:"+cfg.Channel),
-		events:   eventQueue{ch: make(chan Event, cfg.EventQueue)},
+		events:   newEventQueue(cfg.EventQueue, cfg.EventQueueBytes),
 		closed:   make(chan struct{}),
 		limiter:  callLimiter{max: cfg.PresenceMaxCalls, window: cfg.PresenceWindow + presenceWindowMargin},
 		token:    cfg.AccessToken,
@@ -343,7 +343,7 @@ type Stats struct {
 	FramesOut         uint64 // frames written
 	Malformed         uint64 // frames or payloads dropped as malformed (including oversize)
 	Oversize          uint64 // frames over MaxFrameSize, discarded unread
-	EventsDropped     uint64 // events dropped because the Events queue was full
+	EventsDropped     uint64 // events dropped because the Events queue was full (by count or by bytes)
 	PresenceOverflow  uint64 // Presence metas dropped for the table bounds
 	PresenceDeferred  uint64 // track/untrack pushes deferred by the rate limit
 	Reconnects        uint64 // socket reconnects

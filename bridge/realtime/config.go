@@ -33,6 +33,11 @@ const (
 	MaxFrameSize = wire.MaxFrameSize
 )
 
+// DefaultEventQueueBytes (8 MiB) bounds the bytes the Events queue holds: 256 events of up to a
+// frame (1 MiB) each could otherwise pin 256 MiB on a small board while the consumer stalls. It
+// still holds 30 of the largest led-updates (256 KiB each) and thousands of ordinary events.
+const DefaultEventQueueBytes = 8 << 20
+
 // presenceWindowMargin widens the presence rate window: the server counts calls when they arrive,
 // and network jitter can bring two pushes sent a full window apart closer together.
 const presenceWindowMargin = time.Second
@@ -99,9 +104,12 @@ type Config struct {
 	// each. Metas beyond either bound are dropped and counted in Stats.PresenceOverflow.
 	MaxMetaBytes     int
 	MaxPresenceBytes int
-	// EventQueue is the capacity of the Events channel (256). When full, the oldest event is dropped
-	// and counted: the read loop never blocks on a slow consumer.
-	EventQueue int
+	// EventQueue is the capacity of the Events channel (256) and EventQueueBytes the payload
+	// bytes its events may hold together (8 MiB; at least MaxFrameSize, so that any event fits).
+	// When either is full, the oldest events are dropped and counted in Stats.EventsDropped: the
+	// read loop never blocks on a slow consumer, and a stalled one pins at most EventQueueBytes.
+	EventQueue      int
+	EventQueueBytes int
 
 	// Logger receives the client's logs (default slog.Default()). Tokens and keys are never logged.
 	Logger *slog.Logger
@@ -168,6 +176,10 @@ func (cfg Config) withDefaults() (Config, error) {
 	setInt(&cfg.MaxMetaBytes, DefaultMaxMetaBytes)
 	setInt(&cfg.MaxPresenceBytes, DefaultMaxPresenceBytes)
 	setInt(&cfg.EventQueue, DefaultEventQueue)
+	setInt(&cfg.EventQueueBytes, DefaultEventQueueBytes)
+	if cfg.EventQueueBytes < MaxFrameSize {
+		return cfg, fmt.Errorf("%w: EventQueueBytes (%d) must hold one event of up to a frame (%d bytes)", ErrInvalidConfig, cfg.EventQueueBytes, MaxFrameSize)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

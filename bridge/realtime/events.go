@@ -56,30 +56,73 @@ type Meta struct {
 	Data json.RawMessage
 }
 
-// eventQueue is the bounded Events channel: a full queue drops its oldest event.
+// eventQueue is the bounded Events channel: a queue full by count (cap(ch)) or by bytes
+// (maxBytes, eventBytes of the events in it) drops its oldest events.
+//
+// The consumer receives from ch directly, so the queue cannot see which events were taken; but it
+// can see how many are left (len(ch)), and since both the consumer and push's drops take from the
+// front, the events still in ch are always the newest len(ch) pushed. sizes mirrors ch: the byte
+// sizes of the events pushed and not yet known to be gone, oldest first. push only ever
+// overestimates the queued bytes (a receive racing it frees more), so the bound holds.
+//
+// Only push touches sizes and queued: the session loop, one at a time, is the only producer.
 type eventQueue struct {
-	ch chan Event
+	ch       chan Event
+	maxBytes int
+
+	sizes  []int // a ring of cap(ch) sizes; sizes[head] is the oldest event still counted
+	head   int
+	count  int // sizes counted, at least len(ch)
+	queued int // their sum: the bytes the queue can be holding
 }
 
-// push never blocks: with the queue full it drops the oldest event and counts it. The session
-// loop is the only producer, so after one drop the send succeeds unless the consumer races in,
-// which only frees more room.
+func newEventQueue(events, maxBytes int) eventQueue {
+	return eventQueue{ch: make(chan Event, events), maxBytes: maxBytes, sizes: make([]int, events)}
+}
+
+// eventBytes is what an event pins in memory while it waits: its payload and strings, and its
+// metas (counted although the Presence table may share them: once it lets them go, the queued
+// event still holds them).
+func eventBytes(ev *Event) int {
+	n := len(ev.Payload) + len(ev.Event) + len(ev.Key)
+	for i := range ev.Metas {
+		m := &ev.Metas[i]
+		n += len(m.Data) + len(m.Ref) + len(m.PrevRef)
+	}
+	return n
+}
+
+// forgetConsumed stops counting the events the consumer (or a drop) has taken off ch.
+func (q *eventQueue) forgetConsumed() {
+	for q.count > len(q.ch) {
+		q.queued -= q.sizes[q.head]
+		q.head = (q.head + 1) % len(q.sizes)
+		q.count--
+	}
+}
+
+// push never blocks: while the queue is full by count, or ev would take it past maxBytes, it drops
+// the oldest event and counts it. An event larger than maxBytes on its own is still delivered
+// (after everything else was dropped): Config keeps maxBytes at least one frame.
 func (q *eventQueue) push(ev Event) (dropped uint64) {
+	size := eventBytes(&ev)
+	q.forgetConsumed()
+	for q.count > 0 && (q.count == len(q.sizes) || q.queued+size > q.maxBytes) {
+		select {
+		case <-q.ch:
+			dropped++
+		default: // the consumer emptied it meanwhile
+		}
+		q.forgetConsumed()
+	}
 	select {
 	case q.ch <- ev:
-		return 0
-	default:
+	default: // cannot happen: count < cap(ch) and only push sends
+		return dropped + 1
 	}
-	select {
-	case <-q.ch:
-		dropped = 1
-	default:
-	}
-	select {
-	case q.ch <- ev:
-	default:
-		dropped++
-	}
+	q.sizes[(q.head+q.count)%len(q.sizes)] = size
+	q.count++
+	q.queued += size
 	return dropped
 }
 

@@ -184,7 +184,7 @@ func TestCallLimiter(t *testing.T) {
 }
 
 func TestEventQueueDropsOldest(t *testing.T) {
-	q := eventQueue{ch: make(chan Event, 3)}
+	q := newEventQueue(3, MaxFrameSize)
 	var dropped uint64
 	for i := range 5 {
 		dropped += q.push(Event{Kind: EventBroadcast, Event: fmt.Sprint(i)})
@@ -198,6 +198,38 @@ func TestEventQueueDropsOldest(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, []string{"2", "3", "4"}) {
 		t.Errorf("queue kept %v, want the newest", got)
+	}
+}
+
+// TestEventQueueDropsOldestByBytes: the byte bound drops the oldest events as the count bound
+// does, and what the consumer has taken no longer counts against it.
+func TestEventQueueDropsOldestByBytes(t *testing.T) {
+	q := newEventQueue(8, 100)
+	ev := func(name string) Event {
+		return Event{Kind: EventBroadcast, Event: name, Payload: json.RawMessage(strings.Repeat("x", 40-len(name)))}
+	}
+	var dropped uint64
+	for _, name := range []string{"a", "b", "c"} { // 40 bytes each: the third pushes out the first
+		dropped += q.push(ev(name))
+	}
+	if dropped != 1 {
+		t.Fatalf("dropped %d, want 1", dropped)
+	}
+	if got := (<-q.ch).Event; got != "b" {
+		t.Fatalf("oldest kept is %q, want b", got)
+	}
+	// "b" was consumed: "c" and "d" fit in 100 bytes.
+	if n := q.push(ev("d")); n != 0 {
+		t.Fatalf("push after the consumer took an event dropped %d", n)
+	}
+	if n := q.push(Event{Kind: EventBroadcast, Event: "huge", Payload: json.RawMessage(strings.Repeat("x", 200))}); n != 2 {
+		t.Fatalf("an event over the whole bound dropped %d, want every other (2)", n)
+	}
+	if got := (<-q.ch).Event; got != "huge" || len(q.ch) != 0 {
+		t.Fatalf("got %q with %d left, want the oversized event alone", got, len(q.ch))
+	}
+	if n := q.push(ev("e")); n != 0 || q.queued != 40 {
+		t.Fatalf("after draining: dropped %d, %d bytes counted; want 0 and 40", n, q.queued)
 	}
 }
 

@@ -273,6 +273,8 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 			AccessToken: c.Supabase.AccessToken,
 			Vsn:         c.Supabase.Vsn,
 			Private:     c.Supabase.Private,
+			// Also for the embedded LAN server, whose connection replaces only URL and APIKey.
+			EventQueueBytes: c.Supabase.EventQueueBytes,
 		},
 		Peer: peer.Config{
 			ICEServers:          ice,
