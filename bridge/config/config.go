@@ -1,6 +1,7 @@
 // Package config is ledbridge's configuration: the schema with its defaults, loading from a YAML
 // file, LEDBRIDGE_<SECTION>_<KEY> environment variables and command-line flags (through viper), and
-// validation that names the offending key.
+// validation that names the offending key. A LEDBRIDGE_* variable that is no key (a misspelling)
+// is reported in Loaded.Warnings with the closest key, unless it is one read elsewhere (OtherEnv).
 //
 // The schema is the Config struct below; configs/ledbridge.example.yaml documents every key.
 package config

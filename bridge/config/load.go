@@ -52,6 +52,10 @@ type Options struct {
 	Flags map[string]*pflag.Flag
 	// LookupEnv reads the environment; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Environ lists the environment ("NAME=value" entries) for the check that warns about
+	// LEDBRIDGE_* variables that are no setting. Nil means os.Environ, unless LookupEnv is set:
+	// an environment the caller supplies without a listing is not checked.
+	Environ func() []string
 	// Getenv is used for XDG_CONFIG_HOME and HOME; nil means os.Getenv.
 	Getenv func(string) string
 	// SystemFile replaces SystemPath (tests); empty means SystemPath.
@@ -64,7 +68,7 @@ type Loaded struct {
 	// File is the file that was read, or "" when only defaults, environment and flags applied.
 	File string
 	// Warnings are problems worth a log line that do not stop the program (a secrets file readable
-	// by others).
+	// by others, a LEDBRIDGE_* variable that is no setting).
 	Warnings []string
 }
 
@@ -135,6 +139,13 @@ func Load(opts Options) (*Loaded, error) {
 			}
 			v.Set(key, val)
 		}
+	}
+	environ := opts.Environ
+	if environ == nil && opts.LookupEnv == nil {
+		environ = os.Environ
+	}
+	if environ != nil {
+		out.Warnings = append(out.Warnings, unknownEnvWarnings(environ())...)
 	}
 	for key, f := range opts.Flags {
 		if f != nil && f.Changed {
