@@ -243,82 +243,106 @@ func (pf *pitchFinder) candidateFor(m int) int {
 }
 
 // match finds the partials of pitch m among w's peaks and stores the
-// candidate; it reports false when the series is implausible.
+// candidate; it reports false when the series is implausible (and leaves
+// the candidate's slot as it was).
 func (pf *pitchFinder) match(w *window, m int) bool {
-	c := &pf.cands[pf.nCands]
-	*c = candidate{midi: m}
-	for h := range c.partial {
-		c.partial[h] = -1
-	}
+	// The candidate is built in locals and stored only when it is kept: the
+	// loops below then read and write no memory the compiler must assume
+	// the window's fields share.
+	partial := noPartials
+	nh, matched := 0, 0
+	peakHz := w.peakHz[:w.nPeaks]
+	nPeaks := len(peakHz)
+	harmonics := min(pf.harmonics, maxHarmonics)
+	peakHi, binTol := w.peakHi, binTolerance*w.binHz
 	nominal := pf.midiHz(m)
 	est := nominal
 	sumW, sumF := 0.0, 0.0
 	next := 0 // targets rise with h, so the peak search walks forward
-	for h := 1; h <= pf.harmonics; h++ {
+	for h := 1; h <= harmonics; h++ {
 		target := float64(h) * est
-		if target > w.peakHi {
+		if target > peakHi {
 			break
 		}
-		c.nh = h
-		for next < w.nPeaks && w.peakHz[next] < target {
+		nh = h
+		for next < nPeaks && peakHz[next] < target {
 			next++
 		}
 		p := next
-		if p == w.nPeaks || (p > 0 && target-w.peakHz[p-1] < w.peakHz[p]-target) {
+		if p == nPeaks || (p > 0 && target-peakHz[p-1] < peakHz[p]-target) {
 			p--
 		}
 		if p < 0 {
 			continue
 		}
-		tol := max(partialTolerance*target, binTolerance*w.binHz)
-		if math.Abs(w.peakHz[p]-target) > tol {
+		// max(partialTolerance*target, binTol): both are positive
+		tol := partialTolerance * target
+		if binTol > tol {
+			tol = binTol
+		}
+		if math.Abs(peakHz[p]-target) > tol {
 			continue
 		}
 		// Do not let two partials claim one peak.
-		if c.partial[h-1] == int8(p) {
+		if partial[h-1] == int8(p) {
 			continue
 		}
-		c.partial[h] = int8(p)
-		c.matched++
-		est = w.peakHz[p] / float64(h)
+		partial[h] = int8(p)
+		matched++
+		est = peakHz[p] / float64(h)
 		a := w.peakAmp[p]
 		sumW += a
 		sumF += a * est
 	}
-	if c.matched == 0 || sumW == 0 {
+	if matched == 0 || sumW == 0 {
 		return false
 	}
 	// Count only partials within -20 dB of the strongest that pass the full
 	// prominence test (it is relaxed after onsets): in a noisy spectrum (a
 	// snare) weak or flat peaks line up with any series by chance.
 	strongest := 0.0
-	for h := 1; h <= c.nh; h++ {
-		if p := c.partial[h]; p >= 0 {
+	for _, p := range partial[1 : nh+1] {
+		if p >= 0 {
 			strongest = max(strongest, w.peakAmp[p])
 		}
 	}
-	c.matched = 0
-	for h := 1; h <= c.nh; h++ {
-		if p := c.partial[h]; p >= 0 && w.peakAmp[p] >= strongPartialRatio*strongest && w.peakPro[p] >= pf.prominence {
-			c.matched++
+	matched = 0
+	for _, p := range partial[1 : nh+1] {
+		if p >= 0 && w.peakAmp[p] >= strongPartialRatio*strongest && w.peakPro[p] >= pf.prominence {
+			matched++
 		}
 	}
-	c.hz = sumF / sumW
-	if c.matched < pf.minStrong {
+	hz := sumF / sumW
+	if matched < pf.minStrong {
 		return false
 	}
-	if c.matched < 2 {
+	if matched < 2 {
 		// A lone partial is a note only below the kick-drum range and when
 		// it is a clean sinusoid (a flute, a sine); cymbals and noise ring
 		// with sharp but not clean peaks.
-		if c.hz < lowNoteHz || c.partial[1] < 0 || w.peakPro[c.partial[1]] < singlePartialProminence {
+		if hz < lowNoteHz || partial[1] < 0 || w.peakPro[partial[1]] < singlePartialProminence {
 			return false
 		}
 	}
-	cents := 1200 / math.Ln2 * fastLn(c.hz/nominal)
-	c.fit = math.Exp(-(cents * cents) / (2 * pitchFitCents * pitchFitCents))
+	cents := 1200 / math.Ln2 * fastLn(hz/nominal)
+	pf.cands[pf.nCands] = candidate{
+		midi:    m,
+		hz:      hz,
+		fit:     math.Exp(-(cents * cents) / (2 * pitchFitCents * pitchFitCents)),
+		partial: partial,
+		nh:      nh,
+		matched: matched,
+	}
 	return true
 }
+
+// noPartials is a candidate's partial array before matching: none found.
+var noPartials = func() (p [maxHarmonics + 1]int8) {
+	for h := range p {
+		p[h] = -1
+	}
+	return p
+}()
 
 func (pf *pitchFinder) score(c *candidate, w *window) float64 {
 	s := 0.0
