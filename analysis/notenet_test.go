@@ -39,6 +39,43 @@ func TestGatherMatchesShifts(t *testing.T) {
 	}
 }
 
+// clip32 must be the max/min expression it replaces, bit for bit, NaN and
+// signed zeros included.
+func TestClip32IsMaxMin(t *testing.T) {
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	for _, lim := range [][2]float32{{netRelLo, netRelHi}, {-netDeltaMax, netDeltaMax}} {
+		for _, v := range []float32{nan, inf, -inf, 0, negZero, -10.5, -10, -9.99, 2.9, 3, 3.01, 5, -5, 1e-30, -1e30} {
+			got, want := clip32(v, lim[0], lim[1]), max(lim[0], min(lim[1], v))
+			if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+				t.Errorf("clip32(%g, %g, %g) = %g, want %g", v, lim[0], lim[1], got, want)
+			}
+		}
+	}
+}
+
+// layer2 must sum each unit as one unit at a time would (the net's outputs
+// are compared bit for bit by the analyser's users).
+func TestLayer2SumsInOrder(t *testing.T) {
+	var h1 [netH1]float32
+	for trial := range 50 {
+		for i := range h1 {
+			h1[i] = float32(math.Sin(float64(trial*netH1+i))) * float32(trial%7+1)
+		}
+		got := layer2(&h1)
+		for j := range netH2 {
+			want := netB2[j]
+			for i, h := range h1 {
+				want += h * netW2[j][i]
+			}
+			if math.Float32bits(got[j]) != math.Float32bits(want) {
+				t.Fatalf("trial %d: layer2 unit %d = %g, want %g", trial, j, got[j], want)
+			}
+		}
+	}
+}
+
 // The tracker's notes, without the net, still pass the basic checks.
 func TestRuleNotesFindTheTriad(t *testing.T) {
 	pcm := make([]float32, seconds(1.2))
