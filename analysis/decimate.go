@@ -186,6 +186,16 @@ func (d *decimator) process(in, dst []float64) []float64 {
 	// there; c+2j is the window's centre.
 	c := base + first + 1 - taps + mid
 	j := 0
+	// The filters in use have 4, 8 or 10 odd taps: a kernel with the count
+	// fixed at compile time reads the buffer without bounds checks.
+	switch len(odd) {
+	case 4:
+		j = halfbandBlocks(buf, dst, c, nOut, center, (*[4]float64)(odd))
+	case 8:
+		j = halfbandBlocks(buf, dst, c, nOut, center, (*[8]float64)(odd))
+	case 10:
+		j = halfbandBlocks(buf, dst, c, nOut, center, (*[10]float64)(odd))
+	}
 	for ; j+4 <= nOut; j += 4 {
 		c0, c1, c2, c3 := c+2*j, c+2*j+2, c+2*j+4, c+2*j+6
 		y0, y1, y2, y3 := center*buf[c0], center*buf[c1], center*buf[c2], center*buf[c3]
@@ -220,4 +230,37 @@ func (r *ring) pushBlock(x []float64) {
 	n := copy(r.buf[start:], x)
 	copy(r.buf, x[n:])
 	r.n += int64(len(x))
+}
+
+// oddTaps is the odd-tap coefficients of a halfband filter of 4, 8 or 10 of them.
+type oddTaps interface {
+	~[4]float64 | ~[8]float64 | ~[10]float64
+}
+
+// halfbandBlocks computes process's outputs four at a time, as many as whole
+// blocks of four allow, and returns how many it wrote: output j is centred on
+// buf[c+2j]. Each output is summed in process's order, so the results are the
+// same bit for bit; with the tap count fixed at compile time the buffer is
+// read without bounds checks.
+func halfbandBlocks[K oddTaps](buf, dst []float64, c, nOut int, center float64, odd *K) int {
+	n := len(*odd)
+	mid := 2*n - 1 // the centre's offset in the taps of one output
+	j := 0
+	for ; j+4 <= nOut; j += 4 {
+		// the taps of outputs j…j+3: 4n-1 inputs, and 6 more
+		w := buf[c+2*j-mid:][:4*n+5]
+		y0, y1, y2, y3 := center*w[mid], center*w[mid+2], center*w[mid+4], center*w[mid+6]
+		for i := range n {
+			// the taps 1+2i before and after output j's centre
+			k := (*odd)[i]
+			l, r := (*[7]float64)(w[mid-1-2*i:]), (*[7]float64)(w[mid+1+2*i:])
+			y0 += k * (l[0] + r[0])
+			y1 += k * (l[2] + r[2])
+			y2 += k * (l[4] + r[4])
+			y3 += k * (l[6] + r[6])
+		}
+		d := (*[4]float64)(dst[j:])
+		d[0], d[1], d[2], d[3] = y0, y1, y2, y3
+	}
+	return j
 }
