@@ -77,8 +77,7 @@ type Analyzer struct {
 	r48, r24, r12, r6, r3 ring
 	rings                 [5]*ring // r48 … r3: where the input and each decimator's output go
 
-	attackBuf        []float64 // scratch for attack
-	attackSeen       int64     // samples written when attack last looked
+	attackSeen       int64 // samples written when attack last looked
 	sinceAttack      int
 	short, mid, long *window
 	// fast is a 43 ms window at 12 kHz: a new note dominates it a frame
@@ -114,7 +113,6 @@ func New(cfg Config) (*Analyzer, error) {
 	a := &Analyzer{cfg: cfg}
 	a.dec = [4]decimator{newDecimator(halfband48), newDecimator(halfband24), newDecimator(halfband12), newDecimator(halfband6)}
 	a.r48 = newRing(nextPow2(max(levelBlock, attackRef+attackMaxNew)))
-	a.attackBuf = make([]float64, attackRef+attackMaxNew)
 	a.r24 = newRing(cfg.ShortFFT / shortDecim)
 	a.r6 = newRing(cfg.MidFFT / midDecim)
 	a.r12 = newRing(fastN)
@@ -300,8 +298,7 @@ func (a *Analyzer) attack() float32 {
 	if fresh < attackChunk || a.sinceAttack < attackGap {
 		return 0
 	}
-	buf := a.attackBuf[:attackRef+fresh]
-	a.r48.latest(buf)
+	buf := a.r48.view(attackRef + fresh)
 	ref := math.Sqrt(sumSquares(buf[:attackRef]) / attackRef)
 	// Chunks end at the newest sample, so a note that starts in the last
 	// milliseconds of a packet is seen at the first tick after it arrives
@@ -324,8 +321,7 @@ func (a *Analyzer) level() float32 {
 		return 0
 	}
 	sum := 0.0
-	for i := a.r48.n - n; i < a.r48.n; i++ {
-		x := a.r48.buf[int(i)&a.r48.mask]
+	for _, x := range a.r48.view(int(n)) {
 		sum += x * x
 	}
 	return float32(min(1, math.Sqrt(sum/float64(n))))

@@ -79,33 +79,34 @@ func (d *decimator) slide() {
 func (d *decimator) reset() { *d = newDecimator(d.coefs) }
 
 // ring is a power-of-two circular buffer of the newest samples at one rate.
+// Every sample is stored twice, in its slot and size slots later, so that
+// the newest n ≤ size samples are always one contiguous slice (view): the
+// windows and the attack detector read them in place instead of copying.
 type ring struct {
-	buf  []float64
-	mask int
-	n    int64 // samples written in total
+	buf  []float64 // 2·size: buf[i] and buf[i+size] hold the same sample
+	mask int       // size-1
+	n    int64     // samples written in total
 }
 
-func newRing(size int) ring { return ring{buf: make([]float64, size), mask: size - 1} }
+func newRing(size int) ring { return ring{buf: make([]float64, 2*size), mask: size - 1} }
 
 func (r *ring) push(x float64) {
-	r.buf[int(r.n)&r.mask] = x
+	i := int(r.n) & r.mask
+	r.buf[i] = x
+	r.buf[i+r.mask+1] = x
 	r.n++
 }
 
-// latest copies the newest len(dst) samples into dst, oldest first, padding
-// with zeros before the stream's start.
-func (r *ring) latest(dst []float64) {
-	n := len(dst)
-	pad := 0
-	if r.n < int64(n) {
-		pad = n - int(r.n)
-		clear(dst[:pad])
-	}
-	// The rest is at most two contiguous runs of the buffer.
-	start := int(r.n-int64(n-pad)) & r.mask
-	first := copy(dst[pad:], r.buf[start:])
-	copy(dst[pad+first:], r.buf[:n-pad-first])
+// view returns the newest n ≤ size samples, oldest first, with zeros before
+// the stream's start (slots not yet written). It aliases the ring: the
+// next push changes it.
+func (r *ring) view(n int) []float64 {
+	start := int(r.n-int64(n)) & r.mask
+	return r.buf[start : start+n]
 }
+
+// latest copies the newest len(dst) samples into dst, as view.
+func (r *ring) latest(dst []float64) { copy(dst, r.view(len(dst))) }
 
 func (r *ring) reset() {
 	clear(r.buf)
@@ -222,13 +223,16 @@ func (d *decimator) process(in, dst []float64) []float64 {
 
 // pushBlock pushes the samples of x in order.
 func (r *ring) pushBlock(x []float64) {
-	if len(x) > len(r.buf) { // only the newest len(r.buf) stay
-		r.n += int64(len(x) - len(r.buf))
-		x = x[len(x)-len(r.buf):]
+	size := r.mask + 1
+	if len(x) > size { // only the newest size stay
+		r.n += int64(len(x) - size)
+		x = x[len(x)-size:]
 	}
 	start := int(r.n) & r.mask
-	n := copy(r.buf[start:], x)
-	copy(r.buf, x[n:])
+	for _, half := range [2][]float64{r.buf[:size], r.buf[size:]} {
+		n := copy(half[start:], x)
+		copy(half, x[n:])
+	}
 	r.n += int64(len(x))
 }
 

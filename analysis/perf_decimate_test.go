@@ -140,6 +140,47 @@ func TestRingPushBlockLongerThanRing(t *testing.T) {
 	}
 }
 
+// A ring's view is the newest n samples, oldest first, with zeros before the stream's start,
+// whatever the block sizes, before and after the ring wraps and after Reset.
+func TestRingViewIsTheNewestSamples(t *testing.T) {
+	const size = 16
+	r := newRing(size)
+	var stream []float64
+	check := func() {
+		t.Helper()
+		for n := 0; n <= size; n++ {
+			want := make([]float64, n)
+			for i := range want {
+				if k := len(stream) - n + i; k >= 0 {
+					want[i] = stream[k]
+				}
+			}
+			got := r.view(n)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("after %d samples view(%d) = %v, want %v", len(stream), n, got, want)
+				}
+			}
+		}
+	}
+	check()
+	for _, block := range []int{1, 3, 5, 7, 16, 2, 40, 9} {
+		x := make([]float64, block)
+		for i := range x {
+			x[i] = float64(len(stream) + i + 1)
+		}
+		r.pushBlock(x)
+		stream = append(stream, x...)
+		check()
+	}
+	r.reset()
+	stream = stream[:0]
+	check()
+	r.push(1)
+	stream = append(stream, 1)
+	check()
+}
+
 // BenchmarkDecimateChain compares one tick (800 samples) through the chain sample by sample and
 // in blocks.
 func BenchmarkDecimateChain(b *testing.B) {

@@ -95,9 +95,9 @@ func newWindow(rate float64, n int, tail float64) *window {
 }
 
 // analyze windows the newest samples of r and computes the magnitude spectrum.
+// r holds at least w.n samples (its size).
 func (w *window) analyze(r *ring) {
-	r.latest(w.in)
-	w.fft.WindowedMagnitudes(w.mag, w.in, w.shape, w.norm)
+	w.fft.WindowedMagnitudes(w.mag, r.view(w.n), w.shape, w.norm)
 	sum := 0.0
 	w.cum[0] = 0
 	for k, m := range w.mag {
