@@ -40,7 +40,7 @@ type window struct {
 	norm  float64      // scales |X| so a sinusoid of amplitude A peaks at A
 	in    []float64
 	mag   []float64 // n/2+1 magnitudes
-	cum   []float64 // prefix sums of mag, for neighbourhood means
+	cum   []float64 // prefix sums of mag, for neighbourhood means (findPeaks)
 
 	peakLo, peakHi float64 // Hz range searched for peaks
 	// Every pitch from minHz to maxHz is a candidate in every window, so a
@@ -98,12 +98,6 @@ func newWindow(rate float64, n int, tail float64) *window {
 // r holds at least w.n samples (its size).
 func (w *window) analyze(r *ring) {
 	w.fft.WindowedMagnitudes(w.mag, r.view(w.n), w.shape, w.norm)
-	sum := 0.0
-	w.cum[0] = 0
-	for k, m := range w.mag {
-		sum += m
-		w.cum[k+1] = sum
-	}
 }
 
 // findPeaks keeps the strongest local maxima in [peakLo, peakHi] that stand
@@ -111,6 +105,14 @@ func (w *window) analyze(r *ring) {
 func (w *window) findPeaks(prominence, floor float64, lobe int) {
 	lo := max(2, int(w.peakLo/w.binHz))
 	hi := min(len(w.mag)-3, int(w.peakHi/w.binHz)+1)
+	// Prefix sums of the magnitudes as far as the neighbourhoods reach (the
+	// fast window's spectrum is read every tick, its peaks only after onsets).
+	sum := 0.0
+	w.cum[0] = 0
+	for k, m := range w.mag[:min(len(w.mag), hi+prominenceRadius+1)] {
+		sum += m
+		w.cum[k+1] = sum
+	}
 	n := 0
 	for k := lo; k <= hi; k++ {
 		m := w.mag[k]
