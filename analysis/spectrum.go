@@ -97,7 +97,25 @@ func newWindow(rate float64, n int, tail float64) *window {
 // analyze windows the newest samples of r and computes the magnitude spectrum.
 // r holds at least w.n samples (its size).
 func (w *window) analyze(r *ring) {
-	w.fft.WindowedMagnitudes(w.mag, r.view(w.n), w.shape, w.norm)
+	in := r.view(w.n)
+	if silent(in) {
+		// The transform of zeros is zeros (+0 in every bin, as
+		// WindowedMagnitudes would give): in pauses and before the first
+		// sound, 2–3 % of windows on notebench's set B.
+		clear(w.mag)
+		return
+	}
+	w.fft.WindowedMagnitudes(w.mag, in, w.shape, w.norm)
+}
+
+// silent reports whether every sample of x is zero (of either sign).
+func silent(x []float64) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // findPeaks keeps the strongest local maxima in [peakLo, peakHi] that stand
