@@ -47,3 +47,24 @@ func TestAttackOnTheFirstTickThatHoldsTheSound(t *testing.T) {
 		}
 	}
 }
+
+// The fused loop must round exactly as the two sums it replaces.
+func TestSumSquaresTogetherMatchesSeparateSums(t *testing.T) {
+	var level [levelBlock]float64
+	var ref [attackRef]float64
+	for trial := range 20 {
+		for i := range level {
+			level[i] = math.Sin(float64(i*(trial+1))) * math.Exp(-float64(i%97)/(float64(trial)+1))
+		}
+		for i := range ref {
+			ref[i] = math.Cos(float64(i*(trial+3))) * float64(trial%5)
+		}
+		gotL, gotR := sumSquaresTogether(&level, &ref)
+		if wantL := sequentialSumSquares(level[:]); math.Float64bits(gotL) != math.Float64bits(wantL) {
+			t.Fatalf("trial %d: level sum %v, want %v", trial, gotL, wantL)
+		}
+		if wantR := sumSquares(ref[:]); math.Float64bits(gotR) != math.Float64bits(wantR) {
+			t.Fatalf("trial %d: reference sum %v, want %v", trial, gotR, wantR)
+		}
+	}
+}
