@@ -129,7 +129,7 @@ func writeBlock(pcm []float32, dec []decimator, rings []*ring) {
 		x := in[:n]
 		for i, s := range pcm[:n] {
 			v := float64(s)
-			if v != v || v > 4 || v < -4 { // NaN or garbage: treat as clipped silence
+			if !(math.Abs(v) <= 4) { // NaN or garbage (|v| > 4): treat as clipped silence
 				v = 0
 			}
 			x[i] = v
