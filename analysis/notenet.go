@@ -85,13 +85,9 @@ func (s *semitoneMap) fill(w *window, dst *[nSemis]float32) {
 	for _, r := range s.runs[:s.nRuns] {
 		v := semiFloor
 		if r.hi >= r.lo {
-			// Magnitudes are finite and never -0 (writeBlock's input is), so
-			// a comparison is max(m, x).
 			m := 0.0
 			for _, x := range w.mag[r.lo : r.hi+1] {
-				if x > m {
-					m = x
-				}
+				m = max(m, x)
 			}
 			v = lnTable(m + semiFloorMag)
 		}

@@ -46,17 +46,24 @@ func (o *onsetDetector) update(w *window) bool {
 	// flux = Σ max(0, ln v_k − ln prev_k), v = 1+γ|X|, taken as the log of
 	// products of the rises in runs of 8 (a rise is at most ~1e3, so a run
 	// cannot overflow): one logarithm per run instead of one per bin.
+	//
+	// Whether a bin rose is close to a coin toss, so the loop has no branch
+	// on it: a bin that did not rise multiplies the run by max(1, v/prev) = 1
+	// exactly, and counts 0 (half the time of the branching loop).
 	flux, run, inRun := 0.0, 1.0, 0
+	mag, prev := w.mag[:hi], o.prev[:hi]
 	for k := 1; k < hi; k++ {
-		v := 1 + fluxCompression*w.mag[k]
-		if v > o.prev[k] {
-			run *= v / o.prev[k]
-			if inRun++; inRun == 8 {
-				flux += fastLn(run)
-				run, inRun = 1, 0
-			}
+		v, p := 1+fluxCompression*mag[k], prev[k]
+		prev[k] = v
+		run *= max(1, v/p) // v, p ≥ 1 and finite
+		rose := 0
+		if v > p {
+			rose = 1
 		}
-		o.prev[k] = v
+		if inRun += rose; inRun == 8 {
+			flux += fastLn(run)
+			run, inRun = 1, 0
+		}
 	}
 	flux += fastLn(run)
 	flux /= float64(hi - 1)
