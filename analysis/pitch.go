@@ -91,7 +91,10 @@ type pitchFinder struct {
 	cands    [maxCandidates]candidate
 	nCands   int
 	seen     [128]bool
-	residual [maxPeaks]float64
+	// residual[p+1] is what is left of peak p; residual[0] stays 0 and
+	// stands for a partial not found (partial -1), so that the scores add
+	// every partial without a branch on whether it was found.
+	residual [maxPeaks + 1]float64
 	notes    [MaxNotes]windowNote
 	nNotes   int
 }
@@ -144,7 +147,7 @@ func (pf *pitchFinder) find(w *window, active *[128]bool) {
 			}
 		}
 	}
-	copy(pf.residual[:w.nPeaks], w.peakAmp[:w.nPeaks])
+	copy(pf.residual[1:w.nPeaks+1], w.peakAmp[:w.nPeaks])
 	firstBest := 0.0
 	for iter := 0; iter < pf.maxPoly; iter++ {
 		bi, bs := -1, 0.0
@@ -168,7 +171,7 @@ func (pf *pitchFinder) find(w *window, active *[128]bool) {
 		c := &pf.cands[bi]
 		c.taken = true
 		// The fundamental has to be there in what is left of the spectrum.
-		if c.partial[1] < 0 || pf.residual[c.partial[1]] < fundamentalFloor*pf.maxResidual(c) {
+		if c.partial[1] < 0 || pf.residual[c.partial[1]+1] < fundamentalFloor*pf.maxResidual(c) {
 			continue
 		}
 		if firstBest == 0 {
@@ -217,7 +220,7 @@ func (pf *pitchFinder) preferLower(bi int, bs float64, w *window) int {
 			if p < 0 {
 				continue
 			}
-			v := pf.weight[h] * pf.residual[p]
+			v := pf.weight[h] * pf.residual[p+1]
 			total += v
 			if h%step != 0 {
 				own += v
@@ -344,22 +347,23 @@ var noPartials = func() (p [maxHarmonics + 1]int8) {
 	return p
 }()
 
+// score is Σ weight[h]·residual over the partials found, times the pitch
+// fit. A partial not found adds weight·0 = +0, which leaves the sum as it
+// is (residuals are ≥ 0): no branch on the partials, whose pattern differs
+// from candidate to candidate.
 func (pf *pitchFinder) score(c *candidate, w *window) float64 {
 	s := 0.0
-	for h := 1; h <= c.nh; h++ {
-		if p := c.partial[h]; p >= 0 {
-			s += pf.weight[h] * pf.residual[p]
-		}
+	for h, p := range c.partial[1 : c.nh+1] {
+		s += pf.weight[h+1] * pf.residual[int(p)+1]
 	}
 	return s * c.fit
 }
 
+// maxResidual is the largest residual among the partials found (0 for none).
 func (pf *pitchFinder) maxResidual(c *candidate) float64 {
 	m := 0.0
-	for h := 1; h <= c.nh; h++ {
-		if p := c.partial[h]; p >= 0 {
-			m = max(m, pf.residual[p])
-		}
+	for _, p := range c.partial[1 : c.nh+1] {
+		m = max(m, pf.residual[int(p)+1])
 	}
 	return m
 }
@@ -371,7 +375,7 @@ func (pf *pitchFinder) cancel(c *candidate) float64 {
 	var a [maxHarmonics + 2]float64
 	for h := 1; h <= c.nh; h++ {
 		if p := c.partial[h]; p >= 0 {
-			a[h] = pf.residual[p]
+			a[h] = pf.residual[p+1]
 		}
 	}
 	energy := 0.0
@@ -394,7 +398,7 @@ func (pf *pitchFinder) cancel(c *candidate) float64 {
 		if h == 1 {
 			remove = a[h] // the fundamental belongs to this note
 		}
-		pf.residual[p] -= remove
+		pf.residual[p+1] -= remove
 		energy += remove * remove
 	}
 	return math.Sqrt(energy)
