@@ -88,9 +88,9 @@ type pitchFinder struct {
 	weight    [maxHarmonics + 1]float64
 	hz        [128]float64 // midiHz, computed once
 
-	cands    [maxCandidates]candidate
-	nCands   int
-	seen     [128]bool
+	cands  [maxCandidates]candidate
+	nCands int
+	seen   [128]bool
 	// residual[p+1] is what is left of peak p; residual[0] stays 0 and
 	// stands for a partial not found (partial -1), so that the scores add
 	// every partial without a branch on whether it was found.
