@@ -182,19 +182,25 @@ func (a *Analyzer) Frame(dst *Features) {
 	// The short window alone gives onsets, bands and PeakHz: all a
 	// SpectrumOnly source needs.
 	a.short.analyze(&a.r24)
+	// The long window moves 1/10 of its length per tick; every other tick
+	// is enough, and its last notes stand in between (half the bass cost).
+	longDue := a.frames%longEvery == 0
+	if !a.cfg.SpectrumOnly {
+		a.mid.analyze(&a.r6)
+		long := a.long
+		if longDue {
+			long.analyze(&a.r3)
+		} else {
+			long = nil
+		}
+		prefixSums(a.short, a.mid, long)
+	}
 	a.short.findPeaks(a.cfg.PeakProminence, a.minPeak, lobeRadius)
 	dst.Onset = a.onset.update(a.short)
 	a.bands.fill(a.short, &dst.Bands)
 	dst.PeakHz = float32(a.strongestPeak(dst.Attack || dst.Onset))
 	if a.cfg.SpectrumOnly {
 		return
-	}
-	a.mid.analyze(&a.r6)
-	// The long window moves 1/10 of its length per tick; every other tick
-	// is enough, and its last notes stand in between (half the bass cost).
-	longDue := a.frames%longEvery == 0
-	if longDue {
-		a.long.analyze(&a.r3)
 	}
 	a.sinceOnset++
 	if dst.Onset {

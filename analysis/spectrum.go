@@ -41,6 +41,8 @@ type window struct {
 	in    []float64
 	mag   []float64 // n/2+1 magnitudes
 	cum   []float64 // prefix sums of mag, for neighbourhood means (findPeaks)
+	// cumDone: cum holds this spectrum's sums (prefixSums took them)
+	cumDone bool
 
 	peakLo, peakHi float64 // Hz range searched for peaks
 	// Every pitch from minHz to maxHz is a candidate in every window, so a
@@ -97,6 +99,7 @@ func newWindow(rate float64, n int, tail float64) *window {
 // analyze windows the newest samples of r and computes the magnitude spectrum.
 // r holds at least w.n samples (its size).
 func (w *window) analyze(r *ring) {
+	w.cumDone = false
 	in := r.view(w.n)
 	if silent(in) {
 		// The transform of zeros is zeros (+0 in every bin, as
@@ -123,13 +126,8 @@ func silent(x []float64) bool {
 func (w *window) findPeaks(prominence, floor float64, lobe int) {
 	lo := max(2, int(w.peakLo/w.binHz))
 	hi := min(len(w.mag)-3, int(w.peakHi/w.binHz)+1)
-	// Prefix sums of the magnitudes as far as the neighbourhoods reach (the
-	// fast window's spectrum is read every tick, its peaks only after onsets).
-	sum := 0.0
-	w.cum[0] = 0
-	for k, m := range w.mag[:min(len(w.mag), hi+prominenceRadius+1)] {
-		sum += m
-		w.cum[k+1] = sum
+	if !w.cumDone {
+		prefixSums(w, nil, nil)
 	}
 	n := 0
 	for k := lo; k <= hi; k++ {
@@ -173,6 +171,70 @@ func (w *window) findPeaks(prominence, floor float64, lobe int) {
 	copy(w.peakAmp[:n], w.allAmp[:n])
 	copy(w.peakPro[:n], w.allPro[:n])
 	w.nPeaks = n
+}
+
+// cumLen is how many prefix sums findPeaks reads: as far as the
+// neighbourhoods of [peakLo, peakHi] reach.
+func (w *window) cumLen() int {
+	hi := min(len(w.mag)-3, int(w.peakHi/w.binHz)+1)
+	return min(len(w.mag), hi+prominenceRadius+1)
+}
+
+// prefixSums takes the prefix sums of the magnitudes of a, b and c (b and c
+// may be nil) that findPeaks reads, each in order from bin 0: in one loop,
+// so that the three chains of additions run side by side rather than one
+// after another. (The fast window's spectrum is read every tick, its peaks
+// only after onsets: findPeaks takes its sums itself.)
+func prefixSums(a, b, c *window) {
+	na, nb, nc := a.cumLen(), 0, 0
+	if b != nil {
+		nb = b.cumLen()
+	}
+	if c != nil {
+		nc = c.cumLen()
+	}
+	k, sa, sb, sc := 0, 0.0, 0.0, 0.0
+	a.cum[0] = 0
+	switch {
+	case c != nil:
+		b.cum[0], c.cum[0] = 0, 0
+		am, bm, cm := a.mag[:na], b.mag[:nb], c.mag[:nc]
+		ac, bc, cc := a.cum[1:na+1], b.cum[1:nb+1], c.cum[1:nc+1]
+		for ; k < min(na, nb, nc); k++ {
+			sa += am[k]
+			ac[k] = sa
+			sb += bm[k]
+			bc[k] = sb
+			sc += cm[k]
+			cc[k] = sc
+		}
+	case b != nil:
+		b.cum[0] = 0
+		am, bm := a.mag[:na], b.mag[:nb]
+		ac, bc := a.cum[1:na+1], b.cum[1:nb+1]
+		for ; k < min(na, nb); k++ {
+			sa += am[k]
+			ac[k] = sa
+			sb += bm[k]
+			bc[k] = sb
+		}
+	}
+	// the rest of each, alone
+	for _, r := range [3]struct {
+		w   *window
+		n   int
+		sum float64
+	}{{a, na, sa}, {b, nb, sb}, {c, nc, sc}} {
+		if r.w == nil {
+			continue
+		}
+		sum := r.sum
+		for i := k; i < r.n; i++ {
+			sum += r.w.mag[i]
+			r.w.cum[i+1] = sum
+		}
+		r.w.cumDone = true
+	}
 }
 
 // flatness is the spectral flatness of the power spectrum from 100 Hz to
@@ -234,4 +296,5 @@ func kthLargest(v []float64, k int, scratch []float64) float64 {
 func (w *window) reset() {
 	clear(w.mag)
 	w.nPeaks = 0
+	w.cumDone = false
 }
