@@ -85,11 +85,15 @@ func (s *semitoneMap) fill(w *window, dst *[nSemis]float32) {
 	for _, r := range s.runs[:s.nRuns] {
 		v := semiFloor
 		if r.hi >= r.lo {
-			m := 0.0
+			// The largest bin, compared as bit patterns: magnitudes are
+			// never negative, -0 or NaN, and for such floats the patterns
+			// order as the values do. An integer maximum is a compare and
+			// a conditional move, a much shorter chain than a float max.
+			var mb uint64 // 0.0
 			for _, x := range w.mag[r.lo : r.hi+1] {
-				m = max(m, x)
+				mb = max(mb, math.Float64bits(x))
 			}
-			v = lnTable(m + semiFloorMag)
+			v = lnTable(math.Float64frombits(mb) + semiFloorMag)
 		}
 		run := dst[i : i+int(r.n)]
 		for j := range run {
