@@ -372,18 +372,19 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		rs2 += max(0, r2[q])
 	}
 	g[5], g[6], g[7] = rs0/nSemis, rs1/nSemis, rs2/nSemis
-	n.maxRise = [4]float32{-netDeltaMax, -netDeltaMax, -netDeltaMax, -netDeltaMax}
-	n.maxRel = [3]float32{netRelLo, netRelLo, netRelLo}
-	for p := range netPitches {
-		q := base + p
-		for w := range 2 {
-			n.maxRise[2*w] = max(n.maxRise[2*w], n.rise1[w][q])
-			n.maxRise[2*w+1] = max(n.maxRise[2*w+1], n.rise2[w][q])
-		}
-		for w := 1; w < netWindows; w++ {
-			n.maxRel[w-1] = max(n.maxRel[w-1], n.rel[w][q])
-		}
+	// The seven maxima in registers (as fields, each step went through
+	// memory): maxRise is short and fast since 1 and 2 ticks, maxRel the
+	// fast, mid and long levels, over the pitches' semitones.
+	ms1, ms2, mf1, mf2 := float32(-netDeltaMax), float32(-netDeltaMax), float32(-netDeltaMax), float32(-netDeltaMax)
+	mlf, mlm, mll := float32(netRelLo), float32(netRelLo), float32(netRelLo)
+	s1, s2, f1, f2 := &n.rise1[netShort], &n.rise2[netShort], &n.rise1[netFast], &n.rise2[netFast]
+	fr, mr, lr := &n.rel[netFast], &n.rel[netMid], &n.rel[netLong]
+	for q := base; q < base+netPitches; q++ {
+		ms1, ms2, mf1, mf2 = max(ms1, s1[q]), max(ms2, s2[q]), max(mf1, f1[q]), max(mf2, f2[q])
+		mlf, mlm, mll = max(mlf, fr[q]), max(mlm, mr[q]), max(mll, lr[q])
 	}
+	n.maxRise = [4]float32{ms1, ms2, mf1, mf2}
+	n.maxRel = [3]float32{mlf, mlm, mll}
 	// The frame's share of layer 1 and of the screen.
 	n.globScreen = netScreenB
 	for i, v := range g {
