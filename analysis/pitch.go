@@ -261,6 +261,10 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 	nominal := pf.midiHz(m)
 	est := nominal
 	sumW, sumF := 0.0, 0.0
+	// found lists the peaks matched, in order; strongest is the largest of
+	// their amplitudes (kept as they are found: the same maximum).
+	var found [maxHarmonics]int8
+	strongest := 0.0
 	next := 0 // targets rise with h, so the peak search walks forward
 	for h := 1; h <= harmonics; h++ {
 		target := float64(h) * est
@@ -291,9 +295,11 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 			continue
 		}
 		partial[h] = int8(p)
+		found[matched] = int8(p)
 		matched++
 		est = peakHz[p] / float64(h)
 		a := w.peakAmp[p]
+		strongest = max(strongest, a)
 		sumW += a
 		sumF += a * est
 	}
@@ -303,18 +309,13 @@ func (pf *pitchFinder) match(w *window, m int) bool {
 	// Count only partials within -20 dB of the strongest that pass the full
 	// prominence test (it is relaxed after onsets): in a noisy spectrum (a
 	// snare) weak or flat peaks line up with any series by chance.
-	strongest := 0.0
-	for _, p := range partial[1 : nh+1] {
-		if p >= 0 {
-			strongest = max(strongest, w.peakAmp[p])
+	strong := 0
+	for _, p := range found[:matched] {
+		if w.peakAmp[p] >= strongPartialRatio*strongest && w.peakPro[p] >= pf.prominence {
+			strong++
 		}
 	}
-	matched = 0
-	for _, p := range partial[1 : nh+1] {
-		if p >= 0 && w.peakAmp[p] >= strongPartialRatio*strongest && w.peakPro[p] >= pf.prominence {
-			matched++
-		}
-	}
+	matched = strong
 	hz := sumF / sumW
 	if matched < pf.minStrong {
 		return false
