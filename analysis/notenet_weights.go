@@ -8,7 +8,7 @@ const (
 	netH1        = 16
 	netH2        = 8
 	netScreenCut = 0.1641437
-	netOnsetP    = 0.4
+	netOnsetP    = 0.5
 	netBirthP    = 0.9
 	netOffP      = 0.3
 	netReonsetP  = 0.4
