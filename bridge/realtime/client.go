@@ -82,8 +82,8 @@ func (c *Client) Topic() string { return c.topic }
 // PresenceKey returns this client's Presence key.
 func (c *Client) PresenceKey() string { return c.cfg.PresenceKey }
 
-// Events returns the channel of broadcasts and Presence changes. It is bounded (Config.EventQueue):
-// when the consumer falls behind, the oldest events are dropped and counted in Stats. It is closed
+// Events returns the channel of broadcasts and Presence changes. It is bounded (Config.EventQueue
+// events and Config.EventQueueBytes of payload): when the consumer falls behind, the oldest events are dropped and counted in Stats. It is closed
 // when Run returns.
 func (c *Client) Events() <-chan Event { return c.events.ch }
 

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ledbridge/ledbridge/bridge/clientaddr"
 )
 
 //go:embed assets
@@ -299,7 +300,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // "preview" (every strip's pixels, base64) every PreviewInterval.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
-	client := clientKey(r.RemoteAddr)
+	client := clientaddr.Key(r.RemoteAddr)
 	sub, err := s.streams.subscribe(client)
 	if err != nil {
 		code := http.StatusServiceUnavailable
@@ -350,7 +351,7 @@ type broadcaster struct {
 	// The mutex protects the following elements.
 	mu       sync.Mutex
 	subs     map[chan []byte]struct{}
-	perConns map[string]int // live streams per clientKey
+	perConns map[string]int // live streams per clientaddr.Key
 	stopped  bool
 }
 
@@ -363,7 +364,7 @@ func newBroadcaster(cfg Config, controls func() bool) *broadcaster {
 	return &broadcaster{cfg: cfg, controls: controls, done: make(chan struct{}), subs: map[chan []byte]struct{}{}, perConns: map[string]int{}}
 }
 
-// subscribe adds a viewer from client (a clientKey) unless the global or that client's cap is full.
+// subscribe adds a viewer from client (a clientaddr.Key) unless the global or that client's cap is full.
 func (b *broadcaster) subscribe(client string) (chan []byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -389,21 +390,6 @@ func (b *broadcaster) unsubscribe(ch chan []byte, client string) {
 		delete(b.perConns, client)
 	}
 	b.mu.Unlock()
-}
-
-// clientKey names the client a live-stream slot is charged to: its IPv4 address, or its IPv6
-// /64 (one host may hold many addresses in its prefix). RemoteAddr is the peer's "ip:port".
-func clientKey(remoteAddr string) string {
-	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
-		return remoteAddr
-	}
-	a := ap.Addr().Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	p, _ := a.WithZone("").Prefix(64)
-	return p.String()
 }
 
 func (b *broadcaster) viewers() int {

@@ -338,18 +338,3 @@ func TestEventsStreamsCappedPerClient(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-func TestClientKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.168.1.20:51234":          "192.168.1.20",
-		"[::ffff:192.168.1.20]:51234": "192.168.1.20",
-		"[2001:db8:1:2:aaaa::1]:443":  "2001:db8:1:2::/64",
-		"[2001:db8:1:2:bbbb::9]:443":  "2001:db8:1:2::/64",
-		"[fe80::1%eth0]:8080":         "fe80::/64",
-		"not an address":              "not an address",
-	} {
-		if got := clientKey(in); got != want {
-			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

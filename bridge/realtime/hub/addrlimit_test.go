@@ -70,17 +70,3 @@ func TestFailedUpgradeReleasesAddressSlot(t *testing.T) {
 	}
 	dial(t, h, dialOpts{from: "127.0.0.1"}).barrier()
 }
-
-func TestAddressKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.168.1.20:51000":    "192.168.1.20",
-		"[::ffff:10.0.0.7]:443": "10.0.0.7", // an IPv4 client on a dual-stack listener
-		"[fe80::1%eth0]:4000":   "fe80::1",
-		"[2001:db8::5]:1":       "2001:db8::5",
-		"@":                     "@", // not an IP and port: a socket of the caller's own
-	} {
-		if got := addressKey(in); got != want {
-			t.Errorf("addressKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -70,11 +70,14 @@ type Config struct {
 	// MaxConnections bounds the open sockets on the server (default 1024); past it the upgrade is
 	// refused with HTTP 429.
 	MaxConnections int
-	// MaxConnectionsPerAddress bounds the open sockets from one remote IP address (default 32), so
-	// that one host cannot hold all MaxConnections sockets; past it the upgrade is refused with
-	// HTTP 429. Loopback is not exempt: a reverse proxy (TLS in front of the hub) makes every
-	// client arrive from its address, and must then be given a larger value (up to MaxConnections,
-	// which means no per-address bound) deliberately rather than by default.
+	// MaxConnectionsPerAddress bounds the open sockets from one client (default 32): one IPv4
+	// address, or one IPv6 /64, since a host can give itself any number of addresses in its
+	// prefix (clientaddr.Key). So one host cannot hold all MaxConnections sockets; past it the
+	// upgrade is refused with HTTP 429. Loopback is not exempt: a reverse proxy (TLS in front of
+	// the hub) makes every client arrive from its address, and must then be given a larger value
+	// (up to MaxConnections, which means no per-address bound) deliberately rather than by default.
+	// A proxy on ledbridge's own machine shares that budget with ledbridge's own socket to the
+	// hub: at the bound, ledbridge's reconnect would be refused too.
 	MaxConnectionsPerAddress int
 	// MaxRooms bounds the rooms (distinct topics) that exist at once (default 256).
 	MaxRooms int

@@ -70,7 +70,7 @@ type conn struct {
 	s      *Server
 	vsn    wire.Version
 	remote string
-	addr   string // the remote address this socket counts against (addressKey)
+	addr   string // the remote address this socket counts against (clientaddr.Key)
 	ws     *websocket.Conn
 	// tcp is ws's TCP connection when the server runs on Serve (nil under a Handler mounted
 	// elsewhere). While coder/websocket waits for a peer's close frame (up to 5 s) it holds the

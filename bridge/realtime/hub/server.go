@@ -10,13 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/ledbridge/ledbridge/bridge/clientaddr"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -56,7 +56,7 @@ type Server struct {
 	closed    bool
 	upgrading int // sockets counted against MaxConnections while their upgrade completes
 	conns     map[*conn]struct{}
-	// perAddress counts the sockets of each remote address (see addressKey), upgrading ones
+	// perAddress counts the sockets of each remote address (clientaddr.Key: an IPv4 address or an IPv6 /64), upgrading ones
 	// included, against MaxConnectionsPerAddress; an address with none has no entry.
 	perAddress map[string]int
 	rooms      map[string]*room
@@ -286,7 +286,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	addr := addressKey(r.RemoteAddr)
+	addr := clientaddr.Key(r.RemoteAddr) // an IPv4 address or an IPv6 /64
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -357,17 +357,6 @@ func (s *Server) removeConn(c *conn) {
 		s.releaseAddressLocked(c.addr)
 	}
 	s.mu.Unlock()
-}
-
-// addressKey is the remote address a socket counts against for MaxConnectionsPerAddress: the IP
-// without its port, an IPv4-mapped IPv6 address as IPv4 (a dual-stack listener reports IPv4
-// clients that way), and the whole RemoteAddr when it is not an IP and port (a Handler mounted
-// on a server of the caller's own, e.g. over a Unix socket).
-func addressKey(remoteAddr string) string {
-	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
-		return ap.Addr().Unmap().WithZone("").String()
-	}
-	return remoteAddr
 }
 
 // releaseAddressLocked returns one of addr's sockets to its MaxConnectionsPerAddress budget.
