@@ -105,9 +105,6 @@ func (r *ring) view(n int) []float64 {
 	return r.buf[start : start+n]
 }
 
-// latest copies the newest len(dst) samples into dst, as view.
-func (r *ring) latest(dst []float64) { copy(dst, r.view(len(dst))) }
-
 func (r *ring) reset() {
 	clear(r.buf)
 	r.n = 0
@@ -188,7 +185,9 @@ func (d *decimator) process(in, dst []float64) []float64 {
 	c := base + first + 1 - taps + mid
 	j := 0
 	// The filters in use have 4, 8 or 10 odd taps: a kernel with the count
-	// fixed at compile time reads the buffer without bounds checks.
+	// fixed at compile time computes whole blocks of four outputs without
+	// bounds checks. The loop below takes the rest (and would take every
+	// output of a filter of another size, correctly if slowly).
 	switch len(odd) {
 	case 4:
 		j = halfbandBlocks(buf, dst, c, nOut, center, (*[4]float64)(odd))
@@ -196,18 +195,6 @@ func (d *decimator) process(in, dst []float64) []float64 {
 		j = halfbandBlocks(buf, dst, c, nOut, center, (*[8]float64)(odd))
 	case 10:
 		j = halfbandBlocks(buf, dst, c, nOut, center, (*[10]float64)(odd))
-	}
-	for ; j+4 <= nOut; j += 4 {
-		c0, c1, c2, c3 := c+2*j, c+2*j+2, c+2*j+4, c+2*j+6
-		y0, y1, y2, y3 := center*buf[c0], center*buf[c1], center*buf[c2], center*buf[c3]
-		for i, k := range odd {
-			o := 1 + 2*i
-			y0 += k * (buf[c0-o] + buf[c0+o])
-			y1 += k * (buf[c1-o] + buf[c1+o])
-			y2 += k * (buf[c2-o] + buf[c2+o])
-			y3 += k * (buf[c3-o] + buf[c3+o])
-		}
-		dst[j], dst[j+1], dst[j+2], dst[j+3] = y0, y1, y2, y3
 	}
 	for ; j < nOut; j++ {
 		c0 := c + 2*j

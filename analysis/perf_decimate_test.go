@@ -132,9 +132,7 @@ func TestRingPushBlockLongerThanRing(t *testing.T) {
 	}
 	b.pushBlock(x[:3])
 	b.pushBlock(x[3:])
-	got, want := make([]float64, 8), make([]float64, 8)
-	a.latest(want)
-	b.latest(got)
+	got, want := b.view(8), a.view(8)
 	if a.n != b.n || got[0] != want[0] || got[7] != want[7] || got[7] != 20 {
 		t.Fatalf("pushBlock: n %d latest %v, want n %d latest %v", b.n, got, a.n, want)
 	}

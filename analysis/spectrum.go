@@ -181,9 +181,9 @@ func (w *window) cumLen() int {
 }
 
 // prefixSums takes the prefix sums of the magnitudes of a, b and c (b and c
-// may be nil) that findPeaks reads, each in order from bin 0: in one loop,
-// so that the three chains of additions run side by side rather than one
-// after another. (The fast window's spectrum is read every tick, its peaks
+// may be nil) that findPeaks reads, each in order from bin 0. When all three
+// are given, in one loop, so that the three chains of additions run side by
+// side rather than one after another. (The fast window's spectrum is read every tick, its peaks
 // only after onsets: findPeaks takes its sums itself.)
 func prefixSums(a, b, c *window) {
 	na, nb, nc := a.cumLen(), 0, 0
@@ -194,10 +194,7 @@ func prefixSums(a, b, c *window) {
 		nc = c.cumLen()
 	}
 	k, sa, sb, sc := 0, 0.0, 0.0, 0.0
-	a.cum[0] = 0
-	switch {
-	case c != nil:
-		b.cum[0], c.cum[0] = 0, 0
+	if b != nil && c != nil { // the ticks that analyse the long window too
 		am, bm, cm := a.mag[:na], b.mag[:nb], c.mag[:nc]
 		ac, bc, cc := a.cum[1:na+1], b.cum[1:nb+1], c.cum[1:nc+1]
 		for ; k < min(na, nb, nc); k++ {
@@ -207,16 +204,6 @@ func prefixSums(a, b, c *window) {
 			bc[k] = sb
 			sc += cm[k]
 			cc[k] = sc
-		}
-	case b != nil:
-		b.cum[0] = 0
-		am, bm := a.mag[:na], b.mag[:nb]
-		ac, bc := a.cum[1:na+1], b.cum[1:nb+1]
-		for ; k < min(na, nb); k++ {
-			sa += am[k]
-			ac[k] = sa
-			sb += bm[k]
-			bc[k] = sb
 		}
 	}
 	// the rest of each, alone
@@ -228,6 +215,7 @@ func prefixSums(a, b, c *window) {
 		if r.w == nil {
 			continue
 		}
+		r.w.cum[0] = 0
 		sum := r.sum
 		for i := k; i < r.n; i++ {
 			sum += r.w.mag[i]
