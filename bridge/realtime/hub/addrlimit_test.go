@@ -38,8 +38,8 @@ func TestMaxConnectionsPerAddress(t *testing.T) {
 	other := dial(t, h, dialOpts{from: "127.0.0.2"})
 	other.join(topic, cfgJSON(false, false, "other-host"))
 
-	if st := h.Stats(); st.HandshakeRefused != 1+retries || st.Connections != 3 {
-		t.Errorf("stats %+v, want %d refusals and 3 sockets", st, 1+retries)
+	if st := h.Stats(); st.HandshakeRefused != 1+retries || st.HandshakeRefusals != (HandshakeRefusals{AddressFull: 1 + retries}) || st.Connections != 3 {
+		t.Errorf("stats %+v, want %d refusals, all by the per-address cap, and 3 sockets", st, 1+retries)
 	}
 	if n := strings.Count(logs.String(), "too many sockets from one address"); n != 1 {
 		t.Errorf("%d refusals in one second logged %d lines, want 1:\n%s", 1+retries, n, logs.String())

@@ -168,6 +168,7 @@ func (c *conn) readLoop() error {
 		}
 		c.idleTimer.Reset(c.s.cfg.IdleTimeout)
 		c.s.stats.framesIn.Add(1)
+		c.s.stats.bytesIn.Add(uint64(len(data)))
 		if c.ending() {
 			continue // closing (e.g. after invalid UTF-8): read on for the close handshake only
 		}
@@ -298,6 +299,7 @@ func (c *conn) send(f *frame) {
 	select {
 	case c.out <- f:
 		c.s.stats.framesOut.Add(1)
+		c.s.stats.bytesOut.Add(uint64(n))
 	default:
 		c.queued.Add(-n)
 		f.release()

@@ -211,6 +211,7 @@ func (c *conn) broadcastJSON(mem *member, m *wire.Message) {
 		return
 	}
 	f := pushFanout(m.Topic, "broadcast", m.Payload)
+	c.s.stats.broadcasts.Add(1)
 	mem.room.broadcast(mem, &f)
 	if mem.ack {
 		c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply)
@@ -243,6 +244,7 @@ func (c *conn) handleBinary(data []byte) {
 	// The push's metadata holds instructions to the server (e.g. "persist"); there is no storage
 	// here, so it is not forwarded, matching the kind-4 frames the Realtime server sends.
 	f := userBroadcastFanout(b.Topic, b.Event, b.Encoding, b.Payload)
+	c.s.stats.broadcasts.Add(1)
 	mem.room.broadcast(mem, &f)
 	if mem.ack {
 		c.reply(b.JoinRef, b.Ref, b.Topic, okEmptyReply)

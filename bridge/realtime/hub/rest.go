@@ -44,7 +44,8 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	if !s.checkKey(w, r) {
+	if msg := s.keyProblem(r); msg != "" {
+		s.restError(w, http.StatusUnauthorized, msg)
 		return
 	}
 	// A client trickling its body must not hold a goroutine (and shutdown) for long.
@@ -153,16 +154,14 @@ func (s *Server) deliver(topic string, f *fanout) {
 		f.release()
 		return
 	}
+	s.stats.broadcasts.Add(1)
 	r.broadcast(nil, f)
 }
 
 func (s *Server) restError(w http.ResponseWriter, status int, msg string) {
 	s.stats.restRefused.Add(1)
 	s.log.Debug("hub: REST broadcast refused", "status", status, "err", msg)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	body, _ := json.Marshal(map[string]string{"error": msg})
-	w.Write(body)
+	writeJSONError(w, status, msg)
 }
 
 // logRESTLimit logs a REST limit hit at most once a second per server: every request is a new

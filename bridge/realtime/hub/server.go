@@ -203,56 +203,130 @@ func (s *Server) Close() error {
 type Stats struct {
 	Connections      int    // open sockets, counting those still completing their upgrade
 	Rooms            int    // rooms with at least one member
+	Channels         int    // channel memberships (joined topics) over every room
+	Presences        int    // tracked Presence metas over every room
 	FramesIn         uint64 // frames received
 	FramesOut        uint64 // frames queued for sending
+	BytesIn          uint64 // bytes of the frames received (payloads, without WebSocket framing)
+	BytesOut         uint64 // bytes of the frames queued for sending
+	Broadcasts       uint64 // broadcasts fanned out to a room, from sockets and the REST endpoints
 	Malformed        uint64 // frames dropped because they did not decode or made no sense
 	RateLimited      uint64 // frames and REST messages dropped by the message and byte rate limits
 	SlowClients      uint64 // sockets dropped because their outbound queue was full or a write stalled
 	JoinsRefused     uint64 // joins answered with an error
 	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets
-	HandshakeRefused uint64 // upgrades refused: bad key, bad vsn, too many sockets (in all or from one address), closed
-	RESTRefused      uint64 // REST broadcast requests answered with an error (bad body, too many messages, rate limit)
-	PresenceLimited  uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
+	HandshakeRefused uint64 // upgrades refused, for any reason: the sum of HandshakeRefusals
+	// HandshakeRefusals breaks HandshakeRefused down by reason.
+	HandshakeRefusals HandshakeRefusals
+	RESTRefused       uint64 // REST broadcast requests answered with an error (bad key or body, too many messages, rate limit)
+	PresenceLimited   uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
 }
+
+// HandshakeRefusals counts the WebSocket upgrades refused, by reason. The per-address cap has a
+// counter of its own because it is the one an operator tunes (behind a reverse proxy every client
+// shares one address, and a count that climbs here means the proxy needs a larger cap).
+type HandshakeRefusals struct {
+	BadKey      uint64 // HTTP 401: API key missing, or not Config.Secret
+	BadVsn      uint64 // HTTP 400: a vsn other than 1.0.0 and 2.0.0
+	ServerFull  uint64 // HTTP 429: MaxConnections sockets open
+	AddressFull uint64 // HTTP 429: MaxConnectionsPerAddress sockets open from the client's address (or IPv6 /64)
+	// Closing counts upgrades refused with HTTP 503 because the server is shutting down, and
+	// sockets closed with 1001 as soon as their upgrade completed, because the shutdown began
+	// during it.
+	Closing uint64
+	// BadUpgrade counts requests the WebSocket library refused: not a WebSocket upgrade, or a
+	// browser Origin outside Config.AllowedOrigins.
+	BadUpgrade uint64
+}
+
+// refusal is a reason a WebSocket upgrade is refused; it indexes counters.handshakeRefused.
+type refusal int
+
+const (
+	refusedBadKey refusal = iota
+	refusedBadVsn
+	refusedServerFull
+	refusedAddressFull
+	refusedClosing
+	refusedBadUpgrade
+	numRefusals
+)
 
 type counters struct {
-	framesIn, framesOut, malformed, rateLimited, slowClients   atomic.Uint64
-	joinsRefused, undeliverable, handshakeRefused, restRefused atomic.Uint64
-	presenceLimited                                            atomic.Uint64
+	framesIn, framesOut, bytesIn, bytesOut, broadcasts        atomic.Uint64
+	malformed, rateLimited, slowClients                       atomic.Uint64
+	joinsRefused, undeliverable, restRefused, presenceLimited atomic.Uint64
+	handshakeRefused                                          [numRefusals]atomic.Uint64
 }
 
-// Stats returns the current counters.
+// handshakesRefused is the total of the refusal counters.
+func (c *counters) handshakesRefused() uint64 {
+	var n uint64
+	for i := range c.handshakeRefused {
+		n += c.handshakeRefused[i].Load()
+	}
+	return n
+}
+
+// Stats returns the current counters. It takes the server's and every room's lock once, to count
+// channels and Presence metas: it is meant for a status page or a metrics scrape, not a hot loop.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	st := Stats{Connections: len(s.conns) + s.upgrading, Rooms: len(s.rooms)}
+	for _, r := range s.rooms {
+		r.mu.Lock() // s.mu then r.mu: the one order the server takes both in
+		st.Channels += len(r.members)
+		st.Presences += len(r.presence)
+		r.mu.Unlock()
+	}
 	s.mu.Unlock()
 	st.FramesIn = s.stats.framesIn.Load()
 	st.FramesOut = s.stats.framesOut.Load()
+	st.BytesIn = s.stats.bytesIn.Load()
+	st.BytesOut = s.stats.bytesOut.Load()
+	st.Broadcasts = s.stats.broadcasts.Load()
 	st.Malformed = s.stats.malformed.Load()
 	st.RateLimited = s.stats.rateLimited.Load()
 	st.SlowClients = s.stats.slowClients.Load()
 	st.JoinsRefused = s.stats.joinsRefused.Load()
 	st.Undeliverable = s.stats.undeliverable.Load()
-	st.HandshakeRefused = s.stats.handshakeRefused.Load()
+	refused := &s.stats.handshakeRefused
+	st.HandshakeRefusals = HandshakeRefusals{
+		BadKey:      refused[refusedBadKey].Load(),
+		BadVsn:      refused[refusedBadVsn].Load(),
+		ServerFull:  refused[refusedServerFull].Load(),
+		AddressFull: refused[refusedAddressFull].Load(),
+		Closing:     refused[refusedClosing].Load(),
+		BadUpgrade:  refused[refusedBadUpgrade].Load(),
+	}
+	h := st.HandshakeRefusals
+	st.HandshakeRefused = h.BadKey + h.BadVsn + h.ServerFull + h.AddressFull + h.Closing + h.BadUpgrade
 	st.RESTRefused = s.stats.restRefused.Load()
 	st.PresenceLimited = s.stats.presenceLimited.Load()
 	return st
 }
 
-// httpError answers like the Realtime server's handshake failures: a status and {"error": "..."}.
-func (s *Server) httpError(w http.ResponseWriter, status int, msg string) {
-	s.stats.handshakeRefused.Add(1)
+// refuseHandshake counts a refused upgrade under why and answers like the Realtime server's
+// handshake failures: a status and {"error": "..."}.
+func (s *Server) refuseHandshake(w http.ResponseWriter, why refusal, status int, msg string) {
+	s.stats.handshakeRefused[why].Add(1)
+	writeJSONError(w, status, msg)
+}
+
+// writeJSONError writes status and {"error": msg}.
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	body, _ := json.Marshal(map[string]string{"error": msg})
 	w.Write(body)
 }
 
-// checkKey enforces Config.Secret on a request: the supabase-js key arrives as the apikey query
-// parameter (WebSocket) or the apikey / x-api-key header (REST).
-func (s *Server) checkKey(w http.ResponseWriter, r *http.Request) bool {
+// keyProblem enforces Config.Secret on a request: the supabase-js key arrives as the apikey query
+// parameter (WebSocket) or the apikey / x-api-key header (REST). It returns why the request is
+// refused (HTTP 401), or "" when its key is good.
+func (s *Server) keyProblem(r *http.Request) string {
 	if s.cfg.Secret == "" {
-		return true
+		return ""
 	}
 	key := r.URL.Query().Get("apikey")
 	if key == "" {
@@ -262,18 +336,17 @@ func (s *Server) checkKey(w http.ResponseWriter, r *http.Request) bool {
 		key = r.Header.Get("x-api-key")
 	}
 	if key == "" {
-		s.httpError(w, http.StatusUnauthorized, "API key is missing")
-		return false
+		return "API key is missing"
 	}
 	if subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.Secret)) != 1 {
-		s.httpError(w, http.StatusUnauthorized, "API key is not valid for this room server")
-		return false
+		return "API key is not valid for this room server"
 	}
-	return true
+	return ""
 }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	if !s.checkKey(w, r) {
+	if msg := s.keyProblem(r); msg != "" {
+		s.refuseHandshake(w, refusedBadKey, http.StatusUnauthorized, msg)
 		return
 	}
 	// Phoenix treats a missing vsn as 1.0.0 (supabase-js always sends one).
@@ -283,7 +356,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	vsn, err := wire.ParseVersion(vsnParam)
 	if err != nil {
-		s.httpError(w, http.StatusBadRequest, err.Error())
+		s.refuseHandshake(w, refusedBadVsn, http.StatusBadRequest, err.Error())
 		return
 	}
 	addr := clientaddr.Key(r.RemoteAddr) // an IPv4 address or an IPv6 /64
@@ -291,16 +364,16 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case s.closed:
 		s.mu.Unlock()
-		s.httpError(w, http.StatusServiceUnavailable, "room server is shutting down")
+		s.refuseHandshake(w, refusedClosing, http.StatusServiceUnavailable, "room server is shutting down")
 		return
 	case len(s.conns)+s.upgrading >= s.cfg.MaxConnections:
 		s.mu.Unlock()
-		s.httpError(w, http.StatusTooManyRequests, "Too many connected users")
+		s.refuseHandshake(w, refusedServerFull, http.StatusTooManyRequests, "Too many connected users")
 		s.logConnLimit("hub: upgrade refused: server at its socket limit", addr, s.cfg.MaxConnections)
 		return
 	case s.perAddress[addr] >= s.cfg.MaxConnectionsPerAddress:
 		s.mu.Unlock()
-		s.httpError(w, http.StatusTooManyRequests, "Too many connections from this address")
+		s.refuseHandshake(w, refusedAddressFull, http.StatusTooManyRequests, "Too many connections from this address")
 		s.logConnLimit("hub: upgrade refused: too many sockets from one address", addr, s.cfg.MaxConnectionsPerAddress)
 		return
 	}
@@ -318,7 +391,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		// Accept has already answered the request (bad upgrade, origin not allowed).
 		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
-		s.stats.handshakeRefused.Add(1)
+		s.stats.handshakeRefused[refusedBadUpgrade].Add(1)
 		return
 	}
 	c := newConn(s, ws, vsn, r.RemoteAddr)
@@ -336,6 +409,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if closed {
+		s.stats.handshakeRefused[refusedClosing].Add(1)
 		c.idleTimer.Stop()
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
@@ -373,7 +447,7 @@ func (s *Server) releaseAddressLocked(addr string) {
 func (s *Server) logConnLimit(msg, addr string, limit int) {
 	if suppressed, ok := s.connLimitLog.Allow(s.cfg.Now()); ok {
 		s.log.Warn(msg, "remote", addr, "limit", limit, "suppressed", suppressed,
-			"handshake_refused_total", s.stats.handshakeRefused.Load())
+			"handshake_refused_total", s.stats.handshakesRefused())
 	}
 }
 
