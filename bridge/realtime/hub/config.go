@@ -7,6 +7,8 @@ import (
 	"path"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
@@ -128,6 +130,10 @@ type Config struct {
 	// OriginPatterns (path.Match patterns on the origin host, or on "scheme://host" when the
 	// pattern has a scheme). Empty means any origin: musicians' pages are served from elsewhere.
 	AllowedOrigins []string
+	// Metrics, when set, gets the server's ledbridge_hub_* series (connections, rooms, traffic,
+	// drops, refusals by reason), read from Stats at scrape time. New registers them; registering
+	// two servers' series in one registry fails.
+	Metrics prometheus.Registerer
 	// Logger receives connection-level events (default: discard).
 	Logger *slog.Logger
 	// Now is the clock for rate-limit windows and timeouts (default time.Now).

@@ -20,4 +20,8 @@
 // per serializer and allocates nothing. Nothing that is not UTF-8 is relayed in a text frame (a
 // browser fails its socket on it): a socket sending such a text frame is closed with 1007, and
 // binary or REST JSON payloads that are not UTF-8 are refused.
+//
+// Server.Stats counts what the limits refused and dropped (handshake refusals by reason, so that
+// the per-address cap can be told from the rest); with Config.Metrics set, the same counters are
+// exported as the ledbridge_hub_* Prometheus series, read at scrape time.
 package hub

@@ -62,7 +62,8 @@ type Server struct {
 	rooms      map[string]*room
 }
 
-// New returns a Server for cfg. It starts no goroutines and opens no sockets.
+// New returns a Server for cfg, with its metrics registered in cfg.Metrics if set. It starts no
+// goroutines and opens no sockets.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -86,6 +87,11 @@ func New(cfg Config) (*Server, error) {
 		presenceLimitLog: lograte.Limiter{Every: time.Second},
 		slowClientLog:    lograte.Limiter{Every: time.Second},
 		connLimitLog:     lograte.Limiter{Every: time.Second},
+	}
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(newCollector(s)); err != nil {
+			return nil, fmt.Errorf("hub: register metrics: %w", err)
+		}
 	}
 	s.acceptOpt = &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins}
 	if len(cfg.AllowedOrigins) == 0 {

@@ -1,0 +1,103 @@
+package hub
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// collector exports Stats as the ledbridge_hub_* Prometheus series. It reads Stats at scrape time,
+// so the server's hot paths pay nothing for it beyond the atomic counters they already bump.
+type collector struct {
+	s      *Server
+	series []statSeries
+	// refused is ledbridge_hub_handshakes_refused_total{reason}; every reason is always exported,
+	// zero included, so that a rate over it exists before the first refusal.
+	refused *prometheus.Desc
+}
+
+// statSeries is one unlabelled series and the Stats field it reports.
+type statSeries struct {
+	desc  *prometheus.Desc
+	typ   prometheus.ValueType
+	value func(*Stats) float64
+}
+
+// refusalReasons are the reason label's values, in the order of HandshakeRefusals' fields.
+var refusalReasons = []struct {
+	label string
+	count func(*HandshakeRefusals) uint64
+}{
+	{"bad_key", func(r *HandshakeRefusals) uint64 { return r.BadKey }},
+	{"bad_vsn", func(r *HandshakeRefusals) uint64 { return r.BadVsn }},
+	{"server_full", func(r *HandshakeRefusals) uint64 { return r.ServerFull }},
+	{"address_full", func(r *HandshakeRefusals) uint64 { return r.AddressFull }},
+	{"closing", func(r *HandshakeRefusals) uint64 { return r.Closing }},
+	{"bad_upgrade", func(r *HandshakeRefusals) uint64 { return r.BadUpgrade }},
+}
+
+func newCollector(s *Server) *collector {
+	gauge := func(name, help string, v func(*Stats) int) statSeries {
+		return statSeries{prometheus.NewDesc(name, help, nil, nil), prometheus.GaugeValue, func(st *Stats) float64 { return float64(v(st)) }}
+	}
+	counter := func(name, help string, v func(*Stats) uint64) statSeries {
+		return statSeries{prometheus.NewDesc(name, help, nil, nil), prometheus.CounterValue, func(st *Stats) float64 { return float64(v(st)) }}
+	}
+	return &collector{
+		s: s,
+		series: []statSeries{
+			gauge("ledbridge_hub_connections", "WebSockets open on the LAN room server, counting those still completing their upgrade.",
+				func(st *Stats) int { return st.Connections }),
+			gauge("ledbridge_hub_rooms", "Rooms (topics) with at least one member on the LAN room server.",
+				func(st *Stats) int { return st.Rooms }),
+			gauge("ledbridge_hub_channels", "Channels joined on the LAN room server (one socket in one room), over every room.",
+				func(st *Stats) int { return st.Channels }),
+			gauge("ledbridge_hub_presences", "Presence metas tracked on the LAN room server, over every room.",
+				func(st *Stats) int { return st.Presences }),
+			counter("ledbridge_hub_frames_received_total", "WebSocket frames received from clients, heartbeats included.",
+				func(st *Stats) uint64 { return st.FramesIn }),
+			counter("ledbridge_hub_frames_received_bytes_total", "Bytes of the WebSocket frames received from clients (payloads, without WebSocket framing).",
+				func(st *Stats) uint64 { return st.BytesIn }),
+			counter("ledbridge_hub_frames_queued_total", "WebSocket frames queued for sending to clients (a fan-out counts once per recipient).",
+				func(st *Stats) uint64 { return st.FramesOut }),
+			counter("ledbridge_hub_frames_queued_bytes_total", "Bytes of the WebSocket frames queued for sending to clients.",
+				func(st *Stats) uint64 { return st.BytesOut }),
+			counter("ledbridge_hub_broadcasts_total", "Broadcasts fanned out to a room, from sockets and the REST broadcast endpoints.",
+				func(st *Stats) uint64 { return st.Broadcasts }),
+			counter("ledbridge_hub_frames_malformed_total", "Client frames dropped because they did not decode or made no sense.",
+				func(st *Stats) uint64 { return st.Malformed }),
+			counter("ledbridge_hub_rate_limited_total", "Client frames and REST broadcast messages dropped by the per-client message and byte rate limits.",
+				func(st *Stats) uint64 { return st.RateLimited }),
+			counter("ledbridge_hub_slow_clients_dropped_total", "Sockets dropped because their outbound queue was full or a write stalled.",
+				func(st *Stats) uint64 { return st.SlowClients }),
+			counter("ledbridge_hub_frames_undeliverable_total", "Frames skipped for one recipient that cannot receive them: binary payloads for vsn 1.0.0 sockets.",
+				func(st *Stats) uint64 { return st.Undeliverable }),
+			counter("ledbridge_hub_joins_refused_total", "Channel joins answered with an error (room full, too many rooms or channels, bad topic or payload).",
+				func(st *Stats) uint64 { return st.JoinsRefused }),
+			counter("ledbridge_hub_presence_limited_total", "Presence track and untrack calls refused by the presence rate limit (each closes its channel).",
+				func(st *Stats) uint64 { return st.PresenceLimited }),
+			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages, rate limit).",
+				func(st *Stats) uint64 { return st.RESTRefused }),
+		},
+		refused: prometheus.NewDesc("ledbridge_hub_handshakes_refused_total",
+			"WebSocket upgrades refused, by reason: bad_key (401), bad_vsn (400), server_full (429: the server-wide socket cap), "+
+				"address_full (429: hub.max_connections_per_address), closing (the server is shutting down), "+
+				"bad_upgrade (not a WebSocket upgrade, or an Origin outside hub.allowed_origins).",
+			[]string{"reason"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, sr := range c.series {
+		ch <- sr.desc
+	}
+	ch <- c.refused
+}
+
+// Collect implements prometheus.Collector.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.Stats()
+	for _, sr := range c.series {
+		ch <- prometheus.MustNewConstMetric(sr.desc, sr.typ, sr.value(&st))
+	}
+	for _, r := range refusalReasons {
+		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(r.count(&st.HandshakeRefusals)), r.label)
+	}
+}
