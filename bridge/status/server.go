@@ -86,6 +86,9 @@ type Server struct {
 	handler http.Handler // mux behind the Host check
 	streams *broadcaster
 	access  atomic.Pointer[access]
+
+	// streamWriteTimeout is the constant of that name; a field so that tests can lengthen it.
+	streamWriteTimeout time.Duration
 }
 
 // access is what a configuration reload may change on a running server (SetAccess): every
@@ -118,12 +121,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), streamWriteTimeout: streamWriteTimeout}
+	s.streams = newBroadcaster(cfg, s.controlsEnabled)
 	if err := s.SetAccess(cfg.Token, cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
 	s.handler = checkHost(func() *hostPatterns { return s.access.Load().hosts }, s.mux)
-	s.streams = newBroadcaster(cfg, s.controlsEnabled)
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, err
@@ -139,17 +142,28 @@ func New(cfg Config) (*Server, error) {
 
 // SetAccess replaces the control token ("" disables the controls) and the extra host names the
 // page answers to (Config.AllowedHosts), so that a configuration reload takes effect without a
-// restart. Requests that arrive after it returns use the new settings; live streams already open
-// stay open until their viewer reconnects. An invalid host pattern (ErrBadHostPattern) changes
-// nothing.
+// restart. Requests that arrive after it returns use the new settings, and it ends every live
+// stream (/api/events) whose Host the new names no longer admit: at once when its handler is
+// waiting for the next event, within StatusInterval when it is stuck writing to a viewer that
+// stopped reading. Streams still admitted go on untouched; they need no token, so a new token
+// alone ends none (their status events show the controls' new state). An invalid host pattern
+// (ErrBadHostPattern) changes nothing.
 func (s *Server) SetAccess(token string, allowedHosts []string) error {
 	hosts, err := newHostPatterns(allowedHosts)
 	if err != nil {
 		return err
 	}
-	s.access.Store(&access{token: token, hosts: hosts})
+	// Under the broadcaster's lock, so that a stream subscribing meanwhile is checked either
+	// against the new names or by this sweep, never by neither.
+	s.streams.replaceAccess(
+		func() { s.access.Store(&access{token: token, hosts: hosts}) },
+		func(host string) bool { return hostAllowed(host, hosts) },
+		s.cfg.StatusInterval)
 	return nil
 }
+
+// admitsHost reports whether the current access settings let a request with this Host in.
+func (s *Server) admitsHost(host string) bool { return hostAllowed(host, s.access.Load().hosts) }
 
 // Handler returns the page's routes, behind the Host check.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -297,28 +311,40 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // handleEvents streams Server-Sent Events: "status" (a Snapshot) every StatusInterval and
-// "preview" (every strip's pixels, base64) every PreviewInterval.
+// "preview" (every strip's pixels, base64) every PreviewInterval, until the viewer leaves, stops
+// reading for streamWriteTimeout, the server stops, or a reload no longer admits its Host.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	rc := http.NewResponseController(w)
-	client := clientaddr.Key(r.RemoteAddr)
-	sub, err := s.streams.subscribe(client)
-	if err != nil {
-		code := http.StatusServiceUnavailable
-		if errors.Is(err, errTooManyStreamsFromClient) {
-			code = http.StatusTooManyRequests
+	st := &stream{
+		mailbox: make(chan []byte, 2),
+		client:  clientaddr.Key(r.RemoteAddr),
+		host:    r.Host,
+		stop:    make(chan struct{}),
+		rc:      http.NewResponseController(w),
+	}
+	if err := s.streams.subscribe(st, s.admitsHost); err != nil {
+		switch {
+		case errors.Is(err, errHostNotAdmitted): // a reload removed the name since checkHost
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			_, _ = w.Write([]byte(misdirectedBody))
+		case errors.Is(err, errTooManyStreamsFromClient):
+			http.Error(w, err.Error(), http.StatusTooManyRequests)
+		default:
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
-		http.Error(w, err.Error(), code)
 		return
 	}
-	defer s.streams.unsubscribe(sub, client)
+	defer s.streams.unsubscribe(st)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if !st.extendWriteDeadline(s.streamWriteTimeout) {
+		return
+	}
 	_, _ = fmt.Fprintf(w, "retry: 2000\n\n")
-	if err := rc.Flush(); err != nil {
+	if err := st.rc.Flush(); err != nil {
 		return
 	}
 	for {
@@ -327,22 +353,67 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-s.streams.done:
 			return
-		case msg := <-sub:
+		case <-st.stop:
+			return // the end of the response is the end of the stream: a clean one
+		case msg := <-st.mailbox:
 			// A phone that went to sleep stops reading; give up on it instead of holding one of
 			// the MaxStreams slots until TCP notices.
-			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			if !st.extendWriteDeadline(s.streamWriteTimeout) {
+				return
+			}
 			if _, err := w.Write(msg); err != nil {
 				return
 			}
-			if err := rc.Flush(); err != nil {
+			if err := st.rc.Flush(); err != nil {
 				return
 			}
 		}
 	}
 }
 
+// stream is one live viewer of /api/events.
+type stream struct {
+	mailbox chan []byte   // the newest events, for the handler to write; full means it is behind
+	client  string        // clientaddr.Key of the viewer, for MaxStreamsPerClient
+	host    string        // the request's Host, checked again by every SetAccess
+	stop    chan struct{} // closed by end
+	rc      *http.ResponseController
+
+	// The mutex protects the following element, and orders the write deadlines set on rc by
+	// the handler and by end, so that the handler cannot undo end's.
+	mu      sync.Mutex
+	stopped bool
+}
+
+// extendWriteDeadline gives the handler's next write d, unless end was called: then it reports
+// false and the handler must stop.
+func (st *stream) extendWriteDeadline(d time.Duration) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stopped {
+		return false
+	}
+	_ = st.rc.SetWriteDeadline(time.Now().Add(d))
+	return true
+}
+
+// end asks the stream's handler to stop: a handler waiting for an event returns at once, one
+// blocked writing to a viewer that stopped reading fails within grace (which also bounds the
+// write of the response's end). It must be called only while the stream is subscribed: the
+// broadcaster's lock then keeps the handler, and so rc, alive.
+func (st *stream) end(grace time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stopped {
+		return
+	}
+	st.stopped = true
+	close(st.stop)
+	_ = st.rc.SetWriteDeadline(time.Now().Add(grace))
+}
+
 // broadcaster produces each event once, whatever the number of viewers, and hands it to every
-// viewer's one-slot mailbox; a slow viewer misses updates instead of slowing the others.
+// viewer's mailbox; a slow viewer misses updates instead of slowing the others.
 type broadcaster struct {
 	cfg      Config
 	controls func() bool // Snapshot.Controls: whether the page's controls are enabled now
@@ -350,7 +421,7 @@ type broadcaster struct {
 
 	// The mutex protects the following elements.
 	mu       sync.Mutex
-	subs     map[chan []byte]struct{}
+	subs     map[*stream]struct{}
 	perConns map[string]int // live streams per clientaddr.Key
 	stopped  bool
 }
@@ -358,38 +429,56 @@ type broadcaster struct {
 var (
 	errTooManyStreams           = errors.New("status: too many live viewers; close another status page and reload")
 	errTooManyStreamsFromClient = errors.New("status: too many live viewers from this address; close one of its status pages and reload")
+	errHostNotAdmitted          = errors.New("status: host name no longer allowed")
 )
 
 func newBroadcaster(cfg Config, controls func() bool) *broadcaster {
-	return &broadcaster{cfg: cfg, controls: controls, done: make(chan struct{}), subs: map[chan []byte]struct{}{}, perConns: map[string]int{}}
+	return &broadcaster{cfg: cfg, controls: controls, done: make(chan struct{}), subs: map[*stream]struct{}{}, perConns: map[string]int{}}
 }
 
-// subscribe adds a viewer from client (a clientaddr.Key) unless the global or that client's cap is full.
-func (b *broadcaster) subscribe(client string) (chan []byte, error) {
+// subscribe adds st unless admits (the current access settings) refuses its Host, or the global
+// or its client's cap is full.
+func (b *broadcaster) subscribe(st *stream, admits func(host string) bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
-		return nil, errors.New("status: shutting down")
+		return errors.New("status: shutting down")
 	}
-	if b.perConns[client] >= b.cfg.MaxStreamsPerClient {
-		return nil, errTooManyStreamsFromClient
+	if !admits(st.host) {
+		return errHostNotAdmitted
+	}
+	if b.perConns[st.client] >= b.cfg.MaxStreamsPerClient {
+		return errTooManyStreamsFromClient
 	}
 	if len(b.subs) >= b.cfg.MaxStreams {
-		return nil, errTooManyStreams
+		return errTooManyStreams
 	}
-	ch := make(chan []byte, 2)
-	b.subs[ch] = struct{}{}
-	b.perConns[client]++
-	return ch, nil
+	b.subs[st] = struct{}{}
+	b.perConns[st.client]++
+	return nil
 }
 
-func (b *broadcaster) unsubscribe(ch chan []byte, client string) {
+// unsubscribe frees st's slots; its handler calls it on the way out, however the stream ended.
+func (b *broadcaster) unsubscribe(st *stream) {
 	b.mu.Lock()
-	delete(b.subs, ch)
-	if b.perConns[client]--; b.perConns[client] <= 0 {
-		delete(b.perConns, client)
+	delete(b.subs, st)
+	if b.perConns[st.client]--; b.perConns[st.client] <= 0 {
+		delete(b.perConns, st.client)
 	}
 	b.mu.Unlock()
+}
+
+// replaceAccess runs store (which installs new access settings) and ends every stream whose
+// Host admits refuses, giving a blocked write grace; both under the lock subscribe takes.
+func (b *broadcaster) replaceAccess(store func(), admits func(host string) bool, grace time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	store()
+	for st := range b.subs {
+		if !admits(st.host) {
+			st.end(grace)
+		}
+	}
 }
 
 func (b *broadcaster) viewers() int {
@@ -401,9 +490,9 @@ func (b *broadcaster) viewers() int {
 func (b *broadcaster) publish(msg []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for ch := range b.subs {
+	for st := range b.subs {
 		select {
-		case ch <- msg:
+		case st.mailbox <- msg:
 		default: // the viewer is behind; it will get the next one
 		}
 	}

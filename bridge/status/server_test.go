@@ -66,10 +66,18 @@ func start(t *testing.T, cfg Config) string {
 // base URL.
 func startServer(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
+	return startServerWith(t, cfg, func(*Server) {})
+}
+
+// startServerWith is startServer with tune run on the server before it serves (to shorten or
+// lengthen its timeouts).
+func startServerWith(t *testing.T, cfg Config, tune func(*Server)) (*Server, string) {
+	t.Helper()
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tune(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
