@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/ledbridge/ledbridge/bridge/config"
@@ -29,7 +30,9 @@ key (or hub.secret, when one is configured).`,
 				return err
 			}
 			log := setupLogging(loaded)
-			h, err := startEmbeddedHub(cmd.Context(), loaded.Hub, log)
+			// No registry: `ledbridge hub` serves no /metrics (the status page, which does, runs
+			// only under `join`).
+			h, err := startEmbeddedHub(cmd.Context(), loaded.Hub, log, nil)
 			if err != nil {
 				return err
 			}
@@ -41,8 +44,9 @@ key (or hub.secret, when one is configured).`,
 	rootCmd.AddCommand(cmd)
 }
 
-// hubConfig maps the hub section of the configuration onto hub.Config.
-func hubConfig(c config.Hub, log *slog.Logger) hub.Config {
+// hubConfig maps the hub section of the configuration onto hub.Config; reg (nil for none) gets
+// the server's ledbridge_hub_* series.
+func hubConfig(c config.Hub, log *slog.Logger, reg prometheus.Registerer) hub.Config {
 	return hub.Config{
 		Addr:                     c.Listen,
 		MaxClientsPerRoom:        c.MaxClientsPerRoom,
@@ -54,6 +58,7 @@ func hubConfig(c config.Hub, log *slog.Logger) hub.Config {
 		AllowedOrigins:           c.AllowedOrigins,
 		MaxConnectionsPerAddress: c.MaxConnectionsPerAddress,
 		Logger:                   log.With("component", "hub"),
+		Metrics:                  reg,
 	}
 }
 
@@ -67,9 +72,10 @@ type embeddedHub struct {
 	secret bool // clients must present hub.secret as their key
 }
 
-// startEmbeddedHub listens on c.Listen and serves until ctx is cancelled.
-func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger) (*embeddedHub, error) {
-	srv, err := hub.New(hubConfig(c, log))
+// startEmbeddedHub listens on c.Listen and serves until ctx is cancelled. reg, when not nil, gets
+// the server's metrics (join passes the registry its status page serves on /metrics).
+func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger, reg prometheus.Registerer) (*embeddedHub, error) {
+	srv, err := hub.New(hubConfig(c, log, reg))
 	if err != nil {
 		return nil, usageError{fmt.Errorf("hub: %w", err)}
 	}

@@ -127,7 +127,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	defer stopHub()
 	var hubDone func() error
 	if c.Supabase.URL == "" {
-		h, err := startEmbeddedHub(hubCtx, c.Hub, log)
+		h, err := startEmbeddedHub(hubCtx, c.Hub, log, reg) // its ledbridge_hub_* series on the status page's /metrics
 		if err != nil {
 			return err
 		}
