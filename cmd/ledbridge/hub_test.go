@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,6 +50,16 @@ func TestJoinExportsHubMetrics(t *testing.T) {
 	} {
 		if !regexp.MustCompile(want).MatchString(metrics) {
 			t.Errorf("/metrics has no line matching %s; stderr:\n%s", want, stderr.String())
+		}
+	}
+	// Every hub series is listed in the README's metrics paragraph.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`(?m)^# HELP (ledbridge_hub_\w+) `).FindAllStringSubmatch(metrics, -1) {
+		if !strings.Contains(string(readme), "`"+m[1]) {
+			t.Errorf("the README does not list %s", m[1])
 		}
 	}
 }
