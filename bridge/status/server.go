@@ -29,6 +29,18 @@ var assets embed.FS
 // streamWriteTimeout bounds one live-update write to a viewer.
 const streamWriteTimeout = 5 * time.Second
 
+// Serve's bounds on one request, so that a client sending or reading slowly holds its connection
+// for a bounded time: the header must arrive within readHeaderTimeout, header and body within
+// readTimeout, and an answer be taken within writeTimeout (a live stream's writes have their own,
+// streamWriteTimeout each). A header may be maxHeaderBytes long (net/http's default is 1 MB): a
+// browser's, cookies of other apps on the same host name included, is far shorter.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	maxHeaderBytes    = 32 << 10
+)
+
 // TokenHeader carries the control token on POST requests.
 const TokenHeader = "X-Ledbridge-Token"
 
@@ -68,6 +80,12 @@ type Config struct {
 	// so that one host on the LAN cannot take every slot; an IPv6 client counts per /64, since a
 	// host can pick any number of addresses in its prefix.
 	MaxStreamsPerClient int
+	// MaxConnections caps the open connections Serve keeps (default 256), and
+	// MaxConnectionsPerClient those from one client address, an IPv6 client per /64 (default 32:
+	// a few browsers' six each, live streams included); a connection past either is closed as
+	// soon as it is accepted. A handler mounted on another server (Handler) has that server's.
+	MaxConnections          int
+	MaxConnectionsPerClient int
 	// AllowedHosts lists host names (or "*.suffix" patterns) the page answers to besides IP
 	// literals, localhost, single-label names and names under .local, .lan, .home.arpa and
 	// .internal; any other Host header gets 421 Misdirected Request, which keeps a web page that
@@ -87,8 +105,8 @@ type Server struct {
 	streams *broadcaster
 	access  atomic.Pointer[access]
 
-	// streamWriteTimeout is the constant of that name; a field so that tests can lengthen it.
-	streamWriteTimeout time.Duration
+	// The constants of these names; fields so that tests can change them.
+	streamWriteTimeout, readHeaderTimeout, readTimeout, writeTimeout time.Duration
 }
 
 // access is what a configuration reload may change on a running server (SetAccess): every
@@ -118,10 +136,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxStreamsPerClient <= 0 {
 		cfg.MaxStreamsPerClient = 4
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 256
+	}
+	if cfg.MaxConnectionsPerClient <= 0 {
+		cfg.MaxConnectionsPerClient = 32
+	}
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), streamWriteTimeout: streamWriteTimeout}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		streamWriteTimeout: streamWriteTimeout, readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout}
 	s.streams = newBroadcaster(cfg, s.controlsEnabled)
 	if err := s.SetAccess(cfg.Token, cfg.AllowedHosts); err != nil {
 		return nil, err
@@ -169,13 +194,18 @@ func (s *Server) admitsHost(host string) bool { return hostAllowed(host, s.acces
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves on ln until ctx is done, then shuts the server down (closing live streams) and
-// returns nil.
+// returns nil. It holds at most Config.MaxConnections connections (MaxConnectionsPerClient from
+// one client) and bounds the time a request may take to arrive or its answer to be read.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ln = newConnLimiter(ln, s.cfg.MaxConnections, s.cfg.MaxConnectionsPerClient, s.log)
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: s.readHeaderTimeout,
+		ReadTimeout:       s.readTimeout,
+		WriteTimeout:      s.writeTimeout, // a live stream moves its own deadline on each write
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       60 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
