@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -267,4 +268,60 @@ func (b *broadcaster) allMailboxesFull() bool {
 		}
 	}
 	return len(b.subs) > 0
+}
+
+// TestReloadKeepsStreamsOfNamesAlwaysAllowed: names the page answers to whatever the allow-list
+// says (.lan and .local names, single labels, IP literals) keep their streams when a reload
+// empties the list, even a name that was also listed; a listed-only name's stream ends.
+func TestReloadKeepsStreamsOfNamesAlwaysAllowed(t *testing.T) {
+	p := &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}}
+	srv, base := startServer(t, Config{Provider: p, AllowedHosts: []string{"lights.venue.lan", "lights.venue.example"},
+		StatusInterval: 20 * time.Millisecond, PreviewInterval: time.Hour, MaxStreamsPerClient: 8})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kept := map[string]*liveStream{}
+	for _, host := range []string{"lights.venue.lan", "pi.local:8080", "raspberrypi", "[::1]:8080", "192.168.1.20"} {
+		kept[host] = mustOpen(ctx, t, base, host)
+	}
+	listedOnly := mustOpen(ctx, t, base, "lights.venue.example")
+	listedOnly.next(ctx, t, "status")
+
+	if err := srv.SetAccess("", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := listedOnly.end(ctx, t); err != nil {
+		t.Fatalf("the listed-only name's stream ended with %v, want a clean end", err)
+	}
+	for range 3 {
+		for host, ls := range kept {
+			if ev := ls.next(ctx, t, "status"); !strings.Contains(ev.data, "XYZ789") {
+				t.Fatalf("Host %q: status event %q", host, ev.data)
+			}
+		}
+	}
+}
+
+// TestStreamSubscribingDuringAReloadIsChecked: a stream request that passed the Host check just
+// before a reload removed its name, and subscribes just after the reload's sweep, is turned
+// away (421) rather than left running under the removed name.
+func TestStreamSubscribingDuringAReloadIsChecked(t *testing.T) {
+	srv, err := New(Config{Provider: &fakeProvider{}, AllowedHosts: []string{"lights.venue.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetAccess("", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The handler itself, as the mux calls it after the Host check has let the request in.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // were it let in
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://lights.venue.example/api/events", nil)
+	rec := httptest.NewRecorder()
+	srv.handleEvents(rec, req)
+	if rec.Code != http.StatusMisdirectedRequest || !strings.Contains(rec.Body.String(), "status.allowed_hosts") {
+		t.Fatalf("a stream under a name removed after its Host check: %d %q, want 421", rec.Code, rec.Body)
+	}
+	if n := srv.streams.viewers(); n != 0 {
+		t.Fatalf("%d streams subscribed, want 0", n)
+	}
 }
