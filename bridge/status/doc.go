@@ -6,5 +6,7 @@
 // Controller carries out the controls. It answers only to Host names a LAN visitor uses (IP
 // addresses, localhost, single-label and .local/.lan/.home.arpa/.internal names, and
 // Config.AllowedHosts), so a web page that rebinds its domain to this machine cannot read it, and
-// it caps live streams per client as well as in total, so one host cannot take them all.
+// it caps live streams and connections per client as well as in total, so one host cannot take
+// them all, and bounds how long a slow client holds a connection. A reload that removes a name
+// (SetAccess) ends the live streams opened under it.
 package status
