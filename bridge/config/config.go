@@ -154,6 +154,13 @@ type Status struct {
 	// addresses, localhost, single-label names and .local/.lan/.home.arpa/.internal names;
 	// other Host headers get 421 (a guard against DNS rebinding).
 	AllowedHosts []string `mapstructure:"allowed_hosts"`
+	// MaxConnections caps the connections the page holds open in all, MaxConnectionsPerClient
+	// those from one client (an IPv4 address or IPv6 /64), so that one LAN host cannot hold them
+	// all (status.Config has the reasoning behind the defaults); a connection past either is
+	// closed as soon as it is accepted. Behind a reverse proxy every viewer has the proxy's
+	// address: raise the per-client cap there. Read when the page starts: a reload cannot change them.
+	MaxConnections          int `mapstructure:"max_connections"`
+	MaxConnectionsPerClient int `mapstructure:"max_connections_per_client"`
 }
 
 // Log configures log/slog output on stderr.
@@ -193,7 +200,11 @@ func Default() Config {
 		Output:    Output{Protocol: "auto", FPS: 60, RealtimeTimeout: 2 * time.Second, SoundSync: SoundSync{Addr: "239.0.0.1:11988"}},
 		Analysis:  Analysis{TuningHz: 440, MinHz: 40, MaxHz: 4200},
 		Effects:   effect.DefaultSettings(),
-		Status:    Status{Addr: ":8080", AllowedHosts: []string{}},
-		Log:       Log{Format: "text", Level: "info"},
+		Status: Status{
+			Addr: ":8080", AllowedHosts: []string{},
+			// What status.New takes for zero caps (it exports no constants for them).
+			MaxConnections: 256, MaxConnectionsPerClient: 32,
+		},
+		Log: Log{Format: "text", Level: "info"},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,13 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"hub frame over the wire limit", "hub:\n  max_frame_bytes: 2097152\n", "", "hub.max_frame_bytes", "between 4096 and 1048576"},
 		{"hub per-address sockets zero", "", "LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS=0", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"hub per-address sockets over the server's", "hub:\n  max_connections_per_address: 5000\n", "", "hub.max_connections_per_address", "between 1 and 1024"},
+		{"status connections zero", "status:\n  max_connections: 0\n", "", "status.max_connections", "between 1 and 1024 (got 0)"},
+		{"status connections over the ceiling", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=5000", "status.max_connections", "between 1 and 1024 (got 5000)"},
+		{"status connections not a number", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=lots", "status.max_connections", `from LEDBRIDGE_STATUS_MAX_CONNECTIONS: want a whole number, got "lots"`},
+		{"status per-client connections negative", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS_PER_CLIENT=-1", "status.max_connections_per_client", "between 1 and 1024 (got -1)"},
+		{"status per-client connections a fraction", "status:\n  max_connections_per_client: 2.5\n", "", "status.max_connections_per_client", "whole number"},
+		{"status per-client over the total", "status:\n  max_connections: 16\n  max_connections_per_client: 32\n", "", "status.max_connections_per_client", "must not be above status.max_connections (16)"},
+		{"status total from env under the per-client default", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=8", "status.max_connections_per_client", "must not be above status.max_connections (8)"},
 		{"event queue under a frame", "", "LEDBRIDGE_SUPABASE_EVENT_QUEUE_BYTES=65536", "supabase.event_queue_bytes", "between 1048576 and 1073741824"},
 		{"hub byte rate under a frame", "hub:\n  max_frame_bytes: 266240\n  max_bytes_per_second: 100000\n", "", "hub.max_bytes_per_second", "at least hub.max_frame_bytes"},
 		{"sound sync port 0", "output:\n  sound_sync:\n    enabled: true\n    addr: \"239.0.0.1:0\"\n", "", "output.sound_sync.addr", "port from 1 to 65535"},
@@ -341,5 +349,56 @@ func TestStatusAllowedHosts(t *testing.T) {
 	}
 	if d := Default().Status.AllowedHosts; len(d) != 0 {
 		t.Errorf("default status.allowed_hosts = %q, want empty", d)
+	}
+}
+
+// TestStatusConnectionCaps: status.max_connections and status.max_connections_per_client default
+// to status.New's caps, and the file and their LEDBRIDGE_STATUS_* variables set them (the
+// variable winning); a per-client cap equal to the total is allowed, and a misspelled variable
+// gets a warning naming the key.
+func TestStatusConnectionCaps(t *testing.T) {
+	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.MaxConnections != 256 || got.Status.MaxConnectionsPerClient != 32 {
+		t.Errorf("defaults: status.max_connections %d, status.max_connections_per_client %d; want 256, 32",
+			got.Status.MaxConnections, got.Status.MaxConnectionsPerClient)
+	}
+
+	file := write(t, "status:\n  max_connections: 512\n  max_connections_per_client: 8\n", 0o600)
+	got, err = Load(Options{File: file, LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.MaxConnections != 512 || got.Status.MaxConnectionsPerClient != 8 {
+		t.Errorf("from the file: %d, %d; want 512, 8", got.Status.MaxConnections, got.Status.MaxConnectionsPerClient)
+	}
+
+	env := []string{"LEDBRIDGE_STATUS_MAX_CONNECTIONS=64", "LEDBRIDGE_STATUS_MAX_CONNECTIONS_PER_CLIENT=64", "LEDBRIDGE_STATUS_MAX_CONNECTION=3"}
+	lookup := func(k string) (string, bool) {
+		for _, kv := range env {
+			if name, val, _ := strings.Cut(kv, "="); name == k {
+				return val, true
+			}
+		}
+		return "", false
+	}
+	got, err = Load(Options{File: file, LookupEnv: lookup, Environ: func() []string { return env }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.MaxConnections != 64 || got.Status.MaxConnectionsPerClient != 64 {
+		t.Errorf("the environment over the file: %d, %d; want 64, 64", got.Status.MaxConnections, got.Status.MaxConnectionsPerClient)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "LEDBRIDGE_STATUS_MAX_CONNECTION ") ||
+		!strings.Contains(got.Warnings[0], "did you mean LEDBRIDGE_STATUS_MAX_CONNECTIONS (status.max_connections)?") {
+		t.Errorf("warnings = %q, want one for LEDBRIDGE_STATUS_MAX_CONNECTION naming status.max_connections", got.Warnings)
+	}
+
+	for _, key := range []string{"status.max_connections", "status.max_connections_per_client"} {
+		if !slices.Contains(ChangedKeys(Default(), got.Config), key) {
+			t.Errorf("ChangedKeys misses %s, so a reload would not report it as needing a restart", key)
+		}
 	}
 }

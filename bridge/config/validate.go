@@ -208,6 +208,15 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("status.allowed_hosts[%d]", i), "%s; want a host name such as lights.venue.example or a pattern such as *.venue.example, without scheme or port", strings.TrimPrefix(err.Error(), "status: "))
 		}
 	}
+	// The ceiling is the room server's own socket limit (hub.DefaultMaxConnections): the caps
+	// exist to bound what LAN clients can make the page hold, and with at most 32 live viewers
+	// (status.Config.MaxStreams) more connections can only be idle or slow ones. Neither cap is
+	// tied to the stream caps: a lower connection cap simply admits fewer viewers.
+	intRange("status.max_connections", c.Status.MaxConnections, 1, 1024)
+	intRange("status.max_connections_per_client", c.Status.MaxConnectionsPerClient, 1, 1024)
+	if c.Status.MaxConnectionsPerClient > c.Status.MaxConnections {
+		add("status.max_connections_per_client", "must not be above status.max_connections (%d)", c.Status.MaxConnections)
+	}
 	oneOf("log.format", c.Log.Format, "text", "json")
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 
