@@ -162,7 +162,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 
 	var statusSrv *status.Server
 	if c.Status.Addr != "" {
-		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, AllowedHosts: c.Status.AllowedHosts, Gatherer: reg, Logger: log.With("part", "status")})
+		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, AllowedHosts: c.Status.AllowedHosts, Gatherer: reg, Logger: log.With("part", "status"),
+			// Serve reads these once: not reloadable, so a reload reports them as needing a restart.
+			MaxConnections: c.Status.MaxConnections, MaxConnectionsPerClient: c.Status.MaxConnectionsPerClient})
 		if err != nil {
 			return err
 		}
