@@ -30,7 +30,11 @@
 // three ticks, what the finders and the tracker concluded about the pitch,
 // and a few values of the whole frame, and gives the probability that the
 // pitch sounds and that it starts now; a linear screen first passes on
-// only the pitches worth that. A small decoder with hysteresis turns the
+// only the pitches worth that. A second small network (notenet_stage2.go)
+// then reads those two answers for the pitch over the last eight ticks and
+// for its neighbours, fourths, fifths, octaves and twelfths, and gives the
+// final two: it tells an overtone from a note and a held note's flicker
+// from a re-attack, which the first judges pitch by pitch cannot. A small decoder with hysteresis turns the
 // probabilities into notes and onset flags. The weights were trained
 // offline, on generated audio that shares no clip with notebench's set B
 // (testdata/notebench-train), all with the default Config: the window

@@ -184,6 +184,7 @@ type noteNet struct {
 	h1All  [netPitches * netH1]float32
 	glob   [netGlobals]float32
 	pa, po [netPitches]float32 // logits of P(sounding) and P(starting now); netLogitOff when not judged
+	stage2 stage2              // turns the first stage's pa and po into the final ones
 	prevPo [netPitches]float32
 
 	on         [netPitches]bool
@@ -242,6 +243,7 @@ func (n *noteNet) reset() {
 		n.since[p] = 99
 		n.prevPo[p] = netLogitOff
 	}
+	n.stage2.reset()
 }
 
 // lnTable is ln x for positive, normal x to about 2e-6 (absolute): the
@@ -463,7 +465,8 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		for j := range h1 {
 			h1[j] = max(0, h1[j]+n.globH1[j]+n.regBias[p][j])
 		}
-		h2 := layer2((*[netH1]float32)(h1))
+		var h2 [netH2]float32
+		dense(h2[:], netB2[:], netW2T, h1)
 		za, zo := netB3[0], netB3[1]
 		for j, v := range h2 {
 			v = max(0, v)
@@ -472,6 +475,7 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		}
 		n.pa[p], n.po[p] = za, zo
 	}
+	n.stage2.run(n, rows)
 	n.newest = (n.newest + 1) % 3
 	n.hist[n.newest] = *cur
 	n.decode(a, dst)
@@ -596,43 +600,47 @@ func gatherDeltaShifts(dst []float32, around []float32) {
 	d[0], d[1], d[2], d[3] = r[shiftBelow-12], r[shiftBelow], r[shiftBelow+12], r[shiftBelow+19]
 }
 
-// layer2 is the second layer's units before the ReLU: netB2[j] + Σ_i
-// h1[i]·netW2[j][i], summed in order of i. Four units at a time, each in a
-// register of its own: four independent chains of additions instead of
-// one at a time.
-func layer2(h1 *[netH1]float32) (h2 [netH2]float32) {
-	for jb := range netH2 / 4 {
-		b := (*[4]float32)(netB2[4*jb:])
+// dense writes a layer's units before the ReLU into dst: bias[j] + Σ_i
+// in[i]·wT[i*len(dst)+j] (wT is the weights transposed: row i holds input
+// i's weight for each unit), summed in order of i. Four units at a time,
+// each in a register of its own: four independent chains of additions
+// instead of one at a time.
+func dense(dst, bias, wT, in []float32) {
+	n := len(dst)
+	_, _ = bias[n-1], wT[len(in)*n-1]
+	for jb := range n / 4 {
+		b := (*[4]float32)(bias[4*jb:])
 		v0, v1, v2, v3 := b[0], b[1], b[2], b[3]
-		for i, h := range h1 {
-			w := (*[4]float32)(netW2T[i][4*jb:])
+		for i, h := range in {
+			w := (*[4]float32)(wT[i*n+4*jb:])
 			v0 += h * w[0]
 			v1 += h * w[1]
 			v2 += h * w[2]
 			v3 += h * w[3]
 		}
-		h2[4*jb], h2[4*jb+1], h2[4*jb+2], h2[4*jb+3] = v0, v1, v2, v3
+		dst[4*jb], dst[4*jb+1], dst[4*jb+2], dst[4*jb+3] = v0, v1, v2, v3
 	}
-	for j := netH2 / 4 * 4; j < netH2; j++ {
-		v := netB2[j]
-		for i, h := range h1 {
-			v += h * netW2T[i][j]
+	for j := n / 4 * 4; j < n; j++ {
+		v := bias[j]
+		for i, h := range in {
+			v += h * wT[i*n+j]
 		}
-		h2[j] = v
+		dst[j] = v
 	}
-	return h2
 }
 
-// netW2T is netW2 transposed: row i holds input i's weight for each unit
-// of layer 2, the order in which frame reads them.
-var netW2T = func() (t [netH1][netH2]float32) {
-	for j := range netH2 {
-		for i := range netH1 {
-			t[i][j] = netW2[j][i]
+// transposed lays out the weights w(j, i) of input i into unit j for dense.
+func transposed(units, inputs int, w func(j, i int) float32) []float32 {
+	t := make([]float32, units*inputs)
+	for j := range units {
+		for i := range inputs {
+			t[i*units+j] = w(j, i)
 		}
 	}
 	return t
-}()
+}
+
+var netW2T = transposed(netH2, netH1, func(j, i int) float32 { return netW2[j][i] })
 
 // The decoder's thresholds as logits, and the logit of a pitch not judged.
 var (

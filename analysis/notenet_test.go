@@ -55,22 +55,37 @@ func TestClip32IsMaxMin(t *testing.T) {
 	}
 }
 
-// layer2 must sum each unit as one unit at a time would (the net's outputs
-// are compared bit for bit by the analyser's users).
-func TestLayer2SumsInOrder(t *testing.T) {
-	var h1 [netH1]float32
-	for trial := range 50 {
-		for i := range h1 {
-			h1[i] = float32(math.Sin(float64(trial*netH1+i))) * float32(trial%7+1)
-		}
-		got := layer2(&h1)
-		for j := range netH2 {
-			want := netB2[j]
-			for i, h := range h1 {
-				want += h * netW2[j][i]
+// dense must sum each unit as one unit at a time would (the net's outputs
+// are compared bit for bit by the analyser's users), for both stages' second
+// layers and for a unit count that is not a multiple of four.
+func TestDenseSumsInOrder(t *testing.T) {
+	odd := [5][3]float32{{1, -2, 3}, {0.5, 0.25, -1}, {7, 0, 1}, {-3, 2, 2}, {0.1, 0.2, 0.3}}
+	for _, tc := range []struct {
+		name          string
+		units, inputs int
+		w             func(j, i int) float32
+		bias          []float32
+	}{
+		{"stage 1", netH2, netH1, func(j, i int) float32 { return netW2[j][i] }, netB2[:]},
+		{"stage 2", s2H2, s2H1, func(j, i int) float32 { return s2W2[j][i] }, s2B2[:]},
+		{"5 units", 5, 3, func(j, i int) float32 { return odd[j][i] }, []float32{1, 2, 3, 4, 5}},
+	} {
+		wT := transposed(tc.units, tc.inputs, tc.w)
+		in := make([]float32, tc.inputs)
+		got := make([]float32, tc.units)
+		for trial := range 50 {
+			for i := range in {
+				in[i] = float32(math.Sin(float64(trial*tc.inputs+i))) * float32(trial%7+1)
 			}
-			if math.Float32bits(got[j]) != math.Float32bits(want) {
-				t.Fatalf("trial %d: layer2 unit %d = %g, want %g", trial, j, got[j], want)
+			dense(got, tc.bias, wT, in)
+			for j := range tc.units {
+				want := tc.bias[j]
+				for i, h := range in {
+					want += h * tc.w(j, i)
+				}
+				if math.Float32bits(got[j]) != math.Float32bits(want) {
+					t.Fatalf("%s, trial %d: unit %d = %g, want %g", tc.name, trial, j, got[j], want)
+				}
 			}
 		}
 	}
