@@ -466,14 +466,7 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 			h1[j] = max(0, h1[j]+n.globH1[j]+n.regBias[p][j])
 		}
 		var h2 [netH2]float32
-		dense(h2[:], netB2[:], netW2T, h1)
-		za, zo := netB3[0], netB3[1]
-		for j, v := range h2 {
-			v = max(0, v)
-			za += v * netW3[0][j]
-			zo += v * netW3[1][j]
-		}
-		n.pa[p], n.po[p] = za, zo
+		n.pa[p], n.po[p] = logits(h1, h2[:], netB2[:], netW2T, netW3[0][:], netW3[1][:], netB3)
 	}
 	n.stage2.run(n, rows)
 	n.newest = (n.newest + 1) % 3
@@ -627,6 +620,21 @@ func dense(dst, bias, wT, in []float32) {
 		}
 		dst[j] = v
 	}
+}
+
+// logits runs a net's last two layers on its first hidden layer's output
+// h1 (after its ReLU), with h2 as scratch: the logits of P(sounding) and
+// P(starting now).
+func logits(h1, h2, bias2, w2T, wa, wo []float32, bias3 [2]float32) (za, zo float32) {
+	dense(h2, bias2, w2T, h1)
+	wa, wo = wa[:len(h2)], wo[:len(h2)]
+	za, zo = bias3[0], bias3[1]
+	for j, v := range h2 {
+		v = max(0, v)
+		za += v * wa[j]
+		zo += v * wo[j]
+	}
+	return za, zo
 }
 
 // transposed lays out the weights w(j, i) of input i into unit j for dense.

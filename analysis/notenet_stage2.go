@@ -117,14 +117,7 @@ func (s *stage2) run(n *noteNet, rows int) {
 			h1[j] = max(0, h1[j]+s2B1[j])
 		}
 		var h2 [s2H2]float32
-		dense(h2[:], s2B2[:], s2W2T, h1)
-		za, zo := s2B3[0], s2B3[1]
-		for j, v := range h2 {
-			v = max(0, v)
-			za += v * s2W3[0][j]
-			zo += v * s2W3[1][j]
-		}
-		n.pa[p], n.po[p] = za, zo
+		n.pa[p], n.po[p] = logits(h1, h2[:], s2B2[:], s2W2T, s2W3[0][:], s2W3[1][:], s2B3)
 	}
 	s.newest = (s.newest + 1) % s2Ago
 	s.ago[s.newest] = [netPitches][2]float32(z)

@@ -111,6 +111,20 @@ type dialOpts struct {
 
 // fromClient is an HTTP client whose connections leave from the loopback address ip, so that one
 // test can be several LAN hosts.
+// postWithWrongKey sends an empty REST broadcast with a wrong API key and
+// returns the status code.
+func postWithWrongKey(t testing.TB, h *testHub) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.httpURL()+BroadcastAPIPath, strings.NewReader(`{"messages":[]}`))
+	req.Header.Set("apikey", "nope")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func fromClient(t testing.TB, ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 	tr := &http.Transport{DialContext: d.DialContext}

@@ -108,13 +108,7 @@ func TestMetricsFromRealTraffic(t *testing.T) {
 	for _, cl := range []*rawClient{a, b, v1} {
 		cl.settle()
 	}
-	req, _ := http.NewRequest(http.MethodPost, h.httpURL()+BroadcastAPIPath, strings.NewReader(`{"messages":[]}`))
-	req.Header.Set("apikey", "nope")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	postWithWrongKey(t, h)
 
 	got := gathered(t, reg)
 	want := map[string]float64{

@@ -77,14 +77,7 @@ func TestHandshakeRefusalsByReason(t *testing.T) {
 	expect("fourth socket, from 127.0.0.3", dialStatus(t, h, good, nil, "127.0.0.3"), http.StatusTooManyRequests)
 
 	// A REST request with a bad key is a REST refusal, not a handshake refusal.
-	req, _ := http.NewRequest(http.MethodPost, h.httpURL()+BroadcastAPIPath, strings.NewReader(`{"messages":[]}`))
-	req.Header.Set("apikey", "nope")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	expect("REST with a wrong key", resp.StatusCode, http.StatusUnauthorized)
+	expect("REST with a wrong key", postWithWrongKey(t, h), http.StatusUnauthorized)
 
 	st := h.Stats()
 	want := HandshakeRefusals{BadKey: 2, BadVsn: 1, BadUpgrade: 2, AddressFull: 1, ServerFull: 1}
