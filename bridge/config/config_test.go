@@ -41,7 +41,7 @@ func TestLoadNoFileGivesDefaults(t *testing.T) {
 	if got.File != "" {
 		t.Fatalf("File = %q", got.File)
 	}
-	if got.WebRTC.MaxPeers != 8 || got.Hub.Listen != ":4000" || got.WebRTC.ICEServers[0].URLs[0] != DefaultSTUN {
+	if got.WebRTC.MaxPeers != 8 || got.Hub.Listen != ":4000" || !got.Hub.Metrics || got.WebRTC.ICEServers[0].URLs[0] != DefaultSTUN {
 		t.Fatalf("defaults not applied: %+v", got.Config)
 	}
 }
@@ -66,6 +66,7 @@ devices: ["ddp://10.0.0.5:4048?leds=300"]
 		"LEDBRIDGE_DEVICES":                         "wled://a,wled://b",
 		"LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS": "128",
 		"LEDBRIDGE_SUPABASE_EVENT_QUEUE_BYTES":      "16777216",
+		"LEDBRIDGE_HUB_METRICS":                     "false",
 	}
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	mode := fs.String("mode", "auto", "")
@@ -108,6 +109,9 @@ devices: ["ddp://10.0.0.5:4048?leds=300"]
 	if got.Hub.MaxConnectionsPerAddress != 128 {
 		t.Errorf("hub.max_connections_per_address from env = %d", got.Hub.MaxConnectionsPerAddress)
 	}
+	if got.Hub.Metrics {
+		t.Error("hub.metrics from env LEDBRIDGE_HUB_METRICS=false is still true")
+	}
 	if got.Status.Addr != ":8080" {
 		t.Errorf("untouched key lost its default: status.addr = %q", got.Status.Addr)
 	}
@@ -143,6 +147,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"allowed hosts not a list", "status:\n  allowed_hosts: lights.example\n", "", "status.allowed_hosts", "a list"},
 		{"allowed host from env", "", "LEDBRIDGE_STATUS_ALLOWED_HOSTS=lights.example,*.", "status.allowed_hosts[1]", "host name"},
 		{"hub frame over the wire limit", "hub:\n  max_frame_bytes: 2097152\n", "", "hub.max_frame_bytes", "between 4096 and 1048576"},
+		{"hub metrics not a bool", "hub:\n  metrics: maybe\n", "", "hub.metrics", "true or false"},
+		{"hub metrics from env not a bool", "", "LEDBRIDGE_HUB_METRICS=yes please", "hub.metrics", "LEDBRIDGE_HUB_METRICS"},
 		{"hub per-address sockets zero", "", "LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS=0", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"hub per-address sockets over the server's", "hub:\n  max_connections_per_address: 5000\n", "", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"status connections zero", "status:\n  max_connections: 0\n", "", "status.max_connections", "between 1 and 1024 (got 0)"},
