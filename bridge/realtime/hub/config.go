@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -134,6 +135,14 @@ type Config struct {
 	// drops, refusals by reason), read from Stats at scrape time. New registers them; registering
 	// two servers' series in one registry fails.
 	Metrics prometheus.Registerer
+	// MetricsPath, when set (`ledbridge hub` uses "/metrics"), makes Handler answer GET on it with
+	// every series in Metrics, in the Prometheus text format: Metrics must then also be a
+	// prometheus.Gatherer (a *prometheus.Registry is both), and what else is in it is the
+	// caller's choice. A scrape needs no key (the series are counts, never a secret or an
+	// address), but a browser Origin outside AllowedOrigins is refused with 403, as at upgrade.
+	// Empty (the default) serves nothing there: a program with a metrics page of its own (`join`
+	// and its status page) serves the hub's series itself.
+	MetricsPath string
 	// Logger receives connection-level events (default: discard).
 	Logger *slog.Logger
 	// Now is the clock for rate-limit windows and timeouts (default time.Now).
@@ -221,6 +230,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	if err := c.checkMetricsPath(); err != nil {
+		return c, err
+	}
 	for _, p := range c.AllowedOrigins {
 		if _, err := path.Match(p, ""); err != nil {
 			return c, fmt.Errorf("%w: AllowedOrigins pattern %q: %v", ErrInvalidConfig, p, err)
@@ -233,4 +245,26 @@ func (c Config) withDefaults() (Config, error) {
 		c.Now = time.Now
 	}
 	return c, nil
+}
+
+// checkMetricsPath refuses a MetricsPath that Handler could not serve next to its own endpoints, or
+// a Metrics it could not gather.
+func (c Config) checkMetricsPath() error {
+	p := c.MetricsPath
+	if p == "" {
+		return nil
+	}
+	switch {
+	case p[0] != '/' || p == "/" || strings.HasSuffix(p, "/") || path.Clean(p) != p:
+		return fmt.Errorf("%w: MetricsPath %q is not a clean absolute path such as /metrics", ErrInvalidConfig, p)
+	case strings.ContainsAny(p, "{} \t\r\n%?#"):
+		// ServeMux would read braces as a wildcard; the rest cannot be part of a plain request path.
+		return fmt.Errorf("%w: MetricsPath %q holds a character a plain path cannot", ErrInvalidConfig, p)
+	case p == Path || p == SupabasePath || p == BroadcastAPIPath || strings.HasPrefix(p, BroadcastAPIPath+"/"):
+		return fmt.Errorf("%w: MetricsPath %q is one of the room server's own endpoints", ErrInvalidConfig, p)
+	}
+	if _, ok := c.Metrics.(prometheus.Gatherer); !ok {
+		return fmt.Errorf("%w: MetricsPath needs Metrics to be a prometheus.Gatherer too (a *prometheus.Registry), got %T", ErrInvalidConfig, c.Metrics)
+	}
+	return nil
 }

@@ -23,5 +23,6 @@
 //
 // Server.Stats counts what the limits refused and dropped (handshake refusals by reason, so that
 // the per-address cap can be told from the rest); with Config.Metrics set, the same counters are
-// exported as the ledbridge_hub_* Prometheus series, read at scrape time.
+// exported as the ledbridge_hub_* Prometheus series, read at scrape time, and with
+// Config.MetricsPath set as well the server serves that registry there itself.
 package hub

@@ -1,6 +1,21 @@
 package hub
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsMaxInFlight bounds the scrapes gathered at once; one more is answered 503 at once. A
+// scrape visits every room under its lock (Stats), so a LAN host scraping in a loop from many
+// connections must not be able to keep the rooms' locks busy: Prometheus scrapes one target one
+// request at a time, and two servers scraping for redundancy still fit.
+const metricsMaxInFlight = 2
 
 // collector exports Stats as the ledbridge_hub_* Prometheus series. It reads Stats at scrape time,
 // so the server's hot paths pay nothing for it beyond the atomic counters they already bump.
@@ -100,4 +115,51 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range refusalReasons {
 		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(r.count(&st.HandshakeRefusals)), r.label)
 	}
+}
+
+// newMetricsHandler serves g in the Prometheus text format behind the Origin check, at most
+// metricsMaxInFlight scrapes at once.
+func (s *Server) newMetricsHandler(g prometheus.Gatherer) http.Handler {
+	scrape := promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		MaxRequestsInFlight: metricsMaxInFlight,
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.originAllowed(r) {
+			s.log.Debug("hub: metrics scrape refused: Origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+			writeJSONError(w, http.StatusForbidden, "Origin not allowed")
+			return
+		}
+		scrape.ServeHTTP(w, r)
+	})
+}
+
+// originAllowed applies Config.AllowedOrigins to a plain HTTP request the way the WebSocket
+// upgrade applies it (coder/websocket's OriginPatterns): any origin when the list is empty; else
+// a request without Origin (not from a browser's cross-origin fetch: a scraper, curl), one whose
+// Origin names the Host it was sent to, or one matching a pattern ("host" patterns against the
+// origin's host, "scheme://host" ones against both, case-insensitively).
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if len(s.cfg.AllowedOrigins) == 0 || origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, p := range s.cfg.AllowedOrigins {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		// withDefaults has checked every pattern.
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
 }

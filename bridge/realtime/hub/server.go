@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ledbridge/ledbridge/bridge/clientaddr"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
@@ -47,6 +48,8 @@ type Server struct {
 	// connLimitLog does the same for upgrades refused by MaxConnections and
 	// MaxConnectionsPerAddress: a host hammering the endpoint gets one line a second.
 	connLimitLog lograte.Limiter
+	// metrics serves Config.MetricsPath (nil when it is empty).
+	metrics http.Handler
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
@@ -93,6 +96,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("hub: register metrics: %w", err)
 		}
 	}
+	if cfg.MetricsPath != "" {
+		s.metrics = s.newMetricsHandler(cfg.Metrics.(prometheus.Gatherer)) // checked by withDefaults
+	}
 	s.acceptOpt = &websocket.AcceptOptions{OriginPatterns: cfg.AllowedOrigins}
 	if len(cfg.AllowedOrigins) == 0 {
 		// Musicians' pages are served from another origin than the bridge (the jam web app), and a
@@ -102,14 +108,18 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler serving the WebSocket endpoint on Path and SupabasePath and
-// the REST batch broadcast on BroadcastAPIPath.
+// Handler returns the HTTP handler serving the WebSocket endpoint on Path and SupabasePath, the
+// REST batch broadcast on BroadcastAPIPath, and the metrics on Config.MetricsPath if set.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(Path, s.serveWebSocket)
 	mux.HandleFunc(SupabasePath, s.serveWebSocket)
 	mux.HandleFunc(BroadcastAPIPath, s.serveBroadcastAPI)
 	mux.HandleFunc(BroadcastAPIPath+"/", s.serveBroadcastAPI)
+	if s.metrics != nil {
+		// GET (and HEAD) only: ServeMux answers any other method with 405 and an Allow header.
+		mux.Handle("GET "+s.cfg.MetricsPath, s.metrics)
+	}
 	return mux
 }
 
