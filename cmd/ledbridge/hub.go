@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/ledbridge/ledbridge/bridge/config"
@@ -22,7 +23,9 @@ func init() {
 		Long: `Runs ledbridge's embedded room server without joining a room. It serves
 /realtime/v1/websocket exactly as Supabase Realtime does, so the jam web app's
 supabase-js client works unchanged when created with the printed URL and any
-key (or hub.secret, when one is configured).`,
+key (or hub.secret, when one is configured). Unless hub.metrics is false, it
+also serves GET /metrics (Prometheus: the ledbridge_hub_* series and the Go
+runtime's) on the same port, without a key: they hold only counts.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, map[string]string{"hub.listen": "addr"})
@@ -30,9 +33,7 @@ key (or hub.secret, when one is configured).`,
 				return err
 			}
 			log := setupLogging(loaded)
-			// No registry: `ledbridge hub` serves no /metrics (the status page, which does, runs
-			// only under `join`).
-			h, err := startEmbeddedHub(cmd.Context(), loaded.Hub, log, nil)
+			h, err := startStandaloneHub(cmd.Context(), loaded.Hub, log)
 			if err != nil {
 				return err
 			}
@@ -62,6 +63,10 @@ func hubConfig(c config.Hub, log *slog.Logger, reg prometheus.Registerer) hub.Co
 	}
 }
 
+// hubMetricsPath is where `ledbridge hub` serves its metrics: the status page's path, so that a
+// scrape configuration reads the same under `join` and `hub`.
+const hubMetricsPath = "/metrics"
+
 // embeddedHub is a running LAN room server: `ledbridge hub` runs one alone, and `ledbridge join`
 // without a Supabase URL runs one in-process and joins it itself.
 type embeddedHub struct {
@@ -70,23 +75,49 @@ type embeddedHub struct {
 	Addr   *net.TCPAddr
 	done   chan error
 	secret bool // clients must present hub.secret as their key
+	// metricsPath is where the hub serves its metrics itself ("" when it does not).
+	metricsPath string
 }
 
 // startEmbeddedHub listens on c.Listen and serves until ctx is cancelled. reg, when not nil, gets
-// the server's metrics (join passes the registry its status page serves on /metrics).
+// the server's metrics (join passes the registry its status page serves on /metrics); the hub
+// serves no /metrics of its own.
 func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger, reg prometheus.Registerer) (*embeddedHub, error) {
-	srv, err := hub.New(hubConfig(c, log, reg))
+	return listenHub(ctx, hubConfig(c, log, reg), log)
+}
+
+// startStandaloneHub is `ledbridge hub`'s server: startEmbeddedHub's, serving on its own port,
+// unless hub.metrics is false, a registry of its own (its ledbridge_hub_* series and the Go
+// runtime's) on hubMetricsPath, since no status page runs to serve them.
+func startStandaloneHub(ctx context.Context, c config.Hub, log *slog.Logger) (*embeddedHub, error) {
+	if !c.Metrics {
+		return listenHub(ctx, hubConfig(c, log, nil), log)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := hubConfig(c, log, reg)
+	cfg.MetricsPath = hubMetricsPath
+	return listenHub(ctx, cfg, log)
+}
+
+// listenHub starts a server for cfg on cfg.Addr, serving until ctx is cancelled.
+func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embeddedHub, error) {
+	srv, err := hub.New(cfg)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("hub: %w", err)}
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", c.Listen)
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("hub: listen on %s: %w", c.Listen, err)
+		return nil, fmt.Errorf("hub: listen on %s: %w", cfg.Addr, err)
 	}
-	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1), secret: c.Secret != ""}
+	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1), secret: cfg.Secret != "", metricsPath: cfg.MetricsPath}
 	go func() { h.done <- srv.Serve(ctx, ln) }()
-	log.Info("LAN room server listening", "addr", h.Addr.String(), "path", hub.Path)
+	attrs := []any{"addr", h.Addr.String(), "path", hub.Path}
+	if h.metricsPath != "" {
+		attrs = append(attrs, "metrics", h.metricsPath)
+	}
+	log.Info("LAN room server listening", attrs...)
 	return h, nil
 }
 
@@ -138,5 +169,8 @@ func printHubURLs(w io.Writer, h *embeddedHub) {
 	fmt.Fprintf(w, "LAN room server ready. Musicians' clients: createClient(<URL>, %s) with one of\n", key)
 	for _, u := range h.URLs() {
 		fmt.Fprintf(w, "  %s   (WebSocket %s%s)\n", u, "ws"+u[len("http"):], hub.Path)
+	}
+	if h.metricsPath != "" {
+		fmt.Fprintf(w, "Prometheus metrics: %s%s\n", h.LocalURL(), h.metricsPath)
 	}
 }
