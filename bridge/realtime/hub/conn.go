@@ -225,6 +225,9 @@ func (c *conn) admit(n int) bool {
 	if !overMsgs && !overBytes {
 		return true
 	}
+	// Counted before the client hears of it (the system error below), so that Stats read after
+	// that includes it.
+	c.s.stats.rateLimited.Add(1)
 	switch {
 	case !c.windowOver:
 		c.windowOver = true
@@ -245,7 +248,6 @@ func (c *conn) admit(n int) bool {
 	case byteLimit >= 0 && c.window.bytes > 10*byteLimit:
 		c.close(websocket.StatusPolicyViolation, "too many bytes per second")
 	}
-	c.s.stats.rateLimited.Add(1)
 	return false
 }
 
@@ -296,10 +298,13 @@ func (c *conn) send(f *frame) {
 		c.dropSlow("outbound queue over its byte limit")
 		return
 	}
+	// Counted before the frame can reach the client, so that Stats read by someone who has seen
+	// the frame arrive includes it. A frame that finds the queue full is counted too: it goes
+	// with its client, which SlowClients counts.
+	c.s.stats.framesOut.Add(1)
+	c.s.stats.bytesOut.Add(uint64(n))
 	select {
 	case c.out <- f:
-		c.s.stats.framesOut.Add(1)
-		c.s.stats.bytesOut.Add(uint64(n))
 	default:
 		c.queued.Add(-n)
 		f.release()

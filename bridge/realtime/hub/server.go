@@ -222,7 +222,7 @@ type Stats struct {
 	Channels         int    // channel memberships (joined topics) over every room
 	Presences        int    // tracked Presence metas over every room
 	FramesIn         uint64 // frames received
-	FramesOut        uint64 // frames queued for sending
+	FramesOut        uint64 // frames queued for sending (counted before the client can see them)
 	BytesIn          uint64 // bytes of the frames received (payloads, without WebSocket framing)
 	BytesOut         uint64 // bytes of the frames queued for sending
 	Broadcasts       uint64 // broadcasts fanned out to a room, from sockets and the REST endpoints
