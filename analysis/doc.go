@@ -34,8 +34,9 @@
 // then reads those two answers for the pitch over the last eight ticks and
 // for its neighbours, fourths, fifths, octaves and twelfths, and gives the
 // final two: it tells an overtone from a note and a held note's flicker
-// from a re-attack, which the first judges pitch by pitch cannot. A small decoder with hysteresis turns the
-// probabilities into notes and onset flags. The weights were trained
+// from a re-attack, which the first, judging pitch by pitch, cannot. A
+// small decoder with hysteresis turns the probabilities into notes and
+// onset flags. The weights were trained
 // offline, on generated audio that shares no clip with notebench's set B
 // (testdata/notebench-train), all with the default Config: the window
 // sizes and shapes are part of what it learned. With the net, the finders'

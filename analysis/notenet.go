@@ -477,7 +477,8 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 // decode turns the tick's probabilities into notes: a pitch starts when
 // its onset probability rises through netOnsetP, its sounding probability
 // reaches netBirthP, or the tracker starts it and the sounding probability
-// reaches netAssistP; it stops after more than netHold ticks
+// reaches netAssistP (a netAssistP above 1, as tuned for the second stage,
+// turns that rule off); it stops after more than netHold ticks
 // below netOffP; a sounding note is flagged as re-attacked when its onset
 // probability rises through netReonsetP, at most once in netReflag ticks.
 // (All compared as logits.)

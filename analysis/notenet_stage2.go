@@ -12,12 +12,22 @@ import (
 // the octave below started too (an overtone, not a note), whether the pitch
 // already sounded a few ticks ago (a re-flag of a held note, not a
 // re-attack), whether its sounding logit just dipped for a tick (flicker).
-// notebench-train's stage2 trainer fits it on the first stage's outputs
-// (docs/benchmarks/analysis.md, "Second stage").
+// testdata/notebench-train/stage2.py fits it on the first stage's outputs
+// (docs/benchmarks/analysis.md, "Second stage of the note net").
 
 // The first stage's logits are clipped to this range before the second
 // stage reads them; a pitch the first stage did not judge reads s2Low.
 const s2Low, s2High = -8, 12
+
+// s2Clip clips a first-stage logit for the second stage. NaN, which no
+// input reaches today (the analyser cleans its PCM), would read s2Low
+// rather than sit in the history for s2Ago ticks.
+func s2Clip(v float32) float32 {
+	if !(v >= s2Low) {
+		return s2Low
+	}
+	return min(v, s2High)
+}
 
 // s2Offsets are the related pitches whose logits the second stage reads, in
 // semitones: neighbours (the coarse windows' smear), fourths and fifths,
@@ -27,7 +37,7 @@ var s2Offsets = [...]int{-24, -19, -12, -7, -5, -1, 1, 5, 7, 12, 19, 24}
 const (
 	s2Pad = 24 // the largest |offset|: z is padded by it on both sides
 	s2Ago = 8  // ticks of history the second stage reads
-	s2Own = 11 // inputs from the pitch's own logits, now and in the last s2Ago ticks
+	s2Own = 11 // inputs from the pitch's own logits: now, 1–4 ticks ago, the largest sounding of the last s2Ago
 	s2In  = s2Own + 2*len(s2Offsets) + 2
 	// s2Scale brings the logits to about unit range for training; a power
 	// of two, so folding it into the weights (s2W1Scaled) is exact.
@@ -43,8 +53,8 @@ type stage2 struct {
 	// last tick's.
 	ago    [s2Ago][netPitches][2]float32
 	newest int
-	x      [netPitches * s2In]float32
-	h1     [netPitches * s2H1]float32
+	x      [netPitches * s2In]float32 // the judged pitches' inputs, one row of s2In each
+	h1     [netPitches * s2H1]float32 // their first hidden layer, one row of s2H1 each
 }
 
 func (s *stage2) reset() {
@@ -65,14 +75,15 @@ func (s *stage2) back(d int) *[netPitches][2]float32 {
 }
 
 // run replaces the first stage's logits in n.pa and n.po, for the pitches
-// it judged (n.passed[:rows]), with the second stage's.
+// it judged (n.passed[:rows]), with the second stage's, and pushes this
+// tick's first-stage logits into the history: it runs once a tick.
 func (s *stage2) run(n *noteNet, rows int) {
 	z := s.z[s2Pad : s2Pad+netPitches]
 	for p := range z {
 		z[p] = [2]float32{s2Low, s2Low}
 	}
 	for _, p := range n.passed[:rows] {
-		z[p] = [2]float32{clip32(n.pa[p], s2Low, s2High), clip32(n.po[p], s2Low, s2High)}
+		z[p] = [2]float32{s2Clip(n.pa[p]), s2Clip(n.po[p])}
 	}
 	// The frame's largest and second largest starting logits.
 	top1, top2 := float32(s2Low), float32(s2Low)
@@ -88,15 +99,17 @@ func (s *stage2) run(n *noteNet, rows int) {
 		x := (*[s2In]float32)(s.x[k*s2In : (k+1)*s2In])
 		// The pitch now and over the last ticks.
 		x[0], x[1] = z[p][0], z[p][1]
+		// (Tick 2's pair is starting, then sounding, unlike the others: the
+		// order the weights were trained with, stage2.py's features().)
 		x[2], x[3], x[4] = b1[p][0], b1[p][1], b2[p][1]
 		x[5], x[6], x[7], x[8], x[9] = b2[p][0], b3[p][0], b3[p][1], b4[p][0], b4[p][1]
 		// The most it sounded in the last s2Ago ticks: a held note, whose
 		// re-flag is rarely a re-attack.
-		loudest := b1[p][0]
+		maxSounding := b1[p][0]
 		for d := 2; d <= s2Ago; d++ {
-			loudest = max(loudest, s.back(d)[p][0])
+			maxSounding = max(maxSounding, s.back(d)[p][0])
 		}
-		x[10] = loudest
+		x[10] = maxSounding
 		// The related pitches now.
 		i := s2Own
 		for _, d := range s2Offsets {

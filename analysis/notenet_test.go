@@ -202,7 +202,7 @@ func TestNetMatchesTrainer(t *testing.T) {
 	}
 	block := make([]float32, SampleRate/FrameRate)
 	var f Features
-	frame, compared, worst := 0, 0, 0.0
+	frame, compared, worst, firstJudged := 0, 0, 0.0, -1
 	for {
 		n := 0
 		var rerr error
@@ -225,6 +225,9 @@ func TestNetMatchesTrainer(t *testing.T) {
 			if a.net.pa[p] != netLogitOff {
 				got = append(got, [3]float64{float64(p), float64(a.net.pa[p]), float64(a.net.po[p])})
 			}
+		}
+		if len(got) > 0 && firstJudged < 0 {
+			firstJudged = frame
 		}
 		if len(got) != len(want) {
 			t.Fatalf("frame %d: Go judged %d pitches, the trainer %d", frame, len(got), len(want))
@@ -249,7 +252,68 @@ func TestNetMatchesTrainer(t *testing.T) {
 	if compared < 100 {
 		t.Fatalf("only %d pitch-frames judged: the fixture no longer exercises the net", compared)
 	}
-	if worst > 2e-3 {
-		t.Errorf("largest logit difference %.2g over %d pitch-frames, want ≤ 2e-3", worst, compared)
+	// The second stage reads s2Ago ticks of history, which starts at s2Low:
+	// the fixture must judge pitches before that history fills.
+	if firstJudged < 0 || firstJudged >= s2Ago {
+		t.Fatalf("first pitch judged at frame %d: the fixture no longer checks the net's start of stream", firstJudged)
+	}
+	if worst > 1e-4 {
+		t.Errorf("largest logit difference %.2g over %d pitch-frames, want ≤ 1e-4", worst, compared)
+	}
+}
+
+// After Reset an analyser judges a stream exactly as a new one does, the
+// note net's history (both stages) included: the stream is judged from its
+// first tick, while the history of the stream before it would still count.
+func TestResetLeavesTheNetAsNew(t *testing.T) {
+	in, err := os.Open(filepath.Join("..", "testdata", "notenet", "parity.wav")) // sounds from its first sample
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src, err := audiofile.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := make([]float32, seconds(1.5))
+	for n := 0; n < len(stream); {
+		m, err := src.Read(stream[n:])
+		n += m
+		if err != nil {
+			t.Fatalf("reading the fixture: %d samples, %v", n, err)
+		}
+	}
+	before := make([]float32, seconds(1))
+	for m := 40; m <= 90; m += 5 {
+		addPiano(before, 0, m, 0.1)
+	}
+	type tick struct{ pa, po [netPitches]float32 }
+	run := func(a *Analyzer) (ticks []tick) {
+		var f Features
+		const block = SampleRate / FrameRate
+		for i := 0; i+block <= len(stream); i += block {
+			a.Write(stream[i : i+block])
+			a.Frame(&f)
+			ticks = append(ticks, tick{a.net.pa, a.net.po})
+		}
+		return ticks
+	}
+	fresh := run(newAnalyzer(t))
+	judged := 0
+	for _, v := range fresh[0].pa {
+		if v != netLogitOff {
+			judged++
+		}
+	}
+	if judged == 0 {
+		t.Fatal("nothing judged on the first tick: the stream does not test the start of the history")
+	}
+	reused := newAnalyzer(t)
+	analyse(reused, before)
+	reused.Reset()
+	for k, got := range run(reused) {
+		if got != fresh[k] {
+			t.Fatalf("tick %d after Reset differs from a new analyser's", k)
+		}
 	}
 }

@@ -11,7 +11,7 @@ stages (the first stage's weights unchanged).
 
   /usr/bin/python3 testdata/notebench-train/stage2.py --dumps /tmp/nn --corpora /work/nb \\
       --stage1 /tmp/nn-m7.npz --train T U W X Y C D E F G H S R Q --tune T U --check V B \\
-      --save /tmp/nn-s2.npz [--write analysis/notenet_weights.go]
+      --seed 3 --save /tmp/nn-s2.npz [--write analysis/notenet_weights.go]    # seed 3: the shipped weights
 """
 import argparse
 import json
@@ -56,13 +56,16 @@ def features(Z):
     def ago(d):
         return np.concatenate([np.full((d,) + Z.shape[1:], LOW, np.float32), Z[:-d]])
     b = [None] + [ago(d) for d in range(1, AGO + 1)]
+    # (tick 2's pair is starting, then sounding, unlike the others: the order the weights were
+    # trained with; notenet_stage2.go follows it)
     cols = [Z[..., 0], Z[..., 1], b[1][..., 0], b[1][..., 1], b[2][..., 1],
             b[2][..., 0], b[3][..., 0], b[3][..., 1], b[4][..., 0], b[4][..., 1]]
     cols.append(np.max(np.stack([b[d][..., 0] for d in range(1, AGO + 1)]), axis=0))  # loudest lately
-    pad = np.full((n, N.NP + 48, 2), LOW, np.float32)
-    pad[:, 24:24 + N.NP] = Z
+    w = max(abs(d) for d in OFFSETS)
+    pad = np.full((n, N.NP + 2 * w, 2), LOW, np.float32)
+    pad[:, w:w + N.NP] = Z
     for d in OFFSETS:
-        cols += [pad[:, 24 + d:24 + d + N.NP, 0], pad[:, 24 + d:24 + d + N.NP, 1]]
+        cols += [pad[:, w + d:w + d + N.NP, 0], pad[:, w + d:w + d + N.NP, 1]]
     top = np.sort(Z[..., 1], axis=1)
     cols.append(np.repeat(top[:, -1:], N.NP, 1))
     cols.append(np.repeat(top[:, -2:-1], N.NP, 1))
@@ -97,8 +100,9 @@ def golden(net1, net2, dump, out):
     z[sel] = net2.forward(features(Z)[sel])[-1]
     frames = [[[int(p), round(float(z[k, p, 0]), 5), round(float(z[k, p, 1]), 5)] for p in np.nonzero(sel[k])[0]]
               for k in range(len(Z))]
-    json.dump({"what": "per frame: [pitch index (MIDI - 28), logit sounding, logit starting] for each pitch "
-               "past the gate and screen, after the second stage", "frames": frames}, open(out, "w"), separators=(",", ":"))
+    with open(out, "w") as f:
+        json.dump({"what": "per frame: [pitch index (MIDI - 28), logit sounding, logit starting] for each pitch "
+                   "past the gate and screen, after the second stage", "frames": frames}, f, separators=(",", ":"))
 
 
 def main():
@@ -112,6 +116,8 @@ def main():
     ap.add_argument("--check", nargs="+", default=["V", "B"])
     ap.add_argument("--hidden", type=int, nargs="+", default=[32, 16])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--onset-weight", type=float, default=3.0, help="as notenet.py's")
+    ap.add_argument("--hard-weight", type=float, default=2.0, help="as notenet.py's")
     ap.add_argument("--save", default="/tmp/notenet-stage2.npz")
     ap.add_argument("--load", default="")
     ap.add_argument("--write", default="")
@@ -143,8 +149,8 @@ def main():
                 act, care, ons = N.labels(gt, times)
                 Xs.append(features(Z)[sel])
                 Ys.append(np.stack([act[sel], ons[sel]], -1))
-                hard = 1 + 2.0 * onset * (1 - ons)  # as notenet.py weighs them
-                Ws.append(np.stack([care[sel], (1 + 2.0 * ons[sel]) * hard[sel]], -1))
+                hard = 1 + args.hard_weight * onset * (1 - ons)  # as notenet.py weighs them
+                Ws.append(np.stack([care[sel], (1 + (args.onset_weight - 1) * ons[sel]) * hard[sel]], -1))
         X, Y, Wt = np.concatenate(Xs), np.concatenate(Ys), np.concatenate(Ws).astype(np.float32)
         del Xs, Ys, Ws
         print("stage 2: %d examples, %d inputs" % X.shape, flush=True)
