@@ -222,9 +222,9 @@ type Stats struct {
 	Channels         int    // channel memberships (joined topics) over every room
 	Presences        int    // tracked Presence metas over every room
 	FramesIn         uint64 // frames received
-	FramesOut        uint64 // frames queued for sending (counted before the client can see them)
+	FramesOut        uint64 // frames queued for sending, counted before the client can see them; one that finds the client's queue full is counted, then dropped with its slow client (one over the queue's byte limit is not)
 	BytesIn          uint64 // bytes of the frames received (payloads, without WebSocket framing)
-	BytesOut         uint64 // bytes of the frames queued for sending
+	BytesOut         uint64 // bytes of the frames FramesOut counts, those dropped with a slow client included
 	Broadcasts       uint64 // broadcasts fanned out to a room, from sockets and the REST endpoints
 	Malformed        uint64 // frames dropped because they did not decode or made no sense
 	RateLimited      uint64 // frames and REST messages dropped by the message and byte rate limits
