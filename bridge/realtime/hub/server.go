@@ -289,13 +289,19 @@ func (c *counters) handshakesRefused() uint64 {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	st := Stats{Connections: len(s.conns) + s.upgrading, Rooms: len(s.rooms)}
+	rooms := make([]*room, 0, len(s.rooms))
 	for _, r := range s.rooms {
-		r.mu.Lock() // s.mu then r.mu: the one order the server takes both in
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	// Each room is locked after s.mu is released, so that a scrape waiting on one busy room never
+	// holds up joins, leaves and upgrades on the whole server. A room emptied meanwhile adds nothing.
+	for _, r := range rooms {
+		r.mu.Lock()
 		st.Channels += len(r.members)
 		st.Presences += len(r.presence)
 		r.mu.Unlock()
 	}
-	s.mu.Unlock()
 	st.FramesIn = s.stats.framesIn.Load()
 	st.FramesOut = s.stats.framesOut.Load()
 	st.BytesIn = s.stats.bytesIn.Load()
