@@ -74,8 +74,9 @@ type Config struct {
 	// refused with HTTP 429.
 	MaxConnections int
 	// MaxConnectionsPerAddress bounds the open sockets from one client (default 32): one IPv4
-	// address, or one IPv6 /64, since a host can give itself any number of addresses in its
-	// prefix (clientaddr.Key). So one host cannot hold all MaxConnections sockets; past it the
+	// address or one IPv6 address on the machine's own links, or one IPv6 /64 beyond them, since
+	// such a host can give itself any number of addresses in its prefix (clientaddr.Key). So one
+	// host cannot hold all MaxConnections sockets; past it the
 	// upgrade is refused with HTTP 429. Loopback is not exempt: a reverse proxy (TLS in front of
 	// the hub) makes every client arrive from its address, and must then be given a larger value
 	// (up to MaxConnections, which means no per-address bound) deliberately rather than by default.
