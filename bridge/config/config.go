@@ -165,6 +165,12 @@ type Status struct {
 	// address: raise the per-client cap there. Read when the page starts: a reload cannot change them.
 	MaxConnections          int `mapstructure:"max_connections"`
 	MaxConnectionsPerClient int `mapstructure:"max_connections_per_client"`
+	// MaxStreams caps the live viewers (GET /api/events streams, one per open page) in all,
+	// MaxStreamsPerClient those from one client; a stream past either gets 429. Behind a reverse
+	// proxy every viewer has the proxy's address: raise the per-client cap there (with
+	// MaxConnectionsPerClient, since each stream holds a connection). Read when the page starts.
+	MaxStreams          int `mapstructure:"max_streams"`
+	MaxStreamsPerClient int `mapstructure:"max_streams_per_client"`
 }
 
 // Log configures log/slog output on stderr.
@@ -209,6 +215,7 @@ func Default() Config {
 			Addr: ":8080", AllowedHosts: []string{},
 			// What status.New takes for zero caps (it exports no constants for them).
 			MaxConnections: 256, MaxConnectionsPerClient: 32,
+			MaxStreams: 32, MaxStreamsPerClient: 4,
 		},
 		Log: Log{Format: "text", Level: "info"},
 	}

@@ -151,10 +151,20 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"hub metrics from env not a bool", "", "LEDBRIDGE_HUB_METRICS=yes please", "hub.metrics", "LEDBRIDGE_HUB_METRICS"},
 		{"hub per-address sockets zero", "", "LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS=0", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"hub per-address sockets over the server's", "hub:\n  max_connections_per_address: 5000\n", "", "hub.max_connections_per_address", "between 1 and 1024"},
-		{"status connections zero", "status:\n  max_connections: 0\n", "", "status.max_connections", "between 1 and 1024 (got 0)"},
-		{"status connections over the ceiling", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=5000", "status.max_connections", "between 1 and 1024 (got 5000)"},
+		{"status connections zero", "status:\n  max_connections: 0\n", "", "status.max_connections", "between 8 and 1024 (got 0)"},
+		{"status connections under one page's", "status:\n  max_connections: 4\n", "", "status.max_connections", "between 8 and 1024 (got 4): the page holds its live stream open"},
+		{"status connections over the ceiling", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=5000", "status.max_connections", "between 8 and 1024 (got 5000)"},
 		{"status connections not a number", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=lots", "status.max_connections", `from LEDBRIDGE_STATUS_MAX_CONNECTIONS: want a whole number, got "lots"`},
-		{"status per-client connections negative", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS_PER_CLIENT=-1", "status.max_connections_per_client", "between 1 and 1024 (got -1)"},
+		{"status per-client connections negative", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS_PER_CLIENT=-1", "status.max_connections_per_client", "between 8 and 1024 (got -1)"},
+		{"status per-client connections one", "status:\n  max_connections_per_client: 1\n", "", "status.max_connections_per_client", "between 8 and 1024 (got 1): the page holds its live stream open while it fetches"},
+		{"status per-client connections under one page's", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS_PER_CLIENT=7", "status.max_connections_per_client", "between 8 and 1024 (got 7)"},
+		{"status streams zero", "status:\n  max_streams: 0\n", "", "status.max_streams", "between 1 and 1024 (got 0)"},
+		{"status streams over the ceiling", "", "LEDBRIDGE_STATUS_MAX_STREAMS=2000", "status.max_streams", "between 1 and 1024 (got 2000)"},
+		{"status streams not a number", "", "LEDBRIDGE_STATUS_MAX_STREAMS=many", "status.max_streams", `from LEDBRIDGE_STATUS_MAX_STREAMS: want a whole number, got "many"`},
+		{"status per-client streams zero", "", "LEDBRIDGE_STATUS_MAX_STREAMS_PER_CLIENT=0", "status.max_streams_per_client", "between 1 and 1024 (got 0)"},
+		{"status per-client streams a fraction", "status:\n  max_streams_per_client: 1.5\n", "", "status.max_streams_per_client", "whole number"},
+		{"status per-client streams over the total", "status:\n  max_streams: 8\n  max_streams_per_client: 16\n", "", "status.max_streams_per_client", "must not be above status.max_streams (8)"},
+		{"status streams from env under the per-client default", "", "LEDBRIDGE_STATUS_MAX_STREAMS=2", "status.max_streams_per_client", "must not be above status.max_streams (2)"},
 		{"status per-client connections a fraction", "status:\n  max_connections_per_client: 2.5\n", "", "status.max_connections_per_client", "whole number"},
 		{"status per-client over the total", "status:\n  max_connections: 16\n  max_connections_per_client: 32\n", "", "status.max_connections_per_client", "must not be above status.max_connections (16)"},
 		{"status total from env under the per-client default", "", "LEDBRIDGE_STATUS_MAX_CONNECTIONS=8", "status.max_connections_per_client", "must not be above status.max_connections (8)"},
@@ -403,6 +413,58 @@ func TestStatusConnectionCaps(t *testing.T) {
 	}
 
 	for _, key := range []string{"status.max_connections", "status.max_connections_per_client"} {
+		if !slices.Contains(ChangedKeys(Default(), got.Config), key) {
+			t.Errorf("ChangedKeys misses %s, so a reload would not report it as needing a restart", key)
+		}
+	}
+}
+
+// TestStatusStreamCaps: status.max_streams and status.max_streams_per_client default to
+// status.New's stream caps (32 and 4), and the file and their LEDBRIDGE_STATUS_* variables set
+// them (the variable winning); one stream per client is allowed (a single viewer per address),
+// as is a per-client cap equal to the total; a misspelled variable gets a warning naming the key,
+// and ChangedKeys names both, so that a reload reports them as needing a restart.
+func TestStatusStreamCaps(t *testing.T) {
+	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.MaxStreams != 32 || got.Status.MaxStreamsPerClient != 4 {
+		t.Errorf("defaults: status.max_streams %d, status.max_streams_per_client %d; want 32, 4",
+			got.Status.MaxStreams, got.Status.MaxStreamsPerClient)
+	}
+
+	file := write(t, "status:\n  max_streams: 64\n  max_streams_per_client: 1\n", 0o600)
+	got, err = Load(Options{File: file, LookupEnv: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.MaxStreams != 64 || got.Status.MaxStreamsPerClient != 1 {
+		t.Errorf("from the file: %d, %d; want 64, 1", got.Status.MaxStreams, got.Status.MaxStreamsPerClient)
+	}
+
+	env := []string{"LEDBRIDGE_STATUS_MAX_STREAMS=40", "LEDBRIDGE_STATUS_MAX_STREAMS_PER_CLIENT=40", "LEDBRIDGE_STATUS_MAX_STREAM=3"}
+	lookup := func(k string) (string, bool) {
+		for _, kv := range env {
+			if name, val, _ := strings.Cut(kv, "="); name == k {
+				return val, true
+			}
+		}
+		return "", false
+	}
+	got, err = Load(Options{File: file, LookupEnv: lookup, Environ: func() []string { return env }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.MaxStreams != 40 || got.Status.MaxStreamsPerClient != 40 {
+		t.Errorf("the environment over the file: %d, %d; want 40, 40", got.Status.MaxStreams, got.Status.MaxStreamsPerClient)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "LEDBRIDGE_STATUS_MAX_STREAM ") ||
+		!strings.Contains(got.Warnings[0], "did you mean LEDBRIDGE_STATUS_MAX_STREAMS (status.max_streams)?") {
+		t.Errorf("warnings = %q, want one for LEDBRIDGE_STATUS_MAX_STREAM naming status.max_streams", got.Warnings)
+	}
+
+	for _, key := range []string{"status.max_streams", "status.max_streams_per_client"} {
 		if !slices.Contains(ChangedKeys(Default(), got.Config), key) {
 			t.Errorf("ChangedKeys misses %s, so a reload would not report it as needing a restart", key)
 		}

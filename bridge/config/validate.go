@@ -209,13 +209,28 @@ func (c *Config) Validate() error {
 		}
 	}
 	// The ceiling is the room server's own socket limit (hub.DefaultMaxConnections): the caps
-	// exist to bound what LAN clients can make the page hold, and with at most 32 live viewers
-	// (status.Config.MaxStreams) more connections can only be idle or slow ones. Neither cap is
-	// tied to the stream caps: a lower connection cap simply admits fewer viewers.
-	intRange("status.max_connections", c.Status.MaxConnections, 1, 1024)
-	intRange("status.max_connections_per_client", c.Status.MaxConnectionsPerClient, 1, 1024)
+	// exist to bound what LAN clients can make the page hold, and beyond the live viewers
+	// (status.max_streams) more connections can only be idle or slow ones. The floor is one
+	// browser's worth: the page holds its live stream open while it fetches the rest, over up to
+	// 6 connections, so a lower cap passes here and then breaks the page. Neither cap is tied to
+	// the stream caps: a lower connection cap simply admits fewer viewers.
+	const minPageConnections = 8
+	pageConnections := func(key string, val int) {
+		if val < minPageConnections || val > 1024 {
+			add(key, "must be between %d and 1024 (got %d): the page holds its live stream open while it fetches the rest, and a browser opens up to 6 connections to one host",
+				minPageConnections, val)
+		}
+	}
+	pageConnections("status.max_connections", c.Status.MaxConnections)
+	pageConnections("status.max_connections_per_client", c.Status.MaxConnectionsPerClient)
 	if c.Status.MaxConnectionsPerClient > c.Status.MaxConnections {
 		add("status.max_connections_per_client", "must not be above status.max_connections (%d)", c.Status.MaxConnections)
+	}
+	// One stream per open page; one per client is a valid choice (a single viewer per address).
+	intRange("status.max_streams", c.Status.MaxStreams, 1, 1024)
+	intRange("status.max_streams_per_client", c.Status.MaxStreamsPerClient, 1, 1024)
+	if c.Status.MaxStreamsPerClient > c.Status.MaxStreams {
+		add("status.max_streams_per_client", "must not be above status.max_streams (%d)", c.Status.MaxStreams)
 	}
 	oneOf("log.format", c.Log.Format, "text", "json")
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
