@@ -163,8 +163,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	var statusSrv *status.Server
 	if c.Status.Addr != "" {
 		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, AllowedHosts: c.Status.AllowedHosts, Gatherer: reg, Logger: log.With("part", "status"),
-			// Serve reads these once: not reloadable, so a reload reports them as needing a restart.
-			MaxConnections: c.Status.MaxConnections, MaxConnectionsPerClient: c.Status.MaxConnectionsPerClient})
+			// Read once as the page starts: not reloadable, so a reload reports them as needing a restart.
+			MaxConnections: c.Status.MaxConnections, MaxConnectionsPerClient: c.Status.MaxConnectionsPerClient,
+			MaxStreams: c.Status.MaxStreams, MaxStreamsPerClient: c.Status.MaxStreamsPerClient})
 		if err != nil {
 			return err
 		}
@@ -396,6 +397,10 @@ func (r *reloader) apply(c config.Config) error {
 // reloadableKeys are the keys (or, ending in '.', sections) a reload applies.
 var reloadableKeys = []string{"devices", "effects.", "room.mode", "status.token", "status.allowed_hosts"}
 
+// unusedKeys are keys join does not read at all, so that a change to one needs no restart
+// either: hub.metrics is `ledbridge hub`'s alone (join's metrics are on the status page).
+var unusedKeys = []string{"hub.metrics"}
+
 // restartKeys returns the changed keys a reload cannot apply.
 func restartKeys(changed []string, codeFromArgs bool) []string {
 	var out []string
@@ -403,6 +408,11 @@ next:
 	for _, key := range changed {
 		if key == "room.code" && codeFromArgs {
 			continue
+		}
+		for _, u := range unusedKeys {
+			if key == u {
+				continue next
+			}
 		}
 		for _, r := range reloadableKeys {
 			if key == r || strings.HasSuffix(r, ".") && strings.HasPrefix(key, r) {
