@@ -44,6 +44,13 @@ const (
 // TokenHeader carries the control token on POST requests.
 const TokenHeader = "X-Ledbridge-Token"
 
+// metricsMaxInFlight bounds the /metrics scrapes gathered at once; one more is answered 503 at
+// once. Under join the registry holds the room server's collector, whose gathering locks the
+// server and every room (as the hub's own /metrics, which has the same bound), so a LAN host
+// scraping in a loop from many connections must not keep those locks busy. Prometheus scrapes
+// one target one request at a time, and two servers scraping for redundancy still fit.
+const metricsMaxInFlight = 2
+
 // Provider supplies what the page shows.
 type Provider interface {
 	// Snapshot returns the current state. It must not block for long: the page polls it.
@@ -160,7 +167,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /api/status", s.handleStatus)
 	s.mux.HandleFunc("GET /api/events", s.handleEvents)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn), MaxRequestsInFlight: metricsMaxInFlight}))
 	s.mux.HandleFunc("POST /api/control/{action}", s.handleControl)
 	return s, nil
 }
