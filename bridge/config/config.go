@@ -159,8 +159,9 @@ type Status struct {
 	// other Host headers get 421 (a guard against DNS rebinding).
 	AllowedHosts []string `mapstructure:"allowed_hosts"`
 	// MaxConnections caps the connections the page holds open in all, MaxConnectionsPerClient
-	// those from one client (an IPv4 address or IPv6 /64), so that one LAN host cannot hold them
-	// all (status.Config has the reasoning behind the defaults); a connection past either is
+	// those from one client (clientaddr.Key: an IPv4 address, an IPv6 one on the machine's own
+	// links, an IPv6 /64 beyond them), so that one LAN host cannot hold them all (status.Config
+	// has the reasoning behind the defaults); a connection past either is
 	// closed as soon as it is accepted. Behind a reverse proxy every viewer has the proxy's
 	// address: raise the per-client cap there. Read when the page starts: a reload cannot change them.
 	MaxConnections          int `mapstructure:"max_connections"`

@@ -84,11 +84,12 @@ type Config struct {
 	// MaxStreams caps concurrent live-update connections (default 32).
 	MaxStreams int
 	// MaxStreamsPerClient caps the live-update connections from one client address (default 4),
-	// so that one host on the LAN cannot take every slot; an IPv6 client counts per /64, since a
-	// host can pick any number of addresses in its prefix.
+	// so that one host on the LAN cannot take every slot (a client is clientaddr.Key's: an IPv6
+	// address beyond this machine's own links counts per /64, since such a host can pick any
+	// number of addresses in its prefix).
 	MaxStreamsPerClient int
 	// MaxConnections caps the open connections Serve keeps (default 256), and
-	// MaxConnectionsPerClient those from one client address, an IPv6 client per /64 (default 32:
+	// MaxConnectionsPerClient those from one client, as for streams (default 32:
 	// a few browsers' six each, live streams included); a connection past either is closed as
 	// soon as it is accepted. A handler mounted on another server (Handler) has that server's.
 	MaxConnections          int

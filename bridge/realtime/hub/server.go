@@ -59,8 +59,9 @@ type Server struct {
 	closed    bool
 	upgrading int // sockets counted against MaxConnections while their upgrade completes
 	conns     map[*conn]struct{}
-	// perAddress counts the sockets of each remote address (clientaddr.Key: an IPv4 address or an IPv6 /64), upgrading ones
-	// included, against MaxConnectionsPerAddress; an address with none has no entry.
+	// perAddress counts the sockets of each client (clientaddr.Key: an IPv4 address, an IPv6
+	// one on this machine's own links, or an IPv6 /64 beyond them), upgrading ones included,
+	// against MaxConnectionsPerAddress; a client with none has no entry.
 	perAddress map[string]int
 	rooms      map[string]*room
 }
@@ -245,7 +246,7 @@ type HandshakeRefusals struct {
 	BadKey      uint64 // HTTP 401: API key missing, or not Config.Secret
 	BadVsn      uint64 // HTTP 400: a vsn other than 1.0.0 and 2.0.0
 	ServerFull  uint64 // HTTP 429: MaxConnections sockets open
-	AddressFull uint64 // HTTP 429: MaxConnectionsPerAddress sockets open from the client's address (or IPv6 /64)
+	AddressFull uint64 // HTTP 429: MaxConnectionsPerAddress sockets open from the client (clientaddr.Key)
 	// Closing counts upgrades refused with HTTP 503 because the server is shutting down, and
 	// sockets closed with 1001 as soon as their upgrade completed, because the shutdown began
 	// during it.
@@ -381,7 +382,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuseHandshake(w, refusedBadVsn, http.StatusBadRequest, err.Error())
 		return
 	}
-	addr := clientaddr.Key(r.RemoteAddr) // an IPv4 address or an IPv6 /64
+	addr := clientaddr.Key(r.RemoteAddr)
 	s.mu.Lock()
 	switch {
 	case s.closed:
