@@ -187,15 +187,7 @@ func TestNetMatchesTrainer(t *testing.T) {
 	if err := json.Unmarshal(raw, &golden); err != nil {
 		t.Fatal(err)
 	}
-	in, err := os.Open(filepath.Join("..", "testdata", "notenet", "parity.wav"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, err := audiofile.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openParityFixture(t)
 	a, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -266,15 +258,7 @@ func TestNetMatchesTrainer(t *testing.T) {
 // note net's history (both stages) included: the stream is judged from its
 // first tick, while the history of the stream before it would still count.
 func TestResetLeavesTheNetAsNew(t *testing.T) {
-	in, err := os.Open(filepath.Join("..", "testdata", "notenet", "parity.wav")) // sounds from its first sample
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, err := audiofile.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openParityFixture(t) // sounds from its first sample
 	stream := make([]float32, seconds(1.5))
 	for n := 0; n < len(stream); {
 		m, err := src.Read(stream[n:])
@@ -316,4 +300,19 @@ func TestResetLeavesTheNetAsNew(t *testing.T) {
 			t.Fatalf("tick %d after Reset differs from a new analyser's", k)
 		}
 	}
+}
+
+// openParityFixture opens testdata/notenet/parity.wav, closed when t ends.
+func openParityFixture(t *testing.T) *audiofile.Reader {
+	t.Helper()
+	in, err := os.Open(filepath.Join("..", "testdata", "notenet", "parity.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	src, err := audiofile.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }

@@ -2,9 +2,6 @@ package clientaddr
 
 import (
 	"net/netip"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,24 +63,9 @@ func TestPrefixCacheRefreshes(t *testing.T) {
 
 // Key reads the real interfaces: in a network namespace of its own whose loopback carries
 // fd00:1::1/64, an address of that prefix is a host of its own and one outside it is charged by
-// its /64. The test re-runs itself inside `unshare -rn`.
+// its /64.
 func TestKeyReadsThisMachinesPrefixes(t *testing.T) {
-	if os.Getenv("CLIENTADDR_IN_NETNS") != "1" {
-		for _, bin := range []string{"unshare", "ip"} {
-			if _, err := exec.LookPath(bin); err != nil {
-				testenv.RequireOrSkip(t, "needs "+bin+" (util-linux, iproute2) to make a network namespace")
-			}
-		}
-		script := `ip link set lo up && ip -6 addr add fd00:1::1/64 dev lo && exec "$0" -test.run '^TestKeyReadsThisMachinesPrefixes$' -test.v`
-		cmd := exec.Command("unshare", "-rn", "sh", "-c", script, os.Args[0])
-		cmd.Env = append(os.Environ(), "CLIENTADDR_IN_NETNS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil && strings.Contains(string(out), "unshare:") {
-			testenv.RequireOrSkip(t, "cannot make a network namespace here: "+strings.TrimSpace(string(out)))
-		}
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestKeyReadsThisMachinesPrefixes") {
-			t.Fatalf("in the namespace: %v\n%s", err, out)
-		}
+	if !testenv.InNetworkNamespace(t, "ip -6 addr add fd00:1::1/64 dev lo nodad") {
 		return
 	}
 	if !interfaceHas(netip.MustParsePrefix("fd00:1::/64")) {

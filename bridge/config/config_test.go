@@ -368,105 +368,72 @@ func TestStatusAllowedHosts(t *testing.T) {
 	}
 }
 
-// TestStatusConnectionCaps: status.max_connections and status.max_connections_per_client default
-// to status.New's caps, and the file and their LEDBRIDGE_STATUS_* variables set them (the
-// variable winning); a per-client cap equal to the total is allowed, and a misspelled variable
-// gets a warning naming the key.
-func TestStatusConnectionCaps(t *testing.T) {
-	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.MaxConnections != 256 || got.Status.MaxConnectionsPerClient != 32 {
-		t.Errorf("defaults: status.max_connections %d, status.max_connections_per_client %d; want 256, 32",
-			got.Status.MaxConnections, got.Status.MaxConnectionsPerClient)
-	}
-
-	file := write(t, "status:\n  max_connections: 512\n  max_connections_per_client: 8\n", 0o600)
-	got, err = Load(Options{File: file, LookupEnv: noEnv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.MaxConnections != 512 || got.Status.MaxConnectionsPerClient != 8 {
-		t.Errorf("from the file: %d, %d; want 512, 8", got.Status.MaxConnections, got.Status.MaxConnectionsPerClient)
-	}
-
-	env := []string{"LEDBRIDGE_STATUS_MAX_CONNECTIONS=64", "LEDBRIDGE_STATUS_MAX_CONNECTIONS_PER_CLIENT=64", "LEDBRIDGE_STATUS_MAX_CONNECTION=3"}
-	lookup := func(k string) (string, bool) {
-		for _, kv := range env {
-			if name, val, _ := strings.Cut(kv, "="); name == k {
-				return val, true
+// TestStatusCaps: the status page's connection caps (status.max_connections,
+// status.max_connections_per_client) and stream caps (status.max_streams,
+// status.max_streams_per_client) default to status.New's, and the file and their
+// LEDBRIDGE_STATUS_* variables set them (the variable winning); a per-client cap equal to the
+// total is allowed (and one stream per client); a misspelled variable gets a warning naming the
+// key, and ChangedKeys names each, so that a reload reports them as needing a restart.
+func TestStatusCaps(t *testing.T) {
+	for _, tc := range []struct {
+		total, perClient     string // the keys
+		get                  func(Config) (int, int)
+		defaults, file, envs [2]int
+		misspelled           string
+	}{
+		{"max_connections", "max_connections_per_client",
+			func(c Config) (int, int) { return c.Status.MaxConnections, c.Status.MaxConnectionsPerClient },
+			[2]int{256, 32}, [2]int{512, 8}, [2]int{64, 64}, "MAX_CONNECTION"},
+		{"max_streams", "max_streams_per_client",
+			func(c Config) (int, int) { return c.Status.MaxStreams, c.Status.MaxStreamsPerClient },
+			[2]int{32, 4}, [2]int{64, 1}, [2]int{40, 40}, "MAX_STREAM"},
+	} {
+		t.Run(tc.total, func(t *testing.T) {
+			check := func(what string, c Config, want [2]int) {
+				t.Helper()
+				if a, b := tc.get(c); a != want[0] || b != want[1] {
+					t.Errorf("%s: status.%s %d, status.%s %d; want %d, %d", what, tc.total, a, tc.perClient, b, want[0], want[1])
+				}
 			}
-		}
-		return "", false
-	}
-	got, err = Load(Options{File: file, LookupEnv: lookup, Environ: func() []string { return env }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.MaxConnections != 64 || got.Status.MaxConnectionsPerClient != 64 {
-		t.Errorf("the environment over the file: %d, %d; want 64, 64", got.Status.MaxConnections, got.Status.MaxConnectionsPerClient)
-	}
-	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "LEDBRIDGE_STATUS_MAX_CONNECTION ") ||
-		!strings.Contains(got.Warnings[0], "did you mean LEDBRIDGE_STATUS_MAX_CONNECTIONS (status.max_connections)?") {
-		t.Errorf("warnings = %q, want one for LEDBRIDGE_STATUS_MAX_CONNECTION naming status.max_connections", got.Warnings)
-	}
-
-	for _, key := range []string{"status.max_connections", "status.max_connections_per_client"} {
-		if !slices.Contains(ChangedKeys(Default(), got.Config), key) {
-			t.Errorf("ChangedKeys misses %s, so a reload would not report it as needing a restart", key)
-		}
-	}
-}
-
-// TestStatusStreamCaps: status.max_streams and status.max_streams_per_client default to
-// status.New's stream caps (32 and 4), and the file and their LEDBRIDGE_STATUS_* variables set
-// them (the variable winning); one stream per client is allowed (a single viewer per address),
-// as is a per-client cap equal to the total; a misspelled variable gets a warning naming the key,
-// and ChangedKeys names both, so that a reload reports them as needing a restart.
-func TestStatusStreamCaps(t *testing.T) {
-	got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.MaxStreams != 32 || got.Status.MaxStreamsPerClient != 4 {
-		t.Errorf("defaults: status.max_streams %d, status.max_streams_per_client %d; want 32, 4",
-			got.Status.MaxStreams, got.Status.MaxStreamsPerClient)
-	}
-
-	file := write(t, "status:\n  max_streams: 64\n  max_streams_per_client: 1\n", 0o600)
-	got, err = Load(Options{File: file, LookupEnv: noEnv})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.MaxStreams != 64 || got.Status.MaxStreamsPerClient != 1 {
-		t.Errorf("from the file: %d, %d; want 64, 1", got.Status.MaxStreams, got.Status.MaxStreamsPerClient)
-	}
-
-	env := []string{"LEDBRIDGE_STATUS_MAX_STREAMS=40", "LEDBRIDGE_STATUS_MAX_STREAMS_PER_CLIENT=40", "LEDBRIDGE_STATUS_MAX_STREAM=3"}
-	lookup := func(k string) (string, bool) {
-		for _, kv := range env {
-			if name, val, _ := strings.Cut(kv, "="); name == k {
-				return val, true
+			got, err := Load(Options{LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		return "", false
-	}
-	got, err = Load(Options{File: file, LookupEnv: lookup, Environ: func() []string { return env }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.MaxStreams != 40 || got.Status.MaxStreamsPerClient != 40 {
-		t.Errorf("the environment over the file: %d, %d; want 40, 40", got.Status.MaxStreams, got.Status.MaxStreamsPerClient)
-	}
-	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "LEDBRIDGE_STATUS_MAX_STREAM ") ||
-		!strings.Contains(got.Warnings[0], "did you mean LEDBRIDGE_STATUS_MAX_STREAMS (status.max_streams)?") {
-		t.Errorf("warnings = %q, want one for LEDBRIDGE_STATUS_MAX_STREAM naming status.max_streams", got.Warnings)
-	}
+			check("defaults", got.Config, tc.defaults)
 
-	for _, key := range []string{"status.max_streams", "status.max_streams_per_client"} {
-		if !slices.Contains(ChangedKeys(Default(), got.Config), key) {
-			t.Errorf("ChangedKeys misses %s, so a reload would not report it as needing a restart", key)
-		}
+			file := write(t, fmt.Sprintf("status:\n  %s: %d\n  %s: %d\n", tc.total, tc.file[0], tc.perClient, tc.file[1]), 0o600)
+			got, err = Load(Options{File: file, LookupEnv: noEnv})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("from the file", got.Config, tc.file)
+
+			variable := func(key string) string { return "LEDBRIDGE_STATUS_" + strings.ToUpper(key) }
+			env := []string{fmt.Sprintf("%s=%d", variable(tc.total), tc.envs[0]), fmt.Sprintf("%s=%d", variable(tc.perClient), tc.envs[1]),
+				"LEDBRIDGE_STATUS_" + tc.misspelled + "=3"}
+			lookup := func(k string) (string, bool) {
+				for _, kv := range env {
+					if name, val, _ := strings.Cut(kv, "="); name == k {
+						return val, true
+					}
+				}
+				return "", false
+			}
+			got, err = Load(Options{File: file, LookupEnv: lookup, Environ: func() []string { return env }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("the environment over the file", got.Config, tc.envs)
+			if wantHint := fmt.Sprintf("did you mean %s (status.%s)?", variable(tc.total), tc.total); len(got.Warnings) != 1 ||
+				!strings.Contains(got.Warnings[0], "LEDBRIDGE_STATUS_"+tc.misspelled+" ") || !strings.Contains(got.Warnings[0], wantHint) {
+				t.Errorf("warnings = %q, want one for LEDBRIDGE_STATUS_%s: %q", got.Warnings, tc.misspelled, wantHint)
+			}
+
+			for _, key := range []string{"status." + tc.total, "status." + tc.perClient} {
+				if !slices.Contains(ChangedKeys(Default(), got.Config), key) {
+					t.Errorf("ChangedKeys misses %s, so a reload would not report it as needing a restart", key)
+				}
+			}
+		})
 	}
 }

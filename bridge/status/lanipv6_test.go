@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,29 +13,12 @@ import (
 
 // TestLANPhonesOverIPv6EachGetAView: on a venue LAN with SLAAC every phone takes an address in
 // the same /64. Six phones, more than the per-client stream cap of 4, each open the live view and
-// each gets it: a LAN host is a client of its own, as with IPv4. The test re-runs itself in a
-// network namespace (unshare -rn) whose loopback carries the LAN's prefix fd00:1::/64.
+// each gets it: a LAN host is a client of its own, as with IPv4. It runs in a network namespace
+// whose loopback carries the LAN's prefix fd00:1::/64.
 func TestLANPhonesOverIPv6EachGetAView(t *testing.T) {
-	const name = "TestLANPhonesOverIPv6EachGetAView"
-	if os.Getenv("STATUS_IN_NETNS") != "1" {
-		for _, bin := range []string{"unshare", "ip"} {
-			if _, err := exec.LookPath(bin); err != nil {
-				testenv.RequireOrSkip(t, "needs "+bin+" (util-linux, iproute2) to make a network namespace")
-			}
-		}
-		// The server's address carries the LAN's /64; the phones' are single addresses to bind to.
-		script := `ip link set lo up && ip -6 addr add fd00:1::1/64 dev lo nodad &&
-			for i in 11 12 13 14 15 16; do ip -6 addr add fd00:1::$i/128 dev lo nodad || exit 1; done &&
-			exec "$0" -test.run '^` + name + `$' -test.v`
-		cmd := exec.Command("unshare", "-rn", "sh", "-c", script, os.Args[0])
-		cmd.Env = append(os.Environ(), "STATUS_IN_NETNS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil && strings.Contains(string(out), "unshare:") {
-			testenv.RequireOrSkip(t, "cannot make a network namespace here: "+strings.TrimSpace(string(out)))
-		}
-		if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
-			t.Fatalf("in the namespace: %v\n%s", err, out)
-		}
+	// The server's address carries the LAN's /64; the phones' are single addresses to bind to.
+	if !testenv.InNetworkNamespace(t, `ip -6 addr add fd00:1::1/64 dev lo nodad &&
+		for i in 11 12 13 14 15 16; do ip -6 addr add fd00:1::$i/128 dev lo nodad || exit 1; done`) {
 		return
 	}
 	srv, err := New(Config{Provider: &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}},

@@ -5,6 +5,8 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -21,4 +23,32 @@ func RequireOrSkip(t testing.TB, reason string) {
 		t.Fatalf("%s=1 but this test cannot run: %s", RequireAllEnv, reason)
 	}
 	t.Skip(reason)
+}
+
+// InNetworkNamespace runs the calling test again, alone, in a network namespace of its own
+// (`unshare -rn`) after setup (shell commands, e.g. addresses for its loopback), and reports
+// whether the caller is that inner run, which does the test's work. The outer run returns false
+// once the inner one has passed, and fails (or skips, as RequireOrSkip) otherwise.
+func InNetworkNamespace(t *testing.T, setup string) bool {
+	t.Helper()
+	const inside = "LEDBRIDGE_TEST_IN_NETNS"
+	if os.Getenv(inside) == t.Name() {
+		return true
+	}
+	for _, bin := range []string{"unshare", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			RequireOrSkip(t, "needs "+bin+" (util-linux, iproute2) to make a network namespace")
+		}
+	}
+	script := "ip link set lo up && " + setup + ` && exec "$0" -test.run '^` + t.Name() + `$' -test.v`
+	cmd := exec.Command("unshare", "-rn", "sh", "-c", script, os.Args[0])
+	cmd.Env = append(os.Environ(), inside+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(string(out), "unshare:") {
+		RequireOrSkip(t, "cannot make a network namespace here: "+strings.TrimSpace(string(out)))
+	}
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("in its network namespace: %v\n%s", err, out)
+	}
+	return false
 }
