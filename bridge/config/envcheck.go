@@ -16,6 +16,7 @@ var OtherEnv = []string{
 	"LEDBRIDGE_ARTIFACTS",          // tests: where the browser tests keep screenshots
 	"LEDBRIDGE_TEST_LOG",           // tests: the end-to-end tests' log
 	"LEDBRIDGE_DISCOVERY_HELPER",   // tests: the discovery tests' helper process
+	"LEDBRIDGE_TEST_IN_NETNS",      // tests: marks a test's run in a network namespace of its own (bridge/testenv)
 	"LEDBRIDGE_HUB_LATENCY",        // measurements: the hub's latency run
 	"LEDBRIDGE_GATE",               // measurements: docs/experiments/tick-gated-reads.patch
 	"LEDBRIDGE_NONACK",             // measurements: the same patch
