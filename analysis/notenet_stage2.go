@@ -94,7 +94,11 @@ func (s *stage2) run(n *noteNet, rows int) {
 			top2 = v[1]
 		}
 	}
-	b1, b2, b3, b4 := s.back(1), s.back(2), s.back(3), s.back(4)
+	var ago [s2Ago + 1]*[netPitches][2]float32 // ago[d]: d ticks back, looked up once a tick
+	for d := 1; d <= s2Ago; d++ {
+		ago[d] = s.back(d)
+	}
+	b1, b2, b3, b4 := ago[1], ago[2], ago[3], ago[4]
 	for k, p := range n.passed[:rows] {
 		x := (*[s2In]float32)(s.x[k*s2In : (k+1)*s2In])
 		// The pitch now and over the last ticks.
@@ -106,8 +110,8 @@ func (s *stage2) run(n *noteNet, rows int) {
 		// The most it sounded in the last s2Ago ticks: a held note, whose
 		// re-flag is rarely a re-attack.
 		maxSounding := b1[p][0]
-		for d := 2; d <= s2Ago; d++ {
-			maxSounding = max(maxSounding, s.back(d)[p][0])
+		for _, b := range ago[2:] {
+			maxSounding = max(maxSounding, b[p][0])
 		}
 		x[10] = maxSounding
 		// The related pitches now.
