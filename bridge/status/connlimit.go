@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/clientaddr"
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 // connLimiter is the status server's listener: it closes, as soon as it accepts it, a connection
@@ -18,12 +19,12 @@ type connLimiter struct {
 	max, perClient int
 	log            *slog.Logger
 
+	refusals lograte.Limiter // one log line per refusalLogInterval for a host hammering the server
+
 	// The mutex protects the following elements.
-	mu        sync.Mutex
-	open      int
-	perConns  map[string]int // open connections per clientaddr.Key; a client with none has no entry
-	refused   int            // since the last log line
-	lastLogAt time.Time
+	mu       sync.Mutex
+	open     int
+	perConns map[string]int // open connections per clientaddr.Key; a client with none has no entry
 }
 
 // refusalLogInterval spaces the log lines about refused connections: a host hammering the
@@ -31,7 +32,8 @@ type connLimiter struct {
 const refusalLogInterval = 10 * time.Second
 
 func newConnLimiter(ln net.Listener, max, perClient int, log *slog.Logger) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, perClient: perClient, log: log, perConns: map[string]int{}}
+	return &connLimiter{Listener: ln, max: max, perClient: perClient, log: log, perConns: map[string]int{},
+		refusals: lograte.Limiter{Every: refusalLogInterval}}
 }
 
 // Accept returns the next connection within the caps, closing those past them.
@@ -51,7 +53,6 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 
 func (l *connLimiter) admit(client string) bool {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	var limit string
 	switch {
 	case l.perConns[client] >= l.perClient:
@@ -61,13 +62,13 @@ func (l *connLimiter) admit(client string) bool {
 	default:
 		l.open++
 		l.perConns[client]++
+		l.mu.Unlock()
 		return true
 	}
-	l.refused++
-	if now := time.Now(); now.Sub(l.lastLogAt) >= refusalLogInterval {
+	l.mu.Unlock()
+	if heldBack, ok := l.refusals.Allow(time.Now()); ok {
 		l.log.Warn("status page: too many open connections; closing new ones", "client", client, "limit", limit,
-			"max", l.max, "max_per_client", l.perClient, "refused", l.refused)
-		l.lastLogAt, l.refused = now, 0
+			"max", l.max, "max_per_client", l.perClient, "refused", heldBack+1)
 	}
 	return false
 }
