@@ -93,8 +93,7 @@ func startStandaloneHub(ctx context.Context, c config.Hub, log *slog.Logger) (*e
 	if !c.Metrics {
 		return listenHub(ctx, hubConfig(c, log, nil), log)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	cfg := hubConfig(c, log, reg)
 	cfg.MetricsPath = hubMetricsPath
 	return listenHub(ctx, cfg, log)
@@ -173,4 +172,12 @@ func printHubURLs(w io.Writer, h *embeddedHub) {
 	if h.metricsPath != "" {
 		fmt.Fprintf(w, "Prometheus metrics: %s%s\n", h.LocalURL(), h.metricsPath)
 	}
+}
+
+// newRegistry is a Prometheus registry of the process's own (not the global default, which
+// other packages may fill) with the Go runtime's go_* and process_* series in it.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }

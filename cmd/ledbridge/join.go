@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/ledbridge/ledbridge/analysis/effect"
@@ -109,8 +108,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 
 	ver, _ := buildVersion()
 	sc, err := sessionConfig(c, code, ver, !noDiscovery, log, reg)
