@@ -182,6 +182,7 @@ type noteNet struct {
 	x      [netPitches * netK]float32
 	passed [netPitches]int
 	h1All  [netPitches * netH1]float32
+	h2All  [netPitches * netH2]float32
 	glob   [netGlobals]float32
 	pa, po [netPitches]float32 // logits of P(sounding) and P(starting now); netLogitOff when not judged
 	stage2 stage2              // turns the first stage's pa and po into the final ones
@@ -465,9 +466,8 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 		for j := range h1 {
 			h1[j] = max(0, h1[j]+n.globH1[j]+n.regBias[p][j])
 		}
-		var h2 [netH2]float32
-		n.pa[p], n.po[p] = logits(h1, h2[:], netB2[:], netW2T, netW3[0][:], netW3[1][:], netB3)
 	}
+	heads(n.passed[:rows], n.h1All[:rows*netH1], n.h2All[:rows*netH2], netW2Flat, netB2[:], netW3[0][:], netW3[1][:], netB3, &n.pa, &n.po)
 	n.stage2.run(n, rows)
 	n.newest = (n.newest + 1) % 3
 	n.hist[n.newest] = *cur
@@ -594,62 +594,45 @@ func gatherDeltaShifts(dst []float32, around []float32) {
 	d[0], d[1], d[2], d[3] = r[shiftBelow-12], r[shiftBelow], r[shiftBelow+12], r[shiftBelow+19]
 }
 
-// dense writes a layer's units before the ReLU into dst: bias[j] + Σ_i
-// in[i]·wT[i*len(dst)+j] (wT is the weights transposed: row i holds input
-// i's weight for each unit), summed in order of i. Four units at a time,
-// each in a register of its own: four independent chains of additions
-// instead of one at a time.
-func dense(dst, bias, wT, in []float32) {
-	n := len(dst)
-	_, _ = bias[n-1], wT[len(in)*n-1]
-	for jb := range n / 4 {
-		b := (*[4]float32)(bias[4*jb:])
-		v0, v1, v2, v3 := b[0], b[1], b[2], b[3]
-		for i, h := range in {
-			w := (*[4]float32)(wT[i*n+4*jb:])
-			v0 += h * w[0]
-			v1 += h * w[1]
-			v2 += h * w[2]
-			v3 += h * w[3]
-		}
-		dst[4*jb], dst[4*jb+1], dst[4*jb+2], dst[4*jb+3] = v0, v1, v2, v3
+// heads runs a net's last two layers for every judged pitch: h1 holds
+// their first hidden layers after the ReLU, one row each; w2 is layer 2's
+// weights, unit by unit (w2[j*len(b2)+i]: input i into unit j). Layer 2
+// is one matrix product, as layer 1 is.
+func heads(passed []int, h1, h2 []float32, w2, b2, wa, wo []float32, b3 [2]float32, pa, po *[netPitches]float32) {
+	rows := len(passed)
+	if rows == 0 {
+		return
 	}
-	for j := n / 4 * 4; j < n; j++ {
-		v := bias[j]
-		for i, h := range in {
-			v += h * wT[i*n+j]
+	nh2 := len(b2)
+	nh1 := len(h1) / rows
+	var impl gonum.Implementation
+	impl.Sgemm(blas.NoTrans, blas.Trans, rows, nh2, nh1, 1, h1, nh1, w2, nh1, 0, h2, nh2)
+	wa, wo = wa[:nh2], wo[:nh2]
+	for k, p := range passed {
+		row := h2[k*nh2 : (k+1)*nh2]
+		za, zo := b3[0], b3[1]
+		for j, v := range row {
+			v = max(0, v+b2[j])
+			za += v * wa[j]
+			zo += v * wo[j]
 		}
-		dst[j] = v
+		pa[p], po[p] = za, zo
 	}
 }
 
-// logits runs a net's last two layers on its first hidden layer's output
-// h1 (after its ReLU), with h2 as scratch: the logits of P(sounding) and
-// P(starting now).
-func logits(h1, h2, bias2, w2T, wa, wo []float32, bias3 [2]float32) (za, zo float32) {
-	dense(h2, bias2, w2T, h1)
-	wa, wo = wa[:len(h2)], wo[:len(h2)]
-	za, zo = bias3[0], bias3[1]
-	for j, v := range h2 {
-		v = max(0, v)
-		za += v * wa[j]
-		zo += v * wo[j]
-	}
-	return za, zo
-}
+var netW2Flat = unitMajor(netH2, netH1, func(j, i int) float32 { return netW2[j][i] })
 
-// transposed lays out the weights w(j, i) of input i into unit j for dense.
-func transposed(units, inputs int, w func(j, i int) float32) []float32 {
+// unitMajor lays out the weights w(j, i) of input i into unit j, unit by
+// unit, for heads.
+func unitMajor(units, inputs int, w func(j, i int) float32) []float32 {
 	t := make([]float32, units*inputs)
 	for j := range units {
 		for i := range inputs {
-			t[i*units+j] = w(j, i)
+			t[j*inputs+i] = w(j, i)
 		}
 	}
 	return t
 }
-
-var netW2T = transposed(netH2, netH1, func(j, i int) float32 { return netW2[j][i] })
 
 // The decoder's thresholds as logits, and the logit of a pitch not judged.
 var (

@@ -55,6 +55,7 @@ type stage2 struct {
 	newest int
 	x      [netPitches * s2In]float32 // the judged pitches' inputs, one row of s2In each
 	h1     [netPitches * s2H1]float32 // their first hidden layer, one row of s2H1 each
+	h2     [netPitches * s2H2]float32 // their second
 }
 
 func (s *stage2) reset() {
@@ -128,19 +129,18 @@ func (s *stage2) run(n *noteNet, rows int) {
 		impl.Sgemm(blas.NoTrans, blas.Trans, rows, s2H1, s2In, 1, s.x[:rows*s2In], s2In,
 			s2W1Scaled[:], s2In, 0, s.h1[:rows*s2H1], s2H1)
 	}
-	for k, p := range n.passed[:rows] {
+	for k := range rows {
 		h1 := s.h1[k*s2H1 : (k+1)*s2H1]
 		for j := range h1 {
 			h1[j] = max(0, h1[j]+s2B1[j])
 		}
-		var h2 [s2H2]float32
-		n.pa[p], n.po[p] = logits(h1, h2[:], s2B2[:], s2W2T, s2W3[0][:], s2W3[1][:], s2B3)
 	}
+	heads(n.passed[:rows], s.h1[:rows*s2H1], s.h2[:rows*s2H2], s2W2Flat, s2B2[:], s2W3[0][:], s2W3[1][:], s2B3, &n.pa, &n.po)
 	s.newest = (s.newest + 1) % s2Ago
 	s.ago[s.newest] = [netPitches][2]float32(z)
 }
 
-var s2W2T = transposed(s2H2, s2H1, func(j, i int) float32 { return s2W2[j][i] })
+var s2W2Flat = unitMajor(s2H2, s2H1, func(j, i int) float32 { return s2W2[j][i] })
 
 // s2W1Scaled is s2W1 with s2Scale folded in: the inputs go to layer 1 as
 // they are.

@@ -55,36 +55,46 @@ func TestClip32IsMaxMin(t *testing.T) {
 	}
 }
 
-// dense must sum each unit as one unit at a time would (the net's outputs
-// are compared bit for bit by the analyser's users), for both stages' second
-// layers and for a unit count that is not a multiple of four.
-func TestDenseSumsInOrder(t *testing.T) {
-	odd := [5][3]float32{{1, -2, 3}, {0.5, 0.25, -1}, {7, 0, 1}, {-3, 2, 2}, {0.1, 0.2, 0.3}}
+// heads must give each judged pitch the logits its two last layers give it
+// one pitch at a time (as stage2.py and notenet.py compute them), for both
+// stages, whatever the number of rows.
+func TestHeadsMatchTheLayers(t *testing.T) {
 	for _, tc := range []struct {
-		name          string
-		units, inputs int
-		w             func(j, i int) float32
-		bias          []float32
+		name   string
+		h1, h2 int
+		w2     func(j, i int) float32
+		w2Flat []float32
+		b2     []float32
+		wa, wo []float32
+		b3     [2]float32
 	}{
-		{"stage 1", netH2, netH1, func(j, i int) float32 { return netW2[j][i] }, netB2[:]},
-		{"stage 2", s2H2, s2H1, func(j, i int) float32 { return s2W2[j][i] }, s2B2[:]},
-		{"5 units", 5, 3, func(j, i int) float32 { return odd[j][i] }, []float32{1, 2, 3, 4, 5}},
+		{"stage 1", netH1, netH2, func(j, i int) float32 { return netW2[j][i] }, netW2Flat, netB2[:], netW3[0][:], netW3[1][:], netB3},
+		{"stage 2", s2H1, s2H2, func(j, i int) float32 { return s2W2[j][i] }, s2W2Flat, s2B2[:], s2W3[0][:], s2W3[1][:], s2B3},
 	} {
-		wT := transposed(tc.units, tc.inputs, tc.w)
-		in := make([]float32, tc.inputs)
-		got := make([]float32, tc.units)
-		for trial := range 50 {
-			for i := range in {
-				in[i] = float32(math.Sin(float64(trial*tc.inputs+i))) * float32(trial%7+1)
-			}
-			dense(got, tc.bias, wT, in)
-			for j := range tc.units {
-				want := tc.bias[j]
-				for i, h := range in {
-					want += h * tc.w(j, i)
+		for _, rows := range []int{1, 3, 17, netPitches} {
+			passed := make([]int, rows)
+			h1 := make([]float32, rows*tc.h1)
+			for k := range passed {
+				passed[k] = (k * 7) % netPitches
+				for i := range tc.h1 {
+					h1[k*tc.h1+i] = max(0, float32(math.Sin(float64(k*tc.h1+i)))*float32(k%5+1))
 				}
-				if math.Float32bits(got[j]) != math.Float32bits(want) {
-					t.Fatalf("%s, trial %d: unit %d = %g, want %g", tc.name, trial, j, got[j], want)
+			}
+			var pa, po [netPitches]float32
+			heads(passed, h1, make([]float32, rows*tc.h2), tc.w2Flat, tc.b2, tc.wa, tc.wo, tc.b3, &pa, &po)
+			for k, p := range passed {
+				za, zo := float64(tc.b3[0]), float64(tc.b3[1])
+				for j := range tc.h2 {
+					v := float64(tc.b2[j])
+					for i := range tc.h1 {
+						v += float64(h1[k*tc.h1+i]) * float64(tc.w2(j, i))
+					}
+					v = max(0, v)
+					za += v * float64(tc.wa[j])
+					zo += v * float64(tc.wo[j])
+				}
+				if math.Abs(float64(pa[p])-za) > 1e-4*(1+math.Abs(za)) || math.Abs(float64(po[p])-zo) > 1e-4*(1+math.Abs(zo)) {
+					t.Fatalf("%s, %d rows: row %d = %g, %g, want %g, %g", tc.name, rows, k, pa[p], po[p], za, zo)
 				}
 			}
 		}
