@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ledbridge/ledbridge/bridge/clientaddr"
+	"github.com/ledbridge/ledbridge/bridge/connlimit"
 )
 
 //go:embed assets
@@ -208,7 +209,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ln = newConnLimiter(ln, s.cfg.MaxConnections, s.cfg.MaxConnectionsPerClient, s.log)
+	ln = connlimit.New(ln, connlimit.Config{Max: s.cfg.MaxConnections, PerClient: s.cfg.MaxConnectionsPerClient, Logger: s.log, Subject: "status page"})
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.readHeaderTimeout,
