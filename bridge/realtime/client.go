@@ -246,12 +246,12 @@ func (c *Client) Run(ctx context.Context) error {
 	attempt := 0
 	for {
 		c.setStatus(StateConnecting, nil, 0)
-		joined, err := c.runSession(ctx)
+		stable, err := c.runSession(ctx)
 		if ctx.Err() != nil {
 			c.log.Info("realtime: stopped")
 			return nil
 		}
-		if joined {
+		if stable { // a socket whose join never lasted is no recovery (see stableJoin)
 			attempt = 0
 		}
 		delay := backoffAt(c.cfg.ReconnectBackoff, attempt)

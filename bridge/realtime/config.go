@@ -83,12 +83,17 @@ type Config struct {
 	PushTimeout time.Duration
 	// LeaveTimeout bounds waiting for the leave reply on shutdown (1 s).
 	LeaveTimeout time.Duration
-	// ReconnectBackoff is the socket reconnect schedule; the last value repeats.
+	// ReconnectBackoff is the socket reconnect schedule; the last value repeats. It starts again
+	// from the first value only after a socket whose channel join lasted HeartbeatInterval: a
+	// server that drops each socket right after the join is retried ever more slowly.
 	ReconnectBackoff []time.Duration
 	// ReconnectJitter adds up to this fraction of each reconnect delay at random (0.2); negative
 	// disables jitter.
 	ReconnectJitter float64
-	// RejoinBackoff is the channel rejoin schedule; the last value repeats.
+	// RejoinBackoff is the channel rejoin schedule; the last value repeats. It starts again from
+	// the first value only after a join that lasted HeartbeatInterval: a server that shuts the
+	// channel down right after each join (a project over its message rate) is rejoined ever more
+	// slowly, not every second.
 	RejoinBackoff []time.Duration
 	// PresenceMaxCalls and PresenceWindow bound track/untrack pushes (5 per 30 s, the server's limit:
 	// more closes the channel). Pushes beyond it are deferred, coalesced to the latest meta. The

@@ -151,8 +151,11 @@ func (s *session) handleReply(m *wire.Message) error {
 			s.scheduleRejoin(err)
 			return nil
 		}
-		s.joined, s.everJoined = true, true
-		c.rejoinAttempt = 0
+		// The rejoin backoff is not reset here but once this join has lasted (stableJoin): a
+		// server that accepts every join and shuts the channel down right after would otherwise
+		// be rejoined at the first step (1 s) for ever.
+		s.joined = true
+		s.joinedAt = c.cfg.Clock.Now()
 		c.setStatus(StateJoined, nil, 0)
 		c.log.Info("realtime: joined", "join_ref", s.joinRef)
 		if err := s.syncPresence(nil); err != nil {

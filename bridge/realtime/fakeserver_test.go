@@ -33,6 +33,7 @@ type fakeServer struct {
 	rejectUpgrades   int    // refuse the next N upgrades with 503
 	ignoreJoins      int    // never answer the next N joins
 	trackErrors      int    // answer the next N tracks with an error reply
+	dropAfterJoin    int    // cut the next N sockets right after their join's presence_state
 
 	srv      *http.Server
 	ln       net.Listener
@@ -318,6 +319,10 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		if ignore {
 			s.ignoreJoins--
 		}
+		drop := !ignore && !fail && s.dropAfterJoin > 0
+		if drop {
+			s.dropAfterJoin--
+		}
 		s.mu.Unlock()
 		if ignore {
 			return
@@ -330,6 +335,9 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		s.send(c, m.JoinRef, m.Ref, m.Topic, "phx_reply", `{"status":"ok","response":{"postgres_changes":[]}}`)
 		sb, _ := json.Marshal(state)
 		s.send(c, m.JoinRef, wire.Ref{}, m.Topic, "presence_state", string(sb))
+		if drop {
+			_ = c.ws.CloseNow()
+		}
 	case "presence":
 		var p struct {
 			Event   string          `json:"event"`

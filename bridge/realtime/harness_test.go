@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,17 +168,23 @@ func (h *harness) eventsOf(kind realtime.EventKind) []realtime.Event {
 
 // scaledClock runs every timer factor times faster, so default schedules (1, 2, 5, 10 s) pass in
 // milliseconds while the client still chooses, and reports, the real values.
-// Now runs factor times faster too, so durations measured with it match the timers.
+// Now runs factor times faster too, so durations measured with it match the timers; advance moves
+// Now forward at once (timers keep their pace), for a test that needs time to have passed.
 type scaledClock struct {
 	factor time.Duration
 	base   time.Time
+	ahead  atomic.Int64 // nanoseconds added by advance
 }
 
 func newScaledClock(factor time.Duration) *scaledClock {
 	return &scaledClock{factor: factor, base: time.Now()}
 }
 
-func (c *scaledClock) Now() time.Time { return c.base.Add(time.Since(c.base) * c.factor) }
+func (c *scaledClock) Now() time.Time {
+	return c.base.Add(time.Since(c.base)*c.factor + time.Duration(c.ahead.Load()))
+}
+
+func (c *scaledClock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
 func (c *scaledClock) NewTimer(d time.Duration) realtime.Timer {
 	return sysTimer{time.NewTimer(d / c.factor)}
 }

@@ -115,7 +115,9 @@ type session struct {
 	joinRef     string
 	joinPending bool
 	joined      bool
-	everJoined  bool
+	joinedAt    time.Time // when the current join's ok reply arrived
+	// stable is set once a join of this socket has lasted a heartbeat interval (stableJoin).
+	stable      bool
 	hbRef       string
 	pending     map[string]pendingPush
 	tracked     bool            // the server holds our meta for this join
@@ -128,9 +130,9 @@ type session struct {
 	trackTimer  Timer
 }
 
-// runSession dials, runs one connection until it fails or ctx is cancelled, and reports whether the
-// channel was joined at some point.
-func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
+// runSession dials, runs one connection until it fails or ctx is cancelled, and reports whether a
+// join of the channel lasted (stableJoin) at some point.
+func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 	conn, tcp, err := c.dial(ctx)
 	if err != nil {
 		return false, err
@@ -160,6 +162,7 @@ func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
 	c.log.Info("realtime: socket connected", "url", c.logURL)
 
 	err = s.loop(ctx)
+	s.noteStable()
 
 	c.mu.Lock()
 	c.active = nil
@@ -170,7 +173,25 @@ func (c *Client) runSession(ctx context.Context) (joined bool, err error) {
 	wg.Wait()
 	s.stopTimers()
 	s.failPending(ErrDisconnected)
-	return s.everJoined, err
+	return s.stable, err
+}
+
+// stableJoin reports whether the channel is joined and has been for at least a heartbeat interval
+// (one heartbeat round trip could have failed it): only such a join proves the cause of earlier
+// failures gone, so only it resets the rejoin and reconnect backoff. A server that accepts each
+// join and shuts it down at once (a project over its message rate, a rate-limited track) thus
+// gets rejoins at 1, 2, 5, 10 s, not every second.
+func (s *session) stableJoin() bool {
+	return s.joined && s.c.cfg.Clock.Now().Sub(s.joinedAt) >= s.c.cfg.HeartbeatInterval
+}
+
+// noteStable is called when the current join ends (or the socket does): if it lasted, the rejoin
+// schedule starts again from its first step.
+func (s *session) noteStable() {
+	if s.stableJoin() {
+		s.stable = true
+		s.c.rejoinAttempt = 0
+	}
 }
 
 // dial opens the WebSocket and returns it with its network connection (under TLS, the TCP
@@ -485,6 +506,7 @@ func (s *session) scheduleRejoin(cause error) {
 	if s.rejoinTimer != nil {
 		return
 	}
+	s.noteStable()
 	s.joined, s.joinPending = false, false
 	stopTimer(&s.joinTimer)
 	stopTimer(&s.trackTimer)
