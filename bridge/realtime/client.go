@@ -83,8 +83,10 @@ func (c *Client) Topic() string { return c.topic }
 func (c *Client) PresenceKey() string { return c.cfg.PresenceKey }
 
 // Events returns the channel of broadcasts and Presence changes. It is bounded (Config.EventQueue
-// events and Config.EventQueueBytes of payload): when the consumer falls behind, the oldest events are dropped and counted in Stats. It is closed
-// when Run returns.
+// events and Config.EventQueueBytes of payload): when the consumer falls behind, the oldest events
+// are dropped and counted in Stats, except EventPresenceSync, which is never lost (a consumer that
+// reads Presence() on each sync always ends up with the current table). It is closed when Run
+// returns.
 func (c *Client) Events() <-chan Event { return c.events.ch }
 
 // State returns the current connection state.
@@ -343,7 +345,7 @@ type Stats struct {
 	FramesOut         uint64 // frames written
 	Malformed         uint64 // frames or payloads dropped as malformed (including oversize)
 	Oversize          uint64 // frames over MaxFrameSize, discarded unread
-	EventsDropped     uint64 // events dropped because the Events queue was full (by count or by bytes)
+	EventsDropped     uint64 // events dropped because the Events queue was full (by count or by bytes); Presence syncs are coalesced, never dropped
 	PresenceOverflow  uint64 // Presence metas dropped for the table bounds
 	PresenceDeferred  uint64 // track/untrack pushes deferred by the rate limit
 	Reconnects        uint64 // socket reconnects

@@ -113,6 +113,7 @@ type Config struct {
 	// bytes its events may hold together (8 MiB; at least MaxFrameSize, so that any event fits).
 	// When either is full, the oldest events are dropped and counted in Stats.EventsDropped: the
 	// read loop never blocks on a slow consumer, and a stalled one pins at most EventQueueBytes.
+	// A Presence sync is never dropped (Events).
 	EventQueue      int
 	EventQueueBytes int
 

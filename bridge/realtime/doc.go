@@ -12,5 +12,6 @@
 // call Track, Broadcast and SetAccessToken from any goroutine; observe State/Status.
 // Nothing a server or peer sends can panic the client or grow its memory without bound: frames
 // over MaxFrameSize, malformed frames and malformed payloads are dropped, counted in Stats and
-// logged once per kind; the Presence table and the event queue are bounded (the queue by events and by bytes).
+// logged once per kind; the Presence table and the event queue are bounded (the queue by events and by bytes,
+// dropping its oldest events, but never the Presence sync that tells the consumer the table changed).
 package realtime

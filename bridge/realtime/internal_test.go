@@ -326,3 +326,70 @@ func FuzzPresenceTable(f *testing.F) {
 		}
 	})
 }
+
+// drainKinds empties q and returns its events' names (broadcasts) and "sync" (Presence syncs).
+func drainKinds(q *eventQueue) []string {
+	var out []string
+	for len(q.ch) > 0 {
+		ev := <-q.ch
+		if ev.Kind == EventPresenceSync {
+			out = append(out, "sync")
+		} else {
+			out = append(out, ev.Event)
+		}
+	}
+	return out
+}
+
+// TestEventQueueKeepsPresenceSync: broadcasts flooding a full queue push out older broadcasts, but
+// never the last Presence sync: a dropped sync is coalesced into a later one or queued again, and
+// neither counts as dropped.
+func TestEventQueueKeepsPresenceSync(t *testing.T) {
+	sync := Event{Kind: EventPresenceSync}
+	broadcast := func(i int) Event { return Event{Kind: EventBroadcast, Event: fmt.Sprint("b", i)} }
+	for _, tc := range []struct {
+		name   string
+		syncs  int // pushed first
+		events int // bound by count
+		want   []string
+	}{
+		{"one sync", 1, 4, []string{"b7", "sync", "b8", "b9"}},
+		{"two syncs coalesce", 2, 4, []string{"b7", "sync", "b8", "b9"}},
+		{"queue of one", 1, 1, []string{"sync"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newEventQueue(tc.events, MaxFrameSize)
+			var dropped uint64
+			for range tc.syncs {
+				dropped += q.push(sync)
+			}
+			for i := range 10 {
+				dropped += q.push(broadcast(i))
+			}
+			got := drainKinds(&q)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("queue holds %v, want %v", got, tc.want)
+			}
+			if want := uint64(10 - (len(got) - 1)); dropped != want {
+				t.Errorf("dropped %d, want the %d broadcasts that are gone", dropped, want)
+			}
+		})
+	}
+	// By bytes: 40-byte broadcasts in a 100-byte queue keep the sync and stay within the bound.
+	q := newEventQueue(8, 100)
+	q.push(sync)
+	for i := range 5 {
+		q.push(Event{Kind: EventBroadcast, Event: fmt.Sprint("b", i), Payload: json.RawMessage(strings.Repeat("x", 38))})
+	}
+	if q.queued > 100 {
+		t.Errorf("%d bytes queued, bound 100", q.queued)
+	}
+	if got := drainKinds(&q); !reflect.DeepEqual(got, []string{"sync", "b3", "b4"}) {
+		t.Errorf("byte-bound queue holds %v, want [sync b3 b4]", got)
+	}
+	// A queue drained by its consumer needs no sync queued again.
+	q.push(broadcast(0))
+	if got := drainKinds(&q); !reflect.DeepEqual(got, []string{"b0"}) {
+		t.Errorf("after a drain the queue holds %v, want [b0]", got)
+	}
+}
