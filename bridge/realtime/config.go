@@ -106,7 +106,10 @@ type Config struct {
 	// MaxMetaBytes bounds one Presence meta's JSON (16 KiB; PROTOCOL.md metas are a few hundred
 	// bytes) and MaxPresenceBytes the metas the table holds together (4 MiB). The counts alone
 	// would let a peer, or the server, pin MaxPresenceKeys × MaxMetasPerKey metas of up to a frame
-	// each. Metas beyond either bound are dropped and counted in Stats.PresenceOverflow.
+	// each. Metas beyond either bound are dropped and counted in Stats.PresenceOverflow. The
+	// presence_diffs held between a join and its presence_state (at most 64) are bounded by
+	// MaxPresenceBytes of their own; beyond it they are dropped, counted, and the channel is
+	// rejoined for a complete state (ErrPresenceResync).
 	MaxMetaBytes     int
 	MaxPresenceBytes int
 	// EventQueue is the capacity of the Events channel (256) and EventQueueBytes the payload

@@ -195,6 +195,7 @@ func (s *session) handlePresence(m *wire.Message) {
 		changes, err = c.presence.applyDiff(m.Payload)
 	}
 	overflow := c.presence.overflow - before
+	resync := c.presence.takeResync()
 	c.mu.Unlock()
 	if overflow > 0 {
 		c.stats.presenceOverflow.Add(overflow)
@@ -208,6 +209,12 @@ func (s *session) handlePresence(m *wire.Message) {
 	}
 	if len(changes) > 0 || m.Event == evPresenceState {
 		s.deliver(Event{Kind: EventPresenceSync})
+	}
+	if resync && (s.joined || s.joinPending) {
+		// The state may miss changes made after the server took it (their diffs were dropped):
+		// only a new join brings a complete one. The rejoin backoff keeps a server that
+		// repeats this from making it a loop.
+		s.scheduleRejoin(ErrPresenceResync)
 	}
 }
 

@@ -25,6 +25,10 @@ var (
 	ErrChannelError = errors.New("realtime: channel error (phx_error)")
 	// ErrChannelClosed indicates the server closed the channel (phx_close) without our leave.
 	ErrChannelClosed = errors.New("realtime: channel closed by server")
+	// ErrPresenceResync indicates Presence diffs that arrived before a join's presence_state and
+	// were beyond the bounds (maxPendingDiffs diffs, Config.MaxPresenceBytes of them): they were
+	// dropped, and the channel is rejoined for a complete presence_state.
+	ErrPresenceResync = errors.New("realtime: presence diffs before presence_state over the bound; rejoining to resync")
 	// ErrInvalidConfig indicates a Config that New refuses.
 	ErrInvalidConfig = errors.New("realtime: invalid config")
 	// ErrInvalidPayload indicates a Track meta or Broadcast payload that cannot be sent.

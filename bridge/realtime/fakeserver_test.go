@@ -26,14 +26,15 @@ type fakeServer struct {
 
 	// Knobs, set before the client connects (or under mu).
 	mu               sync.Mutex
-	joinErrors       int    // answer the next N joins with an error
-	joinErrorReason  string // reason for those
-	ignoreHeartbeats bool   // never answer heartbeats
-	shutdownOnTrack  int    // answer the next N tracks with system error + phx_close
-	rejectUpgrades   int    // refuse the next N upgrades with 503
-	ignoreJoins      int    // never answer the next N joins
-	trackErrors      int    // answer the next N tracks with an error reply
-	dropAfterJoin    int    // cut the next N sockets right after their join's presence_state
+	joinErrors       int      // answer the next N joins with an error
+	joinErrorReason  string   // reason for those
+	ignoreHeartbeats bool     // never answer heartbeats
+	shutdownOnTrack  int      // answer the next N tracks with system error + phx_close
+	rejectUpgrades   int      // refuse the next N upgrades with 503
+	ignoreJoins      int      // never answer the next N joins
+	trackErrors      int      // answer the next N tracks with an error reply
+	dropAfterJoin    int      // cut the next N sockets right after their join's presence_state
+	beforeState      []string // presence_diff payloads sent between the next ok join reply and its presence_state
 
 	srv      *http.Server
 	ln       net.Listener
@@ -323,6 +324,10 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		if drop {
 			s.dropAfterJoin--
 		}
+		var early []string
+		if !ignore && !fail {
+			early, s.beforeState = s.beforeState, nil
+		}
 		s.mu.Unlock()
 		if ignore {
 			return
@@ -333,6 +338,9 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 			return
 		}
 		s.send(c, m.JoinRef, m.Ref, m.Topic, "phx_reply", `{"status":"ok","response":{"postgres_changes":[]}}`)
+		for _, d := range early {
+			s.send(c, wire.Ref{}, wire.Ref{}, m.Topic, "presence_diff", d)
+		}
 		sb, _ := json.Marshal(state)
 		s.send(c, m.JoinRef, wire.Ref{}, m.Topic, "presence_state", string(sb))
 		if drop {

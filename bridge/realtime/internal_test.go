@@ -106,13 +106,17 @@ func TestPresenceTableBounds(t *testing.T) {
 	if p.overflow == 0 {
 		t.Error("overflow not counted")
 	}
-	// Diffs held before a presence_state are bounded too.
+	// Diffs held before a presence_state are bounded in count too: one past the bound drops them
+	// all (the state will need a resync anyway).
 	p.joined()
-	for range maxPendingDiffs + 10 {
+	for i := range maxPendingDiffs + 10 {
 		_, _ = p.applyDiff(json.RawMessage(`{"joins":{},"leaves":{}}`))
+		if len(p.pending) > maxPendingDiffs {
+			t.Fatalf("%d held diffs after %d, bound %d", len(p.pending), i+1, maxPendingDiffs)
+		}
 	}
-	if len(p.pending) != maxPendingDiffs {
-		t.Errorf("%d held diffs, want %d", len(p.pending), maxPendingDiffs)
+	if len(p.pending) != 0 || !p.pendingLost {
+		t.Errorf("%d held diffs past the bound (lost %v), want all dropped", len(p.pending), p.pendingLost)
 	}
 }
 
@@ -391,5 +395,70 @@ func TestEventQueueKeepsPresenceSync(t *testing.T) {
 	q.push(broadcast(0))
 	if got := drainKinds(&q); !reflect.DeepEqual(got, []string{"b0"}) {
 		t.Errorf("after a drain the queue holds %v, want [b0]", got)
+	}
+}
+
+// TestHeldDiffsBounded: diffs held for a presence_state are bounded in bytes (not only in count),
+// a diff beyond the bound drops them all and asks for a resync, and a new join lets go of the
+// diffs an earlier join held.
+func TestHeldDiffsBounded(t *testing.T) {
+	diff := func(i int) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"joins":{"k%d":{"metas":[{"phx_ref":"r%d","pad":%q}]}},"leaves":{}}`, i, i, strings.Repeat("x", 250)))
+	}
+	heldBytes := func(p *presenceTable) int {
+		n := 0
+		for _, d := range p.pending {
+			n += len(d)
+		}
+		return n
+	}
+	const maxBytes = 1000 // three diffs of ~300 bytes fit, four do not
+	p := newPresenceTable(100, 10, DefaultMaxMetaBytes, maxBytes)
+	p.joined()
+	for i := range 3 {
+		if _, err := p.applyDiff(diff(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(p.pending) != 3 || p.overflow != 0 {
+		t.Fatalf("%d diffs held, overflow %d: want the three that fit", len(p.pending), p.overflow)
+	}
+	// A new join lets go of them, not only of their count.
+	p.joined()
+	for i, d := range p.pending[:cap(p.pending)] {
+		if d != nil {
+			t.Fatalf("held diff %d of an earlier join still referenced after a new join", i)
+		}
+	}
+	for i := range 10 {
+		if _, err := p.applyDiff(diff(i)); err != nil {
+			t.Fatal(err)
+		}
+		if n := heldBytes(p); n > maxBytes {
+			t.Fatalf("after %d diffs, %d bytes held, bound %d", i+1, n, maxBytes)
+		}
+	}
+	if p.overflow != 10 {
+		t.Errorf("overflow %d, want all 10 diffs counted: the held ones were dropped with the first that did not fit", p.overflow)
+	}
+	if _, err := p.applyState(json.RawMessage(`{"alice":{"metas":[{"phx_ref":"a1"}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !p.takeResync() || p.takeResync() {
+		t.Error("a state applied without its held diffs must ask for one resync")
+	}
+	if snap := p.snapshot(); len(snap) != 1 || len(snap["alice"]) != 1 {
+		t.Errorf("table %v, want the state alone", snap)
+	}
+	// The next join's diffs are held normally again.
+	p.joined()
+	if _, err := p.applyDiff(diff(0)); err != nil || len(p.pending) != 1 {
+		t.Errorf("after a resync's join: %d held, %v", len(p.pending), err)
+	}
+	if _, err := p.applyState(json.RawMessage(`{}`)); err != nil || p.takeResync() {
+		t.Errorf("a complete state asked for a resync (%v)", err)
+	}
+	if snap := p.snapshot(); len(snap["k0"]) != 1 {
+		t.Errorf("table %v, want the held diff applied", snap)
 	}
 }

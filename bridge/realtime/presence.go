@@ -27,10 +27,17 @@ type presenceTable struct {
 	// bytes is the sum of len(Data) over state's metas.
 	bytes int
 	// awaitingState is true between a join and its presence_state: diffs are held until then
-	// (Phoenix's pendingDiffs), at most maxPendingDiffs of them.
+	// (Phoenix's pendingDiffs), at most maxPendingDiffs of them and maxBytes of their JSON
+	// (pendingBytes), a bound of their own: the table they will be applied to may be full.
 	awaitingState bool
 	pending       []json.RawMessage
-	// overflow counts metas dropped for the bounds.
+	pendingBytes  int
+	// pendingLost is set when a held diff did not fit: all held diffs were dropped, and those to
+	// come until presence_state are too. The state alone may then miss a change made after the
+	// server took it, so applyState sets resync: the channel must be joined again for a fresh one.
+	pendingLost bool
+	resync      bool
+	// overflow counts metas dropped for the bounds (and held diffs dropped, one each).
 	overflow uint64
 }
 
@@ -89,10 +96,25 @@ func (p *presenceTable) parseEntries(raw json.RawMessage, sizeBound bool) (map[s
 	return out, nil
 }
 
-// joined starts a new join: the next presence_state replaces the table.
+// joined starts a new join: the next presence_state replaces the table. Diffs still held for an
+// earlier join are let go (not kept referenced by a reused slice).
 func (p *presenceTable) joined() {
 	p.awaitingState = true
-	p.pending = p.pending[:0]
+	p.dropPending()
+	p.pendingLost, p.resync = false, false
+}
+
+// dropPending lets go of the held diffs.
+func (p *presenceTable) dropPending() {
+	p.pending, p.pendingBytes = nil, 0
+}
+
+// takeResync reports (once) whether a presence_state was applied without diffs that were held
+// for it and dropped: the caller must rejoin for a complete state.
+func (p *presenceTable) takeResync() bool {
+	r := p.resync
+	p.resync = false
+	return r
 }
 
 // applyState handles presence_state: the table becomes the new state; the changes are the
@@ -134,8 +156,10 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 	}
 	p.state, p.bytes = next, nextBytes
 	p.awaitingState = false
+	p.resync = p.pendingLost
+	p.pendingLost = false
 	held := p.pending
-	p.pending = nil
+	p.dropPending()
 	for _, d := range held {
 		more, err := p.applyDiffNow(d)
 		if err != nil {
@@ -146,14 +170,19 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 	return changes, nil
 }
 
-// applyDiff handles presence_diff; before the join's presence_state it is held (bounded).
+// applyDiff handles presence_diff; before the join's presence_state it is held (bounded). A diff
+// that does not fit drops every held one: applying the rest would still leave the table
+// incomplete, and a resync (applyState) replaces it all anyway.
 func (p *presenceTable) applyDiff(raw json.RawMessage) ([]presenceChange, error) {
 	if p.awaitingState {
-		if len(p.pending) >= maxPendingDiffs {
-			p.overflow++
+		if p.pendingLost || len(p.pending) >= maxPendingDiffs || p.pendingBytes+len(raw) > p.maxBytes {
+			p.overflow += uint64(len(p.pending)) + 1
+			p.dropPending()
+			p.pendingLost = true
 			return nil, nil
 		}
 		p.pending = append(p.pending, slices.Clone(raw))
+		p.pendingBytes += len(raw)
 		return nil, nil
 	}
 	return p.applyDiffNow(raw)
