@@ -119,6 +119,14 @@ const (
 	EventOnline
 	// EventOffline: it stopped answering /json/info.
 	EventOffline
+	// EventRemoved: the device left the list under this Key: another controller answered as
+	// its replacement (another MAC where it was, which the entry now follows under the new MAC,
+	// announced by an EventAdded after this one). Device is the last snapshot under the old Key;
+	// a consumer keyed by Key must stop driving it, or it keeps a stream to a device that is gone.
+	EventRemoved
+
+	// lastEventKind bounds the kinds' text round trip.
+	lastEventKind = EventRemoved
 )
 
 func (k EventKind) String() string {
@@ -131,6 +139,8 @@ func (k EventKind) String() string {
 		return "online"
 	case EventOffline:
 		return "offline"
+	case EventRemoved:
+		return "removed"
 	}
 	return "unknown"
 }
@@ -141,7 +151,7 @@ func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), ni
 // UnmarshalText is MarshalText's inverse; unknown names decode as EventUnknown.
 func (k *EventKind) UnmarshalText(b []byte) error {
 	*k = EventUnknown
-	for c := EventAdded; c <= EventOffline; c++ {
+	for c := EventAdded; c <= lastEventKind; c++ {
 		if c.String() == string(b) {
 			*k = c
 		}

@@ -24,7 +24,7 @@ func TestParseStaticErrors(t *testing.T) {
 }
 
 func TestEventKindText(t *testing.T) {
-	for k := EventUnknown; k <= EventOffline; k++ {
+	for k := EventUnknown; k <= lastEventKind; k++ {
 		b, _ := k.MarshalText()
 		var back EventKind
 		if err := back.UnmarshalText(b); err != nil || back != k {

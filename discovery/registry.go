@@ -113,7 +113,9 @@ type Config struct {
 	Protocol string
 
 	// OnChange, when set, is called from Run's goroutine (never concurrently, never with a lock
-	// held) for every change of a device confirmed by /json/info. It must not block for long.
+	// held) for every change of a device confirmed by /json/info, in order: a device replaced
+	// at its address comes as EventRemoved for the old key, then EventAdded for the new one.
+	// It must not block for long.
 	OnChange func(Event)
 
 	// Collaborators; nil means the real one.
@@ -144,6 +146,9 @@ type Registry struct {
 	// fullLog limits the warning about devices refused because maxDevices are listed: up to
 	// maxUnconfirmed newcomers can be refused every round.
 	fullLog lograte.Limiter
+	// replacedLog limits the line about a controller replaced at a device's address: a host
+	// answering with a new MAC every round replaces "itself" every round.
+	replacedLog lograte.Limiter
 
 	// The mutex protects the following elements.
 	mu      sync.Mutex
@@ -200,6 +205,7 @@ func New(cfg Config) (*Registry, error) {
 	}
 	r.addrTakenLog.Every = time.Minute
 	r.fullLog.Every = time.Minute
+	r.replacedLog.Every = time.Minute
 	seen := make(map[string]bool)
 	for _, raw := range cfg.Static {
 		s, err := parseStatic(raw)
@@ -324,7 +330,8 @@ func (b *connBody) Close() error {
 // is offline or its last probe failed), probes every known device with /json/info, marks a
 // device offline after OfflineAfter failed probes in a row and online again at its next answer,
 // drops mDNS answers that never answered /json/info after evictUnconfirmedAfter failed probes,
-// and reports changes of confirmed devices to OnChange. It returns nil when ctx is cancelled,
+// removes a confirmed device whose address another controller now answers for (the entry follows
+// that one under its MAC), and reports changes of confirmed devices to OnChange. It returns nil when ctx is cancelled,
 // after every goroutine it started has exited.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
@@ -548,9 +555,7 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 		return cmp.Or(cmp.Compare(applyRank(a), applyRank(b)), cmp.Compare(a.key, b.key))
 	})
 	for i := range jobs {
-		if ev, ok := r.applyProbeLocked(&jobs[i], now); ok {
-			events = append(events, ev)
-		}
+		events = r.applyProbeLocked(&jobs[i], now, events)
 	}
 	r.mu.Unlock()
 	return events, browseErr
@@ -720,11 +725,12 @@ func (r *Registry) resolve(ctx context.Context, host string) (netip.Addr, error)
 	return ips[0].Unmap(), nil
 }
 
-// applyProbeLocked records a probe's outcome and returns the event it causes, if any.
-func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
+// applyProbeLocked records a probe's outcome and appends the events it causes to events: at most
+// one for the device, preceded by an EventRemoved when the entry left a confirmed key behind.
+func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) []Event {
 	e := r.entries[j.key]
 	if e == nil {
-		return Event{}, false // merged into another entry earlier in this round
+		return events // merged into another entry earlier in this round
 	}
 	if j.err == nil {
 		// Only the device's own answer confirms a MAC (the TXT record's is a claim).
@@ -737,8 +743,12 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 				r.log.Warn("discovery: not adding an mDNS device at an IP where another device is online (one WLED per IP)",
 					"instance", e.instance, "mac", mac, "ip", j.ip, "port", j.port, "online_device", owner.dev.MAC, "suppressed", held)
 			}
-		} else if e = r.rekeyLocked(e, mac); e == nil {
-			return Event{}, false
+		} else {
+			var gone []Event
+			if e, gone = r.rekeyLocked(e, mac); e == nil {
+				return events
+			}
+			events = append(events, gone...)
 		}
 	}
 	old, announced := e.dev, e.announced
@@ -752,7 +762,7 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 			delete(r.entries, e.dev.Key)
 			r.log.Debug("discovery: dropped an mDNS answer that never answered /json/info",
 				"instance", e.instance, "ip", e.mdnsAddr, "err", j.err)
-			return Event{}, false
+			return events
 		}
 	} else {
 		e.failures = 0
@@ -762,20 +772,20 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time) (Event, bool) {
 	if !e.confirmed {
 		// Nothing to tell the session before the device has answered: it could not stream to
 		// it anyway (no LED count, no protocol), and an answer anyone can forge is not news.
-		return Event{}, false
+		return events
 	}
 	e.announced = true
 	switch {
 	case !announced:
-		return Event{Kind: EventAdded, Device: e.dev}, true
+		return append(events, Event{Kind: EventAdded, Device: e.dev})
 	case old.Online && !e.dev.Online:
-		return Event{Kind: EventOffline, Device: e.dev}, true
+		return append(events, Event{Kind: EventOffline, Device: e.dev})
 	case !old.Online && e.dev.Online:
-		return Event{Kind: EventOnline, Device: e.dev}, true
+		return append(events, Event{Kind: EventOnline, Device: e.dev})
 	case materiallyChanged(old, e.dev):
-		return Event{Kind: EventUpdated, Device: e.dev}, true
+		return append(events, Event{Kind: EventUpdated, Device: e.dev})
 	}
-	return Event{}, false
+	return events
 }
 
 // addressOwnerLocked returns the confirmed, online device other than mac that has ip, when e
@@ -797,12 +807,19 @@ func (r *Registry) addressOwnerLocked(e *entry, mac string, ip netip.Addr) *entr
 	return nil
 }
 
-// rekeyLocked files e under its MAC, merging it into an existing entry for that MAC. It
-// drops e and returns nil when e is a new mDNS-only device and maxDevices are confirmed.
-func (r *Registry) rekeyLocked(e *entry, mac string) *entry {
+// rekeyLocked files e under its MAC, merging it into an existing entry for that MAC, and returns
+// the entry the probe now applies to. It drops e and returns nil when e is a new mDNS-only device
+// and maxDevices are confirmed.
+//
+// When e was announced under another MAC (a controller replaced at its address: the probe
+// found another MAC there), that key leaves the list, and gone holds the EventRemoved that says
+// so; the entry is then announced afresh under its new key. Without it a consumer keyed by
+// Device.Key keeps the old device (its strip, its stream) forever, and one host answering with
+// a new MAC every round would make it add one more each round.
+func (r *Registry) rekeyLocked(e *entry, mac string) (_ *entry, gone []Event) {
 	if e.dev.Key == mac {
 		e.dev.MAC = mac
-		return e
+		return e, nil
 	}
 	target := r.entries[mac]
 	if target == nil && e.static == nil && !e.confirmed {
@@ -811,14 +828,24 @@ func (r *Registry) rekeyLocked(e *entry, mac string) *entry {
 			if held, ok := r.fullLog.Allow(r.clock.Now()); ok {
 				r.log.Warn("discovery: device list full; not adding", "max", maxDevices, "mac", mac, "ip", e.mdnsAddr, "suppressed", held)
 			}
-			return nil
+			return nil, nil
 		}
 	}
 	delete(r.entries, e.dev.Key)
+	if e.announced {
+		last := e.dev
+		last.Online = false
+		gone = append(gone, Event{Kind: EventRemoved, Device: last})
+		if held, ok := r.replacedLog.Allow(r.clock.Now()); ok {
+			r.log.Info("discovery: another controller answers where a device was; it replaces the device",
+				"old_mac", last.MAC, "new_mac", mac, "ip", last.IP, "name", last.Name, "suppressed", held)
+		}
+		e.announced = false
+	}
 	if target == nil {
 		e.dev.Key, e.dev.MAC = mac, mac
 		r.entries[mac] = e
-		return e
+		return e, gone
 	}
 	if e.static != nil {
 		target.static = e.static
@@ -829,7 +856,7 @@ func (r *Registry) rekeyLocked(e *entry, mac string) *entry {
 		target.dev.Host = e.dev.Host
 	}
 	target.dev.Source = sourceOf(target)
-	return target
+	return target, gone
 }
 
 // fillLocked applies a successful probe: address, info, and the derived stream settings.

@@ -920,7 +920,9 @@ func TestRegistryReplacedControllerUnderTheSameName(t *testing.T) {
 
 func TestRegistryOneDevicePerIPWithRotatingMACs(t *testing.T) {
 	// The same host, but its /json/info gives a new MAC on every request: round after round,
-	// at most one device is listed for its IP and only one is ever added.
+	// at most one device is listed for its IP, and a consumer that follows the events (keyed by
+	// Device.Key, as the session's strips are) holds at most one device too: each new MAC there
+	// replaces the last one (removed, then added), never adds to it.
 	var n atomic.Int64
 	info := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -933,25 +935,88 @@ func TestRegistryOneDevicePerIPWithRotatingMACs(t *testing.T) {
 	}
 	h := startRegistry(t, Config{}, answers...)
 	h.waitRound()
-	added := 0
+	held := map[string]bool{} // what an event-driven consumer holds
 	for round := range 5 {
 		if round > 0 {
 			h.nextRound()
 		}
-		for _, ev := range h.drain() {
-			if ev.Kind == EventAdded {
-				added++
+		evs := h.drain()
+		t.Logf("round %d: %s", round+1, kinds(evs))
+		for _, ev := range evs {
+			switch ev.Kind {
+			case EventAdded:
+				held[ev.Device.Key] = true
+			case EventRemoved:
+				delete(held, ev.Device.Key)
 			}
 		}
-		confirmed := 0
+		var confirmed []string
 		for _, d := range h.reg.Devices() {
 			if d.MAC != "" {
-				confirmed++
+				confirmed = append(confirmed, d.Key)
 			}
 		}
-		if confirmed != 1 || added != 1 {
-			t.Fatalf("round %d: %d devices confirmed, %d added; want 1 and 1: %+v", round+1, confirmed, added, h.reg.Devices())
+		if len(confirmed) != 1 || len(held) != 1 || !held[confirmed[0]] {
+			t.Fatalf("round %d: devices confirmed %v, a consumer of the events holds %v; want the same one device", round+1, confirmed, held)
 		}
+	}
+}
+
+func TestRegistryControllerReplacedAtItsAddressIsRemovedUnderItsOldKey(t *testing.T) {
+	// A controller is swapped for another on the same address (the venue keeps the IP, or a
+	// configured host now answers with another MAC). The entry follows the new controller under
+	// its MAC; the old key must leave with an event, before the new one is added, or a consumer
+	// keyed by Device.Key keeps streaming to a device that is gone.
+	for _, tc := range []struct {
+		name       string
+		addr       string
+		configured bool
+	}{
+		{"mdns", "127.0.0.21:0", false},
+		{"configured", "127.0.0.22:0", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			oldMAC, newMAC := "02fc00000a01", "02fc00000a02"
+			if tc.configured {
+				oldMAC, newMAC = "02fc00000b01", "02fc00000b02"
+			}
+			b := startFake(t, tc.addr, oldMAC, 30)
+			addr := b.HTTPAddr()
+			cfg := Config{}
+			var answers []Answer
+			if tc.configured {
+				cfg.DisableMDNS = true
+				cfg.Static = []string{"wled://" + addr}
+			} else {
+				answers = append(answers, answerFor(t, b, true))
+			}
+			h := startRegistry(t, cfg, answers...)
+			h.waitRound()
+			if got := kinds(h.drain()); got != "added:"+oldMAC {
+				t.Fatalf("events = %s, want %s added", got, oldMAC)
+			}
+
+			_ = b.Close()
+			c := startFake(t, addr, newMAC, 60)
+			if !tc.configured {
+				h.browser.set(nil, answerFor(t, c, true))
+			}
+			h.nextRound()
+			evs := h.drain()
+			if got, want := kinds(evs), "removed:"+oldMAC+",added:"+newMAC; got != want {
+				t.Fatalf("events = %s, want %s", got, want)
+			}
+			if gone := evs[0].Device; gone.MAC != oldMAC || gone.Online || gone.IP != netip.MustParseAddrPort(addr).Addr() {
+				t.Errorf("removed device = %+v, want %s's last snapshot at its address, not online", gone, oldMAC)
+			}
+			ds := h.reg.Devices()
+			if len(ds) != 1 || ds[0].Key != newMAC || !ds[0].Online || ds[0].LEDs != 60 {
+				t.Errorf("Devices() = %+v, want only %s online with 60 LEDs", ds, newMAC)
+			}
+			if tc.configured && ds[0].Static != "wled://"+addr {
+				t.Errorf("the new controller lost the configuration entry: %+v", ds[0])
+			}
+		})
 	}
 }
 
