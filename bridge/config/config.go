@@ -65,6 +65,11 @@ type Hub struct {
 	// cannot take all of the server's 1024 and lock the musicians out (hub.Config has the reasoning
 	// behind the default). Behind a reverse proxy every client shares its address: raise it there.
 	MaxConnectionsPerAddress int `mapstructure:"max_connections_per_address"`
+	// MaxHTTPConnections and MaxHTTPConnectionsPerAddress bound the plain HTTP connections
+	// (REST broadcasts, metrics scrapes, upgrade requests until their WebSocket opens) the server
+	// holds, in all and from one client; one past either is closed at once (hub.Config).
+	MaxHTTPConnections           int `mapstructure:"max_http_connections"`
+	MaxHTTPConnectionsPerAddress int `mapstructure:"max_http_connections_per_address"`
 	// Metrics makes `ledbridge hub` serve GET /metrics (the ledbridge_hub_* series and the Go
 	// runtime's) on Listen, next to the WebSocket. Under `join` the status page serves the hub's
 	// series instead, and the embedded hub serves no /metrics whatever this says.
@@ -197,7 +202,10 @@ func Default() Config {
 			MaxBytesPerSecond:    1 << 20,
 			// hub.DefaultMaxConnectionsPerAddress
 			MaxConnectionsPerAddress: 32,
-			Metrics:                  true,
+			// hub.DefaultMaxHTTPConnections and DefaultMaxHTTPConnectionsPerAddress
+			MaxHTTPConnections:           256,
+			MaxHTTPConnectionsPerAddress: 32,
+			Metrics:                      true,
 		},
 		WebRTC: WebRTC{
 			ICEServers:          []ICEServer{{URLs: []string{DefaultSTUN}}},

@@ -77,6 +77,14 @@ func (c *Config) Validate() error {
 	intRange("hub.max_bytes_per_second", c.Hub.MaxBytesPerSecond, 4096, 1<<30)
 	// 1024 is the server's own socket limit (hub.DefaultMaxConnections): no per-address bound.
 	intRange("hub.max_connections_per_address", c.Hub.MaxConnectionsPerAddress, 1, 1024)
+	// As the status page's caps (status.max_connections): one browser opens up to 6 connections
+	// to a host, so fewer than 8 could refuse a page's upgrade while it fetches; 1024 is far
+	// beyond any LAN's REST traffic.
+	intRange("hub.max_http_connections", c.Hub.MaxHTTPConnections, 8, 1024)
+	intRange("hub.max_http_connections_per_address", c.Hub.MaxHTTPConnectionsPerAddress, 8, 1024)
+	if c.Hub.MaxHTTPConnectionsPerAddress > c.Hub.MaxHTTPConnections {
+		add("hub.max_http_connections_per_address", "must not be above hub.max_http_connections (%d)", c.Hub.MaxHTTPConnections)
+	}
 	if c.Hub.MaxBytesPerSecond < c.Hub.MaxFrameBytes {
 		add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", c.Hub.MaxFrameBytes)
 	}

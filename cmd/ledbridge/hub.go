@@ -49,17 +49,19 @@ runtime's) on the same port, without a key: they hold only counts.`,
 // the server's ledbridge_hub_* series.
 func hubConfig(c config.Hub, log *slog.Logger, reg prometheus.Registerer) hub.Config {
 	return hub.Config{
-		Addr:                     c.Listen,
-		MaxClientsPerRoom:        c.MaxClientsPerRoom,
-		MaxMessagesPerSecond:     c.MaxMessagesPerSecond,
-		MaxRooms:                 c.MaxRooms,
-		MaxFrameBytes:            int64(c.MaxFrameBytes),
-		MaxBytesPerSecond:        int64(c.MaxBytesPerSecond),
-		Secret:                   c.Secret,
-		AllowedOrigins:           c.AllowedOrigins,
-		MaxConnectionsPerAddress: c.MaxConnectionsPerAddress,
-		Logger:                   log.With("component", "hub"),
-		Metrics:                  reg,
+		Addr:                         c.Listen,
+		MaxClientsPerRoom:            c.MaxClientsPerRoom,
+		MaxMessagesPerSecond:         c.MaxMessagesPerSecond,
+		MaxRooms:                     c.MaxRooms,
+		MaxFrameBytes:                int64(c.MaxFrameBytes),
+		MaxBytesPerSecond:            int64(c.MaxBytesPerSecond),
+		Secret:                       c.Secret,
+		AllowedOrigins:               c.AllowedOrigins,
+		MaxConnectionsPerAddress:     c.MaxConnectionsPerAddress,
+		MaxHTTPConnections:           c.MaxHTTPConnections,
+		MaxHTTPConnectionsPerAddress: c.MaxHTTPConnectionsPerAddress,
+		Logger:                       log.With("component", "hub"),
+		Metrics:                      reg,
 	}
 }
 

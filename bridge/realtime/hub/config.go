@@ -50,6 +50,17 @@ const (
 // sockets and lock every musician out: that now takes 32 addresses.
 const DefaultMaxConnectionsPerAddress = 32
 
+// DefaultMaxHTTPConnections (256 in all) and DefaultMaxHTTPConnectionsPerAddress (32 from one
+// client) bound the plain HTTP connections Serve holds: REST broadcasts, metrics scrapes, and
+// upgrade requests until their WebSocket opens (from then on the socket caps count it instead). A
+// client needs few (supabase-js sends REST broadcasts only as a fallback; a browser opens at most 6
+// connections to one host, and a guest Wi-Fi behind NAT puts several browsers behind one address),
+// and they are the status page's caps. Idle ones are closed after httpIdleTimeout.
+const (
+	DefaultMaxHTTPConnections           = 256
+	DefaultMaxHTTPConnectionsPerAddress = 32
+)
+
 // Path is where supabase-js connects: new URL('realtime/v1', supabaseUrl) plus Phoenix's
 // "/websocket". SupabasePath is the Realtime server's own endpoint, for clients that talk to it
 // without the API gateway.
@@ -83,6 +94,15 @@ type Config struct {
 	// A proxy on ledbridge's own machine shares that budget with ledbridge's own socket to the
 	// hub: at the bound, ledbridge's reconnect would be refused too.
 	MaxConnectionsPerAddress int
+	// MaxHTTPConnections bounds the plain HTTP connections open on Serve's listener (default
+	// 256): REST broadcasts, metrics scrapes, keep-alive connections between them, and upgrade
+	// requests until their WebSocket opens (a WebSocket is then counted by MaxConnections and
+	// MaxConnectionsPerAddress instead). MaxHTTPConnectionsPerAddress (default 32) bounds those
+	// from one client (clientaddr.Key). A connection past either is closed as soon as it is
+	// accepted; an idle one is closed after a minute. A Handler mounted on a server of the
+	// caller's own is not bounded by them.
+	MaxHTTPConnections           int
+	MaxHTTPConnectionsPerAddress int
 	// MaxRooms bounds the rooms (distinct topics) that exist at once (default 256).
 	MaxRooms int
 	// MaxClientsPerRoom bounds the channels joined to one room (default 64).
@@ -185,6 +205,8 @@ func (c Config) withDefaults() (Config, error) {
 	}{
 		{&c.MaxConnections, DefaultMaxConnections, "MaxConnections"},
 		{&c.MaxConnectionsPerAddress, DefaultMaxConnectionsPerAddress, "MaxConnectionsPerAddress"},
+		{&c.MaxHTTPConnections, DefaultMaxHTTPConnections, "MaxHTTPConnections"},
+		{&c.MaxHTTPConnectionsPerAddress, DefaultMaxHTTPConnectionsPerAddress, "MaxHTTPConnectionsPerAddress"},
 		{&c.MaxRooms, DefaultMaxRooms, "MaxRooms"},
 		{&c.MaxClientsPerRoom, DefaultMaxClientsPerRoom, "MaxClientsPerRoom"},
 		{&c.MaxChannelsPerClient, DefaultMaxChannelsPerClient, "MaxChannelsPerClient"},

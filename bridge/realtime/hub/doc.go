@@ -11,8 +11,9 @@
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // Every resource is bounded (see Config): frame size, sockets (in all, and per remote IP address, so
-// that one host cannot take them all), rooms, clients per room, channels per
-// socket, presence meta and key size, messages and bytes per second per socket (and per address for the
+// that one host cannot take them all), plain HTTP connections under Serve (in all and per address,
+// with header, request and idle timeouts), REST requests being read at once, rooms, clients per
+// room, channels per socket, presence meta and key size, messages and bytes per second per socket (and per address for the
 // REST endpoints, whose batches are capped at MaxBroadcastBatch), presence calls per socket and
 // topic (rejoining does not reset them), and the outbound queue per socket (frames and bytes). Past
 // the rate limits a channel gets the Realtime server's `system` error and phx_close. A socket that

@@ -58,9 +58,18 @@ func (h *testHub) apiKey() string {
 
 func startHub(t testing.TB, cfg Config) *testHub {
 	t.Helper()
+	return startHubWith(t, cfg, nil)
+}
+
+// startHubWith is startHub with tweak (when not nil) applied to the server before it serves.
+func startHubWith(t testing.TB, cfg Config, tweak func(*Server)) *testHub {
+	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if tweak != nil {
+		tweak(s)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -87,8 +87,10 @@ func newCollector(s *Server) *collector {
 				func(st *Stats) uint64 { return st.JoinsRefused }),
 			counter("ledbridge_hub_presence_limited_total", "Presence track and untrack calls refused by the presence rate limit (each closes its channel).",
 				func(st *Stats) uint64 { return st.PresenceLimited }),
-			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages, rate limit).",
+			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit).",
 				func(st *Stats) uint64 { return st.RESTRefused }),
+			counter("ledbridge_hub_http_connections_refused_total", "TCP connections closed as soon as they were accepted: past hub.max_http_connections, or hub.max_http_connections_per_address from one client.",
+				func(st *Stats) uint64 { return st.HTTPConnectionsRefused }),
 		},
 		refused: prometheus.NewDesc("ledbridge_hub_handshakes_refused_total",
 			"WebSocket upgrades refused, by reason: bad_key (401), bad_vsn (400), server_full (429: the server-wide socket cap), "+

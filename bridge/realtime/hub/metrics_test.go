@@ -121,6 +121,7 @@ func TestMetricsFromRealTraffic(t *testing.T) {
 		"ledbridge_hub_frames_malformed_total":                        1,
 		"ledbridge_hub_joins_refused_total":                           1,
 		"ledbridge_hub_rest_refused_total":                            1,
+		"ledbridge_hub_http_connections_refused_total":                0,
 		"ledbridge_hub_rate_limited_total":                            0,
 		"ledbridge_hub_slow_clients_dropped_total":                    0,
 		"ledbridge_hub_presence_limited_total":                        0,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ledbridge/ledbridge/bridge/clientaddr"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
@@ -48,6 +48,19 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusUnauthorized, msg)
 		return
 	}
+	remote := clientaddr.Key(r.RemoteAddr)
+	// Bodies are read whole (up to MaxFrameBytes each) before they can be judged: restInFlight
+	// bounds how many are being read and delivered at once, in all and from one client.
+	if why := s.restSlots.acquire(remote); why != "" {
+		// Closing the connection after the answer spares net/http waiting for the unread body
+		// (to keep the connection alive) before it answers.
+		w.Header().Set("Connection", "close")
+		s.restError(w, http.StatusTooManyRequests, why)
+		s.logRESTLimit("hub: REST request refused: too many at once", "remote", remote, "reason", why,
+			"limit", restMaxInFlight, "limit_per_address", restMaxInFlightPerAddress)
+		return
+	}
+	defer s.restSlots.release(remote)
 	// A client trickling its body must not hold a goroutine (and shutdown) for long.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(restBodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxFrameBytes))
@@ -60,7 +73,6 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	remote := remoteHost(r.RemoteAddr)
 	rest := strings.TrimPrefix(r.URL.Path, BroadcastAPIPath)
 	if rest == "" || rest == "/" {
 		s.batchBroadcast(w, remote, body)
@@ -172,16 +184,53 @@ func (s *Server) logRESTLimit(msg string, args ...any) {
 	}
 }
 
-// remoteHost is the address REST budgets are kept for: the client's IP, whatever its port.
-func remoteHost(remoteAddr string) string {
-	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
-		return host
+// restMaxInFlight bounds the REST broadcast requests being served at once, and
+// restMaxInFlightPerAddress those from one client (clientaddr.Key); one more is answered 429
+// before its body is read. Each may hold a MaxFrameBytes body (16 × 260 KiB ≈ 4 MiB by default)
+// and fans out to a whole room. supabase-js sends one at a time, as a fallback; the per-address
+// bound keeps one host trickling bodies from holding every slot.
+const (
+	restMaxInFlight           = 16
+	restMaxInFlightPerAddress = 4
+)
+
+// restInFlight counts the REST requests being served, in all and per client.
+type restInFlight struct {
+	mu sync.Mutex
+	// The mutex protects the following elements.
+	total     int
+	perClient map[string]int // a client with none has no entry
+}
+
+// acquire takes a slot for client, or returns why there is none.
+func (f *restInFlight) acquire(client string) (refusal string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.perClient[client] >= restMaxInFlightPerAddress:
+		return "Too many REST requests at once from this address"
+	case f.total >= restMaxInFlight:
+		return "Too many REST requests at once"
 	}
-	return remoteAddr
+	if f.perClient == nil {
+		f.perClient = make(map[string]int)
+	}
+	f.total++
+	f.perClient[client]++
+	return ""
+}
+
+func (f *restInFlight) release(client string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.total--
+	if f.perClient[client]--; f.perClient[client] <= 0 {
+		delete(f.perClient, client)
+	}
 }
 
 // restLimiter applies the per-socket budgets (Config.MaxMessagesPerSecond and MaxBytesPerSecond) to
-// REST broadcasts, per remote address in one-second windows: without it one POST could fan out
+// REST broadcasts, per client (clientaddr.Key) in one-second windows: without it one POST could fan out
 // any number of messages to a room and evict every member as a slow client. It keeps at most
 // MaxConnections addresses; expired windows are pruned when that is reached.
 type restLimiter struct {

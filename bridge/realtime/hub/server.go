@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ledbridge/ledbridge/bridge/clientaddr"
+	"github.com/ledbridge/ledbridge/bridge/connlimit"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -26,6 +27,21 @@ import (
 // drops them (cancelling their context, which ends even a stuck close). The embedded server lives
 // inside a daemon that must exit within 2 s of SIGTERM.
 const shutdownGrace = 500 * time.Millisecond
+
+// Serve's bounds on a plain HTTP connection (a WebSocket's connection is free of them once it has
+// been upgraded). A request's header must arrive within httpReadHeaderTimeout and the whole
+// request within httpReadTimeout (a REST body has restBodyTimeout from the end of its header), an
+// answer must be read within httpWriteTimeout, and a keep-alive connection with no request is
+// closed after httpIdleTimeout, the Phoenix idle timeout the sockets have too. A header may be
+// httpMaxHeaderBytes long (net/http's default is 1 MB): an upgrade request with a JWT as its key
+// is a few KiB.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpReadTimeout       = httpReadHeaderTimeout + restBodyTimeout
+	httpWriteTimeout      = 30 * time.Second
+	httpIdleTimeout       = 60 * time.Second
+	httpMaxHeaderBytes    = 32 << 10
+)
 
 // Server is the LAN room server. Create it with New; serve it with Run, Serve, or by mounting
 // Handler on an http.Server of your own (then call Close to end every connection).
@@ -39,6 +55,7 @@ type Server struct {
 	nextRef   atomic.Uint64
 	stats     counters
 	rest      restLimiter
+	restSlots restInFlight
 	// malformedLog and restLimitLog keep the malformed-frame and REST-limit log lines to one a
 	// second: a hostile client must not turn the log into an amplifier. rateLimitLog,
 	// presenceLimitLog and slowClientLog do the same for the lines each socket could otherwise
@@ -50,6 +67,8 @@ type Server struct {
 	connLimitLog lograte.Limiter
 	// metrics serves Config.MetricsPath (nil when it is empty).
 	metrics http.Handler
+	// httpIdle is httpIdleTimeout; tests shorten it.
+	httpIdle time.Duration
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
@@ -91,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		presenceLimitLog: lograte.Limiter{Every: time.Second},
 		slowClientLog:    lograte.Limiter{Every: time.Second},
 		connLimitLog:     lograte.Limiter{Every: time.Second},
+		httpIdle:         httpIdleTimeout,
 	}
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.Register(newCollector(s)); err != nil {
@@ -148,19 +168,33 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// WebSocket, which s.wg counts): Shutdown neither closes a connection still sending its
 	// request nor waits for one past its deadline, so Serve must end and await them itself.
 	var httpConns sync.WaitGroup
+	// The listener bounds the plain HTTP connections (Config.MaxHTTPConnections): upgrades are
+	// bounded by the socket caps in serveWebSocket, REST bodies by restInFlight, but without it
+	// a host could hold any number of idle keep-alive connections, goroutines and buffers.
+	ln = connlimit.New(ln, connlimit.Config{
+		Max: s.cfg.MaxHTTPConnections, PerClient: s.cfg.MaxHTTPConnectionsPerAddress,
+		Logger: s.log, Subject: "hub", OnRefuse: func() { s.stats.httpConnsRefused.Add(1) },
+	})
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		ReadTimeout:       httpReadTimeout,
+		WriteTimeout:      httpWriteTimeout,
+		IdleTimeout:       s.httpIdle,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
 			return context.WithValue(ctx, tcpConnKey{}, nc)
 		},
-		ConnState: func(_ net.Conn, state http.ConnState) {
+		ConnState: func(nc net.Conn, state http.ConnState) {
 			switch state {
 			case http.StateNew: // reported on Serve's goroutine, before Serve can return
 				httpConns.Add(1)
-			case http.StateHijacked, http.StateClosed: // each connection's last state
+			case http.StateHijacked: // a WebSocket: the socket caps count it from now on
+				connlimit.Release(nc)
+				httpConns.Done()
+			case http.StateClosed: // each connection's last state, unless hijacked
 				httpConns.Done()
 			}
 		},
@@ -235,8 +269,11 @@ type Stats struct {
 	HandshakeRefused uint64 // upgrades refused, for any reason: the sum of HandshakeRefusals
 	// HandshakeRefusals breaks HandshakeRefused down by reason.
 	HandshakeRefusals HandshakeRefusals
-	RESTRefused       uint64 // REST broadcast requests answered with an error (bad key or body, too many messages, rate limit)
+	RESTRefused       uint64 // REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit)
 	PresenceLimited   uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
+	// HTTPConnectionsRefused counts the TCP connections Serve closed as soon as it accepted them,
+	// past Config.MaxHTTPConnections or MaxHTTPConnectionsPerAddress.
+	HTTPConnectionsRefused uint64
 }
 
 // HandshakeRefusals counts the WebSocket upgrades refused, by reason. The per-address cap has a
@@ -273,6 +310,7 @@ type counters struct {
 	framesIn, framesOut, bytesIn, bytesOut, broadcasts        atomic.Uint64
 	malformed, rateLimited, slowClients                       atomic.Uint64
 	joinsRefused, undeliverable, restRefused, presenceLimited atomic.Uint64
+	httpConnsRefused                                          atomic.Uint64
 	handshakeRefused                                          [numRefusals]atomic.Uint64
 }
 
@@ -326,6 +364,7 @@ func (s *Server) Stats() Stats {
 	st.HandshakeRefused = h.BadKey + h.BadVsn + h.ServerFull + h.AddressFull + h.Closing + h.BadUpgrade
 	st.RESTRefused = s.stats.restRefused.Load()
 	st.PresenceLimited = s.stats.presenceLimited.Load()
+	st.HTTPConnectionsRefused = s.stats.httpConnsRefused.Load()
 	return st
 }
 

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHubHTTPConnectionCaps: hub.max_http_connections_per_address (from the file) and
+// hub.max_http_connections (from LEDBRIDGE_HUB_MAX_HTTP_CONNECTIONS) bound the room server's plain
+// HTTP connections the same way under `ledbridge hub` and under `ledbridge join`, which runs it
+// in-process: with a per-address cap of 8 (the least the config allows), eight idle keep-alive
+// connections from 127.0.0.1 are served and a ninth is closed on accept. Under join the bridge's
+// own WebSocket to the hub, from the same address, takes none of the eight.
+func TestHubHTTPConnectionCaps(t *testing.T) {
+	bin := buildBinary(t)
+	cfg := "discovery:\n  enabled: false\nhub:\n  listen: 127.0.0.1:0\n  max_http_connections_per_address: 8\nstatus:\n  addr: 127.0.0.1:0\n"
+	env := "LEDBRIDGE_HUB_MAX_HTTP_CONNECTIONS=12"
+	t.Run("hub", func(t *testing.T) {
+		cfgPath := t.TempDir() + "/config.yaml"
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		base, _, _ := startHubBinary(t, bin, cfgPath, env)
+		checkHubHTTPCaps(t, strings.TrimPrefix(base, "http://"), 8, 12)
+	})
+	t.Run("join", func(t *testing.T) {
+		cfgPath := t.TempDir() + "/config.yaml"
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, statusURL, stderr := startJoinBinary(t, bin, "HTC234", cfgPath, env)
+		client := &http.Client{Timeout: 5 * time.Second}
+		defer client.CloseIdleConnections()
+		// Wait for the bridge's own socket to the hub, so that its upgrade is over.
+		joined := regexp.MustCompile(`(?m)^ledbridge_hub_channels 1$`)
+		waitJoin(t, 15*time.Second, "the bridge's channel in ledbridge_hub_channels", func() bool {
+			res, err := client.Get(statusURL + "/metrics")
+			if err != nil {
+				return false
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			return joined.Match(body)
+		})
+		hubAddr := regexp.MustCompile(`LAN room server listening.* addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(stderr.String())
+		if hubAddr == nil {
+			t.Fatalf("no listening line for the embedded hub in stderr:\n%s", stderr.String())
+		}
+		checkHubHTTPCaps(t, hubAddr[1], 8, 12)
+	})
+}
+
+// checkHubHTTPCaps holds perAddress idle keep-alive connections to the hub at addr from
+// 127.0.0.1, each served one request, and requires the next one to be closed on accept; then fills
+// the hub's total of max from 127.0.0.2 and requires one more, from 127.0.0.3, to be closed.
+func checkHubHTTPCaps(t *testing.T, addr string, perAddress, max int) {
+	t.Helper()
+	const req = "GET /realtime/v1/api/broadcast HTTP/1.1\r\nHost: hub\r\n\r\n"
+	dial := func(from string) net.Conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	hold := func(from string, n int) {
+		t.Helper()
+		for i := range n {
+			c := dial(from)
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 12)
+			if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "HTTP/1.1 405" {
+				t.Fatalf("held connection %d from %s: %q, %v; want HTTP/1.1 405", i, from, buf, err)
+			}
+			_ = c.SetDeadline(time.Time{})
+		}
+	}
+	refused := func(from, what string) {
+		t.Helper()
+		c := dial(from)
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.WriteString(c, req)
+		if n, err := c.Read(make([]byte, 64)); err == nil || strings.Contains(err.Error(), "timeout") {
+			t.Errorf("%s got %d bytes, err %v; want it closed on accept", what, n, err)
+		}
+	}
+	hold("127.0.0.1", perAddress)
+	refused("127.0.0.1", "a connection past the per-address cap")
+	hold("127.0.0.2", max-perAddress)
+	refused("127.0.0.3", "a connection past the server's cap")
+}
