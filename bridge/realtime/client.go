@@ -346,7 +346,7 @@ type Stats struct {
 	Malformed         uint64 // frames or payloads dropped as malformed (including oversize)
 	Oversize          uint64 // frames over MaxFrameSize, discarded unread
 	EventsDropped     uint64 // events dropped because the Events queue was full (by count or by bytes); Presence syncs are coalesced, never dropped
-	PresenceOverflow  uint64 // Presence metas dropped for the table bounds
+	PresenceOverflow  uint64 // Presence metas dropped for the table bounds, and diffs held for a presence_state dropped for theirs
 	PresenceDeferred  uint64 // track/untrack pushes deferred by the rate limit
 	Reconnects        uint64 // socket reconnects
 	Rejoins           uint64 // channel rejoins on a live socket
