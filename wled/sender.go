@@ -43,7 +43,7 @@ type Sender struct {
 	perPacket int      // LEDs per packet
 	hdrLen    int
 	release   []byte // UDP realtime: the timeout-0 packet
-	seq       byte   // DDP: last sequence number used, 1..15
+	seq       byte   // DDP: the last frame's sequence number, 1..15
 }
 
 // TimeoutByte converts a realtime timeout to WLED's timeout byte: whole seconds rounded up,
@@ -173,15 +173,25 @@ func (s *Sender) FrameBytes() int { return s.leds * s.ch }
 func (s *Sender) PacketsPerFrame() int { return len(s.packets) }
 
 // fill copies frame into the packet buffers and advances the DDP sequence number.
+//
+// Every packet of one frame carries the same DDP sequence number, frame count % 15 + 1 (as
+// LedFx does). WLED's "Skip out-of-sequence packets" option (e131.cpp handleDDPPacket, off by
+// default) drops a packet whose number is one of the four before the last shown push packet's,
+// counting round 1..15. Numbering packets one by one, a frame of more than 10 packets (4800 RGB
+// LEDs) wraps into that window and its push packet is dropped: the strip freezes. With one number
+// per frame, each frame's packets are one step ahead of the last push, or equal to it, whatever
+// the frame's size.
 func (s *Sender) fill(frame []byte) error {
 	if len(frame) != s.leds*s.ch {
 		return fmt.Errorf("%w: %d bytes, want %d (%d LEDs × %d)", ErrFrameSize, len(frame), s.leds*s.ch, s.leds, s.ch)
+	}
+	if s.proto == ProtocolDDP {
+		s.seq = s.seq%ddpMaxSeq + 1 // 1..15, never 0 (0 means "sequence unused")
 	}
 	for i, pkt := range s.packets {
 		px := frame[i*s.perPacket*s.ch:]
 		switch s.proto {
 		case ProtocolDDP:
-			s.seq = s.seq%ddpMaxSeq + 1 // 1..15, never 0 (0 means "sequence unused")
 			pkt[1] = s.seq
 			copy(pkt[s.hdrLen:], px)
 		case ProtocolWARLS:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -67,12 +68,13 @@ func TestDDPHeaders(t *testing.T) {
 	l := listenRaw(t)
 	s := newSender(t, wled.SenderConfig{Protocol: wled.ProtocolDDP, Addr: l.addr(), LEDs: 1000})
 	frame := ramp(3000)
-	for f := 0; f < 6; f++ {
+	const frames = 17 // the sequence number wraps from 15 to 1
+	for f := 0; f < frames; f++ {
 		if n, err := s.Send(frame); err != nil || n != 3 {
 			t.Fatalf("Send = %d, %v", n, err)
 		}
 	}
-	pkts := l.read(18)
+	pkts := l.read(3 * frames)
 	want := [][]byte{
 		// flags, seq, type, dest, offset (BE32), length (BE16)
 		{0x40, 0, 0x0B, 0x01, 0, 0, 0x00, 0x00, 0x05, 0xA0}, // LEDs 0..479: 1440 bytes at 0
@@ -81,8 +83,8 @@ func TestDDPHeaders(t *testing.T) {
 	}
 	for i, p := range pkts {
 		w := want[i%3]
-		seq := byte(i%15 + 1)
-		if p[1] != seq {
+		// Every packet of frame f carries f%15+1 (see Sender.fill for why not one per packet).
+		if seq := byte(i/3%15 + 1); p[1] != seq {
 			t.Errorf("packet %d: sequence %d, want %d", i, p[1], seq)
 		}
 		got := append([]byte(nil), p[:10]...)
@@ -106,7 +108,7 @@ func TestDDPRGBWAndExactMultiple(t *testing.T) {
 	}
 	p := l.read(2)
 	if !bytes.Equal(p[0][:10], []byte{0x40, 1, 0x1B, 1, 0, 0, 0, 0, 0x05, 0xA0}) ||
-		!bytes.Equal(p[1][:10], []byte{0x41, 2, 0x1B, 1, 0, 0, 0x05, 0xA0, 0x05, 0xA0}) || len(p[1]) != 1450 {
+		!bytes.Equal(p[1][:10], []byte{0x41, 1, 0x1B, 1, 0, 0, 0x05, 0xA0, 0x05, 0xA0}) || len(p[1]) != 1450 {
 		t.Errorf("headers % x / % x", p[0][:10], p[1][:10])
 	}
 }
@@ -240,6 +242,41 @@ func TestSendersAgainstFake(t *testing.T) {
 			for i, f := range got {
 				if !f.Complete || !bytes.Equal(f.Pixels, frames[i]) {
 					t.Errorf("frame %d: complete=%v, pixels equal=%v", i, f.Complete, bytes.Equal(f.Pixels, frames[i]))
+				}
+			}
+		})
+	}
+}
+
+// TestDDPSequencePassesSkipOutOfSequence sends to a fake with WLED's "Skip out-of-sequence
+// packets" on: every frame must be shown, at any size. Numbered packet by packet, a frame of more
+// than 10 packets (here 4801 and 9000 LEDs) ran into the filter's window and its push was dropped.
+func TestDDPSequencePassesSkipOutOfSequence(t *testing.T) {
+	for _, leds := range []int{480, 4800, 4801, 9000} {
+		t.Run(strconv.Itoa(leds), func(t *testing.T) {
+			fake := wledtest.New(t, wledtest.Config{LEDs: leds, SkipOutOfSequence: true})
+			s := newSender(t, wled.SenderConfig{Protocol: wled.ProtocolDDP, Addr: fake.DDPAddr(), LEDs: leds})
+			const frames = 32 // the sequence number goes round twice
+			for i := range frames {
+				f := ramp(leds * 3)
+				f[0] = byte(i)
+				if _, err := s.Send(f); err != nil {
+					t.Fatal(err)
+				}
+				// Let the fake read each frame before the next (no drops under -race); the fake
+				// waits for the datagrams, not for a time.
+				waitFor(t, func() bool { return fake.Packets() >= (i+1)*s.PacketsPerFrame() })
+			}
+			got, err := fake.WaitFrames(frames, 5*time.Second)
+			if err != nil {
+				t.Fatalf("%v (%d packets skipped as out of sequence)", err, fake.Skipped())
+			}
+			if fake.Skipped() != 0 || fake.Malformed() != 0 || fake.SequenceGaps() != 0 {
+				t.Errorf("%d skipped, %d malformed %v, %d sequence gaps", fake.Skipped(), fake.Malformed(), fake.MalformedReasons(), fake.SequenceGaps())
+			}
+			for i, f := range got {
+				if !f.Complete || f.Pixels[0] != byte(i) {
+					t.Errorf("frame %d: complete %v, first byte %d", i, f.Complete, f.Pixels[0])
 				}
 			}
 		})

@@ -34,21 +34,25 @@ type result struct {
 	err     error  // the packet was malformed and ignored
 	frame   *Frame // a whole frame completed (Pixels aliases decoder state; copy it)
 	release bool   // UDP realtime timeout byte 0: leave realtime mode
-	seqGap  bool   // DDP sequence number did not follow the previous packet's
+	seqGap  bool   // DDP sequence number not the frame's, or a frame's not one after the last frame's
+	skipped bool   // DDP packet dropped as WLED's "Skip out-of-sequence packets" would
 }
 
 // decoder turns packets into frames. It is not safe for concurrent use.
 type decoder struct {
 	leds, ch int
+	// skipOutOfSeq imitates WLED's "Skip out-of-sequence packets" option (cfg if.live.dmx.seqskip).
+	skipOutOfSeq bool
 
-	ddpPix     []byte
-	ddpWritten []bool // per LED, written since the last push
-	ddpPackets int
-	ddpPrevSeq byte
-	rtPix      []byte
-	rtWritten  []bool
-	rtPackets  int
-	frame      Frame
+	ddpPix      []byte
+	ddpWritten  []bool // per LED, written since the last push
+	ddpPackets  int
+	ddpFrameSeq byte // sequence number of the frame in progress (while ddpPackets > 0)
+	ddpPushSeq  byte // sequence number of the last push packet taken, 0 before the first
+	rtPix       []byte
+	rtWritten   []bool
+	rtPackets   int
+	frame       Frame
 }
 
 func newDecoder(leds, ch int) decoder {
@@ -113,11 +117,23 @@ func (d *decoder) ddp(p []byte) result {
 	case uint64(offset)+uint64(length) > uint64(len(d.ddpPix)):
 		return errf("DDP: bytes %d..%d beyond the %d-byte strip", offset, uint64(offset)+uint64(length), len(d.ddpPix))
 	}
-	var res result
-	if d.ddpPrevSeq != 0 && seq != d.ddpPrevSeq%15+1 {
-		res.seqGap = true
+	// WLED with "Skip out-of-sequence packets" on drops a packet whose number is one of the four
+	// before the last push packet's, counting round 1..15 (e131.cpp handleDDPPacket: "late
+	// packets belonging to previous frame"), and takes every other number, the same one included.
+	if d.skipOutOfSeq && d.ddpPushSeq != 0 {
+		if behind := (int(d.ddpPushSeq) - int(seq) + 15) % 15; behind >= 1 && behind <= 4 {
+			return result{skipped: true}
+		}
 	}
-	d.ddpPrevSeq = seq
+	// Strict: ledbridge gives every packet of a frame the same number, one more (1..15, round) than
+	// the last frame's.
+	var res result
+	if d.ddpPackets > 0 {
+		res.seqGap = seq != d.ddpFrameSeq
+	} else {
+		res.seqGap = d.ddpPushSeq != 0 && seq != d.ddpPushSeq%15+1
+		d.ddpFrameSeq = seq
+	}
 	copy(d.ddpPix[offset:], payload)
 	first := int(offset) / d.ch
 	for i := first; i < first+length/d.ch; i++ {
@@ -127,6 +143,7 @@ func (d *decoder) ddp(p []byte) result {
 	if flags&ddpFlagPush == 0 {
 		return res
 	}
+	d.ddpPushSeq = seq
 	d.frame = Frame{Protocol: "DDP", Pixels: d.ddpPix, Packets: d.ddpPackets, Complete: allTrue(d.ddpWritten)}
 	res.frame = &d.frame
 	clear(d.ddpWritten)

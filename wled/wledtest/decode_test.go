@@ -44,13 +44,14 @@ func TestDDPDecodeHandBuilt(t *testing.T) {
 	sendRaw(t, f, f.DDPAddr(),
 		// One packet, push: flags 0x41, seq 1, RGB 0x0B, dest 1, offset 0, length 12.
 		cat(bs(0x41, 0x01, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x0C), led(1, 2, 3), led(4, 5, 6), led(7, 8, 9), led(10, 11, 12)),
-		// Two packets, second half first: LEDs 2..3 at byte offset 6, then LEDs 0..1 with push.
+		// Two packets of one frame (one sequence number), second half first: LEDs 2..3 at byte
+		// offset 6, then LEDs 0..1 with push.
 		cat(bs(0x40, 0x02, 0x0B, 0x01, 0, 0, 0, 6, 0x00, 0x06), led(30, 31, 32), led(40, 41, 42)),
-		cat(bs(0x41, 0x03, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x06), led(10, 11, 12), led(20, 21, 22)),
+		cat(bs(0x41, 0x02, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x06), led(10, 11, 12), led(20, 21, 22)),
 		// Timecode flag (0x10): 4 timecode bytes precede the data. Only LED 1 written → incomplete.
-		cat(bs(0x51, 0x04, 0x0B, 0x01, 0, 0, 0, 3, 0x00, 0x03), bs(0xDE, 0xAD, 0xBE, 0xEF), led(99, 98, 97)),
+		cat(bs(0x51, 0x03, 0x0B, 0x01, 0, 0, 0, 3, 0x00, 0x03), bs(0xDE, 0xAD, 0xBE, 0xEF), led(99, 98, 97)),
 		// No push: stored, not shown.
-		cat(bs(0x40, 0x05, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03), led(50, 50, 50)),
+		cat(bs(0x40, 0x04, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03), led(50, 50, 50)),
 	)
 	frames := f.Frames()
 	if len(frames) != 3 || f.Malformed() != 0 {
@@ -72,14 +73,62 @@ func TestDDPDecodeHandBuilt(t *testing.T) {
 		}
 	}
 	if f.SequenceGaps() != 0 {
-		t.Errorf("%d sequence gaps in 1,2,3,4,5", f.SequenceGaps())
+		t.Errorf("%d sequence gaps in frames 1, 2+2, 3, 4", f.SequenceGaps())
 	}
+	// The frame that packet 4 began ends with another number: a gap (a frame's packets share one).
 	sendRaw(t, f, f.DDPAddr(), cat(bs(0x41, 0x09, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03), led(1, 1, 1)))
 	if f.SequenceGaps() != 1 {
-		t.Errorf("sequence 5 → 9 not counted as a gap")
+		t.Errorf("sequence 4 → 9 within a frame not counted as a gap")
+	}
+	// The next frame must be 10; 12 is a gap.
+	sendRaw(t, f, f.DDPAddr(), cat(bs(0x41, 0x0C, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03), led(1, 1, 1)))
+	if f.SequenceGaps() != 2 {
+		t.Errorf("frame sequence 9 → 12 not counted as a gap")
 	}
 	if info := f.Info(); !info.Live || info.LiveMode != "DDP" {
 		t.Errorf("info after DDP frames: live=%v lm=%q", info.Live, info.LiveMode)
+	}
+}
+
+// TestDDPDecodeSkipOutOfSequence checks the fake against WLED's filter as e131.cpp
+// handleDDPPacket writes it: with the last push packet's number L > 5, numbers L-4..L-1 are
+// dropped; with L ≤ 5, numbers below L and above L+10.
+func TestDDPDecodeSkipOutOfSequence(t *testing.T) {
+	f := New(t, Config{LEDs: 1, SkipOutOfSequence: true})
+	packet := func(flags, seq byte) []byte { return bs(flags, seq, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03, 7, 7, 7) }
+	sendRaw(t, f, f.DDPAddr(), packet(0x40, 9)) // nothing shown yet: anything goes
+	for _, tc := range []struct {
+		push    byte
+		dropped []byte
+	}{
+		// Each push is outside the window of the one before, or it would be dropped itself.
+		{13, []byte{9, 10, 11, 12}},
+		{3, []byte{1, 2, 14, 15}},
+		{6, []byte{2, 3, 4, 5}},
+		{1, []byte{12, 13, 14, 15}},
+		{5, []byte{1, 2, 3, 4}},
+	} {
+		sendRaw(t, f, f.DDPAddr(), packet(0x41, tc.push))
+		var dropped []byte
+		for seq := byte(1); seq <= 15; seq++ {
+			before := f.Skipped()
+			sendRaw(t, f, f.DDPAddr(), packet(0x40, seq)) // no push: the last push's number stays
+			if f.Skipped() != before {
+				dropped = append(dropped, seq)
+			}
+		}
+		if !bytes.Equal(dropped, tc.dropped) {
+			t.Errorf("after a push numbered %d: dropped %v, want %v", tc.push, dropped, tc.dropped)
+		}
+	}
+	if f.Malformed() != 0 || f.FrameCount() != 5 {
+		t.Errorf("%d malformed %v, %d frames (want the 5 pushes)", f.Malformed(), f.MalformedReasons(), f.FrameCount())
+	}
+
+	off := New(t, Config{LEDs: 1})
+	sendRaw(t, off, off.DDPAddr(), packet(0x41, 13), packet(0x41, 12), packet(0x41, 9))
+	if off.Skipped() != 0 || off.FrameCount() != 3 {
+		t.Errorf("option off: %d skipped, %d frames; want 0 and 3", off.Skipped(), off.FrameCount())
 	}
 }
 

@@ -36,6 +36,11 @@ type Config struct {
 
 	// MaxFrames bounds how many decoded frames are kept (oldest dropped); default 4096.
 	MaxFrames int
+
+	// SkipOutOfSequence turns on what WLED's "Skip out-of-sequence packets" option (off by
+	// default) does to DDP: drop a packet whose sequence number is one of the four before the last
+	// push packet's (1..15, round). Skipped counts them.
+	SkipOutOfSequence bool
 }
 
 // Frame is one frame as the fake device would show it.
@@ -79,6 +84,7 @@ type Fake struct {
 	reasons    []string
 	releases   int
 	seqGaps    int
+	skipped    int
 	states     []StateRequest
 	changed    chan struct{} // closed and replaced whenever a frame is recorded
 }
@@ -125,6 +131,7 @@ func Start(cfg Config) (*Fake, error) {
 		f.ch = 4
 	}
 	f.dec = newDecoder(cfg.LEDs, f.ch)
+	f.dec.skipOutOfSeq = cfg.SkipOutOfSequence
 	var err error
 	if f.ddpConn, err = listenUDP(cfg.DDPListen); err != nil {
 		return nil, fmt.Errorf("DDP listener: %w", err)
@@ -251,6 +258,10 @@ func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
 		if len(f.reasons) < 64 {
 			f.reasons = append(f.reasons, res.err.Error())
 		}
+		return
+	}
+	if res.skipped {
+		f.skipped++
 		return
 	}
 	if res.seqGap {
@@ -390,11 +401,20 @@ func (f *Fake) Releases() int {
 	return f.releases
 }
 
-// SequenceGaps counts DDP packets whose sequence number did not follow the previous packet's.
+// SequenceGaps counts DDP packets out of sequence: a frame's first packet whose number is not one
+// more (1..15, round) than the last frame's push packet, or a later packet whose number is not
+// its frame's. (Every packet of a frame carries the same number; see wled.Sender.)
 func (f *Fake) SequenceGaps() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.seqGaps
+}
+
+// Skipped counts DDP packets dropped by Config.SkipOutOfSequence.
+func (f *Fake) Skipped() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.skipped
 }
 
 // StateRequests returns the POST /json/state requests received so far.
