@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 // DefaultMinInterval is the shortest time between two frames to one device: WLED redraws
@@ -44,6 +46,7 @@ type OutputStats struct {
 	FirstSent  time.Time // when the first frame was sent (zero before the first)
 	LastSent   time.Time // when the last frame was sent (zero before the first)
 	LastError  string    // the last send error, "" if none
+	Reopens    uint64    // sockets re-opened after sends kept failing (see ReopenAfter)
 	// Failing: a send failed in the last RecoveredAfter. A strip that refuses every datagram
 	// fails only every other send on a connected socket (the refusal comes back as the next
 	// send's error), so "the last send worked" does not mean the strip is receiving.
@@ -94,6 +97,9 @@ type Output struct {
 	lastErrAt time.Time
 	lastLog   time.Time
 	failing   bool // a send failed, and RecoveredAfter has not passed without one since
+
+	reopensLogged uint64 // Run's goroutine only: the sender's Reopens when last checked
+	reopenLog     lograte.Limiter
 }
 
 // errorLogInterval is how often a device that keeps failing is logged again.
@@ -129,6 +135,8 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 		pending:  make([]byte, s.FrameBytes()),
 		sending:  make([]byte, s.FrameBytes()),
 		lastSent: make([]byte, s.FrameBytes()),
+		// A network that is gone altogether fails every reopen; one line a minute says so.
+		reopenLog: lograte.Limiter{Every: errorLogInterval},
 	}
 	if o.name == "" {
 		o.name = t.String()
@@ -242,6 +250,14 @@ func (o *Output) sendPending() bool {
 	n, err := o.send(o.sending)
 	now := time.Now()
 	o.packets.Add(uint64(n))
+	if r := o.sender.Reopens(); r != o.reopensLogged {
+		o.reopensLogged = r
+		if held, ok := o.reopenLog.Allow(now); ok {
+			// Sends that keep failing while the strip is fine mostly mean this machine's address
+			// changed under the old socket.
+			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "reopens", r, "suppressed", held)
+		}
+	}
 	if err != nil {
 		errs := o.sendErrors.Add(1)
 		o.statsMu.Lock()
@@ -309,6 +325,7 @@ func (o *Output) Stats() OutputStats {
 		SendErrors: o.sendErrors.Load(),
 		Dropped:    o.dropped.Load(),
 		BadFrames:  o.badFrames.Load(),
+		Reopens:    o.sender.Reopens(),
 	}
 	o.statsMu.Lock()
 	defer o.statsMu.Unlock()

@@ -268,6 +268,9 @@ func TestOutputRefusingDeviceLogsOnceAndShowsFailing(t *testing.T) {
 	if !st.Failing {
 		t.Errorf("a device refusing every datagram does not show as failing: %+v", st)
 	}
+	if st.Reopens != 0 { // every other send works: nothing to gain from a new socket
+		t.Errorf("the socket was re-opened %d times for a device that refuses datagrams", st.Reopens)
+	}
 	if n, m := logs.count("wled send failed"), logs.count("wled sending again"); n != 1 || m != 0 {
 		t.Errorf("logged %d \"send failed\" and %d \"sending again\" lines for %d errors, want 1 and 0", n, m, st.SendErrors)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,17 +35,31 @@ type SenderConfig struct {
 
 // Sender turns Frames into packets for one device and writes them to a connected UDP socket.
 // Its packet buffers are built once, so Send allocates nothing. A Sender is not safe for
-// concurrent use.
+// concurrent use, except Reopens.
 type Sender struct {
 	proto     Protocol
 	leds, ch  int
+	raddr     *net.UDPAddr // the device, resolved once; reopen dials it again
 	conn      *net.UDPConn
 	packets   [][]byte // one preallocated datagram per packet of a frame, headers filled in
 	perPacket int      // LEDs per packet
 	hdrLen    int
 	release   []byte // UDP realtime: the timeout-0 packet
 	seq       byte   // DDP: the last frame's sequence number, 1..15
+
+	failingSince time.Time // first failed Send of the current unbroken run of failures; zero after a success
+	lastReopen   time.Time
+	reopens      atomic.Uint64
 }
+
+// ReopenAfter is how long every Send must have failed before the Sender re-opens its socket (and
+// then at most once per ReopenAfter while they keep failing). A connected UDP socket keeps the
+// source address chosen when it was opened: once the machine loses that address (a new DHCP
+// lease, Ethernet unplugged with Wi-Fi taking over) every write fails with "network is
+// unreachable" for ever, while a socket opened now would pick a working address. A device that
+// merely refuses datagrams (ICMP port unreachable) fails only every other send, so it never
+// leaves a run of failures this long and costs no new sockets.
+const ReopenAfter = time.Second
 
 // TimeoutByte converts a realtime timeout to WLED's timeout byte: whole seconds rounded up,
 // 1..255 (255 = stay in realtime mode until released); 0 means DefaultRealtimeTimeout.
@@ -68,11 +83,11 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	raddr, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	s.raddr, err = net.ResolveUDPAddr("udp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("wled sender %s: %w", cfg.Addr, err)
 	}
-	s.conn, err = net.DialUDP("udp", nil, raddr)
+	s.conn, err = net.DialUDP("udp", nil, s.raddr)
 	if err != nil {
 		return nil, fmt.Errorf("wled sender %s: %w", cfg.Addr, err)
 	}
@@ -214,12 +229,37 @@ func (s *Sender) fill(frame []byte) error {
 const sendWriteTimeout = time.Second
 
 // Send writes one frame (LEDs × 3 or 4 bytes, LED 0 first) as PacketsPerFrame datagrams. It
-// returns how many were written; on a socket error it stops at the failed packet.
+// returns how many were written; on a socket error it stops at the failed packet. When every Send
+// has failed for ReopenAfter, it re-opens the socket and writes the frame again on the new one.
 func (s *Sender) Send(frame []byte) (packets int, err error) {
 	if err := s.fill(frame); err != nil {
 		return 0, err
 	}
-	if err := s.conn.SetWriteDeadline(time.Now().Add(sendWriteTimeout)); err != nil {
+	now := time.Now()
+	n, err := s.write(now)
+	if err == nil {
+		s.failingSince = time.Time{}
+		return n, nil
+	}
+	if s.failingSince.IsZero() {
+		s.failingSince = now
+	}
+	if now.Sub(s.failingSince) < ReopenAfter || now.Sub(s.lastReopen) < ReopenAfter {
+		return n, err
+	}
+	s.lastReopen = now
+	if s.reopen() != nil {
+		return n, err // no route at all yet: keep the old socket and try again in ReopenAfter
+	}
+	if n, err = s.write(now); err == nil {
+		s.failingSince = time.Time{}
+	}
+	return n, err
+}
+
+// write writes the filled packets.
+func (s *Sender) write(now time.Time) (int, error) {
+	if err := s.conn.SetWriteDeadline(now.Add(sendWriteTimeout)); err != nil {
 		return 0, err
 	}
 	for i, pkt := range s.packets {
@@ -230,12 +270,39 @@ func (s *Sender) Send(frame []byte) (packets int, err error) {
 	return len(s.packets), nil
 }
 
+// reopen replaces the socket with one dialled now, which picks the source address afresh.
+func (s *Sender) reopen() error {
+	c, err := net.DialUDP("udp", nil, s.raddr)
+	if err != nil {
+		return err
+	}
+	_ = s.conn.Close()
+	s.conn = c
+	s.reopens.Add(1)
+	return nil
+}
+
+// Reopens is how many times the socket was re-opened (see ReopenAfter). It is safe to call from
+// any goroutine.
+func (s *Sender) Reopens() uint64 { return s.reopens.Load() }
+
 // Release tells a UDP realtime device to leave realtime mode now (a packet with timeout byte 0).
 // It does nothing for DDP, which has no such packet; release a DDP device with Client.SetLive.
+// If the write fails it is tried once more on a re-opened socket: the error may be a refusal of
+// an earlier frame reported late, or the socket's source address may have gone, and a device
+// left in realtime mode with timeout 255 stays frozen until someone power-cycles it.
 func (s *Sender) Release() error {
 	if s.release == nil {
 		return nil
 	}
+	err := s.writeRelease()
+	if err != nil && s.reopen() == nil {
+		err = s.writeRelease()
+	}
+	return err
+}
+
+func (s *Sender) writeRelease() error {
 	// A fresh deadline: the last Send's has passed if no frame went out for sendWriteTimeout,
 	// and a write after its deadline fails at once, leaving the device in realtime mode.
 	if err := s.conn.SetWriteDeadline(time.Now().Add(sendWriteTimeout)); err != nil {
