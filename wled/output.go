@@ -100,6 +100,10 @@ type Output struct {
 
 	reopensLogged uint64 // Run's goroutine only: the sender's Reopens when last checked
 	reopenLog     lograte.Limiter
+
+	// releaseDue (guarded by drivers.mu): an output of the same device that drove it stopped
+	// while this one ran and left the release to this one.
+	releaseDue bool
 }
 
 // errorLogInterval is how often a device that keeps failing is logged again.
@@ -109,7 +113,8 @@ const errorLogInterval = time.Minute
 // (and is logged) as sending again.
 const RecoveredAfter = 2 * time.Second
 
-// NewOutput validates cfg and opens the device's UDP socket. It starts no goroutine; call Run.
+// NewOutput validates cfg and opens the device's UDP socket. It starts no goroutine; call Run,
+// or Close if Run is never called.
 func NewOutput(cfg OutputConfig) (*Output, error) {
 	t := cfg.Target
 	if t.LEDs == 0 {
@@ -150,6 +155,7 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
+	joinDevice(o)
 	return o, nil
 }
 
@@ -192,6 +198,8 @@ func (o *Output) Submit(frame []byte) {
 
 // Run sends submitted frames until ctx is done, then releases the device (UDP realtime: a
 // timeout-0 packet; DDP with a known JSON API: {"live":false}), closes the socket and returns nil.
+// It releases only a device it sent a frame to, and not while another Output of this process
+// drives the same device (its successor after a target change): the last one to stop does.
 func (o *Output) Run(ctx context.Context) error {
 	if !o.ran.CompareAndSwap(false, true) {
 		return ErrAlreadyRun
@@ -293,8 +301,12 @@ func (o *Output) sendPending() bool {
 	return true
 }
 
-// release hands the device back to its own effects.
+// release hands the device back to its own effects, if it is this output's to release (see
+// leaveDevice).
 func (o *Output) release(ctx context.Context) {
+	if !leaveDevice(o) {
+		return
+	}
 	if o.target.Protocol.realtime() {
 		if err := o.sender.Release(); err != nil {
 			o.log.Warn("wled release failed", "device", o.name, "err", err)
@@ -313,7 +325,10 @@ func (o *Output) release(ctx context.Context) {
 // Close closes the socket of an output whose Run was never called (Run closes it itself).
 func (o *Output) Close() error {
 	var err error
-	o.closed.Do(func() { err = o.sender.Close() })
+	o.closed.Do(func() {
+		forgetDriver(o) // Run has released the device if it had to; without Run, nothing was sent
+		err = o.sender.Close()
+	})
 	return err
 }
 

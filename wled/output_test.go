@@ -307,3 +307,81 @@ func TestOutputRealtimeReleasesAfterAnIdleSpell(t *testing.T) {
 		t.Errorf("releases = %d after an idle spell, want 1", fake.Releases())
 	}
 }
+
+// resolvedTarget asks the fake's JSON API, as a wled:// device is resolved: DDP, with the API known.
+func resolvedTarget(t *testing.T, fake *wledtest.Fake) wled.Target {
+	t.Helper()
+	var c wled.Client
+	tg, err := wled.ParseTarget(fake.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _, err = c.Resolve(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// An output replaced by another for the same device (its target changed: here the LED count) must
+// not release the device while the other drives it: WLED would leave realtime mode between two of
+// the successor's frames. Whichever stops last releases it, once, even if it never sent a frame.
+func TestOutputLeavesTheReleaseToItsSuccessor(t *testing.T) {
+	for _, tc := range []struct {
+		name                                string
+		successorSends, successorStopsFirst bool
+	}{
+		{"successor streaming", true, false},
+		{"successor not sent yet", false, false},
+		{"successor stops first", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(t, 300, false)
+			tg := resolvedTarget(t, fake)
+			old, stopOld := startOutput(t, wled.OutputConfig{Target: tg, Name: "old"})
+			submitUntil(t, old, fake, 3)
+			changed := tg
+			changed.LEDs = 200
+			successor, stopSuccessor := startOutput(t, wled.OutputConfig{Target: changed, Name: "successor"})
+			if tc.successorSends {
+				submitUntil(t, successor, fake, fake.FrameCount()+3)
+			}
+			first, last := stopOld, stopSuccessor
+			if tc.successorStopsFirst {
+				first, last = stopSuccessor, stopOld
+			}
+			first() // returns after the release, if any, was answered
+			if reqs := fake.StateRequests(); len(reqs) != 0 {
+				t.Fatalf("released while another output drives the device: %+v", reqs)
+			}
+			last()
+			if reqs := fake.StateRequests(); len(reqs) != 1 || reqs[0].Live == nil || *reqs[0].Live {
+				t.Errorf("after both stopped: state requests %+v, want one {\"live\":false}", reqs)
+			}
+		})
+	}
+}
+
+// A device this output never sent a frame to may be someone else's to drive (another sender,
+// another ledbridge): stopping must leave it alone.
+func TestOutputDoesNotReleaseADeviceItNeverDrove(t *testing.T) {
+	fake := newFake(t, 100, false)
+	_, stop := startOutput(t, wled.OutputConfig{Target: resolvedTarget(t, fake)})
+	stop()
+	if reqs := fake.StateRequests(); len(reqs) != 0 {
+		t.Errorf("state requests %+v from an output that sent no frame", reqs)
+	}
+
+	tg, _ := wled.ParseTarget(fake.RealtimeURL("drgb"))
+	_, stop = startOutput(t, wled.OutputConfig{Target: tg})
+	stop()
+	// A second output that drives the device: its release is the only one. (The first one's
+	// would have been sent before it, from the same host.)
+	o, stop := startOutput(t, wled.OutputConfig{Target: tg})
+	submitUntil(t, o, fake, 1)
+	stop()
+	waitFor(t, func() bool { return fake.Releases() > 0 })
+	if fake.Releases() != 1 {
+		t.Errorf("releases = %d, want 1: from the output that drove the device only", fake.Releases())
+	}
+}

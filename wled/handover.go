@@ -1,0 +1,56 @@
+package wled
+
+import (
+	"slices"
+	"sync"
+)
+
+// The outputs of this process that hold a socket, so that one that stops does not release a
+// device another is driving now. An output is replaced while it runs when its device's target
+// changes (a new LED count, another protocol, an address swapped by DHCP): its successor may
+// already be streaming when its release ({"live":false}, or a timeout-0 packet) arrives, and
+// WLED would leave realtime mode and blank the strip, or show its own effect, until the next
+// frame. So the one that stops last releases the device, once.
+var drivers struct {
+	mu  sync.Mutex
+	all []*Output // added by NewOutput, removed by leaveDevice (Run) or forgetDriver (Close)
+}
+
+func joinDevice(o *Output) {
+	drivers.mu.Lock()
+	defer drivers.mu.Unlock()
+	drivers.all = append(drivers.all, o)
+}
+
+// forgetDriver removes o, if it is still there.
+func forgetDriver(o *Output) {
+	drivers.mu.Lock()
+	defer drivers.mu.Unlock()
+	drivers.all = slices.DeleteFunc(drivers.all, func(x *Output) bool { return x == o })
+}
+
+// leaveDevice removes o and reports whether o should release its device: it drove the device (or
+// an output that did left the release to it), and no other output drives the device now, which
+// otherwise takes the release over. Removal and check are one step, so that of two outputs of
+// one device that stop together exactly one releases it.
+func leaveDevice(o *Output) (release bool) {
+	drivers.mu.Lock()
+	defer drivers.mu.Unlock()
+	drivers.all = slices.DeleteFunc(drivers.all, func(x *Output) bool { return x == o })
+	if !o.releaseDue && o.packets.Load() == 0 {
+		return false // never sent this device a frame: it may be someone else's (another sender's)
+	}
+	handedOver := false
+	for _, other := range drivers.all {
+		if sameDevice(o.target, other.target) {
+			other.releaseDue, handedOver = true, true
+		}
+	}
+	return !handedOver
+}
+
+// sameDevice reports whether two targets address one device: the same frame address or the
+// same JSON API. Only addresses count, so test doubles on one loopback address stay apart.
+func sameDevice(a, b Target) bool {
+	return a.UDPAddr() == b.UDPAddr() || a.HTTPAddr() != "" && a.HTTPAddr() == b.HTTPAddr()
+}
