@@ -5,7 +5,7 @@
 //
 // It prints its addresses, then, once frames stop arriving for -idle, the frame count, the
 // frame rate between the first and the last frame (receive timestamps), incomplete frames,
-// malformed packets and sequence gaps, and exits.
+// malformed packets, sequence gaps and the packets -seqskip dropped, and exits.
 package main
 
 import (
@@ -25,9 +25,11 @@ func main() {
 	rt := flag.String("realtime", "127.0.0.1:0", "UDP realtime listen address")
 	httpAddr := flag.String("http", "127.0.0.1:0", "JSON API listen address")
 	idle := flag.Duration("idle", 2*time.Second, "report and exit after frames stop for this long")
+	seqSkip := flag.Bool("seqskip", false, `drop DDP packets as WLED's "Skip out-of-sequence packets" does`)
 	flag.Parse()
 
-	f, err := wledtest.Start(wledtest.Config{LEDs: *leds, RGBW: *rgbw, DDPListen: *ddp, RealtimeListen: *rt, HTTPListen: *httpAddr, MaxFrames: 1 << 16})
+	f, err := wledtest.Start(wledtest.Config{LEDs: *leds, RGBW: *rgbw, DDPListen: *ddp, RealtimeListen: *rt, HTTPListen: *httpAddr,
+		MaxFrames: 1 << 16, SkipOutOfSequence: *seqSkip})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakewled:", err)
 		os.Exit(1)
@@ -67,6 +69,6 @@ func report(f *wledtest.Fake) {
 		span = frames[len(frames)-1].Received.Sub(frames[0].Received)
 		fps = float64(len(frames)-1) / span.Seconds()
 	}
-	fmt.Printf("frames %d over %v: %.2f fps; incomplete %d; packets %d; malformed %d %v; sequence gaps %d; releases %d; state requests %d\n",
-		len(frames), span.Round(time.Millisecond), fps, incomplete, f.Packets(), f.Malformed(), f.MalformedReasons(), f.SequenceGaps(), f.Releases(), len(f.StateRequests()))
+	fmt.Printf("frames %d over %v: %.2f fps; incomplete %d; packets %d; malformed %d %v; sequence gaps %d; skipped %d; releases %d; state requests %d\n",
+		len(frames), span.Round(time.Millisecond), fps, incomplete, f.Packets(), f.Malformed(), f.MalformedReasons(), f.SequenceGaps(), f.Skipped(), f.Releases(), len(f.StateRequests()))
 }
