@@ -151,6 +151,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"hub metrics from env not a bool", "", "LEDBRIDGE_HUB_METRICS=yes please", "hub.metrics", "LEDBRIDGE_HUB_METRICS"},
 		{"hub per-address sockets zero", "", "LEDBRIDGE_HUB_MAX_CONNECTIONS_PER_ADDRESS=0", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"hub per-address sockets over the server's", "hub:\n  max_connections_per_address: 5000\n", "", "hub.max_connections_per_address", "between 1 and 1024"},
+		{"hub rooms per address zero", "", "LEDBRIDGE_HUB_MAX_ROOMS_PER_ADDRESS=0", "hub.max_rooms_per_address", "between 1 and 10000"},
+		{"hub rooms per address over the server's", "hub:\n  max_rooms: 8\n  max_rooms_per_address: 9\n", "", "hub.max_rooms_per_address", "not be above hub.max_rooms (8)"},
 		{"hub HTTP connections under a browser's", "hub:\n  max_http_connections: 4\n", "", "hub.max_http_connections", "between 8 and 1024"},
 		{"hub per-address HTTP connections zero", "", "LEDBRIDGE_HUB_MAX_HTTP_CONNECTIONS_PER_ADDRESS=0", "hub.max_http_connections_per_address", "between 8 and 1024"},
 		{"hub per-address HTTP connections over the total", "hub:\n  max_http_connections: 16\n  max_http_connections_per_address: 32\n", "", "hub.max_http_connections_per_address", "not be above hub.max_http_connections (16)"},

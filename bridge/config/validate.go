@@ -73,6 +73,11 @@ func (c *Config) Validate() error {
 	intRange("hub.max_clients_per_room", c.Hub.MaxClientsPerRoom, 2, 10000)
 	intRange("hub.max_messages_per_second", c.Hub.MaxMessagesPerSecond, 1, 100000)
 	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
+	// Up to hub.max_rooms, which means no per-address bound.
+	intRange("hub.max_rooms_per_address", c.Hub.MaxRoomsPerAddress, 1, 10000)
+	if c.Hub.MaxRoomsPerAddress > c.Hub.MaxRooms {
+		add("hub.max_rooms_per_address", "must not be above hub.max_rooms (%d)", c.Hub.MaxRooms)
+	}
 	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
 	intRange("hub.max_bytes_per_second", c.Hub.MaxBytesPerSecond, 4096, 1<<30)
 	// 1024 is the server's own socket limit (hub.DefaultMaxConnections): no per-address bound.

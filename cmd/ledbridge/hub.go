@@ -53,6 +53,7 @@ func hubConfig(c config.Hub, log *slog.Logger, reg prometheus.Registerer) hub.Co
 		MaxClientsPerRoom:            c.MaxClientsPerRoom,
 		MaxMessagesPerSecond:         c.MaxMessagesPerSecond,
 		MaxRooms:                     c.MaxRooms,
+		MaxRoomsPerAddress:           c.MaxRoomsPerAddress,
 		MaxFrameBytes:                int64(c.MaxFrameBytes),
 		MaxBytesPerSecond:            int64(c.MaxBytesPerSecond),
 		Secret:                       c.Secret,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestHubHTTPConnectionCaps: hub.max_http_connections_per_address (from the file) and
@@ -100,4 +103,44 @@ func checkHubHTTPCaps(t *testing.T, addr string, perAddress, max int) {
 	refused("127.0.0.1", "a connection past the per-address cap")
 	hold("127.0.0.2", max-perAddress)
 	refused("127.0.0.3", "a connection past the server's cap")
+}
+
+// TestHubRoomsPerAddress: hub.max_rooms_per_address reaches the running `ledbridge hub`: with 1,
+// a client's join that would start a second room is refused with the per-address reason, and the
+// refusal is counted under its reason on /metrics.
+func TestHubRoomsPerAddress(t *testing.T) {
+	bin := buildBinary(t)
+	cfgPath := t.TempDir() + "/config.yaml"
+	if err := os.WriteFile(cfgPath, []byte("hub:\n  listen: 127.0.0.1:0\n  max_rooms_per_address: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	baseURL, _, _ := startHubBinary(t, bin, cfgPath)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	ws := dialHub(t, client, baseURL, "any")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	join := func(ref, topic string) string {
+		t.Helper()
+		msg := `["` + ref + `","` + ref + `","realtime:` + topic + `","phx_join",{"config":{"broadcast":{"self":false,"ack":false},"presence":{"key":"","enabled":false},"postgres_changes":[],"private":false}}]`
+		if err := ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, reply, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(reply)
+	}
+	if reply := join("1", "ROOM01"); !strings.Contains(reply, `"status":"ok"`) {
+		t.Fatalf("first room: %s", reply)
+	}
+	if reply := join("2", "ROOM02"); !strings.Contains(reply, "Too many rooms started from this address (limit 1)") {
+		t.Fatalf("second room: %s, want the per-address refusal", reply)
+	}
+	_, _, metrics := get(t, client, baseURL+"/metrics")
+	if !regexp.MustCompile(`(?m)^ledbridge_hub_joins_refused_total\{reason="address_rooms"\} 1$`).MatchString(metrics) {
+		t.Errorf("/metrics does not count the refusal under address_rooms:\n%s", metrics)
+	}
 }

@@ -61,6 +61,12 @@ const (
 	DefaultMaxHTTPConnectionsPerAddress = 32
 )
 
+// DefaultMaxRoomsPerAddress (4) bounds the rooms one client has started that exist at once. A jam
+// is one room and the web app joins one channel per room, so a musician starts at most one, and
+// ledbridge's own socket from loopback one more. Yet one LAN host can no longer hold all MaxRooms
+// rooms and keep every other jam from starting: that now takes MaxRooms/4 addresses.
+const DefaultMaxRoomsPerAddress = 4
+
 // Path is where supabase-js connects: new URL('realtime/v1', supabaseUrl) plus Phoenix's
 // "/websocket". SupabasePath is the Realtime server's own endpoint, for clients that talk to it
 // without the API gateway.
@@ -105,6 +111,13 @@ type Config struct {
 	MaxHTTPConnectionsPerAddress int
 	// MaxRooms bounds the rooms (distinct topics) that exist at once (default 256).
 	MaxRooms int
+	// MaxRoomsPerAddress bounds the rooms started by one client (clientaddr.Key of the socket whose
+	// join created the room) that exist at once (default 4), so that one host cannot hold all
+	// MaxRooms: a room counts against its starter until it empties. Past it a join that would
+	// start a room is refused ("ChannelRateLimitReached: Too many rooms started from this
+	// address"); a join to a room that exists is not. Behind a reverse proxy every client shares
+	// its address: raise it there (up to MaxRooms, which means no per-address bound).
+	MaxRoomsPerAddress int
 	// MaxClientsPerRoom bounds the channels joined to one room (default 64).
 	MaxClientsPerRoom int
 	// MaxChannelsPerClient bounds the channels one socket may join (default 100).
@@ -208,6 +221,7 @@ func (c Config) withDefaults() (Config, error) {
 		{&c.MaxHTTPConnections, DefaultMaxHTTPConnections, "MaxHTTPConnections"},
 		{&c.MaxHTTPConnectionsPerAddress, DefaultMaxHTTPConnectionsPerAddress, "MaxHTTPConnectionsPerAddress"},
 		{&c.MaxRooms, DefaultMaxRooms, "MaxRooms"},
+		{&c.MaxRoomsPerAddress, DefaultMaxRoomsPerAddress, "MaxRoomsPerAddress"},
 		{&c.MaxClientsPerRoom, DefaultMaxClientsPerRoom, "MaxClientsPerRoom"},
 		{&c.MaxChannelsPerClient, DefaultMaxChannelsPerClient, "MaxChannelsPerClient"},
 		{&c.MaxPresenceBytes, DefaultMaxPresenceBytes, "MaxPresenceBytes"},

@@ -109,11 +109,12 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 }
 
 func (c *conn) join(m *wire.Message) {
-	refuse := func(reason string) {
-		c.s.stats.joinsRefused.Add(1)
+	refuseAs := func(why joinRefusal, reason string) {
+		c.s.stats.joinsRefused[why].Add(1)
 		c.s.log.Debug("hub: join refused", "remote", c.remote, "topic", m.Topic, "reason", reason)
 		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply(reason))
 	}
+	refuse := func(reason string) { refuseAs(joinRefusedBadRequest, reason) }
 	name, ok := strings.CutPrefix(m.Topic, topicPrefix)
 	switch {
 	case !ok:
@@ -153,14 +154,14 @@ func (c *conn) join(m *wire.Message) {
 		// A second join on the same topic replaces the first, as in Phoenix.
 		c.closeChannel(old)
 	} else if len(c.channels) >= c.s.cfg.MaxChannelsPerClient {
-		refuse("ChannelRateLimitReached: Too many channels")
+		refuseAs(joinRefusedChannels, "ChannelRateLimitReached: Too many channels")
 		return
 	}
-	reason := c.s.joinRoom(mem, m.Topic, func() {
+	why, reason := c.s.joinRoom(mem, m.Topic, func() {
 		c.reply(m.JoinRef, m.Ref, m.Topic, okJoinReply)
 	})
 	if reason != "" {
-		refuse(reason)
+		refuseAs(why, reason)
 		return
 	}
 	c.channels[m.Topic] = mem

@@ -22,9 +22,10 @@ const metricsMaxInFlight = 2
 type collector struct {
 	s      *Server
 	series []statSeries
-	// refused is ledbridge_hub_handshakes_refused_total{reason}; every reason is always exported,
-	// zero included, so that a rate over it exists before the first refusal.
-	refused *prometheus.Desc
+	// refused is ledbridge_hub_handshakes_refused_total{reason} and joinsRefused
+	// ledbridge_hub_joins_refused_total{reason}; every reason is always exported, zero included,
+	// so that a rate over it exists before the first refusal.
+	refused, joinsRefused *prometheus.Desc
 }
 
 // statSeries is one unlabelled series and the Stats field it reports.
@@ -45,6 +46,19 @@ var refusalReasons = []struct {
 	{"address_full", func(r *HandshakeRefusals) uint64 { return r.AddressFull }},
 	{"closing", func(r *HandshakeRefusals) uint64 { return r.Closing }},
 	{"bad_upgrade", func(r *HandshakeRefusals) uint64 { return r.BadUpgrade }},
+}
+
+// joinRefusalReasons are the reason label's values of the refused joins, in the order of
+// JoinRefusals' fields.
+var joinRefusalReasons = []struct {
+	label string
+	count func(*JoinRefusals) uint64
+}{
+	{"bad_request", func(r *JoinRefusals) uint64 { return r.BadRequest }},
+	{"channels", func(r *JoinRefusals) uint64 { return r.Channels }},
+	{"server_rooms", func(r *JoinRefusals) uint64 { return r.ServerRooms }},
+	{"address_rooms", func(r *JoinRefusals) uint64 { return r.AddressRooms }},
+	{"room_full", func(r *JoinRefusals) uint64 { return r.RoomFull }},
 }
 
 func newCollector(s *Server) *collector {
@@ -83,8 +97,6 @@ func newCollector(s *Server) *collector {
 				func(st *Stats) uint64 { return st.SlowClients }),
 			counter("ledbridge_hub_frames_undeliverable_total", "Frames skipped for one recipient that cannot receive them: binary payloads for vsn 1.0.0 sockets.",
 				func(st *Stats) uint64 { return st.Undeliverable }),
-			counter("ledbridge_hub_joins_refused_total", "Channel joins answered with an error (room full, too many rooms or channels, bad topic or payload).",
-				func(st *Stats) uint64 { return st.JoinsRefused }),
 			counter("ledbridge_hub_presence_limited_total", "Presence track and untrack calls refused by the presence rate limit (each closes its channel).",
 				func(st *Stats) uint64 { return st.PresenceLimited }),
 			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit).",
@@ -97,6 +109,11 @@ func newCollector(s *Server) *collector {
 				"address_full (429: hub.max_connections_per_address), closing (the server is shutting down), "+
 				"bad_upgrade (not a WebSocket upgrade, or an Origin outside hub.allowed_origins).",
 			[]string{"reason"}, nil),
+		joinsRefused: prometheus.NewDesc("ledbridge_hub_joins_refused_total",
+			"Channel joins answered with an error, by reason: bad_request (a topic, payload or presence key the server does not take, "+
+				"or postgres_changes), channels (too many on the socket), server_rooms (hub.max_rooms rooms exist), "+
+				"address_rooms (hub.max_rooms_per_address rooms started by the client exist), room_full (hub.max_clients_per_room).",
+			[]string{"reason"}, nil),
 	}
 }
 
@@ -106,6 +123,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- sr.desc
 	}
 	ch <- c.refused
+	ch <- c.joinsRefused
 }
 
 // Collect implements prometheus.Collector.
@@ -116,6 +134,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, r := range refusalReasons {
 		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(r.count(&st.HandshakeRefusals)), r.label)
+	}
+	for _, r := range joinRefusalReasons {
+		ch <- prometheus.MustNewConstMetric(c.joinsRefused, prometheus.CounterValue, float64(r.count(&st.JoinRefusals)), r.label)
 	}
 }
 

@@ -25,8 +25,9 @@ const maxPresenceKeyBytes = 256
 // (the join reply, presence_state, diffs and broadcasts), so presence_state always precedes the
 // diffs that follow it.
 type room struct {
-	topic string
-	name  string // the topic without "realtime:", as system messages name the channel
+	topic   string
+	name    string // the topic without "realtime:", as system messages name the channel
+	starter string // the client whose join created the room (clientaddr.Key), charged for it until it empties
 
 	mu sync.Mutex
 	// The mutex protects the following elements.
@@ -58,17 +59,24 @@ type presenceEntry struct {
 }
 
 // joinRoom adds m to the room for topic, creating the room if needed, and queues the join reply
-// and (if Presence is enabled) presence_state for it. A refusal is returned as the reply reason.
-func (s *Server) joinRoom(m *member, topic string, replyOK func()) (reason string) {
+// and (if Presence is enabled) presence_state for it. A refusal is returned as its kind and the
+// reply reason.
+func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefusal, reason string) {
 	s.mu.Lock()
 	r := s.rooms[topic]
 	if r == nil {
-		if len(s.rooms) >= s.cfg.MaxRooms {
+		starter := m.c.addr
+		switch {
+		case len(s.rooms) >= s.cfg.MaxRooms:
 			s.mu.Unlock()
-			return fmt.Sprintf("ChannelRateLimitReached: Too many rooms on this server (limit %d)", s.cfg.MaxRooms)
+			return joinRefusedServerRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms on this server (limit %d)", s.cfg.MaxRooms)
+		case s.roomsStarted[starter] >= s.cfg.MaxRoomsPerAddress:
+			s.mu.Unlock()
+			return joinRefusedAddressRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms started from this address (limit %d)", s.cfg.MaxRoomsPerAddress)
 		}
-		r = &room{topic: topic, name: strings.TrimPrefix(topic, topicPrefix)}
+		r = &room{topic: topic, name: strings.TrimPrefix(topic, topicPrefix), starter: starter}
 		s.rooms[topic] = r
+		s.roomsStarted[starter]++
 	}
 	// Taking r.mu while holding s.mu (the only order used) keeps leaveRoom from deleting r between
 	// the lookup and the insertion.
@@ -76,7 +84,7 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (reason strin
 	s.mu.Unlock()
 	defer r.mu.Unlock()
 	if len(r.members) >= s.cfg.MaxClientsPerRoom {
-		return fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
+		return joinRefusedRoomFull, fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
 	}
 	m.room = r
 	r.members = append(r.members, m)
@@ -84,7 +92,7 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (reason strin
 	if m.presenceEnabled {
 		m.c.push(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked())
 	}
-	return ""
+	return 0, ""
 }
 
 // leaveRoom removes m from its room, announces its Presence leave, and removes the room when it
@@ -110,6 +118,11 @@ func (s *Server) leaveRoom(m *member) {
 	r.mu.Lock()
 	if len(r.members) == 0 && s.rooms[r.topic] == r {
 		delete(s.rooms, r.topic)
+		if s.roomsStarted[r.starter] <= 1 {
+			delete(s.roomsStarted, r.starter) // the map holds only clients with rooms
+		} else {
+			s.roomsStarted[r.starter]--
+		}
 	}
 	r.mu.Unlock()
 	s.mu.Unlock()

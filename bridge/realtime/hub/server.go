@@ -83,6 +83,9 @@ type Server struct {
 	// against MaxConnectionsPerAddress; a client with none has no entry.
 	perAddress map[string]int
 	rooms      map[string]*room
+	// roomsStarted counts the rooms each client (clientaddr.Key) started that still exist, against
+	// MaxRoomsPerAddress; a client with none has no entry.
+	roomsStarted map[string]int
 }
 
 // New returns a Server for cfg, with its metrics registered in cfg.Metrics if set. It starts no
@@ -97,12 +100,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("hub: seed presence refs: %w", err)
 	}
 	s := &Server{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		refPrefix:  base64.RawURLEncoding.EncodeToString(seed[:]),
-		conns:      make(map[*conn]struct{}),
-		perAddress: make(map[string]int),
-		rooms:      make(map[string]*room),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		refPrefix:    base64.RawURLEncoding.EncodeToString(seed[:]),
+		conns:        make(map[*conn]struct{}),
+		perAddress:   make(map[string]int),
+		rooms:        make(map[string]*room),
+		roomsStarted: make(map[string]int),
 
 		malformedLog:     lograte.Limiter{Every: time.Second},
 		restLimitLog:     lograte.Limiter{Every: time.Second},
@@ -264,13 +268,15 @@ type Stats struct {
 	Malformed        uint64 // frames dropped because they did not decode or made no sense
 	RateLimited      uint64 // frames and REST messages dropped by the message and byte rate limits
 	SlowClients      uint64 // sockets dropped because their outbound queue was full or a write stalled
-	JoinsRefused     uint64 // joins answered with an error
+	JoinsRefused     uint64 // joins answered with an error: the sum of JoinRefusals
 	Undeliverable    uint64 // (frame, recipient) pairs skipped: binary payloads for vsn 1.0.0 sockets
 	HandshakeRefused uint64 // upgrades refused, for any reason: the sum of HandshakeRefusals
 	// HandshakeRefusals breaks HandshakeRefused down by reason.
 	HandshakeRefusals HandshakeRefusals
-	RESTRefused       uint64 // REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit)
-	PresenceLimited   uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
+	// JoinRefusals breaks JoinsRefused down by reason.
+	JoinRefusals    JoinRefusals
+	RESTRefused     uint64 // REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit)
+	PresenceLimited uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
 	// HTTPConnectionsRefused counts the TCP connections Serve closed as soon as it accepted them,
 	// past Config.MaxHTTPConnections or MaxHTTPConnectionsPerAddress.
 	HTTPConnectionsRefused uint64
@@ -293,6 +299,29 @@ type HandshakeRefusals struct {
 	BadUpgrade uint64
 }
 
+// JoinRefusals counts the channel joins refused, by reason. The per-address room cap has a counter
+// of its own because it is the one an operator tunes (behind a reverse proxy every client shares
+// one address).
+type JoinRefusals struct {
+	BadRequest   uint64 // a topic, payload or presence key the server does not take, or postgres_changes
+	Channels     uint64 // MaxChannelsPerClient channels joined on the socket
+	ServerRooms  uint64 // MaxRooms rooms exist
+	AddressRooms uint64 // MaxRoomsPerAddress rooms started by the client exist
+	RoomFull     uint64 // MaxClientsPerRoom channels joined to the room
+}
+
+// joinRefusal is a reason a join is refused; it indexes counters.joinsRefused.
+type joinRefusal int
+
+const (
+	joinRefusedBadRequest joinRefusal = iota
+	joinRefusedChannels
+	joinRefusedServerRooms
+	joinRefusedAddressRooms
+	joinRefusedRoomFull
+	numJoinRefusals
+)
+
 // refusal is a reason a WebSocket upgrade is refused; it indexes counters.handshakeRefused.
 type refusal int
 
@@ -307,11 +336,12 @@ const (
 )
 
 type counters struct {
-	framesIn, framesOut, bytesIn, bytesOut, broadcasts        atomic.Uint64
-	malformed, rateLimited, slowClients                       atomic.Uint64
-	joinsRefused, undeliverable, restRefused, presenceLimited atomic.Uint64
-	httpConnsRefused                                          atomic.Uint64
-	handshakeRefused                                          [numRefusals]atomic.Uint64
+	framesIn, framesOut, bytesIn, bytesOut, broadcasts atomic.Uint64
+	malformed, rateLimited, slowClients                atomic.Uint64
+	undeliverable, restRefused, presenceLimited        atomic.Uint64
+	joinsRefused                                       [numJoinRefusals]atomic.Uint64
+	httpConnsRefused                                   atomic.Uint64
+	handshakeRefused                                   [numRefusals]atomic.Uint64
 }
 
 // handshakesRefused is the total of the refusal counters.
@@ -349,7 +379,16 @@ func (s *Server) Stats() Stats {
 	st.Malformed = s.stats.malformed.Load()
 	st.RateLimited = s.stats.rateLimited.Load()
 	st.SlowClients = s.stats.slowClients.Load()
-	st.JoinsRefused = s.stats.joinsRefused.Load()
+	joins := &s.stats.joinsRefused
+	st.JoinRefusals = JoinRefusals{
+		BadRequest:   joins[joinRefusedBadRequest].Load(),
+		Channels:     joins[joinRefusedChannels].Load(),
+		ServerRooms:  joins[joinRefusedServerRooms].Load(),
+		AddressRooms: joins[joinRefusedAddressRooms].Load(),
+		RoomFull:     joins[joinRefusedRoomFull].Load(),
+	}
+	j := st.JoinRefusals
+	st.JoinsRefused = j.BadRequest + j.Channels + j.ServerRooms + j.AddressRooms + j.RoomFull
 	st.Undeliverable = s.stats.undeliverable.Load()
 	refused := &s.stats.handshakeRefused
 	st.HandshakeRefusals = HandshakeRefusals{
