@@ -128,10 +128,14 @@ func (d *decoder) ddp(p []byte) result {
 	// Strict: ledbridge gives every packet of a frame the same number, one more (1..15, round) than
 	// the last frame's.
 	var res result
-	if d.ddpPackets > 0 {
-		res.seqGap = seq != d.ddpFrameSeq
-	} else {
+	switch {
+	case d.ddpPackets == 0: // a frame begins
 		res.seqGap = d.ddpPushSeq != 0 && seq != d.ddpPushSeq%15+1
+		d.ddpFrameSeq = seq
+	case seq != d.ddpFrameSeq:
+		// The rest of the frame in progress was lost and another began: one gap, not one per
+		// packet of the new frame. (Its pixels land on the old frame's, as on a WLED.)
+		res.seqGap = true
 		d.ddpFrameSeq = seq
 	}
 	copy(d.ddpPix[offset:], payload)

@@ -85,6 +85,14 @@ func TestDDPDecodeHandBuilt(t *testing.T) {
 	if f.SequenceGaps() != 2 {
 		t.Errorf("frame sequence 9 → 12 not counted as a gap")
 	}
+	// Frame 13 loses its second packet (and push); frame 14's two packets are one gap, not two.
+	sendRaw(t, f, f.DDPAddr(),
+		cat(bs(0x40, 0x0D, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03), led(1, 1, 1)),
+		cat(bs(0x40, 0x0E, 0x0B, 0x01, 0, 0, 0, 0, 0x00, 0x03), led(2, 2, 2)),
+		cat(bs(0x41, 0x0E, 0x0B, 0x01, 0, 0, 0, 3, 0x00, 0x03), led(3, 3, 3)))
+	if f.SequenceGaps() != 3 {
+		t.Errorf("%d sequence gaps after a frame cut short, want 3", f.SequenceGaps())
+	}
 	if info := f.Info(); !info.Live || info.LiveMode != "DDP" {
 		t.Errorf("info after DDP frames: live=%v lm=%q", info.Live, info.LiveMode)
 	}

@@ -401,9 +401,10 @@ func (f *Fake) Releases() int {
 	return f.releases
 }
 
-// SequenceGaps counts DDP packets out of sequence: a frame's first packet whose number is not one
-// more (1..15, round) than the last frame's push packet, or a later packet whose number is not
-// its frame's. (Every packet of a frame carries the same number; see wled.Sender.)
+// SequenceGaps counts breaks in the DDP numbering: a frame's first packet whose number is not one
+// more (1..15, round) than the last push packet's, or a packet whose number is not that of the
+// frame in progress (counted once: that frame's rest was lost and the packet began another).
+// Every packet of a frame carries the same number; see wled.Sender.
 func (f *Fake) SequenceGaps() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
