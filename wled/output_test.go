@@ -385,3 +385,22 @@ func TestOutputDoesNotReleaseADeviceItNeverDrove(t *testing.T) {
 		t.Errorf("releases = %d, want 1: from the output that drove the device only", fake.Releases())
 	}
 }
+
+// The successor may speak another protocol to the same device (its JSON API names it): the
+// DDP output leaves the release to it, and it releases in its own protocol.
+func TestOutputLeavesTheReleaseToASuccessorOfAnotherProtocol(t *testing.T) {
+	fake := newFake(t, 300, false)
+	tg := resolvedTarget(t, fake)
+	old, stopOld := startOutput(t, wled.OutputConfig{Target: tg})
+	submitUntil(t, old, fake, 3)
+	dnrgb := tg
+	dnrgb.Protocol, dnrgb.Port = wled.ProtocolDNRGB, portOf(t, fake.RealtimeAddr())
+	successor, stopSuccessor := startOutput(t, wled.OutputConfig{Target: dnrgb})
+	submitUntil(t, successor, fake, fake.FrameCount()+3)
+	stopOld()
+	stopSuccessor()
+	waitFor(t, func() bool { return fake.Releases() > 0 })
+	if reqs := fake.StateRequests(); len(reqs) != 0 || fake.Releases() != 1 {
+		t.Errorf("state requests %+v and %d timeout-0 packets, want none and one (the successor's)", reqs, fake.Releases())
+	}
+}
