@@ -142,7 +142,11 @@ type Config struct {
 	// PresenceMaxCalls bounds the track/untrack calls of one channel per PresenceWindow (default 5
 	// per 30 s, CLIENT_PRESENCE_MAX_CALLS and _WINDOW_MS on the Realtime server); one more gets the
 	// server's "Client presence rate limit exceeded" system error and phx_close. Each call fans out
-	// to the whole room, so this is what keeps one client from flooding it with diffs.
+	// to the whole room, so this is what keeps one client from flooding it with diffs. The window
+	// is the socket's, per topic, and survives leaving and rejoining the topic (unlike on the
+	// Realtime server, whose window is the channel process's: there, a join rate limit bounds the
+	// rejoins; here, the window does). A socket keeps windows for at most MaxChannelsPerClient
+	// topics: a call on one more topic while that many windows are running is refused the same way.
 	// PresenceMaxCalls < 0 disables the limit.
 	PresenceMaxCalls int
 	PresenceWindow   time.Duration

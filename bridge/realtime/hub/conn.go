@@ -96,7 +96,8 @@ type conn struct {
 	window     rateWindow         // frames and bytes read in the current second
 	windowOver bool               // a rate limit was hit in it: channels are shut down, frames dropped
 	// presenceWindows are the track/untrack windows by topic. They belong to the socket, not to
-	// a channel membership, so that leaving and rejoining a topic does not reset the limit.
+	// a channel membership, so that leaving and rejoining a topic does not reset the limit. At
+	// most MaxChannelsPerClient (admitPresence).
 	presenceWindows map[string]*presenceWindow
 	readBuf         []byte
 	msg             wire.Message

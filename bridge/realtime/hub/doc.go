@@ -10,20 +10,21 @@
 // not checked), plus the REST broadcast endpoints. There is no database: postgres_changes joins are
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
-// Every resource is bounded (see Config): frame size, sockets (in all, and per remote IP address, so
-// that one host cannot take them all), plain HTTP connections under Serve (in all and per address,
-// with header, request and idle timeouts), REST requests being read at once, rooms (in all, and per address
-// that started them), clients per room, channels per socket, presence meta and key size, messages and bytes per second per socket (and per address for the
-// REST endpoints, whose batches are capped at MaxBroadcastBatch), presence calls per socket and
-// topic (rejoining does not reset them), and the outbound queue per socket (frames and bytes). Past
-// the rate limits a channel gets the Realtime server's `system` error and phx_close. A socket that
-// cannot keep up is dropped rather than slowing the room; broadcast fan-out encodes each event once
-// per serializer and allocates nothing. Nothing that is not UTF-8 is relayed in a text frame (a
+// Every resource is bounded (see Config): frame size; sockets (in all, and per remote IP address, so
+// that one host cannot take them all); plain HTTP connections under Serve (in all and per address,
+// with header, request and idle timeouts); REST requests being read at once; rooms (in all, and
+// per address that started them); clients per room; channels per socket; presence meta and key
+// size; messages and bytes per second per socket (and per address for the REST endpoints, whose
+// batches are capped at MaxBroadcastBatch); presence calls per socket and topic (rejoining does not
+// reset them; a socket keeps windows for at most MaxChannelsPerClient topics); and the outbound
+// queue per socket (frames and bytes). Past the rate limits a channel gets the Realtime server's
+// `system` error and phx_close. A socket that cannot keep up is dropped rather than slowing the
+// room; broadcast fan-out encodes each event once per serializer and allocates nothing. Nothing that is not UTF-8 is relayed in a text frame (a
 // browser fails its socket on it): a socket sending such a text frame is closed with 1007, and
 // binary or REST JSON payloads that are not UTF-8 are refused.
 //
 // Server.Stats counts what the limits refused and dropped (handshake and join refusals by reason,
-// so that the per-address caps can be told from the rest); with Config.Metrics set, the same counters are
-// exported as the ledbridge_hub_* Prometheus series, read at scrape time, and with
+// so that the per-address caps can be told from the rest); with Config.Metrics set, the same
+// counters are exported as the ledbridge_hub_* Prometheus series, read at scrape time, and with
 // Config.MetricsPath set as well the server serves that registry there itself.
 package hub

@@ -304,7 +304,8 @@ type presenceWindow struct {
 }
 
 // admitPresence counts a track or untrack against the socket's presence window for the channel's
-// topic, which survives rejoins of that topic.
+// topic, which survives rejoins of that topic. The socket keeps at most MaxChannelsPerClient
+// windows: one more topic's call while that many are open is refused too.
 func (c *conn) admitPresence(mem *member) bool {
 	limit := c.s.cfg.PresenceMaxCalls
 	if limit < 0 {
@@ -330,6 +331,14 @@ func (c *conn) admitPresence(mem *member) bool {
 				}
 			}
 		}
+		if len(c.presenceWindows) >= c.s.cfg.MaxChannelsPerClient {
+			// Presence on more topics in one window than the socket may join at once: only a
+			// client hopping topics to escape the per-topic limit does that. Refused rather than
+			// forgetting a live window (which would reset it), so the map stays bounded.
+			c.s.stats.presenceLimited.Add(1)
+			c.logPresenceLimit(now, topic, "topics", c.s.cfg.MaxChannelsPerClient)
+			return false
+		}
 		w = &presenceWindow{start: now}
 		c.presenceWindows[topic] = w
 	}
@@ -342,11 +351,16 @@ func (c *conn) admitPresence(mem *member) bool {
 		if w.calls > limit+1 {
 			return false // logged once per window: each refusal costs the client a rejoin, not us a line
 		}
-		if suppressed, ok := c.s.presenceLimitLog.Allow(now); ok {
-			c.s.log.Info("hub: client over presence rate limit", "remote", c.remote, "topic", topic, "limit", limit,
-				"window", c.s.cfg.PresenceWindow, "suppressed", suppressed)
-		}
+		c.logPresenceLimit(now, topic, "calls", limit)
 		return false
 	}
 	return true
+}
+
+// logPresenceLimit logs a presence refusal at most once a second per server.
+func (c *conn) logPresenceLimit(now time.Time, topic, over string, limit int) {
+	if suppressed, ok := c.s.presenceLimitLog.Allow(now); ok {
+		c.s.log.Info("hub: client over presence rate limit", "remote", c.remote, "topic", topic, "over", over, "limit", limit,
+			"window", c.s.cfg.PresenceWindow, "suppressed", suppressed)
+	}
 }
