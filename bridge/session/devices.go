@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -40,30 +41,88 @@ type strip struct {
 // powered-off strip must not eat the daemon's 2 s exit budget.
 var releaseClient = &wled.Client{Timeout: 800 * time.Millisecond}
 
+// maxDiscoveredStrips bounds the strips driven for discovered devices. Each strip is an output
+// goroutine, a socket, up to 64 KiB of buffers and a render per tick; a venue runs tens of
+// controllers, and discovery lists up to 512 devices, any of which a LAN host can invent. A
+// device found beyond the cap is listed (status page) but not driven until a strip frees up.
+// Configured devices are not counted: the operator's list bounds them.
+const maxDiscoveredStrips = 64
+
+// Defaults for how a configured device is followed; tests shorten them.
+var (
+	// staticRetryDelays are the waits between attempts to make a configured device drivable
+	// (its JSON API, its host name, its socket), the last one repeating.
+	staticRetryDelays = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
+	// staticRecheckEvery is how often a configured host name is looked up again, so that a strip
+	// DHCP moved (the venue's DNS following it) is driven at its new address.
+	staticRecheckEvery = 30 * time.Second
+	// staticFailingCheck is how often a configured host name's strip is checked for failing
+	// sends, which make it look the name up again at once rather than at the next recheck.
+	staticFailingCheck = 5 * time.Second
+)
+
 // deviceSet owns every device output: configured ones at start, discovered ones as they come
 // and go. The loop reads the current set through an atomic copy-on-write slice.
+//
+// A device both configured and discovered (the same address and port) is driven once, by
+// whichever strip came first; when that strip goes (a reload removes the line, discovery removes
+// the device or moves it), reconcileLocked gives the other its own strip back.
 type deviceSet struct {
 	s   *Session
 	reg *discovery.Registry
 
 	list atomic.Pointer[[]*strip]
 
-	// The mutex protects the following elements.
-	mu        sync.Mutex
-	strips    map[string]*strip
-	ctx       context.Context               // outputs' parent; nil until run
-	wg        sync.WaitGroup                // output goroutines and static-device resolvers
-	static    []string                      // configured device URLs
-	resolving map[string]context.CancelFunc // devices waiting for their JSON API or their host name
-
-	// lookup resolves a configured device's host name. It runs in a resolver goroutine with a
-	// context that removal and shutdown cancel, never under mu: a DNS server that does not answer
-	// would otherwise hold the device lock (and shutdown) for the resolver's timeouts.
+	// Constant after newDeviceSet (tests set them before run).
+	retryDelays  []time.Duration
+	recheckEvery time.Duration
+	failingCheck time.Duration
+	// lookup resolves a configured device's host name. It runs in the device's follower
+	// goroutine with a context that removal and shutdown cancel, never under mu: a DNS server
+	// that does not answer would otherwise hold the device lock (and shutdown) for the resolver's
+	// timeouts.
 	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
+
+	// capLog limits the warning about discovered devices refused at maxDiscoveredStrips, and
+	// openLog the error about discovered devices whose output cannot be opened: a reconcile (at
+	// every discovery event) retries each of them.
+	capLog, openLog lograte.Limiter
+
+	// The mutex protects the following elements.
+	mu         sync.Mutex
+	strips     map[string]*strip
+	ctx        context.Context              // outputs' parent; nil until run
+	wg         sync.WaitGroup               // output goroutines and configured devices' followers
+	configured map[string]*configuredDevice // by URL
+}
+
+// configuredDevice is one device URL from the configuration, followed by its own goroutine
+// (followStatic) from the moment it is configured until it is removed or the session stops.
+type configuredDevice struct {
+	raw    string
+	target wled.Target // as configured (a host name, ProtocolAuto for wled://)
+	byName bool        // target.Host is a name, looked up again now and then
+	cancel context.CancelFunc
+	// recheck (capacity 1) asks the follower to make the device drivable again now: a reload,
+	// or the strip that covered it went away.
+	recheck chan struct{}
+
+	// Under deviceSet.mu: where the follower last found the device (valid when placed).
+	placed   bool
+	name     string
+	resolved wled.Target
+}
+
+func (c *configuredDevice) poke() {
+	select {
+	case c.recheck <- struct{}{}:
+	default:
+	}
 }
 
 // setStatic makes the configured devices exactly urls: new ones start, removed ones stop and
-// release their device. Discovered devices are untouched.
+// release their device, and the ones kept are looked up again (a reload is how an operator says
+// "a strip moved"). A discovered device that a removed line was driving gets a strip of its own.
 func (d *deviceSet) setStatic(urls []string) error {
 	targets := map[string]wled.Target{}
 	for _, raw := range urls {
@@ -81,46 +140,50 @@ func (d *deviceSet) setStatic(urls []string) error {
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return nil
 	}
-	for _, old := range d.static {
-		if _, keep := targets[old]; keep {
+	for raw, c := range d.configured {
+		if _, keep := targets[raw]; keep {
+			c.poke()
 			continue
 		}
-		if cancel, ok := d.resolving[old]; ok {
-			cancel()
-			delete(d.resolving, old)
-		}
-		if st, ok := d.strips[old]; ok {
-			st.cancel()
-			delete(d.strips, old)
+		c.cancel()
+		delete(d.configured, raw)
+		if st, ok := d.strips[raw]; ok {
+			d.stopLocked(st)
 			d.s.log.Info("device removed", "device", st.name)
 		}
 	}
-	d.static = append(d.static[:0], urls...)
-	for raw, t := range targets {
-		if _, running := d.strips[raw]; running {
+	for _, raw := range urls {
+		if _, running := d.configured[raw]; running {
 			continue
 		}
-		if _, waiting := d.resolving[raw]; waiting {
-			continue
-		}
-		if _, err := netip.ParseAddr(t.Host); err == nil && t.Protocol != wled.ProtocolAuto {
-			d.addLocked(raw, t.String(), t, true)
-			continue
-		}
+		t := targets[raw]
+		_, err := netip.ParseAddr(t.Host)
 		ctx, cancel := context.WithCancel(d.ctx)
-		d.resolving[raw] = cancel
+		c := &configuredDevice{raw: raw, target: t, byName: err != nil, cancel: cancel, recheck: make(chan struct{}, 1)}
+		d.configured[raw] = c
+		if !c.byName && t.Protocol != wled.ProtocolAuto {
+			// Nothing to look up: drive it now, so a reload shows it at once. If its socket
+			// cannot be opened yet (no network), the follower retries.
+			_ = d.placeStaticLocked(c, t.String(), t)
+		}
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			d.resolveStatic(ctx, raw, t)
+			d.followStatic(ctx, c)
 		}()
 	}
+	d.reconcileLocked()
 	d.publishLocked()
 	return nil
 }
 
 func newDeviceSet(s *Session) (*deviceSet, error) {
-	d := &deviceSet{s: s, strips: map[string]*strip{}, resolving: map[string]context.CancelFunc{}, lookup: net.DefaultResolver.LookupNetIP}
+	d := &deviceSet{
+		s: s, strips: map[string]*strip{}, configured: map[string]*configuredDevice{},
+		lookup:      net.DefaultResolver.LookupNetIP,
+		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
+	}
+	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
 	empty := []*strip{}
 	d.list.Store(&empty)
 	if s.cfg.Discovery != nil {
@@ -128,7 +191,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		dc.Protocol = s.cfg.Protocol
 		dc.Logger = s.log.With("part", "discovery")
 		dc.OnChange = d.onDiscovery
-		dc.Static = nil // configured devices are the device set's own (see startStatic)
+		dc.Static = nil // configured devices are the device set's own (see setStatic)
 		reg, err := discovery.New(dc)
 		if err != nil {
 			return nil, fmt.Errorf("session: discovery: %w", err)
@@ -144,7 +207,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 }
 
 // run starts the configured devices and discovery, and on ctx done stops every output (which
-// releases its device) and waits for them.
+// releases its device) and every follower, and waits for them.
 func (d *deviceSet) run(ctx context.Context) error {
 	d.mu.Lock()
 	d.ctx = ctx
@@ -166,43 +229,147 @@ func (d *deviceSet) run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	d.mu.Lock()
-	for _, cancel := range d.resolving {
-		cancel()
+	for raw, c := range d.configured {
+		c.cancel()
+		delete(d.configured, raw)
 	}
-	for key, st := range d.strips {
-		st.cancel()
-		delete(d.strips, key)
+	for _, st := range d.strips {
+		d.stopLocked(st)
 	}
 	d.mu.Unlock()
 	d.wg.Wait()
 	return nil
 }
 
-// resolveStatic makes a configured device drivable, retrying until it is: a wled:// device's JSON
-// API gives its protocol and LED count, and a host name becomes an address here, so that the
-// output (wled.NewSender) is built under the device lock without a DNS lookup.
-func (d *deviceSet) resolveStatic(ctx context.Context, raw string, t wled.Target) {
-	delays := []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
-	for attempt := 0; ; attempt++ {
-		rt, name, err := d.resolveTarget(ctx, raw, t)
-		if err == nil {
-			d.mu.Lock()
-			if ctx.Err() == nil {
-				delete(d.resolving, raw)
-				d.addLocked(raw, name, rt, true)
+// followStatic keeps a configured device driven until ctx is done: it makes the device drivable
+// (its JSON API, its host name, its output socket), retrying with backoff until that works, so
+// a device that is off, a name not in DNS yet, or a network not up at start ("network is
+// unreachable") is driven as soon as it can be. A device named by host is looked up again every
+// recheckEvery, and at once when its strip's sends fail, and its strip follows the address
+// (DHCP moved it). A reload, or the loss of the strip that covered it, asks for a look now.
+func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
+	var failing *time.Ticker
+	if c.byName {
+		failing = time.NewTicker(d.failingCheck)
+		defer failing.Stop()
+	}
+	failures := 0
+	for {
+		err := d.placeStatic(ctx, c)
+		if ctx.Err() != nil {
+			return
+		}
+		var wait time.Duration // 0: until poked
+		if err != nil {
+			if failures == 0 {
+				if d.driven(c.raw) {
+					d.s.log.Warn("configured device: looking it up again failed; it stays at its last address", "device", c.raw, "err", err)
+				} else {
+					d.s.log.Warn("configured device cannot be driven yet; retrying", "device", c.raw, "err", err)
+				}
 			}
-			d.mu.Unlock()
-			return
+			wait = d.retryDelays[min(failures, len(d.retryDelays)-1)]
+			failures++
+		} else {
+			if failures > 0 {
+				d.s.log.Info("configured device reachable again", "device", c.raw, "attempts", failures+1)
+			}
+			failures = 0
+			if c.byName {
+				wait = d.recheckEvery
+			}
 		}
-		if attempt == 0 {
-			d.s.log.Warn("device not answering; retrying", "device", raw, "err", err)
-		}
-		select {
-		case <-ctx.Done():
+		if !d.waitStatic(ctx, c, wait, failing, err == nil) {
 			return
-		case <-time.After(delays[min(attempt, len(delays)-1)]):
 		}
 	}
+}
+
+// waitStatic waits for the next look at c: wait (0: none), a poke, or, while watchFailing, a
+// check that finds its strip failing. It returns false when ctx is done.
+func (d *deviceSet) waitStatic(ctx context.Context, c *configuredDevice, wait time.Duration, failing *time.Ticker, watchFailing bool) bool {
+	var timeout <-chan time.Time
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	var check <-chan time.Time
+	if failing != nil && watchFailing {
+		check = failing.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-c.recheck:
+			return true
+		case <-timeout:
+			return true
+		case <-check:
+			if d.stripFailing(c.raw) {
+				return true
+			}
+		}
+	}
+}
+
+// driven reports whether key has a strip.
+func (d *deviceSet) driven(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.strips[key] != nil
+}
+
+// stripFailing reports whether key's strip exists and its sends fail.
+func (d *deviceSet) stripFailing(key string) bool {
+	d.mu.Lock()
+	st := d.strips[key]
+	d.mu.Unlock()
+	return st != nil && st.out.Stats().Failing
+}
+
+// placeStatic resolves c (without the lock) and drives it where it was found.
+func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error {
+	t, name, err := d.resolveTarget(ctx, c.raw, c.target)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ctx.Err() != nil {
+		return ctx.Err() // removed (or shutting down) while it was looked up
+	}
+	err = d.placeStaticLocked(c, name, t)
+	d.reconcileLocked() // a strip it replaced may have covered a discovered device
+	d.publishLocked()
+	return err
+}
+
+// placeStaticLocked drives configured device c at t: nothing to do when its strip already does;
+// nothing but stopping its strip at a stale address when a discovered strip drives t already;
+// otherwise a new output, which replaces its strip only once it is open.
+func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.Target) error {
+	c.placed, c.name, c.resolved = true, name, t
+	old := d.strips[c.raw]
+	if old != nil && old.target == t {
+		return nil
+	}
+	if other := d.coveringLocked(c.raw, t); other != nil {
+		other.online.Store(true)
+		if old != nil {
+			d.stopLocked(old)
+		}
+		return nil
+	}
+	if old != nil {
+		d.s.log.Info("configured device moved", "device", c.raw, "from", old.target.String(), "to", t.String())
+	}
+	if err := d.startLocked(c.raw, name, t, true); err != nil {
+		c.placed = false // not driven: a reconcile must not count it
+		return err
+	}
+	return nil
 }
 
 // resolveTarget returns t ready for an output, with its host as an address, and the strip's name.
@@ -236,58 +403,131 @@ func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target
 
 func (d *deviceSet) onDiscovery(ev discovery.Event) {
 	dev := ev.Device
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	switch ev.Kind {
 	case discovery.EventOffline:
-		d.setOnline(dev.Key, false)
+		if st, ok := d.strips[dev.Key]; ok {
+			st.online.Store(false)
+		}
 		d.s.log.Warn("device offline", "device", dev.Name, "ip", dev.IP, "err", dev.LastError)
+		return
+	case discovery.EventRemoved:
+		// Another controller answers where it was (discovery follows that one under its own
+		// key): stop streaming to it. Its output releases the address unless the successor's
+		// drives it (wled's hand-over), so the new controller is not knocked out of realtime.
+		if st, ok := d.strips[dev.Key]; ok {
+			d.stopLocked(st)
+			d.s.log.Info("device removed", "device", st.name, "mac", dev.MAC, "ip", dev.IP)
+		}
+		d.reconcileLocked()
+		d.publishLocked()
 		return
 	case discovery.EventOnline:
 		d.s.log.Info("device online", "device", dev.Name, "ip", dev.IP)
 	}
-	t, ok := dev.Target()
-	if !ok {
+	if t, ok := dev.Target(); ok {
+		d.addLocked(dev.Key, dev.Name, t, dev.Online)
+	}
+	d.reconcileLocked() // a discovered strip that moved may have covered a configured device
+	d.publishLocked()
+}
+
+// reconcileLocked gives every device that should be driven and is not a strip: a configured one
+// whose covering strip went away is looked up again by its follower, and a discovered, online
+// device no strip drives (its configured line was removed, it was refused at the cap, its
+// covering strip moved) is added.
+func (d *deviceSet) reconcileLocked() {
+	for _, c := range d.configured {
+		if c.placed && d.strips[c.raw] == nil && d.coveringLocked(c.raw, c.resolved) == nil {
+			c.placed = false
+			c.poke()
+		}
+	}
+	if d.reg == nil {
 		return
 	}
-	d.add(dev.Key, dev.Name, t, dev.Online)
-}
-
-func (d *deviceSet) setOnline(key string, on bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.strips[key]; ok {
-		st.online.Store(on)
+	for _, dev := range d.reg.Devices() {
+		if !dev.Online || dev.MAC == "" || d.strips[dev.Key] != nil {
+			continue
+		}
+		if t, ok := dev.Target(); ok {
+			d.addLocked(dev.Key, dev.Name, t, dev.Online)
+		}
 	}
 }
 
-// add starts an output for key, replacing one whose target changed.
+// add drives discovered device key at t (tests).
 func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.addLocked(key, name, t, online)
+	d.publishLocked()
 }
 
+// addLocked drives discovered device key at t, replacing its strip when the target changed. A
+// configured strip at the same address and port drives it instead. Two discovered devices are
+// never merged: when two strips swap addresses (DHCP), each update arrives while the other still
+// holds its new address, and skipping it would leave both streaming to the other's strip.
 func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return
 	}
-	for k, other := range d.strips {
-		// A configured device that mDNS finds too is driven once. Two discovered devices are
-		// never merged: when two strips swap addresses (DHCP), each update arrives while the
-		// other still holds its new address, and skipping it would leave both streaming to the
-		// other's strip.
-		if k != key && other.target.Host == t.Host && other.target.Port == t.Port &&
-			(slices.Contains(d.static, k) || slices.Contains(d.static, key)) {
-			other.online.Store(online)
-			return
+	old := d.strips[key]
+	if other := d.coveringLocked(key, t); other != nil {
+		other.online.Store(online)
+		if old != nil {
+			d.stopLocked(old) // it moved onto the configured strip's address
 		}
+		return
 	}
-	if old, ok := d.strips[key]; ok {
+	if old != nil {
 		old.online.Store(online)
 		if old.target == t {
 			return
 		}
-		old.cancel()
-		delete(d.strips, key)
+	} else if n := d.discoveredLocked(); n >= maxDiscoveredStrips {
+		if held, ok := d.capLog.Allow(time.Now()); ok {
+			d.s.log.Warn("not driving a discovered device: too many discovered strips", "device", name, "key", key,
+				"target", t.String(), "max", maxDiscoveredStrips, "suppressed", held)
+		}
+		return
+	}
+	if err := d.startLocked(key, name, t, online); err != nil {
+		if held, ok := d.openLog.Allow(time.Now()); ok {
+			d.s.log.Error("cannot drive device", "device", name, "err", err, "suppressed", held)
+		}
+	}
+}
+
+// coveringLocked returns the strip other than key's own that drives t's address and port and
+// stands for key too: a configured device that discovery finds as well is driven once.
+func (d *deviceSet) coveringLocked(key string, t wled.Target) *strip {
+	for k, other := range d.strips {
+		if k != key && other.target.Host == t.Host && other.target.Port == t.Port &&
+			(d.configured[k] != nil || d.configured[key] != nil) {
+			return other
+		}
+	}
+	return nil
+}
+
+// discoveredLocked counts the strips of discovered devices.
+func (d *deviceSet) discoveredLocked() int {
+	n := 0
+	for k := range d.strips {
+		if d.configured[k] == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// startLocked opens an output for key at t and runs it, replacing key's strip if it has one. On
+// error the old strip, if any, is left as it was.
+func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) error {
+	if d.ctx.Err() != nil {
+		return d.ctx.Err()
 	}
 	out, err := wled.NewOutput(wled.OutputConfig{
 		Target:  t,
@@ -302,8 +542,10 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 		Logger:      d.s.log,
 	})
 	if err != nil {
-		d.s.log.Error("cannot drive device", "device", name, "err", err)
-		return
+		return err
+	}
+	if old, ok := d.strips[key]; ok {
+		d.stopLocked(old)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	st := &strip{key: key, name: name, target: t, out: out, cancel: cancel, done: make(chan struct{}), frame: make([]byte, out.FrameBytes())}
@@ -315,8 +557,16 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 		defer close(st.done)
 		_ = out.Run(ctx)
 	}()
-	d.publishLocked()
 	d.s.log.Info("driving device", "device", name, "target", t.String(), "leds", t.LEDs, "rgbw", t.RGBW)
+	return nil
+}
+
+// stopLocked stops st's output, which releases its device, and drops it from the set.
+func (d *deviceSet) stopLocked(st *strip) {
+	st.cancel()
+	if d.strips[st.key] == st {
+		delete(d.strips, st.key)
+	}
 }
 
 func (d *deviceSet) publishLocked() {
