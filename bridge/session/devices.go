@@ -331,7 +331,13 @@ func (d *deviceSet) stripFailing(key string) bool {
 
 // placeStatic resolves c (without the lock) and drives it where it was found.
 func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error {
-	t, name, err := d.resolveTarget(ctx, c.raw, c.target)
+	var current netip.Addr
+	d.mu.Lock()
+	if st := d.strips[c.raw]; st != nil {
+		current, _ = netip.ParseAddr(st.target.Host)
+	}
+	d.mu.Unlock()
+	t, name, err := d.resolveTarget(ctx, c.raw, c.target, current)
 	if err != nil {
 		return err
 	}
@@ -373,7 +379,9 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 }
 
 // resolveTarget returns t ready for an output, with its host as an address, and the strip's name.
-func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target) (wled.Target, string, error) {
+// A name with several addresses keeps current (the one its strip drives) while it is among them,
+// so that a DNS server rotating its answers does not move the strip at every look-up.
+func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target, current netip.Addr) (wled.Target, string, error) {
 	name := t.String()
 	if t.Protocol == wled.ProtocolAuto {
 		rt, info, err := d.s.wled.Resolve(ctx, t)
@@ -396,7 +404,10 @@ func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target
 		return t, "", fmt.Errorf("%s: no address", t.Host)
 	}
 	// WLED speaks IPv4 only; an IPv6 address is used when the name has nothing else.
-	i := max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
+	i := slices.IndexFunc(addrs, func(a netip.Addr) bool { return current.IsValid() && a.Unmap() == current })
+	if i < 0 {
+		i = max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
+	}
 	t.Host = addrs[i].Unmap().String()
 	return t, name, nil
 }

@@ -500,3 +500,24 @@ func TestDeviceConfiguredAndDiscoveredKeepsAStrip(t *testing.T) {
 		r.feedUntilFrame(t, url, a)
 	})
 }
+
+func TestStaticHostNameWithRotatingAnswersStaysPut(t *testing.T) {
+	// A name with two addresses whose DNS server rotates their order: looking it up again must
+	// not move the strip between them at every recheck.
+	first, second := netip.MustParseAddr("127.0.33.7"), netip.MustParseAddr("127.0.33.8")
+	var lookups atomic.Int64
+	lookup := func(context.Context, string, string) ([]netip.Addr, error) {
+		if lookups.Add(1)%2 == 0 {
+			return []netip.Addr{second, first}, nil
+		}
+		return []netip.Addr{first, second}, nil
+	}
+	const url = "ddp://two.venue.example?leds=30"
+	r := startDeviceRig(t, []string{url}, nil, func(d *deviceSet) { d.lookup = lookup; d.recheckEvery = time.Millisecond })
+	waitFor(t, "the strip driven", func() bool { return r.strip(url) != nil })
+	st := r.strip(url)
+	waitFor(t, "ten more look-ups", func() bool { return lookups.Load() > 10 })
+	if now := r.strip(url); now != st {
+		t.Errorf("the strip moved from %s to %s with the DNS answers' order", st.target.Host, now.target.Host)
+	}
+}
