@@ -20,10 +20,10 @@ func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 		for i := 0; i < sockets; i++ {
 			c := dial(t, h, dialOpts{})
 			for n := 0; n < 4; n++ { // the fourth frame is over the limit
-				c.sendMsg("", fmt.Sprint(n+1), "phoenix", "heartbeat", "{}")
+				c.sendMsg("", fmt.Sprint(n+1), "realtime:nowhere", "broadcast", "{}")
 			}
 			for n := 0; n < 3; n++ {
-				c.nextMsg() // the three admitted heartbeats' replies
+				c.nextMsg() // the three admitted pushes' replies (unmatched topic)
 			}
 		}
 		waitFor(t, "every flooder's fourth frame", func() bool { return h.Stats().RateLimited == round*sockets })

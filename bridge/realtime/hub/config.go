@@ -125,7 +125,10 @@ type Config struct {
 	// MaxMessagesPerSecond bounds the frames one socket may send per one-second window (default
 	// 100). Past it every channel of the socket gets a `system` error and phx_close, and further
 	// frames in that window are dropped. REST broadcast messages count against the same budget,
-	// per remote address (past it the request is refused with HTTP 429).
+	// per remote address (past it the request is refused with HTTP 429). Heartbeats (of at most
+	// 128 bytes, as clients send them) count against neither this nor MaxBytesPerSecond and are
+	// answered past them, as the Realtime server answers them outside its channels; more than ten
+	// times this many in one window close the socket.
 	// MaxMessagesPerSecond < 0 disables the limit.
 	MaxMessagesPerSecond int
 	// MaxBytesPerSecond bounds the bytes one socket may send per one-second window (default 1 MiB;

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -173,10 +175,7 @@ func (c *conn) readLoop() error {
 		if c.ending() {
 			continue // closing (e.g. after invalid UTF-8): read on for the close handshake only
 		}
-		if !c.admit(len(data)) {
-			continue
-		}
-		c.handleFrame(typ, data)
+		c.receive(typ, data)
 		if cap(c.readBuf) > maxPooledFrame {
 			c.readBuf = nil // do not keep a rare large frame's buffer for the socket's lifetime
 		}
@@ -206,6 +205,52 @@ func (c *conn) readFrame() (websocket.MessageType, []byte, error) {
 	}
 	c.readBuf = buf
 	return typ, buf, nil
+}
+
+// maxHeartbeatFrame is the largest frame taken for a heartbeat: supabase-js's are about 40 bytes
+// (`[null,"12","phoenix","heartbeat",{}]`), 70 on vsn 1.0.0. A larger one is rate-limited like
+// any other frame, so that exempting heartbeats exempts no bytes worth counting.
+const maxHeartbeatFrame = 128
+
+// heartbeatMark is in every heartbeat frame; frames without it are not decoded twice.
+var heartbeatMark = []byte(`"heartbeat"`)
+
+// receive applies the rate limits to one frame read from the client, then handles it. Heartbeats
+// are admitted on their own terms (admitHeartbeat): the Realtime server answers them in the socket,
+// outside any channel, and counts only channel messages against its rate limits.
+func (c *conn) receive(typ websocket.MessageType, data []byte) {
+	if typ == websocket.MessageText && len(data) <= maxHeartbeatFrame && bytes.Contains(data, heartbeatMark) &&
+		utf8.Valid(data) && c.vsn.DecodeText(data, &c.msg) == nil && c.msg.Topic == "phoenix" && c.msg.Event == "heartbeat" {
+		if c.admitHeartbeat() {
+			c.reply(c.msg.JoinRef, c.msg.Ref, c.msg.Topic, okEmptyReply)
+		}
+		return
+	}
+	if c.admit(len(data)) {
+		c.handleFrame(typ, data)
+	}
+}
+
+// admitHeartbeat admits a heartbeat outside the message and byte budgets: dropping one because
+// the socket went over its message rate (a burst of broadcasts) would make supabase-js, 25 s
+// later, declare the connection dead and reconnect. Heartbeats still have a budget of their own:
+// a socket sending more than ten times MaxMessagesPerSecond of them in one window is closed, like
+// any other flood.
+func (c *conn) admitHeartbeat() bool {
+	limit := c.s.cfg.MaxMessagesPerSecond
+	if limit < 0 {
+		return true
+	}
+	if c.window.roll(c.s.cfg.Now()) {
+		c.windowOver = false
+	}
+	c.window.heartbeats++
+	if c.window.heartbeats <= 10*limit {
+		return true
+	}
+	c.s.stats.rateLimited.Add(1)
+	c.close(websocket.StatusPolicyViolation, "too many heartbeats per second")
+	return false
 }
 
 // admit applies the per-socket message and byte rate limits to a frame of n bytes. It counts
@@ -256,9 +301,10 @@ func (c *conn) admit(n int) bool {
 // Config.MaxMessagesPerSecond and MaxBytesPerSecond (a socket's frames, or an address's REST
 // broadcasts).
 type rateWindow struct {
-	start time.Time
-	msgs  int
-	bytes int64
+	start      time.Time
+	msgs       int
+	bytes      int64
+	heartbeats int // a socket's heartbeats, which msgs and bytes do not count (admitHeartbeat)
 }
 
 // roll starts a new window at now if the current one is over, and reports whether it did.

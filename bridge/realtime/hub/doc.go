@@ -18,7 +18,7 @@
 // batches are capped at MaxBroadcastBatch); presence calls per socket and topic (rejoining does not
 // reset them; a socket keeps windows for at most MaxChannelsPerClient topics); and the outbound
 // queue per socket (frames and bytes). Past the rate limits a channel gets the Realtime server's
-// `system` error and phx_close. A socket that cannot keep up is dropped rather than slowing the
+// `system` error and phx_close; heartbeats are still answered (they have a budget of their own). A socket that cannot keep up is dropped rather than slowing the
 // room; broadcast fan-out encodes each event once per serializer and allocates nothing. Nothing that is not UTF-8 is relayed in a text frame (a
 // browser fails its socket on it): a socket sending such a text frame is closed with 1007, and
 // binary or REST JSON payloads that are not UTF-8 are refused.

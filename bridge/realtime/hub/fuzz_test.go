@@ -117,8 +117,8 @@ func FuzzHandleFrames(f *testing.F) {
 			if ctl&4 != 0 {
 				typ = websocket.MessageBinary
 			}
-			if !c.ending() && c.admit(len(frame)) {
-				c.handleFrame(typ, frame)
+			if !c.ending() {
+				c.receive(typ, frame)
 			}
 			for _, c := range conns {
 				checkQueued(t, c)

@@ -234,21 +234,56 @@ func TestRateLimitShutsChannelsDown(t *testing.T) {
 	c.sendMsg(cj, "3", topic, "presence", `{"type":"presence","event":"track","payload":{}}`) // frame 2
 	c.nextMsg()
 	c.nextMsg()
-	other.nextMsg()          // flooder's join diff
+	other.nextMsg() // flooder's join diff
+	c.barrier()     // heartbeats are not counted
+	broadcast := func(i int) {
+		c.sendMsg(cj, "", topic, "broadcast", fmt.Sprintf(`{"type":"broadcast","event":"b%d","payload":{}}`, i))
+	}
 	for i := 0; i < 3; i++ { // frames 3..5
-		c.barrier()
+		broadcast(i)
 	}
 	// Frame 6 exceeds the limit: system error, phx_close, and the frame itself is dropped.
-	c.sendMsg("", "50", "phoenix", "heartbeat", "{}")
+	broadcast(3)
 	c.expectText(`["` + cj + `",null,"realtime:ABC123","system",{"extension":"system","status":"error","message":"Too many messages per second","channel":"ABC123"}]`)
 	c.expectText(`["` + cj + `","` + cj + `","realtime:ABC123","phx_close",{}]`)
+	for i := 0; i < 3; i++ {
+		if m := other.nextMsg(); m.Event != "broadcast" || !strings.Contains(string(m.Payload), fmt.Sprintf(`"event":"b%d"`, i)) {
+			t.Fatalf("other got %s %s, want broadcast b%d", m.Event, m.Payload, i)
+		}
+	}
 	other.expectText(`[null,null,"realtime:ABC123","presence_diff",{"joins":{},"leaves":{"flooder":{"metas":[{"phx_ref":"REF"}]}}}]`)
-	c.sendMsg("", "51", "phoenix", "heartbeat", "{}") // still in the window: dropped
-	waitFor(t, "the second dropped frame", func() bool { return h.Stats().RateLimited == 2 })
-	clock.Advance(time.Second)
-	c.barrier() // a new window: served again, and the dropped heartbeats got no reply
+	// Still in the window: a push that would be answered ("unmatched topic") is dropped, but a
+	// heartbeat is answered, as the Realtime server answers heartbeats outside its channels'
+	// rate limits; its reply is the next frame, so the push got none.
+	c.sendMsg("", "51", topic, "broadcast", `{"type":"broadcast","event":"late","payload":{}}`)
+	c.barrier()
 	if got := h.Stats().RateLimited; got != 2 {
 		t.Errorf("RateLimited = %d, want 2", got)
+	}
+	clock.Advance(time.Second)
+	// A new window: served again.
+	c.sendMsg("", "52", topic, "broadcast", `{"type":"broadcast","event":"late","payload":{}}`)
+	c.expectText(`[null,"52","realtime:ABC123","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}]`)
+	if got := h.Stats().RateLimited; got != 2 {
+		t.Errorf("RateLimited = %d, want 2", got)
+	}
+}
+
+// TestHeartbeatsAnsweredPastTheRateLimit: a socket that went over its message rate (a burst of
+// broadcasts) keeps getting its heartbeats answered all through that window, so supabase-js does
+// not time the connection out and reconnect. On the old code they were dropped with the rest.
+func TestHeartbeatsAnsweredPastTheRateLimit(t *testing.T) {
+	clock := newFakeClock()
+	h := startHub(t, Config{MaxMessagesPerSecond: 2, Now: clock.Now})
+	c := dial(t, h, dialOpts{})
+	for i := 0; i < 5; i++ { // three over the limit
+		c.sendMsg("", "", topic, "broadcast", `{"type":"broadcast","event":"x","payload":{}}`)
+	}
+	for i := 0; i < 2*10; i++ { // ten times the message limit: heartbeats have a budget of their own
+		c.barrier()
+	}
+	if st := h.Stats(); st.RateLimited != 3 {
+		t.Errorf("RateLimited = %d, want 3", st.RateLimited)
 	}
 }
 
