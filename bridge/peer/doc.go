@@ -36,6 +36,11 @@
 //   - connection failed: ICE-restart offer after RestartBackoff, repeated
 //     while it does not connect within ConnectTimeout; an offer never
 //     answered is replaced by a fresh PeerConnection's offer;
+//   - our answer may be lost (SendSignal fails while the channel rejoins, a
+//     broadcast goes missing), and the musician's browser then waits for it
+//     and ignores our offers: an offer received again is answered again,
+//     and while the PeerConnection has never connected each retry sends the
+//     answer again before its ICE-restart offer;
 //   - remote candidates that arrive before a remote description wait in a
 //     bounded queue;
 //   - an ICE generation (one PeerConnection and remote ufrag) takes at most

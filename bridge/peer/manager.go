@@ -483,7 +483,7 @@ type MusicianStats struct {
 	ICERestarts       uint64 // ICE-restart offers sent
 	GlareRestarts     uint64 // PeerConnections replaced to answer an offer during our own
 	Malformed         uint64 // signals from this musician pion rejected
-	Duplicates        uint64 // late or duplicate answers and offers ignored
+	Duplicates        uint64 // late or duplicate answers (ignored) and offers (answered again)
 	QueuedCandidates  uint64 // candidates that arrived before a remote description
 	DroppedCandidates uint64 // candidates dropped (queue full, stale, or past maxRemoteCandidates)
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded

@@ -496,7 +496,12 @@ func (mus *musician) deferOffer(sig room.Signal) {
 // keeps an established musician working. If there is no room it returns how long to wait,
 // and counts the deferral.
 func (mus *musician) admit(priority bool) time.Duration {
-	ok, wait := mus.mgr.signals.admit(mus, signalCost, priority)
+	return mus.admitSignals(signalCost, priority)
+}
+
+// admitSignals is admit for a negotiation of need signals.
+func (mus *musician) admitSignals(need int, priority bool) time.Duration {
+	ok, wait := mus.mgr.signals.admit(mus, need, priority)
 	if !ok {
 		mus.mgr.counters.offersDeferred.Add(1)
 		mus.logLimited("negotiation put off: the signal budget is spent", "wait", wait, "priority", priority, "max_signals_per_second", mus.cfg.MaxSignalsPerSecond)
@@ -636,8 +641,13 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		switch h.pc.SignalingState() {
 		case webrtc.SignalingStateStable:
 			if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == desc.SDP {
+				// The offer we answered, again: a musician sends it again when our answer did
+				// not arrive (SendSignal failed while the channel was rejoining, or the
+				// broadcast was lost). Its browser, the impolite peer, waits for that answer
+				// in have-local-offer and ignores our offers meanwhile, so the answer goes
+				// again (within the musician's offer budget and the signal budget, as any).
 				mus.duplicates.Add(1)
-				return 0
+				return mus.resendAnswer(ctx, priority)
 			}
 			if n := transceiversAfter(h.pc, desc.SDP); n > maxTransceiversKept {
 				// pion keeps a transceiver (and its receiver) for every audio or video mid a
@@ -928,12 +938,53 @@ func (mus *musician) offer(ctx context.Context, iceRestart bool) {
 	mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
 }
 
+// answerMayBeLost reports whether the current PeerConnection's last negotiation was our
+// answer to the musician's offer and it has never connected: nothing shows the answer
+// arrived, and a browser waiting for it ignores our offers.
+func (mus *musician) answerMayBeLost() bool {
+	h := mus.cur
+	if h == nil || h.connected {
+		return false
+	}
+	rd := h.pc.CurrentRemoteDescription()
+	return rd != nil && rd.Type == webrtc.SDPTypeOffer
+}
+
+// sendAnswerAgain sends the current PeerConnection's answer again. Its SDP carries the
+// candidates gathered so far: the ones trickled after the lost answer were lost too (a
+// browser with no remote description cannot add them).
+func (mus *musician) sendAnswerAgain(ctx context.Context) {
+	ld := mus.cur.pc.CurrentLocalDescription()
+	if ld == nil || ld.Type != webrtc.SDPTypeAnswer {
+		return
+	}
+	mus.send(ctx, room.Signal{Type: room.SignalAnswer, Description: &room.SessionDescription{Type: "answer", SDP: ld.SDP}})
+}
+
+// resendAnswer answers a duplicate offer with the answer it had. If the signal budget has
+// no room for it, it does nothing and returns how long to wait.
+func (mus *musician) resendAnswer(ctx context.Context, priority bool) time.Duration {
+	if wait := mus.admitSignals(1, priority); wait > 0 {
+		return wait
+	}
+	mus.sendAnswerAgain(ctx)
+	mus.mgr.signals.release(mus)
+	return 0
+}
+
 // retry runs when a connection has failed, or has not connected in time.
 func (mus *musician) retry(ctx context.Context, retry *timer) {
 	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
 		return
 	}
-	if wait := mus.admit(mus.established); wait > 0 {
+	// Our answer, if it may have been lost, goes again before the offer: a browser that
+	// waits for it ignores the offer otherwise, and one that has it ignores the answer.
+	answerAgain := mus.answerMayBeLost()
+	need := signalCost
+	if answerAgain {
+		need++
+	}
+	if wait := mus.admitSignals(need, mus.established); wait > 0 {
 		retry.set(mus.cfg.Clock, wait)
 		return
 	}
@@ -948,12 +999,19 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 	case h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer:
 		// Our restart offer is unanswered; pion cannot make another one
 		// before an answer, so send the same offer again.
-		mus.log.Info("ICE restart offer unanswered; sending it again", "attempt", mus.attempt)
+		mus.log.Info("ICE restart offer unanswered; sending it again", "attempt", mus.attempt, "answer_again", answerAgain)
+		if answerAgain {
+			mus.sendAnswerAgain(ctx) // still the current local description; the offer is pending
+		}
 		if ld := h.pc.LocalDescription(); ld != nil {
 			mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: ld.SDP}})
 		}
 	default:
-		mus.log.Info("connection not up; ICE restart", "attempt", mus.attempt, "state", webrtc.PeerConnectionState(mus.connState.Load()).String())
+		mus.log.Info("connection not up; ICE restart", "attempt", mus.attempt, "answer_again", answerAgain,
+			"state", webrtc.PeerConnectionState(mus.connState.Load()).String())
+		if answerAgain {
+			mus.sendAnswerAgain(ctx)
+		}
 		mus.offer(ctx, true)
 	}
 	retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)

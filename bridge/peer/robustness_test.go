@@ -230,7 +230,7 @@ func TestMalformedSignalsDroppedAndCounted(t *testing.T) {
 		return false
 	}
 	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
 	if err := m.MusicianJoined("ana"); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestMalformedSignalsDroppedAndCounted(t *testing.T) {
 	m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID}) // no description
 	m.HandleSignal(room.Signal{Type: "hello", FromPeerID: "ana", TargetPeerID: bridgeID})
 	// Reaching ana's PeerConnection: a bad candidate, an answer with no offer
-	// outstanding, her own offer again.
+	// outstanding, her own offer again (answered again: she might not have had it).
 	mid := "0"
 	m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "ana", TargetPeerID: bridgeID,
 		Candidate: &room.ICECandidate{Candidate: "candidate:this is not a candidate", SDPMid: &mid}})
@@ -269,6 +269,7 @@ func TestMalformedSignalsDroppedAndCounted(t *testing.T) {
 		return st.WrongTarget == 1 && st.MissingSender == 2 && st.UnknownSender == 2 &&
 			ana.Malformed == 1 && ana.Duplicates == 2 && st.MalformedSignals == 4
 	})
+	waitFor(t, "ana's answer sent again", func() bool { return ana.strayAnswers.Load() == 1 })
 	before := s.fromMic("ana")
 	waitFor(t, "ana's audio afterwards", func() bool { return s.fromMic("ana") >= before+25 })
 	if leftConnected(states.get("ana")) {

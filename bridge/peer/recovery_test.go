@@ -1,0 +1,95 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// Each test here is a way a musician still in Presence was left unconnected for good; each
+// recovers through the bridge alone, with real pion peers on loopback and the bridge's timers
+// on a fake clock.
+
+// errNotJoined stands in for realtime.ErrNotJoined: SendSignal while the channel rejoins.
+var errNotJoined = errors.New("realtime: channel not joined")
+
+// loseFirstAnswer makes the bridge's first answer fail to send, as it does while the
+// Realtime channel rejoins; lost counts the answers lost.
+func loseFirstAnswer(lost *atomic.Int32) func(*Config) {
+	return func(c *Config) {
+		send := c.SendSignal
+		c.SendSignal = func(ctx context.Context, sig room.Signal) error {
+			if sig.Type == room.SignalAnswer && lost.CompareAndSwap(0, 1) {
+				return errNotJoined
+			}
+			return send(ctx, sig)
+		}
+	}
+}
+
+func musicianConnected(mu *testMusician) func() bool {
+	return func() bool { return mu.connState() == webrtc.PeerConnectionStateConnected }
+}
+
+// An answer that never left (SendSignal failed) is sent again when the connection has not
+// come up in ConnectTimeout, before the ICE-restart offer: the musician, the impolite peer,
+// waits for it in have-local-offer and ignored every offer the bridge made instead.
+func TestLostAnswerIsSentAgainByTheRetry(t *testing.T) {
+	var lost atomic.Int32
+	m, r, fc := startFakeClockManager(t, loseFirstAnswer(&lost))
+	lia := newTestMusician(t, r, "lia", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("lia"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the answer to be lost", func() bool { return lost.Load() == 1 })
+	waitFor(t, "the connect timeout", func() bool { return fc.hasTimer(DefaultConnectTimeout) })
+	if lia.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		t.Fatalf("lia is %s, want have-local-offer (waiting for the answer)", lia.pc.SignalingState())
+	}
+	fc.Advance(DefaultConnectTimeout)
+	waitFor(t, "bridge connected to lia", bridgeConnected(m, "lia"))
+	waitFor(t, "lia connected", musicianConnected(lia))
+	sigs := r.bridgeSignals()
+	answer := slices.IndexFunc(sigs, func(s room.Signal) bool { return s.Type == room.SignalAnswer })
+	offer := slices.IndexFunc(sigs, func(s room.Signal) bool { return s.Type == room.SignalOffer })
+	if answer < 0 || (offer >= 0 && offer < answer) {
+		t.Errorf("the retry sent the answer at %d, its offer at %d: the answer must go first", answer, offer)
+	}
+	if n := lia.ignoredOffer.Load(); n != 0 {
+		t.Errorf("lia ignored %d offers from the bridge", n)
+	}
+}
+
+// A musician that sends its offer again (having had no answer) gets the answer again; the
+// offer was dropped as a duplicate.
+func TestOfferSentAgainIsAnsweredAgain(t *testing.T) {
+	var lost atomic.Int32
+	m, r, _ := startFakeClockManager(t, loseFirstAnswer(&lost))
+	var first atomic.Pointer[room.Signal]
+	r.setHolds(nil, func(sig room.Signal) bool {
+		if sig.Type == room.SignalOffer {
+			first.CompareAndSwap(nil, &sig) // peek, deliver as usual
+		}
+		return false
+	})
+	oli := newTestMusician(t, r, "oli", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("oli"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the answer to be lost", func() bool { return lost.Load() == 1 })
+	r.toBridge(*first.Load()) // no timer fires: only the offer sent again can bring the answer
+	waitFor(t, "bridge connected to oli", bridgeConnected(m, "oli"))
+	waitFor(t, "oli connected", musicianConnected(oli))
+	if st, _ := musicianStats(m, "oli"); st.Duplicates != 1 {
+		t.Errorf("Duplicates = %d, want 1", st.Duplicates)
+	}
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "oli"); n != 1 {
+		t.Errorf("%d answers reached oli, want the one sent again", n)
+	}
+}
