@@ -58,8 +58,11 @@
 //   - an offer refused because MaxPeers are connected is kept (the newest per
 //     musician, 16 musicians, 5 minutes) with its first candidates, and
 //     answered when the musician is admitted: its browser, the impolite
-//     peer, waits for that answer and ignores our offers meanwhile. An offer
-//     that reaches a musician as its goroutine ends starts a fresh one.
+//     peer, waits for that answer and ignores our offers meanwhile. A
+//     stranger's held offer is kept so when its PresenceGrace ends: the
+//     session announces at most 2×MaxPeers musicians, the others as places
+//     free, and such a musician's browser waits for the answer as well. An
+//     offer that reaches a musician as its goroutine ends starts a fresh one.
 //
 // One audio track of a PeerConnection at a time is the musician's, the first
 // to start; others that start meanwhile (an offer may have up to four audio

@@ -391,6 +391,8 @@ func (m *Manager) removeLocked(mus *musician) {
 // musician left. A stranger that Presence confirmed while the cap was full
 // leaves its offer (and candidates) with the refused ones, to be answered when
 // it is admitted; one confirmed as its grace ran out starts afresh in its slot.
+// A stranger never confirmed leaves its held offer with the refused ones too, to
+// be answered if it is announced later.
 func (m *Manager) musicianExited(mus *musician) {
 	held, cands := mus.held, mus.leftoverCandidates() // run has returned: this goroutine owns them
 	m.mu.Lock()
@@ -431,6 +433,17 @@ func (m *Manager) musicianExited(mus *musician) {
 		return
 	}
 	if late == nil {
+		if held != nil {
+			// Its PresenceGrace ended unconfirmed, but the sender may be in Presence all the
+			// same: the session announces at most 2×MaxPeers musicians, the others only as
+			// places free. Its browser, the impolite peer, waits for the answer to this offer
+			// and ignores ours meanwhile, so the offer is kept with the refused ones (bounded,
+			// strangers' first to go), for addLocked to answer on MusicianJoined.
+			m.keepRefusedOfferLocked(*held)
+			if ro := m.refusedOffers[mus.id]; ro != nil {
+				ro.cands = append(ro.cands, cands[:min(len(cands), maxRefusedCandidates)]...)
+			}
+		}
 		return
 	}
 	if m.strangersLocked() >= maxStrangers {

@@ -389,7 +389,7 @@ func (mus *musician) run(ctx context.Context) {
 		case <-grace.c():
 			grace.stop()
 			if !mus.inPresence.Load() {
-				mus.log.Info("musician never appeared in Presence; releasing its slot", "grace", mus.cfg.PresenceGrace)
+				mus.log.Info("musician never appeared in Presence; releasing it, its offer kept with the refused ones", "grace", mus.cfg.PresenceGrace)
 				return
 			}
 		case <-offerDelay.c():

@@ -93,3 +93,28 @@ func TestOfferSentAgainIsAnsweredAgain(t *testing.T) {
 		t.Errorf("%d answers reached oli, want the one sent again", n)
 	}
 }
+
+// An offer from a musician the session does not follow yet (it announces at most 2×MaxPeers)
+// is held as a stranger's; when its PresenceGrace ends it is kept, and answered once the
+// session announces the musician. Its browser, the impolite peer, ignores the bridge's offers
+// while it waits for that answer.
+func TestStrangersOfferIsAnsweredWhenAnnouncedAfterItsGrace(t *testing.T) {
+	m, r, fc := startFakeClockManager(t, nil)
+	ned := newTestMusician(t, r, "ned", musicianOpts{offerFirst: true})
+	waitFor(t, "ned's offer held", func() bool { _, ok := musicianStats(m, "ned"); return ok && ned.offersSent.Load() == 1 })
+	waitFor(t, "the grace timer", func() bool { return fc.hasTimer(DefaultPresenceGrace) })
+	fc.Advance(DefaultPresenceGrace)
+	waitFor(t, "ned released", func() bool { _, ok := musicianStats(m, "ned"); return !ok })
+	if n := len(r.bridgeSignals()); n != 0 {
+		t.Fatalf("the bridge sent %d signals to a peer not in Presence", n)
+	}
+	if err := m.MusicianJoined("ned"); err != nil { // a place frees in the session
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ned", bridgeConnected(m, "ned"))
+	waitFor(t, "ned connected", musicianConnected(ned))
+	sigs := r.bridgeSignals()
+	if a, o := countSignals(sigs, room.SignalAnswer, "ned"), countSignals(sigs, room.SignalOffer, "ned"); a != 1 || o != 0 {
+		t.Errorf("the bridge sent ned %d answers and %d offers, want its offer answered", a, o)
+	}
+}
