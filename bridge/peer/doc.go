@@ -35,7 +35,9 @@
 //   - no offer within OfferDelay of joining Presence: we offer;
 //   - connection failed: ICE-restart offer after RestartBackoff, repeated
 //     while it does not connect within ConnectTimeout; an offer never
-//     answered is replaced by a fresh PeerConnection's offer;
+//     answered is replaced by a fresh PeerConnection's offer, and so is a
+//     PeerConnection that cannot restart ICE (pion closed it, or an offer it
+//     refused half-applied left it in have-remote-offer);
 //   - our answer may be lost (SendSignal fails while the channel rejoins, a
 //     broadcast goes missing), and the musician's browser then waits for it
 //     and ignores our offers: an offer received again is answered again,

@@ -914,11 +914,17 @@ func (mus *musician) flushCandidates() {
 // offer sends an offer: a first one on a fresh PeerConnection, or an ICE
 // restart on the current one. The caller has had it admitted to the signal budget.
 func (mus *musician) offer(ctx context.Context, iceRestart bool) {
+	if err := mus.tryOffer(ctx, iceRestart); err != nil {
+		mus.mgr.signals.release(mus)
+		mus.log.Error("cannot offer", "ice_restart", iceRestart, "err", err)
+	}
+}
+
+// tryOffer is offer, returning its error rather than logging it (nothing is sent then).
+func (mus *musician) tryOffer(ctx context.Context, iceRestart bool) error {
 	if mus.cur == nil {
 		if err := mus.newPC(); err != nil {
-			mus.mgr.signals.release(mus)
-			mus.log.Error("cannot offer", "err", err)
-			return
+			return err
 		}
 		iceRestart = false
 	}
@@ -928,14 +934,13 @@ func (mus *musician) offer(ctx context.Context, iceRestart bool) {
 		err = pc.SetLocalDescription(o)
 	}
 	if err != nil {
-		mus.mgr.signals.release(mus)
-		mus.log.Error("cannot offer", "ice_restart", iceRestart, "err", err)
-		return
+		return err
 	}
 	if iceRestart {
 		mus.restarts.Add(1)
 	}
 	mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
+	return nil
 }
 
 // answerMayBeLost reports whether the current PeerConnection's last negotiation was our
@@ -996,6 +1001,15 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		mus.log.Info("no connection yet; offering again", "attempt", mus.attempt)
 		mus.closePC()
 		mus.offer(ctx, false)
+	case h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed ||
+		(h.pc.SignalingState() != webrtc.SignalingStateStable && h.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer):
+		// pion closed it (a failed DTLS handshake, the musician's close_notify), or an offer
+		// it refused half-applied left it in have-remote-offer: it can offer nothing, not
+		// even an ICE restart. Start over, as with none.
+		mus.log.Info("connection cannot be restarted; offering on a fresh PeerConnection", "attempt", mus.attempt,
+			"signaling_state", h.pc.SignalingState().String(), "state", h.pc.ConnectionState().String())
+		mus.closePC()
+		mus.offer(ctx, false)
 	case h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer:
 		// Our restart offer is unanswered; pion cannot make another one
 		// before an answer, so send the same offer again.
@@ -1012,7 +1026,11 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		if answerAgain {
 			mus.sendAnswerAgain(ctx)
 		}
-		mus.offer(ctx, true)
+		if err := mus.tryOffer(ctx, true); err != nil {
+			mus.log.Info("cannot restart ICE; offering on a fresh PeerConnection", "attempt", mus.attempt, "err", err)
+			mus.closePC()
+			mus.offer(ctx, false)
+		}
 	}
 	retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 }

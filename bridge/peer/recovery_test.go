@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -116,5 +117,52 @@ func TestStrangersOfferIsAnsweredWhenAnnouncedAfterItsGrace(t *testing.T) {
 	sigs := r.bridgeSignals()
 	if a, o := countSignals(sigs, room.SignalAnswer, "ned"), countSignals(sigs, room.SignalOffer, "ned"); a != 1 || o != 0 {
 		t.Errorf("the bridge sent ned %d answers and %d offers, want its offer answered", a, o)
+	}
+}
+
+// An offer pion refuses after applying part of it leaves the PeerConnection in
+// have-remote-offer, where it cannot offer (not even an ICE restart): the retry offers on a
+// fresh PeerConnection instead of failing to restart ICE every ConnectTimeout.
+func TestRetryReplacesAPeerConnectionLeftInHaveRemoteOffer(t *testing.T) {
+	m, r, fc := startFakeClockManager(t, nil)
+	var first atomic.Pointer[room.Signal]
+	dropCandidates := func(sig room.Signal) bool { return sig.Type == room.SignalCandidate }
+	r.setHolds(dropCandidates, func(sig room.Signal) bool {
+		if sig.Type == room.SignalOffer {
+			first.CompareAndSwap(nil, &sig)
+		}
+		return dropCandidates(sig) // no candidates either way: the first connection never comes up
+	})
+	kit := newTestMusician(t, r, "kit", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("kit"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "kit to have the answer", func() bool {
+		return countSignals(r.bridgeSignals(), room.SignalAnswer, "kit") == 1 && kit.pc.SignalingState() == webrtc.SignalingStateStable
+	})
+	bad := *first.Load()
+	noMid := strings.Replace(bad.Description.SDP, "a=mid:0\r\n", "", 1)
+	if noMid == bad.Description.SDP {
+		t.Fatal("kit's offer has no a=mid:0 line")
+	}
+	bad.Description = &room.SessionDescription{Type: "offer", SDP: noMid}
+	r.toBridge(bad)
+	waitFor(t, "the renegotiation refused", func() bool { st, _ := musicianStats(m, "kit"); return st.Malformed == 1 })
+	m.mu.Lock()
+	ss := m.musicians["kit"].cur.pc.SignalingState() // the goroutine is idle: it counted Malformed last
+	m.mu.Unlock()
+	if ss != webrtc.SignalingStateHaveRemoteOffer {
+		t.Fatalf("the refused offer left the PeerConnection %s; this test needs have-remote-offer", ss)
+	}
+	// kit's page gives up on its connection and reloads, keeping its peerId.
+	kit.close()
+	r.setHolds(nil, nil)
+	kit = newTestMusician(t, r, "kit", musicianOpts{})
+	waitFor(t, "the connect timeout", func() bool { return fc.hasTimer(DefaultConnectTimeout) })
+	fc.Advance(DefaultConnectTimeout)
+	waitFor(t, "bridge connected to kit", bridgeConnected(m, "kit"))
+	waitFor(t, "kit connected", musicianConnected(kit))
+	if st, _ := musicianStats(m, "kit"); st.ICERestarts != 0 {
+		t.Errorf("ICERestarts = %d: the retry tried to restart ICE", st.ICERestarts)
 	}
 }
