@@ -39,12 +39,14 @@ func TestJoinExportsHubMetrics(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return string(body)
 	}
-	// The bridge joins its own room with Presence: one socket, one channel, one meta.
+	// The bridge joins its own room with Presence: one socket, one channel, one meta. It tracks
+	// once its join is answered, so the channel shows before the meta: wait for both.
 	joined := regexp.MustCompile(`(?m)^ledbridge_hub_channels 1$`)
+	tracked := regexp.MustCompile(`(?m)^ledbridge_hub_presences 1$`)
 	var metrics string
-	waitJoin(t, 15*time.Second, "the bridge's channel in ledbridge_hub_channels", func() bool {
+	waitJoin(t, 15*time.Second, "the bridge's channel and meta in ledbridge_hub_channels and _presences", func() bool {
 		metrics = scrape()
-		return joined.MatchString(metrics)
+		return joined.MatchString(metrics) && tracked.MatchString(metrics)
 	})
 	for _, want := range []string{
 		`(?m)^ledbridge_hub_connections 1$`,
