@@ -38,6 +38,9 @@
 //     answered is replaced by a fresh PeerConnection's offer, and so is a
 //     PeerConnection that cannot restart ICE (pion closed it, or an offer it
 //     refused half-applied left it in have-remote-offer);
+//   - connection closed by pion (the musician's side closed it, or the DTLS
+//     handshake failed) while the musician is in Presence: a fresh
+//     PeerConnection offers after RestartBackoff;
 //   - our answer may be lost (SendSignal fails while the channel rejoins, a
 //     broadcast goes missing), and the musician's browser then waits for it
 //     and ignores our offers: an offer received again is answered again,

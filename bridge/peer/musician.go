@@ -1081,6 +1081,16 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			d := mus.backoff()
 			mus.log.Warn("connection failed; ICE restart scheduled", "in", d, "attempt", mus.attempt+1)
 			retry.set(mus.cfg.Clock, d)
+		case webrtc.PeerConnectionStateClosed:
+			// pion closed it: the musician's side closed its connection (DTLS close_notify),
+			// or the DTLS handshake failed. The musician is still in Presence (it would have
+			// been released otherwise): a reload that keeps its peerId, or a web app that
+			// builds a new connection and waits for ours. Nothing can be restarted on this
+			// one: a fresh PeerConnection offers after the backoff.
+			d := mus.backoff()
+			mus.log.Warn("connection closed by the musician's side; offering again", "in", d, "attempt", mus.attempt+1)
+			mus.closePC()
+			retry.set(mus.cfg.Clock, d)
 		}
 	}
 }

@@ -120,6 +120,52 @@ func TestStrangersOfferIsAnsweredWhenAnnouncedAfterItsGrace(t *testing.T) {
 	}
 }
 
+// A PeerConnection pion closed (here: the DTLS handshake fails, the musician's offer naming
+// a certificate it does not have) is replaced: after the backoff the bridge offers on a fresh
+// PeerConnection, where it kept trying to restart ICE on the closed one.
+func TestPeerConnectionClosedByDTLSFailureIsReplaced(t *testing.T) {
+	m, r, fc := startFakeClockManager(t, nil)
+	var corrupted atomic.Bool
+	r.setHolds(nil, func(sig room.Signal) bool {
+		if sig.Type != room.SignalOffer || !corrupted.CompareAndSwap(false, true) {
+			return false
+		}
+		fp := fingerprintOf(sig.Description.SDP)
+		last := byte('A')
+		if fp[len(fp)-1] == 'A' {
+			last = 'B'
+		}
+		sig.Description.SDP = strings.Replace(sig.Description.SDP, fp, fp[:len(fp)-1]+string(last), 1)
+		r.mgr.HandleSignal(sig)
+		return true
+	})
+	dee := newTestMusician(t, r, "dee", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("dee"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the bridge's PeerConnection closed by pion", func() bool {
+		st, _ := musicianStats(m, "dee")
+		return st.ConnectionState == webrtc.PeerConnectionStateClosed
+	})
+	firstAnswer := r.bridgeSignals()[0]
+	// dee's page has its own DTLS failure: it reloads, keeping its peerId, and waits.
+	dee.close()
+	dee = newTestMusician(t, r, "dee", musicianOpts{})
+	waitFor(t, "the restart backoff", func() bool { return fc.hasTimer(DefaultRestartBackoff[0]) })
+	fc.Advance(DefaultRestartBackoff[0])
+	waitFor(t, "bridge connected to dee", bridgeConnected(m, "dee"))
+	waitFor(t, "dee connected", musicianConnected(dee))
+	var offer room.Signal
+	for _, sig := range r.bridgeSignals() {
+		if sig.Type == room.SignalOffer {
+			offer = sig
+		}
+	}
+	if offer.Description == nil || fingerprintOf(offer.Description.SDP) == fingerprintOf(firstAnswer.Description.SDP) {
+		t.Error("no offer on a fresh PeerConnection (with a certificate of its own)")
+	}
+}
+
 // An offer pion refuses after applying part of it leaves the PeerConnection in
 // have-remote-offer, where it cannot offer (not even an ICE restart): the retry offers on a
 // fresh PeerConnection instead of failing to restart ICE every ConnectTimeout.
@@ -164,5 +210,37 @@ func TestRetryReplacesAPeerConnectionLeftInHaveRemoteOffer(t *testing.T) {
 	waitFor(t, "kit connected", musicianConnected(kit))
 	if st, _ := musicianStats(m, "kit"); st.ICERestarts != 0 {
 		t.Errorf("ICERestarts = %d: the retry tried to restart ICE", st.ICERestarts)
+	}
+}
+
+// A connection the musician's side closes (its page goes; Presence keeps its peerId) is
+// offered again on a fresh PeerConnection after the backoff.
+func TestConnectionClosedByTheMusicianIsOfferedAgain(t *testing.T) {
+	states := &stateLog{}
+	m, r, fc := startFakeClockManager(t, func(c *Config) { c.OnStateChange = states.record })
+	eve := newTestMusician(t, r, "eve", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("eve"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to eve", bridgeConnected(m, "eve"))
+	eve.close()
+	waitFor(t, "the bridge's connection closed", func() bool {
+		st, _ := musicianStats(m, "eve")
+		return st.ConnectionState == webrtc.PeerConnectionStateClosed
+	})
+	eve = newTestMusician(t, r, "eve", musicianOpts{}) // waits for the bridge's offer
+	waitFor(t, "the restart backoff", func() bool { return fc.hasTimer(DefaultRestartBackoff[0]) })
+	fc.Advance(DefaultRestartBackoff[0])
+	waitFor(t, "bridge connected to eve again", bridgeConnected(m, "eve"))
+	waitFor(t, "eve connected", musicianConnected(eve))
+	if n := countSignals(r.bridgeSignals(), room.SignalOffer, "eve"); n != 1 {
+		t.Errorf("the bridge sent eve %d offers, want 1", n)
+	}
+	waitFor(t, "the state reported", func() bool {
+		st := states.get("eve")
+		return len(st) > 0 && st[len(st)-1] == webrtc.PeerConnectionStateConnected
+	})
+	if st := states.get("eve"); !slices.Contains(st, webrtc.PeerConnectionStateClosed) {
+		t.Errorf("states %v: the close was not reported", st)
 	}
 }
