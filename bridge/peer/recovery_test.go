@@ -223,6 +223,9 @@ func TestConnectionClosedByTheMusicianIsOfferedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "bridge connected to eve", bridgeConnected(m, "eve"))
+	// Both sides: a musician that closes before its own DTLS handshake is done sends no
+	// close_notify, and the bridge sees its connection fail (ICE) instead.
+	waitFor(t, "eve connected", musicianConnected(eve))
 	eve.close()
 	waitFor(t, "the bridge's connection closed", func() bool {
 		st, _ := musicianStats(m, "eve")
