@@ -121,7 +121,10 @@ type Config struct {
 	OnTrack func(m MusicianID, codec webrtc.RTPCodecParameters) RTPSink
 	// OnStateChange, if set, is called from the musician's goroutine whenever
 	// its connection state changes, and with PeerConnectionStateClosed when
-	// the musician is released.
+	// the musician is released. Calls are serialised. Once a musician that
+	// left and joined again has reported a state of its new connection, the
+	// old one reports nothing more (its release included, which may come
+	// later as its PeerConnection closes).
 	OnStateChange func(m MusicianID, state webrtc.PeerConnectionState)
 
 	Clock  Clock        // default: the system clock

@@ -60,6 +60,17 @@ type Manager struct {
 
 	warnLog lograte.Limiter // refusals a stranger can trigger at will
 
+	musicianSeq atomic.Uint64 // numbers musicians in the order they are made
+
+	reportMu sync.Mutex // serialises OnStateChange calls
+	// reporters holds, per musician id, the number (musicianSeq) of the newest musician
+	// that has reported a state and not yet its release; guarded by reportMu. An older
+	// musician of the same id reports nothing more: one that left and rejoined at once
+	// has a new musician while the old one's goroutine is still closing, and the old
+	// one's late "closed" must not overwrite the new connection's state. At most one
+	// entry per running musician.
+	reporters map[MusicianID]uint64
+
 	mu sync.Mutex
 	// The mutex protects the following elements.
 	runCtx    context.Context // nil before Run
@@ -119,7 +130,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	return &Manager{cfg: c, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
-		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval}}, nil
+		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
+		reporters: map[MusicianID]uint64{}}, nil
 }
 
 // Run starts the musicians' goroutines and keeps admitting new ones until ctx

@@ -80,6 +80,7 @@ const (
 type musician struct {
 	// Constant after newMusician.
 	id         MusicianID
+	seq        uint64 // from Manager.musicianSeq: a musician of the same id made later has a higher one
 	mgr        *Manager
 	cfg        *Config
 	log        *slog.Logger
@@ -218,6 +219,7 @@ type pcEvent struct {
 func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
 	mus := &musician{
 		id:         id,
+		seq:        m.musicianSeq.Add(1),
 		mgr:        m,
 		cfg:        &m.cfg,
 		log:        m.log.With("musician", string(id)),
@@ -334,7 +336,7 @@ func (mus *musician) run(ctx context.Context) {
 		offerGate.stop()
 		mus.mgr.signals.release(mus)
 		mus.closePC()
-		mus.setState(webrtc.PeerConnectionStateClosed)
+		mus.reportState(webrtc.PeerConnectionStateClosed, true)
 		mus.log.Debug("musician released")
 	}()
 	if mus.inPresence.Load() {
@@ -1096,14 +1098,33 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 }
 
 // setState reports a connection state change to OnStateChange.
-func (mus *musician) setState(st webrtc.PeerConnectionState) {
+func (mus *musician) setState(st webrtc.PeerConnectionState) { mus.reportState(st, false) }
+
+// reportState reports a connection state change to OnStateChange, unless a musician of the
+// same id made later has reported one (see Manager.reporters); released is the last report,
+// as the musician's goroutine ends.
+func (mus *musician) reportState(st webrtc.PeerConnectionState, released bool) {
+	f := mus.cfg.OnStateChange
+	if f == nil || (st == mus.reported && !released) {
+		mus.reported = st
+		return
+	}
+	m := mus.mgr
+	m.reportMu.Lock()
+	defer m.reportMu.Unlock()
+	if newest, ok := m.reporters[mus.id]; ok && newest > mus.seq {
+		return // superseded
+	}
+	if released {
+		delete(m.reporters, mus.id)
+	} else {
+		m.reporters[mus.id] = mus.seq
+	}
 	if st == mus.reported {
 		return
 	}
 	mus.reported = st
-	if f := mus.cfg.OnStateChange; f != nil {
-		f(mus.id, st)
-	}
+	f(mus.id, st)
 }
 
 // send sends a signal within the Manager's signal budget (on the room promised to the

@@ -247,3 +247,43 @@ func TestConnectionClosedByTheMusicianIsOfferedAgain(t *testing.T) {
 		t.Errorf("states %v: the close was not reported", st)
 	}
 }
+
+// A musician that leaves and joins again at once has a new musician (and connection) while
+// the old one's goroutine is still closing: the old one's late release must not overwrite
+// the new connection's state, which the status page shows. The two goroutines' reports are
+// made here in that order, directly.
+func TestLateReleaseOfAReplacedMusicianIsNotReported(t *testing.T) {
+	states := &stateLog{}
+	m, err := NewManager(Config{SelfID: "b", SendSignal: func(context.Context, room.Signal) error { return nil }, OnStateChange: states.record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := newMusician(m, "ada", true)
+	old.setState(webrtc.PeerConnectionStateConnected)
+	rejoined := newMusician(m, "ada", true)
+	rejoined.setState(webrtc.PeerConnectionStateConnecting)
+	rejoined.setState(webrtc.PeerConnectionStateConnected)
+	old.reportState(webrtc.PeerConnectionStateClosed, true)
+	want := []webrtc.PeerConnectionState{webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateConnecting, webrtc.PeerConnectionStateConnected}
+	if got := states.get("ada"); !slices.Equal(got, want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+	rejoined.reportState(webrtc.PeerConnectionStateClosed, true)
+	if got := states.get("ada"); got[len(got)-1] != webrtc.PeerConnectionStateClosed {
+		t.Errorf("states %v: the current musician's release was not reported", got)
+	}
+
+	// Released before the new one reports anything, the old one reports its release.
+	old, rejoined = newMusician(m, "bo", true), newMusician(m, "bo", true)
+	old.setState(webrtc.PeerConnectionStateConnected)
+	old.reportState(webrtc.PeerConnectionStateClosed, true)
+	rejoined.setState(webrtc.PeerConnectionStateConnecting)
+	want = []webrtc.PeerConnectionState{webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateConnecting}
+	if got := states.get("bo"); !slices.Equal(got, want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+	rejoined.reportState(webrtc.PeerConnectionStateClosed, true)
+	if n := len(m.reporters); n != 0 {
+		t.Errorf("%d reporters kept after every musician's release", n)
+	}
+}
