@@ -134,9 +134,10 @@ func TestHTTPHeaderSizeBounded(t *testing.T) {
 
 // TestRESTRequestsInFlightBounded: REST broadcasts whose bodies are still arriving hold a slot
 // each; past restMaxInFlightPerAddress from one client, or restMaxInFlight in all, a request is
-// answered 429 before its body is read, and a slot comes back when a request is done.
+// answered 429 before its body is read, and a slot comes back when a request is done. The held
+// requests get an hour to send their bodies, so that a loaded machine cannot time one out early.
 func TestRESTRequestsInFlightBounded(t *testing.T) {
-	h := startHub(t, Config{})
+	h := startHubWith(t, Config{}, func(s *Server) { s.restBody = time.Hour })
 	const body = `{"messages":[{"topic":"ABC123","event":"e","payload":{}}]}`
 	header := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", BroadcastAPIPath, len(body))
 	inFlight := func() int {

@@ -62,7 +62,7 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.restSlots.release(remote)
 	// A client trickling its body must not hold a goroutine (and shutdown) for long.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(restBodyTimeout))
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.restBody))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxFrameBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -67,8 +67,8 @@ type Server struct {
 	connLimitLog lograte.Limiter
 	// metrics serves Config.MetricsPath (nil when it is empty).
 	metrics http.Handler
-	// httpIdle is httpIdleTimeout; tests shorten it.
-	httpIdle time.Duration
+	// httpIdle is httpIdleTimeout and restBody restBodyTimeout; tests change them.
+	httpIdle, restBody time.Duration
 
 	// wg counts the goroutines of every accepted socket (its reader and its writer).
 	wg sync.WaitGroup
@@ -115,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		slowClientLog:    lograte.Limiter{Every: time.Second},
 		connLimitLog:     lograte.Limiter{Every: time.Second},
 		httpIdle:         httpIdleTimeout,
+		restBody:         restBodyTimeout,
 	}
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.Register(newCollector(s)); err != nil {
