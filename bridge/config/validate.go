@@ -73,11 +73,9 @@ func (c *Config) Validate() error {
 	intRange("hub.max_clients_per_room", c.Hub.MaxClientsPerRoom, 2, 10000)
 	intRange("hub.max_messages_per_second", c.Hub.MaxMessagesPerSecond, 1, 100000)
 	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
-	// Up to hub.max_rooms, which means no per-address bound.
+	// hub.max_rooms or more means no per-address bound (not an error: a config that lowers
+	// max_rooms under the default 4 must still load).
 	intRange("hub.max_rooms_per_address", c.Hub.MaxRoomsPerAddress, 1, 10000)
-	if c.Hub.MaxRoomsPerAddress > c.Hub.MaxRooms {
-		add("hub.max_rooms_per_address", "must not be above hub.max_rooms (%d)", c.Hub.MaxRooms)
-	}
 	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
 	intRange("hub.max_bytes_per_second", c.Hub.MaxBytesPerSecond, 4096, 1<<30)
 	// 1024 is the server's own socket limit (hub.DefaultMaxConnections): no per-address bound.
@@ -86,10 +84,8 @@ func (c *Config) Validate() error {
 	// to a host, so fewer than 8 could refuse a page's upgrade while it fetches; 1024 is far
 	// beyond any LAN's REST traffic.
 	intRange("hub.max_http_connections", c.Hub.MaxHTTPConnections, 8, 1024)
+	// hub.max_http_connections or more means no per-address bound, as above.
 	intRange("hub.max_http_connections_per_address", c.Hub.MaxHTTPConnectionsPerAddress, 8, 1024)
-	if c.Hub.MaxHTTPConnectionsPerAddress > c.Hub.MaxHTTPConnections {
-		add("hub.max_http_connections_per_address", "must not be above hub.max_http_connections (%d)", c.Hub.MaxHTTPConnections)
-	}
 	if c.Hub.MaxBytesPerSecond < c.Hub.MaxFrameBytes {
 		add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", c.Hub.MaxFrameBytes)
 	}

@@ -104,8 +104,8 @@ type Config struct {
 	// 256): REST broadcasts, metrics scrapes, keep-alive connections between them, and upgrade
 	// requests until their WebSocket opens (a WebSocket is then counted by MaxConnections and
 	// MaxConnectionsPerAddress instead). MaxHTTPConnectionsPerAddress (default 32) bounds those
-	// from one client (clientaddr.Key). A connection past either is closed as soon as it is
-	// accepted; an idle one is closed after a minute. A Handler mounted on a server of the
+	// from one client (clientaddr.Key; MaxHTTPConnections or more means no per-address bound). A
+	// connection past either is closed as soon as it is accepted; an idle one after a minute. A Handler mounted on a server of the
 	// caller's own is not bounded by them.
 	MaxHTTPConnections           int
 	MaxHTTPConnectionsPerAddress int
