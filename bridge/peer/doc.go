@@ -44,8 +44,8 @@
 //   - our answer may be lost (SendSignal fails while the channel rejoins, a
 //     broadcast goes missing), and the musician's browser then waits for it
 //     and ignores our offers: an offer received again is answered again,
-//     and while the PeerConnection has never connected each retry sends the
-//     answer again before its ICE-restart offer;
+//     and while the PeerConnection has never connected the first retry
+//     sends the answer again, and later ones send it before their offer;
 //   - remote candidates that arrive before a remote description wait in a
 //     bounded queue;
 //   - an ICE generation (one PeerConnection and remote ufrag) takes at most

@@ -141,6 +141,9 @@ type pcHandle struct {
 	// Owned by the musician's goroutine.
 	connected      bool // it has been connected
 	renegotiations int  // offers answered on it after the first
+	// answerRetried: a retry has sent its latest answer again, alone; the next one restarts
+	// ICE as well.
+	answerRetried bool
 
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
@@ -724,6 +727,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		return 0
 	}
 	answered = true
+	mus.cur.answerRetried = false
 	mus.send(ctx, room.Signal{Type: room.SignalAnswer, Description: &room.SessionDescription{Type: "answer", SDP: answer.SDP}})
 	mus.flushCandidates()
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
@@ -1022,6 +1026,14 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		if ld := h.pc.LocalDescription(); ld != nil {
 			mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: ld.SDP}})
 		}
+	case answerAgain && !h.answerRetried:
+		// The first retry sends the answer alone: a browser that waited for it connects
+		// with it. An ICE restart offer right behind it would restart a connection that
+		// has only begun to check its candidate pairs.
+		mus.log.Info("connection not up; sending our answer again, in case it was lost", "attempt", mus.attempt)
+		h.answerRetried = true
+		mus.sendAnswerAgain(ctx)
+		mus.mgr.signals.release(mus) // its candidates are in its SDP
 	default:
 		mus.log.Info("connection not up; ICE restart", "attempt", mus.attempt, "answer_again", answerAgain,
 			"state", webrtc.PeerConnectionState(mus.connState.Load()).String())
