@@ -96,6 +96,36 @@ func TestOfferSentAgainIsAnsweredAgain(t *testing.T) {
 	}
 }
 
+// A musician that has the answer, on a connection that cannot come up (here: no candidate
+// reaches either side), is not left waiting on answers sent again: the first retry sends the
+// answer alone, which it ignores, and the next one restarts ICE behind it.
+func TestRetryRestartsICEAfterSendingTheAnswerAgain(t *testing.T) {
+	m, r, fc := startFakeClockManager(t, nil)
+	dropCandidates := func(sig room.Signal) bool { return sig.Type == room.SignalCandidate }
+	r.setHolds(dropCandidates, dropCandidates)
+	uma := newTestMusician(t, r, "uma", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("uma"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "uma to have the answer", func() bool {
+		return countSignals(r.bridgeSignals(), room.SignalAnswer, "uma") == 1 && uma.pc.SignalingState() == webrtc.SignalingStateStable
+	})
+	waitFor(t, "the connect timeout", func() bool { return fc.hasTimer(DefaultConnectTimeout) })
+	fc.Advance(DefaultConnectTimeout)
+	waitFor(t, "the answer sent again, and ignored", func() bool { return uma.strayAnswers.Load() == 1 })
+	if n := countSignals(r.bridgeSignals(), room.SignalOffer, "uma"); n != 0 {
+		t.Fatalf("the first retry sent %d offers, want the answer alone", n)
+	}
+	r.setHolds(nil, nil) // the restart's candidates get through
+	waitFor(t, "the connect timeout", func() bool { return fc.hasTimer(DefaultConnectTimeout) })
+	fc.Advance(DefaultConnectTimeout)
+	waitFor(t, "bridge connected to uma", bridgeConnected(m, "uma"))
+	waitFor(t, "uma connected", musicianConnected(uma))
+	if st, _ := musicianStats(m, "uma"); st.ICERestarts != 1 || uma.strayAnswers.Load() != 2 {
+		t.Errorf("ICERestarts = %d, answers uma ignored = %d; want the answer again, then an ICE restart", st.ICERestarts, uma.strayAnswers.Load())
+	}
+}
+
 // An offer from a musician the session does not follow yet (it announces at most 2×MaxPeers)
 // is held as a stranger's; when its PresenceGrace ends it is kept, and answered once the
 // session announces the musician. Its browser, the impolite peer, ignores the bridge's offers
