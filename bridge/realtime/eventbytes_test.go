@@ -1,7 +1,6 @@
 package realtime_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -20,26 +19,7 @@ func TestEventQueueBoundedByBytes(t *testing.T) {
 	const queueBytes = 2 << 20
 	srv := newFakeServer(t)
 	h := newHarness(t, srv, realtime.Config{EventQueueBytes: queueBytes})
-	// Run without the harness's event reader: the test is the stalled consumer.
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.c.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run returned %v", err)
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		for range h.c.Events() {
-		}
-	})
+	stop := runStalled(t, h)
 	h.waitState(realtime.StateJoined, 10*time.Second)
 
 	const broadcasts = 20
