@@ -48,8 +48,9 @@ type OutputStats struct {
 	LastError  string    // the last send error, "" if none
 	Reopens    uint64    // sockets re-opened after sends kept failing (see ReopenAfter)
 	// Failing: a send failed in the last RecoveredAfter. A strip that refuses every datagram
-	// fails only every other send on a connected socket (the refusal comes back as the next
-	// send's error), so "the last send worked" does not mean the strip is receiving.
+	// fails only every other send of a one-packet frame on a connected socket (the refusal comes
+	// back as the next send's error), so "the last send worked" does not mean the strip is
+	// receiving.
 	Failing bool
 }
 

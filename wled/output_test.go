@@ -242,6 +242,32 @@ func (h *countingHandler) count(msg string) int {
 // A strip whose port refuses datagrams fails every other send on the connected socket (the
 // ICMP refusal comes back as the next send's error). That must log one line, not two per
 // frame, and show as failing until frames have gone out cleanly for RecoveredAfter.
+// TestOutputRefusingDeviceMultiPacketFrameCostsNoReopen: to a refusing port, a DDP frame of
+// several packets fails on every send (packet 1's refusal comes back as packet 2's error), so
+// failures never stop; a refusal is still the device's answer, and the socket is not re-opened.
+func TestOutputRefusingDeviceMultiPacketFrameCostsNoReopen(t *testing.T) {
+	probe, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().(*net.UDPAddr)
+	probe.Close()
+	tg, _ := wled.ParseTarget("ddp://" + addr.String() + "?leds=2000") // 5 packets a frame
+	o, _ := startOutput(t, wled.OutputConfig{Target: tg})
+	frame := make([]byte, o.FrameBytes())
+	for end := time.Now().Add(wled.ReopenAfter + time.Second); time.Now().Before(end); {
+		o.Submit(frame)
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := o.Stats()
+	if st.SendErrors < 5 || !st.Failing {
+		t.Fatalf("expected the refusals to show, got %+v", st)
+	}
+	if st.Reopens != 0 {
+		t.Errorf("the socket was re-opened %d times for a device that refuses datagrams: %+v", st.Reopens, st)
+	}
+}
+
 func TestOutputRefusingDeviceLogsOnceAndShowsFailing(t *testing.T) {
 	probe, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -56,9 +57,11 @@ type Sender struct {
 // then at most once per ReopenAfter while they keep failing). A connected UDP socket keeps the
 // source address chosen when it was opened: once the machine loses that address (a new DHCP
 // lease, Ethernet unplugged with Wi-Fi taking over) every write fails with "network is
-// unreachable" for ever, while a socket opened now would pick a working address. A device that
-// merely refuses datagrams (ICMP port unreachable) fails only every other send, so it never
-// leaves a run of failures this long and costs no new sockets.
+// unreachable" for ever, while a socket opened now would pick a working address. A refusal
+// (ICMP port unreachable, reported as the next write's ECONNREFUSED) is the device's answer, not
+// a lost address: a new socket would be refused too, so refusals never lead to one. (A frame of
+// several packets to a refusing host fails on every send: packet 1's refusal comes back on
+// packet 2.)
 const ReopenAfter = time.Second
 
 // TimeoutByte converts a realtime timeout to WLED's timeout byte: whole seconds rounded up,
@@ -240,6 +243,9 @@ func (s *Sender) Send(frame []byte) (packets int, err error) {
 	if err == nil {
 		s.failingSince = time.Time{}
 		return n, nil
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return n, err // see ReopenAfter
 	}
 	if s.failingSince.IsZero() {
 		s.failingSince = now
