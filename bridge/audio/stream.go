@@ -67,7 +67,13 @@ type Stream struct {
 	now        func() time.Time
 	maxConceal int // samples
 
-	lastAudio atomic.Int64 // unix ns of the last decoded audio; read lock-free by the loop's mode logic
+	// lastAudio is when audio was last decoded, as nanoseconds since base (noAudio: never); read
+	// lock-free by the loop's mode logic. It is held relative to base, a reading of the stream's
+	// clock, rather than as a Unix time, so that LastAudioArrival can rebuild a time that keeps
+	// the clock's monotonic reading: a wall-clock step (NTP, a manual date change) must not make
+	// the audio look fresher or older than it is.
+	base      time.Time
+	lastAudio atomic.Int64
 
 	// The mutex protects the following elements.
 	mu         sync.Mutex
@@ -121,17 +127,23 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Stream{
+	s := &Stream{
 		codec:      cfg.Codec,
 		now:        cfg.Now,
+		base:       cfg.Now(),
 		maxConceal: int(cfg.MaxConceal * SampleRate / time.Second),
 		jb:         NewJitterBuffer(JitterConfig{ClockRate: cfg.ClockRate, MinDelay: cfg.MinDelay, MaxDelay: cfg.MaxDelay}),
 		dec:        dec,
 		pcm:        make([]float32, MaxPacketSamples),
 		ring:       make([]float32, cfg.RingSamples),
 		lastFrame:  SampleRate / 50,
-	}, nil
+	}
+	s.lastAudio.Store(noAudio)
+	return s, nil
 }
+
+// noAudio is Stream.lastAudio before any audio was decoded.
+const noAudio = math.MinInt64
 
 // String describes the pipeline, e.g. "RTP -> jitter(0s-60ms) -> OPUS(decode 1ch 48kHz) -> ring(4800)".
 func (s *Stream) String() string {
@@ -202,13 +214,15 @@ func (s *Stream) DropBacklog(keep int) int {
 	return drop
 }
 
-// LastAudioArrival is when audio was last decoded (zero time if never). Lock-free.
+// LastAudioArrival is when audio was last decoded (zero time if never), a time of the stream's
+// clock: with the default clock it carries a monotonic reading, so comparing it with time.Now
+// is immune to wall-clock steps. Lock-free.
 func (s *Stream) LastAudioArrival() time.Time {
-	ns := s.lastAudio.Load()
-	if ns == 0 {
+	d := s.lastAudio.Load()
+	if d == noAudio {
 		return time.Time{}
 	}
-	return time.Unix(0, ns)
+	return s.base.Add(time.Duration(d))
 }
 
 // Stats returns a snapshot of the counters.
@@ -344,7 +358,7 @@ func (s *Stream) decodeLocked(payload []byte, now time.Time) {
 	s.fails = 0
 	s.lastFrame = n
 	s.level = rms(s.pcm[:n])
-	s.lastAudio.Store(now.UnixNano())
+	s.lastAudio.Store(max(int64(now.Sub(s.base)), noAudio+1))
 	s.pushLocked(s.pcm[:n])
 }
 
