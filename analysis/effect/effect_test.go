@@ -646,7 +646,7 @@ func TestChooseLook(t *testing.T) {
 		{ModeUnknown, never, now, LookBroadcast},
 		{ModeLocal, never, now, LookLocal},
 		{ModeBroadcast, now, never, LookIdle},
-		{ModeBroadcast, now, now.Add(-time.Hour), LookBroadcast},
+		{ModeBroadcast, now, now.Add(-time.Hour), LookIdle}, // the host is gone (see TestBroadcastModeHoldsTheLastFrame)
 	}
 	for _, c := range cases {
 		if got := ChooseLook(c.mode, now, c.audio, c.leds); got != c.want {

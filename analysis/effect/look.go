@@ -43,7 +43,8 @@ const (
 	ModeAuto
 	// ModeLocal always renders from the analysed audio.
 	ModeLocal
-	// ModeBroadcast always applies the host's led-update frames.
+	// ModeBroadcast applies the host's led-update frames, and shows the idle look
+	// once none has arrived for BroadcastHold.
 	ModeBroadcast
 )
 
@@ -78,6 +79,13 @@ const (
 	BroadcastFresh = 2 * time.Second
 )
 
+// BroadcastHold is how long ModeBroadcast keeps showing the host's last led-update frame once
+// frames stop coming; after it, the idle look. A host that merely pauses (a tab in the background
+// sends nothing while the browser throttles it, a reconnect) keeps its picture on the strips, but
+// one that has left does not leave its last frame lit for ever. It is longer than BroadcastFresh,
+// since in ModeBroadcast there is nothing else to fall back to but idle.
+const BroadcastHold = 10 * time.Second
+
 // ChooseLook picks the look for mode at now, given when audio last arrived
 // and when the last led-update frame arrived (zero times mean never).
 // Playback state is not considered here: the Renderer fades to idle whenever
@@ -87,8 +95,8 @@ func ChooseLook(mode Mode, now, lastAudio, lastLEDUpdate time.Time) Look {
 	case ModeLocal:
 		return LookLocal
 	case ModeBroadcast:
-		if lastLEDUpdate.IsZero() {
-			return LookIdle // nothing to show yet
+		if lastLEDUpdate.IsZero() || now.Sub(lastLEDUpdate) > BroadcastHold {
+			return LookIdle // nothing to show yet, or the host is gone
 		}
 		return LookBroadcast
 	}
