@@ -121,6 +121,10 @@ type musician struct {
 	// confirms the sender, so a stranger's offer never makes the bridge send anything.
 	held    *room.Signal
 	attempt int
+	// upSince is when the current connection connected (zero while it is not up). The backoff
+	// starts over only after a connection that stayed up for stableConnection, so a page that
+	// connects and drops at once is offered again at a growing interval, not every second.
+	upSince time.Time
 	// established: a PeerConnection of this musician has connected. Its negotiations then
 	// keep a playing musician working, and may use the whole signal budget (signalBudget).
 	established bool
@@ -1049,6 +1053,19 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 	retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 }
 
+// stableConnection is how long a connection must stay up for its loss to start the restart
+// backoff over.
+const stableConnection = 30 * time.Second
+
+// settleAttempts, when the current connection goes down, starts the backoff over if that
+// connection had stayed up for stableConnection.
+func (mus *musician) settleAttempts() {
+	if !mus.upSince.IsZero() && mus.cfg.Clock.Now().Sub(mus.upSince) >= stableConnection {
+		mus.attempt = 0
+	}
+	mus.upSince = time.Time{}
+}
+
 func (mus *musician) backoff() time.Duration {
 	b := mus.cfg.RestartBackoff
 	return b[min(mus.attempt, len(b)-1)]
@@ -1089,9 +1106,10 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			if mus.attempt > 0 {
 				mus.log.Info("reconnected", "attempts", mus.attempt)
 			}
-			mus.attempt = 0
+			mus.upSince = mus.cfg.Clock.Now()
 			retry.stop()
 		case webrtc.PeerConnectionStateFailed:
+			mus.settleAttempts()
 			d := mus.backoff()
 			mus.log.Warn("connection failed; ICE restart scheduled", "in", d, "attempt", mus.attempt+1)
 			retry.set(mus.cfg.Clock, d)
@@ -1101,6 +1119,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			// been released otherwise): a reload that keeps its peerId, or a web app that
 			// builds a new connection and waits for ours. Nothing can be restarted on this
 			// one: a fresh PeerConnection offers after the backoff.
+			mus.settleAttempts()
 			d := mus.backoff()
 			mus.log.Warn("connection closed by the musician's side; offering again", "in", d, "attempt", mus.attempt+1)
 			mus.closePC()

@@ -3,10 +3,12 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -277,6 +279,26 @@ func TestConnectionClosedByTheMusicianIsOfferedAgain(t *testing.T) {
 	if st := states.get("eve"); !slices.Contains(st, webrtc.PeerConnectionStateClosed) {
 		t.Errorf("states %v: the close was not reported", st)
 	}
+
+	// A page that drops its connection again at once is offered again after the next step of
+	// the backoff, not the first one again: connecting does not start the schedule over.
+	closeAndWait := func(backoff time.Duration) {
+		t.Helper()
+		eve.close()
+		waitFor(t, "the bridge's connection closed", func() bool {
+			st, _ := musicianStats(m, "eve")
+			return st.ConnectionState == webrtc.PeerConnectionStateClosed
+		})
+		eve = newTestMusician(t, r, "eve", musicianOpts{})
+		waitFor(t, fmt.Sprintf("a restart backoff of %v", backoff), func() bool { return fc.hasTimer(backoff) })
+		fc.Advance(backoff)
+		waitFor(t, "bridge connected to eve again", bridgeConnected(m, "eve"))
+		waitFor(t, "eve connected", musicianConnected(eve))
+	}
+	closeAndWait(DefaultRestartBackoff[1])
+	// One that stayed up for stableConnection starts it over.
+	fc.Advance(stableConnection)
+	closeAndWait(DefaultRestartBackoff[0])
 }
 
 // A musician that leaves and joins again at once has a new musician (and connection) while
