@@ -95,7 +95,7 @@ type Session struct {
 	playing   bool
 	stopped   bool // playback-control false was received (and no true since)
 	mode      effect.Mode
-	ledColors []color.RGB
+	ledColors []color.RGB // the last accepted led-update frame; the loop copies it when ledGen moves
 	ledSeq    int64
 	ledHasSeq bool
 	ledAt     time.Time
@@ -107,6 +107,10 @@ type Session struct {
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
 	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
+
+	// ledScratch receives the next led-update's colours; it is swapped with ledColors only once
+	// they all parsed, so a rejected frame never touches the accepted one. Events goroutine only.
+	ledScratch []color.RGB
 
 	wg sync.WaitGroup // every goroutine Run starts, announce included
 }
@@ -161,6 +165,10 @@ func New(cfg Config) (*Session, error) {
 		effectCfg: cfg.Effect,
 		badMetas:  map[string]bool{},
 		overCap:   lograte.Limiter{Every: time.Minute},
+
+		// Both hold any valid frame, so that parsing one never allocates.
+		ledColors:  make([]color.RGB, 0, room.MaxLEDColors),
+		ledScratch: make([]color.RGB, 0, room.MaxLEDColors),
 	}
 	var err error
 	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
@@ -377,27 +385,40 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 	}
 }
 
+// How applyLEDUpdate tells a host that started its seq again (a reloaded page, a new host) from
+// a frame overtaken by a newer one: a frame after a pause in the stream (frames come at up to
+// 60 a second), or one whose seq is further behind than a reordering ever reaches (600 frames
+// are 10 s at 60 fps), starts the order afresh.
+const (
+	ledRestartGap = 250 * time.Millisecond
+	ledSeqRestart = 600
+)
+
+// applyLEDUpdate takes one led-update on the events goroutine. The colours are parsed outside
+// s.mu, which every tick takes, into ledScratch, and swapped in only once they all parsed.
 func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
+	now := s.clock.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	// seq orders one host's frames; a new or reloaded host starts again low, so the order only
-	// holds while frames keep coming.
-	fresh := !s.ledAt.IsZero() && s.clock.Now().Sub(s.ledAt) < effect.BroadcastFresh
-	if u.HasSeq && s.ledHasSeq && fresh && u.Seq <= s.ledSeq {
-		return // an older frame, overtaken
+	overtaken := u.HasSeq && s.ledHasSeq && u.Seq <= s.ledSeq &&
+		now.Sub(s.ledAt) <= ledRestartGap && s.ledSeq-u.Seq <= ledSeqRestart
+	s.mu.Unlock()
+	if overtaken {
+		return
 	}
-	colors, err := color.ParseColors(u.Colors, s.ledColors[:0])
+	colors, err := color.ParseColors(u.Colors, s.ledScratch[:0])
 	if err != nil {
 		s.dropped.broadcasts.Add(1)
 		s.met.dropped.WithLabelValues(room.EventLEDUpdate).Inc()
 		return
 	}
-	s.ledColors = colors
+	s.mu.Lock()
+	s.ledColors, s.ledScratch = colors, s.ledColors
 	if u.HasSeq {
 		s.ledSeq, s.ledHasSeq = u.Seq, true
 	}
-	s.ledAt = s.clock.Now()
+	s.ledAt = now
 	s.ledGen++
+	s.mu.Unlock()
 }
 
 // syncPresence reconciles the musicians with the Presence table.
