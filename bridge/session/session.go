@@ -111,6 +111,8 @@ type Session struct {
 	// ledScratch receives the next led-update's colours; it is swapped with ledColors only once
 	// they all parsed, so a rejected frame never touches the accepted one. Events goroutine only.
 	ledScratch []color.RGB
+	// playbackLog limits the playback-change lines: any participant may send playback-control.
+	playbackLog lograte.Limiter
 
 	wg sync.WaitGroup // every goroutine Run starts, announce included
 }
@@ -167,8 +169,9 @@ func New(cfg Config) (*Session, error) {
 		overCap:   lograte.Limiter{Every: time.Minute},
 
 		// Both hold any valid frame, so that parsing one never allocates.
-		ledColors:  make([]color.RGB, 0, room.MaxLEDColors),
-		ledScratch: make([]color.RGB, 0, room.MaxLEDColors),
+		ledColors:   make([]color.RGB, 0, room.MaxLEDColors),
+		ledScratch:  make([]color.RGB, 0, room.MaxLEDColors),
+		playbackLog: lograte.Limiter{Every: playbackLogEvery},
 	}
 	var err error
 	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
@@ -365,10 +368,17 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 		s.mu.Unlock()
 	case room.PlaybackControl:
 		s.mu.Lock()
+		changed := s.playing != m.IsPlaying || s.stopped != !m.IsPlaying
 		s.playing = m.IsPlaying
 		s.stopped = !m.IsPlaying
 		s.mu.Unlock()
-		s.log.Info("playback", "playing", m.IsPlaying)
+		// Only changes are worth a line, and those at most one per playbackLogEvery: any
+		// participant can send playback-control as fast as the room relays it.
+		if changed {
+			if suppressed, ok := s.playbackLog.Allow(s.clock.Now()); ok {
+				s.log.Info("playback", "playing", m.IsPlaying, "changes_suppressed", suppressed)
+			}
+		}
 	case room.StateResponse:
 		if m.TargetPeerID != "" && m.TargetPeerID != s.cfg.PeerID {
 			return
@@ -393,6 +403,9 @@ const (
 	ledRestartGap = 250 * time.Millisecond
 	ledSeqRestart = 600
 )
+
+// playbackLogEvery is the least time between two playback-change log lines.
+const playbackLogEvery = 5 * time.Second
 
 // applyLEDUpdate takes one led-update on the events goroutine. The colours are parsed outside
 // s.mu, which every tick takes, into ledScratch, and swapped in only once they all parsed.
