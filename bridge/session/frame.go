@@ -40,7 +40,8 @@ type frameLoop struct {
 	syncSmooth   float32
 	syncPeak     bool
 
-	// Read by the status page.
+	// Read by the status page: what the strips show (or fade to), the chosen look unless playback
+	// is stopped, which the renderer shows as idle.
 	look atomic.Int32 // effect.Look
 
 	// Failures of a step that repeats every tick, logged at most once a minute.
@@ -175,7 +176,11 @@ func (l *frameLoop) tick(now time.Time) {
 	s.mu.Unlock()
 
 	look := effect.ChooseLook(mode, now, l.lastAudio, ledAt)
-	l.look.Store(int32(look))
+	shown := look
+	if stopped {
+		shown = effect.LookIdle // the renderer fades every look to idle while stopped
+	}
+	l.look.Store(int32(shown))
 	in := effect.Input{
 		Now:       now,
 		Look:      look,
@@ -221,7 +226,7 @@ func (l *frameLoop) tick(now time.Time) {
 	}
 	done := l.s.clock.Now()
 	l.s.met.frameTime.Observe(done.Sub(now).Seconds())
-	if !onsetArrival.IsZero() && look == effect.LookLocal {
+	if !onsetArrival.IsZero() && shown == effect.LookLocal {
 		l.latency.add(done.Sub(onsetArrival))
 	}
 }

@@ -107,6 +107,9 @@ type Session struct {
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
 	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
+	// roomHadMusicians: the last Presence table read while joined held a musician (see
+	// noteRoomOccupancy).
+	roomHadMusicians bool
 
 	// ledScratch receives the next led-update's colours; it is swapped with ledColors only once
 	// they all parsed, so a rejected frame never touches the accepted one. Events goroutine only.
@@ -466,6 +469,9 @@ func (s *Session) syncPresence() {
 			present[key] = meta
 		}
 	}
+	// Only a table read while joined may say the room emptied: the client keeps the table across
+	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
+	joinedRoom := s.client.State() == realtime.StateJoined
 	var joined, left, fresh []string
 	s.mu.Lock()
 	for id, meta := range present {
@@ -539,7 +545,12 @@ func (s *Session) syncPresence() {
 			left = append(left, id)
 		}
 	}
+	emptied := s.noteRoomOccupancy(joinedRoom, len(present) > 0)
 	s.mu.Unlock()
+	if emptied {
+		s.log.Info("the last musician left: tempo and playback back to the room's initial state",
+			"tempo", room.DefaultState.Tempo, "playing", room.DefaultState.IsPlaying)
+	}
 	for _, id := range joined {
 		s.log.Info("musician joined", "peer_id", id, "name", present[id].Name, "host", present[id].IsHost)
 		if err := s.peers.MusicianJoined(peer.MusicianID(id)); err != nil {
@@ -553,6 +564,27 @@ func (s *Session) syncPresence() {
 	if len(joined)+len(left) > 0 {
 		s.loop.musiciansChanged()
 	}
+}
+
+// noteRoomOccupancy records whether Presence holds a musician. When the last one leaves while
+// ledbridge is in the room, the room's tempo and playback state go back to room.DefaultState, and
+// it reports true if that changed them: the state belonged to the band that left, and a stop it
+// left behind would otherwise idle the strips for the next band, which may jam without ever
+// pressing play (README "Modes"). Called with s.mu held.
+func (s *Session) noteRoomOccupancy(joinedRoom, occupied bool) (reset bool) {
+	if !joinedRoom {
+		s.roomHadMusicians = s.roomHadMusicians || occupied
+		return false
+	}
+	emptied := s.roomHadMusicians && !occupied
+	s.roomHadMusicians = occupied
+	if !emptied {
+		return false
+	}
+	def := room.DefaultState
+	reset = s.tempo != def.Tempo || s.playing != def.IsPlaying || s.stopped
+	s.tempo, s.playing, s.stopped = def.Tempo, def.IsPlaying, false
+	return reset
 }
 
 // maxMusicians is how many musician records the session keeps: twice the peer cap, so that
