@@ -2,9 +2,15 @@ package wled
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
 )
 
 // Sound sync: WLED's audio-reactive usermod can take its audio analysis from the network
@@ -60,29 +66,97 @@ func finite(f float32) float32 {
 }
 
 // SoundSyncSender sends sound sync packets to one UDP address (multicast by default; the
-// kernel's default multicast TTL of 1 keeps them on the LAN). Send allocates nothing. It is not
-// safe for concurrent use.
+// kernel's default multicast TTL of 1 keeps them on the LAN). Send allocates nothing and never
+// waits on the network. It is not safe for concurrent use.
+//
+// It outlives the network: a socket that cannot be opened yet (no route at boot, a host name
+// that does not resolve yet) is opened in the background, retried at growing intervals, and a
+// socket whose sends have all failed for ReopenAfter (this machine's address went away) is
+// replaced, as the strips' senders do. Until then Send reports ErrSoundSyncNotConnected.
 type SoundSyncSender struct {
-	conn    *net.UDPConn
-	buf     [SoundSyncPacketLen]byte
-	counter uint8
+	addr         string
+	conn         atomic.Pointer[net.UDPConn]
+	buf          [SoundSyncPacketLen]byte
+	counter      uint8
+	failingSince time.Time
+	redial       chan struct{} // capacity 1: a request for a new socket
+	stop, done   chan struct{}
+	reopens      atomic.Uint64
 }
 
-// NewSoundSyncSender connects a UDP socket to addr ("" means DefaultSoundSyncAddr). Use a
-// unicast or broadcast address where routers drop multicast.
+// ErrSoundSyncNotConnected: the sound sync socket is not open yet; it is being opened.
+var ErrSoundSyncNotConnected = errors.New("wled sound sync: no socket yet (network not up?)")
+
+// soundSyncRetry is the wait between attempts to open the socket; the last entry repeats.
+var soundSyncRetry = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
+
+// NewSoundSyncSender sends to addr ("" means DefaultSoundSyncAddr), HOST:PORT with an IP
+// address or a host name. Use a unicast or broadcast address where routers drop multicast.
+// Only a malformed address is an error; Close stops the sender's background goroutine.
 func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	if addr == "" {
 		addr = DefaultSoundSyncAddr
 	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("wled sound sync %s: %w", addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return nil, fmt.Errorf("wled sound sync %s: port must be 1-65535", addr)
+	}
+	if host == "" {
+		return nil, fmt.Errorf("wled sound sync %s: no host", addr)
+	}
+	s := &SoundSyncSender{addr: addr, redial: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	// An IP address is opened at once (no lookup can block); a host name, or an address with
+	// no route yet, by the background goroutine.
+	if _, err := netip.ParseAddr(host); err == nil {
+		if c, err := dialSoundSync(addr); err == nil {
+			s.conn.Store(c)
+		}
+	}
+	if s.conn.Load() == nil {
+		s.redial <- struct{}{}
+	}
+	go s.run()
+	return s, nil
+}
+
+func dialSoundSync(addr string) (*net.UDPConn, error) {
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("wled sound sync %s: %w", addr, err)
+		return nil, err
 	}
-	conn, err := net.DialUDP("udp", nil, raddr)
-	if err != nil {
-		return nil, fmt.Errorf("wled sound sync %s: %w", addr, err)
+	return net.DialUDP("udp", nil, raddr)
+}
+
+// run opens a socket whenever Send or the constructor asks for one, until Close.
+func (s *SoundSyncSender) run() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.redial:
+		}
+		for attempt := 0; ; attempt++ {
+			c, err := dialSoundSync(s.addr)
+			if err == nil {
+				if old := s.conn.Swap(c); old != nil {
+					_ = old.Close()
+					s.reopens.Add(1)
+				}
+				break
+			}
+			t := time.NewTimer(soundSyncRetry[min(attempt, len(soundSyncRetry)-1)])
+			select {
+			case <-s.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
 	}
-	return &SoundSyncSender{conn: conn}, nil
 }
 
 // Send encodes p and sends it. A zero FrameCounter is replaced by the sender's own counter,
@@ -93,9 +167,42 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 		p.FrameCounter = s.counter
 	}
 	EncodeSoundSync(&s.buf, p)
-	_, err := s.conn.Write(s.buf[:])
+	c := s.conn.Load()
+	if c == nil {
+		return ErrSoundSyncNotConnected
+	}
+	_, err := c.Write(s.buf[:])
+	if err == nil {
+		s.failingSince = time.Time{}
+		return nil
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return err // a unicast receiver's answer, not a lost address (see ReopenAfter)
+	}
+	now := time.Now()
+	if s.failingSince.IsZero() {
+		s.failingSince = now
+	}
+	if now.Sub(s.failingSince) >= ReopenAfter {
+		s.failingSince = now
+		select {
+		case s.redial <- struct{}{}:
+		default:
+		}
+	}
 	return err
 }
 
-// Close closes the socket.
-func (s *SoundSyncSender) Close() error { return s.conn.Close() }
+// Reopens is how many times the socket was replaced after its sends kept failing. It is safe to
+// call from any goroutine.
+func (s *SoundSyncSender) Reopens() uint64 { return s.reopens.Load() }
+
+// Close stops the background goroutine and closes the socket.
+func (s *SoundSyncSender) Close() error {
+	close(s.stop)
+	<-s.done
+	if c := s.conn.Load(); c != nil {
+		return c.Close()
+	}
+	return nil
+}

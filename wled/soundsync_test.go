@@ -2,8 +2,11 @@ package wled_test
 
 import (
 	"bytes"
+	"errors"
 	"math"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -66,7 +69,52 @@ func TestSoundSyncSender(t *testing.T) {
 	if a := testing.AllocsPerRun(100, func() { _ = s.Send(wled.SoundSync{}) }); a != 0 {
 		t.Errorf("%v allocs per Send", a)
 	}
-	if _, err := wled.NewSoundSyncSender("not an address"); err == nil {
-		t.Error("bad address accepted")
+	for _, bad := range []string{"not an address", "10.0.0.1", ":11988", "10.0.0.1:0", "10.0.0.1:99999", "host:port"} {
+		if s, err := wled.NewSoundSyncSender(bad); err == nil {
+			s.Close()
+			t.Errorf("bad address %q accepted", bad)
+		}
 	}
+}
+
+// A host name is looked up off the caller's goroutine: Send reports ErrSoundSyncNotConnected
+// until the socket is open, then sends.
+func TestSoundSyncSenderHostName(t *testing.T) {
+	l := listenRaw(t)
+	_, port, _ := net.SplitHostPort(l.addr())
+	s, err := wled.NewSoundSyncSender(net.JoinHostPort("localhost", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sendUntilReceived(t, s, l.conn)
+}
+
+// sendUntilReceived sends a packet every 10 ms until conn receives one (at most 15 s).
+func sendUntilReceived(t *testing.T, s *wled.SoundSyncSender, conn *net.UDPConn) {
+	t.Helper()
+	got := make(chan struct{})
+	go func() {
+		defer close(got)
+		buf := make([]byte, 64)
+		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		if n, _, err := conn.ReadFromUDP(buf); err != nil || n != wled.SoundSyncPacketLen {
+			t.Errorf("read %d bytes: %v", n, err)
+		}
+	}()
+	for {
+		select {
+		case <-got:
+			return
+		case <-time.After(10 * time.Millisecond):
+			if err := s.Send(wled.SoundSync{}); err != nil && !errors.Is(err, wled.ErrSoundSyncNotConnected) && !isNetworkError(err) {
+				t.Fatalf("Send: %v", err)
+			}
+		}
+	}
+}
+
+func isNetworkError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op)
 }
