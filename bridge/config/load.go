@@ -100,10 +100,14 @@ func Load(opts Options) (*Loaded, error) {
 		if err != nil {
 			return nil, &Error{Problem: fmt.Sprintf("reading %s: %v", path, err)}
 		}
-		if err := checkFile(path, raw); err != nil {
+		text, err := keepTextAsWritten(path, raw)
+		if err != nil {
 			return nil, err
 		}
-		if err := v.MergeConfig(strings.NewReader(string(raw))); err != nil {
+		if err := checkFile(path, text); err != nil {
+			return nil, err
+		}
+		if err := v.MergeConfig(strings.NewReader(string(text))); err != nil {
 			return nil, &Error{Problem: fmt.Sprintf("%s: %v", path, oneLine(err))}
 		}
 		if w := secretsWarning(path, raw); w != "" {
@@ -115,8 +119,10 @@ func Load(opts Options) (*Loaded, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
+	fromEnv := map[string]bool{} // keys an environment variable set (and no flag overrode)
 	for _, key := range v.AllKeys() {
 		if val, ok := lookup(EnvName(key)); ok {
+			fromEnv[key] = true
 			if key == "webrtc.ice_servers" {
 				// A list of objects cannot be spelled as KEY=a,b: take it as JSON (or YAML),
 				// so that TURN credentials can live in the systemd EnvironmentFile.
@@ -149,6 +155,7 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	for key, f := range opts.Flags {
 		if f != nil && f.Changed {
+			delete(fromEnv, key)
 			v.Set(key, flagValue(f))
 		}
 	}
@@ -162,10 +169,26 @@ func Load(opts Options) (*Loaded, error) {
 		return nil, decodeError(err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nameVariable(err, fromEnv)
 	}
 	out.Config = cfg
 	return out, nil
+}
+
+// nameVariable adds the environment variable to a validation error about a key (or an item of a
+// list key: webrtc.ice_servers[0].urls[1]) that the variable set, so that the operator looks in
+// /etc/ledbridge/env rather than in a config file that does not mention the key.
+func nameVariable(err error, fromEnv map[string]bool) error {
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key == "" {
+		return err
+	}
+	for key := range fromEnv {
+		if ce.Key == key || strings.HasPrefix(ce.Key, key+"[") || strings.HasPrefix(ce.Key, key+".") {
+			return &Error{Key: ce.Key, Problem: "from " + EnvName(key) + ": " + ce.Problem}
+		}
+	}
+	return err
 }
 
 // EnvName is the environment variable that overrides key.
@@ -233,6 +256,52 @@ func flatten(c Config) map[string]any {
 	}
 	walk("", reflect.ValueOf(c))
 	return out
+}
+
+// keepTextAsWritten returns the YAML raw with every unquoted number given to a text key (a
+// status.token of 0042, a long numeric hub.secret, a room.name of 1e3) turned into the text as
+// written: YAML reads 0042 as the number 34 and 12345678901234567890123 as a float that has lost
+// digits, and viper's decoding would then hand the key "34" or "1.2345678901234568e+22". A number
+// elsewhere is left for checkFile to judge.
+func keepTextAsWritten(path string, raw []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, &Error{Problem: path + ": not valid YAML: " + oneLine(err)}
+	}
+	if len(doc.Content) == 0 || !retagText(doc.Content[0], reflect.TypeOf(Config{})) {
+		return raw, nil
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, &Error{Problem: path + ": " + oneLine(err)}
+	}
+	return out, nil
+}
+
+// retagText walks n along the schema type t and makes every plain integer or float scalar that
+// lands on a string field a string of the same text. It reports whether it changed anything.
+func retagText(n *yaml.Node, t reflect.Type) bool {
+	changed := false
+	switch {
+	case n.Kind == yaml.ScalarNode && t.Kind() == reflect.String && t != durationType:
+		if n.Style == 0 && (n.Tag == "!!int" || n.Tag == "!!float") {
+			n.Tag, n.Style = "!!str", yaml.DoubleQuotedStyle
+			return true
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for _, item := range n.Content {
+			changed = retagText(item, t.Elem()) || changed
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && t != durationType:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			for j := 0; j < t.NumField(); j++ {
+				if t.Field(j).Tag.Get("mapstructure") == n.Content[i].Value {
+					changed = retagText(n.Content[i+1], t.Field(j).Type) || changed
+				}
+			}
+		}
+	}
+	return changed
 }
 
 // checkFile parses the YAML itself and compares it against the schema, so that an unknown key or

@@ -1,14 +1,18 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pion/stun/v4"
 
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/bridge/status"
@@ -55,9 +59,10 @@ func (c *Config) Validate() error {
 		add("room.name", "must be 1 to 64 characters")
 	}
 	oneOf("room.mode", c.Room.Mode, "auto", "local", "broadcast")
-	if c.Supabase.URL != "" && !strings.HasPrefix(c.Supabase.URL, "http://") && !strings.HasPrefix(c.Supabase.URL, "https://") &&
-		!strings.HasPrefix(c.Supabase.URL, "ws://") && !strings.HasPrefix(c.Supabase.URL, "wss://") {
-		add("supabase.url", "must start with https:// or http:// (got %q)", c.Supabase.URL)
+	if c.Supabase.URL != "" {
+		if problem := checkRealtimeURL(c.Supabase.URL); problem != "" {
+			add("supabase.url", "%s (got %q)", problem, c.Supabase.URL)
+		}
 	}
 	if c.Supabase.URL != "" && c.Supabase.Key == "" {
 		add("supabase.key", "is required with supabase.url (the project's anon key)")
@@ -94,9 +99,9 @@ func (c *Config) Validate() error {
 		if len(s.URLs) == 0 {
 			add(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "must list at least one stun:, turn: or turns: URL")
 		}
-		for _, u := range s.URLs {
-			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
-				add(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "must be stun:, stuns:, turn: or turns: URLs (got %q)", u)
+		for j, u := range s.URLs {
+			if problem := checkICEURL(u, s); problem != "" {
+				add(fmt.Sprintf("webrtc.ice_servers[%d].urls[%d]", i, j), "%s (got %q)", problem, u)
 			}
 		}
 	}
@@ -248,6 +253,62 @@ func (c *Config) Validate() error {
 		return &Error{Key: problems[0].key, Problem: problems[0].err}
 	}
 	return nil
+}
+
+// checkRealtimeURL returns what is wrong with a Supabase (Realtime) base URL, or "". It parses
+// the URL as bridge/realtime does when `join` starts, and checks the port's range besides, which
+// url.Parse leaves to the dial: a URL refused only there would pass `config check` (and the
+// installer's upgrade guard) and then keep the daemon reconnecting for ever.
+func checkRealtimeURL(raw string) string {
+	const want = "must be an https:// (or http://, wss://, ws://) URL such as https://<ref>.supabase.co"
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Sprintf("%s: %v", want, err)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return want
+	}
+	host := u.Hostname()
+	if host == "" {
+		return want + " (the host is missing)"
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !plausibleHostName(host) {
+		return want + " (the host is neither an IP address nor a host name)"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return want + " with a port from 1 to 65535"
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return want + " (a colon with no port after it)"
+	}
+	if u.User != nil {
+		return want + " without user:password@ (the key goes in supabase.key)"
+	}
+	return ""
+}
+
+// checkICEURL returns what is wrong with one URL of ICE server s, or "": pion's own parse
+// (stun.ParseURI, as bridge/peer does when `join` starts) and its rule that a TURN server needs a
+// username and a credential, so that `config check` refuses what `join` would.
+func checkICEURL(raw string, s ICEServer) string {
+	uri, err := stun.ParseURI(raw)
+	if err != nil {
+		return fmt.Sprintf("must be a stun:, stuns:, turn: or turns: URL such as stun:stun.example.org:3478: %v", err)
+	}
+	if uri.Port < 1 || uri.Port > 65535 {
+		return "must have a port from 1 to 65535"
+	}
+	if (uri.Scheme == stun.SchemeTypeTURN || uri.Scheme == stun.SchemeTypeTURNS) && (s.Username == "" || s.Credential == "") {
+		return "is a TURN server: it needs a username and a credential in the same entry (keep them in /etc/ledbridge/env as LEDBRIDGE_WEBRTC_ICE_SERVERS)"
+	}
+	return ""
 }
 
 // addrRule says what an address key may hold.
