@@ -9,6 +9,7 @@ package effect
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/color"
@@ -155,6 +156,17 @@ const (
 	DefaultTempo          = 120 // BPM until the room says otherwise (PROTOCOL.md §3)
 )
 
+// Explicit zeros. A zero Config field means its default, so a caller whose zero is the value
+// itself (a config file, whose unset keys already hold the defaults: brightness_cap: 0 means
+// dark, crossfade_ms: 0 means a cut) passes these instead.
+const (
+	// Dark is the smallest brightness above zero: a BrightnessCap or IdleBrightness of Dark
+	// renders every LED off (its duty rounds to 0), where 0 would mean the default.
+	Dark float32 = math.SmallestNonzeroFloat32
+	// Instant is an Attack, Decay or Crossfade that takes no time (any negative one does).
+	Instant time.Duration = -1
+)
+
 // DefaultIdleColor is a warm amber: reads as "stage lights waiting", not as a
 // note colour.
 var DefaultIdleColor = color.RGB{R: 255, G: 150, B: 60}
@@ -175,6 +187,7 @@ type Config struct {
 	Palette color.Palette // colour mode and musician hue spread
 	// BrightnessCap scales every LED's duty, 0–1 (applied after gamma, like
 	// WLED's brightness, so 0.5 also halves the current drawn).
+	// Zero means DefaultBrightnessCap; Dark keeps every strip off.
 	BrightnessCap float32
 	Gamma         float32 // 0.1–5; 1 is linear
 	// Attack and Decay smooth note and band levels; negative means instant.
@@ -189,8 +202,8 @@ type Config struct {
 	NoteWidth float32
 
 	Idle           IdleLook
-	IdleColor      color.RGB // zero means DefaultIdleColor
-	IdleBrightness float32   // 0–1
+	IdleColor      color.RGB // zero means DefaultIdleColor; for a black idle set IdleBrightness Dark (or Idle IdleOff)
+	IdleBrightness float32   // 0–1; zero means DefaultIdleBrightness, Dark keeps the idle look off
 	BeatsPerBreath float32   // beats per idle breath
 
 	// Crossfade is how long a switch between looks (local, broadcast, idle)

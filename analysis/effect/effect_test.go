@@ -723,3 +723,37 @@ func TestBlend(t *testing.T) {
 		t.Errorf("t=0.5: %v", dst)
 	}
 }
+
+// Dark is a brightness that renders every LED off, on RGB and RGBW strips, whether it caps the
+// whole strip or only the idle look; Instant is an envelope and a crossfade of no time.
+func TestDarkAndInstantExplicitZeros(t *testing.T) {
+	white := color.RGB{R: 255, G: 255, B: 255}
+	for _, cfg := range []Config{
+		{BrightnessCap: Dark, Idle: IdleSolid, IdleColor: white, IdleBrightness: 1},
+		{BrightnessCap: 1, Idle: IdleSolid, IdleColor: white, IdleBrightness: Dark},
+		{BrightnessCap: 1, Idle: IdleBreathing, IdleColor: white, IdleBrightness: Dark},
+	} {
+		for _, rgbw := range []bool{false, true} {
+			strip := Strip{LEDs: 8, RGBW: rgbw}
+			r := newRenderer(t, cfg, strip)
+			frame := make([]byte, strip.FrameSize())
+			for i := range 120 {
+				if _, err := r.Render(frame, Input{Now: t0.Add(time.Duration(i) * tick), Look: LookIdle, Tempo: 120}); err != nil {
+					t.Fatal(err)
+				}
+				for j, b := range frame {
+					if b != 0 {
+						t.Fatalf("cap %g, idle brightness %g, RGBW %v: byte %d is %d at tick %d, want dark", cfg.BrightnessCap, cfg.IdleBrightness, rgbw, j, b, i)
+					}
+				}
+			}
+		}
+	}
+	cfg, err := Config{Attack: Instant, Decay: Instant, Crossfade: Instant}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Attack >= 0 || cfg.Decay >= 0 || cfg.Crossfade >= 0 {
+		t.Errorf("Instant was replaced by a default: %+v", cfg)
+	}
+}

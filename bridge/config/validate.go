@@ -208,10 +208,13 @@ func (c *Config) Validate() error {
 	floatRange("effects.beats_per_breath", float64(e.BeatsPerBreath), 0.25, 64)
 	floatRange("effects.crossfade_ms", e.CrossfadeMs, -1, 10000)
 	oneOf("effects.resample", e.Resample, "nearest", "linear")
-	floatRange("effects.led_channel_milliamps", float64(e.ChannelMilliamps), 0, 100)
+	// Above 0: a channel that draws nothing would turn output.max_milliamps off unseen.
+	if !(e.ChannelMilliamps > 0 && e.ChannelMilliamps <= 100) {
+		add("effects.led_channel_milliamps", "must be above 0 and at most 100 (got %g): the current one colour channel draws at full duty, 20 for WS2812B, by which output.max_milliamps estimates a frame", e.ChannelMilliamps)
+	}
 	floatRange("effects.led_idle_milliamps", float64(e.IdleMilliamps), 0, 10)
 	floatRange("effects.controller_milliamps", float64(e.ControllerMilliamps), 0, 5000)
-	if _, err := c.Effects.Config(); err != nil && len(problems) == 0 {
+	if _, err := c.EffectConfig(); err != nil && len(problems) == 0 {
 		add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
 	}
 	intRange("output.max_milliamps", c.Output.MaxMilliamps, 0, 100000)

@@ -255,7 +255,7 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 	if err != nil {
 		return session.Config{}, err
 	}
-	ef, err := c.Effects.Config()
+	ef, err := c.EffectConfig()
 	if err != nil {
 		return session.Config{}, err
 	}
@@ -373,7 +373,7 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 
 // apply hands c's reloadable keys (reloadableKeys) to the running parts.
 func (r *reloader) apply(c config.Config) error {
-	ef, err := c.Effects.Config()
+	ef, err := c.EffectConfig()
 	if err != nil {
 		return err
 	}
