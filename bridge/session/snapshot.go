@@ -147,7 +147,7 @@ func (s *Session) Snapshot() status.Snapshot {
 
 // health is /healthz: the loop must be ticking and the room joined.
 func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.Health {
-	if ts.LastTick.IsZero() || now.Sub(ts.LastTick) > time.Second {
+	if ts.LastTick.IsZero() || now.Sub(ts.LastTick) > s.stalledAfter() {
 		return status.Health{Reason: "the frame loop is not ticking"}
 	}
 	if rtState != "joined" {
@@ -156,10 +156,18 @@ func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.H
 	return status.Health{OK: true}
 }
 
-// Ticking reports whether the frame loop ticked in the last second (for the systemd watchdog).
+// Ticking reports whether the frame loop ticked recently, within stalledAfter (for the systemd
+// watchdog).
 func (s *Session) Ticking() bool {
 	last := s.ticker.Stats().LastTick
-	return !last.IsZero() && s.clock.Now().Sub(last) < time.Second
+	return !last.IsZero() && s.clock.Now().Sub(last) < s.stalledAfter()
+}
+
+// stalledAfter is how long since its last tick the frame loop counts as stuck: a second, or three
+// periods at a low output.fps. At 1 fps a fixed second was the tick period itself, so every tick
+// that came a little late made /healthz answer 503 and could cost a watchdog ping.
+func (s *Session) stalledAfter() time.Duration {
+	return max(time.Second, 3*s.ticker.period)
 }
 
 // Previews appends the pixels last sent to each device.
