@@ -67,6 +67,9 @@ type Loaded struct {
 	Config
 	// File is the file that was read, or "" when only defaults, environment and flags applied.
 	File string
+	// FileEmpty says that File holds no setting at all (it is empty, or only comments): a file
+	// truncated by a write that did not finish, or by `> config.yaml`.
+	FileEmpty bool
 	// Warnings are problems worth a log line that do not stop the program (a secrets file readable
 	// by others, a LEDBRIDGE_* variable that is no setting).
 	Warnings []string
@@ -100,6 +103,7 @@ func Load(opts Options) (*Loaded, error) {
 		if err != nil {
 			return nil, &Error{Problem: fmt.Sprintf("reading %s: %v", path, err)}
 		}
+		out.FileEmpty = isEmptyYAML(raw)
 		text, err := keepTextAsWritten(path, raw)
 		if err != nil {
 			return nil, err
@@ -256,6 +260,13 @@ func flatten(c Config) map[string]any {
 	}
 	walk("", reflect.ValueOf(c))
 	return out
+}
+
+// isEmptyYAML reports whether raw holds no YAML value (nothing, blanks, comments or a bare
+// document marker). A file that does not parse is not empty: checkFile reports it.
+func isEmptyYAML(raw []byte) bool {
+	var doc any
+	return yaml.Unmarshal(raw, &doc) == nil && doc == nil
 }
 
 // keepTextAsWritten returns the YAML raw with every unquoted number given to a text key (a

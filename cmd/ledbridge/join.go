@@ -193,7 +193,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	go func() {
 		defer wg.Done()
 		r := reloader{cmd: cmd, sess: sess, status: statusSrv, notifier: notifier, log: log,
-			running: c, codeFromArgs: len(args) == 1, ready: readySent.Load}
+			running: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load}
 		r.loop(ctx, hup)
 	}()
 	wg.Add(1)
@@ -331,7 +331,11 @@ type reloader struct {
 	log      *slog.Logger
 	// running is the configuration the daemon started with; the keys a reload cannot apply keep
 	// its values.
-	running      config.Config
+	running config.Config
+	// file is the config file the daemon started with ("" for none) and fileEmpty whether it
+	// held no setting; a reload that finds it gone or emptied is refused (refuse).
+	file         string
+	fileEmpty    bool
 	codeFromArgs bool // `join CODE`: room.code in the file does not matter
 	// ready reports whether systemd has been told READY; before that a reload must not send it.
 	ready func() bool
@@ -352,6 +356,9 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 		}
 		loaded, err := loadConfig(r.cmd, joinFlagKeys)
 		if err == nil {
+			err = r.refuse(loaded)
+		}
+		if err == nil {
 			err = r.apply(loaded.Config)
 		}
 		switch {
@@ -369,6 +376,26 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 			r.notifier.Ready("Reloaded")
 		}
 	}
+}
+
+// refuse returns why loaded must not replace the running configuration although it is valid:
+// a start-up would refuse it, or it is almost surely a file caught mid-write rather than the
+// operator's wish. Applied, it would tear the setup down: a config file that is gone, or emptied
+// (truncated by an editor's non-atomic save, `> config.yaml`), reads as all defaults, which
+// removes the configured strips, turns the status page's controls off and resets the
+// brightness, while `join` started with it would exit with status 2.
+func (r *reloader) refuse(loaded *config.Loaded) error {
+	switch {
+	case r.file != "" && loaded.File == "":
+		return fmt.Errorf("the config file %s is gone (a reload would apply the defaults; start-up would not find it either)", r.file)
+	case r.file != "" && loaded.File != r.file:
+		return fmt.Errorf("the config file %s is gone and %s would be read instead; restart to use it", r.file, loaded.File)
+	case loaded.FileEmpty && !r.fileEmpty:
+		return fmt.Errorf("the config file %s is empty (a reload would apply the defaults); if that was meant, restart", loaded.File)
+	case !r.codeFromArgs && loaded.Room.Code == "":
+		return errors.New("room.code is not set any more: start-up would refuse this configuration (give it a room code)")
+	}
+	return nil
 }
 
 // apply hands c's reloadable keys (reloadableKeys) to the running parts.

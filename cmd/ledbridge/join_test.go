@@ -193,7 +193,14 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 // stops it with SIGTERM when the test ends.
 func startJoinBinary(t *testing.T, bin, code, cfgPath string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
 	t.Helper()
-	cmd = exec.Command(bin, "join", code, "--config", cfgPath)
+	return startJoinBinaryArgs(t, bin, []string{"join", code, "--config", cfgPath}, env...)
+}
+
+// startJoinBinaryArgs is startJoinBinary with the command line args (a config that turns the
+// status page on among them).
+func startJoinBinaryArgs(t *testing.T, bin string, args []string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
+	t.Helper()
+	cmd = exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
