@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"github.com/ledbridge/ledbridge/bridge/config"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -25,12 +27,25 @@ func init() {
 frames sent, the achieved frame rate and the send errors. A device is a URL:
 wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP or DNRGB;
 ddp://, dnrgb://, drgb://, drgbw://, warls://HOST[:PORT]?leds=N[&rgbw=1] send that protocol
-straight to that UDP port. Without --device, the devices that answer an mDNS browse
-(_wled._tcp, confirmed by their JSON API) within --discover-window are used.`,
+straight to that UDP port. Without --device, the configuration's devices are used, and
+without those the devices that answer an mDNS browse (_wled._tcp, confirmed by their JSON
+API) within --discover-window, unless discovery.enabled is false. The configuration's
+effects.brightness_cap and output.max_milliamps (with the effects' current model) apply to
+the rainbow as they do to the live effects.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			_, err := runTestPattern(cmd.Context(), opts, cmd.OutOrStdout())
+			loaded, err := loadConfig(cmd, map[string]string{"devices": "device"})
+			if err != nil {
+				return err
+			}
+			if opts, err = testPatternConfig(opts, loaded.Config); err != nil {
+				return err
+			}
+			opts.Logger = newLogger(cmd.ErrOrStderr(), loaded.Log)
+			for _, w := range loaded.Warnings {
+				opts.Logger.Warn(w)
+			}
+			_, err = runTestPattern(cmd.Context(), opts, cmd.OutOrStdout())
 			return err
 		},
 	}
@@ -51,6 +66,15 @@ type testPatternOptions struct {
 
 	DiscoverWindow time.Duration    // mDNS browse length when Devices is empty
 	Discovery      discovery.Config // discovery settings when Devices is empty (zero: mDNS everywhere)
+	NoDiscovery    bool             // with Devices empty: fail instead of browsing (discovery.enabled: false)
+
+	// BrightnessCap scales every channel, 0–1 (effects.brightness_cap); the zero value is 1.
+	// Use effect.Dark for a dark rainbow.
+	BrightnessCap float32
+	// MaxMilliamps caps each strip's estimated current by Current (output.max_milliamps and the
+	// effects' current model, as the live loop applies them); 0 is off.
+	MaxMilliamps float32
+	Current      color.CurrentModel
 
 	Client *wled.Client // JSON API client for wled:// devices; nil = defaults
 	Logger *slog.Logger // send errors; nil discards
@@ -63,6 +87,24 @@ type testPatternResult struct {
 	FPS   float64 // frames per second between the first and the last frame sent
 }
 
+// testPatternConfig applies the configuration to opts: its devices (--device, already merged
+// over the config's devices by loadConfig), its discovery settings, and the brightness cap and
+// current limit the live effects obey, so that a venue's output.max_milliamps protects its power
+// supplies from the test pattern too.
+func testPatternConfig(opts testPatternOptions, c config.Config) (testPatternOptions, error) {
+	ec, err := c.EffectConfig()
+	if err != nil {
+		return opts, usageError{err}
+	}
+	opts.Devices = c.Devices
+	opts.NoDiscovery = !c.Discovery.Enabled
+	opts.Discovery = discovery.Config{Interfaces: c.Discovery.Interfaces, Protocol: c.Output.Protocol}
+	opts.BrightnessCap = ec.BrightnessCap
+	opts.MaxMilliamps = float32(c.Output.MaxMilliamps)
+	opts.Current = ec.Current
+	return opts, nil
+}
+
 // runTestPattern validates opts, opens every device, drives the rainbow for opts.Seconds (or until
 // ctx is cancelled), releases the devices and writes the per-device table to w.
 func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) ([]testPatternResult, error) {
@@ -73,6 +115,13 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		return nil, usageError{fmt.Errorf("test-pattern: --seconds %v: want more than 0 and at most a day", opts.Seconds)}
 	case opts.LEDs < 0 || opts.LEDs > wled.MaxLEDs:
 		return nil, usageError{fmt.Errorf("test-pattern: --leds %d: want 1..%d (0 = the device's own count)", opts.LEDs, wled.MaxLEDs)}
+	case !(opts.BrightnessCap >= 0 && opts.BrightnessCap <= 1):
+		return nil, usageError{fmt.Errorf("test-pattern: brightness cap %v: want 0..1", opts.BrightnessCap)}
+	case len(opts.Devices) == 0 && opts.NoDiscovery:
+		return nil, usageError{errors.New("test-pattern: no device to drive: none is configured (--device, devices) and discovery is off (discovery.enabled: false)")}
+	}
+	if opts.BrightnessCap == 0 {
+		opts.BrightnessCap = 1
 	}
 	type namedTarget struct {
 		name   string
@@ -143,7 +192,8 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		}()
 	}
 	fmt.Fprintf(w, "test-pattern: %d device(s), %d fps for %gs\n", len(outputs), opts.FPS, opts.Seconds)
-	driveRainbow(ctx, outputs, interval, time.Duration(opts.Seconds*float64(time.Second)))
+	light := rainbowLight{cap: opts.BrightnessCap, maxMilliamps: opts.MaxMilliamps, current: opts.Current}
+	driveRainbow(ctx, outputs, light, interval, time.Duration(opts.Seconds*float64(time.Second)))
 	stop()
 	wg.Wait()
 
@@ -165,9 +215,27 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	return results, nil
 }
 
+// rainbowLight is how bright the rainbow may be: the brightness cap scales every channel (as
+// the live path's cap scales the duty), then the current limit scales the frame down to its
+// budget.
+type rainbowLight struct {
+	cap          float32 // 0–1; 1 leaves the rainbow at full value
+	maxMilliamps float32 // per strip; 0 is off
+	current      color.CurrentModel
+}
+
+func (l rainbowLight) apply(frame []byte, bpp int) {
+	if l.cap < 1 {
+		for i, v := range frame {
+			frame[i] = uint8(float32(v) * l.cap) // rounded down, as the limit rounds
+		}
+	}
+	l.current.Limit(frame, bpp, l.maxMilliamps)
+}
+
 // driveRainbow submits one rainbow frame per interval to every output until d has passed or ctx
 // is done. Frame buffers are allocated once.
-func driveRainbow(ctx context.Context, outputs []*wled.Output, interval, d time.Duration) {
+func driveRainbow(ctx context.Context, outputs []*wled.Output, light rainbowLight, interval, d time.Duration) {
 	frames := make([][]byte, len(outputs))
 	for i, o := range outputs {
 		frames[i] = make([]byte, o.FrameBytes())
@@ -181,6 +249,7 @@ func driveRainbow(ctx context.Context, outputs []*wled.Output, interval, d time.
 				bpp = 4
 			}
 			renderRainbow(frames[i], bpp, phase)
+			light.apply(frames[i], bpp)
 			o.Submit(frames[i])
 		}
 	}

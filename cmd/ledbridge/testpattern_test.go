@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
@@ -195,4 +197,91 @@ func TestTestPatternUsesDiscovery(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no WLED devices found") {
 		t.Errorf("nothing discovered: %v", err)
 	}
+}
+
+// The brightness cap and the current limit apply to the rainbow as they do to the live effects:
+// a venue's output.max_milliamps protects its supplies from the test pattern too.
+func TestTestPatternObeysCapAndCurrentLimit(t *testing.T) {
+	fake := wledtest.New(t, wledtest.Config{LEDs: 30})
+	var model color.CurrentModel // the defaults: 20 mA a channel, 1 mA a dark LED
+	res, err := runTestPattern(context.Background(), testPatternOptions{
+		Devices: []string{fake.DDPURL()}, FPS: 60, Seconds: 0.5,
+		BrightnessCap: 0.5, MaxMilliamps: 100, Current: model,
+	}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := fake.WaitFrames(int(res[0].Stats.FramesSent), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lit bool
+	for i, f := range frames {
+		if mA := model.Estimate(f.Pixels, 3); mA > 100 {
+			t.Fatalf("frame %d draws an estimated %.0f mA, over output.max_milliamps 100", i, mA)
+		}
+		for _, b := range f.Pixels {
+			if b > 128 {
+				t.Fatalf("frame %d has a channel at %d, over the brightness cap 0.5", i, b)
+			}
+			lit = lit || b > 0
+		}
+	}
+	if !lit {
+		t.Error("every frame was dark: 100 mA leaves room for colour on 30 LEDs")
+	}
+}
+
+// The command reads the configuration like join: its devices, discovery.enabled, brightness
+// cap and current limit, and --config; a --config that does not exist is an error.
+func TestTestPatternCommandReadsTheConfig(t *testing.T) {
+	bin := buildBinary(t)
+	fake := wledtest.New(t, wledtest.Config{LEDs: 30})
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("devices: [%q]\noutput:\n  max_milliamps: 100\neffects:\n  brightness_cap: 0.5\n", fake.DDPURL())
+	if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "test-pattern", "--config", cfgPath, "--seconds", "0.5", "--log-level", "debug").CombinedOutput()
+	if err != nil {
+		t.Fatalf("test-pattern: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), fake.DDPURL()) {
+		t.Errorf("the configured device is not in the table:\n%s", out)
+	}
+	frames, err := fake.WaitFrames(2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range frames {
+		if mA := (color.CurrentModel{}).Estimate(f.Pixels, 3); mA > 100 {
+			t.Fatalf("frame %d draws an estimated %.0f mA, over the configured 100", i, mA)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing --config", []string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml"},
+		{"discovery off, no device", []string{"--config", writeConfig(t, "discovery:\n  enabled: false\n")}, "discovery is off"},
+		{"invalid config", []string{"--config", writeConfig(t, "output:\n  max_milliamps: -5\n")}, "output.max_milliamps"},
+	} {
+		cmd := exec.Command(bin, append([]string{"test-pattern", "--seconds", "0.2"}, tc.args...)...)
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: exit %d, output %q; want 2 and %q", tc.name, cmd.ProcessState.ExitCode(), out, tc.want)
+		}
+	}
+}
+
+// writeConfig writes body to a config file of its own and returns its path.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
