@@ -29,14 +29,22 @@ sample rate, resampled to 48 kHz) or Ogg Opus, runs exactly the analyser the
 live path uses, and writes one JSON object per 60 fps frame to stdout:
   {"t": 1.016667, "notes": [{"midi": 60, "name": "C4", "hz": 261.6, "velocity": 0.82, "onset": true}], "level": 0.31, "onset": true}
 where t is the time in seconds of the newest sample the frame used.
---format text prints a readable log instead. --set Name=value overrides an
-analysis.Config field (e.g. --set HoldFrames=6), for tuning.`,
+It starts from the configuration's analysis section (--config, as join reads it);
+--set Name=value then overrides an analysis.Config field (e.g. --set HoldFrames=6), for
+tuning. --format text prints a readable log instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "json" && format != "text" {
 				return usageError{fmt.Errorf("--format must be json or text, not %q", format)}
 			}
-			var cfg analysis.Config
+			loaded, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			for _, w := range loaded.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
+			cfg := loaded.Analysis.Analyzer() // what join hands the live analyser
 			for _, s := range sets {
 				if err := setConfigField(&cfg, s); err != nil {
 					return usageError{err}

@@ -445,3 +445,44 @@ func TestAnalyzeOggOpusChannelMappingFamily1(t *testing.T) {
 		}
 	}
 }
+
+// analyze runs the analyser join would run: the config's analysis section, then --set. With A4
+// tuned to 466.16 Hz (a semitone up), a 440 Hz tone is G#4.
+func TestAnalyzeReadsTheConfigsAnalysisSection(t *testing.T) {
+	bin := buildBinary(t)
+	wav := writeSineWAV(t, 440, 0.2, 0.8)
+	cfgPath := writeConfig(t, "analysis:\n  tuning_hz: 466.16\n")
+	notes := func(args ...string) map[int]int {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"analyze", wav, "--config", cfgPath}, args...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("analyze %v: %v\n%s", args, err, stderr.String())
+		}
+		seen := map[int]int{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var f frameLine
+			if err := json.Unmarshal([]byte(line), &f); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			for _, n := range f.Notes {
+				seen[n.MIDI]++
+			}
+		}
+		return seen
+	}
+	if got := notes(); got[68] == 0 || got[69] != 0 {
+		t.Errorf("tuning_hz 466.16 from the config: notes %v, want G#4 (68) only", got)
+	}
+	if got := notes("--set", "TuningHz=440"); got[69] == 0 || got[68] != 0 {
+		t.Errorf("--set TuningHz=440 over the config: notes %v, want A4 (69) only", got)
+	}
+
+	cmd := exec.Command(bin, "analyze", wav, "--config", writeConfig(t, "analysis:\n  tuning_hz: 500\n"))
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "analysis.tuning_hz") {
+		t.Errorf("an invalid analysis section: exit %d, %q", cmd.ProcessState.ExitCode(), out)
+	}
+}
