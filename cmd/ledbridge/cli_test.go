@@ -66,6 +66,8 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"hub", "--addr"}, "hub: flag needs an argument: --addr"},
 		{[]string{"help", "bogus"}, `help: unknown help topic "bogus"`},
 		{[]string{"help", "config", "bogus"}, `help: unknown help topic "config bogus"`},
+		{[]string{"completion", "bogus"}, `completion: unknown command "bogus"`},
+		{[]string{"completion", "bash", "extra"}, `completion bash: unknown command "extra"`},
 		{[]string{"join", "--config", "/dev/null", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", ""}, "give a room code (ledbridge join JAM234)"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
@@ -79,9 +81,16 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		}
 	}
 	// The help it points to exits 0.
-	for _, args := range [][]string{{}, {"--help"}, {"config"}, {"join", "--help"}, {"help"}, {"help", "join"}, {"help", "config", "check"}} {
+	for _, args := range [][]string{{}, {"--help"}, {"config"}, {"join", "--help"}, {"help"}, {"help", "join"}, {"help", "config", "check"}, {"completion"}} {
 		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "Usage:") {
 			t.Errorf("ledbridge %q: %v\n%s", args, err, out)
+		}
+	}
+	// The completion scripts still come out, on stdout.
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		out, err := exec.Command(bin, "completion", shell).Output()
+		if err != nil || !strings.Contains(string(out), "ledbridge") {
+			t.Errorf("ledbridge completion %s: %v, %d bytes", shell, err, len(out))
 		}
 	}
 }

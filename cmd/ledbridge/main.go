@@ -62,6 +62,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	// Cobra adds its completion command only as it executes, after markUsageErrors would have
+	// walked the tree: `ledbridge completion bogus` then printed the help and exited 0.
+	rootCmd.InitDefaultCompletionCmd()
 	markUsageErrors(rootCmd)
 	err := rootCmd.ExecuteContext(ctx)
 	stop()
