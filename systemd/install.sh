@@ -27,19 +27,50 @@ if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# env_value RAW prints the value systemd's EnvironmentFile parser makes of RAW, the text after
+# the "=" of one line (systemd.exec(5), "EnvironmentFile="): whitespace around it, a carriage
+# return of a file saved with CRLF line ends among it, is dropped; '…' is verbatim; "…" takes the
+# shell's double-quote escapes (\" \\ \` \$; any other backslash stays, with its character);
+# unquoted, a backslash keeps the character after it. (Values spanning lines are not read.)
+env_value() {
+  local raw=$1 out='' i c n quoted=''
+  raw=${raw#"${raw%%[![:space:]]*}"}
+  raw=${raw%"${raw##*[![:space:]]}"}
+  case $raw in
+    \'*\') printf '%s' "${raw:1:${#raw}-2}"; return ;;
+    \"*\") raw=${raw:1:${#raw}-2} quoted=1 ;;
+  esac
+  for ((i = 0; i < ${#raw}; i++)); do
+    c=${raw:i:1}
+    if [ "$c" != '\' ] || [ $((i + 1)) -ge ${#raw} ]; then
+      out+=$c
+      continue
+    fi
+    n=${raw:i+1:1}
+    i=$((i + 1))
+    if [ -n "$quoted" ]; then
+      case $n in '"' | '\' | '`' | '$') out+=$n ;; *) out+="\\$n" ;; esac
+    else
+      out+=$n
+    fi
+  done
+  printf '%s' "$out"
+}
+
 # check_config BINARY: `config check` of the installed config file, in the environment the service
-# gets: only the KEY=value lines of its EnvironmentFile (quotes around a value removed, as systemd
-# does), none of the caller's variables.
+# gets: only the KEY=value lines of its EnvironmentFile, read as systemd reads them (env_value),
+# none of the caller's variables.
 check_config() {
-  local envfile=$root/etc/ledbridge/env line key val
+  local envfile=$root/etc/ledbridge/env line key
   local vars=()
   if [ -r "$envfile" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
       line=${line#"${line%%[![:space:]]*}"}
       case $line in '' | '#'* | ';'*) continue ;; esac
-      key=${line%%=*} val=${line#*=}
-      case $val in \"*\" | \'*\') val=${val:1:${#val}-2} ;; esac
-      vars+=("$key=$val")
+      [[ $line == *=* ]] || continue # systemd ignores a line without "=" too
+      key=${line%%=*}
+      key=${key%"${key##*[![:space:]]}"}
+      vars+=("$key=$(env_value "${line#*=}")")
     done <"$envfile"
   fi
   env -i "${vars[@]}" "$1" config check --config "$root/etc/ledbridge/config.yaml"

@@ -116,6 +116,11 @@ func TestInstallScriptRefusesAnUpgradeTheConfigFails(t *testing.T) {
 		{"bad address", "hub:\n  listen: \":99999\"\n", "", []string{"hub.listen", "Nothing was installed"}},
 		{"bad env value", "room:\n  name: Main stage\n", "# secrets\nLEDBRIDGE_WEBRTC_MAX_PEERS=\"abc\"\n", []string{"LEDBRIDGE_WEBRTC_MAX_PEERS", "not restarted"}},
 		{"valid", "room:\n  name: Main stage\n", "# secrets\n\nLEDBRIDGE_STATUS_TOKEN='s3cret'\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\n", nil},
+		// The env file is read as systemd reads it: a file saved with CRLF line ends, double-quoted
+		// values with the shell's escapes, whitespace around a value, a line without "=".
+		{"CRLF line ends", "room:\n  name: Main stage\n", "# secrets\r\n\r\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\r\nLEDBRIDGE_DISCOVERY_ENABLED = false \r\n", nil},
+		{"escaped double quotes", "room:\n  name: Main stage\n", `LEDBRIDGE_WEBRTC_ICE_SERVERS="[{\"urls\":[\"stun:stun.example.org\"]}]"` + "\nnot a variable\n", nil},
+		{"escaped double quotes, bad value", "room:\n  name: Main stage\n", `LEDBRIDGE_ROOM_MODE="lo\"cal"` + "\n", []string{"LEDBRIDGE_ROOM_MODE", `lo\"cal`, "Nothing was installed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
