@@ -24,7 +24,8 @@ func init() {
 "devices" list and --device, asks each for GET /json/info, and prints one row per device:
 name, host, IP, MAC, LED count, RGBW, firmware version, the protocol ledbridge would use,
 whether a realtime stream drives it now, and whether it answered. A device that answered mDNS
-but not /json/info is listed offline with the error. Exit status 1 when mDNS browsing failed.`,
+but not /json/info is listed offline with the error. Exit status 1 when mDNS browsing failed,
+130 when interrupted (Ctrl-C) before the browse ended.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if timeout <= 0 || timeout > time.Minute {
@@ -49,6 +50,11 @@ but not /json/info is listed offline with the error. Exit status 1 when mDNS bro
 				cfg.Interfaces = interfaces
 			}
 			found, browseErr := discovery.Browse(cmd.Context(), cfg, timeout)
+			if cmd.Context().Err() != nil {
+				// Ctrl-C: discovery.Browse probes the devices only once its window has passed,
+				// and returns none when stopped before; say so instead of "context canceled".
+				return interruptedError{"discover: stopped before the mDNS browse ended, so no device was asked for /json/info yet (a shorter --timeout ends it sooner)"}
+			}
 			if browseErr != nil && found == nil {
 				if errors.Is(browseErr, discovery.ErrBadStatic) {
 					return usageError{browseErr}

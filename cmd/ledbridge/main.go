@@ -25,6 +25,16 @@ import (
 // exitUsage is the exit status for a bad command line or an invalid configuration.
 const exitUsage = 2
 
+// exitInterrupted is the exit status of a command stopped by SIGINT or SIGTERM before it could
+// finish its work (a shell's 128 + SIGINT).
+const exitInterrupted = 130
+
+// interruptedError marks a command that a signal stopped before it had a result; the text says
+// what was left undone.
+type interruptedError struct{ msg string }
+
+func (e interruptedError) Error() string { return e.msg }
+
 // usageError marks an error that should exit with status 2: a bad command line (unknown command,
 // wrong number of arguments, bad flag) or an invalid configuration.
 type usageError struct{ err error }
@@ -75,6 +85,10 @@ func main() {
 	var ue usageError
 	if errors.As(err, &ue) {
 		os.Exit(exitUsage)
+	}
+	var ie interruptedError
+	if errors.As(err, &ie) {
+		os.Exit(exitInterrupted)
 	}
 	os.Exit(1)
 }
