@@ -114,7 +114,7 @@ func Load(opts Options) (*Loaded, error) {
 		if err := v.MergeConfig(strings.NewReader(string(text))); err != nil {
 			return nil, &Error{Problem: fmt.Sprintf("%s: %v", path, oneLine(err))}
 		}
-		if w := secretsWarning(path, raw); w != "" {
+		if w := secretsWarning(path, text); w != "" {
 			out.Warnings = append(out.Warnings, w)
 		}
 	}

@@ -148,3 +148,16 @@ func TestRangeErrorsNameTheVariable(t *testing.T) {
 		t.Errorf("a file's value names a variable: %v", err)
 	}
 }
+
+// A secret written as an unquoted number is a secret too: a file readable by others that holds
+// status.token: 0042 is warned about like one holding a quoted token.
+func TestSecretsWarningForNumericSecret(t *testing.T) {
+	p := write(t, "status:\n  token: 0042\n", 0o644)
+	got, err := Load(Options{File: p, LookupEnv: noEnv, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "readable by other users") {
+		t.Errorf("warnings = %q, want the secrets warning", got.Warnings)
+	}
+}
