@@ -15,6 +15,13 @@
 // the jitter buffer releases every packet within 60 ms of its arrival, so without the
 // budget a peer sending faster than real time would make the bridge decode that fast.
 //
+// A Stream decodes one codec at a time, carried by one RTP payload type: packets of another
+// type are not decoded (a stray packet, or the start of a codec switch). Browsers can switch
+// codec mid-stream without renegotiating (Chrome's setParameters with encodings[].codec), so
+// the peer's reader calls SwitchCodec once a run of packets confirms the new payload type:
+// the decoder (kept per codec) and the jitter buffer's clock change, while the ring, the
+// counters and the decode budget carry on.
+//
 // Everything on the per-packet and per-tick path reuses preallocated buffers: decoders,
 // the jitter buffer's payload slots, the ring and the mixer allocate nothing per packet.
 // The one exception is upstream: gopus v0.1.1 allocates a few objects when it conceals or

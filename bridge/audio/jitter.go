@@ -353,6 +353,17 @@ func (j *JitterBuffer) Reset() {
 	j.jitter = 0
 }
 
+// SetClockRate restarts the buffer (as Reset) for a stream whose RTP timestamps now count at
+// rate Hz (0: 48000), as when the sender switched codec mid-stream: the media timeline and the
+// jitter estimate of the old clock mean nothing on the new one. It allocates nothing.
+func (j *JitterBuffer) SetClockRate(rate uint32) {
+	if rate == 0 {
+		rate = SampleRate
+	}
+	j.Reset()
+	j.cfg.ClockRate = rate
+}
+
 // Stats returns the counters and current estimates.
 func (j *JitterBuffer) Stats() JitterStats {
 	st := j.stats

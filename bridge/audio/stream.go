@@ -26,36 +26,47 @@ const (
 
 // StreamConfig configures a Stream. Zero fields take defaults.
 type StreamConfig struct {
-	Codec       string           // MIME type, e.g. "audio/opus" (required)
-	ClockRate   uint32           // RTP clock in Hz; default 48000 for Opus, 8000 for G.722/PCMU/PCMA
-	MinDelay    time.Duration    // jitter buffer target delay lower bound (default 0)
-	MaxDelay    time.Duration    // jitter buffer target delay upper bound (default 60 ms)
-	RingSamples int              // mono 48 kHz samples kept for the loop (default 4800 = 100 ms); oldest dropped
-	MaxConceal  time.Duration    // longest gap filled by concealment; beyond it lost audio is skipped (default 100 ms)
-	Now         func() time.Time // clock (default time.Now)
+	Codec     string // MIME type, e.g. "audio/opus" (required)
+	ClockRate uint32 // RTP clock in Hz; default 48000 for Opus, 8000 for G.722/PCMU/PCMA
+	// PayloadType is the RTP payload type that carries Codec; KnownPayloadType says it is set.
+	// Packets of any other type are then not decoded (counted in OtherPayloadType): a browser
+	// may switch codec mid-stream without renegotiating, and SwitchCodec follows it. Unset,
+	// every packet is taken as Codec (a file, a test that sends one codec).
+	PayloadType      uint8
+	KnownPayloadType bool
+	MinDelay         time.Duration    // jitter buffer target delay lower bound (default 0)
+	MaxDelay         time.Duration    // jitter buffer target delay upper bound (default 60 ms)
+	RingSamples      int              // mono 48 kHz samples kept for the loop (default 4800 = 100 ms); oldest dropped
+	MaxConceal       time.Duration    // longest gap filled by concealment; beyond it lost audio is skipped (default 100 ms)
+	Now              func() time.Time // clock (default time.Now)
 }
 
 // StreamStats are one musician's audio counters.
 type StreamStats struct {
-	Packets       uint64        // RTP packets with a payload
-	Padding       uint64        // padding-only / empty RTP packets skipped
-	Late          uint64        // dropped: arrived after their turn
-	Duplicates    uint64        // dropped: already buffered
-	Dropped       uint64        // dropped: too large, probation, buffer overflow, over the decode budget
-	OverBudget    uint64        // of Dropped: released faster than 1.2× real time (a flooding peer), not decoded
-	Lost          uint64        // sequence numbers that never arrived
-	Concealed     uint64        // packets synthesised by PLC (lost or undecodable)
-	FECRecovered  uint64        // lost packets rebuilt from the next packet's in-band FEC
-	ConcealErrors uint64        // lost or undecodable packets the decoder failed to conceal (left out of the timeline)
-	DecodeErrors  uint64        // payloads the decoder rejected
-	Resyncs       uint64        // sequence restarts and SSRC changes
-	RingDropped   uint64        // samples dropped because the loop did not drain the ring in time
-	Jitter        time.Duration // RFC 3550 interarrival jitter estimate
-	TargetDelay   time.Duration // current jitter buffer playout delay
-	Level         float32       // RMS of the most recent decoded packet, 0..1
-	LastAudio     time.Time     // when audio was last decoded (zero if never)
-	Decoder       string        // pipeline description
-	BufferedAudio int           // samples waiting in the ring
+	Packets    uint64 // RTP packets with a payload
+	Padding    uint64 // padding-only / empty RTP packets skipped
+	Late       uint64 // dropped: arrived after their turn
+	Duplicates uint64 // dropped: already buffered
+	Dropped    uint64 // dropped: too large, probation, buffer overflow, over the decode budget, another payload type
+	OverBudget uint64 // of Dropped: released faster than 1.2× real time (a flooding peer), not decoded
+	// OtherPayloadType counts, of Dropped, packets whose payload type is not the current
+	// codec's: a stray packet, or the first of a codec switch the peer has not confirmed yet.
+	OtherPayloadType uint64
+	CodecSwitches    uint64        // SwitchCodec calls that changed the codec or its payload type
+	Codec            string        // MIME type being decoded now, as spelled by SupportedCodecs
+	Lost             uint64        // sequence numbers that never arrived
+	Concealed        uint64        // packets synthesised by PLC (lost or undecodable)
+	FECRecovered     uint64        // lost packets rebuilt from the next packet's in-band FEC
+	ConcealErrors    uint64        // lost or undecodable packets the decoder failed to conceal (left out of the timeline)
+	DecodeErrors     uint64        // payloads the decoder rejected
+	Resyncs          uint64        // sequence restarts and SSRC changes
+	RingDropped      uint64        // samples dropped because the loop did not drain the ring in time
+	Jitter           time.Duration // RFC 3550 interarrival jitter estimate
+	TargetDelay      time.Duration // current jitter buffer playout delay
+	Level            float32       // RMS of the most recent decoded packet, 0..1
+	LastAudio        time.Time     // when audio was last decoded (zero if never)
+	Decoder          string        // pipeline description
+	BufferedAudio    int           // samples waiting in the ring
 }
 
 // Stream is one musician's audio path: it takes RTP packets from the peer's read goroutine
@@ -63,9 +74,12 @@ type StreamStats struct {
 // comment for which goroutine decodes. All methods are safe for concurrent use.
 type Stream struct {
 	// Constant after construction.
-	codec      string
 	now        func() time.Time
 	maxConceal int // samples
+
+	// codec is the index in supportedCodecs of the codec being decoded, written under mu and
+	// read lock-free by Codec (the loop asks every tick whether it changed).
+	codec atomic.Int32
 
 	// lastAudio is when audio was last decoded, as nanoseconds since base (noAudio: never); read
 	// lock-free by the loop's mode logic. It is held relative to base, a reading of the stream's
@@ -76,9 +90,16 @@ type Stream struct {
 	lastAudio atomic.Int64
 
 	// The mutex protects the following elements.
-	mu         sync.Mutex
-	jb         *JitterBuffer
-	dec        Decoder
+	mu  sync.Mutex
+	jb  *JitterBuffer
+	dec Decoder
+	// decoders keeps each codec's decoder once made, by supportedCodecs index, so that a
+	// sender switching back and forth costs one allocation per codec, not one per switch.
+	decoders   [len(supportedCodecs)]Decoder
+	pt         uint8 // payload type of the current codec, checked when checkPT
+	checkPT    bool
+	otherPT    uint64
+	switches   uint64
 	pcm        []float32 // decoder output, MaxPacketSamples
 	ring       []float32
 	ringStart  int
@@ -112,11 +133,9 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new audio stream: %w", err)
 	}
+	idx := codecIndex(cfg.Codec) // NewDecoder took it, so it is one of them
 	if cfg.ClockRate == 0 {
-		cfg.ClockRate = 8000
-		if strings.EqualFold(cfg.Codec, MimeTypeOpus) {
-			cfg.ClockRate = SampleRate
-		}
+		cfg.ClockRate = defaultClockRate(idx)
 	}
 	if cfg.RingSamples <= 0 {
 		cfg.RingSamples = DefaultRingSamples
@@ -128,7 +147,6 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		cfg.Now = time.Now
 	}
 	s := &Stream{
-		codec:      cfg.Codec,
 		now:        cfg.Now,
 		base:       cfg.Now(),
 		maxConceal: int(cfg.MaxConceal * SampleRate / time.Second),
@@ -137,9 +155,82 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		pcm:        make([]float32, MaxPacketSamples),
 		ring:       make([]float32, cfg.RingSamples),
 		lastFrame:  SampleRate / 50,
+		pt:         cfg.PayloadType,
+		checkPT:    cfg.KnownPayloadType,
 	}
+	s.decoders[idx] = dec
+	s.codec.Store(int32(idx))
 	s.lastAudio.Store(noAudio)
 	return s, nil
+}
+
+// supportedCodecs are the MIME types NewDecoder accepts, in SupportedCodecs' order.
+var supportedCodecs = [...]string{MimeTypeOpus, MimeTypeG722, MimeTypePCMU, MimeTypePCMA}
+
+// codecIndex is codec's index in supportedCodecs (MIME types match case-insensitively), or -1.
+func codecIndex(codec string) int {
+	for i, c := range supportedCodecs {
+		if strings.EqualFold(codec, c) {
+			return i
+		}
+	}
+	return -1
+}
+
+// defaultClockRate is the RTP clock of supportedCodecs[idx]: 48 kHz for Opus, 8 kHz for the
+// others (G.722's RTP clock is 8 kHz for historical reasons, though it samples at 16 kHz).
+func defaultClockRate(idx int) uint32 {
+	if supportedCodecs[idx] == MimeTypeOpus {
+		return SampleRate
+	}
+	return 8000
+}
+
+// Codec is the MIME type being decoded now, spelled as in SupportedCodecs ("audio/opus",
+// "audio/PCMU"). It changes only through SwitchCodec. Lock-free, and allocates nothing.
+func (s *Stream) Codec() string {
+	return supportedCodecs[s.codec.Load()]
+}
+
+// SwitchCodec makes the stream decode codec (a MIME type) carried by payloadType with an RTP
+// clock of clockRate Hz (0: the codec's usual one), as when the sender switched codec
+// mid-stream without renegotiating (Chrome's RTCRtpSender.setParameters with
+// encodings[].codec); from then on only packets of payloadType are decoded. The jitter
+// buffer starts afresh on the new clock (packets of the old codec still held are dropped),
+// the decoder starts clean, and the ring, counters and decode budget carry on, so a sender
+// cannot buy a fresh budget by switching. Each codec's decoder is made once per Stream and
+// kept: switching back and forth allocates nothing after the first switch to each codec.
+// A switch to what is decoded already changes nothing. An unsupported codec is refused
+// (ErrUnsupportedCodec) and changes nothing.
+func (s *Stream) SwitchCodec(codec string, clockRate uint32, payloadType uint8) error {
+	idx := codecIndex(codec)
+	if idx < 0 {
+		return fmt.Errorf("switch audio stream to %q: %w", codec, ErrUnsupportedCodec)
+	}
+	if clockRate == 0 {
+		clockRate = defaultClockRate(idx)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if int(s.codec.Load()) == idx && s.jb.cfg.ClockRate == clockRate && s.checkPT && s.pt == payloadType {
+		return nil
+	}
+	dec := s.decoders[idx]
+	if dec == nil {
+		var err error
+		if dec, err = NewDecoder(supportedCodecs[idx], 1); err != nil {
+			return fmt.Errorf("switch audio stream: %w", err)
+		}
+		s.decoders[idx] = dec
+	}
+	dec.Reset()
+	s.dec = dec
+	s.jb.SetClockRate(clockRate)
+	s.pt, s.checkPT = payloadType, true
+	s.fails = 0
+	s.switches++
+	s.codec.Store(int32(idx))
+	return nil
 }
 
 // noAudio is Stream.lastAudio before any audio was decoded.
@@ -147,6 +238,8 @@ const noAudio = math.MinInt64
 
 // String describes the pipeline, e.g. "RTP -> jitter(0s-60ms) -> OPUS(decode 1ch 48kHz) -> ring(4800)".
 func (s *Stream) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return fmt.Sprintf("RTP -> jitter(%v-%v) -> %s -> ring(%d)", s.jb.cfg.MinDelay, s.jb.cfg.MaxDelay, s.dec, len(s.ring))
 }
 
@@ -159,6 +252,12 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 	if len(pkt.Payload) == 0 {
 		// Chrome sends padding-only packets for transport-wide congestion control probing.
 		s.padding++
+		return
+	}
+	if s.checkPT && pkt.PayloadType != s.pt {
+		// Not this stream's codec (a stray packet, or a switch the peer has not confirmed
+		// yet): its payload would be garbage to the decoder, or worse, plausible garbage.
+		s.otherPT++
 		return
 	}
 	s.packets++
@@ -231,25 +330,28 @@ func (s *Stream) Stats() StreamStats {
 	defer s.mu.Unlock()
 	js := s.jb.Stats()
 	return StreamStats{
-		Packets:       s.packets,
-		Padding:       s.padding,
-		Late:          js.Late,
-		Duplicates:    js.Duplicates,
-		Dropped:       js.TooLarge + js.Probation + js.Overflowed + s.overBudget,
-		OverBudget:    s.overBudget,
-		Lost:          js.Lost,
-		Concealed:     s.concealed,
-		FECRecovered:  s.fec,
-		ConcealErrors: s.plcErrs,
-		DecodeErrors:  s.decodeErrs,
-		Resyncs:       js.Resyncs + s.ssrcResets,
-		RingDropped:   s.ringDrops,
-		Jitter:        js.Jitter,
-		TargetDelay:   js.TargetDelay,
-		Level:         s.level,
-		LastAudio:     s.LastAudioArrival(),
-		Decoder:       s.dec.String(),
-		BufferedAudio: s.ringLen,
+		Packets:          s.packets,
+		Padding:          s.padding,
+		Late:             js.Late,
+		Duplicates:       js.Duplicates,
+		Dropped:          js.TooLarge + js.Probation + js.Overflowed + s.overBudget + s.otherPT,
+		OverBudget:       s.overBudget,
+		OtherPayloadType: s.otherPT,
+		CodecSwitches:    s.switches,
+		Codec:            s.Codec(),
+		Lost:             js.Lost,
+		Concealed:        s.concealed,
+		FECRecovered:     s.fec,
+		ConcealErrors:    s.plcErrs,
+		DecodeErrors:     s.decodeErrs,
+		Resyncs:          js.Resyncs + s.ssrcResets,
+		RingDropped:      s.ringDrops,
+		Jitter:           js.Jitter,
+		TargetDelay:      js.TargetDelay,
+		Level:            s.level,
+		LastAudio:        s.LastAudioArrival(),
+		Decoder:          s.dec.String(),
+		BufferedAudio:    s.ringLen,
 	}
 }
 
