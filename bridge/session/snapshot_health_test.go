@@ -37,7 +37,7 @@ func TestTickingThresholdFollowsTheFrameRate(t *testing.T) {
 			t.Errorf("%d fps: ticking before the first tick", tc.fps)
 		}
 		tick := clock.Now()
-		s.ticker.lastTick.Store(tick.UnixNano()) // what Ticker.Run records after a tick
+		s.ticker.recordTick(tick) // what Ticker.Run records after a tick
 		check := func(since time.Duration, want bool) {
 			clock.mu.Lock()
 			clock.now = tick.Add(since)

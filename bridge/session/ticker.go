@@ -56,7 +56,11 @@ type Ticker struct {
 
 	ticks    atomic.Uint64
 	late     atomic.Uint64
-	lastTick atomic.Int64 // unix nanoseconds of the last tick's start
+	// lastTick is the last tick's start as nanoseconds after base (+1, so that 0 means none):
+	// LastTick rebuilt from base keeps the clock's monotonic reading, so the health checks that
+	// compare it with now are not fooled by a step of the wall clock (NTP at a Pi's boot).
+	lastTick atomic.Int64
+	base     time.Time
 	stats    tickStats
 }
 
@@ -65,7 +69,7 @@ func NewTicker(period time.Duration, clock Clock, onTick func(now time.Time)) *T
 	if clock == nil {
 		clock = &SystemClock{}
 	}
-	return &Ticker{period: period, clock: clock, onTick: onTick}
+	return &Ticker{period: period, clock: clock, onTick: onTick, base: clock.Now()}
 }
 
 // Run ticks until ctx is done, then returns nil.
@@ -87,13 +91,16 @@ func (t *Ticker) Run(ctx context.Context) error {
 		}
 		t.onTick(now)
 		t.ticks.Add(1)
-		t.lastTick.Store(now.UnixNano())
+		t.recordTick(now)
 		if !prev.IsZero() {
 			t.stats.record(now.Sub(prev), t.clock.Now().Sub(now))
 		}
 		prev = now
 	}
 }
+
+// recordTick notes now as the last tick's start (see lastTick).
+func (t *Ticker) recordTick(now time.Time) { t.lastTick.Store(int64(now.Sub(t.base)) + 1) }
 
 // TickerStats is a snapshot of the loop's health.
 type TickerStats struct {
@@ -110,7 +117,7 @@ type TickerStats struct {
 func (t *Ticker) Stats() TickerStats {
 	s := TickerStats{Ticks: t.ticks.Load(), LateTicks: t.late.Load()}
 	if ns := t.lastTick.Load(); ns != 0 {
-		s.LastTick = time.Unix(0, ns)
+		s.LastTick = t.base.Add(time.Duration(ns - 1))
 	}
 	s.Interval, s.FrameTime = t.stats.summaries()
 	return s

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,7 +89,33 @@ func TestTickerStopsOnCancel(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if tk.Stats().Ticks == 0 {
+	st := tk.Stats()
+	if st.Ticks == 0 {
 		t.Fatal("the real clock never ticked")
+	}
+	// LastTick keeps the monotonic reading (shown as "m=" by String): the health checks compare
+	// it with now, and a wall-clock step must not make a wedged loop look alive.
+	if !strings.Contains(st.LastTick.String(), "m=") {
+		t.Errorf("LastTick %v has no monotonic clock reading", st.LastTick)
+	}
+}
+
+// On a fake clock LastTick is the last tick's start, exactly.
+func TestTickerLastTick(t *testing.T) {
+	clock := &stepClock{now: time.Unix(1e9, 0)}
+	ctx, cancel := context.WithCancel(context.Background())
+	var last time.Time
+	var tk *Ticker
+	tk = NewTicker(10*time.Millisecond, clock, func(now time.Time) {
+		last = now
+		if tk.Stats().Ticks == 9 {
+			cancel()
+		}
+	})
+	if err := tk.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := tk.Stats().LastTick; !got.Equal(last) || !last.Equal(time.Unix(1e9, 0).Add(100*time.Millisecond)) {
+		t.Errorf("LastTick %v, last tick started %v", got, last)
 	}
 }
