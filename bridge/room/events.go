@@ -1,7 +1,6 @@
 package room
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -112,12 +111,25 @@ func (s Signal) MarshalJSON() ([]byte, error) {
 	}{s.Type, s.FromPeerID, s.TargetPeerID, data})
 }
 
+// The members each decoder reads; parseObject steps over all others.
+var (
+	signalFields          = []string{"type", "fromPeerId", "targetPeerId", "data"}
+	descriptionFields     = []string{"type", "sdp"}
+	candidateFields       = []string{"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}
+	tempoChangeFields     = []string{"tempo"}
+	playbackControlFields = []string{"isPlaying"}
+	stateRequestFields    = []string{"fromPeerId"}
+	stateResponseFields   = []string{"fromPeerId", "targetPeerId", "state"}
+	roomStateFields       = []string{"tempo", "isPlaying"}
+	ledUpdateFields       = []string{"colors", "seq", "ts"}
+)
+
 // DecodeSignal validates a webrtc-signal payload. The checks are structural
 // (types, presence, bounds, "v=0" at the start of an SDP); whether the SDP or
 // candidate line parses is for the PeerConnection to say.
 func DecodeSignal(payload []byte) (Signal, error) {
 	const ev = EventSignal
-	o, err := parseObject(ev, payload, MaxSignalBytes)
+	o, err := parseObject(ev, payload, MaxSignalBytes, signalFields)
 	if err != nil {
 		return Signal{}, err
 	}
@@ -140,8 +152,8 @@ func DecodeSignal(payload []byte) (Signal, error) {
 	}
 	if s.Type == SignalCandidate {
 		// data: null (or absent, as JSON.stringify drops undefined) is end-of-candidates.
-		if o.has("data") {
-			if s.Candidate, err = decodeCandidate(o.fields["data"]); err != nil {
+		if data, ok := o.value("data"); ok && !isNull(data) {
+			if s.Candidate, err = decodeCandidate(data); err != nil {
 				return Signal{}, err
 			}
 		}
@@ -150,7 +162,8 @@ func DecodeSignal(payload []byte) (Signal, error) {
 	if !o.has("data") {
 		return Signal{}, o.err("data", "is missing (want {type, sdp})")
 	}
-	d, err := subObject(ev, "data", o.fields["data"])
+	data, _ := o.value("data")
+	d, err := subObject(ev, "data", data, descriptionFields)
 	if err != nil {
 		return Signal{}, err
 	}
@@ -171,8 +184,8 @@ func DecodeSignal(payload []byte) (Signal, error) {
 	return s, nil
 }
 
-func decodeCandidate(raw json.RawMessage) (*ICECandidate, error) {
-	d, err := subObject(EventSignal, "data", raw)
+func decodeCandidate(raw []byte) (*ICECandidate, error) {
+	d, err := subObject(EventSignal, "data", raw, candidateFields)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +221,7 @@ type TempoChange struct {
 
 // DecodeTempoChange validates a tempo-change payload.
 func DecodeTempoChange(payload []byte) (TempoChange, error) {
-	o, err := parseObject(EventTempoChange, payload, MaxSmallPayloadBytes)
+	o, err := parseObject(EventTempoChange, payload, MaxSmallPayloadBytes, tempoChangeFields)
 	if err != nil {
 		return TempoChange{}, err
 	}
@@ -234,7 +247,7 @@ type PlaybackControl struct {
 
 // DecodePlaybackControl validates a playback-control payload.
 func DecodePlaybackControl(payload []byte) (PlaybackControl, error) {
-	o, err := parseObject(EventPlaybackControl, payload, MaxSmallPayloadBytes)
+	o, err := parseObject(EventPlaybackControl, payload, MaxSmallPayloadBytes, playbackControlFields)
 	if err != nil {
 		return PlaybackControl{}, err
 	}
@@ -249,7 +262,7 @@ type StateRequest struct {
 
 // DecodeStateRequest validates a state-request payload.
 func DecodeStateRequest(payload []byte) (StateRequest, error) {
-	o, err := parseObject(EventStateRequest, payload, MaxSmallPayloadBytes)
+	o, err := parseObject(EventStateRequest, payload, MaxSmallPayloadBytes, stateRequestFields)
 	if err != nil {
 		return StateRequest{}, err
 	}
@@ -278,7 +291,7 @@ type StateResponse struct {
 // DecodeStateResponse validates a state-response payload.
 func DecodeStateResponse(payload []byte) (StateResponse, error) {
 	const ev = EventStateResponse
-	o, err := parseObject(ev, payload, MaxSmallPayloadBytes)
+	o, err := parseObject(ev, payload, MaxSmallPayloadBytes, stateResponseFields)
 	if err != nil {
 		return StateResponse{}, err
 	}
@@ -298,7 +311,8 @@ func DecodeStateResponse(payload []byte) (StateResponse, error) {
 	if !o.has("state") {
 		return StateResponse{}, o.err("state", "is missing (want {tempo, isPlaying})")
 	}
-	st, err := subObject(ev, "state", o.fields["state"])
+	state, _ := o.value("state")
+	st, err := subObject(ev, "state", state, roomStateFields)
 	if err != nil {
 		return StateResponse{}, err
 	}
@@ -313,7 +327,10 @@ func DecodeStateResponse(payload []byte) (StateResponse, error) {
 
 // LEDUpdate is a led-update payload. Colors is kept raw: the colour parser
 // lives in analysis/color. The decoder has checked that it is an array of at
-// most MaxLEDColors entries, each a string or an object.
+// most MaxLEDColors entries, each a string or an object. Colors shares the
+// bytes of the payload DecodeLEDUpdate was given (copying up to 256 KB per
+// frame is what the decoder avoids): the caller keeps that payload unchanged
+// while it uses Colors.
 type LEDUpdate struct {
 	Colors    json.RawMessage `json:"colors"`
 	NumColors int             `json:"-"`
@@ -348,7 +365,7 @@ func (u LEDUpdate) MarshalJSON() ([]byte, error) {
 // DecodeLEDUpdate validates a led-update payload.
 func DecodeLEDUpdate(payload []byte) (LEDUpdate, error) {
 	const ev = EventLEDUpdate
-	o, err := parseObject(ev, payload, MaxLEDUpdateBytes)
+	o, err := parseObject(ev, payload, MaxLEDUpdateBytes, ledUpdateFields)
 	if err != nil {
 		return LEDUpdate{}, err
 	}
@@ -356,20 +373,18 @@ func DecodeLEDUpdate(payload []byte) (LEDUpdate, error) {
 	if !o.has("colors") {
 		return LEDUpdate{}, o.err("colors", "is missing")
 	}
-	raw := bytes.TrimSpace(o.fields["colors"])
-	var entries []json.RawMessage
-	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &entries) != nil {
+	raw, _ := o.value("colors")
+	if raw[0] != '[' {
 		return LEDUpdate{}, o.err("colors", "must be an array")
 	}
-	if len(entries) > MaxLEDColors {
-		return LEDUpdate{}, o.err("colors", fmt.Sprintf("has %d entries, limit %d", len(entries), MaxLEDColors))
+	n, firstBad := countColorEntries(raw)
+	if n > MaxLEDColors {
+		return LEDUpdate{}, o.err("colors", fmt.Sprintf("has %d entries, limit %d", n, MaxLEDColors))
 	}
-	for i, e := range entries {
-		if e = bytes.TrimSpace(e); len(e) == 0 || (e[0] != '"' && e[0] != '{') {
-			return LEDUpdate{}, o.err(fmt.Sprintf("colors[%d]", i), `must be "#rrggbb" or {r, g, b}`)
-		}
+	if firstBad >= 0 {
+		return LEDUpdate{}, o.err(fmt.Sprintf("colors[%d]", firstBad), `must be "#rrggbb" or {r, g, b}`)
 	}
-	u.Colors, u.NumColors = raw, len(entries)
+	u.Colors, u.NumColors = raw, n
 	if o.has("seq") {
 		if u.Seq, err = o.integer("seq", 0, maxSafeInteger); err != nil {
 			return LEDUpdate{}, err
@@ -386,6 +401,30 @@ func DecodeLEDUpdate(payload []byte) (LEDUpdate, error) {
 		u.HasTS = true
 	}
 	return u, nil
+}
+
+// countColorEntries walks a well-formed JSON array (parseObject checked the
+// whole payload) in place, stepping over each entry without storing it, and
+// returns how many entries it has and the index of the first that is neither
+// a string nor an object (-1 when none). Whether an entry is a valid colour is
+// for analysis/color.ParseColors to say.
+func countColorEntries(arr []byte) (n, firstBad int) {
+	firstBad = -1
+	i := skipSpace(arr, 1)
+	if arr[i] == ']' {
+		return 0, firstBad
+	}
+	for {
+		if c := arr[i]; c != '"' && c != '{' && firstBad < 0 {
+			firstBad = n
+		}
+		i = skipSpace(arr, skipValue(arr, i))
+		n++
+		if arr[i] == ']' {
+			return n, firstBad
+		}
+		i = skipSpace(arr, i+1) // ','
+	}
 }
 
 // DecodeEvent decodes the payload of any PROTOCOL.md broadcast event into its

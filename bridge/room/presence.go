@@ -78,6 +78,9 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// metaFields are the members of a Presence meta DecodeMeta reads.
+var metaFields = []string{"name", "role", "client", "isHost", "receiveOnly", "joinedAt"}
+
 // DecodeMeta validates one Presence meta. Every field is optional (a missing
 // joinedAt leaves JoinedAt zero), but a field that is present must have the
 // right type, and joinedAt must be ISO-8601. name, role and client longer than
@@ -85,7 +88,7 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 // bookkeeping fields such as phx_ref are ignored.
 func DecodeMeta(raw []byte) (Meta, error) {
 	const ev = "presence"
-	o, err := parseObject(ev, raw, MaxMetaBytes)
+	o, err := parseObject(ev, raw, MaxMetaBytes, metaFields)
 	if err != nil {
 		return Meta{}, err
 	}
