@@ -12,7 +12,7 @@ import (
 // These payloads are the largest of their kind a participant may send.
 
 // typicalLEDUpdate is a full strip of {r,g,b} objects, spaced out to the
-// 64-byte-per-entry budget the size bound allows (about 213 KB).
+// 64-byte-per-entry budget the size bound allows (217 107 bytes).
 func typicalLEDUpdate() []byte {
 	var b strings.Builder
 	b.WriteString(`{"colors":[`)
