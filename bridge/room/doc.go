@@ -4,5 +4,7 @@
 // Everything that arrives from the room is untrusted. Every decoder bounds the
 // payload size, names the field and the reason when it rejects a payload, wraps
 // ErrInvalidPayload (or ErrPayloadTooLarge) so callers can count drops, and never
-// panics. Unknown fields are ignored, as PROTOCOL.md §3 requires.
+// panics. Unknown fields are ignored, as PROTOCOL.md §3 requires, and cost no
+// more than reading past them: a decoder keeps only the members it reads, so a
+// payload's decoding allocates a bounded amount whatever else it carries.
 package room
