@@ -5,6 +5,6 @@
 // payload size, names the field and the reason when it rejects a payload, wraps
 // ErrInvalidPayload (or ErrPayloadTooLarge) so callers can count drops, and never
 // panics. Unknown fields are ignored, as PROTOCOL.md §3 requires, and cost no
-// more than reading past them: a decoder keeps only the members it reads, so a
-// payload's decoding allocates a bounded amount whatever else it carries.
+// more than reading past them: a decoder keeps only the members it reads and
+// allocates for those alone, never per unknown key or per colour entry.
 package room
