@@ -250,6 +250,31 @@ type musicianOpts struct {
 	// churnSSRC sends every RTP packet under a new SSRC (an interceptor rewrites it
 	// before SRTP, so the bridge authenticates each one).
 	churnSSRC bool
+	// rewritePT, if set, gives each outgoing RTP packet the payload type it returns (n
+	// counts the packets sent, from 1; seq and pt are the packet's), as a sender that
+	// switches codec or sends a stray packet of another type would (an interceptor
+	// rewrites it before SRTP).
+	rewritePT func(n uint32, seq uint16, pt uint8) uint8
+	// media, if set, gives each packet's payload and how far its timestamp advances from
+	// the one before (its duration in RTP clock units), in place of the marked payloads.
+	media func(seq uint16) (payload []byte, tsStep uint32)
+}
+
+// ptRewrite is a musician-side interceptor that applies musicianOpts.rewritePT.
+type ptRewrite struct {
+	interceptor.NoOp
+	n       atomic.Uint32
+	rewrite func(n uint32, seq uint16, pt uint8) uint8
+}
+
+func (c *ptRewrite) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
+
+func (c *ptRewrite) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		rewritten := *h
+		rewritten.PayloadType = c.rewrite(c.n.Add(1), h.SequenceNumber, h.PayloadType)
+		return w.Write(&rewritten, payload, a)
+	})
 }
 
 // ssrcChurn is a musician-side interceptor that gives every outgoing RTP packet a new SSRC.
@@ -314,9 +339,14 @@ func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 	} else {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	}
-	if opts.churnSSRC {
+	if opts.churnSSRC || opts.rewritePT != nil {
 		var reg interceptor.Registry
-		reg.Add(&ssrcChurn{})
+		if opts.churnSSRC {
+			reg.Add(&ssrcChurn{})
+		}
+		if opts.rewritePT != nil {
+			reg.Add(&ptRewrite{rewrite: opts.rewritePT})
+		}
 		return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&reg))
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se))
@@ -512,12 +542,21 @@ func (m *testMusician) sendAudio() {
 		case <-tick.C:
 		}
 		seq++
-		ts += 960
+		var media []byte
+		if m.opts.media != nil {
+			var step uint32
+			media, step = m.opts.media(seq)
+			ts += step
+		} else {
+			ts += 960
+		}
 		if m.opts.nack && seq%lossEvery == 0 {
 			continue // lost on the way
 		}
 		pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}}
-		if m.opts.garbage {
+		if media != nil {
+			pkt.Payload = media
+		} else if m.opts.garbage {
 			n := 1 + rng.IntN(len(payload)-1)
 			for i := range payload[:n] {
 				payload[i] = byte(rng.Uint32())

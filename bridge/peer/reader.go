@@ -1,20 +1,57 @@
 package peer
 
 import (
+	"errors"
 	"io"
 	"math"
+	"net"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
-// readBufferSize holds any packet pion's default receive MTU (1460) lets through.
-const readBufferSize = 1500
+const (
+	// readBufferSize holds any packet pion's default receive MTU (1460) lets through.
+	readBufferSize = 1500
+
+	// codecSwitchPackets consecutive packets of another negotiated payload type make
+	// that codec the track's: a sender may switch codec mid-stream without
+	// renegotiating (Chrome's setParameters with encodings[].codec), while a single
+	// stray packet must not make the sink flap between decoders. 3 packets are 60 ms of
+	// a browser's 20 ms packets.
+	codecSwitchPackets = 3
+
+	// readErrorPause is the wait after a read error that brought no packet (one that
+	// is neither the end of the track nor a refused payload type), so that a
+	// persistent one cannot make the loop spin. Such an error followed by the track's
+	// close ends the loop at the next read, one pause later.
+	readErrorPause = 10 * time.Millisecond
+	// readErrorLimit such errors in a row, without a packet between them (5 s of
+	// pauses), and the track is broken: the loop gives up and the PeerConnection is
+	// closed, so that neither the status nor the musician's audio pretend it works.
+	readErrorLimit = 500
+)
+
+// CodecSwitcher is implemented by an RTPSink that can follow a sender switching
+// codec mid-stream among the negotiated ones (audio.Stream does). Once
+// codecSwitchPackets consecutive packets carry another negotiated payload type, the
+// track's read goroutine calls SwitchCodec with its codec, just before passing the
+// packet that completed the run; the packets before it were passed as they came, and
+// are the sink's to drop (their payload type is not its codec's). An error (a codec
+// the sink cannot decode) is logged and leaves the sink as it was.
+type CodecSwitcher interface {
+	SwitchCodec(mimeType string, clockRate uint32, payloadType uint8) error
+}
 
 // rxCounters are one musician's reception counters, written by its track
-// readers and read by Stats.
+// readers and read by Stats. badRTP counts, besides packets that do not parse,
+// those pion's read refused: a payload type the answer did not negotiate (comfort
+// noise, DTMF, RED), or a read error that brought no packet.
 type rxCounters struct {
 	packets, bytes, padding, badRTP, lost atomic.Uint64
 	jitterNanos                           atomic.Int64
@@ -79,7 +116,7 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 	codec := track.Codec()
 	mime := codec.MimeType
 	mus.codec.Store(&mime)
-	mus.log.Info("audio track started", "codec", mime, "clock_rate", codec.ClockRate, "channels", codec.Channels, "ssrc", uint32(track.SSRC()))
+	mus.log.Info("audio track started", "codec", mime, "clock_rate", codec.ClockRate, "channels", codec.Channels, "payload_type", uint8(codec.PayloadType), "ssrc", uint32(track.SSRC()))
 	var sink RTPSink
 	if mus.cfg.OnTrack != nil {
 		sink = mus.cfg.OnTrack(mus.id, codec)
@@ -87,25 +124,104 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 	if c, ok := sink.(io.Closer); ok {
 		defer c.Close()
 	}
-	r := newTrackReader(&mus.rx, codec.ClockRate, sink)
-	buf := make([]byte, readBufferSize)
-	for {
-		n, _, err := track.Read(buf)
-		if err != nil {
-			return // the track or its PeerConnection is closed
+	r := newTrackReader(&mus.rx, codec, sink)
+	r.trackCodec = track.Codec
+	switchLog := lograte.Limiter{Every: logInterval}
+	r.onSwitch = func(from, to webrtc.RTPCodecParameters, err error) {
+		mus.codec.Store(r.mimeOf(to))
+		if _, ok := switchLog.Allow(time.Now()); !ok {
+			return
 		}
-		r.handle(buf[:n], time.Now())
+		if err != nil {
+			mus.log.Warn("audio codec switched mid-stream to one the bridge cannot decode; its packets are dropped", "from", from.MimeType, "to", to.MimeType, "payload_type", uint8(to.PayloadType), "err", err)
+			return
+		}
+		mus.log.Info("audio codec switched mid-stream", "from", from.MimeType, "to", to.MimeType, "clock_rate", to.ClockRate, "payload_type", uint8(to.PayloadType))
+	}
+	buf := make([]byte, readBufferSize)
+	if err := r.readAll(track, buf); err != nil {
+		// Reads fail but the track has not ended: a PeerConnection that shows as
+		// connected while no audio can arrive would be worse than one closed.
+		mus.log.Warn("audio track reads keep failing; closing the connection until the musician offers again", "errors", readErrorLimit, "err", err)
+		h.post(pcEvent{kind: evFlood, what: "failing audio track reads"})
+	}
+}
+
+// trackSource is what the read loop needs of a track: *webrtc.TrackRemote.
+type trackSource interface {
+	Read(b []byte) (int, interceptor.Attributes, error)
+}
+
+// readOutcome is what one read of a track brought.
+type readOutcome int
+
+const (
+	readPacket  readOutcome = iota // an RTP packet pion accepted
+	readRefused                    // a packet pion refused: a payload type not negotiated
+	readFailed                     // an error that brought no packet
+	readEnded                      // the track or its PeerConnection is closed
+)
+
+// classifyRead sorts a track read's error. Only the end of the track ends a read
+// loop: pion's Read fails for a single packet whose payload type the answer did not
+// negotiate (webrtc.ErrCodecNotFound, the packet read into the buffer all the same),
+// and the packets after it are the musician's audio as before.
+func classifyRead(err error) readOutcome {
+	switch {
+	case err == nil:
+		return readPacket
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe), errors.Is(err, net.ErrClosed):
+		return readEnded
+	case errors.Is(err, webrtc.ErrCodecNotFound):
+		return readRefused
+	}
+	return readFailed
+}
+
+// readAll reads src until it ends (nil), or until readErrorLimit reads in a row
+// have failed without bringing a packet (that error).
+func (r *trackReader) readAll(src trackSource, buf []byte) error {
+	failed := 0
+	for {
+		n, _, err := src.Read(buf)
+		switch classifyRead(err) {
+		case readPacket:
+			failed = 0
+			r.handle(buf[:n], time.Now())
+		case readRefused:
+			failed = 0
+			r.refused(buf[:n])
+		case readFailed:
+			r.rx.badRTP.Add(1)
+			if failed++; failed >= readErrorLimit {
+				return err
+			}
+			r.pause()
+		case readEnded:
+			return nil
+		}
 	}
 }
 
 // discardUntilMic reads a waiting track's RTP and drops it until the track
-// may take over as the musician's (true) or ends (false).
+// may take over as the musician's (true) or ends (false). Like readAll, it
+// carries on past refused packets and gives up after readErrorLimit failed reads.
 func discardUntilMic(h *pcHandle, seq int, track *webrtc.TrackRemote) bool {
 	buf := make([]byte, readBufferSize)
+	failed := 0
 	for {
-		if _, _, err := track.Read(buf); err != nil {
+		_, _, err := track.Read(buf)
+		switch classifyRead(err) {
+		case readEnded:
 			return false
+		case readFailed:
+			if failed++; failed >= readErrorLimit {
+				return false
+			}
+			time.Sleep(readErrorPause)
+			continue
 		}
+		failed = 0
 		if h.claimMic(seq) {
 			return true
 		}
@@ -128,8 +244,28 @@ func drainRTCP(recv *webrtc.RTPReceiver) {
 type trackReader struct {
 	rx        *rxCounters
 	sink      RTPSink
+	switcher  CodecSwitcher // sink, if it can follow a codec switch
+	codec     webrtc.RTPCodecParameters
 	clockRate float64
 	pkt       rtp.Packet
+
+	// trackCodec is the track's codec as pion last set it: pion's Read makes it the
+	// codec of the packet it read, if negotiated. nil: the payload type is not
+	// followed (tests of the statistics alone).
+	trackCodec func() webrtc.RTPCodecParameters
+	// onSwitch, if set, hears of every codec switch, with the sink's refusal if any.
+	onSwitch func(from, to webrtc.RTPCodecParameters, err error)
+	// pause waits after a failed read (default: readErrorPause).
+	pause func()
+
+	// A run of consecutive packets of another payload type than codec's: its
+	// type, length and codec (if pion knew it).
+	runPT    uint8
+	runLen   int
+	runCodec webrtc.RTPCodecParameters
+	// mimes keeps, per payload type, the codec name MusicianStats shows, so that
+	// switching back and forth allocates it once.
+	mimes [128]*string
 
 	seq         seqTracker
 	start       time.Time
@@ -138,16 +274,35 @@ type trackReader struct {
 	jitter      float64 // RFC 3550 interarrival jitter, in clock-rate units
 }
 
-func newTrackReader(rx *rxCounters, clockRate uint32, sink RTPSink) *trackReader {
+func newTrackReader(rx *rxCounters, codec webrtc.RTPCodecParameters, sink RTPSink) *trackReader {
+	r := &trackReader{rx: rx, sink: sink, codec: codec, pause: func() { time.Sleep(readErrorPause) }}
+	r.switcher, _ = sink.(CodecSwitcher)
+	r.setClockRate(codec.ClockRate)
+	return r
+}
+
+func (r *trackReader) setClockRate(clockRate uint32) {
 	if clockRate == 0 {
 		clockRate = 48000
 	}
-	return &trackReader{rx: rx, sink: sink, clockRate: float64(clockRate)}
+	r.clockRate = float64(clockRate)
+}
+
+// mimeOf is c's MIME type, as a pointer kept for c's payload type.
+func (r *trackReader) mimeOf(c webrtc.RTPCodecParameters) *string {
+	p := &r.mimes[uint8(c.PayloadType)&0x7f]
+	if *p == nil || **p != c.MimeType {
+		mime := c.MimeType
+		*p = &mime
+	}
+	return *p
 }
 
 // handle processes one RTP packet read at now. Packets that do not parse are
 // counted and skipped; padding-only packets (Chrome sends them as probes) are
-// counted but not passed to the sink.
+// counted but not passed to the sink. A packet of another payload type than the
+// track's codec is passed on as it is (the sink drops it) until
+// codecSwitchPackets of them in a row make their codec the track's.
 func (r *trackReader) handle(b []byte, now time.Time) {
 	if err := r.pkt.Unmarshal(b); err != nil {
 		r.rx.badRTP.Add(1)
@@ -155,14 +310,63 @@ func (r *trackReader) handle(b []byte, now time.Time) {
 	}
 	r.rx.packets.Add(1)
 	r.rx.lost.Store(r.seq.update(r.pkt.SequenceNumber))
-	r.updateJitter(now)
 	if len(r.pkt.Payload) == 0 {
+		// Padding carries the payload type of whatever codec; it says nothing of a switch.
+		r.updateJitter(now)
 		r.rx.padding.Add(1)
 		return
+	}
+	if r.trackCodec != nil && r.pkt.PayloadType != uint8(r.codec.PayloadType) {
+		r.otherPayloadType()
+	} else {
+		r.runLen = 0
+	}
+	if r.trackCodec == nil || r.pkt.PayloadType == uint8(r.codec.PayloadType) {
+		// Timestamps of another codec may count at another rate: no jitter from them.
+		r.updateJitter(now)
 	}
 	r.rx.bytes.Add(uint64(len(r.pkt.Payload)))
 	if r.sink != nil {
 		r.sink.WriteRTP(&r.pkt)
+	}
+}
+
+// otherPayloadType extends the run of packets of another payload type by the
+// current packet, and switches the track to their codec when the run is long
+// enough.
+func (r *trackReader) otherPayloadType() {
+	pt := r.pkt.PayloadType
+	if r.runLen == 0 || pt != r.runPT {
+		// pion's Read set the track's codec from this very packet.
+		r.runPT, r.runLen, r.runCodec = pt, 0, r.trackCodec()
+	}
+	r.runLen++
+	if r.runLen < codecSwitchPackets || uint8(r.runCodec.PayloadType) != pt {
+		return
+	}
+	from, to := r.codec, r.runCodec
+	r.runLen = 0
+	var err error
+	if r.switcher != nil {
+		err = r.switcher.SwitchCodec(to.MimeType, to.ClockRate, pt)
+	}
+	// The reader follows the sender even if the sink cannot: its timestamps now
+	// count at the new codec's rate, and a switch back is a switch again.
+	r.codec = to
+	r.setClockRate(to.ClockRate)
+	r.start, r.haveTransit = time.Time{}, false
+	if r.onSwitch != nil {
+		r.onSwitch(from, to, err)
+	}
+}
+
+// refused counts a packet pion's read refused (a payload type not negotiated).
+// It keeps its sequence number, so that it is not counted as lost, but goes no
+// further.
+func (r *trackReader) refused(b []byte) {
+	r.rx.badRTP.Add(1)
+	if r.pkt.Unmarshal(b) == nil {
+		r.rx.lost.Store(r.seq.update(r.pkt.SequenceNumber))
 	}
 }
 
@@ -172,7 +376,7 @@ func (r *trackReader) updateJitter(now time.Time) {
 	if r.start.IsZero() {
 		r.start = now
 	}
-	arrival := int64(now.Sub(r.start).Seconds() * r.clockRate)
+	arrival := int64(math.Round(now.Sub(r.start).Seconds() * r.clockRate))
 	transit := int64(uint32(arrival) - r.pkt.Timestamp)
 	transit = int64(int32(transit)) // wrap-around safe difference
 	if r.haveTransit {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 type countSink struct {
@@ -28,6 +29,9 @@ func marshal(t testing.TB, p rtp.Packet) []byte {
 	return b
 }
 
+// opusParams is the Opus codec as the bridge negotiates it.
+var opusParams = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}
+
 func opusPacket(seq uint16, ts uint32, payload []byte) rtp.Packet {
 	return rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: ts, SSRC: 42}, Payload: payload}
 }
@@ -35,7 +39,7 @@ func opusPacket(seq uint16, ts uint32, payload []byte) rtp.Packet {
 func TestTrackReaderCountsLossPaddingAndGarbage(t *testing.T) {
 	var rx rxCounters
 	sink := &countSink{}
-	r := newTrackReader(&rx, 48000, sink)
+	r := newTrackReader(&rx, opusParams, sink)
 	now := time.Unix(1000, 0)
 	payload := []byte{0xfc, 1, 2, 3, 4}
 	// 65534, 65535, 0, 2, 3: wraps, and 1 is lost.
@@ -65,7 +69,7 @@ func TestTrackReaderCountsLossPaddingAndGarbage(t *testing.T) {
 
 func TestTrackReaderJitter(t *testing.T) {
 	var rx rxCounters
-	r := newTrackReader(&rx, 48000, nil)
+	r := newTrackReader(&rx, opusParams, nil)
 	now := time.Unix(1000, 0)
 	// Every other packet arrives 10 ms late: |D| alternates 480 clock units.
 	for i := range 200 {
@@ -83,7 +87,7 @@ func TestTrackReaderJitter(t *testing.T) {
 // The per-packet path allocates nothing (STYLE §8).
 func TestTrackReaderHandleAllocatesNothing(t *testing.T) {
 	var rx rxCounters
-	r := newTrackReader(&rx, 48000, &countSink{})
+	r := newTrackReader(&rx, opusParams, &countSink{})
 	p := opusPacket(1, 960, make([]byte, 120))
 	if err := p.SetExtension(1, []byte{0x90}); err != nil { // audio level, as Chrome sends it
 		t.Fatal(err)
@@ -103,7 +107,7 @@ func TestTrackReaderHandleAllocatesNothing(t *testing.T) {
 
 func BenchmarkTrackReaderHandle(b *testing.B) {
 	var rx rxCounters
-	r := newTrackReader(&rx, 48000, &countSink{})
+	r := newTrackReader(&rx, opusParams, &countSink{})
 	p := opusPacket(1, 960, make([]byte, 120))
 	if err := p.SetExtension(1, []byte{0x90}); err != nil {
 		b.Fatal(err)
@@ -131,7 +135,7 @@ func FuzzTrackReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var rx rxCounters
 		sink := &countSink{}
-		r := newTrackReader(&rx, 48000, sink)
+		r := newTrackReader(&rx, opusParams, sink)
 		r.handle(data, time.Unix(0, 0))
 		r.handle(data, time.Unix(1, 0))
 		var s MusicianStats
