@@ -32,6 +32,7 @@ type musician struct {
 	features    analysis.Features
 	pcm         []float32
 	lastAudible time.Time // arrival of the newest packet that was above the silence floor
+	shownCodec  string    // the stream's Codec() that codec was last set from
 
 	// The mutex protects the following elements.
 	mu        sync.Mutex
@@ -61,9 +62,14 @@ func (m *musician) setPeerState(st webrtc.PeerConnectionState) {
 	m.mu.Unlock()
 }
 
-// attachStream makes the audio path for a new track and swaps it in.
+// attachStream makes the audio path for a new track and swaps it in. The stream decodes only
+// packets of the track's payload type: a sender that switches codec mid-stream is followed by
+// the peer's reader (audio.Stream is a peer.CodecSwitcher), and analyse shows the new codec.
 func (m *musician) attachStream(codec webrtc.RTPCodecParameters, now func() time.Time) (*audio.Stream, error) {
-	st, err := audio.NewStream(audio.StreamConfig{Codec: codec.MimeType, ClockRate: codec.ClockRate, Now: now})
+	st, err := audio.NewStream(audio.StreamConfig{
+		Codec: codec.MimeType, ClockRate: codec.ClockRate, Now: now,
+		PayloadType: uint8(codec.PayloadType), KnownPayloadType: true,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -75,10 +81,10 @@ func (m *musician) attachStream(codec webrtc.RTPCodecParameters, now func() time
 }
 
 // codecName is the codec's short name ("opus", "g722", "pcmu"), as the status page shows it.
-func codecName(c webrtc.RTPCodecParameters) string {
-	name := strings.TrimPrefix(strings.ToLower(c.MimeType), "audio/")
-	return name
-}
+func codecName(c webrtc.RTPCodecParameters) string { return mimeName(c.MimeType) }
+
+// mimeName is a MIME type's short name: "audio/PCMU" → "pcmu".
+func mimeName(mime string) string { return strings.TrimPrefix(strings.ToLower(mime), "audio/") }
 
 // silenceFloor is the RMS level (−60 dBFS) below which decoded audio counts as silence: browsers
 // keep sending silent Opus frames from a muted microphone, and those must not hold auto mode on
@@ -103,8 +109,15 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 		m.lastAudible = st.LastAudioArrival()
 	}
 	lastAudible = m.lastAudible
+	codec := st.Codec() // a constant string: comparing it costs nothing per tick
 	m.mu.Lock()
 	m.notes = m.features
+	if codec != m.shownCodec {
+		// The sender switched codec mid-stream (or a new track's stream came): the status page
+		// shows what is decoded.
+		m.shownCodec = codec
+		m.codec = mimeName(codec)
+	}
 	m.mu.Unlock()
 	return pcm, lastAudible
 }
