@@ -1,6 +1,7 @@
 package wled
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -80,7 +82,10 @@ type SoundSyncSender struct {
 	counter      uint8
 	failingSince time.Time
 	redial       chan struct{} // capacity 1: a request for a new socket
-	stop, done   chan struct{}
+	ctx          context.Context
+	cancel       context.CancelFunc // stops the background goroutine, and any lookup it waits on
+	done         chan struct{}
+	closeOnce    sync.Once
 	reopens      atomic.Uint64
 }
 
@@ -107,11 +112,12 @@ func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	if host == "" {
 		return nil, fmt.Errorf("wled sound sync %s: no host", addr)
 	}
-	s := &SoundSyncSender{addr: addr, redial: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &SoundSyncSender{addr: addr, redial: make(chan struct{}, 1), done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// An IP address is opened at once (no lookup can block); a host name, or an address with
 	// no route yet, by the background goroutine.
 	if _, err := netip.ParseAddr(host); err == nil {
-		if c, err := dialSoundSync(addr); err == nil {
+		if c, err := dialSoundSync(s.ctx, addr); err == nil {
 			s.conn.Store(c)
 		}
 	}
@@ -122,12 +128,30 @@ func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	return s, nil
 }
 
-func dialSoundSync(addr string) (*net.UDPConn, error) {
-	raddr, err := net.ResolveUDPAddr("udp", addr)
+// lookupNetIP is the resolver's lookup (a test's stand-in can be a DNS server that never answers).
+var lookupNetIP = defaultLookupNetIP
+
+var defaultLookupNetIP = net.DefaultResolver.LookupNetIP
+
+// dialSoundSync looks addr's host up (cancelled with ctx: a DNS server that never answers must
+// not hold Close) and connects a UDP socket to it.
+func dialSoundSync(ctx context.Context, addr string) (*net.UDPConn, error) {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}
-	return net.DialUDP("udp", nil, raddr)
+	ips, err := lookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("%s: no address", host)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, err
+	}
+	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), uint16(p))))
 }
 
 // run opens a socket whenever Send or the constructor asks for one, until Close.
@@ -135,12 +159,18 @@ func (s *SoundSyncSender) run() {
 	defer close(s.done)
 	for {
 		select {
-		case <-s.stop:
+		case <-s.ctx.Done():
 			return
 		case <-s.redial:
 		}
 		for attempt := 0; ; attempt++ {
-			c, err := dialSoundSync(s.addr)
+			c, err := dialSoundSync(s.ctx, s.addr)
+			if s.ctx.Err() != nil {
+				if c != nil {
+					_ = c.Close()
+				}
+				return
+			}
 			if err == nil {
 				if old := s.conn.Swap(c); old != nil {
 					_ = old.Close()
@@ -150,7 +180,7 @@ func (s *SoundSyncSender) run() {
 			}
 			t := time.NewTimer(soundSyncRetry[min(attempt, len(soundSyncRetry)-1)])
 			select {
-			case <-s.stop:
+			case <-s.ctx.Done():
 				t.Stop()
 				return
 			case <-t.C:
@@ -197,12 +227,16 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 // call from any goroutine.
 func (s *SoundSyncSender) Reopens() uint64 { return s.reopens.Load() }
 
-// Close stops the background goroutine and closes the socket.
+// Close stops the background goroutine (a host-name lookup in progress is cancelled) and closes
+// the socket. Calling it again does nothing.
 func (s *SoundSyncSender) Close() error {
-	close(s.stop)
-	<-s.done
-	if c := s.conn.Load(); c != nil {
-		return c.Close()
-	}
-	return nil
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+		if c := s.conn.Load(); c != nil {
+			err = c.Close()
+		}
+	})
+	return err
 }
