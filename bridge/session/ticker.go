@@ -54,8 +54,8 @@ type Ticker struct {
 	clock  Clock
 	onTick func(now time.Time)
 
-	ticks    atomic.Uint64
-	late     atomic.Uint64
+	ticks atomic.Uint64
+	late  atomic.Uint64
 	// lastTick is the last tick's start as nanoseconds after base (+1, so that 0 means none):
 	// LastTick rebuilt from base keeps the clock's monotonic reading, so the health checks that
 	// compare it with now are not fooled by a step of the wall clock (NTP at a Pi's boot).
