@@ -215,8 +215,9 @@ func TestLEDUpdateSeqRestarts(t *testing.T) {
 		{"reloaded host, no pause", frame, 1, true},
 		{"further back than a reordering reaches", frame, 5000 - ledSeqRestart - 1, true},
 		{"older seq, within the gap", ledRestartGap, 4999, false},
+		{"a slow host's overtaken frame", 300 * time.Millisecond, 4999, false},
 		{"older seq after a pause", ledRestartGap + time.Millisecond, 4999, true},
-		{"reloaded host after a pause", 2 * time.Second, 1, true},
+		{"reloaded host after a pause", ledRestartGap + time.Second, 1, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newModeRig(t, effect.ModeBroadcast)

@@ -60,13 +60,20 @@ type Config struct {
 	HostedBy string
 	RoomURL  string
 
-	FPS     int // frame loop rate; default 60
-	Clock   Clock
-	Logger  *slog.Logger
-	Metrics prometheus.Registerer
+	FPS int // frame loop rate; default 60
+	// EmptyRoomReset is how long the room must have been without musicians for the next one to
+	// join it back at room.DefaultState (tempo, playback); default DefaultEmptyRoomReset.
+	EmptyRoomReset time.Duration
+	Clock          Clock
+	Logger         *slog.Logger
+	Metrics        prometheus.Registerer
 	// OnReady is called once, when the room is first joined, with a status line.
 	OnReady func(status string)
 }
+
+// DefaultEmptyRoomReset is Config.EmptyRoomReset's default: longer than a page reload or a
+// musician's network blip (their Presence leave and rejoin), short against the gap between bands.
+const DefaultEmptyRoomReset = 30 * time.Second
 
 // ErrNoCode is returned by New without a room code.
 var ErrNoCode = errors.New("session: a room code is required")
@@ -107,9 +114,11 @@ type Session struct {
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
 	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
-	// roomHadMusicians: the last Presence table read while joined held a musician (see
-	// noteRoomOccupancy).
+	// roomHadMusicians: the last Presence table read while joined held a musician; emptySince:
+	// when a table read while joined last found the room emptied (zero while it holds
+	// musicians). See noteRoomOccupancy.
 	roomHadMusicians bool
+	emptySince       time.Time
 
 	// ledScratch receives the next led-update's colours; it is swapped with ledColors only once
 	// they all parsed, so a rejected frame never touches the accepted one. Events goroutine only.
@@ -141,6 +150,9 @@ func New(cfg Config) (*Session, error) {
 	}
 	if cfg.FPS <= 0 {
 		cfg.FPS = analysis.FrameRate
+	}
+	if cfg.EmptyRoomReset <= 0 {
+		cfg.EmptyRoomReset = DefaultEmptyRoomReset
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = &SystemClock{}
@@ -399,11 +411,13 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 }
 
 // How applyLEDUpdate tells a host that started its seq again (a reloaded page, a new host) from
-// a frame overtaken by a newer one: a frame after a pause in the stream (frames come at up to
-// 60 a second), or one whose seq is further behind than a reordering ever reaches (600 frames
-// are 10 s at 60 fps), starts the order afresh.
+// a frame overtaken by a newer one: a frame after a pause long enough for auto mode to count the
+// host's frames as gone (effect.BroadcastFresh), or one whose seq is further behind than a
+// reordering ever reaches (600 frames are 10 s at 60 fps), starts the order afresh. (A shorter
+// pause would take an overtaken frame of a host that sends only a few frames a second, a
+// throttled background tab, as a restart and show its stale colours.)
 const (
-	ledRestartGap = 250 * time.Millisecond
+	ledRestartGap = effect.BroadcastFresh
 	ledSeqRestart = 600
 )
 
@@ -545,11 +559,11 @@ func (s *Session) syncPresence() {
 			left = append(left, id)
 		}
 	}
-	emptied := s.noteRoomOccupancy(joinedRoom, len(present) > 0)
+	reset := s.noteRoomOccupancy(joinedRoom, len(present) > 0, s.clock.Now())
 	s.mu.Unlock()
-	if emptied {
-		s.log.Info("the last musician left: tempo and playback back to the room's initial state",
-			"tempo", room.DefaultState.Tempo, "playing", room.DefaultState.IsPlaying)
+	if reset {
+		s.log.Info("a musician joined a room that had been empty: tempo and playback back to the room's initial state",
+			"tempo", room.DefaultState.Tempo, "playing", room.DefaultState.IsPlaying, "empty_for_at_least", s.cfg.EmptyRoomReset)
 	}
 	for _, id := range joined {
 		s.log.Info("musician joined", "peer_id", id, "name", present[id].Name, "host", present[id].IsHost)
@@ -566,19 +580,29 @@ func (s *Session) syncPresence() {
 	}
 }
 
-// noteRoomOccupancy records whether Presence holds a musician. When the last one leaves while
-// ledbridge is in the room, the room's tempo and playback state go back to room.DefaultState, and
-// it reports true if that changed them: the state belonged to the band that left, and a stop it
-// left behind would otherwise idle the strips for the next band, which may jam without ever
-// pressing play (README "Modes"). Called with s.mu held.
-func (s *Session) noteRoomOccupancy(joinedRoom, occupied bool) (reset bool) {
+// noteRoomOccupancy records whether Presence holds a musician. When a musician joins a room that
+// had been without musicians for Config.EmptyRoomReset while ledbridge was in it, the room's tempo
+// and playback state go back to room.DefaultState first, and it reports true if that changed
+// them: the state belonged to a band that left, and a stop it left behind would otherwise idle the
+// strips for the next band, which may jam without ever pressing play (README "Modes"). A shorter
+// absence (a page reload, a network blip of the last musician) keeps the state. Called with s.mu
+// held.
+func (s *Session) noteRoomOccupancy(joinedRoom, occupied bool, now time.Time) (reset bool) {
 	if !joinedRoom {
 		s.roomHadMusicians = s.roomHadMusicians || occupied
 		return false
 	}
-	emptied := s.roomHadMusicians && !occupied
-	s.roomHadMusicians = occupied
-	if !emptied {
+	if !occupied {
+		if s.roomHadMusicians && s.emptySince.IsZero() {
+			s.emptySince = now
+		}
+		s.roomHadMusicians = false
+		return false
+	}
+	s.roomHadMusicians = true
+	emptyFor, wasEmpty := now.Sub(s.emptySince), !s.emptySince.IsZero()
+	s.emptySince = time.Time{}
+	if !wasEmpty || emptyFor < s.cfg.EmptyRoomReset {
 		return false
 	}
 	def := room.DefaultState
