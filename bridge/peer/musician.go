@@ -1106,7 +1106,9 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			if mus.attempt > 0 {
 				mus.log.Info("reconnected", "attempts", mus.attempt)
 			}
-			mus.upSince = mus.cfg.Clock.Now()
+			if mus.upSince.IsZero() { // not after an ICE disconnected/connected blip
+				mus.upSince = mus.cfg.Clock.Now()
+			}
 			retry.stop()
 		case webrtc.PeerConnectionStateFailed:
 			mus.settleAttempts()
