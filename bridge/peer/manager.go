@@ -504,7 +504,7 @@ type MusicianStats struct {
 	Jitter            time.Duration
 	Bytes             uint64 // RTP payload bytes
 	PaddingOnly       uint64 // packets without payload, not passed to the sink
-	BadRTP            uint64 // packets that did not parse as RTP
+	BadRTP            uint64 // packets that did not parse as RTP, or that pion refused (a payload type not negotiated)
 	ICERestarts       uint64 // ICE-restart offers sent
 	GlareRestarts     uint64 // PeerConnections replaced to answer an offer during our own
 	Malformed         uint64 // signals from this musician pion rejected
