@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,7 +72,8 @@ type Loaded struct {
 	// truncated by a write that did not finish, or by `> config.yaml`.
 	FileEmpty bool
 	// Warnings are problems worth a log line that do not stop the program (a secrets file readable
-	// by others, a LEDBRIDGE_* variable that is no setting).
+	// by others, a LEDBRIDGE_* variable that is no setting, a supabase.url host that is no DNS
+	// name). `config check` prints them and start-up logs them.
 	Warnings []string
 }
 
@@ -174,6 +176,9 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nameVariable(err, fromEnv)
+	}
+	if cfg.Supabase.URL != "" {
+		out.Warnings = append(out.Warnings, realtimeURLWarnings(cfg.Supabase.URL)...)
 	}
 	out.Config = cfg
 	return out, nil
@@ -578,6 +583,9 @@ func hasSecret(v any) bool {
 					}
 				}
 			}
+			if k == "url" && urlHasPassword(sub) {
+				return true
+			}
 			if hasSecret(sub) {
 				return true
 			}
@@ -590,6 +598,21 @@ func hasSecret(v any) bool {
 		}
 	}
 	return false
+}
+
+// urlHasPassword reports whether v is a URL with a password in it (supabase.url for a proxy that
+// asks for one: https://user:password@proxy.venue.lan), a secret like the keys above.
+func urlHasPassword(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return false
+	}
+	_, ok = u.User.Password()
+	return ok
 }
 
 func setPath(m map[string]any, key string, val any) {

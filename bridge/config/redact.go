@@ -1,10 +1,13 @@
 package config
 
+import "net/url"
+
 // redactedMark replaces a secret's value wherever configuration is shown.
 const redactedMark = "(set)"
 
 // Redacted returns a copy of c whose secrets (keys, tokens, JWTs, TURN credentials) are replaced
-// by "(set)" when present, for `config show`, logs and the status page.
+// by "(set)" when present, for `config show`, logs and the status page. So is the password of a
+// supabase.url written as https://user:password@proxy…, shown as xxxxx.
 func Redacted(c Config) Config {
 	mask := func(s *string) {
 		if *s != "" {
@@ -15,6 +18,7 @@ func Redacted(c Config) Config {
 	mask(&c.Supabase.AccessToken)
 	mask(&c.Hub.Secret)
 	mask(&c.Status.Token)
+	c.Supabase.URL = redactURLPassword(c.Supabase.URL)
 	servers := make([]ICEServer, len(c.WebRTC.ICEServers))
 	copy(servers, c.WebRTC.ICEServers)
 	for i := range servers {
@@ -31,4 +35,18 @@ func (c Config) Map() map[string]any {
 		setPath(out, key, val)
 	}
 	return out
+}
+
+// redactURLPassword returns raw with the password of its user information, if any, shown as
+// xxxxx (url.URL.Redacted: redactedMark would be percent-encoded there); a URL without one, or
+// that does not parse, is returned as it is.
+func redactURLPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); !ok {
+		return raw
+	}
+	return u.Redacted()
 }

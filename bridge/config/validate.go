@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/bridge/status"
@@ -258,10 +259,16 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// checkRealtimeURL returns what is wrong with a Supabase (Realtime) base URL, or "". It parses
-// the URL as bridge/realtime does when `join` starts, and checks the port's range besides, which
-// url.Parse leaves to the dial: a URL refused only there would pass `config check` (and the
-// installer's upgrade guard) and then keep the daemon reconnecting for ever.
+// checkRealtimeURL returns what `join` would refuse in a Supabase (Realtime) base URL, or "". That
+// is what bridge/realtime refuses as it builds its WebSocket URL (a URL that does not parse, a
+// scheme other than http, https, ws or wss, no host) and what Go's HTTP client and dialer refuse
+// before a packet is sent (a port outside 1–65535, which url.Parse leaves to the dial; a host with
+// no IDNA (punycode) form, or with characters no Host header may hold), so that such a URL stops
+// `config check` (and the installer's upgrade guard) instead of keeping the daemon reconnecting for
+// ever. Nothing more: a Docker service name (http://supabase_kong:8000), a proxy's
+// user:password@ and a non-ASCII host name (https://bühne.example) all work, and refusing them
+// would stop the upgrade of an installation that works. Doubtful hosts get a warning instead
+// (realtimeURLWarnings).
 func checkRealtimeURL(raw string) string {
 	const want = "must be an https:// (or http://, wss://, ws://) URL such as https://<ref>.supabase.co"
 	u, err := url.Parse(raw)
@@ -277,25 +284,70 @@ func checkRealtimeURL(raw string) string {
 	default:
 		return want
 	}
-	host := u.Hostname()
-	if host == "" {
+	if u.Host == "" {
 		return want + " (the host is missing)"
 	}
-	if _, err := netip.ParseAddr(host); err != nil && !plausibleHostName(host) {
-		return want + " (the host is neither an IP address nor a host name)"
-	}
-	if p := u.Port(); p != "" {
+	if p := u.Port(); p != "" { // url.Parse has checked that it is digits
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return want + " with a port from 1 to 65535"
 		}
-	} else if strings.HasSuffix(u.Host, ":") {
-		return want + " (a colon with no port after it)"
 	}
-	if u.User != nil {
-		return want + " without user:password@ (the key goes in supabase.key)"
+	// What net/http does to the host as it writes the request: a Unicode name becomes punycode
+	// (its IDNA profile maps nearly anything, even bytes that are not UTF-8, but net/http gives up
+	// on an error), and a host no Host header may hold (a<b) is sent with no Host header at all,
+	// which no server routes.
+	host, err := httpguts.PunycodeHostPort(u.Host)
+	if err != nil {
+		return fmt.Sprintf("%s: the host name has no IDNA (punycode) form: %v", want, err)
+	}
+	if !httpguts.ValidHostHeader(host) {
+		return want + " (the host holds characters no host name may hold)"
 	}
 	return ""
 }
+
+// realtimeURLWarnings returns warnings about a Supabase URL that checkRealtimeURL accepts but that
+// is probably a mistake: a host that is neither an IP address nor a DNS name (300.1.1.1, a mistyped
+// address), which Go's resolver will not look up, so that only an /etc/hosts entry can make it
+// work; and a port without a host (http://:8000), which the dialer takes as this machine.
+func realtimeURLWarnings(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	host := u.Hostname()
+	if host == "" {
+		return []string{fmt.Sprintf("supabase.url %q has no host name before the port: ledbridge connects to this machine (write localhost to say so)", raw)}
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	ascii, err := httpguts.PunycodeHostPort(host)
+	if err != nil || resolvableName(ascii) {
+		return nil
+	}
+	return []string{fmt.Sprintf("supabase.url: the host %q is neither an IP address nor a DNS name: unless /etc/hosts names it, connecting will fail with \"no such host\"", host)}
+}
+
+// resolvableName reports whether Go's resolver would look s up in DNS: dot-separated labels of
+// letters, digits, hyphens and underscores (Docker's service names have them), at most 63
+// characters each, no label starting or ending with a hyphen, at most 253 characters (a final dot
+// aside), and not digits and dots alone (1.2.3.4.5 and 300.1.1.1 are no names).
+func resolvableName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if !resolvableLabel.MatchString(l) {
+			return false
+		}
+	}
+	return strings.Trim(s, "0123456789.") != ""
+}
+
+// resolvableLabel is one label resolvableName accepts.
+var resolvableLabel = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$`)
 
 // checkICEURL returns what is wrong with one URL of ICE server s, or "": pion's own parse
 // (stun.ParseURI, as bridge/peer does when `join` starts) and its rule that a TURN server needs a
