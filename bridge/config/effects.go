@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/color"
@@ -42,4 +45,64 @@ func (c Config) EffectConfig() (effect.Config, error) {
 		ec.Current.IdleMilliamps = -1 // color.CurrentModel: negative means none
 	}
 	return ec, ec.Validate()
+}
+
+// zeroEffect is an effects key whose 0 (or black) changed meaning in this version: before it, the
+// renderer read a zero as its default (effect.Config), so an installation upgraded with such a
+// line now behaves differently.
+type zeroEffect struct {
+	key    string // under effects.
+	isZero bool
+	value  string // as the warning quotes it
+	now    string // what the value does now
+	was    string // the default it meant before
+	fix    string // how to get the default back, or keep the new meaning without the warning
+}
+
+// effectZeroWarnings returns a warning for each effects key set to 0 (idle_color to black) whose
+// meaning changed in this version, naming the key, what the value does now and the default it
+// meant before: a file valid before the upgrade still loads, but a strip that was lit at 0.8 stays
+// dark, and this is the only place that says so. env names the LEDBRIDGE_ variable that set a key,
+// or "" for one the file (or a flag) set. The idle keys are skipped with idle: off, where they
+// change nothing.
+func effectZeroWarnings(s effect.Settings, env func(key string) string) []string {
+	const (
+		toDefault = "remove the line for the default"
+		instant   = toDefault + ", or make it -1 for the same without this warning"
+		idleOff   = toDefault + ", or set effects.idle: off for the same without this warning"
+	)
+	idleOn := s.Idle != effect.IdleOff.String()
+	idle, err := color.ParseHex(s.IdleColor)
+	black := err == nil && idle == (color.RGB{})
+	var out []string
+	for _, z := range []zeroEffect{
+		{"brightness_cap", s.BrightnessCap == 0, "0", "the strips stay dark",
+			fmt.Sprintf("the default %g", effect.DefaultBrightnessCap), toDefault},
+		{"idle_brightness", idleOn && s.IdleBrightness == 0, "0", "the idle look is dark",
+			fmt.Sprintf("the default %g", effect.DefaultIdleBrightness), idleOff},
+		{"idle_color", idleOn && black, strconv.Quote(s.IdleColor), "the idle look is dark",
+			"the default amber " + effect.DefaultIdleColor.Hex(), idleOff},
+		{"attack_ms", s.AttackMs == 0, "0", "notes light up at once",
+			"the default " + effect.DefaultAttack.String(), instant},
+		{"decay_ms", s.DecayMs == 0, "0", "notes go dark at once when they end",
+			"the default " + effect.DefaultDecay.String(), instant},
+		{"crossfade_ms", s.CrossfadeMs == 0, "0", "a switch between looks (local, broadcast, idle) is a cut",
+			"the default " + effect.DefaultCrossfade.String(), instant},
+		{"musician_hue_spread", s.MusicianHueSpread == 0, "0", "pitch no longer moves a musician's hue (colour mode musician)",
+			fmt.Sprintf("the default %g degrees", float64(color.DefaultMusicianSpread)), toDefault},
+		{"led_idle_milliamps", s.IdleMilliamps == 0, "0", "a dark LED's own draw is not counted against output.max_milliamps",
+			fmt.Sprintf("the default %g mA per LED", float64(color.DefaultIdleMilliamps)), toDefault},
+	} {
+		if !z.isZero {
+			continue
+		}
+		key, from, fix := "effects."+z.key, "", z.fix
+		if v := env(key); v != "" {
+			from = " (from " + v + ")"
+			fix = strings.Replace(fix, "remove the line", "unset "+v, 1)
+		}
+		out = append(out, fmt.Sprintf("%s is %s%s: %s (before this version %s meant %s); %s",
+			key, z.value, from, z.now, z.value, z.was, fix))
+	}
+	return out
 }

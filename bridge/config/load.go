@@ -73,7 +73,8 @@ type Loaded struct {
 	FileEmpty bool
 	// Warnings are problems worth a log line that do not stop the program (a secrets file readable
 	// by others, a LEDBRIDGE_* variable that is no setting, a supabase.url host that is no DNS
-	// name). `config check` prints them and start-up logs them.
+	// name, an effects key whose 0 changed meaning in this version). `config check` prints them
+	// and start-up logs them.
 	Warnings []string
 }
 
@@ -180,6 +181,12 @@ func Load(opts Options) (*Loaded, error) {
 	if cfg.Supabase.URL != "" {
 		out.Warnings = append(out.Warnings, realtimeURLWarnings(cfg.Supabase.URL)...)
 	}
+	out.Warnings = append(out.Warnings, effectZeroWarnings(cfg.Effects, func(key string) string {
+		if fromEnv[key] {
+			return EnvName(key)
+		}
+		return ""
+	})...)
 	out.Config = cfg
 	return out, nil
 }
