@@ -180,7 +180,9 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	srv.joinErrors = 1
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := newHarness(t, srv, fast(realtime.Config{Logger: logger, AccessToken: "user-secret-token", Private: true}))
+	// A reverse proxy's password in the URL is a secret too.
+	h := newHarness(t, srv, fast(realtime.Config{URL: "http://venue:proxy-pass-secret@" + srv.addr,
+		Logger: logger, AccessToken: "user-secret-token", Private: true}))
 	h.run()
 	h.waitState(realtime.StateJoined, 10*time.Second)
 	h.c.SetAccessToken("user-secret-token-2")
@@ -202,7 +204,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		all += s.String() + "\n"
 	}
 	h.mu.Unlock()
-	for _, secret := range []string{anonKey, "user-secret-token"} {
+	for _, secret := range []string{anonKey, "user-secret-token", "proxy-pass-secret"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("secret %q… leaked:\n%s", secret[:10], all)
 		}

@@ -24,6 +24,7 @@ type Client struct {
 	topic   string
 	wsURL   string // contains the API key: never log it, log logURL
 	logURL  string
+	urlPass string // the password in Config.URL's user info, if any: redacted like the keys
 	version wire.Version
 	log     *slog.Logger
 	events  eventQueue
@@ -56,11 +57,18 @@ func New(cfg Config) (*Client, error) {
 	version, _ := wire.ParseVersion(cfg.Vsn)
 	wsURL, _ := websocketURL(cfg.URL, cfg.APIKey, cfg.Vsn)
 	logURL, _ := websocketURL(cfg.URL, "REDACTED", cfg.Vsn)
+	var urlPassword string
+	if u, err := url.Parse(logURL); err == nil && u.User != nil { // a proxy's user:password@
+		urlPassword, _ = u.User.Password()
+		u.User = url.UserPassword("REDACTED", "REDACTED")
+		logURL = u.String()
+	}
 	c := &Client{
 		cfg:      cfg,
 		topic:    "realtime:" + cfg.Channel,
 		wsURL:    wsURL,
 		logURL:   logURL,
+		urlPass:  urlPassword,
 		version:  version,
 		log:      cfg.Logger.With("component", "realtime", "topic", "realtime:"+cfg.Channel),
 		events:   newEventQueue(cfg.EventQueue, cfg.EventQueueBytes),
@@ -327,7 +335,7 @@ func (c *Client) redact(s string) string {
 	c.mu.Lock()
 	token := c.token
 	c.mu.Unlock()
-	for _, secret := range []string{c.cfg.APIKey, c.cfg.AccessToken, token} {
+	for _, secret := range []string{c.cfg.APIKey, c.cfg.AccessToken, token, c.urlPass} {
 		if len(secret) < 4 {
 			continue
 		}
