@@ -88,6 +88,13 @@ and run install.sh again, which checks both.
 FAIL
     exit 1
   fi
+  # Warnings (a key whose meaning changed in this version, a file holding secrets readable by
+  # others): the upgrade goes on, but the operator should see them now, not only in the journal.
+  if [ -n "$problem" ]; then
+    printf 'install.sh: %s:
+%s
+' "$root/etc/ledbridge/config.yaml" "$problem" >&2
+  fi
 fi
 
 install -d -m 0755 "$root/usr/local/bin" "$root/etc/systemd/system" "$root/etc/ledbridge"

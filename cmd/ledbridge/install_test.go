@@ -112,15 +112,18 @@ func TestInstallScriptRefusesAnUpgradeTheConfigFails(t *testing.T) {
 	for _, tc := range []struct {
 		name, config, env string
 		wantErr           []string // empty: the upgrade must succeed
+		wantOut           []string // shown on a successful upgrade too
 	}{
-		{"bad address", "hub:\n  listen: \":99999\"\n", "", []string{"hub.listen", "Nothing was installed"}},
-		{"bad env value", "room:\n  name: Main stage\n", "# secrets\nLEDBRIDGE_WEBRTC_MAX_PEERS=\"abc\"\n", []string{"LEDBRIDGE_WEBRTC_MAX_PEERS", "not restarted"}},
-		{"valid", "room:\n  name: Main stage\n", "# secrets\n\nLEDBRIDGE_STATUS_TOKEN='s3cret'\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\n", nil},
+		{"bad address", "hub:\n  listen: \":99999\"\n", "", []string{"hub.listen", "Nothing was installed"}, nil},
+		{"bad env value", "room:\n  name: Main stage\n", "# secrets\nLEDBRIDGE_WEBRTC_MAX_PEERS=\"abc\"\n", []string{"LEDBRIDGE_WEBRTC_MAX_PEERS", "not restarted"}, nil},
+		{"valid", "room:\n  name: Main stage\n", "# secrets\n\nLEDBRIDGE_STATUS_TOKEN='s3cret'\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\n", nil, nil},
 		// The env file is read as systemd reads it: a file saved with CRLF line ends, double-quoted
 		// values with the shell's escapes, whitespace around a value, a line without "=".
-		{"CRLF line ends", "room:\n  name: Main stage\n", "# secrets\r\n\r\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\r\nLEDBRIDGE_DISCOVERY_ENABLED = false \r\n", nil},
-		{"escaped double quotes", "room:\n  name: Main stage\n", `LEDBRIDGE_WEBRTC_ICE_SERVERS="[{\"urls\":[\"stun:stun.example.org\"]}]"` + "\nnot a variable\n", nil},
-		{"escaped double quotes, bad value", "room:\n  name: Main stage\n", `LEDBRIDGE_ROOM_MODE="lo\"cal"` + "\n", []string{"LEDBRIDGE_ROOM_MODE", `lo\"cal`, "Nothing was installed"}},
+		{"CRLF line ends", "room:\n  name: Main stage\n", "# secrets\r\n\r\nLEDBRIDGE_WEBRTC_MAX_PEERS=4\r\nLEDBRIDGE_DISCOVERY_ENABLED = false \r\n", nil, nil},
+		{"escaped double quotes", "room:\n  name: Main stage\n", `LEDBRIDGE_WEBRTC_ICE_SERVERS="[{\"urls\":[\"stun:stun.example.org\"]}]"` + "\nnot a variable\n", nil, nil},
+		{"escaped double quotes, bad value", "room:\n  name: Main stage\n", `LEDBRIDGE_ROOM_MODE="lo\"cal"` + "\n", []string{"LEDBRIDGE_ROOM_MODE", `lo\"cal`, "Nothing was installed"}, nil},
+		// A warning does not stop the upgrade, and is shown.
+		{"warning", "effects:\n  brightness_cap: 0\n", "", nil, []string{"effects.brightness_cap is 0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -147,6 +150,11 @@ func TestInstallScriptRefusesAnUpgradeTheConfigFails(t *testing.T) {
 				}
 				if kept, _ := os.ReadFile(cfg); string(kept) != tc.config {
 					t.Errorf("the existing config was replaced:\n%s", kept)
+				}
+				for _, w := range tc.wantOut {
+					if !strings.Contains(string(out), w) {
+						t.Errorf("output does not mention %q:\n%s", w, out)
+					}
 				}
 				return
 			}
