@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/audio/audiotest"
 	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 )
 
@@ -97,21 +98,6 @@ func opusFixture(t *testing.T, name string) [][]byte {
 	}
 }
 
-// muLaw is the G.711 µ-law code of a 16-bit sample (ITU-T G.711, the bias-and-segment form).
-func muLaw(x int16) byte {
-	const bias, clip = 0x84, 32635
-	v, sign := int(x), 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	return ^byte(sign | exp<<4 | (v>>(exp+3))&0x0f)
-}
-
 // streamSinks makes the bridge's OnTrack build an audio.Stream per track, as the session
 // does, and hands each to the test.
 func streamSinks(t *testing.T, cfg *Config) <-chan *audio.Stream {
@@ -156,7 +142,7 @@ func TestCodecSwitchMidStreamIsDecodedAsTheNewCodec(t *testing.T) {
 			}
 			k := (int(seq) - int(pcmuFrom.Load())) * len(tone)
 			for i := range tone {
-				tone[i] = muLaw(int16(0.5 * 32767 * math.Sin(2*math.Pi*440*float64(k+i)/8000)))
+				tone[i] = audiotest.MuLaw(int16(0.5 * 32767 * math.Sin(2*math.Pi*440*float64(k+i)/8000)))
 			}
 			return tone, 160
 		},

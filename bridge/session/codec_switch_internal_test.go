@@ -10,23 +10,9 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/bridge/audio/audiotest"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
-
-// muLaw is the G.711 µ-law code of a 16-bit sample (ITU-T G.711, the bias-and-segment form).
-func muLaw(x int16) byte {
-	const bias, clip = 0x84, 32635
-	v, sign := int(x), 0
-	if v < 0 {
-		v, sign = -v, 0x80
-	}
-	v = min(v, clip) + bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
-	}
-	return ^byte(sign | exp<<4 | (v>>(exp+3))&0x0f)
-}
 
 // A musician whose browser switches from Opus to PCMU mid-stream (Chrome's setParameters with
 // encodings[].codec, no renegotiation): the musician's stream, made from the track's codec and
@@ -73,7 +59,7 @@ func TestMusicianFollowsACodecSwitch(t *testing.T) {
 	k := 0
 	nextTone := func() []byte {
 		for i := range tone {
-			tone[i] = muLaw(int16(0.5 * 32767 * math.Sin(2*math.Pi*440*float64(k)/8000)))
+			tone[i] = audiotest.MuLaw(int16(0.5 * 32767 * math.Sin(2*math.Pi*440*float64(k)/8000)))
 			k++
 		}
 		return tone
