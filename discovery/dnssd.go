@@ -298,10 +298,12 @@ func (s *browseState) setSRV(pi *pendingInstance, r *srvRecord) {
 	pi.port = r.port
 }
 
-// complete moves a pending instance whose address is now known to resolved.
+// complete moves a pending instance whose address is now known to resolved. The answer is
+// built first: removing the key unlinks pi from its host, which clears pi.host.
 func (s *browseState) complete(pi *pendingInstance, addr netip.Addr) {
+	a := Answer{Instance: pi.label, Host: pi.host, Addr: addr, Port: int(pi.port), MAC: pi.mac}
 	s.pending.removeKey(pi.key)
-	s.resolved.add(Answer{Instance: pi.label, Host: pi.host, Addr: addr, Port: int(pi.port), MAC: pi.mac})
+	s.resolved.add(a)
 }
 
 // unlinkHost removes pi from its host's list (pending instances leave by completion or by
