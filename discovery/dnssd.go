@@ -155,14 +155,16 @@ func (s *browseState) handlePacket(msg []byte) {
 // collect keeps rh's record in s.pkt when it can belong to a _wled._tcp instance, and
 // consumes its body either way.
 func (s *browseState) collect(p *dnsmessage.Parser, rh *dnsmessage.ResourceHeader, skip func() error) error {
-	if rh.Class&^cacheFlush != dnsmessage.ClassINET {
+	// TTL 0 is a goodbye (RFC 6762 §10.1): the responder withdraws the record (an instance
+	// leaving, the old address after a DHCP change), so it never names an instance, host,
+	// port or address.
+	if rh.Class&^cacheFlush != dnsmessage.ClassINET || rh.TTL == 0 {
 		return skip()
 	}
 	pk := &s.pkt
 	switch rh.Type {
 	case dnsmessage.TypePTR:
-		// TTL 0 is a goodbye (RFC 6762 §10.1): the instance is leaving.
-		if pk.nptr == maxKeptPerPacket || rh.TTL == 0 || !nameIs(&rh.Name, wledServiceName) {
+		if pk.nptr == maxKeptPerPacket || !nameIs(&rh.Name, wledServiceName) {
 			return skip()
 		}
 		r, err := p.PTRResource()

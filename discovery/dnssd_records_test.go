@@ -31,3 +31,66 @@ func TestBrowseStateSplitAnswerKeepsHost(t *testing.T) {
 		}
 	}
 }
+
+// goodbye is r with TTL 0: the responder withdraws the record (RFC 6762 §10.1).
+func goodbye(r dnsmessage.Resource) dnsmessage.Resource {
+	r.Header.TTL = 0
+	return r
+}
+
+// A goodbye A or SRV record withdraws an address or host; it must never become one. avahi sends
+// the goodbye for the old address next to the new one after a DHCP change.
+func TestBrowseStateIgnoresGoodbyeRecords(t *testing.T) {
+	inst := "wled-bye" + wledSuffix
+	host := "wled-bye.local."
+	want := Answer{Instance: "wled-bye", Host: host, Addr: netip.MustParseAddr("10.0.0.9"), Port: 80}
+	for name, pkt := range map[string][]byte{
+		"old address's goodbye after the new one": response([]dnsmessage.Resource{ptrRR(wledServiceName, inst)},
+			srvRR(inst, host, 80), aRR(host, "10.0.0.9"), goodbye(aRR(host, "10.0.0.5"))),
+		"old address's goodbye before the new one": response([]dnsmessage.Resource{ptrRR(wledServiceName, inst)},
+			goodbye(aRR(host, "10.0.0.5")), srvRR(inst, host, 80), aRR(host, "10.0.0.9")),
+		"old port's goodbye after the new SRV": response([]dnsmessage.Resource{ptrRR(wledServiceName, inst)},
+			srvRR(inst, host, 80), goodbye(srvRR(inst, host, 8080)), aRR(host, "10.0.0.9")),
+		"old port's goodbye before the new SRV": response([]dnsmessage.Resource{ptrRR(wledServiceName, inst)},
+			goodbye(srvRR(inst, host, 8080)), srvRR(inst, host, 80), aRR(host, "10.0.0.9")),
+	} {
+		if _, got := browsePackets(pkt); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: answers %+v, want [%+v]", name, got, want)
+		}
+	}
+
+	// Packets of goodbyes only complete nothing: an instance waiting for its address stays
+	// waiting, one waiting for its SRV gains no host.
+	for _, c := range []struct {
+		name        string
+		pkts        [][]byte
+		wantPending int
+		wantHost    string
+	}{
+		{"A goodbye for a pending host", [][]byte{
+			response([]dnsmessage.Resource{ptrRR(wledServiceName, inst)}, srvRR(inst, host, 80)),
+			response([]dnsmessage.Resource{goodbye(aRR(host, "10.0.0.5"))}),
+		}, 1, host},
+		{"SRV and A goodbyes for a pending instance", [][]byte{
+			response([]dnsmessage.Resource{ptrRR(wledServiceName, inst)}),
+			response([]dnsmessage.Resource{goodbye(srvRR(inst, host, 80))}, goodbye(aRR(host, "10.0.0.5"))),
+		}, 1, ""},
+		{"every record a goodbye", [][]byte{
+			response([]dnsmessage.Resource{goodbye(ptrRR(wledServiceName, inst))},
+				goodbye(srvRR(inst, host, 80)), goodbye(txtRR(inst, "mac=02fc00000009")), goodbye(aRR(host, "10.0.0.5"))),
+		}, 0, ""},
+	} {
+		s, got := browsePackets(c.pkts...)
+		if len(got) != 0 {
+			t.Errorf("%s: answers %+v, want none", c.name, got)
+		}
+		if len(s.pending.byKey) != c.wantPending {
+			t.Fatalf("%s: %d instances pending, want %d", c.name, len(s.pending.byKey), c.wantPending)
+		}
+		for _, pi := range s.pending.byKey {
+			if pi.host != c.wantHost || pi.mac != "" {
+				t.Errorf("%s: pending instance has host %q, MAC %q; want host %q, no MAC", c.name, pi.host, pi.mac, c.wantHost)
+			}
+		}
+	}
+}
