@@ -50,3 +50,14 @@ func redactURLPassword(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// PublicURL is raw without any user information (a reverse proxy's user:password@), for pages
+// anyone on the LAN may read; a URL that does not parse is returned as it is.
+func PublicURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}

@@ -293,3 +293,23 @@ func TestSupabaseURLPasswordIsASecret(t *testing.T) {
 		}
 	}
 }
+
+// A proxy password in supabase.url never reaches a warning or an error (both end up in the
+// journal, and config check's output on the installer's terminal).
+func TestSupabaseURLPasswordNotQuoted(t *testing.T) {
+	loaded, err := loadFile(t, "supabase:\n  url: \"http://venue:s3cret@:54321\"\n  key: k\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded.Warnings) != 1 || strings.Contains(loaded.Warnings[0], "s3cret") {
+		t.Errorf("warnings %q: want one, without the password", loaded.Warnings)
+	}
+	c := Default()
+	c.Supabase.URL, c.Supabase.Key = "ftp://venue:s3cret@proxy.venue.lan", "k"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "supabase.url") {
+		t.Errorf("a refused URL with a password: %v", err)
+	}
+	if got := PublicURL("https://venue:s3cret@proxy.venue.lan:8443/x"); got != "https://proxy.venue.lan:8443/x" {
+		t.Errorf("PublicURL = %q", got)
+	}
+}

@@ -62,7 +62,7 @@ func (c *Config) Validate() error {
 	oneOf("room.mode", c.Room.Mode, "auto", "local", "broadcast")
 	if c.Supabase.URL != "" {
 		if problem := checkRealtimeURL(c.Supabase.URL); problem != "" {
-			add("supabase.url", "%s (got %q)", problem, c.Supabase.URL)
+			add("supabase.url", "%s (got %q)", problem, redactURLPassword(c.Supabase.URL))
 		}
 	}
 	if c.Supabase.URL != "" && c.Supabase.Key == "" {
@@ -317,7 +317,7 @@ func realtimeURLWarnings(raw string) []string {
 	}
 	host := u.Hostname()
 	if host == "" {
-		return []string{fmt.Sprintf("supabase.url %q has no host name before the port: ledbridge connects to this machine (write localhost to say so)", raw)}
+		return []string{fmt.Sprintf("supabase.url %q has no host name before the port: ledbridge connects to this machine (write localhost to say so)", redactURLPassword(raw))}
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
 		return nil

@@ -298,7 +298,7 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 		Logger:          log,
 		Metrics:         reg,
 		HostedBy:        "supabase",
-		RoomURL:         c.Supabase.URL,
+		RoomURL:         config.PublicURL(c.Supabase.URL), // shown to anyone on the LAN
 	}
 	if c.Output.SoundSync.Enabled {
 		sc.SoundSyncAddr = c.Output.SoundSync.Addr
