@@ -353,7 +353,9 @@ func (r *trackReader) otherPayloadType() {
 	// The reader follows the sender even if the sink cannot: its timestamps now
 	// count at the new codec's rate, and a switch back is a switch again.
 	r.codec = to
+	old := r.clockRate
 	r.setClockRate(to.ClockRate)
+	r.jitter *= r.clockRate / old // the estimate is kept in the clock's units
 	r.start, r.haveTransit = time.Time{}, false
 	if r.onSwitch != nil {
 		r.onSwitch(from, to, err)

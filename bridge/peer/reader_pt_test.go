@@ -273,3 +273,33 @@ func TestReadAllPausesOnFailedReadsAndGivesUpOnAPersistentOne(t *testing.T) {
 		t.Fatalf("readAll after a close = %v", err)
 	}
 }
+
+// The jitter estimate is kept in the clock's units: after a switch from Opus (48 kHz) to PCMU
+// (8 kHz) it is rescaled, so a perfectly timed new stream shows no jump in MusicianStats.Jitter.
+func TestJitterKeptAcrossAClockRateSwitch(t *testing.T) {
+	sink := &switchSink{byPT: map[uint8]int{}, switches: []string{}}
+	r, rx, ft, _ := newSwitchReader(sink)
+	now := time.Unix(1000, 0)
+	seq, ts := uint16(0), uint32(0)
+	for i := range 300 { // Opus, every other packet 4 ms late
+		off := time.Duration(0)
+		if i%2 == 1 {
+			off = 4 * time.Millisecond
+		}
+		ft.feed(t, r, seq, ts, 111, now.Add(off))
+		seq++
+		ts += 960
+		now = now.Add(20 * time.Millisecond)
+	}
+	before := time.Duration(rx.jitterNanos.Load())
+	ts8 := uint32(0)
+	for range 5 { // PCMU, perfectly timed
+		ft.feed(t, r, seq, ts8, 0, now)
+		seq++
+		ts8 += 160
+		now = now.Add(20 * time.Millisecond)
+	}
+	if after := time.Duration(rx.jitterNanos.Load()); before == 0 || after > before {
+		t.Errorf("jitter %v before the switch, %v after 5 perfectly timed PCMU packets", before, after)
+	}
+}
