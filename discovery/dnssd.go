@@ -188,9 +188,10 @@ func (s *browseState) collect(p *dnsmessage.Parser, rh *dnsmessage.ResourceHeade
 			pk.nsrv++
 		}
 	case dnsmessage.TypeTXT:
-		// TXT is the one record whose parsing allocates, so only for instances we track.
-		label, ok := instanceLabel(&rh.Name)
-		if !ok || pk.ntxt == maxKeptPerPacket || (pk.indexPTR(&rh.Name) < 0 && !s.pending.has(s.lowerKey(label))) {
+		// TXT is the one record whose parsing allocates, so only for names of our service and
+		// at most maxKeptPerPacket a packet. Its PTR may come later in the packet, so whether
+		// the instance is ours is decided in apply, where unmatched TXTs are dropped.
+		if _, ok := instanceLabel(&rh.Name); !ok || pk.ntxt == maxKeptPerPacket {
 			return skip()
 		}
 		r, err := p.TXTResource()
@@ -346,15 +347,6 @@ func (s *browseState) lowerKey(b []byte) []byte {
 	return s.keyBuf[:n]
 }
 
-func (pk *packetRecords) indexPTR(n *dnsmessage.Name) int {
-	for i := range pk.nptr {
-		if namesEqual(&pk.ptr[i], n) {
-			return i
-		}
-	}
-	return -1
-}
-
 func (pk *packetRecords) indexSRVTarget(n *dnsmessage.Name) int {
 	for i := range pk.nsrv {
 		if namesEqual(&pk.srv[i].target, n) {
@@ -471,8 +463,6 @@ type pendingSample struct {
 	intN    func(n int) int
 	evicted func(*pendingInstance) // called for an instance the sample drops
 }
-
-func (s *pendingSample) has(key []byte) bool { _, ok := s.byKey[string(key)]; return ok }
 
 func (s *pendingSample) get(key []byte) *pendingInstance { return s.byKey[string(key)] }
 

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -92,5 +93,49 @@ func TestBrowseStateIgnoresGoodbyeRecords(t *testing.T) {
 				t.Errorf("%s: pending instance has host %q, MAC %q; want host %q, no MAC", c.name, pi.host, pi.mac, c.wantHost)
 			}
 		}
+	}
+}
+
+// A packet's records may come in any order: a TXT record before the PTR naming its instance
+// still gives the answer its MAC.
+func TestBrowseStateTXTBeforePTRKeepsMAC(t *testing.T) {
+	inst := "wled-txt" + wledSuffix
+	host := "wled-txt.local."
+	want := Answer{Instance: "wled-txt", Host: host, Addr: netip.MustParseAddr("10.0.0.9"), Port: 80, MAC: "02fc00000009"}
+	for name, pkt := range map[string][]byte{
+		"TXT first in the answers": response([]dnsmessage.Resource{txtRR(inst, "mac=02FC00000009"), ptrRR(wledServiceName, inst)},
+			srvRR(inst, host, 80), aRR(host, "10.0.0.9")),
+		"TXT in the answers, PTR in the additionals": response([]dnsmessage.Resource{txtRR(inst, "mac=02FC00000009"), srvRR(inst, host, 80)},
+			ptrRR(wledServiceName, inst), aRR(host, "10.0.0.9")),
+		"other case": response([]dnsmessage.Resource{txtRR("WLED-TXT._WLED._tcp.local.", "MAC=02FC00000009"), ptrRR(wledServiceName, inst)},
+			srvRR(inst, host, 80), aRR(host, "10.0.0.9")),
+	} {
+		if _, got := browsePackets(pkt); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: answers %+v, want [%+v]", name, got, want)
+		}
+	}
+
+	// The same with the address still to come: the MAC waits with the pending instance.
+	s, _ := browsePackets(response([]dnsmessage.Resource{txtRR(inst, "mac=02FC00000009"), ptrRR(wledServiceName, inst)}, srvRR(inst, host, 80)))
+	s.handlePacket(response([]dnsmessage.Resource{aRR(host, "10.0.0.9")}))
+	if got := s.answers(); len(got) != 1 || got[0] != want {
+		t.Errorf("address in a later packet: answers %+v, want [%+v]", got, want)
+	}
+
+	// TXT records of instances the packet never names are kept only up to the per-packet bound
+	// and then dropped: they neither add instances nor crowd the real one's TXT out of a later
+	// packet.
+	var rrs []dnsmessage.Resource
+	for i := range maxRecordsPerPacket {
+		rrs = append(rrs, txtRR(fmt.Sprintf("junk-%d%s", i, wledSuffix), "mac=02fc000000ff"))
+	}
+	s, _ = browsePackets(response(rrs))
+	if s.pkt.ntxt != maxKeptPerPacket || len(s.pending.byKey) != 0 || len(s.answers()) != 0 {
+		t.Errorf("TXT flood: %d TXTs kept, pending %d, answers %d", s.pkt.ntxt, len(s.pending.byKey), len(s.answers()))
+	}
+	s.handlePacket(response([]dnsmessage.Resource{txtRR(inst, "mac=02FC00000009"), ptrRR(wledServiceName, inst)},
+		srvRR(inst, host, 80), aRR(host, "10.0.0.9")))
+	if got := s.answers(); s.pkt.ntxt != 1 || len(s.pending.byKey) != 0 || len(got) != 1 || got[0] != want {
+		t.Errorf("after a TXT flood: answers %+v, pending %d, last packet's TXTs %d", got, len(s.pending.byKey), s.pkt.ntxt)
 	}
 }
