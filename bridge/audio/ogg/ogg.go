@@ -1,6 +1,12 @@
 // Package ogg reads Opus packets out of an Ogg Opus file (RFC 7845 on RFC 3533 framing):
 // it turns pages into packets, parses OpusHead and skips OpusTags, and nothing more.
 //
+// The Opus stream need not be the file's first logical stream (a Theora + Opus .ogv, a
+// Skeleton track, a FLAC + Opus file): the reader follows the first stream whose
+// beginning-of-stream page carries OpusHead and skips the others' pages. A chained file
+// (`cat a.opus b.opus`) is read link by link: PacketReader.Next reports each new link with
+// ErrNewLink so a decoder can start afresh.
+//
 // It exists because fixture files and `ledbridge analyze` need packet boundaries, and
 // pion's oggreader hands out page payloads (opusenc packs ~40 packets in a page).
 // Every read is bounded: a packet larger than MaxPacketSize is an error, never an
@@ -36,6 +42,14 @@ var (
 	// ErrBrokenPacket indicates a packet whose continuation is missing (a page was lost or
 	// the stream was cut in the middle of a packet).
 	ErrBrokenPacket = errors.New("ogg: packet continuation missing")
+	// ErrNewLink is what Next returns when the next link of a chained stream begins (RFC 3533
+	// §4: a new group of beginning-of-stream pages after the end of the last stream). Its
+	// OpusHead and OpusTags have been read, Head returns the new link's header, and the next
+	// call to Next returns its first audio packet. A caller that decodes starts a new decoder
+	// there (the new head's channels, pre-skip and output gain) and counts granule positions
+	// afresh, since they restart with each link. A caller that cannot do that returns it as an
+	// error, which is why its text says what it says: stopping silently would cut the file.
+	ErrNewLink = errors.New("ogg: chained Ogg streams are not supported")
 )
 
 // Head is the parsed OpusHead identification header (RFC 7845 §5.1).
@@ -120,15 +134,29 @@ func ParseHead(pkt []byte) (Head, error) {
 	return h, nil
 }
 
-// PacketReader yields the Opus audio packets of the first logical stream of an Ogg file.
-// Pages of other logical streams (multiplexed video, chained streams) are skipped.
-// It is not safe for concurrent use.
+// PacketReader yields the Opus audio packets of an Ogg Opus file: of the first logical
+// stream whose beginning-of-stream page carries OpusHead, then of each further link of a
+// chained file (see ErrNewLink). Pages of other logical streams (multiplexed video, a
+// Skeleton track) are skipped. It is not safe for concurrent use.
 type PacketReader struct {
 	r    io.Reader
 	head Head
 
+	// serial is the Opus stream being read; haveSerial is false while looking for one (at the
+	// start, and after its end-of-stream page, for the next link of a chain).
 	serial     uint32
 	haveSerial bool
+	// linkEnded: the end-of-stream page of serial has been read; no more of its pages follow.
+	linkEnded bool
+	// chained: looking for a later link, not the first (pages of the ended link's other
+	// streams may still come and are skipped).
+	chained bool
+	// readingHeaders: inside readHeaders, where the end of the link means OpusTags is missing.
+	readingHeaders bool
+	// otherSerial is a stream of the link being looked for that is not Opus (its BOS page
+	// came first); a page of it that is not a BOS page means that link's BOS pages are over.
+	otherSerial     uint32
+	haveOtherSerial bool
 
 	// Current page: header fields, lacing values and body.
 	hdr      [27]byte
@@ -150,15 +178,29 @@ type PacketReader struct {
 // returns a reader positioned at the first audio packet.
 func NewPacketReader(r io.Reader) (*PacketReader, error) {
 	p := &PacketReader{r: r, pkt: make([]byte, 0, 4096), lastDone: -1}
+	if err := p.readHeaders(); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("ogg: read OpusHead: %w: empty stream", ErrNotOpus)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// readHeaders finds the next Opus stream and reads its OpusHead and OpusTags packets. It
+// returns io.EOF when the file ends before any Opus stream begins.
+func (p *PacketReader) readHeaders() error {
+	p.readingHeaders = true
+	defer func() { p.readingHeaders = false }()
 	headPkt, _, err := p.next(false)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%w: empty stream", ErrNotOpus)
+			return io.EOF
 		}
-		return nil, fmt.Errorf("ogg: read OpusHead: %w", err)
+		return fmt.Errorf("ogg: read OpusHead: %w", err)
 	}
 	if p.head, err = ParseHead(headPkt); err != nil {
-		return nil, err
+		return err
 	}
 	// OpusTags may carry cover art of any size: check its magic, then discard the rest
 	// without buffering it.
@@ -167,15 +209,15 @@ func NewPacketReader(r io.Reader) (*PacketReader, error) {
 		if errors.Is(err, io.EOF) {
 			err = ErrMissingTags
 		}
-		return nil, fmt.Errorf("ogg: read OpusTags: %w", err)
+		return fmt.Errorf("ogg: read OpusTags: %w", err)
 	}
 	if !bytes.HasPrefix(tags, []byte("OpusTags")) {
-		return nil, fmt.Errorf("ogg: read OpusTags: %w", ErrMissingTags)
+		return fmt.Errorf("ogg: read OpusTags: %w", ErrMissingTags)
 	}
-	return p, nil
+	return nil
 }
 
-// Head returns the stream's OpusHead.
+// Head returns the OpusHead of the link being read (of the latest one after ErrNewLink).
 func (p *PacketReader) Head() Head { return p.head }
 
 // Next returns the next audio packet and a granule position. The packet slice is only
@@ -183,9 +225,23 @@ func (p *PacketReader) Head() Head { return p.head }
 // position (total 48 kHz samples per channel decoded, pre-skip included, at the end of this
 // packet) when the packet is the last one completed on its page, and -1 otherwise.
 // At the end of the stream Next returns io.EOF; a stream cut inside a packet returns
-// ErrBrokenPacket (wrapped with io.ErrUnexpectedEOF).
+// ErrBrokenPacket (wrapped with io.ErrUnexpectedEOF). When the next link of a chained file
+// begins, Next returns ErrNewLink once, then that link's packets.
 func (p *PacketReader) Next() (packet []byte, granule int64, err error) {
 	return p.next(false)
+}
+
+// nextLink looks for the next link of a chained file after the current stream's end: it
+// returns ErrNewLink with the new link's headers read, or io.EOF at the end of the file.
+func (p *PacketReader) nextLink() error {
+	p.haveSerial, p.linkEnded, p.chained, p.haveOtherSerial = false, false, true, false
+	if err := p.readHeaders(); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		return fmt.Errorf("ogg: next link of a chained stream: %w", err)
+	}
+	return ErrNewLink
 }
 
 func (p *PacketReader) next(discard bool) ([]byte, int64, error) {
@@ -194,12 +250,15 @@ func (p *PacketReader) next(discard bool) ([]byte, int64, error) {
 	prefix := 0
 	for {
 		if p.seg >= p.nsegs {
-			if p.ended {
+			if p.ended || p.linkEnded {
 				if p.partial {
 					p.partial = false
 					return nil, -1, fmt.Errorf("%w: stream ended inside a packet: %w", ErrBrokenPacket, io.ErrUnexpectedEOF)
 				}
-				return nil, -1, io.EOF
+				if p.ended || p.readingHeaders {
+					return nil, -1, io.EOF
+				}
+				return nil, -1, p.nextLink() // ErrNewLink, io.EOF or an error
 			}
 			if err := p.readPage(); err != nil {
 				if errors.Is(err, io.EOF) {
@@ -295,6 +354,13 @@ func (p *PacketReader) readPage() error {
 			return ErrBadCRC
 		}
 		if !p.haveSerial {
+			adopt, err := p.adopts(flags, serial, p.body[:bodyLen])
+			if err != nil {
+				return err
+			}
+			if !adopt {
+				continue
+			}
 			p.serial, p.haveSerial = serial, true
 		} else if serial != p.serial {
 			continue // another logical stream: not ours
@@ -311,7 +377,7 @@ func (p *PacketReader) readPage() error {
 			}
 		}
 		if p.eos {
-			p.ended = true
+			p.linkEnded = true
 		}
 		switch {
 		case p.partial && !continued:
@@ -324,6 +390,34 @@ func (p *PacketReader) readPage() error {
 		}
 		return nil
 	}
+}
+
+// adopts says whether a page read while looking for an Opus stream begins the one to read.
+// RFC 3533 §4: a link's beginning-of-stream pages all come first, and RFC 7845 §3 puts
+// OpusHead alone on the Opus stream's. Other streams' BOS pages are skipped; a page that is
+// not a BOS page ends the search: in the first link, or in a later one whose other streams
+// have begun, there is no Opus stream (an error); otherwise it is a page of the ended link's
+// other streams (video going on after the audio), which is skipped.
+func (p *PacketReader) adopts(flags byte, serial uint32, body []byte) (bool, error) {
+	isOpus := bytes.HasPrefix(body, []byte("OpusHead"))
+	if flags&0x02 != 0 {
+		if isOpus {
+			return true, nil
+		}
+		if !p.haveOtherSerial {
+			p.otherSerial, p.haveOtherSerial = serial, true
+		}
+		return false, nil
+	}
+	switch {
+	case !p.chained && isOpus:
+		return true, nil // a writer that left out the BOS flag: OpusHead is what counts
+	case !p.chained:
+		return false, fmt.Errorf("ogg: no Opus stream among the beginning-of-stream pages: %w", ErrNotOpus)
+	case p.haveOtherSerial && serial == p.otherSerial:
+		return false, fmt.Errorf("ogg: a chained link without an Opus stream: %w", ErrNotOpus)
+	}
+	return false, nil
 }
 
 func unexpected(err error) error {

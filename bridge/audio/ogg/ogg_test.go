@@ -355,6 +355,9 @@ func FuzzPacketReader(f *testing.F) {
 	f.Add([]byte{})
 	if seed, err := os.ReadFile("../../../testdata/opus/silk_wb_mono_16k.opus"); err == nil {
 		f.Add(seed)
+		f.Add(append(bytes.Clone(seed[:1500]), seed...)) // chained: a cut link, then a whole one
+		other := foreignPage(0x99, 0x02, 0, []byte("\x80theora"))
+		f.Add(append(other, seed[:1500]...)) // Opus after another stream's BOS page
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, in := range [][]byte{data, FixChecksums(data)} {
@@ -365,6 +368,10 @@ func FuzzPacketReader(f *testing.F) {
 			_ = r.Head()
 			for range 100000 {
 				p, _, err := r.Next()
+				if errors.Is(err, ErrNewLink) {
+					_ = r.Head()
+					continue
+				}
 				if err != nil {
 					break
 				}
