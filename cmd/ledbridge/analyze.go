@@ -25,7 +25,8 @@ func init() {
 		Use:   "analyze FILE",
 		Short: "Run the live note analyser over a WAV or Ogg Opus file, one line per 60 fps frame",
 		Long: `Reads WAV (16/24/32-bit integer or 32-bit float, mono or stereo, any common
-sample rate, resampled to 48 kHz) or Ogg Opus, runs exactly the analyser the
+sample rate, resampled to 48 kHz) or Ogg Opus (also the Opus track of an
+.ogv, and every link of a chained file in turn), runs exactly the analyser the
 live path uses, and writes one JSON object per 60 fps frame to stdout:
   {"t": 1.016667, "notes": [{"midi": 60, "name": "C4", "hz": 261.6, "velocity": 0.82, "onset": true}], "level": 0.31, "onset": true}
 where t is the time in seconds of the newest sample the frame used.
@@ -193,20 +194,33 @@ func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	head := pr.Head()
+	o := &oggOpusReader{packets: pr, pcm: make([]float32, audio.MaxPacketSamples)}
+	if err := o.startLink(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// startLink sets the reader up for the link whose headers the PacketReader has just read: the
+// first, or the next of a chained file (`cat a.opus b.opus`), which has its own channels,
+// pre-skip, output gain and granule positions counted from its own start. The samples go on
+// from where the last link's ended.
+func (o *oggOpusReader) startLink() error {
+	head := o.packets.Head()
 	dec, err := audio.NewOggOpusDecoder(head, 1)
 	if errors.Is(err, audio.ErrUnsupportedCodec) {
-		return nil, fmt.Errorf("%w: Ogg Opus: %w", audiofile.ErrUnsupported, err)
+		return fmt.Errorf("%w: Ogg Opus: %w", audiofile.ErrUnsupported, err)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	gain := float32(1)
 	if head.OutputGain != 0 {
 		// Q7.8 dB (RFC 7845 §5.1), the expression audio.DecodeOggOpus uses.
 		gain = float32(math.Pow(10, float64(head.OutputGain)/(20*256)))
 	}
-	return &oggOpusReader{packets: pr, dec: dec, pcm: make([]float32, audio.MaxPacketSamples), skip: head.PreSkip, gain: gain, start: ogg.StartGranuleUnknown}, nil
+	o.dec, o.skip, o.gain, o.decoded, o.start = dec, head.PreSkip, gain, 0, ogg.StartGranuleUnknown
+	return nil
 }
 
 // next returns the next packet, the one read ahead if there is one.
@@ -224,6 +238,12 @@ func (o *oggOpusReader) Read(dst []float32) (int, error) {
 	}
 	for len(o.pending) == 0 {
 		pkt, granule, err := o.next()
+		if errors.Is(err, ogg.ErrNewLink) {
+			if err := o.startLink(); err != nil {
+				return 0, fmt.Errorf("next link of a chained Ogg Opus file: %w", err)
+			}
+			continue
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -240,10 +260,11 @@ func (o *oggOpusReader) Read(dst []float32) (int, error) {
 		if granule >= 0 && granule < o.decoded {
 			// More samples than the page's granule position counts: end trimming, which
 			// RFC 7845 §4.4 allows only on the last page. Read ahead to make sure this is
-			// the end of the stream (a granule that goes backwards mid-stream is ignored).
+			// the end of the stream, or of a chained file's link (a granule that goes
+			// backwards mid-stream is ignored).
 			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
 			o.hasPeeked = true
-			if errors.Is(o.peekedErr, io.EOF) {
+			if errors.Is(o.peekedErr, io.EOF) || errors.Is(o.peekedErr, ogg.ErrNewLink) {
 				end = n - int(min(o.decoded-granule, int64(n)))
 			}
 		}
