@@ -53,15 +53,7 @@ func TestChromiumCodecSwitchWithoutRenegotiation(t *testing.T) {
 		t.Fatalf("start: %v, %v", v, err)
 	}
 	waitFor(t, "bridge connected to "+id, bridgeConnected(m, id))
-	var st *audio.Stream
-	waitFor(t, "the musician's stream", func() bool {
-		select {
-		case st = <-streams:
-			return true
-		default:
-			return false
-		}
-	})
+	st := nextStream(t, "the musician's stream", streams)
 	pcm := make([]float32, audio.SampleRate)
 	waitFor(t, "1 s of Opus", func() bool { st.ReadPCM(pcm); return st.Stats().Packets >= 50 })
 

@@ -114,6 +114,21 @@ func streamSinks(t *testing.T, cfg *Config) <-chan *audio.Stream {
 	return streams
 }
 
+// nextStream waits for the next stream streamSinks hands over.
+func nextStream(t *testing.T, what string, streams <-chan *audio.Stream) *audio.Stream {
+	t.Helper()
+	var st *audio.Stream
+	waitFor(t, what, func() bool {
+		select {
+		case st = <-streams:
+			return true
+		default:
+			return false
+		}
+	})
+	return st
+}
+
 // A musician whose browser switches from Opus to PCMU mid-stream, without renegotiating
 // (Chrome's setParameters with encodings[].codec), under the same SSRC and sequence: the
 // bridge's stream follows it once the run of PCMU packets confirms it, never feeds PCMU
@@ -156,15 +171,7 @@ func TestCodecSwitchMidStreamIsDecodedAsTheNewCodec(t *testing.T) {
 	if err := m.MusicianJoined("ana"); err != nil {
 		t.Fatal(err)
 	}
-	var st *audio.Stream
-	waitFor(t, "ana's audio stream", func() bool {
-		select {
-		case st = <-streams:
-			return true
-		default:
-			return false
-		}
-	})
+	st := nextStream(t, "ana's audio stream", streams)
 	pcm := make([]float32, audio.SampleRate)
 	waitFor(t, "half a second of Opus decoded", func() bool {
 		st.ReadPCM(pcm)
@@ -233,15 +240,7 @@ func TestStrayPayloadTypeDoesNotSwitchTheCodec(t *testing.T) {
 	if err := m.MusicianJoined("ana"); err != nil {
 		t.Fatal(err)
 	}
-	var st *audio.Stream
-	waitFor(t, "ana's audio stream", func() bool {
-		select {
-		case st = <-streams:
-			return true
-		default:
-			return false
-		}
-	})
+	st := nextStream(t, "ana's audio stream", streams)
 	pcm := make([]float32, audio.SampleRate)
 	waitFor(t, "Opus decoded", func() bool { st.ReadPCM(pcm); return st.Stats().Packets > 10 })
 	stray.armed.Store(true)
