@@ -78,8 +78,13 @@ func (c *httpConn) closedByServer() bool {
 func TestHTTPConnectionsBounded(t *testing.T) {
 	h := startHub(t, Config{MaxHTTPConnections: 3, MaxHTTPConnectionsPerAddress: 2, MaxConnections: 4, MaxConnectionsPerAddress: 1})
 
-	// A WebSocket from .4: its upgrade request took an HTTP slot, which it gave back once upgraded.
+	// A WebSocket from .4: its upgrade request took an HTTP slot, which it gives back once the
+	// server has hijacked the connection (net/http may send the 101 before that: wait for it).
 	dial(t, h, dialOpts{from: "127.0.0.4"})
+	waitFor(t, "the upgraded connection's HTTP slot to come back", func() bool {
+		_, n := h.httpLimiter.Load().Open("127.0.0.4")
+		return n == 0
+	})
 	idle := []*httpConn{dialHTTP(t, h, "127.0.0.4"), dialHTTP(t, h, "127.0.0.4")}
 	for _, c := range idle {
 		c.mustServe()

@@ -46,9 +46,11 @@ const (
 // Server is the LAN room server. Create it with New; serve it with Run, Serve, or by mounting
 // Handler on an http.Server of your own (then call Close to end every connection).
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	acceptOpt *websocket.AcceptOptions
+	cfg Config
+	log *slog.Logger
+	// httpLimiter is Serve's plain-HTTP connection limiter, once Serve runs (its counts, for tests).
+	httpLimiter atomic.Pointer[connlimit.Listener]
+	acceptOpt   *websocket.AcceptOptions
 	// refPrefix makes presence phx_refs unique across server runs, so a client that reconnects to
 	// a restarted server never mistakes a new meta for an old one.
 	refPrefix string
@@ -176,10 +178,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// The listener bounds the plain HTTP connections (Config.MaxHTTPConnections): upgrades are
 	// bounded by the socket caps in serveWebSocket, REST bodies by restInFlight, but without it
 	// a host could hold any number of idle keep-alive connections, goroutines and buffers.
-	ln = connlimit.New(ln, connlimit.Config{
+	limiter := connlimit.New(ln, connlimit.Config{
 		Max: s.cfg.MaxHTTPConnections, PerClient: s.cfg.MaxHTTPConnectionsPerAddress,
 		Logger: s.log, Subject: "hub", OnRefuse: func() { s.stats.httpConnsRefused.Add(1) },
 	})
+	s.httpLimiter.Store(limiter)
+	ln = limiter
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: httpReadHeaderTimeout,
