@@ -48,9 +48,8 @@ type Sender struct {
 	release   []byte // UDP realtime: the timeout-0 packet
 	seq       byte   // DDP: the last frame's sequence number, 1..15
 
-	failingSince time.Time // first failed Send of the current unbroken run of failures; zero after a success
-	lastReopen   time.Time
-	reopens      atomic.Uint64
+	fails   failureRun
+	reopens atomic.Uint64
 }
 
 // ReopenAfter is how long every Send must have failed before the Sender re-opens its socket (and
@@ -63,6 +62,32 @@ type Sender struct {
 // several packets to a refusing host fails on every send: packet 1's refusal comes back on
 // packet 2.)
 const ReopenAfter = time.Second
+
+// failureRun follows a socket's unbroken run of failed sends and says when it is due for a
+// re-open (see ReopenAfter): the Sender and the SoundSyncSender share the rule.
+type failureRun struct {
+	since      time.Time // the run's first failure; zero after a success
+	lastReopen time.Time
+}
+
+// failed records a failed send at now and reports whether the socket should be re-opened now.
+// A refusal neither starts nor extends a run.
+func (f *failureRun) failed(now time.Time, err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return false
+	}
+	if f.since.IsZero() {
+		f.since = now
+	}
+	if now.Sub(f.since) < ReopenAfter || now.Sub(f.lastReopen) < ReopenAfter {
+		return false
+	}
+	f.lastReopen = now
+	return true
+}
+
+// succeeded ends the run.
+func (f *failureRun) succeeded() { f.since = time.Time{} }
 
 // TimeoutByte converts a realtime timeout to WLED's timeout byte: whole seconds rounded up,
 // 1..255 (255 = stay in realtime mode until released); 0 means DefaultRealtimeTimeout.
@@ -241,24 +266,17 @@ func (s *Sender) Send(frame []byte) (packets int, err error) {
 	now := time.Now()
 	n, err := s.write(now)
 	if err == nil {
-		s.failingSince = time.Time{}
+		s.fails.succeeded()
 		return n, nil
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return n, err // see ReopenAfter
-	}
-	if s.failingSince.IsZero() {
-		s.failingSince = now
-	}
-	if now.Sub(s.failingSince) < ReopenAfter || now.Sub(s.lastReopen) < ReopenAfter {
+	if !s.fails.failed(now, err) {
 		return n, err
 	}
-	s.lastReopen = now
 	if s.reopen() != nil {
 		return n, err // no route at all yet: keep the old socket and try again in ReopenAfter
 	}
 	if n, err = s.write(now); err == nil {
-		s.failingSince = time.Time{}
+		s.fails.succeeded()
 	}
 	return n, err
 }

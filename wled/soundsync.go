@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -76,17 +75,17 @@ func finite(f float32) float32 {
 // socket whose sends have all failed for ReopenAfter (this machine's address went away) is
 // replaced, as the strips' senders do. Until then Send reports ErrSoundSyncNotConnected.
 type SoundSyncSender struct {
-	addr         string
-	conn         atomic.Pointer[net.UDPConn]
-	buf          [SoundSyncPacketLen]byte
-	counter      uint8
-	failingSince time.Time
-	redial       chan struct{} // capacity 1: a request for a new socket
-	ctx          context.Context
-	cancel       context.CancelFunc // stops the background goroutine, and any lookup it waits on
-	done         chan struct{}
-	closeOnce    sync.Once
-	reopens      atomic.Uint64
+	addr      string
+	conn      atomic.Pointer[net.UDPConn]
+	buf       [SoundSyncPacketLen]byte
+	counter   uint8
+	fails     failureRun
+	redial    chan struct{} // capacity 1: a request for a new socket
+	ctx       context.Context
+	cancel    context.CancelFunc // stops the background goroutine, and any lookup it waits on
+	done      chan struct{}
+	closeOnce sync.Once
+	reopens   atomic.Uint64
 }
 
 // ErrSoundSyncNotConnected: the sound sync socket is not open yet; it is being opened.
@@ -203,18 +202,10 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 	}
 	_, err := c.Write(s.buf[:])
 	if err == nil {
-		s.failingSince = time.Time{}
+		s.fails.succeeded()
 		return nil
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return err // a unicast receiver's answer, not a lost address (see ReopenAfter)
-	}
-	now := time.Now()
-	if s.failingSince.IsZero() {
-		s.failingSince = now
-	}
-	if now.Sub(s.failingSince) >= ReopenAfter {
-		s.failingSince = now
+	if s.fails.failed(time.Now(), err) {
 		select {
 		case s.redial <- struct{}{}:
 		default:
