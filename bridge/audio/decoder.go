@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -67,26 +68,23 @@ type Decoder interface {
 // channels interleaved channels at 48 kHz. Opus takes 1 or 2 channels (a stereo decoder
 // duplicates mono packets and vice versa downmixes); G.722 and G.711 are mono only.
 func NewDecoder(codec string, channels int) (Decoder, error) {
-	switch {
-	case strings.EqualFold(codec, MimeTypeOpus):
+	idx := codecIndex(codec)
+	if idx < 0 {
+		return nil, fmt.Errorf("new decoder for %q: %w", codec, ErrUnsupportedCodec)
+	}
+	if idx > 0 && channels != 1 { // G.722 and G.711
+		return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
+	}
+	switch supportedCodecs[idx] {
+	case MimeTypeOpus:
 		return newOpusDecoder(channels)
-	case strings.EqualFold(codec, MimeTypeG722):
-		if channels != 1 {
-			return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
-		}
+	case MimeTypeG722:
 		return newG722Decoder(), nil
-	case strings.EqualFold(codec, MimeTypePCMU):
-		if channels != 1 {
-			return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
-		}
+	case MimeTypePCMU:
 		return newG711Decoder(false), nil
-	case strings.EqualFold(codec, MimeTypePCMA):
-		if channels != 1 {
-			return nil, fmt.Errorf("new %s decoder: %d channels: %w", codec, channels, ErrInvalidChannels)
-		}
+	default: // MimeTypePCMA
 		return newG711Decoder(true), nil
 	}
-	return nil, fmt.Errorf("new decoder for %q: %w", codec, ErrUnsupportedCodec)
 }
 
 // sanitize clamps samples to [-1, 1] and replaces NaN with 0, in place.
@@ -108,6 +106,17 @@ func isFinite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(fl
 
 // SupportedCodecs lists the MIME types NewDecoder accepts, in ledbridge's order of
 // preference (the order to register them in pion's MediaEngine): Opus, G.722, PCMU, PCMA.
-func SupportedCodecs() []string {
-	return []string{MimeTypeOpus, MimeTypeG722, MimeTypePCMU, MimeTypePCMA}
+func SupportedCodecs() []string { return slices.Clone(supportedCodecs[:]) }
+
+// supportedCodecs are the MIME types NewDecoder accepts, in SupportedCodecs' order.
+var supportedCodecs = [...]string{MimeTypeOpus, MimeTypeG722, MimeTypePCMU, MimeTypePCMA}
+
+// codecIndex is codec's index in supportedCodecs (MIME types match case-insensitively), or -1.
+func codecIndex(codec string) int {
+	for i, c := range supportedCodecs {
+		if strings.EqualFold(codec, c) {
+			return i
+		}
+	}
+	return -1
 }

@@ -3,7 +3,6 @@ package audio
 import (
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,19 +161,6 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	s.codec.Store(int32(idx))
 	s.lastAudio.Store(noAudio)
 	return s, nil
-}
-
-// supportedCodecs are the MIME types NewDecoder accepts, in SupportedCodecs' order.
-var supportedCodecs = [...]string{MimeTypeOpus, MimeTypeG722, MimeTypePCMU, MimeTypePCMA}
-
-// codecIndex is codec's index in supportedCodecs (MIME types match case-insensitively), or -1.
-func codecIndex(codec string) int {
-	for i, c := range supportedCodecs {
-		if strings.EqualFold(codec, c) {
-			return i
-		}
-	}
-	return -1
 }
 
 // defaultClockRate is the RTP clock of supportedCodecs[idx]: 48 kHz for Opus, 8 kHz for the
