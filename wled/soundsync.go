@@ -75,7 +75,8 @@ func finite(f float32) float32 {
 // socket whose sends have all failed for ReopenAfter (this machine's address went away) is
 // replaced, as the strips' senders do. Until then Send reports ErrSoundSyncNotConnected.
 type SoundSyncSender struct {
-	addr      string
+	host      string
+	port      uint16
 	conn      atomic.Pointer[net.UDPConn]
 	buf       [SoundSyncPacketLen]byte
 	counter   uint8
@@ -105,18 +106,19 @@ func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wled sound sync %s: %w", addr, err)
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
 		return nil, fmt.Errorf("wled sound sync %s: port must be 1-65535", addr)
 	}
 	if host == "" {
 		return nil, fmt.Errorf("wled sound sync %s: no host", addr)
 	}
-	s := &SoundSyncSender{addr: addr, redial: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &SoundSyncSender{host: host, port: uint16(p), redial: make(chan struct{}, 1), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// An IP address is opened at once (no lookup can block); a host name, or an address with
 	// no route yet, by the background goroutine.
 	if _, err := netip.ParseAddr(host); err == nil {
-		if c, err := dialSoundSync(s.ctx, addr); err == nil {
+		if c, err := s.dial(); err == nil {
 			s.conn.Store(c)
 		}
 	}
@@ -132,25 +134,17 @@ var lookupNetIP = defaultLookupNetIP
 
 var defaultLookupNetIP = net.DefaultResolver.LookupNetIP
 
-// dialSoundSync looks addr's host up (cancelled with ctx: a DNS server that never answers must
-// not hold Close) and connects a UDP socket to it.
-func dialSoundSync(ctx context.Context, addr string) (*net.UDPConn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	ips, err := lookupNetIP(ctx, "ip", host)
+// dial looks the host up (cancelled by Close: a DNS server that never answers must not hold it)
+// and connects a UDP socket to it.
+func (s *SoundSyncSender) dial() (*net.UDPConn, error) {
+	ips, err := lookupNetIP(s.ctx, "ip", s.host)
 	if err != nil {
 		return nil, err
 	}
 	if len(ips) == 0 {
-		return nil, fmt.Errorf("%s: no address", host)
+		return nil, fmt.Errorf("%s: no address", s.host)
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return nil, err
-	}
-	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), uint16(p))))
+	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), s.port)))
 }
 
 // run opens a socket whenever Send or the constructor asks for one, until Close.
@@ -163,7 +157,7 @@ func (s *SoundSyncSender) run() {
 		case <-s.redial:
 		}
 		for attempt := 0; ; attempt++ {
-			c, err := dialSoundSync(s.ctx, s.addr)
+			c, err := s.dial()
 			if s.ctx.Err() != nil {
 				if c != nil {
 					_ = c.Close()
