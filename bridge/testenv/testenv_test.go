@@ -1,6 +1,12 @@
 package testenv
 
-import "testing"
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRequireAll(t *testing.T) {
 	t.Setenv(RequireAllEnv, "1")
