@@ -512,6 +512,7 @@ type MusicianStats struct {
 	QueuedCandidates  uint64 // candidates that arrived before a remote description
 	DroppedCandidates uint64 // candidates dropped (queue full, stale, or past maxRemoteCandidates)
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
+	UndeclaredTracks  uint64 // tracks pion started for an SSRC the offer does not declare, read and discarded
 	DataChannels      uint64 // data channels the musician opened, each closed at once
 }
 

@@ -105,7 +105,7 @@ type musician struct {
 	codec                                                             atomic.Pointer[string]
 	rx                                                                rxCounters
 	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
-	extraTracks                                                       atomic.Uint64
+	extraTracks, undeclaredTracks                                     atomic.Uint64
 	dataChannels                                                      atomic.Uint64
 	extraTrackLogged                                                  atomic.Bool // log the first ignored track only
 
@@ -1201,6 +1201,7 @@ func (mus *musician) snapshot() MusicianStats {
 		QueuedCandidates:  mus.queuedCands.Load(),
 		DroppedCandidates: mus.droppedCands.Load(),
 		IgnoredTracks:     mus.extraTracks.Load(),
+		UndeclaredTracks:  mus.undeclaredTracks.Load(),
 		DataChannels:      mus.dataChannels.Load(),
 	}
 	if c := mus.codec.Load(); c != nil {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +81,7 @@ func (rx *rxCounters) snapshot(s *MusicianStats) {
 // start takes its place, or one that started after the last renegotiation
 // and waits (pcHandle.mic).
 func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	declared := declaresSSRC(h.pc.RemoteDescription(), uint32(track.SSRC()))
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -91,7 +94,11 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		h.post(pcEvent{kind: evFlood, what: "audio tracks"})
 		return
 	}
-	seq, isMic := h.startTrack()
+	var seq int
+	isMic := false
+	if declared {
+		seq, isMic = h.startTrack()
+	}
 	h.wg.Add(2)
 	h.mu.Unlock()
 	go func() {
@@ -99,12 +106,18 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		drainRTCP(recv)
 	}()
 	defer h.wg.Done()
+	if !declared {
+		mus.undeclaredTracks.Add(1)
+		mus.log.Debug("audio track with an SSRC the offer does not declare; read and discarded", "ssrc", uint32(track.SSRC()))
+		discardUntil(track, func() bool { return false })
+		return
+	}
 	if !isMic {
 		if mus.extraTrackLogged.CompareAndSwap(false, true) {
 			mus.log.Warn("extra audio track ignored: only a connection's first is the musician's (logged once)", "codec", track.Codec().MimeType, "ssrc", uint32(track.SSRC()))
 		}
 		mus.extraTracks.Add(1)
-		if !discardUntilMic(h, seq, track) {
+		if !discardUntil(track, func() bool { return h.claimMic(seq) }) {
 			return
 		}
 		mus.extraTracks.Add(^uint64(0)) // the musician's now, not ignored
@@ -203,10 +216,10 @@ func (r *trackReader) readAll(src trackSource, buf []byte) error {
 	}
 }
 
-// discardUntilMic reads a waiting track's RTP and drops it until the track
-// may take over as the musician's (true) or ends (false). Like readAll, it
-// carries on past refused packets and gives up after readErrorLimit failed reads.
-func discardUntilMic(h *pcHandle, seq int, track *webrtc.TrackRemote) bool {
+// discardUntil reads and drops track's packets until claim, asked after each
+// packet, says the track is now the musician's (true), or the track ends or
+// keeps failing (false).
+func discardUntil(track *webrtc.TrackRemote, claim func() bool) bool {
 	buf := make([]byte, readBufferSize)
 	failed := 0
 	for {
@@ -222,10 +235,34 @@ func discardUntilMic(h *pcHandle, seq int, track *webrtc.TrackRemote) bool {
 			continue
 		}
 		failed = 0
-		if h.claimMic(seq) {
+		if claim() {
 			return true
 		}
 	}
+}
+
+// declaresSSRC reports whether a track pion started for ssrc comes from what desc
+// declares: an a=ssrc line names it, or desc has a single media section (where pion
+// takes any SSRC to be that section's, and so does the bridge). pion starts a track
+// for an SSRC no line names, in a description of several sections, by payload type
+// alone: the late packets of a track the musician has just removed (its section is
+// recvonly now, and names no SSRC) come in that way, and must not take the place of
+// the musician's new microphone.
+func declaresSSRC(desc *webrtc.SessionDescription, ssrc uint32) bool {
+	if desc == nil {
+		return false
+	}
+	want := "a=ssrc:" + strconv.FormatUint(uint64(ssrc), 10) + " "
+	sections := 0
+	for line := range strings.Lines(desc.SDP) {
+		switch {
+		case strings.HasPrefix(line, "m="):
+			sections++
+		case strings.HasPrefix(line, want):
+			return true
+		}
+	}
+	return sections == 1
 }
 
 // drainRTCP reads the receiver's RTCP (sender reports) so that pion's

@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,14 @@ func newTwoTrackOfferer(t *testing.T, r *testRoom, id string) *twoTrackOfferer {
 		}
 		o.tracks[i] = tr
 	}
+	offerThroughRoom(t, r, id, pc)
+	return o
+}
+
+// offerThroughRoom sends pc's offer, with its candidates, to the bridge as
+// musician id, and applies what the bridge sends back through r.
+func offerThroughRoom(t *testing.T, r *testRoom, id string, pc *webrtc.PeerConnection) {
+	t.Helper()
 	// The bridge's answer and candidates come back through the room.
 	r.setHolds(func(sig room.Signal) bool {
 		if sig.TargetPeerID != id {
@@ -77,7 +86,6 @@ func newTwoTrackOfferer(t *testing.T, r *testRoom, id string) *twoTrackOfferer {
 	<-gathered // the offer carries its candidates: no trickle needed this way
 	r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: id, TargetPeerID: bridgeID,
 		Description: &room.SessionDescription{Type: "offer", SDP: pc.LocalDescription().SDP}})
-	return o
 }
 
 // replaceMic renegotiates: the microphone track (0) is removed and a new one
@@ -174,5 +182,149 @@ func TestOnlyFirstAudioTrackReachesSink(t *testing.T) {
 	})
 	if st, _ := musicianStats(m, "duo"); st.IgnoredTracks != 1 {
 		t.Errorf("ignored tracks = %d, want 1", st.IgnoredTracks)
+	}
+}
+
+// rawTrack is a TrackLocal whose packets carry whatever SSRC the test gives
+// them: pion declares the SSRC of its binding in the offer, and sends what it
+// is handed.
+type rawTrack struct {
+	mu     sync.Mutex
+	stream webrtc.TrackLocalWriter
+	ssrc   webrtc.SSRC
+	pt     webrtc.PayloadType
+}
+
+func (r *rawTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if c.MimeType == webrtc.MimeTypeOpus {
+			r.mu.Lock()
+			r.stream, r.ssrc, r.pt = ctx.WriteStream(), ctx.SSRC(), c.PayloadType
+			r.mu.Unlock()
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+func (r *rawTrack) Unbind(webrtc.TrackLocalContext) error {
+	r.mu.Lock()
+	r.stream = nil
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *rawTrack) ID() string                { return "raw" }
+func (r *rawTrack) RID() string               { return "" }
+func (r *rawTrack) StreamID() string          { return "raw" }
+func (r *rawTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
+
+// write sends one packet under the declared SSRC plus offset.
+func (r *rawTrack) write(offset uint32, seq uint16, payload []byte) {
+	r.mu.Lock()
+	stream, ssrc, pt := r.stream, r.ssrc, r.pt
+	r.mu.Unlock()
+	if stream == nil {
+		return
+	}
+	h := rtp.Header{Version: 2, PayloadType: uint8(pt), SequenceNumber: seq, Timestamp: uint32(seq) * 960, SSRC: uint32(ssrc) + offset}
+	_, _ = stream.WriteRTP(&h, payload)
+}
+
+// pion starts a track for an SSRC the offer does not declare by payload type
+// alone, taking it to be the first section with that payload type when that
+// section names no SSRC (a recvonly one, such as a removed track's). Such a
+// track (here a removed microphone's late packets, as they come when the
+// musician switches microphones under load) is read and discarded: it must
+// not take the musician's place, or the real microphone, starting after it,
+// would wait behind it for good.
+func TestUndeclaredSSRCNeverTakesTheMicrophone(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	m := startManager(t, bridgeConfig(t, r, s), r)
+	if err := m.MusicianJoined("duo"); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := musicianAPI(t, musicianOpts{}).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+		_ = pc.Close()
+	})
+	// The first audio section names no SSRC; the microphone is the second's.
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	mic := &rawTrack{}
+	if _, err := pc.AddTransceiverFromTrack(mic, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offerThroughRoom(t, r, "duo", pc)
+	waitFor(t, "bridge connected to duo", bridgeConnected(m, "duo"))
+
+	const strayOffset = 7
+	var micOn atomic.Bool
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for seq := uint16(1); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			mic.write(strayOffset, seq, []byte("stray packet"))
+			if micOn.Load() {
+				mic.write(0, seq, []byte(micMarker+"0123456789"))
+			}
+		}
+	}()
+	waitFor(t, "the undeclared SSRC's track started", func() bool {
+		st, _ := musicianStats(m, "duo")
+		return st.UndeclaredTracks > 0 || s.packets("duo") > 0
+	})
+	micOn.Store(true)
+	waitFor(t, "the microphone's audio", func() bool { return s.fromMic("duo") >= 25 })
+	st, _ := musicianStats(m, "duo")
+	if st.UndeclaredTracks != 1 || st.IgnoredTracks != 0 {
+		t.Errorf("undeclared tracks %d (want 1), ignored tracks %d (want 0)", st.UndeclaredTracks, st.IgnoredTracks)
+	}
+	sk := s.get("duo")
+	if len(sk) != 1 {
+		t.Fatalf("%d sinks for duo, want 1", len(sk))
+	}
+	if p, fromMic := sk[0].packets.Load(), sk[0].fromMic.Load(); p != fromMic {
+		t.Errorf("sink got %d packets, %d of them the microphone's", p, fromMic)
+	}
+}
+
+func TestDeclaresSSRC(t *testing.T) {
+	two := "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ssrc:12345 cname:x\r\n"
+	one := "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n"
+	for _, c := range []struct {
+		sdp  string
+		ssrc uint32
+		want bool
+	}{
+		{two, 12345, true},
+		{two, 1234, false},   // a prefix of a declared one
+		{two, 123456, false}, // the declared one is a prefix
+		{one, 99, true},      // one section: any SSRC is its
+		{"", 1, false},
+	} {
+		desc := &webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: c.sdp}
+		if got := declaresSSRC(desc, c.ssrc); got != c.want {
+			t.Errorf("declaresSSRC(%q, %d) = %v, want %v", c.sdp, c.ssrc, got, c.want)
+		}
+	}
+	if declaresSSRC(nil, 1) {
+		t.Error("declaresSSRC(nil) = true")
 	}
 }
