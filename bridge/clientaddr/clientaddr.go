@@ -94,3 +94,44 @@ func interfacePrefixes() []netip.Prefix {
 	}
 	return out
 }
+
+// Tally counts what clients hold (sockets, live streams, rooms, requests in flight), in all and
+// per client (a Key). It keeps an entry only for a client that holds something, so its size is
+// bounded by what is held, not by every client ever seen. The zero Tally is empty and ready; it is
+// not safe for concurrent use (its owner's lock guards it).
+type Tally struct {
+	total     int
+	perClient map[string]int
+}
+
+// Total is what all clients hold.
+func (t *Tally) Total() int { return t.total }
+
+// Of is what client holds.
+func (t *Tally) Of(client string) int { return t.perClient[client] }
+
+// Clients is how many clients hold something.
+func (t *Tally) Clients() int { return len(t.perClient) }
+
+// Add counts one more for client.
+func (t *Tally) Add(client string) {
+	if t.perClient == nil {
+		t.perClient = make(map[string]int)
+	}
+	t.total++
+	t.perClient[client]++
+}
+
+// Remove counts one less for client; it does nothing for a client that holds nothing.
+func (t *Tally) Remove(client string) {
+	n := t.perClient[client]
+	if n == 0 {
+		return
+	}
+	t.total--
+	if n == 1 {
+		delete(t.perClient, client)
+		return
+	}
+	t.perClient[client] = n - 1
+}

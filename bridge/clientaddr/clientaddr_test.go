@@ -90,3 +90,24 @@ func interfaceHas(p netip.Prefix) bool {
 	}
 	return false
 }
+
+func TestTallyKeepsOnlyClientsThatHoldSomething(t *testing.T) {
+	var tl Tally
+	tl.Remove("a") // nothing held: no effect, no negative count
+	tl.Add("a")
+	tl.Add("a")
+	tl.Add("b")
+	if tl.Total() != 3 || tl.Of("a") != 2 || tl.Of("b") != 1 || tl.Clients() != 2 {
+		t.Fatalf("after adds: total %d, a %d, b %d, clients %d", tl.Total(), tl.Of("a"), tl.Of("b"), tl.Clients())
+	}
+	tl.Remove("a")
+	tl.Remove("b")
+	tl.Remove("b")
+	if tl.Total() != 1 || tl.Of("a") != 1 || tl.Of("b") != 0 || tl.Clients() != 1 {
+		t.Fatalf("after removes: total %d, a %d, b %d, clients %d", tl.Total(), tl.Of("a"), tl.Of("b"), tl.Clients())
+	}
+	tl.Remove("a")
+	if tl.Total() != 0 || tl.Clients() != 0 {
+		t.Fatalf("emptied: total %d, clients %d", tl.Total(), tl.Clients())
+	}
+}

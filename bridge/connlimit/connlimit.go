@@ -41,8 +41,7 @@ type Listener struct {
 
 	mu sync.Mutex
 	// The mutex protects the following elements.
-	open     int
-	perConns map[string]int // open connections per clientaddr.Key; a client with none has no entry
+	conns clientaddr.Tally // open connections
 }
 
 // New wraps ln. Zero or negative caps are raised to 1.
@@ -51,8 +50,7 @@ func New(ln net.Listener, cfg Config) *Listener {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{Listener: ln, cfg: cfg, perConns: map[string]int{},
-		refusals: lograte.Limiter{Every: RefusalLogInterval}}
+	return &Listener{Listener: ln, cfg: cfg, refusals: lograte.Limiter{Every: RefusalLogInterval}}
 }
 
 // Accept returns the next connection within the caps, closing those past them.
@@ -74,20 +72,19 @@ func (l *Listener) Accept() (net.Conn, error) {
 func (l *Listener) Open(client string) (all, fromClient int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.open, l.perConns[client]
+	return l.conns.Total(), l.conns.Of(client)
 }
 
 func (l *Listener) admit(client string) bool {
 	l.mu.Lock()
 	var limit string
 	switch {
-	case l.perConns[client] >= l.cfg.PerClient:
+	case l.conns.Of(client) >= l.cfg.PerClient:
 		limit = "per client"
-	case l.open >= l.cfg.Max:
+	case l.conns.Total() >= l.cfg.Max:
 		limit = "in all"
 	default:
-		l.open++
-		l.perConns[client]++
+		l.conns.Add(client)
 		l.mu.Unlock()
 		return true
 	}
@@ -104,10 +101,7 @@ func (l *Listener) admit(client string) bool {
 
 func (l *Listener) release(client string) {
 	l.mu.Lock()
-	l.open--
-	if l.perConns[client]--; l.perConns[client] <= 0 {
-		delete(l.perConns, client)
-	}
+	l.conns.Remove(client)
 	l.mu.Unlock()
 }
 

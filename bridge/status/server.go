@@ -462,7 +462,7 @@ type broadcaster struct {
 	// The mutex protects the following elements.
 	mu       sync.Mutex
 	subs     map[*stream]struct{}
-	perConns map[string]int // live streams per clientaddr.Key
+	perConns clientaddr.Tally // live streams per client
 	stopped  bool
 }
 
@@ -473,7 +473,7 @@ var (
 )
 
 func newBroadcaster(cfg Config, controls func() bool) *broadcaster {
-	return &broadcaster{cfg: cfg, controls: controls, done: make(chan struct{}), subs: map[*stream]struct{}{}, perConns: map[string]int{}}
+	return &broadcaster{cfg: cfg, controls: controls, done: make(chan struct{}), subs: map[*stream]struct{}{}}
 }
 
 // subscribe adds st unless admits (the current access settings) refuses its Host, or the global
@@ -487,23 +487,23 @@ func (b *broadcaster) subscribe(st *stream, admits func(host string) bool) error
 	if !admits(st.host) {
 		return errHostNotAdmitted
 	}
-	if b.perConns[st.client] >= b.cfg.MaxStreamsPerClient {
+	if b.perConns.Of(st.client) >= b.cfg.MaxStreamsPerClient {
 		return errTooManyStreamsFromClient
 	}
 	if len(b.subs) >= b.cfg.MaxStreams {
 		return errTooManyStreams
 	}
 	b.subs[st] = struct{}{}
-	b.perConns[st.client]++
+	b.perConns.Add(st.client)
 	return nil
 }
 
 // unsubscribe frees st's slots; its handler calls it on the way out, however the stream ended.
 func (b *broadcaster) unsubscribe(st *stream) {
 	b.mu.Lock()
-	delete(b.subs, st)
-	if b.perConns[st.client]--; b.perConns[st.client] <= 0 {
-		delete(b.perConns, st.client)
+	if _, ok := b.subs[st]; ok {
+		delete(b.subs, st)
+		b.perConns.Remove(st.client)
 	}
 	b.mu.Unlock()
 }

@@ -148,7 +148,7 @@ func TestRESTRequestsInFlightBounded(t *testing.T) {
 	inFlight := func() int {
 		h.restSlots.mu.Lock()
 		defer h.restSlots.mu.Unlock()
-		return h.restSlots.total
+		return h.restSlots.requests.Total()
 	}
 	// start sends a request's header and half its body from ip: the request holds a slot until
 	// the rest arrives.

@@ -196,10 +196,8 @@ const (
 
 // restInFlight counts the REST requests being served, in all and per client.
 type restInFlight struct {
-	mu sync.Mutex
-	// The mutex protects the following elements.
-	total     int
-	perClient map[string]int // a client with none has no entry
+	mu       sync.Mutex
+	requests clientaddr.Tally // guarded by mu
 }
 
 // acquire takes a slot for client, or returns why there is none.
@@ -207,26 +205,19 @@ func (f *restInFlight) acquire(client string) (refusal string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
-	case f.perClient[client] >= restMaxInFlightPerAddress:
+	case f.requests.Of(client) >= restMaxInFlightPerAddress:
 		return "Too many REST requests at once from this address"
-	case f.total >= restMaxInFlight:
+	case f.requests.Total() >= restMaxInFlight:
 		return "Too many REST requests at once"
 	}
-	if f.perClient == nil {
-		f.perClient = make(map[string]int)
-	}
-	f.total++
-	f.perClient[client]++
+	f.requests.Add(client)
 	return ""
 }
 
 func (f *restInFlight) release(client string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.total--
-	if f.perClient[client]--; f.perClient[client] <= 0 {
-		delete(f.perClient, client)
-	}
+	f.requests.Remove(client)
 }
 
 // restLimiter applies the per-socket budgets (Config.MaxMessagesPerSecond and MaxBytesPerSecond) to

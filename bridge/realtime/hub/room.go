@@ -70,13 +70,13 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 		case len(s.rooms) >= s.cfg.MaxRooms:
 			s.mu.Unlock()
 			return joinRefusedServerRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms on this server (limit %d)", s.cfg.MaxRooms)
-		case s.roomsStarted[starter] >= s.cfg.MaxRoomsPerAddress:
+		case s.roomsStarted.Of(starter) >= s.cfg.MaxRoomsPerAddress:
 			s.mu.Unlock()
 			return joinRefusedAddressRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms started from this address (limit %d)", s.cfg.MaxRoomsPerAddress)
 		}
 		r = &room{topic: topic, name: strings.TrimPrefix(topic, topicPrefix), starter: starter}
 		s.rooms[topic] = r
-		s.roomsStarted[starter]++
+		s.roomsStarted.Add(starter)
 	}
 	// Taking r.mu while holding s.mu (the only order used) keeps leaveRoom from deleting r between
 	// the lookup and the insertion.
@@ -118,11 +118,7 @@ func (s *Server) leaveRoom(m *member) {
 	r.mu.Lock()
 	if len(r.members) == 0 && s.rooms[r.topic] == r {
 		delete(s.rooms, r.topic)
-		if s.roomsStarted[r.starter] <= 1 {
-			delete(s.roomsStarted, r.starter) // the map holds only clients with rooms
-		} else {
-			s.roomsStarted[r.starter]--
-		}
+		s.roomsStarted.Remove(r.starter)
 	}
 	r.mu.Unlock()
 	s.mu.Unlock()

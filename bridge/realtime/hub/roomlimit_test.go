@@ -101,7 +101,7 @@ func TestRoomsPerAddressCountsStartedRooms(t *testing.T) {
 		t.Errorf("JoinRefusals.AddressRooms = %d, JoinsRefused = %d; want 2 each", st.JoinRefusals.AddressRooms, st.JoinsRefused)
 	}
 	h.mu.Lock()
-	started := len(h.roomsStarted)
+	started := h.roomsStarted.Clients()
 	h.mu.Unlock()
 	if st.Rooms != 3 || started != 2 { // R3 and R4 from 127.0.0.1, OTHER from 127.0.0.2
 		t.Errorf("Rooms = %d and %d clients with rooms; want 3 and 2", st.Rooms, started)

@@ -83,11 +83,11 @@ type Server struct {
 	// perAddress counts the sockets of each client (clientaddr.Key: an IPv4 address, an IPv6
 	// one on this machine's own links, or an IPv6 /64 beyond them), upgrading ones included,
 	// against MaxConnectionsPerAddress; a client with none has no entry.
-	perAddress map[string]int
+	perAddress clientaddr.Tally
 	rooms      map[string]*room
 	// roomsStarted counts the rooms each client (clientaddr.Key) started that still exist, against
 	// MaxRoomsPerAddress; a client with none has no entry.
-	roomsStarted map[string]int
+	roomsStarted clientaddr.Tally
 }
 
 // New returns a Server for cfg, with its metrics registered in cfg.Metrics if set. It starts no
@@ -102,13 +102,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("hub: seed presence refs: %w", err)
 	}
 	s := &Server{
-		cfg:          cfg,
-		log:          cfg.Logger,
-		refPrefix:    base64.RawURLEncoding.EncodeToString(seed[:]),
-		conns:        make(map[*conn]struct{}),
-		perAddress:   make(map[string]int),
-		rooms:        make(map[string]*room),
-		roomsStarted: make(map[string]int),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		refPrefix: base64.RawURLEncoding.EncodeToString(seed[:]),
+		conns:     make(map[*conn]struct{}),
+		rooms:     make(map[string]*room),
 
 		malformedLog:     lograte.Limiter{Every: time.Second},
 		restLimitLog:     lograte.Limiter{Every: time.Second},
@@ -477,14 +475,14 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuseHandshake(w, refusedServerFull, http.StatusTooManyRequests, "Too many connected users")
 		s.logConnLimit("hub: upgrade refused: server at its socket limit", addr, s.cfg.MaxConnections)
 		return
-	case s.perAddress[addr] >= s.cfg.MaxConnectionsPerAddress:
+	case s.perAddress.Of(addr) >= s.cfg.MaxConnectionsPerAddress:
 		s.mu.Unlock()
 		s.refuseHandshake(w, refusedAddressFull, http.StatusTooManyRequests, "Too many connections from this address")
 		s.logConnLimit("hub: upgrade refused: too many sockets from one address", addr, s.cfg.MaxConnectionsPerAddress)
 		return
 	}
 	s.upgrading++
-	s.perAddress[addr]++
+	s.perAddress.Add(addr)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -493,7 +491,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.mu.Lock()
 		s.upgrading--
-		s.releaseAddressLocked(addr)
+		s.perAddress.Remove(addr)
 		s.mu.Unlock()
 		// Accept has already answered the request (bad upgrade, origin not allowed).
 		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
@@ -511,7 +509,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !closed {
 		s.conns[c] = struct{}{}
 	} else {
-		s.releaseAddressLocked(addr)
+		s.perAddress.Remove(addr)
 	}
 	s.mu.Unlock()
 	if closed {
@@ -534,18 +532,9 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
-		s.releaseAddressLocked(c.addr)
+		s.perAddress.Remove(c.addr) // its socket's MaxConnectionsPerAddress budget
 	}
 	s.mu.Unlock()
-}
-
-// releaseAddressLocked returns one of addr's sockets to its MaxConnectionsPerAddress budget.
-func (s *Server) releaseAddressLocked(addr string) {
-	if s.perAddress[addr] <= 1 {
-		delete(s.perAddress, addr) // the map holds only addresses with sockets open
-		return
-	}
-	s.perAddress[addr]--
 }
 
 // logConnLimit logs a refused upgrade at most once a second per server: a host retrying in a loop
