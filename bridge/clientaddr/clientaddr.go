@@ -1,6 +1,7 @@
-// Package clientaddr names the client a network peer belongs to, for limits that one client must
-// not be able to dodge: the LAN room server's sockets per address and the status page's live
-// streams and connections per client.
+// Package clientaddr names the client a network peer belongs to (Key) and tallies what each
+// client holds (Tally), for limits that one client must not be able to dodge: the LAN room
+// server's sockets, rooms and requests per address and the status page's live streams and
+// connections per client.
 package clientaddr
 
 import (
