@@ -179,14 +179,15 @@ type noteNet struct {
 	// x holds the inputs of the pitches the screen passed, one row of
 	// netK each; passed[k] is row k's pitch. Layer 1 is one matrix product
 	// over the rows (gonum's BLAS: vectorised on amd64).
-	x      [netPitches * netK]float32
-	passed [netPitches]int
-	h1All  [netPitches * netH1]float32
-	h2All  [netPitches * netH2]float32
-	glob   [netGlobals]float32
-	pa, po [netPitches]float32 // logits of P(sounding) and P(starting now); netLogitOff when not judged
-	stage2 stage2              // turns the first stage's pa and po into the final ones
-	prevPo [netPitches]float32
+	x         [netPitches * netK]float32
+	passed    [netPitches]int
+	h1All     [netPitches * netH1]float32
+	h2All     [netPitches * netH2]float32
+	glob      [netGlobals]float32
+	pa, po    [netPitches]float32 // logits of P(sounding) and P(starting now); netLogitOff when not judged
+	stage2    stage2              // turns the first stage's pa and po into the final ones
+	prevPo    [netPitches]float32
+	prevLevel float32 // Features.Level of the last tick
 
 	on         [netPitches]bool
 	low        [netPitches]int // ticks in a row below netOffP
@@ -483,6 +484,11 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 // probability rises through netReonsetP, at most once in netReflag ticks.
 // (All compared as logits.)
 func (n *noteNet) decode(a *Analyzer, dst *Features) {
+	// A tick whose level is below reonsetMinLevel, or has fallen by more than
+	// reonsetFall since the last, is a note stopping, not one struck again.
+	level := dst.Level
+	dying := level < reonsetMinLevel || level < n.prevLevel*reonsetFall
+	n.prevLevel = level
 	born := &n.born
 	for p := range netPitches {
 		o, pa := n.po[p], n.pa[p]
@@ -526,7 +532,7 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 		} else {
 			n.low[p] = 0
 		}
-		if o >= netReonsetZ && n.prevPo[p] < netReonsetZ && n.since[p] >= netReflag {
+		if o >= netReonsetZ && n.prevPo[p] < netReonsetZ && n.since[p] >= netReflag && !dying {
 			n.since[p], n.onsetNow[p] = 0, true
 		}
 	}
@@ -642,3 +648,13 @@ var (
 )
 
 func logit32(p float64) float32 { return float32(math.Log(p / (1 - p))) }
+
+// reonsetMinLevel is the tick's level (−60 dBFS) below which a sounding note is
+// not flagged as re-attacked: when a note stops dead (muted, a mic cut), the
+// net's onset odds rise with the change, and the flag would flash the lights
+// on the silence.
+const reonsetMinLevel = 1e-3
+
+// reonsetFall: a tick whose level falls below this share of the last tick's
+// (−6 dB) holds a note's end; its onset odds rise with the change too.
+const reonsetFall = 0.5

@@ -326,3 +326,54 @@ func openParityFixture(t *testing.T) *audiofile.Reader {
 	}
 	return src
 }
+
+// A note that stops dead (a muted string, a microphone cut) ends in digital
+// silence; the net's onset odds rise with that change, and a re-attack flag
+// there would flash the pulse effect on the silence. Neither an abrupt end nor
+// a 50 ms fade may re-flag the note.
+func TestNoReattackWhenANoteStopsDead(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		midi int
+		fade float64 // seconds
+	}{{"A3 abrupt", 57, 0.001}, {"A3 50 ms fade", 57, 0.05}, {"A2 50 ms fade", 45, 0.05}} {
+		const hold = 0.6
+		pcm := make([]float32, seconds(2))
+		f0 := MIDIToHz(c.midi, 440)
+		for k := range seconds(hold + c.fade) {
+			tt := float64(k) / sr
+			env := math.Exp(-tt)
+			if tt > hold {
+				env *= (hold + c.fade - tt) / c.fade
+			}
+			var v float64
+			for h := 1; h <= 8; h++ {
+				v += math.Sin(2*math.Pi*f0*float64(h)*tt) / float64(h)
+			}
+			pcm[k] = float32(0.2 * env * v)
+		}
+		a, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := analyse(a, pcm)
+		started := false
+		for i := range frames {
+			for _, n := range frames[i].ActiveNotes() {
+				if n.MIDI != c.midi || !n.Onset {
+					continue
+				}
+				tickEnd := float64(i+1) / FrameRate
+				if !started && tickEnd < hold {
+					started = true
+					continue
+				}
+				t.Errorf("%s: %s flagged as struck again in the tick ending %.0f ms (the sound stops at %.0f ms; level %.4f)",
+					c.name, NoteName(n.MIDI), tickEnd*1000, (hold+c.fade)*1000, frames[i].Level)
+			}
+		}
+		if !started {
+			t.Errorf("%s: the note's onset was never reported", c.name)
+		}
+	}
+}
