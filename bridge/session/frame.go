@@ -218,8 +218,11 @@ func (l *frameLoop) tick(now time.Time) {
 		if identify {
 			flash(frame, now)
 		}
-		if !blackout && (testing || identify) {
-			st.renderer.Overlay(frame) // the brightness cap and the strip's current budget hold for these too
+		if identify || (testing && !blackout) {
+			// The brightness cap and the strip's current budget hold for these too, identify
+			// during a blackout included: the flash is drawn over the cleared frame at full
+			// white, which unchecked would draw many times the power supply's budget.
+			st.renderer.Overlay(frame)
 		}
 		st.out.Submit(frame)
 		l.s.met.framesRendered.Inc()
