@@ -97,10 +97,10 @@ func TestMusicianMode(t *testing.T) {
 	if hueDistance(h0, MusicianHue(0)) > DefaultMusicianSpread/2 {
 		t.Errorf("musician 0 note hue %v strays from its base %v", h0, MusicianHue(0))
 	}
-	lo, _ := HueOf(p.Note(2, 60)) // C: one end of the spread
-	hi, _ := HueOf(p.Note(2, 71)) // B: the other end
-	if d := hueDistance(lo, hi); !near(d, DefaultMusicianSpread, 1) {
-		t.Errorf("C to B moves musician hue by %v°, want %v°", d, DefaultMusicianSpread)
+	lo, _ := HueOf(p.Note(2, 60)) // C: the first twelfth of the spread
+	hi, _ := HueOf(p.Note(2, 71)) // B: the last
+	if want := float32(DefaultMusicianSpread) * 11 / 12; !near(hueDistance(lo, hi), want, 1) {
+		t.Errorf("C to B moves musician hue by %v°, want %v°", hueDistance(lo, hi), want)
 	}
 }
 
@@ -292,5 +292,33 @@ func TestCurrentDarkMilliampsIsLimitsFloor(t *testing.T) {
 	}
 	if est := m.Estimate(frame, 3); est != m.DarkMilliamps(600) {
 		t.Errorf("a dark frame estimates %v mA, DarkMilliamps says %v", est, m.DarkMilliamps(600))
+	}
+}
+
+// The 12 pitch classes share the spread evenly, centred on the musician's hue: with the widest
+// spread validation accepts (360°) every pitch class must still get a hue of its own, 30° from
+// its neighbours (C and B used to land on the same hue).
+func TestMusicianSpreadGivesEveryPitchClassItsOwnHue(t *testing.T) {
+	for _, spread := range []float32{360, 120, DefaultMusicianSpread} {
+		p := Palette{Mode: ModeMusician, MusicianSpread: spread}
+		step := spread / 12
+		var hues [12]float32
+		for pc := range hues {
+			hues[pc], _ = HueOf(p.Note(3, 60+pc))
+		}
+		for pc := range hues {
+			next := (pc + 1) % 12
+			if pc == 11 && spread < 360 {
+				continue // C and B are the two ends of a partial arc
+			}
+			if d := hueDistance(hues[pc], hues[next]); !near(d, step, 0.5) {
+				t.Errorf("spread %v°: pitch classes %d and %d are %v° apart, want %v°", spread, pc, next, d, step)
+			}
+		}
+		// Centred: F (5) and F# (6) sit half a step either side of the musician's own hue.
+		base := MusicianHue(3)
+		if d5, d6 := hueDistance(hues[5], base), hueDistance(hues[6], base); !near(d5, step/2, 0.5) || !near(d6, step/2, 0.5) {
+			t.Errorf("spread %v°: F and F# are %v° and %v° from the musician's hue %v°, want %v° each", spread, d5, d6, base, step/2)
+		}
 	}
 }

@@ -15,8 +15,8 @@ const (
 	// ModeNote puts the 12 pitch classes around the hue wheel (C red, then every
 	// semitone 30° further); the octave shifts lightness (higher is lighter).
 	ModeNote
-	// ModeMusician gives every musician a hue of their own; the pitch class moves
-	// it by up to ±MusicianSpread/2 and the octave shifts lightness.
+	// ModeMusician gives every musician a hue of their own; the 12 pitch classes
+	// share MusicianSpread degrees centred on it and the octave shifts lightness.
 	ModeMusician
 	// ModeSpectrum maps frequency to a rainbow position: low notes red, high violet.
 	ModeSpectrum
@@ -69,8 +69,10 @@ const (
 // same colour in both places.
 type Palette struct {
 	Mode Mode
-	// MusicianSpread is how far, in degrees of hue, the 12 pitch classes move a
-	// musician's own hue in ModeMusician; 0 means DefaultMusicianSpread.
+	// MusicianSpread is the arc of hue, in degrees, the 12 pitch classes share in
+	// ModeMusician, centred on the musician's own hue: neighbouring classes are
+	// MusicianSpread/12 apart, so even 360 gives each its own hue. 0 means
+	// DefaultMusicianSpread.
 	MusicianSpread float32
 }
 
@@ -113,7 +115,9 @@ func (p Palette) noteF(musician int, midi float32) RGBF {
 		if spread == 0 {
 			spread = DefaultMusicianSpread
 		}
-		h := MusicianHue(musician) + (float32(pc)/11-0.5)*spread
+		// Each pitch class takes the middle of its twelfth of the arc: (pc/11)
+		// would put C and B at the arc's two ends, one hue when the arc is 360°.
+		h := MusicianHue(musician) + ((float32(pc)+0.5)/12-0.5)*spread
 		return HSL(h, 1, octaveLightness(nearest))
 	default:
 		return HSL(PitchClassHue(pc), 1, octaveLightness(nearest))
