@@ -293,8 +293,13 @@ func (r *Renderer) drawIdle() {
 	case IdleSolid:
 		b = r.cfg.IdleBrightness
 	default:
+		// Never quite dark: "waiting", not "off". The swell, floor included, is
+		// in light (LED duty), which gamma and the brightness cap only scale, so
+		// the floor holds to the output: as perceptual brightness 0.2 it was 3%
+		// of the peak's duty, and at the default brightness that rounds to black.
 		swell := 0.5 - 0.5*math.Cos(2*math.Pi*r.breath)
-		b = r.cfg.IdleBrightness * float32(0.2+0.8*swell) // never quite dark: "waiting", not "off"
+		light := 0.2 + 0.8*swell
+		b = r.cfg.IdleBrightness * float32(math.Pow(light, 1/float64(r.gamma.Exponent())))
 	}
 	c := r.cfg.IdleColor.Float().Scale(b)
 	for i := range r.scratch {

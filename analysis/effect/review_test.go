@@ -1,0 +1,35 @@
+package effect
+
+import (
+	"testing"
+	"time"
+)
+
+// The breathing idle look promises "never quite dark": with the shipped defaults (gamma 2.2,
+// brightness cap 0.8, idle brightness 0.3, amber) no frame of a breath may be fully black, at the
+// default tempo or the slowest one, and the breath must still swell to the full idle brightness.
+// The floor used to be applied before gamma and the cap, where its 0.2 became 0.03 of the peak
+// duty and rounded to 0.
+func TestIdleBreathNeverGoesDarkWithDefaults(t *testing.T) {
+	for _, bpm := range []float32{DefaultTempo, 20} {
+		r := newRenderer(t, Config{}, Strip{LEDs: 10})
+		peak := newRenderer(t, Config{Idle: IdleSolid}, Strip{LEDs: 10})
+		full := render(t, peak, Input{Now: t0, Look: LookIdle, Playing: true})
+		breath := time.Duration(float64(DefaultBeatsPerBreath) * 60 / float64(bpm) * float64(time.Second))
+		var brightest byte
+		dark := 0
+		for k := 0; time.Duration(k)*tick <= breath; k++ {
+			fr := render(t, r, Input{Now: t0.Add(time.Duration(k) * tick), Look: LookIdle, Playing: true, Tempo: bpm})
+			if fr[0] == 0 && fr[1] == 0 && fr[2] == 0 {
+				dark++
+			}
+			brightest = max(brightest, fr[0])
+		}
+		if dark > 0 {
+			t.Errorf("%v BPM: %d frames of one breath are fully black, want none", bpm, dark)
+		}
+		if brightest != full[0] {
+			t.Errorf("%v BPM: the breath peaks at red %d, want the idle brightness's %d", bpm, brightest, full[0])
+		}
+	}
+}
