@@ -216,7 +216,7 @@ func TestNotesOnsetBeforePitchLightsAtOnce(t *testing.T) {
 }
 
 // A hit whose pitch never comes (a drum) lights the peak's place only for
-// provisionalFrames; one that a detected note confirms stays lit.
+// provisionalHold; one that a detected note confirms stays lit.
 func TestNotesAttackWithoutPitchGoesDarkUnlessConfirmed(t *testing.T) {
 	attack := &analysis.Features{Onset: true, Attack: true, Level: 0.6, PeakHz: 440}
 	for _, confirmed := range []bool{false, true} {
@@ -231,12 +231,12 @@ func TestNotesAttackWithoutPitchGoesDarkUnlessConfirmed(t *testing.T) {
 		if confirmed {
 			next = notes(note(69, 0.8, false))
 		}
-		for i := 1; i <= provisionalFrames; i++ {
+		for now.Sub(t0) < provisionalHold {
 			now = now.Add(tick)
 			frame = render(t, r, local(now, Source{Features: next}))
 		}
 		if lit := brightness(frame, a4) > 0; lit != confirmed {
-			t.Errorf("confirmed by a note %v: A4's place lit %v after %d frames", confirmed, lit, provisionalFrames)
+			t.Errorf("confirmed by a note %v: A4's place lit %v after %v", confirmed, lit, now.Sub(t0))
 		}
 	}
 }

@@ -18,20 +18,23 @@ type noteState struct {
 	target [128]float32
 	color  [128]color.RGBF
 	active [128]uint8 // scratch: sounding notes, loudest first
-	// provisional counts down the frames an attack's light (placed by the
+	// provisional counts down the time an attack's light (placed by the
 	// spectral peak before any pitch is known) may stay without a detected
-	// note confirming it; at 0 it goes dark, so drum hits only flicker.
-	provisional [128]uint8
+	// note confirming it; when it runs out the light goes dark, so drum hits
+	// only flicker. A time, not a frame count: three frames were 50 ms at
+	// 60 fps but 300 ms at output.fps 10.
+	provisional [128]time.Duration
 	confirmed   [128]bool // scratch: a detected note sounds this frame
 }
 
 func numNotes(f *analysis.Features) int { return min(max(f.NumNotes, 0), analysis.MaxNotes) }
 
-// provisionalFrames is how long an attack's light waits for a detected note
-// (about 50 ms: sampled instruments show their pitch 20–35 ms after the hit).
-const provisionalFrames = 3
+// provisionalHold is how long an attack's light waits for a detected note
+// (sampled instruments show their pitch 20–35 ms after the hit). At a low
+// output.fps it lasts at least the one frame that shows it.
+const provisionalHold = 50 * time.Millisecond
 
-func (r *Renderer) updateNotes(step color.EnvelopeStep) {
+func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 	ns := &r.notes
 	clear(ns.target[:])
 	clear(ns.confirmed[:])
@@ -44,10 +47,23 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 			}
 		}
 	}
+	// Lights placed by earlier attacks: a detected note confirms them, or
+	// their time runs out and they go dark.
+	for m, left := range ns.provisional {
+		switch {
+		case ns.confirmed[m]:
+			ns.provisional[m] = 0
+		case left > 0:
+			ns.provisional[m] = max(left-dt, 0)
+			if ns.provisional[m] == 0 {
+				ns.level[m] = 0
+			}
+		}
+	}
 	// An attack heard before its pitch is known (the short-window onset path)
 	// lights the spectral peak's position at once; the real note takes over
 	// when the pitch arrives a few frames later, and a light no note confirms
-	// (a drum hit, a harmonic) goes dark after provisionalFrames.
+	// (a drum hit, a harmonic) goes dark after provisionalHold.
 	for _, s := range r.sorted[:r.nSorted] {
 		f := s.Features
 		if numNotes(f) > 0 || !(f.Onset || f.Attack) || !(f.PeakHz > 0) || math.IsInf(float64(f.PeakHz), 0) {
@@ -58,21 +74,12 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep) {
 			continue
 		}
 		if ns.level[m] < visible {
-			ns.provisional[m] = provisionalFrames
+			ns.provisional[m] = provisionalHold
 		}
 		r.noteOn(s.Musician, m, levelVelocity(max(f.Level, f.AttackLevel)), true)
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
-		switch {
-		case ns.confirmed[m]:
-			ns.provisional[m] = 0
-		case ns.provisional[m] > 0:
-			ns.provisional[m]--
-			if ns.provisional[m] == 0 {
-				ns.level[m] = 0
-			}
-		}
 	}
 }
 

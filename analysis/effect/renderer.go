@@ -200,7 +200,7 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 	step := r.env.Step(dt)
 	switch r.effect {
 	case EffectNotes:
-		r.updateNotes(step)
+		r.updateNotes(step, dt)
 	case EffectPulse:
 		r.updatePulses(dt, tempo)
 	case EffectSpectrum:

@@ -1,8 +1,11 @@
 package effect
 
 import (
+	"math"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
 )
 
 // The breathing idle look promises "never quite dark": with the shipped defaults (gamma 2.2,
@@ -30,6 +33,34 @@ func TestIdleBreathNeverGoesDarkWithDefaults(t *testing.T) {
 		}
 		if brightest != full[0] {
 			t.Errorf("%v BPM: the breath peaks at red %d, want the idle brightness's %d", bpm, brightest, full[0])
+		}
+	}
+}
+
+// An attack no note confirms (a drum hit) lights the spectral peak's place for a time, not a
+// number of frames: lit on every frame before provisionalHold and dark on the first frame at or
+// after it, whatever output.fps is. Counted in frames it lasted 33 ms at 60 fps but 200 ms at 10.
+func TestNotesUnconfirmedAttackLightLastsATimeAtAnyFrameRate(t *testing.T) {
+	for _, fps := range []int{10, 30, 60, 120} {
+		r := newRenderer(t, linear(), Strip{LEDs: 73})
+		a4 := int(math.Round(notePosition(69, 73)))
+		period := time.Second / time.Duration(fps)
+		for k := 0; ; k++ {
+			elapsed := time.Duration(k) * period
+			f := &analysis.Features{Level: 0.3}
+			if k == 0 {
+				f.Attack, f.PeakHz, f.AttackLevel = true, 440, 0.5
+			}
+			lit := brightness(render(t, r, local(t0.Add(elapsed), Source{Features: f})), a4) > 0
+			if elapsed < provisionalHold && !lit {
+				t.Errorf("%d fps: the attack's light is dark %v after the hit, want lit for %v", fps, elapsed, provisionalHold)
+			}
+			if elapsed >= provisionalHold {
+				if lit {
+					t.Errorf("%d fps: the unconfirmed attack's light still lit %v after the hit, want dark from %v", fps, elapsed, provisionalHold)
+				}
+				break
+			}
 		}
 	}
 }
