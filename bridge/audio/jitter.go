@@ -111,8 +111,13 @@ type JitterBuffer struct {
 	lastTS      uint32        // last RTP timestamp seen
 	lastMedia   time.Duration // its unwrapped media time
 	lastTransit time.Duration
+	lastArrival time.Time     // arrival time of the last packet observed
 	base        time.Duration // smallest transit (arrival - media time) in the last baseWindow
 	jitter      float64       // RFC 3550 J, in seconds
+	// draining is set by a packet that arrived more than MaxDelay late (a network stall): the
+	// packets queued behind it arrive back to back, and until one arrives at its media pace
+	// again they are the stall's backlog, not jitter (see observe).
+	draining bool
 	// The smallest transit of each baseWindow/baseBuckets of arrival time, a ring whose
 	// current bucket started at bucketStart (arrival time since epoch); empty buckets hold
 	// emptyBucket.
@@ -202,35 +207,57 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time
 }
 
 // observe unwraps ts onto the media timeline and updates the delay estimators.
+//
+// A network stall (Wi-Fi roaming, a congested uplink) holds packets and then delivers them
+// back to back. The RFC 3550 estimator reads that burst as jitter (the first held packet's
+// transit jumps by the whole stall, then each one drops by a packet's length), so the target
+// delay rose to tens of ms and held live packets that long for about half a second after
+// every stall. No target delay up to MaxDelay could have saved the late packets anyway, so
+// the estimator leaves them out: a packet more than MaxDelay later than the best path (or a
+// timeline re-anchor) starts draining, and while draining, packets arriving less than half
+// their media spacing after the previous one are the backlog and skipped too; the first
+// packet at its media pace ends it. Jitter below MaxDelay is tracked as before.
 func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 	rate := time.Duration(j.cfg.ClockRate)
 	if !j.timing {
 		j.timing = true
-		j.epoch, j.lastTS, j.lastMedia, j.lastTransit = now, ts, 0, 0
+		j.epoch, j.lastTS, j.lastMedia, j.lastTransit, j.lastArrival = now, ts, 0, 0, now
+		j.draining = false
 		j.restartBase()
 		return 0
 	}
 	media := j.lastMedia + time.Duration(int32(ts-j.lastTS))*time.Second/rate
-	j.lastTS, j.lastMedia = ts, media
+	mediaGap, arrivalGap := media-j.lastMedia, now.Sub(j.lastArrival)
+	j.lastTS, j.lastMedia, j.lastArrival = ts, media, now
 	arrival := now.Sub(j.epoch)
 	transit := arrival - media
 	d := transit - j.lastTransit
 	j.lastTransit = transit
 	if d > timingDiscontinuity || d < -timingDiscontinuity {
-		// The sender's clock jumped (or the timestamps are garbage): re-anchor the media
-		// timeline here instead of reading the jump as jitter. Re-anchoring also keeps
-		// the unwrapped media time from drifting towards overflow under a storm of jumps.
-		// Packets still buffered keep their old media times; the MaxDelay cap in
-		// deadline bounds how long they can be held.
+		// The sender's clock jumped (or the timestamps are garbage, or the network stalled
+		// for over a second): re-anchor the media timeline here instead of reading the jump
+		// as jitter. Re-anchoring also keeps the unwrapped media time from drifting towards
+		// overflow under a storm of jumps. Packets still buffered keep their old media
+		// times; the MaxDelay cap in deadline bounds how long they can be held. After a
+		// stall the backlog follows, which must not count as jitter either: drain.
 		j.epoch, j.lastMedia, j.lastTransit = now, 0, 0
 		j.restartBase()
+		j.draining = true
 		return 0
 	}
+	j.updateBase(transit, arrival)
+	if transit-j.base > j.cfg.MaxDelay {
+		j.draining = true
+		return media
+	}
+	if j.draining && arrivalGap >= 0 && arrivalGap < mediaGap/2 {
+		return media
+	}
+	j.draining = false
 	if d < 0 {
 		d = -d
 	}
 	j.jitter += (d.Seconds() - j.jitter) / 16
-	j.updateBase(transit, arrival)
 	return media
 }
 

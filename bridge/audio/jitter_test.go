@@ -410,3 +410,68 @@ func TestJitterBaseIsWindowedMinimum(t *testing.T) {
 		t.Fatalf("stats %+v, epoch %v: the timeline was re-anchored, so the brute force is wrong", st, j.epoch)
 	}
 }
+
+// TestJitterStallBacklogIsNotJitter: a steady stream, then the network stalls and delivers
+// the held packets back to back with the next live one. The backlog is not jitter: the live
+// packets after it must be released as they arrive, as before the stall, for stalls above
+// MaxDelay, below the 1 s re-anchoring threshold and above it. (The estimator counted the
+// burst, and live packets were held up to 29 ms for 340 ms after a 100 ms stall, 59 ms
+// after stalls of 0.8 s and more.) Holds come from the injected clock: each packet is
+// popped at 1 ms steps after its arrival.
+func TestJitterStallBacklogIsNotJitter(t *testing.T) {
+	for _, jitter := range []time.Duration{0, 2 * ms} {
+		for _, stall := range []int{5, 25, 40, 100, 250} { // packets held: 100 ms to 5 s
+			j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+			arrivalOf := make(map[uint16]time.Time)
+			var maxHold, targetBefore time.Duration
+			var lost int
+			resume := 200 + stall // the first live packet after the stall
+			for i := range 600 {
+				at := t0.Add(time.Duration(i)*20*ms + time.Duration(i%2)*jitter)
+				if i >= 200 && i < resume {
+					at = t0.Add(time.Duration(resume) * 20 * ms) // held, then delivered with packet `resume`
+				}
+				if i == 200 {
+					targetBefore = j.TargetDelay()
+				}
+				arrivalOf[uint16(i)] = at
+				j.Push(uint16(i), uint32(i*960), []byte{1}, at)
+				for step := time.Duration(0); step < 20*ms; step += ms {
+					for _, r := range popAll(j, at.Add(step)) {
+						lost += r.Lost
+						if int(r.Seq) >= resume {
+							maxHold = max(maxHold, at.Add(step).Sub(arrivalOf[r.Seq]))
+						}
+					}
+				}
+			}
+			if lost != 0 {
+				t.Errorf("jitter ±%v, stall %v: %d lost", jitter, time.Duration(stall)*20*ms, lost)
+			}
+			if maxHold > targetBefore+ms {
+				t.Errorf("jitter ±%v, stall %v: live packets after the backlog held up to %v, %v before the stall",
+					jitter, time.Duration(stall)*20*ms, maxHold, targetBefore)
+			}
+		}
+	}
+}
+
+// TestJitterTracksJitterAfterStall: the backlog after a stall is skipped, but jitter that
+// follows it is still measured.
+func TestJitterTracksJitterAfterStall(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	for i := range 300 {
+		at := t0.Add(time.Duration(i) * 20 * ms)
+		switch {
+		case i >= 100 && i < 110:
+			at = t0.Add(110 * 20 * ms) // a 200 ms stall
+		case i > 110:
+			at = at.Add(time.Duration(i%2) * 4 * ms) // then ±4 ms alternation
+		}
+		j.Push(uint16(i), uint32(i*960), []byte{1}, at)
+		popAll(j, at)
+	}
+	if st := j.Stats(); st.Jitter < 2*ms || st.Jitter > 6*ms || st.TargetDelay < 6*ms {
+		t.Fatalf("after a stall, ±4 ms alternation: %+v", st)
+	}
+}
