@@ -148,6 +148,9 @@ func regionShape(d, hw float32) float32 {
 type pulseState struct {
 	level float32
 	color color.RGBF
+	// provisional counts down the time a flash coloured by the spectral peak
+	// (a hit heard before its pitch) waits for the hit's note to recolour it.
+	provisional time.Duration
 }
 
 // pulseDecay is the factor a pulse keeps over dt so that one beat at tempo
@@ -161,6 +164,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 	k := pulseDecay(r.cfg.PulseFloor, dt, tempo)
 	for i := range r.pulses {
 		r.pulses[i].level *= k
+		r.pulses[i].provisional = max(r.pulses[i].provisional-dt, 0)
 	}
 	for _, s := range r.sorted[:r.nSorted] {
 		f := s.Features
@@ -169,7 +173,16 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		for _, n := range notes {
 			onset = onset || n.Onset
 		}
-		if !onset {
+		var p *pulseState
+		switch {
+		case onset:
+			p = &r.pulses[r.slotFor(s.Musician)]
+		case len(notes) > 0: // maybe the pitch of a hit flashed a moment ago
+			if slot := r.slots.owned(s.Musician); slot >= 0 && r.pulses[slot].provisional > 0 {
+				p = &r.pulses[slot]
+			}
+		}
+		if p == nil {
 			continue
 		}
 		var strength float32
@@ -179,9 +192,20 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		} else { // unpitched hit: its level and the spectral peak's colour
 			strength, c = levelVelocity(f.Level), r.palette.Freq(s.Musician, f.PeakHz)
 		}
-		p := &r.pulses[r.slotFor(s.Musician)]
-		if v := velocityBrightness(strength); v > p.level {
-			p.level, p.color = v, c
+		v := velocityBrightness(strength)
+		switch {
+		case len(notes) > 0 && p.provisional > 0:
+			// The pitch of the hit this pulse flashed for, which the analyser
+			// hears a few frames after the attack: its colour replaces the
+			// spectral peak's (a harmonic, for bass notes) even when it is
+			// quieter than the flash, as the notes effect's real note takes
+			// over its provisional light.
+			p.level, p.color, p.provisional = max(p.level, v), c, 0
+		case v > p.level:
+			p.level, p.color, p.provisional = v, c, 0
+			if len(notes) == 0 {
+				p.provisional = provisionalHold
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
 )
 
 // The breathing idle look promises "never quite dark": with the shipped defaults (gamma 2.2,
@@ -61,6 +62,40 @@ func TestNotesUnconfirmedAttackLightLastsATimeAtAnyFrameRate(t *testing.T) {
 				}
 				break
 			}
+		}
+	}
+}
+
+// A pulse flashed by a hit whose pitch is not known yet takes the spectral peak's colour; the
+// note that arrives within provisionalHold is that hit's pitch, so its colour replaces the
+// peak's even when it is quieter than the flash (bass notes: the peak is a harmonic, so A2
+// flashed orange and stayed orange). A note arriving after the window is a new event and
+// must be louder than what is left of the pulse to recolour it, as before.
+func TestPulseTakesTheColourOfTheNoteThatArrivesWithinTheProvisionalWindow(t *testing.T) {
+	const bass = 45 // A2
+	want, _ := color.HueOf(color.Palette{}.Note(0, bass))
+	for _, tc := range []struct {
+		arrives    time.Duration
+		recoloured bool
+	}{{2 * tick, true}, {provisionalHold - time.Millisecond, true}, {provisionalHold + 2*tick, false}} {
+		cfg := linear()
+		cfg.Effect = EffectPulse
+		r := newRenderer(t, cfg, Strip{LEDs: 10})
+		hit := &analysis.Features{Onset: true, Attack: true, Level: 0.5, PeakHz: 141} // no pitch yet
+		first := render(t, r, local(t0, Source{Features: hit}))
+		peak, _ := color.HueOf(pixel(first, 0))
+		if hueDistance(peak, want) < 30 {
+			t.Fatalf("the hit's peak colour (hue %v) is already the note's (%v): the test proves nothing", peak, want)
+		}
+		var frame []byte
+		for now := t0.Add(tick); now.Sub(t0) < tc.arrives; now = now.Add(tick) {
+			render(t, r, local(now, Source{Features: &analysis.Features{Level: 0.4}}))
+		}
+		frame = render(t, r, local(t0.Add(tc.arrives), Source{Features: notes(note(bass, 0.6, true))}))
+		got, _ := color.HueOf(pixel(frame, 0))
+		if recoloured := hueDistance(got, want) < 5; recoloured != tc.recoloured {
+			t.Errorf("A2 arriving %v after the hit: pulse hue %v (LED 0 %v), note hue %v, peak hue %v; want recoloured %v",
+				tc.arrives, got, frame[:3], want, peak, tc.recoloured)
 		}
 	}
 }
