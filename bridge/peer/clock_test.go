@@ -173,3 +173,37 @@ func TestRestartBackoffSchedule(t *testing.T) {
 		t.Fatalf("backoff = %v, want %v", got, want)
 	}
 }
+
+// An offer that is never answered (a stuck or outdated tab that stays in Presence) is made
+// again after ConnectTimeout, then at doubling intervals up to maxRetryWait, not every
+// ConnectTimeout for ever.
+func TestUnansweredOffersBackOff(t *testing.T) {
+	m, r, fc := startFakeClockManager(t, func(c *Config) { c.OfferDelay = time.Millisecond })
+	if err := m.MusicianJoined("tab"); err != nil {
+		t.Fatal(err)
+	}
+	offers := func() int { return countSignals(r.bridgeSignals(), room.SignalOffer, "tab") }
+	waitFor(t, "the offer-delay timer", func() bool { return fc.hasTimer(time.Millisecond) })
+	fc.Advance(time.Millisecond)
+	waitFor(t, "the first offer", func() bool { return offers() == 1 })
+	var waits []time.Duration
+	for n := 2; n <= 7; n++ {
+		var wait time.Duration
+		waitFor(t, "the retry timer", func() bool {
+			for _, d := range []time.Duration{15, 30, 60, 120} {
+				if fc.hasTimer(d * time.Second) {
+					wait = d * time.Second
+					return true
+				}
+			}
+			return false
+		})
+		waits = append(waits, wait)
+		fc.Advance(wait)
+		waitFor(t, "the next offer", func() bool { return offers() == n })
+	}
+	want := []time.Duration{15 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 2 * time.Minute}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits between unanswered offers %v, want %v", waits, want)
+	}
+}

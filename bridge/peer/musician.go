@@ -1050,7 +1050,24 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 			mus.offer(ctx, false)
 		}
 	}
-	retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
+	retry.set(mus.cfg.Clock, mus.retryWait())
+}
+
+// maxRetryWait bounds retryWait: a tab that answers again is offered to within two
+// minutes, and it may offer itself at any time.
+const maxRetryWait = 2 * time.Minute
+
+// retryWait is how long the attempt retry just made may take before the next: ConnectTimeout
+// for the first, doubling after it up to maxRetryWait. A musician in Presence whose page never
+// answers (a stuck or outdated tab) would otherwise cost a PeerConnection, its ICE gathering
+// and an offer through the room every ConnectTimeout for as long as it stays. A connection
+// that fails schedules its restart by backoff instead, at most 30 s apart.
+func (mus *musician) retryWait() time.Duration {
+	wait := mus.cfg.ConnectTimeout
+	for i := 1; i < mus.attempt && wait < maxRetryWait; i++ {
+		wait *= 2
+	}
+	return min(wait, max(maxRetryWait, mus.cfg.ConnectTimeout))
 }
 
 // stableConnection is how long a connection must stay up for its loss to start the restart
