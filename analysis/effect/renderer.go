@@ -146,6 +146,29 @@ func NewRenderer(cfg Config, strip Strip) (*Renderer, error) {
 	return r, nil
 }
 
+// Reconfigure applies cfg to r in place when it differs from r's settings at
+// most in BrightnessCap, and returns true: the envelopes, pulses, crossfade
+// and the idle breath's phase carry on, only the output is rescaled. The
+// status page's brightness control and a config reload that changes nothing
+// else must not restart what the strips show, as a new Renderer would. It
+// returns false, changing nothing, when cfg needs a new Renderer, and an
+// error when cfg is unusable. It is not for the hot path: call it when the
+// settings change.
+func (r *Renderer) Reconfigure(cfg Config) (bool, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return false, err
+	}
+	rest := cfg
+	rest.BrightnessCap = r.cfg.BrightnessCap
+	if rest != r.cfg {
+		return false, nil
+	}
+	r.cfg.BrightnessCap = cfg.BrightnessCap
+	r.duty = cfg.BrightnessCap * r.strip.Brightness
+	return true, nil
+}
+
 // Strip returns the strip description with defaults filled in.
 func (r *Renderer) Strip() Strip { return r.strip }
 

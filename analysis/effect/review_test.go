@@ -1,6 +1,7 @@
 package effect
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -97,5 +98,59 @@ func TestPulseTakesTheColourOfTheNoteThatArrivesWithinTheProvisionalWindow(t *te
 			t.Errorf("A2 arriving %v after the hit: pulse hue %v (LED 0 %v), note hue %v, peak hue %v; want recoloured %v",
 				tc.arrives, got, frame[:3], want, peak, tc.recoloured)
 		}
+	}
+}
+
+// The status page's brightness control and a config reload that changes nothing reach a running
+// renderer through Reconfigure, which must keep its state (a pulse mid-decay here) and only
+// rescale the output; settings that need a new renderer leave it untouched.
+func TestReconfigureChangesTheBrightnessCapInPlace(t *testing.T) {
+	cfg := linear()
+	cfg.Effect = EffectPulse
+	r := newRenderer(t, cfg, Strip{LEDs: 10})
+	render(t, r, local(t0, Source{Features: notes(note(69, 1, true))}))
+	quiet := Source{Features: &analysis.Features{}}
+	before := render(t, r, local(t0.Add(10*tick), quiet))
+	if brightness(before, 0) == 0 {
+		t.Fatal("the pulse is already dark")
+	}
+
+	if ok, err := r.Reconfigure(cfg); !ok || err != nil {
+		t.Fatalf("Reconfigure with the same settings: %v, %v; want true, nil", ok, err)
+	}
+	ref := newRenderer(t, cfg, Strip{LEDs: 10}) // the same history without a reconfigure
+	render(t, ref, local(t0, Source{Features: notes(note(69, 1, true))}))
+	render(t, ref, local(t0.Add(10*tick), quiet))
+	same, want := render(t, r, local(t0.Add(11*tick), quiet)), render(t, ref, local(t0.Add(11*tick), quiet))
+	if string(same) != string(want) {
+		t.Errorf("after Reconfigure with the same settings LED 0 is %v, want %v (the pulse kept)", same[:3], want[:3])
+	}
+
+	half := cfg
+	half.BrightnessCap = 0.5
+	if ok, err := r.Reconfigure(half); !ok || err != nil {
+		t.Fatalf("Reconfigure with a new brightness cap: %v, %v; want true, nil", ok, err)
+	}
+	full := render(t, ref, local(t0.Add(12*tick), quiet))
+	got := render(t, r, local(t0.Add(12*tick), quiet))
+	for i := 0; i < 3; i++ {
+		if d := int(got[i]) - int(math.Round(float64(full[i])/2)); d < -1 || d > 1 {
+			t.Errorf("cap 0.5 after cap 1: LED 0 %v, want half of %v (the pulse kept, rescaled)", got[:3], full[:3])
+			break
+		}
+	}
+
+	other := half
+	other.Effect = EffectSpectrum
+	if ok, err := r.Reconfigure(other); ok || err != nil {
+		t.Errorf("Reconfigure to another effect: %v, %v; want false, nil (it needs a new renderer)", ok, err)
+	}
+	bad := half
+	bad.BrightnessCap = 2
+	if ok, err := r.Reconfigure(bad); ok || !errors.Is(err, ErrBadConfig) {
+		t.Errorf("Reconfigure with brightness cap 2: %v, %v; want false, ErrBadConfig", ok, err)
+	}
+	if after := render(t, r, local(t0.Add(13*tick), quiet)); brightness(after, 0) == 0 || brightness(after, 0) > brightness(got, 0) {
+		t.Errorf("after refused Reconfigures LED 0 is %v, want the half-bright pulse still decaying from %v", after[:3], got[:3])
 	}
 }

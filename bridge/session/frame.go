@@ -269,11 +269,23 @@ func (r *latencyRing) summary() Summary {
 }
 
 // rebuildRenderer makes st's renderer for the current effect settings; false if they are unusable.
+// Settings that differ from the renderer's at most in the brightness cap (the status page's
+// brightness control, a reload that changes nothing else) are applied to the renderer in place:
+// a new one would restart every envelope, pulse, crossfade and the idle breath.
 func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	l.s.mu.Lock()
 	cfg := l.s.effectCfg
 	l.s.mu.Unlock()
-	r, err := effect.NewRenderer(cfg, effect.Strip{LEDs: st.out.LEDs(), RGBW: st.out.RGBW(), MaxMilliamps: l.s.cfg.MaxMilliamps})
+	shape := effect.Strip{LEDs: st.out.LEDs(), RGBW: st.out.RGBW(), MaxMilliamps: l.s.cfg.MaxMilliamps}
+	if old := st.renderer; old != nil {
+		if was := old.Strip(); was.LEDs == shape.LEDs && was.RGBW == shape.RGBW && was.MaxMilliamps == shape.MaxMilliamps {
+			if kept, _ := old.Reconfigure(cfg); kept { // an error is NewRenderer's to report
+				st.rendererGen, st.failedGen = gen, 0
+				return true
+			}
+		}
+	}
+	r, err := effect.NewRenderer(cfg, shape)
 	if err != nil {
 		l.s.log.Error("cannot render for device", "device", st.name, "err", err)
 		st.failedGen = gen + 1
