@@ -29,6 +29,14 @@ const (
 	DefaultBrowseWindow  = 2 * time.Second
 	DefaultProbeTimeout  = 2 * time.Second
 	DefaultOfflineAfter  = 2
+	// DefaultForgetAfter is how long a device found by mDNS may stay offline before it is
+	// forgotten (EventRemoved). A guest band's strip, or a board moved to another subnet, never
+	// answers again: kept, it would be listed, probed and (by the session) streamed to for ever.
+	// Forgetting costs little: mDNS finds a device that returns within one Interval and it is
+	// added afresh, so a board switched off overnight simply comes back in the morning. An hour
+	// keeps a strip that fails during a show on the status page (offline, with its error) for
+	// the rest of the show, where the operator looks for it.
+	DefaultForgetAfter = time.Hour
 
 	// maxParallelProbes bounds the /json/info requests one round runs at once.
 	maxParallelProbes = 16
@@ -48,6 +56,14 @@ const (
 	// next mDNS answer lists it again, so dropping it costs little. A failure count rather than
 	// a time keeps a daemon whose rounds are slow from dropping entries it never got to probe.
 	evictUnconfirmedAfter = 3
+	// fastRetries is how many probes in a row a confirmed or configured device may fail while
+	// the registry browses at RetryInterval rather than Interval for it. A WLED that reboots or
+	// loses Wi-Fi for a moment answers again within seconds, and the fast retries find it then;
+	// one still dark after ten (about a minute at the defaults, with each round's browse window
+	// and probe timeouts) is switched off or gone, and retrying it every 5 s for ever would mean
+	// an mDNS query and a probe every few seconds for a device that is not coming back. It is
+	// still probed every Interval, so it is back at most that late when it does return.
+	fastRetries = 10
 )
 
 // ErrAlreadyRunning indicates a second concurrent call of Registry.Run.
@@ -88,8 +104,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type Config struct {
 	// Interval between mDNS browse rounds; default 30 s.
 	Interval time.Duration
-	// RetryInterval replaces Interval while any confirmed or configured device is offline, so a
-	// device that returns is back quickly; default 5 s.
+	// RetryInterval replaces Interval while a confirmed or configured device has failed its
+	// last probes, for its first fastRetries failures in a row, so a device that returns (a
+	// reboot, a Wi-Fi drop) is back quickly; default 5 s.
 	RetryInterval time.Duration
 	// BrowseWindow is how long each round listens for mDNS answers; default 2 s.
 	BrowseWindow time.Duration
@@ -99,6 +116,10 @@ type Config struct {
 	// offline; default 2, so one lost request on venue Wi-Fi does not drop a strip. After a
 	// failure the next round comes after RetryInterval.
 	OfflineAfter int
+	// ForgetAfter is how long a device not named in Static may stay offline before it leaves the
+	// list (EventRemoved); default DefaultForgetAfter (1 h). Configured devices are never
+	// forgotten.
+	ForgetAfter time.Duration
 	// Interfaces names the network interfaces to browse on; empty means every multicast interface.
 	Interfaces []string
 	// DisableMDNS turns browsing off; only Static devices are then listed.
@@ -157,16 +178,21 @@ type Registry struct {
 
 // entry is the registry's record of one device.
 type entry struct {
-	dev       Device
-	static    *staticDevice // configuration entry, nil for mDNS-only devices
-	instance  string        // mDNS instance name, "" if never seen on mDNS
-	mdnsAddr  netip.Addr    // last address mDNS gave
-	mdnsPort  int
-	failures  int  // probes failed in a row
-	announced bool // EventAdded was sent
+	dev      Device
+	static   *staticDevice // configuration entry, nil for mDNS-only devices
+	instance string        // mDNS instance name, "" if never seen on mDNS
+	mdnsAddr netip.Addr    // last address mDNS gave
+	mdnsPort int
+	failures int // probes failed in a row
+	// offlineSince is when the device was marked offline (zero while online): ForgetAfter counts
+	// from here, not from LastSeen, so a daemon whose host slept does not forget every device
+	// at its first failed round after waking.
+	offlineSince time.Time
+	announced    bool // EventAdded was sent
 	// confirmed is set once /json/info answered with a MAC: the entry is then keyed by that
-	// MAC, announced, and never evicted. A TXT mac= alone never confirms anything: any
-	// responder can claim any MAC.
+	// MAC, announced, and not evicted as an unconfirmed answer is (only forgotten when it is not
+	// configured and stays offline for ForgetAfter). A TXT mac= alone never confirms anything:
+	// any responder can claim any MAC.
 	confirmed bool
 }
 
@@ -181,6 +207,7 @@ func New(cfg Config) (*Registry, error) {
 		{"retry interval", &cfg.RetryInterval, DefaultRetryInterval},
 		{"browse window", &cfg.BrowseWindow, DefaultBrowseWindow},
 		{"probe timeout", &cfg.ProbeTimeout, DefaultProbeTimeout},
+		{"forget period", &cfg.ForgetAfter, DefaultForgetAfter},
 	} {
 		if *d.v < 0 {
 			return nil, fmt.Errorf("discovery: %s %v is negative", d.name, *d.v)
@@ -327,12 +354,13 @@ func (b *connBody) Close() error {
 }
 
 // Run browses now and then every Interval (RetryInterval while a confirmed or configured device
-// is offline or its last probe failed), probes every known device with /json/info, marks a
-// device offline after OfflineAfter failed probes in a row and online again at its next answer,
-// drops mDNS answers that never answered /json/info after evictUnconfirmedAfter failed probes,
-// removes a confirmed device whose address another controller now answers for (the entry follows
-// that one under its MAC), and reports changes of confirmed devices to OnChange. It returns nil when ctx is cancelled,
-// after every goroutine it started has exited.
+// has failed its last probes, for its first fastRetries failures), probes every known device
+// with /json/info, marks a device offline after OfflineAfter failed probes in a row and online
+// again at its next answer, drops mDNS answers that never answered /json/info after
+// evictUnconfirmedAfter failed probes, removes a confirmed device whose address another
+// controller now answers for (the entry follows that one under its MAC) and a device not
+// configured that has been offline for ForgetAfter, and reports changes of confirmed devices to
+// OnChange. It returns nil when ctx is cancelled, after every goroutine it started has exited.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
@@ -413,10 +441,10 @@ func (r *Registry) countLocked() (confirmed, unconfirmed int) {
 	return confirmed, unconfirmed
 }
 
-// anyUnhealthy reports a confirmed or configured device that is offline or whose last probe
-// failed. Unconfirmed mDNS answers do not count: anyone can keep the list full of those, and
-// they must not make us browse (and probe) six times as often; they are still dropped after
-// evictUnconfirmedAfter rounds at Interval.
+// anyUnhealthy reports a confirmed or configured device whose last probe failed and that has not
+// yet failed more than fastRetries in a row. Unconfirmed mDNS answers do not count: anyone can
+// keep the list full of those, and they must not make us browse (and probe) six times as often;
+// they are still dropped after evictUnconfirmedAfter rounds at Interval.
 func (r *Registry) anyUnhealthy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -424,7 +452,7 @@ func (r *Registry) anyUnhealthy() bool {
 		if e.unconfirmedMDNS() {
 			continue
 		}
-		if !e.dev.Online || e.failures > 0 {
+		if e.failures > 0 && e.failures <= fastRetries {
 			return true
 		}
 	}
@@ -758,6 +786,15 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		if e.failures >= r.cfg.OfflineAfter {
 			e.dev.Online = false
 		}
+		if !e.dev.Online && e.offlineSince.IsZero() {
+			e.offlineSince = now
+		}
+		if e.confirmed && e.static == nil && !e.dev.Online && now.Sub(e.offlineSince) >= r.cfg.ForgetAfter {
+			delete(r.entries, e.dev.Key)
+			r.log.Info("discovery: forgot a device offline for too long; mDNS finds it again if it returns",
+				"name", e.dev.Name, "mac", e.dev.MAC, "ip", e.dev.IP, "offline_for", now.Sub(e.offlineSince), "err", j.err)
+			return append(events, Event{Kind: EventRemoved, Device: e.dev})
+		}
 		if e.unconfirmedMDNS() && e.failures >= evictUnconfirmedAfter {
 			delete(r.entries, e.dev.Key)
 			r.log.Debug("discovery: dropped an mDNS answer that never answered /json/info",
@@ -766,6 +803,7 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		}
 	} else {
 		e.failures = 0
+		e.offlineSince = time.Time{}
 		e.confirmed = true
 		r.fillLocked(e, j, now)
 	}
