@@ -57,8 +57,9 @@ func (r PushResult) String() string {
 }
 
 // Release is one step of the buffer's output, in sequence order: Lost packets are missing
-// immediately before Payload (conceal them, using Payload's in-band FEC for the last one),
-// then Payload is the next packet to decode. Payload aliases the buffer's slot and is valid
+// immediately before Payload (conceal them, using Payload's in-band FEC for the last one;
+// sequence numbers marked empty in between are not counted, and carried no audio for the
+// FEC to stand for), then Payload is the next packet to decode. Payload aliases the buffer's slot and is valid
 // until the next Push or Pop.
 type Release struct {
 	Lost      int
@@ -80,6 +81,7 @@ type JitterStats struct {
 
 type jitterSlot struct {
 	used    bool
+	empty   bool // a packet without audio (padding only, another payload type) used this sequence number: see MarkEmpty
 	seq     uint16
 	ts      uint32
 	media   time.Duration // RTP timestamp on the unwrapped media timeline, relative to the first packet
@@ -100,8 +102,9 @@ type JitterBuffer struct {
 
 	started  bool
 	next     uint16 // next sequence number to release
-	buffered int
-	pendLost int // packets skipped by a window overflow, reported with the next release
+	buffered int    // packets held (empty slots not counted)
+	empties  int    // empty slots held
+	pendLost int    // packets skipped by a window overflow, reported with the next release
 	badSeq   uint16
 	haveBad  bool
 
@@ -191,7 +194,7 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time
 		// Beyond the window (a loss burst longer than the buffer): everything buffered
 		// is older than anything still useful. Drop it and count the gap as lost.
 		j.stats.Overflowed += uint64(j.buffered)
-		j.pendLost += d - j.buffered
+		j.pendLost += d - j.buffered - j.empties
 		j.clearSlots()
 		j.next = seq
 	}
@@ -323,19 +326,44 @@ func (j *JitterBuffer) deadline(s *jitterSlot) time.Time {
 	return d
 }
 
+// MarkEmpty records that the packet with sequence number seq arrived without audio: a
+// padding-only packet (Chrome's congestion-control probes) or one of another payload type.
+// It used a sequence number all the same (RFC 3550 §5.1), and without this the gap it leaves
+// would be declared lost, counted, and concealed as invented audio. Pop steps over the
+// sequence number without counting it lost, and it does not feed the delay estimate (it
+// carries no media timing). A sequence number already released, held, out of the window or
+// before the stream's first packet is ignored; it reports whether seq was marked.
+func (j *JitterBuffer) MarkEmpty(seq uint16) bool {
+	if !j.started {
+		return false
+	}
+	if d := int(seq - j.next); d >= len(j.slots) {
+		return false // late, or so far ahead that a packet with audio would overflow the window
+	}
+	s, _ := j.slot(seq)
+	if s.used {
+		return false
+	}
+	*s = jitterSlot{used: true, empty: true, seq: seq}
+	j.empties++
+	return true
+}
+
 // Pop releases the next packet if it is due at now. Call it until it returns false.
 func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	if j.buffered == 0 {
 		return Release{}, false
 	}
-	// Find the first buffered packet at or after next.
+	// Find the first buffered packet at or after next, stepping over empty slots.
 	lost := 0
 	seq := j.next
 	s, buf := j.slot(seq)
-	for !s.used || s.seq != seq {
-		lost++
+	for !s.used || s.seq != seq || s.empty {
+		if !s.used || s.seq != seq {
+			lost++
+		}
 		seq++
-		if lost >= len(j.slots) { // unreachable while buffered > 0; guards against a bug looping forever
+		if seq-j.next >= uint16(len(j.slots)) { // unreachable while buffered > 0; guards against a bug looping forever
 			j.clearSlots()
 			return Release{}, false
 		}
@@ -343,6 +371,12 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	}
 	if now.Before(j.deadline(s)) {
 		return Release{}, false
+	}
+	for e := j.next; e != seq; e++ {
+		if es, _ := j.slot(e); es.used && es.empty && es.seq == e {
+			es.used, es.empty = false, false
+			j.empties--
+		}
 	}
 	s.used = false
 	j.buffered--
@@ -355,9 +389,9 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 
 func (j *JitterBuffer) clearSlots() {
 	for i := range j.slots {
-		j.slots[i].used = false
+		j.slots[i].used, j.slots[i].empty = false, false
 	}
-	j.buffered = 0
+	j.buffered, j.empties = 0, 0
 }
 
 // resync restarts sequence and timing tracking at seq, dropping anything buffered.

@@ -475,3 +475,48 @@ func TestJitterTracksJitterAfterStall(t *testing.T) {
 		t.Fatalf("after a stall, ±4 ms alternation: %+v", st)
 	}
 }
+
+// TestJitterEmptySequenceNumbersAreNotLost: sequence numbers used by packets without audio
+// (padding-only, another payload type) are stepped over, not declared lost, whether they
+// arrive in order or before a packet that is really lost; a real loss next to one is still
+// counted once.
+func TestJitterEmptySequenceNumbersAreNotLost(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000, Slots: 16})
+	if j.MarkEmpty(0) {
+		t.Fatal("marked a sequence number before the stream's first packet")
+	}
+	at := func(seq int) time.Time { return t0.Add(time.Duration(seq) * 20 * ms) }
+	push := func(seq int) []Release {
+		t.Helper()
+		if r := j.Push(uint16(seq), uint32(seq*960), []byte{byte(seq)}, at(seq)); r != PushAccepted {
+			t.Fatalf("push %d: %v", seq, r)
+		}
+		return popAll(j, at(seq))
+	}
+	push(0)
+	if !j.MarkEmpty(1) { // in order, right after the last release
+		t.Fatal("MarkEmpty(1) refused")
+	}
+	if rel := push(2); len(rel) != 1 || rel[0].Seq != 2 || rel[0].Lost != 0 {
+		t.Fatalf("after an empty 1: %+v", rel)
+	}
+	if j.MarkEmpty(2) || j.MarkEmpty(1) {
+		t.Fatal("marked a released sequence number")
+	}
+	j.MarkEmpty(4) // 3 never arrives; 4 is a padding probe that overtook it
+	if rel := push(5); len(rel) != 1 || rel[0].Seq != 5 || rel[0].Lost != 1 {
+		t.Fatalf("3 lost, 4 empty, then 5: %+v", rel)
+	}
+	if r := j.Push(3, 3*960, []byte{3}, at(6)); r != PushLate {
+		t.Fatalf("3 after its turn: %v", r)
+	}
+	// A window overflow counts the gap as lost, less the empty slots in it.
+	j.MarkEmpty(6)
+	j.MarkEmpty(7)
+	popAll(j, at(40))
+	push(6 + 16) // 16 slots: beyond the window; 8..21 lost, 6 and 7 empty
+	st := j.Stats()
+	if st.Lost != 1+14 || st.Buffered != 0 {
+		t.Fatalf("stats %+v, want 15 lost", st)
+	}
+}

@@ -238,12 +238,14 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 	if len(pkt.Payload) == 0 {
 		// Chrome sends padding-only packets for transport-wide congestion control probing.
 		s.padding++
+		s.markEmptyLocked(pkt)
 		return
 	}
 	if s.checkPT && pkt.PayloadType != s.pt {
 		// Not this stream's codec (a stray packet, or a switch the peer has not confirmed
 		// yet): its payload would be garbage to the decoder, or worse, plausible garbage.
 		s.otherPT++
+		s.markEmptyLocked(pkt)
 		return
 	}
 	s.packets++
@@ -260,6 +262,15 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 		s.dec.Reset()
 	}
 	s.releaseLocked(now)
+}
+
+// markEmptyLocked tells the jitter buffer that pkt, which is not decoded, used its sequence
+// number: otherwise the gap would be declared lost and concealed, inventing 20 ms of sound
+// per padding probe or stray packet. A packet of another source says nothing about this one.
+func (s *Stream) markEmptyLocked(pkt *rtp.Packet) {
+	if s.haveSSRC && pkt.SSRC == s.ssrc {
+		s.jb.MarkEmpty(pkt.SequenceNumber)
+	}
 }
 
 // ReadPCM decodes whatever became due and moves up to len(dst) mono 48 kHz samples,

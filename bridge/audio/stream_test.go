@@ -728,3 +728,45 @@ func TestStreamFloodAllocatesNothing(t *testing.T) {
 		t.Fatalf("%.2f allocs per packet; stats %+v (want some packets decoded, some over budget)", allocs, st)
 	}
 }
+
+// TestStreamPacketsWithoutAudioAreNotLoss: padding-only packets (transport-cc probes) and a
+// stray packet of another payload type each use a sequence number. They must not be counted
+// lost and concealed (10 probes invented 200 ms of audio: 5 concealed, 5 "FEC recovered"),
+// while a real loss right after a probe is still concealed once.
+func TestStreamPacketsWithoutAudioAreNotLoss(t *testing.T) {
+	payloads, _ := readOpusPackets(t, "hybrid_fec_mono_32k.opus")
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, PayloadType: 111, KnownPayloadType: true, RingSamples: 3 * SampleRate, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const realLoss = 76 // its sequence number comes right after a probe
+	seq := uint16(0)
+	probes := 0
+	for i, p := range payloads {
+		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+		if i != realLoss {
+			s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: uint32(i * 960), SSRC: 1}, Payload: p})
+		}
+		seq++
+		if i%10 == 5 { // a probe: padding only, the next sequence number, the same timestamp
+			s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: 200, PayloadType: 111, SequenceNumber: seq, Timestamp: uint32(i * 960), SSRC: 1}})
+			seq++
+			probes++
+		}
+		if i == 50 { // a stray packet of another negotiated type (telephone-event)
+			s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 126, SequenceNumber: seq, Timestamp: uint32(i * 960), SSRC: 1}, Payload: []byte{1, 0x80, 0, 160}})
+			seq++
+		}
+	}
+	clock.Set(t0.Add(time.Hour))
+	out := make([]float32, 3*SampleRate)
+	n := s.ReadPCM(out)
+	st := s.Stats()
+	if n != len(payloads)*960 {
+		t.Errorf("%d samples out for %d packets of 960 (one lost and concealed): %d invented", n, len(payloads), n-len(payloads)*960)
+	}
+	if st.Lost != 1 || st.Concealed+st.FECRecovered != 1 || st.Padding != uint64(probes) || st.OtherPayloadType != 1 {
+		t.Errorf("one real loss, %d probes, one stray packet: stats %+v", probes, st)
+	}
+}
