@@ -45,6 +45,9 @@ var releaseClient = &wled.Client{Timeout: 800 * time.Millisecond}
 // goroutine, a socket, up to 64 KiB of buffers and a render per tick; a venue runs tens of
 // controllers, and discovery lists up to 512 devices, any of which a LAN host can invent. A
 // device found beyond the cap is listed (status page) but not driven until a strip frees up.
+// At the cap, an online newcomer takes the place of an offline device's strip (driven again when
+// it answers and a place is free): devices gone for good, kept offline until discovery forgets
+// them (an hour), must not lock a new controller out, and the cap still bounds the strips.
 // Configured devices are not counted: the operator's list bounds them.
 const maxDiscoveredStrips = 64
 
@@ -425,7 +428,7 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 		return
 	case discovery.EventRemoved:
 		// Another controller answers where it was (discovery follows that one under its own
-		// key): stop streaming to it. Its output releases the address unless the successor's
+		// key), or it stayed offline until discovery forgot it: stop streaming to it. Its output releases the address unless the successor's
 		// drives it (wled's hand-over), so the new controller is not knocked out of realtime.
 		if st, ok := d.strips[dev.Key]; ok {
 			d.stopLocked(st)
@@ -497,7 +500,7 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 		if old.target == t {
 			return
 		}
-	} else if n := d.discoveredLocked(); n >= maxDiscoveredStrips {
+	} else if d.discoveredLocked() >= maxDiscoveredStrips && !(online && d.yieldOfflineLocked(name)) {
 		if held, ok := d.capLog.Allow(time.Now()); ok {
 			d.s.log.Warn("not driving a discovered device: too many discovered strips", "device", name, "key", key,
 				"target", t.String(), "max", maxDiscoveredStrips, "suppressed", held)
@@ -532,6 +535,24 @@ func (d *deviceSet) discoveredLocked() int {
 		}
 	}
 	return n
+}
+
+// yieldOfflineLocked stops the strip of one offline discovered device (the first by key) so that
+// newcomer can have its place, and reports whether there was one.
+func (d *deviceSet) yieldOfflineLocked(newcomer string) bool {
+	var victim *strip
+	for k, st := range d.strips {
+		if d.configured[k] == nil && !st.online.Load() && (victim == nil || k < victim.key) {
+			victim = st
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	d.stopLocked(victim)
+	d.s.log.Info("offline device no longer driven: its strip goes to a new device (discovered strips are capped)",
+		"device", victim.name, "key", victim.key, "new_device", newcomer, "max", maxDiscoveredStrips)
+	return true
 }
 
 // startLocked opens an output for key at t and runs it, replacing key's strip if it has one. On
