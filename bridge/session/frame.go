@@ -129,6 +129,9 @@ func (l *frameLoop) tick(now time.Time) {
 	s := l.s
 	if l.changed.Swap(false) {
 		s.mu.Lock()
+		// Cleared before reuse, here and below: a departed musician left in the slices' tails
+		// would keep its analyser and PCM reachable for as long as the session runs.
+		clear(l.musicians)
 		l.musicians = l.musicians[:0]
 		for _, m := range s.musicians {
 			l.musicians = append(l.musicians, m)
@@ -138,6 +141,8 @@ func (l *frameLoop) tick(now time.Time) {
 	}
 
 	// Audio: each musician, then the mix.
+	clear(l.mixInputs)
+	clear(l.sources)
 	l.mixInputs = l.mixInputs[:0]
 	l.sources = l.sources[:0]
 	longest := 0
