@@ -60,12 +60,15 @@ func (r PushResult) String() string {
 // immediately before Payload (conceal them, using Payload's in-band FEC for the last one;
 // sequence numbers marked empty in between are not counted, and carried no audio for the
 // FEC to stand for), then Payload is the next packet to decode. Payload aliases the buffer's slot and is valid
-// until the next Push or Pop.
+// until the next Push or Pop. Newer is how many of the packets the buffer still holds (all
+// later in sequence) are due too, and will be released by the Pops that follow: after a
+// stall, a packet followed by more newer audio than the reader keeps is not worth decoding.
 type Release struct {
 	Lost      int
 	Payload   []byte
 	Seq       uint16
 	Timestamp uint32
+	Newer     int
 }
 
 // JitterStats are the buffer's counters since construction.
@@ -384,7 +387,31 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	lost += j.pendLost
 	j.pendLost = 0
 	j.stats.Lost += uint64(lost)
-	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts}, true
+	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts, Newer: j.dueAfter(seq, now)}, true
+}
+
+// dueAfter counts the buffered packets after seq that are due at now.
+func (j *JitterBuffer) dueAfter(seq uint16, now time.Time) int {
+	due := 0
+	for seen, d := 0, 1; seen < j.buffered && d < len(j.slots); d++ {
+		s, _ := j.slot(seq + uint16(d))
+		if !s.used || s.empty || s.seq != seq+uint16(d) {
+			continue
+		}
+		seen++
+		if !now.Before(j.deadline(s)) {
+			due++
+		}
+	}
+	return due
+}
+
+// Draining reports whether the last packet observed belongs to a stall's backlog: it arrived
+// more than MaxDelay late, or back to back behind such a packet (see observe). A reader that
+// waits until the backlog has arrived before popping sees it whole (Release.Newer), and can
+// skip the part of it too old to be worth decoding.
+func (j *JitterBuffer) Draining() bool {
+	return j.draining
 }
 
 func (j *JitterBuffer) clearSlots() {

@@ -520,3 +520,31 @@ func TestJitterEmptySequenceNumbersAreNotLost(t *testing.T) {
 		t.Fatalf("stats %+v, want 15 lost", st)
 	}
 }
+
+// TestJitterReleaseCountsNewerDuePackets: after a stall, the backlog arrives back to back
+// (Draining) and, popped at once, each release says how many due packets follow it.
+func TestJitterReleaseCountsNewerDuePackets(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+	j.Push(0, 0, []byte{0}, t0)
+	popAll(j, t0)
+	at := t0.Add(400 * ms) // 19 packets held by the network, delivered with packet 20
+	for i := 1; i <= 20; i++ {
+		j.Push(uint16(i), uint32(i*960), []byte{byte(i)}, at)
+		if !j.Draining() {
+			t.Fatalf("packet %d of the backlog not seen as draining", i)
+		}
+	}
+	rel := popAll(j, at)
+	if len(rel) != 20 {
+		t.Fatalf("%d released, want 20", len(rel))
+	}
+	for k, r := range rel {
+		if r.Newer != 19-k {
+			t.Fatalf("release %d (seq %d): Newer %d, want %d", k, r.Seq, r.Newer, 19-k)
+		}
+	}
+	j.Push(21, 21*960, []byte{21}, t0.Add(21*20*ms)) // at its media pace: the backlog is over
+	if j.Draining() {
+		t.Fatal("still draining after a packet at its media pace")
+	}
+}

@@ -19,8 +19,11 @@ const (
 	// Decode budget: a stream may produce (decode or conceal) at most decodeRateNum/Den
 	// seconds of audio per second of wall clock, with up to decodeBurst saved up, so a peer
 	// sending packets faster than real time cannot make the bridge decode faster than that.
+	// After a Wi-Fi stall only the newest ring's worth of the backlog is decoded (the rest
+	// would be pushed out of the ring unread), so a stall of any length costs a few packets'
+	// decoding, well within the burst.
 	decodeRateNum, decodeRateDen = 6, 5        // 1.2× real time
-	decodeBurst                  = time.Second // a Wi-Fi stall up to this long loses nothing; costs ~2 ms of CPU once
+	decodeBurst                  = time.Second // budget saved up
 )
 
 // StreamConfig configures a Stream. Zero fields take defaults.
@@ -48,6 +51,9 @@ type StreamStats struct {
 	Duplicates uint64 // dropped: already buffered
 	Dropped    uint64 // dropped: too large, probation, buffer overflow, over the decode budget, another payload type
 	OverBudget uint64 // of Dropped: released faster than 1.2× real time (a flooding peer), not decoded
+	// Stale counts, of Dropped, packets of a stall's backlog not decoded because the newer
+	// packets that arrived with them fill the ring on their own.
+	Stale uint64
 	// OtherPayloadType counts, of Dropped, packets whose payload type is not the current
 	// codec's: a stray packet, or the first of a codec switch the peer has not confirmed yet.
 	OtherPayloadType uint64
@@ -117,6 +123,7 @@ type Stream struct {
 	ssrcResets uint64
 	ringDrops  uint64
 	overBudget uint64
+	stale      uint64
 	produced   uint64 // samples decoded or concealed, for the decode budget
 	// Decode budget (see decodeRateNum): media time the stream may still produce, refilled
 	// from the clock. It may go negative by one packet, since a packet's length is known
@@ -261,6 +268,13 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 	if s.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now) == PushResync {
 		s.dec.Reset()
 	}
+	if s.jb.Draining() {
+		// A stall's backlog is arriving back to back: hold it until it has all arrived (the
+		// next packet at its media pace) or the loop's next ReadPCM, whichever comes first,
+		// so that releaseLocked sees how much newer audio follows each packet and decodes
+		// only the newest. The loop reads no later for it: ReadPCM releases first.
+		return
+	}
 	s.releaseLocked(now)
 }
 
@@ -331,8 +345,9 @@ func (s *Stream) Stats() StreamStats {
 		Padding:          s.padding,
 		Late:             js.Late,
 		Duplicates:       js.Duplicates,
-		Dropped:          js.TooLarge + js.Probation + js.Overflowed + s.overBudget + s.otherPT,
+		Dropped:          js.TooLarge + js.Probation + js.Overflowed + s.overBudget + s.otherPT + s.stale,
 		OverBudget:       s.overBudget,
+		Stale:            s.stale,
 		OtherPayloadType: s.otherPT,
 		CodecSwitches:    s.switches,
 		Codec:            s.Codec(),
@@ -357,6 +372,14 @@ func (s *Stream) releaseLocked(now time.Time) {
 		r, ok := s.jb.Pop(now)
 		if !ok {
 			return
+		}
+		if r.Newer*s.lastFrame >= len(s.ring) {
+			// After a stall: the packets behind this one alone fill the ring, so its audio
+			// would be pushed out before the loop could read it. Skip it (and any gap before
+			// it) without spending decode budget on it, so that the budget goes to the
+			// newest audio, and the loop's next tick sees live audio only.
+			s.stale++
+			continue
 		}
 		if !s.refillBudgetLocked(now) {
 			// Faster than real time for longer than the burst allows: drop the packet (and

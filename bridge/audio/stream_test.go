@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -768,5 +769,78 @@ func TestStreamPacketsWithoutAudioAreNotLoss(t *testing.T) {
 	}
 	if st.Lost != 1 || st.Concealed+st.FECRecovered != 1 || st.Padding != uint64(probes) || st.OtherPayloadType != 1 {
 		t.Errorf("one real loss, %d probes, one stray packet: stats %+v", probes, st)
+	}
+}
+
+// pcmuNumbered is 20 ms of PCMU whose samples all carry one µ-law code chosen by n, so
+// that whichNumbered can tell from a decoded sample which of 100 packets it came from.
+func pcmuNumbered(n int) []byte {
+	return bytes.Repeat([]byte{0x80 + byte(n%100)}, 160)
+}
+
+// whichNumbered is n%100 of the pcmuNumbered packet a settled decoded sample belongs to.
+func whichNumbered(v float32) int {
+	best := 0
+	for k := range 100 {
+		if math.Abs(float64(v)-float64(ulawToLinear(0x80+byte(k)))/32768) < math.Abs(float64(v)-float64(ulawToLinear(0x80+byte(best)))/32768) {
+			best = k
+		}
+	}
+	return best
+}
+
+// TestStreamStallBacklogKeepsNewestAudio: the network stalls, then delivers the held packets
+// back to back with the first live one, while the 60 fps loop ticks on (injected clock). The
+// tick after the backlog must read the newest audio, ending with the live packet, and none
+// of the backlog older than the ring; nothing may be dropped over the decode budget. (A 2 s
+// stall used to decode the oldest 1 s of the backlog and drop the rest over budget, live
+// packet included: the tick read 100 ms of audio 1 s old.)
+func TestStreamStallBacklogKeepsNewestAudio(t *testing.T) {
+	const tick = time.Second / 60
+	for _, stall := range []int{10, 40, 100, 250} { // packets held: 200 ms to 5 s
+		clock := newFakeClock(t0)
+		s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, SampleRate)
+		resume := 200 + stall // the first live packet after the stall
+		send := func(i int) {
+			s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * 160), SSRC: 1}, Payload: pcmuNumbered(i)})
+		}
+		var next time.Duration // the loop's next tick
+		checked := false
+		for i := range resume + 50 {
+			at := time.Duration(i) * 20 * time.Millisecond
+			for ; next <= at; next += tick {
+				clock.Set(t0.Add(next))
+				n := s.ReadPCM(out)
+				if n == 0 || next < time.Duration(resume)*20*time.Millisecond || checked {
+					continue
+				}
+				// The first tick after the backlog arrived.
+				checked = true
+				newest, oldest := whichNumbered(out[n-1]), whichNumbered(out[min(n-1, 480)])
+				ringPackets := DefaultRingSamples / 960
+				if newest != resume%100 || n > DefaultRingSamples || (resume-oldest)%100 > ringPackets {
+					t.Errorf("stall %v: the tick after it read %d samples, from packet %d to %d (mod 100); want the newest %d samples, ending with live packet %d",
+						time.Duration(stall)*20*time.Millisecond, n, oldest, newest, DefaultRingSamples, resume%100)
+				}
+			}
+			if i >= 200 && i < resume {
+				continue // held by the network
+			}
+			clock.Set(t0.Add(at))
+			if i == resume {
+				for k := 200; k < resume; k++ {
+					send(k)
+				}
+			}
+			send(i)
+		}
+		st := s.Stats()
+		if !checked || st.OverBudget != 0 || st.Lost != 0 {
+			t.Errorf("stall %v: checked %v, stats %+v", time.Duration(stall)*20*time.Millisecond, checked, st)
+		}
 	}
 }
