@@ -33,6 +33,6 @@ func ExampleStream() {
 	fmt.Println(s)
 	fmt.Println("samples this tick:", n, "buffered:", s.Stats().BufferedAudio)
 	// Output:
-	// RTP -> jitter(0s-60ms) -> PCMU(decode 8kHz -> 48kHz) -> ring(4800)
+	// RTP -> jitter(0s-60ms) -> PCMU(decode 8kHz -> 48kHz) -> ring(7200)
 	// samples this tick: 800 buffered: 2080
 }

@@ -12,7 +12,12 @@ import (
 
 // Stream defaults.
 const (
-	DefaultRingSamples  = SampleRate / 10 // 100 ms of mono PCM per musician: bounds the latency a slow reader can build up
+	// DefaultRingSamples is 150 ms of mono PCM per musician: room for the longest packet
+	// (MaxPacketSamples, 120 ms, which a 100 ms ring cut short) plus a tick's worth, while
+	// still bounding the latency a slow reader can build up. It adds no latency to a reader
+	// that drains it every tick, as the 60 fps loop does: the newest sample is read the
+	// first tick after it was decoded, whatever the ring's size.
+	DefaultRingSamples  = SampleRate * 3 / 20
 	DefaultMaxConceal   = 100 * time.Millisecond
 	maxConsecutiveFails = 5 // like livekit's opus decoder: after 5 bad packets in a row, reset
 
@@ -38,7 +43,7 @@ type StreamConfig struct {
 	KnownPayloadType bool
 	MinDelay         time.Duration    // jitter buffer target delay lower bound (default 0)
 	MaxDelay         time.Duration    // jitter buffer target delay upper bound (default 60 ms)
-	RingSamples      int              // mono 48 kHz samples kept for the loop (default 4800 = 100 ms); oldest dropped
+	RingSamples      int              // mono 48 kHz samples kept for the loop (default 7200 = 150 ms); oldest dropped
 	MaxConceal       time.Duration    // longest gap filled by concealment; beyond it lost audio is skipped (default 100 ms)
 	Now              func() time.Time // clock (default time.Now)
 }
@@ -229,7 +234,7 @@ func (s *Stream) SwitchCodec(codec string, clockRate uint32, payloadType uint8) 
 // noAudio is Stream.lastAudio before any audio was decoded.
 const noAudio = math.MinInt64
 
-// String describes the pipeline, e.g. "RTP -> jitter(0s-60ms) -> OPUS(decode 1ch 48kHz) -> ring(4800)".
+// String describes the pipeline, e.g. "RTP -> jitter(0s-60ms) -> OPUS(decode 1ch 48kHz) -> ring(7200)".
 func (s *Stream) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

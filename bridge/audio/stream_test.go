@@ -844,3 +844,48 @@ func TestStreamStallBacklogKeepsNewestAudio(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamRingHoldsLongestPacket: Opus packets of 120 ms (the longest RTP Opus allows) and
+// 60 ms at real-time pace, the loop ticking at 60 fps and draining up to 200 ms a tick as
+// the session does. Every sample must reach the loop (the 100 ms ring cut the first 20 ms of
+// every 120 ms packet: 17 % of the audio), and the bigger ring must not delay anything: each
+// tick leaves the ring empty and has read everything decoded by then.
+func TestStreamRingHoldsLongestPacket(t *testing.T) {
+	if DefaultRingSamples < MaxPacketSamples+SampleRate/60 {
+		t.Errorf("DefaultRingSamples %d holds less than a %d-sample packet and a tick", DefaultRingSamples, MaxPacketSamples)
+	}
+	payload120 := opus120ms(t, "hybrid_fec_mono_32k.opus")
+	payload60 := append([]byte{payload120[0], 3}, payload120[2:2+3*(len(payload120)-2)/6]...) // 3 of its 6 frames
+	for _, c := range []struct {
+		payload []byte
+		samples int
+	}{{payload120, MaxPacketSamples}, {payload60, MaxPacketSamples / 2}} {
+		clock := newFakeClock(t0)
+		s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, SampleRate/5)
+		const packets = 50
+		pace := time.Duration(c.samples) * time.Second / SampleRate
+		read, next := 0, time.Duration(0)
+		for i := range packets + 1 {
+			at := time.Duration(i) * pace
+			for ; next < at; next += time.Second / 60 {
+				clock.Set(t0.Add(next))
+				read += s.ReadPCM(out)
+				if b := s.Buffered(); b != 0 {
+					t.Fatalf("%d-sample packets: %d samples left in the ring after a tick", c.samples, b)
+				}
+			}
+			if i < packets {
+				clock.Set(t0.Add(at))
+				s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(i), Timestamp: uint32(i * c.samples), SSRC: 1}, Payload: c.payload})
+			}
+		}
+		st := s.Stats()
+		if read != packets*c.samples || st.RingDropped != 0 || st.DecodeErrors != 0 {
+			t.Errorf("%d × %d samples sent, %d read; stats %+v", packets, c.samples, read, st)
+		}
+	}
+}
