@@ -50,9 +50,13 @@ type frameLoop struct {
 	// latency keeps recent onset-to-light samples for the status page.
 	latency latencyRing
 
+	// base is the clock's reading when the loop was made. The test pattern's and identify's
+	// deadlines are kept as offsets from it (see deadline), not as wall-clock nanoseconds.
+	base time.Time
+
 	// Controls, set from any goroutine.
 	blackout  atomic.Bool
-	testUntil atomic.Int64 // unix nanoseconds
+	testUntil atomic.Int64 // a deadline (see deadline); 0 for none
 	effectGen atomic.Uint64
 }
 
@@ -67,6 +71,7 @@ func newFrameLoop(s *Session) (*frameLoop, error) {
 	}
 	l := &frameLoop{
 		s:         s,
+		base:      s.clock.Now(),
 		mixer:     audio.NewMixer(pcmBlock),
 		mixPCM:    make([]float32, pcmBlock),
 		mix:       mix,
@@ -87,6 +92,25 @@ func newFrameLoop(s *Session) (*frameLoop, error) {
 }
 
 func (l *frameLoop) musiciansChanged() { l.changed.Store(true) }
+
+// deadline encodes t for the loop's deadline fields (testUntil, a strip's identifyUntil): the
+// nanoseconds from base to t, never 0, which means "no deadline". time.Time's Sub uses the
+// monotonic readings when both times have one (SystemClock's do), so an offset, unlike the
+// wall-clock nanoseconds of t.UnixNano, is not moved by a step of the wall clock: NTP setting a
+// Pi's clock back an hour during a 5 s test pattern would otherwise leave the rainbow on for an
+// hour, and a step forward would cut it short.
+func (l *frameLoop) deadline(t time.Time) int64 {
+	d := int64(t.Sub(l.base))
+	if d == 0 {
+		d = 1 // a nanosecond late rather than no deadline at all
+	}
+	return d
+}
+
+// before reports whether now is before the encoded deadline d (see deadline).
+func (l *frameLoop) before(now time.Time, d int64) bool {
+	return d != 0 && int64(now.Sub(l.base)) < d
+}
 
 func (l *frameLoop) close() {
 	if l.soundSync != nil {
@@ -196,7 +220,7 @@ func (l *frameLoop) tick(now time.Time) {
 	}
 
 	gen := l.effectGen.Load()
-	testing := now.UnixNano() < l.testUntil.Load()
+	testing := l.before(now, l.testUntil.Load())
 	blackout := l.blackout.Load()
 	for _, st := range l.s.devices.current() {
 		if st.renderer == nil || st.rendererGen != gen {
@@ -219,7 +243,7 @@ func (l *frameLoop) tick(now time.Time) {
 		case testing:
 			rainbow(frame, st.renderer.Strip().BytesPerLED(), now)
 		}
-		identify := now.UnixNano() < st.identifyUntil.Load()
+		identify := l.before(now, st.identifyUntil.Load())
 		if identify {
 			flash(frame, now)
 		}

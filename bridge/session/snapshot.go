@@ -240,7 +240,7 @@ func (s *Session) SetBlackout(on bool) error {
 
 // TestPattern shows a moving rainbow on every strip for d.
 func (s *Session) TestPattern(d time.Duration) error {
-	s.loop.testUntil.Store(s.clock.Now().Add(d).UnixNano())
+	s.loop.testUntil.Store(s.loop.deadline(s.clock.Now().Add(d)))
 	return nil
 }
 
@@ -251,7 +251,7 @@ var ErrUnknownDevice = errors.New("unknown device")
 func (s *Session) Identify(id string) error {
 	for _, st := range s.devices.current() {
 		if st.key == id {
-			st.identifyUntil.Store(s.clock.Now().Add(3 * time.Second).UnixNano())
+			st.identifyUntil.Store(s.loop.deadline(s.clock.Now().Add(3 * time.Second)))
 			return nil
 		}
 	}

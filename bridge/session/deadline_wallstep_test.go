@@ -1,0 +1,161 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// wallStepped returns t with its wall-clock reading moved by step (whole seconds) and its
+// monotonic reading kept: what time.Now returns after NTP steps the system clock. time.Time has
+// no constructor for such a value, so this moves the seconds field of its encoding (time.go: with
+// the hasMonotonic bit set, bits 30–62 of wall count the seconds since 1885, ext is the monotonic
+// reading). newSteppingClock checks the result, so a change of that encoding fails loudly.
+func wallStepped(t time.Time, step time.Duration) time.Time {
+	p := (*struct {
+		wall uint64
+		ext  int64
+		loc  *time.Location
+	})(unsafe.Pointer(&t))
+	p.wall += uint64(int64(step/time.Second)) << 30
+	return t
+}
+
+// steppingClock is a Clock whose readings carry a monotonic reading, like SystemClock's, on a
+// virtual timeline the test advances, and whose wall clock the test can step as NTP would.
+type steppingClock struct {
+	mu    sync.Mutex
+	start time.Time     // a real time.Now: it has a monotonic reading
+	ran   time.Duration // monotonic time since start
+	step  time.Duration // the wall clock's total step so far
+}
+
+func (c *steppingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return wallStepped(c.start.Add(c.ran), c.step)
+}
+
+func newSteppingClock(t *testing.T) *steppingClock {
+	t.Helper()
+	start := time.Now()
+	for _, step := range []time.Duration{-time.Hour, time.Hour} {
+		stepped := wallStepped(start, step)
+		if stepped.Sub(start) != 0 || time.Duration(stepped.UnixNano()-start.UnixNano()) != step {
+			t.Fatalf("cannot build a time whose wall clock is stepped by %v: its Sub from the original is %v, its wall clock moved %v",
+				step, stepped.Sub(start), time.Duration(stepped.UnixNano()-start.UnixNano()))
+		}
+	}
+	return &steppingClock{start: start}
+}
+
+func (c *steppingClock) SleepUntil(ctx context.Context, _ time.Time) error { return ctx.Err() }
+
+func (c *steppingClock) advance(d, step time.Duration) {
+	c.mu.Lock()
+	c.ran += d
+	c.step += step
+	c.mu.Unlock()
+}
+
+// newSteppingSession starts a session on clock driving one 60-LED DDP strip on loopback, for
+// ticking the frame loop by hand.
+func newSteppingSession(t *testing.T, clock Clock) (*Session, *strip) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	code, _ := room.ParseCode("TCK234")
+	s, err := New(Config{
+		Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
+		Devices: []string{"ddp://" + pc.LocalAddr().String() + "?leds=60"}, Clock: clock,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.loop.close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.devices.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the device did not start")
+		}
+	}
+	return s, s.devices.current()[0]
+}
+
+// tickShows ticks the loop at the clock's now and reports whether the strip's frame is exactly
+// the overlay draw(frame, now) paints over the rendered frame, within the brightness cap.
+func tickShows(s *Session, st *strip, clock Clock, draw func(frame []byte, now time.Time)) bool {
+	now := clock.Now()
+	s.loop.tick(now)
+	got := st.frame[:st.out.FrameBytes()]
+	want := bytes.Clone(got)
+	draw(want, now)
+	st.renderer.Overlay(want)
+	return bytes.Equal(got, want)
+}
+
+// A 5 s test pattern lasts 5 s of monotonic time whatever the wall clock does meanwhile: NTP
+// stepping it back an hour must not leave the rainbow on for an hour, nor a step forward end it.
+func TestTestPatternSurvivesWallClockSteps(t *testing.T) {
+	clock := newSteppingClock(t)
+	s, st := newSteppingSession(t, clock)
+	rainbow3 := func(frame []byte, now time.Time) { rainbow(frame, 3, now) }
+	s.loop.tick(clock.Now())
+	if tickShows(s, st, clock, rainbow3) {
+		t.Fatal("the strip shows the rainbow before any test pattern was asked for")
+	}
+	if err := s.TestPattern(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !tickShows(s, st, clock, rainbow3) {
+		t.Fatal("no rainbow right after TestPattern(5s)")
+	}
+	clock.advance(time.Second, time.Hour) // 1 s in, the wall clock jumps an hour ahead
+	if !tickShows(s, st, clock, rainbow3) {
+		t.Error("1 s into a 5 s test pattern, after the wall clock stepped forward 1 h: the rainbow is gone")
+	}
+	clock.advance(3*time.Second, -2*time.Hour) // 4 s in, it is set back two hours
+	if !tickShows(s, st, clock, rainbow3) {
+		t.Error("4 s into a 5 s test pattern, after the wall clock stepped back: the rainbow is gone")
+	}
+	clock.advance(2*time.Second, 0) // 6 s in: over, though the wall clock says it is an hour earlier
+	if tickShows(s, st, clock, rainbow3) {
+		t.Error("6 s after a 5 s test pattern began (the wall clock set back 1 h meanwhile): the strip still shows the rainbow")
+	}
+}
+
+// Identify flashes for 3 s of monotonic time whatever the wall clock does meanwhile.
+func TestIdentifySurvivesWallClockSteps(t *testing.T) {
+	clock := newSteppingClock(t)
+	s, st := newSteppingSession(t, clock)
+	s.loop.tick(clock.Now())
+	if err := s.Identify(st.key); err != nil {
+		t.Fatal(err)
+	}
+	if !tickShows(s, st, clock, flash) {
+		t.Fatal("no flash right after Identify")
+	}
+	clock.advance(time.Second, time.Hour)
+	if !tickShows(s, st, clock, flash) {
+		t.Error("1 s into identify, after the wall clock stepped forward 1 h: the flash is gone")
+	}
+	clock.advance(3*time.Second, -2*time.Hour)
+	if tickShows(s, st, clock, flash) {
+		t.Error("4 s after a 3 s identify began (the wall clock set back 1 h meanwhile): the strip still flashes")
+	}
+}
