@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -370,5 +371,18 @@ func checkDaemonProcessSettings(t *testing.T, pid int, statusURL string) {
 	}
 	if got, want := strings.TrimSpace(string(b)), strconv.FormatInt(daemonTimerSlack.Nanoseconds(), 10); got != want {
 		t.Errorf("daemon timer slack %s ns, want %s", got, want)
+	}
+	// The re-executed daemon keeps its name, so that pgrep, pkill and top find it.
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Base(exe)
+	want = want[:min(len(want), 15)] // the kernel keeps 15 bytes of a command's name
+	if got := strings.TrimSpace(string(b)); got != want {
+		t.Errorf("daemon process named %q, want %q (the binary's name)", got, want)
 	}
 }

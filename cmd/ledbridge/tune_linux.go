@@ -27,7 +27,7 @@ const reexecMarkerEnv = "LEDBRIDGE_TIMER_SLACK_REEXEC"
 // reexecWithTimerSlack makes every thread of the process run with slack. When the slack is not the
 // kernel's default it returns nil: it is already slack (this function ran before the exec), or
 // someone chose another (systemd's TimerSlackNSec=, a parent process). Otherwise it sets slack on
-// this thread and executes /proc/self/exe with the same arguments and environment, so that the new
+// this thread and executes its own binary again with the same arguments and environment, so that the new
 // runtime's threads, sysmon first, inherit it. It returns only on failure.
 func reexecWithTimerSlack(slack time.Duration) error {
 	cur, err := timerSlack()
@@ -48,10 +48,16 @@ func reexecWithTimerSlack(slack time.Duration) error {
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(slack.Nanoseconds()), 0); errno != 0 {
 		return fmt.Errorf("prctl(PR_SET_TIMERSLACK): %w", errno)
 	}
-	err = syscall.Exec("/proc/self/exe", os.Args, append(os.Environ(), reexecMarkerEnv+"=1"))
+	// The binary's own path, not /proc/self/exe: the kernel names the process after the file
+	// executed, and pgrep, pkill and top would know it as "exe".
+	self, pathErr := os.Executable()
+	if pathErr != nil {
+		self = "/proc/self/exe"
+	}
+	err = syscall.Exec(self, os.Args, append(os.Environ(), reexecMarkerEnv+"=1"))
 	// Still here: put this thread back as it was.
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(cur.Nanoseconds()), 0); errno != 0 {
 		err = errors.Join(err, fmt.Errorf("prctl(PR_SET_TIMERSLACK) back: %w", errno))
 	}
-	return fmt.Errorf("re-execute /proc/self/exe: %w", err)
+	return fmt.Errorf("re-execute %s: %w", self, err)
 }
