@@ -18,6 +18,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=${DESTDIR:-}
 
 [ -f "$bin" ] && [ -x "$bin" ] || { echo "install.sh: $bin is not an executable file" >&2; exit 1; }
+
+# The binary must be built for this system's userland, which is systemd's, not merely one the kernel
+# runs: ledbridge.service sets SystemCallArchitectures=native, so on 32-bit Raspberry Pi OS with a
+# 64-bit kernel an arm64 binary runs by hand but the service is killed at its first system call.
+# (ELF e_machine at byte 18; without dpkg the userland is not known and this is not checked.)
+if userland=$(dpkg --print-architecture 2>/dev/null); then
+  case $userland in
+    amd64) want=62 pick=amd64 ;;
+    arm64) want=183 pick=arm64 ;;
+    armhf | armel) want=40 pick=armv7 ;;
+    *) want='' pick='' ;;
+  esac
+  machine=$(od -An -t u2 -j 18 -N 2 "$bin" 2>/dev/null | tr -d ' ')
+  if [ -n "$want" ] && [ "$machine" != "$want" ]; then
+    echo "install.sh: $bin is not built for this system ($userland userland, which systemd runs as):" \
+      "under ledbridge.service it would be killed at its first system call; install dist/ledbridge-linux-$pick" >&2
+    exit 1
+  fi
+fi
 if ! "$bin" version >/dev/null 2>&1; then
   echo "install.sh: $bin does not run here (built for another architecture?)" >&2
   exit 1

@@ -169,3 +169,38 @@ func TestInstallScriptRefusesAnUpgradeTheConfigFails(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallScriptRefusesABinaryOfAnotherUserland: the unit's SystemCallArchitectures=native
+// kills a binary built for another architecture than systemd's at its first system call, even
+// where the kernel runs it by hand (an arm64 build on 32-bit Raspberry Pi OS with a 64-bit
+// kernel), so install.sh refuses it and names the build to install. The binary here is an ELF
+// header for another machine than dpkg's architecture.
+func TestInstallScriptRefusesABinaryOfAnotherUserland(t *testing.T) {
+	out, err := exec.Command("dpkg", "--print-architecture").Output()
+	if err != nil {
+		requireOrSkip(t, "dpkg is not installed: install.sh cannot tell the userland's architecture")
+	}
+	machine := byte(183) // aarch64
+	if strings.TrimSpace(string(out)) == "arm64" {
+		machine = 62 // x86-64
+	}
+	header := []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00")
+	header[18] = machine
+	bin := filepath.Join(t.TempDir(), "ledbridge")
+	if err := os.WriteFile(bin, header, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	cmd := exec.Command("bash", "../../systemd/install.sh", bin)
+	cmd.Env = append(os.Environ(), "DESTDIR="+root)
+	msg, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("install.sh installed a binary of another architecture:\n%s", msg)
+	}
+	if !strings.Contains(string(msg), "not built for this system") || !strings.Contains(string(msg), "install dist/ledbridge-linux-") {
+		t.Errorf("install.sh's refusal does not say why or what to install:\n%s", msg)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("install.sh refused but wrote %d entries under DESTDIR", len(entries))
+	}
+}
