@@ -69,6 +69,7 @@ type Release struct {
 	Seq       uint16
 	Timestamp uint32
 	Newer     int
+	Arrival   time.Time // when Payload's packet was pushed: the hold it had here is part of the latency
 }
 
 // JitterStats are the buffer's counters since construction.
@@ -387,7 +388,7 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	lost += j.pendLost
 	j.pendLost = 0
 	j.stats.Lost += uint64(lost)
-	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts, Newer: j.dueAfter(seq, now)}, true
+	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts, Newer: j.dueAfter(seq, now), Arrival: s.arrival}, true
 }
 
 // dueAfter counts the buffered packets after seq that are due at now.

@@ -74,7 +74,7 @@ type StreamStats struct {
 	Jitter           time.Duration // RFC 3550 interarrival jitter estimate
 	TargetDelay      time.Duration // current jitter buffer playout delay
 	Level            float32       // RMS of the most recent decoded packet, 0..1
-	LastAudio        time.Time     // when audio was last decoded (zero if never)
+	LastAudio        time.Time     // when the newest decoded packet arrived (zero if never): see LastAudioArrival
 	Decoder          string        // pipeline description
 	BufferedAudio    int           // samples waiting in the ring
 }
@@ -91,7 +91,7 @@ type Stream struct {
 	// read lock-free by Codec (the loop asks every tick whether it changed).
 	codec atomic.Int32
 
-	// lastAudio is when audio was last decoded, as nanoseconds since base (noAudio: never); read
+	// lastAudio is when the newest decoded packet arrived, as nanoseconds since base (noAudio: never); read
 	// lock-free by the loop's mode logic. It is held relative to base, a reading of the stream's
 	// clock, rather than as a Unix time, so that LastAudioArrival can rebuild a time that keeps
 	// the clock's monotonic reading: a wall-clock step (NTP, a manual date change) must not make
@@ -329,9 +329,12 @@ func (s *Stream) DropBacklog(keep int) int {
 	return drop
 }
 
-// LastAudioArrival is when audio was last decoded (zero time if never), a time of the stream's
-// clock: with the default clock it carries a monotonic reading, so comparing it with time.Now
-// is immune to wall-clock steps. Lock-free.
+// LastAudioArrival is when the newest audio the stream has delivered arrived: the arrival (at
+// WriteRTP) of the last packet decoded into the ring, zero time if none was. It is not when
+// that packet was decoded, so now minus it counts the jitter buffer's hold too (the status
+// page's latency left out up to MaxDelay). It is a time of the stream's clock: with the default
+// clock it carries a monotonic reading, so comparing it with time.Now is immune to wall-clock
+// steps. Lock-free.
 func (s *Stream) LastAudioArrival() time.Time {
 	d := s.lastAudio.Load()
 	if d == noAudio {
@@ -397,7 +400,7 @@ func (s *Stream) releaseLocked(now time.Time) {
 			s.concealLocked(r.Lost, r.Payload)
 		}
 		decodeStart := s.produced
-		s.decodeLocked(r.Payload, now)
+		s.decodeLocked(r.Payload, r.Arrival)
 		charge := s.produced - start
 		if s.produced == decodeStart {
 			// A rejected packet that was not concealed still cost a decode attempt: charge
@@ -460,7 +463,8 @@ func (s *Stream) concealLocked(lost int, next []byte) {
 	}
 }
 
-func (s *Stream) decodeLocked(payload []byte, now time.Time) {
+// decodeLocked decodes payload, a packet that arrived at arrival, into the ring.
+func (s *Stream) decodeLocked(payload []byte, arrival time.Time) {
 	n, err := s.dec.Decode(payload, s.pcm)
 	if err != nil {
 		s.decodeErrs++
@@ -485,7 +489,7 @@ func (s *Stream) decodeLocked(payload []byte, now time.Time) {
 	s.fails = 0
 	s.lastFrame = n
 	s.level = rms(s.pcm[:n])
-	s.lastAudio.Store(max(int64(now.Sub(s.base)), noAudio+1))
+	s.lastAudio.Store(max(int64(arrival.Sub(s.base)), noAudio+1))
 	s.pushLocked(s.pcm[:n])
 }
 

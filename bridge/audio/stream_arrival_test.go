@@ -60,3 +60,38 @@ func TestStreamLastAudioArrivalBeforeTheStreamWasMade(t *testing.T) {
 		t.Fatalf("arrival %v, want %v", got, earlier)
 	}
 }
+
+// LastAudioArrival is when the newest delivered audio arrived, not when it was decoded: a
+// packet the jitter buffer held for its target delay reports its arrival, so the status
+// page's latency (now minus it) includes the hold. (It reported the release time: with a
+// ~24 ms target, the hold was left out of the latency.)
+func TestStreamLastAudioArrivalIncludesTheJitterHold(t *testing.T) {
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, SampleRate/5)
+	send := func(i int, at time.Time) {
+		clock.Set(at)
+		s.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Timestamp: uint32(i * 160), SSRC: 1}, Payload: make([]byte, 160)})
+		s.ReadPCM(out)
+	}
+	const last = 200 // on time, after 199 packets alternating on time and 8 ms late
+	for i := range last {
+		send(i, t0.Add(time.Duration(i)*20*time.Millisecond+time.Duration(i%2)*8*time.Millisecond))
+	}
+	arrival := t0.Add(last * 20 * time.Millisecond)
+	send(last, arrival)
+	target := s.Stats().TargetDelay
+	if s.Buffered() != 0 || target < 5*time.Millisecond {
+		t.Fatalf("the on-time packet was not held: %d samples decoded, target delay %v", s.Buffered(), target)
+	}
+	clock.Set(arrival.Add(target))
+	if n := s.ReadPCM(out); n < 960 || s.Stats().Packets != last+1 {
+		t.Fatalf("the tick after the hold read %d samples, want the held packet's 960 at least", n)
+	}
+	if got := s.LastAudioArrival(); !got.Equal(arrival) {
+		t.Fatalf("LastAudioArrival %v after the packet was held; it arrived %v before its release", got.Sub(t0), got.Sub(arrival))
+	}
+}
