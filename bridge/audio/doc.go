@@ -15,6 +15,13 @@
 // the jitter buffer releases every packet within 60 ms of its arrival, so without the
 // budget a peer sending faster than real time would make the bridge decode that fast.
 //
+// After a network stall the held packets arrive back to back. That backlog is not jitter
+// (the delay estimate skips it, so live packets after it are not held longer), and the
+// Stream holds it until it has arrived or the next tick, then decodes only its newest ring's
+// worth: the loop's next tick sees live audio, never the stale start of the backlog.
+// Padding-only packets and packets of another payload type are not decoded, but their
+// sequence numbers are marked used, so the gaps they leave are not concealed as losses.
+//
 // A Stream decodes one codec at a time, carried by one RTP payload type: packets of another
 // type are not decoded (a stray packet, or the start of a codec switch). Browsers can switch
 // codec mid-stream without renegotiating (Chrome's setParameters with encodings[].codec), so
