@@ -160,7 +160,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.SetAccess(cfg.Token, cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
-	s.handler = checkHost(func() *hostPatterns { return s.access.Load().hosts }, s.mux)
+	s.handler = checkHost(func() *hostPatterns { return s.access.Load().hosts }, noFraming(s.mux))
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, err
@@ -243,6 +243,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// noFraming forbids other sites to frame the page: a page that framed it could lead a member of
+// staff into typing the control token into it (clickjacking).
+func noFraming(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }
 
 func noCache(h http.Handler) http.Handler {

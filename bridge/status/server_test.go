@@ -346,3 +346,19 @@ func TestEventsStreamsCappedPerClient(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// No other site may frame the page (a framing page could lead staff into typing the control
+// token into it): every answer says so, the page and its script as much as the API.
+func TestPageRefusesToBeFramed(t *testing.T) {
+	base := start(t, Config{Provider: &fakeProvider{}, Token: "t", Controller: &fakeController{}})
+	for _, path := range []string{"/", "/app.js", "/api/status"} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if csp, xfo := res.Header.Get("Content-Security-Policy"), res.Header.Get("X-Frame-Options"); !strings.Contains(csp, "frame-ancestors 'none'") || xfo != "DENY" {
+			t.Errorf("GET %s: Content-Security-Policy %q, X-Frame-Options %q; want frame-ancestors 'none' and DENY", path, csp, xfo)
+		}
+	}
+}
