@@ -229,27 +229,87 @@ func StreamFormat(p Protocol, info Info) (rgbw bool, maxLEDs int) {
 	return rgbw, p.maxLEDs()
 }
 
+// ParseProtocol reads a protocol setting (the config's output.protocol): "" or "auto" is
+// ProtocolAuto, "ddp", "dnrgb", "drgb", "drgbw" and "warls" (any case) name that protocol.
+func ParseProtocol(s string) (Protocol, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return ProtocolAuto, nil
+	case "ddp":
+		return ProtocolDDP, nil
+	case "dnrgb":
+		return ProtocolDNRGB, nil
+	case "drgb":
+		return ProtocolDRGB, nil
+	case "drgbw":
+		return ProtocolDRGBW, nil
+	case "warls":
+		return ProtocolWARLS, nil
+	}
+	return ProtocolUnknown, fmt.Errorf("unknown protocol %q (want auto, ddp, dnrgb, drgb, drgbw or warls)", s)
+}
+
 // Resolve turns a wled:// target into a sendable one by asking the device's JSON API: protocol
 // (ChooseProtocol), LED count (unless the URL gave ?leds), RGBW and ports. Other targets are
-// returned unchanged with a zero Info.
+// returned unchanged with a zero Info. It is ResolveAs with ProtocolAuto.
 func (c *Client) Resolve(ctx context.Context, t Target) (Target, Info, error) {
+	return c.ResolveAs(ctx, t, ProtocolAuto)
+}
+
+// ResolveAs is Resolve with the protocol for a wled:// target forced to p (the config's
+// output.protocol; ProtocolAuto chooses as Resolve does): see StreamTarget. A ddp://, dnrgb://, …
+// target keeps its own protocol and is returned unchanged with a zero Info.
+func (c *Client) ResolveAs(ctx context.Context, t Target, p Protocol) (Target, Info, error) {
 	if t.Protocol != ProtocolAuto {
 		return t, Info{}, nil
+	}
+	if err := checkStreamProtocol(p); err != nil {
+		return Target{}, Info{}, fmt.Errorf("resolving %s: %w", t, err) // before any request
 	}
 	info, err := c.Info(ctx, t.HTTPAddr())
 	if err != nil {
 		return Target{}, Info{}, fmt.Errorf("resolving %s: %w", t, err)
 	}
+	out, err := StreamTarget(t, info, p)
+	if err != nil {
+		return Target{}, info, fmt.Errorf("resolving %s: %w", t, err)
+	}
+	return out, info, nil
+}
+
+// checkStreamProtocol returns an error unless p is ProtocolAuto or a protocol frames can be sent with.
+func checkStreamProtocol(p Protocol) error {
+	switch p {
+	case ProtocolAuto, ProtocolDDP, ProtocolDNRGB, ProtocolDRGB, ProtocolDRGBW, ProtocolWARLS:
+		return nil
+	}
+	return fmt.Errorf("cannot stream with %v", p)
+}
+
+// StreamTarget is where frames for wled:// target t go, given the device's /json/info: with
+// protocol p, or for ProtocolAuto the firmware's best (ChooseProtocol); its LED count (the URL's
+// ?leds, else the device's), clamped to what p carries; RGBW per StreamFormat; DDP to DDPPort (or
+// the URL's ?ddpport), UDP realtime to the device's udpport (else RealtimePort). Everything that
+// turns a device's API into a stream (Client.ResolveAs, and discovery for the devices it finds)
+// goes through here, so that a forced protocol means the same everywhere. It returns an error
+// for a p that is not a protocol, or when no LED count is known.
+func StreamTarget(t Target, info Info, p Protocol) (Target, error) {
+	if err := checkStreamProtocol(p); err != nil {
+		return Target{}, err
+	}
+	if p == ProtocolAuto {
+		p = ChooseProtocol(info)
+	}
 	out := t
-	out.Protocol = ChooseProtocol(info)
+	out.Protocol = p
 	out.DDPPort = 0
 	if out.LEDs == 0 {
 		out.LEDs = info.LEDs.Count
 	}
 	if out.LEDs == 0 {
-		return Target{}, info, fmt.Errorf("resolving %s: the device reports 0 LEDs", t)
+		return Target{}, errors.New("the device reports 0 LEDs")
 	}
-	switch out.Protocol {
+	switch p {
 	case ProtocolDDP:
 		out.Port = DDPPort
 		if t.DDPPort != 0 {
@@ -262,7 +322,7 @@ func (c *Client) Resolve(ctx context.Context, t Target) (Target, Info, error) {
 		}
 	}
 	var most int
-	out.RGBW, most = StreamFormat(out.Protocol, info)
+	out.RGBW, most = StreamFormat(p, info)
 	out.LEDs = min(out.LEDs, most)
-	return out, info, nil
+	return out, nil
 }

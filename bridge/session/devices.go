@@ -76,6 +76,10 @@ type deviceSet struct {
 
 	list atomic.Pointer[[]*strip]
 
+	// protocol is the config's output.protocol: wled:// devices are driven with it (ProtocolAuto:
+	// the firmware's best), as discovery drives the devices it finds. Constant after newDeviceSet.
+	protocol wled.Protocol
+
 	// Constant after newDeviceSet (tests set them before run).
 	retryDelays  []time.Duration
 	recheckEvery time.Duration
@@ -187,6 +191,10 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
+	var err error
+	if d.protocol, err = wled.ParseProtocol(s.cfg.Protocol); err != nil {
+		return nil, fmt.Errorf("session: output protocol: %w", err)
+	}
 	empty := []*strip{}
 	d.list.Store(&empty)
 	if s.cfg.Discovery != nil {
@@ -382,12 +390,15 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 }
 
 // resolveTarget returns t ready for an output, with its host as an address, and the strip's name.
-// A name with several addresses keeps current (the one its strip drives) while it is among them,
-// so that a DNS server rotating its answers does not move the strip at every look-up.
+// A wled:// device is driven with the forced protocol (output.protocol), if any, on the port its
+// JSON API reports, as discovery drives the devices it finds; an explicit ddp://, dnrgb://, …
+// URL keeps its own. A name with several addresses keeps current (the one its strip drives)
+// while it is among them, so that a DNS server rotating its answers does not move the strip at
+// every look-up.
 func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target, current netip.Addr) (wled.Target, string, error) {
 	name := t.String()
 	if t.Protocol == wled.ProtocolAuto {
-		rt, info, err := d.s.wled.Resolve(ctx, t)
+		rt, info, err := d.s.wled.ResolveAs(ctx, t, d.protocol)
 		if err != nil {
 			return t, "", err
 		}

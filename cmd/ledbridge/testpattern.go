@@ -25,7 +25,8 @@ func init() {
 		Short: "Drive WLED devices with a moving rainbow and report frames sent, fps and send errors",
 		Long: `Sends a moving rainbow to each device for --seconds, then prints per device the
 frames sent, the achieved frame rate and the send errors. A device is a URL:
-wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP or DNRGB;
+wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP or DNRGB,
+or the protocol output.protocol forces (to the device's UDP realtime or DDP port);
 ddp://, dnrgb://, drgb://, drgbw://, warls://HOST[:PORT]?leds=N[&rgbw=1] send that protocol
 straight to that UDP port. Without --device, the configuration's devices are used, and
 without those the devices that answer an mDNS browse (_wled._tcp, confirmed by their JSON
@@ -63,6 +64,10 @@ type testPatternOptions struct {
 	LEDs    int
 	FPS     int
 	Seconds float64
+	// Protocol is output.protocol: a wled:// device is driven with it (ProtocolAuto or the zero
+	// value: DDP or DNRGB as its firmware allows), as join drives it; ddp://, dnrgb://, … URLs
+	// keep their own. Discovered devices get it from Discovery.Protocol.
+	Protocol wled.Protocol
 
 	DiscoverWindow time.Duration    // mDNS browse length when Devices is empty
 	Discovery      discovery.Config // discovery settings when Devices is empty (zero: mDNS everywhere)
@@ -96,6 +101,9 @@ func testPatternConfig(opts testPatternOptions, c config.Config) (testPatternOpt
 	if err != nil {
 		return opts, usageError{err}
 	}
+	if opts.Protocol, err = wled.ParseProtocol(c.Output.Protocol); err != nil {
+		return opts, usageError{fmt.Errorf("output.protocol: %w", err)}
+	}
 	opts.Devices = c.Devices
 	opts.NoDiscovery = !c.Discovery.Enabled
 	opts.Discovery = discovery.Config{Interfaces: c.Discovery.Interfaces, Protocol: c.Output.Protocol}
@@ -122,6 +130,9 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	}
 	if opts.BrightnessCap == 0 {
 		opts.BrightnessCap = 1
+	}
+	if opts.Protocol == wled.ProtocolUnknown {
+		opts.Protocol = wled.ProtocolAuto
 	}
 	type namedTarget struct {
 		name   string
@@ -169,7 +180,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		if opts.LEDs > 0 {
 			t.LEDs = opts.LEDs // also a wled:// device's count: Resolve keeps a given LED count
 		}
-		resolved, _, err := client.Resolve(ctx, t)
+		resolved, _, err := client.ResolveAs(ctx, t, opts.Protocol) // as join resolves it
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("test-pattern: %w", err)
