@@ -384,11 +384,12 @@ func (pk *packetRecords) findA(host *dnsmessage.Name) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// usableAddr reports an address a WLED on the LAN can have. Loopback is refused: anyone on the
-// LAN could otherwise point our /json/info probes, and then a stream, at this machine's own
-// services.
+// usableAddr reports an address a WLED on the LAN can have. Loopback and this machine's own
+// addresses are refused: anyone on the LAN could otherwise point our /json/info probes, and then
+// a stream, at this machine's own services (the room server, the status page).
 func usableAddr(a netip.Addr) bool {
-	return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLoopback() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	return a.Is4() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLoopback() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) &&
+		!ownAddrs.has(a)
 }
 
 // macFromTXT returns the normalised mac= value of WLED's TXT record, or "".
