@@ -119,11 +119,31 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		log.Warn(w)
 	}
 
+	// Every listener is bound before anything is announced: a port in use must end start-up with
+	// its error alone, not after stdout told the musicians a room server is ready (and systemd's
+	// journal showed URLs of a daemon that never ran). The status page's comes first; it serves
+	// once the session exists.
+	var statusLn net.Listener
+	if c.Status.Addr != "" {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", c.Status.Addr)
+		if err != nil {
+			return fmt.Errorf("status page: %w", err)
+		}
+		statusLn = ln
+		defer func() {
+			if statusLn != nil { // not handed to the status server: start-up failed
+				_ = statusLn.Close()
+			}
+		}()
+	}
+
 	// The room server outlives the session, so that the bridge's untrack and leave reach the
 	// other participants before the server closes their sockets.
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	var hubDone func() error
+	announceHub := func() {} // prints the room server's URLs once nothing else can fail
 	if c.Supabase.URL == "" {
 		h, err := startEmbeddedHub(hubCtx, c.Hub, log, reg) // its ledbridge_hub_* series on the status page's /metrics
 		if err != nil {
@@ -139,8 +159,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		if urls := h.URLs(); len(urls) > 0 {
 			sc.RoomURL = urls[0]
 		}
-		printHubURLs(cmd.OutOrStdout(), h)
-		fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
+		announceHub = func() {
+			printHubURLs(cmd.OutOrStdout(), h)
+			fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
+		}
 	}
 
 	notifier := sdnotify.New(log)
@@ -159,7 +181,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 
 	var statusSrv *status.Server
-	if c.Status.Addr != "" {
+	if statusLn != nil {
 		srv, err := status.New(status.Config{Provider: sess, Controller: sess, Token: c.Status.Token, AllowedHosts: c.Status.AllowedHosts, Gatherer: reg, Logger: log.With("part", "status"),
 			// Read once as the page starts: not reloadable, so a reload reports them as needing a restart.
 			MaxConnections: c.Status.MaxConnections, MaxConnectionsPerClient: c.Status.MaxConnectionsPerClient,
@@ -168,17 +190,19 @@ func runJoin(cmd *cobra.Command, args []string) error {
 			return err
 		}
 		statusSrv = srv
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", c.Status.Addr)
-		if err != nil {
-			return fmt.Errorf("status page: %w", err)
-		}
+	}
+
+	// Nothing can fail any more: announce, then serve.
+	announceHub()
+	if statusSrv != nil {
+		ln := statusLn
+		statusLn = nil // the server closes it
 		log.Info("status page", "url", "http://"+displayAddr(ln.Addr()))
 		fmt.Fprintf(cmd.OutOrStdout(), "Status page: http://%s/\n", displayAddr(ln.Addr()))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(ctx, ln); err != nil {
+			if err := statusSrv.Serve(ctx, ln); err != nil {
 				log.Error("status page stopped", "err", err)
 			}
 		}()
