@@ -171,6 +171,9 @@ type Config struct {
 	// AllowedOrigins lists the browser origins allowed to connect, as coder/websocket
 	// OriginPatterns (path.Match patterns on the origin host, or on "scheme://host" when the
 	// pattern has a scheme). Empty means any origin: musicians' pages are served from elsewhere.
+	// It applies to the REST broadcast endpoints too (a browser request from another origin is
+	// refused with 403); whatever it holds, those take only JSON (or octet-stream) bodies, which
+	// no web page can send them without a CORS preflight the server never approves.
 	AllowedOrigins []string
 	// Metrics, when set, gets the server's ledbridge_hub_* series (connections, rooms, traffic,
 	// drops, refusals by reason), read from Stats at scrape time. New registers them; registering

@@ -7,7 +7,8 @@
 // the join's self and ack flags (binary kind-3 pushes go out as kind-4 to vsn 2.0.0 sockets and as
 // JSON to vsn 1.0.0 sockets, as the Realtime server does), Presence (presence_state on join,
 // presence_diff on track, untrack, leave and disconnect) and the access_token message (accepted,
-// not checked), plus the REST broadcast endpoints. There is no database: postgres_changes joins are
+// not checked), plus the REST broadcast endpoints (JSON or octet-stream bodies only, so that a web
+// page cannot post to them without a CORS preflight, which is never approved). There is no database: postgres_changes joins are
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // Every resource is bounded (see Config): frame size; sockets (in all, and per remote IP address, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,14 +39,30 @@ const MaxBroadcastBatch = 100
 // POST /realtime/v1/api/broadcast/{topic}/events/{event} (channel.httpSend; delivered like a kind-3
 // push). Both answer 202 Accepted, whether or not the room exists. Bodies must be UTF-8 (JSON
 // ones, which are relayed in text frames); a request is refused whole, never delivered in part.
+// A browser request is refused unless its Origin passes Config.AllowedOrigins (403), and any
+// request unless its Content-Type is one a browser must preflight (415, see jsonMediaType).
 func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		s.restError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
+	if !s.originAllowed(r) {
+		s.restError(w, http.StatusForbidden, "Origin not allowed")
+		s.logRESTLimit("hub: REST request refused: Origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		return
+	}
 	if msg := s.keyProblem(r); msg != "" {
 		s.restError(w, http.StatusUnauthorized, msg)
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, BroadcastAPIPath)
+	batch := rest == "" || rest == "/"
+	mediaType, ok := restMediaType(r.Header.Get("Content-Type"), batch)
+	if !ok {
+		s.restError(w, http.StatusUnsupportedMediaType, restMediaTypeError(batch))
+		s.logRESTLimit("hub: REST request refused: Content-Type not accepted", "remote", r.RemoteAddr,
+			"content_type", r.Header.Get("Content-Type"), "origin", r.Header.Get("Origin"))
 		return
 	}
 	remote := clientaddr.Key(r.RemoteAddr)
@@ -73,8 +90,7 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	rest := strings.TrimPrefix(r.URL.Path, BroadcastAPIPath)
-	if rest == "" || rest == "/" {
+	if batch {
 		s.batchBroadcast(w, remote, body)
 		return
 	}
@@ -85,7 +101,7 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	enc := wire.EncodingBinary
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+	if mediaType == jsonMediaType {
 		if !utf8.Valid(body) {
 			// json.Valid accepts it, but vsn 1.0.0 sockets would get it in a text frame.
 			s.restError(w, http.StatusBadRequest, "body is not valid UTF-8")
@@ -112,6 +128,34 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	f := userBroadcastFanout(topic, parts[2], enc, body)
 	s.deliver(topic, &f)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// The media types the REST endpoints take. Neither is one a web page can send without a CORS
+// preflight (only text/plain, application/x-www-form-urlencoded and multipart/form-data are, and
+// a body with no type), and the hub approves no preflight: a page a musician happens to open
+// cannot push broadcasts into a room by a no-cors fetch or a form POST, whatever origin policy
+// is configured. supabase-js's httpSend and its batch fallback send application/json (httpSend
+// application/octet-stream for a binary payload), with the key in the apikey header.
+const (
+	jsonMediaType   = "application/json"
+	binaryMediaType = "application/octet-stream"
+)
+
+// restMediaType parses a REST request's Content-Type and reports whether the endpoint takes it:
+// application/json for the batch endpoint, that or application/octet-stream for a single event.
+func restMediaType(contentType string, batch bool) (string, bool) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "", false
+	}
+	return mt, mt == jsonMediaType || (!batch && mt == binaryMediaType)
+}
+
+func restMediaTypeError(batch bool) string {
+	if batch {
+		return "Content-Type must be " + jsonMediaType
+	}
+	return "Content-Type must be " + jsonMediaType + " or " + binaryMediaType
 }
 
 func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byte) {
