@@ -10,7 +10,6 @@ import (
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
-	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -27,9 +26,8 @@ type frameLoop struct {
 	// Owned by the loop goroutine.
 	musicians    []*musician
 	sources      []effect.Source
-	mixer        *audio.Mixer
-	mixInputs    []audio.MixInput
-	mixPCM       []float32
+	aligned      *alignedMix // the musicians' audio, time-aligned for the mix; nil without sound sync
+	mixed        []float32   // this tick's mix as the analyser got it (aliases aligned's buffer)
 	mix          *analysis.Analyzer
 	mixFeatures  analysis.Features
 	broadcast    []color.RGB
@@ -72,11 +70,8 @@ func newFrameLoop(s *Session) (*frameLoop, error) {
 	l := &frameLoop{
 		s:         s,
 		base:      s.clock.Now(),
-		mixer:     audio.NewMixer(pcmBlock),
-		mixPCM:    make([]float32, pcmBlock),
 		mix:       mix,
 		sources:   make([]effect.Source, 0, 16),
-		mixInputs: make([]audio.MixInput, 0, 16),
 		broadcast: make([]color.RGB, 0, 4096),
 
 		renderErrLog: lograte.Limiter{Every: time.Minute},
@@ -87,6 +82,7 @@ func newFrameLoop(s *Session) (*frameLoop, error) {
 		if l.soundSync, err = wled.NewSoundSyncSender(s.cfg.SoundSyncAddr); err != nil {
 			return nil, fmt.Errorf("session: sound sync: %w", err)
 		}
+		l.aligned = newAlignedMix()
 	}
 	return l, nil
 }
@@ -162,16 +158,16 @@ func (l *frameLoop) tick(now time.Time) {
 		}
 		s.mu.Unlock()
 		slices.SortFunc(l.musicians, func(a, b *musician) int { return a.index - b.index })
+		if l.aligned != nil {
+			l.aligned.follow(l.musicians)
+		}
 	}
 
 	// Audio: each musician, then the mix.
-	clear(l.mixInputs)
 	clear(l.sources)
-	l.mixInputs = l.mixInputs[:0]
 	l.sources = l.sources[:0]
-	longest := 0
 	var onsetArrival time.Time // newest packet of a musician whose note just started
-	for _, m := range l.musicians {
+	for i, m := range l.musicians {
 		pcm, arrived := m.analyse()
 		if arrived.After(l.lastAudio) {
 			l.lastAudio = arrived
@@ -179,16 +175,17 @@ func (l *frameLoop) tick(now time.Time) {
 		if hasNoteOnset(&m.features) && !arrived.IsZero() {
 			onsetArrival = arrived
 		}
-		longest = max(longest, len(pcm))
-		l.mixInputs = append(l.mixInputs, audio.MixInput{PCM: pcm, Gain: 1})
+		if l.aligned != nil {
+			l.aligned.add(i, pcm, now)
+		}
 		l.sources = append(l.sources, effect.Source{Musician: m.index, Features: &m.features})
 	}
 	// The mix is analysed only for sound sync: the strips render each musician's own features.
 	l.ticks++
 	if l.soundSync != nil {
-		if longest > 0 {
-			n := l.mixer.Mix(l.mixPCM[:longest], l.mixInputs)
-			l.mix.Write(l.mixPCM[:n])
+		l.mixed = l.aligned.mix(now)
+		if len(l.mixed) > 0 {
+			l.mix.Write(l.mixed)
 		}
 		l.mix.Frame(&l.mixFeatures)
 		l.sendSoundSync()
