@@ -171,6 +171,9 @@ type Config struct {
 	// AllowedOrigins lists the browser origins allowed to connect, as coder/websocket
 	// OriginPatterns (path.Match patterns on the origin host, or on "scheme://host" when the
 	// pattern has a scheme). Empty means any origin: musicians' pages are served from elsewhere.
+	// When set, an Origin naming the Host the request was sent to passes only if that Host is a
+	// LAN name (an IP literal, localhost, a single-label name, or under .local, .lan, .home.arpa or
+	// .internal), so that a page rebinding its own domain to the Pi (DNS rebinding) does not pass.
 	// It applies to the REST broadcast endpoints too (a browser request from another origin is
 	// refused with 403); whatever it holds, those take only JSON (or octet-stream) bodies, which
 	// no web page can send them without a CORS preflight the server never approves.

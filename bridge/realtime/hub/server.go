@@ -463,6 +463,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuseHandshake(w, refusedBadVsn, http.StatusBadRequest, err.Error())
 		return
 	}
+	if !s.originAllowed(r) {
+		// Checked here, not only by websocket.Accept, which takes any Origin equal to Host
+		// (see originAllowed: DNS rebinding).
+		s.log.Debug("hub: websocket upgrade refused: Origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "host", r.Host)
+		s.refuseHandshake(w, refusedBadUpgrade, http.StatusForbidden, "Origin not allowed")
+		return
+	}
 	addr := clientaddr.Key(r.RemoteAddr)
 	s.mu.Lock()
 	switch {
