@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"testing"
 	"weak"
@@ -16,12 +17,27 @@ import (
 
 // TestDepartedMusiciansAreReleased: once musicians leave, the frame loop must not keep them (and
 // their analysers, about 16 kB each, and their PCM blocks) reachable through the per-tick slices
-// it reuses. Eight musicians with audio tracks join, six leave; after a GC the six are gone.
+// it reuses, nor through the sound-sync mix's lanes. Eight musicians with audio tracks join, six
+// leave; after a GC the six are gone.
 func TestDepartedMusiciansAreReleased(t *testing.T) {
+	t.Run("no-sound-sync", func(t *testing.T) { testDepartedMusiciansAreReleased(t, false) })
+	t.Run("sound-sync", func(t *testing.T) { testDepartedMusiciansAreReleased(t, true) })
+}
+
+func testDepartedMusiciansAreReleased(t *testing.T, soundSync bool) {
 	// No strips: a renderer keeps its own copy of the last sources (effect.Renderer's sorted
 	// slots, up to effect.MaxSources), which is the effect package's to release, not the loop's.
 	code, _ := room.ParseCode("TCK234")
-	s, err := New(Config{Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}, Logger: slog.New(slog.DiscardHandler)})
+	cfg := Config{Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}, Logger: slog.New(slog.DiscardHandler)}
+	if soundSync {
+		sink, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sink.Close() })
+		cfg.SoundSyncAddr = sink.LocalAddr().String()
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
