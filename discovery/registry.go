@@ -245,9 +245,9 @@ func New(cfg Config) (*Registry, error) {
 		seen[s.raw] = true
 		r.statics = append(r.statics, s)
 	}
-	proto, ok := protocolNames[strings.ToLower(cfg.Protocol)]
-	if !ok {
-		return nil, fmt.Errorf("discovery: unknown protocol %q (auto, ddp, dnrgb, drgb, drgbw, warls)", cfg.Protocol)
+	proto, err := wled.ParseProtocol(cfg.Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	r.protocol = proto
 	if r.fetcher == nil {
@@ -269,12 +269,6 @@ func New(cfg Config) (*Registry, error) {
 		}
 	}
 	return r, nil
-}
-
-// protocolNames maps Config.Protocol (the config's output.protocol) to a protocol.
-var protocolNames = map[string]wled.Protocol{
-	"": wled.ProtocolAuto, "auto": wled.ProtocolAuto, "ddp": wled.ProtocolDDP, "dnrgb": wled.ProtocolDNRGB,
-	"drgb": wled.ProtocolDRGB, "drgbw": wled.ProtocolDRGBW, "warls": wled.ProtocolWARLS,
 }
 
 // probeHTTPClient is the HTTP client for /json/info probes: one connection per request, no
