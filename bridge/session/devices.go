@@ -31,7 +31,7 @@ type strip struct {
 	failedGen   uint64 // the effect settings generation (+1) NewRenderer refused for this strip
 	frame       []byte
 
-	identifyUntil atomic.Int64 // unix nanoseconds; flash the strip until then
+	identifyUntil atomic.Int64 // flash the strip until then: a frameLoop.deadline, 0 for none
 
 	cancel context.CancelFunc
 	done   chan struct{}
