@@ -11,6 +11,12 @@
 // page cannot post to them without a CORS preflight, which is never approved). There is no database: postgres_changes joins are
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
+// A presence key is a participant's peerId (the room protocol's rule), so the server binds the two:
+// a room holds each key on one socket (the same client joining with it again, a supabase-js
+// reconnect, replaces its older channel; anyone else is refused), and a webrtc-signal,
+// state-request or state-response whose fromPeerId is another key than the sending channel's is
+// dropped (and refused on the REST endpoints, which have no key to check it against).
+//
 // Every resource is bounded (see Config): frame size; sockets (in all, and per remote IP address, so
 // that one host cannot take them all); plain HTTP connections under Serve (in all and per address,
 // with header, request and idle timeouts); REST requests being read at once; rooms (in all, and

@@ -202,13 +202,18 @@ func (c *conn) topics() []string {
 }
 
 // broadcastJSON fans out a text broadcast, {"type":"broadcast","event":…,"payload":…}, verbatim:
-// every serializer delivers it as [null, null, topic, "broadcast", payload].
+// every serializer delivers it as [null, null, topic, "broadcast", payload]. One that names
+// another sender than the channel's presence key is dropped (identity.go).
 func (c *conn) broadcastJSON(mem *member, m *wire.Message) {
 	if p := bytes.TrimSpace(m.Payload); len(p) == 0 || p[0] != '{' {
 		c.malformed(fmt.Errorf("broadcast payload is not a JSON object"))
 		if mem.ack && m.Ref.Valid {
 			c.reply(m.JoinRef, m.Ref, m.Topic, errorReply("broadcast payload must be a JSON object"))
 		}
+		return
+	}
+	if event, forged := textSenderForged(mem, m.Payload); forged {
+		c.dropForged(mem, event, m.JoinRef, m.Ref, m.Topic)
 		return
 	}
 	f := pushFanout(m.Topic, "broadcast", m.Payload)
@@ -240,6 +245,10 @@ func (c *conn) handleBinary(data []byte) {
 		if b.Ref.Valid {
 			c.reply(b.JoinRef, b.Ref, b.Topic, errorReply(unmatchedReason))
 		}
+		return
+	}
+	if namesSender(b.Event) && namesOtherSender(b.Payload, mem.presenceKey) {
+		c.dropForged(mem, b.Event, b.JoinRef, b.Ref, b.Topic)
 		return
 	}
 	// The push's metadata holds instructions to the server (e.g. "persist"); there is no storage

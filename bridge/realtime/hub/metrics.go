@@ -61,6 +61,7 @@ var joinRefusalReasons = []struct {
 	{"server_rooms", func(r *JoinRefusals) uint64 { return r.ServerRooms }},
 	{"address_rooms", func(r *JoinRefusals) uint64 { return r.AddressRooms }},
 	{"room_full", func(r *JoinRefusals) uint64 { return r.RoomFull }},
+	{"presence_key_taken", func(r *JoinRefusals) uint64 { return r.PresenceKeyTaken }},
 }
 
 func newCollector(s *Server) *collector {
@@ -101,6 +102,10 @@ func newCollector(s *Server) *collector {
 				func(st *Stats) uint64 { return st.Undeliverable }),
 			counter("ledbridge_hub_presence_limited_total", "Presence track and untrack calls refused by the presence rate limit (each closes its channel).",
 				func(st *Stats) uint64 { return st.PresenceLimited }),
+			counter("ledbridge_hub_broadcasts_forged_total", "Broadcasts dropped because their payload's fromPeerId was not the sending channel's presence key (webrtc-signal, state-request, state-response): a member speaking as another.",
+				func(st *Stats) uint64 { return st.ForgedSenders }),
+			counter("ledbridge_hub_channels_replaced_total", "Channels closed because a newer socket of the same client joined their room with their presence key (a supabase-js reconnect).",
+				func(st *Stats) uint64 { return st.ChannelsReplaced }),
 			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit).",
 				func(st *Stats) uint64 { return st.RESTRefused }),
 			counter("ledbridge_hub_http_connections_refused_total", "TCP connections closed as soon as they were accepted: past hub.max_http_connections, or hub.max_http_connections_per_address from one client.",
@@ -114,7 +119,8 @@ func newCollector(s *Server) *collector {
 		joinsRefused: prometheus.NewDesc("ledbridge_hub_joins_refused_total",
 			"Channel joins answered with an error, by reason: bad_request (a topic, payload or presence key the server does not take, "+
 				"or postgres_changes), channels (too many on the socket), server_rooms (hub.max_rooms rooms exist), "+
-				"address_rooms (hub.max_rooms_per_address rooms started by the client exist), room_full (hub.max_clients_per_room).",
+				"address_rooms (hub.max_rooms_per_address rooms started by the client exist), room_full (hub.max_clients_per_room), "+
+				"presence_key_taken (another client's socket holds the join's presence key in the room).",
 			[]string{"reason"}, nil),
 	}
 }

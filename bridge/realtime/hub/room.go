@@ -45,8 +45,12 @@ type member struct {
 
 	// Protected by room.mu.
 	presenceEnabled bool
-	presenceKey     string
+	presenceKey     string // set before the join and never changed: its socket reads it freely
 	tracked         *presenceEntry
+	// replaced is set when a newer socket of the same client joined with this presence key and
+	// took the member's place (joinRoom): it is out of the room, and what its socket still sends
+	// on the channel is not relayed.
+	replaced bool
 }
 
 // presenceEntry is one tracked Presence meta.
@@ -83,6 +87,20 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 	r.mu.Lock()
 	s.mu.Unlock()
 	defer r.mu.Unlock()
+	// A presence key is a participant's peerId, and holding it is speaking as that participant
+	// (identity.go): one socket holds it in a room. The same client (address) joining with it
+	// again is supabase-js reconnecting after a network blip, its old socket perhaps not yet
+	// noticed dead: the newer replaces the older. Anyone else is refused.
+	for _, other := range r.members {
+		if other.presenceKey != m.presenceKey {
+			continue
+		}
+		if other.c.addr != m.c.addr {
+			return joinRefusedPresenceKeyTaken, "PresenceKeyInUse: another connection in this room holds this presence key"
+		}
+		r.replaceLocked(s, other)
+		break // keys are unique in a room
+	}
 	if len(r.members) >= s.cfg.MaxClientsPerRoom {
 		return joinRefusedRoomFull, fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
 	}
@@ -93,6 +111,26 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 		m.c.push(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked())
 	}
 	return 0, ""
+}
+
+// replaceLocked takes old out of the room for a newer socket of the same client: its Presence
+// leaves, and its socket gets the system error and phx_close of a server-side shutdown, after which
+// supabase-js does not rejoin. Its socket's own goroutine still lists the channel (only it may
+// change that map) until it leaves or closes; leaveRoom then finds nothing left to remove.
+func (r *room) replaceLocked(s *Server, old *member) {
+	if i := slices.Index(r.members, old); i >= 0 {
+		r.members = slices.Delete(r.members, i, i+1)
+	}
+	old.replaced = true
+	if e := old.tracked; e != nil {
+		old.tracked = nil
+		r.removePresenceLocked(e)
+		r.fanoutDiffLocked(nil, e)
+	}
+	s.stats.channelsReplaced.Add(1)
+	s.log.Debug("hub: channel replaced by a newer socket with its presence key", "remote", old.c.remote, "topic", r.topic)
+	old.c.push(old.joinRef, "", r.topic, "system", systemError(r.name, "Replaced by a newer connection with the same presence key"))
+	old.c.push(old.joinRef, old.joinRef, r.topic, "phx_close", emptyObject)
 }
 
 // leaveRoom removes m from its room, announces its Presence leave, and removes the room when it
@@ -129,6 +167,9 @@ func (s *Server) leaveRoom(m *member) {
 func (r *room) track(s *Server, m *member, payload []byte, reply func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if m.replaced {
+		return // the channel is closed; its client was told so
+	}
 	m.presenceEnabled = true // a track enables Presence, as on the Realtime server
 	if m.tracked != nil && bytes.Equal(m.tracked.payload, payload) {
 		reply()
@@ -245,6 +286,11 @@ func appendPresenceGroup(dst []byte, e *presenceEntry) []byte {
 // broadcast delivers f to every member but the sender, unless the sender joined with self.
 func (r *room) broadcast(sender *member, f *fanout) {
 	r.mu.Lock()
+	if sender != nil && sender.replaced {
+		r.mu.Unlock()
+		f.release()
+		return
+	}
 	r.deliverLocked(sender, f)
 	r.mu.Unlock()
 }

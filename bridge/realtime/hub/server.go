@@ -67,6 +67,8 @@ type Server struct {
 	// connLimitLog does the same for upgrades refused by MaxConnections and
 	// MaxConnectionsPerAddress: a host hammering the endpoint gets one line a second.
 	connLimitLog lograte.Limiter
+	// forgedLog does the same for broadcasts dropped because they name another sender.
+	forgedLog lograte.Limiter
 	// metrics serves Config.MetricsPath (nil when it is empty).
 	metrics http.Handler
 	// httpIdle is httpIdleTimeout and restBody restBodyTimeout; tests change them.
@@ -114,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 		presenceLimitLog: lograte.Limiter{Every: time.Second},
 		slowClientLog:    lograte.Limiter{Every: time.Second},
 		connLimitLog:     lograte.Limiter{Every: time.Second},
+		forgedLog:        lograte.Limiter{Every: time.Second},
 		httpIdle:         httpIdleTimeout,
 		restBody:         restBodyTimeout,
 	}
@@ -280,6 +283,12 @@ type Stats struct {
 	JoinRefusals    JoinRefusals
 	RESTRefused     uint64 // REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit)
 	PresenceLimited uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
+	// ForgedSenders counts the broadcasts dropped because their payload's fromPeerId was not the
+	// sending channel's presence key (webrtc-signal, state-request, state-response).
+	ForgedSenders uint64
+	// ChannelsReplaced counts the channels closed because a newer socket of the same client
+	// (clientaddr.Key) joined the room with their presence key: a supabase-js reconnect.
+	ChannelsReplaced uint64
 	// HTTPConnectionsRefused counts the TCP connections Serve closed as soon as it accepted them,
 	// past Config.MaxHTTPConnections or MaxHTTPConnectionsPerAddress.
 	HTTPConnectionsRefused uint64
@@ -311,6 +320,9 @@ type JoinRefusals struct {
 	ServerRooms  uint64 // MaxRooms rooms exist
 	AddressRooms uint64 // MaxRoomsPerAddress rooms started by the client exist
 	RoomFull     uint64 // MaxClientsPerRoom channels joined to the room
+	// PresenceKeyTaken counts joins refused because another client's socket holds their presence
+	// key in the room (a key is a peerId: holding it is speaking as that participant).
+	PresenceKeyTaken uint64
 }
 
 // joinRefusal is a reason a join is refused; it indexes counters.joinsRefused.
@@ -322,6 +334,7 @@ const (
 	joinRefusedServerRooms
 	joinRefusedAddressRooms
 	joinRefusedRoomFull
+	joinRefusedPresenceKeyTaken
 	numJoinRefusals
 )
 
@@ -342,6 +355,7 @@ type counters struct {
 	framesIn, framesOut, bytesIn, bytesOut, broadcasts atomic.Uint64
 	malformed, rateLimited, slowClients                atomic.Uint64
 	undeliverable, restRefused, presenceLimited        atomic.Uint64
+	forgedSenders, channelsReplaced                    atomic.Uint64
 	joinsRefused                                       [numJoinRefusals]atomic.Uint64
 	httpConnsRefused                                   atomic.Uint64
 	handshakeRefused                                   [numRefusals]atomic.Uint64
@@ -389,9 +403,11 @@ func (s *Server) Stats() Stats {
 		ServerRooms:  joins[joinRefusedServerRooms].Load(),
 		AddressRooms: joins[joinRefusedAddressRooms].Load(),
 		RoomFull:     joins[joinRefusedRoomFull].Load(),
+
+		PresenceKeyTaken: joins[joinRefusedPresenceKeyTaken].Load(),
 	}
 	j := st.JoinRefusals
-	st.JoinsRefused = j.BadRequest + j.Channels + j.ServerRooms + j.AddressRooms + j.RoomFull
+	st.JoinsRefused = j.BadRequest + j.Channels + j.ServerRooms + j.AddressRooms + j.RoomFull + j.PresenceKeyTaken
 	st.Undeliverable = s.stats.undeliverable.Load()
 	refused := &s.stats.handshakeRefused
 	st.HandshakeRefusals = HandshakeRefusals{
@@ -406,6 +422,8 @@ func (s *Server) Stats() Stats {
 	st.HandshakeRefused = h.BadKey + h.BadVsn + h.ServerFull + h.AddressFull + h.Closing + h.BadUpgrade
 	st.RESTRefused = s.stats.restRefused.Load()
 	st.PresenceLimited = s.stats.presenceLimited.Load()
+	st.ForgedSenders = s.stats.forgedSenders.Load()
+	st.ChannelsReplaced = s.stats.channelsReplaced.Load()
 	st.HTTPConnectionsRefused = s.stats.httpConnsRefused.Load()
 	return st
 }
