@@ -351,7 +351,7 @@ func (c *Client) redact(s string) string {
 type Stats struct {
 	FramesIn          uint64 // frames read
 	FramesOut         uint64 // frames written
-	Malformed         uint64 // frames or payloads dropped as malformed (including oversize)
+	Malformed         uint64 // frames, payloads or single Presence metas dropped as malformed (including oversize frames)
 	Oversize          uint64 // frames over MaxFrameSize, discarded unread
 	EventsDropped     uint64 // events dropped because the Events queue was full (by count or by bytes); Presence syncs are coalesced, never dropped
 	PresenceOverflow  uint64 // Presence metas dropped for the table bounds, and diffs held for a presence_state dropped for theirs

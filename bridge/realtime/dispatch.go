@@ -184,22 +184,38 @@ func (s *session) handleReply(m *wire.Message) error {
 
 // handlePresence applies presence_state or presence_diff and delivers the joins, leaves and a sync.
 func (s *session) handlePresence(m *wire.Message) {
+	s.applyPresence(m.Event == evPresenceState, func(p *presenceTable) ([]presenceChange, error) {
+		if m.Event == evPresenceState {
+			return p.applyState(m.Payload)
+		}
+		return p.applyDiff(m.Payload)
+	})
+}
+
+// presenceStateDropped handles a presence_state frame the reader dropped as oversize: like a
+// malformed one, it must not leave the table waiting for a state that will never come.
+func (s *session) presenceStateDropped() {
+	s.applyPresence(true, (*presenceTable).stateLost)
+}
+
+// applyPresence runs apply on the table, counts what it dropped, delivers the changes and a sync
+// (always after a presence_state), and rejoins when the table asks for a resync.
+func (s *session) applyPresence(state bool, apply func(*presenceTable) ([]presenceChange, error)) {
 	c := s.c
 	c.mu.Lock()
-	before := c.presence.overflow
-	var changes []presenceChange
-	var err error
-	if m.Event == evPresenceState {
-		changes, err = c.presence.applyState(m.Payload)
-	} else {
-		changes, err = c.presence.applyDiff(m.Payload)
-	}
-	overflow := c.presence.overflow - before
+	overflowBefore, badBefore := c.presence.overflow, c.presence.badMetas
+	changes, err := apply(c.presence)
+	overflow := c.presence.overflow - overflowBefore
+	bad := c.presence.badMetas - badBefore
 	resync := c.presence.takeResync()
 	c.mu.Unlock()
 	if overflow > 0 {
 		c.stats.presenceOverflow.Add(overflow)
 		c.malformed("presence-overflow", fmt.Errorf("%d metas beyond the Presence table bounds", overflow))
+	}
+	if bad > 0 {
+		c.stats.malformed.Add(bad - 1) // malformed counts the one it logs
+		c.malformed("presence-meta", fmt.Errorf("%w: %d metas that are not objects with string phx_ref and phx_ref_prev; the rest of the payload was applied", errPresenceShape, bad))
 	}
 	if err != nil {
 		c.malformed("presence", err)
@@ -207,7 +223,7 @@ func (s *session) handlePresence(m *wire.Message) {
 	for _, ch := range changes {
 		s.deliver(Event{Kind: ch.kind, Key: ch.key, Metas: ch.metas})
 	}
-	if len(changes) > 0 || m.Event == evPresenceState {
+	if len(changes) > 0 || state {
 		s.deliver(Event{Kind: EventPresenceSync})
 	}
 	if resync && (s.joined || s.joinPending) {

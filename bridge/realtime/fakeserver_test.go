@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ type fakeServer struct {
 	trackErrors      int      // answer the next N tracks with an error reply
 	dropAfterJoin    int      // cut the next N sockets right after their join's presence_state
 	beforeState      []string // presence_diff payloads sent between the next ok join reply and its presence_state
+	oversizeStates   int      // pad the next N joins' presence_state past MaxFrameSize
 
 	srv      *http.Server
 	ln       net.Listener
@@ -327,6 +329,11 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		var early []string
 		if !ignore && !fail {
 			early, s.beforeState = s.beforeState, nil
+		}
+		oversize := !ignore && !fail && s.oversizeStates > 0
+		if oversize {
+			s.oversizeStates--
+			state["padding"] = map[string]any{"metas": []map[string]string{{"phx_ref": "pad", "pad": strings.Repeat("x", 1<<20)}}}
 		}
 		s.mu.Unlock()
 		if ignore {

@@ -156,13 +156,76 @@ func TestPresenceTableByteBudget(t *testing.T) {
 
 func TestPresenceTableMalformed(t *testing.T) {
 	p := newPresenceTable(10, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
-	for _, bad := range []string{`[]`, `{"k":{"metas":[1]}}`, `{"k":{"metas":[{"phx_ref":5}]}}`, `{"k":"x"}`, `nul`} {
+	for _, bad := range []string{`[]`, `{"k":"x"}`, `{"k":{"metas":"x"}}`, `nul`} {
 		if _, err := p.applyState(json.RawMessage(bad)); !errors.Is(err, errPresenceShape) {
 			t.Errorf("state %s: %v", bad, err)
 		}
 		if _, err := p.applyDiff(json.RawMessage(`{"joins":` + bad + `}`)); !errors.Is(err, errPresenceShape) {
 			t.Errorf("diff %s: %v", bad, err)
 		}
+	}
+	// A bad meta is dropped and counted; the rest of the payload applies.
+	for i, bad := range []string{`1`, `"s"`, `{"phx_ref":5}`, `{"phx_ref":"b","phx_ref_prev":1}`, `{"phx_ref_prev":{}}`} {
+		p := newPresenceTable(10, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
+		state := fmt.Sprintf(`{"k":{"metas":[%s,{"phx_ref":"good"}]},"bad-only":{"metas":[%s]}}`, bad, bad)
+		if _, err := p.applyState(json.RawMessage(state)); err != nil {
+			t.Errorf("state with meta %s: %v", bad, err)
+		}
+		diff := fmt.Sprintf(`{"joins":{"j%d":{"metas":[{"phx_ref":"j","phx_ref_prev":null},%s]}},"leaves":{}}`, i, bad)
+		if _, err := p.applyDiff(json.RawMessage(diff)); err != nil {
+			t.Errorf("diff with meta %s: %v", bad, err)
+		}
+		snap := p.snapshot()
+		if len(snap) != 2 || len(snap["k"]) != 1 || snap["k"][0].Ref != "good" || len(snap[fmt.Sprintf("j%d", i)]) != 1 {
+			t.Errorf("meta %s: table %v, want k and j%d with their good metas only", bad, snap, i)
+		}
+		if p.badMetas != 3 {
+			t.Errorf("meta %s: %d bad metas counted, want 3", bad, p.badMetas)
+		}
+	}
+}
+
+// TestRejectedStateDoesNotHoldDiffs: a presence_state that cannot be applied ends the wait for it
+// (the diffs held for it, and later ones, apply to the table) and asks for one resync; a second in a
+// row does not ask again, and a good one resets that.
+func TestRejectedStateDoesNotHoldDiffs(t *testing.T) {
+	p := newPresenceTable(10, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
+	join := func(key string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"joins":{%q:{"metas":[{"phx_ref":%q}]}},"leaves":{}}`, key, key))
+	}
+	p.joined()
+	if _, err := p.applyDiff(join("held")); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := p.applyState(json.RawMessage(`[]`))
+	if !errors.Is(err, errPresenceShape) {
+		t.Fatalf("rejected state: %v", err)
+	}
+	if got := changeList(changes); len(got) != 1 {
+		t.Errorf("changes %v, want the held diff's join", got)
+	}
+	if !p.takeResync() {
+		t.Error("the first rejected state must ask for a resync")
+	}
+	if _, err := p.applyDiff(join("later")); err != nil {
+		t.Fatal(err)
+	}
+	if snap := p.snapshot(); len(snap["held"]) != 1 || len(snap["later"]) != 1 {
+		t.Errorf("table %v, want the held and the later diff applied", snap)
+	}
+	p.joined()
+	p.stateLost() // the resync's state lost too (an oversize frame)
+	if p.takeResync() {
+		t.Error("a second lost state in a row asked for another resync")
+	}
+	p.joined()
+	if _, err := p.applyState(json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	p.joined()
+	p.stateLost()
+	if !p.takeResync() {
+		t.Error("a lost state after a good one must ask for a resync again")
 	}
 }
 

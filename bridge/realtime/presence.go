@@ -39,6 +39,12 @@ type presenceTable struct {
 	resync      bool
 	// overflow counts metas dropped for the bounds (and held diffs dropped, one each).
 	overflow uint64
+	// badMetas counts metas dropped as malformed (not an object, or a ref that is not a string).
+	badMetas uint64
+	// lostStates counts presence_states in a row that could not be applied (malformed, or dropped
+	// as oversize): the first asks for a resync, the next ones do not, so that a server that
+	// keeps sending such a state cannot make the client rejoin for ever.
+	lostStates int
 }
 
 const maxPendingDiffs = 64
@@ -76,24 +82,53 @@ func (p *presenceTable) parseEntries(raw json.RawMessage, sizeBound bool) (map[s
 		}
 		list := make([]Meta, 0, min(len(metas), p.maxMetas))
 		for _, data := range metas {
-			var refs struct {
-				Ref     string `json:"phx_ref"`
-				PrevRef string `json:"phx_ref_prev"`
-			}
-			if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &refs) != nil {
-				return nil, fmt.Errorf("%w: meta of %q is not an object with string phx_ref", errPresenceShape, key)
-			}
 			if len(list) >= p.maxMetas || (sizeBound && len(data) > p.maxMetaBytes) {
 				p.overflow++
 				continue
 			}
-			list = append(list, Meta{Ref: refs.Ref, PrevRef: refs.PrevRef, Data: data})
+			ref, prev, ok := decodeMetaRefs(data)
+			if !ok {
+				// One participant's bad meta costs only that meta: the server passes the keys a
+				// client tracks through (a tab tracking {"phx_ref_prev":1} puts it into every
+				// presence_state and diff), and rejecting the whole payload would let one peer
+				// hide every musician from the bridge.
+				p.badMetas++
+				continue
+			}
+			list = append(list, Meta{Ref: ref, PrevRef: prev, Data: data})
 		}
 		if len(list) > 0 { // a key without metas is no participant
 			out[key] = list
 		}
 	}
 	return out, nil
+}
+
+// decodeMetaRefs returns a meta's phx_ref and phx_ref_prev; ok is false unless the meta is a JSON object
+// whose two refs are strings (or absent, or null).
+func decodeMetaRefs(data json.RawMessage) (ref, prev string, ok bool) {
+	var refs struct {
+		Ref     json.RawMessage `json:"phx_ref"`
+		PrevRef json.RawMessage `json:"phx_ref_prev"`
+	}
+	if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &refs) != nil {
+		return "", "", false
+	}
+	ref, okRef := refString(refs.Ref)
+	prev, okPrev := refString(refs.PrevRef)
+	return ref, prev, okRef && okPrev
+}
+
+// refString decodes a ref that must be a JSON string; absent or null is "".
+func refString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // joined starts a new join: the next presence_state replaces the table. Diffs still held for an
@@ -123,8 +158,10 @@ func (p *presenceTable) takeResync() bool {
 func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error) {
 	next, err := p.parseEntries(raw, true)
 	if err != nil {
-		return nil, err
+		changes, _ := p.stateLost()
+		return changes, err
 	}
+	p.lostStates = 0
 	nextBytes := 0
 	for _, key := range sortedKeys(next) {
 		n := metaBytes(next[key])
@@ -158,16 +195,40 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 	p.awaitingState = false
 	p.resync = p.pendingLost
 	p.pendingLost = false
+	more, err := p.applyHeld()
+	return append(changes, more...), err
+}
+
+// applyHeld applies the diffs held for the presence_state and lets go of them. A malformed one
+// does not stop the others; the first error is returned.
+func (p *presenceTable) applyHeld() ([]presenceChange, error) {
 	held := p.pending
 	p.dropPending()
+	var changes []presenceChange
+	var first error
 	for _, d := range held {
 		more, err := p.applyDiffNow(d)
-		if err != nil {
-			return changes, err
+		if err != nil && first == nil {
+			first = err
 		}
 		changes = append(changes, more...)
 	}
-	return changes, nil
+	return changes, first
+}
+
+// stateLost handles a presence_state that cannot be applied: malformed, or a frame dropped as
+// oversize. Waiting on for it would hold every later diff (then drop them) until the next join,
+// freezing the table: instead the diffs flow again, applied to the table as it is, and the first
+// such state in a row asks for a resync (a rejoin brings a new presence_state).
+func (p *presenceTable) stateLost() ([]presenceChange, error) {
+	if !p.awaitingState {
+		return nil, nil // a stray state after this join's own: the table stands
+	}
+	p.awaitingState = false
+	p.pendingLost = false
+	p.resync = p.lostStates == 0
+	p.lostStates++
+	return p.applyHeld()
 }
 
 // applyDiff handles presence_diff; before the join's presence_state it is held (bounded). A diff

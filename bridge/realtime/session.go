@@ -84,9 +84,11 @@ func waiting(r *request) []*request {
 // inbound is one decoded frame from the reader goroutine. Its byte fields alias a frame buffer that
 // belongs to it alone.
 type inbound struct {
-	binary bool
-	msg    wire.Message       // a text frame
-	bin    wire.UserBroadcast // a binary frame
+	// droppedState marks a presence_state frame of our topic dropped as oversize (nothing else set).
+	droppedState bool
+	binary       bool
+	msg          wire.Message       // a text frame
+	bin          wire.UserBroadcast // a binary frame
 }
 
 // session is one WebSocket connection's lifetime. Its loop owns every field below the channels.
@@ -305,6 +307,14 @@ func (s *session) readLoop() {
 			}
 			c.stats.oversize.Add(1)
 			c.malformed("oversize", fmt.Errorf("frame of %d bytes: %w", int64(len(data))+n, wire.ErrFrameTooLarge))
+			if typ == websocket.MessageText && s.isPresenceState(data) {
+				select {
+				case s.inbox <- inbound{droppedState: true}:
+				case <-s.ctx.Done():
+					s.readErr = s.ctx.Err()
+					return
+				}
+			}
 			continue
 		}
 		c.stats.framesIn.Add(1)
@@ -335,6 +345,18 @@ func (s *session) readLoop() {
 			return
 		}
 	}
+}
+
+// isPresenceState reports whether a text frame's first bytes (of a frame too large to decode) are
+// those of a presence_state on our topic: V2 `[join_ref,ref,"<topic>","presence_state",…` or the
+// V1 object, whose keys the server writes sorted ({"event":"presence_state",…,"topic":…}).
+func (s *session) isPresenceState(data []byte) bool {
+	head := data[:min(len(data), 1024)]
+	if s.c.version == wire.V1 {
+		return bytes.Contains(head, []byte(`"event":"presence_state"`))
+	}
+	topic, _ := json.Marshal(s.c.topic)
+	return bytes.Contains(head, append(topic, `,"presence_state",`...))
 }
 
 // timerC returns t's channel, or nil (never ready) for an unarmed timer.
@@ -375,6 +397,10 @@ func (s *session) loop(ctx context.Context) error {
 		case <-s.readDone:
 			return fmt.Errorf("realtime: socket closed: %w", s.readErr)
 		case in := <-s.inbox:
+			if in.droppedState {
+				s.presenceStateDropped()
+				continue
+			}
 			if err := s.handle(&in); err != nil {
 				return err
 			}
