@@ -15,13 +15,18 @@ import (
 // discards, and the restarted connection had none of the musician's candidates (on
 // loopback it still connects, from the musician's checks alone; across NATs it cannot).
 func TestDeferredICERestartKeepsItsCandidates(t *testing.T) {
-	m, r, fc := startFakeClockManager(t, nil)
+	s := &sinks{}
+	m, r, fc := startFakeClockManager(t, func(c *Config) { c.OnTrack = s.onTrack })
 	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
 	if err := m.MusicianJoined("ana"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	fc.Advance(promiseLife)
+	// A browser restarts ICE once its audio has stopped reaching the bridge: one that restarted
+	// while its audio streams would be refused as an impostor (see audioFreshness).
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") > 0 })
+	waitAudioStopped(t, s, ana)
+	fc.Advance(max(promiseLife, audioFreshness))
 	for range offerBurst { // her offer budget is spent: the next offer waits for its turn
 		renegotiate(t, r, ana)
 	}

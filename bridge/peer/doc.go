@@ -52,6 +52,15 @@
 //     64 distinct remote candidates, from SDP and trickle together: an offer
 //     or answer past that is refused whole, trickled ones past it dropped,
 //     so no signal can make the bridge check an arbitrary list of addresses;
+//   - an offer under the id of a musician whose connection is up and whose
+//     audio has arrived within the last 2 s (audioFreshness), with another
+//     DTLS certificate fingerprint or other ICE credentials than the
+//     connection's remote description (compared as sets, session and media
+//     level alike), is refused unanswered and counted (ImpostorOffers): its
+//     tab keeps its RTCPeerConnection while it streams, so the offer is
+//     another room member's (Realtime does not authenticate fromPeerId).
+//     Once the connection is down or the audio has stopped for that long,
+//     it is handled, so that a tab that rebuilt its connection recovers;
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
 //     a stranger's offer makes the bridge send nothing, and takes no peer-cap

@@ -316,6 +316,11 @@ type testMusician struct {
 	strayAnswers atomic.Int64 // answers that came with no offer of ours outstanding
 	offersSent   atomic.Int64
 	state        atomic.Int32
+
+	// sendMu orders pauseAudio with the sending of a packet.
+	sendMu   sync.Mutex
+	paused   bool   // guarded by sendMu: sendAudio sends nothing
+	lastSent uint16 // guarded by sendMu: the sequence number of the newest packet written
 }
 
 // musicianAPI is a browser stand-in's pion API: default codecs (NACK for audio if opts.nack),
@@ -526,7 +531,7 @@ func (m *testMusician) handle(sig room.Signal) {
 	}
 }
 
-// sendAudio sends a 20 ms Opus-sized packet every 20 ms while the track is bound.
+// sendAudio sends a 20 ms Opus-sized packet every 20 ms while the track is bound, and not paused.
 func (m *testMusician) sendAudio() {
 	defer m.wg.Done()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -541,39 +546,77 @@ func (m *testMusician) sendAudio() {
 			return
 		case <-tick.C:
 		}
-		seq++
-		var media []byte
-		if m.opts.media != nil {
-			var step uint32
-			media, step = m.opts.media(seq)
-			ts += step
-		} else {
-			ts += 960
+		m.sendMu.Lock()
+		if !m.paused {
+			seq++
+			m.sendPacket(seq, &ts, rng, payload)
 		}
-		if m.opts.nack && seq%lossEvery == 0 {
-			continue // lost on the way
-		}
-		pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}}
-		if media != nil {
-			pkt.Payload = media
-		} else if m.opts.garbage {
-			n := 1 + rng.IntN(len(payload)-1)
-			for i := range payload[:n] {
-				payload[i] = byte(rng.Uint32())
-			}
-			pkt.Payload = payload[:n]
-			pkt.Marker = rng.IntN(2) == 0
-			pkt.Timestamp = rng.Uint32() // timestamps that jump anywhere
-		} else {
-			n := copy(payload, micMarker)
-			for i := n; i < 80; i++ {
-				payload[i] = byte(i)
-			}
-			pkt.Payload = payload[:80]
-		}
-		// Errors before the track is bound (no transceiver yet) are expected.
-		_ = m.track.WriteRTP(&pkt)
+		m.sendMu.Unlock()
 	}
+}
+
+// sendPacket sends packet seq, advancing *ts by its duration; m.sendMu is held.
+func (m *testMusician) sendPacket(seq uint16, ts *uint32, rng *rand.Rand, payload []byte) {
+	var media []byte
+	if m.opts.media != nil {
+		var step uint32
+		media, step = m.opts.media(seq)
+		*ts += step
+	} else {
+		*ts += 960
+	}
+	if m.opts.nack && seq%lossEvery == 0 {
+		return // lost on the way
+	}
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: *ts}}
+	if media != nil {
+		pkt.Payload = media
+	} else if m.opts.garbage {
+		n := 1 + rng.IntN(len(payload)-1)
+		for i := range payload[:n] {
+			payload[i] = byte(rng.Uint32())
+		}
+		pkt.Payload = payload[:n]
+		pkt.Marker = rng.IntN(2) == 0
+		pkt.Timestamp = rng.Uint32() // timestamps that jump anywhere
+	} else {
+		n := copy(payload, micMarker)
+		for i := n; i < 80; i++ {
+			payload[i] = byte(i)
+		}
+		pkt.Payload = payload[:80]
+	}
+	// Errors before the track is bound (no transceiver yet) are expected.
+	if m.track.WriteRTP(&pkt) == nil {
+		m.lastSent = seq
+	}
+}
+
+// pauseAudio stops sendAudio and returns the sequence number of the last packet it wrote: no
+// packet is written after it returns.
+func (m *testMusician) pauseAudio() uint16 {
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
+	m.paused = true
+	return m.lastSent
+}
+
+// resumeAudio lets sendAudio send again, from where it stopped.
+func (m *testMusician) resumeAudio() {
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
+	m.paused = false
+}
+
+// waitAudioStopped pauses mus's audio and waits until its last packet has reached the
+// bridge's newest sink for it: then the bridge has heard the last of it.
+func waitAudioStopped(t *testing.T, s *sinks, mus *testMusician) {
+	t.Helper()
+	last := mus.pauseAudio()
+	waitFor(t, mus.id+"'s last packet at the bridge", func() bool {
+		all := s.get(MusicianID(mus.id))
+		return len(all) > 0 && uint16(all[len(all)-1].lastSeq.Load()) == last
+	})
 }
 
 func (m *testMusician) connState() webrtc.PeerConnectionState {

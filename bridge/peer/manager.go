@@ -514,6 +514,11 @@ type MusicianStats struct {
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
 	UndeclaredTracks  uint64 // tracks pion started for an SSRC the offer does not declare, read and discarded
 	DataChannels      uint64 // data channels the musician opened, each closed at once
+	// ImpostorOffers counts offers under the musician's peer id refused, unanswered, while its
+	// connection was up and its audio arriving, because they had another DTLS certificate or
+	// other ICE credentials than its tab's: another room member's (Realtime does not
+	// authenticate the sender), or a tab of the same peer id that is not the one streaming.
+	ImpostorOffers uint64
 }
 
 // Stats returns a snapshot; it is safe to call from any goroutine.

@@ -107,7 +107,8 @@ type musician struct {
 	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
 	extraTracks, undeclaredTracks                                     atomic.Uint64
 	dataChannels                                                      atomic.Uint64
-	extraTrackLogged                                                  atomic.Bool // log the first ignored track only
+	impostorOffers                                                    atomic.Uint64 // see impostorOffer
+	extraTrackLogged                                                  atomic.Bool   // log the first ignored track only
 
 	// Owned by the run goroutine.
 	cur     *pcHandle
@@ -148,6 +149,12 @@ type pcHandle struct {
 	// answerRetried: a retry has sent its latest answer again, alone; the next one restarts
 	// ICE as well.
 	answerRetried bool
+	// created is the Clock time the PeerConnection was made; heardAt, once heard is set, when
+	// the newest packet of the musician's track arrived, as Clock time since created (written
+	// by the track's read goroutine, read by audioFresh).
+	created time.Time
+	heard   atomic.Bool
+	heardAt atomic.Int64
 
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
@@ -387,7 +394,7 @@ func (mus *musician) run(ctx context.Context) {
 			if held := mus.held; held != nil {
 				mus.held = nil
 				mus.log.Info("musician appeared in Presence; answering its held offer")
-				if wait := mus.handleOffer(ctx, *held, &retry, false); wait > 0 {
+				if wait, _ := mus.handleOffer(ctx, *held, &retry, false); wait > 0 {
 					mus.deferOffer(*held)
 					offerGate.set(mus.cfg.Clock, wait)
 				}
@@ -466,7 +473,8 @@ func (mus *musician) takeOffer(ctx context.Context, retry *timer, offers *offerB
 	}
 	now := mus.cfg.Clock.Now()
 	priority := mus.established && offers.calm(now)
-	if wait := mus.handleOffer(ctx, *sig, retry, priority); wait > 0 {
+	wait, impostor := mus.handleOffer(ctx, *sig, retry, priority)
+	if wait > 0 {
 		if !priority {
 			offers.stormedAt = now
 		}
@@ -474,7 +482,9 @@ func (mus *musician) takeOffer(ctx context.Context, retry *timer, offers *offerB
 		gate.set(mus.cfg.Clock, wait)
 		return
 	}
-	offers.spend(mus.cfg.Clock, gate)
+	if !impostor {
+		offers.spend(mus.cfg.Clock, gate)
+	}
 }
 
 // offerPending reports whether an offer waits to be handled.
@@ -525,7 +535,7 @@ func (mus *musician) admitSignals(need int, priority bool) time.Duration {
 func (mus *musician) newPC() error {
 	mus.closePC()
 	mus.gen++
-	h := &pcHandle{gen: mus.gen}
+	h := &pcHandle{gen: mus.gen, created: mus.cfg.Clock.Now()}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {
@@ -606,18 +616,21 @@ func (mus *musician) closePC() {
 }
 
 // handleOffer answers an offer, holds it (a stranger's), or refuses it. If the signal
-// budget has no room for the answer, it does nothing and returns how long to wait.
-func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer, priority bool) (wait time.Duration) {
+// budget has no room for the answer, it does nothing and returns how long to wait. impostor
+// reports an offer refused as not the musician's tab's (see impostorOffer): it costs the
+// musician's offer budget nothing, so that a room member sending them cannot hold back the
+// musician's own.
+func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer, priority bool) (wait time.Duration, impostor bool) {
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.Description.SDP}
 	if sending, all := mediaSections(desc.SDP); sending > maxMediaSections || all > maxOfferedSections {
 		mus.badSignal("offer rejected", fmt.Errorf("%d media sections, %d of them sending (at most %d, %d sending)",
 			all, sending, maxOfferedSections, maxMediaSections))
-		return 0
+		return 0, false
 	}
 	streams := declaredStreams(desc.SDP)
 	if streams > maxTracks {
 		mus.badSignal("offer rejected", fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", streams, maxTracks))
-		return 0
+		return 0, false
 	}
 	ice, err := scanRemoteICE(desc.SDP)
 	if err == nil {
@@ -625,7 +638,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	}
 	if err != nil {
 		mus.badSignal("offer rejected", err)
-		return 0
+		return 0, false
 	}
 	if !mus.inPresence.Load() {
 		// PROTOCOL.md §3–4: musicians signal. Until Presence confirms the
@@ -633,7 +646,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		// checks towards whatever candidates a stranger wrote into it.
 		if _, err := desc.Unmarshal(); err != nil {
 			mus.badSignal("offer rejected", err)
-			return 0
+			return 0, false
 		}
 		if mus.held != nil {
 			mus.mgr.counters.offersCoalesced.Add(1)
@@ -641,7 +654,15 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 			mus.log.Info("offer from a peer not in Presence held until it appears", "grace", mus.cfg.PresenceGrace)
 		}
 		mus.held = &sig
-		return 0
+		return 0, false
+	}
+	if why := mus.impostorOffer(credentialsOf(desc.SDP)); why != "" {
+		// Nothing is answered: the musician's tab, which hears every answer to its peer id,
+		// is not waiting for one.
+		mus.impostorOffers.Add(1)
+		mus.logLimited("offer under the musician's peer id refused: its connection is up and its audio arriving, and the offer has "+why+
+			", so it is not from the musician's tab (any room member can send under its peer id)", "refused", mus.impostorOffers.Load())
+		return 0, true
 	}
 	fresh := false
 	if h := mus.cur; h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
@@ -656,7 +677,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				// in have-local-offer and ignores our offers meanwhile, so the answer goes
 				// again (within the musician's offer budget and the signal budget, as any).
 				mus.duplicates.Add(1)
-				return mus.resendAnswer(ctx, priority)
+				return mus.resendAnswer(ctx, priority), false
 			}
 			if n := transceiversAfter(h.pc, desc.SDP); n > maxTransceiversKept {
 				// pion keeps a transceiver (and its receiver) for every audio or video mid a
@@ -684,7 +705,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		}
 	}
 	if wait := mus.admit(priority); wait > 0 {
-		return wait
+		return wait, false
 	}
 	answered := false
 	defer func() {
@@ -694,7 +715,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	}()
 	if err := mus.admitRemoteICE(ice, fresh); err != nil {
 		mus.badSignal("offer rejected", err)
-		return 0
+		return 0, false
 	}
 	if fresh {
 		if h := mus.cur; h != nil && h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
@@ -703,7 +724,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		}
 		if err := mus.newPC(); err != nil {
 			mus.log.Error("cannot answer offer", "err", err)
-			return 0
+			return 0, false
 		}
 	}
 	pc := mus.cur.pc
@@ -713,7 +734,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		if fresh {
 			mus.closePC()
 		}
-		return 0
+		return 0, false
 	}
 	mus.recordRemoteICE(ice, fresh)
 	if !fresh {
@@ -728,7 +749,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		if fresh {
 			mus.closePC()
 		}
-		return 0
+		return 0, false
 	}
 	answered = true
 	mus.cur.answerRetried = false
@@ -737,7 +758,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 	}
-	return 0
+	return 0, false
 }
 
 // mediaSections counts an SDP's m-lines, and those that may send media to its receiver: not
@@ -1220,6 +1241,7 @@ func (mus *musician) snapshot() MusicianStats {
 		IgnoredTracks:     mus.extraTracks.Load(),
 		UndeclaredTracks:  mus.undeclaredTracks.Load(),
 		DataChannels:      mus.dataChannels.Load(),
+		ImpostorOffers:    mus.impostorOffers.Load(),
 	}
 	if c := mus.codec.Load(); c != nil {
 		s.Codec = *c

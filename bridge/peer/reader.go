@@ -139,6 +139,7 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 	}
 	r := newTrackReader(&mus.rx, codec, sink)
 	r.trackCodec = track.Codec
+	r.arrived = func() { h.noteAudio(mus.cfg.Clock.Now()) }
 	switchLog := lograte.Limiter{Every: logInterval}
 	r.onSwitch = func(from, to webrtc.RTPCodecParameters, err error) {
 		mus.codec.Store(r.mimeOf(to))
@@ -200,9 +201,11 @@ func (r *trackReader) readAll(src trackSource, buf []byte) error {
 		switch classifyRead(err) {
 		case readPacket:
 			failed = 0
+			r.noteArrival()
 			r.handle(buf[:n], time.Now())
 		case readRefused:
 			failed = 0
+			r.noteArrival()
 			r.refused(buf[:n])
 		case readFailed:
 			r.rx.badRTP.Add(1)
@@ -213,6 +216,12 @@ func (r *trackReader) readAll(src trackSource, buf []byte) error {
 		case readEnded:
 			return nil
 		}
+	}
+}
+
+func (r *trackReader) noteArrival() {
+	if r.arrived != nil {
+		r.arrived()
 	}
 }
 
@@ -294,6 +303,9 @@ type trackReader struct {
 	onSwitch func(from, to webrtc.RTPCodecParameters, err error)
 	// pause waits after a failed read (default: readErrorPause).
 	pause func()
+	// arrived, if set, is called for every packet read, whether pion accepted its payload
+	// type or not: SRTP has authenticated it as the musician's (pcHandle.noteAudio).
+	arrived func()
 
 	// A run of consecutive packets of another payload type than codec's: its
 	// type, length and codec (if pion knew it).

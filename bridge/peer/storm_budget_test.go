@@ -58,7 +58,12 @@ func TestCoordinatedOfferStormWithinSignalBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	fc.Advance(offerInterval) // ana's first offer is paid back: her next is no storm
+	// ana's first offer is paid back: her next is no storm. And her audio has stopped reaching
+	// the bridge, as a browser's has when it restarts ICE: one that restarted while its audio
+	// streams would be refused as an impostor (see audioFreshness).
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") > 0 })
+	waitAudioStopped(t, s, ana)
+	fc.Advance(max(offerInterval, audioFreshness))
 
 	const stormers, steps, every = 8, 200, 10 * time.Millisecond
 	for i := range stormers {
@@ -86,6 +91,7 @@ func TestCoordinatedOfferStormWithinSignalBudget(t *testing.T) {
 			r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID,
 				Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
 			waitFor(t, "ana's ICE restart answered", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") == answered+1 })
+			ana.resumeAudio()
 			if deferred == 0 {
 				t.Errorf("the storm was not cut back by the time ana restarted ICE")
 			}
