@@ -168,9 +168,11 @@ func (c *Client) Broadcast(ctx context.Context, event string, payload any) error
 	return c.submit(ctx, &request{op: opBroadcast, event: event, payload: raw}, ErrNotJoined)
 }
 
-// SetAccessToken replaces the access token (a user JWT; empty means the API key) used for joins and,
-// if the channel is joined, sends it to the server at once with the access_token message. It does
-// not block.
+// SetAccessToken replaces the access token (a user JWT; empty means the API key) used for every
+// later join and, if the channel is joined, sends it to the server at once with the access_token
+// message (as realtime-js's setAuth does). If the channel is waiting to rejoin (after the server
+// refused the old token, ErrAccessTokenRejected), it rejoins at once with the new one. It does not
+// block.
 func (c *Client) SetAccessToken(token string) {
 	if token == "" {
 		token = c.cfg.APIKey

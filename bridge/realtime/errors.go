@@ -3,6 +3,7 @@ package realtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors.
@@ -29,6 +30,11 @@ var (
 	// were beyond the bounds (maxPendingDiffs diffs, Config.MaxPresenceBytes of them): they were
 	// dropped, and the channel is rejoined for a complete presence_state.
 	ErrPresenceResync = errors.New("realtime: presence diffs before presence_state over the bound; rejoining to resync")
+	// ErrAccessTokenRejected matches (errors.Is) a server's refusal of the access token: a join
+	// refused with "InvalidJWTToken: …" (such as "Token has expired 12 seconds ago"), or a joined
+	// channel shut down with the system error "Token has expired …" when the token's exp passed.
+	// Every rejoin with the same token is refused too: only a new one (SetAccessToken) helps.
+	ErrAccessTokenRejected = errors.New("realtime: access token expired or rejected by the server")
 	// ErrInvalidConfig indicates a Config that New refuses.
 	ErrInvalidConfig = errors.New("realtime: invalid config")
 	// ErrInvalidPayload indicates a Track meta or Broadcast payload that cannot be sent.
@@ -46,6 +52,18 @@ func (e *ReplyError) Error() string {
 	return fmt.Sprintf("realtime: %s refused by server: %s", e.Op, e.Reason)
 }
 
+// Is makes a join refused for its token match ErrAccessTokenRejected.
+func (e *ReplyError) Is(target error) bool {
+	return target == ErrAccessTokenRejected && e.Op == "join" && isTokenRejection(e.Reason)
+}
+
+// isTokenRejection reports whether a server's reason or message is about the access token: the
+// Realtime server's join errors for a bad token start with "InvalidJWTToken" (realtime_channel.ex),
+// and the shutdown at the token's exp says "Token has expired …".
+func isTokenRejection(reason string) bool {
+	return strings.HasPrefix(reason, "InvalidJWTToken") || strings.Contains(reason, "Token has expired")
+}
+
 // SystemError is a `system` message with status error, e.g. "Client presence rate limit exceeded"
 // or "Too many messages per second"; the server closes the channel right after it.
 type SystemError struct {
@@ -55,6 +73,11 @@ type SystemError struct {
 
 func (e *SystemError) Error() string {
 	return fmt.Sprintf("realtime: server system error (%s): %s", e.Extension, e.Message)
+}
+
+// Is makes the shutdown of a channel whose token expired match ErrAccessTokenRejected.
+func (e *SystemError) Is(target error) bool {
+	return target == ErrAccessTokenRejected && isTokenRejection(e.Message)
 }
 
 // HandshakeError is a refused WebSocket upgrade. Supabase answers with an HTTP status and

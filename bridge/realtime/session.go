@@ -409,6 +409,17 @@ func (s *session) loop(ctx context.Context) error {
 				return err
 			}
 		case <-s.tokenChanged:
+			if s.rejoinTimer != nil {
+				// Waiting to rejoin (perhaps because the server refused the old token): a new
+				// token is a new chance, taken now and with the backoff from its first step.
+				stopTimer(&s.rejoinTimer)
+				c.rejoinAttempt = 0
+				c.stats.rejoins.Add(1)
+				if err := s.sendJoin(); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := s.sendToken(); err != nil {
 				return err
 			}

@@ -93,6 +93,9 @@ type Session struct {
 	proc   status.ProcessSampler
 
 	dropped struct{ broadcasts, signals atomic.Uint64 }
+	// tokenRefusedLogged: the server's refusal of the access token was logged since the room was
+	// last joined (onRealtimeStatus logs it once, not at every rejoin).
+	tokenRefusedLogged atomic.Bool
 
 	// The mutex protects the following elements.
 	mu        sync.Mutex
@@ -290,8 +293,12 @@ const (
 func (s *Session) onRealtimeStatus(st realtime.Status) {
 	s.met.realtimeState(st)
 	if st.State != realtime.StateJoined {
+		if errors.Is(st.Err, realtime.ErrAccessTokenRejected) && !s.tokenRefusedLogged.Swap(true) {
+			s.log.Error("room not joined: "+accessTokenAdvice, "server", st.Err) // the server never echoes the token
+		}
 		return
 	}
+	s.tokenRefusedLogged.Store(false)
 	s.mu.Lock()
 	first := !s.ready
 	s.ready = true
@@ -308,6 +315,25 @@ func (s *Session) onRealtimeStatus(st realtime.Status) {
 		defer s.wg.Done()
 		s.announce(ctx, first)
 	}()
+}
+
+// SetAccessToken replaces the Supabase access token (supabase.access_token, reloaded on SIGHUP)
+// without leaving the room: a joined channel gets it at once, and every later join uses it; a
+// channel waiting to rejoin after the server refused the old one rejoins at once.
+func (s *Session) SetAccessToken(token string) { s.client.SetAccessToken(token) }
+
+// accessTokenAdvice says what the operator must do when the server refuses the access token.
+const accessTokenAdvice = "the Supabase access token (supabase.access_token) has expired or was refused by the server; " +
+	"replace it in the config file, then systemctl reload ledbridge"
+
+// realtimeHealthState is the connection state /healthz reports while the room is not joined: the
+// state's name, and, when the server refuses the access token, what to do about it (rejoining
+// with the same token can never succeed, so "reconnecting" alone would mislead).
+func realtimeHealthState(rt realtime.Status) string {
+	if rt.State != realtime.StateJoined && errors.Is(rt.Err, realtime.ErrAccessTokenRejected) {
+		return rt.State.String() + ": " + accessTokenAdvice
+	}
+	return rt.State.String()
 }
 
 func (s *Session) announce(parent context.Context, first bool) {

@@ -97,6 +97,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 	ctx := cmd.Context()
 	c := loaded.Config
+	if c.Supabase.URL != "" {
+		warnAccessTokenExpiry(log, c.Supabase.AccessToken, time.Now())
+	}
 
 	// SIGHUP reloads; SIGINT/SIGTERM (cancelling ctx) stop.
 	hup := make(chan os.Signal, 1)
@@ -217,7 +220,8 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	go func() {
 		defer wg.Done()
 		r := reloader{cmd: cmd, sess: sess, status: statusSrv, notifier: notifier, log: log,
-			running: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load}
+			running: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load,
+			accessToken: c.Supabase.AccessToken}
 		r.loop(ctx, hup)
 	}()
 	wg.Add(1)
@@ -344,8 +348,9 @@ func noStripsWarning(sc session.Config) string {
 }
 
 // reloader applies a new configuration on SIGHUP without leaving the room: devices, effects,
-// colours, brightness, mode, and the status page's token and allowed host names. An invalid file is
-// rejected with a log line and the old settings stay; changes to any other key are named in the
+// colours, brightness, mode, the status page's token and allowed host names, and the Supabase
+// access token (supabase.access_token). An invalid file is rejected with a log line and the old
+// settings stay; changes to any other key are named in the
 // log line as needing a restart.
 type reloader struct {
 	cmd      *cobra.Command
@@ -363,6 +368,8 @@ type reloader struct {
 	codeFromArgs bool // `join CODE`: room.code in the file does not matter
 	// ready reports whether systemd has been told READY; before that a reload must not send it.
 	ready func() bool
+	// accessToken is the supabase.access_token the session uses now (the last one applied).
+	accessToken string
 }
 
 func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
@@ -440,11 +447,58 @@ func (r *reloader) apply(c config.Config) error {
 	if err := r.sess.SetMode(c.Room.Mode); err != nil { // logs only when the mode changes
 		return err
 	}
-	return r.sess.SetDevices(c.Devices)
+	if err := r.sess.SetDevices(c.Devices); err != nil {
+		return err
+	}
+	// Last: it cannot fail. A user JWT expires (typically within hours or days): the operator
+	// replaces it and reloads, and the room's channel takes it without a restart.
+	if c.Supabase.AccessToken != r.accessToken {
+		r.accessToken = c.Supabase.AccessToken
+		r.sess.SetAccessToken(c.Supabase.AccessToken)
+		r.log.Info("supabase.access_token replaced; the room's channel uses the new token now")
+		if c.Supabase.URL != "" {
+			warnAccessTokenExpiry(r.log, c.Supabase.AccessToken, time.Now())
+		}
+	}
+	return nil
+}
+
+// accessTokenWarnBefore is how long before its expiry supabase.access_token is warned about.
+const accessTokenWarnBefore = 7 * 24 * time.Hour
+
+// warnAccessTokenExpiry logs accessTokenWarning's warning, if any.
+func warnAccessTokenExpiry(log *slog.Logger, token string, now time.Time) {
+	if w := accessTokenWarning(token, now); w != "" {
+		log.Warn(w)
+	}
+}
+
+// accessTokenWarning says when supabase.access_token (a user JWT, whose exp is read without
+// checking its signature) has expired or expires within accessTokenWarnBefore: at its exp the
+// Realtime server closes the room's channel and refuses every rejoin with it. "" when there is
+// nothing to say. It never quotes the token.
+func accessTokenWarning(token string, now time.Time) string {
+	if token == "" {
+		return ""
+	}
+	exp, err := realtime.AccessTokenExpiry(token)
+	if err != nil {
+		return "supabase.access_token: cannot tell when it expires (" + err.Error() + "); the Realtime server may refuse it"
+	}
+	when := exp.UTC().Format(time.RFC3339)
+	if !exp.After(now) {
+		return fmt.Sprintf("supabase.access_token expired at %s (%s ago): the Realtime server refuses it, so the room cannot be joined; "+
+			"replace it in the config file, then systemctl reload ledbridge", when, now.Sub(exp).Round(time.Second))
+	}
+	if left := exp.Sub(now); left < accessTokenWarnBefore {
+		return fmt.Sprintf("supabase.access_token expires at %s (in %s): the Realtime server then closes the room's channel; "+
+			"replace it before then in the config file, then systemctl reload ledbridge", when, left.Round(time.Minute))
+	}
+	return ""
 }
 
 // reloadableKeys are the keys (or, ending in '.', sections) a reload applies.
-var reloadableKeys = []string{"devices", "effects.", "room.mode", "status.token", "status.allowed_hosts"}
+var reloadableKeys = []string{"devices", "effects.", "room.mode", "status.token", "status.allowed_hosts", "supabase.access_token"}
 
 // unusedKeys are keys join does not read at all, so that a change to one needs no restart
 // either: hub.metrics is `ledbridge hub`'s alone (join's metrics are on the status page).
