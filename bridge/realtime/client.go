@@ -31,6 +31,9 @@ type Client struct {
 	closed  chan struct{} // closed when Run returns
 
 	ref     atomic.Uint64 // the last ref sent; refs are shared by all pushes of all sessions
+	// textBroadcasts is set, for the Client's life, when the server could not take a binary
+	// broadcast (see session.binaryBroadcastFailed): broadcasts then go out as JSON text.
+	textBroadcasts atomic.Bool
 	running atomic.Bool
 	stats   stats
 
@@ -152,7 +155,9 @@ func (c *Client) Untrack(ctx context.Context) error {
 
 // Broadcast sends a broadcast with the given user event and payload (marshalled with encoding/json;
 // pass json.RawMessage for pre-encoded JSON). On vsn 2.0.0 it is a binary kind-3 frame unless
-// Config.BroadcastText; on vsn 1.0.0 a text frame. With Config.BroadcastAck it waits for the
+// Config.BroadcastText, or unless a server closed the socket abnormally right after one (a Realtime
+// server before v2.63 cannot decode them: from then on the Client sends text); on vsn 1.0.0 a text
+// frame. With Config.BroadcastAck it waits for the
 // server's acknowledgement. It returns ErrNotJoined while the channel is not joined.
 func (c *Client) Broadcast(ctx context.Context, event string, payload any) error {
 	if event == "" || len(event) > 255 {

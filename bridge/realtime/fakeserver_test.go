@@ -37,6 +37,7 @@ type fakeServer struct {
 	dropAfterJoin    int      // cut the next N sockets right after their join's presence_state
 	beforeState      []string // presence_diff payloads sent between the next ok join reply and its presence_state
 	oversizeStates   int      // pad the next N joins' presence_state past MaxFrameSize
+	crashOnBinary    bool     // like Realtime before v2.63 (V2 serializer without kind 3): a binary push crashes the socket (close 1011)
 
 	srv      *http.Server
 	ln       net.Listener
@@ -221,6 +222,21 @@ func (s *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f := recvFrame{conn: idx, binary: typ == websocket.MessageBinary, data: data}
+		s.mu.Lock()
+		crash := s.crashOnBinary && f.binary && len(data) > 0 && data[0] == byte(wire.KindUserBroadcastPush)
+		if crash {
+			s.frames = append(s.frames, f)
+			s.notifyLocked()
+		}
+		s.mu.Unlock()
+		if crash {
+			_ = ws.Close(websocket.StatusInternalError, "")
+			s.mu.Lock()
+			c.closed = true
+			s.notifyLocked()
+			s.mu.Unlock()
+			return
+		}
 		if f.binary {
 			if err := wire.DecodeBinary(data, &f.bin); err != nil {
 				s.t.Errorf("server: client sent a bad binary frame %x: %v", data, err)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -109,6 +110,11 @@ type session struct {
 	inbox        chan inbound
 	readDone     chan struct{}
 	readErr      error // set before readDone closes
+	// framesRead counts the frames the reader took off the socket (for binaryBroadcastFailed).
+	framesRead atomic.Uint64
+	// binarySentAt is framesRead when the last binary broadcast was written; binarySent says one was.
+	binarySentAt uint64
+	binarySent   bool
 	reqs         chan *request
 	tokenChanged chan struct{}
 	done         chan struct{} // closed when the loop has returned
@@ -318,6 +324,7 @@ func (s *session) readLoop() {
 			continue
 		}
 		c.stats.framesIn.Add(1)
+		s.framesRead.Add(1)
 		data = bytes.Clone(data)
 		var in inbound
 		if typ == websocket.MessageBinary {
@@ -395,6 +402,12 @@ func (s *session) loop(ctx context.Context) error {
 			s.leave()
 			return nil
 		case <-s.readDone:
+			if s.binaryBroadcastFailed() {
+				c.textBroadcasts.Store(true)
+				c.log.Warn("realtime: the server closed the socket right after a binary broadcast, before sending anything else: "+
+					"it cannot decode them (Realtime before v2.63); broadcasts are sent as JSON text from now on",
+					"close", c.redact(s.readErr.Error()))
+			}
 			return fmt.Errorf("realtime: socket closed: %w", s.readErr)
 		case in := <-s.inbox:
 			if in.droppedState {
@@ -456,6 +469,21 @@ func (s *session) loop(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// binaryBroadcastFailed reports whether the socket, now closed, was closed abnormally (not with
+// 1000 or 1001) after a binary broadcast with no frame read since: what a Realtime server before
+// v2.63 does, whose V2 serializer has no clause for kind 3 (its socket process crashes, close
+// 1011), and would do again after every reconnect.
+func (s *session) binaryBroadcastFailed() bool {
+	if !s.binarySent || s.framesRead.Load() != s.binarySentAt || s.c.textBroadcasts.Load() {
+		return false
+	}
+	switch websocket.CloseStatus(s.readErr) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		return false
+	}
+	return true
 }
 
 // write encodes m with the socket's serializer and sends it.
@@ -680,13 +708,14 @@ func (s *session) sendBroadcast(r *request) error {
 	}
 	ref := c.nextRef()
 	var err error
-	if c.version == wire.V2 && !c.cfg.BroadcastText {
+	if c.version == wire.V2 && !c.cfg.BroadcastText && !c.textBroadcasts.Load() {
 		b := wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf(s.joinRef), Ref: wire.RefOf(ref),
 			Topic: c.topic, Event: r.event, Encoding: wire.EncodingJSON, Payload: r.payload}
 		if s.buf, err = wire.AppendBinary(s.buf[:0], &b); err != nil {
 			r.answer(fmt.Errorf("realtime: broadcast %q: %w", r.event, err))
 			return nil
 		}
+		s.binarySent, s.binarySentAt = true, s.framesRead.Load()
 		err = s.send(websocket.MessageBinary, s.buf)
 	} else {
 		payload, merr := json.Marshal(struct {
