@@ -31,11 +31,11 @@ type Client struct {
 	closed  chan struct{} // closed when Run returns
 
 	ref     atomic.Uint64 // the last ref sent; refs are shared by all pushes of all sessions
+	running atomic.Bool
+	stats   stats
 	// textBroadcasts is set, for the Client's life, when the server could not take a binary
 	// broadcast (see session.binaryBroadcastFailed): broadcasts then go out as JSON text.
 	textBroadcasts atomic.Bool
-	running atomic.Bool
-	stats   stats
 
 	// Used only by the goroutine running Run (and its session loop).
 	limiter       callLimiter

@@ -105,11 +105,11 @@ type session struct {
 	// readCtx is the read loop's context. Cancelling it makes the library close the connection at
 	// once, which is what bounds a close whose peer never answers (CloseNow cannot interrupt a
 	// Close in progress).
-	readCtx      context.Context
-	cancelRead   context.CancelFunc
-	inbox        chan inbound
-	readDone     chan struct{}
-	readErr      error // set before readDone closes
+	readCtx    context.Context
+	cancelRead context.CancelFunc
+	inbox      chan inbound
+	readDone   chan struct{}
+	readErr    error // set before readDone closes
 	// framesRead counts the frames the reader took off the socket (for binaryBroadcastFailed).
 	framesRead atomic.Uint64
 	// binarySentAt is framesRead when the last binary broadcast was written; binarySent says one was.
