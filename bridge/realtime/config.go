@@ -97,7 +97,8 @@ type Config struct {
 	RejoinBackoff []time.Duration
 	// PresenceMaxCalls and PresenceWindow bound track/untrack pushes (5 per 30 s, the server's limit:
 	// more closes the channel). Pushes beyond it are deferred, coalesced to the latest meta. The
-	// client adds 1 s to the window as a margin for network jitter.
+	// client adds 1 s to the window as a margin for network jitter. Like the server's count, the
+	// window starts again on every join.
 	PresenceMaxCalls int
 	PresenceWindow   time.Duration
 	// MaxPresenceKeys and MaxMetasPerKey bound the Presence table (1024 keys, 32 metas per key).

@@ -156,6 +156,10 @@ func (s *session) handleReply(m *wire.Message) error {
 		// be rejoined at the first step (1 s) for ever.
 		s.joined = true
 		s.joinedAt = c.cfg.Clock.Now()
+		// The server's presence rate limit counts per join: the calls of an earlier join do not
+		// hold back this one's (re-)track.
+		c.limiter.reset()
+		stopTimer(&s.trackTimer)
 		c.setStatus(StateJoined, nil, 0)
 		c.log.Info("realtime: joined", "join_ref", s.joinRef)
 		if err := s.syncPresence(nil); err != nil {

@@ -29,3 +29,9 @@ func (l *callLimiter) record(now time.Time) {
 	}
 	l.calls = append(l.calls, now)
 }
+
+// reset forgets the calls made: the server counts presence calls per channel process, which a
+// new join replaces, so a join starts a fresh window.
+func (l *callLimiter) reset() {
+	l.calls = l.calls[:0]
+}
