@@ -23,7 +23,10 @@
 // Negotiation, as the musician's goroutine sees it:
 //   - an offer is answered with a recvonly audio transceiver, on the current
 //     PeerConnection when it is stable (renegotiation, musician-side ICE
-//     restart) or on a fresh one;
+//     restart) or on a fresh one; also on a fresh one when it names another
+//     DTLS certificate than the current remote description (the tab built a
+//     new RTCPeerConnection): pion keeps a PeerConnection's DTLS association
+//     through renegotiations, whatever fingerprint they name;
 //   - glare (an offer while our own is outstanding): pion cannot roll back a
 //     local offer (pion/webrtc#2133), so the PeerConnection is closed and the
 //     offer answered on a fresh one. On a first connection that is invisible

@@ -192,3 +192,94 @@ func TestImpostorOfferUnderAStreamingMusiciansIDRefused(t *testing.T) {
 		})
 	}
 }
+
+// A tab whose audio has stopped reaching the bridge (here it pauses; a page that lost its
+// connection sends nothing either) may build a new RTCPeerConnection, with a new certificate,
+// while the bridge's PeerConnection still shows as connected (the old one answers ICE consent
+// checks, or its loss is not yet noticed): its offer is refused while the bridge heard the
+// musician's audio within audioFreshness, and answered, on a fresh PeerConnection, once that
+// has passed; the new connection then carries her audio.
+func TestOfferWithANewCertificateAnsweredOnceTheAudioStops(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	waitAudioStopped(t, s, ana)
+	firstAnswer := r.bridgeSignals()[0]
+
+	// Her page builds a new RTCPeerConnection; the old one stays open, without close_notify.
+	// Its signals are held until the clock has moved.
+	var mu sync.Mutex
+	var held []room.Signal
+	r.setHolds(nil, func(sig room.Signal) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, sig)
+		return true
+	})
+	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	// The offer, then the candidates, as a browser sends them (pion may trickle its first
+	// candidates before the test musician has sent its offer).
+	var signals []room.Signal
+	waitFor(t, "the rebuilt connection's offer and candidates", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		signals = signals[:0]
+		gathered := false
+		for _, sig := range held {
+			switch {
+			case sig.Type == room.SignalOffer:
+				signals = append([]room.Signal{sig}, signals...)
+			case sig.Type == room.SignalCandidate:
+				signals = append(signals, sig)
+				gathered = gathered || sig.Candidate == nil
+			}
+		}
+		return gathered && len(signals) > 0 && signals[0].Type == room.SignalOffer
+	})
+	r.setHolds(nil, nil)
+	if fingerprintOf(signals[0].Description.SDP) == fingerprintOf(ana.pc.LocalDescription().SDP) {
+		t.Fatal("the rebuilt connection offers the old one's certificate")
+	}
+	deliver := func() {
+		for _, sig := range signals {
+			r.toBridge(sig)
+		}
+	}
+	if st, _ := musicianStats(m, "ana"); st.ConnectionState != webrtc.PeerConnectionStateConnected {
+		t.Fatalf("the bridge's connection is %s: the test needs it connected, its audio stopped", st.ConnectionState)
+	}
+
+	// Just within the window, the offer is refused as an impostor's.
+	fc.Advance(audioFreshness - time.Millisecond)
+	deliver()
+	waitFor(t, "the offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
+
+	// At its end, the same offer (a browser's perfect negotiation sends it again) is answered.
+	fc.Advance(time.Millisecond)
+	deliver()
+	waitFor(t, "the rebuilt connection connected", func() bool { return rebuilt.connState() == webrtc.PeerConnectionStateConnected })
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio on the rebuilt connection", func() bool { return s.fromMic("ana") >= before+25 })
+	var answer room.Signal
+	for _, sig := range r.bridgeSignals() {
+		if sig.Type == room.SignalAnswer {
+			answer = sig
+		}
+	}
+	if fingerprintOf(answer.Description.SDP) == fingerprintOf(firstAnswer.Description.SDP) {
+		t.Error("the new certificate was answered on the old PeerConnection")
+	}
+	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 1 {
+		t.Errorf("ImpostorOffers = %d, want 1", st.ImpostorOffers)
+	}
+}

@@ -656,7 +656,8 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		mus.held = &sig
 		return 0, false
 	}
-	if why := mus.impostorOffer(credentialsOf(desc.SDP)); why != "" {
+	offered := credentialsOf(desc.SDP)
+	if why := mus.impostorOffer(offered); why != "" {
 		// Nothing is answered: the musician's tab, which hears every answer to its peer id,
 		// is not waiting for one.
 		mus.impostorOffers.Add(1)
@@ -679,7 +680,15 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				mus.duplicates.Add(1)
 				return mus.resendAnswer(ctx, priority), false
 			}
-			if n := transceiversAfter(h.pc, desc.SDP); n > maxTransceiversKept {
+			if rd := h.pc.CurrentRemoteDescription(); rd != nil && !credentialsOf(rd.SDP).sameDTLS(offered) {
+				// The musician's tab built a new RTCPeerConnection (its audio stopped reaching
+				// us, or impostorOffer would have refused it). pion keeps a PeerConnection's DTLS
+				// association through every renegotiation, whatever fingerprint it names: on
+				// this one the new certificate's handshake would never happen, and the
+				// connection never carry audio again.
+				mus.log.Info("offer with a new DTLS certificate answered on a fresh PeerConnection")
+				fresh = true
+			} else if n := transceiversAfter(h.pc, desc.SDP); n > maxTransceiversKept {
 				// pion keeps a transceiver (and its receiver) for every audio or video mid a
 				// PeerConnection has seen: renegotiations that keep bringing new mids would
 				// grow it without bound. A fresh PeerConnection starts from the offer alone.
