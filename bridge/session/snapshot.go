@@ -141,7 +141,7 @@ func (s *Session) Snapshot() status.Snapshot {
 	if ts.Interval.Mean > 0 {
 		snap.Pipeline.FPS = round1(float64(time.Second) / float64(ts.Interval.Mean))
 	}
-	snap.Health = s.health(now, rt.State.String(), ts)
+	snap.Health = s.health(now, realtimeHealthState(rt), ts)
 	return snap
 }
 

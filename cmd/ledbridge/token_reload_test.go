@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -151,6 +152,16 @@ func TestJoinReloadsAnExpiredAccessToken(t *testing.T) {
 	if n := strings.Count(log, "has expired or was refused by the server"); n != 1 {
 		t.Errorf("the refusal was logged %d times, want once until the room is joined again:\n%s", n, log)
 	}
+	// /healthz (what the status page and a monitor read) says what to do, too.
+	waitJoin(t, 5*time.Second, "/healthz naming the access token", func() bool {
+		res, err := http.Get(statusURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "supabase.access_token")
+	})
 
 	write(fresh)
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
