@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/clock"
 )
 
 // The credentials of a description are compared as sets, wherever the lines stand: Chrome and
@@ -64,5 +66,19 @@ func TestAudioFreshness(t *testing.T) {
 	h.noteAudio(fc.Now())
 	if !h.audioFresh(fc.Now()) {
 		t.Fatal("stale at a packet's arrival")
+	}
+}
+
+// Noting a packet's arrival, as a track's read goroutine does for every packet, allocates
+// nothing (STYLE §8).
+func TestNoteAudioAllocatesNothing(t *testing.T) {
+	var c Clock = clock.System{}
+	h := &pcHandle{created: c.Now()}
+	arrived := func() { h.noteAudio(c.Now()) }
+	if allocs := testing.AllocsPerRun(1000, arrived); allocs != 0 {
+		t.Fatalf("noting a packet's arrival allocates %v times", allocs)
+	}
+	if !h.audioFresh(c.Now()) {
+		t.Fatal("stale right after a packet")
 	}
 }
