@@ -63,7 +63,14 @@
 //     tab keeps its RTCPeerConnection while it streams, so the offer is
 //     another room member's (Realtime does not authenticate fromPeerId).
 //     Once the connection is down or the audio has stopped for that long,
-//     it is handled, so that a tab that rebuilt its connection recovers;
+//     it is handled, so that a tab that rebuilt its connection recovers.
+//     The newest refused offer (and the candidates that follow it) is kept
+//     and examined again when the audio has stopped for 2 s or the
+//     connection leaves "connected", then handled as one just received: a
+//     tab that rebuilt its connection while the old one still streamed
+//     sends its offer only once, and ignores the bridge's offers meanwhile.
+//     A kept offer, an impostor's too, is answered only when the same offer
+//     sent then would be; an accepted offer or answer drops it;
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
 //     a stranger's offer makes the bridge send nothing, and takes no peer-cap

@@ -122,6 +122,10 @@ type musician struct {
 	// confirms the sender, so a stranger's offer never makes the bridge send anything.
 	held    *room.Signal
 	attempt int
+	// suspect is the newest offer impostorOffer refused, examined again when suspectCheck
+	// fires (its audio may have stopped) or the connection leaves "connected".
+	suspect      *suspectOffer
+	suspectCheck timer
 	// upSince is when the current connection connected (zero while it is not up). The backoff
 	// starts over only after a connection that stayed up for stableConnection, so a page that
 	// connects and drops at once is offered again at a growing interval, not every second.
@@ -348,6 +352,7 @@ func (mus *musician) run(ctx context.Context) {
 		retry.stop()
 		grace.stop()
 		offerGate.stop()
+		mus.suspectCheck.stop()
 		mus.mgr.signals.release(mus)
 		mus.closePC()
 		mus.reportState(webrtc.PeerConnectionStateClosed, true)
@@ -422,6 +427,8 @@ func (mus *musician) run(ctx context.Context) {
 		case <-retry.c():
 			retry.stop()
 			mus.retry(ctx, &retry)
+		case <-mus.suspectCheck.c():
+			mus.examineSuspect()
 		}
 	}
 }
@@ -659,7 +666,11 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	offered := credentialsOf(desc.SDP)
 	if why := mus.impostorOffer(offered); why != "" {
 		// Nothing is answered: the musician's tab, which hears every answer to its peer id,
-		// is not waiting for one.
+		// is not waiting for one. The offer is kept, to be examined again once the audio has
+		// stopped (see suspectOffer): a tab that rebuilt its connection sends it only once.
+		if mus.keepSuspect(sig, ice.ufrag) {
+			return 0, true
+		}
 		mus.impostorOffers.Add(1)
 		mus.logLimited("offer under the musician's peer id refused: its connection is up and its audio arriving, and the offer has "+why+
 			", so it is not from the musician's tab (any room member can send under its peer id)", "refused", mus.impostorOffers.Load())
@@ -716,6 +727,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	if wait := mus.admit(priority); wait > 0 {
 		return wait, false
 	}
+	mus.takeSuspect(desc.SDP)
 	answered := false
 	defer func() {
 		if !answered {
@@ -903,6 +915,7 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 		return
 	}
 	mus.recordRemoteICE(ice, false)
+	mus.dropSuspect()
 	mus.flushCandidates()
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
@@ -916,6 +929,7 @@ func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 	if c := sig.Candidate; c != nil {
 		init = webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	}
+	mus.keepSuspectCandidate(init)
 	if offerWaits || mus.cur == nil || mus.cur.pc.RemoteDescription() == nil {
 		if len(mus.pending) >= maxPendingCandidates {
 			mus.droppedCands.Add(1)
@@ -1139,6 +1153,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		mus.closePC()
 		mus.connState.Store(int32(webrtc.PeerConnectionStateClosed))
 		mus.setState(webrtc.PeerConnectionStateClosed)
+		mus.examineSuspect()
 	case evState:
 		mus.iceState.Store(int32(h.pc.ICEConnectionState()))
 		st := h.pc.ConnectionState()
@@ -1146,6 +1161,9 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			return // an ICE state change, or a repeat
 		}
 		mus.setState(st)
+		if st != webrtc.PeerConnectionStateConnected && mus.suspect != nil {
+			defer mus.examineSuspect() // after the state's own handling below (closePC)
+		}
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			h.connected = true

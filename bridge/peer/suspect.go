@@ -1,0 +1,164 @@
+package peer
+
+import (
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// suspectOffer is the newest offer impostorOffer refused, kept (one per musician) to be
+// examined again once the reason for refusing it may have lapsed: the musician's audio has
+// stopped for audioFreshness, or its connection has left "connected". A tab that rebuilt its
+// RTCPeerConnection while its old one still delivered audio to us (a one-way failure, or a
+// page that builds the new connection before it closes the old) sends its offer once; perfect
+// negotiation does not send it again, and the tab, impolite, ignores the bridge's own offers
+// while it waits for the answer to its own, so without it the musician would stay
+// unconnected.
+type suspectOffer struct {
+	sig   room.Signal
+	ufrag string // its ICE ufrag (scanRemoteICE)
+	// cands are the remote candidates that followed it and name its ufrag or none, at most
+	// maxPendingCandidates: they go with it if it is answered (each was also handled as any
+	// candidate then, for the connection the musician has).
+	cands []webrtc.ICECandidateInit
+	// requeued: examineSuspect handed it back to the offer queue; refused again there (the
+	// audio came back meanwhile), it is not counted again in ImpostorOffers.
+	requeued bool
+}
+
+// keepSuspect keeps an offer impostorOffer refused, replacing an older one, and arms
+// suspectCheck for when the musician's audio stops being fresh. again reports the kept offer
+// itself, requeued by examineSuspect and refused once more: it was counted already.
+func (mus *musician) keepSuspect(sig room.Signal, ufrag string) (again bool) {
+	if s := mus.suspect; s != nil && s.sig.Description.SDP == sig.Description.SDP {
+		again = s.requeued
+		s.requeued = false
+	} else {
+		mus.suspect = &suspectOffer{sig: sig, ufrag: ufrag}
+	}
+	mus.armSuspectCheck()
+	return again
+}
+
+// armSuspectCheck sets suspectCheck to fire when the current connection's audio stops being
+// fresh, unless another packet arrives before.
+func (mus *musician) armSuspectCheck() {
+	h := mus.cur
+	if h == nil || !h.heard.Load() {
+		mus.suspectCheck.set(mus.cfg.Clock, 0)
+		return
+	}
+	mus.suspectCheck.set(mus.cfg.Clock, h.freshUntil().Sub(mus.cfg.Clock.Now()))
+}
+
+// freshUntil is when audioFresh stops holding unless another packet arrives (heard set).
+func (h *pcHandle) freshUntil() time.Time {
+	return h.created.Add(time.Duration(h.heardAt.Load()) + audioFreshness)
+}
+
+// examineSuspect runs when suspectCheck fires or the connection leaves "connected": if
+// impostorOffer would still refuse the kept offer (the musician's audio kept arriving), the
+// check is armed again; otherwise the offer goes back to the offer queue, to be handled
+// exactly as one just received (offer budget, signal budget, impostorOffer again, and an
+// answer on a fresh PeerConnection for a new certificate). An impostor's offer gains nothing
+// by being kept: it is answered only when the same offer sent now would be. Once the
+// musician's audio has really stopped for audioFreshness, or its connection is down, the
+// newest offer kept under its peer id is answered, whoever sent it; that is what the bridge
+// does with an offer that arrives then, and the musician's own tab, if it is still there,
+// recovers by offering again (or answering the bridge's ICE restart), as before.
+func (mus *musician) examineSuspect() {
+	s := mus.suspect
+	if s == nil {
+		mus.suspectCheck.stop()
+		return
+	}
+	if mus.impostorOffer(credentialsOf(s.sig.Description.SDP)) != "" {
+		mus.armSuspectCheck()
+		return
+	}
+	mus.suspectCheck.stop()
+	mus.offerMu.Lock()
+	p := mus.pendingOffer
+	switch {
+	case p == nil:
+		mus.pendingOffer = &s.sig
+	case p.Description.SDP == s.sig.Description.SDP:
+		// Already waiting its turn.
+	default:
+		// A newer offer under the musician's peer id waits: the newest offer wins, as offers
+		// coalesce.
+		mus.offerMu.Unlock()
+		mus.mgr.counters.offersCoalesced.Add(1)
+		mus.suspect = nil
+		return
+	}
+	mus.offerMu.Unlock()
+	s.requeued = true
+	mus.log.Info("offer refused while the musician's audio arrived examined again: its audio has stopped or its connection is down",
+		"state", webrtc.PeerConnectionState(mus.connState.Load()).String())
+	select {
+	case mus.offerReady <- struct{}{}:
+	default:
+	}
+}
+
+// takeSuspect is called by handleOffer once it will handle an offer (not refused, with room
+// in the signal budget): the kept suspect offer is dropped, superseded by this one or handled
+// now; if it is this one, its candidates wait in the queue for its remote description.
+func (mus *musician) takeSuspect(sdp string) {
+	s := mus.suspect
+	if s == nil {
+		return
+	}
+	mus.suspect = nil
+	mus.suspectCheck.stop()
+	if s.sig.Description.SDP != sdp {
+		return
+	}
+	for _, c := range s.cands {
+		if len(mus.pending) >= maxPendingCandidates {
+			mus.droppedCands.Add(1)
+			continue
+		}
+		mus.pending = append(mus.pending, c)
+	}
+}
+
+// dropSuspect drops the kept suspect offer: an answer to the bridge's offer was applied.
+func (mus *musician) dropSuspect() {
+	mus.suspect = nil
+	mus.suspectCheck.stop()
+}
+
+// keepSuspectCandidate keeps a trickled candidate with the suspect offer if it may be that
+// offer's (it names the offer's ufrag, or none).
+func (mus *musician) keepSuspectCandidate(c webrtc.ICECandidateInit) {
+	s := mus.suspect
+	if s == nil || len(s.cands) >= maxPendingCandidates {
+		return
+	}
+	if u := candidateUfrag(c); u != "" && u != s.ufrag {
+		return
+	}
+	s.cands = append(s.cands, c)
+}
+
+// candidateUfrag is the ICE ufrag a trickled candidate names: its usernameFragment, or the
+// "ufrag" extension of its candidate line (Chrome writes both); "" if neither.
+func candidateUfrag(c webrtc.ICECandidateInit) string {
+	if c.UsernameFragment != nil && *c.UsernameFragment != "" {
+		return *c.UsernameFragment
+	}
+	f := strings.Fields(c.Candidate)
+	// candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>,
+	// then attribute name-value pairs.
+	for i := 8; i+1 < len(f); i += 2 {
+		if f[i] == "ufrag" {
+			return f[i+1]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,221 @@
+package peer
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// hasTimerWithin reports whether a pending timer fires within d from now, not now.
+func (f *fakeClock) hasTimerWithin(d time.Duration) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.timers {
+		if left := t.when.Sub(f.now); !t.done && left > 0 && left <= d {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually polls cond until it holds or d has passed, and reports whether it held.
+func eventually(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// A tab that rebuilt its RTCPeerConnection while its old one still delivered her audio (a
+// one-way failure, or a page that builds the new connection before it closes the old) sends
+// its offer once, and never again: perfect negotiation does not repeat an offer, and the tab,
+// impolite, ignores the bridge's offers while it waits for its answer. The offer is refused
+// while ana's audio arrives, and kept: examined again when the window of audioFreshness after
+// her last packet ends, still refused while her audio keeps coming, and answered (on a fresh
+// PeerConnection, with the candidates that followed it) once she has stopped for that long.
+// The rebuilt connection then carries her audio.
+func TestRebuiltConnectionsSingleOfferAnsweredOnceTheAudioStops(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	firstAnswer := r.bridgeSignals()[0]
+
+	// Her page builds a new RTCPeerConnection; the old one keeps streaming. Signals pass as
+	// they are sent; the end of the new connection's candidates is noted.
+	var gathered atomic.Bool
+	r.setHolds(nil, func(sig room.Signal) bool {
+		if sig.Type == room.SignalCandidate && sig.Candidate == nil {
+			gathered.Store(true)
+		}
+		return false
+	})
+	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	waitFor(t, "the rebuilt connection's offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
+	waitFor(t, "the rebuilt connection's candidates sent", gathered.Load)
+	r.setHolds(nil, nil)
+	// A stray answer, which the bridge counts as a duplicate, goes through the musician's
+	// inbox behind those candidates: once it is counted, they have been handled.
+	st, _ := musicianStats(m, "ana")
+	r.toBridge(room.Signal{Type: room.SignalAnswer, FromPeerID: "ana", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "answer", SDP: firstAnswer.Description.SDP}})
+	waitFor(t, "the stray answer counted", func() bool { now, _ := musicianStats(m, "ana"); return now.Duplicates > st.Duplicates })
+
+	// Her audio keeps arriving past the end of the first window: the offer is still refused.
+	fc.Advance(audioFreshness / 2)
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio at the window's middle", func() bool { return s.fromMic("ana") >= before+5 })
+	fc.Advance(audioFreshness / 2)
+	if !eventually(5*time.Second, func() bool { return fc.hasTimerWithin(audioFreshness) }) {
+		t.Error("the refused offer was not examined again at the window's end (no check re-armed)")
+	}
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
+		t.Fatalf("the bridge sent %d answers to ana while her audio arrived, want 1 (to her first offer)", n)
+	}
+
+	// She pauses (the old connection stays up, without close_notify): once her audio has
+	// stopped for audioFreshness, the offer her page sent once is answered.
+	waitAudioStopped(t, s, ana)
+	fc.Advance(audioFreshness)
+	waitFor(t, "the rebuilt connection connected", func() bool { return rebuilt.connState() == webrtc.PeerConnectionStateConnected })
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	before = s.fromMic("ana")
+	waitFor(t, "ana's audio on the rebuilt connection", func() bool { return s.fromMic("ana") >= before+25 })
+
+	answers := 0
+	var answer room.Signal
+	for _, sig := range r.bridgeSignals() {
+		if sig.Type == room.SignalAnswer && sig.TargetPeerID == "ana" {
+			answer = sig
+			answers++
+		}
+	}
+	if answers != 2 || fingerprintOf(answer.Description.SDP) == fingerprintOf(firstAnswer.Description.SDP) {
+		t.Errorf("%d answers to ana, the last on the old PeerConnection: %v; want 2, the second on a fresh one", answers,
+			fingerprintOf(answer.Description.SDP) == fingerprintOf(firstAnswer.Description.SDP))
+	}
+	if n := rebuilt.offersSent.Load(); n != 1 {
+		t.Errorf("the rebuilt connection sent %d offers; the test is about one", n)
+	}
+	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 1 {
+		t.Errorf("ImpostorOffers = %d, want 1 (the offer examined again is not counted again)", st.ImpostorOffers)
+	}
+	// The candidates that followed the offer were applied with it: the bridge knew the address
+	// the rebuilt connection's checks came from, rather than learning it from them.
+	m.mu.Lock()
+	mus := m.musicians["ana"]
+	m.mu.Unlock()
+	pair, err := mus.cur.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("selected candidate pair: %v, %v", pair, err)
+	}
+	if pair.Remote.Typ != webrtc.ICECandidateTypeHost {
+		t.Errorf("the bridge's selected remote candidate is %s, want the rebuilt connection's trickled host candidate", pair.Remote.Typ)
+	}
+}
+
+// An impostor's offer kept while the musician streams is never answered while her audio
+// keeps arriving, however often the window's check fires.
+func TestKeptImpostorOfferNotAnsweredWhileTheMusicianStreams(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+
+	im := newImpostor(t, r, "ana", 0)
+	eavesdrop(r, im)
+	r.toBridge(im.offer())
+	waitFor(t, "the impostor's offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
+	for range 4 {
+		before := s.fromMic("ana")
+		waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= before+5 })
+		fc.Advance(audioFreshness / 2)
+		waitFor(t, "the kept offer's check armed", func() bool { return fc.hasTimerWithin(audioFreshness) })
+	}
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= before+50 })
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
+		t.Errorf("the bridge sent %d answers to ana, want 1 (to her own offer)", n)
+	}
+	if all, mic := s.packets("ana"), s.fromMic("ana"); all != mic {
+		t.Errorf("%d of the packets in ana's sinks are not hers", all-mic)
+	}
+	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 1 || st.ConnectionState != webrtc.PeerConnectionStateConnected {
+		t.Errorf("ana: %+v; want one impostor offer, connected", st)
+	}
+	if im.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		t.Error("the impostor connected")
+	}
+}
+
+func TestCandidateUfrag(t *testing.T) {
+	field := "fromfield"
+	for _, tc := range []struct {
+		c    webrtc.ICECandidateInit
+		want string
+	}{
+		{webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host"}, ""},
+		{webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host generation 0 ufrag abcd network-id 1"}, "abcd"},
+		{webrtc.ICECandidateInit{Candidate: "candidate:2 1 udp 1686052607 203.0.113.5 6000 typ srflx raddr 10.0.0.2 rport 5000 generation 0 ufrag wxyz"}, "wxyz"},
+		{webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host ufrag abcd", UsernameFragment: &field}, field},
+		{webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host ufrag"}, ""},
+		{webrtc.ICECandidateInit{Candidate: "ufrag x y z"}, ""},
+		{webrtc.ICECandidateInit{}, ""},
+	} {
+		if got := candidateUfrag(tc.c); got != tc.want {
+			t.Errorf("candidateUfrag(%q) = %q, want %q", tc.c.Candidate, got, tc.want)
+		}
+	}
+}
+
+// A page that builds its new RTCPeerConnection before it closes the old one: the new one's
+// offer, sent once while the old one still streams, is refused and kept; when the old one
+// closes (DTLS close_notify), the bridge's connection leaves "connected" and the kept offer is
+// answered at once, without waiting for the window to pass on the clock.
+func TestRebuiltConnectionsSingleOfferAnsweredWhenTheOldOneCloses(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc // it never moves: the old connection's audio is fresh until it closes
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+
+	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	waitFor(t, "the rebuilt connection's offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
+	ana.close()
+	waitFor(t, "the rebuilt connection connected", func() bool { return rebuilt.connState() == webrtc.PeerConnectionStateConnected })
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio on the rebuilt connection", func() bool { return s.fromMic("ana") >= before+25 })
+	if n := rebuilt.offersSent.Load(); n != 1 {
+		t.Errorf("the rebuilt connection sent %d offers; the test is about one", n)
+	}
+}
