@@ -2,8 +2,9 @@
 // _wled._tcp, adds the devices named in the configuration, confirms every one with GET
 // /json/info and keys them by MAC, so a device whose IP changes is updated rather than
 // duplicated, and one that stops answering is marked offline and comes back when it answers. A
-// device found by mDNS alone that stays offline for Config.ForgetAfter (1 h) is forgotten, to be
-// found again by mDNS if it ever returns; configured devices are never forgotten.
+// device found by mDNS alone that stays offline, with no mDNS answer for it either, for
+// Config.ForgetAfter (1 h) is forgotten, to be found again by mDNS if it ever returns;
+// configured devices are never forgotten.
 //
 // One WLED per IP: a device found only by mDNS is not listed while a different confirmed device
 // is online at the IP it answers from (ErrAddressTaken). A real controller has one address, and
@@ -124,9 +125,9 @@ const (
 	// EventRemoved: the device left the list under this Key: another controller answered as
 	// its replacement (another MAC where it was, which the entry now follows under the new MAC,
 	// announced by an EventAdded after this one), or it was not configured and stayed offline
-	// for Config.ForgetAfter (if it returns, mDNS finds it and an EventAdded follows). Device is
-	// the last snapshot under the old Key; a consumer keyed by Key must stop driving it, or it
-	// keeps a stream to a device that is gone.
+	// and unheard of on mDNS for Config.ForgetAfter (if it returns, mDNS finds it and an
+	// EventAdded follows). Device is the last snapshot under the old Key; a consumer keyed by
+	// Key must stop driving it, or it keeps a stream to a device that is gone.
 	EventRemoved
 
 	// lastEventKind bounds the kinds' text round trip.

@@ -29,9 +29,13 @@ const (
 	DefaultBrowseWindow  = 2 * time.Second
 	DefaultProbeTimeout  = 2 * time.Second
 	DefaultOfflineAfter  = 2
-	// DefaultForgetAfter is how long a device found by mDNS may stay offline before it is
-	// forgotten (EventRemoved). A guest band's strip, or a board moved to another subnet, never
-	// answers again: kept, it would be listed, probed and (by the session) streamed to for ever.
+	// DefaultForgetAfter is how long a device found by mDNS may stay offline, with mDNS silent
+	// about it, before it is forgotten (EventRemoved). A guest band's strip, or a board moved to
+	// another subnet, never answers again: kept, it would be listed, probed and (by the session)
+	// streamed to for ever. A controller that still answers mDNS is kept however long its JSON
+	// API is dark: it is powered and on the LAN, and a busy ESP8266 under realtime load (or a
+	// venue that filters TCP 80 but not UDP) may take the stream without answering /json/info,
+	// so forgetting it would stop a strip that is still lit.
 	// Forgetting costs little: mDNS finds a device that returns within one Interval and it is
 	// added afresh, so a board switched off overnight simply comes back in the morning. An hour
 	// keeps a strip that fails during a show on the status page (offline, with its error) for
@@ -116,9 +120,10 @@ type Config struct {
 	// offline; default 2, so one lost request on venue Wi-Fi does not drop a strip. After a
 	// failure the next round comes after RetryInterval.
 	OfflineAfter int
-	// ForgetAfter is how long a device not named in Static may stay offline before it leaves the
-	// list (EventRemoved); default DefaultForgetAfter (1 h). Configured devices are never
-	// forgotten.
+	// ForgetAfter is how long a device not named in Static may stay offline, and unheard of on
+	// mDNS, before it leaves the list (EventRemoved); default DefaultForgetAfter (1 h). Both
+	// must have lasted that long: an mDNS answer for the device keeps it listed (offline) while
+	// its JSON API does not answer. Configured devices are never forgotten.
 	ForgetAfter time.Duration
 	// Interfaces names the network interfaces to browse on; empty means every multicast interface.
 	Interfaces []string
@@ -188,11 +193,16 @@ type entry struct {
 	// from here, not from LastSeen, so a daemon whose host slept does not forget every device
 	// at its first failed round after waking.
 	offlineSince time.Time
-	announced    bool // EventAdded was sent
+	// mdnsSeen is when an mDNS answer last named the device (zero if never): a device is only
+	// forgotten once mDNS too has been silent about it for ForgetAfter. The answer is a claim
+	// anyone can make, so a forger can keep a dead device listed offline; that is all it can do
+	// (the device was kept like that before forgetting existed).
+	mdnsSeen  time.Time
+	announced bool // EventAdded was sent
 	// confirmed is set once /json/info answered with a MAC: the entry is then keyed by that
 	// MAC, announced, and not evicted as an unconfirmed answer is (only forgotten when it is not
-	// configured and stays offline for ForgetAfter). A TXT mac= alone never confirms anything:
-	// any responder can claim any MAC.
+	// configured and stays offline, and silent on mDNS, for ForgetAfter). A TXT mac= alone never
+	// confirms anything: any responder can claim any MAC.
 	confirmed bool
 }
 
@@ -353,8 +363,9 @@ func (b *connBody) Close() error {
 // again at its next answer, drops mDNS answers that never answered /json/info after
 // evictUnconfirmedAfter failed probes, removes a confirmed device whose address another
 // controller now answers for (the entry follows that one under its MAC) and a device not
-// configured that has been offline for ForgetAfter, and reports changes of confirmed devices to
-// OnChange. It returns nil when ctx is cancelled, after every goroutine it started has exited.
+// configured that has been offline, with no mDNS answer for it, for ForgetAfter, and reports
+// changes of confirmed devices to OnChange. It returns nil when ctx is cancelled, after every
+// goroutine it started has exited.
 func (r *Registry) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
@@ -521,10 +532,11 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 		// round after round; the real one gets a place within a few evictions.
 		rand.Shuffle(len(answers), func(i, j int) { answers[i], answers[j] = answers[j], answers[i] })
 	}
+	heard := r.clock.Now()
 	r.mu.Lock()
 	_, unconfirmed := r.countLocked()
 	for _, a := range answers {
-		r.applyAnswerLocked(a, &unconfirmed)
+		r.applyAnswerLocked(a, heard, &unconfirmed)
 	}
 	for i := range r.statics {
 		r.ensureStaticLocked(&r.statics[i])
@@ -595,10 +607,11 @@ func applyRank(j probeJob) int {
 	return 0 // keyed by MAC
 }
 
-// applyAnswerLocked folds one mDNS answer into the list. A new instance gets a provisional
-// "mdns:<instance>" entry while *unconfirmed (the free unconfirmed places) allows; its TXT mac
-// only matters for finding the confirmed device it belongs to (whose address then follows it).
-func (r *Registry) applyAnswerLocked(a Answer, unconfirmed *int) {
+// applyAnswerLocked folds one mDNS answer, heard at now, into the list. A new instance gets a
+// provisional "mdns:<instance>" entry while *unconfirmed (the free unconfirmed places) allows;
+// its TXT mac only matters for finding the confirmed device it belongs to (whose address then
+// follows it).
+func (r *Registry) applyAnswerLocked(a Answer, now time.Time, unconfirmed *int) {
 	provisional := "mdns:" + a.Instance
 	var e *entry
 	if c := r.entries[a.MAC]; a.MAC != "" && c != nil && c.confirmed {
@@ -633,6 +646,7 @@ func (r *Registry) applyAnswerLocked(a Answer, unconfirmed *int) {
 	e.instance = a.Instance
 	e.mdnsAddr = a.Addr
 	e.mdnsPort = a.Port
+	e.mdnsSeen = now
 	e.dev.Host = a.Host
 	if !e.dev.IP.IsValid() || !e.dev.Online {
 		// Show where mDNS says the device is until a probe confirms it.
@@ -783,10 +797,12 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		if !e.dev.Online && e.offlineSince.IsZero() {
 			e.offlineSince = now
 		}
-		if e.confirmed && e.static == nil && !e.dev.Online && now.Sub(e.offlineSince) >= r.cfg.ForgetAfter {
+		if e.confirmed && e.static == nil && !e.dev.Online &&
+			now.Sub(e.offlineSince) >= r.cfg.ForgetAfter && now.Sub(e.mdnsSeen) >= r.cfg.ForgetAfter {
 			delete(r.entries, e.dev.Key)
-			r.log.Info("discovery: forgot a device offline for too long; mDNS finds it again if it returns",
-				"name", e.dev.Name, "mac", e.dev.MAC, "ip", e.dev.IP, "offline_for", now.Sub(e.offlineSince), "err", j.err)
+			r.log.Info("discovery: forgot a device offline and silent on mDNS for too long; mDNS finds it again if it returns",
+				"name", e.dev.Name, "mac", e.dev.MAC, "ip", e.dev.IP, "offline_for", now.Sub(e.offlineSince),
+				"mdns_silent_for", now.Sub(e.mdnsSeen), "err", j.err)
 			return append(events, Event{Kind: EventRemoved, Device: e.dev})
 		}
 		if e.unconfirmedMDNS() && e.failures >= evictUnconfirmedAfter {
@@ -886,6 +902,9 @@ func (r *Registry) rekeyLocked(e *entry, mac string) (_ *entry, gone []Event) {
 	if e.instance != "" && target.instance == "" {
 		target.instance, target.mdnsAddr, target.mdnsPort = e.instance, e.mdnsAddr, e.mdnsPort
 		target.dev.Host = e.dev.Host
+	}
+	if e.mdnsSeen.After(target.mdnsSeen) {
+		target.mdnsSeen = e.mdnsSeen
 	}
 	target.dev.Source = sourceOf(target)
 	return target, gone
