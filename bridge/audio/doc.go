@@ -16,9 +16,12 @@
 // budget a peer sending faster than real time would make the bridge decode that fast.
 //
 // After a network stall the held packets arrive back to back. That backlog is not jitter
-// (the delay estimate skips it, so live packets after it are not held longer), and the
-// Stream holds it until it has arrived or the next tick, then decodes only its newest ring's
-// worth: the loop's next tick sees live audio, never the stale start of the backlog.
+// (the delay estimate skips it, so live packets after it are not held longer). Once more of
+// it is held than the ring has room for, the Stream holds it until it has arrived or the next
+// tick, skipping undecoded what newer packets would push out of the ring, then decodes only
+// its newest ring's worth: the loop's next tick sees live audio, never the stale start of the
+// backlog. A smaller backlog (a Wi-Fi power-save burst of a few packets, every 100 ms) is
+// decoded on arrival like any packet, so bursty senders' decoding stays off the loop.
 // Padding-only packets and packets of another payload type are not decoded, but their
 // sequence numbers are marked used, so the gaps they leave are not concealed as losses.
 //

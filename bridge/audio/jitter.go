@@ -391,10 +391,11 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts, Newer: j.dueAfter(seq, now), Arrival: s.arrival}, true
 }
 
-// dueAfter counts the buffered packets after seq that are due at now.
+// dueAfter counts the buffered packets after seq (up to a window's length after it) that
+// are due at now.
 func (j *JitterBuffer) dueAfter(seq uint16, now time.Time) int {
 	due := 0
-	for seen, d := 0, 1; seen < j.buffered && d < len(j.slots); d++ {
+	for seen, d := 0, 1; seen < j.buffered && d <= len(j.slots); d++ {
 		s, _ := j.slot(seq + uint16(d))
 		if !s.used || s.empty || s.seq != seq+uint16(d) {
 			continue
@@ -405,6 +406,12 @@ func (j *JitterBuffer) dueAfter(seq uint16, now time.Time) int {
 		}
 	}
 	return due
+}
+
+// due counts the buffered packets that are due at now: Pop would release them all, the
+// first with Newer one less.
+func (j *JitterBuffer) due(now time.Time) int {
+	return j.dueAfter(j.next-1, now)
 }
 
 // Draining reports whether the last packet observed belongs to a stall's backlog: it arrived

@@ -273,14 +273,27 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 	if s.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now) == PushResync {
 		s.dec.Reset()
 	}
-	if s.jb.Draining() {
-		// A stall's backlog is arriving back to back: hold it until it has all arrived (the
-		// next packet at its media pace) or the loop's next ReadPCM, whichever comes first,
-		// so that releaseLocked sees how much newer audio follows each packet and decodes
-		// only the newest. The loop reads no later for it: ReadPCM releases first.
+	if s.jb.Draining() && s.backlogFillsRingLocked() {
+		// A stall's backlog is arriving back to back, more of it than the ring has room for:
+		// hold it until it has all arrived (the next packet at its media pace) or the loop's
+		// next ReadPCM, whichever comes first, so that releaseLocked sees how much newer audio
+		// follows each packet and decodes only the newest. The loop reads no later for it:
+		// ReadPCM releases first. What is already stale goes now, undecoded, so that a long
+		// backlog never overflows the jitter buffer's window (which would drop the newest
+		// packets held and leave the ring with the oldest, decoded as they arrived).
+		s.skipStaleLocked(now)
 		return
 	}
 	s.releaseLocked(now)
+}
+
+// backlogFillsRingLocked reports whether the packets the jitter buffer holds, decoded, could
+// fill the ring's room: only then can part of a backlog be pushed out unread, and skipping
+// stale audio apply. A sender whose packets arrive in Wi-Fi power-save bursts (5 every
+// 100 ms) looks like a stall's backlog every burst; below this its packets are decoded on
+// arrival, on the peer's read goroutine, and not all moved onto the 60 fps loop.
+func (s *Stream) backlogFillsRingLocked() bool {
+	return s.jb.buffered*s.lastFrame >= len(s.ring)-s.ringLen
 }
 
 // markEmptyLocked tells the jitter buffer that pkt, which is not decoded, used its sequence
@@ -372,6 +385,17 @@ func (s *Stream) Stats() StreamStats {
 		LastAudio:        s.LastAudioArrival(),
 		Decoder:          s.dec.String(),
 		BufferedAudio:    s.ringLen,
+	}
+}
+
+// skipStaleLocked drops without decoding (Stats.Stale) the held packets that releaseLocked
+// would skip: those followed by enough due packets to fill the ring on their own.
+func (s *Stream) skipStaleLocked(now time.Time) {
+	for due := s.jb.due(now); (due-1)*s.lastFrame >= len(s.ring); due-- {
+		if _, ok := s.jb.Pop(now); !ok {
+			return
+		}
+		s.stale++
 	}
 }
 

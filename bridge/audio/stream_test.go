@@ -889,3 +889,56 @@ func TestStreamRingHoldsLongestPacket(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamBurstySenderDecodesOnArrival: a sender whose packets arrive in bursts (Wi-Fi power
+// save delivers 5 packets every 100 ms, 8 every 160 ms: the first of each burst is over
+// MaxDelay late and the rest follow back to back, so the jitter buffer sees each burst as a
+// stall's backlog) is in steady state, not after a stall. Packets due on arrival must be
+// decoded by WriteRTP, on the peer's read goroutine, as for any sender: holding them for the
+// 60 fps loop moved all of 8 musicians' decoding onto it. Only the burst's last packet or two
+// may wait (the target delay), and no audio may be skipped as stale. (The stall hold kept 2 995 of
+// 3 000 packets of a 5-per-100 ms sender for the loop, and WriteRTP decoded none.)
+func TestStreamBurstySenderDecodesOnArrival(t *testing.T) {
+	const tick = time.Second / 60
+	for _, burst := range []int{5, 8} {
+		clock := newFakeClock(t0)
+		s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, SampleRate)
+		const packets = 1000
+		read, onArrival, maxHeld := 0, 0, 0
+		var next time.Duration // the loop's next tick
+		for i := range packets {
+			// The burst arrives when its last packet is sent.
+			at := time.Duration((i/burst)*burst+burst-1) * 20 * time.Millisecond
+			for ; next < at; next += tick {
+				clock.Set(t0.Add(next))
+				read += s.ReadPCM(out)
+			}
+			clock.Set(t0.Add(at))
+			before := s.Buffered()
+			s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * 160), SSRC: 1}, Payload: pcmuNumbered(i)})
+			onArrival += s.Buffered() - before // nothing reads in between: what WriteRTP decoded
+			s.mu.Lock()
+			maxHeld = max(maxHeld, s.jb.Stats().Buffered)
+			s.mu.Unlock()
+		}
+		clock.Set(t0.Add(time.Duration(packets)*20*time.Millisecond + DefaultMaxDelay))
+		read += s.ReadPCM(out)
+		st := s.Stats()
+		// 8 packets are more than the ring holds: the first burst, before the loop's first
+		// tick, overflows it.
+		if read+int(st.RingDropped) != packets*960 || st.Stale != 0 || st.Lost != 0 || st.Concealed != 0 || st.Dropped != 0 {
+			t.Errorf("bursts of %d: read %d of %d samples; stats %+v", burst, read, packets*960, st)
+		}
+		// The burst's first packets are due on arrival; the last one or two wait out the
+		// target delay (the burst's spread is jitter too).
+		if onArrival*4 < read*3 || maxHeld > 2 {
+			t.Errorf("bursts of %d: WriteRTP decoded %d of %d samples, want at least 3/4 (the packets due on arrival); up to %d packets held after a write, want at most 2",
+				burst, onArrival, read, maxHeld)
+		}
+		t.Logf("bursts of %d: WriteRTP decoded %d of %d samples, target delay %v", burst, onArrival, read, st.TargetDelay)
+	}
+}
