@@ -3,6 +3,7 @@ package session
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
 
@@ -29,6 +30,10 @@ type metrics struct {
 	peersByState  *prometheus.Desc
 	packetsLost   *prometheus.Desc
 	musicians     *prometheus.Desc
+	// impostorOffers is peer.MusicianStats.ImpostorOffers, for the musicians the session
+	// follows (in Presence), like packetsLost: the peer Manager also tracks peers known only
+	// from their offers, whose ids anyone in the room can make up, and they get no series.
+	impostorOffers *prometheus.Desc
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
 	offersDeferred *prometheus.Desc
@@ -66,6 +71,10 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		peersByState:  prometheus.NewDesc("ledbridge_webrtc_peers", "Musicians' peer connections by state.", []string{"state"}, nil),
 		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "RTP packets that never arrived, per musician.", []string{"musician"}, nil),
 		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians in the room's Presence.", nil, nil),
+		impostorOffers: prometheus.NewDesc("ledbridge_webrtc_impostor_offers_total",
+			"Offers under a musician's peer id refused unanswered while her connection was up and her audio arriving, "+
+				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's), per musician.",
+			[]string{"musician"}, nil),
 		signalsDropped: prometheus.NewDesc("ledbridge_webrtc_signals_dropped_total",
 			"Trickled candidates not sent because the outgoing signal budget was spent.", nil, nil),
 		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
@@ -93,7 +102,7 @@ var deviceLabels = []string{"device", "id"}
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.signalsDropped, m.offersDeferred} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
 		ch <- d
 	}
 }
@@ -119,7 +128,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		v    uint64
 	}
 	var losses []lost
+	followed := make([]string, 0, len(s.musicians))
 	for _, mu := range s.musicians {
+		followed = append(followed, mu.id)
 		mu.mu.Lock()
 		byState[mu.peerState.String()]++
 		mu.mu.Unlock()
@@ -136,6 +147,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))
 	ps := s.peers.Stats()
+	impostor := make(map[peer.MusicianID]uint64, len(ps.Musicians))
+	for _, pm := range ps.Musicians {
+		impostor[pm.ID] = pm.ImpostorOffers
+	}
+	for _, id := range followed {
+		ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(impostor[peer.MusicianID(id)]), id)
+	}
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
 }
