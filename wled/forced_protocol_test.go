@@ -27,7 +27,7 @@ func TestResolveAsSendsTheForcedProtocol(t *testing.T) {
 		{"drgb on DDP firmware", wledtest.Config{LEDs: 100}, wled.ProtocolDRGB, "DRGB", 100, false, true},
 		{"drgbw on an RGB strip", wledtest.Config{LEDs: 50}, wled.ProtocolDRGBW, "DRGBW", 50, true, true},
 		{"warls clamps to 255 LEDs", wledtest.Config{LEDs: 300}, wled.ProtocolWARLS, "WARLS", 255, false, true},
-		{"ddp on old firmware", wledtest.Config{LEDs: 40, VID: 2109000}, wled.ProtocolDDP, "DDP", 40, false, false},
+		{"ddp on the first DDP build", wledtest.Config{LEDs: 40, VID: wled.MinDDPVID}, wled.ProtocolDDP, "DDP", 40, false, false},
 		{"auto picks DDP", wledtest.Config{LEDs: 40}, wled.ProtocolAuto, "DDP", 40, false, false},
 	}
 	for _, tc := range cases {

@@ -286,20 +286,37 @@ func checkStreamProtocol(p Protocol) error {
 	return fmt.Errorf("cannot stream with %v", p)
 }
 
+// StreamProtocol is the protocol frames for a device with info go out with when p is asked for
+// (the config's output.protocol): for ProtocolAuto the firmware's best (ChooseProtocol); for DDP
+// on firmware known to predate it (vid 1 to MinDDPVID-1: WLED before 0.13 drops DDP packets,
+// so the strip would stay dark without a word) DNRGB, the automatic choice for that firmware,
+// which every WLED version takes; p otherwise, also DDP to a device that reports no vid (the
+// operator's choice stands where nothing says it cannot work). A caller that forced p can
+// compare the result with it to log the fallback; the returned Target of StreamTarget and
+// Client.ResolveAs carries it.
+func StreamProtocol(p Protocol, info Info) Protocol {
+	switch {
+	case p == ProtocolAuto:
+		return ChooseProtocol(info)
+	case p == ProtocolDDP && info.VID > 0 && info.VID < MinDDPVID:
+		return ProtocolDNRGB
+	}
+	return p
+}
+
 // StreamTarget is where frames for wled:// target t go, given the device's /json/info: with
-// protocol p, or for ProtocolAuto the firmware's best (ChooseProtocol); its LED count (the URL's
-// ?leds, else the device's), clamped to what p carries; RGBW per StreamFormat; DDP to DDPPort (or
-// the URL's ?ddpport), UDP realtime to the device's udpport (else RealtimePort). Everything that
-// turns a device's API into a stream (Client.ResolveAs, and discovery for the devices it finds)
-// goes through here, so that a forced protocol means the same everywhere. It returns an error
-// for a p that is not a protocol, or when no LED count is known.
+// StreamProtocol(p, info) (so the returned Protocol is the one actually sent, DNRGB for a forced
+// DDP the firmware predates); its LED count (the URL's ?leds, else the device's), clamped to
+// what that protocol carries; RGBW per StreamFormat; DDP to DDPPort (or the URL's ?ddpport), UDP
+// realtime to the device's udpport (else RealtimePort). Client.ResolveAs goes through here, and
+// discovery, for the devices it finds, through StreamProtocol with the same ports, so that a
+// forced protocol means the same everywhere. It returns an error for a p that is not a
+// protocol, or when no LED count is known.
 func StreamTarget(t Target, info Info, p Protocol) (Target, error) {
 	if err := checkStreamProtocol(p); err != nil {
 		return Target{}, err
 	}
-	if p == ProtocolAuto {
-		p = ChooseProtocol(info)
-	}
+	p = StreamProtocol(p, info)
 	out := t
 	out.Protocol = p
 	out.DDPPort = 0
