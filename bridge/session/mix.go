@@ -10,6 +10,12 @@ import (
 // stopped (muted without silent frames, connection lost) is left out after this, so the others
 // are mixed without it, at most 100 ms late once. It spans a packet (20 ms, up to 60 ms) and the
 // arrival jitter the stream's jitter buffer lets through.
+//
+// Only a musician delivering continuously holds the mix back: one whose audio comes back after
+// more than mixHold without any (its first audio, or a lone Opus DTX packet, which a silent
+// sender sends every 400 ms) is mixed with what the others have but waited for only once its
+// next audio follows within mixHold. Otherwise each lone packet would stall everyone's mix for
+// mixHold and then release it in one block: the sound-reactive strips would stutter.
 const mixHold = 100 * time.Millisecond
 
 // mixSkew is the most audio one musician may have queued beyond another's: 150 ms. Streams
@@ -28,6 +34,9 @@ type mixLane struct {
 	buf     []float32
 	n       int
 	lastFed time.Time // the tick that last brought this musician's audio; zero for never
+	// steady: the tick before lastFed brought audio too, less than mixHold before it, so the
+	// musician is delivering continuously and holds the mix back (until mixHold after lastFed).
+	steady bool
 }
 
 // alignedMix sums the musicians' audio sample by sample in the order each stream delivered it,
@@ -90,18 +99,21 @@ func (a *alignedMix) add(i int, pcm []float32, now time.Time) {
 		l.drop(over)
 	}
 	l.n += copy(l.buf[l.n:], pcm)
-	l.lastFed = now
+	if since := now.Sub(l.lastFed); since > 0 { // a second add in the same tick changes nothing
+		l.steady = !l.lastFed.IsZero() && since < mixHold
+		l.lastFed = now
+	}
 }
 
 // mix returns this tick's mix (aliasing a buffer reused next tick; empty when there is none):
-// as many samples as every musician still delivering (fed within mixHold) has queued, or, when
-// no one is, all that is queued. A lane more than mixSkew ahead of the rest first drops its
-// oldest audio down to theirs.
+// as many samples as every musician still delivering (steady, fed within mixHold) has queued,
+// or, when no one is, all that is queued. The others' queued audio is mixed in as far as it
+// goes. A lane more than mixSkew ahead of the rest first drops its oldest audio down to theirs.
 func (a *alignedMix) mix(now time.Time) []float32 {
 	most, common, live := 0, 0, false
 	for _, l := range a.lanes {
 		most = max(most, l.n)
-		if !l.lastFed.IsZero() && now.Sub(l.lastFed) < mixHold {
+		if l.steady && now.Sub(l.lastFed) < mixHold {
 			if !live || l.n < common {
 				common = l.n
 			}
