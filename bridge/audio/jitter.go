@@ -203,6 +203,13 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time
 		j.next = seq
 	}
 	s, buf := j.slot(seq)
+	if s.used && s.empty {
+		// Marked by a packet without audio (MarkEmpty), which may carry any sequence
+		// number, ahead of the audio too: the packet with audio takes the slot, or one
+		// bogus probe would silence a real packet. The mark was never a packet held.
+		s.used, s.empty = false, false
+		j.empties--
+	}
 	if s.used {
 		j.stats.Duplicates++
 		return PushDuplicate
@@ -336,7 +343,8 @@ func (j *JitterBuffer) deadline(s *jitterSlot) time.Time {
 // would be declared lost, counted, and concealed as invented audio. Pop steps over the
 // sequence number without counting it lost, and it does not feed the delay estimate (it
 // carries no media timing). A sequence number already released, held, out of the window or
-// before the stream's first packet is ignored; it reports whether seq was marked.
+// before the stream's first packet is ignored; it reports whether seq was marked. A packet
+// with audio that comes later with the same sequence number takes the slot all the same.
 func (j *JitterBuffer) MarkEmpty(seq uint16) bool {
 	if !j.started {
 		return false

@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -518,6 +519,61 @@ func TestJitterEmptySequenceNumbersAreNotLost(t *testing.T) {
 	st := j.Stats()
 	if st.Lost != 1+14 || st.Buffered != 0 {
 		t.Fatalf("stats %+v, want 15 lost", st)
+	}
+}
+
+// TestJitterRealPacketTakesASlotMarkedEmpty: a padding-only packet may carry a sequence number
+// ahead of the audio (a sender bug, a spoofed probe); the real packet with that number must
+// still be taken, released and decoded, not dropped as a duplicate of the mark (30 marks ahead
+// dropped 30 real packets: Duplicates=30, Lost=0, 600 ms of silence no loss counter showed).
+// The counters stay right: a second copy of the real packet is a duplicate, a mark left alone
+// is stepped over, and a window overflow counts as lost only what never came.
+func TestJitterRealPacketTakesASlotMarkedEmpty(t *testing.T) {
+	j := NewJitterBuffer(JitterConfig{ClockRate: 48000, Slots: 16})
+	at := func(seq int) time.Time { return t0.Add(time.Duration(seq) * 20 * ms) }
+	push := func(seq int, now time.Time) PushResult {
+		return j.Push(uint16(seq), uint32(seq*960), []byte{byte(seq)}, now)
+	}
+	push(0, at(0))
+	popAll(j, at(0))
+	for seq := 1; seq <= 5; seq++ {
+		if !j.MarkEmpty(uint16(seq)) {
+			t.Fatalf("MarkEmpty(%d) refused", seq)
+		}
+	}
+	var got []uint16
+	for _, seq := range []int{1, 2, 3, 5} { // 4 was a real padding probe: only the mark comes
+		if r := push(seq, at(seq)); r != PushAccepted {
+			t.Fatalf("real packet %d on a slot marked empty: %v", seq, r)
+		}
+		if seq == 3 { // held still: a second copy is a duplicate of the real packet
+			if r := push(3, at(3)); r != PushDuplicate {
+				t.Fatalf("second copy of 3: %v", r)
+			}
+		}
+		for _, r := range popAll(j, at(seq)) {
+			if r.Lost != 0 || r.Payload[0] != byte(r.Seq) {
+				t.Fatalf("release %+v", r)
+			}
+			got = append(got, r.Seq)
+		}
+	}
+	if want := []uint16{1, 2, 3, 5}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("released %v, want %v", got, want)
+	}
+	if st := j.Stats(); st.Duplicates != 1 || st.Lost != 0 || st.Buffered != 0 {
+		t.Fatalf("stats %+v, want one duplicate (the second 3), nothing lost", st)
+	}
+	// A taken slot still held when the window overflows: it is overflowed, not lost, and
+	// only the mark left alone is not counted lost.
+	j.MarkEmpty(7)
+	j.MarkEmpty(8)
+	push(7, at(7)) // held: not popped
+	push(6+16, at(22))
+	rel := popAll(j, at(22))
+	if st := j.Stats(); len(rel) != 1 || rel[0].Lost != 14 || st.Overflowed != 1 || st.Lost != 14 {
+		// Of 6..21: 6 and 9..21 never came (14), 7 was held, 8 was empty.
+		t.Fatalf("after the overflow: releases %+v, stats %+v; want 14 lost, 1 overflowed", rel, st)
 	}
 }
 

@@ -942,3 +942,43 @@ func TestStreamBurstySenderDecodesOnArrival(t *testing.T) {
 		t.Logf("bursts of %d: WriteRTP decoded %d of %d samples, target delay %v", burst, onArrival, read, st.TargetDelay)
 	}
 }
+
+// TestStreamPaddingAheadDoesNotSilenceAudio: padding-only packets whose sequence numbers run
+// ahead of the audio (30 of them, 600 ms' worth) must not make the real packets with those
+// numbers count as duplicates and be dropped: every packet is decoded and read, in order, and
+// nothing is counted lost, duplicate or concealed. (They were: 30 packets dropped, 600 ms of
+// silence, Duplicates=30 and Lost=0.)
+func TestStreamPaddingAheadDoesNotSilenceAudio(t *testing.T) {
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, PayloadType: 0, KnownPayloadType: true, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packet := func(seq int, payload []byte) *rtp.Packet {
+		return &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(seq), Timestamp: uint32(seq * 160), SSRC: 7}, Payload: payload}
+	}
+	out := make([]float32, SampleRate)
+	const packets = 200
+	var read []int // which packet each read 20 ms came from
+	for i := range packets {
+		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+		if i == 50 {
+			for k := 51; k <= 80; k++ {
+				s.WriteRTP(packet(k, nil)) // padding only, sequence numbers ahead
+			}
+		}
+		s.WriteRTP(packet(i, pcmuNumbered(i)))
+		n := s.ReadPCM(out)
+		for k := 0; k+960 <= n; k += 960 {
+			read = append(read, whichNumbered(out[k+480]))
+		}
+	}
+	st := s.Stats()
+	inOrder := len(read) == packets
+	for k := 0; inOrder && k < len(read); k++ {
+		inOrder = read[k] == k%100
+	}
+	if !inOrder || st.Duplicates != 0 || st.Lost != 0 || st.Concealed != 0 || st.Padding != 30 {
+		t.Errorf("read %d of %d packets' audio (in order: %v); stats %+v", len(read), packets, inOrder, st)
+	}
+}
