@@ -99,8 +99,9 @@ func (a *alignedMix) add(i int, pcm []float32, now time.Time) {
 		l.drop(over)
 	}
 	l.n += copy(l.buf[l.n:], pcm)
-	if since := now.Sub(l.lastFed); since > 0 { // a second add in the same tick changes nothing
-		l.steady = !l.lastFed.IsZero() && since < mixHold
+	// A second add in the same tick changes nothing; a clock gone backwards starts afresh.
+	if since := now.Sub(l.lastFed); since != 0 {
+		l.steady = !l.lastFed.IsZero() && since > 0 && since < mixHold
 		l.lastFed = now
 	}
 }
