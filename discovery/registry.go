@@ -135,7 +135,9 @@ type Config struct {
 	// /json/info on port 80 when the device has it (otherwise they stay listed, unconfirmed).
 	Static []string
 	// Protocol forces one protocol for every device ("ddp", "dnrgb", …); "" or "auto" chooses
-	// DDP when the firmware has it (vid ≥ 2110060), else DNRGB. A static URL's scheme wins.
+	// DDP when the firmware has it (vid ≥ 2110060), else DNRGB. A static URL's scheme wins. A
+	// forced "ddp" gives firmware that reports an older vid DNRGB (wled.StreamProtocol), as
+	// the session does for a configured wled:// device, and logs it.
 	Protocol string
 
 	// OnChange, when set, is called from Run's goroutine (never concurrently, never with a lock
@@ -175,6 +177,10 @@ type Registry struct {
 	// replacedLog limits the line about a controller replaced at a device's address: a host
 	// answering with a new MAC every round replaces "itself" every round.
 	replacedLog lograte.Limiter
+	// fallbackLog limits the warning about a forced protocol a device's firmware cannot take
+	// (logged when a device's protocol becomes the fallback): a host can answer with a new old
+	// device every round.
+	fallbackLog lograte.Limiter
 
 	// The mutex protects the following elements.
 	mu      sync.Mutex
@@ -243,6 +249,7 @@ func New(cfg Config) (*Registry, error) {
 	r.addrTakenLog.Every = time.Minute
 	r.fullLog.Every = time.Minute
 	r.replacedLog.Every = time.Minute
+	r.fallbackLog.Every = time.Minute
 	seen := make(map[string]bool)
 	for _, raw := range cfg.Static {
 		s, err := parseStatic(raw)
@@ -923,9 +930,15 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	// best), then the LED count, then the format and the clamp for that protocol, as
 	// wled.Client.Resolve does: clamping for the automatic choice before a drgb:// URL replaced it
 	// would hand the output more LEDs than DRGB can carry, and NewOutput would refuse the device.
-	d.Protocol = wled.ChooseProtocol(j.info)
-	if r.protocol != wled.ProtocolAuto {
-		d.Protocol = r.protocol
+	// wled.StreamProtocol is what ResolveAs applies to a configured wled:// device too, so a
+	// forced DDP falls back to DNRGB on firmware that predates DDP on both paths.
+	was := d.Protocol
+	d.Protocol = wled.StreamProtocol(r.protocol, j.info)
+	if r.protocol != wled.ProtocolAuto && d.Protocol != r.protocol && d.Protocol != was && (e.static == nil || !e.static.forced()) {
+		if held, ok := r.fallbackLog.Allow(now); ok {
+			r.log.Warn("discovery: the device's firmware predates the forced protocol; streaming the protocol it takes instead",
+				"name", d.Name, "mac", d.MAC, "ip", j.ip, "vid", j.info.VID, "forced", r.protocol, "protocol", d.Protocol, "suppressed", held)
+		}
 	}
 	d.LEDs = j.info.LEDs.Count
 	ddpPort := wled.DDPPort
