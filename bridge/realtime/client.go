@@ -36,6 +36,9 @@ type Client struct {
 	// textBroadcasts is set, for the Client's life, when the server could not take a binary
 	// broadcast (see session.binaryBroadcastFailed): broadcasts then go out as JSON text.
 	textBroadcasts atomic.Bool
+	// droppedAfterBinary counts sockets in a row lost without a close frame right after a binary
+	// broadcast (see binaryBroadcastFailed); owned by the connection loop.
+	droppedAfterBinary int
 
 	// Used only by the goroutine running Run (and its session loop).
 	limiter       callLimiter

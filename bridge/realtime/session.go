@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -110,10 +109,8 @@ type session struct {
 	inbox      chan inbound
 	readDone   chan struct{}
 	readErr    error // set before readDone closes
-	// framesRead counts the frames the reader took off the socket (for binaryBroadcastFailed).
-	framesRead atomic.Uint64
-	// binarySentAt is framesRead when the last binary broadcast was written; binarySent says one was.
-	binarySentAt uint64
+	// binarySentAt is when the last binary broadcast was written; binarySent says one was.
+	binarySentAt time.Time
 	binarySent   bool
 	reqs         chan *request
 	tokenChanged chan struct{}
@@ -324,7 +321,6 @@ func (s *session) readLoop() {
 			continue
 		}
 		c.stats.framesIn.Add(1)
-		s.framesRead.Add(1)
 		data = bytes.Clone(data)
 		var in inbound
 		if typ == websocket.MessageBinary {
@@ -471,19 +467,31 @@ func (s *session) loop(ctx context.Context) error {
 	}
 }
 
-// binaryBroadcastFailed reports whether the socket, now closed, was closed abnormally (not with
-// 1000 or 1001) after a binary broadcast with no frame read since: what a Realtime server before
-// v2.63 does, whose V2 serializer has no clause for kind 3 (its socket process crashes, close
-// 1011), and would do again after every reconnect.
+// crashWindow is how soon after a binary broadcast a lost socket counts as the server failing
+// on it: an old server's socket process crashes as it reads the frame.
+const crashWindow = time.Second
+
+// binaryBroadcastFailed reports whether the socket, now closed, was lost right after a binary
+// broadcast (within crashWindow) the way a Realtime server before v2.63 loses it: its V2
+// serializer has no clause for kind 3, the socket process crashes and the web server closes with
+// 1011 (internal error), again after every reconnect. A 1011 says so at once. A drop without a
+// close frame (a reset, a Wi-Fi loss; also that crash, when our read ends before its close frame
+// arrives) says so only the second time in a row: one such drop after a broadcast is ordinary.
 func (s *session) binaryBroadcastFailed() bool {
-	if !s.binarySent || s.framesRead.Load() != s.binarySentAt || s.c.textBroadcasts.Load() {
+	c := s.c
+	if !s.binarySent || c.cfg.Clock.Now().Sub(s.binarySentAt) > crashWindow || c.textBroadcasts.Load() {
+		c.droppedAfterBinary = 0
 		return false
 	}
 	switch websocket.CloseStatus(s.readErr) {
-	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-		return false
+	case websocket.StatusInternalError:
+		return true
+	case -1:
+		c.droppedAfterBinary++
+		return c.droppedAfterBinary >= 2
 	}
-	return true
+	c.droppedAfterBinary = 0
+	return false
 }
 
 // write encodes m with the socket's serializer and sends it.
@@ -715,7 +723,7 @@ func (s *session) sendBroadcast(r *request) error {
 			r.answer(fmt.Errorf("realtime: broadcast %q: %w", r.event, err))
 			return nil
 		}
-		s.binarySent, s.binarySentAt = true, s.framesRead.Load()
+		s.binarySent, s.binarySentAt = true, s.c.cfg.Clock.Now()
 		err = s.send(websocket.MessageBinary, s.buf)
 	} else {
 		payload, merr := json.Marshal(struct {
