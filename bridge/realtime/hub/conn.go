@@ -89,6 +89,9 @@ type conn struct {
 	closeText string               // the close frame's reason (at most 123 bytes)
 	reason    atomic.Pointer[string]
 	queued    atomic.Int64 // bytes in out, bounded by Config.OutboundQueueBytes
+	// probing is set while the reader waits for another socket's pong (holderAnswers): it reads
+	// nothing meanwhile, so it cannot answer a probe of its own.
+	probing atomic.Bool
 
 	idleTimer  *time.Timer // reset on every frame read
 	writeTimer *time.Timer // armed while a write is in progress

@@ -12,10 +12,13 @@
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // A presence key is a participant's peerId (the room protocol's rule), so the server binds the two:
-// a room holds each key on one socket (the same client joining with it again, a supabase-js
-// reconnect, replaces its older channel; anyone else is refused), and a webrtc-signal,
-// state-request or state-response whose fromPeerId is another key than the sending channel's is
-// dropped (and refused on the REST endpoints, which have no key to check it against).
+// a room holds each key on one socket. The same client joining with it again (a supabase-js
+// reconnect) replaces its older channel, and so does another client (a musician whose address
+// changed) when the holder does not answer a ping; otherwise another client is refused. A replaced
+// channel's Presence meta passes to its successor, so the key never leaves the room across a
+// reconnect. A webrtc-signal, state-request or state-response whose fromPeerId is another key than
+// the sending channel's is dropped; on the REST endpoints, which have no channel, it is refused
+// unless fromPeerId is held in the room by a socket of the requesting client.
 //
 // Every resource is bounded (see Config): frame size; sockets (in all, and per remote IP address, so
 // that one host cannot take them all); plain HTTP connections under Serve (in all and per address,

@@ -2,7 +2,10 @@ package hub
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
+	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -72,6 +75,58 @@ func namesOtherSender(payload []byte, key string) bool {
 	return json.Unmarshal(raw, &from) != nil || from != key
 }
 
+// senderOf returns the fromPeerId of payload as a receiver's JSON.parse reads it (exact key, the
+// last of duplicates), and false when payload is not a JSON object or has no string fromPeerId.
+func senderOf(payload []byte) (string, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(payload, &obj) != nil {
+		return "", false
+	}
+	var from string
+	raw, ok := obj["fromPeerId"]
+	return from, ok && json.Unmarshal(raw, &from) == nil
+}
+
+// restSenderHeld reports whether a REST broadcast of one of senderEvents to topic may be relayed:
+// its payload's fromPeerId must be the presence key of a member of the room whose socket is of
+// client (clientaddr.Key), the request's. supabase-js sends over REST from a page or process that
+// also holds the channel (channel.httpSend, and send's fallback before the channel is joined);
+// anyone else naming that member is speaking as them.
+func (s *Server) restSenderHeld(topic string, payload []byte, client string) bool {
+	from, ok := senderOf(payload)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	r := s.rooms[topic]
+	s.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members { // replaced members are no longer listed
+		if m.presenceKey == from {
+			return m.c.addr == client
+		}
+	}
+	return false
+}
+
+// refuseRESTSender answers a REST broadcast refused by restSenderHeld with 403, counted and logged
+// as a forged sender.
+func (s *Server) refuseRESTSender(w http.ResponseWriter, remote, event, prefix string) {
+	total := s.stats.forgedSenders.Add(1)
+	if suppressed, ok := s.forgedLog.Allow(s.cfg.Now()); ok {
+		s.log.Warn("hub: refusing REST broadcast whose fromPeerId is not a room member of the requesting client", "remote", remote,
+			"event", event, "suppressed", suppressed, "forged_total", total)
+	}
+	s.restError(w, http.StatusForbidden, prefix+restSenderEventError)
+}
+
+// restSenderEventError is the reason given for a refusal by restSenderHeld.
+const restSenderEventError = "fromPeerId of a webrtc-signal, state-request or state-response must be the presence key of this client's socket in the room"
+
 // textSenderForged reports whether a text broadcast is one of senderEvents whose fromPeerId is
 // not mem's presence key, and returns its event.
 func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
@@ -97,4 +152,37 @@ func (c *conn) dropForged(mem *member, event string, joinRef, ref wire.Ref, topi
 	if mem.ack && ref.Valid {
 		c.reply(joinRef, ref, topic, errorReply("fromPeerId must be the channel's presence key"))
 	}
+}
+
+// holderProbeTimeout bounds the wait for a pong from a socket holding a presence key that another
+// client joins with (holderAnswers): a live browser answers a ping within a round trip, and
+// supabase-js waits 10 s for its join's reply.
+const holderProbeTimeout = 3 * time.Second
+
+// holderAnswers reports whether holder's socket answers a WebSocket ping within
+// holderProbeTimeout. It is called with no lock held, on the reader of joiner, the socket whose
+// join waits for the answer. A holder whose own reader is blocked the same way cannot read a pong
+// meanwhile: it is taken as alive (it is joining a room) rather than pinged.
+func holderAnswers(s *Server, joiner *conn, holder *member) bool {
+	hc := holder.c
+	if hc.ending() {
+		return false
+	}
+	if hc.probing.Load() || hc.ws == nil { // ws is nil only for the fuzz target's socketless conns
+		return true
+	}
+	joiner.probing.Store(true)
+	defer joiner.probing.Store(false)
+	// The ping ends with the holder's socket, or the joiner's (a shutdown closes both).
+	ctx, cancel := context.WithTimeout(hc.ctx, holderProbeTimeout)
+	defer cancel()
+	if joiner.ctx != nil {
+		defer context.AfterFunc(joiner.ctx, cancel)()
+	}
+	err := hc.ws.Ping(ctx)
+	if err != nil {
+		s.log.Info("hub: a socket holding a presence key another client joins with did not answer a ping; replacing it",
+			"remote", hc.remote, "new_remote", joiner.remote, "presence_key", holder.presenceKey, "err", err)
+	}
+	return err == nil
 }

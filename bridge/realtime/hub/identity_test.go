@@ -49,17 +49,19 @@ func TestBroadcastNamingAnotherSenderDropped(t *testing.T) {
 	if m := mallory.nextMsg(); m.Ref.Value != ref || !strings.Contains(string(m.Payload), `"status":"error"`) {
 		t.Errorf("forged kind-3 push: answered %s %s, want an error reply", m.Event, m.Payload)
 	}
-	// Nor can it go round the socket through REST, which has no presence key to check.
-	if code, body := post(t, h, BroadcastAPIPath+"/ABC123/events/webrtc-signal", "application/json", `{"fromPeerId":"alice-peer"}`); code != http.StatusForbidden {
+	// Nor can another client go round the socket through REST, whose requests are checked against
+	// the client holding the named key (keyholder_test.go; these sockets are all from 127.0.0.1).
+	if code, body := postFrom(t, h, "127.0.0.3", BroadcastAPIPath+"/ABC123/events/webrtc-signal", `{"fromPeerId":"alice-peer"}`); code != http.StatusForbidden {
 		t.Errorf("REST webrtc-signal: HTTP %d %s, want 403", code, body)
 	}
-	if code, body := post(t, h, BroadcastAPIPath, "application/json", `{"messages":[{"topic":"ABC123","event":"state-response","payload":{"fromPeerId":"alice-peer"}}]}`); code != http.StatusForbidden {
+	if code, body := postFrom(t, h, "127.0.0.3", BroadcastAPIPath, `{"messages":[{"topic":"ABC123","event":"state-response","payload":{"fromPeerId":"alice-peer"}}]}`); code != http.StatusForbidden {
 		t.Errorf("REST batch state-response: HTTP %d %s, want 403", code, body)
 	}
+	const restForged = 2
 	bridge.barrier() // nothing forged was delivered
 	alice.barrier()
-	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+1) {
-		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, len(forged)+1)
+	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+1+restForged) {
+		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, len(forged)+1+restForged)
 	}
 
 	// Its own signal, a signal naming no sender (receivers drop it: it cannot be answered) and
@@ -89,8 +91,8 @@ func TestBroadcastNamingAnotherSenderDropped(t *testing.T) {
 	if f := bridge.next(); !f.binary || !strings.HasSuffix(string(f.data), own) {
 		t.Errorf("bridge got %s, want mallory's own signal", f)
 	}
-	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+1) {
-		t.Errorf("ForgedSenders = %d after legitimate traffic, want %d", st.ForgedSenders, len(forged)+1)
+	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+1+restForged) {
+		t.Errorf("ForgedSenders = %d after legitimate traffic, want %d", st.ForgedSenders, len(forged)+1+restForged)
 	}
 }
 
@@ -146,9 +148,6 @@ func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 		t.Fatalf("rejoin from alice's address: %s, want ok", reply)
 	}
 	alice2.nextMsg() // presence_state
-	if m := bridge.nextMsg(); m.Event != "presence_diff" || !strings.Contains(string(m.Payload), `"leaves":{"alice-peer"`) {
-		t.Fatalf("bridge got %s %s, want the old alice meta's leave", m.Event, m.Payload)
-	}
 	if m := alice.nextMsg(); m.Event != "system" || !strings.Contains(string(m.Payload), "Replaced by a newer connection") {
 		t.Fatalf("old alice got %s %s, want the system error", m.Event, m.Payload)
 	}
@@ -159,9 +158,14 @@ func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 	alice.sendMsg(aj, "", topic, "broadcast", `{"type":"broadcast","event":"tempo-change","payload":{"tempo":2}}`)
 	alice.sendMsg(aj, alice.ref(), topic, "presence", `{"type":"presence","event":"track","payload":{"name":"Old"}}`)
 	alice.barrier()
+	// The old channel's meta passed to the new one, without a diff (keyholder_test.go): the new
+	// channel's identical re-track is a no-op, a changed one an update under the same key.
 	alice2.sendMsg(a2, alice2.ref(), topic, "presence", `{"type":"presence","event":"track","payload":{"name":"Alice","isHost":true}}`)
-	if m := bridge.nextMsg(); m.Event != "presence_diff" || !strings.Contains(string(m.Payload), `"joins":{"alice-peer"`) || !strings.Contains(string(m.Payload), `"Alice"`) {
-		t.Fatalf("bridge got %s %s, want the new alice's join", m.Event, m.Payload)
+	alice2.nextMsg() // its reply
+	alice2.sendMsg(a2, alice2.ref(), topic, "presence", `{"type":"presence","event":"track","payload":{"name":"Alice","isHost":false}}`)
+	if m := bridge.nextMsg(); m.Event != "presence_diff" || !strings.Contains(string(m.Payload), `"joins":{"alice-peer"`) ||
+		!strings.Contains(string(m.Payload), `"leaves":{"alice-peer"`) || !strings.Contains(string(m.Payload), `"isHost":false`) {
+		t.Fatalf("bridge got %s %s, want the new alice's update", m.Event, m.Payload)
 	}
 	bridge.barrier()
 	if n := roomSize(h, topic); n != 2 {

@@ -122,8 +122,8 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.restError(w, http.StatusBadRequest, "topic or event is not valid UTF-8")
 		return
 	}
-	if namesSender(parts[2]) {
-		s.restError(w, http.StatusForbidden, restSenderEventError)
+	if namesSender(parts[2]) && !s.restSenderHeld(topic, body, remote) {
+		s.refuseRESTSender(w, remote, parts[2], "")
 		return
 	}
 	if !s.rest.admit(s, w, remote, 1, int64(len(body))) {
@@ -162,11 +162,6 @@ func restMediaTypeError(batch bool) string {
 	return "Content-Type must be " + jsonMediaType + " or " + binaryMediaType
 }
 
-// restSenderEventError refuses a REST broadcast of an event that names its sender (identity.go):
-// a REST request has no presence key to check its fromPeerId against, and supabase-js sends over
-// REST only while its channel is not joined, when it has no one to signal to.
-const restSenderEventError = "webrtc-signal, state-request and state-response name their sender: send them on a joined channel"
-
 func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byte) {
 	if !utf8.Valid(body) {
 		// encoding/json replaces invalid bytes in strings but keeps them in raw payloads.
@@ -192,8 +187,8 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byt
 			s.restError(w, http.StatusBadRequest, "messages["+strconv.Itoa(i)+"]: payload must be a JSON object")
 			return
 		}
-		if namesSender(msg.Event) {
-			s.restError(w, http.StatusForbidden, "messages["+strconv.Itoa(i)+"]: "+restSenderEventError)
+		if namesSender(msg.Event) && !s.restSenderHeld(topicPrefix+msg.Topic, msg.Payload, remote) {
+			s.refuseRESTSender(w, remote, msg.Event, "messages["+strconv.Itoa(i)+"]: ")
 			return
 		}
 	}

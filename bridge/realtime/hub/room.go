@@ -65,7 +65,38 @@ type presenceEntry struct {
 // joinRoom adds m to the room for topic, creating the room if needed, and queues the join reply
 // and (if Presence is enabled) presence_state for it. A refusal is returned as its kind and the
 // reply reason.
+//
+// A presence key is a participant's peerId, and holding it is speaking as that participant
+// (identity.go): one socket holds it in a room. The same client (address) joining with it again is
+// supabase-js reconnecting after a network blip, its old socket perhaps not yet noticed dead: the
+// newer replaces the older. Another client joining with it is refused while the holder is alive,
+// but a musician whose address changed (Wi-Fi to 4G, a rotated IPv6 privacy address) rejoins from
+// another client while the server still holds the old socket, silent until its idle timeout: the
+// holder is probed (holderAnswers, with no lock held; the join reply waits for it) and replaced
+// when it does not answer.
 func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefusal, reason string) {
+	var silent *member // a holder of m's key that did not answer a probe
+	for range maxHolderProbes {
+		holder, why, reason := s.tryJoinRoom(m, topic, replyOK, silent)
+		if holder == nil {
+			return why, reason
+		}
+		if holderAnswers(s, m.c, holder) {
+			break
+		}
+		silent = holder // replaced by the next try, unless another has taken the key meanwhile
+	}
+	return joinRefusedPresenceKeyTaken, "PresenceKeyInUse: another connection in this room holds this presence key"
+}
+
+// maxHolderProbes bounds the probes one join makes: each finds a new holder of the key, which
+// only a race between joins from several clients with the same key produces.
+const maxHolderProbes = 3
+
+// tryJoinRoom is one attempt of joinRoom. It returns holder, without joining, when another
+// client's live-looking socket holds m's key in the room and must be probed first; silent, when
+// it is still the holder, is replaced.
+func (s *Server) tryJoinRoom(m *member, topic string, replyOK func(), silent *member) (holder *member, why joinRefusal, reason string) {
 	s.mu.Lock()
 	r := s.rooms[topic]
 	if r == nil {
@@ -73,10 +104,10 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 		switch {
 		case len(s.rooms) >= s.cfg.MaxRooms:
 			s.mu.Unlock()
-			return joinRefusedServerRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms on this server (limit %d)", s.cfg.MaxRooms)
+			return nil, joinRefusedServerRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms on this server (limit %d)", s.cfg.MaxRooms)
 		case s.roomsStarted.Of(starter) >= s.cfg.MaxRoomsPerAddress:
 			s.mu.Unlock()
-			return joinRefusedAddressRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms started from this address (limit %d)", s.cfg.MaxRoomsPerAddress)
+			return nil, joinRefusedAddressRooms, fmt.Sprintf("ChannelRateLimitReached: Too many rooms started from this address (limit %d)", s.cfg.MaxRoomsPerAddress)
 		}
 		r = &room{topic: topic, name: strings.TrimPrefix(topic, topicPrefix), starter: starter}
 		s.rooms[topic] = r
@@ -87,22 +118,25 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 	r.mu.Lock()
 	s.mu.Unlock()
 	defer r.mu.Unlock()
-	// A presence key is a participant's peerId, and holding it is speaking as that participant
-	// (identity.go): one socket holds it in a room. The same client (address) joining with it
-	// again is supabase-js reconnecting after a network blip, its old socket perhaps not yet
-	// noticed dead: the newer replaces the older. Anyone else is refused.
+	var old *member
 	for _, other := range r.members {
-		if other.presenceKey != m.presenceKey {
-			continue
+		if other.presenceKey == m.presenceKey {
+			old = other // keys are unique in a room
+			break
 		}
-		if other.c.addr != m.c.addr {
-			return joinRefusedPresenceKeyTaken, "PresenceKeyInUse: another connection in this room holds this presence key"
+	}
+	if old != nil {
+		switch {
+		case old.c.addr == m.c.addr:
+			r.replaceLocked(s, old, m, "Replaced by a newer connection with the same presence key")
+		case old == silent || old.c.ending():
+			r.replaceLocked(s, old, m, "Replaced by a newer connection with the same presence key: this one did not answer")
+		default:
+			return old, 0, ""
 		}
-		r.replaceLocked(s, other)
-		break // keys are unique in a room
 	}
 	if len(r.members) >= s.cfg.MaxClientsPerRoom {
-		return joinRefusedRoomFull, fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
+		return nil, joinRefusedRoomFull, fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
 	}
 	m.room = r
 	r.members = append(r.members, m)
@@ -110,26 +144,33 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 	if m.presenceEnabled {
 		m.c.push(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked())
 	}
-	return 0, ""
+	return nil, 0, ""
 }
 
-// replaceLocked takes old out of the room for a newer socket of the same client: its Presence
-// leaves, and its socket gets the system error and phx_close of a server-side shutdown, after which
-// supabase-js does not rejoin. Its socket's own goroutine still lists the channel (only it may
-// change that map) until it leaves or closes; leaveRoom then finds nothing left to remove.
-func (r *room) replaceLocked(s *Server, old *member) {
+// replaceLocked takes old out of the room for m, which joins with its presence key: its socket gets
+// the system error and phx_close of a server-side shutdown, after which supabase-js does not
+// rejoin. Its socket's own goroutine still lists the channel (only it may change that map) until
+// it leaves or closes; leaveRoom then finds nothing left to remove.
+//
+// old's tracked meta passes to m without a diff, so the key never leaves the room's Presence: to
+// ledbridge's session a key leaving is the musician leaving, and their audio connection would be
+// closed although the media path was fine. m's own track then updates the meta as any re-track
+// does (one diff: the new meta joins, the old one leaves, under the same key); an identical track
+// is the usual no-op.
+func (r *room) replaceLocked(s *Server, old, m *member, message string) {
 	if i := slices.Index(r.members, old); i >= 0 {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
 	old.replaced = true
 	if e := old.tracked; e != nil {
 		old.tracked = nil
-		r.removePresenceLocked(e)
-		r.fanoutDiffLocked(nil, e)
+		e.owner = m
+		m.tracked = e
 	}
 	s.stats.channelsReplaced.Add(1)
-	s.log.Debug("hub: channel replaced by a newer socket with its presence key", "remote", old.c.remote, "topic", r.topic)
-	old.c.push(old.joinRef, "", r.topic, "system", systemError(r.name, "Replaced by a newer connection with the same presence key"))
+	s.log.Debug("hub: channel replaced by a newer socket with its presence key", "remote", old.c.remote,
+		"new_remote", m.c.remote, "topic", r.topic)
+	old.c.push(old.joinRef, "", r.topic, "system", systemError(r.name, message))
 	old.c.push(old.joinRef, old.joinRef, r.topic, "phx_close", emptyObject)
 }
 

@@ -284,10 +284,12 @@ type Stats struct {
 	RESTRefused     uint64 // REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit)
 	PresenceLimited uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
 	// ForgedSenders counts the broadcasts dropped because their payload's fromPeerId was not the
-	// sending channel's presence key (webrtc-signal, state-request, state-response).
+	// sending channel's presence key (webrtc-signal, state-request, state-response), and the REST
+	// ones refused because it was not held in the room by a socket of the requesting client.
 	ForgedSenders uint64
-	// ChannelsReplaced counts the channels closed because a newer socket of the same client
-	// (clientaddr.Key) joined the room with their presence key: a supabase-js reconnect.
+	// ChannelsReplaced counts the channels closed because a newer socket joined the room with
+	// their presence key: the same client's (clientaddr.Key; a supabase-js reconnect), or another
+	// client's when the holder did not answer a ping (a musician whose address changed).
 	ChannelsReplaced uint64
 	// HTTPConnectionsRefused counts the TCP connections Serve closed as soon as it accepted them,
 	// past Config.MaxHTTPConnections or MaxHTTPConnectionsPerAddress.
