@@ -44,18 +44,12 @@ func (s *session) handle(in *inbound) error {
 	case evPresenceState, evPresenceDiff:
 		s.handlePresence(m)
 	case evBroadcast:
-		var p struct {
-			Event   string          `json:"event"`
-			Payload json.RawMessage `json:"payload"`
-		}
-		if err := json.Unmarshal(m.Payload, &p); err != nil || p.Event == "" {
-			c.malformed("broadcast", fmt.Errorf("broadcast payload without event: %v", err))
+		event, payload, err := broadcastEnvelope(m.Payload)
+		if err != nil {
+			c.malformed("broadcast", err)
 			return nil
 		}
-		if len(p.Payload) == 0 {
-			p.Payload = json.RawMessage("null")
-		}
-		s.deliver(Event{Kind: EventBroadcast, Event: p.Event, Payload: p.Payload})
+		s.deliver(Event{Kind: EventBroadcast, Event: event, Payload: payload})
 	case evSystem:
 		var p struct {
 			Extension string `json:"extension"`
@@ -242,4 +236,23 @@ func (s *session) deliver(ev Event) {
 	if n := s.c.events.push(ev); n > 0 {
 		s.c.stats.eventsDropped.Add(n)
 	}
+}
+
+// broadcastEnvelope reads a text broadcast's {type, event, payload} as JSON.parse does, the way
+// every browser in the room reads it: keys match exactly and a repeated key's last value wins.
+// (encoding/json's struct decoding folds case, so {"event":"led-update","Event":"webrtc-signal"}
+// would be a signal to us and a led-update to the room server's sender check and to browsers.)
+func broadcastEnvelope(raw json.RawMessage) (event string, payload json.RawMessage, err error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return "", nil, fmt.Errorf("broadcast payload: %w", err)
+	}
+	if err := json.Unmarshal(fields["event"], &event); err != nil || event == "" {
+		return "", nil, fmt.Errorf("broadcast payload without an event name")
+	}
+	payload = fields["payload"]
+	if len(payload) == 0 {
+		payload = json.RawMessage("null")
+	}
+	return event, payload, nil
 }

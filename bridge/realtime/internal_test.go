@@ -525,3 +525,28 @@ func TestHeldDiffsBounded(t *testing.T) {
 		t.Errorf("table %v, want the held diff applied", snap)
 	}
 }
+
+// A broadcast's envelope is read as JSON.parse reads it, as every browser in the room and the
+// room server's sender check do: exact keys, the last of a repeated key. A case variant of a key
+// (which encoding/json's struct decoding would take) is another key.
+func TestBroadcastEnvelopeReadsKeysAsJSONParse(t *testing.T) {
+	for _, c := range []struct {
+		raw, event, payload string
+	}{
+		{`{"type":"broadcast","event":"led-update","payload":{"colors":[]}}`, "led-update", `{"colors":[]}`},
+		{`{"type":"broadcast","event":"led-update","Event":"webrtc-signal","payload":1}`, "led-update", `1`},
+		{`{"event":"webrtc-signal","payload":{"fromPeerId":"me"},"Payload":{"fromPeerId":"alice"}}`, "webrtc-signal", `{"fromPeerId":"me"}`},
+		{`{"event":"a","event":"b","payload":2,"payload":3}`, "b", `3`},
+		{`{"event":"tempo-change"}`, "tempo-change", `null`},
+	} {
+		event, payload, err := broadcastEnvelope(json.RawMessage(c.raw))
+		if err != nil || event != c.event || string(payload) != c.payload {
+			t.Errorf("%s: event %q payload %s err %v; want %q, %s", c.raw, event, payload, err, c.event, c.payload)
+		}
+	}
+	for _, bad := range []string{`{"Event":"webrtc-signal","payload":{}}`, `{"event":""}`, `{"event":7}`, `[]`, `nul`} {
+		if _, _, err := broadcastEnvelope(json.RawMessage(bad)); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
