@@ -43,48 +43,48 @@ func textMayNameSender(raw []byte) bool {
 	return false
 }
 
-// textBroadcastEvent decodes a text broadcast's event name and payload the way a receiver's
-// JSON.parse does (exact keys; the last of duplicate keys wins, as with encoding/json into a map).
-// ok is false when the event is not a string.
-func textBroadcastEvent(raw []byte) (event string, payload json.RawMessage, ok bool) {
-	var outer map[string]json.RawMessage
-	if json.Unmarshal(raw, &outer) != nil {
-		return "", nil, false
-	}
-	if json.Unmarshal(outer["event"], &event) != nil {
-		return "", nil, false
-	}
-	return event, outer["payload"], true
-}
+// A broadcast is read two ways. A browser's JSON.parse matches keys exactly (the last of
+// duplicates wins); ledbridge's own receivers decode into structs with encoding/json, which
+// matches keys case-insensitively (the last of the variants wins). {"event":"led-update",
+// "Event":"webrtc-signal",…} is a tempo of no concern to a browser and a signal to the bridge, so
+// the checks below drop what either reading takes for a signal in another's name.
 
-// namesOtherSender reports whether payload is a JSON object with a fromPeerId that is not the
-// string key. Keys are matched exactly (a receiver's JSON.parse does not fold case, as
-// encoding/json does into a struct). A payload without fromPeerId names no one and passes:
-// receivers drop such a signal, as it cannot be answered (PROTOCOL.md §3), and the recorded
-// supabase-js session sends one.
+// namesOtherSender reports whether payload, read either way, has a fromPeerId that is not the
+// string key. A payload without fromPeerId names no one and passes: receivers drop such a
+// signal, as it cannot be answered (PROTOCOL.md §3), and the recorded supabase-js session sends
+// one. One that is not a JSON object passes too: receivers refuse it whole.
 func namesOtherSender(payload []byte, key string) bool {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(payload, &obj) != nil {
-		return false // not an object: receivers refuse it whole
+	var exact map[string]json.RawMessage
+	if json.Unmarshal(payload, &exact) == nil {
+		if raw, ok := exact["fromPeerId"]; ok && !isJSONString(raw, key) {
+			return true
+		}
 	}
-	raw, ok := obj["fromPeerId"]
-	if !ok {
-		return false
+	var folded struct {
+		From json.RawMessage `json:"fromPeerId"`
 	}
-	var from string
-	return json.Unmarshal(raw, &from) != nil || from != key
+	_ = json.Unmarshal(payload, &folded) // fields decoded before an error are what a receiver sees too
+	return folded.From != nil && !isJSONString(folded.From, key)
 }
 
-// senderOf returns the fromPeerId of payload as a receiver's JSON.parse reads it (exact key, the
-// last of duplicates), and false when payload is not a JSON object or has no string fromPeerId.
+// isJSONString reports whether raw is the JSON string s.
+func isJSONString(raw json.RawMessage, s string) bool {
+	var v string
+	return json.Unmarshal(raw, &v) == nil && v == s
+}
+
+// senderOf returns the fromPeerId of payload when both readings of it find the same string there,
+// and false otherwise (not a JSON object, no fromPeerId, or one reading naming someone else).
 func senderOf(payload []byte) (string, bool) {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(payload, &obj) != nil {
+	var exact map[string]json.RawMessage
+	if json.Unmarshal(payload, &exact) != nil {
 		return "", false
 	}
 	var from string
-	raw, ok := obj["fromPeerId"]
-	return from, ok && json.Unmarshal(raw, &from) == nil
+	if raw, ok := exact["fromPeerId"]; !ok || json.Unmarshal(raw, &from) != nil {
+		return "", false
+	}
+	return from, !namesOtherSender(payload, from)
 }
 
 // restSenderHeld reports whether a REST broadcast of one of senderEvents to topic may be relayed:
@@ -127,17 +127,27 @@ func (s *Server) refuseRESTSender(w http.ResponseWriter, remote, event, prefix s
 // restSenderEventError is the reason given for a refusal by restSenderHeld.
 const restSenderEventError = "fromPeerId of a webrtc-signal, state-request or state-response must be the presence key of this client's socket in the room"
 
-// textSenderForged reports whether a text broadcast is one of senderEvents whose fromPeerId is
-// not mem's presence key, and returns its event.
+// textSenderForged reports whether a text broadcast, read either way, is one of senderEvents whose
+// fromPeerId is not mem's presence key, and returns its event.
 func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
 	if !textMayNameSender(raw) {
 		return "", false
 	}
-	event, payload, ok := textBroadcastEvent(raw)
-	if !ok || !namesSender(event) {
-		return "", false
+	var exact map[string]json.RawMessage
+	if json.Unmarshal(raw, &exact) == nil {
+		if json.Unmarshal(exact["event"], &event) == nil && namesSender(event) && namesOtherSender(exact["payload"], mem.presenceKey) {
+			return event, true
+		}
 	}
-	return event, namesOtherSender(payload, mem.presenceKey)
+	var folded struct {
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	_ = json.Unmarshal(raw, &folded) // fields decoded before an error are what a receiver sees too
+	if namesSender(folded.Event) && namesOtherSender(folded.Payload, mem.presenceKey) {
+		return folded.Event, true
+	}
+	return "", false
 }
 
 // dropForged counts and logs (at most once a second per server) a broadcast dropped because its

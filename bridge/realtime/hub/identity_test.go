@@ -193,3 +193,46 @@ func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderNamedUnderFoldedKeysDropped: ledbridge's own receiver decodes broadcasts with
+// encoding/json, which matches keys case-insensitively (the last of the variants wins), where a
+// browser's JSON.parse matches them exactly. A broadcast that either reads as a signal naming
+// another sender is dropped, over the socket and over REST.
+func TestSenderNamedUnderFoldedKeysDropped(t *testing.T) {
+	h := startHub(t, Config{})
+	bridge := dial(t, h, dialOpts{from: "127.0.0.1"})
+	bridge.join(topic, cfgJSON(false, false, "bridge-peer"))
+	alice := dial(t, h, dialOpts{from: "127.0.0.2"})
+	alice.join(topic, cfgJSON(false, false, "alice-peer"))
+	mallory := dial(t, h, dialOpts{from: "127.0.0.3"})
+	mj := mallory.join(topic, cfgJSON(false, true, "mallory-peer"))
+
+	asAlice := `{"type":"answer","fromPeerId":"alice-peer","targetPeerId":"bridge-peer","data":{"type":"answer","sdp":"v=0"}}`
+	forged := []string{
+		`{"type":"broadcast","event":"led-update","Event":"webrtc-signal","payload":` + asAlice + `}`,
+		`{"type":"broadcast","event":"webrtc-signal","payload":{"fromPeerId":"mallory-peer"},"Payload":` + asAlice + `}`,
+		`{"type":"broadcast","event":"webrtc-signal","payload":{"fromPeerId":"mallory-peer","FromPeerId":"alice-peer"}}`,
+		`{"type":"broadcast","event":"state-response","payload":{"fromPeerId":"mallory-peer","FROMPEERID":"alice-peer"}}`,
+	}
+	for _, payload := range forged {
+		ref := mallory.ref()
+		mallory.sendMsg(mj, ref, topic, "broadcast", payload)
+		if m := mallory.nextMsg(); m.Ref.Value != ref || !strings.Contains(string(m.Payload), `"status":"error"`) {
+			t.Errorf("forged %s: answered %s %s, want an error reply", payload, m.Event, m.Payload)
+		}
+	}
+	ref := mallory.ref()
+	mallory.sendPush(mj, ref, topic, "webrtc-signal", wire.EncodingJSON, []byte(`{"fromPeerId":"mallory-peer","fromPeerID":"alice-peer"}`))
+	if m := mallory.nextMsg(); m.Ref.Value != ref || !strings.Contains(string(m.Payload), `"status":"error"`) {
+		t.Errorf("forged kind-3 push: answered %s %s, want an error reply", m.Event, m.Payload)
+	}
+	// Over REST from alice's own address, a payload that reads as the bridge's is refused too.
+	if code, body := postFrom(t, h, "127.0.0.2", BroadcastAPIPath+"/ABC123/events/webrtc-signal",
+		`{"fromPeerId":"alice-peer","FromPeerId":"bridge-peer"}`); code != http.StatusForbidden {
+		t.Errorf("REST signal naming alice and the bridge: HTTP %d %s, want 403", code, body)
+	}
+	bridge.barrier() // nothing forged was delivered
+	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+2) {
+		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, len(forged)+2)
+	}
+}
