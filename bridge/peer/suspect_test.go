@@ -1,7 +1,7 @@
 package peer
 
 import (
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,19 +55,40 @@ func TestRebuiltConnectionsSingleOfferAnsweredOnceTheAudioStops(t *testing.T) {
 	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
 	firstAnswer := r.bridgeSignals()[0]
 
-	// Her page builds a new RTCPeerConnection; the old one keeps streaming. Signals pass as
-	// they are sent; the end of the new connection's candidates is noted.
-	var gathered atomic.Bool
+	// Her page builds a new RTCPeerConnection; the old one keeps streaming. The new one's offer
+	// reaches the bridge first, then its candidates, as a browser sends them (pion may trickle
+	// its first candidates before the test musician has sent its offer).
+	var mu sync.Mutex
+	var held []room.Signal
 	r.setHolds(nil, func(sig room.Signal) bool {
-		if sig.Type == room.SignalCandidate && sig.Candidate == nil {
-			gathered.Store(true)
-		}
-		return false
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, sig)
+		return true
 	})
 	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	waitFor(t, "the rebuilt connection's offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
-	waitFor(t, "the rebuilt connection's candidates sent", gathered.Load)
+	var signals []room.Signal
+	waitFor(t, "the rebuilt connection's offer and candidates", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		signals = signals[:0]
+		gathered := false
+		for _, sig := range held {
+			switch sig.Type {
+			case room.SignalOffer:
+				signals = append([]room.Signal{sig}, signals...)
+			case room.SignalCandidate:
+				signals = append(signals, sig)
+				gathered = gathered || sig.Candidate == nil
+			}
+		}
+		return gathered && len(signals) > 0 && signals[0].Type == room.SignalOffer
+	})
 	r.setHolds(nil, nil)
+	for _, sig := range signals {
+		r.toBridge(sig)
+	}
+	waitFor(t, "the rebuilt connection's offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
 	// A stray answer, which the bridge counts as a duplicate, goes through the musician's
 	// inbox behind those candidates: once it is counted, they have been handled.
 	st, _ := musicianStats(m, "ana")
