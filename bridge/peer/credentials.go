@@ -9,14 +9,15 @@ import (
 )
 
 // audioFreshness is how recently the musician's audio must have arrived on its connected
-// PeerConnection for an offer under its peer id with another DTLS certificate or other ICE
-// credentials to be refused (musician.impostorOffer). A browser sends a packet every 20 ms (at
-// most 120 ms), still every 400 ms with Opus DTX, and silence frames for a muted track, so 2 s
-// is many packets late, past a jitter or scheduling stall; yet a tab learns of a failure from
-// consent checks that have gone unanswered for longer than that (Chrome waits ~2.5 s before
-// "disconnected", 30 s before "failed"), so by the time it restarts ICE or builds a new
-// RTCPeerConnection, its audio has stopped reaching us for longer than the window, and its offer
-// is handled.
+// PeerConnection for an offer under its peer id with other ICE credentials but the same DTLS
+// certificate (an ICE restart) to be refused (musician.impostorOffer). A browser sends a packet
+// every 20 ms (at most 120 ms), still every 400 ms with Opus DTX, and silence frames for a
+// muted track, so 2 s is many packets late, past a jitter or scheduling stall; yet a tab learns
+// of a failure from consent checks that have gone unanswered for longer than that (Chrome waits
+// ~2.5 s before "disconnected", 30 s before "failed"), so by the time it restarts ICE its audio
+// has stopped reaching us for longer than the window, and its offer is handled. It does not
+// admit an offer with another certificate: a tab that mutes by replaceTrack(null) or
+// encodings[].active=false sends no RTP at all while its connection stays up.
 const audioFreshness = 2 * time.Second
 
 // transportCredentials is what identifies a sender's end of a connection in its SDP: the
@@ -89,32 +90,42 @@ func (h *pcHandle) audioFresh(now time.Time) bool {
 	return h.heard.Load() && now.Sub(h.created)-time.Duration(h.heardAt.Load()) < audioFreshness
 }
 
-// impostorOffer returns why an offer cannot come from the musician's tab, or "" if it may:
-// while the current PeerConnection is connected and the musician's audio arrives on it, its tab
-// has the same RTCPeerConnection, so an offer with another DTLS certificate, or other ICE
-// credentials (an ICE restart while media flows, which a browser does not do), comes from
-// someone else in the room. Realtime broadcasts carry no authenticated sender: any member can
-// write the musician's peer id as fromPeerId, and reads the bridge's answers to it. Answered,
-// such an offer would renegotiate the musician's live connection with the sender's SDP (the
-// musician's audio stops, while it still shows as connected) or, past a bound, replace it with
-// a fresh PeerConnection whose DTLS peer is the sender, whose audio would then be taken as the
-// musician's. Once the connection is down or the audio has stopped for audioFreshness, the
-// offer may be the tab's own recovery, and is handled.
-func (mus *musician) impostorOffer(offered transportCredentials) string {
+// impostorOffer returns why an offer cannot come from the musician's tab, or "" if it may.
+// Realtime broadcasts carry no authenticated sender: any room member can write the musician's
+// peer id as fromPeerId, and reads the bridge's answers to it. untilDown reports a refusal that
+// only the connection leaving "connected" lifts (the audio stopping does not).
+//
+// An offer with another DTLS certificate comes from another RTCPeerConnection. Answered, on a
+// fresh PeerConnection (pion cannot change a live one's DTLS peer), its sender's audio would be
+// taken as the musician's, and once hers was replaced, her own tab's next offer would be the
+// one refused. So it is handled only while the current PeerConnection is not connected
+// (disconnected, failed or closed, or there is none): a tab that rebuilds its
+// RTCPeerConnection either closes the old one, whose DTLS close_notify closes ours at once, or
+// abandons it (a reload, a crash), and ours goes "disconnected" once its consent checks have
+// gone unanswered for pion's ICE disconnected timeout (5 s unless ICEDisconnectedTimeout says
+// otherwise). Audio silence alone does not admit it: a muted sender (replaceTrack(null),
+// encodings[].active=false) sends no RTP while its connection stays up.
+//
+// An offer with the same certificate but other ICE credentials is an ICE restart, which a
+// browser does not do while its media flows: it is refused while the musician's audio has
+// arrived within audioFreshness, and handled after. It cannot inject audio: the DTLS keys stay
+// the musician's, and pion keeps the DTLS association through the restart. Answered to an
+// impostor, it can at most disrupt the connection until the musician's tab restarts ICE.
+func (mus *musician) impostorOffer(offered transportCredentials) (why string, untilDown bool) {
 	h := mus.cur
-	if h == nil || h.pc.ConnectionState() != webrtc.PeerConnectionStateConnected || !h.audioFresh(mus.cfg.Clock.Now()) {
-		return ""
+	if h == nil || h.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		return "", false
 	}
 	rd := h.pc.CurrentRemoteDescription()
 	if rd == nil {
-		return ""
+		return "", false
 	}
 	current := credentialsOf(rd.SDP)
 	switch {
 	case !current.sameDTLS(offered):
-		return "another DTLS certificate fingerprint"
-	case !current.sameICE(offered):
-		return "other ICE credentials (an ICE restart)"
+		return "another DTLS certificate fingerprint while its connection is up", true
+	case !current.sameICE(offered) && h.audioFresh(mus.cfg.Clock.Now()):
+		return "other ICE credentials (an ICE restart) while its connection is up and its audio arriving", false
 	}
-	return ""
+	return "", false
 }

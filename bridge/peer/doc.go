@@ -55,22 +55,28 @@
 //     64 distinct remote candidates, from SDP and trickle together: an offer
 //     or answer past that is refused whole, trickled ones past it dropped,
 //     so no signal can make the bridge check an arbitrary list of addresses;
-//   - an offer under the id of a musician whose connection is up and whose
-//     audio has arrived within the last 2 s (audioFreshness), with another
-//     DTLS certificate fingerprint or other ICE credentials than the
-//     connection's remote description (compared as sets, session and media
-//     level alike), is refused unanswered and counted (ImpostorOffers): its
-//     tab keeps its RTCPeerConnection while it streams, so the offer is
-//     another room member's (Realtime does not authenticate fromPeerId).
-//     Once the connection is down or the audio has stopped for that long,
-//     it is handled, so that a tab that rebuilt its connection recovers.
+//   - an offer under the id of a musician whose connection is up, with
+//     another DTLS certificate fingerprint than the connection's remote
+//     description, or with other ICE credentials while her audio has
+//     arrived within the last 2 s (audioFreshness; compared as sets,
+//     session and media level alike), is refused unanswered and counted
+//     (ImpostorOffers): her tab keeps its RTCPeerConnection while it is up,
+//     so the offer is another room member's (Realtime does not authenticate
+//     fromPeerId). A new certificate is handled only once the connection is
+//     not connected (a tab that rebuilds its connection closes the old one,
+//     whose DTLS close_notify closes ours, or abandons it, and ours goes
+//     disconnected within pion's ICE disconnected timeout): audio silence
+//     does not admit it, as a muted sender sends no RTP at all. An ICE
+//     restart (same certificate, which keeps the DTLS keys hers) is handled
+//     once her audio has stopped for 2 s, or the connection is down.
 //     The newest refused offer (and the candidates that follow it) is kept
-//     and examined again when the audio has stopped for 2 s or the
-//     connection leaves "connected", then handled as one just received: a
-//     tab that rebuilt its connection while the old one still streamed
-//     sends its offer only once, and ignores the bridge's offers meanwhile.
-//     A kept offer, an impostor's too, is answered only when the same offer
-//     sent then would be; an accepted offer or answer drops it;
+//     and examined again when the connection leaves "connected" (or, an ICE
+//     restart, when the audio has stopped for 2 s), then handled as one
+//     just received: a tab that rebuilt its connection while the old one
+//     still streamed sends its offer only once, and ignores the bridge's
+//     offers meanwhile. A kept offer, an impostor's too, is answered only
+//     when the same offer sent then would be; an accepted offer or answer
+//     drops it;
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
 //     a stranger's offer makes the bridge send nothing, and takes no peer-cap

@@ -196,10 +196,11 @@ func TestImpostorOfferUnderAStreamingMusiciansIDRefused(t *testing.T) {
 // A tab whose audio has stopped reaching the bridge (here it pauses; a page that lost its
 // connection sends nothing either) may build a new RTCPeerConnection, with a new certificate,
 // while the bridge's PeerConnection still shows as connected (the old one answers ICE consent
-// checks, or its loss is not yet noticed): its offer is refused while the bridge heard the
-// musician's audio within audioFreshness, and answered, on a fresh PeerConnection, once that
-// has passed; the new connection then carries her audio.
-func TestOfferWithANewCertificateAnsweredOnceTheAudioStops(t *testing.T) {
+// checks, or its loss is not yet noticed): its offer is refused while that connection is
+// connected, within audioFreshness of her last packet and past it alike (a muted sender sends
+// no RTP either), and answered, on a fresh PeerConnection, once the old connection closes
+// (DTLS close_notify); the new connection then carries her audio.
+func TestOfferWithANewCertificateAnsweredOnceTheOldConnectionCloses(t *testing.T) {
 	requireLoopback(t)
 	r, s := newTestRoom(t), &sinks{}
 	fc := newFakeClock()
@@ -263,9 +264,18 @@ func TestOfferWithANewCertificateAnsweredOnceTheAudioStops(t *testing.T) {
 	deliver()
 	waitFor(t, "the offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
 
-	// At its end, the same offer (a browser's perfect negotiation sends it again) is answered.
-	fc.Advance(time.Millisecond)
+	// Past its end too: her silence does not admit another certificate while her connection is
+	// up. The same offer sent again is refused again.
+	fc.Advance(audioFreshness)
 	deliver()
+	waitFor(t, "the offer refused again", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 2 })
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
+		t.Fatalf("the bridge sent %d answers to ana while her connection was up, want 1 (to her first offer)", n)
+	}
+
+	// Her page closes the old connection (DTLS close_notify closes the bridge's): the offer
+	// kept is answered at once, on a fresh PeerConnection.
+	ana.close()
 	waitFor(t, "the rebuilt connection connected", func() bool { return rebuilt.connState() == webrtc.PeerConnectionStateConnected })
 	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
 	before := s.fromMic("ana")
@@ -279,7 +289,67 @@ func TestOfferWithANewCertificateAnsweredOnceTheAudioStops(t *testing.T) {
 	if fingerprintOf(answer.Description.SDP) == fingerprintOf(firstAnswer.Description.SDP) {
 		t.Error("the new certificate was answered on the old PeerConnection")
 	}
-	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 1 {
-		t.Errorf("ImpostorOffers = %d, want 1", st.ImpostorOffers)
+	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 2 {
+		t.Errorf("ImpostorOffers = %d, want 2", st.ImpostorOffers)
+	}
+}
+
+// A musician who mutes by replaceTrack(null) or encodings[].active=false sends no RTP at all
+// while her connection stays up (reviewer's probe: 2 s into her silence, another room member's
+// offer under her peer id, with its own certificate, was answered on a fresh PeerConnection,
+// which closed hers; the impostor's audio became hers, and her own tab's next offer was the one
+// refused). An offer with another certificate is refused while her connection is connected,
+// however long she has been silent; it is never answered, the impostor never connects, and
+// when she unmutes her audio arrives on the connection she had.
+func TestImpostorOfferWithANewCertificateRefusedWhileTheMusicianIsMuted(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	waitAudioStopped(t, s, ana) // her sender sends no packets; her PeerConnection stays up
+	fc.Advance(3 * time.Second)
+
+	im := newImpostor(t, r, "ana", 0)
+	eavesdrop(r, im)
+	r.toBridge(im.offer())
+	waitFor(t, "the impostor's offer handled", func() bool {
+		st, _ := musicianStats(m, "ana")
+		return st.ImpostorOffers > 0 || countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") > 1
+	})
+	// Still refused as her silence goes on; her connection stays up meanwhile (her tab answers
+	// the bridge's consent checks).
+	for range 3 {
+		fc.Advance(audioFreshness)
+		time.Sleep(300 * time.Millisecond)
+	}
+	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 1 || st.ConnectionState != webrtc.PeerConnectionStateConnected {
+		t.Errorf("ana: ImpostorOffers %d, connection %s; want 1, connected", st.ImpostorOffers, st.ConnectionState)
+	}
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
+		t.Errorf("the bridge sent %d answers to ana, want 1 (to her own offer)", n)
+	}
+
+	ana.resumeAudio()
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio once she unmutes", func() bool { return s.fromMic("ana") >= before+25 })
+	if all, mic := s.packets("ana"), s.fromMic("ana"); all != mic {
+		t.Errorf("%d of the packets in ana's sinks are not hers", all-mic)
+	}
+	if n := len(s.get("ana")); n != 1 {
+		t.Errorf("%d sinks for ana, want 1: her track was replaced", n)
+	}
+	if st := ana.connState(); st != webrtc.PeerConnectionStateConnected {
+		t.Errorf("ana's own connection is %s", st)
+	}
+	if im.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		t.Error("the impostor connected")
 	}
 }

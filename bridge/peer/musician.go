@@ -664,15 +664,16 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		return 0, false
 	}
 	offered := credentialsOf(desc.SDP)
-	if why := mus.impostorOffer(offered); why != "" {
+	if why, untilDown := mus.impostorOffer(offered); why != "" {
 		// Nothing is answered: the musician's tab, which hears every answer to its peer id,
-		// is not waiting for one. The offer is kept, to be examined again once the audio has
-		// stopped (see suspectOffer): a tab that rebuilt its connection sends it only once.
-		if mus.keepSuspect(sig, ice.ufrag) {
+		// is not waiting for one. The offer is kept, to be examined again once its connection
+		// leaves "connected" (or, an ICE restart, once its audio has stopped; see
+		// suspectOffer): a tab that rebuilt its connection sends it only once.
+		if mus.keepSuspect(sig, ice.ufrag, untilDown) {
 			return 0, true
 		}
 		mus.impostorOffers.Add(1)
-		mus.logLimited("offer under the musician's peer id refused: its connection is up and its audio arriving, and the offer has "+why+
+		mus.logLimited("offer under the musician's peer id refused: it has "+why+
 			", so it is not from the musician's tab (any room member can send under its peer id)", "refused", mus.impostorOffers.Load())
 		return 0, true
 	}
@@ -692,8 +693,8 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 				return mus.resendAnswer(ctx, priority), false
 			}
 			if rd := h.pc.CurrentRemoteDescription(); rd != nil && !credentialsOf(rd.SDP).sameDTLS(offered) {
-				// The musician's tab built a new RTCPeerConnection (its audio stopped reaching
-				// us, or impostorOffer would have refused it). pion keeps a PeerConnection's DTLS
+				// The musician's tab built a new RTCPeerConnection (this connection is not
+				// connected, or impostorOffer would have refused it). pion keeps a PeerConnection's DTLS
 				// association through every renegotiation, whatever fingerprint it names: on
 				// this one the new certificate's handshake would never happen, and the
 				// connection never carry audio again.

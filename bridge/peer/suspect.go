@@ -10,8 +10,9 @@ import (
 )
 
 // suspectOffer is the newest offer impostorOffer refused, kept (one per musician) to be
-// examined again once the reason for refusing it may have lapsed: the musician's audio has
-// stopped for audioFreshness, or its connection has left "connected". A tab that rebuilt its
+// examined again once the reason for refusing it may have lapsed: its connection has left
+// "connected", or (an ICE restart, see impostorOffer) the musician's audio has stopped for
+// audioFreshness. A tab that rebuilt its
 // RTCPeerConnection while its old one still delivered audio to us (a one-way failure, or a
 // page that builds the new connection before it closes the old) sends its offer once; perfect
 // negotiation does not send it again, and the tab, impolite, ignores the bridge's own offers
@@ -30,22 +31,29 @@ type suspectOffer struct {
 }
 
 // keepSuspect keeps an offer impostorOffer refused, replacing an older one, and arms
-// suspectCheck for when the musician's audio stops being fresh. again reports the kept offer
-// itself, requeued by examineSuspect and refused once more: it was counted already.
-func (mus *musician) keepSuspect(sig room.Signal, ufrag string) (again bool) {
+// suspectCheck for when the musician's audio stops being fresh, unless untilDown (only the
+// connection leaving "connected" can admit it). again reports the kept offer itself, requeued
+// by examineSuspect and refused once more: it was counted already.
+func (mus *musician) keepSuspect(sig room.Signal, ufrag string, untilDown bool) (again bool) {
 	if s := mus.suspect; s != nil && s.sig.Description.SDP == sig.Description.SDP {
 		again = s.requeued
 		s.requeued = false
 	} else {
 		mus.suspect = &suspectOffer{sig: sig, ufrag: ufrag}
 	}
-	mus.armSuspectCheck()
+	mus.armSuspectCheck(untilDown)
 	return again
 }
 
 // armSuspectCheck sets suspectCheck to fire when the current connection's audio stops being
-// fresh, unless another packet arrives before.
-func (mus *musician) armSuspectCheck() {
+// fresh, unless another packet arrives before. With untilDown (an offer with another
+// certificate) it is stopped instead: the audio stopping does not admit that offer, only a
+// connection state other than "connected", which handleEvent examines it on.
+func (mus *musician) armSuspectCheck(untilDown bool) {
+	if untilDown {
+		mus.suspectCheck.stop()
+		return
+	}
 	h := mus.cur
 	if h == nil || !h.heard.Load() {
 		mus.suspectCheck.set(mus.cfg.Clock, 0)
@@ -60,12 +68,13 @@ func (h *pcHandle) freshUntil() time.Time {
 }
 
 // examineSuspect runs when suspectCheck fires or the connection leaves "connected": if
-// impostorOffer would still refuse the kept offer (the musician's audio kept arriving), the
-// check is armed again; otherwise the offer goes back to the offer queue, to be handled
+// impostorOffer would still refuse the kept offer (the connection is still up and, for an ICE
+// restart, the musician's audio kept arriving), the check is armed again, or left to the next
+// state change; otherwise the offer goes back to the offer queue, to be handled
 // exactly as one just received (offer budget, signal budget, impostorOffer again, and an
 // answer on a fresh PeerConnection for a new certificate). An impostor's offer gains nothing
 // by being kept: it is answered only when the same offer sent now would be. Once the
-// musician's audio has really stopped for audioFreshness, or its connection is down, the
+// musician's connection is down (or, for an ICE restart, her audio has stopped), the
 // newest offer kept under its peer id is answered, whoever sent it; that is what the bridge
 // does with an offer that arrives then, and the musician's own tab, if it is still there,
 // recovers by offering again (or answering the bridge's ICE restart), as before.
@@ -75,8 +84,8 @@ func (mus *musician) examineSuspect() {
 		mus.suspectCheck.stop()
 		return
 	}
-	if mus.impostorOffer(credentialsOf(s.sig.Description.SDP)) != "" {
-		mus.armSuspectCheck()
+	if why, untilDown := mus.impostorOffer(credentialsOf(s.sig.Description.SDP)); why != "" {
+		mus.armSuspectCheck(untilDown)
 		return
 	}
 	mus.suspectCheck.stop()
@@ -97,7 +106,7 @@ func (mus *musician) examineSuspect() {
 	}
 	mus.offerMu.Unlock()
 	s.requeued = true
-	mus.log.Info("offer refused while the musician's audio arrived examined again: its audio has stopped or its connection is down",
+	mus.log.Info("offer refused under the musician's peer id examined again: its connection is down, or (an ICE restart) its audio has stopped",
 		"state", webrtc.PeerConnectionState(mus.connState.Load()).String())
 	select {
 	case mus.offerReady <- struct{}{}:
