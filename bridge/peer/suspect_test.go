@@ -244,3 +244,68 @@ func TestRebuiltConnectionsSingleOfferAnsweredWhenTheOldOneCloses(t *testing.T) 
 		t.Errorf("the rebuilt connection sent %d offers; the test is about one", n)
 	}
 }
+
+// An ICE restart (the same certificate, other ICE credentials) keeps the audio rule: refused
+// and kept while ana's audio arrives on her connected PeerConnection (a browser does not
+// restart ICE while its media flows), checked again on the clock, and answered once her audio
+// has stopped for audioFreshness although her connection is still up: it cannot carry anyone
+// else's audio, as the DTLS association, and its keys, stay hers. Her audio then arrives again.
+func TestICERestartOfferAnsweredOnceTheAudioStops(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+
+	first := ana.pc.CurrentLocalDescription().SDP
+	o, err := ana.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err == nil {
+		err = ana.pc.SetLocalDescription(o)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fingerprintOf(o.SDP) != fingerprintOf(first) || ufragOf(o.SDP) == ufragOf(first) {
+		t.Fatal("ana's offer is not an ICE restart of her connection (same certificate, new ufrag)")
+	}
+	r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
+	waitFor(t, "the ICE restart refused while her audio arrives", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
+	waitFor(t, "the kept restart's check armed", func() bool { return fc.hasTimerWithin(audioFreshness) })
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
+		t.Fatalf("the bridge sent %d answers to ana while her audio arrived, want 1 (to her first offer)", n)
+	}
+
+	// She pauses (pion's agent restarted when she set her offer, so her last packet may be
+	// lost, and the test cannot wait for it: the clock moves again if one arrived late).
+	ana.pauseAudio()
+	answered := func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") == 2 }
+	for range 5 {
+		time.Sleep(200 * time.Millisecond)
+		fc.Advance(audioFreshness)
+		for deadline := time.Now().Add(2 * time.Second); !answered() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if answered() {
+			break
+		}
+	}
+	waitFor(t, "the ICE restart answered", answered)
+	ana.resumeAudio()
+	waitFor(t, "ana connected after her ICE restart", func() bool { return ana.connState() == webrtc.PeerConnectionStateConnected })
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio after her ICE restart", func() bool { return s.fromMic("ana") >= before+25 })
+	if st, _ := musicianStats(m, "ana"); st.ImpostorOffers != 1 || st.ConnectionState != webrtc.PeerConnectionStateConnected {
+		t.Errorf("ana: ImpostorOffers %d, connection %s; want 1, connected", st.ImpostorOffers, st.ConnectionState)
+	}
+	if all, mic := s.packets("ana"), s.fromMic("ana"); all != mic {
+		t.Errorf("%d of the packets in ana's sinks are not hers", all-mic)
+	}
+}
