@@ -3,46 +3,27 @@ package status
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
+
+	"github.com/ledbridge/ledbridge/bridge/lanhost"
 )
 
-// localSuffixes are the name spaces only a LAN resolves: mDNS (.local), the usual home-router
-// domains (.lan, RFC 8375's .home.arpa) and ICANN's private-use .internal. A public web page
-// cannot make a browser send these in Host through DNS rebinding, because its own domain is the
-// one the browser keeps in Host.
-var localSuffixes = []string{".local", ".lan", ".home.arpa", ".internal"}
-
-// hostAllowed reports whether a request's Host names this machine the way a LAN visitor would:
-// an IP literal (IPv4 or IPv6, with or without port), localhost, a single-label name (the Pi's
-// host name, "raspberrypi"), a name under localSuffixes, or a name allowed reports true for. Any
-// other name is what a DNS-rebinding page would send: its own domain, re-pointed at the Pi.
+// hostAllowed reports whether a request's Host names this machine the way a LAN visitor would
+// (lanhost.Local: an IP literal, localhost, the Pi's single-label host name, a name under a
+// LAN-only suffix), or is a name allowed reports true for. Any other name is what a DNS-rebinding
+// page would send: its own domain, re-pointed at the Pi.
 func hostAllowed(hostHeader string, allowed *hostPatterns) bool {
-	host := hostHeader
-	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
-		host = h
-	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	if host == "" {
+	host := lanhost.Name(hostHeader)
+	switch {
+	case host == "":
 		return true // HTTP/1.0 without Host: no browser, so no rebinding
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
+	case lanhost.IsIP(host):
 		return true
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if validHostName(host) != nil {
+	case validHostName(host) != nil:
 		return false
-	}
-	if host == "localhost" || !strings.Contains(host, ".") {
+	case lanhost.Local(host):
 		return true
-	}
-	for _, s := range localSuffixes {
-		if strings.HasSuffix(host, s) {
-			return true
-		}
 	}
 	return allowed.match(host)
 }

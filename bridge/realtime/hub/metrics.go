@@ -2,15 +2,15 @@ package hub
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"path"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ledbridge/ledbridge/bridge/lanhost"
 )
 
 // metricsMaxInFlight bounds the scrapes gathered at once; one more is answered 503 at once. A
@@ -169,7 +169,7 @@ func (s *Server) newMetricsHandler(g prometheus.Gatherer) http.Handler {
 // broadcast, a scrape): any origin when the list is empty; else a request without Origin (not
 // from a browser's cross-origin fetch: a scraper, curl), one matching a pattern ("host" patterns
 // against the origin's host, "scheme://host" ones against both, case-insensitively), or one whose
-// Origin names the Host it was sent to when that Host is a LAN name (lanHost). coder/websocket
+// Origin names the Host it was sent to when that Host is a LAN name (lanhost.Local). coder/websocket
 // accepts any Origin equal to Host; that alone would let a page rebind its own domain to the Pi
 // (DNS rebinding: Origin and Host are then both the attacker's name) and pass the list.
 func (s *Server) originAllowed(r *http.Request) bool {
@@ -181,7 +181,7 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) && lanHost(r.Host) {
+	if strings.EqualFold(u.Host, r.Host) && lanhost.Local(lanhost.Name(r.Host)) {
 		return true
 	}
 	for _, p := range s.cfg.AllowedOrigins {
@@ -191,40 +191,6 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		}
 		// withDefaults has checked every pattern.
 		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// lanSuffixes are the name spaces only a LAN resolves: mDNS (.local), the usual home-router
-// domains (.lan, RFC 8375's .home.arpa) and ICANN's private-use .internal. The status page's
-// Host check (package status) takes the same ones.
-var lanSuffixes = []string{".local", ".lan", ".home.arpa", ".internal"}
-
-// lanHost reports whether a request's Host names this machine the way only a LAN visitor can:
-// an IP literal, localhost, a single-label name (the Pi's host name) or a name under lanSuffixes.
-// A web page cannot make a browser send any of these through DNS rebinding: the browser keeps
-// the page's own (public) domain in Host. It is the rule of the status page's Host check.
-func lanHost(hostHeader string) bool {
-	host := hostHeader
-	if h, _, err := net.SplitHostPort(hostHeader); err == nil {
-		host = h
-	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	if host == "" {
-		return false
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || !strings.Contains(host, ".") {
-		return true
-	}
-	for _, suffix := range lanSuffixes {
-		if strings.HasSuffix(host, suffix) {
 			return true
 		}
 	}
