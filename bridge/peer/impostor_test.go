@@ -201,52 +201,13 @@ func TestImpostorOfferUnderAStreamingMusiciansIDRefused(t *testing.T) {
 // no RTP either), and answered, on a fresh PeerConnection, once the old connection closes
 // (DTLS close_notify); the new connection then carries her audio.
 func TestOfferWithANewCertificateAnsweredOnceTheOldConnectionCloses(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	m, r, s, fc, ana := streamingAna(t, nil)
 	waitAudioStopped(t, s, ana)
 	firstAnswer := r.bridgeSignals()[0]
 
 	// Her page builds a new RTCPeerConnection; the old one stays open, without close_notify.
 	// Its signals are held until the clock has moved.
-	var mu sync.Mutex
-	var held []room.Signal
-	r.setHolds(nil, func(sig room.Signal) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		held = append(held, sig)
-		return true
-	})
-	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	// The offer, then the candidates, as a browser sends them (pion may trickle its first
-	// candidates before the test musician has sent its offer).
-	var signals []room.Signal
-	waitFor(t, "the rebuilt connection's offer and candidates", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		signals = signals[:0]
-		gathered := false
-		for _, sig := range held {
-			switch {
-			case sig.Type == room.SignalOffer:
-				signals = append([]room.Signal{sig}, signals...)
-			case sig.Type == room.SignalCandidate:
-				signals = append(signals, sig)
-				gathered = gathered || sig.Candidate == nil
-			}
-		}
-		return gathered && len(signals) > 0 && signals[0].Type == room.SignalOffer
-	})
-	r.setHolds(nil, nil)
+	rebuilt, signals := rebuildConnection(t, r, "ana")
 	if fingerprintOf(signals[0].Description.SDP) == fingerprintOf(ana.pc.LocalDescription().SDP) {
 		t.Fatal("the rebuilt connection offers the old one's certificate")
 	}
@@ -302,18 +263,7 @@ func TestOfferWithANewCertificateAnsweredOnceTheOldConnectionCloses(t *testing.T
 // however long she has been silent; it is never answered, the impostor never connects, and
 // when she unmutes her audio arrives on the connection she had.
 func TestImpostorOfferWithANewCertificateRefusedWhileTheMusicianIsMuted(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	m, r, s, fc, ana := streamingAna(t, nil)
 	waitAudioStopped(t, s, ana) // her sender sends no packets; her PeerConnection stays up
 	fc.Advance(3 * time.Second)
 

@@ -33,52 +33,14 @@ func (f *fakeClock) hasTimerWithin(d time.Duration) bool {
 // PeerConnection, with the candidates that followed it). The rebuilt connection then carries
 // her audio.
 func TestRebuiltConnectionsSingleOfferAnsweredOnceTheOldConnectionIsAbandoned(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	// pion's, on real time: how long the abandoned connection's silence takes to be noticed.
-	cfg.ICEDisconnectedTimeout = time.Second
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	m, r, s, fc, ana := streamingAna(t, func(c *Config) {
+		// pion's, on real time: how long the abandoned connection's silence takes to be noticed.
+		c.ICEDisconnectedTimeout = time.Second
+	})
 	firstAnswer := r.bridgeSignals()[0]
 
-	// Her page builds a new RTCPeerConnection; the old one keeps streaming. The new one's offer
-	// reaches the bridge first, then its candidates, as a browser sends them (pion may trickle
-	// its first candidates before the test musician has sent its offer).
-	var mu sync.Mutex
-	var held []room.Signal
-	r.setHolds(nil, func(sig room.Signal) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		held = append(held, sig)
-		return true
-	})
-	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	var signals []room.Signal
-	waitFor(t, "the rebuilt connection's offer and candidates", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		signals = signals[:0]
-		gathered := false
-		for _, sig := range held {
-			switch sig.Type {
-			case room.SignalOffer:
-				signals = append([]room.Signal{sig}, signals...)
-			case room.SignalCandidate:
-				signals = append(signals, sig)
-				gathered = gathered || sig.Candidate == nil
-			}
-		}
-		return gathered && len(signals) > 0 && signals[0].Type == room.SignalOffer
-	})
-	r.setHolds(nil, nil)
+	// Her page builds a new RTCPeerConnection; the old one keeps streaming.
+	rebuilt, signals := rebuildConnection(t, r, "ana")
 	for _, sig := range signals {
 		r.toBridge(sig)
 	}
@@ -154,18 +116,7 @@ func TestRebuiltConnectionsSingleOfferAnsweredOnceTheOldConnectionIsAbandoned(t 
 // An impostor's offer (a new certificate) kept while the musician streams is never answered
 // while her connection is up, however far the clock moves.
 func TestKeptImpostorOfferNotAnsweredWhileTheMusicianStreams(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	m, r, s, fc, _ := streamingAna(t, nil)
 
 	im := newImpostor(t, r, "ana", 0)
 	eavesdrop(r, im)
@@ -220,18 +171,8 @@ func TestCandidateUfrag(t *testing.T) {
 // closes (DTLS close_notify), the bridge's connection leaves "connected" and the kept offer is
 // answered at once, without waiting for the window to pass on the clock.
 func TestRebuiltConnectionsSingleOfferAnsweredWhenTheOldOneCloses(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc // it never moves: the old connection's audio is fresh until it closes
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	// The fake clock never moves: the old connection's audio is fresh until it closes.
+	m, r, s, _, ana := streamingAna(t, nil)
 
 	rebuilt := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
 	waitFor(t, "the rebuilt connection's offer refused", func() bool { st, _ := musicianStats(m, "ana"); return st.ImpostorOffers == 1 })
@@ -251,18 +192,7 @@ func TestRebuiltConnectionsSingleOfferAnsweredWhenTheOldOneCloses(t *testing.T) 
 // has stopped for audioFreshness although her connection is still up: it cannot carry anyone
 // else's audio, as the DTLS association, and its keys, stay hers. Her audio then arrives again.
 func TestICERestartOfferAnsweredOnceTheAudioStops(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	fc := newFakeClock()
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = fc
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
-	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	m, r, s, fc, ana := streamingAna(t, nil)
 
 	first := ana.pc.CurrentLocalDescription().SDP
 	o, err := ana.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
@@ -308,4 +238,63 @@ func TestICERestartOfferAnsweredOnceTheAudioStops(t *testing.T) {
 	if all, mic := s.packets("ana"), s.fromMic("ana"); all != mic {
 		t.Errorf("%d of the packets in ana's sinks are not hers", all-mic)
 	}
+}
+
+// rebuildConnection starts a second test musician under id, as a page that built a new
+// RTCPeerConnection, and returns it with its signals, held back from the bridge: the offer
+// first, then its candidates up to end-of-candidates, as a browser sends them (pion may trickle
+// its first candidates before the test musician has sent its offer).
+func rebuildConnection(t *testing.T, r *testRoom, id string) (*testMusician, []room.Signal) {
+	t.Helper()
+	var mu sync.Mutex
+	var held []room.Signal
+	r.setHolds(nil, func(sig room.Signal) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		held = append(held, sig)
+		return true
+	})
+	rebuilt := newTestMusician(t, r, id, musicianOpts{offerFirst: true})
+	var signals []room.Signal
+	waitFor(t, "the rebuilt connection's offer and candidates", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		signals = signals[:0]
+		gathered := false
+		for _, sig := range held {
+			switch sig.Type {
+			case room.SignalOffer:
+				signals = append([]room.Signal{sig}, signals...)
+			case room.SignalCandidate:
+				signals = append(signals, sig)
+				gathered = gathered || sig.Candidate == nil
+			}
+		}
+		return gathered && len(signals) > 0 && signals[0].Type == room.SignalOffer
+	})
+	r.setHolds(nil, nil)
+	return rebuilt, signals
+}
+
+// streamingAna starts a manager with its timers on a fake clock (tweak, if not nil, adjusts its
+// config first) and a test musician "ana" who offers, and waits until her audio reaches her
+// sink: where the impostor and kept-offer tests start.
+func streamingAna(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *sinks, *fakeClock, *testMusician) {
+	t.Helper()
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	fc := newFakeClock()
+	cfg := bridgeConfig(t, r, s)
+	cfg.Clock = fc
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	return m, r, s, fc, ana
 }
