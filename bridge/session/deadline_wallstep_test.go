@@ -3,15 +3,10 @@ package session
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
 	"unsafe"
-
-	"github.com/ledbridge/ledbridge/bridge/realtime"
-	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // wallStepped returns t with its wall-clock reading moved by step (whole seconds) and its
@@ -70,31 +65,8 @@ func (c *steppingClock) advance(d, step time.Duration) {
 // ticking the frame loop by hand.
 func newSteppingSession(t *testing.T, clock Clock) (*Session, *strip) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	code, _ := room.ParseCode("TCK234")
-	s, err := New(Config{
-		Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-		Devices: []string{"ddp://" + pc.LocalAddr().String() + "?leds=60"}, Clock: clock,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.loop.close)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.devices.run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < 1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the device did not start")
-		}
-	}
-	return s, s.devices.current()[0]
+	s, strips := handTickedSession(t, Config{Clock: clock}, "leds=60")
+	return s, strips[0]
 }
 
 // tickShows ticks the loop at the clock's now and reports whether the strip's frame is exactly

@@ -1,14 +1,8 @@
 package session
 
 import (
-	"context"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
-
-	"github.com/ledbridge/ledbridge/bridge/realtime"
-	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // newReviewStrip starts a session driving one DDP strip (device options in query, e.g.
@@ -16,31 +10,8 @@ import (
 // the session and its strip for ticking the frame loop by hand.
 func newReviewStrip(t *testing.T, query string, maxMilliamps float32) (*Session, *strip) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	code, _ := room.ParseCode("TCK234")
-	s, err := New(Config{
-		Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-		Devices: []string{"ddp://" + pc.LocalAddr().String() + "?" + query}, MaxMilliamps: maxMilliamps,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.loop.close)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.devices.run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < 1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the device did not start")
-		}
-	}
-	return s, s.devices.current()[0]
+	s, strips := handTickedSession(t, Config{MaxMilliamps: maxMilliamps}, query)
+	return s, strips[0]
 }
 
 // Identify during a blackout must still flash (the operator asked for it), but within the

@@ -31,22 +31,29 @@ type tickRig struct {
 	now       time.Time
 }
 
-// newTickRig builds the rig. codec is webrtc.MimeTypePCMU (fed a square wave) or
-// webrtc.MimeTypeOpus (fed testdata/latency/music_stereo_cbr128.opus, the CPU measurement's
-// fixture); soundSyncAddr "" leaves sound sync, and so the analysis of the mix, off.
-func newTickRig(tb testing.TB, codec, soundSyncAddr string) *tickRig {
+// handTickedSession starts a session for ticking its frame loop by hand: cfg (its room, Realtime
+// settings and logger filled in when empty) driving one DDP strip on a loopback socket per
+// query ("leds=300", "leds=300&rgbw=1"). It returns the session and its strips once all run.
+func handTickedSession(tb testing.TB, cfg Config, queries ...string) (*Session, []*strip) {
 	tb.Helper()
-	var devices []string
-	for i := 0; i < 4; i++ {
+	for _, q := range queries {
 		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { pc.Close() })
-		devices = append(devices, "ddp://"+pc.LocalAddr().String()+"?leds=300")
+		cfg.Devices = append(cfg.Devices, "ddp://"+pc.LocalAddr().String()+"?"+q)
 	}
-	code, _ := room.ParseCode("TCK234")
-	s, err := New(Config{Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}, Devices: devices, SoundSyncAddr: soundSyncAddr, Logger: slog.New(slog.DiscardHandler)})
+	if cfg.Code == "" {
+		cfg.Code, _ = room.ParseCode("TCK234")
+	}
+	if cfg.Realtime.URL == "" {
+		cfg.Realtime = realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,11 +62,20 @@ func newTickRig(tb testing.TB, codec, soundSyncAddr string) *tickRig {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.devices.run(ctx) }()
 	tb.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < 4; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < len(queries); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			tb.Fatal("devices did not start")
 		}
 	}
+	return s, s.devices.current()
+}
+
+// newTickRig builds the rig. codec is webrtc.MimeTypePCMU (fed a square wave) or
+// webrtc.MimeTypeOpus (fed testdata/latency/music_stereo_cbr128.opus, the CPU measurement's
+// fixture); soundSyncAddr "" leaves sound sync, and so the analysis of the mix, off.
+func newTickRig(tb testing.TB, codec, soundSyncAddr string) *tickRig {
+	tb.Helper()
+	s, _ := handTickedSession(tb, Config{SoundSyncAddr: soundSyncAddr}, "leds=300", "leds=300", "leds=300", "leds=300")
 
 	r := &tickRig{s: s, now: time.Now()}
 	params := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: codec}}
