@@ -941,7 +941,7 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 		}
 	}
 	d.LEDs = j.info.LEDs.Count
-	ddpPort := wled.DDPPort
+	ddpPort := 0
 	s := e.static
 	if s != nil {
 		if s.forced() {
@@ -961,15 +961,10 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 		d.RGBW = s.target.RGBW
 	}
 	d.LEDs = min(d.LEDs, most) // a WARLS/DRGB stream shows the strip's start rather than nothing
-	switch {
-	case e.static != nil && e.static.forced():
-		d.StreamPort = e.static.target.Port
-	case d.Protocol == wled.ProtocolDDP:
-		d.StreamPort = ddpPort
-	case j.info.UDPPort > 0:
-		d.StreamPort = j.info.UDPPort
-	default:
-		d.StreamPort = wled.RealtimePort
+	if s != nil && s.forced() {
+		d.StreamPort = s.target.Port
+	} else {
+		d.StreamPort = wled.StreamPort(d.Protocol, j.info, ddpPort)
 	}
 	d.Source = sourceOf(e)
 }

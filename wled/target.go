@@ -229,6 +229,10 @@ func StreamFormat(p Protocol, info Info) (rgbw bool, maxLEDs int) {
 	return rgbw, p.maxLEDs()
 }
 
+// ProtocolNames are the values of a protocol setting (the config's output.protocol) that
+// ParseProtocol reads.
+var ProtocolNames = []string{"auto", "ddp", "dnrgb", "drgb", "drgbw", "warls"}
+
 // ParseProtocol reads a protocol setting (the config's output.protocol): "" or "auto" is
 // ProtocolAuto, "ddp", "dnrgb", "drgb", "drgbw" and "warls" (any case) name that protocol.
 func ParseProtocol(s string) (Protocol, error) {
@@ -246,7 +250,7 @@ func ParseProtocol(s string) (Protocol, error) {
 	case "warls":
 		return ProtocolWARLS, nil
 	}
-	return ProtocolUnknown, fmt.Errorf("unknown protocol %q (want auto, ddp, dnrgb, drgb, drgbw or warls)", s)
+	return ProtocolUnknown, fmt.Errorf("unknown protocol %q (want one of %s)", s, strings.Join(ProtocolNames, ", "))
 }
 
 // Resolve turns a wled:// target into a sendable one by asking the device's JSON API: protocol
@@ -275,6 +279,21 @@ func (c *Client) ResolveAs(ctx context.Context, t Target, p Protocol) (Target, I
 		return Target{}, info, fmt.Errorf("resolving %s: %w", t, err)
 	}
 	return out, info, nil
+}
+
+// StreamPort is the UDP port frames with protocol p go to on a device with info: DDP to
+// ddpPort (a URL's ?ddpport; 0 for DDPPort), the UDP realtime protocols to the device's udpport
+// (else RealtimePort).
+func StreamPort(p Protocol, info Info, ddpPort int) int {
+	switch {
+	case p == ProtocolDDP && ddpPort != 0:
+		return ddpPort
+	case p == ProtocolDDP:
+		return DDPPort
+	case info.UDPPort > 0:
+		return info.UDPPort
+	}
+	return RealtimePort
 }
 
 // checkStreamProtocol returns an error unless p is ProtocolAuto or a protocol frames can be sent with.
@@ -326,18 +345,7 @@ func StreamTarget(t Target, info Info, p Protocol) (Target, error) {
 	if out.LEDs == 0 {
 		return Target{}, errors.New("the device reports 0 LEDs")
 	}
-	switch p {
-	case ProtocolDDP:
-		out.Port = DDPPort
-		if t.DDPPort != 0 {
-			out.Port = t.DDPPort
-		}
-	default:
-		out.Port = info.UDPPort
-		if out.Port == 0 {
-			out.Port = RealtimePort
-		}
-	}
+	out.Port = StreamPort(p, info, t.DDPPort)
 	var most int
 	out.RGBW, most = StreamFormat(p, info)
 	out.LEDs = min(out.LEDs, most)

@@ -144,7 +144,7 @@ func (c *Config) Validate() error {
 		add("discovery.interval", "must be between 1s and 1h (got %v)", c.Discovery.Interval)
 	}
 
-	oneOf("output.protocol", c.Output.Protocol, "auto", "ddp", "dnrgb", "drgb", "drgbw", "warls")
+	oneOf("output.protocol", c.Output.Protocol, wled.ProtocolNames...)
 	intRange("output.fps", c.Output.FPS, 1, 60)
 	if c.Output.RealtimeTimeout < time.Second || c.Output.RealtimeTimeout > 254*time.Second {
 		add("output.realtime_timeout", "must be between 1s and 254s (got %v)", c.Output.RealtimeTimeout)
