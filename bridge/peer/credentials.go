@@ -87,7 +87,7 @@ func (h *pcHandle) noteAudio(now time.Time) {
 // audioFresh reports whether a packet of the musician's track arrived within audioFreshness
 // before now.
 func (h *pcHandle) audioFresh(now time.Time) bool {
-	return h.heard.Load() && now.Sub(h.created)-time.Duration(h.heardAt.Load()) < audioFreshness
+	return h.heard.Load() && now.Before(h.freshUntil())
 }
 
 // impostorOffer returns why an offer cannot come from the musician's tab, or "" if it may.

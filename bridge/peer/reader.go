@@ -195,27 +195,46 @@ func classifyRead(err error) readOutcome {
 // readAll reads src until it ends (nil), or until readErrorLimit reads in a row
 // have failed without bringing a packet (that error).
 func (r *trackReader) readAll(src trackSource, buf []byte) error {
-	failed := 0
-	for {
-		n, _, err := src.Read(buf)
-		switch classifyRead(err) {
+	_, err := readPackets(src, buf, r.pause, func(n int, o readOutcome) bool {
+		switch o {
 		case readPacket:
-			failed = 0
 			r.noteArrival()
 			r.handle(buf[:n], time.Now())
 		case readRefused:
-			failed = 0
 			r.noteArrival()
 			r.refused(buf[:n])
 		case readFailed:
 			r.rx.badRTP.Add(1)
-			if failed++; failed >= readErrorLimit {
-				return err
-			}
-			r.pause()
-		case readEnded:
-			return nil
 		}
+		return false
+	})
+	return err
+}
+
+// readPackets is the read loop of a track: it reads src into buf and passes each
+// read's outcome (with the bytes read) to each, until src ends (false, nil), each
+// returns true (true, nil), or readErrorLimit reads in a row have failed without
+// bringing a packet (false, that error). After a failed read it calls pause, so that
+// a persistent error cannot make the loop spin.
+func readPackets(src trackSource, buf []byte, pause func(), each func(n int, o readOutcome) (stop bool)) (stopped bool, err error) {
+	failed := 0
+	for {
+		n, _, err := src.Read(buf)
+		o := classifyRead(err)
+		if o == readEnded {
+			return false, nil
+		}
+		if each(n, o) {
+			return true, nil
+		}
+		if o != readFailed {
+			failed = 0
+			continue
+		}
+		if failed++; failed >= readErrorLimit {
+			return false, err
+		}
+		pause()
 	}
 }
 
@@ -229,25 +248,9 @@ func (r *trackReader) noteArrival() {
 // packet, says the track is now the musician's (true), or the track ends or
 // keeps failing (false).
 func discardUntil(track *webrtc.TrackRemote, claim func() bool) bool {
-	buf := make([]byte, readBufferSize)
-	failed := 0
-	for {
-		_, _, err := track.Read(buf)
-		switch classifyRead(err) {
-		case readEnded:
-			return false
-		case readFailed:
-			if failed++; failed >= readErrorLimit {
-				return false
-			}
-			time.Sleep(readErrorPause)
-			continue
-		}
-		failed = 0
-		if claim() {
-			return true
-		}
-	}
+	claimed, _ := readPackets(track, make([]byte, readBufferSize), func() { time.Sleep(readErrorPause) },
+		func(_ int, o readOutcome) bool { return o != readFailed && claim() })
+	return claimed
 }
 
 // declaresSSRC reports whether a track pion started for ssrc comes from what desc
