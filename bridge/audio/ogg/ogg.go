@@ -52,6 +52,9 @@ var (
 	ErrNewLink = errors.New("ogg: chained Ogg streams are not supported")
 )
 
+// opusHeadMagic begins an OpusHead packet (RFC 7845 §5.1).
+var opusHeadMagic = []byte("OpusHead")
+
 // Head is the parsed OpusHead identification header (RFC 7845 §5.1).
 type Head struct {
 	Version         uint8  // encapsulation version; only the major version 0 is accepted
@@ -82,7 +85,7 @@ const SilentChannel = 255
 // asks of a decoder: at least one stream, no more coupled streams than streams, and every
 // mapping entry a decoded channel or SilentChannel.
 func ParseHead(pkt []byte) (Head, error) {
-	if len(pkt) < 19 || !bytes.Equal(pkt[:8], []byte("OpusHead")) {
+	if len(pkt) < 19 || !bytes.Equal(pkt[:8], opusHeadMagic) {
 		return Head{}, fmt.Errorf("parse OpusHead: %w", ErrNotOpus)
 	}
 	h := Head{
@@ -399,7 +402,7 @@ func (p *PacketReader) readPage() error {
 // have begun, there is no Opus stream (an error); otherwise it is a page of the ended link's
 // other streams (video going on after the audio), which is skipped.
 func (p *PacketReader) adopts(flags byte, serial uint32, body []byte) (bool, error) {
-	isOpus := bytes.HasPrefix(body, []byte("OpusHead"))
+	isOpus := bytes.HasPrefix(body, opusHeadMagic)
 	if flags&0x02 != 0 {
 		if isOpus {
 			return true, nil
