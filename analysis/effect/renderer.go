@@ -364,7 +364,7 @@ func (r *Renderer) sortSources(src []Source) {
 			r.sorted[j], r.sorted[j-1] = r.sorted[j-1], r.sorted[j]
 		}
 	}
-	clear(r.sorted[n:]) // a source that left is not kept reachable by a strip's renderer
+	clear(r.sorted[n:max(n, r.nSorted)]) // a source that left is not kept reachable by a strip's renderer (past nSorted all is clear already)
 	r.nSorted = n
 }
 
