@@ -140,48 +140,71 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate fills defaults and reports the first field out of range.
+// FieldError is a Config field outside its allowed range. It names the field as Go spells it
+// ("ConfirmFrames"), so that a caller with its own names for the fields (bridge/config's YAML
+// keys) can name it, and carries the rule it broke, so that the caller need not repeat the ranges.
+// It wraps ErrInvalidConfig.
+type FieldError struct {
+	Field string  // the Config field
+	Value float64 // its value, defaults filled in (a zero field is never refused)
+	// Min and Max bound the value, both included. With Above set, Min is that field's value
+	// (which Value must exceed) and Max is +Inf.
+	Min, Max float64
+	// PowerOfTwo is set for the window lengths, which must also be powers of two.
+	PowerOfTwo bool
+	// Above names the field this one must be above (MaxHz over MinHz), or is "".
+	Above string
+}
+
+func (e *FieldError) Error() string {
+	switch {
+	case e.Above != "":
+		return fmt.Sprintf("%v: %s (%g) must be above %s (%g)", ErrInvalidConfig, e.Field, e.Value, e.Above, e.Min)
+	case e.PowerOfTwo:
+		return fmt.Sprintf("%v: %s is %g, want a power of two from %g to %g", ErrInvalidConfig, e.Field, e.Value, e.Min, e.Max)
+	}
+	return fmt.Sprintf("%v: %s is %g, want %g to %g", ErrInvalidConfig, e.Field, e.Value, e.Min, e.Max)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidConfig) hold.
+func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
+
+// Validate fills defaults and reports the first field out of range as a *FieldError.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
-	}
-	inRange := func(field string, v, lo, hi float64) error {
-		if math.IsNaN(v) || v < lo || v > hi {
-			return bad(field, "is %g, want %g to %g", v, lo, hi)
-		}
-		return nil
-	}
-	checks := []error{
-		inRange("TuningHz", c.TuningHz, 400, 480),
-		inRange("MinHz", c.MinHz, 20, 1000),
-		inRange("MaxHz", c.MaxHz, 200, 12000),
-		inRange("WindowTail", c.WindowTail, 0.02, 0.5),
-		inRange("PeakProminence", c.PeakProminence, 1, 100),
-		inRange("MinNoteDB", c.MinNoteDB, -120, 0),
-		inRange("MinNoteRelDB", c.MinNoteRelDB, -120, 0),
-		inRange("RelThreshold", c.RelThreshold, 0, 1),
-		inRange("MaxPolyphony", float64(c.MaxPolyphony), 1, MaxNotes),
-		inRange("Harmonics", float64(c.Harmonics), 1, maxHarmonics),
-		inRange("ConfirmFrames", float64(c.ConfirmFrames), 1, 30),
-		inRange("HoldFrames", float64(c.HoldFrames), 0, 60),
-		inRange("OnsetSensitivity", c.OnsetSensitivity, 0.1, 20),
-		inRange("ReattackRatio", c.ReattackRatio, 0.1, 100),
-	}
-	for _, err := range checks {
-		if err != nil {
-			return err
+	for _, r := range []struct {
+		field    string
+		v        float64
+		min, max float64
+	}{
+		{"TuningHz", c.TuningHz, 400, 480},
+		{"MinHz", c.MinHz, 20, 1000},
+		{"MaxHz", c.MaxHz, 200, 12000},
+		{"WindowTail", c.WindowTail, 0.02, 0.5},
+		{"PeakProminence", c.PeakProminence, 1, 100},
+		{"MinNoteDB", c.MinNoteDB, -120, 0},
+		{"MinNoteRelDB", c.MinNoteRelDB, -120, 0},
+		{"RelThreshold", c.RelThreshold, 0, 1},
+		{"MaxPolyphony", float64(c.MaxPolyphony), 1, MaxNotes},
+		{"Harmonics", float64(c.Harmonics), 1, maxHarmonics},
+		{"ConfirmFrames", float64(c.ConfirmFrames), 1, 30},
+		{"HoldFrames", float64(c.HoldFrames), 0, 60},
+		{"OnsetSensitivity", c.OnsetSensitivity, 0.1, 20},
+		{"ReattackRatio", c.ReattackRatio, 0.1, 100},
+	} {
+		if math.IsNaN(r.v) || r.v < r.min || r.v > r.max {
+			return &FieldError{Field: r.field, Value: r.v, Min: r.min, Max: r.max}
 		}
 	}
 	if c.MaxHz <= c.MinHz {
-		return bad("MaxHz", "(%g) must be above MinHz (%g)", c.MaxHz, c.MinHz)
+		return &FieldError{Field: "MaxHz", Value: c.MaxHz, Min: c.MinHz, Max: math.Inf(1), Above: "MinHz"}
 	}
 	for _, w := range []struct {
-		name   string
+		field  string
 		n, dec int
 	}{{"ShortFFT", c.ShortFFT, shortDecim}, {"MidFFT", c.MidFFT, midDecim}, {"LongFFT", c.LongFFT, longDecim}} {
 		if w.n < 64*w.dec || w.n > 1<<17 || w.n&(w.n-1) != 0 {
-			return bad(w.name, "is %d, want a power of two from %d to %d", w.n, 64*w.dec, 1<<17)
+			return &FieldError{Field: w.field, Value: float64(w.n), Min: float64(64 * w.dec), Max: 1 << 17, PowerOfTwo: true}
 		}
 	}
 	return nil
