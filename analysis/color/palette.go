@@ -25,6 +25,9 @@ const (
 // ErrUnknownMode indicates a colour mode name other than note, musician or spectrum.
 var ErrUnknownMode = errors.New("unknown colour mode (want note, musician or spectrum)")
 
+// ModeNames are the colour mode names ParseMode reads, as a config file spells them.
+var ModeNames = []string{"note", "musician", "spectrum"}
+
 // ParseMode reads a colour mode name as the config file spells it.
 func ParseMode(s string) (Mode, error) {
 	switch s {

@@ -42,6 +42,9 @@ func (e Effect) String() string {
 	return "unknown"
 }
 
+// EffectNames are the effect names ParseEffect reads, as a config file spells them.
+var EffectNames = []string{"notes", "pulse", "spectrum"}
+
 // ParseEffect reads an effect name as the config file spells it ("" = notes).
 func ParseEffect(s string) (Effect, error) {
 	switch s {
@@ -82,6 +85,9 @@ func (l IdleLook) String() string {
 	return "unknown"
 }
 
+// IdleLookNames are the idle look names ParseIdleLook reads.
+var IdleLookNames = []string{"breathing", "solid", "off"}
+
 // ParseIdleLook reads an idle look name ("" = breathing).
 func ParseIdleLook(s string) (IdleLook, error) {
 	switch s {
@@ -118,6 +124,9 @@ func (r Resample) String() string {
 	}
 	return "unknown"
 }
+
+// ResampleNames are the resampling names ParseResample reads.
+var ResampleNames = []string{"nearest", "linear"}
 
 // ParseResample reads a resampling name ("" = nearest).
 func ParseResample(s string) (Resample, error) {
