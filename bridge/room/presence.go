@@ -3,6 +3,7 @@ package room
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -144,29 +145,42 @@ type Member struct {
 }
 
 // ElectHost returns the room's host: among the members whose meta says
-// isHost, the one that joined earliest (PROTOCOL.md §2). A member without
-// joinedAt ranks after those with one; equal times are broken by the smaller
-// PeerID so that every participant elects the same host. ok is false when
-// nobody claims to be host.
+// isHost, the first in CompareMembers' order, the one that joined earliest
+// (PROTOCOL.md §2). ok is false when nobody claims to be host.
 func ElectHost(members []Member) (host Member, ok bool) {
 	for _, m := range members {
 		if !m.Meta.IsHost {
 			continue
 		}
-		if !ok || joinedBefore(m, host) {
+		if !ok || CompareMembers(m, host) < 0 {
 			host, ok = m, true
 		}
 	}
 	return host, ok
 }
 
-func joinedBefore(a, b Member) bool {
+// CompareMembers is the room's one order of precedence, for electing its host and for choosing
+// whom to follow when there are more members than places: a member whose meta says isHost comes
+// before one whose meta does not, then the earlier joinedAt first. A member without joinedAt
+// ranks after those with one: leaving it out must not buy a place ahead of everyone who sent
+// it. Equal times are broken by the smaller PeerID, so that every participant reaches the same
+// order. It returns a negative number when a comes first, a positive one when b does, and 0
+// only for the same PeerID with equal metas' ranks (for slices.SortFunc).
+func CompareMembers(a, b Member) int {
 	at, bt := a.Meta.JoinedAt, b.Meta.JoinedAt
 	switch {
+	case a.Meta.IsHost != b.Meta.IsHost:
+		if a.Meta.IsHost {
+			return -1
+		}
+		return 1
 	case at.IsZero() != bt.IsZero():
-		return !at.IsZero()
+		if bt.IsZero() {
+			return -1
+		}
+		return 1
 	case !at.Equal(bt):
-		return at.Before(bt)
+		return at.Compare(bt)
 	}
-	return a.PeerID < b.PeerID
+	return strings.Compare(a.PeerID, b.PeerID)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -535,19 +534,10 @@ func (s *Session) syncPresence() {
 
 	// Presence is open to every client of the room, and each musician record holds an analyser
 	// (about 300 KiB, a quarter of a millisecond to build): keep at most twice the peer cap, the
-	// host and the earliest joiners first, and build them outside s.mu, which every tick takes.
+	// host and the earliest joiners first (the room's order, which also elects its host), and
+	// build them outside s.mu, which every tick takes.
 	slices.SortFunc(fresh, func(a, b string) int {
-		ma, mb := present[a], present[b]
-		switch {
-		case ma.IsHost != mb.IsHost:
-			if ma.IsHost {
-				return -1
-			}
-			return 1
-		case !ma.JoinedAt.Equal(mb.JoinedAt):
-			return ma.JoinedAt.Compare(mb.JoinedAt)
-		}
-		return strings.Compare(a, b)
+		return room.CompareMembers(room.Member{PeerID: a, Meta: present[a]}, room.Member{PeerID: b, Meta: present[b]})
 	})
 	ignored := 0
 	if places := max(s.maxMusicians()-kept, 0); len(fresh) > places {
