@@ -417,3 +417,42 @@ func TestDataSizeZeroIsUnknownOnlyWhenTheFileSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestFloatBeyondFullScaleIsClippedLikeTheLivePath: a float WAV's samples past ±1 are clipped
+// to ±1 (±Inf too) and NaN is silence, each channel before the channels are averaged, as the
+// live path clips every decoder's output; nothing past full scale is zeroed or passed on.
+func TestFloatBeyondFullScaleIsClippedLikeTheLivePath(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, c := range []struct {
+		name     string
+		channels int
+		in       []float32
+		want     []float32
+	}{
+		{"mono", 1,
+			[]float32{2, -5, 8.5, 1e30, inf, -inf, nan, 0.5, -1, 1.0000001},
+			[]float32{1, -1, 1, 1, 1, -1, 0, 0.5, -1, 1}},
+		{"stereo", 2,
+			[]float32{2, -0.5, -3, 0.25, 9, 9, nan, 0.5},
+			[]float32{0.25, -0.375, 1, 0.25}},
+	} {
+		file := wavFile(t, 48000, c.channels, 32, true, false, 440, 0.5, len(c.in)/c.channels)
+		i := bytes.Index(file, []byte("data")) + 8
+		for k, v := range c.in {
+			binary.LittleEndian.PutUint32(file[i+4*k:], math.Float32bits(v))
+		}
+		r, err := Open(bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := readAll(t, r)
+		if len(got) != len(c.want) {
+			t.Fatalf("%s: %d samples, want %d", c.name, len(got), len(c.want))
+		}
+		for k := range got {
+			if got[k] != c.want[k] {
+				t.Errorf("%s: sample %d is %v, want %v (from %v)", c.name, k, got[k], c.want[k], c.in[k*c.channels:(k+1)*c.channels])
+			}
+		}
+	}
+}

@@ -204,11 +204,7 @@ func (w *wavReader) decode(raw []byte, dst []float32) int {
 		for f := 0; f < frames; f++ {
 			sum := float32(0)
 			for c := 0; c < ch; c++ {
-				v := math.Float32frombits(binary.LittleEndian.Uint32(raw[(f*ch+c)*4:]))
-				if v != v || v > 8 || v < -8 { // NaN, Inf or nonsense
-					v = 0
-				}
-				sum += v
+				sum += clampSample(math.Float32frombits(binary.LittleEndian.Uint32(raw[(f*ch+c)*4:])))
 			}
 			dst[f] = sum * scale
 		}
@@ -250,4 +246,21 @@ func (w *wavReader) decode(raw []byte, dst []float32) int {
 		}
 	}
 	return frames
+}
+
+// clampSample is the live path's rule for a decoded sample (bridge/audio's sanitize, applied to
+// every decoder's output before the mix): beyond full scale is full scale (±Inf included), NaN is
+// silence. A float WAV may hold samples past ±1 (a mix rendered hot); clipping them as the live
+// path clips a hot input keeps the waveform whole, where zeroing them (or passing them to the
+// analyser, which zeroes anything past ±4) would punch holes in it that read as notes or hide one.
+func clampSample(v float32) float32 {
+	switch {
+	case v > 1:
+		return 1
+	case v < -1:
+		return -1
+	case v != v: // NaN
+		return 0
+	}
+	return v
 }
