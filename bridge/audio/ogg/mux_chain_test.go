@@ -243,3 +243,70 @@ func TestBadChainedLinks(t *testing.T) {
 		}
 	}
 }
+
+// withoutEndOfStream returns an Ogg Opus file with its last page's end-of-stream flag cleared
+// (a recorder killed before it wrote the flag, a tool that leaves it out).
+func withoutEndOfStream(t *testing.T, data []byte) []byte {
+	t.Helper()
+	out := bytes.Clone(data)
+	pages := splitPages(t, out)
+	last := pages[len(pages)-1]
+	if last[5]&0x04 == 0 {
+		t.Fatal("the fixture's last page has no end-of-stream flag to clear")
+	}
+	last[5] &^= 0x04
+	binary.LittleEndian.PutUint32(last[22:], PageChecksum(last))
+	return out
+}
+
+// TestChainedLinkWithoutEndOfStream: a link whose last page lacks the end-of-stream flag ends
+// where the next link's OpusHead BOS page begins, as a link with the flag does (ErrNewLink,
+// then the new link's packets), instead of the next links' pages being skipped as another
+// logical stream's; also when the next link reuses the serial number (the same file twice).
+func TestChainedLinkWithoutEndOfStream(t *testing.T) {
+	a, b := readFixture(t, "a3_220hz.opus"), readFixture(t, "celt_fb_stereo_128k.opus")
+	wantA, headA := fixturePackets(t, a)
+	wantB, headB := fixturePackets(t, b)
+	noEOSA, noEOSB := withoutEndOfStream(t, a), withoutEndOfStream(t, b)
+	newLink := func(h Head) readPacket { return readPacket{nil, int64(h.PreSkip)} }
+	var want []readPacket
+	for _, part := range [][]readPacket{wantA, {newLink(headB)}, wantB, {newLink(headA)}, wantA, {newLink(headA)}, wantA} {
+		want = append(want, part...)
+	}
+	r, err := NewPacketReader(bytes.NewReader(bytes.Join([][]byte{noEOSA, noEOSB, noEOSA, a}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalPackets(t, allPackets(t, r), want)
+}
+
+// TestTwoMultiplexedOpusStreamsReadTheFirst: two Opus streams multiplexed in one link (both
+// BOS pages first, then their pages interleaved) are not a chain: the first is read whole and
+// the second's pages, its OpusHead BOS page included, are skipped.
+func TestTwoMultiplexedOpusStreamsReadTheFirst(t *testing.T) {
+	a, b := readFixture(t, "a3_220hz.opus"), withoutEndOfStream(t, readFixture(t, "silk_wb_mono_16k.opus"))
+	want, headA := fixturePackets(t, a)
+	pa, pb := splitPages(t, a), splitPages(t, b)
+	if binary.LittleEndian.Uint32(pa[0][14:]) == binary.LittleEndian.Uint32(pb[0][14:]) {
+		t.Fatal("fixtures with the same serial number")
+	}
+	var f bytes.Buffer
+	f.Write(pa[0])
+	f.Write(pb[0])
+	for i := 1; i < max(len(pa), len(pb)); i++ {
+		if i < len(pa) {
+			f.Write(pa[i])
+		}
+		if i < len(pb) {
+			f.Write(pb[i])
+		}
+	}
+	r, err := NewPacketReader(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Head() != headA {
+		t.Fatalf("head %+v, want the first stream's %+v", r.Head(), headA)
+	}
+	equalPackets(t, allPackets(t, r), want)
+}

@@ -5,7 +5,8 @@
 // Skeleton track, a FLAC + Opus file): the reader follows the first stream whose
 // beginning-of-stream page carries OpusHead and skips the others' pages. A chained file
 // (`cat a.opus b.opus`) is read link by link: PacketReader.Next reports each new link with
-// ErrNewLink so a decoder can start afresh.
+// ErrNewLink so a decoder can start afresh. A link whose last page lacks the end-of-stream
+// flag ends where the next link's OpusHead beginning-of-stream page begins.
 //
 // It exists because fixture files and `ledbridge analyze` need packet boundaries, and
 // pion's oggreader hands out page payloads (opusenc packs ~40 packets in a page).
@@ -43,7 +44,9 @@ var (
 	// the stream was cut in the middle of a packet).
 	ErrBrokenPacket = errors.New("ogg: packet continuation missing")
 	// ErrNewLink is what Next returns when the next link of a chained stream begins (RFC 3533
-	// §4: a new group of beginning-of-stream pages after the end of the last stream). Its
+	// §4: a new group of beginning-of-stream pages after the end of the last stream, or an
+	// OpusHead beginning-of-stream page after the last stream's data if it has no
+	// end-of-stream page). Its
 	// OpusHead and OpusTags have been read, Head returns the new link's header, and the next
 	// call to Next returns its first audio packet. A caller that decodes starts a new decoder
 	// there (the new head's channels, pre-skip and output gain) and counts granule positions
@@ -149,8 +152,12 @@ type PacketReader struct {
 	// start, and after its end-of-stream page, for the next link of a chain).
 	serial     uint32
 	haveSerial bool
-	// linkEnded: the end-of-stream page of serial has been read; no more of its pages follow.
+	// linkEnded: the end-of-stream page of serial has been read, or the next link's BOS page;
+	// no more of its pages follow.
 	linkEnded bool
+	// heldPage: the page in hdr, lacing and body is the next link's BOS page, read while
+	// serial's link was going on; the next readPage starts from it instead of reading.
+	heldPage bool
 	// chained: looking for a later link, not the first (pages of the ended link's other
 	// streams may still come and are skipped).
 	chained bool
@@ -320,41 +327,29 @@ func (p *PacketReader) skipRestOfPacket(last int) {
 // readPage reads the next page of our logical stream into p.
 func (p *PacketReader) readPage() error {
 	for {
-		if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return io.EOF
-			}
-			return fmt.Errorf("ogg: read page header: %w", err)
-		}
-		if !bytes.Equal(p.hdr[:4], []byte("OggS")) {
-			return ErrNotOgg
-		}
-		if p.hdr[4] != 0 {
-			return fmt.Errorf("%w %d", ErrUnsupportedVersion, p.hdr[4])
+		if p.heldPage {
+			// The BOS page that ended the last link is the first page of the next one.
+			p.heldPage = false
+		} else if err := p.readRawPage(); err != nil {
+			return err
 		}
 		flags := p.hdr[5]
 		granule := int64(binary.LittleEndian.Uint64(p.hdr[6:14]))
 		serial := binary.LittleEndian.Uint32(p.hdr[14:18])
-		wantCRC := binary.LittleEndian.Uint32(p.hdr[22:26])
 		nsegs := int(p.hdr[26])
-		if _, err := io.ReadFull(p.r, p.lacing[:nsegs]); err != nil {
-			return fmt.Errorf("ogg: read lacing values: %w", unexpected(err))
-		}
 		bodyLen := 0
 		for _, l := range p.lacing[:nsegs] {
 			bodyLen += int(l)
 		}
-		if _, err := io.ReadFull(p.r, p.body[:bodyLen]); err != nil {
-			return fmt.Errorf("ogg: read page body: %w", unexpected(err))
-		}
-		// CRC over the header with the checksum field zeroed, then lacing and body.
-		hdr := p.hdr
-		hdr[22], hdr[23], hdr[24], hdr[25] = 0, 0, 0, 0
-		crc := crcUpdate(0, hdr[:])
-		crc = crcUpdate(crc, p.lacing[:nsegs])
-		crc = crcUpdate(crc, p.body[:bodyLen])
-		if crc != wantCRC {
-			return ErrBadCRC
+		if p.haveSerial && !p.readingHeaders && flags&0x02 != 0 && bytes.HasPrefix(p.body[:bodyLen], opusHeadMagic) {
+			// An Opus beginning-of-stream page after this link's headers: the next link of a
+			// chained file whose last link ended without its end-of-stream flag (RFC 3533 §4:
+			// a link's BOS pages all come before its data, so this cannot be a stream
+			// multiplexed with ours). It ends the link as an end-of-stream page would, and is
+			// kept for nextLink to read the new link's headers from.
+			p.heldPage, p.linkEnded = true, true
+			p.nsegs, p.seg, p.bodyOff = 0, 0, 0
+			return nil
 		}
 		if !p.haveSerial {
 			adopt, err := p.adopts(flags, serial, p.body[:bodyLen])
@@ -421,6 +416,45 @@ func (p *PacketReader) adopts(flags byte, serial uint32, body []byte) (bool, err
 		return false, fmt.Errorf("ogg: a chained link without an Opus stream: %w", ErrNotOpus)
 	}
 	return false, nil
+}
+
+// readRawPage reads one page of any logical stream into p.hdr, p.lacing and p.body, and checks
+// its capture pattern, version and checksum.
+func (p *PacketReader) readRawPage() error {
+	if _, err := io.ReadFull(p.r, p.hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		return fmt.Errorf("ogg: read page header: %w", err)
+	}
+	if !bytes.Equal(p.hdr[:4], []byte("OggS")) {
+		return ErrNotOgg
+	}
+	if p.hdr[4] != 0 {
+		return fmt.Errorf("%w %d", ErrUnsupportedVersion, p.hdr[4])
+	}
+	wantCRC := binary.LittleEndian.Uint32(p.hdr[22:26])
+	nsegs := int(p.hdr[26])
+	if _, err := io.ReadFull(p.r, p.lacing[:nsegs]); err != nil {
+		return fmt.Errorf("ogg: read lacing values: %w", unexpected(err))
+	}
+	bodyLen := 0
+	for _, l := range p.lacing[:nsegs] {
+		bodyLen += int(l)
+	}
+	if _, err := io.ReadFull(p.r, p.body[:bodyLen]); err != nil {
+		return fmt.Errorf("ogg: read page body: %w", unexpected(err))
+	}
+	// CRC over the header with the checksum field zeroed, then lacing and body.
+	hdr := p.hdr
+	hdr[22], hdr[23], hdr[24], hdr[25] = 0, 0, 0, 0
+	crc := crcUpdate(0, hdr[:])
+	crc = crcUpdate(crc, p.lacing[:nsegs])
+	crc = crcUpdate(crc, p.body[:bodyLen])
+	if crc != wantCRC {
+		return ErrBadCRC
+	}
+	return nil
 }
 
 func unexpected(err error) error {
