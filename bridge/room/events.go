@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 )
 
 // Broadcast event names (PROTOCOL.md §3).
@@ -21,8 +24,9 @@ const (
 	// MaxSignalBytes bounds a webrtc-signal payload. Browser offers with every
 	// codec and extension are 4–8 KiB; 64 KiB leaves room for many m-lines.
 	MaxSignalBytes = 64 << 10
-	// MaxLEDColors is the most entries a led-update's colors array may have.
-	MaxLEDColors = 4096
+	// MaxLEDColors is the most entries a led-update's colors array may have:
+	// the colour parser's bound, so that what the decoder admits it parses.
+	MaxLEDColors = color.MaxColors
 	// MaxLEDUpdateBytes bounds a led-update payload: MaxLEDColors entries of up
 	// to 64 bytes each (`{ "r": 255, "g": 255, "b": 255 }` with spaces is 31).
 	MaxLEDUpdateBytes = MaxLEDColors * 64
@@ -153,7 +157,7 @@ func DecodeSignal(payload []byte) (Signal, error) {
 	if s.Type == SignalCandidate {
 		// data: null (or absent, as JSON.stringify drops undefined) is end-of-candidates.
 		if data, ok := o.value("data"); ok && !isNull(data) {
-			if s.Candidate, err = decodeCandidate(data); err != nil {
+			if s.Candidate, err = decodeCandidate(o); err != nil {
 				return Signal{}, err
 			}
 		}
@@ -162,8 +166,7 @@ func DecodeSignal(payload []byte) (Signal, error) {
 	if !o.has("data") {
 		return Signal{}, o.err("data", "is missing (want {type, sdp})")
 	}
-	data, _ := o.value("data")
-	d, err := subObject(ev, "data", data, descriptionFields)
+	d, err := o.sub("data", descriptionFields)
 	if err != nil {
 		return Signal{}, err
 	}
@@ -184,8 +187,9 @@ func DecodeSignal(payload []byte) (Signal, error) {
 	return s, nil
 }
 
-func decodeCandidate(raw []byte) (*ICECandidate, error) {
-	d, err := subObject(EventSignal, "data", raw, candidateFields)
+// decodeCandidate reads the ice-candidate signal's data member.
+func decodeCandidate(signal object) (*ICECandidate, error) {
+	d, err := signal.sub("data", candidateFields)
 	if err != nil {
 		return nil, err
 	}
@@ -311,8 +315,7 @@ func DecodeStateResponse(payload []byte) (StateResponse, error) {
 	if !o.has("state") {
 		return StateResponse{}, o.err("state", "is missing (want {tempo, isPlaying})")
 	}
-	state, _ := o.value("state")
-	st, err := subObject(ev, "state", state, roomStateFields)
+	st, err := o.sub("state", roomStateFields)
 	if err != nil {
 		return StateResponse{}, err
 	}
@@ -410,21 +413,13 @@ func DecodeLEDUpdate(payload []byte) (LEDUpdate, error) {
 // for analysis/color.ParseColors to say.
 func countColorEntries(arr []byte) (n, firstBad int) {
 	firstBad = -1
-	i := skipSpace(arr, 1)
-	if arr[i] == ']' {
-		return 0, firstBad
-	}
-	for {
-		if c := arr[i]; c != '"' && c != '{' && firstBad < 0 {
+	for entry := range jsonkeys.Elements(arr) {
+		if c := entry[0]; c != '"' && c != '{' && firstBad < 0 {
 			firstBad = n
 		}
-		i = skipSpace(arr, skipValue(arr, i))
 		n++
-		if arr[i] == ']' {
-			return n, firstBad
-		}
-		i = skipSpace(arr, i+1) // ','
 	}
+	return n, firstBad
 }
 
 // DecodeEvent decodes the payload of any PROTOCOL.md broadcast event into its

@@ -1,59 +1,92 @@
 package room
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 )
 
-// fuzzNames are the member names the differential tests ask parseObject for:
-// the real ones plus names that escapes, case and prefixes could be mistaken
-// for.
-var fuzzNames = []string{"colors", "seq", "ts", "a", "type", "data", "\"/\\", "sdpMLineIndex"}
+// How members are found (exact keys, escapes, repeats, unknown keys stepped
+// over) is bridge/jsonkeys' job, tested there against an exact reading and
+// fuzzed. These tests hold what room adds on top to what its decoders did
+// with encoding/json: the error messages, the scalar readings and the colour
+// entry count.
 
-// checkObjectAgainstMap holds parseObject to what the decoders did before it
-// existed: json.Unmarshal into map[string]json.RawMessage. The same payloads
-// are accepted with the same messages, every asked-for member has the same
-// value (the last one when a name repeats, escapes undone, names matched
-// exactly), and countColorEntries agrees with a []json.RawMessage.
-func checkObjectAgainstMap(t *testing.T, payload []byte) {
-	t.Helper()
-	o, err := parseObject("ev", payload, 1<<20, fuzzNames)
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+// parseObject's refusals name the fault as encoding/json would.
+func TestParseObjectErrors(t *testing.T) {
+	for _, payload := range []string{`{`, `{"a":1,}`, `{"a":1} x`, `{"a":"\x01"}`, `{"a":01}`} {
+		var ref map[string]json.RawMessage
+		refErr := json.Unmarshal([]byte(payload), &ref)
+		_, err := parseObject("ev", []byte(payload), 1<<20, signalFields)
+		var fe *FieldError
+		if refErr == nil || !errors.As(err, &fe) || fe.Field != "" || fe.Reason != "is not valid JSON: "+refErr.Error() {
+			t.Errorf("%q: error %v, want is not valid JSON: %v", payload, err, refErr)
+		}
+	}
+	for _, payload := range []string{``, ` `, `null`, `[]`, `"x"`, "\v{}"} {
+		_, err := parseObject("ev", []byte(payload), 1<<20, signalFields)
 		var fe *FieldError
 		if !errors.As(err, &fe) || fe.Reason != "must be a JSON object" {
-			t.Fatalf("%q: error %v, want must be a JSON object", payload, err)
-		}
-		return
-	}
-	var ref map[string]json.RawMessage
-	if refErr := json.Unmarshal(trimmed, &ref); refErr != nil {
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != "" || fe.Reason != "is not valid JSON: "+refErr.Error() {
-			t.Fatalf("%q: error %v, want is not valid JSON: %v", payload, err, refErr)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatalf("%q: %v; encoding/json accepts it", payload, err)
-	}
-	for _, name := range fuzzNames {
-		want, wantOK := ref[name]
-		got, gotOK := o.value(name)
-		if gotOK != wantOK || !bytes.Equal(got, want) {
-			t.Fatalf("%q: member %q = %q (%v), encoding/json says %q (%v)", payload, name, got, gotOK, want, wantOK)
+			t.Errorf("%q: error %v, want must be a JSON object", payload, err)
 		}
 	}
-	for _, v := range ref {
-		checkScalarsAgainstUnmarshal(t, v)
+	if _, err := parseObject("ev", []byte(`{"a":1}`), 6, signalFields); !errors.Is(err, ErrPayloadTooLarge) {
+		t.Errorf("7 bytes over a 6-byte bound: %v, want ErrPayloadTooLarge", err)
 	}
-	if colors, ok := ref["colors"]; ok && colors[0] == '[' {
+}
+
+// scalarValues are member values, well-formed JSON, the scalar readers meet.
+var scalarValues = []string{
+	`null`, `true`, `false`, `0`, `-0.0e-0`, `1e400`, `1e-400`, `-1.5e+3`, `"plain"`, `"esc\"aped\u00e9"`, `"\ud800"`,
+	"\"bad \xed\xa0\x80 utf8\"", `[1]`, `{}`, `""`, `"1"`, `1.` + strings.Repeat("0", 400) + `1`, strings.Repeat("9", 400),
+}
+
+// str, number and boolean decode a member value as json.Unmarshal did before
+// they existed.
+func TestScalarsMatchEncodingJSON(t *testing.T) {
+	for _, v := range scalarValues {
+		o, err := parseObject("ev", []byte(`{"x":`+v+`}`), 1<<20, []string{"x"})
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		var wantS string
+		wantSErr := json.Unmarshal([]byte(v), &wantS)
+		if v == "null" {
+			wantSErr = errors.New("is missing") // the readers report null as missing
+		}
+		if s, err := o.str("x", true, 0); (err == nil) != (wantSErr == nil) || s != wantS {
+			t.Errorf("%s as a string: %q, %v; json.Unmarshal: %q, %v", v, s, err, wantS, wantSErr)
+		}
+		var wantF float64
+		wantFErr := json.Unmarshal([]byte(v), &wantF)
+		if v == "null" {
+			wantFErr = errors.New("is missing")
+		}
+		if f, err := o.number("x"); (err == nil) != (wantFErr == nil) || (err == nil && f != wantF) {
+			t.Errorf("%s as a number: %v, %v; json.Unmarshal: %v, %v", v, f, err, wantF, wantFErr)
+		}
+		var wantB bool
+		wantBErr := json.Unmarshal([]byte(v), &wantB)
+		if v == "null" {
+			wantBErr = errors.New("is missing")
+		}
+		if b, err := o.boolean("x"); (err == nil) != (wantBErr == nil) || b != wantB {
+			t.Errorf("%s as a boolean: %v, %v; json.Unmarshal: %v, %v", v, b, err, wantB, wantBErr)
+		}
+	}
+}
+
+// countColorEntries agrees with a []json.RawMessage on the entries and the
+// first that is neither a string nor an object.
+func TestCountColorEntries(t *testing.T) {
+	for _, arr := range []string{`[]`, `[ ]`, "[ 1 , \"#fff\" , {} ] ", `["#000000"]`, `[[],{},"",null,0]`, `[{},{"a":"]"},"]",[1]]`,
+		`[` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 100) + `,"#fff"]`} {
 		var entries []json.RawMessage
-		if err := json.Unmarshal(colors, &entries); err != nil {
-			t.Fatalf("%q: %v", colors, err)
+		if err := json.Unmarshal([]byte(arr), &entries); err != nil {
+			t.Fatalf("%q: %v", arr, err)
 		}
 		wantBad := -1
 		for i, e := range entries {
@@ -62,66 +95,13 @@ func checkObjectAgainstMap(t *testing.T, payload []byte) {
 				break
 			}
 		}
-		if n, bad := countColorEntries(colors); n != len(entries) || bad != wantBad {
-			t.Fatalf("%q: %d entries, first bad %d; want %d, %d", colors, n, bad, len(entries), wantBad)
+		if n, bad := countColorEntries([]byte(arr)); n != len(entries) || bad != wantBad {
+			t.Errorf("%q: %d entries, first bad %d; want %d, %d", arr, n, bad, len(entries), wantBad)
 		}
 	}
 }
 
-// checkScalarsAgainstUnmarshal holds str, number and boolean's decoding of a
-// member value to json.Unmarshal's, which they used before.
-func checkScalarsAgainstUnmarshal(t *testing.T, v []byte) {
-	t.Helper()
-	if isNull(v) {
-		return // the callers report "is missing" before decoding
-	}
-	var wantS string
-	wantSErr := json.Unmarshal(v, &wantS)
-	if s, ok := jsonString(v); ok != (wantSErr == nil) || s != wantS {
-		t.Fatalf("%q as a string: %q, %v; json.Unmarshal: %q, %v", v, s, ok, wantS, wantSErr)
-	}
-	var wantF float64
-	wantFErr := json.Unmarshal(v, &wantF)
-	if f, ok := jsonNumber(v); ok != (wantFErr == nil) || (ok && f != wantF) {
-		t.Fatalf("%q as a number: %v, %v; json.Unmarshal: %v, %v", v, f, ok, wantF, wantFErr)
-	}
-	var wantB bool
-	wantBErr := json.Unmarshal(v, &wantB)
-	o := object{event: "ev", names: []string{"x"}}
-	o.values[0] = v
-	if b, err := o.boolean("x"); (err == nil) != (wantBErr == nil) || b != wantB {
-		t.Fatalf("%q as a boolean: %v, %v; json.Unmarshal: %v, %v", v, b, err, wantB, wantBErr)
-	}
-}
-
-var objectSeeds = []string{
-	``, ` `, `null`, `[]`, `"x"`, `{`, `{}`, ` { } `, `{"colors":[]}`, "{\"colors\" :\t[ 1 , \"#fff\" , {} ] \n}",
-	`{"colors":[],"colors":["#000000"]}`, `{"Colors":[]}`, `{"colo\u0072s":[1]}`, `{"colo\u0052s":[1]}`,
-	`{"\"\/\\":1}`, `{"\u0022/\u005c":2}`, `{"a":{"a":[{"a":"}]"}]},"a":"\\\""}`, `{"seq":-1.5e+3,"ts":true}`,
-	`{"seq":01}`, `{"a":1,}`, `{"a":1} x`, `{"a":"\x01"}`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}", "{\"\xff\":1}",
-	`{"sdpMLineIndex":null,"type":false}`, `{"colors":[[],{},"",null,0]}`, `{"data":{"type":"offer"}}`,
-	`{"colors":[` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 100) + `,"#fff"]}`,
-	`{"` + strings.Repeat(`\u0061`, 40) + `":1,"a":2}`,
-	`{"a":"plain","seq":"esc\"aped\u00e9","ts":1e400,"type":-0.0e-0,"data":1e-400}`,
-	"{\"a\":\"bad \xed\xa0\x80 utf8\",\"seq\":true,\"ts\":false,\"type\":[1],\"data\":{}}",
-	`{"a":1.` + strings.Repeat("0", 400) + `1,"seq":` + strings.Repeat("9", 400) + `}`,
-}
-
-func TestParseObjectMatchesEncodingJSON(t *testing.T) {
-	for _, s := range objectSeeds {
-		checkObjectAgainstMap(t, []byte(s))
-	}
-}
-
-// FuzzParseObject: go test -run '^$' -fuzz FuzzParseObject -fuzztime 60s ./bridge/room/
-func FuzzParseObject(f *testing.F) {
-	for _, s := range objectSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(checkObjectAgainstMap)
-}
-
-// Member names are matched exactly, after escapes, as a map key would be.
+// Member names are matched exactly, after escapes, as JSON.parse matches them.
 func TestLEDUpdateMemberNames(t *testing.T) {
 	u, err := DecodeLEDUpdate([]byte(`{"colo\u0072s":["#000001"],"seq":1,"seq":2,"Colors":5}`))
 	if err != nil || u.NumColors != 1 || u.Seq != 2 {
@@ -132,13 +112,13 @@ func TestLEDUpdateMemberNames(t *testing.T) {
 	}
 }
 
-// object keeps at most maxFields members; a decoder asking for more would
-// silently read the rest as absent.
+// A jsonkeys.Object keeps at most jsonkeys.MaxNames members; a decoder asking
+// for more would fail every payload.
 func TestDecoderFieldListsFit(t *testing.T) {
 	for _, names := range [][]string{signalFields, descriptionFields, candidateFields, tempoChangeFields,
 		playbackControlFields, stateRequestFields, stateResponseFields, roomStateFields, ledUpdateFields, metaFields} {
-		if len(names) > maxFields {
-			t.Errorf("%q: %d names, object keeps %d", names, len(names), maxFields)
+		if len(names) > jsonkeys.MaxNames {
+			t.Errorf("%q: %d names, an Object keeps %d", names, len(names), jsonkeys.MaxNames)
 		}
 	}
 }
