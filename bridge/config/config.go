@@ -123,8 +123,10 @@ type SoundSync struct {
 	Addr    string `mapstructure:"addr"`
 }
 
-// Analysis tunes the note detector (analysis.Config). Besides the first three, a zero value
-// means the analyser's built-in default, which needs no tuning.
+// Analysis tunes the note detector (analysis.Config), field for field (the same names, so that
+// an analyser's FieldError names its key here). A zero value means the analyser's built-in
+// default, which needs no tuning; Default spells out the first three, and the analyser's
+// Validate holds the ranges (Config.Validate names the key of a value it refuses).
 type Analysis struct {
 	TuningHz         float64 `mapstructure:"tuning_hz"` // the frequency of A4
 	MinHz            float64 `mapstructure:"min_hz"`

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,215 +16,249 @@ import (
 	"github.com/pion/stun/v4"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
-var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
-// Validate checks ranges and choices; the first problem is returned as an *Error.
+// Validate checks ranges and choices; the first problem is returned as an *Error. Each section
+// has its own validator; they run in the order of the file and collect into one problems list.
 func (c *Config) Validate() error {
-	type check struct {
-		key string
-		err string
+	var p problems
+	for _, validate := range []func(*problems){
+		c.validateRoom, c.validateSupabase, c.validateHub, c.validateWebRTC, c.validateDiscovery,
+		c.validateOutput, c.validateAnalysis, c.validateEffects, c.validateStatus, c.validateLog,
+	} {
+		validate(&p)
 	}
-	var problems []check
-	add := func(key, format string, args ...any) {
-		problems = append(problems, check{key, fmt.Sprintf(format, args...)})
+	if len(p) > 0 {
+		return &Error{Key: p[0].key, Problem: p[0].text}
 	}
-	oneOf := func(key, val string, choices ...string) {
-		if !slices.Contains(choices, val) {
-			add(key, "must be one of %s (got %q)", strings.Join(choices, ", "), val)
-		}
-	}
-	intRange := func(key string, val, lo, hi int) {
-		if val < lo || val > hi {
-			add(key, "must be between %d and %d (got %d)", lo, hi, val)
-		}
-	}
-	floatRange := func(key string, val, lo, hi float64) {
-		if !(val >= lo && val <= hi) { // written so that NaN (YAML .nan, LEDBRIDGE_…=NaN) fails too
-			add(key, "must be between %g and %g (got %g)", lo, hi, val)
-		}
-	}
-	addr := func(key, val string, rule addrRule) {
-		if val == "" && rule == listenOrOff {
-			return
-		}
-		if problem := checkAddr(val, rule); problem != "" {
-			add(key, "%s (got %q)", problem, val)
-		}
-	}
+	return nil
+}
 
+// problem is one key's problem, as Error.Problem words it.
+type problem struct{ key, text string }
+
+// problems collects what the section validators find, in the order they check.
+type problems []problem
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, problem{key, fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) oneOf(key, val string, choices ...string) {
+	if !slices.Contains(choices, val) {
+		p.add(key, "must be one of %s (got %q)", strings.Join(choices, ", "), val)
+	}
+}
+
+func (p *problems) intRange(key string, val, lo, hi int) {
+	if val < lo || val > hi {
+		p.add(key, "must be between %d and %d (got %d)", lo, hi, val)
+	}
+}
+
+func (p *problems) floatRange(key string, val, lo, hi float64) {
+	if !(val >= lo && val <= hi) { // written so that NaN (YAML .nan, LEDBRIDGE_…=NaN) fails too
+		p.add(key, "must be between %g and %g (got %g)", lo, hi, val)
+	}
+}
+
+func (p *problems) addr(key, val string, rule addrRule) {
+	if val == "" && rule == listenOrOff {
+		return
+	}
+	if problem := checkAddr(val, rule); problem != "" {
+		p.add(key, "%s (got %q)", problem, val)
+	}
+}
+
+func (c *Config) validateRoom(p *problems) {
 	if strings.TrimSpace(c.Room.Name) == "" || len(c.Room.Name) > 64 {
-		add("room.name", "must be 1 to 64 characters")
+		p.add("room.name", "must be 1 to 64 characters")
 	}
-	oneOf("room.mode", c.Room.Mode, "auto", "local", "broadcast")
-	if c.Supabase.URL != "" {
-		if problem := checkRealtimeURL(c.Supabase.URL); problem != "" {
-			add("supabase.url", "%s (got %q)", problem, redactURLPassword(c.Supabase.URL))
+	p.oneOf("room.mode", c.Room.Mode, "auto", "local", "broadcast")
+	if c.Room.Code != "" {
+		if _, err := room.ParseCode(c.Room.Code); err != nil {
+			p.add("room.code", "%v", err)
 		}
 	}
-	if c.Supabase.URL != "" && c.Supabase.Key == "" {
-		add("supabase.key", "is required with supabase.url (the project's anon key)")
-	}
-	oneOf("supabase.vsn", c.Supabase.Vsn, "2.0.0", "1.0.0")
-	// At least one frame (realtime.MaxFrameSize, 1 MiB), so that any one event fits.
-	intRange("supabase.event_queue_bytes", c.Supabase.EventQueueBytes, 1<<20, 1<<30)
-	if c.Supabase.Private && c.Supabase.AccessToken == "" {
-		add("supabase.access_token", "is required for a private channel (a user JWT)")
-	}
+}
 
-	addr("hub.listen", c.Hub.Listen, listen)
-	intRange("hub.max_clients_per_room", c.Hub.MaxClientsPerRoom, 2, 10000)
-	intRange("hub.max_messages_per_second", c.Hub.MaxMessagesPerSecond, 1, 100000)
-	intRange("hub.max_rooms", c.Hub.MaxRooms, 1, 10000)
+func (c *Config) validateSupabase(p *problems) {
+	s := c.Supabase
+	if s.URL != "" {
+		if problem := checkRealtimeURL(s.URL); problem != "" {
+			p.add("supabase.url", "%s (got %q)", problem, redactURLPassword(s.URL))
+		}
+	}
+	if s.URL != "" && s.Key == "" {
+		p.add("supabase.key", "is required with supabase.url (the project's anon key)")
+	}
+	p.oneOf("supabase.vsn", s.Vsn, "2.0.0", "1.0.0")
+	// At least one frame (realtime.MaxFrameSize, 1 MiB), so that any one event fits.
+	p.intRange("supabase.event_queue_bytes", s.EventQueueBytes, 1<<20, 1<<30)
+	if s.Private && s.AccessToken == "" {
+		p.add("supabase.access_token", "is required for a private channel (a user JWT)")
+	}
+}
+
+func (c *Config) validateHub(p *problems) {
+	h := c.Hub
+	p.addr("hub.listen", h.Listen, listen)
+	p.intRange("hub.max_clients_per_room", h.MaxClientsPerRoom, 2, 10000)
+	p.intRange("hub.max_messages_per_second", h.MaxMessagesPerSecond, 1, 100000)
+	p.intRange("hub.max_rooms", h.MaxRooms, 1, 10000)
 	// hub.max_rooms or more means no per-address bound (not an error: a config that lowers
 	// max_rooms under the default 4 must still load).
-	intRange("hub.max_rooms_per_address", c.Hub.MaxRoomsPerAddress, 1, 10000)
-	intRange("hub.max_frame_bytes", c.Hub.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
-	intRange("hub.max_bytes_per_second", c.Hub.MaxBytesPerSecond, 4096, 1<<30)
+	p.intRange("hub.max_rooms_per_address", h.MaxRoomsPerAddress, 1, 10000)
+	p.intRange("hub.max_frame_bytes", h.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
+	p.intRange("hub.max_bytes_per_second", h.MaxBytesPerSecond, 4096, 1<<30)
 	// 1024 is the server's own socket limit (hub.DefaultMaxConnections): no per-address bound.
-	intRange("hub.max_connections_per_address", c.Hub.MaxConnectionsPerAddress, 1, 1024)
+	p.intRange("hub.max_connections_per_address", h.MaxConnectionsPerAddress, 1, 1024)
 	// As the status page's caps (status.max_connections): one browser opens up to 6 connections
 	// to a host, so fewer than 8 could refuse a page's upgrade while it fetches; 1024 is far
 	// beyond any LAN's REST traffic.
-	intRange("hub.max_http_connections", c.Hub.MaxHTTPConnections, 8, 1024)
+	p.intRange("hub.max_http_connections", h.MaxHTTPConnections, 8, 1024)
 	// hub.max_http_connections or more means no per-address bound, as above.
-	intRange("hub.max_http_connections_per_address", c.Hub.MaxHTTPConnectionsPerAddress, 8, 1024)
-	if c.Hub.MaxBytesPerSecond < c.Hub.MaxFrameBytes {
-		add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", c.Hub.MaxFrameBytes)
+	p.intRange("hub.max_http_connections_per_address", h.MaxHTTPConnectionsPerAddress, 8, 1024)
+	if h.MaxBytesPerSecond < h.MaxFrameBytes {
+		p.add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", h.MaxFrameBytes)
 	}
+}
 
-	for i, s := range c.WebRTC.ICEServers {
+func (c *Config) validateWebRTC(p *problems) {
+	w := c.WebRTC
+	for i, s := range w.ICEServers {
 		if len(s.URLs) == 0 {
-			add(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "must list at least one stun:, turn: or turns: URL")
+			p.add(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "must list at least one stun:, turn: or turns: URL")
 		}
 		for j, u := range s.URLs {
 			if problem := checkICEURL(u, s); problem != "" {
-				add(fmt.Sprintf("webrtc.ice_servers[%d].urls[%d]", i, j), "%s (got %q)", problem, u)
+				p.add(fmt.Sprintf("webrtc.ice_servers[%d].urls[%d]", i, j), "%s (got %q)", problem, u)
 			}
 		}
 	}
-	if len(c.WebRTC.NetworkTypes) == 0 {
-		add("webrtc.network_types", "must list at least one of udp4, udp6, tcp4, tcp6")
+	if len(w.NetworkTypes) == 0 {
+		p.add("webrtc.network_types", "must list at least one of udp4, udp6, tcp4, tcp6")
 	}
-	for _, nt := range c.WebRTC.NetworkTypes {
-		oneOf("webrtc.network_types", nt, "udp4", "udp6", "tcp4", "tcp6")
+	for _, nt := range w.NetworkTypes {
+		p.oneOf("webrtc.network_types", nt, "udp4", "udp6", "tcp4", "tcp6")
 	}
-	oneOf("webrtc.mdns", c.WebRTC.MDNS, "disabled", "query", "gather")
-	intRange("webrtc.udp_port_min", c.WebRTC.UDPPortMin, 0, 65535)
-	intRange("webrtc.udp_port_max", c.WebRTC.UDPPortMax, 0, 65535)
-	if c.WebRTC.UDPPortMax < c.WebRTC.UDPPortMin {
-		add("webrtc.udp_port_max", "must not be below webrtc.udp_port_min (%d)", c.WebRTC.UDPPortMin)
+	p.oneOf("webrtc.mdns", w.MDNS, "disabled", "query", "gather")
+	p.intRange("webrtc.udp_port_min", w.UDPPortMin, 0, 65535)
+	p.intRange("webrtc.udp_port_max", w.UDPPortMax, 0, 65535)
+	if w.UDPPortMax < w.UDPPortMin {
+		p.add("webrtc.udp_port_max", "must not be below webrtc.udp_port_min (%d)", w.UDPPortMin)
 	}
-	intRange("webrtc.max_peers", c.WebRTC.MaxPeers, 1, 64)
-	intRange("webrtc.max_signals_per_second", c.WebRTC.MaxSignalsPerSecond, 10, 90)
-	if c.WebRTC.OfferDelay < 0 || c.WebRTC.OfferDelay > time.Minute {
-		add("webrtc.offer_delay", "must be between 0s and 1m (got %v)", c.WebRTC.OfferDelay)
+	p.intRange("webrtc.max_peers", w.MaxPeers, 1, 64)
+	p.intRange("webrtc.max_signals_per_second", w.MaxSignalsPerSecond, 10, 90)
+	if w.OfferDelay < 0 || w.OfferDelay > time.Minute {
+		p.add("webrtc.offer_delay", "must be between 0s and 1m (got %v)", w.OfferDelay)
 	}
+}
 
+// validateDiscovery checks the configured devices and the discovery of more.
+func (c *Config) validateDiscovery(p *problems) {
 	for i, d := range c.Devices {
 		t, err := wled.ParseTarget(d)
 		switch {
 		case strings.TrimSpace(d) == "":
-			add(fmt.Sprintf("devices[%d]", i), "is empty; name a device as wled://HOST, ddp://HOST:PORT?leds=N, …")
+			p.add(fmt.Sprintf("devices[%d]", i), "is empty; name a device as wled://HOST, ddp://HOST:PORT?leds=N, …")
 		case err != nil:
-			add(fmt.Sprintf("devices[%d]", i), "%v", err)
+			p.add(fmt.Sprintf("devices[%d]", i), "%v", err)
 		case t.Protocol != wled.ProtocolAuto && t.LEDs == 0:
-			add(fmt.Sprintf("devices[%d]", i), "%q needs ?leds=N: no JSON API is asked for this protocol", d)
-		}
-	}
-	if c.Room.Code != "" {
-		if _, err := room.ParseCode(c.Room.Code); err != nil {
-			add("room.code", "%v", err)
+			p.add(fmt.Sprintf("devices[%d]", i), "%q needs ?leds=N: no JSON API is asked for this protocol", d)
 		}
 	}
 	if c.Discovery.Interval < time.Second || c.Discovery.Interval > time.Hour {
-		add("discovery.interval", "must be between 1s and 1h (got %v)", c.Discovery.Interval)
+		p.add("discovery.interval", "must be between 1s and 1h (got %v)", c.Discovery.Interval)
 	}
+}
 
-	oneOf("output.protocol", c.Output.Protocol, wled.ProtocolNames...)
-	intRange("output.fps", c.Output.FPS, 1, 60)
-	if c.Output.RealtimeTimeout < time.Second || c.Output.RealtimeTimeout > 254*time.Second {
-		add("output.realtime_timeout", "must be between 1s and 254s (got %v)", c.Output.RealtimeTimeout)
+func (c *Config) validateOutput(p *problems) {
+	o := c.Output
+	p.oneOf("output.protocol", o.Protocol, wled.ProtocolNames...)
+	p.intRange("output.fps", o.FPS, 1, 60)
+	if o.RealtimeTimeout < time.Second || o.RealtimeTimeout > 254*time.Second {
+		p.add("output.realtime_timeout", "must be between 1s and 254s (got %v)", o.RealtimeTimeout)
 	}
-	if c.Output.SoundSync.Enabled {
-		addr("output.sound_sync.addr", c.Output.SoundSync.Addr, destination)
+	p.intRange("output.max_milliamps", o.MaxMilliamps, 0, 100000)
+	if o.SoundSync.Enabled {
+		p.addr("output.sound_sync.addr", o.SoundSync.Addr, destination)
 	}
+}
 
-	floatRange("analysis.tuning_hz", c.Analysis.TuningHz, 400, 480)
-	floatRange("analysis.min_hz", c.Analysis.MinHz, 20, 1000)
-	floatRange("analysis.max_hz", c.Analysis.MaxHz, 200, 12000)
-	if c.Analysis.MaxHz <= c.Analysis.MinHz {
-		add("analysis.max_hz", "must be above analysis.min_hz")
+// validateAnalysis leaves the ranges to the analyser (analysis.Config.Validate, where a zero
+// key means its default) and names the key of the field it refuses.
+func (c *Config) validateAnalysis(p *problems) {
+	err := c.Analysis.Analyzer().Validate()
+	var fe *analysis.FieldError
+	switch {
+	case err == nil:
+	case errors.As(err, &fe) && fe.Above != "":
+		p.add(analysisKey(fe.Field), "must be above %s", analysisKey(fe.Above))
+	case errors.As(err, &fe) && fe.PowerOfTwo:
+		p.add(analysisKey(fe.Field), "must be 0 (default) or a power of two from %g to %g (got %g)", fe.Min, fe.Max, fe.Value)
+	case errors.As(err, &fe):
+		p.add(analysisKey(fe.Field), "must be between %g and %g (got %g)", fe.Min, fe.Max, fe.Value)
+	default:
+		p.add("analysis", "%s", strings.TrimPrefix(err.Error(), "analysis: "))
 	}
-	for _, fft := range []struct {
-		key string
-		n   int
-	}{{"analysis.short_fft", c.Analysis.ShortFFT}, {"analysis.mid_fft", c.Analysis.MidFFT}, {"analysis.long_fft", c.Analysis.LongFFT}} {
-		if fft.n != 0 && (fft.n < 256 || fft.n > 32768 || fft.n&(fft.n-1) != 0) {
-			add(fft.key, "must be 0 (default) or a power of two from 256 to 32768 (got %d)", fft.n)
-		}
-	}
-	intRange("analysis.max_polyphony", c.Analysis.MaxPolyphony, 0, 8)
-	intRange("analysis.harmonics", c.Analysis.Harmonics, 0, 32)
-	intRange("analysis.confirm_frames", c.Analysis.ConfirmFrames, 0, 60)
-	intRange("analysis.hold_frames", c.Analysis.HoldFrames, 0, 60)
-	// Zero keeps the analyser's default for these, so only a value that is set is checked; the
-	// ranges are analysis.Config.Validate's, repeated here so that the error names the key.
-	setFloat := func(key string, val, lo, hi float64) {
-		if val != 0 {
-			floatRange(key, val, lo, hi)
-		}
-	}
-	setFloat("analysis.window_tail", c.Analysis.WindowTail, 0.02, 0.5)
-	setFloat("analysis.peak_prominence", c.Analysis.PeakProminence, 1, 100)
-	setFloat("analysis.min_note_db", c.Analysis.MinNoteDB, -120, 0)
-	setFloat("analysis.min_note_rel_db", c.Analysis.MinNoteRelDB, -120, 0)
-	setFloat("analysis.rel_threshold", c.Analysis.RelThreshold, 0, 1)
-	setFloat("analysis.onset_sensitivity", c.Analysis.OnsetSensitivity, 0.1, 20)
-	setFloat("analysis.reattack_ratio", c.Analysis.ReattackRatio, 0.1, 100)
-	if err := c.Analysis.Analyzer().Validate(); err != nil && len(problems) == 0 {
-		add("analysis", "%s", strings.TrimPrefix(err.Error(), "analysis: "))
-	}
+}
 
+// analysisKey is the config key of analysis.Config's field: Analysis mirrors that struct field
+// for field (TestAnalysisMirrorsTheAnalyserConfig holds them together), so the key is the
+// mapstructure tag of the Analysis field of the same name.
+func analysisKey(field string) string {
+	if f, ok := reflect.TypeOf(Analysis{}).FieldByName(field); ok {
+		return "analysis." + f.Tag.Get("mapstructure")
+	}
+	return "analysis"
+}
+
+func (c *Config) validateEffects(p *problems) {
 	e := c.Effects
-	oneOf("effects.effect", e.Effect, "notes", "pulse", "spectrum")
-	oneOf("effects.color_mode", e.ColorMode, "note", "musician", "spectrum")
-	floatRange("effects.musician_hue_spread", float64(e.MusicianHueSpread), 0, 360)
-	floatRange("effects.brightness_cap", float64(e.BrightnessCap), 0, 1)
-	floatRange("effects.gamma", float64(e.Gamma), 0.1, 5)
-	floatRange("effects.attack_ms", e.AttackMs, -1, 5000)
-	floatRange("effects.decay_ms", e.DecayMs, -1, 20000)
-	floatRange("effects.pulse_floor", float64(e.PulseFloor), 0.001, 0.999)
-	intRange("effects.note_low", e.NoteLow, 0, 126)
-	intRange("effects.note_high", e.NoteHigh, e.NoteLow+1, 127)
-	floatRange("effects.note_width", float64(e.NoteWidth), 0.1, 24)
-	oneOf("effects.idle", e.Idle, "breathing", "solid", "off")
-	if !hexColor.MatchString(e.IdleColor) {
-		add("effects.idle_color", "must be #rrggbb (got %q)", e.IdleColor)
+	p.oneOf("effects.effect", e.Effect, effect.EffectNames...)
+	p.oneOf("effects.color_mode", e.ColorMode, color.ModeNames...)
+	p.floatRange("effects.musician_hue_spread", float64(e.MusicianHueSpread), 0, 360)
+	p.floatRange("effects.brightness_cap", float64(e.BrightnessCap), 0, 1)
+	p.floatRange("effects.gamma", float64(e.Gamma), 0.1, 5)
+	p.floatRange("effects.attack_ms", e.AttackMs, -1, 5000)
+	p.floatRange("effects.decay_ms", e.DecayMs, -1, 20000)
+	p.floatRange("effects.pulse_floor", float64(e.PulseFloor), 0.001, 0.999)
+	p.intRange("effects.note_low", e.NoteLow, 0, 126)
+	p.intRange("effects.note_high", e.NoteHigh, e.NoteLow+1, 127)
+	p.floatRange("effects.note_width", float64(e.NoteWidth), 0.1, 24)
+	p.oneOf("effects.idle", e.Idle, effect.IdleLookNames...)
+	if _, err := color.ParseHex(e.IdleColor); err != nil {
+		p.add("effects.idle_color", "must be #rrggbb (got %q)", e.IdleColor)
 	}
-	floatRange("effects.idle_brightness", float64(e.IdleBrightness), 0, 1)
-	floatRange("effects.beats_per_breath", float64(e.BeatsPerBreath), 0.25, 64)
-	floatRange("effects.crossfade_ms", e.CrossfadeMs, -1, 10000)
-	oneOf("effects.resample", e.Resample, "nearest", "linear")
+	p.floatRange("effects.idle_brightness", float64(e.IdleBrightness), 0, 1)
+	p.floatRange("effects.beats_per_breath", float64(e.BeatsPerBreath), 0.25, 64)
+	p.floatRange("effects.crossfade_ms", e.CrossfadeMs, -1, 10000)
+	p.oneOf("effects.resample", e.Resample, effect.ResampleNames...)
 	// Above 0: a channel that draws nothing would turn output.max_milliamps off unseen.
 	if !(e.ChannelMilliamps > 0 && e.ChannelMilliamps <= 100) {
-		add("effects.led_channel_milliamps", "must be above 0 and at most 100 (got %g): the current one colour channel draws at full duty, 20 for WS2812B, by which output.max_milliamps estimates a frame", e.ChannelMilliamps)
+		p.add("effects.led_channel_milliamps", "must be above 0 and at most 100 (got %g): the current one colour channel draws at full duty, 20 for WS2812B, by which output.max_milliamps estimates a frame", e.ChannelMilliamps)
 	}
-	floatRange("effects.led_idle_milliamps", float64(e.IdleMilliamps), 0, 10)
-	floatRange("effects.controller_milliamps", float64(e.ControllerMilliamps), 0, 5000)
-	if _, err := c.EffectConfig(); err != nil && len(problems) == 0 {
-		add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
+	p.floatRange("effects.led_idle_milliamps", float64(e.IdleMilliamps), 0, 10)
+	p.floatRange("effects.controller_milliamps", float64(e.ControllerMilliamps), 0, 5000)
+	if _, err := c.EffectConfig(); err != nil && len(*p) == 0 {
+		p.add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
 	}
-	intRange("output.max_milliamps", c.Output.MaxMilliamps, 0, 100000)
+}
 
-	addr("status.addr", c.Status.Addr, listenOrOff)
-	for i, h := range c.Status.AllowedHosts {
+func (c *Config) validateStatus(p *problems) {
+	s := c.Status
+	p.addr("status.addr", s.Addr, listenOrOff)
+	for i, h := range s.AllowedHosts {
 		if err := status.CheckHostPattern(h); err != nil {
-			add(fmt.Sprintf("status.allowed_hosts[%d]", i), "%s; want a host name such as lights.venue.example or a pattern such as *.venue.example, without scheme or port", strings.TrimPrefix(err.Error(), "status: "))
+			p.add(fmt.Sprintf("status.allowed_hosts[%d]", i), "%s; want a host name such as lights.venue.example or a pattern such as *.venue.example, without scheme or port", strings.TrimPrefix(err.Error(), "status: "))
 		}
 	}
 	// The ceiling is the room server's own socket limit (hub.DefaultMaxConnections): the caps
@@ -235,28 +270,26 @@ func (c *Config) Validate() error {
 	const minPageConnections = 8
 	pageConnections := func(key string, val int) {
 		if val < minPageConnections || val > 1024 {
-			add(key, "must be between %d and 1024 (got %d): the page holds its live stream open while it fetches the rest, and a browser opens up to 6 connections to one host",
+			p.add(key, "must be between %d and 1024 (got %d): the page holds its live stream open while it fetches the rest, and a browser opens up to 6 connections to one host",
 				minPageConnections, val)
 		}
 	}
-	pageConnections("status.max_connections", c.Status.MaxConnections)
-	pageConnections("status.max_connections_per_client", c.Status.MaxConnectionsPerClient)
-	if c.Status.MaxConnectionsPerClient > c.Status.MaxConnections {
-		add("status.max_connections_per_client", "must not be above status.max_connections (%d)", c.Status.MaxConnections)
+	pageConnections("status.max_connections", s.MaxConnections)
+	pageConnections("status.max_connections_per_client", s.MaxConnectionsPerClient)
+	if s.MaxConnectionsPerClient > s.MaxConnections {
+		p.add("status.max_connections_per_client", "must not be above status.max_connections (%d)", s.MaxConnections)
 	}
 	// One stream per open page; one per client is a valid choice (a single viewer per address).
-	intRange("status.max_streams", c.Status.MaxStreams, 1, 1024)
-	intRange("status.max_streams_per_client", c.Status.MaxStreamsPerClient, 1, 1024)
-	if c.Status.MaxStreamsPerClient > c.Status.MaxStreams {
-		add("status.max_streams_per_client", "must not be above status.max_streams (%d)", c.Status.MaxStreams)
+	p.intRange("status.max_streams", s.MaxStreams, 1, 1024)
+	p.intRange("status.max_streams_per_client", s.MaxStreamsPerClient, 1, 1024)
+	if s.MaxStreamsPerClient > s.MaxStreams {
+		p.add("status.max_streams_per_client", "must not be above status.max_streams (%d)", s.MaxStreams)
 	}
-	oneOf("log.format", c.Log.Format, "text", "json")
-	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+}
 
-	if len(problems) > 0 {
-		return &Error{Key: problems[0].key, Problem: problems[0].err}
-	}
-	return nil
+func (c *Config) validateLog(p *problems) {
+	p.oneOf("log.format", c.Log.Format, "text", "json")
+	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 }
 
 // checkRealtimeURL returns what `join` would refuse in a Supabase (Realtime) base URL, or "". That
