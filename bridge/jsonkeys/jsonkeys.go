@@ -105,13 +105,20 @@ func (o *Object) Sub(name string, names []string) (Object, error) {
 // string holds no UTF-16 halves. ok is false for any other value, null
 // included. A string with nothing to undo (no escapes, valid UTF-8) costs one
 // scan and the copy into the result.
-func String(v []byte) (s string, ok bool) {
+func String(v []byte) (string, bool) {
 	if plain, ok := plainString(v); ok {
 		return string(plain), true
 	}
 	if len(v) == 0 || v[0] != '"' {
 		return "", false
 	}
+	return unescape(v)
+}
+
+// unescape is String's slow path, apart so that the string json.Unmarshal
+// writes through a pointer (and so moves to the heap) costs only it.
+func unescape(v []byte) (string, bool) {
+	var s string
 	return s, json.Unmarshal(v, &s) == nil
 }
 

@@ -255,8 +255,31 @@ func TestReadingAllocatesNothing(t *testing.T) {
 			colors++
 		}
 	})
-	if allocs != 0 || colors != 3 {
-		t.Errorf("%d bytes: %.0f allocations, %d colours; want 0 and 3", len(raw), allocs, colors)
+	maxAllocs := 0.0
+	if raceEnabled {
+		maxAllocs = 4 // json.Valid's scanner, which the race detector's sync.Pool drops now and then
+	}
+	if allocs > maxAllocs || colors != 3 {
+		t.Errorf("%d bytes: %.0f allocations, %d colours; want at most %.0f and 3", len(raw), allocs, colors, maxAllocs)
+	}
+}
+
+// A plain string costs one allocation, its copy; escapes cost json.Unmarshal's.
+func TestStringAllocations(t *testing.T) {
+	v := []byte(`"webrtc-signal"`)
+	if allocs := testing.AllocsPerRun(10, func() {
+		if s, ok := String(v); !ok || s != "webrtc-signal" {
+			t.Fatalf("%q, %v", s, ok)
+		}
+	}); allocs != 1 {
+		t.Errorf("String of a plain string: %.0f allocations, want 1", allocs)
+	}
+	if allocs := testing.AllocsPerRun(10, func() {
+		if !StringIs(v, "webrtc-signal") {
+			t.Fatal("StringIs: false")
+		}
+	}); allocs != 0 {
+		t.Errorf("StringIs of a plain string: %.0f allocations, want 0", allocs)
 	}
 }
 
