@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
@@ -238,20 +239,28 @@ func (s *session) deliver(ev Event) {
 	}
 }
 
+// envelopeMembers are the members of a text broadcast's {type, event, payload} that
+// broadcastEnvelope reads.
+var envelopeMembers = []string{"event", "payload"}
+
 // broadcastEnvelope reads a text broadcast's {type, event, payload} as JSON.parse does, the way
 // every browser in the room reads it: keys match exactly and a repeated key's last value wins.
 // (encoding/json's struct decoding folds case, so {"event":"led-update","Event":"webrtc-signal"}
 // would be a signal to us and a led-update to the room server's sender check and to browsers.)
+// jsonkeys steps over every other member without storing it: a broadcast of tens of thousands of
+// unknown keys costs one pass on the session loop, not an allocation per key. payload shares raw's
+// bytes (the reader hands each frame its own copy).
 func broadcastEnvelope(raw json.RawMessage) (event string, payload json.RawMessage, err error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
+	envelope, err := jsonkeys.Parse(raw, envelopeMembers)
+	if err != nil {
 		return "", nil, fmt.Errorf("broadcast payload: %w", err)
 	}
-	if err := json.Unmarshal(fields["event"], &event); err != nil || event == "" {
+	name, _ := envelope.Value("event")
+	if event, _ = jsonkeys.String(name); event == "" {
 		return "", nil, fmt.Errorf("broadcast payload without an event name")
 	}
-	payload = fields["payload"]
-	if len(payload) == 0 {
+	payload, ok := envelope.Value("payload")
+	if !ok {
 		payload = json.RawMessage("null")
 	}
 	return event, payload, nil

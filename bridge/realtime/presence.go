@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 )
 
 // errPresenceShape marks a presence_state or presence_diff payload that is not the documented
@@ -104,31 +106,29 @@ func (p *presenceTable) parseEntries(raw json.RawMessage, sizeBound bool) (map[s
 	return out, nil
 }
 
+// metaRefMembers are the members of a Presence meta that decodeMetaRefs reads.
+var metaRefMembers = []string{"phx_ref", "phx_ref_prev"}
+
 // decodeMetaRefs returns a meta's phx_ref and phx_ref_prev; ok is false unless the meta is a JSON object
-// whose two refs are strings (or absent, or null).
+// whose two refs are strings (or absent, or null). The keys are matched exactly, as the Phoenix
+// server and presence.js (JSON.parse) match them: a client tracking {"PHX_REF":…} adds a member of
+// its own, not a second ref (encoding/json's struct decoding would fold it onto phx_ref).
 func decodeMetaRefs(data json.RawMessage) (ref, prev string, ok bool) {
-	var refs struct {
-		Ref     json.RawMessage `json:"phx_ref"`
-		PrevRef json.RawMessage `json:"phx_ref_prev"`
-	}
-	if len(data) == 0 || data[0] != '{' || json.Unmarshal(data, &refs) != nil {
+	meta, err := jsonkeys.Parse(data, metaRefMembers)
+	if err != nil {
 		return "", "", false
 	}
-	ref, okRef := refString(refs.Ref)
-	prev, okPrev := refString(refs.PrevRef)
+	ref, okRef := refString(meta.Value("phx_ref"))
+	prev, okPrev := refString(meta.Value("phx_ref_prev"))
 	return ref, prev, okRef && okPrev
 }
 
 // refString decodes a ref that must be a JSON string; absent or null is "".
-func refString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
+func refString(raw json.RawMessage, present bool) (string, bool) {
+	if !present || string(raw) == "null" {
 		return "", true
 	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return jsonkeys.String(raw)
 }
 
 // joined starts a new join: the next presence_state replaces the table. Diffs still held for an
