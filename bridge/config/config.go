@@ -15,7 +15,9 @@ import (
 
 // Config is the whole configuration. Key names are the mapstructure tags, joined with dots
 // ("webrtc.max_peers"); the environment variable for a key is LEDBRIDGE_ + the key upper-cased with
-// dots replaced by underscores (LEDBRIDGE_WEBRTC_MAX_PEERS).
+// dots replaced by underscores (LEDBRIDGE_WEBRTC_MAX_PEERS). A secret's field is tagged
+// secret:"value" (a key, token, JWT or credential) or secret:"url-password" (a URL whose password
+// is one): Redacted and the warning about a file readable by others both go by the tag.
 type Config struct {
 	Room      Room            `mapstructure:"room"`
 	Supabase  Supabase        `mapstructure:"supabase"`
@@ -40,11 +42,11 @@ type Room struct {
 // Supabase selects a Supabase Realtime deployment. With URL empty, ledbridge hosts the room on its
 // embedded LAN server instead.
 type Supabase struct {
-	URL         string `mapstructure:"url"`          // base URL, e.g. https://<ref>.supabase.co
-	Key         string `mapstructure:"key"`          // the project's anon (publishable) key
-	AccessToken string `mapstructure:"access_token"` // a user JWT for private channels
-	Private     bool   `mapstructure:"private"`      // join as a private channel (RLS on realtime.messages)
-	Vsn         string `mapstructure:"vsn"`          // Realtime serializer: 2.0.0 or 1.0.0
+	URL         string `mapstructure:"url" secret:"url-password"`   // base URL, e.g. https://<ref>.supabase.co
+	Key         string `mapstructure:"key" secret:"value"`          // the project's anon (publishable) key
+	AccessToken string `mapstructure:"access_token" secret:"value"` // a user JWT for private channels
+	Private     bool   `mapstructure:"private"`                     // join as a private channel (RLS on realtime.messages)
+	Vsn         string `mapstructure:"vsn"`                         // Realtime serializer: 2.0.0 or 1.0.0
 	// EventQueueBytes bounds the bytes of received broadcasts and Presence changes waiting for
 	// the session (realtime.Config.EventQueueBytes), on Supabase and on the LAN server alike:
 	// past it the oldest are dropped, so a stalled session cannot pin 256 frames of a megabyte.
@@ -54,7 +56,7 @@ type Supabase struct {
 // Hub is the embedded LAN room server.
 type Hub struct {
 	Listen               string `mapstructure:"listen"`                  // address for `join` without Supabase, and the default for `hub`
-	Secret               string `mapstructure:"secret"`                  // if set, clients must present it as their apikey
+	Secret               string `mapstructure:"secret" secret:"value"`   // if set, clients must present it as their apikey
 	MaxClientsPerRoom    int    `mapstructure:"max_clients_per_room"`    //
 	MaxMessagesPerSecond int    `mapstructure:"max_messages_per_second"` // per client
 	MaxRooms             int    `mapstructure:"max_rooms"`               //
@@ -83,7 +85,7 @@ type Hub struct {
 type ICEServer struct {
 	URLs       []string `mapstructure:"urls"`
 	Username   string   `mapstructure:"username"`
-	Credential string   `mapstructure:"credential"`
+	Credential string   `mapstructure:"credential" secret:"value"`
 }
 
 // WebRTC configures the receive-only peer connections.
@@ -162,8 +164,8 @@ func (a Analysis) Analyzer() analysis.Config {
 
 // Status is the LAN status page.
 type Status struct {
-	Addr  string `mapstructure:"addr"`  // empty disables the page
-	Token string `mapstructure:"token"` // enables controls; sent as a header on POST
+	Addr  string `mapstructure:"addr"`                 // empty disables the page
+	Token string `mapstructure:"token" secret:"value"` // enables controls; sent as a header on POST
 	// AllowedHosts are host names (or "*.suffix" patterns) the page answers to besides IP
 	// addresses, localhost, single-label names and .local/.lan/.home.arpa/.internal names;
 	// other Host headers get 421 (a guard against DNS rebinding).

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -564,9 +563,6 @@ func oneLine(err error) string {
 	return strings.TrimPrefix(s, "* ")
 }
 
-// secretKeys are the keys whose values must not be readable by other users.
-var secretKeys = []string{"key", "access_token", "secret", "token", "credential"}
-
 func secretsWarning(path string, raw []byte) string {
 	st, err := os.Stat(path)
 	if err != nil || st.Mode().Perm()&0o044 == 0 {
@@ -579,19 +575,22 @@ func secretsWarning(path string, raw []byte) string {
 	return fmt.Sprintf("%s holds secrets but is readable by other users (mode %v): move them to the service's EnvironmentFile (/etc/ledbridge/env, mode 0600: LEDBRIDGE_SUPABASE_KEY=…), or chmod 600 the file when ledbridge runs as its owner", path, st.Mode().Perm())
 }
 
+// hasSecret reports whether the decoded YAML v holds a secret anywhere: a key whose last part
+// is a secret's (secretKeys) with a value set.
 func hasSecret(v any) bool {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, sub := range t {
-			for _, s := range secretKeys {
-				if k == s {
-					if str, ok := sub.(string); ok && str != "" {
-						return true
-					}
+			str, _ := sub.(string)
+			switch secretKeys[k] {
+			case secretValue:
+				if str != "" {
+					return true
 				}
-			}
-			if k == "url" && urlHasPassword(sub) {
-				return true
+			case secretURLPassword:
+				if _, ok := urlWithPassword(str); ok {
+					return true
+				}
 			}
 			if hasSecret(sub) {
 				return true
@@ -605,21 +604,6 @@ func hasSecret(v any) bool {
 		}
 	}
 	return false
-}
-
-// urlHasPassword reports whether v is a URL with a password in it (supabase.url for a proxy that
-// asks for one: https://user:password@proxy.venue.lan), a secret like the keys above.
-func urlHasPassword(v any) bool {
-	s, ok := v.(string)
-	if !ok {
-		return false
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return false
-	}
-	_, ok = u.User.Password()
-	return ok
 }
 
 func setPath(m map[string]any, key string, val any) {

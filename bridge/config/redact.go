@@ -1,31 +1,72 @@
 package config
 
-import "net/url"
+import (
+	"net/url"
+	"reflect"
+)
 
 // redactedMark replaces a secret's value wherever configuration is shown.
 const redactedMark = "(set)"
 
-// Redacted returns a copy of c whose secrets (keys, tokens, JWTs, TURN credentials) are replaced
-// by "(set)" when present, for `config show`, logs and the status page. So is the password of a
-// supabase.url written as https://user:password@proxy…, shown as xxxxx.
+// The values of a field's secret tag.
+const (
+	secretValue       = "value"        // the whole value is a secret
+	secretURLPassword = "url-password" // a URL whose password, if it has one, is a secret
+)
+
+// Redacted returns a copy of c whose secrets (keys, tokens, JWTs, TURN credentials: the fields
+// tagged secret:"value") are replaced by "(set)" when present, for `config show`, logs and the
+// status page. So is the password of a supabase.url written as https://user:password@proxy…
+// (secret:"url-password"), shown as xxxxx.
 func Redacted(c Config) Config {
-	mask := func(s *string) {
-		if *s != "" {
-			*s = redactedMark
+	redactSecrets(reflect.ValueOf(&c).Elem())
+	return c
+}
+
+// redactSecrets masks the tagged fields of struct v in place. A slice of structs is copied before
+// its entries are masked, as the caller's Config shares its array.
+func redactSecrets(v reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := v.Field(i)
+		switch kind := t.Field(i).Tag.Get("secret"); {
+		case !t.Field(i).IsExported():
+		case kind == secretValue && f.String() != "":
+			f.SetString(redactedMark)
+		case kind == secretURLPassword:
+			f.SetString(redactURLPassword(f.String()))
+		case f.Kind() == reflect.Struct:
+			redactSecrets(f)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
+			entries := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+			reflect.Copy(entries, f)
+			for j := range entries.Len() {
+				redactSecrets(entries.Index(j))
+			}
+			f.Set(entries)
 		}
 	}
-	mask(&c.Supabase.Key)
-	mask(&c.Supabase.AccessToken)
-	mask(&c.Hub.Secret)
-	mask(&c.Status.Token)
-	c.Supabase.URL = redactURLPassword(c.Supabase.URL)
-	servers := make([]ICEServer, len(c.WebRTC.ICEServers))
-	copy(servers, c.WebRTC.ICEServers)
-	for i := range servers {
-		mask(&servers[i].Credential)
+}
+
+// secretKeys maps the last part of each secret's key ("key", "credential", "url") to its secret
+// tag, for hasSecret, which reads a file's YAML before it is decoded into a Config.
+var secretKeys = secretLeaves(reflect.TypeOf(Config{}), map[string]string{})
+
+func secretLeaves(t reflect.Type, out map[string]string) map[string]string {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		switch kind := f.Tag.Get("secret"); {
+		case kind != "":
+			out[f.Tag.Get("mapstructure")] = kind
+		case ft.Kind() == reflect.Struct:
+			secretLeaves(ft, out)
+		}
 	}
-	c.WebRTC.ICEServers = servers
-	return c
+	return out
 }
 
 // Map returns c as nested maps keyed like the YAML file, durations as text.
@@ -37,18 +78,25 @@ func (c Config) Map() map[string]any {
 	return out
 }
 
+// urlWithPassword parses raw and reports whether its user information holds a password (a
+// reverse proxy's https://user:password@proxy.venue.lan), a secret like the keys.
+func urlWithPassword(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil, false
+	}
+	_, ok := u.User.Password()
+	return u, ok
+}
+
 // redactURLPassword returns raw with the password of its user information, if any, shown as
 // xxxxx (url.URL.Redacted: redactedMark would be percent-encoded there); a URL without one, or
 // that does not parse, is returned as it is.
 func redactURLPassword(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if u, ok := urlWithPassword(raw); ok {
+		return u.Redacted()
 	}
-	if _, ok := u.User.Password(); !ok {
-		return raw
-	}
-	return u.Redacted()
+	return raw
 }
 
 // PublicURL is raw without any user information (a reverse proxy's user:password@), for pages
