@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -171,17 +172,21 @@ func openAudio(r io.Reader) (pcmReader, error) {
 
 // oggOpusReader decodes an Ogg Opus file packet by packet to mono 48 kHz, as opusdec (and
 // audio.DecodeOggOpus) does: the OpusHead pre-skip is dropped, the output gain applied, and the
-// last packet trimmed to the final granule position (the encoder pads the end to a whole packet).
+// end trimmed to the final granule position (the encoder pads the end to a whole packet, and may
+// trim more than one packet: a page of 2.5 ms packets). So that the trim is exact wherever it
+// falls in the last page, a page's samples are held back until its granule position is known, at
+// its last packet: memory is one page's worth (at most 255 packets of 120 ms, 5.9 MB).
 type oggOpusReader struct {
 	packets *ogg.PacketReader
 	dec     *audio.OggOpusDecoder
-	pcm     []float32
-	pending []float32 // decoded samples not yet returned
+	page    []float32 // the decoded samples of the current page's packets so far
+	pending []float32 // samples released (of page) and not yet returned
+	err     error     // what Read returns once pending is drained: io.EOF or why the file ended early
 	skip    int       // pre-skip samples still to drop
 	gain    float32   // linear OutputGain; 1 when the header has none
 	decoded int64     // samples decoded so far, pre-skip included (the granule position's unit)
 	start   int64     // granule position of the first decoded sample (RFC 7845 §4.5)
-	// peeked is a packet read ahead to learn whether the packet before it was the last;
+	// peeked is a packet read ahead to learn whether the page before it was the last;
 	// it aliases the PacketReader's buffer, which stays valid until the next call to Next.
 	peeked        []byte
 	peekedGranule int64
@@ -194,7 +199,7 @@ func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &oggOpusReader{packets: pr, pcm: make([]float32, audio.MaxPacketSamples)}
+	o := &oggOpusReader{packets: pr}
 	if err := o.startLink(); err != nil {
 		return nil, err
 	}
@@ -237,50 +242,86 @@ func (o *oggOpusReader) Read(dst []float32) (int, error) {
 		return 0, nil
 	}
 	for len(o.pending) == 0 {
-		pkt, granule, err := o.next()
-		if errors.Is(err, ogg.ErrNewLink) {
-			if err := o.startLink(); err != nil {
-				return 0, fmt.Errorf("next link of a chained Ogg Opus file: %w", err)
-			}
-			continue
+		if o.err != nil {
+			return 0, o.err
 		}
-		if err != nil {
-			return 0, err
-		}
-		n, err := o.dec.Decode(pkt, o.pcm)
-		if err != nil {
-			return 0, fmt.Errorf("opus packet: %w", err)
-		}
-		o.decoded += int64(n)
-		if granule >= 0 {
-			o.start = ogg.StartGranule(o.start, granule, o.decoded)
-			granule -= o.start
-		}
-		end := n
-		if granule >= 0 && granule < o.decoded {
-			// More samples than the page's granule position counts: end trimming, which
-			// RFC 7845 §4.4 allows only on the last page. Read ahead to make sure this is
-			// the end of the stream, or of a chained file's link (a granule that goes
-			// backwards mid-stream is ignored).
-			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
-			o.hasPeeked = true
-			if errors.Is(o.peekedErr, io.EOF) || errors.Is(o.peekedErr, ogg.ErrNewLink) {
-				end = n - int(min(o.decoded-granule, int64(n)))
-			}
-		}
-		drop := min(o.skip, n)
-		o.skip -= drop
-		o.pending = o.pcm[min(drop, end):end]
-		if o.gain != 1 {
-			for i, v := range o.pending {
-				// The decoder's output is within ±1; keep it there after the gain.
-				o.pending[i] = min(max(v*o.gain, -1), 1)
-			}
-		}
+		o.err = o.decodePage()
 	}
 	n := copy(dst, o.pending)
 	o.pending = o.pending[n:]
 	return n, nil
+}
+
+// decodePage decodes packets up to the one that carries its page's granule position (the last
+// packet completed on the page) and releases the page's samples into pending, trimmed if the
+// page ends the stream or its link. It returns io.EOF at the end of the file, or the error that
+// ended it early; the samples decoded before either are released first, so none are lost.
+func (o *oggOpusReader) decodePage() error {
+	o.page = o.page[:0]
+	for {
+		pkt, granule, err := o.next()
+		if errors.Is(err, ogg.ErrNewLink) {
+			// A page ends with a packet that carries its granule position, so nothing is
+			// held here unless a link ended inside a page; if so, keep its samples.
+			held := len(o.page) > 0
+			if held {
+				o.release(len(o.page))
+			}
+			if err := o.startLink(); err != nil {
+				return fmt.Errorf("next link of a chained Ogg Opus file: %w", err)
+			}
+			if held {
+				return nil
+			}
+			continue
+		}
+		if err != nil {
+			o.release(len(o.page))
+			return err
+		}
+		o.page = slices.Grow(o.page, audio.MaxPacketSamples)
+		n, err := o.dec.Decode(pkt, o.page[len(o.page):len(o.page)+audio.MaxPacketSamples])
+		if err != nil {
+			o.release(len(o.page))
+			return fmt.Errorf("opus packet: %w", err)
+		}
+		o.page = o.page[:len(o.page)+n]
+		o.decoded += int64(n)
+		if granule < 0 {
+			continue // the page goes on: its granule position is not known yet
+		}
+		o.start = ogg.StartGranule(o.start, granule, o.decoded)
+		granule -= o.start
+		end := len(o.page)
+		if granule < o.decoded {
+			// More samples than the page's granule position counts: end trimming, which
+			// RFC 7845 §4.4 allows only on the last page. Read ahead to make sure this is
+			// the last page the stream (or a chained file's link) has, whether the file
+			// ends there, the next link starts or the file breaks off (a granule that goes
+			// backwards mid-stream is ignored, as audio.DecodeOggOpus ignores it). The trim
+			// reaches back at most to the start of this page, the samples held.
+			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
+			o.hasPeeked = true
+			if o.peekedErr != nil {
+				end -= int(min(o.decoded-granule, int64(end)))
+			}
+		}
+		o.release(end)
+		return nil
+	}
+}
+
+// release hands page[:end] on to pending, less the pre-skip still to drop, with the output gain.
+func (o *oggOpusReader) release(end int) {
+	drop := min(o.skip, end)
+	o.skip -= drop
+	o.pending = o.page[drop:end]
+	if o.gain != 1 {
+		for i, v := range o.pending {
+			// The decoder's output is within ±1; keep it there after the gain.
+			o.pending[i] = min(max(v*o.gain, -1), 1)
+		}
+	}
 }
 
 // readFull reads until buf is full or the file ends (then io.EOF, with the
