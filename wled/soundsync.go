@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -68,36 +67,37 @@ func finite(f float32) float32 {
 
 // SoundSyncSender sends sound sync packets to one UDP address (multicast by default; the
 // kernel's default multicast TTL of 1 keeps them on the LAN). Send allocates nothing and never
-// waits on the network. It is not safe for concurrent use.
+// waits on the network. It is not safe for concurrent use, but Send may run while Run does.
 //
-// It outlives the network: a socket that cannot be opened yet (no route at boot, a host name
-// that does not resolve yet) is opened in the background, retried at growing intervals, and a
-// socket whose sends have all failed for ReopenAfter (this machine's address went away) is
-// replaced, as the strips' senders do. Until then Send reports ErrSoundSyncNotConnected.
+// It outlives the network: Run opens the socket, retries at growing intervals while it cannot be
+// opened (no route at boot, a host name that does not resolve yet), and replaces a socket whose
+// sends have all failed for ReopenAfter (this machine's address went away), as the strips'
+// senders do. Until a socket is open, and once Run has returned, Send reports
+// ErrSoundSyncNotConnected.
 type SoundSyncSender struct {
-	host      string
-	port      uint16
-	conn      atomic.Pointer[net.UDPConn]
-	buf       [SoundSyncPacketLen]byte
-	counter   uint8
-	fails     failureRun
-	redial    chan struct{} // capacity 1: a request for a new socket
-	ctx       context.Context
-	cancel    context.CancelFunc // stops the background goroutine, and any lookup it waits on
-	done      chan struct{}
-	closeOnce sync.Once
-	reopens   atomic.Uint64
+	host    string
+	port    uint16
+	conn    atomic.Pointer[net.UDPConn]
+	buf     [SoundSyncPacketLen]byte
+	counter uint8
+	fails   failureRun
+	redial  chan struct{} // capacity 1: Send's request for a new socket
+	running atomic.Bool   // Run was called
+	reopens atomic.Uint64
 }
 
 // ErrSoundSyncNotConnected: the sound sync socket is not open yet; it is being opened.
 var ErrSoundSyncNotConnected = errors.New("wled sound sync: no socket yet (network not up?)")
+
+// ErrSoundSyncRunning is returned by a second call of Run: one Run owns the socket.
+var ErrSoundSyncRunning = errors.New("wled sound sync: Run was already called")
 
 // soundSyncRetry is the wait between attempts to open the socket; the last entry repeats.
 var soundSyncRetry = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
 
 // NewSoundSyncSender sends to addr ("" means DefaultSoundSyncAddr), HOST:PORT with an IP
 // address or a host name. Use a unicast or broadcast address where routers drop multicast.
-// Only a malformed address is an error; Close stops the sender's background goroutine.
+// Only a malformed address is an error. It opens no socket and starts no goroutine: Run does.
 func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	if addr == "" {
 		addr = DefaultSoundSyncAddr
@@ -113,20 +113,7 @@ func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	if host == "" {
 		return nil, fmt.Errorf("wled sound sync %s: no host", addr)
 	}
-	s := &SoundSyncSender{host: host, port: uint16(p), redial: make(chan struct{}, 1), done: make(chan struct{})}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	// An IP address is opened at once (no lookup can block); a host name, or an address with
-	// no route yet, by the background goroutine.
-	if _, err := netip.ParseAddr(host); err == nil {
-		if c, err := s.dial(); err == nil {
-			s.conn.Store(c)
-		}
-	}
-	if s.conn.Load() == nil {
-		s.redial <- struct{}{}
-	}
-	go s.run()
-	return s, nil
+	return &SoundSyncSender{host: host, port: uint16(p), redial: make(chan struct{}, 1)}, nil
 }
 
 // lookupNetIP is the resolver's lookup (a test's stand-in can be a DNS server that never answers).
@@ -134,10 +121,10 @@ var lookupNetIP = defaultLookupNetIP
 
 var defaultLookupNetIP = net.DefaultResolver.LookupNetIP
 
-// dial looks the host up (cancelled by Close: a DNS server that never answers must not hold it)
-// and connects a UDP socket to it.
-func (s *SoundSyncSender) dial() (*net.UDPConn, error) {
-	ips, err := lookupNetIP(s.ctx, "ip", s.host)
+// dial looks the host up (cancelled with ctx: a DNS server that never answers must not hold
+// Run's return) and connects a UDP socket to it.
+func (s *SoundSyncSender) dial(ctx context.Context) (*net.UDPConn, error) {
+	ips, err := lookupNetIP(ctx, "ip", s.host)
 	if err != nil {
 		return nil, err
 	}
@@ -147,22 +134,26 @@ func (s *SoundSyncSender) dial() (*net.UDPConn, error) {
 	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), s.port)))
 }
 
-// run opens a socket whenever Send or the constructor asks for one, until Close.
-func (s *SoundSyncSender) run() {
-	defer close(s.done)
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.redial:
+// Run opens the socket at once (retrying at growing intervals while it cannot be opened), opens
+// a new one whenever Send asks, and, once ctx is done, closes the socket and returns nil. A
+// host-name lookup in progress is cancelled with ctx. A second call returns ErrSoundSyncRunning.
+func (s *SoundSyncSender) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return ErrSoundSyncRunning
+	}
+	defer func() {
+		if c := s.conn.Swap(nil); c != nil {
+			_ = c.Close()
 		}
+	}()
+	for {
 		for attempt := 0; ; attempt++ {
-			c, err := s.dial()
-			if s.ctx.Err() != nil {
+			c, err := s.dial(ctx)
+			if ctx.Err() != nil {
 				if c != nil {
 					_ = c.Close()
 				}
-				return
+				return nil
 			}
 			if err == nil {
 				if old := s.conn.Swap(c); old != nil {
@@ -173,11 +164,16 @@ func (s *SoundSyncSender) run() {
 			}
 			t := time.NewTimer(soundSyncRetry[min(attempt, len(soundSyncRetry)-1)])
 			select {
-			case <-s.ctx.Done():
+			case <-ctx.Done():
 				t.Stop()
-				return
+				return nil
 			case <-t.C:
 			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.redial:
 		}
 	}
 }
@@ -211,17 +207,3 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 // Reopens is how many times the socket was replaced after its sends kept failing. It is safe to
 // call from any goroutine.
 func (s *SoundSyncSender) Reopens() uint64 { return s.reopens.Load() }
-
-// Close stops the background goroutine (a host-name lookup in progress is cancelled) and closes
-// the socket. Calling it again does nothing.
-func (s *SoundSyncSender) Close() error {
-	var err error
-	s.closeOnce.Do(func() {
-		s.cancel()
-		<-s.done
-		if c := s.conn.Load(); c != nil {
-			err = c.Close()
-		}
-	})
-	return err
-}

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// A host name whose DNS server never answers (the late boot the background dialer is for) must
-// not hold Close, which the daemon's shutdown waits on: the lookup is cancelled.
-func TestSoundSyncCloseCancelsAHangingLookup(t *testing.T) {
+// A host name whose DNS server never answers (the late boot the retries are for) must not hold
+// Run's return, which the daemon's shutdown waits on: the lookup is cancelled with Run's context.
+func TestSoundSyncRunCancelsAHangingLookup(t *testing.T) {
 	asked := make(chan struct{})
 	lookupNetIP = func(ctx context.Context, _, _ string) ([]netip.Addr, error) {
 		close(asked)
@@ -20,11 +20,12 @@ func TestSoundSyncCloseCancelsAHangingLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
 	<-asked
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil { // a second Close does nothing
+	cancel()
+	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
 }

@@ -21,7 +21,7 @@ func TestSoundSyncSenderWaitsForTheNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no route yet: %v", err)
 	}
-	defer s.Close()
+	runSender(t, s)
 	if err := s.Send(wled.SoundSync{}); !errors.Is(err, wled.ErrSoundSyncNotConnected) {
 		t.Fatalf("Send before the network is up: %v, want ErrSoundSyncNotConnected", err)
 	}
@@ -51,7 +51,7 @@ func TestSoundSyncSenderRecoversAfterOwnAddressChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	runSender(t, s)
 	sendUntilReceived(t, s, l)
 	changeOwnAddress(t)
 	sendUntilReceived(t, s, l)

@@ -2,11 +2,15 @@ package wled_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"net"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -54,26 +58,65 @@ func TestSoundSyncSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	runSender(t, s)
+	sendUntilReceived(t, s, l.conn)
+	// Marked by their level, so that packets sendUntilReceived still had in flight are skipped.
 	for i := 0; i < 3; i++ {
-		if err := s.Send(wled.SoundSync{SampleRaw: float32(i)}); err != nil {
+		if err := s.Send(wled.SoundSync{SampleRaw: float32(100 + i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pkts := l.read(3)
-	for i, p := range pkts {
-		if len(p) != 44 || string(p[:6]) != "00002\x00" || p[17] != byte(i+1) {
+	var marked [][]byte
+	for len(marked) < 3 {
+		p := l.read(1)[0]
+		if math.Float32frombits(binary.LittleEndian.Uint32(p[8:])) >= 100 {
+			marked = append(marked, p)
+		}
+	}
+	for i, p := range marked {
+		if len(p) != 44 || string(p[:6]) != "00002\x00" || p[8+3] != 0x42 {
 			t.Errorf("packet %d: % x", i, p)
+		}
+		if i > 0 && p[17] != marked[i-1][17]+1 {
+			t.Errorf("packet %d: frame counter %d after %d, want one more", i, p[17], marked[i-1][17])
 		}
 	}
 	if a := testing.AllocsPerRun(100, func() { _ = s.Send(wled.SoundSync{}) }); a != 0 {
 		t.Errorf("%v allocs per Send", a)
 	}
 	for _, bad := range []string{"not an address", "10.0.0.1", ":11988", "10.0.0.1:0", "10.0.0.1:99999", "host:port"} {
-		if s, err := wled.NewSoundSyncSender(bad); err == nil {
-			s.Close()
+		if _, err := wled.NewSoundSyncSender(bad); err == nil {
 			t.Errorf("bad address %q accepted", bad)
 		}
+	}
+}
+
+// The constructor opens no socket and starts no goroutine (the session makes its sender in New
+// and runs it in Run, and a daemon whose start-up fails in between must not keep it): Send has
+// no socket until Run, and none once Run has returned.
+func TestSoundSyncSenderRunOwnsTheSocket(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	l := listenRaw(t)
+	s, err := wled.NewSoundSyncSender(l.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(wled.SoundSync{}); !errors.Is(err, wled.ErrSoundSyncNotConnected) {
+		t.Fatalf("Send before Run: %v, want ErrSoundSyncNotConnected", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	sendUntilReceived(t, s, l.conn)
+	if err := s.Run(ctx); !errors.Is(err, wled.ErrSoundSyncRunning) {
+		t.Errorf("second Run: %v, want ErrSoundSyncRunning", err)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := s.Send(wled.SoundSync{}); !errors.Is(err, wled.ErrSoundSyncNotConnected) {
+		t.Fatalf("Send after Run: %v, want ErrSoundSyncNotConnected", err)
 	}
 }
 
@@ -86,8 +129,22 @@ func TestSoundSyncSenderHostName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	runSender(t, s)
 	sendUntilReceived(t, s, l.conn)
+}
+
+// runSender runs s until the test ends.
+func runSender(t *testing.T, s *wled.SoundSyncSender) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // sendUntilReceived sends a packet every 10 ms until conn receives one (at most 15 s).

@@ -132,7 +132,6 @@ func startDeviceRig(t *testing.T, devices []string, browser discovery.Browser, t
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.loop.close)
 	r.s = s
 	if tune != nil {
 		tune(s.devices)

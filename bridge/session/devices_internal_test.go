@@ -23,7 +23,6 @@ func newDeviceTestSession(t *testing.T, devices []string, lookup func(ctx contex
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.loop.close)
 	if lookup != nil {
 		s.devices.lookup = lookup
 	}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -108,10 +109,23 @@ func (l *frameLoop) before(now time.Time, d int64) bool {
 	return d != 0 && int64(now.Sub(l.base)) < d
 }
 
-func (l *frameLoop) close() {
-	if l.soundSync != nil {
-		_ = l.soundSync.Close()
+// run ticks the loop until ctx is done. Its sound sync sender, if any, runs for as long as the
+// loop ticks: it stops after the last tick, so that no tick sends on a closed socket.
+func (l *frameLoop) run(ctx context.Context) error {
+	if l.soundSync == nil {
+		return l.s.ticker.Run(ctx)
 	}
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		_ = l.soundSync.Run(syncCtx) // ErrSoundSyncRunning only; run is called once
+	}()
+	defer func() {
+		stopSync()
+		<-syncDone
+	}()
+	return l.s.ticker.Run(ctx)
 }
 
 // sendSoundSync sends the mix as a WLED audio-reactive sound sync v2 packet every other tick

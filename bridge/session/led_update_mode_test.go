@@ -49,7 +49,6 @@ func newModeRig(t *testing.T, mode effect.Mode) *modeRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.s.loop.close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.s.devices.run(ctx) }()

@@ -40,7 +40,6 @@ func newMixRig(t *testing.T, musicians int) *mixRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.loop.close)
 	r := &mixRig{s: s, now: time.Unix(1e9, 0), seq: make([]uint16, musicians)}
 	params := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}}
 	for i := range musicians {

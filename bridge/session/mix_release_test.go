@@ -41,7 +41,6 @@ func testDepartedMusiciansAreReleased(t *testing.T, soundSync bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.loop.close)
 	params := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}}
 	var departed []weak.Pointer[musician]
 	join := func(i int) {

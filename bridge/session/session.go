@@ -259,7 +259,7 @@ func (s *Session) Run(ctx context.Context) error {
 	goRun("webrtc", partsCtx, s.peers.Run)
 	goRun("devices", devicesCtx, s.devices.run)
 	goRun("events", partsCtx, s.handleEvents)
-	goRun("frame loop", partsCtx, s.ticker.Run)
+	goRun("frame loop", partsCtx, s.loop.run)
 
 	var err error
 	select {
@@ -277,7 +277,6 @@ func (s *Session) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	stopParts() // leaves the channel and closes every peer
 	s.wg.Wait()
-	s.loop.close()
 	return err
 }
 

@@ -52,6 +52,5 @@ func TestTickingThresholdFollowsTheFrameRate(t *testing.T) {
 		}
 		check(tc.alive, true)
 		check(tc.stuck, false)
-		s.loop.close()
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // tickRig is a session with four musicians whose streams are fed real RTP and four 300-LED DDP
@@ -33,7 +34,8 @@ type tickRig struct {
 
 // handTickedSession starts a session for ticking its frame loop by hand: cfg (its room, Realtime
 // settings and logger filled in when empty) driving one DDP strip on a loopback socket per
-// query ("leds=300", "leds=300&rgbw=1"). It returns the session and its strips once all run.
+// query ("leds=300", "leds=300&rgbw=1"), and its sound sync sender if cfg has one. It returns
+// the session and its strips once all run and the sender has a socket.
 func handTickedSession(tb testing.TB, cfg Config, queries ...string) (*Session, []*strip) {
 	tb.Helper()
 	for _, q := range queries {
@@ -57,14 +59,25 @@ func handTickedSession(tb testing.TB, cfg Config, queries ...string) (*Session, 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(s.loop.close)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.devices.run(ctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < len(queries); time.Sleep(10 * time.Millisecond) {
+	done := make(chan struct{}, 2)
+	go func() { defer func() { done <- struct{}{} }(); _ = s.devices.run(ctx) }()
+	syncing := s.loop.soundSync != nil
+	if syncing {
+		// The sound sync sender, which Run would run beside the ticker.
+		go func() { defer func() { done <- struct{}{} }(); _ = s.loop.soundSync.Run(ctx) }()
+	}
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+		if syncing {
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(5 * time.Second); len(s.devices.current()) < len(queries) ||
+		(syncing && s.loop.soundSync.Send(wled.SoundSync{}) != nil); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			tb.Fatal("devices did not start")
+			tb.Fatal("devices or sound sync did not start")
 		}
 	}
 	return s, s.devices.current()

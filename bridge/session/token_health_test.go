@@ -28,7 +28,6 @@ func TestHealthSaysWhenTheAccessTokenIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.loop.close()
 	s.ticker.recordTick(clock.Now())
 	expiredJoin := &realtime.ReplyError{Op: "join", Reason: "InvalidJWTToken: Token has expired 12 seconds ago"}
 	expiredShutdown := fmt.Errorf("%w: %w", realtime.ErrChannelClosed,

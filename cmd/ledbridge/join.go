@@ -147,12 +147,19 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	defer stopHub()
 	var hubDone func() error
 	announceHub := func() {} // prints the room server's URLs once nothing else can fail
+	started := false         // nothing can fail any more; from then on the shutdown below stops the room server
 	if c.Supabase.URL == "" {
 		h, err := startEmbeddedHub(hubCtx, c.Hub, log, reg) // its ledbridge_hub_* series on the status page's /metrics
 		if err != nil {
 			return err
 		}
 		hubDone = h.Wait
+		defer func() {
+			if !started { // the session or the status page could not be made: stop the server and wait for it
+				stopHub()
+				_ = h.Wait()
+			}
+		}()
 		sc.Realtime.URL = h.LocalURL()
 		sc.Realtime.APIKey = "ledbridge"
 		if c.Hub.Secret != "" {
@@ -196,6 +203,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 
 	// Nothing can fail any more: announce, then serve.
+	started = true
 	announceHub()
 	if statusSrv != nil {
 		ln := statusLn
