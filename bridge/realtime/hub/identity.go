@@ -3,10 +3,10 @@ package hub
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
@@ -43,48 +43,43 @@ func textMayNameSender(raw []byte) bool {
 	return false
 }
 
-// A broadcast is read two ways. A browser's JSON.parse matches keys exactly (the last of
-// duplicates wins); ledbridge's own receivers decode into structs with encoding/json, which
-// matches keys case-insensitively (the last of the variants wins). {"event":"led-update",
-// "Event":"webrtc-signal",…} is a tempo of no concern to a browser and a signal to the bridge, so
-// the checks below drop what either reading takes for a signal in another's name.
+// Every receiver in the room reads a broadcast's keys exactly: a browser with JSON.parse, ledbridge
+// with bridge/jsonkeys (the Realtime client's envelope, room's event decoders), and the checks
+// below with the same reader. A case variant of a key ({"event":"led-update","Event":
+// "webrtc-signal",…}, a "FromPeerId" beside fromPeerId) is another member to all of them, so
+// what the checks take for a broadcast's event and sender is what each receiver takes it for.
 
-// namesOtherSender reports whether payload, read either way, has a fromPeerId that is not the
-// string key. A payload without fromPeerId names no one and passes: receivers drop such a
-// signal, as it cannot be answered (PROTOCOL.md §3), and the recorded supabase-js session sends
-// one. One that is not a JSON object passes too: receivers refuse it whole.
+// senderMembers and envelopeMembers are the members the checks below read.
+var (
+	senderMembers   = []string{"fromPeerId"}
+	envelopeMembers = []string{"event", "payload"}
+)
+
+// namesOtherSender reports whether payload has a fromPeerId that is not the string key. A payload
+// without fromPeerId names no one and passes: receivers drop such a signal, as it cannot be
+// answered (PROTOCOL.md §3), and the recorded supabase-js session sends one. One that is not a
+// JSON object passes too: receivers refuse it whole.
 func namesOtherSender(payload []byte, key string) bool {
-	var exact map[string]json.RawMessage
-	if json.Unmarshal(payload, &exact) == nil {
-		if raw, ok := exact["fromPeerId"]; ok && !isJSONString(raw, key) {
-			return true
-		}
+	o, err := jsonkeys.Parse(payload, senderMembers)
+	if err != nil {
+		return false
 	}
-	var folded struct {
-		From json.RawMessage `json:"fromPeerId"`
-	}
-	_ = json.Unmarshal(payload, &folded) // fields decoded before an error are what a receiver sees too
-	return folded.From != nil && !isJSONString(folded.From, key)
+	from, ok := o.Value("fromPeerId")
+	return ok && !jsonkeys.StringIs(from, key)
 }
 
-// isJSONString reports whether raw is the JSON string s.
-func isJSONString(raw json.RawMessage, s string) bool {
-	var v string
-	return json.Unmarshal(raw, &v) == nil && v == s
-}
-
-// senderOf returns the fromPeerId of payload when both readings of it find the same string there,
-// and false otherwise (not a JSON object, no fromPeerId, or one reading naming someone else).
+// senderOf returns the fromPeerId of payload, and false when payload is not a JSON object or
+// has no string fromPeerId.
 func senderOf(payload []byte) (string, bool) {
-	var exact map[string]json.RawMessage
-	if json.Unmarshal(payload, &exact) != nil {
+	o, err := jsonkeys.Parse(payload, senderMembers)
+	if err != nil {
 		return "", false
 	}
-	var from string
-	if raw, ok := exact["fromPeerId"]; !ok || json.Unmarshal(raw, &from) != nil {
+	from, ok := o.Value("fromPeerId")
+	if !ok {
 		return "", false
 	}
-	return from, !namesOtherSender(payload, from)
+	return jsonkeys.String(from)
 }
 
 // restSenderHeld reports whether a REST broadcast of one of senderEvents to topic may be relayed:
@@ -127,25 +122,22 @@ func (s *Server) refuseRESTSender(w http.ResponseWriter, remote, event, prefix s
 // restSenderEventError is the reason given for a refusal by restSenderHeld.
 const restSenderEventError = "fromPeerId of a webrtc-signal, state-request or state-response must be the presence key of this client's socket in the room"
 
-// textSenderForged reports whether a text broadcast, read either way, is one of senderEvents whose
-// fromPeerId is not mem's presence key, and returns its event.
+// textSenderForged reports whether a text broadcast's {"type","event","payload"} is one of
+// senderEvents whose fromPeerId is not mem's presence key, and returns its event.
 func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
 	if !textMayNameSender(raw) {
 		return "", false
 	}
-	var exact map[string]json.RawMessage
-	if json.Unmarshal(raw, &exact) == nil {
-		if json.Unmarshal(exact["event"], &event) == nil && namesSender(event) && namesOtherSender(exact["payload"], mem.presenceKey) {
-			return event, true
+	envelope, err := jsonkeys.Parse(raw, envelopeMembers)
+	if err != nil {
+		return "", false
+	}
+	name, _ := envelope.Value("event")
+	for _, e := range senderEvents {
+		if jsonkeys.StringIs(name, string(e)) {
+			payload, _ := envelope.Value("payload")
+			return string(e), namesOtherSender(payload, mem.presenceKey)
 		}
-	}
-	var folded struct {
-		Event   string          `json:"event"`
-		Payload json.RawMessage `json:"payload"`
-	}
-	_ = json.Unmarshal(raw, &folded) // fields decoded before an error are what a receiver sees too
-	if namesSender(folded.Event) && namesOtherSender(folded.Payload, mem.presenceKey) {
-		return folded.Event, true
 	}
 	return "", false
 }

@@ -1,11 +1,15 @@
 package hub
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+	roomproto "github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // TestBroadcastNamingAnotherSenderDropped: a member's webrtc-signal, state-request and
@@ -194,45 +198,160 @@ func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 	}
 }
 
-// TestSenderNamedUnderFoldedKeysDropped: ledbridge's own receiver decodes broadcasts with
-// encoding/json, which matches keys case-insensitively (the last of the variants wins), where a
-// browser's JSON.parse matches them exactly. A broadcast that either reads as a signal naming
-// another sender is dropped, over the socket and over REST.
-func TestSenderNamedUnderFoldedKeysDropped(t *testing.T) {
+// TestCaseVariantKeysReadAsJSONParseEverywhere: a key differing only in case from "event",
+// "payload" or "fromPeerId" ({"fromPeerId":"me","FromPeerId":"victim"}) is another member to
+// every receiver in the room. A browser's JSON.parse matches keys exactly, and so do ledbridge's
+// own receivers (the Realtime client's envelope, room's event decoders, both bridge/jsonkeys)
+// and the server's sender check (jsonkeys too), so a payload that would name another sender
+// under a case-folding reading (encoding/json's struct decoding) is relayed as the signal of
+// its real sender, never delivered as anyone else's. The same spellings with exact keys are
+// dropped as forged.
+func TestCaseVariantKeysReadAsJSONParseEverywhere(t *testing.T) {
 	h := startHub(t, Config{})
-	bridge := dial(t, h, dialOpts{from: "127.0.0.1"})
-	bridge.join(topic, cfgJSON(false, false, "bridge-peer"))
+	bridge := startGoPeer(t, h, "2.0.0", "bridge-peer", false) // ledbridge's Realtime client
 	alice := dial(t, h, dialOpts{from: "127.0.0.2"})
 	alice.join(topic, cfgJSON(false, false, "alice-peer"))
 	mallory := dial(t, h, dialOpts{from: "127.0.0.3"})
-	mj := mallory.join(topic, cfgJSON(false, true, "mallory-peer"))
+	mj := mallory.join(topic, cfgJSON(false, true, "mallory-peer")) // ack: each push is answered
 
-	asAlice := `{"type":"answer","fromPeerId":"alice-peer","targetPeerId":"bridge-peer","data":{"type":"answer","sdp":"v=0"}}`
-	forged := []string{
-		`{"type":"broadcast","event":"led-update","Event":"webrtc-signal","payload":` + asAlice + `}`,
-		`{"type":"broadcast","event":"webrtc-signal","payload":{"fromPeerId":"mallory-peer"},"Payload":` + asAlice + `}`,
-		`{"type":"broadcast","event":"webrtc-signal","payload":{"fromPeerId":"mallory-peer","FromPeerId":"alice-peer"}}`,
-		`{"type":"broadcast","event":"state-response","payload":{"fromPeerId":"mallory-peer","FROMPEERID":"alice-peer"}}`,
+	signal := func(from, extra string) string {
+		return `{"type":"answer","fromPeerId":"` + from + `",` + extra + `"targetPeerId":"bridge-peer","data":{"type":"answer","sdp":"v=0"}}`
 	}
-	for _, payload := range forged {
+	asAlice := signal("alice-peer", "")
+	stateResponse := `{"fromPeerId":"mallory-peer","FROMPEERID":"alice-peer","targetPeerId":"bridge-peer","state":{"tempo":120,"isPlaying":false}}`
+	texts := []string{
+		`{"type":"broadcast","event":"led-update","Event":"webrtc-signal","payload":` + asAlice + `}`,
+		`{"type":"broadcast","event":"webrtc-signal","payload":` + signal("mallory-peer", "") + `,"Payload":` + asAlice + `}`,
+		`{"type":"broadcast","event":"webrtc-signal","payload":` + signal("mallory-peer", `"FromPeerId":"alice-peer",`) + `}`,
+		`{"type":"broadcast","event":"state-response","payload":` + stateResponse + `}`,
+	}
+	// want is a broadcast as JSON.parse reads it: its event and payload, and the payload's
+	// fromPeerId ("" when it has none).
+	type want struct{ event, payload, from string }
+	exactly := func(event string, payload json.RawMessage) want {
+		var members map[string]json.RawMessage // exact keys, the last of a repeated one: JSON.parse's reading
+		if err := json.Unmarshal(payload, &members); err != nil {
+			t.Fatalf("%s: %v", payload, err)
+		}
+		var from string
+		if raw, ok := members["fromPeerId"]; ok && json.Unmarshal(raw, &from) != nil {
+			t.Fatalf("%s: fromPeerId %s", payload, raw)
+		}
+		return want{event, string(payload), from}
+	}
+	var sent []want
+	for _, text := range texts {
+		var envelope map[string]json.RawMessage
+		var event string
+		if json.Unmarshal([]byte(text), &envelope) != nil || json.Unmarshal(envelope["event"], &event) != nil {
+			t.Fatalf("%s: not an envelope", text)
+		}
+		sent = append(sent, exactly(event, envelope["payload"]))
 		ref := mallory.ref()
-		mallory.sendMsg(mj, ref, topic, "broadcast", payload)
-		if m := mallory.nextMsg(); m.Ref.Value != ref || !strings.Contains(string(m.Payload), `"status":"error"`) {
-			t.Errorf("forged %s: answered %s %s, want an error reply", payload, m.Event, m.Payload)
+		mallory.sendMsg(mj, ref, topic, "broadcast", text)
+		if m := replyTo(mallory, ref); !strings.Contains(string(m.Payload), `"status":"ok"`) {
+			t.Errorf("%s: answered %s, want it relayed", text, m.Payload)
 		}
 	}
+	push := signal("mallory-peer", `"fromPeerID":"alice-peer",`)
+	sent = append(sent, exactly("webrtc-signal", json.RawMessage(push)))
 	ref := mallory.ref()
-	mallory.sendPush(mj, ref, topic, "webrtc-signal", wire.EncodingJSON, []byte(`{"fromPeerId":"mallory-peer","fromPeerID":"alice-peer"}`))
-	if m := mallory.nextMsg(); m.Ref.Value != ref || !strings.Contains(string(m.Payload), `"status":"error"`) {
-		t.Errorf("forged kind-3 push: answered %s %s, want an error reply", m.Event, m.Payload)
+	mallory.sendPush(mj, ref, topic, "webrtc-signal", wire.EncodingJSON, []byte(push))
+	if m := replyTo(mallory, ref); !strings.Contains(string(m.Payload), `"status":"ok"`) {
+		t.Errorf("kind-3 push %s: answered %s, want it relayed", push, m.Payload)
 	}
-	// Over REST from alice's own address, a payload that reads as the bridge's is refused too.
+	// Over REST from alice's own address, a signal of hers with a "FromPeerId" naming the bridge
+	// is hers.
+	rest := signal("alice-peer", `"FromPeerId":"bridge-peer",`)
+	sent = append(sent, exactly("webrtc-signal", json.RawMessage(rest)))
+	if code, body := postFrom(t, h, "127.0.0.2", BroadcastAPIPath+"/ABC123/events/webrtc-signal", rest); code != http.StatusAccepted {
+		t.Errorf("REST signal of alice's: HTTP %d %s, want 202", code, body)
+	}
+
+	senders := map[string]string{"led-update": "mallory-peer", "webrtc-signal": "mallory-peer", "state-response": "mallory-peer"}
+	for i, w := range sent {
+		var got realtime.Event
+		bridge.waitFor("broadcast "+w.event, func(e *realtime.Event) bool {
+			got = *e
+			return e.Kind == realtime.EventBroadcast
+		})
+		if got.Event != w.event || !jsonEqual(got.Payload, []byte(w.payload)) {
+			t.Errorf("broadcast %d: the bridge read event %q payload %s; JSON.parse reads %q %s", i, got.Event, got.Payload, w.event, w.payload)
+			continue
+		}
+		sender := senders[w.event]
+		if i == len(sent)-1 {
+			sender = "alice-peer"
+		}
+		v, err := roomproto.DecodeEvent(got.Event, got.Payload)
+		switch v := v.(type) {
+		case roomproto.Signal:
+			if v.FromPeerID != w.from || v.FromPeerID != sender {
+				t.Errorf("broadcast %d: room decoded a signal from %q; JSON.parse reads %q, its sender is %q", i, v.FromPeerID, w.from, sender)
+			}
+		case roomproto.StateResponse:
+			if v.FromPeerID != w.from || v.FromPeerID != sender {
+				t.Errorf("broadcast %d: room decoded a state-response from %q; JSON.parse reads %q, its sender is %q", i, v.FromPeerID, w.from, sender)
+			}
+		default:
+			// The led-update whose "Event" says webrtc-signal: a led-update without colours
+			// to every reader, refused, never a signal.
+			if w.event != roomproto.EventLEDUpdate || err == nil {
+				t.Errorf("broadcast %d: room decoded %T (%v) from %s %s", i, v, err, got.Event, got.Payload)
+			}
+		}
+	}
+
+	// The exact-key spellings of the same claims are forged: dropped, counted, never delivered.
+	forged := []string{
+		`{"type":"broadcast","event":"webrtc-signal","payload":` + signal("alice-peer", `"FromPeerId":"mallory-peer",`) + `}`,
+		`{"type":"broadcast","event":"webrtc-signal","payload":` + signal("mallory-peer", `"fromPeerId":"alice-peer",`) + `}`,
+		`{"type":"broadcast","Event":"led-update","event":"webrtc-signal","payload":` + asAlice + `}`,
+	}
+	for _, text := range forged {
+		ref := mallory.ref()
+		mallory.sendMsg(mj, ref, topic, "broadcast", text)
+		if m := replyTo(mallory, ref); !strings.Contains(string(m.Payload), `"status":"error"`) {
+			t.Errorf("forged %s: answered %s, want an error reply", text, m.Payload)
+		}
+	}
 	if code, body := postFrom(t, h, "127.0.0.2", BroadcastAPIPath+"/ABC123/events/webrtc-signal",
-		`{"fromPeerId":"alice-peer","FromPeerId":"bridge-peer"}`); code != http.StatusForbidden {
-		t.Errorf("REST signal naming alice and the bridge: HTTP %d %s, want 403", code, body)
+		signal("alice-peer", `"fromPeerId":"bridge-peer",`)); code != http.StatusForbidden {
+		t.Errorf("REST signal whose last fromPeerId is the bridge's: HTTP %d %s, want 403", code, body)
 	}
-	bridge.barrier() // nothing forged was delivered
-	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+2) {
-		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, len(forged)+2)
+	// A marker broadcast after them is the next thing the bridge reads: nothing forged came first.
+	ref = mallory.ref()
+	mallory.sendMsg(mj, ref, topic, "broadcast", `{"type":"broadcast","event":"tempo-change","payload":{"tempo":99}}`)
+	replyTo(mallory, ref)
+	var next realtime.Event
+	bridge.waitFor("the marker broadcast", func(e *realtime.Event) bool {
+		next = *e
+		return e.Kind == realtime.EventBroadcast
+	})
+	if next.Event != "tempo-change" {
+		t.Errorf("the bridge read %s %s before the marker", next.Event, next.Payload)
+	}
+	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+1) {
+		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, len(forged)+1)
+	}
+}
+
+// replyTo returns c's reply to the push ref, stepping over what the server sent before it
+// (presence diffs, others' broadcasts, binary ones among them).
+func replyTo(c *rawClient, ref string) wire.Message {
+	c.t.Helper()
+	for {
+		f := c.next()
+		if f.binary {
+			continue
+		}
+		var m wire.Message
+		if err := c.vsn.DecodeText(f.data, &m); err != nil {
+			c.t.Fatalf("decode %s: %v", f, err)
+		}
+		if m.Event == "phx_reply" && m.Ref.Value == ref {
+			m.Payload = bytes.Clone(m.Payload)
+			return m
+		}
 	}
 }
