@@ -72,7 +72,9 @@ var loudnessDecay = math.Pow(10, -6.0/20/FrameRate)
 type Analyzer struct {
 	cfg Config
 
-	// decimation chain 48 → 24 → 12 → 6 → 3 kHz and the rings it fills
+	// the DC blocker at the input, the decimation chain 48 → 24 → 12 → 6 → 3 kHz and the rings
+	// it fills
+	dc                    dcBlocker
 	dec                   [4]decimator
 	r48, r24, r12, r6, r3 ring
 	rings                 [5]*ring // r48 … r3: where the input and each decimator's output go
@@ -168,7 +170,7 @@ func (a *Analyzer) Write(pcm []float32) {
 	if a.cfg.SpectrumOnly {
 		stages = 1 // only the short window's 24 kHz stream is read
 	}
-	writeBlock(pcm, a.dec[:stages], a.rings[:stages+1])
+	writeBlock(pcm, &a.dc, a.dec[:stages], a.rings[:stages+1])
 	a.written += int64(len(pcm))
 }
 
@@ -251,6 +253,7 @@ func (a *Analyzer) Frame(dst *Features) {
 
 // Reset forgets all audio, as if the Analyzer were new.
 func (a *Analyzer) Reset() {
+	a.dc = dcBlocker{}
 	for i := range a.dec {
 		a.dec[i].reset()
 	}

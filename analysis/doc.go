@@ -45,9 +45,11 @@
 // MinHz and MaxHz still bound what is reported. Config.RuleNotes skips the
 // net.
 //
-// Before any window can name a pitch, an attack detector on the raw 48 kHz
-// samples (the loudest 5 ms of the newest audio against the 50 ms before it)
-// reports that a sound has started, with its level, on the first tick whose
+// A DC blocker (a one-pole high-pass at 2 Hz) takes a source's offset out
+// at the input: it would otherwise count in the level every note is
+// measured against. Before any window can name a pitch, an attack detector
+// on the 48 kHz samples (the loudest 5 ms of the newest audio against the
+// 50 ms before it) reports that a sound has started, with its level, on the first tick whose
 // audio holds a millisecond or two of it: effects give a note its first light
 // from that, and the pitch corrects place and colour a tick or two later.
 // Config.SpectrumOnly keeps only the short window and the attack detector,

@@ -59,12 +59,15 @@ func newRefChain() [4]refDecimator {
 
 // writePerSample is the sample-by-sample chain writeBlock replaces: each input into r[0], each
 // output of dec[i] into r[i+1] and dec[i+1].
-func writePerSample(pcm []float32, dec []refDecimator, r []ring) {
+func writePerSample(pcm []float32, dc *dcBlocker, dec []refDecimator, r []ring) {
 	for _, s := range pcm {
 		x := float64(s)
 		if x != x || x > 4 || x < -4 {
 			x = 0
 		}
+		one := [1]float64{x}
+		dc.filter(one[:])
+		x = one[0]
 		r[0].push(x)
 		for i := range dec {
 			if !dec[i].add(x) {
@@ -83,19 +86,20 @@ func TestWriteBlockBitIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	pcm := make([]float32, 3*SampleRate)
 	for i := range pcm {
-		pcm[i] = float32(0.5*math.Sin(2*math.Pi*440*float64(i)/SampleRate) + 0.2*rng.NormFloat64())
+		pcm[i] = float32(0.1 + 0.5*math.Sin(2*math.Pi*440*float64(i)/SampleRate) + 0.2*rng.NormFloat64())
 	}
 	pcm[1000], pcm[1001], pcm[5000] = float32(math.NaN()), 7, float32(math.Inf(-1))
 	sizes := []int{1, 800, 3, 257, 256, 2, 1111, 5000, 17, 799, 801}
 	for _, stages := range []int{4, 1} {
 		decA, decB := newRefChain(), newChain()
+		var dcA, dcB dcBlocker
 		ringsA, ringsB := chainRings(), chainRings()
 		ptrs := [5]*ring{&ringsB[0], &ringsB[1], &ringsB[2], &ringsB[3], &ringsB[4]}
 		rest := pcm
 		for i := 0; len(rest) > 0; i++ {
 			n := min(len(rest), sizes[i%len(sizes)])
-			writePerSample(rest[:n], decA[:stages], ringsA[:stages+1])
-			writeBlock(rest[:n], decB[:stages], ptrs[:stages+1])
+			writePerSample(rest[:n], &dcA, decA[:stages], ringsA[:stages+1])
+			writeBlock(rest[:n], &dcB, decB[:stages], ptrs[:stages+1])
 			rest = rest[n:]
 			for r := range ringsA {
 				if ringsA[r].n != ringsB[r].n {
@@ -118,7 +122,8 @@ func TestWriteBlockAllocatesNothing(t *testing.T) {
 	dec, rings := newChain(), chainRings()
 	ptrs := [5]*ring{&rings[0], &rings[1], &rings[2], &rings[3], &rings[4]}
 	pcm := make([]float32, SampleRate/FrameRate)
-	if n := testing.AllocsPerRun(100, func() { writeBlock(pcm, dec[:], ptrs[:]) }); n != 0 {
+	var dc dcBlocker
+	if n := testing.AllocsPerRun(100, func() { writeBlock(pcm, &dc, dec[:], ptrs[:]) }); n != 0 {
 		t.Errorf("writeBlock allocates %v times per call", n)
 	}
 }
@@ -188,15 +193,17 @@ func BenchmarkDecimateChain(b *testing.B) {
 	}
 	b.Run("per-sample", func(b *testing.B) {
 		dec, rings := newRefChain(), chainRings()
+		var dc dcBlocker
 		for b.Loop() {
-			writePerSample(pcm, dec[:], rings[:])
+			writePerSample(pcm, &dc, dec[:], rings[:])
 		}
 	})
 	b.Run("block", func(b *testing.B) {
 		dec, rings := newChain(), chainRings()
 		ptrs := [5]*ring{&rings[0], &rings[1], &rings[2], &rings[3], &rings[4]}
+		var dc dcBlocker
 		for b.Loop() {
-			writeBlock(pcm, dec[:], ptrs[:])
+			writeBlock(pcm, &dc, dec[:], ptrs[:])
 		}
 	})
 }
