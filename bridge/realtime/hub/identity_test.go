@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -352,6 +353,59 @@ func replyTo(c *rawClient, ref string) wire.Message {
 		if m.Event == "phx_reply" && m.Ref.Value == ref {
 			m.Payload = bytes.Clone(m.Payload)
 			return m
+		}
+	}
+}
+
+// unknownKeysSignal is a text broadcast of a webrtc-signal of about size bytes, its envelope and
+// its payload padded with distinct unknown keys, as a member can send one to make the sender check
+// on its socket's reader expensive.
+func unknownKeysSignal(size int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"type":"broadcast","event":"webrtc-signal",`)
+	for i := 0; b.Len() < size/2; i++ {
+		fmt.Fprintf(&b, `"%x":0,`, i)
+	}
+	b.WriteString(`"payload":{"type":"answer","fromPeerId":"mallory-peer",`)
+	for i := 0; b.Len() < size-100; i++ {
+		fmt.Fprintf(&b, `"%x":0,`, i)
+	}
+	b.WriteString(`"targetPeerId":"bridge-peer","data":{"type":"answer","sdp":"v=0"}}}`)
+	return []byte(b.String())
+}
+
+// TestSenderCheckAllocationsDoNotGrowWithKeys: checking a text signal's sender reads its envelope
+// and payload once each, stepping over unknown keys: a signal of thousands of them costs as many
+// allocations as a small one (its event name), not one per key.
+func TestSenderCheckAllocationsDoNotGrowWithKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under -race (sync.Pool drops items at random)")
+	}
+	mem := &member{presenceKey: "mallory-peer"}
+	for _, raw := range [][]byte{
+		[]byte(`{"type":"broadcast","event":"webrtc-signal","payload":{"type":"answer","fromPeerId":"mallory-peer"}}`),
+		unknownKeysSignal(64 << 10),
+	} {
+		allocs := testing.AllocsPerRun(5, func() {
+			if event, forged := textSenderForged(mem, raw); event != "webrtc-signal" || forged {
+				t.Fatalf("event %q forged %v", event, forged)
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("%d bytes: %.0f allocations, want at most 1 (the event name), not one per key", len(raw), allocs)
+		}
+	}
+}
+
+// BenchmarkTextSenderCheck: go test -run '^$' -bench TextSenderCheck -benchmem ./bridge/realtime/hub/
+func BenchmarkTextSenderCheck(b *testing.B) {
+	mem := &member{presenceKey: "mallory-peer"}
+	raw := unknownKeysSignal(64 << 10)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, forged := textSenderForged(mem, raw); forged {
+			b.Fatal("forged")
 		}
 	}
 }
