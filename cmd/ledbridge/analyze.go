@@ -33,7 +33,8 @@ live path uses, and writes one JSON object per 60 fps frame to stdout:
 where t is the time in seconds of the newest sample the frame used.
 It starts from the configuration's analysis section (--config, as join reads it);
 --set Name=value then overrides an analysis.Config field (e.g. --set HoldFrames=6), for
-tuning. --format text prints a readable log instead.`,
+tuning; 0 is refused for a field whose zero means its default (HoldFrames=0 would be 4).
+--format text prints a readable log instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "json" && format != "text" {
@@ -56,7 +57,7 @@ tuning. --format text prints a readable log instead.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "json", "output format: json (one object per line) or text")
-	cmd.Flags().StringArrayVar(&sets, "set", nil, "override an analysis.Config field, Name=value (repeatable)")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override an analysis.Config field, Name=value (repeatable); 0 is refused where zero means the default")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -70,29 +71,52 @@ func setConfigField(cfg *analysis.Config, kv string) error {
 	if !f.IsValid() || !f.CanSet() {
 		return fmt.Errorf("--set: analysis.Config has no field %q", name)
 	}
+	v := reflect.New(f.Type()).Elem()
 	switch f.Kind() {
 	case reflect.Int:
 		n, err := strconv.Atoi(val)
 		if err != nil {
 			return fmt.Errorf("--set %s: %q is not an integer", name, val)
 		}
-		f.SetInt(int64(n))
+		v.SetInt(int64(n))
 	case reflect.Bool:
 		b, err := strconv.ParseBool(val)
 		if err != nil {
 			return fmt.Errorf("--set %s: %q is not true or false", name, val)
 		}
-		f.SetBool(b)
+		v.SetBool(b)
 	case reflect.Float64:
 		x, err := strconv.ParseFloat(val, 64)
 		if err != nil {
 			return fmt.Errorf("--set %s: %q is not a number", name, val)
 		}
-		f.SetFloat(x)
+		v.SetFloat(x)
 	default:
 		return fmt.Errorf("--set: field %q cannot be set from the command line", name)
 	}
+	if v.IsZero() {
+		if def, ok := zeroMeansDefault(name); ok {
+			return fmt.Errorf("--set %s=%s: %s cannot be 0, which analysis.Config takes as its default (%v); leave it out for the default", name, val, name, def)
+		}
+	}
+	f.Set(v)
 	return nil
+}
+
+// zeroMeansDefault reports whether analysis.New replaces a zero in the Config field name with a
+// default, and that default. It asks the analyser itself (the Config an Analyzer built from the
+// zero Config runs with), so the rule stays the analyser's: a --set Name=0 that silently ran
+// with the default would look like a tuning that changes nothing.
+func zeroMeansDefault(name string) (any, bool) {
+	an, err := analysis.New(analysis.Config{})
+	if err != nil {
+		return nil, false
+	}
+	def := reflect.ValueOf(an.Config()).FieldByName(name)
+	if !def.IsValid() || def.IsZero() {
+		return nil, false
+	}
+	return def.Interface(), true
 }
 
 func runAnalyze(stdout io.Writer, path string, cfg analysis.Config, text bool) error {
