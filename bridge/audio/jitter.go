@@ -60,15 +60,12 @@ func (r PushResult) String() string {
 // immediately before Payload (conceal them, using Payload's in-band FEC for the last one;
 // sequence numbers marked empty in between are not counted, and carried no audio for the
 // FEC to stand for), then Payload is the next packet to decode. Payload aliases the buffer's slot and is valid
-// until the next Push or Pop. Newer is how many of the packets the buffer still holds (all
-// later in sequence) are due too, and will be released by the Pops that follow: after a
-// stall, a packet followed by more newer audio than the reader keeps is not worth decoding.
+// until the next Push or Pop.
 type Release struct {
 	Lost      int
 	Payload   []byte
 	Seq       uint16
 	Timestamp uint32
-	Newer     int
 	Arrival   time.Time // when Payload's packet was pushed: the hold it had here is part of the latency
 }
 
@@ -368,11 +365,14 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	}
 	// Find the first buffered packet at or after next, stepping over empty slots.
 	lost := 0
+	passedEmpty := false
 	seq := j.next
 	s, buf := j.slot(seq)
 	for !s.used || s.seq != seq || s.empty {
 		if !s.used || s.seq != seq {
 			lost++
+		} else {
+			passedEmpty = true
 		}
 		seq++
 		if seq-j.next >= uint16(len(j.slots)) { // unreachable while buffered > 0; guards against a bug looping forever
@@ -384,10 +384,13 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	if now.Before(j.deadline(s)) {
 		return Release{}, false
 	}
-	for e := j.next; e != seq; e++ {
-		if es, _ := j.slot(e); es.used && es.empty && es.seq == e {
-			es.used, es.empty = false, false
-			j.empties--
+	if passedEmpty {
+		// Free the empty marks stepped over (only a due packet moves next past them).
+		for e := j.next; e != seq; e++ {
+			if es, _ := j.slot(e); es.used && es.empty && es.seq == e {
+				es.used, es.empty = false, false
+				j.empties--
+			}
 		}
 	}
 	s.used = false
@@ -396,16 +399,22 @@ func (j *JitterBuffer) Pop(now time.Time) (Release, bool) {
 	lost += j.pendLost
 	j.pendLost = 0
 	j.stats.Lost += uint64(lost)
-	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts, Newer: j.dueAfter(seq, now), Arrival: s.arrival}, true
+	return Release{Lost: lost, Payload: buf[:s.n], Seq: s.seq, Timestamp: s.ts, Arrival: s.arrival}, true
 }
 
-// dueAfter counts the buffered packets after seq (up to a window's length after it) that
-// are due at now.
-func (j *JitterBuffer) dueAfter(seq uint16, now time.Time) int {
+// due counts the held packets that are due at now, scanning the window once. Pops at the
+// same now release them in sequence order (stopping early at a held packet not due yet), and
+// a Pop changes nothing a deadline depends on: after each release the count is exactly one
+// less. A reader that needs, for every packet it pops, how many due packets follow it (after
+// a stall, one followed by more newer audio than the reader keeps is not worth decoding)
+// counts once and then down, instead of rescanning per packet, which made draining a
+// backlog quadratic.
+func (j *JitterBuffer) due(now time.Time) int {
 	due := 0
-	for seen, d := 0, 1; seen < j.buffered && d <= len(j.slots); d++ {
-		s, _ := j.slot(seq + uint16(d))
-		if !s.used || s.empty || s.seq != seq+uint16(d) {
+	for seen, d := 0, uint16(0); seen < j.buffered && int(d) < len(j.slots); d++ {
+		seq := j.next + d
+		s, _ := j.slot(seq)
+		if !s.used || s.empty || s.seq != seq {
 			continue
 		}
 		seen++
@@ -416,16 +425,10 @@ func (j *JitterBuffer) dueAfter(seq uint16, now time.Time) int {
 	return due
 }
 
-// due counts the buffered packets that are due at now: Pop would release them all, the
-// first with Newer one less.
-func (j *JitterBuffer) due(now time.Time) int {
-	return j.dueAfter(j.next-1, now)
-}
-
 // Draining reports whether the last packet observed belongs to a stall's backlog: it arrived
 // more than MaxDelay late, or back to back behind such a packet (see observe). A reader that
-// waits until the backlog has arrived before popping sees it whole (Release.Newer), and can
-// skip the part of it too old to be worth decoding.
+// waits until the backlog has arrived before popping sees it whole (due), and can skip the
+// part of it too old to be worth decoding.
 func (j *JitterBuffer) Draining() bool {
 	return j.draining
 }

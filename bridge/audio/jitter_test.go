@@ -577,9 +577,10 @@ func TestJitterRealPacketTakesASlotMarkedEmpty(t *testing.T) {
 	}
 }
 
-// TestJitterReleaseCountsNewerDuePackets: after a stall, the backlog arrives back to back
-// (Draining) and, popped at once, each release says how many due packets follow it.
-func TestJitterReleaseCountsNewerDuePackets(t *testing.T) {
+// TestJitterDueCountsDownAsPopsRelease: after a stall, the backlog arrives back to back
+// (Draining); due counts it whole, and each Pop at the same now leaves one fewer due, the
+// count Stream.releaseLocked keeps instead of rescanning the window per packet.
+func TestJitterDueCountsDownAsPopsRelease(t *testing.T) {
 	j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
 	j.Push(0, 0, []byte{0}, t0)
 	popAll(j, t0)
@@ -590,13 +591,16 @@ func TestJitterReleaseCountsNewerDuePackets(t *testing.T) {
 			t.Fatalf("packet %d of the backlog not seen as draining", i)
 		}
 	}
-	rel := popAll(j, at)
-	if len(rel) != 20 {
-		t.Fatalf("%d released, want 20", len(rel))
+	if d := j.due(at); d != 20 {
+		t.Fatalf("%d of the backlog due, want all 20", d)
 	}
-	for k, r := range rel {
-		if r.Newer != 19-k {
-			t.Fatalf("release %d (seq %d): Newer %d, want %d", k, r.Seq, r.Newer, 19-k)
+	for k := range 20 {
+		r, ok := j.Pop(at)
+		if !ok || r.Seq != uint16(k+1) {
+			t.Fatalf("pop %d: %+v, %v; want packet %d", k, r, ok, k+1)
+		}
+		if d := j.due(at); d != 19-k {
+			t.Fatalf("after releasing packet %d: %d due, want %d", r.Seq, d, 19-k)
 		}
 	}
 	j.Push(21, 21*960, []byte{21}, t0.Add(21*20*ms)) // at its media pace: the backlog is over

@@ -391,7 +391,7 @@ func (s *Stream) Stats() StreamStats {
 // skipStaleLocked drops without decoding (Stats.Stale) the held packets that releaseLocked
 // would skip: those followed by enough due packets to fill the ring on their own.
 func (s *Stream) skipStaleLocked(now time.Time) {
-	for due := s.jb.due(now); (due-1)*s.lastFrame >= len(s.ring); due-- {
+	for newer := s.jb.due(now) - 1; s.staleLocked(newer); newer-- {
 		if _, ok := s.jb.Pop(now); !ok {
 			return
 		}
@@ -399,17 +399,31 @@ func (s *Stream) skipStaleLocked(now time.Time) {
 	}
 }
 
+// staleLocked reports whether a packet followed by newer due packets is stale: after a stall,
+// the packets behind it alone fill the ring, so its audio would be pushed out before the loop
+// could read it.
+func (s *Stream) staleLocked(newer int) bool {
+	return newer*s.lastFrame >= len(s.ring)
+}
+
 func (s *Stream) releaseLocked(now time.Time) {
+	// newer is how many due packets follow the one just released: counted once, at the first
+	// release, then one fewer per release (see JitterBuffer.due), so that a backlog drains in
+	// time linear in its length.
+	newer, counted := 0, false
 	for {
 		r, ok := s.jb.Pop(now)
 		if !ok {
 			return
 		}
-		if r.Newer*s.lastFrame >= len(s.ring) {
-			// After a stall: the packets behind this one alone fill the ring, so its audio
-			// would be pushed out before the loop could read it. Skip it (and any gap before
-			// it) without spending decode budget on it, so that the budget goes to the
-			// newest audio, and the loop's next tick sees live audio only.
+		if counted {
+			newer--
+		} else {
+			newer, counted = s.jb.due(now), true
+		}
+		if s.staleLocked(newer) {
+			// Skip it (and any gap before it) without spending decode budget on it, so that
+			// the budget goes to the newest audio, and the loop's next tick sees live audio only.
 			s.stale++
 			continue
 		}
