@@ -74,7 +74,7 @@ func newSteppingSession(t *testing.T, clock Clock) (*Session, *strip) {
 func tickShows(s *Session, st *strip, clock Clock, draw func(frame []byte, now time.Time)) bool {
 	now := clock.Now()
 	s.loop.tick(now)
-	got := st.frame[:st.out.FrameBytes()]
+	got := st.frame[:st.frameBytes]
 	want := bytes.Clone(got)
 	draw(want, now)
 	st.renderer.Overlay(want)

@@ -19,11 +19,12 @@ import (
 
 // strip is one device the loop renders for: its output (the Sink), its renderer and buffers.
 type strip struct {
-	key    string // MAC for discovered devices, the URL for configured ones
-	name   string
-	target wled.Target
-	out    *wled.Output
-	online atomic.Bool
+	key        string // MAC for discovered devices, the URL for configured ones
+	name       string
+	target     wled.Target
+	out        Sink
+	frameBytes int // of out's frames
+	online     atomic.Bool
 
 	// Owned by the frame loop goroutine.
 	renderer    *effect.Renderer
@@ -572,7 +573,7 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 	if d.ctx.Err() != nil {
 		return d.ctx.Err()
 	}
-	out, err := wled.NewOutput(wled.OutputConfig{
+	out, err := d.s.cfg.OpenSink(wled.OutputConfig{
 		Target:  t,
 		Name:    name,
 		Timeout: d.s.cfg.RealtimeTimeout,
@@ -591,7 +592,8 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 		d.stopLocked(old)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
-	st := &strip{key: key, name: name, target: t, out: out, cancel: cancel, done: make(chan struct{}), frame: make([]byte, out.FrameBytes())}
+	n := frameBytes(out)
+	st := &strip{key: key, name: name, target: t, out: out, frameBytes: n, cancel: cancel, done: make(chan struct{}), frame: make([]byte, n)}
 	st.online.Store(online)
 	d.strips[key] = st
 	d.wg.Add(1)

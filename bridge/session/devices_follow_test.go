@@ -196,7 +196,7 @@ func (r *deviceRig) feedUntilFrame(t *testing.T, key string, fake *wledtest.Fake
 	before := fake.FrameCount()
 	waitFor(t, "a frame at "+fake.RealtimeAddr()+fake.DDPAddr(), func() bool {
 		if st := r.strip(key); st != nil {
-			st.out.Submit(make([]byte, st.out.FrameBytes()))
+			st.out.Submit(make([]byte, st.frameBytes))
 		}
 		return fake.FrameCount() > before
 	})

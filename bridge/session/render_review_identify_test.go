@@ -37,7 +37,7 @@ func TestRenderReviewIdentifyDuringBlackoutKeepsCapAndCurrentLimit(t *testing.T)
 		t.Fatal(err)
 	}
 	s.loop.tick(now.Add(time.Millisecond))
-	frame := st.frame[:st.out.FrameBytes()]
+	frame := st.frame[:st.frameBytes]
 	if got := s.effectCfg.Current.Estimate(frame, 4); got > limit {
 		t.Errorf("identify during blackout draws an estimated %.0f mA, over output.max_milliamps %d (LED 0 %v)", got, limit, frame[:4])
 	}
@@ -53,7 +53,7 @@ func TestRenderReviewIdentifyDuringBlackoutKeepsCapAndCurrentLimit(t *testing.T)
 
 	// Off-phase of the flash during blackout: dark.
 	s.loop.tick(now.Add(300 * time.Millisecond))
-	for i, v := range st.frame[:st.out.FrameBytes()] {
+	for i, v := range st.frame[:st.frameBytes] {
 		if v != 0 {
 			t.Fatalf("blackout, identify flash off: byte %d is %d, want dark", i, v)
 		}

@@ -54,6 +54,8 @@ type Config struct {
 
 	// SoundSyncAddr, if set, receives WLED audio-reactive sound sync v2 packets of the mix.
 	SoundSyncAddr string
+	// OpenSink makes each strip's Sink; nil opens a device output (*wled.Output).
+	OpenSink SinkOpener
 
 	// HostedBy ("supabase" or "lan") and RoomURL are shown on the status page.
 	HostedBy string
@@ -164,6 +166,9 @@ func New(cfg Config) (*Session, error) {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.OpenSink == nil {
+		cfg.OpenSink = openOutput
 	}
 	if cfg.HostedBy == "" {
 		cfg.HostedBy = "supabase"

@@ -177,7 +177,7 @@ func (s *Session) Previews(dst []status.Preview) []status.Preview {
 		if i < cap(dst) {
 			buf = dst[:i+1][i].Pixels
 		}
-		n := st.out.FrameBytes()
+		n := st.frameBytes
 		if cap(buf) < n {
 			buf = make([]byte, n)
 		}
