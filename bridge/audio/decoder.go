@@ -58,8 +58,6 @@ type Decoder interface {
 	Reset()
 	// Channels is the interleaved channel count of the output.
 	Channels() int
-	// SampleRate is always 48000.
-	SampleRate() int
 	// String names the pipeline stage, e.g. "OPUS(decode 2ch 48kHz)".
 	String() string
 }

@@ -388,7 +388,7 @@ func TestNewDecoderRejectsBadArguments(t *testing.T) {
 			t.Errorf("supported codec %s: %v", c, err)
 		}
 	}
-	if d, err := NewDecoder("AUDIO/OPUS", 2); err != nil || d.Channels() != 2 || d.SampleRate() != 48000 {
+	if d, err := NewDecoder("AUDIO/OPUS", 2); err != nil || d.Channels() != 2 {
 		t.Errorf("case-insensitive opus: %v", err)
 	}
 }

@@ -53,9 +53,8 @@ func alawToLinear(code byte) int16 {
 	return int16(-t)
 }
 
-func (d *g711Decoder) Channels() int   { return 1 }
-func (d *g711Decoder) SampleRate() int { return SampleRate }
-func (d *g711Decoder) Reset()          { d.up.reset(); d.plc = fadeConcealer{} }
+func (d *g711Decoder) Channels() int { return 1 }
+func (d *g711Decoder) Reset()        { d.up.reset(); d.plc = fadeConcealer{} }
 func (d *g711Decoder) String() string {
 	if d.alaw {
 		return "PCMA(decode 8kHz -> 48kHz)"

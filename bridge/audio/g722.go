@@ -225,9 +225,8 @@ func newG722Decoder() *g722Decoder {
 	return &g722Decoder{core: newG722Core(), up: newUpsampler(3, 16)}
 }
 
-func (d *g722Decoder) Channels() int   { return 1 }
-func (d *g722Decoder) SampleRate() int { return SampleRate }
-func (d *g722Decoder) String() string  { return "G722(decode 16kHz -> 48kHz)" }
+func (d *g722Decoder) Channels() int  { return 1 }
+func (d *g722Decoder) String() string { return "G722(decode 16kHz -> 48kHz)" }
 func (d *g722Decoder) Reset() {
 	d.core = newG722Core()
 	d.up.reset()

@@ -26,10 +26,9 @@ func newOpusDecoder(channels int) (*opusDecoder, error) {
 	return &opusDecoder{dec: dec, channels: channels}, nil
 }
 
-func (d *opusDecoder) Channels() int   { return d.channels }
-func (d *opusDecoder) SampleRate() int { return SampleRate }
-func (d *opusDecoder) Reset()          { d.dec.Reset(); d.decoded = false }
-func (d *opusDecoder) String() string  { return fmt.Sprintf("OPUS(decode %dch 48kHz)", d.channels) }
+func (d *opusDecoder) Channels() int  { return d.channels }
+func (d *opusDecoder) Reset()         { d.dec.Reset(); d.decoded = false }
+func (d *opusDecoder) String() string { return fmt.Sprintf("OPUS(decode %dch 48kHz)", d.channels) }
 
 func (d *opusDecoder) Decode(payload []byte, pcm []float32) (int, error) {
 	if len(payload) == 0 {

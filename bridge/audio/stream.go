@@ -322,26 +322,6 @@ func (s *Stream) ReadPCM(dst []float32) int {
 	return n
 }
 
-// Buffered is the number of decoded samples waiting to be read.
-func (s *Stream) Buffered() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ringLen
-}
-
-// DropBacklog discards all but the newest keep samples and returns how many it dropped
-// (counted in RingDropped). The 60 fps loop uses it to stay current when it has fallen
-// behind: for lights, old audio is worth less than low latency.
-func (s *Stream) DropBacklog(keep int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	drop := max(0, s.ringLen-max(keep, 0))
-	s.ringStart = (s.ringStart + drop) % len(s.ring)
-	s.ringLen -= drop
-	s.ringDrops += uint64(drop)
-	return drop
-}
-
 // LastAudioArrival is when the newest audio the stream has delivered arrived: the arrival (at
 // WriteRTP) of the last packet decoded into the ring, zero time if none was. It is not when
 // that packet was decoded, so now minus it counts the jitter buffer's hold too (the status

@@ -502,34 +502,6 @@ func FuzzStreamRTP(f *testing.F) {
 	})
 }
 
-func TestStreamDropBacklogKeepsNewest(t *testing.T) {
-	clock := newFakeClock(t0)
-	s, _ := NewStream(StreamConfig{Codec: MimeTypePCMU, Now: clock.Now})
-	// Three 20 ms packets of different constant levels (µ-law codes), decoded back to back.
-	for i, code := range []byte{0xff, 0xff, 0x80} { // 0xff = 0, 0x80 = +full scale
-		payload := make([]byte, 160)
-		for k := range payload {
-			payload[k] = code
-		}
-		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
-		s.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Timestamp: uint32(i * 160), SSRC: 1}, Payload: payload})
-	}
-	if s.Buffered() != 3*960 {
-		t.Fatalf("buffered %d", s.Buffered())
-	}
-	if dropped := s.DropBacklog(400); dropped != 3*960-400 {
-		t.Fatalf("dropped %d", dropped)
-	}
-	out := make([]float32, 800)
-	n := s.ReadPCM(out)
-	if n != 400 || out[n-1] < 0.9 {
-		t.Fatalf("after DropBacklog: %d samples, last %v; want the newest (loud) 400", n, out[n-1])
-	}
-	if st := s.Stats(); st.RingDropped != 3*960-400 || s.DropBacklog(0) != 0 {
-		t.Fatalf("stats %+v", st)
-	}
-}
-
 // opus120ms builds a 120 ms Opus packet (code 3, six equal 20 ms frames) from the first
 // single-frame 20 ms packet of the fixture short enough for six copies to fit an MTU.
 func opus120ms(t *testing.T, fixture string) []byte {
@@ -874,7 +846,7 @@ func TestStreamRingHoldsLongestPacket(t *testing.T) {
 			for ; next < at; next += time.Second / 60 {
 				clock.Set(t0.Add(next))
 				read += s.ReadPCM(out)
-				if b := s.Buffered(); b != 0 {
+				if b := s.Stats().BufferedAudio; b != 0 {
 					t.Fatalf("%d-sample packets: %d samples left in the ring after a tick", c.samples, b)
 				}
 			}
@@ -918,9 +890,9 @@ func TestStreamBurstySenderDecodesOnArrival(t *testing.T) {
 				read += s.ReadPCM(out)
 			}
 			clock.Set(t0.Add(at))
-			before := s.Buffered()
+			before := s.Stats().BufferedAudio
 			s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * 160), SSRC: 1}, Payload: pcmuNumbered(i)})
-			onArrival += s.Buffered() - before // nothing reads in between: what WriteRTP decoded
+			onArrival += s.Stats().BufferedAudio - before // nothing reads in between: what WriteRTP decoded
 			s.mu.Lock()
 			maxHeld = max(maxHeld, s.jb.Stats().Buffered)
 			s.mu.Unlock()
