@@ -155,6 +155,7 @@ func TestAnalyzeTrimsTheEndBeforeABadLink(t *testing.T) {
 	for name, file := range map[string][]byte{
 		"vorbis link":         append(bytes.Clone(opus), vorbis...),
 		"opus link cut short": append(bytes.Clone(opus), encodeOggOpus(t, 0xd, 1, 960, 50, 0, true)[:300]...),
+		"vorbis link after a link without end-of-stream": append(encodeOggOpus(t, 0xc, 1, 960, 50, 0, false), vorbis...),
 	} {
 		path := filepath.Join(t.TempDir(), "chained.ogg")
 		if err := os.WriteFile(path, file, 0o600); err != nil {

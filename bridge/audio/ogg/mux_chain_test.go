@@ -310,3 +310,33 @@ func TestTwoMultiplexedOpusStreamsReadTheFirst(t *testing.T) {
 	}
 	equalPackets(t, allPackets(t, r), want)
 }
+
+// TestLinkWithoutOpusAfterALinkWithoutEndOfStream: after a link without its end-of-stream page,
+// a link that is not Opus (another stream's BOS page, then that stream to the end of the file)
+// is the error it is after a link that has the flag, once the file ends without another page of
+// the Opus stream, not a silent end; the Opus link's packets come first.
+func TestLinkWithoutOpusAfterALinkWithoutEndOfStream(t *testing.T) {
+	a := readFixture(t, "silk_wb_mono_16k.opus")
+	wantA, _ := fixturePackets(t, a)
+	var vorbis bytes.Buffer
+	vorbis.Write(foreignPage(0x55, 0x02, 0, []byte("\x01vorbis")))
+	vorbis.Write(foreignPage(0x55, 0x00, 1, []byte("\x03vorbis")))
+	vorbis.Write(foreignPage(0x55, 0x04, 2, []byte("\x05vorbis")))
+	for name, file := range map[string][]byte{
+		"vorbis link":          append(withoutEndOfStream(t, a), vorbis.Bytes()...),
+		"vorbis BOS page only": append(withoutEndOfStream(t, a), foreignPage(0x55, 0x02, 0, []byte("\x01vorbis"))...),
+	} {
+		r, err := NewPacketReader(bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range wantA {
+			if p, _, err := r.Next(); err != nil || !bytes.Equal(p, wantA[i].data) {
+				t.Fatalf("%s: packet %d: %v", name, i, err)
+			}
+		}
+		if _, _, err := r.Next(); !errors.Is(err, ErrNotOpus) {
+			t.Errorf("%s: err = %v, want ErrNotOpus", name, err)
+		}
+	}
+}

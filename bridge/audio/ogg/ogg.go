@@ -6,7 +6,8 @@
 // beginning-of-stream page carries OpusHead and skips the others' pages. A chained file
 // (`cat a.opus b.opus`) is read link by link: PacketReader.Next reports each new link with
 // ErrNewLink so a decoder can start afresh. A link whose last page lacks the end-of-stream
-// flag ends where the next link's OpusHead beginning-of-stream page begins.
+// flag ends where the next link's OpusHead beginning-of-stream page begins (and a next link
+// without Opus is the same error as after a link with the flag, at the end of the file).
 //
 // It exists because fixture files and `ledbridge analyze` need packet boundaries, and
 // pion's oggreader hands out page payloads (opusenc packs ~40 packets in a page).
@@ -158,6 +159,10 @@ type PacketReader struct {
 	// heldPage: the page in hdr, lacing and body is the next link's BOS page, read while
 	// serial's link was going on; the next readPage starts from it instead of reading.
 	heldPage bool
+	// strayBOS: another stream's BOS page came after serial's headers, and no page of serial
+	// since. If serial's pages go on it was multiplexed (out of place); if the file ends first,
+	// it began the next link, one without an Opus stream, after a link without its EOS page.
+	strayBOS bool
 	// chained: looking for a later link, not the first (pages of the ended link's other
 	// streams may still come and are skipped).
 	chained bool
@@ -244,7 +249,7 @@ func (p *PacketReader) Next() (packet []byte, granule int64, err error) {
 // nextLink looks for the next link of a chained file after the current stream's end: it
 // returns ErrNewLink with the new link's headers read, or io.EOF at the end of the file.
 func (p *PacketReader) nextLink() error {
-	p.haveSerial, p.linkEnded, p.chained, p.haveOtherSerial = false, false, true, false
+	p.haveSerial, p.linkEnded, p.chained, p.haveOtherSerial, p.strayBOS = false, false, true, false, false
 	if err := p.readHeaders(); err != nil {
 		if errors.Is(err, io.EOF) {
 			return io.EOF
@@ -331,6 +336,9 @@ func (p *PacketReader) readPage() error {
 			// The BOS page that ended the last link is the first page of the next one.
 			p.heldPage = false
 		} else if err := p.readRawPage(); err != nil {
+			if errors.Is(err, io.EOF) && p.strayBOS {
+				return fmt.Errorf("ogg: a chained link without an Opus stream follows a link that has no end-of-stream page: %w", ErrNotOpus)
+			}
 			return err
 		}
 		flags := p.hdr[5]
@@ -361,8 +369,12 @@ func (p *PacketReader) readPage() error {
 			}
 			p.serial, p.haveSerial = serial, true
 		} else if serial != p.serial {
+			if flags&0x02 != 0 && !p.readingHeaders {
+				p.strayBOS = true
+			}
 			continue // another logical stream: not ours
 		}
+		p.strayBOS = false
 		continued := flags&0x01 != 0
 		p.nsegs, p.seg, p.bodyOff = nsegs, 0, 0
 		p.granule = granule
