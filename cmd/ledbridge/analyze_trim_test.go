@@ -16,7 +16,7 @@ import (
 )
 
 // oggPage is one Ogg page holding whole packets.
-func oggPage(t *testing.T, serial uint32, flags byte, seq uint32, granule int64, packets ...[]byte) []byte {
+func oggPage(t testing.TB, serial uint32, flags byte, seq uint32, granule int64, packets ...[]byte) []byte {
 	t.Helper()
 	var lacing, body []byte
 	for _, p := range packets {
@@ -47,7 +47,7 @@ func oggPage(t *testing.T, serial uint32, flags byte, seq uint32, granule int64,
 // position marks the end of the tone (the rest of the last packet is padding), less trim
 // samples (the reviewer's "granule lowered by 1000"), and the page is flagged end-of-stream
 // when eos.
-func encodeOggOpus(t *testing.T, serial uint32, seconds float64, frameSize, perPage int, trim int64, eos bool) []byte {
+func encodeOggOpus(t testing.TB, serial uint32, seconds float64, frameSize, perPage int, trim int64, eos bool) []byte {
 	t.Helper()
 	const preSkip = 312
 	enc, err := gopus.NewEncoder(gopus.EncoderConfig{SampleRate: audio.SampleRate, Channels: 1, Application: gopus.ApplicationRestrictedCelt})

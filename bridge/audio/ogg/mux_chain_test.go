@@ -25,7 +25,7 @@ func readFixture(t *testing.T, name string) []byte {
 }
 
 // splitPages returns the pages of an Ogg file, each a slice of data.
-func splitPages(t *testing.T, data []byte) [][]byte {
+func splitPages(t testing.TB, data []byte) [][]byte {
 	t.Helper()
 	var pages [][]byte
 	for pos := 0; pos < len(data); {
@@ -246,7 +246,7 @@ func TestBadChainedLinks(t *testing.T) {
 
 // withoutEndOfStream returns an Ogg Opus file with its last page's end-of-stream flag cleared
 // (a recorder killed before it wrote the flag, a tool that leaves it out).
-func withoutEndOfStream(t *testing.T, data []byte) []byte {
+func withoutEndOfStream(t testing.TB, data []byte) []byte {
 	t.Helper()
 	out := bytes.Clone(data)
 	pages := splitPages(t, out)

@@ -358,6 +358,9 @@ func FuzzPacketReader(f *testing.F) {
 		f.Add(append(bytes.Clone(seed[:1500]), seed...)) // chained: a cut link, then a whole one
 		other := foreignPage(0x99, 0x02, 0, []byte("\x80theora"))
 		f.Add(append(other, seed[:1500]...)) // Opus after another stream's BOS page
+		// Links after a link without its end-of-stream page: an Opus one, one without Opus.
+		f.Add(append(withoutEndOfStream(f, seed), seed...))
+		f.Add(append(withoutEndOfStream(f, seed), other...))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, in := range [][]byte{data, FixChecksums(data)} {
