@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/ledbridge/ledbridge/bridge/clock"
 )
 
 // Stream defaults.
@@ -91,13 +93,10 @@ type Stream struct {
 	// read lock-free by Codec (the loop asks every tick whether it changed).
 	codec atomic.Int32
 
-	// lastAudio is when the newest decoded packet arrived, as nanoseconds since base (noAudio: never); read
-	// lock-free by the loop's mode logic. It is held relative to base, a reading of the stream's
-	// clock, rather than as a Unix time, so that LastAudioArrival can rebuild a time that keeps
-	// the clock's monotonic reading: a wall-clock step (NTP, a manual date change) must not make
-	// the audio look fresher or older than it is.
-	base      time.Time
-	lastAudio atomic.Int64
+	// lastAudio is when the newest decoded packet arrived (none: never), read lock-free by the
+	// loop's mode logic. A MonoStamp keeps the clock's monotonic reading: a wall-clock step
+	// (NTP, a manual date change) must not make the audio look fresher or older than it is.
+	lastAudio clock.MonoStamp
 
 	// The mutex protects the following elements.
 	mu  sync.Mutex
@@ -159,7 +158,6 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	}
 	s := &Stream{
 		now:        cfg.Now,
-		base:       cfg.Now(),
 		maxConceal: int(cfg.MaxConceal * SampleRate / time.Second),
 		jb:         NewJitterBuffer(JitterConfig{ClockRate: cfg.ClockRate, MinDelay: cfg.MinDelay, MaxDelay: cfg.MaxDelay}),
 		dec:        dec,
@@ -171,7 +169,6 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	}
 	s.decoders[idx] = dec
 	s.codec.Store(int32(idx))
-	s.lastAudio.Store(noAudio)
 	return s, nil
 }
 
@@ -230,9 +227,6 @@ func (s *Stream) SwitchCodec(codec string, clockRate uint32, payloadType uint8) 
 	s.codec.Store(int32(idx))
 	return nil
 }
-
-// noAudio is Stream.lastAudio before any audio was decoded.
-const noAudio = math.MinInt64
 
 // String describes the pipeline, e.g. "RTP -> jitter(0s-60ms) -> OPUS(decode 1ch 48kHz) -> ring(7200)".
 func (s *Stream) String() string {
@@ -325,15 +319,12 @@ func (s *Stream) ReadPCM(dst []float32) int {
 // LastAudioArrival is when the newest audio the stream has delivered arrived: the arrival (at
 // WriteRTP) of the last packet decoded into the ring, zero time if none was. It is not when
 // that packet was decoded, so now minus it counts the jitter buffer's hold too (the status
-// page's latency left out up to MaxDelay). It is a time of the stream's clock: with the default
-// clock it carries a monotonic reading, so comparing it with time.Now is immune to wall-clock
-// steps. Lock-free.
+// page's latency left out up to MaxDelay). It is Equal to the stream's clock's reading then: with
+// the default clock it carries a monotonic reading (see clock.MonoStamp), so comparing it with
+// time.Now is immune to wall-clock steps. Lock-free.
 func (s *Stream) LastAudioArrival() time.Time {
-	d := s.lastAudio.Load()
-	if d == noAudio {
-		return time.Time{}
-	}
-	return s.base.Add(time.Duration(d))
+	t, _ := s.lastAudio.Load()
+	return t
 }
 
 // Stats returns a snapshot of the counters.
@@ -507,7 +498,7 @@ func (s *Stream) decodeLocked(payload []byte, arrival time.Time) {
 	s.fails = 0
 	s.lastFrame = n
 	s.level = rms(s.pcm[:n])
-	s.lastAudio.Store(max(int64(arrival.Sub(s.base)), noAudio+1))
+	s.lastAudio.Store(arrival)
 	s.pushLocked(s.pcm[:n])
 }
 

@@ -1,5 +1,8 @@
-// Package clock is the time source shared by ledbridge's timers (heartbeats, backoffs, offer
-// delays, the frame loop), so that tests can replace real time with a clock they step.
+// Package clock is ledbridge's shared handling of time: the injectable Clock and Timer of the
+// realtime client's heartbeats, timeouts and reconnect backoff and of the peer code's offer delay,
+// connect timeout and ICE restart backoff (tests step a fake one through those schedules), and
+// MonoStamp, a time shared between goroutines as a monotonic offset, which a step of the wall
+// clock does not move. (The session's frame loop has a Clock of its own, with SleepUntil.)
 package clock
 
 import "time"
