@@ -205,3 +205,104 @@ func BenchmarkStreamFloodOverBudget(b *testing.B) {
 		b.Fatalf("stats %+v: want every packet dropped over budget", st)
 	}
 }
+
+// BenchmarkStreamStallBacklog is one network stall per op: 40 PCMU packets of 10 ms held, then
+// delivered back to back with the first live one, and the loop's next tick reading the newest
+// 150 ms of them. "linear" is Stream; "reference" the release path that rescanned the jitter
+// buffer's window for every packet it released (release_reference_test.go).
+func BenchmarkStreamStallBacklog(b *testing.B) {
+	const stall, frame = 40, 80 // packets, samples at 8 kHz
+	for _, name := range []string{"linear", "reference"} {
+		b.Run(name, func(b *testing.B) {
+			clock := newFakeClock(t0)
+			s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, Now: clock.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ref := &refStream{Stream: s}
+			write, read := s.WriteRTP, s.ReadPCM
+			if name == "reference" {
+				write, read = ref.WriteRTP, ref.ReadPCM
+			}
+			out := make([]float32, SampleRate/5)
+			payload := taggedPCMU(0, frame)
+			var pkt rtp.Packet
+			pkt.SSRC = 1
+			seq := 0
+			at := func(seq int) time.Time { return t0.Add(time.Duration(seq) * 10 * time.Millisecond) }
+			send := func(seq int) {
+				pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = uint16(seq), uint32(seq*frame), payload
+				write(&pkt)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				for range 10 { // live, read every packet
+					clock.Set(at(seq))
+					send(seq)
+					read(out)
+					seq++
+				}
+				clock.Set(at(seq + stall))
+				for range stall + 1 {
+					send(seq)
+					seq++
+				}
+				read(out)
+				ref.released = ref.released[:0]
+			}
+			if st := s.Stats(); st.Stale == 0 || st.OverBudget != 0 {
+				b.Fatalf("stats %+v: want the stalls' backlogs skipped as stale, nothing over budget", st)
+			}
+		})
+	}
+}
+
+// BenchmarkJitterDrainBacklog releases a full window (32 packets, all due at once, as when the
+// reader comes back after a pause) with, for each packet, the count of due packets behind it: "linear" counts once and
+// down (Stream.releaseLocked), "reference" rescans the window per packet (the old Pop).
+func BenchmarkJitterDrainBacklog(b *testing.B) {
+	for _, name := range []string{"linear", "reference"} {
+		b.Run(name, func(b *testing.B) {
+			j := NewJitterBuffer(JitterConfig{ClockRate: 48000})
+			payload := make([]byte, 160)
+			seq := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				at := func(seq int) time.Time { return t0.Add(time.Duration(seq) * 20 * time.Millisecond) }
+				for range DefaultJitterSlots {
+					j.Push(uint16(seq), uint32(seq*960), payload, at(seq))
+					seq++
+				}
+				now := at(seq).Add(DefaultMaxDelay) // every packet's deadline has passed
+				b.StartTimer()
+				released := 0
+				if name == "linear" {
+					newer, counted := 0, false
+					for {
+						if _, ok := j.Pop(now); !ok {
+							break
+						}
+						if counted {
+							newer--
+						} else {
+							newer, counted = j.due(now), true
+						}
+						released += newer
+					}
+				} else {
+					for {
+						_, newer, ok := refPop(j, now)
+						if !ok {
+							break
+						}
+						released += newer
+					}
+				}
+				if released != DefaultJitterSlots*(DefaultJitterSlots-1)/2 {
+					b.Fatalf("newer counts sum to %d, want %d", released, DefaultJitterSlots*(DefaultJitterSlots-1)/2)
+				}
+			}
+		})
+	}
+}
