@@ -48,7 +48,8 @@ type Object struct {
 }
 
 // Parse checks that raw is one well-formed JSON object (JSON whitespace around
-// it allowed) and reads the members named in names, which must be valid UTF-8.
+// it allowed) and reads the members named in names, which must be valid UTF-8
+// (a key matches a name when its escapes undone give the name's bytes).
 // It does not allocate unless raw is refused (names are best a package-level
 // slice: a literal one escapes to the heap once a value read with it does).
 // The Object's values share raw's bytes.
@@ -208,11 +209,16 @@ func collect(obj []byte, names []string) (o Object) {
 }
 
 // index returns the position in o.names of the name key (a JSON string's
-// contents, escapes still in) is, or -1.
+// contents, escapes still in) is, or -1. A key without a backslash is its
+// name's bytes, compared as they are.
 func (o *Object) index(key []byte) int {
 	escaped := bytes.IndexByte(key, '\\') >= 0
 	for k, name := range o.names {
-		if escaped && keyIs(key, name) || !escaped && string(key) == name {
+		if escaped {
+			if keyIs(key, name) {
+				return k
+			}
+		} else if string(key) == name {
 			return k
 		}
 	}
