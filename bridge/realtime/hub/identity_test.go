@@ -209,7 +209,23 @@ func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 // dropped as forged.
 func TestCaseVariantKeysReadAsJSONParseEverywhere(t *testing.T) {
 	h := startHub(t, Config{})
-	bridge := startGoPeer(t, h, "2.0.0", "bridge-peer", false) // ledbridge's Realtime client
+	checkCaseVariantKeys(t, h, startGoPeer(t, h, "2.0.0", "bridge-peer", false), nil)
+}
+
+// TestCaseVariantKeysReadAlikeBySupabaseJS: the same broadcasts, with a real supabase-js client
+// (JSON.parse, as in the web app's browsers) in the room too: it reads each one's event and
+// payload as ledbridge's Realtime client does.
+func TestCaseVariantKeysReadAlikeBySupabaseJS(t *testing.T) {
+	nodeCommand(t) // skips without node and the npm packages, fails under LEDBRIDGE_REQUIRE_ALL=1
+	h := startHub(t, Config{})
+	bridge := startGoPeer(t, h, "2.0.0", "bridge-peer", false)
+	checkCaseVariantKeys(t, h, bridge, startJSPeer(t, h, "2.0.0", "carol-peer"))
+}
+
+// checkCaseVariantKeys sends the broadcasts of TestCaseVariantKeysReadAsJSONParseEverywhere and
+// checks what bridge (ledbridge's Realtime client, then room's decoders) and, unless nil, js (a
+// supabase-js client) read of each.
+func checkCaseVariantKeys(t *testing.T, h *testHub, bridge *goPeer, js *jsPeer) {
 	alice := dial(t, h, dialOpts{from: "127.0.0.2"})
 	alice.join(topic, cfgJSON(false, false, "alice-peer"))
 	mallory := dial(t, h, dialOpts{from: "127.0.0.3"})
@@ -280,6 +296,12 @@ func TestCaseVariantKeysReadAsJSONParseEverywhere(t *testing.T) {
 			t.Errorf("broadcast %d: the bridge read event %q payload %s; JSON.parse reads %q %s", i, got.Event, got.Payload, w.event, w.payload)
 			continue
 		}
+		if js != nil {
+			e := js.waitFor("broadcast "+w.event, func(e *jsEvent) bool { return e.Ev == "broadcast" })
+			if e.Event != got.Event || !jsonEqual(e.Payload, got.Payload) {
+				t.Errorf("broadcast %d: supabase-js read event %q payload %s; the bridge %q %s", i, e.Event, e.Payload, got.Event, got.Payload)
+			}
+		}
 		sender := senders[w.event]
 		if i == len(sent)-1 {
 			sender = "alice-peer"
@@ -331,6 +353,11 @@ func TestCaseVariantKeysReadAsJSONParseEverywhere(t *testing.T) {
 	})
 	if next.Event != "tempo-change" {
 		t.Errorf("the bridge read %s %s before the marker", next.Event, next.Payload)
+	}
+	if js != nil {
+		if e := js.waitFor("the marker broadcast", func(e *jsEvent) bool { return e.Ev == "broadcast" }); e.Event != "tempo-change" {
+			t.Errorf("supabase-js read %s %s before the marker", e.Event, e.Payload)
+		}
 	}
 	if st := h.Stats(); st.ForgedSenders != uint64(len(forged)+1) {
 		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, len(forged)+1)
