@@ -349,6 +349,11 @@ func TestFixturesMatchGopusReader(t *testing.T) {
 	}
 }
 
+// FuzzPacketReader: any bytes give packets no larger than MaxPacketSize, ErrNewLink, io.EOF or
+// an error, never a panic or a loop. Minimising an interesting input of the larger seeds takes
+// the default minute, in which no new input runs; run it with a short minimisation:
+//
+//	go test -run XXX -fuzz '^FuzzPacketReader$' -fuzztime 30s -fuzzminimizetime 2s -parallel 1 ./bridge/audio/ogg/
 func FuzzPacketReader(f *testing.F) {
 	f.Add(validStream(patterned(300, 1), patterned(40, 2)))
 	f.Add([]byte("OggS"))
