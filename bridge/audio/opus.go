@@ -15,11 +15,19 @@ type opusDecoder struct {
 	decoded  bool
 }
 
+// maxOpusPacketBytes is the largest Opus packet without padding (RFC 6716 §3.2.5: 48 frames of
+// at most 1275 bytes, their lengths and two header bytes). gopus's default, 1500, suits RTP but
+// refuses what opusenc and ffmpeg write at 60 or 120 ms and high bitrates; the decoder keeps one
+// buffer of this size for FEC, 60 KB a musician.
+const maxOpusPacketBytes = 2 + 47*2 + 48*1275
+
 func newOpusDecoder(channels int) (*opusDecoder, error) {
 	if channels != 1 && channels != 2 {
 		return nil, fmt.Errorf("new opus decoder: %d channels: %w", channels, ErrInvalidChannels)
 	}
-	dec, err := gopus.NewDecoder(gopus.DefaultDecoderConfig(SampleRate, channels))
+	cfg := gopus.DefaultDecoderConfig(SampleRate, channels)
+	cfg.MaxPacketBytes = maxOpusPacketBytes
+	dec, err := gopus.NewDecoder(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("new opus decoder: %w", err)
 	}
