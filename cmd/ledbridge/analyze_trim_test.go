@@ -176,3 +176,28 @@ func TestAnalyzeTrimsTheEndBeforeABadLink(t *testing.T) {
 		}
 	}
 }
+
+// TestOggOpusReaderAllocatesNothingPerFrame: holding a page's samples back costs one buffer,
+// grown to a page's worth on the first pages and reused; reading frame after frame allocates
+// nothing.
+func TestOggOpusReaderAllocatesNothingPerFrame(t *testing.T) {
+	file := encodeOggOpus(t, 0xe, 3, 120, 100, 0, true) // pages of 100 packets, 12000 samples
+	src, err := openAudio(bytes.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]float32, audio.SampleRate/60)
+	for range 30 { // the first pages: the buffer grows to a page
+		if _, err := readFull(src, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := readFull(src, frame); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.2f allocations per frame", allocs)
+	}
+}
