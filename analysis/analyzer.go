@@ -24,12 +24,12 @@ const (
 	longF0Hi, longPeakLo, longPeakHi = 550.0, 35.0, 1000.0
 )
 
-// The fast window: 512 points at 12 kHz (fastDecim, 43 ms, 23 Hz bins),
-// searched for notes only in the fastFrames frames from an onset (so it
-// costs little), reporting from fastReportLo up where its bins resolve the
-// partials; candidates from fastF0Lo let a lower note claim its own
-// overtones. Its notes need fastMinStrong strong partials, since the attack
-// transient is still in it. (The short window was tried for this: in the
+// The fast window: 512 points at 12 kHz (fastDecim, 43 ms, 23 Hz bins). In
+// the fastFrames frames from an onset it may start any note from
+// fastReportLo up, where its bins resolve the partials; candidates from
+// fastF0Lo let a lower note claim its own overtones. Those notes need
+// fastMinStrong strong partials, since the attack transient is still in
+// it. Above highNoteHz it also starts and carries notes every tick. (The short window was tried for this: in the
 // first frames after a sampled instrument's note-on it holds mostly the
 // broadband attack, and its notes were nearly all wrong.)
 const (
@@ -43,6 +43,15 @@ const (
 	fastReportLo  = 250.0
 	fastMinStrong = 3
 )
+
+// highNoteHz is the mid window's ceiling: its peaks stop there, where its
+// decimation filter lets aliases in. Above it (C#7–C8) the fast window,
+// clean to 2.9 kHz (aliases 40 dB down) and within 1 dB to C8, starts and
+// carries the notes (Analyzer.highFinder), every tick, with the partial
+// count the mid window asks for; candidates from fastF0Lo let a lower note
+// claim its partials up there. A note there usually shows one partial in
+// the fast window's band (its second lies above 4.8 kHz).
+const highNoteHz = midPeakHi
 
 // onsetFrames is for how many frames after an onset peaks may be less
 // prominent (see Frame).
@@ -83,11 +92,14 @@ type Analyzer struct {
 	sinceAttack      int
 	short, mid, long *window
 	// fast is a 43 ms window at 12 kHz: a new note dominates it a frame
-	// sooner than the mid window. Its notes are searched (fastFinder) only
-	// in the fastFrames frames after an onset; the note net reads its
-	// spectrum every tick.
-	fast        *window
-	fastFinder  pitchFinder
+	// sooner than the mid window. Its notes are searched (fastFinder) in
+	// the fastFrames frames after an onset, and above highNoteHz
+	// (highFinder) every tick; the note net reads its spectrum every tick.
+	fast       *window
+	fastFinder pitchFinder
+	// highFinder reads the fast window every tick for the notes above the
+	// mid window's ceiling (highNoteHz).
+	highFinder  pitchFinder
 	noteWindows [2]*window // the windows notes come from: mid, long
 	finders     [2]pitchFinder
 	sinceOnset  int // frames since the last onset
@@ -123,6 +135,7 @@ func New(cfg Config) (*Analyzer, error) {
 	a.fast.f0Lo, a.fast.f0Hi = max(fastF0Lo, cfg.MinHz), cfg.MaxHz
 	a.fast.reportLo, a.fast.reportHi = max(fastReportLo, cfg.MinHz), cfg.MaxHz
 	a.fastFinder = newPitchFinder(cfg)
+	a.highFinder = newPitchFinder(cfg)
 	a.r3 = newRing(cfg.LongFFT / longDecim)
 	a.rings = [5]*ring{&a.r48, &a.r24, &a.r12, &a.r6, &a.r3}
 	a.short = newWindow(SampleRate/shortDecim, cfg.ShortFFT/shortDecim, 0.5)
@@ -231,21 +244,24 @@ func (a *Analyzer) Frame(dst *Features) {
 		a.finders[i].find(w, &a.tracker.on)
 	}
 	a.fastFinder.nNotes = 0
-	var fastWin *window // the fast window, when its notes are searched this tick
-	if a.net != nil || a.sinceOnset <= fastFrames {
-		a.fast.analyze(&a.r12)
-	}
+	var fastWin *window // the fast window, when its onset notes are searched this tick
+	a.fast.analyze(&a.r12)
 	if a.net != nil {
 		a.net.spec.fill(a, longDue)
 	}
+	a.fast.findPeaks(prominence, a.minPeak, lobe)
 	if a.sinceOnset <= fastFrames {
 		fastWin = a.fast
-		a.fast.findPeaks(prominence, a.minPeak, lobe)
 		a.fastFinder.minStrong = fastMinStrong
 		a.fastFinder.minAmp = a.finders[0].minAmp
 		a.fastFinder.find(a.fast, &a.tracker.on)
 	}
-	a.tracker.update(&a.finders, &a.fastFinder, a.short, a.mid, fastWin, dst.Onset, a.onset.flux, dst)
+	// Above the mid window's ceiling the fast window carries the notes,
+	// every tick: it is the longest window that resolves them.
+	a.highFinder.minStrong = minStrong
+	a.highFinder.minAmp = a.finders[0].minAmp
+	a.highFinder.find(a.fast, &a.tracker.on)
+	a.tracker.update(&a.finders, &a.fastFinder, &a.highFinder, a.short, a.mid, fastWin, dst.Onset, a.onset.flux, dst)
 	if a.net != nil {
 		a.net.frame(a, dst)
 	}
@@ -264,6 +280,7 @@ func (a *Analyzer) Reset() {
 	a.r12.reset()
 	a.fast.reset()
 	a.fastFinder.nNotes = 0
+	a.highFinder.nNotes = 0
 	a.r3.reset()
 	a.short.reset()
 	for _, w := range a.noteWindows {

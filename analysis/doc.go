@@ -9,7 +9,11 @@
 // resolve bass down to E1 and keep chord partials apart up to C#5. In the
 // two ticks after an onset a fourth window (43 ms at 12 kHz) may start notes
 // from C4 up a tick before the mid window has enough of them (the note net
-// reads that window's spectrum every tick). The mid, fast
+// reads that window's spectrum every tick); above the mid window's
+// alias-free ceiling (2.1 kHz, C7) it starts and carries the notes up to
+// C8 every tick, and there the tracker's notes from it start and hold a
+// note beside the net's call, since the net, leaning on the mid window,
+// does not see them. The mid, fast
 // and long windows lean towards their newest audio (asymmetric windows), so
 // a new note dominates them sooner. Each window's spectral peaks are grouped
 // into harmonic series (an overtone is not a note) by iterative

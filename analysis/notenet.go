@@ -212,6 +212,10 @@ type noteNet struct {
 	absGate     float32 // ln of Config.MinNoteDB as an amplitude
 	// report[p]: the pitch lies within Config.MinHz–MaxHz
 	report [netPitches]bool
+	// high[p]: the pitch lies above highNoteHz, where the mid window, whose
+	// spectrum the net leans on, no longer sees it: the tracker's notes
+	// (from the fast window) start and hold it too.
+	high [netPitches]bool
 }
 
 func newNoteNet(a *Analyzer) *noteNet {
@@ -224,6 +228,7 @@ func newNoteNet(a *Analyzer) *noteNet {
 	for p := range netPitches {
 		hz := MIDIToHz(p+netLoMIDI, a.cfg.TuningHz)
 		n.report[p] = hz >= a.cfg.MinHz && hz <= a.cfg.MaxHz
+		n.high[p] = hz > highNoteHz
 	}
 	for p := range netPitches {
 		reg := float32(p+netLoMIDI-60) / 24
@@ -238,9 +243,9 @@ func newNoteNet(a *Analyzer) *noteNet {
 
 func (n *noteNet) reset() {
 	maps := n.spec.maps
-	regBias, regScreen, cut, absGate, report := n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report
+	regBias, regScreen, cut, absGate, report, high := n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report, n.high
 	*n = noteNet{}
-	n.spec.maps, n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report = maps, regBias, regScreen, cut, absGate, report
+	n.spec.maps, n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report, n.high = maps, regBias, regScreen, cut, absGate, report, high
 	for p := range n.since {
 		n.since[p] = 99
 		n.prevPo[p] = netLogitOff
@@ -482,7 +487,10 @@ func (n *noteNet) frame(a *Analyzer, dst *Features) {
 // turns that rule off); it stops after more than netHold ticks
 // below netOffP; a sounding note is flagged as re-attacked when its onset
 // probability rises through netReonsetP, at most once in netReflag ticks.
-// (All compared as logits.)
+// (All compared as logits.) Above highNoteHz the tracker's note (from the
+// fast window) also starts a pitch and holds it while it sounds: the net's
+// mid-window inputs end there, and its training audio held few such notes,
+// so on its own it lit them for a tick or two at most.
 func (n *noteNet) decode(a *Analyzer, dst *Features) {
 	// A tick whose level is below reonsetMinLevel, or has fallen by more than
 	// reonsetFall since the last, is a note stopping, not one struck again.
@@ -493,7 +501,8 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 	for p := range netPitches {
 		o, pa := n.po[p], n.pa[p]
 		fire := o >= netOnsetZ && n.prevPo[p] < netOnsetZ
-		born[p] = !n.on[p] && (fire || pa >= netBirthZ || (n.oldFlag[p] && pa >= netAssistZ))
+		born[p] = !n.on[p] && (fire || pa >= netBirthZ || (n.oldFlag[p] && pa >= netAssistZ) ||
+			(n.high[p] && a.tracker.on[p+netLoMIDI]))
 	}
 	// A pitch starting beside a more likely neighbour (a semitone away) that
 	// sounds or starts too is that neighbour smeared over the coarse
@@ -523,7 +532,7 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 			}
 			continue
 		}
-		if pa < netOffZ {
+		if pa < netOffZ && !(n.high[p] && a.tracker.on[p+netLoMIDI]) {
 			n.low[p]++
 			if n.low[p] > netHold {
 				n.on[p] = false

@@ -68,33 +68,72 @@ type tracker struct {
 	events                  []onsetEvent
 	// sinceOnset counts frames since the onset detector last fired.
 	sinceOnset int
+	// highMIDI is the lowest pitch above highNoteHz.
+	highMIDI int
+	// present: the pitch sounds or a finder found it this tick (scratch).
+	present [128]bool
+}
+
+// partialSemis are the distances in semitones from a pitch up to its
+// partials 2–8.
+var partialSemis = [...]int{12, 19, 24, 28, 31, 34, 36}
+
+// overtone reports whether pitch m is a partial (2–8) of a present pitch.
+func (t *tracker) overtone(m int) bool {
+	for _, d := range partialSemis {
+		if m-d >= 0 && t.present[m-d] {
+			return true
+		}
+	}
+	return false
 }
 
 const (
 	// lonePartialBirthFrames: a note seen as a single partial is born only
 	// after this many frames in a row.
 	lonePartialBirthFrames = 3
+	// highLoneBirthFrames: above highNoteHz, where a note's second partial
+	// lies beyond the fast window's band, a lone partial is born sooner.
+	highLoneBirthFrames = 2
 )
 
 func newTracker(cfg Config) tracker {
 	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz,
-		sinceOnset: lowOnsetWindowFrames + 1, minReattackP: reattackMinProbability, minBirthP: birthMinProbability}
+		sinceOnset: lowOnsetWindowFrames + 1, minReattackP: reattackMinProbability, minBirthP: birthMinProbability,
+		highMIDI: int(math.Floor(69+12*math.Log2(highNoteHz/cfg.TuningHz))) + 1}
 }
 
 func (t *tracker) reset() {
 	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: lowOnsetWindowFrames + 1,
-		minReattackP: t.minReattackP, minBirthP: t.minBirthP, events: t.events[:0:cap(t.events)]}
+		minReattackP: t.minReattackP, minBirthP: t.minBirthP, events: t.events[:0:cap(t.events)], highMIDI: t.highMIDI}
 }
 
 // update advances the notes by one tick. flux is the onset detector's for
 // this tick; mid is the mid window, fastWin the fast one or nil when it was
 // not analysed this tick (both for birthProbability).
-func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short, mid, fastWin *window, onset bool, flux float64, dst *Features) {
+func (t *tracker) update(finders *[2]pitchFinder, fast, high *pitchFinder, short, mid, fastWin *window, onset bool, flux float64, dst *Features) {
 	clear(t.det[:])
-	// Fast-window notes only start notes; the mid and long windows then
-	// carry them (or the hold ends them).
+	// Above highNoteHz the fast window's notes start and carry notes. A
+	// lone partial there at a partial of a pitch that sounds or is found
+	// this tick is that pitch's overtone (a vibraphone's fourth partial, a
+	// piano's third), which the finder's smooth-envelope cancel can leave.
+	t.present = t.on
+	for _, f := range [...]*pitchFinder{&finders[0], &finders[1], fast, high} {
+		for _, n := range f.notes[:f.nNotes] {
+			t.present[n.midi] = true
+		}
+	}
+	for _, n := range high.notes[:high.nNotes] {
+		if n.hz >= highNoteHz && !(n.lone && t.overtone(n.midi)) {
+			t.det[n.midi] = n.amp
+			t.detLone[n.midi] = n.lone
+			t.detHz[n.midi] = n.hz
+		}
+	}
+	// Below highNoteHz fast-window notes only start notes; the mid and
+	// long windows then carry them (or the hold ends them).
 	for _, n := range fast.notes[:fast.nNotes] {
-		if !t.on[n.midi] {
+		if !t.on[n.midi] && n.amp > t.det[n.midi] {
 			t.det[n.midi] = n.amp
 			t.detLone[n.midi] = n.lone
 			t.detHz[n.midi] = n.hz
@@ -149,7 +188,10 @@ func (t *tracker) update(finders *[2]pitchFinder, fast *pitchFinder, short, mid,
 			if m < lowOnsetMIDI {
 				birth = lowNeed
 			}
-			due := t.hits[m] >= birth && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames)
+			// Above highNoteHz a lone partial is the rule (the fast window's
+			// band ends before the second partial), not a sign of a drum.
+			due := t.hits[m] >= birth && (!t.detLone[m] || t.hits[m] >= lonePartialBirthFrames ||
+				(m >= t.highMIDI && t.hits[m] >= highLoneBirthFrames))
 			if !t.on[m] && (due || t.deferred[m]) {
 				t.on[m] = true
 				t.age[m] = 1
