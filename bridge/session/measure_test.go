@@ -1,3 +1,5 @@
+//go:build measure
+
 package session_test
 
 // Measurements of the live pipeline against issue 4's figures (CPU and RSS, processing latency,

@@ -1,3 +1,5 @@
+//go:build measure
+
 package hub
 
 import (
@@ -22,7 +24,7 @@ import (
 // sender's write to just after the receiver's read returns. It only reports figures (for
 // docs/benchmarks/hub.md); it asserts no timing. Run it with
 //
-//	LEDBRIDGE_HUB_LATENCY=10s go test -run TestLatencyLoopback -v ./bridge/realtime/hub/
+//	LEDBRIDGE_HUB_LATENCY=10s go test -tags measure -run TestLatencyLoopback -v ./bridge/realtime/hub/
 func TestLatencyLoopback(t *testing.T) {
 	dur, err := time.ParseDuration(os.Getenv("LEDBRIDGE_HUB_LATENCY"))
 	if err != nil {
