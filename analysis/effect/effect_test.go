@@ -660,7 +660,7 @@ func TestGarbageFeaturesNeverPanic(t *testing.T) {
 	inf := float32(math.Inf(1))
 	bad := &analysis.Features{NumNotes: 99, Level: nan, PeakHz: inf, Onset: true}
 	for i := range bad.Notes {
-		bad.Notes[i] = analysis.Note{MIDI: []int{-5, 500, 60, 1 << 40}[i%4], Velocity: []float32{nan, inf, -1, 2}[i%4], Onset: true}
+		bad.Notes[i] = analysis.Note{MIDI: []int{-5, 500, 60, math.MaxInt}[i%4], Velocity: []float32{nan, inf, -1, 2}[i%4], Onset: true}
 	}
 	for i := range bad.Bands {
 		bad.Bands[i] = []float32{nan, inf, -inf, 7}[i%4]
