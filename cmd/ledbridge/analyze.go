@@ -324,8 +324,9 @@ func (o *oggOpusReader) decodePage() error {
 			// ends there, the next link starts or the file breaks off (a granule that goes
 			// backwards mid-stream is ignored, as audio.DecodeOggOpus ignores it). The trim
 			// reaches back at most to the start of this page, the samples held, as opusdec's
-			// does (it writes each page out as it goes); a granule position before the page's
-			// start is invalid (RFC 7845 §4.4).
+			// does (it writes each page out as it goes): a granule position before the page's
+			// start says the earlier pages decoded more than it counts, not that this page
+			// was padded.
 			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
 			o.hasPeeked = true
 			if o.peekedErr != nil {
