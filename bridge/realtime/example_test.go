@@ -9,13 +9,13 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
 
-// A daemon joins room ABC123 on a Supabase project, tracks its Presence, asks for the room state
+// A daemon joins room JAM234 on a Supabase project, tracks its Presence, asks for the room state
 // and handles broadcasts until interrupted.
 func ExampleClient() {
 	c, err := realtime.New(realtime.Config{
 		URL:         "https://abcdefgh.supabase.co",
 		APIKey:      os.Getenv("SUPABASE_ANON_KEY"),
-		Channel:     "ABC123",
+		Channel:     "JAM234",
 		PresenceKey: "ledbridge-7f3a",
 		OnStatus:    func(s realtime.Status) { log.Printf("room: %v", s) },
 	})

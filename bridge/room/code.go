@@ -16,7 +16,7 @@ const CodeLength = 6
 // ErrInvalidCode indicates a room code that is not 6 characters from CodeAlphabet.
 var ErrInvalidCode = errors.New("invalid room code")
 
-// Code is a validated, upper-case room code such as "ABC123". Its zero value is
+// Code is a validated, upper-case room code such as "JAM234". Its zero value is
 // not a valid code; obtain one from ParseCode.
 type Code string
 
@@ -42,10 +42,10 @@ func ParseCode(s string) (Code, error) {
 	return Code(upper), nil
 }
 
-// String returns the code as it appears on the wire, e.g. "ABC123".
+// String returns the code as it appears on the wire, e.g. "JAM234".
 func (c Code) String() string { return string(c) }
 
-// Topic returns the Realtime channel topic of the room, e.g. "realtime:ABC123".
+// Topic returns the Realtime channel topic of the room, e.g. "realtime:JAM234".
 func (c Code) Topic() string { return "realtime:" + string(c) }
 
 // truncateForError keeps error messages short when someone pastes a novel.
