@@ -188,7 +188,8 @@ func (c *Config) validateOutput(p *problems) {
 		p.add("output.realtime_timeout", "must be between 1s and 254s (got %v)", o.RealtimeTimeout)
 	}
 	p.intRange("output.max_milliamps", o.MaxMilliamps, 0, 100000)
-	if o.SoundSync.Enabled {
+	// Checked even while off, so that `config check` finds it before someone turns it on.
+	if o.SoundSync.Enabled || o.SoundSync.Addr != "" {
 		p.addr("output.sound_sync.addr", o.SoundSync.Addr, destination)
 	}
 }
@@ -256,6 +257,11 @@ func (c *Config) validateEffects(p *problems) {
 func (c *Config) validateStatus(p *problems) {
 	s := c.Status
 	p.addr("status.addr", s.Addr, listenOrOff)
+	// The page sends the token in a header (status.TokenHeader): a space or control character
+	// could never arrive, and the page would be locked for good.
+	if i := strings.IndexFunc(s.Token, func(r rune) bool { return r <= ' ' || r > '~' }); i >= 0 {
+		p.add("status.token", "must be printable ASCII without spaces (character %d is not)", len([]rune(s.Token[:i]))+1)
+	}
 	for i, h := range s.AllowedHosts {
 		if err := status.CheckHostPattern(h); err != nil {
 			p.add(fmt.Sprintf("status.allowed_hosts[%d]", i), "%s; want a host name such as lights.venue.example or a pattern such as *.venue.example, without scheme or port", strings.TrimPrefix(err.Error(), "status: "))

@@ -160,3 +160,34 @@ func TestSecretsWarningForNumericSecret(t *testing.T) {
 		t.Errorf("warnings = %q, want the secrets warning", got.Warnings)
 	}
 }
+
+// A value that can never work is refused by `config check` even while its feature is off: the
+// operator learns it from the check, not from the day the feature is turned on.
+func TestValidateRefusesDormantAndUnsendableValues(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, key string
+		words           []string
+	}{
+		{"sound sync port out of range while off", "output:\n  sound_sync:\n    enabled: false\n    addr: \":99999\"\n", "output.sound_sync.addr", nil},
+		{"sound sync address without port while off", "output:\n  sound_sync:\n    addr: \"zz\"\n", "output.sound_sync.addr", nil},
+		{"status token with a control character", "status:\n  token: \"abc\\x01def\"\n", "status.token", []string{"printable", "character 4"}},
+		{"status token with a space", "status:\n  token: \"two words\"\n", "status.token", []string{"spaces"}},
+		{"status token with a non-ASCII letter", "status:\n  token: \"çava-123\"\n", "status.token", []string{"character 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadFile(t, tc.body)
+			wantKeyError(t, err, tc.key, tc.words...)
+			if err != nil && strings.Contains(err.Error(), "def") {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
+	}
+	for _, ok := range []string{
+		"status:\n  token: \"s3cr3t-Token_with.symbols~!\"\n",
+		"output:\n  sound_sync:\n    enabled: false\n",
+	} {
+		if _, err := loadFile(t, ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
