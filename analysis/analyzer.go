@@ -249,7 +249,14 @@ func (a *Analyzer) Frame(dst *Features) {
 	if a.net != nil {
 		a.net.spec.fill(a, longDue)
 	}
-	a.fast.findPeaks(prominence, a.minPeak, lobe)
+	// Its peaks serve the onset notes and, when a bin above highNoteHz is
+	// near a note's amplitude, the high notes (a peak's interpolated
+	// amplitude exceeds its bin's by less than 6 dB).
+	if a.sinceOnset <= fastFrames || a.highBin(a.finders[0].minAmp/2) {
+		a.fast.findPeaks(prominence, a.minPeak, lobe)
+	} else {
+		a.fast.nPeaks = 0
+	}
 	if a.sinceOnset <= fastFrames {
 		fastWin = a.fast
 		a.fastFinder.minStrong = fastMinStrong
@@ -258,13 +265,44 @@ func (a *Analyzer) Frame(dst *Features) {
 	}
 	// Above the mid window's ceiling the fast window carries the notes,
 	// every tick: it is the longest window that resolves them.
-	a.highFinder.minStrong = minStrong
-	a.highFinder.minAmp = a.finders[0].minAmp
-	a.highFinder.find(a.fast, &a.tracker.on)
+	a.highFinder.nNotes = 0
+	if a.highPeak(a.finders[0].minAmp) {
+		a.highFinder.minStrong = minStrong
+		a.highFinder.minAmp = a.finders[0].minAmp
+		a.highFinder.find(a.fast, &a.tracker.on)
+	}
 	a.tracker.update(&a.finders, &a.fastFinder, &a.highFinder, a.short, a.mid, fastWin, dst.Onset, a.onset.flux, dst)
 	if a.net != nil {
 		a.net.frame(a, dst)
 	}
+}
+
+// highPeak reports whether the fast window has a peak above highNoteHz (to
+// the finder's tolerance) of at least minAmp: a note there needs its
+// fundamental among the peaks, and one partial alone is all its amplitude.
+// Without one the high finder has nothing to report.
+func (a *Analyzer) highPeak(minAmp float64) bool {
+	w := a.fast
+	for i := w.nPeaks - 1; i >= 0 && w.peakHz[i] >= highNoteHz*(1-partialTolerance); i-- {
+		if w.peakAmp[i] >= minAmp {
+			return true
+		}
+	}
+	return false
+}
+
+// highBin reports whether a bin of the fast window above highNoteHz (to the
+// finder's tolerance) reaches amp.
+func (a *Analyzer) highBin(amp float64) bool {
+	w := a.fast
+	lo := int(highNoteHz * (1 - partialTolerance) / w.binHz)
+	hi := min(len(w.mag)-1, int(w.peakHi/w.binHz)+1)
+	for _, m := range w.mag[lo : hi+1] {
+		if m >= amp {
+			return true
+		}
+	}
+	return false
 }
 
 // Reset forgets all audio, as if the Analyzer were new.
