@@ -15,8 +15,9 @@ var ErrIncompleteOffer = errors.New("offer lacks media, ICE credentials or a DTL
 // candidates.
 var ErrTooManyCandidates = errors.New("too many remote ICE candidates")
 
-// remoteICE is what a remote description says about ICE: its ufrag and its
-// distinct candidates (as candidateKey keys).
+// remoteICE is what a remote description says about ICE (scanOffer): the ufrag pion applies,
+// which names the ICE generation, and its distinct candidates (as candidateKey keys) in every
+// section, pion reading those of one (counting them all never undercounts).
 type remoteICE struct {
 	ufrag string
 	cands []string
@@ -46,40 +47,6 @@ func (ice remoteICE) complete() error {
 	return nil
 }
 
-// scanRemoteICE reads the ufrag and the a=candidate lines of every media
-// section of an SDP. It stops counting past maxRemoteCandidates distinct
-// candidates and returns ErrTooManyCandidates then: such a description is
-// refused whole, because pion would check every candidate in it (simpler to
-// reason about than keeping an arbitrary subset of a forged list).
-func scanRemoteICE(sdp string) (remoteICE, error) {
-	var ice remoteICE
-	seen := map[string]struct{}{}
-	for line := range strings.Lines(sdp) {
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case strings.HasPrefix(line, "m="):
-			ice.media = true
-		case strings.HasPrefix(line, "a=ice-pwd:"):
-			ice.pwd = true
-		case strings.HasPrefix(line, "a=fingerprint:"):
-			ice.fingerprint = true
-		case strings.HasPrefix(line, "a=ice-ufrag:") && ice.ufrag == "":
-			ice.ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
-		case strings.HasPrefix(line, "a=candidate:"):
-			k := candidateKey(line)
-			if _, dup := seen[k]; dup {
-				continue
-			}
-			if len(seen) == maxRemoteCandidates {
-				return ice, fmt.Errorf("more than %d candidates in the SDP: %w", maxRemoteCandidates, ErrTooManyCandidates)
-			}
-			seen[k] = struct{}{}
-			ice.cands = append(ice.cands, k)
-		}
-	}
-	return ice, nil
-}
-
 // candidateKey normalises a candidate from an SDP line ("a=candidate:…") or a
 // trickled RTCIceCandidateInit ("candidate:…" or bare) to one key. Equal keys
 // are the same candidate to pion, which ignores a repeat; different keys may
@@ -95,7 +62,7 @@ func candidateKey(c string) string {
 // candidates join those already there. It changes nothing on error.
 func (mus *musician) admitRemoteICE(ice remoteICE, fresh bool) error {
 	if fresh || ice.ufrag != mus.remoteUfrag {
-		return nil // a new generation: scanRemoteICE bounded it already
+		return nil // a new generation: scanOffer bounded it already
 	}
 	n := len(mus.remoteCands)
 	for _, k := range ice.cands {

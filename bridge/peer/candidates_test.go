@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -188,26 +187,4 @@ func TestIncompleteOfferFromStrangerRefusedAtOnce(t *testing.T) {
 			Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
 	}
 	waitFor(t, "three offers refused", func() bool { return m.Stats().MalformedSignals == 3 })
-}
-
-func TestScanRemoteICE(t *testing.T) {
-	sdp := "v=0\r\na=ice-ufrag:abcd\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-pwd:p\r\na=fingerprint:sha-256 00\r\n" +
-		"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n" +
-		"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n" + // a repeat is one candidate
-		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:other\r\n" +
-		"a=candidate:2 1 udp 1 127.0.0.1 5001 typ host\n" // in the second section, LF only
-	ice, err := scanRemoteICE(sdp)
-	if err != nil || ice.ufrag != "abcd" || len(ice.cands) != 2 || ice.complete() != nil {
-		t.Fatalf("scanRemoteICE = %+v, %v (complete: %v)", ice, err, ice.complete())
-	}
-	if k := candidateKey("candidate:1 1 udp 1 127.0.0.1 5000 typ host"); k != ice.cands[0] {
-		t.Errorf("trickled key %q differs from the SDP line's %q", k, ice.cands[0])
-	}
-	var b strings.Builder
-	for i := range maxRemoteCandidates + 1 {
-		fmt.Fprintf(&b, "a=candidate:%d 1 udp 1 127.0.0.1 %d typ host\r\n", i, 5000+i)
-	}
-	if _, err := scanRemoteICE(sdp + b.String()); !errors.Is(err, ErrTooManyCandidates) {
-		t.Errorf("%d candidates: err = %v", maxRemoteCandidates+1, err)
-	}
 }

@@ -3,50 +3,22 @@ package peer
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 )
 
-// audioFreshness is how recently the musician's audio must have arrived on its connected
-// PeerConnection for an offer under its peer id with other ICE credentials but the same DTLS
-// certificate (an ICE restart) to be refused (musician.impostorOffer). A browser sends a packet
-// every 20 ms (at most 120 ms), still every 400 ms with Opus DTX, and silence frames for a
-// muted track, so 2 s is many packets late, past a jitter or scheduling stall; yet a tab learns
-// of a failure from consent checks that have gone unanswered for longer than that (Chrome waits
-// ~2.5 s before "disconnected", 30 s before "failed"), so by the time it restarts ICE its audio
-// has stopped reaching us for longer than the window, and its offer is handled. It does not
-// admit an offer with another certificate: a tab that mutes by replaceTrack(null) or
-// encodings[].active=false sends no RTP at all while its connection stays up.
-const audioFreshness = 2 * time.Second
-
 // transportCredentials is what identifies a sender's end of a connection in its SDP: the
-// fingerprints of its DTLS certificate and its ICE ufrags and passwords, each a sorted set of
-// the session-level and media-level lines alike (Firefox writes the fingerprint at the session
-// level, Chrome and pion in every section; a certificate may be given under several hashes). A
-// tab keeps them for its RTCPeerConnection's life and through every renegotiation but an ICE
-// restart (new ufrag and password); a new RTCPeerConnection has a new certificate.
+// fingerprints of its DTLS certificate, a sorted set of the session-level and media-level lines
+// alike (Firefox writes the fingerprint at the session level, Chrome and pion in every section; a
+// certificate may be given under several hashes), and the ICE ufrag and password pion applies
+// (see scanOffer), exactly as written. A tab keeps them for its RTCPeerConnection's life and
+// through every renegotiation but an ICE restart (new ufrag and password); a new
+// RTCPeerConnection has a new certificate. Fingerprints are compared without regard to the case
+// of the hash name or its hex digits (RFC 8122 §5: upper case, but lower case is seen); ICE
+// ufrags and passwords are case-sensitive, and pion restarts ICE for any change, a blank too.
 type transportCredentials struct {
-	fingerprints, ufrags, pwds []string
-}
-
-// credentialsOf reads an SDP's transportCredentials. Fingerprints are compared without regard
-// to the case of the hash name or its hex digits (RFC 8122 §5: upper case, but lower case is
-// seen); ICE ufrags and passwords are case-sensitive.
-func credentialsOf(sdp string) transportCredentials {
-	var c transportCredentials
-	for line := range strings.Lines(sdp) {
-		line = strings.TrimRight(line, "\r\n")
-		if v, ok := strings.CutPrefix(line, "a=fingerprint:"); ok {
-			c.fingerprints = append(c.fingerprints, normalFingerprint(v))
-		} else if v, ok := strings.CutPrefix(line, "a=ice-ufrag:"); ok {
-			c.ufrags = append(c.ufrags, strings.TrimSpace(v))
-		} else if v, ok := strings.CutPrefix(line, "a=ice-pwd:"); ok {
-			c.pwds = append(c.pwds, strings.TrimSpace(v))
-		}
-	}
-	c.fingerprints, c.ufrags, c.pwds = asSet(c.fingerprints), asSet(c.ufrags), asSet(c.pwds)
-	return c
+	fingerprints []string
+	ufrag, pwd   string
 }
 
 // normalFingerprint is an a=fingerprint value ("sha-256 AB:…") with the hash name in lower
@@ -70,24 +42,10 @@ func (c transportCredentials) sameDTLS(o transportCredentials) bool {
 	return slices.Equal(c.fingerprints, o.fingerprints)
 }
 
-// sameICE reports whether two descriptions have the same ICE ufrags and passwords.
+// sameICE reports whether two descriptions have the ICE ufrag and password pion applies in
+// common: otherwise the second restarts ICE.
 func (c transportCredentials) sameICE(o transportCredentials) bool {
-	return slices.Equal(c.ufrags, o.ufrags) && slices.Equal(c.pwds, o.pwds)
-}
-
-// noteAudio records that a packet of the musician's track arrived at now (Clock time); called
-// by the track's read goroutine for every packet.
-func (h *pcHandle) noteAudio(now time.Time) {
-	h.heardAt.Store(int64(now.Sub(h.created)))
-	if !h.heard.Load() {
-		h.heard.Store(true) // after heardAt: whoever sees heard sees a packet's time
-	}
-}
-
-// audioFresh reports whether a packet of the musician's track arrived within audioFreshness
-// before now.
-func (h *pcHandle) audioFresh(now time.Time) bool {
-	return h.heard.Load() && now.Before(h.freshUntil())
+	return c.ufrag == o.ufrag && c.pwd == o.pwd
 }
 
 // impostorOffer returns why an offer cannot come from the musician's tab, or "" if it may.
@@ -116,11 +74,10 @@ func (mus *musician) impostorOffer(offered transportCredentials) (why string, un
 	if h == nil || h.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		return "", false
 	}
-	rd := h.pc.CurrentRemoteDescription()
-	if rd == nil {
+	current := h.remote
+	if current == nil {
 		return "", false
 	}
-	current := credentialsOf(rd.SDP)
 	switch {
 	case !current.sameDTLS(offered):
 		return "another DTLS certificate fingerprint while its connection is up", true

@@ -3,22 +3,24 @@ package peer
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ledbridge/ledbridge/bridge/clock"
 )
 
-// The credentials of a description are compared as sets, wherever the lines stand: Chrome and
-// pion repeat them in every section, Firefox gives the fingerprint once at the session level,
-// and a certificate may be named under several hashes.
-func TestCredentialsCompareAsSets(t *testing.T) {
+// Fingerprints are compared as sets, wherever the lines stand: Chrome and pion repeat them in
+// every section, Firefox gives the fingerprint once at the session level, and a certificate may
+// be named under several hashes. The ICE ufrag and password are those pion applies (the session
+// level's, else the BUNDLE group's first section's, else the first section's), compared exactly:
+// pion restarts ICE for any change.
+func TestCredentialsCompare(t *testing.T) {
 	section := func(lines ...string) string {
 		return "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n" + strings.Join(lines, "\r\n") + "\r\n"
 	}
 	const head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-	chrome := head + section("a=ice-ufrag:Uf1", "a=ice-pwd:pw1", "a=fingerprint:sha-256 AB:CD:EF", "a=mid:0") +
+	chrome := head + "a=group:BUNDLE 0 1\r\n" + section("a=ice-ufrag:Uf1", "a=ice-pwd:pw1", "a=fingerprint:sha-256 AB:CD:EF", "a=mid:0") +
 		section("a=ice-ufrag:Uf1", "a=ice-pwd:pw1", "a=fingerprint:sha-256 AB:CD:EF", "a=mid:1")
-	current := credentialsOf(chrome)
+	current := credentials(t, chrome)
+	// The second section (mid 1) has other ICE credentials.
+	secondOther := head + "a=group:BUNDLE 0 1\r\n" + section("a=ice-ufrag:Uf1", "a=ice-pwd:pw1", "a=fingerprint:sha-256 AB:CD:EF", "a=mid:0") +
+		section("a=ice-ufrag:Uf9", "a=ice-pwd:pw9", "a=fingerprint:sha-256 AB:CD:EF", "a=mid:1")
 	for _, tc := range []struct {
 		name          string
 		sdp           string
@@ -35,8 +37,14 @@ func TestCredentialsCompareAsSets(t *testing.T) {
 		{"an ICE restart", strings.ReplaceAll(strings.ReplaceAll(chrome, "Uf1", "Uf2"), "pw1", "pw2"), true, false},
 		{"another password only", strings.ReplaceAll(chrome, "pw1", "pw2"), true, false},
 		{"the ufrag in another case", strings.ReplaceAll(chrome, "Uf1", "uf1"), true, false},
+		{"the ufrag with a trailing blank", strings.ReplaceAll(chrome, "Uf1", "Uf1 "), true, false},
+		{"the password with a trailing tab", strings.ReplaceAll(chrome, "pw1", "pw1\t"), true, false},
+		{"other credentials in a section pion does not read", secondOther, true, true},
+		{"other credentials in the BUNDLE group's first section", strings.Replace(secondOther, "BUNDLE 0 1", "BUNDLE 1 0", 1), true, false},
+		{"other credentials in the first section, without BUNDLE", strings.Replace(secondOther, "a=group:BUNDLE 0 1\r\n", "", 1), true, true},
+		{"the session level's ufrag and password over the sections'", head + "a=ice-ufrag:S\r\na=ice-pwd:P\r\n" + chrome[len(head):], true, false},
 	} {
-		offered := credentialsOf(tc.sdp)
+		offered := credentials(t, tc.sdp)
 		if got := current.sameDTLS(offered); got != tc.sameDTLS {
 			t.Errorf("%s: sameDTLS = %v, want %v (%+v)", tc.name, got, tc.sameDTLS, offered)
 		}
@@ -46,39 +54,11 @@ func TestCredentialsCompareAsSets(t *testing.T) {
 	}
 }
 
-// The musician's audio is fresh for audioFreshness after its newest packet, by the Clock.
-func TestAudioFreshness(t *testing.T) {
-	fc := newFakeClock()
-	h := &pcHandle{created: fc.Now()}
-	if h.audioFresh(fc.Now()) {
-		t.Fatal("fresh before any packet")
+func credentials(t *testing.T, sdp string) transportCredentials {
+	t.Helper()
+	sc, err := scanOffer(sdp)
+	if err != nil {
+		t.Fatal(err)
 	}
-	fc.Advance(time.Second)
-	h.noteAudio(fc.Now())
-	fc.Advance(audioFreshness - time.Millisecond)
-	if !h.audioFresh(fc.Now()) {
-		t.Fatalf("stale %v after the last packet", audioFreshness-time.Millisecond)
-	}
-	fc.Advance(time.Millisecond)
-	if h.audioFresh(fc.Now()) {
-		t.Fatalf("fresh %v after the last packet", audioFreshness)
-	}
-	h.noteAudio(fc.Now())
-	if !h.audioFresh(fc.Now()) {
-		t.Fatal("stale at a packet's arrival")
-	}
-}
-
-// Noting a packet's arrival, as a track's read goroutine does for every packet, allocates
-// nothing (STYLE §8).
-func TestNoteAudioAllocatesNothing(t *testing.T) {
-	var c Clock = clock.System{}
-	h := &pcHandle{created: c.Now()}
-	arrived := func() { h.noteAudio(c.Now()) }
-	if allocs := testing.AllocsPerRun(1000, arrived); allocs != 0 {
-		t.Fatalf("noting a packet's arrival allocates %v times", allocs)
-	}
-	if !h.audioFresh(c.Now()) {
-		t.Fatal("stale right after a packet")
-	}
+	return sc.creds
 }

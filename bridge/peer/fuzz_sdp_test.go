@@ -41,11 +41,8 @@ func FuzzOfferSDP(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, sdp string) {
-		if sending, all := mediaSections(sdp); sending > maxMediaSections || all > maxOfferedSections || declaredStreams(sdp) > maxTracks {
-			return
-		}
-		ice, err := scanRemoteICE(sdp)
-		if err != nil || ice.complete() != nil {
+		scan, err := vetOffer(sdp)
+		if err != nil {
 			return
 		}
 		pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}})
@@ -56,7 +53,7 @@ func FuzzOfferSDP(f *testing.F) {
 		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			t.Fatal(err)
 		}
-		_ = transceiversAfter(pc, sdp)
+		_ = transceiversAfter(pc, scan.mediaMids)
 		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 			return
 		}

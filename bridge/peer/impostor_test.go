@@ -157,7 +157,12 @@ func TestImpostorOfferUnderAStreamingMusiciansIDRefused(t *testing.T) {
 			eavesdrop(r, im)
 			offer := im.offer()
 			m.mu.Lock()
-			wouldKeep := transceiversAfter(m.musicians["ana"].cur.pc, offer.Description.SDP)
+			scan, err := scanOffer(offer.Description.SDP)
+			if err != nil {
+				m.mu.Unlock()
+				t.Fatal(err)
+			}
+			wouldKeep := transceiversAfter(m.musicians["ana"].cur.pc, scan.mediaMids)
 			m.mu.Unlock()
 			if past := wouldKeep > maxTransceiversKept; past != (tc.extra > 0) {
 				t.Fatalf("the offer would take the PeerConnection to %d transceivers: the test no longer makes the case it is about", wouldKeep)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,6 +157,9 @@ type pcHandle struct {
 	created time.Time
 	heard   atomic.Bool
 	heardAt atomic.Int64
+	// remote holds the credentials of the remote description last applied (nil before one
+	// was): impostorOffer compares an offer's with them. Owned by the musician's goroutine.
+	remote *transportCredentials
 
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
@@ -629,20 +630,7 @@ func (mus *musician) closePC() {
 // musician's own.
 func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *timer, priority bool) (wait time.Duration, impostor bool) {
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.Description.SDP}
-	if sending, all := mediaSections(desc.SDP); sending > maxMediaSections || all > maxOfferedSections {
-		mus.badSignal("offer rejected", fmt.Errorf("%d media sections, %d of them sending (at most %d, %d sending)",
-			all, sending, maxOfferedSections, maxMediaSections))
-		return 0, false
-	}
-	streams := declaredStreams(desc.SDP)
-	if streams > maxTracks {
-		mus.badSignal("offer rejected", fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", streams, maxTracks))
-		return 0, false
-	}
-	ice, err := scanRemoteICE(desc.SDP)
-	if err == nil {
-		err = ice.complete()
-	}
+	scan, err := vetOffer(desc.SDP)
 	if err != nil {
 		mus.badSignal("offer rejected", err)
 		return 0, false
@@ -663,13 +651,12 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		mus.held = &sig
 		return 0, false
 	}
-	offered := credentialsOf(desc.SDP)
-	if why, untilDown := mus.impostorOffer(offered); why != "" {
+	if why, untilDown := mus.impostorOffer(scan.creds); why != "" {
 		// Nothing is answered: the musician's tab, which hears every answer to its peer id,
 		// is not waiting for one. The offer is kept, to be examined again once its connection
 		// leaves "connected" (or, an ICE restart, once its audio has stopped; see
 		// suspectOffer): a tab that rebuilt its connection sends it only once.
-		if mus.keepSuspect(sig, ice.ufrag, untilDown) {
+		if mus.keepSuspect(sig, scan.creds, untilDown) {
 			return 0, true
 		}
 		mus.impostorOffers.Add(1)
@@ -677,67 +664,100 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 			", so it is not from the musician's tab (any room member can send under its peer id)", "refused", mus.impostorOffers.Load())
 		return 0, true
 	}
-	fresh := false
-	if h := mus.cur; h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
-		fresh = true
-	} else {
-		switch h.pc.SignalingState() {
-		case webrtc.SignalingStateStable:
-			if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == desc.SDP {
-				// The offer we answered, again: a musician sends it again when our answer did
-				// not arrive (SendSignal failed while the channel was rejoining, or the
-				// broadcast was lost). Its browser, the impolite peer, waits for that answer
-				// in have-local-offer and ignores our offers meanwhile, so the answer goes
-				// again (within the musician's offer budget and the signal budget, as any).
-				mus.duplicates.Add(1)
-				return mus.resendAnswer(ctx, priority), false
-			}
-			if rd := h.pc.CurrentRemoteDescription(); rd != nil && !credentialsOf(rd.SDP).sameDTLS(offered) {
-				// The musician's tab built a new RTCPeerConnection (this connection is not
-				// connected, or impostorOffer would have refused it). pion keeps a PeerConnection's DTLS
-				// association through every renegotiation, whatever fingerprint it names: on
-				// this one the new certificate's handshake would never happen, and the
-				// connection never carry audio again.
-				mus.log.Info("offer with a new DTLS certificate answered on a fresh PeerConnection")
-				fresh = true
-			} else if n := transceiversAfter(h.pc, desc.SDP); n > maxTransceiversKept {
-				// pion keeps a transceiver (and its receiver) for every audio or video mid a
-				// PeerConnection has seen: renegotiations that keep bringing new mids would
-				// grow it without bound. A fresh PeerConnection starts from the offer alone.
-				mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxTransceiversKept)
-				fresh = true
-			} else if n := receiverTracks(h.pc) + streams; n > maxTracks {
-				// Until its receivers start (the connection is up), pion configures a track for
-				// each declared stream again on every renegotiation, keeping the old ones.
-				mus.logLimited("renegotiation answered on a fresh PeerConnection", "receiver_tracks", n, "max", maxTracks)
-				fresh = true
-			} else if !h.connected && h.renegotiations >= maxUnconnectedRenegotiations {
-				// pion keeps ~3 KiB of every description applied to a PeerConnection that has not
-				// connected (its transports never started): a fresh one lets it all go.
-				mus.logLimited("renegotiation answered on a fresh PeerConnection", "unconnected_renegotiations", h.renegotiations)
-				fresh = true
-			}
-		case webrtc.SignalingStateHaveLocalOffer:
-			// Glare. We are polite, but pion cannot roll back a local offer
-			// (pion/webrtc#2133): answer on a fresh PeerConnection instead.
-			fresh = true
-		default:
-			fresh = true
-		}
+	fresh, again := mus.chooseFreshPC(desc.SDP, &scan)
+	if again {
+		// The offer we answered, again: a musician sends it again when our answer did not
+		// arrive (SendSignal failed while the channel was rejoining, or the broadcast was
+		// lost). Its browser, the impolite peer, waits for that answer in have-local-offer
+		// and ignores our offers meanwhile, so the answer goes again (within the musician's
+		// offer budget and the signal budget, as any).
+		mus.duplicates.Add(1)
+		return mus.resendAnswer(ctx, priority), false
 	}
 	if wait := mus.admit(priority); wait > 0 {
 		return wait, false
 	}
 	mus.takeSuspect(desc.SDP)
+	mus.applyOffer(ctx, desc, &scan, fresh, retry)
+	return 0, false
+}
+
+// vetOffer scans an offer (scanOffer) and refuses it if it exceeds the bounds on sections,
+// streams and candidates or lacks what pion needs to answer it.
+func vetOffer(sdp string) (offerScan, error) {
+	scan, err := scanOffer(sdp)
+	switch {
+	case err != nil:
+		return scan, err
+	case scan.sending > maxMediaSections || scan.sections > maxOfferedSections:
+		return scan, fmt.Errorf("%d media sections, %d of them sending (at most %d, %d sending)",
+			scan.sections, scan.sending, maxOfferedSections, maxMediaSections)
+	case scan.streams > maxTracks:
+		return scan, fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", scan.streams, maxTracks)
+	}
+	return scan, scan.ice.complete()
+}
+
+// chooseFreshPC decides whether an offer the musician may make (impostorOffer let it through)
+// is answered on a fresh PeerConnection rather than the current one. again reports the offer
+// the current one answered last, sent again: its answer is to be sent again, nothing applied.
+func (mus *musician) chooseFreshPC(sdp string, scan *offerScan) (fresh, again bool) {
+	h := mus.cur
+	if h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		return true, false
+	}
+	if h.pc.SignalingState() != webrtc.SignalingStateStable {
+		// Glare (have-local-offer): we are polite, but pion cannot roll back a local offer
+		// (pion/webrtc#2133), so the musician's offer is answered on a fresh PeerConnection
+		// instead; and so is one that finds the current one in any other state.
+		return true, false
+	}
+	if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == sdp {
+		return false, true
+	}
+	if h.remote != nil && !h.remote.sameDTLS(scan.creds) {
+		// The musician's tab built a new RTCPeerConnection (this connection is not
+		// connected, or impostorOffer would have refused it). pion keeps a PeerConnection's DTLS
+		// association through every renegotiation, whatever fingerprint it names: on
+		// this one the new certificate's handshake would never happen, and the
+		// connection never carry audio again.
+		mus.log.Info("offer with a new DTLS certificate answered on a fresh PeerConnection")
+		return true, false
+	}
+	if n := transceiversAfter(h.pc, scan.mediaMids); n > maxTransceiversKept {
+		// pion keeps a transceiver (and its receiver) for every audio or video mid a
+		// PeerConnection has seen: renegotiations that keep bringing new mids would
+		// grow it without bound. A fresh PeerConnection starts from the offer alone.
+		mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxTransceiversKept)
+		return true, false
+	}
+	if n := receiverTracks(h.pc) + scan.streams; n > maxTracks {
+		// Until its receivers start (the connection is up), pion configures a track for
+		// each declared stream again on every renegotiation, keeping the old ones.
+		mus.logLimited("renegotiation answered on a fresh PeerConnection", "receiver_tracks", n, "max", maxTracks)
+		return true, false
+	}
+	if !h.connected && h.renegotiations >= maxUnconnectedRenegotiations {
+		// pion keeps ~3 KiB of every description applied to a PeerConnection that has not
+		// connected (its transports never started): a fresh one lets it all go.
+		mus.logLimited("renegotiation answered on a fresh PeerConnection", "unconnected_renegotiations", h.renegotiations)
+		return true, false
+	}
+	return false, false
+}
+
+// applyOffer applies an admitted offer, on a fresh PeerConnection if fresh, and sends the
+// answer. Whatever fails, the offer's place in the signal budget is given back.
+func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescription, scan *offerScan, fresh bool, retry *timer) {
 	answered := false
 	defer func() {
 		if !answered {
 			mus.mgr.signals.release(mus) // nothing will be sent for it
 		}
 	}()
-	if err := mus.admitRemoteICE(ice, fresh); err != nil {
+	if err := mus.admitRemoteICE(scan.ice, fresh); err != nil {
 		mus.badSignal("offer rejected", err)
-		return 0, false
+		return
 	}
 	if fresh {
 		if h := mus.cur; h != nil && h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
@@ -746,7 +766,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		}
 		if err := mus.newPC(); err != nil {
 			mus.log.Error("cannot answer offer", "err", err)
-			return 0, false
+			return
 		}
 	}
 	pc := mus.cur.pc
@@ -756,9 +776,9 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		if fresh {
 			mus.closePC()
 		}
-		return 0, false
+		return
 	}
-	mus.recordRemoteICE(ice, fresh)
+	mus.recordRemote(scan, fresh)
 	if !fresh {
 		mus.cur.renegotiations++
 	}
@@ -771,7 +791,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		if fresh {
 			mus.closePC()
 		}
-		return 0, false
+		return
 	}
 	answered = true
 	mus.cur.answerRetried = false
@@ -780,102 +800,34 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 	}
-	return 0, false
 }
 
-// mediaSections counts an SDP's m-lines, and those that may send media to its receiver: not
-// rejected (port 0) and not recvonly or inactive (sendrecv when the section does not say).
-func mediaSections(sdp string) (sending, all int) {
-	inSection, silent := false, false
-	end := func() {
-		if inSection && !silent {
-			sending++
-		}
-	}
-	for line := range strings.Lines(sdp) {
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case strings.HasPrefix(line, "m="):
-			end()
-			all++
-			f := strings.Fields(line)
-			inSection, silent = true, len(f) > 1 && f[1] == "0"
-		case inSection && (line == "a=recvonly" || line == "a=inactive"):
-			silent = true
-		}
-	}
-	end()
-	return sending, all
+// recordRemote notes a remote description just applied to the current PeerConnection: its
+// candidates for the ICE generation's bound, and its credentials for impostorOffer and the
+// next offer's chooseFreshPC.
+func (mus *musician) recordRemote(scan *offerScan, fresh bool) {
+	mus.recordRemoteICE(scan.ice, fresh)
+	creds := scan.creds
+	mus.cur.remote = &creds
 }
 
-// transceiversAfter is how many transceivers pc would have once an offer is applied: the
-// ones it has, plus one for each audio or video section with a mid it does not know (pion
-// never removes a transceiver, and matches a section to one by its mid).
-func transceiversAfter(pc *webrtc.PeerConnection, sdp string) int {
+// transceiversAfter is how many transceivers pc would have once an offer is applied whose
+// audio and video sections have mids: the ones pc has, plus one for each mid it does not know
+// (pion never removes a transceiver, and matches a section to one by its mid).
+func transceiversAfter(pc *webrtc.PeerConnection, mids []string) int {
 	have := pc.GetTransceivers()
 	known := make(map[string]bool, len(have))
 	for _, t := range have {
 		known[t.Mid()] = true
 	}
 	n := len(have)
-	media := false
-	for line := range strings.Lines(sdp) {
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case strings.HasPrefix(line, "m="):
-			media = !strings.HasPrefix(line, "m=application")
-		case media && strings.HasPrefix(line, "a=mid:"):
-			if mid := strings.TrimPrefix(line, "a=mid:"); !known[mid] {
-				known[mid] = true
-				n++
-			}
+	for _, mid := range mids {
+		if !known[mid] {
+			known[mid] = true
+			n++
 		}
 	}
 	return n
-}
-
-// declaredStreams counts the streams an SDP declares, distinct a=ssrc ids and a=rid lines,
-// in the sections that may send media (see mediaSections): pion configures a receiver track
-// for each, and none for a recvonly or inactive section, where a browser keeps the a=ssrc of
-// a removed track's RTCP. It stops counting past maxTracks, so that an SDP it refuses costs
-// little, even in a section that turns out to be inactive.
-func declaredStreams(sdp string) int {
-	ssrcs := map[string]bool{}
-	rids := 0
-	var sectionSSRCs []string
-	sectionRids, silent := 0, false
-	end := func() {
-		if !silent {
-			for _, id := range sectionSSRCs {
-				ssrcs[id] = true
-			}
-			rids += sectionRids
-		}
-		sectionSSRCs, sectionRids, silent = sectionSSRCs[:0], 0, false
-	}
-	for line := range strings.Lines(sdp) {
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case strings.HasPrefix(line, "m="):
-			end()
-			f := strings.Fields(line)
-			silent = len(f) > 1 && f[1] == "0"
-		case line == "a=recvonly" || line == "a=inactive":
-			silent = true
-		case strings.HasPrefix(line, "a=rid:"):
-			sectionRids++
-		case strings.HasPrefix(line, "a=ssrc:"):
-			id, _, _ := strings.Cut(strings.TrimPrefix(line, "a=ssrc:"), " ")
-			if !slices.Contains(sectionSSRCs, id) {
-				sectionSSRCs = append(sectionSSRCs, id)
-			}
-		}
-		if n := rids + len(ssrcs) + sectionRids + len(sectionSSRCs); n > maxTracks {
-			return n // enough to refuse it; the map stays small
-		}
-	}
-	end()
-	return rids + len(ssrcs)
 }
 
 // receiverTracks counts the tracks pion has configured on pc's receivers.
@@ -896,15 +848,14 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 		mus.duplicates.Add(1)
 		return
 	}
-	if n := declaredStreams(sig.Description.SDP); n > maxTracks {
-		mus.badSignal("answer rejected", fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", n, maxTracks))
-		return
+	scan, err := scanOffer(sig.Description.SDP) // an answer has an offer's lines
+	if err == nil && scan.streams > maxTracks {
+		err = fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", scan.streams, maxTracks)
 	}
-	ice, err := scanRemoteICE(sig.Description.SDP)
 	if err == nil {
 		// Our offer made a new PeerConnection or restarted ICE; the answer
 		// brings its own ufrag then, and admitRemoteICE sees a new generation.
-		err = mus.admitRemoteICE(ice, false)
+		err = mus.admitRemoteICE(scan.ice, false)
 	}
 	if err != nil {
 		mus.badSignal("answer rejected", err)
@@ -915,7 +866,7 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 		mus.badSignal("answer rejected", err)
 		return
 	}
-	mus.recordRemoteICE(ice, false)
+	mus.recordRemote(&scan, false)
 	mus.dropSuspect()
 	mus.flushCandidates()
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {

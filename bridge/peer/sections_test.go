@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ func section(mid, direction string, port int, ssrc uint32) string {
 		port, mid, direction, ssrc, ssrc)
 }
 
-func TestMediaSectionsAndDeclaredStreamsSkipSilentSections(t *testing.T) {
+func TestScanOfferSkipsSilentSections(t *testing.T) {
 	head := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 	// A musician's 21st microphone: 20 removed tracks' sections, then the sending one.
 	var b strings.Builder
@@ -31,12 +32,15 @@ func TestMediaSectionsAndDeclaredStreamsSkipSilentSections(t *testing.T) {
 	}
 	b.WriteString(section("20", "sendonly", 9, 2000))
 	b.WriteString("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:21\r\n")
-	sending, all := mediaSections(b.String())
-	if sending != 2 || all != 22 {
-		t.Errorf("mediaSections = %d sending, %d in all; want 2, 22", sending, all)
+	sc := scan(t, b.String())
+	if sc.sending != 2 || sc.sections != 22 {
+		t.Errorf("scanOffer: %d sections sending, %d in all; want 2, 22", sc.sending, sc.sections)
 	}
-	if n := declaredStreams(b.String()); n != 1 {
-		t.Errorf("declaredStreams = %d, want 1 (only the sending section's SSRC)", n)
+	if sc.streams != 1 {
+		t.Errorf("scanOffer: %d declared streams, want 1 (only the sending section's SSRC)", sc.streams)
+	}
+	if want := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"}; !slices.Equal(sc.mediaMids, want) {
+		t.Errorf("scanOffer: audio and video mids %v, want %v", sc.mediaMids, want)
 	}
 
 	// Sending sections still count, and a section without a direction sends.
@@ -45,8 +49,8 @@ func TestMediaSectionsAndDeclaredStreamsSkipSilentSections(t *testing.T) {
 	for i := range maxMediaSections + 1 {
 		b.WriteString(strings.Replace(section(fmt.Sprint(i), "sendrecv", 9, uint32(i+1)), "a=sendrecv\r\n", "", 1))
 	}
-	if sending, all := mediaSections(b.String()); sending != maxMediaSections+1 || all != maxMediaSections+1 {
-		t.Errorf("mediaSections = %d, %d; want %d, %d", sending, all, maxMediaSections+1, maxMediaSections+1)
+	if sc := scan(t, b.String()); sc.sending != maxMediaSections+1 || sc.sections != maxMediaSections+1 {
+		t.Errorf("scanOffer: %d sections sending, %d in all; want %d, %d", sc.sending, sc.sections, maxMediaSections+1, maxMediaSections+1)
 	}
 
 	// A silent section declaring more SSRCs than maxTracks is still refused: counting stops
@@ -57,11 +61,20 @@ func TestMediaSectionsAndDeclaredStreamsSkipSilentSections(t *testing.T) {
 		fmt.Fprintf(&b, "a=ssrc:%d cname:x\r\n", i+1)
 	}
 	b.WriteString("a=inactive\r\n")
-	if n := declaredStreams(b.String()); n <= maxTracks {
-		t.Errorf("declaredStreams = %d for %d SSRCs in one section, want more than %d", n, maxTracks+1, maxTracks)
+	if n := scan(t, b.String()).streams; n <= maxTracks {
+		t.Errorf("scanOffer: %d declared streams for %d SSRCs in one section, want more than %d", n, maxTracks+1, maxTracks)
 	}
 	// Repeated a=ssrc lines for one id are one stream.
-	if n := declaredStreams(head + section("0", "sendrecv", 9, 7)); n != 1 {
-		t.Errorf("declaredStreams = %d, want 1", n)
+	if n := scan(t, head+section("0", "sendrecv", 9, 7)).streams; n != 1 {
+		t.Errorf("scanOffer: %d declared streams, want 1", n)
 	}
+}
+
+func scan(t *testing.T, sdp string) offerScan {
+	t.Helper()
+	sc, err := scanOffer(sdp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

@@ -20,7 +20,7 @@ import (
 // unconnected.
 type suspectOffer struct {
 	sig   room.Signal
-	ufrag string // its ICE ufrag (scanRemoteICE)
+	creds transportCredentials // its credentials (scanOffer), for impostorOffer and its ufrag
 	// cands are the remote candidates that followed it and name its ufrag or none, at most
 	// maxPendingCandidates: they go with it if it is answered (each was also handled as any
 	// candidate then, for the connection the musician has).
@@ -34,12 +34,12 @@ type suspectOffer struct {
 // suspectCheck for when the musician's audio stops being fresh, unless untilDown (only the
 // connection leaving "connected" can admit it). again reports the kept offer itself, requeued
 // by examineSuspect and refused once more: it was counted already.
-func (mus *musician) keepSuspect(sig room.Signal, ufrag string, untilDown bool) (again bool) {
+func (mus *musician) keepSuspect(sig room.Signal, creds transportCredentials, untilDown bool) (again bool) {
 	if s := mus.suspect; s != nil && s.sig.Description.SDP == sig.Description.SDP {
 		again = s.requeued
 		s.requeued = false
 	} else {
-		mus.suspect = &suspectOffer{sig: sig, ufrag: ufrag}
+		mus.suspect = &suspectOffer{sig: sig, creds: creds}
 	}
 	mus.armSuspectCheck(untilDown)
 	return again
@@ -60,6 +60,33 @@ func (mus *musician) armSuspectCheck(untilDown bool) {
 		return
 	}
 	mus.suspectCheck.set(mus.cfg.Clock, h.freshUntil().Sub(mus.cfg.Clock.Now()))
+}
+
+// audioFreshness is how recently the musician's audio must have arrived on its connected
+// PeerConnection for an offer under its peer id with other ICE credentials but the same DTLS
+// certificate (an ICE restart) to be refused (musician.impostorOffer). A browser sends a packet
+// every 20 ms (at most 120 ms), still every 400 ms with Opus DTX, and silence frames for a
+// muted track, so 2 s is many packets late, past a jitter or scheduling stall; yet a tab learns
+// of a failure from consent checks that have gone unanswered for longer than that (Chrome waits
+// ~2.5 s before "disconnected", 30 s before "failed"), so by the time it restarts ICE its audio
+// has stopped reaching us for longer than the window, and its offer is handled. It does not
+// admit an offer with another certificate: a tab that mutes by replaceTrack(null) or
+// encodings[].active=false sends no RTP at all while its connection stays up.
+const audioFreshness = 2 * time.Second
+
+// noteAudio records that a packet of the musician's track arrived at now (Clock time); called
+// by the track's read goroutine for every packet.
+func (h *pcHandle) noteAudio(now time.Time) {
+	h.heardAt.Store(int64(now.Sub(h.created)))
+	if !h.heard.Load() {
+		h.heard.Store(true) // after heardAt: whoever sees heard sees a packet's time
+	}
+}
+
+// audioFresh reports whether a packet of the musician's track arrived within audioFreshness
+// before now.
+func (h *pcHandle) audioFresh(now time.Time) bool {
+	return h.heard.Load() && now.Before(h.freshUntil())
 }
 
 // freshUntil is when audioFresh stops holding unless another packet arrives (heard set).
@@ -84,7 +111,7 @@ func (mus *musician) examineSuspect() {
 		mus.suspectCheck.stop()
 		return
 	}
-	if why, untilDown := mus.impostorOffer(credentialsOf(s.sig.Description.SDP)); why != "" {
+	if why, untilDown := mus.impostorOffer(s.creds); why != "" {
 		mus.armSuspectCheck(untilDown)
 		return
 	}
@@ -149,7 +176,7 @@ func (mus *musician) keepSuspectCandidate(c webrtc.ICECandidateInit) {
 	if s == nil || len(s.cands) >= maxPendingCandidates {
 		return
 	}
-	if u := candidateUfrag(c); u != "" && u != s.ufrag {
+	if u := candidateUfrag(c); u != "" && u != s.creds.ufrag {
 		return
 	}
 	s.cands = append(s.cands, c)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledbridge/ledbridge/bridge/clock"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -297,4 +298,41 @@ func streamingAna(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *sink
 	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
 	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
 	return m, r, s, fc, ana
+}
+
+// The musician's audio is fresh for audioFreshness after its newest packet, by the Clock.
+func TestAudioFreshness(t *testing.T) {
+	fc := newFakeClock()
+	h := &pcHandle{created: fc.Now()}
+	if h.audioFresh(fc.Now()) {
+		t.Fatal("fresh before any packet")
+	}
+	fc.Advance(time.Second)
+	h.noteAudio(fc.Now())
+	fc.Advance(audioFreshness - time.Millisecond)
+	if !h.audioFresh(fc.Now()) {
+		t.Fatalf("stale %v after the last packet", audioFreshness-time.Millisecond)
+	}
+	fc.Advance(time.Millisecond)
+	if h.audioFresh(fc.Now()) {
+		t.Fatalf("fresh %v after the last packet", audioFreshness)
+	}
+	h.noteAudio(fc.Now())
+	if !h.audioFresh(fc.Now()) {
+		t.Fatal("stale at a packet's arrival")
+	}
+}
+
+// Noting a packet's arrival, as a track's read goroutine does for every packet, allocates
+// nothing (STYLE §8).
+func TestNoteAudioAllocatesNothing(t *testing.T) {
+	var c Clock = clock.System{}
+	h := &pcHandle{created: c.Now()}
+	arrived := func() { h.noteAudio(c.Now()) }
+	if allocs := testing.AllocsPerRun(1000, arrived); allocs != 0 {
+		t.Fatalf("noting a packet's arrival allocates %v times", allocs)
+	}
+	if !h.audioFresh(c.Now()) {
+		t.Fatal("stale right after a packet")
+	}
 }
