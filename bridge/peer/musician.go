@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledbridge/ledbridge/bridge/clock"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
@@ -151,12 +152,9 @@ type pcHandle struct {
 	// answerRetried: a retry has sent its latest answer again, alone; the next one restarts
 	// ICE as well.
 	answerRetried bool
-	// created is the Clock time the PeerConnection was made; heardAt, once heard is set, when
-	// the newest packet of the musician's track arrived, as Clock time since created (written
-	// by the track's read goroutine, read by audioFresh).
-	created time.Time
-	heard   atomic.Bool
-	heardAt atomic.Int64
+	// heardAt is when the newest packet of the musician's track arrived, by the Clock (written
+	// by the track's read goroutine, read by audioFresh); none before the first.
+	heardAt clock.MonoStamp
 	// remote holds the credentials of the remote description last applied (nil before one
 	// was): impostorOffer compares an offer's with them. Owned by the musician's goroutine.
 	remote *transportCredentials
@@ -543,7 +541,7 @@ func (mus *musician) admitSignals(need int, priority bool) time.Duration {
 func (mus *musician) newPC() error {
 	mus.closePC()
 	mus.gen++
-	h := &pcHandle{gen: mus.gen, created: mus.cfg.Clock.Now()}
+	h := &pcHandle{gen: mus.gen}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {

@@ -55,11 +55,15 @@ func (mus *musician) armSuspectCheck(untilDown bool) {
 		return
 	}
 	h := mus.cur
-	if h == nil || !h.heard.Load() {
+	until, heard := time.Time{}, false
+	if h != nil {
+		until, heard = h.freshUntil()
+	}
+	if !heard {
 		mus.suspectCheck.set(mus.cfg.Clock, 0)
 		return
 	}
-	mus.suspectCheck.set(mus.cfg.Clock, h.freshUntil().Sub(mus.cfg.Clock.Now()))
+	mus.suspectCheck.set(mus.cfg.Clock, until.Sub(mus.cfg.Clock.Now()))
 }
 
 // audioFreshness is how recently the musician's audio must have arrived on its connected
@@ -76,22 +80,20 @@ const audioFreshness = 2 * time.Second
 
 // noteAudio records that a packet of the musician's track arrived at now (Clock time); called
 // by the track's read goroutine for every packet.
-func (h *pcHandle) noteAudio(now time.Time) {
-	h.heardAt.Store(int64(now.Sub(h.created)))
-	if !h.heard.Load() {
-		h.heard.Store(true) // after heardAt: whoever sees heard sees a packet's time
-	}
-}
+func (h *pcHandle) noteAudio(now time.Time) { h.heardAt.Store(now) }
 
 // audioFresh reports whether a packet of the musician's track arrived within audioFreshness
 // before now.
 func (h *pcHandle) audioFresh(now time.Time) bool {
-	return h.heard.Load() && now.Before(h.freshUntil())
+	until, heard := h.freshUntil()
+	return heard && now.Before(until)
 }
 
-// freshUntil is when audioFresh stops holding unless another packet arrives (heard set).
-func (h *pcHandle) freshUntil() time.Time {
-	return h.created.Add(time.Duration(h.heardAt.Load()) + audioFreshness)
+// freshUntil is when audioFresh stops holding unless another packet arrives; heard is false
+// before the first packet.
+func (h *pcHandle) freshUntil() (until time.Time, heard bool) {
+	at, heard := h.heardAt.Load()
+	return at.Add(audioFreshness), heard
 }
 
 // examineSuspect runs when suspectCheck fires or the connection leaves "connected": if

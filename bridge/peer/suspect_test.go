@@ -303,7 +303,7 @@ func streamingAna(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *sink
 // The musician's audio is fresh for audioFreshness after its newest packet, by the Clock.
 func TestAudioFreshness(t *testing.T) {
 	fc := newFakeClock()
-	h := &pcHandle{created: fc.Now()}
+	h := &pcHandle{}
 	if h.audioFresh(fc.Now()) {
 		t.Fatal("fresh before any packet")
 	}
@@ -327,7 +327,7 @@ func TestAudioFreshness(t *testing.T) {
 // nothing (STYLE §8).
 func TestNoteAudioAllocatesNothing(t *testing.T) {
 	var c Clock = clock.System{}
-	h := &pcHandle{created: c.Now()}
+	h := &pcHandle{}
 	arrived := func() { h.noteAudio(c.Now()) }
 	if allocs := testing.AllocsPerRun(1000, arrived); allocs != 0 {
 		t.Fatalf("noting a packet's arrival allocates %v times", allocs)
