@@ -87,9 +87,8 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("join: %w", err)}
 	}
 	noDiscovery, _ := cmd.Flags().GetBool("no-discovery")
-	tuneProblems := tuneDaemonProcess() // may re-execute the binary: before anything starts
 	log := setupLogging(loaded)
-	for _, p := range tuneProblems {
+	for _, p := range daemonTuneProblems { // main tuned the process before anything started
 		log.Warn(p)
 	}
 	if slack, err := timerSlack(); err == nil {

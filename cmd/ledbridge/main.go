@@ -65,7 +65,17 @@ func init() {
 	})
 }
 
+// daemonTuneProblems are what tuneDaemonProcess could not apply, for `join` to log once its
+// logger exists.
+var daemonTuneProblems []string
+
 func main() {
+	// The daemon's process settings come before the signal handler: the timer slack re-executes
+	// the binary, and a signal caught by the image about to be replaced was lost (Ctrl-C in the
+	// first milliseconds did nothing). Without a handler yet, a signal ends the process at once.
+	if c, _, err := rootCmd.Find(os.Args[1:]); err == nil && c.Name() == "join" {
+		daemonTuneProblems = tuneDaemonProcess()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts a clean shutdown, a second one kills the process at once.
 	go func() {
