@@ -111,6 +111,7 @@ type Analyzer struct {
 	loudness, relFloor, absMinAmp float64
 
 	tracker tracker
+	hum     humDetector
 	onset   onsetDetector
 	bands   bandMapper
 	// net makes the final call on the notes (nil with Config.RuleNotes or
@@ -158,6 +159,7 @@ func New(cfg Config) (*Analyzer, error) {
 	a.relFloor = math.Pow(10, cfg.MinNoteRelDB/20)
 	a.absMinAmp = math.Pow(10, cfg.MinNoteDB/20)
 	a.tracker = newTracker(cfg)
+	a.hum = newHumDetector(cfg.TuningHz)
 	a.onset = newOnsetDetector(cfg, len(a.short.mag))
 	a.bands = newBandMapper(a.short)
 	if !cfg.RuleNotes && !cfg.SpectrumOnly {
@@ -275,6 +277,9 @@ func (a *Analyzer) Frame(dst *Features) {
 	if a.net != nil {
 		a.net.frame(a, dst)
 	}
+	// Steady mains hum is no note (hum.go), whichever way the notes came.
+	a.hum.update(&a.r3, a.finders[0].minAmp/2)
+	a.hum.drop(dst, a.sinceOnset)
 }
 
 // highPeak reports whether the fast window has a peak above highNoteHz (to
@@ -333,6 +338,7 @@ func (a *Analyzer) Reset() {
 	a.sinceOnset = onsetFrames + 1
 
 	a.tracker.reset()
+	a.hum.reset()
 	a.onset.reset()
 	if a.net != nil {
 		a.net.reset()

@@ -56,6 +56,10 @@
 // 50 ms before it) reports that a sound has started, with its level, on the first tick whose
 // audio holds a millisecond or two of it: effects give a note its first light
 // from that, and the pitch corrects place and colour a tick or two later.
+// Mains hum is not a note (hum.go): a tone within 0.5 % of 50 or 60 Hz,
+// steady within ±1 dB for 2.5 s and with no note at the pitch's own tuned
+// frequency, keeps its pitch (G1 or B1) out of the notes while it stays so.
+//
 // Config.SpectrumOnly keeps only the short window and the attack detector,
 // for sources whose notes nobody reads.
 package analysis
