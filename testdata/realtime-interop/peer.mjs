@@ -59,6 +59,10 @@ channel
   .on('presence', { event: 'leave' }, ({ key, leftPresences }) =>
     emit({ ev: 'leave', key, presences: clean(leftPresences) })
   )
+  // The web app binds each event by name; supabase-js matches the name ignoring case.
+  .on('broadcast', { event: 'webrtc-signal' }, (msg) => {
+    emit({ ev: 'signal-binding', event: msg.event, payload: msg.payload })
+  })
   .on('broadcast', { event: '*' }, (msg) => {
     const binary = msg.payload instanceof ArrayBuffer
     emit({ ev: 'broadcast', event: msg.event, payload: binary ? { hex: toHex(msg.payload) } : msg.payload })

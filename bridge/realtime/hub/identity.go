@@ -1,10 +1,11 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
@@ -17,10 +18,14 @@ import (
 // state-response). Every other event is relayed untouched.
 var senderEvents = [...][]byte{[]byte("webrtc-signal"), []byte("state-request"), []byte("state-response")}
 
-// namesSender reports whether event is one whose payload carries fromPeerId.
+// namesSender reports whether event is one whose payload carries fromPeerId, under any case:
+// supabase-js hands a broadcast to on('broadcast', {event}) when the two names are equal
+// lower-cased (RealtimeChannel._trigger), so "WebRTC-Signal" reaches the web app's signal handler.
+// (Go's folding also matches the few non-ASCII letters that fold to ASCII, which JavaScript's
+// lower-casing does not: more is checked, never less.)
 func namesSender(event string) bool {
 	for _, e := range senderEvents {
-		if event == string(e) { // compiled without allocating
+		if strings.EqualFold(event, string(e)) { // compiled without allocating
 			return true
 		}
 	}
@@ -28,15 +33,32 @@ func namesSender(event string) bool {
 }
 
 // textMayNameSender reports whether a text broadcast's {"type","event","payload"} object could be
-// one of senderEvents, without decoding it: without a backslash in it, a JSON string's value is
-// its raw bytes, so such an event's name appears verbatim. Steady traffic (led-update frames)
-// then costs a scan, not a decode.
+// one of senderEvents, without decoding it: without a backslash or a non-ASCII byte in it, a JSON
+// string's value is its raw bytes, so such an event's name appears verbatim but for its case.
+// Steady traffic (led-update frames) then costs a scan, not a decode.
 func textMayNameSender(raw []byte) bool {
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		return true
+	for _, b := range raw {
+		if b == '\\' || b >= utf8.RuneSelf {
+			return true
+		}
 	}
 	for _, e := range senderEvents {
-		if bytes.Contains(raw, e) {
+		if containsFoldASCII(raw, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFoldASCII reports whether raw contains word (lower-case ASCII letters and '-') under
+// any ASCII case.
+func containsFoldASCII(raw, word []byte) bool {
+	for i := 0; i+len(word) <= len(raw); i++ {
+		j := 0
+		for j < len(word) && raw[i+j]|0x20 == word[j] {
+			j++
+		}
+		if j == len(word) {
 			return true
 		}
 	}
@@ -132,14 +154,13 @@ func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
 	if err != nil {
 		return "", false
 	}
-	name, _ := envelope.Value("event")
-	for _, e := range senderEvents {
-		if jsonkeys.StringIs(name, string(e)) {
-			payload, _ := envelope.Value("payload")
-			return string(e), namesOtherSender(payload, mem.presenceKey)
-		}
+	eventValue, _ := envelope.Value("event")
+	name, ok := jsonkeys.String(eventValue) // one allocation, for a broadcast the scan let through only
+	if !ok || !namesSender(name) {
+		return "", false
 	}
-	return "", false
+	payload, _ := envelope.Value("payload")
+	return name, namesOtherSender(payload, mem.presenceKey)
 }
 
 // dropForged counts and logs (at most once a second per server) a broadcast dropped because its

@@ -436,3 +436,49 @@ func BenchmarkTextSenderCheck(b *testing.B) {
 		}
 	}
 }
+
+// supabase-js hands a broadcast to on('broadcast', {event: 'webrtc-signal'}) when the names are
+// equal lower-cased (RealtimeChannel._trigger), so "WebRTC-Signal" is a webrtc-signal to the web
+// app. A forged sender under such a spelling must be dropped like the exact one, by every path:
+// socket text, socket binary, REST.
+func TestCaseVariantEventNamesAreSenderChecked(t *testing.T) {
+	nodeCommand(t) // skips without node and the npm packages, fails under LEDBRIDGE_REQUIRE_ALL=1
+	h := startHub(t, Config{})
+	carol := startJSPeer(t, h, "2.0.0", "carol-peer")
+	alice := dial(t, h, dialOpts{from: "127.0.0.2"})
+	aj := alice.join(topic, cfgJSON(false, true, "alice-peer"))
+	mallory := dial(t, h, dialOpts{from: "127.0.0.3"})
+	mj := mallory.join(topic, cfgJSON(false, true, "mallory-peer"))
+	signal := func(from, sdp string) string {
+		return `{"type":"answer","fromPeerId":"` + from + `","targetPeerId":"carol-peer","data":{"type":"answer","sdp":"` + sdp + `"}}`
+	}
+
+	for i, event := range []string{"WebRTC-Signal", "WEBRTC-SIGNAL", "webrtc-Signal"} {
+		ref := mallory.ref()
+		mallory.sendMsg(mj, ref, topic, "broadcast", `{"type":"broadcast","event":"`+event+`","payload":`+signal("alice-peer", fmt.Sprintf("forged text %d", i))+`}`)
+		if r := replyTo(mallory, ref); !strings.Contains(string(r.Payload), `"error"`) {
+			t.Errorf("text %q in alice's name: reply %s, want an error", event, r.Payload)
+		}
+		ref = mallory.ref()
+		mallory.sendPush(mj, ref, topic, event, wire.EncodingJSON, []byte(signal("alice-peer", fmt.Sprintf("forged binary %d", i))))
+		if r := replyTo(mallory, ref); !strings.Contains(string(r.Payload), `"error"`) {
+			t.Errorf("binary %q in alice's name: reply %s, want an error", event, r.Payload)
+		}
+		if code, body := postFrom(t, h, "127.0.0.3", BroadcastAPIPath+"/ABC123/events/"+event, signal("alice-peer", fmt.Sprintf("forged rest %d", i))); code != http.StatusForbidden {
+			t.Errorf("REST %q in alice's name: %d %s, want 403", event, code, body)
+		}
+	}
+	// Alice's own signal under a case variant is hers to send; it is relayed and marks the end.
+	ref := alice.ref()
+	alice.sendMsg(aj, ref, topic, "broadcast", `{"type":"broadcast","event":"WebRTC-Signal","payload":`+signal("alice-peer", "alice's own")+`}`)
+	if r := replyTo(alice, ref); !strings.Contains(string(r.Payload), `"ok"`) {
+		t.Fatalf("alice's own signal: reply %s", r.Payload)
+	}
+	got := carol.waitFor("alice's own signal", func(e *jsEvent) bool { return e.Ev == "signal-binding" })
+	if !strings.Contains(got.raw, "alice's own") {
+		t.Errorf("supabase-js's webrtc-signal handler got %s first, want alice's own signal:\n%s", got.raw, carol.dump())
+	}
+	if st := h.Stats(); st.ForgedSenders != 9 {
+		t.Errorf("ForgedSenders = %d, want 9", st.ForgedSenders)
+	}
+}
