@@ -588,7 +588,7 @@ func hasSecret(v any) bool {
 					return true
 				}
 			case secretURLPassword:
-				if _, ok := urlWithPassword(str); ok {
+				if urlWithPassword(str) {
 					return true
 				}
 			}

@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"reflect"
+	"strings"
 )
 
 // redactedMark replaces a secret's value wherever configuration is shown.
@@ -78,34 +79,65 @@ func (c Config) Map() map[string]any {
 	return out
 }
 
-// urlWithPassword parses raw and reports whether its user information holds a password (a
-// reverse proxy's https://user:password@proxy.venue.lan), a secret like the keys.
-func urlWithPassword(raw string) (*url.URL, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return nil, false
+// urlWithPassword reports whether raw is a URL with a password in its user information.
+func urlWithPassword(raw string) bool {
+	if u, err := url.Parse(raw); err == nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
 	}
-	_, ok := u.User.Password()
-	return u, ok
+	start, end, ok := userinfoSpan(raw)
+	return ok && strings.Contains(raw[start:end], ":")
+}
+
+// userinfoSpan finds raw's user information (after "scheme://", before the last '@' ahead of the
+// path) by its text alone: a URL that url.Parse refuses (a stray %zz in the path), or reads
+// otherwise (user:password@host without a scheme), must not show its password in the error that
+// says so.
+func userinfoSpan(raw string) (start, end int, ok bool) {
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	authority := raw[start:]
+	if j := strings.IndexAny(authority, "/?#"); j >= 0 {
+		authority = authority[:j]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return 0, 0, false
+	}
+	return start, start + at, true
 }
 
 // redactURLPassword returns raw with the password of its user information, if any, shown as
-// xxxxx (url.URL.Redacted: redactedMark would be percent-encoded there); a URL without one, or
-// that does not parse, is returned as it is.
+// xxxxx (url.URL.Redacted: redactedMark would be percent-encoded there); a URL without one is
+// returned as it is.
 func redactURLPassword(raw string) string {
-	if u, ok := urlWithPassword(raw); ok {
-		return u.Redacted()
+	if u, err := url.Parse(raw); err == nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
 	}
-	return raw
+	start, end, ok := userinfoSpan(raw)
+	if !ok {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(raw[start:end], ":")
+	if !hasPassword {
+		return raw
+	}
+	return raw[:start] + user + ":xxxxx" + raw[end:]
 }
 
 // PublicURL is raw without any user information (a reverse proxy's user:password@), for pages
-// anyone on the LAN may read; a URL that does not parse is returned as it is.
+// anyone on the LAN may read.
 func PublicURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
 	}
-	u.User = nil
-	return u.String()
+	if start, end, ok := userinfoSpan(raw); ok {
+		return raw[:start] + raw[end+1:]
+	}
+	return raw
 }
