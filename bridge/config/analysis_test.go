@@ -16,15 +16,15 @@ func TestAnalysisErrorsNameTheKey(t *testing.T) {
 		name, body, key string
 		words           []string
 	}{
-		{"confirm frames over the analyser's", "analysis:\n  confirm_frames: 45\n", "analysis.confirm_frames", []string{"between 1 and 30 (got 45)"}},
-		{"harmonics over the analyser's", "analysis:\n  harmonics: 20\n", "analysis.harmonics", []string{"between 1 and 16 (got 20)"}},
-		{"negative polyphony", "analysis:\n  max_polyphony: -1\n", "analysis.max_polyphony", []string{"between 1 and 8 (got -1)"}},
+		{"confirm frames over the analyser's", "analysis:\n  confirm_frames: 45\n", "analysis.confirm_frames", []string{"between 1 and 30, or 0 for the default (got 45)"}},
+		{"harmonics over the analyser's", "analysis:\n  harmonics: 20\n", "analysis.harmonics", []string{"between 1 and 16, or 0 for the default (got 20)"}},
+		{"negative polyphony", "analysis:\n  max_polyphony: -1\n", "analysis.max_polyphony", []string{"between 1 and 8, or 0 for the default (got -1)"}},
 		{"long window under the analyser's", "analysis:\n  long_fft: 512\n", "analysis.long_fft", []string{"must be 0 (default) or a power of two from 1024 to 131072 (got 512)"}},
 		{"mid window not a power of two", "analysis:\n  mid_fft: 3000\n", "analysis.mid_fft", []string{"power of two from 512 to 131072 (got 3000)"}},
 		{"max under min", "analysis:\n  min_hz: 500\n  max_hz: 400\n", "analysis.max_hz", []string{"must be above analysis.min_hz"}},
-		{"tuning out of range", "analysis:\n  tuning_hz: 300\n", "analysis.tuning_hz", []string{"between 400 and 480 (got 300)"}},
+		{"tuning out of range", "analysis:\n  tuning_hz: 300\n", "analysis.tuning_hz", []string{"between 400 and 480, or 0 for the default (got 300)"}},
 		{"hold frames", "analysis:\n  hold_frames: 61\n", "analysis.hold_frames", []string{"between 0 and 60 (got 61)"}},
-		{"infinite prominence", "analysis:\n  peak_prominence: .inf\n", "analysis.peak_prominence", []string{"between 1 and 100 (got +Inf)"}},
+		{"infinite prominence", "analysis:\n  peak_prominence: .inf\n", "analysis.peak_prominence", []string{"between 1 and 100, or 0 for the default (got +Inf)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadFile(t, tc.body)

@@ -205,6 +205,8 @@ func (c *Config) validateAnalysis(p *problems) {
 		p.add(analysisKey(fe.Field), "must be above %s", analysisKey(fe.Above))
 	case errors.As(err, &fe) && fe.PowerOfTwo:
 		p.add(analysisKey(fe.Field), "must be 0 (default) or a power of two from %g to %g (got %g)", fe.Min, fe.Max, fe.Value)
+	case errors.As(err, &fe) && fe.Min > 0: // the analyser reads 0 as its default
+		p.add(analysisKey(fe.Field), "must be between %g and %g, or 0 for the default (got %g)", fe.Min, fe.Max, fe.Value)
 	case errors.As(err, &fe):
 		p.add(analysisKey(fe.Field), "must be between %g and %g (got %g)", fe.Min, fe.Max, fe.Value)
 	default:
