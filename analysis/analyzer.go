@@ -103,12 +103,19 @@ type Analyzer struct {
 	noteWindows [2]*window // the windows notes come from: mid, long
 	finders     [2]pitchFinder
 	sinceOnset  int // frames since the last onset
-	minPeak     float64
-	written     int64
-	frames      int64 // Frame calls since New or Reset
+	// minPeak: spectral peaks below it are not picked (peakBelowNoteDB under
+	// absMinAmp; the attack detector reads the previous tick's).
+	minPeak float64
+	written int64
+	frames  int64 // Frame calls since New or Reset
 	// loudness is the recent RMS peak (falling loudnessDecay per frame);
-	// notes must reach loudness × relFloor.
+	// notes must reach loudness × relFloor and absMinAmp. absMinAmp is
+	// noiseFloorMarginDB above the feed's noise floor, between quietMinAmp
+	// (Config.QuietMinNoteDB) and noisyMinAmp (Config.MinNoteDB).
 	loudness, relFloor, absMinAmp float64
+	quietMinAmp, noisyMinAmp      float64
+	floor                         noiseFloor
+	floorMargin                   float64
 
 	tracker tracker
 	hum     humDetector
@@ -154,10 +161,12 @@ func New(cfg Config) (*Analyzer, error) {
 		a.finders[i] = newPitchFinder(cfg)
 	}
 	a.sinceOnset = onsetFrames + 1
-	// Peaks more than 12 dB below the quietest reportable note cannot matter.
-	a.minPeak = math.Pow(10, (cfg.MinNoteDB-12)/20)
 	a.relFloor = math.Pow(10, cfg.MinNoteRelDB/20)
-	a.absMinAmp = math.Pow(10, cfg.MinNoteDB/20)
+	a.noisyMinAmp = math.Pow(10, cfg.MinNoteDB/20)
+	a.quietMinAmp = math.Pow(10, min(cfg.QuietMinNoteDB, cfg.MinNoteDB)/20)
+	a.floorMargin = math.Pow(10, noiseFloorMarginDB/20.0)
+	a.floor = newNoiseFloor()
+	a.setNoteGate(a.noisyMinAmp)
 	a.tracker = newTracker(cfg)
 	a.hum = newHumDetector(cfg.TuningHz)
 	a.onset = newOnsetDetector(cfg, len(a.short.mag))
@@ -194,6 +203,9 @@ func (a *Analyzer) Frame(dst *Features) {
 	*dst = Features{T: float64(a.written) / SampleRate}
 	dst.Level, dst.AttackLevel = a.levelAndAttack()
 	dst.Attack = dst.AttackLevel > 0
+	// Note amplitudes are sinusoid peaks; RMS × √2 puts them on one scale.
+	level := float64(dst.Level) * math.Sqrt2
+	a.setNoteGate(a.floor.update(level) * a.floorMargin)
 
 	a.frames++
 	// The short window alone gives onsets, bands and PeakHz: all a
@@ -228,8 +240,7 @@ func (a *Analyzer) Frame(dst *Features) {
 		prominence = max(1.5, prominence*onsetProminenceFactor)
 		lobe = attackLobeRadius
 	}
-	// Note amplitudes are sinusoid peaks; RMS × √2 puts them on one scale.
-	a.loudness = max(float64(dst.Level)*math.Sqrt2, a.loudness*loudnessDecay)
+	a.loudness = max(level, a.loudness*loudnessDecay)
 	// While noise dominates (a snare, a crash, hiss) chance alignments of
 	// noise peaks can mimic a two-partial series: ask for three.
 	minStrong := 1
@@ -280,6 +291,24 @@ func (a *Analyzer) Frame(dst *Features) {
 	// Steady mains hum is no note (hum.go), whichever way the notes came.
 	a.hum.update(&a.r3, a.finders[0].minAmp/2)
 	a.hum.drop(dst, a.sinceOnset)
+}
+
+// peakBelowNoteDB: spectral peaks more than this below the quietest
+// reportable note cannot matter.
+const peakBelowNoteDB = 12
+
+var peakBelowNoteAmp = math.Pow(10, -peakBelowNoteDB/20.0)
+
+// setNoteGate sets the quietest note amplitude reported this tick to amp,
+// bounded to [quietMinAmp, noisyMinAmp]: on a quiet feed (a remote musician
+// with low gain) notes count down to Config.QuietMinNoteDB, while hiss, hum
+// or babble that fills the feed raises the bar up to Config.MinNoteDB.
+func (a *Analyzer) setNoteGate(amp float64) {
+	a.absMinAmp = min(max(amp, a.quietMinAmp), a.noisyMinAmp)
+	a.minPeak = a.absMinAmp * peakBelowNoteAmp
+	if a.net != nil {
+		a.net.absGate = float32(math.Log(a.absMinAmp))
+	}
 }
 
 // highPeak reports whether the fast window has a peak above highNoteHz (to
@@ -335,6 +364,8 @@ func (a *Analyzer) Reset() {
 		a.finders[i].nNotes = 0
 	}
 	a.loudness = 0
+	a.floor.reset()
+	a.setNoteGate(a.noisyMinAmp)
 	a.sinceOnset = onsetFrames + 1
 
 	a.tracker.reset()

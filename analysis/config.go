@@ -36,8 +36,15 @@ type Config struct {
 	// its neighbourhood to count as tonal (ratio of magnitudes). Noise and
 	// drums rarely reach it. Default 2.
 	PeakProminence float64
-	// MinNoteDB is the quietest note amplitude reported, in dBFS. Default -60.
+	// MinNoteDB is the quietest note amplitude reported while the feed's
+	// noise floor (its quietest level over the last 6 s) is high, in dBFS: hiss,
+	// hum or babble that never leaves. Default -60.
 	MinNoteDB float64
+	// QuietMinNoteDB is the quietest note amplitude reported on a quiet feed,
+	// in dBFS: the bar follows the noise floor 6 dB up, from QuietMinNoteDB to
+	// MinNoteDB, so a remote musician's low-gain feed (peaks at -30 to -45
+	// dBFS) keeps its notes. Default -75 (at most MinNoteDB).
+	QuietMinNoteDB float64
 	// MinNoteRelDB is the quietest note reported relative to the source's
 	// recent loudness (the RMS peak of the last seconds, falling 6 dB/s), in
 	// dB. It keeps the quiet ringing of drums and reverberation dark while a
@@ -96,6 +103,7 @@ func DefaultConfig() Config {
 		WindowTail:       0.1,
 		PeakProminence:   2,
 		MinNoteDB:        -60,
+		QuietMinNoteDB:   -75,
 		MinNoteRelDB:     -24,
 		RelThreshold:     0.25,
 		MaxPolyphony:     6,
@@ -129,6 +137,7 @@ func (c Config) withDefaults() Config {
 	setF(&c.WindowTail, d.WindowTail)
 	setF(&c.PeakProminence, d.PeakProminence)
 	setF(&c.MinNoteDB, d.MinNoteDB)
+	setF(&c.QuietMinNoteDB, d.QuietMinNoteDB)
 	setF(&c.MinNoteRelDB, d.MinNoteRelDB)
 	setF(&c.RelThreshold, d.RelThreshold)
 	setI(&c.MaxPolyphony, d.MaxPolyphony)
@@ -183,6 +192,7 @@ func (c Config) Validate() error {
 		{"WindowTail", c.WindowTail, 0.02, 0.5},
 		{"PeakProminence", c.PeakProminence, 1, 100},
 		{"MinNoteDB", c.MinNoteDB, -120, 0},
+		{"QuietMinNoteDB", c.QuietMinNoteDB, -120, 0},
 		{"MinNoteRelDB", c.MinNoteRelDB, -120, 0},
 		{"RelThreshold", c.RelThreshold, 0, 1},
 		{"MaxPolyphony", float64(c.MaxPolyphony), 1, MaxNotes},

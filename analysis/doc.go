@@ -59,6 +59,12 @@
 // Mains hum is not a note (hum.go): a tone within 0.5 % of 50 or 60 Hz,
 // steady within ±1 dB for 2.5 s and with no note at the pitch's own tuned
 // frequency, keeps its pitch (G1 or B1) out of the notes while it stays so.
+// A note must reach -24 dB of the source's recent loudness and an absolute
+// bar that follows the feed's noise floor (noisefloor.go: the quietest
+// smoothed level of the last 6 s) 6 dB up, from Config.QuietMinNoteDB
+// (-75 dBFS) on a quiet feed to Config.MinNoteDB (-60 dBFS) on one that hiss,
+// hum or babble fills: a low-gain remote feed keeps its notes, and a steady
+// sound stays under its own bar.
 //
 // Config.SpectrumOnly keeps only the short window and the attack detector,
 // for sources whose notes nobody reads.

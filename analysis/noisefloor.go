@@ -1,0 +1,69 @@
+package analysis
+
+import "math"
+
+// A feed's noise floor is the quietest level it held over the last
+// noiseFloorBlocks × noiseFloorBlockFrames frames (6 s): minimum statistics
+// over blocks of 0.5 s, so the floor follows the gaps between notes, or the
+// hiss, hum or babble that never leaves, without allocation.
+const (
+	noiseFloorBlockFrames = FrameRate / 2
+	noiseFloorBlocks      = 12
+	// noiseFloorMarginDB is how far above the noise floor a note must rise
+	// when the floor is quiet. A steady sound (hum, hiss, babble) sits within
+	// a few dB of its own floor; a phrase drops 18–30 dB between and under its
+	// notes.
+	noiseFloorMarginDB = 6
+	// noiseFloorSmooth is the weight of a new frame's power in the smoothed
+	// power the minimum is taken of (a time constant of 6 frames, 0.1 s):
+	// a single quiet frame between the syllables of a crowd's babble is no floor.
+	noiseFloorSmooth = 1.0 / 6
+)
+
+// noiseFloor tracks the minimum of a level over the last few seconds.
+type noiseFloor struct {
+	blockMin [noiseFloorBlocks]float64 // the minimum of each of the last complete blocks
+	cur      float64                   // the minimum of the block being filled
+	n        int                       // frames in the block being filled
+	next     int                       // the blockMin entry the current block replaces
+	power    float64                   // the smoothed squared level; < 0 before the first frame
+}
+
+func newNoiseFloor() noiseFloor {
+	var f noiseFloor
+	f.reset()
+	return f
+}
+
+// reset forgets the history: until a block of levels is seen, the floor is +Inf.
+func (f *noiseFloor) reset() {
+	for i := range f.blockMin {
+		f.blockMin[i] = math.Inf(1)
+	}
+	f.cur, f.n, f.next = math.Inf(1), 0, 0
+	f.power = -1
+}
+
+// update takes this frame's level and returns the floor.
+func (f *noiseFloor) update(level float64) float64 {
+	if f.power < 0 {
+		f.power = level * level
+	}
+	f.power += noiseFloorSmooth * (level*level - f.power)
+	f.cur = min(f.cur, math.Sqrt(f.power))
+	if f.n++; f.n == noiseFloorBlockFrames {
+		f.blockMin[f.next] = f.cur
+		f.next = (f.next + 1) % noiseFloorBlocks
+		f.cur, f.n = math.Inf(1), 0
+	}
+	// Until a whole block has been heard the floor is unknown (+Inf): a
+	// feed's first frames (and the analyser's own start-up) are no floor.
+	floor := math.Inf(1)
+	if f.blockMin[0] != floor {
+		floor = f.cur
+	}
+	for _, m := range f.blockMin {
+		floor = min(floor, m)
+	}
+	return floor
+}

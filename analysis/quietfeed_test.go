@@ -1,0 +1,128 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// scaleToPeak scales pcm in place so its peak is peakDB dBFS.
+func scaleToPeak(pcm []float32, peakDB float64) {
+	peak := float32(0)
+	for _, v := range pcm {
+		peak = max(peak, float32(math.Abs(float64(v))))
+	}
+	g := float32(math.Pow(10, peakDB/20)) / peak
+	for i := range pcm {
+		pcm[i] *= g
+	}
+}
+
+// addHiss mixes white noise of peak amplitude amp (uniform) into dst.
+func addHiss(dst []float32, amp float64, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := range dst {
+		dst[i] += float32(amp * (2*rng.Float64() - 1))
+	}
+}
+
+// TestQuietFeedKeepsItsNotes: a remote musician's low-gain feed over hiss
+// at -90 dBFS keeps its notes: the bar follows the feed's noise floor down
+// (to Config.QuietMinNoteDB). With the fixed -60 dBFS bar a melody of
+// piano-like notes peaking at -52 dBFS was in none of the frames, and the
+// top note of three-note chords peaking at -45 dBFS in 15 of 190.
+func TestQuietFeedKeepsItsNotes(t *testing.T) {
+	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
+	const lead, noteLen = 1.0, 0.5 // s
+	for _, c := range []struct {
+		name   string
+		chords bool
+		peakDB float64
+		want   float64 // the share of frames with the melody's note
+	}{
+		{"melody at -52 dBFS peak", false, -52, 0.9},
+		{"chords at -45 dBFS peak", true, -45, 0.3},
+	} {
+		pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
+		for i, m := range melody {
+			at := seconds(lead + noteLen*float64(i))
+			addPiano(pcm, at, m, 0.3)
+			if c.chords {
+				addPiano(pcm, at, m-8, 0.3)
+				addPiano(pcm, at, m-12, 0.3)
+			}
+		}
+		scaleToPeak(pcm, c.peakDB)
+		addHiss(pcm, math.Pow(10, -90.0/20), 1)
+		hits, frames := 0, 0
+		for _, f := range analyse(newAnalyzer(t), pcm) {
+			i := int((f.T - lead) / noteLen)
+			if f.T < lead || i >= len(melody) || f.T-lead-float64(i)*noteLen < 0.1 {
+				continue
+			}
+			frames++
+			if hasNote(&f, melody[i]) {
+				hits++
+			}
+		}
+		if float64(hits) < c.want*float64(frames) {
+			t.Errorf("%s: the melody's notes in %d of %d frames, want at least %.0f %%", c.name, hits, frames, 100*c.want)
+		}
+	}
+}
+
+// TestQuietFeedNoiseIsDark: what fills a quiet feed with no music in it,
+// hiss at -65 dBFS and mains hum at -58 dBFS (50 Hz with partials), lights
+// no note, from the first frame on: a steady sound is its own noise floor,
+// and the bar stays at Config.MinNoteDB above it.
+func TestQuietFeedNoiseIsDark(t *testing.T) {
+	hiss := make([]float32, seconds(8))
+	addHiss(hiss, 1, 2)
+	scaleToPeak(hiss, -65)
+	hum := make([]float32, seconds(8))
+	for h, amp := range []float64{1, 0.5, 0.3, 0.2} {
+		for i := range hum {
+			hum[i] += float32(amp * math.Sin(2*math.Pi*50*float64(h+1)*float64(i)/sr))
+		}
+	}
+	scaleToPeak(hum, -58)
+	addHiss(hum, math.Pow(10, -80.0/20), 3)
+	for name, pcm := range map[string][]float32{"hiss -65 dBFS": hiss, "hum -58 dBFS": hum} {
+		lit := 0
+		for _, f := range analyse(newAnalyzer(t), pcm) {
+			if len(f.ActiveNotes()) > 0 {
+				lit++
+			}
+		}
+		if lit > 0 {
+			t.Errorf("%s: notes in %d frames, want none", name, lit)
+		}
+	}
+}
+
+// TestNoiseFloorFollowsTheQuietestLevel: the floor is unknown for the first
+// block, then the smoothed minimum of the last noiseFloorBlocks blocks, and
+// forgets a quiet stretch once it is that far behind.
+func TestNoiseFloorFollowsTheQuietestLevel(t *testing.T) {
+	f := newNoiseFloor()
+	for range noiseFloorBlockFrames - 1 {
+		if got := f.update(0.01); !math.IsInf(got, 1) {
+			t.Fatalf("floor %g before a whole block, want +Inf", got)
+		}
+	}
+	if got := f.update(0.01); math.Abs(got-0.01) > 1e-12 {
+		t.Fatalf("floor %g after a block at 0.01, want 0.01", got)
+	}
+	for range noiseFloorBlockFrames * 2 {
+		f.update(0.1)
+	}
+	if got := f.update(0.1); got > 0.0101 {
+		t.Errorf("floor %g with the quiet block in the window, want 0.01", got)
+	}
+	for range noiseFloorBlockFrames * noiseFloorBlocks {
+		f.update(0.1)
+	}
+	if got := f.update(0.1); math.Abs(got-0.1) > 1e-5 {
+		t.Errorf("floor %g once the quiet block has left the window, want 0.1", got)
+	}
+}
