@@ -20,10 +20,17 @@ var senderEvents = [...][]byte{[]byte("webrtc-signal"), []byte("state-request"),
 
 // namesSender reports whether event is one whose payload carries fromPeerId, under any case:
 // supabase-js hands a broadcast to on('broadcast', {event}) when the two names are equal
-// lower-cased (RealtimeChannel._trigger), so "WebRTC-Signal" reaches the web app's signal handler.
-// (Go's folding also matches the few non-ASCII letters that fold to ASCII, which JavaScript's
-// lower-casing does not: more is checked, never less.)
+// lower-cased in the browser's locale (toLocaleLowerCase in RealtimeChannel._trigger), so
+// "WebRTC-Signal" reaches the web app's signal handler, and in a Turkish or Azerbaijani locale
+// "webrtc-sİgnal" does too. Go's folding matches ASCII case and the letters that fold to ASCII
+// (K, ſ: JavaScript lower-cases fewer, so more is checked, never less), but not the Turkic i.
 func namesSender(event string) bool {
+	for i := 0; i < len(event); i++ {
+		if event[i] >= utf8.RuneSelf {
+			event = turkicDottedI.Replace(event)
+			break
+		}
+	}
 	for _, e := range senderEvents {
 		if strings.EqualFold(event, string(e)) { // compiled without allocating
 			return true
@@ -31,6 +38,10 @@ func namesSender(event string) bool {
 	}
 	return false
 }
+
+// turkicDottedI replaces what toLocaleLowerCase turns into a plain "i" in a Turkish or Azerbaijani
+// locale only (Unicode's SpecialCasing.txt): İ, and I followed by a combining dot above.
+var turkicDottedI = strings.NewReplacer("\u0130", "i", "I\u0307", "i")
 
 // textMayNameSender reports whether a text broadcast's {"type","event","payload"} object could be
 // one of senderEvents, without decoding it: without a backslash or a non-ASCII byte in it, a JSON
