@@ -312,7 +312,13 @@ func (o *oggOpusReader) decodePage() error {
 		o.page = o.page[:len(o.page)+n]
 		o.decoded += int64(n)
 		if granule < 0 {
-			continue // the page goes on: its granule position is not known yet
+			if len(o.page) < maxPageSamples {
+				continue // the page goes on: its granule position is not known yet
+			}
+			// More than a page holds: pages without a granule position (valid only for a
+			// page that ends no packet) would otherwise hold the whole file back.
+			o.release(len(o.page))
+			return nil
 		}
 		o.start = ogg.StartGranule(o.start, granule, o.decoded)
 		granule -= o.start
@@ -337,6 +343,10 @@ func (o *oggOpusReader) decodePage() error {
 		return nil
 	}
 }
+
+// maxPageSamples is the most one Ogg page's packets decode to: 255 lacing values, so at most 255
+// packets ending on it, each at most 120 ms.
+const maxPageSamples = 255 * audio.MaxPacketSamples
 
 // release hands page[:end] on to pending, less the pre-skip still to drop, with the output gain.
 func (o *oggOpusReader) release(end int) {
