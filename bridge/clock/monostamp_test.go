@@ -6,27 +6,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
+	"github.com/ledbridge/ledbridge/bridge/clock/clocktest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// wallStepped returns t with its wall-clock reading moved by step (whole seconds) and its
-// monotonic reading kept: what time.Now returns after NTP stepped the system clock. time.Time
-// has no constructor for such a value, so this moves the seconds field of its encoding (time.go:
-// with the hasMonotonic bit set, bits 30–62 of wall count the seconds since 1885, ext is the
-// monotonic reading). The tests check the result, so a change of that encoding fails loudly.
-func wallStepped(t time.Time, step time.Duration) time.Time {
-	p := (*struct {
-		wall uint64
-		ext  int64
-		loc  *time.Location
-	})(unsafe.Pointer(&t))
-	p.wall += uint64(int64(step/time.Second)) << 30
-	return t
-}
 
 func load(t *testing.T, s *MonoStamp) time.Time {
 	t.Helper()
@@ -73,9 +58,9 @@ func TestMonoStampKeepsTheMonotonicReading(t *testing.T) {
 func TestMonoStampIgnoresWallClockSteps(t *testing.T) {
 	start := time.Now()
 	for _, step := range []time.Duration{time.Hour, -time.Hour} {
-		before := start.Add(2 * time.Second)                    // time.Now 2 s in
-		after := wallStepped(start.Add(5*time.Second), step)    // time.Now 5 s in, the clock stepped since
-		afterToo := wallStepped(start.Add(4*time.Second), step) // time.Now 4 s in
+		before := start.Add(2 * time.Second)                              // time.Now 2 s in
+		after := clocktest.WallStepped(start.Add(5*time.Second), step)    // time.Now 5 s in, the clock stepped since
+		afterToo := clocktest.WallStepped(start.Add(4*time.Second), step) // time.Now 4 s in
 		if wall := time.Duration(after.UnixNano() - before.UnixNano()); wall != 3*time.Second+step || after.Sub(before) != 3*time.Second {
 			t.Fatalf("cannot build a time whose wall clock stepped %v: 3 s later by the monotonic clock, it is %v later by the wall clock and %v by Sub",
 				step, wall, after.Sub(before))

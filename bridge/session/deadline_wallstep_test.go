@@ -6,23 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
-)
 
-// wallStepped returns t with its wall-clock reading moved by step (whole seconds) and its
-// monotonic reading kept: what time.Now returns after NTP steps the system clock. time.Time has
-// no constructor for such a value, so this moves the seconds field of its encoding (time.go: with
-// the hasMonotonic bit set, bits 30–62 of wall count the seconds since 1885, ext is the monotonic
-// reading). newSteppingClock checks the result, so a change of that encoding fails loudly.
-func wallStepped(t time.Time, step time.Duration) time.Time {
-	p := (*struct {
-		wall uint64
-		ext  int64
-		loc  *time.Location
-	})(unsafe.Pointer(&t))
-	p.wall += uint64(int64(step/time.Second)) << 30
-	return t
-}
+	"github.com/ledbridge/ledbridge/bridge/clock/clocktest"
+)
 
 // steppingClock is a Clock whose readings carry a monotonic reading, like SystemClock's, on a
 // virtual timeline the test advances, and whose wall clock the test can step as NTP would.
@@ -36,14 +22,14 @@ type steppingClock struct {
 func (c *steppingClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return wallStepped(c.start.Add(c.ran), c.step)
+	return clocktest.WallStepped(c.start.Add(c.ran), c.step)
 }
 
 func newSteppingClock(t *testing.T) *steppingClock {
 	t.Helper()
 	start := time.Now()
 	for _, step := range []time.Duration{-time.Hour, time.Hour} {
-		stepped := wallStepped(start, step)
+		stepped := clocktest.WallStepped(start, step)
 		if stepped.Sub(start) != 0 || time.Duration(stepped.UnixNano()-start.UnixNano()) != step {
 			t.Fatalf("cannot build a time whose wall clock is stepped by %v: its Sub from the original is %v, its wall clock moved %v",
 				step, stepped.Sub(start), time.Duration(stepped.UnixNano()-start.UnixNano()))
