@@ -110,12 +110,12 @@ type Analyzer struct {
 	frames  int64 // Frame calls since New or Reset
 	// loudness is the recent RMS peak (falling loudnessDecay per frame);
 	// notes must reach loudness × relFloor and absMinAmp. absMinAmp is
-	// noiseFloorMarginDB above the feed's noise floor, between quietMinAmp
-	// (Config.QuietMinNoteDB) and noisyMinAmp (Config.MinNoteDB).
+	// up to noiseFloorMarginDB above the feed's noise floor (floorMargin),
+	// between quietMinAmp (Config.QuietMinNoteDB) and noisyMinAmp
+	// (Config.MinNoteDB).
 	loudness, relFloor, absMinAmp float64
 	quietMinAmp, noisyMinAmp      float64
 	floor                         noiseFloor
-	floorMargin                   float64
 
 	tracker tracker
 	hum     humDetector
@@ -164,7 +164,6 @@ func New(cfg Config) (*Analyzer, error) {
 	a.relFloor = math.Pow(10, cfg.MinNoteRelDB/20)
 	a.noisyMinAmp = math.Pow(10, cfg.MinNoteDB/20)
 	a.quietMinAmp = math.Pow(10, min(cfg.QuietMinNoteDB, cfg.MinNoteDB)/20)
-	a.floorMargin = math.Pow(10, noiseFloorMarginDB/20.0)
 	a.floor = newNoiseFloor()
 	a.setNoteGate(a.noisyMinAmp)
 	a.tracker = newTracker(cfg)
@@ -205,7 +204,9 @@ func (a *Analyzer) Frame(dst *Features) {
 	dst.Attack = dst.AttackLevel > 0
 	// Note amplitudes are sinusoid peaks; RMS × √2 puts them on one scale.
 	level := float64(dst.Level) * math.Sqrt2
-	a.setNoteGate(a.floor.update(level) * a.floorMargin)
+	a.loudness = max(level, a.loudness*loudnessDecay)
+	floor := a.floor.update(level)
+	a.setNoteGate(floor * floorMargin(a.loudness/floor))
 
 	a.frames++
 	// The short window alone gives onsets, bands and PeakHz: all a
@@ -240,7 +241,6 @@ func (a *Analyzer) Frame(dst *Features) {
 		prominence = max(1.5, prominence*onsetProminenceFactor)
 		lobe = attackLobeRadius
 	}
-	a.loudness = max(level, a.loudness*loudnessDecay)
 	// While noise dominates (a snare, a crash, hiss) chance alignments of
 	// noise peaks can mimic a two-partial series: ask for three.
 	minStrong := 1

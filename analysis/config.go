@@ -41,7 +41,8 @@ type Config struct {
 	// hum or babble that never leaves. Default -60.
 	MinNoteDB float64
 	// QuietMinNoteDB is the quietest note amplitude reported on a quiet feed,
-	// in dBFS: the bar follows the noise floor 6 dB up, from QuietMinNoteDB to
+	// in dBFS: the bar follows the noise floor (up to 6 dB above it while the
+	// feed stays within 12–18 dB of its floor), from QuietMinNoteDB to
 	// MinNoteDB, so a remote musician's low-gain feed (peaks at -30 to -45
 	// dBFS) keeps its notes. Default -75 (at most MinNoteDB).
 	QuietMinNoteDB float64

@@ -61,7 +61,8 @@
 // frequency, keeps its pitch (G1 or B1) out of the notes while it stays so.
 // A note must reach -24 dB of the source's recent loudness and an absolute
 // bar that follows the feed's noise floor (noisefloor.go: the quietest
-// smoothed level of the last 6 s) 6 dB up, from Config.QuietMinNoteDB
+// smoothed level of the last 6 s; 6 dB above it while the feed's loudness
+// stays within 12 dB of it, as steady sounds do), from Config.QuietMinNoteDB
 // (-75 dBFS) on a quiet feed to Config.MinNoteDB (-60 dBFS) on one that hiss,
 // hum or babble fills: a low-gain remote feed keeps its notes, and a steady
 // sound stays under its own bar.

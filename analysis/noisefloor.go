@@ -10,14 +10,21 @@ const (
 	noiseFloorBlockFrames = FrameRate / 2
 	noiseFloorBlocks      = 12
 	// noiseFloorMarginDB is how far above the noise floor a note must rise
-	// when the floor is quiet. A steady sound (hum, hiss, babble) sits within
-	// a few dB of its own floor; a phrase drops 18–30 dB between and under its
-	// notes.
+	// on a feed whose loudness stays within narrowRangeDB of its floor: a
+	// steady sound (hum, hiss, crowd babble) is its own floor, a few dB under
+	// its level, and stays under the bar.
 	noiseFloorMarginDB = 6
 	// noiseFloorSmooth is the weight of a new frame's power in the smoothed
 	// power the minimum is taken of (a time constant of 6 frames, 0.1 s):
 	// a single quiet frame between the syllables of a crowd's babble is no floor.
 	noiseFloorSmooth = 1.0 / 6
+	// narrowRangeDB, wideRangeDB: a feed whose recent loudness rises more
+	// than wideRangeDB above its floor is music over a floor (a phrase swings
+	// 20–30 dB; babble 8–12, hum and hiss 1–4), and its notes need not clear
+	// the floor at all: the partials of a note stand out of broadband hiss
+	// far below the hiss's level. Between the two the margin shrinks
+	// linearly from noiseFloorMarginDB to 0.
+	narrowRangeDB, wideRangeDB = 12, 18
 )
 
 // noiseFloor tracks the minimum of a level over the last few seconds.
@@ -67,3 +74,18 @@ func (f *noiseFloor) update(level float64) float64 {
 	}
 	return floor
 }
+
+// floorMargin returns how far (a ratio of amplitudes) above the noise floor a
+// note must rise, given the ratio of the recent loudness to the floor.
+func floorMargin(loudOverFloor float64) float64 {
+	r := 20 * math.Log10(loudOverFloor)
+	switch {
+	case !(r > narrowRangeDB): // also NaN: digital silence, 0 over 0
+		return fullFloorMargin
+	case r >= wideRangeDB:
+		return 1
+	}
+	return math.Pow(10, (wideRangeDB-r)/(wideRangeDB-narrowRangeDB)*noiseFloorMarginDB/20)
+}
+
+var fullFloorMargin = math.Pow(10, noiseFloorMarginDB/20.0)

@@ -26,22 +26,26 @@ func addHiss(dst []float32, amp float64, seed uint64) {
 	}
 }
 
-// TestQuietFeedKeepsItsNotes: a remote musician's low-gain feed over hiss
-// at -90 dBFS keeps its notes: the bar follows the feed's noise floor down
+// TestQuietFeedKeepsItsNotes: a remote musician's low-gain feed keeps its
+// notes: the bar follows the feed's noise floor down
 // (to Config.QuietMinNoteDB). With the fixed -60 dBFS bar a melody of
 // piano-like notes peaking at -52 dBFS was in none of the frames, and the
-// top note of three-note chords peaking at -45 dBFS in 15 of 190.
+// top note of three-note chords peaking at -45 dBFS in 15 of 190, and of
+// chords peaking at -42 dBFS over hiss at -66 dBFS peak in 53 of 190 (60 with
+// a bar held 6 dB over the floor whatever the feed's range).
 func TestQuietFeedKeepsItsNotes(t *testing.T) {
 	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
 	const lead, noteLen = 1.0, 0.5 // s
 	for _, c := range []struct {
-		name   string
-		chords bool
-		peakDB float64
-		want   float64 // the share of frames with the melody's note
+		name       string
+		chords     bool
+		peakDB     float64
+		hissPeakDB float64
+		want       float64 // the share of frames with the melody's note
 	}{
-		{"melody at -52 dBFS peak", false, -52, 0.9},
-		{"chords at -45 dBFS peak", true, -45, 0.3},
+		{"melody at -52 dBFS peak", false, -52, -90, 0.9},
+		{"chords at -45 dBFS peak", true, -45, -90, 0.3},
+		{"chords at -42 dBFS peak over hiss at -66", true, -42, -66, 0.5},
 	} {
 		pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
 		for i, m := range melody {
@@ -53,7 +57,7 @@ func TestQuietFeedKeepsItsNotes(t *testing.T) {
 			}
 		}
 		scaleToPeak(pcm, c.peakDB)
-		addHiss(pcm, math.Pow(10, -90.0/20), 1)
+		addHiss(pcm, math.Pow(10, c.hissPeakDB/20), 1)
 		hits, frames := 0, 0
 		for _, f := range analyse(newAnalyzer(t), pcm) {
 			i := int((f.T - lead) / noteLen)
@@ -74,7 +78,8 @@ func TestQuietFeedKeepsItsNotes(t *testing.T) {
 // TestQuietFeedNoiseIsDark: what fills a quiet feed with no music in it,
 // hiss at -65 dBFS and mains hum at -58 dBFS (50 Hz with partials), lights
 // no note, from the first frame on: a steady sound is its own noise floor,
-// and the bar stays at Config.MinNoteDB above it.
+// and the bar stays at Config.MinNoteDB above it. Digital silence leaves the
+// bar at Config.QuietMinNoteDB, a number.
 func TestQuietFeedNoiseIsDark(t *testing.T) {
 	hiss := make([]float32, seconds(8))
 	addHiss(hiss, 1, 2)
@@ -87,12 +92,17 @@ func TestQuietFeedNoiseIsDark(t *testing.T) {
 	}
 	scaleToPeak(hum, -58)
 	addHiss(hum, math.Pow(10, -80.0/20), 3)
-	for name, pcm := range map[string][]float32{"hiss -65 dBFS": hiss, "hum -58 dBFS": hum} {
+	silence := make([]float32, seconds(8))
+	for name, pcm := range map[string][]float32{"hiss -65 dBFS": hiss, "hum -58 dBFS": hum, "digital silence": silence} {
 		lit := 0
-		for _, f := range analyse(newAnalyzer(t), pcm) {
+		a := newAnalyzer(t)
+		for _, f := range analyse(a, pcm) {
 			if len(f.ActiveNotes()) > 0 {
 				lit++
 			}
+		}
+		if gate := 20 * math.Log10(a.absMinAmp); !(gate >= a.cfg.QuietMinNoteDB-1e-9 && gate <= a.cfg.MinNoteDB+1e-9) {
+			t.Errorf("%s: the note bar at %g dBFS, want within [%g, %g]", name, gate, a.cfg.QuietMinNoteDB, a.cfg.MinNoteDB)
 		}
 		if lit > 0 {
 			t.Errorf("%s: notes in %d frames, want none", name, lit)
@@ -124,5 +134,21 @@ func TestNoiseFloorFollowsTheQuietestLevel(t *testing.T) {
 	}
 	if got := f.update(0.1); math.Abs(got-0.1) > 1e-5 {
 		t.Errorf("floor %g once the quiet block has left the window, want 0.1", got)
+	}
+}
+
+// TestFloorMarginShrinksWithTheRange: a steady feed's notes must clear its
+// floor by noiseFloorMarginDB, a feed with a wide range (music over a
+// floor) need not clear it.
+func TestFloorMarginShrinksWithTheRange(t *testing.T) {
+	db := func(r float64) float64 { return math.Pow(10, r/20) }
+	for _, c := range []struct{ rangeDB, wantDB float64 }{
+		{0, noiseFloorMarginDB}, {narrowRangeDB, noiseFloorMarginDB},
+		{(narrowRangeDB + wideRangeDB) / 2, noiseFloorMarginDB / 2},
+		{wideRangeDB, 0}, {60, 0}, {math.Inf(1), 0},
+	} {
+		if got := 20 * math.Log10(floorMargin(db(c.rangeDB))); math.Abs(got-c.wantDB) > 1e-9 {
+			t.Errorf("loudness %g dB over the floor: margin %g dB, want %g", c.rangeDB, got, c.wantDB)
+		}
 	}
 }
