@@ -26,41 +26,74 @@ func TestICERestartHiddenInWhitespaceRefused(t *testing.T) {
 		{"password with a trailing tab", "a=ice-pwd:", "\t"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, r, s, _, ana := streamingAna(t, nil) // the clock never moves: her audio stays fresh
-			m.mu.Lock()
-			sdp := m.musicians["ana"].cur.pc.CurrentRemoteDescription().SDP // her offer, as applied
-			m.mu.Unlock()
-			var forged strings.Builder
-			n := 0
-			for _, line := range splitLines(sdp) {
-				if strings.HasPrefix(line, tc.attr) {
-					line += tc.pad
-					n++
+			refusedUnderStreamingAna(t, func(sdp string) string {
+				var forged strings.Builder
+				n := 0
+				for _, line := range splitLines(sdp) {
+					if strings.HasPrefix(line, tc.attr) {
+						line += tc.pad
+						n++
+					}
+					forged.WriteString(line + "\r\n")
 				}
-				forged.WriteString(line + "\r\n")
-			}
-			if n == 0 {
-				t.Fatalf("ana's offer has no %s line", tc.attr)
-			}
-			r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID,
-				Description: &room.SessionDescription{Type: "offer", SDP: forged.String()}})
-			waitFor(t, "the offer handled", func() bool {
-				st, _ := musicianStats(m, "ana")
-				return st.ImpostorOffers > 0 || countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") > 1
+				if n == 0 {
+					t.Fatalf("ana's offer has no %s line", tc.attr)
+				}
+				return forged.String()
 			})
-			before := s.fromMic("ana")
-			waitFor(t, "ana's audio after the offer", func() bool { return s.fromMic("ana") >= before+25 })
-			st, _ := musicianStats(m, "ana")
-			if st.ImpostorOffers != 1 {
-				t.Errorf("ImpostorOffers = %d, want 1", st.ImpostorOffers)
-			}
-			if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
-				t.Errorf("the bridge sent %d answers to ana, want 1 (to her own offer)", n)
-			}
-			if st.ConnectionState != webrtc.PeerConnectionStateConnected || ana.connState() != webrtc.PeerConnectionStateConnected {
-				t.Errorf("ana's connection: bridge %s, hers %s", st.ConnectionState, ana.connState())
-			}
 		})
+	}
+}
+
+// pion's SDP lexer skips CR and LF before a line: "\ra=ice-ufrag:EVIL" is a session-level
+// ice-ufrag to it, which takes precedence over the sections'. Reviewer's reproducer: ana's own
+// offer with such a ufrag and password inserted at the session level. The bridge's scan, which
+// split lines itself, did not see them, read ana's credentials, and the offer was answered on
+// her connection: pion restarted its ICE towards credentials her tab never had, and her audio
+// stopped. It is an ICE restart while her audio arrives, refused and counted like any other.
+func TestICERestartHiddenBehindCRRefused(t *testing.T) {
+	for _, tc := range []struct{ name, lines string }{
+		{"CR before each line", "\ra=ice-ufrag:EVIL\r\n\ra=ice-pwd:evilevilevilevilevilevil\r\n"},
+		{"CR in the middle of the ufrag", "a=ice-ufrag:EV\rIL\r\na=ice-pwd:evilevilevilevilevilevil\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refusedUnderStreamingAna(t, func(sdp string) string {
+				i := strings.Index(sdp, "\r\nm=")
+				if i < 0 {
+					t.Fatal("ana's offer has no m= line")
+				}
+				return sdp[:i+2] + tc.lines + sdp[i+2:]
+			})
+		})
+	}
+}
+
+// refusedUnderStreamingAna sends forge(ana's applied offer) under her peer id while her audio
+// streams, and checks that it is refused and counted, unanswered, and that her connection and
+// audio go on.
+func refusedUnderStreamingAna(t *testing.T, forge func(sdp string) string) {
+	t.Helper()
+	m, r, s, _, ana := streamingAna(t, nil) // the clock never moves: her audio stays fresh
+	m.mu.Lock()
+	sdp := m.musicians["ana"].cur.pc.CurrentRemoteDescription().SDP // her offer, as applied
+	m.mu.Unlock()
+	r.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: "ana", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: forge(sdp)}})
+	waitFor(t, "the offer handled", func() bool {
+		st, _ := musicianStats(m, "ana")
+		return st.ImpostorOffers > 0 || countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") > 1
+	})
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio after the offer", func() bool { return s.fromMic("ana") >= before+25 })
+	st, _ := musicianStats(m, "ana")
+	if st.ImpostorOffers != 1 {
+		t.Errorf("ImpostorOffers = %d, want 1", st.ImpostorOffers)
+	}
+	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
+		t.Errorf("the bridge sent %d answers to ana, want 1 (to her own offer)", n)
+	}
+	if st.ConnectionState != webrtc.PeerConnectionStateConnected || ana.connState() != webrtc.PeerConnectionStateConnected {
+		t.Errorf("ana's connection: bridge %s, hers %s", st.ConnectionState, ana.connState())
 	}
 }
 
@@ -68,7 +101,7 @@ func TestICERestartHiddenInWhitespaceRefused(t *testing.T) {
 // applies; an offer whose session level names a ufrag but whose password only a section gives
 // is incomplete (pion takes both from the session level then, and refuses it).
 func TestScanOfferICE(t *testing.T) {
-	sdp := "v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 00\r\n" +
+	sdp := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 00\r\n" +
 		"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n" +
 		"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n" + // a repeat is one candidate
 		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:other\r\n" +
