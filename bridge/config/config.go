@@ -138,7 +138,8 @@ type Analysis struct {
 	LongFFT          int     `mapstructure:"long_fft"`          // bass notes
 	WindowTail       float64 `mapstructure:"window_tail"`       //
 	PeakProminence   float64 `mapstructure:"peak_prominence"`   // how far a tonal peak rises above its neighbourhood
-	MinNoteDB        float64 `mapstructure:"min_note_db"`       // quietest note, dBFS
+	MinNoteDB        float64 `mapstructure:"min_note_db"`       // quietest note on a feed with hiss, hum or babble, dBFS
+	QuietMinNoteDB   float64 `mapstructure:"quiet_min_note_db"` // quietest note on a quiet feed, dBFS
 	MinNoteRelDB     float64 `mapstructure:"min_note_rel_db"`   // quietest note relative to recent loudness, dB
 	RelThreshold     float64 `mapstructure:"rel_threshold"`     // weakest note relative to the strongest, 0–1
 	MaxPolyphony     int     `mapstructure:"max_polyphony"`     // notes per source per frame
@@ -155,7 +156,8 @@ func (a Analysis) Analyzer() analysis.Config {
 	return analysis.Config{
 		TuningHz: a.TuningHz, MinHz: a.MinHz, MaxHz: a.MaxHz,
 		ShortFFT: a.ShortFFT, MidFFT: a.MidFFT, LongFFT: a.LongFFT, WindowTail: a.WindowTail,
-		PeakProminence: a.PeakProminence, MinNoteDB: a.MinNoteDB, MinNoteRelDB: a.MinNoteRelDB,
+		PeakProminence: a.PeakProminence, MinNoteDB: a.MinNoteDB, QuietMinNoteDB: a.QuietMinNoteDB,
+		MinNoteRelDB: a.MinNoteRelDB,
 		RelThreshold: a.RelThreshold, MaxPolyphony: a.MaxPolyphony, Harmonics: a.Harmonics,
 		ConfirmFrames: a.ConfirmFrames, HoldFrames: a.HoldFrames,
 		OnsetSensitivity: a.OnsetSensitivity, ReattackRatio: a.ReattackRatio, RuleNotes: a.RuleNotes,
