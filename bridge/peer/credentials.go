@@ -48,7 +48,8 @@ func (c transportCredentials) sameICE(o transportCredentials) bool {
 	return c.ufrag == o.ufrag && c.pwd == o.pwd
 }
 
-// impostorOffer returns why an offer cannot come from the musician's tab, or "" if it may.
+// impostorOffer returns why an offer under the musician's peer id is refused for now (kept,
+// see suspectOffer), or "" if it may be handled: mostly because it cannot come from her tab.
 // Realtime broadcasts carry no authenticated sender: any room member can write the musician's
 // peer id as fromPeerId, and reads the bridge's answers to it. untilDown reports a refusal that
 // only the connection leaving "connected" lifts (the audio stopping does not).
@@ -69,7 +70,15 @@ func (c transportCredentials) sameICE(o transportCredentials) bool {
 // arrived within audioFreshness, and handled after. It cannot inject audio: the DTLS keys stay
 // the musician's, and pion keeps the DTLS association through the restart. Answered to an
 // impostor, it can at most disrupt the connection until the musician's tab restarts ICE.
-func (mus *musician) impostorOffer(offered transportCredentials) (why string, untilDown bool) {
+//
+// An offer that only a fresh PeerConnection could answer (one past maxTransceiversKept or
+// maxTracks, or glare; freshPCReason) is refused on the same terms, while the connection is up
+// and her audio arriving: answering it would close her live PeerConnection, and anyone in the
+// room can make one from her own offer, which every member sees (her offer with 17 new
+// inactive sections). Her own tab's such offer (a dozenth microphone switch by removeTrack and
+// addTrack, which stops her audio) is handled once her audio has stopped for audioFreshness.
+func (mus *musician) impostorOffer(sdp string, scan *offerScan) (why string, untilDown bool) {
+	offered := scan.creds
 	h := mus.cur
 	if h == nil || h.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		return "", false
@@ -81,8 +90,13 @@ func (mus *musician) impostorOffer(offered transportCredentials) (why string, un
 	switch {
 	case !current.sameDTLS(offered):
 		return "another DTLS certificate fingerprint while its connection is up", true
-	case !current.sameICE(offered) && h.audioFresh(mus.cfg.Clock.Now()):
+	case !h.audioFresh(mus.cfg.Clock.Now()):
+		return "", false
+	case !current.sameICE(offered):
 		return "other ICE credentials (an ICE restart) while its connection is up and its audio arriving", false
+	}
+	if fresh, _ := mus.freshPCReason(sdp, scan); fresh != "" {
+		return "what only a fresh PeerConnection could answer (" + fresh + "), replacing its live one, while its audio arrives", false
 	}
 	return "", false
 }

@@ -68,7 +68,12 @@
 //     disconnected within pion's ICE disconnected timeout): audio silence
 //     does not admit it, as a muted sender sends no RTP at all. An ICE
 //     restart (same certificate, which keeps the DTLS keys hers) is handled
-//     once her audio has stopped for 2 s, or the connection is down.
+//     once her audio has stopped for 2 s, or the connection is down; so is
+//     an offer that only a fresh PeerConnection could answer (glare, or past
+//     the transceiver or track bounds below): anyone in the room can make one
+//     of her own offer (with 17 new inactive sections), and answering it would
+//     close her live PeerConnection. Offers are read with pion's own SDP
+//     parser, so that the checks and pion see the same lines and values.
 //     The newest refused offer (and the candidates that follow it) is kept
 //     and examined again when the connection leaves "connected" (or, an ICE
 //     restart, when the audio has stopped for 2 s), then handled as one

@@ -517,7 +517,8 @@ type MusicianStats struct {
 	// ImpostorOffers counts offers under the musician's peer id refused, unanswered, while its
 	// connection was up and its audio arriving, because they had another DTLS certificate or
 	// other ICE credentials than its tab's: another room member's (Realtime does not
-	// authenticate the sender), or a tab of the same peer id that is not the one streaming.
+	// authenticate the sender), or a tab of the same peer id that is not the one streaming;
+	// or because only a fresh PeerConnection could answer them, which would close the live one.
 	ImpostorOffers uint64
 }
 

@@ -649,17 +649,17 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		mus.held = &sig
 		return 0, false
 	}
-	if why, untilDown := mus.impostorOffer(scan.creds); why != "" {
+	if why, untilDown := mus.impostorOffer(desc.SDP, &scan); why != "" {
 		// Nothing is answered: the musician's tab, which hears every answer to its peer id,
 		// is not waiting for one. The offer is kept, to be examined again once its connection
 		// leaves "connected" (or, an ICE restart, once its audio has stopped; see
 		// suspectOffer): a tab that rebuilt its connection sends it only once.
-		if mus.keepSuspect(sig, scan.creds, untilDown) {
+		if mus.keepSuspect(sig, scan, untilDown) {
 			return 0, true
 		}
 		mus.impostorOffers.Add(1)
-		mus.logLimited("offer under the musician's peer id refused: it has "+why+
-			", so it is not from the musician's tab (any room member can send under its peer id)", "refused", mus.impostorOffers.Load())
+		mus.logLimited("offer under the musician's peer id refused while her connection is up (any room member can send under its peer id)",
+			"why", why, "refused", mus.impostorOffers.Load())
 		return 0, true
 	}
 	fresh, again := mus.chooseFreshPC(desc.SDP, &scan)
@@ -697,21 +697,48 @@ func vetOffer(sdp string) (offerScan, error) {
 }
 
 // chooseFreshPC decides whether an offer the musician may make (impostorOffer let it through)
-// is answered on a fresh PeerConnection rather than the current one. again reports the offer
-// the current one answered last, sent again: its answer is to be sent again, nothing applied.
+// is answered on a fresh PeerConnection rather than the current one, and logs why. again
+// reports the offer the current one answered last, sent again: its answer is to be sent again,
+// nothing applied.
 func (mus *musician) chooseFreshPC(sdp string, scan *offerScan) (fresh, again bool) {
+	why, again := mus.freshPCReason(sdp, scan)
+	switch why {
+	case "":
+		return false, again
+	case freshNoPC, freshGlare:
+	case freshNewCertificate:
+		mus.log.Info("offer with a new DTLS certificate answered on a fresh PeerConnection")
+	default:
+		mus.logLimited("renegotiation answered on a fresh PeerConnection", "why", why)
+	}
+	return true, false
+}
+
+// Why an offer needs a fresh PeerConnection (freshPCReason); the bounds' reasons are built
+// with their figures.
+const (
+	freshNoPC           = "no open PeerConnection"
+	freshGlare          = "an offer of ours outstanding (glare)"
+	freshNewCertificate = "a new DTLS certificate"
+)
+
+// freshPCReason says why an offer cannot be answered on the current PeerConnection ("" if it
+// can), without changing anything: chooseFreshPC acts on it, and impostorOffer refuses an offer
+// that would replace a live connection whose audio arrives. again reports the offer the current
+// one answered last, sent again.
+func (mus *musician) freshPCReason(sdp string, scan *offerScan) (why string, again bool) {
 	h := mus.cur
 	if h == nil || h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
-		return true, false
+		return freshNoPC, false
 	}
 	if h.pc.SignalingState() != webrtc.SignalingStateStable {
 		// Glare (have-local-offer): we are polite, but pion cannot roll back a local offer
 		// (pion/webrtc#2133), so the musician's offer is answered on a fresh PeerConnection
 		// instead; and so is one that finds the current one in any other state.
-		return true, false
+		return freshGlare, false
 	}
 	if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == sdp {
-		return false, true
+		return "", true
 	}
 	if h.remote != nil && !h.remote.sameDTLS(scan.creds) {
 		// The musician's tab built a new RTCPeerConnection (this connection is not
@@ -719,29 +746,25 @@ func (mus *musician) chooseFreshPC(sdp string, scan *offerScan) (fresh, again bo
 		// association through every renegotiation, whatever fingerprint it names: on
 		// this one the new certificate's handshake would never happen, and the
 		// connection never carry audio again.
-		mus.log.Info("offer with a new DTLS certificate answered on a fresh PeerConnection")
-		return true, false
+		return freshNewCertificate, false
 	}
 	if n := transceiversAfter(h.pc, scan.mediaMids); n > maxTransceiversKept {
 		// pion keeps a transceiver (and its receiver) for every audio or video mid a
 		// PeerConnection has seen: renegotiations that keep bringing new mids would
 		// grow it without bound. A fresh PeerConnection starts from the offer alone.
-		mus.logLimited("renegotiation answered on a fresh PeerConnection", "transceivers", n, "max", maxTransceiversKept)
-		return true, false
+		return fmt.Sprintf("%d transceivers, at most %d", n, maxTransceiversKept), false
 	}
 	if n := receiverTracks(h.pc) + scan.streams; n > maxTracks {
 		// Until its receivers start (the connection is up), pion configures a track for
 		// each declared stream again on every renegotiation, keeping the old ones.
-		mus.logLimited("renegotiation answered on a fresh PeerConnection", "receiver_tracks", n, "max", maxTracks)
-		return true, false
+		return fmt.Sprintf("%d receiver tracks, at most %d", n, maxTracks), false
 	}
 	if !h.connected && h.renegotiations >= maxUnconnectedRenegotiations {
 		// pion keeps ~3 KiB of every description applied to a PeerConnection that has not
 		// connected (its transports never started): a fresh one lets it all go.
-		mus.logLimited("renegotiation answered on a fresh PeerConnection", "unconnected_renegotiations", h.renegotiations)
-		return true, false
+		return fmt.Sprintf("%d renegotiations unconnected", h.renegotiations), false
 	}
-	return false, false
+	return "", false
 }
 
 // applyOffer applies an admitted offer, on a fresh PeerConnection if fresh, and sends the

@@ -19,8 +19,8 @@ import (
 // while it waits for the answer to its own, so without it the musician would stay
 // unconnected.
 type suspectOffer struct {
-	sig   room.Signal
-	creds transportCredentials // its credentials (scanOffer), for impostorOffer and its ufrag
+	sig  room.Signal
+	scan offerScan // what scanOffer read from it, for impostorOffer and its ufrag
 	// cands are the remote candidates that followed it and name its ufrag or none, at most
 	// maxPendingCandidates: they go with it if it is answered (each was also handled as any
 	// candidate then, for the connection the musician has).
@@ -34,12 +34,12 @@ type suspectOffer struct {
 // suspectCheck for when the musician's audio stops being fresh, unless untilDown (only the
 // connection leaving "connected" can admit it). again reports the kept offer itself, requeued
 // by examineSuspect and refused once more: it was counted already.
-func (mus *musician) keepSuspect(sig room.Signal, creds transportCredentials, untilDown bool) (again bool) {
+func (mus *musician) keepSuspect(sig room.Signal, scan offerScan, untilDown bool) (again bool) {
 	if s := mus.suspect; s != nil && s.sig.Description.SDP == sig.Description.SDP {
 		again = s.requeued
 		s.requeued = false
 	} else {
-		mus.suspect = &suspectOffer{sig: sig, creds: creds}
+		mus.suspect = &suspectOffer{sig: sig, scan: scan}
 	}
 	mus.armSuspectCheck(untilDown)
 	return again
@@ -113,7 +113,7 @@ func (mus *musician) examineSuspect() {
 		mus.suspectCheck.stop()
 		return
 	}
-	if why, untilDown := mus.impostorOffer(s.creds); why != "" {
+	if why, untilDown := mus.impostorOffer(s.sig.Description.SDP, &s.scan); why != "" {
 		mus.armSuspectCheck(untilDown)
 		return
 	}
@@ -178,7 +178,7 @@ func (mus *musician) keepSuspectCandidate(c webrtc.ICECandidateInit) {
 	if s == nil || len(s.cands) >= maxPendingCandidates {
 		return
 	}
-	if u := candidateUfrag(c); u != "" && u != s.creds.ufrag {
+	if u := candidateUfrag(c); u != "" && u != s.scan.creds.ufrag {
 		return
 	}
 	s.cands = append(s.cands, c)
