@@ -25,7 +25,7 @@ const (
 	// would let one signal make the bridge send STUN to any list of addresses. Browsers have 2–20.
 	maxRemoteCandidates = 64
 	// maxMediaSections bounds an offer's m-lines that can carry media to the bridge (not
-	// rejected with port 0, not recvonly or inactive): every such audio section becomes a track
+	// recvonly or inactive, whatever their port: maySend): every such audio section becomes a track
 	// with two read goroutines and an audio stream. The web app sends one (plus perhaps a data
 	// channel).
 	maxMediaSections = 4

@@ -17,9 +17,9 @@ var ErrUnparsableSDP = errors.New("SDP pion cannot parse")
 // offerScan is what the bridge reads from a remote description (a musician's offer, or her
 // answer to the bridge's) before pion applies it.
 type offerScan struct {
-	// sending counts the m-lines that may send media to the bridge (not rejected with port 0,
-	// not recvonly or inactive as pion resolves the direction: sendrecv when neither the
-	// section nor the session level says), sections all of them.
+	// sending counts the m-lines that may send media to the bridge (not recvonly or inactive
+	// as pion resolves the direction: sendrecv when neither the section nor the session level
+	// says; whatever their port, see maySend), sections all of them.
 	sending, sections int
 	// streams counts the streams declared in the sections that may send media, distinct a=ssrc
 	// ids and a=rid lines: pion configures a receiver track for each, and none for a recvonly or
@@ -138,13 +138,12 @@ func scanOffer(text string) (offerScan, error) {
 	return sc, nil
 }
 
-// maySend reports whether a section may send media to the bridge: not rejected (port 0 without
-// a=bundle-only) and, in the direction pion resolves (the section's first direction attribute,
-// else the session level's, else sendrecv), neither recvonly nor inactive.
+// maySend reports whether a section may send media to the bridge: in the direction pion
+// resolves (the section's first direction attribute, else the session level's, else sendrecv),
+// neither recvonly nor inactive. A port of 0 does not make it silent: pion configures a
+// receiver track for each stream such a section declares (a browser writes a stopped
+// transceiver's section with port 0 and a=inactive).
 func maySend(md *sdp.MediaDescription, desc *sdp.SessionDescription) bool {
-	if _, bundleOnly := md.Attribute("bundle-only"); md.MediaName.Port.Value == 0 && !bundleOnly {
-		return false
-	}
 	for _, attrs := range [][]sdp.Attribute{md.Attributes, desc.Attributes} {
 		for _, a := range attrs {
 			switch webrtc.NewRTPTransceiverDirection(a.Key) {

@@ -132,7 +132,7 @@ func readAsPion(d *sdp.SessionDescription) pionReading {
 				}
 			}
 		}
-		if md.MediaName.Port.Value != 0 && dir != "recvonly" && dir != "inactive" {
+		if dir != "recvonly" && dir != "inactive" {
 			r.sending++
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // section is an audio m-line as Chromium writes one: after pc.removeTrack, its direction
@@ -25,8 +27,7 @@ func TestScanOfferSkipsSilentSections(t *testing.T) {
 		case 1:
 			dir = "recvonly"
 		case 2:
-			port = 0 // rejected
-			dir = "sendrecv"
+			port = 0 // a stopped transceiver's, as Chromium writes it
 		}
 		b.WriteString(section(fmt.Sprint(i), dir, port, uint32(1000+i)))
 	}
@@ -77,4 +78,41 @@ func scan(t *testing.T, sdp string) offerScan {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+// pion configures a receiver track for each stream a section declares whatever its port: an
+// offer of 20 sections with port 0 but sendrecv, one SSRC each, gives a PeerConnection 21
+// receiver tracks, past maxTracks. The scan, which took port 0 for a rejected section that
+// cannot send, let it through; it counts them now, and the offer is refused.
+func TestScanOfferCountsPortZeroSectionsThatSend(t *testing.T) {
+	offer := strings.ReplaceAll(chromeOffer, "%PTS%", "111")
+	for i := 1; i <= 20; i++ {
+		offer += fmt.Sprintf("m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:%d\r\na=sendrecv\r\na=rtcp-mux\r\n"+
+			"a=rtpmap:111 opus/48000/2\r\na=ssrc:%d cname:x\r\n", i, 100+i)
+	}
+	if sc, err := vetOffer(offer); err == nil {
+		t.Errorf("vetOffer accepted 20 port-0 sendrecv sections with an SSRC each (scan: %d sending, %d streams)", sc.sending, sc.streams)
+	}
+	// What pion makes of it, applied without the checks.
+	pc, err := fuzzAPI(t).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pc.Close() }()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(answer)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := receiverTracks(pc); n <= maxTracks {
+		t.Errorf("pion configured %d receiver tracks, not past %d: the test no longer makes its case", n, maxTracks)
+	}
 }
