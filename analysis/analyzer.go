@@ -305,6 +305,7 @@ var peakBelowNoteAmp = math.Pow(10, -peakBelowNoteDB/20.0)
 // or babble that fills the feed raises the bar up to Config.MinNoteDB.
 func (a *Analyzer) setNoteGate(amp float64) {
 	a.absMinAmp = min(max(amp, a.quietMinAmp), a.noisyMinAmp)
+	a.tracker.velocityRangeDB = max(minVelocityRangeDB, -20*math.Log10(a.absMinAmp))
 	a.minPeak = a.absMinAmp * peakBelowNoteAmp
 	if a.net != nil {
 		a.net.absGate = float32(math.Log(a.absMinAmp))

@@ -25,6 +25,11 @@ const (
 	// far below the hiss's level. Between the two the margin shrinks
 	// linearly from noiseFloorMarginDB to 0.
 	narrowRangeDB, wideRangeDB = 12, 18
+	// digitalSilence is a level below a 16-bit sample's last bit: a muted
+	// microphone's zeros, or a file's. Such a stretch is no noise floor: after
+	// a block of it the floor starts afresh, as for a new feed, so that the
+	// room noise a musician unmutes into is not measured against zero.
+	digitalSilence = 1e-5
 )
 
 // noiseFloor tracks the minimum of a level over the last few seconds.
@@ -34,6 +39,7 @@ type noiseFloor struct {
 	n        int                       // frames in the block being filled
 	next     int                       // the blockMin entry the current block replaces
 	power    float64                   // the smoothed squared level; < 0 before the first frame
+	silent   int                       // frames of digital silence in a row
 }
 
 func newNoiseFloor() noiseFloor {
@@ -43,6 +49,8 @@ func newNoiseFloor() noiseFloor {
 }
 
 // reset forgets the history: until a block of levels is seen, the floor is +Inf.
+// The count of silent frames goes on (update resets the history when it
+// reaches a block).
 func (f *noiseFloor) reset() {
 	for i := range f.blockMin {
 		f.blockMin[i] = math.Inf(1)
@@ -53,6 +61,16 @@ func (f *noiseFloor) reset() {
 
 // update takes this frame's level and returns the floor.
 func (f *noiseFloor) update(level float64) float64 {
+	if level < digitalSilence {
+		if f.silent++; f.silent == noiseFloorBlockFrames {
+			f.reset()
+		}
+		if f.silent >= noiseFloorBlockFrames {
+			return math.Inf(1)
+		}
+	} else {
+		f.silent = 0
+	}
 	if f.power < 0 {
 		f.power = level * level
 	}

@@ -568,7 +568,7 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 		if n.onsetNow[p] && dst.AttackLevel > 0 {
 			amp = max(amp, float64(dst.AttackLevel)*math.Sqrt2)
 		}
-		insertNote(dst, Note{MIDI: m, Hz: float32(hz), Velocity: velocity(amp), Onset: n.onsetNow[p]})
+		insertNote(dst, Note{MIDI: m, Hz: float32(hz), Velocity: velocity(amp, a.tracker.velocityRangeDB), Onset: n.onsetNow[p]})
 	}
 }
 

@@ -152,3 +152,70 @@ func TestFloorMarginShrinksWithTheRange(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietFeedNotesAreLit: a note the lowered bar lets through has a velocity
+// above 0, so effects light it. Velocity was measured over -60…0 dBFS whatever
+// the bar, and every note between -75 and -60 dBFS was reported at velocity 0:
+// in the JSON and on the status page, never on the strip.
+func TestQuietFeedNotesAreLit(t *testing.T) {
+	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
+	const lead, noteLen = 1.0, 0.5 // s
+	pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
+	for i, m := range melody {
+		addPiano(pcm, seconds(lead+noteLen*float64(i)), m, 0.3)
+	}
+	scaleToPeak(pcm, -58)
+	addHiss(pcm, math.Pow(10, -90.0/20), 1) // a microphone's own noise: the feed is never digital silence
+	notes, dark, onsets := 0, 0, 0
+	for _, f := range analyse(newAnalyzer(t), pcm) {
+		for _, n := range f.ActiveNotes() {
+			notes++
+			if n.Onset {
+				onsets++
+			}
+			if !(n.Velocity > 0) {
+				dark++
+				if n.Onset {
+					t.Errorf("t=%.3f: MIDI %d struck at velocity 0", f.T, n.MIDI)
+				}
+			}
+		}
+	}
+	// A held note's last frames, after its partials fell under the bar, may read 0.
+	if onsets == 0 || dark*10 > notes {
+		t.Errorf("%d of %d notes (%d onsets) reported at velocity 0, want at most a tenth", dark, notes, onsets)
+	}
+	// An ordinary feed keeps the -60…0 dBFS scale: a full-scale note is 1, one at -30 dBFS 0.5.
+	a := newAnalyzer(t)
+	if v := velocity(1, a.tracker.velocityRangeDB); v != 1 {
+		t.Errorf("velocity of a full-scale note %v, want 1", v)
+	}
+	if v := velocity(math.Pow(10, -30.0/20), a.tracker.velocityRangeDB); math.Abs(float64(v)-0.5) > 1e-6 {
+		t.Errorf("velocity of a -30 dBFS note %v on a new analyser, want 0.5", v)
+	}
+}
+
+// TestUnmutedNoiseIsDark: a muted microphone sends digital zeros; its noise
+// floor is no floor. When the musician unmutes into a room's hum, the hum must
+// stay dark as it does on a feed that never went silent (the hum rule needs
+// 2.5 s of it; the bar must not sit at Config.QuietMinNoteDB meanwhile).
+func TestUnmutedNoiseIsDark(t *testing.T) {
+	const mute = 5.0 // s
+	pcm := make([]float32, seconds(mute+6))
+	for h, amp := range []float64{1, 0.5, 0.3, 0.2} {
+		for i := seconds(mute); i < len(pcm); i++ {
+			pcm[i] += float32(amp * math.Sin(2*math.Pi*60*float64(h+1)*float64(i)/sr))
+		}
+	}
+	scaleToPeak(pcm, -66)
+	a := newAnalyzer(t)
+	lit := 0
+	for _, f := range analyse(a, pcm) {
+		if f.T > mute && len(f.ActiveNotes()) > 0 {
+			lit++
+		}
+	}
+	if lit > 0 {
+		t.Errorf("hum at -66 dBFS after %.0f s of digital silence: notes in %d frames, want none", mute, lit)
+	}
+}

@@ -41,6 +41,9 @@ type tracker struct {
 	confirm, hold int
 	reattack      float64
 	tuning        float64
+	// velocityRangeDB is how many dB below full scale velocity 0 lies: the
+	// note bar's depth this tick, at least minVelocityRangeDB (setNoteGate).
+	velocityRangeDB float64
 
 	on  [128]bool
 	age [128]int // frames since the note was born
@@ -100,12 +103,13 @@ const (
 func newTracker(cfg Config) tracker {
 	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz,
 		sinceOnset: lowOnsetWindowFrames + 1, minReattackP: reattackMinProbability, minBirthP: birthMinProbability,
-		highMIDI: int(math.Floor(69+12*math.Log2(highNoteHz/cfg.TuningHz))) + 1}
+		velocityRangeDB: minVelocityRangeDB, highMIDI: int(math.Floor(69+12*math.Log2(highNoteHz/cfg.TuningHz))) + 1}
 }
 
 func (t *tracker) reset() {
 	*t = tracker{confirm: t.confirm, hold: t.hold, reattack: t.reattack, tuning: t.tuning, sinceOnset: lowOnsetWindowFrames + 1,
-		minReattackP: t.minReattackP, minBirthP: t.minBirthP, events: t.events[:0:cap(t.events)], highMIDI: t.highMIDI}
+		minReattackP: t.minReattackP, minBirthP: t.minBirthP, events: t.events[:0:cap(t.events)], highMIDI: t.highMIDI,
+		velocityRangeDB: t.velocityRangeDB}
 }
 
 // update advances the notes by one tick. flux is the onset detector's for
@@ -271,7 +275,7 @@ func (t *tracker) update(finders *[2]pitchFinder, fast, high *pitchFinder, short
 		insertNote(dst, Note{
 			MIDI:     m,
 			Hz:       float32(t.hz[m]),
-			Velocity: velocity(t.amp[m]),
+			Velocity: velocity(t.amp[m], t.velocityRangeDB),
 			Onset:    onsetNow[m],
 		})
 	}
@@ -295,12 +299,18 @@ func shortAmplitude(w *window, hz float64) float64 {
 	return s
 }
 
-// velocity maps a linear amplitude to 0–1 over -60…0 dBFS.
-func velocity(amp float64) float32 {
+// minVelocityRangeDB is the velocity scale's depth on an ordinary feed:
+// -60…0 dBFS. On a quiet feed, whose note bar follows its noise floor down
+// to Config.QuietMinNoteDB, the scale reaches down with the bar, so that a
+// note the bar lets through is lit, not reported at velocity 0.
+const minVelocityRangeDB = 60
+
+// velocity maps a linear amplitude to 0–1 over -rangeDB…0 dBFS.
+func velocity(amp, rangeDB float64) float32 {
 	if amp <= 0 {
 		return 0
 	}
-	v := 1 + 20*math.Log10(amp)/60
+	v := 1 + 20*math.Log10(amp)/rangeDB
 	return float32(max(0, min(1, v)))
 }
 
