@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,19 +46,7 @@ func TestRegistryForcedDDPFallsBackOnOldFirmware(t *testing.T) {
 		t.Errorf("discovery gives %v, wled.Client.ResolveAs gives %v for the same device", got, resolved)
 	}
 
-	o, err := wled.NewOutput(wled.OutputConfig{Target: got})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := o.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: got})
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; f.FrameCount() < 3 && time.Now().Before(deadline); i++ {
 		frame := make([]byte, o.FrameBytes())
@@ -67,8 +54,7 @@ func TestRegistryForcedDDPFallsBackOnOldFirmware(t *testing.T) {
 		o.Submit(frame)
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	wg.Wait()
+	stop()
 	frames := f.Frames()
 	if len(frames) < 3 || f.Malformed() != 0 {
 		t.Fatalf("the device showed %d frames, malformed %v", len(frames), f.MalformedReasons())

@@ -50,7 +50,7 @@ func TestResolveAsSendsTheForcedProtocol(t *testing.T) {
 				got.RGBW != tc.rgbw || got.HTTPAddr() != fake.HTTPAddr() || info.LEDs.Count != tc.cfg.LEDs {
 				t.Fatalf("ResolveAs(%v) = %+v (to %s), want %s to %s, %d LEDs, rgbw %v", tc.forced, got, got.UDPAddr(), tc.wire, wantAddr, tc.leds, tc.rgbw)
 			}
-			o, stop := startOutput(t, wled.OutputConfig{Target: got})
+			o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: got})
 			sent := submitUntil(t, o, fake, 3)
 			stop()
 			frames := fake.Frames()

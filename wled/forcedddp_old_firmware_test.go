@@ -47,7 +47,7 @@ func TestResolveAsFallsBackFromDDPOnOldFirmware(t *testing.T) {
 			if auto := wled.ChooseProtocol(info); tc.wire == "DNRGB" && got.Protocol != auto {
 				t.Errorf("fallback %v differs from the automatic choice %v for the same firmware", got.Protocol, auto)
 			}
-			o, stop := startOutput(t, wled.OutputConfig{Target: got})
+			o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: got})
 			submitUntil(t, o, fake, 3)
 			stop()
 			frames := fake.Frames()

@@ -14,26 +14,6 @@ import (
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
 
-func startOutput(t *testing.T, cfg wled.OutputConfig) (*wled.Output, func()) {
-	t.Helper()
-	o, err := wled.NewOutput(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := o.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	stop := func() { cancel(); wg.Wait() }
-	t.Cleanup(stop)
-	return o, stop
-}
-
 // submitUntil submits distinct frames until the fake has shown n of them.
 func submitUntil(t *testing.T, o *wled.Output, fake *wledtest.Fake, n int) [][]byte {
 	t.Helper()
@@ -60,7 +40,7 @@ func TestOutputDDPReleasesOverJSONAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Name: "bar"})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Name: "bar"})
 	if o.Name() != "bar" || o.LEDs() != 300 || o.RGBW() || o.FrameBytes() != 900 {
 		t.Fatalf("name %q leds %d rgbw %v bytes %d", o.Name(), o.LEDs(), o.RGBW(), o.FrameBytes())
 	}
@@ -91,7 +71,7 @@ func TestOutputDDPReleasesOverJSONAPI(t *testing.T) {
 func TestOutputRealtimeReleasesWithTimeoutZero(t *testing.T) {
 	fake := newFake(t, 1000, false)
 	tg, _ := wled.ParseTarget(fake.RealtimeURL("dnrgb"))
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Timeout: 3 * time.Second})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Timeout: 3 * time.Second})
 	sent := submitUntil(t, o, fake, 3)
 	stop()
 	waitFor(t, func() bool { return fake.Releases() > 0 })
@@ -133,7 +113,7 @@ func TestOutputPacesToMinInterval(t *testing.T) {
 	fake := newFake(t, 50, false)
 	tg, _ := wled.ParseTarget(fake.DDPURL())
 	const interval = 50 * time.Millisecond
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg, MinInterval: interval})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, MinInterval: interval})
 	start := time.Now()
 	f := make([]byte, 150)
 	for time.Since(start) < 300*time.Millisecond {
@@ -162,11 +142,11 @@ func TestOutputDeadDeviceDoesNotStopOthers(t *testing.T) {
 	deadAddr := dead.LocalAddr().String()
 	dead.Close()
 	deadTarget, _ := wled.ParseTarget("ddp://" + deadAddr + "?leds=100")
-	d, _ := startOutput(t, wled.OutputConfig{Target: deadTarget, MinInterval: time.Millisecond})
+	d, _ := wledtest.StartOutput(t, wled.OutputConfig{Target: deadTarget, MinInterval: time.Millisecond})
 
 	fake := newFake(t, 100, false)
 	tg, _ := wled.ParseTarget(fake.DDPURL())
-	o, _ := startOutput(t, wled.OutputConfig{Target: tg, MinInterval: time.Millisecond})
+	o, _ := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, MinInterval: time.Millisecond})
 	f := make([]byte, 300)
 	deadline := time.Now().Add(10 * time.Second)
 	for d.Stats().SendErrors < 3 || fake.FrameCount() < 20 {
@@ -253,7 +233,7 @@ func TestOutputRefusingDeviceMultiPacketFrameCostsNoReopen(t *testing.T) {
 	addr := probe.LocalAddr().(*net.UDPAddr)
 	probe.Close()
 	tg, _ := wled.ParseTarget("ddp://" + addr.String() + "?leds=2000") // 5 packets a frame
-	o, _ := startOutput(t, wled.OutputConfig{Target: tg})
+	o, _ := wledtest.StartOutput(t, wled.OutputConfig{Target: tg})
 	frame := make([]byte, o.FrameBytes())
 	for end := time.Now().Add(wled.ReopenAfter + time.Second); time.Now().Before(end); {
 		o.Submit(frame)
@@ -277,7 +257,7 @@ func TestOutputRefusingDeviceLogsOnceAndShowsFailing(t *testing.T) {
 	probe.Close()
 	tg, _ := wled.ParseTarget("ddp://" + addr.String() + "?leds=50")
 	logs := &countingHandler{counts: map[string]int{}}
-	o, _ := startOutput(t, wled.OutputConfig{Target: tg, Logger: slog.New(logs)})
+	o, _ := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Logger: slog.New(logs)})
 	frame := make([]byte, o.FrameBytes())
 	submitFor := func(d time.Duration) {
 		for end := time.Now().Add(d); time.Now().Before(end); {
@@ -324,7 +304,7 @@ func TestOutputRealtimeReleasesAfterAnIdleSpell(t *testing.T) {
 	// realtime mode, frozen, until someone power-cycles it.
 	fake := newFake(t, 100, false)
 	tg, _ := wled.ParseTarget(fake.RealtimeURL("drgb"))
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Timeout: 255 * time.Second})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Timeout: 255 * time.Second})
 	submitUntil(t, o, fake, 1)
 	time.Sleep(1500 * time.Millisecond) // longer than a send's write deadline (1 s)
 	stop()
@@ -364,11 +344,11 @@ func TestOutputLeavesTheReleaseToItsSuccessor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFake(t, 300, false)
 			tg := resolvedTarget(t, fake)
-			old, stopOld := startOutput(t, wled.OutputConfig{Target: tg, Name: "old"})
+			old, stopOld := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Name: "old"})
 			submitUntil(t, old, fake, 3)
 			changed := tg
 			changed.LEDs = 200
-			successor, stopSuccessor := startOutput(t, wled.OutputConfig{Target: changed, Name: "successor"})
+			successor, stopSuccessor := wledtest.StartOutput(t, wled.OutputConfig{Target: changed, Name: "successor"})
 			if tc.successorSends {
 				submitUntil(t, successor, fake, fake.FrameCount()+3)
 			}
@@ -392,18 +372,18 @@ func TestOutputLeavesTheReleaseToItsSuccessor(t *testing.T) {
 // another ledbridge): stopping must leave it alone.
 func TestOutputDoesNotReleaseADeviceItNeverDrove(t *testing.T) {
 	fake := newFake(t, 100, false)
-	_, stop := startOutput(t, wled.OutputConfig{Target: resolvedTarget(t, fake)})
+	_, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: resolvedTarget(t, fake)})
 	stop()
 	if reqs := fake.StateRequests(); len(reqs) != 0 {
 		t.Errorf("state requests %+v from an output that sent no frame", reqs)
 	}
 
 	tg, _ := wled.ParseTarget(fake.RealtimeURL("drgb"))
-	_, stop = startOutput(t, wled.OutputConfig{Target: tg})
+	_, stop = wledtest.StartOutput(t, wled.OutputConfig{Target: tg})
 	stop()
 	// A second output that drives the device: its release is the only one. (The first one's
 	// would have been sent before it, from the same host.)
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg})
 	submitUntil(t, o, fake, 1)
 	stop()
 	waitFor(t, func() bool { return fake.Releases() > 0 })
@@ -417,11 +397,11 @@ func TestOutputDoesNotReleaseADeviceItNeverDrove(t *testing.T) {
 func TestOutputLeavesTheReleaseToASuccessorOfAnotherProtocol(t *testing.T) {
 	fake := newFake(t, 300, false)
 	tg := resolvedTarget(t, fake)
-	old, stopOld := startOutput(t, wled.OutputConfig{Target: tg})
+	old, stopOld := wledtest.StartOutput(t, wled.OutputConfig{Target: tg})
 	submitUntil(t, old, fake, 3)
 	dnrgb := tg
 	dnrgb.Protocol, dnrgb.Port = wled.ProtocolDNRGB, portOf(t, fake.RealtimeAddr())
-	successor, stopSuccessor := startOutput(t, wled.OutputConfig{Target: dnrgb})
+	successor, stopSuccessor := wledtest.StartOutput(t, wled.OutputConfig{Target: dnrgb})
 	submitUntil(t, successor, fake, fake.FrameCount()+3)
 	stopOld()
 	stopSuccessor()

@@ -42,7 +42,7 @@ func TestOutputRecoversAfterOwnAddressChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &countingHandler{counts: map[string]int{}}
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Logger: slog.New(logs)})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Logger: slog.New(logs)})
 	submitUntil(t, o, fake, 3)
 
 	changeOwnAddress(t)
@@ -82,7 +82,7 @@ func TestOutputReleasesAfterOwnAddressChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, stop := startOutput(t, wled.OutputConfig{Target: tg, Timeout: 255 * time.Second})
+	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Timeout: 255 * time.Second})
 	submitUntil(t, o, fake, 1)
 	changeOwnAddress(t)
 	stop()
