@@ -637,10 +637,7 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 		// PROTOCOL.md §3–4: musicians signal. Until Presence confirms the
 		// sender, its offer waits: answering it would start connectivity
 		// checks towards whatever candidates a stranger wrote into it.
-		if _, err := desc.Unmarshal(); err != nil {
-			mus.badSignal("offer rejected", err)
-			return 0, false
-		}
+		// (vetOffer parsed it with pion's own parser: what is held parses.)
 		if mus.held != nil {
 			mus.mgr.counters.offersCoalesced.Add(1)
 		} else {

@@ -592,7 +592,7 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 		d.stopLocked(old)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
-	n := frameBytes(out)
+	n := out.FrameBytes()
 	st := &strip{key: key, name: name, target: t, out: out, frameBytes: n, cancel: cancel, done: make(chan struct{}), frame: make([]byte, n)}
 	st.online.Store(online)
 	d.strips[key] = st

@@ -12,6 +12,8 @@ type Sink interface {
 	// LEDs and RGBW are the strip's shape: the renderer draws LEDs() × 3 (RGB) or 4 (RGBW) bytes.
 	LEDs() int
 	RGBW() bool
+	// FrameBytes is the length of the frame Submit takes.
+	FrameBytes() int
 	// Submit hands the sink this tick's frame. It copies the frame and never blocks: a frame not
 	// sent yet is replaced (the latest wins). The frame loop calls it once per strip per tick, so
 	// it must not allocate.
@@ -40,12 +42,4 @@ func openOutput(cfg wled.OutputConfig) (Sink, error) {
 		return nil, err // not a typed nil in the interface
 	}
 	return out, nil
-}
-
-// frameBytes is the length of one frame for sink's strip.
-func frameBytes(sink Sink) int {
-	if sink.RGBW() {
-		return 4 * sink.LEDs()
-	}
-	return 3 * sink.LEDs()
 }

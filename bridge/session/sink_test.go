@@ -30,6 +30,12 @@ type memSink struct {
 
 func (m *memSink) LEDs() int  { return m.leds }
 func (m *memSink) RGBW() bool { return m.rgbw }
+func (m *memSink) FrameBytes() int {
+	if m.rgbw {
+		return 4 * m.leds
+	}
+	return 3 * m.leds
+}
 
 func (m *memSink) Submit(frame []byte) {
 	m.mu.Lock()
