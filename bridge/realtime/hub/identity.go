@@ -48,32 +48,33 @@ var turkicDottedI = strings.NewReplacer("\u0130", "i", "I\u0307", "i")
 // string's value is its raw bytes, so such an event's name appears verbatim but for its case.
 // Steady traffic (led-update frames) then costs a scan, not a decode.
 func textMayNameSender(raw []byte) bool {
-	for _, b := range raw {
+	for i, b := range raw {
 		if b == '\\' || b >= utf8.RuneSelf {
 			return true
 		}
-	}
-	for _, e := range senderEvents {
-		if containsFoldASCII(raw, e) {
-			return true
+		if l := b | 0x20; l == 'w' || l == 's' { // the first letters of senderEvents
+			for _, e := range senderEvents {
+				if hasPrefixFoldASCII(raw[i:], e) {
+					return true
+				}
+			}
 		}
 	}
 	return false
 }
 
-// containsFoldASCII reports whether raw contains word (lower-case ASCII letters and '-') under
-// any ASCII case.
-func containsFoldASCII(raw, word []byte) bool {
-	for i := 0; i+len(word) <= len(raw); i++ {
-		j := 0
-		for j < len(word) && raw[i+j]|0x20 == word[j] {
-			j++
-		}
-		if j == len(word) {
-			return true
+// hasPrefixFoldASCII reports whether raw starts with word (lower-case ASCII letters and '-')
+// under any ASCII case.
+func hasPrefixFoldASCII(raw, word []byte) bool {
+	if len(raw) < len(word) {
+		return false
+	}
+	for j, w := range word {
+		if raw[j]|0x20 != w {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // Every receiver in the room reads a broadcast's keys exactly: a browser with JSON.parse, ledbridge
@@ -170,8 +171,13 @@ func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
 	if !ok || !namesSender(name) {
 		return "", false
 	}
-	payload, _ := envelope.Value("payload")
-	return name, namesOtherSender(payload, mem.presenceKey)
+	// The payload's bytes were checked with the envelope: read its sender without a second pass.
+	payload, err := envelope.Sub("payload", senderMembers)
+	if err != nil {
+		return name, false // not an object: receivers refuse it whole
+	}
+	from, ok := payload.Value("fromPeerId")
+	return name, ok && !jsonkeys.StringIs(from, mem.presenceKey)
 }
 
 // dropForged counts and logs (at most once a second per server) a broadcast dropped because its
