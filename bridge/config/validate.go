@@ -198,19 +198,23 @@ func (c *Config) validateOutput(p *problems) {
 // key means its default) and names the key of the field it refuses.
 func (c *Config) validateAnalysis(p *problems) {
 	err := c.Analysis.Analyzer().Validate()
+	if err == nil {
+		return
+	}
 	var fe *analysis.FieldError
-	switch {
-	case err == nil:
-	case errors.As(err, &fe) && fe.Above != "":
-		p.add(analysisKey(fe.Field), "must be above %s", analysisKey(fe.Above))
-	case errors.As(err, &fe) && fe.PowerOfTwo:
-		p.add(analysisKey(fe.Field), "must be 0 (default) or a power of two from %g to %g (got %g)", fe.Min, fe.Max, fe.Value)
-	case errors.As(err, &fe) && fe.Min > 0: // the analyser reads 0 as its default
-		p.add(analysisKey(fe.Field), "must be between %g and %g, or 0 for the default (got %g)", fe.Min, fe.Max, fe.Value)
-	case errors.As(err, &fe):
-		p.add(analysisKey(fe.Field), "must be between %g and %g (got %g)", fe.Min, fe.Max, fe.Value)
-	default:
+	if !errors.As(err, &fe) {
 		p.add("analysis", "%s", strings.TrimPrefix(err.Error(), "analysis: "))
+		return
+	}
+	switch key := analysisKey(fe.Field); {
+	case fe.Above != "":
+		p.add(key, "must be above %s", analysisKey(fe.Above))
+	case fe.PowerOfTwo:
+		p.add(key, "must be 0 (default) or a power of two from %g to %g (got %g)", fe.Min, fe.Max, fe.Value)
+	case fe.Min > 0: // the analyser reads 0 as its default
+		p.add(key, "must be between %g and %g, or 0 for the default (got %g)", fe.Min, fe.Max, fe.Value)
+	default:
+		p.add(key, "must be between %g and %g (got %g)", fe.Min, fe.Max, fe.Value)
 	}
 }
 
