@@ -165,7 +165,6 @@ func New(cfg Config) (*Analyzer, error) {
 	a.noisyMinAmp = math.Pow(10, cfg.MinNoteDB/20)
 	a.quietMinAmp = math.Pow(10, min(cfg.QuietMinNoteDB, cfg.MinNoteDB)/20)
 	a.floor = newNoiseFloor()
-	a.setNoteGate(a.noisyMinAmp)
 	a.tracker = newTracker(cfg)
 	a.hum = newHumDetector(cfg.TuningHz)
 	a.onset = newOnsetDetector(cfg, len(a.short.mag))
@@ -173,6 +172,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if !cfg.RuleNotes && !cfg.SpectrumOnly {
 		a.net = newNoteNet(a)
 	}
+	a.setNoteGate(a.noisyMinAmp) // after the tracker and the net, which hold what it derives
 	return a, nil
 }
 
@@ -304,7 +304,11 @@ var peakBelowNoteAmp = math.Pow(10, -peakBelowNoteDB/20.0)
 // with low gain) notes count down to Config.QuietMinNoteDB, while hiss, hum
 // or babble that fills the feed raises the bar up to Config.MinNoteDB.
 func (a *Analyzer) setNoteGate(amp float64) {
-	a.absMinAmp = min(max(amp, a.quietMinAmp), a.noisyMinAmp)
+	amp = min(max(amp, a.quietMinAmp), a.noisyMinAmp)
+	if amp == a.absMinAmp {
+		return // most ticks: the bar sits at one of its bounds; its logarithms stand
+	}
+	a.absMinAmp = amp
 	a.tracker.velocityRangeDB = max(minVelocityRangeDB, -20*math.Log10(a.absMinAmp))
 	a.minPeak = a.absMinAmp * peakBelowNoteAmp
 	if a.net != nil {

@@ -209,7 +209,7 @@ type noteNet struct {
 	oldFlag     [netPitches]bool       // the tracker's onset flags this tick
 	det         [3][netPitches]float32 // the finders' relative amplitudes
 	screenCutLn float32
-	absGate     float32 // ln of Config.MinNoteDB as an amplitude
+	absGate     float32 // ln of the note bar's amplitude (Analyzer.setNoteGate)
 	// report[p]: the pitch lies within Config.MinHz–MaxHz
 	report [netPitches]bool
 	// high[p]: the pitch lies above highNoteHz, where the mid window, whose
@@ -224,7 +224,6 @@ func newNoteNet(a *Analyzer) *noteNet {
 		n.spec.maps[i] = newSemitoneMap(w, a.cfg.TuningHz)
 	}
 	n.screenCutLn = logit32(netScreenCut)
-	n.absGate = float32(a.cfg.MinNoteDB / 20 * math.Ln10)
 	for p := range netPitches {
 		hz := MIDIToHz(p+netLoMIDI, a.cfg.TuningHz)
 		n.report[p] = hz >= a.cfg.MinHz && hz <= a.cfg.MaxHz

@@ -103,7 +103,7 @@ const (
 func newTracker(cfg Config) tracker {
 	return tracker{confirm: cfg.ConfirmFrames, hold: cfg.HoldFrames, reattack: cfg.ReattackRatio, tuning: cfg.TuningHz,
 		sinceOnset: lowOnsetWindowFrames + 1, minReattackP: reattackMinProbability, minBirthP: birthMinProbability,
-		velocityRangeDB: minVelocityRangeDB, highMIDI: int(math.Floor(69+12*math.Log2(highNoteHz/cfg.TuningHz))) + 1}
+		highMIDI: int(math.Floor(69+12*math.Log2(highNoteHz/cfg.TuningHz))) + 1}
 }
 
 func (t *tracker) reset() {
