@@ -54,12 +54,9 @@ type Object struct {
 // slice: a literal one escapes to the heap once a value read with it does).
 // The Object's values share raw's bytes.
 func Parse(raw []byte, names []string) (Object, error) {
-	if len(names) > MaxNames {
-		return Object{}, fmt.Errorf("jsonkeys: %d names: %w", len(names), ErrTooManyNames)
-	}
-	start := skipSpace(raw, 0)
-	if start == len(raw) || raw[start] != '{' {
-		return Object{}, ErrNotObject
+	start, err := objectStart(raw, names)
+	if err != nil {
+		return Object{}, err
 	}
 	// json.Valid checks the grammar in one pass without allocating; only
 	// input it refuses is handed to json.Unmarshal, whose check fails first on
@@ -72,6 +69,31 @@ func Parse(raw []byte, names []string) (Object, error) {
 		return Object{}, ErrSyntax
 	}
 	return collect(raw[start:], names), nil
+}
+
+// ParseValid is Parse for raw that a JSON decoder has checked already (a
+// Realtime frame's payload, which the wire decoder validated): it reads the
+// members without validating raw a second time. On raw that is not valid JSON
+// it returns no error and members that mean nothing, but never reads past raw.
+func ParseValid(raw []byte, names []string) (Object, error) {
+	start, err := objectStart(raw, names)
+	if err != nil {
+		return Object{}, err
+	}
+	return collect(raw[start:], names), nil
+}
+
+// objectStart checks what Parse and ParseValid refuse before reading: too many
+// names, or raw not starting (after whitespace) as an object.
+func objectStart(raw []byte, names []string) (int, error) {
+	if len(names) > MaxNames {
+		return 0, fmt.Errorf("jsonkeys: %d names: %w", len(names), ErrTooManyNames)
+	}
+	start := skipSpace(raw, 0)
+	if start == len(raw) || raw[start] != '{' {
+		return 0, ErrNotObject
+	}
+	return start, nil
 }
 
 // Value returns the raw value of the member name (the last one, when its key

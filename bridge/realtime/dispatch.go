@@ -251,7 +251,7 @@ var envelopeMembers = []string{"event", "payload"}
 // unknown keys costs one pass on the session loop, not an allocation per key. payload shares raw's
 // bytes (the reader hands each frame its own copy).
 func broadcastEnvelope(raw json.RawMessage) (event string, payload json.RawMessage, err error) {
-	envelope, err := jsonkeys.Parse(raw, envelopeMembers)
+	envelope, err := jsonkeys.ParseValid(raw, envelopeMembers) // the wire decoder checked the frame's payload
 	if err != nil {
 		return "", nil, fmt.Errorf("broadcast payload: %w", err)
 	}
