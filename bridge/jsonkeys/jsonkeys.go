@@ -151,7 +151,10 @@ func StringIs(v []byte, s string) bool {
 	if plain, ok := plainString(v); ok {
 		return string(plain) == s
 	}
-	got, ok := String(v)
+	if len(v) == 0 || v[0] != '"' {
+		return false
+	}
+	got, ok := unescape(v)
 	return ok && got == s
 }
 
