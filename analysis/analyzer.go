@@ -207,6 +207,7 @@ func (a *Analyzer) Frame(dst *Features) {
 	a.loudness = max(level, a.loudness*loudnessDecay)
 	floor := a.floor.update(level)
 	a.setNoteGate(floor * floorMargin(a.loudness/floor))
+	dst.VelocityDepthDB = float32(a.tracker.velocityRangeDB)
 
 	a.frames++
 	// The short window alone gives onsets, bands and PeakHz: all a

@@ -1,5 +1,7 @@
 package analysis
 
+import "math"
+
 // SampleRate is the rate, in Hz, of every PCM block the analysis engine accepts.
 const SampleRate = 48000
 
@@ -46,6 +48,25 @@ type Features struct {
 	// AttackLevel is the RMS of the loudest 5 ms of that rise (0 without an Attack): a note that
 	// began in the last milliseconds of the audio is still a small part of Level.
 	AttackLevel float32
+	// VelocityDepthDB is how far below full scale a velocity of 0 lay for this source at this
+	// tick: 60 dB on an ordinary feed, down to the note bar on a quiet one. LevelVelocity reads
+	// it, so that a quiet feed's unpitched hits are as bright as its notes.
+	VelocityDepthDB float32
+}
+
+// LevelVelocity puts an RMS level (Level or AttackLevel; a full-scale sine is
+// 0.707) on the frame's velocity scale, the one its notes were reported on.
+// A frame that does not carry its depth (one built by hand) uses the
+// ordinary feed's 60 dB.
+func (f *Features) LevelVelocity(rms float32) float32 {
+	depth := float64(f.VelocityDepthDB)
+	if !(depth >= minVelocityRangeDB) { // also NaN
+		depth = minVelocityRangeDB
+	}
+	if !(rms > 0) {
+		return 0
+	}
+	return velocity(float64(rms)*math.Sqrt2, depth)
 }
 
 // ActiveNotes returns the frame's notes as a slice aliasing f.

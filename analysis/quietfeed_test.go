@@ -219,3 +219,41 @@ func TestUnmutedNoiseIsDark(t *testing.T) {
 		t.Errorf("hum at -66 dBFS after %.0f s of digital silence: notes in %d frames, want none", mute, lit)
 	}
 }
+
+// TestQuietFeedLevelIsOnTheNotesScale: effects light an unpitched hit, and the
+// first frames of an attack before its pitch is known, by the frame's level.
+// On a quiet feed that level must read on the scale its notes are reported
+// on; on the ordinary -60…0 dBFS scale a strike at -58 dBFS read as nothing
+// while the note it became was lit.
+func TestQuietFeedLevelIsOnTheNotesScale(t *testing.T) {
+	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
+	const lead, noteLen = 1.0, 0.5 // s
+	pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
+	for i, m := range melody {
+		addPiano(pcm, seconds(lead+noteLen*float64(i)), m, 0.3)
+	}
+	scaleToPeak(pcm, -58)
+	addHiss(pcm, math.Pow(10, -90.0/20), 1)
+	struck := 0
+	for _, f := range analyse(newAnalyzer(t), pcm) {
+		for _, n := range f.ActiveNotes() {
+			if !n.Onset {
+				continue
+			}
+			struck++
+			level := f.LevelVelocity(max(f.Level, f.AttackLevel))
+			if f.VelocityDepthDB <= minVelocityRangeDB || !(level > 0) || math.Abs(float64(level-n.Velocity)) > 0.25 {
+				t.Errorf("t=%.3f: MIDI %d struck at velocity %.2f; the frame's level reads %.2f on a %.0f dB scale",
+					f.T, n.MIDI, n.Velocity, level, f.VelocityDepthDB)
+			}
+		}
+	}
+	if struck == 0 {
+		t.Fatal("no note struck")
+	}
+	// A frame built by hand (no depth) and an ordinary feed keep -60…0 dBFS.
+	plain := Features{}
+	if v := plain.LevelVelocity(float32(math.Pow(10, -30.0/20) / math.Sqrt2)); math.Abs(float64(v)-0.5) > 1e-6 {
+		t.Errorf("a -30 dBFS sine's level on the ordinary scale: %v, want 0.5", v)
+	}
+}

@@ -76,7 +76,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 		if ns.level[m] < visible {
 			ns.provisional[m] = provisionalHold
 		}
-		r.noteOn(s.Musician, m, levelVelocity(max(f.Level, f.AttackLevel)), true)
+		r.noteOn(s.Musician, m, f.LevelVelocity(max(f.Level, f.AttackLevel)), true)
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
@@ -190,7 +190,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		if len(notes) > 0 { // notes are loudest first
 			strength, c = notes[0].Velocity, r.palette.Note(s.Musician, notes[0].MIDI)
 		} else { // unpitched hit: its level and the spectral peak's colour
-			strength, c = levelVelocity(f.Level), r.palette.Freq(s.Musician, f.PeakHz)
+			strength, c = f.LevelVelocity(f.Level), r.palette.Freq(s.Musician, f.PeakHz)
 		}
 		v := velocityBrightness(strength)
 		switch {

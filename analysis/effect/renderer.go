@@ -418,15 +418,5 @@ func (r *Renderer) slotFor(musician int) int {
 
 // velocityBrightness maps a note velocity to perceptual brightness. The
 // analyser's velocity is already a loudness on a decibel scale (−60…0 dBFS →
-// 0–1), which is how eyes judge brightness too, so the mapping is linear.
+// 0–1 on an ordinary feed), which is how eyes judge brightness too, so the mapping is linear.
 func velocityBrightness(v float32) float32 { return color.Clamp01(v) }
-
-// levelVelocity puts an RMS level (a full-scale sine is 0.707) on the same
-// −60…0 dB scale as note velocities.
-func levelVelocity(rms float32) float32 {
-	peak := float64(rms) * math.Sqrt2
-	if !(peak > 0) {
-		return 0
-	}
-	return color.Clamp01(float32(1 + 20*math.Log10(peak)/60))
-}
