@@ -158,14 +158,7 @@ func TestFloorMarginShrinksWithTheRange(t *testing.T) {
 // the bar, and every note between -75 and -60 dBFS was reported at velocity 0:
 // in the JSON and on the status page, never on the strip.
 func TestQuietFeedNotesAreLit(t *testing.T) {
-	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
-	const lead, noteLen = 1.0, 0.5 // s
-	pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
-	for i, m := range melody {
-		addPiano(pcm, seconds(lead+noteLen*float64(i)), m, 0.3)
-	}
-	scaleToPeak(pcm, -58)
-	addHiss(pcm, math.Pow(10, -90.0/20), 1) // a microphone's own noise: the feed is never digital silence
+	pcm := quietPianoMelody()
 	notes, dark, onsets := 0, 0, 0
 	for _, f := range analyse(newAnalyzer(t), pcm) {
 		for _, n := range f.ActiveNotes() {
@@ -226,14 +219,7 @@ func TestUnmutedNoiseIsDark(t *testing.T) {
 // on; on the ordinary -60…0 dBFS scale a strike at -58 dBFS read as nothing
 // while the note it became was lit.
 func TestQuietFeedLevelIsOnTheNotesScale(t *testing.T) {
-	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
-	const lead, noteLen = 1.0, 0.5 // s
-	pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
-	for i, m := range melody {
-		addPiano(pcm, seconds(lead+noteLen*float64(i)), m, 0.3)
-	}
-	scaleToPeak(pcm, -58)
-	addHiss(pcm, math.Pow(10, -90.0/20), 1)
+	pcm := quietPianoMelody()
 	struck := 0
 	for _, f := range analyse(newAnalyzer(t), pcm) {
 		for _, n := range f.ActiveNotes() {
@@ -256,4 +242,18 @@ func TestQuietFeedLevelIsOnTheNotesScale(t *testing.T) {
 	if v := plain.LevelVelocity(float32(math.Pow(10, -30.0/20) / math.Sqrt2)); math.Abs(float64(v)-0.5) > 1e-6 {
 		t.Errorf("a -30 dBFS sine's level on the ordinary scale: %v, want 0.5", v)
 	}
+}
+
+// quietPianoMelody is eight piano notes peaking at -58 dBFS over a
+// microphone's own hiss (the feed is never digital silence).
+func quietPianoMelody() []float32 {
+	melody := []int{60, 64, 67, 62, 65, 57, 69, 72}
+	const lead, noteLen = 1.0, 0.5 // s
+	pcm := make([]float32, seconds(lead+noteLen*float64(len(melody))+0.3))
+	for i, m := range melody {
+		addPiano(pcm, seconds(lead+noteLen*float64(i)), m, 0.3)
+	}
+	scaleToPeak(pcm, -58)
+	addHiss(pcm, math.Pow(10, -90.0/20), 1)
+	return pcm
 }
