@@ -2,6 +2,7 @@ package room
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,8 +15,12 @@ const (
 	RoleLEDBridge = "led-bridge"
 )
 
-// MaxMetaBytes bounds one Presence meta.
-const MaxMetaBytes = 4 << 10
+// MaxMetaBytes bounds one Presence meta. It is the Realtime client's own bound on a meta it keeps
+// (realtime.DefaultMaxMetaBytes), above the 8 KiB the LAN hub lets a client track: a meta the
+// room relayed and the client kept must not be refused here, or the participant's role and
+// isHost would be lost with it (hosted Supabase allows larger metas still; those the client
+// drops).
+const MaxMetaBytes = 16 << 10
 
 // MaxMetaStringBytes bounds name, role and client in a decoded Meta. PROTOCOL.md §2 sets no limit,
 // so a longer string is truncated at a rune boundary rather than refused: refusing would lose the
@@ -82,10 +87,37 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 // metaFields are the members of a Presence meta DecodeMeta reads.
 var metaFields = []string{"name", "role", "client", "isHost", "receiveOnly", "joinedAt"}
 
-// DecodeMeta validates one Presence meta. Every field is optional (a missing
-// joinedAt leaves JoinedAt zero), but a field that is present must have the
-// right type, and joinedAt must be ISO-8601. name, role and client longer than
-// MaxMetaStringBytes are truncated to it at a rune boundary. Presence
+// MetaFieldsError lists the fields of a Presence meta that DecodeMeta could not read and left
+// at their zero value. The Meta returned with it holds every other field and is the
+// participant's meta: only a meta that is not a JSON object at all is unusable.
+type MetaFieldsError struct {
+	Fields []*FieldError
+}
+
+func (e *MetaFieldsError) Error() string {
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.Is(err, ErrInvalidPayload) and errors.As(err, **FieldError) match.
+func (e *MetaFieldsError) Unwrap() []error {
+	errs := make([]error, len(e.Fields))
+	for i, f := range e.Fields {
+		errs[i] = f
+	}
+	return errs
+}
+
+// DecodeMeta reads one Presence meta. Every field is optional (a missing joinedAt leaves
+// JoinedAt zero) and is read on its own: one with the wrong type, or a joinedAt that is not
+// ISO-8601, is left at its zero value and reported in a *MetaFieldsError, and the Meta returned
+// with that error holds the others. Refusing the whole meta for one field would lose the role
+// with it, and a viewer would be taken for a musician (PROTOCOL.md §2). Any other error (the
+// meta is not a JSON object, or is larger than MaxMetaBytes) comes with a zero Meta. name, role
+// and client longer than MaxMetaStringBytes are truncated to it at a rune boundary. Presence
 // bookkeeping fields such as phx_ref are ignored.
 func DecodeMeta(raw []byte) (Meta, error) {
 	const ev = "presence"
@@ -94,6 +126,13 @@ func DecodeMeta(raw []byte) (Meta, error) {
 		return Meta{}, err
 	}
 	var m Meta
+	var bad []*FieldError
+	note := func(err error) {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			bad = append(bad, fe)
+		}
+	}
 	strs := []struct {
 		name string
 		dst  *string
@@ -101,28 +140,51 @@ func DecodeMeta(raw []byte) (Meta, error) {
 	for _, f := range strs {
 		p, err := o.optStr(f.name, 0) // bounded by MaxMetaBytes, then truncated
 		if err != nil {
-			return Meta{}, err
+			note(err)
+			continue
 		}
 		if p != nil {
 			*f.dst = truncateUTF8(*p, MaxMetaStringBytes)
 		}
 	}
 	if m.IsHost, err = o.optBool("isHost"); err != nil {
-		return Meta{}, err
+		note(err)
 	}
 	if m.ReceiveOnly, err = o.optBool("receiveOnly"); err != nil {
-		return Meta{}, err
+		note(err)
 	}
 	if o.has("joinedAt") {
-		s, err := o.str("joinedAt", false, 64)
-		if err != nil {
-			return Meta{}, err
-		}
-		if m.JoinedAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return Meta{}, o.err("joinedAt", fmt.Sprintf("is %q, want ISO-8601 such as 2026-01-02T15:04:05.000Z", s))
+		if m.JoinedAt, err = o.joinedAt(); err != nil {
+			note(err)
 		}
 	}
+	if bad != nil {
+		return m, &MetaFieldsError{Fields: bad}
+	}
 	return m, nil
+}
+
+// joinedAtLayouts are the ISO-8601 forms of joinedAt that DecodeMeta reads besides RFC 3339
+// (toISOString's): a UTC offset written without its colon (+0100, as some date libraries format
+// it), and none at all, taken as UTC. A fraction of a second is read after the seconds in
+// either, as time.Parse always does.
+var joinedAtLayouts = []string{"2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05"}
+
+// joinedAt reads the meta's joinedAt, which is present: an ISO-8601 date and time of day.
+func (o object) joinedAt() (time.Time, error) {
+	s, err := o.str("joinedAt", false, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range joinedAtLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil // a time without an offset parses as UTC
+		}
+	}
+	return time.Time{}, o.err("joinedAt", fmt.Sprintf("is %q, want ISO-8601 such as 2026-01-02T15:04:05.000Z", s))
 }
 
 // truncateUTF8 returns the longest prefix of s that is at most max bytes and

@@ -137,16 +137,24 @@ func FuzzDecodeMeta(f *testing.F) {
 		`{"name":"Ana","isHost":true,"joinedAt":"2026-11-25T19:00:01.250Z","phx_ref":"F1"}`,
 		`{"name":"strip","isHost":false,"joinedAt":"2026-11-25T19:00:01Z","role":"led-bridge","receiveOnly":true,"client":"ledbridge/1"}`,
 		`{"joinedAt":"2026-13-45T99:00:00Z"}`, `{}`, `null`, `{"isHost":null}`,
+		`{"name":3,"role":"viewer","joinedAt":1795720637000}`, `{"joinedAt":"2026-11-26T19:17:08.381+0100"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := DecodeMeta(raw)
-		if err != nil {
+		var partial *MetaFieldsError
+		if err != nil && !errors.As(err, &partial) {
 			if !errors.Is(err, ErrInvalidPayload) && !errors.Is(err, ErrPayloadTooLarge) {
 				t.Fatalf("unclassified error %v", err)
 			}
+			if m != (Meta{}) {
+				t.Fatalf("refused meta %+v is not zero: %v", m, err)
+			}
 			return
+		}
+		if partial != nil && (len(partial.Fields) == 0 || !errors.Is(err, ErrInvalidPayload)) {
+			t.Fatalf("partial meta error %v names no field", err)
 		}
 		b, err := json.Marshal(m)
 		if err != nil {
