@@ -43,7 +43,8 @@ type Sender struct {
 	raddr     *net.UDPAddr // the device, resolved once; reopen dials it again
 	conn      *net.UDPConn
 	packets   [][]byte // one preallocated datagram per packet of a frame, headers filled in
-	perPacket int      // LEDs per packet
+	firstLED  []int    // per packet, the first LED it carries
+	perPacket int      // LEDs per packet (the last may carry fewer, and a DNRGB one starts earlier)
 	hdrLen    int
 	release   []byte // UDP realtime: the timeout-0 packet
 	seq       byte   // DDP: the last frame's sequence number, 1..15
@@ -159,10 +160,19 @@ func newPacketizer(cfg SenderConfig) (*Sender, error) {
 	}
 	n := (cfg.LEDs + s.perPacket - 1) / s.perPacket
 	s.packets = make([][]byte, n)
+	s.firstLED = make([]int, n)
 	for i := range s.packets {
 		first := i * s.perPacket
 		count := min(s.perPacket, cfg.LEDs-first)
-		pkt := make([]byte, s.hdrLen+count*wireCh)
+		if p == ProtocolDNRGB && count == 1 && first > 0 {
+			// A one-LED DNRGB packet is below WLED's minimum (see minPixelPacket): the last
+			// packet starts one LED earlier and carries that LED again, with the same colour.
+			first, count = first-1, 2
+		}
+		s.firstLED[i] = first
+		// Zero pad bytes bring a one-LED strip's packet up to WLED's minimum; WLED's pixel loops
+		// stop before a partial LED, so they are never shown.
+		pkt := make([]byte, max(s.hdrLen+count*wireCh, minPixelPacket(p)))
 		switch p {
 		case ProtocolDDP:
 			pkt[0] = ddpFlagsVersion1
@@ -200,6 +210,28 @@ func newPacketizer(cfg SenderConfig) (*Sender, error) {
 	return s, nil
 }
 
+// minPixelPacket is the shortest datagram of p that WLED 0.15 and later take pixels from; a
+// shorter one only enters realtime mode (wled00/udp.cpp handleNotifications,
+// "udpIn[0] == N && packetSize > M": v0.15.3 lines 632-656, v16.0.1 and HEAD 6d16dc2 lines
+// 616-629). WARLS (> 5) and DRGB (> 4) fit one LED; DRGBW (> 6) and DNRGB (> 7) need one byte
+// more than a single LED takes (0.14 and older check less or nothing). DDP's only minimum is its
+// 10-byte header, which every packet has (wled00/e131.cpp handleDDPPacket, v16.0.1 line 24,
+// HEAD line 29, "packetLen < DDP_HEADER_LEN").
+func minPixelPacket(p Protocol) int {
+	switch p {
+	case ProtocolWARLS:
+		return 6
+	case ProtocolDRGB:
+		return 5
+	case ProtocolDRGBW:
+		return 7
+	case ProtocolDNRGB:
+		return 8
+	default:
+		return ddpHeaderLen
+	}
+}
+
 // Protocol is the wire protocol this sender speaks.
 func (s *Sender) Protocol() Protocol { return s.proto }
 
@@ -232,7 +264,7 @@ func (s *Sender) fill(frame []byte) error {
 		s.seq = s.seq%ddpMaxSeq + 1 // 1..15, never 0 (0 means "sequence unused")
 	}
 	for i, pkt := range s.packets {
-		px := frame[i*s.perPacket*s.ch:]
+		px := frame[s.firstLED[i]*s.ch:]
 		switch s.proto {
 		case ProtocolDDP:
 			pkt[1] = s.seq
@@ -243,7 +275,7 @@ func (s *Sender) fill(frame []byte) error {
 				px = px[3:]
 			}
 		default:
-			copy(pkt[s.hdrLen:], px)
+			copy(pkt[s.hdrLen:], px) // a pad byte stays 0: only a one-LED strip has one, and px is that LED
 		}
 	}
 	return nil

@@ -29,6 +29,21 @@ const (
 	dnrgbMaxLEDsPerPack = 489
 )
 
+// The shortest pixel packet of each UDP realtime protocol that WLED 0.15 and later act on: a
+// shorter one still enters realtime mode but sets no pixel (wled00/udp.cpp handleNotifications,
+// "udpIn[0] == N && packetSize > M": v0.15.3 lines 632-656, v16.0.1 and HEAD 6d16dc2 lines
+// 616-629). WARLS and DRGB fit one LED; DRGBW and DNRGB need a byte more than one LED takes, so
+// a single-LED packet of theirs carries one zero pad byte, which WLED's pixel loops
+// ("i < packetSize - 3" / "- 2") never read as a pixel. DDP's only minimum is its 10-byte
+// header, which ddp checks (wled00/e131.cpp handleDDPPacket, v16.0.1 line 24, HEAD line 29,
+// "packetLen < DDP_HEADER_LEN").
+const (
+	warlsMinPacket = 6 // 2 + one index+RGB
+	drgbMinPacket  = 5 // 2 + one RGB
+	drgbwMinPacket = 7 // 2 + one RGBW + a pad byte
+	dnrgbMinPacket = 8 // 4 + one RGB + a pad byte
+)
+
 // result is what one packet did to the decoder.
 type result struct {
 	err     error  // the packet was malformed and ignored
@@ -155,6 +170,15 @@ func (d *decoder) ddp(p []byte) result {
 	return res
 }
 
+func allZero(b []byte) bool {
+	for _, v := range b {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func allTrue(b []bool) bool {
 	for _, v := range b {
 		if !v {
@@ -174,15 +198,16 @@ func (d *decoder) realtime(p []byte) result {
 	}
 	proto, timeout := p[0], p[1]
 	var name string
+	var minLen int
 	switch proto {
 	case realtimeWARLS:
-		name = "WARLS"
+		name, minLen = "WARLS", warlsMinPacket
 	case realtimeDRGB:
-		name = "DRGB"
+		name, minLen = "DRGB", drgbMinPacket
 	case realtimeDRGBW:
-		name = "DRGBW"
+		name, minLen = "DRGBW", drgbwMinPacket
 	case realtimeDNRGB:
-		name = "DNRGB"
+		name, minLen = "DNRGB", dnrgbMinPacket
 		if len(p) < 4 {
 			return errf("DNRGB: %d bytes, no start index", len(p))
 		}
@@ -191,9 +216,13 @@ func (d *decoder) realtime(p []byte) result {
 	}
 	if timeout == 0 {
 		// WLED leaves realtime mode and ignores the pixels; a frame in progress is abandoned.
+		// It reads the timeout byte before any length check, so a release may be this short.
 		clear(d.rtWritten)
 		d.rtPackets = 0
 		return result{release: true}
+	}
+	if len(p) < minLen {
+		return errf("%s: %d-byte packet, WLED 0.15+ sets no pixel below %d bytes", name, len(p), minLen)
 	}
 	data := p[2:]
 	start := 0
@@ -206,8 +235,12 @@ func (d *decoder) realtime(p []byte) result {
 	case realtimeWARLS, realtimeDRGBW:
 		inCh = 4
 	}
-	if len(data)%inCh != 0 {
-		return errf("%s: %d data bytes not a multiple of %d", name, len(data), inCh)
+	if pad := len(data) % inCh; pad != 0 {
+		// Only a single-LED packet padded to exactly WLED's minimum, with zero, is well formed.
+		if len(p) != minLen || len(data) != inCh+pad || !allZero(data[inCh:]) {
+			return errf("%s: %d data bytes not a multiple of %d", name, len(data), inCh)
+		}
+		data = data[:inCh]
 	}
 	n := len(data) / inCh
 	switch {

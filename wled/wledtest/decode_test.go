@@ -195,8 +195,8 @@ func TestRealtimeDecodeHandBuilt(t *testing.T) {
 		// DNRGB, timeout 1 s: LEDs 0..1 at start 0x0000, then LEDs 2..3 at start 0x0002.
 		bs(0x04, 0x01, 0x00, 0x00, 21, 22, 23, 24, 25, 26),
 		bs(0x04, 0x01, 0x00, 0x02, 27, 28, 29, 30, 31, 32),
-		// DNRGB: only the tail (start 3) → a frame, but not complete.
-		bs(0x04, 0x01, 0x00, 0x03, 90, 91, 92),
+		// DNRGB: only the tail (start 2) → a frame, but not complete.
+		bs(0x04, 0x01, 0x00, 0x02, 90, 91, 92, 93, 94, 95),
 		// Release: timeout byte 0, pixels ignored.
 		bs(0x02, 0x00, 0xFF, 0xFF, 0xFF),
 	)
@@ -208,7 +208,7 @@ func TestRealtimeDecodeHandBuilt(t *testing.T) {
 		{Protocol: "WARLS", Pixels: bs(0x11, 0x22, 0x33, 0, 0, 0, 0, 0, 0, 0xAA, 0xBB, 0xCC), Packets: 1, Complete: false, Timeout: 2},
 		{Protocol: "DRGB", Pixels: bs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), Packets: 1, Complete: true, Timeout: 5},
 		{Protocol: "DNRGB", Pixels: bs(21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32), Packets: 2, Complete: true, Timeout: 1},
-		{Protocol: "DNRGB", Pixels: bs(21, 22, 23, 24, 25, 26, 27, 28, 29, 90, 91, 92), Packets: 1, Complete: false, Timeout: 1},
+		{Protocol: "DNRGB", Pixels: bs(21, 22, 23, 24, 25, 26, 90, 91, 92, 93, 94, 95), Packets: 1, Complete: false, Timeout: 1},
 	}
 	for i, w := range want {
 		g := frames[i]
@@ -218,6 +218,18 @@ func TestRealtimeDecodeHandBuilt(t *testing.T) {
 	}
 	if f.Releases() != 1 || f.Info().Live {
 		t.Errorf("releases %d, live %v after timeout-0 packet", f.Releases(), f.Info().Live)
+	}
+}
+
+// A strip of one LED: DRGBW and DNRGB carry it with one zero pad byte, which brings the packet to
+// the length WLED 0.15+ acts on; the fake shows the one LED and counts nothing as malformed.
+func TestRealtimeDecodePaddedSingleLED(t *testing.T) {
+	f := New(t, Config{LEDs: 1, RGBW: true})
+	sendRaw(t, f, f.RealtimeAddr(), bs(0x03, 0x02, 1, 2, 3, 4, 0), bs(0x04, 0x02, 0x00, 0x00, 5, 6, 7, 0))
+	fr := f.Frames()
+	if f.Malformed() != 0 || len(fr) != 2 || !bytes.Equal(fr[0].Pixels, bs(1, 2, 3, 4)) || !bytes.Equal(fr[1].Pixels, bs(5, 6, 7, 0)) ||
+		!fr[0].Complete || !fr[1].Complete {
+		t.Fatalf("frames %+v malformed %v", fr, f.MalformedReasons())
 	}
 }
 
@@ -244,7 +256,14 @@ func TestRealtimeDecodeMalformed(t *testing.T) {
 		{"DRGB beyond strip", append(bs(0x02, 0x02), make([]byte, 15)...), "beyond"},
 		{"WARLS index beyond", bs(0x01, 0x02, 4, 1, 2, 3), "index 4"},
 		{"DNRGB no start", bs(0x04, 0x02, 0x00), "no start"},
-		{"DNRGB beyond", bs(0x04, 0x02, 0x00, 0x04, 1, 2, 3), "beyond"},
+		{"DNRGB beyond", bs(0x04, 0x02, 0x00, 0x03, 1, 2, 3, 4, 5, 6), "beyond"},
+		// What WLED 0.15+ takes as realtime mode but sets no pixel of (udp.cpp "packetSize > N").
+		{"WARLS no LED", bs(0x01, 0x02), "below 6 bytes"},
+		{"DRGB no LED", bs(0x02, 0x02), "below 5 bytes"},
+		{"DRGBW one LED unpadded", bs(0x03, 0x02, 1, 2, 3, 4), "below 7 bytes"},
+		{"DNRGB one LED unpadded", bs(0x04, 0x02, 0x00, 0x03, 1, 2, 3), "below 8 bytes"},
+		{"DNRGB pad not zero", bs(0x04, 0x02, 0x00, 0x03, 1, 2, 3, 9), "multiple of 3"},
+		{"DNRGB two LEDs padded", bs(0x04, 0x02, 0x00, 0x02, 1, 2, 3, 4, 5, 6, 0), "multiple of 3"},
 		{"DNRGB 490 LEDs", append(bs(0x04, 0x02, 0, 0), make([]byte, 490*3)...), "> 1472"}, // 489 is the most that fits
 	}
 	for _, tc := range cases {
