@@ -118,6 +118,9 @@ type Session struct {
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
 	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
+	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
+	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
+	hostID string
 	// roomHadMusicians: the last Presence table read while joined held a musician; emptySince:
 	// when a table read while joined last found the room emptied (zero while it holds
 	// musicians). See noteRoomOccupancy.
@@ -428,6 +431,16 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 			return
 		}
 		s.mu.Lock()
+		// PROTOCOL.md §3: the host answers, or any musician when there is no host. A broadcast
+		// carries no sender but the fromPeerId its payload claims, so while Presence has a host,
+		// a response that does not name it (another musician's, or one naming no one) is not
+		// the room's state: it would override the host's.
+		if s.hostID != "" && m.FromPeerID != s.hostID {
+			host := s.hostID
+			s.mu.Unlock()
+			s.log.Debug("ignored a state-response from a participant who is not the host", "from", m.FromPeerID, "host", host)
+			return
+		}
 		s.tempo = m.State.Tempo
 		s.playing = m.State.IsPlaying
 		if m.State.IsPlaying {
@@ -491,32 +504,47 @@ func (s *Session) syncPresence() {
 		}
 	}
 	s.mu.Unlock()
+	// PROTOCOL.md §2: the host is whichever participant claims it and joined first, musician or
+	// not, so every participant is a candidate.
+	candidates := make([]room.Member, 0, len(table))
 	for key, metas := range table {
 		if key == s.cfg.PeerID || len(metas) == 0 {
 			continue
 		}
 		meta, err := room.DecodeMeta(metas[len(metas)-1].Data)
 		if err != nil {
-			// A participant whose meta we cannot read is still someone who may send audio: treat
-			// it as a musician under its key, and count the bad meta once.
+			// A meta with fields we cannot read keeps the others (its role above all); one that is
+			// no meta at all leaves a participant who may still send audio: a musician under its
+			// key. Either is counted once.
+			var partial *room.MetaFieldsError
+			usable := errors.As(err, &partial)
 			s.mu.Lock()
 			if !s.badMetas[key] {
 				s.badMetas[key] = true
 				s.dropped.broadcasts.Add(1)
-				s.log.Warn("unreadable Presence meta; treating the participant as a musician", "peer_id", key, "err", err)
+				if usable {
+					s.log.Warn("Presence meta with unreadable fields; they are left unset", "peer_id", key, "err", err)
+				} else {
+					s.log.Warn("unreadable Presence meta; treating the participant as a musician", "peer_id", key, "err", err)
+				}
 			}
 			s.mu.Unlock()
-			meta = room.Meta{Name: key}
+			if !usable {
+				meta = room.Meta{Name: key}
+			}
 		}
+		candidates = append(candidates, room.Member{PeerID: key, Meta: meta})
 		if meta.IsMusician() {
 			present[key] = meta
 		}
 	}
+	host, _ := room.ElectHost(candidates) // PeerID "" when nobody claims it
 	// Only a table read while joined may say the room emptied: the client keeps the table across
 	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
 	joinedRoom := s.client.State() == realtime.StateJoined
 	var joined, left, fresh []string
 	s.mu.Lock()
+	s.hostID = host.PeerID
 	for id, meta := range present {
 		if m, ok := s.musicians[id]; ok {
 			m.setMeta(meta)
