@@ -20,6 +20,7 @@ import (
 // strip is one device the loop renders for: its output (the Sink), its renderer and buffers.
 type strip struct {
 	key        string // MAC for discovered devices, the URL for configured ones
+	configured bool   // key is a configured device URL
 	name       string
 	target     wled.Target
 	out        Sink
@@ -68,9 +69,12 @@ var (
 // deviceSet owns every device output: configured ones at start, discovered ones as they come
 // and go. The loop reads the current set through an atomic copy-on-write slice.
 //
-// A device both configured and discovered (the same address and port) is driven once, by
-// whichever strip came first; when that strip goes (a reload removes the line, discovery removes
-// the device or moves it), reconcileLocked gives the other its own strip back.
+// A device both configured and discovered (the same address and port) is driven once, by its
+// configured strip: the operator's line says what the device is (wled://HOST?leds=N means N LEDs
+// whatever the device reports; ddp://, dnrgb://, … force a protocol), so it wins over what
+// discovery found, also when discovery drove the device first. When the configured strip goes (a
+// reload removes the line, it moves), reconcileLocked gives the discovered device its own strip
+// back. Two configured lines for one device are driven once too, by the one placed first.
 type deviceSet struct {
 	s   *Session
 	reg *discovery.Registry
@@ -148,6 +152,7 @@ func (d *deviceSet) setStatic(urls []string) error {
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return nil
 	}
+	var removed []*strip
 	for raw, c := range d.configured {
 		if _, keep := targets[raw]; keep {
 			c.poke()
@@ -156,8 +161,11 @@ func (d *deviceSet) setStatic(urls []string) error {
 		c.cancel()
 		delete(d.configured, raw)
 		if st, ok := d.strips[raw]; ok {
-			d.stopLocked(st)
-			d.s.log.Info("device removed", "device", st.name)
+			// Stopped after the reconcile below: a discovered strip that takes the device over
+			// is open by then, and the stopping output hands the device to it (wled's drivers)
+			// instead of releasing it under the new stream.
+			delete(d.strips, raw)
+			removed = append(removed, st)
 		}
 	}
 	for _, raw := range urls {
@@ -181,6 +189,10 @@ func (d *deviceSet) setStatic(urls []string) error {
 		}()
 	}
 	d.reconcileLocked()
+	for _, st := range removed {
+		d.stopLocked(st)
+		d.s.log.Info("device removed", "device", st.name)
+	}
 	d.publishLocked()
 	return nil
 }
@@ -365,15 +377,16 @@ func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error 
 }
 
 // placeStaticLocked drives configured device c at t: nothing to do when its strip already does;
-// nothing but stopping its strip at a stale address when a discovered strip drives t already;
-// otherwise a new output, which replaces its strip only once it is open.
+// nothing but stopping its strip at a stale address when another configured line drives t
+// already; otherwise a new output, which replaces its strip, and the strip of a discovered device
+// it stands for, only once it is open.
 func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.Target) error {
 	c.placed, c.name, c.resolved = true, name, t
 	old := d.strips[c.raw]
 	if old != nil && old.target == t {
 		return nil
 	}
-	if other := d.coveringLocked(c.raw, t); other != nil {
+	if other := d.configuredCoveringLocked(c.raw, t); other != nil {
 		other.online.Store(true)
 		if old != nil {
 			d.stopLocked(old)
@@ -386,6 +399,14 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 	if err := d.startLocked(c.raw, name, t, true); err != nil {
 		c.placed = false // not driven: a reconcile must not count it
 		return err
+	}
+	// The discovered strip stops only now that the configured output is open: it then hands the
+	// device over (wled's drivers) instead of releasing it under the new stream.
+	for k, st := range d.strips {
+		if !st.configured && drivesDiscovered(d.strips[c.raw], st.target) {
+			d.stopLocked(st)
+			d.s.log.Info("discovered device now driven by its configured line", "device", st.name, "key", k, "configured", c.raw)
+		}
 	}
 	return nil
 }
@@ -436,6 +457,11 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 		if st, ok := d.strips[dev.Key]; ok {
 			st.online.Store(false)
 		}
+		if t, ok := dev.Target(); ok {
+			if st := d.configuredCoveringLocked(dev.Key, t); st != nil {
+				st.online.Store(false)
+			}
+		}
 		d.s.log.Warn("device offline", "device", dev.Name, "ip", dev.IP, "err", dev.LastError)
 		return
 	case discovery.EventRemoved:
@@ -465,7 +491,7 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 // covering strip moved) is added.
 func (d *deviceSet) reconcileLocked() {
 	for _, c := range d.configured {
-		if c.placed && d.strips[c.raw] == nil && d.coveringLocked(c.raw, c.resolved) == nil {
+		if c.placed && d.strips[c.raw] == nil && d.configuredCoveringLocked(c.raw, c.resolved) == nil {
 			c.placed = false
 			c.poke()
 		}
@@ -492,7 +518,7 @@ func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
 }
 
 // addLocked drives discovered device key at t, replacing its strip when the target changed. A
-// configured strip at the same address and port drives it instead. Two discovered devices are
+// configured strip for the same device drives it instead. Two discovered devices are
 // never merged: when two strips swap addresses (DHCP), each update arrives while the other still
 // holds its new address, and skipping it would leave both streaming to the other's strip.
 func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
@@ -500,7 +526,7 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 		return
 	}
 	old := d.strips[key]
-	if other := d.coveringLocked(key, t); other != nil {
+	if other := d.configuredCoveringLocked(key, t); other != nil {
 		other.online.Store(online)
 		if old != nil {
 			d.stopLocked(old) // it moved onto the configured strip's address
@@ -526,16 +552,35 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 	}
 }
 
-// coveringLocked returns the strip other than key's own that drives t's address and port and
-// stands for key too: a configured device that discovery finds as well is driven once.
-func (d *deviceSet) coveringLocked(key string, t wled.Target) *strip {
+// configuredCoveringLocked returns the configured strip, other than key's own, that drives the
+// device at t and so stands for key too: a device configured twice, or configured and discovered,
+// is driven once. For a configured key only a strip at t's very address and port counts: two
+// lines the operator wrote for one host on two ports are two outputs (test doubles share one).
+func (d *deviceSet) configuredCoveringLocked(key string, t wled.Target) *strip {
 	for k, other := range d.strips {
-		if k != key && other.target.Host == t.Host && other.target.Port == t.Port &&
-			(d.configured[k] != nil || d.configured[key] != nil) {
+		if k == key || !other.configured {
+			continue
+		}
+		if d.configured[key] != nil {
+			if other.target.Host == t.Host && other.target.Port == t.Port {
+				return other
+			}
+		} else if drivesDiscovered(other, t) {
 			return other
 		}
 	}
 	return nil
+}
+
+// standsFor reports whether one of strips is a configured strip that drives discovered device d.
+func standsFor(strips []*strip, d discovery.Device) bool {
+	t, ok := d.Target()
+	return ok && slices.ContainsFunc(strips, func(st *strip) bool { return drivesDiscovered(st, t) })
+}
+
+// drivesDiscovered reports whether configured strip st drives the discovered device at t.
+func drivesDiscovered(st *strip, t wled.Target) bool {
+	return st != nil && st.configured && st.target.Host == t.Host && st.target.Port == t.Port
 }
 
 // discoveredLocked counts the strips of discovered devices.
@@ -593,7 +638,7 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	n := out.FrameBytes()
-	st := &strip{key: key, name: name, target: t, out: out, frameBytes: n, cancel: cancel, done: make(chan struct{}), frame: make([]byte, n)}
+	st := &strip{key: key, configured: d.configured[key] != nil, name: name, target: t, out: out, frameBytes: n, cancel: cancel, done: make(chan struct{}), frame: make([]byte, n)}
 	st.online.Store(online)
 	d.strips[key] = st
 	d.wg.Add(1)

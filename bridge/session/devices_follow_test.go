@@ -456,7 +456,7 @@ func TestDeviceConfiguredAndDiscoveredKeepsAStrip(t *testing.T) {
 
 	t.Run("discovered device moved away", func(t *testing.T) {
 		// The configured device (by host name) is looked up after discovery already drives that
-		// address; then the discovered device moves (DHCP) and the configured address needs a
+		// address, and takes the device over; then the discovered device moves (DHCP) and needs a
 		// strip of its own again.
 		const ipA, ipB, mac = "127.0.34.2", "127.0.34.3", "02fc00003402"
 		a := startStripFake(t, ipA, mac, 30)
@@ -485,8 +485,8 @@ func TestDeviceConfiguredAndDiscoveredKeepsAStrip(t *testing.T) {
 			defer r.s.devices.mu.Unlock()
 			return r.s.devices.configured[url].placed
 		})
-		if got := r.strips(); len(got) != 1 || r.strip(mac) == nil {
-			t.Fatalf("strips = %v, want the discovered strip alone", got)
+		if got := r.strips(); len(got) != 1 || r.strip(url) == nil {
+			t.Fatalf("strips = %v, want the configured strip alone (it wins over the discovered one)", got)
 		}
 
 		browser.set(discovery.Answer{Instance: "stage", Host: "stage.local.", Addr: apiB.Addr(), Port: int(apiB.Port()), MAC: mac})

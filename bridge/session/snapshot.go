@@ -97,7 +97,8 @@ func (s *Session) Snapshot() status.Snapshot {
 		snap.Musicians = append(snap.Musicians, ms)
 	}
 
-	for _, st := range s.devices.current() {
+	strips := s.devices.current()
+	for _, st := range strips {
 		o := st.out.Stats()
 		t := st.target
 		// Online: discovery (or the configuration) says so, and frames are reaching it.
@@ -107,13 +108,14 @@ func (s *Session) Snapshot() status.Snapshot {
 			Online: st.online.Load() && sending, FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
 		})
 	}
-	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too.
+	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too; one
+	// a configured strip drives is that strip's entry already (Identify knows it by that name).
 	known := map[string]bool{}
 	for _, d := range snap.Devices {
 		known[d.ID] = true
 	}
 	for _, d := range s.devices.registryDevices() {
-		if known[d.Key] {
+		if known[d.Key] || standsFor(strips, d) {
 			continue
 		}
 		ip := ""

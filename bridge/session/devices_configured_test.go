@@ -1,0 +1,169 @@
+package session
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/discovery"
+	"github.com/ledbridge/ledbridge/wled/wledtest"
+)
+
+// These tests check what a configured device line means when discovery finds the same WLED:
+// the line wins (its LED count, its protocol), whichever of the two came first, the device is
+// driven and listed once, and a configured wled:// device follows what its JSON API reports.
+// Devices are wledtest fakes (real UDP, real /json/info over HTTP); discovery runs with a
+// scripted mDNS browser and a clock the test steps round by round (devices_follow_test.go).
+
+// answerFor is the mDNS answer of a WLED whose JSON API is at api.
+func answerFor(instance string, api string) discovery.Answer {
+	ap := netip.MustParseAddrPort(api)
+	return discovery.Answer{Instance: instance, Host: instance + ".local.", Addr: ap.Addr(), Port: int(ap.Port())}
+}
+
+// wantStrips fails t unless the driven strips are exactly want (deviceRig.strips's form).
+func wantStrips(t *testing.T, r *deviceRig, want ...string) {
+	t.Helper()
+	if got := r.strips(); !slices.Equal(got, want) {
+		t.Fatalf("strips = %v, want %v", got, want)
+	}
+}
+
+// waitStrips waits until the driven strips are exactly want.
+func waitStrips(t *testing.T, r *deviceRig, want ...string) {
+	t.Helper()
+	waitFor(t, "strips "+joinStrings(want), func() bool { return slices.Equal(r.strips(), want) })
+}
+
+func joinStrings(s []string) string {
+	out := "["
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out + "]"
+}
+
+// liveFalseRequests counts the {"live":false} releases fake's JSON API received.
+func liveFalseRequests(fake *wledtest.Fake) int {
+	n := 0
+	for _, req := range fake.StateRequests() {
+		if req.Live != nil && !*req.Live {
+			n++
+		}
+	}
+	return n
+}
+
+func TestConfiguredLineAddedByReloadWinsOverDiscoveredStrip(t *testing.T) {
+	// Discovery drives a WLED with all its 30 LEDs over DDP; the operator adds
+	// ddp://IP?leds=10 (only the first 10 are in the rig) and reloads. The configured line must
+	// take the device over, and the discovered output must hand it over, not release it
+	// ({"live":false}) under the new stream.
+	const ip, mac = "127.0.36.1", "02fc00003601"
+	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, HTTPListen: ip + ":0", DDPListen: ip + ":4048", RealtimeListen: "-"})
+	browser := &answerBrowser{}
+	browser.set(answerFor("stage", fake.HTTPAddr()))
+	r := startDeviceRig(t, nil, browser, nil)
+	r.clock.waitRound(t)
+	wantStrips(t, r, mac+"->"+fake.DDPAddr()+"/30")
+	discovered := r.strip(mac)
+	r.feedUntilFrame(t, mac, fake)
+
+	const url = "ddp://" + ip + "?leds=10"
+	if err := r.s.SetDevices([]string{url}); err != nil {
+		t.Fatal(err)
+	}
+	wantStrips(t, r, url+"->"+fake.DDPAddr()+"/10")
+	r.feedUntilFrame(t, url, fake)
+	if got := r.strip(url).out.LEDs(); got != 10 {
+		t.Errorf("the configured strip's output has %d LEDs, want 10", got)
+	}
+	r.clock.nextRound(t) // discovery sees the device again: it stays the configured strip's
+	wantStrips(t, r, url+"->"+fake.DDPAddr()+"/10")
+	select {
+	case <-discovered.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the discovered strip's output still runs")
+	}
+	if n := liveFalseRequests(fake); n != 0 {
+		t.Errorf("the device was released %d times while the configured strip took it over", n)
+	}
+}
+
+func TestConfiguredLineWinsWhenDiscoveryDroveTheDeviceFirst(t *testing.T) {
+	// wled://IP?leds=10 is configured, but the WLED is still booting when the daemon starts, and
+	// discovery finds it before the configured line is tried again. The line's ?leds=10 must
+	// still apply once its follower reaches the device.
+	const ip, mac = "127.0.36.2", "02fc00003602"
+	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
+	fake.SetRawInfo(503, []byte("booting"))
+	url := fake.URL() + "?leds=10"
+	browser := &answerBrowser{}
+	browser.set(answerFor("stage", fake.HTTPAddr()))
+	r := startDeviceRig(t, []string{url}, browser, func(d *deviceSet) { d.retryDelays = []time.Duration{time.Hour} })
+	r.clock.waitRound(t)
+	waitFor(t, "the configured device's first attempt to fail", func() bool {
+		return strings.Contains(r.logs.String(), "configured device cannot be driven yet")
+	})
+	wantStrips(t, r)
+
+	fake.SetRawInfo(0, nil) // booted
+	r.clock.nextRound(t)
+	wantStrips(t, r, mac+"->"+fake.RealtimeAddr()+"/30")
+	r.s.devices.pokeConfigured(url) // its retry comes now
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/10")
+	// A 10-LED DNRGB frame is not a whole frame to the 30-LED fake: its packets are what count.
+	before := fake.Packets()
+	waitFor(t, "a packet from the configured strip", func() bool {
+		st := r.strip(url)
+		st.out.Submit(make([]byte, st.frameBytes))
+		return fake.Packets() > before
+	})
+	r.clock.nextRound(t)
+	wantStrips(t, r, url+"->"+fake.RealtimeAddr()+"/10")
+}
+
+func TestStatusListsAConfiguredAndDiscoveredDeviceOnce(t *testing.T) {
+	// A WLED configured by URL and found by mDNS is one device on the status page (and
+	// /api/status), under its configured line, and Identify on it flashes it.
+	const ip, mac = "127.0.36.3", "02fc00003603"
+	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
+	url := fake.URL()
+	browser := &answerBrowser{} // nothing on mDNS until the configured strip is driven
+	r := startDeviceRig(t, []string{url}, browser, nil)
+	r.clock.waitRound(t)
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+
+	browser.set(answerFor("stage", fake.HTTPAddr()))
+	r.clock.nextRound(t)
+	if ds := r.s.devices.registryDevices(); len(ds) != 1 || ds[0].MAC != mac || !ds[0].Online {
+		t.Fatalf("discovery lists %+v, want the device online", ds)
+	}
+	snap := r.s.Snapshot()
+	if len(snap.Devices) != 1 || snap.Devices[0].ID != url || snap.Devices[0].LEDs != 30 {
+		t.Fatalf("status devices = %+v, want the configured one alone", snap.Devices)
+	}
+	for _, d := range snap.Devices {
+		if err := r.s.Identify(d.ID); err != nil {
+			t.Errorf("Identify(%q) (listed on the status page): %v", d.ID, err)
+		}
+	}
+	if err := r.s.Identify(mac); !errors.Is(err, ErrUnknownDevice) {
+		t.Errorf("Identify(the discovered key) = %v, want ErrUnknownDevice: it is not listed", err)
+	}
+}
+
+// pokeConfigured asks configured device raw's follower to try now (tests).
+func (d *deviceSet) pokeConfigured(raw string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c := d.configured[raw]; c != nil {
+		c.poke()
+	}
+}
