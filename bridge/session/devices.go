@@ -69,7 +69,7 @@ var (
 // deviceSet owns every device output: configured ones at start, discovered ones as they come
 // and go. The loop reads the current set through an atomic copy-on-write slice.
 //
-// A device both configured and discovered (the same address and port) is driven once, by its
+// A device both configured and discovered (at the same address) is driven once, by its
 // configured strip: the operator's line says what the device is (wled://HOST?leds=N means N LEDs
 // whatever the device reports; ddp://, dnrgb://, … force a protocol), so it wins over what
 // discovery found, also when discovery drove the device first. When the configured strip goes (a
@@ -574,13 +574,20 @@ func (d *deviceSet) configuredCoveringLocked(key string, t wled.Target) *strip {
 
 // standsFor reports whether one of strips is a configured strip that drives discovered device d.
 func standsFor(strips []*strip, d discovery.Device) bool {
-	t, ok := d.Target()
-	return ok && slices.ContainsFunc(strips, func(st *strip) bool { return drivesDiscovered(st, t) })
+	if !d.IP.IsValid() {
+		return false
+	}
+	t := wled.Target{Host: d.IP.String()}
+	return slices.ContainsFunc(strips, func(st *strip) bool { return drivesDiscovered(st, t) })
 }
 
-// drivesDiscovered reports whether configured strip st drives the discovered device at t.
+// drivesDiscovered reports whether configured strip st drives the discovered device at t. The
+// host alone decides: discovery lists one WLED per address, and a line that forces another
+// protocol (dnrgb://IP, frames to the UDP realtime port) or port than discovery's choice (DDP
+// to 4048) names the same WLED; streaming both would drive it twice, each stream cutting in on
+// the other.
 func drivesDiscovered(st *strip, t wled.Target) bool {
-	return st != nil && st.configured && st.target.Host == t.Host && st.target.Port == t.Port
+	return st != nil && st.configured && st.target.Host == t.Host
 }
 
 // discoveredLocked counts the strips of discovered devices.

@@ -167,3 +167,53 @@ func (d *deviceSet) pokeConfigured(raw string) {
 		c.poke()
 	}
 }
+
+func TestForcedProtocolLineAndDiscoveryDriveTheWLEDOnce(t *testing.T) {
+	// The operator forces one WLED to DNRGB (dnrgb://IP:PORT, frames to its UDP realtime
+	// port); discovery finds the same WLED and would stream DDP to 4048. One WLED, one stream:
+	// the configured line's, whether it was there first or a reload adds it.
+	for _, tc := range []struct {
+		name, ip, mac string
+		reload        bool
+	}{
+		{"configured at start", "127.0.36.4", "02fc00003604", false},
+		{"added by a reload", "127.0.36.5", "02fc00003605", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := wledtest.New(t, wledtest.Config{MAC: tc.mac, LEDs: 30, HTTPListen: tc.ip + ":0", DDPListen: tc.ip + ":4048", RealtimeListen: tc.ip + ":0"})
+			url := fake.RealtimeURL("dnrgb")
+			browser := &answerBrowser{}
+			browser.set(answerFor("stage", fake.HTTPAddr()))
+			var configured []string
+			if !tc.reload {
+				configured = []string{url}
+			}
+			r := startDeviceRig(t, configured, browser, nil)
+			r.clock.waitRound(t)
+			if tc.reload {
+				wantStrips(t, r, tc.mac+"->"+fake.DDPAddr()+"/30")
+				if err := r.s.SetDevices([]string{url}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.clock.nextRound(t)
+			wantStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+
+			before := fake.FrameCount()
+			waitFor(t, "three frames", func() bool {
+				for _, st := range r.s.devices.current() { // as the frame loop feeds every strip
+					st.out.Submit(make([]byte, st.frameBytes))
+				}
+				return fake.FrameCount() >= before+3
+			})
+			for _, f := range fake.Frames()[before:] {
+				if f.Protocol != "DNRGB" {
+					t.Fatalf("the WLED received a %s frame besides the configured DNRGB stream", f.Protocol)
+				}
+			}
+			if snap := r.s.Snapshot(); len(snap.Devices) != 1 || snap.Devices[0].ID != url {
+				t.Errorf("status devices = %+v, want the configured one alone", snap.Devices)
+			}
+		})
+	}
+}
