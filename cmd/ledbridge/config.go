@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,9 +38,41 @@ func loadConfig(cmd *cobra.Command, flagKeys map[string]string) (*config.Loaded,
 	}
 	loaded, err := config.Load(config.Options{File: configFile, Flags: flags})
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usageError{nameFlag(cmd, err, flags)}
 	}
 	return loaded, nil
+}
+
+// flagValueError is an invalid configuration value that came from a command-line flag.
+type flagValueError struct {
+	prefix string // "hub: ", as subcommandPrefix
+	flag   string
+	err    *config.Error
+}
+
+func (e flagValueError) Error() string {
+	return fmt.Sprintf("%s--%s: %s", e.prefix, e.flag, e.err.Problem)
+}
+func (e flagValueError) Unwrap() error { return e.err }
+
+// nameFlag reports an error about a key a flag set under that flag: `hub --addr :99999` must say
+// --addr, which the operator typed, not hub.listen, which is on no command line and perhaps in
+// no file. A set flag wins over the file and the environment, so the bad value is the flag's.
+func nameFlag(cmd *cobra.Command, err error, flags map[string]*pflag.Flag) error {
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Key == "" {
+		return err
+	}
+	for key, f := range flags {
+		if f == nil || !f.Changed {
+			continue
+		}
+		// A list key's items are reported as devices[1]; a section's as effects.attack_ms.
+		if ce.Key == key || strings.HasPrefix(ce.Key, key+"[") || strings.HasPrefix(ce.Key, key+".") {
+			return flagValueError{prefix: subcommandPrefix(cmd), flag: f.Name, err: ce}
+		}
+	}
+	return err
 }
 
 // newLogger builds the process logger on w (stderr: journald under systemd).
