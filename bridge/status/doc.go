@@ -8,5 +8,8 @@
 // Config.AllowedHosts), so a web page that rebinds its domain to this machine cannot read it, and
 // it caps live streams and connections per client as well as in total, so one host cannot take
 // them all, and bounds how long a slow client holds a connection. A reload that removes a name
-// (SetAccess) ends the live streams opened under it.
+// (SetAccess) ends the live streams opened under it. A viewer on a slow link gets the newest
+// state, never a backlog: each keeps one waiting status event and one preview, the newest, and
+// its connection's send buffer is small. A client that sends wrong control tokens is made to wait
+// (1 s after five, doubling up to a minute), and is logged and counted.
 package status

@@ -227,11 +227,11 @@ func TestReloadEndsAStalledStream(t *testing.T) {
 	if err != nil || !strings.Contains(status, " 200 ") {
 		t.Fatalf("stalled stream's answer: %q %v", status, err)
 	}
-	// Wait until the server is stuck writing to it: its mailbox stays full.
-	for !srv.streams.allMailboxesFull() {
+	// Wait until the server is stuck writing to it: events of both kinds wait for it.
+	for !srv.streams.allViewersBehind() {
 		select {
 		case <-ctx.Done():
-			t.Fatal("the stalled stream's mailbox never filled")
+			t.Fatal("the stalled stream never fell behind")
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -257,13 +257,16 @@ func TestReloadEndsAStalledStream(t *testing.T) {
 	}
 }
 
-// allMailboxesFull reports whether every live stream has a full mailbox: its handler is not
-// taking events, being stuck writing an earlier one.
-func (b *broadcaster) allMailboxesFull() bool {
+// allViewersBehind reports whether every live stream has an event of each kind waiting: its
+// handler is not taking them, being stuck writing an earlier one.
+func (b *broadcaster) allViewersBehind() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for st := range b.subs {
-		if len(st.mailbox) < cap(st.mailbox) {
+		st.pendingMu.Lock()
+		behind := st.pending[statusEvent] != nil && st.pending[previewEvent] != nil
+		st.pendingMu.Unlock()
+		if !behind {
 			return false
 		}
 	}

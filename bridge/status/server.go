@@ -76,7 +76,8 @@ type Config struct {
 	// AllowedHosts are the starting values: SetAccess changes both on a running server.
 	Controller Controller
 	Token      string
-	// Gatherer is served on /metrics; nil serves an empty registry.
+	// Gatherer is served on /metrics, with the page's own ledbridge_status_* series (wrong
+	// control tokens); nil serves those alone.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
 	// StatusInterval and PreviewInterval pace the live updates (defaults 250 ms and 1/30 s).
@@ -113,6 +114,10 @@ type Server struct {
 	handler http.Handler // mux behind the Host check
 	streams *broadcaster
 	access  atomic.Pointer[access]
+	tokens  *tokenGuard
+	// metrics holds the page's own series (ledbridge_status_*), served on /metrics with
+	// Config.Gatherer's.
+	metrics *prometheus.Registry
 
 	// The constants of these names; fields so that tests can change them.
 	streamWriteTimeout, readHeaderTimeout, readTimeout, writeTimeout time.Duration
@@ -154,8 +159,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: prometheus.NewRegistry(),
 		streamWriteTimeout: streamWriteTimeout, readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout}
+	s.tokens = newTokenGuard(cfg.Logger, s.metrics)
 	s.streams = newBroadcaster(cfg, s.controlsEnabled)
 	if err := s.SetAccess(cfg.Token, cfg.AllowedHosts); err != nil {
 		return nil, err
@@ -169,7 +175,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /api/status", s.handleStatus)
 	s.mux.HandleFunc("GET /api/events", s.handleEvents)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{cfg.Gatherer, s.metrics}, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn), MaxRequestsInFlight: metricsMaxInFlight}))
 	s.mux.HandleFunc("POST /api/control/{action}", s.handleControl)
 	return s, nil
@@ -218,6 +224,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       60 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// For limitSendBuffer, which a live stream's handler calls.
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connContextKey{}, c)
+		},
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -294,11 +304,22 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "controls are disabled: set status.token to enable them"})
 		return
 	}
+	// A client that sent too many wrong tokens waits, whatever it sends now: else guessing
+	// would only be slowed down for wrong guesses, and a right one would still get through.
+	client := clientaddr.Key(r.RemoteAddr)
+	if wait := s.tokens.wait(client); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("too many wrong tokens from this address: try again in %d s", secs)})
+		return
+	}
 	got := r.Header.Get(TokenHeader)
 	if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		s.tokens.failed(client, r.RemoteAddr)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong or missing " + TokenHeader})
 		return
 	}
+	s.tokens.succeeded(client)
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	var req struct {
 		Mode     string   `json:"mode"`
@@ -366,11 +387,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // reading for streamWriteTimeout, the server stops, or a reload no longer admits its Host.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	st := &stream{
-		mailbox: make(chan []byte, 2),
-		client:  clientaddr.Key(r.RemoteAddr),
-		host:    r.Host,
-		stop:    make(chan struct{}),
-		rc:      http.NewResponseController(w),
+		wake:   make(chan struct{}, 1),
+		client: clientaddr.Key(r.RemoteAddr),
+		host:   r.Host,
+		stop:   make(chan struct{}),
+		rc:     http.NewResponseController(w),
 	}
 	if err := s.streams.subscribe(st, s.admitsHost); err != nil {
 		switch {
@@ -379,13 +400,16 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusMisdirectedRequest)
 			_, _ = w.Write([]byte(misdirectedBody))
 		case errors.Is(err, errTooManyStreamsFromClient):
+			w.Header().Set("Retry-After", streamRetryAfter)
 			http.Error(w, err.Error(), http.StatusTooManyRequests)
 		default:
+			w.Header().Set("Retry-After", streamRetryAfter)
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
 		return
 	}
 	defer s.streams.unsubscribe(st)
+	limitSendBuffer(r)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -406,14 +430,20 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-st.stop:
 			return // the end of the response is the end of the stream: a clean one
-		case msg := <-st.mailbox:
-			// A phone that went to sleep stops reading; give up on it instead of holding one of
-			// the MaxStreams slots until TCP notices.
-			if !st.extendWriteDeadline(s.streamWriteTimeout) {
-				return
-			}
-			if _, err := w.Write(msg); err != nil {
-				return
+		case <-st.wake:
+			// The status first: it is small, and what the viewer reads the page for.
+			for _, msg := range st.take() {
+				if msg == nil {
+					continue
+				}
+				// A phone that went to sleep stops reading; give up on it instead of holding one
+				// of the MaxStreams slots until TCP notices.
+				if !st.extendWriteDeadline(s.streamWriteTimeout) {
+					return
+				}
+				if _, err := w.Write(msg); err != nil {
+					return
+				}
 			}
 			if err := st.rc.Flush(); err != nil {
 				return
@@ -422,18 +452,80 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// streamRetryAfter is the Retry-After of a refused live stream (too many viewers): a slot comes
+// back only when someone closes a page, so the page need not ask again sooner.
+const streamRetryAfter = "10"
+
+// streamSendBuffer caps the kernel's send buffer of a live stream's connection. Left alone, Linux
+// grows it to megabytes (net.ipv4.tcp_wmem), and on a link slower than the previews every byte in
+// it is a frame the viewer must read before the current one: seconds of stale state. The latest-
+// wins slots (stream.take) keep what waits in the server to one event of each kind; this keeps
+// what waits in the kernel to a few previews, while still filling a LAN's bandwidth-delay product.
+const streamSendBuffer = 64 << 10
+
+// connContextKey keys the net.Conn that Serve's server stores in each request's context.
+type connContextKey struct{}
+
+// limitSendBuffer applies streamSendBuffer to r's connection, when Serve accepted it (a handler
+// mounted on another server cannot reach its connection, and keeps the kernel's buffer).
+func limitSendBuffer(r *http.Request) {
+	c, _ := r.Context().Value(connContextKey{}).(net.Conn)
+	if lc, ok := c.(*connlimit.Conn); ok {
+		c = lc.Conn
+	}
+	if sb, ok := c.(interface{ SetWriteBuffer(bytes int) error }); ok {
+		_ = sb.SetWriteBuffer(streamSendBuffer)
+	}
+}
+
+// eventKind is the kind of a live update, and the index of its slot in stream.pending.
+type eventKind int
+
+const (
+	statusEvent eventKind = iota
+	previewEvent
+	eventKinds
+)
+
 // stream is one live viewer of /api/events.
 type stream struct {
-	mailbox chan []byte   // the newest events, for the handler to write; full means it is behind
-	client  string        // clientaddr.Key of the viewer, for MaxStreamsPerClient
-	host    string        // the request's Host, checked again by every SetAccess
-	stop    chan struct{} // closed by end
-	rc      *http.ResponseController
+	wake   chan struct{} // capacity 1: an event waits in pending
+	client string        // clientaddr.Key of the viewer, for MaxStreamsPerClient
+	host   string        // the request's Host, checked again by every SetAccess
+	stop   chan struct{} // closed by end
+	rc     *http.ResponseController
+
+	// pendingMu protects pending: the newest event of each kind that the handler has not taken
+	// yet, nil when none. A newer event replaces the one waiting (latest wins): a viewer on a link
+	// slower than the events skips those it could not take in time and gets the current state
+	// next, never a backlog, and the frequent large previews cannot crowd status events out.
+	pendingMu sync.Mutex
+	pending   [eventKinds][]byte
 
 	// The mutex protects the following element, and orders the write deadlines set on rc by
 	// the handler and by end, so that the handler cannot undo end's.
 	mu      sync.Mutex
 	stopped bool
+}
+
+// offer makes msg the event of its kind the handler writes next, replacing one still waiting.
+func (st *stream) offer(kind eventKind, msg []byte) {
+	st.pendingMu.Lock()
+	st.pending[kind] = msg
+	st.pendingMu.Unlock()
+	select {
+	case st.wake <- struct{}{}:
+	default: // the handler is already woken
+	}
+}
+
+// take empties the slots and returns what they held, the status first (nil where none waited).
+func (st *stream) take() [eventKinds][]byte {
+	st.pendingMu.Lock()
+	defer st.pendingMu.Unlock()
+	out := st.pending
+	st.pending = [eventKinds][]byte{}
+	return out
 }
 
 // extendWriteDeadline gives the handler's next write d, unless end was called: then it reports
@@ -463,8 +555,8 @@ func (st *stream) end(grace time.Duration) {
 	_ = st.rc.SetWriteDeadline(time.Now().Add(grace))
 }
 
-// broadcaster produces each event once, whatever the number of viewers, and hands it to every
-// viewer's mailbox; a slow viewer misses updates instead of slowing the others.
+// broadcaster produces each event once, whatever the number of viewers, and offers it to every
+// viewer (stream.offer); a slow viewer misses updates instead of slowing the others.
 type broadcaster struct {
 	cfg      Config
 	controls func() bool // Snapshot.Controls: whether the page's controls are enabled now
@@ -538,14 +630,13 @@ func (b *broadcaster) viewers() int {
 	return len(b.subs)
 }
 
-func (b *broadcaster) publish(msg []byte) {
+// publish offers msg, an event of kind, to every viewer. msg is shared by them all: it must not
+// change once published.
+func (b *broadcaster) publish(kind eventKind, msg []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for st := range b.subs {
-		select {
-		case st.mailbox <- msg:
-		default: // the viewer is behind; it will get the next one
-		}
+		st.offer(kind, msg)
 	}
 }
 
@@ -576,14 +667,14 @@ func (b *broadcaster) run(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			b.publish(sseEvent("status", body))
+			b.publish(statusEvent, sseEvent("status", body))
 		case <-previewTick.C:
 			if b.viewers() == 0 {
 				continue
 			}
 			previews = b.cfg.Provider.Previews(previews[:0])
 			pbuf = appendPreviewJSON(pbuf[:0], previews)
-			b.publish(sseEvent("preview", pbuf))
+			b.publish(previewEvent, sseEvent("preview", pbuf))
 		}
 	}
 }

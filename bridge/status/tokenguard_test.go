@@ -1,0 +1,200 @@
+package status
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// lockedBuffer is a log destination the server's handlers and the test share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+// setTokenClock makes srv's token guard read clock.
+func setTokenClock(srv *Server, clock *fakeClock) { srv.tokens.now = clock.Now }
+
+// controlFrom posts a blackout with token from the loopback address from, and returns the
+// answer's status, Retry-After and body.
+func controlFrom(t *testing.T, base, from, token string) (int, string, string) {
+	t.Helper()
+	tr := &http.Transport{
+		DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext,
+		DisableKeepAlives: true,
+	}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/control/blackout", strings.NewReader(`{"on":true}`))
+	req.Header.Set(TokenHeader, token)
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Retry-After"), string(body)
+}
+
+// metricValue returns the value of an unlabelled series on the server's /metrics.
+func metricValue(t *testing.T, base, name string) string {
+	t.Helper()
+	_, body := get(t, base+"/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s:\n%s", name, body)
+	return ""
+}
+
+// TestWrongTokensBackOffPerClient: after freeTokenFailures wrong tokens a client's control
+// requests are refused (429, Retry-After) for a second, doubling with each further failure up to a
+// minute, even with the right token; another client is not affected; the right token after the
+// wait clears the record. Failures and refusals are counted on /metrics, and logged, at most one
+// line per tokenWarnEvery.
+func TestWrongTokensBackOffPerClient(t *testing.T) {
+	const token = "correct-horse-battery"
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
+	logs := &lockedBuffer{}
+	ctl := &fakeController{}
+	_, base := startServerWith(t, Config{Provider: &fakeProvider{}, Controller: ctl, Token: token,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))}, func(s *Server) { setTokenClock(s, clock) })
+	const guesser, colleague = "127.0.0.1", "127.0.0.2"
+	failures, throttled := 0, 0
+	expect := func(from, tok string, wantCode int, wantRetry string) {
+		t.Helper()
+		code, retry, body := controlFrom(t, base, from, tok)
+		if code != wantCode || retry != wantRetry {
+			t.Fatalf("from %s with token %q: HTTP %d, Retry-After %q (%s), want %d, %q", from, tok, code, retry, strings.TrimSpace(body), wantCode, wantRetry)
+		}
+		switch code {
+		case http.StatusUnauthorized:
+			failures++
+		case http.StatusTooManyRequests:
+			throttled++
+			if !strings.Contains(body, "too many wrong tokens") {
+				t.Errorf("429 body %q does not say why", body)
+			}
+		}
+	}
+
+	for i := range freeTokenFailures {
+		expect(guesser, fmt.Sprintf("guess-%d", i), http.StatusUnauthorized, "")
+	}
+	expect(guesser, token, http.StatusTooManyRequests, "1") // the right token waits too
+	expect(guesser, "", http.StatusTooManyRequests, "1")
+	expect(colleague, token, http.StatusOK, "") // another address is its own client
+	clock.Advance(time.Second)
+	expect(guesser, "guess-again", http.StatusUnauthorized, "")
+	expect(guesser, token, http.StatusTooManyRequests, "2")
+	clock.Advance(2 * time.Second)
+	expect(guesser, token, http.StatusOK, "")
+	// The right token cleared the record: five free failures again.
+	for i := range freeTokenFailures {
+		expect(guesser, fmt.Sprintf("guess-%d", i), http.StatusUnauthorized, "")
+	}
+	// The wait doubles up to the cap.
+	for _, want := range []string{"1", "2", "4", "8", "16", "32", "60", "60"} {
+		expect(guesser, token, http.StatusTooManyRequests, want)
+		clock.Advance(time.Minute)
+		expect(guesser, "guess", http.StatusUnauthorized, "")
+	}
+	if calls := len(ctl.calls); calls != 2 {
+		t.Errorf("the controller ran %d times, want 2 (the right tokens outside a wait)", calls)
+	}
+
+	if got, want := metricValue(t, base, "ledbridge_status_token_failures_total"), fmt.Sprint(failures); got != want {
+		t.Errorf("ledbridge_status_token_failures_total %s, want %s", got, want)
+	}
+	if got, want := metricValue(t, base, "ledbridge_status_token_throttled_total"), fmt.Sprint(throttled); got != want {
+		t.Errorf("ledbridge_status_token_throttled_total %s, want %s", got, want)
+	}
+
+	// The first failure was logged, the next ones of the first seconds were not; the minutes
+	// the loop waited let one line through per failure.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	var warnings []string
+	for _, l := range lines {
+		if strings.Contains(l, "wrong or missing control token") {
+			warnings = append(warnings, l)
+		}
+	}
+	if len(warnings) != 1+8 {
+		t.Fatalf("%d warnings about wrong tokens, want 9 (the first, then one per minute the test waited):\n%s", len(warnings), strings.Join(lines, "\n"))
+	}
+	if w := warnings[0]; !strings.Contains(w, "level=WARN") || !strings.Contains(w, "client="+guesser) || !strings.Contains(w, "notLoggedSincePrevious=0") {
+		t.Errorf("first warning %q", w)
+	}
+	// 4 + 1 + 5 failures came within tokenWarnEvery of the first.
+	if w := warnings[1]; !strings.Contains(w, "notLoggedSincePrevious=10") || !strings.Contains(w, "refusedFor=2s") {
+		t.Errorf("second warning %q: want the 10 failures not logged and the new wait", w)
+	}
+}
+
+// TestTokenGuardTableIsBounded: the guard remembers at most maxClients clients; a full table
+// drops forgotten records first, then the one with the oldest failure, and keeps the record of a
+// client guessing now.
+func TestTokenGuardTableIsBounded(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
+	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := srv.tokens
+	g.now, g.maxClients = clock.Now, 4
+	g.failed("old", "")
+	clock.Advance(time.Second)
+	for range freeTokenFailures + 1 {
+		g.failed("guesser", "")
+	}
+	g.failed("b", "")
+	g.failed("c", "")
+	clock.Advance(time.Second)
+	g.failed("d", "") // full: "old" goes
+	if _, ok := g.clients["old"]; ok || len(g.clients) != 4 {
+		t.Fatalf("after a fifth client: %d remembered, old kept: %v", len(g.clients), ok)
+	}
+	if g.wait("guesser") == 0 {
+		t.Fatal("the guesser's wait was forgotten")
+	}
+	// Long after, every record is forgotten and makes room at once.
+	clock.Advance(tokenForgetAfter + time.Minute)
+	for i := range 100 {
+		g.failed(fmt.Sprint("host-", i), "")
+		if len(g.clients) > 4 {
+			t.Fatalf("%d clients remembered, want at most 4", len(g.clients))
+		}
+	}
+	if _, ok := g.clients["guesser"]; ok {
+		t.Error("the guesser's record outlived tokenForgetAfter in a full table")
+	}
+}
