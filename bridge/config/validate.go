@@ -299,6 +299,23 @@ func (c *Config) validateStatus(p *problems) {
 	}
 }
 
+// minStatusTokenLen is the shortest status.token statusTokenWarnings accepts without a word.
+const minStatusTokenLen = 12
+
+// statusTokenWarnings returns a warning for a status.token shorter than minStatusTokenLen: whoever
+// guesses it controls the lights from the LAN (blackout, mode, test pattern). The page slows
+// guessing down per client (a wait after 5 wrong tokens, doubling up to a minute), but a host
+// with many addresses gets 5 tries from each, and a short token is found in few. A warning, not
+// an error: an installation with a short token works, and an upgrade must not stop it. The
+// warning gives the length, never the token.
+func statusTokenWarnings(token string) []string {
+	if token == "" || len(token) >= minStatusTokenLen { // validateStatus allows printable ASCII only: bytes are characters
+		return nil
+	}
+	return []string{fmt.Sprintf("status.token is %d characters long: anyone on the LAN who guesses it controls the lights; use at least %d random ones (openssl rand -hex 16 makes 32)",
+		len(token), minStatusTokenLen)}
+}
+
 func (c *Config) validateLog(p *problems) {
 	p.oneOf("log.format", c.Log.Format, "text", "json")
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
