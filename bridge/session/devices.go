@@ -58,11 +58,12 @@ var (
 	// staticRetryDelays are the waits between attempts to make a configured device drivable
 	// (its JSON API, its host name, its socket), the last one repeating.
 	staticRetryDelays = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
-	// staticRecheckEvery is how often a configured host name is looked up again, so that a strip
-	// DHCP moved (the venue's DNS following it) is driven at its new address.
+	// staticRecheckEvery is how often a configured host name or wled:// device is looked up
+	// again, so that a strip DHCP moved (the venue's DNS following it) is driven at its new
+	// address, and one whose WLED settings changed (LED count, RGBW, UDP port) as it now is.
 	staticRecheckEvery = 30 * time.Second
-	// staticFailingCheck is how often a configured host name's strip is checked for failing
-	// sends, which make it look the name up again at once rather than at the next recheck.
+	// staticFailingCheck is how often such a device's strip is checked for failing sends, which
+	// make it look the device up again at once rather than at the next recheck.
 	staticFailingCheck = 5 * time.Second
 )
 
@@ -113,8 +114,12 @@ type deviceSet struct {
 type configuredDevice struct {
 	raw    string
 	target wled.Target // as configured (a host name, ProtocolAuto for wled://)
-	byName bool        // target.Host is a name, looked up again now and then
-	cancel context.CancelFunc
+	byName bool        // target.Host is a name
+	// lookAgain: the device is looked up again now and then, its host name (DHCP moves the
+	// strip, the venue's DNS follows) or its JSON API (wled://: the venue changes the LED count,
+	// RGBW or UDP port in WLED's settings, or swaps the controller at that address).
+	lookAgain bool
+	cancel    context.CancelFunc
 	// recheck (capacity 1) asks the follower to make the device drivable again now: a reload,
 	// or the strip that covered it went away.
 	recheck chan struct{}
@@ -176,6 +181,7 @@ func (d *deviceSet) setStatic(urls []string) error {
 		_, err := netip.ParseAddr(t.Host)
 		ctx, cancel := context.WithCancel(d.ctx)
 		c := &configuredDevice{raw: raw, target: t, byName: err != nil, cancel: cancel, recheck: make(chan struct{}, 1)}
+		c.lookAgain = c.byName || t.Protocol == wled.ProtocolAuto
 		d.configured[raw] = c
 		if !c.byName && t.Protocol != wled.ProtocolAuto {
 			// Nothing to look up: drive it now, so a reload shows it at once. If its socket
@@ -268,12 +274,14 @@ func (d *deviceSet) run(ctx context.Context) error {
 // followStatic keeps a configured device driven until ctx is done: it makes the device drivable
 // (its JSON API, its host name, its output socket), retrying with backoff until that works, so
 // a device that is off, a name not in DNS yet, or a network not up at start ("network is
-// unreachable") is driven as soon as it can be. A device named by host is looked up again every
-// recheckEvery, and at once when its strip's sends fail, and its strip follows the address
-// (DHCP moved it). A reload, or the loss of the strip that covered it, asks for a look now.
+// unreachable") is driven as soon as it can be. A device named by host or by wled:// is looked up
+// again every recheckEvery, and at once when its strip's sends fail, and its strip follows the
+// address (DHCP moved it) and the JSON API's answer (a changed LED count, RGBW, UDP port or
+// controller). A reload, the loss of the strip that covered it, or a discovery update for the
+// device it drives asks for a look now.
 func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
 	var failing *time.Ticker
-	if c.byName {
+	if c.lookAgain {
 		failing = time.NewTicker(d.failingCheck)
 		defer failing.Stop()
 	}
@@ -299,7 +307,7 @@ func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
 				d.s.log.Info("configured device reachable again", "device", c.raw, "attempts", failures+1)
 			}
 			failures = 0
-			if c.byName {
+			if c.lookAgain {
 				wait = d.recheckEvery
 			}
 		}
@@ -479,6 +487,13 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 		d.s.log.Info("device online", "device", dev.Name, "ip", dev.IP)
 	}
 	if t, ok := dev.Target(); ok {
+		// Discovery saw the device change (LED count, RGBW, UDP port, name) or return: the
+		// configured line that drives it reads its JSON API again now, not at its next recheck.
+		if st := d.configuredCoveringLocked(dev.Key, t); st != nil {
+			if c := d.configured[st.key]; c != nil && c.lookAgain {
+				c.poke()
+			}
+		}
 		d.addLocked(dev.Key, dev.Name, t, dev.Online)
 	}
 	d.reconcileLocked() // a discovered strip that moved may have covered a configured device

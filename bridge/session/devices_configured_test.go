@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/discovery"
+	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
 
@@ -216,4 +217,46 @@ func TestForcedProtocolLineAndDiscoveryDriveTheWLEDOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConfiguredWLEDFollowsItsJSONAPI(t *testing.T) {
+	// A WLED configured by IP (wled://IP): the venue lengthens the strip in WLED's LED settings
+	// and turns RGBW on. The strip must be driven as the JSON API now says, at the next recheck.
+	fake := wledtest.New(t, wledtest.Config{LEDs: 30, HTTPListen: "127.0.36.6:0", DDPListen: "127.0.36.6:0", RealtimeListen: "-"})
+	url := fake.URL()
+	r := startDeviceRig(t, []string{url}, nil, func(d *deviceSet) { d.recheckEvery = 20 * time.Millisecond })
+	waitStrips(t, r, url+"->"+fake.DDPAddr()+"/30")
+	first := r.strip(url)
+
+	fake.SetInfo(func(i *wled.Info) { i.LEDs.Count, i.LEDs.LC, i.LEDs.RGBW = 60, 0x03, true })
+	waitStrips(t, r, url+"->"+fake.DDPAddr()+"/60")
+	if st := r.strip(url); !st.target.RGBW || st.out.LEDs() != 60 || !st.out.RGBW() {
+		t.Errorf("after the device turned RGBW on: strip target %+v, output %d LEDs RGBW %v", st.target, st.out.LEDs(), st.out.RGBW())
+	}
+	select {
+	case <-first.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the 30-LED strip's output still runs")
+	}
+}
+
+func TestConfiguredWLEDFollowsADiscoveryUpdate(t *testing.T) {
+	// The same, for a WLED that discovery finds too: discovery's update says the device changed,
+	// and the configured line (which drives it) reads its JSON API at once, not at its next
+	// recheck (an hour here).
+	const ip, mac = "127.0.36.7", "02fc00003607"
+	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
+	url := fake.URL()
+	browser := &answerBrowser{}
+	browser.set(answerFor("stage", fake.HTTPAddr()))
+	r := startDeviceRig(t, []string{url}, browser, func(d *deviceSet) { d.recheckEvery = time.Hour })
+	r.clock.waitRound(t)
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+
+	fake.SetInfo(func(i *wled.Info) { i.LEDs.Count = 60 })
+	r.clock.nextRound(t)
+	if ds := r.s.devices.registryDevices(); len(ds) != 1 || ds[0].LEDs != 60 {
+		t.Fatalf("discovery lists %+v, want the device with 60 LEDs", ds)
+	}
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/60")
 }
