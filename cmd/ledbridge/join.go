@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,7 +228,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	go func() {
 		defer wg.Done()
 		r := reloader{cmd: cmd, sess: sess, status: statusSrv, notifier: notifier, log: log,
-			running: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load,
+			running: c, applied: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load,
 			accessToken: c.Supabase.AccessToken}
 		r.loop(ctx, hup)
 	}()
@@ -368,6 +369,10 @@ type reloader struct {
 	// running is the configuration the daemon started with; the keys a reload cannot apply keep
 	// its values.
 	running config.Config
+	// applied holds the file's values as last applied (at start, then by each reload): a reload
+	// applies only the keys that differ from it, so the status page's mode and brightness,
+	// chosen since, survive a reload that does not touch them.
+	applied config.Config
 	// file is the config file the daemon started with ("" for none) and fileEmpty whether it
 	// held no setting; a reload that finds it gone or emptied is refused (refuse).
 	file         string
@@ -397,13 +402,13 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 			err = r.refuse(loaded)
 		}
 		if err == nil {
-			err = r.apply(loaded.Config)
+			err = r.apply(loaded.Config, changedKeys(r.applied, loaded.Config))
 		}
 		switch {
 		case err != nil:
 			r.log.Error("configuration reload rejected; keeping the running configuration", "err", err)
 		default:
-			if keys := restartKeys(config.ChangedKeys(r.running, loaded.Config), r.codeFromArgs); len(keys) > 0 {
+			if keys := restartKeys(changedKeys(r.running, loaded.Config), r.codeFromArgs); len(keys) > 0 {
 				r.log.Warn("configuration reloaded; these changed keys take effect only after a restart (systemctl restart ledbridge)",
 					"file", loaded.File, "keys", strings.Join(keys, ", "))
 			} else {
@@ -436,8 +441,11 @@ func (r *reloader) refuse(loaded *config.Loaded) error {
 	return nil
 }
 
-// apply hands c's reloadable keys (reloadableKeys) to the running parts.
-func (r *reloader) apply(c config.Config) error {
+// apply hands c's reloadable keys (reloadableKeys) to the running parts. The effects and the
+// mode, which the status page's controls also set, are applied only when changed (the keys
+// since the last reload): a reload of an unchanged file must not undo the page's choice, and a
+// change to another effects key keeps the page's brightness.
+func (r *reloader) apply(c config.Config, changed []string) error {
 	ef, err := c.EffectConfig()
 	if err != nil {
 		return err
@@ -448,15 +456,25 @@ func (r *reloader) apply(c config.Config) error {
 			return err
 		}
 	}
-	if err := r.sess.SetEffects(ef); err != nil {
-		return err
+	if hasKey(changed, "effects.") {
+		if !hasKey(changed, brightnessKey) {
+			ef.BrightnessCap = float32(r.sess.Snapshot().Room.Brightness) // the page's, or the file's as applied
+		}
+		if err := r.sess.SetEffects(ef); err != nil {
+			return err
+		}
+		r.applied.Effects = c.Effects
 	}
-	if err := r.sess.SetMode(c.Room.Mode); err != nil { // logs only when the mode changes
-		return err
+	if hasKey(changed, "room.mode") {
+		if err := r.sess.SetMode(c.Room.Mode); err != nil {
+			return err
+		}
+		r.applied.Room.Mode = c.Room.Mode
 	}
 	if err := r.sess.SetDevices(c.Devices); err != nil {
 		return err
 	}
+	r.applied = c
 	// Last: it cannot fail. A user JWT expires (typically within hours or days): the operator
 	// replaces it and reloads, and the room's channel takes it without a restart.
 	if c.Supabase.AccessToken != r.accessToken {
@@ -502,6 +520,31 @@ func accessTokenWarning(token string, now time.Time) string {
 			"replace it before then in the config file, then systemctl reload ledbridge", when, left.Round(time.Minute))
 	}
 	return ""
+}
+
+// brightnessKey is the key the status page's brightness control also sets.
+const brightnessKey = "effects.brightness_cap"
+
+// hasKey reports whether keys holds key or, for a key ending in '.', one in that section.
+func hasKey(keys []string, key string) bool {
+	for _, k := range keys {
+		if k == key || strings.HasSuffix(key, ".") && strings.HasPrefix(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// changedKeys is config.ChangedKeys, without room.code when both name the same room: a code is
+// case-insensitive (room.ParseCode), so jam234 is the room JAM234 the daemon joined.
+func changedKeys(a, b config.Config) []string {
+	keys := config.ChangedKeys(a, b)
+	ca, errA := room.ParseCode(a.Room.Code)
+	cb, errB := room.ParseCode(b.Room.Code)
+	if errA != nil || errB != nil || ca != cb {
+		return keys
+	}
+	return slices.DeleteFunc(keys, func(k string) bool { return k == "room.code" })
 }
 
 // reloadableKeys are the keys (or, ending in '.', sections) a reload applies.
