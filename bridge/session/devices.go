@@ -18,6 +18,12 @@ import (
 )
 
 // strip is one device the loop renders for: its output (the Sink), its renderer and buffers.
+//
+// Its name is fixed: the frame loop, the metrics and the output's own log lines read it without a
+// lock. A device renamed in WLED's settings (discovery's update, a configured wled:// device's
+// recheck) gets a new strip under the new name, which takes the device over from the old one as
+// any successor does (wled's drivers: no release); renames are rare, so the renderer restarting
+// then costs nothing worth a lock on every read.
 type strip struct {
 	key        string // MAC for discovered devices, the URL for configured ones
 	configured bool   // key is a configured device URL
@@ -391,7 +397,7 @@ func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error 
 func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.Target) error {
 	c.placed, c.name, c.resolved = true, name, t
 	old := d.strips[c.raw]
-	if old != nil && old.target == t {
+	if old != nil && old.target == t && old.name == name {
 		return nil
 	}
 	if other := d.configuredCoveringLocked(c.raw, t); other != nil {
@@ -532,7 +538,8 @@ func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
 	d.publishLocked()
 }
 
-// addLocked drives discovered device key at t, replacing its strip when the target changed. A
+// addLocked drives discovered device key at t, replacing its strip when the target or the name
+// changed (see renamed). A
 // configured strip for the same device drives it instead. Two discovered devices are
 // never merged: when two strips swap addresses (DHCP), each update arrives while the other still
 // holds its new address, and skipping it would leave both streaming to the other's strip.
@@ -550,7 +557,7 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 	}
 	if old != nil {
 		old.online.Store(online)
-		if old.target == t {
+		if old.target == t && old.name == name {
 			return
 		}
 	} else if d.discoveredLocked() >= maxDiscoveredStrips && !(online && d.yieldOfflineLocked(name)) {

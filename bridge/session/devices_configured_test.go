@@ -260,3 +260,48 @@ func TestConfiguredWLEDFollowsADiscoveryUpdate(t *testing.T) {
 	}
 	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/60")
 }
+
+func TestRenamedWLEDShowsItsNewName(t *testing.T) {
+	// The venue renames a WLED in its settings. The status page (and the logs and metrics, which
+	// read the strip's name) must show the new name, for a discovered device and for a configured
+	// wled:// one, and the strip must go on streaming without a release in between.
+	t.Run("discovered", func(t *testing.T) {
+		const ip, mac = "127.0.36.8", "02fc00003608"
+		fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, Name: "Old name", HTTPListen: ip + ":0", DDPListen: ip + ":4048", RealtimeListen: "-"})
+		browser := &answerBrowser{}
+		browser.set(answerFor("stage", fake.HTTPAddr()))
+		r := startDeviceRig(t, nil, browser, nil)
+		r.clock.waitRound(t)
+		r.feedUntilFrame(t, mac, fake)
+
+		fake.SetInfo(func(i *wled.Info) { i.Name = "Stage left" })
+		r.clock.nextRound(t)
+		checkRenamed(t, r, mac, fake)
+	})
+	t.Run("configured", func(t *testing.T) {
+		const ip = "127.0.36.9"
+		fake := wledtest.New(t, wledtest.Config{LEDs: 30, Name: "Old name", HTTPListen: ip + ":0", DDPListen: ip + ":0", RealtimeListen: "-"})
+		url := fake.URL()
+		r := startDeviceRig(t, []string{url}, nil, func(d *deviceSet) { d.recheckEvery = 20 * time.Millisecond })
+		waitFor(t, "the strip", func() bool { return r.strip(url) != nil })
+		r.feedUntilFrame(t, url, fake)
+
+		fake.SetInfo(func(i *wled.Info) { i.Name = "Stage left" })
+		waitFor(t, "the new name", func() bool { return r.strip(url).name == "Stage left" })
+		checkRenamed(t, r, url, fake)
+	})
+}
+
+// checkRenamed checks that key's strip, renamed "Stage left", is listed so and still streams,
+// and that its device was not released.
+func checkRenamed(t *testing.T, r *deviceRig, key string, fake *wledtest.Fake) {
+	t.Helper()
+	snap := r.s.Snapshot()
+	if len(snap.Devices) != 1 || snap.Devices[0].ID != key || snap.Devices[0].Name != "Stage left" {
+		t.Fatalf("status devices = %+v, want %s named \"Stage left\"", snap.Devices, key)
+	}
+	r.feedUntilFrame(t, key, fake)
+	if n := liveFalseRequests(fake); n != 0 {
+		t.Errorf("the device was released %d times on its rename", n)
+	}
+}
