@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"slices"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
+	"github.com/pion/stun/v4"
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
@@ -66,16 +69,23 @@ type Config struct {
 	// only); the config package supplies the default STUN server.
 	ICEServers []ICEServer
 	// NetworkTypes are the candidate network types: "udp4", "udp6", "tcp4",
-	// "tcp6". Empty means udp4, which worked in every set-up tried.
+	// "tcp6". Empty means udp4, which worked in every set-up tried. At least one
+	// must be UDP: with no ICE-TCP listener the TCP ones gather no candidate
+	// (NewManager refuses TCP alone, and warns of TCP beside UDP).
 	NetworkTypes []string
 	// Interfaces, if not empty, are the only network interfaces (by name)
-	// candidates are gathered on.
+	// candidates are gathered on. pion lists them again at each gathering, so
+	// one that comes up later is used then; NewManager warns of names that
+	// match no interface up with an address of NetworkTypes.
 	Interfaces []string
 	// MDNSMode is "disabled" (default), "query" (resolve remote .local
 	// candidates) or "gather" (also hide our own addresses behind .local names).
 	MDNSMode string
 	// PortMin and PortMax restrict the local UDP ports, for firewalls; both
-	// zero means any port.
+	// zero means any port. Each musician's PeerConnection binds its own port on
+	// every address it gathers on, and one per STUN server that answers, so the
+	// range must hold MaxPeers times that many; NewManager warns when it does
+	// not (gatheringPlan).
 	PortMin, PortMax uint16
 	// ICEDisconnectedTimeout and ICEFailedTimeout override pion's 5 s and
 	// 25 s: how long without traffic before a connection counts as
@@ -243,13 +253,9 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = slogFactory{log: cfg.Logger.With("component", "pion"), onUnhandledSSRC: scope.onUnhandledSSRC}
-	var types []webrtc.NetworkType
-	for _, s := range cfg.NetworkTypes {
-		nt, err := webrtc.NewNetworkType(s)
-		if err != nil {
-			return nil, fmt.Errorf("network type %q (want udp4, udp6, tcp4 or tcp6): %w", s, ErrConfig)
-		}
-		types = append(types, nt)
+	types, err := cfg.networkTypes()
+	if err != nil {
+		return nil, err
 	}
 	se.SetNetworkTypes(types)
 	if len(cfg.Interfaces) > 0 {
@@ -297,6 +303,19 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
 }
 
+// networkTypes parses NetworkTypes.
+func (cfg *Config) networkTypes() ([]webrtc.NetworkType, error) {
+	var types []webrtc.NetworkType
+	for _, s := range cfg.NetworkTypes {
+		nt, err := webrtc.NewNetworkType(s)
+		if err != nil {
+			return nil, fmt.Errorf("network type %q (want udp4, udp6, tcp4 or tcp6): %w", s, ErrConfig)
+		}
+		types = append(types, nt)
+	}
+	return types, nil
+}
+
 func (cfg *Config) rtcConfiguration() webrtc.Configuration {
 	var servers []webrtc.ICEServer
 	for _, s := range cfg.ICEServers {
@@ -305,4 +324,211 @@ func (cfg *Config) rtcConfiguration() webrtc.Configuration {
 		})
 	}
 	return webrtc.Configuration{ICEServers: servers}
+}
+
+// gatheringPlan is what each PeerConnection's ICE agent will gather on, worked out the way
+// pion's agent does it (ice/v4 v4.4.8: localInterfaces, gatherCandidatesLocal,
+// gatherCandidatesSrflx), so that a config that lets no musician connect, or only some, is
+// said so at start instead of showing up only as pion's "Failed to ping without candidate pairs".
+type gatheringPlan struct {
+	// hostAddrs are the addresses host candidates are gathered on, as "iface address": pion
+	// binds one UDP socket on each, per PeerConnection (link-local IPv6 ones too, though it
+	// does not announce their candidates).
+	hostAddrs []string
+	// stunSockets is the most UDP sockets a PeerConnection's server-reflexive candidates hold
+	// besides: one per STUN (or UDP TURN) URL and UDP network type, or, with an interface
+	// filter, per URL and address of the type's family. Each is kept only if its server answers.
+	stunSockets int
+	// missing are the names in Config.Interfaces that are no interface up with an address
+	// of a configured family.
+	missing []string
+	// available names the interfaces that are up with such an address, filter aside.
+	available []string
+}
+
+// socketsPerPeer is the most UDP ports one musician's PeerConnection takes from the range.
+func (p *gatheringPlan) socketsPerPeer() int { return len(p.hostAddrs) + p.stunSockets }
+
+// planGathering lists the interfaces and addresses ICE will gather on with this config, now.
+func planGathering(cfg *Config, types []webrtc.NetworkType) (gatheringPlan, error) {
+	var plan gatheringPlan
+	n := cfg.net
+	if n == nil {
+		osNet, err := stdnet.NewNet()
+		if err != nil {
+			return plan, err
+		}
+		n = osNet
+	}
+	ifaces, err := n.Interfaces()
+	if err != nil {
+		return plan, err
+	}
+	// pion takes the address families from every network type, TCP ones included.
+	var want4, want6, anyUDP bool
+	for _, t := range types {
+		want4 = want4 || isIPv4(t)
+		want6 = want6 || !isIPv4(t)
+		anyUDP = anyUDP || isUDP(t)
+	}
+	filtered := len(cfg.Interfaces) > 0
+	var hostV4, hostV6 int
+	found := map[string]bool{}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 {
+			continue // loopback counts: the SettingEngine includes loopback candidates
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		var usable []netip.Addr
+		for _, a := range addrs {
+			if ip, ok := gatherableAddr(a, want4, want6); ok {
+				usable = append(usable, ip)
+			}
+		}
+		if len(usable) == 0 {
+			continue
+		}
+		plan.available = append(plan.available, ifc.Name)
+		if filtered && !slices.Contains(cfg.Interfaces, ifc.Name) {
+			continue
+		}
+		found[ifc.Name] = true
+		if !anyUDP {
+			continue
+		}
+		for _, ip := range usable {
+			plan.hostAddrs = append(plan.hostAddrs, ifc.Name+" "+ip.String())
+			if ip.Is4() {
+				hostV4++
+			} else {
+				hostV6++
+			}
+		}
+	}
+	for _, name := range cfg.Interfaces {
+		if !found[name] && !slices.Contains(plan.missing, name) {
+			plan.missing = append(plan.missing, name)
+		}
+	}
+	for _, s := range cfg.ICEServers {
+		for _, u := range s.URLs {
+			uri, err := stun.ParseURI(u)
+			if err != nil || !gathersSrflx(uri) {
+				continue
+			}
+			for _, t := range types {
+				switch {
+				case !isUDP(t):
+				case !filtered:
+					plan.stunSockets++ // one socket on the unspecified address
+				case isIPv4(t):
+					plan.stunSockets += hostV4
+				default:
+					plan.stunSockets += hostV6
+				}
+			}
+		}
+	}
+	return plan, nil
+}
+
+func isUDP(t webrtc.NetworkType) bool {
+	return t == webrtc.NetworkTypeUDP4 || t == webrtc.NetworkTypeUDP6
+}
+
+func isIPv4(t webrtc.NetworkType) bool {
+	return t == webrtc.NetworkTypeUDP4 || t == webrtc.NetworkTypeTCP4
+}
+
+// gatherableAddr reports whether pion gathers on an interface address, as ice's
+// localInterfaces decides: an address of a wanted family, and for IPv6 neither an
+// IPv4-compatible (::1 among them) nor a site-local one.
+func gatherableAddr(a net.Addr, want4, want6 bool) (netip.Addr, bool) {
+	var raw net.IP
+	switch a := a.(type) {
+	case *net.IPNet:
+		raw = a.IP
+	case *net.IPAddr:
+		raw = a.IP
+	default:
+		return netip.Addr{}, false
+	}
+	ip, ok := netip.AddrFromSlice(raw)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip, want4
+	}
+	b := ip.As16()
+	ipv4Compatible := [12]byte(b[:12]) == [12]byte{}
+	siteLocal := b[0] == 0xfe && b[1]&0xc0 == 0xc0
+	return ip, want6 && !ipv4Compatible && !siteLocal
+}
+
+// gathersSrflx reports whether pion gathers a server-reflexive candidate from a URL: STUN
+// or TURN over UDP.
+func gathersSrflx(uri *stun.URI) bool {
+	proto := uri.Proto
+	if proto == stun.ProtoTypeUnknown && (uri.Scheme == stun.SchemeTypeSTUN || uri.Scheme == stun.SchemeTypeTURN) {
+		proto = stun.ProtoTypeUDP
+	}
+	return proto == stun.ProtoTypeUDP && (uri.Scheme == stun.SchemeTypeSTUN || uri.Scheme == stun.SchemeTypeTURN)
+}
+
+// checkGathering refuses network types that gather no candidate, and warns, on log, of
+// interfaces and a UDP port range that let no musician, or not every one, connect.
+func (cfg *Config) checkGathering(log *slog.Logger) error {
+	types, err := cfg.networkTypes()
+	if err != nil {
+		return err
+	}
+	var udp, tcp []string
+	for i, t := range types {
+		if isUDP(t) {
+			udp = append(udp, cfg.NetworkTypes[i])
+		} else {
+			tcp = append(tcp, cfg.NetworkTypes[i])
+		}
+	}
+	// pion gathers TCP host candidates only from an ICE-TCP listener (a TCP mux), which
+	// ledbridge does not run, and announces TURN relay candidates only for UDP types.
+	if len(udp) == 0 {
+		return fmt.Errorf("NetworkTypes (webrtc.network_types) %v gather no ICE candidate: ledbridge has no ICE-TCP listener, and relay candidates need a UDP type; no musician could connect: add udp4: %w", cfg.NetworkTypes, ErrConfig)
+	}
+	if len(tcp) > 0 {
+		log.Warn("webrtc.network_types: TCP types gather no candidate (ledbridge has no ICE-TCP listener); candidates are gathered for the UDP ones only",
+			"ignored", tcp, "gathering", udp)
+	}
+
+	plan, err := planGathering(cfg, types)
+	if err != nil {
+		log.Warn("cannot list the network interfaces to check webrtc.interfaces and the UDP port range", "err", err)
+		return nil
+	}
+	switch {
+	case len(plan.hostAddrs) == 0 && len(cfg.Interfaces) > 0:
+		log.Warn("webrtc.interfaces matches no interface that is up with an address of webrtc.network_types: no musician can connect until one comes up",
+			"interfaces", cfg.Interfaces, "available", plan.available, "network_types", cfg.NetworkTypes)
+	case len(plan.hostAddrs) == 0:
+		log.Warn("no interface is up with an address of webrtc.network_types: no musician can connect until one comes up",
+			"network_types", cfg.NetworkTypes)
+	case len(plan.missing) > 0:
+		log.Warn("webrtc.interfaces names interfaces that are not up with an address of webrtc.network_types; candidates are gathered on the others",
+			"missing", plan.missing, "interfaces", cfg.Interfaces, "available", plan.available)
+	}
+	if cfg.PortMin != 0 {
+		ports := int(cfg.PortMax) - int(cfg.PortMin) + 1
+		need := cfg.MaxPeers * plan.socketsPerPeer()
+		if ports < need {
+			log.Warn("webrtc.udp_port_min..webrtc.udp_port_max is too narrow for webrtc.max_peers musicians: each one's connection binds its own UDP port on every address ICE gathers on (and one per STUN server that answers), and musicians past the free ports cannot connect",
+				"udp_port_min", cfg.PortMin, "udp_port_max", cfg.PortMax, "ports", ports, "ports_needed", need,
+				"max_peers", cfg.MaxPeers, "addresses", plan.hostAddrs, "stun_sockets", plan.stunSockets)
+		}
+	}
+	return nil
 }

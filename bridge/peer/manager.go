@@ -128,7 +128,11 @@ func NewManager(cfg Config) (*Manager, error) {
 	if _, err := newAPI(c, pcScope{}); err != nil { // each PeerConnection builds its own; this checks the config
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
-	return &Manager{cfg: c, log: c.Logger.With("component", "peer"), musicians: map[MusicianID]*musician{},
+	log := c.Logger.With("component", "peer")
+	if err := c.checkGathering(log); err != nil {
+		return nil, fmt.Errorf("peer.NewManager: %w", err)
+	}
+	return &Manager{cfg: c, log: log, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
 		reporters: map[MusicianID]uint64{}}, nil
