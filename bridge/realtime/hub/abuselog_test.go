@@ -19,14 +19,14 @@ func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 	flood := func(round uint64) {
 		for i := 0; i < sockets; i++ {
 			c := dial(t, h, dialOpts{})
-			for n := 0; n < 4; n++ { // the fourth frame is over the limit
+			for n := 0; n < 31; n++ { // the budget is ten seconds of the rate: the 31st frame is over it
 				c.sendMsg("", fmt.Sprint(n+1), "realtime:nowhere", "broadcast", "{}")
 			}
-			for n := 0; n < 3; n++ {
-				c.nextMsg() // the three admitted pushes' replies (unmatched topic)
+			for n := 0; n < 30; n++ {
+				c.nextMsg() // the admitted pushes' replies (unmatched topic)
 			}
 		}
-		waitFor(t, "every flooder's fourth frame", func() bool { return h.Stats().RateLimited == round*sockets })
+		waitFor(t, "every flooder's last frame", func() bool { return h.Stats().RateLimited == round*sockets })
 	}
 	flood(1)
 	if n := strings.Count(logs.String(), "over message rate limit"); n != 1 {

@@ -18,8 +18,9 @@ import (
 // what one member sends, so large broadcasts at a modest message rate must not evict the slower
 // readers, while the largest legitimate event still fits.
 
-// TestByteRateLimitShutsChannelsDown: past MaxBytesPerSecond a socket's channels get the system
-// error and phx_close, like the message limit, and the rest of the window is dropped.
+// TestByteRateLimitShutsChannelsDown: past its byte budget (ten seconds of MaxBytesPerSecond:
+// 100 000 bytes here) a socket's channels get the system error and phx_close, like the message
+// limit, and its frames are dropped until it has earned a second's worth back.
 func TestByteRateLimitShutsChannelsDown(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxFrameBytes: 4096, MaxBytesPerSecond: 10000, Now: clock.Now})
@@ -28,25 +29,25 @@ func TestByteRateLimitShutsChannelsDown(t *testing.T) {
 	cj := c.join(topic, cfgJSON(false, false, "big")) // about 150 bytes
 	other.join(topic, cfgJSON(false, false, "other"))
 	blob := strings.Repeat("a", 2900)
-	for i := 0; i < 4; i++ { // about 3 KB each: the fourth passes 10 000 bytes
+	for i := 0; i < 34; i++ { // about 2990 bytes each: the 34th passes 100 000 bytes
 		c.sendMsg(cj, "", topic, "broadcast", fmt.Sprintf(`{"type":"broadcast","event":"b%d","payload":{"x":"%s"}}`, i, blob))
 	}
 	c.expectText(`["` + cj + `",null,"realtime:ABC123","system",{"extension":"system","status":"error","message":"Too many bytes per second","channel":"ABC123"}]`)
 	c.expectText(`["` + cj + `","` + cj + `","realtime:ABC123","phx_close",{}]`)
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 33; i++ {
 		if m := other.nextMsg(); m.Event != "broadcast" || !strings.Contains(string(m.Payload), fmt.Sprintf(`"event":"b%d"`, i)) {
 			t.Fatalf("other got %s %.60s, want broadcast b%d", m.Event, m.Payload, i)
 		}
 	}
-	other.barrier() // b3 was dropped
+	other.barrier() // b33 was dropped
 	if st := h.Stats(); st.RateLimited != 1 {
 		t.Errorf("RateLimited = %d, want 1", st.RateLimited)
 	}
 	clock.Advance(time.Second)
-	c.barrier() // a new window: served again
+	c.barrier() // a second's worth earned back: served again
 
-	// Ten times the budget in one window closes the socket.
-	for i := 0; i < 40; i++ {
+	// Ten times the rate closes the socket (beyond a second's worth: 100 000 bytes refused).
+	for i := 0; i < 60; i++ {
 		if err := c.ws.Write(t.Context(), websocket.MessageText, []byte(`[null,"1","phoenix","heartbeat",{"x":"`+blob+`"}]`)); err != nil {
 			break // closed: the point
 		}
@@ -57,8 +58,9 @@ func TestByteRateLimitShutsChannelsDown(t *testing.T) {
 }
 
 // TestLargeBroadcastsBoundedByDefaultByteRate is the reviewer's amplification case with the
-// defaults: a member sending maximum-size broadcasts reaches the room with at most
-// DefaultMaxBytesPerSecond of them per second, then is shut down for the rest of the window.
+// defaults: a member sending maximum-size broadcasts at once reaches the room with at most its
+// burst allowance of them (a quarter of DefaultOutboundQueueBytes, 2 MiB: two seconds of
+// DefaultMaxBytesPerSecond), then is shut down.
 func TestLargeBroadcastsBoundedByDefaultByteRate(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{Now: clock.Now})
@@ -67,7 +69,7 @@ func TestLargeBroadcastsBoundedByDefaultByteRate(t *testing.T) {
 	sj := sender.join(topic, cfgJSON(false, false, "sender"))
 	reader.join(topic, cfgJSON(false, false, "reader"))
 	payload := make([]byte, DefaultMaxFrameBytes-512)
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 12; i++ {
 		sender.sendPush(sj, "", topic, "bulk", wire.EncodingBinary, payload)
 	}
 	sender.nextMsg() // system error
@@ -77,9 +79,12 @@ func TestLargeBroadcastsBoundedByDefaultByteRate(t *testing.T) {
 	got := len(reader.expectOnlyUTF8UntilBarrier())
 	push := wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf(sj), Topic: topic, Event: "bulk", Payload: payload}
 	const joinFrameBytes = 200 // at most: the sender's phx_join counts against its budget too
-	want := (DefaultMaxBytesPerSecond - joinFrameBytes) / push.EncodedLen()
+	if burst := DefaultOutboundQueueBytes / burstQueueShare; h.limits.bytes.capacity != float64(burst) {
+		t.Fatalf("byte budget %v, want a burst of %d", h.limits.bytes, burst)
+	}
+	want := (DefaultOutboundQueueBytes/burstQueueShare - joinFrameBytes) / push.EncodedLen()
 	if got != want {
-		t.Fatalf("reader got %d maximum-size broadcasts in one second, want %d (1 MiB/s)", got, want)
+		t.Fatalf("reader got %d maximum-size broadcasts at once, want %d (2 MiB)", got, want)
 	}
 }
 

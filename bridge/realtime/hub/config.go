@@ -22,9 +22,10 @@ import (
 // plus 4 KiB for the frame around it. The largest led-update supabase-js actually sends (4096
 // {"r":255,"g":255,"b":255} colours, seq and ts) is about 107 KB as a frame (TestLargestLEDUpdate).
 //
-// DefaultMaxBytesPerSecond (1 MiB/s per socket) is ten times self-hosted Supabase's
+// DefaultMaxBytesPerSecond (1 MiB/s per socket, averaged) is ten times self-hosted Supabase's
 // TENANT_MAX_BYTES_PER_SECOND (100 000 for a whole project), so no web app that works there is
 // limited here; it keeps one member from sending the room more than a phone on venue Wi-Fi can read.
+// Both rates are averages with a burst allowance (ratelimit.go), as hosted Supabase's are.
 const (
 	DefaultAddr                 = ":4000"
 	DefaultMaxFrameBytes        = 260 << 10
@@ -37,7 +38,7 @@ const (
 	DefaultMaxPresenceBytes     = 8 << 10
 	DefaultPresenceMaxCalls     = 5
 	DefaultPresenceWindow       = 30 * time.Second
-	DefaultOutboundQueueFrames  = 512
+	DefaultOutboundQueueFrames  = 2048
 	DefaultOutboundQueueBytes   = 8 << 20
 	DefaultIdleTimeout          = 60 * time.Second
 	DefaultWriteTimeout         = 10 * time.Second
@@ -122,22 +123,30 @@ type Config struct {
 	MaxClientsPerRoom int
 	// MaxChannelsPerClient bounds the channels one socket may join (default 100).
 	MaxChannelsPerClient int
-	// MaxMessagesPerSecond bounds the frames one socket may send per one-second window (default
-	// 100). Past it every channel of the socket gets a `system` error and phx_close, and further
-	// frames in that window are dropped. REST broadcast messages count against the same budget,
-	// per remote address (past it the request is refused with HTTP 429). Heartbeats (of at most
-	// 128 bytes, as clients send them) count against neither this nor MaxBytesPerSecond and are
-	// answered past them, as the Realtime server answers them outside its channels; more than ten
-	// times this many in one window close the socket.
-	// MaxMessagesPerSecond < 0 disables the limit.
+	// MaxMessagesPerSecond bounds the frames one socket may send per second, averaged (default
+	// 100): hosted Supabase's limit is a rolling average too, so a burst passes. The budget is a
+	// token bucket refilled at this rate and holding ten seconds of it, or a quarter of
+	// OutboundQueueFrames if that is less (a burst reaches every member's queue at once), but at
+	// least one second of it: with the defaults, a socket that was quiet may send 512 frames at
+	// once, and at twice the rate is shut down after about five seconds. Once the budget is spent,
+	// every channel of the socket gets a `system` error ("Too many messages per second") and
+	// phx_close, and its frames are dropped until it has earned a second's worth back. REST
+	// broadcast messages count against a budget of the same size, per remote address (past it the
+	// request is refused with HTTP 429). Heartbeats (of at most 128 bytes, as clients send them)
+	// count against neither this nor MaxBytesPerSecond and are answered past them, as the Realtime
+	// server answers them outside its channels; more than ten times this many a second (beyond a
+	// second's worth) close the socket. MaxMessagesPerSecond < 0 disables the limit.
 	MaxMessagesPerSecond int
-	// MaxBytesPerSecond bounds the bytes one socket may send per one-second window (default 1 MiB;
-	// it must hold at least one MaxFrameBytes frame), enforced like MaxMessagesPerSecond: past it
-	// every channel of the socket gets a `system` error and phx_close, further frames in that
-	// window are dropped, and a socket that sends ten times the budget is closed. Every member
-	// receives what one member sends, so this is what keeps a member sending large broadcasts
-	// from evicting the slower readers as slow clients. MaxBytesPerSecond < 0 disables the limit.
-	// REST broadcasts count their bodies against the same budget, per remote address.
+	// MaxBytesPerSecond bounds the bytes one socket may send per second, averaged (default 1 MiB;
+	// it must hold at least one MaxFrameBytes frame). It is enforced like MaxMessagesPerSecond,
+	// with a burst of ten seconds of it or a quarter of OutboundQueueBytes if that is less (2 MiB
+	// with the defaults), but at least one second of it: once that is spent every channel of the
+	// socket gets a `system` error ("Too many bytes per second") and phx_close, its frames are
+	// dropped until it has earned a second's worth back, and a socket that keeps sending ten times
+	// the rate meanwhile is closed. Every member receives what one member sends, so this is what
+	// keeps a member sending large broadcasts from evicting the slower readers as slow clients.
+	// MaxBytesPerSecond < 0 disables the limit. REST broadcasts count their bodies against a budget
+	// of the same size, per remote address.
 	MaxBytesPerSecond int64
 	// MaxPresenceBytes bounds one tracked Presence payload (default 8 KiB); a larger track gets the
 	// Realtime server's "Track message size exceeded" shutdown.
@@ -153,8 +162,11 @@ type Config struct {
 	// PresenceMaxCalls < 0 disables the limit.
 	PresenceMaxCalls int
 	PresenceWindow   time.Duration
-	// OutboundQueueFrames bounds the frames waiting to be written to one socket (default 512). A
-	// socket whose queue is full is dropped, so one slow client never delays the others.
+	// OutboundQueueFrames bounds the frames waiting to be written to one socket (default 2048). A
+	// socket whose queue is full is dropped, so one slow client never delays the others. A
+	// quarter of it bounds the burst of messages one member may send at once (see
+	// MaxMessagesPerSecond), since the burst reaches every member's queue; the default lets
+	// through 512 at 100 a second.
 	OutboundQueueFrames int
 	// OutboundQueueBytes bounds the bytes waiting to be written to one socket (default 8 MiB;
 	// frames shared by a fan-out count for every recipient). Past it the socket is dropped, like a
@@ -192,7 +204,7 @@ type Config struct {
 	MetricsPath string
 	// Logger receives connection-level events (default: discard).
 	Logger *slog.Logger
-	// Now is the clock for rate-limit windows and timeouts (default time.Now).
+	// Now is the clock for the rate budgets and windows (default time.Now).
 	Now func() time.Time
 }
 

@@ -62,7 +62,7 @@ func (f *frame) release() {
 }
 
 // conn is one client socket. Its reader runs on the HTTP handler's goroutine (serve) and owns
-// channels and the rate-limit window; its writer goroutine owns every write to ws.
+// channels and the rate budgets; its writer goroutine owns every write to ws.
 //
 // Reads and writes use ctx, which only drop cancels (coder/websocket watches it with
 // context.AfterFunc, no per-frame timer): cancelling it closes the socket even while a close
@@ -98,8 +98,10 @@ type conn struct {
 
 	// Reader-goroutine state.
 	channels   map[string]*member // joined channels by topic
-	window     rateWindow         // frames and bytes read in the current second
-	windowOver bool               // a rate limit was hit in it: channels are shut down, frames dropped
+	budget     rateBudget         // Config.MaxMessagesPerSecond and MaxBytesPerSecond (ratelimit.go)
+	limited    bool               // budget ran out: channels were shut down, frames are dropped
+	flood      rateBudget         // the frames dropped while limited, at floodFactor times the limits
+	heartbeats tokenBucket        // heartbeats, which budget does not count (admitHeartbeat)
 	// presenceWindows are the track/untrack windows by topic. They belong to the socket, not to
 	// a channel membership, so that leaving and rejoining a topic does not reset the limit. At
 	// most MaxChannelsPerClient (admitPresence).
@@ -237,18 +239,16 @@ func (c *conn) receive(typ websocket.MessageType, data []byte) {
 // admitHeartbeat admits a heartbeat outside the message and byte budgets: dropping one because
 // the socket went over its message rate (a burst of broadcasts) would make supabase-js, 25 s
 // later, declare the connection dead and reconnect. Heartbeats still have a budget of their own:
-// a socket sending more than ten times MaxMessagesPerSecond of them in one window is closed, like
-// any other flood.
+// a socket sending them at more than ten times MaxMessagesPerSecond (beyond a second's worth) is
+// closed, like any other flood.
 func (c *conn) admitHeartbeat() bool {
-	limit := c.s.cfg.MaxMessagesPerSecond
-	if limit < 0 {
+	r := c.s.limits.heartbeats
+	if !r.on() {
 		return true
 	}
-	if c.window.roll(c.s.cfg.Now()) {
-		c.windowOver = false
-	}
-	c.window.heartbeats++
-	if c.window.heartbeats <= 10*limit {
+	c.heartbeats.refill(c.s.cfg.Now(), r)
+	if c.heartbeats.holds(1, r) {
+		c.heartbeats.level--
 		return true
 	}
 	c.s.stats.rateLimited.Add(1)
@@ -256,80 +256,59 @@ func (c *conn) admitHeartbeat() bool {
 	return false
 }
 
-// admit applies the per-socket message and byte rate limits to a frame of n bytes. It counts
-// frames and bytes in one-second windows; the frame that exceeds either limit shuts every channel
-// down with the Realtime server's "Too many messages per second" (or "… bytes …") system error, and
-// the rest of the window is dropped. A socket that keeps flooding at ten times a limit is closed.
+// admit applies the per-socket message and byte budgets to a frame of n bytes. They are averages
+// (token buckets holding burstSeconds of the rate, see ratelimit.go), as hosted Supabase's limit
+// is: a burst passes, a sustained rate above the limit does not. The frame that finds a budget
+// spent shuts every channel down with the Realtime server's "Too many messages per second" (or
+// "… bytes …") system error; the socket's frames are then dropped until it has earned back a
+// second's worth of both budgets. A socket that keeps sending at ten times a limit meanwhile is
+// closed.
 func (c *conn) admit(n int) bool {
-	msgLimit, byteLimit := c.s.cfg.MaxMessagesPerSecond, c.s.cfg.MaxBytesPerSecond
-	if msgLimit < 0 && byteLimit < 0 {
+	l := &c.s.limits
+	if !l.msgs.on() && !l.bytes.on() {
 		return true
 	}
-	if c.window.roll(c.s.cfg.Now()) {
-		c.windowOver = false
+	now := c.s.cfg.Now()
+	c.budget.refill(now, l.msgs, l.bytes)
+	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) {
+		c.limited = false
 	}
-	overMsgs, overBytes := c.window.over(1, int64(n), msgLimit, byteLimit)
-	c.window.msgs++
-	c.window.bytes += int64(n)
-	if !overMsgs && !overBytes {
-		return true
+	var overMsgs, overBytes bool
+	if !c.limited {
+		if overMsgs, overBytes = c.budget.over(1, int64(n), l.msgs, l.bytes); !overMsgs && !overBytes {
+			c.budget.take(1, int64(n))
+			return true
+		}
 	}
 	// Counted before the client hears of it (the system error below), so that Stats read after
 	// that includes it.
 	c.s.stats.rateLimited.Add(1)
-	switch {
-	case !c.windowOver:
-		c.windowOver = true
-		suppressed, logIt := c.s.rateLimitLog.Allow(c.s.cfg.Now())
+	if !c.limited {
+		c.limited = true
+		suppressed, logIt := c.s.rateLimitLog.Allow(now)
 		if overMsgs {
 			if logIt {
-				c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", msgLimit, "suppressed", suppressed)
+				c.s.log.Info("hub: client over message rate limit", "remote", c.remote, "limit", c.s.cfg.MaxMessagesPerSecond, "suppressed", suppressed)
 			}
 			c.shutdownAll("Too many messages per second")
 		} else {
 			if logIt {
-				c.s.log.Info("hub: client over byte rate limit", "remote", c.remote, "limit_bytes", byteLimit, "suppressed", suppressed)
+				c.s.log.Info("hub: client over byte rate limit", "remote", c.remote, "limit_bytes", c.s.cfg.MaxBytesPerSecond, "suppressed", suppressed)
 			}
 			c.shutdownAll("Too many bytes per second")
 		}
-	case msgLimit >= 0 && c.window.msgs > 10*msgLimit:
+		return false
+	}
+	c.flood.refill(now, l.floodMsgs, l.floodBytes)
+	floodMsgs, floodBytes := c.flood.over(1, int64(n), l.floodMsgs, l.floodBytes)
+	c.flood.take(1, int64(n))
+	switch {
+	case floodMsgs:
 		c.close(websocket.StatusPolicyViolation, "too many messages per second")
-	case byteLimit >= 0 && c.window.bytes > 10*byteLimit:
+	case floodBytes:
 		c.close(websocket.StatusPolicyViolation, "too many bytes per second")
 	}
 	return false
-}
-
-// rateWindow counts one client's messages and bytes in a one-second window, against the budgets
-// Config.MaxMessagesPerSecond and MaxBytesPerSecond (a socket's frames, or an address's REST
-// broadcasts).
-type rateWindow struct {
-	start      time.Time
-	msgs       int
-	bytes      int64
-	heartbeats int // a socket's heartbeats, which msgs and bytes do not count (admitHeartbeat)
-}
-
-// roll starts a new window at now if the current one is over, and reports whether it did.
-func (w *rateWindow) roll(now time.Time) bool {
-	if !windowExpired(now, w.start) {
-		return false
-	}
-	*w = rateWindow{start: now}
-	return true
-}
-
-// over reports which budget msgs more messages and n more bytes would exceed (a negative limit is
-// no limit).
-func (w *rateWindow) over(msgs int, n int64, msgLimit int, byteLimit int64) (overMsgs, overBytes bool) {
-	return msgLimit >= 0 && w.msgs+msgs > msgLimit, byteLimit >= 0 && w.bytes+n > byteLimit
-}
-
-// windowExpired reports whether a one-second rate window that began at start is over (or the
-// clock went backwards).
-func windowExpired(now, start time.Time) bool {
-	d := now.Sub(start)
-	return d >= time.Second || d < 0
 }
 
 // send queues f without blocking, taking over the caller's reference to it. A full queue means

@@ -24,8 +24,8 @@
 // that one host cannot take them all); plain HTTP connections under Serve (in all and per address,
 // with header, request and idle timeouts); REST requests being read at once; rooms (in all, and
 // per address that started them); clients per room; channels per socket; presence meta and key
-// size; messages and bytes per second per socket (and per address for the REST endpoints, whose
-// batches are capped at MaxBroadcastBatch); presence calls per socket and topic (rejoining does not
+// size; messages and bytes per second per socket, as averages with a burst allowance (and per
+// address for the REST endpoints, whose batches are capped at MaxBroadcastBatch); presence calls per socket and topic (rejoining does not
 // reset them; a socket keeps windows for at most MaxChannelsPerClient topics); and the outbound
 // queue per socket (frames and bytes). Past the rate limits a channel gets the Realtime server's
 // `system` error and phx_close; heartbeats are still answered (they have a budget of their own). A socket that cannot keep up is dropped rather than slowing the

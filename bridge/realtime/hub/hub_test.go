@@ -224,6 +224,9 @@ func TestKind3Conversion(t *testing.T) {
 	}
 }
 
+// TestRateLimitShutsChannelsDown: a socket that spends its message budget (ten seconds of
+// MaxMessagesPerSecond: 50 here) gets the system error and phx_close on its channels, and its
+// frames are dropped until it has earned a second's worth back.
 func TestRateLimitShutsChannelsDown(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxMessagesPerSecond: 5, Now: clock.Now})
@@ -239,20 +242,20 @@ func TestRateLimitShutsChannelsDown(t *testing.T) {
 	broadcast := func(i int) {
 		c.sendMsg(cj, "", topic, "broadcast", fmt.Sprintf(`{"type":"broadcast","event":"b%d","payload":{}}`, i))
 	}
-	for i := 0; i < 3; i++ { // frames 3..5
+	for i := 0; i < 48; i++ { // frames 3..50
 		broadcast(i)
 	}
-	// Frame 6 exceeds the limit: system error, phx_close, and the frame itself is dropped.
-	broadcast(3)
+	// Frame 51 exceeds the budget: system error, phx_close, and the frame itself is dropped.
+	broadcast(48)
 	c.expectText(`["` + cj + `",null,"realtime:ABC123","system",{"extension":"system","status":"error","message":"Too many messages per second","channel":"ABC123"}]`)
 	c.expectText(`["` + cj + `","` + cj + `","realtime:ABC123","phx_close",{}]`)
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 48; i++ {
 		if m := other.nextMsg(); m.Event != "broadcast" || !strings.Contains(string(m.Payload), fmt.Sprintf(`"event":"b%d"`, i)) {
 			t.Fatalf("other got %s %s, want broadcast b%d", m.Event, m.Payload, i)
 		}
 	}
 	other.expectText(`[null,null,"realtime:ABC123","presence_diff",{"joins":{},"leaves":{"flooder":{"metas":[{"phx_ref":"REF"}]}}}]`)
-	// Still in the window: a push that would be answered ("unmatched topic") is dropped, but a
+	// Nothing earned back yet: a push that would be answered ("unmatched topic") is dropped, but a
 	// heartbeat is answered, as the Realtime server answers heartbeats outside its channels'
 	// rate limits; its reply is the next frame, so the push got none.
 	c.sendMsg("", "51", topic, "broadcast", `{"type":"broadcast","event":"late","payload":{}}`)
@@ -261,7 +264,7 @@ func TestRateLimitShutsChannelsDown(t *testing.T) {
 		t.Errorf("RateLimited = %d, want 2", got)
 	}
 	clock.Advance(time.Second)
-	// A new window: served again.
+	// A second's worth earned back: served again.
 	c.sendMsg("", "52", topic, "broadcast", `{"type":"broadcast","event":"late","payload":{}}`)
 	c.expectText(`[null,"52","realtime:ABC123","phx_reply",{"status":"error","response":{"reason":"unmatched topic"}}]`)
 	if got := h.Stats().RateLimited; got != 2 {
@@ -276,7 +279,7 @@ func TestHeartbeatsAnsweredPastTheRateLimit(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxMessagesPerSecond: 2, Now: clock.Now})
 	c := dial(t, h, dialOpts{})
-	for i := 0; i < 5; i++ { // three over the limit
+	for i := 0; i < 23; i++ { // three over the budget (ten seconds of the rate: 20)
 		c.sendMsg("", "", topic, "broadcast", `{"type":"broadcast","event":"x","payload":{}}`)
 	}
 	for i := 0; i < 2*10; i++ { // ten times the message limit: heartbeats have a budget of their own

@@ -272,52 +272,52 @@ func (f *restInFlight) release(client string) {
 	f.requests.Remove(client)
 }
 
-// restLimiter applies the per-socket budgets (Config.MaxMessagesPerSecond and MaxBytesPerSecond) to
-// REST broadcasts, per client (clientaddr.Key) in one-second windows: without it one POST could fan out
-// any number of messages to a room and evict every member as a slow client. It keeps at most
-// MaxConnections addresses; expired windows are pruned when that is reached.
+// restLimiter applies the per-socket budgets (Config.MaxMessagesPerSecond and MaxBytesPerSecond,
+// averages with a burst allowance: see ratelimit.go) to REST broadcasts, per client
+// (clientaddr.Key): without it one POST could fan out any number of messages to a room and evict
+// every member as a slow client. It keeps at most MaxConnections addresses; budgets that have
+// refilled (which are as good as forgotten) are pruned when that is reached.
 type restLimiter struct {
 	mu sync.Mutex
 	// The mutex protects the following elements.
-	windows map[string]*rateWindow
+	budgets map[string]*rateBudget
 }
 
 // admit counts a request of msgs messages and n body bytes from remote, or answers 429 and
 // returns false when it would exceed a budget. A refused request consumes nothing.
 func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msgs int, n int64) bool {
-	msgLimit, byteLimit := s.cfg.MaxMessagesPerSecond, s.cfg.MaxBytesPerSecond
-	if msgLimit < 0 && byteLimit < 0 {
+	msgRate, byteRate := s.limits.msgs, s.limits.bytes
+	if !msgRate.on() && !byteRate.on() {
 		return true
 	}
 	now := s.cfg.Now()
 	l.mu.Lock()
-	if l.windows == nil {
-		l.windows = make(map[string]*rateWindow)
+	if l.budgets == nil {
+		l.budgets = make(map[string]*rateBudget)
 	}
-	win := l.windows[remote]
-	if win == nil {
-		if len(l.windows) >= s.cfg.MaxConnections {
-			for addr, old := range l.windows {
-				if windowExpired(now, old.start) {
-					delete(l.windows, addr)
+	budget := l.budgets[remote]
+	if budget == nil {
+		if len(l.budgets) >= s.cfg.MaxConnections {
+			for addr, old := range l.budgets {
+				if old.refill(now, msgRate, byteRate); old.full(msgRate, byteRate) {
+					delete(l.budgets, addr)
 				}
 			}
 		}
-		if len(l.windows) >= s.cfg.MaxConnections {
+		if len(l.budgets) >= s.cfg.MaxConnections {
 			l.mu.Unlock()
 			s.stats.rateLimited.Add(uint64(msgs))
-			s.restError(w, http.StatusTooManyRequests, "Too many REST clients this second")
-			s.logRESTLimit("hub: too many REST clients this second", "remote", remote, "limit", s.cfg.MaxConnections)
+			s.restError(w, http.StatusTooManyRequests, "Too many REST clients at once")
+			s.logRESTLimit("hub: too many REST clients at once", "remote", remote, "limit", s.cfg.MaxConnections)
 			return false
 		}
-		win = &rateWindow{start: now}
-		l.windows[remote] = win
+		budget = &rateBudget{}
+		l.budgets[remote] = budget
 	}
-	win.roll(now)
-	overMsgs, overBytes := win.over(msgs, n, msgLimit, byteLimit)
+	budget.refill(now, msgRate, byteRate)
+	overMsgs, overBytes := budget.over(msgs, n, msgRate, byteRate)
 	if !overMsgs && !overBytes {
-		win.msgs += msgs
-		win.bytes += n
+		budget.take(msgs, n)
 		l.mu.Unlock()
 		return true
 	}
@@ -328,6 +328,6 @@ func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msg
 		msg = "Too many bytes per second"
 	}
 	s.restError(w, http.StatusTooManyRequests, msg)
-	s.logRESTLimit("hub: REST client over rate limit", "remote", remote, "reason", msg, "messages_limit", msgLimit, "bytes_limit", byteLimit)
+	s.logRESTLimit("hub: REST client over rate limit", "remote", remote, "reason", msg, "messages_limit", s.cfg.MaxMessagesPerSecond, "bytes_limit", s.cfg.MaxBytesPerSecond)
 	return false
 }

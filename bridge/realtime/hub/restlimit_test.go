@@ -63,8 +63,9 @@ func TestRESTBatchCap(t *testing.T) {
 	}
 }
 
-// TestRESTRateLimit: REST messages count against the same per-second budget as a socket's, per
-// remote address; a request that would exceed it is refused whole with 429.
+// TestRESTRateLimit: REST messages count against the same budgets as a socket's (ten seconds of
+// the rates: 50 messages and 81 920 bytes here), per remote address; a request that would exceed
+// one is refused whole with 429, and consumes nothing.
 func TestRESTRateLimit(t *testing.T) {
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	clock := newFakeClock()
@@ -76,11 +77,12 @@ func TestRESTRateLimit(t *testing.T) {
 		path, body string
 		want       int
 	}{
-		{BroadcastAPIPath, batchBody(3, "a"), http.StatusAccepted}, // 3 of 5
-		{BroadcastAPIPath, batchBody(3, "b"), http.StatusTooManyRequests},
-		{single, `{"n":3}`, http.StatusAccepted}, // 4
-		{single, `{"n":4}`, http.StatusAccepted}, // 5
-		{single, `{"n":5}`, http.StatusTooManyRequests},
+		{BroadcastAPIPath, batchBody(30, "a"), http.StatusAccepted}, // 30 of 50
+		{BroadcastAPIPath, batchBody(30, "b"), http.StatusTooManyRequests},
+		{BroadcastAPIPath, batchBody(18, "c"), http.StatusAccepted}, // 48
+		{single, `{"n":48}`, http.StatusAccepted},                   // 49
+		{single, `{"n":49}`, http.StatusAccepted},                   // 50
+		{single, `{"n":50}`, http.StatusTooManyRequests},
 	}
 	delivered := 0
 	for i, st := range steps {
@@ -98,14 +100,19 @@ func TestRESTRateLimit(t *testing.T) {
 	if got := len(c.expectOnlyUTF8UntilBarrier()); got != delivered {
 		t.Fatalf("member got %d broadcasts, want %d", got, delivered)
 	}
-	if st := h.Stats(); st.RateLimited != 4 {
-		t.Errorf("RateLimited = %d, want 4 (3 + 1 refused messages)", st.RateLimited)
+	if st := h.Stats(); st.RateLimited != 31 {
+		t.Errorf("RateLimited = %d, want 31 (30 + 1 refused messages)", st.RateLimited)
 	}
 
-	// A new window: the byte budget (8192) now decides, 3000-byte bodies at a time.
-	clock.Advance(time.Second)
+	// Refilled (ten seconds later): the byte budget (81 920) now decides, 2998-byte bodies at a
+	// time, of which 27 fit.
+	clock.Advance(10 * time.Second)
 	big := `{"x":"` + strings.Repeat("a", 2990) + `"}`
-	for i, want := range []int{http.StatusAccepted, http.StatusAccepted, http.StatusTooManyRequests} {
+	for i := 0; i < 28; i++ {
+		want := http.StatusAccepted
+		if i == 27 {
+			want = http.StatusTooManyRequests
+		}
 		code, body := post(t, h, single, "application/json", big)
 		if code != want {
 			t.Fatalf("body %d: HTTP %d %s, want %d", i, code, body, want)
@@ -114,8 +121,8 @@ func TestRESTRateLimit(t *testing.T) {
 			t.Errorf("body %d: %s", i, body)
 		}
 	}
-	if got := len(c.expectOnlyUTF8UntilBarrier()); got != 2 {
-		t.Fatalf("member got %d large broadcasts, want 2", got)
+	if got := len(c.expectOnlyUTF8UntilBarrier()); got != 27 {
+		t.Fatalf("member got %d large broadcasts, want 27", got)
 	}
 }
 

@@ -56,6 +56,7 @@ type Server struct {
 	refPrefix string
 	nextRef   atomic.Uint64
 	stats     counters
+	limits    rateLimits // the rate budgets derived from cfg
 	rest      restLimiter
 	restSlots restInFlight
 	// malformedLog and restLimitLog keep the malformed-frame and REST-limit log lines to one a
@@ -106,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
+		limits:    newRateLimits(cfg),
 		refPrefix: base64.RawURLEncoding.EncodeToString(seed[:]),
 		conns:     make(map[*conn]struct{}),
 		rooms:     make(map[string]*room),
