@@ -25,10 +25,12 @@ type Room struct {
 	Connection Connection `json:"connection"`
 	Mode       string     `json:"mode"` // auto, local, broadcast
 	Look       string     `json:"look"` // what the strips show now: local, broadcast, idle
-	Tempo      float64    `json:"tempo"`
-	Playing    bool       `json:"playing"`
-	Blackout   bool       `json:"blackout"`
-	Brightness float64    `json:"brightness"`
+	// TestPattern is set while the test pattern (Controller.TestPattern) covers the look.
+	TestPattern bool    `json:"testPattern"`
+	Tempo       float64 `json:"tempo"`
+	Playing     bool    `json:"playing"`
+	Blackout    bool    `json:"blackout"`
+	Brightness  float64 `json:"brightness"`
 }
 
 // Connection is the Realtime connection state.

@@ -21,15 +21,27 @@ function darkText(hex) {
 
 function fmtMs(v) { return v ? v.toFixed(1) + " ms" : "—"; }
 
+// fmtClock shows an RFC 3339 time as the viewer's local time; "—" for none (Go's zero time, year 1,
+// which a meta without joinedAt gives).
+function fmtClock(iso) {
+  const t = Date.parse(iso);
+  return t > 0 ? new Date(t).toLocaleTimeString() : "—";
+}
+
+// attr sets an attribute unless it already has the value (the page re-renders 4 times a second).
+function attr(el, name, value) { if (el.getAttribute(name) !== value) el.setAttribute(name, value); }
+
 function renderRoom(s) {
   text($("version"), s.version || "");
   text($("room-code"), s.room.code || "—");
   text($("room-host"), s.room.hostedBy === "lan" ? "on this bridge (LAN room server)" : "Supabase Realtime");
   text($("room-url"), s.room.url || "—");
   const c = s.room.connection;
-  text($("room-state"), c.state + (c.lastError ? " — " + c.lastError : ""));
-  const look = s.room.look && s.room.mode === "auto" ? " (now " + s.room.look + ")" : "";
-  text($("room-mode"), s.room.mode + look + (s.room.blackout ? ", blackout" : ""));
+  text($("room-state-name"), c.state + (c.lastError ? " — " : ""));
+  text($("room-error"), c.lastError || ""); // a <bdi>: the server's words may hold bidi controls
+  // The test pattern covers whatever the mode shows, so it is what the strips show now.
+  const now = s.room.testPattern ? "test pattern" : (s.room.mode === "auto" ? s.room.look : "");
+  text($("room-mode"), s.room.mode + (now ? " (now " + now + ")" : "") + (s.room.blackout ? ", blackout" : ""));
   text($("room-tempo"), s.room.tempo ? s.room.tempo.toFixed(0) + " BPM" : "—");
   text($("room-playing"), s.room.playing ? "playing" : "stopped");
   text($("health"), s.health.ok ? "ok" : "unhealthy: " + s.health.reason);
@@ -39,8 +51,10 @@ function musicianItem(m) {
   const el = document.createElement("div");
   el.className = "item";
   el.dataset.id = m.id;
-  el.innerHTML = '<div class="top"><span class="name"></span><span class="host badge ok" hidden>host</span>' +
-    '<span class="rtc badge"></span></div><div class="meter"><div></div></div>' +
+  // Names are <bdi>: a musician's name is whatever the room sent, bidi controls included.
+  el.innerHTML = '<div class="top"><bdi class="name"></bdi><span class="host badge ok" hidden>host</span>' +
+    '<span class="rtc badge"></span></div>' +
+    '<div class="meter" role="meter" aria-valuemin="-60" aria-valuemax="0" aria-valuenow="-60"><div></div></div>' +
     '<div class="notes"></div><div class="stats"></div>';
   return el;
 }
@@ -55,13 +69,18 @@ function renderMusicians(list) {
     seen.add(m.id);
     let el = box.querySelector(`[data-id="${CSS.escape(m.id)}"]`);
     if (!el) { el = musicianItem(m); box.appendChild(el); }
-    text(el.querySelector(".name"), m.name || m.id);
+    const name = m.name || m.id;
+    text(el.querySelector(".name"), name);
     el.querySelector(".host").hidden = !m.isHost;
     const rtcKind = m.webrtc === "connected" ? "ok" : (m.webrtc === "failed" ? "bad" : "warn");
     badge(el.querySelector(".rtc"), m.webrtc + (m.codec ? " · " + m.codec : ""), rtcKind);
     // RMS → dB meter over 60 dB.
-    const db = m.level > 0 ? 20 * Math.log10(m.level) : -60;
-    el.querySelector(".meter > div").style.width = Math.max(0, Math.min(100, (db + 60) / 60 * 100)) + "%";
+    const db = Math.max(-60, Math.min(0, m.level > 0 ? 20 * Math.log10(m.level) : -60));
+    el.querySelector(".meter > div").style.width = (db + 60) / 60 * 100 + "%";
+    const meter = el.querySelector(".meter");
+    attr(meter, "aria-valuenow", db.toFixed(0));
+    attr(meter, "aria-valuetext", db > -60 ? db.toFixed(0) + " dB" : "silent");
+    attr(meter, "aria-label", "Audio level of " + name);
     const notes = el.querySelector(".notes");
     const want = (m.notes || []).map((n) => n.name + "|" + n.color).join(",");
     if (notes.dataset.sig !== want) {
@@ -76,7 +95,7 @@ function renderMusicians(list) {
         return s;
       }));
     }
-    text(el.querySelector(".stats"), `joined ${new Date(m.joinedAt).toLocaleTimeString()} · ` +
+    text(el.querySelector(".stats"), `joined ${fmtClock(m.joinedAt)} · ` +
       `loss ${m.lossPercent.toFixed(1)}% (${m.packetsLost}) · jitter ${m.jitterMs.toFixed(1)} ms`);
   }
   for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) el.remove();
@@ -86,8 +105,8 @@ function deviceItem(d) {
   const el = document.createElement("div");
   el.className = "item";
   el.dataset.id = d.id;
-  el.innerHTML = '<div class="top"><span class="name"></span><span class="online badge"></span>' +
-    '<button class="identify" hidden>Identify</button></div><canvas class="strip"></canvas><div class="stats"></div>';
+  el.innerHTML = '<div class="top"><bdi class="name"></bdi><span class="online badge"></span>' +
+    '<button class="identify" hidden>Identify</button></div><canvas class="strip" role="img"></canvas><div class="stats"></div>';
   el.querySelector(".identify").addEventListener("click", () => control("identify", { device: d.id }));
   canvases.set(d.id, { canvas: el.querySelector("canvas"), ctx: null, img: null });
   return el;
@@ -103,7 +122,9 @@ function renderDevices(list, controls) {
     seen.add(d.id);
     let el = box.querySelector(`[data-id="${CSS.escape(d.id)}"]`);
     if (!el) { el = deviceItem(d); box.appendChild(el); }
-    text(el.querySelector(".name"), d.name || d.id);
+    const name = d.name || d.id;
+    text(el.querySelector(".name"), name);
+    attr(el.querySelector("canvas"), "aria-label", `Live preview of ${name}: ${d.leds} LEDs${d.rgbw ? " RGBW" : ""}`);
     badge(el.querySelector(".online"), d.online ? "online" : "offline", d.online ? "ok" : "bad");
     el.querySelector(".identify").hidden = !controls;
     text(el.querySelector(".stats"), `${d.ip || "?"} · ${d.leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol} · ` +
@@ -131,6 +152,7 @@ function onStatus(s) {
   renderDevices(s.devices || [], s.controls);
   renderPipeline(s.pipeline, s.dropped);
   $("controls").hidden = !s.controls;
+  for (const b of document.querySelectorAll("button[data-mode]")) attr(b, "aria-pressed", String(b.dataset.mode === s.room.mode));
 }
 
 // onPreview paints each strip's pixels, one canvas pixel per LED, reusing the canvas's context and
@@ -164,19 +186,47 @@ function onPreview(p) {
   }
 }
 
+// showConnMsg shows why live updates stopped, or hides the line ("").
+function showConnMsg(msg) {
+  const el = $("conn-msg");
+  text(el, msg);
+  el.hidden = !msg;
+}
+
+// whyRefused asks the server once why it refused the live updates, since EventSource gives up on
+// an HTTP error answer without showing it (the server's 429 past status.max_streams_per_client,
+// its 503 when every viewer's slot is taken, a proxy's 502), shows the reason, and returns the
+// answer's Retry-After in milliseconds (0 without one).
+async function whyRefused() {
+  const abort = new AbortController();
+  try {
+    const res = await fetch("api/events", { signal: abort.signal, cache: "no-store" });
+    if (res.ok) { abort.abort(); return 0; } // a slot is free again: reconnect
+    const plain = (res.headers.get("Content-Type") || "").startsWith("text/plain");
+    const why = plain ? (await res.text()).trim().replace(/^status: /, "").slice(0, 300) : res.statusText;
+    const retry = Number(res.headers.get("Retry-After"));
+    const wait = Number.isInteger(retry) && retry > 0 ? retry : 0;
+    showConnMsg(`Live updates refused (HTTP ${res.status}): ${why}` + (wait ? `. Trying again in ${wait} s.` : ""));
+    return wait * 1000;
+  } catch (err) {
+    showConnMsg("The bridge does not answer: " + err.message);
+    return 0;
+  }
+}
+
 // connect follows the live updates. EventSource retries by itself after a dropped connection, but
-// gives up for good on an HTTP error answer (a proxy's 502, the server's 503 when too many pages
-// watch): then the page starts a new one itself, backing off up to 30 s.
+// gives up for good on an HTTP error answer: then the page shows why and starts a new one itself,
+// backing off up to 30 s, or as long as the server's Retry-After says.
 let retryDelay = 1000;
 function connect() {
   const es = new EventSource("api/events");
-  es.addEventListener("open", () => { retryDelay = 1000; badge($("conn"), "live", "ok"); });
-  es.addEventListener("error", () => {
+  es.addEventListener("open", () => { retryDelay = 1000; badge($("conn"), "live", "ok"); showConnMsg(""); });
+  es.addEventListener("error", async () => {
     badge($("conn"), "reconnecting…", "warn");
-    if (es.readyState === EventSource.CLOSED) {
-      setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    }
+    if (es.readyState !== EventSource.CLOSED) return; // it retries by itself
+    const wait = Math.max(retryDelay, await whyRefused());
+    retryDelay = Math.min(retryDelay * 2, 30000);
+    setTimeout(connect, wait);
   });
   es.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
   es.addEventListener("preview", (e) => onPreview(JSON.parse(e.data)));

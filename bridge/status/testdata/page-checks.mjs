@@ -1,0 +1,167 @@
+// Drives Debian's Chromium (never a downloaded browser) against a status page served by
+// bridge/status's TestPageInChromium, whose Provider describes a room built to show what the page
+// got wrong: 20 strips, a musician with no joinedAt and bidi controls in her name, a test pattern
+// running, and one live viewer per client. It checks what a person (and a screen reader) gets.
+//
+//   node page-checks.mjs '<json options>'
+//
+// Options: url, playwright (the package.json of the folder whose node_modules holds the pinned
+// playwright-core: testdata/browser), chromium (path), musician (name), roomError (the Realtime
+// error shown), devices (count, named "Strip N (bar)"), outDir.
+// Progress and results are JSON lines on stdout, the last one {"result": …, "error"?: …}.
+// Exit status: 0 checks passed, 1 a check failed, 2 the browser itself failed.
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const opts = JSON.parse(process.argv[2] || "{}");
+const { chromium } = createRequire(opts.playwright)("playwright-core");
+const emit = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+class CheckFailed extends Error {}
+const check = (cond, msg) => { if (!cond) throw new CheckFailed(msg); };
+
+// The flags testdata/browser/status-page.mjs uses (root, no network but loopback).
+const chromiumArgs = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+// waitForRoom waits until the page shows the musician and every strip, painted by a preview
+// when painted is set.
+async function waitForRoom(page, painted) {
+  await page.waitForFunction(({ musician, devices, painted }) => {
+    const names = [...document.querySelectorAll("#musicians .item .name")].map((e) => e.textContent);
+    const strips = [...document.querySelectorAll("#devices .item canvas")].filter((c) => !painted || c.height === 1);
+    return names.includes(musician) && strips.length >= devices;
+  }, { musician: opts.musician, devices: opts.devices, painted }, { timeout: 20000, polling: 100 });
+}
+
+// layout returns where the cards after the strips start, against the screen's height.
+function layout(page) {
+  return page.evaluate(() => {
+    const top = (sel) => Math.round(document.querySelector(sel).closest("section").getBoundingClientRect().top + window.scrollY);
+    return { screen: window.innerHeight, pipeline: top("#p-fps"), controls: top("#controls"), page: document.documentElement.scrollHeight };
+  });
+}
+
+async function desktop(browser, result) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push("console: " + m.text()); });
+  page.on("pageerror", (e) => errors.push("exception: " + e.message));
+  await page.goto(opts.url, { waitUntil: "load" });
+  await waitForRoom(page, true);
+  emit({ step: "desktop: musician and strips shown" });
+
+  // Display.
+  const shown = await page.evaluate(({ roomStrings }) => {
+    // isolated tells whether a string the room sent sits alone in an element isolated from the
+    // bidi context around it (<bdi>, unicode-bidi: isolate), wherever the page shows it.
+    const isolated = (str) => {
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      const where = [];
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (!n.data.includes(str)) continue;
+        const el = n.parentElement;
+        where.push({ in: el.tagName + (el.id ? "#" + el.id : "") + (el.className ? "." + el.className : ""), alone: el.textContent === str, bidi: getComputedStyle(el).unicodeBidi });
+      }
+      return { str, where, ok: where.length > 0 && where.every((w) => w.alone && w.bidi === "isolate") };
+    };
+    const item = document.querySelector("#musicians .item");
+    return {
+      stats: item.querySelector(".stats").textContent,
+      isolation: roomStrings.map(isolated),
+      mode: document.getElementById("room-mode").textContent,
+    };
+  }, { roomStrings: [opts.musician, opts.roomError, ...Array.from({ length: opts.devices }, (_, i) => `Strip ${i + 1} (bar)`)] });
+  result.shown = shown;
+  check(shown.stats.startsWith("joined — ·"), `a musician without joinedAt shows ${JSON.stringify(shown.stats)}, want "joined — · …"`);
+  for (const iso of shown.isolation) {
+    check(iso.ok, `${JSON.stringify(iso.str)} is not isolated from the text around it: ${JSON.stringify(iso.where)}`);
+  }
+  check(shown.mode === "auto (now test pattern)", `the mode line reads ${JSON.stringify(shown.mode)} while the test pattern runs`);
+
+  // Layout: the cards after 20 strips are on the first screen.
+  result.desktop = await layout(page);
+  check(result.desktop.pipeline < result.desktop.screen && result.desktop.controls < result.desktop.screen,
+    `with ${opts.devices} strips the pipeline and controls cards start at ${result.desktop.pipeline} and ${result.desktop.controls} px, below the ${result.desktop.screen} px screen`);
+
+  // Accessibility.
+  const a11y = await page.evaluate(() => ({
+    canvases: [...document.querySelectorAll("#devices .item")].map((el) => ({
+      name: el.querySelector(".name").textContent, role: el.querySelector("canvas").getAttribute("role"), label: el.querySelector("canvas").getAttribute("aria-label") })),
+    meters: [...document.querySelectorAll("#musicians .meter")].map((m) => ({
+      role: m.getAttribute("role"), now: m.getAttribute("aria-valuenow"), min: m.getAttribute("aria-valuemin"), max: m.getAttribute("aria-valuemax"), label: m.getAttribute("aria-label") })),
+    live: document.getElementById("conn").getAttribute("aria-live"),
+    pressed: Object.fromEntries([...document.querySelectorAll("button[data-mode]")].map((b) => [b.dataset.mode, b.getAttribute("aria-pressed")])),
+  }));
+  result.a11y = a11y;
+  for (const c of a11y.canvases) {
+    check(c.role === "img" && c.label && c.label.includes(c.name) && /\b30 LEDs\b/.test(c.label), `strip canvas ${JSON.stringify(c)}: want role img and a label with its name and LED count`);
+  }
+  check(a11y.meters.length === 1, `${a11y.meters.length} level meters, want 1`);
+  for (const m of a11y.meters) {
+    const now = Number(m.now);
+    check(m.role === "meter" && m.label && Number(m.min) <= now && now <= Number(m.max) && now > Number(m.min),
+      `level meter ${JSON.stringify(m)}: want role meter, a label and a value above the minimum for a musician playing`);
+  }
+  check(a11y.live === "polite", `the connection badge has aria-live ${JSON.stringify(a11y.live)}`);
+  check(JSON.stringify(a11y.pressed) === JSON.stringify({ auto: "true", local: "false", broadcast: "false" }), `mode buttons' aria-pressed ${JSON.stringify(a11y.pressed)}`);
+  await page.screenshot({ path: path.join(opts.outDir, "desktop.png"), fullPage: true });
+
+  // A second page from the same client, past status.max_streams_per_client (1 here): it says
+  // why it gets no live updates instead of "reconnecting…" for ever.
+  const second = await ctx.newPage();
+  await second.goto(opts.url, { waitUntil: "load" });
+  try {
+    await second.waitForFunction(() => !document.getElementById("conn-msg").hidden, null, { timeout: 15000, polling: 100 });
+  } catch {
+    throw new CheckFailed(`a page past the per-client stream cap shows no reason: badge ${JSON.stringify(await second.textContent("#conn"))}`);
+  }
+  result.refused = await second.textContent("#conn-msg");
+  check(/HTTP 429/.test(result.refused) && result.refused.includes("too many live viewers from this address") && /again in 10 s/.test(result.refused),
+    `the refused page says ${JSON.stringify(result.refused)}`);
+  emit({ step: "desktop: second page refused", shows: result.refused });
+  await second.close();
+  result.consoleErrors = errors;
+  await ctx.close();
+}
+
+async function phone(browser, result) {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await ctx.newPage();
+  await page.goto(opts.url, { waitUntil: "load" });
+  await waitForRoom(page, false); // the desktop's stream may still hold the client's one slot
+  result.phone = await layout(page);
+  await page.screenshot({ path: path.join(opts.outDir, "phone.png"), fullPage: true });
+  // One column: the room, musicians and (scrolling) strips cards come first, then the pipeline.
+  check(result.phone.pipeline < 2 * result.phone.screen, `on a phone the pipeline card starts at ${result.phone.pipeline} px, more than two ${result.phone.screen} px screens down`);
+  await ctx.close();
+}
+
+async function main() {
+  const result = {};
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: opts.chromium || "/usr/bin/chromium", headless: true, args: chromiumArgs, timeout: 30000 });
+  } catch (err) {
+    emit({ result, error: "launch: " + err.message });
+    return 2;
+  }
+  let died = false;
+  browser.on("disconnected", () => { died = true; });
+  try {
+    await desktop(browser, result);
+    await phone(browser, result);
+    emit({ result });
+    return 0;
+  } catch (err) {
+    emit({ result, error: err.message });
+    return err instanceof CheckFailed || !died ? 1 : 2;
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+process.exitCode = await main();
