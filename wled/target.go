@@ -51,10 +51,14 @@ func parseTarget(s string) (Target, error) {
 		return Target{}, errors.New("contains white space")
 	}
 	if !strings.Contains(s, "://") {
-		if a, err := netip.ParseAddr(s); err == nil && a.Is6() {
-			s = "[" + s + "]" // a bare IPv6 literal
+		if strings.Count(s, ":") >= 2 && !strings.HasPrefix(s, "[") {
+			s = "[" + s + "]" // a bare IPv6 literal (HOST:PORT has one colon)
 		}
 		s = "wled://" + s
+	}
+	s, err := escapeZone(s)
+	if err != nil {
+		return Target{}, err
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -162,6 +166,42 @@ func parseTarget(s string) (Target, error) {
 		}
 	}
 	return t, nil
+}
+
+// escapeZone writes the zone of a bracketed IPv6 host as a URL must (RFC 6874: "%25" then the
+// zone): operators copy link-local addresses as `ip` prints them, fe80::1%eth0, whose "%" a URL
+// parser takes for an escape ("invalid URL escape %et"). A zone already escaped is kept.
+func escapeZone(s string) (string, error) {
+	scheme, rest, _ := strings.Cut(s, "://")
+	host, after, closed := strings.Cut(strings.TrimPrefix(rest, "["), "]")
+	if !strings.HasPrefix(rest, "[") || !closed {
+		return s, nil // no bracketed host: url.Parse says what is wrong, if anything
+	}
+	addr, zone, hasZone := strings.Cut(host, "%")
+	if !hasZone {
+		return s, nil
+	}
+	zone = strings.TrimPrefix(zone, "25")
+	if a, err := netip.ParseAddr(addr); err != nil || !a.Is6() || !isZoneName(zone) {
+		return "", fmt.Errorf("bad host %q: want an IPv6 address with its interface name, as [fe80::1%%25eth0] or fe80::1%%eth0", host)
+	}
+	return scheme + "://[" + addr + "%25" + zone + "]" + after, nil
+}
+
+// isZoneName reports whether zone looks like an interface name or index (eth0, wlan0, br-lan,
+// enp1s0.100, 3): ASCII letters, digits, ".", "_" and "-" only, so it needs no escaping in a URL.
+func isZoneName(zone string) bool {
+	if zone == "" || len(zone) > 64 {
+		return false
+	}
+	for _, c := range []byte(zone) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func parsePort(p string) (int, error) {
