@@ -186,9 +186,11 @@ type Config struct {
 	// When set, an Origin naming the Host the request was sent to passes only if that Host is a
 	// LAN name (an IP literal, localhost, a single-label name, or under .local, .lan, .home.arpa or
 	// .internal), so that a page rebinding its own domain to the Pi (DNS rebinding) does not pass.
-	// It applies to the REST broadcast endpoints too (a browser request from another origin is
-	// refused with 403); whatever it holds, those take only JSON (or octet-stream) bodies, which
-	// no web page can send them without a CORS preflight the server never approves.
+	// It applies to the REST broadcast endpoints too: a browser request from another origin is
+	// refused with 403, while an origin it admits (every origin, when empty) has its CORS
+	// preflight approved and may read the answers, so that supabase-js's httpSend and send's REST
+	// fallback work from its pages. Those endpoints take only JSON (or octet-stream) bodies, which
+	// no web page can send without that preflight.
 	AllowedOrigins []string
 	// Metrics, when set, gets the server's ledbridge_hub_* series (connections, rooms, traffic,
 	// drops, refusals by reason), read from Stats at scrape time. New registers them; registering

@@ -8,7 +8,8 @@
 // JSON to vsn 1.0.0 sockets, as the Realtime server does), Presence (presence_state on join,
 // presence_diff on track, untrack, leave and disconnect) and the access_token message (accepted,
 // not checked), plus the REST broadcast endpoints (JSON or octet-stream bodies only, so that a web
-// page cannot post to them without a CORS preflight, which is never approved). There is no database: postgres_changes joins are
+// page cannot post to them without a CORS preflight, which is approved only for an origin
+// Config.AllowedOrigins admits, as the WebSocket upgrade is). There is no database: postgres_changes joins are
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // A presence key is a participant's peerId (the room protocol's rule), so the server binds the two:

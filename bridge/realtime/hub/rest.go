@@ -40,8 +40,18 @@ const MaxBroadcastBatch = 100
 // push). Both answer 202 Accepted, whether or not the room exists. Bodies must be UTF-8 (JSON
 // ones, which are relayed in text frames); a request is refused whole, never delivered in part.
 // A browser request is refused unless its Origin passes Config.AllowedOrigins (403), and any
-// request unless its Content-Type is one a browser must preflight (415, see jsonMediaType).
+// request unless its Content-Type is one a browser must preflight (415, see jsonMediaType). For
+// an Origin that passes, the browser's CORS preflight is approved and every answer carries
+// Access-Control-Allow-Origin (answerPreflight), so that supabase-js in a page can send here.
 func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
+	// Whether the answer allows a page to read it depends on Origin: caches must key on it.
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if r.Method == http.MethodOptions && origin != "" && r.Header.Get("Access-Control-Request-Method") == http.MethodPost &&
+		s.originAllowed(r) {
+		answerPreflight(w, origin)
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		s.restError(w, http.StatusMethodNotAllowed, "method not allowed")
@@ -49,8 +59,12 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.originAllowed(r) {
 		s.restError(w, http.StatusForbidden, "Origin not allowed")
-		s.logRESTLimit("hub: REST request refused: Origin not allowed", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		s.logRESTLimit("hub: REST request refused: Origin not allowed", "remote", r.RemoteAddr, "origin", origin)
 		return
+	}
+	if origin != "" {
+		// Refusals too: supabase-js tells its caller the status, which the page can read only so.
+		w.Header().Set("Access-Control-Allow-Origin", origin)
 	}
 	if msg := s.keyProblem(r); msg != "" {
 		s.restError(w, http.StatusUnauthorized, msg)
@@ -136,14 +150,37 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 
 // The media types the REST endpoints take. Neither is one a web page can send without a CORS
 // preflight (only text/plain, application/x-www-form-urlencoded and multipart/form-data are, and
-// a body with no type), and the hub approves no preflight: a page a musician happens to open
-// cannot push broadcasts into a room by a no-cors fetch or a form POST, whatever origin policy
-// is configured. supabase-js's httpSend and its batch fallback send application/json (httpSend
+// a body with no type), and the hub approves a preflight only from an Origin that
+// Config.AllowedOrigins admits (which, when empty, admits every page, as the WebSocket upgrade
+// does): a page a musician happens to open cannot push broadcasts into a room by a no-cors fetch
+// or a form POST. supabase-js's httpSend and its batch fallback send application/json (httpSend
 // application/octet-stream for a binary payload), with the key in the apikey header.
 const (
 	jsonMediaType   = "application/json"
 	binaryMediaType = "application/octet-stream"
 )
+
+// corsAllowHeaders are the request headers supabase-js sends the REST endpoints from a page,
+// which its preflight asks to be approved: apikey, Authorization and Content-Type from httpSend
+// and send's fallback, X-Client-Info when the app's client sets it, and the W3C trace headers
+// when its tracePropagation option is on (@supabase/supabase-js/cors lists the same).
+const corsAllowHeaders = "apikey, authorization, content-type, x-client-info, traceparent, tracestate, baggage"
+
+// corsMaxAge is how long a browser may reuse an approved preflight (seconds). Short, because an
+// operator may take an origin off AllowedOrigins; each POST's own answer is judged afresh anyway.
+const corsMaxAge = "600"
+
+// answerPreflight approves a CORS preflight for a POST from origin (one AllowedOrigins admits).
+// No credentials are involved (supabase-js sends the key in a header, not a cookie), so
+// Access-Control-Allow-Credentials is not sent.
+func answerPreflight(w http.ResponseWriter, origin string) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Methods", http.MethodPost)
+	h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+	h.Set("Access-Control-Max-Age", corsMaxAge)
+	w.WriteHeader(http.StatusNoContent)
+}
 
 // restMediaType parses a REST request's Content-Type and reports whether the endpoint takes it:
 // application/json for the batch endpoint, that or application/octet-stream for a single event.
