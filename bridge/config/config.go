@@ -58,13 +58,13 @@ type Hub struct {
 	Listen               string `mapstructure:"listen"`                  // address for `join` without Supabase, and the default for `hub`
 	Secret               string `mapstructure:"secret" secret:"value"`   // if set, clients must present it as their apikey
 	MaxClientsPerRoom    int    `mapstructure:"max_clients_per_room"`    //
-	MaxMessagesPerSecond int    `mapstructure:"max_messages_per_second"` // per client
+	MaxMessagesPerSecond int    `mapstructure:"max_messages_per_second"` // per client, averaged (a burst allowance)
 	MaxRooms             int    `mapstructure:"max_rooms"`               //
 	// MaxRoomsPerAddress bounds the rooms one client has started that exist at once, so one LAN
 	// host cannot hold all max_rooms (hub.Config). Behind a reverse proxy: raise it.
 	MaxRoomsPerAddress int      `mapstructure:"max_rooms_per_address"`
 	MaxFrameBytes      int      `mapstructure:"max_frame_bytes"`      // largest frame a client may send
-	MaxBytesPerSecond  int      `mapstructure:"max_bytes_per_second"` // per client, at least max_frame_bytes
+	MaxBytesPerSecond  int      `mapstructure:"max_bytes_per_second"` // per client, averaged (a burst allowance), at least max_frame_bytes
 	AllowedOrigins     []string `mapstructure:"allowed_origins"`      // browser Origin host patterns; empty allows any
 	// MaxConnectionsPerAddress bounds the sockets one IP address may hold open, so one LAN host
 	// cannot take all of the server's 1024 and lock the musicians out (hub.Config has the reasoning
