@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -37,7 +38,7 @@ runtime's) on the same port, without a key: they hold only counts.`,
 			if err != nil {
 				return err
 			}
-			printHubURLs(cmd.OutOrStdout(), h)
+			announceHubURLs(cmd.OutOrStdout(), log, loaded.Log.Format == "json", h)
 			return h.Wait()
 		},
 	}
@@ -133,8 +134,13 @@ func (h *embeddedHub) LocalURL() string {
 
 // URLs lists the base URLs musicians' supabase-js clients should use: one per LAN address the
 // server listens on (loopback last, as a fallback).
-func (h *embeddedHub) URLs() []string {
-	port := strconv.Itoa(h.Addr.Port)
+func (h *embeddedHub) URLs() []string { return addressURLs(h.Addr) }
+
+// addressURLs lists "http://IP:PORT" for each address a listener on a reaches: a itself, or for a
+// wildcard address each IPv4 address of the host's interfaces, loopback last (a fallback that
+// works only on the host itself).
+func addressURLs(a *net.TCPAddr) []string {
+	port := strconv.Itoa(a.Port)
 	var lan, loop []string
 	add := func(ip net.IP) {
 		u := "http://" + net.JoinHostPort(ip.String(), port)
@@ -144,8 +150,8 @@ func (h *embeddedHub) URLs() []string {
 			lan = append(lan, u)
 		}
 	}
-	if !h.Addr.IP.IsUnspecified() {
-		add(h.Addr.IP)
+	if !a.IP.IsUnspecified() {
+		add(a.IP)
 		return append(lan, loop...)
 	}
 	addrs, _ := net.InterfaceAddrs()
@@ -162,15 +168,42 @@ func (h *embeddedHub) URLs() []string {
 	return append(lan, loop...)
 }
 
+// hubKeyHint is what musicians' clients pass as their key.
+func (h *embeddedHub) keyHint() string {
+	if h.secret {
+		return "<hub.secret>"
+	}
+	return "<any key>"
+}
+
+// webSocketURL is the WebSocket endpoint of a base URL from URLs.
+func webSocketURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + hub.Path }
+
+// announceHubURLs tells the operator what to give musicians: as text on w, or, when the logs
+// are JSON (a log collector reads them, and plain text would be the one line it cannot parse),
+// as one log record with the URLs as attributes, extra (the room code) added.
+func announceHubURLs(w io.Writer, log *slog.Logger, jsonLogs bool, h *embeddedHub, extra ...any) {
+	if !jsonLogs {
+		printHubURLs(w, h)
+		return
+	}
+	urls := h.URLs()
+	ws := make([]string, len(urls))
+	for i, u := range urls {
+		ws[i] = webSocketURL(u)
+	}
+	attrs := append([]any{"urls", urls, "websockets", ws, "key", h.keyHint()}, extra...)
+	if h.metricsPath != "" {
+		attrs = append(attrs, "metrics", h.LocalURL()+h.metricsPath)
+	}
+	log.Info("LAN room server ready: musicians' clients call createClient(<one of urls>, <key>)", attrs...)
+}
+
 // printHubURLs tells the operator what to give musicians.
 func printHubURLs(w io.Writer, h *embeddedHub) {
-	key := "<any key>"
-	if h.secret {
-		key = "<hub.secret>"
-	}
-	fmt.Fprintf(w, "LAN room server ready. Musicians' clients: createClient(<URL>, %s) with one of\n", key)
+	fmt.Fprintf(w, "LAN room server ready. Musicians' clients: createClient(<URL>, %s) with one of\n", h.keyHint())
 	for _, u := range h.URLs() {
-		fmt.Fprintf(w, "  %s   (WebSocket %s%s)\n", u, "ws"+u[len("http"):], hub.Path)
+		fmt.Fprintf(w, "  %s   (WebSocket %s)\n", u, webSocketURL(u))
 	}
 	if h.metricsPath != "" {
 		fmt.Fprintf(w, "Prometheus metrics: %s%s\n", h.LocalURL(), h.metricsPath)

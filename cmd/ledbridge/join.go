@@ -89,6 +89,8 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 	noDiscovery, _ := cmd.Flags().GetBool("no-discovery")
 	log := setupLogging(loaded)
+	// With JSON logs, what start-up tells the operator is log records too, not plain text.
+	jsonLogs := loaded.Log.Format == "json"
 	for _, p := range daemonTuneProblems { // main tuned the process before anything started
 		log.Warn(p)
 	}
@@ -170,6 +172,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 			sc.RoomURL = urls[0]
 		}
 		announceHub = func() {
+			if jsonLogs {
+				announceHubURLs(cmd.OutOrStdout(), log, true, h, "room", code.String())
+				return
+			}
 			printHubURLs(cmd.OutOrStdout(), h)
 			fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
 		}
@@ -208,8 +214,11 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	if statusSrv != nil {
 		ln := statusLn
 		statusLn = nil // the server closes it
-		log.Info("status page", "url", "http://"+displayAddr(ln.Addr()))
-		fmt.Fprintf(cmd.OutOrStdout(), "Status page: http://%s/\n", displayAddr(ln.Addr()))
+		urls := statusURLs(ln.Addr())
+		log.Info("status page", "url", urls[0], "urls", urls)
+		if !jsonLogs { // a JSON log's reader has the record
+			fmt.Fprintln(cmd.OutOrStdout(), statusLine(urls))
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -592,14 +601,34 @@ func systemdStatusLoop(ctx context.Context, sess *session.Session, n *sdnotify.N
 	}
 }
 
-// displayAddr turns a wildcard listen address into one a person can open.
-func displayAddr(a net.Addr) string {
+// statusURLs lists the URLs a person can open the status page at: for a wildcard address the
+// host's .local name first (it survives a new DHCP lease), then each of its addresses (a phone
+// or a laptop without mDNS does not resolve .local), loopback last; else the address itself.
+func statusURLs(a net.Addr) []string {
 	tcp, ok := a.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return a.String()
+	if !ok {
+		return []string{"http://" + a.String()}
 	}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return net.JoinHostPort(h+".local", fmt.Sprint(tcp.Port))
+	urls := addressURLs(tcp)
+	if tcp.IP.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			urls = append([]string{"http://" + net.JoinHostPort(h+".local", fmt.Sprint(tcp.Port))}, urls...)
+		}
 	}
-	return a.String()
+	if len(urls) == 0 {
+		urls = []string{"http://" + a.String()}
+	}
+	return urls
+}
+
+// statusLine is the plain-text line naming the status page: its first URL, and the first by IP
+// address when that is another.
+func statusLine(urls []string) string {
+	line := "Status page: " + urls[0] + "/"
+	for _, u := range urls[1:] {
+		if u != urls[0] {
+			return line + " (by address: " + u + "/)"
+		}
+	}
+	return line
 }
