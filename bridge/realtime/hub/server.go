@@ -517,6 +517,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 
 	ws, err := websocket.Accept(w, r, s.acceptOpt)
+	if testHookAccepted != nil {
+		testHookAccepted()
+	}
 	if err != nil {
 		s.mu.Lock()
 		s.upgrading--
@@ -544,7 +547,11 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if closed {
 		s.stats.handshakeRefused[refusedClosing].Add(1)
 		c.idleTimer.Stop()
+		// Close has not seen this socket, so its grace does not cut the handshake: a client
+		// that never answers it would hold shutdown for coder/websocket's 5 s.
+		cut := time.AfterFunc(shutdownGrace, func() { c.drop("shutdown: close handshake timed out") })
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		cut.Stop()
 		return
 	}
 	s.log.Debug("hub: socket open", "remote", c.remote, "vsn", vsn)
@@ -552,6 +559,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.removeConn(c)
 	s.log.Debug("hub: socket closed", "remote", c.remote, "reason", c.closeReason())
 }
+
+// testHookAccepted, when set by a test, runs after an upgrade's Accept and before the socket is
+// registered: the window in which a shutdown can begin without seeing the socket.
+var testHookAccepted func()
 
 // tcpConnKey is the request context key under which Serve passes a WebSocket's TCP connection to
 // its handler, so that drop can cut a socket whose close handshake is stuck.

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,4 +93,58 @@ func requireServeReturns(t *testing.T, cancel context.CancelFunc, served <-chan 
 	case <-time.After(4 * time.Second):
 		t.Fatalf("Serve still waiting for %s 4 s after cancel", what)
 	}
+}
+
+// TestServeReturnsWhenShutdownBeginsDuringAnUpgrade: a socket whose upgrade completes after
+// Close took its list of sockets is closed by its own handler; a client that never answers that
+// close frame held shutdown for coder/websocket's 5 s handshake timeout (1 run in 80 under -race
+// on a loaded machine, every run with this window held open).
+func TestServeReturnsWhenShutdownBeginsDuringAnUpgrade(t *testing.T) {
+	accepted, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	testHookAccepted = func() {
+		once.Do(func() {
+			close(accepted)
+			<-release
+		})
+	}
+	t.Cleanup(func() { testHookAccepted = nil })
+	srv, ln, cancel, served := serveUntilCancelled(t)
+
+	dialed := make(chan *websocket.Conn, 1)
+	go func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer dcancel()
+		ws, _, err := websocket.Dial(dctx, "ws://"+ln.Addr().String()+Path+"?apikey=k&vsn=2.0.0", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		dialed <- ws // it never reads, so it never answers the server's close frame
+	}()
+	<-accepted
+	start := time.Now()
+	cancel()
+	// Close has taken its list of sockets once the server refuses new ones.
+	for !srv.isClosed() {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if ws := <-dialed; ws != nil {
+		defer ws.CloseNow()
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("Serve returned %v after cancel", time.Since(start))
+	case <-time.After(4 * time.Second):
+		t.Fatal("Serve still waiting for a socket upgraded during shutdown 4 s after cancel")
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
