@@ -9,7 +9,7 @@
 // it caps live streams and connections per client as well as in total, so one host cannot take
 // them all, and bounds how long a slow client holds a connection. A reload that removes a name
 // (SetAccess) ends the live streams opened under it. A viewer on a slow link gets the newest
-// state, never a backlog: each keeps one waiting status event and one preview, the newest, and
-// its connection's send buffer is small. A client that sends wrong control tokens is made to wait
+// state, never a backlog: each keeps one waiting status event and one preview, the newest, a
+// preview waits while the kernel still holds an earlier one, and the send buffer is small. A client that sends wrong control tokens is made to wait
 // (1 s after five, doubling up to a minute), and is logged and counted.
 package status

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,6 +122,9 @@ type Server struct {
 
 	// The constants of these names; fields so that tests can change them.
 	streamWriteTimeout, readHeaderTimeout, readTimeout, writeTimeout time.Duration
+	// heldPreviewRetry is how soon a live stream tries again a preview it held back for a full
+	// send queue (writePending): Config.PreviewInterval, when the next one would come anyway.
+	heldPreviewRetry time.Duration
 }
 
 // access is what a configuration reload may change on a running server (SetAccess): every
@@ -161,6 +165,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: prometheus.NewRegistry(),
 		streamWriteTimeout: streamWriteTimeout, readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout}
+	s.heldPreviewRetry = cfg.PreviewInterval
 	s.tokens = newTokenGuard(cfg.Logger, s.metrics)
 	s.streams = newBroadcaster(cfg, s.controlsEnabled)
 	if err := s.SetAccess(cfg.Token, cfg.AllowedHosts); err != nil {
@@ -224,7 +229,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       60 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		// For limitSendBuffer, which a live stream's handler calls.
+		// For streamConnQueue, which a live stream's handler calls.
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connContextKey{}, c)
 		},
@@ -409,7 +414,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.streams.unsubscribe(st)
-	limitSendBuffer(r)
+	queue := streamConnQueue(r)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -422,6 +427,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if err := st.rc.Flush(); err != nil {
 		return
 	}
+	// held wakes the handler to try again a preview it held back (writePending).
+	held := time.NewTimer(time.Hour)
+	held.Stop()
+	defer held.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
@@ -431,25 +440,45 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-st.stop:
 			return // the end of the response is the end of the stream: a clean one
 		case <-st.wake:
-			// The status first: it is small, and what the viewer reads the page for.
-			for _, msg := range st.take() {
-				if msg == nil {
-					continue
-				}
-				// A phone that went to sleep stops reading; give up on it instead of holding one
-				// of the MaxStreams slots until TCP notices.
-				if !st.extendWriteDeadline(s.streamWriteTimeout) {
-					return
-				}
-				if _, err := w.Write(msg); err != nil {
-					return
-				}
-			}
-			if err := st.rc.Flush(); err != nil {
-				return
-			}
+		case <-held.C:
+		}
+		heldBack, ok := s.writePending(w, st, queue)
+		if !ok {
+			return
+		}
+		if heldBack {
+			held.Reset(s.heldPreviewRetry)
 		}
 	}
+}
+
+// writePending writes the events waiting for st, the status first: it is small, and what the
+// viewer reads the page for. A preview is held back while the kernel still holds at least as much
+// of what went before (queue): the viewer would see it only once stale. It waits in its slot,
+// unless a newer one replaces it, and heldBack asks the caller to try again. ok is false when the
+// stream must end.
+func (s *Server) writePending(w http.ResponseWriter, st *stream, queue *sendQueue) (heldBack, ok bool) {
+	for kind, msg := range st.take() {
+		if msg == nil {
+			continue
+		}
+		if eventKind(kind) == previewEvent {
+			if queued, known := queue.bytes(); known && queued >= len(msg) {
+				st.putBack(previewEvent, msg)
+				heldBack = true
+				continue
+			}
+		}
+		// A phone that went to sleep stops reading; give up on it instead of holding one of the
+		// MaxStreams slots until TCP notices.
+		if !st.extendWriteDeadline(s.streamWriteTimeout) {
+			return false, false
+		}
+		if _, err := w.Write(msg); err != nil {
+			return false, false
+		}
+	}
+	return heldBack, st.rc.Flush() == nil
 }
 
 // streamRetryAfter is the Retry-After of a refused live stream (too many viewers): a slot comes
@@ -459,16 +488,18 @@ const streamRetryAfter = "10"
 // streamSendBuffer caps the kernel's send buffer of a live stream's connection. Left alone, Linux
 // grows it to megabytes (net.ipv4.tcp_wmem), and on a link slower than the previews every byte in
 // it is a frame the viewer must read before the current one: seconds of stale state. The latest-
-// wins slots (stream.take) keep what waits in the server to one event of each kind; this keeps
-// what waits in the kernel to a few previews, while still filling a LAN's bandwidth-delay product.
+// wins slots (stream.take) keep what waits in the server to one event of each kind, skipping a
+// preview while the kernel holds an earlier one keeps what waits there to about one, and this cap
+// bounds it where the queue cannot be read, while still filling a LAN's bandwidth-delay product.
 const streamSendBuffer = 64 << 10
 
 // connContextKey keys the net.Conn that Serve's server stores in each request's context.
 type connContextKey struct{}
 
-// limitSendBuffer applies streamSendBuffer to r's connection, when Serve accepted it (a handler
-// mounted on another server cannot reach its connection, and keeps the kernel's buffer).
-func limitSendBuffer(r *http.Request) {
+// streamConnQueue applies streamSendBuffer to r's connection and returns its send queue, when
+// Serve accepted it; else nil (a handler mounted on another server cannot reach its connection:
+// it keeps the kernel's buffer, and every preview is written).
+func streamConnQueue(r *http.Request) *sendQueue {
 	c, _ := r.Context().Value(connContextKey{}).(net.Conn)
 	if lc, ok := c.(*connlimit.Conn); ok {
 		c = lc.Conn
@@ -476,6 +507,10 @@ func limitSendBuffer(r *http.Request) {
 	if sb, ok := c.(interface{ SetWriteBuffer(bytes int) error }); ok {
 		_ = sb.SetWriteBuffer(streamSendBuffer)
 	}
+	if sc, ok := c.(syscall.Conn); ok {
+		return newSendQueue(sc)
+	}
+	return nil
 }
 
 // eventKind is the kind of a live update, and the index of its slot in stream.pending.
@@ -526,6 +561,16 @@ func (st *stream) take() [eventKinds][]byte {
 	out := st.pending
 	st.pending = [eventKinds][]byte{}
 	return out
+}
+
+// putBack returns msg, taken but not written, to its slot, unless a newer event took the slot
+// meanwhile.
+func (st *stream) putBack(kind eventKind, msg []byte) {
+	st.pendingMu.Lock()
+	if st.pending[kind] == nil {
+		st.pending[kind] = msg
+	}
+	st.pendingMu.Unlock()
 }
 
 // extendWriteDeadline gives the handler's next write d, unless end was called: then it reports

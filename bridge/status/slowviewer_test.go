@@ -49,9 +49,10 @@ func readSequenced(tp *textproto.Reader) (sequencedEvent, error) {
 // its backlog is bounded by bytes in flight, not by events published, and previews (large, 30/s)
 // do not crowd status events out. Freshness is read off the events' sequence numbers.
 func TestSlowViewerGetsTheNewestState(t *testing.T) {
-	// The broadcaster's own ticks never fire: the test publishes every event itself.
+	// The broadcaster's own ticks never fire: the test publishes every event itself. A preview
+	// held back for a full send queue is tried again soon, as when previews come 30 times a second.
 	srv, base := startServerWith(t, Config{Provider: &fakeProvider{}, StatusInterval: time.Hour, PreviewInterval: time.Hour},
-		func(*Server) {})
+		func(s *Server) { s.heldPreviewRetry = 5 * time.Millisecond })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// A small receive buffer: the reader, not loopback's large buffers, is the bottleneck, as
