@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -349,14 +350,57 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 		sc.SoundSyncAddr = c.Output.SoundSync.Addr
 	}
 	if discover && c.Discovery.Enabled {
-		sc.Discovery = &discovery.Config{Interval: c.Discovery.Interval, Interfaces: c.Discovery.Interfaces}
+		sc.Discovery = &discovery.Config{Interval: c.Discovery.Interval, Interfaces: c.Discovery.Interfaces,
+			// The registry's own browser, watched so that start-up says what mDNS found.
+			Browser: &firstBrowseReport{
+				Browser:    &discovery.MDNSBrowser{Interfaces: c.Discovery.Interfaces, Logger: log.With("part", "discovery")},
+				log:        log,
+				configured: len(c.Devices),
+				interval:   cmp.Or(c.Discovery.Interval, discovery.DefaultInterval),
+				interfaces: c.Discovery.Interfaces,
+			}}
 	}
 	return sc, nil
 }
 
+// firstBrowseReport is a discovery.Browser that logs one line when its first browse has ended:
+// how many WLEDs answered mDNS, or, when none did and no device is configured, that no strip
+// will light, which noStripsWarning says at once when discovery is off. Without it a venue whose
+// strips are on another VLAN (or whose WLEDs have mDNS off) started in silence.
+type firstBrowseReport struct {
+	discovery.Browser
+	log        *slog.Logger
+	configured int           // devices configured at start-up
+	interval   time.Duration // until the next browse, for the warning
+	interfaces []string      // browsed on (none: all), for the warning
+	reported   atomic.Bool
+}
+
+// Browse browses, then reports after the first browse that worked. A failed browse is not
+// reported here: the registry logs its error.
+func (b *firstBrowseReport) Browse(ctx context.Context, window time.Duration) ([]discovery.Answer, error) {
+	answers, err := b.Browser.Browse(ctx, window)
+	if err != nil || ctx.Err() != nil || !b.reported.CompareAndSwap(false, true) {
+		return answers, err
+	}
+	switch n := len(answers); {
+	case n == 1:
+		b.log.Info("discovery found 1 WLED on mDNS", "window", window)
+	case n > 1:
+		b.log.Info(fmt.Sprintf("discovery found %d WLEDs on mDNS", n), "window", window)
+	case b.configured > 0:
+		b.log.Info("discovery found no WLED on mDNS; the configured devices are driven", "window", window, "configured", b.configured)
+	default:
+		b.log.Warn(fmt.Sprintf("discovery found no WLED on mDNS and no device is configured (--device, devices): no strip will light until one answers (discovery browses again every %v)", b.interval),
+			"window", window, "interfaces", cmp.Or(strings.Join(b.interfaces, ","), "all"))
+	}
+	return answers, err
+}
+
 // noStripsWarning says why no strip will light when the session has no device to drive: none
 // configured and discovery off. It is a warning, not an error: the room is still joined and the
-// status page works, and a reload can add devices.
+// status page works, and a reload can add devices. With discovery on, firstBrowseReport says it
+// once the first browse has found nothing.
 func noStripsWarning(sc session.Config) string {
 	if len(sc.Devices) > 0 || sc.Discovery != nil {
 		return ""
