@@ -311,20 +311,19 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	}
 	// A client that sent too many wrong tokens waits, whatever it sends now: else guessing
 	// would only be slowed down for wrong guesses, and a right one would still get through.
-	client := clientaddr.Key(r.RemoteAddr)
-	if wait := s.tokens.wait(client); wait > 0 {
+	wait, ok := s.tokens.check(clientaddr.Key(r.RemoteAddr), r.RemoteAddr, func() bool {
+		return subtle.ConstantTimeCompare([]byte(r.Header.Get(TokenHeader)), []byte(token)) == 1
+	})
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("too many wrong tokens from this address: try again in %d s", secs)})
 		return
 	}
-	got := r.Header.Get(TokenHeader)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-		s.tokens.failed(client, r.RemoteAddr)
+	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong or missing " + TokenHeader})
 		return
 	}
-	s.tokens.succeeded(client)
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	var req struct {
 		Mode     string   `json:"mode"`

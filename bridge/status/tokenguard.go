@@ -67,35 +67,31 @@ func newTokenGuard(log *slog.Logger, reg prometheus.Registerer) *tokenGuard {
 	return g
 }
 
-// wait reports how long client must wait before its token is checked again; 0 when it may try
-// now. A positive answer counts as a throttled request.
-func (g *tokenGuard) wait(client string) time.Duration {
+// check compares client's token (matches) unless client must wait, and records the outcome.
+// wait > 0 refuses the request (the token was not compared); otherwise ok tells whether it
+// matched. Wait, comparison and record are one step, so that concurrent requests from a client
+// about to be made to wait cannot all slip through before the first failure is recorded. remote
+// is the request's address, for the log.
+func (g *tokenGuard) check(client, remote string, matches func() bool) (wait time.Duration, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	f, ok := g.clients[client]
-	if !ok {
-		return 0
-	}
-	d := f.until.Sub(g.now())
-	if d <= 0 {
-		return 0
-	}
-	g.throttled.Inc()
-	return d
-}
-
-// failed records a wrong or missing token from client (remote is the request's address, for the
-// log).
-func (g *tokenGuard) failed(client, remote string) {
 	now := g.now()
+	f := g.clients[client]
+	if f != nil {
+		if wait = f.until.Sub(now); wait > 0 {
+			g.throttled.Inc()
+			return wait, false
+		}
+	}
+	if matches() {
+		delete(g.clients, client)
+		return 0, true
+	}
 	g.failures.Inc()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	f, ok := g.clients[client]
-	if ok && now.Sub(f.last) > tokenForgetAfter && !now.Before(f.until) {
+	if f != nil && now.Sub(f.last) > tokenForgetAfter {
 		*f = tokenFailures{}
 	}
-	if !ok {
+	if f == nil {
 		g.makeRoom(now)
 		f = &tokenFailures{}
 		g.clients[client] = f
@@ -112,18 +108,12 @@ func (g *tokenGuard) failed(client, remote string) {
 	}
 	if !g.warnedAt.IsZero() && now.Sub(g.warnedAt) < tokenWarnEvery {
 		g.unwarned++
-		return
+		return 0, false
 	}
 	g.log.Warn("status page: wrong or missing control token", "remote", remote, "client", client,
 		"failures", f.count, "refusedFor", backoff, "notLoggedSincePrevious", g.unwarned)
 	g.warnedAt, g.unwarned = now, 0
-}
-
-// succeeded clears client's record: the right token came from it.
-func (g *tokenGuard) succeeded(client string) {
-	g.mu.Lock()
-	delete(g.clients, client)
-	g.mu.Unlock()
+	return 0, false
 }
 
 // makeRoom frees a place in a full table: the records that are forgotten anyway, or else the one

@@ -47,6 +47,15 @@ func setTokenClock(srv *Server, clock *fakeClock) { srv.tokens.now = clock.Now }
 // answer's status, Retry-After and body.
 func controlFrom(t *testing.T, base, from, token string) (int, string, string) {
 	t.Helper()
+	code, retry, body, err := tryControlFrom(base, from, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, retry, body
+}
+
+// tryControlFrom is controlFrom for a goroutine other than the test's: it returns the error.
+func tryControlFrom(base, from, token string) (code int, retryAfter, body string, err error) {
 	tr := &http.Transport{
 		DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext,
 		DisableKeepAlives: true,
@@ -56,11 +65,11 @@ func controlFrom(t *testing.T, base, from, token string) (int, string, string) {
 	req.Header.Set(TokenHeader, token)
 	res, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", "", err
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header.Get("Retry-After"), string(body)
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Retry-After"), string(b), err
 }
 
 // metricValue returns the value of an unlabelled series on the server's /metrics.
@@ -171,30 +180,66 @@ func TestTokenGuardTableIsBounded(t *testing.T) {
 	}
 	g := srv.tokens
 	g.now, g.maxClients = clock.Now, 4
-	g.failed("old", "")
+	wrong := func() bool { return false }
+	fail := func(client string) { g.check(client, "", wrong) }
+	fail("old")
 	clock.Advance(time.Second)
-	for range freeTokenFailures + 1 {
-		g.failed("guesser", "")
+	for range freeTokenFailures {
+		fail("guesser")
 	}
-	g.failed("b", "")
-	g.failed("c", "")
-	clock.Advance(time.Second)
-	g.failed("d", "") // full: "old" goes
+	fail("b")
+	fail("c")
+	fail("d") // full: "old", whose failure is the oldest, goes
 	if _, ok := g.clients["old"]; ok || len(g.clients) != 4 {
 		t.Fatalf("after a fifth client: %d remembered, old kept: %v", len(g.clients), ok)
 	}
-	if g.wait("guesser") == 0 {
+	if wait, _ := g.check("guesser", "", wrong); wait == 0 {
 		t.Fatal("the guesser's wait was forgotten")
 	}
 	// Long after, every record is forgotten and makes room at once.
 	clock.Advance(tokenForgetAfter + time.Minute)
 	for i := range 100 {
-		g.failed(fmt.Sprint("host-", i), "")
+		fail(fmt.Sprint("host-", i))
 		if len(g.clients) > 4 {
 			t.Fatalf("%d clients remembered, want at most 4", len(g.clients))
 		}
 	}
 	if _, ok := g.clients["guesser"]; ok {
 		t.Error("the guesser's record outlived tokenForgetAfter in a full table")
+	}
+}
+
+// TestConcurrentWrongTokensCannotSlipThrough: a client one failure short of waiting that sends
+// many wrong tokens at once gets one more 401; every other request is refused (429) without its
+// token being compared, however they interleave.
+func TestConcurrentWrongTokensCannotSlipThrough(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
+	_, base := startServerWith(t, Config{Provider: &fakeProvider{}, Controller: &fakeController{}, Token: "correct-horse-battery",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, func(s *Server) { setTokenClock(s, clock) })
+	for range freeTokenFailures - 1 {
+		if code, _, _ := controlFrom(t, base, "127.0.0.1", "guess"); code != http.StatusUnauthorized {
+			t.Fatalf("a wrong token: HTTP %d, want 401", code)
+		}
+	}
+	const burst = 20 // within the per-client connection cap (32)
+	codes := make(chan int, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			code, _, _, err := tryControlFrom(base, "127.0.0.1", fmt.Sprint("guess-", i))
+			if err != nil {
+				t.Error(err)
+			}
+			codes <- code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[http.StatusUnauthorized] != 1 || count[http.StatusTooManyRequests] != burst-1 {
+		t.Errorf("%d wrong tokens at once after %d failures: %v by HTTP status, want one 401 and %d 429", burst, freeTokenFailures-1, count, burst-1)
 	}
 }
