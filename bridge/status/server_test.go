@@ -331,6 +331,20 @@ func TestEventsStreamsCappedPerClient(t *testing.T) {
 	open("127.0.0.2", http.StatusOK, "")
 	open("127.0.0.2", http.StatusOK, "")
 	open("127.0.0.3", http.StatusServiceUnavailable, "too many live viewers")
+	// Both refusals say when to ask again: a page shows it (EventSource cannot read them).
+	for _, from := range []string{"127.0.0.1", "127.0.0.3"} {
+		tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
+		res, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		tr.CloseIdleConnections()
+		if res.StatusCode == http.StatusOK || res.Header.Get("Retry-After") != streamRetryAfter {
+			t.Errorf("refused stream from %s: HTTP %d, Retry-After %q, want a refusal with %q", from, res.StatusCode, res.Header.Get("Retry-After"), streamRetryAfter)
+		}
+	}
 
 	// 127.0.0.1 closes a page: its slot comes back once the server has seen the connection go.
 	closers[0]()
