@@ -12,6 +12,10 @@
 // /json/info would get up to maxDevices 60 fps streams, all to its own IP. Configured devices
 // are always listed, and a newcomer at the address of an offline device (a controller replaced
 // on the same DHCP address) is listed too.
+//
+// Resolver looks up .local host names (wled-abcdef.local) by the same multicast DNS: the
+// configured devices' names, here and in the session, which the system's resolver never finds
+// in a build without cgo.
 package discovery
 
 import (

@@ -240,7 +240,7 @@ func FuzzHandlePacket(f *testing.F) {
 			f.Add(p)
 		}
 	}
-	legacy, multicast, err := wledQueries()
+	legacy, multicast, err := mdnsQueries(wledServiceName, dnsmessage.TypePTR)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -56,6 +58,8 @@ func runHelper(mode string) int {
 		err = helperBrowse(ctx, ignore)
 	case "garbage":
 		err = helperGarbage(ctx, ignore)
+	case "resolve":
+		err = helperResolve(ctx, ignore)
 	default:
 		err = fmt.Errorf("unknown helper mode %q", mode)
 	}
@@ -98,13 +102,18 @@ func helperFakeWLED(ctx context.Context, ignore goleak.Option) error {
 }
 
 func helperConfig() Config {
-	return Config{
+	cfg := Config{
 		Interval:      envDuration("LB_INTERVAL", 2*time.Second),
 		RetryInterval: envDuration("LB_RETRY", time.Second),
 		BrowseWindow:  envDuration("LB_WINDOW", 1500*time.Millisecond),
 		ProbeTimeout:  envDuration("LB_PROBE", time.Second),
+		DisableMDNS:   os.Getenv("LB_NO_MDNS") == "1",
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
+	if static := os.Getenv("LB_STATIC"); static != "" {
+		cfg.Static = strings.Split(static, ",")
+	}
+	return cfg
 }
 
 // helperRegistry runs a Registry and prints every event with the device list after it.
@@ -142,6 +151,34 @@ func helperBrowse(ctx context.Context, ignore goleak.Option) error {
 	// The table `ledbridge discover` prints, for the test to read.
 	if err := WriteTable(os.Stdout, ds); err != nil {
 		return err
+	}
+	return goleak.Find(ignore)
+}
+
+// resolveLine is what the resolve helper prints for each name, one JSON object per line.
+type resolveLine struct {
+	Name         string        `json:"name"`
+	Addrs        []netip.Addr  `json:"addrs"`
+	Err          string        `json:"err"`
+	NoMDNSAnswer bool          `json:"no_mdns_answer"`
+	Took         time.Duration `json:"took"`
+}
+
+// helperResolve looks up each name in LB_NAMES (comma-separated) with a Resolver, one after the
+// other, and prints the answers.
+func helperResolve(ctx context.Context, ignore goleak.Option) error {
+	r := &Resolver{Timeout: envDuration("LB_TIMEOUT", 3*time.Second), Logger: helperConfig().Logger}
+	enc := json.NewEncoder(os.Stdout)
+	for _, name := range strings.Split(os.Getenv("LB_NAMES"), ",") {
+		start := time.Now()
+		addrs, err := r.LookupNetIP(ctx, "ip", name)
+		line := resolveLine{Name: name, Addrs: addrs, NoMDNSAnswer: errors.Is(err, ErrNoMDNSAnswer), Took: time.Since(start)}
+		if err != nil {
+			line.Err = err.Error()
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
 	}
 	return goleak.Find(ignore)
 }

@@ -86,14 +86,71 @@ type browseHooks struct {
 // browseOn runs one browse on ifaces. With no interfaces nothing is sent or joined, which only
 // tests do.
 func browseOn(ctx context.Context, window time.Duration, ifaces []net.Interface, log *slog.Logger, hooks browseHooks) ([]Answer, browseStats, error) {
+	q, err := openQuerier(ifaces, log)
+	if err != nil {
+		return nil, browseStats{}, err
+	}
+	defer q.close()
+	legacy, multicast, err := mdnsQueries(wledServiceName, dnsmessage.TypePTR)
+	if err != nil {
+		return nil, browseStats{}, err
+	}
+	state := newBrowseState(rand.IntN)
+	var mu sync.Mutex
+	deadline := time.Now().Add(window)
+	q.setReadDeadline(deadline)
+	var wg sync.WaitGroup
+	for _, c := range []*net.UDPConn{q.mc, q.uc} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readResponses(c, func(pkt []byte) {
+				mu.Lock()
+				defer mu.Unlock()
+				state.handlePacket(pkt)
+				if hooks.handled != nil {
+					hooks.handled(state.stats)
+				}
+			})
+		}()
+	}
+	if hooks.listening != nil {
+		hooks.listening(q.uc.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+
+	bctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	q.ask(bctx, legacy, multicast, log)
+	// Wake the readers now (the context may end before the window).
+	q.setReadDeadline(time.Now())
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	out := state.answers()
+	slices.SortFunc(out, func(x, y Answer) int { return strings.Compare(x.Instance, y.Instance) })
+	return out, state.stats, nil
+}
+
+// querier is the sockets of one mDNS question (a browse, a host name look-up): port 5353, joined
+// to 224.0.0.251 on each interface, for multicast answers, and an ephemeral port for one-shot
+// answers.
+type querier struct {
+	mc, uc *net.UDPConn
+	mp, up *ipv4.PacketConn
+	joined []net.Interface
+}
+
+// openQuerier opens a querier's sockets on ifaces; with none, nothing is joined (tests).
+func openQuerier(ifaces []net.Interface, log *slog.Logger) (*querier, error) {
 	// Port 5353 for multicast answers. Go binds a multicast listen address as 0.0.0.0 with
-	// SO_REUSEADDR, so this shares the port with avahi-daemon (Raspberry Pi OS runs one):
-	// multicast datagrams reach every socket on the port.
+	// SO_REUSEADDR, so this shares the port with avahi-daemon (Raspberry Pi OS runs one) and
+	// with a browse or look-up running at the same time: multicast datagrams reach every socket
+	// on the port.
 	mc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: mdnsGroupIP, Port: mdnsPort})
 	if err != nil {
-		return nil, browseStats{}, fmt.Errorf("discovery: mDNS listen: %w", err)
+		return nil, fmt.Errorf("discovery: mDNS listen: %w", err)
 	}
-	defer mc.Close()
 	if err := onlyJoinedGroups(mc); err != nil {
 		log.Debug("mDNS: IP_MULTICAST_ALL stays on", "err", err)
 	}
@@ -104,83 +161,67 @@ func browseOn(ctx context.Context, window time.Duration, ifaces []net.Interface,
 	// unicast from this port, and the QM queries from 5353 collect multicast answers.
 	uc, err := net.ListenUDP("udp4", &net.UDPAddr{})
 	if err != nil {
-		return nil, browseStats{}, fmt.Errorf("discovery: mDNS listen: %w", err)
+		mc.Close()
+		return nil, fmt.Errorf("discovery: mDNS listen: %w", err)
 	}
-	defer uc.Close()
-	mp, up := ipv4.NewPacketConn(mc), ipv4.NewPacketConn(uc)
-	var joined []net.Interface
+	q := &querier{mc: mc, uc: uc, mp: ipv4.NewPacketConn(mc), up: ipv4.NewPacketConn(uc)}
 	var joinErr error
 	for i := range ifaces {
 		// Joining per interface (not via the routing table) is what makes browsing work on a
 		// venue LAN without a default route.
-		if err := mp.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroupIP}); err != nil {
+		if err := q.mp.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroupIP}); err != nil {
 			joinErr = err
 			log.Debug("mDNS: cannot join 224.0.0.251", "interface", ifaces[i].Name, "err", err)
 			continue
 		}
-		joined = append(joined, ifaces[i])
+		q.joined = append(q.joined, ifaces[i])
 	}
-	if len(ifaces) > 0 && len(joined) == 0 {
-		return nil, browseStats{}, fmt.Errorf("%w: join 224.0.0.251: %v", ErrNoInterface, joinErr)
+	if len(ifaces) > 0 && len(q.joined) == 0 {
+		q.close()
+		return nil, fmt.Errorf("%w: join 224.0.0.251: %v", ErrNoInterface, joinErr)
 	}
 	// RFC 6762 §11: mDNS packets go out with IP TTL 255.
-	_ = mp.SetMulticastTTL(255)
-	_ = up.SetMulticastTTL(255)
+	_ = q.mp.SetMulticastTTL(255)
+	_ = q.up.SetMulticastTTL(255)
+	return q, nil
+}
 
-	legacy, multicast, err := wledQueries()
-	if err != nil {
-		return nil, browseStats{}, err
-	}
-	state := newBrowseState(rand.IntN)
-	var mu sync.Mutex
-	deadline := time.Now().Add(window)
-	_ = mc.SetReadDeadline(deadline)
-	_ = uc.SetReadDeadline(deadline)
-	var wg sync.WaitGroup
-	for _, c := range []*net.UDPConn{mc, uc} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			readResponses(c, state, &mu, hooks.handled)
-		}()
-	}
-	if hooks.listening != nil {
-		hooks.listening(uc.LocalAddr().(*net.UDPAddr).AddrPort())
-	}
+func (q *querier) close() {
+	q.mc.Close()
+	q.uc.Close()
+}
 
-	bctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+func (q *querier) setReadDeadline(t time.Time) {
+	_ = q.mc.SetReadDeadline(t)
+	_ = q.uc.SetReadDeadline(t)
+}
+
+// ask sends the query on every joined interface until ctx is done: the one-shot query legacy
+// from the ephemeral port once, at once, and multicast from 5353 at once and every
+// queryInterval.
+func (q *querier) ask(ctx context.Context, legacy, multicast []byte, log *slog.Logger) {
 	tick := time.NewTicker(queryInterval)
 	defer tick.Stop()
 	for first := true; ; first = false {
-		for i := range joined {
+		for i := range q.joined {
 			if first {
-				sendQuery(up, &joined[i], legacy, log)
+				sendQuery(q.up, &q.joined[i], legacy, log)
 			}
-			sendQuery(mp, &joined[i], multicast, log)
+			sendQuery(q.mp, &q.joined[i], multicast, log)
 		}
 		select {
 		case <-tick.C:
 			continue
-		case <-bctx.Done():
+		case <-ctx.Done():
 		}
-		break
+		return
 	}
-	// Wake the readers now (the context may end before the window).
-	_ = mc.SetReadDeadline(time.Now())
-	_ = uc.SetReadDeadline(time.Now())
-	wg.Wait()
-
-	mu.Lock()
-	defer mu.Unlock()
-	out := state.answers()
-	slices.SortFunc(out, func(x, y Answer) int { return strings.Compare(x.Instance, y.Instance) })
-	return out, state.stats, nil
 }
 
-// readResponses feeds every datagram from c into state until c's read deadline. Only
-// responses sent from port 5353 count (RFC 6762 §6 and §11: others MUST be ignored).
-func readResponses(c *net.UDPConn, state *browseState, mu *sync.Mutex, handled func(browseStats)) {
+// readResponses hands every datagram from c to handle until c's read deadline. Only responses
+// sent from port 5353 count (RFC 6762 §6 and §11: others MUST be ignored). handle must not keep
+// the packet: its buffer is reused.
+func readResponses(c *net.UDPConn, handle func(pkt []byte)) {
 	buf := make([]byte, maxMDNSPacket)
 	for {
 		n, from, err := c.ReadFromUDPAddrPort(buf)
@@ -193,12 +234,7 @@ func readResponses(c *net.UDPConn, state *browseState, mu *sync.Mutex, handled f
 		if from.Port() != mdnsPort {
 			continue
 		}
-		mu.Lock()
-		state.handlePacket(buf[:n])
-		if handled != nil {
-			handled(state.stats)
-		}
-		mu.Unlock()
+		handle(buf[:n])
 	}
 }
 
@@ -213,13 +249,16 @@ func sendQuery(c *ipv4.PacketConn, ifi *net.Interface, q []byte, log *slog.Logge
 	}
 }
 
-// wledQueries builds the two PTR queries for _wled._tcp.local.: the one-shot query (a random
-// ID, which responders echo) and the multicast query (ID 0, RFC 6762 §18.1). One question
-// each: ESP8266 WLEDs (LEAmDNS) answer one-shot queries only with exactly one.
-func wledQueries() (legacy, multicast []byte, err error) {
-	q := dnsmessage.Message{Questions: []dnsmessage.Question{{
-		Name: dnsmessage.MustNewName(wledServiceName), Type: dnsmessage.TypePTR, Class: dnsmessage.ClassINET,
-	}}}
+// mdnsQueries builds the two queries for name's records of type typ (_wled._tcp.local.'s PTR for
+// a browse, a host's A): the one-shot query (a random ID, which responders echo) and the
+// multicast query (ID 0, RFC 6762 §18.1). One question each: ESP8266 WLEDs (LEAmDNS) answer
+// one-shot queries only with exactly one.
+func mdnsQueries(name string, typ dnsmessage.Type) (legacy, multicast []byte, err error) {
+	n, err := dnsmessage.NewName(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("discovery: mDNS query for %q: %w", name, err)
+	}
+	q := dnsmessage.Message{Questions: []dnsmessage.Question{{Name: n, Type: typ, Class: dnsmessage.ClassINET}}}
 	if multicast, err = q.Pack(); err != nil {
 		return nil, nil, fmt.Errorf("discovery: mDNS query: %w", err)
 	}

@@ -164,6 +164,7 @@ type Registry struct {
 	clock    Clock
 	log      *slog.Logger
 	resolver *net.Resolver
+	mdns     *Resolver     // .local names of Static devices, unless Config.Resolver is set
 	protocol wled.Protocol // forced for every device; ProtocolAuto = choose per device
 
 	running       atomic.Bool
@@ -278,6 +279,7 @@ func New(cfg Config) (*Registry, error) {
 	}
 	if r.resolver == nil {
 		r.resolver = net.DefaultResolver
+		r.mdns = &Resolver{Interfaces: cfg.Interfaces, Logger: r.log}
 	}
 	if !cfg.DisableMDNS {
 		r.browser = cfg.Browser
@@ -751,14 +753,19 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 	}
 }
 
-// resolve turns a configured host into an IPv4 address (WLED streams go over IPv4).
+// resolve turns a configured host into an IPv4 address (WLED streams go over IPv4); a .local
+// name by mDNS (Resolver), which the system's resolver does not ask in a build without cgo.
 func (r *Registry) resolve(ctx context.Context, host string) (netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return ip.Unmap(), nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
 	defer cancel()
-	ips, err := r.resolver.LookupNetIP(rctx, "ip4", host)
+	lookup := r.resolver.LookupNetIP
+	if r.mdns != nil && IsLocalName(host) {
+		lookup = r.mdns.LookupNetIP
+	}
+	ips, err := lookup(rctx, "ip4", host)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("resolve %s: %w", host, err)
 	}

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -96,10 +95,11 @@ type deviceSet struct {
 	retryDelays  []time.Duration
 	recheckEvery time.Duration
 	failingCheck time.Duration
-	// lookup resolves a configured device's host name. It runs in the device's follower
-	// goroutine with a context that removal and shutdown cancel, never under mu: a DNS server
-	// that does not answer would otherwise hold the device lock (and shutdown) for the resolver's
-	// timeouts.
+	// lookup resolves a configured device's host name: discovery.Resolver, which asks mDNS for
+	// .local names (the system's resolver in a build without cgo never finds them). It runs in
+	// the device's follower goroutine with a context that removal and shutdown cancel, never
+	// under mu: a DNS server that does not answer would otherwise hold the device lock (and
+	// shutdown) for the resolver's timeouts.
 	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
 	// capLog limits the warning about discovered devices refused at maxDiscoveredStrips, and
@@ -210,9 +210,13 @@ func (d *deviceSet) setStatic(urls []string) error {
 }
 
 func newDeviceSet(s *Session) (*deviceSet, error) {
+	resolver := &discovery.Resolver{Logger: s.log.With("part", "mdns")}
+	if s.cfg.Discovery != nil {
+		resolver.Interfaces = s.cfg.Discovery.Interfaces // the LAN's interfaces, as for browsing
+	}
 	d := &deviceSet{
 		s: s, strips: map[string]*strip{}, configured: map[string]*configuredDevice{},
-		lookup:      net.DefaultResolver.LookupNetIP,
+		lookup:      resolver.LookupNetIP,
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
@@ -426,13 +430,20 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 }
 
 // resolveTarget returns t ready for an output, with its host as an address, and the strip's name.
-// A wled:// device is driven with the forced protocol (output.protocol), if any, on the port its
-// JSON API reports, as discovery drives the devices it finds; an explicit ddp://, dnrgb://, …
-// URL keeps its own. A name with several addresses keeps current (the one its strip drives)
-// while it is among them, so that a DNS server rotating its answers does not move the strip at
-// every look-up.
+// A host name is looked up first (d.lookup), and a wled:// device's JSON API then asked at the
+// address found: the HTTP client's dialer would hand the name to the system's resolver, which
+// never finds a .local name in a build without cgo. A wled:// device is driven with the forced
+// protocol (output.protocol), if any, on the port its JSON API reports, as discovery drives the
+// devices it finds; an explicit ddp://, dnrgb://, … URL keeps its own.
 func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target, current netip.Addr) (wled.Target, string, error) {
 	name := t.String()
+	if _, err := netip.ParseAddr(t.Host); err != nil {
+		addr, err := d.lookupHost(ctx, t.Host, current)
+		if err != nil {
+			return t, "", err
+		}
+		t.Host = addr.String()
+	}
 	if t.Protocol == wled.ProtocolAuto {
 		rt, info, err := d.s.wled.ResolveAs(ctx, t, d.protocol)
 		if err != nil {
@@ -443,23 +454,26 @@ func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target
 			name = raw
 		}
 	}
-	if _, err := netip.ParseAddr(t.Host); err == nil {
-		return t, name, nil
-	}
-	addrs, err := d.lookup(ctx, "ip", t.Host)
+	return t, name, nil
+}
+
+// lookupHost returns the address of host for a strip. A name with several addresses keeps
+// current (the one its strip drives) while it is among them, so that a DNS server rotating its
+// answers does not move the strip at every look-up.
+func (d *deviceSet) lookupHost(ctx context.Context, host string, current netip.Addr) (netip.Addr, error) {
+	addrs, err := d.lookup(ctx, "ip", host)
 	if err != nil {
-		return t, "", err
+		return netip.Addr{}, err
 	}
 	if len(addrs) == 0 {
-		return t, "", fmt.Errorf("%s: no address", t.Host)
+		return netip.Addr{}, fmt.Errorf("%s: no address", host)
 	}
 	// WLED speaks IPv4 only; an IPv6 address is used when the name has nothing else.
 	i := slices.IndexFunc(addrs, func(a netip.Addr) bool { return current.IsValid() && a.Unmap() == current })
 	if i < 0 {
 		i = max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
 	}
-	t.Host = addrs[i].Unmap().String()
-	return t, name, nil
+	return addrs[i].Unmap(), nil
 }
 
 func (d *deviceSet) onDiscovery(ev discovery.Event) {

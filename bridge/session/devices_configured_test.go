@@ -1,13 +1,19 @@
 package session
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
@@ -303,5 +309,53 @@ func checkRenamed(t *testing.T, r *deviceRig, key string, fake *wledtest.Fake) {
 	r.feedUntilFrame(t, key, fake)
 	if n := liveFalseRequests(fake); n != 0 {
 		t.Errorf("the device was released %d times on its rename", n)
+	}
+}
+
+func TestConfiguredWLEDByLocalNameIsLookedUpBeforeItsJSONAPI(t *testing.T) {
+	// wled://wled-xxxxxx.local, the name WLED shows and `ledbridge discover` prints: the name is
+	// looked up with the device set's lookup (mDNS for .local, discovery.Resolver), and the JSON
+	// API asked at the address found. Handing the name to the HTTP client's dialer instead meant
+	// the system's resolver, which in the release build (no cgo) asks unicast DNS for .local
+	// names and never finds them: the device was retried forever.
+	const ip = "127.0.36.10"
+	fake := wledtest.New(t, wledtest.Config{LEDs: 30, HTTPListen: ip + ":0", DDPListen: ip + ":0", RealtimeListen: "-"})
+	url := strings.Replace(fake.URL(), ip, "wled-rv11.local", 1)
+	var looked atomic.Int64
+	lookup := func(_ context.Context, _, host string) ([]netip.Addr, error) {
+		if host != "wled-rv11.local" {
+			return nil, fmt.Errorf("lookup %s: no such host", host)
+		}
+		looked.Add(1)
+		return []netip.Addr{netip.MustParseAddr(ip)}, nil
+	}
+	r := startDeviceRig(t, []string{url}, nil, func(d *deviceSet) { d.lookup = lookup })
+	waitStrips(t, r, url+"->"+fake.DDPAddr()+"/30")
+	r.feedUntilFrame(t, url, fake)
+	if st := r.strip(url); st.name != "wledtest" || st.target.Host != ip {
+		t.Errorf("strip %q at %s, want the device's own name at %s", st.name, st.target.Host, ip)
+	}
+	if looked.Load() == 0 {
+		t.Error("the name was never looked up with the device set's lookup")
+	}
+}
+
+func TestDeviceSetLooksUpLocalNamesByMDNS(t *testing.T) {
+	// The device set's own lookup sends .local names to mDNS on discovery's interfaces (here
+	// only lo, which cannot multicast, so the look-up ends there without a packet sent) and
+	// other names to the system's resolver.
+	code, _ := room.ParseCode("DEV234")
+	s, err := New(Config{Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}, Logger: slog.New(slog.DiscardHandler),
+		Discovery: &discovery.Config{Interfaces: []string{"lo"}, Browser: &answerBrowser{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.devices.lookup(context.Background(), "ip", "wled-rv11.local")
+	if !errors.Is(err, discovery.ErrNoInterface) && !errors.Is(err, discovery.ErrNoMDNSAnswer) {
+		t.Errorf("looking up a .local name on lo: %v, want discovery's mDNS error", err)
+	}
+	addrs, err := s.devices.lookup(context.Background(), "ip", "localhost")
+	if err != nil || !slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap().IsLoopback() }) {
+		t.Errorf("looking up localhost: %v, %v; want the system's answer", addrs, err)
 	}
 }
