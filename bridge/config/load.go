@@ -186,6 +186,7 @@ func Load(opts Options) (*Loaded, error) {
 		}
 		return ""
 	})...)
+	out.Warnings = append(out.Warnings, statusTokenWarnings(cfg.Status.Token)...)
 	out.Config = cfg
 	return out, nil
 }

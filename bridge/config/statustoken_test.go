@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,6 +35,32 @@ func TestShortStatusTokenWarns(t *testing.T) {
 			if !strings.Contains(w, "status.token") || !strings.Contains(w, "12") || strings.Contains(w, tc.token) {
 				t.Errorf("token %q: warning %q must name the key and the minimum, and not quote the token", tc.token, w)
 			}
+		}
+	}
+}
+
+// TestLoadWarnsOfAShortStatusToken: the warning reaches what `join` and `config check` print,
+// whether the token came from the file or the environment.
+func TestLoadWarnsOfAShortStatusToken(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte("room:\n  code: JAM234\nstatus:\n  token: \"0042\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, env := range map[string]map[string]string{
+		"file": {},
+		"env":  {"LEDBRIDGE_STATUS_TOKEN": "hunter2"},
+		"long": {"LEDBRIDGE_STATUS_TOKEN": "3b1f0c9e2d4a7b6c"},
+	} {
+		got, err := Load(Options{File: p, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		warned := false
+		for _, w := range got.Warnings {
+			warned = warned || strings.Contains(w, "status.token")
+		}
+		if warned != (name != "long") {
+			t.Errorf("%s: warnings %q; a warning about status.token: %v, want %v", name, got.Warnings, warned, name != "long")
 		}
 	}
 }

@@ -146,8 +146,13 @@ func (c *Config) validateWebRTC(p *problems) {
 	if len(w.NetworkTypes) == 0 {
 		p.add("webrtc.network_types", "must list at least one of udp4, udp6, tcp4, tcp6")
 	}
+	udp := false
 	for _, nt := range w.NetworkTypes {
 		p.oneOf("webrtc.network_types", nt, "udp4", "udp6", "tcp4", "tcp6")
+		udp = udp || nt == "udp4" || nt == "udp6"
+	}
+	if len(w.NetworkTypes) > 0 && !udp {
+		p.add("webrtc.network_types", "must include udp4 or udp6: ledbridge has no ICE-TCP listener, so TCP types alone gather no candidate")
 	}
 	p.oneOf("webrtc.mdns", w.MDNS, "disabled", "query", "gather")
 	p.intRange("webrtc.udp_port_min", w.UDPPortMin, 0, 65535)
@@ -156,6 +161,11 @@ func (c *Config) validateWebRTC(p *problems) {
 		p.add("webrtc.udp_port_max", "must not be below webrtc.udp_port_min (%d)", w.UDPPortMin)
 	}
 	p.intRange("webrtc.max_peers", w.MaxPeers, 1, 64)
+	// Each musician's connection binds at least one port of the range (one per address ICE
+	// gathers on, plus one per STUN server: the peer package warns at start when it needs more).
+	if ports := w.UDPPortMax - w.UDPPortMin + 1; w.UDPPortMax != 0 && ports > 0 && ports < w.MaxPeers {
+		p.add("webrtc.udp_port_max", "webrtc.udp_port_min..udp_port_max holds %d ports, fewer than webrtc.max_peers (%d): each musician's connection binds at least one", ports, w.MaxPeers)
+	}
 	p.intRange("webrtc.max_signals_per_second", w.MaxSignalsPerSecond, 10, 90)
 	if w.OfferDelay < 0 || w.OfferDelay > time.Minute {
 		p.add("webrtc.offer_delay", "must be between 0s and 1m (got %v)", w.OfferDelay)

@@ -156,8 +156,9 @@ func TestSecretsWarningForNumericSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "readable by other users") {
-		t.Errorf("warnings = %q, want the secrets warning", got.Warnings)
+	// The short token's own warning (TestLoadWarnsOfAShortStatusToken) comes second.
+	if len(got.Warnings) != 2 || !strings.Contains(got.Warnings[0], "readable by other users") {
+		t.Errorf("warnings = %q, want the secrets warning and the short token's", got.Warnings)
 	}
 }
 
@@ -188,6 +189,35 @@ func TestValidateRefusesDormantAndUnsendableValues(t *testing.T) {
 	} {
 		if _, err := loadFile(t, ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
+
+// TestWebRTCSettingsThatConnectNobodyAreRefused: TCP network types alone gather no ICE candidate
+// (there is no ICE-TCP listener), and a UDP port range narrower than max_peers cannot give each
+// musician's connection a port: both passed `config check`, and no musician ever connected.
+func TestWebRTCSettingsThatConnectNobodyAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(c *Config)
+		wantKey string
+	}{
+		{"tcp only", func(c *Config) { c.WebRTC.NetworkTypes = []string{"tcp4", "tcp6"} }, "webrtc.network_types"},
+		{"one port for 8", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 40000, 40000 }, "webrtc.udp_port_max"},
+		{"7 ports for 8", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 40000, 40006 }, "webrtc.udp_port_max"},
+		{"tcp beside udp", func(c *Config) { c.WebRTC.NetworkTypes = []string{"udp4", "tcp4"} }, ""},
+		{"8 ports for 8", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 40000, 40007 }, ""},
+		{"any port", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 0, 0 }, ""},
+	} {
+		c := Default()
+		c.Room.Code = "JAM234"
+		tc.set(&c)
+		err := c.Validate()
+		switch {
+		case tc.wantKey == "" && err != nil:
+			t.Errorf("%s: %v, want it accepted", tc.name, err)
+		case tc.wantKey != "" && (err == nil || !strings.Contains(err.Error(), tc.wantKey)):
+			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.wantKey)
 		}
 	}
 }

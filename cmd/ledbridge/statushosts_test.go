@@ -56,7 +56,7 @@ func TestJoinReloadAppliesStatusAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("first-token", `["lights.venue.example"]`, "60")
+	write("first-token-7f3a", `["lights.venue.example"]`, "60")
 	cmd, statusURL, stderr := startJoinBinary(t, bin, "ACC234", cfgPath)
 	client := &http.Client{Timeout: 10 * time.Second}
 	do := func(method, path, host, token string) int {
@@ -88,23 +88,23 @@ func TestJoinReloadAppliesStatusAccess(t *testing.T) {
 	}
 	check("at start", map[[3]string]int{
 		{"lights.venue.example"}: 200, {"a.bar.example"}: 421,
-		{"127.0.0.1", "", "first-token"}: 200, {"127.0.0.1", "", "second-token"}: 401,
+		{"127.0.0.1", "", "first-token-7f3a"}: 200, {"127.0.0.1", "", "second-token-9c1e"}: 401,
 	})
 
-	write("second-token", `["*.bar.example"]`, "30")
+	write("second-token-9c1e", `["*.bar.example"]`, "30")
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitJoin(t, 10*time.Second, "the reload", func() bool { return strings.Contains(stderr.String(), "configuration reloaded") })
 	check("after the reload", map[[3]string]int{
 		{"lights.venue.example"}: 421, {"a.bar.example"}: 200,
-		{"127.0.0.1", "", "first-token"}: 401, {"127.0.0.1", "", "second-token"}: 200,
+		{"127.0.0.1", "", "first-token-7f3a"}: 401, {"127.0.0.1", "", "second-token-9c1e"}: 200,
 	})
 	log := stderr.String()
 	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "output.fps") || !strings.Contains(log, "restart") {
 		t.Errorf("the reload did not warn that output.fps needs a restart:\n%s", log)
 	}
-	if strings.Contains(log, "status.token") || strings.Contains(log, "second-token") {
+	if strings.Contains(log, "status.token") || strings.Contains(log, "second-token-9c1e") {
 		t.Errorf("the reload log names the applied token (or shows it):\n%s", log)
 	}
 }
