@@ -28,7 +28,9 @@ const chromiumArgs = [
 
 // pixelsOf returns every preview canvas's pixels, keyed by device id, as plain arrays.
 function pixelsOf(page) {
-  return page.$$eval("#devices .item", (items) => Object.fromEntries(items.map((el) => {
+  // One evaluation that queries and reads: $$eval finds the elements and reads them in two round
+  // trips, between which the page may replace them.
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll("#devices .item")].map((el) => {
     const c = el.querySelector("canvas");
     if (!c || !c.width || c.height !== 1) return [el.dataset.id, []]; // one pixel per LED once painted
     return [el.dataset.id, Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data)];
@@ -71,7 +73,15 @@ async function desktop(browser, errors, result) {
   emit({ step: "desktop: musician, note and devices shown" });
 
   // The note chip is coloured as the strips colour it (the snapshot's colour for that note).
-  const chip = await page.$eval("#musicians .item .note", (e) => ({ text: e.textContent, bg: getComputedStyle(e).backgroundColor }));
+  // Read in the page in one evaluation, retried until the chip is in the document: the page rebuilds
+  // the chips whenever the notes change, and a chip read after it was replaced has no style ($eval
+  // finds the element and reads it in two round trips: 1 run in 11 read an empty colour).
+  const chip = await (await page.waitForFunction(() => {
+    const e = document.querySelector("#musicians .item .note");
+    if (!e || !e.isConnected) return null;
+    const bg = getComputedStyle(e).backgroundColor;
+    return bg ? { text: e.textContent, bg } : null;
+  }, null, { timeout: 5000, polling: 50 })).jsonValue();
   result.noteChip = chip;
 
   // The preview changes while audio plays: sample it until two samples differ.
