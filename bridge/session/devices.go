@@ -21,8 +21,8 @@ import (
 // Its name is fixed: the frame loop, the metrics and the output's own log lines read it without a
 // lock. A device renamed in WLED's settings (discovery's update, a configured wled:// device's
 // recheck) gets a new strip under the new name, which takes the device over from the old one as
-// any successor does (wled's drivers: no release); renames are rare, so the renderer restarting
-// then costs nothing worth a lock on every read.
+// any successor does (wled's drivers: no release). Renames are rare: the renderer restarting then
+// is cheaper than a lock on every read.
 type strip struct {
 	key        string // MAC for discovered devices, the URL for configured ones
 	configured bool   // key is a configured device URL
@@ -553,10 +553,10 @@ func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
 }
 
 // addLocked drives discovered device key at t, replacing its strip when the target or the name
-// changed (see renamed). A
-// configured strip for the same device drives it instead. Two discovered devices are
-// never merged: when two strips swap addresses (DHCP), each update arrives while the other still
-// holds its new address, and skipping it would leave both streaming to the other's strip.
+// changed (a rename: see strip). A configured strip for the same device drives it instead. Two
+// discovered devices are never merged: when two strips swap addresses (DHCP), each update
+// arrives while the other still holds its new address, and skipping it would leave both
+// streaming to the other's strip.
 func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 	if d.ctx == nil || d.ctx.Err() != nil {
 		return
