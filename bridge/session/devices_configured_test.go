@@ -359,3 +359,45 @@ func TestDeviceSetLooksUpLocalNamesByMDNS(t *testing.T) {
 		t.Errorf("looking up localhost: %v, %v; want the system's answer", addrs, err)
 	}
 }
+
+func TestConfiguredStripFollowsDiscoverysOnlineState(t *testing.T) {
+	// The configured strip stands for the discovered device, so discovery's word that the device
+	// stopped answering (and came back) shows on the configured strip's status entry.
+	const ip, mac = "127.0.36.11", "02fc00003611"
+	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
+	url := fake.URL()
+	browser := &answerBrowser{}
+	browser.set(answerFor("stage", fake.HTTPAddr()))
+	r := startDeviceRig(t, []string{url}, browser, func(d *deviceSet) { d.recheckEvery = time.Hour })
+	r.clock.waitRound(t)
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+	online := func() bool {
+		snap := r.s.Snapshot()
+		if len(snap.Devices) != 1 || snap.Devices[0].ID != url {
+			t.Fatalf("status devices = %+v, want the configured one alone", snap.Devices)
+		}
+		return snap.Devices[0].Online
+	}
+	if !online() {
+		t.Fatal("the configured strip is offline before anything happened")
+	}
+
+	fake.SetRawInfo(503, []byte("rebooting"))
+	for round := 0; ; round++ { // discovery waits for a few failed probes
+		r.clock.nextRound(t)
+		if ds := r.s.devices.registryDevices(); len(ds) == 1 && !ds[0].Online {
+			break
+		}
+		if round == 10 {
+			t.Fatalf("discovery lists %+v after %d rounds, want the device offline", r.s.devices.registryDevices(), round+1)
+		}
+	}
+	if online() {
+		t.Error("discovery says the device is offline, the status page says it is online")
+	}
+	fake.SetRawInfo(0, nil)
+	r.clock.nextRound(t)
+	if !online() {
+		t.Error("discovery says the device is back, the status page says it is offline")
+	}
+}
