@@ -83,6 +83,10 @@ func TestTestPatternSurvivesWallClockSteps(t *testing.T) {
 	if !tickShows(s, st, clock, rainbow3) {
 		t.Fatal("no rainbow right after TestPattern(5s)")
 	}
+	// The status page says so (its mode line read "auto (now idle)" under the rainbow).
+	if !s.Snapshot().Room.TestPattern {
+		t.Error("the status snapshot does not show the test pattern while it runs")
+	}
 	clock.advance(time.Second, time.Hour) // 1 s in, the wall clock jumps an hour ahead
 	if !tickShows(s, st, clock, rainbow3) {
 		t.Error("1 s into a 5 s test pattern, after the wall clock stepped forward 1 h: the rainbow is gone")
@@ -94,6 +98,9 @@ func TestTestPatternSurvivesWallClockSteps(t *testing.T) {
 	clock.advance(2*time.Second, 0) // 6 s in: over, though the wall clock says it is an hour earlier
 	if tickShows(s, st, clock, rainbow3) {
 		t.Error("6 s after a 5 s test pattern began (the wall clock set back 1 h meanwhile): the strip still shows the rainbow")
+	}
+	if s.Snapshot().Room.TestPattern {
+		t.Error("the status snapshot still shows the test pattern after it ended")
 	}
 }
 
