@@ -1,9 +1,10 @@
 // Package effect renders one strip's pixel Frame per 60 fps tick: from the
 // analysed Features of every source (effects notes, pulse, spectrum), from the
 // host's led-update colours (broadcast), or an idle look, crossfading between
-// them, then applying gamma, brightness, RGBW white extraction and the strip's
-// current limit. A Renderer is made once per strip and renders without
-// allocating.
+// them, then applying gamma, brightness, RGBW white extraction, the strip's
+// current limit and the photosensitive-epilepsy flash limit (at most three
+// whole-strip flashes in any second, whatever the look). A Renderer is made
+// once per strip and renders without allocating.
 package effect
 
 import (

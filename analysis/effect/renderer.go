@@ -67,6 +67,9 @@ type Renderer struct {
 	nSorted  int
 	slots    slotTable
 	milliamp float32
+	// guard holds every frame to the flash limit; guardBefore is its state before the last
+	// Render's frame, for Overlay, whose frame replaces that one on the strip.
+	guard, guardBefore flashGuard
 }
 
 // NewRenderer prepares a Renderer for strip with cfg (zero fields: defaults).
@@ -250,6 +253,8 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 	frame := dst[:need]
 	r.output(frame)
 	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
+	r.guardBefore = r.guard
+	r.limitFlashes(frame)
 	return need, nil
 }
 
@@ -306,9 +311,10 @@ func (r *Renderer) over(i int, c color.RGBF, a float32) {
 }
 
 // Overlay finishes a frame the caller drew over a rendered one (a test
-// pattern, an identify flash) the way Render finishes its own: scaled by the
-// brightness cap and held to the strip's current limit, so that nothing sent
-// to a strip draws more than its power supply's budget.
+// pattern, an identify flash, a blackout) the way Render finishes its own:
+// scaled by the brightness cap, held to the strip's current limit, so that
+// nothing sent to a strip draws more than its power supply's budget, and
+// held to the flash limit in place of the frame Render made this tick.
 func (r *Renderer) Overlay(frame []byte) {
 	frame = frame[:min(len(frame), r.strip.LEDs*r.bpp)]
 	if r.duty < 1 {
@@ -317,6 +323,20 @@ func (r *Renderer) Overlay(frame []byte) {
 		}
 	}
 	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
+	// The overlay is what the strip shows this tick, not the frame Render made: judge it in
+	// that frame's place.
+	r.guard = r.guardBefore
+	r.limitFlashes(frame)
+}
+
+// limitFlashes is the output's last stage: the flash guard, on the bytes as the strip will
+// show them. It comes after gamma, the brightness cap and the current limit because LED duty is
+// linear in emitted light, as relative luminance is, and those stages only dim: judged before
+// them a frame would count swings the strip never shows. Scaling down keeps the current limit.
+func (r *Renderer) limitFlashes(frame []byte) {
+	if r.guard.apply(frame, r.bpp, r.last) {
+		r.milliamp = r.cfg.Current.Estimate(frame, r.bpp)
+	}
 }
 
 // output converts r.acc to the strip's bytes: mirror/reverse mapping, gamma,

@@ -258,10 +258,12 @@ func (l *frameLoop) tick(now time.Time) {
 		if identify {
 			flash(frame, now)
 		}
-		if identify || (testing && !blackout) {
+		if identify || testing || blackout {
 			// The brightness cap and the strip's current budget hold for these too, identify
 			// during a blackout included: the flash is drawn over the cleared frame at full
-			// white, which unchecked would draw many times the power supply's budget.
+			// white, which unchecked would draw many times the power supply's budget. And the
+			// renderer's flash guard judges what the strip shows, not the frame it rendered:
+			// a blackout toggled on and off, or identify over a pulse, are flashes too.
 			st.renderer.Overlay(frame)
 		}
 		st.out.Submit(frame)

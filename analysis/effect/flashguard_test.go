@@ -1,0 +1,197 @@
+package effect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis"
+	"github.com/ledbridge/ledbridge/analysis/color"
+)
+
+// wcagChanges returns the frames (60 a second) at which a strip's mean relative luminance makes
+// a change that counts towards a flash under WCAG 2.3.1: a swing of at least 0.1 from the last
+// extreme, its darker state below 0.8. Saturated red (at least 80 % of R+G+B) counts by the red
+// rule, (R−G−B)·320 ≥ 20, as well. It reads bytes as linear duty, as an LED shows them.
+func wcagChanges(frames [][]byte, bpp int) []int {
+	type level struct{ y, red float64 }
+	measure := func(f []byte) level {
+		var l level
+		n := len(f) / bpp
+		for i := 0; i < n; i++ {
+			r, g, b := float64(f[i*bpp])/255, float64(f[i*bpp+1])/255, float64(f[i*bpp+2])/255
+			if bpp == 4 {
+				w := float64(f[i*bpp+3]) / 255
+				r, g, b = r+w, g+w, b+w
+			}
+			l.y += (0.2126*r + 0.7152*g + 0.0722*b) / float64(n)
+			if r > 0 && r >= 0.8*(r+g+b) {
+				l.red += (r - g - b) * 320 / float64(n)
+			}
+		}
+		return l
+	}
+	var out []int
+	// One zigzag per measure: luminance in steps of 0.1, red in steps of 20.
+	for _, m := range []struct {
+		get  func(level) float64
+		step float64
+	}{{func(l level) float64 { return l.y }, 0.1}, {func(l level) float64 { return l.red }, 20}} {
+		ext, dir := m.get(measure(frames[0])), 0
+		for i, f := range frames[1:] {
+			v := m.get(measure(f))
+			switch {
+			case dir >= 0 && v > ext || dir < 0 && v < ext:
+				ext = v
+			case dir >= 0 && ext-v >= m.step && (m.step > 1 || v < 0.8):
+				out, dir, ext = append(out, i+1), -1, v
+			case dir < 0 && v-ext >= m.step && (m.step > 1 || ext < 0.8):
+				out, dir, ext = append(out, i+1), 1, v
+			}
+			if dir == 0 && v < ext {
+				ext = v
+			}
+		}
+	}
+	return out
+}
+
+// mostFlashesInASecond is the largest number of flashes (pairs of opposing changes) in any one
+// second of frames, by WCAG's count: changes/2.
+func mostFlashesInASecond(frames [][]byte, bpp int) float64 {
+	changes := wcagChanges(frames, bpp)
+	most := 0
+	for i := range frames {
+		n := 0
+		for _, c := range changes {
+			if c >= i && c < i+60 {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return float64(most) / 2
+}
+
+// The reviewer's case: onsets 6 times a second (16th notes at 90 BPM) at velocity 0.8 flash the
+// whole strip; no second may hold more than 3 flashes.
+func TestPulseFlashesAtMostThreeTimesASecond(t *testing.T) {
+	r := newRenderer(t, Config{Effect: EffectPulse}, Strip{LEDs: 300})
+	var frames [][]byte
+	for i := range 180 {
+		f := notes(analysis.Note{MIDI: 64, Velocity: 0.8, Onset: i%10 == 0})
+		f.Level = 0.2
+		in := local(t0.Add(time.Duration(i)*tick), Source{Features: f})
+		in.Tempo = 90
+		frames = append(frames, render(t, r, in))
+	}
+	// The reviewer's own count: frame-to-frame rises of 0.1 in the second second.
+	rises := 0
+	for i := 61; i < 120; i++ {
+		y0, y1 := frameLuminance(frames[i-1][:3], 3), frameLuminance(frames[i][:3], 3)
+		if y1-y0 >= 0.1 {
+			rises++
+		}
+	}
+	if rises > 3 {
+		t.Errorf("%d rises of 0.1 in one second (the reviewer's count)", rises)
+	}
+	if n := mostFlashesInASecond(frames, 3); n > 3 {
+		t.Errorf("%v flashes in one second (WCAG 2.3.1: at most 3)", n)
+	}
+	// The guard holds rises back, it does not blank the effect: the pulse still moves.
+	lo, hi := 1.0, 0.0
+	for _, f := range frames[60:] {
+		y := float64(frameLuminance(f, 3))
+		lo, hi = min(lo, y), max(hi, y)
+	}
+	if hi-lo < 0.05 {
+		t.Errorf("the held pulse swings only %.3f..%.3f", lo, hi)
+	}
+}
+
+// A host strobing black and white led-update frames at 10 Hz in broadcast mode, on RGB and RGBW
+// strips, and a dim saturated red strobe that luminance alone would not count.
+func TestBroadcastStrobeIsHeldToThreeFlashesASecond(t *testing.T) {
+	white, black, red := []color.RGB{{R: 255, G: 255, B: 255}}, []color.RGB{{}}, []color.RGB{{R: 110}}
+	for _, c := range []struct {
+		name  string
+		strip Strip
+		on    []color.RGB
+	}{
+		{"white", Strip{LEDs: 60}, white},
+		{"white RGBW", Strip{LEDs: 60, RGBW: true}, white},
+		{"dim red", Strip{LEDs: 60}, red},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRenderer(t, linear(), c.strip)
+			var frames [][]byte
+			lit := 0
+			for i := range 240 {
+				in := Input{Now: t0.Add(time.Duration(i) * tick), Look: LookBroadcast, Playing: true, Broadcast: black}
+				if i/3%2 == 1 { // 3 frames on, 3 off: 10 Hz
+					in.Broadcast = c.on
+				}
+				f := render(t, r, in)
+				frames = append(frames, f)
+				if frameLuminance(f, c.strip.BytesPerLED()) > 0 {
+					lit++
+				}
+			}
+			if n := mostFlashesInASecond(frames, c.strip.BytesPerLED()); n > 3 {
+				t.Errorf("%v flashes in one second (WCAG 2.3.1: at most 3)", n)
+			}
+			if lit == 0 {
+				t.Error("the strobe was blacked out altogether")
+			}
+		})
+	}
+}
+
+// Identify's 2 Hz white blink (2 flashes a second) and a steady picture are under the limit:
+// the guard leaves them as they are, drawn over a rendered frame with Overlay.
+func TestIdentifyBlinkPassesTheFlashGuard(t *testing.T) {
+	r := newRenderer(t, Config{Effect: EffectPulse}, Strip{LEDs: 30})
+	var frames [][]byte
+	for i := range 300 {
+		now := t0.Add(time.Duration(i) * tick)
+		// The rendered pulse strobes under the blink, as a drum kit would.
+		f := render(t, r, local(now, Source{Features: notes(note(64, 0.9, i%8 == 0))}))
+		v := byte(0)
+		if i/15%2 == 0 { // 250 ms on, 250 ms off
+			v = 255
+		}
+		for k := range f {
+			f[k] = v
+		}
+		r.Overlay(f)
+		want := byte(float32(v)*DefaultBrightnessCap + 0.5)
+		if f[0] != want {
+			t.Fatalf("frame %d: identify drawn as %d, want %d", i, f[0], want)
+		}
+		frames = append(frames, f)
+	}
+	if n := mostFlashesInASecond(frames, 3); n != 2 {
+		t.Errorf("identify blinks %v times a second, want 2", n)
+	}
+}
+
+func TestFlashGuardAllocatesNothing(t *testing.T) {
+	r := newRenderer(t, Config{}, Strip{LEDs: 300, RGBW: true})
+	frame := make([]byte, r.Strip().FrameSize())
+	white, black := []color.RGB{{R: 255, G: 255, B: 255}}, []color.RGB{{}}
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		in := Input{Now: t0.Add(time.Duration(i) * tick), Look: LookBroadcast, Playing: true, Broadcast: black}
+		if i%4 < 2 {
+			in.Broadcast = white
+		}
+		i++
+		if _, err := r.Render(frame, in); err != nil {
+			t.Fatal(err)
+		}
+		r.Overlay(frame)
+	})
+	if allocs != 0 {
+		t.Fatalf("a guarded frame allocates %v times", allocs)
+	}
+}
