@@ -238,7 +238,7 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 	clear(r.acc)
 	for look := LookLocal; look < numLooks; look++ {
 		w := r.weights[look]
-		if w <= 0 {
+		if w <= 0 || look == LookLocal && target == LookLocal {
 			continue
 		}
 		clear(r.scratch)
@@ -250,6 +250,9 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 			r.acc[i].B += w * c.B
 		}
 	}
+	if target == LookLocal {
+		r.showLocalAtOnce(in.Broadcast)
+	}
 	frame := dst[:need]
 	r.output(frame)
 	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
@@ -260,6 +263,7 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 
 // fadeTowards moves the look weights a step of dt towards target, keeping
 // their sum at 1 so that a fade interrupted by another switch stays smooth.
+// (A switch to local shows local at full weight at once: see showLocalAtOnce.)
 func (r *Renderer) fadeTowards(target Look, dt time.Duration) {
 	var others float32
 	for l := range r.weights {
@@ -278,6 +282,20 @@ func (r *Renderer) fadeTowards(target Look, dt time.Duration) {
 		r.weights[l] *= k
 	}
 	r.weights[target] = wt
+}
+
+// showLocalAtOnce draws the local look at full weight over the looks being faded out (already in
+// r.acc at their weights), the brighter of the two per channel. Audio arriving is the one switch
+// the eye expects to be instant: crossfaded like the others, the first note of a song would fade
+// in over the crossfade instead of lighting on its attack. The old look still fades out beneath it.
+func (r *Renderer) showLocalAtOnce(broadcast []color.RGB) {
+	clear(r.scratch)
+	clear(r.cover)
+	r.draw(LookLocal, broadcast)
+	for i, c := range r.scratch {
+		a := &r.acc[i]
+		a.R, a.G, a.B = max(a.R, c.R), max(a.G, c.G), max(a.B, c.B)
+	}
 }
 
 // draw renders one look into r.scratch.
