@@ -1,6 +1,7 @@
 package wled
 
 import (
+	"net/netip"
 	"slices"
 	"sync"
 )
@@ -49,8 +50,24 @@ func leaveDevice(o *Output) (release bool) {
 	return !handedOver
 }
 
-// sameDevice reports whether two targets address one device: the same frame address or the
-// same JSON API. Only addresses count, so test doubles on one loopback address stay apart.
+// sameDevice reports whether two targets address one device: the same frame address, the same
+// JSON API, or the same IP. The IP is needed because a configured realtime line (dnrgb://IP)
+// knows no JSON API and streams to another port than discovery's DDP output for that WLED, yet
+// one may take over from the other. A loopback IP does not count: test doubles share 127.0.0.1
+// on different ports and must stay apart, and no WLED answers on loopback.
 func sameDevice(a, b Target) bool {
-	return a.UDPAddr() == b.UDPAddr() || a.HTTPAddr() != "" && a.HTTPAddr() == b.HTTPAddr()
+	return a.UDPAddr() == b.UDPAddr() || a.HTTPAddr() != "" && a.HTTPAddr() == b.HTTPAddr() ||
+		sameDeviceIP(a.Host, b.Host)
+}
+
+// sameDeviceIP reports whether both hosts are one IP address that can only be a device's (not
+// loopback, not unspecified). Host names are not looked up here: leaveDevice holds a lock.
+func sameDeviceIP(a, b string) bool {
+	ipA, errA := netip.ParseAddr(a)
+	ipB, errB := netip.ParseAddr(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	ipA, ipB = ipA.Unmap(), ipB.Unmap()
+	return ipA == ipB && !ipA.IsLoopback() && !ipA.IsUnspecified()
 }
