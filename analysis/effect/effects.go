@@ -169,41 +169,43 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 	for _, s := range r.sorted[:r.nSorted] {
 		f := s.Features
 		notes := f.Notes[:numNotes(f)]
-		onset := f.Onset || f.Attack
-		for _, n := range notes {
-			onset = onset || n.Onset
-		}
-		var p *pulseState
-		switch {
-		case onset:
-			p = &r.pulses[r.slotFor(s.Musician)]
-		case len(notes) > 0: // maybe the pitch of a hit flashed a moment ago
-			if slot := r.slots.owned(s.Musician); slot >= 0 && r.pulses[slot].provisional > 0 {
-				p = &r.pulses[slot]
+		// The flash is the note just played, not the loudest one held under it: the loudest
+		// note whose onset this is (notes are loudest first).
+		played := -1
+		for i, n := range notes {
+			if n.Onset {
+				played = i
+				break
 			}
 		}
-		if p == nil {
+		if !(played >= 0 || f.Onset || f.Attack) {
 			continue
 		}
+		p := &r.pulses[r.slotFor(s.Musician)]
 		var strength float32
 		var c color.RGBF
-		if len(notes) > 0 { // notes are loudest first
-			strength, c = notes[0].Velocity, r.palette.Note(s.Musician, notes[0].MIDI)
-		} else { // unpitched hit: its level and the spectral peak's colour
-			strength, c = f.LevelVelocity(f.Level), r.palette.Freq(s.Musician, f.PeakHz)
+		if played >= 0 {
+			strength, c = notes[played].Velocity, r.palette.Note(s.Musician, notes[played].MIDI)
+		} else { // a hit whose pitch is not known (yet): its level and the spectral peak's colour
+			strength, c = f.LevelVelocity(max(f.Level, f.AttackLevel)), r.palette.Freq(s.Musician, f.PeakHz)
 		}
 		v := velocityBrightness(strength)
 		switch {
-		case len(notes) > 0 && p.provisional > 0:
+		case played >= 0 && p.provisional > 0:
 			// The pitch of the hit this pulse flashed for, which the analyser
 			// hears a few frames after the attack: its colour replaces the
 			// spectral peak's (a harmonic, for bass notes) even when it is
 			// quieter than the flash, as the notes effect's real note takes
-			// over its provisional light.
+			// over its provisional light. Only within provisionalHold of the
+			// flash: later, a lit flash keeps its colour as it decays.
 			p.level, p.color, p.provisional = max(p.level, v), c, 0
+		case played < 0 && p.provisional > 0:
+			// The same hit heard again (the spectral onset a tick after the attack) while
+			// its pitch is still on the way: brighter, not recoloured.
+			p.level = max(p.level, v)
 		case v > p.level:
 			p.level, p.color, p.provisional = v, c, 0
-			if len(notes) == 0 {
+			if played < 0 {
 				p.provisional = provisionalHold
 			}
 		}

@@ -419,17 +419,6 @@ type slotTable struct {
 	frame uint64
 }
 
-// owned returns the slot musician holds, or -1, without claiming one.
-func (t *slotTable) owned(musician int) int {
-	key := max(musician, 0) + 1
-	for i, o := range t.owner {
-		if o == key {
-			return i
-		}
-	}
-	return -1
-}
-
 // slotFor returns musician's slot, clearing the state of a slot it takes over.
 func (r *Renderer) slotFor(musician int) int {
 	t := &r.slots
