@@ -475,7 +475,11 @@ func (m *Manager) musicianExited(mus *musician) {
 // Stats is a snapshot of the Manager's counters and every musician's state.
 type Stats struct {
 	Musicians []MusicianStats
-	Waiting   []MusicianID // refused by the cap, in admission order
+	// Waiting are the musicians in Presence refused by the cap, in admission order: they have
+	// no PeerConnection (or only a stranger's, holding its offer) until a slot frees, so a
+	// status display shows them as waiting rather than by a connection state that never moves.
+	Waiting  []MusicianID
+	MaxPeers int // the cap (Config.MaxPeers, defaults applied) that Waiting waits behind
 
 	RefusedPeerCap       uint64 // joins and offers refused because MaxPeers were connected
 	WrongTarget          uint64 // signals addressed to another peer
@@ -529,7 +533,7 @@ type MusicianStats struct {
 // Stats returns a snapshot; it is safe to call from any goroutine.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
-	s := Stats{Waiting: slices.Clone(m.waiting)}
+	s := Stats{Waiting: slices.Clone(m.waiting), MaxPeers: m.cfg.MaxPeers}
 	for _, mus := range m.musicians {
 		s.Musicians = append(s.Musicians, mus.snapshot())
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
@@ -49,6 +51,8 @@ func (s *Session) Snapshot() status.Snapshot {
 	for _, m := range ps.Musicians {
 		peerStats[m.ID] = m
 	}
+	snap.MaxPeers = ps.MaxPeers
+	snap.MusiciansNotFollowed = s.musiciansNotFollowed()
 	snap.Dropped.Signals += ps.MalformedSignals + ps.MissingSender + ps.RefusedOffersDropped
 
 	s.mu.Lock()
@@ -86,6 +90,9 @@ func (s *Session) Snapshot() status.Snapshot {
 			})
 		}
 		m.mu.Unlock()
+		// One refused by the cap has no PeerConnection (a stranger's holds only her offer): her
+		// state reads "new" until a slot frees, and the page must say why.
+		ms.WaitingForSlot = slices.Contains(ps.Waiting, peer.MusicianID(m.id))
 		if p, ok := peerStats[peer.MusicianID(m.id)]; ok {
 			ms.WebRTC = p.ConnectionState.String()
 			ms.Packets = p.PacketsReceived
@@ -146,6 +153,16 @@ func (s *Session) Snapshot() status.Snapshot {
 	}
 	snap.Health = s.health(now, realtimeHealthState(rt), ts)
 	return snap
+}
+
+// musiciansNotFollowed is how many musicians in Presence syncPresence left without a record
+// (past maxMusicians), as its gauge holds it: the page counts them, as it cannot list them.
+func (s *Session) musiciansNotFollowed() int {
+	var m dto.Metric
+	if err := s.met.ignoredMusicians.Write(&m); err != nil {
+		return 0 // a gauge's Write does not fail
+	}
+	return int(m.GetGauge().GetValue())
 }
 
 // health is /healthz: the loop must be ticking and the room joined.

@@ -21,8 +21,9 @@ import (
 var browserDir = filepath.Join("..", "..", "testdata", "browser")
 
 // roomProvider describes the room TestPageInChromium shows: a musician the room sent without a
-// joinedAt and with a right-to-left override in her name, a Realtime error with another, the test
-// pattern running, and strips 30 LEDs long each.
+// joinedAt and with a right-to-left override in her name, a second one waiting for a slot behind
+// max_peers 8 and three more not followed at all, a Realtime error with another override, the
+// test pattern running, and strips 30 LEDs long each.
 type roomProvider struct {
 	musician, roomError string
 	strips              int
@@ -34,8 +35,11 @@ func (p roomProvider) Snapshot() Snapshot {
 		Time:    time.Now(),
 		Room: Room{Code: "ABC123", HostedBy: "lan", URL: "http://127.0.0.1:8000",
 			Connection: Connection{State: "reconnecting", LastError: p.roomError}, Mode: "auto", Look: "idle", TestPattern: true, Brightness: 1},
-		Musicians: []Musician{{ID: "zoe", Name: p.musician, WebRTC: "connected", Codec: "opus", Level: 0.1}},
-		Health:    Health{OK: true},
+		Musicians: []Musician{{ID: "zoe", Name: p.musician, WebRTC: "connected", Codec: "opus", Level: 0.1},
+			{ID: "ana", Name: "Ana", WebRTC: "new", WaitingForSlot: true}},
+		MusiciansNotFollowed: 3,
+		MaxPeers:             8,
+		Health:               Health{OK: true},
 	}
 	for i := range p.strips {
 		s.Devices = append(s.Devices, Device{ID: fmt.Sprint("strip-", i), Name: fmt.Sprintf("Strip %d (bar)", i+1),
@@ -52,7 +56,8 @@ func (p roomProvider) Previews(dst []Preview) []Preview {
 }
 
 // TestPageInChromium opens the page in headless Chromium and checks what the status events
-// alone cannot show: a musician without joinedAt reads "joined —", names and the Realtime error
+// alone cannot show: a musician without joinedAt reads "joined —", one past the peer cap reads
+// "waiting: room full (max 8)" and the count says how many are not followed, names and the Realtime error
 // are isolated from the text around them (bidi controls in them reorder nothing else), the mode line names the test pattern, the pipeline and controls cards are on the
 // first screen with 20 strips (and within two on a phone), strip previews, level meters, the
 // connection badge and the mode buttons carry what a screen reader needs, and a page past the

@@ -4,15 +4,21 @@ import "time"
 
 // Snapshot is everything the page shows, as of one moment. It never holds a secret.
 type Snapshot struct {
-	Version   string      `json:"version"`
-	Time      time.Time   `json:"time"`
-	Room      Room        `json:"room"`
-	Musicians []Musician  `json:"musicians"`
-	Devices   []Device    `json:"devices"`
-	Pipeline  Pipeline    `json:"pipeline"`
-	Health    Health      `json:"health"`
-	Controls  bool        `json:"controls"` // controls are enabled (a token is configured)
-	Dropped   DroppedMsgs `json:"dropped"`
+	Version   string     `json:"version"`
+	Time      time.Time  `json:"time"`
+	Room      Room       `json:"room"`
+	Musicians []Musician `json:"musicians"`
+	// MusiciansNotFollowed counts musicians in Presence that are not in Musicians: ledbridge
+	// follows at most twice MaxPeers (each followed musician holds an analyser), the rest wait
+	// unlisted until places free.
+	MusiciansNotFollowed int `json:"musiciansNotFollowed"`
+	// MaxPeers is the peer cap (webrtc.max_peers) that a Musician.WaitingForSlot waits behind.
+	MaxPeers int         `json:"maxPeers"`
+	Devices  []Device    `json:"devices"`
+	Pipeline Pipeline    `json:"pipeline"`
+	Health   Health      `json:"health"`
+	Controls bool        `json:"controls"` // controls are enabled (a token is configured)
+	Dropped  DroppedMsgs `json:"dropped"`
 }
 
 // Room is the joined room and how it is reached.
@@ -42,18 +48,21 @@ type Connection struct {
 
 // Musician is one remote participant.
 type Musician struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	IsHost      bool      `json:"isHost"`
-	JoinedAt    time.Time `json:"joinedAt"`
-	WebRTC      string    `json:"webrtc"` // new, connecting, connected, disconnected, failed, closed
-	Codec       string    `json:"codec"`
-	Packets     uint64    `json:"packets"`
-	PacketsLost uint64    `json:"packetsLost"`
-	LossPercent float64   `json:"lossPercent"`
-	JitterMS    float64   `json:"jitterMs"`
-	Level       float64   `json:"level"` // RMS 0–1 of the newest audio
-	Notes       []Note    `json:"notes"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	IsHost   bool      `json:"isHost"`
+	JoinedAt time.Time `json:"joinedAt"`
+	WebRTC   string    `json:"webrtc"` // new, connecting, connected, disconnected, failed, closed
+	// WaitingForSlot is set while she is refused by the peer cap (Snapshot.MaxPeers): she has no
+	// connection yet, so WebRTC stays "new" until a slot frees.
+	WaitingForSlot bool    `json:"waitingForSlot"`
+	Codec          string  `json:"codec"`
+	Packets        uint64  `json:"packets"`
+	PacketsLost    uint64  `json:"packetsLost"`
+	LossPercent    float64 `json:"lossPercent"`
+	JitterMS       float64 `json:"jitterMs"`
+	Level          float64 `json:"level"` // RMS 0–1 of the newest audio
+	Notes          []Note  `json:"notes"`
 }
 
 // Note is a note being detected now, with the colour the strips give it.

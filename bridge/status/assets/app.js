@@ -59,9 +59,12 @@ function musicianItem(m) {
   return el;
 }
 
-function renderMusicians(list) {
+// renderMusicians lists the musicians the bridge follows; notFollowed more are in the room past
+// twice maxPeers (the bridge keeps no record of them), so the count says they exist.
+function renderMusicians(list, maxPeers, notFollowed) {
   const box = $("musicians");
-  text($("musician-count"), list.length ? String(list.length) : "");
+  const more = notFollowed > 0 ? `+${notFollowed} not followed` : "";
+  text($("musician-count"), [list.length ? String(list.length) : "", more].filter(Boolean).join(" "));
   if (!list.length) { if (!box.querySelector("p")) box.innerHTML = '<p class="dim">Nobody in the room yet.</p>'; return; }
   box.querySelector("p")?.remove();
   const seen = new Set();
@@ -73,7 +76,12 @@ function renderMusicians(list) {
     text(el.querySelector(".name"), name);
     el.querySelector(".host").hidden = !m.isHost;
     const rtcKind = m.webrtc === "connected" ? "ok" : (m.webrtc === "failed" ? "bad" : "warn");
-    badge(el.querySelector(".rtc"), m.webrtc + (m.codec ? " · " + m.codec : ""), rtcKind);
+    if (m.waitingForSlot) {
+      // Past webrtc.max_peers she has no connection, so "new" would never move: say why.
+      badge(el.querySelector(".rtc"), `waiting: room full (max ${maxPeers})`, "warn");
+    } else {
+      badge(el.querySelector(".rtc"), m.webrtc + (m.codec ? " · " + m.codec : ""), rtcKind);
+    }
     // RMS → dB meter over 60 dB.
     const db = Math.max(-60, Math.min(0, m.level > 0 ? 20 * Math.log10(m.level) : -60));
     el.querySelector(".meter > div").style.width = (db + 60) / 60 * 100 + "%";
@@ -148,7 +156,7 @@ function onStatus(s) {
   const slider = $("brightness");
   if (document.activeElement !== slider && typeof s.room.brightness === "number") slider.value = String(s.room.brightness);
   renderRoom(s);
-  renderMusicians(s.musicians || []);
+  renderMusicians(s.musicians || [], s.maxPeers, s.musiciansNotFollowed || 0);
   renderDevices(s.devices || [], s.controls);
   renderPipeline(s.pipeline, s.dropped);
   $("controls").hidden = !s.controls;
