@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -28,7 +30,8 @@ frames sent, the achieved frame rate and the send errors. A device is a URL:
 wled://HOST[:HTTPPORT] (or bare HOST) asks the device's JSON API and picks DDP or DNRGB,
 or the protocol output.protocol forces (to the device's UDP realtime or DDP port);
 ddp://, dnrgb://, drgb://, drgbw://, warls://HOST[:PORT]?leds=N[&rgbw=1] send that protocol
-straight to that UDP port. Without --device, the configuration's devices are used, and
+straight to that UDP port. A HOST under .local (wled-xxxxxx.local) is looked up by mDNS
+on discovery.interfaces, as join looks it up. Without --device, the configuration's devices are used, and
 without those the devices that answer an mDNS browse (_wled._tcp, confirmed by their JSON
 API) within --discover-window, unless discovery.enabled is false. The configuration's
 effects.brightness_cap and output.max_milliamps (with the effects' current model) apply to
@@ -83,6 +86,10 @@ type testPatternOptions struct {
 
 	Client *wled.Client // JSON API client for wled:// devices; nil = defaults
 	Logger *slog.Logger // send errors; nil discards
+	// Lookup resolves a device's host name before its JSON API is asked or frames are sent; nil
+	// means discovery.Resolver on Discovery.Interfaces, as join looks its devices up: a .local
+	// name (wled-xxxx.local) by mDNS, which the release build's resolver (no cgo) never does.
+	Lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // testPatternResult is one device's outcome.
@@ -168,6 +175,14 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	if client == nil {
 		client = &wled.Client{}
 	}
+	lookup := opts.Lookup
+	if lookup == nil {
+		r := &discovery.Resolver{Interfaces: opts.Discovery.Interfaces, Logger: opts.Logger}
+		if r.Logger == nil {
+			r.Logger = slog.New(slog.DiscardHandler)
+		}
+		lookup = r.LookupNetIP
+	}
 	interval := time.Second / time.Duration(opts.FPS)
 	var outputs []*wled.Output
 	closeAll := func() {
@@ -180,6 +195,12 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		if opts.LEDs > 0 {
 			t.LEDs = opts.LEDs // also a wled:// device's count: Resolve keeps a given LED count
 		}
+		host, err := lookupDeviceHost(ctx, lookup, t.Host)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("test-pattern: %s: %w", nt.name, err)
+		}
+		t.Host = host
 		resolved, _, err := client.ResolveAs(ctx, t, opts.Protocol) // as join resolves it
 		if err != nil {
 			closeAll()
@@ -224,6 +245,23 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		return results, err
 	}
 	return results, nil
+}
+
+// lookupDeviceHost returns host as an IP address, looked up with lookup unless it is one already.
+// WLED speaks IPv4 only; an IPv6 address is used when the name has nothing else (as join does).
+func lookupDeviceHost(ctx context.Context, lookup func(context.Context, string, string) ([]netip.Addr, error), host string) (string, error) {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return host, nil
+	}
+	addrs, err := lookup(ctx, "ip", host)
+	if err != nil {
+		return "", err
+	}
+	if len(addrs) == 0 {
+		return "", fmt.Errorf("%s: no address", host)
+	}
+	i := max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
+	return addrs[i].Unmap().String(), nil
 }
 
 // rainbowLight is how bright the rainbow may be: the brightness cap scales every channel (as
