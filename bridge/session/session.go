@@ -97,6 +97,9 @@ type Session struct {
 	// tokenRefusedLogged: the server's refusal of the access token was logged since the room was
 	// last joined (onRealtimeStatus logs it once, not at every rejoin).
 	tokenRefusedLogged atomic.Bool
+	// notFollowed is how many musicians in Presence syncPresence left without a record (past
+	// maxMusicians): the status page counts them, as it cannot list them.
+	notFollowed atomic.Int64
 
 	// The mutex protects the following elements.
 	mu        sync.Mutex
@@ -581,6 +584,7 @@ func (s *Session) syncPresence() {
 		fresh = fresh[:places]
 	}
 	s.met.ignoredMusicians.Set(float64(ignored))
+	s.notFollowed.Store(int64(ignored))
 	built := make([]*musician, 0, len(fresh))
 	for _, id := range fresh {
 		m, err := newMusician(id, present[id], 0, s.cfg.Analysis)

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
@@ -52,7 +50,7 @@ func (s *Session) Snapshot() status.Snapshot {
 		peerStats[m.ID] = m
 	}
 	snap.MaxPeers = ps.MaxPeers
-	snap.MusiciansNotFollowed = s.musiciansNotFollowed()
+	snap.MusiciansNotFollowed = int(s.notFollowed.Load())
 	snap.Dropped.Signals += ps.MalformedSignals + ps.MissingSender + ps.RefusedOffersDropped
 
 	s.mu.Lock()
@@ -153,16 +151,6 @@ func (s *Session) Snapshot() status.Snapshot {
 	}
 	snap.Health = s.health(now, realtimeHealthState(rt), ts)
 	return snap
-}
-
-// musiciansNotFollowed is how many musicians in Presence syncPresence left without a record
-// (past maxMusicians), as its gauge holds it: the page counts them, as it cannot list them.
-func (s *Session) musiciansNotFollowed() int {
-	var m dto.Metric
-	if err := s.met.ignoredMusicians.Write(&m); err != nil {
-		return 0 // a gauge's Write does not fail
-	}
-	return int(m.GetGauge().GetValue())
 }
 
 // health is /healthz: the loop must be ticking and the room joined.
