@@ -46,7 +46,7 @@ type StreamConfig struct {
 	MinDelay         time.Duration    // jitter buffer target delay lower bound (default 0)
 	MaxDelay         time.Duration    // jitter buffer target delay upper bound (default 60 ms)
 	RingSamples      int              // mono 48 kHz samples kept for the loop (default 7200 = 150 ms); oldest dropped
-	MaxConceal       time.Duration    // longest gap filled by concealment; beyond it lost audio is skipped (default 100 ms)
+	MaxConceal       time.Duration    // longest gap filled by concealment; a longer one is skipped whole (default 100 ms)
 	Now              func() time.Time // clock (default time.Now)
 }
 
@@ -134,6 +134,10 @@ type Stream struct {
 	// only once it is decoded.
 	budget       time.Duration
 	budgetRefill time.Time // when budget was last refilled (zero: never)
+	// lastRead is when ReadPCM last returned audio (or the stream was made), and starved how
+	// long before ReadPCM's latest call that was: see Starved.
+	lastRead time.Time
+	starved  time.Duration
 }
 
 // NewStream builds the pipeline for one codec. Opus is decoded straight to mono (libopus
@@ -166,6 +170,7 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		lastFrame:  SampleRate / 50,
 		pt:         cfg.PayloadType,
 		checkPT:    cfg.KnownPayloadType,
+		lastRead:   cfg.Now(),
 	}
 	s.decoders[idx] = dec
 	s.codec.Store(int32(idx))
@@ -313,7 +318,23 @@ func (s *Stream) ReadPCM(dst []float32) int {
 	copy(dst[first:n], s.ring[:n-first])
 	s.ringStart = (s.ringStart + n) % len(s.ring)
 	s.ringLen -= n
+	if n > 0 {
+		s.lastRead = now
+	}
+	s.starved = max(0, now.Sub(s.lastRead)) // a clock stepping back starves nobody
 	return n
+}
+
+// Starved is how long ReadPCM had found no audio at its latest call: zero if that call
+// returned some, else the time since the last one that did (or since the stream was made), by
+// the stream's clock. Between packets, and while the jitter buffer waits out a short loss it
+// will conceal, it stays within a packet plus MaxConceal plus the jitter buffer's delay; a
+// sender whose packets stopped (a dropped connection, a frozen tab, a track stopped
+// mid-note) starves it for good, and the reader may then treat the stream as silent.
+func (s *Stream) Starved() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.starved
 }
 
 // LastAudioArrival is when the newest audio the stream has delivered arrived: the arrival (at
@@ -437,12 +458,22 @@ func (s *Stream) refillBudgetLocked(now time.Time) bool {
 	return s.budget > 0
 }
 
-// concealLocked fills up to MaxConceal of a gap of lost packets: PLC for all but the last,
-// and the next packet's in-band FEC for the last one. Longer gaps are skipped, since
-// inventing more than ~100 ms of sound is worse for the lights than a short silence.
+// concealLocked fills a gap of lost packets of up to MaxConceal (or one packet): PLC for all but
+// the last, and the next packet's in-band FEC for the last one. Longer gaps are skipped whole,
+// since inventing more than ~100 ms of sound is worse for the lights than a short silence; and
+// a gap is concealed when it ends, so concealing the start of a long one (a sender whose packets
+// stopped for seconds) would replay the note from before it just as the next one starts. The
+// next packet is decoded from a clean state, as after silence.
 func (s *Stream) concealLocked(lost int, next []byte) {
 	frame := s.lastFrame
-	n := min(lost, max(1, s.maxConceal/frame))
+	n := max(1, s.maxConceal/frame)
+	if lost > n {
+		// The decoder's state (the upsampler's history, Opus's predictors) is of audio from
+		// before the gap: carried over, its tail would splice the old note into the next.
+		s.dec.Reset()
+		return
+	}
+	n = lost
 	for i := range n {
 		var got int
 		var usedFEC bool

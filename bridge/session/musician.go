@@ -91,6 +91,22 @@ func mimeName(mime string) string { return strings.TrimPrefix(strings.ToLower(mi
 // the local look.
 const silenceFloor = 0.001
 
+// silenceAfter is how long a musician's stream may deliver no audio before her analyser is fed
+// silence. Her packets may stop without a goodbye (Wi-Fi drops, a laptop lid closes, a tab
+// freezes, a web app mutes by stopping its sender), and an analyser given nothing re-measures
+// its last window every tick: her last note would stay lit, and her loud last level keep its
+// note gate high, for as long as the session runs. It waits out what the stream fills in
+// afterwards or is about to deliver: a loss it conceals (up to audio.DefaultMaxConceal, the
+// stream's MaxConceal, which attachStream leaves at its default) and, as mixHold, a packet and
+// the arrival jitter the jitter buffer lets through; cutting such a gap with silence would make
+// a false onset of the audio that follows. Opus DTX sends a packet every 400 ms of a pause: the
+// analyser gets silence between them, as the pause's own near-silence would give it.
+const silenceAfter = audio.DefaultMaxConceal + mixHold
+
+// silence is one analysis tick of digital silence, fed to the analyser of a musician whose
+// audio stopped (see silenceAfter). Read-only, shared by every musician.
+var silence [audio.SampleRate / analysis.FrameRate]float32
+
 // analyse drains the musician's new audio into its analyser and computes this tick's features.
 // It returns the PCM read (aliasing m.pcm) and when audible audio last arrived. A musician with no
 // audio track yet costs nothing. Loop goroutine only.
@@ -101,8 +117,13 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 	}
 	n := st.ReadPCM(m.pcm)
 	pcm = m.pcm[:n]
-	if n > 0 {
+	switch {
+	case n > 0:
 		m.analyzer.Write(pcm)
+	case st.Starved() > silenceAfter:
+		// Her audio stopped: let the analyser's windows decay as for real silence. The mix
+		// leaves her out on its own (mixHold), so the silence is not returned for it.
+		m.analyzer.Write(silence[:])
 	}
 	m.analyzer.Frame(&m.features)
 	if n > 0 && m.features.Level > silenceFloor {
