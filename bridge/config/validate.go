@@ -163,7 +163,10 @@ func (c *Config) validateWebRTC(p *problems) {
 	p.intRange("webrtc.max_peers", w.MaxPeers, 1, 64)
 	// Each musician's connection binds at least one port of the range (one per address ICE
 	// gathers on, plus one per STUN server: the peer package warns at start when it needs more).
-	if ports := w.UDPPortMax - w.UDPPortMin + 1; w.UDPPortMax != 0 && ports > 0 && ports < w.MaxPeers {
+	if w.UDPPortMin == 0 && w.UDPPortMax != 0 {
+		// The peer package applies a range only from a minimum: this max would be ignored.
+		p.add("webrtc.udp_port_min", "must be set with webrtc.udp_port_max (%d): 0 turns the port range off", w.UDPPortMax)
+	} else if ports := w.UDPPortMax - w.UDPPortMin + 1; w.UDPPortMax != 0 && ports > 0 && ports < w.MaxPeers {
 		p.add("webrtc.udp_port_max", "webrtc.udp_port_min..udp_port_max holds %d ports, fewer than webrtc.max_peers (%d): each musician's connection binds at least one", ports, w.MaxPeers)
 	}
 	p.intRange("webrtc.max_signals_per_second", w.MaxSignalsPerSecond, 10, 90)

@@ -208,6 +208,7 @@ func TestWebRTCSettingsThatConnectNobodyAreRefused(t *testing.T) {
 		{"tcp beside udp", func(c *Config) { c.WebRTC.NetworkTypes = []string{"udp4", "tcp4"} }, ""},
 		{"8 ports for 8", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 40000, 40007 }, ""},
 		{"any port", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 0, 0 }, ""},
+		{"a max without a min", func(c *Config) { c.WebRTC.UDPPortMin, c.WebRTC.UDPPortMax = 0, 5 }, "webrtc.udp_port_min"},
 	} {
 		c := Default()
 		c.Room.Code = "JAM234"
