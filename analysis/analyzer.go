@@ -208,6 +208,11 @@ func (a *Analyzer) Frame(dst *Features) {
 	floor := a.floor.update(level)
 	a.setNoteGate(floor * floorMargin(a.loudness/floor))
 	dst.VelocityDepthDB = float32(a.tracker.velocityRangeDB)
+	dst.LoudnessDB = ampDB(a.loudness)
+	dst.NoiseFloorDB = dst.LoudnessDB
+	if !math.IsInf(floor, 1) {
+		dst.NoiseFloorDB = min(ampDB(floor), dst.LoudnessDB)
+	}
 
 	a.frames++
 	// The short window alone gives onsets, bands and PeakHz: all a

@@ -52,6 +52,28 @@ type Features struct {
 	// tick: 60 dB on an ordinary feed, down to the note bar on a quiet one. LevelVelocity reads
 	// it, so that a quiet feed's unpitched hits are as bright as its notes.
 	VelocityDepthDB float32
+	// LoudnessDB is the source's recent loudness in dBFS on the notes' amplitude scale (a
+	// full-scale sine is 0): the loudest Level of the last seconds, falling 6 dB a second, at
+	// least SilenceDB. Effects light a source relative to it, so that a musician whose
+	// interface is set 20 dB lower is not 20 dB dimmer. 0 in a frame built by hand: full scale.
+	LoudnessDB float32
+	// NoiseFloorDB is the source's noise floor on the same scale: the quietest level of the
+	// last 6 s (hiss, hum, or the music's own quietest moments), or LoudnessDB while it is not
+	// known yet (a feed's first half second, or after digital silence). Effects lift what no
+	// note bar has judged (unpitched hits, spectrum bands) no further than keeps the floor dim.
+	// 0 in a frame built by hand.
+	NoiseFloorDB float32
+}
+
+// SilenceDB is the lowest LoudnessDB and NoiseFloorDB: below a 24-bit sample's last bit.
+const SilenceDB = -150
+
+// ampDB is an amplitude in dB, at least SilenceDB.
+func ampDB(amp float64) float32 {
+	if !(amp > 0) || math.IsInf(amp, 0) {
+		return SilenceDB
+	}
+	return float32(max(20*math.Log10(amp), SilenceDB))
 }
 
 // LevelVelocity puts an RMS level (Level or AttackLevel; a full-scale sine is

@@ -40,8 +40,9 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 	clear(ns.confirmed[:])
 	for _, s := range r.sorted[:r.nSorted] { // loudest source first
 		f := s.Features
+		lift := noteLift(f)
 		for _, note := range f.Notes[:numNotes(f)] {
-			r.noteOn(s.Musician, note.MIDI, note.Velocity, note.Onset)
+			r.noteOn(s.Musician, note.MIDI, lift.brightness(note.Velocity), note.Onset)
 			if note.MIDI >= 0 && note.MIDI < len(ns.confirmed) {
 				ns.confirmed[note.MIDI] = true
 			}
@@ -76,21 +77,20 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 		if ns.level[m] < visible {
 			ns.provisional[m] = provisionalHold
 		}
-		r.noteOn(s.Musician, m, f.LevelVelocity(max(f.Level, f.AttackLevel)), true)
+		r.noteOn(s.Musician, m, noiseLift(f).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), true)
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
 	}
 }
 
-// noteOn raises note m's target for this frame; sources arrive loudest first,
-// so the first (loudest) to reach a level sets the note's colour.
-func (r *Renderer) noteOn(musician, m int, velocity float32, onset bool) {
+// noteOn raises note m's target to brightness v for this frame; sources arrive
+// loudest first, so the first (loudest) to reach a level sets the note's colour.
+func (r *Renderer) noteOn(musician, m int, v float32, onset bool) {
 	if m < 0 || m > 127 {
 		return
 	}
 	ns := &r.notes
-	v := velocityBrightness(velocity)
 	if v > ns.target[m] {
 		ns.target[m] = v
 		ns.color[m] = r.palette.Note(musician, m)
@@ -182,14 +182,13 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 			continue
 		}
 		p := &r.pulses[r.slotFor(s.Musician)]
-		var strength float32
+		var v float32
 		var c color.RGBF
 		if played >= 0 {
-			strength, c = notes[played].Velocity, r.palette.Note(s.Musician, notes[played].MIDI)
+			v, c = noteLift(f).brightness(notes[played].Velocity), r.palette.Note(s.Musician, notes[played].MIDI)
 		} else { // a hit whose pitch is not known (yet): its level and the spectral peak's colour
-			strength, c = f.LevelVelocity(max(f.Level, f.AttackLevel)), r.palette.Freq(s.Musician, f.PeakHz)
+			v, c = noiseLift(f).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), r.palette.Freq(s.Musician, f.PeakHz)
 		}
-		v := velocityBrightness(strength)
 		switch {
 		case played >= 0 && p.provisional > 0:
 			// The pitch of the hit this pulse flashed for, which the analyser
@@ -251,8 +250,9 @@ func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
 		seen[slot] = true
 		st := &r.spectra[slot]
 		st.musician = s.Musician
+		lift := noiseLift(s.Features)
 		for b, v := range s.Features.Bands {
-			st.bands[b] = step.Apply(st.bands[b], color.Clamp01(v))
+			st.bands[b] = step.Apply(st.bands[b], lift.band(v))
 		}
 		st.loud = step.Apply(st.loud, level(s))
 	}

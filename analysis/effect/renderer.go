@@ -442,8 +442,3 @@ func (r *Renderer) slotFor(musician int) int {
 	r.pulses[pick], r.spectra[pick] = pulseState{}, spectrumState{}
 	return pick
 }
-
-// velocityBrightness maps a note velocity to perceptual brightness. The
-// analyser's velocity is already a loudness on a decibel scale (−60…0 dBFS →
-// 0–1 on an ordinary feed), which is how eyes judge brightness too, so the mapping is linear.
-func velocityBrightness(v float32) float32 { return color.Clamp01(v) }
