@@ -227,8 +227,8 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time
 // the estimator leaves them out: a packet more than MaxDelay later than the best path (or a
 // timeline re-anchor) starts draining, and while draining, packets arriving less than half
 // their media spacing after the previous one are the backlog and skipped too; the first
-// packet at its media pace ends it. A transit drop of more than MaxDelay (a forward timestamp
-// jump) is left out too. Jitter below MaxDelay is tracked as before.
+// packet at its media pace ends it. A packet more than MaxDelay earlier than the best path (a
+// forward timestamp jump) is left out too. Jitter below MaxDelay is tracked as before.
 func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 	rate := time.Duration(j.cfg.ClockRate)
 	if !j.timing {
@@ -257,17 +257,19 @@ func (j *JitterBuffer) observe(ts uint32, now time.Time) time.Duration {
 		j.draining = true
 		return 0
 	}
+	// A forward timestamp jump (a sender that skipped media time with no sequence gap, its
+	// packets at their pace) drops the transit below the best path by the jump, which no
+	// arrival jitter does: a packet back on time after a late one comes back to the base,
+	// not under it. Read as jitter, a jump of 60 ms to 1 s held live packets up to MaxDelay
+	// longer for most of a second; the base follows it at once instead (updateBase), so
+	// deadlines are unchanged, and the estimate leaves it out, like a packet MaxDelay late.
+	jumped := j.base-transit > j.cfg.MaxDelay
 	j.updateBase(transit, arrival)
 	if transit-j.base > j.cfg.MaxDelay {
 		j.draining = true
 		return media
 	}
-	if d < -j.cfg.MaxDelay {
-		// The timestamps jumped forward while the packets kept their pace (a sender that
-		// skipped media time without a sequence gap): the transit dropped by the jump, and the
-		// base, the smallest transit, has already followed it, so deadlines are unchanged. No
-		// target delay up to MaxDelay is called for either: read as jitter, the jump held
-		// live packets up to MaxDelay longer for most of a second.
+	if jumped {
 		return media
 	}
 	if j.draining && arrivalGap >= 0 && arrivalGap < mediaGap/2 {
