@@ -70,6 +70,10 @@ type Renderer struct {
 	// guard holds every frame to the flash limit; guardBefore is its state before the last
 	// Render's frame, for Overlay, whose frame replaces that one on the strip.
 	guard, guardBefore flashGuard
+	// handover is the previous Renderer's last picture (see Continue), faded out over the
+	// crossfade at handoverWeight.
+	handover       []color.RGBF
+	handoverWeight float32
 }
 
 // NewRenderer prepares a Renderer for strip with cfg (zero fields: defaults).
@@ -253,6 +257,7 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 	if target == LookLocal {
 		r.showLocalAtOnce(in.Broadcast)
 	}
+	r.fadeHandover(dt)
 	frame := dst[:need]
 	r.output(frame)
 	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
@@ -282,6 +287,41 @@ func (r *Renderer) fadeTowards(target Look, dt time.Duration) {
 		r.weights[l] *= k
 	}
 	r.weights[target] = wt
+}
+
+// Continue makes r, just made for new settings, carry on from old, the Renderer it replaces on
+// the same strip: a config reload must fade the strip to the new look, not cut it (a new
+// Renderer's looks, envelopes and idle breath start from nothing: the breathing amber dropped
+// from its swell to its floor in one frame, lit notes vanished for a frame). r takes over old's
+// look weights, idle breath, clock and flash guard, and crossfades from old's last picture over
+// the crossfade time. It is not for the hot path; call it before r's first Render.
+func (r *Renderer) Continue(old *Renderer) {
+	if old == nil || !old.started {
+		return
+	}
+	r.started, r.last = true, old.last
+	r.weights, r.breath = old.weights, old.breath
+	r.guard, r.guardBefore = old.guard, old.guardBefore
+	if old.logical != r.logical || old.strip.Mirror != r.strip.Mirror || old.strip.Reverse != r.strip.Reverse || r.cfg.Crossfade < 0 {
+		return // another shape: the old picture does not map onto this strip
+	}
+	r.handover = append(r.handover[:0], old.acc...)
+	r.handoverWeight = 1
+}
+
+// fadeHandover mixes the previous Renderer's last picture into r.acc while it fades out.
+func (r *Renderer) fadeHandover(dt time.Duration) {
+	if r.handoverWeight <= 0 {
+		return
+	}
+	r.handoverWeight = max(r.handoverWeight-float32(dt)/float32(max(r.cfg.Crossfade, 1)), 0)
+	w := r.handoverWeight
+	for i, c := range r.handover {
+		a := &r.acc[i]
+		a.R += w * (c.R - a.R)
+		a.G += w * (c.G - a.G)
+		a.B += w * (c.B - a.B)
+	}
 }
 
 // showLocalAtOnce draws the local look at full weight over the looks being faded out (already in

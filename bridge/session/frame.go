@@ -313,7 +313,8 @@ func (r *latencyRing) summary() Summary {
 // rebuildRenderer makes st's renderer for the current effect settings; false if they are unusable.
 // Settings that differ from the renderer's at most in the brightness cap (the status page's
 // brightness control, a reload that changes nothing else) are applied to the renderer in place:
-// a new one would restart every envelope, pulse, crossfade and the idle breath.
+// a new one would restart every envelope, pulse, crossfade and the idle breath. Other settings
+// need a new renderer, which crossfades from the old one's last picture (effect.Renderer.Continue).
 func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	l.s.mu.Lock()
 	cfg := l.s.effectCfg
@@ -337,6 +338,9 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 		l.s.log.Warn("output.max_milliamps leaves no current for colour on this strip: it will stay dark",
 			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", dark)
 	}
+	// The new renderer fades from what the old one showed (and keeps its idle breath and flash
+	// count): a reload that changes the effect, colours or idle look must not cut the strip.
+	r.Continue(st.renderer)
 	st.renderer, st.rendererGen, st.failedGen = r, gen, 0
 	return true
 }

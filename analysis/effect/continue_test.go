@@ -1,0 +1,78 @@
+package effect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis/color"
+)
+
+// A Renderer made for new settings carries on from the one it replaces: its first frame is the
+// old picture (a lit note does not vanish for a frame), which then fades to the new look over the
+// crossfade; its idle breath goes on where the old one was.
+func TestContinueFadesFromTheOldRenderersPicture(t *testing.T) {
+	old := newRenderer(t, linear(), Strip{LEDs: 60})
+	held := Source{Features: notes(note(64, 0.9, true))}
+	var before []byte
+	for k := range 30 {
+		before = render(t, old, local(t0.Add(time.Duration(k)*tick), held))
+		held.Features.Notes[0].Onset = false
+	}
+	pos := int(notePosition(64, 60) + 0.5)
+	lit := brightness(before, pos)
+	if lit == 0 {
+		t.Fatal("the held note is not lit: the test proves nothing")
+	}
+	cfg := linear()
+	cfg.Effect = EffectSpectrum // a reload to another effect
+	r := newRenderer(t, cfg, Strip{LEDs: 60})
+	r.Continue(old)
+	first := render(t, r, local(t0.Add(30*tick), held))
+	if got := brightness(first, pos); got < lit*8/10 {
+		t.Errorf("the first frame after the reload shows the note at %d, it was %d: a cut", got, lit)
+	}
+	var frame []byte
+	for k := 31; k < 31+30; k++ { // 500 ms, past the crossfade
+		frame = render(t, r, local(t0.Add(time.Duration(k)*tick), held))
+	}
+	if got := brightness(frame, pos); got != 0 {
+		t.Errorf("after the crossfade the old note still shows at %d", got)
+	}
+
+	// The idle breath carries on: at its swell, the next frame is as bright, not at the floor.
+	idleOld := newRenderer(t, Config{}, Strip{LEDs: 10})
+	in := Input{Look: LookIdle, Playing: true}
+	var swell []byte
+	for k := 0; k <= 60; k++ {
+		in.Now = t0.Add(time.Duration(k) * tick)
+		swell = render(t, idleOld, in)
+	}
+	idleNew := newRenderer(t, Config{IdleColor: color.RGB{R: 255, G: 140, B: 50}}, Strip{LEDs: 10})
+	idleNew.Continue(idleOld)
+	in.Now = in.Now.Add(tick)
+	if next := render(t, idleNew, in); int(swell[0])-int(next[0]) > 2 {
+		t.Errorf("idle at its swell %v, the new renderer's first frame %v", swell[:3], next[:3])
+	}
+}
+
+func TestRenderWhileHandingOverAllocatesNothing(t *testing.T) {
+	old := newRenderer(t, Config{}, Strip{LEDs: 300})
+	frame := make([]byte, 900)
+	if _, err := old.Render(frame, local(t0, Source{Features: notes(note(60, 0.8, true))})); err != nil {
+		t.Fatal(err)
+	}
+	r := newRenderer(t, Config{Effect: EffectPulse}, Strip{LEDs: 300})
+	r.Continue(old)
+	in := local(t0, Source{Features: notes(note(60, 0.8, false))})
+	k := 1
+	allocs := testing.AllocsPerRun(10, func() {
+		in.Now = t0.Add(time.Duration(k) * tick)
+		if _, err := r.Render(frame, in); err != nil {
+			t.Fatal(err)
+		}
+		k++
+	})
+	if allocs != 0 {
+		t.Fatalf("rendering while handing over allocates %v times per frame", allocs)
+	}
+}
