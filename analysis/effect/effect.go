@@ -160,8 +160,8 @@ const (
 	DefaultPulseFloor     = 0.1
 	DefaultNoteLow        = 28 // E1, a bass guitar's lowest string
 	DefaultNoteHigh       = 100
-	DefaultNoteWidth      = 1 // semitones either side: a minor third apart still shows a gap
-	DefaultIdleBrightness = 0.3
+	DefaultNoteWidth      = 1   // semitones either side: a minor third apart still shows a gap
+	DefaultIdleBrightness = 0.4 // at the default cap and gamma: amber R27 G8 B1 at the swell
 	DefaultBeatsPerBreath = 4
 	DefaultCrossfade      = 300 * time.Millisecond
 	DefaultTempo          = 120 // BPM until the room says otherwise (PROTOCOL.md §3)

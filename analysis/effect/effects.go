@@ -288,7 +288,7 @@ func (r *Renderer) drawSpectra() {
 		st := &r.spectra[slot]
 		var colors [nb]color.RGBF
 		for b := range colors {
-			colors[b] = r.palette.Freq(st.musician, r.bandHz[b])
+			colors[b] = r.barPalette.Freq(st.musician, r.bandHz[b])
 		}
 		for i := range r.logical {
 			var b int
@@ -331,13 +331,34 @@ func (r *Renderer) drawIdle() {
 		// the floor holds to the output: as perceptual brightness 0.2 it was 3%
 		// of the peak's duty, and at the default brightness that rounds to black.
 		swell := 0.5 - 0.5*math.Cos(2*math.Pi*r.breath)
-		light := 0.2 + 0.8*swell
+		floor := r.breathFloor()
+		light := floor + (1-floor)*swell
 		b = r.cfg.IdleBrightness * float32(math.Pow(light, 1/float64(r.gamma.Exponent())))
 	}
 	c := r.cfg.IdleColor.Float().Scale(b)
 	for i := range r.scratch {
 		r.scratch[i] = c
 	}
+}
+
+// Breathing floor. At the defaults a floor of 0.2 of the swell's light was red 3, green 1, blue 0
+// of 255: a muddy near-black, reached in visible 8-bit steps. The floor is instead at least
+// breathFloorByte on the idle colour's strongest channel (as far as the swell allows: between
+// 0.2 and 0.6 of its light), where an LED's steps are small against its level.
+const (
+	breathFloorByte     = 8
+	breathFloorMinLight = 0.2
+	breathFloorMaxLight = 0.6
+)
+
+// breathFloor is the breath's lowest light as a fraction of its swell's.
+func (r *Renderer) breathFloor() float64 {
+	c := r.cfg.IdleColor.Float()
+	peak := r.gamma.Linear(r.cfg.IdleBrightness*max(c.R, c.G, c.B)) * r.duty // the swell's strongest channel, in duty
+	if !(peak > 0) {
+		return breathFloorMinLight
+	}
+	return min(max((breathFloorByte+0.5)/255/float64(peak), breathFloorMinLight), breathFloorMaxLight)
 }
 
 func anyAbove(v []float32, limit float32) bool {

@@ -38,17 +38,21 @@ type Input struct {
 // goroutine at a time.
 type Renderer struct {
 	// Constant after construction.
-	cfg       Config
-	strip     Strip
-	effect    Effect
-	palette   color.Palette
-	gamma     *color.Gamma
-	bpp       int
-	logical   int      // LEDs the effect draws: half the strip when mirrored
-	physToLog []uint16 // logical LED shown by each physical LED
-	duty      float32  // brightness cap × strip brightness
-	env       color.Envelope
-	bandHz    [analysis.NumBands]float32
+	cfg     Config
+	strip   Strip
+	effect  Effect
+	palette color.Palette
+	// barPalette colours the spectrum's bars. A bar is a range of frequencies, not a note: in
+	// the note colour mode (the default) its pitch class, the band's centre's, made neighbouring
+	// bars alternate blue, orange, blue, red; it takes the spectrum mode's frequency colours.
+	barPalette color.Palette
+	gamma      *color.Gamma
+	bpp        int
+	logical    int      // LEDs the effect draws: half the strip when mirrored
+	physToLog  []uint16 // logical LED shown by each physical LED
+	duty       float32  // brightness cap × strip brightness
+	env        color.Envelope
+	bandHz     [analysis.NumBands]float32
 
 	// Buffers, allocated once.
 	acc     []color.RGBF // the blended picture in perceptual units
@@ -112,15 +116,19 @@ func NewRenderer(cfg Config, strip Strip) (*Renderer, error) {
 		return nil, err
 	}
 	r := &Renderer{
-		cfg:     cfg,
-		strip:   strip,
-		effect:  strip.Effect,
-		palette: palette,
-		gamma:   gamma,
-		bpp:     strip.BytesPerLED(),
-		logical: strip.LEDs,
-		duty:    cfg.BrightnessCap * strip.Brightness,
-		env:     color.Envelope{Attack: max(cfg.Attack, 0), Decay: max(cfg.Decay, 0)},
+		cfg:        cfg,
+		strip:      strip,
+		effect:     strip.Effect,
+		palette:    palette,
+		barPalette: palette,
+		gamma:      gamma,
+		bpp:        strip.BytesPerLED(),
+		logical:    strip.LEDs,
+		duty:       cfg.BrightnessCap * strip.Brightness,
+		env:        color.Envelope{Attack: max(cfg.Attack, 0), Decay: max(cfg.Decay, 0)},
+	}
+	if palette.Mode == color.ModeNote {
+		r.barPalette.Mode = color.ModeSpectrum
 	}
 	if strip.Mirror {
 		r.logical = (strip.LEDs + 1) / 2

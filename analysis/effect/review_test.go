@@ -11,7 +11,7 @@ import (
 )
 
 // The breathing idle look promises "never quite dark": with the shipped defaults (gamma 2.2,
-// brightness cap 0.8, idle brightness 0.3, amber) no frame of a breath may be fully black, at the
+// brightness cap 0.8, idle brightness 0.4, amber) no frame of a breath may be fully black, at the
 // default tempo or the slowest one, and the breath must still swell to the full idle brightness.
 // The floor used to be applied before gamma and the cap, where its 0.2 became 0.03 of the peak
 // duty and rounded to 0.
