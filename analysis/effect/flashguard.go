@@ -31,6 +31,11 @@ const (
 // at most four changes, so that it and the fall that follows make at most six: three flashes.
 type flashGuard struct {
 	started bool
+	// settled is false until the first counted change, while no direction is known yet: then
+	// first and extreme are the lowest and highest levels seen, so that a first rise or a
+	// first fall counts alike.
+	settled bool
+	first   float32
 	rising  bool         // the last counted change was a rise: extreme is the peak since
 	extreme float32      // the trough (falling) or peak (rising) since the last counted change
 	changes [6]time.Time // the newest counted changes, a ring
@@ -42,7 +47,21 @@ type flashGuard struct {
 func (g *flashGuard) apply(frame []byte, bpp int, now time.Time) (held bool) {
 	y := frameLuminance(frame, bpp)
 	if !g.started {
-		g.started, g.rising, g.extreme = true, false, y
+		g.started, g.first, g.extreme = true, y, y
+		return false
+	}
+	if !g.settled {
+		lo, hi := min(g.first, y), max(g.extreme, y)
+		switch {
+		case hi-y >= flashSwing && y < flashDarkBelow:
+			g.settled, g.rising, g.extreme = true, false, y
+			g.count(now)
+		case y-lo >= flashSwing && lo < flashDarkBelow:
+			g.settled, g.rising, g.extreme = true, true, y
+			g.count(now) // the first change there is: within the limit
+		default:
+			g.first, g.extreme = lo, hi
+		}
 		return false
 	}
 	if g.rising {

@@ -1,6 +1,7 @@
 package effect
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -8,11 +9,12 @@ import (
 	"github.com/ledbridge/ledbridge/analysis/color"
 )
 
-// wcagChanges returns the frames (60 a second) at which a strip's mean relative luminance makes
-// a change that counts towards a flash under WCAG 2.3.1: a swing of at least 0.1 from the last
-// extreme, its darker state below 0.8. Saturated red (at least 80 % of R+G+B) counts by the red
-// rule, (R−G−B)·320 ≥ 20, as well. It reads bytes as linear duty, as an LED shows them.
-func wcagChanges(frames [][]byte, bpp int) []int {
+// wcagChanges returns, for each of WCAG 2.3.1's two thresholds, the frames (60 a second) at which
+// a strip's mean level makes a change that counts towards a flash: for the general flash, a swing
+// of relative luminance of at least 0.1 from the last extreme, its darker state below 0.8; for
+// the red flash, a swing of (R−G−B)·320 of at least 20 over the saturated red (at least 80 % of
+// R+G+B) part of the strip. It reads bytes as linear duty, as an LED shows them.
+func wcagChanges(frames [][]byte, bpp int) (general, red []int) {
 	type level struct{ y, red float64 }
 	measure := func(f []byte) level {
 		var l level
@@ -30,44 +32,44 @@ func wcagChanges(frames [][]byte, bpp int) []int {
 		}
 		return l
 	}
-	var out []int
-	// One zigzag per measure: luminance in steps of 0.1, red in steps of 20.
-	for _, m := range []struct {
-		get  func(level) float64
-		step float64
-	}{{func(l level) float64 { return l.y }, 0.1}, {func(l level) float64 { return l.red }, 20}} {
-		ext, dir := m.get(measure(frames[0])), 0
+	zigzag := func(get func(level) float64, step, darkBelow float64) []int {
+		var out []int
+		// hi and lo are the extremes since the last change (both, before the first).
+		hi := get(measure(frames[0]))
+		lo, dir := hi, 0
 		for i, f := range frames[1:] {
-			v := m.get(measure(f))
+			v := get(measure(f))
+			hi, lo = max(hi, v), min(lo, v)
 			switch {
-			case dir >= 0 && v > ext || dir < 0 && v < ext:
-				ext = v
-			case dir >= 0 && ext-v >= m.step && (m.step > 1 || v < 0.8):
-				out, dir, ext = append(out, i+1), -1, v
-			case dir < 0 && v-ext >= m.step && (m.step > 1 || ext < 0.8):
-				out, dir, ext = append(out, i+1), 1, v
-			}
-			if dir == 0 && v < ext {
-				ext = v
+			case dir >= 0 && hi-v >= step && v < darkBelow:
+				out, dir, hi, lo = append(out, i+1), -1, v, v
+			case dir <= 0 && v-lo >= step && lo < darkBelow:
+				out, dir, hi, lo = append(out, i+1), 1, v, v
 			}
 		}
+		return out
 	}
-	return out
+	general = zigzag(func(l level) float64 { return l.y }, 0.1, 0.8)
+	red = zigzag(func(l level) float64 { return l.red }, 20, math.Inf(1))
+	return general, red
 }
 
-// mostFlashesInASecond is the largest number of flashes (pairs of opposing changes) in any one
-// second of frames, by WCAG's count: changes/2.
+// mostFlashesInASecond is the largest number of flashes (pairs of opposing changes, changes/2)
+// in any one second of frames, general or red: WCAG fails a second that holds more than 3 of
+// either.
 func mostFlashesInASecond(frames [][]byte, bpp int) float64 {
-	changes := wcagChanges(frames, bpp)
+	general, red := wcagChanges(frames, bpp)
 	most := 0
-	for i := range frames {
-		n := 0
-		for _, c := range changes {
-			if c >= i && c < i+60 {
-				n++
+	for _, changes := range [][]int{general, red} {
+		for i := range frames {
+			n := 0
+			for _, c := range changes {
+				if c >= i && c < i+60 {
+					n++
+				}
 			}
+			most = max(most, n)
 		}
-		most = max(most, n)
 	}
 	return float64(most) / 2
 }
@@ -193,5 +195,29 @@ func TestFlashGuardAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("a guarded frame allocates %v times", allocs)
+	}
+}
+
+// The guard holds whatever look strobes: the notes effect with wide notes struck and released
+// 8 times a second over most of the strip, and spectrum bars jumping full and empty as often.
+func TestNotesAndSpectrumStrobesAreHeldToThreeFlashesASecond(t *testing.T) {
+	cfg := Config{Attack: Instant, Decay: Instant, NoteWidth: 24}
+	for _, e := range []Effect{EffectNotes, EffectSpectrum} {
+		cfg.Effect = e
+		r := newRenderer(t, cfg, Strip{LEDs: 60})
+		var frames [][]byte
+		for i := range 240 {
+			f := &analysis.Features{}
+			if on := i%8 < 4; on { // 4 frames on, 4 off: 7.5 Hz
+				*f = *notes(note(52, 1, i%8 == 0), note(64, 1, i%8 == 0), note(76, 1, i%8 == 0))
+				for b := range f.Bands {
+					f.Bands[b] = 1
+				}
+			}
+			frames = append(frames, render(t, r, local(t0.Add(time.Duration(i)*tick), Source{Features: f})))
+		}
+		if n := mostFlashesInASecond(frames, 3); n > 3 {
+			t.Errorf("%v: %v flashes in one second (WCAG 2.3.1: at most 3)", e, n)
+		}
 	}
 }
