@@ -149,7 +149,7 @@ func helperBrowse(ctx context.Context, ignore goleak.Option) error {
 		return err
 	}
 	// The table `ledbridge discover` prints, for the test to read.
-	if err := WriteTable(os.Stdout, ds); err != nil {
+	if err := WriteTable(os.Stdout, Summaries(ds)); err != nil {
 		return err
 	}
 	return goleak.Find(ignore)

@@ -16,22 +16,26 @@ import (
 
 // Summary is one row of `ledbridge discover`: what an operator needs to recognise a device.
 type Summary struct {
-	Name       string    `json:"name"`
-	Host       string    `json:"host"`
-	IP         string    `json:"ip"`
-	HTTPPort   int       `json:"http_port"`
-	MAC        string    `json:"mac"`
-	LEDs       int       `json:"leds"`
-	RGBW       bool      `json:"rgbw"`
-	Version    string    `json:"version"`
-	Protocol   string    `json:"protocol"` // "ddp", "dnrgb", …; "" until confirmed
-	StreamPort int       `json:"stream_port"`
-	Live       bool      `json:"live"`      // a realtime stream drives the strip right now
-	LiveMode   string    `json:"live_mode"` // WLED's info.lm: "DDP", "UDP", "E1.31", … or ""
-	Online     bool      `json:"online"`
-	Source     Source    `json:"source"`
-	LastSeen   time.Time `json:"last_seen,omitzero"`
-	Error      string    `json:"error,omitempty"`
+	Name       string `json:"name"`
+	Host       string `json:"host"`
+	IP         string `json:"ip"`
+	HTTPPort   int    `json:"http_port"`
+	MAC        string `json:"mac"`
+	LEDs       int    `json:"leds"`
+	RGBW       bool   `json:"rgbw"`
+	Version    string `json:"version"`
+	Protocol   string `json:"protocol"` // "ddp", "dnrgb", …; "" until confirmed
+	StreamPort int    `json:"stream_port"`
+	Live       bool   `json:"live"`      // a realtime stream drives the strip right now
+	LiveMode   string `json:"live_mode"` // WLED's info.lm: "DDP", "UDP", "E1.31", … or ""
+	Online     bool   `json:"online"`
+	// Probed is false for a row nobody asked: `discover` lists a ddp://, dnrgb://, … line no
+	// found device stands at as its URL gives it (such a strip may have no JSON API), so its
+	// Online says nothing and the table shows "not probed". Summarize's rows are probed.
+	Probed   bool      `json:"probed"`
+	Source   Source    `json:"source"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // Summarize turns a device into its report row.
@@ -39,7 +43,7 @@ func Summarize(d Device) Summary {
 	s := Summary{
 		Name: d.Name, Host: d.Host, HTTPPort: d.HTTPPort, MAC: d.MAC, LEDs: d.LEDs, RGBW: d.RGBW,
 		Version: d.Info.Version, StreamPort: d.StreamPort, Live: d.Info.Live, LiveMode: d.Info.LiveMode,
-		Online: d.Online, Source: d.Source, LastSeen: d.LastSeen, Error: d.LastError,
+		Online: d.Online, Probed: true, Source: d.Source, LastSeen: d.LastSeen, Error: d.LastError,
 	}
 	if d.IP.IsValid() {
 		s.IP = d.IP.String()
@@ -52,24 +56,32 @@ func Summarize(d Device) Summary {
 	return s
 }
 
-// WriteJSON writes devices as one indented JSON array (an empty array when there are none).
-func WriteJSON(w io.Writer, devices []Device) error {
+// Summaries is Summarize for each device, in order.
+func Summaries(devices []Device) []Summary {
 	rows := make([]Summary, 0, len(devices))
 	for _, d := range devices {
 		rows = append(rows, Summarize(d))
+	}
+	return rows
+}
+
+// WriteJSON writes rows as one indented JSON array (an empty array when there are none).
+func WriteJSON(w io.Writer, rows []Summary) error {
+	if rows == nil {
+		rows = []Summary{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rows)
 }
 
-// WriteTable writes devices as an aligned text table with a header line. A device that
-// answered mDNS but not /json/info shows as offline with its error in the last column.
-func WriteTable(w io.Writer, devices []Device) error {
+// WriteTable writes rows as an aligned text table with a header line. A device that answered
+// mDNS but not /json/info shows as offline with its error in the last column; a row that was
+// not probed shows "not probed" as ONLINE and "-" as LIVE, since nothing was asked.
+func WriteTable(w io.Writer, rows []Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tHOST\tIP\tMAC\tLEDS\tRGBW\tVERSION\tPROTOCOL\tLIVE\tONLINE\tERROR")
-	for _, d := range devices {
-		s := Summarize(d)
+	for _, s := range rows {
 		live := "no"
 		if s.Live {
 			live = "yes"
@@ -85,12 +97,16 @@ func WriteTable(w io.Writer, devices []Device) error {
 		if s.LEDs > 0 {
 			leds = strconv.Itoa(s.LEDs)
 		}
+		online := yesNo(s.Online)
+		if !s.Probed {
+			online, live = "not probed", ""
+		}
 		// Every cell that can come from the network goes through cell: a device name is whatever
 		// the device (or anyone answering mDNS) says.
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			cell(s.Name, maxNameCell), cell(s.Host, maxNameCell), cell(s.IP, maxNameCell), cell(s.MAC, maxNameCell),
 			dash(leds), yesNo(s.RGBW), cell(s.Version, maxNameCell), cell(proto, maxNameCell), cell(live, maxNameCell),
-			yesNo(s.Online), cell(s.Error, maxErrorCell))
+			online, cell(s.Error, maxErrorCell))
 	}
 	return tw.Flush()
 }

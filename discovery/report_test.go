@@ -29,7 +29,7 @@ func reportDevices() []Device {
 
 func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteTable(&b, reportDevices()); err != nil {
+	if err := WriteTable(&b, Summaries(reportDevices())); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
@@ -57,7 +57,7 @@ func TestWriteTable(t *testing.T) {
 
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteJSON(&b, reportDevices()); err != nil {
+	if err := WriteJSON(&b, Summaries(reportDevices())); err != nil {
 		t.Fatal(err)
 	}
 	var rows []map[string]any
@@ -87,7 +87,7 @@ func TestWriteTableNeutralisesRemoteStrings(t *testing.T) {
 			Info: wled.Info{Version: "0.15\xff", Live: true, LiveMode: "DDP\r"}, LastError: "wled info: \x1b[2J" + strings.Repeat("x", 500)},
 	}
 	var b bytes.Buffer
-	if err := WriteTable(&b, devs); err != nil {
+	if err := WriteTable(&b, Summaries(devs)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -143,5 +143,36 @@ func TestCellEscapesCannotBeForged(t *testing.T) {
 	}
 	if long := strings.Repeat("x", 1000) + "\n"; PrintableText(long, 0) != strings.Repeat("x", 1000)+`\n` {
 		t.Errorf("PrintableText with no limit cut or missed the newline")
+	}
+}
+
+// A row nobody asked (discover's ddp://, dnrgb://, … line that no found device stands at) says
+// so in ONLINE, not "no", and shows no live state; in JSON it carries probed false, while a
+// summarized device is probed.
+func TestWriteTableNotProbedRow(t *testing.T) {
+	rows := Summaries(reportDevices()[:1])
+	rows = append(rows, Summary{Host: "10.0.0.9", IP: "10.0.0.9", LEDs: 60, Protocol: "ddp", StreamPort: 4049, Source: SourceStatic})
+	var b bytes.Buffer
+	if err := WriteTable(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	want := []string{"-", "10.0.0.9", "10.0.0.9", "-", "60", "no", "-", "ddp:4049", "-", "not", "probed", "-"}
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[2]), "|") != strings.Join(want, "|") {
+		t.Fatalf("table:\n%s\nwant its last row to be fields %q", b.String(), want)
+	}
+	if !strings.Contains(lines[1], " yes ") {
+		t.Errorf("the probed row lost its live/online cells: %q", lines[1])
+	}
+	b.Reset()
+	if err := WriteJSON(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	var js []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &js); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if len(js) != 2 || js[0]["probed"] != true || js[1]["probed"] != false {
+		t.Errorf("JSON rows = %v; want probed true, then false", js)
 	}
 }
