@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,8 +29,9 @@ func init() {
 name, host, IP, MAC, LED count, RGBW, firmware version, the protocol ledbridge would use,
 whether a realtime stream drives it now, and whether it answered. A device that answered mDNS
 but not /json/info is listed offline with the error. A ddp://, dnrgb://, drgb:// or drgbw://
-device has no JSON API ledbridge asks for: it is listed as its URL gives it (protocol, host,
-port, LED count), "not probed". Exit status 1 when mDNS browsing failed, 130 when interrupted
+device has no JSON API ledbridge asks for: it is listed with its URL's protocol, port and LED
+count, and with the name, MAC and state of the device mDNS found at its address (one row, as
+join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130 when interrupted
 (Ctrl-C) before the browse ended.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,38 +46,31 @@ port, LED count), "not probed". Exit status 1 when mDNS browsing failed, 130 whe
 			for _, w := range loaded.Warnings {
 				log.Warn(w)
 			}
-			probed, unprobed := splitForcedDevices(append(append([]string(nil), loaded.Devices...), devices...))
 			cfg := discovery.Config{
 				Interfaces:  loaded.Discovery.Interfaces,
 				DisableMDNS: !loaded.Discovery.Enabled,
-				Static:      probed,
 				Protocol:    loaded.Output.Protocol,
 				Logger:      log,
 			}
 			if cmd.Flags().Changed("interface") {
 				cfg.Interfaces = interfaces
 			}
-			found, browseErr := discovery.Browse(cmd.Context(), cfg, timeout)
+			rows, browseErr := listDevices(cmd.Context(), cfg, append(append([]string(nil), loaded.Devices...), devices...), timeout)
 			if cmd.Context().Err() != nil {
 				// Ctrl-C: discovery.Browse probes the devices only once its window has passed,
 				// and returns none when stopped before; say so instead of "context canceled".
 				return interruptedError{"discover: stopped before the mDNS browse ended, so no device was asked for /json/info yet (a shorter --timeout ends it sooner)"}
 			}
-			if browseErr != nil && found == nil {
+			if browseErr != nil && rows == nil {
 				if errors.Is(browseErr, discovery.ErrBadStatic) {
 					return usageError{browseErr}
 				}
 				return browseErr
 			}
-			rows := make([]discoverRow, 0, len(found)+len(unprobed))
-			for _, d := range found {
-				rows = append(rows, discoverRow{Summary: discovery.Summarize(d), Probed: true})
-			}
-			rows = append(rows, unprobed...)
 			if asJSON {
-				err = writeDiscoverJSON(cmd.OutOrStdout(), rows)
+				err = discovery.WriteJSON(cmd.OutOrStdout(), rows)
 			} else {
-				err = writeDiscoverTable(cmd.OutOrStdout(), rows)
+				err = discovery.WriteTable(cmd.OutOrStdout(), rows)
 			}
 			if err != nil {
 				return err
@@ -97,20 +88,29 @@ port, LED count), "not probed". Exit status 1 when mDNS browsing failed, 130 whe
 	rootCmd.AddCommand(cmd)
 }
 
-// discoverRow is one device `discover` prints. Probed is false for a device listed only as its
-// URL gives it (splitForcedDevices): nothing was asked, so its Online says nothing.
-type discoverRow struct {
-	discovery.Summary
-	Probed bool `json:"probed"`
+// listDevices runs discover's one round over urls (the configured devices and --device): the
+// lines that fix a protocol are set aside (splitForcedDevices), discovery browses mDNS and
+// probes the rest, and each set-aside line is folded into the device found at its address
+// (foldForced). rows is nil, with the error, when nothing could be listed (a bad URL, an
+// interrupted browse); otherwise err is a browse error and rows are what could still be listed.
+func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeout time.Duration) (rows []discovery.Summary, err error) {
+	probed, forced := splitForcedDevices(urls)
+	cfg.Static = probed
+	found, err := discovery.Browse(ctx, cfg, timeout)
+	if found == nil {
+		return nil, err
+	}
+	return foldForced(discovery.Summaries(found), forced), err
 }
 
 // splitForcedDevices separates the device URLs discovery probes (wled:// and bare hosts, whose
 // JSON API gives name, LED count and protocol) from those that fix the protocol (ddp://,
 // dnrgb://, …). The README's device table promises that no JSON API is asked for the latter: a
 // plain DDP or E1.31 controller has none, and a probe of port 80 would only list it as
-// offline. They are returned as rows of what the URL says. A URL that does not parse stays
-// with the probed ones, so that discovery refuses it as before (ErrBadStatic: exit status 2).
-func splitForcedDevices(urls []string) (probed []string, unprobed []discoverRow) {
+// offline. They are returned as rows of what the URL says, not probed. A URL that does not
+// parse stays with the probed ones, so that discovery refuses it as before (ErrBadStatic: exit
+// status 2).
+func splitForcedDevices(urls []string) (probed []string, forced []discovery.Summary) {
 	seen := map[string]bool{}
 	for _, raw := range urls {
 		t, err := wled.ParseTarget(strings.TrimSpace(raw))
@@ -125,73 +125,55 @@ func splitForcedDevices(urls []string) (probed []string, unprobed []discoverRow)
 		s := discovery.Summary{Host: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
 			StreamPort: t.Port, Source: discovery.SourceStatic}
 		if ip, err := netip.ParseAddr(t.Host); err == nil {
-			s.IP = ip.String()
+			s.IP = ip.Unmap().String()
 		}
-		unprobed = append(unprobed, discoverRow{Summary: s})
+		forced = append(forced, s)
 	}
-	return probed, unprobed
+	return probed, forced
 }
 
-// writeDiscoverJSON writes rows as one indented JSON array (an empty array when there are none).
-func writeDiscoverJSON(w io.Writer, rows []discoverRow) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rows)
-}
-
-// Widths, in runes, beyond which a table cell is cut (discovery.WriteTable's): a 32-character
-// WLED name fits, a name or error text sent to fill the operator's screen does not.
-const (
-	maxNameCell  = 64
-	maxErrorCell = 160
-)
-
-// writeDiscoverTable writes rows as discovery.WriteTable does, with "not probed" in ONLINE for
-// a device that was not asked.
-func writeDiscoverTable(w io.Writer, rows []discoverRow) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tHOST\tIP\tMAC\tLEDS\tRGBW\tVERSION\tPROTOCOL\tLIVE\tONLINE\tERROR")
-	for _, r := range rows {
-		live := "no"
-		if r.Live {
-			live = "yes"
-			if r.LiveMode != "" {
-				live += " (" + r.LiveMode + ")"
+// foldForced lists each forced-protocol line at the device found at its address, as join drives
+// it: join's configured strip stands for the discovered device at its host (README: "driven and
+// listed once, as its configured line says"), so the row keeps the line's protocol, port, LED
+// count and RGBW, and takes the found device's name, host, MAC, version and online state, which
+// its mDNS answer and /json/info gave. A device found by mDNS alone is then not listed again on
+// its own; one that is itself a configured wled:// line keeps its row, since join drives that
+// line too. A line no found device stands at stays "not probed", after the found devices.
+func foldForced(found, forced []discovery.Summary) []discovery.Summary {
+	rows := make([]discovery.Summary, 0, len(found)+len(forced))
+	folded := make([]bool, len(forced))
+	for _, d := range found {
+		drivenByLine := false
+		for i, f := range forced {
+			if !sameAddress(f, d) {
+				continue
 			}
+			row := d
+			row.Protocol, row.StreamPort, row.LEDs, row.RGBW = f.Protocol, f.StreamPort, f.LEDs, f.RGBW
+			if d.Source == discovery.SourceMDNS {
+				row.Source = discovery.SourceBoth // the line configures what mDNS found
+			}
+			rows = append(rows, row)
+			folded[i], drivenByLine = true, true
 		}
-		proto := r.Protocol
-		if proto != "" {
-			proto += ":" + strconv.Itoa(r.StreamPort)
+		if !drivenByLine || d.Source != discovery.SourceMDNS {
+			rows = append(rows, d)
 		}
-		leds := ""
-		if r.LEDs > 0 {
-			leds = strconv.Itoa(r.LEDs)
-		}
-		online := yesNo(r.Online)
-		if !r.Probed {
-			online, live = "not probed", "-"
-		}
-		// Every cell that can come from the network goes through tableCell: a device name is
-		// whatever the device (or anyone answering mDNS) says.
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			tableCell(r.Name, maxNameCell), tableCell(r.Host, maxNameCell), tableCell(r.IP, maxNameCell), tableCell(r.MAC, maxNameCell),
-			tableCell(leds, maxNameCell), yesNo(r.RGBW), tableCell(r.Version, maxNameCell), tableCell(proto, maxNameCell), tableCell(live, maxNameCell),
-			online, tableCell(r.Error, maxErrorCell))
 	}
-	return tw.Flush()
+	for i, f := range forced {
+		if !folded[i] {
+			rows = append(rows, f)
+		}
+	}
+	return rows
 }
 
-// tableCell is a table cell for a remote string: printable, cut after limit runes, "-" when empty.
-func tableCell(s string, limit int) string {
-	if s == "" {
-		return "-"
+// sameAddress reports whether forced line f names found device d: the same IP, or, for a line
+// that gives a host name, d's mDNS host name (wled-a.local, with or without the final dot).
+// A WLED has one address (discovery lists one per IP), so the address names the device.
+func sameAddress(f, d discovery.Summary) bool {
+	if f.IP != "" {
+		return f.IP == d.IP
 	}
-	return discovery.PrintableText(s, limit)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
+	return d.Host != "" && strings.EqualFold(strings.TrimSuffix(f.Host, "."), strings.TrimSuffix(d.Host, "."))
 }
