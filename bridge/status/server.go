@@ -311,13 +311,17 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	}
 	// A client that sent too many wrong tokens waits, whatever it sends now: else guessing
 	// would only be slowed down for wrong guesses, and a right one would still get through.
-	wait, ok := s.tokens.check(clientaddr.Key(r.RemoteAddr), r.RemoteAddr, func() bool {
+	wait, everyone, ok := s.tokens.check(clientaddr.Key(r.RemoteAddr), r.RemoteAddr, func() bool {
 		return subtle.ConstantTimeCompare([]byte(r.Header.Get(TokenHeader)), []byte(token)) == 1
 	})
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("too many wrong tokens from this address: try again in %d s", secs)})
+		why := "too many wrong tokens from this address"
+		if everyone {
+			why = "too many wrong tokens from all addresses together: every address waits"
+		}
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("%s: try again in %d s", why, secs)})
 		return
 	}
 	if !ok {

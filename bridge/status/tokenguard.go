@@ -13,6 +13,11 @@ import (
 // first and twice as long after each failure, up to tokenBackoffMax, during which its requests
 // are answered 429 whatever token they carry. A right token clears its record. At full speed
 // over HTTP a client tried some 20 000 tokens a second; now it gets about one a minute.
+//
+// A host may take any number of addresses (IPv4 aliases; on the Pi's own link each IPv6 address
+// is its own client, and SLAAC gives thousands), and each new client starts with free failures.
+// So all clients together may also fail at most globalTokenFailures times in any
+// globalTokenWindow; past that every control request waits until the window has room.
 const (
 	freeTokenFailures = 5
 	tokenBackoffMin   = time.Second
@@ -21,14 +26,22 @@ const (
 	// starts afresh: staff who mistyped the token last week have no strike against them.
 	tokenForgetAfter = 10 * time.Minute
 	// maxTokenClients bounds the clients remembered, so that hosts sending wrong tokens from
-	// many addresses cannot grow the table without end: the stalest records go first.
+	// many addresses cannot grow the table without end. Only forgotten records make room: a
+	// record with failures is never dropped for a new client (dropping the oldest one let a host
+	// with more addresses than this guess without end). Past it new clients share one record.
+	// Under the global budget at most globalTokenFailures * tokenForgetAfter/globalTokenWindow
+	// (300) records are not forgotten, so the table fills only if that budget is raised.
 	maxTokenClients = 1024
 	// tokenWarnEvery spaces the warnings about wrong tokens: one line, then at most one more per
 	// interval, saying how many failures it did not log, so that guessing cannot flood the log.
 	tokenWarnEvery = 10 * time.Second
+	// At most globalTokenFailures wrong tokens are compared in any globalTokenWindow, from all
+	// clients together.
+	globalTokenFailures = 30
+	globalTokenWindow   = time.Minute
 )
 
-// tokenGuard remembers wrong control tokens per client, and says who must wait.
+// tokenGuard remembers wrong control tokens per client and in all, and says who must wait.
 type tokenGuard struct {
 	now        func() time.Time // time.Now; tests replace it
 	log        *slog.Logger
@@ -37,10 +50,19 @@ type tokenGuard struct {
 	throttled  prometheus.Counter
 
 	// The mutex protects the following elements.
-	mu       sync.Mutex
-	clients  map[string]*tokenFailures
-	warnedAt time.Time // of the newest warning logged
-	unwarned int       // failures since then not logged
+	mu      sync.Mutex
+	clients map[string]*tokenFailures
+	// overflow is the one record that clients not in a full table share.
+	overflow tokenFailures
+	// roomAt: no record in clients can be forgotten before then, so a full table is not
+	// searched again for room on every request before it.
+	roomAt time.Time
+	// recent holds the times of the newest globalTokenFailures failures of all clients, a ring
+	// whose oldest entry is at recentOldest (zero times while it has fewer).
+	recent       [globalTokenFailures]time.Time
+	recentOldest int
+	warnedAt     time.Time // of the newest warning logged
+	unwarned     int       // failures since then not logged
 }
 
 // tokenFailures is one client's record.
@@ -48,6 +70,11 @@ type tokenFailures struct {
 	count int       // wrong tokens since the last right one (or since it was forgotten)
 	last  time.Time // the newest one
 	until time.Time // its requests are refused until then
+}
+
+// forgotten tells whether f no longer counts at now: its newest failure is old and its wait over.
+func (f *tokenFailures) forgotten(now time.Time) bool {
+	return now.Sub(f.last) > tokenForgetAfter && !now.Before(f.until)
 }
 
 // newTokenGuard makes a guard whose counters are registered on reg.
@@ -60,7 +87,7 @@ func newTokenGuard(log *slog.Logger, reg prometheus.Registerer) *tokenGuard {
 		}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledbridge_status_token_throttled_total",
-			Help: "Status page control requests refused (429) because their client sent too many wrong tokens; their token was not checked.",
+			Help: "Status page control requests refused (429) because their client, or all clients together, sent too many wrong tokens; their token was not checked.",
 		}),
 	}
 	reg.MustRegister(g.failures, g.throttled)
@@ -68,31 +95,50 @@ func newTokenGuard(log *slog.Logger, reg prometheus.Registerer) *tokenGuard {
 }
 
 // check compares client's token (matches) unless client must wait, and records the outcome.
-// wait > 0 refuses the request (the token was not compared); otherwise ok tells whether it
-// matched. Wait, comparison and record are one step, so that concurrent requests from a client
-// about to be made to wait cannot all slip through before the first failure is recorded. remote
-// is the request's address, for the log.
-func (g *tokenGuard) check(client, remote string, matches func() bool) (wait time.Duration, ok bool) {
+// wait > 0 refuses the request (the token was not compared), and everyone says that it waits
+// because all clients together failed too often; otherwise ok tells whether the token matched.
+// Wait, comparison and record are one step, so that concurrent requests from a client about to
+// be made to wait cannot all slip through before the first failure is recorded. remote is the
+// request's address, for the log.
+func (g *tokenGuard) check(client, remote string, matches func() bool) (wait time.Duration, everyone, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
 	f := g.clients[client]
+	shared := f == nil && !g.haveRoom(now)
+	if shared {
+		f = &g.overflow
+	}
 	if f != nil {
-		if wait = f.until.Sub(now); wait > 0 {
-			g.throttled.Inc()
-			return wait, false
-		}
+		wait = f.until.Sub(now)
+	}
+	// Past the global budget even a client with no failures of its own waits, and so do staff
+	// with the right token: a fresh address is exactly what a guesser with many addresses has,
+	// and every comparison tests a token, so admitting those that match would still let it
+	// guess. The lock-out lasts until the oldest of the budget's failures leaves the window
+	// (at most globalTokenWindow); the guesser's failures are what fill it.
+	if global := g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now); global > wait {
+		wait, everyone = global, true // a zero time (budget not used up) gives a negative wait
+	}
+	if wait > 0 {
+		g.throttled.Inc()
+		return wait, everyone, false
 	}
 	if matches() {
-		delete(g.clients, client)
-		return 0, true
+		// The shared record stays: it holds the failures of every client outside the table,
+		// the guesser's among them.
+		if !shared {
+			delete(g.clients, client)
+		}
+		return 0, false, true
 	}
 	g.failures.Inc()
-	if f != nil && now.Sub(f.last) > tokenForgetAfter {
+	g.recent[g.recentOldest] = now
+	g.recentOldest = (g.recentOldest + 1) % len(g.recent)
+	if f != nil && f.forgotten(now) {
 		*f = tokenFailures{}
 	}
 	if f == nil {
-		g.makeRoom(now)
 		f = &tokenFailures{}
 		g.clients[client] = f
 	}
@@ -108,32 +154,40 @@ func (g *tokenGuard) check(client, remote string, matches func() bool) (wait tim
 	}
 	if !g.warnedAt.IsZero() && now.Sub(g.warnedAt) < tokenWarnEvery {
 		g.unwarned++
-		return 0, false
+		return 0, false, false
 	}
 	g.log.Warn("status page: wrong or missing control token", "remote", remote, "client", client,
-		"failures", f.count, "refusedFor", backoff, "notLoggedSincePrevious", g.unwarned)
+		"sharedRecord", shared, "failures", f.count, "refusedFor", backoff,
+		"allRefusedFor", max(0, g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now)),
+		"notLoggedSincePrevious", g.unwarned)
 	g.warnedAt, g.unwarned = now, 0
-	return 0, false
+	return 0, false, false
 }
 
-// makeRoom frees a place in a full table: the records that are forgotten anyway, or else the one
-// with the oldest failure (a client guessing now keeps its record: its failures are the newest).
-func (g *tokenGuard) makeRoom(now time.Time) {
+// haveRoom tells whether the table can take a new client, first dropping the records that are
+// forgotten anyway when it is full. No other record is dropped (see maxTokenClients).
+func (g *tokenGuard) haveRoom(now time.Time) bool {
 	if len(g.clients) < g.maxClients {
-		return
+		return true
 	}
-	var stalest string
-	var stalestAt time.Time
+	if now.Before(g.roomAt) {
+		return false
+	}
+	// Records only ever move their times later and new ones start at now, so the earliest time
+	// one of them can be forgotten stays a lower bound until the next search.
+	g.roomAt = time.Time{}
 	for client, f := range g.clients {
-		if now.Sub(f.last) > tokenForgetAfter && !now.Before(f.until) {
+		if f.forgotten(now) {
 			delete(g.clients, client)
 			continue
 		}
-		if stalest == "" || f.last.Before(stalestAt) {
-			stalest, stalestAt = client, f.last
+		at := f.last.Add(tokenForgetAfter)
+		if f.until.After(at) {
+			at = f.until
+		}
+		if g.roomAt.IsZero() || at.Before(g.roomAt) {
+			g.roomAt = at
 		}
 	}
-	if len(g.clients) >= g.maxClients {
-		delete(g.clients, stalest)
-	}
+	return len(g.clients) < g.maxClients
 }

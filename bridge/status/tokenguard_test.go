@@ -169,10 +169,11 @@ func TestWrongTokensBackOffPerClient(t *testing.T) {
 	}
 }
 
-// TestTokenGuardTableIsBounded: the guard remembers at most maxClients clients; a full table
-// drops forgotten records first, then the one with the oldest failure, and keeps the record of a
-// client guessing now.
-func TestTokenGuardTableIsBounded(t *testing.T) {
+// TestTokenGuardFullTableSharesOneRecord: the guard remembers at most maxClients clients. A full
+// table drops only forgotten records; while every record still counts (failures within
+// tokenForgetAfter, or a wait not over), new clients share one overflow record, so that they are
+// throttled together rather than each given free failures by pushing out a guesser's record.
+func TestTokenGuardFullTableSharesOneRecord(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
 	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -180,8 +181,12 @@ func TestTokenGuardTableIsBounded(t *testing.T) {
 	}
 	g := srv.tokens
 	g.now, g.maxClients = clock.Now, 4
-	wrong := func() bool { return false }
-	fail := func(client string) { g.check(client, "", wrong) }
+	fail := func(client string) {
+		t.Helper()
+		if wait, _, compared := guardCheck(g, client, false); wait != 0 || !compared {
+			t.Fatalf("a wrong token from %s: wait %v, compared %v; want compared", client, wait, compared)
+		}
+	}
 	fail("old")
 	clock.Advance(time.Second)
 	for range freeTokenFailures {
@@ -189,17 +194,36 @@ func TestTokenGuardTableIsBounded(t *testing.T) {
 	}
 	fail("b")
 	fail("c")
-	fail("d") // full: "old", whose failure is the oldest, goes
-	if _, ok := g.clients["old"]; ok || len(g.clients) != 4 {
-		t.Fatalf("after a fifth client: %d remembered, old kept: %v", len(g.clients), ok)
+	fail("d") // full: d shares the overflow record; old, with the oldest failure, stays
+	if _, ok := g.clients["old"]; !ok || len(g.clients) != 4 {
+		t.Fatalf("after a fifth client: %d remembered, old kept: %v; want 4 and old kept", len(g.clients), ok)
 	}
-	if wait, _ := g.check("guesser", "", wrong); wait == 0 {
+	if wait, _, compared := guardCheck(g, "guesser", false); wait == 0 || compared {
 		t.Fatal("the guesser's wait was forgotten")
 	}
+	for _, c := range []string{"e", "f", "g", "h"} { // the overflow's fifth failure
+		fail(c)
+	}
+	// Every client outside the table now waits, whatever token it sends.
+	for _, c := range []string{"d", "staff"} {
+		if wait, _, compared := guardCheck(g, c, true); wait != tokenBackoffMin || compared {
+			t.Errorf("%s, outside a full table, with the right token: wait %v, compared %v; want %v, not compared", c, wait, compared, tokenBackoffMin)
+		}
+	}
+	clock.Advance(tokenBackoffMin)
+	if wait, ok, _ := guardCheck(g, "staff", true); wait != 0 || !ok {
+		t.Errorf("staff with the right token after the shared wait: wait %v, ok %v", wait, ok)
+	}
+	// The right token did not clear the shared record: its next failure waits again.
+	fail("i")
+	if wait, _, _ := guardCheck(g, "j", false); wait != 2*tokenBackoffMin {
+		t.Errorf("after a sixth shared failure a new client waits %v, want %v", wait, 2*tokenBackoffMin)
+	}
+
 	// Long after, every record is forgotten and makes room at once.
 	clock.Advance(tokenForgetAfter + time.Minute)
 	for i := range 100 {
-		fail(fmt.Sprint("host-", i))
+		g.check(fmt.Sprint("host-", i), "", func() bool { return false })
 		if len(g.clients) > 4 {
 			t.Fatalf("%d clients remembered, want at most 4", len(g.clients))
 		}
