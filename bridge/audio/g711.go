@@ -8,11 +8,11 @@ type g711Decoder struct {
 	table [256]float32
 	up    *upsampler
 	tmp   [MaxPacketSamples / 6]float32
-	plc   fadeConcealer
+	plc   pitchConcealer
 }
 
 func newG711Decoder(alaw bool) *g711Decoder {
-	d := &g711Decoder{alaw: alaw, up: newUpsampler(6, 12)}
+	d := &g711Decoder{alaw: alaw, up: newUpsampler(6, 12), plc: newPitchConcealer(8000)}
 	for i := range 256 {
 		if alaw {
 			d.table[i] = float32(alawToLinear(byte(i))) / 32768
@@ -54,7 +54,7 @@ func alawToLinear(code byte) int16 {
 }
 
 func (d *g711Decoder) Channels() int { return 1 }
-func (d *g711Decoder) Reset()        { d.up.reset(); d.plc = fadeConcealer{} }
+func (d *g711Decoder) Reset()        { d.up.reset(); d.plc.reset() }
 func (d *g711Decoder) String() string {
 	if d.alaw {
 		return "PCMA(decode 8kHz -> 48kHz)"
@@ -76,9 +76,9 @@ func (d *g711Decoder) Decode(payload []byte, pcm []float32) (int, error) {
 	for i, c := range payload {
 		in[i] = d.table[c]
 	}
+	d.plc.decoded(in)
 	n := d.up.process(in, pcm)
 	sanitize(pcm[:n]) // the interpolator can overshoot full-scale input slightly
-	d.plc.remember(pcm[:n])
 	return n, nil
 }
 
@@ -88,16 +88,25 @@ func (d *g711Decoder) DecodeFEC(_ []byte, pcm []float32, samples int) (int, bool
 }
 
 func (d *g711Decoder) Conceal(pcm []float32, samples int) (int, error) {
-	return concealChecked(&d.plc, pcm, samples)
+	k := (samples + 5) / 6 // at 8 kHz
+	if err := checkConceal(pcm, samples, k*6); err != nil {
+		return 0, err
+	}
+	in := d.tmp[:k]
+	d.plc.conceal(in)
+	n := d.up.process(in, pcm)
+	sanitize(pcm[:n])
+	return n, nil
 }
 
-func concealChecked(c *fadeConcealer, pcm []float32, samples int) (int, error) {
+// checkConceal refuses a concealment length out of range, or a buffer too small for the out
+// samples it makes of it (samples rounded up to whole samples of the codec's rate).
+func checkConceal(pcm []float32, samples, out int) error {
 	if samples <= 0 || samples > MaxPacketSamples {
-		return 0, fmt.Errorf("conceal %d samples: %w", samples, ErrPacketTooLong)
+		return fmt.Errorf("conceal %d samples: %w", samples, ErrPacketTooLong)
 	}
-	if len(pcm) < samples {
-		return 0, ErrBufferTooSmall
+	if len(pcm) < out {
+		return ErrBufferTooSmall
 	}
-	c.conceal(pcm[:samples])
-	return samples, nil
+	return nil
 }
