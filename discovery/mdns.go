@@ -48,13 +48,7 @@ type MDNSBrowser struct {
 // Browse sends _wled._tcp PTR queries on every interface (at once, then every second) for
 // window and returns the IPv4 answers, one per service instance, sorted by instance name.
 func (b *MDNSBrowser) Browse(ctx context.Context, window time.Duration) ([]Answer, error) {
-	var ifaces []net.Interface
-	var err error
-	if len(b.Interfaces) > 0 {
-		ifaces, err = interfacesByName(b.Interfaces)
-	} else {
-		ifaces, err = multicastInterfaces()
-	}
+	ifaces, err := queryInterfaces(b.Interfaces)
 	if err != nil {
 		return nil, err
 	}
@@ -99,21 +93,14 @@ func browseOn(ctx context.Context, window time.Duration, ifaces []net.Interface,
 	var mu sync.Mutex
 	deadline := time.Now().Add(window)
 	q.setReadDeadline(deadline)
-	var wg sync.WaitGroup
-	for _, c := range []*net.UDPConn{q.mc, q.uc} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			readResponses(c, func(pkt []byte) {
-				mu.Lock()
-				defer mu.Unlock()
-				state.handlePacket(pkt)
-				if hooks.handled != nil {
-					hooks.handled(state.stats)
-				}
-			})
-		}()
-	}
+	stopReaders := q.read(func(pkt []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		state.handlePacket(pkt)
+		if hooks.handled != nil {
+			hooks.handled(state.stats)
+		}
+	})
 	if hooks.listening != nil {
 		hooks.listening(q.uc.LocalAddr().(*net.UDPAddr).AddrPort())
 	}
@@ -121,9 +108,7 @@ func browseOn(ctx context.Context, window time.Duration, ifaces []net.Interface,
 	bctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	q.ask(bctx, legacy, multicast, log)
-	// Wake the readers now (the context may end before the window).
-	q.setReadDeadline(time.Now())
-	wg.Wait()
+	stopReaders() // now: the context may end before the window
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -218,6 +203,25 @@ func (q *querier) ask(ctx context.Context, legacy, multicast []byte, log *slog.L
 	}
 }
 
+// read starts one reader goroutine per socket of q (readResponses); both hand responses to
+// handle, which must therefore be safe for concurrent calls. The caller owns the readers: it
+// must call the returned stop, which wakes them at once (before any read deadline) and waits
+// until both have returned, before it closes q.
+func (q *querier) read(handle func(pkt []byte)) (stop func()) {
+	var wg sync.WaitGroup
+	for _, c := range []*net.UDPConn{q.mc, q.uc} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readResponses(c, handle)
+		}()
+	}
+	return func() {
+		q.setReadDeadline(time.Now())
+		wg.Wait()
+	}
+}
+
 // readResponses hands every datagram from c to handle until c's read deadline. Only responses
 // sent from port 5353 count (RFC 6762 §6 and §11: others MUST be ignored). handle must not keep
 // the packet: its buffer is reused.
@@ -267,6 +271,15 @@ func mdnsQueries(name string, typ dnsmessage.Type) (legacy, multicast []byte, er
 		return nil, nil, fmt.Errorf("discovery: mDNS query: %w", err)
 	}
 	return legacy, multicast, nil
+}
+
+// queryInterfaces returns the interfaces a browse or a look-up queries on: those named (see
+// interfacesByName), or with no names every multicast-capable one.
+func queryInterfaces(names []string) ([]net.Interface, error) {
+	if len(names) > 0 {
+		return interfacesByName(names)
+	}
+	return multicastInterfaces()
 }
 
 // multicastInterfaces lists the interfaces that are up and can multicast.

@@ -57,13 +57,7 @@ func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]net
 	if network != "ip" && network != "ip4" {
 		return nil, fmt.Errorf("lookup %s: %s: only IPv4 is looked up on mDNS", host, network)
 	}
-	var ifaces []net.Interface
-	var err error
-	if len(r.Interfaces) > 0 {
-		ifaces, err = interfacesByName(r.Interfaces)
-	} else {
-		ifaces, err = multicastInterfaces()
-	}
+	ifaces, err := queryInterfaces(r.Interfaces)
 	if err != nil {
 		return nil, fmt.Errorf("lookup %s: %w", host, err)
 	}
@@ -113,29 +107,20 @@ func lookupOn(ctx context.Context, host string, ifaces []net.Interface, log *slo
 	defer answered()
 	var mu sync.Mutex
 	var found []netip.Addr
-	var wg sync.WaitGroup
-	for _, c := range []*net.UDPConn{q.mc, q.uc} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			readResponses(c, func(pkt []byte) {
-				addrs := hostAddrs(pkt, name)
-				if len(addrs) == 0 {
-					return
-				}
-				mu.Lock()
-				if found == nil {
-					found = addrs
-				}
-				mu.Unlock()
-				answered()
-			})
-		}()
-	}
+	stopReaders := q.read(func(pkt []byte) {
+		addrs := hostAddrs(pkt, name)
+		if len(addrs) == 0 {
+			return
+		}
+		mu.Lock()
+		if found == nil {
+			found = addrs
+		}
+		mu.Unlock()
+		answered()
+	})
 	q.ask(ctx, legacy, multicast, log)
-	// Wake the readers: an answer came, or the time is up.
-	q.setReadDeadline(time.Now())
-	wg.Wait()
+	stopReaders() // an answer came, or the time is up
 	if found == nil {
 		if err := parent.Err(); errors.Is(err, context.Canceled) {
 			return nil, err // the caller gave up (shutdown, the device removed)
