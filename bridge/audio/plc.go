@@ -6,14 +6,14 @@ import "math"
 // Appendix I, on the codec's own samples (8 or 16 kHz), before the upsampler, so that the
 // upsampler's history stays continuous too. Durations in ms:
 const (
-	plcHistoryMs   = 40 // output kept for the pitch search: the longest lag plus the window
+	plcHistoryMs   = 40 // audio kept for the pitch search: the longest lag plus the window, and a margin
 	plcWindowMs    = 20 // compared with itself one lag earlier
 	plcMaxLagMs    = 15 // 67 Hz
 	plcFullGainMs  = 10 // the first 10 ms of a loss are repeated at full level,
 	plcFadeOutMs   = 50 // then the level falls linearly to silence in 50 ms (20 % per 10 ms)
 	plcCrossfadeMs = 4  // the next decoded packet fades in over 4 ms
 	plcMaxRate     = 16000
-	plcMinLag400   = 400 // the highest pitch repeated as one period: 2.5 ms
+	plcMaxPitchHz  = 400 // the highest pitch repeated as one period (2.5 ms); above, several
 )
 
 // pitchConcealer fills lost packets by repeating the last pitch period of the decoded audio,
@@ -21,14 +21,17 @@ const (
 // crossfades the concealment into the next decoded packet. A sustained note thus goes on
 // through a lost packet at its pitch and level, as it does through Opus's own concealment:
 // replaying the last 10 ms at half the level made every lost packet a dip and a click, and
-// the recovery to full level an attack, which the analyser read as a new note. Everything is
-// in fixed arrays: concealing allocates nothing.
+// the recovery to full level an attack, which the analyser read as a new note. The period is
+// found to a fraction of a sample and read between samples: an integer period drifts from the
+// note by up to half a sample per period, a click at the end of a loss and, for G.722, an
+// ADPCM state that no longer follows the note (see g722Decoder.Conceal). Everything is in fixed
+// arrays: concealing allocates nothing.
 type pitchConcealer struct {
 	rate    int                                       // samples per second: 8000 or 16000
-	hist    [plcMaxRate * plcHistoryMs / 1000]float32 // the latest decoded audio, newest last, hist[:histLen]
-	filled  int                                       // of hist[:histLen], at its end
-	lag     int                                       // the pitch period being repeated, in samples; 0 for silence
-	phase   int                                       // the next sample of the period to play, 0..lag-1
+	hist    [plcMaxRate * plcHistoryMs / 1000]float32 // the latest decoded audio, newest last, in hist[:ms(plcHistoryMs)]
+	filled  int                                       // of that, at its end
+	lag     float64                                   // the pitch period being repeated, in samples; 0 for silence
+	phase   float64                                   // where in the period the next sample is, [0, lag)
 	elapsed int                                       // samples concealed since the last decoded packet
 }
 
@@ -84,7 +87,9 @@ func (c *pitchConcealer) prepare() {
 func (c *pitchConcealer) next() float32 {
 	v := c.peek(0)
 	if c.lag > 0 {
-		c.phase = (c.phase + 1) % c.lag
+		if c.phase++; c.phase >= c.lag {
+			c.phase -= c.lag
+		}
 	}
 	c.elapsed++
 	return v
@@ -102,35 +107,67 @@ func (c *pitchConcealer) peek(ahead int) float32 {
 	} else if over > 0 {
 		gain = 1 - float32(over)/float32(fade)
 	}
-	end := c.ms(plcHistoryMs)
-	return c.hist[end-c.lag+(c.phase+ahead)%c.lag] * gain
+	return c.period(ahead) * gain
 }
 
-// pitch is the period (in samples) whose repetition best continues the history: the lag of
-// the highest correlation of its last 20 ms with the audio one lag earlier, normalised by that
-// audio's energy (G.711 Appendix I), between 2.5 and 15 ms. With too little history, what
-// there is; 0 (silence) if it is silent.
-func (c *pitchConcealer) pitch() int {
-	hist := c.hist[:c.ms(plcHistoryMs)]
-	window, lo, hi := c.ms(plcWindowMs), c.rate/plcMinLag400, c.ms(plcMaxLagMs)
-	if c.filled < window+hi {
-		return min(c.filled, hi)
+// period is the repeated period's sample ahead samples after the next, at full level, read
+// between the history's samples (linearly). The loss must be prepared, and not silent (lag > 0).
+func (c *pitchConcealer) period(ahead int) float32 {
+	end := c.ms(plcHistoryMs)
+	at := float64(end) - c.lag + math.Mod(c.phase+float64(ahead), c.lag)
+	if at > float64(end-1) {
+		at -= c.lag // past the newest sample: the same point one period earlier
 	}
-	end := len(hist)
+	i := int(at)
+	if i >= end-1 {
+		return c.hist[end-1]
+	}
+	frac := float32(at - float64(i))
+	return c.hist[i] + frac*(c.hist[i+1]-c.hist[i])
+}
+
+// pitch is the period (in samples, to a fraction of one) whose repetition best continues the
+// history: the lag of the highest correlation of its last 20 ms with the audio one lag earlier,
+// normalised by that audio's energy (G.711 Appendix I), between 2.5 and 15 ms, refined by a
+// parabola through its neighbours' scores. With too little history, what there is; 0 (silence)
+// if it is silent.
+func (c *pitchConcealer) pitch() float64 {
+	window, lo, hi := c.ms(plcWindowMs), c.rate/plcMaxPitchHz, c.ms(plcMaxLagMs)
+	if c.filled < window+hi+1 {
+		return float64(min(c.filled, hi))
+	}
 	best, bestScore := 0, 0.0
 	for lag := lo; lag <= hi; lag++ {
-		var corr, energy float64
-		for i := end - window; i < end; i++ {
-			a, b := float64(hist[i]), float64(hist[i-lag])
-			corr += a * b
-			energy += b * b
-		}
-		if energy < 1e-12 || corr <= 0 {
-			continue
-		}
-		if score := corr / math.Sqrt(energy); score > bestScore {
+		if score := c.score(lag, window); score > bestScore {
 			best, bestScore = lag, score
 		}
 	}
-	return best
+	if best == 0 {
+		return 0
+	}
+	lag := float64(best)
+	if best > lo && best < hi {
+		before, after := c.score(best-1, window), c.score(best+1, window)
+		if curve := before - 2*bestScore + after; curve < 0 {
+			lag += max(-0.5, min(0.5, 0.5*(before-after)/curve))
+		}
+	}
+	return lag
+}
+
+// score is how well the history's last window samples match those lag earlier: their
+// correlation over the square root of the earlier ones' energy, 0 if it is not positive.
+func (c *pitchConcealer) score(lag, window int) float64 {
+	hist := c.hist[:c.ms(plcHistoryMs)]
+	end := len(hist)
+	var corr, energy float64
+	for i := end - window; i < end; i++ {
+		a, b := float64(hist[i]), float64(hist[i-lag])
+		corr += a * b
+		energy += b * b
+	}
+	if energy < 1e-12 || corr <= 0 {
+		return 0
+	}
+	return corr / math.Sqrt(energy)
 }

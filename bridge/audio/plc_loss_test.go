@@ -82,9 +82,9 @@ func playWithLoss(t *testing.T, codec string, pt uint8, f0, loss float64, payloa
 // a couple of false onsets and no wrong notes at 5 and 10 % random loss. Replaying the last
 // 10 ms at half the level, with no pitch alignment and no crossfade back, made a false onset of
 // almost every lost packet (17 of 21 on PCMU A4 at 10 %). G.722 keeps a weaker bar: after a
-// loss its ADPCM state decodes the next packets 5 to 25 % low for up to 100 ms, and the level
-// coming back is still read as an onset after about half of the losses (see g722Decoder.Conceal);
-// only its notes are checked.
+// loss its ADPCM state decodes the next packets up to 25 % low for up to 100 ms, and the level
+// coming back is still read as an onset after most losses (see g722Decoder.Conceal); only its
+// notes are checked.
 func TestConcealedLossIsNoOnset(t *testing.T) {
 	tone := func(f0 float64, i, k, rate int) float64 {
 		at := float64(i*rate/50+k) / float64(rate)
@@ -169,6 +169,32 @@ func TestLinearToALawInvertsExpansion(t *testing.T) {
 	for code := range 256 {
 		if back := linearToALaw(alawToLinear(byte(code))); back != byte(code) {
 			t.Fatalf("code %#02x expands to %d, which compresses to %#02x", code, alawToLinear(byte(code)), back)
+		}
+	}
+}
+
+// Concealing a tone (a pitch search, then the period read between samples) allocates nothing,
+// as decoding does not.
+func TestConcealingAToneAllocatesNothing(t *testing.T) {
+	for _, codec := range []string{MimeTypePCMU, MimeTypePCMA, MimeTypeG722} {
+		dec, err := NewDecoder(codec, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm := make([]float32, MaxPacketSamples)
+		payload := make([]byte, 160)
+		for i := range payload {
+			payload[i] = audiotest.MuLaw(int16(8000 * math.Sin(2*math.Pi*float64(i)/16))) // 500 Hz in PCMU; noise-like in the others
+		}
+		for range 4 {
+			_, _ = dec.Decode(payload, pcm)
+		}
+		if a := testing.AllocsPerRun(50, func() {
+			_, _ = dec.Decode(payload, pcm)
+			_, _ = dec.Conceal(pcm, 960)
+			_, _ = dec.Conceal(pcm, 960)
+		}); a != 0 {
+			t.Errorf("%s: %.2f allocations per decoded and twice concealed packet", codec, a)
 		}
 	}
 }
