@@ -31,6 +31,7 @@ type frameLoop struct {
 	mixed        []float32   // this tick's mix as the analyser got it (aliases aligned's buffer)
 	mix          *analysis.Analyzer
 	mixFeatures  analysis.Features
+	mixFed       time.Time // when the mix last had audio for its analyser
 	broadcast    []color.RGB
 	broadcastGen uint64
 	lastAudio    time.Time
@@ -198,8 +199,15 @@ func (l *frameLoop) tick(now time.Time) {
 	l.ticks++
 	if l.soundSync != nil {
 		l.mixed = l.aligned.mix(now)
-		if len(l.mixed) > 0 {
+		switch {
+		case len(l.mixed) > 0:
 			l.mix.Write(l.mixed)
+			l.mixFed = now
+		case now.Sub(l.mixFed) > silenceAfter:
+			// Nobody delivers: the mix's windows decay as for real silence, or the last
+			// note would go out to WLED's audio-reactive effects for as long as the room
+			// stays quiet (as a stopped musician's own analyser; see silenceAfter).
+			l.mix.Write(silence[:])
 		}
 		l.mix.Frame(&l.mixFeatures)
 		l.sendSoundSync()

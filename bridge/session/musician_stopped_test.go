@@ -2,6 +2,7 @@ package session
 
 import (
 	"math"
+	"net"
 	"testing"
 	"time"
 
@@ -331,5 +332,40 @@ func TestMusicianInDTXShowsWhatContinuousPacketsShow(t *testing.T) {
 	}
 	if cont.resumeOnsetTick < 0 || dtx.resumeOnsetTick < 0 || dtx.resumeOnsetTick > cont.resumeOnsetTick+1 {
 		t.Errorf("the note coming back is an onset %d ticks in with DTX, %d without (-1: none)", dtx.resumeOnsetTick, cont.resumeOnsetTick)
+	}
+}
+
+// The mix WLED's sound sync carries follows the same rule: when every musician's packets stop
+// mid-note, its level goes to silence; its analyser used to re-measure the last window, so the
+// note's level and bands went out to the WLEDs' audio-reactive effects for as long as the room
+// stayed quiet.
+func TestSoundSyncMixGoesQuietWhenPacketsStop(t *testing.T) {
+	sink, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	r := newStopRig(t, Config{SoundSyncAddr: sink.LocalAddr().String()}, pcmuParams, 1)
+	const stop = 3 * time.Second
+	var played, loud int
+	r.run(6*time.Second, func(k, i int) []byte {
+		if time.Duration(i)*20*time.Millisecond >= stop {
+			return nil
+		}
+		return pcmuTone(440, 0.3, i)
+	}, func(el time.Duration) {
+		f := &r.s.loop.mixFeatures
+		switch {
+		case el > time.Second && el < stop && f.Level > silenceFloor:
+			played++
+		case el > stop+time.Second && f.Level > silenceFloor:
+			loud++
+		}
+	})
+	if played == 0 {
+		t.Fatal("the mix never carried the tone: the test shows nothing")
+	}
+	if loud > 0 {
+		t.Errorf("more than a second after every packet stopped, the sound sync mix is above the silence floor on %d ticks", loud)
 	}
 }
