@@ -199,6 +199,11 @@ func (s *Server) SetAccess(token string, allowedHosts []string) error {
 	if err != nil {
 		return err
 	}
+	if old := s.access.Load(); old != nil && old.token != token {
+		// After the new token is in place (below): clients trusted for knowing the old one
+		// need not know the new one.
+		defer s.tokens.forgetTrusted()
+	}
 	// Under the broadcaster's lock, so that a stream subscribing meanwhile is checked either
 	// against the new names or by this sweep, never by neither.
 	s.streams.replaceAccess(
@@ -309,10 +314,18 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "controls are disabled: set status.token to enable them"})
 		return
 	}
+	// No token tests no guess: it is not counted against the client or everyone. Counted, a
+	// few viewers pressing the page's buttons with an empty token field spent the shared budget
+	// and locked staff out.
+	sent := r.Header.Get(TokenHeader)
+	if sent == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing " + TokenHeader + ": type the token on the page"})
+		return
+	}
 	// A client that sent too many wrong tokens waits, whatever it sends now: else guessing
 	// would only be slowed down for wrong guesses, and a right one would still get through.
 	wait, everyone, ok := s.tokens.check(clientaddr.Key(r.RemoteAddr), r.RemoteAddr, func() bool {
-		return subtle.ConstantTimeCompare([]byte(r.Header.Get(TokenHeader)), []byte(token)) == 1
+		return subtle.ConstantTimeCompare([]byte(sent), []byte(token)) == 1
 	})
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
@@ -325,7 +338,7 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong or missing " + TokenHeader})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong " + TokenHeader})
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)

@@ -17,7 +17,12 @@ import (
 // A host may take any number of addresses (IPv4 aliases; on the Pi's own link each IPv6 address
 // is its own client, and SLAAC gives thousands), and each new client starts with free failures.
 // So all clients together may also fail at most globalTokenFailures times in any
-// globalTokenWindow; past that every control request waits until the window has room.
+// globalTokenWindow; past that every control request waits until the window has room, except
+// from the trustedTokenClients clients that gave the right token most recently (within
+// tokenForgetAfter): a client that knows the token tests no guess with it, and without them a
+// few dozen addresses, each settled at one failure per tokenBackoffMax, would refill the budget
+// as fast as it empties and keep staff out for as long as they liked. Staff on a phone that has
+// not given the right token lately are refused while such an attack lasts (the log says so).
 const (
 	freeTokenFailures = 5
 	tokenBackoffMin   = time.Second
@@ -39,6 +44,10 @@ const (
 	// clients together.
 	globalTokenFailures = 30
 	globalTokenWindow   = time.Minute
+	// trustedTokenClients bounds the clients that skip the shared wait for having given the
+	// right token within tokenForgetAfter: a few staff phones and laptops, searched on every
+	// control request.
+	trustedTokenClients = 16
 )
 
 // tokenGuard remembers wrong control tokens per client and in all, and says who must wait.
@@ -63,6 +72,17 @@ type tokenGuard struct {
 	recentOldest int
 	warnedAt     time.Time // of the newest warning logged
 	unwarned     int       // failures since then not logged
+	// trusted are the clients that gave the right token most recently, with when; an empty
+	// client or an old time is a free slot.
+	trusted        [trustedTokenClients]trustedClient
+	lockedWarnedAt time.Time // of the newest warning about a client refused for everyone's failures
+	lockedUnwarned int       // such refusals since then not logged
+}
+
+// trustedClient is a client that gave the right token at at.
+type trustedClient struct {
+	client string
+	at     time.Time
 }
 
 // tokenFailures is one client's record.
@@ -83,7 +103,7 @@ func newTokenGuard(log *slog.Logger, reg prometheus.Registerer) *tokenGuard {
 		now: time.Now, log: log, maxClients: maxTokenClients, clients: map[string]*tokenFailures{},
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledbridge_status_token_failures_total",
-			Help: "Status page control requests with a wrong or missing token (each answered 401).",
+			Help: "Status page control requests with a wrong token (each answered 401; one with no token is answered 401 too but not counted: it tests no guess).",
 		}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledbridge_status_token_throttled_total",
@@ -115,13 +135,18 @@ func (g *tokenGuard) check(client, remote string, matches func() bool) (wait tim
 	// Past the global budget even a client with no failures of its own waits, and so do staff
 	// with the right token: a fresh address is exactly what a guesser with many addresses has,
 	// and every comparison tests a token, so admitting those that match would still let it
-	// guess. The lock-out lasts until the oldest of the budget's failures leaves the window
-	// (at most globalTokenWindow); the guesser's failures are what fill it.
-	if global := g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now); global > wait {
+	// guess. The lock-out lasts until the oldest of the budget's failures leaves the window;
+	// the guesser's failures are what fill it, for as long as they keep coming. A trusted
+	// client already knows the token: it waits for its own failures only.
+	trusted := g.trustedSlot(client, now)
+	if global := g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now); global > wait && trusted < 0 {
 		wait, everyone = global, true // a zero time (budget not used up) gives a negative wait
 	}
 	if wait > 0 {
 		g.throttled.Inc()
+		if everyone {
+			g.warnLockedOut(now, client, remote, wait)
+		}
 		return wait, everyone, false
 	}
 	if matches() {
@@ -130,6 +155,7 @@ func (g *tokenGuard) check(client, remote string, matches func() bool) (wait tim
 		if !shared {
 			delete(g.clients, client)
 		}
+		g.trust(trusted, client, now)
 		return 0, false, true
 	}
 	g.failures.Inc()
@@ -156,7 +182,7 @@ func (g *tokenGuard) check(client, remote string, matches func() bool) (wait tim
 		g.unwarned++
 		return 0, false, false
 	}
-	g.log.Warn("status page: wrong or missing control token", "remote", remote, "client", client,
+	g.log.Warn("status page: wrong control token", "remote", remote, "client", client,
 		"sharedRecord", shared, "failures", f.count, "refusedFor", backoff,
 		"allRefusedFor", max(0, g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now)),
 		"notLoggedSincePrevious", g.unwarned)
@@ -190,4 +216,51 @@ func (g *tokenGuard) haveRoom(now time.Time) bool {
 		}
 	}
 	return len(g.clients) < g.maxClients
+}
+
+// trustedSlot returns the index in g.trusted of client if it gave the right token within
+// tokenForgetAfter, else -1.
+func (g *tokenGuard) trustedSlot(client string, now time.Time) int {
+	for i := range g.trusted {
+		if t := &g.trusted[i]; t.client == client && !t.at.IsZero() && now.Sub(t.at) <= tokenForgetAfter {
+			return i
+		}
+	}
+	return -1
+}
+
+// trust records that client gave the right token at now, in its slot (trustedSlot) or, for a
+// client not trusted yet, in the slot given the right token longest ago.
+func (g *tokenGuard) trust(slot int, client string, now time.Time) {
+	if slot < 0 {
+		slot = 0
+		for i := range g.trusted {
+			if g.trusted[i].at.Before(g.trusted[slot].at) {
+				slot = i
+			}
+		}
+	}
+	g.trusted[slot] = trustedClient{client: client, at: now}
+}
+
+// forgetTrusted trusts no client any more: for a new token, which they do not know. A request
+// that compared the old token while the new one was being set may still be trusted after it.
+func (g *tokenGuard) forgetTrusted() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.trusted = [trustedTokenClients]trustedClient{}
+}
+
+// warnLockedOut logs, at most once per tokenWarnEvery, that a client was refused for the failures
+// of all clients together: staff on a phone that has not given the right token lately are locked
+// out like that while many addresses guess, and this line tells them why.
+func (g *tokenGuard) warnLockedOut(now time.Time, client, remote string, wait time.Duration) {
+	if !g.lockedWarnedAt.IsZero() && now.Sub(g.lockedWarnedAt) < tokenWarnEvery {
+		g.lockedUnwarned++
+		return
+	}
+	g.log.Warn("status page: control request refused unchecked: all clients together sent too many wrong tokens; only clients that gave the right token lately are admitted",
+		"remote", remote, "client", client, "refusedFor", wait, "trustedWithin", tokenForgetAfter,
+		"notLoggedSincePrevious", g.lockedUnwarned)
+	g.lockedWarnedAt, g.lockedUnwarned = now, 0
 }
