@@ -55,13 +55,18 @@ func (p roomProvider) Previews(dst []Preview) []Preview {
 	return dst
 }
 
+// longURL is what a Realtime error holds: one word wider than a phone.
+const longURL = "wss://abcdefghijklmnopqrst.supabase.co/realtime/v1/websocket?apikey=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9&vsn=1.0.0"
+
 // TestPageInChromium opens the page in headless Chromium and checks what the status events
 // alone cannot show: a musician without joinedAt reads "joined —", one past the peer cap reads
 // "waiting: room full (max 8)" and the count says how many are not followed, names and the Realtime error
 // are isolated from the text around them (bidi controls in them reorder nothing else), the mode line names the test pattern, the pipeline and controls cards are on the
 // first screen with 20 strips (and within two on a phone), strip previews, level meters, the
-// connection badge and the mode buttons carry what a screen reader needs, and a page past the
-// per-client stream cap says why it gets no live updates.
+// connection badge and the mode buttons carry what a screen reader needs, a page past the
+// per-client stream cap says why it gets no live updates, the controls are disabled (with a hint)
+// until a token is typed, and nothing spills off a 375 px phone, a URL in the Realtime error
+// included.
 func TestPageInChromium(t *testing.T) {
 	chromiumPath, err := exec.LookPath("chromium")
 	if err != nil {
@@ -79,7 +84,7 @@ func TestPageInChromium(t *testing.T) {
 		testenv.RequireOrSkip(t, "testdata/browser has no node_modules (cd testdata/browser && npm ci)")
 	}
 	const musician = "Zoë \u202eevil"
-	p := roomProvider{musician: musician, roomError: "closed by \u202eserver", strips: 20}
+	p := roomProvider{musician: musician, roomError: "closed by \u202eserver: " + longURL, strips: 20}
 	_, base := startServer(t, Config{Provider: p, Controller: &fakeController{}, Token: "a-long-enough-token", MaxStreamsPerClient: 1})
 	out := t.TempDir()
 	if dir := os.Getenv("LEDBRIDGE_ARTIFACTS"); dir != "" {

@@ -158,6 +158,7 @@ function onStatus(s) {
   renderRoom(s);
   renderMusicians(s.musicians || [], s.maxPeers, s.musiciansNotFollowed || 0);
   renderDevices(s.devices || [], s.controls);
+  syncTokenNeeded(); // the strips' identify buttons are new
   renderPipeline(s.pipeline, s.dropped);
   $("controls").hidden = !s.controls;
   for (const b of document.querySelectorAll("button[data-mode]")) attr(b, "aria-pressed", String(b.dataset.mode === s.room.mode));
@@ -255,6 +256,14 @@ async function control(action, body) {
   }
 }
 
+// syncTokenNeeded disables the controls while the token field is empty, with a hint: the server
+// answers a request without a token 401, so a button pressed then would do nothing.
+function syncTokenNeeded() {
+  const empty = $("token").value === "";
+  for (const el of document.querySelectorAll("#controls button, #brightness, #devices .identify")) el.disabled = empty;
+  $("token-hint").hidden = !empty;
+}
+
 function setupControls() {
   for (const b of document.querySelectorAll("button[data-mode]")) b.addEventListener("click", () => control("mode", { mode: b.dataset.mode }));
   $("brightness").addEventListener("change", (e) => control("brightness", { value: Number(e.target.value) }));
@@ -263,6 +272,8 @@ function setupControls() {
   $("testpattern").addEventListener("click", () => control("test-pattern", { seconds: 5 }));
   try { $("token").value = sessionStorage.getItem("ledbridge-token") || ""; } catch (_) { /* storage may be off */ }
   $("token").addEventListener("change", (e) => { try { sessionStorage.setItem("ledbridge-token", e.target.value); } catch (_) { /* ignore */ } });
+  $("token").addEventListener("input", syncTokenNeeded);
+  syncTokenNeeded();
 }
 
 setupControls();

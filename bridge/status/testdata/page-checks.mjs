@@ -40,7 +40,8 @@ async function waitForRoom(page, painted) {
 function layout(page) {
   return page.evaluate(() => {
     const top = (sel) => Math.round(document.querySelector(sel).closest("section").getBoundingClientRect().top + window.scrollY);
-    return { screen: window.innerHeight, pipeline: top("#p-fps"), controls: top("#controls"), page: document.documentElement.scrollHeight };
+    return { screen: window.innerHeight, pipeline: top("#p-fps"), controls: top("#controls"), page: document.documentElement.scrollHeight,
+      screenWidth: window.innerWidth, width: document.documentElement.scrollWidth };
   });
 }
 
@@ -89,6 +90,21 @@ async function desktop(browser, result) {
   check(shown.count === "2 +3 not followed", `the musician count reads ${JSON.stringify(shown.count)}, want "2 +3 not followed"`);
   check(shown.mode === "auto (now test pattern)", `the mode line reads ${JSON.stringify(shown.mode)} while the test pattern runs`);
 
+  // Controls: disabled, with a hint, while the token field is empty (the server answers a request
+  // without a token 401); typing a token enables them.
+  const controlState = () => page.evaluate(() => ({
+    disabled: [...document.querySelectorAll("#controls button, #brightness, #devices .identify")].map((b) => b.disabled),
+    hint: !document.getElementById("token-hint").hidden,
+  }));
+  result.controlsEmpty = await controlState();
+  check(result.controlsEmpty.disabled.length > 6 && result.controlsEmpty.disabled.every(Boolean) && result.controlsEmpty.hint,
+    `with no token typed the controls are ${JSON.stringify(result.controlsEmpty)}, want all disabled and the hint shown`);
+  await page.fill("#token", "a-long-enough-token");
+  result.controlsTyped = await controlState();
+  check(result.controlsTyped.disabled.every((d) => !d) && !result.controlsTyped.hint,
+    `with a token typed the controls are ${JSON.stringify(result.controlsTyped)}, want all enabled and no hint`);
+  await page.fill("#token", "");
+
   // Layout: the cards after 20 strips are on the first screen.
   result.desktop = await layout(page);
   check(result.desktop.pipeline < result.desktop.screen && result.desktop.controls < result.desktop.screen,
@@ -136,7 +152,7 @@ async function desktop(browser, result) {
 }
 
 async function phone(browser, result) {
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const ctx = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page = await ctx.newPage();
   await page.goto(opts.url, { waitUntil: "load" });
   await waitForRoom(page, false); // the desktop's stream may still hold the client's one slot
@@ -144,6 +160,11 @@ async function phone(browser, result) {
   await page.screenshot({ path: path.join(opts.outDir, "phone.png"), fullPage: true });
   // One column: the room, musicians and (scrolling) strips cards come first, then the pipeline.
   check(result.phone.pipeline < 2 * result.phone.screen, `on a phone the pipeline card starts at ${result.phone.pipeline} px, more than two ${result.phone.screen} px screens down`);
+  // Nothing is wider than the screen: the Realtime error holds one long URL. (A mobile browser
+  // widens its layout viewport to what overflows, so innerWidth alone would grow with it.)
+  const phoneWidth = page.viewportSize().width;
+  check(result.phone.width <= phoneWidth && result.phone.screenWidth <= phoneWidth,
+    `on a ${phoneWidth} px phone the page is ${result.phone.width} px wide (layout viewport ${result.phone.screenWidth} px)`);
   await ctx.close();
 }
 
