@@ -317,10 +317,11 @@ const minStatusTokenLen = 12
 
 // statusTokenWarnings returns a warning for a status.token shorter than minStatusTokenLen: whoever
 // guesses it controls the lights from the LAN (blackout, mode, test pattern). The page slows
-// guessing down per client (a wait after 5 wrong tokens, doubling up to a minute), but a host
-// with many addresses gets 5 tries from each, and a short token is found in few. A warning, not
-// an error: an installation with a short token works, and an upgrade must not stop it. The
-// warning gives the length, never the token.
+// guessing down per client (a wait after 5 wrong tokens, doubling up to a minute) and compares at
+// most 30 wrong tokens a minute from all clients together, however many addresses they use:
+// some 43 000 a day, enough to find a PIN or a word within hours or days. A warning, not an
+// error: an installation with a short token works, and an upgrade must not stop it. The warning
+// gives the length, never the token.
 func statusTokenWarnings(token string) []string {
 	if token == "" || len(token) >= minStatusTokenLen { // validateStatus allows printable ASCII only: bytes are characters
 		return nil
