@@ -221,3 +221,103 @@ func TestNotesAndSpectrumStrobesAreHeldToThreeFlashesASecond(t *testing.T) {
 		}
 	}
 }
+
+// Strobes the red rule catches and luminance does not, straight into the guard at 10 Hz (3
+// frames on, 3 off) over a whole 300-LED strip: red↔white and red↔yellow (saturated red scores
+// no higher than white in luminance, so folding red into it hid the flash), a red changing only
+// in brightness, and luminance strobes as controls.
+func TestFlashGuardHoldsRedAndLuminanceStrobesApart(t *testing.T) {
+	const leds = 300
+	fill := func(f []byte, bpp int, c ...byte) {
+		for i := 0; i+bpp <= len(f); i += bpp {
+			copy(f[i:i+bpp], c)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		bpp     int
+		on, off []byte
+	}{
+		{"white↔black", 3, []byte{255, 255, 255}, []byte{0, 0, 0}},
+		{"white↔black by RGBW's W", 4, []byte{0, 0, 0, 255}, []byte{0, 0, 0, 0}},
+		{"red↔white", 3, []byte{255, 0, 0}, []byte{255, 255, 255}},
+		{"red↔yellow", 3, []byte{255, 0, 0}, []byte{255, 255, 0}},
+		{"red 255↔140", 3, []byte{255, 0, 0}, []byte{140, 0, 0}},
+		{"red↔black", 3, []byte{255, 0, 0}, []byte{0, 0, 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var g flashGuard
+			var frames [][]byte
+			held := 0
+			for i := range 180 {
+				f := make([]byte, leds*c.bpp)
+				if i/3%2 == 0 {
+					fill(f, c.bpp, c.on...)
+				} else {
+					fill(f, c.bpp, c.off...)
+				}
+				if g.apply(f, c.bpp, t0.Add(time.Duration(i)*tick)) {
+					held++
+				}
+				frames = append(frames, f)
+			}
+			if n := mostFlashesInASecond(frames, c.bpp); n > 3 {
+				t.Errorf("%v flashes in one second (WCAG 2.3.1: at most 3); %d frames held", n, held)
+			}
+			if held == 0 {
+				t.Error("nothing held")
+			}
+		})
+	}
+	// A ramp up over 5 frames and a cut, 6 times a second: the rise is gradual, still a flash.
+	var g flashGuard
+	var frames [][]byte
+	for i := range 180 {
+		f := make([]byte, leds*3)
+		if p := i % 10; p < 5 {
+			v := byte(51 * (p + 1))
+			fill(f, 3, v, v, v)
+		}
+		g.apply(f, 3, t0.Add(time.Duration(i)*tick))
+		frames = append(frames, f)
+	}
+	if n := mostFlashesInASecond(frames, 3); n > 3 {
+		t.Errorf("ramp and cut: %v flashes in one second (WCAG 2.3.1: at most 3)", n)
+	}
+}
+
+// The same through Render: a host strobing red and white broadcast frames at 10 Hz, and the
+// default pulse on 6 onsets a second alternating a C4 (red in the note colours) with another
+// note, whose colour changes are red flashes though its brightness barely moves.
+func TestRenderedRedStrobesAreHeldToThreeFlashesASecond(t *testing.T) {
+	r := newRenderer(t, linear(), Strip{LEDs: 60})
+	var frames [][]byte
+	for i := range 240 {
+		in := Input{Now: t0.Add(time.Duration(i) * tick), Look: LookBroadcast, Playing: true, Broadcast: []color.RGB{{R: 255}}}
+		if i/3%2 == 1 {
+			in.Broadcast = []color.RGB{{R: 255, G: 255, B: 255}}
+		}
+		frames = append(frames, render(t, r, in))
+	}
+	if n := mostFlashesInASecond(frames, 3); n > 3 {
+		t.Errorf("broadcast red↔white: %v flashes in one second (WCAG 2.3.1: at most 3)", n)
+	}
+	for _, other := range []int{64, 67, 66} {
+		r := newRenderer(t, Config{Effect: EffectPulse}, Strip{LEDs: 300})
+		var frames [][]byte
+		for i := range 240 {
+			m := 60
+			if i/10%2 == 1 {
+				m = other
+			}
+			f := notes(analysis.Note{MIDI: m, Velocity: 0.8, Onset: i%10 == 0})
+			f.Level = 0.2
+			in := local(t0.Add(time.Duration(i)*tick), Source{Features: f})
+			in.Tempo = 90
+			frames = append(frames, render(t, r, in))
+		}
+		if n := mostFlashesInASecond(frames, 3); n > 3 {
+			t.Errorf("pulse alternating MIDI 60 and %d: %v flashes in one second (WCAG 2.3.1: at most 3)", other, n)
+		}
+	}
+}
