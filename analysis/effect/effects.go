@@ -38,9 +38,9 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 	ns := &r.notes
 	clear(ns.target[:])
 	clear(ns.confirmed[:])
-	for _, s := range r.sorted[:r.nSorted] { // loudest source first
+	for i, s := range r.sorted[:r.nSorted] { // loudest source first
 		f := s.Features
-		lift := noteLift(f)
+		lift := noteLift(f, r.refDB[i])
 		for _, note := range f.Notes[:numNotes(f)] {
 			r.noteOn(s.Musician, note.MIDI, lift.brightness(note.Velocity), note.Onset)
 			if note.MIDI >= 0 && note.MIDI < len(ns.confirmed) {
@@ -65,7 +65,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 	// lights the spectral peak's position at once; the real note takes over
 	// when the pitch arrives a few frames later, and a light no note confirms
 	// (a drum hit, a harmonic) goes dark after provisionalHold.
-	for _, s := range r.sorted[:r.nSorted] {
+	for i, s := range r.sorted[:r.nSorted] {
 		f := s.Features
 		if numNotes(f) > 0 || !(f.Onset || f.Attack) || !(f.PeakHz > 0) || math.IsInf(float64(f.PeakHz), 0) {
 			continue
@@ -77,7 +77,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 		if ns.level[m] < visible {
 			ns.provisional[m] = provisionalHold
 		}
-		r.noteOn(s.Musician, m, noiseLift(f).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), true)
+		r.noteOn(s.Musician, m, noiseLift(f, r.refDB[i]).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), true)
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
@@ -166,7 +166,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		r.pulses[i].level *= k
 		r.pulses[i].provisional = max(r.pulses[i].provisional-dt, 0)
 	}
-	for _, s := range r.sorted[:r.nSorted] {
+	for i, s := range r.sorted[:r.nSorted] {
 		f := s.Features
 		notes := f.Notes[:numNotes(f)]
 		// The flash is the note just played, not the loudest one held under it: the loudest
@@ -185,9 +185,9 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		var v float32
 		var c color.RGBF
 		if played >= 0 {
-			v, c = noteLift(f).brightness(notes[played].Velocity), r.palette.Note(s.Musician, notes[played].MIDI)
+			v, c = noteLift(f, r.refDB[i]).brightness(notes[played].Velocity), r.palette.Note(s.Musician, notes[played].MIDI)
 		} else { // a hit whose pitch is not known (yet): its level and the spectral peak's colour
-			v, c = noiseLift(f).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), r.palette.Freq(s.Musician, f.PeakHz)
+			v, c = noiseLift(f, r.refDB[i]).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), r.palette.Freq(s.Musician, f.PeakHz)
 		}
 		switch {
 		case played >= 0 && p.provisional > 0:
@@ -242,7 +242,7 @@ type spectrumState struct {
 
 func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
 	var seen [MaxSources]bool
-	for _, s := range r.sorted[:r.nSorted] {
+	for i, s := range r.sorted[:r.nSorted] {
 		slot := r.slotFor(s.Musician)
 		if seen[slot] {
 			continue // two sources on one slot: the louder (first) one keeps it
@@ -250,7 +250,7 @@ func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
 		seen[slot] = true
 		st := &r.spectra[slot]
 		st.musician = s.Musician
-		lift := noiseLift(s.Features)
+		lift := noiseLift(s.Features, r.refDB[i])
 		for b, v := range s.Features.Bands {
 			st.bands[b] = step.Apply(st.bands[b], lift.band(v))
 		}

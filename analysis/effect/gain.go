@@ -1,16 +1,17 @@
 package effect
 
 import (
+	"math"
+
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 )
 
 // A musician's input gain is not a musical choice: the same piano played into an interface set
 // 30 dB lower lit its brightest LED at a quarter of the level, and two musicians' strips differed
-// eightfold. So each source is lit relative to its own recent loudness (Features.LoudnessDB: the
-// loudest of the last seconds, falling 6 dB/s), a slow automatic gain: a source quieter than
-// gainTargetDB is lifted to it, by at most maxGainDB, as a shift along the decibel scales of
-// velocities and bands (a fixed span: 60 dB on an ordinary feed). Note.Velocity itself is
+// eightfold. So each source is lit relative to its own loudness over the last ten seconds (see
+// loudnessRef), a slow automatic gain: a source quieter than gainTargetDB is lifted to it, by at
+// most maxGainDB, as a shift along the decibel scales of velocities and bands (a fixed span: 60 dB on an ordinary feed). Note.Velocity itself is
 // unchanged. Hiss is not blown up: notes get the whole gain, since the note bar has judged them
 // before any gain; what no note bar judged (an unpitched hit, the spectrum's bands) from a steady
 // source is lifted only so far that its noise floor (Features.NoiseFloorDB) stays dim (see
@@ -38,17 +39,88 @@ type lift struct {
 	depth float32 // the frame's velocity scale in dB
 }
 
-// noteLift is the gain for a source's notes.
-func noteLift(f *analysis.Features) lift {
-	return gainOf(f, min(gainTargetDB-f.LoudnessDB, maxGainDB))
+// Loudness reference: a high percentile of the source's frame levels over the last
+// loudnessWindow of sound. Not the analyser's LoudnessDB, which is a recent peak falling 6 dB/s:
+// a gain following that pumped (a pad under a loud 0.3 s hit dimmed from byte 193 to 110 and
+// took 4.5 s to climb back) and undid every decay slower than 6 dB/s (a held A4 fading 3 dB/s
+// stayed at one brightness while its velocity fell from 0.88 to 0.58). A percentile ignores a
+// hit shorter than the top loudnessTop of the window, and moves a fraction of a decay's speed.
+// It is kept here, per source slot, rather than in the analyser, so the analyser's output (and
+// its recorded JSON) is untouched; every strip's renderer keeps the same figure from the same
+// frames.
+const (
+	loudnessWindow = 10 * analysis.FrameRate // frames: 10 s
+	// loudnessTop is the share of the window above the reference: half a second of 10, so
+	// sparse playing (a note a second, lit for the first 50 ms of each) still sets it.
+	loudnessTop = 20
+	// loudnessBottomDB is the lowest level the histogram tells apart; a quieter frame (but
+	// digital silence, which is not counted at all) counts as this.
+	loudnessBottomDB = -120
+)
+
+// loudnessRef is one source's loudness reference: a histogram, in 1 dB bins, of the peak
+// level (Level·√2, on the notes' amplitude scale) of its last loudnessWindow frames that were
+// not digital silence (a musician who stops sending keeps the reference of their playing, so
+// their first note back is lit as before). It allocates nothing.
+type loudnessRef struct {
+	window [loudnessWindow]uint8 // bins of the newest frames, a ring
+	hist   [1 - loudnessBottomDB]uint16
+	n      int    // frames in window
+	next   int    // where window's next entry goes
+	frame  uint64 // the renderer frame it was last updated on
+	db     float32
+}
+
+// update records f's level (once per renderer frame) and returns the reference in dBFS. A frame
+// built by hand (LoudnessDB and NoiseFloorDB both 0) is full scale, as Features documents.
+func (l *loudnessRef) update(f *analysis.Features, frame uint64) float32 {
+	if f.LoudnessDB == 0 && f.NoiseFloorDB == 0 {
+		return 0
+	}
+	if l.frame == frame && l.n > 0 {
+		return l.db // a second source on this slot this frame
+	}
+	l.frame = frame
+	if peak := float64(f.Level) * math.Sqrt2; peak > 0 && !math.IsInf(peak, 0) {
+		db := min(max(20*math.Log10(peak), loudnessBottomDB), 0)
+		bin := uint8(db - loudnessBottomDB + 0.5)
+		if l.n == len(l.window) {
+			l.hist[l.window[l.next]]--
+		} else {
+			l.n++
+		}
+		l.window[l.next] = bin
+		l.next = (l.next + 1) % len(l.window)
+		l.hist[bin]++
+	}
+	if l.n == 0 {
+		return f.LoudnessDB // nothing heard yet but silence
+	}
+	// The reference is the rank-th loudest frame: the top loudnessTop of a full window; of a
+	// window still filling, the top half but no more than a full window's rank, so a new
+	// source is judged at once by its own level, and a loud hit in its first second is not
+	// taken for its loudness.
+	rank, seen := min(max(l.n/2, 1), len(l.window)/loudnessTop), 0
+	for bin := len(l.hist) - 1; bin >= 0; bin-- {
+		if seen += int(l.hist[bin]); seen >= rank {
+			l.db = float32(bin + loudnessBottomDB)
+			break
+		}
+	}
+	return l.db
+}
+
+// noteLift is the gain for a source's notes, whose loudness reference is refDB.
+func noteLift(f *analysis.Features, refDB float32) lift {
+	return gainOf(f, min(gainTargetDB-refDB, maxGainDB))
 }
 
 // noiseLift is the gain for what no note bar judged. A source whose loudness stays within
 // steadyRangeDB of its floor is a steady sound (hiss, hum: 1–4 dB) as much as music, and is
 // lifted only so far that its floor stays dim; music swings further above its floor (dense
 // playing, whose floor is its own quietest moments, by 10 dB or more) and gets the whole gain.
-func noiseLift(f *analysis.Features) lift {
-	g := min(gainTargetDB-f.LoudnessDB, maxGainDB)
+func noiseLift(f *analysis.Features, refDB float32) lift {
+	g := min(gainTargetDB-refDB, maxGainDB)
 	if !(f.LoudnessDB-f.NoiseFloorDB >= steadyRangeDB) {
 		g = min(g, floorCeilingDB-f.NoiseFloorDB)
 	}

@@ -130,3 +130,97 @@ func TestAutomaticGainDoesNotBlowUpHiss(t *testing.T) {
 		}
 	}
 }
+
+// gainTrace runs seconds of pcm(i) (sample i) through the analyser and a 300-LED linear notes
+// renderer and returns, per frame, the brightest byte of the LEDs in [from, to) and the velocity
+// of the analyser's note midi (0 while it is not heard).
+func gainTrace(t *testing.T, seconds float64, pcm func(i int) float64, from, to, midi int) (bright []int, vel []float32) {
+	t.Helper()
+	an, err := analysis.New(analysis.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRenderer(t, linear(), Strip{LEDs: 300})
+	const block = analysis.SampleRate / analysis.FrameRate
+	blk := make([]float32, block)
+	var f analysis.Features
+	for i := 0; i < int(seconds*analysis.FrameRate); i++ {
+		for k := range blk {
+			blk[k] = float32(pcm(i*block + k))
+		}
+		an.Write(blk)
+		an.Frame(&f)
+		frame := render(t, r, local(t0.Add(time.Duration(i)*tick), Source{Features: &f}))
+		b := 0
+		for _, v := range frame[from*3 : to*3] {
+			b = max(b, int(v))
+		}
+		v := float32(0)
+		for _, n := range f.ActiveNotes() {
+			if n.MIDI == midi {
+				v = n.Velocity
+			}
+		}
+		bright, vel = append(bright, b), append(vel, v)
+	}
+	return bright, vel
+}
+
+// noteLED is the LED the notes effect centres MIDI note m on, on a 300-LED strip.
+func noteLED(t *testing.T, m int) int {
+	t.Helper()
+	r := newRenderer(t, Config{Effect: EffectNotes, Attack: Instant, Decay: Instant, NoteWidth: 1}, Strip{LEDs: 300})
+	frame := render(t, r, local(t0, Source{Features: notes(note(m, 1, true))}))
+	best := 0
+	for i := range 300 {
+		if max(frame[i*3], frame[i*3+1], frame[i*3+2]) > max(frame[best*3], frame[best*3+1], frame[best*3+2]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// A held A4 fading 3 dB a second (velocity 0.88 → 0.58 over 7 s) fades on the strip too: the
+// gain follows the source's loudness over many seconds, not the note's own decay.
+func TestHeldNoteDimsWithItsVelocity(t *testing.T) {
+	led := noteLED(t, 69)
+	bright, vel := gainTrace(t, 7, func(i int) float64 {
+		s := float64(i) / analysis.SampleRate
+		return math.Pow(10, (-6-3*s)/20) * math.Sin(2*math.Pi*440*s)
+	}, led-2, led+3, 69)
+	early, late := 90, 390 // 1.5 s and 6.5 s
+	t.Logf("A4: velocity %.2f → %.2f, brightest byte %d → %d", vel[early], vel[late], bright[early], bright[late])
+	if vel[early] == 0 || vel[late] == 0 {
+		t.Fatalf("the analyser lost the A4: velocity %v → %v", vel[early], vel[late])
+	}
+	dv := float64(vel[early] - vel[late])
+	db := float64(bright[early]-bright[late]) / 255
+	if db < 0.7*dv {
+		t.Errorf("velocity fell %.2f, brightness %.2f (bytes %d → %d): the gain flattens the decay", dv, db, bright[early], bright[late])
+	}
+}
+
+// A quiet pad (A3 at -30 dBFS) under a loud short hit on another note (E5 at -3 dBFS, 0.3 s, 1 s
+// in) keeps its brightness after the hit: the gain does not pump down and climb back over
+// seconds. (During the hit the analyser's own velocity for the pad moves, and the light with it.)
+func TestPadKeepsItsBrightnessThroughALoudHit(t *testing.T) {
+	led := noteLED(t, 57)
+	const hitAt = 1.0
+	bright, vel := gainTrace(t, 7, func(i int) float64 {
+		s := float64(i) / analysis.SampleRate
+		v := math.Pow(10, -30.0/20) * math.Sin(2*math.Pi*220*s)
+		if s >= hitAt && s < hitAt+0.3 {
+			v += math.Pow(10, -3.0/20) * math.Sin(2*math.Pi*659.26*s) * math.Exp(-(s-hitAt)*5)
+		}
+		return v
+	}, led-2, led+3, 57)
+	before := bright[int((hitAt-0.2)*analysis.FrameRate)]
+	lo, hi := before, before
+	for i := int((hitAt + 0.5) * analysis.FrameRate); i < len(bright); i++ {
+		lo, hi = min(lo, bright[i]), max(hi, bright[i])
+	}
+	t.Logf("pad: byte %d before the hit, %d..%d from 0.5 s after it (velocity %.2f, %.2f)", before, lo, hi, vel[int((hitAt-0.2)*analysis.FrameRate)], vel[len(vel)-1])
+	if before == 0 || float64(lo) < 0.95*float64(before) || float64(hi) > 1.05*float64(before) {
+		t.Errorf("the pad went from byte %d to %d..%d after a hit on another note", before, lo, hi)
+	}
+}

@@ -60,15 +60,19 @@ type Renderer struct {
 	cover   []float32    // front-to-back coverage for compositing
 
 	// State.
-	started  bool
-	last     time.Time
-	weights  [numLooks]float32
-	breath   float64 // idle breathing phase in breaths
-	notes    noteState
-	pulses   [MaxSources]pulseState
-	spectra  [MaxSources]spectrumState
-	sorted   [MaxSources]Source
-	nSorted  int
+	started bool
+	last    time.Time
+	weights [numLooks]float32
+	breath  float64 // idle breathing phase in breaths
+	notes   noteState
+	pulses  [MaxSources]pulseState
+	spectra [MaxSources]spectrumState
+	sorted  [MaxSources]Source
+	nSorted int
+	// loudness is each slot's loudness reference for the automatic gain; refDB holds it for
+	// sorted's sources, this frame.
+	loudness [MaxSources]loudnessRef
+	refDB    [MaxSources]float32
 	slots    slotTable
 	milliamp float32
 	// guard holds every frame to the flash limit; guardBefore is its state before the last
@@ -235,6 +239,9 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 	// State advances every tick, shown or not, so that a fade-in starts live.
 	r.slots.frame++
 	r.sortSources(in.Sources)
+	for i, s := range r.sorted[:r.nSorted] {
+		r.refDB[i] = r.loudness[r.slotFor(s.Musician)].update(s.Features, r.slots.frame)
+	}
 	step := r.env.Step(dt)
 	switch r.effect {
 	case EffectNotes:
@@ -487,6 +494,6 @@ func (r *Renderer) slotFor(musician int) int {
 		}
 	}
 	t.owner[pick], t.seen[pick] = key, t.frame
-	r.pulses[pick], r.spectra[pick] = pulseState{}, spectrumState{}
+	r.pulses[pick], r.spectra[pick], r.loudness[pick] = pulseState{}, spectrumState{}, loudnessRef{}
 	return pick
 }
