@@ -76,3 +76,30 @@ func TestRenderWhileHandingOverAllocatesNothing(t *testing.T) {
 		t.Fatalf("rendering while handing over allocates %v times per frame", allocs)
 	}
 }
+
+// A reload while music plays: the note struck on the first frames after Continue lights as it
+// would have without the reload. The old picture fades out beneath the local look, not over it
+// (the handover's lerp, at a weight near 1 on those frames, hid the new note).
+func TestContinueShowsANewNoteAtOnce(t *testing.T) {
+	steady := newRenderer(t, linear(), Strip{LEDs: 60})
+	old := newRenderer(t, linear(), Strip{LEDs: 60})
+	held := notes(note(64, 0.9, true))
+	for k := range 30 {
+		in := local(t0.Add(time.Duration(k)*tick), Source{Features: held})
+		render(t, steady, in)
+		render(t, old, in)
+		held.Notes[0].Onset = false
+	}
+	r := newRenderer(t, linear(), Strip{LEDs: 60})
+	r.Continue(old)
+	pos := int(notePosition(72, 60) + 0.5)
+	struck := notes(note(64, 0.9, false), note(72, 0.9, true))
+	for k := 30; k < 36; k++ {
+		in := local(t0.Add(time.Duration(k)*tick), Source{Features: struck})
+		want, got := brightness(render(t, steady, in), pos), brightness(render(t, r, in), pos)
+		if got+1 < want {
+			t.Errorf("frame %d after the reload: the new note at %d, without the reload %d", k-30, got, want)
+		}
+		struck.Notes[1].Onset = false
+	}
+}

@@ -269,10 +269,12 @@ func (r *Renderer) Render(dst []byte, in Input) (int, error) {
 			r.acc[i].B += w * c.B
 		}
 	}
+	// The old Renderer's picture fades out with the looks being left, beneath local shown at once:
+	// mixed in after it, the handover's weight (near 1 on the first frames) hid a note struck then.
+	r.fadeHandover(dt)
 	if target == LookLocal {
 		r.showLocalAtOnce(in.Broadcast)
 	}
-	r.fadeHandover(dt)
 	frame := dst[:need]
 	r.output(frame)
 	_, r.milliamp = r.cfg.Current.Limit(frame, r.bpp, r.strip.MaxMilliamps)
