@@ -2,7 +2,6 @@ package session
 
 import (
 	"testing"
-	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/color"
 )
@@ -12,17 +11,7 @@ import (
 // breath started at its floor, red 14 → 3 in one tick) and then eases to the new idle colour.
 func TestReloadOfTheEffectsFadesTheStrip(t *testing.T) {
 	s, st := newReviewStrip(t, "leds=10", 0)
-	now := s.clock.Now()
-	k := 0
-	tick := func() []byte {
-		s.loop.tick(now.Add(time.Duration(k) * time.Second / 60))
-		k++
-		return append([]byte(nil), st.frame[:3]...)
-	}
-	var before []byte
-	for k <= 60 { // one second of idle: the breath (2 s at 120 BPM) at its swell
-		before = tick()
-	}
+	tick, before := ticksToTheIdleSwell(s, st)
 	old := st.renderer
 	cfg := s.effectCfg
 	cfg.IdleColor = color.RGB{R: 60, G: 150, B: 255} // a reload to a blue idle

@@ -12,17 +12,7 @@ import (
 // renderers restarted the breath, so the next tick went from its peak to its dimmest point.
 func TestRenderReviewBrightnessControlKeepsWhatTheStripShows(t *testing.T) {
 	s, st := newReviewStrip(t, "leds=10", 0)
-	now := s.clock.Now()
-	k := 0
-	tick := func() []byte {
-		s.loop.tick(now.Add(time.Duration(k) * time.Second / 60))
-		k++
-		return append([]byte(nil), st.frame[:3]...)
-	}
-	var peak []byte
-	for k <= 60 { // one second of idle: the breath (2 s at 120 BPM) at its peak
-		peak = tick()
-	}
+	tick, peak := ticksToTheIdleSwell(s, st)
 	if peak[0] == 0 {
 		t.Fatalf("idle at the breath's peak: LED 0 %v, want lit", peak)
 	}
@@ -46,4 +36,21 @@ func TestRenderReviewBrightnessControlKeepsWhatTheStripShows(t *testing.T) {
 			t.Fatalf("the tick after SetBrightness(0.4) from 0.8: LED 0 %v, want about half of %v", half, same)
 		}
 	}
+}
+
+// ticksToTheIdleSwell ticks the hand-ticked session at 60 fps from its clock's now through one
+// second of idle (the breath, 2 s at 120 BPM, at its swell) and returns a tick function that goes
+// on from there, each call returning LED 0's bytes, and the swell's.
+func ticksToTheIdleSwell(s *Session, st *strip) (tick func() []byte, swell []byte) {
+	now := s.clock.Now()
+	k := 0
+	tick = func() []byte {
+		s.loop.tick(now.Add(time.Duration(k) * time.Second / 60))
+		k++
+		return append([]byte(nil), st.frame[:3]...)
+	}
+	for k <= 60 {
+		swell = tick()
+	}
+	return tick, swell
 }
