@@ -35,16 +35,37 @@ var (
 	redFlash     = flashRule{swing: 20, darkBelow: float32(math.Inf(1)), headroom: 16}
 )
 
+// flashZones is how many equal parts of the strip the guard also judges on their own: a host
+// strobing the two halves in antiphase keeps the whole strip's mean level steady, yet each half
+// flashes. Four, not more: a quarter of a strip across a room is still much of the visual field,
+// and the smaller the part, the more one note's own flicker (24 LEDs wide by default) would count
+// as a flash of it.
+const flashZones = 4
+
+// zoneRedMinLEDs is the fewest LEDs a zone must have to be judged by the red rule as well. The
+// red measure steps where an LED's colour crosses the 80 % red line (an LED of a rainbow, at
+// 191·320/255 = 240, over the zone's LEDs), and in a zone of a few LEDs a rainbow drifting past
+// steps by more than 20 several times a second though no part of the strip flashes; from 16 LEDs
+// one LED's step is under 20. A shorter strip's red is judged over the whole strip only.
+const zoneRedMinLEDs = 16
+
 // flashGuard is the last stage of a strip's output: it measures each frame as it leaves for the
 // strip (after gamma, the brightness cap and the current limit, in LED duty, which is linear in
 // emitted light as relative luminance is), counts the swings that make general and red flashes
-// over a rolling second, each on its own, and once a further rise would make a fourth flash of
-// either kind in that second holds the frame down to just above the trough it rises from.
-// Falls always pass: holding a bright strip up is no safer, and a fall cannot start a flash.
+// over a rolling second, each on its own, over the whole strip and over each of its flashZones
+// (see zoneRedMinLEDs), and once a further rise would make a fourth flash of either kind in that
+// second, in the whole strip or a zone, holds that zone (or, for the whole, the frame) down to
+// just above the trough it rises from. Falls always pass: holding a bright strip up is no safer,
+// and a fall cannot start a flash. It is a plain value (Renderer copies it) and allocates
+// nothing.
 type flashGuard struct {
-	started      bool
-	general, red zigzag
+	started bool
+	whole   levelGuard
+	zones   [flashZones]levelGuard
 }
+
+// levelGuard counts one part of the strip's changes against both rules.
+type levelGuard struct{ general, red zigzag }
 
 // zigzag follows one level (luminance or the red measure) through its counted changes. A rise is
 // let through only while the last second holds at most four of them, so that it and the fall
@@ -61,32 +82,66 @@ type zigzag struct {
 	next    int          // where changes' next entry goes
 }
 
-// apply measures frame (bpp bytes per LED), scales it down if it would rise into a flash over
-// the limit, and records it; it reports whether it scaled the frame. It allocates nothing.
+// levels is a part of a frame as the guard measures it.
+type levels struct{ y, red float32 }
+
+// apply measures frame (bpp bytes per LED), scales down the zones that would rise into a flash
+// over the limit (all of them for the whole strip), and records it; it reports whether it
+// scaled any.
 func (g *flashGuard) apply(frame []byte, bpp int, now time.Time) (held bool) {
-	y, red := frameLevels(frame, bpp)
+	leds := len(frame) / bpp
+	whole, zones := measureZones(frame, bpp)
 	if !g.started {
 		g.started = true
-		g.general.start(y)
-		g.red.start(red)
+		g.whole.start(whole)
+		for z := range g.zones {
+			g.zones[z].start(zones[z])
+		}
 		return false
 	}
-	k := float32(1)
-	if c := g.general.ceiling(generalFlash, y, now); c < y {
-		k = c / y
+	kWhole := g.whole.scale(whole, true, now)
+	judgeRed := leds/flashZones >= zoneRedMinLEDs
+	for z := range g.zones {
+		if k := min(kWhole, g.zones[z].scale(zones[z], judgeRed, now)); k < 1 {
+			scaleFrame(frame[z*leds/flashZones*bpp:(z+1)*leds/flashZones*bpp], k)
+			held = true
+		}
 	}
-	if c := g.red.ceiling(redFlash, red, now); c < red {
-		k = min(k, c/red)
-	}
-	if k < 1 {
-		scaleFrame(frame, k)
+	if held {
 		// Measured again, not scaled: rounding each channel down can raise R−G−B.
-		y, red = frameLevels(frame, bpp)
-		held = true
+		whole, zones = measureZones(frame, bpp)
 	}
-	g.general.record(generalFlash, y, now)
-	g.red.record(redFlash, red, now)
+	g.whole.record(whole, now)
+	for z := range g.zones {
+		g.zones[z].record(zones[z], now)
+	}
 	return held
+}
+
+func (l *levelGuard) start(v levels) {
+	l.general.start(v.y)
+	l.red.start(v.red)
+}
+
+// scale is the factor (at most 1) that keeps v within the limit of the general rule and, if
+// judgeRed, the red rule.
+func (l *levelGuard) scale(v levels, judgeRed bool, now time.Time) float32 {
+	k := float32(1)
+	if c := l.general.ceiling(generalFlash, v.y, now); c < v.y {
+		k = c / v.y
+	}
+	if !judgeRed {
+		return k
+	}
+	if c := l.red.ceiling(redFlash, v.red, now); c < v.red {
+		k = min(k, c/v.red)
+	}
+	return k
+}
+
+func (l *levelGuard) record(v levels, now time.Time) {
+	l.general.record(generalFlash, v.y, now)
+	l.red.record(redFlash, v.red, now)
 }
 
 func (z *zigzag) start(v float32) { z.first, z.extreme = v, v }
@@ -153,33 +208,45 @@ func (z *zigzag) recent(now time.Time) int {
 	return n
 }
 
-// frameLevels is a frame's mean relative luminance, 0–1, and its mean red measure, (R−G−B)·320
-// over the LEDs that are saturated red (R at least 80 % of R+G+B), 0 elsewhere; bytes are
-// linear duty, 0–1 of 255. An RGBW LED's white channel lights all three.
-func frameLevels(frame []byte, bpp int) (y, red float32) {
+// measureZones is the frame's levels, whole and in each of flashZones equal runs of LEDs (a
+// strip shorter than that has empty zones, at 0). Luminance is the mean relative luminance, 0–1;
+// the red measure the mean of (R−G−B)·320 over the LEDs that are saturated red (R at least 80 %
+// of R+G+B), 0 elsewhere. Bytes are linear duty, 0–1 of 255; an RGBW LED's white channel lights
+// all three.
+func measureZones(frame []byte, bpp int) (whole levels, zones [flashZones]levels) {
 	leds := len(frame) / bpp
 	if leds == 0 {
-		return 0, 0
+		return whole, zones
 	}
-	for i := 0; i < leds*bpp; i += bpp {
-		r, g, b := float32(frame[i]), float32(frame[i+1]), float32(frame[i+2])
-		if bpp == 4 {
-			w := float32(frame[i+3])
-			r, g, b = r+w, g+w, b+w
+	for z := range zones {
+		from, to := z*leds/flashZones, (z+1)*leds/flashZones
+		if from == to {
+			continue
 		}
-		y += 0.2126*r + 0.7152*g + 0.0722*b
-		if r > 0 && r >= 0.8*(r+g+b) {
-			red += r - g - b
+		var y, red float32
+		for i := from * bpp; i < to*bpp; i += bpp {
+			r, g, b := float32(frame[i]), float32(frame[i+1]), float32(frame[i+2])
+			if bpp == 4 {
+				w := float32(frame[i+3])
+				r, g, b = r+w, g+w, b+w
+			}
+			y += 0.2126*r + 0.7152*g + 0.0722*b
+			if r > 0 && r >= 0.8*(r+g+b) {
+				red += r - g - b
+			}
 		}
+		whole.y, whole.red = whole.y+y, whole.red+red
+		n := 255 * float32(to-from)
+		zones[z] = levels{y: y / n, red: 320 * red / n}
 	}
 	n := 255 * float32(leds)
-	return y / n, 320 * red / n
+	return levels{y: whole.y / n, red: 320 * whole.red / n}, zones
 }
 
 // frameLuminance is a frame's mean relative luminance, 0–1.
 func frameLuminance(frame []byte, bpp int) float32 {
-	y, _ := frameLevels(frame, bpp)
-	return y
+	whole, _ := measureZones(frame, bpp)
+	return whole.y
 }
 
 // scaleFrame multiplies every byte of frame by k (0–1), rounding down.

@@ -321,3 +321,64 @@ func TestRenderedRedStrobesAreHeldToThreeFlashesASecond(t *testing.T) {
 		}
 	}
 }
+
+// A host strobing the strip's halves in antiphase at 10 Hz (white on one, black on the other,
+// then the other way) keeps the whole strip's mean steady while each half flashes 10 times a
+// second; so does a red and white pair of halves. Each half, and each quarter, is held to 3.
+func TestFlashGuardHoldsHalvesStrobingInAntiphase(t *testing.T) {
+	const leds = 300
+	for _, c := range []struct {
+		name    string
+		on, off []byte
+	}{
+		{"white/black", []byte{255, 255, 255}, []byte{0, 0, 0}},
+		{"red/white", []byte{255, 0, 0}, []byte{255, 255, 255}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var g flashGuard
+			var frames [][]byte
+			for i := range 180 {
+				f := make([]byte, leds*3)
+				for led := range leds {
+					col := c.off
+					if (led < leds/2) == (i/3%2 == 0) {
+						col = c.on
+					}
+					copy(f[led*3:], col)
+				}
+				g.apply(f, 3, t0.Add(time.Duration(i)*tick))
+				frames = append(frames, f)
+			}
+			for _, part := range []struct{ from, to int }{{0, 150}, {150, 300}, {0, 75}, {75, 150}, {150, 225}, {225, 300}, {0, 300}} {
+				sub := make([][]byte, len(frames))
+				for i, f := range frames {
+					sub[i] = f[part.from*3 : part.to*3]
+				}
+				if n := mostFlashesInASecond(sub, 3); n > 3 {
+					t.Errorf("LEDs %d–%d: %v flashes in one second (WCAG 2.3.1: at most 3)", part.from, part.to, n)
+				}
+			}
+		})
+	}
+}
+
+// The test pattern's rainbow, drifting once round in 4 s, flashes nowhere: the guard, zones and
+// all, leaves it as it is (one LED crossing the 80 % red line is a step of the red measure, which
+// a zone of a few LEDs must not take for a flash). On a strip of 10 LEDs that step is a tenth of
+// the strip, 24 of the whole strip's red measure, 5 times a second: the red rule counts it there.
+func TestFlashGuardLeavesADriftingRainbowAlone(t *testing.T) {
+	for _, leds := range []int{30, 64, 100, 300} {
+		var g flashGuard
+		for i := range 300 {
+			f := make([]byte, leds*3)
+			for led := range leds {
+				c := color.HSV(float32(i)*360/240+float32(led)*360/float32(leds), 1, 1).RGB8()
+				f[led*3], f[led*3+1], f[led*3+2] = c.R, c.G, c.B
+			}
+			if g.apply(f, 3, t0.Add(time.Duration(i)*tick)) {
+				t.Errorf("%d LEDs: the rainbow held at frame %d", leds, i)
+				break
+			}
+		}
+	}
+}
