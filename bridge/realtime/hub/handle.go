@@ -276,7 +276,9 @@ func (c *conn) presence(mem *member, m *wire.Message) {
 		return
 	}
 	if req.Event == "track" || req.Event == "untrack" {
-		if !c.admitPresence(mem) {
+		rejoinTrack := req.Event == "track" && !mem.trackedSinceJoin
+		mem.trackedSinceJoin = true
+		if !c.admitPresence(mem, rejoinTrack) {
 			c.shutdownChannel(mem, "Client presence rate limit exceeded")
 			return
 		}
@@ -310,12 +312,18 @@ func (c *conn) presence(mem *member, m *wire.Message) {
 type presenceWindow struct {
 	start time.Time
 	calls int
+	// rejoinTracks counts the window's first tracks of a join that were not counted in calls.
+	rejoinTracks int
 }
 
 // admitPresence counts a track or untrack against the socket's presence window for the channel's
 // topic, which survives rejoins of that topic. The socket keeps at most MaxChannelsPerClient
-// windows: one more topic's call while that many are open is refused too.
-func (c *conn) admitPresence(mem *member) bool {
+// windows: one more topic's call while that many are open is refused too. rejoinTrack is the
+// first track of a join: a client re-tracks once per join (supabase-js, ledbridge), and on the
+// Realtime server a join starts a fresh window, so up to PresenceMaxCalls of them a window are
+// not counted; counting them refused a client that a few channel closes had made rejoin, for the
+// rest of the window. A join-track loop is still stopped, at twice PresenceMaxCalls.
+func (c *conn) admitPresence(mem *member, rejoinTrack bool) bool {
 	limit := c.s.cfg.PresenceMaxCalls
 	if limit < 0 {
 		return true
@@ -353,6 +361,10 @@ func (c *conn) admitPresence(mem *member) bool {
 	}
 	if expired(w) {
 		*w = presenceWindow{start: now}
+	}
+	if rejoinTrack && w.rejoinTracks < limit {
+		w.rejoinTracks++
+		return true
 	}
 	w.calls++
 	if w.calls > limit {
