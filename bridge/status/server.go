@@ -325,7 +325,10 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	// A client that sent too many wrong tokens waits, whatever it sends now: else guessing
 	// would only be slowed down for wrong guesses, and a right one would still get through.
 	wait, everyone, ok := s.tokens.check(clientaddr.Key(r.RemoteAddr), r.RemoteAddr, func() bool {
-		return subtle.ConstantTimeCompare([]byte(sent), []byte(token)) == 1
+		// The token is read again here, under the guard's lock: a reload that changed it (and
+		// forgot the trusted clients) between the check above and this comparison must not
+		// let the old token in and make its sender trusted.
+		return subtle.ConstantTimeCompare([]byte(sent), []byte(s.access.Load().token)) == 1
 	})
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)

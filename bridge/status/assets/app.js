@@ -259,7 +259,7 @@ async function control(action, body) {
 // syncTokenNeeded disables the controls while the token field is empty, with a hint: the server
 // answers a request without a token 401, so a button pressed then would do nothing.
 function syncTokenNeeded() {
-  const empty = $("token").value === "";
+  const empty = $("token").value.trim() === ""; // fetch trims the header: spaces are no token
   for (const el of document.querySelectorAll("#controls button, #brightness, #devices .identify")) el.disabled = empty;
   $("token-hint").hidden = !empty;
 }
