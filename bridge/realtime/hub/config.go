@@ -157,7 +157,8 @@ type Config struct {
 	// to the whole room, so this is what keeps one client from flooding it with diffs. The window
 	// is the socket's, per topic, and survives leaving and rejoining the topic (unlike on the
 	// Realtime server, whose window is the channel process's: there, a join rate limit bounds the
-	// rejoins; here, the window does). A socket keeps windows for at most MaxChannelsPerClient
+	// rejoins; here, the window does, and the first track of each join, a rejoin's re-track, is not
+	// counted up to PresenceMaxCalls times a window). A socket keeps windows for at most MaxChannelsPerClient
 	// topics: a call on one more topic while that many windows are running is refused the same way.
 	// PresenceMaxCalls < 0 disables the limit.
 	PresenceMaxCalls int
