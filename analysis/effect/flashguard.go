@@ -35,33 +35,53 @@ var (
 	redFlash     = flashRule{swing: 20, darkBelow: float32(math.Inf(1)), headroom: 16}
 )
 
-// flashZones is how many equal parts of the strip the guard also judges on their own: a host
-// strobing the two halves in antiphase keeps the whole strip's mean level steady, yet each half
-// flashes. Four, not more: a quarter of a strip across a room is still much of the visual field,
-// and the smaller the part, the more one note's own flicker (24 LEDs wide by default) would count
-// as a flash of it.
-const flashZones = 4
+// The guard also judges parts of the strip on their own: a host strobing the two halves in
+// antiphase keeps the whole strip's mean level steady, yet each half flashes. The parts are a
+// quarter of the strip long, not shorter: a quarter of a strip across a room is still much of
+// the visual field, and the smaller the part, the more one note's own flicker (24 LEDs wide by
+// default) would count as a flash of it. They are the four quarters and the three quarters
+// between them (1/8–3/8, 3/8–5/8, 5/8–7/8): a light straddling two fixed quarters is half of
+// each, under a counted swing in both, and flashed 10 times a second unjudged; every
+// quarter-length run of the strip shares at least three quarters of itself with one part. All
+// are built from eighths of the strip, the unit the guard measures and scales.
+const (
+	flashEighths = 8
+	flashParts   = 7 // part p is eighths p and p+1 (p even: a quarter; odd: between two)
+)
 
-// zoneRedMinLEDs is the fewest LEDs a zone must have to be judged by the red rule as well. The
-// red measure steps where an LED's colour crosses the 80 % red line (an LED of a rainbow, at
-// 191·320/255 = 240, over the zone's LEDs), and in a zone of a few LEDs a rainbow drifting past
-// steps by more than 20 several times a second though no part of the strip flashes; from 16 LEDs
-// one LED's step is under 20. A shorter strip's red is judged over the whole strip only.
-const zoneRedMinLEDs = 16
+// partRedFlash is the red rule as a part of leds LEDs is judged by. The red measure steps where
+// an LED's colour crosses the 80 % red line (at most 0.75·320 = 240, a rainbow's LED at R 255,
+// G 64, over the part's LEDs), and in a part of a few LEDs a rainbow drifting past steps by more
+// than 20 back and forth several times a second though nothing flashes. So a part's counted red
+// swing is at least a quarter more than one LED's step: 20 from 16 LEDs on, as WCAG's, 43 for
+// the 7 LEDs of a 30-LED strip's quarter, which a strobe of a saturated red (255↔140 is 144)
+// still crosses. Its headroom stays under 20: the parts a held part rises by are WCAG's. Judging
+// no red in parts under 16 LEDs instead, a 30-LED strip's halves strobed red↔black 10 times a
+// second.
+func partRedFlash(leds int) flashRule {
+	r := redFlash
+	if leds > 0 {
+		r.swing = max(r.swing, 1.25*240/float32(leds))
+	}
+	return r
+}
 
 // flashGuard is the last stage of a strip's output: it measures each frame as it leaves for the
 // strip (after gamma, the brightness cap and the current limit, in LED duty, which is linear in
 // emitted light as relative luminance is), counts the swings that make general and red flashes
-// over a rolling second, each on its own, over the whole strip and over each of its flashZones
-// (see zoneRedMinLEDs), and once a further rise would make a fourth flash of either kind in that
-// second, in the whole strip or a zone, holds that zone (or, for the whole, the frame) down to
-// just above the trough it rises from. Falls always pass: holding a bright strip up is no safer,
-// and a fall cannot start a flash. It is a plain value (Renderer copies it) and allocates
-// nothing.
+// over a rolling second, each on its own, over the whole strip and over each of its parts, and
+// once a further rise would make a fourth flash of either kind in that second, in the whole
+// strip or a part, holds that part (or, for the whole, the frame) down to just above the trough
+// it rises from. A part is held LED by LED, each above that level brought down to it, not by
+// scaling its mean: a light over half a part, held on the part's mean, rose twice the headroom
+// over its own dark, itself a flash; and scaling the part dimmed its steady LEDs, which then
+// swung back up. Falls
+// always pass: holding a bright strip up is no safer, and a fall cannot start a flash. It is a
+// plain value (Renderer copies it) and allocates nothing.
 type flashGuard struct {
 	started bool
 	whole   levelGuard
-	zones   [flashZones]levelGuard
+	parts   [flashParts]levelGuard
 }
 
 // levelGuard counts one part of the strip's changes against both rules.
@@ -85,63 +105,130 @@ type zigzag struct {
 // levels is a part of a frame as the guard measures it.
 type levels struct{ y, red float32 }
 
-// apply measures frame (bpp bytes per LED), scales down the zones that would rise into a flash
+// frameLevels is a frame as the guard measures it: the mean levels of the whole strip and of
+// its parts, and the brightest LED's levels in each eighth.
+type frameLevels struct {
+	whole levels
+	parts [flashParts]levels
+	peaks [flashEighths]levels
+}
+
+// apply measures frame (bpp bytes per LED), scales down the parts that would rise into a flash
 // over the limit (all of them for the whole strip), and records it; it reports whether it
 // scaled any.
 func (g *flashGuard) apply(frame []byte, bpp int, now time.Time) (held bool) {
 	leds := len(frame) / bpp
-	whole, zones := measureZones(frame, bpp)
+	var m frameLevels
+	m.measure(frame, bpp)
 	if !g.started {
 		g.started = true
-		g.whole.start(whole)
-		for z := range g.zones {
-			g.zones[z].start(zones[z])
+		g.whole.start(m.whole)
+		for p := range g.parts {
+			g.parts[p].start(m.parts[p])
 		}
 		return false
 	}
-	kWhole := g.whole.scale(whole, true, now)
-	judgeRed := leds/flashZones >= zoneRedMinLEDs
-	for z := range g.zones {
-		if k := min(kWhole, g.zones[z].scale(zones[z], judgeRed, now)); k < 1 {
-			scaleFrame(frame[z*leds/flashZones*bpp:(z+1)*leds/flashZones*bpp], k)
+	kWhole := g.whole.ceilings(m.whole, redFlash, now).factor(m.whole)
+	if kWhole < 1 {
+		scaleFrame(frame, kWhole)
+		held = true
+	}
+	// Each eighth's ceiling is the lowest of those of the parts that hold it.
+	var c [flashEighths]ceiling
+	for e := range c {
+		c[e] = ceiling{y: noCeiling, red: noCeiling}
+	}
+	for p := range g.parts {
+		cp := g.parts[p].ceilings(m.parts[p], partRedFlash(partLEDs(p, leds)), now)
+		for e := p; e < p+2; e++ {
+			c[e] = ceiling{y: min(c[e].y, cp.y), red: min(c[e].red, cp.red)}
+		}
+	}
+	for e, ce := range c {
+		if ce.factor(m.peaks[e]) < 1 {
+			ce.clamp(frame[e*leds/flashEighths*bpp:(e+1)*leds/flashEighths*bpp], bpp)
 			held = true
 		}
 	}
 	if held {
 		// Measured again, not scaled: rounding each channel down can raise R−G−B.
-		whole, zones = measureZones(frame, bpp)
+		m.measure(frame, bpp)
 	}
-	g.whole.record(whole, now)
-	for z := range g.zones {
-		g.zones[z].record(zones[z], now)
+	g.whole.record(m.whole, redFlash, now)
+	for p := range g.parts {
+		g.parts[p].record(m.parts[p], partRedFlash(partLEDs(p, leds)), now)
 	}
 	return held
 }
+
+// partLEDs is how many LEDs part p of a strip of leds has.
+func partLEDs(p, leds int) int { return (p+2)*leds/flashEighths - p*leds/flashEighths }
 
 func (l *levelGuard) start(v levels) {
 	l.general.start(v.y)
 	l.red.start(v.red)
 }
 
-// scale is the factor (at most 1) that keeps v within the limit of the general rule and, if
-// judgeRed, the red rule.
-func (l *levelGuard) scale(v levels, judgeRed bool, now time.Time) float32 {
+// noCeiling is a ceiling that holds nothing back.
+var noCeiling = float32(math.Inf(1))
+
+// ceiling is how high each measure of a part may rise now: noCeiling where it is within the
+// limit.
+type ceiling struct{ y, red float32 }
+
+// factor is the scale (at most 1) that brings v under c.
+func (c ceiling) factor(v levels) float32 {
 	k := float32(1)
-	if c := l.general.ceiling(generalFlash, v.y, now); c < v.y {
-		k = c / v.y
+	if v.y > c.y {
+		k = c.y / v.y
 	}
-	if !judgeRed {
-		return k
-	}
-	if c := l.red.ceiling(redFlash, v.red, now); c < v.red {
-		k = min(k, c/v.red)
+	if v.red > c.red {
+		k = min(k, c.red/v.red)
 	}
 	return k
 }
 
-func (l *levelGuard) record(v levels, now time.Time) {
+// clamp scales each LED of run (bpp bytes per LED) that is above c down to it, and leaves the
+// others: the LEDs of a part that rise are held, the steady ones around them are not dimmed into
+// swings of their own.
+func (c ceiling) clamp(run []byte, bpp int) {
+	for i := 0; i+bpp <= len(run); i += bpp {
+		if k := c.factor(ledLevels(run[i : i+bpp])); k < 1 {
+			scaleFrame(run[i:i+bpp], k)
+		}
+	}
+}
+
+// ledLevels is one LED's levels (bytes as in frameLevels.measure).
+func ledLevels(led []byte) levels {
+	r, g, b := float32(led[0]), float32(led[1]), float32(led[2])
+	if len(led) == 4 {
+		w := float32(led[3])
+		r, g, b = r+w, g+w, b+w
+	}
+	v := levels{y: (0.2126*r + 0.7152*g + 0.0722*b) / 255}
+	if r > 0 && r >= 0.8*(r+g+b) {
+		v.red = 320 * (r - g - b) / 255
+	}
+	return v
+}
+
+// ceilings is the ceiling that keeps a part at v within the limit of the general rule and of
+// red, its red rule.
+func (l *levelGuard) ceilings(v levels, red flashRule, now time.Time) ceiling {
+	c := ceiling{y: noCeiling, red: noCeiling}
+	if y := l.general.ceiling(generalFlash, v.y, now); y < v.y {
+		c.y = y
+	}
+	if red := l.red.ceiling(red, v.red, now); red < v.red {
+		c.red = red
+	}
+	return c
+}
+
+func (l *levelGuard) record(v levels, red flashRule, now time.Time) {
 	l.general.record(generalFlash, v.y, now)
-	l.red.record(redFlash, v.red, now)
+	l.red.record(red, v.red, now)
 }
 
 func (z *zigzag) start(v float32) { z.first, z.extreme = v, v }
@@ -208,45 +295,54 @@ func (z *zigzag) recent(now time.Time) int {
 	return n
 }
 
-// measureZones is the frame's levels, whole and in each of flashZones equal runs of LEDs (a
-// strip shorter than that has empty zones, at 0). Luminance is the mean relative luminance, 0–1;
-// the red measure the mean of (R−G−B)·320 over the LEDs that are saturated red (R at least 80 %
-// of R+G+B), 0 elsewhere. Bytes are linear duty, 0–1 of 255; an RGBW LED's white channel lights
-// all three.
-func measureZones(frame []byte, bpp int) (whole levels, zones [flashZones]levels) {
+// measure sets m to frame's levels: the whole strip's, each part's (a strip shorter than
+// flashEighths has empty eighths, at 0) and each eighth's brightest LED's. Luminance is the
+// relative luminance, 0–1; the red measure (R−G−B)·320 over the LEDs that are saturated red (R
+// at least 80 % of R+G+B), 0 elsewhere. Bytes are linear duty, 0–1 of 255; an RGBW LED's white
+// channel lights all three.
+func (m *frameLevels) measure(frame []byte, bpp int) {
+	*m = frameLevels{}
 	leds := len(frame) / bpp
-	if leds == 0 {
-		return whole, zones
-	}
-	for z := range zones {
-		from, to := z*leds/flashZones, (z+1)*leds/flashZones
-		if from == to {
-			continue
-		}
-		var y, red float32
+	var sum [flashEighths]levels // each eighth's sums over its LEDs, in bytes
+	for e := range sum {
+		from, to := e*leds/flashEighths, (e+1)*leds/flashEighths
+		var s, peak levels
 		for i := from * bpp; i < to*bpp; i += bpp {
 			r, g, b := float32(frame[i]), float32(frame[i+1]), float32(frame[i+2])
 			if bpp == 4 {
 				w := float32(frame[i+3])
 				r, g, b = r+w, g+w, b+w
 			}
-			y += 0.2126*r + 0.7152*g + 0.0722*b
+			y := 0.2126*r + 0.7152*g + 0.0722*b
+			s.y, peak.y = s.y+y, max(peak.y, y)
 			if r > 0 && r >= 0.8*(r+g+b) {
-				red += r - g - b
+				s.red, peak.red = s.red+r-g-b, max(peak.red, r-g-b)
 			}
 		}
-		whole.y, whole.red = whole.y+y, whole.red+red
-		n := 255 * float32(to-from)
-		zones[z] = levels{y: y / n, red: 320 * red / n}
+		sum[e], m.peaks[e] = s, levels{y: peak.y / 255, red: 320 * peak.red / 255}
 	}
-	n := 255 * float32(leds)
-	return levels{y: whole.y / n, red: 320 * whole.red / n}, zones
+	mean := func(from, to int) levels {
+		var s levels
+		for e := from; e < to; e++ {
+			s.y, s.red = s.y+sum[e].y, s.red+sum[e].red
+		}
+		n := 255 * float32(to*leds/flashEighths-from*leds/flashEighths)
+		if n == 0 {
+			return levels{}
+		}
+		return levels{y: s.y / n, red: 320 * s.red / n}
+	}
+	m.whole = mean(0, flashEighths)
+	for p := range m.parts {
+		m.parts[p] = mean(p, p+2)
+	}
 }
 
 // frameLuminance is a frame's mean relative luminance, 0–1.
 func frameLuminance(frame []byte, bpp int) float32 {
-	whole, _ := measureZones(frame, bpp)
-	return whole.y
+	var m frameLevels
+	m.measure(frame, bpp)
+	return m.whole.y
 }
 
 // scaleFrame multiplies every byte of frame by k (0–1), rounding down.

@@ -362,9 +362,9 @@ func TestFlashGuardHoldsHalvesStrobingInAntiphase(t *testing.T) {
 	}
 }
 
-// The test pattern's rainbow, drifting once round in 4 s, flashes nowhere: the guard, zones and
+// The test pattern's rainbow, drifting once round in 4 s, flashes nowhere: the guard, parts and
 // all, leaves it as it is (one LED crossing the 80 % red line is a step of the red measure, which
-// a zone of a few LEDs must not take for a flash). On a strip of 10 LEDs that step is a tenth of
+// a part of a few LEDs must not take for a flash: see partRedFlash). On a strip of 10 LEDs that step is a tenth of
 // the strip, 24 of the whole strip's red measure, 5 times a second: the red rule counts it there.
 func TestFlashGuardLeavesADriftingRainbowAlone(t *testing.T) {
 	for _, leds := range []int{30, 64, 100, 300} {
@@ -378,6 +378,188 @@ func TestFlashGuardLeavesADriftingRainbowAlone(t *testing.T) {
 			if g.apply(f, 3, t0.Add(time.Duration(i)*tick)) {
 				t.Errorf("%d LEDs: the rainbow held at frame %d", leds, i)
 				break
+			}
+		}
+	}
+}
+
+// windowFlashes is an independent count of WCAG 2.3.1 flashes, kept apart from wcagChanges to
+// check it: over a run of levels, one a frame, a change is a move of at least step from the
+// extreme since the last change, opposite to the last change, its darker state under
+// darkBelow; it returns the most flashes (changes/2) in any 60 frames.
+func windowFlashes(levels []float64, step, darkBelow float64) float64 {
+	var changes []int
+	lo, hi, dir := levels[0], levels[0], 0
+	for i := 1; i < len(levels); i++ {
+		v := levels[i]
+		hi, lo = max(hi, v), min(lo, v)
+		switch {
+		case dir != 1 && v-lo >= step && lo < darkBelow:
+			changes, dir, lo, hi = append(changes, i), 1, v, v
+		case dir != -1 && hi-v >= step && v < darkBelow:
+			changes, dir, lo, hi = append(changes, i), -1, v, v
+		case dir == 1:
+			lo = v // after a rise only a fall from the peak counts
+		case dir == -1:
+			hi = v
+		}
+	}
+	most := 0
+	for a := range changes {
+		n := 0
+		for b := a; b < len(changes) && changes[b]-changes[a] < 60; b++ {
+			n++
+		}
+		most = max(most, n)
+	}
+	return float64(most) / 2
+}
+
+// worstQuarterRun is the most flashes in any one second, general or red, in any run of LEDs a
+// quarter of the strip long, wherever it starts: counted by windowFlashes over every such run,
+// and by mostFlashesInASecond over the quarters and runs every few LEDs. It names the run.
+func worstQuarterRun(frames [][]byte, bpp int) (most float64, from int) {
+	leds := len(frames[0]) / bpp
+	width := max(leds/4, 1)
+	// Prefix sums of each LED's levels, per frame, so every run's mean is two lookups.
+	y, red := make([][]float64, len(frames)), make([][]float64, len(frames))
+	for i, f := range frames {
+		y[i], red[i] = make([]float64, leds+1), make([]float64, leds+1)
+		for led := range leds {
+			r, g, b := float64(f[led*bpp])/255, float64(f[led*bpp+1])/255, float64(f[led*bpp+2])/255
+			if bpp == 4 {
+				w := float64(f[led*bpp+3]) / 255
+				r, g, b = r+w, g+w, b+w
+			}
+			ly, lr := 0.2126*r+0.7152*g+0.0722*b, 0.0
+			if r > 0 && r/(r+g+b) >= 0.8 {
+				lr = (r - g - b) * 320
+			}
+			y[i][led+1], red[i][led+1] = y[i][led]+ly, red[i][led]+lr
+		}
+	}
+	ys, reds := make([]float64, len(frames)), make([]float64, len(frames))
+	for a := 0; a+width <= leds; a++ {
+		for i := range frames {
+			ys[i] = (y[i][a+width] - y[i][a]) / float64(width)
+			reds[i] = (red[i][a+width] - red[i][a]) / float64(width)
+		}
+		n := max(windowFlashes(ys, 0.1, 0.8), windowFlashes(reds, 20, math.Inf(1)))
+		if a%max(leds/40, 1) == 0 || a%width == 0 {
+			sub := make([][]byte, len(frames))
+			for i, f := range frames {
+				sub[i] = f[a*bpp : (a+width)*bpp]
+			}
+			n = max(n, mostFlashesInASecond(sub, bpp))
+		}
+		if n > most {
+			most, from = n, a
+		}
+	}
+	return most, from
+}
+
+// Strobes at 10 Hz (3 frames on, 3 off) that keep the whole strip's level steady while a part
+// of it flashes: halves, quarters and bars in antiphase, red against black or a darker red,
+// lights straddling the quarters' boundaries; on strips from 30 LEDs, where a quarter (7 LEDs)
+// was too short for the red rule and a half (15) was never judged by it. No run of LEDs a
+// quarter of the strip long may flash more than 3 times a second, by either count.
+func TestFlashGuardHoldsEveryQuarterLengthRun(t *testing.T) {
+	red, darkRed, white, black := []byte{255, 0, 0}, []byte{140, 0, 0}, []byte{255, 255, 255}, []byte{0, 0, 0}
+	on := func(i int) bool { return i/3%2 == 0 }
+	type pattern func(i, led, leds int) []byte
+	antiphase := func(first func(led, leds int) bool, lit, dark []byte) pattern {
+		return func(i, led, leds int) []byte {
+			if first(led, leds) == on(i) {
+				return lit
+			}
+			return dark
+		}
+	}
+	half := func(led, leds int) bool { return led < leds/2 }
+	quarter := func(led, leds int) int { return led * 4 / leds }
+	// twoBars lights [a, b) then [c, d) of the strip's length, and nothing else.
+	twoBars := func(a, b, c, d float64, lit []byte) pattern {
+		return func(i, led, leds int) []byte {
+			x := float64(led) / float64(leds)
+			if on(i) && x >= a && x < b || !on(i) && x >= c && x < d {
+				return lit
+			}
+			return black
+		}
+	}
+	cases := []struct {
+		name string
+		p    pattern
+	}{
+		{"halves red/black", antiphase(half, red, black)},
+		{"halves red 255/140", antiphase(half, red, darkRed)},
+		{"halves white/black", antiphase(half, white, black)},
+		{"adjacent quarters red/dark red", func(i, led, leds int) []byte {
+			if q := quarter(led, leds); on(i) && q == 1 || !on(i) && q == 2 {
+				return red
+			}
+			return darkRed
+		}},
+		{"adjacent quarters white/black", func(i, led, leds int) []byte {
+			if q := quarter(led, leds); on(i) && q == 1 || !on(i) && q == 2 {
+				return white
+			}
+			return black
+		}},
+		{"a bar jumping between quarters", func(i, led, leds int) []byte {
+			if q := quarter(led, leds); on(i) && q == 0 || !on(i) && q == 2 {
+				return white
+			}
+			return black
+		}},
+		// The reviewer's: a white bar over LEDs 37–112 of 300, then 187–262: half of each of
+		// two quarters, under a counted swing in both, 10 flashes a second over the bar.
+		{"bars straddling the quarters", twoBars(0.125, 0.375, 0.625, 0.875, white)},
+		{"red bars straddling the quarters", twoBars(0.125, 0.375, 0.625, 0.875, red)},
+		{"bars a sixteenth off the parts", twoBars(0.0625, 0.3125, 0.5625, 0.8125, white)},
+	}
+	for _, c := range cases {
+		for _, leds := range []int{30, 60, 100, 300} {
+			var g flashGuard
+			var frames [][]byte
+			for i := range 240 {
+				f := make([]byte, leds*3)
+				for led := range leds {
+					copy(f[led*3:], c.p(i, led, leds))
+				}
+				g.apply(f, 3, t0.Add(time.Duration(i)*tick))
+				frames = append(frames, f)
+			}
+			if n, from := worstQuarterRun(frames, 3); n > 3 {
+				t.Errorf("%s, %d LEDs: %v flashes in one second over LEDs %d–%d (WCAG 2.3.1: at most 3)", c.name, leds, n, from, from+leds/4)
+			}
+			if n := mostFlashesInASecond(frames, 3); n > 3 {
+				t.Errorf("%s, %d LEDs: the whole strip flashes %v times in one second", c.name, leds, n)
+			}
+		}
+	}
+}
+
+// Strips shorter than the guard's eighths (some eighths empty) strobing white and red: nothing
+// panics, and the whole strip is held to 3 flashes a second.
+func TestFlashGuardHoldsStripsOfAFewLEDs(t *testing.T) {
+	for leds := 1; leds <= 9; leds++ {
+		for _, lit := range [][]byte{{255, 255, 255}, {255, 0, 0}} {
+			var g flashGuard
+			var frames [][]byte
+			for i := range 180 {
+				f := make([]byte, leds*3)
+				for led := range leds {
+					if (led%2 == 0) == (i/3%2 == 0) {
+						copy(f[led*3:], lit)
+					}
+				}
+				g.apply(f, 3, t0.Add(time.Duration(i)*tick))
+				frames = append(frames, f)
+			}
+			if n := mostFlashesInASecond(frames, 3); n > 3 {
+				t.Errorf("%d LEDs, %v: %v flashes in one second", leds, lit, n)
 			}
 		}
 	}
