@@ -1,9 +1,11 @@
 package effect
 
 import (
+	"math"
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 )
 
@@ -101,5 +103,62 @@ func TestContinueShowsANewNoteAtOnce(t *testing.T) {
 			t.Errorf("frame %d after the reload: the new note at %d, without the reload %d", k-30, got, want)
 		}
 		struck.Notes[1].Onset = false
+	}
+}
+
+// A reload keeps each source's automatic gain: its loudness over the last ten seconds is the
+// musician's, not the settings'. A loud passage, a reload at 10 s (to the same strip, and to one
+// of another length), then a quiet passage, 24 dB down: the quiet notes are lit as bright as on
+// a Renderer never reloaded. A new Renderer's gain, judging the quiet passage on its own, lit
+// them twice as bright (111 → 233 of 255).
+func TestContinueKeepsEachSourcesAutomaticGain(t *testing.T) {
+	for _, leds := range []int{300, 120} {
+		an, err := analysis.New(analysis.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		steady := newRenderer(t, linear(), Strip{LEDs: leds})
+		reloaded := newRenderer(t, linear(), Strip{LEDs: 300})
+		led := int(notePosition(69, leds) + 0.5)
+		const block = analysis.SampleRate / analysis.FrameRate
+		pcm := make([]float32, block)
+		var f analysis.Features
+		fs, fr := make([]byte, leds*3), make([]byte, 300*3)
+		for i := 0; i < 15*analysis.FrameRate; i++ {
+			for k := range pcm {
+				s := float64(i*block+k) / analysis.SampleRate
+				amp := 0.5
+				if s >= 8 {
+					amp = 0.03
+				}
+				ts := math.Mod(s, 0.5) // an A4 struck twice a second
+				pcm[k] = float32(amp * math.Exp(-ts*3) * math.Min(1, ts*500) * math.Sin(2*math.Pi*440*ts))
+			}
+			an.Write(pcm)
+			an.Frame(&f)
+			if i == 10*analysis.FrameRate {
+				next := newRenderer(t, linear(), Strip{LEDs: leds})
+				next.Continue(reloaded)
+				reloaded = next
+			}
+			in := local(t0.Add(time.Duration(i)*tick), Source{Features: &f})
+			if _, err := steady.Render(fs, in); err != nil {
+				t.Fatal(err)
+			}
+			out := fr[:reloaded.Strip().FrameSize()]
+			if _, err := reloaded.Render(out, in); err != nil {
+				t.Fatal(err)
+			}
+			if i < 12*analysis.FrameRate { // past the reload's crossfade
+				continue
+			}
+			want, got := brightness(fs, led), brightness(out, led)
+			if want == 0 {
+				continue
+			}
+			if d := got - want; d > want/10+2 || -d > want/10+2 {
+				t.Fatalf("%d LEDs, %.2f s: the note lit at %d after the reload, %d without", leds, float64(i)/analysis.FrameRate, got, want)
+			}
+		}
 	}
 }

@@ -310,8 +310,9 @@ func (r *Renderer) fadeTowards(target Look, dt time.Duration) {
 // the same strip: a config reload must fade the strip to the new look, not cut it (a new
 // Renderer's looks, envelopes and idle breath start from nothing: the breathing amber dropped
 // from its swell to its floor in one frame, lit notes vanished for a frame). r takes over old's
-// look weights, idle breath, clock and flash guard, and crossfades from old's last picture over
-// the crossfade time. It is not for the hot path; call it before r's first Render.
+// look weights, idle breath, clock, flash guard and each source's automatic gain, and
+// crossfades from old's last picture over the crossfade time. It is not for the hot path; call
+// it before r's first Render.
 func (r *Renderer) Continue(old *Renderer) {
 	if old == nil || !old.started {
 		return
@@ -319,6 +320,11 @@ func (r *Renderer) Continue(old *Renderer) {
 	r.started, r.last = true, old.last
 	r.weights, r.breath = old.weights, old.breath
 	r.guard, r.guardBefore = old.guard, old.guardBefore
+	// The gain follows each musician's loudness over the last ten seconds, whatever the settings
+	// or the strip: started afresh, a quiet passage after a reload was judged on its own and lit
+	// twice as bright. The slots go with it, so each reference stays its musician's; their
+	// pulses and spectrum bars start from nothing, as the rest of a new Renderer's picture.
+	r.loudness, r.slots, r.refDB = old.loudness, old.slots, old.refDB
 	if old.logical != r.logical || old.strip.Mirror != r.strip.Mirror || old.strip.Reverse != r.strip.Reverse || r.cfg.Crossfade < 0 {
 		return // another shape: the old picture does not map onto this strip
 	}
