@@ -99,7 +99,8 @@ type WebRTC struct {
 	MaxPeers     int           `mapstructure:"max_peers"`   // musicians at once
 	OfferDelay   time.Duration `mapstructure:"offer_delay"` // wait this long for a musician's offer before offering
 	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends in any one second, all
-	// musicians together: a room server cuts off a client past its own limit (100 a second).
+	// musicians together: a room server cuts off a client that averages more than its own limit
+	// (100 a second).
 	MaxSignalsPerSecond int `mapstructure:"max_signals_per_second"`
 }
 
@@ -181,7 +182,8 @@ type Status struct {
 	MaxConnections          int `mapstructure:"max_connections"`
 	MaxConnectionsPerClient int `mapstructure:"max_connections_per_client"`
 	// MaxStreams caps the live viewers (GET /api/events streams, one per open page) in all,
-	// MaxStreamsPerClient those from one client; a stream past either gets 429. Behind a reverse
+	// MaxStreamsPerClient those from one client; a stream past MaxStreams gets 503, past
+	// MaxStreamsPerClient 429. Behind a reverse
 	// proxy every viewer has the proxy's address: raise the per-client cap there (with
 	// MaxConnectionsPerClient, since each stream holds a connection). Read when the page starts.
 	MaxStreams          int `mapstructure:"max_streams"`
