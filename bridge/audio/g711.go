@@ -77,9 +77,7 @@ func (d *g711Decoder) Decode(payload []byte, pcm []float32) (int, error) {
 		in[i] = d.table[c]
 	}
 	d.plc.decoded(in)
-	n := d.up.process(in, pcm)
-	sanitize(pcm[:n]) // the interpolator can overshoot full-scale input slightly
-	return n, nil
+	return upsampleOut(d.up, in, pcm), nil
 }
 
 func (d *g711Decoder) DecodeFEC(_ []byte, pcm []float32, samples int) (int, bool, error) {
@@ -94,9 +92,15 @@ func (d *g711Decoder) Conceal(pcm []float32, samples int) (int, error) {
 	}
 	in := d.tmp[:k]
 	d.plc.conceal(in)
-	n := d.up.process(in, pcm)
-	sanitize(pcm[:n])
-	return n, nil
+	return upsampleOut(d.up, in, pcm), nil
+}
+
+// upsampleOut brings a packet's audio (decoded or concealed) from the codec's rate to pcm at
+// 48 kHz and returns how many samples it wrote.
+func upsampleOut(up *upsampler, in, pcm []float32) int {
+	n := up.process(in, pcm)
+	sanitize(pcm[:n]) // the interpolator can overshoot full-scale input slightly
+	return n
 }
 
 // checkConceal refuses a concealment length out of range, or a buffer too small for the out

@@ -248,9 +248,7 @@ func (d *g722Decoder) Decode(payload []byte, pcm []float32) (int, error) {
 		d.tmp[i] = float32(v) / 32768
 	}
 	d.plc.decoded(d.tmp[:k])
-	n := d.up.process(d.tmp[:k], pcm)
-	sanitize(pcm[:n])
-	return n, nil
+	return upsampleOut(d.up, d.tmp[:k], pcm), nil
 }
 
 func (d *g722Decoder) DecodeFEC(_ []byte, pcm []float32, samples int) (int, bool, error) {
@@ -269,7 +267,5 @@ func (d *g722Decoder) Conceal(pcm []float32, samples int) (int, error) {
 	}
 	in := d.tmp[:k]
 	d.plc.conceal(in)
-	n := d.up.process(in, pcm)
-	sanitize(pcm[:n])
-	return n, nil
+	return upsampleOut(d.up, in, pcm), nil
 }
