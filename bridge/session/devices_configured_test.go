@@ -250,14 +250,7 @@ func TestConfiguredWLEDFollowsADiscoveryUpdate(t *testing.T) {
 	// The same, for a WLED that discovery finds too: discovery's update says the device changed,
 	// and the configured line (which drives it) reads its JSON API at once, not at its next
 	// recheck (an hour here).
-	const ip, mac = "127.0.36.7", "02fc00003607"
-	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
-	url := fake.URL()
-	browser := &answerBrowser{}
-	browser.set(answerFor("stage", fake.HTTPAddr()))
-	r := startDeviceRig(t, []string{url}, browser, func(d *deviceSet) { d.recheckEvery = time.Hour })
-	r.clock.waitRound(t)
-	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+	fake, url, r := configuredAndDiscovered(t, "127.0.36.7", "02fc00003607")
 
 	fake.SetInfo(func(i *wled.Info) { i.LEDs.Count = 60 })
 	r.clock.nextRound(t)
@@ -363,14 +356,7 @@ func TestDeviceSetLooksUpLocalNamesByMDNS(t *testing.T) {
 func TestConfiguredStripFollowsDiscoverysOnlineState(t *testing.T) {
 	// The configured strip stands for the discovered device, so discovery's word that the device
 	// stopped answering (and came back) shows on the configured strip's status entry.
-	const ip, mac = "127.0.36.11", "02fc00003611"
-	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
-	url := fake.URL()
-	browser := &answerBrowser{}
-	browser.set(answerFor("stage", fake.HTTPAddr()))
-	r := startDeviceRig(t, []string{url}, browser, func(d *deviceSet) { d.recheckEvery = time.Hour })
-	r.clock.waitRound(t)
-	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+	fake, url, r := configuredAndDiscovered(t, "127.0.36.11", "02fc00003611")
 	online := func() bool {
 		snap := r.s.Snapshot()
 		if len(snap.Devices) != 1 || snap.Devices[0].ID != url {
@@ -400,4 +386,19 @@ func TestConfiguredStripFollowsDiscoverysOnlineState(t *testing.T) {
 	if !online() {
 		t.Error("discovery says the device is back, the status page says it is offline")
 	}
+}
+
+// configuredAndDiscovered starts a 30-LED WLED (firmware that takes DNRGB) at ip, configured by
+// its wled:// URL and found by discovery too, with the configured line's recheck an hour away,
+// and waits for its one strip.
+func configuredAndDiscovered(t *testing.T, ip, mac string) (*wledtest.Fake, string, *deviceRig) {
+	t.Helper()
+	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
+	url := fake.URL()
+	browser := &answerBrowser{}
+	browser.set(answerFor("stage", fake.HTTPAddr()))
+	r := startDeviceRig(t, []string{url}, browser, func(d *deviceSet) { d.recheckEvery = time.Hour })
+	r.clock.waitRound(t)
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/30")
+	return fake, url, r
 }
