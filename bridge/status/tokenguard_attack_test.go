@@ -39,13 +39,8 @@ func TestTokenGuardRotationAttackIsBudgeted(t *testing.T) {
 	} {
 		addresses := tc.addresses
 		t.Run(fmt.Sprint(addresses, " addresses, table ", tc.maxClients), func(t *testing.T) {
-			clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
-			srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := srv.tokens
-			g.now, g.maxClients = clock.Now, tc.maxClients
+			g, clock, _ := newTestGuard(t, io.Discard)
+			g.maxClients = tc.maxClients
 			clients := make([]string, addresses)
 			for i := range clients {
 				clients[i] = fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255)
@@ -139,13 +134,7 @@ func TestRotatingAddressesGet429(t *testing.T) {
 // TestTokenGuardChecksAllocateNothing: a request refused, and a right token from a client with no
 // record, cost no allocation.
 func TestTokenGuardChecksAllocateNothing(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
-	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.tokens
-	g.now = clock.Now
+	g, _, _ := newTestGuard(t, io.Discard) // its clock stands still
 	wrong, right := func() bool { return false }, func() bool { return true }
 	if n := testing.AllocsPerRun(100, func() { g.check("staff", "", right) }); n != 0 {
 		t.Errorf("a right token: %v allocations, want 0", n)

@@ -17,14 +17,8 @@ import (
 // trust), while the attackers' comparisons stay within the budget; staff on a fresh phone are
 // refused for as long as the attack lasts, and so is the staff phone once its trust has lapsed.
 func TestRecentStaffOutlastASustainedAttack(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
 	logs := &lockedBuffer{}
-	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.tokens
-	g.now = clock.Now
+	g, clock, _ := newTestGuard(t, logs)
 	const staff, freshPhone = "192.168.1.20", "192.168.1.21"
 	if wait, ok, _ := guardCheck(g, staff, true); wait != 0 || !ok {
 		t.Fatalf("staff before the attack: wait %v, ok %v", wait, ok)
@@ -80,13 +74,7 @@ func TestRecentStaffOutlastASustainedAttack(t *testing.T) {
 // shared wait, the ones that gave the right token most recently; a trusted client that sends
 // wrong tokens waits out its own backoff like any other; a new token trusts nobody.
 func TestTrustedClientsAreBoundedAndKeepTheirOwnBackoff(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
-	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.tokens
-	g.now = clock.Now
+	g, clock, srv := newTestGuard(t, io.Discard)
 	for i := range trustedTokenClients + 1 {
 		clock.Advance(time.Second)
 		guardCheck(g, fmt.Sprint("staff-", i), true)

@@ -177,13 +177,8 @@ func TestWrongTokensBackOffPerClient(t *testing.T) {
 // tokenForgetAfter, or a wait not over), new clients share one overflow record, so that they are
 // throttled together rather than each given free failures by pushing out a guesser's record.
 func TestTokenGuardFullTableSharesOneRecord(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
-	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := srv.tokens
-	g.now, g.maxClients = clock.Now, 4
+	g, clock, _ := newTestGuard(t, io.Discard)
+	g.maxClients = 4
 	fail := func(client string) {
 		t.Helper()
 		if wait, _, compared := guardCheck(g, client, false); wait != 0 || !compared {
@@ -269,4 +264,16 @@ func TestConcurrentWrongTokensCannotSlipThrough(t *testing.T) {
 	if count[http.StatusUnauthorized] != 1 || count[http.StatusTooManyRequests] != burst-1 {
 		t.Errorf("%d wrong tokens at once after %d failures: %v by HTTP status, want one 401 and %d 429", burst, freeTokenFailures-1, count, burst-1)
 	}
+}
+
+// newTestGuard is a status server's token guard on a fake clock, logging to logs, and the server.
+func newTestGuard(t *testing.T, logs io.Writer) (*tokenGuard, *fakeClock, *Server) {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
+	srv, err := New(Config{Provider: &fakeProvider{}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.tokens.now = clock.Now
+	return srv.tokens, clock, srv
 }
