@@ -54,8 +54,9 @@ type Features struct {
 	VelocityDepthDB float32
 	// LoudnessDB is the source's recent loudness in dBFS on the notes' amplitude scale (a
 	// full-scale sine is 0): the loudest Level of the last seconds, falling 6 dB a second, at
-	// least SilenceDB. Effects light a source relative to it, so that a musician whose
-	// interface is set 20 dB lower is not 20 dB dimmer. 0 in a frame built by hand: full scale.
+	// least SilenceDB. Effects read it against NoiseFloorDB to tell a steady sound from music
+	// (effect.noiseLift), and fall back on it before a source's loudness is known. 0 in a frame
+	// built by hand: full scale.
 	LoudnessDB float32
 	// NoiseFloorDB is the source's noise floor on the same scale: the quietest level of the
 	// last 6 s (hiss, hum, or the music's own quietest moments), or LoudnessDB while it is not
@@ -81,14 +82,19 @@ func ampDB(amp float64) float32 {
 // A frame that does not carry its depth (one built by hand) uses the
 // ordinary feed's 60 dB.
 func (f *Features) LevelVelocity(rms float32) float32 {
-	depth := float64(f.VelocityDepthDB)
-	if !(depth >= minVelocityRangeDB) { // also NaN
-		depth = minVelocityRangeDB
-	}
 	if !(rms > 0) {
 		return 0
 	}
-	return velocity(float64(rms)*math.Sqrt2, depth)
+	return velocity(float64(rms)*math.Sqrt2, float64(f.VelocityDepth()))
+}
+
+// VelocityDepth is VelocityDepthDB, or the ordinary feed's 60 dB in a frame that does not carry
+// it (one built by hand, or garbage).
+func (f *Features) VelocityDepth() float32 {
+	if d := f.VelocityDepthDB; d >= minVelocityRangeDB { // false for NaN
+		return d
+	}
+	return minVelocityRangeDB
 }
 
 // ActiveNotes returns the frame's notes as a slice aliasing f.

@@ -77,7 +77,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 		if ns.level[m] < visible {
 			ns.provisional[m] = provisionalHold
 		}
-		r.noteOn(s.Musician, m, noiseLift(f, r.refDB[i]).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), true)
+		r.noteOn(s.Musician, m, hitBrightness(f, r.refDB[i]), true)
 	}
 	for m := range ns.level {
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
@@ -172,9 +172,9 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		// The flash is the note just played, not the loudest one held under it: the loudest
 		// note whose onset this is (notes are loudest first).
 		played := -1
-		for i, n := range notes {
+		for j, n := range notes {
 			if n.Onset {
-				played = i
+				played = j
 				break
 			}
 		}
@@ -187,7 +187,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		if played >= 0 {
 			v, c = noteLift(f, r.refDB[i]).brightness(notes[played].Velocity), r.palette.Note(s.Musician, notes[played].MIDI)
 		} else { // a hit whose pitch is not known (yet): its level and the spectral peak's colour
-			v, c = noiseLift(f, r.refDB[i]).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel))), r.palette.Freq(s.Musician, f.PeakHz)
+			v, c = hitBrightness(f, r.refDB[i]), r.palette.Freq(s.Musician, f.PeakHz)
 		}
 		switch {
 		case played >= 0 && p.provisional > 0:

@@ -110,9 +110,18 @@ func (l *loudnessRef) update(f *analysis.Features, frame uint64) float32 {
 	return l.db
 }
 
+// baseGain is the gain that brings a source whose loudness reference is refDB to the target.
+func baseGain(refDB float32) float32 { return min(gainTargetDB-refDB, maxGainDB) }
+
 // noteLift is the gain for a source's notes, whose loudness reference is refDB.
 func noteLift(f *analysis.Features, refDB float32) lift {
-	return gainOf(f, min(gainTargetDB-refDB, maxGainDB))
+	return gainOf(f, baseGain(refDB))
+}
+
+// hitBrightness is the brightness of a hit heard before (or without) its pitch: the frame's
+// level, lifted as what no note bar judged.
+func hitBrightness(f *analysis.Features, refDB float32) float32 {
+	return noiseLift(f, refDB).brightness(f.LevelVelocity(max(f.Level, f.AttackLevel)))
 }
 
 // noiseLift is the gain for what no note bar judged. A source whose loudness stays within
@@ -120,7 +129,7 @@ func noteLift(f *analysis.Features, refDB float32) lift {
 // lifted only so far that its floor stays dim; music swings further above its floor (dense
 // playing, whose floor is its own quietest moments, by 10 dB or more) and gets the whole gain.
 func noiseLift(f *analysis.Features, refDB float32) lift {
-	g := min(gainTargetDB-refDB, maxGainDB)
+	g := baseGain(refDB)
 	if !(f.LoudnessDB-f.NoiseFloorDB >= steadyRangeDB) {
 		g = min(g, floorCeilingDB-f.NoiseFloorDB)
 	}
@@ -131,11 +140,7 @@ func gainOf(f *analysis.Features, g float32) lift {
 	if !(g > 0) { // also NaN
 		g = 0
 	}
-	depth := f.VelocityDepthDB
-	if !(depth >= bandScaleDB) { // a frame built by hand, or garbage
-		depth = bandScaleDB
-	}
-	return lift{db: g, depth: depth}
+	return lift{db: g, depth: f.VelocityDepth()}
 }
 
 // brightness is the perceptual brightness (0–1) of a note or hit of velocity v: the velocity
