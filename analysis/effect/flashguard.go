@@ -338,13 +338,6 @@ func (m *frameLevels) measure(frame []byte, bpp int) {
 	}
 }
 
-// frameLuminance is a frame's mean relative luminance, 0–1.
-func frameLuminance(frame []byte, bpp int) float32 {
-	var m frameLevels
-	m.measure(frame, bpp)
-	return m.whole.y
-}
-
 // scaleFrame multiplies every byte of frame by k (0–1), rounding down.
 func scaleFrame(frame []byte, k float32) {
 	if !(k < 1) {

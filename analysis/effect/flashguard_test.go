@@ -564,3 +564,10 @@ func TestFlashGuardHoldsStripsOfAFewLEDs(t *testing.T) {
 		}
 	}
 }
+
+// frameLuminance is a frame's mean relative luminance, 0–1.
+func frameLuminance(frame []byte, bpp int) float32 {
+	var m frameLevels
+	m.measure(frame, bpp)
+	return m.whole.y
+}
