@@ -466,19 +466,17 @@ func (s *Stream) refillBudgetLocked(now time.Time) bool {
 // next packet is decoded from a clean state, as after silence.
 func (s *Stream) concealLocked(lost int, next []byte) {
 	frame := s.lastFrame
-	n := max(1, s.maxConceal/frame)
-	if lost > n {
+	if lost > max(1, s.maxConceal/frame) {
 		// The decoder's state (the upsampler's history, Opus's predictors) is of audio from
 		// before the gap: carried over, its tail would splice the old note into the next.
 		s.dec.Reset()
 		return
 	}
-	n = lost
-	for i := range n {
+	for i := range lost {
 		var got int
 		var usedFEC bool
 		var err error
-		fromFEC := i == n-1 && n == lost
+		fromFEC := i == lost-1 // the packet after the gap may carry the last lost one's FEC
 		if fromFEC {
 			got, usedFEC, err = s.dec.DecodeFEC(next, s.pcm, frame)
 		}
@@ -491,7 +489,7 @@ func (s *Stream) concealLocked(lost int, next []byte) {
 		if err != nil {
 			// The decoder cannot conceal (no decoder here refuses a valid length, so
 			// this is a bug or a state it did not expect): count what stays missing.
-			s.plcErrs += uint64(n - i)
+			s.plcErrs += uint64(lost - i)
 			return
 		}
 		if usedFEC {
