@@ -242,7 +242,7 @@ func (c *conn) receive(typ websocket.MessageType, data []byte) {
 // a socket sending them at more than ten times MaxMessagesPerSecond (beyond a second's worth) is
 // closed, like any other flood.
 func (c *conn) admitHeartbeat() bool {
-	r := c.s.limits.heartbeats
+	r := c.s.limits.floodMsgs
 	if !r.on() {
 		return true
 	}

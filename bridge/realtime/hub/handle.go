@@ -318,8 +318,8 @@ type presenceWindow struct {
 
 // admitPresence counts a track or untrack against the socket's presence window for the channel's
 // topic, which survives rejoins of that topic. The socket keeps at most MaxChannelsPerClient
-// windows: one more topic's call while that many are open is refused too. rejoinTrack is the
-// first track of a join: a client re-tracks once per join (supabase-js, ledbridge), and on the
+// windows: one more topic's call while that many are open is refused too. rejoinTrack is a track
+// that is a join's first presence call: a client re-tracks once per join (supabase-js, ledbridge), and on the
 // Realtime server a join starts a fresh window, so up to PresenceMaxCalls of them a window are
 // not counted; counting them refused a client that a few channel closes had made rejoin, for the
 // rest of the window. A join-track loop is still stopped, at twice PresenceMaxCalls.

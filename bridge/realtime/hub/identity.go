@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"net/http"
 	"strings"
 	"time"
@@ -48,19 +50,39 @@ var turkicDottedI = strings.NewReplacer("\u0130", "i", "I\u0307", "i")
 // string's value is its raw bytes, so such an event's name appears verbatim but for its case.
 // Steady traffic (led-update frames) then costs a scan, not a decode.
 func textMayNameSender(raw []byte) bool {
-	for i, b := range raw {
-		if b == '\\' || b >= utf8.RuneSelf {
-			return true
+	if bytes.IndexByte(raw, '\\') >= 0 || !isASCII(raw) {
+		return true
+	}
+	// Each of senderEvents has one '-': find the dashes (IndexByte is vectorised; a led-update
+	// frame holds almost none) and compare the words around them, rather than look at every byte.
+	for off := 0; ; {
+		i := bytes.IndexByte(raw[off:], '-')
+		if i < 0 {
+			return false
 		}
-		if l := b | 0x20; l == 'w' || l == 's' { // the first letters of senderEvents
-			for _, e := range senderEvents {
-				if hasPrefixFoldASCII(raw[i:], e) {
-					return true
-				}
+		i += off
+		for _, e := range senderEvents {
+			if d := bytes.IndexByte(e, '-'); i >= d && hasPrefixFoldASCII(raw[i-d:], e) {
+				return true
 			}
 		}
+		off = i + 1
 	}
-	return false
+}
+
+// isASCII reports whether b holds only ASCII bytes, eight at a time.
+func isASCII(b []byte) bool {
+	for ; len(b) >= 8; b = b[8:] {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // hasPrefixFoldASCII reports whether raw starts with word (lower-case ASCII letters and '-')
@@ -162,7 +184,7 @@ func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
 	if !textMayNameSender(raw) {
 		return "", false
 	}
-	envelope, err := jsonkeys.Parse(raw, envelopeMembers)
+	envelope, err := jsonkeys.ParseValid(raw, envelopeMembers) // the wire decoder validated it
 	if err != nil {
 		return "", false
 	}

@@ -47,9 +47,9 @@ func (r rate) on() bool { return r.perSecond >= 0 }
 
 // rateLimits are the server's budgets, derived once from Config.
 type rateLimits struct {
-	msgs, bytes           rate // MaxMessagesPerSecond and MaxBytesPerSecond, with burstCapacity
-	floodMsgs, floodBytes rate // floodFactor times those, a second of each
-	heartbeats            rate // floodFactor times MaxMessagesPerSecond, a second of it
+	msgs, bytes rate // MaxMessagesPerSecond and MaxBytesPerSecond, with burstCapacity
+	// floodFactor times those, a second of each; floodMsgs is also the heartbeats' own budget.
+	floodMsgs, floodBytes rate
 }
 
 func newRateLimits(cfg Config) rateLimits {
@@ -63,7 +63,6 @@ func newRateLimits(cfg Config) rateLimits {
 		bytes:      newRate(bytes, burstCapacity(bytes, cfg.OutboundQueueBytes)),
 		floodMsgs:  flood(msgs),
 		floodBytes: flood(bytes),
-		heartbeats: flood(msgs),
 	}
 }
 

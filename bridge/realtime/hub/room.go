@@ -51,8 +51,9 @@ type member struct {
 	// took the member's place (joinRoom): it is out of the room, and what its socket still sends
 	// on the channel is not relayed.
 	replaced bool
-	// trackedSinceJoin: the member has sent a track (admitPresence: the first is the join's
-	// re-track). Read and written by its socket's reader only.
+	// trackedSinceJoin: the member has sent a track or untrack since joining; only a track that
+	// comes first is the join's re-track (admitPresence). Read and written by its socket's reader
+	// only.
 	trackedSinceJoin bool
 }
 
