@@ -762,7 +762,7 @@ func (r *Registry) resolve(ctx context.Context, host string) (netip.Addr, error)
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
 	defer cancel()
 	lookup := r.resolver.LookupNetIP
-	if r.mdns != nil && IsLocalName(host) {
+	if r.mdns != nil { // it hands any other name to net.DefaultResolver, r.resolver then
 		lookup = r.mdns.LookupNetIP
 	}
 	ips, err := lookup(rctx, "ip4", host)

@@ -182,3 +182,22 @@ func skipRecord(p *dnsmessage.Parser, inAdditionals bool) error {
 	}
 	return p.SkipAnswer()
 }
+
+// LookupDeviceAddr looks host up with lookup and returns the address to drive a strip at. A name
+// with several addresses keeps current (the one its strip drives) while it is among them, so that
+// a DNS server rotating its answers does not move the strip at every look-up; else WLED's IPv4
+// (an IPv6 address is used when the name has nothing else).
+func LookupDeviceAddr(ctx context.Context, lookup func(context.Context, string, string) ([]netip.Addr, error), host string, current netip.Addr) (netip.Addr, error) {
+	addrs, err := lookup(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("%s: no address", host)
+	}
+	i := slices.IndexFunc(addrs, func(a netip.Addr) bool { return current.IsValid() && a.Unmap() == current })
+	if i < 0 {
+		i = max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
+	}
+	return addrs[i].Unmap(), nil
+}

@@ -138,7 +138,7 @@ func (k *soundSyncSockets) closeExcept(next *soundSyncSockets) {
 // to multicast on).
 var ErrSoundSyncNotConnected = errors.New("wled sound sync: no socket")
 
-// ErrSoundSyncRunning is returned by a second call of Run: one Run owns the socket.
+// ErrSoundSyncRunning is returned by a second call of Run: one Run owns the sockets.
 var ErrSoundSyncRunning = errors.New("wled sound sync: Run was already called")
 
 var (
@@ -147,7 +147,7 @@ var (
 	errNoMulticastIface    = errors.New("no network interface is up and running with multicast and an IPv4 address")
 )
 
-// soundSyncRetry is the wait between attempts to open the socket; the last entry repeats.
+// soundSyncRetry is the wait between attempts to open the sockets; the last entry repeats.
 var soundSyncRetry = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
 
 const (

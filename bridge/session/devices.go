@@ -461,19 +461,7 @@ func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target
 // current (the one its strip drives) while it is among them, so that a DNS server rotating its
 // answers does not move the strip at every look-up.
 func (d *deviceSet) lookupHost(ctx context.Context, host string, current netip.Addr) (netip.Addr, error) {
-	addrs, err := d.lookup(ctx, "ip", host)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("%s: no address", host)
-	}
-	// WLED speaks IPv4 only; an IPv6 address is used when the name has nothing else.
-	i := slices.IndexFunc(addrs, func(a netip.Addr) bool { return current.IsValid() && a.Unmap() == current })
-	if i < 0 {
-		i = max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
-	}
-	return addrs[i].Unmap(), nil
+	return discovery.LookupDeviceAddr(ctx, d.lookup, host, current)
 }
 
 func (d *deviceSet) onDiscovery(ev discovery.Event) {

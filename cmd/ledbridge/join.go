@@ -173,12 +173,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 			sc.RoomURL = urls[0]
 		}
 		announceHub = func() {
-			if jsonLogs {
-				announceHubURLs(cmd.OutOrStdout(), log, true, h, "room", code.String())
-				return
+			announceHubURLs(cmd.OutOrStdout(), log, jsonLogs, h, "room", code.String())
+			if !jsonLogs {
+				fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
 			}
-			printHubURLs(cmd.OutOrStdout(), h)
-			fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
 		}
 	}
 
@@ -580,12 +578,12 @@ const brightnessKey = "effects.brightness_cap"
 
 // hasKey reports whether keys holds key or, for a key ending in '.', one in that section.
 func hasKey(keys []string, key string) bool {
-	for _, k := range keys {
-		if k == key || strings.HasSuffix(key, ".") && strings.HasPrefix(k, key) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(keys, func(k string) bool { return keyIn(k, key) })
+}
+
+// keyIn reports whether key is pattern or, for a pattern ending in '.', a key in that section.
+func keyIn(key, pattern string) bool {
+	return key == pattern || strings.HasSuffix(pattern, ".") && strings.HasPrefix(key, pattern)
 }
 
 // changedKeys is config.ChangedKeys, without room.code when both name the same room: a code is
@@ -610,20 +608,10 @@ var unusedKeys = []string{"hub.metrics"}
 // restartKeys returns the changed keys a reload cannot apply.
 func restartKeys(changed []string, codeFromArgs bool) []string {
 	var out []string
-next:
 	for _, key := range changed {
-		if key == "room.code" && codeFromArgs {
+		if key == "room.code" && codeFromArgs || slices.Contains(unusedKeys, key) ||
+			slices.ContainsFunc(reloadableKeys, func(r string) bool { return keyIn(key, r) }) {
 			continue
-		}
-		for _, u := range unusedKeys {
-			if key == u {
-				continue next
-			}
-		}
-		for _, r := range reloadableKeys {
-			if key == r || strings.HasSuffix(r, ".") && strings.HasPrefix(key, r) {
-				continue next
-			}
 		}
 		out = append(out, key)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -253,15 +252,11 @@ func lookupDeviceHost(ctx context.Context, lookup func(context.Context, string, 
 	if _, err := netip.ParseAddr(host); err == nil {
 		return host, nil
 	}
-	addrs, err := lookup(ctx, "ip", host)
+	a, err := discovery.LookupDeviceAddr(ctx, lookup, host, netip.Addr{})
 	if err != nil {
 		return "", err
 	}
-	if len(addrs) == 0 {
-		return "", fmt.Errorf("%s: no address", host)
-	}
-	i := max(slices.IndexFunc(addrs, func(a netip.Addr) bool { return a.Unmap().Is4() }), 0)
-	return addrs[i].Unmap().String(), nil
+	return a.String(), nil
 }
 
 // rainbowLight is how bright the rainbow may be: the brightness cap scales every channel (as
