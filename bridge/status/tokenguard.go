@@ -139,7 +139,7 @@ func (g *tokenGuard) check(client, remote string, matches func() bool) (wait tim
 	// the guesser's failures are what fill it, for as long as they keep coming. A trusted
 	// client already knows the token: it waits for its own failures only.
 	trusted := g.trustedSlot(client, now)
-	if global := g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now); global > wait && trusted < 0 {
+	if global := g.globalWait(now); global > wait && trusted < 0 {
 		wait, everyone = global, true // a zero time (budget not used up) gives a negative wait
 	}
 	if wait > 0 {
@@ -184,7 +184,7 @@ func (g *tokenGuard) check(client, remote string, matches func() bool) (wait tim
 	}
 	g.log.Warn("status page: wrong control token", "remote", remote, "client", client,
 		"sharedRecord", shared, "failures", f.count, "refusedFor", backoff,
-		"allRefusedFor", max(0, g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now)),
+		"allRefusedFor", max(0, g.globalWait(now)),
 		"notLoggedSincePrevious", g.unwarned)
 	g.warnedAt, g.unwarned = now, 0
 	return 0, false, false
@@ -263,4 +263,11 @@ func (g *tokenGuard) warnLockedOut(now time.Time, client, remote string, wait ti
 		"remote", remote, "client", client, "refusedFor", wait, "trustedWithin", tokenForgetAfter,
 		"notLoggedSincePrevious", g.lockedUnwarned)
 	g.lockedWarnedAt, g.lockedUnwarned = now, 0
+}
+
+// globalWait is how long every untrusted client waits for the shared budget: until the oldest of
+// the last globalTokenFailures failures leaves the window (negative when the budget is not spent).
+// Called with g.mu held.
+func (g *tokenGuard) globalWait(now time.Time) time.Duration {
+	return g.recent[g.recentOldest].Add(globalTokenWindow).Sub(now)
 }
