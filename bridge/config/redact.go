@@ -81,13 +81,24 @@ func (c Config) Map() map[string]any {
 
 // urlWithPassword reports whether raw is a URL with a password in its user information.
 func urlWithPassword(raw string) bool {
+	_, _, _, ok := findPassword(raw)
+	return ok
+}
+
+// findPassword finds the password of raw's user information: in u when url.Parse reads one, else
+// (u nil) as the text after the first ':' in raw[start:end] (userinfoSpan). ok is false for raw
+// without a password.
+func findPassword(raw string) (u *url.URL, start, end int, ok bool) {
 	if u, err := url.Parse(raw); err == nil {
 		if _, ok := u.User.Password(); ok {
-			return true
+			return u, 0, 0, true
 		}
 	}
-	start, end, ok := userinfoSpan(raw)
-	return ok && strings.Contains(raw[start:end], ":")
+	start, end, ok = userinfoSpan(raw)
+	if !ok || !strings.Contains(raw[start:end], ":") {
+		return nil, 0, 0, false
+	}
+	return nil, start, end, true
 }
 
 // userinfoSpan finds raw's user information (after "scheme://", before the last '@' ahead of the
@@ -113,19 +124,14 @@ func userinfoSpan(raw string) (start, end int, ok bool) {
 // xxxxx (url.URL.Redacted: redactedMark would be percent-encoded there); a URL without one is
 // returned as it is.
 func redactURLPassword(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		if _, ok := u.User.Password(); ok {
-			return u.Redacted()
-		}
-	}
-	start, end, ok := userinfoSpan(raw)
-	if !ok {
+	u, start, end, ok := findPassword(raw)
+	switch {
+	case !ok:
 		return raw
+	case u != nil:
+		return u.Redacted()
 	}
-	user, _, hasPassword := strings.Cut(raw[start:end], ":")
-	if !hasPassword {
-		return raw
-	}
+	user, _, _ := strings.Cut(raw[start:end], ":")
 	return raw[:start] + user + ":xxxxx" + raw[end:]
 }
 
