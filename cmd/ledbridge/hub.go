@@ -168,7 +168,7 @@ func addressURLs(a *net.TCPAddr) []string {
 	return append(lan, loop...)
 }
 
-// hubKeyHint is what musicians' clients pass as their key.
+// keyHint is what musicians' clients pass as their key.
 func (h *embeddedHub) keyHint() string {
 	if h.secret {
 		return "<hub.secret>"
