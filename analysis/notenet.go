@@ -31,10 +31,11 @@ const (
 	nSemis = semiHi - semiLo
 )
 
-// semiFloor is ln of the magnitude floor: a semitone band with nothing in
+// semiFloorMag is the magnitude floor: a semitone band with nothing in
 // it, or outside the window's range.
 const semiFloorMag = 1e-6
 
+// semiFloor is ln(semiFloorMag), the floor as the semitone map stores it.
 var semiFloor = float32(math.Log(semiFloorMag))
 
 // semitoneMap reads a window's magnitudes as one value per semitone: the
