@@ -91,7 +91,7 @@ func readAll(t testing.TB, r *Reader) []float32 {
 	}
 }
 
-// sineFit returns the amplitude and frequency of a sine by correlation.
+// measure returns the amplitude of the hz component of pcm, by correlation.
 func measure(pcm []float32, hz float64) (amp float64) {
 	var s, c float64
 	for i, v := range pcm {

@@ -33,8 +33,8 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// loopbackOnly restricts candidates to the loopback interface: tests never
-// send traffic anywhere else.
+// requireLoopback checks that the loopback interface is up (skipping, or
+// failing under CI, when it is not): the tests' peers talk over it.
 func requireLoopback(t *testing.T) {
 	t.Helper()
 	ifs, err := net.Interfaces()
