@@ -147,8 +147,9 @@ type Config struct {
 // ErrConfig indicates an invalid Config; the message names the field.
 var ErrConfig = errors.New("invalid peer config")
 
-func (c *Config) withDefaults() (Config, error) {
-	cfg := *c
+// withDefaults returns a copy of cfg with every unset field at its default, or
+// why cfg cannot be used.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.SelfID == "" {
 		return cfg, fmt.Errorf("SelfID is empty: %w", ErrConfig)
 	}
