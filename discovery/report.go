@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/ledbridge/ledbridge/bridge/printable"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
@@ -118,50 +116,12 @@ const (
 	maxErrorCell = 160
 )
 
-// cell is a table cell for a remote string: PrintableText cut after limit runes, "-" when empty.
+// cell is a table cell for a remote string: printable.Escape cut after limit runes, "-" when empty.
 func cell(s string, limit int) string {
 	if s == "" {
 		return "-"
 	}
-	return PrintableText(s, limit)
-}
-
-// PrintableText makes a string that came from the network (a device's name, an error quoting
-// its reply) safe to print on a terminal: control characters (tab and newline would forge
-// columns and rows, ESC would reach the terminal), Unicode format characters (bidi overrides
-// and isolates reorder what is shown; zero-width ones hide text) and invalid UTF-8 are written
-// as Go escapes (\t, \x1b, \u202e), a backslash as \\ so an escape cannot be forged, and the
-// result is cut after limit runes (with "…"); limit ≤ 0 means no cut.
-func PrintableText(s string, limit int) string {
-	var b strings.Builder
-	n := 0 // runes written
-	for i, r := range s {
-		var piece string
-		switch {
-		case r == utf8.RuneError && !validRuneAt(s, i):
-			piece = fmt.Sprintf(`\x%02x`, s[i])
-		case r == '\\':
-			piece = `\\`
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
-			q := strconv.QuoteRune(r) // '\t', '\x1b', '\u202e'
-			piece = q[1 : len(q)-1]
-		default:
-			piece = string(r)
-		}
-		if limit > 0 && n+utf8.RuneCountInString(piece) > limit {
-			b.WriteString("…")
-			break
-		}
-		b.WriteString(piece)
-		n += utf8.RuneCountInString(piece)
-	}
-	return b.String()
-}
-
-// validRuneAt reports whether s holds a real U+FFFD at byte i rather than an invalid byte.
-func validRuneAt(s string, i int) bool {
-	_, size := utf8.DecodeRuneInString(s[i:])
-	return size == 3
+	return printable.Escape(s, limit)
 }
 
 func dash(s string) string {

@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/ledbridge/ledbridge/bridge/printable"
 )
 
 // Defaults for Client's zero fields.
@@ -123,12 +123,12 @@ func ParseInfo(body []byte) (Info, error) {
 		return Info{}, fmt.Errorf("%w: negative vid %d", ErrNotWLED, r.VID)
 	}
 	return Info{
-		Name:    cleanText(r.Name, MaxNameRunes),
-		Version: cleanText(*r.Version, MaxTagRunes),
+		Name:    printable.Replace(r.Name, MaxNameRunes),
+		Version: printable.Replace(*r.Version, MaxTagRunes),
 		VID:     r.VID,
 		MAC:     NormalizeMAC(r.MAC),
 		IP:      cleanIP(r.IP),
-		Arch:    cleanText(r.Arch, MaxTagRunes),
+		Arch:    printable.Replace(r.Arch, MaxTagRunes),
 		LEDs: LEDsInfo{
 			Count: *r.LEDs.Count,
 			RGBW:  r.LEDs.RGBW,
@@ -137,7 +137,7 @@ func ParseInfo(body []byte) (Info, error) {
 		},
 		UDPPort:  r.UDPPort,
 		Live:     r.Live,
-		LiveMode: cleanText(r.LiveMode, MaxTagRunes),
+		LiveMode: printable.Replace(r.LiveMode, MaxTagRunes),
 	}, nil
 }
 
@@ -149,50 +149,6 @@ const (
 	MaxNameRunes = 64 // name
 	MaxTagRunes  = 32 // ver, arch, lm
 )
-
-// cleanText returns s cut to at most max runes (at a rune boundary), with invalid UTF-8, control
-// characters (ESC, TAB, NL, …), line separators and bidi embedding/override/isolate characters
-// (U+202A–U+202E, U+2066–U+2069) each replaced by U+FFFD. What remains can go into a log line, a
-// terminal table or the status page without moving the cursor, breaking a line or reversing the
-// text around it. A string that needs no change is returned as is.
-func cleanText(s string, max int) string {
-	n, clean := 0, true
-	for i, r := range s {
-		if n == max {
-			s, clean = s[:i], false
-			break
-		}
-		n++
-		if r == utf8.RuneError || unsafeRune(r) {
-			clean = false
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if unsafeRune(r) {
-			r = utf8.RuneError
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// unsafeRune reports the characters cleanText replaces (besides invalid UTF-8).
-func unsafeRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r): // C0, DEL, C1
-		return true
-	case r == '\u2028' || r == '\u2029': // line and paragraph separators
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069': // bidi embeddings, overrides, isolates
-		return true
-	}
-	return false
-}
 
 // cleanIP returns s if it is an IP address literal (in canonical form), else "". WLED reports its
 // own IPv4 address here, or "" while it has none.

@@ -170,7 +170,7 @@ func FuzzParseInfo(f *testing.F) {
 		}
 		for _, s := range []string{info.Name, info.Version, info.Arch, info.LiveMode} {
 			if utf8.RuneCountInString(s) > wled.MaxNameRunes || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-				return unicode.IsControl(r) || r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+				return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 			}) {
 				t.Fatalf("unsafe string %q in %+v", s, info)
 			}
@@ -243,6 +243,12 @@ func TestClientInfoCleansHostileStrings(t *testing.T) {
 			gotName: "Bar\x1b[2J\tleft\n\u202egnp.exe\u2066x\u2069\u2028", gotVer: "0.15\x00.3", gotArch: "esp\u202d32", gotLM: "D\rDP", ip: "10.0.0.5\n",
 			wantName: "Bar\uFFFD[2J\uFFFDleft\uFFFD\uFFFDgnp.exe\uFFFDx\uFFFD\uFFFD", wantVer: "0.15\uFFFD.3", wantArch: "esp\uFFFD32", wantLM: "D\uFFFDDP",
 			mac: "A4:CF:12:AB:CD:EF", wantMAC: "a4cf12abcdef", wantIP: "",
+		},
+		{
+			name:    "format characters (bidi marks, zero-width) are replaced, as the CLI escapes them",
+			gotName: "ab\u200fcd x\u200by \u202eZ\ufeff", gotVer: "0.15\u200d.3", gotArch: "esp32\u2060", gotLM: "\u00adDDP", ip: "10.0.0.5",
+			wantName: "ab\uFFFDcd x\uFFFDy \uFFFDZ\uFFFD", wantVer: "0.15\uFFFD.3", wantArch: "esp32\uFFFD", wantLM: "\uFFFDDDP",
+			mac: "a4cf12abcdef", wantMAC: "a4cf12abcdef", wantIP: "10.0.0.5",
 		},
 		{
 			name:    "a mac that is not 12 hex digits is dropped, like a missing one",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/bridge/config"
+	"github.com/ledbridge/ledbridge/bridge/printable"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -160,7 +161,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		devices, err := discovery.Browse(ctx, opts.Discovery, opts.DiscoverWindow)
 		for _, d := range devices {
 			if t, ok := d.Target(); ok && d.Online {
-				targets = append(targets, namedTarget{discovery.PrintableText(d.Name, 64) + " " + t.String(), t})
+				targets = append(targets, namedTarget{printable.Escape(d.Name, 64) + " " + t.String(), t})
 			}
 		}
 		if len(targets) == 0 {
