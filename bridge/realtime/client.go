@@ -13,7 +13,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+)
+
+// While the server cannot be reached (the venue's internet down overnight, a paused project) the
+// socket is retried every ~10 s: the first reconnectWarnInFull failures in a row are logged in
+// full, then one line per reconnectSummaryEvery counts the ones held back, so an outage writes a
+// few hundred lines a day into journald, not thousands; the join that ends it is logged once.
+const (
+	reconnectWarnInFull   = 5
+	reconnectSummaryEvery = 5 * time.Minute
 )
 
 // Client is one Realtime connection joined to one room channel. Create it with New, run it with
@@ -52,6 +62,14 @@ type Client struct {
 	active   *session        // the connected session, nil between sockets
 	presence *presenceTable
 	logged   map[string]bool // malformed-input kinds already logged once
+	outage   outage          // sockets lost in a row since the channel was last joined
+}
+
+// outage is a run of lost sockets without a join between them, for the reconnect log lines.
+type outage struct {
+	failures  int
+	since     time.Time        // when the first socket of the run was lost
+	summaries *lograte.Limiter // paces the lines after the first reconnectWarnInFull
 }
 
 // New validates cfg and returns a Client. It starts no goroutines.
@@ -281,7 +299,7 @@ func (c *Client) Run(ctx context.Context) error {
 		attempt++
 		c.stats.reconnects.Add(1)
 		c.setStatus(StateReconnecting, err, delay)
-		c.log.Warn("realtime: socket lost; reconnecting", "err", err, "in", delay)
+		c.logSocketLost(err, delay)
 		t := c.cfg.Clock.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -298,9 +316,45 @@ func backoffAt(schedule []time.Duration, attempt int) time.Duration {
 	return schedule[min(attempt, len(schedule)-1)]
 }
 
+// logSocketLost logs a lost socket as the outage's reconnectWarnInFull-th or earlier in full,
+// later ones as a summary per reconnectSummaryEvery (see reconnectWarnInFull).
+func (c *Client) logSocketLost(err error, delay time.Duration) {
+	now := c.cfg.Clock.Now()
+	c.mu.Lock()
+	o := &c.outage
+	if o.failures == 0 {
+		o.since, o.summaries = now, &lograte.Limiter{Every: reconnectSummaryEvery}
+	}
+	o.failures++
+	failures, since := o.failures, o.since
+	heldBack, summarise := 0, false
+	if failures >= reconnectWarnInFull {
+		// The last line in full starts the limiter's interval, so the first summary comes
+		// reconnectSummaryEvery after it.
+		heldBack, summarise = o.summaries.Allow(now)
+	}
+	c.mu.Unlock()
+	switch {
+	case failures < reconnectWarnInFull:
+		c.log.Warn("realtime: socket lost; reconnecting", "err", err, "in", delay)
+	case failures == reconnectWarnInFull:
+		c.log.Warn("realtime: socket lost; reconnecting", "err", err, "in", delay,
+			"note", fmt.Sprintf("%d failures in a row: further ones are summarised every %v", failures, reconnectSummaryEvery))
+	case summarise:
+		c.log.Warn("realtime: still reconnecting", "err", err, "in", delay, "held_back", heldBack,
+			"failed_attempts", failures, "down_for", now.Sub(since).Round(time.Second))
+	}
+}
+
 // setStatus records a state change (err nil keeps the last error) and reports it to OnStatus.
+// The join that ends an outage is logged here, where every join passes.
 func (c *Client) setStatus(state State, err error, retryIn time.Duration) {
 	c.mu.Lock()
+	var ended outage
+	var endedAt time.Time
+	if state == StateJoined && c.outage.failures > 0 {
+		ended, c.outage, endedAt = c.outage, outage{}, c.cfg.Clock.Now()
+	}
 	changed := state != c.status.State || retryIn != c.status.RetryIn || err != nil
 	if err != nil {
 		c.status.Err = err
@@ -312,6 +366,10 @@ func (c *Client) setStatus(state State, err error, retryIn time.Duration) {
 	c.status.RetryIn = retryIn
 	cur := c.status
 	c.mu.Unlock()
+	if ended.failures > 0 {
+		c.log.Info("realtime: connected again", "failed_attempts", ended.failures,
+			"down_for", endedAt.Sub(ended.since).Round(time.Second))
+	}
 	if changed && c.cfg.OnStatus != nil {
 		c.cfg.OnStatus(cur)
 	}
