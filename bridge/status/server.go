@@ -216,9 +216,6 @@ func (s *Server) SetAccess(token string, allowedHosts []string) error {
 // admitsHost reports whether the current access settings let a request with this Host in.
 func (s *Server) admitsHost(host string) bool { return hostAllowed(host, s.access.Load().hosts) }
 
-// Handler returns the page's routes, behind the Host check.
-func (s *Server) Handler() http.Handler { return s.handler }
-
 // Serve serves on ln until ctx is done, then shuts the server down (closing live streams) and
 // returns nil. It holds at most Config.MaxConnections connections (MaxConnectionsPerClient from
 // one client) and bounds the time a request may take to arrive or its answer to be read.
