@@ -532,14 +532,6 @@ func (d *deviceSet) reconcileLocked() {
 	}
 }
 
-// add drives discovered device key at t (tests).
-func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.addLocked(key, name, t, online)
-	d.publishLocked()
-}
-
 // addLocked drives discovered device key at t, replacing its strip when the target or the name
 // changed (a rename: see strip). A configured strip for the same device drives it instead. Two
 // discovered devices are never merged: when two strips swap addresses (DHCP), each update

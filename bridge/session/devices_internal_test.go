@@ -131,3 +131,11 @@ func TestDiscoveredStripsSwappingAddresses(t *testing.T) {
 		t.Errorf("strips stream to %v, want A to 41002 and B to 41001", got)
 	}
 }
+
+// add drives discovered device key at t, as a registry update would.
+func (d *deviceSet) add(key, name string, t wled.Target, online bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.addLocked(key, name, t, online)
+	d.publishLocked()
+}
