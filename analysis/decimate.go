@@ -90,16 +90,9 @@ type ring struct {
 
 func newRing(size int) ring { return ring{buf: make([]float64, 2*size), mask: size - 1} }
 
-func (r *ring) push(x float64) {
-	i := int(r.n) & r.mask
-	r.buf[i] = x
-	r.buf[i+r.mask+1] = x
-	r.n++
-}
-
 // view returns the newest n ≤ size samples, oldest first, with zeros before
 // the stream's start (slots not yet written). It aliases the ring: the
-// next push changes it.
+// next pushBlock changes it.
 func (r *ring) view(n int) []float64 {
 	start := int(r.n-int64(n)) & r.mask
 	return r.buf[start : start+n]

@@ -3,7 +3,6 @@ package audio
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 )
@@ -98,9 +97,6 @@ func sanitize(pcm []float32) {
 		}
 	}
 }
-
-// isFinite reports whether v is neither NaN nor ±Inf (for tests and assertions).
-func isFinite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
 // SupportedCodecs lists the MIME types NewDecoder accepts, in ledbridge's order of
 // preference (the order to register them in pion's MediaEngine): Opus, G.722, PCMU, PCMA.

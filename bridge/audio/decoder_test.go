@@ -571,3 +571,6 @@ func TestUpsamplerRejectsImages(t *testing.T) {
 		}
 	}
 }
+
+// isFinite reports whether v is neither NaN nor ±Inf.
+func isFinite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }

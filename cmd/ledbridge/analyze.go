@@ -423,6 +423,3 @@ func appendText(b []byte, f *analysis.Features) []byte {
 	}
 	return append(b, '\n')
 }
-
-// analysisConfigZero is the zero (all defaults) analysis configuration.
-func analysisConfigZero() analysis.Config { return analysis.Config{} }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/audiofile"
 	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
@@ -486,3 +487,6 @@ func TestAnalyzeReadsTheConfigsAnalysisSection(t *testing.T) {
 		t.Errorf("an invalid analysis section: exit %d, %q", cmd.ProcessState.ExitCode(), out)
 	}
 }
+
+// analysisConfigZero is the zero (all defaults) analysis configuration.
+func analysisConfigZero() analysis.Config { return analysis.Config{} }
