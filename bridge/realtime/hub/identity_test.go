@@ -485,3 +485,20 @@ func TestCaseVariantEventNamesAreSenderChecked(t *testing.T) {
 		t.Errorf("ForgedSenders = %d, want %d", st.ForgedSenders, 3*len(variants))
 	}
 }
+
+// The hub spells the sender-naming events itself rather than importing room; this ties the two
+// spellings, so a renamed event cannot leave the impersonation check looking for the old name.
+func TestSenderEventsAreRoomsEvents(t *testing.T) {
+	want := []string{roomproto.EventSignal, roomproto.EventStateRequest, roomproto.EventStateResponse}
+	if len(senderEvents) != len(want) {
+		t.Fatalf("senderEvents has %d events, want %d: %q", len(senderEvents), len(want), want)
+	}
+	for i, e := range senderEvents {
+		if string(e) != want[i] {
+			t.Errorf("senderEvents[%d] = %q, want room's %q", i, e, want[i])
+		}
+		if !namesSender(want[i]) {
+			t.Errorf("namesSender(%q) = false", want[i])
+		}
+	}
+}
