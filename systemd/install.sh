@@ -6,8 +6,10 @@
 # /etc/ledbridge/config.yaml and an empty secrets file /etc/ledbridge/env (mode 0600) unless they
 # exist, reloads systemd, restarts a running service, and prints the next steps.
 # On an upgrade the existing config (with the variables of /etc/ledbridge/env, as the service sees
-# them) is checked by the new binary first: if it fails, nothing is installed or restarted, since
-# the restarted service would exit with status 2 and stay down.
+# them) is checked by the new binary first, as root and then with the rights of an unprivileged
+# user (the service runs as a dynamic user, which must be able to read it): if either fails,
+# nothing is installed or restarted, since the restarted service would exit with status 2 and
+# stay down.
 # DESTDIR=/some/root installs below that folder instead and skips systemctl (for packaging and tests).
 set -euo pipefail
 
@@ -76,11 +78,15 @@ env_value() {
   printf '%s' "$out"
 }
 
-# check_config BINARY: `config check` of the installed config file, in the environment the service
-# gets: only the KEY=value lines of its EnvironmentFile, read as systemd reads them (env_value),
-# none of the caller's variables.
+# check_config BINARY [RUNAS...]: `config check` of the installed config file, in the environment
+# the service gets: only the KEY=value lines of its EnvironmentFile, read as systemd reads them
+# (env_value), none of the caller's variables. RUNAS, a command prefix, runs the check as another
+# user; the config is then named from $root/etc (etc/ledbridge/config.yaml from that working
+# folder), so that only the folders the service would pass through are searched with that user's
+# rights, not the ones above a DESTDIR.
 check_config() {
-  local envfile=$root/etc/ledbridge/env line key
+  local bin=$1 envfile=$root/etc/ledbridge/env line key
+  shift
   local vars=()
   if [ -r "$envfile" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
@@ -92,7 +98,32 @@ check_config() {
       vars+=("$key=$(env_value "${line#*=}")")
     done <"$envfile"
   fi
-  env -i "${vars[@]}" "$1" config check --config "$root/etc/ledbridge/config.yaml"
+  if [ $# -eq 0 ]; then
+    env -i "${vars[@]}" "$bin" config check --config "$root/etc/ledbridge/config.yaml"
+  else
+    (cd "$root/etc" && env -i "${vars[@]}" "$@" "$bin" config check --config ledbridge/config.yaml)
+  fi
+}
+
+# check_config_as_service_user BINARY SETPRIV: check_config with the rights ledbridge.service
+# has. Under DynamicUser= the service runs as a uid allocated at start, never the config's owner
+# nor in its group, so it reads only what others may read; nobody (65534), with no groups, has the
+# same rights. BINARY runs from a copy in a folder others may enter (the one given may lie under a
+# home folder closed to them); when even that copy cannot run as nobody (a noexec /tmp), the
+# check is skipped with a line saying so rather than blamed on the config.
+check_config_as_service_user() {
+  local copy status=0
+  local runas=("$2" --reuid=65534 --regid=65534 --clear-groups --)
+  copy=$(mktemp -d /tmp/ledbridge-install.XXXXXX)
+  chmod 0755 "$copy"
+  install -m 0755 "$1" "$copy/ledbridge"
+  if env -i "${runas[@]}" "$copy/ledbridge" version >/dev/null 2>&1; then
+    check_config "$copy/ledbridge" "${runas[@]}" || status=$?
+  else
+    echo "install.sh: ledbridge does not run as nobody from $copy: whether ledbridge.service can read the config was not checked"
+  fi
+  rm -rf "$copy"
+  return "$status"
 }
 
 if [ -e "$root/etc/ledbridge/config.yaml" ]; then
@@ -106,6 +137,26 @@ Fix it in $root/etc/ledbridge/config.yaml or $root/etc/ledbridge/env (the file a
 and run install.sh again, which checks both.
 FAIL
     exit 1
+  fi
+  # Switching users needs root and setpriv (util-linux): without them (a DESTDIR install by
+  # another user) this check is skipped, saying so.
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install.sh: not run as root: whether ledbridge.service can read the config was not checked" >&2
+  elif ! setpriv=$(command -v setpriv); then
+    echo "install.sh: setpriv (util-linux) not found: whether ledbridge.service can read the config was not checked" >&2
+  elif ! denied=$(check_config_as_service_user "$bin" "$setpriv" 2>&1); then
+    cat >&2 <<FAIL
+install.sh: ledbridge.service could not read the existing $root/etc/ledbridge/config.yaml:
+  $denied
+The service runs as a dynamic user, neither root nor the file's owner, so the file must be readable
+by others and its folders open to them: chmod 644 $root/etc/ledbridge/config.yaml (chmod 755 its
+folders), with any secrets in $root/etc/ledbridge/env (mode 0600, read by systemd as root) rather
+than in the file. Nothing was installed and the service was not restarted (it would exit with
+status 2 and stay down); run install.sh again after the change.
+FAIL
+    exit 1
+  elif [[ $denied == install.sh:* ]]; then
+    echo "$denied" >&2
   fi
   # Warnings (a key whose meaning changed in this version, a file holding secrets readable by
   # others): the upgrade goes on, but the operator should see them now, not only in the journal.
