@@ -573,7 +573,7 @@ func secretsWarning(path string, raw []byte) string {
 	if yaml.Unmarshal(raw, &doc) != nil || !hasSecret(doc) {
 		return ""
 	}
-	return fmt.Sprintf("%s holds secrets but is readable by other users (mode %v): move them to the service's EnvironmentFile (/etc/ledbridge/env, mode 0600: LEDBRIDGE_SUPABASE_KEY=…), or chmod 600 the file when ledbridge runs as its owner", path, st.Mode().Perm())
+	return fmt.Sprintf("%s holds secrets but is readable by other users (mode %v): move them to the service's EnvironmentFile (/etc/ledbridge/env, mode 0600: LEDBRIDGE_SUPABASE_KEY=…) and keep this file readable: ledbridge.service runs as a dynamic user, never the file's owner, and cannot start with a config it cannot read (chmod 600 suits only a ledbridge run by hand as the owner)", path, st.Mode().Perm())
 }
 
 // hasSecret reports whether the decoded YAML v holds a secret anywhere: a key whose last part

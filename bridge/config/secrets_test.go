@@ -123,3 +123,19 @@ func TestSecretTags(t *testing.T) {
 		t.Errorf("secretKeys = %v, want %v", secretKeys, want)
 	}
 }
+
+// The warning's advice fits the systemd unit: ledbridge.service runs as a dynamic user, never the
+// file's owner, so a config chmodded 600 stops the service (exit 2); the secrets belong in the
+// EnvironmentFile, and the file must stay readable.
+func TestSecretsWarningAdviceKeepsTheServiceRunning(t *testing.T) {
+	p := write(t, "status:\n  token: t\n", 0o644)
+	if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	got := secretsWarning(p, []byte("status:\n  token: t\n"))
+	for _, want := range []string{"/etc/ledbridge/env", "ledbridge.service", "dynamic user", "keep this file readable"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warning does not say %q: %s", want, got)
+		}
+	}
+}
