@@ -99,7 +99,8 @@ func sanitize(pcm []float32) {
 }
 
 // SupportedCodecs lists the MIME types NewDecoder accepts, in ledbridge's order of
-// preference (the order to register them in pion's MediaEngine): Opus, G.722, PCMU, PCMA.
+// preference: Opus, G.722, PCMU, PCMA. bridge/peer registers exactly these, in this order,
+// in pion's MediaEngine (a peer test holds the two lists together).
 func SupportedCodecs() []string { return slices.Clone(supportedCodecs[:]) }
 
 // supportedCodecs are the MIME types NewDecoder accepts, in SupportedCodecs' order.

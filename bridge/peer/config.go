@@ -201,7 +201,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// Codecs ledbridge accepts, in order of preference (PROTOCOL.md §4).
+// Codecs ledbridge accepts, in order of preference (PROTOCOL.md §4): those audio.SupportedCodecs
+// names, in its order (TestCodecsAreTheDecodersInTheirOrder).
 var codecs = []webrtc.RTPCodecParameters{
 	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: audioFeedback}, PayloadType: 111},
 	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeG722, ClockRate: 8000, RTCPFeedback: audioFeedback}, PayloadType: 9},
