@@ -1,8 +1,10 @@
-// Package clock is ledbridge's shared handling of time: the injectable Clock and Timer of the
-// realtime client's heartbeats, timeouts and reconnect backoff and of the peer code's offer delay,
-// connect timeout and ICE restart backoff (tests step a fake one through those schedules), and
-// MonoStamp, a time shared between goroutines as a monotonic offset, which a step of the wall
-// clock does not move. (The session's frame loop has a Clock of its own, with SleepUntil.)
+// Package clock holds the time handling that the realtime client and the peer code share: the
+// injectable Clock and Timer of the realtime client's heartbeats, timeouts and reconnect backoff
+// and of the peer code's offer delay, connect timeout and ICE restart backoff (tests step a fake
+// one through those schedules), and MonoStamp, a time shared between goroutines as a monotonic
+// offset, which a step of the wall clock does not move. It is not the only clock: each other
+// consumer declares the small interface it needs (the session's frame loop a Clock with
+// SleepUntil, discovery's registry one with After).
 package clock
 
 import "time"
