@@ -2,7 +2,8 @@
 // loopback: DDP on UDP, WLED's UDP realtime protocols (WARLS, DRGB, DRGBW, DNRGB), and the JSON API
 // (/json/info, /json/state) over HTTP. It decodes packets into whole frames the way a WLED does
 // (DDP push, DNRGB start offsets) and keeps strict books on anything malformed, so that any
-// package's tests can check what really went over the wire.
+// package's tests can check what really went over the wire. StartOutput runs a wled.Output
+// for a test, stopped when the test ends.
 package wledtest
 
 import (
