@@ -31,7 +31,8 @@ type OutputConfig struct {
 	MinInterval time.Duration
 	// Client releases a DDP device over its JSON API; nil means a zero Client.
 	Client *Client
-	// Logger receives send errors (at most one line a second) and release failures; nil discards.
+	// Logger receives send errors (one line when a device starts failing, then at most one a
+	// minute while it keeps failing) and release failures; nil discards.
 	Logger *slog.Logger
 }
 
