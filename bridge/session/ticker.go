@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Clock is the time source of the frame loop and of every timer in the session; tests replace it.
+// Clock is the frame loop's time source; tests replace it. (The device followers' retry and
+// recheck timers use the time package directly.)
 type Clock interface {
 	Now() time.Time
 	// SleepUntil blocks until t or until ctx is done, whichever is first; it returns ctx.Err() in
