@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// sseEvent is one event a test stream received.
+// receivedEvent is one event a test stream received.
 type receivedEvent struct{ name, data string }
 
 // liveStream is an /api/events response a test reads in the background.

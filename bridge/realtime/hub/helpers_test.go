@@ -118,8 +118,6 @@ type dialOpts struct {
 	from   string // the loopback source IP to dial from (e.g. "127.0.0.2"); empty lets the system pick
 }
 
-// fromClient is an HTTP client whose connections leave from the loopback address ip, so that one
-// test can be several LAN hosts.
 // postWithWrongKey sends an empty REST broadcast with a wrong API key and
 // returns the status code.
 func postWithWrongKey(t testing.TB, h *testHub) int {
@@ -134,6 +132,8 @@ func postWithWrongKey(t testing.TB, h *testHub) int {
 	return resp.StatusCode
 }
 
+// fromClient is an HTTP client whose connections leave from the loopback address ip, so that one
+// test can be several LAN hosts.
 func fromClient(t testing.TB, ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 	tr := &http.Transport{DialContext: d.DialContext}
