@@ -133,8 +133,8 @@ func (k *soundSyncSockets) closeExcept(next *soundSyncSockets) {
 	}
 }
 
-// ErrSoundSyncNotConnected: the sender has no socket to send on. Send's error wraps it and says
-// why (Run not started or returned, the address does not resolve, no route to it, no interface
+// ErrSoundSyncNotConnected means the sender has no socket to send on. Send's error wraps it and
+// says why (Run not started or returned, the address does not resolve, no route to it, no interface
 // to multicast on).
 var ErrSoundSyncNotConnected = errors.New("wled sound sync: no socket")
 
