@@ -274,22 +274,22 @@ func DecodeStateRequest(payload []byte) (StateRequest, error) {
 	return StateRequest{FromPeerID: from}, err
 }
 
-// RoomState is the shared musical state of a room.
-type RoomState struct {
+// State is the shared musical state of a room.
+type State struct {
 	Tempo     float64 `json:"tempo"` // beats per minute
 	IsPlaying bool    `json:"isPlaying"`
 }
 
 // DefaultState is the state assumed until a state-response or change arrives.
-var DefaultState = RoomState{Tempo: DefaultTempo, IsPlaying: DefaultPlaying}
+var DefaultState = State{Tempo: DefaultTempo, IsPlaying: DefaultPlaying}
 
 // StateResponse is a state-response payload. The peer ids are optional on
 // decode (older clients omit them); a response whose TargetPeerID is set and
 // is not ours is for someone else.
 type StateResponse struct {
-	FromPeerID   string    `json:"fromPeerId,omitempty"`
-	TargetPeerID string    `json:"targetPeerId,omitempty"`
-	State        RoomState `json:"state"`
+	FromPeerID   string `json:"fromPeerId,omitempty"`
+	TargetPeerID string `json:"targetPeerId,omitempty"`
+	State        State  `json:"state"`
 }
 
 // DecodeStateResponse validates a state-response payload.
