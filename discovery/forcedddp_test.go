@@ -16,7 +16,7 @@ import (
 const oldVID = 2008000
 
 // A venue's output.protocol: ddp must not leave a discovered controller whose firmware predates
-// DDP dark: it is listed with DNRGB to its UDP realtime port, exactly what wled.Client.ResolveAs
+// DDP dark: it is listed with DNRGB to its UDP realtime port, exactly what wled.Client.CompleteAs
 // gives the same device configured as wled://, and the fake decodes DNRGB over real UDP.
 func TestRegistryForcedDDPFallsBackOnOldFirmware(t *testing.T) {
 	const mac = "02fc0000dd01"
@@ -38,12 +38,12 @@ func TestRegistryForcedDDPFallsBackOnOldFirmware(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c wled.Client
-	resolved, _, err := c.ResolveAs(context.Background(), tg, wled.ProtocolDDP)
+	resolved, _, err := c.CompleteAs(context.Background(), tg, wled.ProtocolDDP)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resolved.Protocol != got.Protocol || resolved.UDPAddr() != got.UDPAddr() || resolved.LEDs != got.LEDs || resolved.RGBW != got.RGBW {
-		t.Errorf("discovery gives %v, wled.Client.ResolveAs gives %v for the same device", got, resolved)
+		t.Errorf("discovery gives %v, wled.Client.CompleteAs gives %v for the same device", got, resolved)
 	}
 
 	o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: got})

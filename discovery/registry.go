@@ -935,9 +935,9 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	d.Online, d.LastSeen, d.LastError = true, now, ""
 	// The protocol first (a static URL's scheme, else the configured one, else the firmware's
 	// best), then the LED count, then the format and the clamp for that protocol, as
-	// wled.Client.Resolve does: clamping for the automatic choice before a drgb:// URL replaced it
+	// wled.Client.Complete does: clamping for the automatic choice before a drgb:// URL replaced it
 	// would hand the output more LEDs than DRGB can carry, and NewOutput would refuse the device.
-	// wled.StreamProtocol is what ResolveAs applies to a configured wled:// device too, so a
+	// wled.StreamProtocol is what CompleteAs applies to a configured wled:// device too, so a
 	// forced DDP falls back to DNRGB on firmware that predates DDP on both paths.
 	was := d.Protocol
 	d.Protocol = wled.StreamProtocol(r.protocol, j.info)

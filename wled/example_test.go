@@ -39,7 +39,7 @@ func ExampleOutput() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var client wled.Client
 	target, _ := wled.ParseTarget(fake.URL())
-	target, info, err := client.Resolve(ctx, target)
+	target, info, err := client.Complete(ctx, target)
 	if err != nil {
 		panic(err)
 	}

@@ -13,7 +13,7 @@ import (
 // A forced protocol (the config's output.protocol) applies to wled:// devices after the JSON API
 // is asked: the device then receives that protocol on its UDP realtime port (or DDP on its DDP
 // port), whatever its firmware would have chosen. The fakes decode what arrives over real UDP.
-func TestResolveAsSendsTheForcedProtocol(t *testing.T) {
+func TestCompleteAsSendsTheForcedProtocol(t *testing.T) {
 	cases := []struct {
 		name     string
 		cfg      wledtest.Config
@@ -38,7 +38,7 @@ func TestResolveAsSendsTheForcedProtocol(t *testing.T) {
 				t.Fatal(err)
 			}
 			var c wled.Client
-			got, info, err := c.ResolveAs(context.Background(), tg, tc.forced)
+			got, info, err := c.CompleteAs(context.Background(), tg, tc.forced)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +48,7 @@ func TestResolveAsSendsTheForcedProtocol(t *testing.T) {
 			}
 			if got.Protocol.String() != strings.ToLower(tc.wire) || got.UDPAddr() != wantAddr || got.LEDs != tc.leds ||
 				got.RGBW != tc.rgbw || got.HTTPAddr() != fake.HTTPAddr() || info.LEDs.Count != tc.cfg.LEDs {
-				t.Fatalf("ResolveAs(%v) = %+v (to %s), want %s to %s, %d LEDs, rgbw %v", tc.forced, got, got.UDPAddr(), tc.wire, wantAddr, tc.leds, tc.rgbw)
+				t.Fatalf("CompleteAs(%v) = %+v (to %s), want %s to %s, %d LEDs, rgbw %v", tc.forced, got, got.UDPAddr(), tc.wire, wantAddr, tc.leds, tc.rgbw)
 			}
 			o, stop := wledtest.StartOutput(t, wled.OutputConfig{Target: got})
 			sent := submitUntil(t, o, fake, 3)
@@ -85,7 +85,7 @@ func TestResolveAsSendsTheForcedProtocol(t *testing.T) {
 
 // An explicit ddp://, dnrgb://, … URL describes its stream itself: a forced protocol leaves it
 // alone, and no JSON API is asked.
-func TestResolveAsKeepsExplicitURLs(t *testing.T) {
+func TestCompleteAsKeepsExplicitURLs(t *testing.T) {
 	fake := wledtest.New(t, wledtest.Config{LEDs: 30, HTTPListen: "-"})
 	for _, raw := range []string{fake.DDPURL(), fake.RealtimeURL("drgb")} {
 		tg, err := wled.ParseTarget(raw)
@@ -93,20 +93,20 @@ func TestResolveAsKeepsExplicitURLs(t *testing.T) {
 			t.Fatal(err)
 		}
 		var c wled.Client
-		got, _, err := c.ResolveAs(context.Background(), tg, wled.ProtocolDNRGB)
+		got, _, err := c.CompleteAs(context.Background(), tg, wled.ProtocolDNRGB)
 		if err != nil || got != tg {
-			t.Errorf("ResolveAs(%s, dnrgb) = %+v, %v; want it unchanged", raw, got, err)
+			t.Errorf("CompleteAs(%s, dnrgb) = %+v, %v; want it unchanged", raw, got, err)
 		}
 	}
 }
 
-func TestResolveAsRefusesANonProtocol(t *testing.T) {
+func TestCompleteAsRefusesANonProtocol(t *testing.T) {
 	fake := wledtest.New(t, wledtest.Config{})
 	tg, _ := wled.ParseTarget(fake.URL())
 	var c wled.Client
 	for _, p := range []wled.Protocol{wled.ProtocolUnknown, wled.Protocol(99)} {
-		if got, _, err := c.ResolveAs(context.Background(), tg, p); err == nil {
-			t.Errorf("ResolveAs(%v) = %+v, want an error", p, got)
+		if got, _, err := c.CompleteAs(context.Background(), tg, p); err == nil {
+			t.Errorf("CompleteAs(%v) = %+v, want an error", p, got)
 		}
 	}
 }

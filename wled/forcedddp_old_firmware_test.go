@@ -11,7 +11,7 @@ import (
 // A venue's output.protocol: ddp must not leave a controller whose firmware predates DDP dark:
 // such a wled:// device gets DNRGB on its UDP realtime port, as the automatic choice gives it,
 // and the resolved target says so (callers log it). The fake decodes what arrives over real UDP.
-func TestResolveAsFallsBackFromDDPOnOldFirmware(t *testing.T) {
+func TestCompleteAsFallsBackFromDDPOnOldFirmware(t *testing.T) {
 	cases := []struct {
 		name  string
 		vid   int
@@ -32,7 +32,7 @@ func TestResolveAsFallsBackFromDDPOnOldFirmware(t *testing.T) {
 				t.Fatal(err)
 			}
 			var c wled.Client
-			got, info, err := c.ResolveAs(context.Background(), tg, wled.ProtocolDDP)
+			got, info, err := c.CompleteAs(context.Background(), tg, wled.ProtocolDDP)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestResolveAsFallsBackFromDDPOnOldFirmware(t *testing.T) {
 			}
 			if got.Protocol.String() != map[string]string{"DNRGB": "dnrgb", "DDP": "ddp"}[tc.wire] ||
 				got.UDPAddr() != wantAddr || got.LEDs != 60 || info.VID != tc.vid {
-				t.Fatalf("ResolveAs(ddp) on vid %d = %+v (to %s), want %s to %s with 60 LEDs", tc.vid, got, got.UDPAddr(), tc.wire, wantAddr)
+				t.Fatalf("CompleteAs(ddp) on vid %d = %+v (to %s), want %s to %s with 60 LEDs", tc.vid, got, got.UDPAddr(), tc.wire, wantAddr)
 			}
 			if auto := wled.ChooseProtocol(info); tc.wire == "DNRGB" && got.Protocol != auto {
 				t.Errorf("fallback %v differs from the automatic choice %v for the same firmware", got.Protocol, auto)

@@ -21,7 +21,7 @@ var ErrAlreadyRun = errors.New("wled: output already run")
 
 // OutputConfig configures a device Output. Zero fields mean defaults.
 type OutputConfig struct {
-	// Target is a resolved device target (not ProtocolAuto; see Client.Resolve) with LEDs set.
+	// Target is a resolved device target (not ProtocolAuto; see Client.Complete) with LEDs set.
 	Target Target
 	// Name labels the device in stats and logs; default Target.String().
 	Name string

@@ -36,7 +36,7 @@ func TestOutputDDPReleasesOverJSONAPI(t *testing.T) {
 	fake := newFake(t, 300, false)
 	var c wled.Client
 	tg, _ := wled.ParseTarget(fake.URL())
-	tg, _, err := c.Resolve(context.Background(), tg)
+	tg, _, err := c.Complete(context.Background(), tg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func resolvedTarget(t *testing.T, fake *wledtest.Fake) wled.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, _, err = c.Resolve(context.Background(), tg)
+	tg, _, err = c.Complete(context.Background(), tg)
 	if err != nil {
 		t.Fatal(err)
 	}

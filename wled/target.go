@@ -25,7 +25,7 @@ var ErrBadTarget = errors.New("wled: bad device URL")
 // On wled:// targets ?leds=N overrides the device's LED count, and ?ddpport=N sends DDP to a port
 // other than 4048 (real WLEDs always use 4048; test doubles cannot).
 type Target struct {
-	Protocol Protocol // ProtocolAuto until Resolve picks DDP or DNRGB
+	Protocol Protocol // ProtocolAuto until Complete picks DDP or DNRGB
 	Host     string   // host name or IP address, without brackets
 	Port     int      // UDP port for frames; 0 for an unresolved wled:// target
 	HTTPPort int      // JSON API port; 0 when no API is known (ddp://, dnrgb://, …)
@@ -293,17 +293,18 @@ func ParseProtocol(s string) (Protocol, error) {
 	return ProtocolUnknown, fmt.Errorf("unknown protocol %q (want one of %s)", s, strings.Join(ProtocolNames, ", "))
 }
 
-// Resolve turns a wled:// target into a sendable one by asking the device's JSON API: protocol
-// (ChooseProtocol), LED count (unless the URL gave ?leds), RGBW and ports. Other targets are
-// returned unchanged with a zero Info. It is ResolveAs with ProtocolAuto.
-func (c *Client) Resolve(ctx context.Context, t Target) (Target, Info, error) {
-	return c.ResolveAs(ctx, t, ProtocolAuto)
+// Complete fills in a wled:// target from the device's JSON API, making it sendable: protocol
+// (ChooseProtocol), LED count (unless the URL gave ?leds), RGBW and ports. It looks no names up
+// (the caller dials the host it is given). Other targets are returned unchanged with a zero Info.
+// It is CompleteAs with ProtocolAuto.
+func (c *Client) Complete(ctx context.Context, t Target) (Target, Info, error) {
+	return c.CompleteAs(ctx, t, ProtocolAuto)
 }
 
-// ResolveAs is Resolve with the protocol for a wled:// target forced to p (the config's
-// output.protocol; ProtocolAuto chooses as Resolve does): see StreamTarget. A ddp://, dnrgb://, …
+// CompleteAs is Complete with the protocol for a wled:// target forced to p (the config's
+// output.protocol; ProtocolAuto chooses as Complete does): see StreamTarget. A ddp://, dnrgb://, …
 // target keeps its own protocol and is returned unchanged with a zero Info.
-func (c *Client) ResolveAs(ctx context.Context, t Target, p Protocol) (Target, Info, error) {
+func (c *Client) CompleteAs(ctx context.Context, t Target, p Protocol) (Target, Info, error) {
 	if t.Protocol != ProtocolAuto {
 		return t, Info{}, nil
 	}
@@ -352,7 +353,7 @@ func checkStreamProtocol(p Protocol) error {
 // which every WLED version takes; p otherwise, also DDP to a device that reports no vid (the
 // operator's choice stands where nothing says it cannot work). A caller that forced p can
 // compare the result with it to log the fallback; the returned Target of StreamTarget and
-// Client.ResolveAs carries it.
+// Client.CompleteAs carries it.
 func StreamProtocol(p Protocol, info Info) Protocol {
 	switch {
 	case p == ProtocolAuto:
@@ -367,7 +368,7 @@ func StreamProtocol(p Protocol, info Info) Protocol {
 // StreamProtocol(p, info) (so the returned Protocol is the one actually sent, DNRGB for a forced
 // DDP the firmware predates); its LED count (the URL's ?leds, else the device's), clamped to
 // what that protocol carries; RGBW per StreamFormat; DDP to DDPPort (or the URL's ?ddpport), UDP
-// realtime to the device's udpport (else RealtimePort). Client.ResolveAs goes through here, and
+// realtime to the device's udpport (else RealtimePort). Client.CompleteAs goes through here, and
 // discovery, for the devices it finds, through StreamProtocol with the same ports, so that a
 // forced protocol means the same everywhere. It returns an error for a p that is not a
 // protocol, or when no LED count is known.

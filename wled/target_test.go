@@ -106,39 +106,39 @@ func FuzzParseTarget(f *testing.F) {
 	})
 }
 
-func TestResolve(t *testing.T) {
+func TestComplete(t *testing.T) {
 	fake := newFake(t, 144, true)
 	var c wled.Client
 	tg, err := wled.ParseTarget(fake.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, info, err := c.Resolve(context.Background(), tg)
+	got, info, err := c.Complete(context.Background(), tg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := tg
 	want.Protocol, want.Port, want.LEDs, want.RGBW, want.DDPPort = wled.ProtocolDDP, portOf(t, fake.DDPAddr()), 144, true, 0
 	if got != want || info.LEDs.Count != 144 {
-		t.Errorf("Resolve = %+v, want %+v", got, want)
+		t.Errorf("Complete = %+v, want %+v", got, want)
 	}
 
 	fake.SetInfo(func(i *wled.Info) { i.VID = 2109999 })
-	got, _, err = c.Resolve(context.Background(), tg)
+	got, _, err = c.Complete(context.Background(), tg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Protocol != wled.ProtocolDNRGB || got.UDPAddr() != fake.RealtimeAddr() || got.RGBW || got.HTTPAddr() != fake.HTTPAddr() {
-		t.Errorf("old firmware: Resolve = %+v (%s), want DNRGB to %s", got, got.UDPAddr(), fake.RealtimeAddr())
+		t.Errorf("old firmware: Complete = %+v (%s), want DNRGB to %s", got, got.UDPAddr(), fake.RealtimeAddr())
 	}
 
 	tg.LEDs = 10
-	if got, _, _ = c.Resolve(context.Background(), tg); got.LEDs != 10 {
+	if got, _, _ = c.Complete(context.Background(), tg); got.LEDs != 10 {
 		t.Errorf("?leds did not override the device count: %+v", got)
 	}
 
 	fake.SetRawInfo(200, []byte("<html>"))
-	if _, _, err := c.Resolve(context.Background(), tg); !errors.Is(err, wled.ErrNotWLED) {
-		t.Errorf("Resolve of a non-WLED: %v", err)
+	if _, _, err := c.Complete(context.Background(), tg); !errors.Is(err, wled.ErrNotWLED) {
+		t.Errorf("Complete of a non-WLED: %v", err)
 	}
 }

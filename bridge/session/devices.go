@@ -445,7 +445,7 @@ func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target
 		t.Host = addr.String()
 	}
 	if t.Protocol == wled.ProtocolAuto {
-		rt, info, err := d.s.wled.ResolveAs(ctx, t, d.protocol)
+		rt, info, err := d.s.wled.CompleteAs(ctx, t, d.protocol)
 		if err != nil {
 			return t, "", err
 		}

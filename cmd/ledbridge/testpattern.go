@@ -193,7 +193,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	for _, nt := range targets {
 		t := nt.target
 		if opts.LEDs > 0 {
-			t.LEDs = opts.LEDs // also a wled:// device's count: Resolve keeps a given LED count
+			t.LEDs = opts.LEDs // also a wled:// device's count: Complete keeps a given LED count
 		}
 		host, err := lookupDeviceHost(ctx, lookup, t.Host)
 		if err != nil {
@@ -201,7 +201,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			return nil, fmt.Errorf("test-pattern: %s: %w", nt.name, err)
 		}
 		t.Host = host
-		resolved, _, err := client.ResolveAs(ctx, t, opts.Protocol) // as join resolves it
+		resolved, _, err := client.CompleteAs(ctx, t, opts.Protocol) // as join resolves it
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("test-pattern: %w", err)
