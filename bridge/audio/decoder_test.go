@@ -463,7 +463,7 @@ func TestDecodeOggOpusMatchesOpusdecExactly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, head, err := DecodeOggOpus(f, c.channels, 0)
+		got, head, err := decodeWholeOggOpus(f, c.channels, 0)
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -479,17 +479,17 @@ func TestDecodeOggOpusMatchesOpusdecExactly(t *testing.T) {
 }
 
 func TestDecodeOggOpusErrors(t *testing.T) {
-	if _, _, err := DecodeOggOpus(bytes.NewReader([]byte("not an ogg file at all, no sir")), 1, 0); !errors.Is(err, ogg.ErrNotOgg) {
+	if _, _, err := decodeWholeOggOpus(bytes.NewReader([]byte("not an ogg file at all, no sir")), 1, 0); !errors.Is(err, ogg.ErrNotOgg) {
 		t.Errorf("garbage: %v", err)
 	}
 	data, err := os.ReadFile(filepath.Join(fixtureDir, "a3_220hz.opus"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := DecodeOggOpus(bytes.NewReader(data), 1, SampleRate); !errors.Is(err, ErrFileTooLong) {
+	if _, _, err := decodeWholeOggOpus(bytes.NewReader(data), 1, SampleRate); !errors.Is(err, errFileTooLong) {
 		t.Errorf("3 s file with a 1 s limit: %v", err)
 	}
-	if _, _, err := DecodeOggOpus(bytes.NewReader(data[:len(data)/2]), 1, 0); err == nil {
+	if _, _, err := decodeWholeOggOpus(bytes.NewReader(data[:len(data)/2]), 1, 0); err == nil {
 		t.Error("truncated file decoded without error")
 	}
 }

@@ -10,72 +10,182 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 )
 
-// DefaultMaxFileSamples bounds DecodeOggOpus's output: 10 minutes per channel at 48 kHz.
-const DefaultMaxFileSamples = 10 * 60 * SampleRate
+// OggOpusReader decodes an Ogg Opus file packet by packet (for `ledbridge analyze`) to
+// interleaved float32 PCM at 48 kHz, as opusdec does: the OpusHead pre-skip is dropped, the
+// output gain applied, and the end trimmed to the final granule position (the encoder pads the
+// end to a whole packet, and may trim more than one packet: a page of 2.5 ms packets). So that
+// the trim is exact wherever it falls in the last page, a page's samples are held back until
+// its granule position is known, at its last packet: memory is one page's worth (at most 255
+// packets of 120 ms, 5.9 MB a channel). Every link of a chained file (`cat a.opus b.opus`) is
+// read in turn. A corrupt packet is an error, not concealed. It is not safe for concurrent use.
+type OggOpusReader struct {
+	packets  *ogg.PacketReader
+	dec      *OggOpusDecoder
+	channels int
+	page     []float32 // the decoded samples of the current page's packets so far
+	pending  []float32 // samples released (of page) and not yet returned
+	err      error     // what Read returns once pending is drained: io.EOF or why the file ended early
+	skip     int       // pre-skip samples (per channel) still to drop
+	gain     float32   // linear OutputGain; 1 when the header has none
+	decoded  int64     // samples per channel decoded so far, pre-skip included (the granule position's unit)
+	start    int64     // granule position of the first decoded sample (RFC 7845 §4.5)
+	// peeked is a packet read ahead to learn whether the page before it was the last;
+	// it aliases the PacketReader's buffer, which stays valid until the next call to Next.
+	peeked        []byte
+	peekedGranule int64
+	peekedErr     error
+	hasPeeked     bool
+}
 
-// ErrFileTooLong indicates an Ogg Opus file longer than the caller's sample limit.
-var ErrFileTooLong = errors.New("audio: file longer than the sample limit")
-
-// DecodeOggOpus decodes a whole Ogg Opus stream (for `ledbridge analyze` and tests) to
-// interleaved float32 PCM at 48 kHz with channels channels (1 downmixes stereo), exactly as
-// opusdec does: the OpusHead pre-skip is dropped, the output gain applied, and the end
-// trimmed to the last granule position. maxSamples (per channel; 0 means
-// DefaultMaxFileSamples) bounds memory. A corrupt packet is an error, not concealed. The
-// streams it decodes are those NewOggOpusDecoder takes.
-func DecodeOggOpus(r io.Reader, channels, maxSamples int) ([]float32, ogg.Head, error) {
-	if maxSamples <= 0 {
-		maxSamples = DefaultMaxFileSamples
-	}
+// NewOggOpusReader reads the headers of the Ogg Opus stream in r and returns a reader of its
+// samples with channels (1 or 2) channels; the streams it takes are those NewOggOpusDecoder
+// takes.
+func NewOggOpusReader(r io.Reader, channels int) (*OggOpusReader, error) {
 	pr, err := ogg.NewPacketReader(r)
 	if err != nil {
-		return nil, ogg.Head{}, fmt.Errorf("decode ogg opus: %w", err)
+		return nil, err
 	}
-	head := pr.Head()
-	dec, err := NewOggOpusDecoder(head, channels)
+	o := &OggOpusReader{packets: pr, channels: channels}
+	if err := o.startLink(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Head is the OpusHead of the link being read.
+func (o *OggOpusReader) Head() ogg.Head { return o.packets.Head() }
+
+// startLink sets the reader up for the link whose headers the PacketReader has just read: the
+// first, or the next of a chained file, which has its own channels, pre-skip, output gain and
+// granule positions counted from its own start. The samples go on from where the last link's
+// ended.
+func (o *OggOpusReader) startLink() error {
+	head := o.packets.Head()
+	dec, err := NewOggOpusDecoder(head, o.channels)
 	if err != nil {
-		return nil, head, fmt.Errorf("decode ogg opus: %w", err)
+		return err
 	}
-	pcm := make([]float32, MaxPacketSamples*channels)
-	var out []float32
-	total := 0
-	// lastGranule counts decoded samples: the granule position less the stream's start.
-	lastGranule, startGranule := int64(-1), ogg.StartGranuleUnknown
-	for i := 0; ; i++ {
-		pkt, granule, err := pr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, head, fmt.Errorf("decode ogg opus: packet %d: %w", i, err)
-		}
-		n, err := dec.Decode(pkt, pcm)
-		if err != nil {
-			return nil, head, fmt.Errorf("decode ogg opus: packet %d: %w", i, err)
-		}
-		if total+n > maxSamples+head.PreSkip {
-			return nil, head, fmt.Errorf("decode ogg opus: %w (%d samples)", ErrFileTooLong, maxSamples)
-		}
-		out = append(out, pcm[:n*channels]...)
-		total += n
-		if granule >= 0 {
-			startGranule = ogg.StartGranule(startGranule, granule, int64(total))
-			lastGranule = granule - startGranule
-		}
-	}
-	end := total
-	if lastGranule >= 0 && lastGranule < int64(end) {
-		end = int(lastGranule) // the encoder's padding after the real end
-	}
-	start := min(head.PreSkip, end)
-	out = out[start*channels : end*channels]
+	gain := float32(1)
 	if head.OutputGain != 0 {
-		g := float32(math.Pow(10, float64(head.OutputGain)/(20*256)))
-		for i := range out {
-			out[i] *= g
-		}
-		sanitize(out)
+		gain = float32(math.Pow(10, float64(head.OutputGain)/(20*256))) // Q7.8 dB (RFC 7845 §5.1)
 	}
-	return out, head, nil
+	o.dec, o.skip, o.gain, o.decoded, o.start = dec, head.PreSkip, gain, 0, ogg.StartGranuleUnknown
+	return nil
+}
+
+// next returns the next packet, the one read ahead if there is one.
+func (o *OggOpusReader) next() ([]byte, int64, error) {
+	if o.hasPeeked {
+		o.hasPeeked = false
+		return o.peeked, o.peekedGranule, o.peekedErr
+	}
+	return o.packets.Next()
+}
+
+// Read fills dst with the next interleaved samples and returns how many it wrote; io.EOF at
+// the end of the file, or the error that ended it early once the samples before it are read.
+func (o *OggOpusReader) Read(dst []float32) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	for len(o.pending) == 0 {
+		if o.err != nil {
+			return 0, o.err
+		}
+		o.err = o.decodePage()
+	}
+	n := copy(dst, o.pending)
+	o.pending = o.pending[n:]
+	return n, nil
+}
+
+// decodePage decodes packets up to the one that carries its page's granule position (the last
+// packet completed on the page) and releases the page's samples into pending, trimmed if the
+// page ends the stream or its link. It returns io.EOF at the end of the file, or the error that
+// ended it early; the samples decoded before either are released first, so none are lost.
+func (o *OggOpusReader) decodePage() error {
+	o.page = o.page[:0]
+	for {
+		pkt, granule, err := o.next()
+		if errors.Is(err, ogg.ErrNewLink) {
+			// A page ends with a packet that carries its granule position, so nothing is
+			// held here unless a link ended inside a page; if so, keep its samples.
+			held := len(o.page) > 0
+			if held {
+				o.release(o.pageSamples())
+			}
+			if err := o.startLink(); err != nil {
+				return fmt.Errorf("next link of a chained Ogg Opus file: %w", err)
+			}
+			if held {
+				return nil
+			}
+			continue
+		}
+		if err != nil {
+			o.release(o.pageSamples())
+			return err
+		}
+		room := MaxPacketSamples * o.channels
+		o.page = slices.Grow(o.page, room)
+		n, err := o.dec.Decode(pkt, o.page[len(o.page):len(o.page)+room])
+		if err != nil {
+			o.release(o.pageSamples())
+			return fmt.Errorf("opus packet: %w", err)
+		}
+		o.page = o.page[:len(o.page)+n*o.channels]
+		o.decoded += int64(n)
+		if granule < 0 {
+			if o.pageSamples() < maxPageSamples {
+				continue // the page goes on: its granule position is not known yet
+			}
+			// More than a page holds: pages without a granule position (valid only for a
+			// page that ends no packet) would otherwise hold the whole file back.
+			o.release(o.pageSamples())
+			return nil
+		}
+		o.start = ogg.StartGranule(o.start, granule, o.decoded)
+		granule -= o.start
+		end := o.pageSamples()
+		if granule < o.decoded {
+			// More samples than the page's granule position counts: end trimming, which
+			// RFC 7845 §4.4 allows only on the last page. Read ahead to make sure this is
+			// the last page the stream (or a chained file's link) has, whether the file
+			// ends there, the next link starts or the file breaks off (a granule that goes
+			// backwards mid-stream is ignored). The trim reaches back at most to the start
+			// of this page, the samples held, as opusdec's does (it writes each page out as
+			// it goes): a granule position before the page's start says the earlier pages
+			// decoded more than it counts, not that this page was padded.
+			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
+			o.hasPeeked = true
+			if o.peekedErr != nil {
+				end -= int(min(o.decoded-granule, int64(end)))
+			}
+		}
+		o.release(end)
+		return nil
+	}
+}
+
+// maxPageSamples is the most one Ogg page's packets decode to, per channel: 255 lacing values,
+// so at most 255 packets ending on it, each at most 120 ms.
+const maxPageSamples = 255 * MaxPacketSamples
+
+// pageSamples is how many samples per channel the current page has decoded.
+func (o *OggOpusReader) pageSamples() int { return len(o.page) / o.channels }
+
+// release hands the first end samples (per channel) of page on to pending, less the pre-skip
+// still to drop, with the output gain.
+func (o *OggOpusReader) release(end int) {
+	drop := min(o.skip, end)
+	o.skip -= drop
+	o.pending = o.page[drop*o.channels : end*o.channels]
+	if o.gain != 1 {
+		for i, v := range o.pending {
+			// The decoder's output is within ±1; keep it there after the gain.
+			o.pending[i] = min(max(v*o.gain, -1), 1)
+		}
+	}
 }
 
 // OggOpusDecoder decodes the packets of an Ogg Opus stream made of one Opus stream to

@@ -85,7 +85,7 @@ func readFixture(t testing.TB, name string) []byte {
 
 func decodeOggOpus(t testing.TB, data []byte, channels int) []float32 {
 	t.Helper()
-	pcm, _, err := DecodeOggOpus(bytes.NewReader(data), channels, 0)
+	pcm, _, err := decodeWholeOggOpus(bytes.NewReader(data), channels, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestDecodeOggOpusChannelMappingFamily1(t *testing.T) {
 		{"mapping past the stream's channels", withChannelMapping(t, mono, 2, 1, 1, 0, 0, 1), 1, ogg.ErrNotOpus, "decoded channel 1"},
 		{"more coupled than streams", withChannelMapping(t, stereo, 2, 1, 1, 2, 0, 1), 1, ogg.ErrNotOpus, "coupled"},
 	} {
-		_, _, err := DecodeOggOpus(bytes.NewReader(c.file), c.channels, 0)
+		_, _, err := decodeWholeOggOpus(bytes.NewReader(c.file), c.channels, 0)
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v, want %v saying %q on one line", c.name, err, c.want, c.says)
 		}
@@ -220,7 +220,7 @@ func TestDecodeOggOpusChannelMappingFamily1(t *testing.T) {
 }
 
 // TestChannelMappingFamily1MatchesOpusdec: libopus (opusdec, Debian's opus-tools, which CI
-// installs for bridge/audio) reads the same hand-made family 1 files, and DecodeOggOpus agrees
+// installs for bridge/audio) reads the same hand-made family 1 files, and OggOpusReader agrees
 // with it to the decoder's usual accuracy: the tables mean what this package takes them to.
 func TestChannelMappingFamily1MatchesOpusdec(t *testing.T) {
 	opusdec, err := exec.LookPath("opusdec")

@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/audiofile"
 	"github.com/ledbridge/ledbridge/bridge/audio"
-	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 	"github.com/spf13/cobra"
 )
 
@@ -194,171 +191,30 @@ func openAudio(r io.Reader) (pcmReader, error) {
 	return audiofile.Open(br)
 }
 
-// oggOpusReader decodes an Ogg Opus file packet by packet to mono 48 kHz, as opusdec (and
-// audio.DecodeOggOpus) does: the OpusHead pre-skip is dropped, the output gain applied, and the
-// end trimmed to the final granule position (the encoder pads the end to a whole packet, and may
-// trim more than one packet: a page of 2.5 ms packets). So that the trim is exact wherever it
-// falls in the last page, a page's samples are held back until its granule position is known, at
-// its last packet: memory is one page's worth (at most 255 packets of 120 ms, 5.9 MB).
-type oggOpusReader struct {
-	packets *ogg.PacketReader
-	dec     *audio.OggOpusDecoder
-	page    []float32 // the decoded samples of the current page's packets so far
-	pending []float32 // samples released (of page) and not yet returned
-	err     error     // what Read returns once pending is drained: io.EOF or why the file ended early
-	skip    int       // pre-skip samples still to drop
-	gain    float32   // linear OutputGain; 1 when the header has none
-	decoded int64     // samples decoded so far, pre-skip included (the granule position's unit)
-	start   int64     // granule position of the first decoded sample (RFC 7845 §4.5)
-	// peeked is a packet read ahead to learn whether the page before it was the last;
-	// it aliases the PacketReader's buffer, which stays valid until the next call to Next.
-	peeked        []byte
-	peekedGranule int64
-	peekedErr     error
-	hasPeeked     bool
-}
-
-func newOggOpusReader(r io.Reader) (*oggOpusReader, error) {
-	pr, err := ogg.NewPacketReader(r)
-	if err != nil {
-		return nil, err
-	}
-	o := &oggOpusReader{packets: pr}
-	if err := o.startLink(); err != nil {
-		return nil, err
-	}
-	return o, nil
-}
-
-// startLink sets the reader up for the link whose headers the PacketReader has just read: the
-// first, or the next of a chained file (`cat a.opus b.opus`), which has its own channels,
-// pre-skip, output gain and granule positions counted from its own start. The samples go on
-// from where the last link's ended.
-func (o *oggOpusReader) startLink() error {
-	head := o.packets.Head()
-	dec, err := audio.NewOggOpusDecoder(head, 1)
+// newOggOpusReader decodes an Ogg Opus file to mono with bridge/audio's reader (opusdec's
+// pre-skip, output gain and end trim). A stream it cannot decode (surround, ambisonics) is
+// audiofile.ErrUnsupported, as a WAV file it cannot read is.
+func newOggOpusReader(r io.Reader) (pcmReader, error) {
+	o, err := audio.NewOggOpusReader(r, 1)
 	if errors.Is(err, audio.ErrUnsupportedCodec) {
-		return fmt.Errorf("%w: Ogg Opus: %w", audiofile.ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: Ogg Opus: %w", audiofile.ErrUnsupported, err)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	gain := float32(1)
-	if head.OutputGain != 0 {
-		// Q7.8 dB (RFC 7845 §5.1), the expression audio.DecodeOggOpus uses.
-		gain = float32(math.Pow(10, float64(head.OutputGain)/(20*256)))
-	}
-	o.dec, o.skip, o.gain, o.decoded, o.start = dec, head.PreSkip, gain, 0, ogg.StartGranuleUnknown
-	return nil
+	return oggOpusReader{o}, nil
 }
 
-// next returns the next packet, the one read ahead if there is one.
-func (o *oggOpusReader) next() ([]byte, int64, error) {
-	if o.hasPeeked {
-		o.hasPeeked = false
-		return o.peeked, o.peekedGranule, o.peekedErr
-	}
-	return o.packets.Next()
-}
+// oggOpusReader is audio.OggOpusReader with its errors as newOggOpusReader's (a chained
+// file's next link may be the one it cannot decode).
+type oggOpusReader struct{ *audio.OggOpusReader }
 
-func (o *oggOpusReader) Read(dst []float32) (int, error) {
-	if len(dst) == 0 {
-		return 0, nil
+func (o oggOpusReader) Read(dst []float32) (int, error) {
+	n, err := o.OggOpusReader.Read(dst)
+	if errors.Is(err, audio.ErrUnsupportedCodec) {
+		err = fmt.Errorf("%w: %w", audiofile.ErrUnsupported, err)
 	}
-	for len(o.pending) == 0 {
-		if o.err != nil {
-			return 0, o.err
-		}
-		o.err = o.decodePage()
-	}
-	n := copy(dst, o.pending)
-	o.pending = o.pending[n:]
-	return n, nil
-}
-
-// decodePage decodes packets up to the one that carries its page's granule position (the last
-// packet completed on the page) and releases the page's samples into pending, trimmed if the
-// page ends the stream or its link. It returns io.EOF at the end of the file, or the error that
-// ended it early; the samples decoded before either are released first, so none are lost.
-func (o *oggOpusReader) decodePage() error {
-	o.page = o.page[:0]
-	for {
-		pkt, granule, err := o.next()
-		if errors.Is(err, ogg.ErrNewLink) {
-			// A page ends with a packet that carries its granule position, so nothing is
-			// held here unless a link ended inside a page; if so, keep its samples.
-			held := len(o.page) > 0
-			if held {
-				o.release(len(o.page))
-			}
-			if err := o.startLink(); err != nil {
-				return fmt.Errorf("next link of a chained Ogg Opus file: %w", err)
-			}
-			if held {
-				return nil
-			}
-			continue
-		}
-		if err != nil {
-			o.release(len(o.page))
-			return err
-		}
-		o.page = slices.Grow(o.page, audio.MaxPacketSamples)
-		n, err := o.dec.Decode(pkt, o.page[len(o.page):len(o.page)+audio.MaxPacketSamples])
-		if err != nil {
-			o.release(len(o.page))
-			return fmt.Errorf("opus packet: %w", err)
-		}
-		o.page = o.page[:len(o.page)+n]
-		o.decoded += int64(n)
-		if granule < 0 {
-			if len(o.page) < maxPageSamples {
-				continue // the page goes on: its granule position is not known yet
-			}
-			// More than a page holds: pages without a granule position (valid only for a
-			// page that ends no packet) would otherwise hold the whole file back.
-			o.release(len(o.page))
-			return nil
-		}
-		o.start = ogg.StartGranule(o.start, granule, o.decoded)
-		granule -= o.start
-		end := len(o.page)
-		if granule < o.decoded {
-			// More samples than the page's granule position counts: end trimming, which
-			// RFC 7845 §4.4 allows only on the last page. Read ahead to make sure this is
-			// the last page the stream (or a chained file's link) has, whether the file
-			// ends there, the next link starts or the file breaks off (a granule that goes
-			// backwards mid-stream is ignored, as audio.DecodeOggOpus ignores it). The trim
-			// reaches back at most to the start of this page, the samples held, as opusdec's
-			// does (it writes each page out as it goes): a granule position before the page's
-			// start says the earlier pages decoded more than it counts, not that this page
-			// was padded.
-			o.peeked, o.peekedGranule, o.peekedErr = o.packets.Next()
-			o.hasPeeked = true
-			if o.peekedErr != nil {
-				end -= int(min(o.decoded-granule, int64(end)))
-			}
-		}
-		o.release(end)
-		return nil
-	}
-}
-
-// maxPageSamples is the most one Ogg page's packets decode to: 255 lacing values, so at most 255
-// packets ending on it, each at most 120 ms.
-const maxPageSamples = 255 * audio.MaxPacketSamples
-
-// release hands page[:end] on to pending, less the pre-skip still to drop, with the output gain.
-func (o *oggOpusReader) release(end int) {
-	drop := min(o.skip, end)
-	o.skip -= drop
-	o.pending = o.page[drop:end]
-	if o.gain != 1 {
-		for i, v := range o.pending {
-			// The decoder's output is within ±1; keep it there after the gain.
-			o.pending[i] = min(max(v*o.gain, -1), 1)
-		}
-	}
+	return n, err
 }
 
 // readFull reads until buf is full or the file ends (then io.EOF, with the

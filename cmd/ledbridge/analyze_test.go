@@ -15,7 +15,6 @@ import (
 
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/audiofile"
-	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
 )
 
@@ -207,7 +206,7 @@ func withOutputGain(t *testing.T, file []byte, gain int16) []byte {
 }
 
 // TestAnalyzeOggOpusDecodesLikeOpusdec: the streaming reader `analyze` uses yields exactly the
-// samples audio.DecodeOggOpus (opusdec's rules) does: pre-skip dropped, the output gain applied,
+// samples audio.OggOpusReader (opusdec's rules, read whole) does: pre-skip dropped, the output gain applied,
 // and the encoder's padding after the last granule position trimmed, so that a 3 s file gives
 // 180 frames and not 181.
 func TestAnalyzeOggOpusDecodesLikeOpusdec(t *testing.T) {
@@ -229,7 +228,7 @@ func TestAnalyzeOggOpusDecodesLikeOpusdec(t *testing.T) {
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			want, _, err := audio.DecodeOggOpus(bytes.NewReader(data), 1, 0)
+			want, err := decodeOggOpus(data, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,7 +411,7 @@ func TestAnalyzeOggOpusChannelMappingFamily1(t *testing.T) {
 	}
 
 	// The left channel alone: exactly the left channel of the original's stereo decode.
-	stereoPCM, _, err := audio.DecodeOggOpus(bytes.NewReader(stereo), 2, 0)
+	stereoPCM, err := decodeOggOpus(stereo, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func encodeOggOpus(t testing.TB, serial uint32, seconds float64, frameSize, perP
 
 // TestAnalyzeTrimsTheEndAcrossPackets: end trimming may reach back over several packets of the
 // last page (2.5 ms packets, 1000 samples trimmed); the samples analysed are exactly those
-// audio.DecodeOggOpus (opusdec's rules) gives, not those of every packet but the last one.
+// audio.OggOpusReader (opusdec's rules, read whole) gives, not those of every packet but the last one.
 func TestAnalyzeTrimsTheEndAcrossPackets(t *testing.T) {
 	for _, c := range []struct {
 		frameSize, perPage int
@@ -112,7 +112,7 @@ func TestAnalyzeTrimsTheEndAcrossPackets(t *testing.T) {
 		{120, 135, 3000}, // 25 of the last page's 133 packets
 	} {
 		file := encodeOggOpus(t, 0x1e57, 1, c.frameSize, c.perPage, c.trim, true)
-		want, _, err := audio.DecodeOggOpus(bytes.NewReader(file), 1, 0)
+		want, err := decodeOggOpus(file, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestAnalyzeChainedLinkWithoutEndOfStream(t *testing.T) {
 // frames for 1 s, not 61 with the encoder's padding), then the one error line and exit 1.
 func TestAnalyzeTrimsTheEndBeforeABadLink(t *testing.T) {
 	opus := encodeOggOpus(t, 0xc, 1, 960, 50, 0, true)
-	want, _, err := audio.DecodeOggOpus(bytes.NewReader(opus), 1, 0)
+	want, err := decodeOggOpus(opus, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,48 +199,5 @@ func TestOggOpusReaderAllocatesNothingPerFrame(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.2f allocations per frame", allocs)
-	}
-}
-
-// A page whose header has no granule position (-1) ends no packet, so a stream of such pages is
-// invalid; holding back "the page" until its granule is known then held the whole file: 79 KB of
-// 120 ms packets made 2 GB. At most one page's packets are held back: past that, the samples go
-// on untrimmed.
-func TestOggOpusReaderHoldsAtMostOnePage(t *testing.T) {
-	head := []byte("OpusHead\x01\x02")
-	head = binary.LittleEndian.AppendUint16(head, 312)
-	head = binary.LittleEndian.AppendUint32(head, audio.SampleRate)
-	head = append(head, 0, 0, 0)
-	tags := binary.LittleEndian.AppendUint32([]byte("OpusTags"), 4)
-	tags = binary.LittleEndian.AppendUint32(append(tags, "test"...), 0)
-	file := append(oggPage(t, 7, 0x02, 0, 0, head), oggPage(t, 7, 0, 1, 0, tags)...)
-	packets := make([][]byte, 255)
-	for i := range packets {
-		packets[i] = []byte{0xFB, 6} // CELT 20 ms stereo, code 3: six empty frames, 120 ms
-	}
-	const pages = 8
-	for seq := uint32(2); seq < 2+pages; seq++ {
-		file = append(file, oggPage(t, 7, 0, seq, -1, packets...)...)
-	}
-	r, err := newOggOpusReader(bytes.NewReader(file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := make([]float32, 4096)
-	var total, held int
-	for {
-		n, err := r.Read(dst)
-		total += n
-		held = max(held, cap(r.page))
-		if err != nil {
-			break
-		}
-	}
-	if want := pages * 255 * 6 * 960; total < want-312 {
-		t.Errorf("read %d samples, want the %d the packets hold (less the pre-skip)", total, want)
-	}
-	// One page's samples, and the headroom append's growth leaves above them.
-	if limit := 2 * 256 * audio.MaxPacketSamples; held > limit {
-		t.Errorf("held %d samples (%.0f MB) at once, want at most one page's, %d with growth headroom", held, float64(held)*4/1e6, limit)
 	}
 }
