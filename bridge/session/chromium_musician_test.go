@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -385,7 +386,8 @@ func checkBridgeSide(t *testing.T, r *rig, id string, rep *pageReport) {
 // as a musician and negotiates WebRTC with the bridge over webrtc-signal broadcasts with trickle
 // ICE, sending a Web Audio sine. The bridge must connect, hear the note, and light the fake WLED
 // strip in the note's colour; the colour follows when the tone changes. First the page offers;
-// then a page that waits for the bridge's offer answers it.
+// then a page sends its microphone (getUserMedia on Chromium's fake device playing a WAV), with
+// the browser's audio processing; last a page that waits for the bridge's offer answers it.
 func TestChromiumMusician(t *testing.T) {
 	chromiumPath, nodePath := requireBrowser(t)
 	if _, err := os.Stat(supabaseUMD); err != nil {
@@ -418,6 +420,30 @@ func TestChromiumMusician(t *testing.T) {
 		m.saveLog(out, fmt.Sprintf("chromium-%s.log", m.id))
 	})
 
+	t.Run("microphone", func(t *testing.T) {
+		// The microphone as the web app opens it (getUserMedia, default constraints), with
+		// Chromium's fake capture device playing an A4 sine from a file.
+		wav := filepath.Join(t.TempDir(), "a4.wav")
+		writeSineWAV(t, wav, 440, 10*time.Second)
+		m, rep := joinChromium(t, r, nodePath, chromiumPath, out, "chrome-mic", map[string]any{"name": "Chrome mic", "source": "mic", "wav": wav, "mode": "offer"})
+		waitFor(t, 10*time.Second, "the bridge reports "+m.id+" connected", func() bool {
+			s, ok := r.musicianStatus(m.id)
+			return ok && s.WebRTC == "connected" && s.Packets > 0
+		})
+		checkBridgeSide(t, r, m.id, rep)
+		// getUserMedia's default processing (noise suppression, gain control) takes a steady tone
+		// for noise and turns it down over a few seconds (level 0.2 → 0.04 here): the bridge
+		// must still hear it once that has settled.
+		s, _ := r.musicianStatus(m.id)
+		time.Sleep(3 * time.Second)
+		settled, _ := r.musicianStatus(m.id)
+		t.Logf("%s: level %.3f at first, %.3f 3 s later", m.id, s.Level, settled.Level)
+		checkHears(t, r, m.id, 9, "A4")
+		m.command(map[string]any{"op": "leave"})
+		waitFor(t, 15*time.Second, "the bridge released "+m.id, func() bool { _, ok := r.musicianStatus(m.id); return !ok })
+		m.saveLog(out, fmt.Sprintf("chromium-%s.log", m.id))
+	})
+
 	t.Run("bridge offers", func(t *testing.T) {
 		m, rep := joinChromium(t, r, nodePath, chromiumPath, out, "chrome-answers", map[string]any{"name": "Chrome A3", "hz": 220, "mode": "answer", "offerAfterMs": 6000})
 		if rep.FirstOfferBy != "bridge" || rep.OffersSent != 0 || rep.AnswersSent == 0 {
@@ -436,4 +462,32 @@ func TestChromiumMusician(t *testing.T) {
 		waitFor(t, 15*time.Second, "the bridge released "+m.id, func() bool { _, ok := r.musicianStatus(m.id); return !ok })
 		m.saveLog(out, fmt.Sprintf("chromium-%s.log", m.id))
 	})
+}
+
+// writeSineWAV writes a 48 kHz mono 16-bit WAV of a sine at hz, for Chromium's fake microphone
+// (which loops it).
+func writeSineWAV(t *testing.T, path string, hz float64, d time.Duration) {
+	t.Helper()
+	const rate = 48000
+	n := int(d.Seconds() * rate)
+	var b bytes.Buffer
+	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	b.WriteString("RIFF")
+	le(uint32(36 + 2*n))
+	b.WriteString("WAVEfmt ")
+	le(uint32(16))
+	le(uint16(1)) // PCM
+	le(uint16(1)) // mono
+	le(uint32(rate))
+	le(uint32(2 * rate))
+	le(uint16(2))
+	le(uint16(16))
+	b.WriteString("data")
+	le(uint32(2 * n))
+	for i := 0; i < n; i++ {
+		le(int16(0.5 * math.MaxInt16 * math.Sin(2*math.Pi*hz*float64(i)/rate)))
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
