@@ -36,4 +36,9 @@
 // the jitter buffer's payload slots, the ring and the mixer allocate nothing per packet.
 // The one exception is upstream: gopus v0.1.1 allocates a few objects when it conceals or
 // FEC-recovers a lost SILK/hybrid packet (docs/benchmarks/audio.md).
+//
+// Files take a second path through the same Opus decoder: OggOpusReader (oggfile.go) reads an
+// Ogg Opus file, chained links included, as opusdec does (pre-skip dropped, output gain
+// applied, the end trimmed to the last granule position), for `ledbridge analyze`, which runs
+// the live analyser over it; OggOpusDecoder under it applies the OpusHead's channel mapping.
 package audio
