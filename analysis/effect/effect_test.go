@@ -515,13 +515,13 @@ func TestBrightnessCapAndGamma(t *testing.T) {
 func TestScaleColors(t *testing.T) {
 	red, blue := color.RGB{R: 255}, color.RGB{B: 255}
 	dst := make([]color.RGB, 300)
-	ScaleColors(dst, []color.RGB{red, blue}, ResampleNearest)
+	scaleColors(dst, []color.RGB{red, blue}, ResampleNearest)
 	for i, c := range dst {
 		if want := map[bool]color.RGB{true: red, false: blue}[i < 150]; c != want {
 			t.Fatalf("LED %d = %v, want %v (halves)", i, c, want)
 		}
 	}
-	ScaleColors(dst, []color.RGB{red, blue}, ResampleLinear)
+	scaleColors(dst, []color.RGB{red, blue}, ResampleLinear)
 	if dst[0] != red || dst[299] != blue || dst[150].R == 0 || dst[150].B == 0 {
 		t.Fatalf("linear: ends %v %v middle %v", dst[0], dst[299], dst[150])
 	}
@@ -530,7 +530,7 @@ func TestScaleColors(t *testing.T) {
 		long[i] = color.RGB{R: uint8(i / 16)}
 	}
 	small := make([]color.RGB, 16)
-	ScaleColors(small, long, ResampleNearest)
+	scaleColors(small, long, ResampleNearest)
 	for i, c := range small {
 		if c.R != uint8(i*16) {
 			t.Fatalf("4096 → 16: LED %d = %d, want %d", i, c.R, i*16)
@@ -543,14 +543,14 @@ func TestScaleColors(t *testing.T) {
 	for _, at := range []int{0, 1234, 2001, 4095} {
 		clear(dots)
 		dots[at] = color.RGB{R: 255, G: 255, B: 255}
-		ScaleColors(ten, dots, ResampleLinear)
+		scaleColors(ten, dots, ResampleLinear)
 		for i, c := range ten {
 			if lit := c != (color.RGB{}); lit != (i == at*10/len(dots)) {
 				t.Fatalf("dot at %d → 10 LEDs: LED %d = %v", at, i, c)
 			}
 		}
 	}
-	ScaleColors(small, nil, ResampleLinear)
+	scaleColors(small, nil, ResampleLinear)
 	if small[3] != (color.RGB{}) {
 		t.Error("empty colours should be black")
 	}
@@ -710,15 +710,15 @@ func TestRejects(t *testing.T) {
 func TestBlend(t *testing.T) {
 	a, b := []byte{0, 100, 255}, []byte{255, 100, 0}
 	dst := make([]byte, 3)
-	Blend(dst, a, b, 0)
+	blend(dst, a, b, 0)
 	if string(dst) != string(a) {
 		t.Errorf("t=0: %v", dst)
 	}
-	Blend(dst, a, b, 1)
+	blend(dst, a, b, 1)
 	if string(dst) != string(b) {
 		t.Errorf("t=1: %v", dst)
 	}
-	Blend(dst, a, b, 0.5)
+	blend(dst, a, b, 0.5)
 	if dst[0] != 128 || dst[1] != 100 || dst[2] != 128 {
 		t.Errorf("t=0.5: %v", dst)
 	}
@@ -755,5 +755,24 @@ func TestDarkAndInstantExplicitZeros(t *testing.T) {
 	}
 	if cfg.Attack >= 0 || cfg.Decay >= 0 || cfg.Crossfade >= 0 {
 		t.Errorf("Instant was replaced by a default: %+v", cfg)
+	}
+}
+
+// scaleColors is scaleFloat into 8-bit colours: src stretched over dst, one entry per LED.
+func scaleColors(dst, src []color.RGB, mode Resample) {
+	for i := range dst {
+		dst[i] = resampleAt(src, i, len(dst), mode).RGB8()
+	}
+}
+
+// blend writes into dst the byte-wise mix of two frames of equal length:
+// t = 0 gives from, t = 1 gives to. For fading between Frames rendered
+// elsewhere (the Renderer crossfades its own looks itself).
+func blend(dst, from, to []byte, t float32) {
+	t = color.Clamp01(t)
+	k := uint32(t*256 + 0.5)
+	n := min(len(dst), len(from), len(to))
+	for i := range n {
+		dst[i] = uint8((uint32(from[i])*(256-k) + uint32(to[i])*k + 128) >> 8)
 	}
 }

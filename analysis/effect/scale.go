@@ -2,17 +2,10 @@ package effect
 
 import "github.com/ledbridge/ledbridge/analysis/color"
 
-// ScaleColors stretches src (a led-update colour array of any length) over
-// dst, one entry per LED, by nearest-entry or linear resampling (linear
-// averages the entries an LED covers when there are more colours than LEDs).
-// An empty src makes dst black. It allocates nothing.
-func ScaleColors(dst, src []color.RGB, mode Resample) {
-	for i := range dst {
-		dst[i] = resampleAt(src, i, len(dst), mode).RGB8()
-	}
-}
-
-// scaleFloat is ScaleColors into perceptual float colours.
+// scaleFloat stretches src (a led-update colour array of any length) over
+// dst, one perceptual float colour per LED, by nearest-entry or linear
+// resampling (linear averages the entries an LED covers when there are more
+// colours than LEDs). An empty src makes dst black. It allocates nothing.
 func scaleFloat(dst []color.RGBF, src []color.RGB, mode Resample) {
 	for i := range dst {
 		dst[i] = resampleAt(src, i, len(dst), mode)
@@ -45,17 +38,5 @@ func resampleAt(src []color.RGB, i, n int, mode Resample) color.RGBF {
 		return color.RGBF{R: a.R + (b.R-a.R)*f, G: a.G + (b.G-a.G)*f, B: a.B + (b.B-a.B)*f}
 	default:
 		return src[i*m/n].Float()
-	}
-}
-
-// Blend writes into dst the byte-wise mix of two frames of equal length:
-// t = 0 gives from, t = 1 gives to. For fading between Frames rendered
-// elsewhere (the Renderer crossfades its own looks itself).
-func Blend(dst, from, to []byte, t float32) {
-	t = color.Clamp01(t)
-	k := uint32(t*256 + 0.5)
-	n := min(len(dst), len(from), len(to))
-	for i := range n {
-		dst[i] = uint8((uint32(from[i])*(256-k) + uint32(to[i])*k + 128) >> 8)
 	}
 }
