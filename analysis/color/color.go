@@ -123,6 +123,3 @@ func HueOf(c RGBF) (hue, sat float32) {
 	}
 	return wrapHue(hue), d / maxc
 }
-
-// Lightness returns the HSL lightness of c.
-func Lightness(c RGBF) float32 { return (max(c.R, c.G, c.B) + min(c.R, c.G, c.B)) / 2 }

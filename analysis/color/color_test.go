@@ -72,17 +72,17 @@ func TestNoteModePitchClassHue(t *testing.T) {
 	}
 }
 
-func TestOctaveShiftsLightness(t *testing.T) {
+func TestOctaveShiftslightness(t *testing.T) {
 	var p Palette
 	prev := float32(-1)
 	for _, midi := range []int{45, 57, 69, 81} { // A2 … A5
-		l := Lightness(p.Note(0, midi))
+		l := lightness(p.Note(0, midi))
 		if l <= prev {
 			t.Fatalf("MIDI %d lightness %v not above the octave below (%v)", midi, l, prev)
 		}
 		prev = l
 	}
-	if l := Lightness(p.Note(0, 69)); !near(l, 0.5, 1e-5) {
+	if l := lightness(p.Note(0, 69)); !near(l, 0.5, 1e-5) {
 		t.Errorf("A4 lightness %v, want 0.5 (pure hue)", l)
 	}
 }
@@ -322,3 +322,6 @@ func TestMusicianSpreadGivesEveryPitchClassItsOwnHue(t *testing.T) {
 		}
 	}
 }
+
+// lightness returns the HSL lightness of c.
+func lightness(c RGBF) float32 { return (max(c.R, c.G, c.B) + min(c.R, c.G, c.B)) / 2 }

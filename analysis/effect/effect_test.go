@@ -133,7 +133,7 @@ func TestOctaveShiftsLightnessOnTheStrip(t *testing.T) {
 	light := func(midi int) float32 {
 		r := newRenderer(t, linear(), Strip{LEDs: 300})
 		frame := render(t, r, local(t0, Source{Features: notes(note(midi, 1, true))}))
-		return color.Lightness(pixel(frame, centre(frame, 300)))
+		return lightness(pixel(frame, centre(frame, 300)))
 	}
 	a3, a4, a5 := light(57), light(69), light(81)
 	if !(a3 < a4 && a4 < a5) {
@@ -776,3 +776,6 @@ func blend(dst, from, to []byte, t float32) {
 		dst[i] = uint8((uint32(from[i])*(256-k) + uint32(to[i])*k + 128) >> 8)
 	}
 }
+
+// lightness returns the HSL lightness of c.
+func lightness(c color.RGBF) float32 { return (max(c.R, c.G, c.B) + min(c.R, c.G, c.B)) / 2 }
