@@ -535,45 +535,6 @@ func FixChecksums(data []byte) []byte {
 	return out
 }
 
-// PacketSamples returns the duration of an Opus packet in samples per channel at 48 kHz,
-// from its TOC byte and frame count (RFC 6716 §3.1–3.2). It is what an RTP sender adds to
-// the timestamp per packet.
-func PacketSamples(pkt []byte) (int, error) {
-	if len(pkt) == 0 {
-		return 0, errors.New("ogg: empty Opus packet")
-	}
-	toc := pkt[0]
-	cfg := toc >> 3
-	var frame int // samples at 48 kHz
-	switch {
-	case cfg < 12: // SILK 10/20/40/60 ms
-		frame = [4]int{480, 960, 1920, 2880}[cfg&3]
-	case cfg < 16: // hybrid 10/20 ms
-		frame = [2]int{480, 960}[cfg&1]
-	default: // CELT 2.5/5/10/20 ms
-		frame = [4]int{120, 240, 480, 960}[cfg&3]
-	}
-	var frames int
-	switch toc & 3 {
-	case 0:
-		frames = 1
-	case 1, 2:
-		frames = 2
-	case 3:
-		if len(pkt) < 2 {
-			return 0, errors.New("ogg: Opus code 3 packet without frame count byte")
-		}
-		frames = int(pkt[1] & 0x3f)
-		if frames == 0 {
-			return 0, errors.New("ogg: Opus code 3 packet with zero frames")
-		}
-	}
-	if d := frames * frame; d <= 5760 {
-		return d, nil
-	}
-	return 0, errors.New("ogg: Opus packet longer than 120 ms")
-}
-
 // StartGranuleUnknown is StartGranule's "not known yet": no packet with a granule position seen.
 const StartGranuleUnknown = int64(-1)
 
