@@ -15,7 +15,8 @@
 //
 // Resolver looks up .local host names (wled-abcdef.local) by the same multicast DNS: the
 // configured devices' names, here and in the session, which the system's resolver never finds
-// in a build without cgo.
+// in a build without cgo. LookupDeviceAddr picks the address to drive a looked-up device at (IPv4
+// first, the current address kept while the name still has it), for the session and test-pattern.
 package discovery
 
 import (

@@ -411,13 +411,6 @@ func (d *device) plugIn() { d.lab.ip("-n", d.ns, "link", "set", "lan0", "up") }
 // browseOnce runs discovery.Browse in the browser namespace and returns what it found.
 func (l *lab) browseOnce(browserNS string, timeout time.Duration) []Device {
 	l.t.Helper()
-	ds, _ := l.browseOnceTable(browserNS, timeout)
-	return ds
-}
-
-// browseOnceTable is browseOnce that also returns the rows of the `discover` table.
-func (l *lab) browseOnceTable(browserNS string, timeout time.Duration) ([]Device, [][]string) {
-	l.t.Helper()
 	p := l.start("browse helper", []string{helperEnv + "=browse", "LB_TIMEOUT=" + timeout.String()},
 		"ip", "netns", "exec", browserNS, testBinary(l.t), "-test.run=^$")
 	line, _, err := p.waitLine(0, timeout+30*time.Second, func(s string) bool { return strings.HasPrefix(s, "{") })
@@ -431,15 +424,7 @@ func (l *lab) browseOnceTable(browserNS string, timeout time.Duration) ([]Device
 	if err := json.Unmarshal([]byte(line), &hl); err != nil {
 		l.t.Fatalf("browse helper output %q: %v", line, err)
 	}
-	var rows [][]string
-	inTable := false
-	for _, out := range strings.Split(p.output(), "\n") {
-		inTable = inTable || strings.HasPrefix(out, "NAME ")
-		if inTable {
-			rows = append(rows, strings.Fields(out))
-		}
-	}
-	return hl.Devices, rows
+	return hl.Devices
 }
 
 // registryProc is a Registry running in the browser namespace.
@@ -523,7 +508,7 @@ func TestNetnsAvahiDefaultRoute(t *testing.T) {
 	br := l.addBrowser(true)
 	d := l.addDevice("d1", 11, "02fc0a000011", 144)
 	l.addDeviceAPI("mute", 12, "02fc0a000012", 10, false) // its TXT record says mac=02fc0a000012
-	ds, rows := l.browseOnceTable(br, 3*time.Second)
+	ds := l.browseOnce(br, 3*time.Second)
 	checkDevice(t, ds, d, 11)
 	// Answered mDNS, refused /json/info: listed under its instance name, offline, with the
 	// error, and without the MAC its TXT record claims (only /json/info confirms a MAC).
@@ -533,29 +518,12 @@ func TestNetnsAvahiDefaultRoute(t *testing.T) {
 			g = append(g, x)
 		}
 	}
-	if len(g) != 1 || g[0].Online || g[0].LastError == "" || g[0].MAC != "" ||
+	if len(g) != 1 || g[0].Online || !strings.Contains(g[0].LastError, "connect") || g[0].MAC != "" ||
 		g[0].IP != netip.MustParseAddr(labSubnet+"12") || g[0].Name != "wled-mute" {
 		t.Errorf("device without JSON API = %+v, want one offline entry with an error", g)
 	}
 	if len(ds) != 2 {
 		t.Errorf("found %d devices, want 2: %+v", len(ds), ds)
-	}
-	// The discover table: header, d1 online, the mute one offline with its error.
-	want := [][]string{
-		{"NAME", "HOST", "IP", "MAC", "LEDS", "RGBW", "VERSION", "PROTOCOL", "LIVE", "ONLINE", "ERROR"},
-		{"d1", "wled-d1.local.", labSubnet + "11", d.mac, "144", "no", "0.15.3", "ddp:4048", "no", "yes", "-"},
-		{"wled-mute", "wled-mute.local.", labSubnet + "12", "-", "-", "no", "-", "-", "no", "no"},
-	}
-	if len(rows) != len(want) {
-		t.Fatalf("discover table has %d rows, want %d: %q", len(rows), len(want), rows)
-	}
-	for i, w := range want {
-		if len(rows[i]) < len(w) || strings.Join(rows[i][:len(w)], " ") != strings.Join(w, " ") {
-			t.Errorf("table row %d = %q, want it to start with %q", i, rows[i], w)
-		}
-	}
-	if last := rows[2]; len(last) <= len(want[2]) || !strings.Contains(strings.Join(last, " "), "connect") {
-		t.Errorf("offline row %q should end with the connection error", last)
 	}
 }
 

@@ -68,9 +68,9 @@ join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130
 				return browseErr
 			}
 			if asJSON {
-				err = discovery.WriteJSON(cmd.OutOrStdout(), rows)
+				err = writeJSON(cmd.OutOrStdout(), rows)
 			} else {
-				err = discovery.WriteTable(cmd.OutOrStdout(), rows)
+				err = writeTable(cmd.OutOrStdout(), rows)
 			}
 			if err != nil {
 				return err
@@ -93,14 +93,14 @@ join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130
 // probes the rest, and each set-aside line is folded into the device found at its address
 // (foldForced). rows is nil, with the error, when nothing could be listed (a bad URL, an
 // interrupted browse); otherwise err is a browse error and rows are what could still be listed.
-func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeout time.Duration) (rows []discovery.Summary, err error) {
+func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeout time.Duration) (rows []summary, err error) {
 	probed, forced := splitForcedDevices(urls)
 	cfg.Static = probed
 	found, err := discovery.Browse(ctx, cfg, timeout)
 	if found == nil {
 		return nil, err
 	}
-	return foldForced(discovery.Summaries(found), forced), err
+	return foldForced(summaries(found), forced), err
 }
 
 // splitForcedDevices separates the device URLs discovery probes (wled:// and bare hosts, whose
@@ -110,7 +110,7 @@ func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeo
 // offline. They are returned as rows of what the URL says, not probed. A URL that does not
 // parse stays with the probed ones, so that discovery refuses it as before (ErrBadStatic: exit
 // status 2).
-func splitForcedDevices(urls []string) (probed []string, forced []discovery.Summary) {
+func splitForcedDevices(urls []string) (probed []string, forced []summary) {
 	seen := map[string]bool{}
 	for _, raw := range urls {
 		t, err := wled.ParseTarget(strings.TrimSpace(raw))
@@ -122,7 +122,7 @@ func splitForcedDevices(urls []string) (probed []string, forced []discovery.Summ
 			continue
 		}
 		seen[raw] = true
-		s := discovery.Summary{Host: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
+		s := summary{Host: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
 			StreamPort: t.Port, Source: discovery.SourceStatic}
 		if ip, err := netip.ParseAddr(t.Host); err == nil {
 			s.IP = ip.Unmap().String()
@@ -139,8 +139,8 @@ func splitForcedDevices(urls []string) (probed []string, forced []discovery.Summ
 // its mDNS answer and /json/info gave. A device found by mDNS alone is then not listed again on
 // its own; one that is itself a configured wled:// line keeps its row, since join drives that
 // line too. A line no found device stands at stays "not probed", after the found devices.
-func foldForced(found, forced []discovery.Summary) []discovery.Summary {
-	rows := make([]discovery.Summary, 0, len(found)+len(forced))
+func foldForced(found, forced []summary) []summary {
+	rows := make([]summary, 0, len(found)+len(forced))
 	folded := make([]bool, len(forced))
 	for _, d := range found {
 		drivenByLine := false
@@ -171,7 +171,7 @@ func foldForced(found, forced []discovery.Summary) []discovery.Summary {
 // sameAddress reports whether forced line f names found device d: the same IP, or, for a line
 // that gives a host name, d's mDNS host name (wled-a.local, with or without the final dot).
 // A WLED has one address (discovery lists one per IP), so the address names the device.
-func sameAddress(f, d discovery.Summary) bool {
+func sameAddress(f, d summary) bool {
 	if f.IP != "" {
 		return f.IP == d.IP
 	}

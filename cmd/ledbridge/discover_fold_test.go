@@ -31,10 +31,10 @@ func foundWLED(t *testing.T) (*wledtest.Fake, discovery.Config) {
 }
 
 // tableRows is discover's table for rows, split into fields, header first.
-func tableRows(t *testing.T, rows []discovery.Summary) [][]string {
+func tableRows(t *testing.T, rows []summary) [][]string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := discovery.WriteTable(&b, rows); err != nil {
+	if err := writeTable(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	var out [][]string
@@ -77,7 +77,7 @@ func TestDiscoverFoldsForcedLineIntoFoundDevice(t *testing.T) {
 			}
 
 			var b bytes.Buffer
-			if err := discovery.WriteJSON(&b, rows); err != nil {
+			if err := writeJSON(&b, rows); err != nil {
 				t.Fatal(err)
 			}
 			var js []struct {
@@ -102,7 +102,7 @@ func TestDiscoverFoldsForcedLineIntoFoundDevice(t *testing.T) {
 // configured wled:// line itself keeps its own row next to the forced line at its address; an
 // offline device passes its state and error on.
 func TestFoldForcedKeepsEveryConfiguredLine(t *testing.T) {
-	found := []discovery.Summary{
+	found := []summary{
 		{Name: "a", Host: "wled-a.local.", IP: "10.0.0.5", MAC: "aabbccddee01", LEDs: 60, Protocol: "ddp", StreamPort: 4048, Online: true, Probed: true, Source: discovery.SourceMDNS},
 		{Name: "b", Host: "10.0.0.6", IP: "10.0.0.6", MAC: "aabbccddee02", LEDs: 50, Protocol: "ddp", StreamPort: 4048, Online: true, Probed: true, Source: discovery.SourceStatic},
 		{Name: "c", Host: "wled-c.local.", IP: "10.0.0.7", LEDs: 0, Probed: true, Source: discovery.SourceMDNS, Error: "connection refused"},

@@ -1,4 +1,4 @@
-package discovery
+package main
 
 import (
 	"encoding/json"
@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/printable"
+	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
-// Summary is one row of `ledbridge discover`: what an operator needs to recognise a device.
-type Summary struct {
+// summary is one row of `ledbridge discover`: what an operator needs to recognise a device.
+type summary struct {
 	Name       string `json:"name"`
 	Host       string `json:"host"`
 	IP         string `json:"ip"`
@@ -29,16 +30,16 @@ type Summary struct {
 	Online     bool   `json:"online"`
 	// Probed is false for a row nobody asked: `discover` lists a ddp://, dnrgb://, … line no
 	// found device stands at as its URL gives it (such a strip may have no JSON API), so its
-	// Online says nothing and the table shows "not probed". Summarize's rows are probed.
-	Probed   bool      `json:"probed"`
-	Source   Source    `json:"source"`
-	LastSeen time.Time `json:"last_seen,omitzero"`
-	Error    string    `json:"error,omitempty"`
+	// Online says nothing and the table shows "not probed". summarize's rows are probed.
+	Probed   bool             `json:"probed"`
+	Source   discovery.Source `json:"source"`
+	LastSeen time.Time        `json:"last_seen,omitzero"`
+	Error    string           `json:"error,omitempty"`
 }
 
-// Summarize turns a device into its report row.
-func Summarize(d Device) Summary {
-	s := Summary{
+// summarize turns a device into its report row.
+func summarize(d discovery.Device) summary {
+	s := summary{
 		Name: d.Name, Host: d.Host, HTTPPort: d.HTTPPort, MAC: d.MAC, LEDs: d.LEDs, RGBW: d.RGBW,
 		Version: d.Info.Version, StreamPort: d.StreamPort, Live: d.Info.Live, LiveMode: d.Info.LiveMode,
 		Online: d.Online, Probed: true, Source: d.Source, LastSeen: d.LastSeen, Error: d.LastError,
@@ -54,29 +55,29 @@ func Summarize(d Device) Summary {
 	return s
 }
 
-// Summaries is Summarize for each device, in order.
-func Summaries(devices []Device) []Summary {
-	rows := make([]Summary, 0, len(devices))
+// summaries is summarize for each device, in order.
+func summaries(devices []discovery.Device) []summary {
+	rows := make([]summary, 0, len(devices))
 	for _, d := range devices {
-		rows = append(rows, Summarize(d))
+		rows = append(rows, summarize(d))
 	}
 	return rows
 }
 
-// WriteJSON writes rows as one indented JSON array (an empty array when there are none).
-func WriteJSON(w io.Writer, rows []Summary) error {
+// writeJSON writes rows as one indented JSON array (an empty array when there are none).
+func writeJSON(w io.Writer, rows []summary) error {
 	if rows == nil {
-		rows = []Summary{}
+		rows = []summary{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rows)
 }
 
-// WriteTable writes rows as an aligned text table with a header line. A device that answered
+// writeTable writes rows as an aligned text table with a header line. A device that answered
 // mDNS but not /json/info shows as offline with its error in the last column; a row that was
 // not probed shows "not probed" as ONLINE and "-" as LIVE, since nothing was asked.
-func WriteTable(w io.Writer, rows []Summary) error {
+func writeTable(w io.Writer, rows []summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tHOST\tIP\tMAC\tLEDS\tRGBW\tVERSION\tPROTOCOL\tLIVE\tONLINE\tERROR")
 	for _, s := range rows {

@@ -1,4 +1,4 @@
-package discovery
+package main
 
 import (
 	"bytes"
@@ -9,27 +9,28 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
-func reportDevices() []Device {
-	return []Device{
+func reportDevices() []discovery.Device {
+	return []discovery.Device{
 		{
 			Key: "02fc00000001", Name: "Bar", Host: "wled-000001.local.", IP: netip.MustParseAddr("10.0.0.5"), HTTPPort: 80,
 			MAC: "02fc00000001", LEDs: 300, RGBW: true, Protocol: wled.ProtocolDDP, StreamPort: 4048,
 			Info:   wled.Info{Version: "0.15.3", Live: true, LiveMode: "DDP"},
-			Source: SourceMDNS, Online: true, LastSeen: time.Unix(1_700_000_000, 0).UTC(),
+			Source: discovery.SourceMDNS, Online: true, LastSeen: time.Unix(1_700_000_000, 0).UTC(),
 		},
 		{
 			Key: "02fc00000002", Name: "wled-000002", Host: "wled-000002.local.", IP: netip.MustParseAddr("10.0.0.6"), HTTPPort: 80,
-			MAC: "02fc00000002", Source: SourceMDNS, LastError: "wled info 10.0.0.6:80: connection refused",
+			MAC: "02fc00000002", Source: discovery.SourceMDNS, LastError: "wled info 10.0.0.6:80: connection refused",
 		},
 	}
 }
 
 func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteTable(&b, Summaries(reportDevices())); err != nil {
+	if err := writeTable(&b, summaries(reportDevices())); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
@@ -57,7 +58,7 @@ func TestWriteTable(t *testing.T) {
 
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteJSON(&b, Summaries(reportDevices())); err != nil {
+	if err := writeJSON(&b, summaries(reportDevices())); err != nil {
 		t.Fatal(err)
 	}
 	var rows []map[string]any
@@ -70,7 +71,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("JSON rows = %v", rows)
 	}
 	b.Reset()
-	if err := WriteJSON(&b, nil); err != nil || strings.TrimSpace(b.String()) != "[]" {
+	if err := writeJSON(&b, nil); err != nil || strings.TrimSpace(b.String()) != "[]" {
 		t.Errorf("no devices: %q, %v", b.String(), err)
 	}
 }
@@ -80,14 +81,14 @@ func TestWriteTableNeutralisesRemoteStrings(t *testing.T) {
 	// trustworthy-looking row, retitles the terminal and colours what follows; another hides
 	// its name behind a right-to-left override and sends invalid UTF-8 in its version.
 	forged := "Stage left\t-\t10.0.0.7\ta4cf12000001\t300\tno\t0.15.3\tddp:4048\tno\tyes\t-\n\x1b]0;pwned\x07\x1b[31mBar"
-	devs := []Device{
+	devs := []discovery.Device{
 		{Key: "02aabbccddee", Name: forged, IP: netip.MustParseAddr("10.0.0.66"), MAC: "02aabbccddee", LEDs: 60, Online: true,
 			Protocol: wled.ProtocolDDP, StreamPort: 4048, Info: wled.Info{Version: "0.15.3"}},
 		{Key: "02aabbccddef", Name: "gpj.\u202eexe", Host: "h\u200b.local.", IP: netip.MustParseAddr("10.0.0.67"), MAC: "02aabbccddef",
 			Info: wled.Info{Version: "0.15\xff", Live: true, LiveMode: "DDP\r"}, LastError: "wled info: \x1b[2J" + strings.Repeat("x", 500)},
 	}
 	var b bytes.Buffer
-	if err := WriteTable(&b, Summaries(devs)); err != nil {
+	if err := writeTable(&b, summaries(devs)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -144,10 +145,10 @@ func TestCellEscapesCannotBeForged(t *testing.T) {
 // so in ONLINE, not "no", and shows no live state; in JSON it carries probed false, while a
 // summarized device is probed.
 func TestWriteTableNotProbedRow(t *testing.T) {
-	rows := Summaries(reportDevices()[:1])
-	rows = append(rows, Summary{Host: "10.0.0.9", IP: "10.0.0.9", LEDs: 60, Protocol: "ddp", StreamPort: 4049, Source: SourceStatic})
+	rows := summaries(reportDevices()[:1])
+	rows = append(rows, summary{Host: "10.0.0.9", IP: "10.0.0.9", LEDs: 60, Protocol: "ddp", StreamPort: 4049, Source: discovery.SourceStatic})
 	var b bytes.Buffer
-	if err := WriteTable(&b, rows); err != nil {
+	if err := writeTable(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
@@ -159,7 +160,7 @@ func TestWriteTableNotProbedRow(t *testing.T) {
 		t.Errorf("the probed row lost its live/online cells: %q", lines[1])
 	}
 	b.Reset()
-	if err := WriteJSON(&b, rows); err != nil {
+	if err := writeJSON(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	var js []map[string]any
