@@ -800,6 +800,9 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 	if !fresh {
 		mus.cur.renegotiations++
 	}
+	if err := answerInOfferNumbers(pc, desc.SDP); err != nil {
+		mus.logLimited("answer keeps the bridge's payload types", "err", err)
+	}
 	answer, err := pc.CreateAnswer(nil)
 	if err == nil {
 		err = pc.SetLocalDescription(answer)

@@ -1,0 +1,113 @@
+package peer
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// answerInOfferNumbers makes the answer to an offer just applied to pc reuse the offer's
+// payload types (RFC 3264 §6.1): each audio transceiver an offered section pairs with gets
+// the bridge's codecs, in its order of preference, renumbered to that section's numbers.
+//
+// pion answers with a transceiver's codec preferences as they are: the recvonly transceiver
+// newPC makes has ours under our numbers (Opus 111), and pion sets those of a transceiver
+// only when it makes one from a remote description, never on a renegotiation
+// (pion/webrtc#3276). Firefox offers Opus as 109: answered 111, it sends 111 as the answer
+// says, which the PeerConnection (its codecs taken from the offer) does not know, and the
+// musician is connected and never heard.
+func answerInOfferNumbers(pc *webrtc.PeerConnection, offerSDP string) error {
+	var offer sdp.SessionDescription
+	if err := offer.UnmarshalString(offerSDP); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnparsableSDP, err)
+	}
+	transceivers := pc.GetTransceivers()
+	for _, md := range offer.MediaDescriptions {
+		if md.MediaName.Media != "audio" {
+			continue
+		}
+		mid, ok := md.Attribute(sdp.AttrKeyMID)
+		if !ok {
+			continue
+		}
+		for _, tr := range transceivers {
+			if tr.Kind() == webrtc.RTPCodecTypeAudio && tr.Mid() == mid {
+				preferOffered(tr, offeredCodecs(md))
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// offeredCodecs is the bridge's codecs that a media section offers, in the bridge's order of
+// preference, each under the first payload type the section gives it (matched by MIME type,
+// clock rate and channels; a static type needs no a=rtpmap).
+func offeredCodecs(md *sdp.MediaDescription) []webrtc.RTPCodecParameters {
+	section := sdp.SessionDescription{MediaDescriptions: []*sdp.MediaDescription{md}}
+	byType := section.GetCodecMap()
+	var out []webrtc.RTPCodecParameters
+	for _, ours := range codecs {
+		for _, format := range md.MediaName.Formats {
+			pt, err := strconv.ParseUint(format, 10, 7)
+			if err != nil {
+				continue
+			}
+			c, ok := byType[uint8(pt)]
+			if !ok || !sameCodec(ours.RTPCodecCapability, c) {
+				continue
+			}
+			renumbered := ours
+			renumbered.PayloadType = webrtc.PayloadType(pt)
+			out = append(out, renumbered)
+			break
+		}
+	}
+	return out
+}
+
+// sameCodec reports whether an SDP codec is ours: the same MIME type, clock rate and channels
+// (none written: one, or two for Opus, as pion reads them).
+func sameCodec(ours webrtc.RTPCodecCapability, c sdp.Codec) bool {
+	if !strings.EqualFold(ours.MimeType, "audio/"+c.Name) || ours.ClockRate != c.ClockRate {
+		return false
+	}
+	channels := uint16(1)
+	if strings.EqualFold(ours.MimeType, webrtc.MimeTypeOpus) {
+		channels = 2
+	}
+	if c.EncodingParameters != "" {
+		n, err := strconv.ParseUint(c.EncodingParameters, 10, 16)
+		if err != nil {
+			return false
+		}
+		channels = uint16(n)
+	}
+	want := ours.Channels
+	if want == 0 {
+		want = 1
+	}
+	return channels == want
+}
+
+// preferOffered sets tr's codec preferences to offered. pion refuses the whole list if one
+// codec is not among those it negotiated (from the first audio section of the first remote
+// description): then those it takes are kept. With none, tr keeps what it had (pion rejects
+// a section it has no codec for).
+func preferOffered(tr *webrtc.RTPTransceiver, offered []webrtc.RTPCodecParameters) {
+	if len(offered) == 0 || tr.SetCodecPreferences(offered) == nil {
+		return
+	}
+	var kept []webrtc.RTPCodecParameters
+	for _, c := range offered {
+		if tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}) == nil {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) > 0 {
+		_ = tr.SetCodecPreferences(kept)
+	}
+}
