@@ -1,13 +1,74 @@
 package peer
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
+
+// Answering a musician's offer as the bridge means to: in her payload types
+// (answerInOfferNumbers), and never claiming to send (receiveOnlyForMutedSection). pion
+// v4.2.26 decides both from the transceivers an offer finds, so these set them up around
+// SetRemoteDescription.
+
+// receiveOnlyForMutedSection gives the offer's first new recvonly audio section (a muted
+// musician's: her browser has no track to send yet) the recvonly transceiver newPC made, when
+// no new audio section that may send would take it, before the offer is applied.
+//
+// pion pairs a section with a transceiver of the opposite direction only, so it left a
+// recvonly section to a transceiver of its own, sendonly, and the answer said a=sendonly (and,
+// once she unmuted on the same section, a=sendrecv) though the bridge sends nothing. Paired by
+// mid with ours, the section is answered a=inactive, and her unmute a=recvonly (pion's rules
+// for a transceiver that already has the section's mid).
+func receiveOnlyForMutedSection(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) {
+	var ours *webrtc.RTPTransceiver
+	known := map[string]bool{}
+	for _, tr := range pc.GetTransceivers() {
+		known[tr.Mid()] = true
+		if ours == nil && tr.Mid() == "" && tr.Kind() == webrtc.RTPCodecTypeAudio && tr.Direction() == webrtc.RTPTransceiverDirectionRecvonly {
+			ours = tr
+		}
+	}
+	if ours == nil {
+		return
+	}
+	muted := ""
+	for _, md := range offer.MediaDescriptions {
+		mid, ok := md.Attribute(sdp.AttrKeyMID)
+		if md.MediaName.Media != "audio" || !ok || mid == "" || known[mid] {
+			continue
+		}
+		switch peerDirection(md, offer) {
+		case webrtc.RTPTransceiverDirectionSendrecv, webrtc.RTPTransceiverDirectionSendonly:
+			return // pion gives it ours
+		case webrtc.RTPTransceiverDirectionRecvonly:
+			if muted == "" {
+				muted = mid
+			}
+		default:
+			// inactive: pion answers it inactive with a transceiver of its own (and would stop
+			// ours if it had the section's mid)
+		}
+	}
+	if muted != "" {
+		_ = ours.SetMid(muted) // it has none: cannot fail
+	}
+}
+
+// peerDirection is a section's direction as pion reads it: its first direction attribute,
+// else the session level's, else sendrecv.
+func peerDirection(md *sdp.MediaDescription, desc *sdp.SessionDescription) webrtc.RTPTransceiverDirection {
+	for _, attrs := range [][]sdp.Attribute{md.Attributes, desc.Attributes} {
+		for _, a := range attrs {
+			if d := webrtc.NewRTPTransceiverDirection(a.Key); d != webrtc.RTPTransceiverDirectionUnknown {
+				return d
+			}
+		}
+	}
+	return webrtc.RTPTransceiverDirectionSendrecv
+}
 
 // answerInOfferNumbers makes the answer to an offer just applied to pc reuse the offer's
 // payload types (RFC 3264 §6.1): each audio transceiver an offered section pairs with gets
@@ -19,11 +80,7 @@ import (
 // (pion/webrtc#3276). Firefox offers Opus as 109: answered 111, it sends 111 as the answer
 // says, which the PeerConnection (its codecs taken from the offer) does not know, and the
 // musician is connected and never heard.
-func answerInOfferNumbers(pc *webrtc.PeerConnection, offerSDP string) error {
-	var offer sdp.SessionDescription
-	if err := offer.UnmarshalString(offerSDP); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnparsableSDP, err)
-	}
+func answerInOfferNumbers(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) {
 	transceivers := pc.GetTransceivers()
 	for _, md := range offer.MediaDescriptions {
 		if md.MediaName.Media != "audio" {
@@ -40,7 +97,6 @@ func answerInOfferNumbers(pc *webrtc.PeerConnection, offerSDP string) error {
 			}
 		}
 	}
-	return nil
 }
 
 // offeredCodecs is the bridge's codecs that a media section offers, in the bridge's order of

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/ledbridge/ledbridge/bridge/clock"
@@ -788,6 +789,15 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 		}
 	}
 	pc := mus.cur.pc
+	var offer sdp.SessionDescription
+	if err := offer.UnmarshalString(desc.SDP); err != nil { // vetOffer parsed it: cannot fail
+		mus.badSignal("offer rejected", fmt.Errorf("%w: %w", ErrUnparsableSDP, err))
+		if fresh {
+			mus.closePC()
+		}
+		return
+	}
+	receiveOnlyForMutedSection(pc, &offer)
 	mus.cur.markRenegotiation()
 	if err := pc.SetRemoteDescription(desc); err != nil {
 		mus.badSignal("offer rejected", err)
@@ -800,9 +810,7 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 	if !fresh {
 		mus.cur.renegotiations++
 	}
-	if err := answerInOfferNumbers(pc, desc.SDP); err != nil {
-		mus.logLimited("answer keeps the bridge's payload types", "err", err)
-	}
+	answerInOfferNumbers(pc, &offer)
 	answer, err := pc.CreateAnswer(nil)
 	if err == nil {
 		err = pc.SetLocalDescription(answer)
