@@ -107,7 +107,8 @@ func ParseInfo(body []byte) (Info, error) {
 	if err := dec.Decode(&r); err != nil {
 		return Info{}, fmt.Errorf("%w: %v", ErrNotWLED, err)
 	}
-	if dec.More() {
+	// More would miss a stray } or ]: only the end of the body may follow the object.
+	if _, err := dec.Token(); err != io.EOF {
 		return Info{}, fmt.Errorf("%w: trailing data after the JSON object", ErrNotWLED)
 	}
 	switch {

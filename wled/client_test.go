@@ -71,6 +71,8 @@ func TestClientInfoRejectsNonWLED(t *testing.T) {
 		{"float count", 200, `{"ver":"0.14.4","leds":{"count":1.5}}`, wled.ErrNotWLED},
 		{"bad udpport", 200, `{"ver":"0.14.4","leds":{"count":3},"udpport":70000}`, wled.ErrNotWLED},
 		{"trailing garbage", 200, `{"ver":"0.14.4","leds":{"count":3}} {}`, wled.ErrNotWLED},
+		{"trailing brace", 200, `{"ver":"0.14.4","leds":{"count":3}} }`, wled.ErrNotWLED},
+		{"trailing brackets and garbage", 200, `{"ver":"0.14.4","leds":{"count":3}}]]]garbage{`, wled.ErrNotWLED},
 		{"truncated", 200, `{"ver":"0.14.4","leds":{"cou`, wled.ErrNotWLED},
 		{"too large", 200, big, wled.ErrResponseTooLarge},
 		{"server error", 500, `{"ver":"0.14.4","leds":{"count":3}}`, wled.ErrHTTPStatus},
@@ -89,6 +91,22 @@ func TestClientInfoRejectsNonWLED(t *testing.T) {
 				t.Errorf("error %q does not name the device", err)
 			}
 		})
+	}
+}
+
+// ParseInfo accepts one JSON object and white space, nothing after it: a closing } or ] that
+// the decoder's More would not count as a value is still trailing data.
+func TestParseInfoRefusesAnythingAfterTheObject(t *testing.T) {
+	const object = `{"ver":"0.15.0","leds":{"count":30}}`
+	for _, trailer := range []string{" x", " }", "]", "]]]garbage{", " {}", ",", ":"} {
+		if info, err := wled.ParseInfo([]byte(object + trailer)); !errors.Is(err, wled.ErrNotWLED) {
+			t.Errorf("%q after the object: count=%d err=%v, want ErrNotWLED", trailer, info.LEDs.Count, err)
+		}
+	}
+	for _, trailer := range []string{"", "\n", " \r\n\t "} {
+		if info, err := wled.ParseInfo([]byte(object + trailer)); err != nil || info.LEDs.Count != 30 {
+			t.Errorf("%q after the object: count=%d err=%v, want 30 and no error", trailer, info.LEDs.Count, err)
+		}
 	}
 }
 
