@@ -57,9 +57,13 @@ type Config struct {
 	// OpenSink makes each strip's Sink; nil opens a device output (*wled.Output).
 	OpenSink SinkOpener
 
-	// HostedBy ("supabase" or "lan") and RoomURL are shown on the status page.
-	HostedBy string
-	RoomURL  string
+	// HostedBy ("supabase" or "lan") and RoomURL are shown on the status page. CurrentRoomURL,
+	// when set, replaces RoomURL with its answer at every snapshot: a LAN-hosted room's URL
+	// follows the host's address (a Pi that boots before DHCP has only loopback at start-up). A
+	// status page may poll fast, so it must answer from memory, never with a syscall.
+	HostedBy       string
+	RoomURL        string
+	CurrentRoomURL func() string
 
 	FPS int // frame loop rate; default 60
 	// EmptyRoomReset is how long the room must have been without musicians for the next one to

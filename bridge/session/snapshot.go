@@ -28,7 +28,7 @@ func (s *Session) Snapshot() status.Snapshot {
 		Room: status.Room{
 			Code:     string(s.cfg.Code),
 			HostedBy: s.cfg.HostedBy,
-			URL:      s.cfg.RoomURL,
+			URL:      s.roomURL(),
 			Connection: status.Connection{
 				State: rt.State.String(),
 				Since: rt.Since,
@@ -151,6 +151,17 @@ func (s *Session) Snapshot() status.Snapshot {
 	}
 	snap.Health = s.health(now, realtimeHealthState(rt), ts)
 	return snap
+}
+
+// roomURL is the room's URL as musicians reach it now: Config.CurrentRoomURL's answer when set
+// (and not empty), else the one given at start-up.
+func (s *Session) roomURL() string {
+	if s.cfg.CurrentRoomURL != nil {
+		if u := s.cfg.CurrentRoomURL(); u != "" {
+			return u
+		}
+	}
+	return s.cfg.RoomURL
 }
 
 // health is /healthz: the loop must be ticking and the room joined.
