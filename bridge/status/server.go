@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -342,48 +343,66 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	var req struct {
-		Mode     string   `json:"mode"`
-		Value    *float64 `json:"value"`
-		On       *bool    `json:"on"`
-		Seconds  float64  `json:"seconds"`
-		DeviceID string   `json:"device"`
-	}
-	if r.ContentLength != 0 {
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not a JSON object: " + err.Error()})
-			return
-		}
-	}
 	c := s.cfg.Controller
 	var err error
+	// Each control reads only its own fields, strictly: a misspelt or misplaced field, or data
+	// after the object, is refused rather than read as "field absent", whose default would run
+	// an action nobody asked for ({"onn":false} blacking the strips out).
 	switch action := r.PathValue("action"); action {
 	case "mode":
-		err = c.SetMode(req.Mode)
+		var req struct {
+			Mode string `json:"mode"`
+		}
+		if err = decodeControl(r, &req, `mode takes {"mode":"auto|local|broadcast"}`); err == nil {
+			err = c.SetMode(req.Mode)
+		}
 	case "brightness":
-		if req.Value == nil {
-			err = errors.New("brightness needs value 0–1")
-		} else {
-			err = c.SetBrightness(*req.Value)
+		var req struct {
+			Value *float64 `json:"value"`
+		}
+		if err = decodeControl(r, &req, `brightness takes {"value":0–1}`); err == nil {
+			if req.Value == nil {
+				err = errors.New("brightness needs value 0–1")
+			} else {
+				err = c.SetBrightness(*req.Value)
+			}
 		}
 	case "blackout":
-		on := true
-		if req.On != nil {
-			on = *req.On
+		var req struct {
+			On *bool `json:"on"`
 		}
-		err = c.SetBlackout(on)
+		if err = decodeControl(r, &req, `blackout takes {"on":true|false}`); err == nil {
+			on := true
+			if req.On != nil {
+				on = *req.On
+			}
+			err = c.SetBlackout(on)
+		}
 	case "test-pattern":
-		secs := req.Seconds
-		if secs <= 0 {
-			secs = 5
+		var req struct {
+			Seconds *float64 `json:"seconds"`
 		}
-		if secs > 60 {
-			err = errors.New("test-pattern lasts at most 60 seconds")
-		} else {
-			err = c.TestPattern(time.Duration(secs * float64(time.Second)))
+		if err = decodeControl(r, &req, `test-pattern takes {"seconds":1–60}`); err == nil {
+			secs := float64(defaultTestPattern / time.Second)
+			if req.Seconds != nil {
+				secs = *req.Seconds
+			}
+			switch {
+			case secs < 1: // 1e-300 would be 0 s: nothing shown, and the page saying ok
+				err = errors.New("test-pattern lasts at least 1 second")
+			case secs > 60:
+				err = errors.New("test-pattern lasts at most 60 seconds")
+			default:
+				err = c.TestPattern(time.Duration(secs * float64(time.Second)))
+			}
 		}
 	case "identify":
-		err = c.Identify(req.DeviceID)
+		var req struct {
+			DeviceID string `json:"device"`
+		}
+		if err = decodeControl(r, &req, `identify takes {"device":"<id from /api/status>"}`); err == nil {
+			err = c.Identify(req.DeviceID)
+		}
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown control " + strconv.Quote(action)})
 		return
@@ -394,6 +413,27 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("status page control", "action", r.PathValue("action"), "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// defaultTestPattern is how long a test pattern lasts when the request names no seconds.
+const defaultTestPattern = 5 * time.Second
+
+// decodeControl reads a control request's JSON object into req, which names every field the
+// control accepts; usage, what the control takes, begins the error. An empty body leaves req as
+// it is (every field absent); anything but white space after the object is an error.
+func decodeControl(r *http.Request, req any, usage string) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(req); err != nil {
+		return fmt.Errorf("%s; the body is not such a JSON object: %w", usage, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%s; the body has data after the JSON object", usage)
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
