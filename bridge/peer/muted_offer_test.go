@@ -53,3 +53,35 @@ func TestMutedMusicianAnsweredInactiveThenRecvonly(t *testing.T) {
 	}
 	waitFor(t, "ana's audio after she unmuted", func() bool { return s.fromMic("ana") >= 10 })
 }
+
+// A musician who mutes by removeTrack (her section turns recvonly, same mid) is answered
+// inactive on the transceiver that received her, and recvonly once she adds her track again.
+func TestMusicianMutedByRemoveTrackAnsweredInactive(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	m := startManager(t, bridgeConfig(t, r, s), r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+	if d := audioDirections(answersTo(r, "ana")[0]); len(d) != 1 || d[0] != "recvonly" {
+		t.Fatalf("first answer: audio %v, want [recvonly]", d)
+	}
+	var sender *webrtc.RTPSender
+	for _, tr := range ana.pc.GetTransceivers() {
+		if tr.Sender() != nil {
+			sender = tr.Sender()
+		}
+	}
+	if sender == nil {
+		t.Fatal("ana has no sender")
+	}
+	if err := ana.pc.RemoveTrack(sender); err != nil { // mute; pion offers the section recvonly
+		t.Fatal(err)
+	}
+	waitFor(t, "the answer to the mute offer", func() bool { return len(answersTo(r, "ana")) >= 2 })
+	if d := audioDirections(answersTo(r, "ana")[1]); len(d) != 1 || d[0] != "inactive" {
+		t.Errorf("answer to the mute (recvonly) offer: audio %v, want [inactive]:\n%s", d, answersTo(r, "ana")[1])
+	}
+}
