@@ -414,6 +414,23 @@ func TestChromiumMusician(t *testing.T) {
 		m.command(map[string]any{"op": "tone", "hz": 523.25})
 		checkHears(t, r, m.id, 0, "C5")
 
+		// Muted (the track disabled: Chromium sends silence), the note goes, and its light.
+		m.command(map[string]any{"op": "mute", "on": true})
+		waitFor(t, 5*time.Second, "the bridge hears no note from muted "+m.id, func() bool {
+			s, ok := r.musicianStatus(m.id)
+			return ok && len(s.Notes) == 0
+		})
+		from := time.Now()
+		time.Sleep(2 * time.Second)
+		hues, lit := stripHues(r.ddp.Frames(), from.Add(time.Second), 300, 3)
+		s, _ := r.musicianStatus(m.id)
+		t.Logf("%s muted: level %.3f, %s, the DDP strip's lit LEDs over 1 s: %d, by pitch-class hue %v", m.id, s.Level, s.WebRTC, lit, hues)
+		if hues[0] > 0 {
+			t.Errorf("%s muted: %d LEDs still show C's hue a second after the note stopped", m.id, hues[0])
+		}
+		m.command(map[string]any{"op": "mute", "on": false})
+		checkHears(t, r, m.id, 0, "C5")
+
 		last := m.command(map[string]any{"op": "leave"}).Report
 		t.Logf("page stats: %+v", last.Stats)
 		waitFor(t, 15*time.Second, "the bridge released "+m.id, func() bool { _, ok := r.musicianStatus(m.id); return !ok })

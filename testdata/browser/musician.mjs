@@ -10,7 +10,8 @@
 // microphone, with source "mic"), connectTimeoutMs.
 // Progress and results are JSON lines on stdout. {"event":"connected","report":{…}} once the page's
 // RTCPeerConnection is connected; then the caller sends commands as JSON lines on stdin, each
-// answered by {"event":"done","op":…}: {"op":"tone","hz":N} retunes the tone, {"op":"report"}
+// answered by {"event":"done","op":…}: {"op":"tone","hz":N} retunes the tone, {"op":"mute","on":B}
+// disables or enables the track (the web app's mute button), {"op":"report"}
 // answers with the page's report, {"op":"leave"} leaves the room and closes the page. When stdin
 // closes, the last line is {"result":{…report}, "error"?, "browserFailed"?}.
 // Exit status: 0 fine, 1 a check failed (no connection, a page error), 2 the browser itself failed
@@ -101,6 +102,10 @@ async function play(page, pageErrors) {
     switch (cmd.op) {
       case "tone":
         await page.evaluate((hz) => window.musician.setTone(hz), cmd.hz);
+        emit({ event: "done", op: cmd.op });
+        break;
+      case "mute":
+        await page.evaluate((on) => window.musician.mute(on), cmd.on);
         emit({ event: "done", op: cmd.op });
         break;
       case "report":
