@@ -125,6 +125,9 @@ type Session struct {
 	devices   *deviceSet
 	badMetas  map[string]bool // Presence keys whose meta failed validation (counted once)
 	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
+	// presenceLog and badMetaLog hold back the joined and left lines and the unreadable-meta
+	// warnings of a Presence flood: a new key costs a client nothing.
+	presenceLog, badMetaLog presenceLogBudget
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
@@ -529,10 +532,12 @@ func (s *Session) syncPresence() {
 			if !s.badMetas[key] {
 				s.badMetas[key] = true
 				s.dropped.broadcasts.Add(1)
-				if usable {
-					s.log.Warn("Presence meta with unreadable fields; they are left unset", "peer_id", key, "err", err)
-				} else {
-					s.log.Warn("unreadable Presence meta; treating the participant as a musician", "peer_id", key, "err", err)
+				if suppressed, ok := s.badMetaLog.allow(s.clock.Now()); ok {
+					msg := "unreadable Presence meta; treating the participant as a musician"
+					if usable {
+						msg = "Presence meta with unreadable fields; they are left unset"
+					}
+					s.log.Warn(msg, "peer_id", key, "err", err, "warnings_suppressed", suppressed)
 				}
 			}
 			s.mu.Unlock()
@@ -621,19 +626,64 @@ func (s *Session) syncPresence() {
 		s.log.Info("a musician joined a room that had been empty: tempo and playback back to the room's initial state",
 			"tempo", room.DefaultState.Tempo, "playing", room.DefaultState.IsPlaying, "empty_for_at_least", s.cfg.EmptyRoomReset)
 	}
+	// A join's lines (and a leave's) go out in full at a band's pace; a flood is summarised.
 	for _, id := range joined {
-		s.log.Info("musician joined", "peer_id", id, "name", present[id].Name, "host", present[id].IsHost)
-		if err := s.peers.MusicianJoined(peer.MusicianID(id)); err != nil {
+		err := s.peers.MusicianJoined(peer.MusicianID(id))
+		suppressed, ok := s.presenceLog.allow(s.clock.Now())
+		if !ok {
+			continue
+		}
+		s.log.Info("musician joined", "peer_id", id, "name", present[id].Name, "host", present[id].IsHost, "presence_lines_suppressed", suppressed)
+		if err != nil {
 			s.log.Warn("musician not connected", "peer_id", id, "err", err)
 		}
 	}
 	for _, id := range left {
-		s.log.Info("musician left", "peer_id", id)
 		s.peers.MusicianLeft(peer.MusicianID(id))
+		if suppressed, ok := s.presenceLog.allow(s.clock.Now()); ok {
+			s.log.Info("musician left", "peer_id", id, "presence_lines_suppressed", suppressed)
+		}
 	}
 	if len(joined)+len(left) > 0 {
 		s.loop.musiciansChanged()
 	}
+}
+
+// presenceLogBudget lets a band's Presence lines through in full and summarises a flood: up to
+// presenceLogBurst lines at once (a bridge joining a full room logs every musician in it), and
+// after those one per presenceLogEvery; the next line let through says how many were held back.
+// (lograte.Limiter allows one line per interval, and would hold back a band arriving together.)
+// The zero value is ready for use and safe for concurrent use.
+type presenceLogBudget struct {
+	mu sync.Mutex
+	// next is when the budget is whole again: each line let through moves it on by
+	// presenceLogEvery, from now at the latest.
+	next       time.Time
+	suppressed int
+}
+
+// Presence lines a flood may write at once, and then the least time between two of them: a
+// band's comings and goings, a few a minute, are logged in full.
+const (
+	presenceLogBurst = 20
+	presenceLogEvery = 3 * time.Second
+)
+
+// allow reports whether to log a line at now and, if so, how many were held back since the last
+// line let through.
+func (b *presenceLogBudget) allow(now time.Time) (suppressed int, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.next.Before(now) {
+		b.next = now
+	}
+	if b.next.Sub(now) > (presenceLogBurst-1)*presenceLogEvery {
+		b.suppressed++
+		return 0, false
+	}
+	b.next = b.next.Add(presenceLogEvery)
+	suppressed, b.suppressed = b.suppressed, 0
+	return suppressed, true
 }
 
 // noteRoomOccupancy records whether Presence holds a musician. When a musician joins a room that
