@@ -6,8 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,12 +38,23 @@ runtime's) on the same port, without a key: they hold only counts.`,
 				return err
 			}
 			log := setupLogging(loaded)
-			h, err := startStandaloneHub(cmd.Context(), loaded.Hub, log)
+			ctx := cmd.Context()
+			h, err := startStandaloneHub(ctx, loaded.Hub, log)
 			if err != nil {
 				return err
 			}
 			announceHubURLs(cmd.OutOrStdout(), log, loaded.Log.Format == "json", h)
-			return h.Wait()
+			urls := newHubURLWatch(h, log)
+			watchCtx, stopWatch := context.WithCancel(ctx)
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				urls.run(watchCtx, hubURLRefresh)
+			}()
+			err = h.Wait()
+			stopWatch()
+			<-watched
+			return err
 		},
 	}
 	cmd.Flags().String("addr", ":4000", "listen address (config hub.listen)")
@@ -81,6 +96,9 @@ type embeddedHub struct {
 	secret bool // clients must present hub.secret as their key
 	// metricsPath is where the hub serves its metrics itself ("" when it does not).
 	metricsPath string
+	// interfaceAddrs lists the host's addresses, which URLs turns into the musicians' URLs:
+	// net.InterfaceAddrs, unless a test gives the addresses a DHCP lease would.
+	interfaceAddrs func() ([]net.Addr, error)
 }
 
 // startEmbeddedHub listens on c.Listen and serves until ctx is cancelled. reg, when not nil, gets
@@ -134,12 +152,95 @@ func (h *embeddedHub) LocalURL() string {
 
 // URLs lists the base URLs musicians' supabase-js clients should use: one per LAN address the
 // server listens on (loopback last, as a fallback).
-func (h *embeddedHub) URLs() []string { return addressURLs(h.Addr) }
+// Each call lists the host's interfaces (a syscall): hubURLWatch keeps the list for callers that
+// ask often.
+func (h *embeddedHub) URLs() []string {
+	interfaceAddrs := h.interfaceAddrs
+	if interfaceAddrs == nil {
+		interfaceAddrs = net.InterfaceAddrs
+	}
+	return addressURLs(h.Addr, interfaceAddrs)
+}
+
+// hubURLRefresh is how often hubURLWatch lists the host's addresses again: soon enough after a
+// DHCP lease for the operator reading the status page, rare enough to cost nothing.
+const hubURLRefresh = 5 * time.Second
+
+// hubURLWatch keeps the embedded room server's URLs current as the host's addresses change (a Pi
+// that boots before DHCP starts with loopback only; a new lease may change its address) and logs
+// the new URLs once when they change. It lists the interfaces only in refresh, so that URL and
+// the status page, however often they ask, cost no syscall.
+type hubURLWatch struct {
+	hub   *embeddedHub
+	log   *slog.Logger
+	extra []any // attributes of the change's log line (the room code)
+	urls  atomic.Pointer[[]string]
+}
+
+// newHubURLWatch starts from the URLs h has now; extra is added to each change's log line.
+func newHubURLWatch(h *embeddedHub, log *slog.Logger, extra ...any) *hubURLWatch {
+	w := &hubURLWatch{hub: h, log: log, extra: extra}
+	urls := h.URLs()
+	w.urls.Store(&urls)
+	return w
+}
+
+// URL is the first of the URLs: a LAN address's when the host has one.
+func (w *hubURLWatch) URL() string {
+	if urls := *w.urls.Load(); len(urls) > 0 {
+		return urls[0]
+	}
+	return ""
+}
+
+// refresh lists the host's addresses again and, when the URLs differ from the last ones, keeps
+// and logs them: what musicians' clients use now, or a warning that none but loopback is left.
+func (w *hubURLWatch) refresh() {
+	urls := w.hub.URLs()
+	if slices.Equal(urls, *w.urls.Load()) {
+		return
+	}
+	w.urls.Store(&urls)
+	ws := make([]string, len(urls))
+	for i, u := range urls {
+		ws[i] = webSocketURL(u)
+	}
+	attrs := append([]any{"urls", urls, "websockets", ws, "key", w.hub.keyHint()}, w.extra...)
+	if !slices.ContainsFunc(urls, isLANURL) {
+		w.log.Warn("LAN room server: the host has no LAN address now; musicians' clients cannot reach it until one comes back", attrs...)
+		return
+	}
+	w.log.Info("LAN room server's addresses changed: musicians' clients call createClient(<one of urls>, <key>)", attrs...)
+}
+
+// isLANURL reports whether u (from addressURLs) names an address other hosts can reach.
+func isLANURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(p.Hostname())
+	return ip != nil && !ip.IsLoopback()
+}
+
+// run refreshes every interval until ctx is cancelled.
+func (w *hubURLWatch) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.refresh()
+		}
+	}
+}
 
 // addressURLs lists "http://IP:PORT" for each address a listener on a reaches: a itself, or for a
-// wildcard address each IPv4 address of the host's interfaces, loopback last (a fallback that
-// works only on the host itself).
-func addressURLs(a *net.TCPAddr) []string {
+// wildcard address each IPv4 address of the host's interfaces (as interfaceAddrs lists them),
+// loopback last (a fallback that works only on the host itself).
+func addressURLs(a *net.TCPAddr, interfaceAddrs func() ([]net.Addr, error)) []string {
 	port := strconv.Itoa(a.Port)
 	var lan, loop []string
 	add := func(ip net.IP) {
@@ -154,7 +255,7 @@ func addressURLs(a *net.TCPAddr) []string {
 		add(a.IP)
 		return append(lan, loop...)
 	}
-	addrs, _ := net.InterfaceAddrs()
+	addrs, _ := interfaceAddrs()
 	for _, a := range addrs {
 		ipn, ok := a.(*net.IPNet)
 		if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsMulticast() {

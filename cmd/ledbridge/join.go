@@ -163,20 +163,18 @@ func runJoin(cmd *cobra.Command, args []string) error {
 				_ = h.Wait()
 			}
 		}()
-		sc.Realtime.URL = h.LocalURL()
-		sc.Realtime.APIKey = "ledbridge"
-		if c.Hub.Secret != "" {
-			sc.Realtime.APIKey = c.Hub.Secret
-		}
-		sc.HostedBy = "lan"
-		if urls := h.URLs(); len(urls) > 0 {
-			sc.RoomURL = urls[0]
-		}
+		urls := newHubURLWatch(h, log, "room", code.String())
+		hostOnLAN(&sc, h, c.Hub.Secret, urls)
 		announceHub = func() {
 			announceHubURLs(cmd.OutOrStdout(), log, jsonLogs, h, "room", code.String())
 			if !jsonLogs {
 				fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
 			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				urls.run(ctx, hubURLRefresh)
+			}()
 		}
 	}
 
@@ -291,6 +289,17 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		_ = hubDone()
 	}
 	return err
+}
+
+// hostOnLAN points sc at the embedded room server h: the session joins it over loopback with
+// hub.secret (or any key), and the status page shows the URL musicians reach it at now, as urls
+// keeps it.
+func hostOnLAN(sc *session.Config, h *embeddedHub, secret string, urls *hubURLWatch) {
+	sc.Realtime.URL = h.LocalURL()
+	sc.Realtime.APIKey = cmp.Or(secret, "ledbridge")
+	sc.HostedBy = "lan"
+	sc.RoomURL = urls.URL()
+	sc.CurrentRoomURL = urls.URL
 }
 
 // sessionConfig maps the configuration onto the session's.
@@ -641,7 +650,7 @@ func statusURLs(a net.Addr) []string {
 	if !ok {
 		return []string{"http://" + a.String()}
 	}
-	urls := addressURLs(tcp)
+	urls := addressURLs(tcp, net.InterfaceAddrs)
 	if tcp.IP.IsUnspecified() {
 		if h, err := os.Hostname(); err == nil && h != "" {
 			urls = append([]string{"http://" + net.JoinHostPort(h+".local", fmt.Sprint(tcp.Port))}, urls...)
