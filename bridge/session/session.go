@@ -576,10 +576,9 @@ func (s *Session) syncPresence() {
 	}
 	s.mu.Unlock()
 
-	// Presence is open to every client of the room, and each musician record holds an analyser
-	// (about 300 KiB, a quarter of a millisecond to build): keep at most twice the peer cap, the
-	// host and the earliest joiners first (the room's order, which also elects its host), and
-	// build them outside s.mu, which every tick takes.
+	// Presence is open to every client of the room: keep at most twice the peer cap, the host and
+	// the earliest joiners first (the room's order, which also elects its host). A record gets
+	// its analyser only when audio arrives (onTrack).
 	slices.SortFunc(fresh, func(a, b string) int {
 		return room.CompareMembers(room.Member{PeerID: a, Meta: present[a]}, room.Member{PeerID: b, Meta: present[b]})
 	})
@@ -596,12 +595,7 @@ func (s *Session) syncPresence() {
 	s.notFollowed.Store(int64(ignored))
 	built := make([]*musician, 0, len(fresh))
 	for _, id := range fresh {
-		m, err := newMusician(id, present[id], 0, s.cfg.Analysis)
-		if err != nil {
-			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
-			continue
-		}
-		built = append(built, m)
+		built = append(built, presenceMusician(id, present[id]))
 	}
 
 	s.mu.Lock()
@@ -726,6 +720,14 @@ func (s *Session) maxMusicians() int {
 	return 2 * peer.DefaultMaxPeers
 }
 
+// presenceMusician is the record of a musician known from Presence only: it has no analyser and
+// no PCM buffer (about half a MiB together) until her audio arrives, as a participant may never
+// send any and a flood of Presence keys costs a client nothing. onTrack gives it both before it
+// hands the frame loop a stream: the loop reads them only once it sees one.
+func presenceMusician(id string, meta room.Meta) *musician {
+	return &musician{id: id, meta: meta, peerState: webrtc.PeerConnectionStateNew}
+}
+
 // onTrack runs on the track's read goroutine when a musician's audio starts. The peer manager
 // answers an offer only once Presence confirmed its sender, so the musician is normally known by
 // now; should its record be missing (Presence changed meanwhile), it gets a provisional one that
@@ -745,7 +747,22 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 		s.nextIndex++
 		s.musicians[string(id)] = m
 	}
+	analysed := m.analyzer != nil
 	s.mu.Unlock()
+	if !analysed {
+		// Built outside s.mu, which every tick takes; set under it, as two tracks of hers may
+		// start at once. Both are in place before attachStream publishes the stream.
+		fresh, err := newMusician(string(id), room.Meta{}, 0, s.cfg.Analysis)
+		if err != nil {
+			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
+			return nil
+		}
+		s.mu.Lock()
+		if m.analyzer == nil {
+			m.analyzer, m.pcm = fresh.analyzer, fresh.pcm
+		}
+		s.mu.Unlock()
+	}
 	s.loop.musiciansChanged()
 	st, err := m.attachStream(codec, s.clock.Now)
 	if err != nil {
