@@ -100,8 +100,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 	ctx := cmd.Context()
 	c := loaded.Config
+	var tokens *accessTokenWatch // nil when the room is hosted on the LAN: no access token then
 	if c.Supabase.URL != "" {
-		warnAccessTokenExpiry(log, c.Supabase.AccessToken, time.Now())
+		tokens = &accessTokenWatch{log: log, now: time.Now}
+		tokens.set(c.Supabase.AccessToken)
 	}
 
 	// SIGHUP reloads; SIGINT/SIGTERM (cancelling ctx) stop.
@@ -235,9 +237,18 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		defer wg.Done()
 		r := reloader{cmd: cmd, sess: sess, status: statusSrv, notifier: notifier, log: log,
 			running: c, applied: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load,
-			accessToken: c.Supabase.AccessToken}
+			accessToken: c.Supabase.AccessToken, tokens: tokens}
 		r.loop(ctx, hup)
 	}()
+	if tokens != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(accessTokenRecheck)
+			defer t.Stop()
+			tokens.run(ctx, t.C)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -442,6 +453,8 @@ type reloader struct {
 	ready func() bool
 	// accessToken is the supabase.access_token the session uses now (the last one applied).
 	accessToken string
+	// tokens warns about accessToken's expiry (nil when the room is hosted on the LAN).
+	tokens *accessTokenWatch
 }
 
 func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
@@ -541,8 +554,8 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 		r.accessToken = c.Supabase.AccessToken
 		r.sess.SetAccessToken(c.Supabase.AccessToken)
 		r.log.Info("supabase.access_token replaced; the room's channel uses the new token now")
-		if c.Supabase.URL != "" {
-			warnAccessTokenExpiry(r.log, c.Supabase.AccessToken, time.Now())
+		if r.tokens != nil {
+			r.tokens.set(c.Supabase.AccessToken)
 		}
 	}
 	return nil
@@ -551,10 +564,69 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 // accessTokenWarnBefore is how long before its expiry supabase.access_token is warned about.
 const accessTokenWarnBefore = 7 * 24 * time.Hour
 
-// warnAccessTokenExpiry logs accessTokenWarning's warning, if any.
-func warnAccessTokenExpiry(log *slog.Logger, token string, now time.Time) {
-	if w := accessTokenWarning(token, now); w != "" {
-		log.Warn(w)
+// accessTokenRecheck is how often a running daemon looks at supabase.access_token's expiry again,
+// and accessTokenRewarn how often at most it repeats the same warning.
+const (
+	accessTokenRecheck = time.Hour
+	accessTokenRewarn  = 24 * time.Hour
+)
+
+// accessTokenWatch logs accessTokenWarning's warning about the access token in use: when it is
+// set (at start-up, and when a reload replaces it) and at each re-check while the daemon runs. A
+// warning due 7 days ahead often falls long after start-up: a daemon runs for weeks, and a Pi
+// without a real-time clock boots with the time it shut down at, which NTP steps forward later.
+// It repeats the same warning at most once per accessTokenRewarn; the token's expiry is said at
+// once.
+type accessTokenWatch struct {
+	log *slog.Logger
+	now func() time.Time // the wall clock: a JWT's exp is wall time
+
+	mu            sync.Mutex
+	token         string
+	warned        time.Time // when the warning about token was last logged; zero for never
+	warnedExpired bool      // that warning said the token has expired
+}
+
+// set makes token the one watched and checks it now.
+func (w *accessTokenWatch) set(token string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.token, w.warned, w.warnedExpired = token, time.Time{}, false
+	w.checkLocked()
+}
+
+// check logs the warning about the token, if one is due.
+func (w *accessTokenWatch) check() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.checkLocked()
+}
+
+func (w *accessTokenWatch) checkLocked() {
+	now := w.now()
+	msg := accessTokenWarning(w.token, now)
+	if msg == "" {
+		return
+	}
+	exp, err := realtime.AccessTokenExpiry(w.token)
+	expired := err == nil && !exp.After(now)
+	// A clock stepped back since the last warning (since is negative) repeats it too.
+	if since := now.Sub(w.warned); !w.warned.IsZero() && since >= 0 && since < accessTokenRewarn && expired == w.warnedExpired {
+		return
+	}
+	w.warned, w.warnedExpired = now, expired
+	w.log.Warn(msg)
+}
+
+// run checks at each tick until ctx is cancelled.
+func (w *accessTokenWatch) run(ctx context.Context, ticks <-chan time.Time) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+			w.check()
+		}
 	}
 }
 
