@@ -10,8 +10,21 @@ import (
 // overlays included, and leaves what is under the limit as it is: the test pattern's moving
 // rainbow passes byte for byte (the brightness cap aside), and identify's 2 Hz blink keeps all
 // its 4 changes a second.
+//
+// The session's clock is a fake that the test sets to each tick's time: with the real clock,
+// identify's ticks began before the test pattern's last ones whenever the 120 hand-made ticks
+// took less real time than the 2 s they stand for, so the guard saw time run backwards and the
+// count depended on the machine's load.
 func TestFlashGuardLeavesTestPatternAndIdentifyAlone(t *testing.T) {
-	s, st := newReviewStrip(t, "leds=30", 0)
+	clock := &stepClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
+	s, strips := handTickedSession(t, Config{Clock: clock}, "leds=30")
+	st := strips[0]
+	tickAt := func(now time.Time) {
+		clock.mu.Lock()
+		clock.now = now
+		clock.mu.Unlock()
+		s.loop.tick(now)
+	}
 	start := s.clock.Now()
 	if err := s.TestPattern(time.Hour); err != nil {
 		t.Fatal(err)
@@ -19,7 +32,7 @@ func TestFlashGuardLeavesTestPatternAndIdentifyAlone(t *testing.T) {
 	want := make([]byte, 90)
 	for k := range 120 {
 		now := start.Add(time.Duration(k) * time.Second / 60)
-		s.loop.tick(now)
+		tickAt(now)
 		rainbow(want, 3, now)
 		for i, v := range want {
 			want[i] = uint8(float32(v)*0.8 + 0.5) // the default brightness cap
@@ -32,14 +45,14 @@ func TestFlashGuardLeavesTestPatternAndIdentifyAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	from := start.Add(3 * time.Second) // after the test pattern, on the blink's "on" quarter second
+	tickAt(from)
 	if err := s.Identify(st.key); err != nil {
 		t.Fatal(err)
 	}
-	from := s.clock.Now()
-	from = from.Add(-time.Duration(from.UnixNano() % 500e6)) // the blink's "on" quarter second
 	changes, lit := 0, false
 	for k := range 120 { // two seconds
-		s.loop.tick(from.Add(time.Duration(k) * time.Second / 60))
+		tickAt(from.Add(time.Duration(k) * time.Second / 60))
 		on := st.frame[0] > 150
 		if k > 0 && on != lit {
 			changes++
