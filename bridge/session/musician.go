@@ -27,7 +27,9 @@ type musician struct {
 
 	stream atomic.Pointer[audio.Stream] // set by the track's goroutine, read by the loop
 
-	// Owned by the frame loop goroutine.
+	// Owned by the frame loop goroutine. analyzer and pcm are made by the track's goroutine when
+	// her audio first arrives (a Presence entry that never sends any costs no analyser), before
+	// it publishes stream; the loop touches them only once it has loaded stream.
 	analyzer    *analysis.Analyzer
 	features    analysis.Features
 	pcm         []float32
