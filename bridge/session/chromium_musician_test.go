@@ -32,6 +32,7 @@ var supabaseUMD = filepath.Join("..", "..", "testdata", "realtime-interop", "nod
 // pageReport is what testdata/browser/musician.html recorded (its window.report).
 type pageReport struct {
 	Status                  string
+	Vsn                     string
 	Bridge                  string
 	FirstOfferBy            string
 	OffersSent              int
@@ -387,7 +388,8 @@ func checkBridgeSide(t *testing.T, r *rig, id string, rep *pageReport) {
 // ICE, sending a Web Audio sine. The bridge must connect, hear the note, and light the fake WLED
 // strip in the note's colour; the colour follows when the tone changes. First the page offers;
 // then a page sends its microphone (getUserMedia on Chromium's fake device playing a WAV), with
-// the browser's audio processing; last a page that waits for the bridge's offer answers it.
+// the browser's audio processing; last a page on Realtime vsn 1.0.0 waits for the bridge's offer,
+// answers it, and is closed without leaving.
 func TestChromiumMusician(t *testing.T) {
 	chromiumPath, nodePath := requireBrowser(t)
 	if _, err := os.Stat(supabaseUMD); err != nil {
@@ -462,7 +464,10 @@ func TestChromiumMusician(t *testing.T) {
 	})
 
 	t.Run("bridge offers", func(t *testing.T) {
-		m, rep := joinChromium(t, r, nodePath, chromiumPath, out, "chrome-answers", map[string]any{"name": "Chrome A3", "hz": 220, "mode": "answer", "offerAfterMs": 6000})
+		m, rep := joinChromium(t, r, nodePath, chromiumPath, out, "chrome-answers", map[string]any{"name": "Chrome A3", "hz": 220, "mode": "answer", "offerAfterMs": 6000, "vsn": "1.0.0"})
+		if rep.Vsn != "1.0.0" {
+			t.Errorf("the page's supabase-js speaks Realtime vsn %q, want 1.0.0", rep.Vsn)
+		}
 		if rep.FirstOfferBy != "bridge" || rep.OffersSent != 0 || rep.AnswersSent == 0 {
 			t.Errorf("the bridge should have offered and the page answered: first offer by %q, %d offers and %d answers sent by the page", rep.FirstOfferBy, rep.OffersSent, rep.AnswersSent)
 		}
@@ -475,7 +480,7 @@ func TestChromiumMusician(t *testing.T) {
 		})
 		checkBridgeSide(t, r, m.id, rep)
 		checkHears(t, r, m.id, 9, "A3")
-		m.command(map[string]any{"op": "leave"})
+		m.command(map[string]any{"op": "close"}) // the tab closes without leaving
 		waitFor(t, 15*time.Second, "the bridge released "+m.id, func() bool { _, ok := r.musicianStatus(m.id); return !ok })
 		m.saveLog(out, fmt.Sprintf("chromium-%s.log", m.id))
 	})

@@ -7,11 +7,12 @@
 //
 // Options: chromium (path), url (the room server), room, id (peerId), name, host (bool), hz,
 // mode ("offer" | "answer"), offerAfterMs, source ("tone" | "mic"), wav (a file for the fake
-// microphone, with source "mic"), connectTimeoutMs.
+// microphone, with source "mic"), vsn (Realtime protocol version), connectTimeoutMs.
 // Progress and results are JSON lines on stdout. {"event":"connected","report":{…}} once the page's
 // RTCPeerConnection is connected; then the caller sends commands as JSON lines on stdin, each
 // answered by {"event":"done","op":…}: {"op":"tone","hz":N} retunes the tone, {"op":"mute","on":B}
-// disables or enables the track (the web app's mute button), {"op":"report"}
+// disables or enables the track (the web app's mute button), {"op":"close"} closes the page
+// without leaving (a closed tab), {"op":"report"}
 // answers with the page's report, {"op":"leave"} leaves the room and closes the page. When stdin
 // closes, the last line is {"result":{…report}, "error"?, "browserFailed"?}.
 // Exit status: 0 fine, 1 a check failed (no connection, a page error), 2 the browser itself failed
@@ -79,7 +80,7 @@ async function play(page, pageErrors) {
   const q = new URLSearchParams({
     url: opts.url, room: opts.room, id: opts.id, name: opts.name || opts.id, host: opts.host ? "1" : "0",
     hz: String(opts.hz || 440), mode: opts.mode || "offer", offerAfterMs: String(opts.offerAfterMs || 4000),
-    source: opts.source || "tone",
+    source: opts.source || "tone", vsn: opts.vsn || "2.0.0",
   });
   await page.goto(`${opts.pageOrigin}/musician.html?${q}`, { waitUntil: "load" });
   emit({ event: "step", step: "page loaded" });
@@ -108,6 +109,13 @@ async function play(page, pageErrors) {
         await page.evaluate((on) => window.musician.mute(on), cmd.on);
         emit({ event: "done", op: cmd.op });
         break;
+      case "close": {
+        // The tab closed: no leave, no untrack; the page's sockets and connection just go.
+        const last = await readReport(page);
+        await page.close();
+        emit({ event: "done", op: cmd.op, report: last });
+        return last;
+      }
       case "report":
         emit({ event: "done", op: cmd.op, report: await readReport(page) });
         break;
