@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/ledbridge/ledbridge/bridge/printable"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
@@ -187,9 +187,7 @@ func FuzzParseInfo(f *testing.F) {
 			t.Fatalf("accepted %+v", info)
 		}
 		for _, s := range []string{info.Name, info.Version, info.Arch, info.LiveMode} {
-			if utf8.RuneCountInString(s) > wled.MaxNameRunes || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
-				return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
-			}) {
+			if utf8.RuneCountInString(s) > wled.MaxNameRunes || !utf8.ValidString(s) || printable.Escape(s, 0) != strings.ReplaceAll(s, `\`, `\\`) {
 				t.Fatalf("unsafe string %q in %+v", s, info)
 			}
 		}
@@ -266,6 +264,12 @@ func TestClientInfoCleansHostileStrings(t *testing.T) {
 			name:    "format characters (bidi marks, zero-width) are replaced, as the CLI escapes them",
 			gotName: "ab\u200fcd x\u200by \u202eZ\ufeff", gotVer: "0.15\u200d.3", gotArch: "esp32\u2060", gotLM: "\u00adDDP", ip: "10.0.0.5",
 			wantName: "ab\uFFFDcd x\uFFFDy \uFFFDZ\uFFFD", wantVer: "0.15\uFFFD.3", wantArch: "esp32\uFFFD", wantLM: "\uFFFDDDP",
+			mac: "a4cf12abcdef", wantMAC: "a4cf12abcdef", wantIP: "10.0.0.5",
+		},
+		{
+			name:    "joiners of emoji and Persian words and a flag's tags are kept, a stray RLM is not",
+			gotName: "🧑\u200d🎤 Bühne ضوء\u200f", gotVer: "0.15.3", gotArch: "می\u200cخانه", gotLM: "🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F", ip: "10.0.0.5",
+			wantName: "🧑\u200d🎤 Bühne ضوء\uFFFD", wantVer: "0.15.3", wantArch: "می\u200cخانه", wantLM: "🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F",
 			mac: "a4cf12abcdef", wantMAC: "a4cf12abcdef", wantIP: "10.0.0.5",
 		},
 		{

@@ -54,3 +54,48 @@ func TestReplaceUsesEscapesRules(t *testing.T) {
 		}
 	}
 }
+
+// Joiners and tag characters are part of ordinary names (emoji sequences, Persian and Indic
+// words, subdivision flags): kept where they join two visible characters of such text, and still
+// neutralised where they would only hide something.
+func TestJoinersInRealNames(t *testing.T) {
+	const scotland = "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F"
+	cases := []struct {
+		name, in, replaced, escaped string
+	}{
+		{"singer emoji, umlaut, Arabic and a trailing RLM", "🧑\u200d🎤 Bühne ضوء\u200f",
+			"🧑\u200d🎤 Bühne ضوء\uFFFD", "🧑\u200d🎤 Bühne ضوء" + `\u200f`},
+		{"family emoji", "👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"},
+		{"heart on fire (variation selector before the joiner)", "❤\ufe0f\u200d🔥", "❤\ufe0f\u200d🔥", "❤\ufe0f\u200d🔥"},
+		{"Scotland flag", scotland, scotland, scotland},
+		{"Persian word with ZWNJ", "می\u200cخانه", "می\u200cخانه", "می\u200cخانه"},
+		{"Hindi conjunct with ZWJ", "क्\u200dष", "क्\u200dष", "क्\u200dष"},
+		{"ZWJ hidden inside ASCII", "ad\u200dmin", "ad\uFFFDmin", `ad\u200dmin`},
+		{"ZWNJ hidden inside ASCII", "ad\u200cmin", "ad\uFFFDmin", `ad\u200cmin`},
+		{"ZWJ at the end", "🧑\u200d", "🧑\uFFFD", `🧑\u200d`},
+		{"ZWJ at the start", "\u200d🎤", "\uFFFD🎤", `\u200d🎤`},
+		{"ZWJ next to a bidi override", "🧑\u200d\u202e🎤", "🧑\uFFFD\uFFFD🎤", `🧑\u200d\u202e🎤`},
+		{"ZWJ next to a space", "🧑\u200d 🎤", "🧑\uFFFD 🎤", `🧑\u200d 🎤`},
+		{"two joiners in a row", "🧑\u200d\u200d🎤", "🧑\uFFFD\uFFFD🎤", `🧑\u200d\u200d🎤`},
+		{"tag characters hidden after text", "Bar\U000E0041\U000E0042", "Bar\uFFFD\uFFFD", `Bar\U000e0041\U000e0042`},
+		{"cancel tag alone", "🏴\U000E007F", "🏴\uFFFD", `🏴\U000e007f`},
+		{"language tag (deprecated)", "🏴\U000E0001", "🏴\uFFFD", `🏴\U000e0001`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Replace(tc.in, 64); got != tc.replaced {
+				t.Errorf("Replace(%q) = %q, want %q", tc.in, got, tc.replaced)
+			}
+			if got := Escape(tc.in, 0); got != tc.escaped {
+				t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.escaped)
+			}
+			if r := Replace(tc.in, 64); Escape(r, 0) != r {
+				t.Errorf("Escape changed Replace's output %q to %q", r, Escape(r, 0))
+			}
+		})
+	}
+	// A cut inside a sequence leaves a joiner that joins nothing: it is replaced too.
+	if got := Replace("🧑\u200d🎤", 2); got != "🧑\uFFFD" {
+		t.Errorf("Replace cut in a sequence = %q, want %q", got, "🧑\uFFFD")
+	}
+}
