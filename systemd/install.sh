@@ -109,18 +109,28 @@ check_config() {
 # has. Under DynamicUser= the service runs as a uid allocated at start, never the config's owner
 # nor in its group, so it reads only what others may read; nobody (65534), with no groups, has the
 # same rights. BINARY runs from a copy in a folder others may enter (the one given may lie under a
-# home folder closed to them); when even that copy cannot run as nobody (a noexec /tmp), the
-# check is skipped with a line saying so rather than blamed on the config.
+# home folder closed to them), made by mktemp in $TMPDIR or /tmp; when that copy cannot be made
+# (a read-only or missing temporary folder) or cannot run as nobody (a noexec /tmp), the check is
+# skipped with a line saying so rather than blamed on the config. This function runs where set -e
+# has no effect (in an `if`), so each step's failure is handled here: an empty $copy would put the
+# binary at /ledbridge.
 check_config_as_service_user() {
   local copy status=0
   local runas=("$2" --reuid=65534 --regid=65534 --clear-groups --)
-  copy=$(mktemp -d /tmp/ledbridge-install.XXXXXX)
-  chmod 0755 "$copy"
-  install -m 0755 "$1" "$copy/ledbridge"
+  local skipped="whether ledbridge.service can read the config was not checked"
+  if ! copy=$(mktemp -d -t ledbridge-install.XXXXXX 2>&1) || [ ! -d "$copy" ]; then
+    echo "install.sh: no temporary folder for a copy of ledbridge (${copy:-mktemp failed}): $skipped"
+    return 0
+  fi
+  if ! chmod 0755 "$copy" 2>/dev/null || ! install -m 0755 "$1" "$copy/ledbridge" 2>/dev/null; then
+    echo "install.sh: ledbridge could not be copied to $copy: $skipped"
+    rm -rf "$copy"
+    return 0
+  fi
   if env -i "${runas[@]}" "$copy/ledbridge" version >/dev/null 2>&1; then
     check_config "$copy/ledbridge" "${runas[@]}" || status=$?
   else
-    echo "install.sh: ledbridge does not run as nobody from $copy: whether ledbridge.service can read the config was not checked"
+    echo "install.sh: ledbridge does not run as nobody from $copy: $skipped"
   fi
   rm -rf "$copy"
   return "$status"

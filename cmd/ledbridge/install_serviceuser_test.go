@@ -71,3 +71,69 @@ func TestInstallScriptRefusesAConfigTheServiceCannotRead(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallScriptSkipsTheServiceUserCheckWithoutATempFolder: the check as the service's user
+// runs a copy of the binary from a temporary folder (mktemp, which honours TMPDIR). When no such
+// folder can be made, the check is skipped with a line saying so: the copy must not land at
+// "/ledbridge" (an empty folder name) and the failure must not be blamed on the config.
+func TestInstallScriptSkipsTheServiceUserCheckWithoutATempFolder(t *testing.T) {
+	if os.Geteuid() != 0 {
+		requireOrSkip(t, "needs root: install.sh switches to an unprivileged user to check the config")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		requireOrSkip(t, "setpriv is not installed (apt-get install util-linux)")
+	}
+	if _, err := os.Lstat("/ledbridge"); err == nil {
+		t.Fatal("/ledbridge exists before the test: cannot tell whether install.sh wrote it")
+	}
+	bin := buildBinary(t)
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, tmpdir string
+		fileMode     os.FileMode
+	}{
+		{"missing TMPDIR, config readable by others", filepath.Join(t.TempDir(), "missing"), 0o644},
+		{"missing TMPDIR, config readable only by root", filepath.Join(t.TempDir(), "missing"), 0o600},
+		{"TMPDIR is a file", notADir, 0o644},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "etc/ledbridge")
+			cfg := filepath.Join(dir, "config.yaml")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cfg, []byte("room:\n  name: Main stage\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(cfg, tc.fileMode); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("bash", "../../systemd/install.sh", bin)
+			cmd.Env = append(os.Environ(), "DESTDIR="+root, "TMPDIR="+tc.tmpdir)
+			out, err := cmd.CombinedOutput()
+			if _, statErr := os.Lstat("/ledbridge"); statErr == nil {
+				_ = os.Remove("/ledbridge")
+				t.Errorf("install.sh wrote /ledbridge, outside DESTDIR and the temporary folder:\n%s", out)
+			}
+			if err != nil {
+				t.Fatalf("install.sh failed (%v) instead of skipping the check:\n%s", err, out)
+			}
+			if _, err := os.Stat(filepath.Join(root, "usr/local/bin/ledbridge")); err != nil {
+				t.Errorf("binary not installed: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "whether ledbridge.service can read the config was not checked") {
+				t.Errorf("output does not say the check was skipped:\n%s", out)
+			}
+			if strings.Contains(string(out), "could not read the existing") {
+				t.Errorf("the failure to make a temporary folder was blamed on the config:\n%s", out)
+			}
+			if st, err := os.Stat(tc.tmpdir); err == nil && st.IsDir() {
+				t.Errorf("TMPDIR %s was created", tc.tmpdir)
+			}
+		})
+	}
+}
