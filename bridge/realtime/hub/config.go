@@ -106,8 +106,11 @@ type Config struct {
 	// requests until their WebSocket opens (a WebSocket is then counted by MaxConnections and
 	// MaxConnectionsPerAddress instead). MaxHTTPConnectionsPerAddress (default 32) bounds those
 	// from one client (clientaddr.Key; MaxHTTPConnections or more means no per-address bound). A
-	// connection past either is closed as soon as it is accepted; an idle one after a minute. A Handler mounted on a server of the
-	// caller's own is not bounded by them.
+	// connection past MaxHTTPConnectionsPerAddress is closed as soon as it is accepted; at
+	// MaxHTTPConnections the oldest one without a request in progress (its headers not all sent
+	// yet, or a keep-alive between requests) is closed to admit it, so that hosts holding every
+	// slot with bare connections cannot lock the musicians out; an idle one is closed after a
+	// minute. A Handler mounted on a server of the caller's own is not bounded by them.
 	MaxHTTPConnections           int
 	MaxHTTPConnectionsPerAddress int
 	// MaxRooms bounds the rooms (distinct topics) that exist at once (default 256).

@@ -72,7 +72,8 @@ func (c *httpConn) closedByServer() bool {
 }
 
 // TestHTTPConnectionsBounded: idle keep-alive connections count against MaxHTTPConnections and
-// MaxHTTPConnectionsPerAddress, and one past either is closed at once (on the old code all were
+// MaxHTTPConnectionsPerAddress; one past the per-address cap is closed at once, one past the cap
+// in all takes the oldest idle one's place (on the old code all were
 // served and held). An upgraded WebSocket leaves that budget for the socket caps, which still
 // count it.
 func TestHTTPConnectionsBounded(t *testing.T) {
@@ -93,11 +94,14 @@ func TestHTTPConnectionsBounded(t *testing.T) {
 		t.Fatal("a third HTTP connection from 127.0.0.4 (per-address cap 2) was kept")
 	}
 	dialHTTP(t, h, "127.0.0.5").mustServe()
-	if !dialHTTP(t, h, "127.0.0.6").closedByServer() {
-		t.Fatal("a fourth HTTP connection (cap 3) was kept")
+	// A fourth in all (cap 3) is admitted by closing the oldest idle keep-alive
+	// (TestHeaderlessConnectionsEvictedForANewClient).
+	dialHTTP(t, h, "127.0.0.6").mustServe()
+	if !idle[0].closedByServer() {
+		t.Fatal("at the cap, the oldest idle keep-alive was kept")
 	}
 	if got := h.Stats().HTTPConnectionsRefused; got != 2 {
-		t.Errorf("HTTPConnectionsRefused = %d, want 2", got)
+		t.Errorf("HTTPConnectionsRefused = %d, want 2 (one refused, one evicted)", got)
 	}
 
 	// .4's idle connections end: its slots come back, and a second WebSocket from it reaches the
@@ -205,5 +209,29 @@ func TestRESTRequestsInFlightBounded(t *testing.T) {
 	io.WriteString(c.conn, body[10:])
 	if resp, err := http.ReadResponse(c.br, nil); err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("request after a slot came back: %v, %v; want 202", resp, err)
+	}
+}
+
+// TestHeaderlessConnectionsEvictedForANewClient is the reviewer's lock-out: hosts holding every
+// HTTP slot with connections that send nothing (connlimit's tests) or only part of their request
+// headers, from several addresses (dodging the per-address cap), made a musician's WebSocket fail
+// with a reset (the newcomer was closed at accept). Now the oldest such connection is closed to
+// admit her.
+func TestHeaderlessConnectionsEvictedForANewClient(t *testing.T) {
+	h := startHub(t, Config{MaxHTTPConnections: 8, MaxHTTPConnectionsPerAddress: 2})
+	var held []*httpConn
+	for i := range 8 {
+		c := dialHTTP(t, h, fmt.Sprintf("127.0.0.%d", 10+i/2))
+		io.WriteString(c.conn, "GET "+BroadcastAPIPath+" HTTP/1.1\r\nHo")
+		held = append(held, c)
+	}
+	waitFor(t, "the hub to hold all 8 connections", func() bool {
+		all, _ := h.httpLimiter.Load().Open("")
+		return all == 8
+	})
+	musician := dial(t, h, dialOpts{from: "127.0.0.20"})
+	musician.join("realtime:room", cfgJSON(false, false, ""))
+	if !held[0].closedByServer() {
+		t.Fatal("the oldest connection without a request was kept")
 	}
 }

@@ -211,6 +211,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 		},
 	}
+	// At MaxHTTPConnections the limiter closes the oldest connection without a request in
+	// progress to admit a new one: hosts holding every slot with bare or half-sent requests
+	// (reconnecting as each times out) cannot lock the musicians out.
+	limiter.Track(srv)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	var err error
@@ -293,8 +297,9 @@ type Stats struct {
 	// their presence key: the same client's (clientaddr.Key; a supabase-js reconnect), or another
 	// client's when the holder did not answer a ping (a musician whose address changed).
 	ChannelsReplaced uint64
-	// HTTPConnectionsRefused counts the TCP connections Serve closed as soon as it accepted them,
-	// past Config.MaxHTTPConnections or MaxHTTPConnectionsPerAddress.
+	// HTTPConnectionsRefused counts the TCP connections Serve closed for its caps: as soon as it
+	// accepted them, past MaxHTTPConnectionsPerAddress (or MaxHTTPConnections with every open one
+	// being served), or without a request in progress, to admit a new one at MaxHTTPConnections.
 	HTTPConnectionsRefused uint64
 }
 
