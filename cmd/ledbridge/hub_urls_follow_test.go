@@ -116,3 +116,92 @@ func TestLANRoomURLFollowsTheHostsAddress(t *testing.T) {
 	cancel()
 	<-stopped
 }
+
+// countingHandler counts the records that reach it, by level, and keeps the last one's attributes.
+type countingHandler struct {
+	mu     sync.Mutex
+	levels map[slog.Level]int
+	last   map[string]any
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.levels == nil {
+		h.levels = map[slog.Level]int{}
+	}
+	h.levels[r.Level]++
+	h.last = map[string]any{"msg": r.Message}
+	r.Attrs(func(a slog.Attr) bool { h.last[a.Key] = a.Value.Any(); return true })
+	return nil
+}
+
+func (h *countingHandler) total() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.levels {
+		n += c
+	}
+	return n
+}
+
+// TestLANRoomURLWatchOnAFlappingLinkLogsAFewLines: a Wi-Fi link that drops and comes back at
+// every 5 s refresh changes the URLs each time. The URL stays current on every refresh, but the log
+// gets the first changes in full and then one line per hubURLLogEvery, saying how many it held back.
+func TestLANRoomURLWatchOnAFlappingLinkLogsAFewLines(t *testing.T) {
+	host := &fakeAddrs{}
+	host.set("127.0.0.1/8")
+	h := &embeddedHub{Addr: &net.TCPAddr{IP: net.IPv4zero, Port: 4111}, interfaceAddrs: host.interfaceAddrs}
+	logs := &countingHandler{}
+	watch := newHubURLWatch(h, slog.New(logs), "room", "LAN234")
+	now := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	watch.now = func() time.Time { return now }
+
+	const refreshes = 100 // 500 s of flapping at one refresh each hubURLRefresh
+	for i := range refreshes {
+		now = now.Add(hubURLRefresh)
+		up := i%2 == 0
+		if up {
+			host.set("127.0.0.1/8", "192.168.1.20/24")
+		} else {
+			host.set("127.0.0.1/8")
+		}
+		watch.refresh()
+		want := "http://127.0.0.1:4111"
+		if up {
+			want = "http://192.168.1.20:4111"
+		}
+		if got := watch.URL(); got != want {
+			t.Fatalf("refresh %d: URL %q, want %q (the URL must follow every change)", i, got, want)
+		}
+	}
+	flapping := time.Duration(refreshes) * hubURLRefresh
+	maxLines := hubURLLogBurst + int(flapping/hubURLLogEvery) + 1
+	if got := logs.total(); got > maxLines {
+		t.Fatalf("%d log lines for %d address changes in %v, want at most %d", got, refreshes, flapping, maxLines)
+	}
+	if got := logs.total(); got < hubURLLogBurst {
+		t.Fatalf("%d log lines, want the first %d changes in full", got, hubURLLogBurst)
+	}
+
+	// After a quiet spell the next change is logged at once, with the count held back before.
+	now = now.Add(hubURLLogEvery)
+	watch.refresh() // unchanged: nothing logged
+	before := logs.total()
+	host.set("127.0.0.1/8", "10.0.0.9/24")
+	now = now.Add(hubURLRefresh)
+	watch.refresh()
+	if logs.total() != before+1 {
+		t.Fatalf("the first change after a quiet spell was not logged (%d lines, was %d)", logs.total(), before)
+	}
+	logs.mu.Lock()
+	held, _ := logs.last["suppressed"].(int64)
+	logs.mu.Unlock()
+	if held == 0 {
+		t.Errorf("the line after the flapping does not say how many changes were held back: %v", logs.last)
+	}
+}
