@@ -124,6 +124,17 @@ type Config struct {
 	MaxRoomsPerAddress int
 	// MaxClientsPerRoom bounds the channels joined to one room (default 64).
 	MaxClientsPerRoom int
+	// MaxClientsPerRoomPerAddress bounds the channels one client (clientaddr.Key) has joined to
+	// one room, so that one host (a dual-stack laptop has two addresses and
+	// MaxConnectionsPerAddress sockets on each) cannot fill MaxClientsPerRoom and keep the
+	// musicians out; past it the join is refused ("RoomFull: Too many clients from this address
+	// in this room"). A socket replacing its own client's channel (the same presence key) takes
+	// that channel's seat. Zero (or MaxClientsPerRoom or more) means no per-address bound: tests
+	// and programs run many members from one loopback address. ledbridge sets 8
+	// (hub.max_clients_per_room_per_address): a phone joins once per open tab of the web app, and
+	// a guest Wi-Fi behind NAT puts a few phones behind one address. Behind a reverse proxy every
+	// client shares its address: raise it there.
+	MaxClientsPerRoomPerAddress int
 	// MaxChannelsPerClient bounds the channels one socket may join (default 100).
 	MaxChannelsPerClient int
 	// MaxMessagesPerSecond bounds the frames one socket may send per second, averaged (default
@@ -261,6 +272,10 @@ func (c Config) withDefaults() (Config, error) {
 		if err := setInt(f.v, f.def, f.name); err != nil {
 			return c, err
 		}
+	}
+	// No per-address bound by default: the room's own.
+	if err := setInt(&c.MaxClientsPerRoomPerAddress, c.MaxClientsPerRoom, "MaxClientsPerRoomPerAddress"); err != nil {
+		return c, err
 	}
 	if c.OutboundQueueBytes < 0 {
 		return c, fmt.Errorf("%w: OutboundQueueBytes must not be negative (got %d)", ErrInvalidConfig, c.OutboundQueueBytes)

@@ -111,7 +111,12 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 func (c *conn) join(m *wire.Message) {
 	refuseAs := func(why joinRefusal, reason string) {
 		c.s.stats.joinsRefused[why].Add(1)
-		c.s.log.Debug("hub: join refused", "remote", c.remote, "topic", m.Topic, "reason", reason)
+		if why != joinRefusedRoomFull {
+			c.s.log.Debug("hub: join refused", "remote", c.remote, "topic", m.Topic, "reason", reason)
+		} else if suppressed, ok := c.s.roomFullLog.Allow(c.s.cfg.Now()); ok {
+			// A full room keeps musicians out: the operator must see it.
+			c.s.log.Warn("hub: join refused", "remote", c.remote, "topic", m.Topic, "reason", reason, "suppressed", suppressed)
+		}
 		c.reply(m.JoinRef, m.Ref, m.Topic, errorReply(reason))
 	}
 	refuse := func(reason string) { refuseAs(joinRefusedBadRequest, reason) }

@@ -142,6 +142,9 @@ func (s *Server) tryJoinRoom(m *member, topic string, replyOK func(), silent *me
 	if len(r.members) >= s.cfg.MaxClientsPerRoom {
 		return nil, joinRefusedRoomFull, fmt.Sprintf("RoomFull: Too many clients in this room (limit %d)", s.cfg.MaxClientsPerRoom)
 	}
+	if r.membersFromLocked(m.c.addr) >= s.cfg.MaxClientsPerRoomPerAddress {
+		return nil, joinRefusedRoomFull, fmt.Sprintf("RoomFull: Too many clients from this address in this room (limit %d)", s.cfg.MaxClientsPerRoomPerAddress)
+	}
 	m.room = r
 	r.members = append(r.members, m)
 	replyOK()
@@ -149,6 +152,18 @@ func (s *Server) tryJoinRoom(m *member, topic string, replyOK func(), silent *me
 		m.c.push(m.joinRef, "", r.topic, "presence_state", r.presenceStateLocked())
 	}
 	return nil, 0, ""
+}
+
+// membersFromLocked counts the room's members whose sockets belong to client (clientaddr.Key).
+// A scan: a room holds at most MaxClientsPerRoom members, and only a join counts them.
+func (r *room) membersFromLocked(client string) int {
+	n := 0
+	for _, m := range r.members {
+		if m.c.addr == client {
+			n++
+		}
+	}
+	return n
 }
 
 // replaceLocked takes old out of the room for m, which joins with its presence key: its socket gets

@@ -70,6 +70,9 @@ type Server struct {
 	connLimitLog lograte.Limiter
 	// forgedLog does the same for broadcasts dropped because they name another sender.
 	forgedLog lograte.Limiter
+	// roomFullLog does the same for joins refused by MaxClientsPerRoom and
+	// MaxClientsPerRoomPerAddress, logged at WARN: a full room keeps musicians out.
+	roomFullLog lograte.Limiter
 	// metrics serves Config.MetricsPath (nil when it is empty).
 	metrics http.Handler
 	// httpIdle is httpIdleTimeout and restBody restBodyTimeout; tests change them.
@@ -119,6 +122,7 @@ func New(cfg Config) (*Server, error) {
 		slowClientLog:    lograte.Limiter{Every: time.Second},
 		connLimitLog:     lograte.Limiter{Every: time.Second},
 		forgedLog:        lograte.Limiter{Every: time.Second},
+		roomFullLog:      lograte.Limiter{Every: time.Second},
 		httpIdle:         httpIdleTimeout,
 		restBody:         restBodyTimeout,
 	}
