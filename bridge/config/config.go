@@ -62,10 +62,14 @@ type Hub struct {
 	MaxRooms             int    `mapstructure:"max_rooms"`               //
 	// MaxRoomsPerAddress bounds the rooms one client has started that exist at once, so one LAN
 	// host cannot hold all max_rooms (hub.Config). Behind a reverse proxy: raise it.
-	MaxRoomsPerAddress int      `mapstructure:"max_rooms_per_address"`
-	MaxFrameBytes      int      `mapstructure:"max_frame_bytes"`      // largest frame a client may send
-	MaxBytesPerSecond  int      `mapstructure:"max_bytes_per_second"` // per client, averaged (a burst allowance), at least max_frame_bytes
-	AllowedOrigins     []string `mapstructure:"allowed_origins"`      // browser Origin host patterns; empty allows any
+	MaxRoomsPerAddress int `mapstructure:"max_rooms_per_address"`
+	// MaxClientsPerRoomPerAddress bounds the members one client has in one room, so one LAN host
+	// cannot fill max_clients_per_room and keep the musicians out (hub.Config). Behind a reverse
+	// proxy: raise it.
+	MaxClientsPerRoomPerAddress int      `mapstructure:"max_clients_per_room_per_address"`
+	MaxFrameBytes               int      `mapstructure:"max_frame_bytes"`      // largest frame a client may send
+	MaxBytesPerSecond           int      `mapstructure:"max_bytes_per_second"` // per client, averaged (a burst allowance), at least max_frame_bytes
+	AllowedOrigins              []string `mapstructure:"allowed_origins"`      // browser Origin host patterns; empty allows any
 	// MaxConnectionsPerAddress bounds the sockets one IP address may hold open, so one LAN host
 	// cannot take all of the server's 1024 and lock the musicians out (hub.Config has the reasoning
 	// behind the default). Behind a reverse proxy every client shares its address: raise it there.
@@ -205,13 +209,14 @@ func Default() Config {
 		Room:     Room{Name: "LED bridge", Mode: "auto"},
 		Supabase: Supabase{Vsn: "2.0.0", EventQueueBytes: 8 << 20}, // realtime.DefaultEventQueueBytes
 		Hub: Hub{
-			Listen:               ":4000",
-			MaxClientsPerRoom:    64,
-			MaxMessagesPerSecond: 100,
-			MaxRooms:             16,
-			MaxRoomsPerAddress:   4,         // hub.DefaultMaxRoomsPerAddress
-			MaxFrameBytes:        260 << 10, // the largest led-update (256 KiB of payload) and its framing
-			MaxBytesPerSecond:    1 << 20,
+			Listen:                      ":4000",
+			MaxClientsPerRoom:           64,
+			MaxMessagesPerSecond:        100,
+			MaxRooms:                    16,
+			MaxRoomsPerAddress:          4,         // hub.DefaultMaxRoomsPerAddress
+			MaxClientsPerRoomPerAddress: 8,         // a few tabs, a few phones behind one NAT
+			MaxFrameBytes:               260 << 10, // the largest led-update (256 KiB of payload) and its framing
+			MaxBytesPerSecond:           1 << 20,
 			// hub.DefaultMaxConnectionsPerAddress
 			MaxConnectionsPerAddress: 32,
 			// hub.DefaultMaxHTTPConnections and DefaultMaxHTTPConnectionsPerAddress

@@ -153,6 +153,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 		{"hub per-address sockets over the server's", "hub:\n  max_connections_per_address: 5000\n", "", "hub.max_connections_per_address", "between 1 and 1024"},
 		{"hub rooms per address zero", "", "LEDBRIDGE_HUB_MAX_ROOMS_PER_ADDRESS=0", "hub.max_rooms_per_address", "between 1 and 10000"},
 		{"hub rooms per address over the limit", "hub:\n  max_rooms_per_address: 10001\n", "", "hub.max_rooms_per_address", "between 1 and 10000"},
+		{"hub room members per address zero", "", "LEDBRIDGE_HUB_MAX_CLIENTS_PER_ROOM_PER_ADDRESS=0", "hub.max_clients_per_room_per_address", "between 1 and 10000"},
+		{"hub room members per address over the limit", "hub:\n  max_clients_per_room_per_address: 10001\n", "", "hub.max_clients_per_room_per_address", "between 1 and 10000"},
 		{"hub HTTP connections under a browser's", "hub:\n  max_http_connections: 4\n", "", "hub.max_http_connections", "between 8 and 1024"},
 		{"hub per-address HTTP connections zero", "", "LEDBRIDGE_HUB_MAX_HTTP_CONNECTIONS_PER_ADDRESS=0", "hub.max_http_connections_per_address", "between 8 and 1024"},
 		{"status connections zero", "status:\n  max_connections: 0\n", "", "status.max_connections", "between 8 and 1024 (got 0)"},
@@ -456,5 +458,22 @@ func TestHubPerAddressCapsMayExceedTotals(t *testing.T) {
 	}
 	if got.Hub.MaxRooms != 2 || got.Hub.MaxRoomsPerAddress != 4 || got.Hub.MaxHTTPConnections != 16 || got.Hub.MaxHTTPConnectionsPerAddress != 32 {
 		t.Errorf("hub caps = %+v", got.Hub)
+	}
+}
+
+// TestHubRoomMembersPerAddress: one client may hold 8 members of a room by default, so one LAN
+// host cannot fill max_clients_per_room; it may be set up to the room's size and beyond (no
+// per-address bound), also under a lowered max_clients_per_room.
+func TestHubRoomMembersPerAddress(t *testing.T) {
+	if got := Default().Hub.MaxClientsPerRoomPerAddress; got != 8 {
+		t.Errorf("default hub.max_clients_per_room_per_address = %d, want 8", got)
+	}
+	p := write(t, "hub:\n  max_clients_per_room: 4\n  max_clients_per_room_per_address: 64\n", 0o600)
+	got, err := Load(Options{File: p, LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hub.MaxClientsPerRoomPerAddress != 64 {
+		t.Errorf("hub.max_clients_per_room_per_address = %d, want 64", got.Hub.MaxClientsPerRoomPerAddress)
 	}
 }

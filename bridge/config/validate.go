@@ -116,6 +116,8 @@ func (c *Config) validateHub(p *problems) {
 	// hub.max_rooms or more means no per-address bound (not an error: a config that lowers
 	// max_rooms under the default 4 must still load).
 	p.intRange("hub.max_rooms_per_address", h.MaxRoomsPerAddress, 1, 10000)
+	// As above: max_clients_per_room or more means no per-address bound.
+	p.intRange("hub.max_clients_per_room_per_address", h.MaxClientsPerRoomPerAddress, 1, 10000)
 	p.intRange("hub.max_frame_bytes", h.MaxFrameBytes, 4096, 1<<20) // the wire decoders' own limit
 	p.intRange("hub.max_bytes_per_second", h.MaxBytesPerSecond, 4096, 1<<30)
 	// 1024 is the server's own socket limit (hub.DefaultMaxConnections): no per-address bound.
