@@ -62,10 +62,15 @@ type Client struct {
 	active   *session        // the connected session, nil between sockets
 	presence *presenceTable
 	logged   map[string]bool // malformed-input kinds already logged once
-	outage   outage          // sockets lost in a row since the channel was last joined
+	outage   outage          // sockets lost in a row since a join of the channel last lasted
+	lastJoin time.Time       // when the channel was last joined
+	// joins tells Run's watchJoins that setStatus saw a join (buffered 1: a signal, the time is lastJoin).
+	joins chan struct{}
 }
 
-// outage is a run of lost sockets without a join between them, for the reconnect log lines.
+// outage is a run of lost sockets without a lasting join between them (one that stableJoin would
+// accept: a server that accepts each join and cuts the socket at once is no more reachable than one
+// that refuses it), for the reconnect log lines.
 type outage struct {
 	failures  int
 	since     time.Time        // when the first socket of the run was lost
@@ -101,6 +106,7 @@ func New(cfg Config) (*Client, error) {
 		token:    cfg.AccessToken,
 		presence: newPresenceTable(cfg.MaxPresenceKeys, cfg.MaxMetasPerKey, cfg.MaxMetaBytes, cfg.MaxPresenceBytes),
 		logged:   map[string]bool{},
+		joins:    make(chan struct{}, 1),
 	}
 	if c.token == "" {
 		c.token = cfg.APIKey
@@ -284,13 +290,14 @@ func (c *Client) Run(ctx context.Context) error {
 	attempt := 0
 	for {
 		c.setStatus(StateConnecting, nil, 0)
-		stable, err := c.runSession(ctx)
+		stable, err := c.runSessionWatchingJoins(ctx)
 		if ctx.Err() != nil {
 			c.log.Info("realtime: stopped")
 			return nil
 		}
 		if stable { // a socket whose join never lasted is no recovery (see stableJoin)
 			attempt = 0
+			c.endOutage() // if watchJoins' timer had not yet seen the join last
 		}
 		delay := backoffAt(c.cfg.ReconnectBackoff, attempt)
 		if c.cfg.ReconnectJitter > 0 {
@@ -308,6 +315,58 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		case <-t.C():
 		}
+	}
+}
+
+// runSessionWatchingJoins is runSession, with the outage ended once a join of the session has
+// lasted a heartbeat interval (stableJoin's test, which resets the backoff), while the session
+// goes on: the recovery is logged when it is proven, not at the next loss. The session runs in
+// a goroutine that this function owns and waits for (runSession returns when ctx is cancelled).
+func (c *Client) runSessionWatchingJoins(ctx context.Context) (stable bool, err error) {
+	type result struct {
+		stable bool
+		err    error
+	}
+	ended := make(chan result, 1)
+	go func() {
+		stable, err := c.runSession(ctx)
+		ended <- result{stable, err}
+	}()
+	var lasted Timer // fires a heartbeat interval after the latest join
+	var joinedAt time.Time
+	defer func() { stopTimer(&lasted) }()
+	for {
+		select {
+		case r := <-ended:
+			return r.stable, r.err
+		case <-c.joins:
+			stopTimer(&lasted)
+			c.mu.Lock()
+			joinedAt = c.lastJoin
+			c.mu.Unlock()
+			lasted = c.cfg.Clock.NewTimer(c.cfg.HeartbeatInterval)
+		case <-timerC(lasted):
+			lasted = nil
+			c.mu.Lock()
+			still := c.status.State == StateJoined && c.lastJoin.Equal(joinedAt) &&
+				c.cfg.Clock.Now().Sub(joinedAt) >= c.cfg.HeartbeatInterval
+			c.mu.Unlock()
+			if still {
+				c.endOutage()
+			}
+		}
+	}
+}
+
+// endOutage logs the end of the current outage, if there is one, as lasting until the last join.
+func (c *Client) endOutage() {
+	c.mu.Lock()
+	ended, endedAt := c.outage, c.lastJoin
+	c.outage = outage{}
+	c.mu.Unlock()
+	if ended.failures > 0 {
+		c.log.Info("realtime: connected again", "failed_attempts", ended.failures,
+			"down_for", endedAt.Sub(ended.since).Round(time.Second))
 	}
 }
 
@@ -347,13 +406,16 @@ func (c *Client) logSocketLost(err error, delay time.Duration) {
 }
 
 // setStatus records a state change (err nil keeps the last error) and reports it to OnStatus.
-// The join that ends an outage is logged here, where every join passes.
+// Every join passes here: it is noted for runSessionWatchingJoins, which ends an outage once the
+// join has lasted.
 func (c *Client) setStatus(state State, err error, retryIn time.Duration) {
 	c.mu.Lock()
-	var ended outage
-	var endedAt time.Time
-	if state == StateJoined && c.outage.failures > 0 {
-		ended, c.outage, endedAt = c.outage, outage{}, c.cfg.Clock.Now()
+	if state == StateJoined {
+		c.lastJoin = c.cfg.Clock.Now()
+		select {
+		case c.joins <- struct{}{}:
+		default: // a signal is pending: it will read this lastJoin
+		}
 	}
 	changed := state != c.status.State || retryIn != c.status.RetryIn || err != nil
 	if err != nil {
@@ -366,10 +428,6 @@ func (c *Client) setStatus(state State, err error, retryIn time.Duration) {
 	c.status.RetryIn = retryIn
 	cur := c.status
 	c.mu.Unlock()
-	if ended.failures > 0 {
-		c.log.Info("realtime: connected again", "failed_attempts", ended.failures,
-			"down_for", endedAt.Sub(ended.since).Round(time.Second))
-	}
 	if changed && c.cfg.OnStatus != nil {
 		c.cfg.OnStatus(cur)
 	}
