@@ -68,6 +68,7 @@ func hubConfig(c config.Hub, log *slog.Logger, reg prometheus.Registerer) hub.Co
 	return hub.Config{
 		Addr:                         c.Listen,
 		MaxClientsPerRoom:            c.MaxClientsPerRoom,
+		MaxClientsPerRoomPerAddress:  c.MaxClientsPerRoomPerAddress,
 		MaxMessagesPerSecond:         c.MaxMessagesPerSecond,
 		MaxRooms:                     c.MaxRooms,
 		MaxRoomsPerAddress:           c.MaxRoomsPerAddress,
