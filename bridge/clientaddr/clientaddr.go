@@ -23,7 +23,9 @@ import (
 //
 // A remote address that is not an IP and port (a Unix socket, a handler mounted on a server of
 // the caller's own) is its own key. On the LAN a host that takes many addresses dodges the
-// per-client limits, in IPv4 as in IPv6; the limits in all bound it.
+// per-client limits, in IPv4 as in IPv6; the limits in all bound its memory, and at those limits
+// connlimit closes the oldest connection without a request, so that its idle sockets cannot keep
+// everyone else out.
 func Key(remoteAddr string) string {
 	return key(remoteAddr, ownPrefixes.get)
 }
