@@ -18,7 +18,9 @@ import (
 // hub.max_http_connections (from LEDBRIDGE_HUB_MAX_HTTP_CONNECTIONS) bound the room server's plain
 // HTTP connections the same way under `ledbridge hub` and under `ledbridge join`, which runs it
 // in-process: with a per-address cap of 8 (the least the config allows), eight idle keep-alive
-// connections from 127.0.0.1 are served and a ninth is closed on accept. Under join the bridge's
+// connections from 127.0.0.1 are served and a ninth is closed on accept; at the cap in all, a new
+// client is served and the oldest idle keep-alive is closed to make room for it (so that idle
+// sockets from a host with many addresses cannot keep musicians out). Under join the bridge's
 // own WebSocket to the hub, from the same address, takes none of the eight.
 func TestHubHTTPConnectionCaps(t *testing.T) {
 	bin := buildBinary(t)
@@ -61,7 +63,8 @@ func TestHubHTTPConnectionCaps(t *testing.T) {
 
 // checkHubHTTPCaps holds perAddress idle keep-alive connections to the hub at addr from
 // 127.0.0.1, each served one request, and requires the next one to be closed on accept; then fills
-// the hub's total of max from 127.0.0.2 and requires one more, from 127.0.0.3, to be closed.
+// the hub's total of max from 127.0.0.2 and requires one more, from 127.0.0.3, to be served and
+// the oldest held connection to be closed for it.
 func checkHubHTTPCaps(t *testing.T, addr string, perAddress, max int) {
 	t.Helper()
 	const req = "GET /realtime/v1/api/broadcast HTTP/1.1\r\nHost: hub\r\n\r\n"
@@ -75,7 +78,7 @@ func checkHubHTTPCaps(t *testing.T, addr string, perAddress, max int) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	hold := func(from string, n int) {
+	hold := func(from string, n int) (held []net.Conn) {
 		t.Helper()
 		for i := range n {
 			c := dial(from)
@@ -88,7 +91,9 @@ func checkHubHTTPCaps(t *testing.T, addr string, perAddress, max int) {
 				t.Fatalf("held connection %d from %s: %q, %v; want HTTP/1.1 405", i, from, buf, err)
 			}
 			_ = c.SetDeadline(time.Time{})
+			held = append(held, c)
 		}
+		return held
 	}
 	refused := func(from, what string) {
 		t.Helper()
@@ -99,10 +104,15 @@ func checkHubHTTPCaps(t *testing.T, addr string, perAddress, max int) {
 			t.Errorf("%s got %d bytes, err %v; want it closed on accept", what, n, err)
 		}
 	}
-	hold("127.0.0.1", perAddress)
+	oldest := hold("127.0.0.1", perAddress)[0]
 	refused("127.0.0.1", "a connection past the per-address cap")
 	hold("127.0.0.2", max-perAddress)
-	refused("127.0.0.3", "a connection past the server's cap")
+	hold("127.0.0.3", 1) // served: the oldest idle keep-alive makes room
+	// What is left of its one answer may still be unread: read to the end, which must come.
+	_ = oldest.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, oldest); err != nil && strings.Contains(err.Error(), "timeout") {
+		t.Errorf("the oldest idle keep-alive is still open (%v); want it closed for the new client", err)
+	}
 }
 
 // TestHubRoomsPerAddress: hub.max_rooms_per_address reaches the running `ledbridge hub`: with 1,
