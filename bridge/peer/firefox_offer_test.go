@@ -143,58 +143,17 @@ func firefoxAPI(t *testing.T) *webrtc.API {
 // send nothing) are added with the microphone before the first offer, each its own section.
 func newFirefoxMusician(t *testing.T, r *testRoom, id string, opts musicianOpts, extraTracks int) *testMusician {
 	t.Helper()
-	pc, err := firefoxAPI(t).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &testMusician{
-		t: t, id: id, room: r, opts: opts, pc: pc, track: track,
-		inbox: make(chan room.Signal, 1024), negNeeded: make(chan struct{}, 1), stop: make(chan struct{}),
-	}
-	pc.OnNegotiationNeeded(func() {
-		select {
-		case m.negNeeded <- struct{}{}:
-		default:
+	return newTestMusicianOn(t, firefoxAPI(t), r, id, opts, func(pc *webrtc.PeerConnection) {
+		for i := range extraTracks {
+			extra, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "extra"+string(rune('a'+i)), id+"-extra")
+			if err == nil {
+				_, err = pc.AddTrack(extra)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		sig := room.Signal{Type: room.SignalCandidate, FromPeerID: id, TargetPeerID: bridgeID}
-		if c != nil {
-			j := c.ToJSON()
-			sig.Candidate = &room.ICECandidate{Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex, UsernameFragment: j.UsernameFragment}
-		}
-		r.toBridge(sig)
-	})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { m.state.Store(int32(s)) })
-	r.mu.Lock()
-	r.musicians[id] = m
-	r.mu.Unlock()
-	if opts.dataChannel {
-		if m.chat, err = pc.CreateDataChannel("chat", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if opts.offerFirst {
-		m.addTrack()
-	}
-	for i := range extraTracks {
-		extra, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "extra"+string(rune('a'+i)), id+"-extra")
-		if err == nil {
-			_, err = pc.AddTrack(extra)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.wg.Add(2)
-	go m.run()
-	go m.sendAudio()
-	t.Cleanup(m.close)
-	return m
 }
 
 // waitDecodedAudio waits for the bridge's audio stream for a track to decode a quarter of a

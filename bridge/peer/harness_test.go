@@ -359,7 +359,15 @@ func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 
 func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *testMusician {
 	t.Helper()
-	pc, err := musicianAPI(t, opts).NewPeerConnection(webrtc.Configuration{})
+	return newTestMusicianOn(t, musicianAPI(t, opts), r, id, opts, nil)
+}
+
+// newTestMusicianOn is newTestMusician on api (a browser's codec numbering, say); beforeRun, if
+// not nil, changes her connection after her microphone is added (when she offers first) and
+// before she starts negotiating.
+func newTestMusicianOn(t *testing.T, api *webrtc.API, r *testRoom, id string, opts musicianOpts, beforeRun func(*webrtc.PeerConnection)) *testMusician {
+	t.Helper()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,6 +405,9 @@ func newTestMusician(t *testing.T, r *testRoom, id string, opts musicianOpts) *t
 	}
 	if opts.offerFirst {
 		m.addTrack() // before run starts: trackAdded is the run goroutine's afterwards
+	}
+	if beforeRun != nil {
+		beforeRun(pc)
 	}
 	m.wg.Add(2)
 	go m.run()
