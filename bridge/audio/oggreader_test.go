@@ -9,34 +9,8 @@ import (
 	"testing"
 
 	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
+	"github.com/ledbridge/ledbridge/bridge/audio/ogg/oggtest"
 )
-
-// rawOggPage builds one Ogg page of stream serial carrying packets, its checksum set.
-func rawOggPage(t testing.TB, serial uint32, flags byte, seq uint32, granule int64, packets ...[]byte) []byte {
-	t.Helper()
-	var lacing, body []byte
-	for _, p := range packets {
-		n := len(p)
-		for ; n >= 255; n -= 255 {
-			lacing = append(lacing, 255)
-		}
-		lacing = append(lacing, byte(n))
-		body = append(body, p...)
-	}
-	if len(lacing) > 255 {
-		t.Fatalf("%d lacing values do not fit a page", len(lacing))
-	}
-	p := make([]byte, 27, 27+len(lacing)+len(body))
-	copy(p, "OggS")
-	p[5] = flags
-	binary.LittleEndian.PutUint64(p[6:], uint64(granule))
-	binary.LittleEndian.PutUint32(p[14:], serial)
-	binary.LittleEndian.PutUint32(p[18:], seq)
-	p[26] = byte(len(lacing))
-	p = append(append(p, lacing...), body...)
-	binary.LittleEndian.PutUint32(p[22:], ogg.PageChecksum(p))
-	return p
-}
 
 // A page whose header has no granule position (-1) ends no packet, so a stream of such pages is
 // invalid; holding back "the page" until its granule is known then held the whole file: 79 KB of
@@ -49,14 +23,14 @@ func TestOggOpusReaderHoldsAtMostOnePage(t *testing.T) {
 	head = append(head, 0, 0, 0)
 	tags := binary.LittleEndian.AppendUint32([]byte("OpusTags"), 4)
 	tags = binary.LittleEndian.AppendUint32(append(tags, "test"...), 0)
-	file := append(rawOggPage(t, 7, 0x02, 0, 0, head), rawOggPage(t, 7, 0, 1, 0, tags)...)
+	file := append(oggtest.Page(t, 7, 0x02, 0, 0, head), oggtest.Page(t, 7, 0, 1, 0, tags)...)
 	packets := make([][]byte, 255)
 	for i := range packets {
 		packets[i] = []byte{0xFB, 6} // CELT 20 ms stereo, code 3: six empty frames, 120 ms
 	}
 	const pages = 8
 	for seq := uint32(2); seq < 2+pages; seq++ {
-		file = append(file, rawOggPage(t, 7, 0, seq, -1, packets...)...)
+		file = append(file, oggtest.Page(t, 7, 0, seq, -1, packets...)...)
 	}
 	r, err := NewOggOpusReader(bytes.NewReader(file), 1)
 	if err != nil {

@@ -11,36 +11,9 @@ import (
 	"testing"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
-	"github.com/ledbridge/ledbridge/bridge/audio/ogg"
+	"github.com/ledbridge/ledbridge/bridge/audio/ogg/oggtest"
 	"github.com/thesyncim/gopus"
 )
-
-// oggPage is one Ogg page holding whole packets.
-func oggPage(t testing.TB, serial uint32, flags byte, seq uint32, granule int64, packets ...[]byte) []byte {
-	t.Helper()
-	var lacing, body []byte
-	for _, p := range packets {
-		n := len(p)
-		for ; n >= 255; n -= 255 {
-			lacing = append(lacing, 255)
-		}
-		lacing = append(lacing, byte(n))
-		body = append(body, p...)
-	}
-	if len(lacing) > 255 {
-		t.Fatalf("%d lacing values do not fit a page", len(lacing))
-	}
-	p := make([]byte, 27, 27+len(lacing)+len(body))
-	copy(p, "OggS")
-	p[5] = flags
-	binary.LittleEndian.PutUint64(p[6:], uint64(granule))
-	binary.LittleEndian.PutUint32(p[14:], serial)
-	binary.LittleEndian.PutUint32(p[18:], seq)
-	p[26] = byte(len(lacing))
-	p = append(append(p, lacing...), body...)
-	binary.LittleEndian.PutUint32(p[22:], ogg.PageChecksum(p))
-	return p
-}
 
 // encodeOggOpus encodes seconds of a 440 Hz tone with gopus in frames of frameSize samples and
 // lays the packets perPage to a page, as opusenc --framesize does: the last page's granule
@@ -63,7 +36,7 @@ func encodeOggOpus(t testing.TB, serial uint32, seconds float64, frameSize, perP
 	head = append(head, 0, 0, 0) // output gain 0, mapping family 0
 	tags := binary.LittleEndian.AppendUint32([]byte("OpusTags"), 4)
 	tags = binary.LittleEndian.AppendUint32(append(tags, "test"...), 0)
-	file := append(oggPage(t, serial, 0x02, 0, 0, head), oggPage(t, serial, 0, 1, 0, tags)...)
+	file := append(oggtest.Page(t, serial, 0x02, 0, 0, head), oggtest.Page(t, serial, 0, 1, 0, tags)...)
 	samples := int64(math.Round(seconds * audio.SampleRate))
 	frames := int((samples + preSkip + int64(frameSize) - 1) / int64(frameSize))
 	pcm := make([]float32, frameSize)
@@ -89,7 +62,7 @@ func encodeOggOpus(t testing.TB, serial uint32, seconds float64, frameSize, perP
 					flags = 0x04
 				}
 			}
-			file = append(file, oggPage(t, serial, flags, seq, g, page...)...)
+			file = append(file, oggtest.Page(t, serial, flags, seq, g, page...)...)
 			page, seq = page[:0], seq+1
 		}
 	}
