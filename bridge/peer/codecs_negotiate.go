@@ -9,20 +9,23 @@ import (
 )
 
 // Answering a musician's offer as the bridge means to: in her payload types
-// (answerInOfferNumbers), and never claiming to send (receiveOnlyForMutedSection). pion
+// (answerInOfferNumbers), and never claiming to send (receiveOnlyForRecvonlySections). pion
 // v4.2.26 decides both from the transceivers an offer finds, so these set them up around
 // SetRemoteDescription.
 
-// receiveOnlyForMutedSection gives the offer's first new recvonly audio section (a muted
-// musician's: her browser has no track to send yet) the recvonly transceiver newPC made, when
-// no new audio section that may send would take it, before the offer is applied.
+// receiveOnlyForRecvonlySections gives every new recvonly audio section of an offer (a muted
+// musician's, or one her page adds only to receive) a recvonly transceiver with the section's
+// mid, before the offer is applied: the one newPC made if no new audio section that may send
+// will take it, else one added here with the bridge's codecs.
 //
 // pion pairs a section with a transceiver of the opposite direction only, so it left a
 // recvonly section to a transceiver of its own, sendonly, and the answer said a=sendonly (and,
 // once she unmuted on the same section, a=sendrecv) though the bridge sends nothing. Paired by
-// mid with ours, the section is answered a=inactive, and her unmute a=recvonly (pion's rules
-// for a transceiver that already has the section's mid).
-func receiveOnlyForMutedSection(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) {
+// mid with a recvonly one, the section is answered a=inactive, and her unmute a=recvonly
+// (pion's rules for a transceiver that already has the section's mid). newPC's is left to a
+// section that may send: pion gives it to the first such, answered a=recvonly. The transceivers
+// added are those pion would have made, one per new section (transceiversAfter counts them).
+func receiveOnlyForRecvonlySections(pc *webrtc.PeerConnection, offer *sdp.SessionDescription) {
 	var ours *webrtc.RTPTransceiver
 	known := map[string]bool{}
 	for _, tr := range pc.GetTransceivers() {
@@ -31,29 +34,35 @@ func receiveOnlyForMutedSection(pc *webrtc.PeerConnection, offer *sdp.SessionDes
 			ours = tr
 		}
 	}
-	if ours == nil {
-		return
-	}
-	muted := ""
+	var recvonly []string
 	for _, md := range offer.MediaDescriptions {
 		mid, ok := md.Attribute(sdp.AttrKeyMID)
 		if md.MediaName.Media != "audio" || !ok || mid == "" || known[mid] {
 			continue
 		}
+		known[mid] = true // a repeated mid is one transceiver's, as pion pairs them
 		switch peerDirection(md, offer) {
 		case webrtc.RTPTransceiverDirectionSendrecv, webrtc.RTPTransceiverDirectionSendonly:
-			return // pion gives it ours
+			ours = nil // pion gives it ours
 		case webrtc.RTPTransceiverDirectionRecvonly:
-			if muted == "" {
-				muted = mid
-			}
+			recvonly = append(recvonly, mid)
 		default:
 			// inactive: pion answers it inactive with a transceiver of its own (and would stop
 			// ours if it had the section's mid)
 		}
 	}
-	if muted != "" {
-		_ = ours.SetMid(muted) // it has none: cannot fail
+	for _, mid := range recvonly {
+		tr := ours
+		ours = nil
+		if tr == nil {
+			var err error
+			tr, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+			if err != nil {
+				return // closed: SetRemoteDescription will say so
+			}
+			preferOffered(tr, codecs) // answerInOfferNumbers renumbers them to the offer's
+		}
+		_ = tr.SetMid(mid) // it has none: cannot fail
 	}
 }
 

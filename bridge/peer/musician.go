@@ -797,7 +797,7 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 		}
 		return
 	}
-	receiveOnlyForMutedSection(pc, &offer)
+	receiveOnlyForRecvonlySections(pc, &offer)
 	mus.cur.markRenegotiation()
 	if err := pc.SetRemoteDescription(desc); err != nil {
 		mus.badSignal("offer rejected", err)

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -84,4 +85,121 @@ func TestMusicianMutedByRemoveTrackAnsweredInactive(t *testing.T) {
 	if d := audioDirections(answersTo(r, "ana")[1]); len(d) != 1 || d[0] != "inactive" {
 		t.Errorf("answer to the mute (recvonly) offer: audio %v, want [inactive]:\n%s", d, answersTo(r, "ana")[1])
 	}
+}
+
+// answeredAs is how the bridge, which only receives, answers an offered audio direction:
+// recvonly where she may send, inactive where she offers to receive only.
+func answeredAs(offered string) string {
+	switch offered {
+	case "sendrecv", "sendonly":
+		return "recvonly"
+	default:
+		return "inactive"
+	}
+}
+
+// checkAnsweredReceiveOnly compares the bridge's answer with the musician's offer (her local
+// description once the answer is applied), section by section.
+func checkAnsweredReceiveOnly(t *testing.T, what string, mus *testMusician, answer string) {
+	t.Helper()
+	offered := audioDirections(mus.pc.LocalDescription().SDP)
+	answered := audioDirections(answer)
+	want := make([]string, len(offered))
+	for i, d := range offered {
+		want[i] = answeredAs(d)
+	}
+	if strings.Join(answered, " ") != strings.Join(want, " ") {
+		t.Errorf("%s: offer %v answered %v, want %v:\n%s", what, offered, answered, want, answer)
+	}
+}
+
+// A musician whose page adds a recvonly audio transceiver beside her microphone's sendrecv
+// one, in either order, before her first offer: every recvonly section is answered inactive
+// (PROTOCOL.md §4: the bridge only receives), not sendonly, the microphone's recvonly, and she
+// is heard. The same holds for a second muted section, and for one added by a renegotiation.
+func TestRecvonlyBesideSendrecvAnsweredInactive(t *testing.T) {
+	requireLoopback(t)
+	for _, tc := range []struct {
+		name     string
+		sections []string // the transceivers she adds before her first offer, in order
+	}{
+		{"recvonly first", []string{"recvonly", "sendrecv"}},
+		{"sendrecv first", []string{"sendrecv", "recvonly"}},
+		{"recvonly on both sides", []string{"recvonly", "sendrecv", "recvonly"}},
+		{"two muted, no microphone", []string{"recvonly", "recvonly"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, s := newTestRoom(t), &sinks{}
+			m := startManager(t, bridgeConfig(t, r, s), r)
+			ana := newTestMusician(t, r, "ana", musicianOpts{})
+			offerWhenAllAdded(t, ana, tc.sections)
+			if err := m.MusicianJoined("ana"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the answer to her offer", func() bool { return len(answersTo(r, "ana")) >= 1 })
+			waitFor(t, "ana's answer applied", func() bool { return ana.pc.SignalingState() == webrtc.SignalingStateStable })
+			checkAnsweredReceiveOnly(t, "first offer", ana, answersTo(r, "ana")[0])
+			waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+			if strings.Contains(strings.Join(tc.sections, " "), "sendrecv") {
+				waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+			}
+		})
+	}
+
+	t.Run("recvonly added by a renegotiation", func(t *testing.T) {
+		r, s := newTestRoom(t), &sinks{}
+		m := startManager(t, bridgeConfig(t, r, s), r)
+		ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+		if err := m.MusicianJoined("ana"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+		if _, err := ana.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the answer to the renegotiation", func() bool { return len(answersTo(r, "ana")) >= 2 })
+		waitFor(t, "ana's answer applied", func() bool { return ana.pc.SignalingState() == webrtc.SignalingStateStable })
+		answers := answersTo(r, "ana")
+		checkAnsweredReceiveOnly(t, "renegotiation", ana, answers[1])
+		if fingerprint(answers[0]) != fingerprint(answers[1]) {
+			t.Error("the renegotiation was answered on a fresh PeerConnection")
+		}
+		heard := s.fromMic("ana")
+		waitFor(t, "ana's audio after the renegotiation", func() bool { return s.fromMic("ana") >= heard+10 })
+	})
+}
+
+// offerWhenAllAdded gives mus's PeerConnection the transceivers sections names ("recvonly":
+// one that only receives; "sendrecv": her microphone), in order, and only then lets her offer:
+// pion fires negotiationneeded after the first, and she would offer it alone.
+func offerWhenAllAdded(t *testing.T, mus *testMusician, sections []string) {
+	t.Helper()
+	var added atomic.Bool
+	negotiationNeeded := func() {
+		select {
+		case mus.negNeeded <- struct{}{}:
+		default:
+		}
+	}
+	mus.pc.OnNegotiationNeeded(func() {
+		if added.Load() {
+			negotiationNeeded()
+		}
+	})
+	for _, d := range sections {
+		var err error
+		switch d {
+		case "recvonly":
+			_, err = mus.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		case "sendrecv":
+			_, err = mus.pc.AddTransceiverFromTrack(mus.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+		default:
+			t.Fatalf("no transceiver %q", d)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	added.Store(true)
+	negotiationNeeded()
 }
