@@ -159,9 +159,14 @@ func sameCodec(ours webrtc.RTPCodecCapability, c sdp.Codec) bool {
 }
 
 // preferOffered sets tr's codec preferences to offered. pion refuses the whole list if one
-// codec is not among those it negotiated (from the first audio section of the first remote
-// description): then those it takes are kept. With none, tr keeps what it had (pion rejects
-// a section it has no codec for).
+// codec is not among those it has negotiated: the bridge's own until a remote description
+// has an audio section, then those of them that the audio sections of the remote
+// descriptions applied so far have brought (v4.2.26 negotiates several codecs by default and
+// adds those of every audio section of every remote description: a PCM-only offer and then,
+// on the same PeerConnection, one with Opus are answered in PCM, then in Opus). So a codec
+// that no offer has brought yet is refused, as the bridge's codecs can be when a
+// renegotiation brings a new section (receiveOnlyForRecvonlySections): then those it takes
+// are kept. With none, tr keeps what it had (pion rejects a section it has no codec for).
 func preferOffered(tr *webrtc.RTPTransceiver, offered []webrtc.RTPCodecParameters) {
 	if len(offered) == 0 || tr.SetCodecPreferences(offered) == nil {
 		return
