@@ -41,7 +41,8 @@ type offerScan struct {
 // a line at LF only, and keeps the blanks and some CRs of a value). Attribute values are taken
 // as pion takes them.
 //
-// Its errors are ErrUnparsableSDP, and ErrTooManyCandidates: more than maxRemoteCandidates
+// Its errors are ErrUnparsableSDP (also for two sections with one mid, which pion would accept
+// and give more transceivers than transceiversAfter counts), and ErrTooManyCandidates: more than maxRemoteCandidates
 // distinct candidates in the media sections, a description refused whole, because pion would
 // check every candidate in it (simpler to reason about than keeping an arbitrary subset of a
 // forged list). The limits on sections and streams are the caller's to apply (vetOffer,
@@ -71,10 +72,15 @@ func scanOffer(text string) (offerScan, error) {
 		over  int                 // the streams counted once past maxTracks: counting stops
 		seen  = map[string]struct{}{}
 	)
+	mids := make(map[string]struct{}, len(desc.MediaDescriptions))
 	for _, md := range desc.MediaDescriptions {
 		addFingerprints(md.Attributes)
-		if md.MediaName.Media != "application" {
-			if mid, ok := md.Attribute("mid"); ok {
+		if mid, ok := md.Attribute("mid"); ok {
+			if _, dup := mids[mid]; dup {
+				return sc, fmt.Errorf("%w: two sections have a=mid:%q", ErrUnparsableSDP, mid)
+			}
+			mids[mid] = struct{}{}
+			if md.MediaName.Media != "application" {
 				sc.mediaMids = append(sc.mediaMids, mid)
 			}
 		}

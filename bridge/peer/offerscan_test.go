@@ -125,3 +125,24 @@ func TestScanOfferICE(t *testing.T) {
 		t.Errorf("session-level ufrag, section-level password: %v, complete: %v; want ErrIncompleteOffer", err, sc.ice.complete())
 	}
 }
+
+// Two sections may not share a mid (RFC 8843 §7.2, RFC 3264's mid semantics): pion accepts such
+// an offer and gives it more transceivers than transceiversAfter counts from the distinct mids,
+// so the bound on a connection's transceivers would no longer hold. It is refused as malformed.
+func TestScanOfferRefusesARepeatedMid(t *testing.T) {
+	section := func(media, mid string) string {
+		return "m=" + media + " 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:" + mid + "\r\na=sendrecv\r\n"
+	}
+	head := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\na=fingerprint:sha-256 00\r\n"
+	if sc, err := scanOffer(head + section("audio", "0") + section("audio", "1")); err != nil || len(sc.mediaMids) != 2 {
+		t.Fatalf("distinct mids: %+v, %v", sc.mediaMids, err)
+	}
+	for name, body := range map[string]string{
+		"two audio sections":       section("audio", "0") + section("audio", "0"),
+		"audio and a data channel": section("audio", "a") + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:a\r\n",
+	} {
+		if _, err := scanOffer(head + body); !errors.Is(err, ErrUnparsableSDP) {
+			t.Errorf("%s sharing a mid: err = %v, want ErrUnparsableSDP", name, err)
+		}
+	}
+}
