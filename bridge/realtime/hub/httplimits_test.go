@@ -64,8 +64,11 @@ func (c *httpConn) mustServe() {
 
 // closedByServer reports whether the hub closed the connection (which has no request pending):
 // a read ends with EOF or a reset instead of the test's deadline.
-func (c *httpConn) closedByServer() bool {
-	_ = c.conn.SetReadDeadline(time.Now().Add(testTimeout))
+func (c *httpConn) closedByServer() bool { return c.closedWithin(testTimeout) }
+
+// closedWithin is closedByServer with a deadline of d; a connection still open may be asked again.
+func (c *httpConn) closedWithin(d time.Duration) bool {
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
 	_, err := c.br.ReadByte()
 	var ne net.Error
 	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
@@ -97,9 +100,11 @@ func TestHTTPConnectionsBounded(t *testing.T) {
 	// A fourth in all (cap 3) is admitted by closing the oldest idle keep-alive
 	// (TestHeaderlessConnectionsEvictedForANewClient).
 	dialHTTP(t, h, "127.0.0.6").mustServe()
-	if !idle[0].closedByServer() {
-		t.Fatal("at the cap, the oldest idle keep-alive was kept")
-	}
+	// Which of .4's two is the oldest idle one depends on when the server marked each idle after
+	// its answer (under -race, sometimes after the next connection came): one of them goes.
+	waitFor(t, "one of the idle keep-alives to be closed for the newcomer", func() bool {
+		return idle[0].closedWithin(10*time.Millisecond) || idle[1].closedWithin(10*time.Millisecond)
+	})
 	if got := h.Stats().HTTPConnectionsRefused; got != 2 {
 		t.Errorf("HTTPConnectionsRefused = %d, want 2 (one refused, one evicted)", got)
 	}
