@@ -1,6 +1,7 @@
 // Package lograte keeps a problem that can repeat many times a second (a remote peer's garbage, a
 // strip that cannot be rendered) from flooding the log: a Limiter lets one line through per
-// interval and counts the occurrences it held back, so the next line can say how many there were.
+// interval and counts the occurrences it held back, so the next line can say how many there were;
+// a Budget lets a burst through first.
 package lograte
 
 import (
@@ -28,5 +29,36 @@ func (l *Limiter) Allow(now time.Time) (suppressed int, ok bool) {
 		return 0, false
 	}
 	suppressed, l.suppressed, l.last = l.suppressed, 0, now
+	return suppressed, true
+}
+
+// Budget lets Burst lines through at once and then one per Every (a token bucket), counting the
+// occurrences it held back: for events that come in legitimate groups (a band joining together)
+// as well as in floods. Burst and Every must be positive. It is safe for concurrent use.
+type Budget struct {
+	Burst int
+	Every time.Duration
+
+	mu sync.Mutex
+	// next is when the budget is whole again: each line let through moves it on by Every, from
+	// now at the latest.
+	next       time.Time
+	suppressed int
+}
+
+// Allow reports whether to log at now and, if so, how many occurrences were held back since the
+// last line that was let through.
+func (b *Budget) Allow(now time.Time) (suppressed int, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.next.Before(now) {
+		b.next = now
+	}
+	if b.next.Sub(now) > time.Duration(b.Burst-1)*b.Every {
+		b.suppressed++
+		return 0, false
+	}
+	b.next = b.next.Add(b.Every)
+	suppressed, b.suppressed = b.suppressed, 0
 	return suppressed, true
 }

@@ -37,3 +37,26 @@ func TestZeroLimiterLetsEverythingThrough(t *testing.T) {
 		}
 	}
 }
+
+// A Budget lets its burst through at once, then one line per Every, and the line after a held-back
+// run says how many were held back.
+func TestBudgetBurstThenPaced(t *testing.T) {
+	b := Budget{Burst: 3, Every: time.Second}
+	now := time.Unix(1000, 0)
+	for i := range 3 {
+		if held, ok := b.Allow(now); !ok || held != 0 {
+			t.Fatalf("line %d of the burst: %d, %v; want it through", i, held, ok)
+		}
+	}
+	for range 4 {
+		if _, ok := b.Allow(now); ok {
+			t.Fatal("a line past the burst was let through at once")
+		}
+	}
+	if held, ok := b.Allow(now.Add(time.Second)); !ok || held != 4 {
+		t.Fatalf("a second later: %d, %v; want through with 4 held back", held, ok)
+	}
+	if _, ok := b.Allow(now.Add(time.Second)); ok {
+		t.Fatal("two lines in the same second after the burst")
+	}
+}

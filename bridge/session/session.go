@@ -127,7 +127,7 @@ type Session struct {
 	overCap   lograte.Limiter // Presence holds more musicians than the session keeps records for
 	// presenceLog and badMetaLog hold back the joined and left lines and the unreadable-meta
 	// warnings of a Presence flood: a new key costs a client nothing.
-	presenceLog, badMetaLog presenceLogBudget
+	presenceLog, badMetaLog lograte.Budget
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
@@ -190,18 +190,20 @@ func New(cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("session: effects: %w", err)
 	}
 	s := &Session{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		clock:     cfg.Clock,
-		wled:      &wled.Client{},
-		meta:      room.BridgeMeta(cfg.Name, cfg.Version, cfg.Clock.Now()),
-		musicians: map[string]*musician{},
-		tempo:     room.DefaultState.Tempo,
-		playing:   room.DefaultState.IsPlaying,
-		mode:      cfg.Mode,
-		effectCfg: cfg.Effect,
-		badMetas:  map[string]bool{},
-		overCap:   lograte.Limiter{Every: time.Minute},
+		cfg:         cfg,
+		log:         cfg.Logger,
+		clock:       cfg.Clock,
+		wled:        &wled.Client{},
+		meta:        room.BridgeMeta(cfg.Name, cfg.Version, cfg.Clock.Now()),
+		musicians:   map[string]*musician{},
+		tempo:       room.DefaultState.Tempo,
+		playing:     room.DefaultState.IsPlaying,
+		mode:        cfg.Mode,
+		effectCfg:   cfg.Effect,
+		badMetas:    map[string]bool{},
+		overCap:     lograte.Limiter{Every: time.Minute},
+		presenceLog: lograte.Budget{Burst: presenceLogBurst, Every: presenceLogEvery},
+		badMetaLog:  lograte.Budget{Burst: presenceLogBurst, Every: presenceLogEvery},
 
 		// Both hold any valid frame, so that parsing one never allocates.
 		ledColors:   make([]color.RGB, 0, room.MaxLEDColors),
@@ -532,7 +534,7 @@ func (s *Session) syncPresence() {
 			if !s.badMetas[key] {
 				s.badMetas[key] = true
 				s.dropped.broadcasts.Add(1)
-				if suppressed, ok := s.badMetaLog.allow(s.clock.Now()); ok {
+				if suppressed, ok := s.badMetaLog.Allow(s.clock.Now()); ok {
 					msg := "unreadable Presence meta; treating the participant as a musician"
 					if usable {
 						msg = "Presence meta with unreadable fields; they are left unset"
@@ -623,7 +625,7 @@ func (s *Session) syncPresence() {
 	// A join's lines (and a leave's) go out in full at a band's pace; a flood is summarised.
 	for _, id := range joined {
 		err := s.peers.MusicianJoined(peer.MusicianID(id))
-		suppressed, ok := s.presenceLog.allow(s.clock.Now())
+		suppressed, ok := s.presenceLog.Allow(s.clock.Now())
 		if !ok {
 			continue
 		}
@@ -634,7 +636,7 @@ func (s *Session) syncPresence() {
 	}
 	for _, id := range left {
 		s.peers.MusicianLeft(peer.MusicianID(id))
-		if suppressed, ok := s.presenceLog.allow(s.clock.Now()); ok {
+		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
 			s.log.Info("musician left", "peer_id", id, "presence_lines_suppressed", suppressed)
 		}
 	}
@@ -643,42 +645,13 @@ func (s *Session) syncPresence() {
 	}
 }
 
-// presenceLogBudget lets a band's Presence lines through in full and summarises a flood: up to
-// presenceLogBurst lines at once (a bridge joining a full room logs every musician in it), and
-// after those one per presenceLogEvery; the next line let through says how many were held back.
-// (lograte.Limiter allows one line per interval, and would hold back a band arriving together.)
-// The zero value is ready for use and safe for concurrent use.
-type presenceLogBudget struct {
-	mu sync.Mutex
-	// next is when the budget is whole again: each line let through moves it on by
-	// presenceLogEvery, from now at the latest.
-	next       time.Time
-	suppressed int
-}
-
 // Presence lines a flood may write at once, and then the least time between two of them: a
-// band's comings and goings, a few a minute, are logged in full.
+// band's comings and goings, a few a minute, are logged in full. (A lograte.Limiter's one line
+// per interval would hold back a band arriving together, or a bridge joining a full room.)
 const (
 	presenceLogBurst = 20
 	presenceLogEvery = 3 * time.Second
 )
-
-// allow reports whether to log a line at now and, if so, how many were held back since the last
-// line let through.
-func (b *presenceLogBudget) allow(now time.Time) (suppressed int, ok bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.next.Before(now) {
-		b.next = now
-	}
-	if b.next.Sub(now) > (presenceLogBurst-1)*presenceLogEvery {
-		b.suppressed++
-		return 0, false
-	}
-	b.next = b.next.Add(presenceLogEvery)
-	suppressed, b.suppressed = b.suppressed, 0
-	return suppressed, true
-}
 
 // noteRoomOccupancy records whether Presence holds a musician. When a musician joins a room that
 // had been without musicians for Config.EmptyRoomReset while ledbridge was in it, the room's tempo
