@@ -150,19 +150,8 @@ func scanOffer(text string) (offerScan, error) {
 // receiver track for each stream such a section declares (a browser writes a stopped
 // transceiver's section with port 0 and a=inactive).
 func maySend(md *sdp.MediaDescription, desc *sdp.SessionDescription) bool {
-	for _, attrs := range [][]sdp.Attribute{md.Attributes, desc.Attributes} {
-		for _, a := range attrs {
-			switch webrtc.NewRTPTransceiverDirection(a.Key) {
-			case webrtc.RTPTransceiverDirectionUnknown:
-				continue
-			case webrtc.RTPTransceiverDirectionRecvonly, webrtc.RTPTransceiverDirectionInactive:
-				return false
-			default:
-				return true
-			}
-		}
-	}
-	return true
+	d := peerDirection(md, desc)
+	return d == webrtc.RTPTransceiverDirectionSendrecv || d == webrtc.RTPTransceiverDirectionSendonly
 }
 
 // iceSection is the section pion takes ICE credentials from: with a BUNDLE group, the first
