@@ -105,6 +105,20 @@ func (s Settings) Config() (Config, error) {
 
 // Strip converts s (the per-strip keys) into a Strip.
 func (s StripSettings) Strip() (Strip, error) {
+	st, err := s.Look()
+	if err != nil {
+		return st, err
+	}
+	if st.LEDs < 1 || st.LEDs > MaxLEDs {
+		return st, fmt.Errorf("effect: strip settings leds %d (want 1–%d): %w", st.LEDs, MaxLEDs, ErrBadStrip)
+	}
+	return st, nil
+}
+
+// Look converts s like Strip but leaves the LED count unchecked: a strip's look is configured
+// apart from its shape, which the device itself reports (bridge/config's strips: entries). The
+// names and ranges of the look's keys are checked here, naming the key.
+func (s StripSettings) Look() (Strip, error) {
 	st := Strip{LEDs: s.LEDs, RGBW: s.RGBW, Brightness: s.Brightness, MaxMilliamps: s.MaxMilliamps, Reverse: s.Reverse, Mirror: s.Mirror}
 	var err error
 	if s.Effect != "" {
@@ -117,8 +131,12 @@ func (s StripSettings) Strip() (Strip, error) {
 			return st, fmt.Errorf("effect: strip settings: %w: %w", ErrBadStrip, err)
 		}
 	}
-	if st.LEDs < 1 || st.LEDs > MaxLEDs {
-		return st, fmt.Errorf("effect: strip settings leds %d (want 1–%d): %w", st.LEDs, MaxLEDs, ErrBadStrip)
+	// Written so that NaN fails too.
+	if !(st.Brightness >= 0 && st.Brightness <= 1) {
+		return st, fmt.Errorf("effect: strip settings brightness %v (want 0–1): %w", st.Brightness, ErrBadStrip)
+	}
+	if !(st.MaxMilliamps >= 0) || math.IsInf(float64(st.MaxMilliamps), 1) {
+		return st, fmt.Errorf("effect: strip settings max_milliamps %v (want 0 or more): %w", st.MaxMilliamps, ErrBadStrip)
 	}
 	return st, nil
 }

@@ -95,3 +95,31 @@ func TestSettingsRefuseNaNAndInfinityNamingTheKey(t *testing.T) {
 		t.Errorf("a negative idle current (none) is documented as valid: %v", err)
 	}
 }
+
+// A strip's look is configured apart from its shape (the device reports its LED count): Look
+// converts the look's keys without an LED count, and refuses what the renderer would refuse,
+// naming the key, NaN included.
+func TestStripSettingsLookWithoutLEDs(t *testing.T) {
+	st, err := StripSettings{Effect: "pulse", ColorMode: "musician", Brightness: 0.5, MaxMilliamps: 800, Reverse: true, Mirror: true}.Look()
+	if err != nil || st.Effect != EffectPulse || st.ColorMode != color.ModeMusician || st.Brightness != 0.5 ||
+		st.MaxMilliamps != 800 || !st.Reverse || !st.Mirror || st.LEDs != 0 {
+		t.Fatalf("look %+v, %v", st, err)
+	}
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		s   StripSettings
+		key string
+	}{
+		{StripSettings{Brightness: 1.5}, "brightness"},
+		{StripSettings{Brightness: nan}, "brightness"},
+		{StripSettings{Brightness: -0.1}, "brightness"},
+		{StripSettings{MaxMilliamps: nan}, "max_milliamps"},
+		{StripSettings{MaxMilliamps: -1}, "max_milliamps"},
+		{StripSettings{Effect: "sparkle"}, "sparkle"},
+		{StripSettings{ColorMode: "rainbow"}, "rainbow"},
+	} {
+		if _, err := tc.s.Look(); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%+v: err %v, want one naming %q", tc.s, err, tc.key)
+		}
+	}
+}
