@@ -103,30 +103,38 @@ func eventuallyServed(ctx context.Context, t *testing.T, base, from, why string)
 	}
 }
 
-// TestConnectionsCappedPerClientAndInTotal: one LAN host opening connections that send nothing
-// cannot hold more than its share of the server's sockets (the extra ones are closed at once),
-// others are still served up to the total cap, and a closed connection frees its slot.
+// TestConnectionsCappedPerClientAndInTotal: one LAN host cannot hold more than its share of the
+// server's sockets (the extra ones are closed at once), others are still served up to the total
+// cap, and a closed connection frees its slot. The connections are live streams: at either cap a
+// newcomer would take the place of a connection without a request in progress
+// (TestNewViewerEvictsIdleKeepAliveAndHalfSentHeaders).
 func TestConnectionsCappedPerClientAndInTotal(t *testing.T) {
 	p := &fakeProvider{snap: Snapshot{Room: Room{Code: "XYZ789"}}}
-	_, base := startServerWith(t, Config{Provider: p, MaxConnections: 4, MaxConnectionsPerClient: 2},
-		// Half-open connections stay for as long as the test runs, unless a cap closes them.
-		func(s *Server) { s.readHeaderTimeout = time.Hour })
+	_, base := startServer(t, Config{Provider: p, MaxConnections: 4, MaxConnectionsPerClient: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	openStream := func(from string) func() {
+		t.Helper()
+		code, body, closeIt := streamFrom(ctx, t, base, from)
+		t.Cleanup(closeIt)
+		if code != http.StatusOK {
+			t.Fatalf("a stream from %s within the caps: %d %q", from, code, body)
+		}
+		return closeIt
+	}
 
-	first := dialFrom(ctx, t, base, "127.0.0.1", 0)
-	roundTrip(t, first)
-	roundTrip(t, dialFrom(ctx, t, base, "127.0.0.1", 0))
+	closeFirst := openStream("127.0.0.1")
+	openStream("127.0.0.1")
 	if !closedByServer(ctx, dialFrom(ctx, t, base, "127.0.0.1", 0)) {
 		t.Fatal("a third connection from one client was kept open (cap 2 per client)")
 	}
 	// Another client is still served, up to the total cap.
-	roundTrip(t, dialFrom(ctx, t, base, "127.0.0.2", 0))
-	roundTrip(t, dialFrom(ctx, t, base, "127.0.0.2", 0))
+	openStream("127.0.0.2")
+	openStream("127.0.0.2")
 	if !closedByServer(ctx, dialFrom(ctx, t, base, "127.0.0.3", 0)) {
 		t.Fatal("a fifth connection was kept open (total cap 4)")
 	}
-	first.Close()
+	closeFirst()
 	eventuallyServed(ctx, t, base, "127.0.0.3", "after a connection closed")
 }
 

@@ -94,8 +94,11 @@ type Config struct {
 	MaxStreamsPerClient int
 	// MaxConnections caps the open connections Serve keeps (default 256), and
 	// MaxConnectionsPerClient those from one client, as for streams (default 32:
-	// a few browsers' six each, live streams included); a connection past either is closed as
-	// soon as it is accepted. A handler mounted on another server (Handler) has that server's.
+	// a few browsers' six each, live streams included). A connection past MaxConnectionsPerClient
+	// is closed as soon as it is accepted; at MaxConnections, the oldest connection without a
+	// request in progress (half-sent headers, an idle keep-alive) is closed to admit it, and it
+	// is refused only when every open one is being served (a live stream always is). A handler
+	// mounted on another server (Handler) has that server's.
 	MaxConnections          int
 	MaxConnectionsPerClient int
 	// AllowedHosts lists host names (or "*.suffix" patterns) the page answers to besides IP
@@ -223,7 +226,7 @@ func (s *Server) admitsHost(host string) bool { return hostAllowed(host, s.acces
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ln = connlimit.New(ln, connlimit.Config{Max: s.cfg.MaxConnections, PerClient: s.cfg.MaxConnectionsPerClient, Logger: s.log, Subject: "status page"})
+	limiter := connlimit.New(ln, connlimit.Config{Max: s.cfg.MaxConnections, PerClient: s.cfg.MaxConnectionsPerClient, Logger: s.log, Subject: "status page"})
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.readHeaderTimeout,
@@ -237,6 +240,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return context.WithValue(ctx, connContextKey{}, c)
 		},
 	}
+	// At MaxConnections the limiter closes the oldest connection without a request in progress
+	// (half-sent headers, an idle keep-alive) to admit a new one; a live stream is a request in
+	// progress for as long as it lasts, so it is never closed for a newcomer. Without Track, a
+	// connection counted as busy from its first byte on, and hosts holding every slot with
+	// half-sent requests or idle keep-alives locked new viewers out.
+	limiter.Track(srv)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -244,7 +253,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.streams.run(ctx)
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limiter) }()
 	var err error
 	select {
 	case <-ctx.Done():
