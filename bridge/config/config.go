@@ -28,6 +28,7 @@ type Config struct {
 	Output    Output          `mapstructure:"output"`
 	Analysis  Analysis        `mapstructure:"analysis"`
 	Effects   effect.Settings `mapstructure:"effects"`
+	Strips    []Strip         `mapstructure:"strips"`
 	Status    Status          `mapstructure:"status"`
 	Log       Log             `mapstructure:"log"`
 }
@@ -128,6 +129,24 @@ type Output struct {
 type SoundSync struct {
 	Enabled bool   `mapstructure:"enabled"`
 	Addr    string `mapstructure:"addr"`
+}
+
+// Strip gives one device its own look (an entry of strips:): the global effects and
+// output.max_milliamps hold for every key it leaves out, and for every device no entry matches.
+//
+// Device picks the device by what an operator sees, compared without regard to case with each of
+// its names: the name WLED reports (the status page's and `ledbridge discover`'s name), its IP
+// address, its mDNS or configured host name, and, for a configured device, its line in devices:
+// (or --device) as written. Brightness and MaxMilliamps are pointers because leaving them out
+// (full brightness, the global current limit) differs from 0 (dark, no limit).
+type Strip struct {
+	Device       string   `mapstructure:"device" yaml:"device"`
+	Effect       string   `mapstructure:"effect" yaml:"effect,omitempty"`         // notes | pulse | spectrum; "" = effects.effect
+	ColorMode    string   `mapstructure:"color_mode" yaml:"color_mode,omitempty"` // note | musician | spectrum; "" = effects.color_mode
+	Brightness   *float64 `mapstructure:"brightness" yaml:"brightness,omitempty"` // 0–1 below effects.brightness_cap; unset = 1
+	MaxMilliamps *int     `mapstructure:"max_milliamps" yaml:"max_milliamps,omitempty"`
+	Reverse      bool     `mapstructure:"reverse" yaml:"reverse,omitempty"` // the effect starts at the last LED
+	Mirror       bool     `mapstructure:"mirror" yaml:"mirror,omitempty"`   // rendered on half the strip and reflected from the centre
 }
 
 // Analysis tunes the note detector (analysis.Config), field for field (the same names, so that
@@ -237,6 +256,7 @@ func Default() Config {
 		Output:    Output{Protocol: "auto", FPS: 60, RealtimeTimeout: 2 * time.Second, SoundSync: SoundSync{Addr: "239.0.0.1:11988"}},
 		Analysis:  Analysis{TuningHz: 440, MinHz: 40, MaxHz: 4200},
 		Effects:   effect.DefaultSettings(),
+		Strips:    []Strip{},
 		Status: Status{
 			Addr: ":8080", AllowedHosts: []string{},
 			// What status.New takes for zero caps (it exports no constants for them).

@@ -106,3 +106,22 @@ func effectZeroWarnings(s effect.Settings, env func(key string) string) []string
 	}
 	return out
 }
+
+// Look returns the entry's look for the renderer (effect.Strip without the LED count and RGBW,
+// which are the device's), and whether its MaxMilliamps replaces output.max_milliamps. As in
+// EffectConfig, a zero the operator wrote is the value itself: brightness: 0 keeps the strip dark
+// (effect.Dark), max_milliamps: 0 turns the current limit off for this strip.
+func (s Strip) Look() (look effect.Strip, ownLimit bool, err error) {
+	st := effect.StripSettings{Effect: s.Effect, ColorMode: s.ColorMode, Reverse: s.Reverse, Mirror: s.Mirror}
+	if s.Brightness != nil {
+		st.Brightness = float32(*s.Brightness)
+		if *s.Brightness == 0 {
+			st.Brightness = effect.Dark
+		}
+	}
+	if s.MaxMilliamps != nil {
+		st.MaxMilliamps, ownLimit = float32(*s.MaxMilliamps), true
+	}
+	look, err = st.Look()
+	return look, ownLimit, err
+}

@@ -129,18 +129,19 @@ func Load(opts Options) (*Loaded, error) {
 	for _, key := range v.AllKeys() {
 		if val, ok := lookup(EnvName(key)); ok {
 			fromEnv[key] = true
-			if key == "webrtc.ice_servers" {
+			if example, ok := objectListKeys[key]; ok {
 				// A list of objects cannot be spelled as KEY=a,b: take it as JSON (or YAML),
-				// so that TURN credentials can live in the systemd EnvironmentFile.
-				var servers []map[string]any
-				if err := yaml.Unmarshal([]byte(val), &servers); err != nil {
-					return nil, &Error{Key: key, Problem: fmt.Sprintf("%s must be a JSON list such as [{\"urls\":[\"turn:host:3478\"],\"username\":\"u\",\"credential\":\"c\"}]", EnvName(key))}
+				// so that TURN credentials (or the strips' looks) can live in the systemd
+				// EnvironmentFile.
+				var entries []map[string]any
+				if err := yaml.Unmarshal([]byte(val), &entries); err != nil {
+					return nil, &Error{Key: key, Problem: fmt.Sprintf("%s must be a JSON list such as %s", EnvName(key), example)}
 				}
-				list := make([]any, len(servers))
-				for i, m := range servers {
+				list := make([]any, len(entries))
+				for i, m := range entries {
 					list[i] = m
 				}
-				if err := checkValue(key, list, reflect.TypeOf([]ICEServer{})); err != nil {
+				if err := checkValue(key, list, keyType(key)); err != nil {
 					return nil, err
 				}
 				v.Set(key, list)
@@ -343,6 +344,13 @@ func checkFile(path string, raw []byte) error {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
+// objectListKeys are the keys whose value is a list of objects, which an environment variable
+// gives as JSON, with an example for the error about one that is not.
+var objectListKeys = map[string]string{
+	"webrtc.ice_servers": `[{"urls":["turn:host:3478"],"username":"u","credential":"c"}]`,
+	"strips":             `[{"device":"bar","effect":"notes","reverse":true}]`,
+}
+
 // checkEnv checks an environment variable's text against its key's type, so that a typo names
 // the variable and the key instead of surfacing as a bare strconv error from viper's decoding.
 func checkEnv(key, val string) error {
@@ -403,6 +411,8 @@ func checkValue(key string, val any, t reflect.Type) error {
 		return &Error{Key: key, Problem: fmt.Sprintf("want %s, got %s %v", want, yamlKind(val), short(val))}
 	}
 	switch {
+	case t.Kind() == reflect.Pointer: // an optional value (strips[].brightness)
+		return checkValue(key, val, t.Elem())
 	case t == durationType:
 		s, ok := val.(string)
 		if !ok {

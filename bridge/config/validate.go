@@ -30,7 +30,7 @@ func (c *Config) Validate() error {
 	var p problems
 	for _, validate := range []func(*problems){
 		c.validateRoom, c.validateSupabase, c.validateHub, c.validateWebRTC, c.validateDiscovery,
-		c.validateOutput, c.validateAnalysis, c.validateEffects, c.validateStatus, c.validateLog,
+		c.validateOutput, c.validateAnalysis, c.validateEffects, c.validateStrips, c.validateStatus, c.validateLog,
 	} {
 		validate(&p)
 	}
@@ -273,6 +273,61 @@ func (c *Config) validateEffects(p *problems) {
 	if _, err := c.EffectConfig(); err != nil && len(*p) == 0 {
 		p.add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
 	}
+}
+
+// validateStrips checks each strips: entry, naming the entry by its index and its device. Two
+// entries for one device are refused when the file alone shows it (the same text, or a devices:
+// URL and its host); an entry by name and one by address for the same device can only be found
+// once the device answers, and the session then applies the first (and says so).
+func (c *Config) validateStrips(p *problems) {
+	owner := map[string]int{} // a selector's identity → the entry that has it
+	for i, s := range c.Strips {
+		key := fmt.Sprintf("strips[%d]", i)
+		of := fmt.Sprintf(" (device %q)", s.Device)
+		if strings.TrimSpace(s.Device) == "" {
+			p.add(key+".device", "is required: the device's name as WLED reports it (the status page and `ledbridge discover` show it), its IP address or host name, or its line in devices:")
+			of = ""
+		}
+		if s.Effect != "" {
+			p.oneOf(key+".effect", s.Effect, effect.EffectNames...)
+		}
+		if s.ColorMode != "" {
+			p.oneOf(key+".color_mode", s.ColorMode, color.ModeNames...)
+		}
+		if s.Brightness != nil && !(*s.Brightness >= 0 && *s.Brightness <= 1) {
+			p.add(key+".brightness", "must be between 0 and 1 (got %g)%s", *s.Brightness, of)
+		}
+		if s.MaxMilliamps != nil {
+			p.intRange(key+".max_milliamps", *s.MaxMilliamps, 0, 100000)
+		}
+		if of == "" {
+			continue
+		}
+		for _, id := range selectorIdentities(s.Device) {
+			if j, taken := owner[id]; taken {
+				p.add(key+".device", "%q names the same device as strips[%d] (device %q): give each device one entry", s.Device, j, c.Strips[j].Device)
+				break
+			}
+		}
+		for _, id := range selectorIdentities(s.Device) {
+			if _, taken := owner[id]; !taken {
+				owner[id] = i
+			}
+		}
+	}
+}
+
+// selectorIdentities returns what a strips: entry's device matches by (session.StripLook's rule:
+// case does not matter): its text, and for a device URL also its host.
+func selectorIdentities(sel string) []string {
+	sel = strings.ToLower(strings.TrimSpace(sel))
+	ids := []string{sel}
+	if strings.Contains(sel, "://") {
+		if t, err := wled.ParseTarget(sel); err == nil && t.Host != "" && t.Host != sel {
+			ids = append(ids, strings.ToLower(t.Host))
+		}
+	}
+	return ids
 }
 
 func (c *Config) validateStatus(p *problems) {
