@@ -155,8 +155,9 @@ func (s *session) handleReply(m *wire.Message) error {
 		// hold back this one's (re-)track.
 		c.limiter.reset()
 		stopTimer(&s.trackTimer)
+		level := c.reconnectLogLevel() // before setStatus notes this join
 		c.setStatus(StateJoined, nil, 0)
-		c.log.Info("realtime: joined", "join_ref", s.joinRef)
+		c.log.Log(s.ctx, level, "realtime: joined", "join_ref", s.joinRef)
 		if err := s.syncPresence(nil); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -164,7 +165,7 @@ func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 	c.mu.Lock()
 	c.active = s
 	c.mu.Unlock()
-	c.log.Info("realtime: socket connected", "url", c.logURL)
+	c.log.Log(ctx, c.reconnectLogLevel(), "realtime: socket connected", "url", c.logURL)
 
 	err = s.loop(ctx)
 	s.noteStable()
@@ -179,6 +180,21 @@ func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 	s.stopTimers()
 	s.failPending(ErrDisconnected)
 	return s.stable, err
+}
+
+// reconnectLogLevel is the level of the lines a socket's connect and its channel's join log: INFO,
+// but DEBUG once the outage (client.go) is past its warnings in full (reconnectWarnInFull) and has
+// already seen a join that did not last. A server that accepts each socket and cuts it right after
+// the join (a flapping link) then writes the outage's first few cycles in full and afterwards only
+// its summaries, one per reconnectSummaryEvery, as for a server that cannot be reached; the socket
+// and join that end a real outage (none came since it began) are still logged at INFO, once.
+func (c *Client) reconnectLogLevel() slog.Level {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.outage.failures >= reconnectWarnInFull && c.lastJoin.After(c.outage.since) {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // stableJoin reports whether the channel is joined and has been for at least a heartbeat interval
