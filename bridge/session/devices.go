@@ -31,12 +31,21 @@ type strip struct {
 	out        Sink
 	frameBytes int // of out's frames
 	online     atomic.Bool
+	// host is the device's host name, mDNS's ("wled-bar.local") or its configured line's, without
+	// a final dot; "" when it has none. A strips: entry may name the device by it (StripLook).
+	host string
 
 	// Owned by the frame loop goroutine.
 	renderer    *effect.Renderer
 	rendererGen uint64
 	failedGen   uint64 // the effect settings generation (+1) NewRenderer refused for this strip
 	frame       []byte
+	// shape is the strip description renderer was made for (its look included): a reload that
+	// leaves it as it is keeps the renderer when it can (rebuildRenderer).
+	shape effect.Strip
+	// lookEntry is 1 + the index of the strips: entry whose look the strip has (0: the global
+	// look), for the log line that says which look a strip takes when that changes.
+	lookEntry int
 
 	identifyUntil atomic.Int64 // flash the strip until then: a frameLoop.deadline, 0 for none
 
@@ -102,6 +111,14 @@ type deviceSet struct {
 	// shutdown) for the resolver's timeouts.
 	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
+	// lookReportDelay is how long after start (and after a reload of the looks) the strips:
+	// entries that match no strip are logged: devices take a discovery round or a JSON API
+	// answer to appear. Constant after newDeviceSet (tests set it before run).
+	lookReportDelay time.Duration
+	// lookReport (capacity 1) asks run's reporter to log the unmatched entries after
+	// lookReportDelay.
+	lookReport chan struct{}
+
 	// capLog limits the warning about discovered devices refused at maxDiscoveredStrips, and
 	// openLog the error about discovered devices whose output cannot be opened: a reconcile (at
 	// every discovery event) retries each of them.
@@ -113,6 +130,7 @@ type deviceSet struct {
 	ctx        context.Context              // outputs' parent; nil until run
 	wg         sync.WaitGroup               // output goroutines and configured devices' followers
 	configured map[string]*configuredDevice // by URL
+	looks      []StripLook                  // the strips: entries, in the configuration's order
 }
 
 // configuredDevice is one device URL from the configuration, followed by its own goroutine
@@ -218,6 +236,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		s: s, strips: map[string]*strip{}, configured: map[string]*configuredDevice{},
 		lookup:      resolver.LookupNetIP,
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
+		lookReportDelay: stripLookReportDelay, lookReport: make(chan struct{}, 1),
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
 	var err error
@@ -257,6 +276,11 @@ func (d *deviceSet) run(ctx context.Context) error {
 		d.s.log.Error("configured devices", "err", err)
 	}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.reportLooks(ctx)
+	}()
 	if d.reg != nil {
 		wg.Add(1)
 		go func() {
@@ -661,7 +685,8 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
 	n := out.FrameBytes()
-	st := &strip{key: key, configured: d.configured[key] != nil, name: name, target: t, out: out, frameBytes: n, cancel: cancel, done: make(chan struct{}), frame: make([]byte, n)}
+	st := &strip{key: key, configured: d.configured[key] != nil, name: name, target: t, out: out, frameBytes: n, cancel: cancel, done: make(chan struct{}), frame: make([]byte, n),
+		host: d.hostNameLocked(key)}
 	st.online.Store(online)
 	d.strips[key] = st
 	d.wg.Add(1)
@@ -704,3 +729,153 @@ func (d *deviceSet) registryDevices() []discovery.Device {
 
 // SetDevices replaces the configured device list (SIGHUP reload).
 func (s *Session) SetDevices(urls []string) error { return s.devices.setStatic(urls) }
+
+// stripLookReportDelay is deviceSet.lookReportDelay's default: a discovery round's browse
+// window and the first answers of the devices' JSON APIs, with room to spare.
+const stripLookReportDelay = 15 * time.Second
+
+// StripLook is one strip's own look (an entry of the configuration's strips:). Devices no entry
+// matches, and every key an entry leaves out, keep the global look (Config.Effect,
+// Config.MaxMilliamps).
+type StripLook struct {
+	// Device picks the strip. It matches, without regard to case, any one of the device's names:
+	// the name WLED reports (the strip's name on the status page), its IP address, its host name
+	// (mDNS's, or the configured line's), and for a configured device its line as written
+	// (Config.Devices). When two entries match one strip, the first applies (and a warning says
+	// so).
+	Device string
+	// Look is the strip's effect, colour mode, brightness, current limit and mounting; its LEDs
+	// and RGBW are ignored (the device's own). Zero fields keep the global look, except
+	// MaxMilliamps, which replaces Config.MaxMilliamps (0: no limit) only with OwnMaxMilliamps.
+	Look            effect.Strip
+	OwnMaxMilliamps bool
+}
+
+// SetStripLooks replaces the strips' own looks (at start, before Run, and on a reload): each
+// strip takes its entry's look at its next frame, crossfading from what it showed. An entry
+// that matches no strip is no error (devices come and go): it applies when its device appears,
+// and the entries that matched nothing are logged a while after start and after each call.
+func (s *Session) SetStripLooks(looks []StripLook) error {
+	seen := map[string]int{}
+	for i, l := range looks {
+		sel := strings.ToLower(strings.TrimSpace(l.Device))
+		switch {
+		case sel == "":
+			return fmt.Errorf("session: strip look %d: no device named", i)
+		case !(l.Look.Brightness >= 0 && l.Look.Brightness <= 1):
+			return fmt.Errorf("session: strip look %d (device %q): brightness %v (want 0–1)", i, l.Device, l.Look.Brightness)
+		case !(l.Look.MaxMilliamps >= 0):
+			return fmt.Errorf("session: strip look %d (device %q): max milliamps %v", i, l.Device, l.Look.MaxMilliamps)
+		}
+		if j, dup := seen[sel]; dup {
+			return fmt.Errorf("session: strip looks %d and %d both name device %q", j, i, l.Device)
+		}
+		seen[sel] = i
+	}
+	d := s.devices
+	d.mu.Lock()
+	d.looks = slices.Clone(looks)
+	d.mu.Unlock()
+	s.loop.effectGen.Add(1) // every strip checks its look at its next frame
+	d.askLookReport()
+	return nil
+}
+
+// lookFor returns the strip description st renders with: its output's shape, the global current
+// limit, and the look of the first strips: entry that matches it (entry is 1 + its index, 0 for
+// none). others lists further entries that match st too (they do not apply).
+func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, others []int) {
+	shape = effect.Strip{MaxMilliamps: d.s.cfg.MaxMilliamps}
+	d.mu.Lock()
+	for i, l := range d.looks {
+		if !st.answersTo(l.Device) {
+			continue
+		}
+		if entry != 0 {
+			others = append(others, i)
+			continue
+		}
+		entry, shape = i+1, l.Look
+		if !l.OwnMaxMilliamps {
+			shape.MaxMilliamps = d.s.cfg.MaxMilliamps
+		}
+	}
+	d.mu.Unlock()
+	shape.LEDs, shape.RGBW = st.out.LEDs(), st.out.RGBW()
+	return shape, entry, others
+}
+
+// answersTo reports whether a strips: entry's device selector names st (StripLook.Device).
+func (st *strip) answersTo(sel string) bool {
+	sel = strings.TrimSpace(sel)
+	for _, name := range [...]string{st.name, st.target.Host, st.host} {
+		if name != "" && strings.EqualFold(name, sel) {
+			return true
+		}
+	}
+	return st.configured && strings.EqualFold(st.key, sel)
+}
+
+// hostNameLocked is key's host name for strip.host: the configured line's host (a name or an
+// address), or the mDNS host discovery found the device at.
+func (d *deviceSet) hostNameLocked(key string) string {
+	if c := d.configured[key]; c != nil {
+		return c.target.Host
+	}
+	if d.reg == nil {
+		return ""
+	}
+	for _, dev := range d.reg.Devices() {
+		if dev.Key == key {
+			return strings.TrimSuffix(dev.Host, ".")
+		}
+	}
+	return ""
+}
+
+// askLookReport asks reportLooks for a report of the unmatched entries.
+func (d *deviceSet) askLookReport() {
+	select {
+	case d.lookReport <- struct{}{}:
+	default:
+	}
+}
+
+// reportLooks logs, lookReportDelay after each askLookReport, the strips: entries that match no
+// strip, with the strips there are, until ctx is done. It is the one place that says an entry is
+// waiting for its device (or misspells it): an entry that matches nothing is no error.
+func (d *deviceSet) reportLooks(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.lookReport:
+		}
+		timer := time.NewTimer(d.lookReportDelay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		d.logUnmatchedLooks()
+	}
+}
+
+func (d *deviceSet) logUnmatchedLooks() {
+	strips := d.current()
+	d.mu.Lock()
+	looks := slices.Clone(d.looks)
+	d.mu.Unlock()
+	var seen []string
+	for _, st := range strips {
+		seen = append(seen, st.name+" ("+st.target.Host+")")
+	}
+	for i, l := range looks {
+		if slices.ContainsFunc(strips, func(st *strip) bool { return st.answersTo(l.Device) }) {
+			continue
+		}
+		d.s.log.Warn("strips: entry matches no device found so far; it applies when one appears (match the name WLED reports, the IP address, the host name or the devices: line)",
+			"entry", i, "device", l.Device, "devices_seen", strings.Join(seen, ", "))
+	}
+}

@@ -327,30 +327,51 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	l.s.mu.Lock()
 	cfg := l.s.effectCfg
 	l.s.mu.Unlock()
-	shape := effect.Strip{LEDs: st.out.LEDs(), RGBW: st.out.RGBW(), MaxMilliamps: l.s.cfg.MaxMilliamps}
-	if old := st.renderer; old != nil {
-		if was := old.Strip(); was.LEDs == shape.LEDs && was.RGBW == shape.RGBW && was.MaxMilliamps == shape.MaxMilliamps {
-			if kept, _ := old.Reconfigure(cfg); kept { // an error is NewRenderer's to report
-				st.rendererGen, st.failedGen = gen, 0
-				return true
-			}
+	// The strip's own look (a strips: entry), if any, over the global one.
+	shape, entry, others := l.s.devices.lookFor(st)
+	if old := st.renderer; old != nil && st.shape == shape {
+		if kept, _ := old.Reconfigure(cfg); kept { // an error is NewRenderer's to report
+			st.rendererGen, st.failedGen = gen, 0
+			return true
 		}
 	}
 	r, err := effect.NewRenderer(cfg, shape)
 	if err != nil {
-		l.s.log.Error("cannot render for device", "device", st.name, "err", err)
+		l.s.log.Error("cannot render for device", "device", st.name, "strips_entry", entry-1, "err", err)
 		st.failedGen = gen + 1
 		return false
 	}
-	if limit, dark := l.s.cfg.MaxMilliamps, cfg.Current.DarkMilliamps(st.out.LEDs()); limit > 0 && dark >= limit {
-		l.s.log.Warn("output.max_milliamps leaves no current for colour on this strip: it will stay dark",
+	if limit, dark := shape.MaxMilliamps, cfg.Current.DarkMilliamps(st.out.LEDs()); limit > 0 && dark >= limit {
+		l.s.log.Warn("max_milliamps leaves no current for colour on this strip: it will stay dark",
 			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", dark)
+	}
+	if entry != st.lookEntry || entry != 0 && shape != st.shape {
+		l.logLook(st, r, entry, others)
 	}
 	// The new renderer fades from what the old one showed (and keeps its idle breath and flash
 	// count): a reload that changes the effect, colours or idle look must not cut the strip.
 	r.Continue(st.renderer)
 	st.renderer, st.rendererGen, st.failedGen = r, gen, 0
+	st.shape, st.lookEntry = shape, entry
 	return true
+}
+
+// logLook says which look st takes: a strips: entry's (the one place an operator sees that the
+// entry found its device), or the global one again. Logged when a strip appears with an entry's
+// look and when its entry changes, not at every rebuild.
+func (l *frameLoop) logLook(st *strip, r *effect.Renderer, entry int, others []int) {
+	look := r.Strip()
+	if entry == 0 {
+		l.s.log.Info("strip takes the global look", "device", st.name, "effect", look.Effect.String())
+		return
+	}
+	l.s.log.Info("strip takes its own look", "device", st.name, "strips_entry", entry-1,
+		"effect", look.Effect.String(), "color_mode", r.Palette().Mode.String(), "brightness", look.Brightness,
+		"max_milliamps", look.MaxMilliamps, "reverse", look.Reverse, "mirror", look.Mirror)
+	if len(others) > 0 {
+		l.s.log.Warn("more than one strips: entry matches this device; the first applies", "device", st.name,
+			"strips_entry", entry-1, "also_matching", others)
+	}
 }
 
 // rainbow fills frame with a moving rainbow (the test pattern).
