@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledbridge/ledbridge/bridge/config"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -66,6 +69,9 @@ join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130
 					return usageError{browseErr}
 				}
 				return browseErr
+			}
+			for _, i := range markLooks(rows, loaded.Strips) {
+				log.Warn("strips: entry matches no device listed here (join applies it when one appears)", "entry", i, "device", loaded.Strips[i].Device)
 			}
 			if asJSON {
 				err = writeJSON(cmd.OutOrStdout(), rows)
@@ -176,4 +182,72 @@ func sameAddress(f, d summary) bool {
 		return f.IP == d.IP
 	}
 	return d.Host != "" && strings.EqualFold(strings.TrimSuffix(f.Host, "."), strings.TrimSuffix(d.Host, "."))
+}
+
+// markLooks sets each row's Look to the look join would give the device: the first strips:
+// entry that names it (by join's rule, session.StripLook: the name WLED reports, the IP address
+// or the host name, any case; a devices: line by its host), else "global". It returns the
+// entries no row matches. Without entries it sets nothing (discover shows no LOOK column).
+func markLooks(rows []summary, strips []config.Strip) (unmatched []int) {
+	if len(strips) == 0 {
+		return nil
+	}
+	used := make([]bool, len(strips))
+	for r := range rows {
+		row := &rows[r]
+		row.Look = "global"
+		for i, s := range strips {
+			if namesRow(s.Device, row) {
+				row.Look, used[i] = describeLook(i, s), true
+				break
+			}
+		}
+	}
+	for i, u := range used {
+		if !u {
+			unmatched = append(unmatched, i)
+		}
+	}
+	return unmatched
+}
+
+// namesRow reports whether a strips: entry's device selector names row's device.
+func namesRow(sel string, row *summary) bool {
+	sel = strings.TrimSpace(sel)
+	if strings.Contains(sel, "://") {
+		t, err := wled.ParseTarget(sel)
+		if err != nil {
+			return false
+		}
+		sel = t.Host
+	}
+	return slices.ContainsFunc([]string{row.Name, strings.TrimSuffix(row.Host, "."), row.IP}, func(name string) bool {
+		return name != "" && strings.EqualFold(name, sel)
+	})
+}
+
+// describeLook is an entry's look for the LOOK column: "strips[1]: pulse, reverse".
+func describeLook(i int, s config.Strip) string {
+	var parts []string
+	for _, v := range []string{s.Effect, s.ColorMode} {
+		if v != "" {
+			parts = append(parts, v)
+		}
+	}
+	if s.Brightness != nil {
+		parts = append(parts, "brightness "+strconv.FormatFloat(*s.Brightness, 'g', 3, 64))
+	}
+	if s.MaxMilliamps != nil {
+		parts = append(parts, strconv.Itoa(*s.MaxMilliamps)+" mA")
+	}
+	if s.Reverse {
+		parts = append(parts, "reverse")
+	}
+	if s.Mirror {
+		parts = append(parts, "mirror")
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "as global")
+	}
+	return fmt.Sprintf("strips[%d]: %s", i, strings.Join(parts, ", "))
 }

@@ -126,6 +126,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	if w := noStripsWarning(sc); w != "" {
 		log.Warn(w)
 	}
+	looks, err := stripLooks(c)
+	if err != nil {
+		return usageError{err}
+	}
 
 	// Every listener is bound before anything is announced: a port in use must end start-up with
 	// its error alone, not after stdout told the musicians a room server is ready (and systemd's
@@ -192,6 +196,9 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	sc.OnReady = ready
 	sess, err := session.New(sc)
 	if err != nil {
+		return usageError{err}
+	}
+	if err := sess.SetStripLooks(looks); err != nil {
 		return usageError{err}
 	}
 
@@ -381,6 +388,19 @@ func sessionConfig(c config.Config, code room.Code, version string, discover boo
 	return sc, nil
 }
 
+// stripLooks maps the strips: entries onto the session's per-strip looks, one for one.
+func stripLooks(c config.Config) ([]session.StripLook, error) {
+	looks := make([]session.StripLook, 0, len(c.Strips))
+	for i, s := range c.Strips {
+		look, own, err := s.Look()
+		if err != nil {
+			return nil, fmt.Errorf("strips[%d] (device %q): %w", i, s.Device, err)
+		}
+		looks = append(looks, session.StripLook{Device: s.Device, Look: look, OwnMaxMilliamps: own})
+	}
+	return looks, nil
+}
+
 // firstBrowseReport is a discovery.Browser that logs one line when its first browse has ended:
 // how many WLEDs answered mDNS, or, when none did and no device is configured, that no strip
 // will light, which noStripsWarning says at once when discovery is off. Without it a venue whose
@@ -427,8 +447,8 @@ func noStripsWarning(sc session.Config) string {
 }
 
 // reloader applies a new configuration on SIGHUP without leaving the room: devices, effects,
-// colours, brightness, mode, the status page's token and allowed host names, and the Supabase
-// access token (supabase.access_token). An invalid file is rejected with a log line and the old
+// colours, brightness, the strips' own looks (strips:), mode, the status page's token and allowed
+// host names, and the Supabase access token (supabase.access_token). An invalid file is rejected with a log line and the old
 // settings stay; changes to any other key are named in the
 // log line as needing a restart.
 type reloader struct {
@@ -523,6 +543,10 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 	if err != nil {
 		return err
 	}
+	looks, err := stripLooks(c)
+	if err != nil {
+		return err
+	}
 	// First, since it is the one step that checks everything before it changes anything.
 	if r.status != nil {
 		if err := r.status.SetAccess(c.Status.Token, c.Status.AllowedHosts); err != nil {
@@ -546,6 +570,11 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 	}
 	if err := r.sess.SetDevices(c.Devices); err != nil {
 		return err
+	}
+	if hasKey(changed, "strips") {
+		if err := r.sess.SetStripLooks(looks); err != nil {
+			return err
+		}
 	}
 	r.applied = c
 	// Last: it cannot fail. A user JWT expires (typically within hours or days): the operator
@@ -680,7 +709,7 @@ func changedKeys(a, b config.Config) []string {
 }
 
 // reloadableKeys are the keys (or, ending in '.', sections) a reload applies.
-var reloadableKeys = []string{"devices", "effects.", "room.mode", "status.token", "status.allowed_hosts", "supabase.access_token"}
+var reloadableKeys = []string{"devices", "effects.", "strips", "room.mode", "status.token", "status.allowed_hosts", "supabase.access_token"}
 
 // unusedKeys are keys join does not read at all, so that a change to one needs no restart
 // either: hub.metrics is `ledbridge hub`'s alone (join's metrics are on the status page).

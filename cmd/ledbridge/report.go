@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -35,6 +36,9 @@ type summary struct {
 	Source   discovery.Source `json:"source"`
 	LastSeen time.Time        `json:"last_seen,omitzero"`
 	Error    string           `json:"error,omitempty"`
+	// Look is the look join would give the strip when the configuration has strips: entries
+	// ("strips[1]: pulse, reverse", or "global"); "" without entries (no LOOK column).
+	Look string `json:"look,omitempty"`
 }
 
 // summarize turns a device into its report row.
@@ -79,7 +83,12 @@ func writeJSON(w io.Writer, rows []summary) error {
 // not probed shows "not probed" as ONLINE and "-" as LIVE, since nothing was asked.
 func writeTable(w io.Writer, rows []summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tHOST\tIP\tMAC\tLEDS\tRGBW\tVERSION\tPROTOCOL\tLIVE\tONLINE\tERROR")
+	showLook := slices.ContainsFunc(rows, func(s summary) bool { return s.Look != "" })
+	if showLook {
+		fmt.Fprintln(tw, "NAME\tHOST\tIP\tMAC\tLEDS\tRGBW\tVERSION\tPROTOCOL\tLIVE\tONLINE\tLOOK\tERROR")
+	} else {
+		fmt.Fprintln(tw, "NAME\tHOST\tIP\tMAC\tLEDS\tRGBW\tVERSION\tPROTOCOL\tLIVE\tONLINE\tERROR")
+	}
 	for _, s := range rows {
 		live := "no"
 		if s.Live {
@@ -102,6 +111,9 @@ func writeTable(w io.Writer, rows []summary) error {
 		}
 		// Every cell that can come from the network goes through cell: a device name is whatever
 		// the device (or anyone answering mDNS) says.
+		if showLook {
+			online += "\t" + cell(s.Look, maxNameCell)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			cell(s.Name, maxNameCell), cell(s.Host, maxNameCell), cell(s.IP, maxNameCell), cell(s.MAC, maxNameCell),
 			dash(leds), yesNo(s.RGBW), cell(s.Version, maxNameCell), cell(proto, maxNameCell), cell(live, maxNameCell),
