@@ -805,15 +805,27 @@ func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, others []
 	return shape, entry, others
 }
 
-// answersTo reports whether a strips: entry's device selector names st (StripLook.Device).
+// answersTo reports whether a strips: entry's device selector names st (StripLook.Device). A
+// device URL names a configured strip by its line as written, and a discovered one by the URL's
+// host: the same WLED, which its configured line would drive (drivesDiscovered).
 func (st *strip) answersTo(sel string) bool {
 	sel = strings.TrimSpace(sel)
+	if strings.Contains(sel, "://") {
+		if st.configured {
+			return strings.EqualFold(st.key, sel)
+		}
+		t, err := wled.ParseTarget(sel)
+		if err != nil {
+			return false
+		}
+		sel = t.Host
+	}
 	for _, name := range [...]string{st.name, st.target.Host, st.host} {
 		if name != "" && strings.EqualFold(name, sel) {
 			return true
 		}
 	}
-	return st.configured && strings.EqualFold(st.key, sel)
+	return false
 }
 
 // hostNameLocked is key's host name for strip.host: the configured line's host (a name or an

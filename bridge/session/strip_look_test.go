@@ -220,6 +220,10 @@ func TestStripLookMatchingRule(t *testing.T) {
 		{discovered, "10.0.0.8", true},
 		{discovered, "02fc00001740", false},
 		{discovered, "10.0.0.7", false},
+		// A device URL: a configured strip's line as written, a discovered device's host.
+		{configured, "wled://10.0.0.7", false},
+		{discovered, "wled://10.0.0.8?leds=30", true},
+		{discovered, "ddp://10.0.0.7?leds=30", false},
 	} {
 		if got := tc.st.answersTo(tc.sel); got != tc.want {
 			t.Errorf("strip %q answers to %q: %v, want %v", tc.st.name, tc.sel, got, tc.want)
