@@ -137,7 +137,7 @@ type SoundSync struct {
 // Device picks the device by what an operator sees, compared without regard to case with each of
 // its names: the name WLED reports (the status page's and `ledbridge discover`'s name), its IP
 // address, its mDNS or configured host name, and, for a configured device, its line in devices:
-// (or --device) as written. Brightness and MaxMilliamps are pointers because leaving them out
+// (or --device) as written (a device URL names a discovered device by its host). Brightness and MaxMilliamps are pointers because leaving them out
 // (full brightness, the global current limit) differs from 0 (dark, no limit).
 type Strip struct {
 	Device       string   `mapstructure:"device" yaml:"device"`
