@@ -46,6 +46,13 @@ type strip struct {
 	// lookEntry is 1 + the index of the strips: entry whose look the strip has (0: the global
 	// look), for the log line that says which look a strip takes when that changes.
 	lookEntry int
+	// lookOf is the strips: entry lookEntry names (zero for the global look), as it was when
+	// look was written.
+	lookOf StripLook
+
+	// look is the strip's look in effect.DescribeLook's words, for the status page: written by
+	// the frame loop when the look changes (never per frame), nil before the first renderer.
+	look atomic.Pointer[string]
 
 	identifyUntil atomic.Int64 // flash the strip until then: a frameLoop.deadline, 0 for none
 
@@ -784,7 +791,7 @@ func (s *Session) SetStripLooks(looks []StripLook) error {
 // lookFor returns the strip description st renders with: its output's shape, the global current
 // limit, and the look of the first strips: entry that matches it (entry is 1 + its index, 0 for
 // none). others lists further entries that match st too (they do not apply).
-func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, others []int) {
+func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, look StripLook, others []int) {
 	shape = effect.Strip{MaxMilliamps: d.s.cfg.MaxMilliamps}
 	d.mu.Lock()
 	for i, l := range d.looks {
@@ -795,14 +802,22 @@ func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, others []
 			others = append(others, i)
 			continue
 		}
-		entry, shape = i+1, l.Look
+		entry, shape, look = i+1, l.Look, l
 		if !l.OwnMaxMilliamps {
 			shape.MaxMilliamps = d.s.cfg.MaxMilliamps
 		}
 	}
 	d.mu.Unlock()
 	shape.LEDs, shape.RGBW = st.out.LEDs(), st.out.RGBW()
-	return shape, entry, others
+	return shape, entry, look, others
+}
+
+// lookName is st's look for the status page (strip.look); "" before its first renderer.
+func (st *strip) lookName() string {
+	if p := st.look.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // answersTo reports whether a strips: entry's device selector names st (StripLook.Device). A

@@ -328,10 +328,14 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	cfg := l.s.effectCfg
 	l.s.mu.Unlock()
 	// The strip's own look (a strips: entry), if any, over the global one.
-	shape, entry, others := l.s.devices.lookFor(st)
+	shape, entry, look, others := l.s.devices.lookFor(st)
 	if old := st.renderer; old != nil && st.shape == shape {
 		if kept, _ := old.Reconfigure(cfg); kept { // an error is NewRenderer's to report
 			st.rendererGen, st.failedGen = gen, 0
+			if entry != st.lookEntry { // another entry with the very same look
+				l.logLook(st, old, entry, others)
+			}
+			st.noteLook(entry, look)
 			return true
 		}
 	}
@@ -352,8 +356,24 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	// count): a reload that changes the effect, colours or idle look must not cut the strip.
 	r.Continue(st.renderer)
 	st.renderer, st.rendererGen, st.failedGen = r, gen, 0
-	st.shape, st.lookEntry = shape, entry
+	st.shape = shape
+	st.noteLook(entry, look)
 	return true
+}
+
+// noteLook records that st renders with the look of strips: entry (1 + its index, 0 for the
+// global look), and names it for the status page when it changed: the words are made here, at
+// a rebuild, never per frame.
+func (st *strip) noteLook(entry int, look StripLook) {
+	if st.look.Load() != nil && entry == st.lookEntry && look == st.lookOf {
+		return
+	}
+	name := effect.GlobalLook
+	if entry != 0 {
+		name = effect.DescribeLook(entry-1, look.Look, look.OwnMaxMilliamps)
+	}
+	st.lookEntry, st.lookOf = entry, look
+	st.look.Store(&name)
 }
 
 // logLook says which look st takes: a strips: entry's (the one place an operator sees that the

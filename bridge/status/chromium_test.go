@@ -23,7 +23,7 @@ var browserDir = filepath.Join("..", "..", "testdata", "browser")
 // roomProvider describes the room TestPageInChromium shows: a musician the room sent without a
 // joinedAt and with a right-to-left override in her name, a second one waiting for a slot behind
 // max_peers 8 and three more not followed at all, a Realtime error with another override, the
-// test pattern running, and strips 30 LEDs long each.
+// test pattern running, and strips 30 LEDs long each, the first with a strips: entry's look.
 type roomProvider struct {
 	musician, roomError string
 	strips              int
@@ -42,8 +42,12 @@ func (p roomProvider) Snapshot() Snapshot {
 		Health:               Health{OK: true},
 	}
 	for i := range p.strips {
+		look := "global" // the first strip has a strips: entry of its own
+		if i == 0 {
+			look = "strips[0]: pulse, reverse"
+		}
 		s.Devices = append(s.Devices, Device{ID: fmt.Sprint("strip-", i), Name: fmt.Sprintf("Strip %d (bar)", i+1),
-			IP: "127.0.0.1", LEDs: 30, Protocol: "ddp", Online: true})
+			IP: "127.0.0.1", LEDs: 30, Protocol: "ddp", Online: true, Look: look})
 	}
 	return s
 }
@@ -59,7 +63,7 @@ func (p roomProvider) Previews(dst []Preview) []Preview {
 const longURL = "wss://abcdefghijklmnopqrst.supabase.co/realtime/v1/websocket?apikey=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9&vsn=1.0.0"
 
 // TestPageInChromium opens the page in headless Chromium and checks what the status events
-// alone cannot show: a musician without joinedAt reads "joined —", one past the peer cap reads
+// alone cannot show: a musician without joinedAt reads "joined —", each strip names its look, one past the peer cap reads
 // "waiting: room full (max 8)" and the count says how many are not followed, names and the Realtime error
 // are isolated from the text around them (bidi controls in them reorder nothing else), the mode line names the test pattern, the pipeline and controls cards are on the
 // first screen with 20 strips (and within two on a phone), strip previews, level meters, the

@@ -88,6 +88,9 @@ type Device struct {
 	Packets  uint64  `json:"packets"`
 	Errors   uint64  `json:"errors"`
 	Dropped  uint64  `json:"dropped"`
+	// Look is the look the strip renders with, in `ledbridge discover`'s LOOK words: its strips:
+	// entry's ("strips[1]: pulse, reverse") or "global"; "" for a device not driven yet.
+	Look string `json:"look,omitempty"`
 }
 
 // Pipeline is the frame loop's and the process's health.

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/config"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
@@ -195,7 +195,7 @@ func markLooks(rows []summary, strips []config.Strip) (unmatched []int) {
 	used := make([]bool, len(strips))
 	for r := range rows {
 		row := &rows[r]
-		row.Look = "global"
+		row.Look = effect.GlobalLook
 		for i, s := range strips {
 			if namesRow(s.Device, row) {
 				row.Look, used[i] = describeLook(i, s), true
@@ -226,28 +226,12 @@ func namesRow(sel string, row *summary) bool {
 	})
 }
 
-// describeLook is an entry's look for the LOOK column: "strips[1]: pulse, reverse".
+// describeLook is an entry's look for the LOOK column, in effect.DescribeLook's words (the
+// status page's): "strips[1]: pulse, reverse".
 func describeLook(i int, s config.Strip) string {
-	var parts []string
-	for _, v := range []string{s.Effect, s.ColorMode} {
-		if v != "" {
-			parts = append(parts, v)
-		}
+	look, own, err := s.Look()
+	if err != nil { // Load validated every entry: not reached
+		return fmt.Sprintf("strips[%d]: %v", i, err)
 	}
-	if s.Brightness != nil {
-		parts = append(parts, "brightness "+strconv.FormatFloat(*s.Brightness, 'g', 3, 64))
-	}
-	if s.MaxMilliamps != nil {
-		parts = append(parts, strconv.Itoa(*s.MaxMilliamps)+" mA")
-	}
-	if s.Reverse {
-		parts = append(parts, "reverse")
-	}
-	if s.Mirror {
-		parts = append(parts, "mirror")
-	}
-	if len(parts) == 0 {
-		parts = append(parts, "as global")
-	}
-	return fmt.Sprintf("strips[%d]: %s", i, strings.Join(parts, ", "))
+	return effect.DescribeLook(i, look, own)
 }

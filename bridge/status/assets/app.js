@@ -136,7 +136,7 @@ function renderDevices(list, controls) {
     badge(el.querySelector(".online"), d.online ? "online" : "offline", d.online ? "ok" : "bad");
     el.querySelector(".identify").hidden = !controls;
     text(el.querySelector(".stats"), `${d.ip || "?"} · ${d.leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol} · ` +
-      `${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors`);
+      `${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors${d.look ? ` · look: ${d.look}` : ""}`);
   }
   for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) { canvases.delete(el.dataset.id); el.remove(); }
 }

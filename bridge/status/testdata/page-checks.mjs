@@ -77,6 +77,7 @@ async function desktop(browser, result) {
       count: document.getElementById("musician-count").textContent,
       isolation: roomStrings.map(isolated),
       mode: document.getElementById("room-mode").textContent,
+      stripStats: [...document.querySelectorAll("#devices .item .stats")].slice(0, 2).map((e) => e.textContent),
     };
   }, { roomStrings: [opts.musician, opts.roomError, ...Array.from({ length: opts.devices }, (_, i) => `Strip ${i + 1} (bar)`)] });
   result.shown = shown;
@@ -88,6 +89,9 @@ async function desktop(browser, result) {
   check(shown.waiting && shown.waiting.label === "waiting: room full (max 8)" && shown.waiting.warn,
     `the musician waiting for a slot shows ${JSON.stringify(shown.waiting)}, want a warn badge "waiting: room full (max 8)"`);
   check(shown.count === "2 +3 not followed", `the musician count reads ${JSON.stringify(shown.count)}, want "2 +3 not followed"`);
+  // Each strip says which look it has: its strips: entry's, or the global one.
+  check(shown.stripStats[0].endsWith(" · look: strips[0]: pulse, reverse") && shown.stripStats[1].endsWith(" · look: global"),
+    `the strips' lines read ${JSON.stringify(shown.stripStats)}, want each to end with its look`);
   check(shown.mode === "auto (now test pattern)", `the mode line reads ${JSON.stringify(shown.mode)} while the test pattern runs`);
 
   // Controls: disabled, with a hint, while the token field is empty (the server answers a request
