@@ -1,8 +1,11 @@
 package session
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
@@ -10,6 +13,10 @@ import (
 // metrics are the session's Prometheus series. Counters the hot path bumps are prometheus
 // counters (atomic adds, no allocation); everything owned by other parts (device outputs, peers,
 // the ticker) is read at scrape time by the collector.
+//
+// No series is labelled with a musician's peer id: her tab chooses it (PROTOCOL.md: unique per
+// tab, new on every reload), so every reload, and every id anyone in the room makes up, would be
+// a new series for as long as the process runs. Per-musician detail is on /api/status.
 type metrics struct {
 	s              *Session
 	frameTime      prometheus.Histogram
@@ -30,13 +37,73 @@ type metrics struct {
 	peersByState  *prometheus.Desc
 	packetsLost   *prometheus.Desc
 	musicians     *prometheus.Desc
-	// impostorOffers is peer.MusicianStats.ImpostorOffers, for the musicians the session
-	// follows (in Presence), like packetsLost: the peer Manager also tracks peers known only
-	// from their offers, whose ids anyone in the room can make up, and they get no series.
+	// impostorOffers sums peer.MusicianStats.ImpostorOffers over the musicians.
 	impostorOffers *prometheus.Desc
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
 	offersDeferred *prometheus.Desc
+
+	totals runningTotals
+}
+
+// runningTotals keeps counters whose counts live in parts that come and go as counters that never
+// go down: a musician's audio stream is dropped when she leaves or sends a new track, and the
+// peer Manager forgets her record. Each scrape adds what every part counted since the previous
+// one; a stream seen at the last scrape and gone since is read once more (it is kept until then,
+// so its last packets count too), a peer record gone since is not (its last count since the
+// previous scrape is lost: impostor offers are rare).
+type runningTotals struct {
+	mu       sync.Mutex
+	streams  map[*audio.Stream]audio.StreamStats // at the last scrape
+	lost     uint64
+	impostor map[peer.MusicianID]uint64 // at the last scrape
+	offers   uint64
+}
+
+// addStreams adds what the streams counted since the last scrape, current being the streams
+// the musicians have now.
+func (t *runningTotals) addStreams(current []*audio.Stream) (lost uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seen := make(map[*audio.Stream]audio.StreamStats, len(current))
+	for _, st := range current {
+		if _, dup := seen[st]; !dup {
+			seen[st] = st.Stats()
+		}
+	}
+	for st, before := range t.streams {
+		now, ok := seen[st]
+		if !ok {
+			now = st.Stats() // her last count, read once more
+		}
+		t.lost += now.Lost - before.Lost
+	}
+	for st, now := range seen {
+		if _, ok := t.streams[st]; !ok {
+			t.lost += now.Lost
+		}
+	}
+	t.streams = seen
+	return t.lost
+}
+
+// addImpostorOffers adds the impostor offers each peer record counted since the last scrape. A
+// record with a lower count than before is a new one under the same id.
+func (t *runningTotals) addImpostorOffers(musicians []peer.MusicianStats) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seen := make(map[peer.MusicianID]uint64, len(musicians))
+	for _, pm := range musicians {
+		before := t.impostor[pm.ID]
+		if pm.ImpostorOffers >= before {
+			t.offers += pm.ImpostorOffers - before
+		} else {
+			t.offers += pm.ImpostorOffers
+		}
+		seen[pm.ID] = pm.ImpostorOffers
+	}
+	t.impostor = seen
+	return t.offers
 }
 
 func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
@@ -69,12 +136,12 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		lateTicks:     prometheus.NewDesc("ledbridge_loop_late_ticks_total", "Frame slots skipped because a tick started more than a period late.", nil, nil),
 		ticks:         prometheus.NewDesc("ledbridge_loop_ticks_total", "Ticks of the frame loop.", nil, nil),
 		peersByState:  prometheus.NewDesc("ledbridge_webrtc_peers", "Musicians' peer connections by state.", []string{"state"}, nil),
-		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "RTP packets that never arrived, per musician.", []string{"musician"}, nil),
+		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "Musicians' RTP packets that never arrived.", nil, nil),
 		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians in the room's Presence.", nil, nil),
 		impostorOffers: prometheus.NewDesc("ledbridge_webrtc_impostor_offers_total",
 			"Offers under a musician's peer id refused unanswered while her connection was up and her audio arriving, "+
-				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's), per musician.",
-			[]string{"musician"}, nil),
+				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's).",
+			nil, nil),
 		signalsDropped: prometheus.NewDesc("ledbridge_webrtc_signals_dropped_total",
 			"Trickled candidates not sent because the outgoing signal budget was spent.", nil, nil),
 		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
@@ -123,37 +190,24 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	byState := map[string]int{}
 	s.mu.Lock()
 	n := len(s.musicians)
-	type lost struct {
-		name string
-		v    uint64
-	}
-	var losses []lost
-	followed := make([]string, 0, len(s.musicians))
+	streams := make([]*audio.Stream, 0, len(s.musicians))
 	for _, mu := range s.musicians {
-		followed = append(followed, mu.id)
 		mu.mu.Lock()
 		byState[mu.peerState.String()]++
 		mu.mu.Unlock()
 		if st := mu.stream.Load(); st != nil {
-			losses = append(losses, lost{mu.id, st.Stats().Lost})
+			streams = append(streams, st)
 		}
 	}
 	s.mu.Unlock()
 	for state, c := range byState {
 		ch <- prometheus.MustNewConstMetric(m.peersByState, prometheus.GaugeValue, float64(c), state)
 	}
-	for _, l := range losses {
-		ch <- prometheus.MustNewConstMetric(m.packetsLost, prometheus.CounterValue, float64(l.v), l.name)
-	}
+	lost := m.totals.addStreams(streams)
+	ch <- prometheus.MustNewConstMetric(m.packetsLost, prometheus.CounterValue, float64(lost))
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))
 	ps := s.peers.Stats()
-	impostor := make(map[peer.MusicianID]uint64, len(ps.Musicians))
-	for _, pm := range ps.Musicians {
-		impostor[pm.ID] = pm.ImpostorOffers
-	}
-	for _, id := range followed {
-		ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(impostor[peer.MusicianID(id)]), id)
-	}
+	ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(m.totals.addImpostorOffers(ps.Musicians)))
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
 }
