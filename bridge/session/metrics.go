@@ -3,11 +3,13 @@ package session
 import (
 	"sync"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // metrics are the session's Prometheus series. Counters the hot path bumps are prometheus
@@ -147,6 +149,14 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
 			"Answers and offers put off because the outgoing signal budget had no room for them.", nil, nil),
 	}
+	// Every label value exists from the start, at 0: a series that appears with its first event
+	// hides that event from increase() and rate().
+	for _, event := range droppedEvents {
+		m.dropped.WithLabelValues(event)
+	}
+	for _, step := range loopSteps {
+		m.loopErrors.WithLabelValues(step)
+	}
 	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.loopErrors, m.ignoredMusicians, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -154,6 +164,18 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// droppedEvents are the broadcasts handleBroadcast validates, and may drop.
+var droppedEvents = []string{room.EventSignal, room.EventTempoChange, room.EventPlaybackControl,
+	room.EventStateRequest, room.EventStateResponse, room.EventLEDUpdate}
+
+// loopSteps are the frame loop's steps that count their failures (frame.go).
+var loopSteps = []string{"render", "sound_sync"}
+
+// peerStates are the connection states a musician's peer reports.
+var peerStates = []webrtc.PeerConnectionState{webrtc.PeerConnectionStateNew, webrtc.PeerConnectionStateConnecting,
+	webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateDisconnected,
+	webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed}
 
 func (m *metrics) realtimeState(st realtime.Status) {
 	if st.State == realtime.StateReconnecting && m.lastState != realtime.StateReconnecting {
@@ -187,7 +209,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ts := s.ticker.Stats()
 	ch <- prometheus.MustNewConstMetric(m.lateTicks, prometheus.CounterValue, float64(ts.LateTicks))
 	ch <- prometheus.MustNewConstMetric(m.ticks, prometheus.CounterValue, float64(ts.Ticks))
-	byState := map[string]int{}
+	byState := make(map[string]int, len(peerStates))
+	for _, st := range peerStates {
+		byState[st.String()] = 0
+	}
 	s.mu.Lock()
 	n := len(s.musicians)
 	streams := make([]*audio.Stream, 0, len(s.musicians))
