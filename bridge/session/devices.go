@@ -820,14 +820,33 @@ func (st *strip) lookName() string {
 	return ""
 }
 
-// answersTo reports whether a strips: entry's device selector names st (StripLook.Device). A
-// device URL names a configured strip by its line as written, and a discovered one by the URL's
-// host: the same WLED, which its configured line would drive (drivesDiscovered).
+// answersTo reports whether a strips: entry's device selector names st (StripLook.Device).
 func (st *strip) answersTo(sel string) bool {
+	n := DeviceNames{Name: st.name, IP: st.target.Host, Host: st.host}
+	if st.configured {
+		n.Line = st.key
+	}
+	return n.NamedBy(sel)
+}
+
+// DeviceNames are what a strips: entry (StripLook.Device) can name a device by: the one rule
+// join, `ledbridge discover` and `ledbridge test-pattern` match entries with.
+type DeviceNames struct {
+	Name string // the name WLED reports
+	IP   string // the address frames go to
+	Host string // the mDNS host name discovery found it at, or its configured line's host
+	Line string // a configured device's line in devices: (or --device) as written; "" if discovered
+}
+
+// NamedBy reports whether a strips: entry's device selector names the device: any one of its
+// names, without regard to case. A device URL names a configured device by its line as written,
+// and a discovered one by the URL's host: the same WLED, which that line would drive
+// (drivesDiscovered).
+func (n DeviceNames) NamedBy(sel string) bool {
 	sel = strings.TrimSpace(sel)
 	if strings.Contains(sel, "://") {
-		if st.configured {
-			return strings.EqualFold(st.key, sel)
+		if n.Line != "" {
+			return strings.EqualFold(n.Line, sel)
 		}
 		t, err := wled.ParseTarget(sel)
 		if err != nil {
@@ -835,12 +854,23 @@ func (st *strip) answersTo(sel string) bool {
 		}
 		sel = t.Host
 	}
-	for _, name := range [...]string{st.name, st.target.Host, st.host} {
+	for _, name := range [...]string{n.Name, n.IP, strings.TrimSuffix(n.Host, ".")} {
 		if name != "" && strings.EqualFold(name, sel) {
 			return true
 		}
 	}
 	return false
+}
+
+// StripLookFor returns the index of the first of looks that names the device (the one that
+// applies, as SetStripLooks applies them), or -1 when none does.
+func StripLookFor(looks []StripLook, n DeviceNames) int {
+	for i, l := range looks {
+		if n.NamedBy(l.Device) {
+			return i
+		}
+	}
+	return -1
 }
 
 // hostNameLocked is key's host name for strip.host: the configured line's host (a name or an

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/config"
+	"github.com/ledbridge/ledbridge/bridge/session"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -211,19 +211,11 @@ func markLooks(rows []summary, strips []config.Strip) (unmatched []int) {
 	return unmatched
 }
 
-// namesRow reports whether a strips: entry's device selector names row's device.
+// namesRow reports whether a strips: entry's device selector names row's device, by join's rule
+// (session.DeviceNames; a device URL by its host, as discover lists the configured devices by
+// what they answered).
 func namesRow(sel string, row *summary) bool {
-	sel = strings.TrimSpace(sel)
-	if strings.Contains(sel, "://") {
-		t, err := wled.ParseTarget(sel)
-		if err != nil {
-			return false
-		}
-		sel = t.Host
-	}
-	return slices.ContainsFunc([]string{row.Name, strings.TrimSuffix(row.Host, "."), row.IP}, func(name string) bool {
-		return name != "" && strings.EqualFold(name, sel)
-	})
+	return session.DeviceNames{Name: row.Name, IP: row.IP, Host: row.Host}.NamedBy(sel)
 }
 
 // describeLook is an entry's look for the LOOK column, in effect.DescribeLook's words (the

@@ -16,6 +16,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/bridge/config"
 	"github.com/ledbridge/ledbridge/bridge/printable"
+	"github.com/ledbridge/ledbridge/bridge/session"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -35,7 +36,8 @@ on discovery.interfaces, as join looks it up. Without --device, the configuratio
 without those the devices that answer an mDNS browse (_wled._tcp, confirmed by their JSON
 API) within --discover-window, unless discovery.enabled is false. The configuration's
 effects.brightness_cap and output.max_milliamps (with the effects' current model) apply to
-the rainbow as they do to the live effects.`,
+the rainbow as they do to the live effects, and so do a strip's own brightness and
+max_milliamps from its strips: entry (matched as join matches it).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, map[string]string{"devices": "device"})
@@ -83,6 +85,11 @@ type testPatternOptions struct {
 	// effects' current model, as the live loop applies them); 0 is off.
 	MaxMilliamps float32
 	Current      color.CurrentModel
+	// Looks are the strips' own looks (strips:): a strip an entry names (join's rule,
+	// session.DeviceNames) takes the entry's brightness under BrightnessCap and, when the entry
+	// sets one, its current limit instead of MaxMilliamps. The rest of a look (effect, colours,
+	// mounting) does not change the rainbow.
+	Looks []session.StripLook
 
 	Client *wled.Client // JSON API client for wled:// devices; nil = defaults
 	Logger *slog.Logger // send errors; nil discards
@@ -117,6 +124,9 @@ func testPatternConfig(opts testPatternOptions, c config.Config) (testPatternOpt
 	opts.BrightnessCap = ec.BrightnessCap
 	opts.MaxMilliamps = float32(c.Output.MaxMilliamps)
 	opts.Current = ec.Current
+	if opts.Looks, err = stripLooks(c); err != nil {
+		return opts, usageError{err}
+	}
 	return opts, nil
 }
 
@@ -144,6 +154,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	type namedTarget struct {
 		name   string
 		target wled.Target
+		names  session.DeviceNames // what a strips: entry may name it by
 	}
 	var targets []namedTarget
 	for _, d := range opts.Devices {
@@ -151,7 +162,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		if err != nil {
 			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
 		}
-		targets = append(targets, namedTarget{t.String(), t})
+		targets = append(targets, namedTarget{t.String(), t, session.DeviceNames{Line: d, Host: t.Host}})
 	}
 	if len(targets) == 0 {
 		if opts.DiscoverWindow <= 0 {
@@ -161,7 +172,11 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		devices, err := discovery.Browse(ctx, opts.Discovery, opts.DiscoverWindow)
 		for _, d := range devices {
 			if t, ok := d.Target(); ok && d.Online {
-				targets = append(targets, namedTarget{printable.Escape(d.Name, 64) + " " + t.String(), t})
+				names := session.DeviceNames{Name: d.Name, Host: d.Host}
+				if d.IP.IsValid() {
+					names.IP = d.IP.String()
+				}
+				targets = append(targets, namedTarget{printable.Escape(d.Name, 64) + " " + t.String(), t, names})
 			}
 		}
 		if len(targets) == 0 {
@@ -185,6 +200,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	}
 	interval := time.Second / time.Duration(opts.FPS)
 	var outputs []*wled.Output
+	var lights []rainbowLight // one per output
 	closeAll := func() {
 		for _, o := range outputs {
 			_ = o.Close()
@@ -201,10 +217,15 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			return nil, fmt.Errorf("test-pattern: %s: %w", nt.name, err)
 		}
 		t.Host = host
-		resolved, _, err := client.CompleteAs(ctx, t, opts.Protocol) // as join resolves it
+		resolved, info, err := client.CompleteAs(ctx, t, opts.Protocol) // as join resolves it
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("test-pattern: %w", err)
+		}
+		names := nt.names
+		names.IP = host
+		if info.Name != "" {
+			names.Name = info.Name
 		}
 		o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: nt.name, MinInterval: interval, Client: client, Logger: opts.Logger})
 		if err != nil {
@@ -212,6 +233,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			return nil, fmt.Errorf("test-pattern: %w", err)
 		}
 		outputs = append(outputs, o)
+		lights = append(lights, stripLight(opts, names))
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -224,8 +246,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		}()
 	}
 	fmt.Fprintf(w, "test-pattern: %d device(s), %d fps for %gs\n", len(outputs), opts.FPS, opts.Seconds)
-	light := rainbowLight{cap: opts.BrightnessCap, maxMilliamps: opts.MaxMilliamps, current: opts.Current}
-	driveRainbow(ctx, outputs, light, interval, time.Duration(opts.Seconds*float64(time.Second)))
+	driveRainbow(ctx, outputs, lights, interval, time.Duration(opts.Seconds*float64(time.Second)))
 	stop()
 	wg.Wait()
 
@@ -260,6 +281,24 @@ func lookupDeviceHost(ctx context.Context, lookup func(context.Context, string, 
 	return a.String(), nil
 }
 
+// stripLight is how bright the rainbow may be on the device names names: the global cap and
+// current limit, under the brightness and current limit of the strips: entry that names it.
+func stripLight(opts testPatternOptions, names session.DeviceNames) rainbowLight {
+	light := rainbowLight{cap: opts.BrightnessCap, maxMilliamps: opts.MaxMilliamps, current: opts.Current}
+	i := session.StripLookFor(opts.Looks, names)
+	if i < 0 {
+		return light
+	}
+	look := opts.Looks[i]
+	if b := look.Look.Brightness; b != 0 { // 0 means 1; effect.Dark (a written 0) keeps it dark
+		light.cap *= b
+	}
+	if look.OwnMaxMilliamps {
+		light.maxMilliamps = look.Look.MaxMilliamps
+	}
+	return light
+}
+
 // rainbowLight is how bright the rainbow may be: the brightness cap scales every channel (as
 // the live path's cap scales the duty), then the current limit scales the frame down to its
 // budget.
@@ -278,9 +317,10 @@ func (l rainbowLight) apply(frame []byte, bpp int) {
 	l.current.Limit(frame, bpp, l.maxMilliamps)
 }
 
-// driveRainbow submits one rainbow frame per interval to every output until d has passed or ctx
+// driveRainbow submits one rainbow frame per interval to every output (lit as its lights entry
+// allows) until d has passed or ctx
 // is done. Frame buffers are allocated once.
-func driveRainbow(ctx context.Context, outputs []*wled.Output, light rainbowLight, interval, d time.Duration) {
+func driveRainbow(ctx context.Context, outputs []*wled.Output, lights []rainbowLight, interval, d time.Duration) {
 	frames := make([][]byte, len(outputs))
 	for i, o := range outputs {
 		frames[i] = make([]byte, o.FrameBytes())
@@ -294,7 +334,7 @@ func driveRainbow(ctx context.Context, outputs []*wled.Output, light rainbowLigh
 				bpp = 4
 			}
 			renderRainbow(frames[i], bpp, phase)
-			light.apply(frames[i], bpp)
+			lights[i].apply(frames[i], bpp)
 			o.Submit(frames[i])
 		}
 	}
