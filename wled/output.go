@@ -63,6 +63,7 @@ const fpsWindow = 61
 // queueing) frames that arrive faster. Each device has its own Output, so a slow or dead device
 // cannot hold up the others.
 type Output struct {
+	// name is not unique (every fresh WLED is called "WLED"): log lines give the address too.
 	name     string
 	target   Target
 	interval time.Duration
@@ -265,7 +266,7 @@ func (o *Output) sendPending() bool {
 		if held, ok := o.reopenLog.Allow(now); ok {
 			// Sends that keep failing while the strip is fine mostly mean this machine's address
 			// changed under the old socket.
-			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "reopens", r, "suppressed", held)
+			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "addr", o.target.UDPAddr(), "reopens", r, "suppressed", held)
 		}
 	}
 	if err != nil {
@@ -280,7 +281,7 @@ func (o *Output) sendPending() bool {
 		}
 		o.statsMu.Unlock()
 		if logIt {
-			o.log.Warn("wled send failed", "device", o.name, "err", err, "errors", errs)
+			o.log.Warn("wled send failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "errors", errs)
 		}
 		return true
 	}
@@ -298,7 +299,7 @@ func (o *Output) sendPending() bool {
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
 	o.statsMu.Unlock()
 	if recovered {
-		o.log.Info("wled sending again", "device", o.name, "errors", o.sendErrors.Load())
+		o.log.Info("wled sending again", "device", o.name, "addr", o.target.UDPAddr(), "errors", o.sendErrors.Load())
 	}
 	return true
 }
@@ -311,7 +312,7 @@ func (o *Output) release(ctx context.Context) {
 	}
 	if o.target.Protocol.realtime() {
 		if err := o.sender.Release(); err != nil {
-			o.log.Warn("wled release failed", "device", o.name, "err", err)
+			o.log.Warn("wled release failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err)
 		}
 		return
 	}
@@ -319,7 +320,7 @@ func (o *Output) release(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.client.timeout())
 		defer cancel()
 		if err := o.client.SetLive(rctx, addr, false); err != nil {
-			o.log.Warn("wled release failed", "device", o.name, "err", err)
+			o.log.Warn("wled release failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err)
 		}
 	}
 }
