@@ -39,6 +39,10 @@ type metrics struct {
 	peersByState  *prometheus.Desc
 	packetsLost   *prometheus.Desc
 	musicians     *prometheus.Desc
+	// silent counts the musicians whose connection is up and whose audio has not arrived for
+	// silenceAfter, the gap after which the loop treats her as stopped: nothing of hers lights.
+	silent          *prometheus.Desc
+	packetsReceived *prometheus.Desc
 	// impostorOffers sums peer.MusicianStats.ImpostorOffers over the musicians.
 	impostorOffers *prometheus.Desc
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
@@ -58,13 +62,14 @@ type runningTotals struct {
 	mu       sync.Mutex
 	streams  map[*audio.Stream]audio.StreamStats // at the last scrape
 	lost     uint64
+	packets  uint64
 	impostor map[peer.MusicianID]uint64 // at the last scrape
 	offers   uint64
 }
 
 // addStreams adds what the streams counted since the last scrape, current being the streams
 // the musicians have now.
-func (t *runningTotals) addStreams(current []*audio.Stream) (lost uint64) {
+func (t *runningTotals) addStreams(current []*audio.Stream) (lost, packets uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	seen := make(map[*audio.Stream]audio.StreamStats, len(current))
@@ -79,14 +84,16 @@ func (t *runningTotals) addStreams(current []*audio.Stream) (lost uint64) {
 			now = st.Stats() // her last count, read once more
 		}
 		t.lost += now.Lost - before.Lost
+		t.packets += now.Packets - before.Packets
 	}
 	for st, now := range seen {
 		if _, ok := t.streams[st]; !ok {
 			t.lost += now.Lost
+			t.packets += now.Packets
 		}
 	}
 	t.streams = seen
-	return t.lost
+	return t.lost, t.packets
 }
 
 // addImpostorOffers adds the impostor offers each peer record counted since the last scrape. A
@@ -140,6 +147,9 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		peersByState:  prometheus.NewDesc("ledbridge_webrtc_peers", "Musicians' peer connections by state.", []string{"state"}, nil),
 		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "Musicians' RTP packets that never arrived.", nil, nil),
 		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians in the room's Presence.", nil, nil),
+		silent: prometheus.NewDesc("ledbridge_room_musicians_silent",
+			"Musicians whose connection is up but whose audio has not arrived for as long as the frame loop waits before treating them as stopped.", nil, nil),
+		packetsReceived: prometheus.NewDesc("ledbridge_audio_packets_received_total", "Musicians' RTP packets with audio received.", nil, nil),
 		impostorOffers: prometheus.NewDesc("ledbridge_webrtc_impostor_offers_total",
 			"Offers under a musician's peer id refused unanswered while her connection was up and her audio arriving, "+
 				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's).",
@@ -191,7 +201,7 @@ var deviceLabels = []string{"device", "id"}
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
 		ch <- d
 	}
 }
@@ -216,21 +226,29 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	n := len(s.musicians)
 	streams := make([]*audio.Stream, 0, len(s.musicians))
+	silent := 0
 	for _, mu := range s.musicians {
 		mu.mu.Lock()
-		byState[mu.peerState.String()]++
+		state := mu.peerState
 		mu.mu.Unlock()
-		if st := mu.stream.Load(); st != nil {
+		byState[state.String()]++
+		st := mu.stream.Load()
+		if st != nil {
 			streams = append(streams, st)
+		}
+		if state == webrtc.PeerConnectionStateConnected && (st == nil || st.Starved() > silenceAfter) {
+			silent++
 		}
 	}
 	s.mu.Unlock()
 	for state, c := range byState {
 		ch <- prometheus.MustNewConstMetric(m.peersByState, prometheus.GaugeValue, float64(c), state)
 	}
-	lost := m.totals.addStreams(streams)
+	lost, packets := m.totals.addStreams(streams)
 	ch <- prometheus.MustNewConstMetric(m.packetsLost, prometheus.CounterValue, float64(lost))
+	ch <- prometheus.MustNewConstMetric(m.packetsReceived, prometheus.CounterValue, float64(packets))
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(m.silent, prometheus.GaugeValue, float64(silent))
 	ps := s.peers.Stats()
 	ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(m.totals.addImpostorOffers(ps.Musicians)))
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
