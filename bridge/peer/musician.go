@@ -1166,10 +1166,11 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			// or the DTLS handshake failed. The musician is still in Presence (it would have
 			// been released otherwise): a reload that keeps its peerId, or a web app that
 			// builds a new connection and waits for ours. Nothing can be restarted on this
-			// one: a fresh PeerConnection offers after the backoff.
+			// one: a fresh PeerConnection offers after the backoff. Info, not Warn: her tab
+			// closing the connection is also how she leaves, a moment before Presence says so.
 			mus.settleAttempts()
 			d := mus.backoff()
-			mus.log.Warn("connection closed by the musician's side; offering again", "in", d, "attempt", mus.attempt+1)
+			mus.log.Info("connection closed by the musician's side; offering again", "in", d, "attempt", mus.attempt+1)
 			mus.closePC()
 			retry.set(mus.cfg.Clock, d)
 		}

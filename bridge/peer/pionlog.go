@@ -19,6 +19,9 @@ import (
 // handles and counts, so it becomes Warn; Info is pion's chatter and becomes
 // Debug; Trace is dropped.
 //
+// Some warnings are what a musician leaving, or a connection still gathering candidates, does in
+// the ordinary course (isRoutineWarning); they ask nothing of the operator and become Debug.
+//
 // A remote peer can make pion warn once per bad candidate or unknown SSRC, so warnings are limited
 // to one line a second per scope, with the number suppressed in between.
 //
@@ -53,15 +56,40 @@ func isUnhandledSSRC(format string) bool {
 		format == webrtc.ErrSimulcastProbeOverflow.Error()
 }
 
+// isRoutineWarning reports whether a pion v4.2.26 warning (its format string and arguments) is
+// one that an ordinary connection produces:
+//   - ice's "Failed to ping without candidate pairs": connectivity checks ran before the first
+//     remote candidate came, as they do at every start;
+//   - pc's "Failed to accept RTP" with "stream is already closed": the SRTP session closed under
+//     the reader, as it does when she leaves;
+//   - pc's "Could not determine PayloadType for SSRC": a track's first packet did not come before
+//     its connection closed.
+func isRoutineWarning(format string, args []any) bool {
+	switch {
+	case strings.HasPrefix(format, "Failed to ping without candidate pairs"),
+		strings.HasPrefix(format, "Could not determine PayloadType"):
+		return true
+	case strings.HasPrefix(format, "Failed to accept RTP"):
+		return strings.Contains(fmt.Sprint(args...), "stream is already closed")
+	}
+	return false
+}
+
 // logMsg logs a message pion passed whole (Warn, Error): it is what isUnhandledSSRC must see,
 // not the "%s" it is formatted with (pion reports ErrSimulcastProbeOverflow so).
 func (l slogLeveled) logMsg(level slog.Level, msg string) {
 	l.countUnhandledSSRC(level, msg)
+	if level >= slog.LevelWarn && isRoutineWarning(msg, nil) {
+		level = slog.LevelDebug
+	}
 	l.emit(level, "%s", msg)
 }
 
 func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
 	l.countUnhandledSSRC(level, format)
+	if level >= slog.LevelWarn && isRoutineWarning(format, args) {
+		level = slog.LevelDebug
+	}
 	l.emit(level, format, args...)
 }
 

@@ -2,6 +2,8 @@ package peer
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -33,5 +35,34 @@ func TestUnhandledSSRCWarningsCounted(t *testing.T) {
 	l.Warnf("Failed to accept RTP %v", "closed") // not a discarded SSRC
 	if discarded != 3 {
 		t.Fatalf("%d discarded SSRCs counted, want 3 (RTP, RTCP, probe overflow)", discarded)
+	}
+}
+
+// pion warns of things a musician leaving, or a connection still gathering candidates, does in
+// the ordinary course; they ask nothing of the operator and go to Debug. Other warnings stay.
+func TestRoutinePionWarningsAreDebug(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := slogFactory{log: log}
+	f.NewLogger("ice").Warn("Failed to ping without candidate pairs. Connection is not possible yet.")
+	f.NewLogger("pc").Warnf("Failed to accept RTP %v", errors.New("stream is already closed"))
+	f.NewLogger("pc").Warnf("Could not determine PayloadType for SSRC %d (%s)", 1234, io.EOF)
+	f.NewLogger("pc").Warnf("Failed to accept RTP %v", errors.New("something else")) // not routine
+	f.NewLogger("ice").Warnf("Discarding remote candidate: %s", "bad")
+	want := []struct{ level, text string }{
+		{"level=DEBUG", "Failed to ping without candidate pairs"},
+		{"level=DEBUG", "Failed to accept RTP stream is already closed"},
+		{"level=DEBUG", "Could not determine PayloadType"},
+		{"level=WARN", "Failed to accept RTP something else"},
+		{"level=WARN", "Discarding remote candidate"},
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w.level) || !strings.Contains(lines[i], w.text) {
+			t.Errorf("line %d = %q, want %s with %q", i, lines[i], w.level, w.text)
+		}
 	}
 }
