@@ -482,7 +482,7 @@ type Stats struct {
 	EventsDropped     uint64 // events dropped because the Events queue was full (by count or by bytes); Presence syncs are coalesced, never dropped
 	PresenceOverflow  uint64 // Presence metas dropped for the table bounds, and diffs held for a presence_state dropped for theirs
 	PresenceDeferred  uint64 // track/untrack pushes deferred by the rate limit
-	Reconnects        uint64 // socket reconnects
+	Reconnects        uint64 // reconnect attempts: one per lost socket and one per failed retry
 	Rejoins           uint64 // channel rejoins on a live socket
 	HeartbeatTimeouts uint64
 }

@@ -25,7 +25,10 @@ type metrics struct {
 	framesRendered prometheus.Counter
 	dropped        *prometheus.CounterVec
 	reconnects     prometheus.Counter
-	loopErrors     *prometheus.CounterVec
+	// realtimeConnected is 1 while the channel is joined: reconnects counts every attempt, so its
+	// rate says how hard the client is trying, not whether the room is joined now.
+	realtimeConnected prometheus.Gauge
+	loopErrors        *prometheus.CounterVec
 	// ignoredMusicians is how many musicians in Presence are past the session's cap.
 	ignoredMusicians prometheus.Gauge
 	lastState        realtime.State
@@ -130,7 +133,10 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			Name: "ledbridge_room_dropped_messages_total", Help: "Broadcasts dropped because their payload failed validation, by event.",
 		}, []string{"event"}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ledbridge_realtime_reconnects_total", Help: "Times the Realtime connection was lost and is being re-established.",
+			Name: "ledbridge_realtime_reconnects_total", Help: "Realtime reconnect attempts: one for each loss of the connection, and one more for each retry that failed.",
+		}),
+		realtimeConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ledbridge_realtime_connected", Help: "1 while the room's Realtime channel is joined, else 0.",
 		}),
 		loopErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledbridge_loop_errors_total", Help: "Frame loop steps that failed, by step (render: a strip's frame; sound_sync: a sound sync packet).",
@@ -167,7 +173,7 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 	for _, step := range loopSteps {
 		m.loopErrors.WithLabelValues(step)
 	}
-	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.loopErrors, m.ignoredMusicians, m} {
+	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.realtimeConnected, m.loopErrors, m.ignoredMusicians, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -192,6 +198,11 @@ func (m *metrics) realtimeState(st realtime.Status) {
 		m.reconnects.Inc()
 	}
 	m.lastState = st.State
+	if st.State == realtime.StateJoined {
+		m.realtimeConnected.Set(1)
+	} else {
+		m.realtimeConnected.Set(0)
+	}
 }
 
 // deviceLabels label every per-strip series with the strip's name and its key (the MAC of a
