@@ -81,6 +81,16 @@ type Manager struct {
 	// cap, answered when it is admitted: its browser still waits for that
 	// answer and ignores our offers until then.
 	refusedOffers map[MusicianID]*refusedOffer
+	// away holds the musicians that left Presence with their connection up, each for its
+	// PresenceGrace (MusicianAway): at most one per musician in musicians, whose peer-cap
+	// slot it keeps.
+	away map[MusicianID]*awayHold
+}
+
+// awayHold is a musician that left Presence while its connection was up, kept for a rejoin.
+type awayHold struct {
+	mus  *musician
+	done chan struct{} // closed when the hold ends before its grace: a rejoin, a removal
 }
 
 // refusedOffer is an offer refused by the cap, and the candidates that
@@ -132,10 +142,20 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := c.checkGathering(log); err != nil {
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
-	return &Manager{cfg: c, log: log, musicians: map[MusicianID]*musician{},
+	m := &Manager{cfg: c, log: log, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
-		reporters: map[MusicianID]uint64{}}, nil
+		reporters: map[MusicianID]uint64{}, away: map[MusicianID]*awayHold{}}
+	// A held musician whose connection fails or closes is released at once (MusicianAway):
+	// every state change passes by the Manager first.
+	report := m.cfg.OnStateChange
+	m.cfg.OnStateChange = func(id MusicianID, st webrtc.PeerConnectionState) {
+		m.connectionChanged(id, st)
+		if report != nil {
+			report(id, st)
+		}
+	}
+	return m, nil
 }
 
 // Run starts the musicians' goroutines and keeps admitting new ones until ctx
@@ -175,6 +195,9 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 	}
 	mus, known := m.musicians[id]
 	if known && mus.inPresence.Load() {
+		if m.dropHoldLocked(mus) {
+			m.log.Info("musician back in Presence within its grace; its connection kept", "musician", id)
+		}
 		mus.confirmPresence()
 		return nil
 	}
@@ -197,8 +220,9 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 	return nil
 }
 
-// MusicianLeft tells the Manager a musician left Presence: its PeerConnection
-// is closed and everything it held is released (asynchronously; Run waits).
+// MusicianLeft tells the Manager a musician is gone: its PeerConnection is
+// closed at once, held or not (MusicianAway), and everything it held is
+// released (asynchronously; Run waits).
 func (m *Manager) MusicianLeft(id MusicianID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -209,6 +233,90 @@ func (m *Manager) MusicianLeft(id MusicianID) {
 		return
 	}
 	m.removeLocked(mus)
+}
+
+// MusicianAway tells the Manager a musician left Presence, and reports whether its connection
+// is kept. A musician whose connection is connected (pion's consent checks are being answered:
+// the media path is alive, muted or not) keeps its PeerConnection, tracks and sinks as they are
+// for PresenceGrace, and its peer-cap slot: a Realtime socket that drops for a moment shows in
+// Presence as a leave and, about a second later, a join under the same key, while the media
+// path never dropped; closing it would leave the musician's tab holding the PeerConnection the
+// bridge closed, deaf to the bridge's new offers, and she would not be heard again. MusicianJoined within the grace keeps it all, with
+// no new offer. Without that, or if the connection fails or closes meanwhile, the musician is
+// released as by MusicianLeft. A musician whose connection is not up is released at once.
+//
+// While held, the musician is the same as one in Presence to offers under its id: those of
+// another tab or room member (the sender of a signal is not authenticated) are refused while
+// the connection is up (ImpostorOffers), so no one inherits it by claiming its key. A second
+// leave of a held musician keeps the first one's grace: leave/rejoin storms hold one musician
+// per key, each counted against MaxPeers.
+func (m *Manager) MusicianAway(id MusicianID) (held bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mus, ok := m.musicians[id]
+	if ok && m.away[id] != nil {
+		return true
+	}
+	if !ok || !mus.inPresence.Load() || m.runCtx == nil || m.stoppingLocked() ||
+		webrtc.PeerConnectionState(mus.connState.Load()) != webrtc.PeerConnectionStateConnected {
+		m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+		delete(m.refusedOffers, id)
+		if ok {
+			m.removeLocked(mus)
+		}
+		return false
+	}
+	h := &awayHold{mus: mus, done: make(chan struct{})}
+	m.away[id] = h
+	ctx, grace := m.runCtx, m.cfg.Clock.NewTimer(m.cfg.PresenceGrace)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer grace.Stop()
+		select {
+		case <-grace.C():
+		case <-h.done:
+			return
+		case <-ctx.Done():
+			return // Run closes every musician
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.away[id] == h {
+			m.log.Info("musician did not come back to Presence within its grace; closing its connection", "musician", id, "grace", m.cfg.PresenceGrace)
+			m.removeLocked(mus)
+		}
+	}()
+	m.log.Info("musician left Presence with its connection up; keeping it for a rejoin", "musician", id, "grace", m.cfg.PresenceGrace)
+	return true
+}
+
+// connectionChanged releases a held musician (MusicianAway) whose connection failed or closed:
+// its media path is gone, and a rejoin would need a new connection anyway. It runs on the
+// musician's goroutine, from reportState.
+func (m *Manager) connectionChanged(id MusicianID, st webrtc.PeerConnectionState) {
+	if st != webrtc.PeerConnectionStateFailed && st != webrtc.PeerConnectionStateClosed {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.away[id]
+	if h == nil || webrtc.PeerConnectionState(h.mus.connState.Load()) != st {
+		return // no hold, or the report of a musician released already
+	}
+	m.log.Info("connection of a musician away from Presence "+st.String()+"; releasing it", "musician", id)
+	m.removeLocked(h.mus)
+}
+
+// dropHoldLocked ends mus's hold, if it has one, and reports whether it had.
+func (m *Manager) dropHoldLocked(mus *musician) bool {
+	h := m.away[mus.id]
+	if h == nil || h.mus != mus {
+		return false
+	}
+	delete(m.away, mus.id)
+	close(h.done)
+	return true
 }
 
 // HandleSignal routes a webrtc-signal from the room to its musician. It never
@@ -386,6 +494,7 @@ func (m *Manager) removeLocked(mus *musician) {
 	if m.musicians[mus.id] != mus {
 		return
 	}
+	m.dropHoldLocked(mus)
 	delete(m.musicians, mus.id)
 	mus.stop()
 	if len(m.waiting) > 0 && !m.stoppingLocked() && m.presentLocked() < m.cfg.MaxPeers {
@@ -423,6 +532,7 @@ func (m *Manager) musicianExited(mus *musician) {
 		newest = held
 	}
 	if onItsOwn && mus.inPresence.Load() && !m.stoppingLocked() {
+		m.dropHoldLocked(mus)
 		delete(m.musicians, mus.id)
 		mus.stop()
 		m.log.Info("musician appeared in Presence as its grace ended; starting afresh", "musician", mus.id)

@@ -128,6 +128,11 @@ type Session struct {
 	// presenceLog and badMetaLog hold back the joined and left lines and the unreadable-meta
 	// warnings of a Presence flood: a new key costs a client nothing.
 	presenceLog, badMetaLog lograte.Budget
+	// away holds the records of musicians that left Presence while the peer manager keeps
+	// their connection for a rejoin (peer.Manager.MusicianAway): a record stays, its stream
+	// and analyser with it, until its musician is back in Presence or its connection is
+	// closed. Every one is also in musicians.
+	away map[string]*musician
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
@@ -201,6 +206,7 @@ func New(cfg Config) (*Session, error) {
 		mode:        cfg.Mode,
 		effectCfg:   cfg.Effect,
 		badMetas:    map[string]bool{},
+		away:        map[string]*musician{},
 		overCap:     lograte.Limiter{Every: time.Minute},
 		presenceLog: lograte.Budget{Burst: presenceLogBurst, Every: presenceLogEvery},
 		badMetaLog:  lograte.Budget{Burst: presenceLogBurst, Every: presenceLogEvery},
@@ -556,7 +562,8 @@ func (s *Session) syncPresence() {
 	// Only a table read while joined may say the room emptied: the client keeps the table across
 	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
 	joinedRoom := s.client.State() == realtime.StateJoined
-	var joined, left, fresh []string
+	var joined, back, fresh []string
+	var left []*musician
 	s.mu.Lock()
 	s.hostID = host.PeerID
 	for id, meta := range present {
@@ -566,13 +573,17 @@ func (s *Session) syncPresence() {
 				m.provisional = false
 				joined = append(joined, id)
 			}
+			if s.away[id] == m {
+				delete(s.away, id)
+				back = append(back, id)
+			}
 			continue
 		}
 		fresh = append(fresh, id)
 	}
 	kept := 0
 	for id, m := range s.musicians {
-		if _, ok := present[id]; ok || m.provisional {
+		if _, ok := present[id]; ok || m.provisional || s.away[id] == m {
 			kept++
 		}
 	}
@@ -611,9 +622,10 @@ func (s *Session) syncPresence() {
 		joined = append(joined, m.id)
 	}
 	for id, m := range s.musicians {
-		if _, ok := present[id]; !ok && !m.provisional {
-			delete(s.musicians, id)
-			left = append(left, id)
+		if _, ok := present[id]; !ok && !m.provisional && s.away[id] != m {
+			// Away until the peer manager says whether it keeps her connection (below).
+			s.away[id] = m
+			left = append(left, m)
 		}
 	}
 	reset := s.noteRoomOccupancy(joinedRoom, len(present) > 0, s.clock.Now())
@@ -634,14 +646,46 @@ func (s *Session) syncPresence() {
 			s.log.Warn("musician not connected", "peer_id", id, "err", err)
 		}
 	}
-	for _, id := range left {
-		s.peers.MusicianLeft(peer.MusicianID(id))
+	for _, id := range back {
+		// Her connection was kept (MusicianAway), and now the hold ends: no new offer.
+		err := s.peers.MusicianJoined(peer.MusicianID(id))
 		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
-			s.log.Info("musician left", "peer_id", id, "presence_lines_suppressed", suppressed)
+			s.log.Info("musician back", "peer_id", id, "presence_lines_suppressed", suppressed)
+			if err != nil { // her grace ended as she came back, and the cap is full meanwhile
+				s.log.Warn("musician not connected", "peer_id", id, "err", err)
+			}
 		}
 	}
-	if len(joined)+len(left) > 0 {
+	for _, m := range left {
+		// A Realtime socket that drops for a moment costs a Presence leave and, a second later,
+		// a join: a musician whose media path is alive keeps her connection, stream and analyser
+		// for the peer manager's grace (onPeerState forgets her if it closes meanwhile).
+		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
+			continue
+		}
+		s.forgetAway(m)
+	}
+	if len(joined)+len(back)+len(left) > 0 {
 		s.loop.musiciansChanged()
+	}
+}
+
+// forgetAway drops the record of a musician who left Presence, unless she came back meanwhile
+// (or it was dropped already), and logs her leave.
+func (s *Session) forgetAway(m *musician) {
+	s.mu.Lock()
+	gone := s.away[m.id] == m
+	if gone {
+		delete(s.away, m.id)
+		delete(s.musicians, m.id)
+	}
+	s.mu.Unlock()
+	if !gone {
+		return
+	}
+	s.loop.musiciansChanged()
+	if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
+		s.log.Info("musician left", "peer_id", m.id, "presence_lines_suppressed", suppressed)
 	}
 }
 
@@ -754,7 +798,12 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 		m = nil
 		s.loop.musiciansChanged()
 	}
+	away := m != nil && s.away[string(id)] == m && state == webrtc.PeerConnectionStateClosed
 	s.mu.Unlock()
+	if away {
+		s.forgetAway(m) // the peer manager released her: the grace ended, or her connection closed
+		return
+	}
 	if m != nil {
 		m.setPeerState(state)
 	}
