@@ -78,7 +78,8 @@ func (f *RealFFT) WindowedCoefficients(dst []complex128, seq, window []float64) 
 
 // WindowedMagnitudes writes |X[k]|·scale for k = 0…n/2 into mag (len n/2+1), X the transform of
 // seq·window as in WindowedCoefficients, without storing the coefficients: exactly
-// math.Sqrt(re*re+im*im)*scale of WindowedCoefficients' re and im.
+// math.Sqrt(float64(re*re)+float64(im*im))*scale of WindowedCoefficients' re and im, each square
+// rounded on its own on every architecture.
 func (f *RealFFT) WindowedMagnitudes(mag []float64, seq, window []float64, scale float64) {
 	h := f.n / 2
 	if len(mag) != h+1 {
@@ -88,10 +89,14 @@ func (f *RealFFT) WindowedMagnitudes(mag []float64, seq, window []float64, scale
 	// The loop below is WindowedCoefficients' split written out again with the magnitudes
 	// taken at once: as a function it is past Go's inlining budget, and this is the analyser's
 	// hottest loop after the FFT itself.
+	// The float64 conversions round each square before the sum (Go spec, "Conversions"): without
+	// them arm64, and amd64 built with GOAMD64=v3, fuse re*re+im*im into one multiply-add that
+	// rounds once, and the magnitude differs in its last bit from the coefficients' (amd64 v1
+	// never fuses, so there they change nothing).
 	re0, im0 := real(z[0])+imag(z[0]), 0.0
-	mag[0] = math.Sqrt(re0*re0+im0*im0) * scale
+	mag[0] = math.Sqrt(float64(re0*re0)+float64(im0*im0)) * scale
 	re0 = real(z[0]) - imag(z[0])
-	mag[h] = math.Sqrt(re0*re0+im0*im0) * scale
+	mag[h] = math.Sqrt(float64(re0*re0)+float64(im0*im0)) * scale
 	tw := f.twiddle[:h/2+1]
 	for k := 1; k <= h/2; k++ {
 		a, b := z[k], z[h-k]
@@ -101,9 +106,9 @@ func (f *RealFFT) WindowedMagnitudes(mag []float64, seq, window []float64, scale
 		tr := real(w)*or - imag(w)*oi
 		ti := real(w)*oi + imag(w)*or
 		re, im := er+tr, ei+ti
-		mag[k] = math.Sqrt(re*re+im*im) * scale
+		mag[k] = math.Sqrt(float64(re*re)+float64(im*im)) * scale
 		re, im = er-tr, ti-ei
-		mag[h-k] = math.Sqrt(re*re+im*im) * scale
+		mag[h-k] = math.Sqrt(float64(re*re)+float64(im*im)) * scale
 	}
 }
 
