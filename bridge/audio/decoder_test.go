@@ -328,9 +328,10 @@ func checkSine(t *testing.T, name string, pcm []float32, freq, amp float64) {
 }
 
 // linearToG711 is a test-only G.711 compressor (a slow search over the expander table is
-// enough, and can't share a bug with a separate compressor implementation).
+// enough, and can't share a bug with a separate compressor implementation). The squared error
+// is an int64: it reaches 65535², which overflows a 32-bit int on ARM.
 func linearToG711(v int16, alaw bool) byte {
-	best, bestErr := byte(0), math.MaxInt
+	best, bestErr := byte(0), int64(math.MaxInt64)
 	for code := range 256 {
 		var e int16
 		if alaw {
@@ -338,7 +339,7 @@ func linearToG711(v int16, alaw bool) byte {
 		} else {
 			e = ulawToLinear(byte(code))
 		}
-		if d := int(e) - int(v); d*d < bestErr {
+		if d := int64(e) - int64(v); d*d < bestErr {
 			best, bestErr = byte(code), d*d
 		}
 	}
