@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -453,6 +454,21 @@ func TestFloatBeyondFullScaleIsClippedLikeTheLivePath(t *testing.T) {
 			if got[k] != c.want[k] {
 				t.Errorf("%s: sample %d is %v, want %v (from %v)", c.name, k, got[k], c.want[k], c.in[k*c.channels:(k+1)*c.channels])
 			}
+		}
+	}
+}
+
+// A sample rate beyond int32 is refused with the rate the header holds. It used to go through int
+// first, which on 32-bit ARM made 4294967295 Hz read "-1 Hz".
+func TestHugeSampleRateIsReportedAsWritten(t *testing.T) {
+	good := wavFile(t, 48000, 1, 16, false, false, 440, 0.5, 100)
+	for _, rate := range []uint32{1 << 31, 1<<32 - 1} {
+		file := bytes.Clone(good)
+		binary.LittleEndian.PutUint32(file[24:28], rate)
+		_, err := Open(bytes.NewReader(file))
+		want := fmt.Sprintf("WAV sample rate %d Hz (want 8000 to 384000)", rate)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), want) {
+			t.Errorf("rate %d: Open = %v, want ErrUnsupported saying %q", rate, err, want)
 		}
 	}
 }

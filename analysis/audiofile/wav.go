@@ -126,7 +126,7 @@ func chunkFollows(br *bufio.Reader, pos, riffSize int64) bool {
 func (w *wavReader) parseFmt(b []byte) error {
 	tag := binary.LittleEndian.Uint16(b[0:2])
 	channels := int(binary.LittleEndian.Uint16(b[2:4]))
-	rate := int(binary.LittleEndian.Uint32(b[4:8]))
+	rate32 := binary.LittleEndian.Uint32(b[4:8]) // checked as read: int is 32 bits on ARM
 	blockAlign := int(binary.LittleEndian.Uint16(b[12:14]))
 	bits := int(binary.LittleEndian.Uint16(b[14:16]))
 	if tag == waveExtensible {
@@ -144,13 +144,13 @@ func (w *wavReader) parseFmt(b []byte) error {
 	if channels < 1 || channels > maxChannels {
 		return fmt.Errorf("%w: WAV with %d channels (want 1 to %d)", ErrUnsupported, channels, maxChannels)
 	}
-	if rate < minRate || rate > maxRate {
-		return fmt.Errorf("%w: WAV sample rate %d Hz (want %d to %d)", ErrUnsupported, rate, minRate, maxRate)
+	if rate32 < minRate || rate32 > maxRate {
+		return fmt.Errorf("%w: WAV sample rate %d Hz (want %d to %d)", ErrUnsupported, rate32, minRate, maxRate)
 	}
 	if blockAlign != channels*bits/8 {
 		return fmt.Errorf("%w: WAV block align %d does not match %d channels of %d bits", ErrMalformed, blockAlign, channels, bits)
 	}
-	w.format = Format{Container: "wav", SampleRate: rate, Channels: channels, BitsPerSample: bits, Float: tag == waveFloat}
+	w.format = Format{Container: "wav", SampleRate: int(rate32), Channels: channels, BitsPerSample: bits, Float: tag == waveFloat}
 	w.frameSize = blockAlign
 	return nil
 }
