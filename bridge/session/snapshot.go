@@ -63,8 +63,12 @@ func (s *Session) Snapshot() status.Snapshot {
 	}
 	palette := s.effectCfg.Palette
 	musicians := make([]*musician, 0, len(s.musicians))
+	away := make(map[*musician]bool, len(s.away))
 	for _, m := range s.musicians {
 		musicians = append(musicians, m)
+	}
+	for _, m := range s.away {
+		away[m] = true
 	}
 	s.mu.Unlock()
 	slices.SortFunc(musicians, func(a, b *musician) int { return a.index - b.index })
@@ -78,6 +82,7 @@ func (s *Session) Snapshot() status.Snapshot {
 			JoinedAt: m.meta.JoinedAt,
 			WebRTC:   m.peerState.String(),
 			Codec:    m.codec,
+			Away:     away[m],
 			Level:    float64(m.notes.Level),
 			Notes:    []status.Note{},
 		}

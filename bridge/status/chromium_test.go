@@ -21,7 +21,8 @@ import (
 var browserDir = filepath.Join("..", "..", "testdata", "browser")
 
 // roomProvider describes the room TestPageInChromium shows: a musician the room sent without a
-// joinedAt and with a right-to-left override in her name, a second one waiting for a slot behind
+// joinedAt and with a right-to-left override in her name, away from Presence with her connection
+// kept for a rejoin, a second one waiting for a slot behind
 // max_peers 8 and three more not followed at all, a Realtime error with another override, the
 // test pattern running, and strips 30 LEDs long each, the first with a strips: entry's look.
 type roomProvider struct {
@@ -35,7 +36,7 @@ func (p roomProvider) Snapshot() Snapshot {
 		Time:    time.Now(),
 		Room: Room{Code: "ABC123", HostedBy: "lan", URL: "http://127.0.0.1:8000",
 			Connection: Connection{State: "reconnecting", LastError: p.roomError}, Mode: "auto", Look: "idle", TestPattern: true, Brightness: 1},
-		Musicians: []Musician{{ID: "zoe", Name: p.musician, WebRTC: "connected", Codec: "opus", Level: 0.1},
+		Musicians: []Musician{{ID: "zoe", Name: p.musician, WebRTC: "connected", Away: true, Codec: "opus", Level: 0.1},
 			{ID: "ana", Name: "Ana", WebRTC: "new", WaitingForSlot: true}},
 		MusiciansNotFollowed: 3,
 		MaxPeers:             8,
@@ -63,7 +64,8 @@ func (p roomProvider) Previews(dst []Preview) []Preview {
 const longURL = "wss://abcdefghijklmnopqrst.supabase.co/realtime/v1/websocket?apikey=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9&vsn=1.0.0"
 
 // TestPageInChromium opens the page in headless Chromium and checks what the status events
-// alone cannot show: a musician without joinedAt reads "joined —", each strip names its look, one past the peer cap reads
+// alone cannot show: a musician without joinedAt reads "joined —", one held after a Presence
+// leave reads "away" next to her name (and one in Presence does not), each strip names its look, one past the peer cap reads
 // "waiting: room full (max 8)" and the count says how many are not followed, names and the Realtime error
 // are isolated from the text around them (bidi controls in them reorder nothing else), the mode line names the test pattern, the pipeline and controls cards are on the
 // first screen with 20 strips (and within two on a phone), strip previews, level meters, the

@@ -55,14 +55,18 @@ type Musician struct {
 	WebRTC   string    `json:"webrtc"` // new, connecting, connected, disconnected, failed, closed
 	// WaitingForSlot is set while she is refused by the peer cap (Snapshot.MaxPeers): she has no
 	// connection yet, so WebRTC stays "new" until a slot frees.
-	WaitingForSlot bool    `json:"waitingForSlot"`
-	Codec          string  `json:"codec"`
-	Packets        uint64  `json:"packets"`
-	PacketsLost    uint64  `json:"packetsLost"`
-	LossPercent    float64 `json:"lossPercent"`
-	JitterMS       float64 `json:"jitterMs"`
-	Level          float64 `json:"level"` // RMS 0–1 of the newest audio
-	Notes          []Note  `json:"notes"`
+	WaitingForSlot bool `json:"waitingForSlot"`
+	// Away is set while she has left Presence but her connection is kept for a rejoin (a
+	// Realtime socket that drops for a moment shows as a leave; 10 s at most): WebRTC is still
+	// her live connection's state, which alone would read as if she were in the room.
+	Away        bool    `json:"away"`
+	Codec       string  `json:"codec"`
+	Packets     uint64  `json:"packets"`
+	PacketsLost uint64  `json:"packetsLost"`
+	LossPercent float64 `json:"lossPercent"`
+	JitterMS    float64 `json:"jitterMs"`
+	Level       float64 `json:"level"` // RMS 0–1 of the newest audio
+	Notes       []Note  `json:"notes"`
 }
 
 // Note is a note being detected now, with the colour the strips give it.

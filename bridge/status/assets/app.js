@@ -52,7 +52,8 @@ function musicianItem(m) {
   el.className = "item";
   el.dataset.id = m.id;
   // Names are <bdi>: a musician's name is whatever the room sent, bidi controls included.
-  el.innerHTML = '<div class="top"><bdi class="name"></bdi><span class="host badge ok" hidden>host</span>' +
+  el.innerHTML = '<div class="top"><bdi class="name"></bdi><span class="away dim" hidden></span>' +
+    '<span class="host badge ok" hidden>host</span>' +
     '<span class="rtc badge"></span></div>' +
     '<div class="meter" role="meter" aria-valuemin="-60" aria-valuemax="0" aria-valuenow="-60"><div></div></div>' +
     '<div class="notes"></div><div class="stats"></div>';
@@ -74,6 +75,10 @@ function renderMusicians(list, maxPeers, notFollowed) {
     if (!el) { el = musicianItem(m); box.appendChild(el); }
     const name = m.name || m.id;
     text(el.querySelector(".name"), name);
+    // Left Presence with her connection up: it is kept for a rejoin, and her badge shows it live.
+    const away = el.querySelector(".away");
+    text(away, m.away ? "away" : "");
+    away.hidden = !m.away;
     el.querySelector(".host").hidden = !m.isHost;
     const rtcKind = m.webrtc === "connected" ? "ok" : (m.webrtc === "failed" ? "bad" : "warn");
     if (m.waitingForSlot) {

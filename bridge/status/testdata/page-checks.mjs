@@ -74,6 +74,12 @@ async function desktop(browser, result) {
     return {
       stats: item.querySelector(".stats").textContent,
       waiting: waiting && { label: waiting.textContent, warn: waiting.classList.contains("warn") },
+      // What follows each name: "away" where shown, "" where hidden.
+      away: Object.fromEntries([...document.querySelectorAll("#musicians .item")].map((el) => {
+        const next = el.querySelector(".name").nextElementSibling;
+        const shown = next && next.classList.contains("away") && next.checkVisibility();
+        return [el.dataset.id, shown ? next.textContent : ""];
+      })),
       count: document.getElementById("musician-count").textContent,
       isolation: roomStrings.map(isolated),
       mode: document.getElementById("room-mode").textContent,
@@ -88,6 +94,10 @@ async function desktop(browser, result) {
   // A musician past webrtc.max_peers has no connection: her badge says why instead of "new".
   check(shown.waiting && shown.waiting.label === "waiting: room full (max 8)" && shown.waiting.warn,
     `the musician waiting for a slot shows ${JSON.stringify(shown.waiting)}, want a warn badge "waiting: room full (max 8)"`);
+  // A musician held after a Presence leave has a live connection badge: "away" by her name says
+  // she is not in the room; one in Presence has none.
+  check(shown.away.zoe === "away" && shown.away.ana === "",
+    `the musicians' away marks read ${JSON.stringify(shown.away)}, want "away" for the one held, none for the one in Presence`);
   check(shown.count === "2 +3 not followed", `the musician count reads ${JSON.stringify(shown.count)}, want "2 +3 not followed"`);
   // Each strip says which look it has: its strips: entry's, or the global one.
   check(shown.stripStats[0].endsWith(" · look: strips[0]: pulse, reverse") && shown.stripStats[1].endsWith(" · look: global"),
