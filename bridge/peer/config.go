@@ -109,7 +109,10 @@ type Config struct {
 	InboxSize int
 	// PresenceGrace is how long the offer of a peer known only from that offer
 	// (not yet from Presence) is held for Presence to confirm it (default 10 s).
-	// Such an offer takes no MaxPeers slot until confirmed.
+	// Such an offer takes no MaxPeers slot until confirmed. It also bounds the
+	// hold of a musician who leaves Presence with her connection up
+	// (MusicianAway): her connection and slot are kept that long for a rejoin
+	// under the same key (a Realtime socket blip), then released.
 	PresenceGrace time.Duration
 
 	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends, all

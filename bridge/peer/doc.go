@@ -10,6 +10,18 @@
 // wins; five are handled back to back, then one a second) and every drop is
 // counted in Stats.
 //
+// Presence drives the Manager: MusicianJoined admits a musician (within
+// MaxPeers), MusicianAway reports her leave. A musician whose connection is
+// connected when she leaves keeps her PeerConnection, tracks, sinks and
+// peer-cap slot for PresenceGrace: a Realtime socket that drops for a moment
+// shows as a leave and, about a second later, a join under the same key,
+// while the media path never dropped, and her tab would not answer a new
+// PeerConnection's offers. A join within the grace keeps it all, with no new
+// offer; at the grace's end, or when her connection fails or closes meanwhile,
+// she is released. One whose connection is not up is released at once. While
+// held she counts as in Presence for offers under her id (the impostor checks
+// below).
+//
 // What the bridge sends, all musicians together, stays within
 // MaxSignalsPerSecond in any second (default 50; a room server cuts a client
 // off past 100, and with it the bridge's signalling for everyone). An answer or
