@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,6 +129,8 @@ func Load(opts Options) (*Loaded, error) {
 		lookup = os.LookupEnv
 	}
 	fromEnv := map[string]bool{} // keys an environment variable set (and no flag overrode)
+	// Whole numbers from the environment beyond int32, by key: see clampToInt32.
+	beyond := map[string]int64{}
 	for _, key := range v.AllKeys() {
 		if val, ok := lookup(EnvName(key)); ok {
 			fromEnv[key] = true
@@ -150,6 +155,9 @@ func Load(opts Options) (*Loaded, error) {
 			if err := checkEnv(key, val); err != nil {
 				return nil, err
 			}
+			if n, clamped, ok := clampToInt32(key, val); ok {
+				beyond[key], val = n, clamped
+			}
 			v.Set(key, val)
 		}
 	}
@@ -163,6 +171,7 @@ func Load(opts Options) (*Loaded, error) {
 	for key, f := range opts.Flags {
 		if f != nil && f.Changed {
 			delete(fromEnv, key)
+			delete(beyond, key)
 			v.Set(key, flagValue(f))
 		}
 	}
@@ -176,7 +185,13 @@ func Load(opts Options) (*Loaded, error) {
 		return nil, decodeError(err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, nameVariable(err, fromEnv)
+		return nil, nameVariable(unclamp(err, beyond), fromEnv)
+	}
+	if len(beyond) > 0 {
+		// Every whole-number key's range lies within int32 (TestEnvIntBeyondInt32GetsTheRangeLine
+		// holds that), so Validate refused it above; this is the guard should one ever not.
+		key := slices.Sorted(maps.Keys(beyond))[0]
+		return nil, &Error{Key: key, Problem: fmt.Sprintf("from %s: %d is beyond the largest whole number a setting takes (%d)", EnvName(key), beyond[key], math.MaxInt32)}
 	}
 	if cfg.Supabase.URL != "" {
 		out.Warnings = append(out.Warnings, realtimeURLWarnings(cfg.Supabase.URL)...)
@@ -380,6 +395,40 @@ func checkEnv(key, val string) error {
 		}
 	}
 	return nil
+}
+
+// clampToInt32 returns, for the environment text val of a whole-number key that checkEnv passed
+// and that lies beyond int32, its value and the nearest int32 as text. Load decodes that instead,
+// because int is 32 bits on 32-bit ARM, where decoding the value itself failed with a bare
+// strconv "value out of range"; every key's range lies within int32, so Validate still refuses
+// it, and unclamp puts the value back into its message. Clamping on every architecture, not only
+// where it must, keeps the message the same line everywhere.
+func clampToInt32(key, val string) (n int64, clamped string, ok bool) {
+	if t := keyType(key); t == nil || t.Kind() != reflect.Int {
+		return 0, "", false
+	}
+	n, err := strconv.ParseInt(val, 0, 64)
+	if err != nil || (n >= math.MinInt32 && n <= math.MaxInt32) {
+		return 0, "", false
+	}
+	return n, strconv.FormatInt(min(max(n, math.MinInt32), math.MaxInt32), 10), true
+}
+
+// unclamp rewrites a validation error about a key whose environment value clampToInt32 clamped
+// so that it shows the value as given, in either of Validate's spellings (%d and %g).
+func unclamp(err error, beyond map[string]int64) error {
+	var ce *Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	n, ok := beyond[ce.Key]
+	if !ok {
+		return err
+	}
+	c := min(max(n, math.MinInt32), math.MaxInt32)
+	problem := strings.ReplaceAll(ce.Problem, fmt.Sprintf("(got %d)", c), fmt.Sprintf("(got %d)", n))
+	problem = strings.ReplaceAll(problem, fmt.Sprintf("(got %g)", float64(c)), fmt.Sprintf("(got %g)", float64(n)))
+	return &Error{Key: ce.Key, Problem: problem}
 }
 
 // keyType is the Go type of the dotted key in Config, or nil if there is no such leaf.
