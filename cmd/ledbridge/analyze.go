@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -71,11 +72,14 @@ func setConfigField(cfg *analysis.Config, kv string) error {
 	v := reflect.New(f.Type()).Elem()
 	switch f.Kind() {
 	case reflect.Int:
-		n, err := strconv.Atoi(val)
-		if err != nil {
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return fmt.Errorf("--set %s: %q is not an integer", name, val)
 		}
-		v.SetInt(int64(n))
+		if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+			return wholeNumberOutOfRange(name, val, n)
+		}
+		v.SetInt(n)
 	case reflect.Bool:
 		b, err := strconv.ParseBool(val)
 		if err != nil {
@@ -98,6 +102,23 @@ func setConfigField(cfg *analysis.Config, kv string) error {
 	}
 	f.Set(v)
 	return nil
+}
+
+// wholeNumberOutOfRange is the error for a --set whole number beyond int32 (n, clamped to int64
+// when beyond that too): an int cannot hold it on 32-bit ARM, and no analysis.Config field takes
+// it, so it is refused on every architecture with the field's range, which the analyser tells for
+// the nearest int32.
+func wholeNumberOutOfRange(name, val string, n int64) error {
+	cfg := analysis.Config{}
+	reflect.ValueOf(&cfg).Elem().FieldByName(name).SetInt(min(max(n, math.MinInt32), math.MaxInt32))
+	want := fmt.Sprintf("%d to %d", math.MinInt32, math.MaxInt32)
+	if fe := (*analysis.FieldError)(nil); errors.As(cfg.Validate(), &fe) && fe.Field == name {
+		want = fmt.Sprintf("%g to %g", fe.Min, fe.Max)
+		if fe.PowerOfTwo {
+			want = "a power of two from " + want
+		}
+	}
+	return fmt.Errorf("--set %s: %s is out of range (want %s)", name, val, want)
 }
 
 // zeroMeansDefault reports whether analysis.New replaces a zero in the Config field name with a
