@@ -18,7 +18,7 @@ import (
 func TestMusicianRefusedByCapConnectsWhenASlotFrees(t *testing.T) {
 	m, s, bob := bobWaitsBehindAna(t)
 
-	m.MusicianLeft("ana")
+	m.releaseNow("ana")
 	waitFor(t, "bob connected", func() bool { return bob.connState() == webrtc.PeerConnectionStateConnected })
 	waitFor(t, "bridge connected to bob", bridgeConnected(m, "bob"))
 	waitFor(t, "bob's audio", func() bool { return s.fromMic("bob") >= 25 })
@@ -55,7 +55,7 @@ func TestRefusedOffersBounded(t *testing.T) {
 	if st := m.Stats(); kept != maxRefusedOffers || st.RefusedOffersDropped != 5 || st.RefusedPeerCap != 2*(maxRefusedOffers+5) {
 		t.Fatalf("kept %d, dropped %d, refused %d", kept, st.RefusedOffersDropped, st.RefusedPeerCap)
 	}
-	m.MusicianLeft("ana")
+	m.MusicianAway("ana")
 }
 
 // An offer that reaches a musician whose goroutine has just ended on its own
@@ -88,7 +88,9 @@ func TestLateOfferAfterGraceExitStartsAfresh(t *testing.T) {
 		t.Fatalf("fresh musician's pending offer = %+v", got)
 	}
 	// A musician that left Presence does not come back for its late offer.
-	m.MusicianLeft("gus")
+	if m.MusicianAway("gus") {
+		t.Fatal("gus, with no connection, was held")
+	}
 	m.musicianExited(cur)
 	if _, ok := musicianStats(m, "gus"); ok {
 		t.Error("a musician that left was restarted")
@@ -114,7 +116,9 @@ func TestRefusedOfferExpires(t *testing.T) {
 		fc.Advance(refusedOfferMaxAge / 2)
 	}
 	fc.Advance(time.Second) // old is now past the age, new is not
-	m.MusicianLeft("ana")
+	if m.MusicianAway("ana") {
+		t.Fatal("ana, with no connection, was held")
+	}
 	if err := m.MusicianJoined("old"); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +131,9 @@ func TestRefusedOfferExpires(t *testing.T) {
 	if pending != nil || m.Stats().RefusedOffersDropped != 1 {
 		t.Fatalf("expired offer handed over: pending %v, dropped %d", pending, m.Stats().RefusedOffersDropped)
 	}
-	m.MusicianLeft("old")
+	if m.MusicianAway("old") {
+		t.Fatal("old, with no connection, was held")
+	}
 	if err := m.MusicianJoined("new"); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +146,7 @@ func TestRefusedOfferExpires(t *testing.T) {
 	if pending == nil {
 		t.Fatal("the offer within its age was not handed over")
 	}
-	m.MusicianLeft("new")
+	m.MusicianAway("new")
 }
 
 // The offer a musician in Presence made while the cap was full is kept however many offers
@@ -154,7 +160,7 @@ func TestWaitingMusicianOfferSurvivesStrangerOffers(t *testing.T) {
 		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: fmt.Sprint("stranger", i), TargetPeerID: bridgeID,
 			Description: &room.SessionDescription{Type: "offer", SDP: withUfrag(base, fmt.Sprint("s", i))}})
 	}
-	m.MusicianLeft("ana")
+	m.releaseNow("ana")
 	waitFor(t, "bridge connected to bob", bridgeConnected(m, "bob"))
 	if n := bob.offersSent.Load(); n != 1 {
 		t.Errorf("bob offered %d times", n)
@@ -224,14 +230,14 @@ func TestStrangerOffersTakeNoPeerCapSlot(t *testing.T) {
 		t.Fatalf("carl joined past the cap: %v", err)
 	}
 	for _, left := range []MusicianID{"ana", "bob"} {
-		m.MusicianLeft(left)
+		m.releaseNow(left)
 	}
 	for _, id := range []string{late, "carl"} {
 		waitFor(t, id+"'s held offer answered", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, id) == 1 })
 		if st, ok := musicianStats(m, MusicianID(id)); !ok || !st.InPresence {
 			t.Errorf("%s after admission: %+v", id, st)
 		}
-		m.MusicianLeft(MusicianID(id))
+		m.releaseNow(MusicianID(id))
 	}
 }
 

@@ -146,7 +146,7 @@ func TestChromiumMicSwitchByRemoveAndAddTrack(t *testing.T) {
 				t.Errorf("page console: %s", l)
 			}
 		}
-		m.MusicianLeft(id)
+		m.releaseNow(id)
 		evalPage(fmt.Sprintf("peers[%s].pc.close()", jsID), false)
 		waitFor(t, tc.id+" released", func() bool { _, ok := musicianStats(m, id); return !ok })
 		offersMu.Lock()

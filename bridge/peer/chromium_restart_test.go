@@ -356,7 +356,7 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 		}
 
 		// Done with this musician: nothing of it is left for the next case's cut.
-		m.MusicianLeft(id)
+		m.releaseNow(id)
 		evalPage(fmt.Sprintf("peers[%s].pc.close()", jsID))
 		waitFor(t, tc.id+" released", func() bool { _, ok := musicianStats(m, id); return !ok })
 	}

@@ -105,7 +105,7 @@ func TestDeferredICERestartKeepsItsCandidates(t *testing.T) {
 	// goroutine. Left to the cleanup, ana's DTLS close_notify would close it from a pion
 	// goroutine instead, whose write of the field GetStats read pion leaves unsynchronised
 	// (a race report in CI; ledbridge itself never calls GetStats).
-	m.MusicianLeft("ana")
+	m.releaseNow("ana")
 	waitFor(t, "the bridge closed ana's connection", func() bool { return pc.ConnectionState() == webrtc.PeerConnectionStateClosed })
 	if types["host"] == 0 {
 		t.Errorf("the bridge has none of the candidates ana trickled for her restart (remote candidates by type: %v)", types)

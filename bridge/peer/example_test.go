@@ -19,7 +19,7 @@ func (discard) WriteRTP(*rtp.Packet) {}
 
 // How a room session wires the Manager: signals go out as webrtc-signal
 // broadcasts and come in through HandleSignal; Presence drives
-// MusicianJoined/MusicianLeft; each audio track gets a sink.
+// MusicianJoined/MusicianAway; each audio track gets a sink.
 func Example() {
 	broadcast := func(ctx context.Context, event string, payload []byte) error { return nil } // the Realtime channel
 

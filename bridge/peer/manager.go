@@ -220,21 +220,6 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 	return nil
 }
 
-// MusicianLeft tells the Manager a musician is gone: its PeerConnection is
-// closed at once, held or not (MusicianAway), and everything it held is
-// released (asynchronously; Run waits).
-func (m *Manager) MusicianLeft(id MusicianID) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
-	delete(m.refusedOffers, id)
-	mus, ok := m.musicians[id]
-	if !ok {
-		return
-	}
-	m.removeLocked(mus)
-}
-
 // MusicianAway tells the Manager a musician left Presence, and reports whether its connection
 // is kept. A musician whose connection is connected (pion's consent checks are being answered:
 // the media path is alive, muted or not) keeps its PeerConnection, tracks and sinks as they are
@@ -243,7 +228,9 @@ func (m *Manager) MusicianLeft(id MusicianID) {
 // path never dropped; closing it would leave the musician's tab holding the PeerConnection the
 // bridge closed, deaf to the bridge's new offers, and she would not be heard again. MusicianJoined within the grace keeps it all, with
 // no new offer. Without that, or if the connection fails or closes meanwhile, the musician is
-// released as by MusicianLeft. A musician whose connection is not up is released at once.
+// released. A musician whose connection is not up is released at once (releaseLocked): its
+// PeerConnection is closed, its place in the queue for a slot and its kept offer dropped, and
+// everything it held released (asynchronously; Run waits).
 //
 // While held, the musician is the same as one in Presence to offers under its id: those of
 // another tab or room member (the sender of a signal is not authenticated) are refused while
@@ -259,11 +246,7 @@ func (m *Manager) MusicianAway(id MusicianID) (held bool) {
 	}
 	if !ok || !mus.inPresence.Load() || m.runCtx == nil || m.stoppingLocked() ||
 		webrtc.PeerConnectionState(mus.connState.Load()) != webrtc.PeerConnectionStateConnected {
-		m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
-		delete(m.refusedOffers, id)
-		if ok {
-			m.removeLocked(mus)
-		}
+		m.releaseLocked(id)
 		return false
 	}
 	h := &awayHold{mus: mus, done: make(chan struct{})}
@@ -289,6 +272,16 @@ func (m *Manager) MusicianAway(id MusicianID) (held bool) {
 	}()
 	m.log.Info("musician left Presence with its connection up; keeping it for a rejoin", "musician", id, "grace", m.cfg.PresenceGrace)
 	return true
+}
+
+// releaseLocked forgets musician id at once: its PeerConnection is closed, held or not, and its
+// place in the queue for a slot and its kept offer are dropped.
+func (m *Manager) releaseLocked(id MusicianID) {
+	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+	delete(m.refusedOffers, id)
+	if mus, ok := m.musicians[id]; ok {
+		m.removeLocked(mus)
+	}
 }
 
 // connectionChanged releases a held musician (MusicianAway) whose connection failed or closed:
@@ -510,7 +503,7 @@ func (m *Manager) removeLocked(mus *musician) {
 }
 
 // musicianExited is called when a musician's goroutine ends on its own
-// (Presence grace expired) or after MusicianLeft, from that goroutine. An offer
+// (Presence grace expired) or after its release (MusicianAway), from that goroutine. An offer
 // that reached the goroutine after its last look (HandleSignal delivers with mu
 // held, so none can arrive after this) starts a fresh musician, unless the
 // musician left. A stranger that Presence confirmed while the cap was full

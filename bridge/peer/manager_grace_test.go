@@ -77,14 +77,13 @@ func TestAwayMusicianKeepsHerSlotAndHerConnection(t *testing.T) {
 		t.Errorf("%d of the packets in ana's sinks are not hers", all-mic)
 	}
 
-	m.MusicianLeft("ana") // for good: her slot is bob's at once
+	m.releaseNow("ana") // for good: her slot is bob's at once
 	if st, ok := musicianStats(m, "bob"); !ok || !st.InPresence {
 		t.Errorf("bob not admitted into ana's slot when she left for good: %+v", m.Stats())
 	}
 }
 
-// A held musician who does not come back is released when the grace ends, as MusicianLeft
-// releases her, and nothing of hers is left running; one whose connection closes meanwhile is
+// A held musician who does not come back is released when the grace ends, and nothing of hers is left running; one whose connection closes meanwhile is
 // released then; one whose connection is not up is released at once.
 func TestAwayMusicianReleased(t *testing.T) {
 	requireLoopback(t)
@@ -139,4 +138,12 @@ func TestAwayMusicianReleased(t *testing.T) {
 	if n := countSignals(r.bridgeSignals(), room.SignalOffer, "cy"); n != 0 {
 		t.Errorf("the bridge offered to cy %d times", n)
 	}
+}
+
+// releaseNow releases musician id at once, as the end of her PresenceGrace would (MusicianAway),
+// for tests about what a release frees rather than about the hold before it.
+func (m *Manager) releaseNow(id MusicianID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.releaseLocked(id)
 }

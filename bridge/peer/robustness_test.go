@@ -49,13 +49,15 @@ func leftConnected(states []webrtc.PeerConnectionState) bool {
 	return false
 }
 
-// A musician who leaves Presence is closed, its sink is closed after its
-// last packet, and every goroutine it had is gone while the Manager runs on.
-func TestMusicianLeftReleasesEverything(t *testing.T) {
+// A musician who leaves Presence for good (her hold ends with its grace) is
+// closed, its sink is closed after its last packet, and every goroutine it had
+// is gone while the Manager runs on.
+func TestMusicianGoneReleasesEverything(t *testing.T) {
 	requireLoopback(t)
 	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
 	cfg := bridgeConfig(t, r, s)
 	cfg.OnStateChange = states.record
+	cfg.PresenceGrace = 300 * time.Millisecond
 	m := startManager(t, cfg, r)
 	idle := goleak.IgnoreCurrent() // the Manager alone, with no musician
 
@@ -66,10 +68,10 @@ func TestMusicianLeftReleasesEverything(t *testing.T) {
 	waitFor(t, "bridge connected to dee", bridgeConnected(m, "dee"))
 	waitFor(t, "20 packets from dee", func() bool { return s.fromMic("dee") >= 20 })
 
-	m.MusicianLeft("dee")
-	if _, ok := musicianStats(m, "dee"); ok {
-		t.Error("dee still in Stats after MusicianLeft")
+	if !m.MusicianAway("dee") {
+		t.Fatal("dee's live connection was not kept when he left Presence")
 	}
+	waitFor(t, "dee released after the grace", func() bool { _, ok := musicianStats(m, "dee"); return !ok })
 	waitFor(t, "dee's sink closed", func() bool {
 		sk := s.get("dee")
 		return len(sk) == 1 && sk[0].closed.Load() == 1
@@ -108,16 +110,20 @@ func TestPeerCapRefusesTheNinth(t *testing.T) {
 	if inPresence(st) != DefaultMaxPeers || len(st.Musicians) != DefaultMaxPeers+1 || st.RefusedPeerCap != 1 || len(st.Waiting) != 1 || st.Waiting[0] != "p9" {
 		t.Fatalf("stats = %d musicians (%d in Presence), refused %d, waiting %v", len(st.Musicians), inPresence(st), st.RefusedPeerCap, st.Waiting)
 	}
-	m.MusicianLeft("p3")
+	if m.MusicianAway("p3") { // OfferDelay 1 h: no connection, so released at once
+		t.Fatal("p3, with no connection, was held")
+	}
 	if _, ok := musicianStats(m, "p9"); !ok {
 		t.Fatal("p9 not admitted into p3's slot")
 	}
 	if st := m.Stats(); inPresence(st) != DefaultMaxPeers || len(st.Waiting) != 0 {
 		t.Fatalf("after p3 left: %d musicians in Presence, waiting %v", inPresence(st), st.Waiting)
 	}
-	m.MusicianLeft("p9")
-	m.MusicianLeft("p10")
-	m.MusicianLeft("never-joined") // harmless
+	m.MusicianAway("p9")
+	m.MusicianAway("p10")
+	if m.MusicianAway("never-joined") { // harmless
+		t.Error("a musician never known was held")
+	}
 }
 
 // inPresence counts the musicians in Presence, the ones holding peer-cap slots.
@@ -325,7 +331,7 @@ func TestHandleSignalNeverBlocks(t *testing.T) {
 	if st.InboxDrops != 36 || st.OffersCoalesced != 4 {
 		t.Fatalf("InboxDrops = %d (want 36), OffersCoalesced = %d (want 4)", st.InboxDrops, st.OffersCoalesced)
 	}
-	m.MusicianLeft("ana")
+	m.MusicianAway("ana")
 }
 
 // TestOfferWithManyMediaSectionsAndCandidateFloodBounded: an offer with dozens of audio sections is

@@ -21,7 +21,7 @@ func TestStatsListMusicianWaitingForASlotWithTheCap(t *testing.T) {
 		t.Fatalf("ana = %+v (known %v), want connected", ana, ok)
 	}
 
-	m.MusicianLeft("ana")
+	m.releaseNow("ana")
 	waitFor(t, "bridge connected to bob", bridgeConnected(m, "bob"))
 	waitFor(t, "bob connected", func() bool { return bob.connState() == webrtc.PeerConnectionStateConnected })
 	if st := m.Stats(); len(st.Waiting) != 0 || st.MaxPeers != 1 {
