@@ -131,8 +131,8 @@ func (w *watcher) settle(key string) {
 
 // TestReconnectKeepsMusicianPresent: when a musician's browser reconnects from the same address
 // (a supabase-js reconnect after a blip), the bridge's view of the room never loses the musician's
-// key: ledbridge's session would otherwise call MusicianLeft and close a PeerConnection whose
-// media path was fine. The new socket's re-track is an ordinary update under the same key.
+// key: ledbridge's session would otherwise see a Presence leave and, past its grace, close a
+// PeerConnection whose media path was fine. The new socket's re-track is an ordinary update under the same key.
 func TestReconnectKeepsMusicianPresent(t *testing.T) {
 	h := startHub(t, Config{})
 	alice := dial(t, h, dialOpts{from: "127.0.0.2"})
