@@ -32,7 +32,8 @@ type strip struct {
 	frameBytes int // of out's frames
 	online     atomic.Bool
 	// host is the device's host name, mDNS's ("wled-bar.local") or its configured line's, without
-	// a final dot; "" when it has none. A strips: entry may name the device by it (StripLook).
+	// a final dot; "" when it has none. A strips: entry may name the device by it (StripLook); a
+	// configured strip also answers to the device discovery found at its address (namesLocked).
 	host string
 
 	// Owned by the frame loop goroutine.
@@ -499,6 +500,12 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 	dev := ev.Device
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if ev.Kind != discovery.EventOffline && len(d.looks) > 0 {
+		// A configured strip answers to the name and host of the device found at its address
+		// (namesLocked): they may have come, changed or gone, so every strip checks its look at
+		// its next frame (a renderer whose look stays is kept). Events come only on changes.
+		d.s.loop.effectGen.Add(1)
+	}
 	switch ev.Kind {
 	case discovery.EventOffline:
 		if st, ok := d.strips[dev.Key]; ok {
@@ -794,8 +801,9 @@ func (s *Session) SetStripLooks(looks []StripLook) error {
 func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, look StripLook, others []int) {
 	shape = effect.Strip{MaxMilliamps: d.s.cfg.MaxMilliamps}
 	d.mu.Lock()
+	names := d.namesLocked(st)
 	for i, l := range d.looks {
-		if !st.answersTo(l.Device) {
+		if !names.NamedBy(l.Device) {
 			continue
 		}
 		if entry != 0 {
@@ -820,33 +828,73 @@ func (st *strip) lookName() string {
 	return ""
 }
 
-// answersTo reports whether a strips: entry's device selector names st (StripLook.Device).
-func (st *strip) answersTo(sel string) bool {
+// names are the names st carries itself (DeviceNames); the device set adds, for a configured
+// strip, those of the device discovery found at its address (namesLocked).
+func (st *strip) names() DeviceNames {
 	n := DeviceNames{Name: st.name, IP: st.target.Host, Host: st.host}
 	if st.configured {
 		n.Line = st.key
 	}
-	return n.NamedBy(sel)
+	return n
 }
 
-// DeviceNames are what a strips: entry (StripLook.Device) can name a device by: the one rule
-// join, `ledbridge discover` and `ledbridge test-pattern` match entries with.
+// answersTo reports whether a strips: entry's device selector names st by the names it carries.
+func (st *strip) answersTo(sel string) bool { return st.names().NamedBy(sel) }
+
+// namesLocked is everything a strips: entry may name st by: its own names and, for a configured
+// strip, the name and mDNS host of the device discovery lists at the strip's address (a ddp://
+// line's strip is named by its URL, yet it drives that WLED, and discover lists the line under
+// the WLED's name). It is called when a strip's look is chosen, never per frame.
+func (d *deviceSet) namesLocked(st *strip) DeviceNames {
+	n := st.names()
+	if !st.configured || d.reg == nil {
+		return n
+	}
+	ip, err := netip.ParseAddr(st.target.Host)
+	if err != nil {
+		return n
+	}
+	for _, dev := range d.reg.Devices() {
+		if dev.IP.IsValid() && dev.IP.Unmap() == ip.Unmap() {
+			n.FoundName, n.FoundHost = dev.Name, dev.Host
+			break
+		}
+	}
+	return n
+}
+
+// DeviceNames are what a strips: entry (StripLook.Device) can name a device by. NamedBy is the
+// one rule join, `ledbridge discover`, `ledbridge test-pattern` and the configuration's check
+// for two entries naming one device (config's validateStrips) follow.
 type DeviceNames struct {
-	Name string // the name WLED reports
+	Name string // the name WLED reports; a configured ddp://, dnrgb://, … line's URL
 	IP   string // the address frames go to
 	Host string // the mDNS host name discovery found it at, or its configured line's host
 	Line string // a configured device's line in devices: (or --device) as written; "" if discovered
+	// FoundName and FoundHost are, for a configured device, the name WLED reports and the mDNS
+	// host of the device discovery lists at its address ("" when none is known): the line
+	// drives that WLED, which is the one device an operator sees.
+	FoundName, FoundHost string
 }
 
-// NamedBy reports whether a strips: entry's device selector names the device: any one of its
-// names, without regard to case. A device URL names a configured device by its line as written,
-// and a discovered one by the URL's host: the same WLED, which that line would drive
-// (drivesDiscovered).
+// NamedBy reports whether a strips: entry's device selector names the device, without regard to
+// case. The rule:
+//
+//   - a name names the device when it is any one of its names: the name WLED reports (for a
+//     configured device also its line's WLED, FoundName), its IP address, or its host name (mDNS's
+//     or the configured line's, FoundHost; a final dot does not matter);
+//   - a device URL names a configured device by its line as written, and any device, configured
+//     or discovered, by the URL's host as a name: wled://10.0.0.7 names the WLED at 10.0.0.7
+//     whatever line drives it, as that line would drive it (drivesDiscovered).
+//
+// So an entry and its URL are one device (the configuration refuses two entries that are), and
+// discover, which lists a configured line at the device found at its address, shows the look
+// join gives.
 func (n DeviceNames) NamedBy(sel string) bool {
 	sel = strings.TrimSpace(sel)
 	if strings.Contains(sel, "://") {
-		if n.Line != "" {
-			return strings.EqualFold(n.Line, sel)
+		if n.Line != "" && strings.EqualFold(n.Line, sel) {
+			return true
 		}
 		t, err := wled.ParseTarget(sel)
 		if err != nil {
@@ -854,8 +902,11 @@ func (n DeviceNames) NamedBy(sel string) bool {
 		}
 		sel = t.Host
 	}
-	for _, name := range [...]string{n.Name, n.IP, strings.TrimSuffix(n.Host, ".")} {
-		if name != "" && strings.EqualFold(name, sel) {
+	if sel == "" {
+		return false
+	}
+	for _, name := range [...]string{n.Name, n.IP, strings.TrimSuffix(n.Host, "."), n.FoundName, strings.TrimSuffix(n.FoundHost, ".")} {
+		if strings.EqualFold(name, sel) {
 			return true
 		}
 	}
@@ -925,11 +976,15 @@ func (d *deviceSet) logUnmatchedLooks() {
 	looks := slices.Clone(d.looks)
 	d.mu.Unlock()
 	var seen []string
+	names := make([]DeviceNames, 0, len(strips))
+	d.mu.Lock()
 	for _, st := range strips {
 		seen = append(seen, st.name+" ("+st.target.Host+")")
+		names = append(names, d.namesLocked(st))
 	}
+	d.mu.Unlock()
 	for i, l := range looks {
-		if slices.ContainsFunc(strips, func(st *strip) bool { return st.answersTo(l.Device) }) {
+		if slices.ContainsFunc(names, func(n DeviceNames) bool { return n.NamedBy(l.Device) }) {
 			continue
 		}
 		d.s.log.Warn("strips: entry matches no device found so far; it applies when one appears (match the name WLED reports, the IP address, the host name or the devices: line)",

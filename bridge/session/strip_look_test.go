@@ -220,8 +220,8 @@ func TestStripLookMatchingRule(t *testing.T) {
 		{discovered, "10.0.0.8", true},
 		{discovered, "02fc00001740", false},
 		{discovered, "10.0.0.7", false},
-		// A device URL: a configured strip's line as written, a discovered device's host.
-		{configured, "wled://10.0.0.7", false},
+		// A device URL: a configured strip's line as written, and any device's host.
+		{configured, "wled://10.0.0.7", true}, // its address, whatever its line says
 		{discovered, "wled://10.0.0.8?leds=30", true},
 		{discovered, "ddp://10.0.0.7?leds=30", false},
 	} {
