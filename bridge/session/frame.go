@@ -251,7 +251,8 @@ func (l *frameLoop) tick(now time.Time) {
 		if err != nil {
 			l.s.met.loopErrors.WithLabelValues("render").Inc()
 			if suppressed, ok := l.renderErrLog.Allow(now); ok {
-				l.s.log.Error("cannot render a frame", "device", st.name, "err", err, "warnings_suppressed", suppressed)
+				l.s.log.Error("cannot render a frame", "device", st.name, "err", err, "warnings_suppressed", suppressed,
+					"addr", st.target.UDPAddr(), "key", st.key)
 			}
 			continue
 		}
@@ -341,13 +342,15 @@ func (l *frameLoop) rebuildRenderer(st *strip, gen uint64) bool {
 	}
 	r, err := effect.NewRenderer(cfg, shape)
 	if err != nil {
-		l.s.log.Error("cannot render for device", "device", st.name, "strips_entry", entry-1, "err", err)
+		l.s.log.Error("cannot render for device", "device", st.name, "strips_entry", entry-1, "err", err,
+			"addr", st.target.UDPAddr(), "key", st.key)
 		st.failedGen = gen + 1
 		return false
 	}
 	if limit, dark := shape.MaxMilliamps, cfg.Current.DarkMilliamps(st.out.LEDs()); limit > 0 && dark >= limit {
 		l.s.log.Warn("max_milliamps leaves no current for colour on this strip: it will stay dark",
-			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", dark)
+			"device", st.name, "leds", st.out.LEDs(), "max_milliamps", limit, "dark_milliamps", dark,
+			"addr", st.target.UDPAddr(), "key", st.key)
 	}
 	if entry != st.lookEntry || entry != 0 && shape != st.shape {
 		l.logLook(st, r, entry, others)
@@ -378,19 +381,21 @@ func (st *strip) noteLook(entry int, look StripLook) {
 
 // logLook says which look st takes: a strips: entry's (the one place an operator sees that the
 // entry found its device), or the global one again. Logged when a strip appears with an entry's
-// look and when its entry changes, not at every rebuild.
+// look and when its entry changes, not at every rebuild. The strip's name is not unique (every
+// fresh WLED is called "WLED"): its address and key tell the strips apart.
 func (l *frameLoop) logLook(st *strip, r *effect.Renderer, entry int, others []int) {
 	look := r.Strip()
+	addr := st.target.UDPAddr()
 	if entry == 0 {
-		l.s.log.Info("strip takes the global look", "device", st.name, "effect", look.Effect.String())
+		l.s.log.Info("strip takes the global look", "device", st.name, "effect", look.Effect.String(), "addr", addr, "key", st.key)
 		return
 	}
 	l.s.log.Info("strip takes its own look", "device", st.name, "strips_entry", entry-1,
 		"effect", look.Effect.String(), "color_mode", r.Palette().Mode.String(), "brightness", look.Brightness,
-		"max_milliamps", look.MaxMilliamps, "reverse", look.Reverse, "mirror", look.Mirror)
+		"max_milliamps", look.MaxMilliamps, "reverse", look.Reverse, "mirror", look.Mirror, "addr", addr, "key", st.key)
 	if len(others) > 0 {
 		l.s.log.Warn("more than one strips: entry matches this device; the first applies", "device", st.name,
-			"strips_entry", entry-1, "also_matching", others)
+			"strips_entry", entry-1, "also_matching", others, "addr", addr, "key", st.key)
 	}
 }
 
