@@ -55,48 +55,24 @@ type metrics struct {
 	totals runningTotals
 }
 
-// runningTotals keeps counters whose counts live in parts that come and go as counters that never
-// go down: a musician's audio stream is dropped when she leaves or sends a new track, and the
-// peer Manager forgets her record. Each scrape adds what every part counted since the previous
-// one; a stream seen at the last scrape and gone since is read once more (it is kept until then,
-// so its last packets count too), a peer record gone since is not (its last count since the
-// previous scrape is lost: impostor offers are rare).
+// runningTotals keeps the audio counters, whose counts live in streams that come and go, as
+// counters that never go down: a musician's stream is dropped when she leaves or sends a new
+// track. A scrape adds what each current stream counted since the last scrape (all of it for a
+// stream it sees first); a stream dropped is folded in once, when it is dropped (retire), with
+// what it counted since the last scrape that saw it, if any did. So a musician who comes and goes
+// between two scrapes counts, and nothing is kept of a stream once retired.
+//
+// A stream is retired once no scrape can list it any more (swapped out of its musician's record),
+// and a scrape lists and counts the streams with mu held: a stream is counted up to a point by
+// one or the other, never twice.
 type runningTotals struct {
-	mu       sync.Mutex
-	streams  map[*audio.Stream]audio.StreamStats // at the last scrape
-	lost     uint64
-	packets  uint64
+	mu      sync.Mutex
+	streams map[*audio.Stream]audio.StreamStats // counted up to these by a scrape, until retired
+	lost    uint64
+	packets uint64
+
 	impostor map[peer.MusicianID]uint64 // at the last scrape
 	offers   uint64
-}
-
-// addStreams adds what the streams counted since the last scrape, current being the streams
-// the musicians have now.
-func (t *runningTotals) addStreams(current []*audio.Stream) (lost, packets uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	seen := make(map[*audio.Stream]audio.StreamStats, len(current))
-	for _, st := range current {
-		if _, dup := seen[st]; !dup {
-			seen[st] = st.Stats()
-		}
-	}
-	for st, before := range t.streams {
-		now, ok := seen[st]
-		if !ok {
-			now = st.Stats() // her last count, read once more
-		}
-		t.lost += now.Lost - before.Lost
-		t.packets += now.Packets - before.Packets
-	}
-	for st, now := range seen {
-		if _, ok := t.streams[st]; !ok {
-			t.lost += now.Lost
-			t.packets += now.Packets
-		}
-	}
-	t.streams = seen
-	return t.lost, t.packets
 }
 
 // addImpostorOffers adds the impostor offers each peer record counted since the last scrape. A
@@ -118,9 +94,26 @@ func (t *runningTotals) addImpostorOffers(musicians []peer.MusicianStats) uint64
 	return t.offers
 }
 
+// retire folds a stream that no musician's record holds any more into the totals.
+func (t *runningTotals) retire(st *audio.Stream) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.addLocked(st)
+	delete(t.streams, st)
+}
+
+// addLocked adds what the stream counted since the last scrape that saw it.
+func (t *runningTotals) addLocked(st *audio.Stream) {
+	now, before := st.Stats(), t.streams[st]
+	t.lost += now.Lost - before.Lost
+	t.packets += now.Packets - before.Packets
+	t.streams[st] = now
+}
+
 func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 	m := &metrics{
-		s: s,
+		s:      s,
+		totals: runningTotals{streams: map[*audio.Stream]audio.StreamStats{}},
 		frameTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ledbridge_loop_frame_seconds",
 			Help:    "Time one 60 fps tick takes: analysis of every source, render and submit of every strip.",
@@ -235,8 +228,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		byState[st.String()] = 0
 	}
 	s.mu.Lock()
+	m.totals.mu.Lock() // from the first stream listed to the last counted: see runningTotals
 	n := len(s.musicians)
-	streams := make([]*audio.Stream, 0, len(s.musicians))
 	silent := 0
 	for _, mu := range s.musicians {
 		mu.mu.Lock()
@@ -245,17 +238,18 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		byState[state.String()]++
 		st := mu.stream.Load()
 		if st != nil {
-			streams = append(streams, st)
+			m.totals.addLocked(st)
 		}
 		if state == webrtc.PeerConnectionStateConnected && (st == nil || st.Starved() > silenceAfter) {
 			silent++
 		}
 	}
+	lost, packets := m.totals.lost, m.totals.packets
+	m.totals.mu.Unlock()
 	s.mu.Unlock()
 	for state, c := range byState {
 		ch <- prometheus.MustNewConstMetric(m.peersByState, prometheus.GaugeValue, float64(c), state)
 	}
-	lost, packets := m.totals.addStreams(streams)
 	ch <- prometheus.MustNewConstMetric(m.packetsLost, prometheus.CounterValue, float64(lost))
 	ch <- prometheus.MustNewConstMetric(m.packetsReceived, prometheus.CounterValue, float64(packets))
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))

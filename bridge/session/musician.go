@@ -26,6 +26,9 @@ type musician struct {
 	provisional bool // known from its offer only, not yet from Presence; guarded by Session.mu
 
 	stream atomic.Pointer[audio.Stream] // set by the track's goroutine, read by the loop
+	// streamDone is given each stream a new one replaces (the session's metrics count it once
+	// more: runningTotals.retire). Set before the record is shared.
+	streamDone func(*audio.Stream)
 
 	// Owned by the frame loop goroutine. analyzer and pcm are made by the track's goroutine when
 	// her audio first arrives (a Presence entry that never sends any costs no analyser), before
@@ -75,7 +78,9 @@ func (m *musician) attachStream(codec webrtc.RTPCodecParameters, now func() time
 	if err != nil {
 		return nil, err
 	}
-	m.stream.Store(st)
+	if old := m.stream.Swap(st); old != nil && m.streamDone != nil {
+		m.streamDone(old)
+	}
 	m.mu.Lock()
 	m.codec = codecName(codec)
 	m.mu.Unlock()

@@ -616,6 +616,7 @@ func (s *Session) syncPresence() {
 		if _, ok := s.musicians[m.id]; ok {
 			continue // its audio arrived meanwhile and made a provisional record
 		}
+		m.streamDone = s.met.totals.retire
 		m.index = s.nextIndex
 		s.nextIndex++
 		s.musicians[m.id] = m
@@ -677,7 +678,7 @@ func (s *Session) forgetAway(m *musician) {
 	gone := s.away[m.id] == m
 	if gone {
 		delete(s.away, m.id)
-		delete(s.musicians, m.id)
+		s.dropMusicianLocked(m)
 	}
 	s.mu.Unlock()
 	if !gone {
@@ -686,6 +687,16 @@ func (s *Session) forgetAway(m *musician) {
 	s.loop.musiciansChanged()
 	if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
 		s.log.Info("musician left", "peer_id", m.id, "presence_lines_suppressed", suppressed)
+	}
+}
+
+// dropMusicianLocked removes a musician's record, and counts her stream's last packets in the
+// metrics: nothing reads it any more. Called with s.mu held.
+func (s *Session) dropMusicianLocked(m *musician) {
+	delete(s.musicians, m.id)
+	// Swapped out, so that a track of hers starting as she goes cannot hand it to streamDone too.
+	if st := m.stream.Swap(nil); st != nil {
+		s.met.totals.retire(st)
 	}
 }
 
@@ -761,6 +772,7 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 			return nil
 		}
 		m.provisional = true
+		m.streamDone = s.met.totals.retire
 		s.nextIndex++
 		s.musicians[string(id)] = m
 	}
@@ -794,7 +806,7 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 	s.mu.Lock()
 	m := s.musicians[string(id)]
 	if m != nil && m.provisional && state == webrtc.PeerConnectionStateClosed {
-		delete(s.musicians, string(id)) // never confirmed by Presence
+		s.dropMusicianLocked(m) // never confirmed by Presence
 		m = nil
 		s.loop.musiciansChanged()
 	}
