@@ -91,7 +91,13 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "ledbridge:", err)
+	line := "ledbridge: " + err.Error()
+	if isJournalStream(os.Getenv("JOURNAL_STREAM"), os.Stderr) {
+		// The logger's lines carry their level there (levelPrefixHandler); without one, journald
+		// files the line that says why the daemon stopped at info.
+		line = "<3>" + strings.ReplaceAll(line, "\n", "\n<3>")
+	}
+	fmt.Fprintln(os.Stderr, line)
 	var ue usageError
 	if errors.As(err, &ue) {
 		os.Exit(exitUsage)
