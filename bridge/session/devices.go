@@ -847,6 +847,10 @@ func (st *strip) answersTo(sel string) bool { return st.names().NamedBy(sel) }
 // the WLED's name). It is called when a strip's look is chosen, never per frame.
 func (d *deviceSet) namesLocked(st *strip) DeviceNames {
 	n := st.names()
+	n.ConfiguredLines = make([]string, 0, len(d.configured))
+	for raw := range d.configured {
+		n.ConfiguredLines = append(n.ConfiguredLines, raw)
+	}
 	if !st.configured || d.reg == nil {
 		return n
 	}
@@ -875,6 +879,10 @@ type DeviceNames struct {
 	// host of the device discovery lists at its address ("" when none is known): the line
 	// drives that WLED, which is the one device an operator sees.
 	FoundName, FoundHost string
+	// ConfiguredLines are all the configured devices' lines: a URL that is one of them names
+	// that line's device alone, so that several devices behind one address (test doubles,
+	// emulators on several ports) can each have an entry.
+	ConfiguredLines []string
 }
 
 // NamedBy reports whether a strips: entry's device selector names the device, without regard to
@@ -883,18 +891,22 @@ type DeviceNames struct {
 //   - a name names the device when it is any one of its names: the name WLED reports (for a
 //     configured device also its line's WLED, FoundName), its IP address, or its host name (mDNS's
 //     or the configured line's, FoundHost; a final dot does not matter);
-//   - a device URL names a configured device by its line as written, and any device, configured
-//     or discovered, by the URL's host as a name: wled://10.0.0.7 names the WLED at 10.0.0.7
-//     whatever line drives it, as that line would drive it (drivesDiscovered).
+//   - a device URL that is a configured line as written (ConfiguredLines) names that line's
+//     device alone; any other URL names what its host names, configured or discovered:
+//     wled://10.0.0.7 names the WLED at 10.0.0.7 whatever line drives it, as that line would
+//     drive it (drivesDiscovered).
 //
-// So an entry and its URL are one device (the configuration refuses two entries that are), and
 // discover, which lists a configured line at the device found at its address, shows the look
-// join gives.
+// join gives, and the configuration refuses two entries the rule gives one device by their text
+// alone (config's validateStrips).
 func (n DeviceNames) NamedBy(sel string) bool {
 	sel = strings.TrimSpace(sel)
 	if strings.Contains(sel, "://") {
-		if n.Line != "" && strings.EqualFold(n.Line, sel) {
+		if n.Line != "" && strings.EqualFold(strings.TrimSpace(n.Line), sel) {
 			return true
+		}
+		if slices.ContainsFunc(n.ConfiguredLines, func(l string) bool { return strings.EqualFold(strings.TrimSpace(l), sel) }) {
+			return false // another device's line
 		}
 		t, err := wled.ParseTarget(sel)
 		if err != nil {

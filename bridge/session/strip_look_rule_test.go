@@ -103,3 +103,29 @@ func TestStripLookFollowsDiscoveryOfAConfiguredLinesDevice(t *testing.T) {
 		t.Errorf("after discovery found Drums the strip shows %q, want %q:\n%s", got, want, r.logs)
 	}
 }
+
+// Two lines at one address (test doubles, emulators on two ports): an entry that is one line as
+// written names that line's strip alone; a URL that is no line names both by its host.
+func TestStripLookLineAsWrittenNamesItsOwnDeviceAlone(t *testing.T) {
+	a := wledtest.New(t, wledtest.Config{Name: "WLED", LEDs: lookLEDs, HTTPListen: "-", DDPListen: "127.0.182.6:0", RealtimeListen: "-"})
+	b := wledtest.New(t, wledtest.Config{Name: "WLED", LEDs: lookLEDs, HTTPListen: "-", DDPListen: "127.0.182.6:0", RealtimeListen: "-"})
+	r := startDeviceRig(t, []string{a.DDPURL(), b.DDPURL()}, nil, nil)
+	waitFor(t, "both strips", func() bool { return len(r.s.devices.current()) == 2 })
+	if err := r.s.SetStripLooks([]StripLook{{Device: b.DDPURL(), Look: effect.Strip{Effect: effect.EffectPulse}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookAfterTicks(t, r, a.DDPURL()); got != effect.GlobalLook {
+		t.Errorf("%s shows %q, want the global look: the entry is the other line", a.DDPURL(), got)
+	}
+	if got := lookAfterTicks(t, r, b.DDPURL()); got != "strips[0]: pulse" {
+		t.Errorf("%s shows %q, want its entry's look", b.DDPURL(), got)
+	}
+	if err := r.s.SetStripLooks([]StripLook{{Device: "wled://127.0.182.6", Look: effect.Strip{Effect: effect.EffectPulse}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{a.DDPURL(), b.DDPURL()} {
+		if got := lookAfterTicks(t, r, line); got != "strips[0]: pulse" {
+			t.Errorf("%s shows %q for an entry by its host's URL, want strips[0]: pulse", line, got)
+		}
+	}
+}

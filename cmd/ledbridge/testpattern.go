@@ -162,7 +162,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		if err != nil {
 			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
 		}
-		targets = append(targets, namedTarget{t.String(), t, session.DeviceNames{Line: d, Host: t.Host}})
+		targets = append(targets, namedTarget{t.String(), t, session.DeviceNames{Line: d, Host: t.Host, ConfiguredLines: opts.Devices}})
 	}
 	if len(targets) == 0 {
 		if opts.DiscoverWindow <= 0 {
