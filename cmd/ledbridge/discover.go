@@ -58,7 +58,7 @@ join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130
 			if cmd.Flags().Changed("interface") {
 				cfg.Interfaces = interfaces
 			}
-			rows, browseErr := listDevices(cmd.Context(), cfg, append(append([]string(nil), loaded.Devices...), devices...), timeout)
+			rows, lines, browseErr := listDevices(cmd.Context(), cfg, append(append([]string(nil), loaded.Devices...), devices...), timeout)
 			if cmd.Context().Err() != nil {
 				// Ctrl-C: discovery.Browse probes the devices only once its window has passed,
 				// and returns none when stopped before; say so instead of "context canceled".
@@ -70,7 +70,7 @@ join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130
 				}
 				return browseErr
 			}
-			for _, i := range markLooks(rows, loaded.Strips) {
+			for _, i := range markLooks(rows, lines, loaded.Strips) {
 				log.Warn("strips: entry matches no device listed here (join applies it when one appears)", "entry", i, "device", loaded.Strips[i].Device)
 			}
 			if asJSON {
@@ -97,26 +97,33 @@ join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130
 // listDevices runs discover's one round over urls (the configured devices and --device): the
 // lines that fix a protocol are set aside (splitForcedDevices), discovery browses mDNS and
 // probes the rest, and each set-aside line is folded into the device found at its address
-// (foldForced). rows is nil, with the error, when nothing could be listed (a bad URL, an
-// interrupted browse); otherwise err is a browse error and rows are what could still be listed.
-func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeout time.Duration) (rows []summary, err error) {
-	probed, forced := splitForcedDevices(urls)
+// (foldForced). lines[i] is the configured line rows[i] stands for ("" for a device mDNS alone
+// found), which a strips: entry may name it by (markLooks). rows is nil, with the error, when
+// nothing could be listed (a bad URL, an interrupted browse); otherwise err is a browse error and
+// rows are what could still be listed.
+func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeout time.Duration) (rows []summary, lines []string, err error) {
+	probed, forced, forcedLines := splitForcedDevices(urls)
 	cfg.Static = probed
 	found, err := discovery.Browse(ctx, cfg, timeout)
 	if found == nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return foldForced(summaries(found), forced), err
+	foundLines := make([]string, len(found))
+	for i, d := range found {
+		foundLines[i] = d.Static
+	}
+	rows, lines = foldForced(summaries(found), foundLines, forced, forcedLines)
+	return rows, lines, err
 }
 
 // splitForcedDevices separates the device URLs discovery probes (wled:// and bare hosts, whose
 // JSON API gives name, LED count and protocol) from those that fix the protocol (ddp://,
 // dnrgb://, …). The README's device table promises that no JSON API is asked for the latter: a
 // plain DDP or E1.31 controller has none, and a probe of port 80 would only list it as
-// offline. They are returned as rows of what the URL says, not probed. A URL that does not
-// parse stays with the probed ones, so that discovery refuses it as before (ErrBadStatic: exit
-// status 2).
-func splitForcedDevices(urls []string) (probed []string, forced []summary) {
+// offline. They are returned as rows of what the URL says, not probed, with their lines
+// (forcedLines, in the same order). A URL that does not parse stays with the probed ones, so
+// that discovery refuses it as before (ErrBadStatic: exit status 2).
+func splitForcedDevices(urls []string) (probed []string, forced []summary, forcedLines []string) {
 	seen := map[string]bool{}
 	for _, raw := range urls {
 		t, err := wled.ParseTarget(strings.TrimSpace(raw))
@@ -134,8 +141,9 @@ func splitForcedDevices(urls []string) (probed []string, forced []summary) {
 			s.IP = ip.Unmap().String()
 		}
 		forced = append(forced, s)
+		forcedLines = append(forcedLines, raw)
 	}
-	return probed, forced
+	return probed, forced, forcedLines
 }
 
 // foldForced lists each forced-protocol line at the device found at its address, as join drives
@@ -145,10 +153,13 @@ func splitForcedDevices(urls []string) (probed []string, forced []summary) {
 // its mDNS answer and /json/info gave. A device found by mDNS alone is then not listed again on
 // its own; one that is itself a configured wled:// line keeps its row, since join drives that
 // line too. A line no found device stands at stays "not probed", after the found devices.
-func foldForced(found, forced []summary) []summary {
-	rows := make([]summary, 0, len(found)+len(forced))
+// foundLines and forcedLines are the configured lines of found and forced (foundLines[i] "" for
+// a device mDNS alone found); lines are those of rows.
+func foldForced(found []summary, foundLines []string, forced []summary, forcedLines []string) (rows []summary, lines []string) {
+	rows = make([]summary, 0, len(found)+len(forced))
+	lines = make([]string, 0, cap(rows))
 	folded := make([]bool, len(forced))
-	for _, d := range found {
+	for j, d := range found {
 		drivenByLine := false
 		for i, f := range forced {
 			if !sameAddress(f, d) {
@@ -159,19 +170,19 @@ func foldForced(found, forced []summary) []summary {
 			if d.Source == discovery.SourceMDNS {
 				row.Source = discovery.SourceBoth // the line configures what mDNS found
 			}
-			rows = append(rows, row)
+			rows, lines = append(rows, row), append(lines, forcedLines[i])
 			folded[i], drivenByLine = true, true
 		}
 		if !drivenByLine || d.Source != discovery.SourceMDNS {
-			rows = append(rows, d)
+			rows, lines = append(rows, d), append(lines, foundLines[j])
 		}
 	}
 	for i, f := range forced {
 		if !folded[i] {
-			rows = append(rows, f)
+			rows, lines = append(rows, f), append(lines, forcedLines[i])
 		}
 	}
-	return rows
+	return rows, lines
 }
 
 // sameAddress reports whether forced line f names found device d: the same IP, or, for a line
@@ -185,19 +196,32 @@ func sameAddress(f, d summary) bool {
 }
 
 // markLooks sets each row's Look to the look join would give the device: the first strips:
-// entry that names it (by join's rule, session.StripLook: the name WLED reports, the IP address
-// or the host name, any case; a devices: line by its host), else "global". It returns the
-// entries no row matches. Without entries it sets nothing (discover shows no LOOK column).
-func markLooks(rows []summary, strips []config.Strip) (unmatched []int) {
+// entry that names it (by join's rule, session.DeviceNames.NamedBy, with rowNames), else
+// "global". lines[i] is the configured line rows[i] stands for ("" for none; lines may be nil).
+// It returns the entries no row matches. Without entries it sets nothing (discover shows no LOOK
+// column).
+func markLooks(rows []summary, lines []string, strips []config.Strip) (unmatched []int) {
 	if len(strips) == 0 {
 		return nil
 	}
 	used := make([]bool, len(strips))
+	var configured []string
+	for _, l := range lines {
+		if l != "" {
+			configured = append(configured, l)
+		}
+	}
 	for r := range rows {
 		row := &rows[r]
 		row.Look = effect.GlobalLook
+		line := ""
+		if r < len(lines) {
+			line = lines[r]
+		}
+		names := rowNames(row, line)
+		names.ConfiguredLines = configured
 		for i, s := range strips {
-			if namesRow(s.Device, row) {
+			if names.NamedBy(s.Device) {
 				row.Look, used[i] = describeLook(i, s), true
 				break
 			}
@@ -211,11 +235,20 @@ func markLooks(rows []summary, strips []config.Strip) (unmatched []int) {
 	return unmatched
 }
 
-// namesRow reports whether a strips: entry's device selector names row's device, by join's rule
-// (session.DeviceNames; a device URL by its host, as discover lists the configured devices by
-// what they answered).
-func namesRow(sel string, row *summary) bool {
-	return session.DeviceNames{Name: row.Name, IP: row.IP, Host: row.Host}.NamedBy(sel)
+// rowNames is what a strips: entry may name row's device by, as join names the strip it drives
+// (session.DeviceNames): a device mDNS alone found by its name, IP and mDNS host; a configured
+// line by the line, its host, its address, and the name and mDNS host of the device found there
+// (the row's, which discover lists the line under).
+func rowNames(row *summary, line string) session.DeviceNames {
+	n := session.DeviceNames{Name: row.Name, IP: row.IP, Host: row.Host}
+	if line == "" {
+		return n
+	}
+	n.Line, n.FoundName, n.FoundHost = line, row.Name, row.Host
+	if t, err := wled.ParseTarget(strings.TrimSpace(line)); err == nil {
+		n.Host = t.Host
+	}
+	return n
 }
 
 // describeLook is an entry's look for the LOOK column, in effect.DescribeLook's words (the

@@ -57,7 +57,7 @@ func TestDiscoverFoldsForcedLineIntoFoundDevice(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, cfg := foundWLED(t)
 			urls := []string{tc.line, "ddp://127.0.0.2:4049?leds=90"}
-			rows, err := listDevices(context.Background(), cfg, urls, time.Second)
+			rows, _, err := listDevices(context.Background(), cfg, urls, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,9 +107,10 @@ func TestFoldForcedKeepsEveryConfiguredLine(t *testing.T) {
 		{Name: "b", Host: "10.0.0.6", IP: "10.0.0.6", MAC: "aabbccddee02", LEDs: 50, Protocol: "ddp", StreamPort: 4048, Online: true, Probed: true, Source: discovery.SourceStatic},
 		{Name: "c", Host: "wled-c.local.", IP: "10.0.0.7", LEDs: 0, Probed: true, Source: discovery.SourceMDNS, Error: "connection refused"},
 	}
-	_, forced := splitForcedDevices([]string{"ddp://10.0.0.5:4048?leds=30", "ddp://10.0.0.5:4049?leds=40", "dnrgb://10.0.0.6?leds=50", "drgbw://10.0.0.7?leds=20"})
+	_, forced, lines := splitForcedDevices([]string{"ddp://10.0.0.5:4048?leds=30", "ddp://10.0.0.5:4049?leds=40", "dnrgb://10.0.0.6?leds=50", "drgbw://10.0.0.7?leds=20"})
 	var got []string
-	for _, r := range foldForced(found, forced) {
+	rows, _ := foldForced(found, make([]string, len(found)), forced, lines)
+	for _, r := range rows {
 		got = append(got, strings.Join([]string{r.Name, r.IP, r.Protocol, strconv.Itoa(r.StreamPort), strconv.Itoa(r.LEDs),
 			strconv.FormatBool(r.RGBW), strconv.FormatBool(r.Online), strconv.FormatBool(r.Probed), string(r.Source), r.Error}, " "))
 	}
