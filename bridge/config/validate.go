@@ -276,11 +276,16 @@ func (c *Config) validateEffects(p *problems) {
 }
 
 // validateStrips checks each strips: entry, naming the entry by its index and its device. Two
-// entries for one device are refused when the file alone shows it (the same text, or a devices:
-// URL and its host); an entry by name and one by address for the same device can only be found
-// once the device answers, and the session then applies the first (and says so).
+// entries for one device are refused when the file alone shows it, by join's rule
+// (session.DeviceNames.NamedBy; sameStripDevice); an entry by name and one by address for the
+// same device can only be found once the device answers, and the session then applies the first
+// (and says so).
 func (c *Config) validateStrips(p *problems) {
-	owner := map[string]int{} // a selector's identity → the entry that has it
+	type named struct {
+		sel   stripSelector
+		entry int
+	}
+	var earlier []named // the entries so far that name a device
 	for i, s := range c.Strips {
 		key := fmt.Sprintf("strips[%d]", i)
 		of := fmt.Sprintf(" (device %q)", s.Device)
@@ -303,31 +308,49 @@ func (c *Config) validateStrips(p *problems) {
 		if of == "" {
 			continue
 		}
-		for _, id := range selectorIdentities(s.Device) {
-			if j, taken := owner[id]; taken {
+		sel := c.stripSelectorOf(s.Device)
+		for _, other := range earlier {
+			if sameStripDevice(sel, other.sel) {
+				j := other.entry
 				p.add(key+".device", "%q names the same device as strips[%d] (device %q): give each device one entry", s.Device, j, c.Strips[j].Device)
 				break
 			}
 		}
-		for _, id := range selectorIdentities(s.Device) {
-			if _, taken := owner[id]; !taken {
-				owner[id] = i
-			}
-		}
+		earlier = append(earlier, named{sel, i})
 	}
 }
 
-// selectorIdentities returns what a strips: entry's device matches by (session.StripLook's rule:
-// case does not matter): its text, and for a device URL also its host.
-func selectorIdentities(sel string) []string {
+// stripSelector is a strips: entry's device as the duplicate check compares it (case does not
+// matter): its text; the host it names devices by (a URL's host, else the text); and whether it
+// is a devices: line as written, which names that line's device alone.
+type stripSelector struct {
+	text, host string
+	line       bool
+}
+
+func (c *Config) stripSelectorOf(sel string) stripSelector {
 	sel = strings.ToLower(strings.TrimSpace(sel))
-	ids := []string{sel}
-	if strings.Contains(sel, "://") {
-		if t, err := wled.ParseTarget(sel); err == nil && t.Host != "" && t.Host != sel {
-			ids = append(ids, strings.ToLower(t.Host))
-		}
+	s := stripSelector{text: sel, host: sel}
+	if !strings.Contains(sel, "://") {
+		return s
 	}
-	return ids
+	s.line = slices.ContainsFunc(c.Devices, func(l string) bool { return strings.EqualFold(strings.TrimSpace(l), sel) })
+	if t, err := wled.ParseTarget(sel); err == nil && t.Host != "" {
+		s.host = strings.ToLower(t.Host)
+	}
+	return s
+}
+
+// sameStripDevice reports whether two entries name one device by their text alone, by join's
+// rule (session.DeviceNames.NamedBy): the same text; or the same host, unless both are devices:
+// lines, each naming its own device (several behind one address: emulators on two ports). A URL
+// that is no line names what its host names, and a host names every device at it, a line's
+// included.
+func sameStripDevice(a, b stripSelector) bool {
+	if a.text == b.text {
+		return true
+	}
+	return !(a.line && b.line) && a.host == b.host
 }
 
 func (c *Config) validateStatus(p *problems) {
