@@ -85,6 +85,11 @@ type Manager struct {
 	// PresenceGrace (MusicianAway): at most one per musician in musicians, whose peer-cap
 	// slot it keeps.
 	away map[MusicianID]*awayHold
+	// leaving holds the musicians removed from musicians whose goroutine has not ended yet, and
+	// impostorOffersEnded sums the ImpostorOffers of those whose goroutine has: between them,
+	// Stats.ImpostorOffers counts every musician's, once.
+	leaving             map[*musician]struct{}
+	impostorOffersEnded uint64
 }
 
 // awayHold is a musician that left Presence while its connection was up, kept for a rejoin.
@@ -145,7 +150,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: c, log: log, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
-		reporters: map[MusicianID]uint64{}, away: map[MusicianID]*awayHold{}}
+		reporters: map[MusicianID]uint64{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}
 	// A held musician whose connection fails or closes is released at once (MusicianAway):
 	// every state change passes by the Manager first.
 	report := m.cfg.OnStateChange
@@ -489,6 +494,9 @@ func (m *Manager) removeLocked(mus *musician) {
 	}
 	m.dropHoldLocked(mus)
 	delete(m.musicians, mus.id)
+	if mus.started {
+		m.leaving[mus] = struct{}{} // until its goroutine ends (musicianExited)
+	}
 	mus.stop()
 	if len(m.waiting) > 0 && !m.stoppingLocked() && m.presentLocked() < m.cfg.MaxPeers {
 		next := m.waiting[0]
@@ -515,6 +523,10 @@ func (m *Manager) musicianExited(mus *musician) {
 	held, cands := mus.held, mus.leftoverCandidates() // run has returned: this goroutine owns them
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer func() { // after removeLocked below, which may put it in leaving
+		delete(m.leaving, mus)
+		m.impostorOffersEnded += mus.impostorOffers.Load() // final: only its goroutine counts
+	}()
 	onItsOwn := m.musicians[mus.id] == mus
 	mus.offerMu.Lock()
 	newest := mus.pendingOffer
@@ -601,6 +613,9 @@ type Stats struct {
 	// had no room for them (offers coalesce while they wait).
 	OffersDeferred   uint64
 	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
+	// ImpostorOffers sums MusicianStats.ImpostorOffers over every musician since the Manager
+	// was made, those released included: it never goes down.
+	ImpostorOffers uint64
 }
 
 // MusicianStats is one musician's connection and RTP reception.
@@ -637,8 +652,13 @@ type MusicianStats struct {
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	s := Stats{Waiting: slices.Clone(m.waiting), MaxPeers: m.cfg.MaxPeers}
+	s.ImpostorOffers = m.impostorOffersEnded
 	for _, mus := range m.musicians {
 		s.Musicians = append(s.Musicians, mus.snapshot())
+		s.ImpostorOffers += mus.impostorOffers.Load()
+	}
+	for mus := range m.leaving {
+		s.ImpostorOffers += mus.impostorOffers.Load()
 	}
 	m.mu.Unlock()
 	slices.SortFunc(s.Musicians, func(a, b MusicianStats) int { return strings.Compare(string(a.ID), string(b.ID)) })

@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
-	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
@@ -46,7 +45,7 @@ type metrics struct {
 	// silenceAfter, the gap after which the loop treats her as stopped: nothing of hers lights.
 	silent          *prometheus.Desc
 	packetsReceived *prometheus.Desc
-	// impostorOffers sums peer.MusicianStats.ImpostorOffers over the musicians.
+	// impostorOffers is peer.Stats.ImpostorOffers: every musician's, those gone included.
 	impostorOffers *prometheus.Desc
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
@@ -70,28 +69,6 @@ type runningTotals struct {
 	streams map[*audio.Stream]audio.StreamStats // counted up to these by a scrape, until retired
 	lost    uint64
 	packets uint64
-
-	impostor map[peer.MusicianID]uint64 // at the last scrape
-	offers   uint64
-}
-
-// addImpostorOffers adds the impostor offers each peer record counted since the last scrape. A
-// record with a lower count than before is a new one under the same id.
-func (t *runningTotals) addImpostorOffers(musicians []peer.MusicianStats) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	seen := make(map[peer.MusicianID]uint64, len(musicians))
-	for _, pm := range musicians {
-		before := t.impostor[pm.ID]
-		if pm.ImpostorOffers >= before {
-			t.offers += pm.ImpostorOffers - before
-		} else {
-			t.offers += pm.ImpostorOffers
-		}
-		seen[pm.ID] = pm.ImpostorOffers
-	}
-	t.impostor = seen
-	return t.offers
 }
 
 // retire folds a stream that no musician's record holds any more into the totals.
@@ -255,7 +232,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(m.silent, prometheus.GaugeValue, float64(silent))
 	ps := s.peers.Stats()
-	ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(m.totals.addImpostorOffers(ps.Musicians)))
+	ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(ps.ImpostorOffers))
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
 }
