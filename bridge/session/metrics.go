@@ -206,7 +206,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	s.mu.Lock()
 	m.totals.mu.Lock() // from the first stream listed to the last counted: see runningTotals
-	n := len(s.musicians)
+	n := len(s.musicians) - len(s.away) // a held musician has left Presence
 	silent := 0
 	for _, mu := range s.musicians {
 		mu.mu.Lock()

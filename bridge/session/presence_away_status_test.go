@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
 	"github.com/ledbridge/ledbridge/bridge/session"
@@ -14,11 +16,22 @@ import (
 
 // A musician held after a Presence leave (her connection kept for a rejoin) still has a live
 // connection, so her WebRTC state alone reads as if she were in the room: /api/status marks her
-// away while she is held, and no longer once she is back in Presence.
+// away while she is held, and no longer once she is back in Presence; ledbridge_room_musicians,
+// which counts the musicians in Presence, leaves her out while she is held.
 func TestStatusMarksAMusicianHeldAfterAPresenceLeaveAway(t *testing.T) {
 	logs := &logCounter{}
+	reg := prometheus.NewRegistry()
+	inPresence := func() float64 {
+		t.Helper()
+		v, ok := unlabelledValue(t, reg, "ledbridge_room_musicians")
+		if !ok {
+			t.Fatal("/metrics has no ledbridge_room_musicians")
+		}
+		return v
+	}
 	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) {
 		c.Logger = slog.New(logs)
+		c.Metrics = reg
 		c.Peer.PresenceGrace = time.Minute // longer than the test keeps her away
 	})
 	page := serveStatus(t, r.sess, "")
@@ -32,6 +45,9 @@ func TestStatusMarksAMusicianHeldAfterAPresenceLeaveAway(t *testing.T) {
 	if m := apiStatusMusician(t, page.url(), "ana"); m == nil || m.Away == nil || *m.Away {
 		t.Fatalf("/api/status shows ana, in Presence, as %+v; want away false", m)
 	}
+	if n := inPresence(); n != 1 {
+		t.Errorf("ledbridge_room_musicians = %v with ana in Presence; want 1", n)
+	}
 
 	proxy.sever(true) // her client cannot reconnect until the proxy lets it
 	waitFor(t, 10*time.Second, "the bridge saw ana leave with her connection up", func() bool { return logs.count(msgAway) == 1 })
@@ -39,12 +55,18 @@ func TestStatusMarksAMusicianHeldAfterAPresenceLeaveAway(t *testing.T) {
 	if m == nil || m.Away == nil || !*m.Away || m.WebRTC != "connected" {
 		t.Fatalf("/api/status shows ana, held after her Presence leave, as %+v; want away true, webrtc connected", m)
 	}
+	if n := inPresence(); n != 0 {
+		t.Errorf("ledbridge_room_musicians = %v with ana held after her Presence leave; want 0", n)
+	}
 
 	proxy.unblock()
 	waitFor(t, 30*time.Second, "the bridge saw ana back in Presence", func() bool { return logs.count(msgBack) == 1 })
 	m = apiStatusMusician(t, page.url(), "ana")
 	if m == nil || m.Away == nil || *m.Away || m.WebRTC != "connected" {
 		t.Fatalf("/api/status shows ana, back in Presence, as %+v; want away false, webrtc connected", m)
+	}
+	if n := inPresence(); n != 1 {
+		t.Errorf("ledbridge_room_musicians = %v with ana back in Presence; want 1", n)
 	}
 }
 
