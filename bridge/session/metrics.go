@@ -205,7 +205,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		byState[st.String()] = 0
 	}
 	s.mu.Lock()
-	m.totals.mu.Lock() // from the first stream listed to the last counted: see runningTotals
+	m.totals.mu.Lock()                  // from the first stream listed to the last counted: see runningTotals
 	n := len(s.musicians) - len(s.away) // a held musician has left Presence
 	silent := 0
 	for _, mu := range s.musicians {
