@@ -205,8 +205,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		byState[st.String()] = 0
 	}
 	s.mu.Lock()
-	m.totals.mu.Lock()                  // from the first stream listed to the last counted: see runningTotals
-	n := len(s.musicians) - len(s.away) // a held musician has left Presence
+	m.totals.mu.Lock() // from the first stream listed to the last counted: see runningTotals
+	// A musician held for a rejoin (in away) has left Presence.
+	n := len(s.musicians) - len(s.away)
 	silent := 0
 	for _, mu := range s.musicians {
 		mu.mu.Lock()
