@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -37,7 +40,10 @@ without those the devices that answer an mDNS browse (_wled._tcp, confirmed by t
 API) within --discover-window, unless discovery.enabled is false. The configuration's
 effects.brightness_cap and output.max_milliamps (with the effects' current model) apply to
 the rainbow as they do to the live effects, and so do a strip's own brightness and
-max_milliamps from its strips: entry (matched as join matches it).`,
+max_milliamps from its strips: entry (matched as join matches it: a ddp://, dnrgb://, … device
+also answers to the name of the WLED at its address, which test-pattern asks that address's JSON
+API on port 80 for and, with discovery on, browses mDNS for, when an entry names no device
+otherwise; a warning says when such an entry may not apply).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, map[string]string{"devices": "device"})
@@ -200,7 +206,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	}
 	interval := time.Second / time.Duration(opts.FPS)
 	var outputs []*wled.Output
-	var lights []rainbowLight // one per output
+	var outputNames []session.DeviceNames // one per output: what a strips: entry may name it by
 	closeAll := func() {
 		for _, o := range outputs {
 			_ = o.Close()
@@ -233,7 +239,12 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			return nil, fmt.Errorf("test-pattern: %w", err)
 		}
 		outputs = append(outputs, o)
-		lights = append(lights, stripLight(opts, names))
+		outputNames = append(outputNames, names)
+	}
+	learnLineNames(ctx, opts, client, w, outputNames)
+	lights := make([]rainbowLight, len(outputs))
+	for i, names := range outputNames {
+		lights[i] = stripLight(opts, names)
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -279,6 +290,111 @@ func lookupDeviceHost(ctx context.Context, lookup func(context.Context, string, 
 		return "", err
 	}
 	return a.String(), nil
+}
+
+// lineInfoTimeout bounds the question test-pattern asks a ddp://, dnrgb://, … line's host for
+// its WLED's name: a plain DDP controller has no JSON API and may never answer.
+const lineInfoTimeout = time.Second
+
+// learnLineNames gives each configured line in names the names join gives it (FoundName,
+// FoundHost: the WLED at its address), when a strips: entry names no device yet and could name
+// one by them. A ddp://, dnrgb://, … line's host is asked for /json/info on port 80 (a wled://
+// line's name came with its own /json/info); with discovery on, mDNS is browsed and a line
+// takes the names of the WLED found at its address, by discover's rule (sameAddress, rowNames).
+// A line whose WLED's name stays unknown gets a warning for each such entry: it may not apply.
+func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.Client, w io.Writer, names []session.DeviceNames) {
+	if len(unmatchedEntries(opts.Looks, names)) == 0 {
+		return
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	anyLine := false
+	var asking sync.WaitGroup // all at once: each host that never answers costs lineInfoTimeout
+	for i := range names {
+		n := &names[i]
+		if n.Line == "" {
+			continue
+		}
+		anyLine = true
+		if t, err := wled.ParseTarget(n.Line); err == nil && t.Protocol != wled.ProtocolAuto {
+			asking.Go(func() { n.FoundName = lineWLEDName(ctx, client, n.IP) })
+		}
+	}
+	asking.Wait()
+	if anyLine && !opts.NoDiscovery && len(unmatchedEntries(opts.Looks, names)) > 0 {
+		window := opts.DiscoverWindow
+		if window <= 0 {
+			window = discovery.DefaultBrowseWindow
+		}
+		fmt.Fprintf(w, "test-pattern: browsing mDNS for %v for the WLEDs at the configured devices' addresses, which strips: entries may name\n", window)
+		cfg := opts.Discovery
+		cfg.Static, cfg.DisableMDNS = nil, false // the devices mDNS finds, as join's registry lists them
+		cfg.Logger = log
+		found, err := discovery.Browse(ctx, cfg, window)
+		if err != nil {
+			log.Warn("test-pattern: mDNS browse for the configured devices' WLEDs failed", "err", err)
+		}
+		rows := summaries(found)
+		for i := range names {
+			n := &names[i]
+			if n.Line == "" {
+				continue
+			}
+			line := summary{Host: n.Host, IP: n.IP}
+			for r := range rows {
+				if sameAddress(line, rows[r]) {
+					at := rowNames(&rows[r], n.Line)
+					if at.FoundName != "" {
+						n.FoundName = at.FoundName
+					}
+					n.FoundHost = at.FoundHost
+					break
+				}
+			}
+		}
+	}
+	unmatched := unmatchedEntries(opts.Looks, names)
+	var byName []string // entries that name a device by WLED name or mDNS host
+	for _, i := range unmatched {
+		sel := strings.TrimSpace(opts.Looks[i].Device)
+		if _, err := netip.ParseAddr(sel); err != nil && !strings.Contains(sel, "://") {
+			byName = append(byName, sel)
+		}
+	}
+	if len(byName) == 0 {
+		return
+	}
+	for _, n := range names {
+		if n.Line != "" && n.Name == "" && n.FoundName == "" && n.FoundHost == "" {
+			log.Warn("test-pattern: the WLED this device line drives told no name (no JSON API on port 80, none found by mDNS), so a strips: entry naming a device by name or mDNS host may not apply to it; name it by its line or address",
+				"device", printable.Escape(n.Line, 200), "entries", byName)
+		}
+	}
+}
+
+// lineWLEDName is the name the WLED at ip reports on its JSON API (port 80, as on a real WLED),
+// "" when nothing there answers one.
+func lineWLEDName(ctx context.Context, client *wled.Client, ip string) string {
+	ctx, cancel := context.WithTimeout(ctx, lineInfoTimeout)
+	defer cancel()
+	info, err := client.Info(ctx, net.JoinHostPort(ip, "80"))
+	if err != nil {
+		return ""
+	}
+	return info.Name
+}
+
+// unmatchedEntries are the indexes of the looks that name none of the devices names lists.
+func unmatchedEntries(looks []session.StripLook, names []session.DeviceNames) []int {
+	var unmatched []int
+	for i, l := range looks {
+		if !slices.ContainsFunc(names, func(n session.DeviceNames) bool { return n.NamedBy(l.Device) }) {
+			unmatched = append(unmatched, i)
+		}
+	}
+	return unmatched
 }
 
 // stripLight is how bright the rainbow may be on the device names names: the global cap and
