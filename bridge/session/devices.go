@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -118,6 +119,9 @@ type deviceSet struct {
 	// under mu: a DNS server that does not answer would otherwise hold the device lock (and
 	// shutdown) for the resolver's timeouts.
 	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
+	// lineInfo asks a ddp://, dnrgb://, … line's host for its WLED's name (LineWLEDName).
+	// Constant after newDeviceSet (tests set it before run).
+	lineInfo *wled.Client
 
 	// lookReportDelay is how long after start (and after a reload of the looks) the strips:
 	// entries that match no strip are logged: devices take a discovery round or a JSON API
@@ -126,6 +130,9 @@ type deviceSet struct {
 	// lookReport (capacity 1) asks run's reporter to log the unmatched entries after
 	// lookReportDelay.
 	lookReport chan struct{}
+	// lineAsk (capacity 1) asks run's line asker (askLineNames) whether a line's host should be
+	// asked for its WLED's name: at a reload and when a line's strip appears.
+	lineAsk chan struct{}
 
 	// capLog limits the warning about discovered devices refused at maxDiscoveredStrips, and
 	// openLog the error about discovered devices whose output cannot be opened: a reconcile (at
@@ -139,6 +146,15 @@ type deviceSet struct {
 	wg         sync.WaitGroup               // output goroutines and configured devices' followers
 	configured map[string]*configuredDevice // by URL
 	looks      []StripLook                  // the strips: entries, in the configuration's order
+	lineNames  map[string]lineName          // by configured ddp://, dnrgb://, … line
+}
+
+// lineName is what a configured ddp://, dnrgb://, … line's host said its WLED is called, as
+// test-pattern asks it (LineWLEDName): the line answers to that name (DeviceNames.FoundName).
+type lineName struct {
+	ip    string // the address asked; a line that moved is asked again
+	name  string // "" while unknown (not asked, or nothing answered)
+	asked bool   // since the last reload: a host that does not answer is not asked again
 }
 
 // configuredDevice is one device URL from the configuration, followed by its own goroutine
@@ -193,10 +209,15 @@ func (d *deviceSet) setStatic(urls []string) error {
 	for raw, c := range d.configured {
 		if _, keep := targets[raw]; keep {
 			c.poke()
+			if ln, ok := d.lineNames[raw]; ok {
+				ln.asked = false // a reload may ask its host again
+				d.lineNames[raw] = ln
+			}
 			continue
 		}
 		c.cancel()
 		delete(d.configured, raw)
+		delete(d.lineNames, raw)
 		if st, ok := d.strips[raw]; ok {
 			// Stopped after the reconcile below: a discovered strip that takes the device over
 			// is open by then, and the stopping output hands the device to it (wled's drivers)
@@ -232,6 +253,7 @@ func (d *deviceSet) setStatic(urls []string) error {
 		d.s.log.Info("device removed", "device", st.name)
 	}
 	d.publishLocked()
+	d.askLineNames()
 	return nil
 }
 
@@ -245,6 +267,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		lookup:      resolver.LookupNetIP,
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
 		lookReportDelay: stripLookReportDelay, lookReport: make(chan struct{}, 1),
+		lineInfo: s.wled, lineAsk: make(chan struct{}, 1), lineNames: map[string]lineName{},
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
 	var err error
@@ -284,10 +307,14 @@ func (d *deviceSet) run(ctx context.Context) error {
 		d.s.log.Error("configured devices", "err", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		d.reportLooks(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		d.learnLineNames(ctx)
 	}()
 	if d.reg != nil {
 		wg.Add(1)
@@ -450,6 +477,7 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 		c.placed = false // not driven: a reconcile must not count it
 		return err
 	}
+	d.askLineNames() // a new strip, or one at a new address
 	// The discovered strip stops only now that the configured output is open: it then hands the
 	// device over (wled's drivers) instead of releasing it under the new stream.
 	for k, st := range d.strips {
@@ -789,9 +817,14 @@ func (s *Session) SetStripLooks(looks []StripLook) error {
 	d := s.devices
 	d.mu.Lock()
 	d.looks = slices.Clone(looks)
+	for raw, ln := range d.lineNames {
+		ln.asked = false // a reload may ask the lines' hosts again
+		d.lineNames[raw] = ln
+	}
 	d.mu.Unlock()
 	s.loop.effectGen.Add(1) // every strip checks its look at its next frame
 	d.askLookReport()
+	d.askLineNames()
 	return nil
 }
 
@@ -842,14 +875,18 @@ func (st *strip) names() DeviceNames {
 func (st *strip) answersTo(sel string) bool { return st.names().NamedBy(sel) }
 
 // namesLocked is everything a strips: entry may name st by: its own names and, for a configured
-// strip, the name and mDNS host of the device discovery lists at the strip's address (a ddp://
-// line's strip is named by its URL, yet it drives that WLED, and discover lists the line under
-// the WLED's name). It is called when a strip's look is chosen, never per frame.
+// strip, the name and mDNS host of the device discovery lists at the strip's address, or else
+// the name its ddp://, dnrgb://, … line's host told (askLines) (a ddp:// line's strip is named by
+// its URL, yet it drives that WLED, and discover lists the line under the WLED's name). It is
+// called when a strip's look is chosen, never per frame.
 func (d *deviceSet) namesLocked(st *strip) DeviceNames {
 	n := st.names()
 	n.ConfiguredLines = make([]string, 0, len(d.configured))
 	for raw := range d.configured {
 		n.ConfiguredLines = append(n.ConfiguredLines, raw)
+	}
+	if ln, ok := d.lineNames[st.key]; ok && st.configured && ln.ip == st.target.Host {
+		n.FoundName = ln.name // discovery's name, below, when it lists the device too
 	}
 	if !st.configured || d.reg == nil {
 		return n
@@ -876,8 +913,9 @@ type DeviceNames struct {
 	Host string // the mDNS host name discovery found it at, or its configured line's host
 	Line string // a configured device's line in devices: (or --device) as written; "" if discovered
 	// FoundName and FoundHost are, for a configured device, the name WLED reports and the mDNS
-	// host of the device discovery lists at its address ("" when none is known): the line
-	// drives that WLED, which is the one device an operator sees.
+	// host of the device discovery lists at its address, or the name the JSON API on its line's
+	// host reports (LineWLEDName) ("" when none is known): the line drives that WLED, which is
+	// the one device an operator sees.
 	FoundName, FoundHost string
 	// ConfiguredLines are all the configured devices' lines: a URL that is one of them names
 	// that line's device alone, so that several devices behind one address (test doubles,
@@ -951,6 +989,109 @@ func (d *deviceSet) hostNameLocked(key string) string {
 		}
 	}
 	return ""
+}
+
+// LineInfoTimeout bounds the question asked of a ddp://, dnrgb://, … line's host for its
+// WLED's name: a plain DDP controller has no JSON API and may never answer.
+const LineInfoTimeout = time.Second
+
+// LineWLEDName is the name the WLED at ip reports on its JSON API (port 80, as on a real WLED),
+// "" when nothing there answers one within LineInfoTimeout. Join and `ledbridge test-pattern`
+// name a ddp://, dnrgb://, … line by it (DeviceNames.FoundName): the line drives that WLED.
+func LineWLEDName(ctx context.Context, client *wled.Client, ip string) string {
+	ctx, cancel := context.WithTimeout(ctx, LineInfoTimeout)
+	defer cancel()
+	info, err := client.Info(ctx, net.JoinHostPort(ip, "80"))
+	if err != nil {
+		return ""
+	}
+	return info.Name
+}
+
+// askLineNames asks learnLineNames to look for lines whose WLED's name is worth asking.
+func (d *deviceSet) askLineNames() {
+	select {
+	case d.lineAsk <- struct{}{}:
+	default:
+	}
+}
+
+// learnLineNames, until ctx is done, asks the hosts of configured ddp://, dnrgb://, … lines for
+// their WLEDs' names (askLines) whenever askLineNames says a reload happened or a line's strip
+// appeared, so that a strips: entry can name such a line by its WLED's name with discovery off,
+// as test-pattern's can. It runs on its own goroutine: a host that never answers costs its
+// LineInfoTimeout here, never the frame loop.
+func (d *deviceSet) learnLineNames(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.lineAsk:
+		}
+		d.askLines(ctx)
+	}
+}
+
+// askLines asks, at once, the host of each driven ddp://, dnrgb://, … line not asked since the
+// last reload (or since it moved) for its WLED's name, when some strips: entry names no device
+// by the names the strips have; a name learned makes every strip check its look again.
+func (d *deviceSet) askLines(ctx context.Context) {
+	type question struct{ key, ip string }
+	var questions []question
+	strips := d.current()
+	d.mu.Lock()
+	names := make([]DeviceNames, 0, len(strips))
+	for _, st := range strips {
+		names = append(names, d.namesLocked(st))
+	}
+	unmatched := slices.ContainsFunc(d.looks, func(l StripLook) bool {
+		return !slices.ContainsFunc(names, func(n DeviceNames) bool { return n.NamedBy(l.Device) })
+	})
+	for _, st := range strips {
+		c := d.configured[st.key]
+		if !unmatched || !st.configured || c == nil || c.target.Protocol == wled.ProtocolAuto {
+			continue // a wled:// line's name came with its own /json/info
+		}
+		if _, err := netip.ParseAddr(st.target.Host); err != nil {
+			continue
+		}
+		ln := d.lineNames[st.key]
+		if ln.ip == st.target.Host && ln.asked {
+			continue
+		}
+		if ln.ip != st.target.Host {
+			ln = lineName{ip: st.target.Host}
+		}
+		ln.asked = true
+		d.lineNames[st.key] = ln
+		questions = append(questions, question{st.key, st.target.Host})
+	}
+	d.mu.Unlock()
+	if len(questions) == 0 {
+		return
+	}
+	answers := make([]string, len(questions))
+	var asking sync.WaitGroup // all at once: each host that never answers costs LineInfoTimeout
+	for i, q := range questions {
+		asking.Go(func() { answers[i] = LineWLEDName(ctx, d.lineInfo, q.ip) })
+	}
+	asking.Wait()
+	learned := false
+	d.mu.Lock()
+	for i, q := range questions {
+		ln, ok := d.lineNames[q.key]
+		if answers[i] == "" || !ok || ln.ip != q.ip || ln.name == answers[i] {
+			continue // no answer (best effort), or the line was removed or moved meanwhile
+		}
+		ln.name = answers[i]
+		d.lineNames[q.key] = ln
+		learned = true
+		d.s.log.Info("configured device line drives the WLED named by its JSON API; strips: entries may name it so", "device", q.key, "wled", ln.name)
+	}
+	d.mu.Unlock()
+	if learned {
+		d.s.loop.effectGen.Add(1) // every strip checks its look at its next frame
+	}
 }
 
 // askLookReport asks reportLooks for a report of the unmatched entries.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -292,10 +291,6 @@ func lookupDeviceHost(ctx context.Context, lookup func(context.Context, string, 
 	return a.String(), nil
 }
 
-// lineInfoTimeout bounds the question test-pattern asks a ddp://, dnrgb://, … line's host for
-// its WLED's name: a plain DDP controller has no JSON API and may never answer.
-const lineInfoTimeout = time.Second
-
 // learnLineNames gives each configured line in names the names join gives it (FoundName,
 // FoundHost: the WLED at its address), when a strips: entry names no device yet and could name
 // one by them. A ddp://, dnrgb://, … line's host is asked for /json/info on port 80 (a wled://
@@ -311,7 +306,7 @@ func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.C
 		log = slog.New(slog.DiscardHandler)
 	}
 	anyLine := false
-	var asking sync.WaitGroup // all at once: each host that never answers costs lineInfoTimeout
+	var asking sync.WaitGroup // all at once: each host that never answers costs session.LineInfoTimeout
 	for i := range names {
 		n := &names[i]
 		if n.Line == "" {
@@ -319,7 +314,7 @@ func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.C
 		}
 		anyLine = true
 		if t, err := wled.ParseTarget(n.Line); err == nil && t.Protocol != wled.ProtocolAuto {
-			asking.Go(func() { n.FoundName = lineWLEDName(ctx, client, n.IP) })
+			asking.Go(func() { n.FoundName = session.LineWLEDName(ctx, client, n.IP) })
 		}
 	}
 	asking.Wait()
@@ -372,18 +367,6 @@ func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.C
 				"device", printable.Escape(n.Line, 200), "entries", byName)
 		}
 	}
-}
-
-// lineWLEDName is the name the WLED at ip reports on its JSON API (port 80, as on a real WLED),
-// "" when nothing there answers one.
-func lineWLEDName(ctx context.Context, client *wled.Client, ip string) string {
-	ctx, cancel := context.WithTimeout(ctx, lineInfoTimeout)
-	defer cancel()
-	info, err := client.Info(ctx, net.JoinHostPort(ip, "80"))
-	if err != nil {
-		return ""
-	}
-	return info.Name
 }
 
 // unmatchedEntries are the indexes of the looks that name none of the devices names lists.
