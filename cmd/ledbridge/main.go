@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -95,7 +96,8 @@ func main() {
 	if isJournalStream(os.Getenv("JOURNAL_STREAM"), os.Stderr) {
 		// The logger's lines carry their level there (levelPrefixHandler); without one, journald
 		// files the line that says why the daemon stopped at info.
-		line = "<3>" + strings.ReplaceAll(line, "\n", "\n<3>")
+		prefix := syslogPrefix(slog.LevelError)
+		line = prefix + strings.ReplaceAll(line, "\n", "\n"+prefix)
 	}
 	fmt.Fprintln(os.Stderr, line)
 	var ue usageError
