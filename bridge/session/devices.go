@@ -974,6 +974,18 @@ func StripLookFor(looks []StripLook, n DeviceNames) int {
 	return -1
 }
 
+// UnmatchedLooks are the indexes of the looks that name none of the devices names lists (the
+// entries join logs as waiting for their device, and test-pattern asks the lines' WLEDs for).
+func UnmatchedLooks(looks []StripLook, names []DeviceNames) []int {
+	var unmatched []int
+	for i, l := range looks {
+		if !slices.ContainsFunc(names, func(n DeviceNames) bool { return n.NamedBy(l.Device) }) {
+			unmatched = append(unmatched, i)
+		}
+	}
+	return unmatched
+}
+
 // hostNameLocked is key's host name for strip.host: the configured line's host (a name or an
 // address), or the mDNS host discovery found the device at.
 func (d *deviceSet) hostNameLocked(key string) string {
@@ -1044,9 +1056,7 @@ func (d *deviceSet) askLines(ctx context.Context) {
 	for _, st := range strips {
 		names = append(names, d.namesLocked(st))
 	}
-	unmatched := slices.ContainsFunc(d.looks, func(l StripLook) bool {
-		return !slices.ContainsFunc(names, func(n DeviceNames) bool { return n.NamedBy(l.Device) })
-	})
+	unmatched := len(UnmatchedLooks(d.looks, names)) > 0
 	for _, st := range strips {
 		c := d.configured[st.key]
 		if !unmatched || !st.configured || c == nil || c.target.Protocol == wled.ProtocolAuto {
@@ -1125,21 +1135,17 @@ func (d *deviceSet) reportLooks(ctx context.Context) {
 
 func (d *deviceSet) logUnmatchedLooks() {
 	strips := d.current()
-	d.mu.Lock()
-	looks := slices.Clone(d.looks)
-	d.mu.Unlock()
 	var seen []string
 	names := make([]DeviceNames, 0, len(strips))
 	d.mu.Lock()
+	looks := slices.Clone(d.looks)
 	for _, st := range strips {
 		seen = append(seen, st.name+" ("+st.target.Host+")")
 		names = append(names, d.namesLocked(st))
 	}
 	d.mu.Unlock()
-	for i, l := range looks {
-		if slices.ContainsFunc(names, func(n DeviceNames) bool { return n.NamedBy(l.Device) }) {
-			continue
-		}
+	for _, i := range UnmatchedLooks(looks, names) {
+		l := looks[i]
 		d.s.log.Warn("strips: entry matches no device found so far; it applies when one appears (match the name WLED reports, the IP address, the host name or the devices: line)",
 			"entry", i, "device", l.Device, "devices_seen", strings.Join(seen, ", "))
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -298,7 +297,7 @@ func lookupDeviceHost(ctx context.Context, lookup func(context.Context, string, 
 // takes the names of the WLED found at its address, by discover's rule (sameAddress, rowNames).
 // A line whose WLED's name stays unknown gets a warning for each such entry: it may not apply.
 func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.Client, w io.Writer, names []session.DeviceNames) {
-	if len(unmatchedEntries(opts.Looks, names)) == 0 {
+	if len(session.UnmatchedLooks(opts.Looks, names)) == 0 {
 		return
 	}
 	log := opts.Logger
@@ -318,7 +317,7 @@ func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.C
 		}
 	}
 	asking.Wait()
-	if anyLine && !opts.NoDiscovery && len(unmatchedEntries(opts.Looks, names)) > 0 {
+	if anyLine && !opts.NoDiscovery && len(session.UnmatchedLooks(opts.Looks, names)) > 0 {
 		window := opts.DiscoverWindow
 		if window <= 0 {
 			window = discovery.DefaultBrowseWindow
@@ -350,7 +349,7 @@ func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.C
 			}
 		}
 	}
-	unmatched := unmatchedEntries(opts.Looks, names)
+	unmatched := session.UnmatchedLooks(opts.Looks, names)
 	var byName []string // entries that name a device by WLED name or mDNS host
 	for _, i := range unmatched {
 		sel := strings.TrimSpace(opts.Looks[i].Device)
@@ -367,17 +366,6 @@ func learnLineNames(ctx context.Context, opts testPatternOptions, client *wled.C
 				"device", printable.Escape(n.Line, 200), "entries", byName)
 		}
 	}
-}
-
-// unmatchedEntries are the indexes of the looks that name none of the devices names lists.
-func unmatchedEntries(looks []session.StripLook, names []session.DeviceNames) []int {
-	var unmatched []int
-	for i, l := range looks {
-		if !slices.ContainsFunc(names, func(n session.DeviceNames) bool { return n.NamedBy(l.Device) }) {
-			unmatched = append(unmatched, i)
-		}
-	}
-	return unmatched
 }
 
 // stripLight is how bright the rainbow may be on the device names names: the global cap and
