@@ -72,12 +72,12 @@ func setConfigField(cfg *analysis.Config, kv string) error {
 	v := reflect.New(f.Type()).Elem()
 	switch f.Kind() {
 	case reflect.Int:
-		n, err := strconv.ParseInt(val, 10, 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return fmt.Errorf("--set %s: %q is not an integer", name, val)
-		}
-		if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+		n, err := strconv.ParseInt(val, 10, 32) // beyond int32: n is the nearest int32
+		if errors.Is(err, strconv.ErrRange) {
 			return wholeNumberOutOfRange(name, val, n)
+		}
+		if err != nil {
+			return fmt.Errorf("--set %s: %q is not an integer", name, val)
 		}
 		v.SetInt(n)
 	case reflect.Bool:
@@ -104,13 +104,13 @@ func setConfigField(cfg *analysis.Config, kv string) error {
 	return nil
 }
 
-// wholeNumberOutOfRange is the error for a --set whole number beyond int32 (n, clamped to int64
-// when beyond that too): an int cannot hold it on 32-bit ARM, and no analysis.Config field takes
-// it, so it is refused on every architecture with the field's range, which the analyser tells for
-// the nearest int32.
-func wholeNumberOutOfRange(name, val string, n int64) error {
+// wholeNumberOutOfRange is the error for a --set whole number val beyond int32 (nearest is the
+// int32 nearest it): an int cannot hold it on 32-bit ARM, and no analysis.Config field takes it,
+// so it is refused on every architecture with the field's range, which the analyser tells for
+// nearest.
+func wholeNumberOutOfRange(name, val string, nearest int64) error {
 	cfg := analysis.Config{}
-	reflect.ValueOf(&cfg).Elem().FieldByName(name).SetInt(min(max(n, math.MinInt32), math.MaxInt32))
+	reflect.ValueOf(&cfg).Elem().FieldByName(name).SetInt(nearest)
 	want := fmt.Sprintf("%d to %d", math.MinInt32, math.MaxInt32)
 	if fe := (*analysis.FieldError)(nil); errors.As(cfg.Validate(), &fe) && fe.Field == name {
 		want = fmt.Sprintf("%g to %g", fe.Min, fe.Max)
