@@ -834,7 +834,7 @@ func (s *Session) SetStripLooks(looks []StripLook) error {
 func (d *deviceSet) lookFor(st *strip) (shape effect.Strip, entry int, look StripLook, others []int) {
 	shape = effect.Strip{MaxMilliamps: d.s.cfg.MaxMilliamps}
 	d.mu.Lock()
-	names := d.namesLocked(st)
+	names := d.namesLocked(st, d.configuredLinesLocked())
 	for i, l := range d.looks {
 		if !names.NamedBy(l.Device) {
 			continue
@@ -878,13 +878,11 @@ func (st *strip) answersTo(sel string) bool { return st.names().NamedBy(sel) }
 // strip, the name and mDNS host of the device discovery lists at the strip's address, or else
 // the name its ddp://, dnrgb://, … line's host told (askLines) (a ddp:// line's strip is named by
 // its URL, yet it drives that WLED, and discover lists the line under the WLED's name). It is
-// called when a strip's look is chosen, never per frame.
-func (d *deviceSet) namesLocked(st *strip) DeviceNames {
+// called when a strip's look is chosen, never per frame. lines are configuredLinesLocked's,
+// made once for all the strips a caller names.
+func (d *deviceSet) namesLocked(st *strip, lines []string) DeviceNames {
 	n := st.names()
-	n.ConfiguredLines = make([]string, 0, len(d.configured))
-	for raw := range d.configured {
-		n.ConfiguredLines = append(n.ConfiguredLines, raw)
-	}
+	n.ConfiguredLines = lines
 	if ln, ok := d.lineNames[st.key]; ok && st.configured && ln.ip == st.target.Host {
 		n.FoundName = ln.name // discovery's name, below, when it lists the device too
 	}
@@ -902,6 +900,15 @@ func (d *deviceSet) namesLocked(st *strip) DeviceNames {
 		}
 	}
 	return n
+}
+
+// configuredLinesLocked lists the configured devices' lines (DeviceNames.ConfiguredLines).
+func (d *deviceSet) configuredLinesLocked() []string {
+	lines := make([]string, 0, len(d.configured))
+	for raw := range d.configured {
+		lines = append(lines, raw)
+	}
+	return lines
 }
 
 // DeviceNames are what a strips: entry (StripLook.Device) can name a device by. NamedBy is the
@@ -1053,8 +1060,9 @@ func (d *deviceSet) askLines(ctx context.Context) {
 	strips := d.current()
 	d.mu.Lock()
 	names := make([]DeviceNames, 0, len(strips))
+	lines := d.configuredLinesLocked()
 	for _, st := range strips {
-		names = append(names, d.namesLocked(st))
+		names = append(names, d.namesLocked(st, lines))
 	}
 	unmatched := len(UnmatchedLooks(d.looks, names)) > 0
 	for _, st := range strips {
@@ -1139,9 +1147,10 @@ func (d *deviceSet) logUnmatchedLooks() {
 	names := make([]DeviceNames, 0, len(strips))
 	d.mu.Lock()
 	looks := slices.Clone(d.looks)
+	lines := d.configuredLinesLocked()
 	for _, st := range strips {
 		seen = append(seen, st.name+" ("+st.target.Host+")")
-		names = append(names, d.namesLocked(st))
+		names = append(names, d.namesLocked(st, lines))
 	}
 	d.mu.Unlock()
 	for _, i := range UnmatchedLooks(looks, names) {
