@@ -209,10 +209,6 @@ func (d *deviceSet) setStatic(urls []string) error {
 	for raw, c := range d.configured {
 		if _, keep := targets[raw]; keep {
 			c.poke()
-			if ln, ok := d.lineNames[raw]; ok {
-				ln.asked = false // a reload may ask its host again
-				d.lineNames[raw] = ln
-			}
 			continue
 		}
 		c.cancel()
@@ -247,6 +243,7 @@ func (d *deviceSet) setStatic(urls []string) error {
 			d.followStatic(ctx, c)
 		}()
 	}
+	d.askLinesAgainLocked()
 	d.reconcileLocked()
 	for _, st := range removed {
 		d.stopLocked(st)
@@ -817,10 +814,7 @@ func (s *Session) SetStripLooks(looks []StripLook) error {
 	d := s.devices
 	d.mu.Lock()
 	d.looks = slices.Clone(looks)
-	for raw, ln := range d.lineNames {
-		ln.asked = false // a reload may ask the lines' hosts again
-		d.lineNames[raw] = ln
-	}
+	d.askLinesAgainLocked()
 	d.mu.Unlock()
 	s.loop.effectGen.Add(1) // every strip checks its look at its next frame
 	d.askLookReport()
@@ -1025,6 +1019,15 @@ func LineWLEDName(ctx context.Context, client *wled.Client, ip string) string {
 		return ""
 	}
 	return info.Name
+}
+
+// askLinesAgainLocked lets askLines ask every line's host again: a reload (of the devices or
+// the looks) may find a host that did not answer before.
+func (d *deviceSet) askLinesAgainLocked() {
+	for raw, ln := range d.lineNames {
+		ln.asked = false
+		d.lineNames[raw] = ln
+	}
 }
 
 // askLineNames asks learnLineNames to look for lines whose WLED's name is worth asking.
