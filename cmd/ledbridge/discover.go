@@ -204,6 +204,19 @@ func markLooks(rows []summary, lines []string, strips []config.Strip) (unmatched
 	if len(strips) == 0 {
 		return nil
 	}
+	// Each entry as join takes it (session.StripLookFor picks the first that names a row), and
+	// its words for the LOOK column, in effect.DescribeLook's words (the status page's).
+	looks := make([]session.StripLook, len(strips))
+	words := make([]string, len(strips))
+	for i, s := range strips {
+		look, own, err := s.Look()
+		if err != nil { // Load validated every entry: not reached
+			words[i] = fmt.Sprintf("strips[%d]: %v", i, err)
+		} else {
+			words[i] = effect.DescribeLook(i, look, own)
+		}
+		looks[i] = session.StripLook{Device: s.Device, Look: look, OwnMaxMilliamps: own}
+	}
 	used := make([]bool, len(strips))
 	var configured []string
 	for _, l := range lines {
@@ -220,11 +233,8 @@ func markLooks(rows []summary, lines []string, strips []config.Strip) (unmatched
 		}
 		names := rowNames(row, line)
 		names.ConfiguredLines = configured
-		for i, s := range strips {
-			if names.NamedBy(s.Device) {
-				row.Look, used[i] = describeLook(i, s), true
-				break
-			}
+		if i := session.StripLookFor(looks, names); i >= 0 {
+			row.Look, used[i] = words[i], true
 		}
 	}
 	for i, u := range used {
@@ -249,14 +259,4 @@ func rowNames(row *summary, line string) session.DeviceNames {
 		n.Host = t.Host
 	}
 	return n
-}
-
-// describeLook is an entry's look for the LOOK column, in effect.DescribeLook's words (the
-// status page's): "strips[1]: pulse, reverse".
-func describeLook(i int, s config.Strip) string {
-	look, own, err := s.Look()
-	if err != nil { // Load validated every entry: not reached
-		return fmt.Sprintf("strips[%d]: %v", i, err)
-	}
-	return effect.DescribeLook(i, look, own)
 }
