@@ -865,9 +865,6 @@ func (st *strip) names() DeviceNames {
 	return n
 }
 
-// answersTo reports whether a strips: entry's device selector names st by the names it carries.
-func (st *strip) answersTo(sel string) bool { return st.names().NamedBy(sel) }
-
 // namesLocked is everything a strips: entry may name st by: its own names and, for a configured
 // strip, the name and mDNS host of the device discovery lists at the strip's address, or else
 // the name its ddp://, dnrgb://, … line's host told (askLines) (a ddp:// line's strip is named by

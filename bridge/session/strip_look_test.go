@@ -225,7 +225,7 @@ func TestStripLookMatchingRule(t *testing.T) {
 		{discovered, "wled://10.0.0.8?leds=30", true},
 		{discovered, "ddp://10.0.0.7?leds=30", false},
 	} {
-		if got := tc.st.answersTo(tc.sel); got != tc.want {
+		if got := tc.st.names().NamedBy(tc.sel); got != tc.want {
 			t.Errorf("strip %q answers to %q: %v, want %v", tc.st.name, tc.sel, got, tc.want)
 		}
 	}
