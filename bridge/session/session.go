@@ -616,10 +616,7 @@ func (s *Session) syncPresence() {
 		if _, ok := s.musicians[m.id]; ok {
 			continue // its audio arrived meanwhile and made a provisional record
 		}
-		m.streamDone = s.met.totals.retire
-		m.index = s.nextIndex
-		s.nextIndex++
-		s.musicians[m.id] = m
+		s.addMusicianLocked(m)
 		joined = append(joined, m.id)
 	}
 	for id, m := range s.musicians {
@@ -688,6 +685,15 @@ func (s *Session) forgetAway(m *musician) {
 	if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
 		s.log.Info("musician left", "peer_id", m.id, "presence_lines_suppressed", suppressed)
 	}
+}
+
+// addMusicianLocked puts a new record in musicians, after those there (index), with its
+// streams counted in the metrics once replaced (streamDone). Called with s.mu held.
+func (s *Session) addMusicianLocked(m *musician) {
+	m.streamDone = s.met.totals.retire
+	m.index = s.nextIndex
+	s.nextIndex++
+	s.musicians[m.id] = m
 }
 
 // dropMusicianLocked removes a musician's record, and counts her stream's last packets in the
@@ -765,16 +771,14 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 	m := s.musicians[string(id)]
 	if m == nil {
 		var err error
-		m, err = newMusician(string(id), room.Meta{Name: string(id)}, s.nextIndex, s.cfg.Analysis)
+		m, err = newMusician(string(id), room.Meta{Name: string(id)}, 0, s.cfg.Analysis)
 		if err != nil {
 			s.mu.Unlock()
 			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
 			return nil
 		}
 		m.provisional = true
-		m.streamDone = s.met.totals.retire
-		s.nextIndex++
-		s.musicians[string(id)] = m
+		s.addMusicianLocked(m)
 	}
 	analysed := m.analyzer != nil
 	s.mu.Unlock()
