@@ -78,25 +78,26 @@ func isRoutineWarning(format string, args []any) bool {
 // logMsg logs a message pion passed whole (Warn, Error): it is what isUnhandledSSRC must see,
 // not the "%s" it is formatted with (pion reports ErrSimulcastProbeOverflow so).
 func (l slogLeveled) logMsg(level slog.Level, msg string) {
-	l.countUnhandledSSRC(level, msg)
-	if level >= slog.LevelWarn && isRoutineWarning(msg, nil) {
-		level = slog.LevelDebug
-	}
-	l.emit(level, "%s", msg)
+	l.emit(l.levelOf(level, msg, nil), "%s", msg)
 }
 
 func (l slogLeveled) logf(level slog.Level, format string, args ...any) {
-	l.countUnhandledSSRC(level, format)
-	if level >= slog.LevelWarn && isRoutineWarning(format, args) {
-		level = slog.LevelDebug
-	}
-	l.emit(level, format, args...)
+	l.emit(l.levelOf(level, format, args), format, args...)
 }
 
-func (l slogLeveled) countUnhandledSSRC(level slog.Level, format string) {
-	if level >= slog.LevelWarn && l.onUnhandledSSRC != nil && isUnhandledSSRC(format) {
+// levelOf counts a warning about an unhandled SSRC, and returns the level to log a message
+// at: pion's, or Debug for a routine warning.
+func (l slogLeveled) levelOf(level slog.Level, format string, args []any) slog.Level {
+	if level < slog.LevelWarn {
+		return level
+	}
+	if l.onUnhandledSSRC != nil && isUnhandledSSRC(format) {
 		l.onUnhandledSSRC()
 	}
+	if isRoutineWarning(format, args) {
+		return slog.LevelDebug
+	}
+	return level
 }
 
 func (l slogLeveled) emit(level slog.Level, format string, args ...any) {
