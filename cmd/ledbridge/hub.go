@@ -168,9 +168,10 @@ func (h *embeddedHub) URLs() []string {
 // DHCP lease for the operator reading the status page, rare enough to cost nothing.
 const hubURLRefresh = 5 * time.Second
 
-// A link that flaps changes the URLs at every refresh: the first hubURLLogBurst changes after a
-// quiet spell are logged in full, then one per hubURLLogEvery with the count held back, so a
-// bouncing Wi-Fi link writes a few lines an hour instead of one per refresh.
+// A link that flaps changes the URLs at every refresh: hubURLLogBurst changes are logged in full,
+// then one per hubURLLogEvery with the count held back (a lograte.Budget, the rule the session's
+// Presence lines follow), so a bouncing Wi-Fi link writes a few lines an hour instead of one per
+// refresh.
 const (
 	hubURLLogBurst = 3
 	hubURLLogEvery = 5 * time.Minute
@@ -187,15 +188,13 @@ type hubURLWatch struct {
 	urls  atomic.Pointer[[]string]
 	now   func() time.Time // the clock of the log's rate (tests set it)
 
-	// The change log's rate, used by refresh alone (one goroutine at a time: run).
-	limiter    lograte.Limiter
-	lastChange time.Time
-	burst      int // changes logged in full since the last quiet spell
+	changeLog lograte.Budget // the change lines' rate
 }
 
 // newHubURLWatch starts from the URLs h has now; extra is added to each change's log line.
 func newHubURLWatch(h *embeddedHub, log *slog.Logger, extra ...any) *hubURLWatch {
-	w := &hubURLWatch{hub: h, log: log, extra: extra, now: time.Now, limiter: lograte.Limiter{Every: hubURLLogEvery}}
+	w := &hubURLWatch{hub: h, log: log, extra: extra, now: time.Now,
+		changeLog: lograte.Budget{Burst: hubURLLogBurst, Every: hubURLLogEvery}}
 	urls := h.URLs()
 	w.urls.Store(&urls)
 	return w
@@ -210,7 +209,7 @@ func (w *hubURLWatch) URL() string {
 }
 
 // refresh lists the host's addresses again and, when the URLs differ from the last ones, keeps
-// them and logs them (at the rate logChange allows): what musicians' clients use now, or a warning
+// them and logs them (at the rate changeLog allows): what musicians' clients use now, or a warning
 // that none but loopback is left.
 func (w *hubURLWatch) refresh() {
 	urls := w.hub.URLs()
@@ -218,7 +217,7 @@ func (w *hubURLWatch) refresh() {
 		return
 	}
 	w.urls.Store(&urls)
-	held, ok := w.logChange(w.now())
+	held, ok := w.changeLog.Allow(w.now())
 	if !ok {
 		return
 	}
@@ -235,27 +234,6 @@ func (w *hubURLWatch) refresh() {
 		return
 	}
 	w.log.Info("LAN room server's addresses changed: musicians' clients call createClient(<one of urls>, <key>)", attrs...)
-}
-
-// logChange reports whether to log a change of the URLs at now and how many changes were not
-// logged before it: the first hubURLLogBurst after a quiet spell of hubURLLogEvery (or ever) in
-// full, then those the limiter lets through.
-func (w *hubURLWatch) logChange(now time.Time) (held int, ok bool) {
-	quiet := w.lastChange.IsZero() || now.Sub(w.lastChange) >= hubURLLogEvery
-	w.lastChange = now
-	if quiet {
-		w.burst = 0
-	}
-	if w.burst < hubURLLogBurst {
-		w.burst++
-		if quiet {
-			// The limiter last let a line through before the quiet spell, so this one passes
-			// and collects the count the flapping before it held back.
-			held, _ = w.limiter.Allow(now)
-		}
-		return held, true
-	}
-	return w.limiter.Allow(now)
 }
 
 // isLANURL reports whether u (from addressURLs) names an address other hosts can reach.
