@@ -320,37 +320,39 @@ func (c *Config) validateStrips(p *problems) {
 	}
 }
 
-// stripSelector is a strips: entry's device as the duplicate check compares it (case does not
-// matter): its text; the host it names devices by (a URL's host, else the text); and whether it
-// is a devices: line as written, which names that line's device alone.
+// stripSelector is a strips: entry's device as the duplicate check compares it: its text; the
+// host it names devices by (a URL's host, else the text); whether it is a URL; and whether it is
+// a devices: line as written, which names that line's device alone.
 type stripSelector struct {
 	text, host string
-	line       bool
+	url, line  bool
 }
 
 func (c *Config) stripSelectorOf(sel string) stripSelector {
-	sel = strings.ToLower(strings.TrimSpace(sel))
+	sel = strings.TrimSpace(sel)
 	s := stripSelector{text: sel, host: sel}
 	if !strings.Contains(sel, "://") {
 		return s
 	}
+	s.url = true
 	s.line = slices.ContainsFunc(c.Devices, func(l string) bool { return strings.EqualFold(strings.TrimSpace(l), sel) })
 	if t, err := wled.ParseTarget(sel); err == nil && t.Host != "" {
-		s.host = strings.ToLower(t.Host)
+		s.host = t.Host
 	}
 	return s
 }
 
 // sameStripDevice reports whether two entries name one device by their text alone, by join's
-// rule (session.DeviceNames.NamedBy): the same text; or the same host, unless both are devices:
-// lines, each naming its own device (several behind one address: emulators on two ports). A URL
-// that is no line names what its host names, and a host names every device at it, a line's
-// included.
+// rule (session.DeviceNames.NamedBy): the same URL (case does not matter); or the same host by
+// wled.SameHost (addresses as addresses, names without regard to case or a final dot), unless
+// both are devices: lines, each naming its own device (several behind one address: emulators on
+// two ports). A URL that is no line names what its host names, and a host names every device at
+// it, a line's included.
 func sameStripDevice(a, b stripSelector) bool {
-	if a.text == b.text {
+	if a.url && b.url && strings.EqualFold(a.text, b.text) {
 		return true
 	}
-	return !(a.line && b.line) && a.host == b.host
+	return !(a.line && b.line) && wled.SameHost(a.host, b.host)
 }
 
 func (c *Config) validateStatus(p *problems) {

@@ -926,7 +926,9 @@ type DeviceNames struct {
 //
 //   - a name names the device when it is any one of its names: the name WLED reports (for a
 //     configured device also its line's WLED, FoundName), its IP address, or its host name (mDNS's
-//     or the configured line's, FoundHost; a final dot does not matter);
+//     or the configured line's, FoundHost), by wled.SameHost: addresses as addresses however
+//     written (fe80::1%eth0 is FE80:0::1%eth0, ::ffff:10.0.0.7 is 10.0.0.7), names without
+//     regard to a final dot;
 //   - a device URL that is a configured line as written (ConfiguredLines) names that line's
 //     device alone; any other URL names what its host names, configured or discovered:
 //     wled://10.0.0.7 names the WLED at 10.0.0.7 whatever line drives it, as that line would
@@ -953,8 +955,8 @@ func (n DeviceNames) NamedBy(sel string) bool {
 	if sel == "" {
 		return false
 	}
-	for _, name := range [...]string{n.Name, n.IP, strings.TrimSuffix(n.Host, "."), n.FoundName, strings.TrimSuffix(n.FoundHost, ".")} {
-		if strings.EqualFold(name, sel) {
+	for _, name := range [...]string{n.Name, n.IP, n.Host, n.FoundName, n.FoundHost} {
+		if wled.SameHost(name, sel) {
 			return true
 		}
 	}
