@@ -524,18 +524,50 @@ func checkValue(key string, val any, t reflect.Type) error {
 		}
 		return nil
 	case t.Kind() == reflect.Int:
+		if problem := beyondInt32(val); problem != "" {
+			return &Error{Key: key, Problem: problem}
+		}
 		if _, ok := val.(int); !ok {
 			return wrong("a whole number")
 		}
 		return nil
 	case t.Kind() == reflect.Float64 || t.Kind() == reflect.Float32:
 		switch val.(type) {
-		case int, float64:
+		case int, int64, uint64, float64:
 			return nil
 		}
 		return wrong("a number")
 	}
 	return nil
+}
+
+// beyondInt32 is the range line for a whole number from the file that no setting takes, or ""
+// for any other value. The YAML decoder gives such a number as an int on 64-bit, an int64 on
+// 32-bit ARM (where int is 32 bits), a uint64 beyond int64 and a float64 beyond uint64; every
+// whole-number key's range lies within int32, so refusing them here gives one line on every
+// GOARCH, and keeps an int64 from reaching the decoding, which would cut it to 32 bits there.
+func beyondInt32(val any) string {
+	var high, low bool
+	switch n := val.(type) {
+	case int:
+		high, low = int64(n) > math.MaxInt32, int64(n) < math.MinInt32
+	case int64:
+		high, low = n > math.MaxInt32, n < math.MinInt32
+	case uint64:
+		high = n > math.MaxInt32
+	case float64: // a whole number beyond uint64 (99999999999999999999), or written as 1e20
+		if n != math.Trunc(n) {
+			return ""
+		}
+		high, low = n > math.MaxInt32, n < math.MinInt32
+	}
+	switch {
+	case high:
+		return fmt.Sprintf("%v is beyond the largest whole number a setting takes (%d)", val, math.MaxInt32)
+	case low:
+		return fmt.Sprintf("%v is beyond the smallest whole number a setting takes (%d)", val, math.MinInt32)
+	}
+	return ""
 }
 
 func yamlKind(v any) string {
@@ -544,7 +576,7 @@ func yamlKind(v any) string {
 		return "text"
 	case bool:
 		return "boolean"
-	case int:
+	case int, int64, uint64:
 		return "whole number"
 	case float64:
 		return "number"
