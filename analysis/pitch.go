@@ -351,11 +351,14 @@ var noPartials = func() (p [maxHarmonics + 1]int8) {
 // score is Σ weight[h]·residual over the partials found, times the pitch
 // fit. A partial not found adds weight·0 = +0, which leaves the sum as it
 // is (residuals are ≥ 0): no branch on the partials, whose pattern differs
-// from candidate to candidate.
+// from candidate to candidate. Each product is rounded before it is added
+// (the float64 conversion forbids fusing it into an FMA, which GOAMD64=v3
+// and arm64 would otherwise do), so the score is the same bits on every
+// GOARCH and GOAMD64 level.
 func (pf *pitchFinder) score(c *candidate, w *window) float64 {
 	s := 0.0
 	for h, p := range c.partial[1 : c.nh+1] {
-		s += pf.weight[h+1] * pf.residual[int(p)+1]
+		s += float64(pf.weight[h+1] * pf.residual[int(p)+1])
 	}
 	return s * c.fit
 }

@@ -23,7 +23,7 @@ func TestScoreSkipsMissingPartialsExactly(t *testing.T) {
 		want, wantMax := 0.0, 0.0
 		for h := 1; h <= c.nh; h++ {
 			if p := c.partial[h]; p >= 0 {
-				want += pf.weight[h] * pf.residual[p+1]
+				want += float64(pf.weight[h] * pf.residual[p+1]) // rounded, as score rounds it
 				wantMax = max(wantMax, pf.residual[p+1])
 			}
 		}
