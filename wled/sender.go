@@ -106,6 +106,19 @@ func TimeoutByte(d time.Duration) (byte, error) {
 	return byte(s), nil
 }
 
+// ShortestRealtimeTimeout is the shortest timeout that keeps WLED in realtime mode at fps frames
+// per second: it must outlast two frame intervals. WLED waits timeout byte × 1000 + 1 ms after a
+// packet, so a timeout of just one interval (1 s at 1 fps) runs out whenever a frame is a
+// millisecond late, and each time WLED shows its own effect until the next packet blanks the
+// strip again: a flicker. Whole seconds, as the timeout byte carries them.
+func ShortestRealtimeTimeout(fps int) time.Duration {
+	if fps < 1 {
+		fps = 1
+	}
+	twoFrames := 2 * time.Second / time.Duration(fps)
+	return time.Duration(math.Ceil(twoFrames.Seconds())) * time.Second
+}
+
 // NewSender validates cfg, builds the packet buffers and connects a UDP socket to cfg.Addr.
 func NewSender(cfg SenderConfig) (*Sender, error) {
 	s, err := newPacketizer(cfg)
