@@ -41,7 +41,10 @@ the rainbow as they do to the live effects, and so do a strip's own brightness a
 max_milliamps from its strips: entry (matched as join matches it: a ddp://, dnrgb://, … device
 also answers to the name of the WLED at its address, which test-pattern asks that address's JSON
 API on port 80 for and, with discovery on, browses mDNS for, when an entry names no device
-otherwise; a warning says when such an entry may not apply).`,
+otherwise; a warning says when such an entry may not apply).
+
+Devices are resolved at once. One that cannot be (no answer, not a WLED, 0 LEDs) is listed with
+its error and the others are driven; the command fails only when no device could be driven.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, map[string]string{"devices": "device"})
@@ -108,6 +111,7 @@ type testPatternResult struct {
 	Name  string
 	Stats wled.OutputStats
 	FPS   float64 // frames per second between the first and the last frame sent
+	Err   error   // why the device could not be driven (its Stats are then zero); nil when it was
 }
 
 // testPatternConfig applies the configuration to opts: its devices (--device, already merged
@@ -203,41 +207,40 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		lookup = r.LookupNetIP
 	}
 	interval := time.Second / time.Duration(opts.FPS)
+	// Every device is resolved at once, each within its own look-up and JSON API timeouts, and one
+	// that cannot be resolved is a row of the table: in turn, one slow device held up all the
+	// others, and one that failed stopped the test for every strip.
+	devices := make([]testPatternDevice, len(targets))
+	var resolving sync.WaitGroup
+	for i, nt := range targets {
+		resolving.Go(func() {
+			t := nt.target
+			if opts.LEDs > 0 {
+				t.LEDs = opts.LEDs // also a wled:// device's count: Complete keeps a given LED count
+			}
+			d := testPatternDevice{name: nt.name}
+			d.output, d.names, d.err = openTestPatternDevice(ctx, t, nt.name, nt.names, lookup, client, opts, interval)
+			devices[i] = d
+		})
+	}
+	resolving.Wait()
 	var outputs []*wled.Output
 	var outputNames []session.DeviceNames // one per output: what a strips: entry may name it by
-	closeAll := func() {
-		for _, o := range outputs {
-			_ = o.Close()
+	var failed []error
+	for _, d := range devices {
+		if d.err != nil {
+			failed = append(failed, d.err)
+			continue
 		}
+		outputs = append(outputs, d.output)
+		outputNames = append(outputNames, d.names)
 	}
-	for _, nt := range targets {
-		t := nt.target
-		if opts.LEDs > 0 {
-			t.LEDs = opts.LEDs // also a wled:// device's count: Complete keeps a given LED count
-		}
-		host, err := lookupDeviceHost(ctx, lookup, t.Host)
+	if len(outputs) == 0 {
+		results, err := writeTestPatternTable(w, devices)
 		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("test-pattern: %s: %w", nt.name, err)
+			return results, err
 		}
-		t.Host = host
-		resolved, info, err := client.CompleteAs(ctx, t, opts.Protocol) // as join resolves it
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("test-pattern: %w", err)
-		}
-		names := nt.names
-		names.IP = host
-		if info.Name != "" {
-			names.Name = info.Name
-		}
-		o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: nt.name, MinInterval: interval, Client: client, Logger: opts.Logger})
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("test-pattern: %w", err)
-		}
-		outputs = append(outputs, o)
-		outputNames = append(outputNames, names)
+		return results, undrivenError{failed}
 	}
 	learnLineNames(ctx, opts, client, w, outputNames)
 	lights := make([]rainbowLight, len(outputs))
@@ -254,28 +257,93 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 			_ = o.Run(runCtx) // returns nil after releasing the device
 		}()
 	}
-	fmt.Fprintf(w, "test-pattern: %d device(s), %d fps for %gs\n", len(outputs), opts.FPS, opts.Seconds)
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "test-pattern: %d of %d device(s), %d fps for %gs (%d could not be driven: see the table)\n", len(outputs), len(devices), opts.FPS, opts.Seconds, len(failed))
+	} else {
+		fmt.Fprintf(w, "test-pattern: %d device(s), %d fps for %gs\n", len(outputs), opts.FPS, opts.Seconds)
+	}
 	driveRainbow(ctx, outputs, lights, interval, time.Duration(opts.Seconds*float64(time.Second)))
 	stop()
 	wg.Wait()
 
-	results := make([]testPatternResult, len(outputs))
+	results, err := writeTestPatternTable(w, devices)
+	if err != nil {
+		return results, err
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "test-pattern: %d of %d devices could not be driven (see ERROR above); the other %d ran\n", len(failed), len(devices), len(outputs))
+	}
+	return results, nil
+}
+
+// testPatternDevice is one device test-pattern was asked to drive: its output, or why it has none.
+type testPatternDevice struct {
+	name   string
+	names  session.DeviceNames // what a strips: entry may name it by
+	output *wled.Output
+	err    error
+}
+
+// openTestPatternDevice looks t's host up, resolves a wled:// device over its JSON API as join
+// resolves it, and opens its output. names gains the address and the WLED's own name.
+func openTestPatternDevice(ctx context.Context, t wled.Target, name string, names session.DeviceNames,
+	lookup func(context.Context, string, string) ([]netip.Addr, error), client *wled.Client, opts testPatternOptions, interval time.Duration,
+) (*wled.Output, session.DeviceNames, error) {
+	host, err := lookupDeviceHost(ctx, lookup, t.Host)
+	if err != nil {
+		return nil, names, err
+	}
+	t.Host = host
+	names.IP = host
+	resolved, info, err := client.CompleteAs(ctx, t, opts.Protocol)
+	if err != nil {
+		return nil, names, err
+	}
+	if info.Name != "" {
+		names.Name = info.Name
+	}
+	o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: name, MinInterval: interval, Client: client, Logger: opts.Logger})
+	return o, names, err
+}
+
+// writeTestPatternTable writes one row per device, in the order given, and returns the results:
+// a driven device's frames, rate and errors, a device that could not be resolved with its error
+// in the last column (as discover shows a device that did not answer).
+func writeTestPatternTable(w io.Writer, devices []testPatternDevice) ([]testPatternResult, error) {
+	results := make([]testPatternResult, len(devices))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tPROTOCOL\tLEDS\tFRAMES SENT\tFPS\tDROPPED\tSEND ERRORS")
-	for i, o := range outputs {
+	fmt.Fprintln(tw, "DEVICE\tPROTOCOL\tLEDS\tFRAMES SENT\tFPS\tDROPPED\tSEND ERRORS\tERROR")
+	for i, d := range devices {
+		if d.err != nil {
+			results[i] = testPatternResult{Name: d.name, Err: d.err}
+			// The error may quote what a device answered: cell keeps it printable and short.
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\n", d.name, cell(d.err.Error(), maxErrorCell))
+			continue
+		}
+		o := d.output
 		st := o.Stats()
 		r := testPatternResult{Name: o.Name(), Stats: st}
 		if span := st.LastSent.Sub(st.FirstSent); st.FramesSent > 1 && span > 0 {
 			r.FPS = float64(st.FramesSent-1) / span.Seconds()
 		}
 		results[i] = r
-		fmt.Fprintf(tw, "%s\t%v\t%d\t%d\t%.2f\t%d\t%d\n", r.Name, o.Target().Protocol, o.LEDs(), st.FramesSent, r.FPS, st.Dropped, st.SendErrors)
+		fmt.Fprintf(tw, "%s\t%v\t%d\t%d\t%.2f\t%d\t%d\t-\n", r.Name, o.Target().Protocol, o.LEDs(), st.FramesSent, r.FPS, st.Dropped, st.SendErrors)
 	}
-	if err := tw.Flush(); err != nil {
-		return results, err
-	}
-	return results, nil
+	return results, tw.Flush()
 }
+
+// undrivenError is test-pattern's failure when no device could be driven (exit status 1). It
+// wraps every device's error.
+type undrivenError struct{ errs []error }
+
+func (e undrivenError) Error() string {
+	if len(e.errs) == 1 {
+		return "test-pattern: " + e.errs[0].Error()
+	}
+	return fmt.Sprintf("test-pattern: none of the %d devices could be driven (the table lists each one's error); the first: %v", len(e.errs), e.errs[0])
+}
+
+func (e undrivenError) Unwrap() []error { return e.errs }
 
 // lookupDeviceHost returns host as an IP address, looked up with lookup unless it is one already.
 // WLED speaks IPv4 only; an IPv6 address is used when the name has nothing else (as join does).
