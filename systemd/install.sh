@@ -8,12 +8,12 @@
 # On an upgrade the existing config (with the variables of /etc/ledbridge/env, as the service sees
 # them) is checked by the new binary first, as root and then with the rights of an unprivileged
 # user (the service runs as a dynamic user, which must be able to read it): if either fails,
-# nothing is installed or restarted, since the restarted service would exit with status 2 and
-# stay down.
+# nothing is installed or restarted, since the restarted service would exit with status 78 (an
+# invalid configuration, which ledbridge.service does not restart) and stay down.
 # DESTDIR=/some/root installs below that folder instead and skips systemctl (for packaging and tests).
 set -euo pipefail
 
-usage() { echo "usage: sudo $0 BINARY" >&2; exit 2; }
+usage() { echo "usage: sudo $0 BINARY" >&2; exit 64; }
 [ $# -eq 1 ] || usage
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -136,12 +136,26 @@ check_config_as_service_user() {
   return "$status"
 }
 
+# A config check that fails with another status than 78 (EX_CONFIG: the config is invalid) did not
+# judge the config: the binary could not run the check (64: a command line it does not take; 2:
+# it crashed). That is said as such, not blamed on the file.
+not_judged() {
+  echo "install.sh: $bin config check$1 failed with exit status $2 without judging the config (78 means an invalid config):" >&2
+  echo "  $3" >&2
+  echo "Nothing was installed and the service was not restarted." >&2
+  exit 1
+}
+
 if [ -e "$root/etc/ledbridge/config.yaml" ]; then
-  if ! problem=$(check_config "$bin" 2>&1 >/dev/null); then
+  status=0
+  problem=$(check_config "$bin" 2>&1 >/dev/null) || status=$?
+  if [ "$status" -ne 0 ] && [ "$status" -ne 78 ]; then
+    not_judged "" "$status" "$problem"
+  elif [ "$status" -eq 78 ]; then
     cat >&2 <<FAIL
 install.sh: the existing $root/etc/ledbridge/config.yaml does not pass this ledbridge's check:
   $problem
-Nothing was installed and the service was not restarted (it would exit with status 2 and stay down).
+Nothing was installed and the service was not restarted (it would exit with status 78 and stay down).
 Fix it in $root/etc/ledbridge/config.yaml or $root/etc/ledbridge/env (the file alone is checked by
   $bin config check --config $root/etc/ledbridge/config.yaml)
 and run install.sh again, which checks both.
@@ -154,19 +168,25 @@ FAIL
     echo "install.sh: not run as root: whether ledbridge.service can read the config was not checked" >&2
   elif ! setpriv=$(command -v setpriv); then
     echo "install.sh: setpriv (util-linux) not found: whether ledbridge.service can read the config was not checked" >&2
-  elif ! denied=$(check_config_as_service_user "$bin" "$setpriv" 2>&1); then
-    cat >&2 <<FAIL
+  else
+    status=0
+    denied=$(check_config_as_service_user "$bin" "$setpriv" 2>&1) || status=$?
+    if [ "$status" -ne 0 ] && [ "$status" -ne 78 ]; then
+      not_judged " as the service's user" "$status" "$denied"
+    elif [ "$status" -eq 78 ]; then
+      cat >&2 <<FAIL
 install.sh: ledbridge.service could not read the existing $root/etc/ledbridge/config.yaml:
   $denied
 The service runs as a dynamic user, neither root nor the file's owner, so the file must be readable
 by others and its folders open to them: chmod 644 $root/etc/ledbridge/config.yaml (chmod 755 its
 folders), with any secrets in $root/etc/ledbridge/env (mode 0600, read by systemd as root) rather
 than in the file. Nothing was installed and the service was not restarted (it would exit with
-status 2 and stay down); run install.sh again after the change.
+status 78 and stay down); run install.sh again after the change.
 FAIL
-    exit 1
-  elif [[ $denied == install.sh:* ]]; then
-    echo "$denied" >&2
+      exit 1
+    elif [[ $denied == install.sh:* ]]; then
+      echo "$denied" >&2
+    fi
   fi
   # Warnings (a key whose meaning changed in this version, a file holding secrets readable by
   # others): the upgrade goes on, but the operator should see them now, not only in the journal.

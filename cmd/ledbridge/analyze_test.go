@@ -482,7 +482,7 @@ func TestAnalyzeReadsTheConfigsAnalysisSection(t *testing.T) {
 
 	cmd := exec.Command(bin, "analyze", wav, "--config", writeConfig(t, "analysis:\n  tuning_hz: 500\n"))
 	out, _ := cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "analysis.tuning_hz") {
+	if cmd.ProcessState.ExitCode() != exitConfig || !strings.Contains(string(out), "analysis.tuning_hz") {
 		t.Errorf("an invalid analysis section: exit %d, %q", cmd.ProcessState.ExitCode(), out)
 	}
 }

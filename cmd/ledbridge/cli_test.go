@@ -21,8 +21,8 @@ func TestVersionAndInvalidConfigExitStatus(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "config", "check", "--config", bad)
 	out, err = cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 2 {
-		t.Fatalf("exit status %d (%v), want 2", cmd.ProcessState.ExitCode(), err)
+	if cmd.ProcessState.ExitCode() != exitConfig {
+		t.Fatalf("exit status %d (%v), want %d", cmd.ProcessState.ExitCode(), err, exitConfig)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 1 || !strings.Contains(lines[0], "effects.brightness_cap") {
@@ -45,10 +45,9 @@ func TestVersionAndInvalidConfigExitStatus(t *testing.T) {
 	}
 }
 
-// TestUsageErrorsExitTwoWithOneLine: every mistake on the command line exits with status 2 (like
-// an invalid configuration, which systemd does not restart) and one line that says what is wrong,
-// before anything starts.
-func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
+// TestUsageErrorsExitWithOneLine: every mistake on the command line exits with status exitUsage
+// (which systemd does not restart) and one line that says what is wrong, before anything starts.
+func TestUsageErrorsExitWithOneLine(t *testing.T) {
 	bin := buildBinary(t)
 	for _, tc := range []struct {
 		args []string
@@ -76,8 +75,8 @@ func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		_ = cmd.Run()
 		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-		if code := cmd.ProcessState.ExitCode(); code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) || stdout.Len() != 0 {
-			t.Errorf("ledbridge %q: exit %d, stderr %q, stdout %q; want exit 2 and one line containing %q", tc.args, code, stderr.String(), stdout.String(), tc.want)
+		if code := cmd.ProcessState.ExitCode(); code != exitUsage || len(lines) != 1 || !strings.Contains(lines[0], tc.want) || stdout.Len() != 0 {
+			t.Errorf("ledbridge %q: exit %d, stderr %q, stdout %q; want exit %d and one line containing %q", tc.args, code, stderr.String(), stdout.String(), exitUsage, tc.want)
 		}
 	}
 	// The help it points to exits 0.
@@ -121,8 +120,8 @@ func TestConfigErrorsNameTheirSource(t *testing.T) {
 		cmd.Env = append(os.Environ(), tc.env)
 		out, _ := cmd.CombinedOutput()
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if cmd.ProcessState.ExitCode() != 2 || len(lines) != 1 {
-			t.Errorf("%s %s: exit %d, output %q; want exit 2 and one line", tc.env, tc.file, cmd.ProcessState.ExitCode(), out)
+		if cmd.ProcessState.ExitCode() != exitConfig || len(lines) != 1 {
+			t.Errorf("%s %s: exit %d, output %q; want exit %d and one line", tc.env, tc.file, cmd.ProcessState.ExitCode(), out, exitConfig)
 			continue
 		}
 		for _, w := range tc.want {

@@ -13,7 +13,7 @@ func init() {
 	cfgCmd := &cobra.Command{Use: "config", Short: "Check or show the configuration"}
 	cfgCmd.AddCommand(&cobra.Command{
 		Use:   "check",
-		Short: "Validate the configuration (exit status 2 with one line naming the key if invalid)",
+		Short: "Validate the configuration (if invalid: one line naming the key, exit status 78)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loaded, err := loadConfig(cmd, nil)

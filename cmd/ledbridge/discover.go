@@ -122,7 +122,7 @@ func listDevices(ctx context.Context, cfg discovery.Config, urls []string, timeo
 // plain DDP or E1.31 controller has none, and a probe of port 80 would only list it as
 // offline. They are returned as rows of what the URL says, not probed, with their lines
 // (forcedLines, in the same order). A URL that does not parse stays with the probed ones, so
-// that discovery refuses it as before (ErrBadStatic: exit status 2).
+// that discovery refuses it as before (ErrBadStatic: a usage error, exit status 64).
 func splitForcedDevices(urls []string) (probed []string, forced []summary, forcedLines []string) {
 	seen := map[string]bool{}
 	for _, raw := range urls {

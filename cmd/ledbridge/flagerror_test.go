@@ -27,8 +27,8 @@ func TestFlagErrorsNameTheFlag(t *testing.T) {
 		cmd.Env = append(os.Environ(), "LEDBRIDGE_DEVICES=")
 		out, _ := cmd.CombinedOutput()
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if cmd.ProcessState.ExitCode() != 2 || len(lines) != 1 {
-			t.Errorf("%q: exit %d, output %q; want exit 2 and one line", tc.args, cmd.ProcessState.ExitCode(), out)
+		if cmd.ProcessState.ExitCode() != exitUsage || len(lines) != 1 {
+			t.Errorf("%q: exit %d, output %q; want exit %d and one line", tc.args, cmd.ProcessState.ExitCode(), out, exitUsage)
 			continue
 		}
 		for _, w := range tc.want {

@@ -28,7 +28,8 @@ func init() {
 }
 
 // loadConfig reads the configuration for cmd. flagKeys maps config keys to the names of cmd's
-// flags that override them. An invalid configuration is a usageError (exit status 2).
+// flags that override them. An invalid configuration is a configError (exit status exitConfig),
+// but a bad value given by a flag is a usageError (exitUsage), since the command line is wrong.
 func loadConfig(cmd *cobra.Command, flagKeys map[string]string) (*config.Loaded, error) {
 	flags := map[string]*pflag.Flag{
 		"log.format": cmd.Flags().Lookup("log-format"),
@@ -43,7 +44,12 @@ func loadConfig(cmd *cobra.Command, flagKeys map[string]string) (*config.Loaded,
 	}
 	loaded, err := config.Load(config.Options{File: configFile, Flags: flags})
 	if err != nil {
-		return nil, usageError{nameFlag(cmd, err, flags)}
+		err = nameFlag(cmd, err, flags)
+		var fe flagValueError
+		if errors.As(err, &fe) {
+			return nil, usageError{err}
+		}
+		return nil, configError{err}
 	}
 	return loaded, nil
 }

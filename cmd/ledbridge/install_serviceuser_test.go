@@ -10,7 +10,7 @@ import (
 
 // TestInstallScriptRefusesAConfigTheServiceCannotRead: ledbridge.service runs as a dynamic user,
 // never the config's owner, so a config.yaml (or /etc/ledbridge) that only root can read passes a
-// check run as root yet makes the restarted service exit with status 2 and stay down. install.sh
+// check run as root yet makes the restarted service exit with status 78 and stay down. install.sh
 // checks the config with an unprivileged user's rights too, and installs nothing when that fails.
 func TestInstallScriptRefusesAConfigTheServiceCannotRead(t *testing.T) {
 	if os.Geteuid() != 0 {

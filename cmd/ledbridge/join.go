@@ -86,7 +86,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	}
 	code, err := room.ParseCode(codeText)
 	if err != nil {
-		return usageError{fmt.Errorf("join: %w", err)}
+		if len(args) == 1 {
+			return usageError{fmt.Errorf("join: %w", err)}
+		}
+		return configError{fmt.Errorf("join: room.code: %w", err)}
 	}
 	noDiscovery, _ := cmd.Flags().GetBool("no-discovery")
 	log := setupLogging(loaded)
@@ -121,14 +124,14 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	ver, _ := buildVersion()
 	sc, err := sessionConfig(c, code, ver, !noDiscovery, log, reg)
 	if err != nil {
-		return usageError{err}
+		return configError{err}
 	}
 	if w := noStripsWarning(sc); w != "" {
 		log.Warn(w)
 	}
 	looks, err := stripLooks(c)
 	if err != nil {
-		return usageError{err}
+		return configError{err}
 	}
 
 	// Every listener is bound before anything is announced: a port in use must end start-up with
@@ -196,10 +199,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	sc.OnReady = ready
 	sess, err := session.New(sc)
 	if err != nil {
-		return usageError{err}
+		return configError{err}
 	}
 	if err := sess.SetStripLooks(looks); err != nil {
-		return usageError{err}
+		return configError{err}
 	}
 
 	var statusSrv *status.Server
@@ -519,7 +522,7 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 // operator's wish. Applied, it would tear the setup down: a config file that is gone, or emptied
 // (truncated by an editor's non-atomic save, `> config.yaml`), reads as all defaults, which
 // removes the configured strips, turns the status page's controls off and resets the
-// brightness, while `join` started with it would exit with status 2.
+// brightness, while `join` started with it would exit with status 64 or 78.
 func (r *reloader) refuse(loaded *config.Loaded) error {
 	switch {
 	case r.file != "" && loaded.File == "":

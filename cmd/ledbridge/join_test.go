@@ -29,7 +29,7 @@ func TestJoinRefusesBadCodesBeforeAnyTraffic(t *testing.T) {
 	for _, code := range []string{"ABC123", "abc12", "ABCDEFG", "AB-234", "ÅBC234"} {
 		cmd := exec.Command(bin, "join", code, "--listen", "127.0.0.1:0", "--status-addr", "", "--no-discovery")
 		out, _ := cmd.CombinedOutput()
-		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "room code") || strings.Contains(string(out), "listening") {
+		if cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(out), "room code") || strings.Contains(string(out), "listening") {
 			t.Errorf("join %s: exit %d, output %q", code, cmd.ProcessState.ExitCode(), out)
 		}
 	}

@@ -40,8 +40,8 @@ func TestExitErrorIsAnErrorOnTheJournalStream(t *testing.T) {
 			cmd := exec.Command(bin, "join", "JRN234", "--no-discovery", "--config", bad)
 			cmd.Env = append(os.Environ(), "JOURNAL_STREAM="+tc.journalStream(stderr))
 			cmd.Stderr = stderr
-			if err := cmd.Run(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
-				t.Fatalf("join with an invalid config: %v, want exit status 2", err)
+			if err := cmd.Run(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != exitConfig {
+				t.Fatalf("join with an invalid config: %v, want exit status %d", err, exitConfig)
 			}
 			out, err := os.ReadFile(stderr.Name())
 			if err != nil {

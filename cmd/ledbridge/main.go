@@ -23,8 +23,15 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// exitUsage is the exit status for a bad command line or an invalid configuration.
-const exitUsage = 2
+// The exit statuses of a start that cannot succeed however often it is retried: a bad command line
+// (sysexits.h's EX_USAGE) and an invalid configuration (EX_CONFIG, which systemd calls CONFIG).
+// ledbridge.service's RestartPreventExitStatus= lists exactly these two. Neither is 2: the Go
+// runtime exits 2 on an unrecovered panic, a fatal runtime error and SIGABRT (systemd's watchdog
+// signal), which the unit's Restart=on-failure must restart.
+const (
+	exitUsage  = 64
+	exitConfig = 78
+)
 
 // exitInterrupted is the exit status of a command stopped by SIGINT or SIGTERM before it could
 // finish its work (a shell's 128 + SIGINT).
@@ -36,12 +43,37 @@ type interruptedError struct{ msg string }
 
 func (e interruptedError) Error() string { return e.msg }
 
-// usageError marks an error that should exit with status 2: a bad command line (unknown command,
-// wrong number of arguments, bad flag) or an invalid configuration.
+// usageError marks a bad command line (unknown command, wrong number of arguments, bad flag or
+// flag value): exit status exitUsage.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+
+// configError marks an invalid configuration (the file, the environment or a setting derived from
+// them): exit status exitConfig.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+// exitStatus is the status main exits with for err, a command's error (not nil).
+func exitStatus(err error) int {
+	var (
+		ce configError
+		ue usageError
+		ie interruptedError
+	)
+	switch {
+	case errors.As(err, &ce):
+		return exitConfig
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ie):
+		return exitInterrupted
+	}
+	return 1
+}
 
 var rootCmd = &cobra.Command{
 	Use:           "ledbridge",
@@ -100,20 +132,12 @@ func main() {
 		line = prefix + strings.ReplaceAll(line, "\n", "\n"+prefix)
 	}
 	fmt.Fprintln(os.Stderr, line)
-	var ue usageError
-	if errors.As(err, &ue) {
-		os.Exit(exitUsage)
-	}
-	var ie interruptedError
-	if errors.As(err, &ie) {
-		os.Exit(exitInterrupted)
-	}
-	os.Exit(1)
+	os.Exit(exitStatus(err))
 }
 
 // markUsageErrors makes every mistake cobra finds on the command line a usageError, so that it exits
-// with status 2 like an invalid configuration (systemd's RestartPreventExitStatus=2: restarting
-// cannot fix it) and prints one line that names the command and its usage.
+// with status exitUsage (which ledbridge.service does not restart: restarting cannot fix it) and
+// prints one line that names the command and its usage.
 //
 // Cobra reports an unknown command only for a root without Args, and answers any arguments to a
 // command group that cannot run (`ledbridge config bogus`) with its help and status 0; so command

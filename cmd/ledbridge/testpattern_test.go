@@ -128,7 +128,7 @@ func TestTestPatternRejectsBadFlags(t *testing.T) {
 	}
 }
 
-// TestTestPatternCommand runs the real binary: flags, exit status 2 for bad flags, and --leds
+// TestTestPatternCommand runs the real binary: flags, exit status exitUsage for bad flags, and --leds
 // overriding the URL's count.
 func TestTestPatternCommand(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "ledbridge")
@@ -139,12 +139,12 @@ func TestTestPatternCommand(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "test-pattern", "--fps", "500", "--device", "ddp://127.0.0.1:9?leds=3")
 	out, _ := cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--fps") {
+	if cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(out), "--fps") {
 		t.Errorf("bad --fps: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
 	}
 	cmd = exec.Command(bin, "test-pattern", "--device", "ddp://127.0.0.1:9?leds=3&colour=red")
 	out, _ = cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "colour") {
+	if cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(out), "colour") {
 		t.Errorf("bad device URL: exit %d, output %q", cmd.ProcessState.ExitCode(), out)
 	}
 
@@ -260,18 +260,19 @@ func TestTestPatternCommandReadsTheConfig(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name string
-		args []string
-		want string
+		name   string
+		args   []string
+		want   string
+		status int
 	}{
-		{"missing --config", []string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml"},
-		{"discovery off, no device", []string{"--config", writeConfig(t, "discovery:\n  enabled: false\n")}, "discovery is off"},
-		{"invalid config", []string{"--config", writeConfig(t, "output:\n  max_milliamps: -5\n")}, "output.max_milliamps"},
+		{"missing --config", []string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml", exitConfig},
+		{"discovery off, no device", []string{"--config", writeConfig(t, "discovery:\n  enabled: false\n")}, "discovery is off", exitUsage},
+		{"invalid config", []string{"--config", writeConfig(t, "output:\n  max_milliamps: -5\n")}, "output.max_milliamps", exitConfig},
 	} {
 		cmd := exec.Command(bin, append([]string{"test-pattern", "--seconds", "0.2"}, tc.args...)...)
 		out, _ := cmd.CombinedOutput()
-		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
-			t.Errorf("%s: exit %d, output %q; want 2 and %q", tc.name, cmd.ProcessState.ExitCode(), out, tc.want)
+		if cmd.ProcessState.ExitCode() != tc.status || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: exit %d, output %q; want %d and %q", tc.name, cmd.ProcessState.ExitCode(), out, tc.status, tc.want)
 		}
 	}
 }
