@@ -967,7 +967,9 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 		// A ddp://, dnrgb://, … URL describes the stream's format itself.
 		d.RGBW = s.target.RGBW
 	}
-	d.LEDs = min(d.LEDs, most) // a WARLS/DRGB stream shows the strip's start rather than nothing
+	// A WARLS/DRGB stream shows the strip's start rather than nothing; Info.LEDs.Count keeps the
+	// device's own count, so that a sink can say so (the session warns once per device).
+	d.LEDs = min(d.LEDs, most)
 	if s != nil && s.forced() {
 		d.StreamPort = s.target.Port
 	} else {

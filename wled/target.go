@@ -386,9 +386,30 @@ func StreamTarget(t Target, info Info, p Protocol) (Target, error) {
 	if out.LEDs == 0 {
 		return Target{}, errors.New("the device reports 0 LEDs")
 	}
+	if err := CheckForcedLEDs(t, p); err != nil {
+		return Target{}, err
+	}
 	out.Port = StreamPort(p, info, t.DDPPort)
 	var most int
 	out.RGBW, most = StreamFormat(p, info)
-	out.LEDs = min(out.LEDs, most)
+	out.LEDs = min(out.LEDs, most) // the device's own count: the caller warns (compare info.LEDs.Count)
 	return out, nil
+}
+
+// MostLEDs is the most LEDs one frame of protocol p addresses: MaxLEDs for DDP and DNRGB, 490
+// for DRGB, 367 for DRGBW, 255 for WARLS (0 for a value that is no protocol).
+func MostLEDs(p Protocol) int { return p.maxLEDs() }
+
+// CheckForcedLEDs returns an error (ErrTooManyLEDs) when wled:// target t gives an LED count
+// (?leds=N) that the protocol p forced on it (the config's output.protocol) cannot carry: the
+// operator said how long the strip is, and driving only its start would contradict that without
+// a word, as a drgb://…?leds=491 line is refused. A device's own count above the limit is no
+// error: the stream covers the strip's start, and the caller warns. Other targets keep their own
+// protocol, already checked by ParseTarget.
+func CheckForcedLEDs(t Target, p Protocol) error {
+	if t.Protocol != ProtocolAuto || p == ProtocolAuto || t.LEDs <= MostLEDs(p) {
+		return nil
+	}
+	return fmt.Errorf("%w: ?leds=%d is more than the forced protocol %v carries (%d LEDs); set output.protocol to dnrgb or ddp to drive the whole strip, or give ?leds=%d or fewer",
+		ErrTooManyLEDs, t.LEDs, p, MostLEDs(p), MostLEDs(p))
 }

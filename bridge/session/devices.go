@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -147,6 +148,17 @@ type deviceSet struct {
 	configured map[string]*configuredDevice // by URL
 	looks      []StripLook                  // the strips: entries, in the configuration's order
 	lineNames  map[string]lineName          // by configured ddp://, dnrgb://, … line
+	// clamped is what was last said about each device that reports more LEDs than the forced
+	// protocol carries (warnClampedLocked), by MAC (a configured line's URL when its device
+	// reports none): one warning per device, not one per JSON API answer. A device's note goes
+	// when it fits again, when discovery drops it, and when its configured line is removed.
+	clamped map[string]clampNote
+}
+
+// clampNote is one partly driven strip, as its warning told it.
+type clampNote struct {
+	protocol         wled.Protocol
+	leds, deviceLEDs int
 }
 
 // lineName is what a configured ddp://, dnrgb://, … line's host said its WLED is called, as
@@ -176,6 +188,8 @@ type configuredDevice struct {
 	placed   bool
 	name     string
 	resolved wled.Target
+	// clampedAs is the deviceSet.clamped key its device was last warned under ("" if never).
+	clampedAs string
 }
 
 func (c *configuredDevice) poke() {
@@ -198,6 +212,9 @@ func (d *deviceSet) setStatic(urls []string) error {
 		if t.Protocol != wled.ProtocolAuto && t.LEDs == 0 {
 			return fmt.Errorf("device %q: give the LED count (?leds=N): no JSON API is asked for this protocol", raw)
 		}
+		if err := wled.CheckForcedLEDs(t, d.protocol); err != nil {
+			return fmt.Errorf("device %q: %w", raw, err)
+		}
 		targets[raw] = t
 	}
 	d.mu.Lock()
@@ -214,6 +231,9 @@ func (d *deviceSet) setStatic(urls []string) error {
 		c.cancel()
 		delete(d.configured, raw)
 		delete(d.lineNames, raw)
+		if c.clampedAs != "" {
+			delete(d.clamped, c.clampedAs)
+		}
 		if st, ok := d.strips[raw]; ok {
 			// Stopped after the reconcile below: a discovered strip that takes the device over
 			// is open by then, and the stopping output hands the device to it (wled's drivers)
@@ -265,6 +285,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
 		lookReportDelay: stripLookReportDelay, lookReport: make(chan struct{}, 1),
 		lineInfo: s.wled, lineAsk: make(chan struct{}, 1), lineNames: map[string]lineName{},
+		clamped: map[string]clampNote{},
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
 	var err error
@@ -286,7 +307,11 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		d.reg = reg
 	}
 	for _, raw := range s.cfg.Devices {
-		if _, err := wled.ParseTarget(raw); err != nil {
+		t, err := wled.ParseTarget(raw)
+		if err == nil {
+			err = wled.CheckForcedLEDs(t, d.protocol)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("session: device %q: %w", raw, err)
 		}
 	}
@@ -435,7 +460,7 @@ func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error 
 		current, _ = netip.ParseAddr(st.target.Host)
 	}
 	d.mu.Unlock()
-	t, name, err := d.resolveTarget(ctx, c.raw, c.target, current)
+	t, name, info, err := d.resolveTarget(ctx, c.raw, c.target, current)
 	if err != nil {
 		return err
 	}
@@ -445,6 +470,11 @@ func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error 
 		return ctx.Err() // removed (or shutting down) while it was looked up
 	}
 	err = d.placeStaticLocked(c, name, t)
+	if err == nil && c.target.Protocol == wled.ProtocolAuto && c.target.LEDs == 0 {
+		// Only the device's own count is clamped: a ?leds= the protocol cannot carry is refused.
+		c.clampedAs = cmp.Or(info.MAC, c.raw)
+		d.warnClampedLocked(c.clampedAs, name, t, info.LEDs.Count)
+	}
 	d.reconcileLocked() // a strip it replaced may have covered a discovered device
 	d.publishLocked()
 	return err
@@ -492,26 +522,46 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 // never finds a .local name in a build without cgo. A wled:// device is driven with the forced
 // protocol (output.protocol), if any, on the port its JSON API reports, as discovery drives the
 // devices it finds; an explicit ddp://, dnrgb://, … URL keeps its own.
-func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target, current netip.Addr) (wled.Target, string, error) {
+func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target, current netip.Addr) (wled.Target, string, wled.Info, error) {
 	name := t.String()
 	if _, err := netip.ParseAddr(t.Host); err != nil {
 		addr, err := d.lookupHost(ctx, t.Host, current)
 		if err != nil {
-			return t, "", err
+			return t, "", wled.Info{}, err
 		}
 		t.Host = addr.String()
 	}
+	var info wled.Info
 	if t.Protocol == wled.ProtocolAuto {
-		rt, info, err := d.s.wled.CompleteAs(ctx, t, d.protocol)
+		rt, ri, err := d.s.wled.CompleteAs(ctx, t, d.protocol)
 		if err != nil {
-			return t, "", err
+			return t, "", wled.Info{}, err
 		}
-		t, name = rt, info.Name
+		t, name, info = rt, ri.Name, ri
 		if name == "" {
 			name = raw
 		}
 	}
-	return t, name, nil
+	return t, name, info, nil
+}
+
+// warnClampedLocked warns once that the device known as id (its MAC, else its configured line)
+// has deviceLEDs LEDs but is driven with t's protocol, which carries only t.LEDs of them: WLED
+// shows the frames on the strip's start and leaves the rest dark, which nothing else would say
+// (the status page lists the strip at the driven length). It says it again only when the
+// protocol or a count changes, and forgets a device that fits again.
+func (d *deviceSet) warnClampedLocked(id, name string, t wled.Target, deviceLEDs int) {
+	if deviceLEDs <= t.LEDs {
+		delete(d.clamped, id)
+		return
+	}
+	note := clampNote{protocol: t.Protocol, leds: t.LEDs, deviceLEDs: deviceLEDs}
+	if d.clamped[id] == note {
+		return
+	}
+	d.clamped[id] = note
+	d.s.log.Warn("device has more LEDs than the forced output.protocol carries: only the start of its strip lights; set output.protocol to dnrgb or ddp (or auto) to drive them all",
+		"device", name, "protocol", t.Protocol, "leds", t.LEDs, "device_leds", deviceLEDs, "target", t.String())
 }
 
 // lookupHost returns the address of host for a strip. A name with several addresses keeps
@@ -551,6 +601,7 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 			d.stopLocked(st)
 			d.s.log.Info("device removed", "device", st.name, "mac", dev.MAC, "ip", dev.IP)
 		}
+		delete(d.clamped, dev.Key)
 		d.reconcileLocked()
 		d.publishLocked()
 		return
@@ -564,6 +615,8 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 			if c := d.configured[st.key]; c != nil && c.lookAgain {
 				c.poke()
 			}
+		} else {
+			d.warnClampedLocked(cmp.Or(dev.MAC, dev.Key), dev.Name, t, dev.Info.LEDs.Count)
 		}
 		d.addLocked(dev.Key, dev.Name, t, dev.Online)
 	}
