@@ -498,7 +498,11 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 		return nil
 	}
 	if old != nil {
-		d.s.log.Info("configured device moved", "device", c.raw, "from", old.target.String(), "to", t.String())
+		msg := "configured device changed" // in its settings (LED count, RGBW, UDP port) or its name
+		if old.target.Host != t.Host {
+			msg = "configured device moved"
+		}
+		d.s.log.Info(msg, "device", c.raw, "changes", strings.Join(stripChanges(old.target, t, old.name, name), ", "), "from", old.target.String(), "to", t.String())
 	}
 	if err := d.startLocked(c.raw, name, t, true); err != nil {
 		c.placed = false // not driven: a reconcile must not count it
@@ -514,6 +518,36 @@ func (d *deviceSet) placeStaticLocked(c *configuredDevice, name string, t wled.T
 		}
 	}
 	return nil
+}
+
+// stripChanges says what differs between a strip's old and new target and name, as "what old →
+// new" phrases, so that a changed LED count does not read as a move.
+func stripChanges(old, t wled.Target, oldName, name string) []string {
+	var out []string
+	add := func(what string, a, b any) { out = append(out, fmt.Sprintf("%s %v → %v", what, a, b)) }
+	onOff := map[bool]string{false: "off", true: "on"}
+	if old.Host != t.Host {
+		add("address", old.Host, t.Host)
+	}
+	if old.Protocol != t.Protocol {
+		add("protocol", old.Protocol, t.Protocol)
+	}
+	if old.Port != t.Port {
+		add("port", old.Port, t.Port)
+	}
+	if old.HTTPPort != t.HTTPPort {
+		add("http port", old.HTTPPort, t.HTTPPort)
+	}
+	if old.LEDs != t.LEDs {
+		add("leds", old.LEDs, t.LEDs)
+	}
+	if old.RGBW != t.RGBW {
+		add("rgbw", onOff[old.RGBW], onOff[t.RGBW])
+	}
+	if oldName != name {
+		add("name", oldName, name)
+	}
+	return out
 }
 
 // resolveTarget returns t ready for an output, with its host as an address, and the strip's name.
