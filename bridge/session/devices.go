@@ -653,6 +653,12 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 			d.warnClampedLocked(cmp.Or(dev.MAC, dev.Key), dev.Name, t, dev.Info.LEDs.Count)
 		}
 		d.addLocked(dev.Key, dev.Name, t, dev.Online)
+	} else if st := d.strips[dev.Key]; st != nil && dev.Online && dev.LEDs == 0 {
+		// Its JSON API answers with no LEDs (settings being edited, a half-saved config): the
+		// strip keeps its last size, as a configured device's does, and events come only on
+		// changes, so this is said once.
+		d.s.log.Warn("discovered device reports 0 LEDs; its strip stays at its last size until it reports a count again",
+			"device", dev.Name, "mac", dev.MAC, "ip", dev.IP, "leds", st.target.LEDs)
 	}
 	d.reconcileLocked() // a discovered strip that moved may have covered a configured device
 	d.publishLocked()
