@@ -242,12 +242,13 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		defer wg.Done()
 		notifier.Watchdog(ctx, sess.Ticking)
 	}()
+	refusal := &reloadRefusal{}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		r := reloader{cmd: cmd, sess: sess, status: statusSrv, notifier: notifier, log: log,
 			running: c, applied: c, file: loaded.File, fileEmpty: loaded.FileEmpty, codeFromArgs: len(args) == 1, ready: readySent.Load,
-			accessToken: c.Supabase.AccessToken, tokens: tokens}
+			accessToken: c.Supabase.AccessToken, tokens: tokens, refusal: refusal}
 		r.loop(ctx, hup)
 	}()
 	if tokens != nil {
@@ -262,7 +263,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		systemdStatusLoop(ctx, sess, notifier)
+		systemdStatusLoop(ctx, sess, notifier, refusal)
 	}()
 	// READY means "the room is joined or hosted". A venue whose internet is down would otherwise
 	// never be READY and systemd would restart the daemon every start timeout, blanking the strips
@@ -478,6 +479,48 @@ type reloader struct {
 	accessToken string
 	// tokens warns about accessToken's expiry (nil when the room is hosted on the LAN).
 	tokens *accessTokenWatch
+	// refusal keeps systemd's status line saying that the last reload was refused.
+	refusal *reloadRefusal
+}
+
+// reloadRefusal is why the last reload was refused, which systemd's status line repeats until a
+// reload succeeds: the daemon runs on a configuration that is no longer the file's, and a one-off
+// status would be overwritten by the next periodic line within seconds.
+type reloadRefusal struct {
+	mu  sync.Mutex
+	why string // "" when the last reload succeeded, or none was asked for
+}
+
+// maxRefusalText bounds the error quoted in the status line, which `systemctl status` shows on one
+// line.
+const maxRefusalText = 300
+
+// set records the outcome of a reload (err nil: it succeeded) and returns the status line to send
+// now.
+func (r *reloadRefusal) set(err error) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		r.why = ""
+		return "Reloaded"
+	}
+	why := strings.Join(strings.Fields(err.Error()), " ")
+	if len(why) > maxRefusalText {
+		why = strings.ToValidUTF8(why[:maxRefusalText], "") + "…"
+	}
+	r.why = why
+	return "Reload refused, running the previous configuration: " + why
+}
+
+// suffix is what the periodic status line adds while the last reload stands refused ("" when it
+// does not).
+func (r *reloadRefusal) suffix() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.why == "" {
+		return ""
+	}
+	return "; last reload refused, running the previous configuration: " + r.why
 }
 
 func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
@@ -500,9 +543,13 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 		if err == nil {
 			err = r.apply(loaded.Config, changedKeys(r.applied, loaded.Config))
 		}
+		line := r.refusal.set(err)
 		switch {
 		case err != nil:
 			r.log.Error("configuration reload rejected; keeping the running configuration", "err", err)
+			if !wasReady { // no READY=1 to carry it below
+				r.notifier.Status(line)
+			}
 		default:
 			if keys := restartKeys(changedKeys(r.running, loaded.Config), r.codeFromArgs); len(keys) > 0 {
 				r.log.Warn("configuration reloaded; these changed keys take effect only after a restart (systemctl restart ledbridge)",
@@ -512,7 +559,7 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 			}
 		}
 		if wasReady {
-			r.notifier.Ready("Reloaded")
+			r.notifier.Ready(line)
 		}
 	}
 }
@@ -731,8 +778,9 @@ func restartKeys(changed []string, codeFromArgs bool) []string {
 	return out
 }
 
-// systemdStatusLoop keeps `systemctl status` showing a readable line.
-func systemdStatusLoop(ctx context.Context, sess *session.Session, n *sdnotify.Notifier) {
+// systemdStatusLoop keeps `systemctl status` showing a readable line, which says so while the last
+// reload stands refused.
+func systemdStatusLoop(ctx context.Context, sess *session.Session, n *sdnotify.Notifier, refusal *reloadRefusal) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
@@ -741,7 +789,7 @@ func systemdStatusLoop(ctx context.Context, sess *session.Session, n *sdnotify.N
 			return
 		case <-t.C:
 			s := sess.Snapshot()
-			n.Status(fmt.Sprintf("Room %s %s; %d musicians; %d strips; %s", s.Room.Code, s.Room.Connection.State, len(s.Musicians), len(s.Devices), s.Room.Look))
+			n.Status(fmt.Sprintf("Room %s %s; %d musicians; %d strips; %s%s", s.Room.Code, s.Room.Connection.State, len(s.Musicians), len(s.Devices), s.Room.Look, refusal.suffix()))
 		}
 	}
 }
