@@ -133,6 +133,9 @@ type Session struct {
 	// and analyser with it, until its musician is back in Presence or its connection is
 	// closed. Every one is also in musicians.
 	away map[string]*musician
+	// otherBridges holds the Presence keys of the other led-bridge participants warned about, for
+	// as long as they stay in Presence: two bridges on one LAN both drive the strips they find.
+	otherBridges map[string]bool
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
@@ -210,6 +213,9 @@ func New(cfg Config) (*Session, error) {
 		overCap:     lograte.Limiter{Every: time.Minute},
 		presenceLog: lograte.Budget{Burst: presenceLogBurst, Every: presenceLogEvery},
 		badMetaLog:  lograte.Budget{Burst: presenceLogBurst, Every: presenceLogEvery},
+
+		// Kept by syncPresence (warnOtherBridges).
+		otherBridges: map[string]bool{},
 
 		// Both hold any valid frame, so that parsing one never allocates.
 		ledColors:   make([]color.RGB, 0, room.MaxLEDColors),
@@ -521,7 +527,13 @@ func (s *Session) syncPresence() {
 			delete(s.badMetas, key)
 		}
 	}
+	for key := range s.otherBridges {
+		if _, ok := table[key]; !ok {
+			delete(s.otherBridges, key)
+		}
+	}
 	s.mu.Unlock()
+	var bridges []room.Member // the other led-bridge participants, for warnOtherBridges
 	// PROTOCOL.md §2: the host is whichever participant claims it and joined first, musician or
 	// not, so every participant is a candidate.
 	candidates := make([]room.Member, 0, len(table))
@@ -557,7 +569,11 @@ func (s *Session) syncPresence() {
 		if meta.IsMusician() {
 			present[key] = meta
 		}
+		if meta.Role == room.RoleLEDBridge {
+			bridges = append(bridges, room.Member{PeerID: key, Meta: meta})
+		}
 	}
+	s.warnOtherBridges(bridges)
 	host, _ := room.ElectHost(candidates) // PeerID "" when nobody claims it
 	// Only a table read while joined may say the room emptied: the client keeps the table across
 	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
@@ -665,6 +681,28 @@ func (s *Session) syncPresence() {
 	}
 	if len(joined)+len(back)+len(left) > 0 {
 		s.loop.musiciansChanged()
+	}
+}
+
+// warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has
+// not warned about while it stayed there. Two bridges in one room are fine in two venues, but on
+// one LAN both drive the strips they find, which then show both senders' frames interleaved, and
+// nothing else would say why. Its lines take the Presence lines' budget: a key costs a client
+// nothing, and so does a flood of them claiming to be bridges.
+func (s *Session) warnOtherBridges(present []room.Member) {
+	slices.SortFunc(present, room.CompareMembers)
+	for _, b := range present {
+		s.mu.Lock()
+		known := s.otherBridges[b.PeerID]
+		s.otherBridges[b.PeerID] = true
+		s.mu.Unlock()
+		if known {
+			continue
+		}
+		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
+			s.log.Warn("another LED bridge is in the room: if it drives the same strips, they show both bridges' frames interleaved (stop one, or give each bridge its own devices)",
+				"peer_id", b.PeerID, "name", b.Meta.Name, "client", b.Meta.Client, "presence_lines_suppressed", suppressed)
+		}
 	}
 }
 
