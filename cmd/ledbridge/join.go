@@ -38,6 +38,10 @@ const shutdownGrace = 2 * time.Second
 // well inside systemd's default 90 s start timeout.
 const readyGrace = 45 * time.Second
 
+// readyPendingStatus is what the status line of a READY sent after readyGrace, before the room was
+// joined, says of the room; the README and the unit quote it.
+const readyPendingStatus = "not joined yet"
+
 func init() {
 	cmd := &cobra.Command{
 		Use:   "join CODE",
@@ -275,7 +279,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		select {
 		case <-ctx.Done():
 		case <-time.After(readyGrace):
-			ready(fmt.Sprintf("Running; room %s not joined yet: %s", code, sess.Snapshot().Room.Connection.State))
+			ready(fmt.Sprintf("Running; room %s %s: %s", code, readyPendingStatus, sess.Snapshot().Room.Connection.State))
 		}
 	}()
 

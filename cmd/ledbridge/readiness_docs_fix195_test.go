@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// The unit's comment says when systemd hears READY as join sends it: once the room
+// is joined, or after readyGrace anyway with a status saying the room is not joined yet; and that
+// a stuck loop is restarted, which only holds while the unit restarts the Go runtime's exit status.
+func TestReadinessIsDocumentedAsJoinDoesItFix195(t *testing.T) {
+	grace := fmt.Sprintf("%d s", int(readyGrace.Seconds()))
+	for _, doc := range []struct {
+		path string
+		want []string
+	}{
+		{"../../systemd/ledbridge.service", []string{"READY", grace, readyPendingStatus, "activating", "SIGABRT"}},
+	} {
+		b, err := os.ReadFile(doc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Line breaks and a comment's "# " do not matter.
+		text := strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\n#", "\n")), " ")
+		for _, w := range doc.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s does not say %q", doc.path, w)
+			}
+		}
+	}
+}
