@@ -145,6 +145,11 @@ type Config struct {
 	// at its address comes as EventRemoved for the old key, then EventAdded for the new one.
 	// It must not block for long.
 	OnChange func(Event)
+	// OnProbe, when set, is called like OnChange, after a round's events, with every confirmed
+	// device whose /json/info answered in that round, as it answered: what changes at every
+	// answer and is no event, such as Info.Live (is the WLED showing a realtime stream?), which a
+	// sink streaming to the device can follow. It must not block for long.
+	OnProbe func(Device)
 
 	// Collaborators; nil means the real one.
 	Logger   *slog.Logger
@@ -186,6 +191,7 @@ type Registry struct {
 	// The mutex protects the following elements.
 	mu      sync.Mutex
 	entries map[string]*entry // by Device.Key
+	probed  []Device          // the last round's confirmed answers, for OnProbe
 }
 
 // entry is the registry's record of one device.
@@ -391,6 +397,15 @@ func (r *Registry) Run(ctx context.Context) error {
 				r.cfg.OnChange(ev)
 			}
 		}
+		if r.cfg.OnProbe != nil {
+			r.mu.Lock()
+			probed := r.probed
+			r.probed = nil
+			r.mu.Unlock()
+			for _, d := range probed {
+				r.cfg.OnProbe(d)
+			}
+		}
 		wait := r.cfg.Interval
 		if r.anyUnhealthy() {
 			wait = min(wait, r.cfg.RetryInterval)
@@ -591,6 +606,7 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 	now := r.clock.Now()
 	var events []Event
 	r.mu.Lock()
+	r.probed = r.probed[:0]
 	// Apply MAC-keyed entries first so a provisional entry for the same device merges into them,
 	// then configured ones, so that a configured device holds its IP before an mDNS newcomer
 	// there is checked against it (ErrAddressTaken).
@@ -837,6 +853,9 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		return events
 	}
 	e.announced = true
+	if j.err == nil && r.cfg.OnProbe != nil {
+		r.probed = append(r.probed, e.dev)
+	}
 	switch {
 	case !announced:
 		return append(events, Event{Kind: EventAdded, Device: e.dev})

@@ -153,7 +153,22 @@ type deviceSet struct {
 	// reports none): one warning per device, not one per JSON API answer. A device's note goes
 	// when it fits again, when discovery drops it, and when its configured line is removed.
 	clamped map[string]clampNote
+	// notLive follows the devices we stream to whose JSON API says live: false (noteLiveLocked),
+	// by the same keys as clamped. An entry goes when the device shows our frames again, when
+	// we stop streaming to it, when discovery drops it and when its configured line is removed.
+	notLive map[string]*notLiveRun
 }
+
+// notLiveRun is one device's unbroken run of polls that found it not showing our stream.
+type notLiveRun struct {
+	polls  int
+	warned bool
+}
+
+// notLivePolls is how many polls in a row must find a device we stream to out of realtime mode
+// before it is logged: one poll can fall between our first packet and WLED's switch to realtime,
+// or into a moment another sender or a preset change took it over.
+const notLivePolls = 3
 
 // clampNote is one partly driven strip, as its warning told it.
 type clampNote struct {
@@ -188,8 +203,9 @@ type configuredDevice struct {
 	placed   bool
 	name     string
 	resolved wled.Target
-	// clampedAs is the deviceSet.clamped key its device was last warned under ("" if never).
-	clampedAs string
+	// deviceID is the key its device is followed under in deviceSet.clamped and notLive (its
+	// MAC, else the line): "" until its JSON API answered.
+	deviceID string
 }
 
 func (c *configuredDevice) poke() {
@@ -231,8 +247,9 @@ func (d *deviceSet) setStatic(urls []string) error {
 		c.cancel()
 		delete(d.configured, raw)
 		delete(d.lineNames, raw)
-		if c.clampedAs != "" {
-			delete(d.clamped, c.clampedAs)
+		if c.deviceID != "" {
+			delete(d.clamped, c.deviceID)
+			delete(d.notLive, c.deviceID)
 		}
 		if st, ok := d.strips[raw]; ok {
 			// Stopped after the reconcile below: a discovered strip that takes the device over
@@ -285,7 +302,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
 		lookReportDelay: stripLookReportDelay, lookReport: make(chan struct{}, 1),
 		lineInfo: s.wled, lineAsk: make(chan struct{}, 1), lineNames: map[string]lineName{},
-		clamped: map[string]clampNote{},
+		clamped: map[string]clampNote{}, notLive: map[string]*notLiveRun{},
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
 	var err error
@@ -299,6 +316,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		dc.Protocol = s.cfg.Protocol
 		dc.Logger = s.log.With("part", "discovery")
 		dc.OnChange = d.onDiscovery
+		dc.OnProbe = d.onProbe
 		dc.Static = nil // configured devices are the device set's own (see setStatic)
 		reg, err := discovery.New(dc)
 		if err != nil {
@@ -470,10 +488,13 @@ func (d *deviceSet) placeStatic(ctx context.Context, c *configuredDevice) error 
 		return ctx.Err() // removed (or shutting down) while it was looked up
 	}
 	err = d.placeStaticLocked(c, name, t)
-	if err == nil && c.target.Protocol == wled.ProtocolAuto && c.target.LEDs == 0 {
-		// Only the device's own count is clamped: a ?leds= the protocol cannot carry is refused.
-		c.clampedAs = cmp.Or(info.MAC, c.raw)
-		d.warnClampedLocked(c.clampedAs, name, t, info.LEDs.Count)
+	if err == nil && c.target.Protocol == wled.ProtocolAuto {
+		c.deviceID = cmp.Or(info.MAC, c.raw)
+		if c.target.LEDs == 0 {
+			// Only the device's own count is clamped: a ?leds= the protocol cannot carry is refused.
+			d.warnClampedLocked(c.deviceID, name, t, info.LEDs.Count)
+		}
+		d.noteLiveLocked(c.deviceID, c.raw, d.strips[c.raw], info)
 	}
 	d.reconcileLocked() // a strip it replaced may have covered a discovered device
 	d.publishLocked()
@@ -579,6 +600,64 @@ func (d *deviceSet) resolveTarget(ctx context.Context, raw string, t wled.Target
 	return t, name, info, nil
 }
 
+// onProbe follows what a discovered device we stream to answered in a discovery round (its live
+// state: see noteLiveLocked). A device its configured line drives is followed by that line's
+// own look-ups instead.
+func (d *deviceSet) onProbe(dev discovery.Device) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.strips[dev.Key]; st != nil {
+		d.noteLiveLocked(cmp.Or(dev.MAC, dev.Key), dev.Name, st, dev.Info)
+	}
+}
+
+// noteLiveLocked follows one poll of the JSON API (info) of a device we stream to through st:
+// a WLED that takes our packets but stays out of realtime mode (live: false) shows its own
+// effect and not ours, while our output sends without an error and the status page has nothing
+// to show for it. That is WLED's "Receive UDP realtime" option (Sync settings) turned off: it
+// drops every UDP realtime packet (DDP does not depend on it, so for DDP the warning names
+// other causes). After notLivePolls such polls in a row, each while we had been
+// streaming to it for a second, it warns once, and it says when the device shows our frames
+// again. A poll while we are not streaming (no strip, no frame yet or for a second, sends
+// failing) ends the run.
+func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
+	run := d.notLive[id]
+	if info.Live {
+		if run != nil && run.warned {
+			d.s.log.Info("device shows our frames again (live)", "device", name, "mac", info.MAC, "ip", info.IP)
+		}
+		delete(d.notLive, id)
+		return
+	}
+	if st == nil {
+		delete(d.notLive, id)
+		return
+	}
+	stats := st.out.Stats()
+	streaming := !stats.Failing && !stats.FirstSent.IsZero() && time.Since(stats.FirstSent) >= time.Second && time.Since(stats.LastSent) < time.Second
+	if !streaming {
+		if run != nil {
+			run.polls = 0
+		}
+		return
+	}
+	if run == nil {
+		run = &notLiveRun{}
+		d.notLive[id] = run
+	}
+	run.polls++
+	if run.polls < notLivePolls || run.warned {
+		return
+	}
+	run.warned = true
+	hint := `turn on "Receive UDP realtime" in its Sync settings (Config → Sync Interfaces → Realtime)`
+	if st.target.Protocol == wled.ProtocolDDP {
+		hint = `DDP does not depend on "Receive UDP realtime": check that our packets reach it (a firewall, its DMX start address) and that no other sender holds it`
+	}
+	d.s.log.Warn("the WLED is not showing our frames: its JSON API keeps saying live: false while we stream to it; "+hint,
+		"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "polls", run.polls)
+}
+
 // warnClampedLocked warns once that the device known as id (its MAC, else its configured line)
 // has deviceLEDs LEDs but is driven with t's protocol, which carries only t.LEDs of them: WLED
 // shows the frames on the strip's start and leaves the rest dark, which nothing else would say
@@ -636,6 +715,7 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 			d.s.log.Info("device removed", "device", st.name, "mac", dev.MAC, "ip", dev.IP)
 		}
 		delete(d.clamped, dev.Key)
+		delete(d.notLive, dev.Key)
 		d.reconcileLocked()
 		d.publishLocked()
 		return
