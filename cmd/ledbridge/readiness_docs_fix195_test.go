@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The unit's comment says when systemd hears READY as join sends it: once the room
+// The README and the unit's comment say when systemd hears READY as join sends it: once the room
 // is joined, or after readyGrace anyway with a status saying the room is not joined yet; and that
 // a stuck loop is restarted, which only holds while the unit restarts the Go runtime's exit status.
 func TestReadinessIsDocumentedAsJoinDoesItFix195(t *testing.T) {
@@ -16,6 +16,7 @@ func TestReadinessIsDocumentedAsJoinDoesItFix195(t *testing.T) {
 		path string
 		want []string
 	}{
+		{"../../README.md", []string{"READY", grace, readyPendingStatus, "activating", "SIGABRT", "exit status 2"}},
 		{"../../systemd/ledbridge.service", []string{"READY", grace, readyPendingStatus, "activating", "SIGABRT"}},
 	} {
 		b, err := os.ReadFile(doc.path)
