@@ -145,6 +145,9 @@ type Config struct {
 
 	// net replaces the operating system's network (pion vnet), for tests.
 	net transport.Net
+	// listInterfaces replaces the listing of the host's interfaces (listHostInterfaces) that
+	// ICE gathers on, for tests.
+	listInterfaces interfaceLister
 }
 
 // ErrConfig indicates an invalid Config; the message names the field.
@@ -230,6 +233,10 @@ type pcScope struct {
 	// ctx ends the name lookups and TCP dials of the PeerConnection's ICE gatherer
 	// (cancellableNet); closePC cancels it. nil: the operating system's network as it is.
 	ctx context.Context
+	// interfaces are the host's interfaces as that network shows them to the ICE agent (with
+	// ctx only); the musician relists them before each negotiation step. nil: listed at the
+	// first look-up, never again.
+	interfaces *hostInterfaces
 	// onUnhandledSSRC is called for each SSRC pion discarded (see slogFactory); may be nil.
 	onUnhandledSSRC func()
 }
@@ -303,7 +310,11 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 		if err != nil {
 			return nil, fmt.Errorf("network: %w", err)
 		}
-		se.SetNet(&cancellableNet{Net: osNet, ctx: scope.ctx})
+		interfaces := scope.interfaces
+		if interfaces == nil {
+			interfaces = newHostInterfaces(listHostInterfaces)
+		}
+		se.SetNet(&cancellableNet{Net: osNet, ctx: scope.ctx, interfaces: interfaces})
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg), webrtc.WithSettingEngine(se)), nil
 }

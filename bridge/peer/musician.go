@@ -147,6 +147,9 @@ type pcHandle struct {
 	post func(pcEvent) // posts an event of this PeerConnection to the musician's goroutine
 	// stopNet ends the ICE gatherer's name lookups and dials (see cancellableNet).
 	stopNet context.CancelFunc
+	// interfaces are what its ICE agent gathers on; relisted before each negotiation step,
+	// so that a gathering it starts sees the host's addresses as they are then.
+	interfaces *hostInterfaces
 	// Owned by the musician's goroutine.
 	connected      bool // it has been connected
 	renegotiations int  // offers answered on it after the first
@@ -542,7 +545,11 @@ func (mus *musician) admitSignals(need int, priority bool) time.Duration {
 func (mus *musician) newPC() error {
 	mus.closePC()
 	mus.gen++
-	h := &pcHandle{gen: mus.gen}
+	list := mus.cfg.listInterfaces
+	if list == nil {
+		list = listHostInterfaces
+	}
+	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(list)}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {
@@ -556,7 +563,7 @@ func (mus *musician) newPC() error {
 	h.post = post
 	var netCtx context.Context
 	netCtx, h.stopNet = context.WithCancel(context.Background())
-	api, err := newAPI(*mus.cfg, pcScope{ctx: netCtx, onUnhandledSSRC: func() {
+	api, err := newAPI(*mus.cfg, pcScope{ctx: netCtx, interfaces: h.interfaces, onUnhandledSSRC: func() {
 		if h.unhandledSSRCs.Add(1) > maxUnhandledSSRCs {
 			post(pcEvent{kind: evFlood, what: "SSRCs"})
 		}
@@ -799,6 +806,7 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 	}
 	receiveOnlyForRecvonlySections(pc, &offer)
 	mus.cur.markRenegotiation()
+	mus.cur.interfaces.relist() // new credentials in the offer restart ICE: it gathers again
 	if err := pc.SetRemoteDescription(desc); err != nil {
 		mus.badSignal("offer rejected", err)
 		if fresh {
@@ -964,6 +972,7 @@ func (mus *musician) tryOffer(ctx context.Context, iceRestart bool) error {
 		iceRestart = false
 	}
 	pc := mus.cur.pc
+	mus.cur.interfaces.relist() // an ICE restart gathers again
 	o, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: iceRestart})
 	if err == nil {
 		err = pc.SetLocalDescription(o)
