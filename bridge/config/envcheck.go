@@ -17,6 +17,7 @@ var OtherEnv = []string{
 	"LEDBRIDGE_TEST_LOG",           // tests: the end-to-end tests' log
 	"LEDBRIDGE_DISCOVERY_HELPER",   // tests: the discovery tests' helper process
 	"LEDBRIDGE_TEST_IN_NETNS",      // tests: marks a test's run in a network namespace of its own (bridge/testenv)
+	"LEDBRIDGE_TEST_PANIC",         // tests: makes the test binary panic, to see Go's crash status (cmd/ledbridge)
 	"LEDBRIDGE_HUB_LATENCY",        // measurements: the hub's latency run
 	"LEDBRIDGE_GATE",               // measurements: docs/experiments/tick-gated-reads.patch
 	"LEDBRIDGE_NONACK",             // measurements: the same patch
