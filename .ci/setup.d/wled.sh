@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# wled's network-namespace tests (wled/ownaddr_test.go, through bridge/testenv.InNetworkNamespace):
-# unshare (util-linux) and ip (iproute2) to change the machine's own address under a running
-# output. Idempotent; .ci/run has already run `apt-get update`.
+# The network-namespace tests (every test through bridge/testenv.InNetworkNamespace, in wled,
+# bridge/peer, bridge/session, bridge/status and bridge/clientaddr): unshare (util-linux) and ip
+# (iproute2, veth pairs) to change the machine's own addresses under a running output or peer. Idempotent; .ci/run has already run `apt-get update`.
 set -euo pipefail
 wled_pkgs=()
 command -v ip >/dev/null 2>&1 || wled_pkgs+=(iproute2)
