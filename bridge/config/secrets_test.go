@@ -125,8 +125,8 @@ func TestSecretTags(t *testing.T) {
 }
 
 // The warning's advice fits the systemd unit: ledbridge.service runs as a dynamic user, never the
-// file's owner, so a config chmodded 600 stops the service (exit 2); the secrets belong in the
-// EnvironmentFile, and the file must stay readable.
+// file's owner, so a config chmodded 600 stops the service (exit 78, which it does not restart);
+// the secrets belong in the EnvironmentFile, and the file must stay readable.
 func TestSecretsWarningAdviceKeepsTheServiceRunning(t *testing.T) {
 	p := write(t, "status:\n  token: t\n", 0o644)
 	if err := os.Chmod(p, 0o644); err != nil { // whatever the umask

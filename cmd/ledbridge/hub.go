@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -126,8 +127,11 @@ func startStandaloneHub(ctx context.Context, c config.Hub, log *slog.Logger) (*e
 // listenHub starts a server for cfg on cfg.Addr, serving until ctx is cancelled.
 func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embeddedHub, error) {
 	srv, err := hub.New(cfg)
+	if errors.Is(err, hub.ErrInvalidConfig) {
+		return nil, configError{err} // the hub section (its message starts with "hub: ")
+	}
 	if err != nil {
-		return nil, usageError{fmt.Errorf("hub: %w", err)}
+		return nil, err
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)

@@ -49,7 +49,7 @@ func TestReloadRefusesWhatStartUpWould(t *testing.T) {
 
 // A reload of a config file that was emptied (a non-atomic write, `> config.yaml`) is rejected
 // with a log line: applied, its defaults removed every configured strip and turned the status
-// page's controls off, while start-up with the same file exits 2 (no room code).
+// page's controls off, while start-up with the same file exits 64 (no room code).
 func TestJoinReloadOfEmptiedFileKeepsTheSetup(t *testing.T) {
 	bin := buildBinary(t)
 	dev := wledtest.New(t, wledtest.Config{LEDs: 30, Name: "dev"})

@@ -119,12 +119,13 @@ type testPatternResult struct {
 // current limit the live effects obey, so that a venue's output.max_milliamps protects its power
 // supplies from the test pattern too.
 func testPatternConfig(opts testPatternOptions, c config.Config) (testPatternOptions, error) {
+	// The command line sets none of these: a value refused here is the configuration's fault.
 	ec, err := c.EffectConfig()
 	if err != nil {
-		return opts, usageError{err}
+		return opts, configError{err}
 	}
 	if opts.Protocol, err = wled.ParseProtocol(c.Output.Protocol); err != nil {
-		return opts, usageError{fmt.Errorf("output.protocol: %w", err)}
+		return opts, configError{fmt.Errorf("output.protocol: %w", err)}
 	}
 	opts.Devices = c.Devices
 	opts.NoDiscovery = !c.Discovery.Enabled
@@ -133,7 +134,7 @@ func testPatternConfig(opts testPatternOptions, c config.Config) (testPatternOpt
 	opts.MaxMilliamps = float32(c.Output.MaxMilliamps)
 	opts.Current = ec.Current
 	if opts.Looks, err = stripLooks(c); err != nil {
-		return opts, usageError{err}
+		return opts, configError{err}
 	}
 	return opts, nil
 }
