@@ -401,6 +401,10 @@ func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
 			return
 		}
 		var wait time.Duration // 0: until poked
+		// The status page shows the device offline while it cannot be found (its name, its JSON
+		// API), though its strip keeps sending to the last address: UDP to an address nobody
+		// holds fails nowhere, so the strip's own sends would go on saying "online".
+		d.setFound(c.raw, err == nil, failures > 0)
 		if err != nil {
 			if failures == 0 {
 				if d.driven(c.raw) {
@@ -452,6 +456,18 @@ func (d *deviceSet) waitStatic(ctx context.Context, c *configuredDevice, wait ti
 				return true
 			}
 		}
+	}
+}
+
+// setFound records on key's strip, if any, whether its last look-up found the device: a failed
+// one makes it offline; a success after failures (wasLost) makes it online again. A success
+// otherwise leaves the flag alone: discovery, which follows the same device, may know better
+// (a ddp:// line's host name can resolve while the WLED behind it is off).
+func (d *deviceSet) setFound(key string, found, wasLost bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.strips[key]; st != nil && (!found || wasLost) {
+		st.online.Store(found)
 	}
 }
 
