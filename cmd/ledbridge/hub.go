@@ -158,7 +158,7 @@ func (h *embeddedHub) LocalURL() string {
 
 // URLs lists the base URLs musicians' supabase-js clients should use: one per LAN address the
 // server listens on (loopback last, as a fallback).
-// Each call lists the host's interfaces (a syscall): hubURLWatch keeps the list for callers that
+// Each call lists the host's interfaces (a syscall): hostAddressWatch keeps the list for callers that
 // ask often.
 func (h *embeddedHub) URLs() []string {
 	interfaceAddrs := h.interfaceAddrs
@@ -168,8 +168,8 @@ func (h *embeddedHub) URLs() []string {
 	return addressURLs(h.Addr, interfaceAddrs)
 }
 
-// hubURLRefresh is how often hubURLWatch lists the host's addresses again: soon enough after a
-// DHCP lease for the operator reading the status page, rare enough to cost nothing.
+// hubURLRefresh is how often hostAddressWatch lists the host's addresses again: soon enough
+// after a DHCP lease for the operator reading the status page, rare enough to cost nothing.
 const hubURLRefresh = 5 * time.Second
 
 // A link that flaps changes the URLs at every refresh: hubURLLogBurst changes are logged in full,
@@ -181,50 +181,117 @@ const (
 	hubURLLogEvery = 5 * time.Minute
 )
 
-// hubURLWatch keeps the embedded room server's URLs current as the host's addresses change (a Pi
-// that boots before DHCP starts with loopback only; a new lease may change its address) and logs
-// the new URLs once when they change. It lists the interfaces only in refresh, so that URL and
-// the status page, however often they ask, cost no syscall.
-type hubURLWatch struct {
-	hub   *embeddedHub
-	log   *slog.Logger
-	extra []any // attributes of the change's log line (the room code)
-	urls  atomic.Pointer[[]string]
-	now   func() time.Time // the clock of the log's rate (tests set it)
+// hostAddressWatch keeps the URLs of what the bridge serves on the LAN (the embedded room server,
+// the status page) current as the host's addresses change (a Pi that boots before DHCP starts
+// with loopback only; a new lease may change its address), and logs the new URLs once when they
+// change, one change budget for both since one address change moves both. It lists the
+// interfaces only in refresh, once for both, so that URL and the status page, however often they
+// ask, cost no syscall. Whatever it watches is set before run starts.
+type hostAddressWatch struct {
+	interfaceAddrs func() ([]net.Addr, error)
+	log            *slog.Logger
+	now            func() time.Time // the clock of the log's rate (tests set it)
+	changeLog      lograte.Budget   // the change lines' rate
 
-	changeLog lograte.Budget // the change lines' rate
+	hub     *embeddedHub // nil when no room server is hosted (a Supabase room)
+	hubURLs atomic.Pointer[[]string]
+	extra   []any // attributes of the room server's change lines (the room code)
+
+	status     *net.TCPAddr // the status page's listener; nil when there is none to follow
+	statusHost string       // the host's name, whose .local URL comes first
+	statusURLs atomic.Pointer[[]string]
 }
 
-// newHubURLWatch starts from the URLs h has now; extra is added to each change's log line.
-func newHubURLWatch(h *embeddedHub, log *slog.Logger, extra ...any) *hubURLWatch {
-	w := &hubURLWatch{hub: h, log: log, extra: extra, now: time.Now,
+// newHostAddressWatch watches nothing yet; interfaceAddrs (nil: net.InterfaceAddrs) lists the host's addresses.
+func newHostAddressWatch(log *slog.Logger, interfaceAddrs func() ([]net.Addr, error)) *hostAddressWatch {
+	if interfaceAddrs == nil {
+		interfaceAddrs = net.InterfaceAddrs
+	}
+	return &hostAddressWatch{interfaceAddrs: interfaceAddrs, log: log, now: time.Now,
 		changeLog: lograte.Budget{Burst: hubURLLogBurst, Every: hubURLLogEvery}}
-	urls := h.URLs()
-	w.urls.Store(&urls)
+}
+
+// newHubURLWatch watches h's URLs from the ones it has now, on the addresses h lists; extra is
+// added to each change's log line.
+func newHubURLWatch(h *embeddedHub, log *slog.Logger, extra ...any) *hostAddressWatch {
+	w := newHostAddressWatch(log, h.interfaceAddrs)
+	w.hub, w.extra = h, extra
+	urls := addressURLs(h.Addr, w.interfaceAddrs)
+	w.hubURLs.Store(&urls)
 	return w
 }
 
-// URL is the first of the URLs: a LAN address's when the host has one.
-func (w *hubURLWatch) URL() string {
-	if urls := *w.urls.Load(); len(urls) > 0 {
-		return urls[0]
+// watchStatusPage follows the URLs of the status page listening on a as well (hostname: the
+// host's name, "" for none) and returns them as they are now.
+func (w *hostAddressWatch) watchStatusPage(a net.Addr, hostname string) []string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return []string{"http://" + a.String()}
+	}
+	w.status, w.statusHost = tcp, hostname
+	urls := statusURLsFrom(tcp, hostname, w.interfaceAddrs)
+	w.statusURLs.Store(&urls)
+	return urls
+}
+
+// URL is the first of the room server's URLs: a LAN address's when the host has one ("" with no
+// room server).
+func (w *hostAddressWatch) URL() string {
+	if p := w.hubURLs.Load(); p != nil && len(*p) > 0 {
+		return (*p)[0]
 	}
 	return ""
 }
 
+// statusPageURLs are the status page's URLs now (none without a status page).
+func (w *hostAddressWatch) statusPageURLs() []string {
+	if p := w.statusURLs.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // refresh lists the host's addresses again and, when the URLs differ from the last ones, keeps
-// them and logs them (at the rate changeLog allows): what musicians' clients use now, or a warning
-// that none but loopback is left.
-func (w *hubURLWatch) refresh() {
-	urls := w.hub.URLs()
-	if slices.Equal(urls, *w.urls.Load()) {
+// them and logs them (at the rate changeLog allows): what musicians' clients and browsers use
+// now, or a warning that none but loopback is left.
+func (w *hostAddressWatch) refresh() {
+	if w.hub == nil && w.status == nil {
+		return // a Supabase room without a status page: nothing to follow
+	}
+	addrs, err := w.interfaceAddrs()
+	listed := func() ([]net.Addr, error) { return addrs, err }
+	var hubURLs, statusURLs []string
+	hubChanged, statusChanged := false, false
+	if w.hub != nil {
+		hubURLs = addressURLs(w.hub.Addr, listed)
+		if hubChanged = !slices.Equal(hubURLs, *w.hubURLs.Load()); hubChanged {
+			w.hubURLs.Store(&hubURLs)
+		}
+	}
+	if w.status != nil {
+		statusURLs = statusURLsFrom(w.status, w.statusHost, listed)
+		if statusChanged = !slices.Equal(statusURLs, *w.statusURLs.Load()); statusChanged {
+			w.statusURLs.Store(&statusURLs)
+		}
+	}
+	if !hubChanged && !statusChanged {
 		return
 	}
-	w.urls.Store(&urls)
 	held, ok := w.changeLog.Allow(w.now())
 	if !ok {
 		return
 	}
+	if hubChanged {
+		w.logHubURLs(hubURLs, held)
+		held = 0 // said once
+	}
+	if statusChanged {
+		w.logStatusURLs(statusURLs, held)
+	}
+}
+
+// logHubURLs logs the room server's new URLs; held is how many changes the budget held back.
+func (w *hostAddressWatch) logHubURLs(urls []string, held int) {
 	ws := make([]string, len(urls))
 	for i, u := range urls {
 		ws[i] = webSocketURL(u)
@@ -240,6 +307,25 @@ func (w *hubURLWatch) refresh() {
 	w.log.Info("LAN room server's addresses changed: musicians' clients call createClient(<one of urls>, <key>)", attrs...)
 }
 
+// logStatusURLs logs the status page's new URLs, url being its first LAN address's (the one that
+// changed; the .local name stays); held is how many changes the budget held back.
+func (w *hostAddressWatch) logStatusURLs(urls []string, held int) {
+	lan := slices.IndexFunc(urls, isLANURL)
+	if lan < 0 {
+		attrs := []any{"urls", urls}
+		if held > 0 {
+			attrs = append(attrs, "suppressed", held)
+		}
+		w.log.Warn("status page: the host has no LAN address now; phones and laptops cannot open it until one comes back", attrs...)
+		return
+	}
+	attrs := []any{"url", urls[lan], "urls", urls}
+	if held > 0 {
+		attrs = append(attrs, "suppressed", held)
+	}
+	w.log.Info("status page's addresses changed: open it at one of urls", attrs...)
+}
+
 // isLANURL reports whether u (from addressURLs) names an address other hosts can reach.
 func isLANURL(u string) bool {
 	p, err := url.Parse(u)
@@ -251,7 +337,7 @@ func isLANURL(u string) bool {
 }
 
 // run refreshes every interval until ctx is cancelled.
-func (w *hubURLWatch) run(ctx context.Context, interval time.Duration) {
+func (w *hostAddressWatch) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,6 +163,8 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	var hubDone func() error
+	// One watcher of the host's addresses keeps the room server's URLs and the status page's current.
+	addrWatch := newHostAddressWatch(log, nil)
 	announceHub := func() {} // prints the room server's URLs once nothing else can fail
 	started := false         // nothing can fail any more; from then on the shutdown below stops the room server
 	if c.Supabase.URL == "" {
@@ -176,18 +179,13 @@ func runJoin(cmd *cobra.Command, args []string) error {
 				_ = h.Wait()
 			}
 		}()
-		urls := newHubURLWatch(h, log, "room", code.String())
-		hostOnLAN(&sc, h, c.Hub.Secret, urls)
+		addrWatch = newHubURLWatch(h, log, "room", code.String())
+		hostOnLAN(&sc, h, c.Hub.Secret, addrWatch)
 		announceHub = func() {
 			announceHubURLs(cmd.OutOrStdout(), log, jsonLogs, h, "room", code.String())
 			if !jsonLogs {
 				fmt.Fprintf(cmd.OutOrStdout(), "Room code: %s\n", code)
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				urls.run(ctx, hubURLRefresh)
-			}()
 		}
 	}
 
@@ -227,10 +225,12 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	if statusSrv != nil {
 		ln := statusLn
 		statusLn = nil // the server closes it
-		urls := statusURLs(ln.Addr())
+		hostname, _ := os.Hostname()
+		urls := addrWatch.watchStatusPage(ln.Addr(), hostname)
 		log.Info("status page", "url", urls[0], "urls", urls)
 		if !jsonLogs { // a JSON log's reader has the record
-			fmt.Fprintln(cmd.OutOrStdout(), statusLine(urls))
+			tcp, _ := ln.Addr().(*net.TCPAddr)
+			fmt.Fprintln(cmd.OutOrStdout(), statusLine(urls, tcp != nil && tcp.IP.IsUnspecified()))
 		}
 		wg.Add(1)
 		go func() {
@@ -241,6 +241,11 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		}()
 	}
 
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		addrWatch.run(ctx, hubURLRefresh)
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -320,7 +325,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 // hostOnLAN points sc at the embedded room server h: the session joins it over loopback with
 // hub.secret (or any key), and the status page shows the URL musicians reach it at now, as urls
 // keeps it.
-func hostOnLAN(sc *session.Config, h *embeddedHub, secret string, urls *hubURLWatch) {
+func hostOnLAN(sc *session.Config, h *embeddedHub, secret string, urls *hostAddressWatch) {
 	sc.Realtime.URL = h.LocalURL()
 	sc.Realtime.APIKey = cmp.Or(secret, "ledbridge")
 	sc.HostedBy = "lan"
@@ -798,19 +803,14 @@ func systemdStatusLoop(ctx context.Context, sess *session.Session, n *sdnotify.N
 	}
 }
 
-// statusURLs lists the URLs a person can open the status page at: for a wildcard address the
-// host's .local name first (it survives a new DHCP lease), then each of its addresses (a phone
-// or a laptop without mDNS does not resolve .local), loopback last; else the address itself.
-func statusURLs(a net.Addr) []string {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok {
-		return []string{"http://" + a.String()}
-	}
-	urls := addressURLs(tcp, net.InterfaceAddrs)
-	if tcp.IP.IsUnspecified() {
-		if h, err := os.Hostname(); err == nil && h != "" {
-			urls = append([]string{"http://" + net.JoinHostPort(h+".local", fmt.Sprint(tcp.Port))}, urls...)
-		}
+// statusURLsFrom lists the URLs a person can open the status page listening on a at: for a
+// wildcard address the host's .local name first (hostname, unless ""; it survives a new DHCP
+// lease), then each of the addresses interfaceAddrs lists (a phone or a laptop without mDNS does
+// not resolve .local), loopback last; else the address itself.
+func statusURLsFrom(a *net.TCPAddr, hostname string, interfaceAddrs func() ([]net.Addr, error)) []string {
+	urls := addressURLs(a, interfaceAddrs)
+	if a.IP.IsUnspecified() && hostname != "" {
+		urls = append([]string{"http://" + net.JoinHostPort(hostname+".local", strconv.Itoa(a.Port))}, urls...)
 	}
 	if len(urls) == 0 {
 		urls = []string{"http://" + a.String()}
@@ -818,14 +818,20 @@ func statusURLs(a net.Addr) []string {
 	return urls
 }
 
-// statusLine is the plain-text line naming the status page: its first URL, and the first by IP
-// address when that is another.
-func statusLine(urls []string) string {
+// statusNoLANYet ends the status page's line when the page listens on every address but the host
+// has none on the LAN yet: loopback is no address a phone can open.
+const statusNoLANYet = "(no LAN address yet: the log gives the page's address when the host gets one)"
+
+// statusLine is the plain-text line naming the status page: its first URL, and its first LAN
+// address when that is another; everyAddress says the page listens on a wildcard address, where
+// no LAN address means the host has none yet.
+func statusLine(urls []string, everyAddress bool) string {
 	line := "Status page: " + urls[0] + "/"
-	for _, u := range urls[1:] {
-		if u != urls[0] {
-			return line + " (by address: " + u + "/)"
-		}
+	switch lan := slices.IndexFunc(urls, isLANURL); {
+	case lan > 0:
+		return line + " (by address: " + urls[lan] + "/)"
+	case lan < 0 && everyAddress:
+		return line + " " + statusNoLANYet
 	}
 	return line
 }
