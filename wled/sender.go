@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,7 +41,7 @@ type SenderConfig struct {
 type Sender struct {
 	proto     Protocol
 	leds, ch  int
-	raddr     *net.UDPAddr // the device, resolved once; reopen dials it again
+	raddr     *net.UDPAddr // the device, resolved once (a zone stays a name); reopen dials it again
 	conn      *net.UDPConn
 	packets   [][]byte // one preallocated datagram per packet of a frame, headers filled in
 	firstLED  []int    // per packet, the first LED it carries
@@ -49,8 +50,9 @@ type Sender struct {
 	release   []byte // UDP realtime: the timeout-0 packet
 	seq       byte   // DDP: the last frame's sequence number, 1..15
 
-	fails   failureRun
-	reopens atomic.Uint64
+	fails          failureRun
+	reopens        atomic.Uint64
+	reopenFailures atomic.Uint64
 }
 
 // ReopenAfter is how long every Send must have failed before the Sender re-opens its socket (and
@@ -129,11 +131,31 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wled sender %s: %w", cfg.Addr, err)
 	}
-	s.conn, err = net.DialUDP("udp", nil, s.raddr)
+	s.conn, err = dialDevice(s.raddr)
 	if err != nil {
 		return nil, fmt.Errorf("wled sender %s: %w", cfg.Addr, err)
 	}
 	return s, nil
+}
+
+// dialDevice connects a UDP socket to raddr. A zone that names an interface (fe80::…%eth0) is
+// looked up now and dialled by its index: Go's own mapping of zone names comes from a cache it
+// refreshes at most once a minute, so an interface deleted and made again (a USB adapter
+// re-plugged) kept the gone one's index for up to a minute, and every socket dialled meanwhile
+// sent nothing.
+func dialDevice(raddr *net.UDPAddr) (*net.UDPConn, error) {
+	if raddr.Zone != "" {
+		if _, err := strconv.Atoi(raddr.Zone); err != nil {
+			ifi, err := net.InterfaceByName(raddr.Zone)
+			if err != nil {
+				return nil, fmt.Errorf("zone %s: %w", raddr.Zone, err)
+			}
+			a := *raddr
+			a.Zone = strconv.Itoa(ifi.Index)
+			raddr = &a
+		}
+	}
+	return net.DialUDP("udp", nil, raddr)
 }
 
 // newPacketizer builds a Sender without a socket.
@@ -317,8 +339,10 @@ func (s *Sender) Send(frame []byte) (packets int, err error) {
 	if !s.fails.failed(now, err) {
 		return n, err
 	}
-	if s.reopen() != nil {
-		return n, err // no route at all yet: keep the old socket and try again in ReopenAfter
+	if rerr := s.reopen(); rerr != nil {
+		// No route or no interface at all yet: keep the old socket and try again in
+		// ReopenAfter. The caller's log line says why the new socket failed too.
+		return n, fmt.Errorf("%w (re-opening the socket failed too: %v)", err, rerr)
 	}
 	if n, err = s.write(now); err == nil {
 		s.fails.succeeded()
@@ -339,10 +363,12 @@ func (s *Sender) write(now time.Time) (int, error) {
 	return len(s.packets), nil
 }
 
-// reopen replaces the socket with one dialled now, which picks the source address afresh.
+// reopen replaces the socket with one dialled now, which picks the source address (and a
+// zone's interface) afresh.
 func (s *Sender) reopen() error {
-	c, err := net.DialUDP("udp", nil, s.raddr)
+	c, err := dialDevice(s.raddr)
 	if err != nil {
+		s.reopenFailures.Add(1)
 		return err
 	}
 	_ = s.conn.Close()
@@ -354,6 +380,10 @@ func (s *Sender) reopen() error {
 // Reopens is how many times the socket was re-opened (see ReopenAfter). It is safe to call from
 // any goroutine.
 func (s *Sender) Reopens() uint64 { return s.reopens.Load() }
+
+// ReopenFailures is how many re-opens failed (no route, no interface for the address's zone),
+// leaving the old socket in place. It is safe to call from any goroutine.
+func (s *Sender) ReopenFailures() uint64 { return s.reopenFailures.Load() }
 
 // Release tells a UDP realtime device to leave realtime mode now (a packet with timeout byte 0).
 // It does nothing for DDP, which has no such packet; release a DDP device with Client.SetLive.
