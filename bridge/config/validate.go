@@ -19,6 +19,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/wled"
@@ -128,6 +129,11 @@ func (c *Config) validateHub(p *problems) {
 	p.intRange("hub.max_http_connections", h.MaxHTTPConnections, 8, 1024)
 	// hub.max_http_connections or more means no per-address bound, as above.
 	p.intRange("hub.max_http_connections_per_address", h.MaxHTTPConnectionsPerAddress, 8, 1024)
+	for i, o := range h.AllowedOrigins {
+		if err := hub.CheckOriginPattern(o); err != nil {
+			p.add(fmt.Sprintf("hub.allowed_origins[%d]", i), "%v; want a host such as jam.example.com or a pattern such as *.example.com", err)
+		}
+	}
 	if h.MaxBytesPerSecond < h.MaxFrameBytes {
 		p.add("hub.max_bytes_per_second", "must be at least hub.max_frame_bytes (%d): one largest frame must fit in a second's budget", h.MaxFrameBytes)
 	}

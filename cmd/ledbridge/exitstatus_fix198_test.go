@@ -9,10 +9,11 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/config"
 )
 
-// A room server setting that config loading lets through but the server refuses (an
-// hub.allowed_origins pattern that is no pattern) is an invalid configuration: 78, which
-// ledbridge.service does not restart, under `hub` and `join` alike, not 64, which blames the
-// command line.
+// A room server setting the server cannot use (an hub.allowed_origins pattern that is no pattern)
+// is an invalid configuration: 78, which ledbridge.service does not restart, under `hub` and
+// `join` alike, not 64, which blames the command line; the line names the key as the file spells
+// it. The configuration refuses it first (hub.CheckOriginPattern, so `config check` does too);
+// a refusal from hub.New itself exits 78 as well.
 func TestRoomServerConfigRefusalExitsAsAConfigErrorFix198(t *testing.T) {
 	bin := buildBinary(t)
 	body := "room:\n  code: JAM234\nhub:\n  listen: 127.0.0.1:0\n  allowed_origins: [\"[\"]\nstatus:\n  addr: 127.0.0.1:0\ndiscovery:\n  enabled: false\n"
@@ -27,7 +28,7 @@ func TestRoomServerConfigRefusalExitsAsAConfigErrorFix198(t *testing.T) {
 		if got := cmd.ProcessState.ExitCode(); got != exitConfig {
 			t.Errorf("ledbridge %q: exit status %d, want %d (an invalid configuration); output %q", args, got, exitConfig, out)
 		}
-		if !strings.Contains(string(out), "AllowedOrigins") || strings.Contains(string(out), "hub: hub:") {
+		if strings.Count(string(out), "hub.allowed_origins[0]") != 1 || strings.Contains(string(out), "hub: hub:") {
 			t.Errorf("ledbridge %q: the line does not name the refused setting once: %q", args, out)
 		}
 	}

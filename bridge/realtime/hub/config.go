@@ -317,8 +317,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	}
 	for _, p := range c.AllowedOrigins {
-		if _, err := path.Match(p, ""); err != nil {
-			return c, fmt.Errorf("%w: AllowedOrigins pattern %q: %v", ErrInvalidConfig, p, err)
+		if err := CheckOriginPattern(p); err != nil {
+			return c, fmt.Errorf("%w: AllowedOrigins %v", ErrInvalidConfig, err)
 		}
 	}
 	if c.Logger == nil {
@@ -348,6 +348,15 @@ func (c Config) checkMetricsPath() error {
 	}
 	if _, ok := c.Metrics.(prometheus.Gatherer); !ok {
 		return fmt.Errorf("%w: MetricsPath needs Metrics to be a prometheus.Gatherer too (a *prometheus.Registry), got %T", ErrInvalidConfig, c.Metrics)
+	}
+	return nil
+}
+
+// CheckOriginPattern reports whether p can be one of Config.AllowedOrigins: a pattern coder/websocket
+// matches with path.Match, which refuses a malformed one (an unclosed "[") only when it is used.
+func CheckOriginPattern(p string) error {
+	if _, err := path.Match(p, ""); err != nil {
+		return fmt.Errorf("pattern %q: %w", p, err)
 	}
 	return nil
 }
