@@ -42,6 +42,15 @@ type Config struct {
 	// default) does to DDP: drop a packet whose sequence number is one of the four before the last
 	// push packet's (1..15, round). Skipped counts them.
 	SkipOutOfSequence bool
+
+	// RealtimeTimeout is how long a DDP packet keeps the fake live: WLED's realtime timeout
+	// setting (Sync settings "ET", cfg if.live.timeout), 2500 ms by default; 65 s (the setting's
+	// maximum, and any longer value) is WLED's "never". UDP realtime packets carry their own
+	// (the timeout byte: N keeps it live N×1000+1 ms, 255 for ever).
+	RealtimeTimeout time.Duration
+
+	// Now is the fake's clock, for its live state's timeout and Frame.Received; default time.Now.
+	Now func() time.Time
 }
 
 // Frame is one frame as the fake device would show it.
@@ -88,7 +97,18 @@ type Fake struct {
 	skipped    int
 	states     []StateRequest
 	changed    chan struct{} // closed and replaced whenever a frame is recorded
+	// info.Live holds until liveUntil, or for ever with liveForever: WLED's realtimeTimeout
+	// (realtimeLockLocked). It is ended lazily, by expireLocked, whenever live is read.
+	liveUntil   time.Time
+	liveForever bool
 }
+
+// defaultRealtimeTimeout is WLED's realtimeTimeoutMs default (wled.h), which DDP packets use.
+const defaultRealtimeTimeout = 2500 * time.Millisecond
+
+// realtimeNever is WLED's "never time out": a realtimeLock of 65000 ms (the settings' maximum,
+// and {"live":true}) or of 255001 ms (timeout byte 255).
+const realtimeNever = 65 * time.Second
 
 var macCounter atomic.Uint32
 
@@ -126,6 +146,13 @@ func Start(cfg Config) (*Fake, error) {
 	}
 	if cfg.MaxFrames <= 0 {
 		cfg.MaxFrames = 4096
+	}
+	if cfg.RealtimeTimeout <= 0 {
+		cfg.RealtimeTimeout = defaultRealtimeTimeout
+	}
+	cfg.RealtimeTimeout = min(cfg.RealtimeTimeout, realtimeNever) // the settings' range ends there
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	f := &Fake{cfg: cfg, ch: 3, changed: make(chan struct{})}
 	if cfg.RGBW {
@@ -240,7 +267,7 @@ func (f *Fake) readLoop(c *net.UDPConn, ddp bool) {
 			}
 			continue
 		}
-		f.handlePacket(buf[:n], ddp, time.Now())
+		f.handlePacket(buf[:n], ddp, f.cfg.Now())
 	}
 }
 
@@ -270,8 +297,14 @@ func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
 	}
 	if res.release {
 		f.releases++
-		f.info.Live, f.info.LiveMode = false, ""
+		f.exitRealtimeLocked()
 		return
+	}
+	// Every packet WLED takes pixels from locks realtime mode, a frame's last or not.
+	if ddp {
+		f.realtimeLockLocked(now, f.cfg.RealtimeTimeout, "DDP")
+	} else {
+		f.realtimeLockLocked(now, time.Duration(pkt[1])*time.Second+time.Millisecond, "UDP") // 255 → 255001 ms: never
 	}
 	if res.frame == nil {
 		return
@@ -279,11 +312,6 @@ func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
 	fr := *res.frame
 	fr.Received = now
 	fr.Pixels = append([]byte(nil), fr.Pixels...)
-	f.info.Live = true
-	f.info.LiveMode = "UDP"
-	if ddp {
-		f.info.LiveMode = "DDP"
-	}
 	f.frames = append(f.frames, fr)
 	if len(f.frames) >= 2*f.cfg.MaxFrames {
 		f.frames = append(f.frames[:0], f.frames[len(f.frames)-f.cfg.MaxFrames:]...)
@@ -291,6 +319,31 @@ func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
 	f.frameCount++
 	close(f.changed)
 	f.changed = make(chan struct{})
+}
+
+// realtimeLockLocked is WLED's realtimeLock (udp.cpp): live, in mode lm, for d from now, or for
+// ever when d is WLED's "never"; once live for ever, no later lock shortens it.
+func (f *Fake) realtimeLockLocked(now time.Time, d time.Duration, lm string) {
+	f.expireLocked(now)
+	if !f.liveForever {
+		f.liveForever = d == realtimeNever || d == 255*time.Second+time.Millisecond // byte 66 (66001 ms) is not
+		f.liveUntil = now.Add(d)
+	}
+	f.info.Live, f.info.LiveMode = true, lm
+}
+
+// exitRealtimeLocked is WLED's exitRealtime: a release, {"live":false}, or the timeout run out.
+func (f *Fake) exitRealtimeLocked() {
+	f.info.Live, f.info.LiveMode = false, ""
+	f.liveForever, f.liveUntil = false, time.Time{}
+}
+
+// expireLocked ends realtime mode whose timeout passed, as WLED's loop does ("millis() >
+// realtimeTimeout"): live through the deadline's millisecond, not after it.
+func (f *Fake) expireLocked(now time.Time) {
+	if f.info.Live && !f.liveForever && now.After(f.liveUntil) {
+		f.exitRealtimeLocked()
+	}
 }
 
 // DDPAddr is the DDP listener's "127.0.0.1:port" ("" when off).
@@ -430,14 +483,24 @@ func (f *Fake) StateRequests() []StateRequest {
 func (f *Fake) Info() wled.Info {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.expireLocked(f.cfg.Now())
 	return f.info
 }
 
-// SetInfo changes what /json/info reports (e.g. an old vid, another name).
+// SetInfo changes what /json/info reports (e.g. an old vid, another name). Live set by it holds
+// until SetInfo, a release or {"live":false} ends it, as {"live":true} does on a WLED.
 func (f *Fake) SetInfo(change func(*wled.Info)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.expireLocked(f.cfg.Now())
+	wasLive := f.info.Live
 	change(&f.info)
+	switch {
+	case f.info.Live && !wasLive:
+		f.liveForever = true
+	case !f.info.Live:
+		f.liveForever, f.liveUntil = false, time.Time{}
+	}
 }
 
 // SetRawInfo makes /json/info answer with this status and body verbatim (to imitate a device
@@ -454,6 +517,7 @@ func (f *Fake) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /json/info", func(w http.ResponseWriter, _ *http.Request) {
 		f.mu.Lock()
+		f.expireLocked(f.cfg.Now())
 		status, raw, info := f.rawStatus, f.rawInfo, f.info
 		f.mu.Unlock()
 		if raw != nil {
@@ -469,6 +533,7 @@ func (f *Fake) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /json/state", func(w http.ResponseWriter, _ *http.Request) {
 		f.mu.Lock()
+		f.expireLocked(f.cfg.Now())
 		live := f.info.Live
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
@@ -492,8 +557,14 @@ func (f *Fake) handler() http.Handler {
 		}
 		f.mu.Lock()
 		f.states = append(f.states, req)
-		if req.Live != nil && !*req.Live {
-			f.info.Live, f.info.LiveMode = false, ""
+		if req.Live != nil {
+			// WLED's json.cpp: {"live":true} is realtimeLock(65000), live for ever (mode
+			// "generic": lm ""); {"live":false} is exitRealtime.
+			if *req.Live {
+				f.realtimeLockLocked(f.cfg.Now(), realtimeNever, "")
+			} else {
+				f.exitRealtimeLocked()
+			}
 		}
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
