@@ -30,6 +30,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/session"
 	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/discovery"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // shutdownGrace bounds how long leaving the room and releasing the devices may take.
@@ -597,25 +598,49 @@ func (r *reloader) refuse(loaded *config.Loaded) error {
 // mode, which the status page's controls also set, are applied only when changed (the keys
 // since the last reload): a reload of an unchanged file must not undo the page's choice, and a
 // change to another effects key keeps the page's brightness.
+//
+// A reload is all or nothing: every check a running part would make is made first, before any
+// part changes, so that a refused reload leaves the daemon wholly on its previous configuration,
+// as the log line and systemd's status say.
 func (r *reloader) apply(c config.Config, changed []string) error {
 	ef, err := c.EffectConfig()
 	if err != nil {
 		return err
 	}
+	if hasKey(changed, "effects.") {
+		if !hasKey(changed, brightnessKey) {
+			ef.BrightnessCap = float32(r.sess.Snapshot().Room.Brightness) // the page's, or the file's as applied
+		}
+		if err := ef.Validate(); err != nil { // SetEffects's check
+			return err
+		}
+	}
+	if hasKey(changed, "room.mode") {
+		if _, err := effect.ParseMode(c.Room.Mode); err != nil { // SetMode's
+			return err
+		}
+	}
 	looks, err := stripLooks(c)
 	if err != nil {
 		return err
 	}
-	// First, since it is the one step that checks everything before it changes anything.
+	if r.status != nil {
+		for _, h := range c.Status.AllowedHosts { // SetAccess's
+			if err := status.CheckHostPattern(h); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.checkDevices(c); err != nil { // SetDevices's, against the running protocol
+		return err
+	}
+
 	if r.status != nil {
 		if err := r.status.SetAccess(c.Status.Token, c.Status.AllowedHosts); err != nil {
 			return err
 		}
 	}
 	if hasKey(changed, "effects.") {
-		if !hasKey(changed, brightnessKey) {
-			ef.BrightnessCap = float32(r.sess.Snapshot().Room.Brightness) // the page's, or the file's as applied
-		}
 		if err := r.sess.SetEffects(ef); err != nil {
 			return err
 		}
@@ -644,6 +669,36 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 		r.log.Info("supabase.access_token replaced; the room's channel uses the new token now")
 		if r.tokens != nil {
 			r.tokens.set(c.Supabase.AccessToken)
+		}
+	}
+	return nil
+}
+
+// checkDevices returns why the session would refuse c's devices. The session checks them against
+// the protocol the daemon streams, which output.protocol sets only at start-up; the file itself
+// was checked (config check) against its own output.protocol. When the two differ, the refusal
+// says that the file's protocol needs a restart: "set output.protocol" would point at a key the
+// file already sets.
+func (r *reloader) checkDevices(c config.Config) error {
+	runningProtocol, err := wled.ParseProtocol(r.running.Output.Protocol)
+	if err != nil {
+		return fmt.Errorf("output.protocol the daemon runs: %w", err)
+	}
+	fileProtocol, _ := wled.ParseProtocol(c.Output.Protocol) // valid: the file was validated
+	for _, raw := range c.Devices {
+		t, err := wled.ParseTarget(raw)
+		if err != nil {
+			return fmt.Errorf("device %q: %w", raw, err)
+		}
+		err = wled.CheckForcedLEDs(t, runningProtocol)
+		switch {
+		case err == nil:
+		case fileProtocol != runningProtocol:
+			most := wled.MostLEDs(runningProtocol)
+			return fmt.Errorf("device %q: %w: ?leds=%d is more than the running output.protocol %v carries (%d LEDs); the file's output.protocol %v applies only after a restart (systemctl restart ledbridge), or give ?leds=%d or fewer",
+				raw, wled.ErrTooManyLEDs, t.LEDs, runningProtocol, most, fileProtocol, most)
+		default:
+			return fmt.Errorf("device %q: %w", raw, err)
 		}
 	}
 	return nil
