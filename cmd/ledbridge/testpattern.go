@@ -225,6 +225,12 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		})
 	}
 	resolving.Wait()
+	if ctx.Err() != nil {
+		// Ctrl-C (or SIGTERM) while devices were being resolved: the devices its cancellation cut
+		// short did not fail, and the command must not go on to drive the ones that resolved.
+		closeTestPatternDevices(devices)
+		return nil, interruptedError{"test-pattern: stopped while the devices were being resolved; no frame was sent"}
+	}
 	var outputs []*wled.Output
 	var outputNames []session.DeviceNames // one per output: what a strips: entry may name it by
 	var failed []error
@@ -244,6 +250,10 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		return results, undrivenError{failed}
 	}
 	learnLineNames(ctx, opts, client, w, outputNames)
+	if ctx.Err() != nil { // stopped during learnLineNames' look-ups or mDNS browse
+		closeTestPatternDevices(devices)
+		return nil, interruptedError{"test-pattern: stopped while the strips: entries' devices were being looked for; no frame was sent"}
+	}
 	lights := make([]rainbowLight, len(outputs))
 	for i, names := range outputNames {
 		lights[i] = stripLight(opts, names)
@@ -283,6 +293,15 @@ type testPatternDevice struct {
 	names  session.DeviceNames // what a strips: entry may name it by
 	output *wled.Output
 	err    error
+}
+
+// closeTestPatternDevices closes the outputs of devices that were opened but will not be run.
+func closeTestPatternDevices(devices []testPatternDevice) {
+	for _, d := range devices {
+		if d.output != nil {
+			_ = d.output.Close()
+		}
+	}
 }
 
 // openTestPatternDevice looks t's host up, resolves a wled:// device over its JSON API as join
