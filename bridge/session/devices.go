@@ -163,6 +163,10 @@ type deviceSet struct {
 type notLiveRun struct {
 	polls  int
 	warned bool
+	// other is the lm of the other source the run's polls found driving the device ("" while
+	// they found it out of realtime mode), and warnedOther the one the last warning named: a
+	// change of cause starts counting again and is warned about in its own words.
+	other, warnedOther string
 }
 
 // notLivePolls is how many polls in a row must find a device we stream to out of realtime mode
@@ -628,24 +632,35 @@ func (d *deviceSet) onProbe(dev discovery.Device) {
 }
 
 // noteLiveLocked follows one poll of the JSON API (info) of a device we stream to through st:
-// a WLED that takes our packets but stays out of realtime mode (live: false) shows its own
-// effect and not ours, while our output sends without an error and the status page has nothing
-// to show for it. That is WLED's "Receive UDP realtime" option (Sync settings) turned off: it
-// drops every UDP realtime packet (DDP does not depend on it, so for DDP the warning names
-// other causes). After notLivePolls such polls in a row, each while we had been
-// streaming to it for a second, it warns once, and it says when the device shows our frames
-// again. A poll while we are not streaming (no strip, no frame yet or for a second, sends
-// failing) ends the run.
+// a WLED that takes our packets but does not show them says so in info. Out of realtime mode
+// (live: false) it shows its own effect: that is WLED's "Receive UDP realtime" option (Sync
+// settings) turned off, which drops every UDP realtime packet (DDP does not depend on it, so for
+// DDP the warning names other causes). In realtime mode driven by another source (live: true,
+// but lm names a mode our protocol does not put it in) it shows that sender's frames and drops
+// ours. Either way our output sends without an error and the status page has nothing to show
+// for it. After notLivePolls such polls in a row, each while we had been streaming to it for a
+// second, it warns once per cause, and it says when the device shows our frames again. A poll
+// while we are not streaming (no strip, no frame yet or for a second, sends failing) ends the
+// run.
+//
+// WLED's /json/info also names the other sender's address (lip); wled.Info does not carry it
+// yet, so the warning names the other source by its mode alone.
 func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 	run := d.notLive[id]
-	if info.Live {
-		if run != nil && run.warned {
-			d.s.log.Info("device shows our frames again (live)", "device", name, "mac", info.MAC, "ip", info.IP)
-		}
+	if st == nil {
 		delete(d.notLive, id)
 		return
 	}
-	if st == nil {
+	// An lm of "" while live is WLED's "generic" realtime mode ({"live":true} through the JSON
+	// API), or a reply without lm: nothing says another source drives it, so it counts as ours.
+	other := ""
+	if info.Live && info.LiveMode != "" && info.LiveMode != wledLiveMode(st.target.Protocol) {
+		other = info.LiveMode
+	}
+	if info.Live && other == "" {
+		if run != nil && run.warned {
+			d.s.log.Info("device shows our frames again (live)", "device", name, "mac", info.MAC, "ip", info.IP)
+		}
 		delete(d.notLive, id)
 		return
 	}
@@ -661,17 +676,39 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 		run = &notLiveRun{}
 		d.notLive[id] = run
 	}
+	if run.other != other {
+		run.other, run.polls = other, 0
+	}
 	run.polls++
-	if run.polls < notLivePolls || run.warned {
+	if run.polls < notLivePolls || (run.warned && run.warnedOther == other) {
 		return
 	}
-	run.warned = true
+	run.warned, run.warnedOther = true, other
+	if other != "" {
+		d.s.log.Warn(fmt.Sprintf("the WLED is not showing our frames: another source drives it (its JSON API says live: true in realtime mode %q, ours puts it in %q); stop that sender or its stream to this device", other, wledLiveMode(st.target.Protocol)),
+			"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "lm", other, "polls", run.polls)
+		return
+	}
 	hint := `turn on "Receive UDP realtime" in its Sync settings (Config → Sync Interfaces → Realtime)`
 	if st.target.Protocol == wled.ProtocolDDP {
 		hint = `DDP does not depend on "Receive UDP realtime": check that our packets reach it (a firewall, its DMX start address) and that no other sender holds it`
 	}
 	d.s.log.Warn("the WLED is not showing our frames: its JSON API keeps saying live: false while we stream to it; "+hint,
 		"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "polls", run.polls)
+}
+
+// wledLiveMode is the /json/info "lm" of a WLED that p's packets drive. WLED names its
+// realtimeMode there (wled00/json.cpp serializeInfo, the same strings in v0.14.4, v0.15.3 and
+// main at 6d16dc22e, 2026-08-19): a DDP packet locks REALTIME_MODE_DDP (e131.cpp
+// handleDDPPacket) → "DDP"; a UDP realtime packet, protocol 1..5 WARLS, DRGB, DRGBW, DNRGB,
+// DNRGBW, locks REALTIME_MODE_UDP (udp.cpp handleNotifications) → "UDP". The other sources it
+// names: "E1.31", "Art-Net", "DMX", "Hyperion", "tpm2.net", "USB Adalight/TPM2", and "" (not
+// live, or {"live":true} through the JSON API).
+func wledLiveMode(p wled.Protocol) string {
+	if p == wled.ProtocolDDP {
+		return "DDP"
+	}
+	return "UDP"
 }
 
 // warnClampedLocked warns once that the device known as id (its MAC, else its configured line)
