@@ -164,6 +164,8 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		name   string
 		target wled.Target
 		names  session.DeviceNames // what a strips: entry may name it by
+		// deviceLEDs is a discovered device's own LED count, which its target may cut short.
+		deviceLEDs int
 	}
 	var targets []namedTarget
 	for _, d := range opts.Devices {
@@ -171,7 +173,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		if err != nil {
 			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
 		}
-		targets = append(targets, namedTarget{t.String(), t, session.DeviceNames{Line: d, Host: t.Host, ConfiguredLines: opts.Devices}})
+		targets = append(targets, namedTarget{name: t.String(), target: t, names: session.DeviceNames{Line: d, Host: t.Host, ConfiguredLines: opts.Devices}})
 	}
 	if len(targets) == 0 {
 		if opts.DiscoverWindow <= 0 {
@@ -185,7 +187,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 				if d.IP.IsValid() {
 					names.IP = d.IP.String()
 				}
-				targets = append(targets, namedTarget{printable.Escape(d.Name, 64) + " " + t.String(), t, names})
+				targets = append(targets, namedTarget{name: printable.Escape(d.Name, 64) + " " + t.String(), target: t, names: names, deviceLEDs: d.Info.LEDs.Count})
 			}
 		}
 		if len(targets) == 0 {
@@ -220,7 +222,10 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 				t.LEDs = opts.LEDs // also a wled:// device's count: Complete keeps a given LED count
 			}
 			d := testPatternDevice{name: nt.name}
-			d.output, d.names, d.err = openTestPatternDevice(ctx, t, nt.name, nt.names, lookup, client, opts, interval)
+			d.output, d.names, d.deviceLEDs, d.err = openTestPatternDevice(ctx, t, nt.name, nt.names, lookup, client, opts, interval)
+			if opts.LEDs == 0 && d.deviceLEDs == 0 {
+				d.deviceLEDs = nt.deviceLEDs
+			}
 			devices[i] = d
 		})
 	}
@@ -281,6 +286,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	if err != nil {
 		return results, err
 	}
+	writeCutShortNotes(w, devices)
 	if len(failed) > 0 {
 		fmt.Fprintf(w, "test-pattern: %d of %d devices could not be driven (see ERROR above); the other %d ran\n", len(failed), len(devices), len(outputs))
 	}
@@ -293,6 +299,10 @@ type testPatternDevice struct {
 	names  session.DeviceNames // what a strips: entry may name it by
 	output *wled.Output
 	err    error
+	// deviceLEDs is the LED count the device reports (a wled:// line without ?leds=, a device
+	// mDNS found), which a forced protocol may carry only part of (writeCutShortNotes); 0 when
+	// the count was given (?leds=, --leds) or is unknown.
+	deviceLEDs int
 }
 
 // closeTestPatternDevices closes the outputs of devices that were opened but will not be run.
@@ -305,25 +315,43 @@ func closeTestPatternDevices(devices []testPatternDevice) {
 }
 
 // openTestPatternDevice looks t's host up, resolves a wled:// device over its JSON API as join
-// resolves it, and opens its output. names gains the address and the WLED's own name.
+// resolves it, and opens its output. names gains the address and the WLED's own name;
+// deviceLEDs is the LED count a wled:// device without ?leds= reports (0 for any other).
 func openTestPatternDevice(ctx context.Context, t wled.Target, name string, names session.DeviceNames,
 	lookup func(context.Context, string, string) ([]netip.Addr, error), client *wled.Client, opts testPatternOptions, interval time.Duration,
-) (*wled.Output, session.DeviceNames, error) {
+) (o *wled.Output, _ session.DeviceNames, deviceLEDs int, err error) {
 	host, err := lookupDeviceHost(ctx, lookup, t.Host)
 	if err != nil {
-		return nil, names, err
+		return nil, names, 0, err
 	}
 	t.Host = host
 	names.IP = host
 	resolved, info, err := client.CompleteAs(ctx, t, opts.Protocol)
 	if err != nil {
-		return nil, names, err
+		return nil, names, 0, err
 	}
 	if info.Name != "" {
 		names.Name = info.Name
 	}
-	o, err := wled.NewOutput(wled.OutputConfig{Target: resolved, Name: name, MinInterval: interval, Client: client, Logger: opts.Logger})
-	return o, names, err
+	if t.Protocol == wled.ProtocolAuto && t.LEDs == 0 {
+		// Only the device's own count is cut short: a ?leds= the protocol cannot carry is refused.
+		deviceLEDs = info.LEDs.Count
+	}
+	o, err = wled.NewOutput(wled.OutputConfig{Target: resolved, Name: name, MinInterval: interval, Client: client, Logger: opts.Logger})
+	return o, names, deviceLEDs, err
+}
+
+// writeCutShortNotes says of each driven device that has more LEDs than its output drives (the
+// forced output.protocol carries fewer) what join's warning says: only the start of its strip
+// lit, and how to light it all. The table's LEDS column alone reads as the strip's length.
+func writeCutShortNotes(w io.Writer, devices []testPatternDevice) {
+	for _, d := range devices {
+		if d.err != nil || d.output == nil || d.deviceLEDs <= d.output.LEDs() {
+			continue
+		}
+		fmt.Fprintf(w, "test-pattern: note: %s has %d LEDs, more than output.protocol %v carries: only its first %d were driven; set output.protocol to dnrgb or ddp (or auto) to drive them all\n",
+			d.name, d.deviceLEDs, d.output.Target().Protocol, d.output.LEDs())
+	}
 }
 
 // writeTestPatternTable writes one row per device, in the order given, and returns the results:
