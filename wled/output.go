@@ -31,8 +31,8 @@ type OutputConfig struct {
 	MinInterval time.Duration
 	// Client releases a DDP device over its JSON API; nil means a zero Client.
 	Client *Client
-	// Logger receives send errors (one line when a device starts failing, then at most one a
-	// minute while it keeps failing) and release failures; nil discards.
+	// Logger receives send errors and failed socket re-opens (each: one line when they start,
+	// then at most one a minute while they go on) and release failures; nil discards.
 	Logger *slog.Logger
 }
 
@@ -48,6 +48,9 @@ type OutputStats struct {
 	LastSent   time.Time // when the last frame was sent (zero before the first)
 	LastError  string    // the last send error, "" if none
 	Reopens    uint64    // sockets re-opened after sends kept failing (see ReopenAfter)
+	// ReopenFailures: re-opens that failed (no route, the zone's interface gone), leaving the
+	// old socket in place until the next try.
+	ReopenFailures uint64
 	// Failing: a send failed in the last RecoveredAfter. A strip that refuses every datagram
 	// fails only every other send of a one-packet frame on a connected socket (the refusal comes
 	// back as the next send's error), so "the last send worked" does not mean the strip is
@@ -103,6 +106,13 @@ type Output struct {
 
 	reopensLogged uint64 // Run's goroutine only: the sender's Reopens when last checked
 	reopenLog     lograte.Limiter
+
+	// Run's goroutine only: the sender's ReopenFailures when last checked, and the rule "wled
+	// send failed" follows for them: a line when re-opens start failing, then one a minute
+	// while they keep failing (until a re-open works or sends recover).
+	reopenFailuresSeen  uint64
+	reopenFailing       bool
+	reopenFailureLogged time.Time
 
 	// releaseDue (guarded by drivers.mu): an output of the same device that drove it stopped
 	// while this one ran and left the release to this one.
@@ -262,11 +272,19 @@ func (o *Output) sendPending() bool {
 	now := time.Now()
 	o.packets.Add(uint64(n))
 	if r := o.sender.Reopens(); r != o.reopensLogged {
-		o.reopensLogged = r
+		o.reopensLogged, o.reopenFailing = r, false
 		if held, ok := o.reopenLog.Allow(now); ok {
 			// Sends that keep failing while the strip is fine mostly mean this machine's address
 			// changed under the old socket.
 			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "addr", o.target.UDPAddr(), "reopens", r, "suppressed", held)
+		}
+	}
+	if f := o.sender.ReopenFailures(); f != o.reopenFailuresSeen {
+		o.reopenFailuresSeen = f
+		if !o.reopenFailing || now.Sub(o.reopenFailureLogged) >= errorLogInterval {
+			o.reopenFailing, o.reopenFailureLogged = true, now
+			// The sender's error says why both the send and the new socket failed.
+			o.log.Warn("wled socket could not be re-opened", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "failures", f)
 		}
 	}
 	if err != nil {
@@ -299,6 +317,7 @@ func (o *Output) sendPending() bool {
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
 	o.statsMu.Unlock()
 	if recovered {
+		o.reopenFailing = false
 		o.log.Info("wled sending again", "device", o.name, "addr", o.target.UDPAddr(), "errors", o.sendErrors.Load())
 	}
 	return true
@@ -344,6 +363,8 @@ func (o *Output) Stats() OutputStats {
 		Dropped:    o.dropped.Load(),
 		BadFrames:  o.badFrames.Load(),
 		Reopens:    o.sender.Reopens(),
+
+		ReopenFailures: o.sender.ReopenFailures(),
 	}
 	o.statsMu.Lock()
 	defer o.statsMu.Unlock()
