@@ -59,6 +59,11 @@ type strip struct {
 
 	identifyUntil atomic.Int64 // flash the strip until then: a frameLoop.deadline, 0 for none
 
+	// deviceLEDs is the device's own LED count when the forced protocol drives only the start
+	// of it (warnClampedLocked), else 0: the status page says "490 of 600". publishLocked
+	// writes it, before the strip list it reads it from.
+	deviceLEDs atomic.Int64
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -975,10 +980,26 @@ func (d *deviceSet) stopLocked(st *strip) {
 func (d *deviceSet) publishLocked() {
 	list := make([]*strip, 0, len(d.strips))
 	for _, st := range d.strips {
+		st.deviceLEDs.Store(int64(d.deviceLEDsLocked(st)))
 		list = append(list, st)
 	}
 	slices.SortFunc(list, func(a, b *strip) int { return strings.Compare(a.name+a.key, b.name+b.key) })
 	d.list.Store(&list)
+}
+
+// deviceLEDsLocked is the LED count of st's device when st drives fewer of them, as
+// warnClampedLocked noted it for this protocol and length, else 0. A configured line's device is
+// noted under its deviceID, a discovered one under its key (its MAC).
+func (d *deviceSet) deviceLEDsLocked(st *strip) int {
+	id := st.key
+	if c := d.configured[st.key]; c != nil {
+		id = c.deviceID
+	}
+	note, ok := d.clamped[id]
+	if !ok || id == "" || note.protocol != st.target.Protocol || note.leds != st.target.LEDs {
+		return 0
+	}
+	return note.deviceLEDs
 }
 
 // current returns the strips the loop renders for.

@@ -117,7 +117,7 @@ func (s *Session) Snapshot() status.Snapshot {
 		snap.Devices = append(snap.Devices, status.Device{
 			ID: st.key, Name: st.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
 			Online: st.online.Load() && sending, FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
-			Look: st.lookName(),
+			Look: st.lookName(), DeviceLEDs: int(st.deviceLEDs.Load()),
 		})
 	}
 	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too; one

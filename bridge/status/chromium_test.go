@@ -24,7 +24,8 @@ var browserDir = filepath.Join("..", "..", "testdata", "browser")
 // joinedAt and with a right-to-left override in her name, away from Presence with her connection
 // kept for a rejoin, a second one waiting for a slot behind
 // max_peers 8 and three more not followed at all, a Realtime error with another override, the
-// test pattern running, and strips 30 LEDs long each, the first with a strips: entry's look.
+// test pattern running, and strips 30 LEDs long each, the first with a strips: entry's look, the
+// second driven on the first 30 of its 60.
 type roomProvider struct {
 	musician, roomError string
 	strips              int
@@ -47,8 +48,12 @@ func (p roomProvider) Snapshot() Snapshot {
 		if i == 0 {
 			look = "strips[0]: pulse, reverse"
 		}
-		s.Devices = append(s.Devices, Device{ID: fmt.Sprint("strip-", i), Name: fmt.Sprintf("Strip %d (bar)", i+1),
-			IP: "127.0.0.1", LEDs: 30, Protocol: "ddp", Online: true, Look: look})
+		d := Device{ID: fmt.Sprint("strip-", i), Name: fmt.Sprintf("Strip %d (bar)", i+1),
+			IP: "127.0.0.1", LEDs: 30, Protocol: "ddp", Online: true, Look: look}
+		if i == 1 { // a forced protocol drives only the start of its 60 LEDs
+			d.Protocol, d.DeviceLEDs = "drgb", 60
+		}
+		s.Devices = append(s.Devices, d)
 	}
 	return s
 }

@@ -83,7 +83,7 @@ type Device struct {
 	ID       string  `json:"id"`
 	Name     string  `json:"name"`
 	IP       string  `json:"ip"`
-	LEDs     int     `json:"leds"`
+	LEDs     int     `json:"leds"` // the LEDs driven
 	RGBW     bool    `json:"rgbw"`
 	Protocol string  `json:"protocol"`
 	Online   bool    `json:"online"`
@@ -95,6 +95,10 @@ type Device struct {
 	// Look is the look the strip renders with, in `ledbridge discover`'s LOOK words: its strips:
 	// entry's ("strips[1]: pulse, reverse") or "global"; "" for a device not driven yet.
 	Look string `json:"look,omitempty"`
+	// DeviceLEDs is the device's own LED count when it differs from LEDs: a forced protocol
+	// (drgb, drgbw, warls) carries only the start of a longer strip, and the page says "490 of
+	// 600" instead of passing the clamped length off as the strip's. 0 when they agree.
+	DeviceLEDs int `json:"deviceLeds,omitempty"`
 }
 
 // Pipeline is the frame loop's and the process's health.

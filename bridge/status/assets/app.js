@@ -137,10 +137,12 @@ function renderDevices(list, controls) {
     if (!el) { el = deviceItem(d); box.appendChild(el); }
     const name = d.name || d.id;
     text(el.querySelector(".name"), name);
-    attr(el.querySelector("canvas"), "aria-label", `Live preview of ${name}: ${d.leds} LEDs${d.rgbw ? " RGBW" : ""}`);
+    // A forced protocol may drive only the start of a longer strip: "490 of 600 LEDs".
+    const leds = d.deviceLeds ? `${d.leds} of ${d.deviceLeds}` : String(d.leds);
+    attr(el.querySelector("canvas"), "aria-label", `Live preview of ${name}: ${leds} LEDs${d.rgbw ? " RGBW" : ""}`);
     badge(el.querySelector(".online"), d.online ? "online" : "offline", d.online ? "ok" : "bad");
     el.querySelector(".identify").hidden = !controls;
-    text(el.querySelector(".stats"), `${d.ip || "?"} · ${d.leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol} · ` +
+    text(el.querySelector(".stats"), `${d.ip || "?"} · ${leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol} · ` +
       `${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors${d.look ? ` · look: ${d.look}` : ""}`);
   }
   for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) { canvases.delete(el.dataset.id); el.remove(); }

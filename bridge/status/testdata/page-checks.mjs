@@ -102,6 +102,9 @@ async function desktop(browser, result) {
   // Each strip says which look it has: its strips: entry's, or the global one.
   check(shown.stripStats[0].endsWith(" · look: strips[0]: pulse, reverse") && shown.stripStats[1].endsWith(" · look: global"),
     `the strips' lines read ${JSON.stringify(shown.stripStats)}, want each to end with its look`);
+  // A strip a forced protocol drives only the start of names both counts; one that fits, one.
+  check(shown.stripStats[0].includes(" · 30 LEDs · ") && shown.stripStats[1].includes(" · 30 of 60 LEDs · "),
+    `the strips' lines read ${JSON.stringify(shown.stripStats)}, want "30 LEDs" for the first and "30 of 60 LEDs" for the second (deviceLeds 60)`);
   check(shown.mode === "auto (now test pattern)", `the mode line reads ${JSON.stringify(shown.mode)} while the test pattern runs`);
 
   // Controls: disabled, with a hint, while the token field is empty (the server answers a request
@@ -135,7 +138,7 @@ async function desktop(browser, result) {
   }));
   result.a11y = a11y;
   for (const c of a11y.canvases) {
-    check(c.role === "img" && c.label && c.label.includes(c.name) && /\b30 LEDs\b/.test(c.label), `strip canvas ${JSON.stringify(c)}: want role img and a label with its name and LED count`);
+    check(c.role === "img" && c.label && c.label.includes(c.name) && /\b30 (of 60 )?LEDs\b/.test(c.label), `strip canvas ${JSON.stringify(c)}: want role img and a label with its name and LED count`);
   }
   check(a11y.meters.length === 2, `${a11y.meters.length} level meters, want 2`);
   for (const m of a11y.meters.slice(0, 1)) { // the first plays; the one waiting for a slot is silent
