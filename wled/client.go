@@ -94,13 +94,15 @@ type infoReply struct {
 	UDPPort  int    `json:"udpport"`
 	Live     bool   `json:"live"`
 	LiveMode string `json:"lm"`
+	LiveIP   string `json:"lip"`
 }
 
 // ParseInfo decodes a GET /json/info body. It returns an error wrapping ErrNotWLED when the body
 // is not JSON, lacks ver or leds.count, has a field of the wrong type, or has values out of range.
 // The strings it keeps are made safe to store and show: name is cut to MaxNameRunes, ver, arch and
 // lm to MaxTagRunes, and control and bidi-override characters are replaced by U+FFFD; a mac that
-// is not a MAC address becomes "" (as a missing one), and so does an ip that is not an address.
+// is not a MAC address becomes "" (as a missing one), and so does an ip or lip that is not an
+// address; lip 0.0.0.0 (WLED's "no realtime sender") becomes "" too.
 func ParseInfo(body []byte) (Info, error) {
 	var r infoReply
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -139,6 +141,7 @@ func ParseInfo(body []byte) (Info, error) {
 		UDPPort:  r.UDPPort,
 		Live:     r.Live,
 		LiveMode: printable.Replace(r.LiveMode, MaxTagRunes),
+		LiveIP:   cleanLiveIP(r.LiveIP),
 	}, nil
 }
 
@@ -162,6 +165,15 @@ func cleanIP(s string) string {
 		return ""
 	}
 	return a.String()
+}
+
+// cleanLiveIP is cleanIP for lip. WLED sends "" when no realtime sender is known (realtimeIP[0]
+// == 0, json.cpp serializeInfo); an unspecified address means the same.
+func cleanLiveIP(s string) string {
+	if a, err := netip.ParseAddr(cleanIP(s)); err == nil && !a.Unmap().IsUnspecified() {
+		return a.String()
+	}
+	return ""
 }
 
 // NormalizeMAC returns mac as 12 lower-case hex digits, accepting upper case and ':' or '-'

@@ -13,6 +13,10 @@ type Info struct {
 	UDPPort  int      `json:"udpport"` // UDP realtime port (21324 by default)
 	Live     bool     `json:"live"`    // a realtime stream currently drives the strip
 	LiveMode string   `json:"lm"`      // realtime source: "DDP", "UDP", "E1.31", … or ""
+	// LiveIP is the address of the sender whose realtime packets the device shows (WLED's
+	// realtimeIP), "" when none does or the device does not say: with lm, it tells our stream
+	// from another sender's of the same protocol.
+	LiveIP string `json:"lip"`
 }
 
 // LEDsInfo is /json/info's "leds" object.

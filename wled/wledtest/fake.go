@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -260,18 +261,24 @@ func (f *Fake) readLoop(c *net.UDPConn, ddp bool) {
 	defer f.wg.Done()
 	buf := make([]byte, 65536) // larger than any datagram, so oversize packets are seen as such
 	for {
-		n, _, err := c.ReadFromUDP(buf)
+		n, from, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
-		f.handlePacket(buf[:n], ddp, f.cfg.Now())
+		f.handlePacketFrom(buf[:n], ddp, f.cfg.Now(), from.Addr())
 	}
 }
 
 func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
+	f.handlePacketFrom(pkt, ddp, now, netip.Addr{})
+}
+
+// handlePacketFrom takes one datagram that from sent; a packet that locks realtime mode makes
+// from the live sender (info.lip), as WLED's realtimeIP.
+func (f *Fake) handlePacketFrom(pkt []byte, ddp bool, now time.Time, from netip.Addr) {
 	f.packets.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -306,6 +313,12 @@ func (f *Fake) handlePacket(pkt []byte, ddp bool, now time.Time) {
 	} else {
 		f.realtimeLockLocked(now, time.Duration(pkt[1])*time.Second+time.Millisecond, "UDP") // 255 → 255001 ms: never
 	}
+	// WLED sets realtimeIP from each packet it takes pixels from (e131.cpp, udp.cpp) and
+	// reports it as an IPv4 address, so an IPv4-mapped source is shown unmapped.
+	f.info.LiveIP = ""
+	if from.IsValid() {
+		f.info.LiveIP = from.Unmap().String()
+	}
 	if res.frame == nil {
 		return
 	}
@@ -334,7 +347,7 @@ func (f *Fake) realtimeLockLocked(now time.Time, d time.Duration, lm string) {
 
 // exitRealtimeLocked is WLED's exitRealtime: a release, {"live":false}, or the timeout run out.
 func (f *Fake) exitRealtimeLocked() {
-	f.info.Live, f.info.LiveMode = false, ""
+	f.info.Live, f.info.LiveMode, f.info.LiveIP = false, "", ""
 	f.liveForever, f.liveUntil = false, time.Time{}
 }
 
@@ -500,6 +513,7 @@ func (f *Fake) SetInfo(change func(*wled.Info)) {
 		f.liveForever = true
 	case !f.info.Live:
 		f.liveForever, f.liveUntil = false, time.Time{}
+		f.info.LiveIP = "" // WLED's exitRealtime forgets the sender
 	}
 }
 
