@@ -115,7 +115,7 @@ func (s Strip) Look() (look effect.Strip, ownLimit bool, err error) {
 	st := effect.StripSettings{Effect: s.Effect, ColorMode: s.ColorMode, Reverse: s.Reverse, Mirror: s.Mirror}
 	if s.Brightness != nil {
 		st.Brightness = float32(*s.Brightness)
-		if *s.Brightness == 0 {
+		if st.Brightness == 0 { // 0, or what float32 rounds to 0
 			st.Brightness = effect.Dark
 		}
 	}

@@ -236,9 +236,10 @@ func (s *Session) SetBrightness(v float64) error {
 	s.mu.Lock()
 	cfg := s.effectCfg
 	cfg.BrightnessCap = float32(v)
-	if v == 0 {
-		// A zero field means "the default" to the renderer; dark is the smallest positive cap.
-		cfg.BrightnessCap = math.SmallestNonzeroFloat32
+	if cfg.BrightnessCap == 0 {
+		// A zero field means "the default" to the renderer; dark is the smallest positive cap, for 0
+		// and for whatever float32 rounds to 0.
+		cfg.BrightnessCap = effect.Dark
 	}
 	s.mu.Unlock()
 	return s.SetEffects(cfg)
