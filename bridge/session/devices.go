@@ -168,11 +168,17 @@ type deviceSet struct {
 type notLiveRun struct {
 	polls  int
 	warned bool
-	// other is the lm of the other source the run's polls found driving the device ("" while
-	// they found it out of realtime mode), and warnedOther the one the last warning named: a
-	// change of cause starts counting again and is warned about in its own words.
-	other, warnedOther string
+	// other is the other source the run's polls found driving the device (zero while they found
+	// it out of realtime mode), and warnedOther the one the last warning named: a change of cause
+	// starts counting again and is warned about in its own words.
+	other, warnedOther liveSource
 }
+
+// liveSource is a realtime sender other than us, as a WLED's /json/info names it: its mode (lm)
+// and its address (lip), either of which may be "".
+type liveSource struct{ mode, ip string }
+
+func (l liveSource) isZero() bool { return l == liveSource{} }
 
 // notLivePolls is how many polls in a row must find a device we stream to out of realtime mode
 // before it is logged: one poll can fall between our first packet and WLED's switch to realtime,
@@ -641,15 +647,15 @@ func (d *deviceSet) onProbe(dev discovery.Device) {
 // (live: false) it shows its own effect: that is WLED's "Receive UDP realtime" option (Sync
 // settings) turned off, which drops every UDP realtime packet (DDP does not depend on it, so for
 // DDP the warning names other causes). In realtime mode driven by another source (live: true,
-// but lm names a mode our protocol does not put it in) it shows that sender's frames and drops
-// ours. Either way our output sends without an error and the status page has nothing to show
+// but lm names a mode our protocol does not put it in, or lip an address that is not ours) it
+// shows that sender's frames and drops ours. Either way our output sends without an error and the status page has nothing to show
 // for it. After notLivePolls such polls in a row, each while we had been streaming to it for a
 // second, it warns once per cause, and it says when the device shows our frames again. A poll
 // while we are not streaming (no strip, no frame yet or for a second, sends failing) ends the
 // run.
 //
-// WLED's /json/info also names the other sender's address (lip); wled.Info does not carry it
-// yet, so the warning names the other source by its mode alone.
+// Another sender of our protocol puts the device in our lm: then lip, the address its packets
+// come from, tells it from us (see sentByUs), and the warning names it.
 func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 	run := d.notLive[id]
 	if st == nil {
@@ -657,12 +663,14 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 		return
 	}
 	// An lm of "" while live is WLED's "generic" realtime mode ({"live":true} through the JSON
-	// API), or a reply without lm: nothing says another source drives it, so it counts as ours.
-	other := ""
-	if info.Live && info.LiveMode != "" && info.LiveMode != wledLiveMode(st.target.Protocol) {
-		other = info.LiveMode
+	// API), or a reply without lm: unless lip names another sender, nothing says another source
+	// drives it, so it counts as ours.
+	ourMode := wledLiveMode(st.target.Protocol)
+	var other liveSource
+	if info.Live && ((info.LiveMode != "" && info.LiveMode != ourMode) || !sentByUs(st.target, info)) {
+		other = liveSource{mode: info.LiveMode, ip: info.LiveIP}
 	}
-	if info.Live && other == "" {
+	if info.Live && other.isZero() {
 		if run != nil && run.warned {
 			d.s.log.Info("device shows our frames again (live)", "device", name, "mac", info.MAC, "ip", info.IP)
 		}
@@ -689,9 +697,16 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 		return
 	}
 	run.warned, run.warnedOther = true, other
-	if other != "" {
-		d.s.log.Warn(fmt.Sprintf("the WLED is not showing our frames: another source drives it (its JSON API says live: true in realtime mode %q, ours puts it in %q); stop that sender or its stream to this device", other, wledLiveMode(st.target.Protocol)),
-			"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "lm", other, "polls", run.polls)
+	if !other.isZero() {
+		says := fmt.Sprintf("in realtime mode %q, ours puts it in %q", other.mode, ourMode)
+		if other.mode == ourMode || other.mode == "" {
+			// Our mode (or none) from an address that is not ours: lip alone says it.
+			says = fmt.Sprintf("in realtime mode %q from %s, which is not our address towards it", other.mode, other.ip)
+		} else if other.ip != "" {
+			says = fmt.Sprintf("in realtime mode %q from %s, ours puts it in %q", other.mode, other.ip, ourMode)
+		}
+		d.s.log.Warn(fmt.Sprintf("the WLED is not showing our frames: another source drives it (its JSON API says live: true %s); stop that sender or its stream to this device", says),
+			"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "lm", other.mode, "lip", other.ip, "polls", run.polls)
 		return
 	}
 	hint := `turn on "Receive UDP realtime" in its Sync settings (Config → Sync Interfaces → Realtime)`
@@ -700,6 +715,50 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 	}
 	d.s.log.Warn("the WLED is not showing our frames: its JSON API keeps saying live: false while we stream to it; "+hint,
 		"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "polls", run.polls)
+}
+
+// sentByUs reports whether info's lip, the address WLED takes its realtime frames from, can be
+// ours towards target: true when lip is absent (old firmware, or no sender known) or names the
+// source address this host sends to the device from, false when it names another address. Our
+// outputs dial the device with no local address, so the kernel picks the source by its routes;
+// connecting a UDP socket (which sends nothing) asks it the same question. The device is the
+// target's address, or the address the device reports for itself when the target names a host
+// (resolving a name here would wait on DNS under the lock). When the question cannot be asked,
+// lip is not held against the device. IPv4-mapped forms compare equal to plain IPv4.
+func sentByUs(target wled.Target, info wled.Info) bool {
+	lip, err := netip.ParseAddr(info.LiveIP)
+	if err != nil || lip.Unmap().IsUnspecified() {
+		return true
+	}
+	dst, err := netip.ParseAddr(target.Host)
+	if err != nil {
+		if dst, err = netip.ParseAddr(info.IP); err != nil {
+			return true
+		}
+	}
+	ours, ok := localAddrTowards(netip.AddrPortFrom(dst, uint16(max(target.Port, 1))))
+	if !ok {
+		return true
+	}
+	return lip.Unmap().WithZone("") == ours
+}
+
+// localAddrTowards is the address this host sends to dst from (unmapped, without a zone).
+func localAddrTowards(dst netip.AddrPort) (netip.Addr, bool) {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	defer c.Close()
+	la, ok := c.LocalAddr().(*net.UDPAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	a := la.AddrPort().Addr().Unmap().WithZone("")
+	if !a.IsValid() || a.IsUnspecified() {
+		return netip.Addr{}, false
+	}
+	return a, true
 }
 
 // wledLiveMode is the /json/info "lm" of a WLED that p's packets drive. WLED names its
