@@ -50,6 +50,9 @@ type metrics struct {
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
 	offersDeferred *prometheus.Desc
+	// deviceReopenFailures counts a strip's sockets that could not be re-opened (wled.OutputStats):
+	// the strip stays dark until a later try works, and the log says so at most once a minute.
+	deviceReopenFailures *prometheus.Desc
 
 	totals runningTotals
 }
@@ -134,6 +137,8 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			"Trickled candidates not sent because the outgoing signal budget was spent.", nil, nil),
 		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
 			"Answers and offers put off because the outgoing signal budget had no room for them.", nil, nil),
+		deviceReopenFailures: prometheus.NewDesc("ledbridge_wled_reopen_failures_total",
+			"Re-opens of a device's socket, after sends kept failing, that failed too (no route, the interface gone).", deviceLabels, nil),
 	}
 	// Every label value exists from the start, at 0: a series that appears with its first event
 	// hides that event from increase() and rate().
@@ -182,7 +187,7 @@ var deviceLabels = []string{"device", "id"}
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
 		ch <- d
 	}
 }
@@ -196,6 +201,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.devicePackets, prometheus.CounterValue, float64(o.Packets), st.name, st.key)
 		ch <- prometheus.MustNewConstMetric(m.deviceErrors, prometheus.CounterValue, float64(o.SendErrors), st.name, st.key)
 		ch <- prometheus.MustNewConstMetric(m.deviceDropped, prometheus.CounterValue, float64(o.Dropped), st.name, st.key)
+		ch <- prometheus.MustNewConstMetric(m.deviceReopenFailures, prometheus.CounterValue, float64(o.ReopenFailures), st.name, st.key)
 	}
 	ts := s.ticker.Stats()
 	ch <- prometheus.MustNewConstMetric(m.lateTicks, prometheus.CounterValue, float64(ts.LateTicks))
