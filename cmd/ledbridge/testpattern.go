@@ -181,6 +181,9 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		}
 		fmt.Fprintf(w, "test-pattern: no --device given, browsing mDNS for WLED devices for %v\n", opts.DiscoverWindow)
 		devices, err := discovery.Browse(ctx, opts.Discovery, opts.DiscoverWindow)
+		if ctx.Err() != nil {
+			return nil, interruptedError{"test-pattern: stopped during the mDNS browse; no frame was sent"}
+		}
 		for _, d := range devices {
 			if t, ok := d.Target(); ok && d.Online {
 				names := session.DeviceNames{Name: d.Name, Host: d.Host}
