@@ -168,6 +168,12 @@ type deviceSet struct {
 type notLiveRun struct {
 	polls  int
 	warned bool
+	// contested is set once a poll of the run found another source driving the device, and ours
+	// counts the polls in a row since then that found our stream: with two senders WLED's lm and
+	// lip follow whichever packet came last (realtimeLock in its udp.cpp, e131.cpp), so a poll
+	// now and then catches ours while the other sender still holds the device.
+	contested bool
+	ours      int
 	// other is the other source the run's polls found driving the device (zero while they found
 	// it out of realtime mode), and warnedOther the one the last warning named: a change of cause
 	// starts counting again and is warned about in its own words.
@@ -651,8 +657,15 @@ func (d *deviceSet) onProbe(dev discovery.Device) {
 // shows that sender's frames and drops ours. Either way our output sends without an error and the status page has nothing to show
 // for it. After notLivePolls such polls in a row, each while we had been streaming to it for a
 // second, it warns once per cause, and it says when the device shows our frames again. A poll
-// while we are not streaming (no strip, no frame yet or for a second, sends failing) ends the
-// run.
+// while we are not streaming (no strip, no frame yet or for a second, sends failing) starts the
+// count again.
+//
+// Once a poll of the run found another source, the run is contested: WLED names the sender of
+// the last packet, so while two senders stream to it most polls show the other one and now and
+// then one shows ours. Such a poll neither ends the run nor is an all-clear; only notLivePolls
+// polls in a row showing our stream are, as many as the warning waited for. A run that only
+// found the device out of realtime mode ends at the first poll showing ours: nothing else
+// sends to it, so that is our stream.
 //
 // Another sender of our protocol puts the device in our lm: then lip, the address its packets
 // come from, tells it from us (see sentByUs), and the warning names it.
@@ -671,11 +684,19 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 		other = liveSource{mode: info.LiveMode, ip: info.LiveIP}
 	}
 	if info.Live && other.isZero() {
+		if run != nil && run.contested {
+			if run.ours++; run.ours < notLivePolls {
+				return
+			}
+		}
 		if run != nil && run.warned {
 			d.s.log.Info("device shows our frames again (live)", "device", name, "mac", info.MAC, "ip", info.IP)
 		}
 		delete(d.notLive, id)
 		return
+	}
+	if run != nil {
+		run.ours = 0
 	}
 	stats := st.out.Stats()
 	streaming := !stats.Failing && !stats.FirstSent.IsZero() && time.Since(stats.FirstSent) >= time.Second && time.Since(stats.LastSent) < time.Second
@@ -692,6 +713,7 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 	if run.other != other {
 		run.other, run.polls = other, 0
 	}
+	run.contested = run.contested || !other.isZero()
 	run.polls++
 	if run.polls < notLivePolls || (run.warned && run.warnedOther == other) {
 		return
