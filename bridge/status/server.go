@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -180,7 +181,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mux.Handle("GET /", noCache(http.FileServerFS(static)))
+	s.mux.Handle("GET /", noCache(pageFiles(http.FileServerFS(static))))
 	s.mux.HandleFunc("GET /api/status", s.handleStatus)
 	s.mux.HandleFunc("GET /api/events", s.handleEvents)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
@@ -280,6 +281,18 @@ func noFraming(h http.Handler) http.Handler {
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
+	})
+}
+
+// pageFiles answers 404 for a path that is not UTF-8 ("/%BB"), which names none of the page's
+// files: http.FileServerFS would answer 500, since fs.ValidPath refuses the name.
+func pageFiles(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
 	})
 }
 
