@@ -101,18 +101,16 @@ type Output struct {
 	sendIdx   int
 	lastErr   error
 	lastErrAt time.Time
-	lastLog   time.Time
 	failing   bool // a send failed, and RecoveredAfter has not passed without one since
 
-	reopensLogged uint64 // Run's goroutine only: the sender's Reopens when last checked
-	reopenLog     lograte.Limiter
+	// Failures that last get a line when they start, then one a minute until they end (Reset):
+	// a venue's journal should say when a strip went away, not repeat it 60 times a second.
+	sendFailLog   lograte.Limiter // sends failing, until they recover
+	reopenFailLog lograte.Limiter // socket re-opens failing, until one works or sends recover
 
-	// Run's goroutine only: the sender's ReopenFailures when last checked, and the rule "wled
-	// send failed" follows for them: a line when re-opens start failing, then one a minute
-	// while they keep failing (until a re-open works or sends recover).
-	reopenFailuresSeen  uint64
-	reopenFailing       bool
-	reopenFailureLogged time.Time
+	reopensLogged      uint64 // Run's goroutine only: the sender's Reopens when last checked
+	reopenLog          lograte.Limiter
+	reopenFailuresSeen uint64 // Run's goroutine only: the sender's ReopenFailures when last checked
 
 	// releaseDue (guarded by drivers.mu): an output of the same device that drove it stopped
 	// while this one ran and left the release to this one.
@@ -154,7 +152,9 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 		sending:  make([]byte, s.FrameBytes()),
 		lastSent: make([]byte, s.FrameBytes()),
 		// A network that is gone altogether fails every reopen; one line a minute says so.
-		reopenLog: lograte.Limiter{Every: errorLogInterval},
+		reopenLog:     lograte.Limiter{Every: errorLogInterval},
+		sendFailLog:   lograte.Limiter{Every: errorLogInterval},
+		reopenFailLog: lograte.Limiter{Every: errorLogInterval},
 	}
 	if o.name == "" {
 		o.name = t.String()
@@ -272,7 +272,8 @@ func (o *Output) sendPending() bool {
 	now := time.Now()
 	o.packets.Add(uint64(n))
 	if r := o.sender.Reopens(); r != o.reopensLogged {
-		o.reopensLogged, o.reopenFailing = r, false
+		o.reopensLogged = r
+		o.reopenFailLog.Reset()
 		if held, ok := o.reopenLog.Allow(now); ok {
 			// Sends that keep failing while the strip is fine mostly mean this machine's address
 			// changed under the old socket.
@@ -281,8 +282,7 @@ func (o *Output) sendPending() bool {
 	}
 	if f := o.sender.ReopenFailures(); f != o.reopenFailuresSeen {
 		o.reopenFailuresSeen = f
-		if !o.reopenFailing || now.Sub(o.reopenFailureLogged) >= errorLogInterval {
-			o.reopenFailing, o.reopenFailureLogged = true, now
+		if _, ok := o.reopenFailLog.Allow(now); ok {
 			// The sender's error says why both the send and the new socket failed.
 			o.log.Warn("wled socket could not be re-opened", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "failures", f)
 		}
@@ -290,15 +290,9 @@ func (o *Output) sendPending() bool {
 	if err != nil {
 		errs := o.sendErrors.Add(1)
 		o.statsMu.Lock()
-		o.lastErr, o.lastErrAt = err, now
-		// One line when a device starts failing, then a reminder a minute: a venue's journal
-		// should say when a strip went away, not repeat it 60 times a second.
-		logIt := !o.failing || now.Sub(o.lastLog) >= errorLogInterval
-		if logIt {
-			o.failing, o.lastLog = true, now
-		}
+		o.lastErr, o.lastErrAt, o.failing = err, now, true
 		o.statsMu.Unlock()
-		if logIt {
+		if _, ok := o.sendFailLog.Allow(now); ok {
 			o.log.Warn("wled send failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "errors", errs)
 		}
 		return true
@@ -317,7 +311,8 @@ func (o *Output) sendPending() bool {
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
 	o.statsMu.Unlock()
 	if recovered {
-		o.reopenFailing = false
+		o.sendFailLog.Reset()
+		o.reopenFailLog.Reset()
 		o.log.Info("wled sending again", "device", o.name, "addr", o.target.UDPAddr(), "errors", o.sendErrors.Load())
 	}
 	return true

@@ -32,6 +32,14 @@ func (l *Limiter) Allow(now time.Time) (suppressed int, ok bool) {
 	return suppressed, true
 }
 
+// Reset ends the current episode (the problem went away): the next Allow logs at once, whenever
+// it comes, and reports nothing held back.
+func (l *Limiter) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last, l.suppressed = time.Time{}, 0
+}
+
 // Budget lets Burst lines through at once and then one per Every (a token bucket), counting the
 // occurrences it held back: for events that come in legitimate groups (a band joining together)
 // as well as in floods. Burst and Every must be positive. It is safe for concurrent use.

@@ -60,3 +60,21 @@ func TestBudgetBurstThenPaced(t *testing.T) {
 		t.Fatal("two lines in the same second after the burst")
 	}
 }
+
+// Reset starts a new episode: the next line goes through at once and reports nothing held back,
+// however soon it comes after the last one.
+func TestLimiterResetLetsTheNextLineThrough(t *testing.T) {
+	l := Limiter{Every: time.Minute}
+	t0 := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
+	l.Allow(t0)
+	if _, ok := l.Allow(t0.Add(time.Second)); ok {
+		t.Fatal("a second line within the interval was let through")
+	}
+	l.Reset()
+	if n, ok := l.Allow(t0.Add(2 * time.Second)); !ok || n != 0 {
+		t.Fatalf("after Reset: %d, %v; want logged with none held back", n, ok)
+	}
+	if _, ok := l.Allow(t0.Add(3 * time.Second)); ok {
+		t.Fatal("after Reset the interval no longer holds lines back")
+	}
+}
