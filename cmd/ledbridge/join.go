@@ -599,49 +599,74 @@ func (r *reloader) refuse(loaded *config.Loaded) error {
 // since the last reload): a reload of an unchanged file must not undo the page's choice, and a
 // change to another effects key keeps the page's brightness.
 //
-// A reload is all or nothing: every check a running part would make is made first, before any
+// A reload is all or nothing: check makes every check a running part would make before any
 // part changes, so that a refused reload leaves the daemon wholly on its previous configuration,
-// as the log line and systemd's status say.
+// as the log line and systemd's status say; applyChecked then hands over values already checked.
 func (r *reloader) apply(c config.Config, changed []string) error {
-	ef, err := c.EffectConfig()
+	checked, err := r.check(c, changed)
 	if err != nil {
 		return err
+	}
+	return r.applyChecked(c, changed, checked)
+}
+
+// checkedReload is what check derived from a configuration it found the running parts would
+// take.
+type checkedReload struct {
+	effects effect.Config // with the page's brightness kept unless effects.brightness changed
+	looks   []session.StripLook
+}
+
+// check returns why a running part would refuse c (changed: the keys since the last reload),
+// changing nothing: the effects and the mode (when changed), the strips' looks, the status
+// page's access and the devices.
+func (r *reloader) check(c config.Config, changed []string) (checkedReload, error) {
+	ef, err := c.EffectConfig()
+	if err != nil {
+		return checkedReload{}, err
 	}
 	if hasKey(changed, "effects.") {
 		if !hasKey(changed, brightnessKey) {
 			ef.BrightnessCap = float32(r.sess.Snapshot().Room.Brightness) // the page's, or the file's as applied
 		}
 		if err := ef.Validate(); err != nil { // SetEffects's check
-			return err
+			return checkedReload{}, err
 		}
 	}
 	if hasKey(changed, "room.mode") {
 		if _, err := effect.ParseMode(c.Room.Mode); err != nil { // SetMode's
-			return err
+			return checkedReload{}, err
 		}
 	}
 	looks, err := stripLooks(c)
 	if err != nil {
-		return err
+		return checkedReload{}, err
 	}
 	if r.status != nil {
 		for _, h := range c.Status.AllowedHosts { // SetAccess's
 			if err := status.CheckHostPattern(h); err != nil {
-				return err
+				return checkedReload{}, err
 			}
 		}
 	}
 	if err := r.checkDevices(c); err != nil { // SetDevices's, against the running protocol
-		return err
+		return checkedReload{}, err
 	}
+	return checkedReload{effects: ef, looks: looks}, nil
+}
 
+// applyChecked hands c, which check passed, to the running parts in turn: the status page's
+// access, the effects, the mode, the devices, the strips' looks and last the access token. The
+// setters repeat check's checks, so an error here is not a refusal of the file but a running
+// part's failure.
+func (r *reloader) applyChecked(c config.Config, changed []string, checked checkedReload) error {
 	if r.status != nil {
 		if err := r.status.SetAccess(c.Status.Token, c.Status.AllowedHosts); err != nil {
 			return err
 		}
 	}
 	if hasKey(changed, "effects.") {
-		if err := r.sess.SetEffects(ef); err != nil {
+		if err := r.sess.SetEffects(checked.effects); err != nil {
 			return err
 		}
 		r.applied.Effects = c.Effects
@@ -656,7 +681,7 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 		return err
 	}
 	if hasKey(changed, "strips") {
-		if err := r.sess.SetStripLooks(looks); err != nil {
+		if err := r.sess.SetStripLooks(checked.looks); err != nil {
 			return err
 		}
 	}
