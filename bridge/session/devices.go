@@ -946,14 +946,15 @@ func (d *deviceSet) addLocked(key, name string, t wled.Target, online bool) {
 // configuredCoveringLocked returns the configured strip, other than key's own, that drives the
 // device at t and so stands for key too: a device configured twice, or configured and discovered,
 // is driven once. For a configured key only a strip at t's very address and port counts: two
-// lines the operator wrote for one host on two ports are two outputs (test doubles share one).
+// lines the operator wrote for one host (wled.SameHost) on two ports are two outputs (test
+// doubles share one).
 func (d *deviceSet) configuredCoveringLocked(key string, t wled.Target) *strip {
 	for k, other := range d.strips {
 		if k == key || !other.configured {
 			continue
 		}
 		if d.configured[key] != nil {
-			if other.target.Host == t.Host && other.target.Port == t.Port {
+			if wled.SameHost(other.target.Host, t.Host) && other.target.Port == t.Port {
 				return other
 			}
 		} else if drivesDiscovered(other, t) {
@@ -976,9 +977,9 @@ func standsFor(strips []*strip, d discovery.Device) bool {
 // host alone decides: discovery lists one WLED per address, and a line that forces another
 // protocol (dnrgb://IP, frames to the UDP realtime port) or port than discovery's choice (DDP
 // to 4048) names the same WLED; streaming both would drive it twice, each stream cutting in on
-// the other.
+// the other. Hosts compare by wled.SameHost, as strips: entries and discover take them.
 func drivesDiscovered(st *strip, t wled.Target) bool {
-	return st != nil && st.configured && st.target.Host == t.Host
+	return st != nil && st.configured && wled.SameHost(st.target.Host, t.Host)
 }
 
 // discoveredLocked counts the strips of discovered devices.

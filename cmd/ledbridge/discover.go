@@ -185,14 +185,11 @@ func foldForced(found []summary, foundLines []string, forced []summary, forcedLi
 	return rows, lines
 }
 
-// sameAddress reports whether forced line f names found device d: the same IP, or, for a line
-// that gives a host name, d's mDNS host name (wled-a.local, with or without the final dot).
-// A WLED has one address (discovery lists one per IP), so the address names the device.
+// sameAddress reports whether forced line f names found device d: its host is d's IP or d's
+// mDNS host name (wled-a.local) by wled.SameHost, the rule join's device set goes by. A WLED
+// has one address (discovery lists one per IP), so the address names the device.
 func sameAddress(f, d summary) bool {
-	if f.IP != "" {
-		return f.IP == d.IP
-	}
-	return d.Host != "" && strings.EqualFold(strings.TrimSuffix(f.Host, "."), strings.TrimSuffix(d.Host, "."))
+	return wled.SameHost(f.Host, d.IP) || wled.SameHost(f.Host, d.Host)
 }
 
 // markLooks sets each row's Look to the look join would give the device: the first strips:
