@@ -160,45 +160,9 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	if opts.Protocol == wled.ProtocolUnknown {
 		opts.Protocol = wled.ProtocolAuto
 	}
-	type namedTarget struct {
-		name   string
-		target wled.Target
-		names  session.DeviceNames // what a strips: entry may name it by
-		// deviceLEDs is a discovered device's own LED count, which its target may cut short.
-		deviceLEDs int
-	}
-	var targets []namedTarget
-	for _, d := range opts.Devices {
-		t, err := wled.ParseTarget(d)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
-		}
-		targets = append(targets, namedTarget{name: t.String(), target: t, names: session.DeviceNames{Line: d, Host: t.Host, ConfiguredLines: opts.Devices}})
-	}
-	if len(targets) == 0 {
-		if opts.DiscoverWindow <= 0 {
-			opts.DiscoverWindow = discovery.DefaultBrowseWindow
-		}
-		fmt.Fprintf(w, "test-pattern: no --device given, browsing mDNS for WLED devices for %v\n", opts.DiscoverWindow)
-		devices, err := discovery.Browse(ctx, opts.Discovery, opts.DiscoverWindow)
-		if ctx.Err() != nil {
-			return nil, interruptedError{"test-pattern: stopped during the mDNS browse; no frame was sent"}
-		}
-		for _, d := range devices {
-			if t, ok := d.Target(); ok && d.Online {
-				names := session.DeviceNames{Name: d.Name, Host: d.Host}
-				if d.IP.IsValid() {
-					names.IP = d.IP.String()
-				}
-				targets = append(targets, namedTarget{name: printable.Escape(d.Name, 64) + " " + t.String(), target: t, names: names, deviceLEDs: d.Info.LEDs.Count})
-			}
-		}
-		if len(targets) == 0 {
-			if err != nil {
-				return nil, fmt.Errorf("test-pattern: no devices found (%w); name them with --device URL", err)
-			}
-			return nil, errors.New("test-pattern: no WLED devices found; name them with --device URL")
-		}
+	targets, err := testPatternTargets(ctx, opts, w)
+	if err != nil {
+		return nil, err
 	}
 	client := opts.Client
 	if client == nil {
@@ -213,31 +177,11 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		lookup = r.LookupNetIP
 	}
 	interval := time.Second / time.Duration(opts.FPS)
-	// Every device is resolved at once, each within its own look-up and JSON API timeouts, and one
-	// that cannot be resolved is a row of the table: in turn, one slow device held up all the
-	// others, and one that failed stopped the test for every strip.
-	devices := make([]testPatternDevice, len(targets))
-	var resolving sync.WaitGroup
-	for i, nt := range targets {
-		resolving.Go(func() {
-			t := nt.target
-			if opts.LEDs > 0 {
-				t.LEDs = opts.LEDs // also a wled:// device's count: Complete keeps a given LED count
-			}
-			d := testPatternDevice{name: nt.name}
-			d.output, d.names, d.deviceLEDs, d.err = openTestPatternDevice(ctx, t, nt.name, nt.names, lookup, client, opts, interval)
-			if opts.LEDs == 0 && d.deviceLEDs == 0 {
-				d.deviceLEDs = nt.deviceLEDs
-			}
-			devices[i] = d
-		})
-	}
-	resolving.Wait()
+	devices := resolveTestPatternDevices(ctx, targets, lookup, client, opts, interval)
 	if ctx.Err() != nil {
 		// Ctrl-C (or SIGTERM) while devices were being resolved: the devices its cancellation cut
 		// short did not fail, and the command must not go on to drive the ones that resolved.
-		closeTestPatternDevices(devices)
-		return nil, interruptedError{"test-pattern: stopped while the devices were being resolved; no frame was sent"}
+		return nil, testPatternInterrupted("while the devices were being resolved", devices)
 	}
 	var outputs []*wled.Output
 	var outputNames []session.DeviceNames // one per output: what a strips: entry may name it by
@@ -259,8 +203,7 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 	}
 	learnLineNames(ctx, opts, client, w, outputNames)
 	if ctx.Err() != nil { // stopped during learnLineNames' look-ups or mDNS browse
-		closeTestPatternDevices(devices)
-		return nil, interruptedError{"test-pattern: stopped while the strips: entries' devices were being looked for; no frame was sent"}
+		return nil, testPatternInterrupted("while the strips: entries' devices were being looked for", devices)
 	}
 	lights := make([]rainbowLight, len(outputs))
 	for i, names := range outputNames {
@@ -294,6 +237,88 @@ func runTestPattern(ctx context.Context, opts testPatternOptions, w io.Writer) (
 		fmt.Fprintf(w, "test-pattern: %d of %d devices could not be driven (see ERROR above); the other %d ran\n", len(failed), len(devices), len(outputs))
 	}
 	return results, nil
+}
+
+// testPatternTarget is a device test-pattern is to drive, before it is resolved and opened.
+type testPatternTarget struct {
+	name   string
+	target wled.Target
+	names  session.DeviceNames // what a strips: entry may name it by
+	// deviceLEDs is a discovered device's own LED count, which its target may cut short.
+	deviceLEDs int
+}
+
+// testPatternTargets returns the devices to drive: opts.Devices, or when there are none the online
+// WLEDs an mDNS browse finds (announced on w, as it takes opts.DiscoverWindow).
+func testPatternTargets(ctx context.Context, opts testPatternOptions, w io.Writer) ([]testPatternTarget, error) {
+	var targets []testPatternTarget
+	for _, d := range opts.Devices {
+		t, err := wled.ParseTarget(d)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("test-pattern: --device: %w", err)}
+		}
+		targets = append(targets, testPatternTarget{name: t.String(), target: t, names: session.DeviceNames{Line: d, Host: t.Host, ConfiguredLines: opts.Devices}})
+	}
+	if len(targets) > 0 {
+		return targets, nil
+	}
+	window := opts.DiscoverWindow
+	if window <= 0 {
+		window = discovery.DefaultBrowseWindow
+	}
+	fmt.Fprintf(w, "test-pattern: no --device given, browsing mDNS for WLED devices for %v\n", window)
+	devices, err := discovery.Browse(ctx, opts.Discovery, window)
+	if ctx.Err() != nil {
+		return nil, testPatternInterrupted("during the mDNS browse", nil)
+	}
+	for _, d := range devices {
+		if t, ok := d.Target(); ok && d.Online {
+			names := session.DeviceNames{Name: d.Name, Host: d.Host}
+			if d.IP.IsValid() {
+				names.IP = d.IP.String()
+			}
+			targets = append(targets, testPatternTarget{name: printable.Escape(d.Name, 64) + " " + t.String(), target: t, names: names, deviceLEDs: d.Info.LEDs.Count})
+		}
+	}
+	if len(targets) == 0 {
+		if err != nil {
+			return nil, fmt.Errorf("test-pattern: no devices found (%w); name them with --device URL", err)
+		}
+		return nil, errors.New("test-pattern: no WLED devices found; name them with --device URL")
+	}
+	return targets, nil
+}
+
+// resolveTestPatternDevices resolves and opens every target at once, each within its own look-up
+// and JSON API timeouts, and one that cannot be resolved is a device with its err set (a row of
+// the table): in turn, one slow device held up all the others, and one that failed stopped the
+// test for every strip. The devices are in the targets' order.
+func resolveTestPatternDevices(ctx context.Context, targets []testPatternTarget, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error), client *wled.Client, opts testPatternOptions, interval time.Duration) []testPatternDevice {
+	devices := make([]testPatternDevice, len(targets))
+	var resolving sync.WaitGroup
+	for i, nt := range targets {
+		resolving.Go(func() {
+			t := nt.target
+			if opts.LEDs > 0 {
+				t.LEDs = opts.LEDs // also a wled:// device's count: Complete keeps a given LED count
+			}
+			d := testPatternDevice{name: nt.name}
+			d.output, d.names, d.deviceLEDs, d.err = openTestPatternDevice(ctx, t, nt.name, nt.names, lookup, client, opts, interval)
+			if opts.LEDs == 0 && d.deviceLEDs == 0 {
+				d.deviceLEDs = nt.deviceLEDs
+			}
+			devices[i] = d
+		})
+	}
+	resolving.Wait()
+	return devices
+}
+
+// testPatternInterrupted closes the devices opened so far (none: nil) and returns the error of a
+// test that a signal stopped before it sent a frame; when says at which step.
+func testPatternInterrupted(when string, opened []testPatternDevice) error {
+	closeTestPatternDevices(opened)
+	return interruptedError{"test-pattern: stopped " + when + "; no frame was sent"}
 }
 
 // testPatternDevice is one device test-pattern was asked to drive: its output, or why it has none.
