@@ -312,7 +312,7 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 		}
 		interfaces := scope.interfaces
 		if interfaces == nil {
-			interfaces = newHostInterfaces(listHostInterfaces)
+			interfaces = newHostInterfaces(nil)
 		}
 		se.SetNet(&cancellableNet{Net: osNet, ctx: scope.ctx, interfaces: interfaces})
 	}

@@ -545,11 +545,7 @@ func (mus *musician) admitSignals(need int, priority bool) time.Duration {
 func (mus *musician) newPC() error {
 	mus.closePC()
 	mus.gen++
-	list := mus.cfg.listInterfaces
-	if list == nil {
-		list = listHostInterfaces
-	}
-	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(list)}
+	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(mus.cfg.listInterfaces)}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {

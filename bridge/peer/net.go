@@ -33,29 +33,24 @@ func (n *cancellableNet) Interfaces() ([]*transport.Interface, error) {
 }
 
 func (n *cancellableNet) InterfaceByIndex(index int) (*transport.Interface, error) {
-	ifaces, err := n.interfaces.current()
-	if err != nil {
-		return nil, err
-	}
-	for _, ifc := range ifaces {
-		if ifc.Index == index {
-			return ifc, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: index=%d", transport.ErrInterfaceNotFound, index)
+	return n.findInterface(func(ifc *transport.Interface) bool { return ifc.Index == index }, fmt.Sprintf("index=%d", index))
 }
 
 func (n *cancellableNet) InterfaceByName(name string) (*transport.Interface, error) {
+	return n.findInterface(func(ifc *transport.Interface) bool { return ifc.Name == name }, name)
+}
+
+// findInterface returns the first current interface that match accepts; what names the one
+// sought in the error when there is none.
+func (n *cancellableNet) findInterface(match func(*transport.Interface) bool, what string) (*transport.Interface, error) {
 	ifaces, err := n.interfaces.current()
 	if err != nil {
 		return nil, err
 	}
-	for _, ifc := range ifaces {
-		if ifc.Name == name {
-			return ifc, nil
-		}
+	if i := slices.IndexFunc(ifaces, match); i >= 0 {
+		return ifaces[i], nil
 	}
-	return nil, fmt.Errorf("%w: %s", transport.ErrInterfaceNotFound, name)
+	return nil, fmt.Errorf("%w: %s", transport.ErrInterfaceNotFound, what)
 }
 
 // interfaceLister lists the host's network interfaces with their addresses.
@@ -91,7 +86,11 @@ type hostInterfaces struct {
 	ifaces []*transport.Interface // guarded by mu; never changed once listed
 }
 
+// newHostInterfaces lists the interfaces with list, or with listHostInterfaces if it is nil.
 func newHostInterfaces(list interfaceLister) *hostInterfaces {
+	if list == nil {
+		list = listHostInterfaces
+	}
 	return &hostInterfaces{list: list, stale: true}
 }
 
