@@ -1,17 +1,10 @@
 package peer
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
-
-	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // FuzzRemoteCandidate feeds a trickled ICE candidate as a remote peer shapes it (the candidate
@@ -30,23 +23,7 @@ func FuzzRemoteCandidate(f *testing.F) {
 	f.Add("a=candidate:6 1 udp 1 ::1 1 typ relay raddr :: rport 0", "x", absent, "")
 	f.Add("candidate:7 2 udp 1 127.0.0.1 99999 typ host ufrag", "1", uint16(7), "")
 	f.Add("", "0", uint16(0), "") // end of candidates
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	cert, err := webrtc.GenerateCertificate(key) // one for every input: key generation is slow
-	if err != nil {
-		f.Fatal(err)
-	}
-	discard := func(context.Context, room.Signal) error { return nil }
-	cfg, err := (&Config{SelfID: bridgeID, SendSignal: discard, Interfaces: []string{"lo"}, Logger: slog.New(slog.DiscardHandler)}).withDefaults()
-	if err != nil {
-		f.Fatal(err)
-	}
-	api, err := newAPI(cfg, pcScope{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	newPC := recvonlyPCMaker(f)
 	offer := strings.ReplaceAll(chromeOffer, "%PTS%", "111")
 	f.Fuzz(func(t *testing.T, candidate, mid string, index uint16, ufrag string) {
 		init := webrtc.ICECandidateInit{Candidate: candidate}
@@ -62,14 +39,7 @@ func FuzzRemoteCandidate(f *testing.F) {
 		_ = candidateUfrag(init)
 		_ = candidateKey(init.Candidate)
 
-		pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = pc.Close() }()
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
+		pc := newPC(t)
 		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 			t.Fatal(err)
 		}
