@@ -1,7 +1,9 @@
 // Package peer runs one receive-only pion PeerConnection per musician: perfect
 // negotiation with ledbridge as the polite peer (PROTOCOL.md §4), trickle ICE,
 // ICE restarts with backoff after a failure, and the RTP read loop that hands
-// each musician's audio packets to an RTPSink.
+// each musician's audio packets to an RTPSink. Each ICE gathering (the first
+// and every restart) lists the host's interfaces again (net.go), so that a
+// restart after the Pi's address changed binds the new one.
 //
 // A Manager owns every PeerConnection. Each musician has one goroutine that
 // owns its PeerConnection and serialises its negotiation; pion's callbacks

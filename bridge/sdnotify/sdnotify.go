@@ -1,4 +1,6 @@
-// Package sdnotify tells systemd how ledbridge is doing: READY once the room is joined or hosted,
+// Package sdnotify tells systemd how ledbridge is doing: READY once the room is joined or hosted
+// (join sends it after 45 s anyway, saying the room is not joined yet, so that a venue whose
+// Supabase is unreachable at boot still gets its idle look and its watchdog),
 // a readable STATUS line, RELOADING/STOPPING, and watchdog pings that stop when the frame loop
 // stops ticking, so that a stuck loop gets restarted.
 //
