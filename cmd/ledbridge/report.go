@@ -16,12 +16,15 @@ import (
 
 // summary is one row of `ledbridge discover`: what an operator needs to recognise a device.
 type summary struct {
-	Name       string `json:"name"`
-	Host       string `json:"host"`
-	IP         string `json:"ip"`
-	HTTPPort   int    `json:"http_port"`
-	MAC        string `json:"mac"`
-	LEDs       int    `json:"leds"`
+	Name     string `json:"name"`
+	Host     string `json:"host"`
+	IP       string `json:"ip"`
+	HTTPPort int    `json:"http_port"`
+	MAC      string `json:"mac"`
+	LEDs     int    `json:"leds"`
+	// DeviceLEDs is the device's own LED count when a forced output.protocol drives fewer (drgb
+	// carries 490): the table shows "490 of 600", as the status page does.
+	DeviceLEDs int    `json:"device_leds,omitempty"`
 	RGBW       bool   `json:"rgbw"`
 	Version    string `json:"version"`
 	Protocol   string `json:"protocol"` // "ddp", "dnrgb", …; "" until confirmed
@@ -50,6 +53,9 @@ func summarize(d discovery.Device) summary {
 	}
 	if d.IP.IsValid() {
 		s.IP = d.IP.String()
+	}
+	if d.Info.LEDs.Count > d.LEDs {
+		s.DeviceLEDs = d.Info.LEDs.Count
 	}
 	switch d.Protocol {
 	case wled.ProtocolUnknown, wled.ProtocolAuto:
@@ -104,6 +110,9 @@ func writeTable(w io.Writer, rows []summary) error {
 		leds := ""
 		if s.LEDs > 0 {
 			leds = strconv.Itoa(s.LEDs)
+		}
+		if s.DeviceLEDs > s.LEDs {
+			leds += " of " + strconv.Itoa(s.DeviceLEDs)
 		}
 		online := yesNo(s.Online)
 		if !s.Probed {
