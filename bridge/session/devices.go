@@ -240,19 +240,13 @@ func (c *configuredDevice) poke() {
 // release their device, and the ones kept are looked up again (a reload is how an operator says
 // "a strip moved"). A discovered device that a removed line was driving gets a strip of its own.
 func (d *deviceSet) setStatic(urls []string) error {
-	targets := map[string]wled.Target{}
-	for _, raw := range urls {
-		t, err := wled.ParseTarget(raw)
-		if err != nil {
-			return fmt.Errorf("device %q: %w", raw, err)
-		}
-		if t.Protocol != wled.ProtocolAuto && t.LEDs == 0 {
-			return fmt.Errorf("device %q: give the LED count (?leds=N): no JSON API is asked for this protocol", raw)
-		}
-		if err := wled.CheckForcedLEDs(t, d.protocol); err != nil {
-			return fmt.Errorf("device %q: %w", raw, err)
-		}
-		targets[raw] = t
+	checked, err := CheckDevices(urls, d.protocol)
+	if err != nil {
+		return err
+	}
+	targets := make(map[string]wled.Target, len(urls))
+	for i, raw := range urls {
+		targets[raw] = checked[i]
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -312,6 +306,29 @@ func (d *deviceSet) setStatic(urls []string) error {
 	return nil
 }
 
+// CheckDevices returns why the device set would refuse the configured device lines urls when
+// output.protocol is protocol (ProtocolAuto: none forced), or their targets in urls' order: a
+// line must parse, a line that forces a protocol must give its LED count (?leds=N: no JSON API
+// is asked for it), and a wled:// line must not give more LEDs than a forced protocol carries
+// (wled.CheckForcedLEDs). New, SetDevices and a reload's check before it applies go by it.
+func CheckDevices(urls []string, protocol wled.Protocol) ([]wled.Target, error) {
+	targets := make([]wled.Target, len(urls))
+	for i, raw := range urls {
+		t, err := wled.ParseTarget(raw)
+		if err != nil {
+			return nil, fmt.Errorf("device %q: %w", raw, err)
+		}
+		if t.Protocol != wled.ProtocolAuto && t.LEDs == 0 {
+			return nil, fmt.Errorf("device %q: give the LED count (?leds=N): no JSON API is asked for this protocol", raw)
+		}
+		if err := wled.CheckForcedLEDs(t, protocol); err != nil {
+			return nil, fmt.Errorf("device %q: %w", raw, err)
+		}
+		targets[i] = t
+	}
+	return targets, nil
+}
+
 func newDeviceSet(s *Session) (*deviceSet, error) {
 	resolver := &discovery.Resolver{Logger: s.log.With("part", "mdns")}
 	if s.cfg.Discovery != nil {
@@ -345,14 +362,8 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		}
 		d.reg = reg
 	}
-	for _, raw := range s.cfg.Devices {
-		t, err := wled.ParseTarget(raw)
-		if err == nil {
-			err = wled.CheckForcedLEDs(t, d.protocol)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("session: device %q: %w", raw, err)
-		}
+	if _, err := CheckDevices(s.cfg.Devices, d.protocol); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
 	}
 	return d, nil
 }
