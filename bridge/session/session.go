@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -517,21 +518,22 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 	s.mu.Unlock()
 }
 
+// forgetAbsent drops from seen the Presence keys no longer in table: what was noted about a
+// participant (warned about, counted once) ends when it leaves.
+func forgetAbsent(seen map[string]bool, table map[string][]realtime.Meta) {
+	maps.DeleteFunc(seen, func(key string, _ bool) bool {
+		_, present := table[key]
+		return !present
+	})
+}
+
 // syncPresence reconciles the musicians with the Presence table.
 func (s *Session) syncPresence() {
 	present := map[string]room.Meta{}
 	table := s.client.Presence()
 	s.mu.Lock()
-	for key := range s.badMetas {
-		if _, ok := table[key]; !ok {
-			delete(s.badMetas, key)
-		}
-	}
-	for key := range s.otherBridges {
-		if _, ok := table[key]; !ok {
-			delete(s.otherBridges, key)
-		}
-	}
+	forgetAbsent(s.badMetas, table)
+	forgetAbsent(s.otherBridges, table)
 	s.mu.Unlock()
 	var bridges []room.Member // the other led-bridge participants, for warnOtherBridges
 	// PROTOCOL.md §2: the host is whichever participant claims it and joined first, musician or
