@@ -400,16 +400,33 @@ func StreamTarget(t Target, info Info, p Protocol) (Target, error) {
 // for DRGB, 367 for DRGBW, 255 for WARLS (0 for a value that is no protocol).
 func MostLEDs(p Protocol) int { return p.maxLEDs() }
 
-// CheckForcedLEDs returns an error (ErrTooManyLEDs) when wled:// target t gives an LED count
-// (?leds=N) that the protocol p forced on it (the config's output.protocol) cannot carry: the
-// operator said how long the strip is, and driving only its start would contradict that without
-// a word, as a drgb://…?leds=491 line is refused. A device's own count above the limit is no
-// error: the stream covers the strip's start, and the caller warns. Other targets keep their own
-// protocol, already checked by ParseTarget.
+// CheckForcedLEDs returns a *ForcedLEDsError (ErrTooManyLEDs) when wled:// target t gives an
+// LED count (?leds=N) that the protocol p forced on it (the config's output.protocol) cannot
+// carry: the operator said how long the strip is, and driving only its start would contradict
+// that without a word, as a drgb://…?leds=491 line is refused. A device's own count above the
+// limit is no error: the stream covers the strip's start, and the caller warns. Other targets
+// keep their own protocol, already checked by ParseTarget.
 func CheckForcedLEDs(t Target, p Protocol) error {
 	if t.Protocol != ProtocolAuto || p == ProtocolAuto || t.LEDs <= MostLEDs(p) {
 		return nil
 	}
-	return fmt.Errorf("%w: ?leds=%d is more than the forced protocol %v carries (%d LEDs); set output.protocol to dnrgb or ddp to drive the whole strip, or give ?leds=%d or fewer",
-		ErrTooManyLEDs, t.LEDs, p, MostLEDs(p), MostLEDs(p))
+	return &ForcedLEDsError{LEDs: t.LEDs, Protocol: p, Most: MostLEDs(p)}
 }
+
+// ForcedLEDsError is CheckForcedLEDs's refusal: a wled:// line asks for LEDs (?leds=) more than
+// the forced Protocol carries (Most). Its message is the one every check of the limit gives; a
+// caller with more to say (a reload whose file sets another protocol than the running one)
+// finds it with errors.As. It is ErrTooManyLEDs.
+type ForcedLEDsError struct {
+	LEDs     int
+	Protocol Protocol
+	Most     int
+}
+
+func (e *ForcedLEDsError) Error() string {
+	return fmt.Sprintf("%v: ?leds=%d is more than output.protocol %v carries (%d LEDs); set output.protocol to dnrgb or ddp to drive the whole strip, or give ?leds=%d or fewer",
+		ErrTooManyLEDs, e.LEDs, e.Protocol, e.Most, e.Most)
+}
+
+// Unwrap makes the error ErrTooManyLEDs to errors.Is.
+func (e *ForcedLEDsError) Unwrap() error { return ErrTooManyLEDs }

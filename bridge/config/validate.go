@@ -195,10 +195,10 @@ func (c *Config) validateDiscovery(p *problems) {
 			p.add(fmt.Sprintf("devices[%d]", i), "%v", err)
 		case t.Protocol != wled.ProtocolAuto && t.LEDs == 0:
 			p.add(fmt.Sprintf("devices[%d]", i), "%q needs ?leds=N: no JSON API is asked for this protocol", d)
-		case forced != wled.ProtocolUnknown && wled.CheckForcedLEDs(t, forced) != nil:
-			most := wled.MostLEDs(forced)
-			p.add(fmt.Sprintf("devices[%d]", i), "%q asks for ?leds=%d, more than output.protocol %v carries (%d LEDs); set output.protocol to dnrgb or ddp to drive the whole strip, or give ?leds=%d or fewer",
-				d, t.LEDs, forced, most, most)
+		case forced != wled.ProtocolUnknown:
+			if err := wled.CheckForcedLEDs(t, forced); err != nil {
+				p.add(fmt.Sprintf("devices[%d]", i), "%q: %v", d, err)
+			}
 		}
 	}
 	if c.Discovery.Interval < time.Second || c.Discovery.Interval > time.Hour {

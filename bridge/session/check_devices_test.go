@@ -20,7 +20,7 @@ func TestNewAndSetDevicesRefuseTheSameLines(t *testing.T) {
 	}{
 		{"ddp://10.0.0.7", "", "give the LED count"},
 		{"wled://[bad", "", "device"},
-		{"wled://10.0.0.7?leds=1000", "drgb", "more than the forced protocol"},
+		{"wled://10.0.0.7?leds=1000", "drgb", "more than output.protocol drgb carries"},
 	} {
 		cfg := session.Config{Code: code, Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
 			Protocol: c.protocol, Logger: slog.New(slog.DiscardHandler)}
