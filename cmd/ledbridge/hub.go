@@ -46,12 +46,13 @@ runtime's) on the same port, without a key: they hold only counts.`,
 				return err
 			}
 			announceHubURLs(cmd.OutOrStdout(), log, loaded.Log.Format == "json", h)
-			urls := newHubURLWatch(h, log)
+			urls := newHostAddressWatch(log, h.interfaceAddrs)
+			urls.watchRoomServer(h)
 			watchCtx, stopWatch := context.WithCancel(ctx)
 			watched := make(chan struct{})
 			go func() {
 				defer close(watched)
-				urls.run(watchCtx, hubURLRefresh)
+				urls.run(watchCtx, hostAddressRefresh)
 			}()
 			err = h.Wait()
 			stopWatch()
@@ -168,17 +169,17 @@ func (h *embeddedHub) URLs() []string {
 	return addressURLs(h.Addr, interfaceAddrs)
 }
 
-// hubURLRefresh is how often hostAddressWatch lists the host's addresses again: soon enough
+// hostAddressRefresh is how often hostAddressWatch lists the host's addresses again: soon enough
 // after a DHCP lease for the operator reading the status page, rare enough to cost nothing.
-const hubURLRefresh = 5 * time.Second
+const hostAddressRefresh = 5 * time.Second
 
-// A link that flaps changes the URLs at every refresh: hubURLLogBurst changes are logged in full,
-// then one per hubURLLogEvery with the count held back (a lograte.Budget, the rule the session's
+// A link that flaps changes the URLs at every refresh: hostAddressLogBurst changes are logged in full,
+// then one per hostAddressLogEvery with the count held back (a lograte.Budget, the rule the session's
 // Presence lines follow), so a bouncing Wi-Fi link writes a few lines an hour instead of one per
 // refresh.
 const (
-	hubURLLogBurst = 3
-	hubURLLogEvery = 5 * time.Minute
+	hostAddressLogBurst = 3
+	hostAddressLogEvery = 5 * time.Minute
 )
 
 // hostAddressWatch keeps the URLs of what the bridge serves on the LAN (the embedded room server,
@@ -208,17 +209,15 @@ func newHostAddressWatch(log *slog.Logger, interfaceAddrs func() ([]net.Addr, er
 		interfaceAddrs = net.InterfaceAddrs
 	}
 	return &hostAddressWatch{interfaceAddrs: interfaceAddrs, log: log, now: time.Now,
-		changeLog: lograte.Budget{Burst: hubURLLogBurst, Every: hubURLLogEvery}}
+		changeLog: lograte.Budget{Burst: hostAddressLogBurst, Every: hostAddressLogEvery}}
 }
 
-// newHubURLWatch watches h's URLs from the ones it has now, on the addresses h lists; extra is
-// added to each change's log line.
-func newHubURLWatch(h *embeddedHub, log *slog.Logger, extra ...any) *hostAddressWatch {
-	w := newHostAddressWatch(log, h.interfaceAddrs)
+// watchRoomServer follows the URLs of the room server h as well, from the ones it has now; extra
+// is added to each of their change lines.
+func (w *hostAddressWatch) watchRoomServer(h *embeddedHub, extra ...any) {
 	w.hub, w.extra = h, extra
 	urls := addressURLs(h.Addr, w.interfaceAddrs)
 	w.hubURLs.Store(&urls)
-	return w
 }
 
 // watchStatusPage follows the URLs of the status page listening on a as well (hostname: the
@@ -296,10 +295,7 @@ func (w *hostAddressWatch) logHubURLs(urls []string, held int) {
 	for i, u := range urls {
 		ws[i] = webSocketURL(u)
 	}
-	attrs := append([]any{"urls", urls, "websockets", ws, "key", w.hub.keyHint()}, w.extra...)
-	if held > 0 {
-		attrs = append(attrs, "suppressed", held)
-	}
+	attrs := withSuppressed(append([]any{"urls", urls, "websockets", ws, "key", w.hub.keyHint()}, w.extra...), held)
 	if !slices.ContainsFunc(urls, isLANURL) {
 		w.log.Warn("LAN room server: the host has no LAN address now; musicians' clients cannot reach it until one comes back", attrs...)
 		return
@@ -312,18 +308,19 @@ func (w *hostAddressWatch) logHubURLs(urls []string, held int) {
 func (w *hostAddressWatch) logStatusURLs(urls []string, held int) {
 	lan := slices.IndexFunc(urls, isLANURL)
 	if lan < 0 {
-		attrs := []any{"urls", urls}
-		if held > 0 {
-			attrs = append(attrs, "suppressed", held)
-		}
-		w.log.Warn("status page: the host has no LAN address now; phones and laptops cannot open it until one comes back", attrs...)
+		w.log.Warn("status page: the host has no LAN address now; phones and laptops cannot open it until one comes back", withSuppressed([]any{"urls", urls}, held)...)
 		return
 	}
-	attrs := []any{"url", urls[lan], "urls", urls}
+	w.log.Info("status page's addresses changed: open it at one of urls", withSuppressed([]any{"url", urls[lan], "urls", urls}, held)...)
+}
+
+// withSuppressed adds to a change line's attrs how many changes the budget held back before it,
+// when it held back any.
+func withSuppressed(attrs []any, held int) []any {
 	if held > 0 {
-		attrs = append(attrs, "suppressed", held)
+		return append(attrs, "suppressed", held)
 	}
-	w.log.Info("status page's addresses changed: open it at one of urls", attrs...)
+	return attrs
 }
 
 // isLANURL reports whether u (from addressURLs) names an address other hosts can reach.

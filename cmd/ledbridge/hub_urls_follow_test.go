@@ -60,7 +60,8 @@ func TestLANRoomURLFollowsTheHostsAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watch := newHubURLWatch(h, log, "room", code.String())
+	watch := newHostAddressWatch(log, h.interfaceAddrs)
+	watch.watchRoomServer(h, "room", code.String())
 	hostOnLAN(&sc, h, c.Hub.Secret, watch)
 	sess, err := session.New(sc)
 	if err != nil {
@@ -151,19 +152,20 @@ func (h *countingHandler) total() int {
 
 // TestLANRoomURLWatchOnAFlappingLinkLogsAFewLines: a Wi-Fi link that drops and comes back at
 // every 5 s refresh changes the URLs each time. The URL stays current on every refresh, but the log
-// gets the first changes in full and then one line per hubURLLogEvery, saying how many it held back.
+// gets the first changes in full and then one line per hostAddressLogEvery, saying how many it held back.
 func TestLANRoomURLWatchOnAFlappingLinkLogsAFewLines(t *testing.T) {
 	host := &fakeAddrs{}
 	host.set("127.0.0.1/8")
 	h := &embeddedHub{Addr: &net.TCPAddr{IP: net.IPv4zero, Port: 4111}, interfaceAddrs: host.interfaceAddrs}
 	logs := &countingHandler{}
-	watch := newHubURLWatch(h, slog.New(logs), "room", "LAN234")
+	watch := newHostAddressWatch(slog.New(logs), h.interfaceAddrs)
+	watch.watchRoomServer(h, "room", "LAN234")
 	now := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	watch.now = func() time.Time { return now }
 
-	const refreshes = 100 // 500 s of flapping at one refresh each hubURLRefresh
+	const refreshes = 100 // 500 s of flapping at one refresh each hostAddressRefresh
 	for i := range refreshes {
-		now = now.Add(hubURLRefresh)
+		now = now.Add(hostAddressRefresh)
 		up := i%2 == 0
 		if up {
 			host.set("127.0.0.1/8", "192.168.1.20/24")
@@ -179,21 +181,21 @@ func TestLANRoomURLWatchOnAFlappingLinkLogsAFewLines(t *testing.T) {
 			t.Fatalf("refresh %d: URL %q, want %q (the URL must follow every change)", i, got, want)
 		}
 	}
-	flapping := time.Duration(refreshes) * hubURLRefresh
-	maxLines := hubURLLogBurst + int(flapping/hubURLLogEvery) + 1
+	flapping := time.Duration(refreshes) * hostAddressRefresh
+	maxLines := hostAddressLogBurst + int(flapping/hostAddressLogEvery) + 1
 	if got := logs.total(); got > maxLines {
 		t.Fatalf("%d log lines for %d address changes in %v, want at most %d", got, refreshes, flapping, maxLines)
 	}
-	if got := logs.total(); got < hubURLLogBurst {
-		t.Fatalf("%d log lines, want the first %d changes in full", got, hubURLLogBurst)
+	if got := logs.total(); got < hostAddressLogBurst {
+		t.Fatalf("%d log lines, want the first %d changes in full", got, hostAddressLogBurst)
 	}
 
 	// After a quiet spell the next change is logged at once, with the count held back before.
-	now = now.Add(hubURLLogEvery)
+	now = now.Add(hostAddressLogEvery)
 	watch.refresh() // unchanged: nothing logged
 	before := logs.total()
 	host.set("127.0.0.1/8", "10.0.0.9/24")
-	now = now.Add(hubURLRefresh)
+	now = now.Add(hostAddressRefresh)
 	watch.refresh()
 	if logs.total() != before+1 {
 		t.Fatalf("the first change after a quiet spell was not logged (%d lines, was %d)", logs.total(), before)

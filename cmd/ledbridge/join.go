@@ -180,7 +180,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 				_ = h.Wait()
 			}
 		}()
-		addrWatch = newHubURLWatch(h, log, "room", code.String())
+		addrWatch.watchRoomServer(h, "room", code.String())
 		hostOnLAN(&sc, h, c.Hub.Secret, addrWatch)
 		announceHub = func() {
 			announceHubURLs(cmd.OutOrStdout(), log, jsonLogs, h, "room", code.String())
@@ -245,7 +245,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		addrWatch.run(ctx, hubURLRefresh)
+		addrWatch.run(ctx, hostAddressRefresh)
 	}()
 	wg.Add(1)
 	go func() {

@@ -67,7 +67,8 @@ func TestStatusPageURLsFollowTheHostsAddressFix198(t *testing.T) {
 		return host.interfaceAddrs()
 	}}
 	var logBuf bytes.Buffer
-	watch := newHubURLWatch(h, slog.New(slog.NewJSONHandler(&logBuf, nil)), "room", "JAM234")
+	watch := newHostAddressWatch(slog.New(slog.NewJSONHandler(&logBuf, nil)), h.interfaceAddrs)
+	watch.watchRoomServer(h, "room", "JAM234")
 	urls := watch.watchStatusPage(&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "vm")
 	if want := []string{"http://vm.local:8080", "http://127.0.0.1:8080", "http://[::1]:8080"}; !slices.Equal(urls, want) {
 		t.Fatalf("status page URLs at boot: %v, want %v", urls, want)
@@ -139,13 +140,14 @@ func TestStatusPageURLsOnAFlappingLinkLogAFewLinesFix198(t *testing.T) {
 	host.set("127.0.0.1/8")
 	h := &embeddedHub{Addr: &net.TCPAddr{IP: net.IPv4zero, Port: 4111}, interfaceAddrs: host.interfaceAddrs}
 	var logBuf bytes.Buffer
-	watch := newHubURLWatch(h, slog.New(slog.NewJSONHandler(&logBuf, nil)), "room", "JAM234")
+	watch := newHostAddressWatch(slog.New(slog.NewJSONHandler(&logBuf, nil)), h.interfaceAddrs)
+	watch.watchRoomServer(h, "room", "JAM234")
 	watch.watchStatusPage(&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "vm")
 	now := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
 	watch.now = func() time.Time { return now }
 	const refreshes = 100
 	for i := range refreshes {
-		now = now.Add(hubURLRefresh)
+		now = now.Add(hostAddressRefresh)
 		if i%2 == 0 {
 			host.set("127.0.0.1/8", "192.168.1.20/24")
 		} else {
@@ -153,9 +155,9 @@ func TestStatusPageURLsOnAFlappingLinkLogAFewLinesFix198(t *testing.T) {
 		}
 		watch.refresh()
 	}
-	maxChanges := hubURLLogBurst + int(time.Duration(refreshes)*hubURLRefresh/hubURLLogEvery) + 1
-	if got := len(statusRecords(t, logBuf.String())); got > maxChanges || got < hubURLLogBurst {
-		t.Errorf("%d status page lines for %d changes, want %d..%d", got, refreshes, hubURLLogBurst, maxChanges)
+	maxChanges := hostAddressLogBurst + int(time.Duration(refreshes)*hostAddressRefresh/hostAddressLogEvery) + 1
+	if got := len(statusRecords(t, logBuf.String())); got > maxChanges || got < hostAddressLogBurst {
+		t.Errorf("%d status page lines for %d changes, want %d..%d", got, refreshes, hostAddressLogBurst, maxChanges)
 	}
 	if got := len(jsonRecords(t, logBuf.String())); got > 2*maxChanges {
 		t.Errorf("%d lines in all, want at most %d (one room server line and one status page line per change logged)", got, 2*maxChanges)
