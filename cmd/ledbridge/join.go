@@ -699,11 +699,12 @@ func (r *reloader) applyChecked(c config.Config, changed []string, checked check
 	return nil
 }
 
-// checkDevices returns why the session would refuse c's devices. The session checks them against
-// the protocol the daemon streams, which output.protocol sets only at start-up; the file itself
-// was checked (config check) against its own output.protocol. When the two differ, the refusal
-// says that the file's protocol needs a restart: "set output.protocol" would point at a key the
-// file already sets.
+// checkDevices returns why the session would refuse c's devices, by its own rule
+// (session.CheckDevices) against the protocol the daemon streams, which output.protocol sets only
+// at start-up; the file itself was checked (config check) against its own output.protocol. When
+// the two differ, a line the running protocol cannot carry is refused with the restart the file's
+// protocol needs: the session's advice to set output.protocol would point at a key the file
+// already sets. Each line is checked on its own so that the refusal can name it.
 func (r *reloader) checkDevices(c config.Config) error {
 	runningProtocol, err := wled.ParseProtocol(r.running.Output.Protocol)
 	if err != nil {
@@ -711,19 +712,15 @@ func (r *reloader) checkDevices(c config.Config) error {
 	}
 	fileProtocol, _ := wled.ParseProtocol(c.Output.Protocol) // valid: the file was validated
 	for _, raw := range c.Devices {
-		t, err := wled.ParseTarget(raw)
-		if err != nil {
-			return fmt.Errorf("device %q: %w", raw, err)
-		}
-		err = wled.CheckForcedLEDs(t, runningProtocol)
+		_, err := session.CheckDevices([]string{raw}, runningProtocol)
+		var forced *wled.ForcedLEDsError
 		switch {
 		case err == nil:
-		case fileProtocol != runningProtocol:
-			most := wled.MostLEDs(runningProtocol)
+		case errors.As(err, &forced) && fileProtocol != runningProtocol:
 			return fmt.Errorf("device %q: %w: ?leds=%d is more than the running output.protocol %v carries (%d LEDs); the file's output.protocol %v applies only after a restart (systemctl restart ledbridge), or give ?leds=%d or fewer",
-				raw, wled.ErrTooManyLEDs, t.LEDs, runningProtocol, most, fileProtocol, most)
+				raw, wled.ErrTooManyLEDs, forced.LEDs, forced.Protocol, forced.Most, fileProtocol, forced.Most)
 		default:
-			return fmt.Errorf("device %q: %w", raw, err)
+			return err
 		}
 	}
 	return nil
