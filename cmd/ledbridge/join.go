@@ -717,8 +717,9 @@ func (r *reloader) checkDevices(c config.Config) error {
 		switch {
 		case err == nil:
 		case errors.As(err, &forced) && fileProtocol != runningProtocol:
-			return fmt.Errorf("device %q: %w: ?leds=%d is more than the running output.protocol %v carries (%d LEDs); the file's output.protocol %v applies only after a restart (systemctl restart ledbridge), or give ?leds=%d or fewer",
-				raw, wled.ErrTooManyLEDs, forced.LEDs, forced.Protocol, forced.Most, fileProtocol, forced.Most)
+			// The file's protocol as written: ProtocolAuto's own name ("wled") is no value of the key.
+			return fmt.Errorf("device %q: %w: ?leds=%d is more than the running output.protocol %v carries (%d LEDs); the file's output.protocol %s applies only after a restart (systemctl restart ledbridge), or give ?leds=%d or fewer",
+				raw, wled.ErrTooManyLEDs, forced.LEDs, forced.Protocol, forced.Most, c.Output.Protocol, forced.Most)
 		default:
 			return err
 		}

@@ -49,3 +49,19 @@ func TestReloadCheckSaysFileProtocolNeedsRestart(t *testing.T) {
 		t.Errorf("the refusal %q tells the operator to set output.protocol, which the file already does", err)
 	}
 }
+
+// The restart hint names the file's output.protocol as the file spells it: "auto", which the key
+// takes, not wled.ProtocolAuto's name ("wled"), which it does not (review 206 saw "the file's
+// output.protocol wled").
+func TestReloadCheckNamesTheFilesProtocolAsWritten(t *testing.T) {
+	var running config.Config
+	running.Output.Protocol = "drgb"
+	r := &reloader{running: running}
+	file := running
+	file.Output.Protocol = "auto"
+	file.Devices = []string{"wled://127.0.0.1:18081?leds=600"}
+	err := r.checkDevices(file)
+	if err == nil || !strings.Contains(err.Error(), "the file's output.protocol auto applies") {
+		t.Errorf("checkDevices = %v, want the file's protocol named as written (auto)", err)
+	}
+}
