@@ -686,14 +686,7 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 		delete(d.notLive, id)
 		return
 	}
-	// An lm of "" while live is WLED's "generic" realtime mode ({"live":true} through the JSON
-	// API), or a reply without lm: unless lip names another sender, nothing says another source
-	// drives it, so it counts as ours.
-	ourMode := wledLiveMode(st.target.Protocol)
-	var other liveSource
-	if info.Live && ((info.LiveMode != "" && info.LiveMode != ourMode) || !sentByUs(st.target, info)) {
-		other = liveSource{mode: info.LiveMode, ip: info.LiveIP}
-	}
+	other := otherLiveSource(st.target, info)
 	if info.Live && other.isZero() {
 		if run != nil && run.contested {
 			if run.ours++; run.ours < notLivePolls {
@@ -709,9 +702,7 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 	if run != nil {
 		run.ours = 0
 	}
-	stats := st.out.Stats()
-	streaming := !stats.Failing && !stats.FirstSent.IsZero() && time.Since(stats.FirstSent) >= time.Second && time.Since(stats.LastSent) < time.Second
-	if !streaming {
+	if !streamingSteadily(st.out.Stats()) {
 		if run != nil {
 			run.polls = 0
 		}
@@ -730,24 +721,53 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 		return
 	}
 	run.warned, run.warnedOther = true, other
+	attrs := []any{"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String()}
 	if !other.isZero() {
-		says := fmt.Sprintf("in realtime mode %q, ours puts it in %q", other.mode, ourMode)
-		if other.mode == ourMode || other.mode == "" {
-			// Our mode (or none) from an address that is not ours: lip alone says it.
-			says = fmt.Sprintf("in realtime mode %q from %s, which is not our address towards it", other.mode, other.ip)
-		} else if other.ip != "" {
-			says = fmt.Sprintf("in realtime mode %q from %s, ours puts it in %q", other.mode, other.ip, ourMode)
+		attrs = append(attrs, "lm", other.mode, "lip", other.ip)
+	}
+	d.s.log.Warn(notShowingWarning(st.target.Protocol, other), append(attrs, "polls", run.polls)...)
+}
+
+// otherLiveSource is the sender other than us that info says drives the WLED we stream to at
+// target, zero when none does: the device is not live, or live in our protocol's mode from an
+// address that can be ours. An lm of "" while live is WLED's "generic" realtime mode
+// ({"live":true} through the JSON API), or a reply without lm: unless lip names another sender,
+// nothing says another source drives it, so it counts as ours.
+func otherLiveSource(target wled.Target, info wled.Info) liveSource {
+	ourMode := wled.LiveMode(target.Protocol)
+	if info.Live && ((info.LiveMode != "" && info.LiveMode != ourMode) || !sentByUs(target, info)) {
+		return liveSource{mode: info.LiveMode, ip: info.LiveIP}
+	}
+	return liveSource{}
+}
+
+// streamingSteadily reports whether an output with stats has been sending to its device for a
+// second and still is, without failing: only then does a device not showing our frames say
+// something about the device rather than about our stream's start or end.
+func streamingSteadily(stats wled.OutputStats) bool {
+	return !stats.Failing && !stats.FirstSent.IsZero() && time.Since(stats.FirstSent) >= time.Second && time.Since(stats.LastSent) < time.Second
+}
+
+// notShowingWarning is the warning that a WLED we stream to with protocol p does not show our
+// frames: other drives it (its lm and lip), or, when other is zero, it stays out of realtime
+// mode, and the hint says what to check for p.
+func notShowingWarning(p wled.Protocol, other liveSource) string {
+	ourMode := wled.LiveMode(p)
+	if other.isZero() {
+		hint := `turn on "Receive UDP realtime" in its Sync settings (Config → Sync Interfaces → Realtime)`
+		if p == wled.ProtocolDDP {
+			hint = `DDP does not depend on "Receive UDP realtime": check that our packets reach it (a firewall, its DMX start address) and that no other sender holds it`
 		}
-		d.s.log.Warn(fmt.Sprintf("the WLED is not showing our frames: another source drives it (its JSON API says live: true %s); stop that sender or its stream to this device", says),
-			"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "lm", other.mode, "lip", other.ip, "polls", run.polls)
-		return
+		return "the WLED is not showing our frames: its JSON API keeps saying live: false while we stream to it; " + hint
 	}
-	hint := `turn on "Receive UDP realtime" in its Sync settings (Config → Sync Interfaces → Realtime)`
-	if st.target.Protocol == wled.ProtocolDDP {
-		hint = `DDP does not depend on "Receive UDP realtime": check that our packets reach it (a firewall, its DMX start address) and that no other sender holds it`
+	says := fmt.Sprintf("in realtime mode %q, ours puts it in %q", other.mode, ourMode)
+	if other.mode == ourMode || other.mode == "" {
+		// Our mode (or none) from an address that is not ours: lip alone says it.
+		says = fmt.Sprintf("in realtime mode %q from %s, which is not our address towards it", other.mode, other.ip)
+	} else if other.ip != "" {
+		says = fmt.Sprintf("in realtime mode %q from %s, ours puts it in %q", other.mode, other.ip, ourMode)
 	}
-	d.s.log.Warn("the WLED is not showing our frames: its JSON API keeps saying live: false while we stream to it; "+hint,
-		"device", name, "mac", info.MAC, "ip", info.IP, "target", st.target.String(), "polls", run.polls)
+	return fmt.Sprintf("the WLED is not showing our frames: another source drives it (its JSON API says live: true %s); stop that sender or its stream to this device", says)
 }
 
 // sentByUs reports whether info's lip, the address WLED takes its realtime frames from, can be
@@ -759,8 +779,8 @@ func (d *deviceSet) noteLiveLocked(id, name string, st *strip, info wled.Info) {
 // (resolving a name here would wait on DNS under the lock). When the question cannot be asked,
 // lip is not held against the device. IPv4-mapped forms compare equal to plain IPv4.
 func sentByUs(target wled.Target, info wled.Info) bool {
-	lip, err := netip.ParseAddr(info.LiveIP)
-	if err != nil || lip.Unmap().IsUnspecified() {
+	lip, err := netip.ParseAddr(info.LiveIP) // "" for none: the client drops an unspecified lip
+	if err != nil {
 		return true
 	}
 	dst, err := netip.ParseAddr(target.Host)
@@ -792,20 +812,6 @@ func localAddrTowards(dst netip.AddrPort) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return a, true
-}
-
-// wledLiveMode is the /json/info "lm" of a WLED that p's packets drive. WLED names its
-// realtimeMode there (wled00/json.cpp serializeInfo, the same strings in v0.14.4, v0.15.3 and
-// main at 6d16dc22e, 2026-08-19): a DDP packet locks REALTIME_MODE_DDP (e131.cpp
-// handleDDPPacket) → "DDP"; a UDP realtime packet, protocol 1..5 WARLS, DRGB, DRGBW, DNRGB,
-// DNRGBW, locks REALTIME_MODE_UDP (udp.cpp handleNotifications) → "UDP". The other sources it
-// names: "E1.31", "Art-Net", "DMX", "Hyperion", "tpm2.net", "USB Adalight/TPM2", and "" (not
-// live, or {"live":true} through the JSON API).
-func wledLiveMode(p wled.Protocol) string {
-	if p == wled.ProtocolDDP {
-		return "DDP"
-	}
-	return "UDP"
 }
 
 // warnClampedLocked warns once that the device known as id (its MAC, else its configured line)

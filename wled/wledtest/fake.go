@@ -309,9 +309,9 @@ func (f *Fake) handlePacketFrom(pkt []byte, ddp bool, now time.Time, from netip.
 	}
 	// Every packet WLED takes pixels from locks realtime mode, a frame's last or not.
 	if ddp {
-		f.realtimeLockLocked(now, f.cfg.RealtimeTimeout, "DDP")
-	} else {
-		f.realtimeLockLocked(now, time.Duration(pkt[1])*time.Second+time.Millisecond, "UDP") // 255 → 255001 ms: never
+		f.realtimeLockLocked(now, f.cfg.RealtimeTimeout, wled.LiveMode(wled.ProtocolDDP))
+	} else { // every UDP realtime protocol locks one mode: DRGB stands for them all
+		f.realtimeLockLocked(now, time.Duration(pkt[1])*time.Second+time.Millisecond, wled.LiveMode(wled.ProtocolDRGB)) // 255 → 255001 ms: never
 	}
 	// WLED sets realtimeIP from each packet it takes pixels from (e131.cpp, udp.cpp) and
 	// reports it as an IPv4 address, so an IPv4-mapped source is shown unmapped.

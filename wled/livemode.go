@@ -1,0 +1,15 @@
+package wled
+
+// LiveMode is the /json/info "lm" of a WLED that p's packets drive. WLED names its realtimeMode
+// there (wled00/json.cpp serializeInfo, the same strings in v0.14.4, v0.15.3 and main at
+// 6d16dc22e, 2026-08-19): a DDP packet locks REALTIME_MODE_DDP (e131.cpp handleDDPPacket) →
+// "DDP"; a UDP realtime packet, protocol 1..5 WARLS, DRGB, DRGBW, DNRGB, DNRGBW, locks
+// REALTIME_MODE_UDP (udp.cpp handleNotifications) → "UDP". The other sources it names:
+// "E1.31", "Art-Net", "DMX", "Hyperion", "tpm2.net", "USB Adalight/TPM2", and "" (not live, or
+// {"live":true} through the JSON API).
+func LiveMode(p Protocol) string {
+	if p == ProtocolDDP {
+		return "DDP"
+	}
+	return "UDP"
+}
