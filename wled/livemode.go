@@ -1,5 +1,7 @@
 package wled
 
+import "time"
+
 // LiveMode is the /json/info "lm" of a WLED that p's packets drive. WLED names its realtimeMode
 // there (wled00/json.cpp serializeInfo, the same strings in v0.14.4, v0.15.3 and main at
 // 6d16dc22e, 2026-08-19): a DDP packet locks REALTIME_MODE_DDP (e131.cpp handleDDPPacket) →
@@ -12,4 +14,12 @@ func LiveMode(p Protocol) string {
 		return "DDP"
 	}
 	return "UDP"
+}
+
+// WholeSeconds is d (≥ 0) rounded up to whole seconds, as WLED's realtime timeout byte carries
+// a timeout: WLED stays live for that many seconds (and a millisecond) after a packet, so a
+// timeout of 1.2 s is 2 s on the device. Every check of a realtime timeout against the device's
+// goes by it.
+func WholeSeconds(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
 }

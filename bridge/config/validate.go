@@ -212,7 +212,7 @@ func (c *Config) validateOutput(p *problems) {
 	p.intRange("output.fps", o.FPS, 1, 60)
 	if o.RealtimeTimeout < time.Second || o.RealtimeTimeout > 254*time.Second {
 		p.add("output.realtime_timeout", "must be between 1s and 254s (got %v)", o.RealtimeTimeout)
-	} else if shortest := wled.ShortestRealtimeTimeout(o.FPS); o.FPS >= 1 && roundUpToSecond(o.RealtimeTimeout) < shortest {
+	} else if shortest := wled.ShortestRealtimeTimeout(o.FPS); o.FPS >= 1 && wled.WholeSeconds(o.RealtimeTimeout) < shortest {
 		p.add("output.realtime_timeout", "%v is too short for output.fps %d: WLED would leave realtime mode whenever a frame is late and flicker between its own effect and ours; set output.realtime_timeout to at least %v (two frames, in whole seconds) or raise output.fps",
 			o.RealtimeTimeout, o.FPS, shortest)
 	}
@@ -221,11 +221,6 @@ func (c *Config) validateOutput(p *problems) {
 	if o.SoundSync.Enabled || o.SoundSync.Addr != "" {
 		p.addr("output.sound_sync.addr", o.SoundSync.Addr, destination)
 	}
-}
-
-// roundUpToSecond is the timeout as WLED's timeout byte carries it (wled.TimeoutByte).
-func roundUpToSecond(d time.Duration) time.Duration {
-	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // validateAnalysis leaves the ranges to the analyser (analysis.Config.Validate, where a zero
