@@ -67,10 +67,12 @@ func TestUsageErrorsExitWithOneLine(t *testing.T) {
 		{[]string{"help", "config", "bogus"}, `help: unknown help topic "config bogus"`},
 		{[]string{"completion", "bogus"}, `completion: unknown command "bogus"`},
 		{[]string{"completion", "bash", "extra"}, `completion bash: unknown command "extra"`},
-		{[]string{"join", "--config", "/dev/null", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", ""}, "give a room code (ledbridge join JAM234)"},
+		// No code and no config file read (none given, none found): the command line lacks it. A
+		// file that lacks room.code is the file's problem (TestMissingRoomCodeIsTheConfigsProblem).
+		{[]string{"join", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", ""}, "give a room code (ledbridge join JAM234)"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
-		cmd.Env = append(os.Environ(), "LEDBRIDGE_ROOM_CODE=")
+		cmd.Env = append(os.Environ(), "LEDBRIDGE_ROOM_CODE=", "XDG_CONFIG_HOME="+t.TempDir()) // no user config file
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		_ = cmd.Run()

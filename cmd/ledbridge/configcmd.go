@@ -27,6 +27,10 @@ func init() {
 			for _, w := range loaded.Warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
+			if loaded.Room.Code == "" {
+				// Valid for hub, discover and test-pattern, but the unit's join has no CODE argument.
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: room.code is not set: join needs it (or a CODE argument: ledbridge join JAM234)")
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "config ok: %s\n", src)
 			return nil
 		},

@@ -88,6 +88,11 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		codeText = args[0]
 	}
 	if codeText == "" {
+		if loaded.File != "" {
+			// As the unit runs join (--config, no CODE): the file lacks its room, which is the
+			// configuration's problem (78), not the command line's.
+			return configError{fmt.Errorf("join: room.code is not set in %s (or give the code: ledbridge join JAM234)", loaded.File)}
+		}
 		return usageError{errors.New("join: give a room code (ledbridge join JAM234) or set room.code")}
 	}
 	code, err := room.ParseCode(codeText)
