@@ -3,7 +3,6 @@ package wled
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -101,11 +100,8 @@ func TimeoutByte(d time.Duration) (byte, error) {
 	if d == 0 {
 		d = DefaultRealtimeTimeout
 	}
-	s := math.Ceil(d.Seconds())
-	if s > realtimeForeverTO {
-		s = realtimeForeverTO
-	}
-	return byte(s), nil
+	// Capped before rounding, so that no duration overflows WholeSeconds.
+	return byte(WholeSeconds(min(d, realtimeForeverTO*time.Second)) / time.Second), nil
 }
 
 // ShortestRealtimeTimeout is the shortest timeout that keeps WLED in realtime mode at fps frames
@@ -117,8 +113,7 @@ func ShortestRealtimeTimeout(fps int) time.Duration {
 	if fps < 1 {
 		fps = 1
 	}
-	twoFrames := 2 * time.Second / time.Duration(fps)
-	return time.Duration(math.Ceil(twoFrames.Seconds())) * time.Second
+	return WholeSeconds(2 * time.Second / time.Duration(fps))
 }
 
 // NewSender validates cfg, builds the packet buffers and connects a UDP socket to cfg.Addr.
