@@ -13,7 +13,7 @@ import (
 // The start-up line names the status page by the host's .local name and by a LAN address; with
 // no LAN address yet (a Pi that starts before its DHCP lease) it says so instead of offering
 // loopback, which a phone cannot open, as the page's address.
-func TestStatusLineNeverOffersLoopbackAsTheAddressFix198(t *testing.T) {
+func TestStatusLineNeverOffersLoopbackAsTheAddress(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		urls         []string
@@ -58,7 +58,7 @@ func statusRecords(t *testing.T, logs string) []map[string]any {
 // The status page's URLs follow the host's addresses on the room server's watcher: a lease that
 // comes after start-up, a DHCP change and a lost lease each log the status page's URLs once, as
 // the room server's are, from one listing of the host's addresses per refresh.
-func TestStatusPageURLsFollowTheHostsAddressFix198(t *testing.T) {
+func TestStatusPageURLsFollowTheHostsAddress(t *testing.T) {
 	host := &fakeAddrs{}
 	host.set("127.0.0.1/8", "::1/128")
 	listings := 0
@@ -116,7 +116,7 @@ func TestStatusPageURLsFollowTheHostsAddressFix198(t *testing.T) {
 
 // Joining a Supabase room hosts no room server, but the status page's URLs are kept and logged
 // the same way.
-func TestStatusPageURLsFollowWithoutARoomServerFix198(t *testing.T) {
+func TestStatusPageURLsFollowWithoutARoomServer(t *testing.T) {
 	host := &fakeAddrs{}
 	host.set("127.0.0.1/8", "10.89.0.2/24")
 	var logBuf bytes.Buffer
@@ -135,7 +135,7 @@ func TestStatusPageURLsFollowWithoutARoomServerFix198(t *testing.T) {
 
 // A flapping link changes both lists at every refresh: they share the room server's budget, so
 // the status page's lines are as few as the room server's.
-func TestStatusPageURLsOnAFlappingLinkLogAFewLinesFix198(t *testing.T) {
+func TestStatusPageURLsOnAFlappingLinkLogAFewLines(t *testing.T) {
 	host := &fakeAddrs{}
 	host.set("127.0.0.1/8")
 	h := &embeddedHub{Addr: &net.TCPAddr{IP: net.IPv4zero, Port: 4111}, interfaceAddrs: host.interfaceAddrs}

@@ -13,7 +13,7 @@ import (
 // A start that cannot succeed exits with its own status, which ledbridge.service does not restart:
 // 78 (EX_CONFIG) for an invalid configuration, 64 (EX_USAGE) for a bad command line. Neither is 2,
 // the Go runtime's status for a crash, which must be restarted.
-func TestRefusedStartsExitWithTheirOwnStatusFix195(t *testing.T) {
+func TestRefusedStartsExitWithTheirOwnStatus(t *testing.T) {
 	bin := buildBinary(t)
 	bad := writeConfig(t, "effects:\n  brightness_cap: 3\n")
 	for _, tc := range []struct {
@@ -44,7 +44,7 @@ func TestRefusedStartsExitWithTheirOwnStatusFix195(t *testing.T) {
 // command line and an invalid configuration), and must restart everything else: systemd checks
 // RestartPreventExitStatus= before Restart=, so a 2 there left a watchdog kill (SIGABRT, which the
 // Go runtime turns into exit status 2) or a panic down for good.
-func TestUnitRestartPreventsOnlyRefusedStartsFix195(t *testing.T) {
+func TestUnitRestartPreventsOnlyRefusedStarts(t *testing.T) {
 	f, err := os.Open("../../systemd/ledbridge.service")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestUnitRestartPreventsOnlyRefusedStartsFix195(t *testing.T) {
 // with: the one a crashed (or watchdog-aborted) ledbridge exits with.
 func goCrashStatus(t *testing.T) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPanicsFix195$")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPanics$")
 	cmd.Env = append(os.Environ(), "LEDBRIDGE_TEST_PANIC=1")
 	_ = cmd.Run()
 	if cmd.ProcessState == nil || cmd.ProcessState.Success() {
@@ -100,8 +100,8 @@ func goCrashStatus(t *testing.T) int {
 	return cmd.ProcessState.ExitCode()
 }
 
-// TestHelperPanicsFix195 is goCrashStatus's crash; run normally it does nothing.
-func TestHelperPanicsFix195(t *testing.T) {
+// TestHelperPanics is goCrashStatus's crash; run normally it does nothing.
+func TestHelperPanics(t *testing.T) {
 	if os.Getenv("LEDBRIDGE_TEST_PANIC") != "1" {
 		return
 	}

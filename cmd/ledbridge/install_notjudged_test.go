@@ -11,7 +11,7 @@ import (
 // install.sh blames the existing config only when `config check` says it is invalid (exit status
 // 78). A binary whose check ends otherwise (a crash's 2, a command line it does not take) did not
 // judge the config: install.sh says so, with the status, and still installs nothing.
-func TestInstallScriptBlamesTheConfigOnlyForItsStatusFix195(t *testing.T) {
+func TestInstallScriptBlamesTheConfigOnlyForItsStatus(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "main.go")
 	// A stand-in for ledbridge: `version` works, `config check` crashes as the Go runtime does.

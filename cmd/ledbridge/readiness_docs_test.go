@@ -10,7 +10,7 @@ import (
 // The README and the unit's comment say when systemd hears READY as join sends it: once the room
 // is joined, or after readyGrace anyway with a status saying the room is not joined yet; and that
 // a stuck loop is restarted, which only holds while the unit restarts the Go runtime's exit status.
-func TestReadinessIsDocumentedAsJoinDoesItFix195(t *testing.T) {
+func TestReadinessIsDocumentedAsJoinDoesIt(t *testing.T) {
 	grace := fmt.Sprintf("%d s", int(readyGrace.Seconds()))
 	for _, doc := range []struct {
 		path string

@@ -17,7 +17,7 @@ import (
 // Two bridges in one room drive the strips both find, which then show two senders' frames
 // interleaved. The session warns once per other led-bridge participant it sees in Presence,
 // naming it, and again when another one appears; never for itself, never at every Presence sync.
-func TestAnotherBridgeInTheRoomIsWarnedAboutOnceFix195(t *testing.T) {
+func TestAnotherBridgeInTheRoomIsWarnedAboutOnce(t *testing.T) {
 	logs := &warnRecorder{}
 	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) { c.Logger = slog.New(logs) })
 	bridges := func() []string { return logs.attrOf(msgOtherBridge, "peer_id") }

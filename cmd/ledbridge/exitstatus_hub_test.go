@@ -14,7 +14,7 @@ import (
 // `join` alike, not 64, which blames the command line; the line names the key as the file spells
 // it. The configuration refuses it first (hub.CheckOriginPattern, so `config check` does too);
 // a refusal from hub.New itself exits 78 as well.
-func TestRoomServerConfigRefusalExitsAsAConfigErrorFix198(t *testing.T) {
+func TestRoomServerConfigRefusalExitsAsAConfigError(t *testing.T) {
 	bin := buildBinary(t)
 	body := "room:\n  code: JAM234\nhub:\n  listen: 127.0.0.1:0\n  allowed_origins: [\"[\"]\nstatus:\n  addr: 127.0.0.1:0\ndiscovery:\n  enabled: false\n"
 	cfg := writeConfig(t, body)
@@ -38,7 +38,7 @@ func TestRoomServerConfigRefusalExitsAsAConfigErrorFix198(t *testing.T) {
 // command line: what it refuses exits 78. config.Load refuses these values first today, so the
 // binary never reaches these checks; a value the two ever disagree on must still be blamed on
 // the file.
-func TestTestPatternConfigRefusalsAreConfigErrorsFix198(t *testing.T) {
+func TestTestPatternConfigRefusalsAreConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		set  func(*config.Config)

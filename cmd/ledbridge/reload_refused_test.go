@@ -12,7 +12,7 @@ import (
 // A reload that is refused must not tell systemd "Reloaded": `systemctl status` says the reload
 // was refused and the daemon runs on its previous configuration, and keeps saying so in the
 // periodic status line until a reload succeeds.
-func TestRefusedReloadTellsSystemdFix195(t *testing.T) {
+func TestRefusedReloadTellsSystemd(t *testing.T) {
 	bin := buildBinary(t)
 	cfgPath := t.TempDir() + "/config.yaml"
 	good := "discovery:\n  enabled: false\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n"
@@ -63,7 +63,7 @@ func TestRefusedReloadTellsSystemdFix195(t *testing.T) {
 
 // The refusal's status is one line of bounded length however the error reads, and a reload that
 // works clears it.
-func TestReloadRefusalStatusLineFix195(t *testing.T) {
+func TestReloadRefusalStatusLine(t *testing.T) {
 	var r reloadRefusal
 	line := r.set(errors.New("config: room.bogus:\n  unknown key " + strings.Repeat("é", 400)))
 	if strings.Contains(line, "\n") || len(line) > len("Reload refused, running the previous configuration: ")+maxRefusalText+len("…") {

@@ -13,7 +13,7 @@ import (
 // which the file changes but which applies only at a restart: the daemon still streams DRGB,
 // which carries 490 LEDs, and the new wled:// line asks for 600. `config check` passes the file
 // (DDP carries them), so the log line must say that output.protocol needs a restart.
-func TestRefusedReloadAppliesNothingFix201(t *testing.T) {
+func TestRefusedReloadAppliesNothing(t *testing.T) {
 	config := func(protocol, mode string, brightness float64, devices ...string) string {
 		return fmt.Sprintf("room:\n  code: ALLXYZ\n  mode: %s\noutput:\n  protocol: %s\ndevices: [%s]\ndiscovery:\n  enabled: false\neffects:\n  brightness_cap: %v\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n  token: tok\n",
 			mode, protocol, `"`+strings.Join(devices, `", "`)+`"`, brightness)

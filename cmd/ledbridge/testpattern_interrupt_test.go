@@ -16,7 +16,7 @@ import (
 // Ctrl-C while test-pattern resolves its devices (one JSON API hangs) stops the command: no
 // device is driven afterwards, the interruption is not reported as a device that could not be
 // driven, and the command exits 130, as the README promises for an interrupted command.
-func TestTestPatternInterruptedWhileResolvingFix201(t *testing.T) {
+func TestTestPatternInterruptedWhileResolving(t *testing.T) {
 	silent := silentWLED(t)
 	good := wledtest.New(t, wledtest.Config{LEDs: 30})
 	for _, devices := range [][]string{{silent, good.DDPURL()}, {silent}} {

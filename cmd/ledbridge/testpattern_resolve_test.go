@@ -76,7 +76,7 @@ func tableLine(out, device string) string {
 
 // A device that cannot be resolved (a JSON API that never answers, a WLED with 0 LEDs, a ddp://
 // line without an LED count) is a row of the table with its error; the others are driven.
-func TestTestPatternDrivesTheDevicesThatResolveFix193(t *testing.T) {
+func TestTestPatternDrivesTheDevicesThatResolve(t *testing.T) {
 	byAPI := wledtest.New(t, wledtest.Config{LEDs: 60})
 	byDDP := wledtest.New(t, wledtest.Config{LEDs: 90})
 	silent, zero, noCount := silentWLED(t), zeroLEDWLED(t), "ddp://127.0.0.1:9"
@@ -118,7 +118,7 @@ func TestTestPatternDrivesTheDevicesThatResolveFix193(t *testing.T) {
 
 // When no device can be driven, the table still lists each one's error and the command fails
 // (exit status 1: not a usage error); when some can, it succeeds and says how many could not.
-func TestTestPatternExitStatusFix193(t *testing.T) {
+func TestTestPatternExitStatus(t *testing.T) {
 	silent := silentWLED(t)
 	var out bytes.Buffer
 	res, err := runTestPattern(context.Background(), testPatternOptions{Devices: []string{silent, zeroLEDWLED(t)}, FPS: 60, Seconds: 0.3}, &out)
@@ -146,7 +146,7 @@ func TestTestPatternExitStatusFix193(t *testing.T) {
 }
 
 // Devices are resolved at once: every slow JSON API is asked before any has answered.
-func TestTestPatternResolvesDevicesConcurrentlyFix193(t *testing.T) {
+func TestTestPatternResolvesDevicesConcurrently(t *testing.T) {
 	const n = 4
 	open := make(chan struct{})
 	var openOnce sync.Once

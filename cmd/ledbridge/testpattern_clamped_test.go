@@ -16,7 +16,7 @@ import (
 // strip only: test-pattern says so, as join warns, naming the protocol, the LEDs driven, the
 // device's own count and what to set instead. That holds for a configured wled:// line and for a
 // device found by mDNS; a strip that fits, or a count the line itself gives, gets no note.
-func TestTestPatternNotesAStripTheForcedProtocolCutsShortFix201(t *testing.T) {
+func TestTestPatternNotesAStripTheForcedProtocolCutsShort(t *testing.T) {
 	long := wledtest.New(t, wledtest.Config{LEDs: 600, Name: "Long"})
 	short := wledtest.New(t, wledtest.Config{LEDs: 60, Name: "Short"})
 	wants := func(out, device string) {
