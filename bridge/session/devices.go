@@ -227,6 +227,11 @@ type configuredDevice struct {
 	// deviceID is the key its device is followed under in deviceSet.clamped and notLive (its
 	// MAC, else the line): "" until its JSON API answered.
 	deviceID string
+	// The follower's failed attempts in a row to make the device drivable (noteAttempt), for
+	// the status page and /metrics: a line that never resolved has no strip to show them by.
+	lastErr     string    // the last one's error, printable and short (deviceErrorText)
+	attempts    int       // how many; 0 after a success
+	nextAttempt time.Time // when the next one is made (a poke may come sooner)
 }
 
 func (c *configuredDevice) poke() {
@@ -456,6 +461,7 @@ func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
 				wait = d.recheckEvery
 			}
 		}
+		d.noteAttempt(c, err, failures, wait)
 		if !d.waitStatic(ctx, c, wait, failing, err == nil) {
 			return
 		}
@@ -500,6 +506,68 @@ func (d *deviceSet) setFound(key string, found, wasLost bool) {
 	defer d.mu.Unlock()
 	if st := d.strips[key]; st != nil && (!found || wasLost) {
 		st.online.Store(found)
+	}
+}
+
+// noteAttempt records the follower's last attempt at c for the status page and /metrics: err
+// (nil: it worked), the failures in a row it makes, and the wait before the next attempt.
+func (d *deviceSet) noteAttempt(c *configuredDevice, err error, failures int, wait time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil {
+		c.lastErr, c.attempts, c.nextAttempt = "", 0, time.Time{}
+		return
+	}
+	c.lastErr, c.attempts, c.nextAttempt = deviceErrorText(err.Error()), failures, time.Now().Add(wait)
+}
+
+// lineState is a configured line as the status page and /metrics show it: the follower's
+// failures, if its last attempt failed, and for a line no strip drives (waiting), what it is
+// listed as until one does, under the key and name its strip will have.
+type lineState struct {
+	key, name string
+	target    wled.Target // as configured (a host name, a wled:// line's LED count unknown), or last found
+	protocol  wled.Protocol
+	waiting   bool // no strip of its own, and none that stands for it
+	err       string
+	attempts  int
+	next      time.Time
+}
+
+// view returns the strips the loop renders for (as current does) and, as of the same moment, the
+// configured lines by key: a line appears on the status page and /metrics from start-up, under
+// its strip's key, and its strip's entry takes its place once there is one.
+func (d *deviceSet) view() ([]*strip, map[string]lineState) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	lines := make(map[string]lineState, len(d.configured))
+	for raw, c := range d.configured {
+		// Placed without a strip of its own: another line's strip drives its device.
+		waiting := d.strips[raw] == nil && !c.placed
+		ls := lineState{key: raw, name: c.pendingNameLocked(), target: c.target, protocol: c.target.Protocol, waiting: waiting,
+			err: c.lastErr, attempts: c.attempts, next: c.nextAttempt}
+		if c.name != "" {
+			ls.target = c.resolved // found before: where it was
+		}
+		if ls.protocol == wled.ProtocolAuto && d.protocol != wled.ProtocolAuto {
+			ls.protocol = d.protocol // a wled:// line is driven with the forced protocol
+		}
+		lines[raw] = ls
+	}
+	return d.current(), lines
+}
+
+// pendingNameLocked is the name c's strip will have, as far as it is known before the strip
+// exists: the one it had (placeStaticLocked), else what resolveTarget names it when nothing
+// more is learnt (a wled:// line whose WLED has not answered yet is named by its line).
+func (c *configuredDevice) pendingNameLocked() string {
+	switch {
+	case c.name != "":
+		return c.name
+	case c.target.Protocol == wled.ProtocolAuto:
+		return c.raw
+	default:
+		return c.target.String()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // metrics are the session's Prometheus series. Counters the hot path bumps are prometheus
@@ -53,6 +54,9 @@ type metrics struct {
 	// deviceReopenFailures counts a strip's sockets that could not be re-opened (wled.OutputStats):
 	// the strip stays dark until a later try works, and the log says so at most once a minute.
 	deviceReopenFailures *prometheus.Desc
+	// deviceOnline is the status page's online of each listed strip: 0 for a configured line not
+	// driven yet, which has its series (all at 0) from start-up under the labels its strip takes.
+	deviceOnline *prometheus.Desc
 
 	totals runningTotals
 }
@@ -139,6 +143,9 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			"Answers and offers put off because the outgoing signal budget had no room for them.", nil, nil),
 		deviceReopenFailures: prometheus.NewDesc("ledbridge_wled_reopen_failures_total",
 			"Re-opens of a device's socket, after sends kept failing, that failed too (no route, the interface gone).", deviceLabels, nil),
+		deviceOnline: prometheus.NewDesc("ledbridge_wled_online",
+			"1 while a device is online as the status page says it (it answers and our frames reach it), else 0; "+
+				"0 too for a configured device line not driven yet (its name does not resolve, its JSON API does not answer).", deviceLabels, nil),
 	}
 	// Every label value exists from the start, at 0: a series that appears with its first event
 	// hides that event from increase() and rate().
@@ -185,9 +192,23 @@ func (m *metrics) realtimeState(st realtime.Status) {
 // called "WLED"), and two series with the same labels make the whole scrape fail.
 var deviceLabels = []string{"device", "id"}
 
+// collectDevice sends one strip's series: its output's counters o and whether it is online.
+func (m *metrics) collectDevice(ch chan<- prometheus.Metric, name, key string, o wled.OutputStats, online bool) {
+	ch <- prometheus.MustNewConstMetric(m.deviceFrames, prometheus.CounterValue, float64(o.FramesSent), name, key)
+	ch <- prometheus.MustNewConstMetric(m.devicePackets, prometheus.CounterValue, float64(o.Packets), name, key)
+	ch <- prometheus.MustNewConstMetric(m.deviceErrors, prometheus.CounterValue, float64(o.SendErrors), name, key)
+	ch <- prometheus.MustNewConstMetric(m.deviceDropped, prometheus.CounterValue, float64(o.Dropped), name, key)
+	ch <- prometheus.MustNewConstMetric(m.deviceReopenFailures, prometheus.CounterValue, float64(o.ReopenFailures), name, key)
+	v := 0.0
+	if online {
+		v = 1
+	}
+	ch <- prometheus.MustNewConstMetric(m.deviceOnline, prometheus.GaugeValue, v, name, key)
+}
+
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
 		ch <- d
 	}
 }
@@ -195,13 +216,18 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector, reading the parts' own counters.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	s := m.s
-	for _, st := range s.devices.current() {
+	strips, lines := s.devices.view()
+	now := s.clock.Now()
+	for _, st := range strips {
 		o := st.out.Stats()
-		ch <- prometheus.MustNewConstMetric(m.deviceFrames, prometheus.CounterValue, float64(o.FramesSent), st.name, st.key)
-		ch <- prometheus.MustNewConstMetric(m.devicePackets, prometheus.CounterValue, float64(o.Packets), st.name, st.key)
-		ch <- prometheus.MustNewConstMetric(m.deviceErrors, prometheus.CounterValue, float64(o.SendErrors), st.name, st.key)
-		ch <- prometheus.MustNewConstMetric(m.deviceDropped, prometheus.CounterValue, float64(o.Dropped), st.name, st.key)
-		ch <- prometheus.MustNewConstMetric(m.deviceReopenFailures, prometheus.CounterValue, float64(o.ReopenFailures), st.name, st.key)
+		m.collectDevice(ch, st.name, st.key, o, stripOnline(st, o, now))
+	}
+	// A configured line not driven yet has its strip's series, at 0, under the labels its strip
+	// takes (a wled:// line's device label is its WLED's name once that answers: see lineState).
+	for _, l := range lines {
+		if l.waiting {
+			m.collectDevice(ch, l.name, l.key, wled.OutputStats{}, false)
+		}
 	}
 	ts := s.ticker.Stats()
 	ch <- prometheus.MustNewConstMetric(m.lateTicks, prometheus.CounterValue, float64(ts.LateTicks))

@@ -12,7 +12,9 @@ import (
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/peer"
+	"github.com/ledbridge/ledbridge/bridge/printable"
 	"github.com/ledbridge/ledbridge/bridge/status"
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 var _ status.Provider = (*Session)(nil)
@@ -108,16 +110,36 @@ func (s *Session) Snapshot() status.Snapshot {
 		snap.Musicians = append(snap.Musicians, ms)
 	}
 
-	strips := s.devices.current()
+	strips, lines := s.devices.view()
 	for _, st := range strips {
 		o := st.out.Stats()
 		t := st.target
-		// Online: discovery (or the configuration) says so, and frames are reaching it.
-		sending := (o.LastSent.IsZero() || now.Sub(o.LastSent) < 2*time.Second) && !o.Failing
-		snap.Devices = append(snap.Devices, status.Device{
+		d := status.Device{
 			ID: st.key, Name: st.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: t.Protocol.String(),
-			Online: st.online.Load() && sending, FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
+			Online: stripOnline(st, o, now), Driven: true, FPS: round1(o.FPS), Frames: o.FramesSent, Packets: o.Packets, Errors: o.SendErrors, Dropped: o.Dropped,
 			Look: st.lookName(), DeviceLEDs: int(st.deviceLEDs.Load()),
+		}
+		if l, ok := lines[st.key]; ok && st.configured {
+			// Its line's look-ups fail (the name, the JSON API): it streams to its last address.
+			d.LastError, d.Attempts, d.NextAttempt = l.err, l.attempts, l.next
+		}
+		snap.Devices = append(snap.Devices, d)
+	}
+	// A configured line no strip drives yet (its name does not resolve, its WLED does not answer,
+	// its socket cannot be opened) is listed offline under the key and name its strip will have,
+	// with why and when it is tried again: the operator sees the strip they configured is missing.
+	waiting := make([]lineState, 0, len(lines))
+	for _, l := range lines {
+		if l.waiting {
+			waiting = append(waiting, l)
+		}
+	}
+	slices.SortFunc(waiting, func(a, b lineState) int { return strings.Compare(a.key, b.key) })
+	for _, l := range waiting {
+		t := l.target
+		snap.Devices = append(snap.Devices, status.Device{
+			ID: l.key, Name: l.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: l.protocol.String(),
+			LastError: l.err, Attempts: l.attempts, NextAttempt: l.next,
 		})
 	}
 	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too; one
@@ -134,7 +156,8 @@ func (s *Session) Snapshot() status.Snapshot {
 		if d.IP.IsValid() {
 			ip = d.IP.String()
 		}
-		snap.Devices = append(snap.Devices, status.Device{ID: d.Key, Name: d.Name, IP: ip, LEDs: d.LEDs, RGBW: d.RGBW, Protocol: d.Protocol.String(), Online: d.Online})
+		snap.Devices = append(snap.Devices, status.Device{ID: d.Key, Name: d.Name, IP: ip, LEDs: d.LEDs, RGBW: d.RGBW, Protocol: d.Protocol.String(), Online: d.Online,
+			LastError: deviceErrorText(d.LastError)})
 	}
 
 	ts := s.ticker.Stats()
@@ -158,6 +181,21 @@ func (s *Session) Snapshot() status.Snapshot {
 	snap.Health = s.health(now, realtimeHealthState(rt), ts)
 	return snap
 }
+
+// stripOnline is what the status page and /metrics say of st: online while discovery (or its
+// configured line's look-ups) says the device answers and frames are reaching it (o, at now).
+func stripOnline(st *strip, o wled.OutputStats, now time.Time) bool {
+	sending := (o.LastSent.IsZero() || now.Sub(o.LastSent) < 2*time.Second) && !o.Failing
+	return st.online.Load() && sending
+}
+
+// maxDeviceErrorRunes bounds a device's error on the status page, as discover's and
+// test-pattern's tables bound theirs: it may quote what a device or a DNS server answered.
+const maxDeviceErrorRunes = 160
+
+// deviceErrorText is a device's error for the status page: printable (control and bidi
+// characters escaped) and at most maxDeviceErrorRunes runes.
+func deviceErrorText(err string) string { return printable.Escape(err, maxDeviceErrorRunes) }
 
 // roomURL is the room's URL as musicians reach it now: Config.CurrentRoomURL's answer when set
 // (and not empty), else the one given at start-up.

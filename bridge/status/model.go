@@ -99,6 +99,21 @@ type Device struct {
 	// (drgb, drgbw, warls) carries only the start of a longer strip, and the page says "490 of
 	// 600" instead of passing the clamped length off as the strip's. 0 when they agree.
 	DeviceLEDs int `json:"deviceLeds,omitempty"`
+	// Driven is set while ledbridge streams to the device; the page previews only those. One
+	// listed but not driven is a configured line not made drivable yet (its host name does not
+	// resolve, its WLED's JSON API does not answer, its socket cannot be opened), listed from
+	// start-up under the ID and name its strip will have (a wled:// line by its line until its
+	// WLED names itself), or a device discovery found that cannot be driven (offline, no LED
+	// count, past the cap on discovered strips).
+	Driven bool `json:"driven"`
+	// LastError is why the device is not driven, or why its configured line's look-ups fail while
+	// its strip streams to the last address found: the last attempt's error, printable and at
+	// most 160 characters; "" when nothing failed.
+	LastError string `json:"lastError,omitempty"`
+	// Attempts counts a configured line's failed attempts in a row behind LastError, and
+	// NextAttempt is when the next one is made (a reload tries it at once).
+	Attempts    int       `json:"attempts,omitempty"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
 }
 
 // Pipeline is the frame loop's and the process's health.
