@@ -55,6 +55,15 @@
 //     answered is replaced by a fresh PeerConnection's offer, and so is a
 //     PeerConnection that cannot restart ICE (pion closed it, or an offer it
 //     refused half-applied left it in have-remote-offer);
+//   - the host address the connection's selected candidate pair sends from
+//     goes (HostAddressesChanged, from the daemon's host address watch: a new
+//     DHCP lease, Wi-Fi roaming): ICE-restart offer at once, as after a
+//     failure but without waiting half a minute for pion's timeouts to call
+//     it one, logged once ("host address gone") and counted
+//     (AddressGoneRestarts). A connection whose pair is on an address still
+//     present is left alone, since an ICE restart drops pion's working pair;
+//     so is one whose pair says nothing of its address (an mDNS name, a socket
+//     bound to every address), for the failure's restart to recover;
 //   - connection closed by pion (the musician's side closed it, or the DTLS
 //     handshake failed) while the musician is in Presence: a fresh
 //     PeerConnection offers after RestartBackoff;

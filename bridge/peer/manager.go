@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +62,10 @@ type Manager struct {
 	warnLog lograte.Limiter // refusals a stranger can trigger at will
 
 	musicianSeq atomic.Uint64 // numbers musicians in the order they are made
+
+	// hostAddrs are the host's addresses as HostAddressesChanged last gave them (comparableAddr);
+	// nil before it is first called.
+	hostAddrs atomic.Pointer[[]netip.Addr]
 
 	reportMu sync.Mutex // serialises OnStateChange calls
 	// reporters holds, per musician id, the number (musicianSeq) of the newest musician
@@ -640,6 +645,10 @@ type MusicianStats struct {
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
 	UndeclaredTracks  uint64 // tracks pion started for an SSRC the offer does not declare, read and discarded
 	DataChannels      uint64 // data channels the musician opened, each closed at once
+	// AddressGoneRestarts counts the ICE restarts (in ICERestarts too) made because the host
+	// address the connection's selected candidate pair was on went (HostAddressesChanged),
+	// rather than after a failure.
+	AddressGoneRestarts uint64
 	// ImpostorOffers counts offers under the musician's peer id refused, unanswered, while its
 	// connection was up and its audio arriving, because they had another DTLS certificate or
 	// other ICE credentials than its tab's: another room member's (Realtime does not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,7 @@ type musician struct {
 	offerReady chan struct{}    // cap 1: pendingOffer is set
 	presence   chan struct{}    // cap 1: the musician appeared in Presence
 	events     chan pcEvent     // from pion callbacks
+	newAddrs   chan struct{}    // cap 1: HostAddressesChanged gave the Manager new host addresses
 
 	started bool // guarded by mgr.mu
 
@@ -109,6 +111,8 @@ type musician struct {
 	dataChannels                                                      atomic.Uint64
 	impostorOffers                                                    atomic.Uint64 // see impostorOffer
 	extraTrackLogged                                                  atomic.Bool   // log the first ignored track only
+	addressGoneRestarts                                               atomic.Uint64 // MusicianStats.AddressGoneRestarts
+	hostAddrChecks                                                    atomic.Uint64 // host address checks done (checkHostAddress), which tests wait for
 
 	// Owned by the run goroutine.
 	cur     *pcHandle
@@ -122,6 +126,10 @@ type musician struct {
 	// confirms the sender, so a stranger's offer never makes the bridge send anything.
 	held    *room.Signal
 	attempt int
+	// goneAddress is the host address the selected pair was on when it went (checkHostAddress):
+	// retry restarts ICE then although the connection may still count as connected. Invalid
+	// when there is none.
+	goneAddress netip.Addr
 	// suspect is the newest offer impostorOffer refused, examined again when suspectCheck
 	// fires (its audio may have stopped) or the connection leaves "connected".
 	suspect      *suspectOffer
@@ -248,6 +256,7 @@ func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
 		offerReady: make(chan struct{}, 1),
 		presence:   make(chan struct{}, 1),
 		events:     make(chan pcEvent, eventQueueSize),
+		newAddrs:   make(chan struct{}, 1),
 		signalLog:  lograte.Limiter{Every: logInterval},
 	}
 	mus.inPresence.Store(inPresence)
@@ -432,6 +441,8 @@ func (mus *musician) run(ctx context.Context) {
 			mus.retry(ctx, &retry)
 		case <-mus.suspectCheck.c():
 			mus.examineSuspect()
+		case <-mus.newAddrs:
+			mus.checkHostAddress(ctx, &retry)
 		}
 	}
 }
@@ -1017,9 +1028,10 @@ func (mus *musician) resendAnswer(ctx context.Context, priority bool) time.Durat
 	return 0
 }
 
-// retry runs when a connection has failed, or has not connected in time.
+// retry runs when a connection has failed, or has not connected in time, or at once when the
+// host address its selected pair was on went (goneAddress).
 func (mus *musician) retry(ctx context.Context, retry *timer) {
-	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
+	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) && !mus.goneAddress.IsValid() {
 		return
 	}
 	// Our answer, if it may have been lost, goes again before the offer: a browser that
@@ -1035,6 +1047,8 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 	}
 	mus.attempt++
 	h := mus.cur
+	gone := mus.goneAddress
+	mus.goneAddress = netip.Addr{}
 	switch {
 	case h == nil || h.pc.CurrentRemoteDescription() == nil:
 		// Never negotiated (our offer went unanswered): start over.
@@ -1059,6 +1073,15 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		}
 		if ld := h.pc.LocalDescription(); ld != nil {
 			mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: ld.SDP}})
+		}
+	case gone.IsValid():
+		mus.log.Info("host address gone; ICE restart", "address", gone, "attempt", mus.attempt,
+			"state", webrtc.PeerConnectionState(mus.connState.Load()).String())
+		mus.addressGoneRestarts.Add(1)
+		if err := mus.tryOffer(ctx, true); err != nil {
+			mus.log.Info("cannot restart ICE; offering on a fresh PeerConnection", "attempt", mus.attempt, "err", err)
+			mus.closePC()
+			mus.offer(ctx, false)
 		}
 	case answerAgain && !h.answerRetried:
 		// The first retry sends the answer alone: a browser that waited for it connects
@@ -1160,6 +1183,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			if mus.upSince.IsZero() { // not after an ICE disconnected/connected blip
 				mus.upSince = mus.cfg.Clock.Now()
 			}
+			mus.goneAddress = netip.Addr{} // connected again (the musician restarted ICE) before our restart's turn
 			retry.stop()
 		case webrtc.PeerConnectionStateFailed:
 			mus.settleAttempts()
@@ -1257,6 +1281,7 @@ func (mus *musician) snapshot() MusicianStats {
 		DataChannels:      mus.dataChannels.Load(),
 		ImpostorOffers:    mus.impostorOffers.Load(),
 	}
+	s.AddressGoneRestarts = mus.addressGoneRestarts.Load()
 	if c := mus.codec.Load(); c != nil {
 		s.Codec = *c
 	}
