@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -170,7 +171,9 @@ func (h *embeddedHub) URLs() []string {
 }
 
 // hostAddressRefresh is how often hostAddressWatch lists the host's addresses again: soon enough
-// after a DHCP lease for the operator reading the status page, rare enough to cost nothing.
+// after a DHCP lease for the operator reading the status page, and for a musician whose connection
+// was on the old address (its ICE restart waits for the refresh, against half a minute for pion's
+// timeouts), rare enough to cost nothing.
 const hostAddressRefresh = 5 * time.Second
 
 // A link that flaps changes the URLs at every refresh: hostAddressLogBurst changes are logged in full,
@@ -185,9 +188,11 @@ const (
 // hostAddressWatch keeps the URLs of what the bridge serves on the LAN (the embedded room server,
 // the status page) current as the host's addresses change (a Pi that boots before DHCP starts
 // with loopback only; a new lease may change its address), and logs the new URLs once when they
-// change, one change budget for both since one address change moves both. It lists the
-// interfaces only in refresh, once for both, so that URL and the status page, however often they
-// ask, cost no syscall. Whatever it watches is set before run starts.
+// change, one change budget for both since one address change moves both. It also tells the peer
+// layer when the host's address set changes (watchHostAddresses), so that a musician whose
+// connection was on an address that went restarts ICE at once instead of after pion's timeouts.
+// It lists the interfaces only in refresh, once for all, so that URL and the status page,
+// however often they ask, cost no syscall. Whatever it watches is set before run starts.
 type hostAddressWatch struct {
 	interfaceAddrs func() ([]net.Addr, error)
 	log            *slog.Logger
@@ -201,6 +206,9 @@ type hostAddressWatch struct {
 	status     *net.TCPAddr // the status page's listener; nil when there is none to follow
 	statusHost string       // the host's name, whose .local URL comes first
 	statusURLs atomic.Pointer[[]string]
+
+	addrsChanged func([]netip.Addr) // nil when nothing follows the host's address set
+	addrs        []netip.Addr       // the set as last listed, sorted; owned by refresh
 }
 
 // newHostAddressWatch watches nothing yet; interfaceAddrs (nil: net.InterfaceAddrs) lists the host's addresses.
@@ -233,6 +241,35 @@ func (w *hostAddressWatch) watchStatusPage(a net.Addr, hostname string) []string
 	return urls
 }
 
+// watchHostAddresses calls changed, from refresh, with the host's addresses each time their set
+// differs from the one it had last (from the one it has now, at first). changed must not block.
+func (w *hostAddressWatch) watchHostAddresses(changed func([]netip.Addr)) {
+	w.addrsChanged = changed
+	w.addrs, _ = hostAddressSet(w.interfaceAddrs())
+}
+
+// hostAddressSet is the addresses of addrs (the host's interface addresses), sorted, each once;
+// ok is false when they could not be listed.
+func hostAddressSet(addrs []net.Addr, err error) (set []netip.Addr, ok bool) {
+	if err != nil {
+		return nil, false
+	}
+	for _, a := range addrs {
+		var ip net.IP
+		switch a := a.(type) {
+		case *net.IPNet:
+			ip = a.IP
+		case *net.IPAddr:
+			ip = a.IP
+		}
+		if addr, ok := netip.AddrFromSlice(ip); ok {
+			set = append(set, addr.Unmap())
+		}
+	}
+	slices.SortFunc(set, netip.Addr.Compare)
+	return slices.Compact(set), true
+}
+
 // URL is the first of the room server's URLs: a LAN address's when the host has one ("" with no
 // room server).
 func (w *hostAddressWatch) URL() string {
@@ -250,14 +287,19 @@ func (w *hostAddressWatch) statusPageURLs() []string {
 	return nil
 }
 
-// refresh lists the host's addresses again and, when the URLs differ from the last ones, keeps
-// them and logs them (at the rate changeLog allows): what musicians' clients and browsers use
-// now, or a warning that none but loopback is left.
+// refresh lists the host's addresses again: when their set differs from the last one it tells
+// addrsChanged, and when the URLs differ from the last ones, it keeps them and logs them (at the
+// rate changeLog allows): what musicians' clients and browsers use now, or a warning that none
+// but loopback is left.
 func (w *hostAddressWatch) refresh() {
-	if w.hub == nil && w.status == nil {
-		return // a Supabase room without a status page: nothing to follow
+	if w.hub == nil && w.status == nil && w.addrsChanged == nil {
+		return // nothing to follow
 	}
 	addrs, err := w.interfaceAddrs()
+	if set, ok := hostAddressSet(addrs, err); ok && w.addrsChanged != nil && !slices.Equal(set, w.addrs) {
+		w.addrs = set
+		w.addrsChanged(set)
+	}
 	listed := func() ([]net.Addr, error) { return addrs, err }
 	var hubURLs, statusURLs []string
 	hubChanged, statusChanged := false, false

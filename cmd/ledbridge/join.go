@@ -169,7 +169,8 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	var hubDone func() error
-	// One watcher of the host's addresses keeps the room server's URLs and the status page's current.
+	// One watcher of the host's addresses keeps the room server's URLs and the status page's
+	// current, and tells the musicians' connections when an address goes.
 	addrWatch := newHostAddressWatch(log, nil)
 	announceHub := func() {} // prints the room server's URLs once nothing else can fail
 	started := false         // nothing can fail any more; from then on the shutdown below stops the room server
@@ -212,6 +213,8 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	if err := sess.SetStripLooks(looks); err != nil {
 		return configError{err}
 	}
+	// A musician whose connection was on an address the host no longer has restarts ICE at once.
+	addrWatch.watchHostAddresses(sess.HostAddressesChanged)
 
 	var statusSrv *status.Server
 	if statusLn != nil {
