@@ -25,7 +25,8 @@ var browserDir = filepath.Join("..", "..", "testdata", "browser")
 // kept for a rejoin, a second one waiting for a slot behind
 // max_peers 8 and three more not followed at all, a Realtime error with another override, the
 // test pattern running, and strips 30 LEDs long each, the first with a strips: entry's look, the
-// second driven on the first 30 of its 60.
+// second driven on the first 30 of its 60, then a configured line not driven (its name does not
+// resolve: pendingError, with a right-to-left override) with no preview.
 type roomProvider struct {
 	musician, roomError string
 	strips              int
@@ -49,14 +50,22 @@ func (p roomProvider) Snapshot() Snapshot {
 			look = "strips[0]: pulse, reverse"
 		}
 		d := Device{ID: fmt.Sprint("strip-", i), Name: fmt.Sprintf("Strip %d (bar)", i+1),
-			IP: "127.0.0.1", LEDs: 30, Protocol: "ddp", Online: true, Look: look}
+			IP: "127.0.0.1", LEDs: 30, Protocol: "ddp", Online: true, Driven: true, Look: look}
 		if i == 1 { // a forced protocol drives only the start of its 60 LEDs
 			d.Protocol, d.DeviceLEDs = "drgb", 60
 		}
 		s.Devices = append(s.Devices, d)
 	}
+	s.Devices = append(s.Devices, Device{ID: pendingLine, Name: pendingLine, IP: "stage-left.test", Protocol: "wled",
+		LastError: pendingError, Attempts: 3, NextAttempt: time.Now().Add(30 * time.Second)})
 	return s
 }
+
+// pendingLine is the configured line roomProvider lists as not driven, and pendingError why.
+const (
+	pendingLine  = "wled://stage-left.test"
+	pendingError = "lookup stage-left.test: no such \u202ehost"
+)
 
 func (p roomProvider) Previews(dst []Preview) []Preview {
 	for i := range p.strips {
@@ -75,7 +84,9 @@ const longURL = "wss://abcdefghijklmnopqrst.supabase.co/realtime/v1/websocket?ap
 // are isolated from the text around them (bidi controls in them reorder nothing else), the mode line names the test pattern, the pipeline and controls cards are on the
 // first screen with 20 strips (and within two on a phone), strip previews, level meters, the
 // connection badge and the mode buttons carry what a screen reader needs, a page past the
-// per-client stream cap says why it gets no live updates, the controls are disabled (with a hint)
+// per-client stream cap says why it gets no live updates, a configured line not driven shows
+// "not connected" instead of a preview, offline, with its error and its next attempt and no
+// Identify button, the controls are disabled (with a hint)
 // until a token is typed, and nothing spills off a 375 px phone, a URL in the Realtime error
 // included.
 func TestPageInChromium(t *testing.T) {
@@ -105,7 +116,7 @@ func TestPageInChromium(t *testing.T) {
 		}
 	}
 	opts, _ := json.Marshal(map[string]any{"url": base + "/", "playwright": playwright, "chromium": chromiumPath,
-		"musician": musician, "roomError": p.roomError, "devices": p.strips, "outDir": out})
+		"musician": musician, "roomError": p.roomError, "devices": p.strips, "pending": pendingLine, "pendingError": pendingError, "outDir": out})
 
 	for attempt := 1; ; attempt++ {
 		res, errMsg, code, stderr := runPageChecks(t, nodePath, string(opts))

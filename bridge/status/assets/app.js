@@ -118,8 +118,12 @@ function deviceItem(d) {
   const el = document.createElement("div");
   el.className = "item";
   el.dataset.id = d.id;
+  // A device not driven (a configured line whose name does not resolve or whose WLED does not
+  // answer yet) has no preview: "not connected" stands in its place, and the error says why.
   el.innerHTML = '<div class="top"><bdi class="name"></bdi><span class="online badge"></span>' +
-    '<button class="identify" hidden>Identify</button></div><canvas class="strip" role="img"></canvas><div class="stats"></div>';
+    '<button class="identify" hidden>Identify</button></div><canvas class="strip" role="img"></canvas>' +
+    '<div class="strip-off" hidden>not connected</div><div class="stats"></div>' +
+    '<div class="why" hidden><bdi class="error"></bdi><span class="retry"></span></div>';
   el.querySelector(".identify").addEventListener("click", () => control("identify", { device: d.id }));
   canvases.set(d.id, { canvas: el.querySelector("canvas"), ctx: null, img: null });
   return el;
@@ -137,13 +141,29 @@ function renderDevices(list, controls) {
     if (!el) { el = deviceItem(d); box.appendChild(el); }
     const name = d.name || d.id;
     text(el.querySelector(".name"), name);
-    // A forced protocol may drive only the start of a longer strip: "490 of 600 LEDs".
-    const leds = d.deviceLeds ? `${d.leds} of ${d.deviceLeds}` : String(d.leds);
-    attr(el.querySelector("canvas"), "aria-label", `Live preview of ${name}: ${leds} LEDs${d.rgbw ? " RGBW" : ""}`);
+    // A forced protocol may drive only the start of a longer strip: "490 of 600 LEDs"; a wled://
+    // line not driven yet has no count until its WLED answers.
+    const leds = d.deviceLeds ? `${d.leds} of ${d.deviceLeds}` : (d.leds ? String(d.leds) : "?");
+    const canvas = el.querySelector("canvas");
+    attr(canvas, "aria-label", `Live preview of ${name}: ${leds} LEDs${d.rgbw ? " RGBW" : ""}`);
     badge(el.querySelector(".online"), d.online ? "online" : "offline", d.online ? "ok" : "bad");
-    el.querySelector(".identify").hidden = !controls;
-    text(el.querySelector(".stats"), `${d.ip || "?"} · ${leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol} · ` +
-      `${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors${d.look ? ` · look: ${d.look}` : ""}`);
+    el.querySelector(".identify").hidden = !controls || !d.driven; // only a driven strip can flash
+    if (!d.driven && !canvas.hidden) {
+      // No frame of a strip that is not driven: the last one painted (it was driven before)
+      // would pass for what it shows now.
+      canvas.width = 0;
+      canvases.get(d.id).img = null;
+    }
+    canvas.hidden = !d.driven;
+    el.querySelector(".strip-off").hidden = d.driven;
+    const sent = d.driven ? ` · ${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors` : " · not driven";
+    text(el.querySelector(".stats"), `${d.ip || "?"} · ${leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol}${sent}` +
+      `${d.look ? ` · look: ${d.look}` : ""}`);
+    // Why it is not driven (or its configured line's look-ups fail), and when it is tried again.
+    const why = el.querySelector(".why");
+    why.hidden = !d.lastError;
+    text(why.querySelector(".error"), d.lastError || ""); // a <bdi>: the device's or DNS's words
+    text(why.querySelector(".retry"), d.attempts && d.nextAttempt ? ` · attempt ${d.attempts}, next at ${fmtClock(d.nextAttempt)}` : "");
   }
   for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) { canvases.delete(el.dataset.id); el.remove(); }
 }

@@ -7,7 +7,8 @@
 //
 // Options: url, playwright (the package.json of the folder whose node_modules holds the pinned
 // playwright-core: testdata/browser), chromium (path), musician (name), roomError (the Realtime
-// error shown), devices (count, named "Strip N (bar)"), outDir.
+// error shown), devices (count of driven strips, named "Strip N (bar)"), pending and
+// pendingError (the id of a device listed as not driven, and its error), outDir.
 // Progress and results are JSON lines on stdout, the last one {"result": …, "error"?: …}.
 // Exit status: 0 checks passed, 1 a check failed, 2 the browser itself failed.
 import { createRequire } from "node:module";
@@ -56,7 +57,7 @@ async function desktop(browser, result) {
   emit({ step: "desktop: musician and strips shown" });
 
   // Display.
-  const shown = await page.evaluate(({ roomStrings }) => {
+  const shown = await page.evaluate(({ roomStrings, pending }) => {
     // isolated tells whether a string the room sent sits alone in an element isolated from the
     // bidi context around it (<bdi>, unicode-bidi: isolate), wherever the page shows it.
     const isolated = (str) => {
@@ -84,8 +85,19 @@ async function desktop(browser, result) {
       isolation: roomStrings.map(isolated),
       mode: document.getElementById("room-mode").textContent,
       stripStats: [...document.querySelectorAll("#devices .item .stats")].slice(0, 2).map((e) => e.textContent),
+      pending: (() => {
+        const el = document.querySelector(`#devices .item[data-id="${CSS.escape(pending)}"]`);
+        if (!el) return null;
+        const canvas = el.querySelector("canvas");
+        const shownText = (sel) => { const e = el.querySelector(sel); return e && e.checkVisibility() ? e.textContent : ""; };
+        return {
+          badge: el.querySelector(".online").textContent,
+          canvasShown: canvas.checkVisibility(), canvasPainted: canvas.height === 1,
+          off: shownText(".strip-off"), stats: el.querySelector(".stats").textContent, why: shownText(".why"),
+        };
+      })(),
     };
-  }, { roomStrings: [opts.musician, opts.roomError, ...Array.from({ length: opts.devices }, (_, i) => `Strip ${i + 1} (bar)`)] });
+  }, { roomStrings: [opts.musician, opts.roomError, opts.pendingError, ...Array.from({ length: opts.devices }, (_, i) => `Strip ${i + 1} (bar)`)], pending: opts.pending });
   result.shown = shown;
   check(shown.stats.startsWith("joined — ·"), `a musician without joinedAt shows ${JSON.stringify(shown.stats)}, want "joined — · …"`);
   for (const iso of shown.isolation) {
@@ -106,6 +118,12 @@ async function desktop(browser, result) {
   check(shown.stripStats[0].includes(" · 30 LEDs · ") && shown.stripStats[1].includes(" · 30 of 60 LEDs · "),
     `the strips' lines read ${JSON.stringify(shown.stripStats)}, want "30 LEDs" for the first and "30 of 60 LEDs" for the second (deviceLeds 60)`);
   check(shown.mode === "auto (now test pattern)", `the mode line reads ${JSON.stringify(shown.mode)} while the test pattern runs`);
+  // A configured line not driven (its name does not resolve) is listed: offline, "not connected"
+  // where the preview would be (no frame painted), why, and when it is tried again.
+  const p = shown.pending;
+  check(p && p.badge === "offline" && !p.canvasShown && !p.canvasPainted && p.off === "not connected" &&
+    p.stats.endsWith(" · not driven") && p.why.startsWith(opts.pendingError + " · attempt 3, next at "),
+    `the line not driven shows ${JSON.stringify(p)}, want offline, "not connected" and no preview, "… · not driven", its error and its next attempt`);
 
   // Controls: disabled, with a hint, while the token field is empty (the server answers a request
   // without a token 401); typing a token enables them.
@@ -120,6 +138,9 @@ async function desktop(browser, result) {
   result.controlsTyped = await controlState();
   check(result.controlsTyped.disabled.every((d) => !d) && !result.controlsTyped.hint,
     `with a token typed the controls are ${JSON.stringify(result.controlsTyped)}, want all enabled and no hint`);
+  // Nothing to flash on a strip not driven (Identify would answer "unknown device").
+  const identify = await page.evaluate((id) => document.querySelector(`#devices .item[data-id="${CSS.escape(id)}"] .identify`)?.checkVisibility(), opts.pending);
+  check(identify === false, `with a token typed the line not driven shows an Identify button (${identify})`);
   await page.fill("#token", "");
 
   // Layout: the cards after 20 strips are on the first screen.
@@ -129,7 +150,7 @@ async function desktop(browser, result) {
 
   // Accessibility.
   const a11y = await page.evaluate(() => ({
-    canvases: [...document.querySelectorAll("#devices .item")].map((el) => ({
+    canvases: [...document.querySelectorAll("#devices .item")].filter((el) => el.querySelector("canvas").checkVisibility()).map((el) => ({
       name: el.querySelector(".name").textContent, role: el.querySelector("canvas").getAttribute("role"), label: el.querySelector("canvas").getAttribute("aria-label") })),
     meters: [...document.querySelectorAll("#musicians .meter")].map((m) => ({
       role: m.getAttribute("role"), now: m.getAttribute("aria-valuenow"), min: m.getAttribute("aria-valuemin"), max: m.getAttribute("aria-valuemax"), label: m.getAttribute("aria-label") })),
