@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -381,5 +383,26 @@ func TestReloadRemovesAnUnresolvedLineFromThePageAndMetrics(t *testing.T) {
 		if got := seriesOf(scraped, name, fixed); len(got) != 1 {
 			t.Errorf("after the reload /metrics %s{id=%q} = %+v, want one series", name, fixed, got)
 		}
+	}
+}
+
+func TestUnresolvedLinesErrorIsPrintableAndShort(t *testing.T) {
+	// The error may quote what a DNS server or a device answered: the page gets it with control
+	// and bidi characters escaped and cut to maxDeviceErrorRunes, as discover's table does.
+	const line = "wled://stage-left.test"
+	answer := "lookup stage-left.test: \x1b[2J\u202e" + strings.Repeat("a", 400)
+	r := startDeviceRig(t, []string{line}, nil, func(d *deviceSet) {
+		d.lookup = func(context.Context, string, string) ([]netip.Addr, error) { return nil, errors.New(answer) }
+		d.retryDelays = []time.Duration{time.Hour}
+	})
+	base := serveStatusAndMetrics(t, r.s)
+	var listed []listedDevice
+	waitFor(t, "the line's first failed attempt on the page", func() bool {
+		listed, _ = listedDevices(t, base)
+		return len(listed) == 1 && listed[0].Attempts > 0
+	})
+	got := listed[0].LastError
+	if !strings.HasPrefix(got, `lookup stage-left.test: \x1b[2J\u202e`) || !strings.HasSuffix(got, "…") || utf8.RuneCountInString(got) > maxDeviceErrorRunes+1 {
+		t.Errorf("the page shows the error as %q, want it escaped and cut to %d runes", got, maxDeviceErrorRunes)
 	}
 }
