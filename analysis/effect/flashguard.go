@@ -100,7 +100,21 @@ type zigzag struct {
 	extreme float32      // the trough (falling) or peak (rising) since the last counted change
 	changes [6]time.Time // the newest counted changes, a ring
 	next    int          // where changes' next entry goes
+	// A refused rise stays refused. held is true while the level asked for is above the
+	// ceiling the guard set it (at holding since at); asked is the level asked for last frame.
+	// When an old change left the second, the held light was let up at once: a jump off the
+	// beat, with no hit under it (a drum kit's pulse held at byte 32 for 5 frames jumped to
+	// 88). Held, it rises only as a fade (releaseSwings a second), or by a new rise of what is
+	// asked (a new hit), judged as any rise.
+	held    bool
+	holding float32
+	at      time.Time
+	asked   float32
 }
+
+// releaseSwings is how fast a held level may come up, in counted swings a second: a steady
+// picture held down after a strobe fades in (white in about two seconds) instead of jumping.
+const releaseSwings = 5
 
 // levels is a part of a frame as the guard measures it.
 type levels struct{ y, red float32 }
@@ -233,9 +247,30 @@ func (l *levelGuard) record(v levels, red flashRule, now time.Time) {
 
 func (z *zigzag) start(v float32) { z.first, z.extreme = v, v }
 
-// ceiling is the highest level v may rise to now without making a change over the limit: v
-// itself (or more) when it would not.
+// ceiling is the highest level v, the level this frame asks for, may rise to now: v itself
+// when the rise is within the limit, and while a refused rise is held, no more than a fade from
+// where it was held unless v is a new rise. It is called once a frame.
 func (z *zigzag) ceiling(rule flashRule, v float32, now time.Time) float32 {
+	c := z.limit(rule, v, now)
+	asked := z.asked
+	z.asked = v
+	if z.held {
+		if v <= z.holding {
+			z.held = false // the held light fell to what is shown: nothing is held back
+			return v
+		}
+		if v-asked < rule.swing { // no new hit: the held light only fades in
+			since := max(now.Sub(z.at), 0)
+			c = min(c, z.holding+releaseSwings*rule.swing*float32(since.Seconds()))
+		}
+	}
+	z.held, z.holding, z.at = c < v, c, now
+	return c
+}
+
+// limit is the highest level v may rise to now without making a change over the limit: v
+// itself when it would not.
+func (z *zigzag) limit(rule flashRule, v float32, now time.Time) float32 {
 	if !z.settled || z.rising || v-z.extreme < rule.swing || z.extreme >= rule.darkBelow {
 		return v // the first change, a further rise, no counted rise: within the limit
 	}
