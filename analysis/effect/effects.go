@@ -25,7 +25,20 @@ type noteState struct {
 	// 60 fps but 300 ms at output.fps 10.
 	provisional [128]time.Duration
 	confirmed   [128]bool // scratch: a detected note sounds this frame
+	// owner is the musician (index + 1, 0 for none) whose colour the note shows; loudest is the
+	// musician brightest on it this frame and ownerLevel the owner's brightness on it (scratch).
+	owner      [128]int
+	loudest    [128]int
+	ownerLevel [128]float32
 }
+
+// ownerMargin is how much brighter than a note's owner another musician must play it to take
+// its colour over: 3 dB on an ordinary feed's 60 dB velocity scale. Two musicians on one note
+// otherwise swapped colours with every hair of loudness (a ±10 % tremolo: 26 switches in 3.5 s,
+// one-frame blips). The note keeps one musician's hue rather than a blend of the two: in the
+// musician colour mode the hue says who plays, and a blend (red and green make yellow) is
+// nobody's, and would shimmer with the tremolo.
+const ownerMargin = 0.05
 
 func numNotes(f *analysis.Features) int { return min(max(f.NumNotes, 0), analysis.MaxNotes) }
 
@@ -38,6 +51,7 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 	ns := &r.notes
 	clear(ns.target[:])
 	clear(ns.confirmed[:])
+	clear(ns.ownerLevel[:])
 	for i, s := range r.sorted[:r.nSorted] { // loudest source first
 		f := s.Features
 		lift := noteLift(f, r.refDB[i])
@@ -80,20 +94,29 @@ func (r *Renderer) updateNotes(step color.EnvelopeStep, dt time.Duration) {
 		r.noteOn(s.Musician, m, hitBrightness(f, r.refDB[i]), true)
 	}
 	for m := range ns.level {
+		if ns.target[m] > 0 && !(ns.ownerLevel[m] > 0 && ns.target[m] < ns.ownerLevel[m]+ownerMargin) {
+			ns.owner[m] = ns.loudest[m] // the owner stopped playing it, or another is clearly louder
+			ns.color[m] = r.palette.Note(ns.owner[m]-1, m)
+		}
 		ns.level[m] = step.Apply(ns.level[m], ns.target[m])
 	}
 }
 
-// noteOn raises note m's target to brightness v for this frame; sources arrive
-// loudest first, so the first (loudest) to reach a level sets the note's colour.
+// noteOn raises note m's target to brightness v for this frame and notes who plays it: the
+// brightest musician on it (sources arrive loudest first, so the first to reach a level) takes
+// its colour unless its owner plays it nearly as bright (see ownerMargin).
 func (r *Renderer) noteOn(musician, m int, v float32, onset bool) {
 	if m < 0 || m > 127 {
 		return
 	}
 	ns := &r.notes
+	who := max(musician, 0) + 1
 	if v > ns.target[m] {
 		ns.target[m] = v
-		ns.color[m] = r.palette.Note(musician, m)
+		ns.loudest[m] = who
+	}
+	if who == ns.owner[m] {
+		ns.ownerLevel[m] = max(ns.ownerLevel[m], v)
 	}
 	// An onset lights the note at once: the first light must not wait for
 	// the attack (the latency budget is tight).
