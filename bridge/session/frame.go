@@ -1,9 +1,11 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,7 +174,9 @@ func (l *frameLoop) tick(now time.Time) {
 			l.musicians = append(l.musicians, m)
 		}
 		s.mu.Unlock()
-		slices.SortFunc(l.musicians, func(a, b *musician) int { return a.index - b.index })
+		// By index, and by id where two share one (a reload's new record beside the old one,
+		// held for a while): the order of a frame's sources must not change from tick to tick.
+		slices.SortFunc(l.musicians, func(a, b *musician) int { return cmp.Or(a.index-b.index, strings.Compare(a.id, b.id)) })
 		if l.aligned != nil {
 			l.aligned.follow(l.musicians)
 		}

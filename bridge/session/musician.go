@@ -21,7 +21,7 @@ const pcmBlock = audio.SampleRate / 5
 // analyser.
 type musician struct {
 	id    string
-	index int // stable 0-based order of arrival: picks the musician's hue
+	index int // picks the musician's hue: kept across her page reloads, else the lowest free (addMusicianLocked)
 
 	provisional bool // known from its offer only, not yet from Presence; guarded by Session.mu
 
@@ -53,6 +53,13 @@ func newMusician(id string, meta room.Meta, index int, cfg analysis.Config) (*mu
 		return nil, err
 	}
 	return &musician{id: id, index: index, meta: meta, analyzer: a, pcm: make([]float32, pcmBlock), peerState: webrtc.PeerConnectionStateNew}, nil
+}
+
+// metaName is the name her Presence meta gives.
+func (m *musician) metaName() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.meta.Name
 }
 
 func (m *musician) setMeta(meta room.Meta) {

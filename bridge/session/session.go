@@ -109,7 +109,6 @@ type Session struct {
 	// The mutex protects the following elements.
 	mu        sync.Mutex
 	musicians map[string]*musician
-	nextIndex int
 	tempo     float64
 	playing   bool
 	stopped   bool // playback-control false was received (and no true since)
@@ -630,19 +629,21 @@ func (s *Session) syncPresence() {
 	}
 
 	s.mu.Lock()
-	for _, m := range built {
-		if _, ok := s.musicians[m.id]; ok {
-			continue // its audio arrived meanwhile and made a provisional record
-		}
-		s.addMusicianLocked(m)
-		joined = append(joined, m.id)
-	}
+	// Leaves first, so that a musician who reloads her page (a new peer id, the old one leaving
+	// in the same sync) finds her old record away and keeps its hue (addMusicianLocked).
 	for id, m := range s.musicians {
 		if _, ok := present[id]; !ok && !m.provisional && s.away[id] != m {
 			// Away until the peer manager says whether it keeps her connection (below).
 			s.away[id] = m
 			left = append(left, m)
 		}
+	}
+	for _, m := range built {
+		if _, ok := s.musicians[m.id]; ok {
+			continue // its audio arrived meanwhile and made a provisional record
+		}
+		s.addMusicianLocked(m)
+		joined = append(joined, m.id)
 	}
 	reset := s.noteRoomOccupancy(joinedRoom, len(present) > 0, s.clock.Now())
 	s.mu.Unlock()
@@ -727,13 +728,36 @@ func (s *Session) forgetAway(m *musician) {
 	}
 }
 
-// addMusicianLocked puts a new record in musicians, after those there (index), with its
-// streams counted in the metrics once replaced (streamDone). Called with s.mu held.
+// addMusicianLocked puts a new record in musicians, with its streams counted in the metrics once
+// replaced (streamDone). Its index (which picks her hue) is that of an away record of the same
+// name, the musician before her page reload (her peer id is new, she is not), else the lowest
+// that no record holds: hues are spread from index 0 on, and a counter that only grew would give
+// each reload a new hue and, after a few, one that a present musician's hue is near. Called with
+// s.mu held.
 func (s *Session) addMusicianLocked(m *musician) {
 	m.streamDone = s.met.totals.retire
-	m.index = s.nextIndex
-	s.nextIndex++
+	m.index = s.freeIndexLocked(m.meta.Name)
 	s.musicians[m.id] = m
+}
+
+// freeIndexLocked returns the index for a new record named name (see addMusicianLocked).
+func (s *Session) freeIndexLocked(name string) int {
+	if name != "" {
+		for _, o := range s.away {
+			if o.metaName() == name {
+				return o.index
+			}
+		}
+	}
+	used := make(map[int]bool, len(s.musicians))
+	for _, o := range s.musicians {
+		used[o.index] = true
+	}
+	i := 0
+	for used[i] {
+		i++
+	}
+	return i
 }
 
 // dropMusicianLocked removes a musician's record, and counts her stream's last packets in the
