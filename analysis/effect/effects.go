@@ -328,25 +328,45 @@ func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
 		}
 		st.loud = step.Apply(st.loud, 0)
 	}
+	r.orderBars()
+}
+
+// barsAhead is how much louder (in smoothed level) than a source drawn in front of it a source
+// must be to have its bars drawn in front: 3 dB. Bars are opaque, so the source in front
+// colours every LED both light; ordered by loudness alone, two musicians about as loud (one
+// with a ±10 % tremolo) swapped the colour of every lit LED every 10–20 frames.
+const barsAhead = 1.41
+
+// orderBars orders the sources with bars to draw, front first, into r.barOrder: last frame's
+// order, sources new to it behind, each moved ahead of those it is clearly louder than.
+func (r *Renderer) orderBars() {
+	var placed [MaxSources]bool
+	n := 0
+	for _, slot := range r.barOrder[:r.nBars] {
+		if anyAbove(r.spectra[slot].bands[:], visible) {
+			r.barOrder[n], placed[slot] = slot, true
+			n++
+		}
+	}
+	for slot := range r.spectra {
+		if !placed[slot] && anyAbove(r.spectra[slot].bands[:], visible) {
+			r.barOrder[n] = uint8(slot)
+			n++
+		}
+	}
+	o := &r.barOrder
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && r.spectra[o[j]].loud > barsAhead*r.spectra[o[j-1]].loud; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+	r.nBars = n
 }
 
 func (r *Renderer) drawSpectra() {
-	var order [MaxSources]uint8
-	n := 0
-	for i := range r.spectra {
-		st := &r.spectra[i]
-		if !anyAbove(st.bands[:], visible) {
-			continue
-		}
-		order[n] = uint8(i)
-		n++
-		for j := n - 1; j > 0 && r.spectra[order[j]].loud > r.spectra[order[j-1]].loud; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
 	const nb = analysis.NumBands
 	seg := float32(r.logical) / nb // LEDs per band
-	for _, slot := range order[:n] {
+	for _, slot := range r.barOrder[:r.nBars] {
 		st := &r.spectra[slot]
 		var colors [nb]color.RGBF
 		for b := range colors {

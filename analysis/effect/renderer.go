@@ -67,8 +67,11 @@ type Renderer struct {
 	notes   noteState
 	pulses  [MaxSources]pulseState
 	spectra [MaxSources]spectrumState
-	sorted  [MaxSources]Source
-	nSorted int
+	// barOrder holds the slots whose spectrum bars are drawn, front first (see orderBars).
+	barOrder [MaxSources]uint8
+	nBars    int
+	sorted   [MaxSources]Source
+	nSorted  int
 	// loudness is each slot's loudness reference for the automatic gain; refDB holds it for
 	// sorted's sources, this frame.
 	loudness [MaxSources]loudnessRef
