@@ -97,11 +97,18 @@ func TestMusicianMode(t *testing.T) {
 	if hueDistance(h0, MusicianHue(0)) > DefaultMusicianSpread/2 {
 		t.Errorf("musician 0 note hue %v strays from its base %v", h0, MusicianHue(0))
 	}
-	lo, _ := HueOf(p.Note(2, 60)) // C: the first twelfth of the spread
-	hi, _ := HueOf(p.Note(2, 71)) // B: the last
-	if want := float32(DefaultMusicianSpread) * 11 / 12; !near(hueDistance(lo, hi), want, 1) {
-		t.Errorf("C to B moves musician hue by %v°, want %v°", hueDistance(lo, hi), want)
+	lo := shownHue(p.Note(2, 60)) // C: the first twelfth of the spread
+	hi := shownHue(p.Note(2, 71)) // B: the last
+	if want := min(DefaultMusicianSpread, musicianRoom(2)) * 11 / 12; !near(hueDistance(lo, hi), want, 1) {
+		t.Errorf("C to B moves musician 2's hue on a strip by %v°, want %v°", hueDistance(lo, hi), want)
 	}
+}
+
+// shownHue is the hue a strip shows for c, after DefaultGamma.
+func shownHue(c RGBF) float32 {
+	g := func(v float32) float32 { return float32(math.Pow(float64(v), DefaultGamma)) }
+	h, _ := HueOf(RGBF{g(c.R), g(c.G), g(c.B)})
+	return h
 }
 
 func TestSpectrumModeFollowsFrequency(t *testing.T) {
@@ -295,28 +302,24 @@ func TestCurrentDarkMilliampsIsLimitsFloor(t *testing.T) {
 	}
 }
 
-// The 12 pitch classes share the spread evenly, centred on the musician's hue: with the widest
-// spread validation accepts (360°) every pitch class must still get a hue of its own, 30° from
-// its neighbours (C and B used to land on the same hue).
+// The 12 pitch classes share the spread evenly, centred on the musician's hue, as a strip shows
+// them (after gamma), each its own hue (C and B used to land on the same hue at 360°); the spread
+// is bounded by the musician's room between its neighbours, so a wide one shares the room.
 func TestMusicianSpreadGivesEveryPitchClassItsOwnHue(t *testing.T) {
-	for _, spread := range []float32{360, 120, DefaultMusicianSpread} {
+	for _, spread := range []float32{360, 120, DefaultMusicianSpread, 24} {
 		p := Palette{Mode: ModeMusician, MusicianSpread: spread}
-		step := spread / 12
+		step := min(spread, musicianRoom(3)) / 12
 		var hues [12]float32
 		for pc := range hues {
-			hues[pc], _ = HueOf(p.Note(3, 60+pc))
+			hues[pc] = shownHue(p.Note(3, 60+pc))
 		}
-		for pc := range hues {
-			next := (pc + 1) % 12
-			if pc == 11 && spread < 360 {
-				continue // C and B are the two ends of a partial arc
-			}
-			if d := hueDistance(hues[pc], hues[next]); !near(d, step, 0.5) {
-				t.Errorf("spread %v°: pitch classes %d and %d are %v° apart, want %v°", spread, pc, next, d, step)
+		for pc := range hues[:11] {
+			if d := hueDistance(hues[pc], hues[pc+1]); !near(d, step, 0.5) {
+				t.Errorf("spread %v°: pitch classes %d and %d are %v° apart on a strip, want %v°", spread, pc, pc+1, d, step)
 			}
 		}
 		// Centred: F (5) and F# (6) sit half a step either side of the musician's own hue.
-		base := MusicianHue(3)
+		base := shownHue(HSL(MusicianHue(3), 1, 0.5))
 		if d5, d6 := hueDistance(hues[5], base), hueDistance(hues[6], base); !near(d5, step/2, 0.5) || !near(d6, step/2, 0.5) {
 			t.Errorf("spread %v°: F and F# are %v° and %v° from the musician's hue %v°, want %v° each", spread, d5, d6, base, step/2)
 		}
@@ -325,3 +328,13 @@ func TestMusicianSpreadGivesEveryPitchClassItsOwnHue(t *testing.T) {
 
 // lightness returns the HSL lightness of c.
 func lightness(c RGBF) float32 { return (max(c.R, c.G, c.B) + min(c.R, c.G, c.B)) / 2 }
+
+// fromShownHue undoes what gamma does to a pure hue: the hue it gives shows, on a strip, as the
+// hue asked for.
+func TestFromShownHueIsWhatAStripShows(t *testing.T) {
+	for shown := float32(0); shown < 360; shown += 0.25 {
+		if got := shownHue(HSL(fromShownHue(shown), 1, 0.5)); hueDistance(got, shown) > 0.01 {
+			t.Fatalf("hue %v° shows as %v°, want %v°", fromShownHue(shown), got, shown)
+		}
+	}
+}

@@ -20,7 +20,7 @@ func ExamplePalette_NoteRGB() {
 	// C4 #ff0000
 	// A4 #8000ff
 	// A5 #9429ff
-	// musician 1 A4 #00ff95
+	// musician 1 A4 #00ffa8
 }
 
 func ExampleParseColors() {

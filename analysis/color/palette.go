@@ -120,8 +120,11 @@ func (p Palette) noteF(musician int, midi float32) RGBF {
 		}
 		// Each pitch class takes the middle of its twelfth of the arc: (pc/11)
 		// would put C and B at the arc's two ends, one hue when the arc is 360°.
-		h := MusicianHue(musician) + ((float32(pc)+0.5)/12-0.5)*spread
-		return HSL(h, 1, octaveLightness(nearest))
+		// The arc is laid out in hue as the strip shows it, and no wider than the
+		// musician's room between its neighbours.
+		arc := min(spread, musicianRoom(musician))
+		shown := musicianShownHue(musician) + ((float32(pc)+0.5)/12-0.5)*arc
+		return HSL(fromShownHue(shown), 1, octaveLightness(nearest))
 	default:
 		return HSL(PitchClassHue(pc), 1, octaveLightness(nearest))
 	}
@@ -132,12 +135,63 @@ func (p Palette) noteF(musician int, midi float32) RGBF {
 func PitchClassHue(pc int) float32 { return float32(((pc%12)+12)%12) * 30 }
 
 // MusicianHue is musician i's own hue in ModeMusician: successive musicians are
-// a golden angle apart so that any few of them look clearly different.
-func MusicianHue(i int) float32 {
-	if i < 0 {
-		i = 0
-	}
+// a golden angle apart as a strip shows them (after DefaultGamma) so that any few
+// of them look clearly different.
+func MusicianHue(i int) float32 { return fromShownHue(musicianShownHue(i)) }
+
+// musicianShownHue is musician i's own hue as a strip shows it.
+func musicianShownHue(i int) float32 {
+	i = max(i, 0)
 	return wrapHue(float32(math.Mod(float64(i)*goldenAngle, 360)))
+}
+
+// Musician hues are spaced on the strip, after gamma, not in the colour's own hue: gamma pulls
+// every hue towards the nearest of red, green and blue (HSL 52.5° shows as 44.8°, 137.5° as
+// 124°), and golden-angle hues spaced before it left two of eight musicians 6.8° apart on the
+// strip. The pitch classes' arc (MusicianSpread) is bounded as well: a musician's notes stay
+// within their room, the shown gap to the nearest of the first peerCap musicians less
+// musicianSeparation, so no two musicians' arcs come closer than musicianSeparation. (A 60°
+// spread around hues 52.5° apart put musician 0's A# 1.8° from musician 3's C.) Of eight
+// musicians, six have 22.5° of room and two 42.5°; the first four are at least 20° apart.
+const (
+	peerCap            = 8  // the most musicians a room holds by default (webrtc.max_peers)
+	musicianSeparation = 10 // degrees of shown hue between two musicians' arcs, at the least
+)
+
+// musicianRooms is the room of each of the first peerCap musicians; musicianRooms[peerCap],
+// the least of them, is every later musician's.
+var musicianRooms = func() (rooms [peerCap + 1]float32) {
+	rooms[peerCap] = 360
+	for i := range peerCap {
+		gap := float32(360)
+		for j := range peerCap {
+			if j != i {
+				d := float32(math.Abs(float64(musicianShownHue(i) - musicianShownHue(j))))
+				gap = min(gap, d, 360-d)
+			}
+		}
+		rooms[i] = max(gap-musicianSeparation, 0)
+		rooms[peerCap] = min(rooms[peerCap], rooms[i])
+	}
+	return rooms
+}()
+
+// musicianRoom is the widest arc of shown hue musician i's notes may spread over.
+func musicianRoom(i int) float32 { return musicianRooms[min(max(i, 0), peerCap)] }
+
+// fromShownHue is the hue whose pure colour a strip shows, after DefaultGamma, as hue shown:
+// within each sixth of the wheel the rising (or falling) channel is raised to the gamma, so this
+// takes its root. It keeps the primaries and secondaries (0°, 60°, …) where they are.
+func fromShownHue(shown float32) float32 {
+	shown = wrapHue(shown)
+	sixth := float32(math.Floor(float64(shown / 60)))
+	f := float64(shown/60 - sixth) // the shown fraction of the sixth
+	if int(sixth)%2 == 0 {         // the rising channel shows f
+		f = math.Pow(f, 1/DefaultGamma)
+	} else { // the falling channel shows 1 − f
+		f = 1 - math.Pow(1-f, 1/DefaultGamma)
+	}
+	return wrapHue(60 * (sixth + float32(f)))
 }
 
 // octaveLightness maps octave 4 (middle C up to B4) to lightness 0.5 (the pure
