@@ -16,7 +16,8 @@ const (
 	// semitone 30° further); the octave shifts lightness (higher is lighter).
 	ModeNote
 	// ModeMusician gives every musician a hue of their own; the 12 pitch classes
-	// share MusicianSpread degrees centred on it and the octave shifts lightness.
+	// share MusicianSpread degrees centred on it (no more than keeps the first 8
+	// musicians' notes apart on a strip) and the octave shifts lightness.
 	ModeMusician
 	// ModeSpectrum maps frequency to a rainbow position: low notes red, high violet.
 	ModeSpectrum
@@ -72,9 +73,11 @@ const (
 // same colour in both places.
 type Palette struct {
 	Mode Mode
-	// MusicianSpread is the arc of hue, in degrees, the 12 pitch classes share in
-	// ModeMusician, centred on the musician's own hue: neighbouring classes are
-	// MusicianSpread/12 apart, so even 360 gives each its own hue. 0 means
+	// MusicianSpread is the arc of hue, in degrees as a strip shows it, the 12 pitch
+	// classes share in ModeMusician, centred on the musician's own hue: neighbouring
+	// classes are MusicianSpread/12 apart. Each musician's arc is bounded by its room
+	// between its neighbours (22.5° for six of the first 8 musicians, 42.5° for
+	// two), so that no two musicians' notes show hues closer than 10°. 0 means
 	// DefaultMusicianSpread.
 	MusicianSpread float32
 }

@@ -25,8 +25,9 @@ const (
 	// EffectNotes lights a region per sounding note, placed along the strip by pitch.
 	EffectNotes
 	// EffectPulse flashes the whole strip with the colour of the note just played
-	// on every onset and decays within a beat of the room's tempo (the flash
-	// guard holds it to three full flashes a second).
+	// on every attack (a note's onset, or a hit: once for a held note) and decays
+	// within a beat of the room's tempo (the flash guard holds it to three full
+	// flashes a second).
 	EffectPulse
 	// EffectSpectrum shows the 16 analysis bands as bars, low to high along the strip.
 	EffectSpectrum
