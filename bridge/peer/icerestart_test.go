@@ -27,30 +27,7 @@ func ufragOf(sdp string) string {
 // retried with an ICE-restart offer after the backoff, and reconnects once
 // the network is back.
 func TestICERestartAfterFailure(t *testing.T) {
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bridgeNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	musicianNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []*vnet.Net{bridgeNet, musicianNet} {
-		if err := wan.AddNet(n); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var cut atomic.Bool
-	wan.AddChunkFilter(func(vnet.Chunk) bool { return !cut.Load() })
-	if err := wan.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = wan.Stop() })
-
+	bridgeNet, musicianNet, cut := cuttableNetwork(t)
 	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
 	cfg := bridgeConfig(t, r, s)
 	cfg.Interfaces = nil
@@ -98,4 +75,34 @@ func TestICERestartAfterFailure(t *testing.T) {
 	if st, _ := musicianStats(m, "ivy"); st.ICERestarts < 1 {
 		t.Errorf("ICERestarts = %d", st.ICERestarts)
 	}
+}
+
+// cuttableNetwork is a virtual network with the bridge on 10.0.0.1 and a musician on 10.0.0.2,
+// which drops every packet while cut holds.
+func cuttableNetwork(t *testing.T) (bridgeNet, musicianNet *vnet.Net, cut *atomic.Bool) {
+	t.Helper()
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: logging.NewDefaultLoggerFactory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridgeNet, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	musicianNet, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*vnet.Net{bridgeNet, musicianNet} {
+		if err := wan.AddNet(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut = new(atomic.Bool)
+	wan.AddChunkFilter(func(vnet.Chunk) bool { return !cut.Load() })
+	if err := wan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = wan.Stop() })
+	return bridgeNet, musicianNet, cut
 }

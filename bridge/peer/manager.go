@@ -91,10 +91,23 @@ type Manager struct {
 	// slot it keeps.
 	away map[MusicianID]*awayHold
 	// leaving holds the musicians removed from musicians whose goroutine has not ended yet, and
-	// impostorOffersEnded sums the ImpostorOffers of those whose goroutine has: between them,
-	// Stats.ImpostorOffers counts every musician's, once.
-	leaving             map[*musician]struct{}
-	impostorOffersEnded uint64
+	// ended sums the counters of those whose goroutine has: between them, Stats' totals count
+	// every musician's, once.
+	leaving map[*musician]struct{}
+	ended   musicianTotals
+}
+
+// musicianTotals sums the counters of musicians that Stats reports over the Manager's life, not
+// only over the musicians it has now.
+type musicianTotals struct {
+	impostorOffers, iceRestarts, addressGoneRestarts uint64
+}
+
+// add adds mus's counters, final once its goroutine has ended (only that goroutine counts).
+func (t *musicianTotals) add(mus *musician) {
+	t.impostorOffers += mus.impostorOffers.Load()
+	t.iceRestarts += mus.restarts.Load()
+	t.addressGoneRestarts += mus.addressGoneRestarts.Load()
 }
 
 // awayHold is a musician that left Presence while its connection was up, kept for a rejoin.
@@ -530,7 +543,7 @@ func (m *Manager) musicianExited(mus *musician) {
 	defer m.mu.Unlock()
 	defer func() { // after removeLocked below, which may put it in leaving
 		delete(m.leaving, mus)
-		m.impostorOffersEnded += mus.impostorOffers.Load() // final: only its goroutine counts
+		m.ended.add(mus)
 	}()
 	onItsOwn := m.musicians[mus.id] == mus
 	mus.offerMu.Lock()
@@ -621,6 +634,9 @@ type Stats struct {
 	// ImpostorOffers sums MusicianStats.ImpostorOffers over every musician since the Manager
 	// was made, those released included: it never goes down.
 	ImpostorOffers uint64
+	// ICERestarts and AddressGoneRestarts sum MusicianStats' over every musician since the
+	// Manager was made, those released included: they never go down.
+	ICERestarts, AddressGoneRestarts uint64
 }
 
 // MusicianStats is one musician's connection and RTP reception.
@@ -661,15 +677,16 @@ type MusicianStats struct {
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	s := Stats{Waiting: slices.Clone(m.waiting), MaxPeers: m.cfg.MaxPeers}
-	s.ImpostorOffers = m.impostorOffersEnded
+	totals := m.ended
 	for _, mus := range m.musicians {
 		s.Musicians = append(s.Musicians, mus.snapshot())
-		s.ImpostorOffers += mus.impostorOffers.Load()
+		totals.add(mus)
 	}
 	for mus := range m.leaving {
-		s.ImpostorOffers += mus.impostorOffers.Load()
+		totals.add(mus)
 	}
 	m.mu.Unlock()
+	s.ImpostorOffers, s.ICERestarts, s.AddressGoneRestarts = totals.impostorOffers, totals.iceRestarts, totals.addressGoneRestarts
 	slices.SortFunc(s.Musicians, func(a, b MusicianStats) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	s.MalformedSignals = m.counters.malformed.Load()
 	s.RefusedPeerCap = m.counters.refused.Load()

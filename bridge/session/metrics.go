@@ -2,11 +2,13 @@ package session
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
+	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/wled"
@@ -48,6 +50,15 @@ type metrics struct {
 	packetsReceived *prometheus.Desc
 	// impostorOffers is peer.Stats.ImpostorOffers: every musician's, those gone included.
 	impostorOffers *prometheus.Desc
+	// iceRestarts is peer.Stats' ICE restarts by reason, every musician's, those gone included:
+	// address_gone (AddressGoneRestarts) and other (the rest of ICERestarts: her connection
+	// failed, or did not come up).
+	iceRestarts *prometheus.Desc
+	// otherRestarts is the highest other count a scrape has sent. The peer counts an address-gone
+	// restart as one before it counts it as an ICE restart (and not as an ICE restart at all if
+	// the restart offer cannot be made), so ICERestarts - AddressGoneRestarts can read one lower
+	// than it did; a counter read lower is a reset to Prometheus.
+	otherRestarts atomic.Uint64
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
 	offersDeferred *prometheus.Desc
@@ -137,6 +148,10 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			"Offers under a musician's peer id refused unanswered while her connection was up and her audio arriving, "+
 				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's).",
 			nil, nil),
+		iceRestarts: prometheus.NewDesc("ledbridge_webrtc_ice_restarts_total",
+			"ICE restarts of musicians' connections the bridge offered, by reason: address_gone, the host address the connection "+
+				"was on went (a new DHCP lease, Wi-Fi roaming); other, the connection failed or did not come up.",
+			[]string{"reason"}, nil),
 		signalsDropped: prometheus.NewDesc("ledbridge_webrtc_signals_dropped_total",
 			"Trickled candidates not sent because the outgoing signal budget was spent.", nil, nil),
 		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
@@ -208,7 +223,7 @@ func (m *metrics) collectDevice(ch chan<- prometheus.Metric, name, key string, o
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.signalsDropped, m.offersDeferred} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred} {
 		ch <- d
 	}
 }
@@ -266,6 +281,23 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.silent, prometheus.GaugeValue, float64(silent))
 	ps := s.peers.Stats()
 	ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(ps.ImpostorOffers))
+	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(ps.AddressGoneRestarts), "address_gone")
+	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(m.raiseOtherRestarts(ps)), "other")
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
+}
+
+// raiseOtherRestarts returns the other restarts in ps (ICERestarts - AddressGoneRestarts), or the
+// most a scrape has sent before if that is more (see otherRestarts).
+func (m *metrics) raiseOtherRestarts(ps peer.Stats) uint64 {
+	other := ps.ICERestarts - min(ps.AddressGoneRestarts, ps.ICERestarts)
+	for {
+		sent := m.otherRestarts.Load()
+		if other <= sent {
+			return sent
+		}
+		if m.otherRestarts.CompareAndSwap(sent, other) {
+			return other
+		}
+	}
 }
