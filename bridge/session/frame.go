@@ -302,21 +302,20 @@ func hasNoteOnset(f *analysis.Features) bool {
 // lower bound of sound-to-light inside the bridge (the onset may sit in an earlier packet of the
 // same tick), cheap enough to show live. docs/BENCHMARKS.md has the end-to-end measurement.
 type latencyRing struct {
-	mu sync.Mutex
-	d  [256]time.Duration
-	n  int
+	mu     sync.Mutex
+	d      [256]time.Duration
+	cursor ringCursor
 }
 
 func (r *latencyRing) add(d time.Duration) {
 	r.mu.Lock()
-	r.d[r.n%len(r.d)] = d
-	r.n++
+	r.d[r.cursor.advance(len(r.d))] = d
 	r.mu.Unlock()
 }
 
 func (r *latencyRing) summary() Summary {
 	r.mu.Lock()
-	n := min(r.n, len(r.d))
+	n := r.cursor.filled(len(r.d))
 	d := make([]time.Duration, n)
 	copy(d, r.d[:n])
 	r.mu.Unlock()

@@ -133,25 +133,50 @@ type Summary struct {
 
 const intervalWindow = 600 // ten seconds at 60 fps
 
+// ringCursor is where a fixed ring is written next and whether it has come round: both stay
+// bounded however long the daemon runs. A count of records would not: an int reaches its limit
+// after 414 days of 60 fps ticks on 32-bit ARM, and a ring indexed by it then panics.
+type ringCursor struct {
+	next int
+	full bool
+}
+
+// advance returns the slot of a ring of size slots to write, and moves past it.
+func (c *ringCursor) advance(size int) int {
+	i := c.next
+	if c.next++; c.next == size {
+		c.next, c.full = 0, true
+	}
+	return i
+}
+
+// filled is how many of a ring's size slots hold a record.
+func (c *ringCursor) filled(size int) int {
+	if c.full {
+		return size
+	}
+	return c.next
+}
+
 // tickStats keeps the last intervalWindow intervals and frame times in fixed rings.
 type tickStats struct {
 	mu        sync.Mutex
 	intervals [intervalWindow]time.Duration
 	frames    [intervalWindow]time.Duration
-	n         int
+	cursor    ringCursor
 }
 
 func (s *tickStats) record(interval, frame time.Duration) {
 	s.mu.Lock()
-	s.intervals[s.n%intervalWindow] = interval
-	s.frames[s.n%intervalWindow] = frame
-	s.n++
+	i := s.cursor.advance(intervalWindow)
+	s.intervals[i] = interval
+	s.frames[i] = frame
 	s.mu.Unlock()
 }
 
 func (s *tickStats) summaries() (interval, frame Summary) {
 	s.mu.Lock()
-	n := min(s.n, intervalWindow)
+	n := s.cursor.filled(intervalWindow)
 	iv := make([]time.Duration, n)
 	fr := make([]time.Duration, n)
 	copy(iv, s.intervals[:n])
