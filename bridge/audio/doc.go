@@ -10,7 +10,10 @@
 // guards the jitter buffer, decoder and ring; a 20 ms Opus decode holds it for tens of µs.
 // With no jitter the target delay is 0, so a packet is decoded the moment it arrives and the
 // ~10 ms budget for jitter+decode+analysis is spent almost entirely in analysis (between two
-// pion peers on loopback the estimated jitter is ~0.5 ms, so the target is ~1.5 ms).
+// pion peers on loopback the estimated jitter is ~0.5 ms, so the target is ~1.5 ms). A
+// reordering stream (a packet now and then overtaken by its successor) raises the target to
+// the delay its overtaken packets needed, up to 60 ms, for as long as it goes on, and it falls
+// back within seconds once the reordering stops; a stream never reordered is not held for it.
 // Decoding is budgeted per Stream at 1.2 s of audio per second of wall clock (1 s burst):
 // the jitter buffer releases every packet within 60 ms of its arrival, so without the
 // budget a peer sending faster than real time would make the bridge decode that fast.

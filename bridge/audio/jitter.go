@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"math"
 	"time"
 )
 
@@ -15,6 +16,9 @@ const (
 	timingDiscontinuity   = time.Second           // a transit change this large is a sender clock jump, not jitter
 	baseWindow            = 2 * time.Second       // base is the smallest transit seen within this much arrival time
 	baseBuckets           = 8                     // base's window is kept as this many sub-window minima
+	reorderMargin         = 5 * time.Millisecond  // added to the delay a reordered packet needed
+	reorderHold           = 5 * time.Second       // a reordering's delay is held this long after the last packet that needed it,
+	reorderHalfLife       = time.Second           // then halves every this much
 )
 
 // JitterConfig configures a JitterBuffer. Zero fields take the defaults above.
@@ -93,7 +97,8 @@ type jitterSlot struct {
 // JitterBuffer reorders one RTP stream by sequence number (with wraparound) and releases
 // packets when their playout time arrives: the time the packet would arrive with the
 // smallest network delay observed in the last 2 s, plus a target delay of 3 × the RFC 3550 interarrival
-// jitter, clamped to [MinDelay, MaxDelay]. A gap is declared lost when the packet after it
+// jitter or the delay recent reordered packets needed (see noteReordered), whichever is larger,
+// clamped to [MinDelay, MaxDelay]. A gap is declared lost when the packet after it
 // is due. Capacity is fixed; payloads are copied into preallocated slots (an RTP payload
 // aliases the read buffer). Time is passed in. It is not safe for concurrent use.
 type JitterBuffer struct {
@@ -128,6 +133,17 @@ type JitterBuffer struct {
 	bucketMin   [baseBuckets]time.Duration
 	bucket      int
 	bucketStart time.Duration
+
+	// Reordering (see noteReordered): the newest sequence number pushed and its media time,
+	// the media length of a packet (from the last two in a row), and the target delay the
+	// reordered packets asked for: peak, set at peakAt, and reorder, that decayed to the last push.
+	haveNewest   bool
+	newest       uint16
+	newestMedia  time.Duration
+	frame        time.Duration
+	reorderPeak  time.Duration
+	reorderAt    time.Time
+	reorderDelay time.Duration
 
 	stats JitterStats
 }
@@ -188,6 +204,7 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time
 	} else if d > maxDropout { // up to maxMisorder behind: already released or declared lost
 		j.haveBad = false
 		j.stats.Late++
+		j.observeLate(seq, ts, now)
 		return PushLate
 	}
 	j.haveBad = false
@@ -214,7 +231,69 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, now time.Time
 	media := j.observe(ts, now)
 	*s = jitterSlot{used: true, seq: seq, ts: ts, media: media, arrival: now, n: copy(buf, payload)}
 	j.buffered++
+	j.decayReorder(now)
+	switch ahead := int16(seq - j.newest); {
+	case !j.haveNewest || result == PushResync:
+		j.haveNewest, j.newest, j.newestMedia = true, seq, media
+	case ahead > 0:
+		if step := media - j.newestMedia; ahead == 1 && step > 0 && step <= MaxPacketSamples*time.Second/SampleRate {
+			j.frame = step
+		}
+		j.newest, j.newestMedia = seq, media
+	default: // overtaken by a newer packet, yet in time
+		j.noteReordered(now.Sub(j.epoch)-media, now)
+	}
 	return result
+}
+
+// observeLate takes the timing of a packet that came after its turn. If its sequence number was
+// declared lost (not a copy of a packet played), a larger target delay would have saved it.
+func (j *JitterBuffer) observeLate(seq uint16, ts uint32, now time.Time) {
+	if s, _ := j.slot(seq); !j.timing || s.seq == seq && !s.used {
+		return // the slot still holds it as released (or stepped over as empty): a copy
+	}
+	media := j.lastMedia + time.Duration(int32(ts-j.lastTS))*time.Second/time.Duration(j.cfg.ClockRate)
+	j.decayReorder(now)
+	j.noteReordered(now.Sub(j.epoch)-media, now)
+}
+
+// noteReordered takes the transit of a packet that arrived after a newer one. The RFC 3550
+// estimate does not cover reordering: a packet overtaken now and then (a Wi-Fi retransmission,
+// a multipath route) barely moves it, and dropped as late it never fed it at all, so every 10th
+// packet 30 ms late was dropped and concealed for as long as it went on, with the target at 0.
+// Such a packet is saved if it arrives before its successor is due, so the delay it needed is
+// its transit above the best path less a packet's length, plus a margin; the target holds the
+// largest asked for (up to MaxDelay: beyond, no target saves it) for reorderHold after the last
+// packet that asked for as much, then decays. Packets overtaken in time keep asking while the
+// reordering goes on, so the target does not fall back between drops; a stream that is never
+// reordered keeps the RFC 3550 target alone.
+func (j *JitterBuffer) noteReordered(transit time.Duration, now time.Time) {
+	over := transit - j.base
+	if over <= 0 {
+		return
+	}
+	needed := over - j.frame + reorderMargin
+	if needed <= 0 || needed > j.cfg.MaxDelay || needed < j.reorderDelay {
+		return
+	}
+	j.reorderPeak, j.reorderAt, j.reorderDelay = needed, now, needed
+}
+
+// decayReorder brings reorderDelay to now: reorderPeak for reorderHold after reorderAt, then
+// halving every reorderHalfLife, and 0 once under a millisecond.
+func (j *JitterBuffer) decayReorder(now time.Time) {
+	if j.reorderPeak == 0 {
+		return
+	}
+	since := now.Sub(j.reorderAt) - reorderHold
+	if since <= 0 {
+		j.reorderDelay = j.reorderPeak
+		return
+	}
+	j.reorderDelay = time.Duration(float64(j.reorderPeak) * math.Exp2(-float64(since)/float64(reorderHalfLife)))
+	if j.reorderDelay < time.Millisecond { // no longer worth holding anything for
+		j.reorderPeak, j.reorderDelay = 0, 0
+	}
 }
 
 // observe unwraps ts onto the media timeline and updates the delay estimators.
@@ -333,7 +412,7 @@ func (j *JitterBuffer) updateBase(transit, arrival time.Duration) {
 
 // TargetDelay is the current adaptive playout delay.
 func (j *JitterBuffer) TargetDelay() time.Duration {
-	t := time.Duration(jitterDelayMultiplier * j.jitter * float64(time.Second))
+	t := max(time.Duration(jitterDelayMultiplier*j.jitter*float64(time.Second)), j.reorderDelay)
 	return min(max(t, j.cfg.MinDelay), j.cfg.MaxDelay)
 }
 
@@ -459,6 +538,7 @@ func (j *JitterBuffer) resync(seq uint16) {
 	j.pendLost = 0
 	j.timing = false
 	j.haveBad = false
+	j.haveNewest = false
 	j.stats.Resyncs++
 }
 
@@ -466,9 +546,10 @@ func (j *JitterBuffer) resync(seq uint16) {
 func (j *JitterBuffer) Reset() {
 	j.stats.Overflowed += uint64(j.buffered)
 	j.clearSlots()
-	j.started, j.timing, j.haveBad = false, false, false
+	j.started, j.timing, j.haveBad, j.haveNewest = false, false, false, false
 	j.pendLost = 0
 	j.jitter = 0
+	j.frame, j.reorderPeak, j.reorderDelay = 0, 0, 0
 }
 
 // SetClockRate restarts the buffer (as Reset) for a stream whose RTP timestamps now count at
