@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -73,7 +74,9 @@ func (s *Session) Snapshot() status.Snapshot {
 		away[m] = true
 	}
 	s.mu.Unlock()
-	slices.SortFunc(musicians, func(a, b *musician) int { return a.index - b.index })
+	// A reloaded page's record shares its index with her old one, held away: the id keeps the
+	// two in one order from one refresh to the next.
+	slices.SortFunc(musicians, func(a, b *musician) int { return cmp.Or(a.index-b.index, strings.Compare(a.id, b.id)) })
 
 	for _, m := range musicians {
 		m.mu.Lock()
