@@ -321,7 +321,7 @@ type trackReader struct {
 
 	seq         seqTracker
 	start       time.Time
-	lastTransit int64
+	lastTransit uint32
 	haveTransit bool
 	jitter      float64 // RFC 3550 interarrival jitter, in clock-rate units
 }
@@ -431,10 +431,12 @@ func (r *trackReader) updateJitter(now time.Time) {
 		r.start = now
 	}
 	arrival := int64(math.Round(now.Sub(r.start).Seconds() * r.clockRate))
-	transit := int64(uint32(arrival) - r.pkt.Timestamp)
-	transit = int64(int32(transit)) // wrap-around safe difference
+	// Transit is kept modulo 2³², as the timestamps are, and only differences of it matter: the
+	// difference is taken modulo 2³² too, then as signed (RFC 3550 A.8). Transit as a signed
+	// number would jump by 2³² when the sender's clock drift carries it across ±2³¹.
+	transit := uint32(arrival) - r.pkt.Timestamp
 	if r.haveTransit {
-		d := math.Abs(float64(transit - r.lastTransit))
+		d := math.Abs(float64(int32(transit - r.lastTransit)))
 		r.jitter += (d - r.jitter) / 16
 		r.rx.jitterNanos.Store(int64(r.jitter / r.clockRate * 1e9))
 	}
