@@ -38,6 +38,14 @@ type musician struct {
 	pcm         []float32
 	lastAudible time.Time // arrival of the newest packet that was above the silence floor
 	shownCodec  string    // the stream's Codec() that codec was last set from
+	// arrivalSeen is the newest packet arrival the loop has seen her stream deliver, and
+	// arrivalGap the recent gap between her packets' arrivals (see noteArrival).
+	arrivalSeen time.Time
+	arrivalGap  time.Duration
+
+	// silenceWaitNs is silenceWait in nanoseconds (0: silenceAfter), written by the loop and
+	// read by the metrics' scrape too.
+	silenceWaitNs atomic.Int64
 
 	// The mutex protects the following elements.
 	mu        sync.Mutex
@@ -105,20 +113,57 @@ func mimeName(mime string) string { return strings.TrimPrefix(strings.ToLower(mi
 // the local look.
 const silenceFloor = 0.001
 
-// silenceAfter is how long a musician's stream may deliver no audio before her analyser is fed
-// silence. Her packets may stop without a goodbye (Wi-Fi drops, a laptop lid closes, a tab
-// freezes, a web app mutes by stopping its sender), and an analyser given nothing re-measures
-// its last window every tick: her last note would stay lit, and her loud last level keep its
-// note gate high, for as long as the session runs. It waits out what the stream fills in
-// afterwards or is about to deliver: a loss it conceals (up to audio.DefaultMaxConceal, the
-// stream's MaxConceal, which attachStream leaves at its default) and, as mixHold, a packet and
-// the arrival jitter the jitter buffer lets through; cutting such a gap with silence would make
-// a false onset of the audio that follows. Opus DTX sends a packet every 400 ms of a pause: the
-// analyser gets silence between them, as the pause's own near-silence would give it.
+// silenceAfter is how long a musician's stream may deliver no audio, beyond the gap between her
+// recent packets (silenceWait), before her analyser is fed silence. Her packets may stop without
+// a goodbye (Wi-Fi drops, a laptop lid closes, a tab freezes, a web app mutes by stopping its
+// sender), and an analyser given nothing re-measures its last window every tick: her last note
+// would stay lit, and her loud last level keep its note gate high, for as long as the session
+// runs. It waits out what the stream fills in afterwards or is about to deliver: a loss it
+// conceals (up to audio.DefaultMaxConceal, the stream's MaxConceal, which attachStream leaves at
+// its default) and, as mixHold, the arrival jitter the jitter buffer lets through; cutting such
+// a gap with silence would make a false onset of the audio that follows.
 const silenceAfter = audio.DefaultMaxConceal + mixHold
 
+// maxArrivalGap bounds the packet gap silenceWait waits out: Opus DTX sends a packet every
+// 400 ms of a pause, and a gap of seconds is a musician who stopped and came back, not her
+// packets' rhythm.
+const maxArrivalGap = time.Second
+
+// silenceWait is how long her stream may deliver no audio before she counts as stopped: her
+// analyser is then fed silence, and the metrics count her silent. It is the recent gap between
+// her packets' arrivals (at least a packet: 20 ms, up to 120 ms; 400 ms for a muted microphone
+// in Opus DTX, which must not count as stopped between its packets) plus silenceAfter. Safe
+// from any goroutine.
+func (m *musician) silenceWait() time.Duration {
+	return max(silenceAfter, time.Duration(m.silenceWaitNs.Load()))
+}
+
+// audioStopped reports whether her stream st has delivered no audio for longer than silenceWait:
+// her packets stopped, or she is not sending any. Safe from any goroutine.
+func (m *musician) audioStopped(st *audio.Stream) bool { return st.Starved() > m.silenceWait() }
+
+// noteArrival follows the gap between her packets' arrivals, at the arrival of the newest audio
+// her stream delivered: a longer gap is taken at once (her packets grew longer, she went into
+// DTX, her Wi-Fi stalled), a shorter one an eighth of the way per packet, so that one early
+// packet does not undo what the pause's rhythm showed. Loop goroutine only.
+func (m *musician) noteArrival(at time.Time) {
+	if at.Equal(m.arrivalSeen) || at.IsZero() {
+		return
+	}
+	if !m.arrivalSeen.IsZero() && at.After(m.arrivalSeen) {
+		gap := min(at.Sub(m.arrivalSeen), maxArrivalGap)
+		if gap > m.arrivalGap {
+			m.arrivalGap = gap
+		} else {
+			m.arrivalGap -= (m.arrivalGap - gap) / 8
+		}
+		m.silenceWaitNs.Store(int64(m.arrivalGap + silenceAfter))
+	}
+	m.arrivalSeen = at // a new stream, or a clock gone back, starts afresh
+}
+
 // silence is one analysis tick of digital silence, fed to the analyser of a musician whose
-// audio stopped (see silenceAfter). Read-only, shared by every musician.
+// audio stopped (see silenceWait). Read-only, shared by every musician.
 var silence [audio.SampleRate / analysis.FrameRate]float32
 
 // analyse drains the musician's new audio into its analyser and computes this tick's features.
@@ -131,15 +176,24 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 	}
 	n := st.ReadPCM(m.pcm)
 	pcm = m.pcm[:n]
+	fedSilence := false
 	switch {
 	case n > 0:
+		m.noteArrival(st.LastAudioArrival())
 		m.analyzer.Write(pcm)
-	case st.Starved() > silenceAfter:
+	case m.audioStopped(st):
 		// Her audio stopped: let the analyser's windows decay as for real silence. The mix
 		// leaves her out on its own (mixHold), so the silence is not returned for it.
 		m.analyzer.Write(silence[:])
+		fedSilence = true
 	}
-	m.analyzer.Frame(&m.features)
+	if fedSilence {
+		before := m.features
+		m.analyzer.Frame(&m.features)
+		onlyFading(&m.features, &before)
+	} else {
+		m.analyzer.Frame(&m.features)
+	}
 	if n > 0 && m.features.Level > silenceFloor {
 		m.lastAudible = st.LastAudioArrival()
 	}
@@ -155,4 +209,36 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 	}
 	m.mu.Unlock()
 	return pcm, lastAudible
+}
+
+// onlyFading makes f, the frame of a tick whose analyser was fed silence, show nothing that was
+// not in before, the frame of the tick before: no onset or attack, no note that was not sounding,
+// no note, band or level louder than it was. The step from her last audio to digital silence
+// cuts the analyser's windows short, and their spectra splatter into an onset and into notes
+// she never played (A3 → E3 and A2), a flash on the strip some 200 ms after her audio stopped.
+func onlyFading(f, before *analysis.Features) {
+	f.Onset, f.Attack, f.AttackLevel = false, false, 0
+	f.Level = min(f.Level, before.Level)
+	for i := range f.Bands {
+		f.Bands[i] = min(f.Bands[i], before.Bands[i])
+	}
+	kept := 0
+	for _, n := range f.ActiveNotes() {
+		for _, was := range before.ActiveNotes() {
+			if n.MIDI == was.MIDI {
+				n.Onset = false
+				n.Velocity = min(n.Velocity, was.Velocity)
+				// Loudest first, as the analyser orders them: a capped velocity may move a note.
+				at := kept
+				for ; at > 0 && f.Notes[at-1].Velocity < n.Velocity; at-- {
+					f.Notes[at] = f.Notes[at-1]
+				}
+				f.Notes[at] = n
+				kept++
+				break
+			}
+		}
+	}
+	clear(f.Notes[kept:f.NumNotes])
+	f.NumNotes = kept
 }
