@@ -106,8 +106,9 @@ type musicianTotals struct {
 // add adds mus's counters, final once its goroutine has ended (only that goroutine counts).
 func (t *musicianTotals) add(mus *musician) {
 	t.impostorOffers += mus.impostorOffers.Load()
-	t.iceRestarts += mus.restarts.Load()
-	t.addressGoneRestarts += mus.addressGoneRestarts.Load()
+	gone := mus.addressGoneRestarts.Load() // read once: ICERestarts - AddressGoneRestarts is the failures'
+	t.iceRestarts += mus.failureRestarts.Load() + gone
+	t.addressGoneRestarts += gone
 }
 
 // awayHold is a musician that left Presence while its connection was up, kept for a rejoin.

@@ -101,18 +101,21 @@ type musician struct {
 	cancelled bool               // guarded by cancelMu
 
 	// Read by Stats from any goroutine.
-	inPresence                                                        atomic.Bool
-	connState                                                         atomic.Int32 // webrtc.PeerConnectionState
-	iceState                                                          atomic.Int32 // webrtc.ICEConnectionState
-	codec                                                             atomic.Pointer[string]
-	rx                                                                rxCounters
-	restarts, glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
-	extraTracks, undeclaredTracks                                     atomic.Uint64
-	dataChannels                                                      atomic.Uint64
-	impostorOffers                                                    atomic.Uint64 // see impostorOffer
-	extraTrackLogged                                                  atomic.Bool   // log the first ignored track only
-	addressGoneRestarts                                               atomic.Uint64 // MusicianStats.AddressGoneRestarts
-	hostAddrChecks                                                    atomic.Uint64 // host address checks done (checkHostAddress), which tests wait for
+	inPresence atomic.Bool
+	connState  atomic.Int32 // webrtc.PeerConnectionState
+	iceState   atomic.Int32 // webrtc.ICEConnectionState
+	codec      atomic.Pointer[string]
+	rx         rxCounters
+	// failureRestarts and addressGoneRestarts count the ICE restart offers sent, by cause
+	// (MusicianStats.ICERestarts is their sum): each is counted once, by tryOffer, so the two
+	// never disagree, whenever they are read.
+	failureRestarts, addressGoneRestarts                    atomic.Uint64
+	glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
+	extraTracks, undeclaredTracks                           atomic.Uint64
+	dataChannels                                            atomic.Uint64
+	impostorOffers                                          atomic.Uint64 // see impostorOffer
+	extraTrackLogged                                        atomic.Bool   // log the first ignored track only
+	hostAddrChecks                                          atomic.Uint64 // host address checks done (checkHostAddress), which tests wait for
 
 	// Owned by the run goroutine.
 	cur     *pcHandle
@@ -433,7 +436,7 @@ func (mus *musician) run(ctx context.Context) {
 					continue
 				}
 				mus.log.Info("musician has not offered; offering", "delay", mus.cfg.OfferDelay)
-				mus.offer(ctx, false)
+				mus.offer(ctx)
 				retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 			}
 		case <-retry.c():
@@ -961,17 +964,20 @@ func (mus *musician) flushCandidates() {
 	mus.pending = mus.pending[:0]
 }
 
-// offer sends an offer: a first one on a fresh PeerConnection, or an ICE
-// restart on the current one. The caller has had it admitted to the signal budget.
-func (mus *musician) offer(ctx context.Context, iceRestart bool) {
-	if err := mus.tryOffer(ctx, iceRestart); err != nil {
+// offer sends a first offer on a fresh PeerConnection. The caller has had it admitted to the
+// signal budget.
+func (mus *musician) offer(ctx context.Context) {
+	if err := mus.tryOffer(ctx, nil); err != nil {
 		mus.mgr.signals.release(mus)
-		mus.log.Error("cannot offer", "ice_restart", iceRestart, "err", err)
+		mus.log.Error("cannot offer", "err", err)
 	}
 }
 
-// tryOffer is offer, returning its error rather than logging it (nothing is sent then).
-func (mus *musician) tryOffer(ctx context.Context, iceRestart bool) error {
+// tryOffer is offer, returning its error rather than logging it (nothing is sent then). With a
+// restart counter (failureRestarts or addressGoneRestarts: why), it offers an ICE restart on the
+// current PeerConnection, counted there once sent.
+func (mus *musician) tryOffer(ctx context.Context, restart *atomic.Uint64) error {
+	iceRestart := restart != nil
 	if mus.cur == nil {
 		if err := mus.newPC(); err != nil {
 			return err
@@ -988,7 +994,7 @@ func (mus *musician) tryOffer(ctx context.Context, iceRestart bool) error {
 		return err
 	}
 	if iceRestart {
-		mus.restarts.Add(1)
+		restart.Add(1)
 	}
 	mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
 	return nil
@@ -1054,7 +1060,7 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		// Never negotiated (our offer went unanswered): start over.
 		mus.log.Info("no connection yet; offering again", "attempt", mus.attempt)
 		mus.closePC()
-		mus.offer(ctx, false)
+		mus.offer(ctx)
 	case h.pc.ConnectionState() == webrtc.PeerConnectionStateClosed ||
 		(h.pc.SignalingState() != webrtc.SignalingStateStable && h.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer):
 		// pion closed it (a failed DTLS handshake, the musician's close_notify), or an offer
@@ -1063,7 +1069,7 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		mus.log.Info("connection cannot be restarted; offering on a fresh PeerConnection", "attempt", mus.attempt,
 			"signaling_state", h.pc.SignalingState().String(), "state", h.pc.ConnectionState().String())
 		mus.closePC()
-		mus.offer(ctx, false)
+		mus.offer(ctx)
 	case h.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer:
 		// Our restart offer is unanswered; pion cannot make another one
 		// before an answer, so send the same offer again.
@@ -1077,11 +1083,10 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 	case gone.IsValid():
 		mus.log.Info("host address gone; ICE restart", "address", gone, "attempt", mus.attempt,
 			"state", webrtc.PeerConnectionState(mus.connState.Load()).String())
-		mus.addressGoneRestarts.Add(1)
-		if err := mus.tryOffer(ctx, true); err != nil {
+		if err := mus.tryOffer(ctx, &mus.addressGoneRestarts); err != nil {
 			mus.log.Info("cannot restart ICE; offering on a fresh PeerConnection", "attempt", mus.attempt, "err", err)
 			mus.closePC()
-			mus.offer(ctx, false)
+			mus.offer(ctx)
 		}
 	case answerAgain && !h.answerRetried:
 		// The first retry sends the answer alone: a browser that waited for it connects
@@ -1097,10 +1102,10 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		if answerAgain {
 			mus.sendAnswerAgain(ctx)
 		}
-		if err := mus.tryOffer(ctx, true); err != nil {
+		if err := mus.tryOffer(ctx, &mus.failureRestarts); err != nil {
 			mus.log.Info("cannot restart ICE; offering on a fresh PeerConnection", "attempt", mus.attempt, "err", err)
 			mus.closePC()
-			mus.offer(ctx, false)
+			mus.offer(ctx)
 		}
 	}
 	retry.set(mus.cfg.Clock, mus.retryWait())
@@ -1270,7 +1275,6 @@ func (mus *musician) snapshot() MusicianStats {
 		InPresence:        mus.inPresence.Load(),
 		ConnectionState:   webrtc.PeerConnectionState(mus.connState.Load()),
 		ICEState:          webrtc.ICEConnectionState(mus.iceState.Load()),
-		ICERestarts:       mus.restarts.Load(),
 		GlareRestarts:     mus.glare.Load(),
 		Malformed:         mus.malformed.Load(),
 		Duplicates:        mus.duplicates.Load(),
@@ -1281,7 +1285,8 @@ func (mus *musician) snapshot() MusicianStats {
 		DataChannels:      mus.dataChannels.Load(),
 		ImpostorOffers:    mus.impostorOffers.Load(),
 	}
-	s.AddressGoneRestarts = mus.addressGoneRestarts.Load()
+	s.AddressGoneRestarts = mus.addressGoneRestarts.Load() // read once, as musicianTotals.add does
+	s.ICERestarts = mus.failureRestarts.Load() + s.AddressGoneRestarts
 	if c := mus.codec.Load(); c != nil {
 		s.Codec = *c
 	}

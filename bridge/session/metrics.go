@@ -2,13 +2,11 @@ package session
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
-	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/wled"
@@ -54,11 +52,6 @@ type metrics struct {
 	// address_gone (AddressGoneRestarts) and other (the rest of ICERestarts: her connection
 	// failed, or did not come up).
 	iceRestarts *prometheus.Desc
-	// otherRestarts is the highest other count a scrape has sent. The peer counts an address-gone
-	// restart as one before it counts it as an ICE restart (and not as an ICE restart at all if
-	// the restart offer cannot be made), so ICERestarts - AddressGoneRestarts can read one lower
-	// than it did; a counter read lower is a reset to Prometheus.
-	otherRestarts atomic.Uint64
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
 	offersDeferred *prometheus.Desc
@@ -282,22 +275,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ps := s.peers.Stats()
 	ch <- prometheus.MustNewConstMetric(m.impostorOffers, prometheus.CounterValue, float64(ps.ImpostorOffers))
 	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(ps.AddressGoneRestarts), "address_gone")
-	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(m.raiseOtherRestarts(ps)), "other")
+	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(ps.ICERestarts-ps.AddressGoneRestarts), "other")
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
-}
-
-// raiseOtherRestarts returns the other restarts in ps (ICERestarts - AddressGoneRestarts), or the
-// most a scrape has sent before if that is more (see otherRestarts).
-func (m *metrics) raiseOtherRestarts(ps peer.Stats) uint64 {
-	other := ps.ICERestarts - min(ps.AddressGoneRestarts, ps.ICERestarts)
-	for {
-		sent := m.otherRestarts.Load()
-		if other <= sent {
-			return sent
-		}
-		if m.otherRestarts.CompareAndSwap(sent, other) {
-			return other
-		}
-	}
 }
