@@ -3,12 +3,9 @@ package session
 import (
 	"context"
 	"log/slog"
-	"net"
 	"testing"
 
-	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
-	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -18,23 +15,8 @@ import (
 // however many have come and gone (an index that only grew gave every reload a new hue, and
 // after a few one near a present musician's).
 func TestMusicianIndexSurvivesReloadAndIsReused(t *testing.T) {
-	code, _ := room.ParseCode("ANA234")
-	s, err := New(Config{
-		Code:     code,
-		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "anon"}, // never run
-		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}},
-		Logger:   slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	add := func(id, name string) *musician {
-		m := presenceMusician(id, room.Meta{Name: name, Role: room.RoleMusician})
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.addMusicianLocked(m)
-		return m
-	}
+	s := newIdleSession(t)
+	add := s.addPresenceRecord
 	ana, bo := add("ana-tab1", "Ana"), add("bo", "Bo")
 	if ana.index != 0 || bo.index != 1 {
 		t.Fatalf("indexes %d, %d, want 0, 1", ana.index, bo.index)
@@ -73,33 +55,10 @@ func TestMusicianIndexSurvivesReloadAndIsReused(t *testing.T) {
 // Over the room server: a musician who leaves Presence and comes back with a new key (her page
 // reloaded) gets the index, so the hue, she had, with another musician present throughout.
 func TestMusicianIndexAfterLeavingAndComingBack(t *testing.T) {
+	s, hubURL := runJoinedSession(t)
+	code := s.cfg.Code
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := hub.New(hub.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ctx, ln) }()
-	hubURL := "http://" + ln.Addr().String()
-	code, _ := room.ParseCode("ANA234")
-	s, err := New(Config{
-		Code:     code,
-		Realtime: realtime.Config{URL: hubURL, APIKey: "anon"},
-		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}},
-		Logger:   slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan struct{})
-	go func() { defer close(ran); _ = s.Run(ctx) }()
-	defer func() { cancel(); <-ran; <-served }()
-	waitUntil(t, "the session joined", func() bool { return s.Snapshot().Room.Connection.State == "joined" })
 
 	join := func(key, name string) (leave func()) {
 		cctx, ccancel := context.WithCancel(ctx)

@@ -3,15 +3,12 @@ package session
 import (
 	"context"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
-	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -20,33 +17,10 @@ import (
 // (new keys, unreadable metas) would otherwise build and drop one per round, and a musician who
 // never sends audio never needs one. Participants that are not musicians get no record at all.
 func TestPresenceBuildsNoAnalyserUntilAudioArrives(t *testing.T) {
+	s, hubURL := runJoinedSession(t)
+	code := s.cfg.Code
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := hub.New(hub.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ctx, ln) }()
-	hubURL := "http://" + ln.Addr().String()
-	code, _ := room.ParseCode("ANA234")
-	s, err := New(Config{
-		Code:     code,
-		Realtime: realtime.Config{URL: hubURL, APIKey: "anon"},
-		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}},
-		Logger:   slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan struct{})
-	go func() { defer close(ran); _ = s.Run(ctx) }()
-	defer func() { cancel(); <-ran; <-served }()
-	waitUntil(t, "the session joined", func() bool { return s.Snapshot().Room.Connection.State == "joined" })
 
 	metas := map[string]any{
 		"quiet":  map[string]any{"name": "Quiet", "role": room.RoleMusician},

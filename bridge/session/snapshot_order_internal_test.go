@@ -1,13 +1,8 @@
 package session
 
 import (
-	"log/slog"
 	"slices"
 	"testing"
-
-	"github.com/ledbridge/ledbridge/bridge/peer"
-	"github.com/ledbridge/ledbridge/bridge/realtime"
-	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // A page reload's new record takes the index of her old one, held away, so two records share an
@@ -15,23 +10,8 @@ import (
 // alone, they came in the order the musicians map gave, which changes from one refresh to the
 // next).
 func TestSnapshotListsMusiciansOfOneIndexInOneOrder(t *testing.T) {
-	code, _ := room.ParseCode("ANA234")
-	s, err := New(Config{
-		Code:     code,
-		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "anon"}, // never run
-		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}},
-		Logger:   slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	add := func(id, name string) *musician {
-		m := presenceMusician(id, room.Meta{Name: name, Role: room.RoleMusician})
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.addMusicianLocked(m)
-		return m
-	}
+	s := newIdleSession(t)
+	add := s.addPresenceRecord
 	ana := add("ana-tab2", "Ana")
 	add("bo", "Bo")
 	s.mu.Lock()
