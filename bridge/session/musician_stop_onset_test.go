@@ -23,30 +23,52 @@ type opusPacket struct {
 // sine: its partials are what a cut can turn into other notes) in packets of frame samples,
 // each arriving on time.
 func opusTone(t *testing.T, f0 float64, frame int, seconds float64) []opusPacket {
+	return opusEncode(t, opusSignal{f0: f0, frame: frame, seconds: seconds, app: gopus.ApplicationAudio})
+}
+
+// opusSignal is what opusEncode encodes: the note of opusTone, at amp(seconds) (nil: 1).
+type opusSignal struct {
+	f0      float64
+	frame   int
+	seconds float64
+	app     gopus.Application
+	dtx     bool // a frame the encoder leaves out in DTX is not sent, as WebRTC does
+	amp     func(at float64) float64
+}
+
+func opusEncode(t *testing.T, sig opusSignal) []opusPacket {
 	t.Helper()
-	enc, err := gopus.NewEncoder(gopus.EncoderConfig{SampleRate: 48000, Channels: 1, Application: gopus.ApplicationAudio})
+	enc, err := gopus.NewEncoder(gopus.EncoderConfig{SampleRate: 48000, Channels: 1, Application: sig.app})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := enc.SetFrameSize(frame); err != nil {
+	if err := enc.SetFrameSize(sig.frame); err != nil {
 		t.Fatal(err)
 	}
 	enc.SetBitrate(32000)
-	pcm := make([]float32, frame)
+	enc.SetDTX(sig.dtx)
+	pcm := make([]float32, sig.frame)
 	buf := make([]byte, 4000)
 	var out []opusPacket
-	for n := 0; n+frame <= int(seconds*48000); n += frame {
+	for n := 0; n+sig.frame <= int(sig.seconds*48000); n += sig.frame {
+		amp := 1.0
+		if sig.amp != nil {
+			amp = sig.amp(float64(n) / 48000)
+		}
 		for i := range pcm {
 			at := float64(n+i) / 48000
 			var v float64
 			for k := 1; k <= 8; k++ {
-				v += math.Sin(2*math.Pi*f0*float64(k)*at) / float64(k)
+				v += math.Sin(2*math.Pi*sig.f0*float64(k)*at) / float64(k)
 			}
-			pcm[i] = float32(0.3 * v)
+			pcm[i] = float32(amp * 0.3 * v)
 		}
 		k, err := enc.Encode(pcm, buf)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if k <= 2 {
+			continue // DTX: nothing sent, no sequence number used
 		}
 		out = append(out, opusPacket{seq: uint16(len(out)), ts: uint32(n), payload: append([]byte(nil), buf[:k]...),
 			at: time.Duration(n) * time.Second / 48000})
