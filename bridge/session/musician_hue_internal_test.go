@@ -3,10 +3,15 @@ package session
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 // A musician's hue comes from her record's index. A page reload gives her a new peer id: her new
@@ -105,4 +110,74 @@ func TestMusicianIndexAfterLeavingAndComingBack(t *testing.T) {
 			t.Errorf("after reload %d Ana has index %d, want %d (Bo: %d)", i+1, got, before, index("bo"))
 		}
 	}
+}
+
+// A record away while her audio still flows is a Realtime blip of a tab that comes back, not a
+// reload: a newcomer of her name ("Guest") gets an index of his own, so that when she is back in
+// Presence the two do not share a hue. Once her audio has stopped for reloadSilence, a new record
+// of her name is her reloaded page and takes her index.
+func TestMusicianIndexIsNotTakenFromAnAwayMusicianStillStreaming(t *testing.T) {
+	clk := &steppedClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
+	s := newIdleSession(t, func(c *Config) { c.Clock = clk })
+	a := s.addPresenceRecord("guest-a", "Guest")
+	s.addPresenceRecord("bo", "Bo")
+	pcmu := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}}
+	sink := s.onTrack(peer.MusicianID(a.id), pcmu)
+	if sink == nil {
+		t.Fatal("no stream for guest-a's track")
+	}
+	pcm := make([]float32, 4800)
+	var seq uint16
+	stream := func() { // 100 ms of her audio, read as the frame loop reads it
+		for range 5 {
+			seq++
+			sink.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: 7},
+				Payload: make([]byte, 160)})
+			clk.advance(20 * time.Millisecond)
+		}
+		a.stream.Load().ReadPCM(pcm)
+	}
+	for range 10 {
+		stream()
+	}
+	if st := a.stream.Load().Starved(); st != 0 {
+		t.Fatalf("guest-a's stream starved %v while streaming", st)
+	}
+
+	s.mu.Lock()
+	s.away[a.id] = a // her Realtime socket dropped; her connection is held
+	s.mu.Unlock()
+	c := s.addPresenceRecord("guest-c", "Guest")
+	if c.index == a.index {
+		t.Errorf("a newcomer named like guest-a, who still streams, took her index %d", a.index)
+	}
+
+	clk.advance(2 * reloadSilence) // her audio stops: her tab is gone
+	a.stream.Load().ReadPCM(pcm)
+	if d := s.addPresenceRecord("guest-d", "Guest"); d.index != a.index {
+		t.Errorf("guest-d, named like guest-a whose audio stopped %v ago, has index %d, want hers %d", a.stream.Load().Starved(), d.index, a.index)
+	}
+}
+
+// steppedClock is a session clock that moves only when the test advances it (never slept on here).
+type steppedClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *steppedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *steppedClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *steppedClock) SleepUntil(ctx context.Context, _ time.Time) error {
+	<-ctx.Done()
+	return ctx.Err()
 }

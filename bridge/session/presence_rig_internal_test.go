@@ -16,15 +16,19 @@ import (
 const presenceTestCode = "ANA234"
 
 // newIdleSession is a Session that is never run: its records are made and read directly.
-func newIdleSession(t *testing.T) *Session {
+func newIdleSession(t *testing.T, tweaks ...func(*Config)) *Session {
 	t.Helper()
 	code, _ := room.ParseCode(presenceTestCode)
-	s, err := New(Config{
+	cfg := Config{
 		Code:     code,
 		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "anon"}, // never run
 		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}},
 		Logger:   slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

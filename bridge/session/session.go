@@ -730,7 +730,8 @@ func (s *Session) forgetAway(m *musician) {
 
 // addMusicianLocked puts a new record in musicians, with its streams counted in the metrics once
 // replaced (streamDone). Its index (which picks her hue) is that of an away record of the same
-// name, the musician before her page reload (her peer id is new, she is not), else the lowest
+// name whose audio stopped, the musician before her page reload (her peer id is new, she is not;
+// reloadedAway), else the lowest
 // that no record holds: hues are spread from index 0 on, and a counter that only grew would give
 // each reload a new hue and, after a few, one that a present musician's hue is near. Called with
 // s.mu held.
@@ -740,11 +741,25 @@ func (s *Session) addMusicianLocked(m *musician) {
 	s.musicians[m.id] = m
 }
 
+// reloadSilence is how long an away record's audio must have stopped for a new record of her name
+// to be her after a page reload: the old tab's audio stops when it unloads, a second or more
+// before the new one is in Presence. A record away while her audio still flows is a Realtime
+// blip of a tab that will be back (its connection is held for that), and a newcomer of the same
+// name ("Guest") beside her must not share her hue.
+const reloadSilence = time.Second
+
+// reloadedAway reports whether the away record o may be a reloaded page's old one
+// (reloadSilence): no audio track, or none for reloadSilence.
+func reloadedAway(o *musician) bool {
+	st := o.stream.Load()
+	return st == nil || st.Starved() >= reloadSilence
+}
+
 // freeIndexLocked returns the index for a new record named name (see addMusicianLocked).
 func (s *Session) freeIndexLocked(name string) int {
 	if name != "" {
 		for _, o := range s.away {
-			if o.metaName() == name {
+			if o.metaName() == name && reloadedAway(o) {
 				return o.index
 			}
 		}
