@@ -338,7 +338,8 @@ func (r *Renderer) updateSpectra(step color.EnvelopeStep) {
 const barsAhead = 1.41
 
 // orderBars orders the sources with bars to draw, front first, into r.barOrder: last frame's
-// order, sources new to it behind, each moved ahead of those it is clearly louder than.
+// order, sources new to it behind, each moved ahead of every source in front of it that it is
+// clearly louder than.
 func (r *Renderer) orderBars() {
 	var placed [MaxSources]bool
 	n := 0
@@ -354,10 +355,19 @@ func (r *Renderer) orderBars() {
 			n++
 		}
 	}
+	// Each source goes ahead of the first source in front of it that it is clearly louder than,
+	// not only of its neighbour: the margin is not transitive, and compared only with the one in
+	// front, a source 1.8× the front's level stayed behind for good whenever a source between
+	// them was within the margin of both.
 	o := &r.barOrder
 	for i := 1; i < n; i++ {
-		for j := i; j > 0 && r.spectra[o[j]].loud > barsAhead*r.spectra[o[j-1]].loud; j-- {
-			o[j], o[j-1] = o[j-1], o[j]
+		slot := o[i]
+		for k := range i {
+			if r.spectra[slot].loud > barsAhead*r.spectra[o[k]].loud {
+				copy(o[k+1:i+1], o[k:i])
+				o[k] = slot
+				break
+			}
 		}
 	}
 	r.nBars = n

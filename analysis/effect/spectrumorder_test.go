@@ -64,3 +64,71 @@ func TestSpectrumBarsKeepTheirOrderAtSimilarLoudness(t *testing.T) {
 		t.Errorf("musician %d played twice as loud for half a second, musician %d stayed in front", back, got)
 	}
 }
+
+// barsFront renders a spectrum strip of musicians playing every band at the levels level(frame)
+// gives, frame after frame, and returns which musician's bar is in front on each frame (the
+// musician whose hue LED 75, in band 7, shows).
+func barsFront(t *testing.T, musicians, frames int, level func(musician, frame int) float32) []int {
+	t.Helper()
+	cfg := linear()
+	cfg.Effect = EffectSpectrum
+	cfg.Palette.Mode = color.ModeMusician
+	r := newRenderer(t, cfg, Strip{LEDs: 160})
+	const led = 75
+	hues := make([]float32, musicians)
+	for m := range hues {
+		hues[m], _ = color.HueOf(cfg.Palette.Freq(m, r.bandHz[7]))
+	}
+	features := make([]analysis.Features, musicians)
+	sources := make([]Source, musicians)
+	fronts := make([]int, frames)
+	for i := range fronts {
+		for m := range sources {
+			features[m] = analysis.Features{Level: level(m, i)}
+			for b := range features[m].Bands {
+				features[m].Bands[b] = 0.9
+			}
+			sources[m] = Source{Musician: m, Features: &features[m]}
+		}
+		frame := render(t, r, local(t0.Add(time.Duration(i)*tick), sources...))
+		h, _ := color.HueOf(pixel(frame, led))
+		for m := range hues {
+			if hueDistance(h, hues[m]) < hueDistance(h, hues[fronts[i]]) {
+				fronts[i] = m
+			}
+		}
+	}
+	return fronts
+}
+
+// The margin a source must beat another by to be drawn in front of it holds against every source
+// in front, not only its neighbour: of three musicians at 0.2, 0.26 and 0.36, the third is 1.8×
+// (5 dB) louder than the first and comes to the front, although it is within the margin of the
+// second (which is within the margin of the first). It used to stay behind both for good.
+func TestSpectrumBarsBringAClearlyLouderSourcePastOnesItIsNear(t *testing.T) {
+	fronts := barsFront(t, 3, 120, func(m, i int) float32 {
+		if i < 60 {
+			return 0.2 // all alike: the first heard stays in front
+		}
+		return [3]float32{0.2, 0.26, 0.36}[m]
+	})
+	if fronts[59] != 0 {
+		t.Fatalf("three musicians alike: musician %d in front, want the first, 0", fronts[59])
+	}
+	if got := fronts[len(fronts)-1]; got != 2 {
+		t.Errorf("musicians at 0.2, 0.26, 0.36 for a second: musician %d in front, want 2 (1.8× the front's level)", got)
+	}
+}
+
+// Three musicians about as loud, two with a ±10 % tremolo out of step: the bars never swap.
+func TestSpectrumBarsKeepTheirOrderAmongThreeAtSimilarLoudness(t *testing.T) {
+	fronts := barsFront(t, 3, 240, func(m, i int) float32 {
+		tremolo := [3]float32{0, 0.1, 0.1}[m] * float32(math.Sin(2*math.Pi*2*float64(i)/60+float64(m)))
+		return 0.3 * (1 + tremolo) * [3]float32{1, 1.1, 1.25}[m]
+	})
+	for i := 31; i < len(fronts); i++ {
+		if fronts[i] != fronts[i-1] {
+			t.Fatalf("the bars swapped musicians at frame %d: %v", i, fronts[30:])
+		}
+	}
+}
