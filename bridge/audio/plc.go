@@ -4,16 +4,19 @@ import "math"
 
 // Packet-loss concealment for the codecs without their own (G.711, G.722), after ITU-T G.711
 // Appendix I, on the codec's own samples (8 or 16 kHz), before the upsampler, so that the
-// upsampler's history stays continuous too. Durations in ms:
+// upsampler's history stays continuous too; and for Opus after SILK and hybrid packets, at
+// 48 kHz (see opusDecoder.Conceal). Durations in ms:
 const (
-	plcHistoryMs   = 40 // audio kept for the pitch search: the longest lag plus the window, and a margin
-	plcWindowMs    = 20 // compared with itself one lag earlier
-	plcMaxLagMs    = 15 // 67 Hz
-	plcFullGainMs  = 10 // the first 10 ms of a loss are repeated at full level,
-	plcFadeOutMs   = 50 // then the level falls linearly to silence in 50 ms (20 % per 10 ms)
-	plcCrossfadeMs = 4  // the next decoded packet fades in over 4 ms
-	plcMaxRate     = 16000
-	plcMaxPitchHz  = 400 // the highest pitch repeated as one period (2.5 ms); above, several
+	plcHistoryMs      = 40 // audio kept for the pitch search: the longest lag plus the window, and a margin
+	plcWindowMs       = 20 // compared with itself one lag earlier
+	plcMaxLagMs       = 15 // 67 Hz
+	plcFullGainMs     = 10 // the first 10 ms of a loss are repeated at full level,
+	plcFadeOutMs      = 50 // then the level falls linearly to silence in 50 ms (20 % per 10 ms)
+	plcCrossfadeMs    = 4  // the next decoded packet fades in over 4 ms
+	plcMaxRate        = SampleRate
+	plcSearchRate     = 8000  // above plcFullSearchRate, the pitch is first searched at this rate (see pitch)
+	plcFullSearchRate = 16000 // up to this rate (G.711, G.722), every lag is tried
+	plcMaxPitchHz     = 400   // the highest pitch repeated as one period (2.5 ms); above, several
 )
 
 // pitchConcealer fills lost packets by repeating the last pitch period of the decoded audio,
@@ -27,12 +30,13 @@ const (
 // ADPCM state that no longer follows the note (see g722Decoder.Conceal). Everything is in fixed
 // arrays: concealing allocates nothing.
 type pitchConcealer struct {
-	rate    int                                       // samples per second: 8000 or 16000
-	hist    [plcMaxRate * plcHistoryMs / 1000]float32 // the latest decoded audio, newest last, in hist[:ms(plcHistoryMs)]
-	filled  int                                       // of that, at its end
-	lag     float64                                   // the pitch period being repeated, in samples; 0 for silence
-	phase   float64                                   // where in the period the next sample is, [0, lag)
-	elapsed int                                       // samples concealed since the last decoded packet
+	rate    int                                          // samples per second: 8000, 16000 or 48000
+	hist    [plcMaxRate * plcHistoryMs / 1000]float32    // the latest decoded audio, newest last, in hist[:ms(plcHistoryMs)]
+	coarse  [plcSearchRate * plcHistoryMs / 1000]float32 // hist averaged down to plcSearchRate, for pitch
+	filled  int                                          // of that, at its end
+	lag     float64                                      // the pitch period being repeated, in samples; 0 for silence
+	phase   float64                                      // where in the period the next sample is, [0, lag)
+	elapsed int                                          // samples concealed since the last decoded packet
 }
 
 func newPitchConcealer(rate int) pitchConcealer { return pitchConcealer{rate: rate} }
@@ -130,24 +134,38 @@ func (c *pitchConcealer) period(ahead int) float32 {
 // history: the lag of the highest correlation of its last 20 ms with the audio one lag earlier,
 // normalised by that audio's energy (G.711 Appendix I), between 2.5 and 15 ms, refined by a
 // parabola through its neighbours' scores. With too little history, what there is; 0 (silence)
-// if it is silent.
+// if it is silent. Above 16 kHz the lag is first found on the history averaged down to 8 kHz,
+// then among the lags within one 8 kHz sample of it at the full rate: at 48 kHz, 0.08 ms a loss
+// on a 2.5 GHz Xeon (G.722's search at 16 kHz takes 0.05 ms), where trying every lag took 0.7 ms.
 func (c *pitchConcealer) pitch() float64 {
 	window, lo, hi := c.ms(plcWindowMs), c.rate/plcMaxPitchHz, c.ms(plcMaxLagMs)
 	if c.filled < window+hi+1 {
 		return float64(min(c.filled, hi))
 	}
-	best, bestScore := 0, 0.0
-	for lag := lo; lag <= hi; lag++ {
-		if score := c.score(lag, window); score > bestScore {
-			best, bestScore = lag, score
+	hist := c.hist[:c.ms(plcHistoryMs)]
+	from, to := lo, hi
+	if f := c.rate / plcSearchRate; c.rate > plcFullSearchRate {
+		coarse := c.coarse[:len(hist)/f] // ends where hist does: len(hist) is a multiple of f
+		for i := range coarse {
+			var sum float32
+			for _, v := range hist[i*f : (i+1)*f] {
+				sum += v
+			}
+			coarse[i] = sum / float32(f)
 		}
+		lag, _ := bestLag(coarse, window/f, lo/f, hi/f)
+		if lag == 0 {
+			return 0
+		}
+		from, to = max(lo, lag*f-f/2-1), min(hi, lag*f+f/2+1)
 	}
+	best, bestScore := bestLag(hist, window, from, to)
 	if best == 0 {
 		return 0
 	}
 	lag := float64(best)
 	if best > lo && best < hi {
-		before, after := c.score(best-1, window), c.score(best+1, window)
+		before, after := score(hist, best-1, window), score(hist, best+1, window)
 		if curve := before - 2*bestScore + after; curve < 0 {
 			lag += max(-0.5, min(0.5, 0.5*(before-after)/curve))
 		}
@@ -155,10 +173,20 @@ func (c *pitchConcealer) pitch() float64 {
 	return lag
 }
 
-// score is how well the history's last window samples match those lag earlier: their
-// correlation over the square root of the earlier ones' energy, 0 if it is not positive.
-func (c *pitchConcealer) score(lag, window int) float64 {
-	hist := c.hist[:c.ms(plcHistoryMs)]
+// bestLag is the lag in [lo, hi] of the highest score on hist, and that score; 0, 0 if none is positive.
+func bestLag(hist []float32, window, lo, hi int) (int, float64) {
+	best, bestScore := 0, 0.0
+	for lag := lo; lag <= hi; lag++ {
+		if s := score(hist, lag, window); s > bestScore {
+			best, bestScore = lag, s
+		}
+	}
+	return best, bestScore
+}
+
+// score is how well hist's last window samples match those lag earlier: their correlation over
+// the square root of the earlier ones' energy, 0 if it is not positive.
+func score(hist []float32, lag, window int) float64 {
 	end := len(hist)
 	var corr, energy float64
 	for i := end - window; i < end; i++ {
