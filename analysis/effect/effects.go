@@ -174,6 +174,8 @@ type pulseState struct {
 	// provisional counts down the time a flash coloured by the spectral peak
 	// (a hit heard before its pitch) waits for the hit's note to recolour it.
 	provisional time.Duration
+	// refractory counts down hitRefractory from the pulse's last flash (see hitRefractory).
+	refractory time.Duration
 	// peaks is each band's recent peak, falling at bandPeakFall, and peaksFrame the frame it
 	// was last followed on (see attackRise).
 	peaks      [analysis.NumBands]float32
@@ -193,6 +195,13 @@ const (
 	attackRise   = 20.0 / 60 // 20 dB
 	bandPeakFall = 60.0 / 60 // 60 dB a second
 )
+
+// hitRefractory is how long after a flash a bare beat flag with no note sounding is not a hit by
+// itself: it must show attackRise as a flag over a note must. The analyser raises such flags
+// during a hit's own decay (a snare: 50, 100 and 150 ms after it); each re-flashed the fading
+// hit, a swing the flash guard counted, and at 2 Hz the guard then held down every fifth hit. A
+// hit 200 ms after the last is five a second, more than the guard lets flash anyway.
+const hitRefractory = 200 * time.Millisecond
 
 // bandRise follows f's bands for the pulse p and returns how far they rose above their recent
 // peaks, in band units. frame is the Renderer's frame count: peaks not followed on the frame
@@ -224,6 +233,7 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 	for i := range r.pulses {
 		r.pulses[i].level *= k
 		r.pulses[i].provisional = max(r.pulses[i].provisional-dt, 0)
+		r.pulses[i].refractory = max(r.pulses[i].refractory-dt, 0)
 	}
 	for i, s := range r.sorted[:r.nSorted] {
 		f := s.Features
@@ -240,10 +250,12 @@ func (r *Renderer) updatePulses(dt time.Duration, tempo float32) {
 		p := &r.pulses[r.slotFor(s.Musician)]
 		rise := p.bandRise(f, dt, r.slots.frame)
 		// A note's onset (new or re-attacked) and a sudden rise of the level are attacks; the
-		// bare beat flag is one when no note sounds (drums) or the spectrum rose clearly.
-		if !(played >= 0 || f.Attack || f.Onset && (len(notes) == 0 || rise >= attackRise)) {
+		// bare beat flag is one when the spectrum rose clearly, or when no note sounds (drums)
+		// and the last flash is past hitRefractory.
+		if !(played >= 0 || f.Attack || f.Onset && (rise >= attackRise || len(notes) == 0 && p.refractory == 0)) {
 			continue
 		}
+		p.refractory = hitRefractory
 		var v float32
 		var c color.RGBF
 		if played >= 0 {

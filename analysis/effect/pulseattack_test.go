@@ -1,6 +1,7 @@
 package effect
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -117,6 +118,47 @@ func TestPulseLightsEachArpeggioNoteOnItsAttack(t *testing.T) {
 		}
 		if !ok {
 			t.Errorf("arpeggio note %d (frame %d): no flash on its attack; the pulse lit up at frames %v", i, hit, flashes)
+		}
+	}
+}
+
+// snareHits is n snare hits, period seconds apart from half a second on: bursts of white noise
+// decaying with an 80 ms time constant.
+func snareHits(n int, period float64) []float32 {
+	rng := rand.New(rand.NewSource(1))
+	seconds := 0.5 + float64(n)*period + 0.5
+	noise := make([]float64, int(seconds*analysis.SampleRate)+1)
+	for i := range noise {
+		noise[i] = 2*rng.Float64() - 1
+	}
+	return synth(seconds, func(t float64) float64 {
+		v := 0.0
+		for k := range n {
+			if start := 0.5 + float64(k)*period; t >= start {
+				v += 0.5 * math.Exp(-(t-start)/0.08) * noise[int(t*analysis.SampleRate)]
+			}
+		}
+		return v
+	})
+}
+
+// A snare's hit rings on for a few frames, and the analyser raises bare beat flags (no note
+// sounds) during its decay. They must not re-flash the decaying hit: each re-flash was a swing
+// the flash guard counted, and at 2 Hz the guard then held down the fifth of 8 hits (flashes at
+// frames 30 60 90 150 …, not at 120). Every hit flashes, on its frame, and nothing else does.
+func TestPulseFlashesEverySnareHitAndNotItsDecay(t *testing.T) {
+	for _, c := range []struct {
+		hz   float64
+		hits int
+	}{{2, 8}, {4, 8}} {
+		period := 1 / c.hz
+		flashes := pulseTrace(t, snareHits(c.hits, period))
+		var want []int
+		for k := range c.hits {
+			want = append(want, int(math.Round((0.5+float64(k)*period)*analysis.FrameRate)))
+		}
+		if fmt.Sprint(flashes) != fmt.Sprint(want) {
+			t.Errorf("%d snare hits at %v Hz (frames %v): the pulse lit up at frames %v", c.hits, c.hz, want, flashes)
 		}
 	}
 }
