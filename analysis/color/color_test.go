@@ -105,9 +105,12 @@ func TestMusicianMode(t *testing.T) {
 }
 
 // shownHue is the hue a strip shows for c, after DefaultGamma.
-func shownHue(c RGBF) float32 {
-	g := func(v float32) float32 { return float32(math.Pow(float64(v), DefaultGamma)) }
-	h, _ := HueOf(RGBF{g(c.R), g(c.G), g(c.B)})
+func shownHue(c RGBF) float32 { return shownHueAt(c, DefaultGamma) }
+
+// shownHueAt is the hue a strip of gamma g shows for c.
+func shownHueAt(c RGBF, g float32) float32 {
+	p := func(v float32) float32 { return float32(math.Pow(float64(v), float64(g))) }
+	h, _ := HueOf(RGBF{p(c.R), p(c.G), p(c.B)})
 	return h
 }
 
@@ -329,12 +332,48 @@ func TestMusicianSpreadGivesEveryPitchClassItsOwnHue(t *testing.T) {
 // lightness returns the HSL lightness of c.
 func lightness(c RGBF) float32 { return (max(c.R, c.G, c.B) + min(c.R, c.G, c.B)) / 2 }
 
-// fromShownHue undoes what gamma does to a pure hue: the hue it gives shows, on a strip, as the
-// hue asked for.
+// fromShownHue undoes what gamma does to a hue: the hue it gives, at any lightness a note may
+// have, shows on a strip of that gamma as the hue asked for.
 func TestFromShownHueIsWhatAStripShows(t *testing.T) {
-	for shown := float32(0); shown < 360; shown += 0.25 {
-		if got := shownHue(HSL(fromShownHue(shown), 1, 0.5)); hueDistance(got, shown) > 0.01 {
-			t.Fatalf("hue %v° shows as %v°, want %v°", fromShownHue(shown), got, shown)
+	for _, g := range []float32{0.5, 1, DefaultGamma, 2.8, 3.5, 5} {
+		for _, l := range []float32{0.3, 0.5, 0.7} {
+			for shown := float32(0); shown < 360; shown += 0.25 {
+				h := fromShownHue(shown, g, l)
+				if got := shownHueAt(HSL(h, 1, l), g); hueDistance(got, shown) > 0.01 {
+					t.Fatalf("gamma %v, lightness %v: hue %v° shows as %v°, want %v°", g, l, h, got, shown)
+				}
+			}
+		}
+	}
+}
+
+// A palette laid out for a strip's gamma keeps the musicians' notes as far apart on that strip as
+// on one of the default gamma: the nearest pitch classes of two of the first 8 musicians, in
+// octave 4 and the lightest and darkest octaves, are at least 10° apart at every gamma. Laid out
+// for the default whatever the strip's gamma, they were 3.1° apart at gamma 3.5. (Near the
+// lowest gamma allowed, 0.1, a hue shown a third into a sixth is the 10th power of a third into
+// it, finer than float32 hues and far finer than 8-bit LEDs resolve: no spacing survives it.)
+func TestMusicianNotesStayApartAtTheStripsGamma(t *testing.T) {
+	for _, g := range []float32{0.5, 1, 1.8, DefaultGamma, 2.8, 3.5, 5} {
+		p := Palette{Mode: ModeMusician}.ForGamma(g)
+		for _, octave := range []int{1, 4, 8} {
+			var hues [peerCap][12]float32
+			for m := range hues {
+				for pc := range hues[m] {
+					hues[m][pc] = shownHueAt(p.Note(m, 12*(octave+1)+pc), g)
+				}
+			}
+			for i := range hues {
+				for j := i + 1; j < len(hues); j++ {
+					for _, a := range hues[i] {
+						for _, b := range hues[j] {
+							if d := hueDistance(a, b); d < musicianSeparation-0.01 {
+								t.Fatalf("gamma %v, octave %d: musicians %d and %d show notes %.2f° apart, want at least %v°", g, octave, i, j, d, musicianSeparation)
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }

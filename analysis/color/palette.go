@@ -80,6 +80,27 @@ type Palette struct {
 	// two), so that no two musicians' notes show hues closer than 10°. 0 means
 	// DefaultMusicianSpread.
 	MusicianSpread float32
+	// gamma is the exponent of the strip the hues are laid out for (see ForGamma); 0 means
+	// DefaultGamma.
+	gamma float32
+}
+
+// ForGamma returns p laid out for a strip whose colours go through gamma g (0 means
+// DefaultGamma): in ModeMusician the musicians' hues and their notes' arcs keep their spacing
+// as that strip shows them. A Palette's zero layout is DefaultGamma's, which is also about a
+// screen's own gamma (sRGB), so NoteRGB of it shows on a screen the hue a strip of any gamma
+// shows with the palette laid out for that gamma.
+func (p Palette) ForGamma(g float32) Palette {
+	p.gamma = g
+	return p
+}
+
+// exponent is the gamma p is laid out for.
+func (p Palette) exponent() float32 {
+	if !(p.gamma > 0) {
+		return DefaultGamma
+	}
+	return p.gamma
 }
 
 // Note returns the full-brightness colour of MIDI note midi played by
@@ -98,7 +119,7 @@ func (p Palette) NoteRGB(musician, midi int) RGB { return p.Note(musician, midi)
 func (p Palette) Freq(musician int, hz float32) RGBF {
 	if !(hz > 0) || math.IsInf(float64(hz), 0) {
 		if p.Mode == ModeMusician {
-			return HSL(MusicianHue(musician), 1, 0.5)
+			return HSL(fromShownHue(musicianShownHue(musician), p.exponent(), 0.5), 1, 0.5)
 		}
 		return RGBF{1, 1, 1}
 	}
@@ -127,7 +148,8 @@ func (p Palette) noteF(musician int, midi float32) RGBF {
 		// musician's room between its neighbours.
 		arc := min(spread, musicianRoom(musician))
 		shown := musicianShownHue(musician) + ((float32(pc)+0.5)/12-0.5)*arc
-		return HSL(fromShownHue(shown), 1, octaveLightness(nearest))
+		lightness := octaveLightness(nearest)
+		return HSL(fromShownHue(shown, p.exponent(), lightness), 1, lightness)
 	default:
 		return HSL(PitchClassHue(pc), 1, octaveLightness(nearest))
 	}
@@ -138,9 +160,9 @@ func (p Palette) noteF(musician int, midi float32) RGBF {
 func PitchClassHue(pc int) float32 { return float32(((pc%12)+12)%12) * 30 }
 
 // MusicianHue is musician i's own hue in ModeMusician: successive musicians are
-// a golden angle apart as a strip shows them (after DefaultGamma) so that any few
-// of them look clearly different.
-func MusicianHue(i int) float32 { return fromShownHue(musicianShownHue(i)) }
+// a golden angle apart as a strip shows them (after DefaultGamma; see Palette.ForGamma
+// for another) so that any few of them look clearly different.
+func MusicianHue(i int) float32 { return fromShownHue(musicianShownHue(i), DefaultGamma, 0.5) }
 
 // musicianShownHue is musician i's own hue as a strip shows it.
 func musicianShownHue(i int) float32 {
@@ -151,7 +173,10 @@ func musicianShownHue(i int) float32 {
 // Musician hues are spaced on the strip, after gamma, not in the colour's own hue: gamma pulls
 // every hue towards the nearest of red, green and blue (HSL 52.5° shows as 44.8°, 137.5° as
 // 124°), and golden-angle hues spaced before it left two of eight musicians 6.8° apart on the
-// strip. The pitch classes' arc (MusicianSpread) is bounded as well: a musician's notes stay
+// strip. The spacing is in shown hue, which a colour laid out through the strip's own gamma
+// (Palette.ForGamma) shows exactly at any gamma and lightness, so the rooms below hold at every
+// gamma; laid out for 2.2 whatever the strip's gamma, at 3.5 two musicians' notes showed 3.1°
+// apart, at 5 on one hue. The pitch classes' arc (MusicianSpread) is bounded as well: a musician's notes stay
 // within their room, the shown gap to the nearest of the first peerCap musicians less
 // musicianSeparation, so no two musicians' arcs come closer than musicianSeparation. (A 60°
 // spread around hues 52.5° apart put musician 0's A# 1.8° from musician 3's C.) Of eight
@@ -182,17 +207,29 @@ var musicianRooms = func() (rooms [peerCap + 1]float32) {
 // musicianRoom is the widest arc of shown hue musician i's notes may spread over.
 func musicianRoom(i int) float32 { return musicianRooms[min(max(i, 0), peerCap)] }
 
-// fromShownHue is the hue whose pure colour a strip shows, after DefaultGamma, as hue shown:
-// within each sixth of the wheel the rising (or falling) channel is raised to the gamma, so this
-// takes its root. It keeps the primaries and secondaries (0°, 60°, …) where they are.
-func fromShownHue(shown float32) float32 {
+// fromShownHue is the hue whose fully saturated colour of HSL lightness l a strip of gamma g
+// shows as hue shown. Within each sixth of the wheel one channel is full, one at the least
+// a = max(2l−1, 0), and the third between them; the strip raises each to g, and the hue it shows
+// is where the third's power lies between the other two's. So the third channel is the g-th root
+// of that point between a^g and 1 (for the pure hues, a = 0, the plain root). It keeps the
+// primaries and secondaries (0°, 60°, …) where they are. A lighter colour laid out as a pure
+// one drifted towards the primaries the more, the higher the gamma.
+func fromShownHue(shown, g, l float32) float32 {
 	shown = wrapHue(shown)
 	sixth := float32(math.Floor(float64(shown / 60)))
-	f := float64(shown/60 - sixth) // the shown fraction of the sixth
-	if int(sixth)%2 == 0 {         // the rising channel shows f
-		f = math.Pow(f, 1/DefaultGamma)
-	} else { // the falling channel shows 1 − f
-		f = 1 - math.Pow(1-f, 1/DefaultGamma)
+	t := float64(shown/60 - sixth) // the shown fraction of the sixth
+	rising := int(sixth)%2 == 0    // the third channel rises through the sixth, or falls
+	if !rising {
+		t = 1 - t
+	}
+	a := math.Max(2*float64(l)-1, 0)
+	if a >= 1 {
+		return shown // white: no hue to lay out
+	}
+	ag := math.Pow(a, float64(g))
+	f := (math.Pow(ag+t*(1-ag), 1/float64(g)) - a) / (1 - a) // the third channel's HSL fraction
+	if !rising {
+		f = 1 - f
 	}
 	return wrapHue(60 * (sixth + float32(f)))
 }

@@ -325,7 +325,7 @@ func TestLoudestSourceColoursASharedNote(t *testing.T) {
 	quiet, loud := notes(note(62, 0.3, true)), notes(note(62, 0.9, true))
 	frame := render(t, r, local(t0, Source{Musician: 0, Features: quiet}, Source{Musician: 1, Features: loud}))
 	hue, _ := color.HueOf(pixel(frame, centre(frame, 200)))
-	want, _ := color.HueOf(cfg.Palette.Note(1, 62))
+	want, _ := color.HueOf(cfg.Palette.ForGamma(cfg.Gamma).Note(1, 62))
 	if hueDistance(hue, want) > 2 {
 		t.Fatalf("shared note hue %v, want the loud musician's %v", hue, want)
 	}

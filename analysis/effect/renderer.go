@@ -111,7 +111,9 @@ func NewRenderer(cfg Config, strip Strip) (*Renderer, error) {
 	if strip.Effect < EffectNotes || strip.Effect > EffectSpectrum {
 		return nil, fmt.Errorf("effect: strip effect %d: %w", strip.Effect, ErrBadStrip)
 	}
-	palette := cfg.Palette
+	// The palette is laid out for this strip's gamma, once: in the musician colour mode the
+	// musicians' hues and notes keep their spacing as the strip shows them at any gamma.
+	palette := cfg.Palette.ForGamma(cfg.Gamma)
 	if strip.ColorMode != color.ModeUnknown {
 		palette.Mode = strip.ColorMode
 	}
@@ -194,9 +196,10 @@ func (r *Renderer) Reconfigure(cfg Config) (bool, error) {
 // Strip returns the strip description with defaults filled in.
 func (r *Renderer) Strip() Strip { return r.strip }
 
-// Palette returns the palette this strip colours notes with; the status page
-// can use it to show notes in the strip's colours.
-func (r *Renderer) Palette() color.Palette { return r.palette }
+// Palette returns the palette this strip colours notes with, laid out for a screen
+// (whose gamma is about the default) instead of the strip's gamma: the status page
+// can use it to show notes in the hues the strip shows them.
+func (r *Renderer) Palette() color.Palette { return r.palette.ForGamma(0) }
 
 // Showing returns the look that dominates the last frame (the one being
 // faded to once a crossfade is past half way), for the status page.

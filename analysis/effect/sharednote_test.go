@@ -15,8 +15,8 @@ func TestSharedNoteKeepsItsMusiciansColour(t *testing.T) {
 	cfg := linear()
 	cfg.Palette.Mode = color.ModeMusician
 	r := newRenderer(t, cfg, Strip{LEDs: 200})
-	hue0, _ := color.HueOf(cfg.Palette.Note(0, 57))
-	hue1, _ := color.HueOf(cfg.Palette.Note(1, 57))
+	hue0, _ := color.HueOf(cfg.Palette.ForGamma(cfg.Gamma).Note(0, 57))
+	hue1, _ := color.HueOf(cfg.Palette.ForGamma(cfg.Gamma).Note(1, 57))
 	led := int(math.Round(notePosition(57, 200)))
 	owner := func(frame []byte) int {
 		h, _ := color.HueOf(pixel(frame, led))

@@ -19,8 +19,8 @@ func TestSpectrumBarsKeepTheirOrderAtSimilarLoudness(t *testing.T) {
 	cfg.Palette.Mode = color.ModeMusician
 	r := newRenderer(t, cfg, Strip{LEDs: 160})
 	const led = 75 // band 7's middle LED: every bar covers it
-	hue0, _ := color.HueOf(cfg.Palette.Freq(0, r.bandHz[7]))
-	hue1, _ := color.HueOf(cfg.Palette.Freq(1, r.bandHz[7]))
+	hue0, _ := color.HueOf(cfg.Palette.ForGamma(cfg.Gamma).Freq(0, r.bandHz[7]))
+	hue1, _ := color.HueOf(cfg.Palette.ForGamma(cfg.Gamma).Freq(1, r.bandHz[7]))
 	front := func(frame []byte) int {
 		h, _ := color.HueOf(pixel(frame, led))
 		if hueDistance(h, hue0) < hueDistance(h, hue1) {
@@ -77,7 +77,7 @@ func barsFront(t *testing.T, musicians, frames int, level func(musician, frame i
 	const led = 75
 	hues := make([]float32, musicians)
 	for m := range hues {
-		hues[m], _ = color.HueOf(cfg.Palette.Freq(m, r.bandHz[7]))
+		hues[m], _ = color.HueOf(cfg.Palette.ForGamma(cfg.Gamma).Freq(m, r.bandHz[7]))
 	}
 	features := make([]analysis.Features, musicians)
 	sources := make([]Source, musicians)
