@@ -176,11 +176,12 @@ func musicianShownHue(i int) float32 {
 // strip. The spacing is in shown hue, which a colour laid out through the strip's own gamma
 // (Palette.ForGamma) shows exactly at any gamma and lightness, so the rooms below hold at every
 // gamma; laid out for 2.2 whatever the strip's gamma, at 3.5 two musicians' notes showed 3.1°
-// apart, at 5 on one hue. The pitch classes' arc (MusicianSpread) is bounded as well: a musician's notes stay
-// within their room, the shown gap to the nearest of the first peerCap musicians less
-// musicianSeparation, so no two musicians' arcs come closer than musicianSeparation. (A 60°
-// spread around hues 52.5° apart put musician 0's A# 1.8° from musician 3's C.) Of eight
-// musicians, six have 22.5° of room and two 42.5°; the first four are at least 20° apart.
+// apart, at 5 on one hue. The pitch classes' arc (MusicianSpread) is bounded as well: a
+// musician's notes stay within their room, the shown gap to the nearest of the first peerCap
+// musicians less musicianSeparation, so no two musicians' arcs come closer than
+// musicianSeparation. (A 60° spread around hues 52.5° apart put musician 0's A# 1.8° from
+// musician 3's C.) Of eight musicians, six have 22.5° of room and two 42.5°; the first four
+// are at least 20° apart.
 const (
 	peerCap            = 8  // the most musicians a room holds by default (webrtc.max_peers)
 	musicianSeparation = 10 // degrees of shown hue between two musicians' arcs, at the least
