@@ -1058,6 +1058,17 @@ func standsFor(strips []*strip, d discovery.Device) bool {
 	return slices.ContainsFunc(strips, func(st *strip) bool { return drivesDiscovered(st, t) })
 }
 
+// waitsFor reports whether one of lines, a configured line not driven yet, names discovered
+// device d's host (its address or its mDNS host name, by wled.SameHost): the line is d's entry
+// on the status page, as a configured strip driving d is (standsFor), since the line's strip
+// will drive it.
+func waitsFor(lines []lineState, d discovery.Device) bool {
+	return slices.ContainsFunc(lines, func(l lineState) bool {
+		host := l.target.Host
+		return (d.IP.IsValid() && wled.SameHost(host, d.IP.String())) || wled.SameHost(host, d.Host)
+	})
+}
+
 // drivesDiscovered reports whether configured strip st drives the discovered device at t. The
 // host alone decides: discovery lists one WLED per address, and a line that forces another
 // protocol (dnrgb://IP, frames to the UDP realtime port) or port than discovery's choice (DDP

@@ -146,13 +146,14 @@ func (s *Session) Snapshot() status.Snapshot {
 		})
 	}
 	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too; one
-	// a configured strip drives is that strip's entry already (Identify knows it by that name).
+	// a configured strip drives is that strip's entry already (Identify knows it by that name),
+	// and one a configured line not driven yet names is that line's.
 	known := map[string]bool{}
 	for _, d := range snap.Devices {
 		known[d.ID] = true
 	}
 	for _, d := range s.devices.registryDevices() {
-		if known[d.Key] || standsFor(strips, d) {
+		if known[d.Key] || standsFor(strips, d) || waitsFor(waiting, d) {
 			continue
 		}
 		ip := ""
