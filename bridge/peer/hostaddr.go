@@ -2,9 +2,11 @@ package peer
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"slices"
 
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -38,17 +40,37 @@ func (m *Manager) HostAddressesChanged(addrs []netip.Addr) {
 func comparableAddr(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
 
 // checkHostAddress restarts ICE (retry, the failure's path: the signal budget, glare and the
-// restart's own retries hold) if the connection is up or disconnected, stable, and the local
-// address of its selected pair is no longer one of the host's. Called on the musician's goroutine
-// after HostAddressesChanged.
+// restart's own retries hold) if the connection is up or disconnected, stable, and the host
+// address its selected pair sends from is no longer one of the host's. Called on the musician's
+// goroutine after HostAddressesChanged.
+//
+// While the host has no address a restart could gather on (gatherable) it does nothing: the
+// restart would find no candidate and wait ConnectTimeout before the next, where the pair's
+// socket works again as soon as a link that dropped for a moment has its address back. The
+// check after the next change decides, against the addresses seen before the drop. And an
+// address-gone restart still not connected when an address appears is restarted again at once:
+// it gathered on what the host had then, which may have been nothing the musician can reach.
 func (mus *musician) checkHostAddress(ctx context.Context, retry *timer) {
 	defer mus.hostAddrChecks.Add(1)
-	present := mus.mgr.hostAddrs.Load()
-	h := mus.cur
-	if present == nil || h == nil || mus.goneAddress.IsValid() {
-		return // no addresses known, no connection, or its restart waits for the signal budget
+	p := mus.mgr.hostAddrs.Load()
+	if p == nil || !mus.gatherable(*p) {
+		return // seenAddrs kept: what went is judged once there is something to gather on
 	}
-	switch webrtc.PeerConnectionState(mus.connState.Load()) {
+	present, seen := *p, mus.seenAddrs
+	mus.seenAddrs = present
+	h := mus.cur
+	if h == nil || mus.goneAddress.IsValid() {
+		return // no connection, or its restart waits for the signal budget
+	}
+	state := webrtc.PeerConnectionState(mus.connState.Load())
+	if mus.addressRestart.IsValid() && state != webrtc.PeerConnectionStateConnected {
+		if added := firstMissing(present, seen, gatherableAddr4or6); added.IsValid() {
+			mus.log.Info("host address added while an ICE restart for one gone is not connected; restarting again", "added", added)
+			mus.restartForAddress(ctx, retry, mus.addressRestart)
+		}
+		return
+	}
+	switch state {
 	case webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateDisconnected:
 	default:
 		return // not connected yet, or failed (its restart is scheduled): the next gathering lists the addresses again
@@ -57,13 +79,118 @@ func (mus *musician) checkHostAddress(ctx context.Context, retry *timer) {
 		return // a negotiation under way gathers on the new addresses
 	}
 	local, ok := selectedLocalAddress(h.pc)
-	if !ok || slices.Contains(*present, local) {
+	switch {
+	case !ok:
+		return
+	case slices.Contains(present, local):
 		return
 	}
-	mus.goneAddress = local
+	mus.restartForAddress(ctx, retry, local)
+}
+
+// restartForAddress restarts ICE at once because the host address gone went.
+func (mus *musician) restartForAddress(ctx context.Context, retry *timer, gone netip.Addr) {
+	mus.goneAddress = gone
 	mus.settleAttempts()
 	retry.stop()
 	mus.retry(ctx, retry)
+}
+
+// firstMissing is the first address of from that counts and is not in in; invalid if none.
+func firstMissing(from, in []netip.Addr, counts func(netip.Addr) bool) netip.Addr {
+	for _, a := range from {
+		if counts(a) && !slices.Contains(in, a) {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// gatherableAddr4or6 reports whether a is an address ICE announces a candidate on, whatever the
+// network types: not loopback, link-local, unspecified or multicast.
+func gatherableAddr4or6(a netip.Addr) bool {
+	return !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified() && !a.IsMulticast()
+}
+
+// gatherable reports whether the host has an address that a restart could gather a candidate
+// on: of a configured network type's family, not link-local (pion binds link-local IPv6 sockets
+// but announces no candidate on them), and with webrtc.interfaces, on one of those interfaces,
+// up, as they are listed now; without, one of addrs (the host's) but loopback, which no musician
+// on another machine reaches. If the interfaces cannot be listed, it reports true.
+func (mus *musician) gatherable(addrs []netip.Addr) bool {
+	want4, want6 := true, true
+	if types, err := mus.cfg.networkTypes(); err == nil {
+		want4, want6 = false, false
+		for _, t := range types {
+			want4 = want4 || t == webrtc.NetworkTypeUDP4
+			want6 = want6 || t == webrtc.NetworkTypeUDP6
+		}
+	}
+	counts := func(a net.Addr) bool {
+		ip, ok := gatherableAddr(a, want4, want6)
+		return ok && !ip.IsLinkLocalUnicast() && !ip.IsUnspecified() && !ip.IsMulticast()
+	}
+	if len(mus.cfg.Interfaces) == 0 {
+		return slices.ContainsFunc(addrs, func(a netip.Addr) bool {
+			return !a.IsLoopback() && counts(&net.IPAddr{IP: a.AsSlice()})
+		})
+	}
+	ifaces, err := mus.listInterfaces()
+	if err != nil {
+		return true
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || !slices.Contains(mus.cfg.Interfaces, ifc.Name) {
+			continue
+		}
+		if ifAddrs, err := ifc.Addrs(); err == nil && slices.ContainsFunc(ifAddrs, counts) {
+			return true
+		}
+	}
+	return false
+}
+
+// listInterfaces lists the host's interfaces as the musician's ICE agents see them.
+func (mus *musician) listInterfaces() ([]*transport.Interface, error) {
+	switch {
+	case mus.cfg.net != nil:
+		return mus.cfg.net.Interfaces()
+	case mus.cfg.listInterfaces != nil:
+		return mus.cfg.listInterfaces()
+	}
+	return listHostInterfaces()
+}
+
+// knownHostAddresses is the host's addresses as HostAddressesChanged last gave them, or, before
+// it is first called, as the interfaces have them now; nil if they cannot be listed.
+func (mus *musician) knownHostAddresses() []netip.Addr {
+	if p := mus.mgr.hostAddrs.Load(); p != nil {
+		return *p
+	}
+	ifaces, err := mus.listInterfaces()
+	if err != nil {
+		return nil
+	}
+	var addrs []netip.Addr
+	for _, ifc := range ifaces {
+		ifAddrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range ifAddrs {
+			var ip net.IP
+			switch a := a.(type) {
+			case *net.IPNet:
+				ip = a.IP
+			case *net.IPAddr:
+				ip = a.IP
+			}
+			if addr, ok := netip.AddrFromSlice(ip); ok {
+				addrs = append(addrs, comparableAddr(addr))
+			}
+		}
+	}
+	return addrs
 }
 
 // selectedLocalAddress is the host address the selected candidate pair sends from: a host

@@ -133,6 +133,15 @@ type musician struct {
 	// retry restarts ICE then although the connection may still count as connected. Invalid
 	// when there is none.
 	goneAddress netip.Addr
+	// addressRestart is the host address whose going made the latest attempt an ICE restart
+	// (retry), until a connection is up again; invalid otherwise. A restart made when the host
+	// had only addresses the musician cannot reach gathers nothing that connects, and would
+	// wait for ConnectTimeout: an address that appears meanwhile restarts it again at once.
+	addressRestart netip.Addr
+	// seenAddrs is the host's address set as this musician last judged its pair against it
+	// (checkHostAddress; at first as the Manager had it, or as listed, when the goroutine
+	// started): what went since is what a pair based on every address (0.0.0.0) may have lost.
+	seenAddrs []netip.Addr
 	// suspect is the newest offer impostorOffer refused, examined again when suspectCheck
 	// fires (its audio may have stopped) or the connection leaves "connected".
 	suspect      *suspectOffer
@@ -373,6 +382,7 @@ func (mus *musician) run(ctx context.Context) {
 		mus.reportState(webrtc.PeerConnectionStateClosed, true)
 		mus.log.Debug("musician released")
 	}()
+	mus.seenAddrs = mus.knownHostAddresses()
 	if mus.inPresence.Load() {
 		offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
 	} else {
@@ -1054,7 +1064,7 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 	mus.attempt++
 	h := mus.cur
 	gone := mus.goneAddress
-	mus.goneAddress = netip.Addr{}
+	mus.goneAddress, mus.addressRestart = netip.Addr{}, netip.Addr{}
 	switch {
 	case h == nil || h.pc.CurrentRemoteDescription() == nil:
 		// Never negotiated (our offer went unanswered): start over.
@@ -1108,6 +1118,7 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 			mus.offer(ctx)
 		}
 	}
+	mus.addressRestart = gone
 	retry.set(mus.cfg.Clock, mus.retryWait())
 }
 
@@ -1189,6 +1200,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 				mus.upSince = mus.cfg.Clock.Now()
 			}
 			mus.goneAddress = netip.Addr{} // connected again (the musician restarted ICE) before our restart's turn
+			mus.addressRestart = netip.Addr{}
 			retry.stop()
 		case webrtc.PeerConnectionStateFailed:
 			mus.settleAttempts()
