@@ -41,8 +41,10 @@ func comparableAddr(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
 
 // checkHostAddress restarts ICE (retry, the failure's path: the signal budget, glare and the
 // restart's own retries hold) if the connection is up or disconnected, stable, and the host
-// address its selected pair sends from is no longer one of the host's. Called on the musician's
-// goroutine after HostAddressesChanged.
+// address its selected pair sends from is no longer one of the host's: the pair's own, or, for a
+// pair based on every address (a TURN or STUN socket bound to 0.0.0.0 with no
+// webrtc.interfaces), any address but loopback that the host had at the last check. Called on
+// the musician's goroutine after HostAddressesChanged.
 //
 // While the host has no address a restart could gather on (gatherable) it does nothing: the
 // restart would find no candidate and wait ConnectTimeout before the next, where the pair's
@@ -82,6 +84,13 @@ func (mus *musician) checkHostAddress(ctx context.Context, retry *timer) {
 	switch {
 	case !ok:
 		return
+	case local.IsUnspecified():
+		// The kernel picks the source address of each packet: if one the host had went, it sends
+		// from another now, which the TURN server (or the musician's side) does not know.
+		local = firstMissing(seen, present, notLoopback)
+		if !local.IsValid() {
+			return
+		}
 	case slices.Contains(present, local):
 		return
 	}
@@ -105,6 +114,8 @@ func firstMissing(from, in []netip.Addr, counts func(netip.Addr) bool) netip.Add
 	}
 	return netip.Addr{}
 }
+
+func notLoopback(a netip.Addr) bool { return !a.IsLoopback() }
 
 // gatherableAddr4or6 reports whether a is an address ICE announces a candidate on, whatever the
 // network types: not loopback, link-local, unspecified or multicast.
@@ -194,9 +205,9 @@ func (mus *musician) knownHostAddresses() []netip.Addr {
 }
 
 // selectedLocalAddress is the host address the selected candidate pair sends from: a host
-// candidate's own, a server-reflexive or relay candidate's base (its related address). ok is
-// false with no pair selected, or one whose address says nothing (a socket bound to every
-// address, an mDNS name).
+// candidate's own, a server-reflexive or relay candidate's base (its related address), which is
+// the unspecified address for a socket bound to every address. ok is false with no pair
+// selected, or one whose address says nothing (an mDNS name).
 func selectedLocalAddress(pc *webrtc.PeerConnection) (addr netip.Addr, ok bool) {
 	pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil || pair.Local == nil {
@@ -207,7 +218,7 @@ func selectedLocalAddress(pc *webrtc.PeerConnection) (addr netip.Addr, ok bool) 
 		s = pair.Local.RelatedAddress
 	}
 	a, err := netip.ParseAddr(s)
-	if err != nil || a.IsUnspecified() {
+	if err != nil {
 		return netip.Addr{}, false
 	}
 	return comparableAddr(a), true
