@@ -60,10 +60,20 @@
 //     DHCP lease, Wi-Fi roaming): ICE-restart offer at once, as after a
 //     failure but without waiting half a minute for pion's timeouts to call
 //     it one, logged once ("host address gone") and counted
-//     (AddressGoneRestarts). A connection whose pair is on an address still
-//     present is left alone, since an ICE restart drops pion's working pair;
-//     so is one whose pair says nothing of its address (an mDNS name, a socket
-//     bound to every address), for the failure's restart to recover;
+//     (AddressGoneRestarts). A pair based on every address (a TURN relay or
+//     srflx socket bound to 0.0.0.0, the default with no Interfaces) counts
+//     as on any address, loopback aside, that the host had at the musician's
+//     last check: the kernel sends its packets from another once one goes. A
+//     connection whose pair is on an address still present is left alone,
+//     since an ICE restart drops pion's working pair; so is one whose pair
+//     says nothing of its address (an mDNS name), for the failure's restart
+//     to recover. Nothing is restarted while the host has no address a
+//     restart could gather on (none but loopback or link-local, none on
+//     Interfaces): the restart would find no candidate and wait
+//     ConnectTimeout, where a link that drops for a moment works again with
+//     its address back; the next change is judged against the addresses
+//     seen before the drop. An address-gone restart still not connected when
+//     an address appears is restarted again at once;
 //   - connection closed by pion (the musician's side closed it, or the DTLS
 //     handshake failed) while the musician is in Presence: a fresh
 //     PeerConnection offers after RestartBackoff;
