@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math"
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/audio"
@@ -18,12 +19,39 @@ import (
 // mixHold and then release it in one block: the sound-reactive strips would stutter.
 const mixHold = 100 * time.Millisecond
 
-// mixSkew is the most audio one musician may have queued beyond another's: 150 ms. Streams
-// normally differ by a packet or two; a musician whose audio arrives in a burst after a stall, or
-// whose sender's clock runs fast, is realigned by dropping its oldest audio. It exceeds mixHold by
-// more than the packet or two one musician may lead by, so that the others' audio, queued while
-// waiting for a musician who stopped, is mixed once mixHold lets that one go, never dropped.
+// mixSkew is the most audio one musician may have queued beyond another's: 150 ms. A musician
+// whose audio arrives in a burst after a stall is cut down to the others at once (her audio is
+// already broken there). It exceeds mixHold by more than the packet or two one musician may lead
+// by, so that the others' audio, queued while waiting for a musician who stopped, is mixed once
+// mixHold lets that one go, never dropped.
 const mixSkew = audio.SampleRate * 150 / 1000
+
+// mixLead is the lead, 60 ms, a lane may keep over the others on average for a realignWindow
+// before it is realigned gradually: a sender whose sound card's clock runs fast (±100 ppm is
+// common, a lane gains 12 ms in a minute) delivers more audio than the others, and a cut at
+// mixSkew threw 140 ms away at once, a jump the mix analyser took for a beat. A lane's lead
+// after a mix is a sawtooth of its packets (20 ms, up to 120 ms) against the others'; its mean
+// is half a packet, 60 ms for the longest, which is no drift.
+const mixLead = audio.SampleRate * 60 / 1000
+
+// realignWindow is the ticks (half a second) over which a lane's mean lead after a mix is
+// measured; the lane's speed-up (mixLane.rate) is then set from what it kept beyond mixLead.
+const realignWindow = 30
+
+// Realignment plays a leading lane faster, by rate (0.002: 2000 ppm), through a resampler whose
+// read position carries from tick to tick, rather than cutting it (a jump) or dropping samples (a
+// step each): its pitch rises by as much, a glide no note shows.
+const (
+	// realignSeconds is how long a lane's excess lead takes to be played away: its rate is the
+	// excess over realignSeconds of audio. In balance with a drifting sender, her lane leads by
+	// mixLead plus her drift times realignSeconds (4 ms at 2000 ppm).
+	realignSeconds = 2
+	// maxRealignRate is the fastest a lane is played: 5000 ppm, ten times two sound cards ±250 ppm
+	// apart, a twelfth of a semitone.
+	maxRealignRate = 0.005
+	// realignSlew is the most rate changes in a tick: 0 to the fastest in 5 s.
+	realignSlew = maxRealignRate / 300
+)
 
 // mixLaneCap is a lane's capacity: mixSkew left over from the last tick plus the most one tick
 // reads from a stream.
@@ -37,6 +65,15 @@ type mixLane struct {
 	// steady: the tick before lastFed brought audio too, less than mixHold before it, so the
 	// musician is delivering continuously and holds the mix back (until mixHold after lastFed).
 	steady bool
+	// queued sums what the lane kept after each mix in this realignWindow (-1: the window does
+	// not count, nobody was delivering at some tick): its mean is the lane's lead, its
+	// packets' sawtooth averaged out.
+	queued int
+	// rate is how much faster than real time the lane is played (see realignSeconds), moving
+	// toward target by realignSlew a tick; pos is the fraction of a sample its read position is
+	// past buf[0], and history the samples before buf[0], for the resampler's kernel.
+	rate, target, pos float64
+	history           [sincTaps / 2]float32
 }
 
 // alignedMix sums the musicians' audio sample by sample in the order each stream delivered it,
@@ -53,15 +90,19 @@ type alignedMix struct {
 	inputs []audio.MixInput
 	mixer  *audio.Mixer // sums and clamps
 	out    []float32
+	// scratch is resample's copy of the samples it reads.
+	scratch []float32
+	ticks   int // mixes in this realignWindow
 }
 
 func newAlignedMix() *alignedMix {
 	return &alignedMix{
-		byID:   map[*musician]*mixLane{},
-		lanes:  make([]*mixLane, 0, 16),
-		inputs: make([]audio.MixInput, 0, 16),
-		mixer:  audio.NewMixer(mixLaneCap),
-		out:    make([]float32, mixLaneCap),
+		byID:    map[*musician]*mixLane{},
+		lanes:   make([]*mixLane, 0, 16),
+		inputs:  make([]audio.MixInput, 0, 16),
+		mixer:   audio.NewMixer(mixLaneCap),
+		out:     make([]float32, mixLaneCap),
+		scratch: make([]float32, mixLaneCap+sincTaps),
 	}
 }
 
@@ -74,7 +115,7 @@ func (a *alignedMix) follow(musicians []*musician) {
 	for _, m := range musicians {
 		l := a.byID[m]
 		if l == nil {
-			l = &mixLane{buf: make([]float32, mixLaneCap)}
+			l = &mixLane{buf: make([]float32, mixLaneCap), queued: -1}
 		}
 		keep[m] = l
 		a.lanes = append(a.lanes, l)
@@ -109,7 +150,9 @@ func (a *alignedMix) add(i int, pcm []float32, now time.Time) {
 // mix returns this tick's mix (aliasing a buffer reused next tick; empty when there is none):
 // as many samples as every musician still delivering (steady, fed within mixHold) has queued,
 // or, when no one is, all that is queued. The others' queued audio is mixed in as far as it
-// goes. A lane more than mixSkew ahead of the rest first drops its oldest audio down to theirs.
+// goes. A lane more than mixSkew ahead of the rest first drops its oldest audio down to theirs;
+// one that kept more than mixLead for a realignWindow is played a little faster (realign,
+// resample).
 func (a *alignedMix) mix(now time.Time) []float32 {
 	most, common, live := 0, 0, false
 	for _, l := range a.lanes {
@@ -130,19 +173,124 @@ func (a *alignedMix) mix(now time.Time) []float32 {
 			}
 		}
 	}
-	if common == 0 {
-		return a.out[:0]
+	if live && common > 0 {
+		for _, l := range a.lanes {
+			l.rate += max(-realignSlew, min(realignSlew, l.target-l.rate))
+			if (l.rate > 0 || l.pos > 0) && l.n >= common {
+				l.resample(common, a.scratch)
+			}
+		}
 	}
-	a.inputs = a.inputs[:0]
-	for _, l := range a.lanes {
-		a.inputs = append(a.inputs, audio.MixInput{PCM: l.buf[:min(l.n, common)], Gain: 1})
+	n := 0
+	if common > 0 {
+		a.inputs = a.inputs[:0]
+		for _, l := range a.lanes {
+			a.inputs = append(a.inputs, audio.MixInput{PCM: l.buf[:min(l.n, common)], Gain: 1})
+		}
+		n = a.mixer.Mix(a.out[:common], a.inputs)
+		for _, l := range a.lanes {
+			l.drop(min(l.n, n))
+		}
 	}
-	n := a.mixer.Mix(a.out[:common], a.inputs)
-	for _, l := range a.lanes {
-		l.drop(min(l.n, n))
-	}
+	a.realign(live)
 	return a.out[:n]
 }
+
+// realign sums each lane's queue after this tick's mix and, at the end of each realignWindow,
+// sets its target rate from its mean lead beyond mixLead. A window in which nobody was delivering
+// at some tick (live false: everything was flushed) sets none. The mean, not the least, since
+// the least jumps by a packet whenever two senders' packets pass each other (every 20 s for two
+// sound cards 1000 ppm apart), and the rate, and the lane's pitch, would jump with it.
+func (a *alignedMix) realign(live bool) {
+	for _, l := range a.lanes {
+		switch {
+		case !live:
+			l.queued = -1
+		case a.ticks == 0:
+			l.queued = l.n
+		case l.queued >= 0:
+			l.queued += l.n
+		}
+	}
+	if a.ticks++; a.ticks < realignWindow {
+		return
+	}
+	a.ticks = 0
+	for _, l := range a.lanes {
+		lead := float64(l.queued) / realignWindow
+		l.target = min(maxRealignRate, max(0, lead-mixLead)/(realignSeconds*audio.SampleRate))
+		l.queued = -1
+	}
+}
+
+// resample makes the lane's first out samples those read from it at 1+rate samples a step from
+// pos, through a windowed-sinc interpolator, and drops what was read: the lane is played rate
+// faster. The sinc is flat to past the mix analyser's 9 kHz whatever the fraction, where a short
+// one (linear, cubic) dims the high bands between samples and not on them, a swell at the rate
+// the read position slides through samples. It reads no further than the lane holds (a lane with
+// little queued is played at its pace). scratch holds a copy of what it reads, after the lane's
+// history; nothing is allocated.
+func (l *mixLane) resample(out int, scratch []float32) {
+	step := min(1+l.rate, max(1, (float64(l.n)-l.pos)/float64(out)))
+	read := min(l.n, int(l.pos+float64(out)*step))
+	span := min(l.n, read+sincTaps/2)
+	if out < 2 || span < 2 || sincTaps/2+span > len(scratch) {
+		return
+	}
+	x := scratch[:sincTaps/2+span]
+	copy(x, l.history[:])
+	copy(x[sincTaps/2:], l.buf[:span])
+	last := len(x) - 1
+	for i := range out {
+		at := l.pos + float64(i)*step
+		j := int(at)
+		ph := (at - float64(j)) * sincPhases
+		q := int(ph)
+		w := float32(ph - float64(q))
+		k0, k1 := sincTable[q][:], sincTable[q+1][:]
+		var acc float32
+		base := j + 1 // x[base+k] is the sample k-sincTaps/2+1 from j
+		for k := range sincTaps {
+			acc += x[min(base+k, last)] * (k0[k] + w*(k1[k]-k0[k]))
+		}
+		l.buf[i] = acc
+	}
+	l.pos += float64(out)*step - float64(read)
+	// The history is the sincTaps/2 samples before the next read.
+	copy(l.history[:], x[read:read+sincTaps/2])
+	l.n = out + copy(l.buf[out:], l.buf[read:l.n])
+}
+
+// sincTaps is the resampler's length: sincTaps/2 samples either side of the read position.
+const sincTaps = 16
+
+// sincPhases is how many fractions of a sample sincTable holds; between two it is interpolated.
+const sincPhases = 256
+
+// sincTable is the resampler's kernel by fraction: sincTable[q][k] weighs the sample k-7 from the
+// one before the read position, for a position q/sincPhases past it. Blackman-windowed sinc.
+var sincTable = func() (t [sincPhases + 1][sincTaps]float32) {
+	for q := range t {
+		frac := float64(q) / sincPhases
+		var sum float64
+		var row [sincTaps]float64
+		for k := range sincTaps {
+			x := float64(k-sincTaps/2+1) - frac
+			v := 1.0
+			if x != 0 {
+				v = math.Sin(math.Pi*x) / (math.Pi * x)
+			}
+			u := (x + sincTaps/2) / sincTaps // 0..1 across the window
+			v *= 0.42 - 0.5*math.Cos(2*math.Pi*u) + 0.08*math.Cos(4*math.Pi*u)
+			row[k] = v
+			sum += v
+		}
+		for k := range row {
+			t[q][k] = float32(row[k] / sum)
+		}
+	}
+	return t
+}()
 
 // drop discards the lane's k oldest samples.
 func (l *mixLane) drop(k int) {
