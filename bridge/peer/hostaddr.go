@@ -18,7 +18,8 @@ import (
 // would notice only when its ICE timeouts run out (half a minute by default) and the connection
 // fails. A connection whose pair is on an address still present is left alone, since an ICE
 // restart drops pion's working pair; one not connected yet gathers on the new addresses at its
-// next negotiation. It never blocks: each musician checks on its own goroutine.
+// next negotiation. While addrs hold nothing a restart could gather on, nothing is restarted
+// (see checkHostAddress). It never blocks: each musician checks on its own goroutine.
 func (m *Manager) HostAddressesChanged(addrs []netip.Addr) {
 	present := make([]netip.Addr, 0, len(addrs))
 	for _, a := range addrs {
