@@ -203,6 +203,7 @@ func (l *frameLoop) tick(now time.Time) {
 	l.ticks++
 	if l.soundSync != nil {
 		l.mixed = l.aligned.mix(now)
+		fading := false
 		switch {
 		case len(l.mixed) > 0:
 			l.mix.Write(l.mixed)
@@ -210,10 +211,19 @@ func (l *frameLoop) tick(now time.Time) {
 		case now.Sub(l.mixFed) > silenceAfter:
 			// Nobody delivers: the mix's windows decay as for real silence, or the last
 			// note would go out to WLED's audio-reactive effects for as long as the room
-			// stays quiet (as a stopped musician's own analyser; see silenceAfter).
+			// stays quiet (as a stopped musician's own analyser; see silenceAfter). The step
+			// into silence is no beat: the frame only fades (onlyFading), or WLED would get
+			// a peak ≈ 200 ms after the music stopped.
 			l.mix.Write(silence[:])
+			fading = true
 		}
-		l.mix.Frame(&l.mixFeatures)
+		if fading {
+			before := l.mixFeatures
+			l.mix.Frame(&l.mixFeatures)
+			onlyFading(&l.mixFeatures, &before)
+		} else {
+			l.mix.Frame(&l.mixFeatures)
+		}
 		l.sendSoundSync()
 	}
 

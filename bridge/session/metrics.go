@@ -43,7 +43,8 @@ type metrics struct {
 	packetsLost   *prometheus.Desc
 	musicians     *prometheus.Desc
 	// silent counts the musicians whose connection is up and whose audio has not arrived for
-	// silenceAfter, the gap after which the loop treats her as stopped: nothing of hers lights.
+	// her silenceWait, the gap after which the loop treats her as stopped: nothing of hers
+	// lights (a sender in Opus DTX, a packet every ≈ 400 ms, is not stopped between packets).
 	silent          *prometheus.Desc
 	packetsReceived *prometheus.Desc
 	// impostorOffers is peer.Stats.ImpostorOffers: every musician's, those gone included.
@@ -258,7 +259,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		if st != nil {
 			m.totals.addLocked(st)
 		}
-		if state == webrtc.PeerConnectionStateConnected && (st == nil || st.Starved() > silenceAfter) {
+		if state == webrtc.PeerConnectionStateConnected && (st == nil || mu.audioStopped(st)) {
 			silent++
 		}
 	}

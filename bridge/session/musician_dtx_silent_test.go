@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/thesyncim/gopus"
 )
 
@@ -28,8 +30,23 @@ func TestMusicianInDTXIsNotStoppedBetweenPackets(t *testing.T) {
 	if longest < 300*time.Millisecond || longest > maxArrivalGap {
 		t.Fatalf("the DTX encoder's longest gap between packets is %v: the test shows nothing", longest)
 	}
-	r := newStopRig(t, Config{}, opusParams, 1)
-	var checked, stopped, stoppedAfter int
+	reg := prometheus.NewRegistry()
+	r := newStopRig(t, Config{Metrics: reg}, opusParams, 1)
+	r.musicians[0].setPeerState(webrtc.PeerConnectionStateConnected)
+	silentGauge := func() float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "ledbridge_room_musicians_silent" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("/metrics has no ledbridge_room_musicians_silent")
+		return 0
+	}
+	var checked, stopped, stoppedAfter, countedSilent, countedAfter int
 	r.runOpus(sent, stopAt*time.Second+2*time.Second, func(el time.Duration) {
 		m := r.musicians[0]
 		isStopped := m.audioStopped(m.stream.Load())
@@ -39,15 +56,26 @@ func TestMusicianInDTXIsNotStoppedBetweenPackets(t *testing.T) {
 			if isStopped {
 				stopped++
 			}
-		case s > stopAt+1 && isStopped:
-			stoppedAfter++
+			if silentGauge() != 0 {
+				countedSilent++
+			}
+		case s > stopAt+1:
+			if isStopped {
+				stoppedAfter++
+			}
+			if silentGauge() == 1 {
+				countedAfter++
+			}
 		}
 	})
 	t.Logf("DTX packets up to %v apart; wait before silence %v", longest, r.musicians[0].silenceWait())
 	if stopped > 0 {
 		t.Errorf("in her DTX pause she counted as stopped on %d of %d ticks", stopped, checked)
 	}
-	if stoppedAfter == 0 {
-		t.Error("once her packets stopped for good she never counted as stopped")
+	if countedSilent > 0 {
+		t.Errorf("in her DTX pause ledbridge_room_musicians_silent counted her on %d of %d scrapes", countedSilent, checked)
+	}
+	if stoppedAfter == 0 || countedAfter == 0 {
+		t.Errorf("once her packets stopped for good she counted as stopped on %d ticks and ledbridge_room_musicians_silent on %d scrapes, want both", stoppedAfter, countedAfter)
 	}
 }
