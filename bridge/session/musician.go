@@ -125,8 +125,9 @@ const silenceFloor = 0.001
 const silenceAfter = audio.DefaultMaxConceal + mixHold
 
 // maxArrivalGap bounds the packet gap silenceWait waits out: Opus DTX sends a packet every
-// 400 ms of a pause, and a gap of seconds is a musician who stopped and came back, not her
-// packets' rhythm.
+// 400 ms of a pause, and a longer gap is a musician who stopped and came back, not her
+// packets' rhythm, so noteArrival leaves it out (taken as a second, her next stop would keep
+// her last note lit twice as long).
 const maxArrivalGap = time.Second
 
 // silenceWait is how long her stream may deliver no audio before she counts as stopped: her
@@ -150,8 +151,7 @@ func (m *musician) noteArrival(at time.Time) {
 	if at.Equal(m.arrivalSeen) || at.IsZero() {
 		return
 	}
-	if !m.arrivalSeen.IsZero() && at.After(m.arrivalSeen) {
-		gap := min(at.Sub(m.arrivalSeen), maxArrivalGap)
+	if gap := at.Sub(m.arrivalSeen); !m.arrivalSeen.IsZero() && gap > 0 && gap <= maxArrivalGap {
 		if gap > m.arrivalGap {
 			m.arrivalGap = gap
 		} else {
