@@ -43,8 +43,9 @@ func comparableAddr(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
 // checkHostAddress restarts ICE (retry, the failure's path: the signal budget, glare and the
 // restart's own retries hold) if the connection is up or disconnected, stable, and the host
 // address its selected pair sends from is no longer one of the host's: the pair's own, or, for a
-// pair based on every address (a TURN or STUN socket bound to 0.0.0.0 with no
-// webrtc.interfaces), any address but loopback that the host had at the last check. Called on
+// pair based on every address (a TURN or STUN socket bound to 0.0.0.0 or :: with no
+// webrtc.interfaces), any address the host had at the last check that could carry it
+// (couldCarryPairBasedOn: its family, neither loopback nor link-local). Called on
 // the musician's goroutine after HostAddressesChanged.
 //
 // While the host has no address a restart could gather on (gatherable) it does nothing: the
@@ -87,8 +88,10 @@ func (mus *musician) checkHostAddress(ctx context.Context, retry *timer) {
 		return
 	case local.IsUnspecified():
 		// The kernel picks the source address of each packet: if one the host had went, it sends
-		// from another now, which the TURN server (or the musician's side) does not know.
-		local = firstMissing(seen, present, notLoopback)
+		// from another now, which the TURN server (or the musician's side) does not know. Only an
+		// address it could have picked counts: a link-local one or one of the other family going
+		// (the veth of a stopped container) leaves the pair as it was.
+		local = firstMissing(seen, present, couldCarryPairBasedOn(local))
 		if !local.IsValid() {
 			return
 		}
@@ -116,7 +119,26 @@ func firstMissing(from, in []netip.Addr, counts func(netip.Addr) bool) netip.Add
 	return netip.Addr{}
 }
 
-func notLoopback(a netip.Addr) bool { return !a.IsLoopback() }
+// couldCarryPairBasedOn reports, for a pair based on every address of unspecified's family
+// (0.0.0.0 or ::), whether the kernel could send its packets from a: an address of that family
+// that a restart would gather on (announcedAddr), not loopback, which reaches no TURN server on
+// another machine. pion binds such a socket only without webrtc.interfaces (ice/v4 v4.4.8
+// gatherCandidatesRelay, gatherCandidatesSrflx: with an interface filter, one socket per
+// address of those interfaces), so the interfaces need no look here.
+func couldCarryPairBasedOn(unspecified netip.Addr) func(netip.Addr) bool {
+	return func(a netip.Addr) bool {
+		ip, ok := announcedAddr(&net.IPAddr{IP: a.AsSlice()}, unspecified.Is4(), unspecified.Is6())
+		return ok && !ip.IsLoopback()
+	}
+}
+
+// announcedAddr is a's address and whether pion announces a candidate on it when it gathers
+// the families wanted: gatherableAddr's rules, and not link-local (pion binds link-local IPv6
+// sockets but announces no candidate on them), unspecified or multicast.
+func announcedAddr(a net.Addr, want4, want6 bool) (netip.Addr, bool) {
+	ip, ok := gatherableAddr(a, want4, want6)
+	return ip, ok && !ip.IsLinkLocalUnicast() && !ip.IsUnspecified() && !ip.IsMulticast()
+}
 
 // gatherableAddr4or6 reports whether a is an address ICE announces a candidate on, whatever the
 // network types: not loopback, link-local, unspecified or multicast.
@@ -125,10 +147,10 @@ func gatherableAddr4or6(a netip.Addr) bool {
 }
 
 // gatherable reports whether the host has an address that a restart could gather a candidate
-// on: of a configured network type's family, not link-local (pion binds link-local IPv6 sockets
-// but announces no candidate on them), and with webrtc.interfaces, on one of those interfaces,
-// up, as they are listed now; without, one of addrs (the host's) but loopback, which no musician
-// on another machine reaches. If the interfaces cannot be listed, it reports true.
+// on: of a configured network type's family, announced (announcedAddr), and with
+// webrtc.interfaces, on one of those interfaces, up, as they are listed now; without, one of
+// addrs (the host's) but loopback, which no musician on another machine reaches. If the
+// interfaces cannot be listed, it reports true.
 func (mus *musician) gatherable(addrs []netip.Addr) bool {
 	want4, want6 := true, true
 	if types, err := mus.cfg.networkTypes(); err == nil {
@@ -139,8 +161,8 @@ func (mus *musician) gatherable(addrs []netip.Addr) bool {
 		}
 	}
 	counts := func(a net.Addr) bool {
-		ip, ok := gatherableAddr(a, want4, want6)
-		return ok && !ip.IsLinkLocalUnicast() && !ip.IsUnspecified() && !ip.IsMulticast()
+		_, ok := announcedAddr(a, want4, want6)
+		return ok
 	}
 	if len(mus.cfg.Interfaces) == 0 {
 		return slices.ContainsFunc(addrs, func(a netip.Addr) bool {
