@@ -62,8 +62,9 @@
 //     it one, logged once ("host address gone") and counted
 //     (AddressGoneRestarts). A pair based on every address (a TURN relay or
 //     srflx socket bound to 0.0.0.0, the default with no Interfaces) counts
-//     as on any address, loopback aside, that the host had at the musician's
-//     last check: the kernel sends its packets from another once one goes. A
+//     as on any address of its family, neither loopback nor link-local, that
+//     the host had at the musician's last check: the kernel sends its packets
+//     from another once one goes. A
 //     connection whose pair is on an address still present is left alone,
 //     since an ICE restart drops pion's working pair; so is one whose pair
 //     says nothing of its address (an mDNS name), for the failure's restart
