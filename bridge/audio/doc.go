@@ -14,6 +14,8 @@
 // reordering stream (a packet now and then overtaken by its successor) raises the target to
 // the delay its overtaken packets needed, up to 60 ms, for as long as it goes on, and it falls
 // back within seconds once the reordering stops; a stream never reordered is not held for it.
+// Only reordering that recurs (3 packets within 5 s) raises it: a rare one (a Wi-Fi
+// retransmission every few seconds) costs its one packet, not a delay on every packet.
 // Decoding is budgeted per Stream at 1.2 s of audio per second of wall clock (1 s burst):
 // the jitter buffer releases every packet within 60 ms of its arrival, so without the
 // budget a peer sending faster than real time would make the bridge decode that fast.

@@ -19,6 +19,7 @@ const (
 	reorderMargin         = 5 * time.Millisecond  // added to the delay a reordered packet needed
 	reorderHold           = 5 * time.Second       // a reordering's delay is held this long after the last packet that needed it,
 	reorderHalfLife       = time.Second           // then halves every this much
+	reorderRecurs         = 3                     // reordered packets within reorderHold that make reordering recur
 )
 
 // JitterConfig configures a JitterBuffer. Zero fields take the defaults above.
@@ -135,15 +136,20 @@ type JitterBuffer struct {
 	bucketStart time.Duration
 
 	// Reordering (see noteReordered): the newest sequence number pushed and its media time,
-	// the media length of a packet (from the last two in a row), and the target delay the
-	// reordered packets asked for: peak, set at peakAt, and reorder, that decayed to the last push.
-	haveNewest   bool
-	newest       uint16
-	newestMedia  time.Duration
-	frame        time.Duration
-	reorderPeak  time.Duration
-	reorderAt    time.Time
-	reorderDelay time.Duration
+	// the media length of a packet (from the last two in a row), the last reorderRecurs
+	// reordered packets (a ring: when each came and the delay it needed; a zero time is none
+	// yet), and the target delay they asked for: peak, set at reorderAt, and reorderDelay, that
+	// decayed to the last push.
+	haveNewest     bool
+	newest         uint16
+	newestMedia    time.Duration
+	frame          time.Duration
+	reorderedAt    [reorderRecurs]time.Time
+	reorderedNeed  [reorderRecurs]time.Duration
+	reorderedIndex int
+	reorderPeak    time.Duration
+	reorderAt      time.Time
+	reorderDelay   time.Duration
 
 	stats JitterStats
 }
@@ -262,18 +268,34 @@ func (j *JitterBuffer) observeLate(seq uint16, ts uint32, now time.Time) {
 // a multipath route) barely moves it, and dropped as late it never fed it at all, so every 10th
 // packet 30 ms late was dropped and concealed for as long as it went on, with the target at 0.
 // Such a packet is saved if it arrives before its successor is due, so the delay it needed is
-// its transit above the best path less a packet's length, plus a margin; the target holds the
-// largest asked for (up to MaxDelay: beyond, no target saves it) for reorderHold after the last
-// packet that asked for as much, then decays. Packets overtaken in time keep asking while the
-// reordering goes on, so the target does not fall back between drops; a stream that is never
-// reordered keeps the RFC 3550 target alone.
+// its transit above the best path less a packet's length, plus a margin (up to MaxDelay: beyond,
+// no target saves it). Only reordering that recurs raises the target: once reorderRecurs
+// packets within reorderHold asked, the target holds the largest of them for reorderHold after
+// the last packet that asked for as much, then decays. Packets overtaken in time keep asking
+// while the reordering goes on, so the target does not fall back between drops; a stream that
+// is never reordered keeps the RFC 3550 target alone. A rare reordered packet (a Wi-Fi
+// retransmission every few seconds) costs its one packet instead: when any one raised the
+// target, one every 5 s renewed the hold each time, and the stream paid up to 55 ms on every
+// packet to save 1 in 250.
 func (j *JitterBuffer) noteReordered(transit time.Duration, now time.Time) {
 	over := transit - j.base
 	if over <= 0 {
 		return
 	}
 	needed := over - j.frame + reorderMargin
-	if needed <= 0 || needed > j.cfg.MaxDelay || needed < j.reorderDelay {
+	if needed <= 0 || needed > j.cfg.MaxDelay {
+		return
+	}
+	j.reorderedAt[j.reorderedIndex], j.reorderedNeed[j.reorderedIndex] = now, needed
+	j.reorderedIndex = (j.reorderedIndex + 1) % reorderRecurs
+	// The ring's oldest entry (now next to overwrite) is reorderRecurs-1 packets before this one.
+	if oldest := j.reorderedAt[j.reorderedIndex]; oldest.IsZero() || now.Sub(oldest) > reorderHold {
+		return // rare so far: not worth holding every packet for
+	}
+	for _, n := range j.reorderedNeed {
+		needed = max(needed, n)
+	}
+	if needed < j.reorderDelay {
 		return
 	}
 	j.reorderPeak, j.reorderAt, j.reorderDelay = needed, now, needed
@@ -550,6 +572,7 @@ func (j *JitterBuffer) Reset() {
 	j.pendLost = 0
 	j.jitter = 0
 	j.frame, j.reorderPeak, j.reorderDelay = 0, 0, 0
+	j.reorderedAt, j.reorderedNeed, j.reorderedIndex = [reorderRecurs]time.Time{}, [reorderRecurs]time.Duration{}, 0
 }
 
 // SetClockRate restarts the buffer (as Reset) for a stream whose RTP timestamps now count at
