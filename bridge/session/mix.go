@@ -74,6 +74,8 @@ type mixLane struct {
 	// past buf[0], and history the samples before buf[0], for the resampler's kernel.
 	rate, target, pos float64
 	history           [sincTaps / 2]float32
+	// resampled is how many samples resample made of the lane this tick (-1: none).
+	resampled int
 }
 
 // alignedMix sums the musicians' audio sample by sample in the order each stream delivered it,
@@ -173,23 +175,49 @@ func (a *alignedMix) mix(now time.Time) []float32 {
 			}
 		}
 	}
-	if live && common > 0 {
+	if common > 0 {
+		// A lane being resampled gives only what its kernel can reach (ready): the mix waits
+		// for it as for any lane short of audio, and a flush takes no more than it gives.
+		shortest, longest := common, 0
 		for _, l := range a.lanes {
-			l.rate += max(-realignSlew, min(realignSlew, l.target-l.rate))
-			if (l.rate > 0 || l.pos > 0) && l.n >= common {
-				l.resample(common, a.scratch)
+			if live {
+				l.rate += max(-realignSlew, min(realignSlew, l.target-l.rate))
 			}
+			l.resampled = -1
+			has := l.n
+			if l.resampling() {
+				has = l.ready()
+				if l.steady && now.Sub(l.lastFed) < mixHold {
+					shortest = min(shortest, has)
+				}
+			}
+			longest = max(longest, has)
+		}
+		if live {
+			common = shortest
+		} else {
+			common = longest
 		}
 	}
 	n := 0
 	if common > 0 {
 		a.inputs = a.inputs[:0]
 		for _, l := range a.lanes {
-			a.inputs = append(a.inputs, audio.MixInput{PCM: l.buf[:min(l.n, common)], Gain: 1})
+			in := l.buf[:min(l.n, common)]
+			if l.resampling() {
+				l.resampled = l.resample(min(common, l.ready()), a.scratch)
+				in = l.buf[:l.resampled]
+			}
+			a.inputs = append(a.inputs, audio.MixInput{PCM: in, Gain: 1})
 		}
 		n = a.mixer.Mix(a.out[:common], a.inputs)
 		for _, l := range a.lanes {
-			l.drop(min(l.n, n))
+			if l.resampled >= 0 {
+				// resample has set the history: what is left is the lane's own audio.
+				l.n = copy(l.buf, l.buf[l.resampled:l.n])
+			} else {
+				l.drop(min(l.n, n))
+			}
 		}
 	}
 	a.realign(live)
@@ -223,42 +251,66 @@ func (a *alignedMix) realign(live bool) {
 	}
 }
 
-// resample makes the lane's first out samples those read from it at 1+rate samples a step from
-// pos, through a windowed-sinc interpolator, and drops what was read: the lane is played rate
-// faster. The sinc is flat to past the mix analyser's 9 kHz whatever the fraction, where a short
-// one (linear, cubic) dims the high bands between samples and not on them, a swell at the rate
-// the read position slides through samples. It reads no further than the lane holds (a lane with
-// little queued is played at its pace). scratch holds a copy of what it reads, after the lane's
-// history; nothing is allocated.
-func (l *mixLane) resample(out int, scratch []float32) {
-	step := min(1+l.rate, max(1, (float64(l.n)-l.pos)/float64(out)))
-	read := min(l.n, int(l.pos+float64(out)*step))
-	span := min(l.n, read+sincTaps/2)
-	if out < 2 || span < 2 || sincTaps/2+span > len(scratch) {
-		return
+// resampling tells whether the lane is played through the resampler this tick: while it is
+// played faster (rate) and until its read position is back on a sample (pos 0). Otherwise the
+// lane is mixed as it arrived, sample for sample.
+func (l *mixLane) resampling() bool { return l.rate > 0 || l.pos > 0 }
+
+// ready is how many samples resample can make of the lane at most: the kernel reaches
+// sincTaps/2 samples past the read position, and reading past what the lane holds (an edge
+// sample repeated in their place) was a glitch at the end of every tick.
+func (l *mixLane) ready() int { return max(0, int(float64(l.n-sincTaps/2)-l.pos)) }
+
+// resample makes the lane's first out samples (at most ready) those read from it at 1+rate
+// samples a step from pos, through a windowed-sinc interpolator, and returns out; the read
+// samples are gone, the rest follow the out made ones. The sinc is flat to past the mix
+// analyser's 9 kHz whatever the fraction, where a short one (linear, cubic) dims the high bands
+// between samples and not on them, a swell at the rate the read position slides through
+// samples. It reads no further than the lane holds (a lane with little queued is played at its
+// pace). Once rate is back to 0 one tick's step brings pos onto a sample (up or down, whichever
+// is nearer: at most half a sample over the tick, a rate far below maxRealignRate), and the
+// lane leaves the resampler. scratch holds a copy of what it reads, after the lane's history;
+// nothing is allocated.
+func (l *mixLane) resample(out int, scratch []float32) int {
+	out = min(out, l.ready())
+	if out < 1 || sincTaps/2+l.n > len(scratch) {
+		return 0
 	}
-	x := scratch[:sincTaps/2+span]
+	avail := float64(l.n-sincTaps/2) - l.pos // samples the read position may advance
+	step := min(1+l.rate, max(1, avail/float64(out)))
+	end := l.pos + float64(out)*step
+	if l.rate == 0 && l.target == 0 && l.pos > 0 && float64(out)*maxRealignRate >= 0.5 {
+		// Back on a sample: end at the nearer whole one.
+		end = math.Round(l.pos + float64(out))
+		step = (end - l.pos) / float64(out)
+	}
+	read := min(int(end), l.n-sincTaps/2)
+	x := scratch[:sincTaps/2+l.n]
 	copy(x, l.history[:])
-	copy(x[sincTaps/2:], l.buf[:span])
-	last := len(x) - 1
+	copy(x[sincTaps/2:], l.buf[:l.n])
 	for i := range out {
 		at := l.pos + float64(i)*step
 		j := int(at)
 		ph := (at - float64(j)) * sincPhases
-		q := int(ph)
+		q := min(int(ph), sincPhases-1)
 		w := float32(ph - float64(q))
 		k0, k1 := sincTable[q][:], sincTable[q+1][:]
 		var acc float32
 		base := j + 1 // x[base+k] is the sample k-sincTaps/2+1 from j
 		for k := range sincTaps {
-			acc += x[min(base+k, last)] * (k0[k] + w*(k1[k]-k0[k]))
+			acc += x[base+k] * (k0[k] + w*(k1[k]-k0[k]))
 		}
 		l.buf[i] = acc
 	}
-	l.pos += float64(out)*step - float64(read)
+	// pos stays within [0, 1): the fraction past the next sample to read.
+	l.pos = min(max(0, end-float64(read)), math.Nextafter(1, 0))
+	if l.rate == 0 && l.target == 0 && l.pos < 1e-9 {
+		l.pos = 0
+	}
 	// The history is the sincTaps/2 samples before the next read.
 	copy(l.history[:], x[read:read+sincTaps/2])
-	l.n = out + copy(l.buf[out:], l.buf[read:l.n])
+	l.n = out + copy(l.buf[out:], x[sincTaps/2+read:])
+	return out
 }
 
 // sincTaps is the resampler's length: sincTaps/2 samples either side of the read position.
@@ -292,7 +344,14 @@ var sincTable = func() (t [sincPhases + 1][sincTaps]float32) {
 	return t
 }()
 
-// drop discards the lane's k oldest samples.
+// drop discards the lane's k oldest samples; the last sincTaps/2 of them stay the history the
+// resampler reads before buf[0] when the lane is realigned next.
 func (l *mixLane) drop(k int) {
+	if k >= sincTaps/2 {
+		copy(l.history[:], l.buf[k-sincTaps/2:k])
+	} else if k > 0 {
+		copy(l.history[:], l.history[k:])
+		copy(l.history[sincTaps/2-k:], l.buf[:k])
+	}
 	l.n = copy(l.buf, l.buf[k:l.n])
 }
