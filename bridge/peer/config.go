@@ -459,10 +459,9 @@ func isIPv4(t webrtc.NetworkType) bool {
 	return t == webrtc.NetworkTypeUDP4 || t == webrtc.NetworkTypeTCP4
 }
 
-// gatherableAddr reports whether pion gathers on an interface address, as ice's
-// localInterfaces decides: an address of a wanted family, and for IPv6 neither an
-// IPv4-compatible (::1 among them) nor a site-local one.
-func gatherableAddr(a net.Addr, want4, want6 bool) (netip.Addr, bool) {
+// interfaceIP is the IP address of an interface address (net.Interface.Addrs gives *net.IPNet,
+// some platforms *net.IPAddr); ok is false for anything else.
+func interfaceIP(a net.Addr) (netip.Addr, bool) {
 	var raw net.IP
 	switch a := a.(type) {
 	case *net.IPNet:
@@ -472,7 +471,14 @@ func gatherableAddr(a net.Addr, want4, want6 bool) (netip.Addr, bool) {
 	default:
 		return netip.Addr{}, false
 	}
-	ip, ok := netip.AddrFromSlice(raw)
+	return netip.AddrFromSlice(raw)
+}
+
+// gatherableAddr reports whether pion gathers on an interface address, as ice's
+// localInterfaces decides: an address of a wanted family, and for IPv6 neither an
+// IPv4-compatible (::1 among them) nor a site-local one.
+func gatherableAddr(a net.Addr, want4, want6 bool) (netip.Addr, bool) {
+	ip, ok := interfaceIP(a)
 	if !ok {
 		return netip.Addr{}, false
 	}

@@ -212,14 +212,7 @@ func (mus *musician) knownHostAddresses() []netip.Addr {
 			continue
 		}
 		for _, a := range ifAddrs {
-			var ip net.IP
-			switch a := a.(type) {
-			case *net.IPNet:
-				ip = a.IP
-			case *net.IPAddr:
-				ip = a.IP
-			}
-			if addr, ok := netip.AddrFromSlice(ip); ok {
+			if addr, ok := interfaceIP(a); ok {
 				addrs = append(addrs, comparableAddr(addr))
 			}
 		}
