@@ -217,13 +217,7 @@ func (l *frameLoop) tick(now time.Time) {
 			l.mix.Write(silence[:])
 			fading = true
 		}
-		if fading {
-			before := l.mixFeatures
-			l.mix.Frame(&l.mixFeatures)
-			onlyFading(&l.mixFeatures, &before)
-		} else {
-			l.mix.Frame(&l.mixFeatures)
-		}
+		analyserFrame(l.mix, &l.mixFeatures, fading)
 		l.sendSoundSync()
 	}
 

@@ -187,13 +187,7 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 		m.analyzer.Write(silence[:])
 		fedSilence = true
 	}
-	if fedSilence {
-		before := m.features
-		m.analyzer.Frame(&m.features)
-		onlyFading(&m.features, &before)
-	} else {
-		m.analyzer.Frame(&m.features)
-	}
+	analyserFrame(m.analyzer, &m.features, fedSilence)
 	if n > 0 && m.features.Level > silenceFloor {
 		m.lastAudible = st.LastAudioArrival()
 	}
@@ -209,6 +203,18 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 	}
 	m.mu.Unlock()
 	return pcm, lastAudible
+}
+
+// analyserFrame computes a's frame for this tick into f; fedSilence says a was fed silence this
+// tick, and then the frame only fades from the one f held (onlyFading).
+func analyserFrame(a *analysis.Analyzer, f *analysis.Features, fedSilence bool) {
+	if !fedSilence {
+		a.Frame(f)
+		return
+	}
+	before := *f
+	a.Frame(f)
+	onlyFading(f, &before)
 }
 
 // onlyFading makes f, the frame of a tick whose analyser was fed silence, show nothing that was
