@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -156,24 +155,7 @@ func serveStatusAndMetrics(t *testing.T, s *Session) string {
 	if !ok {
 		t.Fatalf("the session's registry %T gathers nothing", s.cfg.Metrics)
 	}
-	srv, err := status.New(status.Config{Provider: s, Gatherer: gatherer, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return serveStatusPage(t, status.Config{Provider: s, Gatherer: gatherer})
 }
 
 // previewedIDs reads base's live events until the first strip preview and returns the ids it

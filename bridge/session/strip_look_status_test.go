@@ -41,7 +41,15 @@ func TestStatusShowsEachStripsLook(t *testing.T) {
 // serveStatus serves s's status page on a loopback port until the test ends; it returns its URL.
 func serveStatus(t *testing.T, s *Session) string {
 	t.Helper()
-	srv, err := status.New(status.Config{Provider: s, Logger: slog.New(slog.DiscardHandler)})
+	return serveStatusPage(t, status.Config{Provider: s})
+}
+
+// serveStatusPage serves a status page made with cfg (its Logger discarding) on a loopback port
+// until the test ends; it returns its URL.
+func serveStatusPage(t *testing.T, cfg status.Config) string {
+	t.Helper()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	srv, err := status.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
