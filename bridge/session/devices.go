@@ -544,17 +544,23 @@ func (d *deviceSet) view() ([]*strip, map[string]lineState) {
 	for raw, c := range d.configured {
 		// Placed without a strip of its own: another line's strip drives its device.
 		waiting := d.strips[raw] == nil && !c.placed
-		ls := lineState{key: raw, name: c.pendingNameLocked(), target: c.target, protocol: c.target.Protocol, waiting: waiting,
+		ls := lineState{key: raw, name: c.pendingNameLocked(), target: c.lastTargetLocked(), protocol: c.target.Protocol, waiting: waiting,
 			err: c.lastErr, attempts: c.attempts, next: c.nextAttempt}
-		if c.name != "" {
-			ls.target = c.resolved // found before: where it was
-		}
 		if ls.protocol == wled.ProtocolAuto && d.protocol != wled.ProtocolAuto {
 			ls.protocol = d.protocol // a wled:// line is driven with the forced protocol
 		}
 		lines[raw] = ls
 	}
 	return d.current(), lines
+}
+
+// lastTargetLocked is where c's device is as far as is known: where it was last found, else as
+// configured (a host name, a wled:// line's LED count unknown).
+func (c *configuredDevice) lastTargetLocked() wled.Target {
+	if c.name != "" {
+		return c.resolved
+	}
+	return c.target
 }
 
 // pendingNameLocked is the name c's strip will have, as far as it is known before the strip
@@ -947,6 +953,9 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 		d.s.log.Info("device online", "device", dev.Name, "ip", dev.IP)
 	}
 	if t, ok := dev.Target(); ok {
+		if dev.Online {
+			d.pokeWaitingLinesLocked(dev)
+		}
 		// Discovery saw the device change (LED count, RGBW, UDP port, name) or return: the
 		// configured line that drives it reads its JSON API again now, not at its next recheck.
 		if st := d.configuredCoveringLocked(dev.Key, t); st != nil {
@@ -966,6 +975,18 @@ func (d *deviceSet) onDiscovery(ev discovery.Event) {
 	}
 	d.reconcileLocked() // a discovered strip that moved may have covered a configured device
 	d.publishLocked()
+}
+
+// pokeWaitingLinesLocked makes every configured line that is not driven yet and names dev's host
+// try now: dev answers (it was off or booting at the line's last try), and until the line's
+// next retry, up to the last of retryDelays away, discovery would drive it in the line's place
+// and the status page would list it twice.
+func (d *deviceSet) pokeWaitingLinesLocked(dev discovery.Device) {
+	for raw, c := range d.configured {
+		if !c.placed && d.strips[raw] == nil && namesDevice(c.lastTargetLocked().Host, dev) {
+			c.poke()
+		}
+	}
 }
 
 // reconcileLocked gives every device that should be driven and is not a strip: a configured one
@@ -1063,10 +1084,13 @@ func standsFor(strips []*strip, d discovery.Device) bool {
 // on the status page, as a configured strip driving d is (standsFor), since the line's strip
 // will drive it.
 func waitsFor(lines []lineState, d discovery.Device) bool {
-	return slices.ContainsFunc(lines, func(l lineState) bool {
-		host := l.target.Host
-		return (d.IP.IsValid() && wled.SameHost(host, d.IP.String())) || wled.SameHost(host, d.Host)
-	})
+	return slices.ContainsFunc(lines, func(l lineState) bool { return namesDevice(l.target.Host, d) })
+}
+
+// namesDevice reports whether a configured line's host names discovered device d: its address
+// or its mDNS host name, by wled.SameHost.
+func namesDevice(host string, d discovery.Device) bool {
+	return (d.IP.IsValid() && wled.SameHost(host, d.IP.String())) || wled.SameHost(host, d.Host)
 }
 
 // drivesDiscovered reports whether configured strip st drives the discovered device at t. The

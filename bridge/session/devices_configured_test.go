@@ -105,8 +105,9 @@ func TestConfiguredLineAddedByReloadWinsOverDiscoveredStrip(t *testing.T) {
 
 func TestConfiguredLineWinsWhenDiscoveryDroveTheDeviceFirst(t *testing.T) {
 	// wled://IP?leds=10 is configured, but the WLED is still booting when the daemon starts, and
-	// discovery finds it before the configured line is tried again. The line's ?leds=10 must
-	// still apply once its follower reaches the device.
+	// discovery finds it long before the configured line's next retry. Discovery's answer makes
+	// the line try at once, so its ?leds=10 applies and the device is not listed twice (the
+	// waiting line and discovery's strip) until the retry.
 	const ip, mac = "127.0.36.2", "02fc00003602"
 	fake := wledtest.New(t, wledtest.Config{MAC: mac, LEDs: 30, VID: oldFirmwareVID, DDPListen: "-", HTTPListen: ip + ":0", RealtimeListen: ip + ":0"})
 	fake.SetRawInfo(503, []byte("booting"))
@@ -122,9 +123,10 @@ func TestConfiguredLineWinsWhenDiscoveryDroveTheDeviceFirst(t *testing.T) {
 
 	fake.SetRawInfo(0, nil) // booted
 	r.clock.nextRound(t)
-	wantStrips(t, r, mac+"->"+fake.RealtimeAddr()+"/30")
-	r.s.devices.pokeConfigured(url) // its retry comes now
-	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/10")
+	waitStrips(t, r, url+"->"+fake.RealtimeAddr()+"/10") // the retry is an hour away
+	if snap := r.s.Snapshot(); len(snap.Devices) != 1 || snap.Devices[0].ID != url {
+		t.Errorf("status devices = %+v, want the configured line alone", snap.Devices)
+	}
 	// A 10-LED DNRGB frame is not a whole frame to the 30-LED fake: its packets are what count.
 	before := fake.Packets()
 	waitFor(t, "a packet from the configured strip", func() bool {
