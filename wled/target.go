@@ -396,6 +396,11 @@ func StreamTarget(t Target, info Info, p Protocol) (Target, error) {
 	return out, nil
 }
 
+// DriveAllLEDsAdvice is what an operator does about a device with more LEDs than the forced
+// output.protocol carries (MostLEDs), whose strip then lights only at its start: join's warning
+// and test-pattern's note give the same advice.
+const DriveAllLEDsAdvice = "set output.protocol to dnrgb or ddp (or auto) to drive them all"
+
 // MostLEDs is the most LEDs one frame of protocol p addresses: MaxLEDs for DDP and DNRGB, 490
 // for DRGB, 367 for DRGBW, 255 for WARLS (0 for a value that is no protocol).
 func MostLEDs(p Protocol) int { return p.maxLEDs() }

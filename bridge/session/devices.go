@@ -903,7 +903,7 @@ func (d *deviceSet) warnClampedLocked(id, name string, t wled.Target, deviceLEDs
 		return
 	}
 	d.clamped[id] = note
-	d.s.log.Warn("device has more LEDs than the forced output.protocol carries: only the start of its strip lights; set output.protocol to dnrgb or ddp (or auto) to drive them all",
+	d.s.log.Warn("device has more LEDs than the forced output.protocol carries: only the start of its strip lights; "+wled.DriveAllLEDsAdvice,
 		"device", name, "protocol", t.Protocol, "leds", t.LEDs, "device_leds", deviceLEDs, "target", t.String())
 }
 

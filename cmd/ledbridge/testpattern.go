@@ -377,8 +377,8 @@ func writeCutShortNotes(w io.Writer, devices []testPatternDevice) {
 		if d.err != nil || d.output == nil || d.deviceLEDs <= d.output.LEDs() {
 			continue
 		}
-		fmt.Fprintf(w, "test-pattern: note: %s has %d LEDs, more than output.protocol %v carries: only its first %d were driven; set output.protocol to dnrgb or ddp (or auto) to drive them all\n",
-			d.name, d.deviceLEDs, d.output.Target().Protocol, d.output.LEDs())
+		fmt.Fprintf(w, "test-pattern: note: %s has %d LEDs, more than output.protocol %v carries: only its first %d were driven; %s\n",
+			d.name, d.deviceLEDs, d.output.Target().Protocol, d.output.LEDs(), wled.DriveAllLEDsAdvice)
 	}
 }
 
