@@ -190,8 +190,14 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 	}
 	m := startManager(t, cfg, r)
 
+	// Each log line says when it came, so that a slow step shows.
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
+	began := time.Now()
+	logStep := func(format string, args ...any) {
+		t.Helper()
+		t.Logf("[%5.1fs] "+format, append([]any{time.Since(began).Seconds()}, args...)...)
+	}
 	browser := launchChromium(ctx, t, path, srv.URL+"/", onBinding, &console)
 	defer page.page.Store(nil)
 	page.page.Store(browser.page)
@@ -232,7 +238,7 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 	} {
 		id := MusicianID(tc.id)
 		jsID, _ := json.Marshal(tc.id)
-		t.Logf("--- %s", tc.id)
+		logStep("--- %s", tc.id)
 
 		// First connection, offered by the bridge (after OfferDelay) or by Chromium.
 		if !tc.browserOffers {
@@ -252,7 +258,7 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 		waitFor(t, "bridge connected to "+tc.id, bridgeConnected(m, id))
 		waitFor(t, "100 packets from "+tc.id, func() bool { return s.packets(id) >= 100 })
 		first := firstExchange(r.bridgeSignals(), gate, tc.id)
-		t.Logf("first connection: %s", first)
+		logStep("first connection: %s", first)
 		if role := bridgeDTLSRole(setupLines(first.bridgeSDP), first.bridgeOffered, setupLines(first.browserSDP)); role != tc.roleBefore {
 			t.Fatalf("%s: the bridge is DTLS %s on the first connection, want %s: the test no longer sets up the case it is about", tc.id, role, tc.roleBefore)
 		}
@@ -286,23 +292,33 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 		gate.mu.Lock()
 		restartOffer, reOffer := *gate.heldOffer(gate.toPage), *gate.heldOffer(gate.toBridge)
 		gate.mu.Unlock()
-		t.Logf("bridge's ICE-restart offer: a=setup:%v; Chromium's re-offer: a=setup:%v",
+		logStep("bridge's ICE-restart offer: a=setup:%v; Chromium's re-offer: a=setup:%v",
 			setupLines(restartOffer.Description.SDP), setupLines(reOffer.Description.SDP))
 		if ufragOf(reOffer.Description.SDP) == ufragOf(first.browserSDP) {
 			t.Errorf("Chromium's re-offer keeps ICE ufrag %q: not an ICE restart", ufragOf(reOffer.Description.SDP))
 		}
 
-		// Deliver both crossed offers, each direction in order.
-		gate.mu.Lock()
-		held := gate.toPage
-		gate.toPage, gate.holdPage = nil, false
-		for _, sig := range held {
-			if err := toPage(ctx, sig); err != nil {
+		// Deliver both crossed offers, each direction in order. The page's signals reach
+		// onBinding on the CDP connection's read loop, which also reads the answers to toPage's
+		// evaluations: holding gate.mu across toPage would deadlock with a candidate Chromium
+		// trickles meanwhile. So the bridge's signals stay held, and queue behind, until the
+		// held ones are all delivered.
+		for {
+			gate.mu.Lock()
+			held := gate.toPage
+			gate.toPage = nil
+			if len(held) == 0 {
+				gate.holdPage = false
 				gate.mu.Unlock()
-				t.Fatal(err)
+				break
+			}
+			gate.mu.Unlock()
+			for _, sig := range held {
+				if err := toPage(ctx, sig); err != nil {
+					t.Fatalf("[%5.1fs] handing the bridge's held %s to Chromium: %v", time.Since(began).Seconds(), sig.Type, err)
+				}
 			}
 		}
-		gate.mu.Unlock()
 		waitFor(t, "Chromium to ignore the bridge's crossed offer", func() bool {
 			return evalPage(fmt.Sprintf("peers[%s].ignoreOffer", jsID)) == true
 		})
@@ -327,7 +343,7 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 			answerSetup = setupLines(answer.Description.SDP)
 		}
 		st, _ := musicianStats(m, id)
-		t.Logf("bridge's answer on the fresh PeerConnection: a=setup:%v; after %v: bridge %s, page %v, %d packets since, glare restarts %d→%d",
+		logStep("bridge's answer on the fresh PeerConnection: a=setup:%v; after %v: bridge %s, page %v, %d packets since, glare restarts %d→%d",
 			answerSetup, took.Round(10*time.Millisecond), st.ConnectionState, evalPage(fmt.Sprintf("state(%s)", jsID)),
 			s.packets(id)-before, glareBefore, st.GlareRestarts)
 		if !ok {
@@ -345,7 +361,7 @@ func TestChromiumGlareDuringICERestart(t *testing.T) {
 			t.Errorf("%s: the bridge is DTLS %s after the glare, want %s", tc.id, role, tc.roleAfter)
 		}
 		got := pageDTLS(jsID)
-		t.Logf("Chromium's transport after the glare: DTLS %s", got)
+		logStep("Chromium's transport after the glare: DTLS %s", got)
 		if want := opposite[tc.roleAfter] + " connected"; got != want {
 			t.Errorf("%s: Chromium's transport is %q after the glare, want %q", tc.id, got, want)
 		}
