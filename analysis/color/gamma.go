@@ -31,14 +31,23 @@ func NewGamma(g float32) (*Gamma, error) {
 	if g == 0 {
 		g = DefaultGamma
 	}
-	if !(g >= 0.1 && g <= 5) {
-		return nil, fmt.Errorf("color: new gamma %v: %w", g, ErrBadGamma)
+	if err := CheckGamma(g); err != nil {
+		return nil, err
 	}
 	t := &Gamma{exponent: g}
 	for i := range t.table {
 		t.table[i] = float32(math.Pow(float64(i)/gammaSteps, float64(g)))
 	}
 	return t, nil
+}
+
+// CheckGamma returns the error NewGamma gives for exponent g (not 0), without the table's 4 097
+// powers: a configuration check does not need them.
+func CheckGamma(g float32) error {
+	if !(g >= 0.1 && g <= 5) {
+		return fmt.Errorf("color: new gamma %v: %w", g, ErrBadGamma)
+	}
+	return nil
 }
 
 // Exponent returns the gamma exponent of the table.

@@ -339,7 +339,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Gamma == 0 {
 		c.Gamma = color.DefaultGamma
 	}
-	if _, err := color.NewGamma(c.Gamma); err != nil {
+	if err := color.CheckGamma(c.Gamma); err != nil {
 		return c, fmt.Errorf("effect: config: %w: %w", ErrBadConfig, err)
 	}
 	if !(c.Palette.MusicianSpread >= 0 && c.Palette.MusicianSpread <= 360) {
