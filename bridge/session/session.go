@@ -477,14 +477,21 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 }
 
 // How applyLEDUpdate tells a host that started its seq again (a reloaded page, a new host) from
-// a frame overtaken by a newer one: a frame after a pause long enough for auto mode to count the
-// host's frames as gone (effect.BroadcastFresh), or one whose seq is further behind than a
-// reordering ever reaches (600 frames are 10 s at 60 fps), starts the order afresh. (A shorter
-// pause would take an overtaken frame of a host that sends only a few frames a second, a
-// throttled background tab, as a restart and show its stale colours.)
+// a frame overtaken by a newer one. One sender's broadcasts reach us in order (one WebSocket,
+// relayed in order), so a seq that goes back is a restart, except for the one interleave a
+// single host can make: supabase-js sends a broadcast over REST while its socket is not joined,
+// and frames sent so can arrive after those sent over the socket just before or after. That
+// overlap lasts at most a REST round trip, well under 500 ms, so 30 frames at 60 fps: a frame at
+// most ledSeqRestart behind the last one taken is such a straggler (or a duplicate), dropped
+// and counted; one further behind starts the order afresh at once. So does any frame after a
+// pause long enough for auto mode to count the host's frames as gone (effect.BroadcastFresh).
+// (A shorter pause would take a straggler of a host that sends only a few frames a second, a
+// throttled background tab, as a restart and show its stale colours.) A page reloaded before it
+// sent ledSeqRestart frames starts within reach of its old seq, and is taken once its new seq
+// passes the old one: at most half a second late.
 const (
 	ledRestartGap = effect.BroadcastFresh
-	ledSeqRestart = 600
+	ledSeqRestart = 30
 )
 
 // playbackLogEvery is the least time between two playback-change log lines.
@@ -499,6 +506,8 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 		now.Sub(s.ledAt) <= ledRestartGap && s.ledSeq-u.Seq <= ledSeqRestart
 	s.mu.Unlock()
 	if overtaken {
+		s.dropped.broadcasts.Add(1)
+		s.met.dropped.WithLabelValues(room.EventLEDUpdate).Inc()
 		return
 	}
 	colors, err := color.ParseColors(u.Colors, s.ledScratch[:0])
