@@ -160,7 +160,11 @@ func (s *Session) Snapshot() status.Snapshot {
 		if d.IP.IsValid() {
 			ip = d.IP.String()
 		}
-		snap.Devices = append(snap.Devices, status.Device{ID: d.Key, Name: d.Name, IP: ip, LEDs: d.LEDs, RGBW: d.RGBW, Protocol: d.Protocol.String(), Online: d.Online,
+		protocol := "" // not confirmed by its JSON API yet: no protocol chosen
+		if d.Protocol != wled.ProtocolUnknown {
+			protocol = d.Protocol.String()
+		}
+		snap.Devices = append(snap.Devices, status.Device{ID: d.Key, Name: d.Name, IP: ip, LEDs: d.LEDs, RGBW: d.RGBW, Protocol: protocol, Online: d.Online,
 			LastError: deviceErrorText(d.LastError)})
 	}
 

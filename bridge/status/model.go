@@ -85,7 +85,7 @@ type Device struct {
 	IP       string  `json:"ip"`
 	LEDs     int     `json:"leds"` // the LEDs driven
 	RGBW     bool    `json:"rgbw"`
-	Protocol string  `json:"protocol"`
+	Protocol string  `json:"protocol"` // "ddp", "dnrgb", …; "" until a discovered device's JSON API confirms it
 	Online   bool    `json:"online"`
 	FPS      float64 `json:"fps"`
 	Frames   uint64  `json:"frames"`

@@ -94,7 +94,7 @@ func TestFirstBrowseReportCountsOnce(t *testing.T) {
 			t.Fatalf("Browse = %v, %v; want the inner browser's two answers", got, err)
 		}
 	}
-	if n := strings.Count(logs.String(), "discovery found"); n != 1 || !strings.Contains(logs.String(), "discovery found 2 WLEDs on mDNS") {
+	if n := strings.Count(logs.String(), "discovery found"); n != 1 || !strings.Contains(logs.String(), "discovery found 2 WLEDs announced on mDNS; each is driven once its JSON API confirms it") {
 		t.Errorf("want one line counting 2 WLEDs:\n%s", logs.String())
 	}
 }

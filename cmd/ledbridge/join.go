@@ -443,11 +443,13 @@ func (b *firstBrowseReport) Browse(ctx context.Context, window time.Duration) ([
 	if err != nil || ctx.Err() != nil || !b.reported.CompareAndSwap(false, true) {
 		return answers, err
 	}
+	// An answer is an announcement, not a WLED yet: a device is driven only once its JSON API
+	// confirms it, which the registry logs ("device online") or says why not.
 	switch n := len(answers); {
 	case n == 1:
-		b.log.Info("discovery found 1 WLED on mDNS", "window", window)
+		b.log.Info("discovery found 1 WLED announced on mDNS; it is driven once its JSON API confirms it", "window", window)
 	case n > 1:
-		b.log.Info(fmt.Sprintf("discovery found %d WLEDs on mDNS", n), "window", window)
+		b.log.Info(fmt.Sprintf("discovery found %d WLEDs announced on mDNS; each is driven once its JSON API confirms it", n), "window", window)
 	case b.configured > 0:
 		b.log.Info("discovery found no WLED on mDNS; the configured devices are driven", "window", window, "configured", b.configured)
 	default:

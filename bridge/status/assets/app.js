@@ -157,7 +157,7 @@ function renderDevices(list, controls) {
     canvas.hidden = !d.driven;
     el.querySelector(".strip-off").hidden = d.driven;
     const sent = d.driven ? ` · ${d.fps.toFixed(1)} fps · ${d.packets} packets · ${d.errors} errors` : " · not driven";
-    text(el.querySelector(".stats"), `${d.ip || "?"} · ${leds} LEDs${d.rgbw ? " RGBW" : ""} · ${d.protocol}${sent}` +
+    text(el.querySelector(".stats"), `${d.ip || "?"} · ${leds} LEDs${d.rgbw ? " RGBW" : ""}${d.protocol ? ` · ${d.protocol}` : ""}${sent}` +
       `${d.look ? ` · look: ${d.look}` : ""}`);
     // Why it is not driven (or its configured line's look-ups fail), and when it is tried again.
     const why = el.querySelector(".why");
