@@ -112,7 +112,7 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			Name: "ledbridge_loop_frames_rendered_total", Help: "Strip frames rendered and submitted to device outputs.",
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ledbridge_room_dropped_messages_total", Help: "Broadcasts dropped because their payload failed validation, by event.",
+			Name: "ledbridge_room_dropped_messages_total", Help: "Broadcasts dropped, by event: their payload failed validation, or (led-update) the frame was a straggler or a second sender's.",
 		}, []string{"event"}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledbridge_realtime_reconnects_total", Help: "Realtime reconnect attempts: one for each loss of the connection, and one more for each retry that failed.",

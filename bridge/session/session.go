@@ -145,6 +145,13 @@ type Session struct {
 	roomHadMusicians bool
 	emptySince       time.Time
 
+	// ledHasOther: a restart left a sequence whose sender may still be sending (a second host
+	// tab, or the old host); ledOtherAt is its last frame. See ledOrderLocked.
+	ledHasOther bool
+	ledOtherAt  time.Time
+	// ledSendersLog limits the warnings about a second led-update sender.
+	ledSendersLog lograte.Limiter
+
 	// ledScratch receives the next led-update's colours; it is swapped with ledColors only once
 	// they all parsed, so a rejected frame never touches the accepted one. Events goroutine only.
 	ledScratch []color.RGB
@@ -221,6 +228,8 @@ func New(cfg Config) (*Session, error) {
 		ledColors:   make([]color.RGB, 0, room.MaxLEDColors),
 		ledScratch:  make([]color.RGB, 0, room.MaxLEDColors),
 		playbackLog: lograte.Limiter{Every: playbackLogEvery},
+
+		ledSendersLog: lograte.Limiter{Every: ledSendersLogEvery},
 	}
 	var err error
 	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
@@ -492,22 +501,67 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 const (
 	ledRestartGap = effect.BroadcastFresh
 	ledSeqRestart = 30
+	// ledSendersLogEvery is the least time between two warnings about a second sender.
+	ledSendersLogEvery = time.Minute
 )
 
 // playbackLogEvery is the least time between two playback-change log lines.
 const playbackLogEvery = 5 * time.Second
+
+// ledOrder is what ledOrderLocked makes of a led-update.
+type ledOrder int
+
+const (
+	ledNext      ledOrder = iota // take it: the followed sequence's next frame, or the first
+	ledRestart                   // take it: its seq went back, its sender started again
+	ledStraggler                 // drop it: at most ledSeqRestart behind (see ledSeqRestart)
+	ledOtherSent                 // drop it: the sequence a restart left is still being sent
+)
+
+// ledOrderLocked says whether to take a led-update with u's seq at now. A broadcast names no
+// sender, so two senders (two host tabs, or a new host while the old tab still sends) can only
+// be told apart by their seqs: after a restart, while the restarted sequence keeps arriving, a
+// frame far ahead of it (more than ledSeqRestart) continues the sequence the restart left, and is
+// dropped: one picture holds instead of the two interleaved. The other sender is taken again
+// once the followed one pauses for ledRestartGap, and forgotten once it has itself sent nothing
+// for as long; a sender whose seq jumps forward with no restart behind it is followed. Called
+// with s.mu held; it notes the other sender's frames, the caller the frames it takes.
+func (s *Session) ledOrderLocked(u room.LEDUpdate, now time.Time) ledOrder {
+	if !u.HasSeq || !s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap {
+		return ledNext
+	}
+	if s.ledHasOther && now.Sub(s.ledOtherAt) > ledRestartGap {
+		s.ledHasOther = false
+	}
+	switch {
+	case u.Seq <= s.ledSeq && s.ledSeq-u.Seq <= ledSeqRestart:
+		return ledStraggler
+	case u.Seq < s.ledSeq:
+		return ledRestart
+	case s.ledHasOther && u.Seq-s.ledSeq > ledSeqRestart:
+		s.ledOtherAt = now
+		return ledOtherSent
+	}
+	return ledNext
+}
 
 // applyLEDUpdate takes one led-update on the events goroutine. The colours are parsed outside
 // s.mu, which every tick takes, into ledScratch, and swapped in only once they all parsed.
 func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 	now := s.clock.Now()
 	s.mu.Lock()
-	overtaken := u.HasSeq && s.ledHasSeq && u.Seq <= s.ledSeq &&
-		now.Sub(s.ledAt) <= ledRestartGap && s.ledSeq-u.Seq <= ledSeqRestart
+	order, following := s.ledOrderLocked(u, now), s.ledSeq
 	s.mu.Unlock()
-	if overtaken {
+	if order == ledStraggler || order == ledOtherSent {
 		s.dropped.broadcasts.Add(1)
 		s.met.dropped.WithLabelValues(room.EventLEDUpdate).Inc()
+		if order == ledOtherSent {
+			if suppressed, ok := s.ledSendersLog.Allow(now); ok {
+				s.log.Warn("two participants send led-update frames (two host tabs, or the old host still sending): "+
+					"showing the one that started last, dropping the other's until it pauses for 2 s",
+					"seq", u.Seq, "following_seq", following, "frames_dropped_since_last_warning", suppressed)
+			}
+		}
 		return
 	}
 	colors, err := color.ParseColors(u.Colors, s.ledScratch[:0])
@@ -518,6 +572,17 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 	}
 	s.mu.Lock()
 	s.ledColors, s.ledScratch = colors, s.ledColors
+	switch {
+	case order == ledRestart && s.ledHasOther:
+		// The followed tab reloaded while the other still sends: that one stays the other.
+		if s.ledAt.After(s.ledOtherAt) {
+			s.ledOtherAt = s.ledAt
+		}
+	case order == ledRestart:
+		s.ledOtherAt, s.ledHasOther = s.ledAt, true
+	case u.HasSeq && (!s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap):
+		s.ledHasOther = false // a fresh start: no sequence left behind is still being sent
+	}
 	if u.HasSeq {
 		s.ledSeq, s.ledHasSeq = u.Seq, true
 	}
