@@ -13,9 +13,9 @@
 // refused. An optional shared secret (Config.Secret) must then be the clients' API key.
 //
 // A presence key is a participant's peerId (the room protocol's rule), so the server binds the two:
-// a room holds each key on one socket. The same client joining with it again (a supabase-js
-// reconnect) replaces its older channel, and so does another client (a musician whose address
-// changed) when the holder does not answer a ping; otherwise another client is refused. A replaced
+// a room holds each key on one socket. A socket joining with a held key (a supabase-js reconnect,
+// a musician whose address changed) replaces the holder's channel when that socket is closing or
+// does not answer a ping, from whatever address it comes; otherwise it is refused. A replaced
 // channel's Presence meta passes to its successor, so the key never leaves the room across a
 // reconnect. A webrtc-signal, state-request or state-response whose fromPeerId is another key than
 // the sending channel's is dropped; on the REST endpoints, which have no channel, it is refused

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,6 +110,9 @@ type rawClient struct {
 	frames  chan rxFrame
 	readErr chan error
 	nextRef int
+	// readGate, when set, stops readLoop after the frame it has just queued, until the channel
+	// is closed (pauseReads).
+	readGate atomic.Pointer[chan struct{}]
 }
 
 type dialOpts struct {
@@ -191,7 +195,23 @@ func (c *rawClient) readLoop() {
 			return
 		}
 		c.frames <- rxFrame{binary: typ == websocket.MessageBinary, data: data}
+		if gate := c.readGate.Swap(nil); gate != nil {
+			<-*gate
+		}
 	}
+}
+
+// pauseReads makes the client stop reading after the reply to a heartbeat it sends now, so that it
+// answers no ping (a socket whose network went silent, not yet noticed by its browser), until
+// resume is called. Nothing else may be on its way to the client meanwhile.
+func (c *rawClient) pauseReads() (resume func()) {
+	c.t.Helper()
+	gate := make(chan struct{})
+	c.readGate.Store(&gate)
+	c.barrier()
+	resume = sync.OnceFunc(func() { close(gate) })
+	c.t.Cleanup(resume) // before closeNow, which waits for readLoop to end
+	return resume
 }
 
 func (c *rawClient) closeNow() {

@@ -217,8 +217,9 @@ func (c *conn) dropForged(mem *member, event string, joinRef, ref wire.Ref, topi
 }
 
 // holderProbeTimeout bounds the wait for a pong from a socket holding a presence key that another
-// client joins with (holderAnswers): a live browser answers a ping within a round trip, and
-// supabase-js waits 10 s for its join's reply.
+// socket joins with (holderAnswers): a live browser answers a ping within a round trip, and
+// supabase-js waits 10 s for its join's reply. It is what a reconnect whose old socket went
+// silent waits before its join is answered.
 const holderProbeTimeout = 3 * time.Second
 
 // holderAnswers reports whether holder's socket answers a WebSocket ping within
@@ -243,7 +244,7 @@ func holderAnswers(s *Server, joiner *conn, holder *member) bool {
 	}
 	err := hc.ws.Ping(ctx)
 	if err != nil {
-		s.log.Info("hub: a socket holding a presence key another client joins with did not answer a ping; replacing it",
+		s.log.Info("hub: a socket holding a presence key another socket joins with did not answer a ping; replacing it",
 			"remote", hc.remote, "new_remote", joiner.remote, "presence_key", holder.presenceKey, "err", err)
 	}
 	return err == nil

@@ -114,9 +114,9 @@ func joinAs(c *rawClient, key string) (string, string) {
 	return ref, string(m.Payload)
 }
 
-// TestPresenceKeyHeldByOneSocket: a second socket cannot join a room with a presence key another
-// client holds there; the same client (address) joining with it again, as supabase-js does when it
-// reconnects after a network blip, replaces its older channel.
+// TestPresenceKeyHeldByOneSocket: a second socket cannot join a room with a presence key a live
+// socket holds there; one whose holder went silent, as supabase-js reconnecting after a network
+// blip finds it, replaces the older channel.
 func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 	h := startHub(t, Config{})
 	bridge := dial(t, h, dialOpts{from: "127.0.0.1"})
@@ -147,12 +147,15 @@ func TestPresenceKeyHeldByOneSocket(t *testing.T) {
 		t.Fatalf("room has %d members, want bridge and alice", n)
 	}
 
-	// Alice's browser reconnects from the same address on a new socket: the new one takes over.
+	// Alice's old socket goes silent and her browser reconnects on a new socket: the new one
+	// takes over once the old one leaves the server's ping unanswered.
+	resume := alice.pauseReads()
 	alice2 := dial(t, h, dialOpts{from: "127.0.0.2"})
 	a2, reply := joinAs(alice2, "alice-peer")
 	if reply != string(okJoinReply) {
 		t.Fatalf("rejoin from alice's address: %s, want ok", reply)
 	}
+	resume()
 	alice2.nextMsg() // presence_state
 	if m := alice.nextMsg(); m.Event != "system" || !strings.Contains(string(m.Payload), "Replaced by a newer connection") {
 		t.Fatalf("old alice got %s %s, want the system error", m.Event, m.Payload)

@@ -130,7 +130,7 @@ func (w *watcher) settle(key string) {
 }
 
 // TestReconnectKeepsMusicianPresent: when a musician's browser reconnects from the same address
-// (a supabase-js reconnect after a blip), the bridge's view of the room never loses the musician's
+// (a supabase-js reconnect after a blip, its old socket silent), the bridge's view of the room never loses the musician's
 // key: ledbridge's session would otherwise see a Presence leave and, past its grace, close a
 // PeerConnection whose media path was fine. The new socket's re-track is an ordinary update under the same key.
 func TestReconnectKeepsMusicianPresent(t *testing.T) {
@@ -143,11 +143,13 @@ func TestReconnectKeepsMusicianPresent(t *testing.T) {
 		t.Fatalf("bridge's view %v, want alice-peer", bridge.view)
 	}
 
+	resume := alice.pauseReads()
 	alice2 := dial(t, h, dialOpts{from: "127.0.0.2"})
 	a2, reply := joinAs(alice2, "alice-peer")
 	if reply != string(okJoinReply) {
 		t.Fatalf("rejoin from alice's address: %s, want ok", reply)
 	}
+	resume()
 	alice2.track(a2, `{"name":"Alice","isHost":true,"rejoined":1}`)
 	bridge.readUntil("alice-peer", func(event string, payload []byte) bool {
 		return event == "presence_diff" && strings.Contains(string(payload), `"rejoined":1`)

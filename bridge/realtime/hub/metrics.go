@@ -99,7 +99,7 @@ func newCollector(s *Server) *collector {
 				func(st *Stats) uint64 { return st.PresenceLimited }),
 			counter("ledbridge_hub_broadcasts_forged_total", "Broadcasts dropped because their payload's fromPeerId was not the sending channel's presence key (webrtc-signal, state-request, state-response), or refused on REST because it was not held in the room by the requesting client: a member speaking as another.",
 				func(st *Stats) uint64 { return st.ForgedSenders }),
-			counter("ledbridge_hub_channels_replaced_total", "Channels closed because a newer socket joined their room with their presence key: the same client's (a supabase-js reconnect), or another client's when theirs did not answer a ping (a musician whose address changed).",
+			counter("ledbridge_hub_channels_replaced_total", "Channels closed because a newer socket joined their room with their presence key while theirs was closing or did not answer a ping (a supabase-js reconnect, a musician whose address changed).",
 				func(st *Stats) uint64 { return st.ChannelsReplaced }),
 			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit).",
 				func(st *Stats) uint64 { return st.RESTRefused }),
@@ -115,7 +115,7 @@ func newCollector(s *Server) *collector {
 			"Channel joins answered with an error, by reason: bad_request (a topic, payload or presence key the server does not take, "+
 				"or postgres_changes), channels (too many on the socket), server_rooms (hub.max_rooms rooms exist), "+
 				"address_rooms (hub.max_rooms_per_address rooms started by the client exist), room_full (hub.max_clients_per_room), "+
-				"presence_key_taken (another client's socket holds the join's presence key in the room).",
+				"presence_key_taken (another live socket holds the join's presence key in the room).",
 			[]string{"reason"}, nil),
 	}
 }

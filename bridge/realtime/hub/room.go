@@ -47,8 +47,8 @@ type member struct {
 	presenceEnabled bool
 	presenceKey     string // set before the join and never changed: its socket reads it freely
 	tracked         *presenceEntry
-	// replaced is set when a newer socket of the same client joined with this presence key and
-	// took the member's place (joinRoom): it is out of the room, and what its socket still sends
+	// replaced is set when a newer socket joined with this presence key and took the member's
+	// place, this one's socket not answering or closing (joinRoom): it is out of the room, and what its socket still sends
 	// on the channel is not relayed.
 	replaced bool
 	// trackedSinceJoin: the member has sent a track or untrack since joining; only a track that
@@ -71,13 +71,14 @@ type presenceEntry struct {
 // reply reason.
 //
 // A presence key is a participant's peerId, and holding it is speaking as that participant
-// (identity.go): one socket holds it in a room. The same client (address) joining with it again is
-// supabase-js reconnecting after a network blip, its old socket perhaps not yet noticed dead: the
-// newer replaces the older. Another client joining with it is refused while the holder is alive,
-// but a musician whose address changed (Wi-Fi to 4G, a rotated IPv6 privacy address) rejoins from
-// another client while the server still holds the old socket, silent until its idle timeout: the
-// holder is probed (holderAnswers, with no lock held; the join reply waits for it) and replaced
-// when it does not answer.
+// (identity.go): one socket holds it in a room. A join with a key that a live socket holds is
+// refused. But a participant rejoins while the server still holds its old socket, silent until
+// its idle timeout: supabase-js reconnecting after a network blip, or a musician whose address
+// changed (Wi-Fi to 4G, a rotated IPv6 privacy address). So the holder is probed (holderAnswers,
+// with no lock held; the join reply waits for it, holderProbeTimeout at most) and replaced when it
+// does not answer; one whose socket is already closing is replaced at once. The joiner's address
+// proves nothing: keys are public (Presence, the bridge's status page), and behind a reverse proxy
+// on the bridge every client arrives from the bridge's own loopback address.
 func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefusal, reason string) {
 	var silent *member // a holder of m's key that did not answer a probe
 	for range maxHolderProbes {
@@ -97,9 +98,9 @@ func (s *Server) joinRoom(m *member, topic string, replyOK func()) (why joinRefu
 // only a race between joins from several clients with the same key produces.
 const maxHolderProbes = 3
 
-// tryJoinRoom is one attempt of joinRoom. It returns holder, without joining, when another
-// client's live-looking socket holds m's key in the room and must be probed first; silent, when
-// it is still the holder, is replaced.
+// tryJoinRoom is one attempt of joinRoom. It returns holder, without joining, when a
+// live-looking socket holds m's key in the room and must be probed first; silent, when it is
+// still the holder, is replaced.
 func (s *Server) tryJoinRoom(m *member, topic string, replyOK func(), silent *member) (holder *member, why joinRefusal, reason string) {
 	s.mu.Lock()
 	r := s.rooms[topic]
@@ -131,8 +132,6 @@ func (s *Server) tryJoinRoom(m *member, topic string, replyOK func(), silent *me
 	}
 	if old != nil {
 		switch {
-		case old.c.addr == m.c.addr:
-			r.replaceLocked(s, old, m, "Replaced by a newer connection with the same presence key")
 		case old == silent || old.c.ending():
 			r.replaceLocked(s, old, m, "Replaced by a newer connection with the same presence key: this one did not answer")
 		default:

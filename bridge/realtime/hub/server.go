@@ -298,8 +298,8 @@ type Stats struct {
 	// ones refused because it was not held in the room by a socket of the requesting client.
 	ForgedSenders uint64
 	// ChannelsReplaced counts the channels closed because a newer socket joined the room with
-	// their presence key: the same client's (clientaddr.Key; a supabase-js reconnect), or another
-	// client's when the holder did not answer a ping (a musician whose address changed).
+	// their presence key while theirs was closing or did not answer a ping (a supabase-js
+	// reconnect, a musician whose address changed).
 	ChannelsReplaced uint64
 	// HTTPConnectionsRefused counts the TCP connections Serve closed for its caps: as soon as it
 	// accepted them, past MaxHTTPConnectionsPerAddress (or MaxHTTPConnections with every open one
@@ -333,7 +333,7 @@ type JoinRefusals struct {
 	ServerRooms  uint64 // MaxRooms rooms exist
 	AddressRooms uint64 // MaxRoomsPerAddress rooms started by the client exist
 	RoomFull     uint64 // MaxClientsPerRoom channels joined to the room
-	// PresenceKeyTaken counts joins refused because another client's socket holds their presence
+	// PresenceKeyTaken counts joins refused because another live socket holds their presence
 	// key in the room (a key is a peerId: holding it is speaking as that participant).
 	PresenceKeyTaken uint64
 }
