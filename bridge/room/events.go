@@ -2,6 +2,7 @@ package room
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -343,6 +344,9 @@ type LEDUpdate struct {
 	// TSMillis is the sender's clock in ms since the Unix epoch; valid when HasTS.
 	TSMillis float64 `json:"-"`
 	HasTS    bool    `json:"-"`
+	// Ignored, when not nil, says why a seq or ts present in the payload was left out: the
+	// frame stands as if it had none (a host whose counter misbehaves still lights the strips).
+	Ignored error `json:"-"`
 }
 
 // MarshalJSON encodes the update as { colors, seq?, ts? }.
@@ -388,22 +392,36 @@ func DecodeLEDUpdate(payload []byte) (LEDUpdate, error) {
 		return LEDUpdate{}, o.err(fmt.Sprintf("colors[%d]", firstBad), `must be "#rrggbb" or {r, g, b}`)
 	}
 	u.Colors, u.NumColors = raw, n
-	if o.has("seq") {
-		if u.Seq, err = o.integer("seq", 0, maxSafeInteger); err != nil {
-			return LEDUpdate{}, err
+	// An unusable seq or ts costs the frame that field only (Ignored says which and why).
+	var seqErr, tsErr error
+	if present(o, "seq") {
+		seq, err := o.integer("seq", 0, maxSafeInteger)
+		if err == nil {
+			u.Seq, u.HasSeq = seq, true
 		}
-		u.HasSeq = true
+		seqErr = err
 	}
-	if o.has("ts") {
-		if u.TSMillis, err = o.number("ts"); err != nil {
-			return LEDUpdate{}, err
+	if present(o, "ts") {
+		ts, err := o.number("ts")
+		if err == nil && ts < 0 {
+			err = o.err("ts", "must not be negative")
 		}
-		if u.TSMillis < 0 {
-			return LEDUpdate{}, o.err("ts", "must not be negative")
+		if err == nil {
+			u.TSMillis, u.HasTS = ts, true
 		}
-		u.HasTS = true
+		tsErr = err
+	}
+	if seqErr != nil || tsErr != nil {
+		u.Ignored = errors.Join(seqErr, tsErr)
 	}
 	return u, nil
+}
+
+// present reports whether the member name is there and not null (JSON.stringify's undefined
+// made explicit, the same as absent).
+func present(o object, name string) bool {
+	v, ok := o.value(name)
+	return ok && !isNull(v)
 }
 
 // countColorEntries walks a well-formed JSON array (parseObject checked the

@@ -151,6 +151,11 @@ type Session struct {
 	ledOtherAt  time.Time
 	// ledSendersLog limits the warnings about a second led-update sender.
 	ledSendersLog lograte.Limiter
+	// ledIgnoredSaid: a led-update's unusable seq or ts was logged (once: a host's counter that
+	// misbehaves does so in every frame). Events goroutine only.
+	ledIgnoredSaid bool
+	// badBroadcastLog limits the warnings about dropped broadcasts.
+	badBroadcastLog lograte.Limiter
 
 	// ledScratch receives the next led-update's colours; it is swapped with ledColors only once
 	// they all parsed, so a rejected frame never touches the accepted one. Events goroutine only.
@@ -229,7 +234,8 @@ func New(cfg Config) (*Session, error) {
 		ledScratch:  make([]color.RGB, 0, room.MaxLEDColors),
 		playbackLog: lograte.Limiter{Every: playbackLogEvery},
 
-		ledSendersLog: lograte.Limiter{Every: ledSendersLogEvery},
+		ledSendersLog:   lograte.Limiter{Every: ledSendersLogEvery},
+		badBroadcastLog: lograte.Limiter{Every: badBroadcastLogEvery},
 	}
 	var err error
 	if s.met, err = newMetrics(cfg.Metrics, s); err != nil {
@@ -420,7 +426,8 @@ func (s *Session) handleEvents(ctx context.Context) error {
 	}
 }
 
-// handleBroadcast validates and applies one broadcast. Invalid payloads are dropped and counted.
+// handleBroadcast validates and applies one broadcast. Invalid payloads are dropped, counted and
+// warned about (warnDropped).
 func (s *Session) handleBroadcast(event string, payload []byte) {
 	v, err := room.DecodeEvent(event, payload)
 	if errors.Is(err, room.ErrUnknownEvent) {
@@ -433,7 +440,7 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 			s.dropped.broadcasts.Add(1)
 		}
 		s.met.dropped.WithLabelValues(event).Inc()
-		s.log.Debug("dropped invalid broadcast", "event", event, "err", err)
+		s.warnDropped(event, err)
 		return
 	}
 	switch m := v.(type) {
@@ -481,7 +488,19 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 		}
 		s.mu.Unlock()
 	case room.LEDUpdate:
+		if m.Ignored != nil && !s.ledIgnoredSaid {
+			s.ledIgnoredSaid = true
+			s.log.Warn("led-update frames with an unusable seq or ts: applying them as if they had none (said once)", "err", m.Ignored)
+		}
 		s.applyLEDUpdate(m)
+	}
+}
+
+// warnDropped says, at most once per badBroadcastLogEvery, that a broadcast of event was dropped
+// and why: a host whose frames are all refused leaves the strips idle, with nothing else to say so.
+func (s *Session) warnDropped(event string, err error) {
+	if suppressed, ok := s.badBroadcastLog.Allow(s.clock.Now()); ok {
+		s.log.Warn("dropped an invalid broadcast", "event", event, "err", err, "warnings_suppressed", suppressed)
 	}
 }
 
@@ -507,6 +526,10 @@ const (
 
 // playbackLogEvery is the least time between two playback-change log lines.
 const playbackLogEvery = 5 * time.Second
+
+// badBroadcastLogEvery is the least time between two warnings about dropped broadcasts: any
+// participant can send garbage as fast as the room relays it.
+const badBroadcastLogEvery = 10 * time.Second
 
 // ledOrder is what ledOrderLocked makes of a led-update.
 type ledOrder int
@@ -568,6 +591,7 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 	if err != nil {
 		s.dropped.broadcasts.Add(1)
 		s.met.dropped.WithLabelValues(room.EventLEDUpdate).Inc()
+		s.warnDropped(room.EventLEDUpdate, err)
 		return
 	}
 	s.mu.Lock()
