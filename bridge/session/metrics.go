@@ -6,6 +6,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
@@ -62,6 +63,9 @@ type metrics struct {
 	// deviceOnline is the status page's online of each listed strip: 0 for a configured line not
 	// driven yet, which has its series (all at 0) from start-up under the labels its strip takes.
 	deviceOnline *prometheus.Desc
+	// loopLook is the status page's look (what the strips show, or fade to), as one series per
+	// look the code knows (shownLooks): 1 for the current one.
+	loopLook *prometheus.Desc
 
 	totals runningTotals
 }
@@ -155,6 +159,10 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		deviceOnline: prometheus.NewDesc("ledbridge_wled_online",
 			"1 while a device is online as the status page says it (it answers and our frames reach it), else 0; "+
 				"0 too for a configured device line not driven yet (its name does not resolve, its JSON API does not answer).", deviceLabels, nil),
+		loopLook: prometheus.NewDesc("ledbridge_loop_look",
+			"1 for the look the strips show, or fade to, as the status page says (local: effects from the musicians' audio; "+
+				"broadcast: the host's led-update frames; idle: the idle look), 0 for the others; all 0 before the first frame.",
+			[]string{"look"}, nil),
 	}
 	// Every label value exists from the start, at 0: a series that appears with its first event
 	// hides that event from increase() and rate().
@@ -178,6 +186,9 @@ var droppedEvents = []string{room.EventSignal, room.EventTempoChange, room.Event
 
 // loopSteps are the frame loop's steps that count their failures (frame.go).
 var loopSteps = []string{"render", "sound_sync"}
+
+// shownLooks are the looks the frame loop shows, each a ledbridge_loop_look series.
+var shownLooks = []effect.Look{effect.LookLocal, effect.LookBroadcast, effect.LookIdle}
 
 // peerStates are the connection states a musician's peer reports.
 var peerStates = []webrtc.PeerConnectionState{webrtc.PeerConnectionStateNew, webrtc.PeerConnectionStateConnecting,
@@ -217,7 +228,7 @@ func (m *metrics) collectDevice(ch chan<- prometheus.Metric, name, key string, o
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred, m.loopLook} {
 		ch <- d
 	}
 }
@@ -279,4 +290,12 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(ps.ICERestarts-ps.AddressGoneRestarts), "other")
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
+	shown := effect.Look(s.loop.look.Load())
+	for _, look := range shownLooks {
+		v := 0.0
+		if look == shown {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(m.loopLook, prometheus.GaugeValue, v, look.String())
+	}
 }
