@@ -48,11 +48,25 @@ const (
 	maxStrangers = 16
 )
 
+// DefaultSlotTimeout is how long a musician admitted into a peer-cap slot may take to reach
+// "connected" while others wait for a slot, before the slot goes to the longest-waiting one. It
+// covers one full first attempt and the retry behind it: OfferDelay (2 s) for the musician to
+// offer first, then the first round's ConnectTimeout (15 s: an offer or answer through the room
+// and ICE checks, which on a LAN take well under a second and through TURN a few), after which
+// the bridge sends its answer again or restarts ICE, and about 10 s for that second round, the
+// signal budget putting a few negotiations off when many musicians arrive at once included. A
+// browser that means to play connects within the first round; a member that joins Presence and
+// never answers (a stuck tab, or a squatter holding every slot) keeps the slot only this long.
+const DefaultSlotTimeout = 30 * time.Second
+
 // Manager runs one receive-only PeerConnection per musician.
 type Manager struct {
 	// Constant after NewManager.
 	cfg Config
 	log *slog.Logger
+	// slotTimeout bounds how long a musician holds a peer-cap slot without connecting while
+	// others wait (DefaultSlotTimeout; tests shorten it before Run).
+	slotTimeout time.Duration
 
 	counters managerCounters
 	signals  *signalBudget // every musician's outgoing signals
@@ -139,6 +153,7 @@ type managerCounters struct {
 	malformed         atomic.Uint64 // signals rejected by us or by pion
 	signalsDropped    atomic.Uint64 // candidates not sent: the signal budget was spent
 	offersDeferred    atomic.Uint64 // negotiations put off until the signal budget had room
+	slotsReclaimed    atomic.Uint64 // slots taken from musicians not connected in time, for those waiting
 }
 
 // NewManager checks the config and builds the shared pion API. It starts no
@@ -166,7 +181,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := c.checkGathering(log); err != nil {
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
-	m := &Manager{cfg: c, log: log, musicians: map[MusicianID]*musician{},
+	m := &Manager{cfg: c, log: log, slotTimeout: DefaultSlotTimeout, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
 		reporters: map[MusicianID]uint64{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}
@@ -231,6 +246,10 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 		// refused ones (musicianExited).
 		if !slices.Contains(m.waiting, id) && len(m.waiting) < maxWaiting {
 			m.waiting = append(m.waiting, id)
+		}
+		m.reclaimSlotsLocked()
+		if mus := m.musicians[id]; mus != nil && mus.inPresence.Load() {
+			return nil // first in the queue, admitted into a slot held unconnected for too long
 		}
 		m.counters.refused.Add(1)
 		m.warnLimited("musician refused: peer cap reached", "musician", id, "max_peers", m.cfg.MaxPeers, "refused_total", m.counters.refused.Load())
@@ -429,6 +448,48 @@ func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
 	m.refusedOffers[id] = &refusedOffer{offer: sig, at: now}
 }
 
+// slotOverdue is called from mus's goroutine when mus has held its slot unconnected past its
+// bound (musician.slotCheck): if anyone waits for a slot, it goes to them.
+func (m *Manager) slotOverdue(mus *musician) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.musicians[mus.id] == mus {
+		m.reclaimSlotsLocked()
+	}
+}
+
+// reclaimSlotsLocked gives the slots of overdue musicians (in Presence, not connected within
+// their bound: see musician.slotCheck) to the musicians waiting, longest-waiting first. Without
+// it, room members that join Presence and never answer an offer (a stuck tab, or anyone on the
+// LAN with the room code) hold every slot for good, and a musician who joins after them is
+// never heard, although MaxPeers means musicians connected at once. Each overdue one goes to
+// the end of the queue, to be admitted again in its turn; with no one waiting, nothing changes.
+// A musician away from Presence (MusicianAway) is connected, or released, and keeps her slot.
+func (m *Manager) reclaimSlotsLocked() {
+	for len(m.waiting) > 0 && !m.stoppingLocked() {
+		var overdue *musician
+		for _, mus := range m.musicians {
+			if mus.overdue.Load() && mus.inPresence.Load() && m.away[mus.id] == nil &&
+				webrtc.PeerConnectionState(mus.connState.Load()) != webrtc.PeerConnectionStateConnected &&
+				(overdue == nil || mus.seq < overdue.seq) {
+				overdue = mus
+			}
+		}
+		if overdue == nil {
+			return
+		}
+		m.counters.slotsReclaimed.Add(1)
+		m.warnLimited("peer-cap slot taken back from a musician not connected in time; she waits behind the others",
+			"musician", overdue.id, "state", webrtc.PeerConnectionState(overdue.connState.Load()).String(),
+			"for", m.waiting[0], "slot_timeout", m.slotTimeout, "reclaimed_total", m.counters.slotsReclaimed.Load())
+		overdue.reclaimed.Store(true)
+		if len(m.waiting) < maxWaiting {
+			m.waiting = append(m.waiting, overdue.id)
+		}
+		m.removeLocked(overdue) // closes its PeerConnection and admits m.waiting[0]
+	}
+}
+
 // presentLocked counts the musicians that hold a peer-cap slot: those in Presence.
 func (m *Manager) presentLocked() int {
 	n := 0
@@ -570,16 +631,21 @@ func (m *Manager) musicianExited(mus *musician) {
 		return
 	}
 	m.removeLocked(mus)
-	if !onItsOwn || m.stoppingLocked() {
+	if m.stoppingLocked() {
 		return
 	}
-	if slices.Contains(m.waiting, mus.id) {
+	// One whose slot was taken back (reclaimSlotsLocked) waits again: an offer of hers that
+	// arrived meanwhile is kept, as a waiting musician's, for her turn.
+	if slices.Contains(m.waiting, mus.id) && (onItsOwn || mus.reclaimed.Load()) {
 		if newest != nil && m.refusedOffers[mus.id] == nil {
 			m.keepRefusedOfferLocked(*newest)
 			if ro := m.refusedOffers[mus.id]; ro != nil {
 				ro.cands = append(ro.cands, cands[:min(len(cands), maxRefusedCandidates)]...)
 			}
 		}
+		return
+	}
+	if !onItsOwn {
 		return
 	}
 	if late == nil {
@@ -630,7 +696,12 @@ type Stats struct {
 	SignalsDropped uint64
 	// OffersDeferred counts answers and offers put off because the signal budget
 	// had no room for them (offers coalesce while they wait).
-	OffersDeferred   uint64
+	OffersDeferred uint64
+	// SlotsReclaimed counts peer-cap slots taken back, while musicians waited for one, from
+	// musicians that had not connected within their bound (DefaultSlotTimeout after admission,
+	// or their restart budget after a connection was lost): each went back to the end of
+	// Waiting, its PeerConnection closed, and the longest-waiting musician took the slot.
+	SlotsReclaimed   uint64
 	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 	// ImpostorOffers sums MusicianStats.ImpostorOffers over every musician since the Manager
 	// was made, those released included: it never goes down.
@@ -700,5 +771,6 @@ func (m *Manager) Stats() Stats {
 	s.StrangerOffersOverflow = m.counters.strangersOverflow.Load()
 	s.SignalsDropped = m.counters.signalsDropped.Load()
 	s.OffersDeferred = m.counters.offersDeferred.Load()
+	s.SlotsReclaimed = m.counters.slotsReclaimed.Load()
 	return s
 }

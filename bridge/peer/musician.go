@@ -116,6 +116,11 @@ type musician struct {
 	impostorOffers                                          atomic.Uint64 // see impostorOffer
 	extraTrackLogged                                        atomic.Bool   // log the first ignored track only
 	hostAddrChecks                                          atomic.Uint64 // host address checks done (checkHostAddress), which tests wait for
+	// overdue: the musician holds a peer-cap slot and has not connected within its bound
+	// (slotCheck), so the slot goes to a musician waiting for one (Manager.reclaimSlotsLocked).
+	overdue atomic.Bool
+	// reclaimed: the Manager took her slot back (overdue) and put her at the end of the queue.
+	reclaimed atomic.Bool
 
 	// Owned by the run goroutine.
 	cur     *pcHandle
@@ -146,6 +151,10 @@ type musician struct {
 	// fires (its audio may have stopped) or the connection leaves "connected".
 	suspect      *suspectOffer
 	suspectCheck timer
+	// slotCheck runs while the musician holds a peer-cap slot and is not connected: from her
+	// admission for the Manager's slotTimeout, or from the loss of a connection she had for her
+	// restart budget (reconnectBudget). When it fires unconnected she is overdue.
+	slotCheck timer
 	// upSince is when the current connection connected (zero while it is not up). The backoff
 	// starts over only after a connection that stayed up for stableConnection, so a page that
 	// connects and drops at once is offered again at a growing interval, not every second.
@@ -377,6 +386,7 @@ func (mus *musician) run(ctx context.Context) {
 		grace.stop()
 		offerGate.stop()
 		mus.suspectCheck.stop()
+		mus.slotCheck.stop()
 		mus.mgr.signals.release(mus)
 		mus.closePC()
 		mus.reportState(webrtc.PeerConnectionStateClosed, true)
@@ -385,6 +395,7 @@ func (mus *musician) run(ctx context.Context) {
 	mus.seenAddrs = mus.knownHostAddresses()
 	if mus.inPresence.Load() {
 		offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
+		mus.slotCheck.set(mus.cfg.Clock, mus.mgr.slotTimeout)
 	} else {
 		grace.set(mus.cfg.Clock, mus.cfg.PresenceGrace)
 	}
@@ -421,6 +432,9 @@ func (mus *musician) run(ctx context.Context) {
 			mus.handleEvent(ctx, ev, &retry)
 		case <-mus.presence:
 			grace.stop()
+			if !mus.established && !mus.slotCheck.armed() && !mus.overdue.Load() {
+				mus.slotCheck.set(mus.cfg.Clock, mus.mgr.slotTimeout) // a stranger confirmed: her slot starts now
+			}
 			if held := mus.held; held != nil {
 				mus.held = nil
 				mus.log.Info("musician appeared in Presence; answering its held offer")
@@ -454,6 +468,12 @@ func (mus *musician) run(ctx context.Context) {
 			mus.retry(ctx, &retry)
 		case <-mus.suspectCheck.c():
 			mus.examineSuspect()
+		case <-mus.slotCheck.c():
+			mus.slotCheck.stop()
+			if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
+				mus.overdue.Store(true)
+				mus.mgr.slotOverdue(mus)
+			}
 		case <-mus.newAddrs:
 			mus.checkHostAddress(ctx, &retry)
 		}
@@ -1178,6 +1198,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		mus.closePC()
 		mus.connState.Store(int32(webrtc.PeerConnectionStateClosed))
 		mus.setState(webrtc.PeerConnectionStateClosed)
+		mus.connectionDown()
 		mus.examineSuspect()
 	case evState:
 		mus.iceState.Store(int32(h.pc.ICEConnectionState()))
@@ -1186,6 +1207,9 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			return // an ICE state change, or a repeat
 		}
 		mus.setState(st)
+		if st != webrtc.PeerConnectionStateConnected {
+			mus.connectionDown()
+		}
 		if st != webrtc.PeerConnectionStateConnected && mus.suspect != nil {
 			defer mus.examineSuspect() // after the state's own handling below (closePC)
 		}
@@ -1202,6 +1226,8 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			mus.goneAddress = netip.Addr{} // connected again (the musician restarted ICE) before our restart's turn
 			mus.addressRestart = netip.Addr{}
 			retry.stop()
+			mus.slotCheck.stop()
+			mus.overdue.Store(false)
 		case webrtc.PeerConnectionStateFailed:
 			mus.settleAttempts()
 			d := mus.backoff()
@@ -1221,6 +1247,27 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			retry.set(mus.cfg.Clock, d)
 		}
 	}
+}
+
+// connectionDown starts, when a musician who has connected loses her connection, the bound on
+// how long she may keep her peer-cap slot unconnected while others wait: her restart budget.
+// A musician who has never connected is bound from her admission already.
+func (mus *musician) connectionDown() {
+	if mus.established && !mus.slotCheck.armed() {
+		mus.slotCheck.set(mus.cfg.Clock, mus.reconnectBudget())
+	}
+}
+
+// reconnectBudget is how long a musician who had connected may be without a connection and
+// keep her slot while others wait: the whole restart backoff once (a network change or an
+// outage costs a few restarts, each after its backoff), then ConnectTimeout for the last
+// restart to connect. With the defaults, 76 s.
+func (mus *musician) reconnectBudget() time.Duration {
+	budget := mus.cfg.ConnectTimeout
+	for _, b := range mus.cfg.RestartBackoff {
+		budget += b
+	}
+	return budget
 }
 
 // setState reports a connection state change to OnStateChange.
