@@ -116,6 +116,13 @@ func startRogue(t *testing.T, hubURL string) *rogue {
 	go func() { defer close(done); _ = c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	waitFor(t, 10*time.Second, "rogue joined", func() bool { return c.State() == realtime.StateJoined })
+	// A hostile host: the LAN room server relays led-update from the room's host only, and
+	// tempo-change and playback-control from participants, so what it sends reaches the bridge.
+	tctx, tcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer tcancel()
+	if err := c.Track(tctx, room.Meta{Name: "Rogue", IsHost: true, Role: "viewer", JoinedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	return &rogue{Client: c, ctx: ctx}
 }
 

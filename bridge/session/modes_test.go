@@ -89,7 +89,7 @@ func showsRedGreen(f wledtest.Frame, bpl int) bool {
 
 func TestBroadcastModeAppliesLEDUpdates(t *testing.T) {
 	r := newRig(t, effect.ModeBroadcast)
-	h := startHost(t, r, "host-1")
+	h := joinBand(t, r, "host-1", "Host", true) // the LAN room server relays led-update, tempo and playback from the host and participants only
 	stop := h.ledFrames(t, "#ff0000", "#00ff00")
 	defer stop()
 	for _, tc := range []struct {
@@ -115,7 +115,7 @@ func TestBroadcastModeAppliesLEDUpdates(t *testing.T) {
 func TestAutoModeFallsBackToBroadcastAndBack(t *testing.T) {
 	r := newRig(t, effect.ModeAuto)
 	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true})
-	h := startHost(t, r, "host-1")
+	h := joinBand(t, r, "host-1", "Host", true) // the LAN room server relays led-update, tempo and playback from the host and participants only
 	waitFor(t, 20*time.Second, "ana connected", ana.connected)
 	stop := h.ledFrames(t, "#ff0000", "#00ff00")
 	defer stop()
@@ -153,7 +153,7 @@ func TestAutoModeFallsBackToBroadcastAndBack(t *testing.T) {
 
 func TestTempoAndPlaybackFollowTheRoom(t *testing.T) {
 	r := newRig(t, effect.ModeAuto)
-	h := startHost(t, r, "host-1")
+	h := joinBand(t, r, "host-1", "Host", true) // the LAN room server relays led-update, tempo and playback from the host and participants only
 	h.send(t, room.EventTempoChange, map[string]any{"tempo": 96})
 	h.send(t, room.EventPlaybackControl, map[string]any{"isPlaying": true})
 	waitFor(t, 3*time.Second, "tempo and playback applied", func() bool {

@@ -28,6 +28,19 @@ func drain(c *conn) int {
 	}
 }
 
+// trackHost makes the socketless conns[0], joined to topic (as "1"), the room's host: a room
+// relays led-update from its host only (relaygate.go). The others' queues are drained.
+func trackHost(conns []*conn) {
+	frame := []byte(`["1","2","` + topic + `","presence",{"type":"presence","event":"track","payload":{"name":"Host","isHost":true}}]`)
+	if conns[0].vsn == wire.V1 {
+		frame = []byte(`{"topic":"` + topic + `","event":"presence","payload":{"type":"presence","event":"track","payload":{"name":"Host","isHost":true}},"ref":"2","join_ref":"1"}`)
+	}
+	conns[0].handleFrame(websocket.MessageText, frame)
+	for _, c := range conns {
+		drain(c)
+	}
+}
+
 // benchRoom joins n socketless vsn 2.0.0 members (and one vsn 1.0.0 member if withV1) to topic.
 func benchRoom(b *testing.B, n int, withV1 bool) (*Server, []*conn) {
 	s, err := New(Config{MaxMessagesPerSecond: -1})
@@ -49,6 +62,7 @@ func benchRoom(b *testing.B, n int, withV1 bool) (*Server, []*conn) {
 		c.handleFrame(websocket.MessageText, frame)
 		drain(c)
 	}
+	trackHost(conns)
 	return s, conns
 }
 
@@ -105,14 +119,16 @@ func TestFanoutAllocatesNothing(t *testing.T) {
 			t.Fatalf("conn %d: %d frames after join, want the reply", i, n)
 		}
 	}
+	trackHost(conns) // the host's led-update frames are steady traffic: scanned, not decoded
 	push, _ := wire.AppendBinary(nil, &wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf("1"), Ref: wire.RefOf("7"),
 		Topic: topic, Event: "led-update", Encoding: wire.EncodingJSON, Payload: []byte(`{"colors":["#ff0000"],"seq":1}`)})
 	text := []byte(`["1","8","` + topic + `","broadcast",{"type":"broadcast","event":"tempo-change","payload":{"tempo":128}}]`)
+	textLED := []byte(`["1","9","` + topic + `","broadcast",{"type":"broadcast","event":"led-update","payload":{"colors":["#ff0000"],"seq":1}}]`)
 	for _, tc := range []struct {
 		name string
 		typ  websocket.MessageType
 		data []byte
-	}{{"kind3", websocket.MessageBinary, push}, {"text", websocket.MessageText, text}} {
+	}{{"kind3", websocket.MessageBinary, push}, {"text", websocket.MessageText, text}, {"text led-update", websocket.MessageText, textLED}} {
 		run := func() {
 			conns[0].handleFrame(tc.typ, tc.data)
 			if n := drain(conns[0]); n != 1 {

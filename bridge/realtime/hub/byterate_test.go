@@ -122,6 +122,7 @@ func TestLargestLEDUpdate(t *testing.T) {
 	v1 := dial(t, h, dialOpts{vsn: "1.0.0"})
 	v2.join(topic, `{}`)
 	v1.join(topic, `{}`)
+	senders := 0
 	for _, hex := range []bool{false, true} {
 		payload := ledUpdate(t, hex)
 		body := `{"type":"broadcast","event":"led-update","payload":` + string(payload) + `}`
@@ -129,6 +130,12 @@ func TestLargestLEDUpdate(t *testing.T) {
 		for _, vsn := range []string{"2.0.0 kind 3", "2.0.0 text", "1.0.0 text"} {
 			s := dial(t, h, dialOpts{vsn: vsn[:5]})
 			sj := s.join(topic, `{}`)
+			// The room relays led-update from its host only: each sender claims it with an
+			// earlier joinedAt than the last, so that Presence elects it.
+			s.track(sj, fmt.Sprintf(`{"name":"Host","isHost":true,"joinedAt":"2026-01-01T00:00:%02d.000Z"}`, 59-senders))
+			senders++
+			syncTo(v2)
+			syncTo(v1)
 			var frame []byte
 			if vsn == "2.0.0 kind 3" {
 				b := wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf(sj), Ref: wire.RefOf("123456"), Topic: topic, Event: "led-update", Encoding: wire.EncodingJSON, Payload: payload}

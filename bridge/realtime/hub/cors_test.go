@@ -117,7 +117,7 @@ func TestRESTCORSForAllowedOrigins(t *testing.T) {
 	single := BroadcastAPIPath + "/ABC123/events/led-update"
 	h := startHub(t, Config{AllowedOrigins: []string{"jam.example.org"}, Secret: "anon"})
 	member := dial(t, h, dialOpts{apikey: "anon", header: http.Header{"Origin": {jam}}})
-	member.join(topic, cfgJSON(false, false, "member"))
+	trackAsHost(member, member.join(topic, cfgJSON(false, false, "member"))) // REST led-update is the host's client's
 
 	for _, path := range []string{BroadcastAPIPath, single} {
 		expectApproved(t, preflight(t, h, path, jam), jam)
@@ -156,7 +156,8 @@ func TestRESTCORSWithNoOriginList(t *testing.T) {
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	const page = "https://musician.example.com"
 	h := startHub(t, Config{})
-	dial(t, h, dialOpts{header: http.Header{"Origin": {page}}}) // the upgrade's rule admits it
+	host := dial(t, h, dialOpts{header: http.Header{"Origin": {page}}}) // the upgrade's rule admits it
+	trackAsHost(host, host.join(topic, cfgJSON(false, false, "host")))  // REST led-update is the host's client's
 	expectApproved(t, preflight(t, h, BroadcastAPIPath, page), page)
 	expectCORSAnswer(t, "POST", corsPost(t, h, BroadcastAPIPath, page, h.apiKey(), "application/json", ledUpdateBatch), http.StatusAccepted, page)
 

@@ -63,7 +63,7 @@ func TestRESTRefusesCrossSiteBrowserPosts(t *testing.T) {
 	t.Run("allowed_origins", func(t *testing.T) {
 		h := startHub(t, Config{AllowedOrigins: []string{"jam.example.org"}, Secret: "anon"})
 		member := dial(t, h, dialOpts{apikey: "anon", header: http.Header{"Origin": {"https://jam.example.org"}}})
-		member.join(topic, cfgJSON(false, false, "bridge-peer"))
+		trackAsHost(member, member.join(topic, cfgJSON(false, false, "host-peer"))) // REST led-update is the host's client's
 		// The reviewer's request: text/plain, the key in the query string.
 		if code := browserPost(t, h, BroadcastAPIPath+"?apikey=anon", evil, "text/plain;charset=UTF-8", ledUpdateBatch); code != http.StatusForbidden {
 			t.Errorf("text/plain from %s: HTTP %d, want 403", evil, code)
@@ -87,7 +87,7 @@ func TestRESTRefusesCrossSiteBrowserPosts(t *testing.T) {
 	t.Run("any_origin", func(t *testing.T) {
 		h := startHub(t, Config{})
 		member := dial(t, h, dialOpts{})
-		member.join(topic, cfgJSON(false, false, "bridge-peer"))
+		trackAsHost(member, member.join(topic, cfgJSON(false, false, "host-peer"))) // REST led-update is the host's client's
 		for _, tc := range []struct{ path, ctype, body string }{
 			{BroadcastAPIPath + "?apikey=x", "text/plain;charset=UTF-8", ledUpdateBatch},
 			{BroadcastAPIPath, "application/x-www-form-urlencoded", ledUpdateBatch},

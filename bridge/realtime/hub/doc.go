@@ -19,7 +19,11 @@
 // channel's Presence meta passes to its successor, so the key never leaves the room across a
 // reconnect. A webrtc-signal, state-request or state-response whose fromPeerId is another key than
 // the sending channel's is dropped; on the REST endpoints, which have no channel, it is refused
-// unless fromPeerId is held in the room by a socket of the requesting client.
+// unless fromPeerId is held in the room by a socket of the requesting client. A led-update is
+// relayed only from the member Presence elects host (isHost, earliest joinedAt: the room
+// protocol's rule), and a tempo-change or playback-control only from members that track Presence;
+// over REST, only from a client holding such a member's socket. Event names are matched under the
+// case folding supabase-js applies when it hands a broadcast to the web app.
 //
 // Every resource is bounded (see Config): frame size; sockets (in all, and per remote IP address, so
 // that one host cannot take them all); plain HTTP connections under Serve (in all and per address,

@@ -217,13 +217,28 @@ func (c *conn) broadcastJSON(mem *member, m *wire.Message) {
 		}
 		return
 	}
-	if event, forged := textSenderForged(mem, m.Payload); forged {
+	// The host may send every event: its frames are read for the sender-naming events only, so
+	// steady led-update traffic costs a scan. Another member's are read for the gated ones too.
+	isHost := mem.room.host.Load() == mem
+	events := senderEvents[:]
+	if !isHost {
+		events = checkedEvents[:]
+	}
+	event, forged := textEventChecked(mem, m.Payload, events)
+	if forged {
 		c.dropForged(mem, event, m.JoinRef, m.Ref, m.Topic)
 		return
 	}
+	gate := anyMember
+	if !isHost && event != "" {
+		gate = gateOf(event)
+	}
 	f := pushFanout(m.Topic, "broadcast", m.Payload)
+	if !mem.room.broadcast(mem, &f, gate) {
+		c.dropGated(mem, event, gate, m.JoinRef, m.Ref, m.Topic)
+		return
+	}
 	c.s.stats.broadcasts.Add(1)
-	mem.room.broadcast(mem, &f)
 	if mem.ack {
 		c.reply(m.JoinRef, m.Ref, m.Topic, okEmptyReply)
 	}
@@ -258,9 +273,16 @@ func (c *conn) handleBinary(data []byte) {
 	}
 	// The push's metadata holds instructions to the server (e.g. "persist"); there is no storage
 	// here, so it is not forwarded, matching the kind-4 frames the Realtime server sends.
+	gate := anyMember
+	if mem.room.host.Load() != mem {
+		gate = gateOf(b.Event)
+	}
 	f := userBroadcastFanout(b.Topic, b.Event, b.Encoding, b.Payload)
+	if !mem.room.broadcast(mem, &f, gate) {
+		c.dropGated(mem, b.Event, gate, b.JoinRef, b.Ref, b.Topic)
+		return
+	}
 	c.s.stats.broadcasts.Add(1)
-	mem.room.broadcast(mem, &f)
 	if mem.ack {
 		c.reply(b.JoinRef, b.Ref, b.Topic, okEmptyReply)
 	}

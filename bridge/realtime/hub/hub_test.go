@@ -167,6 +167,8 @@ func TestBroadcastSelfAndAck(t *testing.T) {
 	aj := a.join(topic, cfgJSON(true, true, "a"))
 	bj := b.join(topic, cfgJSON(false, false, "b"))
 	v1.join(topic, cfgJSON(false, false, "v1"))
+	trackMusician(a, aj, b, v1) // tempo-change is relayed from members that track Presence
+	trackMusician(b, bj, a, v1)
 
 	payload := `{"type":"broadcast","event":"tempo-change","payload":{"tempo":128}}`
 	a.sendMsg(aj, "8", topic, "broadcast", payload)
@@ -193,6 +195,7 @@ func TestKind3Conversion(t *testing.T) {
 	sj := sender.join(topic, cfgJSON(true, true, "s"))
 	v2.join(topic, cfgJSON(false, false, "v2"))
 	v1.join(topic, cfgJSON(false, false, "v1"))
+	trackMusician(sender, sj, v2, v1) // tempo-change is relayed from members that track Presence
 
 	// The kind-3 frame supabase-js sent for tempo-change {"tempo":128}, and the kind-4 frame the
 	// Realtime server delivers for it (realtime-protocol-notes §1.8).
@@ -631,12 +634,22 @@ func TestReplayRecordedSession(t *testing.T) {
 				vsn = "1.0.0"
 			}
 			c := dial(t, h, dialOpts{vsn: vsn})
+			// The recorded client tracks a meta with isHost false and then sends led-update,
+			// which the recording's server relayed from anyone. This one relays it from the
+			// room's host only (relaygate.go): here the client claims to be host, in what it
+			// sends and so in what it is sent back.
+			asHost := func(f wiretest.Frame) wiretest.Frame {
+				if !f.Binary {
+					f.Data = bytes.ReplaceAll(f.Data, []byte(`"isHost":false`), []byte(`"isHost":true`))
+				}
+				return f
+			}
 			// The server's answers to one client frame are compared as a set: the recorded
 			// logging server and this one order a self-echo and its ack differently on vsn 1.0.0,
 			// and supabase-js does not depend on that order.
 			frames := rec.Frames
 			for i := 0; i < len(frames); {
-				f := frames[i]
+				f := asHost(frames[i])
 				i++
 				if f.Dir != wiretest.ClientToServer {
 					t.Fatalf("recorded line %d: server frame before any client frame", f.Line)
@@ -644,7 +657,7 @@ func TestReplayRecordedSession(t *testing.T) {
 				c.sendRaw(f.Binary, f.Data)
 				var want, got []string
 				for ; i < len(frames) && frames[i].Dir == wiretest.ServerToClient; i++ {
-					want = append(want, maskRefs(rxFrame{frames[i].Binary, frames[i].Data}.String()))
+					want = append(want, maskRefs(rxFrame{frames[i].Binary, asHost(frames[i]).Data}.String()))
 					got = append(got, maskRefs(c.next().String()))
 				}
 				slices.Sort(want)
@@ -663,8 +676,9 @@ func TestRESTBroadcast(t *testing.T) {
 	h := startHub(t, Config{})
 	v2 := dial(t, h, dialOpts{})
 	v1 := dial(t, h, dialOpts{vsn: "1.0.0"})
-	v2.join(topic, `{}`)
+	v2j := v2.join(topic, `{}`)
 	v1.join(topic, `{}`)
+	trackMusician(v2, v2j, v1) // REST tempo-change is relayed for a client with a member tracking Presence
 	post := func(path, ctype, body string) int {
 		resp, err := http.Post(h.httpURL()+path, ctype, strings.NewReader(body))
 		if err != nil {
@@ -709,6 +723,7 @@ func TestAbuseDoesNotDisturbTheRoom(t *testing.T) {
 	bob := dial(t, h, dialOpts{vsn: "1.0.0"})
 	aj := alice.join(topic, cfgJSON(false, true, "alice"))
 	bob.join(topic, cfgJSON(false, false, "bob"))
+	trackMusician(alice, aj, bob) // tempo-change is relayed from members that track Presence
 
 	const abusers = 6
 	var wg sync.WaitGroup

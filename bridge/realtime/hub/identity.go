@@ -27,13 +27,22 @@ var senderEvents = [...][]byte{[]byte("webrtc-signal"), []byte("state-request"),
 // "webrtc-sİgnal" does too. Go's folding matches ASCII case and the letters that fold to ASCII
 // (K, ſ: JavaScript lower-cases fewer, so more is checked, never less), but not the Turkic i.
 func namesSender(event string) bool {
+	return eventIn(turkicFolded(event), senderEvents[:])
+}
+
+// turkicFolded is event with turkicDottedI applied when it holds a non-ASCII byte.
+func turkicFolded(event string) string {
 	for i := 0; i < len(event); i++ {
 		if event[i] >= utf8.RuneSelf {
-			event = turkicDottedI.Replace(event)
-			break
+			return turkicDottedI.Replace(event)
 		}
 	}
-	for _, e := range senderEvents {
+	return event
+}
+
+// eventIn reports whether event is one of names under Go's case folding.
+func eventIn(event string, names [][]byte) bool {
+	for _, e := range names {
 		if strings.EqualFold(event, string(e)) { // compiled without allocating
 			return true
 		}
@@ -45,23 +54,24 @@ func namesSender(event string) bool {
 // locale only (Unicode's SpecialCasing.txt): İ, and I followed by a combining dot above.
 var turkicDottedI = strings.NewReplacer("\u0130", "i", "I\u0307", "i")
 
-// textMayNameSender reports whether a text broadcast's {"type","event","payload"} object could be
-// one of senderEvents, without decoding it: without a backslash or a non-ASCII byte in it, a JSON
-// string's value is its raw bytes, so such an event's name appears verbatim but for its case.
-// Steady traffic (led-update frames) then costs a scan, not a decode.
-func textMayNameSender(raw []byte) bool {
+// textMayName reports whether a text broadcast's {"type","event","payload"} object could be one of
+// events (each holding one '-'), without decoding it: without a backslash or a non-ASCII byte in
+// it, a JSON string's value is its raw bytes, so such an event's name appears verbatim but for its
+// case. Steady traffic (the host's led-update frames, read for senderEvents only) then costs a
+// scan, not a decode.
+func textMayName(raw []byte, events [][]byte) bool {
 	if bytes.IndexByte(raw, '\\') >= 0 || !isASCII(raw) {
 		return true
 	}
-	// Each of senderEvents has one '-': find the dashes (IndexByte is vectorised; a led-update
-	// frame holds almost none) and compare the words around them, rather than look at every byte.
+	// Each of events has one '-': find the dashes (IndexByte is vectorised; a led-update frame
+	// holds almost none) and compare the words around them, rather than look at every byte.
 	for off := 0; ; {
 		i := bytes.IndexByte(raw[off:], '-')
 		if i < 0 {
 			return false
 		}
 		i += off
-		for _, e := range senderEvents {
+		for _, e := range events {
 			if d := bytes.IndexByte(e, '-'); i >= d && hasPrefixFoldASCII(raw[i-d:], e) {
 				return true
 			}
@@ -179,9 +189,15 @@ func (s *Server) refuseRESTSender(w http.ResponseWriter, remote, event, prefix s
 const restSenderEventError = "fromPeerId of a webrtc-signal, state-request or state-response must be the presence key of this client's socket in the room"
 
 // textSenderForged reports whether a text broadcast's {"type","event","payload"} is one of
-// senderEvents whose fromPeerId is not mem's presence key, and returns its event.
+// senderEvents whose fromPeerId is not mem's presence key, and returns its event when it read it.
 func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
-	if !textMayNameSender(raw) {
+	return textEventChecked(mem, raw, senderEvents[:])
+}
+
+// textEventChecked is textSenderForged reading the event name of a broadcast that textMayName
+// says may be one of events (which hold senderEvents): event is "" when it was not read.
+func textEventChecked(mem *member, raw []byte, events [][]byte) (event string, forged bool) {
+	if !textMayName(raw, events) {
 		return "", false
 	}
 	envelope, err := jsonkeys.ParseValid(raw, envelopeMembers) // the wire decoder validated it
@@ -190,8 +206,11 @@ func textSenderForged(mem *member, raw []byte) (event string, forged bool) {
 	}
 	eventValue, _ := envelope.Value("event")
 	name, ok := jsonkeys.String(eventValue) // one allocation, for a broadcast the scan let through only
-	if !ok || !namesSender(name) {
+	if !ok {
 		return "", false
+	}
+	if !namesSender(name) {
+		return name, false
 	}
 	// The payload's bytes were checked with the envelope: read its sender without a second pass.
 	payload, err := envelope.Sub("payload", senderMembers)

@@ -26,6 +26,7 @@ func TestBroadcastNamingAnotherSenderDropped(t *testing.T) {
 	alice.join(topic, cfgJSON(false, false, "alice-peer"))
 	mallory := dial(t, h, dialOpts{})
 	mj := mallory.join(topic, cfgJSON(false, true, "mallory-peer")) // ack: each push is answered
+	trackAsHost(mallory, mj, bridge, alice)                         // so that its led-update and tempo-change pass
 
 	text := func(event, payload string) string {
 		return `{"type":"broadcast","event":"` + event + `","payload":` + payload + `}`
@@ -234,6 +235,7 @@ func checkCaseVariantKeys(t *testing.T, h *testHub, bridge *goPeer, js *jsPeer) 
 	alice.join(topic, cfgJSON(false, false, "alice-peer"))
 	mallory := dial(t, h, dialOpts{from: "127.0.0.3"})
 	mj := mallory.join(topic, cfgJSON(false, true, "mallory-peer")) // ack: each push is answered
+	mallory.track(mj, `{"name":"Mallory","isHost":true}`)           // so that its led-update passes
 
 	signal := func(from, extra string) string {
 		return `{"type":"answer","fromPeerId":"` + from + `",` + extra + `"targetPeerId":"bridge-peer","data":{"type":"answer","sdp":"v=0"}}`

@@ -24,6 +24,7 @@ await new Promise((resolve, reject) => ch.subscribe((status, err) => {
   if (status === 'SUBSCRIBED') resolve()
   else if (status !== 'CLOSED') reject(new Error(status + ' ' + (err?.message ?? '')))
 }))
+await ch.track({ name: 'Host', isHost: true, joinedAt: new Date().toISOString() }) // led-update is the host's
 const colors = Array.from({ length: 60 }, (_, i) => '#ff00' + (i % 16).toString(16) + '0')
 let led = 0
 const send = (event, payload) => ch.send({ type: 'broadcast', event, payload })

@@ -97,7 +97,7 @@ func newCollector(s *Server) *collector {
 				func(st *Stats) uint64 { return st.Undeliverable }),
 			counter("ledbridge_hub_presence_limited_total", "Presence track and untrack calls refused by the presence rate limit (each closes its channel).",
 				func(st *Stats) uint64 { return st.PresenceLimited }),
-			counter("ledbridge_hub_broadcasts_forged_total", "Broadcasts dropped because their payload's fromPeerId was not the sending channel's presence key (webrtc-signal, state-request, state-response), or refused on REST because it was not held in the room by the requesting client: a member speaking as another.",
+			counter("ledbridge_hub_broadcasts_forged_total", "Broadcasts dropped because their payload's fromPeerId was not the sending channel's presence key (webrtc-signal, state-request, state-response), or refused on REST because it was not held in the room by the requesting client: a member speaking as another. Also led-update not from the room's host, and tempo-change and playback-control not from a member tracking Presence (on REST: not from that member's client).",
 				func(st *Stats) uint64 { return st.ForgedSenders }),
 			counter("ledbridge_hub_channels_replaced_total", "Channels closed because a newer socket joined their room with their presence key while theirs was closing or did not answer a ping (a supabase-js reconnect, a musician whose address changed).",
 				func(st *Stats) uint64 { return st.ChannelsReplaced }),

@@ -140,6 +140,10 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.refuseRESTSender(w, remote, parts[2], "")
 		return
 	}
+	if gate := gateOf(parts[2]); !s.restGateHeld(topic, gate, remote) {
+		s.refuseRESTGated(w, remote, parts[2], gate, "")
+		return
+	}
 	if !s.rest.admit(s, w, remote, 1, int64(len(body))) {
 		return
 	}
@@ -228,6 +232,10 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byt
 			s.refuseRESTSender(w, remote, msg.Event, "messages["+strconv.Itoa(i)+"]: ")
 			return
 		}
+		if gate := gateOf(msg.Event); !s.restGateHeld(topicPrefix+msg.Topic, gate, remote) {
+			s.refuseRESTGated(w, remote, msg.Event, gate, "messages["+strconv.Itoa(i)+"]: ")
+			return
+		}
 	}
 	if !s.rest.admit(s, w, remote, len(req.Messages), int64(len(body))) {
 		return
@@ -256,7 +264,7 @@ func (s *Server) deliver(topic string, f *fanout) {
 		return
 	}
 	s.stats.broadcasts.Add(1)
-	r.broadcast(nil, f)
+	r.broadcast(nil, f, anyMember)
 }
 
 func (s *Server) restError(w http.ResponseWriter, status int, msg string) {

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	roomproto "github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // topicPrefix is what supabase-js puts before a channel name; the Realtime server routes only
@@ -33,6 +36,11 @@ type room struct {
 	// The mutex protects the following elements.
 	members  []*member
 	presence []*presenceEntry // in tracking order
+
+	// host is the member whose tracked meta Presence elects host (electHostLocked), nil while
+	// nobody claims it. Written with mu held, read without it: a frame racing a change of host is
+	// judged as if it had come just before.
+	host atomic.Pointer[member]
 }
 
 // member is one socket's channel membership in a room.
@@ -61,8 +69,9 @@ type member struct {
 type presenceEntry struct {
 	key     string
 	ref     string
-	payload []byte // the track payload as received, to recognise an identical re-track
-	meta    []byte // the JSON object sent to clients: payload plus phx_ref (and phx_ref_prev)
+	payload []byte         // the track payload as received, to recognise an identical re-track
+	meta    []byte         // the JSON object sent to clients: payload plus phx_ref (and phx_ref_prev)
+	claim   roomproto.Meta // the payload as the host election reads it
 	owner   *member
 }
 
@@ -184,6 +193,7 @@ func (r *room) replaceLocked(s *Server, old, m *member, message string) {
 		old.tracked = nil
 		e.owner = m
 		m.tracked = e
+		r.electHostLocked()
 	}
 	s.stats.channelsReplaced.Add(1)
 	s.log.Debug("hub: channel replaced by a newer socket with its presence key", "remote", old.c.remote,
@@ -204,6 +214,7 @@ func (s *Server) leaveRoom(m *member) {
 		old := m.tracked
 		r.removePresenceLocked(old)
 		m.tracked = nil
+		r.electHostLocked()
 		r.fanoutDiffLocked(nil, old)
 	}
 	empty := len(r.members) == 0
@@ -234,7 +245,7 @@ func (r *room) track(s *Server, m *member, payload []byte, reply func()) {
 		reply()
 		return
 	}
-	e := &presenceEntry{key: m.presenceKey, ref: s.newPresenceRef(), payload: bytes.Clone(payload), owner: m}
+	e := &presenceEntry{key: m.presenceKey, ref: s.newPresenceRef(), payload: bytes.Clone(payload), claim: decodeClaim(payload), owner: m}
 	prev := m.tracked
 	prevRef := ""
 	if prev != nil {
@@ -244,6 +255,7 @@ func (r *room) track(s *Server, m *member, payload []byte, reply func()) {
 	e.meta = buildMeta(payload, e.ref, prevRef)
 	r.presence = append(r.presence, e)
 	m.tracked = e
+	r.electHostLocked()
 	reply()
 	r.fanoutDiffLocked(e, prev)
 }
@@ -259,6 +271,7 @@ func (r *room) untrack(m *member, reply func()) {
 	old := m.tracked
 	m.tracked = nil
 	r.removePresenceLocked(old)
+	r.electHostLocked()
 	r.fanoutDiffLocked(nil, old)
 }
 
@@ -342,16 +355,23 @@ func appendPresenceGroup(dst []byte, e *presenceEntry) []byte {
 	return append(dst, "]}"...)
 }
 
-// broadcast delivers f to every member but the sender, unless the sender joined with self.
-func (r *room) broadcast(sender *member, f *fanout) {
+// broadcast delivers f to every member but the sender, unless the sender joined with self. It
+// reports false, delivering nothing, when sender may not send an event of gate (relaygate.go).
+func (r *room) broadcast(sender *member, f *fanout, gate relayGate) bool {
 	r.mu.Lock()
 	if sender != nil && sender.replaced {
 		r.mu.Unlock()
 		f.release()
-		return
+		return true // the channel is closed; its client was told so
+	}
+	if !r.mayRelayLocked(sender, gate) {
+		r.mu.Unlock()
+		f.release()
+		return false
 	}
 	r.deliverLocked(sender, f)
 	r.mu.Unlock()
+	return true
 }
 
 // deliverLocked queues f for the members and releases it.

@@ -68,7 +68,8 @@ type Server struct {
 	// connLimitLog does the same for upgrades refused by MaxConnections and
 	// MaxConnectionsPerAddress: a host hammering the endpoint gets one line a second.
 	connLimitLog lograte.Limiter
-	// forgedLog does the same for broadcasts dropped because they name another sender.
+	// forgedLog does the same for broadcasts dropped because they name another sender, or because
+	// their sender may not send their event (relaygate.go).
 	forgedLog lograte.Limiter
 	// roomFullLog does the same for joins refused by MaxClientsPerRoom and
 	// MaxClientsPerRoomPerAddress, logged at WARN: a full room keeps musicians out.
@@ -295,7 +296,9 @@ type Stats struct {
 	PresenceLimited uint64 // track/untrack calls refused by the presence rate limit (each closes its channel)
 	// ForgedSenders counts the broadcasts dropped because their payload's fromPeerId was not the
 	// sending channel's presence key (webrtc-signal, state-request, state-response), and the REST
-	// ones refused because it was not held in the room by a socket of the requesting client.
+	// ones refused because it was not held in the room by a socket of the requesting client; and
+	// the led-update not from the room's host, and tempo-change and playback-control not from a
+	// member tracking Presence (over REST: not from such a member's client), dropped or refused.
 	ForgedSenders uint64
 	// ChannelsReplaced counts the channels closed because a newer socket joined the room with
 	// their presence key while theirs was closing or did not answer a ping (a supabase-js

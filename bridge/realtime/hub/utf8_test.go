@@ -99,6 +99,7 @@ func TestKind3InvalidUTF8PayloadDropped(t *testing.T) {
 	sj := sender.join(topic, cfgJSON(false, false, "s"))
 	v2.join(topic, cfgJSON(false, false, "v2"))
 	v1.join(topic, cfgJSON(false, false, "v1"))
+	trackMusician(sender, sj, v2, v1) // tempo-change is relayed from members that track Presence
 
 	// Built by hand: wire.AppendBinary refuses to encode it.
 	payload := "{\"tempo\":\"\xff\"}"
@@ -201,6 +202,7 @@ func TestInteropInvalidUTF8(t *testing.T) {
 			}
 			good := dial(t, h, dialOpts{})
 			gj := good.join(topic, `{}`)
+			good.track(gj, `{"name":"Good"}`) // tempo-change is relayed from members that track Presence
 			good.sendMsg(gj, "", topic, "broadcast", `{"type":"broadcast","event":"tempo-change","payload":{"tempo":128}}`)
 			victim.waitBroadcast("tempo-change", `{"tempo":128}`)
 			victim.mu.Lock()
