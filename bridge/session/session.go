@@ -133,6 +133,19 @@ type Session struct {
 	// and analyser with it, until its musician is back in Presence or its connection is
 	// closed. Every one is also in musicians.
 	away map[string]*musician
+	// followed notes, for each record, when it was made and whether her connection was ever up:
+	// a record that never connected gives its place to a musician waiting for one
+	// (evictUnconnectedLocked). It goes with the record (addMusicianLocked, dropMusicianLocked).
+	followed map[*musician]*followedRecord
+	// lostPlaceAt is when each Presence key last gave its place to one waiting: such a key waits
+	// behind those who never lost theirs, else room order would put the earliest of the members
+	// that never connect first again every time. Bounded by the Presence table: a key is
+	// forgotten when it leaves it.
+	lostPlaceAt map[string]time.Time
+	// presenceRecheck is when a followed record that never connected will have been followed
+	// for the slot timeout while musicians wait for a place (zero: none): handleEvents reads
+	// Presence again then.
+	presenceRecheck time.Time
 	// otherBridges holds the Presence keys of the other led-bridge participants warned about, for
 	// as long as they stay in Presence: two bridges on one LAN both drive the strips they find.
 	otherBridges map[string]bool
@@ -228,6 +241,8 @@ func New(cfg Config) (*Session, error) {
 
 		// Kept by syncPresence (warnOtherBridges).
 		otherBridges: map[string]bool{},
+		followed:     map[*musician]*followedRecord{},
+		lostPlaceAt:  map[string]time.Time{},
 
 		// Both hold any valid frame, so that parsing one never allocates.
 		ledColors:   make([]color.RGB, 0, room.MaxLEDColors),
@@ -408,10 +423,28 @@ func (s *Session) sendSignal(ctx context.Context, sig room.Signal) error {
 // handleEvents applies the room's broadcasts and Presence changes until ctx is done.
 func (s *Session) handleEvents(ctx context.Context) error {
 	events := s.client.Events()
+	// recheck reads Presence again when a record that never connected may give its place to a
+	// musician waiting for one (presenceRecheck): nothing else may happen in the room meanwhile.
+	recheck := time.NewTimer(time.Hour)
+	recheck.Stop()
+	defer recheck.Stop()
+	readPresence := func() {
+		s.syncPresence()
+		s.mu.Lock()
+		at := s.presenceRecheck
+		s.mu.Unlock()
+		if at.IsZero() {
+			recheck.Stop()
+			return
+		}
+		recheck.Reset(max(at.Sub(s.clock.Now()), 0))
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-recheck.C:
+			readPresence()
 		case ev, ok := <-events:
 			if !ok {
 				return nil
@@ -420,7 +453,7 @@ func (s *Session) handleEvents(ctx context.Context) error {
 			case realtime.EventBroadcast:
 				s.handleBroadcast(ev.Event, ev.Payload)
 			case realtime.EventPresenceSync: // follows every batch of joins and leaves
-				s.syncPresence()
+				readPresence()
 			}
 		}
 	}
@@ -616,9 +649,9 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 }
 
 // forgetAbsent drops from seen the Presence keys no longer in table: what was noted about a
-// participant (warned about, counted once) ends when it leaves.
-func forgetAbsent(seen map[string]bool, table map[string][]realtime.Meta) {
-	maps.DeleteFunc(seen, func(key string, _ bool) bool {
+// participant (warned about, counted once, when it lost its place) ends when it leaves.
+func forgetAbsent[V any](seen map[string]V, table map[string][]realtime.Meta) {
+	maps.DeleteFunc(seen, func(key string, _ V) bool {
 		_, present := table[key]
 		return !present
 	})
@@ -631,6 +664,7 @@ func (s *Session) syncPresence() {
 	s.mu.Lock()
 	forgetAbsent(s.badMetas, table)
 	forgetAbsent(s.otherBridges, table)
+	forgetAbsent(s.lostPlaceAt, table)
 	s.mu.Unlock()
 	var bridges []room.Member // the other led-bridge participants, for warnOtherBridges
 	// PROTOCOL.md §2: the host is whichever participant claims it and joined first, musician or
@@ -679,6 +713,7 @@ func (s *Session) syncPresence() {
 	joinedRoom := s.client.State() == realtime.StateJoined
 	var joined, back, fresh []string
 	var left []*musician
+	lostPlaceAt := map[string]time.Time{} // of the fresh ones that lost their place before
 	s.mu.Lock()
 	s.hostID = host.PeerID
 	for id, meta := range present {
@@ -695,6 +730,9 @@ func (s *Session) syncPresence() {
 			continue
 		}
 		fresh = append(fresh, id)
+		if at, ok := s.lostPlaceAt[id]; ok {
+			lostPlaceAt[id] = at
+		}
 	}
 	kept := 0
 	for id, m := range s.musicians {
@@ -705,19 +743,49 @@ func (s *Session) syncPresence() {
 	s.mu.Unlock()
 
 	// Presence is open to every client of the room: keep at most twice the peer cap, the host and
-	// the earliest joiners first (the room's order, which also elects its host). A record gets
-	// its analyser only when audio arrives (onTrack).
+	// the earliest joiners first (the room's order, which also elects its host), and after them
+	// those who gave their place to one waiting, the earliest to give it first. A record gets its
+	// analyser only when audio arrives (onTrack).
 	slices.SortFunc(fresh, func(a, b string) int {
+		la, lostA := lostPlaceAt[a]
+		lb, lostB := lostPlaceAt[b]
+		switch {
+		case lostA != lostB && !lostA:
+			return -1
+		case lostA != lostB:
+			return 1
+		case lostA && !la.Equal(lb):
+			return la.Compare(lb)
+		}
 		return room.CompareMembers(room.Member{PeerID: a, Meta: present[a]}, room.Member{PeerID: b, Meta: present[b]})
 	})
 	ignored := 0
+	var evicted []*musician
+	var recheckAt time.Time
 	if places := max(s.maxMusicians()-kept, 0); len(fresh) > places {
 		ignored = len(fresh) - places
 		if suppressed, ok := s.overCap.Allow(s.clock.Now()); ok {
 			s.log.Warn("more musicians in Presence than ledbridge follows; ignoring the latest until places free",
 				"ignored", ignored, "max", s.maxMusicians(), "warnings_suppressed", suppressed)
 		}
-		fresh = fresh[:places]
+		evicted, recheckAt = s.givePlaces(present, fresh[places:], lostPlaceAt)
+		fresh = fresh[:places+len(evicted)]
+	}
+	s.mu.Lock()
+	s.presenceRecheck = recheckAt
+	s.mu.Unlock()
+	// Their peer-side state goes as if they had left Presence, before the joins below take the
+	// slots freed: a record that never connected has no connection to keep.
+	for _, m := range evicted {
+		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
+			// Connected as she gave her place: the peer manager holds her connection for its
+			// grace, and she is followed again when a place frees within it.
+			s.log.Info("musician connected as she gave her place", "peer_id", m.id)
+		}
+		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
+			s.log.Warn("musician not connected in time gives her place to one waiting; she waits behind the others",
+				"peer_id", m.id, "slot_timeout", s.slotTimeout(), "presence_lines_suppressed", suppressed)
+		}
 	}
 	s.met.ignoredMusicians.Set(float64(ignored))
 	s.notFollowed.Store(int64(ignored))
@@ -780,10 +848,114 @@ func (s *Session) syncPresence() {
 		}
 		s.forgetAway(m)
 	}
-	if len(joined)+len(back)+len(left) > 0 {
+	if len(joined)+len(back)+len(left)+len(evicted) > 0 {
 		s.loop.musiciansChanged()
 	}
 }
+
+// followedRecord is what the session notes about a record for evictUnconnectedLocked.
+type followedRecord struct {
+	since     time.Time // when the record was made
+	connected bool      // her connection was up at least once
+}
+
+// givePlaces gives the places of records that never connected (evictUnconnectedLocked) to the
+// musicians in waiting, fresh ones past maxMusicians in the order they are to be followed in.
+// One that lost her place herself less than the slot timeout ago waits that long before she
+// takes another's: else the members that never connect would swap places among themselves at
+// every Presence change. It returns the dropped records, their keys noted in lostPlaceAt, and
+// when to look again (zero: only at the next Presence change), always later than now.
+func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, lostPlaceAt map[string]time.Time) (evicted []*musician, recheckAt time.Time) {
+	now, timeout := s.clock.Now(), s.slotTimeout()
+	ready := 0 // the waiting ones that may take a place now: the first ones
+	var readyAt time.Time
+	for _, id := range waiting {
+		if at, lost := lostPlaceAt[id]; lost && now.Sub(at) < timeout {
+			readyAt = earliest(readyAt, at.Add(timeout))
+			continue
+		}
+		ready++
+	}
+	// Those waiting for a peer-cap slot themselves give theirs first: a musician followed in
+	// their place joins that queue behind them otherwise, while the peer manager gives the slots
+	// of those holding one unconnected to the queue by itself.
+	var slotless map[string]bool
+	if ready > 0 {
+		slotless = map[string]bool{}
+		for _, id := range s.peers.Stats().Waiting {
+			slotless[string(id)] = true
+		}
+	}
+	s.mu.Lock()
+	evicted, dueAt, dueLeft := s.evictUnconnectedLocked(present, slotless, ready, now, timeout)
+	s.mu.Unlock()
+	if len(evicted) > 0 {
+		readyAt = earliest(readyAt, now.Add(timeout))
+	}
+	if ready > len(evicted) {
+		recheckAt = earliest(recheckAt, dueAt) // a record becomes due for the ones still waiting
+	}
+	if dueLeft > 0 || !dueAt.IsZero() {
+		recheckAt = earliest(recheckAt, readyAt) // one waiting becomes ready for a record due
+	}
+	return evicted, recheckAt
+}
+
+// earliest is the earlier of a and b, a zero time meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// evictUnconnectedLocked drops up to want records that hold no audio connection and never had
+// one (never connected, no stream) and have been followed for longer than the peer manager's
+// slot timeout, so that musicians in Presence past maxMusicians get their places: else room
+// members that track Presence and never answer an offer, present first, hold every place for
+// good, and a musician who joins after them is never followed, never offered a connection (the
+// peer manager's own reclaim, for its slots, cannot reach her). Those in slotless (waiting for
+// a peer-cap slot) go first, then the longest followed;
+// each one's key is noted in lostPlaceAt, so that it waits behind the others. A musician who
+// connected, whose audio arrived, or who is away within her Presence-leave hold is never
+// dropped so. It returns the dropped records, whose peer-side state the caller releases, when
+// the next record becomes due (zero: none) and how many due ones it left. Called with s.mu held.
+func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless map[string]bool, want int, now time.Time, timeout time.Duration) (evicted []*musician, dueAt time.Time, dueLeft int) {
+	var due []*musician
+	for id, m := range s.musicians {
+		f := s.followed[m]
+		if _, ok := present[id]; !ok || m.provisional || s.away[id] == m || f == nil || f.connected || m.stream.Load() != nil {
+			continue
+		}
+		if at := f.since.Add(timeout); at.After(now) {
+			dueAt = earliest(dueAt, at)
+			continue
+		}
+		due = append(due, m)
+	}
+	slices.SortFunc(due, func(a, b *musician) int {
+		if slotless[a.id] != slotless[b.id] {
+			if slotless[a.id] {
+				return -1
+			}
+			return 1
+		}
+		if c := s.followed[a].since.Compare(s.followed[b].since); c != 0 {
+			return c
+		}
+		return -room.CompareMembers(room.Member{PeerID: a.id, Meta: present[a.id]}, room.Member{PeerID: b.id, Meta: present[b.id]})
+	})
+	evicted = due[:min(want, len(due))]
+	for _, m := range evicted {
+		s.dropMusicianLocked(m)
+		s.lostPlaceAt[m.id] = now
+	}
+	return evicted, dueAt, len(due) - len(evicted)
+}
+
+// slotTimeout is how long a musician holds a peer-cap slot unconnected while others wait (the
+// peer manager's): a record followed that long without connecting gives its place too.
+func (s *Session) slotTimeout() time.Duration { return peer.DefaultSlotTimeout }
 
 // warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has
 // not warned about while it stayed there. Two bridges in one room are fine in two venues, but on
@@ -837,6 +1009,7 @@ func (s *Session) addMusicianLocked(m *musician) {
 	m.streamDone = s.met.totals.retire
 	m.index = s.freeIndexLocked(m.meta.Name)
 	s.musicians[m.id] = m
+	s.followed[m] = &followedRecord{since: s.clock.Now()}
 }
 
 // reloadSilence is how long an away record's audio must have stopped for a new record of her name
@@ -877,6 +1050,7 @@ func (s *Session) freeIndexLocked(name string) int {
 // metrics: nothing reads it any more. Called with s.mu held.
 func (s *Session) dropMusicianLocked(m *musician) {
 	delete(s.musicians, m.id)
+	delete(s.followed, m)
 	// Swapped out, so that a track of hers starting as she goes cannot hand it to streamDone too.
 	if st := m.stream.Swap(nil); st != nil {
 		s.met.totals.retire(st)
@@ -992,6 +1166,9 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 		s.loop.musiciansChanged()
 	}
 	away := m != nil && s.away[string(id)] == m && state == webrtc.PeerConnectionStateClosed
+	if f := s.followed[m]; f != nil && state == webrtc.PeerConnectionStateConnected {
+		f.connected = true
+	}
 	s.mu.Unlock()
 	if away {
 		s.forgetAway(m) // the peer manager released her: the grace ended, or her connection closed

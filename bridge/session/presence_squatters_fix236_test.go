@@ -1,0 +1,43 @@
+package session_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/peer"
+	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
+	"github.com/ledbridge/ledbridge/bridge/session"
+)
+
+// Room members that track a musician's meta in Presence and never answer an offer (a stuck tab,
+// or anyone with the room code) must not hold every place the session follows: with a peer cap
+// of 2 the session follows 4 musicians, and 4 such members present first would leave a real
+// musician who joins after them unfollowed for good, never offered a connection. A record that
+// never connected gives its place, once followed longer than the peer manager's slot timeout,
+// to one waiting; the musician who waited is followed, admitted and connected.
+func TestSilentMembersGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
+	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) { c.Peer.MaxPeers = 2 })
+	t0 := time.Now().Add(-time.Hour)
+	members := presenceMembers{r: r}
+	var squatters []string
+	for i := range 4 {
+		key := fmt.Sprintf("silent%d", i)
+		squatters = append(squatters, key)
+		members.join(t, key, t0.Add(time.Duration(i)*time.Second), false)
+	}
+	waitFor(t, 10*time.Second, fmt.Sprintf("the session follows %v", squatters), func() bool { return slices.Equal(r.followed(), squatters) })
+
+	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus")})
+	bound := 2*peer.DefaultSlotTimeout + 20*time.Second
+	waitFor(t, bound, "ana followed and connected", func() bool {
+		_, followed := r.musicianStatus("ana")
+		return followed && ana.connected()
+	})
+	waitFor(t, 10*time.Second, "audio from ana", func() bool { s, ok := r.musicianStatus("ana"); return ok && s.Packets > 0 })
+	if n := len(r.followed()); n != 4 {
+		t.Errorf("the session follows %d musicians (%v), want its cap 4", n, r.followed())
+	}
+}
