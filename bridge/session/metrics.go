@@ -32,7 +32,10 @@ type metrics struct {
 	loopErrors        *prometheus.CounterVec
 	// ignoredMusicians is how many musicians in Presence are past the session's cap.
 	ignoredMusicians prometheus.Gauge
-	lastState        realtime.State
+	// placesGiven counts the records that never connected and gave their place to a musician
+	// waiting past the cap (evictUnconnectedLocked).
+	placesGiven prometheus.Counter
+	lastState   realtime.State
 
 	deviceFrames  *prometheus.Desc
 	devicePackets *prometheus.Desc
@@ -57,6 +60,9 @@ type metrics struct {
 	// The signal budget's work (peer.Config.MaxSignalsPerSecond): non-zero means offers storm.
 	signalsDropped *prometheus.Desc
 	offersDeferred *prometheus.Desc
+	// slotsReclaimed is peer.Stats.SlotsReclaimed: peer-cap slots held unconnected past the slot
+	// timeout, given to a musician waiting for one.
+	slotsReclaimed *prometheus.Desc
 	// deviceReopenFailures counts a strip's sockets that could not be re-opened (wled.OutputStats):
 	// the strip stays dark until a later try works, and the log says so at most once a minute.
 	deviceReopenFailures *prometheus.Desc
@@ -130,6 +136,11 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		ignoredMusicians: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ledbridge_room_musicians_ignored", Help: "Musicians in Presence that ledbridge does not follow because it already follows twice its peer cap.",
 		}),
+		placesGiven: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledbridge_room_musicians_unfollowed_total",
+			Help: "Musicians in Presence the session stopped following, never connected and followed longer than the peer slot timeout, " +
+				"to follow one waiting past twice the peer cap in their place (room members that track Presence and never answer an offer).",
+		}),
 		deviceFrames:  prometheus.NewDesc("ledbridge_wled_frames_sent_total", "Frames sent to a device.", deviceLabels, nil),
 		devicePackets: prometheus.NewDesc("ledbridge_wled_packets_sent_total", "UDP packets sent to a device.", deviceLabels, nil),
 		deviceErrors:  prometheus.NewDesc("ledbridge_wled_send_errors_total", "Frames that failed to send to a device.", deviceLabels, nil),
@@ -154,6 +165,9 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			"Trickled candidates not sent because the outgoing signal budget was spent.", nil, nil),
 		offersDeferred: prometheus.NewDesc("ledbridge_webrtc_offers_deferred_total",
 			"Answers and offers put off because the outgoing signal budget had no room for them.", nil, nil),
+		slotsReclaimed: prometheus.NewDesc("ledbridge_webrtc_slots_reclaimed_total",
+			"Peer-cap slots taken back, while musicians waited for one, from musicians not connected within the slot timeout "+
+				"after their admission (or their restart budget after a lost connection), and given to the longest-waiting one.", nil, nil),
 		deviceReopenFailures: prometheus.NewDesc("ledbridge_wled_reopen_failures_total",
 			"Re-opens of a device's socket, after sends kept failing, that failed too (no route, the interface gone).", deviceLabels, nil),
 		deviceOnline: prometheus.NewDesc("ledbridge_wled_online",
@@ -172,7 +186,7 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 	for _, step := range loopSteps {
 		m.loopErrors.WithLabelValues(step)
 	}
-	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.realtimeConnected, m.loopErrors, m.ignoredMusicians, m} {
+	for _, c := range []prometheus.Collector{m.frameTime, m.framesRendered, m.dropped, m.reconnects, m.realtimeConnected, m.loopErrors, m.ignoredMusicians, m.placesGiven, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -228,7 +242,7 @@ func (m *metrics) collectDevice(ch chan<- prometheus.Metric, name, key string, o
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred, m.loopLook} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred, m.slotsReclaimed, m.loopLook} {
 		ch <- d
 	}
 }
@@ -290,6 +304,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.iceRestarts, prometheus.CounterValue, float64(ps.ICERestarts-ps.AddressGoneRestarts), "other")
 	ch <- prometheus.MustNewConstMetric(m.signalsDropped, prometheus.CounterValue, float64(ps.SignalsDropped))
 	ch <- prometheus.MustNewConstMetric(m.offersDeferred, prometheus.CounterValue, float64(ps.OffersDeferred))
+	ch <- prometheus.MustNewConstMetric(m.slotsReclaimed, prometheus.CounterValue, float64(ps.SlotsReclaimed))
 	shown := effect.Look(s.loop.look.Load())
 	for _, look := range shownLooks {
 		v := 0.0

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
@@ -17,9 +19,12 @@ import (
 // of 2 the session follows 4 musicians, and 4 such members present first would leave a real
 // musician who joins after them unfollowed for good, never offered a connection. A record that
 // never connected gives its place, once followed longer than the peer manager's slot timeout,
-// to one waiting; the musician who waited is followed, admitted and connected.
+// to one waiting; the musician who waited is followed, admitted and connected, and /metrics
+// counts the places given (ledbridge_room_musicians_unfollowed_total) and the peer slots taken
+// back (ledbridge_webrtc_slots_reclaimed_total).
 func TestSilentMembersGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
-	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) { c.Peer.MaxPeers = 2 })
+	reg := prometheus.NewRegistry()
+	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) { c.Peer.MaxPeers = 2; c.Metrics = reg })
 	t0 := time.Now().Add(-time.Hour)
 	members := presenceMembers{r: r}
 	var squatters []string
@@ -39,5 +44,10 @@ func TestSilentMembersGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
 	waitFor(t, 10*time.Second, "audio from ana", func() bool { s, ok := r.musicianStatus("ana"); return ok && s.Packets > 0 })
 	if n := len(r.followed()); n != 4 {
 		t.Errorf("the session follows %d musicians (%v), want its cap 4", n, r.followed())
+	}
+	for _, name := range []string{"ledbridge_room_musicians_unfollowed_total", "ledbridge_webrtc_slots_reclaimed_total"} {
+		if v, ok := unlabelledValue(t, reg, name); !ok || v < 1 {
+			t.Errorf("%s = %v (present: %v), want at least 1", name, v, ok)
+		}
 	}
 }

@@ -777,6 +777,7 @@ func (s *Session) syncPresence() {
 	// Their peer-side state goes as if they had left Presence, before the joins below take the
 	// slots freed: a record that never connected has no connection to keep.
 	for _, m := range evicted {
+		s.met.placesGiven.Inc()
 		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
 			// Connected as she gave her place: the peer manager holds her connection for its
 			// grace, and she is followed again when a place frees within it.
