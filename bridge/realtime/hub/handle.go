@@ -234,8 +234,8 @@ func (c *conn) broadcastJSON(mem *member, m *wire.Message) {
 		gate = gateOf(event)
 	}
 	f := pushFanout(m.Topic, "broadcast", m.Payload)
-	if !mem.room.broadcast(mem, &f, gate) {
-		c.dropGated(mem, event, gate, m.JoinRef, m.Ref, m.Topic)
+	if verdict := mem.room.broadcast(mem, &f, gate); verdict != relayed {
+		c.dropGated(mem, event, gate, verdict, m.JoinRef, m.Ref, m.Topic)
 		return
 	}
 	c.s.stats.broadcasts.Add(1)
@@ -278,8 +278,8 @@ func (c *conn) handleBinary(data []byte) {
 		gate = gateOf(b.Event)
 	}
 	f := userBroadcastFanout(b.Topic, b.Event, b.Encoding, b.Payload)
-	if !mem.room.broadcast(mem, &f, gate) {
-		c.dropGated(mem, b.Event, gate, b.JoinRef, b.Ref, b.Topic)
+	if verdict := mem.room.broadcast(mem, &f, gate); verdict != relayed {
+		c.dropGated(mem, b.Event, gate, verdict, b.JoinRef, b.Ref, b.Topic)
 		return
 	}
 	c.s.stats.broadcasts.Add(1)

@@ -126,6 +126,7 @@ func TestMetricsFromRealTraffic(t *testing.T) {
 		"ledbridge_hub_joins_refused_total{reason=room_full}":          0,
 		"ledbridge_hub_joins_refused_total{reason=presence_key_taken}": 0,
 		"ledbridge_hub_broadcasts_forged_total":                        0,
+		"ledbridge_hub_broadcasts_untracked_total":                     0,
 		"ledbridge_hub_channels_replaced_total":                        0,
 		"ledbridge_hub_rest_refused_total":                             1,
 		"ledbridge_hub_http_connections_refused_total":                 0,

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 	roomproto "github.com/ledbridge/ledbridge/bridge/room"
@@ -70,16 +71,77 @@ func decodeClaim(payload []byte) roomproto.Meta {
 	return meta
 }
 
-// mayRelayLocked reports whether sender (nil for REST, judged before) may send an event of gate.
-func (r *room) mayRelayLocked(sender *member, gate relayGate) bool {
-	switch {
-	case sender == nil || gate == anyMember:
-		return true
-	case gate == hostOnly:
-		return r.host.Load() == sender
-	default:
-		return sender.tracked != nil
+// hostLeaveGrace is how long the host whose socket left stays the host, by its presence key on
+// a socket that rejoins with it and, over REST, by its client: supabase-js reconnects its socket
+// within a second or two and rejoins the channel at once, and its send() falls back to REST while
+// the channel is not joined; the page re-tracks only once the rejoin is answered. Without the
+// grace every led-update of that reconnect would be dropped. 10 s is the bridge's own hold on a
+// musician whose Presence left for a moment (peer.DefaultPresenceGrace): what it keeps a
+// musician's audio connection for, the room keeps the host's say for. It grants nothing a member
+// could not take anyway: presence keys are public, and any member can win the election by
+// tracking isHost with an earlier joinedAt (README).
+const hostLeaveGrace = 10 * time.Second
+
+// heldHost is the host whose socket left within hostLeaveGrace (room.held).
+type heldHost struct {
+	key    string // its presence key; "" when nobody is held (every member has a key)
+	client string // its client (clientaddr.Key), for REST
+	until  time.Time
+}
+
+// holdHostLocked keeps m, the room's host whose socket is leaving, the host for hostLeaveGrace.
+func (r *room) holdHostLocked(m *member, now time.Time) {
+	r.held = heldHost{key: m.presenceKey, client: m.c.addr, until: now.Add(hostLeaveGrace)}
+}
+
+// releaseHeldLocked ends the grace of the host held with m's presence key: m tracked or
+// untracked, and its own word decides from now on.
+func (r *room) releaseHeldLocked(m *member) {
+	if r.held.key == m.presenceKey {
+		r.held = heldHost{}
 	}
+}
+
+// heldLocked reports whether a host is held at now.
+func (r *room) heldLocked(now time.Time) bool {
+	return r.held.key != "" && now.Before(r.held.until)
+}
+
+// isHostLocked reports whether m speaks as the room's host: the elected one, or a socket that
+// rejoined with the held host's presence key (its key is what Presence elected).
+func (r *room) isHostLocked(m *member, now time.Time) bool {
+	return r.host.Load() == m || (m.presenceKey == r.held.key && r.heldLocked(now))
+}
+
+// gateVerdict is what a gate made of a broadcast.
+type gateVerdict uint8
+
+const (
+	relayed gateVerdict = iota
+	// refusedUntracked: the sender (over REST: the requesting client's members in the room) has
+	// not tracked Presence, as a page that sends before its track. Refused, but no forger.
+	refusedUntracked
+	// refusedForged: a member that tracked and is not the host sent led-update, or (over REST)
+	// the requesting client holds no member in the room.
+	refusedForged
+)
+
+// gateLocked judges sender (nil for REST, judged before) sending an event of gate.
+func (r *room) gateLocked(sender *member, gate relayGate) gateVerdict {
+	if sender == nil || gate == anyMember {
+		return relayed
+	}
+	if gate == trackingOnly && sender.tracked != nil {
+		return relayed
+	}
+	// The host is a participant for tempo-change and playback-control, its held grace included.
+	if r.isHostLocked(sender, sender.c.s.cfg.Now()) {
+		return relayed
+	}
+	if sender.tracked == nil {
+		return refusedUntracked
+	}
+	return refusedForged
 }
 
 // gateRefusal is the reason given for an event a gate refused.
@@ -90,55 +152,86 @@ func gateRefusal(gate relayGate) string {
 	return "tempo-change and playback-control are relayed from members that track Presence only"
 }
 
-// dropGated counts and logs (at most once a second per server, with the forged senders) a
-// broadcast its gate refused, and answers an ack-requesting push with an error.
-func (c *conn) dropGated(mem *member, event string, gate relayGate, joinRef, ref wire.Ref, topic string) {
-	total := c.s.stats.forgedSenders.Add(1)
-	if suppressed, ok := c.s.forgedLog.Allow(c.s.cfg.Now()); ok {
-		c.s.log.Warn("hub: dropping broadcast its sender may not send", "remote", c.remote, "topic", topic, "event", event,
-			"presence_key", mem.presenceKey, "reason", gateRefusal(gate), "suppressed", suppressed, "forged_total", total)
+// dropGated counts and logs a broadcast its gate refused, and answers an ack-requesting push with
+// an error. A forger's is logged as the forged senders are (at most once a second per server);
+// one from a member that has not tracked yet only at Debug, with its own limiter and counter.
+func (c *conn) dropGated(mem *member, event string, gate relayGate, verdict gateVerdict, joinRef, ref wire.Ref, topic string) {
+	if verdict == refusedUntracked {
+		total := c.s.stats.untrackedSenders.Add(1)
+		if suppressed, ok := c.s.untrackedLog.Allow(c.s.cfg.Now()); ok {
+			c.s.log.Debug("hub: dropping broadcast from a member that has not tracked Presence", "remote", c.remote, "topic", topic,
+				"event", event, "presence_key", mem.presenceKey, "reason", gateRefusal(gate), "suppressed", suppressed, "untracked_total", total)
+		}
+	} else {
+		total := c.s.stats.forgedSenders.Add(1)
+		if suppressed, ok := c.s.forgedLog.Allow(c.s.cfg.Now()); ok {
+			c.s.log.Warn("hub: dropping broadcast its sender may not send", "remote", c.remote, "topic", topic, "event", event,
+				"presence_key", mem.presenceKey, "reason", gateRefusal(gate), "suppressed", suppressed, "forged_total", total)
+		}
 	}
 	if mem.ack && ref.Valid {
 		c.reply(joinRef, ref, topic, errorReply(gateRefusal(gate)))
 	}
 }
 
-// restGateHeld reports whether a REST broadcast of an event of gate to topic may be relayed, by
-// the rule restSenderHeld applies to the sender-naming events: the requesting client (clientaddr.Key)
-// must hold, in the room, the socket that could send it there: the host's for led-update, one
-// that tracks Presence for tempo-change and playback-control (supabase-js sends over REST from a
-// page that also holds the channel: httpSend, and send's fallback while it is not joined).
-func (s *Server) restGateHeld(topic string, gate relayGate, client string) bool {
+// restGate judges a REST broadcast of an event of gate to topic by the rule restSenderHeld
+// applies to the sender-naming events: the requesting client (clientaddr.Key) must hold, in the
+// room, the socket that could send it there: the host's for led-update (or be the held host's
+// client, hostLeaveGrace), one that tracks Presence for tempo-change and playback-control
+// (supabase-js sends over REST from a page that also holds the channel: httpSend, and send's
+// fallback while it is not joined). A client whose members there have not tracked yet is refused
+// as untracked; one with none there, or with a tracking member that is not the host, as forged.
+func (s *Server) restGate(topic string, gate relayGate, client string) gateVerdict {
 	if gate == anyMember {
-		return true
+		return relayed
 	}
 	s.mu.Lock()
 	r := s.rooms[topic]
 	s.mu.Unlock()
 	if r == nil {
-		return false
+		return refusedForged
 	}
+	now := s.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if gate == hostOnly {
-		host := r.host.Load()
-		return host != nil && host.c.addr == client
+	if r.held.client == client && r.heldLocked(now) {
+		return relayed
 	}
+	untracked, forged := false, false
 	for _, m := range r.members {
-		if m.tracked != nil && m.c.addr == client {
-			return true
+		if m.c.addr != client {
+			continue
+		}
+		switch r.gateLocked(m, gate) {
+		case relayed:
+			return relayed
+		case refusedUntracked:
+			untracked = true
+		default:
+			forged = true
 		}
 	}
-	return false
+	if untracked && !forged {
+		return refusedUntracked
+	}
+	return refusedForged
 }
 
-// refuseRESTGated answers a REST broadcast refused by restGateHeld with 403, counted and logged
-// with the forged senders.
-func (s *Server) refuseRESTGated(w http.ResponseWriter, remote, event string, gate relayGate, prefix string) {
-	total := s.stats.forgedSenders.Add(1)
-	if suppressed, ok := s.forgedLog.Allow(s.cfg.Now()); ok {
-		s.log.Warn("hub: refusing REST broadcast the requesting client may not send", "remote", remote, "event", event,
-			"reason", gateRefusal(gate), "suppressed", suppressed, "forged_total", total)
+// refuseRESTGated answers a REST broadcast refused by restGate with 403, counted and logged as
+// dropGated does.
+func (s *Server) refuseRESTGated(w http.ResponseWriter, remote, event string, gate relayGate, verdict gateVerdict, prefix string) {
+	if verdict == refusedUntracked {
+		total := s.stats.untrackedSenders.Add(1)
+		if suppressed, ok := s.untrackedLog.Allow(s.cfg.Now()); ok {
+			s.log.Debug("hub: refusing REST broadcast from a client whose members have not tracked Presence", "remote", remote,
+				"event", event, "reason", gateRefusal(gate), "suppressed", suppressed, "untracked_total", total)
+		}
+	} else {
+		total := s.stats.forgedSenders.Add(1)
+		if suppressed, ok := s.forgedLog.Allow(s.cfg.Now()); ok {
+			s.log.Warn("hub: refusing REST broadcast the requesting client may not send", "remote", remote, "event", event,
+				"reason", gateRefusal(gate), "suppressed", suppressed, "forged_total", total)
+		}
 	}
 	s.restError(w, http.StatusForbidden, prefix+gateRefusal(gate)+" (over REST: from the client of that member's socket)")
 }

@@ -140,9 +140,11 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 		s.refuseRESTSender(w, remote, parts[2], "")
 		return
 	}
-	if gate := gateOf(parts[2]); !s.restGateHeld(topic, gate, remote) {
-		s.refuseRESTGated(w, remote, parts[2], gate, "")
-		return
+	if gate := gateOf(parts[2]); gate != anyMember {
+		if verdict := s.restGate(topic, gate, remote); verdict != relayed {
+			s.refuseRESTGated(w, remote, parts[2], gate, verdict, "")
+			return
+		}
 	}
 	if !s.rest.admit(s, w, remote, 1, int64(len(body))) {
 		return
@@ -232,8 +234,9 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byt
 			s.refuseRESTSender(w, remote, msg.Event, "messages["+strconv.Itoa(i)+"]: ")
 			return
 		}
-		if gate := gateOf(msg.Event); !s.restGateHeld(topicPrefix+msg.Topic, gate, remote) {
-			s.refuseRESTGated(w, remote, msg.Event, gate, "messages["+strconv.Itoa(i)+"]: ")
+		gate := gateOf(msg.Event)
+		if verdict := s.restGate(topicPrefix+msg.Topic, gate, remote); verdict != relayed {
+			s.refuseRESTGated(w, remote, msg.Event, gate, verdict, "messages["+strconv.Itoa(i)+"]: ")
 			return
 		}
 	}

@@ -41,6 +41,8 @@ type room struct {
 	// nobody claims it. Written with mu held, read without it: a frame racing a change of host is
 	// judged as if it had come just before.
 	host atomic.Pointer[member]
+	// held is the host whose socket left, still the host for hostLeaveGrace (relaygate.go).
+	held heldHost
 }
 
 // member is one socket's channel membership in a room.
@@ -207,6 +209,9 @@ func (r *room) replaceLocked(s *Server, old, m *member, message string) {
 func (s *Server) leaveRoom(m *member) {
 	r := m.room
 	r.mu.Lock()
+	if r.host.Load() == m {
+		r.holdHostLocked(m, s.cfg.Now())
+	}
 	if i := slices.Index(r.members, m); i >= 0 {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
@@ -241,6 +246,7 @@ func (r *room) track(s *Server, m *member, payload []byte, reply func()) {
 		return // the channel is closed; its client was told so
 	}
 	m.presenceEnabled = true // a track enables Presence, as on the Realtime server
+	r.releaseHeldLocked(m)
 	if m.tracked != nil && bytes.Equal(m.tracked.payload, payload) {
 		reply()
 		return
@@ -265,6 +271,9 @@ func (r *room) untrack(m *member, reply func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	reply()
+	if !m.replaced {
+		r.releaseHeldLocked(m)
+	}
 	if m.tracked == nil {
 		return
 	}
@@ -356,22 +365,23 @@ func appendPresenceGroup(dst []byte, e *presenceEntry) []byte {
 }
 
 // broadcast delivers f to every member but the sender, unless the sender joined with self. It
-// reports false, delivering nothing, when sender may not send an event of gate (relaygate.go).
-func (r *room) broadcast(sender *member, f *fanout, gate relayGate) bool {
+// delivers nothing and returns the refusal when sender may not send an event of gate
+// (relaygate.go).
+func (r *room) broadcast(sender *member, f *fanout, gate relayGate) gateVerdict {
 	r.mu.Lock()
 	if sender != nil && sender.replaced {
 		r.mu.Unlock()
 		f.release()
-		return true // the channel is closed; its client was told so
+		return relayed // the channel is closed; its client was told so
 	}
-	if !r.mayRelayLocked(sender, gate) {
+	if verdict := r.gateLocked(sender, gate); verdict != relayed {
 		r.mu.Unlock()
 		f.release()
-		return false
+		return verdict
 	}
 	r.deliverLocked(sender, f)
 	r.mu.Unlock()
-	return true
+	return relayed
 }
 
 // deliverLocked queues f for the members and releases it.

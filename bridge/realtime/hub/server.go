@@ -71,6 +71,9 @@ type Server struct {
 	// forgedLog does the same for broadcasts dropped because they name another sender, or because
 	// their sender may not send their event (relaygate.go).
 	forgedLog lograte.Limiter
+	// untrackedLog does the same for the Debug lines of gated events from members that have not
+	// tracked Presence: a page sending before its track would otherwise log every frame.
+	untrackedLog lograte.Limiter
 	// roomFullLog does the same for joins refused by MaxClientsPerRoom and
 	// MaxClientsPerRoomPerAddress, logged at WARN: a full room keeps musicians out.
 	roomFullLog lograte.Limiter
@@ -123,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 		slowClientLog:    lograte.Limiter{Every: time.Second},
 		connLimitLog:     lograte.Limiter{Every: time.Second},
 		forgedLog:        lograte.Limiter{Every: time.Second},
+		untrackedLog:     lograte.Limiter{Every: time.Second},
 		roomFullLog:      lograte.Limiter{Every: time.Second},
 		httpIdle:         httpIdleTimeout,
 		restBody:         restBodyTimeout,
@@ -297,9 +301,14 @@ type Stats struct {
 	// ForgedSenders counts the broadcasts dropped because their payload's fromPeerId was not the
 	// sending channel's presence key (webrtc-signal, state-request, state-response), and the REST
 	// ones refused because it was not held in the room by a socket of the requesting client; and
-	// the led-update not from the room's host, and tempo-change and playback-control not from a
-	// member tracking Presence (over REST: not from such a member's client), dropped or refused.
+	// the led-update from a member that tracks Presence and is not the room's host, dropped, or
+	// refused over REST for a client with such a member or none in the room.
 	ForgedSenders uint64
+	// UntrackedSenders counts the led-update, tempo-change and playback-control dropped because
+	// their member had not tracked Presence (a page sending before its track, or after it
+	// untracked), and refused over REST for a client whose members in the room had not: refused,
+	// but no forgery. The host whose socket left is still heard for hostLeaveGrace.
+	UntrackedSenders uint64
 	// ChannelsReplaced counts the channels closed because a newer socket joined the room with
 	// their presence key while theirs was closing or did not answer a ping (a supabase-js
 	// reconnect, a musician whose address changed).
@@ -372,6 +381,7 @@ type counters struct {
 	malformed, rateLimited, slowClients                atomic.Uint64
 	undeliverable, restRefused, presenceLimited        atomic.Uint64
 	forgedSenders, channelsReplaced                    atomic.Uint64
+	untrackedSenders                                   atomic.Uint64
 	joinsRefused                                       [numJoinRefusals]atomic.Uint64
 	httpConnsRefused                                   atomic.Uint64
 	handshakeRefused                                   [numRefusals]atomic.Uint64
@@ -439,6 +449,7 @@ func (s *Server) Stats() Stats {
 	st.RESTRefused = s.stats.restRefused.Load()
 	st.PresenceLimited = s.stats.presenceLimited.Load()
 	st.ForgedSenders = s.stats.forgedSenders.Load()
+	st.UntrackedSenders = s.stats.untrackedSenders.Load()
 	st.ChannelsReplaced = s.stats.channelsReplaced.Load()
 	st.HTTPConnectionsRefused = s.stats.httpConnsRefused.Load()
 	return st
