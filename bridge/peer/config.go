@@ -96,6 +96,11 @@ type Config struct {
 	// offers and joins past it are refused, logged and counted, and admitted
 	// in order when a slot frees.
 	MaxPeers int
+	// SlotTimeout is how long a musician admitted into a MaxPeers slot may take to connect
+	// while others wait for a slot, before the slot goes to the longest-waiting one (default
+	// DefaultSlotTimeout): room members that join Presence and never answer an offer hold a
+	// slot only this long.
+	SlotTimeout time.Duration
 	// OfferDelay is how long after a musician appears in Presence ledbridge
 	// waits for its offer before offering itself (default 2 s).
 	OfferDelay time.Duration
@@ -170,6 +175,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
+	}
+	if cfg.SlotTimeout <= 0 {
+		cfg.SlotTimeout = DefaultSlotTimeout
 	}
 	if cfg.OfferDelay <= 0 {
 		cfg.OfferDelay = DefaultOfferDelay

@@ -181,7 +181,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := c.checkGathering(log); err != nil {
 		return nil, fmt.Errorf("peer.NewManager: %w", err)
 	}
-	m := &Manager{cfg: c, log: log, slotTimeout: DefaultSlotTimeout, musicians: map[MusicianID]*musician{},
+	m := &Manager{cfg: c, log: log, slotTimeout: c.SlotTimeout, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
 		reporters: map[MusicianID]uint64{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}

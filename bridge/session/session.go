@@ -955,8 +955,14 @@ func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless 
 }
 
 // slotTimeout is how long a musician holds a peer-cap slot unconnected while others wait (the
-// peer manager's): a record followed that long without connecting gives its place too.
-func (s *Session) slotTimeout() time.Duration { return peer.DefaultSlotTimeout }
+// peer manager's, peer.Config.SlotTimeout): a record followed that long without connecting
+// gives its place too.
+func (s *Session) slotTimeout() time.Duration {
+	if s.cfg.Peer.SlotTimeout > 0 {
+		return s.cfg.Peer.SlotTimeout
+	}
+	return peer.DefaultSlotTimeout
+}
 
 // warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has
 // not warned about while it stayed there. Two bridges in one room are fine in two venues, but on
