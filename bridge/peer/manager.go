@@ -59,6 +59,12 @@ const (
 // never answers (a stuck tab, or a squatter holding every slot) keeps the slot only this long.
 const DefaultSlotTimeout = 30 * time.Second
 
+// maxSlotTimeoutFactor caps the bound of a musician admitted again after her slot was taken
+// back (nextSlotBound): 8 × DefaultSlotTimeout, 4 minutes, for a connection that is slow every
+// time (a TURN relay far away) to get through once, while a squatter admitted again in her turn
+// holds a slot someone waits for at most that long.
+const maxSlotTimeoutFactor = 8
+
 // Manager runs one receive-only PeerConnection per musician.
 type Manager struct {
 	// Constant after NewManager.
@@ -95,7 +101,14 @@ type Manager struct {
 	runCtx    context.Context // nil before Run
 	stopped   bool            // Run has returned or is returning
 	musicians map[MusicianID]*musician
-	waiting   []MusicianID // in Presence but over the cap, oldest first
+	// waiting: in Presence but over the cap, oldest first, those whose slot was taken back
+	// (evicted) behind those who never had one (enqueueLocked).
+	waiting []MusicianID
+	// evicted holds, for each musician whose slot was taken back (reclaimSlotsLocked) and who
+	// is still waiting or admitted again, her bound at her next admission (nextSlotBound); she
+	// leaves it when she leaves the Manager (removeLocked, releaseLocked). At most one entry per
+	// musician in musicians or waiting.
+	evicted map[MusicianID]time.Duration
 	// refusedOffers holds the newest offer of each musician refused by the
 	// cap, answered when it is admitted: its browser still waits for that
 	// answer and ignores our offers until then.
@@ -184,7 +197,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: c, log: log, slotTimeout: c.SlotTimeout, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
-		reporters: map[MusicianID]uint64{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}
+		reporters: map[MusicianID]uint64{}, evicted: map[MusicianID]time.Duration{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}
 	// A held musician whose connection fails or closes is released at once (MusicianAway):
 	// every state change passes by the Manager first.
 	report := m.cfg.OnStateChange
@@ -244,9 +257,7 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 		// A stranger's musician stays as it is, its offer held: when a slot frees it is
 		// confirmed there, or, if its PresenceGrace ends first, its offer is kept with the
 		// refused ones (musicianExited).
-		if !slices.Contains(m.waiting, id) && len(m.waiting) < maxWaiting {
-			m.waiting = append(m.waiting, id)
-		}
+		m.enqueueLocked(id)
 		m.reclaimSlotsLocked()
 		if mus := m.musicians[id]; mus != nil && mus.inPresence.Load() {
 			return nil // first in the queue, admitted into a slot held unconnected for too long
@@ -321,6 +332,7 @@ func (m *Manager) MusicianAway(id MusicianID) (held bool) {
 // place in the queue for a slot and its kept offer are dropped.
 func (m *Manager) releaseLocked(id MusicianID) {
 	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
+	delete(m.evicted, id)
 	delete(m.refusedOffers, id)
 	if mus, ok := m.musicians[id]; ok {
 		m.removeLocked(mus)
@@ -465,8 +477,16 @@ func (m *Manager) slotOverdue(mus *musician) {
 // never heard, although MaxPeers means musicians connected at once. Each overdue one goes to
 // the end of the queue, to be admitted again in its turn; with no one waiting, nothing changes.
 // A musician away from Presence (MusicianAway) is connected, or released, and keeps her slot.
+//
+// Only a musician who never had a slot takes one back, and one only: the queue holds them
+// first (enqueueLocked), and each reclaim admits the first. One evicted waits behind them for a
+// slot that frees or for her turn, and takes none back herself, else each eviction would set
+// off the next (one musician joining behind four silent members tore all four down) and two
+// slow musicians would swap one slot for ever, neither connecting. Admitted again, she has
+// twice her last bound (nextSlotBound), so a connection slower than the slot timeout gets
+// through in the end.
 func (m *Manager) reclaimSlotsLocked() {
-	for len(m.waiting) > 0 && !m.stoppingLocked() {
+	for len(m.waiting) > 0 && !m.stoppingLocked() && !m.wasEvictedLocked(m.waiting[0]) {
 		var overdue *musician
 		for _, mus := range m.musicians {
 			if mus.overdue.Load() && mus.inPresence.Load() && m.away[mus.id] == nil &&
@@ -481,13 +501,43 @@ func (m *Manager) reclaimSlotsLocked() {
 		m.counters.slotsReclaimed.Add(1)
 		m.warnLimited("peer-cap slot taken back from a musician not connected in time; she waits behind the others",
 			"musician", overdue.id, "state", webrtc.PeerConnectionState(overdue.connState.Load()).String(),
-			"for", m.waiting[0], "slot_timeout", m.slotTimeout, "reclaimed_total", m.counters.slotsReclaimed.Load())
+			"for", m.waiting[0], "slot_timeout", overdue.slotTimeout, "reclaimed_total", m.counters.slotsReclaimed.Load())
 		overdue.reclaimed.Store(true)
 		if len(m.waiting) < maxWaiting {
 			m.waiting = append(m.waiting, overdue.id)
+			m.evicted[overdue.id] = nextSlotBound(overdue.slotTimeout, m.slotTimeout)
 		}
 		m.removeLocked(overdue) // closes its PeerConnection and admits m.waiting[0]
 	}
+}
+
+// wasEvictedLocked reports whether id's slot was taken back since she joined (reclaimSlotsLocked).
+func (m *Manager) wasEvictedLocked(id MusicianID) bool {
+	_, ok := m.evicted[id]
+	return ok
+}
+
+// enqueueLocked puts id, refused by the cap, in the queue for a slot (if not there yet and
+// the queue has room): behind those who never had a slot, ahead of those whose slot was taken
+// back (reclaimSlotsLocked), who wait for a slot to free after every newcomer's turn.
+func (m *Manager) enqueueLocked(id MusicianID) {
+	if slices.Contains(m.waiting, id) || len(m.waiting) >= maxWaiting {
+		return
+	}
+	i := len(m.waiting)
+	if !m.wasEvictedLocked(id) {
+		i = slices.IndexFunc(m.waiting, m.wasEvictedLocked)
+		if i < 0 {
+			i = len(m.waiting)
+		}
+	}
+	m.waiting = slices.Insert(m.waiting, i, id)
+}
+
+// nextSlotBound is the bound at her next admission of a musician admitted with bound prev
+// whose slot was taken back: twice prev, up to maxSlotTimeoutFactor × slotTimeout.
+func nextSlotBound(prev, slotTimeout time.Duration) time.Duration {
+	return min(2*prev, maxSlotTimeoutFactor*slotTimeout)
 }
 
 // presentLocked counts the musicians that hold a peer-cap slot: those in Presence.
@@ -517,6 +567,9 @@ func (m *Manager) warnLimited(msg string, args ...any) {
 // answered.
 func (m *Manager) addLocked(id MusicianID, inPresence bool) *musician {
 	mus := newMusician(m, id, inPresence)
+	if bound, ok := m.evicted[id]; ok {
+		mus.slotTimeout = bound
+	}
 	m.musicians[id] = mus
 	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
 	if ro := m.refusedOffers[id]; ro != nil {
@@ -574,6 +627,9 @@ func (m *Manager) removeLocked(mus *musician) {
 	}
 	m.dropHoldLocked(mus)
 	delete(m.musicians, mus.id)
+	if !slices.Contains(m.waiting, mus.id) {
+		delete(m.evicted, mus.id) // she left, or exited to start afresh
+	}
 	if mus.started {
 		m.leaving[mus] = struct{}{} // until its goroutine ends (musicianExited)
 	}
@@ -699,8 +755,9 @@ type Stats struct {
 	OffersDeferred uint64
 	// SlotsReclaimed counts peer-cap slots taken back, while musicians waited for one, from
 	// musicians that had not connected within their bound (DefaultSlotTimeout after admission,
-	// or their restart budget after a connection was lost): each went back to the end of
-	// Waiting, its PeerConnection closed, and the longest-waiting musician took the slot.
+	// twice their last bound when admitted again after this, or their restart budget after a
+	// connection was lost): each went back to the end of Waiting, its PeerConnection closed,
+	// and the longest-waiting musician who never had a slot took it; one each.
 	SlotsReclaimed   uint64
 	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 	// ImpostorOffers sums MusicianStats.ImpostorOffers over every musician since the Manager

@@ -121,6 +121,10 @@ type musician struct {
 	overdue atomic.Bool
 	// reclaimed: the Manager took her slot back (overdue) and put her at the end of the queue.
 	reclaimed atomic.Bool
+	// slotTimeout bounds how long she may hold her slot unconnected from her admission while
+	// others wait: the Manager's slotTimeout, longer if her slot was taken back before
+	// (Manager.evicted). Constant after addLocked.
+	slotTimeout time.Duration
 
 	// Owned by the run goroutine.
 	cur     *pcHandle
@@ -280,6 +284,7 @@ func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
 		newAddrs:   make(chan struct{}, 1),
 		signalLog:  lograte.Limiter{Every: logInterval},
 	}
+	mus.slotTimeout = m.slotTimeout
 	mus.inPresence.Store(inPresence)
 	mus.connState.Store(int32(webrtc.PeerConnectionStateNew))
 	mus.iceState.Store(int32(webrtc.ICEConnectionStateNew))
@@ -395,7 +400,7 @@ func (mus *musician) run(ctx context.Context) {
 	mus.seenAddrs = mus.knownHostAddresses()
 	if mus.inPresence.Load() {
 		offerDelay.set(mus.cfg.Clock, mus.cfg.OfferDelay)
-		mus.slotCheck.set(mus.cfg.Clock, mus.mgr.slotTimeout)
+		mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout)
 	} else {
 		grace.set(mus.cfg.Clock, mus.cfg.PresenceGrace)
 	}
@@ -433,7 +438,7 @@ func (mus *musician) run(ctx context.Context) {
 		case <-mus.presence:
 			grace.stop()
 			if !mus.established && !mus.slotCheck.armed() && !mus.overdue.Load() {
-				mus.slotCheck.set(mus.cfg.Clock, mus.mgr.slotTimeout) // a stranger confirmed: her slot starts now
+				mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout) // a stranger confirmed: her slot starts now
 			}
 			if held := mus.held; held != nil {
 				mus.held = nil
