@@ -71,7 +71,7 @@ type Manager struct {
 	cfg Config
 	log *slog.Logger
 	// slotTimeout bounds how long a musician holds a peer-cap slot without connecting while
-	// others wait (DefaultSlotTimeout; tests shorten it before Run).
+	// others wait (Config.SlotTimeout; some tests shorten it again before Run).
 	slotTimeout time.Duration
 
 	counters managerCounters
