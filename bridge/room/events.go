@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/ledbridge/ledbridge/analysis/color"
@@ -392,37 +393,82 @@ func DecodeLEDUpdate(payload []byte) (LEDUpdate, error) {
 		return LEDUpdate{}, o.err(fmt.Sprintf("colors[%d]", firstBad), `must be "#rrggbb" or {r, g, b}`)
 	}
 	u.Colors, u.NumColors = raw, n
-	// An unusable seq or ts costs the frame that field only (Ignored says which and why).
-	var seqErr, tsErr error
-	if present(o, "seq") {
-		seq, err := o.integer("seq", 0, maxSafeInteger)
-		if err == nil {
-			u.Seq, u.HasSeq = seq, true
+	// An unusable seq or ts costs the frame that field only (Ignored says which and why). A host
+	// whose seq is performance.now() sends a fractional one in every frame: saying so allocates
+	// nothing (static errors, their messages built only when logged).
+	var seqBad, tsBad ledFieldFault
+	if v, ok := o.value("seq"); ok && !isNull(v) {
+		f, fault := ledNumber(v)
+		switch {
+		case fault != 0:
+			seqBad = fault
+		case f != math.Trunc(f):
+			seqBad = ledNotInteger
+		case f < 0 || f > maxSafeInteger:
+			seqBad = ledOutOfRange
+		default:
+			u.Seq, u.HasSeq = int64(f), true
 		}
-		seqErr = err
 	}
-	if present(o, "ts") {
-		ts, err := o.number("ts")
-		if err == nil && ts < 0 {
-			err = o.err("ts", "must not be negative")
+	if v, ok := o.value("ts"); ok && !isNull(v) {
+		f, fault := ledNumber(v)
+		switch {
+		case fault != 0:
+			tsBad = fault
+		case f < 0:
+			tsBad = ledNegative
+		default:
+			u.TSMillis, u.HasTS = f, true
 		}
-		if err == nil {
-			u.TSMillis, u.HasTS = ts, true
-		}
-		tsErr = err
 	}
-	if seqErr != nil || tsErr != nil {
-		u.Ignored = errors.Join(seqErr, tsErr)
-	}
+	u.Ignored = ledIgnored[seqBad][tsBad]
 	return u, nil
 }
 
-// present reports whether the member name is there and not null (JSON.stringify's undefined
-// made explicit, the same as absent).
-func present(o object, name string) bool {
-	v, ok := o.value(name)
-	return ok && !isNull(v)
+// ledFieldFault is why a led-update's seq or ts was left out (0: it was not).
+type ledFieldFault int
+
+const (
+	ledNotNumber ledFieldFault = iota + 1
+	ledNotInteger
+	ledOutOfRange
+	ledNegative
+	ledFieldFaults
+)
+
+// ledNumber reads a member value as a finite number.
+func ledNumber(v []byte) (float64, ledFieldFault) {
+	f, ok := jsonNumber(v)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, ledNotNumber
+	}
+	return f, 0
 }
+
+// ledIgnored holds LEDUpdate.Ignored for each pair of faults of seq and ts, made once.
+var ledIgnored = func() (t [ledFieldFaults][ledFieldFaults]error) {
+	reasons := [ledFieldFaults]string{
+		ledNotNumber:  "must be a finite number",
+		ledNotInteger: "must be an integer",
+		ledOutOfRange: fmt.Sprintf("is out of range, want 0…%d", int64(maxSafeInteger)),
+		ledNegative:   "must not be negative",
+	}
+	for seq := range ledFieldFaults {
+		for ts := range ledFieldFaults {
+			var seqErr, tsErr error
+			if seq != 0 {
+				seqErr = fieldErr(EventLEDUpdate, "seq", reasons[seq])
+			}
+			if ts != 0 {
+				tsErr = fieldErr(EventLEDUpdate, "ts", reasons[ts])
+			}
+			if seqErr != nil || tsErr != nil {
+				t[seq][ts] = errors.Join(seqErr, tsErr)
+			}
+		}
+	}
+	return t
+}()
 
 // countColorEntries walks a well-formed JSON array (parseObject checked the
 // whole payload) in place, stepping over each entry without storing it, and
