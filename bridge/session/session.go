@@ -158,10 +158,12 @@ type Session struct {
 	roomHadMusicians bool
 	emptySince       time.Time
 
-	// ledHasOther: a restart left a sequence whose sender may still be sending (a second host
-	// tab, or the old host); ledOtherAt is its last frame. See ledOrderLocked.
+	// ledRate is what the followed led-update sequence (ledSeq) is learnt to do; ledOther, while
+	// ledHasOther, is a sequence whose sender may still be sending beside it (a second host tab,
+	// or the old host, left by a restart). See ledOrderLocked.
+	ledRate     ledRate
+	ledOther    ledSequence
 	ledHasOther bool
-	ledOtherAt  time.Time
 	// ledSendersLog limits the warnings about a second led-update sender.
 	ledSendersLog lograte.Limiter
 	// ledIgnoredSaid: a led-update's unusable seq or ts was logged (once: a host's counter that
@@ -543,18 +545,21 @@ func (s *Session) warnDropped(event string, err error) {
 // single host can make: supabase-js sends a broadcast over REST while its socket is not joined,
 // and frames sent so can arrive after those sent over the socket just before or after. That
 // overlap lasts at most a REST round trip, well under 500 ms, so 30 frames at 60 fps: a frame at
-// most ledSeqRestart behind the last one taken is such a straggler (or a duplicate), dropped
-// and counted; one further behind starts the order afresh at once. So does any frame after a
-// pause long enough for auto mode to count the host's frames as gone (effect.BroadcastFresh).
-// (A shorter pause would take a straggler of a host that sends only a few frames a second, a
-// throttled background tab, as a restart and show its stale colours.) A page reloaded before it
-// sent ledSeqRestart frames starts within reach of its old seq, and is taken once its new seq
-// passes the old one: at most half a second late.
+// most ledSeqRestart steps (ledRate) behind the last one taken is such a straggler (or a
+// duplicate), dropped and counted; one further behind starts the order afresh at once. So does
+// any frame after a pause long enough for auto mode to count the host's frames as gone
+// (effect.BroadcastFresh). (A shorter pause would take a straggler of a host that sends only a
+// few frames a second, a throttled background tab, as a restart and show its stale colours.) A
+// page reloaded before it sent ledSeqRestart frames starts within reach of its old seq, and is
+// taken once its new seq passes the old one: at most half a second late.
 const (
 	ledRestartGap = effect.BroadcastFresh
 	ledSeqRestart = 30
 	// ledSendersLogEvery is the least time between two warnings about a second sender.
 	ledSendersLogEvery = time.Minute
+	// ledMinPeriod bounds a sequence's learnt time between frames from below (a 240 Hz
+	// display's animation frames), so that two frames received together teach it nothing absurd.
+	ledMinPeriod = time.Second / 240
 )
 
 // playbackLogEvery is the least time between two playback-change log lines.
@@ -564,41 +569,96 @@ const playbackLogEvery = 5 * time.Second
 // participant can send garbage as fast as the room relays it.
 const badBroadcastLogEvery = 10 * time.Second
 
+// ledRate is what a sequence of led-update seqs is learnt to do. PROTOCOL.md §3 says only that
+// seq is an increasing integer: a host may count its frames (a step of 1) or the milliseconds of
+// performance.now() (about 17 at 60 fps), so seq distances are measured in the sequence's own
+// step. period is its usual time between two frames, for how far it may have moved after a
+// pause (a throttled background tab that derives its seq from time jumps by what its rate
+// covers). Until known (two frames of its own seen), the values are those of the sequence it
+// took over from, or of a counter at 60 fps.
+type ledRate struct {
+	step   float64
+	period time.Duration
+	known  bool
+}
+
+// ledFreshRate is a new sequence's, until it has shown its own.
+var ledFreshRate = ledRate{step: 1, period: time.Second / 60}
+
+// note learns from one frame dSeq (> 0) ahead of the sequence's last, dt after it. A single
+// jump (a missed animation frame, a counter moved forward) moves the estimates only a little.
+func (r *ledRate) note(dSeq int64, dt time.Duration) {
+	step, dt := float64(dSeq), max(dt, ledMinPeriod)
+	if !r.known {
+		r.step, r.period, r.known = step, dt, true
+		return
+	}
+	r.step += (min(step, 4*r.step) - r.step) / 8
+	r.period += (min(dt, 4*r.period) - r.period) / 8
+}
+
+// steps is d seq in the sequence's steps.
+func (r *ledRate) steps(d int64) float64 { return float64(d) / max(r.step, 1) }
+
+// reach is how far ahead of its last frame the sequence's next may be, elapsed after it:
+// ledSeqRestart steps, and what its rate covers in that time.
+func (r *ledRate) reach(elapsed time.Duration) float64 {
+	return max(r.step, 1) * (ledSeqRestart + float64(elapsed)/float64(max(r.period, ledMinPeriod)))
+}
+
+// ledSequence is a led-update sequence other than the followed one: its last seq, when its last
+// frame came, and its rate.
+type ledSequence struct {
+	seq  int64
+	at   time.Time
+	rate ledRate
+}
+
 // ledOrder is what ledOrderLocked makes of a led-update.
 type ledOrder int
 
 const (
 	ledNext      ledOrder = iota // take it: the followed sequence's next frame, or the first
 	ledRestart                   // take it: its seq went back, its sender started again
-	ledStraggler                 // drop it: at most ledSeqRestart behind (see ledSeqRestart)
-	ledOtherSent                 // drop it: the sequence a restart left is still being sent
+	ledStraggler                 // drop it: at most ledSeqRestart steps behind (see ledSeqRestart)
+	ledOtherSent                 // drop it: the other sequence's (see ledOrderLocked)
 )
 
 // ledOrderLocked says whether to take a led-update with u's seq at now. A broadcast names no
 // sender, so two senders (two host tabs, or a new host while the old tab still sends) can only
-// be told apart by their seqs: after a restart, while the restarted sequence keeps arriving, a
-// frame far ahead of it (more than ledSeqRestart) continues the sequence the restart left, and is
-// dropped: one picture holds instead of the two interleaved. The other sender is taken again
-// once the followed one pauses for ledRestartGap, and forgotten once it has itself sent nothing
-// for as long; a sender whose seq jumps forward with no restart behind it is followed. Called
-// with s.mu held; it notes the other sender's frames, the caller the frames it takes.
+// be told apart by their seqs: after a restart, the sequence it left is kept as the other, and
+// while it may still be sending, a frame that continues it (not behind it by more than
+// ledSeqRestart of its steps), or any frame further ahead of the followed sequence than its
+// reach, is the other's, and dropped: one picture holds instead of the two interleaved. Frames
+// of the other never move the followed sequence's state, nor those of the followed the other's;
+// the other is forgotten ledRestartGap after its own last frame, and taken again once the
+// followed one pauses as long. Without another sequence, a seq that jumps forward is followed.
+// Called with s.mu held; it notes the other's frames, the caller the frames it takes.
 func (s *Session) ledOrderLocked(u room.LEDUpdate, now time.Time) ledOrder {
 	if !u.HasSeq || !s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap {
 		return ledNext
 	}
-	if s.ledHasOther && now.Sub(s.ledOtherAt) > ledRestartGap {
+	if s.ledHasOther && now.Sub(s.ledOther.at) > ledRestartGap {
 		s.ledHasOther = false
 	}
-	switch {
-	case u.Seq <= s.ledSeq && s.ledSeq-u.Seq <= ledSeqRestart:
+	o := &s.ledOther
+	switch d := u.Seq - s.ledSeq; {
+	case d <= 0 && s.ledRate.steps(-d) <= ledSeqRestart:
 		return ledStraggler
-	case u.Seq < s.ledSeq:
-		return ledRestart
-	case s.ledHasOther && u.Seq-s.ledSeq > ledSeqRestart:
-		s.ledOtherAt = now
+	case d > 0 && (!s.ledHasOther || float64(d) <= s.ledRate.reach(now.Sub(s.ledAt))):
+		return ledNext
+	case s.ledHasOther && (d > 0 || o.rate.steps(o.seq-u.Seq) <= ledSeqRestart):
+		switch {
+		case u.Seq > o.seq && float64(u.Seq-o.seq) <= o.rate.reach(now.Sub(o.at)):
+			o.rate.note(u.Seq-o.seq, now.Sub(o.at))
+			o.seq, o.at = u.Seq, now
+		case u.Seq > o.seq || o.rate.steps(o.seq-u.Seq) > ledSeqRestart:
+			// Neither the followed sequence nor the other: a third, which stands for the other.
+			*o = ledSequence{seq: u.Seq, at: now, rate: ledRate{step: o.rate.step, period: o.rate.period}}
+		}
 		return ledOtherSent
 	}
-	return ledNext
+	return ledRestart
 }
 
 // applyLEDUpdate takes one led-update on the events goroutine. The colours are parsed outside
@@ -629,18 +689,19 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 	}
 	s.mu.Lock()
 	s.ledColors, s.ledScratch = colors, s.ledColors
-	switch {
-	case order == ledRestart && s.ledHasOther:
-		// The followed tab reloaded while the other still sends: that one stays the other.
-		if s.ledAt.After(s.ledOtherAt) {
-			s.ledOtherAt = s.ledAt
-		}
-	case order == ledRestart:
-		s.ledOtherAt, s.ledHasOther = s.ledAt, true
-	case u.HasSeq && (!s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap):
-		s.ledHasOther = false // a fresh start: no sequence left behind is still being sent
-	}
 	if u.HasSeq {
+		switch {
+		case !s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap:
+			// A fresh start: no sequence left behind is still being sent.
+			s.ledRate, s.ledHasOther = ledFreshRate, false
+		case order == ledRestart:
+			// The sequence left becomes the other; the new one starts from its rate (a reloaded
+			// page sends as the old one did) until it shows its own.
+			s.ledOther = ledSequence{seq: s.ledSeq, at: s.ledAt, rate: s.ledRate}
+			s.ledHasOther, s.ledRate.known = true, false
+		default:
+			s.ledRate.note(u.Seq-s.ledSeq, now.Sub(s.ledAt))
+		}
 		s.ledSeq, s.ledHasSeq = u.Seq, true
 	}
 	s.ledAt = now
