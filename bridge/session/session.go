@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -560,6 +561,8 @@ const (
 	// ledMinPeriod bounds a sequence's learnt time between frames from below (a 240 Hz
 	// display's animation frames), so that two frames received together teach it nothing absurd.
 	ledMinPeriod = time.Second / 240
+	// ledSwitchMargin: see outsends.
+	ledSwitchMargin = 4
 )
 
 // playbackLogEvery is the least time between two playback-change log lines.
@@ -575,11 +578,13 @@ const badBroadcastLogEvery = 10 * time.Second
 // step. period is its usual time between two frames, for how far it may have moved after a
 // pause (a throttled background tab that derives its seq from time jumps by what its rate
 // covers). Until known (two frames of its own seen), the values are those of the sequence it
-// took over from, or of a counter at 60 fps.
+// took over from, or of a counter at 60 fps. frames counts its frames as of its last, each
+// weighing less by e every ledRestartGap: how much it sends now, for two sequences both live.
 type ledRate struct {
 	step   float64
 	period time.Duration
 	known  bool
+	frames float64
 }
 
 // ledFreshRate is a new sequence's, until it has shown its own.
@@ -595,6 +600,21 @@ func (r *ledRate) note(dSeq int64, dt time.Duration) {
 	}
 	r.step += (min(step, 4*r.step) - r.step) / 8
 	r.period += (min(dt, 4*r.period) - r.period) / 8
+}
+
+// sent counts one frame of the sequence at now, its previous at last.
+func (r *ledRate) sent(last, now time.Time) { r.frames = r.framesAt(last, now) + 1 }
+
+// framesAt is frames as of now, the sequence's last frame at last.
+func (r *ledRate) framesAt(last, now time.Time) float64 {
+	return r.frames * math.Exp(-float64(now.Sub(last))/float64(ledRestartGap))
+}
+
+// outsends says whether a sequence that has sent frames, as of now, sends clearly more than
+// one that has sent others: twice as many, and ledSwitchMargin more (a few frames' jitter
+// just after a restart must not undo it), so that two tabs at the same rate never flicker.
+func outsends(frames, others float64) bool {
+	return frames >= 2*others && frames >= others+ledSwitchMargin
 }
 
 // steps is d seq in the sequence's steps.
@@ -622,6 +642,7 @@ const (
 	ledRestart                   // take it: its seq went back, its sender started again
 	ledStraggler                 // drop it: at most ledSeqRestart steps behind (see ledSeqRestart)
 	ledOtherSent                 // drop it: the other sequence's (see ledOrderLocked)
+	ledSwitch                    // take it: the other sequence's, which now sends clearly more
 )
 
 // ledOrderLocked says whether to take a led-update with u's seq at now. A broadcast names no
@@ -629,10 +650,13 @@ const (
 // be told apart by their seqs: after a restart, the sequence it left is kept as the other, and
 // while it may still be sending, a frame that continues it (not behind it by more than
 // ledSeqRestart of its steps), or any frame further ahead of the followed sequence than its
-// reach, is the other's, and dropped: one picture holds instead of the two interleaved. Frames
-// of the other never move the followed sequence's state, nor those of the followed the other's;
-// the other is forgotten ledRestartGap after its own last frame, and taken again once the
-// followed one pauses as long. Without another sequence, a seq that jumps forward is followed.
+// reach, is the other's, and dropped: one picture holds instead of the two interleaved. While
+// both send, the one sending clearly more is followed (outsends; frames counted since the
+// restart): a live tab, not one the browser throttles in the background, whose first frame
+// looked like a reload; at the same rate, the one that started last. Frames of the other never
+// move the followed sequence's state, nor those of the followed the other's; the other is
+// forgotten ledRestartGap after its own last frame, and taken again once the followed one
+// pauses as long. Without another sequence, a seq that jumps forward is followed.
 // Called with s.mu held; it notes the other's frames, the caller the frames it takes.
 func (s *Session) ledOrderLocked(u room.LEDUpdate, now time.Time) ledOrder {
 	if !u.HasSeq || !s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap {
@@ -651,10 +675,14 @@ func (s *Session) ledOrderLocked(u room.LEDUpdate, now time.Time) ledOrder {
 		switch {
 		case u.Seq > o.seq && float64(u.Seq-o.seq) <= o.rate.reach(now.Sub(o.at)):
 			o.rate.note(u.Seq-o.seq, now.Sub(o.at))
+			o.rate.sent(o.at, now)
 			o.seq, o.at = u.Seq, now
+			if outsends(o.rate.frames, s.ledRate.framesAt(s.ledAt, now)) {
+				return ledSwitch
+			}
 		case u.Seq > o.seq || o.rate.steps(o.seq-u.Seq) > ledSeqRestart:
 			// Neither the followed sequence nor the other: a third, which stands for the other.
-			*o = ledSequence{seq: u.Seq, at: now, rate: ledRate{step: o.rate.step, period: o.rate.period}}
+			*o = ledSequence{seq: u.Seq, at: now, rate: ledRate{step: o.rate.step, period: o.rate.period, frames: 1}}
 		}
 		return ledOtherSent
 	}
@@ -674,7 +702,8 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 		if order == ledOtherSent {
 			if suppressed, ok := s.ledSendersLog.Allow(now); ok {
 				s.log.Warn("two participants send led-update frames (two host tabs, or the old host still sending): "+
-					"showing the one that started last, dropping the other's until it pauses for 2 s",
+					"showing the one that sends more frames (at the same rate, the one that started last), "+
+					"dropping the other's until it pauses for 2 s",
 					"seq", u.Seq, "following_seq", following, "frames_dropped_since_last_warning", suppressed)
 			}
 		}
@@ -694,13 +723,20 @@ func (s *Session) applyLEDUpdate(u room.LEDUpdate) {
 		case !s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap:
 			// A fresh start: no sequence left behind is still being sent.
 			s.ledRate, s.ledHasOther = ledFreshRate, false
+			s.ledRate.frames = 1
 		case order == ledRestart:
-			// The sequence left becomes the other; the new one starts from its rate (a reloaded
-			// page sends as the old one did) until it shows its own.
+			// The sequence left becomes the other, its frames counted from here (a reloaded page's
+			// old one sends no more); the new one starts from its rate (a reloaded page sends as
+			// the old one did) until it shows its own.
 			s.ledOther = ledSequence{seq: s.ledSeq, at: s.ledAt, rate: s.ledRate}
-			s.ledHasOther, s.ledRate.known = true, false
+			s.ledOther.rate.frames = 0
+			s.ledHasOther, s.ledRate.known, s.ledRate.frames = true, false, 1
+		case order == ledSwitch:
+			// ledOrderLocked noted the frame in the other's state, which becomes the followed one.
+			s.ledOther, s.ledRate = ledSequence{seq: s.ledSeq, at: s.ledAt, rate: s.ledRate}, s.ledOther.rate
 		default:
 			s.ledRate.note(u.Seq-s.ledSeq, now.Sub(s.ledAt))
+			s.ledRate.sent(s.ledAt, now)
 		}
 		s.ledSeq, s.ledHasSeq = u.Seq, true
 	}
