@@ -151,3 +151,26 @@ func TestLEDUpdateAnySeqAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A reloaded page whose seq then jumps forward, not as far as its old page had reached (a page
+// that derives its seq from time, throttled the moment it loaded), while the old page's frames
+// are still recent: the jump does not continue the old page's sequence, so it is the followed
+// page's own, shown, not dropped as another sender's.
+func TestLEDUpdateReloadedPageJumpingBelowItsOldSeqIsFollowed(t *testing.T) {
+	r := newModeRig(t, effect.ModeBroadcast)
+	r.sendFrames(60, "#ff0000", 1, 600)
+	r.sendFrames(60, "#00ff00", 1, 10)
+	seq := int64(10)
+	for i := range 8 {
+		seq += 60
+		r.sendSeq("#0000ff", seq)
+		if px := r.pixels(); !shows(px, blue) {
+			t.Fatalf("the reloaded page's frame %d (seq %d, its old page reached 600) not shown: %v", i, seq, px[0])
+		}
+		r.run(time.Second - time.Second/60)
+	}
+	if d := r.s.dropped.broadcasts.Load(); d != 0 {
+		t.Fatalf("%d frames dropped, want none", d)
+	}
+	r.noSecondSender(t)
+}

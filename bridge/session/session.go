@@ -648,15 +648,15 @@ const (
 // ledOrderLocked says whether to take a led-update with u's seq at now. A broadcast names no
 // sender, so two senders (two host tabs, or a new host while the old tab still sends) can only
 // be told apart by their seqs: after a restart, the sequence it left is kept as the other, and
-// while it may still be sending, a frame that continues it (not behind it by more than
-// ledSeqRestart of its steps), or any frame further ahead of the followed sequence than its
-// reach, is the other's, and dropped: one picture holds instead of the two interleaved. While
-// both send, the one sending clearly more is followed (outsends; frames counted since the
-// restart): a live tab, not one the browser throttles in the background, whose first frame
-// looked like a reload; at the same rate, the one that started last. Frames of the other never
-// move the followed sequence's state, nor those of the followed the other's; the other is
-// forgotten ledRestartGap after its own last frame, and taken again once the followed one
-// pauses as long. Without another sequence, a seq that jumps forward is followed.
+// while it may still be sending, a frame beyond the followed sequence's reach that continues it
+// (not behind it by more than ledSeqRestart of its steps) is the other's, and dropped: one
+// picture holds instead of the two interleaved. While both send, the one sending clearly more
+// is followed (outsends; frames counted since the restart): a live tab, not one the browser
+// throttles in the background whose first frame looked like a reload; at the same rate, the one
+// that started last. Frames of the other never move the followed sequence's state, nor those of
+// the followed the other's; the other is forgotten ledRestartGap after its own last frame, and
+// taken again once the followed one pauses as long. A seq that jumps forward without continuing
+// another sequence is followed.
 // Called with s.mu held; it notes the other's frames, the caller the frames it takes.
 func (s *Session) ledOrderLocked(u room.LEDUpdate, now time.Time) ledOrder {
 	if !u.HasSeq || !s.ledHasSeq || now.Sub(s.ledAt) > ledRestartGap {
@@ -671,22 +671,21 @@ func (s *Session) ledOrderLocked(u room.LEDUpdate, now time.Time) ledOrder {
 		return ledStraggler
 	case d > 0 && (!s.ledHasOther || float64(d) <= s.ledRate.reach(now.Sub(s.ledAt))):
 		return ledNext
-	case s.ledHasOther && (d > 0 || o.rate.steps(o.seq-u.Seq) <= ledSeqRestart):
-		switch {
-		case u.Seq > o.seq && float64(u.Seq-o.seq) <= o.rate.reach(now.Sub(o.at)):
-			o.rate.note(u.Seq-o.seq, now.Sub(o.at))
-			o.rate.sent(o.at, now)
-			o.seq, o.at = u.Seq, now
-			if outsends(o.rate.frames, s.ledRate.framesAt(s.ledAt, now)) {
-				return ledSwitch
-			}
-		case u.Seq > o.seq || o.rate.steps(o.seq-u.Seq) > ledSeqRestart:
-			// Neither the followed sequence nor the other: a third, which stands for the other.
-			*o = ledSequence{seq: u.Seq, at: now, rate: ledRate{step: o.rate.step, period: o.rate.period, frames: 1}}
+	case s.ledHasOther && o.rate.steps(o.seq-u.Seq) <= ledSeqRestart:
+		if u.Seq <= o.seq {
+			return ledOtherSent // its straggler
+		}
+		o.rate.note(u.Seq-o.seq, now.Sub(o.at))
+		o.rate.sent(o.at, now)
+		o.seq, o.at = u.Seq, now
+		if outsends(o.rate.frames, s.ledRate.framesAt(s.ledAt, now)) {
+			return ledSwitch
 		}
 		return ledOtherSent
+	case d < 0:
+		return ledRestart
 	}
-	return ledRestart
+	return ledNext // a jump forward that does not continue the other sequence
 }
 
 // applyLEDUpdate takes one led-update on the events goroutine. The colours are parsed outside
