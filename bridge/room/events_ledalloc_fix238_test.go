@@ -10,6 +10,11 @@ import (
 // second: the frame is kept with its seq left out, and saying why must cost no allocation on
 // that hot path (the session logs LEDUpdate.Ignored once; its message is built only then).
 func TestDecodeLEDUpdateWithAnUnusableSeqAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		// encoding/json keeps its scanners in a sync.Pool, which the race detector empties at
+		// random; .ci/test runs this test again on a normal build.
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	for _, p := range []string{
 		`{"colors":["#ff0000"],"seq":1234}`,
 		`{"colors":["#ff0000"],"seq":1234.567}`,

@@ -112,6 +112,11 @@ func TestLEDUpdateOtherSenderForgottenAfterItsOwnLastFrame(t *testing.T) {
 // milliseconds (with a straggler now and then), or performance.now() unrounded, a fractional seq
 // applied as if there were none.
 func TestLEDUpdateAnySeqAllocatesNothing(t *testing.T) {
+	if raceDetectorOn {
+		// encoding/json keeps its scanners in a sync.Pool, which the race detector empties at
+		// random; .ci/test runs this test again on a normal build.
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	r := newModeRig(t, effect.ModeBroadcast)
 	var seq float64 = 60000
 	next := map[string]func() string{
