@@ -24,7 +24,7 @@
 // protocol's rule), and a tempo-change or playback-control only from members that track Presence;
 // over REST, only from a client holding such a member's socket. A host whose socket left stays the
 // host for a few seconds, by its presence key and its client, so that its reconnect (REST fallback,
-// rejoin, re-track) loses nothing. Event names are matched under the case folding supabase-js
+// rejoin, re-track) loses nothing, unless Presence elects another host meanwhile. Event names are matched under the case folding supabase-js
 // applies when it hands a broadcast to the web app.
 //
 // Every resource is bounded (see Config): frame size; sockets (in all, and per remote IP address, so

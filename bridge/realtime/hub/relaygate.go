@@ -47,6 +47,8 @@ func gateOf(event string) relayGate {
 // electHostLocked elects the room's host as every participant does (room.ElectHost: isHost,
 // earliest joinedAt, over every tracked meta) and publishes it in r.host. It runs whenever the
 // room's Presence changes, so that a broadcast reads its host without a lock and without decoding.
+// An elected host ends the grace of a held one (hostLeaveGrace): the participants follow the
+// elected host, and the strips must not get the held host's frames beside its.
 func (r *room) electHostLocked() {
 	candidates := make([]roomproto.Member, 0, len(r.presence))
 	for _, e := range r.presence {
@@ -62,6 +64,9 @@ func (r *room) electHostLocked() {
 		}
 	}
 	r.host.Store(host)
+	if host != nil {
+		r.held = heldHost{}
+	}
 }
 
 // decodeClaim reads what a tracked meta claims for the host election. A meta with fields it cannot
@@ -77,12 +82,15 @@ func decodeClaim(payload []byte) roomproto.Meta {
 // the channel is not joined; the page re-tracks only once the rejoin is answered. Without the
 // grace every led-update of that reconnect would be dropped. 10 s is the bridge's own hold on a
 // musician whose Presence left for a moment (peer.DefaultPresenceGrace): what it keeps a
-// musician's audio connection for, the room keeps the host's say for. It grants nothing a member
-// could not take anyway: presence keys are public, and any member can win the election by
-// tracking isHost with an earlier joinedAt (README).
+// musician's audio connection for, the room keeps the host's say for, while Presence elects no
+// other host: once it does, the held host is heard again only when its key tracks and Presence
+// elects it (electHostLocked). It grants nothing a member could not take anyway: presence keys
+// are public, and any member can win the election by tracking isHost with an earlier joinedAt
+// (README).
 const hostLeaveGrace = 10 * time.Second
 
-// heldHost is the host whose socket left within hostLeaveGrace (room.held).
+// heldHost is the host whose socket left within hostLeaveGrace, no other host elected since
+// (room.held).
 type heldHost struct {
 	key    string // its presence key; "" when nobody is held (every member has a key)
 	client string // its client (clientaddr.Key), for REST
