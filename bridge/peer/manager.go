@@ -105,10 +105,10 @@ type Manager struct {
 	// (evicted) behind those who never had one (enqueueLocked).
 	waiting []MusicianID
 	// evicted holds, for each musician whose slot was taken back (reclaimSlotsLocked) and who
-	// is still waiting or admitted again, her bound at her next admission (nextSlotBound); she
-	// leaves it when she leaves the Manager (removeLocked, releaseLocked). At most one entry per
-	// musician in musicians or waiting.
-	evicted map[MusicianID]time.Duration
+	// is still waiting or admitted again, her latest eviction; she leaves it when she leaves the
+	// Manager (removeLocked, releaseLocked). At most one entry per musician in musicians or
+	// waiting.
+	evicted map[MusicianID]eviction
 	// refusedOffers holds the newest offer of each musician refused by the
 	// cap, answered when it is admitted: its browser still waits for that
 	// answer and ignores our offers until then.
@@ -197,7 +197,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	m := &Manager{cfg: c, log: log, slotTimeout: c.SlotTimeout, musicians: map[MusicianID]*musician{},
 		signals:       newSignalBudget(c.Clock, c.MaxSignalsPerSecond),
 		refusedOffers: map[MusicianID]*refusedOffer{}, warnLog: lograte.Limiter{Every: logInterval},
-		reporters: map[MusicianID]uint64{}, evicted: map[MusicianID]time.Duration{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}
+		reporters: map[MusicianID]uint64{}, evicted: map[MusicianID]eviction{}, away: map[MusicianID]*awayHold{}, leaving: map[*musician]struct{}{}}
 	// A held musician whose connection fails or closes is released at once (MusicianAway):
 	// every state change passes by the Manager first.
 	report := m.cfg.OnStateChange
@@ -478,19 +478,30 @@ func (m *Manager) slotOverdue(mus *musician) {
 // the end of the queue, to be admitted again in its turn; with no one waiting, nothing changes.
 // A musician away from Presence (MusicianAway) is connected, or released, and keeps her slot.
 //
-// Only a musician who never had a slot takes one back, and one only: the queue holds them
-// first (enqueueLocked), and each reclaim admits the first. One evicted waits behind them for a
-// slot that frees or for her turn, and takes none back herself, else each eviction would set
-// off the next (one musician joining behind four silent members tore all four down) and two
+// A musician who never had a slot takes one back, and one only: the queue holds them first
+// (enqueueLocked), and each reclaim admits the first. One evicted waits behind them for a slot
+// that frees or for her turn, and takes no overdue slot back herself, else each eviction would
+// set off the next (one musician joining behind four silent members tore all four down) and two
 // slow musicians would swap one slot for ever, neither connecting. Admitted again, she has
 // twice her last bound (nextSlotBound), so a connection slower than the slot timeout gets
 // through in the end.
+//
+// Once no newcomer waits, the first evicted waiter takes back one slot given away while she
+// waited (its holder admitted after her eviction) whose holder is silent (nothing heard from
+// her side) and longOverdue: still not connected after twice her own bound. Else a silent
+// member joining after her would hold the slot she lost for good, as nothing frees it. The
+// slots of those who held them before her eviction are not hers to take: the silent members
+// would trade them among themselves. A holder who answered is a musician slower than the slot
+// timeout, left to connect, as is one whose offer is still to come within her second bound.
 func (m *Manager) reclaimSlotsLocked() {
-	for len(m.waiting) > 0 && !m.stoppingLocked() && !m.wasEvictedLocked(m.waiting[0]) {
+	var tookOne []MusicianID // waiters who took a slot in this pass: one each
+	for len(m.waiting) > 0 && !m.stoppingLocked() && !slices.Contains(tookOne, m.waiting[0]) {
+		ev, wasEvicted := m.evicted[m.waiting[0]]
 		var overdue *musician
 		for _, mus := range m.musicians {
 			if mus.overdue.Load() && mus.inPresence.Load() && m.away[mus.id] == nil &&
 				webrtc.PeerConnectionState(mus.connState.Load()) != webrtc.PeerConnectionStateConnected &&
+				(!wasEvicted || (mus.longOverdue.Load() && !mus.heard.Load() && mus.seq > ev.lastSeq)) &&
 				(overdue == nil || mus.seq < overdue.seq) {
 				overdue = mus
 			}
@@ -498,6 +509,7 @@ func (m *Manager) reclaimSlotsLocked() {
 		if overdue == nil {
 			return
 		}
+		tookOne = append(tookOne, m.waiting[0])
 		m.counters.slotsReclaimed.Add(1)
 		m.warnLimited("peer-cap slot taken back from a musician not connected in time; she waits behind the others",
 			"musician", overdue.id, "state", webrtc.PeerConnectionState(overdue.connState.Load()).String(),
@@ -505,10 +517,18 @@ func (m *Manager) reclaimSlotsLocked() {
 		overdue.reclaimed.Store(true)
 		if len(m.waiting) < maxWaiting {
 			m.waiting = append(m.waiting, overdue.id)
-			m.evicted[overdue.id] = nextSlotBound(overdue.slotTimeout, m.slotTimeout)
+			m.evicted[overdue.id] = eviction{nextBound: nextSlotBound(overdue.slotTimeout, m.slotTimeout), lastSeq: m.musicianSeq.Load()}
 		}
 		m.removeLocked(overdue) // closes its PeerConnection and admits m.waiting[0]
 	}
+}
+
+// eviction is what the Manager keeps of a musician whose slot was taken back (Manager.evicted).
+type eviction struct {
+	nextBound time.Duration // her bound at her next admission (nextSlotBound)
+	// lastSeq is the newest musician.seq at her eviction: those with a higher one were
+	// admitted while she waited, the only ones whose slot she may take back.
+	lastSeq uint64
 }
 
 // wasEvictedLocked reports whether id's slot was taken back since she joined (reclaimSlotsLocked).
@@ -567,8 +587,8 @@ func (m *Manager) warnLimited(msg string, args ...any) {
 // answered.
 func (m *Manager) addLocked(id MusicianID, inPresence bool) *musician {
 	mus := newMusician(m, id, inPresence)
-	if bound, ok := m.evicted[id]; ok {
-		mus.slotTimeout = bound
+	if ev, ok := m.evicted[id]; ok {
+		mus.slotTimeout = ev.nextBound
 	}
 	m.musicians[id] = mus
 	m.waiting = slices.DeleteFunc(m.waiting, func(w MusicianID) bool { return w == id })
@@ -757,7 +777,9 @@ type Stats struct {
 	// musicians that had not connected within their bound (DefaultSlotTimeout after admission,
 	// twice their last bound when admitted again after this, or their restart budget after a
 	// connection was lost): each went back to the end of Waiting, its PeerConnection closed,
-	// and the longest-waiting musician who never had a slot took it; one each.
+	// and the longest-waiting musician who never had a slot took it, one each; with none
+	// waiting, the first whose slot was taken back, from one admitted after that who had not
+	// connected within twice its bound.
 	SlotsReclaimed   uint64
 	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 	// ImpostorOffers sums MusicianStats.ImpostorOffers over every musician since the Manager

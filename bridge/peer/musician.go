@@ -119,6 +119,13 @@ type musician struct {
 	// overdue: the musician holds a peer-cap slot and has not connected within its bound
 	// (slotCheck), so the slot goes to a musician waiting for one (Manager.reclaimSlotsLocked).
 	overdue atomic.Bool
+	// longOverdue: overdue, and still not connected after her own bound again (slotCheck, armed
+	// once more when she went overdue). Only then, and only if she is silent (heard unset), may
+	// a musician whose slot was taken back take this one (Manager.reclaimSlotsLocked).
+	longOverdue atomic.Bool
+	// heard: a signal from the musician's side has come (deliver), so a browser is behind her:
+	// one slower than the slot timeout, whom a musician evicted before her leaves to connect.
+	heard atomic.Bool
 	// reclaimed: the Manager took her slot back (overdue) and put her at the end of the queue.
 	reclaimed atomic.Bool
 	// slotTimeout bounds how long she may hold her slot unconnected from her admission while
@@ -157,7 +164,8 @@ type musician struct {
 	suspectCheck timer
 	// slotCheck runs while the musician holds a peer-cap slot and is not connected: from her
 	// admission for the Manager's slotTimeout, or from the loss of a connection she had for her
-	// restart budget (reconnectBudget). When it fires unconnected she is overdue.
+	// restart budget (reconnectBudget). When it fires unconnected she is overdue, and it runs
+	// once more for her slotTimeout: firing again unconnected, she is longOverdue.
 	slotCheck timer
 	// upSince is when the current connection connected (zero while it is not up). The backoff
 	// starts over only after a connection that stayed up for stableConnection, so a page that
@@ -294,6 +302,7 @@ func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
 // deliver queues a signal without blocking. Offers coalesce: only the newest
 // unhandled one is kept.
 func (mus *musician) deliver(sig room.Signal) {
+	mus.heard.Store(true)
 	if sig.Type == room.SignalOffer {
 		mus.offerMu.Lock()
 		if mus.pendingOffer != nil {
@@ -476,7 +485,12 @@ func (mus *musician) run(ctx context.Context) {
 		case <-mus.slotCheck.c():
 			mus.slotCheck.stop()
 			if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
-				mus.overdue.Store(true)
+				if mus.overdue.Load() {
+					mus.longOverdue.Store(true)
+				} else {
+					mus.overdue.Store(true)
+					mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout) // for longOverdue
+				}
 				mus.mgr.slotOverdue(mus)
 			}
 		case <-mus.newAddrs:
@@ -1233,6 +1247,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			retry.stop()
 			mus.slotCheck.stop()
 			mus.overdue.Store(false)
+			mus.longOverdue.Store(false)
 		case webrtc.PeerConnectionStateFailed:
 			mus.settleAttempts()
 			d := mus.backoff()
