@@ -187,7 +187,10 @@ var lookupNetIP = defaultLookupNetIP
 var defaultLookupNetIP = net.DefaultResolver.LookupNetIP
 
 // resolve looks the host up, cancelled with ctx: a DNS server that never answers must not hold
-// Run's return. An IP address needs no lookup.
+// Run's return. An IP address needs no lookup. WLED's sound sync listens over IPv4 only, so of a
+// name with addresses in both families (localhost on stock Debian answers ::1 first; a WLED name
+// with an AAAA record) the first IPv4 one is taken; a name with IPv6 addresses alone keeps its
+// first.
 func (s *SoundSyncSender) resolve(ctx context.Context) (netip.AddrPort, error) {
 	ips, err := lookupNetIP(ctx, "ip", s.host)
 	if err != nil {
@@ -196,7 +199,14 @@ func (s *SoundSyncSender) resolve(ctx context.Context) (netip.AddrPort, error) {
 	if len(ips) == 0 {
 		return netip.AddrPort{}, fmt.Errorf("%s: no address", s.host)
 	}
-	return netip.AddrPortFrom(ips[0].Unmap(), s.port), nil
+	pick := ips[0].Unmap()
+	for _, ip := range ips {
+		if ip.Unmap().Is4() {
+			pick = ip.Unmap()
+			break
+		}
+	}
+	return netip.AddrPortFrom(pick, s.port), nil
 }
 
 func isIPv4Multicast(a netip.Addr) bool { return a.Is4() && a.IsMulticast() }
