@@ -460,6 +460,10 @@ func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
 	m.refusedOffers[id] = &refusedOffer{offer: sig, at: now}
 }
 
+// SlotTimeout is how long a musician may hold a peer-cap slot unconnected while others wait
+// (Config.SlotTimeout, DefaultSlotTimeout when unset).
+func (m *Manager) SlotTimeout() time.Duration { return m.slotTimeout }
+
 // slotOverdue is called from mus's goroutine when mus has held its slot unconnected past its
 // bound (musician.slotCheck): if anyone waits for a slot, it goes to them.
 func (m *Manager) slotOverdue(mus *musician) {

@@ -483,16 +483,7 @@ func (mus *musician) run(ctx context.Context) {
 		case <-mus.suspectCheck.c():
 			mus.examineSuspect()
 		case <-mus.slotCheck.c():
-			mus.slotCheck.stop()
-			if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
-				if mus.overdue.Load() {
-					mus.longOverdue.Store(true)
-				} else {
-					mus.overdue.Store(true)
-					mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout) // for longOverdue
-				}
-				mus.mgr.slotOverdue(mus)
-			}
+			mus.slotCheckFired()
 		case <-mus.newAddrs:
 			mus.checkHostAddress(ctx, &retry)
 		}
@@ -1267,6 +1258,22 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			retry.set(mus.cfg.Clock, d)
 		}
 	}
+}
+
+// slotCheckFired marks a musician still unconnected when slotCheck fires overdue, arming it once
+// more for longOverdue, or longOverdue the second time, and lets the Manager reclaim her slot.
+func (mus *musician) slotCheckFired() {
+	mus.slotCheck.stop()
+	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
+		return
+	}
+	if mus.overdue.Load() {
+		mus.longOverdue.Store(true)
+	} else {
+		mus.overdue.Store(true)
+		mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout) // for longOverdue
+	}
+	mus.mgr.slotOverdue(mus)
 }
 
 // connectionDown starts, when a musician who has connected loses her connection, the bound on

@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -9,33 +8,6 @@ import (
 
 	"github.com/pion/webrtc/v4"
 )
-
-// startManagerWithSlotTimeout is startManager with the bound on a slot held unconnected while
-// others wait (DefaultSlotTimeout) shortened to slotTimeout.
-func startManagerWithSlotTimeout(t *testing.T, cfg Config, r *testRoom, slotTimeout time.Duration) *Manager {
-	t.Helper()
-	m, err := NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.slotTimeout = slotTimeout
-	r.mgr = m
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run returned %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("Run did not return 20 s after cancel")
-		}
-	})
-	return m
-}
 
 // holdsSlot reports whether id has a musician in Presence, i.e. a peer-cap slot.
 func holdsSlot(m *Manager, id MusicianID) bool {
@@ -55,7 +27,8 @@ func TestSilentMembersGiveTheirSlotsToAWaitingMusician(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.MaxPeers = 2
 	cfg.OfferDelay = 50 * time.Millisecond
-	m := startManagerWithSlotTimeout(t, cfg, r, time.Second)
+	cfg.SlotTimeout = time.Second
+	m := startManager(t, cfg, r)
 	squatters := []MusicianID{"squat-1", "squat-2"}
 	for _, id := range squatters {
 		if err := m.MusicianJoined(id); err != nil {
@@ -96,7 +69,8 @@ func TestOverdueSlotIsKeptUntilSomeoneWaitsThenGoesAtOnce(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.MaxPeers = 1
 	cfg.OfferDelay = 50 * time.Millisecond
-	m := startManagerWithSlotTimeout(t, cfg, r, 200*time.Millisecond)
+	cfg.SlotTimeout = 200 * time.Millisecond
+	m := startManager(t, cfg, r)
 	if err := m.MusicianJoined("squat"); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +106,8 @@ func TestReconnectingMusicianKeepsHerSlotWhileOthersWait(t *testing.T) {
 	cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 500*time.Millisecond, time.Second
 	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
 	cfg.OnStateChange = states.record
-	m := startManagerWithSlotTimeout(t, cfg, r, time.Millisecond)
+	cfg.SlotTimeout = time.Millisecond
+	m := startManager(t, cfg, r)
 	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true, net: musicianNet})
 	if err := m.MusicianJoined("ivy"); err != nil {
 		t.Fatal(err)
@@ -166,7 +141,8 @@ func TestMusicianGoneForHerWholeRestartBudgetGivesHerSlotUp(t *testing.T) {
 	cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 500*time.Millisecond, time.Second
 	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
 	cfg.ConnectTimeout = time.Second
-	m := startManagerWithSlotTimeout(t, cfg, r, time.Hour) // her restart budget binds, not a new musician's
+	cfg.SlotTimeout = time.Hour
+	m := startManager(t, cfg, r) // her restart budget binds, not a new musician's
 	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true, net: musicianNet})
 	if err := m.MusicianJoined("ivy"); err != nil {
 		t.Fatal(err)

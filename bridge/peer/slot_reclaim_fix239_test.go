@@ -39,7 +39,8 @@ func TestOneWaitingMusicianReclaimsOneSlot(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.MaxPeers = 4
 	cfg.OfferDelay = 50 * time.Millisecond
-	m := startManagerWithSlotTimeout(t, cfg, r, 200*time.Millisecond)
+	cfg.SlotTimeout = 200 * time.Millisecond
+	m := startManager(t, cfg, r)
 	squatters := overdueSquatters(t, m, 4)
 
 	newTestMusician(t, r, "ana", musicianOpts{})
@@ -89,7 +90,8 @@ func TestTwoSlowMusiciansBothConnectInSlotsReclaimedForThem(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.MaxPeers = 2
 	cfg.OfferDelay = 150 * time.Millisecond // the bridge offers only after the slot timeout
-	m := startManagerWithSlotTimeout(t, cfg, r, 100*time.Millisecond)
+	cfg.SlotTimeout = 100 * time.Millisecond
+	m := startManager(t, cfg, r)
 	overdueSquatters(t, m, 2)
 
 	musicians := []MusicianID{"ana", "bob"}
@@ -119,7 +121,8 @@ func TestTwoSlowMusiciansForOneSlotDoNotSwapForEver(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.MaxPeers = 1
 	cfg.OfferDelay = 150 * time.Millisecond
-	m := startManagerWithSlotTimeout(t, cfg, r, 100*time.Millisecond)
+	cfg.SlotTimeout = 100 * time.Millisecond
+	m := startManager(t, cfg, r)
 	musicians := []MusicianID{"ana", "bob"}
 	for _, id := range musicians {
 		newTestMusician(t, r, string(id), musicianOpts{})
@@ -154,7 +157,8 @@ func TestMusicianEvictedOnceGetsALongerBoundNextTime(t *testing.T) {
 	cfg.PresenceGrace = 100 * time.Millisecond
 	cfg.OfferDelay = 600 * time.Millisecond // past the slot timeout, well within twice it
 	const slotTimeout = 500 * time.Millisecond
-	m := startManagerWithSlotTimeout(t, cfg, r, slotTimeout)
+	cfg.SlotTimeout = slotTimeout
+	m := startManager(t, cfg, r)
 	newTestMusician(t, r, "ana", musicianOpts{})
 	newTestMusician(t, r, "bob", musicianOpts{offerFirst: true})
 	if err := m.MusicianJoined("ana"); err != nil {

@@ -19,7 +19,8 @@ func TestEvictedMusicianTakesHerSlotBackFromASilentNewcomer(t *testing.T) {
 	cfg := bridgeConfig(t, r, s)
 	cfg.MaxPeers = 1
 	cfg.OfferDelay = 150 * time.Millisecond // ana slower than the slot timeout, faster than twice it
-	m := startManagerWithSlotTimeout(t, cfg, r, 100*time.Millisecond)
+	cfg.SlotTimeout = 100 * time.Millisecond
+	m := startManager(t, cfg, r)
 	overdueSquatters(t, m, 1)
 	newTestMusician(t, r, "ana", musicianOpts{})
 	if err := m.MusicianJoined("ana"); err != nil {

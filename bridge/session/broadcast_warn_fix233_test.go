@@ -10,24 +10,6 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
-// warnLines are the log's WARN lines that contain every one of words.
-func warnLines(log string, words ...string) []string {
-	var out []string
-	for line := range strings.Lines(log) {
-		if !strings.Contains(line, "level=WARN") {
-			continue
-		}
-		all := true
-		for _, w := range words {
-			all = all && strings.Contains(line, w)
-		}
-		if all {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
 // A host whose seq or ts cannot be used (not whole, negative, past what a browser counts to
 // exactly) still lights the strips: the field is ignored, the frame applied as if it had none,
 // and the log says so once, at the default level.
@@ -53,7 +35,7 @@ func TestLEDUpdateUnusableSeqOrTSStillLights(t *testing.T) {
 			if strings.Contains(fields, "ts") {
 				field = `\"ts\"`
 			}
-			if w := warnLines(r.log.String(), "led-update", field); len(w) != 1 {
+			if w := logLines(r.log.String(), "level=WARN", "led-update", field); len(w) != 1 {
 				t.Fatalf("%d warnings naming the led-update's %s over 120 frames, want 1; log:\n%s", len(w), field, r.log.String())
 			}
 		})
@@ -72,22 +54,22 @@ func TestDroppedBroadcastsWarnRateLimited(t *testing.T) {
 	}
 	for _, g := range garbage {
 		r.send(g.event, g.payload)
-		if w := warnLines(r.log.String(), "event="+g.event, g.why); len(w) != 1 {
+		if w := logLines(r.log.String(), "level=WARN", "event="+g.event, g.why); len(w) != 1 {
 			t.Fatalf("%s %s: %d warnings saying it was dropped and why, want 1; log:\n%s", g.event, g.payload, len(w), r.log.String())
 		}
 		r.clock.work(badBroadcastLogEvery)
 	}
-	before := len(warnLines(r.log.String()))
+	before := len(logLines(r.log.String(), "level=WARN"))
 	for i := range 1000 {
 		g := garbage[i%len(garbage)]
 		r.send(g.event, g.payload)
 	}
-	if n := len(warnLines(r.log.String())) - before; n != 1 {
+	if n := len(logLines(r.log.String(), "level=WARN")) - before; n != 1 {
 		t.Fatalf("1000 invalid broadcasts at once: %d warnings, want 1", n)
 	}
 	r.clock.work(badBroadcastLogEvery)
 	r.send(room.EventTempoChange, `{"tempo":"fast"}`)
-	if w := warnLines(r.log.String(), "warnings_suppressed=999"); len(w) != 1 {
+	if w := logLines(r.log.String(), "level=WARN", "warnings_suppressed=999"); len(w) != 1 {
 		t.Fatalf("the next warning does not count the 999 held back; log:\n%s", r.log.String())
 	}
 	if d := r.s.dropped.broadcasts.Load(); d != 1004 {

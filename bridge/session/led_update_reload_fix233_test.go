@@ -5,21 +5,9 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
-
-// ledUpdatesDropped is ledbridge_room_dropped_messages_total{event="led-update"}.
-func ledUpdatesDropped(t *testing.T, s *Session) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := s.met.dropped.WithLabelValues(room.EventLEDUpdate).Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
-}
 
 // sendFrames sends n led-updates of one colour at fps, seq from first on, ticking the loop
 // between them.
@@ -83,7 +71,7 @@ func TestLEDUpdateOvertakenFramesAreCounted(t *testing.T) {
 	if d := r.s.dropped.broadcasts.Load(); d != 3 {
 		t.Fatalf("status page counts %d dropped broadcasts, want 3 stragglers", d)
 	}
-	if d := ledUpdatesDropped(t, r.s); d != 3 {
+	if d := valueOf(t, r.s.met.dropped.WithLabelValues(room.EventLEDUpdate)); d != 3 {
 		t.Fatalf(`ledbridge_room_dropped_messages_total{event="led-update"} = %v, want 3`, d)
 	}
 	// The tolerance is a REST round trip's interleave (half a second at 60 fps), no more.

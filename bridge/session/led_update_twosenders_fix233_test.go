@@ -64,7 +64,7 @@ func TestLEDUpdateTwoSendersOnePictureHolds(t *testing.T) {
 			if d := r.s.dropped.broadcasts.Load(); d != rounds-1 {
 				t.Fatalf("%d frames dropped, want the other sender's %d", d, rounds-1)
 			}
-			if d := ledUpdatesDropped(t, r.s); d != rounds-1 {
+			if d := valueOf(t, r.s.met.dropped.WithLabelValues(room.EventLEDUpdate)); d != rounds-1 {
 				t.Fatalf(`ledbridge_room_dropped_messages_total{event="led-update"} = %v, want %d`, d, rounds-1)
 			}
 			if !strings.Contains(r.log.String(), "level=WARN") || strings.Count(r.log.String(), "led-update") != 1 {

@@ -842,19 +842,7 @@ func (s *Session) syncPresence() {
 	// the earliest joiners first (the room's order, which also elects its host), and after them
 	// those who gave their place to one waiting, the earliest to give it first. A record gets its
 	// analyser only when audio arrives (onTrack).
-	slices.SortFunc(fresh, func(a, b string) int {
-		la, lostA := lostPlaceAt[a]
-		lb, lostB := lostPlaceAt[b]
-		switch {
-		case lostA != lostB && !lostA:
-			return -1
-		case lostA != lostB:
-			return 1
-		case lostA && !la.Equal(lb):
-			return la.Compare(lb)
-		}
-		return room.CompareMembers(room.Member{PeerID: a, Meta: present[a]}, room.Member{PeerID: b, Meta: present[b]})
-	})
+	slices.SortFunc(fresh, freshOrder(present, lostPlaceAt))
 	ignored := 0
 	var evicted []*musician
 	var recheckAt time.Time
@@ -870,20 +858,7 @@ func (s *Session) syncPresence() {
 	s.mu.Lock()
 	s.presenceRecheck = recheckAt
 	s.mu.Unlock()
-	// Their peer-side state goes as if they had left Presence, before the joins below take the
-	// slots freed: a record that never connected has no connection to keep.
-	for _, m := range evicted {
-		s.met.placesGiven.Inc()
-		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
-			// Connected as she gave her place: the peer manager holds her connection for its
-			// grace, and she is followed again when a place frees within it.
-			s.log.Info("musician connected as she gave her place", "peer_id", m.id)
-		}
-		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
-			s.log.Warn("musician not connected in time gives her place to one waiting; she waits behind the others",
-				"peer_id", m.id, "slot_timeout", s.slotTimeout(), "presence_lines_suppressed", suppressed)
-		}
-	}
+	s.releaseEvicted(evicted)
 	s.met.ignoredMusicians.Set(float64(ignored))
 	s.notFollowed.Store(int64(ignored))
 	built := make([]*musician, 0, len(fresh))
@@ -950,6 +925,42 @@ func (s *Session) syncPresence() {
 	}
 }
 
+// freshOrder orders the musicians new in Presence for the places left: those who never gave
+// their place to one waiting first, then the earliest to give it, then the room's order.
+func freshOrder(present map[string]room.Meta, lostPlaceAt map[string]time.Time) func(a, b string) int {
+	return func(a, b string) int {
+		la, lostA := lostPlaceAt[a]
+		lb, lostB := lostPlaceAt[b]
+		switch {
+		case lostA != lostB && !lostA:
+			return -1
+		case lostA != lostB:
+			return 1
+		case lostA && !la.Equal(lb):
+			return la.Compare(lb)
+		}
+		return room.CompareMembers(room.Member{PeerID: a, Meta: present[a]}, room.Member{PeerID: b, Meta: present[b]})
+	}
+}
+
+// releaseEvicted releases the peer-side state of the records evictUnconnectedLocked dropped,
+// as if they had left Presence, before the joins take the slots freed: a record that never
+// connected has no connection to keep.
+func (s *Session) releaseEvicted(evicted []*musician) {
+	for _, m := range evicted {
+		s.met.placesGiven.Inc()
+		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
+			// Connected as she gave her place: the peer manager holds her connection for its
+			// grace, and she is followed again when a place frees within it.
+			s.log.Info("musician connected as she gave her place", "peer_id", m.id)
+		}
+		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
+			s.log.Warn("musician not connected in time gives her place to one waiting; she waits behind the others",
+				"peer_id", m.id, "slot_timeout", s.peers.SlotTimeout(), "presence_lines_suppressed", suppressed)
+		}
+	}
+}
+
 // followedRecord is what the session notes about a record for evictUnconnectedLocked.
 type followedRecord struct {
 	since     time.Time // when the record was made
@@ -963,7 +974,7 @@ type followedRecord struct {
 // every Presence change. It returns the dropped records, their keys noted in lostPlaceAt, and
 // when to look again (zero: only at the next Presence change), always later than now.
 func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, lostPlaceAt map[string]time.Time) (evicted []*musician, recheckAt time.Time) {
-	now, timeout := s.clock.Now(), s.slotTimeout()
+	now, timeout := s.clock.Now(), s.peers.SlotTimeout()
 	ready := 0 // the waiting ones that may take a place now: the first ones
 	var readyAt time.Time
 	for _, id := range waiting {
@@ -1048,16 +1059,6 @@ func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless 
 		s.lostPlaceAt[m.id] = now
 	}
 	return evicted, dueAt, len(due) - len(evicted)
-}
-
-// slotTimeout is how long a musician holds a peer-cap slot unconnected while others wait (the
-// peer manager's, peer.Config.SlotTimeout): a record followed that long without connecting
-// gives its place too.
-func (s *Session) slotTimeout() time.Duration {
-	if s.cfg.Peer.SlotTimeout > 0 {
-		return s.cfg.Peer.SlotTimeout
-	}
-	return peer.DefaultSlotTimeout
 }
 
 // warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has

@@ -164,21 +164,26 @@ func gateRefusal(gate relayGate) string {
 // an error. A forger's is logged as the forged senders are (at most once a second per server);
 // one from a member that has not tracked yet only at Debug, with its own limiter and counter.
 func (c *conn) dropGated(mem *member, event string, gate relayGate, verdict gateVerdict, joinRef, ref wire.Ref, topic string) {
-	if verdict == refusedUntracked {
-		total := c.s.stats.untrackedSenders.Add(1)
-		if suppressed, ok := c.s.untrackedLog.Allow(c.s.cfg.Now()); ok {
-			c.s.log.Debug("hub: dropping broadcast from a member that has not tracked Presence", "remote", c.remote, "topic", topic,
-				"event", event, "presence_key", mem.presenceKey, "reason", gateRefusal(gate), "suppressed", suppressed, "untracked_total", total)
-		}
-	} else {
-		total := c.s.stats.forgedSenders.Add(1)
-		if suppressed, ok := c.s.forgedLog.Allow(c.s.cfg.Now()); ok {
-			c.s.log.Warn("hub: dropping broadcast its sender may not send", "remote", c.remote, "topic", topic, "event", event,
-				"presence_key", mem.presenceKey, "reason", gateRefusal(gate), "suppressed", suppressed, "forged_total", total)
-		}
-	}
+	c.s.noteGated(verdict, "hub: dropping broadcast from a member that has not tracked Presence", "hub: dropping broadcast its sender may not send",
+		"remote", c.remote, "topic", topic, "event", event, "presence_key", mem.presenceKey, "reason", gateRefusal(gate))
 	if mem.ack && ref.Valid {
 		c.reply(joinRef, ref, topic, errorReply(gateRefusal(gate)))
+	}
+}
+
+// noteGated counts a broadcast a gate refused and logs it with attrs: an untracked sender's at
+// Debug (untrackedLog), a forger's at WARN (forgedLog), each limiter holding its own count.
+func (s *Server) noteGated(verdict gateVerdict, untrackedMsg, forgedMsg string, attrs ...any) {
+	if verdict == refusedUntracked {
+		total := s.stats.untrackedSenders.Add(1)
+		if suppressed, ok := s.untrackedLog.Allow(s.cfg.Now()); ok {
+			s.log.Debug(untrackedMsg, append(attrs, "suppressed", suppressed, "untracked_total", total)...)
+		}
+		return
+	}
+	total := s.stats.forgedSenders.Add(1)
+	if suppressed, ok := s.forgedLog.Allow(s.cfg.Now()); ok {
+		s.log.Warn(forgedMsg, append(attrs, "suppressed", suppressed, "forged_total", total)...)
 	}
 }
 
@@ -228,18 +233,7 @@ func (s *Server) restGate(topic string, gate relayGate, client string) gateVerdi
 // refuseRESTGated answers a REST broadcast refused by restGate with 403, counted and logged as
 // dropGated does.
 func (s *Server) refuseRESTGated(w http.ResponseWriter, remote, event string, gate relayGate, verdict gateVerdict, prefix string) {
-	if verdict == refusedUntracked {
-		total := s.stats.untrackedSenders.Add(1)
-		if suppressed, ok := s.untrackedLog.Allow(s.cfg.Now()); ok {
-			s.log.Debug("hub: refusing REST broadcast from a client whose members have not tracked Presence", "remote", remote,
-				"event", event, "reason", gateRefusal(gate), "suppressed", suppressed, "untracked_total", total)
-		}
-	} else {
-		total := s.stats.forgedSenders.Add(1)
-		if suppressed, ok := s.forgedLog.Allow(s.cfg.Now()); ok {
-			s.log.Warn("hub: refusing REST broadcast the requesting client may not send", "remote", remote, "event", event,
-				"reason", gateRefusal(gate), "suppressed", suppressed, "forged_total", total)
-		}
-	}
+	s.noteGated(verdict, "hub: refusing REST broadcast from a client whose members have not tracked Presence",
+		"hub: refusing REST broadcast the requesting client may not send", "remote", remote, "event", event, "reason", gateRefusal(gate))
 	s.restError(w, http.StatusForbidden, prefix+gateRefusal(gate)+" (over REST: from the client of that member's socket)")
 }
