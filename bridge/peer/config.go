@@ -97,7 +97,8 @@ type Config struct {
 	// in order when a slot frees.
 	MaxPeers int
 	// SlotTimeout is how long a musician admitted into a MaxPeers slot may take to connect
-	// while others wait for a slot, before the slot goes to the longest-waiting one (default
+	// while others wait for a slot, before the slot goes to the first waiting musician who never
+	// had one (see Manager.reclaimSlotsLocked for the others; default
 	// DefaultSlotTimeout): room members that join Presence and never answer an offer hold a
 	// slot only this long.
 	SlotTimeout time.Duration

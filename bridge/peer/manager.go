@@ -49,7 +49,8 @@ const (
 )
 
 // DefaultSlotTimeout is how long a musician admitted into a peer-cap slot may take to reach
-// "connected" while others wait for a slot, before the slot goes to the longest-waiting one. It
+// "connected" while others wait for a slot, before the slot goes to the first waiting musician
+// who never had one (reclaimSlotsLocked). It
 // covers one full first attempt and the retry behind it: OfferDelay (2 s) for the musician to
 // offer first, then the first round's ConnectTimeout (15 s: an offer or answer through the room
 // and ICE checks, which on a LAN take well under a second and through TURN a few), after which
@@ -465,7 +466,8 @@ func (m *Manager) keepRefusedOfferLocked(sig room.Signal) {
 func (m *Manager) SlotTimeout() time.Duration { return m.slotTimeout }
 
 // slotOverdue is called from mus's goroutine when mus has held its slot unconnected past its
-// bound (musician.slotCheck): if anyone waits for a slot, it goes to them.
+// bound (musician.slotCheck): if someone waits who may take it (reclaimSlotsLocked), it goes
+// to them.
 func (m *Manager) slotOverdue(mus *musician) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -475,7 +477,8 @@ func (m *Manager) slotOverdue(mus *musician) {
 }
 
 // reclaimSlotsLocked gives the slots of overdue musicians (in Presence, not connected within
-// their bound: see musician.slotCheck) to the musicians waiting, longest-waiting first. Without
+// their bound: see musician.slotCheck) to the musicians waiting, those who never had a slot
+// first, in the order they came. Without
 // it, room members that join Presence and never answer an offer (a stuck tab, or anyone on the
 // LAN with the room code) hold every slot for good, and a musician who joins after them is
 // never heard, although MaxPeers means musicians connected at once. Each overdue one goes to

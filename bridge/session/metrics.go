@@ -167,7 +167,7 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 			"Answers and offers put off because the outgoing signal budget had no room for them.", nil, nil),
 		slotsReclaimed: prometheus.NewDesc("ledbridge_webrtc_slots_reclaimed_total",
 			"Peer-cap slots taken back, while musicians waited for one, from musicians not connected within the slot timeout "+
-				"after their admission (or their restart budget after a lost connection), and given to the longest-waiting one.", nil, nil),
+				"after their admission (or their restart budget after a lost connection), and given to a waiting one: those who never had a slot first.", nil, nil),
 		deviceReopenFailures: prometheus.NewDesc("ledbridge_wled_reopen_failures_total",
 			"Re-opens of a device's socket, after sends kept failing, that failed too (no route, the interface gone).", deviceLabels, nil),
 		deviceOnline: prometheus.NewDesc("ledbridge_wled_online",
