@@ -145,7 +145,7 @@ func TestRoomEventsRelayedOnlyFromTheirSenders(t *testing.T) {
 	if f := bridge.next(); !strings.Contains(string(f.data), "#ffffff") {
 		t.Errorf("bridge got %s, want the new host's frame", f)
 	}
-	// Once its grace is over (relaygate_fix240_test.go), neither is its client.
+	// Once its grace is over (relaygate_grace_test.go), neither is its client.
 	clock.Advance(hostLeaveGrace)
 	if code, body := postFrom(t, h, "127.0.0.2", events("led-update"), led); code != http.StatusForbidden {
 		t.Errorf("REST led-update from the old host's client: HTTP %d %s, want 403", code, body)
