@@ -21,20 +21,7 @@ import (
 // network, the bridge (10.0.0.1) and the musician (10.0.0.2) cannot reach each other directly,
 // only through the TURN server (10.0.0.3).
 func TestHostAddressGoneRestartsARelayedPairBoundToEveryAddress(t *testing.T) {
-	bridgeNet, musicianNet, turnNet := relayOnlyNetwork(t)
-	serveTURN(t, turnNet, "10.0.0.3")
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = nil
-	cfg.net = bridgeNet
-	cfg.ICEServers = []ICEServer{{URLs: []string{"turn:10.0.0.3:3478"}, Username: "bridge", Credential: turnPassword}}
-	m := startManager(t, cfg, r)
-	newRelayedMusician(t, r, "ivy", musicianNet)
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
-	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	m, s := startRelayedIvy(t)
 	local := selectedLocalCandidate(t, m, "ivy")
 	if local.Typ != webrtc.ICECandidateTypeRelay || local.RelatedAddress != "0.0.0.0" {
 		t.Fatalf("selected local candidate %s %s:%d related %s:%d, want a relay one based on 0.0.0.0",
@@ -51,20 +38,7 @@ func TestHostAddressGoneRestartsARelayedPairBoundToEveryAddress(t *testing.T) {
 // The same relayed pair is left alone when the host only gains an address: nothing its socket
 // sends from went.
 func TestHostAddressAddedLeavesARelayedPairAlone(t *testing.T) {
-	bridgeNet, musicianNet, turnNet := relayOnlyNetwork(t)
-	serveTURN(t, turnNet, "10.0.0.3")
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = nil
-	cfg.net = bridgeNet
-	cfg.ICEServers = []ICEServer{{URLs: []string{"turn:10.0.0.3:3478"}, Username: "bridge", Credential: turnPassword}}
-	m := startManager(t, cfg, r)
-	newRelayedMusician(t, r, "ivy", musicianNet)
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
-	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	m, s := startRelayedIvy(t)
 
 	m.HostAddressesChanged([]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.9")})
 	waitFor(t, "ivy's check of the host's addresses", func() bool { return hostAddressChecks(m, "ivy") >= 1 })
@@ -166,4 +140,25 @@ func selectedLocalCandidate(t *testing.T, m *Manager, id MusicianID) webrtc.ICEC
 		t.Fatalf("%s's connection has no selected pair: %v", id, err)
 	}
 	return *pair.Local
+}
+
+// startRelayedIvy starts a bridge whose TURN client socket is bound to every address (no
+// webrtc.interfaces) and musician ivy, reachable only through the TURN server of
+// relayOnlyNetwork, and waits until her audio arrives over the relayed pair.
+func startRelayedIvy(t *testing.T) (*Manager, *sinks) {
+	bridgeNet, musicianNet, turnNet := relayOnlyNetwork(t)
+	serveTURN(t, turnNet, "10.0.0.3")
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.Interfaces = nil
+	cfg.net = bridgeNet
+	cfg.ICEServers = []ICEServer{{URLs: []string{"turn:10.0.0.3:3478"}, Username: "bridge", Credential: turnPassword}}
+	m := startManager(t, cfg, r)
+	newRelayedMusician(t, r, "ivy", musicianNet)
+	if err := m.MusicianJoined("ivy"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
+	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	return m, s
 }

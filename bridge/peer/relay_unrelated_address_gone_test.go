@@ -11,20 +11,7 @@ import (
 // family. It used to be restarted for any address that went. An IPv4 address going after that
 // still restarts it: what went is judged against the addresses the host had at the last check.
 func TestAddressGoneOfAnotherFamilyOrLinkLocalLeavesARelayedPairAlone(t *testing.T) {
-	bridgeNet, musicianNet, turnNet := relayOnlyNetwork(t)
-	serveTURN(t, turnNet, "10.0.0.3")
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = nil
-	cfg.net = bridgeNet
-	cfg.ICEServers = []ICEServer{{URLs: []string{"turn:10.0.0.3:3478"}, Username: "bridge", Credential: turnPassword}}
-	m := startManager(t, cfg, r)
-	newRelayedMusician(t, r, "ivy", musicianNet)
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
-	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	m, s := startRelayedIvy(t)
 
 	loopback, bridgeV4 := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.0.1")
 	linkLocal, globalV6 := netip.MustParseAddr("fe80::1"), netip.MustParseAddr("2001:db8::1")
