@@ -19,17 +19,7 @@ func TestHostAddressBackAfterAMomentKeepsTheAudioGoing(t *testing.T) {
 	if !testenv.InNetworkNamespace(t, addressChangeSetup) {
 		return
 	}
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = []string{"veth0"}
-	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
-	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	_, m, s := startVethIvy(t)
 
 	runIP(t, "ip addr del 10.89.0.7/24 dev veth0")
 	gone := time.Now()

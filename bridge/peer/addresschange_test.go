@@ -81,17 +81,7 @@ func TestHostAddressGoneRestartsICEAtOnce(t *testing.T) {
 	if !testenv.InNetworkNamespace(t, addressChangeSetup) {
 		return
 	}
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = []string{"veth0"}
-	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
-	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	r, m, s := startVethIvy(t)
 	signalsBefore := len(r.bridgeSignals())
 
 	const change = "ip addr add 10.89.0.8/24 dev veth0 && ip addr del 10.89.0.7/24 dev veth0"
@@ -219,4 +209,21 @@ func bridgeAddresses(sigs []room.Signal) map[string]bool {
 		}
 	}
 	return addrs
+}
+
+// startVethIvy starts a bridge gathering on veth0 only (addressChangeSetup's network namespace)
+// and musician ivy, who offers, and waits until her audio arrives.
+func startVethIvy(t *testing.T) (*testRoom, *Manager, *sinks) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.Interfaces = []string{"veth0"}
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ivy"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
+	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
+	return r, m, s
 }
