@@ -32,7 +32,7 @@ type metrics struct {
 	loopErrors        *prometheus.CounterVec
 	// ignoredMusicians is how many musicians in Presence are past the session's cap.
 	ignoredMusicians prometheus.Gauge
-	// placesGiven counts the records that never connected and gave their place to a musician
+	// placesGiven counts the records without a connection that gave their place to a musician
 	// waiting past the cap (evictUnconnectedLocked).
 	placesGiven prometheus.Counter
 	lastState   realtime.State
@@ -138,8 +138,8 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		}),
 		placesGiven: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledbridge_room_musicians_unfollowed_total",
-			Help: "Musicians in Presence the session stopped following, never connected and followed longer than the peer slot timeout, " +
-				"to follow one waiting past twice the peer cap in their place (room members that track Presence and never answer an offer).",
+			Help: "Musicians in Presence the session stopped following, without a connection for longer than the peer slot timeout, " +
+				"to follow one waiting past twice the peer cap in their place (room members that track Presence and never answer an offer, or went dark).",
 		}),
 		deviceFrames:  prometheus.NewDesc("ledbridge_wled_frames_sent_total", "Frames sent to a device.", deviceLabels, nil),
 		devicePackets: prometheus.NewDesc("ledbridge_wled_packets_sent_total", "UDP packets sent to a device.", deviceLabels, nil),

@@ -54,3 +54,42 @@ func TestSilentMembersGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
 		}
 	}
 }
+
+// A member that connected once and went dark (its connection closed, its tab still in Presence)
+// must not hold its place for good either. With a peer cap of 1 the session follows two, and two
+// such members hold both places: once the peer manager has taken the dark one's slot back for
+// the other waiting, and it has been without a connection for the slot timeout, it gives its
+// place as one that never connected does, and the musician who waited is followed, admitted and
+// connected in the end.
+func TestMembersThatWentDarkGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	const slotTimeout = 2 * time.Second // peer.DefaultSlotTimeout is 30 s
+	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
+		c.Peer.MaxPeers, c.Peer.SlotTimeout, c.Metrics = 1, slotTimeout, reg
+		// A lost connection keeps its slot for its restart budget: 2.5 s here, 76 s by default.
+		c.Peer.ConnectTimeout, c.Peer.RestartBackoff = 2*time.Second, []time.Duration{500 * time.Millisecond}
+		c.Peer.ICEDisconnectedTimeout, c.Peer.ICEFailedTimeout = time.Second, 2*time.Second
+	})
+	first := r.musician(musicianOpts{id: "dark1", name: "Dark 1", fixture: fixture("a3_220hz.opus")})
+	second := r.musician(musicianOpts{id: "dark2", name: "Dark 2", fixture: fixture("a3_220hz.opus")})
+	waitFor(t, 20*time.Second, "dark1 connected", first.connected)
+	first.goDark()
+	waitFor(t, 40*time.Second, "dark2 connected in dark1's slot", second.connected)
+	second.goDark()
+	if got := r.followed(); !slices.Equal(got, []string{"dark1", "dark2"}) {
+		t.Fatalf("the session follows %v, want the two dark members, its cap", got)
+	}
+
+	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus")})
+	waitFor(t, 60*time.Second, "ana followed and connected", func() bool {
+		_, followed := r.musicianStatus("ana")
+		return followed && ana.connected()
+	})
+	if v, ok := unlabelledValue(t, reg, "ledbridge_room_musicians_unfollowed_total"); !ok || v < 1 {
+		t.Errorf("ledbridge_room_musicians_unfollowed_total = %v (present: %v), want at least 1", v, ok)
+	}
+}
+
+// goDark closes the musician's peer connection and keeps her in the room, as a tab whose
+// connection died and that nobody closed.
+func (m *testMusician) goDark() { _ = m.pc.Close() }

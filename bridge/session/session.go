@@ -134,8 +134,8 @@ type Session struct {
 	// and analyser with it, until its musician is back in Presence or its connection is
 	// closed. Every one is also in musicians.
 	away map[string]*musician
-	// followed notes, for each record, when it was made and whether her connection was ever up:
-	// a record that never connected gives its place to a musician waiting for one
+	// followed notes, for each record, when it was made and how her connection went: a record
+	// with no connection for the slot timeout gives its place to a musician waiting for one
 	// (evictUnconnectedLocked). It goes with the record (addMusicianLocked, dropMusicianLocked).
 	followed map[*musician]*followedRecord
 	// lostPlaceAt is when each Presence key last gave its place to one waiting: such a key waits
@@ -143,9 +143,9 @@ type Session struct {
 	// that never connect first again every time. Bounded by the Presence table: a key is
 	// forgotten when it leaves it.
 	lostPlaceAt map[string]time.Time
-	// presenceRecheck is when a followed record that never connected will have been followed
-	// for the slot timeout while musicians wait for a place (zero: none): handleEvents reads
-	// Presence again then.
+	// presenceRecheck is when a followed record without a connection will have been so for the
+	// slot timeout while musicians wait for a place (zero: none): handleEvents reads Presence
+	// again then.
 	presenceRecheck time.Time
 	// otherBridges holds the Presence keys of the other led-bridge participants warned about, for
 	// as long as they stay in Presence: two bridges on one LAN both drive the strips they find.
@@ -426,7 +426,7 @@ func (s *Session) sendSignal(ctx context.Context, sig room.Signal) error {
 // handleEvents applies the room's broadcasts and Presence changes until ctx is done.
 func (s *Session) handleEvents(ctx context.Context) error {
 	events := s.client.Events()
-	// recheck reads Presence again when a record that never connected may give its place to a
+	// recheck reads Presence again when a record without a connection may give its place to a
 	// musician waiting for one (presenceRecheck): nothing else may happen in the room meanwhile.
 	recheck := time.NewTimer(time.Hour)
 	recheck.Stop()
@@ -944,8 +944,8 @@ func freshOrder(present map[string]room.Meta, lostPlaceAt map[string]time.Time) 
 }
 
 // releaseEvicted releases the peer-side state of the records evictUnconnectedLocked dropped,
-// as if they had left Presence, before the joins take the slots freed: a record that never
-// connected has no connection to keep.
+// as if they had left Presence, before the joins take the slots freed: a record without a
+// connection has none to keep.
 func (s *Session) releaseEvicted(evicted []*musician) {
 	for _, m := range evicted {
 		s.met.placesGiven.Inc()
@@ -955,7 +955,7 @@ func (s *Session) releaseEvicted(evicted []*musician) {
 			s.log.Info("musician connected as she gave her place", "peer_id", m.id)
 		}
 		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
-			s.log.Warn("musician not connected in time gives her place to one waiting; she waits behind the others",
+			s.log.Warn("musician without a connection for the slot timeout gives her place to one waiting; she waits behind the others",
 				"peer_id", m.id, "slot_timeout", s.peers.SlotTimeout(), "presence_lines_suppressed", suppressed)
 		}
 	}
@@ -965,9 +965,48 @@ func (s *Session) releaseEvicted(evicted []*musician) {
 type followedRecord struct {
 	since     time.Time // when the record was made
 	connected bool      // her connection was up at least once
+	up        bool      // her connection is up now
+	downAt    time.Time // when her connection last went down after being up
 }
 
-// givePlaces gives the places of records that never connected (evictUnconnectedLocked) to the
+// noteState records a connection state change of the record's musician at now.
+func (f *followedRecord) noteState(state webrtc.PeerConnectionState, now time.Time) {
+	switch state {
+	case webrtc.PeerConnectionStateConnected:
+		f.connected, f.up = true, true
+	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		if f.up {
+			f.up, f.downAt = false, now
+		}
+	}
+}
+
+// dueFrom is when the slot timeout of a record that may give its place starts, and ok false if
+// it may not now: one that never connected nor sent audio, from when it was made; one that lost
+// its connection, once the peer manager has taken her slot back for the musicians waiting for
+// one (slotless), from when the connection went down or her last audio arrived, the later. A
+// record up now, or down but still holding her slot (her restarts may bring her back), keeps its
+// place; pending reports such a down one, which the peer manager may make slotless at any time.
+func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok, pending bool) {
+	st := m.stream.Load()
+	switch {
+	case !f.connected:
+		return f.since, st == nil, false
+	case f.up:
+		return time.Time{}, false, false
+	case !slotless:
+		return time.Time{}, false, true
+	}
+	from = f.downAt
+	if st != nil {
+		if last := st.LastAudioArrival(); last.After(from) {
+			from = last
+		}
+	}
+	return from, true, false
+}
+
+// givePlaces gives the places of records without a connection (evictUnconnectedLocked) to the
 // musicians in waiting, fresh ones past maxMusicians in the order they are to be followed in.
 // One that lost her place herself less than the slot timeout ago waits that long before she
 // takes another's: else the members that never connect would swap places among themselves at
@@ -995,13 +1034,18 @@ func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, los
 		}
 	}
 	s.mu.Lock()
-	evicted, dueAt, dueLeft := s.evictUnconnectedLocked(present, slotless, ready, now, timeout)
+	evicted, dueAt, dueLeft, pending := s.evictUnconnectedLocked(present, slotless, ready, now, timeout)
 	s.mu.Unlock()
 	if len(evicted) > 0 {
 		readyAt = earliest(readyAt, now.Add(timeout))
 	}
 	if ready > len(evicted) {
 		recheckAt = earliest(recheckAt, dueAt) // a record becomes due for the ones still waiting
+		if pending {
+			// Look again a slot timeout on: by then the peer manager may have taken the slot of
+			// a record whose connection is down, which no Presence change would tell.
+			recheckAt = earliest(recheckAt, now.Add(timeout))
+		}
 	}
 	if dueLeft > 0 || !dueAt.IsZero() {
 		recheckAt = earliest(recheckAt, readyAt) // one waiting becomes ready for a record due
@@ -1017,25 +1061,34 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// evictUnconnectedLocked drops up to want records that hold no audio connection and never had
-// one (never connected, no stream) and have been followed for longer than the peer manager's
-// slot timeout, so that musicians in Presence past maxMusicians get their places: else room
-// members that track Presence and never answer an offer, present first, hold every place for
-// good, and a musician who joins after them is never followed, never offered a connection (the
-// peer manager's own reclaim, for its slots, cannot reach her). Those in slotless (waiting for
-// a peer-cap slot) go first, then the longest followed;
-// each one's key is noted in lostPlaceAt, so that it waits behind the others. A musician who
-// connected, whose audio arrived, or who is away within her Presence-leave hold is never
-// dropped so. It returns the dropped records, whose peer-side state the caller releases, when
-// the next record becomes due (zero: none) and how many due ones it left. Called with s.mu held.
-func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless map[string]bool, want int, now time.Time, timeout time.Duration) (evicted []*musician, dueAt time.Time, dueLeft int) {
+// evictUnconnectedLocked drops up to want records that hold no audio connection and are due
+// (followedRecord.dueFrom: never connected, or lost their connection and their peer-cap slot)
+// since longer than the peer manager's slot timeout, so that musicians in Presence past
+// maxMusicians get their places: else room members that track Presence and never answer an
+// offer, or that connected once and went dark, present first, hold every place for good, and a
+// musician who joins after them is never followed, never offered a connection (the peer
+// manager's own reclaim, for its slots, cannot reach her). Those in slotless (waiting for a
+// peer-cap slot) go first, then the longest followed; each one's key is noted in lostPlaceAt, so
+// that it waits behind the others. A musician connected now, or away within her Presence-leave
+// hold, is never dropped so. It returns the dropped records, whose peer-side state the caller
+// releases, when the next record becomes due (zero: none), how many due ones it left, and
+// whether a down record still holds her slot (pending: the peer manager may take it back
+// without any Presence change). Called with s.mu held.
+func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless map[string]bool, want int, now time.Time, timeout time.Duration) (evicted []*musician, dueAt time.Time, dueLeft int, pending bool) {
 	var due []*musician
 	for id, m := range s.musicians {
 		f := s.followed[m]
-		if _, ok := present[id]; !ok || m.provisional || s.away[id] == m || f == nil || f.connected || m.stream.Load() != nil {
+		if _, ok := present[id]; !ok || m.provisional || s.away[id] == m || f == nil {
 			continue
 		}
-		if at := f.since.Add(timeout); at.After(now) {
+		from, ok, down := f.dueFrom(m, slotless[id])
+		if down {
+			pending = true
+		}
+		if !ok {
+			continue
+		}
+		if at := from.Add(timeout); at.After(now) {
 			dueAt = earliest(dueAt, at)
 			continue
 		}
@@ -1058,7 +1111,7 @@ func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless 
 		s.dropMusicianLocked(m)
 		s.lostPlaceAt[m.id] = now
 	}
-	return evicted, dueAt, len(due) - len(evicted)
+	return evicted, dueAt, len(due) - len(evicted), pending
 }
 
 // warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has
@@ -1270,8 +1323,8 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 		s.loop.musiciansChanged()
 	}
 	away := m != nil && s.away[string(id)] == m && state == webrtc.PeerConnectionStateClosed
-	if f := s.followed[m]; f != nil && state == webrtc.PeerConnectionStateConnected {
-		f.connected = true
+	if f := s.followed[m]; f != nil {
+		f.noteState(state, s.clock.Now())
 	}
 	s.mu.Unlock()
 	if away {
