@@ -57,12 +57,28 @@ func (e *ReplyError) Is(target error) bool {
 	return target == ErrAccessTokenRejected && e.Op == "join" && isTokenRejection(e.Reason)
 }
 
-// isTokenRejection reports whether a server's reason or message is about the access token: the
-// Realtime server's join errors for a bad token start with "InvalidJWTToken" (realtime_channel.ex),
-// and the shutdown at the token's exp says "Token has expired …".
+// isTokenRejection reports whether a server's reason or message is about the access token. The
+// Realtime server refuses a join for its token with one of tokenRefusalCodes (realtime_channel.ex:
+// expired, missing claims, not a JWT, a signature of another project), and shuts a joined channel
+// down with the bare message when the token expires or a refreshed one is no better.
 func isTokenRejection(reason string) bool {
-	return strings.HasPrefix(reason, "InvalidJWTToken") || strings.Contains(reason, "Token has expired")
+	for _, code := range tokenRefusalCodes {
+		if strings.HasPrefix(reason, code) {
+			return true
+		}
+	}
+	for _, msg := range tokenRefusalMessages {
+		if strings.Contains(reason, msg) {
+			return true
+		}
+	}
+	return false
 }
+
+var (
+	tokenRefusalCodes    = []string{"InvalidJWTToken", "MalformedJWT", "JwtSignatureError"}
+	tokenRefusalMessages = []string{"Token has expired", "Fields `role` and `exp` are required", "not a valid JWT"}
+)
 
 // SystemError is a `system` message with status error, e.g. "Client presence rate limit exceeded"
 // or "Too many messages per second"; the server closes the channel right after it.
