@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -299,7 +300,7 @@ func (c *Client) Run(ctx context.Context) error {
 			attempt = 0
 			c.endOutage() // if watchJoins' timer had not yet seen the join last
 		}
-		delay := backoffAt(c.cfg.ReconnectBackoff, attempt)
+		delay := c.retryDelay(c.cfg.ReconnectBackoff, attempt, err)
 		if c.cfg.ReconnectJitter > 0 {
 			delay += time.Duration(c.cfg.Rand() * c.cfg.ReconnectJitter * float64(delay))
 		}
@@ -375,9 +376,33 @@ func backoffAt(schedule []time.Duration, attempt int) time.Duration {
 	return schedule[min(attempt, len(schedule)-1)]
 }
 
-// logSocketLost logs a lost socket as the outage's reconnectWarnInFull-th or earlier in full,
-// later ones as a summary per reconnectSummaryEvery (see reconnectWarnInFull).
+// retryDelay is schedule's delay for the attempt-th retry after cause: past the schedule's
+// first steps, at least Config.RefusedJoinBackoff after a join refusal that retrying cannot fix
+// soon.
+func (c *Client) retryDelay(schedule []time.Duration, attempt int, cause error) time.Duration {
+	delay := backoffAt(schedule, attempt)
+	var refusal *ReplyError
+	if attempt >= len(schedule)-1 && errors.As(cause, &refusal) && refusal.lasting() {
+		delay = max(delay, c.cfg.RefusedJoinBackoff)
+	}
+	return delay
+}
+
+// logSocketLost logs a lost socket as a failure of the outage (logFailure).
 func (c *Client) logSocketLost(err error, delay time.Duration) {
+	c.logFailure("realtime: socket lost; reconnecting", "realtime: still reconnecting", "err", err, "in", delay)
+}
+
+// logJoinRefused logs a refused join as a failure of the outage (logFailure): a server that
+// refuses every join keeps the room out as surely as one that cannot be reached.
+func (c *Client) logJoinRefused(refusal *ReplyError, delay time.Duration) {
+	c.logFailure("realtime: join refused; rejoining", "realtime: join still refused", "reason", refusal.Reason, "in", delay)
+}
+
+// logFailure counts a failure in the current outage and logs it as inFull if it is the
+// reconnectWarnInFull-th or earlier, later ones as a summary per reconnectSummaryEvery
+// (see reconnectWarnInFull).
+func (c *Client) logFailure(inFull, summary string, attrs ...any) {
 	now := c.cfg.Clock.Now()
 	c.mu.Lock()
 	o := &c.outage
@@ -395,13 +420,13 @@ func (c *Client) logSocketLost(err error, delay time.Duration) {
 	c.mu.Unlock()
 	switch {
 	case failures < reconnectWarnInFull:
-		c.log.Warn("realtime: socket lost; reconnecting", "err", err, "in", delay)
+		c.log.Warn(inFull, attrs...)
 	case failures == reconnectWarnInFull:
-		c.log.Warn("realtime: socket lost; reconnecting", "err", err, "in", delay,
-			"note", fmt.Sprintf("%d failures in a row: further ones are summarised every %v", failures, reconnectSummaryEvery))
+		c.log.Warn(inFull, append(attrs,
+			"note", fmt.Sprintf("%d failures in a row: further ones are summarised every %v", failures, reconnectSummaryEvery))...)
 	case summarise:
-		c.log.Warn("realtime: still reconnecting", "err", err, "in", delay, "held_back", heldBack,
-			"failed_attempts", failures, "down_for", now.Sub(since).Round(time.Second))
+		c.log.Warn(summary, append(attrs, "held_back", heldBack,
+			"failed_attempts", failures, "down_for", now.Sub(since).Round(time.Second))...)
 	}
 }
 

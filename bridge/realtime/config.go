@@ -49,6 +49,10 @@ var DefaultReconnectBackoff = []time.Duration{time.Second, 2 * time.Second, 5 * 
 // or phx_close (phoenix channel rejoinAfterMs: 1, 2, 5 s, then 10 s).
 var DefaultRejoinBackoff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
 
+// DefaultRefusedJoinBackoff is the wait between joins the server refuses for a reason that
+// retrying cannot fix soon (Config.RefusedJoinBackoff).
+const DefaultRefusedJoinBackoff = time.Minute
+
 // Config configures a Client. Zero fields mean defaults; URL, APIKey and Channel are required.
 type Config struct {
 	// URL is the Supabase (or ledbridge hub) base URL, e.g. https://<ref>.supabase.co or
@@ -95,6 +99,13 @@ type Config struct {
 	// channel down right after each join (a project over its message rate) is rejoined ever more
 	// slowly, not every second.
 	RejoinBackoff []time.Duration
+	// RefusedJoinBackoff (60 s) replaces the last steps of RejoinBackoff, and of
+	// ReconnectBackoff when the server closes the socket too, while the server refuses the join
+	// for a reason that retrying cannot fix soon: a bad token or key, a private-only project, a
+	// read policy that does not admit us, an unknown or disabled project. The first steps stay
+	// (the server reports a failed policy query as Unauthorized too), and a new access token
+	// (SetAccessToken) is tried at once.
+	RefusedJoinBackoff time.Duration
 	// PresenceMaxCalls and PresenceWindow bound track/untrack pushes (5 per 30 s, the server's limit:
 	// more closes the channel). Pushes beyond it are deferred, coalesced to the latest meta. The
 	// client adds 1 s to the window as a margin for network jitter. Like the server's count, the
@@ -166,6 +177,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDur(&cfg.PushTimeout, DefaultPushTimeout)
 	setDur(&cfg.LeaveTimeout, DefaultLeaveTimeout)
 	setDur(&cfg.PresenceWindow, DefaultPresenceWindow)
+	setDur(&cfg.RefusedJoinBackoff, DefaultRefusedJoinBackoff)
 	if len(cfg.ReconnectBackoff) == 0 {
 		cfg.ReconnectBackoff = DefaultReconnectBackoff
 	}

@@ -57,6 +57,32 @@ func (e *ReplyError) Is(target error) bool {
 	return target == ErrAccessTokenRejected && e.Op == "join" && isTokenRejection(e.Reason)
 }
 
+// Code returns the Realtime error code that starts the server's reason: "PrivateOnly" for
+// "PrivateOnly: This project only allows private channels"; "" if the reason has none.
+func (e *ReplyError) Code() string {
+	code, _, found := strings.Cut(e.Reason, ":")
+	if !found || code == "" || strings.ContainsAny(code, " \t") {
+		return ""
+	}
+	return code
+}
+
+// lasting reports whether e is a join refusal that retrying cannot fix soon (see
+// Config.RefusedJoinBackoff).
+func (e *ReplyError) lasting() bool {
+	return e.Op == "join" && lastingRefusalCodes[e.Code()]
+}
+
+// lastingRefusalCodes are the join refusals that only a change of configuration fixes: a bad
+// token or key, a project that only allows private channels, a read policy (RLS) that does not
+// admit us, an unknown or disabled project (realtime_channel.ex). Rate limits
+// (…RateLimitReached) and the server's passing troubles are not among them.
+var lastingRefusalCodes = map[string]bool{
+	"InvalidJWTToken": true, "MalformedJWT": true, "JwtSignatureError": true,
+	"Unauthorized": true, "PrivateOnly": true,
+	"TenantNotFound": true, "RealtimeDisabledForTenant": true,
+}
+
 // isTokenRejection reports whether a server's reason or message is about the access token. The
 // Realtime server refuses a join for its token with one of tokenRefusalCodes (realtime_channel.ex:
 // expired, missing claims, not a JWT, a signature of another project), and shuts a joined channel

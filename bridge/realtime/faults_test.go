@@ -153,10 +153,13 @@ func TestHeartbeatTimeout(t *testing.T) {
 }
 
 // TestJoinErrorBackoff: refused joins are retried on the same socket with the schedule 1, 2, 5, 10,
-// 10 s, each with a new join_ref, as recorded in join-error-rejoin.log.
+// 10 s, each with a new join_ref, as recorded in join-error-rejoin.log (for a reason that may
+// pass; see TestRefusedJoinBackoffFollowsTheReason for the others).
 func TestJoinErrorBackoff(t *testing.T) {
+	const restarting = "RealtimeRestarting: Realtime is restarting, please standby"
 	srv := newFakeServer(t)
 	srv.joinErrors = 5
+	srv.joinErrorReason = restarting
 	h := startClient(t, srv, fast(realtime.Config{}))
 	h.waitState(realtime.StateJoined, 10*time.Second)
 	if got := h.retries(); !reflect.DeepEqual(got, defaultSchedule) {
@@ -177,7 +180,7 @@ func TestJoinErrorBackoff(t *testing.T) {
 		seen[j.msg.JoinRef.Value] = true
 	}
 	var rerr *realtime.ReplyError
-	if err := h.c.Status().Err; !errors.As(err, &rerr) || rerr.Op != "join" || !strings.HasPrefix(rerr.Reason, "InvalidJWTToken") {
+	if err := h.c.Status().Err; !errors.As(err, &rerr) || rerr.Op != "join" || rerr.Reason != restarting {
 		t.Errorf("last error %v, want the join ReplyError", err)
 	}
 	if st := h.c.Stats(); st.Rejoins != 5 {

@@ -2,7 +2,10 @@ package realtime_test
 
 import (
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
@@ -12,6 +15,43 @@ const (
 	refusedUnauthorized = "Unauthorized: You do not have permissions to read from this Channel topic: ABC123"
 	refusedTenant       = "TenantNotFound: Tenant with the given ID does not exist"
 )
+
+// TestRefusedJoinBackoffFollowsTheReason: a join refused for a reason that retrying cannot fix
+// soon (a bad token or key, a private-only project, a missing RLS policy, an unknown or disabled
+// project) is retried on the first steps of the rejoin schedule (one may be a passing fault: the
+// server reports a failed policy query as Unauthorized), then every RefusedJoinBackoff (60 s),
+// not every 10 s for ever. The server's rate limits and reasons the client does not know keep
+// the schedule 1, 2, 5, 10 s.
+func TestRefusedJoinBackoffFollowsTheReason(t *testing.T) {
+	slow := []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, time.Minute, time.Minute}
+	for _, tc := range []struct {
+		reason string
+		want   []time.Duration
+	}{
+		{refusedUnauthorized, slow},
+		{"PrivateOnly: This project only allows private channels", slow},
+		{"RealtimeDisabledForTenant: Realtime disabled for this tenant", slow},
+		{"MalformedJWT: The token provided is not a valid JWT", slow},
+		{"JwtSignatureError: Failed to validate JWT signature", slow},
+		{"InvalidJWTToken: Token has expired 12 seconds ago", slow},
+		{"ChannelRateLimitReached: Too many channels", defaultSchedule},
+		{"ConnectionRateLimitReached: Too many connected users", defaultSchedule},
+		{"RealtimeRestarting: Realtime is restarting, please standby", defaultSchedule},
+		{"Unknown Error on Channel", defaultSchedule},
+	} {
+		t.Run(strings.SplitN(tc.reason, ":", 2)[0], func(t *testing.T) {
+			t.Parallel()
+			srv := newFakeServer(t)
+			srv.joinErrors = len(tc.want)
+			srv.joinErrorReason = tc.reason
+			h := startClient(t, srv, fast(realtime.Config{}))
+			h.waitState(realtime.StateJoined, 20*time.Second)
+			if got := h.retries(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("rejoin delays %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
 
 // TestTokenRefusalsMatchErrAccessTokenRejected: every way hosted Realtime refuses a token (at the
 // join, or when a refreshed token is pushed to a joined channel) reads as ErrAccessTokenRejected,
@@ -39,5 +79,33 @@ func TestTokenRefusalsMatchErrAccessTokenRejected(t *testing.T) {
 		if got := errors.Is(tc.err, realtime.ErrAccessTokenRejected); got != tc.token {
 			t.Errorf("%v: errors.Is(ErrAccessTokenRejected) = %v, want %v", tc.err, got, tc.token)
 		}
+	}
+}
+
+// TestJoinRefusalsAreSummarised: a join the server refuses for good (here the RLS policy of a
+// private room) is retried for as long as the bridge runs. The refusals are counted with the
+// outage like lost sockets: the first few logged in full as "join refused" with the server's
+// reason (never as a lost channel: it was never joined), then one summary per interval counting
+// the ones held back, and the join that ends it logged once.
+func TestJoinRefusalsAreSummarised(t *testing.T) {
+	const refusals = 40
+	srv := newFakeServer(t)
+	srv.joinErrors = refusals
+	srv.joinErrorReason = refusedUnauthorized
+	var logs syncBuffer
+	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	h := startClient(t, srv, steppingConfig(&logs, clk))
+	h.waitState(realtime.StateJoined, 30*time.Second)
+	joinLasts(t, clk, &logs)
+	h.stop()
+	log := logs.String()
+	checkFailureLog(t, log, refusals, "realtime: join refused; rejoining", "realtime: join still refused")
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "refused") && !strings.Contains(line, refusedUnauthorized) {
+			t.Errorf("a refusal logged without the server's reason: %s", line)
+		}
+	}
+	if strings.Contains(log, "channel lost") {
+		t.Errorf("a refused join logged as a lost channel:\n%s", log)
 	}
 }

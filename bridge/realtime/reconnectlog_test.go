@@ -165,15 +165,22 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 // then summaries counting the ones held back, every failure counted, and one recovery line.
 func checkOutageLog(t *testing.T, log string, failures int) {
 	t.Helper()
+	checkFailureLog(t, log, failures, "realtime: socket lost; reconnecting", "realtime: still reconnecting")
+}
+
+// checkFailureLog checks the log of an outage of failures of one kind, logged in full as inFull
+// and summarised as summary.
+func checkFailureLog(t *testing.T, log string, failures int, inFull, summary string) {
+	t.Helper()
 	var full, summaries, heldBack, recovered int
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
 		switch {
-		case strings.Contains(line, `msg="realtime: socket lost; reconnecting"`):
+		case strings.Contains(line, `msg="`+inFull+`"`):
 			if summaries > 0 {
 				t.Errorf("a failure logged in full after the summaries began: %s", line)
 			}
 			full++
-		case strings.Contains(line, `msg="realtime: still reconnecting"`):
+		case strings.Contains(line, `msg="`+summary+`"`):
 			n, err := strconv.Atoi(attr(line, "held_back"))
 			if err != nil || n <= 0 {
 				t.Errorf("summary without a count of the failures held back: %s", line)

@@ -589,7 +589,8 @@ func (s *session) sendJoin() error {
 	return nil
 }
 
-// scheduleRejoin drops the join and arms the rejoin timer from Config.RejoinBackoff.
+// scheduleRejoin drops the join and arms the rejoin timer from Config.RejoinBackoff (see
+// retryDelay).
 func (s *session) scheduleRejoin(cause error) {
 	c := s.c
 	if s.rejoinTimer != nil {
@@ -600,10 +601,15 @@ func (s *session) scheduleRejoin(cause error) {
 	stopTimer(&s.joinTimer)
 	stopTimer(&s.trackTimer)
 	s.failPending(ErrNotJoined)
-	delay := backoffAt(c.cfg.RejoinBackoff, c.rejoinAttempt)
+	delay := c.retryDelay(c.cfg.RejoinBackoff, c.rejoinAttempt, cause)
 	c.rejoinAttempt++
 	c.setStatus(StateReconnecting, cause, delay)
-	c.log.Warn("realtime: channel lost; rejoining", "err", cause, "in", delay)
+	var refusal *ReplyError
+	if errors.As(cause, &refusal) && refusal.Op == "join" {
+		c.logJoinRefused(refusal, delay) // never joined: nothing was lost
+	} else {
+		c.log.Warn("realtime: channel lost; rejoining", "err", cause, "in", delay)
+	}
 	s.rejoinTimer = c.cfg.Clock.NewTimer(delay)
 }
 
