@@ -142,10 +142,11 @@ func (s *session) handleReply(m *wire.Message) error {
 		s.joinPending = false
 		stopTimer(&s.joinTimer)
 		if p.Status != "ok" {
-			err := &ReplyError{Op: "join", Reason: p.reason()}
-			s.scheduleRejoin(err)
+			s.refusal = &ReplyError{Op: "join", Reason: p.reason()}
+			s.scheduleRejoin(s.refusal)
 			return nil
 		}
+		s.refusal = nil
 		// The rejoin backoff is not reset here but once this join has lasted (stableJoin): a
 		// server that accepts every join and shuts the channel down right after would otherwise
 		// be rejoined at the first step (1 s) for ever.

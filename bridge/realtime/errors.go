@@ -106,6 +106,20 @@ var (
 	tokenRefusalMessages = []string{"Token has expired", "Fields `role` and `exp` are required", "not a valid JWT"}
 )
 
+// lostAfterRefusal is a socket lost while the server refused its channel's join. The server
+// closes the socket right after some refusals (TenantNotFound, ClientJoinRateLimitReached), and
+// the refusal, not the close, says why the room is not joined. It matches both (errors.Is, As).
+type lostAfterRefusal struct {
+	refusal *ReplyError
+	lost    error
+}
+
+func (e *lostAfterRefusal) Error() string {
+	return fmt.Sprintf("realtime: socket closed after join refused: %s (%v)", e.refusal.Reason, e.lost)
+}
+
+func (e *lostAfterRefusal) Unwrap() []error { return []error{e.refusal, e.lost} }
+
 // SystemError is a `system` message with status error, e.g. "Client presence rate limit exceeded"
 // or "Too many messages per second"; the server closes the channel right after it.
 type SystemError struct {

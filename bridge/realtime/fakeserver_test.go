@@ -29,6 +29,7 @@ type fakeServer struct {
 	mu               sync.Mutex
 	joinErrors       int      // answer the next N joins with an error
 	joinErrorReason  string   // reason for those
+	closeOnJoinError bool     // close the socket after each join error, as the server does after TenantNotFound
 	ignoreHeartbeats bool     // never answer heartbeats
 	shutdownOnTrack  int      // answer the next N tracks with system error + phx_close
 	rejectUpgrades   int      // refuse the next N upgrades with 503
@@ -358,6 +359,12 @@ func (s *fakeServer) respond(c *serverConn, f *recvFrame) {
 		if fail {
 			rb, _ := json.Marshal(map[string]any{"status": "error", "response": map[string]string{"reason": reason}})
 			s.send(c, m.JoinRef, m.Ref, m.Topic, "phx_reply", string(rb))
+			s.mu.Lock()
+			disconnect := s.closeOnJoinError
+			s.mu.Unlock()
+			if disconnect {
+				_ = c.ws.Close(websocket.StatusNormalClosure, "")
+			}
 			return
 		}
 		s.send(c, m.JoinRef, m.Ref, m.Topic, "phx_reply", `{"status":"ok","response":{"postgres_changes":[]}}`)

@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 const (
 	refusedUnauthorized = "Unauthorized: You do not have permissions to read from this Channel topic: ABC123"
 	refusedTenant       = "TenantNotFound: Tenant with the given ID does not exist"
+	refusedJoinRate     = "ClientJoinRateLimitReached: Too many joins per second"
 )
 
 // TestRefusedJoinBackoffFollowsTheReason: a join refused for a reason that retrying cannot fix
@@ -48,6 +50,47 @@ func TestRefusedJoinBackoffFollowsTheReason(t *testing.T) {
 			h.waitState(realtime.StateJoined, 20*time.Second)
 			if got := h.retries(); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("rejoin delays %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSocketClosedAfterRefusedJoinKeepsTheReason: after some refusals the server also closes the
+// socket (TenantNotFound, ClientJoinRateLimitReached). The status of the lost socket still says
+// why the room is not joined ("socket closed after join refused: TenantNotFound: …"), not only
+// that the socket closed; the reconnect follows the refusal's backoff as a rejoin would.
+func TestSocketClosedAfterRefusedJoinKeepsTheReason(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		want   []time.Duration // the reconnect delays
+	}{
+		{refusedTenant, []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, time.Minute, time.Minute}},
+		{refusedJoinRate, defaultSchedule},
+	} {
+		t.Run(strings.SplitN(tc.reason, ":", 2)[0], func(t *testing.T) {
+			t.Parallel()
+			srv := newFakeServer(t)
+			srv.joinErrors = len(tc.want)
+			srv.joinErrorReason = tc.reason
+			srv.closeOnJoinError = true
+			h := startClient(t, srv, fast(realtime.Config{}))
+			h.waitState(realtime.StateJoined, 20*time.Second)
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			var lost []time.Duration
+			for _, st := range h.statuses {
+				if st.State != realtime.StateReconnecting || !strings.Contains(fmt.Sprint(st.Err), "socket closed") {
+					continue
+				}
+				lost = append(lost, st.RetryIn)
+				var refusal *realtime.ReplyError
+				if !strings.Contains(st.Err.Error(), "socket closed after join refused: "+tc.reason) ||
+					!errors.As(st.Err, &refusal) || refusal.Reason != tc.reason {
+					t.Errorf("status of the lost socket: %v; want it to keep the refusal %q", st.Err, tc.reason)
+				}
+			}
+			if !reflect.DeepEqual(lost, tc.want) {
+				t.Errorf("reconnect delays after the refusals %v, want %v", lost, tc.want)
 			}
 		})
 	}

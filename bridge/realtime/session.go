@@ -131,6 +131,8 @@ type session struct {
 	sentToken   string
 	presenceRef string // ref of the latest track/untrack push (its reply may be pending)
 	lastSystem  error
+	// refusal is the server's refusal of this socket's latest join, until a join is accepted.
+	refusal     *ReplyError
 	joinTimer   Timer
 	rejoinTimer Timer
 	trackTimer  Timer
@@ -179,6 +181,9 @@ func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 	wg.Wait()
 	s.stopTimers()
 	s.failPending(ErrDisconnected)
+	if err != nil && s.refusal != nil {
+		err = &lostAfterRefusal{refusal: s.refusal, lost: err}
+	}
 	return s.stable, err
 }
 
@@ -420,6 +425,9 @@ func (s *session) loop(ctx context.Context) error {
 					"it cannot decode them (Realtime before v2.63); broadcasts are sent as JSON text from now on",
 					"close", c.redact(s.readErr.Error()))
 			}
+			// The frames read before the close come first: a server that refuses the join and
+			// disconnects (TenantNotFound) sends the refusal right before its close frame.
+			s.handleRead()
 			return fmt.Errorf("realtime: socket closed: %w", s.readErr)
 		case in := <-s.inbox:
 			if in.droppedState {
@@ -479,6 +487,23 @@ func (s *session) loop(ctx context.Context) error {
 			if err := s.syncPresence(nil); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// handleRead handles the frames the read loop queued before the socket closed. Their answers
+// cannot be sent any more: write errors are the closed socket's, already being reported.
+func (s *session) handleRead() {
+	for {
+		select {
+		case in := <-s.inbox:
+			if in.droppedState {
+				s.presenceStateDropped()
+				continue
+			}
+			_ = s.handle(&in)
+		default:
+			return
 		}
 	}
 }
