@@ -67,6 +67,11 @@ func (e *ReplyError) Code() string {
 	return code
 }
 
+// RateLimited reports whether the server refused e for one of the project's rate limits
+// (ChannelRateLimitReached, ConnectionRateLimitReached, ClientJoinRateLimitReached, …), which
+// pass by themselves.
+func (e *ReplyError) RateLimited() bool { return strings.HasSuffix(e.Code(), "RateLimitReached") }
+
 // lasting reports whether e is a join refusal that retrying cannot fix soon (see
 // Config.RefusedJoinBackoff).
 func (e *ReplyError) lasting() bool {

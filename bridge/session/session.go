@@ -100,9 +100,9 @@ type Session struct {
 	proc   status.ProcessSampler
 
 	dropped struct{ broadcasts, signals atomic.Uint64 }
-	// tokenRefusedLogged: the server's refusal of the access token was logged since the room was
-	// last joined (onRealtimeStatus logs it once, not at every rejoin).
-	tokenRefusedLogged atomic.Bool
+	// refusalAdvised is the key (joinRefusalAdvice) of the last join refusal whose advice was
+	// logged since the room was last joined: onRealtimeStatus logs it once, not at every rejoin.
+	refusalAdvised atomic.Value
 	// notFollowed is how many musicians in Presence syncPresence left without a record (past
 	// maxMusicians): the status page counts them, as it cannot list them.
 	notFollowed atomic.Int64
@@ -356,12 +356,13 @@ const (
 func (s *Session) onRealtimeStatus(st realtime.Status) {
 	s.met.realtimeState(st)
 	if st.State != realtime.StateJoined {
-		if errors.Is(st.Err, realtime.ErrAccessTokenRejected) && !s.tokenRefusedLogged.Swap(true) {
-			s.log.Error("room not joined: "+accessTokenAdvice, "server", st.Err) // the server never echoes the token
+		key, advice, level, server := joinRefusalAdvice(st.Err)
+		if advice != "" && s.refusalAdvised.Swap(key) != key {
+			s.log.Log(context.Background(), level, "room not joined: "+advice, "server", server) // the server never echoes the token
 		}
 		return
 	}
-	s.tokenRefusedLogged.Store(false)
+	s.refusalAdvised.Store("")
 	s.mu.Lock()
 	first := !s.ready
 	s.ready = true
@@ -388,6 +389,50 @@ func (s *Session) SetAccessToken(token string) { s.client.SetAccessToken(token) 
 // accessTokenAdvice says what the operator must do when the server refuses the access token.
 const accessTokenAdvice = "the Supabase access token (supabase.access_token) has expired or was refused by the server; " +
 	"replace it in the config file, then systemctl reload ledbridge"
+
+// joinRefusalAdvice returns, for a status error that is the server's refusal of the join, what
+// the operator can do about it, at which level, and the server's words; key tells the reasons
+// apart (one per code: the token's refusals are one). Only the token is applied by a reload.
+func joinRefusalAdvice(err error) (key, advice string, level slog.Level, server string) {
+	var refusal *realtime.ReplyError
+	if !errors.As(err, &refusal) || refusal.Op != "join" {
+		if errors.Is(err, realtime.ErrAccessTokenRejected) { // a joined channel shut down at the token's exp
+			return "token", accessTokenAdvice, slog.LevelError, err.Error()
+		}
+		return "", "", 0, ""
+	}
+	key, level, server = refusal.Code(), slog.LevelError, refusal.Reason
+	switch {
+	case errors.Is(refusal, realtime.ErrAccessTokenRejected) && (key == "MalformedJWT" || key == "JwtSignatureError"):
+		return "token", accessTokenAdvice + " (while it is empty, supabase.key is sent as the token: " +
+			"check it is this project's anon key, then systemctl restart ledbridge)", level, server
+	case errors.Is(refusal, realtime.ErrAccessTokenRejected):
+		return "token", accessTokenAdvice, level, server
+	case key == "Unauthorized":
+		advice = "the room is private (supabase.private) and no RLS policy on realtime.messages lets the user of " +
+			"supabase.access_token read it: add a SELECT policy for its topic in the Supabase project, or put a token " +
+			"of a user that one admits in the config file and systemctl reload ledbridge"
+	case key == "PrivateOnly":
+		advice = "the Supabase project only allows private channels: set supabase.private: true and a user JWT in " +
+			"supabase.access_token (an RLS policy on realtime.messages must let that user read the room), " +
+			"then systemctl restart ledbridge"
+	case key == "TenantNotFound":
+		advice = "no Supabase project answers at supabase.url (--supabase-url, LEDBRIDGE_SUPABASE_URL): " +
+			"check the project reference in https://<ref>.supabase.co, then systemctl restart ledbridge"
+	case key == "RealtimeDisabledForTenant":
+		advice = "Realtime is disabled for the project at supabase.url (a paused or suspended project): " +
+			"restore it in the Supabase dashboard, or check supabase.url (--supabase-url)"
+	case refusal.RateLimited():
+		advice, level = "a limit of the Supabase project was reached (connections, channels or joins a second "+
+			"for its plan; a server limit, not a ledbridge setting): the bridge backs off and retries by itself", slog.LevelWarn
+	default:
+		advice, level = "the Supabase server refused the join; the bridge retries with backoff", slog.LevelWarn
+	}
+	if key == "" {
+		key = "reason: " + refusal.Reason
+	}
+	return key, advice, level, server
+}
 
 // realtimeHealthState is the connection state /healthz reports while the room is not joined: the
 // state's name, and, when the server refuses the access token, what to do about it (rejoining

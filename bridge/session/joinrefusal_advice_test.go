@@ -1,0 +1,109 @@
+package session
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// lockedBuffer is a log sink safe for the client's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// While the server refuses the join, the log says once per reason what the operator can do about
+// it, naming the setting to check (the client's own lines give only the server's words, rate
+// limited): the key, URL and private flag of the config file, the project's RLS policy, or, for
+// the server's rate limits, that they are the project's and the bridge backs off by itself. A
+// rejoin refused for the same reason, or the socket the server closes after it, adds nothing; a
+// join resets it.
+func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
+	var logs lockedBuffer
+	code, err := room.ParseCode("RFS234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Code: code, FPS: 30, Clock: &stepClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(reason string) realtime.Status {
+		return realtime.Status{State: realtime.StateReconnecting, Err: &realtime.ReplyError{Op: "join", Reason: reason}}
+	}
+	for _, tc := range []struct {
+		reason string
+		level  string
+		names  []string // what the advice must name
+	}{
+		{"Unauthorized: You do not have permissions to read from this Channel topic: RFS234", "ERROR",
+			[]string{"supabase.private", "RLS policy on realtime.messages", "supabase.access_token"}},
+		{"PrivateOnly: This project only allows private channels", "ERROR",
+			[]string{"supabase.private: true", "supabase.access_token", "realtime.messages"}},
+		{"TenantNotFound: Tenant with the given ID does not exist", "ERROR",
+			[]string{"supabase.url", "--supabase-url"}},
+		{"RealtimeDisabledForTenant: Realtime disabled for this tenant", "ERROR",
+			[]string{"supabase.url", "Supabase dashboard"}},
+		{"JwtSignatureError: Failed to validate JWT signature", "ERROR",
+			[]string{"supabase.access_token", "supabase.key", "systemctl reload ledbridge"}},
+		{"ConnectionRateLimitReached: Too many connected users", "WARN",
+			[]string{"limit of the Supabase project", "not a ledbridge setting", "backs off"}},
+		{"RealtimeRestarting: Realtime is restarting, please standby", "WARN",
+			[]string{"retries"}},
+	} {
+		before := len(logs.String())
+		s.onRealtimeStatus(refused(tc.reason))
+		s.onRealtimeStatus(refused(tc.reason)) // the next rejoin, refused alike
+		lost := &realtime.ReplyError{Op: "join", Reason: tc.reason}
+		s.onRealtimeStatus(realtime.Status{State: realtime.StateReconnecting, Err: fmt.Errorf("socket closed after %w", lost)})
+		line := strings.TrimSpace(logs.String()[before:])
+		if line == "" || strings.Contains(line, "\n") {
+			t.Errorf("%s: want one line of advice, got:\n%s", tc.reason, line)
+			continue
+		}
+		if !strings.Contains(line, "level="+tc.level+" ") || !strings.Contains(line, `msg="room not joined: `) ||
+			!strings.Contains(line, tc.reason) {
+			t.Errorf("%s: want a %s line saying the room is not joined, with the server's reason:\n%s", tc.reason, tc.level, line)
+		}
+		for _, name := range tc.names {
+			if !strings.Contains(line, name) {
+				t.Errorf("%s: the advice does not name %q:\n%s", tc.reason, name, line)
+			}
+		}
+	}
+
+	// After a join, the same refusal is news again.
+	s.onRealtimeStatus(realtime.Status{State: realtime.StateJoined})
+	before := len(logs.String())
+	s.onRealtimeStatus(refused("PrivateOnly: This project only allows private channels"))
+	if n := strings.Count(logs.String()[before:], "room not joined"); n != 1 {
+		t.Errorf("a refusal after a join logged %d lines of advice, want 1", n)
+	}
+	// Failures that are no refusal (a lost socket) have nothing to advise.
+	before = len(logs.String())
+	s.onRealtimeStatus(realtime.Status{State: realtime.StateReconnecting, Err: realtime.ErrHeartbeatTimeout})
+	if got := logs.String()[before:]; got != "" {
+		t.Errorf("a lost socket logged advice:\n%s", got)
+	}
+}
