@@ -6,7 +6,8 @@ import (
 )
 
 const (
-	// signalWindow is the span the room server counts a client's messages over.
+	// signalWindow is the span the budget counts the bridge's signals over; room servers
+	// average over longer ones (see signalBudget), so it keeps bursts short.
 	signalWindow = time.Second
 	// signalCost is the room a negotiation needs in the signal budget before it starts: the
 	// answer or offer, and the candidates and end-of-candidates that follow it (a Raspberry
@@ -20,10 +21,12 @@ const (
 )
 
 // signalBudget bounds the webrtc-signals all musicians send together to MaxSignalsPerSecond
-// in any signalWindow: a room server cuts off a client past its own limit (100 messages a
-// second, on hosted Realtime and the LAN hub), and with it the bridge's signalling for every
-// musician. A per-musician offer budget cannot bound the sum, as several peers in Presence
-// (or one person under several ids) can storm together.
+// in any signalWindow: past its limit a room server shuts the channel down, and with it the
+// bridge's signalling for every musician. The LAN hub allows each client 100 messages a second,
+// averaged; hosted Realtime limits the whole project (100 a second on the free plan, averaged
+// over about a minute) and counts deliveries, so a signal to a room of N costs about N. A
+// per-musician offer budget cannot bound the sum, as several peers in Presence (or one person
+// under several ids) can storm together.
 //
 // A negotiation is admitted only with room for all of its signals (signalCost), which is
 // then promised to it; other signals go out only where they break no promise. Work that

@@ -49,9 +49,14 @@ const (
 	DefaultConnectTimeout = 15 * time.Second
 	DefaultInboxSize      = 64
 	DefaultPresenceGrace  = 10 * time.Second
-	// DefaultMaxSignalsPerSecond is half the 100 messages a second a room server
-	// (hosted Realtime, the LAN hub) allows one client: the bridge's Presence,
-	// heartbeats and requests share that limit with its signals.
+	// DefaultMaxSignalsPerSecond is half the 100 messages a second the LAN hub
+	// allows each client (averaged): the bridge's Presence and requests share
+	// that limit with its signals. Hosted Realtime's limit is the project's,
+	// all rooms together (100 a second on the free plan, averaged over about a
+	// minute), and counts deliveries: a signal in a room of N costs about N.
+	// There the default caps bursts and cannot be held: at 50 a second in a
+	// room of five, the bridge alone takes a free project over its limit in
+	// about 24 s.
 	DefaultMaxSignalsPerSecond = 50
 )
 
@@ -122,8 +127,11 @@ type Config struct {
 	PresenceGrace time.Duration
 
 	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends, all
-	// musicians together, in any one second (default 50): past its own limit a
-	// room server cuts the client's signalling off for everyone. Negotiations
+	// musicians together, in any one second (default 50): past its limit a
+	// room server shuts channels down (the LAN hub those of a client over its
+	// own rate; hosted Realtime, whose limit is the project's, every channel of
+	// the project that gets a message), cutting the bridge's signalling off
+	// for everyone. Negotiations
 	// of musicians that have connected may use all of it; answers to new or
 	// storming offers and offers to new musicians only half, so that a storm
 	// cannot crowd out the musicians already playing. Work that does not fit
