@@ -104,8 +104,9 @@ type WebRTC struct {
 	MaxPeers     int           `mapstructure:"max_peers"`   // musicians at once
 	OfferDelay   time.Duration `mapstructure:"offer_delay"` // wait this long for a musician's offer before offering
 	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends in any one second, all
-	// musicians together: a room server cuts off a client that averages more than its own limit
-	// (100 a second).
+	// musicians together: the LAN hub cuts off a client that averages more than 100 a second,
+	// and hosted Realtime counts every delivery against the project's own limit (see
+	// peer.DefaultMaxSignalsPerSecond).
 	MaxSignalsPerSecond int `mapstructure:"max_signals_per_second"`
 }
 
