@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,6 +19,12 @@ import (
 func TestJoinStopsOnASignalDuringStartUp(t *testing.T) {
 	bin := buildBinary(t)
 	home := t.TempDir()
+	// A test run started with SIGINT ignored (nohup, `cmd &` in a script) passes that on through
+	// exec, and the child would ignore a SIGINT sent before its handler exists. While this test
+	// has a handler of its own, its children start with the default action, as from a terminal.
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
+	defer signal.Stop(interrupts)
 	for _, delay := range []time.Duration{0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 30, 50} {
 		delay *= time.Millisecond
 		cmd := exec.Command(bin, "join", "JAM234", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", "")
