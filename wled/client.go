@@ -86,10 +86,11 @@ type infoReply struct {
 	IP      string  `json:"ip"`
 	Arch    string  `json:"arch"`
 	LEDs    *struct {
-		Count *int `json:"count"`
-		RGBW  bool `json:"rgbw"`
-		LC    int  `json:"lc"`
-		FPS   int  `json:"fps"`
+		Count *int  `json:"count"`
+		RGBW  bool  `json:"rgbw"`
+		LC    int   `json:"lc"`
+		SegLC []int `json:"seglc"`
+		FPS   int   `json:"fps"`
 	} `json:"leds"`
 	UDPPort  int    `json:"udpport"`
 	Live     bool   `json:"live"`
@@ -136,6 +137,7 @@ func ParseInfo(body []byte) (Info, error) {
 			Count: *r.LEDs.Count,
 			RGBW:  r.LEDs.RGBW,
 			LC:    r.LEDs.LC,
+			SegLC: segLC(r.LEDs.SegLC),
 			FPS:   r.LEDs.FPS,
 		},
 		UDPPort:  r.UDPPort,
@@ -143,6 +145,18 @@ func ParseInfo(body []byte) (Info, error) {
 		LiveMode: printable.Replace(r.LiveMode, MaxTagRunes),
 		LiveIP:   cleanLiveIP(r.LiveIP),
 	}, nil
+}
+
+// maxSegLC bounds the seglc kept per device: a WLED has at most 64 segments (FX.h
+// MAX_NUM_SEGMENTS), and any host on the LAN can answer as a "WLED".
+const maxSegLC = 256
+
+// segLC is seglc as kept: nil when empty or longer than any WLED sends, so that lc decides.
+func segLC(s []int) []int {
+	if len(s) == 0 || len(s) > maxSegLC {
+		return nil
+	}
+	return s
 }
 
 // Caps on /json/info's strings. Any host on the LAN can answer as a "WLED", and what it says is

@@ -25,10 +25,30 @@ type LEDsInfo struct {
 	RGBW  bool `json:"rgbw"`  // deprecated flag: the strip has a white channel
 	LC    int  `json:"lc"`    // light capabilities: bit0 RGB, bit1 white, bit2 CCT
 	FPS   int  `json:"fps"`   // the device's current output frame rate
+	// SegLC is lc per active segment; lc is their OR. nil when the device does not say.
+	SegLC []int `json:"seglc,omitempty"`
 }
 
-// HasWhite reports whether the strip has a white channel, from lc when set, else from rgbw.
+// HasWhite reports whether frames for the device should carry a white channel: only when every
+// active segment has one (seglc), since lc is their OR and an RGB strip drops the W of a pixel,
+// so a device with an RGB and an RGBW strip gets RGB. WLED clears a segment's white bit when
+// the RGBW strip computes white from RGB itself (auto-white Brighter, Accurate, Max), and sends 0
+// for an inactive segment (0.13), which is skipped. Without seglc, lc decides; without lc (before
+// 0.13), rgbw.
 func (l LEDsInfo) HasWhite() bool {
+	segments := 0
+	for _, lc := range l.SegLC {
+		if lc == 0 {
+			continue
+		}
+		if lc&0x02 == 0 {
+			return false
+		}
+		segments++
+	}
+	if segments > 0 {
+		return true
+	}
 	if l.LC != 0 {
 		return l.LC&0x02 != 0
 	}
