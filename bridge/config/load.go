@@ -63,6 +63,10 @@ type Options struct {
 	Getenv func(string) string
 	// SystemFile replaces SystemPath (tests); empty means SystemPath.
 	SystemFile string
+	// LEDsFlag is the flag with which the command gives every device's LED count itself
+	// (test-pattern's --leds), nil for none: set to a count, it stands in for a ddp://, dnrgb://,
+	// … line's ?leds=N, and the refusal of a line without one names it.
+	LEDsFlag *pflag.Flag
 }
 
 // Loaded is a validated configuration and where it came from.
@@ -184,7 +188,7 @@ func Load(opts Options) (*Loaded, error) {
 	}); err != nil {
 		return nil, decodeError(err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.validate(opts.LEDsFlag); err != nil {
 		return nil, nameVariable(unclamp(err, beyond), fromEnv)
 	}
 	if len(beyond) > 0 {

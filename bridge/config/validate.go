@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	"github.com/spf13/pflag"
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/ledbridge/ledbridge/analysis"
@@ -27,10 +28,14 @@ import (
 
 // Validate checks ranges and choices; the first problem is returned as an *Error. Each section
 // has its own validator; they run in the order of the file and collect into one problems list.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(nil) }
+
+// validate is Validate for a command whose ledsFlag (nil for none) gives every device's LED count.
+func (c *Config) validate(ledsFlag *pflag.Flag) error {
 	var p problems
+	validateDiscovery := func(p *problems) { c.validateDiscovery(p, ledsFlag) }
 	for _, validate := range []func(*problems){
-		c.validateRoom, c.validateSupabase, c.validateHub, c.validateWebRTC, c.validateDiscovery,
+		c.validateRoom, c.validateSupabase, c.validateHub, c.validateWebRTC, validateDiscovery,
 		c.validateOutput, c.validateAnalysis, c.validateEffects, c.validateStrips, c.validateStatus, c.validateLog,
 	} {
 		validate(&p)
@@ -183,9 +188,16 @@ func (c *Config) validateWebRTC(p *problems) {
 	}
 }
 
-// validateDiscovery checks the configured devices and the discovery of more.
-func (c *Config) validateDiscovery(p *problems) {
+// validateDiscovery checks the configured devices and the discovery of more. A line that
+// forces a protocol needs its LED count, from ?leds=N or from ledsFlag when that is set to one.
+func (c *Config) validateDiscovery(p *problems, ledsFlag *pflag.Flag) {
 	forced, _ := wled.ParseProtocol(c.Output.Protocol) // ProtocolUnknown when bad: validateOutput reports it
+	countGiven, noCount := false, "needs ?leds=N: no JSON API is asked for this protocol"
+	if ledsFlag != nil {
+		n, err := strconv.Atoi(ledsFlag.Value.String())
+		countGiven = ledsFlag.Changed && err == nil && n > 0
+		noCount = fmt.Sprintf("needs ?leds=N or --%s: no JSON API is asked for this protocol", ledsFlag.Name)
+	}
 	for i, d := range c.Devices {
 		t, err := wled.ParseTarget(d)
 		switch {
@@ -193,8 +205,8 @@ func (c *Config) validateDiscovery(p *problems) {
 			p.add(fmt.Sprintf("devices[%d]", i), "is empty; name a device as wled://HOST, ddp://HOST:PORT?leds=N, …")
 		case err != nil:
 			p.add(fmt.Sprintf("devices[%d]", i), "%v", err)
-		case t.Protocol != wled.ProtocolAuto && t.LEDs == 0:
-			p.add(fmt.Sprintf("devices[%d]", i), "%q needs ?leds=N: no JSON API is asked for this protocol", d)
+		case t.Protocol != wled.ProtocolAuto && t.LEDs == 0 && !countGiven:
+			p.add(fmt.Sprintf("devices[%d]", i), "%q %s", d, noCount)
 		case forced != wled.ProtocolUnknown:
 			if err := wled.CheckForcedLEDs(t, forced); err != nil {
 				p.add(fmt.Sprintf("devices[%d]", i), "%q: %v", d, err)

@@ -42,7 +42,8 @@ func loadConfig(cmd *cobra.Command, flagKeys map[string]string) (*config.Loaded,
 		}
 		flags[key] = f
 	}
-	loaded, err := config.Load(config.Options{File: configFile, Flags: flags})
+	// test-pattern's --leds gives every device's LED count (nil on the other commands).
+	loaded, err := config.Load(config.Options{File: configFile, Flags: flags, LEDsFlag: cmd.Flags().Lookup("leds")})
 	if err != nil {
 		err = nameFlag(cmd, err, flags)
 		var fe flagValueError
