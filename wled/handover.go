@@ -17,10 +17,17 @@ var drivers struct {
 	all []*Output // added by NewOutput, removed by leaveDevice (Run) or forgetDriver (Close)
 }
 
-func joinDevice(o *Output) {
+// joinDevice adds o and returns the targets of the other outputs that drive o's device now.
+func joinDevice(o *Output) (others []Target) {
 	drivers.mu.Lock()
 	defer drivers.mu.Unlock()
+	for _, other := range drivers.all {
+		if sameDevice(o.target, other.target) {
+			others = append(others, other.target)
+		}
+	}
 	drivers.all = append(drivers.all, o)
+	return others
 }
 
 // forgetDriver removes o, if it is still there.

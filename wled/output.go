@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,8 +169,19 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
-	joinDevice(o)
+	if others := joinDevice(o); tearsFrames(t) && !slices.ContainsFunc(others, tearsFrames) {
+		// Said once per device: not again by the output that replaces this one on a target change.
+		o.log.Warn("DNRGB frames of this strip take several packets, and WLED draws each packet as it arrives: the strip shows parts of two frames at once; drive it over DDP (WLED 0.13 or later)",
+			"device", o.name, "addr", t.UDPAddr(), "leds", t.LEDs, "packets", (t.LEDs+dnrgbLEDsPerPack-1)/dnrgbLEDsPerPack)
+	}
 	return o, nil
+}
+
+// tearsFrames reports whether t's frames go out as several UDP realtime packets: WLED redraws
+// the strip on every one (udp.cpp handleNotifications ends each with strip.show(); DDP has a
+// push flag for that), so the strip shows the new frame's start next to the old frame's end.
+func tearsFrames(t Target) bool {
+	return t.Protocol == ProtocolDNRGB && t.LEDs > dnrgbLEDsPerPack
 }
 
 // Name labels the device.
