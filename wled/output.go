@@ -113,6 +113,10 @@ type Output struct {
 	reopenLog          lograte.Limiter
 	reopenFailuresSeen uint64 // Run's goroutine only: the sender's ReopenFailures when last checked
 
+	// jsonAPI is the "host:port" of the device's JSON API when the target names none (a ddp://
+	// line whose host answered /json/info): release sends {"live":false} there. See SetJSONAPI.
+	jsonAPI atomic.Pointer[string]
+
 	// releaseDue (guarded by drivers.mu): an output of the same device that drove it stopped
 	// while this one ran and left the release to this one.
 	releaseDue bool
@@ -342,13 +346,30 @@ func (o *Output) release(ctx context.Context) {
 		}
 		return
 	}
-	if addr := o.target.HTTPAddr(); addr != "" {
+	addr := o.target.HTTPAddr()
+	if p := o.jsonAPI.Load(); addr == "" && p != nil {
+		addr = *p
+	}
+	if addr != "" {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.client.timeout())
 		defer cancel()
 		if err := o.client.SetLive(rctx, addr, false); err != nil {
 			o.log.Warn("wled release failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err)
 		}
 	}
+}
+
+// SetJSONAPI gives a DDP output whose target names no JSON API (a ddp:// line) the "host:port"
+// of its device's, learned since (the line's host answered GET /json/info): when Run stops, it
+// releases the device there with {"live":false}, as it does a wled:// target's; without it, the
+// strip holds the last frame for the device's realtime timeout. "" forgets it. Any goroutine may
+// call it, at any time.
+func (o *Output) SetJSONAPI(addr string) {
+	if addr == "" {
+		o.jsonAPI.Store(nil)
+		return
+	}
+	o.jsonAPI.Store(&addr)
 }
 
 // Close closes the socket of an output whose Run was never called (Run closes it itself).

@@ -128,6 +128,9 @@ type deviceSet struct {
 	// lineInfo asks a ddp://, dnrgb://, … line's host for its WLED's name (LineWLEDName).
 	// Constant after newDeviceSet (tests set it before run).
 	lineInfo *wled.Client
+	// release gives the devices back on stop (releaseClient). Constant after newDeviceSet
+	// (tests set it before run).
+	release *wled.Client
 
 	// lookReportDelay is how long after start (and after a reload of the looks) the strips:
 	// entries that match no strip are logged: devices take a discovery round or a JSON API
@@ -203,6 +206,9 @@ type lineName struct {
 	ip    string // the address asked; a line that moved is asked again
 	name  string // "" while unknown (not asked, or nothing answered)
 	asked bool   // since the last reload: a host that does not answer is not asked again
+	// jsonAPI: the host answered /json/info on port 80, so a ddp:// line's output releases the
+	// WLED there on stop ({"live":false}, as for wled://; lineJSONAPILocked).
+	jsonAPI bool
 }
 
 // configuredDevice is one device URL from the configuration, followed by its own goroutine
@@ -344,7 +350,7 @@ func newDeviceSet(s *Session) (*deviceSet, error) {
 		lookup:      resolver.LookupNetIP,
 		retryDelays: staticRetryDelays, recheckEvery: staticRecheckEvery, failingCheck: staticFailingCheck,
 		lookReportDelay: stripLookReportDelay, lookReport: make(chan struct{}, 1),
-		lineInfo: s.wled, lineAsk: make(chan struct{}, 1), lineNames: map[string]lineName{},
+		lineInfo: s.wled, lineAsk: make(chan struct{}, 1), lineNames: map[string]lineName{}, release: releaseClient,
 		clamped: map[string]clampNote{}, notLive: map[string]*notLiveRun{},
 	}
 	d.capLog.Every, d.openLog.Every = time.Minute, time.Minute
@@ -1146,7 +1152,7 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 		// period (15 ms at 60 fps, WLED's redraw floor) lets tick-paced frames out at once and
 		// still stops bursts.
 		MinInterval: time.Second / time.Duration(d.s.cfg.FPS) * 9 / 10,
-		Client:      releaseClient,
+		Client:      d.release,
 		Logger:      d.s.log,
 	})
 	if err != nil {
@@ -1161,6 +1167,7 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 		host: d.hostNameLocked(key)}
 	st.online.Store(online)
 	d.strips[key] = st
+	d.lineJSONAPILocked(st)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -1460,13 +1467,33 @@ const LineInfoTimeout = time.Second
 // "" when nothing there answers one within LineInfoTimeout. Join and `ledbridge test-pattern`
 // name a ddp://, dnrgb://, … line by it (DeviceNames.FoundName): the line drives that WLED.
 func LineWLEDName(ctx context.Context, client *wled.Client, ip string) string {
+	name, _ := lineWLED(ctx, client, ip)
+	return name
+}
+
+// lineWLED is LineWLEDName, and whether a WLED answered at all (its name may be "").
+func lineWLED(ctx context.Context, client *wled.Client, ip string) (name string, answered bool) {
 	ctx, cancel := context.WithTimeout(ctx, LineInfoTimeout)
 	defer cancel()
 	info, err := client.Info(ctx, net.JoinHostPort(ip, "80"))
 	if err != nil {
-		return ""
+		return "", false
 	}
-	return info.Name
+	return info.Name, true
+}
+
+// lineJSONAPILocked tells st's output where its WLED's JSON API is when st is a ddp:// line
+// whose host answered /json/info on port 80 (lineName.jsonAPI): stopping then releases the WLED
+// with {"live":false}, as for a wled:// line, instead of leaving the strip on its last frame for
+// the device's realtime timeout. A UDP realtime line is released by its own packet.
+func (d *deviceSet) lineJSONAPILocked(st *strip) {
+	ln, ok := d.lineNames[st.key]
+	if !ok || !ln.jsonAPI || ln.ip != st.target.Host || st.target.Protocol != wled.ProtocolDDP || d.configured[st.key] == nil {
+		return
+	}
+	if out, ok := st.out.(interface{ SetJSONAPI(addr string) }); ok {
+		out.SetJSONAPI(net.JoinHostPort(ln.ip, "80"))
+	}
 }
 
 // askLinesAgainLocked lets askLines ask every line's host again: a reload (of the devices or
@@ -1504,7 +1531,9 @@ func (d *deviceSet) learnLineNames(ctx context.Context) {
 
 // askLines asks, at once, the host of each driven ddp://, dnrgb://, … line not asked since the
 // last reload (or since it moved) for its WLED's name, when some strips: entry names no device
-// by the names the strips have; a name learned makes every strip check its look again.
+// by the names the strips have, and of each ddp:// line whatever the entries, for the JSON API
+// that stopping releases its WLED through (lineJSONAPILocked); a name learned makes every strip
+// check its look again.
 func (d *deviceSet) askLines(ctx context.Context) {
 	type question struct{ key, ip string }
 	var questions []question
@@ -1518,8 +1547,11 @@ func (d *deviceSet) askLines(ctx context.Context) {
 	unmatched := len(UnmatchedLooks(d.looks, names)) > 0
 	for _, st := range strips {
 		c := d.configured[st.key]
-		if !unmatched || !st.configured || c == nil || c.target.Protocol == wled.ProtocolAuto {
+		if !st.configured || c == nil || c.target.Protocol == wled.ProtocolAuto {
 			continue // a wled:// line's name came with its own /json/info
+		}
+		if !unmatched && c.target.Protocol != wled.ProtocolDDP {
+			continue
 		}
 		if _, err := netip.ParseAddr(st.target.Host); err != nil {
 			continue
@@ -1539,20 +1571,34 @@ func (d *deviceSet) askLines(ctx context.Context) {
 	if len(questions) == 0 {
 		return
 	}
-	answers := make([]string, len(questions))
+	type answer struct {
+		name     string
+		answered bool
+	}
+	answers := make([]answer, len(questions))
 	var asking sync.WaitGroup // all at once: each host that never answers costs LineInfoTimeout
 	for i, q := range questions {
-		asking.Go(func() { answers[i] = LineWLEDName(ctx, d.lineInfo, q.ip) })
+		asking.Go(func() { answers[i].name, answers[i].answered = lineWLED(ctx, d.lineInfo, q.ip) })
 	}
 	asking.Wait()
 	learned := false
 	d.mu.Lock()
 	for i, q := range questions {
 		ln, ok := d.lineNames[q.key]
-		if answers[i] == "" || !ok || ln.ip != q.ip || ln.name == answers[i] {
+		if !answers[i].answered || !ok || ln.ip != q.ip {
 			continue // no answer (best effort), or the line was removed or moved meanwhile
 		}
-		ln.name = answers[i]
+		if !ln.jsonAPI {
+			ln.jsonAPI = true
+			d.lineNames[q.key] = ln
+			if st := d.strips[q.key]; st != nil {
+				d.lineJSONAPILocked(st)
+			}
+		}
+		if answers[i].name == "" || ln.name == answers[i].name {
+			continue
+		}
+		ln.name = answers[i].name
 		d.lineNames[q.key] = ln
 		learned = true
 		d.s.log.Info("configured device line drives the WLED named by its JSON API; strips: entries may name it so", "device", q.key, "wled", ln.name)
