@@ -76,6 +76,8 @@ type outage struct {
 	failures  int
 	since     time.Time        // when the first socket of the run was lost
 	summaries *lograte.Limiter // paces the lines after the first reconnectWarnInFull
+	// socketConnected: a socket connected during the outage (reconnectLogLevel).
+	socketConnected bool
 }
 
 // New validates cfg and returns a Client. It starts no goroutines.

@@ -156,7 +156,7 @@ func (s *session) handleReply(m *wire.Message) error {
 		// hold back this one's (re-)track.
 		c.limiter.reset()
 		stopTimer(&s.trackTimer)
-		level := c.reconnectLogLevel() // before setStatus notes this join
+		level := c.reconnectLogLevel(false) // before setStatus notes this join
 		c.setStatus(StateJoined, nil, 0)
 		c.log.Log(s.ctx, level, "realtime: joined", "join_ref", s.joinRef)
 		if err := s.syncPresence(nil); err != nil {

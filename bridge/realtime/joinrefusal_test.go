@@ -152,3 +152,28 @@ func TestJoinRefusalsAreSummarised(t *testing.T) {
 		t.Errorf("a refused join logged as a lost channel:\n%s", log)
 	}
 }
+
+// TestRefusedJoinsWithClosedSocketsAreSummarised: a server that refuses each join and then
+// closes the socket (TenantNotFound) costs a new socket per cycle. Those sockets' connects are
+// logged at INFO while the outage is still logged in full, then only at DEBUG, with the refusals
+// summarised: a bridge pointed at a wrong project writes a few lines an hour, not one a minute.
+func TestRefusedJoinsWithClosedSocketsAreSummarised(t *testing.T) {
+	const refusals = 20
+	srv := newFakeServer(t)
+	srv.joinErrors = refusals
+	srv.joinErrorReason = refusedTenant
+	srv.closeOnJoinError = true
+	var logs syncBuffer
+	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	h := startClient(t, srv, steppingConfig(&logs, clk))
+	h.waitState(realtime.StateJoined, 60*time.Second)
+	joinLasts(t, clk, &logs)
+	h.stop()
+	log := logs.String()
+	if n := countLines(log, "INFO", "realtime: socket connected"); n > 6 {
+		t.Errorf("%d sockets of %d logged their connect at INFO, want the first few (at most 6):\n%s", n, refusals+1, log)
+	}
+	if n := countLines(log, "INFO", "realtime: joined"); n != 1 {
+		t.Errorf("the join that ended the refusals logged %d times at INFO, want once:\n%s", n, log)
+	}
+}

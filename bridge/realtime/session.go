@@ -167,7 +167,7 @@ func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 	c.mu.Lock()
 	c.active = s
 	c.mu.Unlock()
-	c.log.Log(ctx, c.reconnectLogLevel(), "realtime: socket connected", "url", c.logURL)
+	c.log.Log(ctx, c.reconnectLogLevel(true), "realtime: socket connected", "url", c.logURL)
 
 	err = s.loop(ctx)
 	s.noteStable()
@@ -189,14 +189,20 @@ func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 
 // reconnectLogLevel is the level of the lines a socket's connect and its channel's join log: INFO,
 // but DEBUG once the outage (client.go) is past its warnings in full (reconnectWarnInFull) and has
-// already seen a join that did not last. A server that accepts each socket and cuts it right after
-// the join (a flapping link) then writes the outage's first few cycles in full and afterwards only
-// its summaries, one per reconnectSummaryEvery, as for a server that cannot be reached; the socket
-// and join that end a real outage (none came since it began) are still logged at INFO, once.
-func (c *Client) reconnectLogLevel() slog.Level {
+// already seen a socket connect or a join that did not last. A server that accepts each socket and
+// cuts it right after the join (a flapping link), or refuses each join (a wrong key, a rate limit),
+// then writes the outage's first few cycles in full and afterwards only its summaries, one per
+// reconnectSummaryEvery, as for a server that cannot be reached; the socket and join that end a
+// real outage (none came since it began) are still logged at INFO, once.
+// socket says the line is a socket's connect, which the outage notes.
+func (c *Client) reconnectLogLevel(socket bool) slog.Level {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.outage.failures >= reconnectWarnInFull && c.lastJoin.After(c.outage.since) {
+	connectedBefore := socket && c.outage.socketConnected
+	if socket {
+		c.outage.socketConnected = true
+	}
+	if c.outage.failures >= reconnectWarnInFull && (connectedBefore || c.lastJoin.After(c.outage.since)) {
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo
