@@ -120,9 +120,15 @@ type musician struct {
 	// (slotCheck), so the slot goes to a musician waiting for one (Manager.reclaimSlotsLocked).
 	overdue atomic.Bool
 	// longOverdue: overdue, and still not connected after her own bound again (slotCheck, armed
-	// once more when she went overdue). Only then, and only if she is silent (heard unset), may
-	// a musician whose slot was taken back take this one (Manager.reclaimSlotsLocked).
+	// once more when she went overdue). Only then, and only if she is silent (heard unset) or
+	// stalled, may a musician whose slot was taken back take this one
+	// (Manager.reclaimSlotsLocked).
 	longOverdue atomic.Bool
+	// stalled: longOverdue and still not connected maxSlotTimeoutFactor × the Manager's slot
+	// timeout after her admission (slotCheck, armed a third time): a browser that answers but
+	// whose connection never comes up (ICE failing every time) is given as long as the slowest
+	// connection an evicted musician is given, and no longer.
+	stalled atomic.Bool
 	// heard: a signal from the musician's side has come (deliver), so a browser is behind her:
 	// one slower than the slot timeout, whom a musician evicted before her leaves to connect.
 	heard atomic.Bool
@@ -1239,6 +1245,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			mus.slotCheck.stop()
 			mus.overdue.Store(false)
 			mus.longOverdue.Store(false)
+			mus.stalled.Store(false)
 		case webrtc.PeerConnectionStateFailed:
 			mus.settleAttempts()
 			d := mus.backoff()
@@ -1267,11 +1274,19 @@ func (mus *musician) slotCheckFired() {
 	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
 		return
 	}
-	if mus.overdue.Load() {
-		mus.longOverdue.Store(true)
-	} else {
+	switch {
+	case !mus.overdue.Load():
 		mus.overdue.Store(true)
 		mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout) // for longOverdue
+	case !mus.longOverdue.Load():
+		mus.longOverdue.Store(true)
+		if rest := maxSlotTimeoutFactor*mus.mgr.slotTimeout - 2*mus.slotTimeout; rest > 0 {
+			mus.slotCheck.set(mus.cfg.Clock, rest) // for stalled
+		} else {
+			mus.stalled.Store(true)
+		}
+	default:
+		mus.stalled.Store(true)
 	}
 	mus.mgr.slotOverdue(mus)
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // A musician whose slot was taken back by a newcomer who then never connects gets it back: here
@@ -63,4 +65,50 @@ func TestEvictedMusicianTakesHerSlotBackFromASilentNewcomer(t *testing.T) {
 			t.Errorf("%s holds a slot beside ana's, with MaxPeers 1", id)
 		}
 	}
+}
+
+// A newcomer who answers but never connects (a browser whose ICE fails every time) does not hold
+// the slot of a musician evicted for her for good either: once stalled, unconnected for
+// maxSlotTimeoutFactor × the slot timeout since her admission, she gives it back to the evicted
+// waiters, and ana, admitted again with twice her bound, connects. Before, a holder heard from
+// was left to connect for as long as she stayed, and ana waited behind her until she left.
+func TestEvictedMusicianTakesHerSlotBackFromANewcomerWhoNeverConnects(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.MaxPeers = 1
+	cfg.OfferDelay = 150 * time.Millisecond // ana slower than the slot timeout, faster than twice it
+	cfg.SlotTimeout = 100 * time.Millisecond
+	m := startManager(t, cfg, r)
+	overdueSquatters(t, m, 1)
+	newTestMusician(t, r, "ana", musicianOpts{})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatalf("ana refused although the only slot was overdue: %v", err)
+	}
+	m.mu.Lock()
+	ana := m.musicians["ana"]
+	m.mu.Unlock()
+	waitFor(t, "ana overdue", ana.overdue.Load)
+	if err := m.MusicianJoined("stuck"); err != nil {
+		t.Fatalf("stuck refused although ana's slot was overdue: %v", err)
+	}
+	// Her side signals (so a browser is behind her), and her connection never comes up: the
+	// one candidate she sends is unreachable, and she answers no offer.
+	mid := "0"
+	r.toBridge(room.Signal{Type: room.SignalCandidate, FromPeerID: "stuck", TargetPeerID: bridgeID,
+		Candidate: &room.ICECandidate{Candidate: "candidate:1 1 udp 2130706431 192.0.2.1 9 typ host", SDPMid: &mid}})
+	m.mu.Lock()
+	stuck := m.musicians["stuck"]
+	m.mu.Unlock()
+	waitFor(t, "stuck heard", stuck.heard.Load)
+
+	connected := bridgeConnected(m, "ana")
+	for deadline := time.Now().Add(10 * time.Second); !connected(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			st := m.Stats()
+			t.Fatalf("ana not connected 10 s after stuck took her slot: slots reclaimed %d, waiting %v, stuck holds a slot: %v",
+				st.SlotsReclaimed, st.Waiting, holdsSlot(m, "stuck"))
+		}
+	}
+	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 25 })
 }
