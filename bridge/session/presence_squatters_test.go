@@ -88,6 +88,16 @@ func TestMembersThatWentDarkGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
 	if v, ok := unlabelledValue(t, reg, "ledbridge_room_musicians_unfollowed_total"); !ok || v < 1 {
 		t.Errorf("ledbridge_room_musicians_unfollowed_total = %v (present: %v), want at least 1", v, ok)
 	}
+
+	// The one who gave her place waits behind ana, not behind dark2, which lost its slot to ana
+	// and is as dark: with no Presence change to prompt it, the session looks again within a
+	// slot timeout of each look and follows her in dark2's place.
+	waitFor(t, 6*slotTimeout+10*time.Second, "dark1 followed again in dark2's place, with no Presence change", func() bool {
+		return slices.Equal(r.followed(), []string{"ana", "dark1"})
+	})
+	if !ana.connected() {
+		t.Error("ana lost her connection as the places moved")
+	}
 }
 
 // goDark closes the musician's peer connection and keeps her in the room, as a tab whose

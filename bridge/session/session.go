@@ -143,9 +143,9 @@ type Session struct {
 	// that never connect first again every time. Bounded by the Presence table: a key is
 	// forgotten when it leaves it.
 	lostPlaceAt map[string]time.Time
-	// presenceRecheck is when a followed record without a connection will have been so for the
-	// slot timeout while musicians wait for a place (zero: none): handleEvents reads Presence
-	// again then.
+	// presenceRecheck is, while musicians wait for a place, when one of them or a followed
+	// record may have become due (givePlaces; zero while nobody waits): handleEvents reads
+	// Presence again then.
 	presenceRecheck time.Time
 	// otherBridges holds the Presence keys of the other led-bridge participants warned about, for
 	// as long as they stay in Presence: two bridges on one LAN both drive the strips they find.
@@ -1031,16 +1031,14 @@ func (f *followedRecord) noteState(state webrtc.PeerConnectionState, now time.Ti
 // its connection, once the peer manager has taken her slot back for the musicians waiting for
 // one (slotless), from when the connection went down or her last audio arrived, the later. A
 // record up now, or down but still holding her slot (her restarts may bring her back), keeps its
-// place; pending reports such a down one, which the peer manager may make slotless at any time.
-func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok, pending bool) {
+// place.
+func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok bool) {
 	st := m.stream.Load()
 	switch {
 	case !f.connected:
-		return f.since, st == nil, false
-	case f.up:
-		return time.Time{}, false, false
-	case !slotless:
-		return time.Time{}, false, true
+		return f.since, st == nil
+	case f.up || !slotless:
+		return time.Time{}, false
 	}
 	from = f.downAt
 	if st != nil {
@@ -1048,7 +1046,7 @@ func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok
 			from = last
 		}
 	}
-	return from, true, false
+	return from, true
 }
 
 // givePlaces gives the places of records without a connection (evictUnconnectedLocked) to the
@@ -1056,7 +1054,7 @@ func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok
 // One that lost her place herself less than the slot timeout ago waits that long before she
 // takes another's: else the members that never connect would swap places among themselves at
 // every Presence change. It returns the dropped records, their keys noted in lostPlaceAt, and
-// when to look again (zero: only at the next Presence change), always later than now.
+// when to look again: within a slot timeout, always later than now.
 func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, lostPlaceAt map[string]time.Time) (evicted []*musician, recheckAt time.Time) {
 	now, timeout := s.clock.Now(), s.peers.SlotTimeout()
 	ready := 0 // the waiting ones that may take a place now: the first ones
@@ -1079,22 +1077,21 @@ func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, los
 		}
 	}
 	s.mu.Lock()
-	evicted, dueAt, dueLeft, pending := s.evictUnconnectedLocked(present, slotless, ready, now, timeout)
+	evicted, dueAt, dueLeft := s.evictUnconnectedLocked(present, slotless, ready, now, timeout)
 	s.mu.Unlock()
 	if len(evicted) > 0 {
 		readyAt = earliest(readyAt, now.Add(timeout))
 	}
 	if ready > len(evicted) {
 		recheckAt = earliest(recheckAt, dueAt) // a record becomes due for the ones still waiting
-		if pending {
-			// Look again a slot timeout on: by then the peer manager may have taken the slot of
-			// a record whose connection is down, which no Presence change would tell.
-			recheckAt = earliest(recheckAt, now.Add(timeout))
-		}
 	}
 	if dueLeft > 0 || !dueAt.IsZero() {
 		recheckAt = earliest(recheckAt, readyAt) // one waiting becomes ready for a record due
 	}
+	// And at least every slot timeout while anyone waits (those just evicted included): a
+	// followed record's connection may go down, and the peer manager take its slot back, with no
+	// Presence change to tell.
+	recheckAt = earliest(recheckAt, now.Add(timeout))
 	return evicted, recheckAt
 }
 
@@ -1116,20 +1113,16 @@ func earliest(a, b time.Time) time.Time {
 // peer-cap slot) go first, then the longest followed; each one's key is noted in lostPlaceAt, so
 // that it waits behind the others. A musician connected now, or away within her Presence-leave
 // hold, is never dropped so. It returns the dropped records, whose peer-side state the caller
-// releases, when the next record becomes due (zero: none), how many due ones it left, and
-// whether a down record still holds her slot (pending: the peer manager may take it back
-// without any Presence change). Called with s.mu held.
-func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless map[string]bool, want int, now time.Time, timeout time.Duration) (evicted []*musician, dueAt time.Time, dueLeft int, pending bool) {
+// releases, when the next record becomes due (zero: none) and how many due ones it left.
+// Called with s.mu held.
+func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless map[string]bool, want int, now time.Time, timeout time.Duration) (evicted []*musician, dueAt time.Time, dueLeft int) {
 	var due []*musician
 	for id, m := range s.musicians {
 		f := s.followed[m]
 		if _, ok := present[id]; !ok || m.provisional || s.away[id] == m || f == nil {
 			continue
 		}
-		from, ok, down := f.dueFrom(m, slotless[id])
-		if down {
-			pending = true
-		}
+		from, ok := f.dueFrom(m, slotless[id])
 		if !ok {
 			continue
 		}
@@ -1156,7 +1149,7 @@ func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless 
 		s.dropMusicianLocked(m)
 		s.lostPlaceAt[m.id] = now
 	}
-	return evicted, dueAt, len(due) - len(evicted), pending
+	return evicted, dueAt, len(due) - len(evicted)
 }
 
 // warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has
