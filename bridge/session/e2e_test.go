@@ -220,21 +220,30 @@ func TestJoinEndToEnd(t *testing.T) {
 		}
 	}
 
-	// Both strips receive frames at 60 ± 2 fps, well-formed, whose colours follow the notes.
-	// The rate is the loop's schedule (ticks plus the slots it skipped when late), which a busy
-	// machine cannot bend; each strip must then get every frame the loop handed its output, less
-	// the ones the output counted as dropped (a frame stale before the last one went out).
-	snapBefore := r.sess.Snapshot()
-	from := time.Now()
-	time.Sleep(3 * time.Second)
-	to := time.Now()
-	snapAfter := r.sess.Snapshot()
+	// Both strips receive frames at 60 ± 2 fps, well-formed, whose colours follow the notes. The
+	// rate is measured at the strips, over a window in which the loop ran every tick on time: a
+	// machine busy elsewhere (CI) can deschedule the test process long enough to skip slots,
+	// which the loop counts as late rather than queues, so a window with late ticks is measured
+	// again, up to 4 times. A loop too slow to keep up is late in every window and fails. Each
+	// strip must also get every frame the loop handed its output, less those the output counted
+	// as dropped (stale before the one ahead of it went out).
+	var from, to time.Time
+	var snapBefore, snapAfter status.Snapshot
+	for window := 1; ; window++ {
+		snapBefore = r.sess.Snapshot()
+		from = time.Now()
+		time.Sleep(3 * time.Second)
+		to = time.Now()
+		snapAfter = r.sess.Snapshot()
+		late := snapAfter.Pipeline.LateTicks - snapBefore.Pipeline.LateTicks
+		if late == 0 || raceEnabled || window == 4 {
+			break
+		}
+		t.Logf("window %d: %d late ticks (the machine was busy); measuring again", window, late)
+	}
 	pb, pa := snapBefore.Pipeline, snapAfter.Pipeline
 	t.Logf("pipeline: %+v", pa)
-	if slots := float64(pa.Ticks+pa.LateTicks-pb.Ticks-pb.LateTicks) / to.Sub(from).Seconds(); math.Abs(slots-60) > 2 {
-		t.Errorf("the loop scheduled %.1f frames a second, want 60 ± 2", slots)
-	}
-	ticks := int(pa.Ticks - pb.Ticks)
+	ticks, late := int(pa.Ticks-pb.Ticks), int(pa.LateTicks-pb.LateTicks)
 	device := func(devs []status.Device, leds int) status.Device { // the two strips differ in length
 		for _, d := range devs {
 			if d.LEDs == leds {
@@ -249,7 +258,14 @@ func TestJoinEndToEnd(t *testing.T) {
 		got := fps(f.Frames(), from, to)
 		n := int(math.Round(got * to.Sub(from).Seconds()))
 		dropped := int(da.Dropped - db.Dropped)
-		t.Logf("%s: %.1f fps, %d frames received, %d dropped by the output, for %d ticks (%d slots skipped)", f.Config().Name, got, n, dropped, ticks, pa.LateTicks-pb.LateTicks)
+		t.Logf("%s: %.1f fps, %d frames received, %d dropped by the output, for %d ticks (%d late)", f.Config().Name, got, n, dropped, ticks, late)
+		switch {
+		case raceEnabled:
+			// .ci/test runs this test again without -race for the frame rate.
+			t.Logf("%s: frame rate not checked under the race detector", f.Config().Name)
+		case math.Abs(got-60) > 2:
+			t.Errorf("%s: %.1f fps, want 60 ± 2 (%d late ticks in the last of the windows)", f.Config().Name, got, late)
+		}
 		if n+dropped < ticks-2 || n > ticks+2 { // a tick on either side of the window
 			t.Errorf("%s: %d frames received and %d dropped for %d ticks of the loop", f.Config().Name, n, dropped, ticks)
 		}
