@@ -293,7 +293,7 @@ func (c *Client) Run(ctx context.Context) error {
 	attempt := 0
 	for {
 		c.setStatus(StateConnecting, nil, 0)
-		stable, err := c.runSessionWatchingJoins(ctx)
+		stable, refused, err := c.runSessionWatchingJoins(ctx)
 		if ctx.Err() != nil {
 			c.log.Info("realtime: stopped")
 			return nil
@@ -309,7 +309,18 @@ func (c *Client) Run(ctx context.Context) error {
 		attempt++
 		c.stats.reconnects.Add(1)
 		c.setStatus(StateReconnecting, err, delay)
-		c.logSocketLost(err, delay)
+		switch refused {
+		case notRefused:
+			c.logSocketLost(err, delay)
+		case refusalUnlogged:
+			var refusal *ReplyError
+			errors.As(err, &refusal)
+			c.logJoinRefused(refusal, "realtime: join refused; reconnecting", delay)
+		case refusalLogged:
+			// Counted and logged as it came: the server closed the socket after it (TenantNotFound),
+			// so the same failure is retried with a new socket instead of a rejoin.
+			c.log.Debug("realtime: socket closed after join refused; reconnecting", "err", err, "in", delay)
+		}
 		t := c.cfg.Clock.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -325,15 +336,16 @@ func (c *Client) Run(ctx context.Context) error {
 // lasted a heartbeat interval (stableJoin's test, which resets the backoff), while the session
 // goes on: the recovery is logged when it is proven, not at the next loss. The session runs in
 // a goroutine that this function owns and waits for (runSession returns when ctx is cancelled).
-func (c *Client) runSessionWatchingJoins(ctx context.Context) (stable bool, err error) {
+func (c *Client) runSessionWatchingJoins(ctx context.Context) (stable bool, refused refusalReport, err error) {
 	type result struct {
-		stable bool
-		err    error
+		stable  bool
+		refused refusalReport
+		err     error
 	}
 	ended := make(chan result, 1)
 	go func() {
-		stable, err := c.runSession(ctx)
-		ended <- result{stable, err}
+		stable, refused, err := c.runSession(ctx)
+		ended <- result{stable, refused, err}
 	}()
 	var lasted Timer // fires a heartbeat interval after the latest join
 	var joinedAt time.Time
@@ -341,7 +353,7 @@ func (c *Client) runSessionWatchingJoins(ctx context.Context) (stable bool, err 
 	for {
 		select {
 		case r := <-ended:
-			return r.stable, r.err
+			return r.stable, r.refused, r.err
 		case <-c.joins:
 			stopTimer(&lasted)
 			c.mu.Lock()
@@ -397,8 +409,9 @@ func (c *Client) logSocketLost(err error, delay time.Duration) {
 
 // logJoinRefused logs a refused join as a failure of the outage (logFailure): a server that
 // refuses every join keeps the room out as surely as one that cannot be reached.
-func (c *Client) logJoinRefused(refusal *ReplyError, delay time.Duration) {
-	c.logFailure("realtime: join refused; rejoining", "realtime: join still refused", "reason", refusal.Reason, "in", delay)
+// inFull says how it is retried.
+func (c *Client) logJoinRefused(refusal *ReplyError, inFull string, delay time.Duration) {
+	c.logFailure(inFull, "realtime: join still refused", "reason", refusal.Reason, "in", delay)
 }
 
 // logFailure counts a failure in the current outage and logs it as inFull if it is the

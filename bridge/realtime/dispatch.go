@@ -143,6 +143,13 @@ func (s *session) handleReply(m *wire.Message) error {
 		stopTimer(&s.joinTimer)
 		if p.Status != "ok" {
 			s.refusal = &ReplyError{Op: "join", Reason: p.reason()}
+			if s.socketClosed() {
+				// The server closed the socket right after refusing (TenantNotFound): no rejoin
+				// on it will come, and the reconnect counts and logs the refusal once (Run).
+				s.refused = refusalUnlogged
+				return nil
+			}
+			s.refused = refusalLogged
 			s.scheduleRejoin(s.refusal)
 			return nil
 		}

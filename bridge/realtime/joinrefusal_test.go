@@ -177,3 +177,40 @@ func TestRefusedJoinsWithClosedSocketsAreSummarised(t *testing.T) {
 		t.Errorf("the join that ended the refusals logged %d times at INFO, want once:\n%s", n, log)
 	}
 }
+
+// TestRefusedJoinThenClosedSocketIsOneFailure: a server that refuses the join and then closes the
+// socket (TenantNotFound) has failed one attempt, not two. Each cycle counts once in the outage
+// and is logged once in full with the server's reason, never as a bare lost socket, whether the
+// client read the refusal before the close or after it.
+func TestRefusedJoinThenClosedSocketIsOneFailure(t *testing.T) {
+	const refusals = 3 // all logged in full (reconnectWarnInFull is 5)
+	srv := newFakeServer(t)
+	srv.joinErrors = refusals
+	srv.joinErrorReason = refusedTenant
+	srv.closeOnJoinError = true
+	var logs syncBuffer
+	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	cfg := steppingConfig(&logs, clk)
+	// The close comes long before a rejoin (1 s) on a real server; the stepping clock would fire
+	// the rejoin at once, so it is set beyond the clock's hour and never fires.
+	cfg.RejoinBackoff = []time.Duration{2 * time.Hour}
+	h := startClient(t, srv, cfg)
+	h.waitState(realtime.StateJoined, 30*time.Second)
+	joinLasts(t, clk, &logs)
+	h.stop()
+	log := logs.String()
+	if n := strings.Count(log, `msg="realtime: join refused`); n != refusals {
+		t.Errorf("%d refusals logged for %d refused joins, want one line each:\n%s", n, refusals, log)
+	}
+	if strings.Contains(log, "socket lost") {
+		t.Errorf("a socket closed after a refusal logged as a second failure:\n%s", log)
+	}
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `msg="realtime: join refused`) && !strings.Contains(line, refusedTenant) {
+			t.Errorf("a refusal logged without the server's reason: %s", line)
+		}
+		if strings.Contains(line, `msg="realtime: connected again"`) && attr(line, "failed_attempts") != fmt.Sprint(refusals) {
+			t.Errorf("the outage counted %s failed attempts for %d refused joins: %s", attr(line, "failed_attempts"), refusals, line)
+		}
+	}
+}

@@ -133,17 +133,30 @@ type session struct {
 	lastSystem  error
 	// refusal is the server's refusal of this socket's latest join, until a join is accepted.
 	refusal     *ReplyError
+	refused     refusalReport // how the latest join sent was refused, if it was
 	joinTimer   Timer
 	rejoinTimer Timer
 	trackTimer  Timer
 }
 
+// refusalReport says whether a socket's latest join was refused, and whether that refusal has
+// been counted and logged as a failure of the outage: once per refused join, even when the server
+// closes the socket right after (TenantNotFound), which Run then reports.
+type refusalReport uint8
+
+const (
+	notRefused      refusalReport = iota // the latest join is pending, accepted or timed out
+	refusalLogged                        // logged with its rejoin (scheduleRejoin)
+	refusalUnlogged                      // read as the socket closed: no rejoin, Run logs it
+)
+
 // runSession dials, runs one connection until it fails or ctx is cancelled, and reports whether a
-// join of the channel lasted (stableJoin) at some point.
-func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
+// join of the channel lasted (stableJoin) at some point, and whether the connection ended after a
+// refusal of its latest join.
+func (c *Client) runSession(ctx context.Context) (stable bool, refused refusalReport, err error) {
 	conn, tcp, err := c.dial(ctx)
 	if err != nil {
-		return false, err
+		return false, notRefused, err
 	}
 	conn.SetReadLimit(MaxFrameSize * readLimitFactor)
 	sctx, cancel := context.WithCancel(context.Background())
@@ -183,8 +196,9 @@ func (c *Client) runSession(ctx context.Context) (stable bool, err error) {
 	s.failPending(ErrDisconnected)
 	if err != nil && s.refusal != nil {
 		err = &lostAfterRefusal{refusal: s.refusal, lost: err}
+		refused = s.refused
 	}
-	return s.stable, err
+	return s.stable, refused, err
 }
 
 // reconnectLogLevel is the level of the lines a socket's connect and its channel's join log: INFO,
@@ -514,6 +528,17 @@ func (s *session) handleRead() {
 	}
 }
 
+// socketClosed reports whether the read loop has ended: the socket is gone, and what is still
+// handled was read before its close (handleRead).
+func (s *session) socketClosed() bool {
+	select {
+	case <-s.readDone:
+		return true
+	default:
+		return false
+	}
+}
+
 // crashWindow is how soon after a binary broadcast a lost socket counts as the server failing
 // on it: an old server's socket process crashes as it reads the frame.
 const crashWindow = time.Second
@@ -613,8 +638,9 @@ func (s *session) sendJoin() error {
 	c.mu.Unlock()
 	c.setStatus(StateConnecting, nil, 0)
 	if err := s.write(s.channelMsg(s.joinRef, evJoin, payload)); err != nil {
-		return err
+		return err // the socket is lost: an earlier refusal is still the latest answer
 	}
+	s.refused = notRefused
 	stopTimer(&s.joinTimer)
 	s.joinTimer = c.cfg.Clock.NewTimer(c.cfg.PushTimeout)
 	return nil
@@ -637,7 +663,7 @@ func (s *session) scheduleRejoin(cause error) {
 	c.setStatus(StateReconnecting, cause, delay)
 	var refusal *ReplyError
 	if errors.As(cause, &refusal) && refusal.Op == "join" {
-		c.logJoinRefused(refusal, delay) // never joined: nothing was lost
+		c.logJoinRefused(refusal, "realtime: join refused; rejoining", delay) // never joined: nothing was lost
 	} else {
 		c.log.Warn("realtime: channel lost; rejoining", "err", cause, "in", delay)
 	}
