@@ -107,3 +107,48 @@ func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
 		t.Errorf("a lost socket logged advice:\n%s", got)
 	}
 }
+
+// While the server refuses the join for two reasons in turn (a policy refusal, then the project's
+// channel limit on the next attempt), each reason's advice is logged once, not at every retry;
+// a join makes them news again. A server that sends ever new reasons without a code gets at most
+// maxRefusalsAdvised lines of advice: the keys remembered are bounded.
+func TestJoinRefusalAdviceOnceEachWhenReasonsAlternate(t *testing.T) {
+	var logs lockedBuffer
+	code, err := room.ParseCode("RFS234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Code: code, FPS: 30, Clock: &stepClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(reason string) realtime.Status {
+		return realtime.Status{State: realtime.StateReconnecting, Err: &realtime.ReplyError{Op: "join", Reason: reason}}
+	}
+	alternate := func() int {
+		before := len(logs.String())
+		for range 5 {
+			s.onRealtimeStatus(refused("Unauthorized: You do not have permissions to read from this Channel topic: RFS234"))
+			s.onRealtimeStatus(refused("ChannelRateLimitReached: Too many channels"))
+		}
+		return strings.Count(logs.String()[before:], "room not joined")
+	}
+	if n := alternate(); n != 2 {
+		t.Errorf("10 refusals alternating between 2 reasons logged %d lines of advice, want one per reason:\n%s", n, logs.String())
+	}
+	s.onRealtimeStatus(realtime.Status{State: realtime.StateJoined})
+	if n := alternate(); n != 2 {
+		t.Errorf("after a join, the alternating refusals logged %d lines of advice, want one per reason again", n)
+	}
+
+	s.onRealtimeStatus(realtime.Status{State: realtime.StateJoined})
+	before := len(logs.String())
+	for i := range 3 * maxRefusalsAdvised {
+		s.onRealtimeStatus(refused(fmt.Sprintf("Unknown Error on Channel %d", i)))
+	}
+	if n := strings.Count(logs.String()[before:], "room not joined"); n != maxRefusalsAdvised {
+		t.Errorf("%d distinct codeless reasons logged %d lines of advice, want the first %d", 3*maxRefusalsAdvised, n, maxRefusalsAdvised)
+	}
+}

@@ -100,9 +100,13 @@ type Session struct {
 	proc   status.ProcessSampler
 
 	dropped struct{ broadcasts, signals atomic.Uint64 }
-	// refusalAdvised is the key (joinRefusalAdvice) of the last join refusal whose advice was
-	// logged since the room was last joined: onRealtimeStatus logs it once, not at every rejoin.
-	refusalAdvised atomic.Value
+	// refusalsAdvised are the keys (joinRefusalAdvice) of the join refusals whose advice was
+	// logged since the room was last joined: onRealtimeStatus logs each once, not at every retry,
+	// even when the server's reasons alternate; at most maxRefusalsAdvised of them.
+	refusalsAdvised struct {
+		sync.Mutex
+		keys []string
+	}
 	// notFollowed is how many musicians in Presence syncPresence left without a record (past
 	// maxMusicians): the status page counts them, as it cannot list them.
 	notFollowed atomic.Int64
@@ -357,12 +361,14 @@ func (s *Session) onRealtimeStatus(st realtime.Status) {
 	s.met.realtimeState(st)
 	if st.State != realtime.StateJoined {
 		key, advice, level, server := joinRefusalAdvice(st.Err)
-		if advice != "" && s.refusalAdvised.Swap(key) != key {
+		if advice != "" && s.firstRefusal(key) {
 			s.log.Log(context.Background(), level, "room not joined: "+advice, "server", server) // the server never echoes the token
 		}
 		return
 	}
-	s.refusalAdvised.Store("")
+	s.refusalsAdvised.Lock()
+	s.refusalsAdvised.keys = s.refusalsAdvised.keys[:0]
+	s.refusalsAdvised.Unlock()
 	s.mu.Lock()
 	first := !s.ready
 	s.ready = true
@@ -389,6 +395,23 @@ func (s *Session) SetAccessToken(token string) { s.client.SetAccessToken(token) 
 // accessTokenAdvice says what the operator must do when the server refuses the access token.
 const accessTokenAdvice = "the Supabase access token (supabase.access_token) has expired or was refused by the server; " +
 	"replace it in the config file, then systemctl reload ledbridge"
+
+// maxRefusalsAdvised bounds the join refusals advised once each until the room is joined again
+// (Session.refusalsAdvised): the server has a handful of codes, but each reason without a code
+// is a key of its own. Past it, new reasons get no advice (the client still logs their words).
+const maxRefusalsAdvised = 16
+
+// firstRefusal reports whether the refusal key is to be advised: not yet since the room was last
+// joined, and fewer than maxRefusalsAdvised keys were.
+func (s *Session) firstRefusal(key string) bool {
+	s.refusalsAdvised.Lock()
+	defer s.refusalsAdvised.Unlock()
+	if slices.Contains(s.refusalsAdvised.keys, key) || len(s.refusalsAdvised.keys) >= maxRefusalsAdvised {
+		return false
+	}
+	s.refusalsAdvised.keys = append(s.refusalsAdvised.keys, key)
+	return true
+}
 
 // joinRefusalAdvice returns, for a status error that is the server's refusal of the join, what
 // the operator can do about it, at which level, and the server's words; key tells the reasons
