@@ -600,8 +600,20 @@ func (r *reloader) refuse(loaded *config.Loaded) error {
 		return fmt.Errorf("the config file %s is empty (a reload would apply the defaults); if that was meant, restart", loaded.File)
 	case !r.codeFromArgs && loaded.Room.Code == "":
 		return errors.New("room.code is not set any more: start-up would refuse this configuration (give it a room code)")
+	case !r.codeFromArgs && !sameRoom(r.running.Room.Code, loaded.Room.Code):
+		// Applied, the devices and looks meant for another room would drive this room's strips
+		// (or none, the file's strips being elsewhere) while the bridge stays in the old room.
+		return fmt.Errorf("room.code %s is another room than the running %s: a reload cannot move the bridge to another room (restart to join it: systemctl restart ledbridge)",
+			loaded.Room.Code, r.running.Room.Code)
 	}
 	return nil
+}
+
+// sameRoom reports whether the room codes a and b name the same room: a code is case-blind.
+func sameRoom(a, b string) bool {
+	ca, errA := room.ParseCode(a)
+	cb, errB := room.ParseCode(b)
+	return errA == nil && errB == nil && ca == cb
 }
 
 // apply hands c's reloadable keys (reloadableKeys) to the running parts. The effects and the
@@ -847,9 +859,7 @@ func keyIn(key, pattern string) bool {
 // case-insensitive (room.ParseCode), so jam234 is the room JAM234 the daemon joined.
 func changedKeys(a, b config.Config) []string {
 	keys := config.ChangedKeys(a, b)
-	ca, errA := room.ParseCode(a.Room.Code)
-	cb, errB := room.ParseCode(b.Room.Code)
-	if errA != nil || errB != nil || ca != cb {
+	if !sameRoom(a.Room.Code, b.Room.Code) {
 		return keys
 	}
 	return slices.DeleteFunc(keys, func(k string) bool { return k == "room.code" })

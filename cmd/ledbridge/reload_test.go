@@ -22,19 +22,26 @@ func TestReloadRefusesWhatStartUpWould(t *testing.T) {
 	other := filepath.Join(dir, "other.yaml")
 	withCode := &config.Loaded{File: file}
 	withCode.Room.Code = "RLD234"
+	otherRoom := &config.Loaded{File: file}
+	otherRoom.Room.Code = "RLD235"
+	sameRoomLower := &config.Loaded{File: file}
+	sameRoomLower.Room.Code = "rld234"
 	for _, tc := range []struct {
 		name   string
 		r      reloader
 		loaded *config.Loaded
 		want   string // in the error; "" for a reload that goes ahead
 	}{
-		{"same file", reloader{file: file}, withCode, ""},
+		{"same file", reloader{file: file, running: withCode.Config}, withCode, ""},
 		{"file gone", reloader{file: file}, &config.Loaded{}, "is gone"},
-		{"another file found", reloader{file: file}, &config.Loaded{File: other, Config: withCode.Config}, other},
+		{"another file found", reloader{file: file, running: withCode.Config}, &config.Loaded{File: other, Config: withCode.Config}, other},
 		{"file emptied", reloader{file: file, codeFromArgs: true}, &config.Loaded{File: file, FileEmpty: true}, "is empty"},
 		{"empty from the start", reloader{file: file, fileEmpty: true, codeFromArgs: true}, &config.Loaded{File: file, FileEmpty: true}, ""},
 		{"code removed", reloader{file: file}, &config.Loaded{File: file}, "room.code"},
 		{"code from the command line", reloader{file: file, codeFromArgs: true}, &config.Loaded{File: file}, ""},
+		{"another room", reloader{file: file, running: withCode.Config}, otherRoom, "RLD235"},
+		{"the same room in lower case", reloader{file: file, running: withCode.Config}, sameRoomLower, ""},
+		{"another room in the file, the room from the command line", reloader{file: file, running: withCode.Config, codeFromArgs: true}, otherRoom, ""},
 		{"no file at all", reloader{codeFromArgs: true}, &config.Loaded{}, ""},
 	} {
 		err := tc.r.refuse(tc.loaded)
@@ -101,5 +108,15 @@ func TestJoinReloadOfEmptiedFileKeepsTheSetup(t *testing.T) {
 	waitJoin(t, 10*time.Second, "the rejection logged", func() bool { return strings.Contains(stderr.String(), "room.code is not set") })
 	if s := snapshot(); len(s.Devices) != 1 || !s.Controls {
 		t.Fatalf("a reload without the room code changed the running bridge: devices %v, controls %v", s.Devices, s.Controls)
+	}
+
+	// A file naming another room is refused too: its devices are not this room's.
+	if err := os.WriteFile(cfgPath, []byte("room:\n  code: RLD235\ndiscovery:\n  enabled: false\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: 127.0.0.1:0\n  token: tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGHUP)
+	waitJoin(t, 10*time.Second, "the rejection logged", func() bool { return strings.Contains(stderr.String(), "another room") })
+	if s := snapshot(); len(s.Devices) != 1 {
+		t.Fatalf("a reload naming another room changed the running bridge's devices: %v", s.Devices)
 	}
 }
