@@ -74,6 +74,15 @@ func (p *problems) floatRange(key string, val, lo, hi float64) {
 	}
 }
 
+// floatRange32 is floatRange for a float32 key, compared as float32: widened to float64, a
+// bound a float32 cannot hold exactly (0.999 is 0.9990000128746033) would refuse the value
+// written as the bound itself.
+func (p *problems) floatRange32(key string, val, lo, hi float32) {
+	if !(val >= lo && val <= hi) {
+		p.add(key, "must be between %g and %g (got %g)", lo, hi, val)
+	}
+}
+
 func (p *problems) addr(key, val string, rule addrRule) {
 	if val == "" && rule == listenOrOff {
 		return
@@ -273,29 +282,29 @@ func (c *Config) validateEffects(p *problems) {
 	e := c.Effects
 	p.oneOf("effects.effect", e.Effect, effect.EffectNames...)
 	p.oneOf("effects.color_mode", e.ColorMode, color.ModeNames...)
-	p.floatRange("effects.musician_hue_spread", float64(e.MusicianHueSpread), 0, 360)
-	p.floatRange("effects.brightness_cap", float64(e.BrightnessCap), 0, 1)
-	p.floatRange("effects.gamma", float64(e.Gamma), 0.1, 5)
+	p.floatRange32("effects.musician_hue_spread", e.MusicianHueSpread, 0, 360)
+	p.floatRange32("effects.brightness_cap", e.BrightnessCap, 0, 1)
+	p.floatRange32("effects.gamma", e.Gamma, 0.1, 5)
 	p.floatRange("effects.attack_ms", e.AttackMs, -1, 5000)
 	p.floatRange("effects.decay_ms", e.DecayMs, -1, 20000)
-	p.floatRange("effects.pulse_floor", float64(e.PulseFloor), 0.001, 0.999)
+	p.floatRange32("effects.pulse_floor", e.PulseFloor, 0.001, 0.999)
 	p.intRange("effects.note_low", e.NoteLow, 0, 126)
 	p.intRange("effects.note_high", e.NoteHigh, e.NoteLow+1, 127)
-	p.floatRange("effects.note_width", float64(e.NoteWidth), 0.1, 24)
+	p.floatRange32("effects.note_width", e.NoteWidth, 0.1, 24)
 	p.oneOf("effects.idle", e.Idle, effect.IdleLookNames...)
 	if _, err := color.ParseHex(e.IdleColor); err != nil {
 		p.add("effects.idle_color", "must be #rrggbb (got %q)", e.IdleColor)
 	}
-	p.floatRange("effects.idle_brightness", float64(e.IdleBrightness), 0, 1)
-	p.floatRange("effects.beats_per_breath", float64(e.BeatsPerBreath), 0.25, 64)
+	p.floatRange32("effects.idle_brightness", e.IdleBrightness, 0, 1)
+	p.floatRange32("effects.beats_per_breath", e.BeatsPerBreath, 0.25, 64)
 	p.floatRange("effects.crossfade_ms", e.CrossfadeMs, -1, 10000)
 	p.oneOf("effects.resample", e.Resample, effect.ResampleNames...)
 	// Above 0: a channel that draws nothing would turn output.max_milliamps off unseen.
 	if !(e.ChannelMilliamps > 0 && e.ChannelMilliamps <= 100) {
 		p.add("effects.led_channel_milliamps", "must be above 0 and at most 100 (got %g): the current one colour channel draws at full duty, 20 for WS2812B, by which output.max_milliamps estimates a frame", e.ChannelMilliamps)
 	}
-	p.floatRange("effects.led_idle_milliamps", float64(e.IdleMilliamps), 0, 10)
-	p.floatRange("effects.controller_milliamps", float64(e.ControllerMilliamps), 0, 5000)
+	p.floatRange32("effects.led_idle_milliamps", e.IdleMilliamps, 0, 10)
+	p.floatRange32("effects.controller_milliamps", e.ControllerMilliamps, 0, 5000)
 	if _, err := c.EffectConfig(); err != nil && len(*p) == 0 {
 		p.add("effects", "%s", strings.TrimPrefix(err.Error(), "effect: "))
 	}
