@@ -25,3 +25,13 @@ func TestAllowedOriginPatternIsCheckedByConfigCheck(t *testing.T) {
 		t.Errorf("Load refused good patterns: %v", err)
 	}
 }
+
+// TestAllowedOriginThatMatchesNoOriginIsRefused: ["jam.example.org"] written inside the string
+// (or LEDBRIDGE_HUB_ALLOWED_ORIGINS='["jam.example.org"]') is a path.Match character class, which
+// path.Match takes, and which no browser's Origin matches: the hub answered every page 403. It is
+// refused, naming the entry and what a pattern may be.
+func TestAllowedOriginThatMatchesNoOriginIsRefused(t *testing.T) {
+	p := write(t, "hub:\n  allowed_origins: ['[\"jam.example.org\"]']\n", 0o600)
+	_, err := Load(Options{File: p, LookupEnv: noEnv})
+	wantKeyError(t, err, "hub.allowed_origins[0]", `'['`, "jam.example.com", "*.example.com")
+}

@@ -145,7 +145,7 @@ func (c *Config) validateHub(p *problems) {
 	p.intRange("hub.max_http_connections_per_address", h.MaxHTTPConnectionsPerAddress, 8, 1024)
 	for i, o := range h.AllowedOrigins {
 		if err := hub.CheckOriginPattern(o); err != nil {
-			p.add(fmt.Sprintf("hub.allowed_origins[%d]", i), "%v; want a host such as jam.example.com or a pattern such as *.example.com", err)
+			p.add(fmt.Sprintf("hub.allowed_origins[%d]", i), "%v; want a host such as jam.example.com or a pattern such as *.example.com, optionally with a :port or a scheme (https://jam.example.com)", err)
 		}
 	}
 	if h.MaxBytesPerSecond < h.MaxFrameBytes {

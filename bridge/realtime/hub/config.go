@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,7 +198,7 @@ type Config struct {
 	Secret string
 	// AllowedOrigins lists the browser origins allowed to connect, as coder/websocket
 	// OriginPatterns (path.Match patterns on the origin host, or on "scheme://host" when the
-	// pattern has a scheme). Empty means any origin: musicians' pages are served from elsewhere.
+	// pattern has a scheme; CheckOriginPattern says which it takes). Empty means any origin: musicians' pages are served from elsewhere.
 	// When set, an Origin naming the Host the request was sent to passes only if that Host is a
 	// LAN name (an IP literal, localhost, a single-label name, or under .local, .lan, .home.arpa or
 	// .internal), so that a page rebinding its own domain to the Pi (DNS rebinding) does not pass.
@@ -352,11 +353,58 @@ func (c Config) checkMetricsPath() error {
 	return nil
 }
 
-// CheckOriginPattern reports whether p can be one of Config.AllowedOrigins: a pattern coder/websocket
-// matches with path.Match, which refuses a malformed one (an unclosed "[") only when it is used.
+// CheckOriginPattern reports whether p can be one of Config.AllowedOrigins: a pattern
+// originAllowed can match against a browser's Origin, "[scheme://]host[:port]", where host is a
+// DNS name or an IPv4 address (any case) in which '*' may stand for whole dot-separated parts
+// ("*.example.org", "192.168.1.*", "*") and port is a number or '*'. path.Match would take more
+// ("[jam.example.org]" is a character class, "jam.example.org/" a path) and match no origin, so
+// that the room server answered every musician's page 403.
 func CheckOriginPattern(p string) error {
-	if _, err := path.Match(p, ""); err != nil {
-		return fmt.Errorf("pattern %q: %w", p, err)
+	if problem := originPatternProblem(p); problem != "" {
+		return fmt.Errorf("pattern %q: %s", p, problem)
 	}
 	return nil
+}
+
+func originPatternProblem(p string) string {
+	host := p
+	if scheme, rest, ok := strings.Cut(p, "://"); ok {
+		if !validScheme(scheme) {
+			return fmt.Sprintf("%q is not a URL scheme such as https", scheme)
+		}
+		host = rest
+	}
+	if name, port, ok := strings.Cut(host, ":"); ok {
+		if n, err := strconv.Atoi(port); port != "*" && (err != nil || n < 1 || n > 65535 || port[0] == '+') {
+			return fmt.Sprintf("port %q is not a number from 1 to 65535 (or *)", port)
+		}
+		host = name
+	}
+	if host == "" || len(host) > 253 {
+		return "the host must be 1 to 253 characters"
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "*" {
+			continue
+		}
+		if label == "" || len(label) > 63 {
+			return "each dot-separated part of the host must be 1 to 63 characters"
+		}
+		for _, c := range strings.ToLower(label) {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Sprintf("%q is not allowed in a host (a '*' stands for a whole dot-separated part; no path, brackets or ?)", c)
+			}
+		}
+	}
+	return ""
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986: a letter, then letters, digits, +, - or .).
+func validScheme(s string) bool {
+	for i, c := range strings.ToLower(s) {
+		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
