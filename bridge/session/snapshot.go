@@ -60,9 +60,13 @@ func (s *Session) Snapshot() status.Snapshot {
 	snap.Room.Mode = s.mode.String()
 	snap.Room.Tempo = s.tempo
 	snap.Room.Playing = s.playing
-	snap.Room.Brightness = float64(s.effectCfg.BrightnessCap)
-	if snap.Room.Brightness == 0 {
+	switch brightness := s.effectCfg.BrightnessCap; brightness {
+	case 0:
 		snap.Room.Brightness = effect.DefaultBrightnessCap // a zero Config field means the default
+	case effect.Dark: // dark, held as Dark because 0 would mean the default
+		snap.Room.Brightness = 0
+	default:
+		snap.Room.Brightness = float64(brightness)
 	}
 	palette := s.effectCfg.Palette
 	musicians := make([]*musician, 0, len(s.musicians))

@@ -650,6 +650,9 @@ func (r *reloader) check(c config.Config, changed []string) (checkedReload, erro
 	if hasKey(changed, "effects.") {
 		if !hasKey(changed, brightnessKey) {
 			ef.BrightnessCap = float32(r.sess.Snapshot().Room.Brightness) // the page's, or the file's as applied
+			if ef.BrightnessCap == 0 {
+				ef.BrightnessCap = effect.Dark // the snapshot's dark: a zero cap would mean the default
+			}
 		}
 		if err := ef.Validate(); err != nil { // SetEffects's check
 			return checkedReload{}, err

@@ -147,6 +147,15 @@ func TestJoinReloadKeepsThePagesControls(t *testing.T) {
 	if got := r.room(); got.Mode != "auto" || !near(got.Brightness, 0.2) {
 		t.Fatalf("a second reload of an unchanged file undid the page's controls: %+v, want auto at 0.2", got)
 	}
+
+	// The page's dark brightness (0, reported as 0) stays dark through a change to another
+	// effects key, not the default cap a zero would mean.
+	r.control("brightness", `{"value":0}`)
+	r.write(strings.Replace(config("local", "  attack_ms: 7\n"), "brightness_cap: 0.8", "brightness_cap: 0.6", 1))
+	r.reload()
+	if got := r.room(); got.Brightness != 0 {
+		t.Fatalf("a reload changing effects.attack_ms after the page set brightness 0: brightness %v, want 0", got.Brightness)
+	}
 }
 
 // TestJoinReloadTakesTheRoomCodeInAnyCase: room.code jam234 is the room the daemon joined as
