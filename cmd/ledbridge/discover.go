@@ -31,8 +31,8 @@ func init() {
 "devices" list and --device, asks each for GET /json/info, and prints one row per device:
 name, host, IP, MAC, LED count, RGBW, firmware version, the protocol ledbridge would use,
 whether a realtime stream drives it now, and whether it answered. A device that answered mDNS
-but not /json/info is listed offline with the error. A ddp://, dnrgb://, drgb:// or drgbw://
-device has no JSON API ledbridge asks for: it is listed with its URL's protocol, port and LED
+but not /json/info is listed offline with the error. A ddp://, dnrgb://, drgb://, drgbw:// or
+warls:// device has no JSON API ledbridge asks for: it is listed with its URL's protocol, port and LED
 count, and with the name, MAC and state of the device mDNS found at its address (one row, as
 join drives it), else "not probed". Exit status 1 when mDNS browsing failed, 130 when interrupted
 (Ctrl-C) before the browse ended.`,
