@@ -355,10 +355,10 @@ func (c Config) checkMetricsPath() error {
 
 // CheckOriginPattern reports whether p can be one of Config.AllowedOrigins: a pattern
 // originAllowed can match against a browser's Origin, "[scheme://]host[:port]", where host is a
-// DNS name or an IPv4 address (any case) in which '*' may stand for whole dot-separated parts
-// ("*.example.org", "192.168.1.*", "*") and port is a number or '*'. path.Match would take more
-// ("[jam.example.org]" is a character class, "jam.example.org/" a path) and match no origin, so
-// that the room server answered every musician's page 403.
+// DNS name or an IPv4 address (any case) in which '*' stands for any run of characters
+// ("*.example.org", "jam-*.vercel.app", "192.168.1.*", "*") and port is a number or '*'.
+// path.Match would take more ("[jam.example.org]" is a character class, "jam.example.org/" a
+// path) and match no origin, so that the room server answered every musician's page 403.
 func CheckOriginPattern(p string) error {
 	if problem := originPatternProblem(p); problem != "" {
 		return fmt.Errorf("pattern %q: %s", p, problem)
@@ -391,8 +391,8 @@ func originPatternProblem(p string) string {
 			return "each dot-separated part of the host must be 1 to 63 characters"
 		}
 		for _, c := range strings.ToLower(label) {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return fmt.Sprintf("%q is not allowed in a host (a '*' stands for a whole dot-separated part; no path, brackets or ?)", c)
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*') {
+				return fmt.Sprintf("%q is not allowed in a host (letters, digits, '-', '_' and '*'; no path, brackets or ?)", c)
 			}
 		}
 	}
