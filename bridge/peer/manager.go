@@ -500,8 +500,8 @@ func (m *Manager) slotOverdue(mus *musician) {
 // slots of those who held them before her eviction are not hers to take: the silent members
 // would trade them among themselves. A holder who answered is a musician slower than the slot
 // timeout, left to connect, as is one whose offer is still to come within her second bound;
-// but not for ever: once stalled (unconnected maxSlotTimeoutFactor × the slot timeout after
-// her admission), a browser whose connection never comes up gives the slot back too.
+// but not for ever: once stalled (never connected, maxSlotTimeoutFactor × the slot timeout
+// after her admission), a browser whose connection never comes up gives the slot back too.
 func (m *Manager) reclaimSlotsLocked() {
 	var tookOne []MusicianID // waiters who took a slot in this pass: one each
 	for len(m.waiting) > 0 && !m.stoppingLocked() && !slices.Contains(tookOne, m.waiting[0]) {
@@ -788,8 +788,8 @@ type Stats struct {
 	// connection was lost): each went back to the end of Waiting, its PeerConnection closed,
 	// and the longest-waiting musician who never had a slot took it, one each; with none
 	// waiting, the first whose slot was taken back, from one admitted after that who had not
-	// connected within twice its bound (one heard from: within maxSlotTimeoutFactor × the slot
-	// timeout).
+	// connected within twice its bound (one heard from, who never connected: within
+	// maxSlotTimeoutFactor × the slot timeout, or twice its bound if that is longer).
 	SlotsReclaimed   uint64
 	MalformedSignals uint64 // signals pion rejected (bad SDP, bad candidate), all musicians
 	// ImpostorOffers sums MusicianStats.ImpostorOffers over every musician since the Manager

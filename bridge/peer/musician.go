@@ -124,10 +124,12 @@ type musician struct {
 	// stalled, may a musician whose slot was taken back take this one
 	// (Manager.reclaimSlotsLocked).
 	longOverdue atomic.Bool
-	// stalled: longOverdue and still not connected maxSlotTimeoutFactor × the Manager's slot
-	// timeout after her admission (slotCheck, armed a third time): a browser that answers but
+	// stalled: never connected, longOverdue, and still not connected maxSlotTimeoutFactor × the
+	// Manager's slot timeout after her admission, or at longOverdue when that comes later (a
+	// bound of more than half that; slotCheck, armed a third time): a browser that answers but
 	// whose connection never comes up (ICE failing every time) is given as long as the slowest
-	// connection an evicted musician is given, and no longer.
+	// connection an evicted musician is given, and no longer. One who has connected is a
+	// musician whose network failed, left to restart (reconnectBudget).
 	stalled atomic.Bool
 	// heard: a signal from the musician's side has come (deliver), so a browser is behind her:
 	// one slower than the slot timeout, whom a musician evicted before her leaves to connect.
@@ -171,7 +173,8 @@ type musician struct {
 	// slotCheck runs while the musician holds a peer-cap slot and is not connected: from her
 	// admission for the Manager's slotTimeout, or from the loss of a connection she had for her
 	// restart budget (reconnectBudget). When it fires unconnected she is overdue, and it runs
-	// once more for her slotTimeout: firing again unconnected, she is longOverdue.
+	// once more for her slotTimeout: firing again unconnected, she is longOverdue; one who never
+	// connected, once more for what is left of her stalled bound.
 	slotCheck timer
 	// upSince is when the current connection connected (zero while it is not up). The backoff
 	// starts over only after a connection that stayed up for stableConnection, so a page that
@@ -1268,7 +1271,8 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 }
 
 // slotCheckFired marks a musician still unconnected when slotCheck fires overdue, arming it once
-// more for longOverdue, or longOverdue the second time, and lets the Manager reclaim her slot.
+// more for longOverdue; longOverdue the second time, arming it for stalled if she never
+// connected; stalled the third; and lets the Manager reclaim her slot.
 func (mus *musician) slotCheckFired() {
 	mus.slotCheck.stop()
 	if mus.connState.Load() == int32(webrtc.PeerConnectionStateConnected) {
@@ -1280,6 +1284,10 @@ func (mus *musician) slotCheckFired() {
 		mus.slotCheck.set(mus.cfg.Clock, mus.slotTimeout) // for longOverdue
 	case !mus.longOverdue.Load():
 		mus.longOverdue.Store(true)
+		if mus.established {
+			break // connected before: not a browser whose connection never comes up
+		}
+		// Her two bounds since her admission are behind her.
 		if rest := maxSlotTimeoutFactor*mus.mgr.slotTimeout - 2*mus.slotTimeout; rest > 0 {
 			mus.slotCheck.set(mus.cfg.Clock, rest) // for stalled
 		} else {
