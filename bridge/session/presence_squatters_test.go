@@ -98,6 +98,22 @@ func TestMembersThatWentDarkGiveTheirPlaceToAMusicianWhoWaits(t *testing.T) {
 	if !ana.connected() {
 		t.Error("ana lost her connection as the places moved")
 	}
+
+	// The two dark members then take each other's place, each waiting twice as long after each
+	// loss (2, 4, 8 s here), not at every slot timeout for as long as their tabs stay open.
+	const watch = 8 * slotTimeout
+	changes, last := 0, r.followed()
+	for start := time.Now(); time.Since(start) < watch; time.Sleep(50 * time.Millisecond) {
+		if got := r.followed(); !slices.Equal(got, last) {
+			changes, last = changes+1, got
+		}
+	}
+	if changes > 5 {
+		t.Errorf("the places changed %d times in %v between the two dark members, want the waits to grow (at most 5)", changes, watch)
+	}
+	if !ana.connected() {
+		t.Error("ana lost her connection as the dark members swapped")
+	}
 }
 
 // goDark closes the musician's peer connection and keeps her in the room, as a tab whose

@@ -142,11 +142,11 @@ type Session struct {
 	// with no connection for the slot timeout gives its place to a musician waiting for one
 	// (evictUnconnectedLocked). It goes with the record (addMusicianLocked, dropMusicianLocked).
 	followed map[*musician]*followedRecord
-	// lostPlaceAt is when each Presence key last gave its place to one waiting: such a key waits
-	// behind those who never lost theirs, else room order would put the earliest of the members
-	// that never connect first again every time. Bounded by the Presence table: a key is
-	// forgotten when it leaves it.
-	lostPlaceAt map[string]time.Time
+	// lostPlaceAt is when each Presence key last gave its place to one waiting, and how long it
+	// waits before it takes another's: such a key waits behind those who never lost theirs, else
+	// room order would put the earliest of the members that never connect first again every
+	// time. Bounded by the Presence table: a key is forgotten when it leaves it.
+	lostPlaceAt map[string]placeLoss
 	// presenceRecheck is, while musicians wait for a place, when one of them or a followed
 	// record may have become due (givePlaces; zero while nobody waits): handleEvents reads
 	// Presence again then.
@@ -249,7 +249,7 @@ func New(cfg Config) (*Session, error) {
 		// Kept by syncPresence (warnOtherBridges).
 		otherBridges: map[string]bool{},
 		followed:     map[*musician]*followedRecord{},
-		lostPlaceAt:  map[string]time.Time{},
+		lostPlaceAt:  map[string]placeLoss{},
 
 		// Both hold any valid frame, so that parsing one never allocates.
 		ledColors:   make([]color.RGB, 0, room.MaxLEDColors),
@@ -877,7 +877,7 @@ func (s *Session) syncPresence() {
 	joinedRoom := s.client.State() == realtime.StateJoined
 	var joined, back, fresh []string
 	var left []*musician
-	lostPlaceAt := map[string]time.Time{} // of the fresh ones that lost their place before
+	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
 	s.hostID = host.PeerID
 	for id, meta := range present {
@@ -894,8 +894,8 @@ func (s *Session) syncPresence() {
 			continue
 		}
 		fresh = append(fresh, id)
-		if at, ok := s.lostPlaceAt[id]; ok {
-			lostPlaceAt[id] = at
+		if loss, ok := s.lostPlaceAt[id]; ok {
+			lostPlaceAt[id] = loss
 		}
 	}
 	kept := 0
@@ -995,7 +995,7 @@ func (s *Session) syncPresence() {
 
 // freshOrder orders the musicians new in Presence for the places left: those who never gave
 // their place to one waiting first, then the earliest to give it, then the room's order.
-func freshOrder(present map[string]room.Meta, lostPlaceAt map[string]time.Time) func(a, b string) int {
+func freshOrder(present map[string]room.Meta, lostPlaceAt map[string]placeLoss) func(a, b string) int {
 	return func(a, b string) int {
 		la, lostA := lostPlaceAt[a]
 		lb, lostB := lostPlaceAt[b]
@@ -1004,8 +1004,8 @@ func freshOrder(present map[string]room.Meta, lostPlaceAt map[string]time.Time) 
 			return -1
 		case lostA != lostB:
 			return 1
-		case lostA && !la.Equal(lb):
-			return la.Compare(lb)
+		case lostA && !la.at.Equal(lb.at):
+			return la.at.Compare(lb.at)
 		}
 		return room.CompareMembers(room.Member{PeerID: a, Meta: present[a]}, room.Member{PeerID: b, Meta: present[b]})
 	}
@@ -1021,6 +1021,14 @@ func (s *Session) releaseEvicted(evicted []*musician) {
 			// Connected as she gave her place: the peer manager holds her connection for its
 			// grace, and she is followed again when a place frees within it.
 			s.log.Info("musician connected as she gave her place", "peer_id", m.id)
+		}
+		s.mu.Lock()
+		wait := s.lostPlaceAt[m.id].wait
+		s.mu.Unlock()
+		if wait > s.peers.SlotTimeout() {
+			// She lost it before, and took it back without connecting: said once already.
+			s.log.Debug("musician without a connection gives her place again", "peer_id", m.id, "waits", wait)
+			continue
 		}
 		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
 			s.log.Warn("musician without a connection for the slot timeout gives her place to one waiting; she waits behind the others",
@@ -1078,13 +1086,13 @@ func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok
 // takes another's: else the members that never connect would swap places among themselves at
 // every Presence change. It returns the dropped records, their keys noted in lostPlaceAt, and
 // when to look again: within a slot timeout, always later than now.
-func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, lostPlaceAt map[string]time.Time) (evicted []*musician, recheckAt time.Time) {
+func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, lostPlaceAt map[string]placeLoss) (evicted []*musician, recheckAt time.Time) {
 	now, timeout := s.clock.Now(), s.peers.SlotTimeout()
 	ready := 0 // the waiting ones that may take a place now: the first ones
 	var readyAt time.Time
 	for _, id := range waiting {
-		if at, lost := lostPlaceAt[id]; lost && now.Sub(at) < timeout {
-			readyAt = earliest(readyAt, at.Add(timeout))
+		if loss, lost := lostPlaceAt[id]; lost && now.Sub(loss.at) < loss.wait {
+			readyAt = earliest(readyAt, loss.at.Add(loss.wait))
 			continue
 		}
 		ready++
@@ -1170,9 +1178,33 @@ func (s *Session) evictUnconnectedLocked(present map[string]room.Meta, slotless 
 	evicted = due[:min(want, len(due))]
 	for _, m := range evicted {
 		s.dropMusicianLocked(m)
-		s.lostPlaceAt[m.id] = now
+		s.lostPlaceAt[m.id] = s.lostPlaceAt[m.id].next(now, timeout)
 	}
 	return evicted, dueAt, len(due) - len(evicted)
+}
+
+// maxPlaceWaitFactor caps the wait of a key that keeps losing its place (placeLoss.next), in
+// slot timeouts: as peer's cap on the bound of a musician whose slot keeps being taken back.
+const maxPlaceWaitFactor = 8
+
+// placeLoss is when a Presence key last gave its place to one waiting and how long it waits
+// before it takes another's (Session.lostPlaceAt).
+type placeLoss struct {
+	at   time.Time
+	wait time.Duration
+}
+
+// next is the loss of a key that gives its place again at now: it waits the slot timeout after
+// its first loss and twice as long after each next one, at most maxPlaceWaitFactor slot
+// timeouts. Two members that never connect, alone in a full room with one waiting, would
+// otherwise take each other's place at every slot timeout, each swap logged, for as long as
+// their tabs stay open.
+func (l placeLoss) next(now time.Time, timeout time.Duration) placeLoss {
+	wait := timeout
+	if l.wait > 0 {
+		wait = min(2*l.wait, maxPlaceWaitFactor*timeout)
+	}
+	return placeLoss{at: now, wait: wait}
 }
 
 // warnOtherBridges logs one warning for each other led-bridge participant in Presence that it has
