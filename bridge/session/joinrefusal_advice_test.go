@@ -1,35 +1,15 @@
 package session
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
-
-// lockedBuffer is a log sink safe for the client's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // While the server refuses the join, the log says once per reason what the operator can do about
 // it, naming the setting to check (the client's own lines give only the server's words, rate
@@ -38,7 +18,7 @@ func (b *lockedBuffer) String() string {
 // rejoin refused for the same reason, or the socket the server closes after it, adds nothing; a
 // join resets it.
 func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
-	var logs lockedBuffer
+	var logs logBuffer
 	code, err := room.ParseCode("RFS234")
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +93,7 @@ func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
 // a join makes them news again. A server that sends ever new reasons without a code gets at most
 // maxRefusalsAdvised lines of advice: the keys remembered are bounded.
 func TestJoinRefusalAdviceOnceEachWhenReasonsAlternate(t *testing.T) {
-	var logs lockedBuffer
+	var logs logBuffer
 	code, err := room.ParseCode("RFS234")
 	if err != nil {
 		t.Fatal(err)
