@@ -18,20 +18,7 @@ import (
 // rejoin refused for the same reason, or the socket the server closes after it, adds nothing; a
 // join resets it.
 func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
-	var logs logBuffer
-	code, err := room.ParseCode("RFS234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Code: code, FPS: 30, Clock: &stepClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
-		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-		Logger:   slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := func(reason string) realtime.Status {
-		return realtime.Status{State: realtime.StateReconnecting, Err: &realtime.ReplyError{Op: "join", Reason: reason}}
-	}
+	s, logs := newRefusalSession(t)
 	for _, tc := range []struct {
 		reason string
 		level  string
@@ -53,8 +40,8 @@ func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
 			[]string{"retries"}},
 	} {
 		before := len(logs.String())
-		s.onRealtimeStatus(refused(tc.reason))
-		s.onRealtimeStatus(refused(tc.reason)) // the next rejoin, refused alike
+		s.onRealtimeStatus(joinRefused(tc.reason))
+		s.onRealtimeStatus(joinRefused(tc.reason)) // the next rejoin, refused alike
 		lost := &realtime.ReplyError{Op: "join", Reason: tc.reason}
 		s.onRealtimeStatus(realtime.Status{State: realtime.StateReconnecting, Err: fmt.Errorf("socket closed after %w", lost)})
 		line := strings.TrimSpace(logs.String()[before:])
@@ -76,7 +63,7 @@ func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
 	// After a join, the same refusal is news again.
 	s.onRealtimeStatus(realtime.Status{State: realtime.StateJoined})
 	before := len(logs.String())
-	s.onRealtimeStatus(refused("PrivateOnly: This project only allows private channels"))
+	s.onRealtimeStatus(joinRefused("PrivateOnly: This project only allows private channels"))
 	if n := strings.Count(logs.String()[before:], "room not joined"); n != 1 {
 		t.Errorf("a refusal after a join logged %d lines of advice, want 1", n)
 	}
@@ -93,25 +80,12 @@ func TestJoinRefusalAdviceNamesTheSetting(t *testing.T) {
 // a join makes them news again. A server that sends ever new reasons without a code gets at most
 // maxRefusalsAdvised lines of advice: the keys remembered are bounded.
 func TestJoinRefusalAdviceOnceEachWhenReasonsAlternate(t *testing.T) {
-	var logs logBuffer
-	code, err := room.ParseCode("RFS234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Code: code, FPS: 30, Clock: &stepClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
-		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-		Logger:   slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := func(reason string) realtime.Status {
-		return realtime.Status{State: realtime.StateReconnecting, Err: &realtime.ReplyError{Op: "join", Reason: reason}}
-	}
+	s, logs := newRefusalSession(t)
 	alternate := func() int {
 		before := len(logs.String())
 		for range 5 {
-			s.onRealtimeStatus(refused("Unauthorized: You do not have permissions to read from this Channel topic: RFS234"))
-			s.onRealtimeStatus(refused("ChannelRateLimitReached: Too many channels"))
+			s.onRealtimeStatus(joinRefused("Unauthorized: You do not have permissions to read from this Channel topic: RFS234"))
+			s.onRealtimeStatus(joinRefused("ChannelRateLimitReached: Too many channels"))
 		}
 		return strings.Count(logs.String()[before:], "room not joined")
 	}
@@ -126,9 +100,32 @@ func TestJoinRefusalAdviceOnceEachWhenReasonsAlternate(t *testing.T) {
 	s.onRealtimeStatus(realtime.Status{State: realtime.StateJoined})
 	before := len(logs.String())
 	for i := range 3 * maxRefusalsAdvised {
-		s.onRealtimeStatus(refused(fmt.Sprintf("Unknown Error on Channel %d", i)))
+		s.onRealtimeStatus(joinRefused(fmt.Sprintf("Unknown Error on Channel %d", i)))
 	}
 	if n := strings.Count(logs.String()[before:], "room not joined"); n != maxRefusalsAdvised {
 		t.Errorf("%d distinct codeless reasons logged %d lines of advice, want the first %d", 3*maxRefusalsAdvised, n, maxRefusalsAdvised)
 	}
+}
+
+// newRefusalSession is a session of room RFS234, never run, whose status reports are fed by hand;
+// logs gets what it logs.
+func newRefusalSession(t *testing.T) (*Session, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	code, err := room.ParseCode("RFS234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Code: code, FPS: 30, Clock: &stepClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
+		Logger:   slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, logs
+}
+
+// joinRefused is the status the client reports when the server refuses the join for reason.
+func joinRefused(reason string) realtime.Status {
+	return realtime.Status{State: realtime.StateReconnecting, Err: &realtime.ReplyError{Op: "join", Reason: reason}}
 }
