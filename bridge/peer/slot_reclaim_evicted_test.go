@@ -16,25 +16,7 @@ import (
 // the reclaims stopped at an evicted waiter, and ana waited for ever behind the silent newcomer
 // (review 241: after 20 s, waiting [squat-0 ana], holding [squat-new]).
 func TestEvictedMusicianTakesHerSlotBackFromASilentNewcomer(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.MaxPeers = 1
-	cfg.OfferDelay = 150 * time.Millisecond // ana slower than the slot timeout, faster than twice it
-	cfg.SlotTimeout = 100 * time.Millisecond
-	m := startManager(t, cfg, r)
-	overdueSquatters(t, m, 1)
-	newTestMusician(t, r, "ana", musicianOpts{})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatalf("ana refused although the only slot was overdue: %v", err)
-	}
-	m.mu.Lock()
-	ana := m.musicians["ana"]
-	m.mu.Unlock()
-	waitFor(t, "ana overdue", ana.overdue.Load)
-	if err := m.MusicianJoined("squat-new"); err != nil {
-		t.Fatalf("squat-new refused although ana's slot was overdue: %v", err)
-	}
+	m, _, s := anaOverdueThenJoined(t, "squat-new")
 	if st := m.Stats(); st.SlotsReclaimed != 2 || !slices.Equal(st.Waiting, []MusicianID{"squat-0", "ana"}) {
 		t.Fatalf("slots reclaimed %d, waiting %v; want 2, [squat-0 ana]", st.SlotsReclaimed, st.Waiting)
 	}
@@ -73,25 +55,7 @@ func TestEvictedMusicianTakesHerSlotBackFromASilentNewcomer(t *testing.T) {
 // waiters, and ana, admitted again with twice her bound, connects. Before, a holder heard from
 // was left to connect for as long as she stayed, and ana waited behind her until she left.
 func TestEvictedMusicianTakesHerSlotBackFromANewcomerWhoNeverConnects(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.MaxPeers = 1
-	cfg.OfferDelay = 150 * time.Millisecond // ana slower than the slot timeout, faster than twice it
-	cfg.SlotTimeout = 100 * time.Millisecond
-	m := startManager(t, cfg, r)
-	overdueSquatters(t, m, 1)
-	newTestMusician(t, r, "ana", musicianOpts{})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatalf("ana refused although the only slot was overdue: %v", err)
-	}
-	m.mu.Lock()
-	ana := m.musicians["ana"]
-	m.mu.Unlock()
-	waitFor(t, "ana overdue", ana.overdue.Load)
-	if err := m.MusicianJoined("stuck"); err != nil {
-		t.Fatalf("stuck refused although ana's slot was overdue: %v", err)
-	}
+	m, r, s := anaOverdueThenJoined(t, "stuck")
 	// Her side signals (so a browser is behind her), and her connection never comes up: the
 	// one candidate she sends is unreachable, and she answers no offer.
 	mid := "0"
@@ -111,4 +75,32 @@ func TestEvictedMusicianTakesHerSlotBackFromANewcomerWhoNeverConnects(t *testing
 		}
 	}
 	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 25 })
+}
+
+// anaOverdueThenJoined sets the scene of the tests above: in a room of one slot, taken by a
+// silent squatter, ana is admitted in the squatter's slot and goes overdue (slower than the slot
+// timeout, faster than twice it), and newcomer joins, taking ana's slot. r and s are the room and
+// the sinks of the manager m.
+func anaOverdueThenJoined(t *testing.T, newcomer MusicianID) (m *Manager, r *testRoom, s *sinks) {
+	t.Helper()
+	requireLoopback(t)
+	r, s = newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.MaxPeers = 1
+	cfg.OfferDelay = 150 * time.Millisecond // ana slower than the slot timeout, faster than twice it
+	cfg.SlotTimeout = 100 * time.Millisecond
+	m = startManager(t, cfg, r)
+	overdueSquatters(t, m, 1)
+	newTestMusician(t, r, "ana", musicianOpts{})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatalf("ana refused although the only slot was overdue: %v", err)
+	}
+	m.mu.Lock()
+	ana := m.musicians["ana"]
+	m.mu.Unlock()
+	waitFor(t, "ana overdue", ana.overdue.Load)
+	if err := m.MusicianJoined(newcomer); err != nil {
+		t.Fatalf("%s refused although ana's slot was overdue: %v", newcomer, err)
+	}
+	return m, r, s
 }
