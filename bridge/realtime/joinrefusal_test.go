@@ -132,16 +132,7 @@ func TestTokenRefusalsMatchErrAccessTokenRejected(t *testing.T) {
 // the ones held back, and the join that ends it logged once.
 func TestJoinRefusalsAreSummarised(t *testing.T) {
 	const refusals = 40
-	srv := newFakeServer(t)
-	srv.joinErrors = refusals
-	srv.joinErrorReason = refusedUnauthorized
-	var logs syncBuffer
-	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	h := startClient(t, srv, steppingConfig(&logs, clk))
-	h.waitState(realtime.StateJoined, 30*time.Second)
-	joinLasts(t, clk, &logs)
-	h.stop()
-	log := logs.String()
+	log := refusedJoinsLog(t, refusals, refusedUnauthorized, false, nil)
 	checkFailureLog(t, log, refusals, "realtime: join refused; rejoining", "realtime: join still refused")
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "refused") && !strings.Contains(line, refusedUnauthorized) {
@@ -159,17 +150,7 @@ func TestJoinRefusalsAreSummarised(t *testing.T) {
 // summarised: a bridge pointed at a wrong project writes a few lines an hour, not one a minute.
 func TestRefusedJoinsWithClosedSocketsAreSummarised(t *testing.T) {
 	const refusals = 20
-	srv := newFakeServer(t)
-	srv.joinErrors = refusals
-	srv.joinErrorReason = refusedTenant
-	srv.closeOnJoinError = true
-	var logs syncBuffer
-	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	h := startClient(t, srv, steppingConfig(&logs, clk))
-	h.waitState(realtime.StateJoined, 60*time.Second)
-	joinLasts(t, clk, &logs)
-	h.stop()
-	log := logs.String()
+	log := refusedJoinsLog(t, refusals, refusedTenant, true, nil)
 	if n := countLines(log, "INFO", "realtime: socket connected"); n > 6 {
 		t.Errorf("%d sockets of %d logged their connect at INFO, want the first few (at most 6):\n%s", n, refusals+1, log)
 	}
@@ -184,21 +165,11 @@ func TestRefusedJoinsWithClosedSocketsAreSummarised(t *testing.T) {
 // client read the refusal before the close or after it.
 func TestRefusedJoinThenClosedSocketIsOneFailure(t *testing.T) {
 	const refusals = 3 // all logged in full (reconnectWarnInFull is 5)
-	srv := newFakeServer(t)
-	srv.joinErrors = refusals
-	srv.joinErrorReason = refusedTenant
-	srv.closeOnJoinError = true
-	var logs syncBuffer
-	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	cfg := steppingConfig(&logs, clk)
-	// The close comes long before a rejoin (1 s) on a real server; the stepping clock would fire
-	// the rejoin at once, so it is set beyond the clock's hour and never fires.
-	cfg.RejoinBackoff = []time.Duration{2 * time.Hour}
-	h := startClient(t, srv, cfg)
-	h.waitState(realtime.StateJoined, 30*time.Second)
-	joinLasts(t, clk, &logs)
-	h.stop()
-	log := logs.String()
+	log := refusedJoinsLog(t, refusals, refusedTenant, true, func(cfg *realtime.Config) {
+		// The close comes long before a rejoin (1 s) on a real server; the stepping clock would
+		// fire the rejoin at once, so it is set beyond the clock's hour and never fires.
+		cfg.RejoinBackoff = []time.Duration{2 * time.Hour}
+	})
 	if n := strings.Count(log, `msg="realtime: join refused`); n != refusals {
 		t.Errorf("%d refusals logged for %d refused joins, want one line each:\n%s", n, refusals, log)
 	}
@@ -213,4 +184,27 @@ func TestRefusedJoinThenClosedSocketIsOneFailure(t *testing.T) {
 			t.Errorf("the outage counted %s failed attempts for %d refused joins: %s", attr(line, "failed_attempts"), refusals, line)
 		}
 	}
+}
+
+// refusedJoinsLog runs a client on a stepping clock against a fake server that refuses its first
+// refusals joins for reason (closing the socket after each if closeSocket) until the client joins
+// and the join lasts, and returns what the client logged. tune, if not nil, adjusts the client's
+// config first.
+func refusedJoinsLog(t *testing.T, refusals int, reason string, closeSocket bool, tune func(*realtime.Config)) string {
+	t.Helper()
+	srv := newFakeServer(t)
+	srv.joinErrors = refusals
+	srv.joinErrorReason = reason
+	srv.closeOnJoinError = closeSocket
+	var logs syncBuffer
+	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	cfg := steppingConfig(&logs, clk)
+	if tune != nil {
+		tune(&cfg)
+	}
+	h := startClient(t, srv, cfg)
+	h.waitState(realtime.StateJoined, 60*time.Second)
+	joinLasts(t, clk, &logs)
+	h.stop()
+	return logs.String()
 }
