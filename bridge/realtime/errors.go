@@ -3,6 +3,7 @@ package realtime
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -72,6 +73,13 @@ func (e *ReplyError) Code() string {
 // pass by themselves.
 func (e *ReplyError) RateLimited() bool { return strings.HasSuffix(e.Code(), "RateLimitReached") }
 
+// TokenNotOfProject reports whether the server refused e's join for a token that is no JWT signed
+// by the project (foreignTokenCodes): a wrong token, or the key sent in its place, not one that
+// merely expired. It implies errors.Is(e, ErrAccessTokenRejected).
+func (e *ReplyError) TokenNotOfProject() bool {
+	return e.Op == "join" && slices.Contains(foreignTokenCodes, e.Code())
+}
+
 // lasting reports whether e is a join refusal that retrying cannot fix soon (see
 // Config.RefusedJoinBackoff).
 func (e *ReplyError) lasting() bool {
@@ -79,14 +87,16 @@ func (e *ReplyError) lasting() bool {
 }
 
 // lastingRefusalCodes are the join refusals that only a change of configuration fixes: a bad
-// token or key, a project that only allows private channels, a read policy (RLS) that does not
-// admit us, an unknown or disabled project (realtime_channel.ex). Rate limits
+// token or key (tokenRefusalCodes), a project that only allows private channels, a read policy
+// (RLS) that does not admit us, an unknown or disabled project (realtime_channel.ex). Rate limits
 // (…RateLimitReached) and the server's passing troubles are not among them.
-var lastingRefusalCodes = map[string]bool{
-	"InvalidJWTToken": true, "MalformedJWT": true, "JwtSignatureError": true,
-	"Unauthorized": true, "PrivateOnly": true,
-	"TenantNotFound": true, "RealtimeDisabledForTenant": true,
-}
+var lastingRefusalCodes = func() map[string]bool {
+	codes := map[string]bool{"Unauthorized": true, "PrivateOnly": true, "TenantNotFound": true, "RealtimeDisabledForTenant": true}
+	for _, code := range tokenRefusalCodes {
+		codes[code] = true
+	}
+	return codes
+}()
 
 // isTokenRejection reports whether a server's reason or message is about the access token. The
 // Realtime server refuses a join for its token with one of tokenRefusalCodes (realtime_channel.ex:
@@ -107,7 +117,12 @@ func isTokenRejection(reason string) bool {
 }
 
 var (
-	tokenRefusalCodes    = []string{"InvalidJWTToken", "MalformedJWT", "JwtSignatureError"}
+	// tokenRefusalCodes: the project's token expired or short of claims (InvalidJWTToken), or
+	// one of foreignTokenCodes.
+	tokenRefusalCodes = append([]string{"InvalidJWTToken"}, foreignTokenCodes...)
+	// foreignTokenCodes: a token that is no JWT signed by the project: not a JWT at all
+	// (MalformedJWT), or signed with another secret (JwtSignatureError).
+	foreignTokenCodes    = []string{"MalformedJWT", "JwtSignatureError"}
 	tokenRefusalMessages = []string{"Token has expired", "Fields `role` and `exp` are required", "not a valid JWT"}
 )
 

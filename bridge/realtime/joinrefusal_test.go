@@ -125,6 +125,30 @@ func TestTokenRefusalsMatchErrAccessTokenRejected(t *testing.T) {
 	}
 }
 
+// TestTokenNotOfProject: of the token refusals, those of a token no JWT signed by the project (not
+// a JWT, another project's signature: a wrong token, or the key sent in its place) are told apart
+// from an expired one, for which a new token of the same kind is the fix.
+func TestTokenNotOfProject(t *testing.T) {
+	for _, tc := range []struct {
+		refusal *realtime.ReplyError
+		foreign bool
+	}{
+		{&realtime.ReplyError{Op: "join", Reason: "MalformedJWT: The token provided is not a valid JWT"}, true},
+		{&realtime.ReplyError{Op: "join", Reason: "JwtSignatureError: Failed to validate JWT signature"}, true},
+		{&realtime.ReplyError{Op: "join", Reason: "InvalidJWTToken: Token has expired 12 seconds ago"}, false},
+		{&realtime.ReplyError{Op: "join", Reason: "JwtSignerError: Failed to generate JWT signer, check your JWT secret or JWKS configuration"}, false},
+		{&realtime.ReplyError{Op: "join", Reason: refusedUnauthorized}, false},
+		{&realtime.ReplyError{Op: "track", Reason: "MalformedJWT: The token provided is not a valid JWT"}, false},
+	} {
+		if got := tc.refusal.TokenNotOfProject(); got != tc.foreign {
+			t.Errorf("%v: TokenNotOfProject() = %v, want %v", tc.refusal, got, tc.foreign)
+		}
+		if tc.foreign && !errors.Is(tc.refusal, realtime.ErrAccessTokenRejected) {
+			t.Errorf("%v: a token not of the project, yet not ErrAccessTokenRejected", tc.refusal)
+		}
+	}
+}
+
 // TestJoinRefusalsAreSummarised: a join the server refuses for good (here the RLS policy of a
 // private room) is retried for as long as the bridge runs. The refusals are counted with the
 // outage like lost sockets: the first few logged in full as "join refused" with the server's

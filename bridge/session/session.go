@@ -426,7 +426,7 @@ func joinRefusalAdvice(err error) (key, advice string, level slog.Level, server 
 	}
 	key, level, server = refusal.Code(), slog.LevelError, refusal.Reason
 	switch {
-	case errors.Is(refusal, realtime.ErrAccessTokenRejected) && (key == "MalformedJWT" || key == "JwtSignatureError"):
+	case refusal.TokenNotOfProject():
 		return "token", accessTokenAdvice + " (while it is empty, supabase.key is sent as the token: " +
 			"check it is this project's anon key, then systemctl restart ledbridge)", level, server
 	case errors.Is(refusal, realtime.ErrAccessTokenRejected):
