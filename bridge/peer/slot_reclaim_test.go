@@ -3,6 +3,7 @@ package peer
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,22 +98,11 @@ func TestOverdueSlotIsKeptUntilSomeoneWaitsThenGoesAtOnce(t *testing.T) {
 // while the bridge restarts ICE within her restart budget, however short the slot timeout and
 // whoever waits; once she is back she plays on, and the one waiting still waits.
 func TestReconnectingMusicianKeepsHerSlotWhileOthersWait(t *testing.T) {
-	bridgeNet, musicianNet, cut := cuttableNetwork(t)
-	r, s, states := newTestRoom(t), &sinks{}, &stateLog{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = nil
-	cfg.net = bridgeNet
-	cfg.MaxPeers = 1
-	cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 500*time.Millisecond, time.Second
-	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
-	cfg.OnStateChange = states.record
-	cfg.SlotTimeout = time.Millisecond
-	m := startManager(t, cfg, r)
-	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true, net: musicianNet})
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
+	states := &stateLog{}
+	m, s, cut := startCuttableIvy(t, func(cfg *Config) {
+		cfg.OnStateChange = states.record
+		cfg.SlotTimeout = time.Millisecond
+	})
 	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
 	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
 		t.Fatalf("bob joined past the cap: %v", err)
@@ -132,22 +122,10 @@ func TestReconnectingMusicianKeepsHerSlotWhileOthersWait(t *testing.T) {
 // Past her restart budget (the whole backoff once, then ConnectTimeout) a musician whose
 // connection is gone gives her slot to the one waiting, and waits behind.
 func TestMusicianGoneForHerWholeRestartBudgetGivesHerSlotUp(t *testing.T) {
-	bridgeNet, musicianNet, cut := cuttableNetwork(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Interfaces = nil
-	cfg.net = bridgeNet
-	cfg.MaxPeers = 1
-	cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 500*time.Millisecond, time.Second
-	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
-	cfg.ConnectTimeout = time.Second
-	cfg.SlotTimeout = time.Hour
-	m := startManager(t, cfg, r) // her restart budget binds, not a new musician's
-	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true, net: musicianNet})
-	if err := m.MusicianJoined("ivy"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
+	m, _, cut := startCuttableIvy(t, func(cfg *Config) {
+		cfg.ConnectTimeout = time.Second
+		cfg.SlotTimeout = time.Hour // her restart budget binds, not a new musician's
+	})
 	if err := m.MusicianJoined("bob"); !errors.Is(err, ErrPeerCap) {
 		t.Fatalf("bob joined past the cap: %v", err)
 	}
@@ -156,4 +134,27 @@ func TestMusicianGoneForHerWholeRestartBudgetGivesHerSlotUp(t *testing.T) {
 	if st := m.Stats(); st.SlotsReclaimed != 1 || !slices.Equal(st.Waiting, []MusicianID{"ivy"}) || holdsSlot(m, "ivy") {
 		t.Errorf("slots reclaimed %d, waiting %v, ivy holds a slot %v; want 1, [ivy], false", st.SlotsReclaimed, st.Waiting, holdsSlot(m, "ivy"))
 	}
+}
+
+// startCuttableIvy starts a bridge with a cap of one musician on cuttableNetwork (set up by tune
+// beyond that), ivy offering over it, and waits until the bridge is connected to her: cut drops
+// every packet between them while set.
+func startCuttableIvy(t *testing.T, tune func(*Config)) (*Manager, *sinks, *atomic.Bool) {
+	t.Helper()
+	bridgeNet, musicianNet, cut := cuttableNetwork(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.Interfaces = nil
+	cfg.net = bridgeNet
+	cfg.MaxPeers = 1
+	cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 500*time.Millisecond, time.Second
+	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
+	tune(&cfg)
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true, net: musicianNet})
+	if err := m.MusicianJoined("ivy"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
+	return m, s, cut
 }
