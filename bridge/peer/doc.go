@@ -51,7 +51,8 @@
 //     both role and certificate change (TestChromiumGlareDuringICERestart);
 //   - no offer within OfferDelay of joining Presence: we offer;
 //   - connection failed: ICE-restart offer after RestartBackoff, repeated
-//     while it does not connect within ConnectTimeout; an offer never
+//     while it does not connect, after ConnectTimeout and then at doubling
+//     intervals up to 2 minutes (retryWait); an offer never
 //     answered is replaced by a fresh PeerConnection's offer, and so is a
 //     PeerConnection that cannot restart ICE (pion closed it, or an offer it
 //     refused half-applied left it in have-remote-offer);

@@ -65,7 +65,7 @@ type Client struct {
 	logged   map[string]bool // malformed-input kinds already logged once
 	outage   outage          // sockets lost in a row since a join of the channel last lasted
 	lastJoin time.Time       // when the channel was last joined
-	// joins tells Run's watchJoins that setStatus saw a join (buffered 1: a signal, the time is lastJoin).
+	// joins tells runSessionWatchingJoins that setStatus saw a join (buffered 1: a signal, the time is lastJoin).
 	joins chan struct{}
 }
 
@@ -300,7 +300,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		if stable { // a socket whose join never lasted is no recovery (see stableJoin)
 			attempt = 0
-			c.endOutage() // if watchJoins' timer had not yet seen the join last
+			c.endOutage() // if runSessionWatchingJoins' timer had not yet seen the join last
 		}
 		delay := c.retryDelay(c.cfg.ReconnectBackoff, attempt, err)
 		if c.cfg.ReconnectJitter > 0 {

@@ -139,7 +139,7 @@ type deviceSet struct {
 	// lookReport (capacity 1) asks run's reporter to log the unmatched entries after
 	// lookReportDelay.
 	lookReport chan struct{}
-	// lineAsk (capacity 1) asks run's line asker (askLineNames) whether a line's host should be
+	// lineAsk (capacity 1) asks run's line asker (learnLineNames; askLineNames sends the ask) whether a line's host should be
 	// asked for its WLED's name: at a reload and when a line's strip appears.
 	lineAsk chan struct{}
 
@@ -1150,7 +1150,8 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 		// The ticker already paces frames; an output pacing at the very same interval would hold
 		// each tick's frame for a random part of a period (measured: median 12 ms). 90 % of the
 		// period (15 ms at 60 fps, WLED's redraw floor) lets tick-paced frames out at once and
-		// still stops bursts.
+		// still stops bursts: with the output's 10 % early allowance frames may leave 13.5 ms
+		// apart (a cap of about 67 fps); the ticker, not the output, holds the strips to 60.
 		MinInterval: time.Second / time.Duration(d.s.cfg.FPS) * 9 / 10,
 		Client:      d.release,
 		Logger:      d.s.log,

@@ -149,7 +149,7 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		ticks:         prometheus.NewDesc("ledbridge_loop_ticks_total", "Ticks of the frame loop.", nil, nil),
 		peersByState:  prometheus.NewDesc("ledbridge_webrtc_peers", "Musicians' peer connections by state.", []string{"state"}, nil),
 		packetsLost:   prometheus.NewDesc("ledbridge_audio_packets_lost_total", "Musicians' RTP packets that never arrived.", nil, nil),
-		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians in the room's Presence.", nil, nil),
+		musicians:     prometheus.NewDesc("ledbridge_room_musicians", "Musicians the session follows (at most twice the peer cap; ledbridge_room_musicians_ignored counts the rest).", nil, nil),
 		silent: prometheus.NewDesc("ledbridge_room_musicians_silent",
 			"Musicians whose connection is up but whose audio has not arrived for as long as the frame loop waits before treating them as stopped.", nil, nil),
 		packetsReceived: prometheus.NewDesc("ledbridge_audio_packets_received_total", "Musicians' RTP packets with audio received.", nil, nil),

@@ -38,7 +38,8 @@ type Config struct {
 	PeerID string
 	Mode   effect.Mode // default auto
 
-	// Realtime is the room connection; Channel, PresenceKey, ClientVersion and Logger are filled in.
+	// Realtime is the room connection; Channel, PresenceKey, ClientVersion, OnStatus and Logger are
+	// filled in (a caller's OnStatus is replaced), and LeaveTimeout defaults to 300 ms.
 	Realtime realtime.Config
 	// Peer configures WebRTC; SelfID, SendSignal, OnTrack, OnStateChange and Logger are filled in.
 	Peer peer.Config
@@ -1082,8 +1083,9 @@ func (f *followedRecord) dueFrom(m *musician, slotless bool) (from time.Time, ok
 
 // givePlaces gives the places of records without a connection (evictUnconnectedLocked) to the
 // musicians in waiting, fresh ones past maxMusicians in the order they are to be followed in.
-// One that lost her place herself less than the slot timeout ago waits that long before she
-// takes another's: else the members that never connect would swap places among themselves at
+// One that lost her place herself waits her placeLoss.wait before she takes another's (the slot
+// timeout after her first loss, doubling with each further one up to maxPlaceWaitFactor slot
+// timeouts): else the members that never connect would swap places among themselves at
 // every Presence change. It returns the dropped records, their keys noted in lostPlaceAt, and
 // when to look again: within a slot timeout, always later than now.
 func (s *Session) givePlaces(present map[string]room.Meta, waiting []string, lostPlaceAt map[string]placeLoss) (evicted []*musician, recheckAt time.Time) {

@@ -635,7 +635,7 @@ func (r *reloader) apply(c config.Config, changed []string) error {
 // checkedReload is what check derived from a configuration it found the running parts would
 // take.
 type checkedReload struct {
-	effects effect.Config // with the page's brightness kept unless effects.brightness changed
+	effects effect.Config // with the page's brightness kept unless effects.brightness_cap changed
 	looks   []session.StripLook
 }
 
