@@ -54,6 +54,7 @@ type musicianOpts struct {
 	hubURL    string
 	code      string
 	bridgeKey string
+	api       *webrtc.API // its WebRTC stack; default musicianAPI's
 }
 
 func loadPackets(t *testing.T, path string) [][]byte {
@@ -111,7 +112,11 @@ func startMusician(t *testing.T, o musicianOpts) *testMusician {
 		t.Fatal(err)
 	}
 	m.client = c
-	pc, err := musicianAPI(t).NewPeerConnection(webrtc.Configuration{})
+	api := o.api
+	if api == nil {
+		api = musicianAPI(t)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

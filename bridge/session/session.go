@@ -1418,7 +1418,9 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 		s.loop.musiciansChanged()
 	}
 	away := m != nil && s.away[string(id)] == m && state == webrtc.PeerConnectionStateClosed
+	firstUp := false
 	if f := s.followed[m]; f != nil {
+		firstUp = state == webrtc.PeerConnectionStateConnected && !f.connected
 		f.noteState(state, s.clock.Now())
 	}
 	s.mu.Unlock()
@@ -1429,7 +1431,11 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 	if m != nil {
 		m.setPeerState(state)
 	}
-	if state == webrtc.PeerConnectionStateConnected || state == webrtc.PeerConnectionStateFailed {
-		s.log.Info("musician connection", "peer_id", id, "state", state.String())
+	// The peer manager logs a connection's failures, closes and comebacks with their detail
+	// (attempt, backoff); her first connection is the one change it does not log.
+	level := slog.LevelDebug
+	if firstUp {
+		level = slog.LevelInfo
 	}
+	s.log.Log(context.Background(), level, "musician connection", "peer_id", id, "state", state.String())
 }
