@@ -965,18 +965,18 @@ func (s *Session) syncPresence() {
 		if !ok {
 			continue
 		}
-		s.log.Info("musician joined", "peer_id", id, "name", present[id].Name, "host", present[id].IsHost, "presence_lines_suppressed", suppressed)
+		s.log.Info("musician joined", presenceArgs(suppressed, "musician", id, "name", present[id].Name, "host", present[id].IsHost)...)
 		if err != nil {
-			s.log.Warn("musician not connected", "peer_id", id, "err", err)
+			s.log.Warn("musician not connected", "musician", id, "err", err)
 		}
 	}
 	for _, id := range back {
 		// Her connection was kept (MusicianAway), and now the hold ends: no new offer.
 		err := s.peers.MusicianJoined(peer.MusicianID(id))
 		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
-			s.log.Info("musician back", "peer_id", id, "presence_lines_suppressed", suppressed)
+			s.log.Info("musician back", presenceArgs(suppressed, "musician", id)...)
 			if err != nil { // her grace ended as she came back, and the cap is full meanwhile
-				s.log.Warn("musician not connected", "peer_id", id, "err", err)
+				s.log.Warn("musician not connected", "musician", id, "err", err)
 			}
 		}
 	}
@@ -1021,19 +1021,19 @@ func (s *Session) releaseEvicted(evicted []*musician) {
 		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
 			// Connected as she gave her place: the peer manager holds her connection for its
 			// grace, and she is followed again when a place frees within it.
-			s.log.Info("musician connected as she gave her place", "peer_id", m.id)
+			s.log.Info("musician connected as she gave her place", "musician", m.id)
 		}
 		s.mu.Lock()
 		wait := s.lostPlaceAt[m.id].wait
 		s.mu.Unlock()
 		if wait > s.peers.SlotTimeout() {
 			// She lost it before, and took it back without connecting: said once already.
-			s.log.Debug("musician without a connection gives her place again", "peer_id", m.id, "waits", wait)
+			s.log.Debug("musician without a connection gives her place again", "musician", m.id, "waits", wait)
 			continue
 		}
 		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
 			s.log.Warn("musician without a connection for the slot timeout gives her place to one waiting; she waits behind the others",
-				"peer_id", m.id, "slot_timeout", s.peers.SlotTimeout(), "presence_lines_suppressed", suppressed)
+				presenceArgs(suppressed, "musician", m.id, "slot_timeout", s.peers.SlotTimeout())...)
 		}
 	}
 }
@@ -1226,7 +1226,7 @@ func (s *Session) warnOtherBridges(present []room.Member) {
 		}
 		if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
 			s.log.Warn("another LED bridge is in the room: if it drives the same strips, they show both bridges' frames interleaved (stop one, or give each bridge its own devices)",
-				"peer_id", b.PeerID, "name", b.Meta.Name, "client", b.Meta.Client, "presence_lines_suppressed", suppressed)
+				presenceArgs(suppressed, "peer_id", b.PeerID, "name", b.Meta.Name, "client", b.Meta.Client)...)
 		}
 	}
 }
@@ -1246,7 +1246,11 @@ func (s *Session) forgetAway(m *musician) {
 	}
 	s.loop.musiciansChanged()
 	if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
-		s.log.Info("musician left", "peer_id", m.id, "presence_lines_suppressed", suppressed)
+		args := []any{"musician", m.id}
+		if name := m.metaName(); name != "" {
+			args = append(args, "name", name)
+		}
+		s.log.Info("musician left", presenceArgs(suppressed, args...)...)
 	}
 }
 
@@ -1307,6 +1311,16 @@ func (s *Session) dropMusicianLocked(m *musician) {
 	if st := m.stream.Swap(nil); st != nil {
 		s.met.totals.retire(st)
 	}
+}
+
+// presenceArgs returns a Presence line's attributes args, and after them how many such lines the
+// flood limit held back since the last one it let through, when it held back any: a zero says
+// nothing an operator needs.
+func presenceArgs(suppressed int, args ...any) []any {
+	if suppressed > 0 {
+		args = append(args, "presence_lines_suppressed", suppressed)
+	}
+	return args
 }
 
 // Presence lines a flood may write at once, and then the least time between two of them: a
@@ -1377,7 +1391,7 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 		m, err = newMusician(string(id), room.Meta{Name: string(id)}, 0, s.cfg.Analysis)
 		if err != nil {
 			s.mu.Unlock()
-			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
+			s.log.Error("cannot analyse musician", "musician", id, "err", err)
 			return nil
 		}
 		m.provisional = true
@@ -1390,7 +1404,7 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 		// start at once. Both are in place before attachStream publishes the stream.
 		fresh, err := newMusician(string(id), room.Meta{}, 0, s.cfg.Analysis)
 		if err != nil {
-			s.log.Error("cannot analyse musician", "peer_id", id, "err", err)
+			s.log.Error("cannot analyse musician", "musician", id, "err", err)
 			return nil
 		}
 		s.mu.Lock()
@@ -1402,10 +1416,10 @@ func (s *Session) onTrack(id peer.MusicianID, codec webrtc.RTPCodecParameters) p
 	s.loop.musiciansChanged()
 	st, err := m.attachStream(codec, s.clock.Now)
 	if err != nil {
-		s.log.Warn("unsupported audio track", "peer_id", id, "codec", codec.MimeType, "err", err)
+		s.log.Warn("unsupported audio track", "musician", id, "codec", codec.MimeType, "err", err)
 		return nil
 	}
-	s.log.Info("receiving audio", "peer_id", id, "codec", codec.MimeType, "channels", codec.Channels)
+	s.log.Info("receiving audio", "musician", id, "codec", codec.MimeType, "channels", codec.Channels)
 	return st
 }
 
@@ -1437,5 +1451,5 @@ func (s *Session) onPeerState(id peer.MusicianID, state webrtc.PeerConnectionSta
 	if firstUp {
 		level = slog.LevelInfo
 	}
-	s.log.Log(context.Background(), level, "musician connection", "peer_id", id, "state", state.String())
+	s.log.Log(context.Background(), level, "musician connection", "musician", id, "state", state.String())
 }

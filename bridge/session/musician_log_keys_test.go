@@ -1,0 +1,74 @@
+package session_test
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
+	"github.com/ledbridge/ledbridge/bridge/session"
+)
+
+// A musician's lines in the journal all name her under one key, musician=, the peer manager's:
+// `journalctl -u ledbridge | grep musician=ana` finds her join, connection, audio and leave with
+// the peer manager's lines about her. The session's used peer_id= for the same musician. Her leave
+// says her name too, and a Presence line says how many were held back only when some were.
+func TestMusicianLinesNameHerUnderOneKey(t *testing.T) {
+	logs := &journal{}
+	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true})
+	waitFor(t, 20*time.Second, "ana's audio reached the bridge", func() bool {
+		s, ok := r.musicianStatus("ana")
+		return ok && s.WebRTC == "connected" && s.Packets > 0
+	})
+	ana.leave()
+	waitFor(t, 10*time.Second, "ana's leave logged", func() bool { return len(logs.lines("musician left")) > 0 })
+
+	for _, msg := range []string{"musician joined", "musician connection", "receiving audio", "musician left"} {
+		lines := logs.lines(msg)
+		if len(lines) != 1 {
+			t.Errorf("%d %q lines, want 1:\n%s", len(lines), msg, strings.Join(lines, "\n"))
+			continue
+		}
+		line := lines[0]
+		if !strings.Contains(line, " musician=ana") || strings.Contains(line, "peer_id=") {
+			t.Errorf("%q does not name ana as musician=ana alone: %s", msg, line)
+		}
+		if strings.Contains(line, "presence_lines_suppressed=") {
+			t.Errorf("%q says that no Presence line was held back: %s", msg, line)
+		}
+	}
+	if left := logs.lines("musician left"); len(left) == 1 && !strings.Contains(left[0], " name=Ana") {
+		t.Errorf("ana's leave does not say her name: %s", left[0])
+	}
+}
+
+// journal collects a text handler's lines, as journald shows the daemon's.
+type journal struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (j *journal) Write(p []byte) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.buf.Write(p)
+}
+
+// lines returns the lines with message msg.
+func (j *journal) lines(msg string) []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(j.buf.String(), "\n") {
+		if strings.Contains(line, ` msg="`+msg+`" `) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
