@@ -560,8 +560,10 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 		if err == nil {
 			err = r.refuse(loaded)
 		}
+		var changed []string
 		if err == nil {
-			err = r.apply(loaded.Config, changedKeys(r.applied, loaded.Config))
+			changed = changedKeys(r.applied, loaded.Config) // before apply makes it r.applied
+			err = r.apply(loaded.Config, changed)
 		}
 		line := r.refusal.set(err)
 		switch {
@@ -571,11 +573,15 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 				r.notifier.Status(line)
 			}
 		default:
+			what := "none"
+			if len(changed) > 0 {
+				what = strings.Join(changed, ",")
+			}
 			if keys := restartKeys(changedKeys(r.running, loaded.Config), r.codeFromArgs); len(keys) > 0 {
 				r.log.Warn("configuration reloaded; these changed keys take effect only after a restart (systemctl restart ledbridge)",
-					"file", loaded.File, "keys", strings.Join(keys, ", "))
+					"file", loaded.File, "changed", what, "keys", strings.Join(keys, ", "))
 			} else {
-				r.log.Info("configuration reloaded", "file", loaded.File)
+				r.log.Info("configuration reloaded", "file", loaded.File, "changed", what)
 			}
 		}
 		if wasReady {

@@ -107,7 +107,8 @@ func near(got, want float64) bool { return math.Abs(got-want) < 1e-6 }
 
 // TestJoinReloadKeepsThePagesControls: the status page's mode and brightness survive a reload of
 // a file that does not change them (as blackout does); a key the file does change still wins,
-// and a change to another effects key leaves the page's brightness alone.
+// and a change to another effects key leaves the page's brightness alone. Each reload's line
+// names the keys the file changed since the last one applied.
 func TestJoinReloadKeepsThePagesControls(t *testing.T) {
 	dev := wledtest.New(t, wledtest.Config{LEDs: 30, Name: "dev"})
 	config := func(mode string, extraEffects string) string {
@@ -120,21 +121,27 @@ func TestJoinReloadKeepsThePagesControls(t *testing.T) {
 	r.control("mode", `{"mode":"broadcast"}`)
 	r.control("brightness", `{"value":0.3}`)
 	r.control("blackout", `{"on":true}`)
-	r.reload() // the file as it was
+	if line := r.reload(); !strings.Contains(line, " changed=none") { // the file as it was
+		t.Errorf("a reload of an unchanged file does not say nothing changed: %s", line)
+	}
 	if got := r.room(); got.Mode != "broadcast" || !near(got.Brightness, 0.3) || !got.Blackout {
 		t.Fatalf("a reload of an unchanged file undid the page's controls: %+v, want broadcast at 0.3, blackout", got)
 	}
 
 	// Another effects key changed: the page's brightness stays, the new key applies.
 	r.write(config("auto", "  attack_ms: 5\n"))
-	r.reload()
+	if line := r.reload(); !strings.Contains(line, " changed=effects.attack_ms") {
+		t.Errorf("a reload changing effects.attack_ms does not say so: %s", line)
+	}
 	if got := r.room(); got.Mode != "broadcast" || !near(got.Brightness, 0.3) {
 		t.Fatalf("a reload changing effects.attack_ms undid the page's mode or brightness: %+v", got)
 	}
 
 	// The keys themselves changed in the file: the file wins.
 	r.write(strings.Replace(config("local", "  attack_ms: 5\n"), "brightness_cap: 0.8", "brightness_cap: 0.6", 1))
-	r.reload()
+	if line := r.reload(); !strings.Contains(line, " changed=effects.brightness_cap,room.mode") {
+		t.Errorf("a reload changing room.mode and effects.brightness_cap does not name both, sorted: %s", line)
+	}
 	if got := r.room(); got.Mode != "local" || !near(got.Brightness, 0.6) {
 		t.Fatalf("a reload changing room.mode and effects.brightness_cap: %+v, want local at 0.6", got)
 	}
