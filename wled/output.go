@@ -109,6 +109,16 @@ type Output struct {
 	sendFailLog   lograte.Limiter // sends failing, until they recover
 	reopenFailLog lograte.Limiter // socket re-opens failing, until one works or sends recover
 
+	// outage follows the current run of failed sends, from its first failure to the line that
+	// says the strip is sending again (Run's goroutine only). Those lines count this outage: a
+	// lifetime count makes a strip's second reboot read as twice as bad as its first (it is in
+	// the metrics).
+	outage struct {
+		start    time.Time // the first failed send; zero while sends work
+		backAt   time.Time // the first send that worked after the last failed one; zero until then
+		failures uint64
+	}
+
 	reopensLogged      uint64 // Run's goroutine only: the sender's Reopens when last checked
 	reopenLog          lograte.Limiter
 	reopenFailuresSeen uint64 // Run's goroutine only: the sender's ReopenFailures when last checked
@@ -304,14 +314,22 @@ func (o *Output) sendPending() bool {
 		}
 	}
 	if err != nil {
-		errs := o.sendErrors.Add(1)
+		o.sendErrors.Add(1)
+		if o.outage.failures == 0 {
+			o.outage.start = now
+		}
+		o.outage.failures++
+		o.outage.backAt = time.Time{}
 		o.statsMu.Lock()
 		o.lastErr, o.lastErrAt, o.failing = err, now, true
 		o.statsMu.Unlock()
 		if _, ok := o.sendFailLog.Allow(now); ok {
-			o.log.Warn("wled send failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "errors", errs)
+			o.log.Warn("wled send failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "failed_sends", o.outage.failures)
 		}
 		return true
+	}
+	if o.outage.failures > 0 && o.outage.backAt.IsZero() {
+		o.outage.backAt = now
 	}
 	o.framesSent.Add(1)
 	o.statsMu.Lock()
@@ -329,7 +347,9 @@ func (o *Output) sendPending() bool {
 	if recovered {
 		o.sendFailLog.Reset()
 		o.reopenFailLog.Reset()
-		o.log.Info("wled sending again", "device", o.name, "addr", o.target.UDPAddr(), "errors", o.sendErrors.Load())
+		o.log.Info("wled sending again", "device", o.name, "addr", o.target.UDPAddr(),
+			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
+		o.outage.start, o.outage.backAt, o.outage.failures = time.Time{}, time.Time{}, 0
 	}
 	return true
 }
