@@ -67,7 +67,8 @@ const fpsWindow = 61
 // queueing) frames that arrive faster. Each device has its own Output, so a slow or dead device
 // cannot hold up the others.
 type Output struct {
-	// name is not unique (every fresh WLED is called "WLED"): log lines give the address too.
+	// name is not unique (every fresh WLED is called "WLED"): log lines give target= too, as the
+	// session's "driving device" line does (target.String()), and the address.
 	name     string
 	target   Target
 	interval time.Duration
@@ -186,7 +187,7 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 	if others := joinDevice(o); tearsFrames(t) && !slices.ContainsFunc(others, tearsFrames) {
 		// Said once per device: not again by the output that replaces this one on a target change.
 		o.log.Warn("DNRGB frames of this strip take several packets, and WLED draws each packet as it arrives: the strip shows parts of two frames at once; drive it over DDP (WLED 0.13 or later)",
-			"device", o.name, "addr", t.UDPAddr(), "leds", t.LEDs, "packets", (t.LEDs+dnrgbLEDsPerPack-1)/dnrgbLEDsPerPack)
+			"device", o.name, "target", o.target.String(), "addr", t.UDPAddr(), "leds", t.LEDs, "packets", (t.LEDs+dnrgbLEDsPerPack-1)/dnrgbLEDsPerPack)
 	}
 	return o, nil
 }
@@ -303,14 +304,14 @@ func (o *Output) sendPending() bool {
 		if held, ok := o.reopenLog.Allow(now); ok {
 			// Sends that keep failing while the strip is fine mostly mean this machine's address
 			// changed under the old socket.
-			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "addr", o.target.UDPAddr(), "reopens", r, "suppressed", held)
+			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "reopens", r, "suppressed", held)
 		}
 	}
 	if f := o.sender.ReopenFailures(); f != o.reopenFailuresSeen {
 		o.reopenFailuresSeen = f
 		if _, ok := o.reopenFailLog.Allow(now); ok {
 			// The sender's error says why both the send and the new socket failed.
-			o.log.Warn("wled socket could not be re-opened", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "failures", f)
+			o.log.Warn("wled socket could not be re-opened", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err, "failures", f)
 		}
 	}
 	if err != nil {
@@ -324,7 +325,7 @@ func (o *Output) sendPending() bool {
 		o.lastErr, o.lastErrAt, o.failing = err, now, true
 		o.statsMu.Unlock()
 		if _, ok := o.sendFailLog.Allow(now); ok {
-			o.log.Warn("wled send failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err, "failed_sends", o.outage.failures)
+			o.log.Warn("wled send failed", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err, "failed_sends", o.outage.failures)
 		}
 		return true
 	}
@@ -347,7 +348,7 @@ func (o *Output) sendPending() bool {
 	if recovered {
 		o.sendFailLog.Reset()
 		o.reopenFailLog.Reset()
-		o.log.Info("wled sending again", "device", o.name, "addr", o.target.UDPAddr(),
+		o.log.Info("wled sending again", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(),
 			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
 		o.outage.start, o.outage.backAt, o.outage.failures = time.Time{}, time.Time{}, 0
 	}
@@ -362,7 +363,7 @@ func (o *Output) release(ctx context.Context) {
 	}
 	if o.target.Protocol.realtime() {
 		if err := o.sender.Release(); err != nil {
-			o.log.Warn("wled release failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err)
+			o.log.Warn("wled release failed", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err)
 		}
 		return
 	}
@@ -374,7 +375,7 @@ func (o *Output) release(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.client.timeout())
 		defer cancel()
 		if err := o.client.SetLive(rctx, addr, false); err != nil {
-			o.log.Warn("wled release failed", "device", o.name, "addr", o.target.UDPAddr(), "err", err)
+			o.log.Warn("wled release failed", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err)
 		}
 	}
 }

@@ -451,7 +451,9 @@ func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
 		if err != nil {
 			if failures == 0 {
 				if d.driven(c.raw) {
-					d.s.log.Warn("configured device: looking it up again failed; it stays at its last address", "device", c.raw, "err", err)
+					name, target := d.logNames(c)
+					d.s.log.Warn("configured device: looking it up again failed; it stays at its last address",
+						"device", name, "target", target, "configured", c.raw, "err", err)
 				} else {
 					d.s.log.Warn("configured device cannot be driven yet; retrying", "device", c.raw, "err", err)
 				}
@@ -460,7 +462,8 @@ func (d *deviceSet) followStatic(ctx context.Context, c *configuredDevice) {
 			failures++
 		} else {
 			if failures > 0 {
-				d.s.log.Info("configured device reachable again", "device", c.raw, "attempts", failures+1)
+				name, target := d.logNames(c)
+				d.s.log.Info("configured device reachable again", "device", name, "target", target, "configured", c.raw, "attempts", failures+1)
 			}
 			failures = 0
 			if c.lookAgain {
@@ -588,6 +591,22 @@ func (d *deviceSet) driven(key string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.strips[key] != nil
+}
+
+// logNames returns what configured device c's log lines give as device= and target=: the pair
+// its strip's "driving device" line and its output's own lines give (the WLED's name, which need
+// not be unique, and the target it is driven at, its last one while it cannot be looked up), so
+// that one grep finds all the lines of one strip. Before c was placed, both are its line.
+func (d *deviceSet) logNames(c *configuredDevice) (name, target string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.strips[c.raw]; st != nil {
+		return st.name, st.target.String()
+	}
+	if c.placed { // another configured line drives its device
+		return c.name, c.resolved.String()
+	}
+	return c.raw, c.raw
 }
 
 // stripFailing reports whether key's strip exists and its sends fail.
