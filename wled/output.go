@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/lograte"
@@ -118,6 +119,7 @@ type Output struct {
 		start    time.Time // the first failed send; zero while sends work
 		backAt   time.Time // the first send that worked after the last failed one; zero until then
 		failures uint64
+		advised  bool // a line of this outage said what to check (sendFailureAdvice)
 	}
 
 	reopensLogged      uint64 // Run's goroutine only: the sender's Reopens when last checked
@@ -325,7 +327,12 @@ func (o *Output) sendPending() bool {
 		o.lastErr, o.lastErrAt, o.failing = err, now, true
 		o.statsMu.Unlock()
 		if _, ok := o.sendFailLog.Allow(now); ok {
-			o.log.Warn("wled send failed", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err, "failed_sends", o.outage.failures)
+			attrs := []any{"device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err, "failed_sends", o.outage.failures}
+			if advice := sendFailureAdvice(err); advice != "" && !o.outage.advised {
+				o.outage.advised = true
+				attrs = append(attrs, "advice", advice)
+			}
+			o.log.Warn("wled send failed", attrs...)
 		}
 		return true
 	}
@@ -350,9 +357,24 @@ func (o *Output) sendPending() bool {
 		o.reopenFailLog.Reset()
 		o.log.Info("wled sending again", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(),
 			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
-		o.outage.start, o.outage.backAt, o.outage.failures = time.Time{}, time.Time{}, 0
+		o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised = time.Time{}, time.Time{}, 0, false
 	}
 	return true
+}
+
+// sendFailureAdvice says what an operator checks when a strip's sends fail with err, or "" when
+// err says nothing about the device (this machine's own network, a full send buffer). A refusal
+// comes from the device's address with its port closed: a WLED that is booting, or a machine that
+// took its DHCP lease while it was off. No route to the host is a failed ARP look-up: nothing
+// holds the address, the device is off or off the Wi-Fi.
+func sendFailureAdvice(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the device's address refuses the frames (a WLED still booting does, or another machine that took its address): check the device's power and Wi-Fi"
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "nothing answers at the device's address: check the device's power and Wi-Fi"
+	}
+	return ""
 }
 
 // release hands the device back to its own effects, if it is this output's to release (see
