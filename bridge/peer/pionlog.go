@@ -19,8 +19,9 @@ import (
 // handles and counts, so it becomes Warn; Info is pion's chatter and becomes
 // Debug; Trace is dropped.
 //
-// Some warnings are what a musician leaving, or a connection still gathering candidates, does in
-// the ordinary course (isRoutineWarning); they ask nothing of the operator and become Debug.
+// Some warnings are what a musician leaving, an ICE restart, or a connection still gathering
+// candidates does in the ordinary course (isRoutineWarning); they ask nothing of the operator
+// and become Debug.
 //
 // A remote peer can make pion warn once per bad candidate or unknown SSRC, so warnings are limited
 // to one line a second per scope, with the number suppressed in between.
@@ -60,16 +61,20 @@ func isUnhandledSSRC(format string) bool {
 // one that an ordinary connection produces:
 //   - ice's "Failed to ping without candidate pairs": connectivity checks ran before the first
 //     remote candidate came, as they do at every start;
-//   - pc's "Failed to accept RTP" with "stream is already closed": the SRTP session closed under
-//     the reader, as it does when she leaves;
+//   - ice's "Discard request with wrong username" (ice v4.4.8): a connectivity check for the
+//     ufrag an ICE restart has just replaced, as the other side keeps sending for a moment after
+//     every restart;
+//   - pc's "Failed to accept RTP" or "Failed to accept RTCP" with "stream is already closed": the
+//     SRTP or SRTCP session closed under the reader, as it does when she leaves;
 //   - pc's "Could not determine PayloadType for SSRC": a track's first packet did not come before
 //     its connection closed.
 func isRoutineWarning(format string, args []any) bool {
 	switch {
 	case strings.HasPrefix(format, "Failed to ping without candidate pairs"),
+		strings.HasPrefix(format, "Discard request with wrong username"),
 		strings.HasPrefix(format, "Could not determine PayloadType"):
 		return true
-	case strings.HasPrefix(format, "Failed to accept RTP"):
+	case strings.HasPrefix(format, "Failed to accept RTP"), strings.HasPrefix(format, "Failed to accept RTCP"):
 		return strings.Contains(fmt.Sprint(args...), "stream is already closed")
 	}
 	return false

@@ -66,3 +66,34 @@ func TestRoutinePionWarningsAreDebug(t *testing.T) {
 		}
 	}
 }
+
+// Two more warnings an ordinary evening produces, as pion logs them: webrtc v4.2.26's
+// undeclaredMediaProcessor "Failed to accept RTCP" with srtp's "stream is already closed" when a
+// connection closes (the twin of the RTP one), and ice v4.4.8's "Discard request with wrong
+// username" for the connectivity checks still in flight for the old ufrag after an ICE restart.
+// A broken message integrity is no such thing and stays a warning.
+func TestRestartAndCloseWarningsAreDebug(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := slogFactory{log: log}
+	f.NewLogger("pc").Warnf("Failed to accept RTCP %v", errors.New("stream is already closed"))
+	f.NewLogger("ice").Warnf("Discard request with wrong username from (%s), %v", "127.0.0.1:47455",
+		errors.New("username mismatch expected(7a77) actual(7a773a4b6b)"))
+	f.NewLogger("pc").Warnf("Failed to accept RTCP %v", errors.New("something else")) // not routine
+	f.NewLogger("ice").Warnf("Discard request with broken integrity from (%s), %v", "127.0.0.1:47455", "integrity check failed")
+	want := []struct{ level, text string }{
+		{"level=DEBUG", "Failed to accept RTCP stream is already closed"},
+		{"level=DEBUG", "Discard request with wrong username from (127.0.0.1:47455), username mismatch"},
+		{"level=WARN", "Failed to accept RTCP something else"},
+		{"level=WARN", "Discard request with broken integrity"},
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w.level) || !strings.Contains(lines[i], w.text) {
+			t.Errorf("line %d = %q, want %s with %q", i, lines[i], w.level, w.text)
+		}
+	}
+}
