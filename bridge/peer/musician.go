@@ -180,6 +180,9 @@ type musician struct {
 	// starts over only after a connection that stayed up for stableConnection, so a page that
 	// connects and drops at once is offered again at a growing interval, not every second.
 	upSince time.Time
+	// closedByHerSide: the musician's side closed the last PeerConnection, and none has been
+	// made since; retry offers on a fresh one, and says why.
+	closedByHerSide bool
 	// established: a PeerConnection of this musician has connected. Its negotiations then
 	// keep a playing musician working, and may use the whole signal budget (signalBudget).
 	established bool
@@ -607,6 +610,7 @@ func (mus *musician) admitSignals(need int, priority bool) time.Duration {
 // has a single recvonly audio transceiver.
 func (mus *musician) newPC() error {
 	mus.closePC()
+	mus.closedByHerSide = false
 	mus.gen++
 	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(mus.cfg.listInterfaces)}
 	post := func(ev pcEvent) {
@@ -1105,6 +1109,11 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 	gone := mus.goneAddress
 	mus.goneAddress, mus.addressRestart = netip.Addr{}, netip.Addr{}
 	switch {
+	case h == nil && mus.closedByHerSide:
+		// Her side closed the last one, and she has not left since (that would have ended
+		// this goroutine): a fresh PeerConnection offers.
+		mus.log.Info("musician still here after her side closed the connection; offering again", "attempt", mus.attempt)
+		mus.offer(ctx)
 	case h == nil || h.pc.CurrentRemoteDescription() == nil:
 		// Never negotiated (our offer went unanswered): start over.
 		mus.log.Info("no connection yet; offering again", "attempt", mus.attempt)
@@ -1260,12 +1269,13 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			// been released otherwise): a reload that keeps its peerId, or a web app that
 			// builds a new connection and waits for ours. Nothing can be restarted on this
 			// one: a fresh PeerConnection offers after the backoff. Info, not Warn: her tab
-			// closing the connection is also how she leaves, a moment before Presence says so.
+			// closing the connection is also how she leaves, a moment before Presence says so:
+			// this line promises no offer, which retry logs if she is still here to be offered.
 			mus.settleAttempts()
-			d := mus.backoff()
-			mus.log.Info("connection closed by the musician's side; offering again", "in", d, "attempt", mus.attempt+1)
+			mus.log.Info("connection closed by the musician's side")
 			mus.closePC()
-			retry.set(mus.cfg.Clock, d)
+			mus.closedByHerSide = true
+			retry.set(mus.cfg.Clock, mus.backoff())
 		}
 	}
 }
