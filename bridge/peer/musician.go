@@ -183,6 +183,9 @@ type musician struct {
 	// closedByHerSide: the musician's side closed the last PeerConnection, and none has been
 	// made since; retry offers on a fresh one, and says why.
 	closedByHerSide bool
+	// downSince is when the connection last went down after being up, until one is up again
+	// (zero otherwise): how long her outage lasted is said when it ends (outageEnded).
+	downSince time.Time
 	// established: a PeerConnection of this musician has connected. Its negotiations then
 	// keep a playing musician working, and may use the whole signal budget (signalBudget).
 	established bool
@@ -1231,12 +1234,16 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 	case evState:
 		mus.iceState.Store(int32(h.pc.ICEConnectionState()))
 		st := h.pc.ConnectionState()
-		if webrtc.PeerConnectionState(mus.connState.Swap(int32(st))) == st {
+		prev := webrtc.PeerConnectionState(mus.connState.Swap(int32(st)))
+		if prev == st {
 			return // an ICE state change, or a repeat
 		}
 		mus.setState(st)
 		if st != webrtc.PeerConnectionStateConnected {
 			mus.connectionDown()
+		}
+		if prev == webrtc.PeerConnectionStateConnected && st != webrtc.PeerConnectionStateConnected {
+			mus.outageStarted(st)
 		}
 		if st != webrtc.PeerConnectionStateConnected && mus.suspect != nil {
 			defer mus.examineSuspect() // after the state's own handling below (closePC)
@@ -1245,9 +1252,7 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		case webrtc.PeerConnectionStateConnected:
 			h.connected = true
 			mus.established = true
-			if mus.attempt > 0 {
-				mus.log.Info("reconnected", "attempts", mus.attempt)
-			}
+			mus.outageEnded()
 			if mus.upSince.IsZero() { // not after an ICE disconnected/connected blip
 				mus.upSince = mus.cfg.Clock.Now()
 			}
@@ -1277,6 +1282,37 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 			mus.closedByHerSide = true
 			retry.set(mus.cfg.Clock, mus.backoff())
 		}
+	}
+}
+
+// outageStarted notes when a connection that was up went down (to st), and says so at Info if
+// it is only interrupted (disconnected): pion may bring it back, or fail it an ICE failed
+// timeout later (25 s by default), and until then nothing else would say her audio stopped. A
+// failure or a close says so in its own line.
+func (mus *musician) outageStarted(st webrtc.PeerConnectionState) {
+	mus.downSince = mus.cfg.Clock.Now()
+	if st == webrtc.PeerConnectionStateDisconnected {
+		mus.log.Info("connection interrupted", "state", st.String())
+	}
+}
+
+// outageEnded, as a connection comes up, says that it is back after restarts (attempts), or
+// back on its own after an interruption, and how long the outage that began when it last went
+// down lasted (down_for): once per outage, whatever states it passed through.
+func (mus *musician) outageEnded() {
+	var args []any
+	if mus.attempt > 0 {
+		args = append(args, "attempts", mus.attempt)
+	}
+	if !mus.downSince.IsZero() {
+		args = append(args, "down_for", mus.cfg.Clock.Now().Sub(mus.downSince).Round(time.Millisecond))
+		mus.downSince = time.Time{}
+	}
+	switch {
+	case mus.attempt > 0:
+		mus.log.Info("reconnected", args...)
+	case len(args) > 0:
+		mus.log.Info("connection back", args...)
 	}
 }
 

@@ -1,0 +1,104 @@
+package peer
+
+import (
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledbridge/ledbridge/bridge/room"
+)
+
+// startOutageIvy connects ivy (who offers) over cuttableNetwork, with the bridge's log in buf at
+// Debug, and returns once the bridge is connected to her: cut drops every packet between them
+// while set. failedAfter is both sides' ICE failed timeout (after 500 ms disconnected); with
+// restartUncuts, the bridge's first offer (its ICE restart) ends the cut.
+func startOutageIvy(t *testing.T, failedAfter time.Duration, restartUncuts bool) (*lockedBuffer, *atomic.Bool) {
+	t.Helper()
+	bridgeNet, musicianNet, cut := cuttableNetwork(t)
+	r, s := newTestRoom(t), &sinks{}
+	buf := &lockedBuffer{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.Interfaces = nil
+	cfg.net = bridgeNet
+	cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout = 500*time.Millisecond, failedAfter
+	cfg.RestartBackoff = []time.Duration{100 * time.Millisecond}
+	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if restartUncuts {
+		r.holdBridge = func(sig room.Signal) bool {
+			if sig.Type == room.SignalOffer {
+				cut.Store(false)
+			}
+			return false
+		}
+	}
+	m := startManager(t, cfg, r)
+	// musicianAPI's on a virtual network, but for her failed timeout: an outage the bridge
+	// sees come back must not have failed on her side meanwhile.
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	var se webrtc.SettingEngine
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetNet(musicianNet)
+	se.SetICETimeouts(500*time.Millisecond, failedAfter, 100*time.Millisecond)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se))
+	opts := musicianOpts{offerFirst: true, net: musicianNet}
+	newTestMusicianOn(t, api, r, "ivy", opts, nil)
+	if err := m.MusicianJoined("ivy"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
+	return buf, cut
+}
+
+// ivyInfoLines returns the Info lines of log naming musician ivy that contain msg.
+func ivyInfoLines(log, msg string) []string {
+	return warningsWith(log, "level=INFO", "musician=ivy", msg)
+}
+
+// A musician's connection interrupted (ICE disconnected) is said at Info, naming her, as it
+// happens rather than only when it fails; when it comes back on its own, one Info line says how
+// long it was down.
+func TestOutageThatComesBackIsLoggedOnce(t *testing.T) {
+	buf, cut := startOutageIvy(t, time.Minute, false)
+	cut.Store(true)
+	waitFor(t, "the interruption logged", func() bool { return len(ivyInfoLines(buf.String(), "connection interrupted")) > 0 })
+	time.Sleep(time.Second) // her audio stays cut a while: still one interruption
+	cut.Store(false)
+	waitFor(t, "the connection back logged", func() bool { return len(ivyInfoLines(buf.String(), "down_for=")) > 0 })
+	log := buf.String()
+	if down, back := ivyInfoLines(log, "connection interrupted"), ivyInfoLines(log, "down_for="); len(down) != 1 || len(back) != 1 {
+		t.Errorf("want one interrupted and one back line for one outage, got %q and %q", down, back)
+	}
+	if strings.Index(log, "connection interrupted") > strings.Index(log, "down_for=") {
+		t.Errorf("back before interrupted:\n%s", log)
+	}
+}
+
+// An outage long enough to fail is said once as it starts, keeps its warning when it fails,
+// and once it is back after the ICE restart, one Info line says how long it was down: the
+// states it passes through on the way (failed, connecting) are not new interruptions.
+func TestOutageThatFailsIsLoggedOnce(t *testing.T) {
+	buf, cut := startOutageIvy(t, time.Second, true)
+	cut.Store(true)
+	waitFor(t, "the connection back logged", func() bool { return len(ivyInfoLines(buf.String(), "down_for=")) > 0 })
+	log := buf.String()
+	down, back := ivyInfoLines(log, "connection interrupted"), ivyInfoLines(log, "down_for=")
+	if len(down) != 1 || len(back) != 1 {
+		t.Errorf("want one interrupted and one back line for one outage, got %q and %q", down, back)
+	}
+	failed := warningsWith(log, "level=WARN", "musician=ivy", "connection failed; ICE restart scheduled")
+	if len(failed) != 1 {
+		t.Errorf("want the failure's warning once, got %q", failed)
+	}
+	if i, j, k := strings.Index(log, "connection interrupted"), strings.Index(log, "connection failed"), strings.Index(log, "down_for="); !(i < j && j < k) {
+		t.Errorf("want interrupted, failed, back in that order:\n%s", log)
+	}
+}
