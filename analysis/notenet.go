@@ -191,8 +191,10 @@ type noteNet struct {
 	prevLevel float32 // Features.Level of the last tick
 
 	on         [netPitches]bool
-	low        [netPitches]int // ticks in a row below netOffP
-	since      [netPitches]int // ticks since the last onset flag
+	low        [netPitches]int     // ticks in a row below netOffP
+	since      [netPitches]int     // ticks since the last onset flag
+	offFor     [netPitches]int     // ticks since the pitch stopped
+	offLevel   [netPitches]float32 // the lowest level since it stopped
 	onsetNow   [netPitches]bool
 	born       [netPitches]bool           // would start this tick, before the neighbour check
 	suppressed [netPitches]bool           // scratch for the neighbour check
@@ -248,6 +250,7 @@ func (n *noteNet) reset() {
 	n.spec.maps, n.regBias, n.regScreen, n.screenCutLn, n.absGate, n.report, n.high = maps, regBias, regScreen, cut, absGate, report, high
 	for p := range n.since {
 		n.since[p] = 99
+		n.offFor[p] = 99
 		n.prevPo[p] = netLogitOff
 	}
 	n.stage2.reset()
@@ -527,15 +530,21 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 		n.since[p]++
 		n.onsetNow[p] = false
 		if !n.on[p] {
-			if born[p] {
-				n.on[p], n.low[p], n.since[p], n.onsetNow[p] = true, 0, 0, true
+			if !born[p] {
+				n.offFor[p], n.offLevel[p] = min(n.offFor[p]+1, 99), min(n.offLevel[p], level)
+				continue
 			}
+			// A pitch that stopped moments ago and comes back while nothing
+			// got louder is a decaying note hovering at the threshold, not
+			// one struck again.
+			resumed := n.offFor[p] < netResumeTicks && (level < reonsetMinLevel || !n.struck(p, level))
+			n.on[p], n.low[p], n.since[p], n.onsetNow[p] = true, 0, 0, !resumed
 			continue
 		}
 		if pa < netOffZ && !(n.high[p] && a.tracker.on[p+netLoMIDI]) {
 			n.low[p]++
 			if n.low[p] > netHold {
-				n.on[p] = false
+				n.on[p], n.offFor[p], n.offLevel[p] = false, 0, level
 				continue
 			}
 		} else {
@@ -570,6 +579,15 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 		}
 		insertNote(dst, Note{MIDI: m, Hz: float32(hz), Velocity: velocity(amp, a.tracker.velocityRangeDB), Onset: n.onsetNow[p]})
 	}
+}
+
+// struck tells whether pitch p, born again soon after it stopped, was
+// struck again: the tick's level rose by netResumeRise over the lowest
+// level since it stopped, or the pitch's own fast-window amplitude rose by
+// netStrikeRise in two ticks (one instrument of a band, which need not lift
+// the level), or the tracker flagged it.
+func (n *noteNet) struck(p int, level float32) bool {
+	return level >= n.offLevel[p]*netResumeRise || n.rise2[1][netLoMIDI-semiLo+p] >= netStrikeRiseLn || n.oldFlag[p]
 }
 
 // dot32 is Σ a[i]·b[i] in four interleaved sums.
@@ -667,3 +685,20 @@ const reonsetMinLevel = 1e-3
 // reonsetFall: a tick whose level falls below this share of the last tick's
 // (−6 dB) holds a note's end; its onset odds rise with the change too.
 const reonsetFall = 0.5
+
+// netResumeTicks (500 ms): a pitch born again within this many ticks of
+// stopping that was not struck again (see struck) resumes without an onset
+// flag. A decaying piano or e-piano chord note hovers at the net's
+// threshold: FluidR3's piano C4 dropped out for 10 to 21 ticks and came
+// back, each time flagged, though the level had not risen.
+const netResumeTicks = 30
+
+// netResumeRise (+1.6 dB) and netStrikeRise (+12 dB in two ticks): see
+// struck. FluidR3's hovering piano C4 and e-piano E4 came back with the
+// level at most 1.08 times what it was when they stopped and their own
+// fast-window amplitude at most 2.6 times what it was two ticks before.
+// The lowest level since, not the level at the stop: a note of an arpeggio
+// stops as the next one is struck, and returns no louder than that.
+const netResumeRise, netStrikeRise = 1.2, 4
+
+var netStrikeRiseLn = float32(math.Log(netStrikeRise))
