@@ -30,13 +30,34 @@ func TestBroadcastModeHoldsTheLastFrame(t *testing.T) {
 	}
 }
 
-// Auto mode keeps PROTOCOL.md §5's 2 s rule for the host's frames: the hold is broadcast mode's.
-func TestAutoModeDropsHostFramesAfterTwoSeconds(t *testing.T) {
+// Auto mode follows PROTOCOL.md §5's rules, written here as the spec states them and not as the
+// package's constants (a test reading AudioFresh would follow any value it were changed to):
+// local while audio has arrived in the last second; otherwise the host's frames if one arrived
+// in the last 2 s; otherwise idle. Each edge is checked a millisecond inside and outside.
+func TestAutoModeKeepsTheProtocolsOneAndTwoSecondRules(t *testing.T) {
+	const (
+		audioRule = time.Second     // PROTOCOL.md §5: "local while audio has arrived in the last second"
+		frameRule = 2 * time.Second // "the latest led-update frames if any arrived in the last 2 s"
+		ms        = time.Millisecond
+	)
 	never := time.Time{}
-	if got := ChooseLook(ModeAuto, t0.Add(BroadcastFresh), never, t0); got != LookBroadcast {
-		t.Errorf("auto, frame %v old: %v, want broadcast", BroadcastFresh, got)
-	}
-	if got := ChooseLook(ModeAuto, t0.Add(BroadcastFresh+time.Millisecond), never, t0); got != LookIdle {
-		t.Errorf("auto, frame just over %v old: %v, want idle", BroadcastFresh, got)
+	now := t0
+	for _, c := range []struct {
+		name        string
+		audio, leds time.Time
+		want        Look
+	}{
+		{"audio just inside 1 s, no frames", now.Add(-audioRule + ms), never, LookLocal},
+		{"audio just outside 1 s, no frames", now.Add(-audioRule - ms), never, LookIdle},
+		{"audio just inside 1 s, a fresh frame", now.Add(-audioRule + ms), now, LookLocal},
+		{"audio just outside 1 s, a fresh frame", now.Add(-audioRule - ms), now, LookBroadcast},
+		{"no audio, frame just inside 2 s", never, now.Add(-frameRule + ms), LookBroadcast},
+		{"no audio, frame just outside 2 s", never, now.Add(-frameRule - ms), LookIdle},
+		{"stale audio, frame just inside 2 s", now.Add(-audioRule - ms), now.Add(-frameRule + ms), LookBroadcast},
+		{"stale audio, frame just outside 2 s", now.Add(-audioRule - ms), now.Add(-frameRule - ms), LookIdle},
+	} {
+		if got := ChooseLook(ModeAuto, now, c.audio, c.leds); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }
