@@ -112,6 +112,10 @@ func TestBroadcastModeAppliesLEDUpdates(t *testing.T) {
 	}
 }
 
+// Auto mode over real peers and a real room: local while Ana's audio flows, the host's frames once
+// it stops, local again when it resumes, idle once neither comes. Only the order is checked here,
+// with generous waits; the 1 s and 2 s edges are TestAutoModeLookFollowsTheProtocolsFreshnessRules'
+// (on virtual time), since a stopwatch around real peers measures the machine as much as the rule.
 func TestAutoModeFallsBackToBroadcastAndBack(t *testing.T) {
 	r := newRig(t, effect.ModeAuto)
 	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true})
@@ -119,36 +123,28 @@ func TestAutoModeFallsBackToBroadcastAndBack(t *testing.T) {
 	waitFor(t, 20*time.Second, "ana connected", ana.connected)
 	stop := h.ledFrames(t, "#ff0000", "#00ff00")
 	defer stop()
-	waitFor(t, 5*time.Second, "local look while audio flows", func() bool { return r.sess.Snapshot().Room.Look == "local" })
+	waitFor(t, 10*time.Second, "local look while audio flows", func() bool { return r.sess.Snapshot().Room.Look == "local" })
 
 	// Audio stops (as when WebRTC fails): the bridge switches to the host's frames.
 	ana.muted.Store(true)
-	stopped := time.Now()
-	waitFor(t, 3*time.Second, "broadcast look after the audio stopped", func() bool { return r.sess.Snapshot().Room.Look == "broadcast" })
-	switched := time.Since(stopped)
-	waitFor(t, 3*time.Second, "the strip shows the host's frames", func() bool {
+	waitFor(t, 10*time.Second, "broadcast look after the audio stopped", func() bool { return r.sess.Snapshot().Room.Look == "broadcast" })
+	waitFor(t, 10*time.Second, "the strip shows the host's frames", func() bool {
 		fr := r.ddp.Frames()
 		return showsRedGreen(fr[len(fr)-1], 3)
 	})
-	shown := time.Since(stopped)
-	t.Logf("audio stopped → look broadcast after %v, host frames fully shown after %v", switched, shown)
-	// PROTOCOL.md §5: local while audio arrived in the last second; then the host's frames.
-	if switched > 1200*time.Millisecond && !raceEnabled { // timing checked by the normal-build run
-		t.Errorf("switched to broadcast %v after the audio stopped, want about 1 s", switched)
-	}
 
 	// Audio resumes: back to local analysis.
 	ana.muted.Store(false)
-	waitFor(t, 3*time.Second, "local look after the audio resumed", func() bool { return r.sess.Snapshot().Room.Look == "local" })
-	waitFor(t, 3*time.Second, "the strip stops showing the host's frames", func() bool {
+	waitFor(t, 10*time.Second, "local look after the audio resumed", func() bool { return r.sess.Snapshot().Room.Look == "local" })
+	waitFor(t, 10*time.Second, "the strip stops showing the host's frames", func() bool {
 		fr := r.ddp.Frames()
 		return !showsRedGreen(fr[len(fr)-1], 3)
 	})
 
-	// Host frames stop too: idle after 2 s.
+	// Host frames stop too: idle.
 	stop()
 	ana.muted.Store(true)
-	waitFor(t, 5*time.Second, "idle look with neither audio nor frames", func() bool { return r.sess.Snapshot().Room.Look == "idle" })
+	waitFor(t, 10*time.Second, "idle look with neither audio nor frames", func() bool { return r.sess.Snapshot().Room.Look == "idle" })
 }
 
 func TestTempoAndPlaybackFollowTheRoom(t *testing.T) {
