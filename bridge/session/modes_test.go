@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"testing"
@@ -43,10 +44,12 @@ func (h *host) send(t *testing.T, event string, payload any) {
 	}
 }
 
-// ledFrames sends led-update frames of two halves, left then right colour, every 50 ms until stop.
-func (h *host) ledFrames(t *testing.T, left, right string) (stop func()) {
+// ledFrames sends led-update frames of two halves, left then right colour, every 50 ms until stop,
+// which returns the last seq it sent (or tried to).
+func (h *host) ledFrames(t *testing.T, left, right string) (stop func() (lastSeq int)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	var last int
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(50 * time.Millisecond)
@@ -55,6 +58,7 @@ func (h *host) ledFrames(t *testing.T, left, right string) (stop func()) {
 			bctx, bcancel := context.WithTimeout(ctx, time.Second)
 			_ = h.c.Broadcast(bctx, room.EventLEDUpdate, map[string]any{"colors": []string{left, right}, "seq": seq, "ts": time.Now().UnixMilli()})
 			bcancel()
+			last = seq
 			select {
 			case <-ctx.Done():
 				return
@@ -62,7 +66,7 @@ func (h *host) ledFrames(t *testing.T, left, right string) (stop func()) {
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() int { cancel(); <-done; return last }
 }
 
 // halves reports the mean colour of each half of a frame.
@@ -101,11 +105,25 @@ func TestBroadcastModeAppliesLEDUpdates(t *testing.T) {
 			return len(fr) > 0 && showsRedGreen(fr[len(fr)-1], tc.bpl)
 		})
 	}
-	// An older seq is dropped: the strips keep the newer frame.
-	h.send(t, room.EventLEDUpdate, map[string]any{"colors": []string{"#0000ff"}, "seq": 0})
-	time.Sleep(200 * time.Millisecond)
-	if fr := r.ddp.Frames(); !showsRedGreen(fr[len(fr)-1], 3) {
-		t.Fatal("an out-of-order led-update replaced a newer frame")
+	// A frame overtaken by a newer one (an older seq) is dropped, counted, and never shown. The
+	// host's sender stops first, so that no frame of its own can cover up one wrongly taken; the
+	// newer frame and the older one go out back to back, whatever the pause since the sender's.
+	last := stop()
+	h.send(t, room.EventLEDUpdate, map[string]any{"colors": []string{"#ff0000", "#00ff00"}, "seq": last + 1})
+	before := r.sess.Snapshot().Dropped.Broadcasts
+	h.send(t, room.EventLEDUpdate, map[string]any{"colors": []string{"#0000ff"}, "seq": last})
+	waitFor(t, 10*time.Second, fmt.Sprintf("seq %d, sent after seq %d, counted as dropped", last, last+1), func() bool {
+		return r.sess.Snapshot().Dropped.Broadcasts > before
+	})
+	for _, tc := range []struct {
+		f   *wledtest.Fake
+		bpl int
+	}{{r.ddp, 3}, {r.dnrgb, 4}} {
+		n := tc.f.FrameCount()
+		waitFor(t, 10*time.Second, tc.f.Config().Name+" renders on", func() bool { return tc.f.FrameCount() >= n+10 })
+		if fr := tc.f.Frames(); !showsRedGreen(fr[len(fr)-1], tc.bpl) {
+			t.Fatalf("%s: an out-of-order led-update replaced a newer frame", tc.f.Config().Name)
+		}
 	}
 	if got := r.sess.Snapshot().Room.Look; got != "broadcast" {
 		t.Fatalf("look = %q", got)
