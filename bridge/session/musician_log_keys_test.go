@@ -72,3 +72,29 @@ func (j *journal) lines(msg string) []string {
 	}
 	return out
 }
+
+// A participant whose Presence meta the session cannot read in full is followed as a musician, so
+// the warning about her meta names her as the lines that follow do; a name it could not read is
+// left off her join line rather than shown as name="".
+func TestUnreadableMetaWarningNamesTheMusician(t *testing.T) {
+	logs := &journal{}
+	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	roguePresence(t, r, "rogue-1") // name: 7, role: musician
+	warned := logs.lines("Presence meta with unreadable fields; they are left unset")
+	joined := logs.lines("musician joined")
+	if len(warned) != 1 || len(joined) != 1 {
+		t.Fatalf("%d warnings and %d join lines, want 1 each:\n%s\n%s", len(warned), len(joined),
+			strings.Join(warned, "\n"), strings.Join(joined, "\n"))
+	}
+	if !strings.Contains(warned[0], " musician=rogue-1 ") || strings.Contains(warned[0], "peer_id=") {
+		t.Errorf("the warning does not name her as musician=rogue-1: %s", warned[0])
+	}
+	if strings.Contains(warned[0], "warnings_suppressed=") {
+		t.Errorf("the warning says that no warning was held back: %s", warned[0])
+	}
+	if strings.Contains(joined[0], "name=") {
+		t.Errorf("her join line shows the name it could not read: %s", joined[0])
+	}
+}

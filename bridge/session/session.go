@@ -855,7 +855,15 @@ func (s *Session) syncPresence() {
 					if usable {
 						msg = "Presence meta with unreadable fields; they are left unset"
 					}
-					s.log.Warn(msg, "peer_id", key, "err", err, "warnings_suppressed", suppressed)
+					who := "peer_id" // a host or another bridge
+					if !usable || meta.IsMusician() {
+						who = "musician" // as the lines that follow her name her
+					}
+					args := []any{who, key, "err", err}
+					if suppressed > 0 {
+						args = append(args, "warnings_suppressed", suppressed)
+					}
+					s.log.Warn(msg, args...)
 				}
 			}
 			s.mu.Unlock()
@@ -965,7 +973,11 @@ func (s *Session) syncPresence() {
 		if !ok {
 			continue
 		}
-		s.log.Info("musician joined", presenceArgs(suppressed, "musician", id, "name", present[id].Name, "host", present[id].IsHost)...)
+		args := []any{"musician", id}
+		if name := present[id].Name; name != "" {
+			args = append(args, "name", name)
+		}
+		s.log.Info("musician joined", presenceArgs(suppressed, append(args, "host", present[id].IsHost)...)...)
 		if err != nil {
 			s.log.Warn("musician not connected", "musician", id, "err", err)
 		}
