@@ -27,8 +27,13 @@ func TestCompleteAsSendsTheForcedProtocol(t *testing.T) {
 		{"drgb on DDP firmware", wledtest.Config{LEDs: 100}, wled.ProtocolDRGB, "DRGB", 100, false, true},
 		{"drgbw on an RGB strip", wledtest.Config{LEDs: 50}, wled.ProtocolDRGBW, "DRGBW", 50, true, true},
 		{"warls clamps to 255 LEDs", wledtest.Config{LEDs: 300}, wled.ProtocolWARLS, "WARLS", 255, false, true},
-		{"ddp on the first DDP build", wledtest.Config{LEDs: 40, VID: wled.MinDDPVID}, wled.ProtocolDDP, "DDP", 40, false, false},
+		// Builds are literals, not wled.MinDDPVID: WLED takes DDP from vid 2110060 on (LedFx's
+		// wled_support_DDP), and a wrong constant must fail here.
+		{"ddp on the first DDP build", wledtest.Config{LEDs: 40, VID: 2110060}, wled.ProtocolDDP, "DDP", 40, false, false},
 		{"auto picks DDP", wledtest.Config{LEDs: 40}, wled.ProtocolAuto, "DDP", 40, false, false},
+		{"auto picks DDP on the first DDP build", wledtest.Config{LEDs: 40, VID: 2110060}, wled.ProtocolAuto, "DDP", 40, false, false},
+		{"auto picks DDP on 0.13.x", wledtest.Config{LEDs: 40, VID: 2208222}, wled.ProtocolAuto, "DDP", 40, false, false},
+		{"auto picks DNRGB before DDP", wledtest.Config{LEDs: 40, VID: 2110059}, wled.ProtocolAuto, "DNRGB", 40, false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,8 +19,11 @@ func TestCompleteAsFallsBackFromDDPOnOldFirmware(t *testing.T) {
 		toDDP bool   // frames go to the DDP port, not the realtime one
 	}{
 		{"0.11 build", 2008000, "DNRGB", false},
-		{"last build before DDP", wled.MinDDPVID - 1, "DNRGB", false},
-		{"first DDP build", wled.MinDDPVID, "DDP", true},
+		// The builds are literals, not wled.MinDDPVID: the threshold is WLED's (DDP from vid
+		// 2110060 on, as LedFx's wled_support_DDP has it), and a wrong constant must fail here.
+		{"last build before DDP", 2110059, "DNRGB", false},
+		{"first DDP build", 2110060, "DDP", true},
+		{"0.13.x build", 2208222, "DDP", true},
 		{"no vid reported", 0, "DDP", true}, // nothing says DDP cannot work: the venue's choice stands
 	}
 	for _, tc := range cases {
