@@ -172,6 +172,22 @@ func TestDecodeSmallEvents(t *testing.T) {
 	}
 }
 
+// PROTOCOL.md §3: "Defaults until a state arrives: tempo 120, isPlaying false." The values are
+// literals, not DefaultTempo/DefaultPlaying, so that a wrong constant fails here; the state a
+// host answers a state-request with before any change must say the same on the wire.
+func TestDefaultStateIsTheProtocolsDefault(t *testing.T) {
+	if DefaultState.Tempo != 120 || DefaultState.IsPlaying {
+		t.Errorf("DefaultState = %+v, want tempo 120, isPlaying false (PROTOCOL.md §3)", DefaultState)
+	}
+	b, err := json.Marshal(StateResponse{FromPeerID: "h", TargetPeerID: "b", State: DefaultState})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"fromPeerId":"h","targetPeerId":"b","state":{"tempo":120,"isPlaying":false}}`; string(b) != want {
+		t.Errorf("a state-response with the default state = %s, want %s", b, want)
+	}
+}
+
 func TestDecodeEventUnknown(t *testing.T) {
 	_, err := DecodeEvent("chat-message", []byte(`{}`))
 	if !errors.Is(err, ErrUnknownEvent) || errors.Is(err, ErrInvalidPayload) {
