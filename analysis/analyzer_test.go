@@ -118,9 +118,39 @@ func TestDrumLoopLightsAlmostNothing(t *testing.T) {
 	if withNotes > len(frames)*5/100 {
 		t.Errorf("notes in %d of %d drum frames, want ≤ 5%%", withNotes, len(frames))
 	}
-	// 16 eighths in 4 s: the beat flag must still see the hits.
-	if onsets < 8 {
-		t.Errorf("%d onsets in a 16-hit drum loop", onsets)
+	// 16 eighths in 4 s: the beat flag must see every hit, within 3 frames of the first frame
+	// that holds it, and flash little else. Each onset matches at most one hit.
+	const maxLate = 3
+	block := SampleRate / FrameRate
+	var onsetFrames []int
+	for i, f := range frames {
+		if f.Onset {
+			onsetFrames = append(onsetFrames, i)
+		}
+	}
+	matched := make(map[int]bool)
+	hits := 0
+	for at := 0; at < seconds(4); at += seconds(0.25) { // drumLoop's eighths
+		hits++
+		struck := at / block
+		found := false
+		for _, i := range onsetFrames {
+			if i >= struck && i <= struck+maxLate && !matched[i] {
+				matched[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no onset within %d frames of the hit at frame %d (onsets at frames %v)", maxLate, struck, onsetFrames)
+		}
+	}
+	// When this bound was set, the analyser flagged all 16 hits on their first frame, and 4
+	// frames more, each 3 frames (onsetMinGap) after a hit: frames 18, 33, 93 and 153, a second
+	// onset of a hat or a snare. The bound is that behaviour, not a target: it is there to catch
+	// a detector that fires more often, which the old lower bound alone (onsets ≥ 8) let through.
+	const maxUnmatched = 4
+	if extra := onsets - len(matched); extra > maxUnmatched {
+		t.Errorf("%d onsets match none of the %d hits, want ≤ %d (onsets at frames %v)", extra, hits, maxUnmatched, onsetFrames)
 	}
 }
 
