@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 func TestBroadcastNotJoined(t *testing.T) {
@@ -154,23 +154,8 @@ func TestBinaryPayloadBroadcast(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is testlog.Buffer under the name this package's other tests know it by.
+type syncBuffer = testlog.Buffer
 
 // TestLogsCarryNoSecrets runs join errors, refused upgrades, a failed dial and a token refresh
 // with debug logging and checks that neither the API key nor a token appears in the logs or errors.
@@ -178,8 +163,8 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.rejectUpgrades = 1
 	srv.joinErrors = 1
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testlog.Buffer
+	logger := testlog.NewLogger(&logs, slog.LevelDebug)
 	// A reverse proxy's password in the URL is a secret too.
 	h := newHarness(t, srv, fast(realtime.Config{URL: "http://venue:proxy-pass-secret@" + srv.addr,
 		Logger: logger, AccessToken: "user-secret-token", Private: true}))

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/bridge/testenv"
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 	"github.com/ledbridge/ledbridge/discovery"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
@@ -88,29 +88,14 @@ func (c *roundClock) nextRound(t *testing.T) {
 	c.waitRound(t)
 }
 
-// logBuffer collects a session's log lines for tests that check what was logged.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer is testlog.Buffer under the name this package's other tests know it by.
+type logBuffer = testlog.Buffer
 
 // deviceRig is a session's device set running on its own, without a room.
 type deviceRig struct {
 	s      *Session
 	clock  *roundClock
-	logs   *logBuffer
+	logs   *testlog.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -120,9 +105,9 @@ type deviceRig struct {
 // adjusts the device set before it runs.
 func startDeviceRig(t *testing.T, devices []string, browser discovery.Browser, tune func(*deviceSet)) *deviceRig {
 	t.Helper()
-	r := &deviceRig{logs: &logBuffer{}, done: make(chan struct{})}
+	r := &deviceRig{logs: &testlog.Buffer{}, done: make(chan struct{})}
 	cfg := Config{Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}, Devices: devices,
-		Logger: slog.New(slog.NewTextHandler(r.logs, nil))}
+		Logger: testlog.NewLogger(r.logs, slog.LevelInfo)}
 	cfg.Code, _ = room.ParseCode("DEV234")
 	if browser != nil {
 		r.clock = newRoundClock()

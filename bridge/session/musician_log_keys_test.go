@@ -3,13 +3,13 @@ package session_test
 import (
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
 	"github.com/ledbridge/ledbridge/bridge/session"
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // A musician's lines in the journal all name her under one key, musician=, the peer manager's:
@@ -17,9 +17,9 @@ import (
 // the peer manager's lines about her. The session's used peer_id= for the same musician. Her leave
 // says her name too, and a Presence line says how many were held back only when some were.
 func TestMusicianLinesNameHerUnderOneKey(t *testing.T) {
-	logs := &journal{}
+	logs := &testlog.Buffer{} // a text handler's lines, as journald shows the daemon's
 	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
-		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		c.Logger = testlog.NewLogger(logs, slog.LevelInfo)
 	})
 	ana := r.musician(musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true})
 	waitFor(t, 20*time.Second, "ana's audio reached the bridge", func() bool {
@@ -27,10 +27,10 @@ func TestMusicianLinesNameHerUnderOneKey(t *testing.T) {
 		return ok && s.WebRTC == "connected" && s.Packets > 0
 	})
 	ana.leave()
-	waitFor(t, 10*time.Second, "ana's leave logged", func() bool { return len(logs.lines("musician left")) > 0 })
+	waitFor(t, 10*time.Second, "ana's leave logged", func() bool { return len(logs.Lines("musician left")) > 0 })
 
 	for _, msg := range []string{"musician joined", "musician connection", "receiving audio", "musician left"} {
-		lines := logs.lines(msg)
+		lines := logs.Lines(msg)
 		if len(lines) != 1 {
 			t.Errorf("%d %q lines, want 1:\n%s", len(lines), msg, strings.Join(lines, "\n"))
 			continue
@@ -43,47 +43,22 @@ func TestMusicianLinesNameHerUnderOneKey(t *testing.T) {
 			t.Errorf("%q says that no Presence line was held back: %s", msg, line)
 		}
 	}
-	if left := logs.lines("musician left"); len(left) == 1 && !strings.Contains(left[0], " name=Ana") {
+	if left := logs.Lines("musician left"); len(left) == 1 && !strings.Contains(left[0], " name=Ana") {
 		t.Errorf("ana's leave does not say her name: %s", left[0])
 	}
-}
-
-// journal collects a text handler's lines, as journald shows the daemon's.
-type journal struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (j *journal) Write(p []byte) (int, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.buf.Write(p)
-}
-
-// lines returns the lines with message msg.
-func (j *journal) lines(msg string) []string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(j.buf.String(), "\n") {
-		if strings.Contains(line, ` msg="`+msg+`" `) {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // A participant whose Presence meta the session cannot read in full is followed as a musician, so
 // the warning about her meta names her as the lines that follow do; a name it could not read is
 // left off her join line rather than shown as name="".
 func TestUnreadableMetaWarningNamesTheMusician(t *testing.T) {
-	logs := &journal{}
+	logs := &testlog.Buffer{}
 	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
-		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		c.Logger = testlog.NewLogger(logs, slog.LevelInfo)
 	})
 	roguePresence(t, r, "rogue-1") // name: 7, role: musician
-	warned := logs.lines("Presence meta with unreadable fields; they are left unset")
-	joined := logs.lines("musician joined")
+	warned := logs.Lines("Presence meta with unreadable fields; they are left unset")
+	joined := logs.Lines("musician joined")
 	if len(warned) != 1 || len(joined) != 1 {
 		t.Fatalf("%d warnings and %d join lines, want 1 each:\n%s\n%s", len(warned), len(joined),
 			strings.Join(warned, "\n"), strings.Join(joined, "\n"))

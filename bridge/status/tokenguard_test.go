@@ -1,7 +1,6 @@
 package status
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // fakeClock is a clock a test moves by hand.
@@ -26,19 +27,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer is a log destination the server's handlers and the test share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+// lockedBuffer is testlog.Buffer under the name this package's other tests know it by.
+type lockedBuffer = testlog.Buffer
 
 // setTokenClock makes srv's token guard read clock.
 func setTokenClock(srv *Server, clock *fakeClock) { srv.tokens.now = clock.Now }
@@ -93,10 +83,10 @@ func metricValue(t *testing.T, base, name string) string {
 func TestWrongTokensBackOffPerClient(t *testing.T) {
 	const token = "correct-horse-battery"
 	clock := &fakeClock{now: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	ctl := &fakeController{}
 	_, base := startServerWith(t, Config{Provider: &fakeProvider{}, Controller: ctl, Token: token,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))}, func(s *Server) { setTokenClock(s, clock) })
+		Logger: testlog.NewLogger(logs, slog.LevelInfo)}, func(s *Server) { setTokenClock(s, clock) })
 	const guesser, colleague = "127.0.0.1", "127.0.0.2"
 	failures, throttled := 0, 0
 	expect := func(from, tok string, wantCode int, wantRetry string) {

@@ -15,12 +15,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime"
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
 
@@ -328,23 +328,9 @@ func TestJoinReloadsOnSIGHUP(t *testing.T) {
 	}
 }
 
-// syncBuffer is a strings.Builder safe for the exec copier and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testlog.Buffer under the name this package's other tests know it by: an output
+// the exec copier and the test share.
+type syncBuffer = testlog.Buffer
 
 // checkDaemonProcessSettings checks tune.go's settings on the running daemon: one P (as /metrics
 // reports it) and, on Linux, the timer slack the daemon re-executed itself with (same PID).

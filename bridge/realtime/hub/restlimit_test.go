@@ -1,14 +1,14 @@
 package hub
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // These tests cover the REST broadcast endpoint's limits: without them one unauthenticated POST
@@ -126,31 +126,16 @@ func TestRESTRateLimit(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink the server's goroutines may write to concurrently.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer is testlog.Buffer under the name this package's other tests know it by.
+type lockedBuffer = testlog.Buffer
 
 // TestRESTLimitHitsAreLoggedOncePerSecond: each refused request is counted, but a client repeating
 // it cannot turn the log into an amplifier.
 func TestRESTLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	clock := newFakeClock()
-	var logs lockedBuffer
-	h := startHub(t, Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	var logs testlog.Buffer
+	h := startHub(t, Config{Now: clock.Now, Logger: testlog.NewLogger(&logs, slog.LevelInfo)})
 	for i := 0; i < 5; i++ {
 		if code, _ := post(t, h, BroadcastAPIPath, "application/json", batchBody(MaxBroadcastBatch+1, "x")); code != http.StatusRequestEntityTooLarge {
 			t.Fatalf("HTTP %d, want 413", code)
