@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
@@ -17,8 +18,8 @@ const dnrgbTornMsg = "DNRGB frames of this strip take several packets, and WLED 
 // to use DDP. A successor output for the same device (a target change) does not say it again,
 // and a strip that fits one packet is not warned about.
 func TestOutputWarnsOnceThatDNRGBFramesAboveOnePacketTear(t *testing.T) {
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
+	logs := &testlog.Buffer{}
+	log := testlog.NewLogger(logs, slog.LevelInfo)
 	fake := wledtest.New(t, wledtest.Config{LEDs: 1000, DDPListen: "-", HTTPListen: "-"})
 	tg, err := wled.ParseTarget(fake.RealtimeURL("dnrgb"))
 	if err != nil {
@@ -32,18 +33,18 @@ func TestOutputWarnsOnceThatDNRGBFramesAboveOnePacketTear(t *testing.T) {
 	_, stopSuccessor := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Logger: log})
 	stop()
 	stopSuccessor()
-	lines := logs.lines(dnrgbTornMsg)
+	lines := logs.Lines(dnrgbTornMsg)
 	if len(lines) != 1 || !strings.Contains(lines[0], "leds=1000") || !strings.Contains(lines[0], "packets=3") || !strings.Contains(lines[0], "level=WARN") {
-		t.Errorf("warnings %q, want one WARN with leds=1000 packets=3; log:\n%s", lines, logs.b.String())
+		t.Errorf("warnings %q, want one WARN with leds=1000 packets=3; log:\n%s", lines, logs.String())
 	}
 
-	fits := &syncBuffer{}
+	fits := &testlog.Buffer{}
 	small := wledtest.New(t, wledtest.Config{LEDs: 489, DDPListen: "-", HTTPListen: "-"})
 	tg, _ = wled.ParseTarget(small.RealtimeURL("dnrgb"))
-	o, stop = wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Logger: slog.New(slog.NewTextHandler(fits, nil))})
+	o, stop = wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Logger: testlog.NewLogger(fits, slog.LevelInfo)})
 	submitUntil(t, o, small, 1)
 	stop()
-	if lines := fits.lines(dnrgbTornMsg); len(lines) != 0 {
+	if lines := fits.Lines(dnrgbTornMsg); len(lines) != 0 {
 		t.Errorf("a 489-LED DNRGB strip was warned about: %q", lines)
 	}
 }

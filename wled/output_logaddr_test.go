@@ -1,46 +1,22 @@
 package wled_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 	"github.com/ledbridge/ledbridge/wled"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(msg string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(s.b.String(), "\n") {
-		if strings.Contains(l, `msg="`+msg+`"`) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // TestOutputLogLinesNameTheStripsAddress: every fresh WLED is called "WLED", so a log line that
 // names only the strip does not say which one went away; each line also gives its address.
 func TestOutputLogLinesNameTheStripsAddress(t *testing.T) {
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
+	logs := &testlog.Buffer{}
+	log := testlog.NewLogger(logs, slog.LevelInfo)
 	var addrs []*net.UDPAddr
 	var outputs []*wled.Output
 	for range 2 {
@@ -66,7 +42,7 @@ func TestOutputLogLinesNameTheStripsAddress(t *testing.T) {
 	submitFor(500 * time.Millisecond)
 	checkLines := func(msg string) {
 		t.Helper()
-		lines := logs.lines(msg)
+		lines := logs.Lines(msg)
 		for _, addr := range addrs {
 			n := 0
 			for _, l := range lines {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/testenv"
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 	"github.com/ledbridge/ledbridge/wled"
 )
 
@@ -27,10 +28,10 @@ func TestOutputLogsAndCountsFailedReopens(t *testing.T) {
 	}
 	defer device.Close()
 	port := device.LocalAddr().(*net.UDPAddr).Port
-	var logs syncBuffer // output_logaddr_test.go
+	var logs testlog.Buffer
 	o, err := wled.NewOutput(wled.OutputConfig{
 		Target: wled.Target{Protocol: wled.ProtocolDDP, Host: "fe80::2%va", Port: port, LEDs: 30},
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Logger: testlog.NewLogger(&logs, slog.LevelInfo),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestOutputLogsAndCountsFailedReopens(t *testing.T) {
 		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 			o.Submit(frame)
 			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s: %+v\n%s", what, o.Stats(), logs.all())
+				t.Fatalf("timed out waiting for %s: %+v\n%s", what, o.Stats(), logs.String())
 			}
 		}
 	}
@@ -54,19 +55,13 @@ func TestOutputLogsAndCountsFailedReopens(t *testing.T) {
 		t.Fatalf("ip link del va: %v\n%s", err, out)
 	}
 	waitFor("three failed re-opens", func() bool { return o.Stats().ReopenFailures >= 3 })
-	lines := logs.lines("wled socket could not be re-opened")
+	lines := logs.Lines("wled socket could not be re-opened")
 	if len(lines) != 1 {
-		t.Fatalf("%d re-open failure lines for %d failures within a minute, want 1:\n%s", len(lines), o.Stats().ReopenFailures, logs.all())
+		t.Fatalf("%d re-open failure lines for %d failures within a minute, want 1:\n%s", len(lines), o.Stats().ReopenFailures, logs.String())
 	}
 	for _, want := range []string{"level=WARN", "addr=", "fe80::2%va", "err=", "zone va"} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("re-open failure line %q does not mention %q", lines[0], want)
 		}
 	}
-}
-
-func (s *syncBuffer) all() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
