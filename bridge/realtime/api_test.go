@@ -154,9 +154,6 @@ func TestBinaryPayloadBroadcast(t *testing.T) {
 	}
 }
 
-// syncBuffer is testlog.Buffer under the name this package's other tests know it by.
-type syncBuffer = testlog.Buffer
-
 // TestLogsCarryNoSecrets runs join errors, refused upgrades, a failed dial and a token refresh
 // with debug logging and checks that neither the API key nor a token appears in the logs or errors.
 func TestLogsCarryNoSecrets(t *testing.T) {

@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
 
 // flapConfig is steppingConfig with DEBUG lines logged too, so that a test sees the connect and
 // join lines of a flapping link demoted rather than lost.
-func flapConfig(logs *syncBuffer, clk *steppingClock) realtime.Config {
+func flapConfig(logs *testlog.Buffer, clk *steppingClock) realtime.Config {
 	cfg := steppingConfig(logs, clk)
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return cfg
@@ -38,7 +40,7 @@ func TestFlappingLinkConnectAndJoinLinesAreBounded(t *testing.T) {
 	const cycles = 200 // 200 min of a 1-min reconnect schedule
 	srv := newFakeServer(t)
 	srv.dropAfterJoin = cycles
-	var logs syncBuffer
+	var logs testlog.Buffer
 	clk := &steppingClock{now: time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)}
 	h := startClient(t, srv, flapConfig(&logs, clk))
 	srv.waitFor("a join on the last socket", 30*time.Second, func() bool {
@@ -74,7 +76,7 @@ func TestConnectAndJoinAfterOutageLoggedOnce(t *testing.T) {
 	const failures = 40
 	srv := newFakeServer(t)
 	srv.rejectUpgrades = failures
-	var logs syncBuffer
+	var logs testlog.Buffer
 	clk := &steppingClock{now: time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)}
 	h := startClient(t, srv, flapConfig(&logs, clk))
 	h.waitState(realtime.StateJoined, 30*time.Second)

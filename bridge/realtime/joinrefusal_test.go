@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
 
@@ -220,7 +222,7 @@ func refusedJoinsLog(t *testing.T, refusals int, reason string, closeSocket bool
 	srv.joinErrors = refusals
 	srv.joinErrorReason = reason
 	srv.closeOnJoinError = closeSocket
-	var logs syncBuffer
+	var logs testlog.Buffer
 	clk := &steppingClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	cfg := steppingConfig(&logs, clk)
 	if tune != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 )
 
@@ -92,7 +94,7 @@ func TestReconnectWarningsAreRateLimited(t *testing.T) {
 	const failures = 40
 	srv := newFakeServer(t)
 	srv.rejectUpgrades = failures
-	var logs syncBuffer
+	var logs testlog.Buffer
 	clk := &steppingClock{now: time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)}
 	h := startClient(t, srv, steppingConfig(&logs, clk))
 	h.waitState(realtime.StateJoined, 30*time.Second)
@@ -109,7 +111,7 @@ func TestReconnectWarningsAreRateLimitedWhenJoinsDoNotLast(t *testing.T) {
 	const failures = 40
 	srv := newFakeServer(t)
 	srv.dropAfterJoin = failures
-	var logs syncBuffer
+	var logs testlog.Buffer
 	clk := &steppingClock{now: time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)}
 	h := startClient(t, srv, steppingConfig(&logs, clk))
 	srv.waitFor("a join on the last socket", 30*time.Second, func() bool {
@@ -126,7 +128,7 @@ func TestReconnectWarningsAreRateLimitedWhenJoinsDoNotLast(t *testing.T) {
 
 // steppingConfig runs a client on clk: 1 min between sockets, no jitter, and heartbeat and push
 // timeouts that only fireLong fires.
-func steppingConfig(logs *syncBuffer, clk *steppingClock) realtime.Config {
+func steppingConfig(logs *testlog.Buffer, clk *steppingClock) realtime.Config {
 	return realtime.Config{
 		Logger:            slog.New(slog.NewTextHandler(logs, nil)),
 		Clock:             clk,
@@ -140,7 +142,7 @@ func steppingConfig(logs *syncBuffer, clk *steppingClock) realtime.Config {
 // joinLasts lets the current join last a heartbeat interval: it waits for the client's two
 // timers of that length (the heartbeat's and the one that finds the join lasting), fires them and
 // waits for the recovery line.
-func joinLasts(t *testing.T, clk *steppingClock, logs *syncBuffer) {
+func joinLasts(t *testing.T, clk *steppingClock, logs *testlog.Buffer) {
 	t.Helper()
 	pollUntil(t, "the heartbeat and lasting-join timers", func() bool { return clk.pendingLong(24*time.Hour) >= 2 })
 	clk.fireLong(24 * time.Hour)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
@@ -16,7 +18,7 @@ import (
 // frame, nor a message of any length into the log and the status.
 func TestSystemErrorFloodIsNotAmplified(t *testing.T) {
 	srv := newFakeServer(t)
-	var logs syncBuffer
+	var logs testlog.Buffer
 	// No rejoin during the test: every error after the first arrives while it is pending.
 	h := startClient(t, srv, realtime.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), RejoinBackoff: []time.Duration{time.Hour}})
 	h.waitState(realtime.StateJoined, 10*time.Second)

@@ -88,9 +88,6 @@ func (c *roundClock) nextRound(t *testing.T) {
 	c.waitRound(t)
 }
 
-// logBuffer is testlog.Buffer under the name this package's other tests know it by.
-type logBuffer = testlog.Buffer
-
 // deviceRig is a session's device set running on its own, without a room.
 type deviceRig struct {
 	s      *Session

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 	"github.com/ledbridge/ledbridge/discovery"
@@ -20,7 +22,7 @@ import (
 // devices and discovery alike.
 func startForcedRig(t *testing.T, protocol string, devices []string, browser discovery.Browser, tune func(*deviceSet)) *deviceRig {
 	t.Helper()
-	r := &deviceRig{logs: &logBuffer{}, done: make(chan struct{})}
+	r := &deviceRig{logs: &testlog.Buffer{}, done: make(chan struct{})}
 	cfg := Config{Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"}, Devices: devices, Protocol: protocol,
 		Logger: slog.New(slog.NewTextHandler(r.logs, nil))}
 	cfg.Code, _ = room.ParseCode("DEV234")

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
@@ -109,9 +111,9 @@ func TestJoinRefusalAdviceOnceEachWhenReasonsAlternate(t *testing.T) {
 
 // newRefusalSession is a session of room RFS234, never run, whose status reports are fed by hand;
 // logs gets what it logs.
-func newRefusalSession(t *testing.T) (*Session, *logBuffer) {
+func newRefusalSession(t *testing.T) (*Session, *testlog.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	code, err := room.ParseCode("RFS234")
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
@@ -21,7 +23,7 @@ import (
 type modeRig struct {
 	s     *Session
 	clock *stepClock
-	log   *logBuffer
+	log   *testlog.Buffer
 }
 
 const modeRigLEDs = 30
@@ -33,7 +35,7 @@ func newModeRig(t *testing.T, mode effect.Mode) *modeRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	r := &modeRig{clock: &stepClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}, log: &logBuffer{}}
+	r := &modeRig{clock: &stepClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}, log: &testlog.Buffer{}}
 	code, err := room.ParseCode("MDE234")
 	if err != nil {
 		t.Fatal(err)

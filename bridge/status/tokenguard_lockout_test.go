@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // TestRecentStaffOutlastASustainedAttack: 30 addresses, each sending a wrong token whenever it may
@@ -17,7 +19,7 @@ import (
 // trust), while the attackers' comparisons stay within the budget; staff on a fresh phone are
 // refused for as long as the attack lasts, and so is the staff phone once its trust has lapsed.
 func TestRecentStaffOutlastASustainedAttack(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	g, clock, _ := newTestGuard(t, logs)
 	const staff, freshPhone = "192.168.1.20", "192.168.1.21"
 	if wait, ok, _ := guardCheck(g, staff, true); wait != 0 || !ok {

@@ -27,9 +27,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer is testlog.Buffer under the name this package's other tests know it by.
-type lockedBuffer = testlog.Buffer
-
 // setTokenClock makes srv's token guard read clock.
 func setTokenClock(srv *Server, clock *fakeClock) { srv.tokens.now = clock.Now }
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // jsonRecords parses every line of s as a JSON log record; a line that is not one fails t.
@@ -79,7 +81,7 @@ func TestJoinJSONLogsAnnounceAsRecords(t *testing.T) {
 	cmd := exec.Command(bin, "join", "JSN234", "--no-discovery", "--log-format", "json",
 		"--listen", "127.0.0.1:0", "--status-addr", ":0", "--config", "/dev/null")
 	cmd.Env = append(os.Environ(), "LEDBRIDGE_DEVICES=")
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	startCommand(t, cmd)
 	waitJoin(t, 15*time.Second, "the status page's record", func() bool {
@@ -128,7 +130,7 @@ func TestJoinStatusPageURLByAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	cmd.Stderr = &stderr
 	startCommand(t, cmd)
 	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
@@ -164,7 +166,7 @@ func TestJoinStatusPageURLByAddress(t *testing.T) {
 func TestHubJSONLogsAnnounceAsRecords(t *testing.T) {
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "hub", "--addr", "127.0.0.1:0", "--log-format", "json", "--config", "/dev/null")
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	startCommand(t, cmd)
 	waitJoin(t, 15*time.Second, "the URLs' record", func() bool { return strings.Contains(stderr.String(), `"websockets"`) })

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // Ctrl-C during discover's mDNS browse exits 130 with one line saying what was left undone,
@@ -14,7 +16,7 @@ import (
 func TestDiscoverInterruptedExits130(t *testing.T) {
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "discover", "--timeout", "30s", "--config", writeConfig(t, "discovery:\n  enabled: true\n"))
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	startCommand(t, cmd)
 	exited := make(chan struct{})

@@ -10,13 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/discovery"
 )
 
 // startJoinInEmptyLAN runs `ledbridge join` with discovery on in a network namespace of its own
 // whose only interface, loopback, carries multicast: a LAN where mDNS works and no WLED answers.
 // Its queries go nowhere else.
-func startJoinInEmptyLAN(t *testing.T, extra ...string) *syncBuffer {
+func startJoinInEmptyLAN(t *testing.T, extra ...string) *testlog.Buffer {
 	t.Helper()
 	bin := buildBinary(t)
 	for _, tool := range []string{"unshare", "ip"} {
@@ -27,7 +29,7 @@ func startJoinInEmptyLAN(t *testing.T, extra ...string) *syncBuffer {
 	cfg := writeConfig(t, "discovery:\n  enabled: true\nhub:\n  listen: 127.0.0.1:0\nstatus:\n  addr: \"\"\n")
 	args := append([]string{"join", "DSC234", "--config", cfg}, extra...)
 	cmd := exec.Command("unshare", append([]string{"-rn", "sh", "-c", `ip link set lo up && ip link set lo multicast on && exec "$0" "$@"`, bin}, args...)...)
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	cmd.Stderr = &stderr
 	startCommand(t, cmd)
 	exited := make(chan struct{})

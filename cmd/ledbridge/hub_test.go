@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/coder/websocket"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
@@ -83,11 +85,11 @@ func TestJoinExportsHubMetrics(t *testing.T) {
 
 // startHubBinary starts `ledbridge hub --config cfgPath` with env added to the test's environment,
 // waits for the room server's URL in what it prints, and stops it with SIGTERM when the test ends.
-func startHubBinary(t *testing.T, bin, cfgPath string, env ...string) (baseURL string, stdout, stderr *syncBuffer) {
+func startHubBinary(t *testing.T, bin, cfgPath string, env ...string) (baseURL string, stdout, stderr *testlog.Buffer) {
 	t.Helper()
 	cmd := exec.Command(bin, "hub", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), env...)
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &testlog.Buffer{}, &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

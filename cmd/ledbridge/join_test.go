@@ -172,7 +172,7 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "join", "JAM234", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", "", "--config", "/dev/null")
 	cmd.Env = append(os.Environ(), "LEDBRIDGE_DEVICES=")
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	startCommand(t, cmd)
 	waitJoin(t, 10*time.Second, "the no-strip warning", func() bool {
@@ -192,14 +192,14 @@ func TestJoinWarnsWhenNoStripWillLight(t *testing.T) {
 // startJoinBinary starts `ledbridge join CODE --config cfgPath` (a config that turns the status page on)
 // with env added to the test's environment, reads the status page's URL from what it prints, and
 // stops it with SIGTERM when the test ends.
-func startJoinBinary(t *testing.T, bin, code, cfgPath string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
+func startJoinBinary(t *testing.T, bin, code, cfgPath string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *testlog.Buffer) {
 	t.Helper()
 	return startJoinBinaryArgs(t, bin, []string{"join", code, "--config", cfgPath}, env...)
 }
 
 // startJoinBinaryArgs is startJoinBinary with the command line args (a config that turns the
 // status page on among them).
-func startJoinBinaryArgs(t *testing.T, bin string, args []string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *syncBuffer) {
+func startJoinBinaryArgs(t *testing.T, bin string, args []string, env ...string) (cmd *exec.Cmd, statusURL string, stderr *testlog.Buffer) {
 	t.Helper()
 	cmd = exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -207,7 +207,7 @@ func startJoinBinaryArgs(t *testing.T, bin string, args []string, env ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr = &syncBuffer{}
+	stderr = &testlog.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -327,10 +327,6 @@ func TestJoinReloadsOnSIGHUP(t *testing.T) {
 		t.Errorf("the rejection does not name the key:\n%s", stderr.String())
 	}
 }
-
-// syncBuffer is testlog.Buffer under the name this package's other tests know it by: an output
-// the exec copier and the test share.
-type syncBuffer = testlog.Buffer
 
 // checkDaemonProcessSettings checks tune.go's settings on the running daemon: one P (as /metrics
 // reports it) and, on Linux, the timer slack the daemon re-executed itself with (same PID).

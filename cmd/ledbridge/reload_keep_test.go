@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledbridge/ledbridge/bridge/testlog"
+
 	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
@@ -23,7 +25,7 @@ type reloadRig struct {
 	cmd       interface{ Signal(os.Signal) error }
 	cfgPath   string
 	statusURL string
-	stderr    *syncBuffer
+	stderr    *testlog.Buffer
 	reloads   int // "configuration reloaded" lines seen so far
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // testClock is a wall clock a test sets, as NTP steps a Pi's.
@@ -35,7 +37,7 @@ func TestAccessTokenExpiryRechecked(t *testing.T) {
 	exp := time.Date(2026, 12, 20, 12, 0, 0, 0, time.UTC)
 	token := testJWT("u", exp)
 	clock := &testClock{now: exp.Add(-21 * 24 * time.Hour)} // the boot clock, 3 weeks before exp
-	var logs syncBuffer
+	var logs testlog.Buffer
 	w := &accessTokenWatch{log: slog.New(slog.NewTextHandler(&logs, nil)), now: clock.Now}
 	warnings := func() int { return strings.Count(logs.String(), "supabase.access_token exp") }
 
@@ -84,7 +86,7 @@ func TestAccessTokenExpiryRechecked(t *testing.T) {
 func TestAccessTokenRecheckLoop(t *testing.T) {
 	exp := time.Date(2026, 12, 20, 12, 0, 0, 0, time.UTC)
 	clock := &testClock{now: exp.Add(-30 * 24 * time.Hour)}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	w := &accessTokenWatch{log: slog.New(slog.NewTextHandler(&logs, nil)), now: clock.Now}
 	w.set(testJWT("u", exp))
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // TestRateLimitHitsAreLoggedOncePerSecond: every socket over the message rate limit is counted and
@@ -13,7 +15,7 @@ import (
 // of one second share one line, which says how many it stands for.
 func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 	clock := newFakeClock()
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	h := startHub(t, Config{Now: clock.Now, MaxMessagesPerSecond: 3, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	const sockets = 5
 	flood := func(round uint64) {
@@ -48,7 +50,7 @@ func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 // TestMalformedLogIsBounded: a client's own strings quoted in the malformed-frame log line are cut,
 // so a frame-sized name cannot make each of those lines a quarter of a megabyte.
 func TestMalformedLogIsBounded(t *testing.T) {
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	h := startHub(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := dial(t, h, dialOpts{})
 	jr := c.join(topic, cfgJSON(false, false, "k"))

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // TestMaxConnectionsPerAddress: one host holding its share of sockets is refused more with HTTP
@@ -13,7 +15,7 @@ import (
 // host retrying in a loop is logged once, saying how many refusals the line stands for. Every
 // host here is on loopback, which is not exempt.
 func TestMaxConnectionsPerAddress(t *testing.T) {
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	// A stopped clock: every refusal falls in the log limiter's one second, however slow the machine.
 	h := startHub(t, Config{MaxConnectionsPerAddress: 2, Now: newFakeClock().Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	a := dial(t, h, dialOpts{from: "127.0.0.1"})

@@ -126,9 +126,6 @@ func TestRESTRateLimit(t *testing.T) {
 	}
 }
 
-// lockedBuffer is testlog.Buffer under the name this package's other tests know it by.
-type lockedBuffer = testlog.Buffer
-
 // TestRESTLimitHitsAreLoggedOncePerSecond: each refused request is counted, but a client repeating
 // it cannot turn the log into an amplifier.
 func TestRESTLimitHitsAreLoggedOncePerSecond(t *testing.T) {

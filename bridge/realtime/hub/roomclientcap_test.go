@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
 
 // TestOneHostCannotFillARoom is the reviewer's case: sockets from two addresses (one dual-stack
@@ -15,7 +17,7 @@ import (
 // their own reason, the musician gets in, and the refusals are logged at WARN, one line a second.
 func TestOneHostCannotFillARoom(t *testing.T) {
 	clock := newFakeClock()
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	const perAddress = 8
 	h := startHub(t, Config{Now: clock.Now, MaxClientsPerRoomPerAddress: perAddress, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	want := fmt.Sprintf(`{"status":"error","response":{"reason":"RoomFull: Too many clients from this address in this room (limit %d)"}}`, perAddress)
@@ -58,7 +60,7 @@ func TestOneHostCannotFillARoom(t *testing.T) {
 
 // TestRoomFullIsLoggedAtWarn: the cap on the whole room is logged at WARN too.
 func TestRoomFullIsLoggedAtWarn(t *testing.T) {
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	h := startHub(t, Config{MaxClientsPerRoom: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for i := range 2 {
 		dial(t, h, dialOpts{from: fmt.Sprintf("127.0.0.%d", i+1)}).join(topic, cfgJSON(false, false, fmt.Sprint(i)))
