@@ -1051,6 +1051,7 @@ func (mus *musician) tryOffer(ctx context.Context, restart *atomic.Uint64) error
 	}
 	if iceRestart {
 		restart.Add(1)
+		noteICERestart(time.Now()) // pion's clock, not cfg.Clock: its checks come in real time
 	}
 	mus.send(ctx, room.Signal{Type: room.SignalOffer, Description: &room.SessionDescription{Type: "offer", SDP: o.SDP}})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
@@ -61,9 +62,12 @@ func isUnhandledSSRC(format string) bool {
 // one that an ordinary connection produces:
 //   - ice's "Failed to ping without candidate pairs": connectivity checks ran before the first
 //     remote candidate came, as they do at every start;
-//   - ice's "Discard request with wrong username" (ice v4.4.8): a connectivity check for the
-//     ufrag an ICE restart has just replaced, as the other side keeps sending for a moment after
-//     every restart;
+//   - ice's "Discard request with wrong username" (ice v4.4.8) for a "username mismatch" within
+//     staleCheckWindow of an ICE restart by this process (staleCheckExpected): a connectivity
+//     check for the ufrag the restart has just replaced, as the other side keeps sending for a
+//     moment after every restart. ice says so for any binding request with a wrong or missing
+//     USERNAME, before checking its integrity: at any other time, or with none at all
+//     ("attribute not found"), it is a stranger probing the bridge's port, and stays a warning;
 //   - pc's "Failed to accept RTP" or "Failed to accept RTCP" with "stream is already closed": the
 //     SRTP or SRTCP session closed under the reader, as it does when she leaves;
 //   - pc's "Could not determine PayloadType for SSRC": a track's first packet did not come before
@@ -71,13 +75,36 @@ func isUnhandledSSRC(format string) bool {
 func isRoutineWarning(format string, args []any) bool {
 	switch {
 	case strings.HasPrefix(format, "Failed to ping without candidate pairs"),
-		strings.HasPrefix(format, "Discard request with wrong username"),
 		strings.HasPrefix(format, "Could not determine PayloadType"):
 		return true
+	case strings.HasPrefix(format, "Discard request with wrong username"):
+		return strings.Contains(fmt.Sprint(args...), "username mismatch") && staleCheckExpected(time.Now())
 	case strings.HasPrefix(format, "Failed to accept RTP"), strings.HasPrefix(format, "Failed to accept RTCP"):
 		return strings.Contains(fmt.Sprint(args...), "stream is already closed")
 	}
 	return false
+}
+
+// staleCheckWindow is how long after an ICE restart by this process a binding request for
+// another ufrag is taken for one of the other side's checks of the replaced ufrag. Those keep
+// coming until our restart offer reaches her through the room and her side applies it: a
+// signalling round trip, well under a second on a good day and a few seconds on a slow one, and
+// checks already sent (a browser paces its checks at most a few seconds apart). 10 s covers
+// that with room to spare, and is short enough that a stranger scanning the port is seldom
+// hidden: her probes outside the window still warn.
+const staleCheckWindow = 10 * time.Second
+
+// lastICERestart is when this process last restarted ICE (noteICERestart; Unix nanoseconds, 0
+// for never), for any musician: pion's loggers cannot tell whose connection a check was for.
+var lastICERestart atomic.Int64
+
+// noteICERestart records an ICE restart by this process at now.
+func noteICERestart(now time.Time) { lastICERestart.Store(now.UnixNano()) }
+
+// staleCheckExpected reports whether this process restarted ICE within staleCheckWindow of now.
+func staleCheckExpected(now time.Time) bool {
+	at := lastICERestart.Load()
+	return at != 0 && now.Sub(time.Unix(0, at)) < staleCheckWindow
 }
 
 // logMsg logs a message pion passed whole (Warn, Error): it is what isUnhandledSSRC must see,

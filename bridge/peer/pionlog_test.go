@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -70,12 +72,14 @@ func TestRoutinePionWarningsAreDebug(t *testing.T) {
 // Two more warnings an ordinary evening produces, as pion logs them: webrtc v4.2.26's
 // undeclaredMediaProcessor "Failed to accept RTCP" with srtp's "stream is already closed" when a
 // connection closes (the twin of the RTP one), and ice v4.4.8's "Discard request with wrong
-// username" for the connectivity checks still in flight for the old ufrag after an ICE restart.
-// A broken message integrity is no such thing and stays a warning.
+// username" for the connectivity checks still in flight for the old ufrag after an ICE restart
+// (one just made). A broken message integrity is no such thing and stays a warning.
 func TestRestartAndCloseWarningsAreDebug(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f := slogFactory{log: log}
+	forgetICERestarts(t)
+	noteICERestart(time.Now())
 	f.NewLogger("pc").Warnf("Failed to accept RTCP %v", errors.New("stream is already closed"))
 	f.NewLogger("ice").Warnf("Discard request with wrong username from (%s), %v", "127.0.0.1:47455",
 		errors.New("username mismatch expected(7a77) actual(7a773a4b6b)"))
@@ -96,4 +100,40 @@ func TestRestartAndCloseWarningsAreDebug(t *testing.T) {
 			t.Errorf("line %d = %q, want %s with %q", i, lines[i], w.level, w.text)
 		}
 	}
+}
+
+// ice v4.4.8 says "Discard request with wrong username" for any binding request whose USERNAME
+// is not the current ufrag pair, before checking its integrity: one with none at all, or a
+// mismatch with no ICE restart of ours in the last staleCheckWindow, is a stranger probing the
+// port and warns. A missing USERNAME warns even right after a restart: no stale check lacks it.
+func TestForeignBindingRequestsWarn(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := slogFactory{log: log}
+	forgetICERestarts(t)
+	const format = "Discard request with wrong username from (%s), %v"
+	f.NewLogger("ice").Warnf(format, "192.168.1.9:40000", stun.ErrAttributeNotFound)
+	f.NewLogger("ice").Warnf(format, "192.168.1.9:40000", errors.New("username mismatch expected(7a77) actual(7363616e3a6d65)"))
+	noteICERestart(time.Now().Add(-staleCheckWindow - time.Second)) // long over
+	f.NewLogger("ice").Warnf(format, "192.168.1.9:40000", errors.New("username mismatch expected(7a77) actual(7363616e3a6d65)"))
+	noteICERestart(time.Now())
+	f.NewLogger("ice").Warnf(format, "192.168.1.9:40000", stun.ErrAttributeNotFound)
+	want := []string{"attribute not found", "username mismatch", "username mismatch", "attribute not found"}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], w) {
+			t.Errorf("line %d = %q, want WARN with %q", i, lines[i], w)
+		}
+	}
+}
+
+// forgetICERestarts makes the test start, and leave, with no ICE restart by this process noted:
+// the tests before it may have restarted ICE a moment ago.
+func forgetICERestarts(t *testing.T) {
+	t.Helper()
+	lastICERestart.Store(0)
+	t.Cleanup(func() { lastICERestart.Store(0) })
 }
