@@ -153,6 +153,11 @@ type musician struct {
 	// confirms the sender, so a stranger's offer never makes the bridge send anything.
 	held    *room.Signal
 	attempt int
+	// outageRetries is how many times retry has tried (offered, restarted ICE, or sent our
+	// answer again) with no connection up since one last came up: what the next one coming up
+	// says (outageEnded).
+	// attempt paces the retries, and may still count an earlier outage's.
+	outageRetries int
 	// goneAddress is the host address the selected pair was on when it went (checkHostAddress):
 	// retry restarts ICE then although the connection may still count as connected. Invalid
 	// when there is none.
@@ -1109,6 +1114,9 @@ func (mus *musician) retry(ctx context.Context, retry *timer) {
 		return
 	}
 	mus.attempt++
+	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
+		mus.outageRetries++ // not a gone address's restart of a connection still up
+	}
 	h := mus.cur
 	gone := mus.goneAddress
 	mus.goneAddress, mus.addressRestart = netip.Addr{}, netip.Addr{}
@@ -1252,8 +1260,8 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			h.connected = true
-			mus.established = true
 			mus.outageEnded()
+			mus.established = true
 			if mus.upSince.IsZero() { // not after an ICE disconnected/connected blip
 				mus.upSince = mus.cfg.Clock.Now()
 			}
@@ -1297,20 +1305,30 @@ func (mus *musician) outageStarted(st webrtc.PeerConnectionState) {
 	}
 }
 
-// outageEnded, as a connection comes up, says that it is back after restarts (attempts), or
-// back on its own after an interruption, and how long the outage that began when it last went
-// down lasted (down_for): once per outage, whatever states it passed through.
+// outageEnded, as a connection comes up (before established is set), says that it is back
+// after the retries made during this outage (attempts), or back without one (pion, or her
+// side, brought it back), and how long the outage that began when it last went down lasted
+// (down_for): once per outage, whatever states it passed through. A musician's first
+// connection is no outage's end (the session logs it): Debug, with the retries it took.
 func (mus *musician) outageEnded() {
+	retries := mus.outageRetries
+	mus.outageRetries = 0
+	if !mus.established {
+		if retries > 0 {
+			mus.log.Debug("connected", "attempts", retries)
+		}
+		return
+	}
 	var args []any
-	if mus.attempt > 0 {
-		args = append(args, "attempts", mus.attempt)
+	if retries > 0 {
+		args = append(args, "attempts", retries)
 	}
 	if !mus.downSince.IsZero() {
 		args = append(args, "down_for", mus.cfg.Clock.Now().Sub(mus.downSince).Round(time.Millisecond))
 		mus.downSince = time.Time{}
 	}
 	switch {
-	case mus.attempt > 0:
+	case retries > 0:
 		mus.log.Info("reconnected", args...)
 	case len(args) > 0:
 		mus.log.Info("connection back", args...)

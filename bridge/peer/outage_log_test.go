@@ -2,6 +2,7 @@ package peer
 
 import (
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,5 +101,72 @@ func TestOutageThatFailsIsLoggedOnce(t *testing.T) {
 	}
 	if i, j, k := strings.Index(log, "connection interrupted"), strings.Index(log, "connection failed"), strings.Index(log, "down_for="); !(i < j && j < k) {
 		t.Errorf("want interrupted, failed, back in that order:\n%s", log)
+	}
+}
+
+// attemptsRE matches a positive attempts count.
+var attemptsRE = regexp.MustCompile(`attempts=[1-9]`)
+
+// The end of an outage counts the retries made during it, not since the connection was last
+// stable: an interruption that comes back on its own a few seconds after an outage that took an
+// ICE restart is "connection back", with no attempts.
+func TestOutageAfterARestartCountsItsOwnAttempts(t *testing.T) {
+	buf, cut := startOutageIvy(t, 2*time.Second, true)
+	cut.Store(true) // fails; the bridge's ICE restart ends the cut
+	waitFor(t, "the first outage's end logged", func() bool { return len(ivyInfoLines(buf.String(), "down_for=")) > 0 })
+	time.Sleep(2 * time.Second) // up again, but for far less than stableConnection
+	cut.Store(true)             // interrupted, and back before it fails
+	waitFor(t, "the second interruption logged", func() bool { return len(ivyInfoLines(buf.String(), "connection interrupted")) > 1 })
+	time.Sleep(300 * time.Millisecond)
+	cut.Store(false)
+	waitFor(t, "the second outage's end logged", func() bool { return len(ivyInfoLines(buf.String(), "down_for=")) > 1 })
+	back := ivyInfoLines(buf.String(), "down_for=")
+	if len(back) != 2 {
+		t.Fatalf("want two outage ends, got %q", back)
+	}
+	if !strings.Contains(back[0], `msg=reconnected`) || !attemptsRE.MatchString(back[0]) {
+		t.Errorf("the outage that took a restart ended with %q, want reconnected with its attempts", back[0])
+	}
+	if !strings.Contains(back[1], `msg="connection back"`) || strings.Contains(back[1], "attempts=") {
+		t.Errorf("the outage that came back on its own ended with %q, want connection back without attempts", back[1])
+	}
+}
+
+// A musician whose first connection needed a retry (the bridge's first offer lost) was never
+// connected before: nothing at Info says she reconnected, or is back (the session logs her first
+// connection); a Debug line says how many attempts it took.
+func TestFirstConnectionAfterRetryIsNoReconnection(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	buf := &lockedBuffer{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.OfferDelay = 50 * time.Millisecond
+	cfg.ConnectTimeout = 500 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var offers atomic.Int32
+	r.setHolds(func(sig room.Signal) bool {
+		return sig.Type == room.SignalOffer && offers.Add(1) == 1 // the bridge's first offer is lost
+	}, nil)
+	m := startManager(t, cfg, r)
+	newTestMusician(t, r, "ana", musicianOpts{})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	said := func(log string) (debug, info []string) {
+		debug = warningsWith(log, "level=DEBUG", "musician=ana", "msg=connected", "attempts=")
+		info = append(warningsWith(log, "musician=ana", "msg=reconnected"), warningsWith(log, "musician=ana", `msg="connection back"`)...)
+		return debug, info
+	}
+	waitFor(t, "her connection's coming up logged", func() bool {
+		debug, info := said(buf.String())
+		return len(debug)+len(info) > 0
+	})
+	debug, info := said(buf.String())
+	if len(info) > 0 {
+		t.Errorf("her first connection logged %q", info)
+	}
+	if !attemptsRE.MatchString(strings.Join(debug, "\n")) {
+		t.Errorf("her first connection after a retry logged %q at Debug, want its attempts", debug)
 	}
 }
