@@ -199,6 +199,7 @@ type noteNet struct {
 	offFor     [netPitches]int     // ticks since the pitch stopped
 	offLevel   [netPitches]float32 // the lowest level since it stopped
 	onsetNow   [netPitches]bool
+	wasOnset   [netPitches]bool           // last tick's onsetNow
 	born       [netPitches]bool           // would start this tick, before the neighbour check
 	suppressed [netPitches]bool           // scratch for the neighbour check
 	regBias    [netPitches][netH1]float32 // the register's share of layer 1, per pitch
@@ -542,7 +543,7 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 			// got louder is a decaying note hovering at the threshold, not
 			// one struck again.
 			resumed := n.offFor[p] < netResumeTicks && (level < reonsetMinLevel || !n.struck(p, level))
-			n.on[p], n.low[p], n.since[p], n.onsetNow[p] = true, 0, 0, !resumed
+			n.on[p], n.low[p], n.since[p], n.onsetNow[p] = true, 0, 0, !resumed && !n.overtone(p)
 			continue
 		}
 		if pa < netOffZ && !(n.high[p] && a.tracker.on[p+netLoMIDI]) {
@@ -559,6 +560,7 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 		}
 	}
 	n.prevPo = n.po
+	n.wasOnset = n.onsetNow
 	n.levelAt = (n.levelAt + 1) % len(n.levels)
 	n.levels[n.levelAt] = level
 	dst.NumNotes = 0
@@ -605,6 +607,29 @@ func (n *noteNet) struck(p int, level float32) bool {
 func (n *noteNet) rose(p int, level float32) bool {
 	return n.since[p] <= netHeldTicks || n.oldFlag[p] || n.onsetNear ||
 		level >= min(n.levels[0], n.levels[1], n.levels[2])*netReonsetRise
+}
+
+// overtone tells whether pitch p, born this tick, is the second partial
+// of a note an octave below struck with it: the lower note was flagged
+// this tick or the last, is the likelier of the two, had the higher onset
+// odds (a held guitar E3 whose odds a played E4 stirred into a re-flag
+// must not take E4's flag), and p's amplitude is within netOctaveRatio of
+// its. A low piano note's stretched second partial, as loud as its
+// fundamental, lit the octave above with its own flag on nearly every
+// strike (review 263: FluidR3's C3, D3, E3, MuseScore's E3 and A3,
+// TimGM6mb's C3 and D3; C4 at 0.71 beside C3 at 0.63). Such a p still
+// sounds, so a played octave keeps its note; it loses only its flag, and
+// the lower note's flag lights the strike.
+func (n *noteNet) overtone(p int) bool {
+	lo := p - 12
+	if lo < 0 || !n.on[lo] || !(n.onsetNow[lo] || n.wasOnset[lo]) || n.pa[p] >= n.pa[lo] || n.po[p] >= max(n.po[lo], n.prevPo[lo]) {
+		return false
+	}
+	cur := &n.spec.cur
+	q := netLoMIDI - semiLo + p
+	amp := max(cur[netFast][q], cur[netMid][q], cur[netLong][q])
+	ampLo := max(cur[netFast][q-12], cur[netMid][q-12], cur[netLong][q-12])
+	return amp-ampLo < netOctaveRatioLn
 }
 
 // dot32 is Σ a[i]·b[i] in four interleaved sums.
@@ -729,3 +754,12 @@ const (
 	netHeldTicks   = 60
 	netReonsetRise = 2
 )
+
+// netOctaveRatio (+8 dB): see overtone. The review's low piano notes' second
+// partials stood at 0.97 to 1.95 times their fundamentals; on notebench B
+// and V, born an octave above a note struck with them and less likely,
+// real notes and phantoms alike mostly stood below 2.5 times: no amplitude
+// tells them apart, and a real octave keeps its note, unflagged.
+const netOctaveRatio = 2.5
+
+var netOctaveRatioLn = float32(math.Log(netOctaveRatio))
