@@ -158,6 +158,8 @@ type Session struct {
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
+	// stateAsk is, since the room was last joined, what askRoomStateLocked needs to know.
+	stateAsk roomStateAsk
 	// roomHadMusicians: the last Presence table read while joined held a musician; emptySince:
 	// when a table read while joined last found the room emptied (zero while it holds
 	// musicians). See noteRoomOccupancy.
@@ -373,6 +375,7 @@ func (s *Session) onRealtimeStatus(st realtime.Status) {
 	s.mu.Lock()
 	first := !s.ready
 	s.ready = true
+	s.stateAsk = roomStateAsk{}
 	ctx := s.partsCtx
 	if s.stopping || ctx == nil {
 		s.mu.Unlock()
@@ -476,16 +479,57 @@ func (s *Session) announce(parent context.Context, first bool) {
 			s.log.Warn("presence track failed", "err", err)
 		}
 	}
-	if err := s.client.Broadcast(ctx, room.EventStateRequest, room.StateRequest{FromPeerID: s.cfg.PeerID}); err != nil &&
-		!errors.Is(err, realtime.ErrClosed) && !errors.Is(err, realtime.ErrNotJoined) {
-		s.log.Warn("state-request failed", "err", err)
-	}
+	s.requestRoomState(ctx)
 	if first && parent.Err() == nil {
 		s.log.Info("joined room", "room", s.cfg.Code, "peer_id", s.cfg.PeerID, "hosted_by", s.cfg.HostedBy)
 		if s.cfg.OnReady != nil {
 			s.cfg.OnReady(fmt.Sprintf("Joined %s", s.cfg.Code))
 		}
 	}
+}
+
+// requestRoomState broadcasts a state-request: the host, or any musician while there is none,
+// answers with a state-response addressed to ledbridge (PROTOCOL.md §3).
+func (s *Session) requestRoomState(ctx context.Context) {
+	if err := s.client.Broadcast(ctx, room.EventStateRequest, room.StateRequest{FromPeerID: s.cfg.PeerID}); err != nil &&
+		!errors.Is(err, realtime.ErrClosed) && !errors.Is(err, realtime.ErrNotJoined) {
+		s.log.Warn("state-request failed", "err", err)
+	}
+}
+
+// roomStateAsk is, since the room was last joined, whether its state was heard and the
+// state-requests a participant's arrival in Presence prompted (askRoomStateLocked).
+type roomStateAsk struct {
+	heard bool      // a state-response, tempo-change or playback-control arrived
+	asked string    // the participant whose arrival prompted the last request
+	count int       // requests prompted
+	at    time.Time // when the last one went out
+}
+
+// The state-requests Presence may prompt in one join, and the least time between two of them.
+const (
+	maxStateAsksPerJoin = 3
+	stateAskEvery       = 5 * time.Second
+)
+
+// askRoomStateLocked reports whether ledbridge must ask for the room's state now that Presence
+// shows answerer, the participant who answers state-requests (the host, else the first musician;
+// "" for none): the request sent on joining reaches only those in the room then, and when
+// ledbridge is the room server it rejoins (a restart) before anyone is back, so nobody heard it.
+// It asks as answerer first shows, unless the state was heard since the join; a participant whose
+// Presence comes and goes is asked once, and a new one at most once per stateAskEvery, at most
+// maxStateAsksPerJoin times a join. Called with s.mu held.
+func (s *Session) askRoomStateLocked(answerer string, now time.Time) bool {
+	a := &s.stateAsk
+	if a.heard || answerer == "" || answerer == a.asked || a.count >= maxStateAsksPerJoin {
+		return false
+	}
+	if a.count > 0 && now.Sub(a.at) < stateAskEvery {
+		return false // asked again at a later Presence change, if it still holds a new answerer
+	}
+	a.asked, a.at = answerer, now
+	a.count++
+	return true
 }
 
 func (s *Session) sendSignal(ctx context.Context, sig room.Signal) error {
@@ -557,9 +601,11 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 	case room.TempoChange:
 		s.mu.Lock()
 		s.tempo = m.Tempo
+		s.stateAsk.heard = true
 		s.mu.Unlock()
 	case room.PlaybackControl:
 		s.mu.Lock()
+		s.stateAsk.heard = true
 		changed := s.playing != m.IsPlaying || s.stopped != !m.IsPlaying
 		s.playing = m.IsPlaying
 		s.stopped = !m.IsPlaying
@@ -588,6 +634,7 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 		}
 		s.tempo = m.State.Tempo
 		s.playing = m.State.IsPlaying
+		s.stateAsk.heard = true
 		if m.State.IsPlaying {
 			s.stopped = false // a playback-control true we missed (e.g. while reconnecting)
 		}
@@ -881,6 +928,16 @@ func (s *Session) syncPresence() {
 	}
 	s.warnOtherBridges(bridges)
 	host, _ := room.ElectHost(candidates) // PeerID "" when nobody claims it
+	answerer := host.PeerID
+	if answerer == "" { // PROTOCOL.md §3: then any musician answers; the first is asked
+		var first room.Member
+		for _, c := range candidates {
+			if c.Meta.IsMusician() && (first.PeerID == "" || room.CompareMembers(c, first) < 0) {
+				first = c
+			}
+		}
+		answerer = first.PeerID
+	}
 	// Only a table read while joined may say the room emptied: the client keeps the table across
 	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
 	joinedRoom := s.client.State() == realtime.StateJoined
@@ -889,6 +946,17 @@ func (s *Session) syncPresence() {
 	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
 	s.hostID = host.PeerID
+	if joinedRoom && !s.stopping && s.partsCtx != nil && s.askRoomStateLocked(answerer, s.clock.Now()) {
+		ctx := s.partsCtx
+		s.wg.Add(1)
+		go func() { // off the Presence reader: the broadcast waits for the room server
+			defer s.wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			s.log.Debug("asking the room's state of a participant new in Presence", "peer_id", answerer)
+			s.requestRoomState(ctx)
+		}()
+	}
 	for id, meta := range present {
 		if m, ok := s.musicians[id]; ok {
 			m.setMeta(meta)
