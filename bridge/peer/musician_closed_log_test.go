@@ -15,17 +15,7 @@ import (
 // does (her tab closes it a moment before she leaves Presence), so the line that says so asks
 // nothing of the operator and is logged at Info, not Warn.
 func TestClosedByHerSideIsNotAWarning(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	buf := &lockedBuffer{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	_, _, ana, buf := anaConnectedLogged(t, nil)
 	ana.close() // DTLS close_notify, still in Presence
 	waitFor(t, "ana's side closed", func() bool { return ana.connState() == webrtc.PeerConnectionStateClosed })
 	const msg = "connection closed by the musician's side"
@@ -41,18 +31,7 @@ func TestClosedByHerSideIsNotAWarning(t *testing.T) {
 // Presence, and returns once the bridge has logged the close, with the bridge's log.
 func closedByHerSide(t *testing.T, backoff time.Duration) (*Manager, *testRoom, *lockedBuffer) {
 	t.Helper()
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	buf := &lockedBuffer{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.RestartBackoff = []time.Duration{backoff}
-	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	m, r, ana, buf := anaConnectedLogged(t, func(cfg *Config) { cfg.RestartBackoff = []time.Duration{backoff} })
 	ana.close()
 	waitFor(t, "the closed line logged", func() bool {
 		return strings.Contains(buf.String(), "connection closed by the musician's side")
@@ -93,4 +72,25 @@ func TestClosedByHerSideStayingIsOfferedAgain(t *testing.T) {
 	if len(retry) != 1 || !strings.Contains(retry[0], "level=INFO") || !strings.Contains(retry[0], "musician=ana") {
 		t.Errorf("want one Info line saying ana is offered again, attempt 1, after the close; got %q in:\n%s", retry, log)
 	}
+}
+
+// anaConnectedLogged starts a bridge logging at Debug into the returned buffer (configured
+// further by tweak, if not nil) and connects ana, who offers.
+func anaConnectedLogged(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *testMusician, *lockedBuffer) {
+	t.Helper()
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	buf := &lockedBuffer{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	m := startManager(t, cfg, r)
+	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	return m, r, ana, buf
 }

@@ -51,22 +51,14 @@ func TestRoutinePionWarningsAreDebug(t *testing.T) {
 	f.NewLogger("pc").Warnf("Could not determine PayloadType for SSRC %d (%s)", 1234, io.EOF)
 	f.NewLogger("pc").Warnf("Failed to accept RTP %v", errors.New("something else")) // not routine
 	f.NewLogger("ice").Warnf("Discarding remote candidate: %s", "bad")
-	want := []struct{ level, text string }{
+	want := []logLine{
 		{"level=DEBUG", "Failed to ping without candidate pairs"},
 		{"level=DEBUG", "Failed to accept RTP stream is already closed"},
 		{"level=DEBUG", "Could not determine PayloadType"},
 		{"level=WARN", "Failed to accept RTP something else"},
 		{"level=WARN", "Discarding remote candidate"},
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != len(want) {
-		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
-	}
-	for i, w := range want {
-		if !strings.Contains(lines[i], w.level) || !strings.Contains(lines[i], w.text) {
-			t.Errorf("line %d = %q, want %s with %q", i, lines[i], w.level, w.text)
-		}
-	}
+	wantLogLines(t, buf.String(), want)
 }
 
 // Two more warnings an ordinary evening produces, as pion logs them: webrtc v4.2.26's
@@ -85,21 +77,13 @@ func TestRestartAndCloseWarningsAreDebug(t *testing.T) {
 		errors.New("username mismatch expected(7a77) actual(7a773a4b6b)"))
 	f.NewLogger("pc").Warnf("Failed to accept RTCP %v", errors.New("something else")) // not routine
 	f.NewLogger("ice").Warnf("Discard request with broken integrity from (%s), %v", "127.0.0.1:47455", "integrity check failed")
-	want := []struct{ level, text string }{
+	want := []logLine{
 		{"level=DEBUG", "Failed to accept RTCP stream is already closed"},
 		{"level=DEBUG", "Discard request with wrong username from (127.0.0.1:47455), username mismatch"},
 		{"level=WARN", "Failed to accept RTCP something else"},
 		{"level=WARN", "Discard request with broken integrity"},
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != len(want) {
-		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
-	}
-	for i, w := range want {
-		if !strings.Contains(lines[i], w.level) || !strings.Contains(lines[i], w.text) {
-			t.Errorf("line %d = %q, want %s with %q", i, lines[i], w.level, w.text)
-		}
-	}
+	wantLogLines(t, buf.String(), want)
 }
 
 // ice v4.4.8 says "Discard request with wrong username" for any binding request whose USERNAME
@@ -118,14 +102,27 @@ func TestForeignBindingRequestsWarn(t *testing.T) {
 	f.NewLogger("ice").Warnf(format, "192.168.1.9:40000", errors.New("username mismatch expected(7a77) actual(7363616e3a6d65)"))
 	noteICERestart(time.Now())
 	f.NewLogger("ice").Warnf(format, "192.168.1.9:40000", stun.ErrAttributeNotFound)
-	want := []string{"attribute not found", "username mismatch", "username mismatch", "attribute not found"}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	wantLogLines(t, buf.String(), []logLine{
+		{"level=WARN", "attribute not found"},
+		{"level=WARN", "username mismatch"},
+		{"level=WARN", "username mismatch"},
+		{"level=WARN", "attribute not found"},
+	})
+}
+
+// logLine is one line a test expects: its level (as the text handler writes it) and a text in it.
+type logLine struct{ level, text string }
+
+// wantLogLines checks that out holds exactly the lines want, in order.
+func wantLogLines(t *testing.T, out string, want []logLine) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != len(want) {
-		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out)
 	}
 	for i, w := range want {
-		if !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], w) {
-			t.Errorf("line %d = %q, want WARN with %q", i, lines[i], w)
+		if !strings.Contains(lines[i], w.level) || !strings.Contains(lines[i], w.text) {
+			t.Errorf("line %d = %q, want %s with %q", i, lines[i], w.level, w.text)
 		}
 	}
 }

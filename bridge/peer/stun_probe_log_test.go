@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -15,16 +14,7 @@ import (
 func TestForeignSTUNProbeWarns(t *testing.T) {
 	requireLoopback(t)
 	forgetICERestarts(t)
-	r, s := newTestRoom(t), &sinks{}
-	buf := &lockedBuffer{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := startManager(t, cfg, r)
-	ana := newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	_, _, ana, buf := anaConnectedLogged(t, nil)
 	pair, err := ana.pc.GetTransceivers()[0].Sender().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil {
 		t.Fatalf("her selected pair: %v, %v", pair, err)
