@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/bridge/session"
 )
 
 // stateRequests counts the state-requests h's client receives from the bridge and, when answer
@@ -98,5 +100,77 @@ func TestRoomStateAskedOnceOfAHostFlappingInPresence(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := asked(); n > 2 {
 		t.Fatalf("a host flapping in Presence 5 times got %d state-requests, want at most 2", n)
+	}
+}
+
+// With no host in the room, a musician answers the state-request (PROTOCOL.md §3), perhaps with
+// her page's defaults; the host who arrives after her holds the room's state, and is asked too,
+// whatever time has passed.
+func TestRoomStateAskedOfTheHostAfterAMusicianAnswered(t *testing.T) {
+	r := newRig(t, effect.ModeBroadcast)
+	bass := startHost(t, r, "bass-1")
+	bassAsked := stateRequests(t, bass, "bass-1", r.sess.PeerID(), &room.State{Tempo: 120, IsPlaying: false})
+	track(t, bass, room.Meta{Name: "Bass", JoinedAt: time.Now()})
+	waitFor(t, 10*time.Second, "the bass asked", func() bool { return bassAsked.Load() >= 1 })
+	h := startHost(t, r, "host-1")
+	hostAsked := stateRequests(t, h, "host-1", r.sess.PeerID(), &room.State{Tempo: 90, IsPlaying: true})
+	track(t, h, room.Meta{Name: "Host", IsHost: true, JoinedAt: time.Now().Add(-time.Hour)})
+	waitFor(t, 10*time.Second, "the host's tempo 90 and playing", func() bool {
+		s := r.sess.Snapshot().Room
+		return s.Tempo == 90 && s.Playing
+	})
+	if n := hostAsked.Load(); n != 1 {
+		t.Errorf("the host got %d state-requests, want 1", n)
+	}
+}
+
+// A musician who never answers does not keep the host who arrives a moment later from being
+// asked.
+func TestRoomStateAskedOfTheHostRightAfterASilentMusician(t *testing.T) {
+	r := newRig(t, effect.ModeBroadcast)
+	bass := startHost(t, r, "bass-1")
+	bassAsked := stateRequests(t, bass, "bass-1", r.sess.PeerID(), nil)
+	track(t, bass, room.Meta{Name: "Bass", JoinedAt: time.Now()})
+	waitFor(t, 10*time.Second, "the bass asked", func() bool { return bassAsked.Load() >= 1 })
+	h := startHost(t, r, "host-1")
+	stateRequests(t, h, "host-1", r.sess.PeerID(), &room.State{Tempo: 90, IsPlaying: true})
+	track(t, h, room.Meta{Name: "Host", IsHost: true, JoinedAt: time.Now().Add(-time.Hour)})
+	waitFor(t, 10*time.Second, "the host's tempo 90 and playing", func() bool {
+		s := r.sess.Snapshot().Room
+		return s.Tempo == 90 && s.Playing
+	})
+}
+
+// A bridge joining a room whose host is already there (hosted Supabase, and every reconnect there)
+// asks once: on joining, or when the Presence table shows the host, not both.
+func TestRoomStateAskedOnceWhenTheHostWasThereFirst(t *testing.T) {
+	r := newRig(t, effect.ModeBroadcast) // its session is another bridge: only the second one's requests count
+	h := startHost(t, r, "host-1")
+	const second = "ledbridge-second"
+	asked := stateRequests(t, h, "host-1", second, &room.State{Tempo: 90, IsPlaying: true})
+	track(t, h, room.Meta{Name: "Host", IsHost: true, JoinedAt: time.Now()})
+	waitFor(t, 10*time.Second, "host-1 in Presence", func() bool { _, ok := r.musicianStatus("host-1"); return ok })
+
+	code, _ := room.ParseCode(testCode)
+	sess, err := session.New(session.Config{
+		Code: code, Version: "test", Mode: effect.ModeBroadcast, PeerID: second,
+		Realtime: realtime.Config{URL: r.hubURL, APIKey: "anon"},
+		Peer:     peer.Config{NetworkTypes: []string{"udp4"}, Interfaces: []string{"lo"}},
+		Logger:   testLog(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sess.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 10*time.Second, "the second bridge has the host's tempo 90 and playing", func() bool {
+		s := sess.Snapshot().Room
+		return s.Tempo == 90 && s.Playing
+	})
+	time.Sleep(time.Second) // a second request, if there were one, is on its way by now
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the host got %d state-requests from a bridge joining after it, want 1", n)
 	}
 }

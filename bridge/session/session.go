@@ -158,8 +158,10 @@ type Session struct {
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
-	// stateAsk is, since the room was last joined, what askRoomStateLocked needs to know.
+	// stateAsk is, since the room was last joined, what askRoomStateLocked needs to know;
+	// answerer is who answers a state-request in the latest Presence table (see syncPresence).
 	stateAsk roomStateAsk
+	answerer string
 	// roomHadMusicians: the last Presence table read while joined held a musician; emptySince:
 	// when a table read while joined last found the room emptied (zero while it holds
 	// musicians). See noteRoomOccupancy.
@@ -479,7 +481,9 @@ func (s *Session) announce(parent context.Context, first bool) {
 			s.log.Warn("presence track failed", "err", err)
 		}
 	}
-	s.requestRoomState(ctx)
+	if s.askRoomStateOnJoin() {
+		s.requestRoomState(ctx)
+	}
 	if first && parent.Err() == nil {
 		s.log.Info("joined room", "room", s.cfg.Code, "peer_id", s.cfg.PeerID, "hosted_by", s.cfg.HostedBy)
 		if s.cfg.OnReady != nil {
@@ -497,38 +501,48 @@ func (s *Session) requestRoomState(ctx context.Context) {
 	}
 }
 
-// roomStateAsk is, since the room was last joined, whether its state was heard and the
-// state-requests a participant's arrival in Presence prompted (askRoomStateLocked).
+// roomStateAsk is, since the room was last joined, the state-requests sent and the room state
+// heard (askRoomStateOnJoin, askRoomStateLocked).
 type roomStateAsk struct {
-	heard bool      // a state-response, tempo-change or playback-control arrived
-	asked string    // the participant whose arrival prompted the last request
-	count int       // requests prompted
-	at    time.Time // when the last one went out
+	sent          bool   // a state-request went out
+	asked         string // the answerer it was meant for ("" when Presence showed none)
+	prompted      int    // requests Presence prompted
+	heard         bool   // a state-response was applied
+	heardFromHost bool   // and it came from the elected host
 }
 
-// The state-requests Presence may prompt in one join, and the least time between two of them.
-const (
-	maxStateAsksPerJoin = 3
-	stateAskEvery       = 5 * time.Second
-)
+// maxStateAsksPerJoin bounds the state-requests Presence may prompt in one join: a room whose
+// host or first musician keeps changing must not draw a request at every Presence change.
+const maxStateAsksPerJoin = 3
 
-// askRoomStateLocked reports whether ledbridge must ask for the room's state now that Presence
-// shows answerer, the participant who answers state-requests (the host, else the first musician;
-// "" for none): the request sent on joining reaches only those in the room then, and when
-// ledbridge is the room server it rejoins (a restart) before anyone is back, so nobody heard it.
-// It asks as answerer first shows, unless the state was heard since the join; a participant whose
-// Presence comes and goes is asked once, and a new one at most once per stateAskEvery, at most
-// maxStateAsksPerJoin times a join. Called with s.mu held.
-func (s *Session) askRoomStateLocked(answerer string, now time.Time) bool {
+// askRoomStateOnJoin reports whether the request sent on joining is still to go: not when a
+// Presence change since the join already asked the same answerer (the table came first).
+func (s *Session) askRoomStateOnJoin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	a := &s.stateAsk
-	if a.heard || answerer == "" || answerer == a.asked || a.count >= maxStateAsksPerJoin {
+	if a.sent && a.asked == s.answerer {
 		return false
 	}
-	if a.count > 0 && now.Sub(a.at) < stateAskEvery {
-		return false // asked again at a later Presence change, if it still holds a new answerer
+	a.sent, a.asked = true, s.answerer
+	return true
+}
+
+// askRoomStateLocked reports whether ledbridge must ask for the room's state now that Presence
+// shows answerer, who answers state-requests (the host, else the first musician; "" for none),
+// and records the request. The request sent on joining reaches only those in the room then, and
+// when ledbridge is the room server it rejoins (a restart) before anyone is back, so nobody
+// heard it. A new answerer is asked, unless the room's state was heard from the host, or (when
+// there is no host) from anyone; one whose Presence comes and goes is asked once, and at most
+// maxStateAsksPerJoin requests go out a join. Called with s.mu held.
+func (s *Session) askRoomStateLocked(answerer string, hostElected bool) bool {
+	a := &s.stateAsk
+	if answerer == "" || (a.sent && answerer == a.asked) || a.prompted >= maxStateAsksPerJoin ||
+		a.heardFromHost || (!hostElected && a.heard) {
+		return false
 	}
-	a.asked, a.at = answerer, now
-	a.count++
+	a.sent, a.asked = true, answerer
+	a.prompted++
 	return true
 }
 
@@ -601,11 +615,9 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 	case room.TempoChange:
 		s.mu.Lock()
 		s.tempo = m.Tempo
-		s.stateAsk.heard = true
 		s.mu.Unlock()
 	case room.PlaybackControl:
 		s.mu.Lock()
-		s.stateAsk.heard = true
 		changed := s.playing != m.IsPlaying || s.stopped != !m.IsPlaying
 		s.playing = m.IsPlaying
 		s.stopped = !m.IsPlaying
@@ -635,6 +647,7 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 		s.tempo = m.State.Tempo
 		s.playing = m.State.IsPlaying
 		s.stateAsk.heard = true
+		s.stateAsk.heardFromHost = s.hostID != "" // checked above: it names the host
 		if m.State.IsPlaying {
 			s.stopped = false // a playback-control true we missed (e.g. while reconnecting)
 		}
@@ -945,8 +958,8 @@ func (s *Session) syncPresence() {
 	var left []*musician
 	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
-	s.hostID = host.PeerID
-	if joinedRoom && !s.stopping && s.partsCtx != nil && s.askRoomStateLocked(answerer, s.clock.Now()) {
+	s.hostID, s.answerer = host.PeerID, answerer
+	if joinedRoom && !s.stopping && s.partsCtx != nil && s.askRoomStateLocked(answerer, host.PeerID != "") {
 		ctx := s.partsCtx
 		s.wg.Add(1)
 		go func() { // off the Presence reader: the broadcast waits for the room server
