@@ -221,6 +221,21 @@ func ElectHost(members []Member) (host Member, ok bool) {
 	return host, ok
 }
 
+// ElectAnswerer returns who answers a state-request (PROTOCOL.md §3): the host, or while nobody
+// claims to be host any musician, of whom the first in CompareMembers' order is the one asked.
+// ok is false when the room holds neither.
+func ElectAnswerer(members []Member) (answerer Member, ok bool) {
+	if host, ok := ElectHost(members); ok {
+		return host, true
+	}
+	for _, m := range members {
+		if m.Meta.IsMusician() && (!ok || CompareMembers(m, answerer) < 0) {
+			answerer, ok = m, true
+		}
+	}
+	return answerer, ok
+}
+
 // CompareMembers is the room's one order of precedence, for electing its host and for choosing
 // whom to follow when there are more members than places: a member whose meta says isHost comes
 // before one whose meta does not, then the earlier joinedAt first. A member without joinedAt

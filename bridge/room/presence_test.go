@@ -132,6 +132,30 @@ func TestElectHost(t *testing.T) {
 	}
 }
 
+func TestElectAnswerer(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)
+	musician := func(id string, host bool, joined time.Time) Member {
+		return Member{PeerID: id, Meta: Meta{Name: id, IsHost: host, JoinedAt: joined}}
+	}
+	bridge := Member{PeerID: "bridge", Meta: Meta{Name: "LED bridge", Role: RoleLEDBridge, JoinedAt: t0.Add(-time.Hour)}}
+	for _, tc := range []struct {
+		name    string
+		members []Member
+		want    string // "" = nobody answers
+	}{
+		{"nobody", nil, ""},
+		{"only a bridge", []Member{bridge}, ""},
+		{"the host, though a musician joined earlier", []Member{musician("a", false, t0.Add(-time.Minute)), musician("h", true, t0)}, "h"},
+		{"no host: the earliest musician, not the bridge", []Member{bridge, musician("late", false, t0.Add(time.Second)), musician("early", false, t0)}, "early"},
+		{"no host, a tie: the smaller peer id", []Member{musician("zed", false, t0), musician("amy", false, t0)}, "amy"},
+	} {
+		got, ok := ElectAnswerer(tc.members)
+		if ok != (tc.want != "") || got.PeerID != tc.want {
+			t.Errorf("%s: ElectAnswerer = %q, %v; want %q", tc.name, got.PeerID, ok, tc.want)
+		}
+	}
+}
+
 func FuzzDecodeMeta(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"Ana","isHost":true,"joinedAt":"2026-11-25T19:00:01.250Z","phx_ref":"F1"}`,

@@ -158,7 +158,7 @@ type Session struct {
 	// hostID is the participant Presence elects host (room.ElectHost), "" while nobody claims
 	// it: while there is one, only its state-response is the room's state (PROTOCOL.md §3).
 	hostID string
-	// stateAsk is, since the room was last joined, what askRoomStateLocked needs to know;
+	// stateAsk: the state-requests sent and state-responses applied since the room was last joined;
 	// answerer is who answers a state-request in the latest Presence table (see syncPresence).
 	stateAsk roomStateAsk
 	answerer string
@@ -473,15 +473,20 @@ func realtimeHealthState(rt realtime.Status) string {
 	return rt.State.String()
 }
 
+// roomRequestTimeout bounds the pushes the session makes for a join (its Presence track, a
+// state-request), as long as the client's own push timeout (realtime.DefaultPushTimeout): a
+// stalled server must not hold the goroutine that sends them past the join they were for.
+const roomRequestTimeout = 10 * time.Second
+
 func (s *Session) announce(parent context.Context, first bool) {
-	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
+	ctx, cancel := context.WithTimeout(parent, roomRequestTimeout)
 	defer cancel()
 	if first {
 		if err := s.client.Track(ctx, s.meta); err != nil && !errors.Is(err, realtime.ErrClosed) {
 			s.log.Warn("presence track failed", "err", err)
 		}
 	}
-	if s.askRoomStateOnJoin() {
+	if s.claimStateRequestOnJoin() {
 		s.requestRoomState(ctx)
 	}
 	if first && parent.Err() == nil {
@@ -502,10 +507,10 @@ func (s *Session) requestRoomState(ctx context.Context) {
 }
 
 // roomStateAsk is, since the room was last joined, the state-requests sent and the room state
-// heard (askRoomStateOnJoin, askRoomStateLocked).
+// heard (claimStateRequestOnJoin, claimStateRequestLocked).
 type roomStateAsk struct {
 	sent          bool   // a state-request went out
-	asked         string // the answerer it was meant for ("" when Presence showed none)
+	sentTo        string // the answerer it was meant for ("" when Presence showed none)
 	prompted      int    // requests Presence prompted
 	heard         bool   // a state-response was applied
 	heardFromHost bool   // and it came from the elected host
@@ -515,33 +520,33 @@ type roomStateAsk struct {
 // host or first musician keeps changing must not draw a request at every Presence change.
 const maxStateAsksPerJoin = 3
 
-// askRoomStateOnJoin reports whether the request sent on joining is still to go: not when a
+// claimStateRequestOnJoin reports whether the request sent on joining is still to go: not when a
 // Presence change since the join already asked the same answerer (the table came first).
-func (s *Session) askRoomStateOnJoin() bool {
+func (s *Session) claimStateRequestOnJoin() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := &s.stateAsk
-	if a.sent && a.asked == s.answerer {
+	if a.sent && a.sentTo == s.answerer {
 		return false
 	}
-	a.sent, a.asked = true, s.answerer
+	a.sent, a.sentTo = true, s.answerer
 	return true
 }
 
-// askRoomStateLocked reports whether ledbridge must ask for the room's state now that Presence
+// claimStateRequestLocked reports whether ledbridge must ask for the room's state now that Presence
 // shows answerer, who answers state-requests (the host, else the first musician; "" for none),
 // and records the request. The request sent on joining reaches only those in the room then, and
 // when ledbridge is the room server it rejoins (a restart) before anyone is back, so nobody
 // heard it. A new answerer is asked, unless the room's state was heard from the host, or (when
 // there is no host) from anyone; one whose Presence comes and goes is asked once, and at most
 // maxStateAsksPerJoin requests go out a join. Called with s.mu held.
-func (s *Session) askRoomStateLocked(answerer string, hostElected bool) bool {
+func (s *Session) claimStateRequestLocked(answerer string, hostElected bool) bool {
 	a := &s.stateAsk
-	if answerer == "" || (a.sent && answerer == a.asked) || a.prompted >= maxStateAsksPerJoin ||
+	if answerer == "" || (a.sent && answerer == a.sentTo) || a.prompted >= maxStateAsksPerJoin ||
 		a.heardFromHost || (!hostElected && a.heard) {
 		return false
 	}
-	a.sent, a.asked = true, answerer
+	a.sent, a.sentTo = true, answerer
 	a.prompted++
 	return true
 }
@@ -665,7 +670,7 @@ func (s *Session) handleBroadcast(event string, payload []byte) {
 // and why: a host whose frames are all refused leaves the strips idle, with nothing else to say so.
 func (s *Session) warnDropped(event string, err error) {
 	if suppressed, ok := s.badBroadcastLog.Allow(s.clock.Now()); ok {
-		s.log.Warn("dropped an invalid broadcast", "event", event, "err", err, "warnings_suppressed", suppressed)
+		s.log.Warn("dropped an invalid broadcast", suppressedArgs("warnings_suppressed", suppressed, "event", event, "err", err)...)
 	}
 }
 
@@ -919,11 +924,7 @@ func (s *Session) syncPresence() {
 					if !usable || meta.IsMusician() {
 						who = "musician" // as the lines that follow her name her
 					}
-					args := []any{who, key, "err", err}
-					if suppressed > 0 {
-						args = append(args, "warnings_suppressed", suppressed)
-					}
-					s.log.Warn(msg, args...)
+					s.log.Warn(msg, suppressedArgs("warnings_suppressed", suppressed, who, key, "err", err)...)
 				}
 			}
 			s.mu.Unlock()
@@ -940,17 +941,9 @@ func (s *Session) syncPresence() {
 		}
 	}
 	s.warnOtherBridges(bridges)
-	host, _ := room.ElectHost(candidates) // PeerID "" when nobody claims it
-	answerer := host.PeerID
-	if answerer == "" { // PROTOCOL.md §3: then any musician answers; the first is asked
-		var first room.Member
-		for _, c := range candidates {
-			if c.Meta.IsMusician() && (first.PeerID == "" || room.CompareMembers(c, first) < 0) {
-				first = c
-			}
-		}
-		answerer = first.PeerID
-	}
+	host, _ := room.ElectHost(candidates)          // PeerID "" when nobody claims it
+	answering, _ := room.ElectAnswerer(candidates) // the host, else the first musician
+	answerer := answering.PeerID
 	// Only a table read while joined may say the room emptied: the client keeps the table across
 	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
 	joinedRoom := s.client.State() == realtime.StateJoined
@@ -959,12 +952,12 @@ func (s *Session) syncPresence() {
 	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
 	s.hostID, s.answerer = host.PeerID, answerer
-	if joinedRoom && !s.stopping && s.partsCtx != nil && s.askRoomStateLocked(answerer, host.PeerID != "") {
+	if joinedRoom && !s.stopping && s.partsCtx != nil && s.claimStateRequestLocked(answerer, host.PeerID != "") {
 		ctx := s.partsCtx
 		s.wg.Add(1)
 		go func() { // off the Presence reader: the broadcast waits for the room server
 			defer s.wg.Done()
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			ctx, cancel := context.WithTimeout(ctx, roomRequestTimeout)
 			defer cancel()
 			s.log.Debug("asking the room's state of a participant new in Presence", "peer_id", answerer)
 			s.requestRoomState(ctx)
@@ -1054,11 +1047,8 @@ func (s *Session) syncPresence() {
 		if !ok {
 			continue
 		}
-		args := []any{"musician", id}
-		if name := present[id].Name; name != "" {
-			args = append(args, "name", name)
-		}
-		s.log.Info("musician joined", presenceArgs(suppressed, append(args, "host", present[id].IsHost)...)...)
+		args := append(musicianArgs(id, present[id].Name), "host", present[id].IsHost)
+		s.log.Info("musician joined", presenceArgs(suppressed, args...)...)
 		if err != nil {
 			s.log.Warn("musician not connected", "musician", id, "err", err)
 		}
@@ -1339,11 +1329,7 @@ func (s *Session) forgetAway(m *musician) {
 	}
 	s.loop.musiciansChanged()
 	if suppressed, ok := s.presenceLog.Allow(s.clock.Now()); ok {
-		args := []any{"musician", m.id}
-		if name := m.metaName(); name != "" {
-			args = append(args, "name", name)
-		}
-		s.log.Info("musician left", presenceArgs(suppressed, args...)...)
+		s.log.Info("musician left", presenceArgs(suppressed, musicianArgs(m.id, m.metaName())...)...)
 	}
 }
 
@@ -1407,13 +1393,28 @@ func (s *Session) dropMusicianLocked(m *musician) {
 }
 
 // presenceArgs returns a Presence line's attributes args, and after them how many such lines the
-// flood limit held back since the last one it let through, when it held back any: a zero says
-// nothing an operator needs.
+// flood limit held back since the last one it let through (suppressedArgs).
 func presenceArgs(suppressed int, args ...any) []any {
+	return suppressedArgs("presence_lines_suppressed", suppressed, args...)
+}
+
+// suppressedArgs returns a rate-limited line's attributes args, and after them, under key, how
+// many such lines its limit held back since the last one it let through, when it held back any:
+// a zero says nothing an operator needs.
+func suppressedArgs(key string, suppressed int, args ...any) []any {
 	if suppressed > 0 {
-		args = append(args, "presence_lines_suppressed", suppressed)
+		args = append(args, key, suppressed)
 	}
 	return args
+}
+
+// musicianArgs names a musician in a line: her id under the key every musician line uses, and
+// her display name when she gave one.
+func musicianArgs(id, name string) []any {
+	if name == "" {
+		return []any{"musician", id}
+	}
+	return []any{"musician", id, "name", name}
 }
 
 // Presence lines a flood may write at once, and then the least time between two of them: a
