@@ -186,10 +186,13 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
+	// Every line about the strip names it alike (the name, the driven target, the address), so
+	// that one grep finds them all; the three are fixed for the Output's life.
+	o.log = o.log.With("device", o.name, "target", o.target.String(), "addr", t.UDPAddr())
 	if others := joinDevice(o); tearsFrames(t) && !slices.ContainsFunc(others, tearsFrames) {
 		// Said once per device: not again by the output that replaces this one on a target change.
 		o.log.Warn("DNRGB frames of this strip take several packets, and WLED draws each packet as it arrives: the strip shows parts of two frames at once; drive it over DDP (WLED 0.13 or later)",
-			"device", o.name, "target", o.target.String(), "addr", t.UDPAddr(), "leds", t.LEDs, "packets", (t.LEDs+dnrgbLEDsPerPack-1)/dnrgbLEDsPerPack)
+			"leds", t.LEDs, "packets", (t.LEDs+dnrgbLEDsPerPack-1)/dnrgbLEDsPerPack)
 	}
 	return o, nil
 }
@@ -306,14 +309,14 @@ func (o *Output) sendPending() bool {
 		if held, ok := o.reopenLog.Allow(now); ok {
 			// Sends that keep failing while the strip is fine mostly mean this machine's address
 			// changed under the old socket.
-			o.log.Info("wled socket re-opened after sends kept failing", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "reopens", r, "suppressed", held)
+			o.log.Info("wled socket re-opened after sends kept failing", "reopens", r, "suppressed", held)
 		}
 	}
 	if f := o.sender.ReopenFailures(); f != o.reopenFailuresSeen {
 		o.reopenFailuresSeen = f
 		if _, ok := o.reopenFailLog.Allow(now); ok {
 			// The sender's error says why both the send and the new socket failed.
-			o.log.Warn("wled socket could not be re-opened", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err, "failures", f)
+			o.log.Warn("wled socket could not be re-opened", "err", err, "failures", f)
 		}
 	}
 	if err != nil {
@@ -327,7 +330,7 @@ func (o *Output) sendPending() bool {
 		o.lastErr, o.lastErrAt, o.failing = err, now, true
 		o.statsMu.Unlock()
 		if _, ok := o.sendFailLog.Allow(now); ok {
-			attrs := []any{"device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err, "failed_sends", o.outage.failures}
+			attrs := []any{"err", err, "failed_sends", o.outage.failures}
 			if advice := sendFailureAdvice(err); advice != "" && !o.outage.advised {
 				o.outage.advised = true
 				attrs = append(attrs, "advice", advice)
@@ -355,7 +358,7 @@ func (o *Output) sendPending() bool {
 	if recovered {
 		o.sendFailLog.Reset()
 		o.reopenFailLog.Reset()
-		o.log.Info("wled sending again", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(),
+		o.log.Info("wled sending again",
 			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
 		o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised = time.Time{}, time.Time{}, 0, false
 	}
@@ -385,7 +388,7 @@ func (o *Output) release(ctx context.Context) {
 	}
 	if o.target.Protocol.realtime() {
 		if err := o.sender.Release(); err != nil {
-			o.log.Warn("wled release failed", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err)
+			o.log.Warn("wled release failed", "err", err)
 		}
 		return
 	}
@@ -397,7 +400,7 @@ func (o *Output) release(ctx context.Context) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.client.timeout())
 		defer cancel()
 		if err := o.client.SetLive(rctx, addr, false); err != nil {
-			o.log.Warn("wled release failed", "device", o.name, "target", o.target.String(), "addr", o.target.UDPAddr(), "err", err)
+			o.log.Warn("wled release failed", "err", err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,17 +20,28 @@ type loggedLine struct {
 	attrs map[string]slog.Value
 }
 
-// lineRecorder keeps every record logged through it.
+// lineRecorder keeps every record logged through it, with the attributes of the loggers
+// derived from it (slog.Logger.With).
 type lineRecorder struct {
 	mu    sync.Mutex
 	lines []loggedLine
 }
 
 func (h *lineRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (h *lineRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *lineRecorder) WithGroup(string) slog.Handler            { return h }
+func (h *lineRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &derivedRecorder{root: h, attrs: as}
+}
+func (h *lineRecorder) WithGroup(string) slog.Handler { return h }
 func (h *lineRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.record(r, nil)
+	return nil
+}
+
+func (h *lineRecorder) record(r slog.Record, preset []slog.Attr) {
 	l := loggedLine{level: r.Level, msg: r.Message, attrs: map[string]slog.Value{}}
+	for _, a := range preset {
+		l.attrs[a.Key] = a.Value.Resolve()
+	}
 	r.Attrs(func(a slog.Attr) bool {
 		l.attrs[a.Key] = a.Value.Resolve()
 		return true
@@ -37,6 +49,21 @@ func (h *lineRecorder) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	h.lines = append(h.lines, l)
 	h.mu.Unlock()
+}
+
+// derivedRecorder is a lineRecorder's handler for a logger with attributes of its own.
+type derivedRecorder struct {
+	root  *lineRecorder
+	attrs []slog.Attr
+}
+
+func (h *derivedRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *derivedRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &derivedRecorder{root: h.root, attrs: append(slices.Clip(h.attrs), as...)}
+}
+func (h *derivedRecorder) WithGroup(string) slog.Handler { return h }
+func (h *derivedRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.root.record(r, h.attrs)
 	return nil
 }
 
