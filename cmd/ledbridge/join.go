@@ -575,7 +575,7 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 		default:
 			what := "none"
 			if len(changed) > 0 {
-				what = strings.Join(changed, ",")
+				what = strings.Join(changed, ", ")
 			}
 			if keys := restartKeys(changedKeys(r.running, loaded.Config), r.codeFromArgs); len(keys) > 0 {
 				r.log.Warn("configuration reloaded; these changed keys take effect only after a restart (systemctl restart ledbridge)",

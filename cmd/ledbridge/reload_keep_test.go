@@ -141,7 +141,7 @@ func TestJoinReloadKeepsThePagesControls(t *testing.T) {
 
 	// The keys themselves changed in the file: the file wins.
 	r.write(strings.Replace(config("local", "  attack_ms: 5\n"), "brightness_cap: 0.8", "brightness_cap: 0.6", 1))
-	if line := r.reload(); !strings.Contains(line, " changed=effects.brightness_cap,room.mode") {
+	if line := r.reload(); !strings.Contains(line, " changed=\"effects.brightness_cap, room.mode\"") {
 		t.Errorf("a reload changing room.mode and effects.brightness_cap does not name both, sorted: %s", line)
 	}
 	if got := r.room(); got.Mode != "local" || !near(got.Brightness, 0.6) {
