@@ -154,9 +154,8 @@ type musician struct {
 	held    *room.Signal
 	attempt int
 	// outageRetries is how many times retry has tried (offered, restarted ICE, or sent our
-	// answer again) with no connection up since one last came up: what the next one coming up
-	// says (outageEnded).
-	// attempt paces the retries, and may still count an earlier outage's.
+	// answer again) with no connection up since one last came up, for outageEnded's line:
+	// attempt cannot serve, as it paces the retries and may still count an earlier outage's.
 	outageRetries int
 	// goneAddress is the host address the selected pair was on when it went (checkHostAddress):
 	// retry restarts ICE then although the connection may still count as connected. Invalid
