@@ -244,6 +244,9 @@ type musicianOpts struct {
 	garbage    bool          // send random payload bytes instead of marked ones
 	nack       bool          // offer NACK for audio, skip every lossEvery-th sequence number, record NACKs
 	net        transport.Net // vnet instead of loopback
+	// failedAfter, on vnet, is her ICE failed timeout (1 s if zero): longer for a test whose
+	// outage the bridge must see come back before her side gives up.
+	failedAfter time.Duration
 	// dataChannel opens a data channel before the first offer, so the offer has an
 	// application section and SCTP is started (browsers that chat do this).
 	dataChannel bool
@@ -340,7 +343,11 @@ func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if opts.net != nil {
 		se.SetNet(opts.net)
-		se.SetICETimeouts(500*time.Millisecond, time.Second, 100*time.Millisecond)
+		failed := time.Second
+		if opts.failedAfter > 0 {
+			failed = opts.failedAfter
+		}
+		se.SetICETimeouts(500*time.Millisecond, failed, 100*time.Millisecond)
 	} else {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	}

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/webrtc/v4"
-
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
 
@@ -38,20 +35,9 @@ func startOutageIvy(t *testing.T, failedAfter time.Duration, restartUncuts bool)
 		}
 	}
 	m := startManager(t, cfg, r)
-	// musicianAPI's on a virtual network, but for her failed timeout: an outage the bridge
-	// sees come back must not have failed on her side meanwhile.
-	var me webrtc.MediaEngine
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNet(musicianNet)
-	se.SetICETimeouts(500*time.Millisecond, failedAfter, 100*time.Millisecond)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(&me), webrtc.WithSettingEngine(se))
-	opts := musicianOpts{offerFirst: true, net: musicianNet}
-	newTestMusicianOn(t, api, r, "ivy", opts, nil)
+	// Her failed timeout as the bridge's: an outage the bridge sees come back must not have
+	// failed on her side meanwhile.
+	newTestMusician(t, r, "ivy", musicianOpts{offerFirst: true, net: musicianNet, failedAfter: failedAfter})
 	if err := m.MusicianJoined("ivy"); err != nil {
 		t.Fatal(err)
 	}
