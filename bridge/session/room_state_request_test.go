@@ -107,9 +107,25 @@ func TestRoomStateAskedOnceOfAHostFlappingInPresence(t *testing.T) {
 // her page's defaults; the host who arrives after her holds the room's state, and is asked too,
 // whatever time has passed.
 func TestRoomStateAskedOfTheHostAfterAMusicianAnswered(t *testing.T) {
+	if n := hostAfterAMusician(t, &room.State{Tempo: 120, IsPlaying: false}); n != 1 {
+		t.Errorf("the host got %d state-requests, want 1", n)
+	}
+}
+
+// A musician who never answers does not keep the host who arrives a moment later from being
+// asked.
+func TestRoomStateAskedOfTheHostRightAfterASilentMusician(t *testing.T) {
+	hostAfterAMusician(t, nil)
+}
+
+// hostAfterAMusician: a musician (no host) joins the bridge's room and is asked for its state,
+// answering with bassAnswer if not nil; then the host joins, holding tempo 90 and playing. It
+// returns, once the bridge shows the host's state, how many state-requests the host got.
+func hostAfterAMusician(t *testing.T, bassAnswer *room.State) int32 {
+	t.Helper()
 	r := newRig(t, effect.ModeBroadcast)
 	bass := startHost(t, r, "bass-1")
-	bassAsked := stateRequests(t, bass, "bass-1", r.sess.PeerID(), &room.State{Tempo: 120, IsPlaying: false})
+	bassAsked := stateRequests(t, bass, "bass-1", r.sess.PeerID(), bassAnswer)
 	track(t, bass, room.Meta{Name: "Bass", JoinedAt: time.Now()})
 	waitFor(t, 10*time.Second, "the bass asked", func() bool { return bassAsked.Load() >= 1 })
 	h := startHost(t, r, "host-1")
@@ -119,26 +135,7 @@ func TestRoomStateAskedOfTheHostAfterAMusicianAnswered(t *testing.T) {
 		s := r.sess.Snapshot().Room
 		return s.Tempo == 90 && s.Playing
 	})
-	if n := hostAsked.Load(); n != 1 {
-		t.Errorf("the host got %d state-requests, want 1", n)
-	}
-}
-
-// A musician who never answers does not keep the host who arrives a moment later from being
-// asked.
-func TestRoomStateAskedOfTheHostRightAfterASilentMusician(t *testing.T) {
-	r := newRig(t, effect.ModeBroadcast)
-	bass := startHost(t, r, "bass-1")
-	bassAsked := stateRequests(t, bass, "bass-1", r.sess.PeerID(), nil)
-	track(t, bass, room.Meta{Name: "Bass", JoinedAt: time.Now()})
-	waitFor(t, 10*time.Second, "the bass asked", func() bool { return bassAsked.Load() >= 1 })
-	h := startHost(t, r, "host-1")
-	stateRequests(t, h, "host-1", r.sess.PeerID(), &room.State{Tempo: 90, IsPlaying: true})
-	track(t, h, room.Meta{Name: "Host", IsHost: true, JoinedAt: time.Now().Add(-time.Hour)})
-	waitFor(t, 10*time.Second, "the host's tempo 90 and playing", func() bool {
-		s := r.sess.Snapshot().Room
-		return s.Tempo == 90 && s.Playing
-	})
+	return hostAsked.Load()
 }
 
 // A bridge joining a room whose host is already there (hosted Supabase, and every reconnect there)
