@@ -188,7 +188,6 @@ type noteNet struct {
 	pa, po    [netPitches]float32 // logits of P(sounding) and P(starting now); netLogitOff when not judged
 	stage2    stage2              // turns the first stage's pa and po into the final ones
 	prevPo    [netPitches]float32
-	prevLevel float32    // Features.Level of the last tick
 	levels    [3]float32 // Features.Level of the last 3 ticks, a ring
 	levelAt   int        // levels[levelAt] is last tick's
 	onsetNear bool       // this tick has an attack or the onset detector fired
@@ -506,9 +505,8 @@ func (n *noteNet) decode(a *Analyzer, dst *Features) {
 	// A tick whose level is below reonsetMinLevel, or has fallen by more than
 	// reonsetFall since the last, is a note stopping, not one struck again.
 	level := dst.Level
-	dying := level < reonsetMinLevel || level < n.prevLevel*reonsetFall
+	dying := level < reonsetMinLevel || level < n.levels[n.levelAt]*reonsetFall
 	n.onsetNear = dst.Attack || dst.Onset
-	n.prevLevel = level
 	born := &n.born
 	for p := range netPitches {
 		o, pa := n.po[p], n.pa[p]
