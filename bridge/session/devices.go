@@ -139,8 +139,9 @@ type deviceSet struct {
 	// lookReport (capacity 1) asks run's reporter to log the unmatched entries after
 	// lookReportDelay.
 	lookReport chan struct{}
-	// lineAsk (capacity 1) asks run's line asker (learnLineNames; askLineNames sends the ask) whether a line's host should be
-	// asked for its WLED's name: at a reload and when a line's strip appears.
+	// lineAsk (capacity 1) asks run's line asker (learnLineNames; askLineNames sends the ask)
+	// whether a line's host should be asked for its WLED's name: at a reload and when a line's
+	// strip appears.
 	lineAsk chan struct{}
 
 	// capLog limits the warning about discovered devices refused at maxDiscoveredStrips, and
