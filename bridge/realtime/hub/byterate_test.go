@@ -132,10 +132,10 @@ func TestLargestLEDUpdate(t *testing.T) {
 			sj := s.join(topic, `{}`)
 			// The room relays led-update from its host only: each sender claims it with an
 			// earlier joinedAt than the last, so that Presence elects it.
-			s.track(sj, fmt.Sprintf(`{"name":"Host","isHost":true,"joinedAt":"2026-01-01T00:00:%02d.000Z"}`, 59-senders))
+			diff := s.track(sj, fmt.Sprintf(`{"name":"Host","isHost":true,"joinedAt":"2026-01-01T00:00:%02d.000Z"}`, 59-senders))
 			senders++
-			syncTo(v2)
-			syncTo(v1)
+			awaitDiff(v2, diff)
+			awaitDiff(v1, diff)
 			var frame []byte
 			if vsn == "2.0.0 kind 3" {
 				b := wire.UserBroadcast{Kind: wire.KindUserBroadcastPush, JoinRef: wire.RefOf(sj), Ref: wire.RefOf("123456"), Topic: topic, Event: "led-update", Encoding: wire.EncodingJSON, Payload: payload}

@@ -60,8 +60,9 @@ func (v presenceView) apply(t *testing.T, event string, payload []byte) {
 }
 
 // track sends a Presence track of a new meta on the channel joined as joinRef and reads up to its
-// reply and the diff announcing it (which the tracker gets too).
-func (c *rawClient) track(joinRef, payload string) {
+// reply and the diff announcing it (which the tracker gets too). It returns that diff's payload,
+// for awaitDiff to find on the other members.
+func (c *rawClient) track(joinRef, payload string) (diff []byte) {
 	c.t.Helper()
 	ref := c.ref()
 	c.sendMsg(joinRef, ref, topic, "presence", `{"type":"presence","event":"track","payload":`+payload+`}`)
@@ -76,7 +77,7 @@ func (c *rawClient) track(joinRef, payload string) {
 	}
 	for {
 		if m := c.nextMsg(); m.Event == "presence_diff" {
-			return
+			return m.Payload
 		}
 	}
 }

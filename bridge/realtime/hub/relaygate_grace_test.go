@@ -55,11 +55,10 @@ func hostRoom(t *testing.T, clock *fakeClock) (*testHub, *rawClient) {
 	bridge := dial(t, h, dialOpts{from: "127.0.0.1"})
 	bridge.track(bridge.join(topic, cfgJSON(false, false, "bridge-peer")), bridgeMeta)
 	host := dial(t, h, dialOpts{from: "127.0.0.2"})
-	host.track(host.join(topic, cfgJSON(false, true, "host-peer")), hostMeta240)
-	syncTo(bridge)
+	awaitDiff(bridge, host.track(host.join(topic, cfgJSON(false, true, "host-peer")), hostMeta240))
 	host.closeNow()
 	waitFor(t, "the host's socket to leave", func() bool { return roomSize(h, topic) == 1 })
-	syncTo(bridge) // its Presence leave
+	awaitLeave(bridge, "host-peer") // its Presence leave
 	return h, bridge
 }
 
@@ -93,8 +92,7 @@ func TestHostRelayedThroughItsReconnect(t *testing.T) {
 	}
 
 	skipQueued(host) // the REST broadcasts reached it too
-	host.track(j, hostMeta240)
-	syncTo(bridge)
+	awaitDiff(bridge, host.track(j, hostMeta240))
 	if r := gatedSend(host, j, false, "led-update", `{"colors":["#000005"],"seq":6}`); r != string(okEmptyReply) {
 		t.Errorf("led-update from the re-tracked host: reply %s, want ok", r)
 	} else {
@@ -140,8 +138,7 @@ func TestHostGraceEnds(t *testing.T) {
 	if r := gatedSend(host, j, false, "led-update", `{"colors":["#000021"],"seq":2}`); !strings.Contains(r, `"status":"error"`) {
 		t.Errorf("led-update with the host's key after the grace, untracked: reply %s, want an error", r)
 	}
-	host.track(j, hostMeta240)
-	syncTo(bridge)
+	awaitDiff(bridge, host.track(j, hostMeta240))
 	if r := gatedSend(host, j, false, "led-update", `{"colors":["#000022"],"seq":3}`); r != string(okEmptyReply) {
 		t.Errorf("led-update once tracked as host: reply %s, want ok", r)
 	} else {
@@ -151,11 +148,10 @@ func TestHostGraceEnds(t *testing.T) {
 	// The host leaves again and comes back as a plain musician: its own word ends its grace.
 	host.closeNow()
 	waitFor(t, "the host's socket to leave", func() bool { return roomSize(h, topic) == 1 })
-	syncTo(bridge)
+	awaitLeave(bridge, "host-peer")
 	again := dial(t, h, dialOpts{from: "127.0.0.2"})
 	j = again.join(topic, cfgJSON(false, true, "host-peer"))
-	again.track(j, `{"name":"Host","isHost":false,"joinedAt":"2026-01-01T10:00:00.000Z"}`)
-	syncTo(bridge)
+	awaitDiff(bridge, again.track(j, `{"name":"Host","isHost":false,"joinedAt":"2026-01-01T10:00:00.000Z"}`))
 	if r := gatedSend(again, j, false, "led-update", `{"colors":["#000023"],"seq":4}`); !strings.Contains(r, `"status":"error"`) {
 		t.Errorf("led-update after re-tracking as no host: reply %s, want an error", r)
 	}

@@ -16,14 +16,13 @@ func TestHeldHostNotRelayedBesideANewHost(t *testing.T) {
 	bridge := dial(t, h, dialOpts{from: "127.0.0.1"})
 	bridge.track(bridge.join(topic, cfgJSON(false, false, "bridge-peer")), bridgeMeta)
 	host := dial(t, h, dialOpts{from: "127.0.0.2"})
-	host.track(host.join(topic, cfgJSON(false, true, "host-peer")), hostMeta240)
+	hostTrack := host.track(host.join(topic, cfgJSON(false, true, "host-peer")), hostMeta240)
 	second := dial(t, h, dialOpts{from: "127.0.0.3"})
 	sj := second.join(topic, cfgJSON(false, true, "second-peer"))
-	second.track(sj, `{"name":"Second","isHost":true,"joinedAt":"2026-01-01T11:00:00.000Z"}`)
-	syncTo(bridge)
+	awaitDiff(bridge, hostTrack, second.track(sj, `{"name":"Second","isHost":true,"joinedAt":"2026-01-01T11:00:00.000Z"}`))
 	host.closeNow()
 	waitFor(t, "the host's socket to leave", func() bool { return roomSize(h, topic) == 2 })
-	syncTo(bridge) // its Presence leave: the second claimant is elected
+	awaitLeave(bridge, "host-peer") // its Presence leave: the second claimant is elected
 
 	newHostSends := func(what, color string) {
 		t.Helper()
@@ -56,8 +55,7 @@ func TestHeldHostNotRelayedBesideANewHost(t *testing.T) {
 
 	// Its track with the earlier joinedAt has Presence elect it again: it is heard, the second is not.
 	skipQueued(old)
-	old.track(oj, hostMeta240)
-	syncTo(bridge)
+	awaitDiff(bridge, old.track(oj, hostMeta240))
 	if r := gatedSend(old, oj, false, "led-update", `{"colors":["#ff0005"],"seq":903}`); r != string(okEmptyReply) {
 		t.Errorf("led-update from the old host elected again: reply %s, want ok", r)
 	} else {
@@ -89,15 +87,14 @@ func TestHostGraceEndsWhenAnotherIsElected(t *testing.T) {
 
 	claimant := dial(t, h, dialOpts{from: "127.0.0.3"})
 	cj := claimant.join(topic, cfgJSON(false, true, "claimant-peer"))
-	claimant.track(cj, `{"name":"Claimant","isHost":true,"joinedAt":"2026-01-01T12:00:00.000Z"}`)
-	syncTo(bridge)
+	awaitDiff(bridge, claimant.track(cj, `{"name":"Claimant","isHost":true,"joinedAt":"2026-01-01T12:00:00.000Z"}`))
 	clock.Advance(hostLeaveGrace / 4)
 	if code, body := postFrom(t, h, "127.0.0.2", ledUpdatePath, `{"colors":["#000032"],"seq":2}`); code != http.StatusForbidden {
 		t.Errorf("REST led-update from the old host's client, another host elected: HTTP %d %s, want 403", code, body)
 	}
 
-	claimant.track(cj, `{"name":"Claimant","isHost":false,"joinedAt":"2026-01-01T12:00:00.000Z"}`)
-	syncTo(bridge) // nobody is elected now, within the old host's grace
+	// Nobody is elected now, within the old host's grace.
+	awaitDiff(bridge, claimant.track(cj, `{"name":"Claimant","isHost":false,"joinedAt":"2026-01-01T12:00:00.000Z"}`))
 	if code, body := postFrom(t, h, "127.0.0.2", ledUpdatePath, `{"colors":["#000033"],"seq":3}`); code != http.StatusForbidden {
 		t.Errorf("REST led-update from the old host's client once the other host gave up: HTTP %d %s, want 403", code, body)
 	}
@@ -106,8 +103,7 @@ func TestHostGraceEndsWhenAnotherIsElected(t *testing.T) {
 	if r := gatedSend(old, oj, true, "led-update", `{"colors":["#000034"],"seq":4}`); !strings.Contains(r, `"status":"error"`) {
 		t.Errorf("led-update from a socket rejoined with the old host's key before its track: reply %s, want an error", r)
 	}
-	old.track(oj, hostMeta240)
-	syncTo(bridge)
+	awaitDiff(bridge, old.track(oj, hostMeta240))
 	if r := gatedSend(old, oj, false, "led-update", `{"colors":["#000035"],"seq":5}`); r != string(okEmptyReply) {
 		t.Errorf("led-update from the old host elected again: reply %s, want ok", r)
 	} else {

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,13 +11,35 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
 
-// syncTo reads c's frames up to the reply of a heartbeat sent now, whatever they are.
-func syncTo(c *rawClient) {
+// awaitDiff reads c's frames, whatever they are, up to each of the presence_diffs whose payloads
+// are diffs (as track returns them), in the order the room sent them. A diff reaches the other
+// members after the tracker has its reply, in no order with what their own sockets are answered:
+// a heartbeat round trip on c can come back before it.
+func awaitDiff(c *rawClient, diffs ...[]byte) {
 	c.t.Helper()
-	ref := c.ref()
-	c.sendMsg("", ref, "phoenix", "heartbeat", "{}")
+	for _, diff := range diffs {
+		for {
+			if m := c.nextMsg(); m.Event == "presence_diff" && bytes.Equal(m.Payload, diff) {
+				break
+			}
+		}
+	}
+}
+
+// awaitLeave reads c's frames, whatever they are, up to the presence_diff in which key leaves
+// (its untrack, or its socket gone).
+func awaitLeave(c *rawClient, key string) {
+	c.t.Helper()
 	for {
-		if m := c.nextMsg(); m.Event == "phx_reply" && m.Topic == "phoenix" && m.Ref.Value == ref {
+		m := c.nextMsg()
+		if m.Event != "presence_diff" {
+			continue
+		}
+		var diff struct{ Joins, Leaves map[string]json.RawMessage }
+		if err := json.Unmarshal(m.Payload, &diff); err != nil {
+			c.t.Fatalf("presence_diff %s: %v", m.Payload, err)
+		}
+		if _, left := diff.Leaves[key]; left && len(diff.Joins) == 0 {
 			return
 		}
 	}
@@ -32,12 +56,13 @@ func TestRoomEventsRelayedOnlyFromTheirSenders(t *testing.T) {
 	bridge := dial(t, h, dialOpts{from: "127.0.0.1"})
 	bridge.track(bridge.join(topic, cfgJSON(false, false, "bridge-peer")), `{"name":"LED Bridge","isHost":false,"role":"led-bridge"}`)
 	names := map[*rawClient]string{}
+	var diffs [][]byte // the members' tracks, for the bridge to read
 	member := func(from, key, meta string) (*rawClient, string) {
 		c := dial(t, h, dialOpts{from: from})
 		names[c] = key
 		j := c.join(topic, cfgJSON(false, true, key))
 		if meta != "" {
-			c.track(j, meta)
+			diffs = append(diffs, c.track(j, meta))
 		}
 		return c, j
 	}
@@ -45,7 +70,7 @@ func TestRoomEventsRelayedOnlyFromTheirSenders(t *testing.T) {
 	late, lj := member("127.0.0.3", "late-peer", `{"name":"Late","isHost":true,"joinedAt":"2026-01-01T10:05:00.000Z"}`)
 	musician, uj := member("127.0.0.4", "musician-peer", `{"name":"Musician","isHost":false,"joinedAt":"2026-01-01T09:00:00.000Z"}`)
 	mallory, mj := member("127.0.0.5", "mallory-peer", "") // joined, never tracked
-	syncTo(bridge)
+	awaitDiff(bridge, diffs...)
 
 	text := func(event, payload string) string {
 		return `{"type":"broadcast","event":"` + event + `","payload":` + payload + `}`
@@ -138,7 +163,7 @@ func TestRoomEventsRelayedOnlyFromTheirSenders(t *testing.T) {
 	// The host leaves: the next claimant by joinedAt is host, and the old one's client is not.
 	host.closeNow()
 	waitFor(t, "the host to leave", func() bool { return roomSize(h, topic) == 4 })
-	syncTo(bridge)
+	awaitLeave(bridge, "host-peer")
 	if r := send(push{late, lj, true, "led-update", `{"colors":["#ffffff"],"seq":1}`}); string(r.Payload) != string(okEmptyReply) {
 		t.Errorf("the new host's led-update: reply %s, want ok", r.Payload)
 	}
@@ -154,7 +179,7 @@ func TestRoomEventsRelayedOnlyFromTheirSenders(t *testing.T) {
 	ref := musician.ref()
 	musician.sendMsg(uj, ref, topic, "presence", `{"type":"presence","event":"untrack"}`)
 	replyTo(musician, ref)
-	syncTo(bridge)
+	awaitLeave(bridge, "musician-peer")
 	if r := send(push{musician, uj, false, "tempo-change", `{"tempo":20}`}); !strings.Contains(string(r.Payload), `"status":"error"`) {
 		t.Errorf("tempo-change after untrack: reply %s, want an error", r.Payload)
 	}
@@ -172,9 +197,9 @@ func TestRoomEventsRelayedOnlyFromTheirSenders(t *testing.T) {
 // host only. The presence_diff announcing it is read off the others.
 func trackAsHost(c *rawClient, joinRef string, others ...*rawClient) {
 	c.t.Helper()
-	c.track(joinRef, `{"name":"Host","isHost":true}`)
+	diff := c.track(joinRef, `{"name":"Host","isHost":true}`)
 	for _, o := range others {
-		syncTo(o)
+		awaitDiff(o, diff)
 	}
 }
 
@@ -183,8 +208,8 @@ func trackAsHost(c *rawClient, joinRef string, others ...*rawClient) {
 // read off the others.
 func trackMusician(c *rawClient, joinRef string, others ...*rawClient) {
 	c.t.Helper()
-	c.track(joinRef, `{"name":"Musician","isHost":false}`)
+	diff := c.track(joinRef, `{"name":"Musician","isHost":false}`)
 	for _, o := range others {
-		syncTo(o)
+		awaitDiff(o, diff)
 	}
 }
