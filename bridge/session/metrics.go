@@ -51,6 +51,10 @@ type metrics struct {
 	// lights (a sender in Opus DTX, a packet every ≈ 400 ms, is not stopped between packets).
 	silent          *prometheus.Desc
 	packetsReceived *prometheus.Desc
+	// droppedSamples and packetsSkipped are audio that arrived and was thrown away unheard,
+	// which packetsLost does not count (audio.StreamStats: RingDropped; Stale, OverBudget).
+	droppedSamples *prometheus.Desc
+	packetsSkipped *prometheus.Desc
 	// impostorOffers is peer.Stats.ImpostorOffers: every musician's, those gone included.
 	impostorOffers *prometheus.Desc
 	// iceRestarts is peer.Stats' ICE restarts by reason, every musician's, those gone included:
@@ -91,6 +95,8 @@ type runningTotals struct {
 	streams map[*audio.Stream]audio.StreamStats // counted up to these by a scrape, until retired
 	lost    uint64
 	packets uint64
+	// Thrown away unheard: samples pushed out of the ring, packets not decoded.
+	ringDropped, stale, overBudget uint64
 }
 
 // retire folds a stream that no musician's record holds any more into the totals.
@@ -106,6 +112,9 @@ func (t *runningTotals) addLocked(st *audio.Stream) {
 	now, before := st.Stats(), t.streams[st]
 	t.lost += now.Lost - before.Lost
 	t.packets += now.Packets - before.Packets
+	t.ringDropped += now.RingDropped - before.RingDropped
+	t.stale += now.Stale - before.Stale
+	t.overBudget += now.OverBudget - before.OverBudget
 	t.streams[st] = now
 }
 
@@ -153,6 +162,13 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 		silent: prometheus.NewDesc("ledbridge_room_musicians_silent",
 			"Musicians whose connection is up but whose audio has not arrived for as long as the frame loop waits before treating them as stopped.", nil, nil),
 		packetsReceived: prometheus.NewDesc("ledbridge_audio_packets_received_total", "Musicians' RTP packets with audio received.", nil, nil),
+		droppedSamples: prometheus.NewDesc("ledbridge_audio_dropped_samples_total",
+			"Musicians' decoded audio, in 48 kHz samples (48000 is one second of one musician), thrown away unheard because the frame loop "+
+				"did not read it within the 150 ms each musician's buffer holds: the bridge is short of CPU. Notes in it never lit.", nil, nil),
+		packetsSkipped: prometheus.NewDesc("ledbridge_audio_packets_skipped_total",
+			"Musicians' RTP packets received but not decoded, by reason: stale, part of a backlog (a network stall, or a bridge short of CPU "+
+				"reading its socket late) older than the newest 150 ms that arrived with it; over_budget, a sender's packets coming faster than "+
+				"1.2 times real time for longer than a second (a flooding peer).", []string{"reason"}, nil),
 		impostorOffers: prometheus.NewDesc("ledbridge_webrtc_impostor_offers_total",
 			"Offers under a musician's peer id refused unanswered while her connection was up and her audio arriving, "+
 				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's).",
@@ -242,7 +258,7 @@ func (m *metrics) collectDevice(ch chan<- prometheus.Metric, name, key string, o
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred, m.slotsReclaimed, m.loopLook} {
+	for _, d := range []*prometheus.Desc{m.deviceFrames, m.devicePackets, m.deviceErrors, m.deviceDropped, m.deviceReopenFailures, m.deviceOnline, m.lateTicks, m.ticks, m.peersByState, m.packetsLost, m.droppedSamples, m.packetsSkipped, m.musicians, m.silent, m.packetsReceived, m.impostorOffers, m.iceRestarts, m.signalsDropped, m.offersDeferred, m.slotsReclaimed, m.loopLook} {
 		ch <- d
 	}
 }
@@ -289,6 +305,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	lost, packets := m.totals.lost, m.totals.packets
+	ringDropped, stale, overBudget := m.totals.ringDropped, m.totals.stale, m.totals.overBudget
 	m.totals.mu.Unlock()
 	s.mu.Unlock()
 	for state, c := range byState {
@@ -296,6 +313,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.packetsLost, prometheus.CounterValue, float64(lost))
 	ch <- prometheus.MustNewConstMetric(m.packetsReceived, prometheus.CounterValue, float64(packets))
+	ch <- prometheus.MustNewConstMetric(m.droppedSamples, prometheus.CounterValue, float64(ringDropped))
+	ch <- prometheus.MustNewConstMetric(m.packetsSkipped, prometheus.CounterValue, float64(stale), "stale")
+	ch <- prometheus.MustNewConstMetric(m.packetsSkipped, prometheus.CounterValue, float64(overBudget), "over_budget")
 	ch <- prometheus.MustNewConstMetric(m.musicians, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(m.silent, prometheus.GaugeValue, float64(silent))
 	ps := s.peers.Stats()
