@@ -95,8 +95,8 @@ func TestAnswerToChromiumOffer(t *testing.T) {
 		if !sdpHas(answer, "a=recvonly") || !sdpHas(answer, "a=mid:0") || !sdpHas(answer, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level") {
 			t.Errorf("offer %q: answer lacks recvonly, mid or audio level:\n%s", tc.offered, answer)
 		}
-		if tc.first == "111" && !sdpHas(answer, "a=fmtp:111 minptime=10;useinbandfec=1") {
-			t.Errorf("answer does not keep Opus in-band FEC:\n%s", answer)
+		if tc.first == "111" && !sdpHas(answer, "a=fmtp:111 minptime=10;useinbandfec=1;maxaveragebitrate=64000") {
+			t.Errorf("answer does not keep Opus in-band FEC and 64 kbit/s:\n%s", answer)
 		}
 	}
 }

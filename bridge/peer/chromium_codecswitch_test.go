@@ -13,9 +13,13 @@ import (
 )
 
 // A real Chromium musician switches codec without renegotiating, as a web app can with
-// RTCRtpSender.setParameters and encodings[].codec: from Opus to PCMU and back. The bridge's
-// stream follows each switch, no packet of one codec reaches the other's decoder, and the
-// musician's codec in the statistics follows too.
+// RTCRtpSender.setParameters and encodings[].codec: from Opus to PCMU, then to PCMA. The
+// bridge's stream follows each switch, no packet of one codec reaches the other's decoder, and
+// the musician's codec in the statistics follows too.
+//
+// Not back to Opus: Chromium 156 refuses any Opus codec there ("unsupported codec for layer
+// 0", whatever sdpFmtpLine the page gives) once the answer's Opus fmtp differs from its offer's,
+// as the bridge's does (opusBitrateAsk; cf. w3c/webrtc-pc#2987). The test logs what it says.
 func TestChromiumCodecSwitchWithoutRenegotiation(t *testing.T) {
 	requireLoopback(t)
 	path := chromiumPath(t)
@@ -57,8 +61,8 @@ func TestChromiumCodecSwitchWithoutRenegotiation(t *testing.T) {
 	pcm := make([]float32, audio.SampleRate)
 	waitFor(t, "1 s of Opus", func() bool { st.ReadPCM(pcm); return st.Stats().Packets >= 50 })
 
-	for i, mime := range []string{"audio/PCMU", "audio/opus"} {
-		v, err := browser.page.eval(ctx, fmt.Sprintf(`(async () => {
+	switchTo := func(mime string) (any, error) {
+		return browser.page.eval(ctx, fmt.Sprintf(`(async () => {
 			const s = peers[%q].pc.getSenders().find(s => s.track);
 			const params = s.getParameters();
 			const codec = params.codecs.find(c => c.mimeType.toLowerCase() === %q);
@@ -67,6 +71,9 @@ func TestChromiumCodecSwitchWithoutRenegotiation(t *testing.T) {
 			try { await s.setParameters(params); } catch (e) { return 'setParameters: ' + e; }
 			return 'switched';
 		})()`, id, lowerASCII(mime)), true)
+	}
+	for i, mime := range []string{"audio/PCMU", "audio/PCMA"} {
+		v, err := switchTo(mime)
 		if err != nil || v != "switched" {
 			t.Fatalf("switch to %s: %v, %v\nconsole: %v", mime, v, err, console.all())
 		}
@@ -88,6 +95,8 @@ func TestChromiumCodecSwitchWithoutRenegotiation(t *testing.T) {
 		default:
 		}
 	}
+	v, err := switchTo(webrtc.MimeTypeOpus)
+	t.Logf("switch back to Opus: %v, %v", v, err)
 	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, id); n != 1 {
 		t.Fatalf("%d answers: the switches renegotiated", n)
 	}

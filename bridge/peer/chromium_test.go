@@ -459,6 +459,15 @@ func TestChromiumMusician(t *testing.T) {
 			t.Errorf("%s: stats %+v", id, st)
 		}
 		t.Logf("%s: %d packets, %d padding-only, %d lost, jitter %v", id, st.PacketsReceived, st.PaddingOnly, st.PacketsLost, st.Jitter)
+		// The bridge's answer and its offer ask for 64 kbit/s (opusBitrateAsk); without it,
+		// Chromium's mono Opus targets 32 kbit/s.
+		target, err := browser.page.eval(ctx, fmt.Sprintf(`(async () => {
+			const stats = await peers[%q].pc.getSenders().find(s => s.track).getStats();
+			for (const r of stats.values()) if (r.type === 'outbound-rtp') return r.targetBitrate;
+		})()`, id), true)
+		if err != nil || target != float64(64000) {
+			t.Errorf("%s: Chromium's Opus encoder targets %v bit/s (%v), want the 64000 asked for", id, target, err)
+		}
 	}
 	sigs := r.bridgeSignals()
 	if countSignals(sigs, room.SignalOffer, "chrome-offers") != 0 || countSignals(sigs, room.SignalAnswer, "chrome-offers") != 1 {

@@ -76,8 +76,8 @@ func checkFirefoxAnswer(t *testing.T, what, answer string, sections int) {
 	if !sdpHas(answer, "a=rtpmap:109 opus/48000/2") || strings.Contains(answer, "a=rtpmap:111 ") {
 		t.Errorf("%s: answer does not name Opus 109 (or names 111, never offered):\n%s", what, answer)
 	}
-	if !sdpHas(answer, "a=fmtp:109 minptime=10;useinbandfec=1") {
-		t.Errorf("%s: answer does not keep Opus in-band FEC on 109:\n%s", what, answer)
+	if !sdpHas(answer, "a=fmtp:109 minptime=10;useinbandfec=1;maxaveragebitrate=64000") {
+		t.Errorf("%s: answer does not keep Opus in-band FEC and 64 kbit/s on 109:\n%s", what, answer)
 	}
 }
 

@@ -261,6 +261,9 @@ type musicianOpts struct {
 	// media, if set, gives each packet's payload and how far its timestamp advances from
 	// the one before (its duration in RTP clock units), in place of the marked payloads.
 	media func(seq uint16) (payload []byte, tsStep uint32)
+	// editSDP, if set, rewrites each offer and answer she sends, as a page that edits its
+	// SDP (its Opus fmtp, say) does; pion refuses an edited description, so she sets hers.
+	editSDP func(sdp string) string
 }
 
 // ptRewrite is a musician-side interceptor that applies musicianOpts.rewritePT.
@@ -495,11 +498,19 @@ func (m *testMusician) run() {
 			}
 			m.offersSent.Add(1)
 			m.room.toBridge(room.Signal{Type: room.SignalOffer, FromPeerID: m.id, TargetPeerID: bridgeID,
-				Description: &room.SessionDescription{Type: "offer", SDP: offer.SDP}})
+				Description: &room.SessionDescription{Type: "offer", SDP: m.edited(offer.SDP)}})
 		case sig := <-m.inbox:
 			m.handle(sig)
 		}
 	}
+}
+
+// edited is the SDP of a description she made as she sends it (opts.editSDP).
+func (m *testMusician) edited(sdp string) string {
+	if m.opts.editSDP != nil {
+		return m.opts.editSDP(sdp)
+	}
+	return sdp
 }
 
 func (m *testMusician) handle(sig room.Signal) {
@@ -527,7 +538,7 @@ func (m *testMusician) handle(sig room.Signal) {
 			return
 		}
 		m.room.toBridge(room.Signal{Type: room.SignalAnswer, FromPeerID: m.id, TargetPeerID: bridgeID,
-			Description: &room.SessionDescription{Type: "answer", SDP: answer.SDP}})
+			Description: &room.SessionDescription{Type: "answer", SDP: m.edited(answer.SDP)}})
 	case room.SignalAnswer:
 		if m.pc.SignalingState() == webrtc.SignalingStateStable {
 			// An answer sent again in case it was lost, and it was not: a browser's

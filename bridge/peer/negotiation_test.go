@@ -98,7 +98,7 @@ func TestBridgeOffersAfterDelay(t *testing.T) {
 	if !sdpHas(offer, "a=recvonly") || countLines(offer, "m=audio") != 1 || countLines(offer, "m=video") != 0 {
 		t.Errorf("offer is not one recvonly audio section:\n%s", offer)
 	}
-	for _, want := range []string{"a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:9 G722/8000", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000"} {
+	for _, want := range []string{"a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1;maxaveragebitrate=64000", "a=rtpmap:9 G722/8000", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000"} {
 		if !sdpHas(offer, want) {
 			t.Errorf("offer lacks %q:\n%s", want, offer)
 		}
