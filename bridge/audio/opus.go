@@ -11,7 +11,7 @@ import (
 //
 // A mono decoder conceals a packet lost after a SILK or hybrid one with the pitch concealer
 // (see pitchConcealer), at 48 kHz, instead of with Opus's own concealment, and crossfades it
-// into the packet decoded next; after CELT it keeps Opus's, which never misled the analyser.
+// into the packet decoded next; after CELT it keeps Opus's.
 // Opus's SILK concealment (gopus's port of libopus's) dips a held note by a few dB and changes
 // its timbre, and the analyser read the way back to decoded audio as the note struck again
 // (smoothing the level back alone did not help): one packet lost in 25 on a held A3 made 9
@@ -20,6 +20,14 @@ import (
 // decoder is still asked to conceal, its output dropped, so that its state steps over the
 // loss as the next packet expects. The audio feeds the lights only: the concealment that keeps
 // a note one note is the better one here.
+//
+// After CELT neither concealment keeps music clean. On a held tone CELT's makes no false onset,
+// but on music it does: notebench set B as 32 kbit/s mono CELT through a Stream at 10 % random
+// loss fell from 43.0 to 36.0 onset F1 (945 new false onsets, 69 % of them within 50 ms after a
+// lost packet), and to 35.5 with the pitch concealer after CELT too (review 281). In-band FEC
+// (SILK and hybrid packets only), when the sender sends it, recovers most of it: a browser's
+// VoIP encoder with FEC scored 40.6 at 32 kbit/s under the same loss (35.4 without FEC, 43.2
+// without loss), 41.5 at 64 kbit/s.
 type opusDecoder struct {
 	dec      *gopus.Decoder
 	channels int

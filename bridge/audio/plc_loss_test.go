@@ -155,8 +155,10 @@ func TestConcealedLossIsNoOnset(t *testing.T) {
 // settings: VoIP at 12 to 32 kbit/s) its concealment changed the held note's timbre and the
 // analyser saw the note struck again when decoding resumed: on a held A3 with harmonics, 2–5
 // false note onsets in 4.5 s at 4 % random loss and 3–11 at 10 % (SILK 12 kbit/s, hybrid 16 and
-// 32 kbit/s, with and without FEC), some with a wrong note beside. The mono decoder now conceals those with the repeated pitch period (see
-// opusDecoder); CELT keeps its own, which never did this. No false note onset, no wrong note.
+// 32 kbit/s, with and without FEC), some with a wrong note beside. The mono decoder now
+// conceals those with the repeated pitch period (see opusDecoder); CELT keeps its own, which
+// makes no false onset on this held tone (on music at 10 % loss it does: see opusDecoder). No
+// false note onset, no wrong note.
 func TestConcealedOpusLossIsNoNoteOnset(t *testing.T) {
 	cases := []struct {
 		name    string
