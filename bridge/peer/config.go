@@ -226,7 +226,7 @@ func (cfg Config) withDefaults() (Config, error) {
 
 // Codecs ledbridge accepts, in order of preference (PROTOCOL.md §4): those audio.SupportedCodecs
 // names, in its order (TestCodecsAreTheDecodersInTheirOrder). Their fmtp lines are those of the
-// answers and offers the bridge sends; pion's MediaEngine has Opus's without opusBitrateAsk.
+// answers and offers the bridge sends; pion's MediaEngine has Opus with none (newAPI).
 var codecs = []webrtc.RTPCodecParameters{
 	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp + ";" + opusBitrateAsk, RTCPFeedback: audioFeedback}, PayloadType: 111},
 	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeG722, ClockRate: 8000, RTCPFeedback: audioFeedback}, PayloadType: 9},
@@ -245,11 +245,6 @@ const (
 	// with them, and better under loss (review 281). No stereo=1: stereo at 128 kbit/s is CELT
 	// only, and so has no in-band FEC. The price: Chromium 156 no longer lets a page switch back
 	// to Opus with setParameters (TestChromiumCodecSwitchWithoutRenegotiation).
-	//
-	// It is written in the descriptions the bridge sends, never registered with the
-	// MediaEngine: pion matches a remote codec by its fmtp (a parameter both sides give must be
-	// equal) and, when some codec matches exactly, drops those that match by name only; an
-	// offer of Opus at another maxaveragebitrate would be answered in G.722.
 	opusBitrateAsk = "maxaveragebitrate=64000"
 )
 
@@ -285,7 +280,12 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 	var me webrtc.MediaEngine
 	for _, c := range codecs {
 		if c.MimeType == webrtc.MimeTypeOpus {
-			c.SDPFmtpLine = opusFmtp // see opusBitrateAsk
+			// No fmtp, so that every offered Opus matches it exactly: pion matches a remote
+			// codec by its fmtp (a parameter both sides give must be equal) and, when some
+			// codec matches exactly, drops those that match by name only, so an Opus offered at
+			// another maxaveragebitrate, minptime=20 or useinbandfec=0 was answered in G.722.
+			// The descriptions the bridge sends carry the fmtp (its transceivers' preferences).
+			c.SDPFmtpLine = ""
 		}
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			return nil, fmt.Errorf("register codec %s: %w", c.MimeType, err)

@@ -26,10 +26,10 @@ func withOpusFmtp(t *testing.T, fmtp string) func(string) string {
 	}
 }
 
-// Every browser's offer, and those a page edits (another maxaveragebitrate, stereo), is
-// answered in Opus with the bridge's fmtp, asking for 64 kbit/s; and her Opus is decoded.
-// pion matches codecs by fmtp and, when one matches exactly, drops those that match only by
-// name: an Opus fmtp at odds with the one the bridge registers would leave G.722.
+// Every browser's offer, and those a page edits (another maxaveragebitrate, stereo, FEC off,
+// 20 ms packets), is answered in Opus with the bridge's fmtp, asking for 64 kbit/s; and her
+// Opus is decoded. pion matches codecs by fmtp and, when one matches exactly, drops those that
+// match only by name: an Opus fmtp at odds with one the bridge registered would leave G.722.
 func TestAnswerAsksForOpusAt64kbits(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -42,6 +42,8 @@ func TestAnswerAsksForOpusAt64kbits(t *testing.T) {
 		{name: "stereo music at 510 kbit/s", fmtp: "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1;maxaveragebitrate=510000"},
 		{name: "stereo", fmtp: "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"},
 		{name: "maxaveragebitrate=24000 before the others", fmtp: "maxaveragebitrate=24000;minptime=10;useinbandfec=1"},
+		{name: "FEC off", fmtp: "minptime=10;useinbandfec=0"},
+		{name: "minptime=20", fmtp: "minptime=20;useinbandfec=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			requireLoopback(t)
@@ -77,9 +79,9 @@ func TestAnswerAsksForOpusAt64kbits(t *testing.T) {
 }
 
 // The bridge's own offer asks for 64 kbit/s Opus too, and answers that carry another
-// maxaveragebitrate, or stereo, still get Opus.
+// maxaveragebitrate, or stereo, or turn FEC off, still get Opus.
 func TestOfferAsksForOpusAt64kbits(t *testing.T) {
-	for _, answerFmtp := range []string{"", "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1;maxaveragebitrate=128000"} {
+	for _, answerFmtp := range []string{"", "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1;maxaveragebitrate=128000", "minptime=10;useinbandfec=0"} {
 		t.Run("answer "+answerFmtp, func(t *testing.T) {
 			requireLoopback(t)
 			opus := opusFixture(t, "a3_220hz.opus")
