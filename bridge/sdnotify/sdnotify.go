@@ -2,7 +2,7 @@
 // (join sends it after 45 s anyway, saying the room is not joined yet, so that a venue whose
 // Supabase is unreachable at boot still gets its idle look and its watchdog),
 // a readable STATUS line, RELOADING/STOPPING, and watchdog pings that stop when the frame loop
-// stops ticking, so that a stuck loop gets restarted.
+// has not ticked for half WatchdogSec, so that a stuck loop (not a slow one) gets restarted.
 //
 // Outside systemd (no NOTIFY_SOCKET) every call is a silent no-op.
 package sdnotify
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 // Notifier sends sd_notify messages.
@@ -78,27 +80,68 @@ func (n *Notifier) Reloading() {
 // Stopping reports shutdown.
 func (n *Notifier) Stopping() { n.send(daemon.SdNotifyStopping) }
 
-// Watchdog pings systemd's watchdog every half WatchdogSec for as long as alive() says the frame
-// loop is ticking; it returns when ctx is done. Without a watchdog configured it returns at once.
-func (n *Notifier) Watchdog(ctx context.Context, alive func() bool) {
+// Watchdog pings systemd's watchdog every pingEvery(WatchdogSec) for as long as the frame loop
+// is alive: sinceTick (how long ago its last tick started, or its start if it has not ticked) is
+// under hangAfter(WatchdogSec). It returns when ctx is done. Without a watchdog configured it
+// returns at once.
+func (n *Notifier) Watchdog(ctx context.Context, sinceTick func() time.Duration) {
 	interval, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || interval <= 0 {
 		return
 	}
-	n.watchdog(ctx, interval/2, alive)
-}
-
-func (n *Notifier) watchdog(ctx context.Context, every time.Duration, alive func() bool) {
-	t := time.NewTicker(every)
+	t := time.NewTicker(pingEvery(interval))
 	defer t.Stop()
+	w := &watchdog{hangAfter: hangAfter(interval), warn: lograte.Limiter{Every: withheldWarnEvery}}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if alive() {
-				n.send(daemon.SdNotifyWatchdog)
-			}
+		case now := <-t.C:
+			n.check(w, now, sinceTick())
 		}
+	}
+}
+
+// pingEvery is how often the watchdog is pinged: a quarter of WatchdogSec, at most a second.
+// Pinging at half WatchdogSec left no margin: one check that found the loop not alive made the
+// gap between two pings WatchdogSec itself, and systemd killed the daemon on the scheduling
+// jitter. At a quarter, a withheld check leaves half WatchdogSec to spare; the second's cap keeps
+// a ping's own lateness on a starved Pi (review 280 saw the status page answer 0.7 s late) small
+// beside it, for one datagram a second.
+func pingEvery(timeout time.Duration) time.Duration { return min(timeout/4, time.Second) }
+
+// hangAfter is how long without a tick the frame loop counts as hung: half WatchdogSec. The
+// watchdog is for a loop that has stopped, not a slow one: a Pi that cannot keep up still ticks a
+// few times a second and still drives its strips, and restarting it makes nothing faster (review
+// 280: 9 s to reconnect its musicians at 2 % of a core). A hung loop is killed within 1.5
+// WatchdogSec of its last tick.
+func hangAfter(timeout time.Duration) time.Duration { return timeout / 2 }
+
+// withheldWarnEvery is the least time between two "ping withheld" WARN lines.
+const withheldWarnEvery = time.Minute
+
+// watchdog is the state of Watchdog's checks.
+type watchdog struct {
+	hangAfter   time.Duration
+	withholding bool
+	warn        lograte.Limiter
+}
+
+// check pings the watchdog at now if the loop's last tick (since ago) is within w.hangAfter;
+// else it withholds the ping and logs one WARN per run of withheld pings, at most one a
+// withheldWarnEvery.
+func (n *Notifier) check(w *watchdog, now time.Time, since time.Duration) {
+	if since < w.hangAfter {
+		w.withholding = false
+		n.send(daemon.SdNotifyWatchdog)
+		return
+	}
+	if w.withholding {
+		return
+	}
+	w.withholding = true
+	if _, ok := w.warn.Allow(now); ok {
+		n.log.Warn("withholding the systemd watchdog ping: the frame loop has not ticked for "+since.Round(100*time.Millisecond).String()+
+			"; systemd restarts ledbridge if it stays stuck", "hang_after", w.hangAfter)
 	}
 }

@@ -1,15 +1,21 @@
 package sdnotify
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -76,18 +82,23 @@ func TestMessagesReachTheNotifySocket(t *testing.T) {
 
 func TestWatchdogPingsOnlyWhileAlive(t *testing.T) {
 	conn := listen(t)
-	t.Setenv("WATCHDOG_USEC", "40000")
+	t.Setenv("WATCHDOG_USEC", "40000") // pinged every 10 ms, hung after 20 ms without a tick
 	t.Setenv("WATCHDOG_PID", "")
-	n := New(nil)
-	var alive atomic.Bool
-	alive.Store(true)
+	n := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var stuck atomic.Bool
+	sinceTick := func() time.Duration {
+		if stuck.Load() {
+			return time.Hour
+		}
+		return 0
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); n.Watchdog(ctx, alive.Load) }()
+	go func() { defer close(done); n.Watchdog(ctx, sinceTick) }()
 	if got := read(t, conn); got != "WATCHDOG=1" {
 		t.Fatalf("ping = %q", got)
 	}
-	alive.Store(false)
+	stuck.Store(true)
 	time.Sleep(30 * time.Millisecond) // let an in-flight ping land
 	drain := make([]byte, 64)
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
@@ -104,10 +115,64 @@ func TestWatchdogPingsOnlyWhileAlive(t *testing.T) {
 	<-done
 }
 
+// The watchdog pings more often than half WatchdogSec, and a loop that ticked within half
+// WatchdogSec counts as alive: review 280's starved daemon ticked one to three times a second,
+// yet a check that found its last tick 1.x s old withheld a ping, the next came WatchdogSec
+// later, and systemd killed a working daemon (restarting a slow Pi makes it no faster).
+func TestWatchdogPingsASlowLoopAndWithholdsOnlyForAHungOne(t *testing.T) {
+	const timeout = 10 * time.Second // WatchdogSec
+	if got := pingEvery(timeout); got != time.Second {
+		t.Errorf("pings every %v at WatchdogSec=10s, want 1s", got)
+	}
+	if got := pingEvery(2 * time.Second); got != 500*time.Millisecond {
+		t.Errorf("pings every %v at WatchdogSec=2s, want a quarter of it", got)
+	}
+	var sent []string
+	var logs bytes.Buffer
+	n := &Notifier{log: slog.New(slog.NewTextHandler(&logs, nil)), notify: func(s string) (bool, error) {
+		sent = append(sent, s)
+		return true, nil
+	}}
+	w := &watchdog{hangAfter: hangAfter(timeout), warn: lograte.Limiter{Every: withheldWarnEvery}}
+	start := time.Unix(1e9, 0)
+	// One check a second; the loop's last tick at each, then whether the check pings.
+	for i, c := range []struct {
+		at    time.Duration // after start
+		since time.Duration
+		ping  bool
+	}{
+		{1 * time.Second, 20 * time.Millisecond, true},
+		{2 * time.Second, 1500 * time.Millisecond, true}, // a slow loop: alive
+		{3 * time.Second, 4900 * time.Millisecond, true},
+		{4 * time.Second, 5 * time.Second, false}, // half WatchdogSec without a tick: hung
+		{5 * time.Second, 6 * time.Second, false},
+		{6 * time.Second, 300 * time.Millisecond, true},
+		{7 * time.Second, 5100 * time.Millisecond, false}, // a new run, within the minute: no WARN
+		{8 * time.Second, 100 * time.Millisecond, true},
+		{90 * time.Second, 7 * time.Second, false}, // a new run a minute later: WARN
+	} {
+		before := len(sent)
+		n.check(w, start.Add(c.at), c.since)
+		if pinged := len(sent) > before; pinged != c.ping {
+			t.Errorf("check %d (last tick %v ago): pinged %v, want %v", i, c.since, pinged, c.ping)
+		}
+	}
+	for _, s := range sent {
+		if s != "WATCHDOG=1" {
+			t.Errorf("sent %q", s)
+		}
+	}
+	out := logs.String()
+	if warns := strings.Count(out, "level=WARN"); warns != 2 ||
+		!strings.Contains(out, "the frame loop has not ticked for 5s") || !strings.Contains(out, "not ticked for 7s") {
+		t.Errorf("%d WARN lines, want 2 (one per run of withheld pings, at most one a minute) saying how long:\n%s", warns, out)
+	}
+}
+
 func TestNoSocketIsSilent(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	t.Setenv("WATCHDOG_USEC", "")
 	n := New(nil)
 	n.Ready("x")
-	n.Watchdog(context.Background(), func() bool { return true }) // returns at once: no watchdog
+	n.Watchdog(context.Background(), func() time.Duration { return 0 }) // returns at once: no watchdog
 }

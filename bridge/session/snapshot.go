@@ -231,11 +231,14 @@ func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.H
 	return status.Health{OK: true}
 }
 
-// Ticking reports whether the frame loop ticked recently, within stalledAfter (for the systemd
-// watchdog).
-func (s *Session) Ticking() bool {
+// SinceTick is how long ago the frame loop's last tick started, or the loop was made if it has
+// not ticked yet (for the systemd watchdog, which judges it against its own WatchdogSec).
+func (s *Session) SinceTick() time.Duration {
 	last := s.ticker.Stats().LastTick
-	return !last.IsZero() && s.clock.Now().Sub(last) < s.stalledAfter()
+	if last.IsZero() {
+		last = s.ticker.base
+	}
+	return s.clock.Now().Sub(last)
 }
 
 // stalledAfter is how long since its last tick the frame loop counts as stuck: a second, or three

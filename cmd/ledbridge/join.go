@@ -258,7 +258,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		notifier.Watchdog(ctx, sess.Ticking)
+		notifier.Watchdog(ctx, sess.SinceTick)
 	}()
 	refusal := &reloadRefusal{}
 	wg.Add(1)
