@@ -187,7 +187,12 @@ func (s *Session) Snapshot() status.Snapshot {
 		RSSBytes:       rss,
 		Goroutines:     g,
 	}
-	if ts.Interval.Mean > 0 {
+	// The rate over the last seconds, not over the interval ring's last 600 ticks: at 6 fps those
+	// span 100 s, and review 280's starved loop read 12-14 fps a minute after its strips fell to
+	// 4.5-7. Its first second, before a whole one, reads from the ring.
+	if recent := s.ticker.Recent(now); recent.Seconds > 0 {
+		snap.Pipeline.FPS = round1(recent.FPS())
+	} else if ts.Interval.Mean > 0 {
 		snap.Pipeline.FPS = round1(float64(time.Second) / float64(ts.Interval.Mean))
 	}
 	snap.Health = s.health(now, realtimeHealthState(rt), ts)

@@ -63,6 +63,7 @@ type Ticker struct {
 	lastTick atomic.Int64
 	base     time.Time
 	stats    tickStats
+	pace     paceRing
 }
 
 // NewTicker returns a ticker that calls onTick every period once Run is called.
@@ -85,14 +86,16 @@ func (t *Ticker) Run(ctx context.Context) error {
 			return nil // cancellation is the only way to stop the loop
 		}
 		now := t.clock.Now()
+		var skipped int64
 		if behind := now.Sub(due); behind >= t.period {
-			skipped := int64(behind / t.period)
+			skipped = int64(behind / t.period)
 			n += skipped
 			t.late.Add(uint64(skipped))
 		}
 		t.onTick(now)
 		t.ticks.Add(1)
 		t.recordTick(now)
+		t.pace.record(t.second(now), skipped)
 		if !prev.IsZero() {
 			t.stats.record(now.Sub(prev), t.clock.Now().Sub(now))
 		}
@@ -102,6 +105,28 @@ func (t *Ticker) Run(ctx context.Context) error {
 
 // recordTick notes now as the last tick's start (see lastTick).
 func (t *Ticker) recordTick(now time.Time) { t.lastTick.Store(int64(now.Sub(t.base)) + 1) }
+
+// second is which second after base now falls in: the pace ring's index.
+func (t *Ticker) second(now time.Time) int64 { return int64(now.Sub(t.base) / time.Second) }
+
+// Pace is the loop's ticks and skipped frame slots over its last whole seconds, up to
+// paceSeconds of them (none before the loop's first whole second).
+type Pace struct {
+	Seconds        int
+	Ticks, Skipped uint64
+}
+
+// FPS is the rate the loop ticked at over the window; 0 for an empty one.
+func (p Pace) FPS() float64 {
+	if p.Seconds == 0 {
+		return 0
+	}
+	return float64(p.Ticks) / float64(p.Seconds)
+}
+
+// Recent is the loop's pace over the whole seconds before now's: a fixed stretch of time, so a
+// reading follows a change within seconds at any frame rate, and a loop that stopped reads 0.
+func (t *Ticker) Recent(now time.Time) Pace { return t.pace.window(t.second(now)) }
 
 // TickerStats is a snapshot of the loop's health.
 type TickerStats struct {
@@ -197,4 +222,59 @@ func summarize(d []time.Duration) Summary {
 	}
 	pct := func(p float64) time.Duration { return d[min(len(d)-1, int(p*float64(len(d))))] }
 	return Summary{Count: len(d), Mean: sum / time.Duration(len(d)), P50: pct(0.50), P99: pct(0.99), Max: d[len(d)-1]}
+}
+
+// paceSeconds is how many whole seconds Recent sums.
+const paceSeconds = 10
+
+// paceSecond is one second's ticks and skipped frame slots, the second counted from the ticker's
+// base.
+type paceSecond struct {
+	second         int64
+	ticks, skipped uint64
+}
+
+// paceRing keeps the current second and the paceSeconds before it in a fixed ring: the frame
+// loop records into it without allocating.
+type paceRing struct {
+	mu      sync.Mutex
+	seconds [paceSeconds + 1]paceSecond
+	first   int64 // the first tick's second (+1; 0: no tick yet), a partial one
+}
+
+func (r *paceRing) record(second int64, skipped int64) {
+	r.mu.Lock()
+	if r.first == 0 {
+		r.first = second + 1
+	}
+	s := &r.seconds[second%int64(len(r.seconds))]
+	if s.second != second {
+		*s = paceSecond{second: second}
+	}
+	s.ticks++
+	s.skipped += uint64(skipped)
+	r.mu.Unlock()
+}
+
+// window sums the whole seconds before current, at most paceSeconds of them and none up to the
+// first tick's (the loop started during it).
+func (r *paceRing) window(current int64) Pace {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.first == 0 {
+		return Pace{}
+	}
+	from := max(current-paceSeconds, r.first) // r.first is the first tick's second + 1
+	var p Pace
+	if from >= current {
+		return p
+	}
+	p.Seconds = int(current - from)
+	for _, s := range r.seconds {
+		if s.second >= from && s.second < current {
+			p.Ticks += s.ticks
+			p.Skipped += s.skipped
+		}
+	}
+	return p
 }

@@ -119,3 +119,23 @@ func TestTickerLastTick(t *testing.T) {
 		t.Errorf("LastTick %v, last tick started %v", got, last)
 	}
 }
+
+// What the loop records of each tick (its start, its pace second, its interval) allocates
+// nothing, across the pace ring's seconds.
+func TestTickBookkeepingAllocatesNothing(t *testing.T) {
+	clock := &stepClock{now: time.Unix(1e9, 0)}
+	tk := NewTicker(time.Second/60, clock, func(time.Time) {})
+	now := clock.Now()
+	tick := func() {
+		now = now.Add(50 * time.Millisecond)
+		tk.recordTick(now)
+		tk.pace.record(tk.second(now), 2)
+		tk.stats.record(50*time.Millisecond, time.Millisecond)
+	}
+	if allocs := testing.AllocsPerRun(1000, tick); allocs > 0 {
+		t.Errorf("%v allocations a tick", allocs)
+	}
+	if p := tk.Recent(now); p.Seconds != paceSeconds || p.Ticks != 20*paceSeconds || p.Skipped != 40*paceSeconds {
+		t.Errorf("recent pace %+v, want %d s of 20 ticks and 40 skipped slots each", p, paceSeconds)
+	}
+}
