@@ -301,6 +301,7 @@ func New(cfg Config) (*Session, error) {
 		return nil, err
 	}
 	s.ticker = NewTicker(time.Second/time.Duration(cfg.FPS), cfg.Clock, s.loop.tick)
+	s.ticker.log = s.log
 	return s, nil
 }
 

@@ -225,13 +225,25 @@ func (s *Session) roomURL() string {
 	return s.cfg.RoomURL
 }
 
-// health is /healthz: the loop must be ticking and the room joined.
+// health is /healthz: the loop must be ticking and the room joined. A loop falling behind (the
+// CPU cannot keep up) is healthy with a reason: it still drives the strips and keeps the
+// musicians, a restart would make it no faster, and a monitor should not see it come and go
+// with the load; its WARN line and the reason say so.
 func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.Health {
-	if ts.LastTick.IsZero() || now.Sub(ts.LastTick) > s.stalledAfter() {
-		return status.Health{Reason: "the frame loop is not ticking"}
+	last := ts.LastTick
+	if last.IsZero() {
+		last = s.ticker.base
+	}
+	if since := now.Sub(last); since >= hungAfter {
+		return status.Health{Reason: "the frame loop has not ticked for " + since.Round(time.Second).String()}
 	}
 	if rtState != "joined" {
 		return status.Health{Reason: "room not joined (realtime " + rtState + ")"}
+	}
+	if s.ticker.Behind() {
+		p := s.ticker.Recent(now)
+		return status.Health{OK: true, Reason: fmt.Sprintf("falling behind: %.0f %% of frames skipped over the last %d s (%.1f fps); the CPU cannot keep up",
+			100*p.SkippedShare(), p.Seconds, p.FPS())}
 	}
 	return status.Health{OK: true}
 }
@@ -246,12 +258,12 @@ func (s *Session) SinceTick() time.Duration {
 	return s.clock.Now().Sub(last)
 }
 
-// stalledAfter is how long since its last tick the frame loop counts as stuck: a second, or three
-// periods at a low output.fps. At 1 fps a fixed second was the tick period itself, so every tick
-// that came a little late made /healthz answer 503 and could cost a watchdog ping.
-func (s *Session) stalledAfter() time.Duration {
-	return max(time.Second, 3*s.ticker.period)
-}
+// hungAfter is how long without a tick the frame loop counts as hung on /healthz: half the
+// unit's WatchdogSec, longer than three periods at the lowest output.fps. It was a second (three
+// periods at 1 fps): review 280's loop at 1 % of a core still ticked once or twice a second, and
+// /healthz flapped between 200 and 503 saying it was not ticking. A slow loop is reported as
+// falling behind instead.
+const hungAfter = 5 * time.Second
 
 // Previews appends the pixels last sent to each device.
 func (s *Session) Previews(dst []status.Preview) []status.Preview {

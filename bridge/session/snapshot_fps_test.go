@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/bridge/status"
 )
 
 // newClockedSession is a session on clock whose frame loop is replaced by onTick (given the
@@ -58,5 +61,59 @@ func TestFrameRateFollowsTheLastSeconds(t *testing.T) {
 	clock.work(20 * time.Second) // the loop has stopped
 	if got := s.Snapshot().Pipeline.FPS; got != 0 {
 		t.Errorf("frame rate %v 20 s after the last tick, want 0", got)
+	}
+}
+
+// A loop that cannot keep up says so once, with the figures and what to do, is healthy with a
+// reason while it lasts (a monitor must not restart a slow but working daemon), and says once
+// when it keeps up again and for how long it was behind. Review 280's five minutes at 5 % of a
+// core left no line in the journal and a status page saying "ok".
+func TestFallingBehindWarnsOnceAndRecoveryIsSaid(t *testing.T) {
+	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
+	start := clock.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs strings.Builder
+	var during, after status.Health
+	var s *Session
+	s = newClockedSession(t, clock, func(tk *Ticker, now time.Time) {
+		switch elapsed := now.Sub(start); {
+		case elapsed < 30*time.Second:
+			clock.work(time.Millisecond) // keeping up at 60 fps
+		case elapsed < 90*time.Second:
+			// A CPU that cannot keep up: about 6.7 fps, 90 % of the slots skipped; now and then a
+			// quick tick, as a starved loop has.
+			if tk.Stats().Ticks%5 == 0 {
+				clock.work(time.Millisecond)
+			} else {
+				clock.work(150 * time.Millisecond)
+			}
+			if elapsed > 80*time.Second && during == (status.Health{}) {
+				during = s.health(now, "joined", tk.Stats())
+			}
+		case elapsed < 120*time.Second:
+			clock.work(time.Millisecond)
+		default:
+			after = s.health(now, "joined", tk.Stats())
+			cancel()
+		}
+	})
+	s.ticker.log = slog.New(slog.NewTextHandler(&logs, nil))
+	if err := s.ticker.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "level=WARN"); n != 1 || !regexp.MustCompile(
+		`msg="frame loop falling behind: [1-9][0-9] % of frames skipped over 10 s \([0-9.]+ of 60 fps\); the CPU cannot keep up: drive fewer strips or LEDs, lower output.fps`).MatchString(out) {
+		t.Errorf("%d WARN lines, want one saying the loop falls behind, with the figures:\n%s", n, out)
+	}
+	if n := strings.Count(out, "level=INFO"); n != 1 || !regexp.MustCompile(`msg="frame loop keeping up again after 1m[0-9]+s behind: [0-4] % of frames skipped over 10 s"`).MatchString(out) {
+		t.Errorf("%d INFO lines, want one saying the loop keeps up again after about a minute behind:\n%s", n, out)
+	}
+	if !during.OK || !strings.HasPrefix(during.Reason, "falling behind: ") {
+		t.Errorf("/healthz while behind: %+v, want OK (200) with a falling-behind reason", during)
+	}
+	if after != (status.Health{OK: true}) {
+		t.Errorf("/healthz after: %+v, want OK with no reason", after)
 	}
 }
