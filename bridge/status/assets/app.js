@@ -44,7 +44,8 @@ function renderRoom(s) {
   text($("room-mode"), s.room.mode + (now ? " (now " + now + ")" : "") + (s.room.blackout ? ", blackout" : ""));
   text($("room-tempo"), s.room.tempo ? s.room.tempo.toFixed(0) + " BPM" : "—");
   text($("room-playing"), s.room.playing ? "playing" : "stopped");
-  text($("health"), s.health.ok ? "ok" : "unhealthy: " + s.health.reason);
+  // ok with a reason is a daemon that works but is short of something (a loop falling behind).
+  text($("health"), s.health.ok ? "ok" + (s.health.reason ? " — " + s.health.reason : "") : "unhealthy: " + s.health.reason);
 }
 
 function musicianItem(m) {
