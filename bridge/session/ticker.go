@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 // Clock is the frame loop's time source; tests replace it. (The device followers' retry and
@@ -74,6 +76,10 @@ type Ticker struct {
 	// keeping up). Only Run's goroutine writes it.
 	behindSince atomic.Int64
 	judged      int64 // the last second judgePace looked at (Run's goroutine only)
+	// behindWarn lets one falling-behind WARN through per behindWarnEvery; warned is whether the
+	// current episode's WARN was let through, so that its recovery is said only then.
+	behindWarn lograte.Limiter
+	warned     bool
 }
 
 // NewTicker returns a ticker that calls onTick every period once Run is called.
@@ -81,7 +87,8 @@ func NewTicker(period time.Duration, clock Clock, onTick func(now time.Time)) *T
 	if clock == nil {
 		clock = &SystemClock{}
 	}
-	return &Ticker{period: period, clock: clock, onTick: onTick, base: clock.Now()}
+	return &Ticker{period: period, clock: clock, onTick: onTick, base: clock.Now(),
+		behindWarn: lograte.Limiter{Every: behindWarnEvery}}
 }
 
 // Run ticks until ctx is done, then returns nil.
@@ -96,16 +103,16 @@ func (t *Ticker) Run(ctx context.Context) error {
 			return nil // cancellation is the only way to stop the loop
 		}
 		now := t.clock.Now()
-		var skipped int64
 		if behind := now.Sub(due); behind >= t.period {
-			skipped = int64(behind / t.period)
+			skipped := int64(behind / t.period)
 			n += skipped
 			t.late.Add(uint64(skipped))
+			t.recordSkipped(due, skipped)
 		}
 		t.onTick(now)
 		t.ticks.Add(1)
 		t.recordTick(now)
-		t.pace.record(t.second(now), skipped)
+		t.pace.record(t.second(now), 0)
 		t.judgePace(now)
 		if !prev.IsZero() {
 			t.stats.record(now.Sub(prev), t.clock.Now().Sub(now))
@@ -117,14 +124,36 @@ func (t *Ticker) Run(ctx context.Context) error {
 // recordTick notes now as the last tick's start (see lastTick).
 func (t *Ticker) recordTick(now time.Time) { t.lastTick.Store(int64(now.Sub(t.base)) + 1) }
 
-// second is which second after base now falls in: the pace ring's index.
+// second is which second after base now falls in (the pace ring keeps it at second %
+// len(seconds)).
 func (t *Ticker) second(now time.Time) int64 { return int64(now.Sub(t.base) / time.Second) }
+
+// recordSkipped counts n frame slots skipped from the one due at first on, each in the second it
+// belonged to: a stall's slots all counted in the second the loop resumed made one 1.5 s stall
+// read as 15 % skipped over the window, a loop falling behind.
+func (t *Ticker) recordSkipped(first time.Time, n int64) {
+	// Seconds the pace ring no longer holds are not worth walking through after a long hang.
+	if last := first.Add(time.Duration(n-1) * t.period); t.second(last)-t.second(first) > paceSeconds {
+		from := t.base.Add(time.Duration(t.second(last)-paceSeconds) * time.Second)
+		k := int64((from.Sub(first) + t.period - 1) / t.period)
+		first, n = first.Add(time.Duration(k)*t.period), n-k
+	}
+	for n > 0 {
+		second := t.second(first)
+		next := t.base.Add(time.Duration(second+1) * time.Second)
+		k := min(n, max(1, int64((next.Sub(first)+t.period-1)/t.period))) // the slots due before next
+		t.pace.skip(second, k)
+		first, n = first.Add(time.Duration(k)*t.period), n-k
+	}
+}
 
 // Pace is the loop's ticks and skipped frame slots over its last whole seconds, up to
 // paceSeconds of them (none before the loop's first whole second).
 type Pace struct {
 	Seconds        int
 	Ticks, Skipped uint64
+	// BehindSeconds is how many of the seconds skipped over behindShare of their slots.
+	BehindSeconds int
 }
 
 // FPS is the rate the loop ticked at over the window; 0 for an empty one.
@@ -148,13 +177,21 @@ func (p Pace) SkippedShare() float64 {
 func (t *Ticker) Recent(now time.Time) Pace { return t.pace.window(t.second(now)) }
 
 // The loop falls behind when over behindShare of its frame slots over a whole pace window were
-// skipped, and keeps up again when under keptUpShare were: between the two it stays as it was, so
-// that a load on the edge does not log a line every few seconds. Review 280's loop at 5 % of a
-// core skipped 80 %, at 10 % about 35 %; at 15 %, 4 %, with the strips at 57-60 fps.
+// skipped, and in at least behindSeconds of its seconds each; it keeps up again when under
+// keptUpShare were: between the two it stays as it was, so that a load on the edge does not log
+// a line every few seconds. Review 280's loop at 5 % of a core skipped 80 %, at 10 % about 35 %;
+// at 15 %, 4 %, with the strips at 57-60 fps. Counting the seconds keeps a stall (a GC pause, a
+// slow SD card write) from reading as a CPU that cannot keep up: a 1.5 s one skipped 15 % of a
+// window, but in two of its seconds.
 const (
-	behindShare = 0.10
-	keptUpShare = 0.05
+	behindShare   = 0.10
+	behindSeconds = paceSeconds / 2
+	keptUpShare   = 0.05
 )
+
+// behindWarnEvery is the least time between two falling-behind WARN lines: a load that comes and
+// goes (another job on the Pi every few minutes) says so once, not at each episode.
+const behindWarnEvery = 10 * time.Minute
 
 // Behind reports whether the loop is falling behind (see behindShare).
 func (t *Ticker) Behind() bool { return t.behindSince.Load() != 0 }
@@ -170,24 +207,26 @@ func (t *Ticker) judgePace(now time.Time) {
 	}
 	t.judged = second
 	p := t.pace.window(second)
-	if p.Seconds < paceSeconds {
-		return
+	if p.Seconds < paceSeconds || p.Ticks == 0 {
+		return // a window the loop did not tick in (it hung) says nothing of its pace
 	}
 	share := p.SkippedShare()
 	since := t.behindSince.Load()
 	switch {
-	case since == 0 && share > behindShare:
+	case since == 0 && share > behindShare && p.BehindSeconds >= behindSeconds:
 		t.behindSince.Store(int64(now.Sub(t.base)) + 1)
-		if t.log != nil {
+		held, ok := t.behindWarn.Allow(now)
+		t.warned = ok
+		if ok && t.log != nil {
 			t.log.Warn(fmt.Sprintf("frame loop falling behind: %.0f %% of frames skipped over %d s (%.1f of %d fps); "+
 				"the CPU cannot keep up: drive fewer strips or LEDs, lower output.fps, or move other work off this machine",
 				100*share, p.Seconds, p.FPS(), int(time.Second/t.period)),
-				"skipped_percent", math.Round(100*share), "fps", math.Round(10*p.FPS())/10)
+				"skipped_percent", math.Round(100*share), "fps", math.Round(10*p.FPS())/10, "episodes_not_logged", held)
 		}
 	case since != 0 && share < keptUpShare:
 		t.behindSince.Store(0)
 		behind := now.Sub(t.base.Add(time.Duration(since - 1))).Round(time.Second)
-		if t.log != nil {
+		if t.warned && t.log != nil {
 			t.log.Info(fmt.Sprintf("frame loop keeping up again after %s behind: %.0f %% of frames skipped over %d s", behind, 100*share, p.Seconds),
 				"behind_for", behind)
 		}
@@ -308,7 +347,13 @@ type paceRing struct {
 	first   int64 // the first tick's second (+1; 0: no tick yet), a partial one
 }
 
-func (r *paceRing) record(second int64, skipped int64) {
+// record counts a tick and skipped slots in second.
+func (r *paceRing) record(second int64, skipped int64) { r.add(second, 1, skipped) }
+
+// skip counts skipped slots in second, which no tick started in.
+func (r *paceRing) skip(second int64, skipped int64) { r.add(second, 0, skipped) }
+
+func (r *paceRing) add(second int64, ticks, skipped int64) {
 	r.mu.Lock()
 	if r.first == 0 {
 		r.first = second + 1
@@ -317,7 +362,7 @@ func (r *paceRing) record(second int64, skipped int64) {
 	if s.second != second {
 		*s = paceSecond{second: second}
 	}
-	s.ticks++
+	s.ticks += uint64(ticks)
 	s.skipped += uint64(skipped)
 	r.mu.Unlock()
 }
@@ -340,6 +385,9 @@ func (r *paceRing) window(current int64) Pace {
 		if s.second >= from && s.second < current {
 			p.Ticks += s.ticks
 			p.Skipped += s.skipped
+			if float64(s.skipped) > behindShare*float64(s.ticks+s.skipped) {
+				p.BehindSeconds++
+			}
 		}
 	}
 	return p

@@ -120,8 +120,8 @@ func TestTickerLastTick(t *testing.T) {
 	}
 }
 
-// What the loop records of each tick (its start, its pace second, its interval) and its pace
-// judgement allocate nothing, across the pace ring's seconds.
+// What the loop records of each tick (its start, its pace second and skipped slots, its
+// interval) and its pace judgement allocate nothing, across the pace ring's seconds.
 func TestTickBookkeepingAllocatesNothing(t *testing.T) {
 	clock := &stepClock{now: time.Unix(1e9, 0)}
 	tk := NewTicker(time.Second/60, clock, func(time.Time) {})
@@ -129,7 +129,8 @@ func TestTickBookkeepingAllocatesNothing(t *testing.T) {
 	tick := func() {
 		now = now.Add(50 * time.Millisecond)
 		tk.recordTick(now)
-		tk.pace.record(tk.second(now), 2)
+		tk.recordSkipped(now.Add(-2*tk.period), 2) // the two slots before this tick's
+		tk.pace.record(tk.second(now), 0)
 		tk.judgePace(now) // allocates only for its log lines, one per change (none here: no log)
 		tk.stats.record(50*time.Millisecond, time.Millisecond)
 	}
