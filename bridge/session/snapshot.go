@@ -195,7 +195,7 @@ func (s *Session) Snapshot() status.Snapshot {
 	} else if ts.Interval.Mean > 0 {
 		snap.Pipeline.FPS = round1(float64(time.Second) / float64(ts.Interval.Mean))
 	}
-	snap.Health = s.health(now, realtimeHealthState(rt), ts)
+	snap.Health = s.health(now, realtimeHealthState(rt))
 	return snap
 }
 
@@ -229,12 +229,8 @@ func (s *Session) roomURL() string {
 // CPU cannot keep up) is healthy with a reason: it still drives the strips and keeps the
 // musicians, a restart would make it no faster, and a monitor should not see it come and go
 // with the load; its WARN line and the reason say so.
-func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.Health {
-	last := ts.LastTick
-	if last.IsZero() {
-		last = s.ticker.base
-	}
-	if since := now.Sub(last); since >= hungAfter {
+func (s *Session) health(now time.Time, rtState string) status.Health {
+	if since := s.ticker.SinceTick(now); since >= hungAfter {
 		return status.Health{Reason: "the frame loop has not ticked for " + since.Round(time.Second).String()}
 	}
 	if rtState != "joined" {
@@ -250,13 +246,7 @@ func (s *Session) health(now time.Time, rtState string, ts TickerStats) status.H
 
 // SinceTick is how long ago the frame loop's last tick started, or the loop was made if it has
 // not ticked yet (for the systemd watchdog, which judges it against its own WatchdogSec).
-func (s *Session) SinceTick() time.Duration {
-	last := s.ticker.Stats().LastTick
-	if last.IsZero() {
-		last = s.ticker.base
-	}
-	return s.clock.Now().Sub(last)
-}
+func (s *Session) SinceTick() time.Duration { return s.ticker.SinceTick(s.clock.Now()) }
 
 // hungAfter is how long without a tick the frame loop counts as hung on /healthz: half the
 // unit's WatchdogSec, longer than three periods at the lowest output.fps. It was a second (three

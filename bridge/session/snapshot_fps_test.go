@@ -89,12 +89,12 @@ func TestFallingBehindWarnsOnceAndRecoveryIsSaid(t *testing.T) {
 				clock.work(150 * time.Millisecond)
 			}
 			if elapsed > 80*time.Second && during == (status.Health{}) {
-				during = s.health(now, "joined", tk.Stats())
+				during = s.health(now, "joined")
 			}
 		case elapsed < 120*time.Second:
 			clock.work(time.Millisecond)
 		default:
-			after = s.health(now, "joined", tk.Stats())
+			after = s.health(now, "joined")
 			cancel()
 		}
 	})

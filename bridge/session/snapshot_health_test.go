@@ -32,7 +32,7 @@ func TestHealthSaysNotTickingOnlyForAHungLoop(t *testing.T) {
 			clock.mu.Lock()
 			clock.now = tick.Add(since)
 			clock.mu.Unlock()
-			h := s.health(clock.Now(), "joined", s.ticker.Stats())
+			h := s.health(clock.Now(), "joined")
 			if h.OK != want {
 				t.Errorf("%d fps, %v after a tick: /healthz %+v, want OK %v", fps, since, h, want)
 			}
@@ -69,5 +69,28 @@ func TestSinceTickCountsFromTheLastTickOrTheStart(t *testing.T) {
 	clock.work(1500 * time.Millisecond)
 	if got := s.SinceTick(); got != 1500*time.Millisecond {
 		t.Errorf("SinceTick() = %v, want 1.5s", got)
+	}
+}
+
+// SinceTick is asked every second by the watchdog: it must not copy and sort the loop's last
+// 600 intervals and frame times (about 9.7 KB a call) as Stats does.
+func TestSinceTickAllocatesNothing(t *testing.T) {
+	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
+	code, err := room.ParseCode("HLT234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Code: code, FPS: 60, Clock: clock,
+		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range intervalWindow {
+		s.ticker.stats.record(time.Second/60, time.Millisecond)
+	}
+	s.ticker.recordTick(clock.Now())
+	if allocs := testing.AllocsPerRun(100, func() { s.SinceTick() }); allocs > 0 {
+		t.Errorf("SinceTick allocates %v times a call", allocs)
 	}
 }

@@ -124,6 +124,12 @@ func (t *Ticker) Run(ctx context.Context) error {
 // recordTick notes now as the last tick's start (see lastTick).
 func (t *Ticker) recordTick(now time.Time) { t.lastTick.Store(int64(now.Sub(t.base)) + 1) }
 
+// SinceTick is how long before now the last tick started, or the ticker was made if it has not
+// ticked: a loop that never starts counts as hung too. Unlike Stats it allocates nothing.
+func (t *Ticker) SinceTick(now time.Time) time.Duration {
+	return now.Sub(t.base.Add(time.Duration(max(t.lastTick.Load()-1, 0))))
+}
+
 // second is which second after base now falls in (the pace ring keeps it at second %
 // len(seconds)).
 func (t *Ticker) second(now time.Time) int64 { return int64(now.Sub(t.base) / time.Second) }

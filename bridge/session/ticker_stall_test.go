@@ -26,7 +26,7 @@ func runStalls(t *testing.T, total time.Duration, stall time.Duration, at func(e
 			cancel()
 			return
 		}
-		if h := s.health(now, "joined", tk.Stats()); h.Reason != "" {
+		if h := s.health(now, "joined"); h.Reason != "" {
 			reasons++
 		}
 		if at(elapsed) && elapsed-stalled > 2*stall {

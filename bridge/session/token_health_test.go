@@ -43,7 +43,7 @@ func TestHealthSaysWhenTheAccessTokenIsRefused(t *testing.T) {
 		{realtime.Status{State: realtime.StateReconnecting, Err: &realtime.ReplyError{Op: "join", Reason: "Unauthorized: You do not have permissions to read from this Channel topic: TKN234"}}, false, false},
 		{realtime.Status{State: realtime.StateJoined, Err: expiredJoin}, true, false}, // recovered; Err stays as the last one
 	} {
-		h := s.health(clock.Now(), realtimeHealthState(tc.st), s.ticker.Stats())
+		h := s.health(clock.Now(), realtimeHealthState(tc.st))
 		says := strings.Contains(h.Reason, "access token (supabase.access_token) has expired") &&
 			strings.Contains(h.Reason, "systemctl reload ledbridge")
 		if h.OK != tc.ok || says != tc.token {
