@@ -117,6 +117,20 @@ func pingEvery(timeout time.Duration) time.Duration { return min(timeout/4, time
 // WatchdogSec of its last tick.
 func hangAfter(timeout time.Duration) time.Duration { return timeout / 2 }
 
+// HangAfter is the bound Watchdog holds the frame loop to, for /healthz to call it hung at the
+// same moment: half WatchdogSec when systemd's watchdog is on for this process, else half
+// unitWatchdog. /healthz had its own 5 s: with a drop-in's WatchdogSec=30s it said the loop
+// was not ticking while the watchdog kept pinging for 10 s more.
+func HangAfter() time.Duration {
+	if interval, err := daemon.SdWatchdogEnabled(false); err == nil && interval > 0 {
+		return hangAfter(interval)
+	}
+	return hangAfter(unitWatchdog)
+}
+
+// unitWatchdog is systemd/ledbridge.service's WatchdogSec.
+const unitWatchdog = 10 * time.Second
+
 // withheldWarnEvery is the least time between two "ping withheld" WARN lines.
 const withheldWarnEvery = time.Minute
 

@@ -176,3 +176,17 @@ func TestNoSocketIsSilent(t *testing.T) {
 	n.Ready("x")
 	n.Watchdog(context.Background(), func() time.Duration { return 0 }) // returns at once: no watchdog
 }
+
+// HangAfter is the watchdog's bound, which /healthz uses too: half WatchdogSec, and 5 s (half the
+// shipped unit's 10 s) without a watchdog.
+func TestHangAfterFollowsWatchdogSec(t *testing.T) {
+	t.Setenv("WATCHDOG_PID", "")
+	t.Setenv("WATCHDOG_USEC", "30000000") // a drop-in's WatchdogSec=30s
+	if got := HangAfter(); got != 15*time.Second {
+		t.Errorf("WatchdogSec=30s: HangAfter() = %v, want 15s", got)
+	}
+	t.Setenv("WATCHDOG_USEC", "")
+	if got := HangAfter(); got != 5*time.Second {
+		t.Errorf("no watchdog: HangAfter() = %v, want 5s", got)
+	}
+}

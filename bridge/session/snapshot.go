@@ -14,6 +14,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/printable"
+	"github.com/ledbridge/ledbridge/bridge/sdnotify"
 	"github.com/ledbridge/ledbridge/bridge/status"
 	"github.com/ledbridge/ledbridge/wled"
 )
@@ -228,9 +229,12 @@ func (s *Session) roomURL() string {
 // health is /healthz: the loop must be ticking and the room joined. A loop falling behind (the
 // CPU cannot keep up) is healthy with a reason: it still drives the strips and keeps the
 // musicians, a restart would make it no faster, and a monitor should not see it come and go
-// with the load; its WARN line and the reason say so.
+// with the load; its WARN line and the reason say so. The loop counts as hung when the systemd
+// watchdog stops pinging for it (sdnotify.HangAfter: half WatchdogSec, 5 s in the shipped unit,
+// longer than three periods at the lowest output.fps). It was a second: review 280's loop at 1 %
+// of a core still ticked once or twice a second, and /healthz flapped between 200 and 503.
 func (s *Session) health(now time.Time, rtState string) status.Health {
-	if since := s.ticker.SinceTick(now); since >= hungAfter {
+	if since := s.ticker.SinceTick(now); since >= sdnotify.HangAfter() {
 		return status.Health{Reason: "the frame loop has not ticked for " + since.Round(time.Second).String()}
 	}
 	if rtState != "joined" {
@@ -247,13 +251,6 @@ func (s *Session) health(now time.Time, rtState string) status.Health {
 // SinceTick is how long ago the frame loop's last tick started, or the loop was made if it has
 // not ticked yet (for the systemd watchdog, which judges it against its own WatchdogSec).
 func (s *Session) SinceTick() time.Duration { return s.ticker.SinceTick(s.clock.Now()) }
-
-// hungAfter is how long without a tick the frame loop counts as hung on /healthz: half the
-// unit's WatchdogSec, longer than three periods at the lowest output.fps. It was a second (three
-// periods at 1 fps): review 280's loop at 1 % of a core still ticked once or twice a second, and
-// /healthz flapped between 200 and 503 saying it was not ticking. A slow loop is reported as
-// falling behind instead.
-const hungAfter = 5 * time.Second
 
 // Previews appends the pixels last sent to each device.
 func (s *Session) Previews(dst []status.Preview) []status.Preview {

@@ -14,6 +14,7 @@ import (
 // WatchdogSec), at any output.fps. It said so after a second: review 280's loop at 1 % of a core
 // still ticked once or twice a second, and /healthz flapped between 200 and 503.
 func TestHealthSaysNotTickingOnlyForAHungLoop(t *testing.T) {
+	t.Setenv("WATCHDOG_USEC", "") // the shipped unit's bound, whatever runs the test
 	for _, fps := range []int{1, 60} {
 		clock := &stepClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
 		code, err := room.ParseCode("HLT234")
@@ -92,5 +93,36 @@ func TestSinceTickAllocatesNothing(t *testing.T) {
 	s.ticker.recordTick(clock.Now())
 	if allocs := testing.AllocsPerRun(100, func() { s.SinceTick() }); allocs > 0 {
 		t.Errorf("SinceTick allocates %v times a call", allocs)
+	}
+}
+
+// /healthz calls the loop hung when the watchdog does: with a drop-in's WatchdogSec=30s it said
+// 503 "not ticked" after 5 s while the watchdog, at half WatchdogSec, kept pinging until 15 s.
+func TestHealthHangBoundIsTheWatchdogs(t *testing.T) {
+	for _, c := range []struct {
+		watchdogUsec string
+		hangAfter    time.Duration
+	}{{"30000000", 15 * time.Second}, {"", 5 * time.Second}} {
+		t.Setenv("WATCHDOG_PID", "")
+		t.Setenv("WATCHDOG_USEC", c.watchdogUsec)
+		clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
+		code, err := room.ParseCode("HLT234")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{Code: code, FPS: 60, Clock: clock,
+			Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tick := clock.Now()
+		s.ticker.recordTick(tick)
+		for _, since := range []time.Duration{c.hangAfter - 100*time.Millisecond, c.hangAfter} {
+			want := since < c.hangAfter
+			if h := s.health(tick.Add(since), "joined"); h.OK != want {
+				t.Errorf("WATCHDOG_USEC=%q, %v after a tick: /healthz %+v, want OK %v", c.watchdogUsec, since, h, want)
+			}
+		}
 	}
 }
