@@ -81,8 +81,8 @@ func (n *Notifier) Reloading() {
 func (n *Notifier) Stopping() { n.send(daemon.SdNotifyStopping) }
 
 // Watchdog pings systemd's watchdog every pingEvery(WatchdogSec) for as long as the frame loop
-// is alive: sinceTick (how long ago its last tick started, or its start if it has not ticked) is
-// under hangAfter(WatchdogSec). It returns when ctx is done. Without a watchdog configured it
+// is alive: sinceTick (how long ago its last tick started, or, before its first tick, how long
+// ago the session was made: NewTicker's base) is under hangAfter(WatchdogSec). It returns when ctx is done. Without a watchdog configured it
 // returns at once.
 func (n *Notifier) Watchdog(ctx context.Context, sinceTick func() time.Duration) {
 	interval, err := daemon.SdWatchdogEnabled(false)
