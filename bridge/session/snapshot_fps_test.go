@@ -18,6 +18,16 @@ import (
 // ticker, to stop it): the status page's pipeline figures come from that loop.
 func newClockedSession(t *testing.T, clock Clock, onTick func(tk *Ticker, now time.Time)) *Session {
 	t.Helper()
+	s := newUnrunSession(t, clock)
+	var tk *Ticker
+	tk = NewTicker(time.Second/60, clock, func(now time.Time) { onTick(tk, now) })
+	s.ticker = tk
+	return s
+}
+
+// newUnrunSession is a 60 fps session on clock that is never run: no room server is reached.
+func newUnrunSession(t *testing.T, clock Clock) *Session {
+	t.Helper()
 	code, err := room.ParseCode("FPS234")
 	if err != nil {
 		t.Fatal(err)
@@ -28,9 +38,6 @@ func newClockedSession(t *testing.T, clock Clock, onTick func(tk *Ticker, now ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tk *Ticker
-	tk = NewTicker(time.Second/60, clock, func(now time.Time) { onTick(tk, now) })
-	s.ticker = tk
 	return s
 }
 

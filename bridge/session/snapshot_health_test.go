@@ -52,16 +52,7 @@ func TestHealthSaysNotTickingOnlyForAHungLoop(t *testing.T) {
 // the loop was made before its first tick: a loop that never starts counts as hung too.
 func TestSinceTickCountsFromTheLastTickOrTheStart(t *testing.T) {
 	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	code, err := room.ParseCode("HLT234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Code: code, FPS: 60, Clock: clock,
-		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newUnrunSession(t, clock)
 	clock.work(2 * time.Second)
 	if got := s.SinceTick(); got != 2*time.Second {
 		t.Errorf("before the first tick: SinceTick() = %v, want 2s (since the loop was made)", got)
@@ -77,16 +68,7 @@ func TestSinceTickCountsFromTheLastTickOrTheStart(t *testing.T) {
 // 600 intervals and frame times (about 9.7 KB a call) as Stats does.
 func TestSinceTickAllocatesNothing(t *testing.T) {
 	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	code, err := room.ParseCode("HLT234")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Code: code, FPS: 60, Clock: clock,
-		Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newUnrunSession(t, clock)
 	for range intervalWindow {
 		s.ticker.stats.record(time.Second/60, time.Millisecond)
 	}
