@@ -88,16 +88,7 @@ func TestHealthHangBoundIsTheWatchdogs(t *testing.T) {
 		t.Setenv("WATCHDOG_PID", "")
 		t.Setenv("WATCHDOG_USEC", c.watchdogUsec)
 		clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-		code, err := room.ParseCode("HLT234")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := New(Config{Code: code, FPS: 60, Clock: clock,
-			Realtime: realtime.Config{URL: "http://127.0.0.1:1", APIKey: "k"},
-			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := newUnrunSession(t, clock)
 		tick := clock.Now()
 		s.ticker.recordTick(tick)
 		for _, since := range []time.Duration{c.hangAfter - 100*time.Millisecond, c.hangAfter} {
