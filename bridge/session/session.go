@@ -512,6 +512,8 @@ func (s *Session) requestRoomState(ctx context.Context) {
 type roomStateAsk struct {
 	sent          bool   // a state-request went out
 	sentTo        string // the answerer it was meant for ("" when Presence showed none)
+	tableRead     bool   // a Presence table was read while joined
+	sentUnread    bool   // the join's request went out before that table was read
 	prompted      int    // requests Presence prompted
 	heard         bool   // a state-response was applied
 	heardFromHost bool   // and it came from the elected host
@@ -531,6 +533,7 @@ func (s *Session) claimStateRequestOnJoin() bool {
 		return false
 	}
 	a.sent, a.sentTo = true, s.answerer
+	a.sentUnread = !a.tableRead
 	return true
 }
 
@@ -543,6 +546,15 @@ func (s *Session) claimStateRequestOnJoin() bool {
 // maxStateAsksPerJoin requests go out a join. Called with s.mu held.
 func (s *Session) claimStateRequestLocked(answerer string, hostElected bool) bool {
 	a := &s.stateAsk
+	if !a.tableRead {
+		a.tableRead = true
+		// The first table of a join lists those who were in the channel when the join's reply
+		// came, so a request sent after that reply, even one sent before this table was read,
+		// reached its answerer.
+		if a.sentUnread {
+			a.sentTo = answerer
+		}
+	}
 	if answerer == "" || (a.sent && answerer == a.sentTo) || a.prompted >= maxStateAsksPerJoin ||
 		a.heardFromHost || (!hostElected && a.heard) {
 		return false
