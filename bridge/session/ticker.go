@@ -112,7 +112,7 @@ func (t *Ticker) Run(ctx context.Context) error {
 		t.onTick(now)
 		t.ticks.Add(1)
 		t.recordTick(now)
-		t.pace.record(t.second(now), 0)
+		t.pace.record(t.second(now))
 		t.judgePace(now)
 		if !prev.IsZero() {
 			t.stats.record(now.Sub(prev), t.clock.Now().Sub(now))
@@ -353,8 +353,8 @@ type paceRing struct {
 	first   int64 // the first tick's second (+1; 0: no tick yet), a partial one
 }
 
-// record counts a tick and skipped slots in second.
-func (r *paceRing) record(second int64, skipped int64) { r.add(second, 1, skipped) }
+// record counts a tick in second.
+func (r *paceRing) record(second int64) { r.add(second, 1, 0) }
 
 // skip counts skipped slots in second, which no tick started in.
 func (r *paceRing) skip(second int64, skipped int64) { r.add(second, 0, skipped) }

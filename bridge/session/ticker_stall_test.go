@@ -133,7 +133,7 @@ func TestSkippedSlotsCountInTheirSeconds(t *testing.T) {
 	clock := &stepClock{now: time.Unix(1e9, 0)}
 	tk := NewTicker(20*time.Millisecond, clock, func(time.Time) {})
 	at := tk.base.Add(500 * time.Millisecond)
-	tk.pace.record(tk.second(at), 0)
+	tk.pace.record(tk.second(at))
 	tk.recordSkipped(at.Add(tk.period), 100) // 2 s: 24 slots in second 0, 50 in 1, 26 in 2
 	if p := tk.pace.window(3); p.Seconds != 2 || p.Skipped != 76 || p.BehindSeconds != 2 {
 		t.Errorf("seconds 1-2 after a 2 s stall: %+v, want 76 skipped slots, both seconds behind", p)

@@ -130,7 +130,7 @@ func TestTickBookkeepingAllocatesNothing(t *testing.T) {
 		now = now.Add(50 * time.Millisecond)
 		tk.recordTick(now)
 		tk.recordSkipped(now.Add(-2*tk.period), 2) // the two slots before this tick's
-		tk.pace.record(tk.second(now), 0)
+		tk.pace.record(tk.second(now))
 		tk.judgePace(now) // allocates only for its log lines, one per change (none here: no log)
 		tk.stats.record(50*time.Millisecond, time.Millisecond)
 	}
