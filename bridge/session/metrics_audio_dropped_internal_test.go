@@ -2,6 +2,8 @@ package session
 
 import (
 	"log/slog"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
 	"github.com/ledbridge/ledbridge/bridge/room"
+	"github.com/ledbridge/ledbridge/bridge/status"
 )
 
 // droppedAudio reads the audio the bridge received and threw away from /metrics:
@@ -125,6 +128,24 @@ func TestMetricsCountAudioDroppedUnheard(t *testing.T) {
 	want := droppedAudio{samples: float64(anaRing + boRing + cyRing), stale: float64(boStale + cyStale), overBudget: float64(boOver + cyOver)}
 	if cyOver == 0 || got != want {
 		t.Errorf("after cy's flood: /metrics %+v, want the streams' %+v", got, want)
+	}
+
+	// /api/status says whose audio it was.
+	snap := s.Snapshot()
+	for _, w := range []struct {
+		id                string
+		ring, stale, over uint64
+	}{{"ana", anaRing, 0, 0}, {"bo", boRing, boStale, boOver}, {"cy", cyRing, cyStale, cyOver}} {
+		i := slices.IndexFunc(snap.Musicians, func(m status.Musician) bool { return m.ID == w.id })
+		if i < 0 {
+			t.Fatalf("%s is not in the snapshot's musicians", w.id)
+		}
+		m := snap.Musicians[i]
+		wantMS := math.Round(float64(w.ring)/48*10) / 10
+		if m.AudioDroppedMS != wantMS || m.PacketsSkipped != w.stale+w.over {
+			t.Errorf("%s on /api/status: audioDroppedMs %v, packetsSkipped %d; want %v ms and %d (her stream's)",
+				w.id, m.AudioDroppedMS, m.PacketsSkipped, wantMS, w.stale+w.over)
+		}
 	}
 
 	// All three leave: what their streams dropped stays counted.

@@ -12,6 +12,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/printable"
 	"github.com/ledbridge/ledbridge/bridge/sdnotify"
@@ -103,6 +104,11 @@ func (s *Session) Snapshot() status.Snapshot {
 			})
 		}
 		m.mu.Unlock()
+		if st := m.stream.Load(); st != nil {
+			as := st.Stats()
+			ms.AudioDroppedMS = round1(float64(as.RingDropped) * 1000 / audio.SampleRate)
+			ms.PacketsSkipped = as.Stale + as.OverBudget
+		}
 		// One refused by the cap has no PeerConnection (a stranger's holds only her offer): her
 		// state reads "new" until a slot frees, and the page must say why.
 		ms.WaitingForSlot = slices.Contains(ps.Waiting, peer.MusicianID(m.id))

@@ -65,8 +65,14 @@ type Musician struct {
 	PacketsLost uint64  `json:"packetsLost"`
 	LossPercent float64 `json:"lossPercent"`
 	JitterMS    float64 `json:"jitterMs"`
-	Level       float64 `json:"level"` // RMS 0–1 of the newest audio
-	Notes       []Note  `json:"notes"`
+	// AudioDroppedMS and PacketsSkipped are her audio that arrived and was thrown away unheard,
+	// since her current stream started: samples the frame loop did not take in time, and packets
+	// of a stall's backlog or of a flood not decoded. A Pi that cannot keep up shows here, who
+	// it costs, while the packet loss above still reads 0.
+	AudioDroppedMS float64 `json:"audioDroppedMs"`
+	PacketsSkipped uint64  `json:"packetsSkipped"`
+	Level          float64 `json:"level"` // RMS 0–1 of the newest audio
+	Notes          []Note  `json:"notes"`
 }
 
 // Note is a note being detected now, with the colour the strips give it.

@@ -110,7 +110,9 @@ function renderMusicians(list, maxPeers, notFollowed) {
       }));
     }
     text(el.querySelector(".stats"), `joined ${fmtClock(m.joinedAt)} · ` +
-      `loss ${m.lossPercent.toFixed(1)}% (${m.packetsLost}) · jitter ${m.jitterMs.toFixed(1)} ms`);
+      `loss ${m.lossPercent.toFixed(1)}% (${m.packetsLost}) · jitter ${m.jitterMs.toFixed(1)} ms` +
+      (m.audioDroppedMs > 0 || m.packetsSkipped > 0 ?
+        ` · dropped ${(m.audioDroppedMs / 1000).toFixed(1)} s, ${m.packetsSkipped} packets skipped` : ""));
   }
   for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) el.remove();
 }
