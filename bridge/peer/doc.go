@@ -85,7 +85,9 @@
 //     and while the PeerConnection has never connected the first retry
 //     sends the answer again, and later ones send it before their offer;
 //   - remote candidates that arrive before a remote description wait in a
-//     bounded queue;
+//     bounded queue, and so do those, while our offer (an ICE restart) awaits
+//     its answer, under another ufrag than the applied remote description's:
+//     the answer's, trickled ahead of it, which pion would drop;
 //   - an ICE generation (one PeerConnection and remote ufrag) takes at most
 //     64 distinct remote candidates, from SDP and trickle together: an offer
 //     or answer past that is refused whole, trickled ones past it dropped,

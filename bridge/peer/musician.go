@@ -982,14 +982,15 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 }
 
 // handleRemoteCandidate adds a trickled candidate, or holds it until the next remote
-// description if there is none yet or the offer it follows is waiting (offerWaits).
+// description if there is none yet, the offer it follows is waiting (offerWaits), or it is
+// ahead of the answer to our offer (aheadOfAnswer).
 func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 	var init webrtc.ICECandidateInit
 	if c := sig.Candidate; c != nil {
 		init = webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	}
 	mus.keepSuspectCandidate(init)
-	if offerWaits || mus.cur == nil || mus.cur.pc.RemoteDescription() == nil {
+	if offerWaits || mus.cur == nil || mus.cur.pc.RemoteDescription() == nil || mus.aheadOfAnswer(init) {
 		if len(mus.pending) >= maxPendingCandidates {
 			mus.droppedCands.Add(1)
 			return
@@ -999,6 +1000,25 @@ func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 		return
 	}
 	mus.addRemoteCandidate(init, "candidate rejected")
+}
+
+// aheadOfAnswer reports whether c belongs to the answer our offer (an ICE restart) awaits: the
+// offer is outstanding and c names a ufrag other than the applied remote description's. The
+// musician's side makes new credentials for that answer and may trickle candidates under them
+// before the answer reaches us: a pion peer gathers as it applies our offer and trickles what it
+// finds at once, and signals sent through supabase-js's REST fallback, one request each, may
+// arrive out of order. pion drops such a candidate, with a log line and no error, as one of an
+// old generation. If the answer's SDP lacks it too, the restart has no remote candidate: unless
+// her checks reach one of ours directly (a TURN relay lets none through: its permissions open
+// only towards a remote candidate), it never connects, and waits ConnectTimeout for the next
+// restart, which may lose the same race. Held, it is added after the answer (handleAnswer); one
+// of a stale generation is dropped by pion then, as it would have been now.
+func (mus *musician) aheadOfAnswer(c webrtc.ICECandidateInit) bool {
+	if mus.cur.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return false
+	}
+	u := candidateUfrag(c)
+	return u != "" && u != mus.remoteUfrag
 }
 
 // addRemoteCandidate adds a trickled candidate to the current PeerConnection

@@ -146,6 +146,12 @@ func selectedLocalCandidate(t *testing.T, m *Manager, id MusicianID) webrtc.ICEC
 // webrtc.interfaces) and musician ivy, reachable only through the TURN server of
 // relayOnlyNetwork, and waits until her audio arrives over the relayed pair.
 func startRelayedIvy(t *testing.T) (*Manager, *sinks) {
+	m, s, _ := startRelayedIvyInRoom(t)
+	return m, s
+}
+
+// startRelayedIvyInRoom is startRelayedIvy, returning the room that carries the signals too.
+func startRelayedIvyInRoom(t *testing.T) (*Manager, *sinks, *testRoom) {
 	bridgeNet, musicianNet, turnNet := relayOnlyNetwork(t)
 	serveTURN(t, turnNet, "10.0.0.3")
 	r, s := newTestRoom(t), &sinks{}
@@ -160,5 +166,5 @@ func startRelayedIvy(t *testing.T) (*Manager, *sinks) {
 	}
 	waitFor(t, "bridge connected to ivy", bridgeConnected(m, "ivy"))
 	waitFor(t, "ivy's audio", func() bool { return s.fromMic("ivy") >= 10 })
-	return m, s
+	return m, s, r
 }
