@@ -152,6 +152,17 @@ func (c *Client) Presence() map[string][]Meta {
 	return c.presence.snapshot()
 }
 
+// InJoinPresence reports whether the current join's presence_state has been applied (or given up
+// on as unreadable), and whether it listed key. A participant it listed was in the channel when
+// the join's reply came, so it heard every broadcast this client sent after that reply; one that
+// Presence() shows but it did not list came later, or is left over from before a reconnect.
+func (c *Client) InJoinPresence(key string) (listed, applied bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, listed = c.presence.joinKeys[key]
+	return listed, c.presence.joinApplied
+}
+
 // Track sets this client's Presence meta (a JSON object; any value encoding/json turns into one,
 // or a json.RawMessage). If the channel is joined it is pushed now and Track waits for the
 // server's reply; otherwise it is tracked on the next join. It is re-tracked after every rejoin.

@@ -39,6 +39,11 @@ type presenceTable struct {
 	// server took it, so applyState sets resync: the channel must be joined again for a fresh one.
 	pendingLost bool
 	resync      bool
+	// joinApplied is set once this join's presence_state is applied (or given up on: stateLost);
+	// joinKeys are the keys it listed. A participant listed there was in the channel when the
+	// join's reply came, so it heard every broadcast sent after that reply (InJoinPresence).
+	joinApplied bool
+	joinKeys    map[string]struct{}
 	// overflow counts metas dropped for the bounds (and held diffs dropped, one each).
 	overflow uint64
 	// badMetas counts metas dropped as malformed (not an object, or a ref that is not a string).
@@ -135,6 +140,7 @@ func refString(raw json.RawMessage, present bool) (string, bool) {
 // earlier join are let go (not kept referenced by a reused slice).
 func (p *presenceTable) joined() {
 	p.awaitingState = true
+	p.joinApplied, p.joinKeys = false, nil
 	p.dropPending()
 	p.pendingLost, p.resync = false, false
 }
@@ -192,6 +198,13 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 		}
 	}
 	p.state, p.bytes = next, nextBytes
+	if p.awaitingState {
+		p.joinApplied = true
+		p.joinKeys = make(map[string]struct{}, len(next))
+		for key := range next {
+			p.joinKeys[key] = struct{}{}
+		}
+	}
 	p.awaitingState = false
 	p.resync = p.pendingLost
 	p.pendingLost = false
@@ -225,6 +238,7 @@ func (p *presenceTable) stateLost() ([]presenceChange, error) {
 		return nil, nil // a stray state after this join's own: the table stands
 	}
 	p.awaitingState = false
+	p.joinApplied = true // listing no one: the table it keeps is an earlier join's
 	p.pendingLost = false
 	p.resync = p.lostStates == 0
 	p.lostStates++

@@ -511,9 +511,8 @@ func (s *Session) requestRoomState(ctx context.Context) {
 // heard (claimStateRequestOnJoin, claimStateRequestLocked).
 type roomStateAsk struct {
 	sent          bool   // a state-request went out
-	sentTo        string // the answerer it was meant for ("" when Presence showed none)
-	tableRead     bool   // a Presence table was read while joined
-	sentUnread    bool   // the join's request went out before that table was read
+	sentTo        string // the answerer asked, by a request Presence prompted or the join's (claimStateRequestLocked)
+	sentOnJoin    bool   // the join's own request went out (after the join's reply)
 	prompted      int    // requests Presence prompted
 	heard         bool   // a state-response was applied
 	heardFromHost bool   // and it came from the elected host
@@ -532,8 +531,9 @@ func (s *Session) claimStateRequestOnJoin() bool {
 	if a.sent && a.sentTo == s.answerer {
 		return false
 	}
-	a.sent, a.sentTo = true, s.answerer
-	a.sentUnread = !a.tableRead
+	// Whom it reaches is not s.answerer, which may come from a table read before this join's
+	// presence_state: that state's list says (claimStateRequestLocked).
+	a.sent, a.sentOnJoin = true, true
 	return true
 }
 
@@ -541,19 +541,15 @@ func (s *Session) claimStateRequestOnJoin() bool {
 // shows answerer, who answers state-requests (the host, else the first musician; "" for none),
 // and records the request. The request sent on joining reaches only those in the room then, and
 // when ledbridge is the room server it rejoins (a restart) before anyone is back, so nobody
-// heard it. A new answerer is asked, unless the room's state was heard from the host, or (when
-// there is no host) from anyone; one whose Presence comes and goes is asked once, and at most
-// maxStateAsksPerJoin requests go out a join. Called with s.mu held.
-func (s *Session) claimStateRequestLocked(answerer string, hostElected bool) bool {
+// heard it. inJoinState says the join's presence_state listed answerer: it was in the channel
+// when the join's reply came, so it heard the join's request, even when the table that shows it
+// is read after that request went out. A new answerer is asked, unless the room's state was
+// heard from the host, or (when there is no host) from anyone; one whose Presence comes and goes
+// is asked once, and at most maxStateAsksPerJoin requests go out a join. Called with s.mu held.
+func (s *Session) claimStateRequestLocked(answerer string, hostElected, inJoinState bool) bool {
 	a := &s.stateAsk
-	if !a.tableRead {
-		a.tableRead = true
-		// The first table of a join lists those who were in the channel when the join's reply
-		// came, so a request sent after that reply, even one sent before this table was read,
-		// reached its answerer.
-		if a.sentUnread {
-			a.sentTo = answerer
-		}
+	if a.sentOnJoin && inJoinState {
+		a.sentTo = answerer
 	}
 	if answerer == "" || (a.sent && answerer == a.sentTo) || a.prompted >= maxStateAsksPerJoin ||
 		a.heardFromHost || (!hostElected && a.heard) {
@@ -960,12 +956,16 @@ func (s *Session) syncPresence() {
 	// Only a table read while joined may say the room emptied: the client keeps the table across
 	// a reconnect until the next presence_state, and that may come ahead of its join's reply.
 	joinedRoom := s.client.State() == realtime.StateJoined
+	// Nor may one read before this join's presence_state prompt a state-request: its answerer
+	// may be one who left while ledbridge was away, and would count as asked when she is back.
+	inJoinState, joinStateApplied := s.client.InJoinPresence(answerer)
 	var joined, back, fresh []string
 	var left []*musician
 	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
 	s.hostID, s.answerer = host.PeerID, answerer
-	if joinedRoom && !s.stopping && s.partsCtx != nil && s.claimStateRequestLocked(answerer, host.PeerID != "") {
+	if joinedRoom && joinStateApplied && !s.stopping && s.partsCtx != nil &&
+		s.claimStateRequestLocked(answerer, host.PeerID != "", inJoinState) {
 		ctx := s.partsCtx
 		s.wg.Add(1)
 		go func() { // off the Presence reader: the broadcast waits for the room server
