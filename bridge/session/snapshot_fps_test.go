@@ -14,15 +14,39 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/status"
 )
 
-// newClockedSession is a session on clock whose frame loop is replaced by onTick (given the
-// ticker, to stop it): the status page's pipeline figures come from that loop.
-func newClockedSession(t *testing.T, clock Clock, onTick func(tk *Ticker, now time.Time)) *Session {
+// clockedLoop is a 60 fps session on a step clock, never joined, whose frame loop is the
+// test's own (run); its ticker logs to log.
+type clockedLoop struct {
+	*Session
+	clock *stepClock
+	log   strings.Builder
+}
+
+func newClockedLoop(t *testing.T) *clockedLoop {
 	t.Helper()
-	s := newUnrunSession(t, clock)
+	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
+	return &clockedLoop{Session: newUnrunSession(t, clock), clock: clock}
+}
+
+// run ticks the loop, calling onTick with the time since the first tick was due, until onTick
+// returns false; it returns the ticker's log.
+func (l *clockedLoop) run(t *testing.T, onTick func(tk *Ticker, now time.Time, elapsed time.Duration) bool) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := l.clock.Now()
 	var tk *Ticker
-	tk = NewTicker(time.Second/60, clock, func(now time.Time) { onTick(tk, now) })
-	s.ticker = tk
-	return s
+	tk = NewTicker(time.Second/60, l.clock, func(now time.Time) {
+		if !onTick(tk, now, now.Sub(start)) {
+			cancel()
+		}
+	})
+	tk.log = slog.New(slog.NewTextHandler(&l.log, nil))
+	l.ticker = tk
+	if err := tk.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return l.log.String()
 }
 
 // newUnrunSession is a 60 fps session on clock that is never run: no room server is reached.
@@ -45,27 +69,22 @@ func newUnrunSession(t *testing.T, clock Clock) *Session {
 // 600 intervals: review 280's starved loop (strips at 4.5-7 fps) read 12-14 fps, and took a
 // minute to fall.
 func TestFrameRateFollowsTheLastSeconds(t *testing.T) {
-	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	start := clock.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := newClockedSession(t, clock, func(tk *Ticker, now time.Time) {
-		switch elapsed := now.Sub(start); {
+	s := newClockedLoop(t)
+	s.run(t, func(_ *Ticker, _ time.Time, elapsed time.Duration) bool {
+		switch {
 		case elapsed < 100*time.Second:
-			clock.work(time.Millisecond) // keeping up at 60 fps
+			s.clock.work(time.Millisecond) // keeping up at 60 fps
 		case elapsed < 115*time.Second:
-			clock.work(150 * time.Millisecond) // a CPU that cannot keep up: about 6.7 fps
+			s.clock.work(150 * time.Millisecond) // a CPU that cannot keep up: about 6.7 fps
 		default:
-			cancel()
+			return false
 		}
+		return true
 	})
-	if err := s.ticker.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if got := s.Snapshot().Pipeline.FPS; got < 6 || got > 7.5 {
 		t.Errorf("frame rate %v after 15 s at 150 ms a tick, want about 6.7", got)
 	}
-	clock.work(20 * time.Second) // the loop has stopped
+	s.clock.work(20 * time.Second) // the loop has stopped
 	if got := s.Snapshot().Pipeline.FPS; got != 0 {
 		t.Errorf("frame rate %v 20 s after the last tick, want 0", got)
 	}
@@ -76,40 +95,31 @@ func TestFrameRateFollowsTheLastSeconds(t *testing.T) {
 // when it keeps up again and for how long it was behind. Review 280's five minutes at 5 % of a
 // core left no line in the journal and a status page saying "ok".
 func TestFallingBehindWarnsOnceAndRecoveryIsSaid(t *testing.T) {
-	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	start := clock.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs strings.Builder
+	s := newClockedLoop(t)
 	var during, after status.Health
-	var s *Session
-	s = newClockedSession(t, clock, func(tk *Ticker, now time.Time) {
-		switch elapsed := now.Sub(start); {
+	out := s.run(t, func(tk *Ticker, now time.Time, elapsed time.Duration) bool {
+		switch {
 		case elapsed < 30*time.Second:
-			clock.work(time.Millisecond) // keeping up at 60 fps
+			s.clock.work(time.Millisecond) // keeping up at 60 fps
 		case elapsed < 90*time.Second:
 			// A CPU that cannot keep up: about 6.7 fps, 90 % of the slots skipped; now and then a
 			// quick tick, as a starved loop has.
 			if tk.Stats().Ticks%5 == 0 {
-				clock.work(time.Millisecond)
+				s.clock.work(time.Millisecond)
 			} else {
-				clock.work(150 * time.Millisecond)
+				s.clock.work(150 * time.Millisecond)
 			}
 			if elapsed > 80*time.Second && during == (status.Health{}) {
 				during = s.health(now, "joined")
 			}
 		case elapsed < 120*time.Second:
-			clock.work(time.Millisecond)
+			s.clock.work(time.Millisecond)
 		default:
 			after = s.health(now, "joined")
-			cancel()
+			return false
 		}
+		return true
 	})
-	s.ticker.log = slog.New(slog.NewTextHandler(&logs, nil))
-	if err := s.ticker.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := logs.String()
 	if n := strings.Count(out, "level=WARN"); n != 1 || !regexp.MustCompile(
 		`msg="frame loop falling behind: [1-9][0-9] % of frames skipped over 10 s \([0-9.]+ of 60 fps\); the CPU cannot keep up: drive fewer strips or LEDs, lower output.fps`).MatchString(out) {
 		t.Errorf("%d WARN lines, want one saying the loop falls behind, with the figures:\n%s", n, out)

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,34 +11,24 @@ import (
 // lines and how many times /healthz gave a reason while the room was joined.
 func runStalls(t *testing.T, total time.Duration, stall time.Duration, at func(elapsed time.Duration) bool) (log string, reasons int) {
 	t.Helper()
-	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	start := clock.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs strings.Builder
-	var s *Session
+	s := newClockedLoop(t)
 	stalled := time.Duration(-1)
-	s = newClockedSession(t, clock, func(tk *Ticker, now time.Time) {
-		elapsed := now.Sub(start)
+	log = s.run(t, func(_ *Ticker, now time.Time, elapsed time.Duration) bool {
 		if elapsed >= total {
-			cancel()
-			return
+			return false
 		}
 		if h := s.health(now, "joined"); h.Reason != "" {
 			reasons++
 		}
 		if at(elapsed) && elapsed-stalled > 2*stall {
 			stalled = elapsed
-			clock.work(stall)
-			return
+			s.clock.work(stall)
+			return true
 		}
-		clock.work(time.Millisecond)
+		s.clock.work(time.Millisecond)
+		return true
 	})
-	s.ticker.log = slog.New(slog.NewTextHandler(&logs, nil))
-	if err := s.ticker.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return logs.String(), reasons
+	return log, reasons
 }
 
 // A lone short stall (a GC pause, an SD card write) is no CPU that cannot keep up: it logged
@@ -69,32 +57,24 @@ func TestRepeatedShortStallsDoNotFlood(t *testing.T) {
 // A loop that hangs for longer than the pace window while behind has not kept up: the window
 // held no tick and read 0 % skipped, and the loop logged "keeping up again … 0 %" on resuming.
 func TestAHangWhileBehindIsNotKeepingUp(t *testing.T) {
-	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	start := clock.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs strings.Builder
+	s := newClockedLoop(t)
 	hung := false
 	behindAfter := false
-	s := newClockedSession(t, clock, func(tk *Ticker, now time.Time) {
-		switch elapsed := now.Sub(start); {
+	out := s.run(t, func(tk *Ticker, _ time.Time, elapsed time.Duration) bool {
+		switch {
 		case elapsed < 30*time.Second:
-			clock.work(150 * time.Millisecond) // behind: about 6.7 fps
+			s.clock.work(150 * time.Millisecond) // behind: about 6.7 fps
 		case !hung:
 			hung = true
-			clock.work(15 * time.Second)
+			s.clock.work(15 * time.Second)
 		case elapsed < 47*time.Second:
-			clock.work(time.Millisecond)
+			s.clock.work(time.Millisecond)
 		default:
 			behindAfter = tk.Behind()
-			cancel()
+			return false
 		}
+		return true
 	})
-	s.ticker.log = slog.New(slog.NewTextHandler(&logs, nil))
-	if err := s.ticker.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := logs.String()
 	if strings.Count(out, "level=WARN") != 1 || strings.Contains(out, "keeping up again") || !behindAfter {
 		t.Errorf("behind, then hung 15 s, then 2 s at pace: still behind %v (want true), log (want one WARN, no recovery):\n%s", behindAfter, out)
 	}
@@ -103,26 +83,18 @@ func TestAHangWhileBehindIsNotKeepingUp(t *testing.T) {
 // Two real episodes close together log one WARN, and the recovery only of the episode whose WARN
 // was logged.
 func TestFallingBehindWarnsAtMostOncePerTenMinutes(t *testing.T) {
-	clock := &stepClock{now: time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC)}
-	start := clock.Now()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs strings.Builder
-	s := newClockedSession(t, clock, func(tk *Ticker, now time.Time) {
-		switch elapsed := now.Sub(start); {
+	s := newClockedLoop(t)
+	out := s.run(t, func(_ *Ticker, _ time.Time, elapsed time.Duration) bool {
+		switch {
 		case elapsed >= 4*time.Minute:
-			cancel()
+			return false
 		case elapsed%(2*time.Minute) >= 30*time.Second && elapsed%(2*time.Minute) < 90*time.Second:
-			clock.work(150 * time.Millisecond) // behind for a minute in every two
+			s.clock.work(150 * time.Millisecond) // behind for a minute in every two
 		default:
-			clock.work(time.Millisecond)
+			s.clock.work(time.Millisecond)
 		}
+		return true
 	})
-	s.ticker.log = slog.New(slog.NewTextHandler(&logs, nil))
-	if err := s.ticker.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := logs.String()
 	if strings.Count(out, "level=WARN") != 1 || strings.Count(out, "level=INFO") != 1 {
 		t.Errorf("two minutes-long episodes 2 min apart: want one WARN and one INFO:\n%s", out)
 	}
