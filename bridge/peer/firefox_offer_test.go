@@ -174,12 +174,7 @@ func waitDecodedAudio(t *testing.T, st *audio.Stream) {
 // sending the a3 Opus fixture.
 func firefoxSetup(t *testing.T, opts musicianOpts, extraTracks int) (*Manager, *testRoom, <-chan *audio.Stream, *testMusician) {
 	t.Helper()
-	requireLoopback(t)
-	opus := opusFixture(t, "a3_220hz.opus")
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	streams := streamSinks(t, &cfg)
-	m := startManager(t, cfg, r)
+	opus, r, m, streams := decodingRoom(t)
 	opts.media = func(seq uint16) ([]byte, uint32) { return opus[int(seq)%len(opus)], 960 }
 	fox := newFirefoxMusician(t, r, "fox", opts, extraTracks)
 	if err := m.MusicianJoined("fox"); err != nil {

@@ -46,12 +46,7 @@ func TestAnswerAsksForOpusAt64kbits(t *testing.T) {
 		{name: "minptime=20", fmtp: "minptime=20;useinbandfec=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requireLoopback(t)
-			opus := opusFixture(t, "a3_220hz.opus")
-			r, s := newTestRoom(t), &sinks{}
-			cfg := bridgeConfig(t, r, s)
-			streams := streamSinks(t, &cfg)
-			m := startManager(t, cfg, r)
+			opus, r, m, streams := decodingRoom(t)
 			opts := musicianOpts{offerFirst: true, media: func(seq uint16) ([]byte, uint32) { return opus[int(seq)%len(opus)], 960 }}
 			api, pt := musicianAPI(t, opts), "111"
 			if tc.firefox {

@@ -114,6 +114,18 @@ func streamSinks(t *testing.T, cfg *Config) <-chan *audio.Stream {
 	return streams
 }
 
+// decodingRoom is a room whose Manager's sinks decode (streamSinks), and the a3 Opus fixture's
+// packets for a musician to send.
+func decodingRoom(t *testing.T) (a3 [][]byte, r *testRoom, m *Manager, streams <-chan *audio.Stream) {
+	t.Helper()
+	requireLoopback(t)
+	a3 = opusFixture(t, "a3_220hz.opus")
+	r = newTestRoom(t)
+	cfg := bridgeConfig(t, r, &sinks{})
+	streams = streamSinks(t, &cfg)
+	return a3, r, startManager(t, cfg, r), streams
+}
+
 // nextStream waits for the next stream streamSinks hands over.
 func nextStream(t *testing.T, what string, streams <-chan *audio.Stream) *audio.Stream {
 	t.Helper()
@@ -134,12 +146,7 @@ func nextStream(t *testing.T, what string, streams <-chan *audio.Stream) *audio.
 // bridge's stream follows it once the run of PCMU packets confirms it, never feeds PCMU
 // to the Opus decoder, and what comes out is the PCMU tone, 440 Hz at −6 dBFS.
 func TestCodecSwitchMidStreamIsDecodedAsTheNewCodec(t *testing.T) {
-	requireLoopback(t)
-	opus := opusFixture(t, "a3_220hz.opus")
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	streams := streamSinks(t, &cfg)
-	m := startManager(t, cfg, r)
+	opus, r, m, streams := decodingRoom(t)
 
 	var switchNow atomic.Bool
 	var pcmuFrom atomic.Int32 // the first PCMU sequence number, once chosen
@@ -225,12 +232,7 @@ func sineFit(pcm []float32, freq float64) (amp, share float64) {
 // A single packet of another negotiated payload type changes nothing: no switch, the Opus
 // decoder never sees it, and the audio goes on.
 func TestStrayPayloadTypeDoesNotSwitchTheCodec(t *testing.T) {
-	requireLoopback(t)
-	opus := opusFixture(t, "a3_220hz.opus")
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	streams := streamSinks(t, &cfg)
-	m := startManager(t, cfg, r)
+	opus, r, m, streams := decodingRoom(t)
 	stray := newOncePT(0) // PCMU, negotiated
 	newTestMusician(t, r, "ana", musicianOpts{
 		offerFirst: true,
