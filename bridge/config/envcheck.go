@@ -10,17 +10,17 @@ import (
 // check for misspelled settings leaves them alone. A new one must be added here (TestOtherEnvIsComplete
 // finds the names in the repository's Go files).
 var OtherEnv = []string{
-	"LEDBRIDGE_TIMER_SLACK",        // cmd/ledbridge: the process's timer slack (README, "Run it at a venue")
-	"LEDBRIDGE_TIMER_SLACK_REEXEC", // cmd/ledbridge: marks the re-executed process that applied it
-	"LEDBRIDGE_REQUIRE_ALL",        // tests: fail instead of skipping for a missing tool (.ci/run sets it)
-	"LEDBRIDGE_ARTIFACTS",          // tests: where the browser tests keep screenshots
-	"LEDBRIDGE_TEST_LOG",           // tests: the end-to-end tests' log
-	"LEDBRIDGE_DISCOVERY_HELPER",   // tests: the discovery tests' helper process
-	"LEDBRIDGE_TEST_IN_NETNS",      // tests: marks a test's run in a network namespace of its own (bridge/testenv)
-	"LEDBRIDGE_TEST_PANIC",         // tests: makes the test binary panic, to see Go's crash status (cmd/ledbridge)
-	"LEDBRIDGE_HUB_LATENCY",        // measurements: the hub's latency run
-	"LEDBRIDGE_GATE",               // measurements: docs/experiments/tick-gated-reads.patch
-	"LEDBRIDGE_NONACK",             // measurements: the same patch
+	"LEDBRIDGE_TIMER_SLACK",      // cmd/ledbridge: the process's timer slack (README, "Run it at a venue")
+	"LEDBRIDGE_REQUIRE_ALL",      // tests: fail instead of skipping for a missing tool (.ci/run sets it)
+	"LEDBRIDGE_ARTIFACTS",        // tests: where the browser tests keep screenshots
+	"LEDBRIDGE_TEST_LOG",         // tests: the end-to-end tests' log
+	"LEDBRIDGE_DISCOVERY_HELPER", // tests: the discovery tests' helper process
+	"LEDBRIDGE_TEST_IN_NETNS",    // tests: marks a test's run in a network namespace of its own (bridge/testenv)
+	"LEDBRIDGE_TEST_PANIC",       // tests: makes the test binary panic, to see Go's crash status (cmd/ledbridge)
+	"LEDBRIDGE_TEST_SLACK_CHILD", // tests: the timer-slack test's run without cgo (cmd/ledbridge)
+	"LEDBRIDGE_HUB_LATENCY",      // measurements: the hub's latency run
+	"LEDBRIDGE_GATE",             // measurements: docs/experiments/tick-gated-reads.patch
+	"LEDBRIDGE_NONACK",           // measurements: the same patch
 }
 
 // OtherEnvPrefixes start families of such variables: LEDBRIDGE_MEASURE_* selects measurements.

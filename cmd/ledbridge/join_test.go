@@ -329,7 +329,8 @@ func TestJoinReloadsOnSIGHUP(t *testing.T) {
 }
 
 // checkDaemonProcessSettings checks tune.go's settings on the running daemon: one P (as /metrics
-// reports it) and, on Linux, the timer slack the daemon re-executed itself with (same PID).
+// reports it) and, on Linux, the timer slack (/proc shows the main thread's;
+// TestTimerSlackReachesEveryThread checks the others).
 func checkDaemonProcessSettings(t *testing.T, pid int, statusURL string) {
 	t.Helper()
 	res, err := http.Get(statusURL + "/metrics")
@@ -354,7 +355,7 @@ func checkDaemonProcessSettings(t *testing.T, pid int, statusURL string) {
 	if got, want := strings.TrimSpace(string(b)), strconv.FormatInt(daemonTimerSlack.Nanoseconds(), 10); got != want {
 		t.Errorf("daemon timer slack %s ns, want %s", got, want)
 	}
-	// The re-executed daemon keeps its name, so that pgrep, pkill and top find it.
+	// The daemon keeps its binary's name, so that pgrep, pkill and top find it.
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	if err != nil {
 		t.Fatal(err)

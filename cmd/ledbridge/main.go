@@ -103,9 +103,8 @@ func init() {
 var daemonTuneProblems []string
 
 func main() {
-	// The daemon's process settings come before the signal handler: the timer slack re-executes
-	// the binary, and a signal caught by the image about to be replaced was lost (Ctrl-C in the
-	// first milliseconds did nothing). Without a handler yet, a signal ends the process at once.
+	// The daemon's process settings come first, while the runtime has the fewest threads to
+	// visit.
 	if c, _, err := rootCmd.Find(os.Args[1:]); err == nil && c.Name() == "join" {
 		daemonTuneProblems = tuneDaemonProcess()
 	}

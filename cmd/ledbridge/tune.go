@@ -21,11 +21,10 @@ import (
 //     (go.dev/issue/18236: the tick is hard-coded), so every burst wakes it dozens of times.
 //     The kernel's timer slack lets a sleep end up to that much later, where it can share a
 //     wake-up with others: with 1 ms, a burst costs sysmon one or two wake-ups. Timer slack is per
-//     thread and inherited from the thread that creates it, and sysmon exists before any of
-//     ledbridge's code runs, so the daemon sets the slack and re-executes itself once. Timers
-//     elsewhere fire up to that much late: the ticker keeps its absolute deadlines, so a frame
-//     moves by at most the slack and the rate does not drift (measured: frame interval p99
-//     17.6 ms with 1 ms, the same as without).
+//     thread and sysmon exists before any of ledbridge's code runs, so the daemon sets it on every
+//     thread at once (tune_linux.go). Timers elsewhere fire up to that much late: the ticker
+//     keeps its absolute deadlines, so a frame moves by at most the slack and the rate does not
+//     drift (measured: frame interval p99 17.6 ms with 1 ms, the same as without).
 const (
 	daemonMaxProcs   = 1
 	daemonTimerSlack = time.Millisecond
@@ -35,8 +34,8 @@ const (
 const timerSlackEnv = "LEDBRIDGE_TIMER_SLACK"
 
 // tuneDaemonProcess applies the settings above to the join daemon. GOMAXPROCS set in the
-// environment is left alone. If the timer slack needs changing it re-executes the binary and does
-// not return; otherwise it returns what it could not apply (nothing on success), for the log.
+// environment is left alone. It returns what it could not apply (nothing on success), for the
+// log.
 func tuneDaemonProcess() []string {
 	var problems []string
 	if os.Getenv("GOMAXPROCS") == "" {
@@ -53,7 +52,7 @@ func tuneDaemonProcess() []string {
 	if slack == 0 {
 		return problems
 	}
-	if err := reexecWithTimerSlack(slack); err != nil {
+	if err := setTimerSlackOnEveryThread(slack); err != nil {
 		problems = append(problems, fmt.Sprintf("timer slack %v not applied (the runtime's idle polling costs more CPU): %v", slack, err))
 	}
 	return problems

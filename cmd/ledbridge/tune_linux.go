@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"syscall"
 	"time"
 )
@@ -21,43 +19,30 @@ func timerSlack() (time.Duration, error) {
 // defaultTimerSlack is the kernel's timer slack for ordinary (not real-time) threads.
 const defaultTimerSlack = 50 * time.Microsecond
 
-// reexecMarkerEnv is set in the environment of the re-executed process (and removed by it).
-const reexecMarkerEnv = "LEDBRIDGE_TIMER_SLACK_REEXEC"
-
-// reexecWithTimerSlack makes every thread of the process run with slack. When the slack is not the
-// kernel's default it returns nil: it is already slack (this function ran before the exec), or
-// someone chose another (systemd's TimerSlackNSec=, a parent process). Otherwise it sets slack on
-// this thread and executes its own binary again with the same arguments and environment, so that the new
-// runtime's threads, sysmon first, inherit it. It returns only on failure.
-func reexecWithTimerSlack(slack time.Duration) error {
+// setTimerSlackOnEveryThread gives every thread of the process the timer slack, unless the slack
+// is not the kernel's default: then someone chose another (systemd's TimerSlackNSec=, a parent
+// process) and it is left alone.
+//
+// Timer slack is per thread, and sysmon exists before any of ledbridge's code runs, so setting it
+// on the calling thread is not enough. The Go runtime can run one system call on each of its
+// threads (syscall.AllThreadsSyscall), and threads it starts later inherit the slack from the
+// thread that creates them. That works only without cgo: the shipped binaries are built with
+// CGO_ENABLED=0. An earlier version re-executed the binary with the slack instead, and a signal
+// that arrived while the old image was being replaced could be lost.
+func setTimerSlackOnEveryThread(slack time.Duration) error {
 	cur, err := timerSlack()
 	if err != nil {
 		return err
 	}
-	// The marker makes a second exec impossible, whatever the kernel did with the slack.
-	reexeced := os.Getenv(reexecMarkerEnv) != ""
-	os.Unsetenv(reexecMarkerEnv)
 	if cur != defaultTimerSlack {
 		return nil
 	}
-	if reexeced {
-		return errors.New("the timer slack did not survive the exec")
+	_, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(slack.Nanoseconds()), 0)
+	switch {
+	case errno == syscall.ENOTSUP:
+		return errors.New("this binary uses cgo, and the Go runtime cannot then set it on all its threads: build with CGO_ENABLED=0, or set the slack from outside (TimerSlackNSec= in the systemd unit)")
+	case errno != 0:
+		return fmt.Errorf("prctl(PR_SET_TIMERSLACK) on every thread: %w", errno)
 	}
-	runtime.LockOSThread() // the slack is this thread's, and execve keeps the caller's
-	defer runtime.UnlockOSThread()
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(slack.Nanoseconds()), 0); errno != 0 {
-		return fmt.Errorf("prctl(PR_SET_TIMERSLACK): %w", errno)
-	}
-	// The binary's own path, not /proc/self/exe: the kernel names the process after the file
-	// executed, and pgrep, pkill and top would know it as "exe".
-	self, pathErr := os.Executable()
-	if pathErr != nil {
-		self = "/proc/self/exe"
-	}
-	err = syscall.Exec(self, os.Args, append(os.Environ(), reexecMarkerEnv+"=1"))
-	// Still here: put this thread back as it was.
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_TIMERSLACK, uintptr(cur.Nanoseconds()), 0); errno != 0 {
-		err = errors.Join(err, fmt.Errorf("prctl(PR_SET_TIMERSLACK) back: %w", errno))
-	}
-	return fmt.Errorf("re-execute %s: %w", self, err)
+	return nil
 }

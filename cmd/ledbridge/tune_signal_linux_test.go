@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// Ctrl-C in the first milliseconds of `join` must stop it. The daemon re-executes itself for its
-// timer slack; a signal caught by the process image that is about to be replaced was lost, and the
+// Ctrl-C in the first milliseconds of `join` must stop it. The daemon used to re-execute itself
+// for its timer slack, and a signal caught by the process image about to be replaced was lost: the
 // new image joined the room and ran until killed. Each delay below lands the signal in a different
-// part of start-up: before the handler exists, around the exec, while the room starts.
+// part of start-up: before the handler exists, while the process is tuned, while the room starts.
 func TestJoinStopsOnASignalDuringStartUp(t *testing.T) {
 	bin := buildBinary(t)
 	home := t.TempDir()
@@ -28,7 +28,7 @@ func TestJoinStopsOnASignalDuringStartUp(t *testing.T) {
 	for _, delay := range []time.Duration{0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 30, 50} {
 		delay *= time.Millisecond
 		cmd := exec.Command(bin, "join", "JAM234", "--no-discovery", "--listen", "127.0.0.1:0", "--status-addr", "")
-		// No config file but the test's; the default timer slack, so that the binary re-executes.
+		// No config file but the test's; the default timer slack, so that the binary sets its own.
 		cmd.Env = append(filteredEnv("LEDBRIDGE_", "HOME=", "XDG_CONFIG_HOME="), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "cfg"))
 		var stderr strings.Builder
 		cmd.Stderr = &stderr

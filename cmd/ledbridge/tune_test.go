@@ -6,10 +6,11 @@ import (
 	"testing"
 )
 
-// TestTuneDaemonProcessHonoursTheEnvironment covers the paths that do not re-execute the test
-// binary: GOMAXPROCS set by the environment is kept, LEDBRIDGE_TIMER_SLACK=0 keeps the system's
-// slack, and a malformed value is reported, not applied. The applied settings are checked on the
-// running daemon by TestJoinBinaryHostsRoomAndShutsDownCleanly.
+// TestTuneDaemonProcessHonoursTheEnvironment covers the environment's part: GOMAXPROCS set by the
+// environment is kept, LEDBRIDGE_TIMER_SLACK=0 keeps the system's slack, and a malformed value is
+// reported, not applied. The applied settings are checked on the running daemon by
+// TestJoinBinaryHostsRoomAndShutsDownCleanly, and the slack on every thread by
+// TestTimerSlackReachesEveryThread.
 func TestTuneDaemonProcessHonoursTheEnvironment(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(procs)
