@@ -138,6 +138,79 @@ func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
 	}
 }
 
+// Candidates trickled under another ufrag than the applied description's wait for the
+// description that brings it, and do not count towards the current generation's bound: her
+// restart's candidates may come before her restart offer (supabase-js's REST fallback sends one
+// request per signal), and pion drops a candidate of another generation. Before, they went to
+// pion at once: lost, and counted, 64 of them filled the generation and its own were dropped.
+func TestCandidatesOfAnotherGenerationWaitForTheirDescription(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.ConnectTimeout = time.Hour // no ICE restart of ours in the middle
+	m := startManager(t, cfg, r)
+	if err := m.MusicianJoined("cy"); err != nil {
+		t.Fatal(err)
+	}
+	base := anOffer(t)
+	forge := func(sdp string) {
+		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "cy", TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
+	}
+	trickle := func(tg *stunTargets, i int, ufrag string) {
+		mid, idx := "0", uint16(0)
+		c := strings.TrimSuffix(strings.TrimPrefix(tg.lines(1, i, i+1), "a="), "\r\n")
+		ic := &room.ICECandidate{Candidate: c, SDPMid: &mid, SDPMLineIndex: &idx}
+		if ufrag != "" {
+			ic.Candidate += " generation 0 ufrag " + ufrag
+			ic.UsernameFragment = &ufrag
+		}
+		m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "cy", TargetPeerID: bridgeID, Candidate: ic})
+	}
+	forge(base)
+	waitFor(t, "the offer answered", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "cy") == 1 })
+
+	// Her restart's candidates ahead of its offer, enough to fill the current generation's
+	// bound if they counted; a few of a generation that never comes back; then the current
+	// generation's own. In batches: a musician's inbox holds DefaultInboxSize signals.
+	const ahead, stale, own = maxRemoteCandidates - 2, 2, 5
+	next, old, cur := newSTUNTargets(t, ahead), newSTUNTargets(t, stale), newSTUNTargets(t, own)
+	for i := range ahead {
+		trickle(next, i, "next")
+		if i%16 == 15 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for i := range stale {
+		trickle(old, i, "gone")
+	}
+	for i := range own {
+		trickle(cur, i, "")
+	}
+	waitFor(t, "the current generation's own candidates checked", func() bool { return cur.hits(0, own) == own })
+	if st, _ := musicianStats(m, "cy"); st.DroppedCandidates != 0 || st.QueuedCandidates != ahead+stale {
+		t.Fatalf("before her restart offer: %d dropped, %d held; want 0 and %d", st.DroppedCandidates, st.QueuedCandidates, ahead+stale)
+	}
+	if n := next.hits(0, ahead); n != 0 {
+		t.Fatalf("%d candidates of a generation not yet described got connectivity checks", n)
+	}
+
+	forge(withUfrag(base, "next"))
+	waitFor(t, "the restart's held candidates checked once its offer is applied", func() bool {
+		return next.hits(0, ahead) == ahead
+	})
+	waitFor(t, "the stale generation's held candidates dropped", func() bool {
+		st, _ := musicianStats(m, "cy")
+		return st.DroppedCandidates == stale
+	})
+	if n := old.hits(0, stale); n != 0 {
+		t.Errorf("%d candidates of a stale generation got connectivity checks", n)
+	}
+	if n := m.Stats().InboxDrops; n != 0 {
+		t.Errorf("the test overran the musician's inbox: %d signals dropped", n)
+	}
+}
+
 // An offer from a peer that is not in Presence is not answered, and its
 // candidates get no connectivity check, until Presence confirms the sender
 // (reviewer's probe: one 31 KB offer from a stranger made the bridge send
