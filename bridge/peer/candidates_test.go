@@ -79,13 +79,15 @@ func withCandidates(sdp, lines string) string {
 	return strings.Replace(sdp, "a=mid:0\r\n", "a=mid:0\r\n"+lines, 1)
 }
 
-// Candidates written into an offer's SDP count towards the ICE generation's
-// bound, together with trickled ones: forged re-offers cannot make the bridge
-// check an unbounded list of addresses (reviewer's probe: 1 → 301 → 601 → 901
-// remote candidates after three re-offers). A new remote ufrag starts a new
-// generation. The musician never connects, so the bridge keeps checking every
-// candidate it took: the UDP targets see exactly which.
-func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
+// forgedMusician is musician "cy" of a Manager that never restarts ICE on its own, fed offers
+// and candidates the test writes. She never connects, so the bridge keeps checking every remote
+// candidate it took, and stunTargets see exactly which.
+type forgedMusician struct {
+	m *Manager
+	r *testRoom
+}
+
+func newForgedMusician(t *testing.T) forgedMusician {
 	requireLoopback(t)
 	r, s := newTestRoom(t), &sinks{}
 	cfg := bridgeConfig(t, r, s)
@@ -94,12 +96,42 @@ func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
 	if err := m.MusicianJoined("cy"); err != nil {
 		t.Fatal(err)
 	}
-	base := anOffer(t)
-	forge := func(sdp string) {
-		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "cy", TargetPeerID: bridgeID,
-			Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
+	return forgedMusician{m: m, r: r}
+}
+
+func (f forgedMusician) offer(sdp string) {
+	f.m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "cy", TargetPeerID: bridgeID,
+		Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
+}
+
+// trickle sends target i of tg as a candidate line (tagged as tg.lines does), under ufrag
+// unless it is empty.
+func (f forgedMusician) trickle(tg *stunTargets, tag, i int, ufrag string) {
+	mid, idx := "0", uint16(0)
+	c := &room.ICECandidate{Candidate: strings.TrimSuffix(strings.TrimPrefix(tg.lines(tag, i, i+1), "a="), "\r\n"), SDPMid: &mid, SDPMLineIndex: &idx}
+	if ufrag != "" {
+		c.Candidate += " generation 0 ufrag " + ufrag
+		c.UsernameFragment = &ufrag
 	}
-	malformed := func() uint64 { st, _ := musicianStats(m, "cy"); return st.Malformed }
+	f.m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "cy", TargetPeerID: bridgeID, Candidate: c})
+}
+
+func (f forgedMusician) stats() MusicianStats {
+	st, _ := musicianStats(f.m, "cy")
+	return st
+}
+
+// Candidates written into an offer's SDP count towards the ICE generation's
+// bound, together with trickled ones: forged re-offers cannot make the bridge
+// check an unbounded list of addresses (reviewer's probe: 1 → 301 → 601 → 901
+// remote candidates after three re-offers). A new remote ufrag starts a new
+// generation. The musician never connects, so the bridge keeps checking every
+// candidate it took: the UDP targets see exactly which.
+func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
+	cy := newForgedMusician(t)
+	base := anOffer(t)
+	forge := cy.offer
+	malformed := func() uint64 { return cy.stats().Malformed }
 
 	const batch = 40 // under maxRemoteCandidates alone, over it twice
 	tg := newSTUNTargets(t, 4*batch+maxRemoteCandidates+1)
@@ -110,15 +142,11 @@ func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
 	forge(withCandidates(base, tg.lines(2, batch, 2*batch)))
 	waitFor(t, "the re-offer refused", func() bool { return malformed() == 1 })
 	// 3: trickled candidates fill the generation up to the bound, no further.
-	mid, idx := "0", uint16(0)
 	for i := 2 * batch; i < 3*batch; i++ {
-		c := strings.TrimSuffix(strings.TrimPrefix(tg.lines(3, i, i+1), "a="), "\r\n")
-		m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "cy", TargetPeerID: bridgeID,
-			Candidate: &room.ICECandidate{Candidate: c, SDPMid: &mid, SDPMLineIndex: &idx}})
+		cy.trickle(tg, 3, i, "")
 	}
 	waitFor(t, "trickled candidates up to the bound checked, the rest dropped", func() bool {
-		st, _ := musicianStats(m, "cy")
-		return st.DroppedCandidates == 2*batch-maxRemoteCandidates && tg.hits(2*batch, 3*batch) == maxRemoteCandidates-batch
+		return cy.stats().DroppedCandidates == 2*batch-maxRemoteCandidates && tg.hits(2*batch, 3*batch) == maxRemoteCandidates-batch
 	})
 	// 4: one offer alone with more than the bound is refused, even as a new generation.
 	forge(withUfrag(withCandidates(base, tg.lines(4, 4*batch, 4*batch+maxRemoteCandidates+1)), "toomany"))
@@ -133,8 +161,8 @@ func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
 	if n := tg.hits(4*batch, len(tg.conns)); n != 0 {
 		t.Errorf("%d candidates of the oversized offer got connectivity checks", n)
 	}
-	if st, _ := musicianStats(m, "cy"); st.Malformed != 2 {
-		t.Errorf("malformed = %d, want 2", st.Malformed)
+	if n := malformed(); n != 2 {
+		t.Errorf("malformed = %d, want 2", n)
 	}
 }
 
@@ -144,31 +172,10 @@ func TestOfferSDPCandidatesBoundedPerICEGeneration(t *testing.T) {
 // request per signal), and pion drops a candidate of another generation. Before, they went to
 // pion at once: lost, and counted, 64 of them filled the generation and its own were dropped.
 func TestCandidatesOfAnotherGenerationWaitForTheirDescription(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.ConnectTimeout = time.Hour // no ICE restart of ours in the middle
-	m := startManager(t, cfg, r)
-	if err := m.MusicianJoined("cy"); err != nil {
-		t.Fatal(err)
-	}
+	cy := newForgedMusician(t)
 	base := anOffer(t)
-	forge := func(sdp string) {
-		m.HandleSignal(room.Signal{Type: room.SignalOffer, FromPeerID: "cy", TargetPeerID: bridgeID,
-			Description: &room.SessionDescription{Type: "offer", SDP: sdp}})
-	}
-	trickle := func(tg *stunTargets, i int, ufrag string) {
-		mid, idx := "0", uint16(0)
-		c := strings.TrimSuffix(strings.TrimPrefix(tg.lines(1, i, i+1), "a="), "\r\n")
-		ic := &room.ICECandidate{Candidate: c, SDPMid: &mid, SDPMLineIndex: &idx}
-		if ufrag != "" {
-			ic.Candidate += " generation 0 ufrag " + ufrag
-			ic.UsernameFragment = &ufrag
-		}
-		m.HandleSignal(room.Signal{Type: room.SignalCandidate, FromPeerID: "cy", TargetPeerID: bridgeID, Candidate: ic})
-	}
-	forge(base)
-	waitFor(t, "the offer answered", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "cy") == 1 })
+	cy.offer(base)
+	waitFor(t, "the offer answered", func() bool { return countSignals(cy.r.bridgeSignals(), room.SignalAnswer, "cy") == 1 })
 
 	// Her restart's candidates ahead of its offer, enough to fill the current generation's
 	// bound if they counted; a few of a generation that never comes back; then the current
@@ -176,37 +183,34 @@ func TestCandidatesOfAnotherGenerationWaitForTheirDescription(t *testing.T) {
 	const ahead, stale, own = maxRemoteCandidates - 2, 2, 5
 	next, old, cur := newSTUNTargets(t, ahead), newSTUNTargets(t, stale), newSTUNTargets(t, own)
 	for i := range ahead {
-		trickle(next, i, "next")
+		cy.trickle(next, 1, i, "next")
 		if i%16 == 15 {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	for i := range stale {
-		trickle(old, i, "gone")
+		cy.trickle(old, 2, i, "gone")
 	}
 	for i := range own {
-		trickle(cur, i, "")
+		cy.trickle(cur, 3, i, "")
 	}
 	waitFor(t, "the current generation's own candidates checked", func() bool { return cur.hits(0, own) == own })
-	if st, _ := musicianStats(m, "cy"); st.DroppedCandidates != 0 || st.QueuedCandidates != ahead+stale {
+	if st := cy.stats(); st.DroppedCandidates != 0 || st.QueuedCandidates != ahead+stale {
 		t.Fatalf("before her restart offer: %d dropped, %d held; want 0 and %d", st.DroppedCandidates, st.QueuedCandidates, ahead+stale)
 	}
 	if n := next.hits(0, ahead); n != 0 {
 		t.Fatalf("%d candidates of a generation not yet described got connectivity checks", n)
 	}
 
-	forge(withUfrag(base, "next"))
+	cy.offer(withUfrag(base, "next"))
 	waitFor(t, "the restart's held candidates checked once its offer is applied", func() bool {
 		return next.hits(0, ahead) == ahead
 	})
-	waitFor(t, "the stale generation's held candidates dropped", func() bool {
-		st, _ := musicianStats(m, "cy")
-		return st.DroppedCandidates == stale
-	})
+	waitFor(t, "the stale generation's held candidates dropped", func() bool { return cy.stats().DroppedCandidates == stale })
 	if n := old.hits(0, stale); n != 0 {
 		t.Errorf("%d candidates of a stale generation got connectivity checks", n)
 	}
-	if n := m.Stats().InboxDrops; n != 0 {
+	if n := cy.m.Stats().InboxDrops; n != 0 {
 		t.Errorf("the test overran the musician's inbox: %d signals dropped", n)
 	}
 }
