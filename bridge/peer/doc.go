@@ -85,10 +85,11 @@
 //     and while the PeerConnection has never connected the first retry
 //     sends the answer again, and later ones send it before their offer;
 //   - remote candidates that arrive before a remote description wait in a
-//     bounded queue, and so do those under another ufrag than the applied
-//     remote description's (a restart's, trickled ahead of the answer or
-//     offer that brings it, which pion would drop); the next description
-//     takes its own and drops the rest, uncounted against its bound;
+//     bounded queue, and so do those, while our offer (an ICE restart) awaits
+//     its answer, under another ufrag than the applied remote description's:
+//     the answer's, trickled ahead of it, which pion would drop; the answer
+//     takes its own and drops the rest; otherwise a candidate of another
+//     generation is dropped at once, uncounted against the generation's bound;
 //   - an ICE generation (one PeerConnection and remote ufrag) takes at most
 //     64 distinct remote candidates, from SDP and trickle together: an offer
 //     or answer past that is refused whole, trickled ones past it dropped,

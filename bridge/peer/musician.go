@@ -982,15 +982,19 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 }
 
 // handleRemoteCandidate adds a trickled candidate, or holds it until the next remote
-// description if there is none yet, the offer it follows is waiting (offerWaits), or it names
-// another ICE generation than the applied one (otherGeneration).
+// description if there is none yet, the offer it follows is waiting (offerWaits), or it is
+// ahead of the answer to our offer (aheadOfAnswer). One of another ICE generation than the
+// applied description's with neither on the way is dropped: pion would ignore it, and counted
+// towards this generation's bound, a few dozen would keep out the generation's own. (Held
+// instead, for an offer of hers that might follow, they filled the queue that the next
+// restart's candidates need: review 304.)
 func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 	var init webrtc.ICECandidateInit
 	if c := sig.Candidate; c != nil {
 		init = webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
 	}
 	mus.keepSuspectCandidate(init)
-	if offerWaits || mus.cur == nil || mus.cur.pc.RemoteDescription() == nil || mus.otherGeneration(init) {
+	if offerWaits || mus.cur == nil || mus.cur.pc.RemoteDescription() == nil || mus.aheadOfAnswer(init) {
 		if len(mus.pending) >= maxPendingCandidates {
 			mus.droppedCands.Add(1)
 			return
@@ -999,24 +1003,33 @@ func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 		mus.pending = append(mus.pending, init)
 		return
 	}
+	if mus.otherGeneration(init) {
+		mus.droppedCands.Add(1)
+		mus.logLimited("remote candidate dropped", "err", fmt.Errorf("not of the applied ICE generation %q", mus.remoteUfrag))
+		return
+	}
 	mus.addRemoteCandidate(init, "candidate rejected")
 }
 
-// otherGeneration reports whether c names a ufrag other than the applied remote description's:
-// it belongs to a description that has not arrived yet, or to an old one. The musician's side
-// makes new credentials for each ICE restart and may trickle candidates under them before the
-// description that carries them reaches us: the answer to our restart offer (a pion peer gathers
-// as it applies our offer and trickles what it finds at once), or her own restart offer, when
-// signals sent through supabase-js's REST fallback, one request each, arrive out of order. pion
-// drops such a candidate, with a log line and no error, as one of an old generation. If the
-// description's SDP lacks it too, the restart has no remote candidate: unless her checks reach
-// one of ours directly (a TURN relay lets none through: its permissions open only towards a
-// remote candidate), it never connects, and waits ConnectTimeout for the next restart, which may
-// lose the same race. Held, it is added after that description (flushCandidates); one of an old
-// generation is dropped then, without counting towards the new generation's bound.
+// otherGeneration reports whether c names a ufrag other than the applied remote description's.
 func (mus *musician) otherGeneration(c webrtc.ICECandidateInit) bool {
 	u := candidateUfrag(c)
 	return u != "" && u != mus.remoteUfrag
+}
+
+// aheadOfAnswer reports whether c belongs to the answer our offer (an ICE restart) awaits: the
+// offer is outstanding and c is of another generation than the applied remote description's.
+// The musician's side makes new credentials for that answer and may trickle candidates under
+// them before the answer reaches us: a pion peer gathers as it applies our offer and trickles
+// what it finds at once, and signals sent through supabase-js's REST fallback, one request each,
+// may arrive out of order. pion drops such a candidate, with a log line and no error, as one of
+// an old generation. If the answer's SDP lacks it too, the restart has no remote candidate:
+// unless her checks reach one of ours directly (a TURN relay lets none through: its permissions
+// open only towards a remote candidate), it never connects, and waits ConnectTimeout for the
+// next restart, which may lose the same race. Held, it is added after the answer
+// (handleAnswer); one of a stale generation is dropped then (flushCandidates).
+func (mus *musician) aheadOfAnswer(c webrtc.ICECandidateInit) bool {
+	return mus.cur.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer && mus.otherGeneration(c)
 }
 
 // addRemoteCandidate adds a trickled candidate to the current PeerConnection

@@ -214,21 +214,7 @@ func TestICERestartOfferAnsweredOnceTheAudioStops(t *testing.T) {
 		t.Fatalf("the bridge sent %d answers to ana while her audio arrived, want 1 (to her first offer)", n)
 	}
 
-	// She pauses (pion's agent restarted when she set her offer, so her last packet may be
-	// lost, and the test cannot wait for it: the clock moves again if one arrived late).
-	ana.pauseAudio()
-	answered := func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") == 2 }
-	for range 5 {
-		time.Sleep(200 * time.Millisecond)
-		fc.Advance(audioFreshness)
-		for deadline := time.Now().Add(2 * time.Second); !answered() && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if answered() {
-			break
-		}
-	}
-	waitFor(t, "the ICE restart answered", answered)
+	answerKeptOfferOnPause(t, r, fc, ana, "the ICE restart answered")
 	ana.resumeAudio()
 	waitFor(t, "ana connected after her ICE restart", func() bool { return ana.connState() == webrtc.PeerConnectionStateConnected })
 	before := s.fromMic("ana")
@@ -280,6 +266,27 @@ func rebuildConnection(t *testing.T, r *testRoom, id string) (*testMusician, []r
 // streamingAna starts a manager with its timers on a fake clock (tweak, if not nil, adjusts its
 // config first) and a test musician "ana" who offers, and waits until her audio reaches her
 // sink: where the impostor and kept-offer tests start.
+// answerKeptOfferOnPause pauses ana's audio and steps the clock until the bridge answers her
+// kept offer (its second answer to her). pion's agent restarted when she set her offer, so her
+// last packet may be lost, and the test cannot wait for it: the clock moves again if one
+// arrived late.
+func answerKeptOfferOnPause(t *testing.T, r *testRoom, fc *fakeClock, ana *testMusician, what string) {
+	t.Helper()
+	ana.pauseAudio()
+	answered := func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") == 2 }
+	for range 5 {
+		time.Sleep(200 * time.Millisecond)
+		fc.Advance(audioFreshness)
+		for deadline := time.Now().Add(2 * time.Second); !answered() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if answered() {
+			break
+		}
+	}
+	waitFor(t, what, answered)
+}
+
 func streamingAna(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *sinks, *fakeClock, *testMusician) {
 	t.Helper()
 	requireLoopback(t)
