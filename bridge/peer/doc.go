@@ -88,8 +88,9 @@
 //     bounded queue, and so do those, while our offer (an ICE restart) awaits
 //     its answer, under another ufrag than the applied remote description's:
 //     the answer's, trickled ahead of it, which pion would drop; the answer
-//     takes its own and drops the rest; otherwise a candidate of another
-//     generation is dropped at once, uncounted against the generation's bound;
+//     takes its own and drops the rest; otherwise, unless an offer of hers
+//     waits, a candidate of another generation is dropped at once, uncounted
+//     against the generation's bound;
 //   - an ICE generation (one PeerConnection and remote ufrag) takes at most
 //     64 distinct remote candidates, from SDP and trickle together: an offer
 //     or answer past that is refused whole, trickled ones past it dropped,

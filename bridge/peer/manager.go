@@ -818,7 +818,7 @@ type MusicianStats struct {
 	Malformed         uint64 // signals from this musician pion rejected
 	Duplicates        uint64 // late or duplicate answers (ignored) and offers (answered again)
 	QueuedCandidates  uint64 // candidates held for a remote description (none yet, hers waiting, or the answer to ours)
-	DroppedCandidates uint64 // candidates dropped (queue full, of another ICE generation, or past maxRemoteCandidates)
+	DroppedCandidates uint64 // candidates dropped (hers: held queue full, of another ICE generation, past maxRemoteCandidates; ours: event queue full)
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
 	UndeclaredTracks  uint64 // tracks pion started for an SSRC the offer does not declare, read and discarded
 	DataChannels      uint64 // data channels the musician opened, each closed at once

@@ -156,6 +156,18 @@ func (mus *musician) takeSuspect(sdp string) {
 	if s.sig.Description.SDP != sdp {
 		return
 	}
+	// Held ones of another generation than this offer's would be dropped by its flush: made-up
+	// ones held while an offer of hers waited must not keep its own out (review 305).
+	kept := mus.pending[:0]
+	for _, c := range mus.pending {
+		if u := candidateUfrag(c); u != "" && u != s.scan.creds.ufrag {
+			mus.droppedCands.Add(1)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(mus.pending[len(kept):])
+	mus.pending = kept
 	for _, c := range s.cands {
 		if len(mus.pending) >= maxPendingCandidates {
 			mus.droppedCands.Add(1)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ledbridge/ledbridge/bridge/room"
 )
@@ -35,12 +36,7 @@ func TestKeptRestartOfferKeepsItsCandidatesAfterOthers(t *testing.T) {
 					Description: &room.SessionDescription{Type: "answer", SDP: ourAnswer}})
 				waitFor(t, "her signals handled", func() bool { now, _ := musicianStats(m, "ana"); return now.Duplicates > st.Duplicates })
 			}
-			trickle := func(tg *stunTargets, tag, i int, ufrag string) {
-				mid, idx := "0", uint16(0)
-				line := strings.TrimSuffix(strings.TrimPrefix(tg.lines(tag, i, i+1), "a="), "\r\n")
-				r.toBridge(room.Signal{Type: room.SignalCandidate, FromPeerID: "ana", TargetPeerID: bridgeID,
-					Candidate: &room.ICECandidate{Candidate: line + " generation 0 ufrag " + ufrag, SDPMid: &mid, SDPMLineIndex: &idx, UsernameFragment: &ufrag}})
-			}
+			trickle := func(tg *stunTargets, tag, i int, ufrag string) { trickleAsAna(r, tg, tag, i, ufrag) }
 			madeUp := newSTUNTargets(t, max(tc.madeUp, 1))
 			for i := range tc.madeUp {
 				trickle(madeUp, 9, i, "madeup")
@@ -70,4 +66,70 @@ func TestKeptRestartOfferKeepsItsCandidatesAfterOthers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The same with her kept offer waiting behind the offer gate (her offer budget spent by replays
+// of her applied offer, which anyone in the room can send): candidates under a made-up ufrag
+// that arrive meanwhile are held for the waiting offer and filled the queue, so the kept
+// offer's own found no room (review 305: 0 of 8 checked).
+func TestKeptRestartOfferBehindTheGateKeepsItsCandidates(t *testing.T) {
+	m, r, s, fc, ana := streamingAna(t, nil)
+	herOffer := ana.pc.CurrentLocalDescription().SDP
+	m.mu.Lock()
+	applied := m.musicians["ana"].cur.pc.CurrentRemoteDescription().SDP
+	m.mu.Unlock()
+	ourAnswer := r.bridgeSignals()[0].Description.SDP
+	stats := func() MusicianStats { st, _ := musicianStats(m, "ana"); return st }
+	send := func(typ room.SignalType, sdp string) {
+		r.toBridge(room.Signal{Type: typ, FromPeerID: "ana", TargetPeerID: bridgeID,
+			Description: &room.SessionDescription{Type: string(typ), SDP: sdp}})
+	}
+	trickle := func(tg *stunTargets, tag, i int, ufrag string) { trickleAsAna(r, tg, tag, i, ufrag) }
+
+	send(room.SignalOffer, withUfrag(herOffer, "restart1"))
+	waitFor(t, "the restart refused while her audio flows", func() bool { return stats().ImpostorOffers == 1 })
+	own := newSTUNTargets(t, 8)
+	for i := range 8 {
+		trickle(own, 1, i, "restart1")
+	}
+	d := stats().Duplicates
+	send(room.SignalAnswer, ourAnswer) // counted as a duplicate once all before it is handled
+	waitFor(t, "her candidates handled", func() bool { return stats().Duplicates > d })
+
+	waitAudioStopped(t, s, ana)
+	fc.Advance(1500 * time.Millisecond)
+	for range 5 {
+		d := stats().Duplicates
+		send(room.SignalOffer, applied)
+		waitFor(t, "the replay answered again", func() bool { return stats().Duplicates > d })
+	}
+	fc.Advance(600 * time.Millisecond) // her audio is stale: the kept offer is queued, behind the gate
+	time.Sleep(300 * time.Millisecond)
+	held := stats().QueuedCandidates + stats().DroppedCandidates
+	junk := newSTUNTargets(t, maxPendingCandidates)
+	for i := range maxPendingCandidates {
+		trickle(junk, 9, i, "madeup")
+		if i%16 == 15 {
+			waitFor(t, "a batch handled", func() bool {
+				st := stats()
+				return st.QueuedCandidates+st.DroppedCandidates >= held+uint64(i+1)
+			})
+		}
+	}
+	answers := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana")
+	fc.Advance(time.Second) // the gate opens: the kept offer is handled
+	waitFor(t, "the kept restart answered", func() bool { return countSignals(r.bridgeSignals(), room.SignalAnswer, "ana") > answers })
+	waitFor(t, "the kept restart's candidates checked", func() bool { return own.hits(0, 8) == 8 })
+	if n := junk.hits(0, maxPendingCandidates); n != 0 {
+		t.Errorf("%d candidates under a made-up ufrag got connectivity checks", n)
+	}
+}
+
+// trickleAsAna sends target i of tg (tagged as tg.lines does) to the bridge as a candidate of
+// ana's under ufrag.
+func trickleAsAna(r *testRoom, tg *stunTargets, tag, i int, ufrag string) {
+	mid, idx := "0", uint16(0)
+	line := strings.TrimSuffix(strings.TrimPrefix(tg.lines(tag, i, i+1), "a="), "\r\n")
+	r.toBridge(room.Signal{Type: room.SignalCandidate, FromPeerID: "ana", TargetPeerID: bridgeID,
+		Candidate: &room.ICECandidate{Candidate: line + " generation 0 ufrag " + ufrag, SDPMid: &mid, SDPMLineIndex: &idx, UsernameFragment: &ufrag}})
 }

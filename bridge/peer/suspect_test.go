@@ -263,9 +263,6 @@ func rebuildConnection(t *testing.T, r *testRoom, id string) (*testMusician, []r
 	return rebuilt, signals
 }
 
-// streamingAna starts a manager with its timers on a fake clock (tweak, if not nil, adjusts its
-// config first) and a test musician "ana" who offers, and waits until her audio reaches her
-// sink: where the impostor and kept-offer tests start.
 // answerKeptOfferOnPause pauses ana's audio and steps the clock until the bridge answers her
 // kept offer (its second answer to her). pion's agent restarted when she set her offer, so her
 // last packet may be lost, and the test cannot wait for it: the clock moves again if one
@@ -287,6 +284,9 @@ func answerKeptOfferOnPause(t *testing.T, r *testRoom, fc *fakeClock, ana *testM
 	waitFor(t, what, answered)
 }
 
+// streamingAna starts a manager with its timers on a fake clock (tweak, if not nil, adjusts its
+// config first) and a test musician "ana" who offers, and waits until her audio reaches her
+// sink: where the impostor and kept-offer tests start.
 func streamingAna(t *testing.T, tweak func(*Config)) (*Manager, *testRoom, *sinks, *fakeClock, *testMusician) {
 	t.Helper()
 	requireLoopback(t)
