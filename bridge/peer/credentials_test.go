@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,12 @@ import (
 // level's, else the BUNDLE group's first section's, else the first section's), compared exactly:
 // pion restarts ICE for any change.
 func TestCredentialsCompare(t *testing.T) {
+	mids := 0 // a section needs a mid (scanOffer refuses one without); the cases do not care which
 	section := func(lines ...string) string {
+		if !strings.Contains(strings.Join(lines, "\n"), "a=mid:") {
+			mids++
+			lines = append(lines, fmt.Sprintf("a=mid:s%d", mids))
+		}
 		return "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n" + strings.Join(lines, "\r\n") + "\r\n"
 	}
 	const head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"

@@ -145,6 +145,9 @@
 // neither the sink nor the statistics. When it is renegotiated away, the next
 // track to start takes its place.
 //
+// A description with a media section that has no a=mid is refused before pion sees it: pion
+// refuses it only after applying it, which left the PeerConnection in have-remote-offer.
+//
 // What pion keeps for a PeerConnection until it closes is bounded: an offer with more than
 // maxOfferedSections m-lines, or more than maxMediaSections that may send, is refused; so is a
 // description declaring more than maxTracks streams (a=ssrc ids and a=rid lines) in the

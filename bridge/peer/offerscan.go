@@ -75,14 +75,18 @@ func scanOffer(text string) (offerScan, error) {
 	mids := make(map[string]struct{}, len(desc.MediaDescriptions))
 	for _, md := range desc.MediaDescriptions {
 		addFingerprints(md.Attributes)
-		if mid, ok := md.Attribute("mid"); ok {
-			if _, dup := mids[mid]; dup {
-				return sc, fmt.Errorf("%w: two sections have a=mid:%q", ErrUnparsableSDP, mid)
-			}
-			mids[mid] = struct{}{}
-			if md.MediaName.Media != "application" {
-				sc.mediaMids = append(sc.mediaMids, mid)
-			}
+		// pion refuses a section without a mid only once it has applied the description, and
+		// leaves the PeerConnection in have-remote-offer (review 305).
+		mid, _ := md.Attribute("mid")
+		if mid == "" {
+			return sc, fmt.Errorf("%w: a media section without a=mid", ErrUnparsableSDP)
+		}
+		if _, dup := mids[mid]; dup {
+			return sc, fmt.Errorf("%w: two sections have a=mid:%q", ErrUnparsableSDP, mid)
+		}
+		mids[mid] = struct{}{}
+		if md.MediaName.Media != "application" {
+			sc.mediaMids = append(sc.mediaMids, mid)
 		}
 		var sectionSSRCs []string
 		sectionRids := 0

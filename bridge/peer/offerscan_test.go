@@ -101,10 +101,10 @@ func refusedUnderStreamingAna(t *testing.T, forge func(sdp string) string) {
 // applies; an offer whose session level names a ufrag but whose password only a section gives
 // is incomplete (pion takes both from the session level then, and refuses it).
 func TestScanOfferICE(t *testing.T) {
-	sdp := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=fingerprint:sha-256 00\r\n" +
+	sdp := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:p\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=fingerprint:sha-256 00\r\n" +
 		"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n" +
 		"a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n" + // a repeat is one candidate
-		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:other\r\n" +
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=ice-ufrag:other\r\n" +
 		"a=candidate:2 1 udp 1 127.0.0.1 5001 typ host\n" // in the second section, LF only
 	sc, err := scanOffer(sdp)
 	if err != nil || sc.ice.ufrag != "abcd" || sc.creds.pwd != "p" || len(sc.ice.cands) != 2 || sc.ice.complete() != nil {

@@ -199,9 +199,11 @@ func TestPeerConnectionClosedByDTLSFailureIsReplaced(t *testing.T) {
 	}
 }
 
-// An offer pion refuses after applying part of it leaves the PeerConnection in
-// have-remote-offer, where it cannot offer (not even an ICE restart): the retry offers on a
-// fresh PeerConnection instead of failing to restart ICE every ConnectTimeout.
+// A PeerConnection left in have-remote-offer, where it cannot offer (not even an ICE restart),
+// is replaced when the retry comes, instead of failing to restart ICE every ConnectTimeout. An
+// offer without a=mid used to leave it there (pion refused it only after applying it); the
+// bridge now refuses that offer before pion sees it, and the test applies a re-offer directly,
+// without its answer, for whatever else pion may refuse that late.
 func TestRetryReplacesAPeerConnectionLeftInHaveRemoteOffer(t *testing.T) {
 	m, r, fc := startFakeClockManager(t, nil)
 	var first atomic.Pointer[room.Signal]
@@ -220,22 +222,26 @@ func TestRetryReplacesAPeerConnectionLeftInHaveRemoteOffer(t *testing.T) {
 		return countSignals(r.bridgeSignals(), room.SignalAnswer, "kit") == 1 && kit.pc.SignalingState() == webrtc.SignalingStateStable
 	})
 	bad := *first.Load()
-	// Without its mid and its BUNDLE group (with the group, the section it names would be
-	// missing, and with it the ICE credentials pion reads: the bridge refuses that itself),
-	// the offer passes the bridge's checks, and pion refuses it once it has left "stable".
-	noMid := strings.Replace(bad.Description.SDP, "a=mid:0\r\n", "", 1)
+	offer := bad.Description.SDP
+	noMid := strings.Replace(offer, "a=mid:0\r\n", "", 1)
 	noMid = strings.Replace(noMid, "a=group:BUNDLE 0\r\n", "", 1)
-	if len(noMid) != len(bad.Description.SDP)-len("a=mid:0\r\na=group:BUNDLE 0\r\n") {
+	if len(noMid) != len(offer)-len("a=mid:0\r\na=group:BUNDLE 0\r\n") {
 		t.Fatal("kit's offer has no a=mid:0 or no a=group:BUNDLE 0 line")
 	}
 	bad.Description = &room.SessionDescription{Type: "offer", SDP: noMid}
 	r.toBridge(bad)
-	waitFor(t, "the renegotiation refused", func() bool { st, _ := musicianStats(m, "kit"); return st.Malformed == 1 })
+	waitFor(t, "the offer without a=mid refused", func() bool { st, _ := musicianStats(m, "kit"); return st.Malformed == 1 })
 	m.mu.Lock()
-	ss := m.musicians["kit"].cur.pc.SignalingState() // the goroutine is idle: it counted Malformed last
+	pc := m.musicians["kit"].cur.pc // the goroutine is idle: it counted Malformed last
 	m.mu.Unlock()
-	if ss != webrtc.SignalingStateHaveRemoteOffer {
-		t.Fatalf("the refused offer left the PeerConnection %s; this test needs have-remote-offer", ss)
+	if ss := pc.SignalingState(); ss != webrtc.SignalingStateStable {
+		t.Fatalf("the refused offer left the PeerConnection %s, want stable", ss)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		t.Fatal(err)
+	}
+	if ss := pc.SignalingState(); ss != webrtc.SignalingStateHaveRemoteOffer {
+		t.Fatalf("the PeerConnection is %s; this test needs have-remote-offer", ss)
 	}
 	// kit's page gives up on its connection and reloads, keeping its peerId.
 	kit.close()
