@@ -1013,8 +1013,29 @@ func (mus *musician) handleRemoteCandidate(sig room.Signal, offerWaits bool) {
 
 // otherGeneration reports whether c names a ufrag other than the applied remote description's.
 func (mus *musician) otherGeneration(c webrtc.ICECandidateInit) bool {
+	return namesOtherUfrag(c, mus.remoteUfrag)
+}
+
+// namesOtherUfrag reports whether c names a ufrag, and another than ufrag.
+func namesOtherUfrag(c webrtc.ICECandidateInit, ufrag string) bool {
 	u := candidateUfrag(c)
-	return u != "" && u != mus.remoteUfrag
+	return u != "" && u != ufrag
+}
+
+// dropHeldOtherThan drops the held candidates that name another ufrag than ufrag, counts them
+// as dropped, and returns how many went.
+func (mus *musician) dropHeldOtherThan(ufrag string) int {
+	kept := mus.pending[:0]
+	for _, c := range mus.pending {
+		if !namesOtherUfrag(c, ufrag) {
+			kept = append(kept, c)
+		}
+	}
+	n := len(mus.pending) - len(kept)
+	clear(mus.pending[len(kept):])
+	mus.pending = kept
+	mus.droppedCands.Add(uint64(n))
+	return n
 }
 
 // aheadOfAnswer reports whether c belongs to the answer our offer (an ICE restart) awaits: the
@@ -1049,16 +1070,11 @@ func (mus *musician) addRemoteCandidate(c webrtc.ICECandidateInit, what string) 
 // description, within the ICE generation's bound. Those of another generation are dropped: pion
 // would ignore them, and counted they would fill the bound that this generation's own need.
 func (mus *musician) flushCandidates() {
-	stale := 0
+	stale := mus.dropHeldOtherThan(mus.remoteUfrag)
 	for _, c := range mus.pending {
-		if mus.otherGeneration(c) {
-			stale++
-			continue
-		}
 		mus.addRemoteCandidate(c, "queued candidate rejected")
 	}
 	if stale > 0 {
-		mus.droppedCands.Add(uint64(stale))
 		mus.logLimited("remote candidates dropped", "err", fmt.Errorf("%d held candidates of another ICE generation than %q", stale, mus.remoteUfrag))
 	}
 	clear(mus.pending)

@@ -158,16 +158,7 @@ func (mus *musician) takeSuspect(sdp string) {
 	}
 	// Held ones of another generation than this offer's would be dropped by its flush: made-up
 	// ones held while an offer of hers waited must not keep its own out (review 305).
-	kept := mus.pending[:0]
-	for _, c := range mus.pending {
-		if u := candidateUfrag(c); u != "" && u != s.scan.creds.ufrag {
-			mus.droppedCands.Add(1)
-			continue
-		}
-		kept = append(kept, c)
-	}
-	clear(mus.pending[len(kept):])
-	mus.pending = kept
+	mus.dropHeldOtherThan(s.scan.creds.ufrag)
 	for _, c := range s.cands {
 		if len(mus.pending) >= maxPendingCandidates {
 			mus.droppedCands.Add(1)
@@ -190,7 +181,7 @@ func (mus *musician) keepSuspectCandidate(c webrtc.ICECandidateInit) {
 	if s == nil || len(s.cands) >= maxPendingCandidates {
 		return
 	}
-	if u := candidateUfrag(c); u != "" && u != s.scan.creds.ufrag {
+	if namesOtherUfrag(c, s.scan.creds.ufrag) {
 		return
 	}
 	s.cands = append(s.cands, c)
