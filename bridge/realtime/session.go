@@ -172,10 +172,14 @@ func (c *Client) runSession(ctx context.Context) (stable bool, refused refusalRe
 		pending:      map[string]pendingPush{},
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		s.readLoop()
+	}()
+	go func() {
+		defer wg.Done()
+		s.endWritesAfterLeave(ctx, cancel)
 	}()
 	c.mu.Lock()
 	c.active = s
@@ -284,6 +288,26 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, net.Conn, error) {
 	}
 	// The library's error quotes the URL with its apikey: keep only a redacted copy of the text.
 	return nil, nil, fmt.Errorf("realtime: dial %s: %w", c.logURL, errors.New(c.redact(err.Error())))
+}
+
+// endWritesAfterLeave cancels the socket's writes (cancelWrites, the session context's cancel)
+// LeaveTimeout after ctx ends, unless the session ends first. A write waits up to PushTimeout
+// (10 s) for a server that has stopped reading, and the loop notices ctx only between writes: so
+// a half-open link whose send buffer filled up held shutdown for 10 s, past the daemon's 2 s
+// budget. LeaveTimeout is what the leave may take anyway.
+func (s *session) endWritesAfterLeave(ctx context.Context, cancelWrites context.CancelFunc) {
+	select {
+	case <-ctx.Done():
+	case <-s.ctx.Done():
+		return
+	}
+	t := s.c.cfg.Clock.NewTimer(s.c.cfg.LeaveTimeout)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		cancelWrites()
+	case <-s.ctx.Done():
+	}
 }
 
 // closeConn closes the socket: a normal close (with "heartbeat timeout" as reason when that was

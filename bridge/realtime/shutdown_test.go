@@ -2,10 +2,12 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +114,62 @@ func TestShutdownBoundedWhenServerStreamsButIgnoresTheClose(t *testing.T) {
 		}
 	})
 	runUntilReady(t, url, func(c *Client) bool { return c.Stats().FramesIn >= 5 })
+}
+
+// TestShutdownBoundedWhenAWriteIsStuck: a server that answers the join and then stops reading
+// (a half-open link) while the client goes on broadcasting fills the socket's send buffer, and a
+// write then waits for PushTimeout. Cancelling Run must still end it within LeaveTimeout and a
+// close, not after the write's 30 s here (review 307: 9.5 s with the default 10 s).
+func TestShutdownBoundedWhenAWriteIsStuck(t *testing.T) {
+	url := joinThenServer(t, func(_ *websocket.Conn, _ string, stop <-chan struct{}) { <-stop })
+	c, err := New(Config{URL: url, APIKey: "k", Channel: "ABC234", LeaveTimeout: 300 * time.Millisecond,
+		PushTimeout: 30 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); _ = c.Run(ctx) }()
+	go func() {
+		for range c.Events() {
+		}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); c.State() != StateJoined; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the client never joined")
+		}
+	}
+
+	var flood sync.WaitGroup
+	flood.Add(1)
+	go func() {
+		defer flood.Done()
+		payload := json.RawMessage(`{"sdp":"` + strings.Repeat("a", 200<<10) + `"}`)
+		for ctx.Err() == nil {
+			_ = c.Broadcast(ctx, "webrtc-signal", payload)
+		}
+	}()
+	// The writes have stalled once FramesOut stops growing for half a second.
+	last, still := uint64(0), 0
+	for still < 10 {
+		time.Sleep(50 * time.Millisecond)
+		if n := c.Stats().FramesOut; n != last {
+			still, last = 0, n
+		} else {
+			still++
+		}
+	}
+	t.Logf("writes stalled after %d frames", last)
+	start := time.Now()
+	cancel()
+	select {
+	case <-runDone:
+		t.Logf("Run returned %v after cancel", time.Since(start))
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run still waiting on a stuck write 10 s after cancel")
+	}
+	flood.Wait()
 }
 
 func TestRedactCatchesEscapedKeys(t *testing.T) {
