@@ -644,7 +644,8 @@ func TestChooseLook(t *testing.T) {
 		{ModeAuto, now.Add(-1500 * time.Millisecond), now.Add(-3 * time.Second), LookIdle},
 		{ModeAuto, never, never, LookIdle},
 		{ModeUnknown, never, now, LookBroadcast},
-		{ModeLocal, never, now, LookLocal},
+		{ModeLocal, never, now, LookIdle}, // nobody has played (see TestLocalModeShowsIdleWithoutAudio)
+		{ModeLocal, now.Add(-3 * time.Second), now, LookLocal},
 		{ModeBroadcast, now, never, LookIdle},
 		{ModeBroadcast, now, now.Add(-time.Hour), LookIdle}, // the host is gone (see TestBroadcastModeHoldsTheLastFrame)
 	}

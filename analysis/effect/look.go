@@ -41,7 +41,8 @@ const (
 	// ModeAuto shows local effects while audio arrives, else the host's frames
 	// while they arrive, else the idle look.
 	ModeAuto
-	// ModeLocal always renders from the analysed audio.
+	// ModeLocal renders from the analysed audio, and shows the idle look until audio arrives
+	// and once none has arrived for LocalHold.
 	ModeLocal
 	// ModeBroadcast applies the host's led-update frames, and shows the idle look
 	// once none has arrived for BroadcastHold.
@@ -86,6 +87,12 @@ const (
 // since in ModeBroadcast there is nothing else to fall back to but idle.
 const BroadcastHold = 10 * time.Second
 
+// LocalHold is how long ModeLocal keeps the local look once audio stops: through a pause in the
+// music the strips stay with the notes (dark between them), but a room where nobody plays, before
+// the band connects or after it has left, shows the idle look, as the other modes do, rather
+// than strips so dark that the bridge looks dead (review 308).
+const LocalHold = 10 * time.Second
+
 // ChooseLook picks the look for mode at now, given when audio last arrived
 // and when the last led-update frame arrived (zero times mean never).
 // Playback state is not considered here: the Renderer fades to idle whenever
@@ -93,6 +100,9 @@ const BroadcastHold = 10 * time.Second
 func ChooseLook(mode Mode, now, lastAudio, lastLEDUpdate time.Time) Look {
 	switch mode {
 	case ModeLocal:
+		if lastAudio.IsZero() || now.Sub(lastAudio) > LocalHold {
+			return LookIdle // nobody has played yet, or for a while
+		}
 		return LookLocal
 	case ModeBroadcast:
 		if lastLEDUpdate.IsZero() || now.Sub(lastLEDUpdate) > BroadcastHold {

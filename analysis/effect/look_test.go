@@ -61,3 +61,28 @@ func TestAutoModeKeepsTheProtocolsOneAndTwoSecondRules(t *testing.T) {
 		}
 	}
 }
+
+// ModeLocal shows the idle look before any audio and once none has arrived for LocalHold, and the
+// local look through shorter pauses. Host frames never matter to it.
+func TestLocalModeShowsIdleWithoutAudio(t *testing.T) {
+	lastAudio := t0
+	frame := t0 // a fresh led-update does not pull local mode to the broadcast look
+	if got := ChooseLook(ModeLocal, t0, time.Time{}, frame); got != LookIdle {
+		t.Errorf("before any audio: %v, want %v", got, LookIdle)
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  Look
+	}{
+		{0, LookLocal},
+		{AudioFresh + time.Second, LookLocal}, // past auto mode's freshness, still local
+		{LocalHold, LookLocal},
+		{LocalHold + time.Millisecond, LookIdle},
+		{24 * time.Hour, LookIdle},
+	} {
+		now := lastAudio.Add(c.after)
+		if got := ChooseLook(ModeLocal, now, lastAudio, frame); got != c.want {
+			t.Errorf("%v after the last audio: %v, want %v", c.after, got, c.want)
+		}
+	}
+}

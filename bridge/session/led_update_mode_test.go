@@ -272,3 +272,32 @@ func TestBroadcastModeIdlesOnceTheHostIsGone(t *testing.T) {
 		t.Fatalf("host back: look %q, shown %v, want its frame", r.look(), px[0])
 	}
 }
+
+// Local mode shows the idle look until audio arrives and once none has arrived for LocalHold, so
+// that strips in a room where nobody plays do not look dead (review 308); the host's frames never
+// show in it.
+func TestLocalModeIdlesWithoutAudio(t *testing.T) {
+	r := newModeRig(t, effect.ModeLocal)
+	r.send(room.EventLEDUpdate, `{"colors":["#00ff00"],"seq":1}`)
+	if !r.idleFor(3*time.Second) || r.look() != "idle" {
+		t.Fatalf("before any audio: look %q, shown %v, want idle", r.look(), r.pixels()[0])
+	}
+	r.s.loop.lastAudio = r.clock.Now() // audio arrives (silence between notes: nothing to light)
+	r.run(time.Second)
+	if r.look() != "local" {
+		t.Fatalf("audio arrived: look %q, want local", r.look())
+	}
+	for _, p := range r.pixels() {
+		if p != (color.RGB{}) {
+			t.Fatalf("local look with no note: shown %v, want dark", p)
+		}
+	}
+	r.run(effect.LocalHold - 2*time.Second)
+	if r.look() != "local" {
+		t.Fatalf("%v after the last audio: look %q, want local held", effect.LocalHold-time.Second, r.look())
+	}
+	r.run(2 * time.Second) // past the hold, and the crossfade
+	if !r.idleFor(3*time.Second) || r.look() != "idle" {
+		t.Fatalf("%v after the last audio: look %q, shown %v, want idle", effect.LocalHold+time.Second, r.look(), r.pixels()[0])
+	}
+}

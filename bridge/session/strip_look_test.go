@@ -70,12 +70,13 @@ func (r *lookRig) stripNamed(t *testing.T, name string) *strip {
 	return nil
 }
 
-// ticks runs n frame-loop ticks, 1/60 s apart, and waits until each fake has decoded the last
+// ticks runs n frame-loop ticks, 1/60 s apart, each with audio just arrived, and waits until each fake has decoded the last
 // frame its strip rendered; it returns what the fakes show, bar's then Drums's.
 func (r *lookRig) ticks(t *testing.T, n int) (bar, drums []byte) {
 	t.Helper()
 	for range n {
 		r.now = r.now.Add(time.Second / 60)
+		r.s.loop.lastAudio = r.now // her audio arrives, so local mode shows the local look
 		r.s.loop.tick(r.now)
 	}
 	return r.shown(t, r.bar, "bar"), r.shown(t, r.drums, "Drums")
