@@ -301,3 +301,17 @@ func TestLocalModeIdlesWithoutAudio(t *testing.T) {
 		t.Fatalf("%v after the last audio: look %q, shown %v, want idle", effect.LocalHold+time.Second, r.look(), r.pixels()[0])
 	}
 }
+
+// supabase-js hands "Tempo-Change" to a web app's tempo-change listener (names are compared
+// lower-cased), so every web client follows it; the bridge must too (review 308).
+func TestRoomEventsAreMatchedWithoutCase(t *testing.T) {
+	r := newModeRig(t, effect.ModeAuto)
+	r.send("Tempo-Change", `{"tempo":90}`)
+	r.send("PLAYBACK-control", `{"isPlaying":false}`)
+	r.s.mu.Lock()
+	tempo, stopped := r.s.tempo, r.s.stopped
+	r.s.mu.Unlock()
+	if tempo != 90 || !stopped {
+		t.Fatalf("after Tempo-Change 90 and PLAYBACK-control false: tempo %v, stopped %v", tempo, stopped)
+	}
+}

@@ -606,6 +606,9 @@ func (s *Session) handleEvents(ctx context.Context) error {
 // handleBroadcast validates and applies one broadcast. Invalid payloads are dropped, counted and
 // warned about (warnDropped).
 func (s *Session) handleBroadcast(event string, payload []byte) {
+	// A web app's listeners take "Tempo-Change" for tempo-change (CanonicalEvent), and so does
+	// the bridge. An unknown name stays as it is and is ignored below.
+	event, _ = room.CanonicalEvent(event)
 	v, err := room.DecodeEvent(event, payload)
 	if errors.Is(err, room.ErrUnknownEvent) {
 		return // unknown events are ignored (PROTOCOL.md §3)

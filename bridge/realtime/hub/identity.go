@@ -11,6 +11,7 @@ import (
 
 	"github.com/ledbridge/ledbridge/bridge/jsonkeys"
 	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
+	roomproto "github.com/ledbridge/ledbridge/bridge/room"
 )
 
 // A channel's presence key is its participant's peerId (PROTOCOL.md §2), and a room holds each key
@@ -27,17 +28,7 @@ var senderEvents = [...][]byte{[]byte("webrtc-signal"), []byte("state-request"),
 // "webrtc-sİgnal" does too. Go's folding matches ASCII case and the letters that fold to ASCII
 // (K, ſ: JavaScript lower-cases fewer, so more is checked, never less), but not the Turkic i.
 func namesSender(event string) bool {
-	return eventIn(turkicFolded(event), senderEvents[:])
-}
-
-// turkicFolded is event with turkicDottedI applied when it holds a non-ASCII byte.
-func turkicFolded(event string) string {
-	for i := 0; i < len(event); i++ {
-		if event[i] >= utf8.RuneSelf {
-			return turkicDottedI.Replace(event)
-		}
-	}
-	return event
+	return eventIn(roomproto.FoldTurkicI(event), senderEvents[:])
 }
 
 // eventIn reports whether event is one of names under Go's case folding.
@@ -49,10 +40,6 @@ func eventIn(event string, names [][]byte) bool {
 	}
 	return false
 }
-
-// turkicDottedI replaces what toLocaleLowerCase turns into a plain "i" in a Turkish or Azerbaijani
-// locale only (Unicode's SpecialCasing.txt): İ, and I followed by a combining dot above.
-var turkicDottedI = strings.NewReplacer("\u0130", "i", "I\u0307", "i")
 
 // textMayName reports whether a text broadcast's {"type","event","payload"} object could be one of
 // events (each holding one '-'), without decoding it: without a backslash or a non-ASCII byte in

@@ -34,7 +34,7 @@ var (
 // gateOf returns the gate of event, whose name is matched as namesSender matches it (the case
 // folding by which supabase-js hands a broadcast to the web app's handler).
 func gateOf(event string) relayGate {
-	event = turkicFolded(event)
+	event = roomproto.FoldTurkicI(event)
 	switch {
 	case eventIn(event, hostEvents[:]):
 		return hostOnly
