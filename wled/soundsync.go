@@ -400,6 +400,13 @@ func (s *SoundSyncSender) await(ctx context.Context, wait time.Duration) bool {
 	}
 }
 
+// soundSyncWriteTimeout bounds Send's writes, all interfaces together. Send runs on the frame
+// loop's tick, and a UDP write blocks only when its socket's send buffer is full: an interface
+// whose queue has stopped draining (a wedged Wi-Fi driver) held the tick, and every strip with
+// it, until the queue moved (review 306). A healthy interface takes the packet at once; a stuck
+// one loses it, as the strips' own sender does after sendWriteTimeout on its own goroutine.
+const soundSyncWriteTimeout = 2 * time.Millisecond
+
 // Send encodes p and sends it. A zero FrameCounter is replaced by the sender's own counter,
 // which advances by one per packet. To a multicast group it sends on every interface; an
 // interface that fails is reported, but its sockets are re-opened only when every one failed.
@@ -418,11 +425,12 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 	}
 	failed, first := 0, -1
 	var firstErr error
+	deadline := time.Now().Add(soundSyncWriteTimeout)
 	for i, c := range k.conns {
-		var err error
-		if k.multicast() {
+		err := c.SetWriteDeadline(deadline)
+		if err == nil && k.multicast() {
 			_, err = c.WriteToUDPAddrPort(s.buf[:], k.group)
-		} else {
+		} else if err == nil {
 			_, err = c.Write(s.buf[:])
 		}
 		if err != nil {

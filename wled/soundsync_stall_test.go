@@ -1,0 +1,63 @@
+package wled_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testenv"
+	"github.com/ledbridge/ledbridge/wled"
+)
+
+// stalledLink is a veth whose transmit queue does not drain (tbf at 8 bit/s with a huge queue
+// stands for a wedged Wi-Fi driver): packets pile up in the qdisc until the socket's send buffer
+// is full, and a write then blocks until the deadline.
+const stalledLink = "ip link add v0 type veth peer name v1 && ip addr add 10.9.0.1/24 dev v0 && " +
+	"ip link set v0 up && ip link set v1 up && ip neigh add 10.9.0.2 lladdr 02:00:00:00:00:02 dev v0 && " +
+	"ip route add 239.0.0.0/8 dev v0 && tc qdisc add dev v0 root tbf rate 8bit burst 1600 limit 100000000"
+
+// Send runs on the frame loop's tick: an interface whose queue is stuck must cost a packet, not
+// hold the tick (review 306: one Send had not returned after 7 s). Well past the send buffer's
+// few hundred packets, every Send returns; the stuck ones say why.
+func TestSoundSyncSendDoesNotWaitOnAStuckInterface(t *testing.T) {
+	sendsPastAFullBuffer(t, "10.9.0.2:11988")
+}
+
+func TestSoundSyncMulticastDoesNotWaitOnAStuckInterface(t *testing.T) {
+	sendsPastAFullBuffer(t, "239.0.0.1:11988")
+}
+
+func sendsPastAFullBuffer(t *testing.T, addr string) {
+	if !testenv.InNetworkNamespace(t, stalledLink) {
+		return
+	}
+	s, err := wled.NewSoundSyncSender(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSender(t, s)
+	for deadline := time.Now().Add(5 * time.Second); s.Send(wled.SoundSync{}) != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sender never opened its sockets")
+		}
+	}
+	const sends = 2000 // the default send buffer holds a few hundred of these packets
+	done := make(chan error, 1)
+	go func() {
+		var last error
+		for range sends {
+			if err := s.Send(wled.SoundSync{}); err != nil {
+				last = err
+			}
+		}
+		done <- last
+	}()
+	select {
+	case last := <-done:
+		if last == nil {
+			t.Fatalf("%d sends into a queue that does not drain all succeeded: the link does not stall", sends)
+		}
+		t.Logf("%d sends returned; the last failure: %v", sends, last)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Send blocked on the stuck interface (%d sends not done after 30 s)", sends)
+	}
+}
