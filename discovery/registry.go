@@ -200,6 +200,9 @@ type entry struct {
 	static   *staticDevice // configuration entry, nil for mDNS-only devices
 	instance string        // mDNS instance name, "" if never seen on mDNS
 	mdnsAddr netip.Addr    // last address mDNS gave
+	// ownAddr is where /json/info last confirmed the device (dev.IP may show an mDNS address
+	// while the device is offline).
+	ownAddr  netip.AddrPort
 	mdnsPort int
 	failures int // probes failed in a row
 	// offlineSince is when the device was marked offline (zero while online): ForgetAfter counts
@@ -579,7 +582,7 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 			if e.static == nil {
 				// A configured device is wherever its configured host is: its last IP may
 				// have gone to another controller when DHCP moved it.
-				j.ownIP = e.dev.IP
+				j.ownIP = e.ownAddr.Addr()
 			}
 		}
 		jobs = append(jobs, j)
@@ -716,8 +719,8 @@ func (e *entry) probeAddrs() []probeAddr {
 	if e.mdnsAddr.IsValid() {
 		out = append(out, probeAddr{host: e.mdnsAddr.String(), port: e.mdnsPort})
 	}
-	if e.confirmed && e.dev.IP.IsValid() && (e.dev.IP != e.mdnsAddr || e.dev.HTTPPort != e.mdnsPort) {
-		out = append(out, probeAddr{host: e.dev.IP.String(), port: e.dev.HTTPPort})
+	if e.confirmed && e.ownAddr.IsValid() && (e.ownAddr.Addr() != e.mdnsAddr || int(e.ownAddr.Port()) != e.mdnsPort) {
+		out = append(out, probeAddr{host: e.ownAddr.Addr().String(), port: int(e.ownAddr.Port())})
 	}
 	if e.static != nil {
 		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort(), configured: true})
@@ -746,10 +749,13 @@ func (r *Registry) probeAll(ctx context.Context, jobs []probeJob) {
 // last error.
 func (r *Registry) probe(ctx context.Context, j *probeJob) {
 	j.err = errors.New("no address known")
+	found := false
 	for _, a := range j.addrs {
 		ip, err := r.resolve(ctx, a.host)
 		if err != nil {
-			j.err = err
+			if !found {
+				j.err = err
+			}
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, r.cfg.ProbeTimeout)
@@ -757,15 +763,29 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 		info, err := r.fetcher.Info(pctx, hostport)
 		cancel()
 		if err != nil {
-			j.err = err
+			if !found {
+				j.err = err
+			}
 			continue
 		}
-		if mac := wled.NormalizeMAC(info.MAC); j.wantMAC != "" && mac != j.wantMAC && (j.listed[mac] || ip != j.ownIP && !a.configured) {
+		mac := wled.NormalizeMAC(info.MAC)
+		if found {
+			// Two hosts answer with the device's MAC: the address it was confirmed at wins.
+			if mac == j.wantMAC && ip == j.ownIP {
+				j.info, j.ip, j.port = info, ip, a.port
+			}
+			return
+		}
+		if j.wantMAC != "" && mac != j.wantMAC && (j.listed[mac] || ip != j.ownIP && !a.configured) {
 			j.err = fmt.Errorf("%w: %s answers as MAC %q, not %s", ErrOtherMAC, hostport, mac, j.wantMAC)
 			continue
 		}
 		j.info, j.ip, j.port, j.err = info, ip, a.port, nil
-		return
+		found = true
+		if j.wantMAC == "" || !j.ownIP.IsValid() || ip == j.ownIP {
+			return
+		}
+		// The device's MAC at a new address: look at its confirmed address too (next in addrs).
 	}
 }
 
@@ -803,6 +823,8 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		mac := wled.NormalizeMAC(j.info.MAC)
 		if mac == "" {
 			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
+		} else if c := r.entries[mac]; c != nil && c != e && c.confirmed && c.dev.Online && e.unconfirmedMDNS() && c.dev.IP != j.ip {
+			j.err = fmt.Errorf("%w: %s answers as MAC %s, which %s answers as at %s", ErrOtherMAC, j.ip, mac, c.dev.Name, c.dev.IP)
 		} else if owner := r.addressOwnerLocked(e, mac, j.ip); owner != nil {
 			j.err = fmt.Errorf("%w: %s answers as MAC %s, but %s (MAC %s) is online there", ErrAddressTaken, j.ip, mac, owner.dev.Name, owner.dev.MAC)
 			if held, ok := r.addrTakenLog.Allow(r.clock.Now()); ok {
@@ -948,6 +970,7 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	d := &e.dev
 	d.Info = j.info
 	d.IP, d.HTTPPort = j.ip, j.port
+	e.ownAddr = netip.AddrPortFrom(j.ip, uint16(j.port))
 	if j.info.Name != "" {
 		d.Name = j.info.Name
 	}
