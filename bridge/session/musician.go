@@ -188,7 +188,9 @@ func (m *musician) analyse() (pcm []float32, lastAudible time.Time) {
 		fedSilence = true
 	}
 	analyserFrame(m.analyzer, &m.features, fedSilence)
-	if n > 0 && m.features.Level > silenceFloor {
+	// A note the analyser hears is audio, however quiet: it detects a steady tone down to about
+	// −64 dBFS, and auto mode must not show idle while local mode would light it (review 308).
+	if n > 0 && (m.features.Level > silenceFloor || m.features.NumNotes > 0) {
 		m.lastAudible = st.LastAudioArrival()
 	}
 	lastAudible = m.lastAudible

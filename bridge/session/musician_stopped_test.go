@@ -369,3 +369,30 @@ func TestSoundSyncMixGoesQuietWhenPacketsStop(t *testing.T) {
 		t.Errorf("more than a second after every packet stopped, the sound sync mix is above the silence floor on %d ticks", loud)
 	}
 }
+
+// A steady, very quiet player: an A3 at −62 dBFS RMS, under the −60 dBFS silence floor but a note the
+// analyser hears. Auto mode must show her on the local look, as local mode lights her note, not
+// the idle look for as long as she plays (review 308).
+func TestQuietNoteHoldsAutoModeOnTheLocalLook(t *testing.T) {
+	r := newStopRig(t, Config{Mode: effect.ModeAuto}, pcmuParams, 1)
+	amp := math.Sqrt2 * math.Pow(10, -62.0/20) // an RMS of −62 dBFS
+	var heard, local, ticks int
+	r.run(4*time.Second, func(_, i int) []byte { return pcmuTone(220, amp, i) }, func(el time.Duration) {
+		if el < time.Second {
+			return
+		}
+		ticks++
+		if f := &r.musicians[0].features; f.NumNotes > 0 && f.Level <= silenceFloor {
+			heard++
+		}
+		if effect.Look(r.s.loop.look.Load()) == effect.LookLocal {
+			local++
+		}
+	})
+	if heard < ticks/2 {
+		t.Fatalf("the quiet A3 was heard under the silence floor on %d of %d ticks: the test shows nothing", heard, ticks)
+	}
+	if local < heard {
+		t.Errorf("auto mode showed the local look on %d of %d ticks; her note was heard on %d", local, ticks, heard)
+	}
+}
