@@ -439,13 +439,22 @@ func TestDeviceConfiguredAndDiscoveredKeepsAStrip(t *testing.T) {
 	t.Run("discovered device moved away", func(t *testing.T) {
 		// The configured device (by host name) is looked up after discovery already drives that
 		// address, and takes the device over; then the discovered device moves (DHCP) and needs a
-		// strip of its own again.
+		// strip of its own again. Its old address no longer answers as it: were it still to give
+		// its MAC there, discovery would keep the device at the address it confirmed (another host
+		// giving a device's MAC cannot take its strip: discovery's
+		// TestForgedInfoMACCannotMoveADevice).
 		const ipA, ipB, mac = "127.0.34.2", "127.0.34.3", "02fc00003402"
 		a := startStripFake(t, ipA, mac, 30)
 		port := netip.MustParseAddrPort(a.RealtimeAddr()).Port()
 		b := wledtest.New(t, wledtest.Config{MAC: mac, VID: oldFirmwareVID, HTTPListen: "-", DDPListen: "-",
 			RealtimeListen: netip.AddrPortFrom(netip.MustParseAddr(ipB), port).String()})
-		apiA := startInfoFront(t, ipA, func() wled.Info { return a.Info() })
+		var movedAway atomic.Bool
+		apiA := startInfoFront(t, ipA, func() wled.Info {
+			if movedAway.Load() {
+				return wled.Info{} // no WLED answers there as the device any more
+			}
+			return a.Info()
+		})
 		apiB := startInfoFront(t, ipB, func() wled.Info { return b.Info() })
 		browser := &answerBrowser{}
 		browser.set(discovery.Answer{Instance: "stage", Host: "stage.local.", Addr: apiA.Addr(), Port: int(apiA.Port()), MAC: mac})
@@ -471,6 +480,7 @@ func TestDeviceConfiguredAndDiscoveredKeepsAStrip(t *testing.T) {
 			t.Fatalf("strips = %v, want the configured strip alone (it wins over the discovered one)", got)
 		}
 
+		movedAway.Store(true)
 		browser.set(discovery.Answer{Instance: "stage", Host: "stage.local.", Addr: apiB.Addr(), Port: int(apiB.Port()), MAC: mac})
 		r.clock.nextRound(t)
 		waitFor(t, "both addresses driven", func() bool { return len(r.strips()) == 2 })
