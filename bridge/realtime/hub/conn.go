@@ -276,8 +276,11 @@ func (c *conn) admit(n int) bool {
 	var overMsgs, overBytes bool
 	if !c.limited {
 		if overMsgs, overBytes = c.budget.over(1, int64(n), l.msgs, l.bytes); !overMsgs && !overBytes {
-			c.budget.take(1, int64(n))
-			return true
+			// The client's sockets share one socket's byte budget (addressBudgets).
+			if _, overBytes, _ = c.s.addrs.charge(now, c.addr, 0, int64(n)); !overBytes {
+				c.budget.take(1, int64(n))
+				return true
+			}
 		}
 	}
 	// Counted before the client hears of it (the system error below), so that Stats read after

@@ -30,7 +30,7 @@ type batchBroadcast struct {
 const restBodyTimeout = 5 * time.Second
 
 // MaxBroadcastBatch bounds the messages of one batch REST broadcast. Each message fans out to a
-// whole room, so a batch is also counted against the sender's message rate (see restLimiter);
+// whole room, so a batch is also counted against the sender's message rate (see admitREST);
 // supabase-js sends one message per batch.
 const MaxBroadcastBatch = 100
 
@@ -146,7 +146,7 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.rest.admit(s, w, remote, 1, int64(len(body))) {
+	if !s.admitREST(w, remote, 1, int64(len(body))) {
 		return
 	}
 	f := userBroadcastFanout(topic, parts[2], enc, body)
@@ -240,7 +240,7 @@ func (s *Server) batchBroadcast(w http.ResponseWriter, remote string, body []byt
 			return
 		}
 	}
-	if !s.rest.admit(s, w, remote, len(req.Messages), int64(len(body))) {
+	if !s.admitREST(w, remote, len(req.Messages), int64(len(body))) {
 		return
 	}
 	for _, msg := range req.Messages {
@@ -320,56 +320,22 @@ func (f *restInFlight) release(client string) {
 	f.requests.Remove(client)
 }
 
-// restLimiter applies the per-socket budgets (Config.MaxMessagesPerSecond and MaxBytesPerSecond,
-// averages with a burst allowance: see ratelimit.go) to REST broadcasts, per client
-// (clientaddr.Key): without it one POST could fan out any number of messages to a room and evict
-// every member as a slow client. It keeps at most MaxConnections addresses; budgets that have
-// refilled (which are as good as forgotten) are pruned when that is reached.
-type restLimiter struct {
-	mu sync.Mutex
-	// The mutex protects the following elements.
-	budgets map[string]*rateBudget
-}
-
-// admit counts a request of msgs messages and n body bytes from remote, or answers 429 and
-// returns false when it would exceed a budget. A refused request consumes nothing.
-func (l *restLimiter) admit(s *Server, w http.ResponseWriter, remote string, msgs int, n int64) bool {
-	msgRate, byteRate := s.limits.msgs, s.limits.bytes
-	if !msgRate.on() && !byteRate.on() {
-		return true
+// admitREST counts a REST request of msgs messages and n body bytes from remote against its
+// client's budgets (addressBudgets: one socket's message and byte budgets, shared with the
+// client's sockets' bytes), or answers 429 and returns false when it would exceed one: without
+// it one POST could fan out any number of messages to a room and evict every member as a slow
+// client. A refused request consumes nothing.
+func (s *Server) admitREST(w http.ResponseWriter, remote string, msgs int, n int64) bool {
+	overMsgs, overBytes, found := s.addrs.charge(s.cfg.Now(), remote, msgs, n)
+	if !found {
+		s.stats.rateLimited.Add(uint64(msgs))
+		s.restError(w, http.StatusTooManyRequests, "Too many REST clients at once")
+		s.logRESTLimit("hub: too many REST clients at once", "remote", remote, "limit", s.cfg.MaxConnections)
+		return false
 	}
-	now := s.cfg.Now()
-	l.mu.Lock()
-	if l.budgets == nil {
-		l.budgets = make(map[string]*rateBudget)
-	}
-	budget := l.budgets[remote]
-	if budget == nil {
-		if len(l.budgets) >= s.cfg.MaxConnections {
-			for addr, old := range l.budgets {
-				if old.refill(now, msgRate, byteRate); old.full(msgRate, byteRate) {
-					delete(l.budgets, addr)
-				}
-			}
-		}
-		if len(l.budgets) >= s.cfg.MaxConnections {
-			l.mu.Unlock()
-			s.stats.rateLimited.Add(uint64(msgs))
-			s.restError(w, http.StatusTooManyRequests, "Too many REST clients at once")
-			s.logRESTLimit("hub: too many REST clients at once", "remote", remote, "limit", s.cfg.MaxConnections)
-			return false
-		}
-		budget = &rateBudget{}
-		l.budgets[remote] = budget
-	}
-	budget.refill(now, msgRate, byteRate)
-	overMsgs, overBytes := budget.over(msgs, n, msgRate, byteRate)
 	if !overMsgs && !overBytes {
-		budget.take(msgs, n)
-		l.mu.Unlock()
 		return true
 	}
-	l.mu.Unlock()
 	s.stats.rateLimited.Add(uint64(msgs))
 	msg := "Too many messages per second"
 	if !overMsgs {

@@ -56,8 +56,8 @@ type Server struct {
 	refPrefix string
 	nextRef   atomic.Uint64
 	stats     counters
-	limits    rateLimits // the rate budgets derived from cfg
-	rest      restLimiter
+	limits    rateLimits      // the rate budgets derived from cfg
+	addrs     *addressBudgets // each client's budgets across its sockets and REST requests
 	restSlots restInFlight
 	// malformedLog and restLimitLog keep the malformed-frame and REST-limit log lines to one a
 	// second: a hostile client must not turn the log into an amplifier. rateLimitLog,
@@ -131,6 +131,7 @@ func New(cfg Config) (*Server, error) {
 		httpIdle:         httpIdleTimeout,
 		restBody:         restBodyTimeout,
 	}
+	s.addrs = newAddressBudgets(s.limits, cfg.MaxConnectionsPerAddress, cfg.MaxConnections)
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.Register(newCollector(s)); err != nil {
 			return nil, fmt.Errorf("hub: register metrics: %w", err)
@@ -531,6 +532,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.refuseHandshake(w, refusedAddressFull, http.StatusTooManyRequests, "Too many connections from this address")
 		s.logConnLimit("hub: upgrade refused: too many sockets from one address", addr, s.cfg.MaxConnectionsPerAddress)
+		return
+	}
+	if !s.addrs.connect(s.cfg.Now(), addr) {
+		s.mu.Unlock()
+		s.refuseHandshake(w, refusedAddressFull, http.StatusTooManyRequests, "Too many new connections from this address")
+		s.logConnLimit("hub: upgrade refused: one address opening sockets too fast", addr, s.cfg.MaxConnectionsPerAddress)
 		return
 	}
 	s.upgrading++
