@@ -75,6 +75,24 @@ func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (o
 	return overMsgs, overBytes, true
 }
 
+// bytesHoldASecond reports whether key's byte budget holds a second of its rate: what a socket
+// shut down for its client's bytes must wait for, as one shut down for its own (conn.admit), or
+// each frame it sent after would be let through by its own full budget and refused by the
+// client's, shutting it down again and again.
+func (a *addressBudgets) bytesHoldASecond(now time.Time, key string) bool {
+	if !a.bytes.on() {
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.entries[key]
+	if e == nil {
+		return true
+	}
+	e.sent.refill(now, a.msgs, a.bytes)
+	return e.sent.bytes.holds(a.bytes.perSecond, a.bytes)
+}
+
 // connect takes one socket from key's connect budget, or reports false when it is spent.
 func (a *addressBudgets) connect(now time.Time, key string) bool {
 	a.mu.Lock()

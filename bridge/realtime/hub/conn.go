@@ -270,7 +270,7 @@ func (c *conn) admit(n int) bool {
 	}
 	now := c.s.cfg.Now()
 	c.budget.refill(now, l.msgs, l.bytes)
-	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) {
+	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) && c.s.addrs.bytesHoldASecond(now, c.addr) {
 		c.limited = false
 	}
 	var overMsgs, overBytes bool
