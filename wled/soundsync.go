@@ -8,9 +8,11 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -86,6 +88,7 @@ func finite(f float32) float32 {
 // strips' senders do. While no socket is open, and once Run has returned, Send returns an error
 // that wraps ErrSoundSyncNotConnected and says why.
 type SoundSyncSender struct {
+	nb      nbWrite
 	host    string
 	port    uint16
 	sockets atomic.Pointer[soundSyncSockets] // nil while none is open
@@ -102,8 +105,10 @@ type SoundSyncSender struct {
 // one socket per interface for a multicast group. Run replaces it whole; Send only reads it.
 type soundSyncSockets struct {
 	conns  []*net.UDPConn
-	ifaces []net.Interface // multicast: conns[i] sends on ifaces[i]; nil for unicast
-	group  netip.AddrPort  // multicast: where to; invalid for unicast (conns[0] is connected)
+	raws   []syscall.RawConn
+	to     *syscall.SockaddrInet4 // multicast: the group; nil for unicast
+	ifaces []net.Interface        // multicast: conns[i] sends on ifaces[i]; nil for unicast
+	group  netip.AddrPort         // multicast: where to; invalid for unicast (conns[0] is connected)
 }
 
 func (k *soundSyncSockets) multicast() bool { return k.group.IsValid() }
@@ -178,7 +183,10 @@ func NewSoundSyncSender(addr string) (*SoundSyncSender, error) {
 	if host == "" {
 		return nil, fmt.Errorf("wled sound sync %s: no host", addr)
 	}
-	return &SoundSyncSender{host: host, port: uint16(p), redial: make(chan struct{}, 1)}, nil
+	s := &SoundSyncSender{host: host, port: uint16(p), redial: make(chan struct{}, 1)}
+	s.nb.buf = s.buf[:]
+	s.nb.fn = s.nb.write
+	return s, nil
 }
 
 // lookupNetIP is the resolver's lookup (a test's stand-in can be a DNS server that never answers).
@@ -224,6 +232,12 @@ func (s *SoundSyncSender) open(dst netip.AddrPort, reopen bool) error {
 			return err
 		}
 		next = &soundSyncSockets{conns: []*net.UDPConn{c}}
+		rc, err := c.SyscallConn()
+		if err != nil {
+			_ = c.Close()
+			return err
+		}
+		next.raws = []syscall.RawConn{rc}
 	} else {
 		ifaces, err := soundSyncInterfaces()
 		if err == nil {
@@ -252,17 +266,27 @@ func (s *SoundSyncSender) open(dst netip.AddrPort, reopen bool) error {
 // openMulticast returns the sockets for group on ifaces, reusing old's unless reopen, or old
 // itself when that is what they are.
 func openMulticast(group netip.AddrPort, ifaces []net.Interface, old *soundSyncSockets, reopen bool) (*soundSyncSockets, error) {
-	next := &soundSyncSockets{group: group}
+	next := &soundSyncSockets{group: group, to: &syscall.SockaddrInet4{Port: int(group.Port()), Addr: group.Addr().As4()}}
 	kept := 0
 	var openErr error
 	for i := range ifaces {
 		c := old.connFor(&ifaces[i])
-		if c != nil && !reopen {
-			kept++
-		} else if c, openErr = multicastSocket(&ifaces[i]); openErr != nil {
+		reused := c != nil && !reopen
+		if !reused {
+			if c, openErr = multicastSocket(&ifaces[i]); openErr != nil {
+				continue
+			}
+		}
+		rc, err := c.SyscallConn() // fails only for a socket that is not one
+		if err != nil {
+			openErr = err
 			continue
 		}
+		if reused {
+			kept++
+		}
 		next.conns = append(next.conns, c)
+		next.raws = append(next.raws, rc)
 		next.ifaces = append(next.ifaces, ifaces[i])
 	}
 	switch {
@@ -400,13 +424,6 @@ func (s *SoundSyncSender) await(ctx context.Context, wait time.Duration) bool {
 	}
 }
 
-// soundSyncWriteTimeout bounds Send's writes, all interfaces together. Send runs on the frame
-// loop's tick, and a UDP write blocks only when its socket's send buffer is full: an interface
-// whose queue has stopped draining (a wedged Wi-Fi driver) held the tick, and every strip with
-// it, until the queue moved (review 306). A healthy interface takes the packet at once; a stuck
-// one loses it, as the strips' own sender does after sendWriteTimeout on its own goroutine.
-const soundSyncWriteTimeout = 2 * time.Millisecond
-
 // Send encodes p and sends it. A zero FrameCounter is replaced by the sender's own counter,
 // which advances by one per packet. To a multicast group it sends on every interface; an
 // interface that fails is reported, but its sockets are re-opened only when every one failed.
@@ -425,13 +442,12 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 	}
 	failed, first := 0, -1
 	var firstErr error
-	deadline := time.Now().Add(soundSyncWriteTimeout)
-	for i, c := range k.conns {
-		err := c.SetWriteDeadline(deadline)
-		if err == nil && k.multicast() {
-			_, err = c.WriteToUDPAddrPort(s.buf[:], k.group)
-		} else if err == nil {
-			_, err = c.Write(s.buf[:])
+	s.nb.to = k.to
+	for i, rc := range k.raws {
+		s.nb.err = nil
+		err := rc.Write(s.nb.fn)
+		if err == nil && s.nb.err != nil {
+			err = &net.OpError{Op: "write", Net: "udp", Source: k.conns[i].LocalAddr(), Err: os.NewSyscallError("sendto", s.nb.err)}
 		}
 		if err != nil {
 			failed++
@@ -465,3 +481,26 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 // Reopens is how many times the sockets were replaced after their sends kept failing. It is
 // safe to call from any goroutine.
 func (s *SoundSyncSender) Reopens() uint64 { return s.reopens.Load() }
+
+// nbWrite is Send's write: non-blocking, so that a full send buffer fails at once (EAGAIN)
+// instead of parking the goroutine. Send runs on the frame loop's tick, and a UDP write blocks
+// only when its socket's send buffer is full: an interface whose queue has stopped draining (a
+// wedged Wi-Fi driver) held the tick, and every strip with it, until the queue moved (review
+// 306). A write deadline would bound that, but shared by the interfaces it let a stuck one
+// spend it for the healthy ones after it, and its timer woke the runtime after every Send
+// (review 309). Its callback is made once (fn), so that a Send allocates nothing.
+type nbWrite struct {
+	buf []byte
+	to  *syscall.SockaddrInet4
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func (w *nbWrite) write(fd uintptr) bool {
+	if w.to != nil {
+		w.err = syscall.Sendto(int(fd), w.buf, 0, w.to)
+	} else {
+		_, w.err = syscall.Write(int(fd), w.buf)
+	}
+	return true
+}

@@ -1,6 +1,9 @@
 package wled_test
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +62,62 @@ func sendsPastAFullBuffer(t *testing.T, addr string) {
 		t.Logf("%d sends returned; the last failure: %v", sends, last)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("Send blocked on the stuck interface (%d sends not done after 30 s)", sends)
+	}
+}
+
+// twoLinks: v0 stuck (stalledLink, the lower interface index) and v2 healthy (the LED LAN); both multicast.
+const twoLinks = stalledLink + " && ip link add v2 type veth peer name v3 && ip addr add 10.8.0.1/24 dev v2 && " +
+	"ip link set v2 up && ip link set v3 up"
+
+func txPackets(t *testing.T, dev string) int {
+	b, err := os.ReadFile("/proc/net/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.ReplaceAll(l, ":", " "))
+		if len(f) > 10 && f[0] == dev {
+			n, _ := strconv.Atoi(f[10])
+			return n
+		}
+	}
+	t.Fatalf("no %s", dev)
+	return 0
+}
+
+// A stuck interface must not cost the healthy ones their packets: Send tries each interface
+// once and moves on (review 309: with one write deadline shared by the interfaces, the stuck one
+// spent it and the healthy one after it sent 0 of 100).
+func TestSoundSyncHealthyInterfaceAfterAStuckOne(t *testing.T) {
+	if !testenv.InNetworkNamespace(t, twoLinks) {
+		return
+	}
+	s, err := wled.NewSoundSyncSender("239.0.0.1:11988")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSender(t, s)
+	for deadline := time.Now().Add(5 * time.Second); s.Send(wled.SoundSync{}) != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sender never opened its sockets")
+		}
+	}
+	// Fill v0's socket buffer.
+	for range 2000 {
+		_ = s.Send(wled.SoundSync{})
+	}
+	before := txPackets(t, "v2")
+	var lastErr error
+	fails := 0
+	for range 100 {
+		if err := s.Send(wled.SoundSync{}); err != nil {
+			fails++
+			lastErr = err
+		}
+	}
+	got := txPackets(t, "v2") - before
+	t.Logf("v2 (healthy) sent %d of 100; %d Sends failed; last: %v", got, fails, lastErr)
+	if got < 90 {
+		t.Errorf("the healthy interface lost %d of 100 packets to the stuck one", 100-got)
 	}
 }
