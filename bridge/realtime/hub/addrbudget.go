@@ -5,14 +5,12 @@ import (
 	"time"
 )
 
-// addressBudgets are the budgets one client (clientaddr.Key) shares across its sockets and
-// REST requests. Each socket has budgets of its own (conn.admit), but a client may hold up to
-// MaxConnectionsPerAddress sockets, and each new socket started with full budgets and a fresh
-// Presence window (review 307): eight sockets of one host, each within its own 2 MiB burst, sent a
-// room 16 MiB at once and dropped a phone that reads slowly as a slow client; and a host opening,
-// joining, tracking and closing sockets in a loop sent every member thousands of presence_diffs a
-// second. So a client's bytes, WebSocket and REST together, are held to one socket's byte budget,
-// its REST messages to one socket's message budget, and the sockets it opens to connectRate.
+// addressBudgets are the budgets of one client (clientaddr.Key) across its requests and
+// sockets: its REST broadcasts are held to one socket's message and byte budgets (without them
+// one POST could fan out any number of messages to a room and evict every member as a slow
+// client), and the sockets it opens to connectRate. Each new socket starts with budgets and
+// Presence windows of its own, so a client that opened, joined, tracked and closed sockets in a
+// loop sent every member of the room thousands of presence_diffs a second (review 307).
 //
 // It keeps at most maxEntries clients; entries that are as good as new (every bucket full) are
 // pruned when that is reached.
@@ -27,23 +25,12 @@ type addressBudgets struct {
 }
 
 type addressBudget struct {
-	sent     rateBudget  // REST messages, and bytes of REST bodies and WebSocket frames
+	sent     rateBudget  // REST messages and body bytes
 	connects tokenBucket // WebSocket upgrades
 }
 
-// newAddressBudgets gives each client one socket's budgets (l) at the default per-address cap.
-// An operator who raises MaxConnectionsPerAddress (a reverse proxy in front of the hub makes
-// every client arrive from its address) raises them in proportion, so that the proxy's clients
-// together are not held to one socket's rate.
 func newAddressBudgets(l rateLimits, maxPerAddress, maxEntries int) *addressBudgets {
-	k := max(1, float64(maxPerAddress)/DefaultMaxConnectionsPerAddress)
-	scaled := func(r rate) rate {
-		if !r.on() {
-			return r
-		}
-		return rate{perSecond: k * r.perSecond, capacity: k * r.capacity}
-	}
-	return &addressBudgets{msgs: scaled(l.msgs), bytes: scaled(l.bytes), connects: connectRate(maxPerAddress), maxEntries: maxEntries}
+	return &addressBudgets{msgs: l.msgs, bytes: l.bytes, connects: connectRate(maxPerAddress), maxEntries: maxEntries}
 }
 
 // connectRate is how fast one client may open sockets: a burst of twice the sockets it may hold
@@ -73,24 +60,6 @@ func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (o
 		e.sent.take(msgs, n)
 	}
 	return overMsgs, overBytes, true
-}
-
-// bytesHoldASecond reports whether key's byte budget holds a second of its rate: what a socket
-// shut down for its client's bytes must wait for, as one shut down for its own (conn.admit), or
-// each frame it sent after would be let through by its own full budget and refused by the
-// client's, shutting it down again and again.
-func (a *addressBudgets) bytesHoldASecond(now time.Time, key string) bool {
-	if !a.bytes.on() {
-		return true
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e := a.entries[key]
-	if e == nil {
-		return true
-	}
-	e.sent.refill(now, a.msgs, a.bytes)
-	return e.sent.bytes.holds(a.bytes.perSecond, a.bytes)
 }
 
 // connect takes one socket from key's connect budget, or reports false when it is spent.

@@ -102,10 +102,7 @@ type Config struct {
 	// A proxy on ledbridge's own machine shares that budget with ledbridge's own socket to the
 	// hub: at the bound, ledbridge's reconnect would be refused too. A client may open sockets at
 	// most twice this many (at least 64) at once, then this many over 16 (at least 2) a second,
-	// so that it cannot flood a room with Presence joins and leaves by reconnecting; and its
-	// sockets and REST broadcasts together send at most one socket's MaxBytesPerSecond (and its
-	// REST broadcasts one socket's MaxMessagesPerSecond), times this over the default 32 when it is
-	// larger.
+	// so that it cannot flood a room with Presence joins and leaves by reconnecting.
 	MaxConnectionsPerAddress int
 	// MaxHTTPConnections bounds the plain HTTP connections open on Serve's listener (default
 	// 256): REST broadcasts, metrics scrapes, keep-alive connections between them, and upgrade
@@ -165,9 +162,8 @@ type Config struct {
 	// dropped until it has earned a second's worth back, and a socket that keeps sending ten times
 	// the rate meanwhile is closed. Every member receives what one member sends, so this is what
 	// keeps a member sending large broadcasts from evicting the slower readers as slow clients.
-	// MaxBytesPerSecond < 0 disables the limit. A client's sockets and REST broadcasts together
-	// count against one more budget of the same size (see MaxConnectionsPerAddress), so that eight
-	// sockets of one client cannot burst eight times a member's share of a queue.
+	// MaxBytesPerSecond < 0 disables the limit. REST broadcasts count their bodies against a budget
+	// of the same size, per remote address.
 	MaxBytesPerSecond int64
 	// MaxPresenceBytes bounds one tracked Presence payload (default 8 KiB); a larger track gets the
 	// Realtime server's "Track message size exceeded" shutdown.

@@ -270,17 +270,14 @@ func (c *conn) admit(n int) bool {
 	}
 	now := c.s.cfg.Now()
 	c.budget.refill(now, l.msgs, l.bytes)
-	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) && c.s.addrs.bytesHoldASecond(now, c.addr) {
+	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) {
 		c.limited = false
 	}
 	var overMsgs, overBytes bool
 	if !c.limited {
 		if overMsgs, overBytes = c.budget.over(1, int64(n), l.msgs, l.bytes); !overMsgs && !overBytes {
-			// The client's sockets share one socket's byte budget (addressBudgets).
-			if _, overBytes, _ = c.s.addrs.charge(now, c.addr, 0, int64(n)); !overBytes {
-				c.budget.take(1, int64(n))
-				return true
-			}
+			c.budget.take(1, int64(n))
+			return true
 		}
 	}
 	// Counted before the client hears of it (the system error below), so that Stats read after

@@ -321,8 +321,7 @@ func (f *restInFlight) release(client string) {
 }
 
 // admitREST counts a REST request of msgs messages and n body bytes from remote against its
-// client's budgets (addressBudgets: one socket's message and byte budgets, shared with the
-// client's sockets' bytes), or answers 429 and returns false when it would exceed one: without
+// client's budgets (addressBudgets: one socket's message and byte budgets), or answers 429 and returns false when it would exceed one: without
 // it one POST could fan out any number of messages to a room and evict every member as a slow
 // client. A refused request consumes nothing.
 func (s *Server) admitREST(w http.ResponseWriter, remote string, msgs int, n int64) bool {

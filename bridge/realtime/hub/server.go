@@ -57,7 +57,7 @@ type Server struct {
 	nextRef   atomic.Uint64
 	stats     counters
 	limits    rateLimits      // the rate budgets derived from cfg
-	addrs     *addressBudgets // each client's budgets across its sockets and REST requests
+	addrs     *addressBudgets // each client's budgets across its REST requests and sockets
 	restSlots restInFlight
 	// malformedLog and restLimitLog keep the malformed-frame and REST-limit log lines to one a
 	// second: a hostile client must not turn the log into an amplifier. rateLimitLog,
@@ -460,6 +460,9 @@ func (s *Server) Stats() Stats {
 // handshake failures: a status and {"error": "..."}.
 func (s *Server) refuseHandshake(w http.ResponseWriter, why refusal, status int, msg string) {
 	s.stats.handshakeRefused[why].Add(1)
+	// The client will dial again for its next try: a refused connection kept alive would count
+	// against its HTTP connection caps until it idled out.
+	w.Header().Set("Connection", "close")
 	writeJSONError(w, status, msg)
 }
 
