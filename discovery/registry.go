@@ -202,7 +202,12 @@ type entry struct {
 	mdnsAddr netip.Addr    // last address mDNS gave
 	// ownAddr is where /json/info last confirmed the device (dev.IP may show an mDNS address
 	// while the device is offline).
-	ownAddr  netip.AddrPort
+	ownAddr netip.AddrPort
+	// prevAddr is where the device was confirmed before it last moved, and movedAt when: while
+	// both answer with its MAC, the earlier address wins (a forger that took the device during a
+	// missed probe or an outage loses it once the device answers at home again).
+	prevAddr netip.AddrPort
+	movedAt  time.Time
 	mdnsPort int
 	failures int // probes failed in a row
 	// offlineSince is when the device was marked offline (zero while online): ForgetAfter counts
@@ -523,6 +528,7 @@ type probeJob struct {
 	// follows it.
 	wantMAC string
 	ownIP   netip.Addr
+	prevIP  netip.Addr
 	// listed holds the MACs of the devices confirmed when the round began (shared, read-only
 	// while probing). Another MAC at ownIP or at the configured host follows a replaced
 	// controller only when it is no listed device: two strips that swapped addresses (DHCP
@@ -582,7 +588,7 @@ func (r *Registry) scan(ctx context.Context) ([]Event, error) {
 			if e.static == nil {
 				// A configured device is wherever its configured host is: its last IP may
 				// have gone to another controller when DHCP moved it.
-				j.ownIP = e.ownAddr.Addr()
+				j.ownIP, j.prevIP = e.ownAddr.Addr(), e.prevAddr.Addr()
 			}
 		}
 		jobs = append(jobs, j)
@@ -722,6 +728,9 @@ func (e *entry) probeAddrs() []probeAddr {
 	if e.confirmed && e.ownAddr.IsValid() && (e.ownAddr.Addr() != e.mdnsAddr || int(e.ownAddr.Port()) != e.mdnsPort) {
 		out = append(out, probeAddr{host: e.ownAddr.Addr().String(), port: int(e.ownAddr.Port())})
 	}
+	if e.confirmed && e.prevAddr.IsValid() && e.prevAddr.Addr() != e.mdnsAddr && e.prevAddr != e.ownAddr {
+		out = append(out, probeAddr{host: e.prevAddr.Addr().String(), port: int(e.prevAddr.Port())})
+	}
 	if e.static != nil {
 		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort(), configured: true})
 	}
@@ -770,11 +779,15 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 		}
 		mac := wled.NormalizeMAC(info.MAC)
 		if found {
-			// Two hosts answer with the device's MAC: the address it was confirmed at wins.
-			if mac == j.wantMAC && ip == j.ownIP {
+			// Two hosts answer with the device's MAC: the address it was confirmed at wins, and
+			// the one before that over it.
+			if mac == j.wantMAC && (ip == j.prevIP || ip == j.ownIP && j.ip != j.prevIP) {
 				j.info, j.ip, j.port = info, ip, a.port
+				if ip == j.prevIP {
+					return
+				}
 			}
-			return
+			continue
 		}
 		if j.wantMAC != "" && mac != j.wantMAC && (j.listed[mac] || ip != j.ownIP && !a.configured) {
 			j.err = fmt.Errorf("%w: %s answers as MAC %q, not %s", ErrOtherMAC, hostport, mac, j.wantMAC)
@@ -782,7 +795,7 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 		}
 		j.info, j.ip, j.port, j.err = info, ip, a.port, nil
 		found = true
-		if j.wantMAC == "" || !j.ownIP.IsValid() || ip == j.ownIP {
+		if j.wantMAC == "" || !j.ownIP.IsValid() || ip == j.prevIP || ip == j.ownIP && !j.prevIP.IsValid() {
 			return
 		}
 		// The device's MAC at a new address: look at its confirmed address too (next in addrs).
@@ -823,7 +836,7 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		mac := wled.NormalizeMAC(j.info.MAC)
 		if mac == "" {
 			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
-		} else if c := r.entries[mac]; c != nil && c != e && c.confirmed && c.dev.Online && e.unconfirmedMDNS() && c.dev.IP != j.ip {
+		} else if c := r.entries[mac]; c != nil && c != e && c.confirmed && e.unconfirmedMDNS() && c.ownAddr.Addr() != j.ip {
 			j.err = fmt.Errorf("%w: %s answers as MAC %s, which %s answers as at %s", ErrOtherMAC, j.ip, mac, c.dev.Name, c.dev.IP)
 		} else if owner := r.addressOwnerLocked(e, mac, j.ip); owner != nil {
 			j.err = fmt.Errorf("%w: %s answers as MAC %s, but %s (MAC %s) is online there", ErrAddressTaken, j.ip, mac, owner.dev.Name, owner.dev.MAC)
@@ -970,7 +983,18 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	d := &e.dev
 	d.Info = j.info
 	d.IP, d.HTTPPort = j.ip, j.port
-	e.ownAddr = netip.AddrPortFrom(j.ip, uint16(j.port))
+	addr := netip.AddrPortFrom(j.ip, uint16(j.port))
+	switch {
+	case !e.ownAddr.IsValid() || addr == e.ownAddr:
+	case addr.Addr() == e.prevAddr.Addr():
+		e.prevAddr = netip.AddrPort{} // back home
+	default:
+		e.prevAddr, e.movedAt = e.ownAddr, now
+	}
+	if e.prevAddr.IsValid() && now.Sub(e.movedAt) >= r.cfg.ForgetAfter {
+		e.prevAddr = netip.AddrPort{}
+	}
+	e.ownAddr = addr
 	if j.info.Name != "" {
 		d.Name = j.info.Name
 	}
