@@ -62,7 +62,10 @@ func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (o
 	return overMsgs, overBytes, true
 }
 
-// connect takes one socket from key's connect budget, or reports false when it is spent.
+// connect takes one socket from key's connect budget, or reports false when it is spent. A
+// client for which no entry can be made (the table, shared with REST budgets, is full of clients
+// still paying off a burst: a host holding about MaxConnections addresses) is let through; its
+// sockets still count against MaxConnectionsPerAddress.
 func (a *addressBudgets) connect(now time.Time, key string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -77,6 +80,22 @@ func (a *addressBudgets) connect(now time.Time, key string) bool {
 	e.connects.level--
 	return true
 }
+
+// refund gives back the socket connect took for key, when the upgrade failed after all.
+func (a *addressBudgets) refund(now time.Time, key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e := a.entries[key]; e != nil {
+		e.connects.refill(now, a.connects)
+		e.connects.level = min(a.connects.capacity, e.connects.level+1)
+	}
+}
+
+// connectRateExempt reports whether key is 127.0.0.1 or ::1, where ledbridge's own client dials
+// the embedded hub from (and a reverse proxy on its machine, whose clients would all share one
+// connect budget): other programs' requests from there must not keep ledbridge out of its room
+// (review 310). The rest of 127.0.0.0/8 is charged like any client.
+func connectRateExempt(key string) bool { return key == "127.0.0.1" || key == "::1" }
 
 func (a *addressBudgets) entryLocked(now time.Time, key string) *addressBudget {
 	if e := a.entries[key]; e != nil {

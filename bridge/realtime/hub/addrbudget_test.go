@@ -2,6 +2,8 @@ package hub
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,4 +68,39 @@ func TestOneClientCannotChurnSocketsIntoADiffFlood(t *testing.T) {
 		t.Fatalf("a second after the burst: %v (refusals %+v, HTTP connections refused %d)", err, h.Stats().HandshakeRefusals, h.Stats().HTTPConnectionsRefused)
 	}
 	c.closeNow()
+}
+
+// Requests that never become sockets (plain GETs to the WebSocket path: 426) do not spend a
+// client's connect budget, and 127.0.0.1, where ledbridge's own client dials from, has none:
+// other programs there must not keep ledbridge out of its room (review 310).
+func TestConnectRateSparesFailedUpgradesAndLedbridgesOwnAddress(t *testing.T) {
+	h := startHub(t, Config{})
+	burst := int(connectRate(DefaultMaxConnectionsPerAddress).capacity)
+	get := func(from string) int {
+		tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get("http://" + h.addr + Path + "?apikey=k&vsn=2.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range burst + 10 {
+		if code := get("127.0.0.3"); code != http.StatusUpgradeRequired {
+			t.Fatalf("plain GET %d: %d, want 426", i, code)
+		}
+	}
+	c, err := tryDial(t, h, dialOpts{from: "127.0.0.3"})
+	if err != nil {
+		t.Fatalf("after %d failed upgrades the client cannot open a socket: %v", burst+10, err)
+	}
+	c.closeNow()
+	for i := range burst + 10 {
+		c, err := tryDial(t, h, dialOpts{from: "127.0.0.1"})
+		if err != nil {
+			t.Fatalf("socket %d from 127.0.0.1: %v", i, err)
+		}
+		c.closeNow()
+	}
 }
