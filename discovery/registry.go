@@ -208,8 +208,12 @@ type entry struct {
 	// missed probe or an outage loses it once the device answers at home again).
 	prevAddr netip.AddrPort
 	movedAt  time.Time
-	mdnsPort int
-	failures int // probes failed in a row
+	// prevSilentSince is when prevAddr began to fail while the device answered elsewhere (zero
+	// while it answers as the device, or was not asked): past prevAddrGrace that is a move, not
+	// an outage, and prevAddr is let go (review 310).
+	prevSilentSince time.Time
+	mdnsPort        int
+	failures        int // probes failed in a row
 	// offlineSince is when the device was marked offline (zero while online): ForgetAfter counts
 	// from here, not from LastSeen, so a daemon whose host slept does not forget every device
 	// at its first failed round after waking.
@@ -529,6 +533,8 @@ type probeJob struct {
 	wantMAC string
 	ownIP   netip.Addr
 	prevIP  netip.Addr
+	// prevSilent is set when prevIP was asked and did not answer as the device.
+	prevSilent bool
 	// listed holds the MACs of the devices confirmed when the round began (shared, read-only
 	// while probing). Another MAC at ownIP or at the configured host follows a replaced
 	// controller only when it is no listed device: two strips that swapped addresses (DHCP
@@ -775,9 +781,11 @@ func (r *Registry) probe(ctx context.Context, j *probeJob) {
 			if !found {
 				j.err = err
 			}
+			j.prevSilent = j.prevSilent || ip == j.prevIP
 			continue
 		}
 		mac := wled.NormalizeMAC(info.MAC)
+		j.prevSilent = j.prevSilent || ip == j.prevIP && mac != j.wantMAC
 		if found {
 			// Two hosts answer with the device's MAC: the address it was confirmed at wins, and
 			// the one before that over it.
@@ -836,7 +844,7 @@ func (r *Registry) applyProbeLocked(j *probeJob, now time.Time, events []Event) 
 		mac := wled.NormalizeMAC(j.info.MAC)
 		if mac == "" {
 			j.err = fmt.Errorf("%w (info.mac %q)", ErrNoMAC, j.info.MAC)
-		} else if c := r.entries[mac]; c != nil && c != e && c.confirmed && e.unconfirmedMDNS() && c.ownAddr.Addr() != j.ip {
+		} else if c := r.entries[mac]; c != nil && c != e && c.confirmed && c.dev.Online && e.unconfirmedMDNS() && c.dev.IP != j.ip {
 			j.err = fmt.Errorf("%w: %s answers as MAC %s, which %s answers as at %s", ErrOtherMAC, j.ip, mac, c.dev.Name, c.dev.IP)
 		} else if owner := r.addressOwnerLocked(e, mac, j.ip); owner != nil {
 			j.err = fmt.Errorf("%w: %s answers as MAC %s, but %s (MAC %s) is online there", ErrAddressTaken, j.ip, mac, owner.dev.Name, owner.dev.MAC)
@@ -978,6 +986,13 @@ func (r *Registry) rekeyLocked(e *entry, mac string) (_ *entry, gone []Event) {
 	return target, gone
 }
 
+// prevAddrGrace is how long a device's previous address may fail to answer as it, while the
+// device answers at its new one, before the move is taken as real and the previous address is
+// let go: long enough for a reboot or a Wi-Fi drop (an outage during which a forger took the
+// device), short enough that a dead old address does not cost every round a probe timeout for
+// long, and that a host later given the freed address cannot pull the device back to it.
+const prevAddrGrace = 3 * time.Minute
+
 // fillLocked applies a successful probe: address, info, and the derived stream settings.
 func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	d := &e.dev
@@ -985,11 +1000,21 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	d.IP, d.HTTPPort = j.ip, j.port
 	addr := netip.AddrPortFrom(j.ip, uint16(j.port))
 	switch {
+	case e.static != nil: // a configured device is wherever its configured host is
 	case !e.ownAddr.IsValid() || addr == e.ownAddr:
 	case addr.Addr() == e.prevAddr.Addr():
 		e.prevAddr = netip.AddrPort{} // back home
 	default:
-		e.prevAddr, e.movedAt = e.ownAddr, now
+		e.prevAddr, e.movedAt, e.prevSilentSince = e.ownAddr, now, time.Time{}
+	}
+	switch {
+	case !e.prevAddr.IsValid():
+	case !j.prevSilent:
+		e.prevSilentSince = time.Time{}
+	case e.prevSilentSince.IsZero():
+		e.prevSilentSince = now
+	case now.Sub(e.prevSilentSince) >= prevAddrGrace:
+		e.prevAddr = netip.AddrPort{} // it answers here, and has not there for a while: it moved
 	}
 	if e.prevAddr.IsValid() && now.Sub(e.movedAt) >= r.cfg.ForgetAfter {
 		e.prevAddr = netip.AddrPort{}

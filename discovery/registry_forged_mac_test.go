@@ -1,9 +1,15 @@
 package discovery
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/ledbridge/ledbridge/wled"
 )
 
 // A LAN host answers mDNS under a name of its own and serves /json/info with the real device's
@@ -160,5 +166,110 @@ func TestForgerLosesADeviceAfterOneMissedProbe(t *testing.T) {
 	}
 	if ip, _ := deviceAt(h, mac); ip != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("after one missed probe the device streams to %v for good", ip)
+	}
+}
+
+// blackholeFetcher is the real client, except that hosts in dead never answer (a LAN address
+// with nobody behind it: no ARP reply, the connect hangs until the probe's timeout).
+type blackholeFetcher struct {
+	real wled.Client
+	mu   sync.Mutex
+	dead map[string]bool
+	hits map[string]int
+}
+
+func (f *blackholeFetcher) Info(ctx context.Context, hostport string) (wled.Info, error) {
+	ap := netip.MustParseAddrPort(hostport)
+	f.mu.Lock()
+	f.hits[ap.Addr().String()]++
+	dead := f.dead[ap.Addr().String()]
+	f.mu.Unlock()
+	if dead {
+		<-ctx.Done()
+		return wled.Info{}, ctx.Err()
+	}
+	return f.real.Info(ctx, hostport)
+}
+
+// advance moves the registry's clock on by d.
+func (h *harness) advance(d time.Duration) {
+	h.clock.mu.Lock()
+	h.clock.now = h.clock.now.Add(d)
+	h.clock.mu.Unlock()
+}
+
+// A device moves by DHCP and its old address goes dead. The old address is asked for a while (the
+// device might be back from an outage there, with a forger at the new one), but once it has not
+// answered for prevAddrGrace it is let go: no probe timeout in every round after, and a host
+// later given the freed address cannot pull the device back to it with its MAC (review 310).
+func TestAMovedDeviceLetsGoOfItsDeadOldAddress(t *testing.T) {
+	const mac = "02fc0000a001"
+	old := startFake(t, "127.0.0.1:0", mac, 60)
+	oldAddr := old.HTTPAddr()
+	f := &blackholeFetcher{dead: map[string]bool{}, hits: map[string]int{}}
+	h := startRegistry(t, Config{Fetcher: f, ProbeTimeout: 100 * time.Millisecond}, answerFor(t, old, true))
+	h.waitRound()
+	h.drain()
+	_ = old.Close()
+	f.mu.Lock()
+	f.dead["127.0.0.1"] = true
+	f.mu.Unlock()
+	moved := startFake(t, "127.0.0.3:0", mac, 60)
+	h.browser.set(nil, answerFor(t, moved, true))
+	h.nextRound()
+	h.nextRound()
+	h.advance(prevAddrGrace)
+	h.nextRound() // past the grace: the old address is let go
+	f.mu.Lock()
+	asked := f.hits["127.0.0.1"]
+	delete(f.dead, "127.0.0.1")
+	f.mu.Unlock()
+	if asked == 0 {
+		t.Fatal("the old address was never asked after the move: the test shows nothing")
+	}
+	forger := startFake(t, oldAddr, mac, 999) // a host given the freed address, with the MAC
+	_ = forger
+	for range 3 {
+		h.nextRound()
+	}
+	f.mu.Lock()
+	later := f.hits["127.0.0.1"] - asked
+	f.mu.Unlock()
+	if later != 0 {
+		t.Errorf("the dead old address was asked %d more times after the grace", later)
+	}
+	if ip, on := deviceAt(h, mac); !on || ip != netip.MustParseAddr("127.0.0.3") {
+		t.Errorf("the device, moved to 127.0.0.3 and answering there: ip=%v online=%v", ip, on)
+	}
+}
+
+// A device with no TXT mac is renamed (a new instance) and its address changes while it is
+// offline: its answer under the new name, from the new address, is taken up (review 310: it was
+// refused as another device's MAC until ForgetAfter).
+func TestRenamedAndMovedDeviceWithoutTXTMACIsFound(t *testing.T) {
+	const mac = "02fc0000a003"
+	old := startFake(t, "127.0.0.1:0", mac, 60)
+	h := startRegistry(t, Config{}, answerFor(t, old, false))
+	h.waitRound()
+	h.drain()
+	_ = old.Close()
+	h.browser.set(nil)
+	for i := 0; i < 3; i++ {
+		h.nextRound()
+	}
+	moved := startFake(t, "127.0.0.3:0", mac, 60)
+	a := answerFor(t, moved, false)
+	a.Instance, a.Host = "stage-left", "stage-left.local."
+	h.browser.set(nil, a)
+	for i := 0; i < 4; i++ {
+		h.nextRound()
+	}
+	var errs []string
+	for _, d := range h.reg.Devices() {
+		errs = append(errs, d.Key+" "+d.IP.String()+" online="+map[bool]string{true: "y", false: "n"}[d.Online]+" "+d.LastError)
+	}
+	t.Logf("devices: %s", strings.Join(errs, " | "))
+	if ip, on := deviceAt(h, mac); !on || ip != netip.MustParseAddr("127.0.0.3") {
+		t.Errorf("renamed device at its new address: ip=%v online=%v", ip, on)
 	}
 }
