@@ -447,7 +447,11 @@ func (s *SoundSyncSender) Send(p SoundSync) error {
 		s.nb.err = nil
 		err := rc.Write(s.nb.fn)
 		if err == nil && s.nb.err != nil {
-			err = &net.OpError{Op: "write", Net: "udp", Source: k.conns[i].LocalAddr(), Err: os.NewSyscallError("sendto", s.nb.err)}
+			call := "write"
+			if k.to != nil {
+				call = "sendto"
+			}
+			err = &net.OpError{Op: "write", Net: "udp", Source: k.conns[i].LocalAddr(), Err: os.NewSyscallError(call, s.nb.err)}
 		}
 		if err != nil {
 			failed++

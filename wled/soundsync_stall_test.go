@@ -13,7 +13,7 @@ import (
 
 // stalledLink is a veth whose transmit queue does not drain (tbf at 8 bit/s with a huge queue
 // stands for a wedged Wi-Fi driver): packets pile up in the qdisc until the socket's send buffer
-// is full, and a write then blocks until the deadline.
+// is full, and a blocking write then waits until the queue moves.
 const stalledLink = "ip link add v0 type veth peer name v1 && ip addr add 10.9.0.1/24 dev v0 && " +
 	"ip link set v0 up && ip link set v1 up && ip neigh add 10.9.0.2 lladdr 02:00:00:00:00:02 dev v0 && " +
 	"ip route add 239.0.0.0/8 dev v0 && tc qdisc add dev v0 root tbf rate 8bit burst 1600 limit 100000000"
