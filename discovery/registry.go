@@ -723,11 +723,16 @@ func sourceOf(e *entry) Source {
 	return SourceMDNS
 }
 
-// probeAddrs lists where to ask for /json/info: the latest mDNS address first (it follows IP
-// changes), then the address that last confirmed the device (an answer claiming its MAC or
-// instance name from elsewhere cannot take a working device offline), then the configured host.
+// probeAddrs lists where to ask for /json/info: a configured device's configured host first (it
+// is wherever that host is: another host announcing its MAC on mDNS must not take its strip while
+// it answers there, review 311); then the latest mDNS address (it follows IP changes), then the
+// address that last confirmed the device (an answer claiming its MAC or instance name from
+// elsewhere cannot take a working device offline), then the one before its last move.
 func (e *entry) probeAddrs() []probeAddr {
 	var out []probeAddr
+	if e.static != nil {
+		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort(), configured: true})
+	}
 	if e.mdnsAddr.IsValid() {
 		out = append(out, probeAddr{host: e.mdnsAddr.String(), port: e.mdnsPort})
 	}
@@ -736,9 +741,6 @@ func (e *entry) probeAddrs() []probeAddr {
 	}
 	if e.confirmed && e.prevAddr.IsValid() && e.prevAddr.Addr() != e.mdnsAddr && e.prevAddr != e.ownAddr {
 		out = append(out, probeAddr{host: e.prevAddr.Addr().String(), port: int(e.prevAddr.Port())})
-	}
-	if e.static != nil {
-		out = append(out, probeAddr{host: e.static.target.Host, port: e.static.httpPort(), configured: true})
 	}
 	return out
 }
@@ -1008,7 +1010,7 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 		e.prevAddr, e.movedAt, e.prevSilentSince = e.ownAddr, now, time.Time{}
 	}
 	switch {
-	case !e.prevAddr.IsValid():
+	case !e.prevAddr.IsValid() || !j.prevIP.IsValid(): // not asked this round
 	case !j.prevSilent:
 		e.prevSilentSince = time.Time{}
 	case e.prevSilentSince.IsZero():

@@ -273,3 +273,28 @@ func TestRenamedAndMovedDeviceWithoutTXTMACIsFound(t *testing.T) {
 		t.Errorf("renamed device at its new address: ip=%v online=%v", ip, on)
 	}
 }
+
+// A configured device (by IP) and another host announcing mDNS with its MAC in TXT and
+// /json/info: the device stays at its configured host while it answers there (review 311: it
+// streamed to the forger from the next round on).
+func TestForgerCannotTakeAConfiguredDevice(t *testing.T) {
+	mac := "02fc00000c77"
+	real := startFake(t, "127.0.0.1:0", mac, 30)
+	h := startRegistry(t, Config{Static: []string{"wled://" + real.HTTPAddr()}})
+	h.waitRound()
+	h.drain()
+	ip, on := deviceAt(h, mac)
+	t.Logf("configured: ip=%v online=%v", ip, on)
+	forger := startFake(t, "127.0.0.2:0", mac, 999)
+	fa := answerFor(t, forger, false)
+	fa.Instance, fa.Host, fa.MAC = "zz-forger", "zz-forger.local.", mac
+	h.browser.set(nil, fa)
+	for i := 0; i < 3; i++ {
+		h.nextRound()
+		ip, on := deviceAt(h, mac)
+		t.Logf("round %d: ip=%v online=%v", i, ip, on)
+	}
+	if ip, _ := deviceAt(h, mac); ip != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("configured device at 127.0.0.1 now streams to %v", ip)
+	}
+}
