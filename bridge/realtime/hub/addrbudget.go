@@ -91,12 +91,6 @@ func (a *addressBudgets) refund(now time.Time, key string) {
 	}
 }
 
-// connectRateExempt reports whether key is 127.0.0.1 or ::1, where ledbridge's own client dials
-// the embedded hub from (and a reverse proxy on its machine, whose clients would all share one
-// connect budget): other programs' requests from there must not keep ledbridge out of its room
-// (review 310). The rest of 127.0.0.0/8 is charged like any client.
-func connectRateExempt(key string) bool { return key == "127.0.0.1" || key == "::1" }
-
 func (a *addressBudgets) entryLocked(now time.Time, key string) *addressBudget {
 	if e := a.entries[key]; e != nil {
 		return e

@@ -537,8 +537,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.logConnLimit("hub: upgrade refused: too many sockets from one address", addr, s.cfg.MaxConnectionsPerAddress)
 		return
 	}
-	charged := !connectRateExempt(addr)
-	if charged && !s.addrs.connect(s.cfg.Now(), addr) {
+	if !s.addrs.connect(s.cfg.Now(), addr) {
 		s.mu.Unlock()
 		s.refuseHandshake(w, refusedAddressFull, http.StatusTooManyRequests, "Too many new connections from this address")
 		s.logConnLimit("hub: upgrade refused: one address opening sockets too fast", addr, s.cfg.MaxConnectionsPerAddress)
@@ -559,9 +558,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.upgrading--
 		s.perAddress.Remove(addr)
 		s.mu.Unlock()
-		if charged {
-			s.addrs.refund(s.cfg.Now(), addr) // a request that never became a socket (review 310)
-		}
+		s.addrs.refund(s.cfg.Now(), addr) // a request that never became a socket (review 310)
 		// Accept has already answered the request (bad upgrade, origin not allowed).
 		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		s.stats.handshakeRefused[refusedBadUpgrade].Add(1)
