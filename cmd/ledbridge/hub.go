@@ -153,9 +153,19 @@ func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embedded
 // Wait returns once the server has stopped (its context was cancelled) and every connection is closed.
 func (h *embeddedHub) Wait() error { return <-h.done }
 
-// LocalURL is the URL ledbridge itself uses to reach the hub (loopback).
+// LocalURL is the URL ledbridge itself uses to reach the hub: loopback when the hub listens on
+// every address, else the one address it listens on (review 311: with --listen 192.0.2.2:0 the
+// client dialled 127.0.0.1 and retried for ever).
 func (h *embeddedHub) LocalURL() string {
-	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Addr.Port))
+	return "http://" + net.JoinHostPort(localDialHost(h.Addr.IP), strconv.Itoa(h.Addr.Port))
+}
+
+// localDialHost is the host to dial a listener bound to ip from this machine.
+func localDialHost(ip net.IP) string {
+	if ip == nil || ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return ip.String()
 }
 
 // URLs lists the base URLs musicians' supabase-js clients should use: one per LAN address the
