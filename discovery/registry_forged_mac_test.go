@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ledbridge/ledbridge/wled"
+	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
 
 // A LAN host answers mDNS under a name of its own and serves /json/info with the real device's
@@ -20,18 +21,8 @@ func TestForgedInfoMACCannotMoveADevice(t *testing.T) {
 	for _, txt := range []bool{false, true} {
 		t.Run(fmt.Sprint("txt=", txt), func(t *testing.T) {
 			mac := "02fc00000777"
-			real := startFake(t, "127.0.0.1:0", mac, 30)
-			realAnswer := answerFor(t, real, true)
-			h := startRegistry(t, Config{}, realAnswer)
-			h.waitRound()
-			t.Logf("round 1: %s", kinds(h.drain()))
-			forger := startFake(t, "127.0.0.2:0", mac, 999) // same MAC in its /json/info
-			fa := answerFor(t, forger, false)
-			fa.Instance, fa.Host = "zz-forger", "zz-forger.local."
-			if txt {
-				fa.MAC = mac
-			}
-			h.browser.set(nil, realAnswer, fa)
+			h, _, realAnswer := startWithDevice(t, mac)
+			h.browser.set(nil, realAnswer, forgerAnswer(t, mac, txtMAC(txt, mac)))
 			for i := 0; i < 3; i++ {
 				h.nextRound()
 				for _, ev := range h.drain() {
@@ -53,14 +44,8 @@ func TestForgedInfoMACCannotMoveADevice(t *testing.T) {
 // the forger added), and the device, answering again at its own address, is found there.
 func TestForgedTXTCannotReplaceAnOfflineDevice(t *testing.T) {
 	mac := "02fc00000888"
-	real := startFake(t, "127.0.0.1:0", mac, 30)
-	realAnswer := answerFor(t, real, true)
-	h := startRegistry(t, Config{}, realAnswer)
-	h.waitRound()
-	t.Logf("round 1: %s", kinds(h.drain()))
-	forger := startFake(t, "127.0.0.2:0", "02fc00000999", 30)
-	fa := answerFor(t, forger, false)
-	fa.Instance, fa.Host, fa.MAC = "zz-forger", "zz-forger.local.", mac
+	h, real, realAnswer := startWithDevice(t, mac)
+	fa := forgerAnswer(t, "02fc00000999", mac)
 	real.SetRawInfo(500, []byte("down"))
 	h.browser.set(nil, realAnswer, fa)
 	for i := 0; i < 3; i++ {
@@ -84,6 +69,36 @@ func TestForgedTXTCannotReplaceAnOfflineDevice(t *testing.T) {
 	}
 }
 
+// startWithDevice runs a registry that has confirmed a real device of MAC mac at 127.0.0.1 over
+// mDNS, and returns it with the device and its answer.
+func startWithDevice(t *testing.T, mac string) (*harness, *wledtest.Fake, Answer) {
+	t.Helper()
+	real := startFake(t, "127.0.0.1:0", mac, 30)
+	realAnswer := answerFor(t, real, true)
+	h := startRegistry(t, Config{}, realAnswer)
+	h.waitRound()
+	t.Logf("round 1: %s", kinds(h.drain()))
+	return h, real, realAnswer
+}
+
+// forgerAnswer starts another host at 127.0.0.2 whose /json/info gives infoMAC (999 LEDs), and
+// returns its mDNS answer under a name of its own, with txtMAC in its TXT record ("" for none).
+func forgerAnswer(t *testing.T, infoMAC, txtMAC string) Answer {
+	t.Helper()
+	forger := startFake(t, "127.0.0.2:0", infoMAC, 999)
+	fa := answerFor(t, forger, false)
+	fa.Instance, fa.Host, fa.MAC = "zz-forger", "zz-forger.local.", txtMAC
+	return fa
+}
+
+// txtMAC is mac when txt, else "".
+func txtMAC(txt bool, mac string) string {
+	if txt {
+		return mac
+	}
+	return ""
+}
+
 // deviceAt is where the registry has the device of MAC mac, and whether it is online.
 func deviceAt(h *harness, mac string) (netip.Addr, bool) {
 	for _, d := range h.reg.Devices() {
@@ -102,17 +117,8 @@ func TestForgerLosesADeviceBackFromAnOutage(t *testing.T) {
 	for _, txt := range []bool{false, true} {
 		t.Run(fmt.Sprint("txt=", txt), func(t *testing.T) {
 			mac := "02fc00000a77"
-			real := startFake(t, "127.0.0.1:0", mac, 30)
-			realAnswer := answerFor(t, real, true)
-			h := startRegistry(t, Config{}, realAnswer)
-			h.waitRound()
-			h.drain()
-			forger := startFake(t, "127.0.0.2:0", mac, 999)
-			fa := answerFor(t, forger, false)
-			fa.Instance, fa.Host = "zz-forger", "zz-forger.local."
-			if txt {
-				fa.MAC = mac
-			}
+			h, real, realAnswer := startWithDevice(t, mac)
+			fa := forgerAnswer(t, mac, txtMAC(txt, mac))
 			real.SetRawInfo(500, []byte("down"))
 			h.browser.set(nil, realAnswer, fa)
 			for i := 0; i < 4; i++ {
@@ -141,15 +147,8 @@ func TestForgerLosesADeviceBackFromAnOutage(t *testing.T) {
 // the forger the device for good).
 func TestForgerLosesADeviceAfterOneMissedProbe(t *testing.T) {
 	mac := "02fc00000b77"
-	real := startFake(t, "127.0.0.1:0", mac, 30)
-	realAnswer := answerFor(t, real, true)
-	h := startRegistry(t, Config{}, realAnswer)
-	h.waitRound()
-	h.drain()
-	forger := startFake(t, "127.0.0.2:0", mac, 999)
-	fa := answerFor(t, forger, false)
-	fa.Instance, fa.Host, fa.MAC = "zz-forger", "zz-forger.local.", mac
-	h.browser.set(nil, realAnswer, fa) // the forger's answer last: mdnsAddr is the forger's
+	h, real, realAnswer := startWithDevice(t, mac)
+	h.browser.set(nil, realAnswer, forgerAnswer(t, mac, mac)) // the forger's answer last: mdnsAddr is the forger's
 	h.nextRound()
 	ip, _ := deviceAt(h, mac)
 	t.Logf("forger present, device answering: ip=%v", ip)
@@ -285,10 +284,7 @@ func TestForgerCannotTakeAConfiguredDevice(t *testing.T) {
 	h.drain()
 	ip, on := deviceAt(h, mac)
 	t.Logf("configured: ip=%v online=%v", ip, on)
-	forger := startFake(t, "127.0.0.2:0", mac, 999)
-	fa := answerFor(t, forger, false)
-	fa.Instance, fa.Host, fa.MAC = "zz-forger", "zz-forger.local.", mac
-	h.browser.set(nil, fa)
+	h.browser.set(nil, forgerAnswer(t, mac, mac))
 	for i := 0; i < 3; i++ {
 		h.nextRound()
 		ip, on := deviceAt(h, mac)

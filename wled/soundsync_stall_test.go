@@ -33,16 +33,7 @@ func sendsPastAFullBuffer(t *testing.T, addr string) {
 	if !testenv.InNetworkNamespace(t, stalledLink) {
 		return
 	}
-	s, err := wled.NewSoundSyncSender(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runSender(t, s)
-	for deadline := time.Now().Add(5 * time.Second); s.Send(wled.SoundSync{}) != nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the sender never opened its sockets")
-		}
-	}
+	s := sendingTo(t, addr)
 	const sends = 2000 // the default send buffer holds a few hundred of these packets
 	done := make(chan error, 1)
 	go func() {
@@ -92,16 +83,7 @@ func TestSoundSyncHealthyInterfaceAfterAStuckOne(t *testing.T) {
 	if !testenv.InNetworkNamespace(t, twoLinks) {
 		return
 	}
-	s, err := wled.NewSoundSyncSender("239.0.0.1:11988")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runSender(t, s)
-	for deadline := time.Now().Add(5 * time.Second); s.Send(wled.SoundSync{}) != nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the sender never opened its sockets")
-		}
-	}
+	s := sendingTo(t, "239.0.0.1:11988")
 	// Fill v0's socket buffer.
 	for range 2000 {
 		_ = s.Send(wled.SoundSync{})
@@ -120,4 +102,20 @@ func TestSoundSyncHealthyInterfaceAfterAStuckOne(t *testing.T) {
 	if got < 90 {
 		t.Errorf("the healthy interface lost %d of 100 packets to the stuck one", 100-got)
 	}
+}
+
+// sendingTo runs a sound sync sender to addr and returns it once a Send has gone out.
+func sendingTo(t *testing.T, addr string) *wled.SoundSyncSender {
+	t.Helper()
+	s, err := wled.NewSoundSyncSender(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSender(t, s)
+	for deadline := time.Now().Add(5 * time.Second); s.Send(wled.SoundSync{}) != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sender never opened its sockets")
+		}
+	}
+	return s
 }
