@@ -469,6 +469,10 @@ func TestMeasureLatency(t *testing.T) {
 	r := newRigWith(t, effect.ModeLocal, hub.Config{}, func(c *session.Config) {
 		c.Devices = []string{strip.DDPURL()}
 		c.Clock = clock
+		// A dark idle look (idle: off), so that each burst's light is measured against a dark
+		// strip: local mode shows the idle look until the first audible audio, and the first
+		// burst's note would otherwise compete with a breath of the default look.
+		c.Effect.Idle = effect.IdleOff
 	})
 	m := r.musician(musicianOpts{id: "ana", name: "Ana", offers: true}) // no fixture: we stream below
 	waitFor(t, 30*time.Second, "ana connected to the bridge", m.connected)
