@@ -17,8 +17,8 @@ var eventNames = [...]string{EventSignal, EventTempoChange, EventPlaybackControl
 func CanonicalEvent(event string) (string, bool) {
 	lower := strings.ToLower(event) // no allocation when event has no upper case
 	turkic := lower
-	if !isASCII(event) {
-		turkic = strings.ToLower(FoldTurkicI(event))
+	if folded := FoldTurkicI(event); folded != event {
+		turkic = strings.ToLower(folded)
 	}
 	for _, name := range eventNames {
 		if lower == name || turkic == name {
