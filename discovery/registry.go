@@ -995,14 +995,13 @@ func (r *Registry) rekeyLocked(e *entry, mac string) (_ *entry, gone []Event) {
 // long, and that a host later given the freed address cannot pull the device back to it.
 const prevAddrGrace = 3 * time.Minute
 
-// fillLocked applies a successful probe: address, info, and the derived stream settings.
-func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
-	d := &e.dev
-	d.Info = j.info
-	d.IP, d.HTTPPort = j.ip, j.port
-	addr := netip.AddrPortFrom(j.ip, uint16(j.port))
+// confirmAt records that /json/info confirmed the device at addr in probe j: ownAddr becomes
+// addr, and prevAddr follows a move (the address left behind, kept until it has been silent for
+// prevAddrGrace, the device is back there, or forgetAfter has passed since the move). A
+// configured device keeps no prevAddr: it is wherever its configured host is.
+func (e *entry) confirmAt(addr netip.AddrPort, j *probeJob, now time.Time, forgetAfter time.Duration) {
 	switch {
-	case e.static != nil: // a configured device is wherever its configured host is
+	case e.static != nil:
 	case !e.ownAddr.IsValid() || addr == e.ownAddr:
 	case addr.Addr() == e.prevAddr.Addr():
 		e.prevAddr = netip.AddrPort{} // back home
@@ -1018,10 +1017,18 @@ func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
 	case now.Sub(e.prevSilentSince) >= prevAddrGrace:
 		e.prevAddr = netip.AddrPort{} // it answers here, and has not there for a while: it moved
 	}
-	if e.prevAddr.IsValid() && now.Sub(e.movedAt) >= r.cfg.ForgetAfter {
+	if e.prevAddr.IsValid() && now.Sub(e.movedAt) >= forgetAfter {
 		e.prevAddr = netip.AddrPort{}
 	}
 	e.ownAddr = addr
+}
+
+// fillLocked applies a successful probe: address, info, and the derived stream settings.
+func (r *Registry) fillLocked(e *entry, j *probeJob, now time.Time) {
+	d := &e.dev
+	d.Info = j.info
+	d.IP, d.HTTPPort = j.ip, j.port
+	e.confirmAt(netip.AddrPortFrom(j.ip, uint16(j.port)), j, now, r.cfg.ForgetAfter)
 	if j.info.Name != "" {
 		d.Name = j.info.Name
 	}
