@@ -1,7 +1,8 @@
 package audio
 
 import (
-	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +36,27 @@ func TestReferencesAreOpusdecOutput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want) {
+		if len(got) != len(want) || len(got)%4 != 0 {
 			t.Fatalf("%s.ref.f32 is not opusdec's output for %s.opus (%d vs %d bytes)", name, name, len(want), len(got))
 		}
+		// libopus's float output differs in the last bits between its builds (plain C against
+		// SSE, NEON on a Pi: review 314 measured 1.8e-7 at most), so the samples must agree to
+		// within far less than any decoder's error, not to the bit.
+		worst, at := 0.0, 0
+		for i := 0; i < len(got); i += 4 {
+			g := math.Float32frombits(binary.LittleEndian.Uint32(got[i:]))
+			w := math.Float32frombits(binary.LittleEndian.Uint32(want[i:]))
+			if d := math.Abs(float64(g) - float64(w)); d > worst || math.IsNaN(d) {
+				worst, at = d, i/4
+			}
+		}
+		if worst > referenceTolerance || math.IsNaN(worst) {
+			t.Fatalf("%s.ref.f32 is not opusdec's output for %s.opus: sample %d differs by %g (at most %g)", name, name, at, worst, referenceTolerance)
+		}
+		t.Logf("%s: opusdec's output within %g of the reference", name, worst)
 	}
 }
+
+// referenceTolerance is how far opusdec's samples may be from the checked-in reference: 120 dB
+// below full scale, and 20 dB below the 100 dB the decoder accuracy test holds gopus to.
+const referenceTolerance = 1e-6
