@@ -150,12 +150,18 @@ func TestRejectsBadFiles(t *testing.T) {
 		copy(c[off:], b)
 		return c
 	}
+	ext := wavFile(t, 48000, 1, 16, false, true, 440, 0.5, 100)
+	// fmt chunk at 12 (its data at 20), the sub-format GUID at 20+24; its last 14 bytes are the base.
+	ambisonic := bytes.Clone(ext)
+	copy(ambisonic[20+24:], []byte{1, 0, 0, 0, 0x21, 0x07, 0xd3, 0x11, 0x86, 0x44, 0xc8, 0xc1, 0xca, 0, 0, 0})
 	for _, tc := range []struct {
 		name string
 		file []byte
 		want error
 	}{
 		{"empty", nil, ErrUnsupported},
+		{"extensible, ambisonic B-format sub-format", ambisonic, ErrUnsupported},
+		{"extensible, fmt too short for its GUID", append(append(append(bytes.Clone(ext[:16]), 32, 0, 0, 0), ext[20:52]...), ext[60:]...), ErrMalformed},
 		{"text", []byte("hello, this is not audio"), ErrUnsupported},
 		{"ogg vorbis-ish", []byte("OggS\x00\x02garbage"), ErrUnsupported},
 		{"RIFF but AVI", patch(8, 'A', 'V', 'I', ' '), ErrUnsupported},

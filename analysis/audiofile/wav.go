@@ -2,6 +2,7 @@ package audiofile
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -123,6 +124,10 @@ func chunkFollows(br *bufio.Reader, pos, riffSize int64) bool {
 	return pos+8+size <= 8+riffSize
 }
 
+// ksDataFormatBase is the sub-format GUID of WAVE_FORMAT_EXTENSIBLE after its 16-bit format code:
+// xxxx0000-0000-0010-8000-00aa00389b71, as stored (little-endian fields).
+var ksDataFormatBase = []byte{0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71}
+
 func (w *wavReader) parseFmt(b []byte) error {
 	tag := binary.LittleEndian.Uint16(b[0:2])
 	channels := int(binary.LittleEndian.Uint16(b[2:4]))
@@ -130,10 +135,15 @@ func (w *wavReader) parseFmt(b []byte) error {
 	blockAlign := int(binary.LittleEndian.Uint16(b[12:14]))
 	bits := int(binary.LittleEndian.Uint16(b[14:16]))
 	if tag == waveExtensible {
-		if len(b) < 26 {
+		if len(b) < 40 {
 			return fmt.Errorf("%w: WAV extensible fmt chunk too short", ErrMalformed)
 		}
-		tag = binary.LittleEndian.Uint16(b[24:26]) // first bytes of the sub-format GUID
+		// The sub-format GUID is a format code in Microsoft's base GUID. Another GUID that starts
+		// with a PCM code (ambisonic B-format's) holds something else, and must not be read as PCM.
+		if !bytes.Equal(b[26:40], ksDataFormatBase) {
+			return fmt.Errorf("%w: WAV extensible with sub-format %x (want PCM or IEEE float)", ErrUnsupported, b[24:40])
+		}
+		tag = binary.LittleEndian.Uint16(b[24:26])
 	}
 	switch {
 	case tag == wavePCM && (bits == 16 || bits == 24 || bits == 32):

@@ -84,7 +84,10 @@ func TestTickerStopsOnCancel(t *testing.T) {
 	tk := NewTicker(time.Millisecond, nil, func(time.Time) {})
 	done := make(chan error)
 	go func() { done <- tk.Run(ctx) }()
-	time.Sleep(20 * time.Millisecond)
+	// Until the first tick, not for a fixed time: a loaded machine may not run the loop for a while.
+	for deadline := time.Now().Add(10 * time.Second); tk.Stats().Ticks == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
