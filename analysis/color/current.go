@@ -20,8 +20,9 @@ type CurrentModel struct {
 	ChannelMilliamps float32 // one channel at full duty; 0 means DefaultChannelMilliamps
 	IdleMilliamps    float32 // per LED, always drawn; 0 means DefaultIdleMilliamps, negative means none
 	// ControllerMilliamps is drawn from the same supply by the controller
-	// itself (WLED reserves 80 mA for an ESP8266, 120 mA for an ESP32); 0 when
-	// the controller is powered separately.
+	// itself (WLED's ABL reserves 100 mA for it); 0 when the controller is
+	// powered separately. A limit copied from WLED's power supply setting
+	// includes the controller, so it needs this set to match WLED's estimate.
 	ControllerMilliamps float32
 }
 
