@@ -53,6 +53,16 @@ const (
 	realignSlew = maxRealignRate / 300
 )
 
+// A lane that delivers steadily but less than lagShare of real time over a lagWindow is not
+// waited for (mixLane.lagging): a sender whose packets carry less audio than their timestamps
+// pass (10 ms, or one byte of PCMU, every 20 ms) held the mix at her pace, and the others' audio
+// was cut by mixSkew again and again (review 312). A sender that keeps up delivers real time
+// within a packet or two a second (concealment fills her losses).
+const (
+	lagWindow = time.Second
+	lagShare  = 0.75
+)
+
 // mixLaneCap is a lane's capacity: mixSkew left over from the last tick plus the most one tick
 // reads from a stream.
 const mixLaneCap = mixSkew + pcmBlock
@@ -65,6 +75,13 @@ type mixLane struct {
 	// steady: the tick before lastFed brought audio too, less than mixHold before it, so the
 	// musician is delivering continuously and holds the mix back (until mixHold after lastFed).
 	steady bool
+	// fedSince and fed count the audio a steady lane received since fedSince, to tell whether it
+	// keeps up (lagging) once a lagWindow has passed.
+	fedSince time.Time
+	fed      int
+	// lagging: over its last lagWindow the steady lane received less than lagShare of real time,
+	// so the mix does not wait for it (until it pauses for mixHold, or keeps up for a lagWindow).
+	lagging bool
 	// queued sums what the lane kept after each mix in this realignWindow (-1: the window does
 	// not count, nobody was delivering at some tick): its mean is the lane's lead, its
 	// packets' sawtooth averaged out.
@@ -146,7 +163,25 @@ func (a *alignedMix) add(i int, pcm []float32, now time.Time) {
 	if since := now.Sub(l.lastFed); since != 0 {
 		l.steady = !l.lastFed.IsZero() && since > 0 && since < mixHold
 		l.lastFed = now
+		if !l.steady {
+			l.fedSince, l.fed, l.lagging = now, 0, false
+			return
+		}
 	}
+	if !l.steady {
+		return
+	}
+	l.fed += len(pcm)
+	if window := now.Sub(l.fedSince); window >= lagWindow {
+		l.lagging = float64(l.fed) < lagShare*window.Seconds()*audio.SampleRate
+		l.fedSince, l.fed = now, 0
+	}
+}
+
+// holdsBack tells whether the mix waits for the lane's audio at now: it is delivering
+// continuously and keeps up.
+func (l *mixLane) holdsBack(now time.Time) bool {
+	return l.steady && !l.lagging && now.Sub(l.lastFed) < mixHold
 }
 
 // mix returns this tick's mix (aliasing a buffer reused next tick; empty when there is none):
@@ -159,7 +194,7 @@ func (a *alignedMix) mix(now time.Time) []float32 {
 	most, common, live := 0, 0, false
 	for _, l := range a.lanes {
 		most = max(most, l.n)
-		if l.steady && now.Sub(l.lastFed) < mixHold {
+		if l.holdsBack(now) {
 			if !live || l.n < common {
 				common = l.n
 			}
@@ -187,7 +222,7 @@ func (a *alignedMix) mix(now time.Time) []float32 {
 			has := l.n
 			if l.resampling() {
 				has = l.ready()
-				if l.steady && now.Sub(l.lastFed) < mixHold {
+				if l.holdsBack(now) {
 					shortest = min(shortest, has)
 				}
 			}

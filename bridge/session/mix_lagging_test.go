@@ -1,0 +1,50 @@
+package session
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// A musician whose packets carry less audio than their timestamps pass (10 ms of PCMU, or one
+// byte, every 20 ms) held the room's mix at her pace: the others' audio was cut by mixSkew at
+// every few ticks, and WLED's sound sync got 5 s of mix, or 0.08 s, for 10 s of two musicians
+// playing (review 312). After a lagWindow the mix no longer waits for her. End to end through
+// audio.Stream and the frame loop.
+func TestMixDoesNotWaitForAMusicianWhoDeliversTooLittle(t *testing.T) {
+	for _, slowBytes := range []int{160, 80, 1} {
+		r := newMixRig(t, 3)
+		start := r.now
+		mixed, cuts := 0, 0
+		prev := make([]int, 3)
+		next := 0
+		for tick := 1; tick <= 600; tick++ {
+			at := start.Add(time.Duration(tick) * time.Second / 60)
+			for ; !start.Add(time.Duration(next) * 20 * time.Millisecond).After(at); next++ {
+				pat := start.Add(time.Duration(next) * 20 * time.Millisecond)
+				r.send(0, pat, bytes.Repeat([]byte{0x90}, 160))
+				r.send(1, pat, bytes.Repeat([]byte{0xa0}, 160))
+				r.send(2, pat, bytes.Repeat([]byte{0xb0}, slowBytes))
+			}
+			r.now = at
+			r.s.loop.tick(at)
+			mixed += len(r.s.loop.mixed)
+			for k, l := range r.s.loop.aligned.lanes[:2] {
+				if prev[k]-l.n > len(r.s.loop.mixed)+int(maxRealignRate*float64(len(r.s.loop.mixed)))+1 {
+					cuts++
+				}
+				prev[k] = l.n
+			}
+		}
+		t.Logf("third musician sends %d-byte packets: 10 s of the room -> %.2f s of mix, the others' lanes cut %d times",
+			slowBytes, float64(mixed)/48000, cuts)
+		// Within her first lagWindow the mix still waits for her: each of the two others' lanes
+		// is cut once per mixSkew (150 ms) of her lag at most, then no more.
+		if secs := float64(mixed) / 48000; secs < 9 {
+			t.Errorf("%d-byte packets: %.2f s of mix for 10 s of the room", slowBytes, secs)
+		}
+		if most := int(lagWindow / (150 * time.Millisecond) * 2); cuts > most {
+			t.Errorf("%d-byte packets: the others' lanes cut %d times, want at most %d (her first lagWindow)", slowBytes, cuts, most)
+		}
+	}
+}
