@@ -20,7 +20,8 @@ func TestRateLimitHitsAreLoggedOncePerSecond(t *testing.T) {
 	const sockets = 5
 	flood := func(round uint64) {
 		for i := 0; i < sockets; i++ {
-			c := dial(t, h, dialOpts{})
+			// Each from an address of its own: one client's sockets share its budgets.
+			c := dial(t, h, dialOpts{from: fmt.Sprintf("127.0.%d.%d", round, i+1)})
 			for n := 0; n < 31; n++ { // the budget is ten seconds of the rate: the 31st frame is over it
 				c.sendMsg("", fmt.Sprint(n+1), "realtime:nowhere", "broadcast", "{}")
 			}

@@ -8,29 +8,67 @@ import (
 // addressBudgets are the budgets of one client (clientaddr.Key) across its requests and
 // sockets: its REST broadcasts are held to one socket's message and byte budgets (without them
 // one POST could fan out any number of messages to a room and evict every member as a slow
-// client), and the sockets it opens to connectRate. Each new socket starts with budgets and
-// Presence windows of its own, so a client that opened, joined, tracked and closed sockets in a
-// loop sent every member of the room thousands of presence_diffs a second (review 307).
+// client), the sockets it opens to connectRate, and its sockets' frames together to one socket's
+// budgets, shared fairly (admitFrame). Each new socket started with budgets and Presence windows
+// of its own, so a client that opened, joined, tracked and closed sockets in a loop sent every
+// member of the room thousands of presence_diffs a second, and eight sockets of one client,
+// each inside its own 2 MiB burst, sent a room 16 MiB at once and dropped a member that paused
+// reading as a slow client (review 307).
 //
-// It keeps at most maxEntries clients; entries that are as good as new (every bucket full) are
-// pruned when that is reached.
+// It keeps at most maxEntries clients; entries that no socket holds and that are as good as new
+// (every bucket full) are pruned when that is reached.
 type addressBudgets struct {
-	msgs, bytes rate // the per-socket budgets' rates (rateLimits)
-	connects    rate // connectRate
-	maxEntries  int
+	msgs, bytes rate // the per-socket budgets' rates (rateLimits), for REST
+	// frameMsgs and frameBytes are a client's budgets for its sockets' frames together: one
+	// socket's, times the per-address cap over the default when that is larger.
+	frameMsgs, frameBytes rate
+	// reserveMsgs and reserveBytes are the part of them kept for the client's sockets, divided
+	// among them (admitFrame): half the budgets' rate, and half of what they hold beyond one frame
+	// of the largest size (so that the reserves never keep a socket from sending a frame the hub
+	// takes). The other half is any socket's: a host's web app beside ledbridge on one laptop
+	// still bursts three quarters of a socket's budget.
+	reserveMsgs, reserveBytes rate
+	connects                  rate // connectRate
+	maxEntries                int
 
 	mu sync.Mutex
-	// The mutex protects the following elements.
+	// The mutex protects the following elements, and the reserves of the sockets holding them.
 	entries map[string]*addressBudget
 }
 
 type addressBudget struct {
 	sent     rateBudget  // REST messages and body bytes
 	connects tokenBucket // WebSocket upgrades
+	frames   rateBudget  // its sockets' frames (admitFrame)
+	reserves []*rateBudget
+	open     int // sockets holding the entry (connect to release); such an entry is kept
 }
 
-func newAddressBudgets(l rateLimits, maxPerAddress, maxEntries int) *addressBudgets {
-	return &addressBudgets{msgs: l.msgs, bytes: l.bytes, connects: connectRate(maxPerAddress), maxEntries: maxEntries}
+// A new socket's reserve holds at least newSocketReserveMsgs messages and newSocketReserveBytes
+// bytes, so that it can join a channel, track its Presence (up to 8 KiB) and ask for the room's
+// state however much its client's other sockets spend; and no more than what its client's
+// budgets hold beyond the other sockets' reserves (or a full reserve), so that a client opening
+// and closing sockets in a loop gains no more than that much by each.
+const (
+	newSocketReserveMsgs  = 4
+	newSocketReserveBytes = 16 << 10
+)
+
+// newAddressBudgets derives a client's budgets from one socket's (l). A reverse proxy in front of
+// the hub makes every client arrive from its address, so an operator who raises
+// MaxConnectionsPerAddress above the default for it raises the frame budgets in proportion.
+func newAddressBudgets(l rateLimits, maxPerAddress, maxEntries int, maxFrame int64) *addressBudgets {
+	k := max(1, float64(maxPerAddress)/DefaultMaxConnectionsPerAddress)
+	a := &addressBudgets{msgs: l.msgs, bytes: l.bytes, frameMsgs: l.msgs.scaled(k), frameBytes: l.bytes.scaled(k),
+		connects: connectRate(maxPerAddress), maxEntries: maxEntries}
+	reserve := func(r rate, frame float64) rate {
+		if !r.on() {
+			return r
+		}
+		return rate{perSecond: r.perSecond / 2, capacity: max(0, r.capacity-frame) / 2}
+	}
+	a.reserveMsgs, a.reserveBytes = reserve(a.frameMsgs, 1), reserve(a.frameBytes, float64(maxFrame))
+	return a
 }
 
 // connectRate is how fast one client may open sockets: a burst of twice the sockets it may hold
@@ -62,33 +100,155 @@ func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (o
 	return overMsgs, overBytes, true
 }
 
-// connect takes one socket from key's connect budget, or reports false when it is spent. A
-// client for which no entry can be made (the table, shared with REST budgets, is full of clients
-// still paying off a burst: a host holding about MaxConnections addresses) is let through; its
-// sockets still count against MaxConnectionsPerAddress.
-func (a *addressBudgets) connect(now time.Time, key string) bool {
+// connect takes one socket from key's connect budget, or reports false when it is spent. The
+// socket holds the entry it returns until release (refund, when the upgrade failed). A client
+// for which no entry can be made (the table, shared with REST budgets, is full of clients holding
+// sockets or still paying off a burst: a host holding about MaxConnections addresses) is let
+// through with none; its sockets still count against MaxConnectionsPerAddress, and their frames
+// only against their own budgets.
+func (a *addressBudgets) connect(now time.Time, key string) (*addressBudget, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.entryLocked(now, key)
 	if e == nil {
-		return true
+		return nil, true
 	}
 	e.connects.refill(now, a.connects)
 	if !e.connects.holds(1, a.connects) {
-		return false
+		return nil, false
 	}
 	e.connects.level--
-	return true
+	e.open++
+	return e, true
 }
 
-// refund gives back the socket connect took for key, when the upgrade failed after all.
-func (a *addressBudgets) refund(now time.Time, key string) {
+// refund gives back the socket connect took, when the upgrade failed after all.
+func (a *addressBudgets) refund(now time.Time, e *addressBudget) {
+	if e == nil {
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if e := a.entries[key]; e != nil {
-		e.connects.refill(now, a.connects)
-		e.connects.level = min(a.connects.capacity, e.connects.level+1)
+	e.connects.refill(now, a.connects)
+	e.connects.level = min(a.connects.capacity, e.connects.level+1)
+	e.open--
+}
+
+// reserveRates are one socket's reserve while its client has n sockets.
+func (a *addressBudgets) reserveRates(n int) (msgs, bytes rate) {
+	k := 1 / float64(max(n, 1))
+	return a.reserveMsgs.scaled(k), a.reserveBytes.scaled(k)
+}
+
+// refillLocked brings e's frame budgets and its sockets' reserves up to date at now; a reserve
+// shrinks to its share when another socket has joined them.
+func (a *addressBudgets) refillLocked(now time.Time, e *addressBudget) {
+	e.frames.refill(now, a.frameMsgs, a.frameBytes)
+	msgs, bytes := a.reserveRates(len(e.reserves))
+	for _, r := range e.reserves {
+		r.refill(now, msgs, bytes)
 	}
+}
+
+// startReserve registers a new socket's reserve of e's frame budgets (see newSocketReserveMsgs).
+func (a *addressBudgets) startReserve(now time.Time, e *addressBudget, mine *rateBudget) {
+	if e == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e.reserves = append(e.reserves, mine)
+	*mine = rateBudget{}
+	a.refillLocked(now, e)
+	othersMsgs, othersBytes := a.othersLocked(e, mine)
+	msgs, bytes := a.reserveRates(len(e.reserves))
+	start := func(budget tokenBucket, r rate, least, others float64) tokenBucket {
+		return tokenBucket{level: min(r.capacity, max(least, budget.level-others)), last: now}
+	}
+	mine.msgs = start(e.frames.msgs, msgs, newSocketReserveMsgs, othersMsgs)
+	mine.bytes = start(e.frames.bytes, bytes, newSocketReserveBytes, othersBytes)
+}
+
+// release ends a socket's hold on the entry connect gave it, and its reserve.
+func (a *addressBudgets) release(e *addressBudget, mine *rateBudget) {
+	if e == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e.open--
+	for i, r := range e.reserves {
+		if r == mine {
+			e.reserves = append(e.reserves[:i], e.reserves[i+1:]...)
+			break
+		}
+	}
+}
+
+// othersLocked sums the reserves of e's sockets other than mine.
+func (a *addressBudgets) othersLocked(e *addressBudget, mine *rateBudget) (msgs, bytes float64) {
+	for _, r := range e.reserves {
+		if r != mine {
+			msgs += r.msgs.level
+			bytes += r.bytes.level
+		}
+	}
+	return msgs, bytes
+}
+
+// admitFrame applies the client's frame budgets to one frame of n bytes from a socket of e (whose
+// reserve is mine), and takes it from them unless it reports which it would exceed.
+//
+// The client's budgets are one socket's, so that its sockets together burst no more than one
+// socket may. Half of them is kept for its sockets, each an equal reserve: a frame its socket's
+// reserve holds is let through, and spends the reserve; any other only if the budgets then still
+// hold every other socket's reserve. So a heavy socket spends what the others leave, but never a
+// light one's reserve (ledbridge's own socket beside another program on its machine; a phone
+// behind a guest Wi-Fi's NAT), which one plain shared budget made pay (review 309). A socket
+// alone has one socket's budgets, as before.
+func (a *addressBudgets) admitFrame(now time.Time, e *addressBudget, mine *rateBudget, n int64) (overMsgs, overBytes bool) {
+	if e == nil || (!a.frameMsgs.on() && !a.frameBytes.on()) {
+		return false, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if overMsgs, overBytes = a.overLocked(now, e, mine, 1, float64(n)); overMsgs || overBytes {
+		return overMsgs, overBytes
+	}
+	spend := func(budget, reserve *tokenBucket, r rate, x float64) {
+		if r.on() {
+			budget.level -= x
+			reserve.level = max(0, reserve.level-x)
+		}
+	}
+	spend(&e.frames.msgs, &mine.msgs, a.frameMsgs, 1)
+	spend(&e.frames.bytes, &mine.bytes, a.frameBytes, float64(n))
+	return false, false
+}
+
+// overLocked reports which of e's frame budgets msgs messages of n bytes from the socket whose
+// reserve is mine would exceed.
+func (a *addressBudgets) overLocked(now time.Time, e *addressBudget, mine *rateBudget, msgs, n float64) (overMsgs, overBytes bool) {
+	a.refillLocked(now, e)
+	othersMsgs, othersBytes := a.othersLocked(e, mine)
+	over := func(budget, reserve tokenBucket, r rate, others, x float64) bool {
+		return r.on() && reserve.level < x && budget.level-x < others
+	}
+	return over(e.frames.msgs, mine.msgs, a.frameMsgs, othersMsgs, msgs), over(e.frames.bytes, mine.bytes, a.frameBytes, othersBytes, n)
+}
+
+// frameBudgetsHoldASecond reports whether the socket of e whose reserve is mine may send a second
+// of its reserve's rate again: what a socket shut down for its client's budgets must wait for, as
+// one shut down for its own (conn.admit), or each frame after would be refused again.
+func (a *addressBudgets) frameBudgetsHoldASecond(now time.Time, e *addressBudget, mine *rateBudget) bool {
+	if e == nil {
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	msgs, bytes := a.reserveRates(len(e.reserves))
+	overMsgs, overBytes := a.overLocked(now, e, mine, msgs.perSecond, bytes.perSecond)
+	return !overMsgs && !overBytes
 }
 
 func (a *addressBudgets) entryLocked(now time.Time, key string) *addressBudget {
@@ -100,9 +260,13 @@ func (a *addressBudgets) entryLocked(now time.Time, key string) *addressBudget {
 	}
 	if len(a.entries) >= a.maxEntries {
 		for k, old := range a.entries {
+			if old.open > 0 {
+				continue
+			}
 			old.sent.refill(now, a.msgs, a.bytes)
 			old.connects.refill(now, a.connects)
-			if old.sent.full(a.msgs, a.bytes) && old.connects.full(a.connects) {
+			old.frames.refill(now, a.frameMsgs, a.frameBytes)
+			if old.sent.full(a.msgs, a.bytes) && old.connects.full(a.connects) && old.frames.full(a.frameMsgs, a.frameBytes) {
 				delete(a.entries, k)
 			}
 		}

@@ -1,13 +1,94 @@
 package hub
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ledbridge/ledbridge/bridge/realtime/wire"
 )
+
+// One client with eight members in a room (the per-address cap allows eight), each bursting
+// within its own socket's 2 MiB byte budget, sent a member that pauses reading 16 MiB at once,
+// past its 8 MiB queue, and the hub dropped it as a slow client (review 307). The client's
+// sockets now burst one socket's budget together (addressBudgets.admitFrame): the senders are
+// limited and the reader stays.
+func TestOneClientsSocketsCannotEvictAPausedReader(t *testing.T) {
+	h := startHub(t, Config{MaxClientsPerRoomPerAddress: 8})
+	reader := dialWithSmallReceiveBuffer(t, h, "127.0.0.2")
+	reader.join(topic, cfgJSON(false, false, "reader"))
+	resume := reader.pauseReads()
+	defer resume()
+	payload := append([]byte(`{"x":"`), bytes.Repeat([]byte("a"), 200<<10)...)
+	payload = append(payload, `"}`...)
+	const sockets, each = 8, 10 // 10 × 200 KiB: inside one socket's 2 MiB burst
+	var senders []*rawClient
+	var refs []string
+	for i := range sockets {
+		s := dial(t, h, dialOpts{from: "127.0.0.3"})
+		refs = append(refs, s.join(topic, fmt.Sprintf(`{"broadcast":{"self":false,"ack":false},"presence":{"key":"sender-%d","enabled":false},"postgres_changes":[],"private":false}`, i)))
+		senders = append(senders, s)
+	}
+	before := h.Stats().FramesIn
+	for i, s := range senders {
+		for range each {
+			s.sendPush(refs[i], "", topic, "chat", wire.EncodingJSON, payload)
+		}
+	}
+	// Every push read: each was relayed or refused by then, and a member whose queue overflowed
+	// was dropped as it overflowed.
+	waitFor(t, "every push read", func() bool { return h.Stats().FramesIn >= before+sockets*each })
+	st := h.Stats()
+	t.Logf("relayed %d, rate-limited %d, slow clients %d", st.Broadcasts, st.RateLimited, st.SlowClients)
+	if st.SlowClients != 0 {
+		t.Errorf("%d members dropped as slow clients by one client's %d sockets", st.SlowClients, sockets)
+	}
+	if st.RateLimited == 0 {
+		t.Errorf("no push of %d × %d KiB from one client was limited", sockets*each, 200)
+	}
+	// Each socket let go of its client's entry as it closed.
+	for _, s := range senders {
+		s.closeNow()
+	}
+	waitFor(t, "the senders' sockets released", func() bool {
+		h.addrs.mu.Lock()
+		defer h.addrs.mu.Unlock()
+		e := h.addrs.entries["127.0.0.3"]
+		return e != nil && e.open == 0
+	})
+}
+
+// dialWithSmallReceiveBuffer dials from the loopback address from with a 4 KiB socket receive
+// buffer (a phone on Wi-Fi), so that what the hub sends it waits in the hub's queue.
+func dialWithSmallReceiveBuffer(t *testing.T, h *testHub, from string) *rawClient {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+h.addr+Path+"?apikey=k&vsn=2.0.0",
+		&websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(8 << 20)
+	c := &rawClient{t: t, vsn: wire.V2, ws: ws, frames: make(chan rxFrame, 4096), readErr: make(chan error, 1), nextRef: 1}
+	go c.readLoop()
+	t.Cleanup(c.closeNow)
+	return c
+}
 
 // A client that opens a socket, joins, tracks (a join's first track is free) and closes, in a
 // loop, sent every member of the room thousands of presence_diffs a second: each new socket

@@ -72,7 +72,7 @@ func TestMessageRateAllowsBursts(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{Now: clock.Now})
 	reader := dial(t, h, dialOpts{})
-	host := dial(t, h, dialOpts{})
+	host := dial(t, h, dialOpts{from: "127.0.0.7"}) // a client of its own: it has all its budgets
 	reader.join(topic, cfgJSON(false, false, "reader"))
 	hj := host.join(topic, cfgJSON(false, false, "host-1"))
 	trackAsHost(host, hj, reader)
@@ -136,7 +136,7 @@ func TestByteRateIsAnAverage(t *testing.T) {
 	const byteRate = 10000
 	h := startHub(t, Config{MaxFrameBytes: 4096, MaxBytesPerSecond: byteRate, Now: clock.Now})
 	reader := dial(t, h, dialOpts{})
-	host := dial(t, h, dialOpts{})
+	host := dial(t, h, dialOpts{from: "127.0.0.7"}) // a client of its own: it has all its budgets
 	reader.join(topic, cfgJSON(false, false, "reader"))
 	hj := host.join(topic, cfgJSON(false, false, "host-1"))
 	trackAsHost(host, hj, reader)

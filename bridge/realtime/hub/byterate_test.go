@@ -24,7 +24,7 @@ import (
 func TestByteRateLimitShutsChannelsDown(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxFrameBytes: 4096, MaxBytesPerSecond: 10000, Now: clock.Now})
-	c := dial(t, h, dialOpts{})
+	c := dial(t, h, dialOpts{from: "127.0.0.7"}) // a client of its own: it has all its budgets
 	other := dial(t, h, dialOpts{})
 	cj := c.join(topic, cfgJSON(false, false, "big")) // about 150 bytes
 	other.join(topic, cfgJSON(false, false, "other"))
@@ -64,7 +64,7 @@ func TestByteRateLimitShutsChannelsDown(t *testing.T) {
 func TestLargeBroadcastsBoundedByDefaultByteRate(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{Now: clock.Now})
-	sender := dial(t, h, dialOpts{})
+	sender := dial(t, h, dialOpts{from: "127.0.0.7"}) // a client of its own: it has all its budgets
 	reader := dial(t, h, dialOpts{})
 	sj := sender.join(topic, cfgJSON(false, false, "sender"))
 	reader.join(topic, cfgJSON(false, false, "reader"))

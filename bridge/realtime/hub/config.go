@@ -149,7 +149,8 @@ type Config struct {
 	// every channel of the socket gets a `system` error ("Too many messages per second") and
 	// phx_close, and its frames are dropped until it has earned a second's worth back. REST
 	// broadcast messages count against a budget of the same size, per remote address (past it the
-	// request is refused with HTTP 429). Heartbeats (of at most 128 bytes, as clients send them)
+	// request is refused with HTTP 429). A client's sockets (clientaddr.Key) together send at
+	// most one socket's budget too, shared fairly (see MaxBytesPerSecond). Heartbeats (of at most 128 bytes, as clients send them)
 	// count against neither this nor MaxBytesPerSecond and are answered past them, as the Realtime
 	// server answers them outside its channels; more than ten times this many a second (beyond a
 	// second's worth) close the socket. MaxMessagesPerSecond < 0 disables the limit.
@@ -163,7 +164,14 @@ type Config struct {
 	// the rate meanwhile is closed. Every member receives what one member sends, so this is what
 	// keeps a member sending large broadcasts from evicting the slower readers as slow clients.
 	// MaxBytesPerSecond < 0 disables the limit. REST broadcasts count their bodies against a budget
-	// of the same size, per remote address.
+	// of the same size, per remote address. A client's sockets (clientaddr.Key) together burst and
+	// send at most one socket's budgets (times MaxConnectionsPerAddress over the default, when it
+	// is larger), or eight sockets of one host would burst eight times a member's share of a queue:
+	// each socket has an equal share of half of them that no other socket can spend, and borrows
+	// beyond it from the other half, which any of them may spend. A socket alone keeps one
+	// socket's budgets, and a light socket beside a heavy one keeps its share. A new socket starts
+	// with a small share (enough to join, track and ask for state) that fills within seconds, so
+	// that reconnecting in a loop brings no fresh burst.
 	MaxBytesPerSecond int64
 	// MaxPresenceBytes bounds one tracked Presence payload (default 8 KiB); a larger track gets the
 	// Realtime server's "Track message size exceeded" shutdown.

@@ -99,6 +99,8 @@ type conn struct {
 	// Reader-goroutine state.
 	channels   map[string]*member // joined channels by topic
 	budget     rateBudget         // Config.MaxMessagesPerSecond and MaxBytesPerSecond (ratelimit.go)
+	client     *addressBudget     // its client's budgets (nil when the table had no room for them)
+	reserve    rateBudget         // its reserve of its client's frame budgets (addressBudgets.admitFrame)
 	limited    bool               // budget ran out: channels were shut down, frames are dropped
 	flood      rateBudget         // the frames dropped while limited, at floodFactor times the limits
 	heartbeats tokenBucket        // heartbeats, which budget does not count (admitHeartbeat)
@@ -270,14 +272,17 @@ func (c *conn) admit(n int) bool {
 	}
 	now := c.s.cfg.Now()
 	c.budget.refill(now, l.msgs, l.bytes)
-	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) {
+	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) && c.s.addrs.frameBudgetsHoldASecond(now, c.client, &c.reserve) {
 		c.limited = false
 	}
 	var overMsgs, overBytes bool
 	if !c.limited {
 		if overMsgs, overBytes = c.budget.over(1, int64(n), l.msgs, l.bytes); !overMsgs && !overBytes {
-			c.budget.take(1, int64(n))
-			return true
+			// Its client's sockets share the client's budgets too (addressBudgets.admitFrame).
+			if overMsgs, overBytes = c.s.addrs.admitFrame(now, c.client, &c.reserve, int64(n)); !overMsgs && !overBytes {
+				c.budget.take(1, int64(n))
+				return true
+			}
 		}
 	}
 	// Counted before the client hears of it (the system error below), so that Stats read after

@@ -233,7 +233,7 @@ func TestKind3Conversion(t *testing.T) {
 func TestRateLimitShutsChannelsDown(t *testing.T) {
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxMessagesPerSecond: 5, Now: clock.Now})
-	c := dial(t, h, dialOpts{})
+	c := dial(t, h, dialOpts{from: "127.0.0.7"}) // a client of its own: it has all its budgets
 	other := dial(t, h, dialOpts{})
 	cj := c.join(topic, cfgJSON(false, false, "flooder")) // frame 1
 	other.join(topic, cfgJSON(false, false, "other"))

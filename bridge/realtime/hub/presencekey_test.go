@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -16,7 +17,8 @@ func TestPresenceKeyBounded(t *testing.T) {
 	const topic = "realtime:KEYS23"
 	for i := range 5 {
 		longKey := strings.Repeat("k", 250<<10) + string(rune('a'+i))
-		c := dial(t, h, dialOpts{})
+		// Each a client of its own: one client's sockets together send one socket's bytes.
+		c := dial(t, h, dialOpts{from: fmt.Sprintf("127.0.0.%d", 10+i)})
 		ref := c.ref()
 		c.sendMsg(ref, ref, topic, "phx_join", `{"config":`+cfgJSON(false, false, longKey)+`}`)
 		m := c.nextMsg()

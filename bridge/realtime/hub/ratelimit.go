@@ -45,6 +45,14 @@ func newRate(perSecond int64, capacity float64) rate {
 
 func (r rate) on() bool { return r.perSecond >= 0 }
 
+// scaled is r with its rate and capacity times k (no limit stays none).
+func (r rate) scaled(k float64) rate {
+	if !r.on() {
+		return r
+	}
+	return rate{perSecond: k * r.perSecond, capacity: k * r.capacity}
+}
+
 // rateLimits are the server's budgets, derived once from Config.
 type rateLimits struct {
 	msgs, bytes rate // MaxMessagesPerSecond and MaxBytesPerSecond, with burstCapacity
@@ -82,8 +90,10 @@ func (b *tokenBucket) refill(now time.Time, r rate) {
 	}
 	if b.last.IsZero() {
 		b.level = r.capacity
-	} else if d := now.Sub(b.last); d > 0 {
-		b.level = min(r.capacity, b.level+r.perSecond*d.Seconds())
+	} else {
+		// Clamped even when no time passed: a socket's share of its client's budget shrinks as
+		// the client opens more sockets (addressBudgets.admitFrame).
+		b.level = min(r.capacity, b.level+r.perSecond*max(0, now.Sub(b.last).Seconds()))
 	}
 	b.last = now
 }

@@ -131,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 		httpIdle:         httpIdleTimeout,
 		restBody:         restBodyTimeout,
 	}
-	s.addrs = newAddressBudgets(s.limits, cfg.MaxConnectionsPerAddress, cfg.MaxConnections)
+	s.addrs = newAddressBudgets(s.limits, cfg.MaxConnectionsPerAddress, cfg.MaxConnections, cfg.MaxFrameBytes)
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.Register(newCollector(s)); err != nil {
 			return nil, fmt.Errorf("hub: register metrics: %w", err)
@@ -537,7 +537,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.logConnLimit("hub: upgrade refused: too many sockets from one address", addr, s.cfg.MaxConnectionsPerAddress)
 		return
 	}
-	if !s.addrs.connect(s.cfg.Now(), addr) {
+	client, ok := s.addrs.connect(s.cfg.Now(), addr)
+	if !ok {
 		s.mu.Unlock()
 		s.refuseHandshake(w, refusedAddressFull, http.StatusTooManyRequests, "Too many new connections from this address")
 		s.logConnLimit("hub: upgrade refused: one address opening sockets too fast", addr, s.cfg.MaxConnectionsPerAddress)
@@ -558,14 +559,16 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.upgrading--
 		s.perAddress.Remove(addr)
 		s.mu.Unlock()
-		s.addrs.refund(s.cfg.Now(), addr) // a request that never became a socket (review 310)
+		s.addrs.refund(s.cfg.Now(), client) // a request that never became a socket (review 310)
 		// Accept has already answered the request (bad upgrade, origin not allowed).
 		s.log.Debug("hub: websocket upgrade refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		s.stats.handshakeRefused[refusedBadUpgrade].Add(1)
 		return
 	}
 	c := newConn(s, ws, vsn, r.RemoteAddr)
-	c.addr = addr
+	c.addr, c.client = addr, client
+	s.addrs.startReserve(s.cfg.Now(), client, &c.reserve)
+	defer s.addrs.release(client, &c.reserve)
 	c.tcp, _ = r.Context().Value(tcpConnKey{}).(net.Conn)
 	// Registering and checking closed in one critical section means Close either sees this
 	// socket or this handler sees closed: no socket escapes a shutdown.
