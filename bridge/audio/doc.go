@@ -28,7 +28,9 @@
 // backlog. A smaller backlog (a Wi-Fi power-save burst of a few packets, every 100 ms) is
 // decoded on arrival like any packet, so bursty senders' decoding stays off the loop.
 // Padding-only packets and packets of another payload type are not decoded, but their
-// sequence numbers are marked used, so the gaps they leave are not concealed as losses.
+// sequence numbers are marked used, so the gaps they leave are not concealed as losses:
+// WriteRTP marks those it is given, and MarkEmpty those the peer's reader does not pass on
+// (padding-only probes, and payload types not negotiated, such as comfort noise or DTMF).
 //
 // A Stream decodes one codec at a time, carried by one RTP payload type: packets of another
 // type are not decoded (a stray packet, or the start of a codec switch). Browsers can switch

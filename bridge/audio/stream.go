@@ -62,7 +62,8 @@ type StreamStats struct {
 	// packets that arrived with them fill the ring on their own.
 	Stale uint64
 	// OtherPayloadType counts, of Dropped, packets whose payload type is not the current
-	// codec's: a stray packet, or the first of a codec switch the peer has not confirmed yet.
+	// codec's: a stray packet, the first of a codec switch the peer has not confirmed yet, or
+	// one of a payload type not negotiated (comfort noise, DTMF) passed to MarkEmpty.
 	OtherPayloadType uint64
 	CodecSwitches    uint64        // SwitchCodec calls that changed the codec or its payload type
 	Codec            string        // MIME type being decoded now, as spelled by SupportedCodecs
@@ -246,17 +247,12 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(pkt.Payload) == 0 {
+	if len(pkt.Payload) == 0 || s.checkPT && pkt.PayloadType != s.pt {
 		// Chrome sends padding-only packets for transport-wide congestion control probing.
-		s.padding++
-		s.markEmptyLocked(pkt)
-		return
-	}
-	if s.checkPT && pkt.PayloadType != s.pt {
-		// Not this stream's codec (a stray packet, or a switch the peer has not confirmed
-		// yet): its payload would be garbage to the decoder, or worse, plausible garbage.
-		s.otherPT++
-		s.markEmptyLocked(pkt)
+		// A packet of another payload type is not this stream's codec (a stray packet, or a
+		// switch the peer has not confirmed yet): its payload would be garbage to the
+		// decoder, or worse, plausible garbage.
+		s.noAudioLocked(pkt)
 		return
 	}
 	s.packets++
@@ -293,6 +289,30 @@ func (s *Stream) WriteRTP(pkt *rtp.Packet) {
 // arrival, on the peer's read goroutine, and not all moved onto the 60 fps loop.
 func (s *Stream) backlogFillsRingLocked() bool {
 	return s.jb.buffered*s.lastFrame >= len(s.ring)-s.ringLen
+}
+
+// MarkEmpty takes a packet of the stream that carries no audio for it and that the caller
+// does not pass to WriteRTP: a padding-only packet (Chrome's congestion-control probes), or
+// one of a payload type that was not negotiated (comfort noise, DTMF), which the peer's read
+// refused. Its sequence number is marked used, as WriteRTP marks those of the packets it does
+// not decode, so the gap it would leave is not declared lost and concealed as invented
+// audio; it is counted as Padding (no payload) or OtherPayloadType. The packet is not
+// retained. It allocates nothing.
+func (s *Stream) MarkEmpty(pkt *rtp.Packet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noAudioLocked(pkt)
+}
+
+// noAudioLocked counts a packet that is not decoded, padding-only or of another payload type,
+// and marks its sequence number used.
+func (s *Stream) noAudioLocked(pkt *rtp.Packet) {
+	if len(pkt.Payload) == 0 {
+		s.padding++
+	} else {
+		s.otherPT++
+	}
+	s.markEmptyLocked(pkt)
 }
 
 // markEmptyLocked tells the jitter buffer that pkt, which is not decoded, used its sequence

@@ -954,3 +954,49 @@ func TestStreamPaddingAheadDoesNotSilenceAudio(t *testing.T) {
 		t.Errorf("read %d of %d packets' audio (in order: %v); stats %+v", len(read), packets, inOrder, st)
 	}
 }
+
+// TestStreamMarkEmptyIsNotLoss: the packets the peer's reader does not pass to WriteRTP, yet
+// that used a sequence number of the stream (padding-only probes, and a comfort-noise packet
+// of a payload type not negotiated, which pion's read refuses), reach the stream through
+// MarkEmpty. They are counted, and not declared lost and concealed; MarkEmpty allocates
+// nothing.
+func TestStreamMarkEmptyIsNotLoss(t *testing.T) {
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, PayloadType: 0, KnownPayloadType: true, RingSamples: 3 * SampleRate, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const packets = 100
+	payload := bytes.Repeat([]byte{0x90}, 160)
+	seq := uint16(0)
+	probes := 0
+	for i := range packets {
+		clock.Set(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+		s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(i * 160), SSRC: 1}, Payload: payload})
+		seq++
+		if i%10 == 5 { // a probe: padding only, the next sequence number, the same timestamp
+			s.MarkEmpty(&rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: 200, PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(i * 160), SSRC: 1}})
+			seq++
+			probes++
+		}
+		if i == 50 { // comfort noise (RFC 3389), not negotiated
+			s.MarkEmpty(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 13, SequenceNumber: seq, Timestamp: uint32(i * 160), SSRC: 1}, Payload: []byte{40}})
+			seq++
+		}
+	}
+	clock.Set(t0.Add(time.Hour))
+	out := make([]float32, 3*SampleRate)
+	n := s.ReadPCM(out)
+	st := s.Stats()
+	if n != packets*960 {
+		t.Errorf("%d samples out for %d packets of 960: %d invented", n, packets, n-packets*960)
+	}
+	if st.Lost != 0 || st.Concealed != 0 || st.FECRecovered != 0 || st.Padding != uint64(probes) || st.OtherPayloadType != 1 || st.Packets != packets {
+		t.Errorf("%d probes, one comfort-noise packet, no loss: stats %+v", probes, st)
+	}
+
+	probe := &rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: 200, SSRC: 1}}
+	if allocs := testing.AllocsPerRun(100, func() { probe.SequenceNumber++; s.MarkEmpty(probe) }); allocs != 0 {
+		t.Errorf("MarkEmpty allocates %v times per packet", allocs)
+	}
+}
