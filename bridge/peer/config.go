@@ -28,7 +28,9 @@ type MusicianID string
 // RTPSink receives one musician track's RTP packets, in arrival order, from
 // that track's read goroutine. The packet and its payload are reused for the
 // next packet as soon as WriteRTP returns: copy what must outlive the call.
-// Padding-only packets (no payload) are not passed on. If the sink also
+// Padding-only packets (no payload) and packets of a payload type the answer
+// did not negotiate are not passed to WriteRTP; a sink that also implements
+// EmptyMarker is told of their sequence numbers. If the sink also
 // implements io.Closer, Close is called once, after the last WriteRTP, when
 // the track ends (musician left, connection closed or renegotiated away).
 type RTPSink interface {

@@ -811,7 +811,7 @@ type MusicianStats struct {
 	PacketsLost       uint64 // from sequence-number gaps (RFC 3550 A.3)
 	Jitter            time.Duration
 	Bytes             uint64 // RTP payload bytes
-	PaddingOnly       uint64 // packets without payload, not passed to the sink
+	PaddingOnly       uint64 // packets without payload, not passed to the sink's WriteRTP (see EmptyMarker)
 	BadRTP            uint64 // packets that did not parse as RTP, or that pion refused (a payload type not negotiated)
 	ICERestarts       uint64 // ICE-restart offers sent
 	GlareRestarts     uint64 // PeerConnections replaced to answer an offer during our own

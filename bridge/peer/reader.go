@@ -50,6 +50,17 @@ type CodecSwitcher interface {
 	SwitchCodec(mimeType string, clockRate uint32, payloadType uint8) error
 }
 
+// EmptyMarker is implemented by an RTPSink that keeps account of the track's sequence
+// numbers (audio.Stream does, in its jitter buffer). The track's read goroutine calls
+// MarkEmpty with each packet that used a sequence number but is not passed to WriteRTP,
+// as it carries no audio: a padding-only packet (Chrome's congestion-control probes), or
+// one of a payload type the answer did not negotiate (comfort noise, DTMF), which pion's
+// read refused. Without it such a sink would take the gap for a lost packet, and conceal
+// it with invented audio. The packet is reused as WriteRTP's is.
+type EmptyMarker interface {
+	MarkEmpty(pkt *rtp.Packet)
+}
+
 // rxCounters are one musician's reception counters, written by its track
 // readers and read by Stats. badRTP counts, besides packets that do not parse,
 // those pion's read refused: a payload type the answer did not negotiate (comfort
@@ -294,6 +305,7 @@ type trackReader struct {
 	rx        *rxCounters
 	sink      RTPSink
 	switcher  CodecSwitcher // sink, if it can follow a codec switch
+	marker    EmptyMarker   // sink, if it keeps account of sequence numbers
 	codec     webrtc.RTPCodecParameters
 	clockRate float64
 	pkt       rtp.Packet
@@ -329,6 +341,7 @@ type trackReader struct {
 func newTrackReader(rx *rxCounters, codec webrtc.RTPCodecParameters, sink RTPSink) *trackReader {
 	r := &trackReader{rx: rx, sink: sink, codec: codec, pause: func() { time.Sleep(readErrorPause) }}
 	r.switcher, _ = sink.(CodecSwitcher)
+	r.marker, _ = sink.(EmptyMarker)
 	r.setClockRate(codec.ClockRate)
 	return r
 }
@@ -352,7 +365,8 @@ func (r *trackReader) mimeOf(c webrtc.RTPCodecParameters) *string {
 
 // handle processes one RTP packet read at now. Packets that do not parse are
 // counted and skipped; padding-only packets (Chrome sends them as probes) are
-// counted but not passed to the sink. A packet of another payload type than the
+// counted but not passed to WriteRTP: a sink that is an EmptyMarker is told their
+// sequence number carried no audio. A packet of another payload type than the
 // track's codec is passed on as it is (the sink drops it) until
 // codecSwitchPackets of them in a row make their codec the track's.
 func (r *trackReader) handle(b []byte, now time.Time) {
@@ -366,6 +380,7 @@ func (r *trackReader) handle(b []byte, now time.Time) {
 		// Padding carries the payload type of whatever codec; it says nothing of a switch.
 		r.updateJitter(now)
 		r.rx.padding.Add(1)
+		r.markEmpty()
 		return
 	}
 	if r.trackCodec != nil && r.pkt.PayloadType != uint8(r.codec.PayloadType) {
@@ -415,12 +430,22 @@ func (r *trackReader) otherPayloadType() {
 }
 
 // refused counts a packet pion's read refused (a payload type not negotiated).
-// It keeps its sequence number, so that it is not counted as lost, but goes no
-// further.
+// It keeps its sequence number, so that it is not counted as lost, here or by a
+// sink that is an EmptyMarker, but its payload goes no further.
 func (r *trackReader) refused(b []byte) {
 	r.rx.badRTP.Add(1)
-	if r.pkt.Unmarshal(b) == nil {
-		r.rx.lost.Store(r.seq.update(r.pkt.SequenceNumber))
+	if r.pkt.Unmarshal(b) != nil {
+		return
+	}
+	r.rx.lost.Store(r.seq.update(r.pkt.SequenceNumber))
+	r.markEmpty()
+}
+
+// markEmpty tells the sink, if it is an EmptyMarker, that the current packet used its
+// sequence number without audio for it.
+func (r *trackReader) markEmpty() {
+	if r.marker != nil {
+		r.marker.MarkEmpty(&r.pkt)
 	}
 }
 

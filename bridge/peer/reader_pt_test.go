@@ -202,7 +202,8 @@ func (s *scriptedTrack) Read(b []byte) (int, interceptor.Attributes, error) {
 
 // A packet pion refuses (a payload type the answer did not negotiate: Read returns
 // ErrCodecNotFound with the packet) is counted and skipped, its sequence number is not
-// taken for a loss, and reading carries on; only the end of the track ends the loop.
+// taken for a loss (the sink is told it carried no audio), and reading carries on; only
+// the end of the track ends the loop.
 func TestReadAllCarriesOnPastRefusedPackets(t *testing.T) {
 	var reads []scriptedRead
 	for i := range 20 {
@@ -230,6 +231,9 @@ func TestReadAllCarriesOnPastRefusedPackets(t *testing.T) {
 		rx.snapshot(&s)
 		if sink.n != 17 || sink.lastSeq != 19 || s.BadRTP != 3 || s.PacketsLost != 0 || s.PacketsReceived != 17 {
 			t.Fatalf("sink %d packets (last %d), stats %+v", sink.n, sink.lastSeq, s)
+		}
+		if sink.marked != 3 || sink.markedSeq != 12 || sink.markedType != 126 {
+			t.Fatalf("sink told of %d packets without audio (last seq %d, type %d), want the 3 refused", sink.marked, sink.markedSeq, sink.markedType)
 		}
 	}
 }

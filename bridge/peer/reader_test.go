@@ -12,12 +12,21 @@ type countSink struct {
 	n       int
 	lastSeq uint16
 	lastLen int
+	// MarkEmpty calls, and the last one's sequence number and payload type.
+	marked     int
+	markedSeq  uint16
+	markedType uint8
 }
 
 func (c *countSink) WriteRTP(p *rtp.Packet) {
 	c.n++
 	c.lastSeq = p.SequenceNumber
 	c.lastLen = len(p.Payload)
+}
+
+func (c *countSink) MarkEmpty(p *rtp.Packet) {
+	c.marked++
+	c.markedSeq, c.markedType = p.SequenceNumber, p.PayloadType
 }
 
 func marshal(t testing.TB, p rtp.Packet) []byte {
@@ -62,6 +71,10 @@ func TestTrackReaderCountsLossPaddingAndGarbage(t *testing.T) {
 	if sink.n != 5 || sink.lastSeq != 3 || sink.lastLen != len(payload) {
 		t.Fatalf("sink saw %d packets, last seq %d len %d", sink.n, sink.lastSeq, sink.lastLen)
 	}
+	// The padding-only packet is not audio, but the sink hears that it used sequence number 4.
+	if sink.marked != 1 || sink.markedSeq != 4 {
+		t.Fatalf("sink told of %d packets without audio, last seq %d; want 1, seq 4", sink.marked, sink.markedSeq)
+	}
 	if s.Jitter != 0 {
 		t.Errorf("jitter %v for perfectly paced packets", s.Jitter)
 	}
@@ -84,24 +97,34 @@ func TestTrackReaderJitter(t *testing.T) {
 	}
 }
 
-// The per-packet path allocates nothing (STYLE §8).
+// The per-packet path allocates nothing (STYLE §8), padding-only packets told to the sink
+// included.
 func TestTrackReaderHandleAllocatesNothing(t *testing.T) {
 	var rx rxCounters
-	r := newTrackReader(&rx, opusParams, &countSink{})
+	sink := &countSink{}
+	r := newTrackReader(&rx, opusParams, sink)
 	p := opusPacket(1, 960, make([]byte, 120))
 	if err := p.SetExtension(1, []byte{0x90}); err != nil { // audio level, as Chrome sends it
 		t.Fatal(err)
 	}
 	buf := marshal(t, p)
+	pad := opusPacket(1, 960, nil)
+	pad.Padding, pad.PaddingSize = true, 200
+	padBuf := marshal(t, pad)
 	now := time.Now()
 	seq := uint16(0)
 	allocs := testing.AllocsPerRun(1000, func() {
-		seq++
-		buf[2], buf[3] = byte(seq>>8), byte(seq)
-		r.handle(buf, now)
+		for _, b := range [][]byte{buf, padBuf} {
+			seq++
+			b[2], b[3] = byte(seq>>8), byte(seq)
+			r.handle(b, now)
+		}
 	})
 	if allocs != 0 {
-		t.Fatalf("handle allocates %v times per packet", allocs)
+		t.Fatalf("handle allocates %v times per pair of packets", allocs)
+	}
+	if sink.marked == 0 {
+		t.Fatal("padding-only packets not told to the sink")
 	}
 }
 
@@ -122,7 +145,8 @@ func BenchmarkTrackReaderHandle(b *testing.B) {
 }
 
 // FuzzTrackReader: no byte string panics the reader, and every input is
-// counted exactly once as a packet or as bad RTP.
+// counted exactly once as a packet or as bad RTP; each packet reaches the sink once,
+// as audio (WriteRTP) or as a padding-only packet (MarkEmpty).
 func FuzzTrackReader(f *testing.F) {
 	p := opusPacket(7, 960, []byte{1, 2, 3})
 	b, _ := p.Marshal()
@@ -140,8 +164,8 @@ func FuzzTrackReader(f *testing.F) {
 		r.handle(data, time.Unix(1, 0))
 		var s MusicianStats
 		rx.snapshot(&s)
-		if s.PacketsReceived+s.BadRTP != 2 || uint64(sink.n)+s.PaddingOnly != s.PacketsReceived {
-			t.Fatalf("stats %+v, sink %d", s, sink.n)
+		if s.PacketsReceived+s.BadRTP != 2 || uint64(sink.n)+s.PaddingOnly != s.PacketsReceived || uint64(sink.marked) != s.PaddingOnly {
+			t.Fatalf("stats %+v, sink %d, marked %d", s, sink.n, sink.marked)
 		}
 	})
 }
