@@ -20,6 +20,7 @@ import (
 	"github.com/ledbridge/ledbridge/analysis"
 	"github.com/ledbridge/ledbridge/analysis/color"
 	"github.com/ledbridge/ledbridge/analysis/effect"
+	"github.com/ledbridge/ledbridge/bridge/audio"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/peer"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
@@ -1488,6 +1489,13 @@ func (s *Session) maxMusicians() int {
 func presenceMusician(id string, meta room.Meta) *musician {
 	return &musician{id: id, meta: meta, peerState: webrtc.PeerConnectionStateNew}
 }
+
+// The peer's reader looks for these on the sink onTrack returns: without EmptyMarker, every
+// padding-only probe or comfort-noise packet would be concealed as a lost packet.
+var (
+	_ peer.CodecSwitcher = (*audio.Stream)(nil)
+	_ peer.EmptyMarker   = (*audio.Stream)(nil)
+)
 
 // onTrack runs on the track's read goroutine when a musician's audio starts. The peer manager
 // answers an offer only once Presence confirmed its sender, so the musician is normally known by
