@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"math"
@@ -113,6 +115,9 @@ func Load(opts Options) (*Loaded, error) {
 			return nil, &Error{Problem: fmt.Sprintf("reading %s: %v", path, err)}
 		}
 		out.FileEmpty = isEmptyYAML(raw)
+		if err := checkOneDocument(path, raw); err != nil {
+			return nil, err
+		}
 		text, err := keepTextAsWritten(path, raw)
 		if err != nil {
 			return nil, err
@@ -299,6 +304,51 @@ func flatten(c Config) map[string]any {
 func isEmptyYAML(raw []byte) bool {
 	var doc any
 	return yaml.Unmarshal(raw, &doc) == nil && doc == nil
+}
+
+// checkOneDocument refuses a file whose YAML goes on, after a '---' line, with a second document
+// that holds anything: everything here (keepTextAsWritten, checkFile, viper) reads the first
+// document only, so the settings of a second, its unknown keys and its syntax errors would be
+// dropped without a word, and a file that starts with two '---' lines would load as the defaults.
+// A document with nothing in it (a leading or trailing '---', one with only comments, or a bare
+// null) is no setting lost, and is accepted.
+func checkOneDocument(path string, raw []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	for n := 1; ; n++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return &Error{Problem: path + ": not valid YAML: " + oneLine(err)}
+		}
+		if n == 1 || isNullDocument(&doc) {
+			continue
+		}
+		// A document after the first starts at its '---' line (the parser wants one there, even
+		// after a '...'), which is where the decoder puts the document node.
+		return &Error{Problem: fmt.Sprintf("%s: %s begins at line %d (a '---' line), and only the first is read: "+
+			"its settings would be ignored; remove the '---' line so that one document holds every setting", path, nthDocument(n), doc.Line)}
+	}
+}
+
+// isNullDocument reports whether the YAML document n holds no value: nothing (or only comments),
+// or an explicit null (~).
+func isNullDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	c := n.Content[0]
+	return c.Kind == yaml.ScalarNode && c.Tag == "!!null"
+}
+
+// nthDocument names the YAML document at position n (at least 2) in its file.
+func nthDocument(n int) string {
+	if words := []string{"second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"}; n-2 < len(words) {
+		return "a " + words[n-2] + " YAML document"
+	}
+	return fmt.Sprintf("YAML document number %d", n)
 }
 
 // keepTextAsWritten returns the YAML raw with every unquoted number given to a text key (a

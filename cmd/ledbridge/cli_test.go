@@ -97,13 +97,19 @@ func TestUsageErrorsExitWithOneLine(t *testing.T) {
 }
 
 // TestConfigErrorsNameTheirSource: a mistyped environment variable names itself and its key, a
-// YAML syntax error names the file, and an address that cannot be listened on fails `config check`.
+// YAML syntax error names the file, and an address that cannot be listened on fails `config check`;
+// so does a second YAML document in the file (whose settings were dropped).
 func TestConfigErrorsNameTheirSource(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.yaml")
 	badAddr := filepath.Join(dir, "addr.yaml")
-	for path, body := range map[string]string{broken: "room:\n  code: [JAM234\n", badAddr: "hub:\n  listen: \"1.2.3.4.5:80\"\n"} {
+	twoDocs := filepath.Join(dir, "twodocs.yaml")
+	for path, body := range map[string]string{
+		broken:  "room:\n  code: [JAM234\n",
+		badAddr: "hub:\n  listen: \"1.2.3.4.5:80\"\n",
+		twoDocs: "room:\n  code: JAM234\n---\neffects:\n  brightness_cap: 0.5\n",
+	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -117,6 +123,7 @@ func TestConfigErrorsNameTheirSource(t *testing.T) {
 		{broken, "", []string{broken, "not valid YAML"}},
 		{badAddr, "", []string{"hub.listen", "1.2.3.4.5:80"}},
 		{"/dev/null", "LEDBRIDGE_STATUS_ADDR=:99999", []string{"status.addr", "65535"}},
+		{twoDocs, "", []string{twoDocs, "a second YAML document begins at line 3"}},
 	} {
 		cmd := exec.Command(bin, "config", "check", "--config", tc.file)
 		cmd.Env = append(os.Environ(), tc.env)
