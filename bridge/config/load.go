@@ -151,6 +151,13 @@ func Load(opts Options) (*Loaded, error) {
 				if err := yaml.Unmarshal([]byte(val), &entries); err != nil {
 					return nil, &Error{Key: key, Problem: fmt.Sprintf("%s must be a JSON list such as %s", EnvName(key), example)}
 				}
+				var node yaml.Node
+				if err := yaml.Unmarshal([]byte(val), &node); err == nil {
+					var ce *Error
+					if errors.As(leadingZeroError(&node, keyType(key), key), &ce) {
+						return nil, &Error{Key: ce.Key, Problem: "from " + EnvName(key) + ": " + ce.Problem}
+					}
+				}
 				list := make([]any, len(entries))
 				for i, m := range entries {
 					list[i] = m
@@ -408,7 +415,127 @@ func checkFile(path string, raw []byte) error {
 	if doc == nil {
 		return nil
 	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return &Error{Problem: path + ": not valid YAML: " + oneLine(err)}
+	}
+	if err := leadingZeroError(&root, reflect.TypeOf(Config{}), ""); err != nil {
+		return err
+	}
 	return checkValue("", doc, reflect.TypeOf(Config{}))
+}
+
+// leadingZeroError refuses a whole number written with a leading 0 (060, -024, 0_16, 00) for a
+// number key in the YAML node n, which the schema type t describes at key: YAML reads 060 as the
+// octal 48 (and 08, no octal, as the float 8), which an operator who padded a number does not
+// mean. The explicit 0x, 0o and 0b prefixes, 0 itself and fractions such as 0.5 and 00.5 are left
+// alone. It follows aliases and merge keys (<<), as the decoding does.
+func leadingZeroError(n *yaml.Node, t reflect.Type, key string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.AliasNode && n.Alias != nil:
+		return leadingZeroError(n.Alias, t, key)
+	case n.Kind == yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := leadingZeroError(c, t, key); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.ScalarNode && isNumberKind(t.Kind()):
+		if n.Style == 0 && (n.Tag == "!!int" || n.Tag == "!!float") && hasLeadingZero(n.Value) {
+			var read *int64
+			if v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil { // as YAML resolves it
+				read = &v
+			}
+			return &Error{Key: key, Problem: leadingZeroProblem(n.Value, read)}
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, item := range n.Content {
+			if err := leadingZeroError(item, t.Elem(), fmt.Sprintf("%s[%d]", key, i)); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && t != durationType:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" { // <<: a mapping, an alias of one, or a list of them, merged into this one
+				for v.Kind == yaml.AliasNode && v.Alias != nil {
+					v = v.Alias
+				}
+				merged := []*yaml.Node{v}
+				if v.Kind == yaml.SequenceNode {
+					merged = v.Content
+				}
+				for _, m := range merged {
+					if err := leadingZeroError(m, t, key); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			for j := 0; j < t.NumField(); j++ {
+				if t.Field(j).Tag.Get("mapstructure") == k.Value {
+					sub := k.Value
+					if key != "" {
+						sub = key + "." + k.Value
+					}
+					if err := leadingZeroError(v, t.Field(j).Type, sub); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isNumberKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// hasLeadingZero reports whether s is a whole number, signed or not, written with a 0 before
+// further digits (060, -024, 0_16, 00), which YAML and strconv's base 0 take for octal. 0, 0.5,
+// 00.5, 0x3c, 0o17 and 0b11 are not.
+func hasLeadingZero(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if len(s) < 2 || s[0] != '0' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// leadingZeroProblem is the refusal of the number text that hasLeadingZero matched, with the
+// decimal spelling meant, and, as read, the value it would have been taken for (nil when the
+// reader at hand does not take it for an octal).
+func leadingZeroProblem(text string, read *int64) string {
+	sign, digits := "", text
+	if text[0] == '+' || text[0] == '-' {
+		sign, digits = text[:1], text[1:]
+	}
+	digits = strings.TrimLeft(strings.ReplaceAll(digits, "_", ""), "0")
+	if digits == "" {
+		digits = "0"
+	}
+	problem := fmt.Sprintf("write %s%s, not %s: a leading 0 means octal", sign, digits, text)
+	if read != nil {
+		problem += fmt.Sprintf(" (%s is %d)", text, *read)
+	}
+	return problem
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -429,6 +556,13 @@ func checkEnv(key, val string) error {
 	}
 	bad := func(want string) error {
 		return &Error{Key: key, Problem: fmt.Sprintf("from %s: want %s, got %s", EnvName(key), want, short(val))}
+	}
+	if isNumberKind(t.Kind()) && hasLeadingZero(val) {
+		var read *int64
+		if n, err := strconv.ParseInt(val, 0, 64); err == nil && t.Kind() != reflect.Float32 && t.Kind() != reflect.Float64 {
+			read = &n // the decoding parses a whole number with base 0, as here; a float's text is decimal
+		}
+		return &Error{Key: key, Problem: fmt.Sprintf("from %s: %s", EnvName(key), leadingZeroProblem(val, read))}
 	}
 	switch {
 	case t == durationType:

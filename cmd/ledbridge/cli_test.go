@@ -98,17 +98,20 @@ func TestUsageErrorsExitWithOneLine(t *testing.T) {
 
 // TestConfigErrorsNameTheirSource: a mistyped environment variable names itself and its key, a
 // YAML syntax error names the file, and an address that cannot be listened on fails `config check`;
-// so does a second YAML document in the file (whose settings were dropped).
+// so do a second YAML document in the file (whose settings were dropped) and a whole number with
+// a leading 0 (octal), in the file or the environment.
 func TestConfigErrorsNameTheirSource(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.yaml")
 	badAddr := filepath.Join(dir, "addr.yaml")
 	twoDocs := filepath.Join(dir, "twodocs.yaml")
+	octal := filepath.Join(dir, "octal.yaml")
 	for path, body := range map[string]string{
 		broken:  "room:\n  code: [JAM234\n",
 		badAddr: "hub:\n  listen: \"1.2.3.4.5:80\"\n",
 		twoDocs: "room:\n  code: JAM234\n---\neffects:\n  brightness_cap: 0.5\n",
+		octal:   "output:\n  fps: 060\n",
 	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -124,6 +127,8 @@ func TestConfigErrorsNameTheirSource(t *testing.T) {
 		{badAddr, "", []string{"hub.listen", "1.2.3.4.5:80"}},
 		{"/dev/null", "LEDBRIDGE_STATUS_ADDR=:99999", []string{"status.addr", "65535"}},
 		{twoDocs, "", []string{twoDocs, "a second YAML document begins at line 3"}},
+		{octal, "", []string{"output.fps", "write 60, not 060"}},
+		{"/dev/null", "LEDBRIDGE_WEBRTC_MAX_PEERS=010", []string{"LEDBRIDGE_WEBRTC_MAX_PEERS", "webrtc.max_peers", "write 10, not 010"}},
 	} {
 		cmd := exec.Command(bin, "config", "check", "--config", tc.file)
 		cmd.Env = append(os.Environ(), tc.env)

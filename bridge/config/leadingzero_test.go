@@ -1,0 +1,101 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A whole number written with a leading 0 is refused on a number key, naming the key and the
+// decimal spelling: YAML reads 060 as octal (48), and the environment's decoding parses with base
+// 0, so LEDBRIDGE_WEBRTC_MAX_PEERS=010 was 8.
+func TestLeadingZeroNumberIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want []string
+	}{
+		{"output:\n  fps: 060\n", []string{"output.fps", "write 60, not 060", "(060 is 48)"}},
+		{"output:\n  fps: 08\n", []string{"output.fps", "write 8, not 08"}}, // no octal: YAML fell back to the float 8
+		{"analysis:\n  tuning_hz: 0440\n", []string{"analysis.tuning_hz", "write 440, not 0440", "(0440 is 288)"}},
+		{"effects:\n  note_low: -024\n", []string{"effects.note_low", "write -24, not -024"}},
+		{"effects:\n  crossfade_ms: +0100\n", []string{"effects.crossfade_ms", "write +100, not +0100"}},
+		{"hub:\n  max_rooms: 0_16\n", []string{"hub.max_rooms", "write 16, not 0_16"}},
+		{"webrtc:\n  max_peers: 00\n", []string{"webrtc.max_peers", "write 0, not 00"}},
+		{"devices: [\"wled://a\"]\nstrips:\n  - device: a\n    max_milliamps: 0500\n", []string{"strips[0].max_milliamps", "write 500, not 0500"}},
+		{"output:\n  <<: {fps: 030}\n", []string{"output.fps", "write 30, not 030"}}, // a merge key
+	} {
+		_, err := Load(Options{File: write(t, tc.body, 0o644), LookupEnv: noEnv, Getenv: noHome})
+		checkLeadingZeroError(t, tc.body, err, tc.want)
+	}
+	for _, tc := range []struct {
+		name, value string
+		want        []string
+	}{
+		{"LEDBRIDGE_WEBRTC_MAX_PEERS", "010", []string{"webrtc.max_peers", "from LEDBRIDGE_WEBRTC_MAX_PEERS", "write 10, not 010", "(010 is 8)"}},
+		{"LEDBRIDGE_OUTPUT_FPS", "-060", []string{"output.fps", "from LEDBRIDGE_OUTPUT_FPS", "write -60, not -060"}},
+		{"LEDBRIDGE_OUTPUT_FPS", "09", []string{"output.fps", "write 9, not 09"}},
+		{"LEDBRIDGE_ANALYSIS_TUNING_HZ", "0440", []string{"analysis.tuning_hz", "from LEDBRIDGE_ANALYSIS_TUNING_HZ", "write 440, not 0440"}},
+		{"LEDBRIDGE_STRIPS", `[{"device":"a","max_milliamps":0500}]`, []string{"strips[0].max_milliamps", "from LEDBRIDGE_STRIPS", "write 500, not 0500"}},
+	} {
+		env := func(k string) (string, bool) { return tc.value, k == tc.name }
+		_, err := Load(Options{LookupEnv: env, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+		checkLeadingZeroError(t, tc.name+"="+tc.value, err, tc.want)
+	}
+}
+
+func checkLeadingZeroError(t *testing.T, what string, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%q: loaded, want it refused", what)
+		return
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("%q: want one *Error line wrapping ErrInvalid, got %T %q", what, err, err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q: %q does not mention %q", what, err, w)
+		}
+	}
+}
+
+// Numbers without a leading 0 still load as they did: 0 itself, negative numbers, fractions
+// (0.5, and 00.5, which no reader takes as octal), and the explicit 0x, 0o and 0b prefixes;
+// text keys keep a leading 0 as written (status.token: 0042).
+func TestNumbersWithoutLeadingZeroStillLoad(t *testing.T) {
+	body := "output:\n  max_milliamps: 0\n  fps: 0x3c\n" +
+		"hub:\n  max_rooms: 0o20\n  max_rooms_per_address: 0b11\n" +
+		"effects:\n  brightness_cap: 0.5\n  gamma: 00.5\n  attack_ms: -1\n  decay_ms: -0.5\n  note_low: 0\n" +
+		"status:\n  token: \"0042\"\nroom:\n  name: 007\n"
+	got, err := Load(Options{File: write(t, body, 0o644), LookupEnv: noEnv, Getenv: noHome})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Config
+	if c.Output.MaxMilliamps != 0 || c.Output.FPS != 60 || c.Hub.MaxRooms != 16 || c.Hub.MaxRoomsPerAddress != 3 ||
+		c.Effects.BrightnessCap != 0.5 || c.Effects.Gamma != 0.5 || c.Effects.AttackMs != -1 || c.Effects.DecayMs != -0.5 ||
+		c.Effects.NoteLow != 0 || c.Status.Token != "0042" || c.Room.Name != "007" {
+		t.Errorf("loaded %+v %+v %+v %+v %+v", c.Output, c.Hub, c.Effects, c.Status, c.Room)
+	}
+	env := map[string]string{
+		"LEDBRIDGE_WEBRTC_MAX_PEERS":     "0x4",
+		"LEDBRIDGE_OUTPUT_FPS":           "0o36",
+		"LEDBRIDGE_OUTPUT_MAX_MILLIAMPS": "0",
+		"LEDBRIDGE_EFFECTS_ATTACK_MS":    "-1",
+		"LEDBRIDGE_EFFECTS_GAMMA":        "0.8",
+		"LEDBRIDGE_STATUS_TOKEN":         "0042",
+	}
+	got, err = Load(Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = got.Config
+	if c.WebRTC.MaxPeers != 4 || c.Output.FPS != 30 || c.Output.MaxMilliamps != 0 || c.Effects.AttackMs != -1 ||
+		c.Effects.Gamma != 0.8 || c.Status.Token != "0042" {
+		t.Errorf("from the environment: max_peers %d, fps %d, max_milliamps %d, attack_ms %v, gamma %v, token %q",
+			c.WebRTC.MaxPeers, c.Output.FPS, c.Output.MaxMilliamps, c.Effects.AttackMs, c.Effects.Gamma, c.Status.Token)
+	}
+}
