@@ -543,7 +543,7 @@ func (f *Fake) handler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(info)
+		_, _ = w.Write(infoBody(info))
 	})
 	mux.HandleFunc("GET /json/state", func(w http.ResponseWriter, _ *http.Request) {
 		f.mu.Lock()
@@ -585,4 +585,29 @@ func (f *Fake) handler() http.Handler {
 		_, _ = io.WriteString(w, `{"success":true}`)
 	})
 	return mux
+}
+
+// infoBody is info as WLED 0.15's /json/info puts it (wled00/json.cpp serializeInfo), its keys
+// written here rather than taken from wled.Info's tags, so that a mis-tagged field in the client
+// shows up against the fake (review 314). Keys the client does not read are there too, as on a
+// device.
+func infoBody(info wled.Info) []byte {
+	body := map[string]any{
+		"ver": info.Version, "vid": info.VID, "cn": "Kōsen", "release": "ESP32",
+		"leds": map[string]any{
+			"count": info.LEDs.Count, "pwr": 0, "fps": info.LEDs.FPS, "maxpwr": 850, "maxseg": 32,
+			"bootps": 0, "lc": info.LEDs.LC, "rgbw": info.LEDs.RGBW, "wv": 0, "cct": 0,
+		},
+		"str": false, "name": info.Name, "udpport": info.UDPPort, "simplifiedui": false,
+		"live": info.Live, "liveseg": -1, "lm": info.LiveMode, "lip": info.LiveIP, "ws": 0,
+		"fxcount": 187, "palcount": 71, "cpalcount": 0,
+		"wifi": map[string]any{"bssid": "AA:BB:CC:DD:EE:FF", "rssi": -52, "signal": 96, "channel": 6, "ap": false},
+		"arch": info.Arch, "core": "v3.3.6-16-gcc5440f6a2", "freeheap": 171232, "uptime": 12873,
+		"brand": "WLED", "product": "FOSS", "mac": info.MAC, "ip": info.IP,
+	}
+	if info.LEDs.SegLC != nil { // before 0.14 a device does not say
+		body["leds"].(map[string]any)["seglc"] = info.LEDs.SegLC
+	}
+	b, _ := json.Marshal(body)
+	return b
 }
