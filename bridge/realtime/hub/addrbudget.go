@@ -6,10 +6,10 @@ import (
 )
 
 // addressBudgets are the budgets of one client (clientaddr.Key) across its requests and
-// sockets: its REST broadcasts are held to one socket's message and byte budgets (without them
-// one POST could fan out any number of messages to a room and evict every member as a slow
-// client), the sockets it opens to connectRate, and its sockets' frames together to one socket's
-// budgets, shared fairly (admitFrame). Each new socket started with budgets and Presence windows
+// sockets: the sockets it opens are held to connectRate, and its sockets' frames and REST
+// broadcasts together to one socket's message and byte budgets, shared fairly (admitFrame, charge).
+// Without them one POST could fan out any number of messages to a room and evict every member as
+// a slow client. Each new socket started with budgets and Presence windows
 // of its own, so a client that opened, joined, tracked and closed sockets in a loop sent every
 // member of the room thousands of presence_diffs a second, and eight sockets of one client,
 // each inside its own 2 MiB burst, sent a room 16 MiB at once and dropped a member that paused
@@ -18,7 +18,6 @@ import (
 // It keeps at most maxEntries clients; entries that no socket holds and that are as good as new
 // (every bucket full) are pruned when that is reached.
 type addressBudgets struct {
-	msgs, bytes rate // the per-socket budgets' rates (rateLimits), for REST
 	// frameMsgs and frameBytes are a client's budgets for its sockets' frames together: one
 	// socket's, times the per-address cap over the default when that is larger.
 	frameMsgs, frameBytes rate
@@ -37,9 +36,8 @@ type addressBudgets struct {
 }
 
 type addressBudget struct {
-	sent     rateBudget  // REST messages and body bytes
 	connects tokenBucket // WebSocket upgrades
-	frames   rateBudget  // its sockets' frames (admitFrame)
+	frames   rateBudget  // its sockets' frames and REST broadcasts (admitFrame, charge)
 	reserves []*rateBudget
 	open     int // sockets holding the entry (connect to release); such an entry is kept
 }
@@ -59,7 +57,7 @@ const (
 // MaxConnectionsPerAddress above the default for it raises the frame budgets in proportion.
 func newAddressBudgets(l rateLimits, maxPerAddress, maxEntries int, maxFrame int64) *addressBudgets {
 	k := max(1, float64(maxPerAddress)/DefaultMaxConnectionsPerAddress)
-	a := &addressBudgets{msgs: l.msgs, bytes: l.bytes, frameMsgs: l.msgs.scaled(k), frameBytes: l.bytes.scaled(k),
+	a := &addressBudgets{frameMsgs: l.msgs.scaled(k), frameBytes: l.bytes.scaled(k),
 		connects: connectRate(maxPerAddress), maxEntries: maxEntries}
 	reserve := func(r rate, frame float64) rate {
 		if !r.on() {
@@ -80,11 +78,12 @@ func connectRate(maxPerAddress int) rate {
 	return rate{perSecond: float64(max(maxPerAddress/16, 2)), capacity: float64(max(2*maxPerAddress, 64))}
 }
 
-// charge takes msgs messages and n bytes from key's budget, unless that would exceed one of them;
-// it reports which it would exceed. found is false when no entry could be made for key (the
-// table is full of clients still paying off a burst): nothing was charged.
+// charge takes a REST request of msgs messages and n body bytes from key's frame budgets, unless
+// that would leave them short of its sockets' reserves (a request has none of its own); it
+// reports which it would exceed. found is false when no entry could be made for key (the table is
+// full of clients holding sockets or still paying off a burst): nothing was charged.
 func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (overMsgs, overBytes, found bool) {
-	if !a.msgs.on() && !a.bytes.on() {
+	if !a.frameMsgs.on() && !a.frameBytes.on() {
 		return false, false, true
 	}
 	a.mu.Lock()
@@ -93,11 +92,17 @@ func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (o
 	if e == nil {
 		return false, false, false
 	}
-	e.sent.refill(now, a.msgs, a.bytes)
-	if overMsgs, overBytes = e.sent.over(msgs, n, a.msgs, a.bytes); !overMsgs && !overBytes {
-		e.sent.take(msgs, n)
+	var none rateBudget
+	if overMsgs, overBytes = a.overLocked(now, e, &none, float64(msgs), float64(n)); overMsgs || overBytes {
+		return overMsgs, overBytes, true
 	}
-	return overMsgs, overBytes, true
+	if a.frameMsgs.on() {
+		e.frames.msgs.level -= float64(msgs)
+	}
+	if a.frameBytes.on() {
+		e.frames.bytes.level -= float64(n)
+	}
+	return false, false, true
 }
 
 // connect takes one socket from key's connect budget, or reports false when it is spent. The
@@ -134,10 +139,15 @@ func (a *addressBudgets) refund(now time.Time, e *addressBudget) {
 	e.open--
 }
 
-// reserveRates are one socket's reserve while its client has n sockets.
+// reserveRates are one socket's reserve while its client has n sockets: an equal share, but never
+// less than a new socket starts with (review 317: with a low message rate and many sockets, a
+// share under two messages could not join and track).
 func (a *addressBudgets) reserveRates(n int) (msgs, bytes rate) {
 	k := 1 / float64(max(n, 1))
-	return a.reserveMsgs.scaled(k), a.reserveBytes.scaled(k)
+	msgs, bytes = a.reserveMsgs.scaled(k), a.reserveBytes.scaled(k)
+	msgs.capacity = max(msgs.capacity, newSocketReserveMsgs)
+	bytes.capacity = max(bytes.capacity, newSocketReserveBytes)
+	return msgs, bytes
 }
 
 // refillLocked brings e's frame budgets and its sockets' reserves up to date at now; a reserve
@@ -238,8 +248,9 @@ func (a *addressBudgets) overLocked(now time.Time, e *addressBudget, mine *rateB
 }
 
 // frameBudgetsHoldASecond reports whether the socket of e whose reserve is mine may send a second
-// of its reserve's rate again: what a socket shut down for its client's budgets must wait for, as
-// one shut down for its own (conn.admit), or each frame after would be refused again.
+// of its reserve's rate again (or as much as the reserve holds, if less): what a socket shut down
+// for its client's budgets must wait for, as one shut down for its own (conn.admit), or each frame
+// after would be refused again.
 func (a *addressBudgets) frameBudgetsHoldASecond(now time.Time, e *addressBudget, mine *rateBudget) bool {
 	if e == nil {
 		return true
@@ -247,7 +258,7 @@ func (a *addressBudgets) frameBudgetsHoldASecond(now time.Time, e *addressBudget
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	msgs, bytes := a.reserveRates(len(e.reserves))
-	overMsgs, overBytes := a.overLocked(now, e, mine, msgs.perSecond, bytes.perSecond)
+	overMsgs, overBytes := a.overLocked(now, e, mine, min(msgs.perSecond, msgs.capacity), min(bytes.perSecond, bytes.capacity))
 	return !overMsgs && !overBytes
 }
 
@@ -263,10 +274,9 @@ func (a *addressBudgets) entryLocked(now time.Time, key string) *addressBudget {
 			if old.open > 0 {
 				continue
 			}
-			old.sent.refill(now, a.msgs, a.bytes)
 			old.connects.refill(now, a.connects)
 			old.frames.refill(now, a.frameMsgs, a.frameBytes)
-			if old.sent.full(a.msgs, a.bytes) && old.connects.full(a.connects) && old.frames.full(a.frameMsgs, a.frameBytes) {
+			if old.connects.full(a.connects) && old.frames.full(a.frameMsgs, a.frameBytes) {
 				delete(a.entries, k)
 			}
 		}

@@ -159,3 +159,35 @@ func TestALoneSocketKeepsOneSocketsBudget(t *testing.T) {
 		t.Errorf("entry still held by %d sockets", s.client.open)
 	}
 }
+
+// A client's REST broadcasts and its sockets' frames had a budget each, so one client burst twice
+// a socket's budget into a room, and three such clients evicted a member that paused reading
+// (review 317). They share the client's budget now; a request keeps the sockets' reserves.
+func TestRESTAndSocketsShareTheClientsBudget(t *testing.T) {
+	cfg, _ := Config{}.withDefaults()
+	oneSocket := burstCapacity(cfg.MaxBytesPerSecond, cfg.OutboundQueueBytes)
+	a := newTestAddressBudgets(t)
+	now := time.Unix(1000, 0)
+	s := openTestSocket(t, a, now, "127.0.0.3")
+	now = now.Add(10 * time.Second)
+	const body = 16 << 10
+	var rest int64
+	for {
+		overMsgs, overBytes, found := a.charge(now, "127.0.0.3", 1, body)
+		if !found {
+			t.Fatal("no entry for the client")
+		}
+		if overMsgs || overBytes {
+			break
+		}
+		rest += body
+	}
+	socket := sendUntilRefused(a, s, now, body)
+	t.Logf("REST %d KiB, then the socket %d KiB; one socket's burst is %.0f KiB", rest>>10, socket>>10, oneSocket/1024)
+	if float64(rest+socket) > oneSocket {
+		t.Errorf("REST and a socket of one client sent %d bytes at once, over one socket's burst of %.0f", rest+socket, oneSocket)
+	}
+	if socket == 0 {
+		t.Error("REST spent the socket's reserve")
+	}
+}

@@ -70,7 +70,9 @@ func TestRESTRateLimit(t *testing.T) {
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)
 	clock := newFakeClock()
 	h := startHub(t, Config{MaxMessagesPerSecond: 5, MaxFrameBytes: 4096, MaxBytesPerSecond: 8192, Now: clock.Now})
-	c := dial(t, h, dialOpts{})
+	// The member is another client: a client's REST requests share its sockets' budget, and keep
+	// their reserves (TestRESTAndSocketsShareTheClientsBudget).
+	c := dial(t, h, dialOpts{from: "127.0.0.7"})
 	c.join(topic, `{}`)
 	single := BroadcastAPIPath + "/ABC123/events/e"
 	steps := []struct {
