@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -104,13 +106,17 @@ type embeddedHub struct {
 	// interfaceAddrs lists the host's addresses, which URLs turns into the musicians' URLs:
 	// net.InterfaceAddrs, unless a test gives the addresses a DHCP lease would.
 	interfaceAddrs func() ([]net.Addr, error)
+	// ownToken is the server's OwnClientToken ("" for `ledbridge hub`, which has no session).
+	ownToken string
 }
 
 // startEmbeddedHub listens on c.Listen and serves until ctx is cancelled. reg, when not nil, gets
 // the server's metrics (join passes the registry its status page serves on /metrics); the hub
 // serves no /metrics of its own.
 func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger, reg prometheus.Registerer) (*embeddedHub, error) {
-	return listenHub(ctx, hubConfig(c, log, reg), log)
+	cfg := hubConfig(c, log, reg)
+	cfg.OwnClientToken = rand.Text() // this process's session: see embeddedHub.OwnClient
+	return listenHub(ctx, cfg, log)
 }
 
 // startStandaloneHub is `ledbridge hub`'s server: startEmbeddedHub's, serving on its own port,
@@ -140,7 +146,8 @@ func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embedded
 	if err != nil {
 		return nil, fmt.Errorf("hub: listen on %s: %w", cfg.Addr, err)
 	}
-	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1), secret: cfg.Secret != "", metricsPath: cfg.MetricsPath}
+	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1), secret: cfg.Secret != "", metricsPath: cfg.MetricsPath,
+		ownToken: cfg.OwnClientToken}
 	go func() { h.done <- srv.Serve(ctx, ln) }()
 	attrs := []any{"addr", h.Addr.String(), "path", hub.Path}
 	if h.metricsPath != "" {
@@ -152,6 +159,29 @@ func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embedded
 
 // Wait returns once the server has stopped (its context was cancelled) and every connection is closed.
 func (h *embeddedHub) Wait() error { return <-h.done }
+
+// OwnClient is the HTTP client ledbridge's own session reaches the hub with: its requests carry
+// the hub's OwnClientToken, so that the session counts as a client of its own rather than as the
+// address it dials from, whose caps and budgets a reverse proxy, browser tabs or other programs on
+// the same machine share (review 317).
+func (h *embeddedHub) OwnClient() *http.Client {
+	if h.ownToken == "" {
+		return nil
+	}
+	return &http.Client{Transport: ownClientTransport{base: http.DefaultTransport, token: h.ownToken}}
+}
+
+// ownClientTransport adds hub.OwnClientHeader to every request.
+type ownClientTransport struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (t ownClientTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+	r.Header.Set(hub.OwnClientHeader, t.token)
+	return t.base.RoundTrip(r)
+}
 
 // LocalURL is the URL ledbridge itself uses to reach the hub: loopback when the hub listens on
 // every address, else the one address it listens on (review 311: with --listen 192.0.2.2:0 the

@@ -337,6 +337,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 func hostOnLAN(sc *session.Config, h *embeddedHub, secret string, urls *hostAddressWatch) {
 	sc.Realtime.URL = h.LocalURL()
 	sc.Realtime.APIKey = cmp.Or(secret, "ledbridge")
+	sc.Realtime.HTTPClient = h.OwnClient()
 	sc.HostedBy = "lan"
 	sc.RoomURL = urls.URL()
 	sc.CurrentRoomURL = urls.URL

@@ -64,8 +64,7 @@ const (
 )
 
 // DefaultMaxRoomsPerAddress (4) bounds the rooms one client has started that exist at once. A jam
-// is one room and the web app joins one channel per room, so a musician starts at most one, and
-// ledbridge's own socket from loopback one more. Yet one LAN host can no longer hold all MaxRooms
+// is one room and the web app joins one channel per room, so a musician starts at most one. Yet one LAN host can no longer hold all MaxRooms
 // rooms and keep every other jam from starting: that now takes MaxRooms/4 addresses.
 const DefaultMaxRoomsPerAddress = 4
 
@@ -99,8 +98,8 @@ type Config struct {
 	// upgrade is refused with HTTP 429. Loopback is not exempt: a reverse proxy (TLS in front of
 	// the hub) makes every client arrive from its address, and must then be given a larger value
 	// (up to MaxConnections, which means no per-address bound) deliberately rather than by default.
-	// A proxy on ledbridge's own machine shares that budget with ledbridge's own socket to the
-	// hub: at the bound, ledbridge's reconnect would be refused too. A client may open sockets at
+	// ledbridge join's own session is a client of its own (OwnClientToken), so a proxy on its
+	// machine does not share this with it. A client may open sockets at
 	// most twice this many (at least 64) at once, then this many over 16 (at least 2) a second,
 	// so that it cannot flood a room with Presence joins and leaves by reconnecting.
 	MaxConnectionsPerAddress int
@@ -147,10 +146,10 @@ type Config struct {
 	// least one second of it: with the defaults, a socket that was quiet may send 512 frames at
 	// once, and at twice the rate is shut down after about five seconds. Once the budget is spent,
 	// every channel of the socket gets a `system` error ("Too many messages per second") and
-	// phx_close, and its frames are dropped until it has earned a second's worth back. REST
-	// broadcast messages count against a budget of the same size, per remote address (past it the
-	// request is refused with HTTP 429). A client's sockets (clientaddr.Key) together send at
-	// most one socket's budget too, shared fairly (see MaxBytesPerSecond). Heartbeats (of at most 128 bytes, as clients send them)
+	// phx_close, and its frames are dropped until it has earned a second's worth back. A
+	// client's sockets (clientaddr.Key) and REST broadcast messages together send at most one
+	// socket's budget too, shared fairly (see MaxBytesPerSecond; a REST request past it is refused
+	// with HTTP 429). Heartbeats (of at most 128 bytes, as clients send them)
 	// count against neither this nor MaxBytesPerSecond and are answered past them, as the Realtime
 	// server answers them outside its channels; more than ten times this many a second (beyond a
 	// second's worth) close the socket. MaxMessagesPerSecond < 0 disables the limit.
@@ -163,9 +162,8 @@ type Config struct {
 	// dropped until it has earned a second's worth back, and a socket that keeps sending ten times
 	// the rate meanwhile is closed. Every member receives what one member sends, so this is what
 	// keeps a member sending large broadcasts from evicting the slower readers as slow clients.
-	// MaxBytesPerSecond < 0 disables the limit. REST broadcasts count their bodies against a budget
-	// of the same size, per remote address. A client's sockets (clientaddr.Key) together burst and
-	// send at most one socket's budgets (times MaxConnectionsPerAddress over the default, when it
+	// MaxBytesPerSecond < 0 disables the limit. A client's sockets (clientaddr.Key) and its REST
+	// broadcasts' bodies together burst and send at most one socket's budgets (times MaxConnectionsPerAddress over the default, when it
 	// is larger), or eight sockets of one host would burst eight times a member's share of a queue:
 	// each socket has an equal share of half of them that no other socket can spend, and borrows
 	// beyond it from the other half, which any of them may spend. A socket alone keeps one
@@ -207,6 +205,13 @@ type Config struct {
 	// Secret, when set, is a shared key: a socket must present it as its apikey (the supabase-js
 	// key, sent as the apikey query parameter or an x-api-key header) or it is refused with HTTP 401.
 	Secret string
+	// OwnClientToken, when set, marks the requests of the program running the hub (ledbridge
+	// join's own session): a WebSocket upgrade or REST request carrying it in the OwnClientHeader
+	// header counts as a client of its own, not as its address. ledbridge dials its hub from
+	// 127.0.0.1 or the address the hub listens on, where a reverse proxy, browser tabs or other
+	// programs on the same machine would share its per-address caps and budgets and could spend
+	// them (review 317). Make it long and random, and never show it to anyone.
+	OwnClientToken string
 	// AllowedOrigins lists the browser origins allowed to connect, as coder/websocket
 	// OriginPatterns (path.Match patterns on the origin host, or on "scheme://host" when the
 	// pattern has a scheme; CheckOriginPattern says which it takes). Empty means any origin: musicians' pages are served from elsewhere.

@@ -79,7 +79,7 @@ func (s *Server) serveBroadcastAPI(w http.ResponseWriter, r *http.Request) {
 			"content_type", r.Header.Get("Content-Type"), "origin", r.Header.Get("Origin"))
 		return
 	}
-	remote := clientaddr.Key(r.RemoteAddr)
+	remote := s.clientKey(r)
 	// Bodies are read whole (up to MaxFrameBytes each) before they can be judged: restInFlight
 	// bounds how many are being read and delivered at once, in all and from one client.
 	if why := s.restSlots.acquire(remote); why != "" {

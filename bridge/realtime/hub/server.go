@@ -519,7 +519,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.refuseHandshake(w, refusedBadUpgrade, http.StatusForbidden, "Origin not allowed")
 		return
 	}
-	addr := clientaddr.Key(r.RemoteAddr)
+	addr := s.clientKey(r)
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -595,6 +595,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.serve()
 	s.removeConn(c)
 	s.log.Debug("hub: socket closed", "remote", c.remote, "reason", c.closeReason())
+}
+
+// OwnClientHeader is the request header that carries Config.OwnClientToken.
+const OwnClientHeader = "X-Ledbridge-Own-Client"
+
+// ownClientKey is the client key of requests carrying Config.OwnClientToken: no address's key
+// (clientaddr.Key gives addresses and prefixes), so no other client shares it.
+const ownClientKey = "own client"
+
+// clientKey is the client r counts against: its address (clientaddr.Key), or, for the program
+// running the hub, ownClientKey.
+func (s *Server) clientKey(r *http.Request) string {
+	if tok := s.cfg.OwnClientToken; tok != "" {
+		if got := r.Header.Get(OwnClientHeader); got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(tok)) == 1 {
+			return ownClientKey
+		}
+	}
+	return clientaddr.Key(r.RemoteAddr)
 }
 
 // testHookAccepted, when set by a test, runs after an upgrade's Accept and before the socket is
