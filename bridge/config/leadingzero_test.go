@@ -99,3 +99,43 @@ func TestNumbersWithoutLeadingZeroStillLoad(t *testing.T) {
 			c.WebRTC.MaxPeers, c.Output.FPS, c.Output.MaxMilliamps, c.Effects.AttackMs, c.Effects.Gamma, c.Status.Token)
 	}
 }
+
+// A duration key is no number key, though time.Duration's Kind is Int64: 010 there gets the
+// duration's own refusal, as 10 does, not the leading-0 line, which told the operator to write
+// 10 and so to meet that refusal next (review 318, finding 4).
+func TestLeadingZeroOnADurationKeyGetsTheDurationLine(t *testing.T) {
+	for _, tc := range []struct{ key, body string }{
+		{"webrtc.offer_delay", "webrtc:\n  offer_delay: 010\n"},
+		{"discovery.interval", "discovery:\n  interval: 030\n"},
+		{"output.realtime_timeout", "output:\n  realtime_timeout: 00\n"},
+		{"webrtc.offer_delay", "webrtc:\n  offer_delay: 10\n"}, // the spelling the leading-0 line asked for
+	} {
+		_, err := Load(Options{File: write(t, tc.body, 0o644), LookupEnv: noEnv, Getenv: noHome})
+		checkDurationError(t, tc.body, err, tc.key)
+	}
+	for _, tc := range []struct{ key, name, value string }{
+		{"webrtc.offer_delay", "LEDBRIDGE_WEBRTC_OFFER_DELAY", "010"},
+		{"discovery.interval", "LEDBRIDGE_DISCOVERY_INTERVAL", "-030"},
+		{"webrtc.offer_delay", "LEDBRIDGE_WEBRTC_OFFER_DELAY", "10"},
+	} {
+		env := func(k string) (string, bool) { return tc.value, k == tc.name }
+		_, err := Load(Options{LookupEnv: env, Getenv: noHome, SystemFile: filepath.Join(t.TempDir(), "absent.yaml")})
+		checkDurationError(t, tc.name+"="+tc.value, err, tc.key, "from "+tc.name, "got \""+tc.value+"\"")
+	}
+}
+
+func checkDurationError(t *testing.T, what string, err error, key string, more ...string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%q: loaded, want it refused", what)
+		return
+	}
+	for _, w := range append([]string{key + ": ", "want a duration such as 2s"}, more...) {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q: %q does not mention %q", what, err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "octal") || strings.Contains(err.Error(), "write ") {
+		t.Errorf("%q: %q gives the leading-0 line on a duration key", what, err)
+	}
+}

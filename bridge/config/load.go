@@ -429,7 +429,9 @@ func checkFile(path string, raw []byte) error {
 // number key in the YAML node n, which the schema type t describes at key: YAML reads 060 as the
 // octal 48 (and 08, no octal, as the float 8), which an operator who padded a number does not
 // mean. The explicit 0x, 0o and 0b prefixes, 0 itself and fractions such as 0.5 and 00.5 are left
-// alone. It follows aliases and merge keys (<<), as the decoding does.
+// alone, and so are duration keys (time.Duration's Kind is Int64, but a bare number there is
+// refused by checkValue as no duration, 010 and 10 alike). It follows aliases and merge keys
+// (<<), as the decoding does.
 func leadingZeroError(n *yaml.Node, t reflect.Type, key string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -443,7 +445,7 @@ func leadingZeroError(n *yaml.Node, t reflect.Type, key string) error {
 				return err
 			}
 		}
-	case n.Kind == yaml.ScalarNode && isNumberKind(t.Kind()):
+	case n.Kind == yaml.ScalarNode && isNumberKind(t.Kind()) && t != durationType:
 		if n.Style == 0 && (n.Tag == "!!int" || n.Tag == "!!float") && hasLeadingZero(n.Value) {
 			var read *int64
 			if v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil { // as YAML resolves it
@@ -557,7 +559,7 @@ func checkEnv(key, val string) error {
 	bad := func(want string) error {
 		return &Error{Key: key, Problem: fmt.Sprintf("from %s: want %s, got %s", EnvName(key), want, short(val))}
 	}
-	if isNumberKind(t.Kind()) && hasLeadingZero(val) {
+	if isNumberKind(t.Kind()) && t != durationType && hasLeadingZero(val) { // a duration's own check follows
 		var read *int64
 		if n, err := strconv.ParseInt(val, 0, 64); err == nil && t.Kind() != reflect.Float32 && t.Kind() != reflect.Float64 {
 			read = &n // the decoding parses a whole number with base 0, as here; a float's text is decimal
