@@ -139,3 +139,38 @@ func checkDurationError(t *testing.T, what string, err error, key string, more .
 		t.Errorf("%q: %q gives the leading-0 line on a duration key", what, err)
 	}
 }
+
+// An explicit tag does not let a leading 0 through: the node of `!!int 060` has the tagged
+// style, not the plain one, yet YAML reads it as 48, and so it does `!!int "060"`, whose quotes
+// an explicit number tag overrides (review 318, finding 6). `!!str 060` is text, which a number
+// key refuses as before.
+func TestLeadingZeroWithAnExplicitTagIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want []string
+	}{
+		{"output:\n  fps: !!int 060\n", []string{"output.fps", "write 60, not 060", "(060 is 48)"}},
+		{"output:\n  fps: !!float 060\n", []string{"output.fps", "write 60, not 060", "(060 is 48)"}},
+		{"output:\n  fps: !<tag:yaml.org,2002:int> 060\n", []string{"output.fps", "write 60, not 060"}},
+		{"output:\n  fps: !!int \"060\"\n", []string{"output.fps", "write 60, not 060", "(060 is 48)"}},
+		{"output:\n  fps: !!int '060'\n", []string{"output.fps", "write 60, not 060", "(060 is 48)"}},
+		{"analysis:\n  tuning_hz: !!float 0440\n", []string{"analysis.tuning_hz", "write 440, not 0440", "(0440 is 288)"}},
+		{"output:\n  fps: !!float 08\n", []string{"output.fps", "write 8, not 08"}},
+		{"hub:\n  max_rooms: !!int 0_16\n", []string{"hub.max_rooms", "write 16, not 0_16"}},
+		{"output:\n  fps: &f !!int 030\nhub:\n  max_rooms: *f\n", []string{"output.fps", "write 30, not 030"}},
+		{"devices: [\"wled://a\"]\nstrips:\n  - device: a\n    max_milliamps: !!int 0500\n", []string{"strips[0].max_milliamps", "write 500, not 0500"}},
+	} {
+		_, err := Load(Options{File: write(t, tc.body, 0o644), LookupEnv: noEnv, Getenv: noHome})
+		checkLeadingZeroError(t, tc.body, err, tc.want)
+	}
+	for _, body := range []string{"output:\n  fps: !!str 060\n", "output:\n  fps: \"060\"\n"} {
+		_, err := Load(Options{File: write(t, body, 0o644), LookupEnv: noEnv, Getenv: noHome})
+		if err == nil || !strings.Contains(err.Error(), "want a whole number, got text") {
+			t.Errorf("%q: %v, want the refusal of text on a number key", body, err)
+		}
+	}
+	got, err := Load(Options{File: write(t, "output:\n  fps: !!int 30\neffects:\n  gamma: !!float 00.5\n", 0o644), LookupEnv: noEnv, Getenv: noHome})
+	if err != nil || got.Output.FPS != 30 || got.Effects.Gamma != 0.5 {
+		t.Errorf("!!int 30, !!float 00.5: %v, fps %v, gamma %v", err, got.Output.FPS, got.Effects.Gamma)
+	}
+}

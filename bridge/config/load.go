@@ -446,7 +446,10 @@ func leadingZeroError(n *yaml.Node, t reflect.Type, key string) error {
 			}
 		}
 	case n.Kind == yaml.ScalarNode && isNumberKind(t.Kind()) && t != durationType:
-		if n.Style == 0 && (n.Tag == "!!int" || n.Tag == "!!float") && hasLeadingZero(n.Value) {
+		// The resolved tag alone says that YAML reads the text as a number: a plain 060 has it, and
+		// so do an explicitly tagged !!int 060 and !!int "060", whose quotes the tag overrides
+		// (their Style is TaggedStyle, with the quoting's), while an untagged "060" is !!str.
+		if (n.Tag == "!!int" || n.Tag == "!!float") && hasLeadingZero(n.Value) {
 			var read *int64
 			if v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil { // as YAML resolves it
 				read = &v
