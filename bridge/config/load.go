@@ -524,6 +524,22 @@ func hasLeadingZero(s string) bool {
 	return true
 }
 
+// LeadingZeroProblem is, for text written as a whole number with a leading 0 (060, -024, 0_16,
+// 00), the refusal a number key gives it, with the decimal spelling meant and the value strconv's
+// base 0 (pflag's IntVar, the environment's decoding) reads it as: "write 60, not 060: a leading
+// 0 means octal (060 is 48)". It is "" for any other text: 0, 60, 0.5, and the explicit 0x, 0o and
+// 0b prefixes. A command's integer flags refuse by it what a config key refuses.
+func LeadingZeroProblem(text string) string {
+	if !hasLeadingZero(text) {
+		return ""
+	}
+	var read *int64
+	if n, err := strconv.ParseInt(text, 0, 64); err == nil {
+		read = &n
+	}
+	return leadingZeroProblem(text, read)
+}
+
 // leadingZeroProblem is the refusal of the number text that hasLeadingZero matched, with the
 // decimal spelling meant, and, as read, the value it would have been taken for (nil when the
 // reader at hand does not take it for an octal).

@@ -63,8 +63,8 @@ its error and the others are driven; the command fails only when no device could
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.Devices, "device", nil, "device URL (repeatable), e.g. wled://10.0.0.5 or ddp://10.0.0.5:4048?leds=300")
-	cmd.Flags().IntVar(&opts.LEDs, "leds", 0, "override every device's LED count")
-	cmd.Flags().IntVar(&opts.FPS, "fps", 60, "frames per second, 1..60 (WLED redraws at most every 15 ms)")
+	intFlagVar(cmd.Flags(), &opts.LEDs, "leds", 0, "override every device's LED count")
+	intFlagVar(cmd.Flags(), &opts.FPS, "fps", 60, "frames per second, 1..60 (WLED redraws at most every 15 ms)")
 	cmd.Flags().Float64Var(&opts.Seconds, "seconds", 10, "how long to run")
 	cmd.Flags().DurationVar(&opts.DiscoverWindow, "discover-window", discovery.DefaultBrowseWindow, "without --device: how long to browse mDNS for devices")
 	rootCmd.AddCommand(cmd)
