@@ -53,16 +53,19 @@ const (
 	realignSlew = maxRealignRate / 300
 )
 
-// A lane that delivers steadily but less than lagShare of real time over a lagWindow is not
-// waited for (mixLane.lagging): a sender whose packets carry less audio than their timestamps
-// pass (10 ms, or one byte of PCMU, every 20 ms) held the mix at her pace, and the others' audio
-// was cut by mixSkew again and again (review 312). A sender that keeps up delivers real time
-// within a packet or two a second (concealment fills her losses): review 318 measured 0.94 at
-// the least, over jitter, reordering, 40 % loss, DTX, 60 ms packets, a clock 1000 ppm slow and
-// codec switches, and a sender at 0.76 still cut the others' audio 30 times in 10 s.
+// A lane that delivers steadily but falls lagShortfall (mixSkew, the lead at which the others'
+// audio was cut) behind real time, what it owes leaking away over lagMemory, is not waited for
+// (mixLane.lagging): a sender whose packets carry less audio than their timestamps pass (10 ms,
+// or one byte of PCMU, every 20 ms) held the mix at her pace, and the others' audio was cut by
+// mixSkew again and again (review 312). Leaking over lagMemory, a sender below about 95 % of real
+// time is judged lagging within seconds. A sender that keeps up delivers real time within a packet
+// or two (concealment fills her losses): over jitter up to 80 ms, reordering, 40 % loss, DTX,
+// 60 ms packets, a clock 1000 ppm slow and a codec switch, review 318's senders owed 96 ms at
+// most. A shortfall counted in fixed windows instead let a sender escape by pausing now and then,
+// or sit just above the window's share and still cut the others (review 320).
 const (
-	lagWindow = time.Second
-	lagShare  = 0.85
+	lagShortfall = 150 * time.Millisecond
+	lagMemory    = 3 * time.Second
 )
 
 // mixLaneCap is a lane's capacity: mixSkew left over from the last tick plus the most one tick
@@ -77,14 +80,12 @@ type mixLane struct {
 	// steady: the tick before lastFed brought audio too, less than mixHold before it, so the
 	// musician is delivering continuously and holds the mix back (until mixHold after lastFed).
 	steady bool
-	// steadyFor and fed are the time the lane has been steady and the audio it received in that
-	// time, since it was last judged: once steadyFor reaches lagWindow, they tell whether it keeps
-	// up (lagging). A pause counts in neither, nor does the audio that ends it, so a sender cannot
-	// escape the judgement by pausing now and then (review 318).
-	steadyFor time.Duration
-	fed       int
-	// lagging: over its last lagWindow of steady delivery the lane received less than lagShare of
-	// real time, so the mix does not wait for it (until it keeps up for a lagWindow).
+	// owed is how much audio, in seconds, the lane is short of the time it has been steady, what
+	// is owed leaking away over lagMemory. A pause counts in neither, nor does the audio that ends
+	// it, so a sender cannot escape by pausing now and then (review 318).
+	owed float64
+	// lagging: owed passed lagShortfall, so the mix does not wait for the lane (until owed is
+	// back under half of it).
 	lagging bool
 	// queued sums what the lane kept after each mix in this realignWindow (-1: the window does
 	// not count, nobody was delivering at some tick): its mean is the lane's lead, its
@@ -168,17 +169,22 @@ func (a *alignedMix) add(i int, pcm []float32, now time.Time) {
 		l.steady = !l.lastFed.IsZero() && since > 0 && since < mixHold
 		l.lastFed = now
 		if !l.steady {
-			return
+			return // a pause: neither its time nor the audio that ends it counts
 		}
-		l.steadyFor += since
+		// A steady tick's time is owed in audio; what is owed leaks away over lagMemory, so that
+		// only a sustained shortfall builds up.
+		l.owed = l.owed*(1-since.Seconds()/lagMemory.Seconds()) + since.Seconds()
 	}
 	if !l.steady {
 		return
 	}
-	l.fed += len(pcm)
-	if l.steadyFor >= lagWindow {
-		l.lagging = float64(l.fed) < lagShare*l.steadyFor.Seconds()*audio.SampleRate
-		l.steadyFor, l.fed = 0, 0
+	// Capped, so that a lane that keeps up again is waited for again within seconds.
+	l.owed = min(max(0, l.owed-float64(len(pcm))/audio.SampleRate), lagShortfall.Seconds()*3/2)
+	switch {
+	case l.owed > lagShortfall.Seconds():
+		l.lagging = true
+	case l.owed < lagShortfall.Seconds()/2:
+		l.lagging = false
 	}
 }
 

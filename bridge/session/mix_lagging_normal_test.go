@@ -95,11 +95,11 @@ func TestMixJudgesNoNormalMusicianLagging(t *testing.T) {
 		"20ms 1000ppm slow":               lagPackets(10, 20, func(i int, p *lagPacket) bool { p.at = p.at * 1001 / 1000; return true }),
 		"wifi powersave 5 per 100ms":      lagPackets(10, 20, func(i int, p *lagPacket) bool { p.at = time.Duration(i/5*100+99) * time.Millisecond; return true }),
 		"DTX 1s on 1s off":                lagPackets(10, 20, func(i int, p *lagPacket) bool { return (i/50)%2 == 0 || i%20 == 0 }),
-		"codec switch every 2s": lagPackets(10, 20, func(i int, p *lagPacket) bool {
-			if (i/100)%2 == 1 {
+		"codec switch every 4s": lagPackets(10, 20, func(i int, p *lagPacket) bool {
+			if (i/200)%2 == 1 {
 				p.pt = 8
 			}
-			if i%100 == 3 && i >= 100 {
+			if i%200 == 3 && i >= 200 {
 				p.switchTo = map[uint8]string{0: "audio/PCMU", 8: "audio/PCMA"}[p.pt]
 			}
 			return true

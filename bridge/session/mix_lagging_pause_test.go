@@ -61,16 +61,16 @@ func TestMixJudgesALaggingMusicianAcrossHerPauses(t *testing.T) {
 	}
 	secs, cuts, lag := runLagRig(t, 10, func(i int) []byte { return []byte{0xb0} })
 	t.Logf("1-byte packets, no pause: 10 s -> %.2f s of mix, %d cuts, lagging %d of 600 ticks", secs, cuts, lag)
-	for _, b := range []int{150, 128, 122, 119} {
+	for _, b := range []int{150, 145, 137, 128, 122, 119} {
 		secs, cuts, lag := runLagRig(t, 10, func(i int) []byte { return bytes.Repeat([]byte{0xb0}, b) })
 		t.Logf("%d-byte packets (%.0f%%): 10 s -> %.2f s of mix, %d cuts, lagging %d ticks", b, float64(b)/1.6, secs, cuts, lag)
-		if float64(b)/160 < lagShare && (lag == 0 || cuts > 12) {
+		if float64(b)/160 < 0.95 && (lag == 0 || cuts > 4) {
 			t.Errorf("%d-byte packets: lagging %d ticks, %d cuts", b, lag, cuts)
 		}
 	}
 }
 
-// A musician judged lagging is waited for again once she keeps up for a lagWindow.
+// A musician judged lagging is waited for again once she keeps up for a time.Second.
 func TestMixWaitsAgainForAMusicianWhoKeepsUp(t *testing.T) {
 	secs, cuts, lag := runLagRig(t, 10, func(i int) []byte {
 		if i < 150 {
@@ -79,7 +79,7 @@ func TestMixWaitsAgainForAMusicianWhoKeepsUp(t *testing.T) {
 		return bytes.Repeat([]byte{0xb0}, 160)
 	})
 	t.Logf("80-byte packets for 3 s, then 160: %.2f s of mix, %d cuts, lagging %d ticks (%.2f s)", secs, cuts, lag, float64(lag)/60)
-	if lag == 0 || lag > 5*60 {
-		t.Errorf("lagging %d ticks for 3 s of half real time, want some, and none a second or two after", lag)
+	if lag == 0 || lag > 7*60 {
+		t.Errorf("lagging %d ticks for 3 s of half real time, want some, and none from 4 s after", lag)
 	}
 }
