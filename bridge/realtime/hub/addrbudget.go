@@ -241,6 +241,10 @@ func (a *addressBudgets) admitFrame(now time.Time, e *addressBudget, mine *rateB
 func (a *addressBudgets) overLocked(now time.Time, e *addressBudget, mine *rateBudget, msgs, n float64) (overMsgs, overBytes bool) {
 	a.refillLocked(now, e)
 	othersMsgs, othersBytes := a.othersLocked(e, mine)
+	// No more than the reserve half is kept for them: the floor of reserveRates lets reserves sum
+	// past it when the rate is low and the sockets many, and the budget would then never be
+	// borrowed from again (review 320).
+	othersMsgs, othersBytes = min(othersMsgs, a.reserveMsgs.capacity), min(othersBytes, a.reserveBytes.capacity)
 	over := func(budget, reserve tokenBucket, r rate, others, x float64) bool {
 		return r.on() && reserve.level < x && budget.level-x < others
 	}
@@ -258,7 +262,7 @@ func (a *addressBudgets) frameBudgetsHoldASecond(now time.Time, e *addressBudget
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	msgs, bytes := a.reserveRates(len(e.reserves))
-	overMsgs, overBytes := a.overLocked(now, e, mine, min(msgs.perSecond, msgs.capacity), min(bytes.perSecond, bytes.capacity))
+	overMsgs, overBytes := a.overLocked(now, e, mine, max(1, min(msgs.perSecond, msgs.capacity)), min(bytes.perSecond, bytes.capacity))
 	return !overMsgs && !overBytes
 }
 

@@ -191,3 +191,35 @@ func TestRESTAndSocketsShareTheClientsBudget(t *testing.T) {
 		t.Error("REST spent the socket's reserve")
 	}
 }
+
+// With a low message rate and many sockets, each reserve's floor (a new socket's) summed past the
+// budget, and neither REST nor a socket beyond its reserve was let through again (review 320: 5
+// frames in 10 s, and no REST at all, at 10 messages a second with 32 sockets).
+func TestReserveFloorsDoNotLockTheBudget(t *testing.T) {
+	cfg, err := Config{MaxMessagesPerSecond: 10}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAddressBudgets(newRateLimits(cfg), cfg.MaxConnectionsPerAddress, cfg.MaxConnections, cfg.MaxFrameBytes)
+	now := time.Unix(1000, 0)
+	var sockets []*testSocket
+	for range 32 {
+		sockets = append(sockets, openTestSocket(t, a, now, "127.0.0.3"))
+	}
+	now = now.Add(60 * time.Second)
+	busy, sent := sockets[0], 0
+	for range 1000 { // every 10 ms for 10 s
+		now = now.Add(10 * time.Millisecond)
+		if overMsgs, overBytes := a.admitFrame(now, busy.client, &busy.reserve, 100); !overMsgs && !overBytes {
+			sent++
+		}
+	}
+	t.Logf("one of 32 sockets sent %d frames in 10 s at 10 messages a second", sent)
+	if sent < 50 {
+		t.Errorf("one of 32 sockets sent %d frames in 10 s; the client's rate is 10 a second", sent)
+	}
+	now = now.Add(60 * time.Second)
+	if overMsgs, _, _ := a.charge(now, "127.0.0.3", 1, 100); overMsgs {
+		t.Error("a REST message was refused by a full budget")
+	}
+}
