@@ -168,7 +168,11 @@ func (h *embeddedHub) OwnClient() *http.Client {
 	if h.ownToken == "" {
 		return nil
 	}
-	return &http.Client{Transport: ownClientTransport{base: http.DefaultTransport, token: h.ownToken}}
+	// Never through a proxy from the environment (HTTP_PROXY): the hub is on this machine, and the
+	// token must not leave it (review 320).
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.Proxy = nil
+	return &http.Client{Transport: ownClientTransport{base: base, token: h.ownToken}}
 }
 
 // ownClientTransport adds hub.OwnClientHeader to every request.
