@@ -1,8 +1,8 @@
 // Package connlimit bounds the connections an HTTP server's listener hands out: at most Max open
-// in all and PerClient from one client (clientaddr.Key). A connection past PerClient is closed as
-// soon as it is accepted; at Max, the oldest open connection without a request in progress (one
-// that has not sent its request headers yet, or a keep-alive waiting for its next request) is
-// closed to admit the new one, which is refused only when every open connection is being served.
+// in all and PerClient from one client (clientaddr.Key). At either cap, the oldest open
+// connection without a request in progress (one that has not sent its request headers yet, or a
+// keep-alive waiting for its next request) is closed to admit the new one (at PerClient, the
+// oldest of that client's), which is refused only when every such connection is being served.
 // It is how the status page and the LAN room server keep one LAN host opening connections and
 // sending nothing (or sending slowly) to a bounded share of their sockets, goroutines and buffers:
 // a host with many addresses dodges PerClient, and without eviction could hold all Max slots with
@@ -156,7 +156,18 @@ func (l *Listener) admit(c *Conn) bool {
 	var evicted *Conn
 	switch {
 	case l.conns.Of(client) >= l.cfg.PerClient:
-		limit = "per client"
+		// The client's own oldest connection without a request gives way (review 320: a program
+		// holding bare connections from ledbridge's address kept its session from its own hub).
+		if evicted = l.oldestWaitingLocked(client); evicted == nil {
+			limit = "per client"
+			break
+		}
+		l.releaseLocked(evicted)
+		l.conns.Add(client)
+		c.inWaiting = l.waiting.PushBack(c)
+		l.mu.Unlock()
+		l.evict(evicted)
+		return true
 	case l.conns.Total() >= l.cfg.Max && l.waiting.Len() == 0:
 		limit = "in all"
 	default:
@@ -181,6 +192,16 @@ func (l *Listener) admit(c *Conn) bool {
 			"max", l.cfg.Max, "max_per_client", l.cfg.PerClient, "refused", heldBack+1)
 	}
 	return false
+}
+
+// oldestWaitingLocked is client's oldest connection without a request in progress, or nil.
+func (l *Listener) oldestWaitingLocked(client string) *Conn {
+	for e := l.waiting.Front(); e != nil; e = e.Next() {
+		if c := e.Value.(*Conn); c.client == client {
+			return c
+		}
+	}
+	return nil
 }
 
 // evict closes c, whose slot was given to a new connection; the server serving it sees a read

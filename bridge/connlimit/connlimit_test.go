@@ -81,25 +81,29 @@ func TestCapsInAllAndPerClient(t *testing.T) {
 	got := serve(t, l)
 	addr := ln.Addr().String()
 
+	// Each sends something, so none is evicted to admit another
+	// (TestEvictsOldestConnectionWithoutRequest, TestPerClientEvictsTheClientsOwnBareConnection).
+	sent := func(c, a net.Conn) {
+		t.Helper()
+		if _, err := c.Write([]byte("G")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c1 := dialFrom(t, addr, "127.0.0.1")
 	a1 := next(t, got)
+	sent(c1, a1)
 	c2 := dialFrom(t, addr, "127.0.0.1")
 	a2 := next(t, got)
+	sent(c2, a2)
 	if !closedByServer(dialFrom(t, addr, "127.0.0.1")) {
 		t.Fatal("a third connection from 127.0.0.1 (PerClient 2) stayed open")
 	}
 	c3 := dialFrom(t, addr, "127.0.0.2")
 	a3 := next(t, got)
-	// Each has sent something, so none is evicted to admit a fourth
-	// (TestEvictsOldestConnectionWithoutRequest).
-	for i, c := range []net.Conn{c1, c2, c3} {
-		if _, err := c.Write([]byte("G")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := []net.Conn{a1, a2, a3}[i].Read(make([]byte, 1)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sent(c3, a3)
 	if !closedByServer(dialFrom(t, addr, "127.0.0.3")) {
 		t.Fatal("a fourth connection in all (Max 3) stayed open")
 	}

@@ -131,3 +131,49 @@ func get(t *testing.T, c net.Conn, br *bufio.Reader) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 }
+
+// TestPerClientEvictsTheClientsOwnBareConnection: at PerClient, a client's new connection is
+// admitted by closing that client's oldest connection without a request, never another client's
+// (review 320: a program holding bare connections from ledbridge's address kept its session from
+// its own hub).
+func TestPerClientEvictsTheClientsOwnBareConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(ln, Config{Max: 10, PerClient: 2, Subject: "test"})
+	got := serve(t, l)
+	addr := ln.Addr().String()
+
+	dialFrom(t, addr, "127.0.0.2") // another client's bare connection, older than all
+	next(t, got)
+	first := dialFrom(t, addr, "127.0.0.1")
+	next(t, got)
+	second := dialFrom(t, addr, "127.0.0.1")
+	acceptedSecond := next(t, got)
+	third := dialFrom(t, addr, "127.0.0.1")
+	admitted := next(t, got)
+	if !closedByServer(first) {
+		t.Fatal("the client's oldest bare connection was kept at its cap")
+	}
+	if _, n := l.Open("127.0.0.1"); n != 2 {
+		t.Fatalf("%d connections open from 127.0.0.1, want its cap of 2", n)
+	}
+	if _, n := l.Open("127.0.0.2"); n != 1 {
+		t.Fatal("another client's connection was evicted")
+	}
+	// Once both have sent their request's start, a further one is refused.
+	for _, c := range []net.Conn{second, third} {
+		if _, err := c.Write([]byte("G")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []net.Conn{acceptedSecond, admitted} {
+		if _, err := a.Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !closedByServer(dialFrom(t, addr, "127.0.0.1")) {
+		t.Fatal("a connection was admitted past the client's cap although its open ones had sent their request's start")
+	}
+}
