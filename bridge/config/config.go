@@ -77,7 +77,8 @@ type Hub struct {
 	MaxConnectionsPerAddress int `mapstructure:"max_connections_per_address"`
 	// MaxHTTPConnections and MaxHTTPConnectionsPerAddress bound the plain HTTP connections
 	// (REST broadcasts, metrics scrapes, upgrade requests until their WebSocket opens) the server
-	// holds, in all and from one client; one past either is closed at once (hub.Config).
+	// holds, in all and from one client; one past either takes the place of the oldest idle one
+	// (the client's own, past the per-client cap) or is closed at once (hub.Config).
 	MaxHTTPConnections           int `mapstructure:"max_http_connections"`
 	MaxHTTPConnectionsPerAddress int `mapstructure:"max_http_connections_per_address"`
 	// Metrics makes `ledbridge hub` serve GET /metrics (the ledbridge_hub_* series and the Go
@@ -200,7 +201,8 @@ type Status struct {
 	// MaxConnections caps the connections the page holds open in all, MaxConnectionsPerClient
 	// those from one client (clientaddr.Key: an IPv4 address, an IPv6 one on the machine's own
 	// links, an IPv6 /64 beyond them), so that one LAN host cannot hold them all (status.Config
-	// has the reasoning behind the defaults); a connection past either is
+	// has the reasoning behind the defaults); a connection past either takes the place of the
+	// oldest one without a request in progress (the client's own, past the per-client cap), or is
 	// closed as soon as it is accepted. Behind a reverse proxy every viewer has the proxy's
 	// address: raise the per-client cap there. Read when the page starts: a reload cannot change them.
 	MaxConnections          int `mapstructure:"max_connections"`

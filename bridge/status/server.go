@@ -95,8 +95,9 @@ type Config struct {
 	MaxStreamsPerClient int
 	// MaxConnections caps the open connections Serve keeps (default 256), and
 	// MaxConnectionsPerClient those from one client, as for streams (default 32:
-	// a few browsers' six each, live streams included). A connection past MaxConnectionsPerClient
-	// is closed as soon as it is accepted; at MaxConnections, the oldest connection without a
+	// a few browsers' six each, live streams included). At MaxConnectionsPerClient the client's
+	// oldest connection without a request in progress is closed to admit its new one, which is
+	// closed as soon as it is accepted if there is none; at MaxConnections, the oldest connection without a
 	// request in progress (half-sent headers, an idle keep-alive) is closed to admit it, and it
 	// is refused only when every open one is being served (a live stream always is). A handler
 	// mounted on another server (Handler) has that server's.

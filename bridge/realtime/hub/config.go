@@ -107,8 +107,9 @@ type Config struct {
 	// 256): REST broadcasts, metrics scrapes, keep-alive connections between them, and upgrade
 	// requests until their WebSocket opens (a WebSocket is then counted by MaxConnections and
 	// MaxConnectionsPerAddress instead). MaxHTTPConnectionsPerAddress (default 32) bounds those
-	// from one client (clientaddr.Key; MaxHTTPConnections or more means no per-address bound). A
-	// connection past MaxHTTPConnectionsPerAddress is closed as soon as it is accepted; at
+	// from one client (clientaddr.Key; MaxHTTPConnections or more means no per-address bound). At
+	// MaxHTTPConnectionsPerAddress the client's oldest connection without a request in progress is
+	// closed to admit its new one, which is closed as soon as it is accepted if there is none; at
 	// MaxHTTPConnections the oldest one without a request in progress (its headers not all sent
 	// yet, or a keep-alive between requests) is closed to admit it, so that hosts holding every
 	// slot with bare connections cannot lock the musicians out; an idle one is closed after a
