@@ -22,8 +22,9 @@ type lagPacket struct {
 }
 
 // runNormal plays two steady musicians and the third one's packets through the frame loop, and
-// returns how many ticks her lane was judged lagging, and when first (-1: never).
-func runNormal(t *testing.T, secs int, pkts []lagPacket) (lagTicks int, firstLag time.Duration) {
+// returns how many ticks her lane was judged lagging, when first (-1: never), and the most it owed
+// in seconds.
+func runNormal(t *testing.T, secs int, pkts []lagPacket) (lagTicks int, firstLag time.Duration, mostOwed float64) {
 	r := newMixRig(t, 3)
 	start := r.now
 	sort.SliceStable(pkts, func(i, j int) bool { return pkts[i].at < pkts[j].at })
@@ -49,6 +50,7 @@ func runNormal(t *testing.T, secs int, pkts []lagPacket) (lagTicks int, firstLag
 		}
 		r.now = at
 		r.s.loop.tick(at)
+		mostOwed = max(mostOwed, r.s.loop.aligned.lanes[2].owed)
 		if r.s.loop.aligned.lanes[2].lagging {
 			if firstLag < 0 {
 				firstLag = time.Duration(tick) * time.Second / 60
@@ -95,21 +97,25 @@ func TestMixJudgesNoNormalMusicianLagging(t *testing.T) {
 		"20ms 1000ppm slow":               lagPackets(10, 20, func(i int, p *lagPacket) bool { p.at = p.at * 1001 / 1000; return true }),
 		"wifi powersave 5 per 100ms":      lagPackets(10, 20, func(i int, p *lagPacket) bool { p.at = time.Duration(i/5*100+99) * time.Millisecond; return true }),
 		"DTX 1s on 1s off":                lagPackets(10, 20, func(i int, p *lagPacket) bool { return (i/50)%2 == 0 || i%20 == 0 }),
-		"codec switch every 4s": lagPackets(10, 20, func(i int, p *lagPacket) bool {
-			if (i/200)%2 == 1 {
+		"codec switch every 2s": lagPackets(10, 20, func(i int, p *lagPacket) bool {
+			if (i/100)%2 == 1 {
 				p.pt = 8
 			}
-			if i%200 == 3 && i >= 200 {
+			if i%100 == 3 && i >= 100 {
 				p.switchTo = map[uint8]string{0: "audio/PCMU", 8: "audio/PCMA"}[p.pt]
 			}
 			return true
 		}),
 	}
 	for name, pk := range cases {
-		lag, first := runNormal(t, 10, pk)
-		t.Logf("%-34s lagging %3d of 600 ticks (first at %v)", name, lag, first)
+		lag, first, owed := runNormal(t, 10, pk)
+		t.Logf("%-34s lagging %3d of 600 ticks (first at %v), owed %.0f ms at most", name, lag, first, owed*1000)
 		if lag != 0 {
 			t.Errorf("%s: judged lagging for %d ticks", name, lag)
+		}
+		// Headroom: a change that lets a normal sender owe nearly lagShortfall fails here first.
+		if most := 0.9 * lagShortfall.Seconds(); owed > most {
+			t.Errorf("%s: owed %.0f ms, over %.0f ms", name, owed*1000, most*1000)
 		}
 	}
 }
