@@ -36,7 +36,7 @@ type Config struct {
 	Logger  *slog.Logger
 	Subject string
 	// OnRefuse, when set, is called for each connection the caps close: refused at accept, or
-	// evicted at Max to admit a new one (for a counter).
+	// evicted at either cap to admit a new one (for a counter).
 	OnRefuse func()
 }
 
@@ -166,7 +166,7 @@ func (l *Listener) admit(c *Conn) bool {
 		l.conns.Add(client)
 		c.inWaiting = l.waiting.PushBack(c)
 		l.mu.Unlock()
-		l.evict(evicted)
+		l.evict(evicted, "per client")
 		return true
 	case l.conns.Total() >= l.cfg.Max && l.waiting.Len() == 0:
 		limit = "in all"
@@ -179,7 +179,7 @@ func (l *Listener) admit(c *Conn) bool {
 		c.inWaiting = l.waiting.PushBack(c)
 		l.mu.Unlock()
 		if evicted != nil {
-			l.evict(evicted)
+			l.evict(evicted, "in all")
 		}
 		return true
 	}
@@ -206,14 +206,14 @@ func (l *Listener) oldestWaitingLocked(client string) *Conn {
 
 // evict closes c, whose slot was given to a new connection; the server serving it sees a read
 // error and closes it in turn.
-func (l *Listener) evict(c *Conn) {
+func (l *Listener) evict(c *Conn, limit string) {
 	_ = c.Conn.Close()
 	if l.cfg.OnRefuse != nil {
 		l.cfg.OnRefuse()
 	}
 	if heldBack, ok := l.evictions.Allow(time.Now()); ok {
 		l.cfg.Logger.Warn(l.cfg.Subject+": too many open connections; closing the oldest one without a request in progress",
-			"client", c.client, "max", l.cfg.Max, "evicted", heldBack+1)
+			"client", c.client, "limit", limit, "max", l.cfg.Max, "max_per_client", l.cfg.PerClient, "evicted", heldBack+1)
 	}
 }
 

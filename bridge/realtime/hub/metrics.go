@@ -105,7 +105,7 @@ func newCollector(s *Server) *collector {
 				func(st *Stats) uint64 { return st.ChannelsReplaced }),
 			counter("ledbridge_hub_rest_refused_total", "REST broadcast requests answered with an error (bad key or body, too many messages or requests at once, rate limit).",
 				func(st *Stats) uint64 { return st.RESTRefused }),
-			counter("ledbridge_hub_http_connections_refused_total", "TCP connections closed for the caps: at accept past hub.max_http_connections_per_address from one client (or hub.max_http_connections, every open one being served), or idle to admit a new one at hub.max_http_connections.",
+			counter("ledbridge_hub_http_connections_refused_total", "TCP connections closed for the caps: at accept past hub.max_http_connections_per_address from one client or hub.max_http_connections, every open one (of the client's, or in all) being served, or idle to admit a new one at either cap.",
 				func(st *Stats) uint64 { return st.HTTPConnectionsRefused }),
 		},
 		refused: prometheus.NewDesc("ledbridge_hub_handshakes_refused_total",

@@ -315,8 +315,9 @@ type Stats struct {
 	// reconnect, a musician whose address changed).
 	ChannelsReplaced uint64
 	// HTTPConnectionsRefused counts the TCP connections Serve closed for its caps: as soon as it
-	// accepted them, past MaxHTTPConnectionsPerAddress (or MaxHTTPConnections with every open one
-	// being served), or without a request in progress, to admit a new one at MaxHTTPConnections.
+	// accepted them, past MaxHTTPConnectionsPerAddress or MaxHTTPConnections with every open one
+	// (of the client's, or in all) being served, or without a request in progress, to admit a new
+	// one at either cap.
 	HTTPConnectionsRefused uint64
 }
 
