@@ -188,20 +188,6 @@ func (a *alignedMix) add(i int, pcm []float32, now time.Time) {
 	}
 }
 
-// waitedFor is the least audio any lane the mix waits for holds (holdsBack), and whether there is
-// one.
-func (a *alignedMix) waitedFor(now time.Time) (common int, live bool) {
-	for _, l := range a.lanes {
-		if l.holdsBack(now) {
-			if !live || l.n < common {
-				common = l.n
-			}
-			live = true
-		}
-	}
-	return common, live
-}
-
 // holdsBack tells whether the mix waits for the lane's audio at now: it is delivering
 // continuously and keeps up.
 func (l *mixLane) holdsBack(now time.Time) bool {
@@ -215,23 +201,14 @@ func (l *mixLane) holdsBack(now time.Time) bool {
 // one that kept more than mixLead for a realignWindow is played a little faster (realign,
 // resample).
 func (a *alignedMix) mix(now time.Time) []float32 {
-	most := 0
+	most, common, live := 0, 0, false
 	for _, l := range a.lanes {
 		most = max(most, l.n)
-	}
-	common, live := a.waitedFor(now)
-	if live && most-common > mixSkew {
-		// The others would be cut for a lane that is the short one and already owes audio: that
-		// lane is lagging, not the others bursting (review 321: a sender at 95–99 % of real time
-		// never owed lagShortfall, and the others were cut every few seconds).
-		again := false
-		for _, l := range a.lanes {
-			if l.holdsBack(now) && l.n == common && l.owed > lagShortfall.Seconds()/2 {
-				l.lagging, again = true, true
+		if l.holdsBack(now) {
+			if !live || l.n < common {
+				common = l.n
 			}
-		}
-		if again {
-			common, live = a.waitedFor(now)
+			live = true
 		}
 	}
 	if !live {
