@@ -252,18 +252,17 @@ func (a *addressBudgets) overLocked(now time.Time, e *addressBudget, mine *rateB
 }
 
 // frameBudgetsHoldASecond reports whether the socket of e whose reserve is mine may send a second
-// of its reserve's rate again (or as much as the reserve holds, if less), and at least one message
-// and a frame of the refused bytes: what a socket shut down for its client's budgets must wait
-// for, as one shut down for its own (conn.admit), or each frame after would be refused again
-// (review 321: a 32 KiB frame beside 31 sockets was refused 680 times in 10 s).
-func (a *addressBudgets) frameBudgetsHoldASecond(now time.Time, e *addressBudget, mine *rateBudget, refused int64) bool {
+// of its reserve's rate again (or as much as the reserve holds, if less): what a socket shut down
+// for its client's budgets must wait for, as one shut down for its own (conn.admit), or each frame
+// after would be refused again.
+func (a *addressBudgets) frameBudgetsHoldASecond(now time.Time, e *addressBudget, mine *rateBudget) bool {
 	if e == nil {
 		return true
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	msgs, bytes := a.reserveRates(len(e.reserves))
-	overMsgs, overBytes := a.overLocked(now, e, mine, max(1, min(msgs.perSecond, msgs.capacity)), max(float64(refused), min(bytes.perSecond, bytes.capacity)))
+	overMsgs, overBytes := a.overLocked(now, e, mine, max(1, min(msgs.perSecond, msgs.capacity)), min(bytes.perSecond, bytes.capacity))
 	return !overMsgs && !overBytes
 }
 

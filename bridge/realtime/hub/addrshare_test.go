@@ -223,32 +223,3 @@ func TestReserveFloorsDoNotLockTheBudget(t *testing.T) {
 		t.Error("a REST message was refused by a full budget")
 	}
 }
-
-// A socket shut down for its client's budgets is served again only once they hold a message and
-// the frame they refused (review 321: released at a fraction of either, it was refused and shut
-// down again hundreds of times in 10 s).
-func TestALimitedSocketWaitsForTheFrameItWasRefused(t *testing.T) {
-	cfg, err := Config{MaxMessagesPerSecond: 10}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newAddressBudgets(newRateLimits(cfg), cfg.MaxConnectionsPerAddress, cfg.MaxConnections, cfg.MaxFrameBytes)
-	now := time.Unix(1000, 0)
-	var sockets []*testSocket
-	for range 32 {
-		sockets = append(sockets, openTestSocket(t, a, now, "127.0.0.3"))
-	}
-	now = now.Add(60 * time.Second)
-	heavy := sockets[0]
-	const frame = 32 << 10
-	sendUntilRefused(a, heavy, now, frame)
-	for step := range 200 { // 10 ms steps for 2 s: whenever it may go again, its frame goes
-		now = now.Add(10 * time.Millisecond)
-		if !a.frameBudgetsHoldASecond(now, heavy.client, &heavy.reserve, frame) {
-			continue
-		}
-		if overMsgs, overBytes := a.admitFrame(now, heavy.client, &heavy.reserve, frame); overMsgs || overBytes {
-			t.Fatalf("step %d: released, then its %d-byte frame refused (messages %v, bytes %v)", step, frame, overMsgs, overBytes)
-		}
-	}
-}

@@ -97,16 +97,13 @@ type conn struct {
 	writeTimer *time.Timer // armed while a write is in progress
 
 	// Reader-goroutine state.
-	channels map[string]*member // joined channels by topic
-	budget   rateBudget         // Config.MaxMessagesPerSecond and MaxBytesPerSecond (ratelimit.go)
-	client   *addressBudget     // its client's budgets (nil when the table had no room for them)
-	reserve  rateBudget         // its reserve of its client's frame budgets (addressBudgets.admitFrame)
-	limited  bool               // budget ran out: channels were shut down, frames are dropped
-	// refused is the size of the frame its client's budgets last refused: what they must hold
-	// again before the socket is served (addressBudgets.frameBudgetsHoldASecond).
-	refused    int64
-	flood      rateBudget  // the frames dropped while limited, at floodFactor times the limits
-	heartbeats tokenBucket // heartbeats, which budget does not count (admitHeartbeat)
+	channels   map[string]*member // joined channels by topic
+	budget     rateBudget         // Config.MaxMessagesPerSecond and MaxBytesPerSecond (ratelimit.go)
+	client     *addressBudget     // its client's budgets (nil when the table had no room for them)
+	reserve    rateBudget         // its reserve of its client's frame budgets (addressBudgets.admitFrame)
+	limited    bool               // budget ran out: channels were shut down, frames are dropped
+	flood      rateBudget         // the frames dropped while limited, at floodFactor times the limits
+	heartbeats tokenBucket        // heartbeats, which budget does not count (admitHeartbeat)
 	// presenceWindows are the track/untrack windows by topic. They belong to the socket, not to
 	// a channel membership, so that leaving and rejoining a topic does not reset the limit. At
 	// most MaxChannelsPerClient (admitPresence).
@@ -275,8 +272,8 @@ func (c *conn) admit(n int) bool {
 	}
 	now := c.s.cfg.Now()
 	c.budget.refill(now, l.msgs, l.bytes)
-	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) && c.s.addrs.frameBudgetsHoldASecond(now, c.client, &c.reserve, c.refused) {
-		c.limited, c.refused = false, 0
+	if c.limited && c.budget.holdsASecond(l.msgs, l.bytes) && c.s.addrs.frameBudgetsHoldASecond(now, c.client, &c.reserve) {
+		c.limited = false
 	}
 	var overMsgs, overBytes bool
 	if !c.limited {
@@ -286,7 +283,6 @@ func (c *conn) admit(n int) bool {
 				c.budget.take(1, int64(n))
 				return true
 			}
-			c.refused = int64(n)
 		}
 	}
 	// Counted before the client hears of it (the system error below), so that Stats read after
