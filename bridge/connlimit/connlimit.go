@@ -148,7 +148,8 @@ func (l *Listener) Open(client string) (all, fromClient int) {
 	return l.conns.Total(), l.conns.Of(client)
 }
 
-// admit counts c if the caps let it in, evicting the oldest waiting connection at Max.
+// admit counts c if the caps let it in, evicting the oldest waiting connection at Max (at
+// PerClient, the client's own).
 func (l *Listener) admit(c *Conn) bool {
 	client := c.client
 	l.mu.Lock()
