@@ -5,8 +5,6 @@ import (
 	"sort"
 	"testing"
 	"time"
-
-	"github.com/pion/rtp"
 )
 
 // runBurst plays three musicians through the frame loop: musician 0 stalls for stallMs every
@@ -36,17 +34,7 @@ func runBurst(t *testing.T, secs int, pkts []lagPacket, stallMs, periodMs, phase
 		for ; !start.Add(time.Duration(n1) * 20 * time.Millisecond).After(at); n1++ {
 			r.send(1, start.Add(time.Duration(n1)*20*time.Millisecond), bytes.Repeat([]byte{0xa0}, 160))
 		}
-		for ; pi < len(pkts) && !start.Add(pkts[pi].at).After(at); pi++ {
-			p := pkts[pi]
-			r.now = start.Add(p.at)
-			st := r.musicians[2].stream.Load()
-			if p.switchTo != "" {
-				if err := st.SwitchCodec(p.switchTo, 8000, p.pt); err != nil {
-					t.Fatal(err)
-				}
-			}
-			st.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: p.seq, Timestamp: p.ts, PayloadType: p.pt, SSRC: 3}, Payload: p.payload})
-		}
+		pi = playThird(t, r, start, at, pkts, pi)
 		r.now = at
 		before := r.s.loop.aligned != nil && len(r.s.loop.aligned.lanes) > 2 && r.s.loop.aligned.lanes[2].lagging
 		r.s.loop.tick(at)

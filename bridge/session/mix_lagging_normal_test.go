@@ -21,6 +21,24 @@ type lagPacket struct {
 	switchTo string // call SwitchCodec before writing
 }
 
+// playThird gives the third musician's stream her packets from pkts[pi:] that arrive by at
+// (start is the rig's start), making their codec switches first, and returns the next one's index.
+func playThird(t *testing.T, r *mixRig, start, at time.Time, pkts []lagPacket, pi int) int {
+	t.Helper()
+	for ; pi < len(pkts) && !start.Add(pkts[pi].at).After(at); pi++ {
+		p := pkts[pi]
+		r.now = start.Add(p.at)
+		st := r.musicians[2].stream.Load()
+		if p.switchTo != "" {
+			if err := st.SwitchCodec(p.switchTo, 8000, p.pt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: p.seq, Timestamp: p.ts, PayloadType: p.pt, SSRC: 3}, Payload: p.payload})
+	}
+	return pi
+}
+
 // runNormal plays two steady musicians and the third one's packets through the frame loop, and
 // returns how many ticks her lane was judged lagging, when first (-1: never), and the most it owed
 // in seconds.
@@ -37,17 +55,7 @@ func runNormal(t *testing.T, secs int, pkts []lagPacket) (lagTicks int, firstLag
 			r.send(0, pat, bytes.Repeat([]byte{0x90}, 160))
 			r.send(1, pat, bytes.Repeat([]byte{0xa0}, 160))
 		}
-		for ; pi < len(pkts) && !start.Add(pkts[pi].at).After(at); pi++ {
-			p := pkts[pi]
-			r.now = start.Add(p.at)
-			st := r.musicians[2].stream.Load()
-			if p.switchTo != "" {
-				if err := st.SwitchCodec(p.switchTo, 8000, p.pt); err != nil {
-					t.Fatal(err)
-				}
-			}
-			st.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: p.seq, Timestamp: p.ts, PayloadType: p.pt, SSRC: 3}, Payload: p.payload})
-		}
+		pi = playThird(t, r, start, at, pkts, pi)
 		r.now = at
 		r.s.loop.tick(at)
 		mostOwed = max(mostOwed, r.s.loop.aligned.lanes[2].owed)

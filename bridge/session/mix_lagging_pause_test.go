@@ -29,12 +29,7 @@ func runLagRig(t *testing.T, secs int, third func(i int) []byte) (float64, int, 
 		r.now = at
 		r.s.loop.tick(at)
 		mixed += len(r.s.loop.mixed)
-		for k, l := range r.s.loop.aligned.lanes[:2] {
-			if prev[k]-l.n > len(r.s.loop.mixed)+int(maxRealignRate*float64(len(r.s.loop.mixed)))+1 {
-				cuts++
-			}
-			prev[k] = l.n
-		}
+		cuts += cutsOfTheOthers(r, prev)
 		if r.s.loop.aligned.lanes[2].lagging {
 			lagTicks++
 		}

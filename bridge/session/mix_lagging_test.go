@@ -29,12 +29,7 @@ func TestMixDoesNotWaitForAMusicianWhoDeliversTooLittle(t *testing.T) {
 			r.now = at
 			r.s.loop.tick(at)
 			mixed += len(r.s.loop.mixed)
-			for k, l := range r.s.loop.aligned.lanes[:2] {
-				if prev[k]-l.n > len(r.s.loop.mixed)+int(maxRealignRate*float64(len(r.s.loop.mixed)))+1 {
-					cuts++
-				}
-				prev[k] = l.n
-			}
+			cuts += cutsOfTheOthers(r, prev)
 		}
 		t.Logf("third musician sends %d-byte packets: 10 s of the room -> %.2f s of mix, the others' lanes cut %d times",
 			slowBytes, float64(mixed)/48000, cuts)
@@ -47,4 +42,18 @@ func TestMixDoesNotWaitForAMusicianWhoDeliversTooLittle(t *testing.T) {
 			t.Errorf("%d-byte packets: the others' lanes cut %d times, want at most once each", slowBytes, cuts)
 		}
 	}
+}
+
+// cutsOfTheOthers counts the first two lanes that lost more audio in this tick's mix than it
+// took from them (and a realignment's speed-up): cut down to the others. prev holds each lane's
+// queue before the tick, and is updated.
+func cutsOfTheOthers(r *mixRig, prev []int) (cuts int) {
+	mixed := len(r.s.loop.mixed)
+	for k, l := range r.s.loop.aligned.lanes[:2] {
+		if prev[k]-l.n > mixed+int(maxRealignRate*float64(mixed))+1 {
+			cuts++
+		}
+		prev[k] = l.n
+	}
+	return cuts
 }

@@ -136,15 +136,22 @@ func TestAClientsSocketsBurstOneSocketsBudget(t *testing.T) {
 	})
 }
 
+// aQuietSocket is a default hub's client budgets with one socket of 127.0.0.3 that has been open
+// and quiet for 10 s (its reserve and the budget full) at now, and one socket's byte burst.
+func aQuietSocket(t *testing.T) (cfg Config, oneSocket float64, a *addressBudgets, s *testSocket, now time.Time) {
+	t.Helper()
+	cfg, _ = Config{}.withDefaults()
+	oneSocket = burstCapacity(cfg.MaxBytesPerSecond, cfg.OutboundQueueBytes)
+	a = newTestAddressBudgets(t)
+	now = time.Unix(1000, 0)
+	s = openTestSocket(t, a, now, "127.0.0.3")
+	return cfg, oneSocket, a, s, now.Add(10 * time.Second)
+}
+
 // A client's only socket, once it has been open a few seconds, bursts one socket's budget, as
 // before the sockets shared their client's; and it sends one socket's rate.
 func TestALoneSocketKeepsOneSocketsBudget(t *testing.T) {
-	cfg, _ := Config{}.withDefaults()
-	oneSocket := burstCapacity(cfg.MaxBytesPerSecond, cfg.OutboundQueueBytes)
-	a := newTestAddressBudgets(t)
-	now := time.Unix(1000, 0)
-	s := openTestSocket(t, a, now, "127.0.0.3")
-	now = now.Add(10 * time.Second)
+	cfg, oneSocket, a, s, now := aQuietSocket(t)
 	const frame = 16 << 10 // bytes, not messages, run out first
 	if sent := sendUntilRefused(a, s, now, frame); float64(sent) < oneSocket-frame {
 		t.Errorf("a lone socket burst %d bytes; one socket's budget is %.0f", sent, oneSocket)
@@ -164,12 +171,7 @@ func TestALoneSocketKeepsOneSocketsBudget(t *testing.T) {
 // a socket's budget into a room, and three such clients evicted a member that paused reading
 // (review 317). They share the client's budget now; a request keeps the sockets' reserves.
 func TestRESTAndSocketsShareTheClientsBudget(t *testing.T) {
-	cfg, _ := Config{}.withDefaults()
-	oneSocket := burstCapacity(cfg.MaxBytesPerSecond, cfg.OutboundQueueBytes)
-	a := newTestAddressBudgets(t)
-	now := time.Unix(1000, 0)
-	s := openTestSocket(t, a, now, "127.0.0.3")
-	now = now.Add(10 * time.Second)
+	_, oneSocket, a, s, now := aQuietSocket(t)
 	const body = 16 << 10
 	var rest int64
 	for {
