@@ -93,16 +93,8 @@ func (a *addressBudgets) charge(now time.Time, key string, msgs int, n int64) (o
 		return false, false, false
 	}
 	var none rateBudget
-	if overMsgs, overBytes = a.overLocked(now, e, &none, float64(msgs), float64(n)); overMsgs || overBytes {
-		return overMsgs, overBytes, true
-	}
-	if a.frameMsgs.on() {
-		e.frames.msgs.level -= float64(msgs)
-	}
-	if a.frameBytes.on() {
-		e.frames.bytes.level -= float64(n)
-	}
-	return false, false, true
+	overMsgs, overBytes = a.admitLocked(now, e, &none, float64(msgs), float64(n))
+	return overMsgs, overBytes, true
 }
 
 // connect takes one socket from key's connect budget, or reports false when it is spent. The
@@ -150,14 +142,17 @@ func (a *addressBudgets) reserveRates(n int) (msgs, bytes rate) {
 	return msgs, bytes
 }
 
-// refillLocked brings e's frame budgets and its sockets' reserves up to date at now; a reserve
-// shrinks to its share when another socket has joined them.
-func (a *addressBudgets) refillLocked(now time.Time, e *addressBudget) {
+// refillLocked brings e's frame budgets and its sockets' reserves up to date at now (a reserve
+// shrinks to its share when another socket has joined them), and sums the reserves.
+func (a *addressBudgets) refillLocked(now time.Time, e *addressBudget) (reservedMsgs, reservedBytes float64) {
 	e.frames.refill(now, a.frameMsgs, a.frameBytes)
 	msgs, bytes := a.reserveRates(len(e.reserves))
 	for _, r := range e.reserves {
 		r.refill(now, msgs, bytes)
+		reservedMsgs += r.msgs.level
+		reservedBytes += r.bytes.level
 	}
+	return reservedMsgs, reservedBytes
 }
 
 // startReserve registers a new socket's reserve of e's frame budgets (see newSocketReserveMsgs).
@@ -167,10 +162,9 @@ func (a *addressBudgets) startReserve(now time.Time, e *addressBudget, mine *rat
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e.reserves = append(e.reserves, mine)
 	*mine = rateBudget{}
-	a.refillLocked(now, e)
-	othersMsgs, othersBytes := a.othersLocked(e, mine)
+	e.reserves = append(e.reserves, mine)
+	othersMsgs, othersBytes := a.refillLocked(now, e) // mine holds nothing yet
 	msgs, bytes := a.reserveRates(len(e.reserves))
 	start := func(budget tokenBucket, r rate, least, others float64) tokenBucket {
 		return tokenBucket{level: min(r.capacity, max(least, budget.level-others)), last: now}
@@ -195,17 +189,6 @@ func (a *addressBudgets) release(e *addressBudget, mine *rateBudget) {
 	}
 }
 
-// othersLocked sums the reserves of e's sockets other than mine.
-func (a *addressBudgets) othersLocked(e *addressBudget, mine *rateBudget) (msgs, bytes float64) {
-	for _, r := range e.reserves {
-		if r != mine {
-			msgs += r.msgs.level
-			bytes += r.bytes.level
-		}
-	}
-	return msgs, bytes
-}
-
 // admitFrame applies the client's frame budgets to one frame of n bytes from a socket of e (whose
 // reserve is mine), and takes it from them unless it reports which it would exceed.
 //
@@ -222,7 +205,13 @@ func (a *addressBudgets) admitFrame(now time.Time, e *addressBudget, mine *rateB
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if overMsgs, overBytes = a.overLocked(now, e, mine, 1, float64(n)); overMsgs || overBytes {
+	return a.admitLocked(now, e, mine, 1, float64(n))
+}
+
+// admitLocked takes msgs messages of n bytes from e's frame budgets and mine's reserve (a REST
+// request's is empty), unless overLocked refuses them.
+func (a *addressBudgets) admitLocked(now time.Time, e *addressBudget, mine *rateBudget, msgs, n float64) (overMsgs, overBytes bool) {
+	if overMsgs, overBytes = a.overLocked(now, e, mine, msgs, n); overMsgs || overBytes {
 		return overMsgs, overBytes
 	}
 	spend := func(budget, reserve *tokenBucket, r rate, x float64) {
@@ -231,16 +220,17 @@ func (a *addressBudgets) admitFrame(now time.Time, e *addressBudget, mine *rateB
 			reserve.level = max(0, reserve.level-x)
 		}
 	}
-	spend(&e.frames.msgs, &mine.msgs, a.frameMsgs, 1)
-	spend(&e.frames.bytes, &mine.bytes, a.frameBytes, float64(n))
+	spend(&e.frames.msgs, &mine.msgs, a.frameMsgs, msgs)
+	spend(&e.frames.bytes, &mine.bytes, a.frameBytes, n)
 	return false, false
 }
 
 // overLocked reports which of e's frame budgets msgs messages of n bytes from the socket whose
 // reserve is mine would exceed.
 func (a *addressBudgets) overLocked(now time.Time, e *addressBudget, mine *rateBudget, msgs, n float64) (overMsgs, overBytes bool) {
-	a.refillLocked(now, e)
-	othersMsgs, othersBytes := a.othersLocked(e, mine)
+	reservedMsgs, reservedBytes := a.refillLocked(now, e)
+	// A REST request's reserve is not one of e's, and holds nothing.
+	othersMsgs, othersBytes := reservedMsgs-mine.msgs.level, reservedBytes-mine.bytes.level
 	// No more than the reserve half is kept for them: the floor of reserveRates lets reserves sum
 	// past it when the rate is low and the sockets many, and the budget would then never be
 	// borrowed from again (review 320).
