@@ -153,34 +153,32 @@ func (l *Listener) Open(client string) (all, fromClient int) {
 func (l *Listener) admit(c *Conn) bool {
 	client := c.client
 	l.mu.Lock()
-	var limit string
-	var evicted *Conn
+	var limit string  // the cap that refuses c ("" for none)
+	var evicted *Conn // the connection that gives way to c, at the cap evictedAt
+	var evictedAt string
 	switch {
 	case l.conns.Of(client) >= l.cfg.PerClient:
 		// The client's own oldest connection without a request gives way (review 320: a program
 		// holding bare connections from ledbridge's address kept its session from its own hub).
-		if evicted = l.oldestWaitingLocked(client); evicted == nil {
+		if evicted, evictedAt = l.oldestWaitingLocked(client), "per client"; evicted == nil {
 			limit = "per client"
-			break
 		}
-		l.releaseLocked(evicted)
-		l.conns.Add(client)
-		c.inWaiting = l.waiting.PushBack(c)
-		l.mu.Unlock()
-		l.evict(evicted, "per client")
-		return true
-	case l.conns.Total() >= l.cfg.Max && l.waiting.Len() == 0:
-		limit = "in all"
-	default:
-		if l.conns.Total() >= l.cfg.Max {
-			evicted = l.waiting.Front().Value.(*Conn)
+	case l.conns.Total() >= l.cfg.Max:
+		if l.waiting.Len() == 0 {
+			limit = "in all"
+		} else {
+			evicted, evictedAt = l.waiting.Front().Value.(*Conn), "in all"
+		}
+	}
+	if limit == "" {
+		if evicted != nil {
 			l.releaseLocked(evicted)
 		}
 		l.conns.Add(client)
 		c.inWaiting = l.waiting.PushBack(c)
 		l.mu.Unlock()
 		if evicted != nil {
-			l.evict(evicted, "in all")
+			l.evict(evicted, evictedAt)
 		}
 		return true
 	}
