@@ -449,12 +449,10 @@ func leadingZeroError(n *yaml.Node, t reflect.Type, key string) error {
 		// The resolved tag alone says that YAML reads the text as a number: a plain 060 has it, and
 		// so do an explicitly tagged !!int 060 and !!int "060", whose quotes the tag overrides
 		// (their Style is TaggedStyle, with the quoting's), while an untagged "060" is !!str.
-		if (n.Tag == "!!int" || n.Tag == "!!float") && hasLeadingZero(n.Value) {
-			var read *int64
-			if v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil { // as YAML resolves it
-				read = &v
+		if n.Tag == "!!int" || n.Tag == "!!float" {
+			if problem := LeadingZeroProblem(n.Value); problem != "" {
+				return &Error{Key: key, Problem: problem}
 			}
-			return &Error{Key: key, Problem: leadingZeroProblem(n.Value, read)}
 		}
 	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
 		for i, item := range n.Content {
@@ -534,7 +532,7 @@ func LeadingZeroProblem(text string) string {
 		return ""
 	}
 	var read *int64
-	if n, err := strconv.ParseInt(text, 0, 64); err == nil {
+	if n, err := strconv.ParseInt(strings.ReplaceAll(text, "_", ""), 0, 64); err == nil { // as YAML resolves it
 		read = &n
 	}
 	return leadingZeroProblem(text, read)
