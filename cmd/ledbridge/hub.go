@@ -24,6 +24,7 @@ import (
 	"github.com/ledbridge/ledbridge/bridge/config"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
+	"github.com/ledbridge/ledbridge/bridge/sdnotify"
 )
 
 func init() {
@@ -110,13 +111,13 @@ type embeddedHub struct {
 	ownToken string
 }
 
-// startEmbeddedHub listens on c.Listen and serves until ctx is cancelled. reg, when not nil, gets
-// the server's metrics (join passes the registry its status page serves on /metrics); the hub
-// serves no /metrics of its own.
-func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger, reg prometheus.Registerer) (*embeddedHub, error) {
+// startEmbeddedHub listens on c.Listen (waiting for it while startCtx lasts, see listenTCP) and
+// serves until serveCtx is cancelled. reg, when not nil, gets the server's metrics (join passes
+// the registry its status page serves on /metrics); the hub serves no /metrics of its own.
+func startEmbeddedHub(startCtx, serveCtx context.Context, c config.Hub, log *slog.Logger, reg prometheus.Registerer, n *sdnotify.Notifier) (*embeddedHub, error) {
 	cfg := hubConfig(c, log, reg)
 	cfg.OwnClientToken = rand.Text() // this process's session: see embeddedHub.OwnClient
-	return listenHub(ctx, cfg, log)
+	return listenHub(startCtx, serveCtx, cfg, log, n)
 }
 
 // startStandaloneHub is `ledbridge hub`'s server: startEmbeddedHub's, serving on its own port,
@@ -124,16 +125,17 @@ func startEmbeddedHub(ctx context.Context, c config.Hub, log *slog.Logger, reg p
 // runtime's) on hubMetricsPath, since no status page runs to serve them.
 func startStandaloneHub(ctx context.Context, c config.Hub, log *slog.Logger) (*embeddedHub, error) {
 	if !c.Metrics {
-		return listenHub(ctx, hubConfig(c, log, nil), log)
+		return listenHub(ctx, ctx, hubConfig(c, log, nil), log, nil)
 	}
 	reg := newRegistry()
 	cfg := hubConfig(c, log, reg)
 	cfg.MetricsPath = hubMetricsPath
-	return listenHub(ctx, cfg, log)
+	return listenHub(ctx, ctx, cfg, log, nil)
 }
 
-// listenHub starts a server for cfg on cfg.Addr, serving until ctx is cancelled.
-func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embeddedHub, error) {
+// listenHub starts a server for cfg on cfg.Addr, serving until serveCtx is cancelled; a port in
+// use is waited for while startCtx lasts (listenTCP).
+func listenHub(startCtx, serveCtx context.Context, cfg hub.Config, log *slog.Logger, n *sdnotify.Notifier) (*embeddedHub, error) {
 	srv, err := hub.New(cfg)
 	if errors.Is(err, hub.ErrInvalidConfig) {
 		return nil, configError{err} // the hub section (its message starts with "hub: ")
@@ -141,14 +143,13 @@ func listenHub(ctx context.Context, cfg hub.Config, log *slog.Logger) (*embedded
 	if err != nil {
 		return nil, err
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	ln, err := listenTCP(startCtx, cfg.Addr, "room server", portWait, log, n)
 	if err != nil {
-		return nil, fmt.Errorf("hub: listen on %s: %w", cfg.Addr, err)
+		return nil, err
 	}
 	h := &embeddedHub{Server: srv, Addr: ln.Addr().(*net.TCPAddr), done: make(chan error, 1), secret: cfg.Secret != "", metricsPath: cfg.MetricsPath,
 		ownToken: cfg.OwnClientToken}
-	go func() { h.done <- srv.Serve(ctx, ln) }()
+	go func() { h.done <- srv.Serve(serveCtx, ln) }()
 	attrs := []any{"addr", h.Addr.String(), "path", hub.Path}
 	if h.metricsPath != "" {
 		attrs = append(attrs, "metrics", h.metricsPath)

@@ -149,12 +149,12 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	// its error alone, not after stdout told the musicians a room server is ready (and systemd's
 	// journal showed URLs of a daemon that never ran). The status page's comes first; it serves
 	// once the session exists.
+	notifier := sdnotify.New(log)
 	var statusLn net.Listener
 	if c.Status.Addr != "" {
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", c.Status.Addr)
+		ln, err := listenTCP(ctx, c.Status.Addr, "status page", portWait, log, notifier)
 		if err != nil {
-			return fmt.Errorf("status page: %w", err)
+			return err
 		}
 		statusLn = ln
 		defer func() {
@@ -175,7 +175,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	announceHub := func() {} // prints the room server's URLs once nothing else can fail
 	started := false         // nothing can fail any more; from then on the shutdown below stops the room server
 	if c.Supabase.URL == "" {
-		h, err := startEmbeddedHub(hubCtx, c.Hub, log, reg) // its ledbridge_hub_* series on the status page's /metrics
+		h, err := startEmbeddedHub(ctx, hubCtx, c.Hub, log, reg, notifier) // its ledbridge_hub_* series on the status page's /metrics
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,6 @@ func runJoin(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	notifier := sdnotify.New(log)
 	var readyOnce sync.Once
 	var readySent atomic.Bool
 	ready := func(line string) {
