@@ -111,13 +111,14 @@ type embeddedHub struct {
 	ownToken string
 }
 
-// startEmbeddedHub listens on c.Listen (waiting for it while startCtx lasts, see listenTCP) and
+// startEmbeddedHub listens on c.Listen (waiting for it while startCtx lasts, until bindBy: see
+// listenTCP) and
 // serves until serveCtx is cancelled. reg, when not nil, gets the server's metrics (join passes
 // the registry its status page serves on /metrics); the hub serves no /metrics of its own.
-func startEmbeddedHub(startCtx, serveCtx context.Context, c config.Hub, log *slog.Logger, reg prometheus.Registerer, n *sdnotify.Notifier) (*embeddedHub, error) {
+func startEmbeddedHub(startCtx, serveCtx context.Context, bindBy time.Time, c config.Hub, log *slog.Logger, reg prometheus.Registerer, n *sdnotify.Notifier) (*embeddedHub, error) {
 	cfg := hubConfig(c, log, reg)
 	cfg.OwnClientToken = rand.Text() // this process's session: see embeddedHub.OwnClient
-	return listenHub(startCtx, serveCtx, cfg, log, n)
+	return listenHub(startCtx, serveCtx, bindBy, cfg, log, n)
 }
 
 // startStandaloneHub is `ledbridge hub`'s server: startEmbeddedHub's, serving on its own port,
@@ -125,17 +126,17 @@ func startEmbeddedHub(startCtx, serveCtx context.Context, c config.Hub, log *slo
 // runtime's) on hubMetricsPath, since no status page runs to serve them.
 func startStandaloneHub(ctx context.Context, c config.Hub, log *slog.Logger) (*embeddedHub, error) {
 	if !c.Metrics {
-		return listenHub(ctx, ctx, hubConfig(c, log, nil), log, nil)
+		return listenHub(ctx, ctx, time.Now().Add(portWait), hubConfig(c, log, nil), log, nil)
 	}
 	reg := newRegistry()
 	cfg := hubConfig(c, log, reg)
 	cfg.MetricsPath = hubMetricsPath
-	return listenHub(ctx, ctx, cfg, log, nil)
+	return listenHub(ctx, ctx, time.Now().Add(portWait), cfg, log, nil)
 }
 
 // listenHub starts a server for cfg on cfg.Addr, serving until serveCtx is cancelled; a port in
-// use is waited for while startCtx lasts (listenTCP).
-func listenHub(startCtx, serveCtx context.Context, cfg hub.Config, log *slog.Logger, n *sdnotify.Notifier) (*embeddedHub, error) {
+// use is waited for while startCtx lasts, until bindBy (listenTCP).
+func listenHub(startCtx, serveCtx context.Context, bindBy time.Time, cfg hub.Config, log *slog.Logger, n *sdnotify.Notifier) (*embeddedHub, error) {
 	srv, err := hub.New(cfg)
 	if errors.Is(err, hub.ErrInvalidConfig) {
 		return nil, configError{err} // the hub section (its message starts with "hub: ")
@@ -143,7 +144,7 @@ func listenHub(startCtx, serveCtx context.Context, cfg hub.Config, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	ln, err := listenTCP(startCtx, cfg.Addr, "room server", portWait, log, n)
+	ln, err := listenTCP(startCtx, cfg.Addr, "room server", bindBy, log, n)
 	if err != nil {
 		return nil, err
 	}

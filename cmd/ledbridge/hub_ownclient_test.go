@@ -26,7 +26,7 @@ func TestJoinReachesItsHubPastAFullAddress(t *testing.T) {
 	c.Hub.Listen = "127.0.0.1:0"
 	c.Hub.MaxConnectionsPerAddress = 1
 	c.Hub.MaxHTTPConnectionsPerAddress = 2
-	h, err := startEmbeddedHub(ctx, ctx, c.Hub, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+	h, err := startEmbeddedHub(ctx, ctx, time.Now(), c.Hub, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,9 +150,10 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	// journal showed URLs of a daemon that never ran). The status page's comes first; it serves
 	// once the session exists.
 	notifier := sdnotify.New(log)
+	bindBy := time.Now().Add(portWait) // for every port together
 	var statusLn net.Listener
 	if c.Status.Addr != "" {
-		ln, err := listenTCP(ctx, c.Status.Addr, "status page", portWait, log, notifier)
+		ln, err := listenTCP(ctx, c.Status.Addr, "status page", bindBy, log, notifier)
 		if err != nil {
 			return err
 		}
@@ -175,7 +176,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	announceHub := func() {} // prints the room server's URLs once nothing else can fail
 	started := false         // nothing can fail any more; from then on the shutdown below stops the room server
 	if c.Supabase.URL == "" {
-		h, err := startEmbeddedHub(ctx, hubCtx, c.Hub, log, reg, notifier) // its ledbridge_hub_* series on the status page's /metrics
+		h, err := startEmbeddedHub(ctx, hubCtx, bindBy, c.Hub, log, reg, notifier) // its ledbridge_hub_* series on the status page's /metrics
 		if err != nil {
 			return err
 		}

@@ -24,12 +24,13 @@ const portWait = 30 * time.Second
 // portRetryEvery is how often a port that is in use is tried again while start-up waits for it.
 const portRetryEvery = time.Second
 
-// listenTCP binds addr for what ("status page", "hub") and returns the listener. A port in use
-// or an address not (yet) on this machine is tried again every portRetryEvery for up to wait,
+// listenTCP binds addr for what ("status page", "room server") and returns the listener. A port in
+// use or an address not (yet) on this machine is tried again every portRetryEvery until giveUpAt
+// (one deadline for all of start-up's ports, so that together they keep within portWait),
 // with one line saying so, systemd's status line naming it and its watchdog fed meanwhile (n may
 // be nil). A port the daemon may not bind (below 1024 without CAP_NET_BIND_SERVICE, which
 // ledbridge.service does not grant) is a configError: no restart can fix it.
-func listenTCP(ctx context.Context, addr, what string, wait time.Duration, log *slog.Logger, n *sdnotify.Notifier) (net.Listener, error) {
+func listenTCP(ctx context.Context, addr, what string, giveUpAt time.Time, log *slog.Logger, n *sdnotify.Notifier) (net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err == nil {
@@ -41,7 +42,7 @@ func listenTCP(ctx context.Context, addr, what string, wait time.Duration, log *
 	if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	log.Warn(what+": cannot listen yet; trying again every second", "addr", addr, "err", err, "gives_up_after", wait)
+	log.Warn(what+": cannot listen yet; trying again every second", "addr", addr, "err", err, "gives_up_in", time.Until(giveUpAt).Round(time.Second))
 	if n != nil {
 		n.Status(fmt.Sprintf("Starting; waiting to listen on %s for the %s: %v", addr, what, unwrapSyscall(err)))
 		watchCtx, stopWatch := context.WithCancel(ctx)
@@ -68,8 +69,8 @@ func listenTCP(ctx context.Context, addr, what string, wait time.Duration, log *
 			return ln, nil
 		case !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL):
 			return nil, fmt.Errorf("%s: %w", what, err)
-		case time.Since(start) >= wait:
-			return nil, fmt.Errorf("%s: %w (waited %v)", what, err, wait)
+		case !time.Now().Before(giveUpAt):
+			return nil, fmt.Errorf("%s: %w (waited %v)", what, err, time.Since(start).Round(time.Second))
 		}
 	}
 }

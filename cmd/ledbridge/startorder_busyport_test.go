@@ -138,7 +138,7 @@ func TestListenTCPGivesUpOnAPortThatStaysTaken(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	start := time.Now()
-	ln, err := listenTCP(context.Background(), busy.Addr().String(), "status page", 1500*time.Millisecond, log, nil)
+	ln, err := listenTCP(context.Background(), busy.Addr().String(), "status page", time.Now().Add(1500*time.Millisecond), log, nil)
 	if err == nil {
 		ln.Close()
 		t.Fatal("listened on a port another listener holds")
@@ -155,7 +155,7 @@ func TestListenTCPGivesUpOnAPortThatStaysTaken(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err = listenTCP(ctx, busy.Addr().String(), "room server", time.Minute, log, nil)
+	_, err = listenTCP(ctx, busy.Addr().String(), "room server", time.Now().Add(time.Minute), log, nil)
 	if got := exitStatus(err); got != exitInterrupted {
 		t.Errorf("stopped while waiting: %v, exit status %d, want %d", err, got, exitInterrupted)
 	}
