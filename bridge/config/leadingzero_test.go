@@ -104,14 +104,16 @@ func TestNumbersWithoutLeadingZeroStillLoad(t *testing.T) {
 // duration's own refusal, as 10 does, not the leading-0 line, which told the operator to write
 // 10 and so to meet that refusal next (review 318, finding 4).
 func TestLeadingZeroOnADurationKeyGetsTheDurationLine(t *testing.T) {
-	for _, tc := range []struct{ key, body string }{
-		{"webrtc.offer_delay", "webrtc:\n  offer_delay: 010\n"},
-		{"discovery.interval", "discovery:\n  interval: 030\n"},
-		{"output.realtime_timeout", "output:\n  realtime_timeout: 00\n"},
-		{"webrtc.offer_delay", "webrtc:\n  offer_delay: 10\n"}, // the spelling the leading-0 line asked for
+	// The line quotes the number as written: YAML decodes 010 as 8, and "got whole number 8"
+	// named a value nobody wrote (review 328).
+	for _, tc := range []struct{ key, body, written string }{
+		{"webrtc.offer_delay", "webrtc:\n  offer_delay: 010\n", `"010"`},
+		{"discovery.interval", "discovery:\n  interval: 030\n", `"030"`},
+		{"output.realtime_timeout", "output:\n  realtime_timeout: 00\n", `"00"`},
+		{"webrtc.offer_delay", "webrtc:\n  offer_delay: 10\n", `"10"`}, // the spelling the leading-0 line asked for
 	} {
 		_, err := Load(Options{File: write(t, tc.body, 0o644), LookupEnv: noEnv, Getenv: noHome})
-		checkDurationError(t, tc.body, err, tc.key)
+		checkDurationError(t, tc.body, err, tc.key, "got whole number "+tc.written)
 	}
 	for _, tc := range []struct{ key, name, value string }{
 		{"webrtc.offer_delay", "LEDBRIDGE_WEBRTC_OFFER_DELAY", "010"},

@@ -445,6 +445,10 @@ func leadingZeroError(n *yaml.Node, t reflect.Type, key string) error {
 				return err
 			}
 		}
+	case n.Kind == yaml.ScalarNode && t == durationType && n.Tag == "!!int" && hasLeadingZero(n.Value):
+		// checkValue's refusal quotes the decoded value, and YAML decodes 010 as 8: the line must
+		// show what the operator wrote.
+		return &Error{Key: key, Problem: fmt.Sprintf("want a duration such as 2s or 500ms, got whole number %s", short(n.Value))}
 	case n.Kind == yaml.ScalarNode && isNumberKind(t.Kind()) && t != durationType:
 		// The resolved tag alone says that YAML reads the text as a number: a plain 060 has it, and
 		// so do an explicitly tagged !!int 060 and !!int "060", whose quotes the tag overrides
