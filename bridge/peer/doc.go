@@ -122,6 +122,13 @@
 //     offers meanwhile. A kept offer, an impostor's too, is answered only
 //     when the same offer sent then would be; an accepted offer or answer
 //     drops it;
+//   - an offer that pion refuses only part-way through applying it, once
+//     it has changed the signaling state, is answered locally, the answer
+//     not sent, to bring the connection back to stable (pion v4.2.26 has no
+//     rollback), and counted once (Malformed): anyone in the room could send
+//     her broadcast offer with one line pion cannot read, and left in
+//     have-remote-offer, her live connection counted each of her later
+//     offers as glare, refused while her audio arrived;
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
 //     a stranger's offer makes the bridge send nothing, and takes no peer-cap

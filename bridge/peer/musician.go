@@ -222,6 +222,10 @@ type pcHandle struct {
 	// remote holds the credentials of the remote description last applied (nil before one
 	// was): impostorOffer compares an offer's with them. Owned by the musician's goroutine.
 	remote *transportCredentials
+	// unanswered: the current remote description is an offer pion refused part-way, and the
+	// current local description the answer settleRefusedOffer made to get back to stable, never
+	// sent. Owned by the musician's goroutine.
+	unanswered bool
 
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
@@ -812,7 +816,7 @@ func (mus *musician) freshPCReason(sdp string, scan *offerScan) (why string, aga
 		// instead; and so is one that finds the current one in any other state.
 		return freshGlare, false
 	}
-	if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == sdp {
+	if rd := h.pc.CurrentRemoteDescription(); rd != nil && rd.Type == webrtc.SDPTypeOffer && rd.SDP == sdp && !h.unanswered {
 		return "", true
 	}
 	if h.remote != nil && !h.remote.sameDTLS(scan.creds) {
@@ -878,12 +882,23 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 	mus.cur.markRenegotiation()
 	mus.cur.interfaces.relist() // new credentials in the offer restart ICE: it gathers again
 	if err := pc.SetRemoteDescription(desc); err != nil {
-		mus.badSignal("offer rejected", err)
 		if fresh {
+			mus.badSignal("offer rejected", err)
 			mus.closePC()
+			return
 		}
+		// One line, one count (Malformed): the offer refused, and whether its PeerConnection
+		// is back to stable.
+		switch settled, serr := mus.settleRefusedOffer(); {
+		case serr != nil:
+			err = fmt.Errorf("%w; left %s: %w", err, pc.SignalingState(), serr)
+		case settled:
+			err = fmt.Errorf("%w (refused half-applied: answered locally, the answer not sent, back to stable)", err)
+		}
+		mus.badSignal("offer rejected", err)
 		return
 	}
+	mus.cur.unanswered = false
 	mus.recordRemote(scan, fresh)
 	if !fresh {
 		mus.cur.renegotiations++
@@ -907,6 +922,37 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 	if mus.connState.Load() != int32(webrtc.PeerConnectionStateConnected) {
 		retry.set(mus.cfg.Clock, mus.cfg.ConnectTimeout)
 	}
+}
+
+// settleRefusedOffer brings the current PeerConnection back to stable when pion refused an offer
+// part-way through SetRemoteDescription and left it in have-remote-offer: otherwise every later
+// offer of the musician's counts as glare, which only a fresh PeerConnection could answer, and
+// impostorOffer refuses those while her audio arrives; retry leaves a connected one alone. A
+// forged copy of her own broadcast offer with one line broken was enough (review 323). pion v4.2.26 has no rollback (its signaling state
+// machine refuses one from have-remote-offer, either side), so the offer is answered locally, the
+// answer never sent: what pion had applied of it stays applied (no more than an answered offer of
+// hers would), and the remote credentials impostorOffer compares with stay the ones last
+// recorded. unanswered marks it, so that neither that answer nor that offer counts as one the
+// musician's tab has seen (freshPCReason, answerMayBeLost). settled reports that it did.
+func (mus *musician) settleRefusedOffer() (settled bool, err error) {
+	settled, err = answerLocally(mus.cur.pc)
+	if settled {
+		mus.cur.unanswered = true
+	}
+	return settled, err
+}
+
+// answerLocally is settleRefusedOffer's work on pc: an answer to the remote offer pc holds,
+// applied and not sent, if pc is in have-remote-offer.
+func answerLocally(pc *webrtc.PeerConnection) (settled bool, err error) {
+	if pc.SignalingState() != webrtc.SignalingStateHaveRemoteOffer {
+		return false, nil // refused before it changed anything
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(answer)
+	}
+	return err == nil, err
 }
 
 // recordRemote notes a remote description just applied to the current PeerConnection: its
@@ -973,6 +1019,7 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 		mus.badSignal("answer rejected", err)
 		return
 	}
+	h.unanswered = false
 	mus.recordRemote(&scan, false)
 	mus.dropSuspect()
 	mus.flushCandidates()
@@ -1127,7 +1174,7 @@ func (mus *musician) answerMayBeLost() bool {
 		return false
 	}
 	rd := h.pc.CurrentRemoteDescription()
-	return rd != nil && rd.Type == webrtc.SDPTypeOffer
+	return rd != nil && rd.Type == webrtc.SDPTypeOffer && !h.unanswered
 }
 
 // sendAnswerAgain sends the current PeerConnection's answer again. Its SDP carries the
