@@ -122,13 +122,18 @@
 //     offers meanwhile. A kept offer, an impostor's too, is answered only
 //     when the same offer sent then would be; an accepted offer or answer
 //     drops it;
-//   - an offer that pion refuses only part-way through applying it, once
-//     it has changed the signaling state, is answered locally, the answer
-//     not sent, to bring the connection back to stable (pion v4.2.26 has no
-//     rollback), and counted once (Malformed): anyone in the room could send
-//     her broadcast offer with one line pion cannot read, and left in
-//     have-remote-offer, her live connection counted each of her later
-//     offers as glare, refused while her audio arrived;
+//   - an offer that pion would refuse only part-way through applying it,
+//     once it has changed the signaling state, is refused first and counted
+//     (Malformed, ErrRefusedMidway; checked as pion reads it): candidates
+//     of which none parses, an audio or video format that is not a payload
+//     type with a codec, an apt that is not a payload type, an a=extmap pion
+//     cannot read. Anyone in the room could send her broadcast offer with
+//     one such line: left in have-remote-offer, her live connection counted
+//     each of her later offers as glare, refused while her audio arrived.
+//     One pion still refuses part-way (for what the connection negotiated: a
+//     payload type given another codec) is answered locally, the answer not
+//     sent, to bring it back to stable (pion v4.2.26 has no rollback), and
+//     counted once (Malformed);
 //   - an offer from a peer not (yet) in Presence is checked and held, not
 //     answered, until Presence confirms the sender (PresenceGrace at most):
 //     a stranger's offer makes the bridge send nothing, and takes no peer-cap

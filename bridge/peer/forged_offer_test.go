@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,10 +18,11 @@ import (
 // to the channel) with one line broken. Her certificate and ICE credentials pass impostorOffer;
 // pion refused the offer only after it had changed the signaling state, which left her live
 // PeerConnection in have-remote-offer: every later offer of hers counted as glare, refused as an
-// impostor's while her audio arrived. settleRefusedOffer brings it back to stable; the last case
-// is refused by pion for what this PeerConnection negotiated (a payload type given another
-// codec), which no scan of the offer could see. The forged offer is counted (Malformed) and not
-// answered, her audio keeps arriving, and her own next offer is answered.
+// impostor's while her audio arrived. The offers scanOffer can judge by their text it refuses
+// (refusedMidway); the last case is refused by pion for what this PeerConnection negotiated (a
+// payload type given another codec), and settleRefusedOffer brings it back to stable. Either
+// way the forged offer is counted (Malformed) and not answered, her audio keeps arriving, and
+// her own next offer is answered.
 func TestAForgedOfferThatPionRefusesLeavesTheConnectionStable(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -136,6 +138,72 @@ func TestAForgedOfferSentTwiceIsNotAnsweredAsADuplicate(t *testing.T) {
 	}
 	if n := countSignals(r.bridgeSignals(), room.SignalAnswer, "ana"); n != 1 {
 		t.Errorf("%d answers to ana, want 1", n)
+	}
+}
+
+// vetOffer refuses what pion refuses only part-way through SetRemoteDescription of a
+// renegotiation (refusedMidway), and only that: for each offer, either vetOffer refuses it as
+// ErrRefusedMidway and pion, applying it to a negotiated PeerConnection, refuses it and leaves
+// have-remote-offer, or vetOffer takes it and pion applies it.
+func TestVetOfferRefusesWhatPionRefusesMidway(t *testing.T) {
+	const cand = "a=candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host\r\n"
+	base := strings.Replace(strings.ReplaceAll(chromeOffer, "%PTS%", "111 63 9 0 8 13 110 126"), "a=mid:0\r\n", "a=mid:0\r\n"+cand, 1)
+	withPTs := func(pts, lines string) string {
+		o := strings.Replace(base, "SAVPF 111 63 9 0 8 13 110 126\r\n", "SAVPF "+pts+"\r\n", 1)
+		return strings.Replace(o, "a=mid:0\r\n", "a=mid:0\r\n"+lines, 1)
+	}
+	withLines := func(lines string) string { return withPTs("111 63 9 0 8 13 110 126", lines) }
+	badCand := strings.Replace(cand, "40000", "notaport", 1)
+	dataChannel := "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sctp-port:5000\r\n"
+	secondSection := strings.Replace(base, "BUNDLE 0", "BUNDLE 0 1", 1) +
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=recvonly\r\na=rtpmap:111 opus/48000/2\r\n"
+	for _, tc := range []struct {
+		name, offer string
+		refused     bool
+	}{
+		{"chrome", base, false},
+		{"an unparsable candidate only", strings.Replace(base, cand, badCand, 1), true},
+		{"an unparsable candidate beside one pion parses", strings.Replace(base, cand, badCand+cand, 1), false},
+		{"a candidate of a type pion skips only", strings.Replace(base, cand, strings.Replace(cand, "typ host", "typ bogus", 1), 1), false},
+		{"a candidate of a network pion skips only", strings.Replace(base, cand, strings.Replace(cand, " udp ", " sctp ", 1), 1), false},
+		{"a skipped candidate and an unparsable one", strings.Replace(base, cand, strings.Replace(cand, "typ host", "typ bogus", 1)+badCand, 1), true},
+		{"an unparsable candidate in a section pion takes none from", secondSection + badCand, false},
+		{"an extmap pion cannot read in a second audio section", secondSection + "a=extmap:zz urn:x\r\n", true},
+		{"a payload type not a number in a second audio section", strings.Replace(secondSection, "SAVPF 111\r\n", "SAVPF 111 zz\r\n", 1), true},
+		{"a payload type not a number", withPTs("111 zz", ""), true},
+		{"a payload type past 255", withPTs("111 256", "a=rtpmap:256 opus/48000/2\r\n"), true},
+		{"a payload type without a=rtpmap", withPTs("111 96", ""), true},
+		{"a static payload type without a=rtpmap", strings.Replace(withPTs("111 8", ""), "a=rtpmap:8 PCMA/8000\r\n", "", 1), false},
+		{"payload type 0 without a=rtpmap", strings.Replace(withPTs("111 0", ""), "a=rtpmap:0 PCMU/8000\r\n", "", 1), false},
+		{"its only a=rtpmap with a clock rate not a number", strings.Replace(base, "a=rtpmap:111 opus/48000/2", "a=rtpmap:111 opus/zz/2", 1), false},
+		{"its only a=rtpmap without a codec", strings.Replace(base, "a=rtpmap:111 opus/48000/2", "a=rtpmap:111", 1), false},
+		{"an apt not a number", withPTs("111 96", "a=rtpmap:96 rtx/48000\r\na=fmtp:96 APT=zz\r\n"), true},
+		{"an apt not a number on a payload type not offered", withLines("a=rtpmap:96 rtx/48000\r\na=fmtp:96 apt=zz\r\n"), false},
+		{"an apt", withPTs("111 96", "a=rtpmap:96 rtx/48000\r\na=fmtp:96 apt=111\r\n"), false},
+		{"an extmap id not a number", withLines("a=extmap:zz urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"), true},
+		{"an extmap id 0", withLines("a=extmap:0 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"), true},
+		{"an extmap without a URI", withLines("a=extmap:5\r\n"), true},
+		{"an extmap direction pion cannot read", withLines("a=extmap:5/sideways urn:x\r\n"), true},
+		{"a data channel section", base + dataChannel, false},
+		{"an extmap pion cannot read in a data channel section", base + dataChannel + "a=extmap:zz urn:x\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, vetErr := vetOffer(tc.offer)
+			if vetErr != nil && !errors.Is(vetErr, ErrRefusedMidway) {
+				t.Fatalf("vetOffer: %v (the case tests something else)", vetErr)
+			}
+			if refused := vetErr != nil; refused != tc.refused {
+				t.Errorf("vetOffer refused it: %v (%v), want %v", refused, vetErr, tc.refused)
+			}
+			pc := negotiatedPC(t, base)
+			err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: tc.offer})
+			switch {
+			case tc.refused && (err == nil || pc.SignalingState() != webrtc.SignalingStateHaveRemoteOffer):
+				t.Errorf("pion: %v, %s; want it refused, left in have-remote-offer", err, pc.SignalingState())
+			case !tc.refused && err != nil:
+				t.Errorf("pion refused it: %v", err)
+			}
+		})
 	}
 }
 

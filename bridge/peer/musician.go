@@ -760,12 +760,15 @@ func (mus *musician) handleOffer(ctx context.Context, sig room.Signal, retry *ti
 }
 
 // vetOffer scans an offer (scanOffer) and refuses it if it exceeds the bounds on sections,
-// streams and candidates or lacks what pion needs to answer it.
+// streams and candidates, lacks what pion needs to answer it, or holds what pion would refuse
+// part-way through applying it (ErrRefusedMidway).
 func vetOffer(sdp string) (offerScan, error) {
 	scan, err := scanOffer(sdp)
 	switch {
 	case err != nil:
 		return scan, err
+	case scan.midway != nil:
+		return scan, scan.midway
 	case scan.sending > maxMediaSections || scan.sections > maxOfferedSections:
 		return scan, fmt.Errorf("%d media sections, %d of them sending (at most %d, %d sending)",
 			scan.sections, scan.sending, maxOfferedSections, maxMediaSections)
@@ -928,7 +931,8 @@ func (mus *musician) applyOffer(ctx context.Context, desc webrtc.SessionDescript
 // part-way through SetRemoteDescription and left it in have-remote-offer: otherwise every later
 // offer of the musician's counts as glare, which only a fresh PeerConnection could answer, and
 // impostorOffer refuses those while her audio arrives; retry leaves a connected one alone. A
-// forged copy of her own broadcast offer with one line broken was enough (review 323). pion v4.2.26 has no rollback (its signaling state
+// forged copy of her own broadcast offer with one line broken was enough (review 323; vetOffer
+// refuses the ones its scan can see, refusedMidway). pion v4.2.26 has no rollback (its signaling state
 // machine refuses one from have-remote-offer, either side), so the offer is answered locally, the
 // answer never sent: what pion had applied of it stays applied (no more than an answered offer of
 // hers would), and the remote credentials impostorOffer compares with stay the ones last

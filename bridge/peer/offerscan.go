@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -13,6 +15,11 @@ import (
 // ErrUnparsableSDP indicates a remote description pion's SDP parser refuses: pion would refuse
 // it as well, so it is refused before anything else is done with it.
 var ErrUnparsableSDP = errors.New("SDP pion cannot parse")
+
+// ErrRefusedMidway indicates an offer that parses but that pion would refuse only part-way
+// through applying it, once it has changed the signaling state (refusedMidway): it is refused
+// before pion sees it.
+var ErrRefusedMidway = errors.New("SDP pion refuses part-way through applying it")
 
 // offerScan is what the bridge reads from a remote description (a musician's offer, or her
 // answer to the bridge's) before pion applies it.
@@ -32,6 +39,9 @@ type offerScan struct {
 	mediaMids []string
 	ice       remoteICE
 	creds     transportCredentials
+	// midway is ErrRefusedMidway, with what pion would refuse part-way through applying the
+	// description (refusedMidway), or nil: vetOffer refuses the offer for it.
+	midway error
 }
 
 // scanOffer parses sdp with pion's own SDP parser (github.com/pion/sdp/v3, which
@@ -145,7 +155,107 @@ func scanOffer(text string) (offerScan, error) {
 	}
 	sc.ice.ufrag, sc.ice.pwd = ufrag, pwd != ""
 	sc.creds = transportCredentials{fingerprints: asSet(fingerprints), ufrag: ufrag, pwd: pwd}
+	if err := refusedMidway(&desc); err != nil {
+		sc.midway = fmt.Errorf("%w: %w", ErrRefusedMidway, err)
+	}
 	return sc, nil
+}
+
+// refusedMidway reports what in a description pion v4.2.26 refuses only once
+// SetRemoteDescription has changed the signaling state: an offer refused so leaves the
+// PeerConnection in have-remote-offer, where every later offer of the musician's counts as
+// glare, and one that only a fresh PeerConnection could answer is refused as an impostor's while
+// her audio arrives (impostorOffer). Anyone in the room can send it, her own broadcast offer
+// with one line broken (review 323). Each check follows pion's own reading, so that nothing
+// pion applies is refused: the candidates of the section pion takes them from (iceSection; its
+// extractICEDetailsFromMedia), and in every audio and video section the payload types and the
+// header extensions (its MediaEngine.updateFromRemoteDescription, which reads them on every
+// description: codecsFromMediaDescription, matchRemoteCodec, rtpExtensionsFromMediaDescription).
+// What pion refuses for the PeerConnection's own state (a payload type given another codec than
+// the one negotiated) no scan can see: applyOffer settles that (settleRefusedOffer).
+func refusedMidway(desc *sdp.SessionDescription) error {
+	if md := iceSection(desc); md != nil {
+		if err := unparsableCandidates(md); err != nil {
+			return err
+		}
+	}
+	for _, md := range desc.MediaDescriptions {
+		if !strings.EqualFold(md.MediaName.Media, "audio") && !strings.EqualFold(md.MediaName.Media, "video") {
+			continue
+		}
+		if err := unusablePayloadTypes(md); err != nil {
+			return err
+		}
+		for _, a := range md.Attributes {
+			if a.Key != sdp.AttrKeyExtMap {
+				continue
+			}
+			var ext sdp.ExtMap
+			if err := ext.Unmarshal(a.String()); err != nil {
+				return fmt.Errorf("a=extmap:%s: %w", a.Value, err)
+			}
+		}
+	}
+	return nil
+}
+
+// unparsableCandidates is pion's error for a section's candidates: none parses, and one fails
+// other than by an unknown type or network, which pion skips (so does it with a section whose
+// candidates it all skips). One that parses makes pion take the section, the others dropped.
+func unparsableCandidates(md *sdp.MediaDescription) error {
+	var last error
+	for _, a := range md.Attributes {
+		if !a.IsICECandidate() {
+			continue
+		}
+		_, err := ice.UnmarshalCandidate(a.Value)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ice.ErrUnknownCandidateTyp) || errors.Is(err, ice.ErrDetermineNetworkType):
+		default:
+			last = fmt.Errorf("a=candidate:%s: %w", a.Value, err)
+		}
+	}
+	return last
+}
+
+// unusablePayloadTypes is pion's error for an audio or video section's formats: each must be
+// a payload type (0 to 255) that the section maps to a codec (its a=rtpmap, or one of the
+// static types pion knows), 0 aside, and a codec's fmtp apt, if given, a payload type too.
+func unusablePayloadTypes(md *sdp.MediaDescription) error {
+	codecs := (&sdp.SessionDescription{MediaDescriptions: []*sdp.MediaDescription{md}}).GetCodecMap()
+	for _, f := range md.MediaName.Formats {
+		pt, err := strconv.ParseUint(f, 10, 8)
+		if err != nil {
+			return fmt.Errorf("format %q on the m=%s line: %w", f, md.MediaName.Media, err)
+		}
+		codec, ok := codecs[uint8(pt)]
+		if !ok {
+			if pt == 0 {
+				continue
+			}
+			return fmt.Errorf("payload type %d on the m=%s line has no a=rtpmap", pt, md.MediaName.Media)
+		}
+		if apt, ok := fmtpParameter(codec.Fmtp, "apt"); ok {
+			if _, err := strconv.ParseUint(apt, 10, 8); err != nil {
+				return fmt.Errorf("a=fmtp:%d apt=%s: %w", pt, apt, err)
+			}
+		}
+	}
+	return nil
+}
+
+// fmtpParameter reads a parameter of an fmtp line as pion does (its internal fmtp package:
+// parameters split at ";", blanks trimmed, the key lowercased, the last of a key kept).
+func fmtpParameter(line, key string) (value string, ok bool) {
+	for p := range strings.SplitSeq(line, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.ToLower(k) == key {
+			value, ok = v, true
+		}
+	}
+	return value, ok
 }
 
 // maySend reports whether a section may send media to the bridge: in the direction pion
