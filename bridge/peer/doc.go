@@ -121,7 +121,12 @@
 //     still streamed sends its offer only once, and ignores the bridge's
 //     offers meanwhile. A kept offer, an impostor's too, is answered only
 //     when the same offer sent then would be; an accepted offer or answer
-//     drops it;
+//     drops it. An answer to our offer with another DTLS certificate than
+//     the connection's remote description (a room member answering our
+//     ICE-restart offer first, under her id) is refused and counted the same
+//     way (ImpostorOffers), and hers still awaited: pion keeps a
+//     PeerConnection's DTLS association, so her tab's answer names the
+//     certificate the connection has; a first answer has none to compare;
 //   - an offer that pion would refuse only part-way through applying it,
 //     once it has changed the signaling state, is refused first and counted
 //     (Malformed, ErrRefusedMidway; checked as pion reads it): candidates

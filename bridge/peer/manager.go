@@ -831,6 +831,8 @@ type MusicianStats struct {
 	// other ICE credentials than its tab's: another room member's (Realtime does not
 	// authenticate the sender), or a tab of the same peer id that is not the one streaming;
 	// or because only a fresh PeerConnection could answer them, which would close the live one.
+	// Answers to the bridge's offers with another DTLS certificate than the connection's are
+	// counted here too (handleAnswer).
 	ImpostorOffers uint64
 }
 

@@ -1009,6 +1009,18 @@ func (mus *musician) handleAnswer(ctx context.Context, sig room.Signal, retry *t
 	if err == nil && scan.streams > maxTracks {
 		err = fmt.Errorf("%d declared streams (a=ssrc, a=rid; at most %d)", scan.streams, maxTracks)
 	}
+	if err == nil && h.remote != nil && !h.remote.sameDTLS(scan.creds) {
+		// Not her tab's answer: pion keeps a PeerConnection's DTLS association through every
+		// renegotiation, so hers names the certificate this one was negotiated with. Anyone in
+		// the room sees our offer (a broadcast) and can answer it first under her peer id;
+		// applied, his ICE credentials would replace hers and her own answer be dropped as a
+		// duplicate, her audio stopped (review 323). Hers may still come: the offer stays
+		// outstanding. A first answer (no remote yet) has nothing to be compared with.
+		mus.impostorOffers.Add(1)
+		mus.logLimited("answer under the musician's peer id refused: another DTLS certificate than her connection's (any room member can send under its peer id)",
+			"refused", mus.impostorOffers.Load())
+		return
+	}
 	if err == nil {
 		// Our offer made a new PeerConnection or restarted ICE; the answer
 		// brings its own ufrag then, and admitRemoteICE sees a new generation.

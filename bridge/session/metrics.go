@@ -171,7 +171,8 @@ func newMetrics(reg prometheus.Registerer, s *Session) (*metrics, error) {
 				"1.2 times real time for longer than a second (a flooding peer).", []string{"reason"}, nil),
 		impostorOffers: prometheus.NewDesc("ledbridge_webrtc_impostor_offers_total",
 			"Offers under a musician's peer id refused unanswered while her connection was up and her audio arriving, "+
-				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's).",
+				"because they named another DTLS certificate or other ICE credentials than her tab's (another room member's); "+
+				"and answers to the bridge's offers naming another DTLS certificate than her connection's.",
 			nil, nil),
 		iceRestarts: prometheus.NewDesc("ledbridge_webrtc_ice_restarts_total",
 			"ICE restarts of musicians' connections the bridge offered, by reason: address_gone, the host address the connection "+
