@@ -34,7 +34,8 @@ type OutputConfig struct {
 	// Client releases a DDP device over its JSON API; nil means a zero Client.
 	Client *Client
 	// Logger receives send errors and failed socket re-opens (each: one line when they start,
-	// then at most one a minute while they go on) and release failures; nil discards.
+	// then at most one a minute while they go on; a strip that keeps failing and recovering, one
+	// failure and one recovery line a minute at most) and release failures; nil discards.
 	Logger *slog.Logger
 }
 
@@ -107,7 +108,8 @@ type Output struct {
 	failing   bool // a send failed, and RecoveredAfter has not passed without one since
 
 	// Failures that last get a line when they start, then one a minute until they end (Reset):
-	// a venue's journal should say when a strip went away, not repeat it 60 times a second.
+	// a venue's journal should say when a strip went away, not repeat it 60 times a second. A
+	// strip that comes and goes gets no more: see endOutage.
 	sendFailLog   lograte.Limiter // sends failing, until they recover
 	reopenFailLog lograte.Limiter // socket re-opens failing, until one works or sends recover
 
@@ -119,8 +121,19 @@ type Output struct {
 		start    time.Time // the first failed send; zero while sends work
 		backAt   time.Time // the first send that worked after the last failed one; zero until then
 		failures uint64
-		advised  bool // a line of this outage said what to check (sendFailureAdvice)
+		advised  bool      // a line of this outage said what to check (sendFailureAdvice)
+		logged   time.Time // this outage's first "send failed" line; zero while it has none
 	}
+	// unlogged counts the outages that came and went since the last "send failed" line without
+	// a line of their own (a flapping strip, held back by sendFailLog), and their failed sends,
+	// for the next such line (Run's goroutine only).
+	unlogged struct {
+		outages, failures uint64
+	}
+
+	// now is the clock of the send outcomes and Stats: time.Now, a fake one in tests that follow
+	// a strip failing every few seconds for minutes.
+	now func() time.Time
 
 	reopensLogged      uint64 // Run's goroutine only: the sender's Reopens when last checked
 	reopenLog          lograte.Limiter
@@ -139,8 +152,14 @@ type Output struct {
 const errorLogInterval = time.Minute
 
 // RecoveredAfter is how long a failing device must take frames without an error before it counts
-// (and is logged) as sending again.
-const RecoveredAfter = 2 * time.Second
+// (and is logged) as sending again. It must be longer than the spacing of a refusing device's
+// errors: our connected socket sees a refusal only when the device's kernel sends an ICMP port
+// unreachable, and Linux sends those to one host at most once a second after a burst of 6
+// (net.ipv4.icmp_ratelimit; measured across a veth: six refusals, then one every 0.99–1.03 s),
+// further apart when the refusing host answers several senders or addresses from one budget (a
+// test rig's 20 addresses in one namespace: 1–3 s). At 2 s such a strip counted as recovered
+// between two refusals, flapping Failing and writing two lines every few seconds.
+const RecoveredAfter = 5 * time.Second
 
 // NewOutput validates cfg and opens the device's UDP socket. It starts no goroutine; call Run,
 // or Close if Run is never called.
@@ -173,6 +192,7 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 		reopenLog:     lograte.Limiter{Every: errorLogInterval},
 		sendFailLog:   lograte.Limiter{Every: errorLogInterval},
 		reopenFailLog: lograte.Limiter{Every: errorLogInterval},
+		now:           time.Now,
 	}
 	if o.name == "" {
 		o.name = t.String()
@@ -301,7 +321,7 @@ func (o *Output) sendPending() bool {
 	o.mu.Unlock()
 
 	n, err := o.send(o.sending)
-	now := time.Now()
+	now := o.now()
 	o.packets.Add(uint64(n))
 	if r := o.sender.Reopens(); r != o.reopensLogged {
 		o.reopensLogged = r
@@ -331,9 +351,17 @@ func (o *Output) sendPending() bool {
 		o.statsMu.Unlock()
 		if _, ok := o.sendFailLog.Allow(now); ok {
 			attrs := []any{"err", err, "failed_sends", o.outage.failures}
+			if o.unlogged.outages > 0 {
+				// A flapping strip: say how often it came and went since the last line.
+				attrs = append(attrs, "unlogged_outages", o.unlogged.outages, "unlogged_failed_sends", o.unlogged.failures)
+				o.unlogged.outages, o.unlogged.failures = 0, 0
+			}
 			if advice := sendFailureAdvice(err); advice != "" && !o.outage.advised {
 				o.outage.advised = true
 				attrs = append(attrs, "advice", advice)
+			}
+			if o.outage.logged.IsZero() {
+				o.outage.logged = now
 			}
 			o.log.Warn("wled send failed", attrs...)
 		}
@@ -356,13 +384,31 @@ func (o *Output) sendPending() bool {
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
 	o.statsMu.Unlock()
 	if recovered {
-		o.sendFailLog.Reset()
-		o.reopenFailLog.Reset()
-		o.log.Info("wled sending again",
-			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
-		o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised = time.Time{}, time.Time{}, 0, false
+		o.endOutage(now)
 	}
 	return true
+}
+
+// endOutage logs and forgets the outage of a strip that has taken frames for RecoveredAfter.
+// Only an outage whose failure was logged says it ended: the journal pairs each "send failed"
+// with one "sending again". The failure limiter starts afresh (the next failure is logged at
+// once) only after an outage whose first line is errorLogInterval old: a strip that comes and
+// goes (a flaky WLED, a refusing address whose errors come further apart than RecoveredAfter)
+// then writes at most one failure line and one recovery line a minute, and the next failure
+// line counts the outages held back.
+func (o *Output) endOutage(now time.Time) {
+	if o.outage.logged.IsZero() {
+		o.unlogged.outages++
+		o.unlogged.failures += o.outage.failures
+	} else {
+		o.log.Info("wled sending again",
+			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
+		if now.Sub(o.outage.logged) >= errorLogInterval {
+			o.sendFailLog.Reset()
+			o.reopenFailLog.Reset()
+		}
+	}
+	o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised, o.outage.logged = time.Time{}, time.Time{}, 0, false, time.Time{}
 }
 
 // sendFailureAdvice says what an operator checks when a strip's sends fail with err, or "" when
@@ -445,10 +491,11 @@ func (o *Output) Stats() OutputStats {
 	if o.lastErr != nil {
 		s.LastError = o.lastErr.Error()
 	}
-	s.Failing = o.failing && time.Since(o.lastErrAt) < RecoveredAfter
+	now := o.now()
+	s.Failing = o.failing && now.Sub(o.lastErrAt) < RecoveredAfter
 	newest := o.sendTimes[(o.sendIdx+fpsWindow-1)%fpsWindow]
 	s.FirstSent, s.LastSent = o.firstSent, newest
-	if newest.IsZero() || time.Since(newest) > time.Second {
+	if newest.IsZero() || now.Sub(newest) > time.Second {
 		return s // idle: 0 fps
 	}
 	oldest, count := newest, 0

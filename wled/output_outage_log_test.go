@@ -6,11 +6,11 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ledbridge/ledbridge/wled"
-	"github.com/ledbridge/ledbridge/wled/wledtest"
 )
 
 // loggedLine is one log record: its level, message and attributes by key.
@@ -119,6 +119,31 @@ func (s *refusingStrip) away() {
 	s.conn = nil
 }
 
+// laterClock is the time, moved on by a test when its strip's next outage comes an evening later.
+type laterClock struct{ skipped atomic.Int64 }
+
+func (c *laterClock) now() time.Time       { return time.Now().Add(time.Duration(c.skipped.Load())) }
+func (c *laterClock) pass(d time.Duration) { c.skipped.Add(int64(d)) }
+
+// startOutputOnClock is wledtest.StartOutput for an output on clock.
+func startOutputOnClock(t *testing.T, cfg wled.OutputConfig, clock *laterClock) *wled.Output {
+	t.Helper()
+	o, err := wled.NewOutputWithClock(cfg, clock.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- o.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return o
+}
+
 // submitUntilLogged submits frames to o, as the frame loop does, until msg has been logged n times.
 func submitUntilLogged(t *testing.T, o *wled.Output, logs *lineRecorder, msg string, n int) {
 	t.Helper()
@@ -147,12 +172,14 @@ func TestOutputRecoveryLineCountsThisOutage(t *testing.T) {
 	strip := newRefusingStrip(t)
 	tg, _ := wled.ParseTarget("ddp://" + strip.addr.String() + "?leds=50")
 	logs := &lineRecorder{}
+	clock := &laterClock{}
 	awaySince := time.Now()
-	o, _ := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Name: "WLED", Logger: slog.New(logs)})
+	o := startOutputOnClock(t, wled.OutputConfig{Target: tg, Name: "WLED", Logger: slog.New(logs)}, clock)
 
 	var outageSpans []time.Duration // from the strip going away to its recovery being logged
 	for outage := 1; outage <= 2; outage++ {
 		if outage == 2 {
+			clock.pass(wled.ErrorLogInterval) // the second reboot comes later in the evening
 			awaySince = time.Now()
 			strip.away()
 		}

@@ -33,14 +33,16 @@ func wantPowerAndWiFiAdvice(t *testing.T, logs *lineRecorder, outages int) {
 
 // TestOutputRefusedSendsAdvise: a WLED that reboots (or whose address another machine took)
 // refuses the strip's datagrams. The line that says sends fail must say what to check, once an
-// outage: two reboots, two lines.
+// outage: two reboots in an evening, two lines.
 func TestOutputRefusedSendsAdvise(t *testing.T) {
 	strip := newRefusingStrip(t)
 	tg, _ := wled.ParseTarget("ddp://" + strip.addr.String() + "?leds=50")
 	logs := &lineRecorder{}
-	o, _ := wledtest.StartOutput(t, wled.OutputConfig{Target: tg, Name: "WLED", Logger: slog.New(logs)})
+	clock := &laterClock{}
+	o := startOutputOnClock(t, wled.OutputConfig{Target: tg, Name: "WLED", Logger: slog.New(logs)}, clock)
 	for outage := 1; outage <= 2; outage++ {
 		if outage == 2 {
+			clock.pass(wled.ErrorLogInterval) // not a strip that comes and goes: see endOutage
 			strip.away()
 		}
 		submitUntilLogged(t, o, logs, "wled send failed", outage)
