@@ -11,7 +11,8 @@ import (
 // changes (a new LED count, another protocol, an address swapped by DHCP): its successor may
 // already be streaming when its release ({"live":false}, or a timeout-0 packet) arrives, and
 // WLED would leave realtime mode and blank the strip, or show its own effect, until the next
-// frame. So the one that stops last releases the device, once.
+// frame. So the one that stops last releases the device, once. A device that moved to another
+// address is the same device when the outputs say so (OutputConfig.Device).
 var drivers struct {
 	mu  sync.Mutex
 	all []*Output // added by NewOutput, removed by leaveDevice (Run) or forgetDriver (Close)
@@ -22,7 +23,7 @@ func joinDevice(o *Output) (others []Target) {
 	drivers.mu.Lock()
 	defer drivers.mu.Unlock()
 	for _, other := range drivers.all {
-		if sameDevice(o.target, other.target) {
+		if sameDriven(o, other) {
 			others = append(others, other.target)
 		}
 	}
@@ -50,11 +51,18 @@ func leaveDevice(o *Output) (release bool) {
 	}
 	handedOver := false
 	for _, other := range drivers.all {
-		if sameDevice(o.target, other.target) {
+		if sameDriven(o, other) {
 			other.releaseDue, handedOver = true, true
 		}
 	}
 	return !handedOver
+}
+
+// sameDriven reports whether outputs a and b drive one device: by their targets (sameDevice), or
+// because their callers named the same device (OutputConfig.Device) at two addresses, the old
+// one it moved away from and the new one.
+func sameDriven(a, b *Output) bool {
+	return sameDevice(a.target, b.target) || a.device != "" && a.device == b.device
 }
 
 // sameDevice reports whether two targets address one device: the same frame address, the same

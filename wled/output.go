@@ -27,6 +27,13 @@ type OutputConfig struct {
 	Target Target
 	// Name labels the device in stats and logs; default Target.String().
 	Name string
+	// Device names the device across addresses when the caller knows it (discovery's MAC, the
+	// configured line that drives it), "" when it does not. An output replaced by one of the
+	// same Device at another address (DHCP moved the WLED, and its new output drives it there)
+	// leaves the release to that one, as it does to one at its own address: its old address
+	// reaches nothing now (a "release failed" warning after a refused or timed-out connect) or
+	// the machine that took it.
+	Device string
 	// Timeout is the UDP realtime timeout byte's duration; default DefaultRealtimeTimeout (2 s).
 	Timeout time.Duration
 	// MinInterval is the shortest gap between frames; default DefaultMinInterval (1/60 s).
@@ -73,6 +80,7 @@ type Output struct {
 	// session's "driving device" line does (target.String()), and the address.
 	name     string
 	target   Target
+	device   string // OutputConfig.Device
 	interval time.Duration
 	client   *Client
 	log      *slog.Logger
@@ -178,6 +186,7 @@ func NewOutput(cfg OutputConfig) (*Output, error) {
 	o := &Output{
 		name:     cfg.Name,
 		target:   t,
+		device:   cfg.Device,
 		interval: cfg.MinInterval,
 		client:   cfg.Client,
 		log:      cfg.Logger,

@@ -1164,8 +1164,11 @@ func (d *deviceSet) startLocked(key, name string, t wled.Target, online bool) er
 		return d.ctx.Err()
 	}
 	out, err := d.s.cfg.OpenSink(wled.OutputConfig{
-		Target:  t,
-		Name:    name,
+		Target: t,
+		Name:   name,
+		// The key names the device wherever it is (a MAC, a configured line): the strip it
+		// replaces at an old address hands the device over instead of releasing that address.
+		Device:  key,
 		Timeout: d.s.cfg.RealtimeTimeout,
 		// The ticker already paces frames; an output pacing at the very same interval would hold
 		// each tick's frame for a random part of a period (measured: median 12 ms). 90 % of the
