@@ -44,6 +44,8 @@ type presenceTable struct {
 	// join's reply came, so it heard every broadcast sent after that reply (InJoinPresence).
 	joinApplied bool
 	joinKeys    map[string]struct{}
+	// joins counts the joins (joined): the number of the current one, 0 before the first.
+	joins uint64
 	// overflow counts metas dropped for the bounds (and held diffs dropped, one each).
 	overflow uint64
 	// badMetas counts metas dropped as malformed (not an object, or a ref that is not a string).
@@ -139,6 +141,7 @@ func refString(raw json.RawMessage, present bool) (string, bool) {
 // joined starts a new join: the next presence_state replaces the table. Diffs still held for an
 // earlier join are let go (not kept referenced by a reused slice).
 func (p *presenceTable) joined() {
+	p.joins++
 	p.awaitingState = true
 	p.joinApplied, p.joinKeys = false, nil
 	p.dropPending()

@@ -7,7 +7,8 @@ import (
 
 // The keys of a join's own presence_state are kept for that join (Client.InJoinPresence): they
 // were in the channel when the join's reply came. A diff applied after it, a stray second state,
-// the table kept across a rejoin and an unreadable state list nobody new.
+// the table kept across a rejoin and an unreadable state list nobody new. Each join has its number
+// (Client.PresenceJoin).
 func TestPresenceTableKeepsTheJoinsStateKeys(t *testing.T) {
 	p := newPresenceTable(100, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
 	in := func(key string) (listed, applied bool) {
@@ -40,7 +41,13 @@ func TestPresenceTableKeepsTheJoinsStateKeys(t *testing.T) {
 	check("after a stray second state", "erin", false, true)
 
 	// A rejoin: the old table stays until the new state, whose list starts again.
+	if p.joins != 1 {
+		t.Errorf("join number %d after the first join, want 1", p.joins)
+	}
 	p.joined()
+	if p.joins != 2 {
+		t.Errorf("join number %d after a rejoin, want 2", p.joins)
+	}
 	if _, ok := p.snapshot()["alice"]; !ok {
 		t.Fatal("the table was not kept across the rejoin")
 	}
