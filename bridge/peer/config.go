@@ -51,6 +51,20 @@ const (
 	DefaultConnectTimeout = 15 * time.Second
 	DefaultInboxSize      = 64
 	DefaultPresenceGrace  = 10 * time.Second
+	// DefaultRejoinGrace is how long a musician missing from the Presence the room server gives
+	// on the bridge's own (re)join keeps her connection (Manager.MusicianMissing): a server that
+	// restarted lists her only once her own client is back, and supabase-js (realtime-js) comes
+	// back on its own schedule, not the bridge's. After an outage of more than 8 s her socket
+	// retries every 10 s (reconnectAfterMs: 1, 2, 5, then 10 s), so it may reconnect up to 10 s
+	// after the bridge did; its channel's join may then time out on a server still starting
+	// (timeout 10 s, then rejoinAfterMs' 1 s) or be refused by it (Realtime answers a join
+	// error after CHANNEL_ERROR_BACKOFF_MS, 5 s; then 2 s, then 5 s of rejoin backoff): one
+	// timeout and two refusals cost 11 + 7 + 10 s; then her track reaches the bridge as a
+	// presence_diff within about a second. 10 + 28 + 1 = 39 s, rounded up to 45 s. A musician
+	// who really left meanwhile costs little: a tab that closed its PeerConnection is released
+	// at once, and one that is gone at ICE's failed timeout (25 s); only her peer-cap slot is
+	// held longer.
+	DefaultRejoinGrace = 45 * time.Second
 	// DefaultMaxSignalsPerSecond is half the 100 messages a second the LAN hub
 	// allows each client (averaged): the bridge's Presence and requests share
 	// that limit with its signals. Hosted Realtime's limit is the project's,
@@ -127,6 +141,11 @@ type Config struct {
 	// (MusicianAway): her connection and slot are kept that long for a rejoin
 	// under the same key (a Realtime socket blip), then released.
 	PresenceGrace time.Duration
+	// RejoinGrace is how long a musician missing from the Presence the room server gives on
+	// the bridge's own (re)join keeps her connection and slot for her rejoin
+	// (Manager.MusicianMissing; default DefaultRejoinGrace): a room server that restarted
+	// lists each musician again only once her own client has rejoined.
+	RejoinGrace time.Duration
 
 	// MaxSignalsPerSecond bounds the webrtc-signals the bridge sends, all
 	// musicians together, in any one second (default 50): past its limit a
@@ -210,6 +229,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.PresenceGrace <= 0 {
 		cfg.PresenceGrace = DefaultPresenceGrace
+	}
+	if cfg.RejoinGrace <= 0 {
+		cfg.RejoinGrace = DefaultRejoinGrace
 	}
 	if cfg.MaxSignalsPerSecond <= 0 {
 		cfg.MaxSignalsPerSecond = DefaultMaxSignalsPerSecond

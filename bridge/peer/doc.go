@@ -20,9 +20,12 @@
 // while the media path never dropped, and her tab would not answer a new
 // PeerConnection's offers. A join within the grace keeps it all, with no new
 // offer; at the grace's end, or when her connection fails or closes meanwhile,
-// she is released. One whose connection is not up is released at once. While
-// held she counts as in Presence for offers under her id (the impostor checks
-// below).
+// she is released. MusicianMissing holds a musician so for RejoinGrace (45 s)
+// instead: she is missing from the Presence the room server gave on the
+// bridge's own rejoin, as a server that restarted lists each musician only once
+// her own client has rejoined, tens of seconds later at worst. One whose
+// connection is not up is released at once. While held she counts as in
+// Presence for offers under her id (the impostor checks below).
 //
 // What the bridge sends, all musicians together, stays within
 // MaxSignalsPerSecond in any second (default 50; a room server cuts a client

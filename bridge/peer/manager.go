@@ -115,8 +115,8 @@ type Manager struct {
 	// answer and ignores our offers until then.
 	refusedOffers map[MusicianID]*refusedOffer
 	// away holds the musicians that left Presence with their connection up, each for its
-	// PresenceGrace (MusicianAway): at most one per musician in musicians, whose peer-cap
-	// slot it keeps.
+	// PresenceGrace (MusicianAway) or RejoinGrace (MusicianMissing): at most one per musician
+	// in musicians, whose peer-cap slot it keeps.
 	away map[MusicianID]*awayHold
 	// leaving holds the musicians removed from musicians whose goroutine has not ended yet, and
 	// ended sums the counters of those whose goroutine has: between them, Stats' totals count
@@ -293,6 +293,27 @@ func (m *Manager) MusicianJoined(id MusicianID) error {
 // leave of a held musician keeps the first one's grace: leave/rejoin storms hold one musician
 // per key, each counted against MaxPeers.
 func (m *Manager) MusicianAway(id MusicianID) (held bool) {
+	return m.hold(id, m.cfg.PresenceGrace,
+		"musician left Presence with its connection up; keeping it for a rejoin")
+}
+
+// MusicianMissing tells the Manager a musician is missing from the Presence the room server
+// gave on the bridge's own (re)join, and reports whether her connection is kept. That is no
+// leave the server saw: a room server that restarted (a self-hosted Supabase, or a LAN hub,
+// stopped and started again) comes back with an empty Presence, and lists each musician only
+// once her own client has reconnected and rejoined, by supabase-js's backoffs up to tens of
+// seconds after the bridge (DefaultRejoinGrace), while the media paths, peer to peer, never
+// dropped. She is held as MusicianAway holds her, for RejoinGrace instead of PresenceGrace:
+// a connection that fails or closes meanwhile is still released at once, and one not up is
+// not held.
+func (m *Manager) MusicianMissing(id MusicianID) (held bool) {
+	return m.hold(id, m.cfg.RejoinGrace,
+		"musician missing from the room's Presence after the bridge rejoined (the room server may have restarted); keeping her connection for her rejoin")
+}
+
+// hold is MusicianAway and MusicianMissing: it holds musician id, if her connection is up, for
+// grace, logging msg.
+func (m *Manager) hold(id MusicianID, grace time.Duration, msg string) (held bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mus, ok := m.musicians[id]
@@ -306,13 +327,13 @@ func (m *Manager) MusicianAway(id MusicianID) (held bool) {
 	}
 	h := &awayHold{mus: mus, done: make(chan struct{})}
 	m.away[id] = h
-	ctx, grace := m.runCtx, m.cfg.Clock.NewTimer(m.cfg.PresenceGrace)
+	ctx, timer := m.runCtx, m.cfg.Clock.NewTimer(grace)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		defer grace.Stop()
+		defer timer.Stop()
 		select {
-		case <-grace.C():
+		case <-timer.C():
 		case <-h.done:
 			return
 		case <-ctx.Done():
@@ -321,11 +342,11 @@ func (m *Manager) MusicianAway(id MusicianID) (held bool) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.away[id] == h {
-			m.log.Info("musician did not come back to Presence within its grace; closing its connection", "musician", id, "grace", m.cfg.PresenceGrace)
+			m.log.Info("musician did not come back to Presence within its grace; closing its connection", "musician", id, "grace", grace)
 			m.removeLocked(mus)
 		}
 	}()
-	m.log.Info("musician left Presence with its connection up; keeping it for a rejoin", "musician", id, "grace", m.cfg.PresenceGrace)
+	m.log.Info(msg, "musician", id, "grace", grace)
 	return true
 }
 

@@ -147,3 +147,73 @@ func (m *Manager) releaseNow(id MusicianID) {
 	defer m.mu.Unlock()
 	m.releaseLocked(id)
 }
+
+// A musician missing from the Presence the room server gives on the bridge's rejoin
+// (MusicianMissing: the server may have restarted, and her client not rejoined yet) is held for
+// RejoinGrace, not PresenceGrace, and keeps her connection when she is back; one who leaves
+// (MusicianAway) is still released after PresenceGrace; one missing whose connection is not up is
+// released at once.
+func TestMissingMusicianHeldForTheRejoinGrace(t *testing.T) {
+	requireLoopback(t)
+	r, s := newTestRoom(t), &sinks{}
+	cfg := bridgeConfig(t, r, s)
+	cfg.PresenceGrace = 300 * time.Millisecond
+	cfg.RejoinGrace = 3 * time.Second
+	m := startManager(t, cfg, r)
+	connect := func(id MusicianID) *testMusician {
+		t.Helper()
+		mus := newTestMusician(t, r, string(id), musicianOpts{offerFirst: true})
+		if err := m.MusicianJoined(id); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "bridge connected to "+string(id), bridgeConnected(m, id))
+		waitFor(t, string(id)+"'s audio", func() bool { return s.fromMic(id) >= 10 })
+		return mus
+	}
+	ana, ben := connect("ana"), connect("ben")
+
+	if !m.MusicianMissing("ana") {
+		t.Fatal("ana's live connection was not kept when she was missing after the bridge's rejoin")
+	}
+	if !m.MusicianAway("ben") {
+		t.Fatal("ben's live connection was not kept when he left Presence")
+	}
+	waitFor(t, "ben released after the Presence grace", func() bool { _, ok := musicianStats(m, "ben"); return !ok })
+	before := s.fromMic("ana")
+	waitFor(t, "ana's audio while she is missing", func() bool { return s.fromMic("ana") >= before+50 }) // 1 s
+	if st, ok := musicianStats(m, "ana"); !ok || st.ConnectionState != webrtc.PeerConnectionStateConnected {
+		t.Fatalf("ana, missing for longer than the Presence grace: %+v", st)
+	}
+	if err := m.MusicianJoined("ana"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(cfg.RejoinGrace) // her hold would have ended by now
+	if st, ok := musicianStats(m, "ana"); !ok || st.ConnectionState != webrtc.PeerConnectionStateConnected ||
+		ana.connState() != webrtc.PeerConnectionStateConnected || len(s.get("ana")) != 1 {
+		t.Fatalf("ana back after she was missing: bridge %+v, hers %s, %d sinks", st, ana.connState(), len(s.get("ana")))
+	}
+	if ben.connState() != webrtc.PeerConnectionStateClosed {
+		t.Errorf("ben's side is %s after his release", ben.connState())
+	}
+
+	// Missing once more, and not back: released at the end of the rejoin grace.
+	if !m.MusicianMissing("ana") {
+		t.Fatal("ana's live connection was not kept the second time")
+	}
+	missingAt := time.Now()
+	waitFor(t, "ana released after the rejoin grace", func() bool { _, ok := musicianStats(m, "ana"); return !ok })
+	if d := time.Since(missingAt); d < cfg.RejoinGrace-100*time.Millisecond {
+		t.Errorf("ana released %v after she went missing, before the rejoin grace (%v)", d, cfg.RejoinGrace)
+	}
+
+	// Not connected (the bridge waits to offer, nobody answers): released at once.
+	if err := m.MusicianJoined("cy"); err != nil {
+		t.Fatal(err)
+	}
+	if m.MusicianMissing("cy") {
+		t.Fatal("cy's connection, not up, was kept")
+	}
+	if _, ok := musicianStats(m, "cy"); ok {
+		t.Fatal("cy, whose connection was not up, is still there after going missing")
+	}
+}
