@@ -54,7 +54,8 @@ type musicianOpts struct {
 	hubURL    string
 	code      string
 	bridgeKey string
-	api       *webrtc.API // its WebRTC stack; default musicianAPI's
+	api       *webrtc.API     // its WebRTC stack; default musicianAPI's
+	reconnect []time.Duration // its Realtime client's socket reconnect schedule; default the client's
 }
 
 func loadPackets(t *testing.T, path string) [][]byte {
@@ -106,7 +107,8 @@ func startMusician(t *testing.T, o musicianOpts) *testMusician {
 	}
 	c, err := realtime.New(realtime.Config{
 		URL: o.hubURL, APIKey: "anon", Channel: o.code, PresenceKey: o.id,
-		Logger: slog.New(slog.DiscardHandler),
+		ReconnectBackoff: o.reconnect,
+		Logger:           slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

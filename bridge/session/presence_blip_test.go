@@ -188,6 +188,13 @@ func (p *socketProxy) accept() {
 	}
 }
 
+// block refuses new connections from now on, leaving those relayed as they are.
+func (p *socketProxy) block() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = true
+}
+
 // sever cuts every relayed connection; block also refuses the next ones.
 func (p *socketProxy) sever(block bool) {
 	p.mu.Lock()

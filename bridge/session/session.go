@@ -903,6 +903,9 @@ func forgetAbsent[V any](seen map[string]V, table map[string][]realtime.Meta) {
 // syncPresence reconciles the musicians with the Presence table.
 func (s *Session) syncPresence() {
 	present := map[string]room.Meta{}
+	// Which join the table follows, read before it: a table newer than this reading is one
+	// whose join's presence_state was not applied yet as far as this sync knows (seenInJoin).
+	join, joinApplied := s.client.PresenceJoin()
 	table := s.client.Presence()
 	s.mu.Lock()
 	forgetAbsent(s.badMetas, table)
@@ -965,6 +968,10 @@ func (s *Session) syncPresence() {
 	inJoinState, joinStateApplied := s.client.InJoinPresence(answerer)
 	var joined, back, fresh []string
 	var left []*musician
+	// missing are those of left not seen in this join's Presence: the room server's fresh
+	// Presence after the bridge's rejoin lacks them (MusicianMissing), where the others left in
+	// a leave the server saw (MusicianAway).
+	missing := map[*musician]bool{}
 	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
 	s.hostID, s.answerer = host.PeerID, answerer
@@ -982,6 +989,9 @@ func (s *Session) syncPresence() {
 	}
 	for id, meta := range present {
 		if m, ok := s.musicians[id]; ok {
+			if joinApplied {
+				m.seenInJoin = join
+			}
 			m.setMeta(meta)
 			if m.provisional {
 				m.provisional = false
@@ -1042,11 +1052,17 @@ func (s *Session) syncPresence() {
 			// Away until the peer manager says whether it keeps her connection (below).
 			s.away[id] = m
 			left = append(left, m)
+			if !joinApplied || m.seenInJoin != join {
+				missing[m] = true
+			}
 		}
 	}
 	for _, m := range built {
 		if _, ok := s.musicians[m.id]; ok {
 			continue // its audio arrived meanwhile and made a provisional record
+		}
+		if joinApplied {
+			m.seenInJoin = join
 		}
 		s.addMusicianLocked(m)
 		joined = append(joined, m.id)
@@ -1083,8 +1099,15 @@ func (s *Session) syncPresence() {
 	for _, m := range left {
 		// A Realtime socket that drops for a moment costs a Presence leave and, a second later,
 		// a join: a musician whose media path is alive keeps her connection, stream and analyser
-		// for the peer manager's grace (onPeerState forgets her if it closes meanwhile).
-		if s.peers.MusicianAway(peer.MusicianID(m.id)) {
+		// for the peer manager's grace (onPeerState forgets her if it closes meanwhile). One
+		// missing from the Presence the room server gave on the bridge's rejoin (a server that
+		// restarted lists her only once her own client has rejoined) keeps them for its
+		// longer RejoinGrace.
+		hold := s.peers.MusicianAway
+		if missing[m] {
+			hold = s.peers.MusicianMissing
+		}
+		if hold(peer.MusicianID(m.id)) {
 			continue
 		}
 		s.forgetAway(m)
