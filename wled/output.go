@@ -393,29 +393,26 @@ func (o *Output) sendPending() bool {
 	o.sendIdx = (o.sendIdx + 1) % fpsWindow
 	o.statsMu.Unlock()
 	if recovered {
-		o.endOutage(now)
+		o.endOutage()
 	}
 	return true
 }
 
 // endOutage logs and forgets the outage of a strip that has taken frames for RecoveredAfter.
 // Only an outage whose failure was logged says it ended: the journal pairs each "send failed"
-// with one "sending again". The failure limiter starts afresh (the next failure is logged at
-// once) only after an outage whose first line is errorLogInterval old: a strip that comes and
+// with one "sending again". The failure limiter is not reset: the next outage's first failure is
+// logged once errorLogInterval has passed since the last failure line, so a strip that comes and
 // goes (a flaky WLED, a refusing address whose errors come further apart than RecoveredAfter)
-// then writes at most one failure line and one recovery line a minute, and the next failure
-// line counts the outages held back.
-func (o *Output) endOutage(now time.Time) {
+// writes at most one failure line and one recovery line a minute, and the next failure line
+// counts the outages held back. Resetting it after an outage whose first line was a minute old
+// let a second pair through seconds after the outage's own once-a-minute line (review 329).
+func (o *Output) endOutage() {
 	if o.outage.logged.IsZero() {
 		o.unlogged.outages++
 		o.unlogged.failures += o.outage.failures
 	} else {
 		o.log.Info("wled sending again",
 			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
-		if now.Sub(o.outage.logged) >= errorLogInterval {
-			o.sendFailLog.Reset()
-			o.reopenFailLog.Reset()
-		}
 	}
 	o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised, o.outage.logged = time.Time{}, time.Time{}, 0, false, time.Time{}
 }

@@ -123,17 +123,32 @@ func count(l clockedLine, key string) uint64 {
 // wantLinesApart fails unless the lines are at least errorLogInterval apart.
 func wantLinesApart(t *testing.T, what string, lines []clockedLine) {
 	t.Helper()
-	close := 0
 	for i := 1; i < len(lines); i++ {
 		if gap := lines[i].at.Sub(lines[i-1].at); gap < errorLogInterval {
-			if close == 0 {
-				t.Errorf("%s lines %d and %d are %v apart, want at most one a minute", what, i, i+1, gap)
-			}
-			close++
+			t.Errorf("%s lines %d and %d are %v apart, want at most one a minute", what, i, i+1, gap)
+			return
 		}
 	}
-	if close > 1 {
-		t.Errorf("%d pairs of %s lines less than a minute apart", close, what)
+}
+
+// TestOutputFlappingAfterALongOutageLogsOncePerMinute: a strip down for over a minute (two
+// failure lines, a minute apart), then coming and going. Resetting the failure limiter when an
+// outage whose first line was a minute old ended let the next outage's line through seconds
+// after the long outage's second line, and its "sending again" with it (review 329).
+func TestOutputFlappingAfterALongOutageLogsOncePerMinute(t *testing.T) {
+	r := newRefusingRig(t)
+	always := func(time.Time) bool { return true }
+	never := func(time.Time) bool { return false }
+	r.run(61*time.Second, always, nil)
+	r.run(RecoveredAfter+time.Second, never, nil)
+	for range 3 {
+		r.run(time.Second, always, nil)
+		r.run(RecoveredAfter+time.Second, never, nil)
+	}
+	failed, back := r.logs.with("wled send failed"), r.logs.with("wled sending again")
+	wantLinesApart(t, "\"send failed\"", failed)
+	if len(failed) != 2 || len(back) != 1 {
+		t.Errorf("%d \"send failed\" and %d \"sending again\" lines, want 2 (the long outage's, a minute apart) and 1", len(failed), len(back))
 	}
 }
 
