@@ -46,6 +46,9 @@ runtime's) on the same port, without a key: they hold only counts.`,
 			log := setupLogging(loaded)
 			ctx := cmd.Context()
 			h, err := startStandaloneHub(ctx, loaded.Hub, log)
+			if errors.Is(err, errStoppedWaiting) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}

@@ -24,11 +24,16 @@ const portWait = 30 * time.Second
 // portRetryEvery is how often a port that is in use is tried again while start-up waits for it.
 const portRetryEvery = time.Second
 
+// errStoppedWaiting is listenTCP's error when its context ends (SIGTERM, Ctrl-C) while it waits
+// for a port: join and hub end with status 0, as a stop of a running one does. With status 130
+// systemd's `systemctl stop` during the wait left the unit failed (review 329).
+var errStoppedWaiting = errors.New("stopped while waiting for a port")
+
 // listenTCP binds addr for what ("status page", "room server") and returns the listener. A port in
 // use or an address not (yet) on this machine is tried again every portRetryEvery until giveUpAt
 // (one deadline for all of start-up's ports, so that together they keep within portWait),
 // with one line saying so, systemd's status line naming it and its watchdog fed meanwhile (n may
-// be nil). A port the daemon may not bind (below 1024 without CAP_NET_BIND_SERVICE, which
+// be nil); a signal ends the wait with errStoppedWaiting. A port the daemon may not bind (below 1024 without CAP_NET_BIND_SERVICE, which
 // ledbridge.service does not grant) is a configError: no restart can fix it.
 func listenTCP(ctx context.Context, addr, what string, giveUpAt time.Time, log *slog.Logger, n *sdnotify.Notifier) (net.Listener, error) {
 	var lc net.ListenConfig
@@ -59,7 +64,8 @@ func listenTCP(ctx context.Context, addr, what string, giveUpAt time.Time, log *
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, interruptedError{fmt.Sprintf("%s: stopped while waiting to listen on %s", what, addr)}
+			log.Info(what+": stopped while waiting to listen", "addr", addr)
+			return nil, errStoppedWaiting
 		case <-retry.C:
 		}
 		ln, err = lc.Listen(ctx, "tcp", addr)

@@ -128,7 +128,7 @@ func slicesContainsPrefix(lines []string, prefix string) bool {
 }
 
 // A port that stays taken ends the wait with the error, exit status 1 (systemd restarts it), and
-// a signal ends it at once as an interrupted start.
+// a signal ends it at once.
 func TestListenTCPGivesUpOnAPortThatStaysTaken(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -156,8 +156,8 @@ func TestListenTCPGivesUpOnAPortThatStaysTaken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	_, err = listenTCP(ctx, busy.Addr().String(), "room server", time.Now().Add(time.Minute), log, nil)
-	if got := exitStatus(err); got != exitInterrupted {
-		t.Errorf("stopped while waiting: %v, exit status %d, want %d", err, got, exitInterrupted)
+	if !errors.Is(err, errStoppedWaiting) {
+		t.Errorf("stopped while waiting: %v, want errStoppedWaiting (join and hub then exit 0)", err)
 	}
 }
 
@@ -213,5 +213,34 @@ func TestJoinRefusesAPrivilegedPortItMayNotBind(t *testing.T) {
 				t.Errorf("stdout announced a bridge that is not running:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// SIGTERM while start-up waits for a port is a normal stop, status 0: with 130, `systemctl stop`
+// during the wait left the unit failed (review 329).
+func TestJoinStoppedWhileWaitingForAPortExitsZero(t *testing.T) {
+	bin := buildBinary(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cmd := exec.Command(bin, "join", "JAM234", "--no-discovery", "--config", "/dev/null",
+		"--listen", busy.Addr().String(), "--status-addr", "127.0.0.1:0")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	startCommand(t, cmd)
+	waitJoin(t, 10*time.Second, "the waiting line", func() bool {
+		return strings.Contains(stderr.String(), "room server: cannot listen yet")
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status %d after SIGTERM during the wait, want 0; stderr:\n%s", code, stderr.String())
+	}
+	if stdout.String() != "" {
+		t.Errorf("stdout announced a bridge that never ran:\n%s", stdout.String())
 	}
 }
