@@ -46,7 +46,11 @@ func TestAForgedOfferThatPionRefusesLeavesTheConnectionStable(t *testing.T) {
 	}
 }
 
-func forgedOfferLeavesStable(t *testing.T, edit func(string) string) {
+// connectAnaKeepingHerOffer connects musician ana, who offers first, on a clock that never moves
+// (her audio is always fresh), and returns her offer as the room carried it: what anyone in the
+// room can resend under her id.
+func connectAnaKeepingHerOffer(t *testing.T) (*Manager, *testRoom, *sinks, string) {
+	t.Helper()
 	requireLoopback(t)
 	r, s := newTestRoom(t), &sinks{}
 	cfg := bridgeConfig(t, r, s)
@@ -64,6 +68,11 @@ func forgedOfferLeavesStable(t *testing.T, edit func(string) string) {
 		t.Fatal(err)
 	}
 	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	return m, r, s, anaOffer
+}
+
+func forgedOfferLeavesStable(t *testing.T, edit func(string) string) {
+	m, r, s, anaOffer := connectAnaKeepingHerOffer(t)
 	waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
 	r.setHolds(nil, nil)
 	m.mu.Lock()
@@ -105,23 +114,7 @@ func forgedOfferLeavesStable(t *testing.T, edit func(string) string) {
 // back to stable was never sent, so the offer is not one to answer again as a duplicate
 // (freshPCReason), which would send the musician an answer to an offer her tab never made.
 func TestAForgedOfferSentTwiceIsNotAnsweredAsADuplicate(t *testing.T) {
-	requireLoopback(t)
-	r, s := newTestRoom(t), &sinks{}
-	cfg := bridgeConfig(t, r, s)
-	cfg.Clock = newFakeClock()
-	m := startManager(t, cfg, r)
-	var anaOffer string
-	r.setHolds(nil, func(sig room.Signal) bool {
-		if sig.Type == room.SignalOffer && anaOffer == "" {
-			anaOffer = sig.Description.SDP
-		}
-		return false
-	})
-	newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-	if err := m.MusicianJoined("ana"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
+	m, r, _, anaOffer := connectAnaKeepingHerOffer(t)
 	r.setHolds(nil, nil)
 	forged := strings.Replace(anaOffer, "a=rtpmap:111 opus/48000/2\r\n", "a=rtpmap:111 G722/8000\r\n", 1)
 	for i := range uint64(2) {

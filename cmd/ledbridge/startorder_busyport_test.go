@@ -11,29 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ledbridge/ledbridge/bridge/testlog"
 )
-
-// lockedBuffer collects a child process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // A port in use holds join's start-up until it is free, announcing nothing meanwhile: no room
 // server URLs, no room code, no status page that is not running yet. It used to end start-up at
@@ -65,7 +48,7 @@ func TestJoinWaitsForAPortInUse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var stderr lockedBuffer
+			var stderr testlog.Buffer // exec copies stderr on its own goroutine while the test reads it
 			cmd.Stderr = &stderr
 			startCommand(t, cmd)
 			lines := make(chan string, 64)
@@ -227,7 +210,7 @@ func TestJoinStoppedWhileWaitingForAPortExitsZero(t *testing.T) {
 	defer busy.Close()
 	cmd := exec.Command(bin, "join", "JAM234", "--no-discovery", "--config", "/dev/null",
 		"--listen", busy.Addr().String(), "--status-addr", "127.0.0.1:0")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testlog.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	startCommand(t, cmd)
 	waitJoin(t, 10*time.Second, "the waiting line", func() bool {
