@@ -175,6 +175,43 @@ func (c *Client) PresenceJoin() (join uint64, applied bool) {
 	return c.presence.joins, c.presence.joinApplied
 }
 
+// PresenceView is the Presence table with what tells apart, of the participants it lacks, one
+// that left in a leave the server saw from one missing from the server's fresh Presence after a
+// rejoin. Client.PresenceView takes it under one lock, so that all of it is of the same moment.
+type PresenceView struct {
+	// Table is Presence(): key → metas.
+	Table map[string][]Meta
+	// Join is the number of the join the table follows: 1 for the first, one more for every
+	// rejoin, 0 before the first.
+	Join uint64
+	// Applied reports whether that join's presence_state has been applied (or given up on as
+	// unreadable). Until it has, the table is an earlier join's.
+	Applied bool
+	// Survived reports whether the server's Presence outlived the rejoin: the join's
+	// presence_state lists a meta under a ref the table held before it. A room server that
+	// restarted gives every meta a new ref, so a key missing from its fresh Presence may be a
+	// participant whose own client has not rejoined yet; one missing from a Presence that
+	// survived left. False too when the state lists nobody seen before, who could tell.
+	Survived bool
+	// joinKeys are the keys the join's presence_state listed (read-only: shared with the table).
+	joinKeys map[string]struct{}
+}
+
+// InJoinState reports whether the join's presence_state listed key: once it is applied, a key
+// it listed that the table lacks left in a leave the server saw.
+func (v PresenceView) InJoinState(key string) bool {
+	_, listed := v.joinKeys[key]
+	return listed
+}
+
+// PresenceView returns the Presence table with the join it follows (see PresenceView).
+func (c *Client) PresenceView() PresenceView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.presence
+	return PresenceView{Table: p.snapshot(), Join: p.joins, Applied: p.joinApplied, Survived: p.survived, joinKeys: p.joinKeys}
+}
+
 // Track sets this client's Presence meta (a JSON object; any value encoding/json turns into one,
 // or a json.RawMessage). If the channel is joined it is pushed now and Track waits for the
 // server's reply; otherwise it is tracked on the next join. It is re-tracked after every rejoin.

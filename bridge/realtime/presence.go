@@ -46,6 +46,12 @@ type presenceTable struct {
 	joinKeys    map[string]struct{}
 	// joins counts the joins (joined): the number of the current one, 0 before the first.
 	joins uint64
+	// survived is set when this join's presence_state lists a meta under a ref the table held
+	// before it (its phx_ref, or the phx_ref_prev of an update): the server's Presence outlived
+	// the rejoin (the bridge's socket dropped, or the channel was joined again), since a server
+	// that restarted gives every meta a new ref. Clear until the state, and when it lists no
+	// meta seen before (a restart, or nobody left who could tell).
+	survived bool
 	// overflow counts metas dropped for the bounds (and held diffs dropped, one each).
 	overflow uint64
 	// badMetas counts metas dropped as malformed (not an object, or a ref that is not a string).
@@ -143,7 +149,7 @@ func refString(raw json.RawMessage, present bool) (string, bool) {
 func (p *presenceTable) joined() {
 	p.joins++
 	p.awaitingState = true
-	p.joinApplied, p.joinKeys = false, nil
+	p.joinApplied, p.joinKeys, p.survived = false, nil, false
 	p.dropPending()
 	p.pendingLost, p.resync = false, false
 }
@@ -200,6 +206,9 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 			changes = append(changes, presenceChange{EventPresenceLeave, key, left})
 		}
 	}
+	if p.awaitingState {
+		p.survived = keepsARef(next, p.state)
+	}
 	p.state, p.bytes = next, nextBytes
 	if p.awaitingState {
 		p.joinApplied = true
@@ -213,6 +222,21 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 	p.pendingLost = false
 	more, err := p.applyHeld()
 	return append(changes, more...), err
+}
+
+// keepsARef reports whether a meta of next has a ref (phx_ref, or phx_ref_prev) of a meta that
+// prev lists under the same key.
+func keepsARef(next, prev map[string][]Meta) bool {
+	for key, metas := range next {
+		for _, m := range metas {
+			if slices.ContainsFunc(prev[key], func(o Meta) bool {
+				return o.Ref != "" && (o.Ref == m.Ref || o.Ref == m.PrevRef)
+			}) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // applyHeld applies the diffs held for the presence_state and lets go of them. A malformed one

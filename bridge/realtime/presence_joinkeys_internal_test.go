@@ -8,7 +8,7 @@ import (
 // The keys of a join's own presence_state are kept for that join (Client.InJoinPresence): they
 // were in the channel when the join's reply came. A diff applied after it, a stray second state,
 // the table kept across a rejoin and an unreadable state list nobody new. Each join has its number
-// (Client.PresenceJoin).
+// (Client.PresenceView).
 func TestPresenceTableKeepsTheJoinsStateKeys(t *testing.T) {
 	p := newPresenceTable(100, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
 	in := func(key string) (listed, applied bool) {
@@ -62,4 +62,39 @@ func TestPresenceTableKeepsTheJoinsStateKeys(t *testing.T) {
 		t.Fatal("an array was applied as a presence_state")
 	}
 	check("after an unreadable state", "erin", false, true)
+}
+
+// A rejoin's presence_state tells whether the server's Presence outlived the rejoin
+// (Client.PresenceView's Survived): it does when a meta keeps a ref the table held before (the
+// bridge's own socket dropped, the room server did not), or moved on from one in an update; it
+// does not when every ref is new (a room server that restarted), nor when the state lists nobody
+// seen before, nor before the state, nor on the first join.
+func TestPresenceTableTellsWhetherTheServersPresenceSurvived(t *testing.T) {
+	p := newPresenceTable(100, 10, DefaultMaxMetaBytes, DefaultMaxPresenceBytes)
+	rejoin := func(when, state string, want bool) {
+		t.Helper()
+		p.joined()
+		if p.survived {
+			t.Errorf("%s: survived before the join's state", when)
+		}
+		if _, err := p.applyState(json.RawMessage(state)); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if p.survived != want {
+			t.Errorf("%s: survived %v, want %v", when, p.survived, want)
+		}
+	}
+	rejoin("the first join", `{"ana":{"metas":[{"phx_ref":"a1"}]},"ben":{"metas":[{"phx_ref":"b1"}]}}`, false)
+	rejoin("ana left while the bridge was away; ben kept his ref", `{"ben":{"metas":[{"phx_ref":"b1"}]}}`, true)
+	rejoin("ben updated his meta meanwhile", `{"ben":{"metas":[{"phx_ref":"b2","phx_ref_prev":"b1"}]}}`, true)
+	rejoin("the server restarted: every ref new", `{"ben":{"metas":[{"phx_ref":"X1"}]}}`, false)
+	rejoin("an old ref under another key", `{"cat":{"metas":[{"phx_ref":"X1"}]}}`, false)
+	rejoin("nobody else in the room", `{}`, false)
+	p.joined()
+	if _, err := p.applyState(json.RawMessage(`["not", "a", "state"]`)); err == nil {
+		t.Fatal("an array was applied as a presence_state")
+	}
+	if p.survived {
+		t.Error("an unreadable state said the server's Presence survived")
+	}
 }
