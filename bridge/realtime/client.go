@@ -163,18 +163,6 @@ func (c *Client) InJoinPresence(key string) (listed, applied bool) {
 	return listed, c.presence.joinApplied
 }
 
-// PresenceJoin reports which of this client's joins the Presence table follows: join numbers
-// them (1 for the first, one more for every rejoin; 0 before the first), and applied reports
-// whether that join's presence_state has been applied (or given up on). Once it has, a key
-// Presence() lacks is one the server did not list in this join's presence_state or that left
-// since: after a rejoin, a participant seen before and not since is missing from the server's
-// fresh Presence, which a room server that restarted gives without those not rejoined yet.
-func (c *Client) PresenceJoin() (join uint64, applied bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.presence.joins, c.presence.joinApplied
-}
-
 // PresenceView is the Presence table with what tells apart, of the participants it lacks, one
 // that left in a leave the server saw from one missing from the server's fresh Presence after a
 // rejoin. Client.PresenceView takes it under one lock, so that all of it is of the same moment.

@@ -24,10 +24,11 @@ type musician struct {
 	index int // picks the musician's hue: kept across her page reloads, else the lowest free (addMusicianLocked)
 
 	provisional bool // known from its offer only, not yet from Presence; guarded by Session.mu
-	// seenInJoin is the Realtime join (realtime.Client.PresenceJoin) in whose Presence she was
-	// last seen, once its presence_state was applied; guarded by Session.mu. One missing from
-	// Presence who was not seen in the current join is missing from the room server's fresh
-	// Presence after the bridge rejoined, rather than gone in a leave the server saw.
+	// seenInJoin is the Realtime join (realtime.PresenceView's Join) in whose Presence she was
+	// last seen by a sync, once its presence_state was applied; guarded by Session.mu. One
+	// missing from Presence who was neither seen in the current join nor listed in its
+	// presence_state may be missing from a restarted room server's fresh Presence after the
+	// bridge rejoined, rather than gone in a leave the server saw (syncPresence).
 	seenInJoin uint64
 
 	stream atomic.Pointer[audio.Stream] // set by the track's goroutine, read by the loop

@@ -903,10 +903,10 @@ func forgetAbsent[V any](seen map[string]V, table map[string][]realtime.Meta) {
 // syncPresence reconciles the musicians with the Presence table.
 func (s *Session) syncPresence() {
 	present := map[string]room.Meta{}
-	// Which join the table follows, read before it: a table newer than this reading is one
-	// whose join's presence_state was not applied yet as far as this sync knows (seenInJoin).
-	join, joinApplied := s.client.PresenceJoin()
-	table := s.client.Presence()
+	// The table with the join it follows, of one moment: who of those it lacks was seen in this
+	// join, and whether the server's Presence survived the bridge's rejoin (see missing below).
+	view := s.client.PresenceView()
+	table := view.Table
 	s.mu.Lock()
 	forgetAbsent(s.badMetas, table)
 	forgetAbsent(s.otherBridges, table)
@@ -965,12 +965,15 @@ func (s *Session) syncPresence() {
 	joinedRoom := s.client.State() == realtime.StateJoined
 	// Nor may one read before this join's presence_state prompt a state-request: its answerer
 	// may be one who left while ledbridge was away, and would count as asked when she is back.
-	inJoinState, joinStateApplied := s.client.InJoinPresence(answerer)
+	inJoinState, joinStateApplied := view.InJoinState(answerer), view.Applied
 	var joined, back, fresh []string
 	var left []*musician
-	// missing are those of left not seen in this join's Presence: the room server's fresh
-	// Presence after the bridge's rejoin lacks them (MusicianMissing), where the others left in
-	// a leave the server saw (MusicianAway).
+	// missing are those of left missing from the room server's fresh Presence after the
+	// bridge's rejoin (MusicianMissing): not seen in this join's Presence (neither by a sync
+	// since its presence_state nor listed in it), from a server whose Presence did not survive
+	// the rejoin. The others left in a leave the server saw (MusicianAway): one listed in the
+	// state and gone left after it, and one absent from a Presence that survived (only the
+	// bridge's socket dropped, or the channel was joined again) left while the bridge was away.
 	missing := map[*musician]bool{}
 	lostPlaceAt := map[string]placeLoss{} // of the fresh ones that lost their place before
 	s.mu.Lock()
@@ -989,8 +992,8 @@ func (s *Session) syncPresence() {
 	}
 	for id, meta := range present {
 		if m, ok := s.musicians[id]; ok {
-			if joinApplied {
-				m.seenInJoin = join
+			if view.Applied {
+				m.seenInJoin = view.Join
 			}
 			m.setMeta(meta)
 			if m.provisional {
@@ -1052,7 +1055,8 @@ func (s *Session) syncPresence() {
 			// Away until the peer manager says whether it keeps her connection (below).
 			s.away[id] = m
 			left = append(left, m)
-			if !joinApplied || m.seenInJoin != join {
+			seen := view.Applied && (m.seenInJoin == view.Join || view.InJoinState(id))
+			if !seen && !view.Survived {
 				missing[m] = true
 			}
 		}
@@ -1061,8 +1065,8 @@ func (s *Session) syncPresence() {
 		if _, ok := s.musicians[m.id]; ok {
 			continue // its audio arrived meanwhile and made a provisional record
 		}
-		if joinApplied {
-			m.seenInJoin = join
+		if view.Applied {
+			m.seenInJoin = view.Join
 		}
 		s.addMusicianLocked(m)
 		joined = append(joined, m.id)
