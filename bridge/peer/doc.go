@@ -21,9 +21,11 @@
 // PeerConnection's offers. A join within the grace keeps it all, with no new
 // offer; at the grace's end, or when her connection fails or closes meanwhile,
 // she is released. MusicianMissing holds a musician so for RejoinGrace (45 s)
-// instead: she is missing from the Presence the room server gave on the
-// bridge's own rejoin, as a server that restarted lists each musician only once
-// her own client has rejoined, tens of seconds later at worst. One whose
+// instead: she is missing from the Presence a room server that restarted gave
+// on the bridge's own rejoin, which lists each musician only once her own
+// client has rejoined, tens of seconds later at worst (the session calls it
+// only when no phx_ref survived the rejoin: one who left while only the
+// bridge's socket was down gets MusicianAway). One whose
 // connection is not up is released at once. While held she counts as in
 // Presence for offers under her id (the impostor checks below).
 //
