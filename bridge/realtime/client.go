@@ -152,17 +152,6 @@ func (c *Client) Presence() map[string][]Meta {
 	return c.presence.snapshot()
 }
 
-// InJoinPresence reports whether the current join's presence_state has been applied (or given up
-// on as unreadable), and whether it listed key. A participant it listed was in the channel when
-// the join's reply came, so it heard every broadcast this client sent after that reply; one that
-// Presence() shows but it did not list came later, or is left over from before a reconnect.
-func (c *Client) InJoinPresence(key string) (listed, applied bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, listed = c.presence.joinKeys[key]
-	return listed, c.presence.joinApplied
-}
-
 // PresenceView is the Presence table with what tells apart, of the participants it lacks, one
 // that left in a leave the server saw from one missing from the server's fresh Presence after a
 // rejoin. Client.PresenceView takes it under one lock, so that all of it is of the same moment.

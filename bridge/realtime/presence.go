@@ -41,7 +41,7 @@ type presenceTable struct {
 	resync      bool
 	// joinApplied is set once this join's presence_state is applied (or given up on: stateLost);
 	// joinKeys are the keys it listed. A participant listed there was in the channel when the
-	// join's reply came, so it heard every broadcast sent after that reply (InJoinPresence).
+	// join's reply came, so it heard every broadcast sent after that reply (PresenceView.InJoinState).
 	joinApplied bool
 	joinKeys    map[string]struct{}
 	// joins counts the joins (joined): the number of the current one, 0 before the first.

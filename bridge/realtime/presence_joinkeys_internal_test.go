@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The keys of a join's own presence_state are kept for that join (Client.InJoinPresence): they
+// The keys of a join's own presence_state are kept for that join (PresenceView.InJoinState): they
 // were in the channel when the join's reply came. A diff applied after it, a stray second state,
 // the table kept across a rejoin and an unreadable state list nobody new. Each join has its number
 // (Client.PresenceView).
