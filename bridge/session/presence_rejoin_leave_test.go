@@ -9,11 +9,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/ledbridge/ledbridge/analysis/effect"
 	"github.com/ledbridge/ledbridge/bridge/realtime"
-	"github.com/ledbridge/ledbridge/bridge/realtime/hub"
 	"github.com/ledbridge/ledbridge/bridge/room"
-	"github.com/ledbridge/ledbridge/bridge/session"
 )
 
 // The room server restarts; ana's client rejoins before the bridge (as when the bridge is further
@@ -24,30 +21,15 @@ import (
 // for the rejoin grace. The bridge used to take her for missing too, her record having last been
 // seen in the join before, and kept her 45 s.
 func TestALeaveJustAfterTheRejoinGetsTheNormalGrace(t *testing.T) {
-	const grace = 3 * time.Second // Config.Peer.PresenceGrace, shortened for the test
 	logs := &gatedLogs{musician: "zed", held: make(chan struct{}), release: make(chan struct{})}
 	defer logs.open()
 	srv := startRestartableHub(t)
 	// The bridge reaches the server through a proxy, which keeps it out after the restart until
 	// ana's client has rejoined; ben's through another, which keeps him out.
 	bridgeProxy := newSocketProxy(t, srv.url())
-	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) {
-		c.Logger = slog.New(logs)
-		c.Realtime.URL = bridgeProxy.url()
-		c.Realtime.ReconnectBackoff = []time.Duration{200 * time.Millisecond}
-		c.Peer.PresenceGrace = grace
-	})
 	proxy := newSocketProxy(t, srv.url())
+	r, ana, ben, playing := startGraceRig(t, logs, bridgeProxy.url(), srv.url(), proxy.url())
 	quick := []time.Duration{200 * time.Millisecond}
-	ana := startMusician(t, musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true,
-		hubURL: srv.url(), code: testCode, reconnect: quick})
-	ben := startMusician(t, musicianOpts{id: "ben", name: "Ben", fixture: fixture("c_major_chord.opus"), offers: false,
-		hubURL: proxy.url(), code: testCode, reconnect: quick})
-	playing := func(id string, over int64) bool {
-		s, ok := r.musicianStatus(id)
-		return ok && s.WebRTC == "connected" && int64(s.Packets) > over
-	}
-	waitFor(t, 20*time.Second, "both musicians' audio reached the bridge", func() bool { return playing("ana", 50) && playing("ben", 50) })
 
 	// The session loop lags: it is held in the line it logs for zed's join.
 	trackPresence(t, srv.url(), "zed", quick)
@@ -86,14 +68,7 @@ func TestALeaveJustAfterTheRejoinGetsTheNormalGrace(t *testing.T) {
 	if away, missing := logs.count(msgAway), logs.count(msgMissing); away != 1 || missing != 1 {
 		t.Errorf("logged %d away and %d missing lines, want one each (ana left, ben is missing)", away, missing)
 	}
-	waitFor(t, grace+5*time.Second, "the bridge closed ana's connection", func() bool {
-		return ana.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
-	})
-	if d := time.Since(left); d > grace+3*time.Second {
-		t.Errorf("ana's connection closed %v after the bridge saw her gone, want about the grace, %v", d, grace)
-	}
-	b, _ := r.musicianStatus("ben")
-	waitFor(t, 5*time.Second, "ben's audio after ana's grace", func() bool { return playing("ben", int64(b.Packets)+50) })
+	wantClosedAfterTheGrace(t, r, ana, ben, left, playing)
 	proxy.unblock()
 	waitFor(t, 10*time.Second, "ben back in the bridge's Presence", func() bool { return logs.count(msgBack) == 1 })
 	if st := ben.pc.ConnectionState(); st != webrtc.PeerConnectionStateConnected {
@@ -108,26 +83,11 @@ func TestALeaveJustAfterTheRejoinGetsTheNormalGrace(t *testing.T) {
 // after the normal grace; the bridge used to take her for missing from a restarted server's
 // Presence and keep her 45 s.
 func TestALeaveDuringTheBridgesOwnReconnectGetsTheNormalGrace(t *testing.T) {
-	const grace = 3 * time.Second // Config.Peer.PresenceGrace, shortened for the test
 	logs := &logCounter{}
 	srv := startRestartableHub(t) // not restarted here
 	// The bridge reaches the server through a proxy, which the test cuts.
 	proxy := newSocketProxy(t, srv.url())
-	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) {
-		c.Logger = slog.New(logs)
-		c.Realtime.URL = proxy.url()
-		c.Realtime.ReconnectBackoff = []time.Duration{200 * time.Millisecond}
-		c.Peer.PresenceGrace = grace
-	})
-	ana := startMusician(t, musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true,
-		hubURL: srv.url(), code: testCode})
-	ben := startMusician(t, musicianOpts{id: "ben", name: "Ben", fixture: fixture("c_major_chord.opus"), offers: false,
-		hubURL: srv.url(), code: testCode})
-	playing := func(id string, over int64) bool {
-		s, ok := r.musicianStatus(id)
-		return ok && s.WebRTC == "connected" && int64(s.Packets) > over
-	}
-	waitFor(t, 20*time.Second, "both musicians' audio reached the bridge", func() bool { return playing("ana", 50) && playing("ben", 50) })
+	r, ana, ben, playing := startGraceRig(t, logs, proxy.url(), srv.url(), srv.url())
 
 	proxy.sever(true)
 	waitFor(t, 10*time.Second, "the bridge lost its socket", func() bool { return r.sess.Snapshot().Room.Connection.State != "joined" })
@@ -144,14 +104,7 @@ func TestALeaveDuringTheBridgesOwnReconnectGetsTheNormalGrace(t *testing.T) {
 	if away, missing := logs.count(msgAway), logs.count(msgMissing); away != 1 || missing != 0 {
 		t.Errorf("logged %d away and %d missing lines, want ana away, nobody missing", away, missing)
 	}
-	waitFor(t, grace+5*time.Second, "the bridge closed ana's connection", func() bool {
-		return ana.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
-	})
-	if d := time.Since(left); d > grace+3*time.Second {
-		t.Errorf("ana's connection closed %v after the bridge saw her gone, want about the grace, %v", d, grace)
-	}
-	b, _ := r.musicianStatus("ben")
-	waitFor(t, 5*time.Second, "ben's audio after ana left", func() bool { return playing("ben", int64(b.Packets)+50) })
+	wantClosedAfterTheGrace(t, r, ana, ben, left, playing)
 	if st := ben.pc.ConnectionState(); st != webrtc.PeerConnectionStateConnected {
 		t.Errorf("ben's PeerConnection is %v after the bridge's reconnect", st)
 	}

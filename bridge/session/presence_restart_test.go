@@ -30,34 +30,18 @@ const msgMissing = "musician missing from the room's Presence after the bridge r
 // then really leaves Presence (untracks) with her connection up is still closed after the normal
 // grace.
 func TestRoomServerRestartKeepsTheMusiciansConnections(t *testing.T) {
-	const grace = 3 * time.Second // Config.Peer.PresenceGrace, shortened for the test
 	logs := &logCounter{}
 	srv := startRestartableHub(t)
-	r := newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) {
-		c.Logger = slog.New(logs)
-		c.Realtime.URL = srv.url()
-		c.Realtime.ReconnectBackoff = []time.Duration{200 * time.Millisecond}
-		c.Peer.PresenceGrace = grace
-	})
 	// The musicians' clients reach the server through a proxy, which keeps them out after the
 	// restart for as long as the test says.
 	proxy := newSocketProxy(t, srv.url())
-	quick := []time.Duration{200 * time.Millisecond}
-	ana := startMusician(t, musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true,
-		hubURL: proxy.url(), code: testCode, reconnect: quick})
-	ben := startMusician(t, musicianOpts{id: "ben", name: "Ben", fixture: fixture("c_major_chord.opus"), offers: false,
-		hubURL: proxy.url(), code: testCode, reconnect: quick})
-	playing := func(id string, over int64) bool {
-		s, ok := r.musicianStatus(id)
-		return ok && s.WebRTC == "connected" && int64(s.Packets) > over
-	}
-	waitFor(t, 20*time.Second, "both musicians' audio reached the bridge", func() bool { return playing("ana", 50) && playing("ben", 50) })
+	r, ana, ben, playing := startGraceRig(t, logs, srv.url(), proxy.url(), proxy.url())
 	answers := map[*testMusician]string{ana: ana.pc.RemoteDescription().SDP, ben: ben.pc.RemoteDescription().SDP}
 
 	proxy.block()
 	srv.stop() // every socket closes: the bridge's and the musicians'
 	proxy.sever(true)
-	time.Sleep(grace + time.Second)
+	time.Sleep(restartGrace + time.Second)
 	srv.start() // a fresh server on the same address: its Presence is empty
 	waitFor(t, 10*time.Second, "the bridge rejoined and found both musicians gone from Presence", func() bool {
 		return r.sess.Snapshot().Room.Connection.State == "joined" && logs.count(msgMissing)+logs.count(msgAway) == 2
@@ -65,7 +49,7 @@ func TestRoomServerRestartKeepsTheMusiciansConnections(t *testing.T) {
 	rejoined := time.Now()
 
 	// The musicians' clients rejoin 15 s after the bridge; their audio arrives all along.
-	for _, at := range []time.Duration{grace + time.Second, 10 * time.Second, 15 * time.Second} {
+	for _, at := range []time.Duration{restartGrace + time.Second, 10 * time.Second, 15 * time.Second} {
 		time.Sleep(time.Until(rejoined.Add(at)))
 		a, _ := r.musicianStatus("ana")
 		b, _ := r.musicianStatus("ben")
@@ -101,18 +85,52 @@ func TestRoomServerRestartKeepsTheMusiciansConnections(t *testing.T) {
 	if err := ben.client.Untrack(ctx); err != nil {
 		t.Fatal(err)
 	}
-	left := time.Now()
-	waitFor(t, 10*time.Second, "the bridge closed ben's connection", func() bool {
-		return ben.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
-	})
-	if d := time.Since(left); d < grace-500*time.Millisecond || d > grace+3*time.Second {
-		t.Errorf("ben's connection closed %v after he left Presence, want about the grace, %v", d, grace)
-	}
+	wantClosedAfterTheGrace(t, r, ben, ana, time.Now(), playing)
 	if logs.count(msgAway) != 1 || logs.count(msgGraceEnded) != 1 {
 		t.Errorf("logged %d away and %d grace-ended lines for ben's leave, want one each", logs.count(msgAway), logs.count(msgGraceEnded))
 	}
-	a, _ = r.musicianStatus("ana")
-	waitFor(t, 5*time.Second, "ana's audio after ben left", func() bool { return playing("ana", int64(a.Packets)+50) })
+}
+
+// restartGrace is Config.Peer.PresenceGrace in the tests of a restarting room server, shortened.
+const restartGrace = 3 * time.Second
+
+// startGraceRig starts a bridge that reaches the room server at bridgeURL, with the Presence grace
+// shortened to restartGrace and a quick reconnect, and two musicians, ana (who offers) at anaURL
+// and ben at benURL, whose clients reconnect quickly too. It returns once both are heard, with a
+// check that a musician is connected and has sent more than over packets.
+func startGraceRig(t *testing.T, logs slog.Handler, bridgeURL, anaURL, benURL string) (r *rig, ana, ben *testMusician, playing func(id string, over int64) bool) {
+	t.Helper()
+	quick := []time.Duration{200 * time.Millisecond}
+	r = newRigWith(t, effect.ModeAuto, hub.Config{}, func(c *session.Config) {
+		c.Logger = slog.New(logs)
+		c.Realtime.URL = bridgeURL
+		c.Realtime.ReconnectBackoff = quick
+		c.Peer.PresenceGrace = restartGrace
+	})
+	ana = startMusician(t, musicianOpts{id: "ana", name: "Ana", fixture: fixture("a3_220hz.opus"), offers: true,
+		hubURL: anaURL, code: testCode, reconnect: quick})
+	ben = startMusician(t, musicianOpts{id: "ben", name: "Ben", fixture: fixture("c_major_chord.opus"), offers: false,
+		hubURL: benURL, code: testCode, reconnect: quick})
+	playing = func(id string, over int64) bool {
+		s, ok := r.musicianStatus(id)
+		return ok && s.WebRTC == "connected" && int64(s.Packets) > over
+	}
+	waitFor(t, 20*time.Second, "both musicians' audio reached the bridge", func() bool { return playing("ana", 50) && playing("ben", 50) })
+	return r, ana, ben, playing
+}
+
+// wantClosedAfterTheGrace checks that the bridge closes gone's connection about restartGrace after
+// left, when the bridge saw gone leave, and that stays's audio goes on.
+func wantClosedAfterTheGrace(t *testing.T, r *rig, gone, stays *testMusician, left time.Time, playing func(string, int64) bool) {
+	t.Helper()
+	waitFor(t, restartGrace+7*time.Second, "the bridge closed "+gone.id+"'s connection", func() bool {
+		return gone.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
+	})
+	if d := time.Since(left); d < restartGrace-500*time.Millisecond || d > restartGrace+3*time.Second {
+		t.Errorf("%s's connection closed %v after the bridge saw her leave, want about the grace, %v", gone.id, d, restartGrace)
+	}
+	s, _ := r.musicianStatus(stays.id)
+	waitFor(t, 5*time.Second, stays.id+"'s audio after "+gone.id+" left", func() bool { return playing(stays.id, int64(s.Packets)+50) })
 }
 
 // restartableHub is a LAN hub that can be stopped and started again, a fresh server each time,
