@@ -1,9 +1,6 @@
 package peer
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"regexp"
 	"strings"
@@ -204,14 +201,7 @@ func TestVetOfferRefusesWhatPionRefusesMidway(t *testing.T) {
 // with a current remote description: what it is applied next is a renegotiation).
 func negotiatedPC(t *testing.T, offer string) *webrtc.PeerConnection {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := webrtc.GenerateCertificate(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := testCertificate(t)
 	pc, err := fuzzAPI(t).NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}})
 	if err != nil {
 		t.Fatal(err)

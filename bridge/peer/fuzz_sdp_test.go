@@ -20,14 +20,7 @@ import (
 // musician's: built by newAPI (on the loopback only), with one recvonly audio transceiver, closed
 // when the input's test ends. They share one certificate: key generation is slow.
 func recvonlyPCMaker(f *testing.F) func(t *testing.T) *webrtc.PeerConnection {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	cert, err := webrtc.GenerateCertificate(key)
-	if err != nil {
-		f.Fatal(err)
-	}
+	cert := testCertificate(f)
 	discard := func(context.Context, room.Signal) error { return nil }
 	cfg, err := (&Config{SelfID: bridgeID, SendSignal: discard, Interfaces: []string{"lo"}, Logger: slog.New(slog.DiscardHandler)}).withDefaults()
 	if err != nil {
@@ -141,4 +134,19 @@ func FuzzRefusedOfferLeavesStable(f *testing.F) {
 			t.Fatalf("pion applied the offer, answering it: %v, %s", err, pc.SignalingState())
 		}
 	})
+}
+
+// testCertificate is a fresh ECDSA P-256 DTLS certificate, as pion makes one for a PeerConnection
+// given none.
+func testCertificate(tb testing.TB) *webrtc.Certificate {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cert
 }

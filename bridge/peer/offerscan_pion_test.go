@@ -2,9 +2,6 @@ package peer
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -216,14 +213,7 @@ func fuzzAPI(t *testing.T) *webrtc.API {
 // credentials its agent was started with; ok is false if pion refused the offer.
 func appliedICE(t *testing.T, api *webrtc.API, offer string) (webrtc.ICEParameters, bool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := webrtc.GenerateCertificate(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := testCertificate(t)
 	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}})
 	if err != nil {
 		t.Fatal(err)
