@@ -46,8 +46,8 @@ type presenceTable struct {
 	joinKeys    map[string]struct{}
 	// joins counts the joins (joined): the number of the current one, 0 before the first.
 	joins uint64
-	// survived is set when this join's presence_state lists a meta under a ref the table held
-	// before it (its phx_ref, or the phx_ref_prev of an update): the server's Presence outlived
+	// survived is set when this join's presence_state lists a meta under a phx_ref the table held
+	// before it (not a phx_ref_prev: see keepsARef): the server's Presence outlived
 	// the rejoin (the bridge's socket dropped, or the channel was joined again), since a server
 	// that restarted gives every meta a new ref. Clear until the state, and when it lists no
 	// meta seen before (a restart, or nobody left who could tell).
@@ -224,13 +224,16 @@ func (p *presenceTable) applyState(raw json.RawMessage) ([]presenceChange, error
 	return append(changes, more...), err
 }
 
-// keepsARef reports whether a meta of next has a ref (phx_ref, or phx_ref_prev) of a meta that
-// prev lists under the same key.
+// keepsARef reports whether a meta of next has the phx_ref of a meta that prev lists under the
+// same key. Only the server's phx_ref counts: a server passes a freshly tracked meta's
+// phx_ref_prev through as the client wrote it, so any participant could name an old ref there and
+// make a restart look survived (review 333). A participant who updated her meta during the outage
+// therefore does not tell, and the cautious 45 s applies.
 func keepsARef(next, prev map[string][]Meta) bool {
 	for key, metas := range next {
 		for _, m := range metas {
 			if slices.ContainsFunc(prev[key], func(o Meta) bool {
-				return o.Ref != "" && (o.Ref == m.Ref || o.Ref == m.PrevRef)
+				return o.Ref != "" && o.Ref == m.Ref
 			}) {
 				return true
 			}
