@@ -115,9 +115,9 @@ type Output struct {
 	lastErrAt time.Time
 	failing   bool // a send failed, and RecoveredAfter has not passed without one since
 
-	// Failures that last get a line when they start, then one a minute until they end (Reset):
-	// a venue's journal should say when a strip went away, not repeat it 60 times a second. A
-	// strip that comes and goes gets no more: see endOutage.
+	// Failures that last get a line when they start, then one a minute: a venue's journal should
+	// say when a strip went away, not repeat it 60 times a second. A strip that comes and goes
+	// gets no more: see endOutage.
 	sendFailLog   lograte.Limiter // sends failing, until they recover
 	reopenFailLog lograte.Limiter // socket re-opens failing, until one works or sends recover
 
@@ -129,8 +129,8 @@ type Output struct {
 		start    time.Time // the first failed send; zero while sends work
 		backAt   time.Time // the first send that worked after the last failed one; zero until then
 		failures uint64
-		advised  bool      // a line of this outage said what to check (sendFailureAdvice)
-		logged   time.Time // this outage's first "send failed" line; zero while it has none
+		advised  bool // a line of this outage said what to check (sendFailureAdvice)
+		logged   bool // a "send failed" line of this outage was written
 	}
 	// unlogged counts the outages that came and went since the last "send failed" line without
 	// a line of their own (a flapping strip, held back by sendFailLog), and their failed sends,
@@ -369,9 +369,7 @@ func (o *Output) sendPending() bool {
 				o.outage.advised = true
 				attrs = append(attrs, "advice", advice)
 			}
-			if o.outage.logged.IsZero() {
-				o.outage.logged = now
-			}
+			o.outage.logged = true
 			o.log.Warn("wled send failed", attrs...)
 		}
 		return true
@@ -407,14 +405,14 @@ func (o *Output) sendPending() bool {
 // counts the outages held back. Resetting it after an outage whose first line was a minute old
 // let a second pair through seconds after the outage's own once-a-minute line (review 329).
 func (o *Output) endOutage() {
-	if o.outage.logged.IsZero() {
+	if !o.outage.logged {
 		o.unlogged.outages++
 		o.unlogged.failures += o.outage.failures
 	} else {
 		o.log.Info("wled sending again",
 			"failed_sends", o.outage.failures, "down_for", o.outage.backAt.Sub(o.outage.start).Round(time.Millisecond))
 	}
-	o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised, o.outage.logged = time.Time{}, time.Time{}, 0, false, time.Time{}
+	o.outage.start, o.outage.backAt, o.outage.failures, o.outage.advised, o.outage.logged = time.Time{}, time.Time{}, 0, false, false
 }
 
 // sendFailureAdvice says what an operator checks when a strip's sends fail with err, or "" when
