@@ -119,7 +119,7 @@ type Output struct {
 	// say when a strip went away, not repeat it 60 times a second. A strip that comes and goes
 	// gets no more: see endOutage.
 	sendFailLog   lograte.Limiter // sends failing, until they recover
-	reopenFailLog lograte.Limiter // socket re-opens failing, until one works or sends recover
+	reopenFailLog lograte.Limiter // socket re-opens failing, until one works
 
 	// outage follows the current run of failed sends, from its first failure to the line that
 	// says the strip is sending again (Run's goroutine only). Those lines count this outage: a
