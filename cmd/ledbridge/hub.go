@@ -46,9 +46,6 @@ runtime's) on the same port, without a key: they hold only counts.`,
 			log := setupLogging(loaded)
 			ctx := cmd.Context()
 			h, err := startStandaloneHub(ctx, loaded.Hub, log)
-			if errors.Is(err, errStoppedWaiting) {
-				return nil
-			}
 			if err != nil {
 				return err
 			}
@@ -115,9 +112,9 @@ type embeddedHub struct {
 }
 
 // startEmbeddedHub listens on c.Listen (waiting for it while startCtx lasts, until bindBy: see
-// listenTCP) and
-// serves until serveCtx is cancelled. reg, when not nil, gets the server's metrics (join passes
-// the registry its status page serves on /metrics); the hub serves no /metrics of its own.
+// listenTCP) and serves until serveCtx is cancelled. reg, when not nil, gets the server's metrics
+// (join passes the registry its status page serves on /metrics); the hub serves no /metrics of
+// its own.
 func startEmbeddedHub(startCtx, serveCtx context.Context, bindBy time.Time, c config.Hub, log *slog.Logger, reg prometheus.Registerer, n *sdnotify.Notifier) (*embeddedHub, error) {
 	cfg := hubConfig(c, log, reg)
 	cfg.OwnClientToken = rand.Text() // this process's session: see embeddedHub.OwnClient
@@ -128,12 +125,14 @@ func startEmbeddedHub(startCtx, serveCtx context.Context, bindBy time.Time, c co
 // unless hub.metrics is false, a registry of its own (its ledbridge_hub_* series and the Go
 // runtime's) on hubMetricsPath, since no status page runs to serve them.
 func startStandaloneHub(ctx context.Context, c config.Hub, log *slog.Logger) (*embeddedHub, error) {
-	if !c.Metrics {
-		return listenHub(ctx, ctx, time.Now().Add(portWait), hubConfig(c, log, nil), log, nil)
+	var reg prometheus.Registerer
+	if c.Metrics {
+		reg = newRegistry()
 	}
-	reg := newRegistry()
 	cfg := hubConfig(c, log, reg)
-	cfg.MetricsPath = hubMetricsPath
+	if c.Metrics {
+		cfg.MetricsPath = hubMetricsPath
+	}
 	return listenHub(ctx, ctx, time.Now().Add(portWait), cfg, log, nil)
 }
 

@@ -154,9 +154,6 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	var statusLn net.Listener
 	if c.Status.Addr != "" {
 		ln, err := listenTCP(ctx, c.Status.Addr, "status page", bindBy, log, notifier)
-		if errors.Is(err, errStoppedWaiting) {
-			return nil
-		}
 		if err != nil {
 			return err
 		}
@@ -180,9 +177,6 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	started := false         // nothing can fail any more; from then on the shutdown below stops the room server
 	if c.Supabase.URL == "" {
 		h, err := startEmbeddedHub(ctx, hubCtx, bindBy, c.Hub, log, reg, notifier) // its ledbridge_hub_* series on the status page's /metrics
-		if errors.Is(err, errStoppedWaiting) {
-			return nil
-		}
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ const portWait = 30 * time.Second
 const portRetryEvery = time.Second
 
 // errStoppedWaiting is listenTCP's error when its context ends (SIGTERM, Ctrl-C) while it waits
-// for a port: join and hub end with status 0, as a stop of a running one does. With status 130
+// for a port: main exits 0 for it, as for a stop of a running join or hub. With status 130
 // systemd's `systemctl stop` during the wait left the unit failed (review 329).
 var errStoppedWaiting = errors.New("stopped while waiting for a port")
 

@@ -120,7 +120,7 @@ func main() {
 	markUsageErrors(rootCmd)
 	err := rootCmd.ExecuteContext(ctx)
 	stop()
-	if err == nil {
+	if err == nil || errors.Is(err, errStoppedWaiting) { // a stop during start-up's port wait is a normal stop
 		return
 	}
 	line := "ledbridge: " + err.Error()

@@ -140,7 +140,7 @@ func TestListenTCPGivesUpOnAPortThatStaysTaken(t *testing.T) {
 	time.AfterFunc(200*time.Millisecond, cancel)
 	_, err = listenTCP(ctx, busy.Addr().String(), "room server", time.Now().Add(time.Minute), log, nil)
 	if !errors.Is(err, errStoppedWaiting) {
-		t.Errorf("stopped while waiting: %v, want errStoppedWaiting (join and hub then exit 0)", err)
+		t.Errorf("stopped while waiting: %v, want errStoppedWaiting (main then exits 0)", err)
 	}
 }
 
