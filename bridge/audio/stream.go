@@ -229,6 +229,10 @@ func (s *Stream) SwitchCodec(codec string, clockRate uint32, payloadType uint8) 
 	s.jb.SetClockRate(clockRate)
 	s.pt, s.checkPT = payloadType, true
 	s.fails = 0
+	// The old codec's packet length is no length for the new one: Opus conceals only whole
+	// 2.5 ms frames, so a tiny PCMU packet's 6 samples would make it refuse to conceal a bad
+	// packet right after the switch. The new codec starts as a new stream does.
+	s.lastFrame = SampleRate / 50
 	s.switches++
 	s.codec.Store(int32(idx))
 	return nil

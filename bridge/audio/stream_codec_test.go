@@ -219,6 +219,42 @@ func TestStreamCodecSwitchKeepsTheDecodeBudget(t *testing.T) {
 	}
 }
 
+// A bad packet just after a switch is concealed at the new codec's length, not the old codec's:
+// one-byte PCMU packets (6 samples) left a length that Opus cannot conceal (it conceals whole
+// 2.5 ms frames), so the first bad Opus packets were dropped from the timeline.
+func TestStreamConcealsAtTheNewCodecsLengthAfterASwitch(t *testing.T) {
+	clock := newFakeClock(t0)
+	s, err := NewStream(StreamConfig{Codec: MimeTypePCMU, PayloadType: ptPCMU, KnownPayloadType: true, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq uint16
+	var ts uint32
+	pcm := make([]float32, DefaultRingSamples)
+	send := func(pt uint8, payload []byte, step uint32) {
+		seq++
+		ts += step
+		clock.Set(clock.Now().Add(20 * time.Millisecond))
+		s.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 1}, Payload: payload})
+		s.ReadPCM(pcm)
+	}
+	for range 10 {
+		send(ptPCMU, []byte{0x7f}, 1)
+	}
+	if err := s.SwitchCodec(MimeTypeOpus, 48000, ptOpus); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats()
+	// Code 3 with a frame count of 63 and no frames: every Opus decoder refuses it.
+	send(ptOpus, []byte{0x03, 0xff}, 960)
+	send(ptOpus, []byte{0x03, 0xff}, 960)
+	st := s.Stats()
+	if st.DecodeErrors-before.DecodeErrors != 2 || st.Concealed-before.Concealed != 2 || st.ConcealErrors != 0 {
+		t.Fatalf("two bad Opus packets after a switch from one-byte PCMU: %d decode errors, %d concealed, %d conceal errors (want 2, 2, 0)",
+			st.DecodeErrors-before.DecodeErrors, st.Concealed-before.Concealed, st.ConcealErrors)
+	}
+}
+
 func TestStreamRefusesASwitchToAnUnsupportedCodec(t *testing.T) {
 	s, err := NewStream(StreamConfig{Codec: MimeTypeOpus, PayloadType: ptOpus, KnownPayloadType: true})
 	if err != nil {
