@@ -74,6 +74,10 @@ const (
 	// room of five, the bridge alone takes a free project over its limit in
 	// about 24 s.
 	DefaultMaxSignalsPerSecond = 50
+	// DefaultMaxPacketsPerSecond is 2.5 times the 400 packets a second of Opus's shortest
+	// frames (2.5 ms; a browser sends 20 ms, 50 a second), leaving room for retransmissions,
+	// padding probes and a stall's backlog.
+	DefaultMaxPacketsPerSecond = 1000
 )
 
 // DefaultRestartBackoff is the wait before each ICE restart after a failure;
@@ -159,6 +163,10 @@ type Config struct {
 	// waits (offers coalesce meanwhile) or, for trickled candidates, is dropped
 	// and counted in Stats.
 	MaxSignalsPerSecond int
+	// MaxPacketsPerSecond bounds the RTP packets one musician's connection may send, all its
+	// tracks together (default DefaultMaxPacketsPerSecond): a connection over it for
+	// floodWindows seconds in a row is closed until she offers again, as for too many tracks.
+	MaxPacketsPerSecond int
 
 	// SendSignal sends a webrtc-signal to the room. It is called from the
 	// musician's goroutine with the musician's context. Required.
@@ -235,6 +243,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxSignalsPerSecond <= 0 {
 		cfg.MaxSignalsPerSecond = DefaultMaxSignalsPerSecond
+	}
+	if cfg.MaxPacketsPerSecond <= 0 {
+		cfg.MaxPacketsPerSecond = DefaultMaxPacketsPerSecond
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}

@@ -264,6 +264,9 @@ type musicianOpts struct {
 	// editSDP, if set, rewrites each offer and answer she sends, as a page that edits its
 	// SDP (its Opus fmtp, say) does; pion refuses an edited description, so she sets hers.
 	editSDP func(sdp string) string
+	// burst, if above 1, is how many packets she sends every 20 ms (a flood), each a 20 ms
+	// packet of its own.
+	burst int
 }
 
 // ptRewrite is a musician-side interceptor that applies musicianOpts.rewritePT.
@@ -576,7 +579,10 @@ func (m *testMusician) sendAudio() {
 		case <-tick.C:
 		}
 		m.sendMu.Lock()
-		if !m.paused {
+		for range max(1, m.opts.burst) {
+			if m.paused {
+				break
+			}
 			seq++
 			m.sendPacket(seq, &ts, rng, payload)
 		}

@@ -843,6 +843,10 @@ type MusicianStats struct {
 	IgnoredTracks     uint64 // audio tracks after a PeerConnection's first, read and discarded
 	UndeclaredTracks  uint64 // tracks pion started for an SSRC the offer does not declare, read and discarded
 	DataChannels      uint64 // data channels the musician opened, each closed at once
+	// Floods counts her connections closed for opening too many tracks, SSRCs or data channels,
+	// for sending more RTP packets a second than Config.MaxPacketsPerSecond, or for reads
+	// that keep failing.
+	Floods uint64
 	// AddressGoneRestarts counts the ICE restarts (in ICERestarts too) made because the host
 	// address the connection's selected candidate pair was on went (HostAddressesChanged),
 	// rather than after a failure.

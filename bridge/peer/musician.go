@@ -112,7 +112,7 @@ type musician struct {
 	failureRestarts, addressGoneRestarts                    atomic.Uint64
 	glare, malformed, duplicates, queuedCands, droppedCands atomic.Uint64
 	extraTracks, undeclaredTracks                           atomic.Uint64
-	dataChannels                                            atomic.Uint64
+	dataChannels, floods                                    atomic.Uint64 // floods: connections closed by evFlood
 	impostorOffers                                          atomic.Uint64 // see impostorOffer
 	extraTrackLogged                                        atomic.Bool   // log the first ignored track only
 	hostAddrChecks                                          atomic.Uint64 // host address checks done (checkHostAddress), which tests wait for
@@ -227,6 +227,7 @@ type pcHandle struct {
 	// sent. Owned by the musician's goroutine.
 	unanswered bool
 
+	rate           packetRate     // the RTP packets of all its tracks, to tell a flood
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
 	wg             sync.WaitGroup // track and RTCP read goroutines
@@ -623,7 +624,7 @@ func (mus *musician) newPC() error {
 	mus.closePC()
 	mus.closedByHerSide = false
 	mus.gen++
-	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(mus.cfg.listInterfaces)}
+	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(mus.cfg.listInterfaces), rate: packetRate{limit: mus.cfg.MaxPacketsPerSecond}}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {
@@ -1351,8 +1352,10 @@ func (mus *musician) handleEvent(ctx context.Context, ev pcEvent, retry *timer) 
 		mus.send(ctx, room.Signal{Type: room.SignalCandidate}) // data: null, end-of-candidates
 		mus.mgr.signals.release(mus)                           // the negotiation has sent all it will
 	case evFlood:
-		mus.logLimited("musician opened too many "+ev.what+" on one connection; closing it until the musician offers again",
-			"max_data_channels", maxDataChannels, "max_tracks", maxTracks, "max_unhandled_ssrcs", maxUnhandledSSRCs)
+		mus.floods.Add(1)
+		mus.logLimited("musician's connection went over its limit of "+ev.what+"; closing it until the musician offers again",
+			"max_data_channels", maxDataChannels, "max_tracks", maxTracks, "max_unhandled_ssrcs", maxUnhandledSSRCs,
+			"max_packets_per_second", mus.cfg.MaxPacketsPerSecond)
 		retry.stop()
 		mus.closePC()
 		mus.connState.Store(int32(webrtc.PeerConnectionStateClosed))
@@ -1576,6 +1579,7 @@ func (mus *musician) snapshot() MusicianStats {
 		IgnoredTracks:     mus.extraTracks.Load(),
 		UndeclaredTracks:  mus.undeclaredTracks.Load(),
 		DataChannels:      mus.dataChannels.Load(),
+		Floods:            mus.floods.Load(),
 		ImpostorOffers:    mus.impostorOffers.Load(),
 	}
 	s.AddressGoneRestarts = mus.addressGoneRestarts.Load() // read once, as musicianTotals.add does
