@@ -108,6 +108,10 @@ func main() {
 	if c, _, err := rootCmd.Find(os.Args[1:]); err == nil && c.Name() == "join" {
 		daemonTuneProblems = tuneDaemonProcess()
 	}
+	// A write to a closed stderr or stdout (the reader of `ledbridge join 2>&1 | tee log` gone, a
+	// journal stream broken) fails with EPIPE instead of killing the daemon by SIGPIPE, which
+	// systemd counts as a clean exit and does not restart: the strips would stay dark.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts a clean shutdown, a second one kills the process at once.
 	go func() {
