@@ -33,6 +33,13 @@ var assets embed.FS
 // streamWriteTimeout bounds one live-update write to a viewer.
 const streamWriteTimeout = 5 * time.Second
 
+// shutdownWait is how long a stop lets requests in progress finish before closing every
+// connection. Short: the daemon's whole stop has 2 s, a page's request is answered in
+// milliseconds and live streams end at once; net/http counts a new connection that has not sent
+// a whole request yet (a browser's preconnect, a half-sent header) as busy, and waited the full
+// second for it.
+const shutdownWait = 200 * time.Millisecond
+
 // Serve's bounds on one request, so that a client sending or reading slowly holds its connection
 // for a bounded time: the header must arrive within readHeaderTimeout, header and body within
 // readTimeout, and an answer be taken within writeTimeout (a live stream's writes have their own,
@@ -259,7 +266,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var err error
 	select {
 	case <-ctx.Done():
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		_ = srv.Shutdown(shutdownCtx)
 		cancel()
 		_ = srv.Close()

@@ -36,6 +36,24 @@ import (
 // shutdownGrace bounds how long leaving the room and releasing the devices may take.
 const shutdownGrace = 2 * time.Second
 
+// waitGroupUntil waits for wg; with until set, only until then, or 100 ms if that is sooner
+// (what a stop has just cancelled returns by then unless it is stuck).
+func waitGroupUntil(wg *sync.WaitGroup, until time.Time) {
+	if until.IsZero() {
+		wg.Wait()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(max(time.Until(until), 100*time.Millisecond)):
+	}
+}
+
 // readyGrace is how long start-up waits for the room before telling systemd READY anyway; it is
 // well inside systemd's default 90 s start timeout.
 const readyGrace = 45 * time.Second
@@ -128,7 +146,11 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// A stop waits for these goroutines only until its deadline: one may be stuck behind a frame
+	// loop that hangs holding the session's lock (the status line's snapshot), and the daemon
+	// must still exit (with "shutdown took longer than 2 s").
+	var waitUntil time.Time
+	defer func() { waitGroupUntil(&wg, waitUntil) }()
 
 	reg := newRegistry()
 
@@ -304,6 +326,7 @@ func runJoin(cmd *cobra.Command, args []string) error {
 	case <-ctx.Done():
 		// One budget for everything: leave the room, release the strips, stop the room server.
 		deadline := time.Now().Add(shutdownGrace)
+		waitUntil = deadline
 		notifier.Stopping()
 		log.Info("leaving the room")
 		select {
