@@ -105,13 +105,16 @@ var daemonTuneProblems []string
 func main() {
 	// The daemon's process settings come first, while the runtime has the fewest threads to
 	// visit.
-	if c, _, err := rootCmd.Find(os.Args[1:]); err == nil && c.Name() == "join" {
-		daemonTuneProblems = tuneDaemonProcess()
+	if c, _, err := rootCmd.Find(os.Args[1:]); err == nil && (c.Name() == "join" || c.Name() == "hub") {
+		if c.Name() == "join" {
+			daemonTuneProblems = tuneDaemonProcess()
+		}
+		// A daemon's write to a closed stderr or stdout (the reader of `ledbridge join 2>&1 |
+		// tee log` gone, a journal stream broken) fails with EPIPE instead of killing it by
+		// SIGPIPE, which systemd counts as a clean exit and does not restart: the strips would
+		// stay dark. The other commands end on SIGPIPE as filters do (`analyze … | head`).
+		signal.Ignore(syscall.SIGPIPE)
 	}
-	// A write to a closed stderr or stdout (the reader of `ledbridge join 2>&1 | tee log` gone, a
-	// journal stream broken) fails with EPIPE instead of killing the daemon by SIGPIPE, which
-	// systemd counts as a clean exit and does not restart: the strips would stay dark.
-	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts a clean shutdown, a second one kills the process at once.
 	go func() {
