@@ -163,9 +163,10 @@ type Config struct {
 	// waits (offers coalesce meanwhile) or, for trickled candidates, is dropped
 	// and counted in Stats.
 	MaxSignalsPerSecond int
-	// MaxPacketsPerSecond bounds the RTP packets one musician's connection may send, all its
-	// tracks together (default DefaultMaxPacketsPerSecond): a connection over it for
-	// floodWindows seconds in a row is closed until she offers again, as for too many tracks.
+	// MaxPacketsPerSecond bounds the RTP and RTCP packets a musician may send the bridge, all
+	// her streams together, on average (default DefaultMaxPacketsPerSecond); floodSeconds'
+	// worth may come at once. A connection that goes over it is closed until she offers again,
+	// as for too many tracks (packetBudget).
 	MaxPacketsPerSecond int
 
 	// SendSignal sends a webrtc-signal to the room. It is called from the
@@ -306,6 +307,8 @@ type pcScope struct {
 	interfaces *hostInterfaces
 	// onUnhandledSSRC is called for each SSRC pion discarded (see slogFactory); may be nil.
 	onUnhandledSSRC func()
+	// packets, if set, counts the RTP and RTCP packets the PeerConnection reads.
+	packets *packetCounter
 }
 
 // newAPI builds a pion API: our own MediaEngine (only the codecs above), NACK and
@@ -336,6 +339,9 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 
 	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
 		return nil, fmt.Errorf("configure RTCP reports: %w", err)
+	}
+	if scope.packets != nil {
+		reg.Add(scope.packets)
 	}
 
 	var se webrtc.SettingEngine

@@ -183,8 +183,9 @@
 // maxDataChannels, more than maxTracks tracks (a sender that declares no SSRC gets one per
 // SSRC it sends under) or more than maxUnhandledSSRCs SSRCs pion discarded (it keeps their
 // streams) close the PeerConnection until the musician offers again, as does sending more RTP
-// packets than Config.MaxPacketsPerSecond for floodWindows seconds in a row (packetRate): each
-// packet costs SRTP and pion's read path before the decode budget sees it. Each PeerConnection has
+// and RTCP packets than Config.MaxPacketsPerSecond on average, with floodSeconds' worth at
+// once (packetBudget, kept per musician across her connections): each packet costs SRTP and
+// pion's read path before the decode budget sees it. Each PeerConnection has
 // its own pion API, so that pion's per-SSRC warnings can be counted against it.
 //
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing

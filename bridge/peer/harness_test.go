@@ -267,6 +267,27 @@ type musicianOpts struct {
 	// burst, if above 1, is how many packets she sends every 20 ms (a flood), each a 20 ms
 	// packet of its own.
 	burst int
+	// zeroSSRC sends nine packets in ten under SSRC 0, where Chrome sends its bandwidth
+	// probes (an interceptor rewrites them before SRTP).
+	zeroSSRC bool
+}
+
+// ssrcZero is a musician-side interceptor that applies musicianOpts.zeroSSRC.
+type ssrcZero struct {
+	interceptor.NoOp
+	n atomic.Uint32
+}
+
+func (c *ssrcZero) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
+
+func (c *ssrcZero) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		probe := *h
+		if c.n.Add(1)%10 != 0 {
+			probe.SSRC = 0
+		}
+		return w.Write(&probe, payload, a)
+	})
 }
 
 // ptRewrite is a musician-side interceptor that applies musicianOpts.rewritePT.
@@ -357,8 +378,11 @@ func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 	} else {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	}
-	if opts.churnSSRC || opts.rewritePT != nil {
+	if opts.churnSSRC || opts.rewritePT != nil || opts.zeroSSRC {
 		var reg interceptor.Registry
+		if opts.zeroSSRC {
+			reg.Add(&ssrcZero{})
+		}
 		if opts.churnSSRC {
 			reg.Add(&ssrcChurn{})
 		}

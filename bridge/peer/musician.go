@@ -106,6 +106,7 @@ type musician struct {
 	iceState   atomic.Int32 // webrtc.ICEConnectionState
 	codec      atomic.Pointer[string]
 	rx         rxCounters
+	packets    *packetBudget // what her connections may send (packetCounter)
 	// failureRestarts and addressGoneRestarts count the ICE restart offers sent, by cause
 	// (MusicianStats.ICERestarts is their sum): each is counted once, by tryOffer, so the two
 	// never disagree, whenever they are read.
@@ -227,7 +228,6 @@ type pcHandle struct {
 	// sent. Owned by the musician's goroutine.
 	unanswered bool
 
-	rate           packetRate     // the RTP packets of all its tracks, to tell a flood
 	dataChannels   atomic.Int64   // data channels the musician opened (and pion accepted)
 	unhandledSSRCs atomic.Int64   // SSRCs pion discarded (and keeps streams for until it closes)
 	wg             sync.WaitGroup // track and RTCP read goroutines
@@ -315,6 +315,7 @@ func newMusician(m *Manager, id MusicianID, inPresence bool) *musician {
 		events:     make(chan pcEvent, eventQueueSize),
 		newAddrs:   make(chan struct{}, 1),
 		signalLog:  lograte.Limiter{Every: logInterval},
+		packets:    newPacketBudget(m.cfg.MaxPacketsPerSecond),
 	}
 	mus.slotTimeout = m.slotTimeout
 	mus.inPresence.Store(inPresence)
@@ -624,7 +625,7 @@ func (mus *musician) newPC() error {
 	mus.closePC()
 	mus.closedByHerSide = false
 	mus.gen++
-	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(mus.cfg.listInterfaces), rate: packetRate{limit: mus.cfg.MaxPacketsPerSecond}}
+	h := &pcHandle{gen: mus.gen, interfaces: newHostInterfaces(mus.cfg.listInterfaces)}
 	post := func(ev pcEvent) {
 		ev.gen = h.gen
 		select {
@@ -642,7 +643,9 @@ func (mus *musician) newPC() error {
 		if h.unhandledSSRCs.Add(1) > maxUnhandledSSRCs {
 			post(pcEvent{kind: evFlood, what: "SSRCs"})
 		}
-	}})
+	}, packets: &packetCounter{budget: mus.packets, flooding: func() {
+		post(pcEvent{kind: evFlood, what: packetFloodWhat})
+	}}})
 	if err != nil {
 		h.stopNet()
 		return fmt.Errorf("new PeerConnection: %w", err)

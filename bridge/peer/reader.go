@@ -39,12 +39,8 @@ const (
 	readErrorLimit = 500
 
 	// packetFloodWhat names a packet flood in the evFlood the musician's goroutine logs.
-	packetFloodWhat = "RTP packets a second"
+	packetFloodWhat = "RTP and RTCP packets a second"
 )
-
-// errPacketFlood ends a track's read loop whose connection sends more RTP packets than
-// Config.MaxPacketsPerSecond (see packetRate).
-var errPacketFlood = errors.New("the connection sends more RTP packets a second than it may")
 
 // CodecSwitcher is implemented by an RTPSink that can follow a sender switching
 // codec mid-stream among the negotiated ones (audio.Stream does). Once
@@ -124,13 +120,10 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		drainRTCP(recv)
 	}()
 	defer h.wg.Done()
-	counted := func() bool { return h.rate.add(mus.cfg.Clock.Now()) }
 	if !declared {
 		mus.undeclaredTracks.Add(1)
 		mus.log.Debug("audio track with an SSRC the offer does not declare; read and discarded", "ssrc", uint32(track.SSRC()))
-		if _, flood := discardUntil(track, func() bool { return false }, counted); flood {
-			h.post(pcEvent{kind: evFlood, what: packetFloodWhat})
-		}
+		discardUntil(track, func() bool { return false })
 		return
 	}
 	if !isMic {
@@ -138,11 +131,7 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 			mus.log.Warn("extra audio track ignored: only a connection's first is the musician's (logged once)", "codec", track.Codec().MimeType, "ssrc", uint32(track.SSRC()))
 		}
 		mus.extraTracks.Add(1)
-		claimed, flood := discardUntil(track, func() bool { return h.claimMic(seq) }, counted)
-		if flood {
-			h.post(pcEvent{kind: evFlood, what: packetFloodWhat})
-		}
-		if !claimed {
+		if !discardUntil(track, func() bool { return h.claimMic(seq) }) {
 			return
 		}
 		mus.extraTracks.Add(^uint64(0)) // the musician's now, not ignored
@@ -164,11 +153,7 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 	}
 	r := newTrackReader(&mus.rx, codec, sink)
 	r.trackCodec = track.Codec
-	r.arrived = func() bool {
-		now := mus.cfg.Clock.Now()
-		h.noteAudio(now)
-		return h.rate.add(now)
-	}
+	r.arrived = func() { h.noteAudio(mus.cfg.Clock.Now()) }
 	switchLog := lograte.Limiter{Every: logInterval}
 	r.onSwitch = func(from, to webrtc.RTPCodecParameters, err error) {
 		mus.codec.Store(r.mimeOf(to))
@@ -182,10 +167,7 @@ func (mus *musician) readTrack(h *pcHandle, track *webrtc.TrackRemote, recv *web
 		mus.log.Info("audio codec switched mid-stream", "from", from.MimeType, "to", to.MimeType, "clock_rate", to.ClockRate, "payload_type", uint8(to.PayloadType))
 	}
 	buf := make([]byte, readBufferSize)
-	switch err := r.readAll(track, buf); {
-	case errors.Is(err, errPacketFlood):
-		h.post(pcEvent{kind: evFlood, what: packetFloodWhat})
-	case err != nil:
+	if err := r.readAll(track, buf); err != nil {
 		// Reads fail but the track has not ended: a PeerConnection that shows as
 		// connected while no audio can arrive would be worse than one closed.
 		mus.log.Warn("audio track reads keep failing; closing the connection until the musician offers again", "errors", readErrorLimit, "err", err)
@@ -227,23 +209,19 @@ func classifyRead(err error) readOutcome {
 // readAll reads src until it ends (nil), or until readErrorLimit reads in a row
 // have failed without bringing a packet (that error).
 func (r *trackReader) readAll(src trackSource, buf []byte) error {
-	flood := false
 	_, err := readPackets(src, buf, r.pause, func(n int, o readOutcome) bool {
 		switch o {
 		case readPacket:
-			flood = r.noteArrival()
+			r.noteArrival()
 			r.handle(buf[:n], time.Now())
 		case readRefused:
-			flood = r.noteArrival()
+			r.noteArrival()
 			r.refused(buf[:n])
 		case readFailed:
 			r.rx.badRTP.Add(1)
 		}
-		return flood
+		return false
 	})
-	if flood {
-		return errPacketFlood
-	}
 	return err
 }
 
@@ -274,25 +252,19 @@ func readPackets(src trackSource, buf []byte, pause func(), each func(n int, o r
 	}
 }
 
-// noteArrival reports whether the connection is flooding the bridge.
-func (r *trackReader) noteArrival() (flood bool) {
-	return r.arrived != nil && r.arrived()
+func (r *trackReader) noteArrival() {
+	if r.arrived != nil {
+		r.arrived()
+	}
 }
 
 // discardUntil reads and drops track's packets until claim, asked after each
-// packet, says the track is now the musician's (claimed), counted, told of each
-// packet, says the connection floods the bridge (flood), or the track ends or
-// keeps failing (neither).
-func discardUntil(track *webrtc.TrackRemote, claim, counted func() bool) (claimed, flood bool) {
-	claimed, _ = readPackets(track, make([]byte, readBufferSize), func() { time.Sleep(readErrorPause) },
-		func(_ int, o readOutcome) bool {
-			if o == readFailed {
-				return false
-			}
-			flood = counted()
-			return flood || claim()
-		})
-	return claimed && !flood, flood
+// packet, says the track is now the musician's (true), or the track ends or
+// keeps failing (false).
+func discardUntil(track *webrtc.TrackRemote, claim func() bool) bool {
+	claimed, _ := readPackets(track, make([]byte, readBufferSize), func() { time.Sleep(readErrorPause) },
+		func(_ int, o readOutcome) bool { return o != readFailed && claim() })
+	return claimed
 }
 
 // declaresSSRC reports whether a track pion started for ssrc comes from what desc
@@ -350,10 +322,8 @@ type trackReader struct {
 	// pause waits after a failed read (default: readErrorPause).
 	pause func()
 	// arrived, if set, is called for every packet read, whether pion accepted its payload
-	// type or not: SRTP has authenticated it as the musician's (pcHandle.noteAudio). It
-	// reports whether the connection sends more packets than it may (pcHandle.rate): the
-	// loop then ends with errPacketFlood.
-	arrived func() (flood bool)
+	// type or not: SRTP has authenticated it as the musician's (pcHandle.noteAudio).
+	arrived func()
 
 	// A run of consecutive packets of another payload type than codec's: its
 	// type, length and codec (if pion knew it).
