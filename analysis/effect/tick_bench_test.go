@@ -3,6 +3,7 @@ package effect
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/ledbridge/ledbridge/analysis"
 )
@@ -85,5 +86,63 @@ func BenchmarkTick4Sources4Strips(bm *testing.B) {
 	reportCPU(bm, cpu0)
 	if tickN > 60 && lit == 0 {
 		bm.Fatal("the analysers never reported a note: the benchmark measured silence")
+	}
+}
+
+// BenchmarkAnalysisBetweenTicks times the analysis of four sources for one tick (Write and
+// Frame, as BenchmarkTick4Sources4Strips without rendering) after each of four gaps, and
+// reports µs per source: back to back; after sweeping 8 MiB of memory (the data caches
+// emptied, the code's state kept); after sleeping one 60 fps frame (the vCPU idles, as the
+// live loop's does between ticks); after spinning for one frame (time passes, the vCPU stays
+// busy). It separates what the live daemon's analysis pays for the data it touches from what
+// it pays for the time between ticks. The sleep and spin cost 16.7 ms an op: run it with
+// -benchtime=300x.
+func BenchmarkAnalysisBetweenTicks(bm *testing.B) {
+	const sources = 4
+	sweep := make([]byte, 8<<20)
+	for _, gap := range []struct {
+		name string
+		wait func()
+	}{
+		{"back-to-back", func() {}},
+		{"data-sweep-8MiB", func() {
+			for i := 0; i < len(sweep); i += 64 {
+				sweep[i]++
+			}
+		}},
+		{"sleep-1-frame", func() { time.Sleep(tick) }},
+		{"spin-1-frame", func() {
+			for end := time.Now().Add(tick); time.Now().Before(end); {
+			}
+		}},
+	} {
+		bm.Run(gap.name, func(bm *testing.B) {
+			var (
+				analyzers [sources]*analysis.Analyzer
+				pcm       [sources][]float32
+				features  [sources]analysis.Features
+			)
+			for i := range sources {
+				a, err := analysis.New(analysis.Config{})
+				if err != nil {
+					bm.Fatal(err)
+				}
+				analyzers[i], pcm[i] = a, synthSource(i, 2)
+			}
+			tickN := 0
+			var spent time.Duration
+			for bm.Loop() {
+				gap.wait()
+				off := (tickN * samplesPerTick) % (len(pcm[0]) - samplesPerTick)
+				tickN++
+				start := time.Now()
+				for i, a := range analyzers {
+					a.Write(pcm[i][off : off+samplesPerTick])
+					a.Frame(&features[i])
+				}
+				spent += time.Since(start)
+			}
+			bm.ReportMetric(float64(spent.Nanoseconds())/1e3/float64(tickN*sources), "µs/source")
+		})
 	}
 }
