@@ -2,10 +2,11 @@ package peer
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
+
+	"github.com/ledbridge/ledbridge/bridge/clock"
 )
 
 // floodSeconds is how many seconds of packets over Config.MaxPacketsPerSecond a musician may
@@ -62,20 +63,25 @@ type packetCounter struct {
 	interceptor.NoOp
 	budget   *packetBudget
 	flooding func()
-	posted   atomic.Int64 // when flooding was last called, Unix nanoseconds
+	posted   clock.MonoStamp // when flooding was last called (monotonic: NTP may step the wall clock)
 }
 
 // NewInterceptor makes packetCounter its own factory: each PeerConnection has an API of its own.
 func (c *packetCounter) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
 
-func (c *packetCounter) count() {
-	now := time.Now()
+func (c *packetCounter) count() { c.countAt(time.Now()) }
+
+// countAt counts a packet read at now. Two goroutines may both call flooding for one
+// floodRepost: the musician's goroutine handles the first and ignores the rest.
+func (c *packetCounter) countAt(now time.Time) {
 	if !c.budget.spend(now) {
 		return
 	}
-	if last := c.posted.Load(); now.UnixNano()-last >= int64(floodRepost) && c.posted.CompareAndSwap(last, now.UnixNano()) {
-		c.flooding()
+	if last, ok := c.posted.Load(); ok && now.Sub(last) < floodRepost {
+		return
 	}
+	c.posted.Store(now)
+	c.flooding()
 }
 
 func (c *packetCounter) BindRemoteStream(_ *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledbridge/ledbridge/bridge/clock"
 	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
@@ -94,17 +94,18 @@ func isRoutineWarning(format string, args []any) bool {
 // hidden: her probes outside the window still warn.
 const staleCheckWindow = 10 * time.Second
 
-// lastICERestart is when this process last restarted ICE (noteICERestart; Unix nanoseconds, 0
-// for never), for any musician: pion's loggers cannot tell whose connection a check was for.
-var lastICERestart atomic.Int64
+// lastICERestart is when this process last restarted ICE (noteICERestart; none for never), for
+// any musician: pion's loggers cannot tell whose connection a check was for. Monotonic: an NTP
+// step of the wall clock must neither hide strangers' checks for hours nor warn of our own.
+var lastICERestart clock.MonoStamp
 
 // noteICERestart records an ICE restart by this process at now.
-func noteICERestart(now time.Time) { lastICERestart.Store(now.UnixNano()) }
+func noteICERestart(now time.Time) { lastICERestart.Store(now) }
 
 // staleCheckExpected reports whether this process restarted ICE within staleCheckWindow of now.
 func staleCheckExpected(now time.Time) bool {
-	at := lastICERestart.Load()
-	return at != 0 && now.Sub(time.Unix(0, at)) < staleCheckWindow
+	at, ok := lastICERestart.Load()
+	return ok && now.Sub(at) < staleCheckWindow
 }
 
 // logMsg logs a message pion passed whole (Warn, Error): it is what isUnhandledSSRC must see,

@@ -131,6 +131,6 @@ func wantLogLines(t *testing.T, out string, want []logLine) {
 // the tests before it may have restarted ICE a moment ago.
 func forgetICERestarts(t *testing.T) {
 	t.Helper()
-	lastICERestart.Store(0)
-	t.Cleanup(func() { lastICERestart.Store(0) })
+	lastICERestart.Store(time.Time{})
+	t.Cleanup(func() { lastICERestart.Store(time.Time{}) })
 }
