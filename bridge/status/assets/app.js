@@ -28,6 +28,15 @@ function fmtClock(iso) {
   return t > 0 ? new Date(t).toLocaleTimeString() : "—";
 }
 
+// fmtIn says when an RFC 3339 time comes ("in 30 s", "now"), counted from now, the daemon's own
+// time of the same snapshot: both are the daemon's clock, which a Pi that has not synced with NTP
+// yet may have hours off the viewer's.
+function fmtIn(iso, now) {
+  const ms = Date.parse(iso) - Date.parse(now);
+  if (!(ms > 0)) return "now";
+  return ms < 90000 ? `in ${Math.ceil(ms / 1000)} s` : `in ${Math.round(ms / 60000)} min`;
+}
+
 // attr sets an attribute unless it already has the value (the page re-renders 4 times a second).
 function attr(el, name, value) { if (el.getAttribute(name) !== value) el.setAttribute(name, value); }
 
@@ -132,7 +141,7 @@ function deviceItem(d) {
   return el;
 }
 
-function renderDevices(list, controls) {
+function renderDevices(list, controls, now) {
   const box = $("devices");
   text($("device-count"), list.length ? String(list.length) : "");
   if (!list.length) { if (!box.querySelector("p")) box.innerHTML = '<p class="dim">No WLED device found yet.</p>'; return; }
@@ -166,7 +175,7 @@ function renderDevices(list, controls) {
     const why = el.querySelector(".why");
     why.hidden = !d.lastError;
     text(why.querySelector(".error"), d.lastError || ""); // a <bdi>: the device's or DNS's words
-    text(why.querySelector(".retry"), d.attempts && d.nextAttempt ? ` · attempt ${d.attempts}, next at ${fmtClock(d.nextAttempt)}` : "");
+    text(why.querySelector(".retry"), d.attempts && d.nextAttempt ? ` · attempt ${d.attempts}, next ${fmtIn(d.nextAttempt, now)}` : "");
   }
   for (const el of [...box.querySelectorAll(".item")]) if (!seen.has(el.dataset.id)) { canvases.delete(el.dataset.id); el.remove(); }
 }
@@ -187,7 +196,7 @@ function onStatus(s) {
   if (document.activeElement !== slider && typeof s.room.brightness === "number") slider.value = String(s.room.brightness);
   renderRoom(s);
   renderMusicians(s.musicians || [], s.maxPeers, s.musiciansNotFollowed || 0);
-  renderDevices(s.devices || [], s.controls);
+  renderDevices(s.devices || [], s.controls, s.time);
   syncTokenNeeded(); // the strips' identify buttons are new
   renderPipeline(s.pipeline, s.dropped);
   $("controls").hidden = !s.controls;

@@ -122,7 +122,7 @@ async function desktop(browser, result) {
   // where the preview would be (no frame painted), why, and when it is tried again.
   const p = shown.pending;
   check(p && p.badge === "offline" && !p.canvasShown && !p.canvasPainted && p.off === "not connected" &&
-    p.stats.endsWith(" · not driven") && p.why.startsWith(opts.pendingError + " · attempt 3, next at "),
+    p.stats.endsWith(" · not driven") && / · attempt 3, next in (2[5-9]|3[0-5]) s$/.test(p.why.slice(opts.pendingError.length)) && p.why.startsWith(opts.pendingError),
     `the line not driven shows ${JSON.stringify(p)}, want offline, "not connected" and no preview, "… · not driven", its error and its next attempt`);
 
   // Controls: disabled, with a hint, while the token field is empty (the server answers a request
