@@ -38,6 +38,7 @@ func TestALeaveJustAfterTheRejoinGetsTheNormalGrace(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the bridge did not log zed's join")
 	}
+	joinBefore := r.sess.PresenceView().Join
 	bridgeProxy.block()
 	proxy.block()
 	srv.stop()
@@ -52,13 +53,28 @@ func TestALeaveJustAfterTheRejoinGetsTheNormalGrace(t *testing.T) {
 	})
 	bridgeProxy.unblock()
 	waitFor(t, 10*time.Second, "the bridge rejoined", func() bool { return r.sess.Snapshot().Room.Connection.State == "joined" })
-	time.Sleep(time.Second) // its presence_state, listing ana, reaches the bridge's table
+	// Its presence_state, listing ana, reaches the bridge's table (not yet its held loop).
+	var rejoin uint64
+	waitFor(t, 10*time.Second, "the bridge's table applied its rejoin's presence_state, listing ana", func() bool {
+		v := r.sess.PresenceView()
+		_, tracked := v.Table["ana"]
+		rejoin = v.Join
+		return v.Join > joinBefore && v.Applied && tracked
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := ana.client.Untrack(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // her leave reaches the table too
+	// Her leave reaches the table too, in the same join.
+	waitFor(t, 10*time.Second, "ana's leave reached the bridge's table", func() bool {
+		_, tracked := r.sess.PresenceView().Table["ana"]
+		return !tracked
+	})
+	if v := r.sess.PresenceView(); v.Join != rejoin || !v.InJoinState("ana") {
+		t.Fatalf("the bridge's table follows join %d (listing ana in its state: %v), want join %d, whose state listed her",
+			v.Join, v.InJoinState("ana"), rejoin)
+	}
 	logs.open()
 
 	waitFor(t, 10*time.Second, "the bridge read the fresh Presence without both musicians", func() bool {
