@@ -17,7 +17,7 @@ import (
 // device is driven afterwards, the interruption is not reported as a device that could not be
 // driven, and the command exits 130, as the README promises for an interrupted command.
 func TestTestPatternInterruptedWhileResolving(t *testing.T) {
-	silent := silentWLED(t)
+	silent, asked := silentWLEDAccepting(t)
 	good := wledtest.New(t, wledtest.Config{LEDs: 30})
 	for _, devices := range [][]string{{silent, good.DDPURL()}, {silent}} {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -48,10 +48,13 @@ func TestTestPatternInterruptedWhileResolving(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		before := asked()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Second)
+		// The command asks the silent device's JSON API once its signal handling is in place:
+		// interrupt it then, while resolution waits for the answer (up to wled.DefaultAPITimeout).
+		waitJoin(t, 15*time.Second, "the command asking the silent device", func() bool { return asked() > before })
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,14 @@ import (
 // hung ESP does. The listener and every connection it accepted close at the test's end.
 func silentWLED(t *testing.T) string {
 	t.Helper()
+	url, _ := silentWLEDAccepting(t)
+	return url
+}
+
+// silentWLEDAccepting is silentWLED that also reports how many connections it has accepted: a
+// test waits on that for a command to be asking the device.
+func silentWLEDAccepting(t *testing.T) (url string, accepted func() int) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +61,11 @@ func silentWLED(t *testing.T) string {
 			_ = c.Close()
 		}
 	})
-	return "wled://" + ln.Addr().String()
+	return "wled://" + ln.Addr().String(), func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
 }
 
 // zeroLEDWLED is a WLED whose /json/info reports no LEDs.
