@@ -86,8 +86,10 @@ func TestWatchdogPingsOnlyWhileAlive(t *testing.T) {
 	t.Setenv("WATCHDOG_PID", "")
 	n := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var stuck atomic.Bool
+	var stuckChecks atomic.Int32 // the watchdog's checks that found the loop stuck
 	sinceTick := func() time.Duration {
 		if stuck.Load() {
+			stuckChecks.Add(1)
 			return time.Hour
 		}
 		return 0
@@ -99,7 +101,13 @@ func TestWatchdogPingsOnlyWhileAlive(t *testing.T) {
 		t.Fatalf("ping = %q", got)
 	}
 	stuck.Store(true)
-	time.Sleep(30 * time.Millisecond) // let an in-flight ping land
+	// Let an in-flight ping land: the checks run one after another, so once one has found the
+	// loop stuck, a check that read it alive before has sent its ping.
+	for deadline := time.Now().Add(10 * time.Second); stuckChecks.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watchdog did not check the stuck loop")
+		}
+	}
 	drain := make([]byte, 64)
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
 	for {
