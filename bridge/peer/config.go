@@ -307,7 +307,7 @@ type pcScope struct {
 	interfaces *hostInterfaces
 	// onUnhandledSSRC is called for each SSRC pion discarded (see slogFactory); may be nil.
 	onUnhandledSSRC func()
-	// packets, if set, counts the RTP and RTCP packets the PeerConnection reads.
+	// packets, if set, counts the RTP and RTCP packets the PeerConnection decrypts.
 	packets *packetCounter
 }
 
@@ -340,11 +340,11 @@ func newAPI(cfg Config, scope pcScope) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
 		return nil, fmt.Errorf("configure RTCP reports: %w", err)
 	}
-	if scope.packets != nil {
-		reg.Add(scope.packets)
-	}
 
 	var se webrtc.SettingEngine
+	if scope.packets != nil {
+		se.BufferFactory = scope.packets.bufferFactory
+	}
 	se.LoggerFactory = slogFactory{log: cfg.Logger.With("component", "pion"), onUnhandledSSRC: scope.onUnhandledSSRC}
 	types, err := cfg.networkTypes()
 	if err != nil {

@@ -267,26 +267,28 @@ type musicianOpts struct {
 	// burst, if above 1, is how many packets she sends every 20 ms (a flood), each a 20 ms
 	// packet of its own.
 	burst int
-	// zeroSSRC sends nine packets in ten under SSRC 0, where Chrome sends its bandwidth
-	// probes (an interceptor rewrites them before SRTP).
-	zeroSSRC bool
+	// divertSSRC, if set, sends nine packets in ten under that SSRC instead of her track's
+	// (0: where Chrome sends its bandwidth probes; another: one her offer does not declare); an
+	// interceptor rewrites them before SRTP.
+	divertSSRC *uint32
 }
 
-// ssrcZero is a musician-side interceptor that applies musicianOpts.zeroSSRC.
-type ssrcZero struct {
+// ssrcDivert is a musician-side interceptor that applies musicianOpts.divertSSRC.
+type ssrcDivert struct {
 	interceptor.NoOp
-	n atomic.Uint32
+	to uint32
+	n  atomic.Uint32
 }
 
-func (c *ssrcZero) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
+func (c *ssrcDivert) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
 
-func (c *ssrcZero) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+func (c *ssrcDivert) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		probe := *h
+		diverted := *h
 		if c.n.Add(1)%10 != 0 {
-			probe.SSRC = 0
+			diverted.SSRC = c.to
 		}
-		return w.Write(&probe, payload, a)
+		return w.Write(&diverted, payload, a)
 	})
 }
 
@@ -378,10 +380,10 @@ func musicianAPI(t *testing.T, opts musicianOpts) *webrtc.API {
 	} else {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	}
-	if opts.churnSSRC || opts.rewritePT != nil || opts.zeroSSRC {
+	if opts.churnSSRC || opts.rewritePT != nil || opts.divertSSRC != nil {
 		var reg interceptor.Registry
-		if opts.zeroSSRC {
-			reg.Add(&ssrcZero{})
+		if opts.divertSSRC != nil {
+			reg.Add(&ssrcDivert{to: *opts.divertSSRC})
 		}
 		if opts.churnSSRC {
 			reg.Add(&ssrcChurn{})

@@ -3,6 +3,8 @@ package peer
 import (
 	"testing"
 	"time"
+
+	"github.com/pion/rtcp"
 )
 
 // The packet budget lets a browser's stream, a stall's backlog and a short burst through, and
@@ -65,17 +67,22 @@ func TestPacketBudgetTellsAFloodFromABacklog(t *testing.T) {
 	})
 }
 
-// A musician whose connection sends far more RTP packets than any audio needs has it closed
-// (until she offers again); a musician beside her keeps her connection and her audio. So does
-// one who sends them on SSRC 0, which pion reads itself (Chrome's bandwidth probes) and never
-// passes to the bridge's track readers.
-func TestAMusicianFloodingRTPIsClosedAndTheOtherPlaysOn(t *testing.T) {
+// A musician whose connection sends far more RTP or RTCP packets than any audio needs has it
+// closed (until she offers again); a musician beside her keeps her connection and her audio.
+// The packets are counted as pion decrypts them, so a flood counts where no track reader sees
+// it: on SSRC 0 (pion reads it itself, as Chrome's bandwidth probes), on an SSRC her offer does
+// not declare (pion keeps and never reads it), and as RTCP about an SSRC nobody sends.
+func TestAMusicianFloodingIsClosedAndTheOtherPlaysOn(t *testing.T) {
+	probe, undeclared := uint32(0), uint32(0x5eed)
 	for _, tc := range []struct {
 		name  string
 		flood musicianOpts
+		rtcp  bool // besides her audio, 500 RTCP packets a second about an unknown SSRC
 	}{
-		{"on her track", musicianOpts{offerFirst: true, burst: 10}},
-		{"on SSRC 0", musicianOpts{offerFirst: true, burst: 10, zeroSSRC: true}},
+		{"RTP on her track", musicianOpts{offerFirst: true, burst: 10}, false},
+		{"RTP on SSRC 0", musicianOpts{offerFirst: true, burst: 10, divertSSRC: &probe}, false},
+		{"RTP on an undeclared SSRC", musicianOpts{offerFirst: true, burst: 10, divertSSRC: &undeclared}, false},
+		{"RTCP about an unknown SSRC", musicianOpts{offerFirst: true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			requireLoopback(t)
@@ -83,12 +90,11 @@ func TestAMusicianFloodingRTPIsClosedAndTheOtherPlaysOn(t *testing.T) {
 			cfg := bridgeConfig(t, r, s)
 			cfg.OnStateChange = states.record
 			// A low limit, so that the flood stays cheap for a test run under the race
-			// detector: she sends 10 packets every 20 ms (500 a second), ten times a
-			// browser's rate.
+			// detector: she sends 500 packets a second, ten times a browser's rate.
 			cfg.MaxPacketsPerSecond = 200
 			m := startManager(t, cfg, r)
 			newTestMusician(t, r, "ana", musicianOpts{offerFirst: true})
-			newTestMusician(t, r, "eve", tc.flood)
+			eve := newTestMusician(t, r, "eve", tc.flood)
 			for _, id := range []MusicianID{"ana", "eve"} {
 				if err := m.MusicianJoined(id); err != nil {
 					t.Fatal(err)
@@ -96,11 +102,30 @@ func TestAMusicianFloodingRTPIsClosedAndTheOtherPlaysOn(t *testing.T) {
 			}
 			waitFor(t, "bridge connected to ana", bridgeConnected(m, "ana"))
 			waitFor(t, "ana's audio", func() bool { return s.fromMic("ana") >= 10 })
+			if tc.rtcp {
+				waitFor(t, "bridge connected to eve", bridgeConnected(m, "eve"))
+				stop := make(chan struct{})
+				flooded := make(chan struct{})
+				go func() {
+					defer close(flooded)
+					tick := time.NewTicker(2 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+						}
+						_ = eve.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: undeclared}})
+					}
+				}()
+				defer func() { close(stop); <-flooded }()
+			}
 			waitFor(t, "eve's flooding connection closed", func() bool {
 				st, _ := musicianStats(m, "eve")
 				return st.Floods > 0
 			})
-			if eve, _ := musicianStats(m, "eve"); !tc.flood.zeroSSRC && eve.PacketsReceived < uint64(floodSeconds*cfg.MaxPacketsPerSecond) {
+			if eve, _ := musicianStats(m, "eve"); tc.name == "RTP on her track" && eve.PacketsReceived < uint64(floodSeconds*cfg.MaxPacketsPerSecond) {
 				t.Errorf("eve's connection closed after %d packets: before the budget's depth, %d s at %d a second", eve.PacketsReceived, floodSeconds, cfg.MaxPacketsPerSecond)
 			}
 			before := s.fromMic("ana")

@@ -1,10 +1,11 @@
 package peer
 
 import (
+	"io"
 	"sync"
 	"time"
 
-	"github.com/pion/interceptor"
+	"github.com/pion/transport/v5/packetio"
 
 	"github.com/ledbridge/ledbridge/bridge/clock"
 )
@@ -55,24 +56,23 @@ func (b *packetBudget) spend(now time.Time) (flood bool) {
 	return false
 }
 
-// packetCounter is an interceptor that spends a token of a musician's packetBudget for every
-// RTP packet read from any of her connection's streams (her tracks and the bandwidth probes
-// Chrome sends on SSRC 0, which pion reads itself) and every RTCP packet, and calls flooding,
-// at most once every floodRepost, while the budget is empty.
+// packetCounter spends a token of a musician's packetBudget for every RTP and RTCP packet her
+// connection decrypts, whatever its SSRC and whether anything reads it (countingBuffer), and
+// calls flooding, at most once every floodRepost, while the budget is empty. Counting where
+// pion reads would miss what it decrypts and drops: streams of SSRCs it does not hand over
+// (the a=ssrc the offer declares instead, an unknown payload type), RTCP about an unknown SSRC,
+// and the RTCP of the SSRC-0 bandwidth probe.
 type packetCounter struct {
-	interceptor.NoOp
 	budget   *packetBudget
 	flooding func()
 	posted   clock.MonoStamp // when flooding was last called (monotonic: NTP may step the wall clock)
 }
 
-// NewInterceptor makes packetCounter its own factory: each PeerConnection has an API of its own.
-func (c *packetCounter) NewInterceptor(string) (interceptor.Interceptor, error) { return c, nil }
-
 func (c *packetCounter) count() { c.countAt(time.Now()) }
 
-// countAt counts a packet read at now. Two goroutines may both call flooding for one
-// floodRepost: the musician's goroutine handles the first and ignores the rest.
+// countAt counts a packet decrypted at now. Two goroutines (the SRTP and SRTCP sessions' read
+// loops) may both call flooding for one floodRepost: the musician's goroutine handles the first
+// and ignores the rest.
 func (c *packetCounter) countAt(now time.Time) {
 	if !c.budget.spend(now) {
 		return
@@ -84,22 +84,47 @@ func (c *packetCounter) countAt(now time.Time) {
 	c.flooding()
 }
 
-func (c *packetCounter) BindRemoteStream(_ *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, a, err := r.Read(b, a)
-		if err == nil {
-			c.count()
-		}
-		return n, a, err
-	})
+// The sizes of pion's own stream buffers (srtp's srtpBufferSize and srtcpBufferSize), which a
+// BufferFactory replaces.
+const (
+	rtpStreamBuffer  = 1000 * 1000
+	rtcpStreamBuffer = 100 * 1000
+)
+
+// bufferFactory is a SettingEngine.BufferFactory: pion's stream buffers, as srtp makes them
+// without one, each counting what the SRTP or SRTCP session writes into it after decrypting.
+func (c *packetCounter) bufferFactory(kind packetio.BufferPacketType, _ uint32) io.ReadWriteCloser {
+	b := packetio.NewBuffer()
+	if kind == packetio.RTCPBufferPacket {
+		b.SetLimitSize(rtcpStreamBuffer)
+	} else {
+		b.SetLimitSize(rtpStreamBuffer)
+	}
+	return &countingBuffer{Buffer: b, count: c.count}
 }
 
-func (c *packetCounter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, a, err := r.Read(b, a)
-		if err == nil {
-			c.count()
-		}
-		return n, a, err
-	})
+// countingBuffer is a packetio.Buffer with srtp's stream-buffer methods (io.ReadWriteCloser and
+// the attribute variants) whose writes count.
+type countingBuffer struct {
+	*packetio.Buffer
+	count func()
+}
+
+func (b *countingBuffer) Read(p []byte) (int, error) {
+	n, _, err := b.Buffer.Read(p, nil)
+	return n, err
+}
+
+func (b *countingBuffer) Write(p []byte) (int, error) {
+	b.count()
+	return b.Buffer.Write(p, nil)
+}
+
+func (b *countingBuffer) ReadWithAttributes(p []byte, attrs packetio.Attributes) (int, packetio.Attributes, error) {
+	return b.Buffer.Read(p, attrs)
+}
+
+func (b *countingBuffer) WriteWithAttributes(p []byte, attrs packetio.Attributes) (int, error) {
+	b.count()
+	return b.Buffer.Write(p, attrs)
 }
