@@ -23,6 +23,17 @@ import (
 var _ status.Provider = (*Session)(nil)
 var _ status.Controller = (*Session)(nil)
 
+// rebase gives a time the devices' retries set with time.Now, t, as the same distance from now,
+// the snapshot's time: both reach the page as wall-clock readings, and the page shows the one
+// from the other ("next in 30 s"), which a step of the wall clock between the two (NTP on a Pi
+// that booted with an old clock) must not move. The distance is monotonic.
+func rebase(now, t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return now.Add(time.Until(t))
+}
+
 // Snapshot is the session's state for the status page. It never contains a secret.
 func (s *Session) Snapshot() status.Snapshot {
 	now := s.clock.Now()
@@ -135,7 +146,7 @@ func (s *Session) Snapshot() status.Snapshot {
 		}
 		if l, ok := lines[st.key]; ok && st.configured {
 			// Its line's look-ups fail (the name, the JSON API): it streams to its last address.
-			d.LastError, d.Attempts, d.NextAttempt = l.err, l.attempts, l.next
+			d.LastError, d.Attempts, d.NextAttempt = l.err, l.attempts, rebase(now, l.next)
 		}
 		snap.Devices = append(snap.Devices, d)
 	}
@@ -153,7 +164,7 @@ func (s *Session) Snapshot() status.Snapshot {
 		t := l.target
 		snap.Devices = append(snap.Devices, status.Device{
 			ID: l.key, Name: l.name, IP: t.Host, LEDs: t.LEDs, RGBW: t.RGBW, Protocol: l.protocol.String(),
-			LastError: l.err, Attempts: l.attempts, NextAttempt: l.next,
+			LastError: l.err, Attempts: l.attempts, NextAttempt: rebase(now, l.next),
 		})
 	}
 	// Devices discovery knows of but cannot drive yet (offline, unknown LED count) show too; one

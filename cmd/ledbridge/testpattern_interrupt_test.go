@@ -49,9 +49,7 @@ func TestTestPatternInterruptedWhileResolving(t *testing.T) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		before := asked()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		startCommand(t, cmd) // killed at the end if a wait below gives up
 		// The command asks the silent device's JSON API once its signal handling is in place:
 		// interrupt it then, while resolution waits for the answer (up to wled.DefaultAPITimeout).
 		waitJoin(t, 15*time.Second, "the command asking the silent device", func() bool { return asked() > before })
