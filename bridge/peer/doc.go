@@ -184,9 +184,10 @@
 // SSRC it sends under) or more than maxUnhandledSSRCs SSRCs pion discarded (it keeps their
 // streams) close the PeerConnection until the musician offers again, as does sending more RTP
 // and RTCP packets than Config.MaxPacketsPerSecond on average, with floodSeconds' worth at
-// once (packetBudget, kept per musician across her connections, spent as pion decrypts each
-// packet, whatever its SSRC and whether anything reads it): each packet costs SRTP and pion's
-// read path before the decode budget sees it. Each PeerConnection has
+// once (packetBudget, kept per musician across her connections, spent as pion delivers each
+// decrypted packet to a stream, whatever its SSRC and whether anything reads it; see
+// packetCounter for what it does not see): each packet costs SRTP and pion's read path before
+// the decode budget sees it. Each PeerConnection has
 // its own pion API, so that pion's per-SSRC warnings can be counted against it.
 //
 // Sinks must not block: a track's read goroutine calls WriteRTP, and closing

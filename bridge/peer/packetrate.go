@@ -56,12 +56,15 @@ func (b *packetBudget) spend(now time.Time) (flood bool) {
 	return false
 }
 
-// packetCounter spends a token of a musician's packetBudget for every RTP and RTCP packet her
-// connection decrypts, whatever its SSRC and whether anything reads it (countingBuffer), and
-// calls flooding, at most once every floodRepost, while the budget is empty. Counting where
-// pion reads would miss what it decrypts and drops: streams of SSRCs it does not hand over
-// (the a=ssrc the offer declares instead, an unknown payload type), RTCP about an unknown SSRC,
-// and the RTCP of the SSRC-0 bandwidth probe.
+// packetCounter spends a token of a musician's packetBudget for every RTP packet, and every RTCP
+// packet once per SSRC it names, that pion decrypts and delivers to a stream of her connection,
+// whatever its SSRC and whether anything reads it (countingBuffer), and calls flooding, at most
+// once every floodRepost, while the budget is empty. Counting where pion's streams are read
+// would miss what it delivers and never reads: streams of SSRCs it does not hand over (the
+// a=ssrc the offer declares instead, an unknown payload type), RTCP about an unknown SSRC, and
+// the RTCP of the SSRC-0 bandwidth probe. What pion drops before any stream is not counted:
+// packets that fail authentication or the replay check (an HMAC each, and a log line) and RTCP
+// that names no SSRC.
 type packetCounter struct {
 	budget   *packetBudget
 	flooding func()
