@@ -844,8 +844,8 @@ type MusicianStats struct {
 	UndeclaredTracks  uint64 // tracks pion started for an SSRC the offer does not declare, read and discarded
 	DataChannels      uint64 // data channels the musician opened, each closed at once
 	// Floods counts her connections closed for opening too many tracks, SSRCs or data channels,
-	// for sending more RTP packets a second than Config.MaxPacketsPerSecond, or for reads
-	// that keep failing.
+	// for sending more RTP and RTCP packets than Config.MaxPacketsPerSecond allows (packetBudget),
+	// or for reads that keep failing.
 	Floods uint64
 	// AddressGoneRestarts counts the ICE restarts (in ICERestarts too) made because the host
 	// address the connection's selected candidate pair was on went (HostAddressesChanged),

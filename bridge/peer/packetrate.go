@@ -2,18 +2,21 @@ package peer
 
 import (
 	"io"
-	"sync"
 	"time"
 
 	"github.com/pion/transport/v5/packetio"
 
 	"github.com/ledbridge/ledbridge/bridge/clock"
+	"github.com/ledbridge/ledbridge/bridge/lograte"
 )
 
 // floodSeconds is how many seconds of packets over Config.MaxPacketsPerSecond a musician may
 // send at once (packetBudget's depth): a stall's backlog, delivered at once, or a burst of
 // retransmissions is far less.
 const floodSeconds = 3
+
+// packetFloodWhat names a packet flood in the evFlood the musician's goroutine logs.
+const packetFloodWhat = "RTP and RTCP packets a second"
 
 // floodRepost spaces the evFlood events of a flooding connection: the first may be dropped
 // from a full event queue, and the musician's goroutine ignores those after it closed the
@@ -26,34 +29,18 @@ const floodRepost = 100 * time.Millisecond
 // sends is paid for before any of her audio is used (SRTP, pion's read path, the interceptors
 // and read goroutines, on the P the 60 fps loop also runs on), so a flood would make every
 // strip late; the audio stream's decode budget bounds only the decoding. The budget is the
-// musician's, not one connection's, so that offering again does not fill it.
-type packetBudget struct {
-	rate float64 // tokens a second
-	mu   sync.Mutex
-	// tokens is what is left at last; full before the first packet.
-	tokens float64
-	last   time.Time
-}
+// musician's, not one connection's, so that offering again does not fill it. It is the token
+// bucket the log limits use (lograte.Budget), one packet a token.
+type packetBudget struct{ lograte.Budget }
 
 func newPacketBudget(perSecond int) *packetBudget {
-	return &packetBudget{rate: float64(perSecond), tokens: float64(perSecond * floodSeconds)}
+	return &packetBudget{lograte.Budget{Burst: perSecond * floodSeconds, Every: time.Second / time.Duration(perSecond)}}
 }
 
 // spend takes one packet's token at now; it reports whether there was none left.
 func (b *packetBudget) spend(now time.Time) (flood bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.last.IsZero() {
-		if d := now.Sub(b.last); d > 0 {
-			b.tokens = min(b.tokens+d.Seconds()*b.rate, b.rate*floodSeconds)
-		}
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return true
-	}
-	b.tokens--
-	return false
+	_, ok := b.Allow(now)
+	return !ok
 }
 
 // packetCounter spends a token of a musician's packetBudget for every RTP packet, and every RTCP

@@ -37,9 +37,6 @@ const (
 	// pauses), and the track is broken: the loop gives up and the PeerConnection is
 	// closed, so that neither the status nor the musician's audio pretend it works.
 	readErrorLimit = 500
-
-	// packetFloodWhat names a packet flood in the evFlood the musician's goroutine logs.
-	packetFloodWhat = "RTP and RTCP packets a second"
 )
 
 // CodecSwitcher is implemented by an RTPSink that can follow a sender switching

@@ -25,9 +25,11 @@ func TestWallClockStepsMoveNoWindow(t *testing.T) {
 	t.Run("the flood notices", func(t *testing.T) {
 		posts := 0
 		empty := newPacketBudget(1)
-		empty.tokens = 0
-		c := &packetCounter{budget: empty, flooding: func() { posts++ }}
 		t0 := time.Now()
+		for range floodSeconds { // spent, all at once
+			empty.spend(t0)
+		}
+		c := &packetCounter{budget: empty, flooding: func() { posts++ }}
 		c.countAt(t0) // the first notice, which a full event queue may have dropped
 		c.countAt(clocktest.WallStepped(t0.Add(floodRepost+time.Millisecond), -time.Hour))
 		if posts != 2 {
