@@ -36,8 +36,8 @@ import (
 // shutdownGrace bounds how long leaving the room and releasing the devices may take.
 const shutdownGrace = 2 * time.Second
 
-// waitGroupUntil waits for wg; with until set, only until then, or 100 ms if that is sooner
-// (what a stop has just cancelled returns by then unless it is stuck).
+// waitGroupUntil waits for wg; with until set, only until then, and at least 100 ms (what a stop
+// has just cancelled returns by then unless it is stuck).
 func waitGroupUntil(wg *sync.WaitGroup, until time.Time) {
 	if until.IsZero() {
 		wg.Wait()
